@@ -1,0 +1,357 @@
+/*
+ * ctrule.h - the one public header of libctrule.
+ *
+ * libctrule evaluates Falco-format rules (source aws_cloudtrail) over AWS
+ * CloudTrail records and calls back on every match.
+ *
+ * The pipeline, as the API exposes it:
+ *
+ *   ctr_compiler  --add files/strings/built-ins, select rules-->  ctr_ruleset
+ *   ctr_ruleset   (immutable, reference counted, shared by any number of threads)
+ *   ctr_scanner   (one per thread or per stream: feed bytes in any chunking, finish)
+ *   ctr_match     (borrowed view handed to the match callback)
+ *
+ * Conventions (the same for every function):
+ *   - Functions returning int return a ctr_status: CTR_OK (0), CTR_STOPPED (1,
+ *     not an error) or a negative error code.
+ *   - `*out` parameters are written only on success.
+ *   - Destructors accept NULL.
+ *   - Strings handed to callbacks and returned by accessors are borrowed:
+ *     valid only for the duration of the callback or the life of the owner.
+ *   - The library never prints, never aborts and has no global state or init.
+ *   - No struct layout is public: everything is reached through accessors, so
+ *     the ABI can grow and bindings (SWIG, cgo) need no shims.
+ *
+ * Thread model: a ctr_ruleset is immutable after ctr_compiler_compile() and
+ * may be used concurrently from any number of threads (its reference count is
+ * atomic). A ctr_compiler and a ctr_scanner are not thread-safe: use each from
+ * one thread at a time. A scanner must not be fed from inside its own match
+ * callback (CTR_EBUSY).
+ */
+#ifndef CTRULE_H
+#define CTRULE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(CTR_BUILDING_SHARED)
+#define CTR_API __declspec(dllexport)
+#elif defined(__GNUC__) && defined(CTR_BUILDING)
+#define CTR_API __attribute__((visibility("default")))
+#else
+#define CTR_API
+#endif
+
+/* ---------------------------------------------------------------- version */
+
+#define CTR_VERSION_MAJOR 0
+#define CTR_VERSION_MINOR 1
+#define CTR_VERSION_PATCH 0
+#define CTR_VERSION_STRING "0.1.0"
+#define CTR_VERSION_HEX                                                    \
+  ((CTR_VERSION_MAJOR << 16) | (CTR_VERSION_MINOR << 8) | CTR_VERSION_PATCH)
+
+/* Falco engine version whose rule format we implement; rules files may state
+ * `required_engine_version` up to this. */
+#define CTR_ENGINE_VERSION_STRING "0.63.0"
+/* Version of the Falco CloudTrail plugin whose fields we implement. */
+#define CTR_CLOUDTRAIL_PLUGIN_VERSION_STRING "0.17.1"
+/* Version of the Falco json plugin whose fields we implement. */
+#define CTR_JSON_PLUGIN_VERSION_STRING "0.7.3"
+
+/** Runtime version, equal to CTR_VERSION_HEX of the headers it was built with. */
+CTR_API unsigned ctr_version(void);
+/** Runtime version as "MAJOR.MINOR.PATCH". */
+CTR_API const char *ctr_version_string(void);
+
+/* ----------------------------------------------------------------- status */
+
+/* One table yields the enum, ctr_strerror() and ctr_status_name(). */
+#define CTR_STATUS_MAP(XX)                                                      \
+  XX(OK, 0, "success")                                                          \
+  XX(STOPPED, 1, "scan stopped by the match callback")                          \
+  XX(ENOMEM, -1, "out of memory")                                               \
+  XX(EINVAL, -2, "invalid argument")                                            \
+  XX(ESYNTAX, -3, "invalid rules")                                              \
+  XX(EIO, -4, "input/output error")                                             \
+  XX(EDATA, -5, "invalid event data")                                           \
+  XX(ENOENT, -6, "not found")                                                   \
+  XX(EBUSY, -7, "scanner re-entered from its own callback")                     \
+  XX(ELIMIT, -8, "a configured limit was exceeded")                             \
+  XX(EVERSION, -9, "unsatisfied version requirement")                           \
+  XX(ESTATE, -10, "call not allowed in the object's current state")
+
+typedef enum ctr_status {
+#define CTR__STATUS_ENUM(name, code, text) CTR_##name = code,
+  CTR_STATUS_MAP(CTR__STATUS_ENUM)
+#undef CTR__STATUS_ENUM
+} ctr_status;
+
+/** Human message for a status; never NULL ("unknown status" for others). */
+CTR_API const char *ctr_strerror(int status);
+/** Symbolic name of a status without prefix ("ESYNTAX"); never NULL. */
+CTR_API const char *ctr_status_name(int status);
+
+/* --------------------------------------------------------------- priority */
+
+/* Falco's eight priorities; a lower number is more severe. */
+typedef enum ctr_priority {
+  CTR_PRIORITY_EMERGENCY = 0,
+  CTR_PRIORITY_ALERT = 1,
+  CTR_PRIORITY_CRITICAL = 2,
+  CTR_PRIORITY_ERROR = 3,
+  CTR_PRIORITY_WARNING = 4,
+  CTR_PRIORITY_NOTICE = 5,
+  CTR_PRIORITY_INFORMATIONAL = 6,
+  CTR_PRIORITY_DEBUG = 7
+} ctr_priority;
+
+/** Canonical Falco name ("Critical", "Informational", ...); NULL if invalid. */
+CTR_API const char *ctr_priority_name(int priority);
+/** Parses a priority name, case-insensitive, "info" accepted.
+ *  Returns the priority (0..7) or CTR_EINVAL. */
+CTR_API int ctr_priority_parse(const char *name);
+
+/* ------------------------------------------------------------ diagnostics */
+
+typedef enum ctr_severity { CTR_SEVERITY_ERROR = 0, CTR_SEVERITY_WARNING = 1 } ctr_severity;
+
+/* One diagnostic from loading or compiling rules. Borrowed view. */
+typedef struct ctr_diag ctr_diag;
+
+CTR_API int ctr_diag_severity(const ctr_diag *d);
+/** File name given to ctr_compiler_add_file/_string; never NULL. */
+CTR_API const char *ctr_diag_file(const ctr_diag *d);
+/** 1-based line and column in that file; 0 when unknown. */
+CTR_API unsigned ctr_diag_line(const ctr_diag *d);
+CTR_API unsigned ctr_diag_column(const ctr_diag *d);
+/** Name of the rule, macro or list concerned, or NULL. */
+CTR_API const char *ctr_diag_item(const ctr_diag *d);
+/** Stable machine-readable code in Falco's style ("LOAD_ERR_YAML_PARSE",
+ *  "LOAD_UNKNOWN_KEY", ...); never NULL. */
+CTR_API const char *ctr_diag_code(const ctr_diag *d);
+/** The message, without position; never NULL. */
+CTR_API const char *ctr_diag_message(const ctr_diag *d);
+/** "file:line:col: error: message (rule 'x')", ready to print; never NULL. */
+CTR_API const char *ctr_diag_text(const ctr_diag *d);
+
+typedef void (*ctr_diag_fn)(const ctr_diag *d, void *user_data);
+
+/* --------------------------------------------------------------- compiler */
+
+typedef struct ctr_compiler ctr_compiler;
+typedef struct ctr_ruleset ctr_ruleset;
+
+/** Creates a compiler. Definitions accumulate across the add calls, in order,
+ *  exactly as Falco loads several rules files. */
+CTR_API int ctr_compiler_new(ctr_compiler **out);
+CTR_API void ctr_compiler_free(ctr_compiler *c);
+
+/** Every diagnostic is also passed to this callback as it is produced. */
+CTR_API void ctr_compiler_set_diag_callback(ctr_compiler *c, ctr_diag_fn fn, void *user_data);
+
+/** Loads a rules file. Returns CTR_OK (warnings may have been produced),
+ *  CTR_ESYNTAX (an error diagnostic was produced; as in Falco, loading of that
+ *  file stopped at its first error), CTR_EIO, CTR_EVERSION. */
+CTR_API int ctr_compiler_add_file(ctr_compiler *c, const char *path);
+/** Loads rules from memory; `name` is used as the file name in diagnostics. */
+CTR_API int ctr_compiler_add_string(ctr_compiler *c, const char *yaml, size_t len, const char *name);
+/** Loads a ruleset compiled into the library ("rds"). CTR_ENOENT if unknown. */
+CTR_API int ctr_compiler_add_builtin(ctr_compiler *c, const char *name);
+
+/** Number of built-in rulesets, their names and their YAML text. */
+CTR_API size_t ctr_builtin_count(void);
+CTR_API const char *ctr_builtin_name(size_t i);
+CTR_API const char *ctr_builtin_yaml(const char *name, size_t *len);
+
+/* Selection, applied at compile time in the order the calls were made, on top
+ * of each rule's own `enabled` key (Falco's -D/-t/-T semantics). */
+/** Enables (enable=1) or disables (0) every rule whose name matches the glob
+ *  (fnmatch: `*`, `?`, `[...]`). */
+CTR_API int ctr_compiler_select_name(ctr_compiler *c, const char *glob, int enable);
+/** Enables or disables every rule carrying the tag (exact, case-sensitive). */
+CTR_API int ctr_compiler_select_tag(ctr_compiler *c, const char *tag, int enable);
+/** Rules less severe than this priority stay disabled (default DEBUG: all). */
+CTR_API int ctr_compiler_set_min_priority(ctr_compiler *c, int priority);
+
+/** Resolves macros and lists, parses and compiles every rule, and returns an
+ *  immutable ruleset. CTR_ESYNTAX if any error diagnostic exists. The
+ *  compiler may be freed right after; the ruleset does not refer to it. */
+CTR_API int ctr_compiler_compile(ctr_compiler *c, ctr_ruleset **out);
+
+/** Diagnostics produced so far, in order (warnings and errors). */
+CTR_API size_t ctr_compiler_diag_count(const ctr_compiler *c);
+CTR_API const ctr_diag *ctr_compiler_diag(const ctr_compiler *c, size_t i);
+/** Number of error diagnostics so far. */
+CTR_API size_t ctr_compiler_error_count(const ctr_compiler *c);
+
+/* ---------------------------------------------------------------- ruleset */
+
+/** Takes a reference; returns rs. Thread-safe. */
+CTR_API ctr_ruleset *ctr_ruleset_ref(ctr_ruleset *rs);
+/** Drops a reference; frees on the last one. NULL-safe. Thread-safe. */
+CTR_API void ctr_ruleset_unref(ctr_ruleset *rs);
+
+/* Every compiled rule, enabled or not, in definition order. */
+CTR_API size_t ctr_ruleset_rule_count(const ctr_ruleset *rs);
+CTR_API const char *ctr_ruleset_rule_name(const ctr_ruleset *rs, size_t i);
+CTR_API const char *ctr_ruleset_rule_desc(const ctr_ruleset *rs, size_t i);
+CTR_API const char *ctr_ruleset_rule_condition(const ctr_ruleset *rs, size_t i);
+CTR_API const char *ctr_ruleset_rule_output(const ctr_ruleset *rs, size_t i);
+CTR_API int ctr_ruleset_rule_priority(const ctr_ruleset *rs, size_t i);
+CTR_API int ctr_ruleset_rule_enabled(const ctr_ruleset *rs, size_t i);
+CTR_API size_t ctr_ruleset_rule_tag_count(const ctr_ruleset *rs, size_t i);
+CTR_API const char *ctr_ruleset_rule_tag(const ctr_ruleset *rs, size_t i, size_t t);
+/** Number of enabled rules. */
+CTR_API size_t ctr_ruleset_enabled_count(const ctr_ruleset *rs);
+
+/* ----------------------------------------------------------------- fields */
+
+/* Every field a condition or output may name (ct.*, s3.*, ec2.*, ecr.*,
+ * iam.*, json.*, jevt.*, evt.*, rds.*). */
+CTR_API size_t ctr_field_count(void);
+CTR_API const char *ctr_field_name(size_t i);
+CTR_API const char *ctr_field_desc(size_t i);
+/** "string", "uint64" or "list". */
+CTR_API const char *ctr_field_type(size_t i);
+
+/* ---------------------------------------------------------------- matches */
+
+typedef struct ctr_match ctr_match;
+
+CTR_API const char *ctr_match_rule(const ctr_match *m);
+CTR_API int ctr_match_priority(const ctr_match *m);
+/** Always "aws_cloudtrail". */
+CTR_API const char *ctr_match_source(const ctr_match *m);
+/** The rule's output template rendered Falco's way (absent fields: "<NA>"). */
+CTR_API const char *ctr_match_output(const ctr_match *m);
+CTR_API size_t ctr_match_tag_count(const ctr_match *m);
+CTR_API const char *ctr_match_tag(const ctr_match *m, size_t i);
+/** Falco's output_fields: every field named in the output template, in
+ *  order of first appearance, with its rendered value. An absent field has
+ *  value NULL (Falco prints <NA>; its JSON output has null). */
+CTR_API size_t ctr_match_field_count(const ctr_match *m);
+CTR_API const char *ctr_match_field_name(const ctr_match *m, size_t i);
+CTR_API const char *ctr_match_field_value(const ctr_match *m, size_t i);
+/** Looks up an output field by name ("ct.user", "json.value[/a/b]").
+ *  CTR_OK with *value (NULL when absent); CTR_ENOENT if not an output field. */
+CTR_API int ctr_match_field(const ctr_match *m, const char *name, const char **value);
+/** Event time (eventTime) in nanoseconds since the epoch; 0 if absent/invalid. */
+CTR_API int64_t ctr_match_time(const ctr_match *m);
+/** The raw bytes of the matching record (not NUL-terminated; *len set). */
+CTR_API const char *ctr_match_event(const ctr_match *m, size_t *len);
+/** Index (0-based) of the record in the stream, and its byte offset in the
+ *  (decompressed) stream. */
+CTR_API uint64_t ctr_match_record_index(const ctr_match *m);
+CTR_API uint64_t ctr_match_byte_offset(const ctr_match *m);
+
+/** Match callback: return 0 to continue, non-zero to stop the scan, which then
+ *  returns CTR_STOPPED. */
+typedef int (*ctr_match_fn)(const ctr_match *m, void *user_data);
+
+/* ---------------------------------------------------------- record errors */
+
+/* A report about one record. Either the record could not be evaluated
+ * (invalid JSON, not an object, truncated, over a limit, undecodable gzip:
+ * ctr_record_error_evaluated() == 0, counted in CTR_STAT_BAD_RECORDS), or it
+ * was evaluated but is not a complete CloudTrail record (eventVersion,
+ * eventTime, eventName, awsRegion strings, eventSource ending in
+ * ".amazonaws.com", userIdentity object: evaluated == 1, counted in
+ * CTR_STAT_INCOMPLETE). Borrowed view. The scanner carries on either way. */
+typedef struct ctr_record_error ctr_record_error;
+
+CTR_API int ctr_record_error_status(const ctr_record_error *e);
+CTR_API uint64_t ctr_record_error_index(const ctr_record_error *e);
+CTR_API uint64_t ctr_record_error_offset(const ctr_record_error *e);
+CTR_API const char *ctr_record_error_message(const ctr_record_error *e);
+/** 1 if the record was still evaluated (incomplete record), 0 if not. */
+CTR_API int ctr_record_error_evaluated(const ctr_record_error *e);
+/** "record 12 at byte 40960: invalid JSON: ..." */
+CTR_API const char *ctr_record_error_text(const ctr_record_error *e);
+
+typedef void (*ctr_record_error_fn)(const ctr_record_error *e, void *user_data);
+
+/* ---------------------------------------------------------------- scanner */
+
+typedef struct ctr_scanner ctr_scanner;
+
+/* Input format. AUTO recognises, by itself and per top-level value: a
+ * CloudTrail log file {"Records":[...]} (streamed record by record), NDJSON,
+ * a single record, concatenated objects, a JSON array of records, an
+ * EventBridge envelope (its `detail`), a CloudWatch Logs subscription payload
+ * (each `logEvents[].message`), a CloudTrail digest file (skipped), and any of
+ * these gzip-compressed (detected by the gzip magic bytes). */
+typedef enum ctr_format {
+  CTR_FORMAT_AUTO = 0,
+} ctr_format;
+
+typedef enum ctr_scan_flag {
+  /* Stop evaluating an event at its first matching rule (Falco's
+   * rule_matching: first). Default: every matching rule is reported. */
+  CTR_SCAN_FIRST_MATCH = 1u << 0,
+  /* Evaluate every enabled rule on every record: no eventName index and no
+   * literal prefilter. Results are identical; this exists for tests and
+   * benchmarks. */
+  CTR_SCAN_NO_INDEX = 1u << 1,
+} ctr_scan_flag;
+
+typedef enum ctr_limit {
+  /* Largest record in bytes (default 16 MiB). */
+  CTR_LIMIT_RECORD_BYTES = 0,
+  /* Deepest JSON nesting inside a record (default 64). */
+  CTR_LIMIT_JSON_DEPTH = 1,
+  /* Most bytes one gzip input may expand to (default 64 GiB). */
+  CTR_LIMIT_GZIP_OUTPUT = 2,
+} ctr_limit;
+
+typedef enum ctr_stat {
+  CTR_STAT_BYTES = 0,       /* bytes fed (compressed as given) */
+  CTR_STAT_RECORDS = 1,     /* records framed (good and bad) */
+  CTR_STAT_MATCHES = 2,     /* callbacks made */
+  CTR_STAT_BAD_RECORDS = 3, /* records reported to the error callback */
+  CTR_STAT_SKIPPED = 4,     /* values recognised and skipped (digests, CloudWatch control messages) */
+  CTR_STAT_EVALUATED = 5,   /* records parsed and evaluated (the rest were pruned by the index) */
+  CTR_STAT_INCOMPLETE = 6,  /* records evaluated but reported as incomplete */
+  CTR_STAT__COUNT = 7
+} ctr_stat;
+
+/** Creates a scanner on a ruleset (takes a reference). `fn` may be NULL
+ *  (count only). */
+CTR_API int ctr_scanner_new(ctr_ruleset *rs, ctr_match_fn fn, void *user_data, ctr_scanner **out);
+/** Frees the scanner and drops its ruleset reference. NULL-safe. */
+CTR_API void ctr_scanner_free(ctr_scanner *sc);
+
+CTR_API int ctr_scanner_set_flags(ctr_scanner *sc, unsigned flags);
+CTR_API int ctr_scanner_set_limit(ctr_scanner *sc, int limit, uint64_t value);
+CTR_API void ctr_scanner_set_error_callback(ctr_scanner *sc, ctr_record_error_fn fn, void *user_data);
+
+/** Feeds bytes, split at any byte. Returns CTR_OK, CTR_STOPPED (the callback
+ *  asked to stop; later feeds return CTR_STOPPED until reset), CTR_EBUSY, or
+ *  CTR_EDATA when the stream itself is unreadable (e.g. a corrupt gzip
+ *  stream); bad records alone do not fail a feed. */
+CTR_API int ctr_scanner_feed(ctr_scanner *sc, const void *buf, size_t len);
+/** Ends the stream: flushes the last record (a truncated one is reported as
+ *  a bad record). Same returns as feed. */
+CTR_API int ctr_scanner_finish(ctr_scanner *sc);
+/** Starts a new stream (after finish or to abandon one): record indexes and
+ *  byte offsets restart; stats keep accumulating. */
+CTR_API void ctr_scanner_reset(ctr_scanner *sc);
+
+CTR_API uint64_t ctr_scanner_stat(const ctr_scanner *sc, int stat);
+/** Text of the last record error or stream error, or "" if none. */
+CTR_API const char *ctr_scanner_last_error(const ctr_scanner *sc);
+
+/** One-shot: scans a whole buffer with a temporary scanner. Returns CTR_OK,
+ *  CTR_STOPPED, or CTR_EDATA if any record was bad (all others were still
+ *  scanned and reported). */
+CTR_API int ctr_scan_buffer(ctr_ruleset *rs, const void *buf, size_t len, unsigned flags,
+                            ctr_match_fn fn, void *user_data);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CTRULE_H */

@@ -1,0 +1,1048 @@
+/* compile.c - turns parsed conditions into evaluation programs: macros
+ * inlined, exceptions added, fields resolved to per-event cache slots,
+ * operators type-checked, regexes compiled with PCRE2, list literals turned
+ * into hash sets, outputs parsed, and the eventName index built. */
+#include "engine.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct compiler_ctx {
+  ctr_ruleset *rs;
+  ctr__defs *defs;
+  ctr__diags *diags;
+  ctr__ast **macro_ast; /* parsed macro bodies, NULL on parse error */
+  bool *macro_bad;
+  bool *macro_active;   /* on the current expansion path: loop detection */
+  const ctr__rule_def *rule;
+  const ctr__text *text; /* text the current AST offsets refer to */
+  const ctr__pos *fallback_pos; /* for generated nodes (exceptions) */
+  bool unknown_field;    /* an unknown field was met (skip-if-unknown-filter) */
+  bool failed;
+  size_t slot_cap;
+  size_t regex_cap;
+} compiler_ctx;
+
+/* ------------------------------------------------------------ diagnostics */
+
+static void report(compiler_ctx *cx, int sev, const char *code, const ctr__text *text, size_t off,
+                   const char *fmt, const char *a, const char *b)
+{
+  const char *file = NULL;
+  unsigned line = 0, col = 0;
+  if (text)
+    ctr__text_pos(text, off, &file, &line, &col);
+  if (!file && cx->fallback_pos && cx->fallback_pos->src) {
+    file = cx->fallback_pos->src->name;
+    line = cx->fallback_pos->line;
+    col = cx->fallback_pos->col;
+  }
+  if (!file && cx->rule && cx->rule->pos.src) {
+    file = cx->rule->pos.src->name;
+    line = cx->rule->pos.line;
+    col = cx->rule->pos.col;
+  }
+  char msg[1024];
+  snprintf(msg, sizeof msg, fmt, a ? a : "", b ? b : "");
+  ctr__diag_add(cx->diags, sev, file, line, col, cx->rule ? cx->rule->name : NULL, code, "%s", msg);
+  if (sev == CTR_SEVERITY_ERROR)
+    cx->failed = true;
+}
+
+#define ERR(cx, off, ...) report((cx), CTR_SEVERITY_ERROR, "LOAD_ERR_COMPILE_CONDITION", (cx)->text, (off), __VA_ARGS__)
+
+/* ------------------------------------------------------------ pool helpers */
+
+static void *palloc(compiler_ctx *cx, size_t n)
+{
+  void *p = ctr__arena_alloc(&cx->rs->pool, n);
+  if (!p)
+    cx->failed = true;
+  else
+    memset(p, 0, n);
+  return p;
+}
+
+static char *pstrndup(compiler_ctx *cx, const char *s, size_t n)
+{
+  char *p = ctr__arena_strndup(&cx->rs->pool, s, n);
+  if (!p)
+    cx->failed = true;
+  return p;
+}
+
+static char *pstrdup(compiler_ctx *cx, const char *s) { return pstrndup(cx, s, strlen(s)); }
+
+/* ------------------------------------------------------------ hash sets */
+
+uint64_t ctr__hash(const char *s, size_t len)
+{
+  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+  for (size_t i = 0; i < len; i++) {
+    h ^= (unsigned char)s[i];
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+static bool strset_build(compiler_ctx *cx, ctr__strset *set, const ctr__str *items, size_t n)
+{
+  size_t cap = 8;
+  while (cap < n * 2)
+    cap *= 2;
+  set->items = palloc(cx, cap * sizeof *set->items);
+  if (!set->items)
+    return false;
+  set->cap = cap;
+  for (size_t i = 0; i < n; i++) {
+    if (ctr__strset_has(set, items[i].s, items[i].len))
+      continue;
+    size_t k = ctr__hash(items[i].s, items[i].len) & (cap - 1);
+    while (set->items[k].s)
+      k = (k + 1) & (cap - 1);
+    set->items[k] = items[i];
+    set->n++;
+  }
+  return true;
+}
+
+bool ctr__strset_has(const ctr__strset *set, const char *s, size_t len)
+{
+  if (!set->cap)
+    return false;
+  size_t k = ctr__hash(s, len) & (set->cap - 1);
+  while (set->items[k].s) {
+    if (set->items[k].len == len && memcmp(set->items[k].s, s, len) == 0)
+      return true;
+    k = (k + 1) & (set->cap - 1);
+  }
+  return false;
+}
+
+/* ------------------------------------------------------------ fields */
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+  if (!*s || *s == '-' || *s == '+')
+    return false;
+  char *end;
+  errno = 0;
+  unsigned long long v = (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ? strtoull(s + 2, &end, 16)
+                                                                       : strtoull(s, &end, 10);
+  if (*end || errno)
+    return false;
+  *out = v;
+  return true;
+}
+
+/* Interns (field, arg) as a cache slot of the ruleset. */
+static int slot_of(compiler_ctx *cx, const ctr__field_def *def, const char *arg, uint64_t argnum)
+{
+  ctr_ruleset *rs = cx->rs;
+  for (size_t i = 0; i < rs->nslots; i++) {
+    if (rs->slots[i].def != def)
+      continue;
+    if ((!arg && !rs->slots[i].arg) || (arg && rs->slots[i].arg && strcmp(arg, rs->slots[i].arg) == 0))
+      return (int)i;
+  }
+  if (rs->nslots == cx->slot_cap) {
+    size_t cap = cx->slot_cap ? cx->slot_cap * 2 : 32;
+    ctr__slot *v = realloc(rs->slots, cap * sizeof *v);
+    if (!v) {
+      cx->failed = true;
+      return -1;
+    }
+    rs->slots = v;
+    cx->slot_cap = cap;
+  }
+  ctr__slot *s = &rs->slots[rs->nslots];
+  s->def = def;
+  s->arg = arg ? pstrdup(cx, arg) : NULL;
+  s->argnum = argnum;
+  size_t n = strlen(def->name) + (arg ? strlen(arg) + 2 : 0) + 1;
+  s->display = palloc(cx, n);
+  if (!s->display || (arg && !s->arg))
+    return -1;
+  snprintf(s->display, n, arg ? "%s[%s]" : "%s", def->name, arg ? arg : "");
+  return (int)rs->nslots++;
+}
+
+static const char *tf_name(ctr__tf tf)
+{
+  static const char *const names[] = {"", "tolower", "toupper", "b64", "basename", "len", "val"};
+  return names[tf];
+}
+
+/* Resolves a field operand; NULL on error (reported). */
+static ctr__cexpr *compile_fexpr(compiler_ctx *cx, const ctr__fexpr *f)
+{
+  ctr__cexpr *e = palloc(cx, sizeof *e);
+  if (!e)
+    return NULL;
+  if (f->tf != CTR__TF_NONE && f->tf != CTR__TF_VAL) {
+    e->tf = f->tf;
+    if (!(e->inner = compile_fexpr(cx, f->inner)))
+      return NULL;
+    if (f->tf == CTR__TF_LEN) {
+      e->type = CTR__FT_UINT64;
+      if (e->inner->type == CTR__FT_UINT64) {
+        ERR(cx, f->pos, "len() takes a string or list field, not a number%s", "", NULL);
+        return NULL;
+      }
+    } else {
+      if (e->inner->type != CTR__FT_STRING) {
+        ERR(cx, f->pos, "%s() takes a string field%s", tf_name(f->tf), "");
+        return NULL;
+      }
+      e->type = CTR__FT_STRING;
+    }
+    return e;
+  }
+  if (f->tf == CTR__TF_VAL)
+    f = f->inner;
+  const ctr__field_def *def = ctr__field_lookup(f->field, strlen(f->field));
+  if (!def) {
+    cx->unknown_field = true;
+    int sev = cx->rule && cx->rule->skip_unknown ? CTR_SEVERITY_WARNING : CTR_SEVERITY_ERROR;
+    report(cx, sev, "LOAD_ERR_COMPILE_CONDITION", cx->text, f->pos,
+           sev == CTR_SEVERITY_ERROR ? "unknown field '%s'%s" : "unknown field '%s': rule skipped (skip-if-unknown-filter)%s",
+           f->field, "");
+    return NULL;
+  }
+  uint64_t argnum = 0;
+  if (def->arg == CTR__ARG_NONE && f->arg) {
+    ERR(cx, f->pos, "field '%s' takes no argument%s", def->name, "");
+    return NULL;
+  }
+  if (def->arg == CTR__ARG_KEY_REQUIRED && (!f->arg || !*f->arg)) {
+    ERR(cx, f->pos, "field '%s' requires an argument, e.g. %s[/requestParameters/name]", def->name, def->name);
+    return NULL;
+  }
+  if (def->arg == CTR__ARG_INDEX_OPTIONAL && f->arg && !parse_u64(f->arg, &argnum)) {
+    ERR(cx, f->pos, "field '%s' takes a numeric index argument, not '%s'", def->name, f->arg);
+    return NULL;
+  }
+  int slot = slot_of(cx, def, f->arg, argnum);
+  if (slot < 0)
+    return NULL;
+  e->tf = CTR__TF_NONE;
+  e->slot = (uint32_t)slot;
+  e->type = def->type;
+  if (def->arg == CTR__ARG_INDEX_OPTIONAL && f->arg && def->type == CTR__FT_LIST)
+    e->type = CTR__FT_STRING; /* ec2.imageids[0] is one value */
+  return e;
+}
+
+/* ------------------------------------------------------------ checks */
+
+static bool op_allowed_u64(ctr__op op)
+{
+  return op == CTR__OP_EQ || op == CTR__OP_NE || op == CTR__OP_LT || op == CTR__OP_LE || op == CTR__OP_GT ||
+         op == CTR__OP_GE || op == CTR__OP_IN || op == CTR__OP_INTERSECTS || op == CTR__OP_EXISTS;
+}
+
+static pcre2_code *compile_regex(compiler_ctx *cx, const ctr__lit *lit)
+{
+  int errcode;
+  PCRE2_SIZE erroff;
+  /* Falco's regex is a full match: anchored at both ends. */
+  pcre2_code *re = pcre2_compile((PCRE2_SPTR)lit->s, lit->len, PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF,
+                                 &errcode, &erroff, NULL);
+  if (!re) {
+    PCRE2_UCHAR buf[256];
+    pcre2_get_error_message(errcode, buf, sizeof buf);
+    char where[32];
+    snprintf(where, sizeof where, "%zu", (size_t)erroff);
+    ERR(cx, lit->pos, "invalid regex: %s (at pattern offset %s)", (const char *)buf, where);
+    return NULL;
+  }
+  if (cx->rs->nregexes == cx->regex_cap) {
+    size_t cap = cx->regex_cap ? cx->regex_cap * 2 : 8;
+    pcre2_code **v = realloc(cx->rs->regexes, cap * sizeof *v);
+    if (!v) {
+      pcre2_code_free(re);
+      cx->failed = true;
+      return NULL;
+    }
+    cx->rs->regexes = v;
+    cx->regex_cap = cap;
+  }
+  cx->rs->regexes[cx->rs->nregexes++] = re;
+  return re;
+}
+
+static ctr__cnode *compile_check(compiler_ctx *cx, const ctr__ast *a)
+{
+  if (a->op == CTR__OP_BCONTAINS || a->op == CTR__OP_BSTARTSWITH) {
+    ERR(cx, a->op_pos, "operator '%s' works only on binary fields, and no CloudTrail field is binary (use contains / startswith)%s",
+        ctr__op_name(a->op), "");
+    return NULL;
+  }
+  ctr__cnode *n = palloc(cx, sizeof *n);
+  if (!n)
+    return NULL;
+  n->kind = CTR__N_CHECK;
+  n->op = a->op;
+  n->mod = a->mod;
+  if (!(n->lhs = compile_fexpr(cx, a->lhs)))
+    return NULL;
+  ctr__ftype t = n->lhs->type;
+  if (t == CTR__FT_UINT64 && !op_allowed_u64(a->op)) {
+    ERR(cx, a->op_pos, "operator '%s' cannot be used on a numeric field%s", ctr__op_name(a->op), "");
+    return NULL;
+  }
+  if (a->op == CTR__OP_EXISTS)
+    return n;
+  if (a->rhs_field) {
+    if (a->op == CTR__OP_PMATCH || a->op == CTR__OP_IN || a->op == CTR__OP_INTERSECTS) {
+      ERR(cx, a->op_pos, "val() cannot be used with '%s'%s", ctr__op_name(a->op), "");
+      return NULL;
+    }
+    if (!(n->rhs_expr = compile_fexpr(cx, a->rhs_field)))
+      return NULL;
+    if (n->rhs_expr->type != t && !(t == CTR__FT_LIST || n->rhs_expr->type == CTR__FT_LIST)) {
+      ERR(cx, a->rhs_field->pos, "cannot compare fields of different types (%s and %s)",
+          t == CTR__FT_UINT64 ? "uint64" : "string", n->rhs_expr->type == CTR__FT_UINT64 ? "uint64" : "string");
+      return NULL;
+    }
+    return n;
+  }
+  /* Literals. */
+  ctr__str *vals = palloc(cx, (a->nrhs ? a->nrhs : 1) * sizeof *vals);
+  if (!vals)
+    return NULL;
+  for (size_t i = 0; i < a->nrhs; i++) {
+    vals[i].s = pstrndup(cx, a->rhs[i].s, a->rhs[i].len);
+    vals[i].len = a->rhs[i].len;
+    if (!vals[i].s)
+      return NULL;
+    if (!a->rhs[i].quoted && ctr__field_lookup(a->rhs[i].s, a->rhs[i].len))
+      report(cx, CTR_SEVERITY_WARNING, "LOAD_COMPILE_CONDITION", cx->text, a->rhs[i].pos,
+             "the value '%s' is a field name: it is compared as a string; write val(%s) to compare with the field",
+             a->rhs[i].s, a->rhs[i].s);
+  }
+  if (a->rhs_is_list) {
+    n->rhs_list = vals;
+    n->nrhs = a->nrhs;
+  } else {
+    n->rhs = vals[0];
+  }
+  if (t == CTR__FT_UINT64) {
+    if (a->rhs_is_list) {
+      for (size_t i = 0; i < a->nrhs; i++) {
+        uint64_t v;
+        if (!parse_u64(vals[i].s, &v)) {
+          ERR(cx, a->rhs[i].pos, "'%s' is not an unsigned integer, as this numeric field requires%s", vals[i].s, "");
+          return NULL;
+        }
+      }
+    } else if (!parse_u64(n->rhs.s, &n->rhs_u64)) {
+      ERR(cx, a->rhs[0].pos, "'%s' is not an unsigned integer, as this numeric field requires%s", n->rhs.s, "");
+      return NULL;
+    }
+    n->rhs_is_num = true;
+  }
+  if ((a->op == CTR__OP_IN || a->op == CTR__OP_INTERSECTS) && !strset_build(cx, &n->set, vals, a->nrhs))
+    return NULL;
+  if (a->op == CTR__OP_REGEX && !(n->re = compile_regex(cx, &a->rhs[0])))
+    return NULL;
+  if (a->op == CTR__OP_PMATCH) {
+    /* Normalise prefixes: drop trailing slashes so "/a/" matches "/a/b". */
+    for (size_t i = 0; i < n->nrhs; i++)
+      while (n->rhs_list[i].len > 1 && n->rhs_list[i].s[n->rhs_list[i].len - 1] == '/')
+        n->rhs_list[i].len--;
+  }
+  return n;
+}
+
+/* ------------------------------------------------------------ conditions */
+
+static ctr__cnode *compile_ast(compiler_ctx *cx, const ctr__ast *a);
+
+static ctr__cnode *compile_macro_ref(compiler_ctx *cx, const ctr__ast *a)
+{
+  for (size_t i = 0; i < cx->defs->nmacros; i++) {
+    ctr__macro_def *m = &cx->defs->macros[i];
+    if (strcmp(m->name, a->name) != 0)
+      continue;
+    m->used = true;
+    if (cx->macro_bad[i]) { /* its own error was reported already */
+      cx->failed = true;
+      return NULL;
+    }
+    if (cx->macro_active[i]) {
+      ERR(cx, a->pos, "macro '%s' references itself (macro loop)%s", a->name, "");
+      return NULL;
+    }
+    cx->macro_active[i] = true;
+    const ctr__text *saved = cx->text;
+    cx->text = &m->cond;
+    ctr__cnode *n = compile_ast(cx, cx->macro_ast[i]);
+    cx->text = saved;
+    cx->macro_active[i] = false;
+    return n;
+  }
+  for (size_t i = 0; i < cx->defs->nlists; i++)
+    if (strcmp(cx->defs->lists[i].name, a->name) == 0) {
+      ERR(cx, a->pos, "'%s' is a list, not a macro: use it inside parentheses, e.g. ct.name in (%s)", a->name, a->name);
+      return NULL;
+    }
+  ERR(cx, a->pos, "undefined macro '%s'%s", a->name, "");
+  return NULL;
+}
+
+static ctr__cnode *compile_ast(compiler_ctx *cx, const ctr__ast *a)
+{
+  switch (a->kind) {
+  case CTR__N_CHECK:
+    return compile_check(cx, a);
+  case CTR__N_MACRO:
+    return compile_macro_ref(cx, a);
+  case CTR__N_NOT: {
+    ctr__cnode *kid = compile_ast(cx, a->kid);
+    if (!kid)
+      return NULL;
+    ctr__cnode *n = palloc(cx, sizeof *n);
+    if (!n)
+      return NULL;
+    n->kind = CTR__N_NOT;
+    n->kids = palloc(cx, sizeof *n->kids);
+    if (!n->kids)
+      return NULL;
+    n->kids[0] = kid;
+    n->nkids = 1;
+    return n;
+  }
+  case CTR__N_AND:
+  case CTR__N_OR: {
+    ctr__cnode *n = palloc(cx, sizeof *n);
+    if (!n || !(n->kids = palloc(cx, a->nkids * sizeof *n->kids)))
+      return NULL;
+    n->kind = a->kind;
+    bool ok = true;
+    for (size_t i = 0; i < a->nkids; i++) {
+      /* Keep going after an error so that every error is reported. */
+      n->kids[i] = compile_ast(cx, a->kids[i]);
+      ok = ok && n->kids[i];
+    }
+    n->nkids = a->nkids;
+    return ok ? n : NULL;
+  }
+  }
+  return NULL;
+}
+
+static ctr__cnode *make_node(compiler_ctx *cx, ctr__nkind kind, size_t nkids)
+{
+  ctr__cnode *n = palloc(cx, sizeof *n);
+  if (!n || !(n->kids = palloc(cx, (nkids ? nkids : 1) * sizeof *n->kids)))
+    return NULL;
+  n->kind = kind;
+  n->nkids = nkids;
+  return n;
+}
+
+/* Parses an operator as written in an exception's comps ("=", "in",
+ * "startswith anyof"). */
+static bool comp_op(const char *comp, ctr__op *op, ctr__mod *mod)
+{
+  char buf[64];
+  snprintf(buf, sizeof buf, "%s", comp);
+  *mod = CTR__MOD_NONE;
+  char *sp = strchr(buf, ' ');
+  if (sp) {
+    *sp = '\0';
+    const char *m = sp + 1;
+    while (*m == ' ')
+      m++;
+    *mod = strcmp(m, "anyof") == 0 ? CTR__MOD_ANYOF : strcmp(m, "allof") == 0 ? CTR__MOD_ALLOF : CTR__MOD_ONEOF;
+  }
+  ctr__lexer lx = {buf, strlen(buf), 0};
+  return ctr__lex_operator(&lx, op) && lx.i == lx.len;
+}
+
+/* Builds `f comp v` for an exception from strings, through the parser so the
+ * field syntax and semantics are identical to conditions. */
+static ctr__cnode *exception_check(compiler_ctx *cx, const ctr__exception_def *e, const char *field,
+                                   const char *comp, const ctr__exc_value *v)
+{
+  ctr__ast a = {0};
+  a.kind = CTR__N_CHECK;
+  ctr__lexer lx = {field, strlen(field), 0};
+  size_t name_len, arg_start, arg_len;
+  size_t n = ctr__lex_field_len(&lx, &name_len, &arg_start, &arg_len);
+  if (!n || n != strlen(field)) {
+    report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_VALIDATE", NULL, 0, "exception '%s': '%s' is not a field name", e->name, field);
+    return NULL;
+  }
+  ctr__fexpr fx = {0};
+  char namebuf[256], argbuf[512];
+  snprintf(namebuf, sizeof namebuf, "%.*s", (int)name_len, field);
+  snprintf(argbuf, sizeof argbuf, "%.*s", (int)arg_len, field + arg_start);
+  fx.field = namebuf;
+  fx.arg = arg_start ? argbuf : NULL;
+  a.lhs = &fx;
+  if (!comp_op(comp, &a.op, &a.mod)) {
+    report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_VALIDATE", NULL, 0, "exception '%s': unknown comparison '%s'", e->name, comp);
+    return NULL;
+  }
+  bool list_op = a.op == CTR__OP_IN || a.op == CTR__OP_INTERSECTS || a.op == CTR__OP_PMATCH || a.mod;
+  ctr__lit lits[256];
+  size_t nl = 0;
+  for (size_t i = 0; i < v->n && nl < 256; i++) {
+    /* A scalar naming a list stands for the list's items (as in Falco). */
+    bool expanded = false;
+    if (list_op && !v->is_list) {
+      for (size_t li = 0; li < cx->defs->nlists; li++) {
+        ctr__list_def *l = &cx->defs->lists[li];
+        if (strcmp(l->name, v->strs[i]) == 0) {
+          l->used = true;
+          for (size_t k = 0; k < l->n && nl < 256; k++)
+            lits[nl++] = (ctr__lit){l->items[k], strlen(l->items[k]), true, 0};
+          expanded = true;
+        }
+      }
+    }
+    if (!expanded)
+      lits[nl++] = (ctr__lit){v->strs[i], strlen(v->strs[i]), true, 0};
+  }
+  if (!list_op && (v->is_list || nl != 1)) {
+    report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_VALIDATE", NULL, 0, "exception '%s': comparison '%s' needs a single value, not a list", e->name, comp);
+    return NULL;
+  }
+  a.rhs = lits;
+  a.nrhs = nl;
+  a.rhs_is_list = list_op;
+  const ctr__text *saved = cx->text;
+  cx->text = NULL;
+  ctr__cnode *c = compile_check(cx, &a);
+  cx->text = saved;
+  return c;
+}
+
+/* `and not (...)` for one exception: an OR over its value tuples, each an AND
+ * over its fields. No values: no clause. */
+static ctr__cnode *compile_exception(compiler_ctx *cx, const ctr__exception_def *e)
+{
+  cx->fallback_pos = &e->pos;
+  if (!e->fields || e->nfields == 0) {
+    report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_VALIDATE", NULL, 0, "exception '%s' has no fields%s", e->name, "");
+    return NULL;
+  }
+  if (e->ntuples == 0)
+    return NULL;
+  ctr__cnode *any;
+  if (e->fields_scalar) {
+    /* `fields: f` with values [a, b]: one check `f comp (a, b)`. */
+    ctr__exc_value all = {0};
+    all.n = e->ntuples;
+    char *strs[1024];
+    if (all.n > 1024)
+      all.n = 1024;
+    for (size_t i = 0; i < all.n; i++)
+      strs[i] = e->values[i].strs[0];
+    all.strs = strs;
+    all.is_list = true;
+    any = exception_check(cx, e, e->fields[0], e->comps[0], &all);
+  } else {
+    any = make_node(cx, CTR__N_OR, e->ntuples);
+    for (size_t t = 0; any && t < e->ntuples; t++) {
+      ctr__cnode *conj = make_node(cx, CTR__N_AND, e->nfields);
+      if (!conj)
+        return NULL;
+      for (size_t f = 0; f < e->nfields; f++) {
+        conj->kids[f] = exception_check(cx, e, e->fields[f], e->comps[f], &e->values[t * e->nfields + f]);
+        if (!conj->kids[f])
+          return NULL;
+      }
+      any->kids[t] = conj;
+    }
+  }
+  if (!any)
+    return NULL;
+  ctr__cnode *not = make_node(cx, CTR__N_NOT, 1);
+  if (not)
+    not->kids[0] = any;
+  return not;
+}
+
+/* ------------------------------------------------------------ outputs */
+
+static bool output_field(compiler_ctx *cx, ctr__crule *cr, const char *display, size_t dlen, ctr__cexpr *e,
+                         uint32_t *index)
+{
+  for (size_t i = 0; i < cr->nofields; i++)
+    if (strlen(cr->ofield_names[i]) == dlen && memcmp(cr->ofield_names[i], display, dlen) == 0) {
+      *index = (uint32_t)i;
+      return true;
+    }
+  /* Grown in the pool by doubling: old arrays are simply left there. */
+  if ((cr->nofields & (cr->nofields - 1)) == 0) {
+    size_t cap = cr->nofields ? cr->nofields * 2 : 4;
+    char **names = palloc(cx, cap * sizeof *names);
+    ctr__cexpr **exprs = palloc(cx, cap * sizeof *exprs);
+    if (!names || !exprs)
+      return false;
+    if (cr->nofields) {
+      memcpy(names, cr->ofield_names, cr->nofields * sizeof *names);
+      memcpy(exprs, cr->ofield_exprs, cr->nofields * sizeof *exprs);
+    }
+    cr->ofield_names = names;
+    cr->ofield_exprs = exprs;
+  }
+  if (!(cr->ofield_names[cr->nofields] = pstrndup(cx, display, dlen)))
+    return false;
+  cr->ofield_exprs[cr->nofields] = e;
+  *index = (uint32_t)cr->nofields++;
+  return true;
+}
+
+/* Falco output template: `%field`, `%field[arg]`, `%transformer(field)`, an
+ * optional width `%20field` (accepted, ignored); any other `%` is literal. */
+static bool compile_output(compiler_ctx *cx, const ctr__rule_def *r, ctr__crule *cr)
+{
+  const ctr__text *t = &r->output;
+  size_t cap = 8, n = 0;
+  ctr__oseg *seg = palloc(cx, cap * sizeof *seg);
+  if (!seg)
+    return false;
+  size_t lit_start = 0, i = 0;
+  bool ok = true;
+  while (i < t->len) {
+    if (t->s[i] != '%') {
+      i++;
+      continue;
+    }
+    size_t j = i + 1;
+    while (j < t->len && t->s[j] >= '0' && t->s[j] <= '9')
+      j++;
+    ctr__lexer lx = {t->s, t->len, j};
+    size_t idn = ctr__lex_ident_len(&lx);
+    size_t name_len, arg_start, arg_len;
+    bool is_tf = idn && j + idn < t->len && t->s[j + idn] == '(';
+    bool is_field = !is_tf && ctr__lex_field_len(&lx, &name_len, &arg_start, &arg_len) > 0;
+    if (!is_tf && !is_field) {
+      i++;
+      continue;
+    }
+    /* Parse the operand with the condition grammar's own parser. */
+    ctr__text sub = {.s = t->s, .len = t->len, .spans = t->spans, .nspans = t->nspans};
+    ctr__parse_error perr = {0};
+    size_t end = j;
+    ctr__fexpr *f = NULL;
+    {
+      /* The operand grammar lives in parse.c; reuse it through a tiny
+       * condition "<operand> exists" on a copy of the operand text. */
+      ctr__lexer l2 = {t->s, t->len, j};
+      if (is_field) {
+        end = j + ctr__lex_field_len(&l2, &name_len, &arg_start, &arg_len);
+      } else {
+        int depth = 0;
+        end = j;
+        while (end < t->len) {
+          if (t->s[end] == '(')
+            depth++;
+          else if (t->s[end] == ')' && --depth == 0) {
+            end++;
+            break;
+          }
+          end++;
+        }
+      }
+      char *cond = malloc(end - j + 16);
+      if (!cond) {
+        cx->failed = true;
+        return false;
+      }
+      sprintf(cond, "%.*s exists", (int)(end - j), t->s + j);
+      ctr__text ct = {.s = cond, .len = strlen(cond)};
+      ctr__ast *a = ctr__parse_condition(&ct, NULL, &perr);
+      if (a && a->kind == CTR__N_CHECK) {
+        f = a->lhs;
+        a->lhs = NULL;
+      }
+      ctr__ast_free(a);
+      free(cond);
+      if (!f) {
+        report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_COMPILE_OUTPUT", t, j + (perr.pos < end - j ? perr.pos : 0),
+               "invalid output field: %s%s", perr.msg, "");
+        ok = false;
+        i = end > i + 1 ? end : i + 1;
+        continue;
+      }
+      /* Positions in f are relative to the operand: shift into the text. */
+      for (ctr__fexpr *g = f; g; g = g->inner)
+        g->pos += j;
+    }
+    (void)sub;
+    const ctr__text *saved = cx->text;
+    cx->text = t;
+    ctr__cexpr *e = compile_fexpr(cx, f);
+    cx->text = saved;
+    /* free the parsed operand */
+    while (f) {
+      ctr__fexpr *in = f->inner;
+      free(f->field);
+      free(f->arg);
+      free(f);
+      f = in;
+    }
+    if (!e) {
+      ok = false;
+      i = end;
+      lit_start = end;
+      continue;
+    }
+    if (n + 2 > cap) {
+      ctr__oseg *v = palloc(cx, cap * 2 * sizeof *v);
+      if (!v)
+        return false;
+      memcpy(v, seg, n * sizeof *v);
+      seg = v;
+      cap *= 2;
+    }
+    if (i > lit_start)
+      seg[n++] = (ctr__oseg){.lit = t->s + lit_start, .len = i - lit_start};
+    uint32_t idx;
+    if (!output_field(cx, cr, t->s + j, end - j, e, &idx))
+      return false;
+    seg[n++] = (ctr__oseg){.lit = NULL, .expr = e, .field = idx};
+    i = end;
+    lit_start = end;
+  }
+  if (lit_start < t->len) {
+    if (n + 1 > cap) {
+      ctr__oseg *v = palloc(cx, (cap + 1) * sizeof *v);
+      if (!v)
+        return false;
+      memcpy(v, seg, n * sizeof *v);
+      seg = v;
+    }
+    seg[n++] = (ctr__oseg){.lit = t->s + lit_start, .len = t->len - lit_start};
+  }
+  /* Literal segments point into the rule text: copy them into the pool. */
+  for (size_t k = 0; k < n; k++)
+    if (seg[k].lit && !(seg[k].lit = pstrndup(cx, seg[k].lit, seg[k].len)))
+      return false;
+  cr->oseg = seg;
+  cr->noseg = n;
+  return ok;
+}
+
+/* ------------------------------------------------------------ index */
+
+typedef struct nameset {
+  const ctr__str *v;
+  size_t n;
+  bool any; /* no constraint */
+} nameset;
+
+/* The eventNames a condition requires (any = no constraint found). */
+static nameset required_names(const ctr_ruleset *rs, const ctr__cnode *c)
+{
+  nameset none = {.any = true};
+  if (!c)
+    return none;
+  switch (c->kind) {
+  case CTR__N_CHECK:
+    if (c->lhs->tf != CTR__TF_NONE || rs->slots[c->lhs->slot].def != rs->ct_name || c->rhs_expr || c->mod)
+      return none;
+    if (c->op == CTR__OP_EQ)
+      return (nameset){.v = &c->rhs, .n = 1};
+    if (c->op == CTR__OP_IN || c->op == CTR__OP_INTERSECTS)
+      return (nameset){.v = c->rhs_list, .n = c->nrhs};
+    return none;
+  case CTR__N_AND: {
+    nameset best = none;
+    for (size_t i = 0; i < c->nkids; i++) {
+      nameset k = required_names(rs, c->kids[i]);
+      if (!k.any && (best.any || k.n < best.n))
+        best = k;
+    }
+    return best;
+  }
+  default:
+    return none; /* OR: handled by the caller for the simple cases */
+  }
+}
+
+static bool names_has(const ctr__str *v, size_t n, const char *s, size_t len)
+{
+  for (size_t i = 0; i < n; i++)
+    if (v[i].len == len && memcmp(v[i].s, s, len) == 0)
+      return true;
+  return false;
+}
+
+/* OR of keyed branches: the union, collected into a pool array. */
+static nameset rule_names(compiler_ctx *cx, const ctr__cnode *c)
+{
+  if (c && c->kind == CTR__N_OR) {
+    size_t total = 0;
+    for (size_t i = 0; i < c->nkids; i++) {
+      nameset k = rule_names(cx, c->kids[i]);
+      if (k.any)
+        return k;
+      total += k.n;
+    }
+    ctr__str *u = palloc(cx, (total ? total : 1) * sizeof *u);
+    size_t n = 0;
+    for (size_t i = 0; u && i < c->nkids; i++) {
+      nameset k = rule_names(cx, c->kids[i]);
+      for (size_t j = 0; j < k.n; j++)
+        if (!names_has(u, n, k.v[j].s, k.v[j].len))
+          u[n++] = k.v[j];
+    }
+    return u ? (nameset){.v = u, .n = n} : (nameset){.any = true};
+  }
+  if (c && c->kind == CTR__N_AND) {
+    nameset best = {.any = true};
+    for (size_t i = 0; i < c->nkids; i++) {
+      nameset k = rule_names(cx, c->kids[i]);
+      if (!k.any && (best.any || k.n < best.n))
+        best = k;
+    }
+    return best;
+  }
+  return required_names(cx->rs, c);
+}
+
+static bool build_index(compiler_ctx *cx)
+{
+  ctr_ruleset *rs = cx->rs;
+  nameset *keys = calloc(rs->nrules ? rs->nrules : 1, sizeof *keys);
+  if (!keys)
+    return false;
+  size_t total = 0;
+  rs->all = palloc(cx, (rs->nrules ? rs->nrules : 1) * sizeof *rs->all);
+  rs->wildcard = palloc(cx, (rs->nrules ? rs->nrules : 1) * sizeof *rs->wildcard);
+  if (!rs->all || !rs->wildcard) {
+    free(keys);
+    return false;
+  }
+  for (size_t r = 0; r < rs->nrules; r++) {
+    if (!rs->rules[r].enabled)
+      continue;
+    rs->all[rs->nall++] = (uint32_t)r;
+    keys[r] = rule_names(cx, rs->rules[r].cond);
+    if (keys[r].any)
+      rs->wildcard[rs->nwildcard++] = (uint32_t)r;
+    else
+      total += keys[r].n;
+  }
+  size_t cap = 16;
+  while (cap < total * 2)
+    cap *= 2;
+  rs->index = palloc(cx, cap * sizeof *rs->index);
+  if (!rs->index) {
+    free(keys);
+    return false;
+  }
+  rs->index_cap = cap;
+  for (size_t r = 0; r < rs->nrules; r++) {
+    if (!rs->rules[r].enabled || keys[r].any)
+      continue;
+    for (size_t k = 0; k < keys[r].n; k++) {
+      const ctr__str *name = &keys[r].v[k];
+      size_t h = ctr__hash(name->s, name->len) & (cap - 1);
+      while (rs->index[h].event_name &&
+             !(strlen(rs->index[h].event_name) == name->len && memcmp(rs->index[h].event_name, name->s, name->len) == 0))
+        h = (h + 1) & (cap - 1);
+      ctr__index_entry *e = &rs->index[h];
+      if (e->event_name)
+        continue;
+      /* A new event name: its rules are the wildcard rules plus every rule
+       * keyed on it, in definition order. */
+      if (!(e->event_name = pstrndup(cx, name->s, name->len)) ||
+          !(e->rules = palloc(cx, rs->nall * sizeof *e->rules))) {
+        free(keys);
+        return false;
+      }
+      for (size_t q = 0; q < rs->nrules; q++) {
+        if (!rs->rules[q].enabled)
+          continue;
+        if (keys[q].any || names_has(keys[q].v, keys[q].n, name->s, name->len))
+          e->rules[e->n++] = (uint32_t)q;
+      }
+    }
+  }
+  free(keys);
+  return true;
+}
+
+const uint32_t *ctr__index_lookup(const ctr_ruleset *rs, const char *name, size_t len, size_t *n)
+{
+  if (name && rs->index_cap) {
+    size_t h = ctr__hash(name, len) & (rs->index_cap - 1);
+    while (rs->index[h].event_name) {
+      if (memcmp(rs->index[h].event_name, name, len) == 0 && rs->index[h].event_name[len] == '\0') {
+        *n = rs->index[h].n;
+        return rs->index[h].rules;
+      }
+      h = (h + 1) & (rs->index_cap - 1);
+    }
+  }
+  *n = rs->nwildcard;
+  return rs->wildcard;
+}
+
+/* ------------------------------------------------------------ driver */
+
+static bool selected(const ctr__rule_def *r, const ctr__selection *sel, size_t nsel, int min_priority)
+{
+  bool on = r->enabled;
+  for (size_t s = 0; s < nsel; s++) {
+    bool hit = false;
+    if (sel[s].by_tag) {
+      for (size_t t = 0; t < r->ntags; t++)
+        if (strcmp(r->tags[t], sel[s].pattern) == 0)
+          hit = true;
+    } else {
+      hit = fnmatch(sel[s].pattern, r->name, 0) == 0;
+    }
+    if (hit)
+      on = sel[s].enable;
+  }
+  return on && r->priority <= min_priority;
+}
+
+void ctr__ruleset_free(ctr_ruleset *rs)
+{
+  if (!rs)
+    return;
+  for (size_t i = 0; i < rs->nregexes; i++)
+    pcre2_code_free(rs->regexes[i]);
+  free(rs->regexes);
+  free(rs->slots);
+  free(rs->rules);
+  ctr__arena_free(&rs->pool);
+  free(rs);
+}
+
+int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection *sel, size_t nsel,
+                       int min_priority, ctr_ruleset **out)
+{
+  ctr_ruleset *rs = calloc(1, sizeof *rs);
+  if (!rs)
+    return CTR_ENOMEM;
+  atomic_init(&rs->refs, 1);
+  rs->ct_name = ctr__field_lookup("ct.name", 7);
+  compiler_ctx cx = {.rs = rs, .defs = defs, .diags = diags};
+  size_t nm = defs->nmacros ? defs->nmacros : 1;
+  cx.macro_ast = calloc(nm, sizeof *cx.macro_ast);
+  cx.macro_bad = calloc(nm, sizeof *cx.macro_bad);
+  cx.macro_active = calloc(nm, sizeof *cx.macro_active);
+  rs->rules = calloc(defs->nrules ? defs->nrules : 1, sizeof *rs->rules);
+  if (!cx.macro_ast || !cx.macro_bad || !cx.macro_active || !rs->rules) {
+    cx.failed = true;
+    goto done;
+  }
+
+  /* Parse every macro body once. */
+  for (size_t i = 0; i < defs->nmacros; i++) {
+    ctr__parse_error perr;
+    cx.macro_ast[i] = ctr__parse_condition(&defs->macros[i].cond, defs, &perr);
+    if (!cx.macro_ast[i]) {
+      cx.macro_bad[i] = true;
+      const char *file;
+      unsigned line, col;
+      ctr__text_pos(&defs->macros[i].cond, perr.pos, &file, &line, &col);
+      ctr__diag_add(diags, CTR_SEVERITY_ERROR, file, line, col, defs->macros[i].name,
+                    "LOAD_ERR_COMPILE_CONDITION", "%s", perr.msg);
+      cx.failed = true;
+    }
+  }
+
+  for (size_t r = 0; r < defs->nrules; r++) {
+    const ctr__rule_def *rd = &defs->rules[r];
+    cx.rule = rd;
+    cx.text = &rd->cond;
+    cx.fallback_pos = NULL;
+    cx.unknown_field = false;
+    bool was_failed = cx.failed;
+    cx.failed = false;
+    ctr__parse_error perr;
+    ctr__ast *ast = ctr__parse_condition(&rd->cond, defs, &perr);
+    ctr__cnode *cond = NULL;
+    if (!ast) {
+      ERR(&cx, perr.pos, "%s%s", perr.msg, "");
+    } else {
+      cond = compile_ast(&cx, ast);
+      ctr__ast_free(ast);
+    }
+    /* Exceptions: (cond) and not (...) for each. */
+    ctr__cnode *excs[64];
+    size_t nex = 0;
+    for (size_t e = 0; e < rd->nexc && nex < 64; e++) {
+      ctr__cnode *x = compile_exception(&cx, &rd->exc[e]);
+      if (x)
+        excs[nex++] = x;
+    }
+    cx.fallback_pos = NULL;
+    if (cond && nex) {
+      ctr__cnode *all = make_node(&cx, CTR__N_AND, nex + 1);
+      if (all) {
+        all->kids[0] = cond;
+        memcpy(all->kids + 1, excs, nex * sizeof *excs);
+      }
+      cond = all;
+    }
+    ctr__crule *cr = &rs->rules[rs->nrules];
+    memset(cr, 0, sizeof *cr);
+    bool out_ok = compile_output(&cx, rd, cr);
+    if (cx.unknown_field && rd->skip_unknown) {
+      /* skip-if-unknown-filter: the warning was given, the rule is dropped. */
+      cx.failed = was_failed;
+      continue;
+    }
+    if (!cond || !out_ok || cx.failed) {
+      cx.failed = true;
+      continue;
+    }
+    cx.failed = was_failed;
+    cr->name = pstrdup(&cx, rd->name);
+    cr->desc = pstrdup(&cx, rd->desc);
+    cr->cond_text = pstrndup(&cx, rd->cond.s, rd->cond.len);
+    cr->output_text = pstrndup(&cx, rd->output.s, rd->output.len);
+    cr->priority = rd->priority;
+    cr->cond = cond;
+    cr->tags = palloc(&cx, (rd->ntags ? rd->ntags : 1) * sizeof *cr->tags);
+    for (size_t t = 0; cr->tags && t < rd->ntags; t++)
+      cr->tags[t] = pstrdup(&cx, rd->tags[t]);
+    cr->ntags = rd->ntags;
+    cr->enabled = selected(rd, sel, nsel, min_priority);
+    if (cr->enabled)
+      rs->nenabled++;
+    rs->nrules++;
+  }
+  cx.rule = NULL;
+
+  /* Falco warns about definitions nothing uses. */
+  for (size_t i = 0; i < defs->nmacros; i++)
+    if (!defs->macros[i].used)
+      ctr__diag_add(diags, CTR_SEVERITY_WARNING, defs->macros[i].pos.src->name, defs->macros[i].pos.line,
+                    defs->macros[i].pos.col, defs->macros[i].name, "LOAD_UNUSED_MACRO", "macro not referred to by any other rule/macro");
+  for (size_t i = 0; i < defs->nlists; i++)
+    if (!defs->lists[i].used)
+      ctr__diag_add(diags, CTR_SEVERITY_WARNING, defs->lists[i].pos.src->name, defs->lists[i].pos.line,
+                    defs->lists[i].pos.col, defs->lists[i].name, "LOAD_UNUSED_LIST", "list not referred to by any other rule/macro/list");
+
+  if (!cx.failed && !build_index(&cx))
+    cx.failed = true;
+
+done:
+  for (size_t i = 0; cx.macro_ast && i < defs->nmacros; i++)
+    ctr__ast_free(cx.macro_ast[i]);
+  free(cx.macro_ast);
+  free(cx.macro_bad);
+  free(cx.macro_active);
+  if (cx.failed || diags->errors) {
+    ctr__ruleset_free(rs);
+    return diags->errors ? CTR_ESYNTAX : CTR_ENOMEM;
+  }
+  *out = rs;
+  return CTR_OK;
+}

@@ -1,0 +1,244 @@
+/* compiler.c - the public compiler and ruleset objects: loading files,
+ * strings and built-ins in order, selection, and the ruleset accessors. */
+#include "engine.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_RULES_FILE_BYTES (64u << 20)
+
+typedef struct loaded_file {
+  ctr__srcfile src;
+  void *pool;
+  ctr__ynode **docs;
+} loaded_file;
+
+struct ctr_compiler {
+  ctr__diags diags;
+  ctr__defs defs;
+  loaded_file *files;
+  size_t nfiles;
+  ctr__selection *sel;
+  size_t nsel;
+  int min_priority;
+};
+
+int ctr_compiler_new(ctr_compiler **out)
+{
+  if (!out)
+    return CTR_EINVAL;
+  ctr_compiler *c = calloc(1, sizeof *c);
+  if (!c)
+    return CTR_ENOMEM;
+  c->min_priority = CTR_PRIORITY_DEBUG;
+  *out = c;
+  return CTR_OK;
+}
+
+void ctr_compiler_free(ctr_compiler *c)
+{
+  if (!c)
+    return;
+  ctr__defs_free(&c->defs);
+  for (size_t i = 0; i < c->nfiles; i++) {
+    free(c->files[i].src.name);
+    free(c->files[i].src.text);
+    ctr__yaml_pool_free(c->files[i].pool);
+    free(c->files[i].docs);
+  }
+  free(c->files);
+  for (size_t i = 0; i < c->nsel; i++)
+    free(c->sel[i].pattern);
+  free(c->sel);
+  ctr__diags_free(&c->diags);
+  free(c);
+}
+
+void ctr_compiler_set_diag_callback(ctr_compiler *c, ctr_diag_fn fn, void *user_data)
+{
+  if (!c)
+    return;
+  c->diags.fn = fn;
+  c->diags.ud = user_data;
+}
+
+/* Takes ownership of text. The file stays loaded until the compiler is freed
+ * because definitions point into its node tree for positions. */
+static int add_source(ctr_compiler *c, const char *name, char *text, size_t len)
+{
+  loaded_file *v = realloc(c->files, (c->nfiles + 1) * sizeof *v);
+  if (!v) {
+    free(text);
+    return CTR_ENOMEM;
+  }
+  c->files = v;
+  loaded_file *f = &c->files[c->nfiles];
+  memset(f, 0, sizeof *f);
+  f->src.name = ctr__strdup(name);
+  f->src.text = text;
+  f->src.len = len;
+  if (!f->src.name) {
+    free(text);
+    return CTR_ENOMEM;
+  }
+  c->nfiles++;
+  if (memchr(text, '\0', len)) {
+    /* libyaml would stop at the NUL: say so rather than load half a file. */
+    size_t at = (size_t)((char *)memchr(text, '\0', len) - text);
+    unsigned line = 1, col = 1;
+    for (size_t i = 0; i < at; i++) {
+      if (text[i] == '\n') {
+        line++;
+        col = 1;
+      } else {
+        col++;
+      }
+    }
+    ctr__diag_add(&c->diags, CTR_SEVERITY_ERROR, name, line, col, NULL, "LOAD_ERR_YAML_PARSE",
+                  "rules file contains a NUL byte");
+    return CTR_ESYNTAX;
+  }
+  size_t ndocs;
+  return ctr__load_yaml(&c->defs, &c->diags, &f->src, &f->docs, &ndocs, &f->pool);
+}
+
+int ctr_compiler_add_string(ctr_compiler *c, const char *yaml, size_t len, const char *name)
+{
+  if (!c || (!yaml && len))
+    return CTR_EINVAL;
+  char *text = ctr__strndup(yaml ? yaml : "", len);
+  if (!text)
+    return CTR_ENOMEM;
+  return add_source(c, name ? name : "<string>", text, len);
+}
+
+int ctr_compiler_add_file(ctr_compiler *c, const char *path)
+{
+  if (!c || !path)
+    return CTR_EINVAL;
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    ctr__diag_add(&c->diags, CTR_SEVERITY_ERROR, path, 0, 0, NULL, "LOAD_ERR_FILE_READ",
+                  "cannot open rules file: %s", strerror(errno));
+    return CTR_EIO;
+  }
+  ctr__buf b = {0};
+  char chunk[65536];
+  size_t n;
+  int rc = CTR_OK;
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+    if (b.len + n > MAX_RULES_FILE_BYTES) {
+      ctr__diag_add(&c->diags, CTR_SEVERITY_ERROR, path, 0, 0, NULL, "LOAD_ERR_FILE_READ",
+                    "rules file is larger than %u MiB", MAX_RULES_FILE_BYTES >> 20);
+      rc = CTR_ELIMIT;
+      break;
+    }
+    if (ctr__buf_append(&b, chunk, n) != CTR_OK) {
+      rc = CTR_ENOMEM;
+      break;
+    }
+  }
+  if (rc == CTR_OK && ferror(f)) {
+    ctr__diag_add(&c->diags, CTR_SEVERITY_ERROR, path, 0, 0, NULL, "LOAD_ERR_FILE_READ",
+                  "cannot read rules file: %s", strerror(errno));
+    rc = CTR_EIO;
+  }
+  fclose(f);
+  if (rc != CTR_OK) {
+    ctr__buf_free(&b);
+    return rc;
+  }
+  if (!b.data && ctr__buf_reserve(&b, 0) != CTR_OK)
+    return CTR_ENOMEM;
+  return add_source(c, path, b.data, b.len);
+}
+
+int ctr_compiler_add_builtin(ctr_compiler *c, const char *name)
+{
+  if (!c || !name)
+    return CTR_EINVAL;
+  size_t len;
+  const char *yaml = ctr_builtin_yaml(name, &len);
+  if (!yaml)
+    return CTR_ENOENT;
+  char label[128];
+  snprintf(label, sizeof label, "<builtin:%s>", name);
+  return ctr_compiler_add_string(c, yaml, len, label);
+}
+
+static int add_selection(ctr_compiler *c, const char *pattern, bool by_tag, int enable)
+{
+  if (!c || !pattern)
+    return CTR_EINVAL;
+  ctr__selection *v = realloc(c->sel, (c->nsel + 1) * sizeof *v);
+  if (!v)
+    return CTR_ENOMEM;
+  c->sel = v;
+  char *p = ctr__strdup(pattern);
+  if (!p)
+    return CTR_ENOMEM;
+  c->sel[c->nsel++] = (ctr__selection){p, by_tag, enable != 0};
+  return CTR_OK;
+}
+
+int ctr_compiler_select_name(ctr_compiler *c, const char *glob, int enable) { return add_selection(c, glob, false, enable); }
+
+int ctr_compiler_select_tag(ctr_compiler *c, const char *tag, int enable) { return add_selection(c, tag, true, enable); }
+
+int ctr_compiler_set_min_priority(ctr_compiler *c, int priority)
+{
+  if (!c || priority < CTR_PRIORITY_EMERGENCY || priority > CTR_PRIORITY_DEBUG)
+    return CTR_EINVAL;
+  c->min_priority = priority;
+  return CTR_OK;
+}
+
+int ctr_compiler_compile(ctr_compiler *c, ctr_ruleset **out)
+{
+  if (!c || !out)
+    return CTR_EINVAL;
+  if (c->diags.errors)
+    return CTR_ESYNTAX;
+  return ctr__compile_rules(&c->defs, &c->diags, c->sel, c->nsel, c->min_priority, out);
+}
+
+size_t ctr_compiler_diag_count(const ctr_compiler *c) { return c ? c->diags.n : 0; }
+
+const ctr_diag *ctr_compiler_diag(const ctr_compiler *c, size_t i) { return c && i < c->diags.n ? c->diags.v[i] : NULL; }
+
+size_t ctr_compiler_error_count(const ctr_compiler *c) { return c ? c->diags.errors : 0; }
+
+/* ------------------------------------------------------------ ruleset */
+
+ctr_ruleset *ctr_ruleset_ref(ctr_ruleset *rs)
+{
+  if (rs)
+    atomic_fetch_add_explicit(&rs->refs, 1, memory_order_relaxed);
+  return rs;
+}
+
+void ctr_ruleset_unref(ctr_ruleset *rs)
+{
+  if (rs && atomic_fetch_sub_explicit(&rs->refs, 1, memory_order_acq_rel) == 1)
+    ctr__ruleset_free(rs);
+}
+
+static const ctr__crule *rule_at(const ctr_ruleset *rs, size_t i) { return rs && i < rs->nrules ? &rs->rules[i] : NULL; }
+
+size_t ctr_ruleset_rule_count(const ctr_ruleset *rs) { return rs ? rs->nrules : 0; }
+size_t ctr_ruleset_enabled_count(const ctr_ruleset *rs) { return rs ? rs->nenabled : 0; }
+
+const char *ctr_ruleset_rule_name(const ctr_ruleset *rs, size_t i) { return rule_at(rs, i) ? rs->rules[i].name : NULL; }
+const char *ctr_ruleset_rule_desc(const ctr_ruleset *rs, size_t i) { return rule_at(rs, i) ? rs->rules[i].desc : NULL; }
+const char *ctr_ruleset_rule_condition(const ctr_ruleset *rs, size_t i) { return rule_at(rs, i) ? rs->rules[i].cond_text : NULL; }
+const char *ctr_ruleset_rule_output(const ctr_ruleset *rs, size_t i) { return rule_at(rs, i) ? rs->rules[i].output_text : NULL; }
+int ctr_ruleset_rule_priority(const ctr_ruleset *rs, size_t i) { return rule_at(rs, i) ? rs->rules[i].priority : CTR_EINVAL; }
+int ctr_ruleset_rule_enabled(const ctr_ruleset *rs, size_t i) { return rule_at(rs, i) ? rs->rules[i].enabled : 0; }
+size_t ctr_ruleset_rule_tag_count(const ctr_ruleset *rs, size_t i) { return rule_at(rs, i) ? rs->rules[i].ntags : 0; }
+
+const char *ctr_ruleset_rule_tag(const ctr_ruleset *rs, size_t i, size_t t)
+{
+  return rule_at(rs, i) && t < rs->rules[i].ntags ? rs->rules[i].tags[t] : NULL;
+}

@@ -1,0 +1,401 @@
+/*
+ * engine.h - the rules side of the pipeline: diagnostics, the YAML loader,
+ * the definitions collector, the condition parser and the compiled ruleset.
+ */
+#ifndef CTR_ENGINE_H
+#define CTR_ENGINE_H
+
+#include "internal.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdatomic.h>
+
+/* ------------------------------------------------------------ diag.c */
+
+struct ctr_diag {
+  int severity;
+  char *file;
+  unsigned line, column;
+  char *item;
+  char *code;
+  char *message;
+  char *text;
+};
+
+typedef struct ctr__diags {
+  ctr_diag **v;
+  size_t n, cap;
+  size_t errors;
+  ctr_diag_fn fn;
+  void *ud;
+} ctr__diags;
+
+int ctr__diag_add(ctr__diags *d, int severity, const char *file, unsigned line, unsigned col,
+                  const char *item, const char *code, const char *fmt, ...)
+  __attribute__((format(printf, 8, 9)));
+void ctr__diags_free(ctr__diags *d);
+
+/* ------------------------------------------------------------ load.c
+ * The YAML document tree, kept with its source so that any offset inside a
+ * scalar maps back to a file line and column. */
+
+typedef enum { CTR__Y_SCALAR, CTR__Y_SEQ, CTR__Y_MAP } ctr__ykind;
+
+typedef struct ctr__srcfile {
+  char *name; /* file name for diagnostics */
+  char *text; /* whole source, NUL-terminated */
+  size_t len;
+} ctr__srcfile;
+
+typedef struct ctr__ynode ctr__ynode;
+struct ctr__ynode {
+  ctr__ykind kind;
+  unsigned line, col;     /* 1-based start */
+  size_t start;           /* byte offset of the node's first character */
+  const ctr__srcfile *src;
+  /* scalar */
+  char *value;
+  size_t len;
+  int style; /* yaml_scalar_style_t */
+  /* seq: items[n]; map: items[2*i] key, items[2*i+1] value */
+  ctr__ynode **items;
+  size_t n;
+};
+
+/* Position of byte `offset` of a scalar's value in its source file. */
+void ctr__ynode_pos(const ctr__ynode *scalar, size_t offset, unsigned *line, unsigned *col);
+/* Map lookup by key; NULL if not a map or no such key. */
+const ctr__ynode *ctr__ymap_get(const ctr__ynode *map, const char *key);
+
+/* ------------------------------------------------------------ text spans
+ * A condition or output assembled from several YAML scalars (append,
+ * override, exceptions) remembers where each piece came from. */
+
+typedef struct ctr__span {
+  size_t at, len;            /* piece of the text */
+  const ctr__ynode *scalar;  /* origin, or NULL for generated text */
+  size_t scalar_off;         /* offset of the piece inside the scalar's value */
+} ctr__span;
+
+typedef struct ctr__text {
+  char *s;
+  size_t len;
+  ctr__span *spans;
+  size_t nspans;
+} ctr__text;
+
+int ctr__text_set(ctr__text *t, const ctr__ynode *scalar);
+int ctr__text_append(ctr__text *t, const char *sep, const ctr__text *more);
+int ctr__text_copy(ctr__text *dst, const ctr__text *src);
+void ctr__text_free(ctr__text *t);
+/* File position of an offset into the text (line/col 0 if generated). */
+void ctr__text_pos(const ctr__text *t, size_t offset, const char **file, unsigned *line, unsigned *col);
+
+/* ------------------------------------------------------------ merge.c
+ * Definitions accumulated across files: Falco's rule collector. */
+
+typedef struct ctr__pos {
+  const ctr__srcfile *src;
+  unsigned line, col;
+} ctr__pos;
+
+typedef struct ctr__list_def {
+  char *name;
+  char **items;
+  bool *quoted; /* item came from a quoted scalar */
+  size_t n;
+  ctr__pos pos;
+  bool used;
+} ctr__list_def;
+
+typedef struct ctr__macro_def {
+  char *name;
+  ctr__text cond;
+  ctr__pos pos;
+  bool used;
+} ctr__macro_def;
+
+typedef struct ctr__exc_value {
+  /* a tuple element: a scalar, or a list of scalars */
+  char **strs;
+  size_t n;
+  bool is_list;
+} ctr__exc_value;
+
+typedef struct ctr__exception_def {
+  char *name;
+  char **fields;
+  size_t nfields;
+  bool fields_scalar; /* `fields: f` form: values are a flat list */
+  char **comps;       /* nfields entries (or 1 when fields_scalar) */
+  ctr__exc_value *values; /* ntuples * nfields (or ntuples when fields_scalar) */
+  size_t ntuples;
+  ctr__pos pos;
+} ctr__exception_def;
+
+typedef struct ctr__rule_def {
+  char *name;
+  ctr__text cond, output;
+  char *desc;
+  int priority;
+  bool enabled;
+  bool skip_unknown;
+  char **tags;
+  size_t ntags;
+  ctr__exception_def *exc;
+  size_t nexc;
+  ctr__pos pos;
+} ctr__rule_def;
+
+typedef struct ctr__defs {
+  ctr__list_def *lists;
+  size_t nlists, caplists;
+  ctr__macro_def *macros;
+  size_t nmacros, capmacros;
+  ctr__rule_def *rules;
+  size_t nrules, caprules;
+  char *required_engine; /* highest required_engine_version seen */
+} ctr__defs;
+
+/* Loads one YAML file into defs. Returns CTR_OK, CTR_ESYNTAX (an error was
+ * reported; the file's remaining items were not loaded), CTR_EVERSION. */
+int ctr__load_yaml(ctr__defs *defs, ctr__diags *diags, ctr__srcfile *src, ctr__ynode ***docs_out,
+                   size_t *ndocs_out, void **node_pool);
+void ctr__defs_free(ctr__defs *defs);
+void ctr__yaml_pool_free(void *pool);
+
+/* merge.c: one top-level item of a rules file into defs. */
+int ctr__merge_item(ctr__defs *defs, ctr__diags *diags, const ctr__ynode *item);
+
+/* ------------------------------------------------------------ parse.c */
+
+typedef enum ctr__op {
+  CTR__OP_EQ, CTR__OP_NE, CTR__OP_LT, CTR__OP_LE, CTR__OP_GT, CTR__OP_GE,
+  CTR__OP_CONTAINS, CTR__OP_ICONTAINS, CTR__OP_STARTSWITH, CTR__OP_ENDSWITH,
+  CTR__OP_GLOB, CTR__OP_IGLOB, CTR__OP_REGEX, CTR__OP_IN, CTR__OP_INTERSECTS,
+  CTR__OP_PMATCH, CTR__OP_EXISTS, CTR__OP_BCONTAINS, CTR__OP_BSTARTSWITH,
+  CTR__OP__COUNT
+} ctr__op;
+
+typedef enum ctr__tf { CTR__TF_NONE = 0, CTR__TF_TOLOWER, CTR__TF_TOUPPER, CTR__TF_B64,
+                       CTR__TF_BASENAME, CTR__TF_LEN, CTR__TF_VAL } ctr__tf;
+
+typedef enum { CTR__MOD_NONE = 0, CTR__MOD_ANYOF, CTR__MOD_ALLOF, CTR__MOD_ONEOF } ctr__mod;
+
+/* A field operand: a field, or a transformer applied to one. */
+typedef struct ctr__fexpr ctr__fexpr;
+struct ctr__fexpr {
+  ctr__tf tf;        /* NONE: a field */
+  ctr__fexpr *inner; /* transformer argument */
+  char *field;       /* field name (tf == NONE) */
+  char *arg;         /* [arg] text or NULL */
+  size_t pos;        /* offset in the condition text */
+};
+
+typedef enum { CTR__N_AND, CTR__N_OR, CTR__N_NOT, CTR__N_CHECK, CTR__N_MACRO } ctr__nkind;
+
+typedef struct ctr__lit {
+  char *s;
+  size_t len;
+  bool quoted;
+  size_t pos;
+} ctr__lit;
+
+typedef struct ctr__ast ctr__ast;
+struct ctr__ast {
+  ctr__nkind kind;
+  size_t pos;
+  /* and/or */
+  ctr__ast **kids;
+  size_t nkids;
+  /* not */
+  ctr__ast *kid;
+  /* check */
+  ctr__fexpr *lhs;
+  ctr__op op;
+  size_t op_pos;
+  ctr__mod mod;
+  ctr__fexpr *rhs_field; /* val(...) or a transformer on the right */
+  ctr__lit *rhs;         /* one literal, or the list items */
+  size_t nrhs;
+  bool rhs_is_list;
+  /* macro reference (also: the text of the identifier) */
+  char *name;
+  /* which text `pos` refers to: set when a macro body is inlined */
+  const ctr__text *text;
+};
+
+typedef struct ctr__parse_error {
+  size_t pos;
+  char msg[256];
+} ctr__parse_error;
+
+/* Parses a condition; list names inside list literals are expanded from
+ * `defs` (lists marked used). NULL with *err filled on a syntax error. */
+ctr__ast *ctr__parse_condition(const ctr__text *text, ctr__defs *defs, ctr__parse_error *err);
+void ctr__ast_free(ctr__ast *a);
+const char *ctr__op_name(ctr__op op);
+
+/* lex.c: the scanning primitives the parser is built from. */
+typedef struct ctr__lexer {
+  const char *s;
+  size_t len, i;
+} ctr__lexer;
+
+void ctr__lex_skip_ws(ctr__lexer *lx);
+bool ctr__lex_at_end(ctr__lexer *lx);
+/* `word` at the cursor, followed by whitespace/`(`/end (per `need`) */
+bool ctr__lex_word(ctr__lexer *lx, const char *word, const char *followers);
+bool ctr__lex_char(ctr__lexer *lx, char c);
+/* identifier [a-zA-Z][a-zA-Z0-9_]* ; returns length (0 if none), does not consume */
+size_t ctr__lex_ident_len(const ctr__lexer *lx);
+/* field name: ident ('.' ident)+ with optional [arg]; 0 if none */
+size_t ctr__lex_field_len(const ctr__lexer *lx, size_t *name_len, size_t *arg_start, size_t *arg_len);
+/* quoted string with Falco escapes; decoded value malloc'd; false + err on error */
+bool ctr__lex_quoted(ctr__lexer *lx, char **out, size_t *out_len, ctr__parse_error *err);
+/* bare string [^()"'\s=,]+ ; length (0 if none), does not consume */
+size_t ctr__lex_bare_len(const ctr__lexer *lx);
+/* comparison operator; returns true and advances */
+bool ctr__lex_operator(ctr__lexer *lx, ctr__op *op);
+
+/* ------------------------------------------------------------ compile.c */
+
+typedef struct ctr__slot {
+  const ctr__field_def *def;
+  char *arg;
+  uint64_t argnum;
+  char *display; /* "name" or "name[arg]" */
+} ctr__slot;
+
+typedef struct ctr__strset {
+  ctr__str *items;  /* open addressing table, s == NULL: empty */
+  size_t cap, n;
+} ctr__strset;
+
+typedef struct ctr__cexpr ctr__cexpr;
+struct ctr__cexpr {
+  ctr__tf tf;
+  ctr__cexpr *inner;
+  uint32_t slot; /* tf == NONE */
+  ctr__ftype type;
+};
+
+typedef struct ctr__cnode ctr__cnode;
+struct ctr__cnode {
+  ctr__nkind kind; /* AND, OR, NOT, CHECK */
+  ctr__cnode **kids;
+  size_t nkids;
+  /* check */
+  ctr__cexpr *lhs;
+  ctr__op op;
+  ctr__mod mod;
+  ctr__cexpr *rhs_expr;
+  ctr__str rhs;          /* single literal */
+  uint64_t rhs_u64;
+  bool rhs_is_num;
+  ctr__str *rhs_list;    /* list literal */
+  size_t nrhs;
+  ctr__strset set;       /* in / intersects */
+  pcre2_code *re;
+};
+
+typedef struct ctr__oseg {
+  const char *lit; /* literal text, or NULL for a field */
+  size_t len;
+  ctr__cexpr *expr;
+  uint32_t field; /* index into the rule's output fields */
+} ctr__oseg;
+
+typedef struct ctr__crule {
+  char *name, *desc, *cond_text, *output_text;
+  int priority;
+  bool enabled;
+  char **tags;
+  size_t ntags;
+  ctr__cnode *cond;
+  ctr__oseg *oseg;
+  size_t noseg;
+  char **ofield_names; /* output_fields, first appearance order */
+  ctr__cexpr **ofield_exprs;
+  size_t nofields;
+} ctr__crule;
+
+typedef struct ctr__index_entry {
+  char *event_name;
+  uint32_t *rules; /* enabled rules to evaluate, in definition order */
+  size_t n;
+} ctr__index_entry;
+
+struct ctr_ruleset {
+  atomic_int refs;
+  const ctr__field_def *ct_name; /* the field the index is keyed on */
+  ctr__arena pool; /* everything below lives here, except the PCRE2 codes */
+  ctr__crule *rules;
+  size_t nrules, nenabled;
+  ctr__slot *slots;
+  size_t nslots;
+  pcre2_code **regexes;
+  size_t nregexes;
+  /* eventName index */
+  ctr__index_entry *index; /* open addressing, event_name NULL: empty */
+  size_t index_cap;
+  uint32_t *wildcard; /* enabled rules with no eventName constraint */
+  size_t nwildcard;
+  uint32_t *all; /* every enabled rule (CTR_SCAN_NO_INDEX) */
+  size_t nall;
+};
+
+typedef struct ctr__selection {
+  char *pattern; /* name glob, or tag */
+  bool by_tag;
+  bool enable;
+} ctr__selection;
+
+/* Compiles every rule of defs into a new ruleset. Errors and warnings go to
+ * diags; CTR_ESYNTAX if any error was reported. */
+int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection *sel, size_t nsel,
+                       int min_priority, ctr_ruleset **out);
+void ctr__ruleset_free(ctr_ruleset *rs);
+
+bool ctr__strset_has(const ctr__strset *set, const char *s, size_t len);
+uint64_t ctr__hash(const char *s, size_t len);
+/* The rules to evaluate for an event whose eventName is (name,len) (NULL: absent). */
+const uint32_t *ctr__index_lookup(const ctr_ruleset *rs, const char *name, size_t len, size_t *n);
+
+/* ------------------------------------------------------------ eval.c */
+
+typedef struct ctr__cache_entry {
+  uint64_t gen;
+  ctr__value v;
+} ctr__cache_entry;
+
+typedef struct ctr__evalctx {
+  const ctr_ruleset *rs;
+  ctr__event *ev;
+  ctr__cache_entry *cache; /* rs->nslots */
+  uint64_t gen;            /* current event generation */
+  int error;               /* CTR_ENOMEM or a regex resource error seen */
+  pcre2_match_data *md;    /* per scanner: PCRE2 match data is not shareable */
+  pcre2_match_context *mctx;
+} ctr__evalctx;
+
+bool ctr__eval(ctr__evalctx *cx, const ctr__cnode *n);
+/* Value of an expression (field extracted once per event and cached). */
+int ctr__eval_expr(ctr__evalctx *cx, const ctr__cexpr *e, ctr__value *out);
+
+/* ------------------------------------------------------------ render.c */
+
+/* Parses a Falco output template into segments; reports errors via cb. */
+typedef struct ctr__render_out {
+  ctr__buf text;
+  ctr__buf values;      /* NUL-separated rendered values */
+  size_t *value_off;    /* offsets into values, (size_t)-1 for absent */
+  size_t cap_values;
+} ctr__render_out;
+
+int ctr__render(ctr__evalctx *cx, const ctr__crule *r, ctr__render_out *out);
+/* Appends a value rendered Falco's way ("<NA>" for absent when na != NULL). */
+int ctr__render_value(ctr__buf *b, const ctr__value *v);
+
+#endif

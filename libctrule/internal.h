@@ -1,0 +1,182 @@
+/*
+ * internal.h - declarations shared between libctrule's pipeline stages.
+ * Internal cross-file symbols use the ctr__ prefix and are hidden by
+ * -fvisibility=hidden; only CTR_API symbols from ctrule.h are exported.
+ */
+#ifndef CTR_INTERNAL_H
+#define CTR_INTERNAL_H
+
+#include "ctrule.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CTR__UNUSED(x) ((void)(x))
+#define CTR__COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ------------------------------------------------------------ util.c */
+
+/* Growable byte buffer; always NUL-terminated when data != NULL. */
+typedef struct ctr__buf {
+  char *data;
+  size_t len, cap;
+} ctr__buf;
+
+int ctr__buf_reserve(ctr__buf *b, size_t extra); /* CTR_OK / CTR_ENOMEM */
+int ctr__buf_append(ctr__buf *b, const void *p, size_t n);
+int ctr__buf_append_str(ctr__buf *b, const char *s);
+int ctr__buf_append_char(ctr__buf *b, char c);
+int ctr__buf_printf(ctr__buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ctr__buf_clear(ctr__buf *b); /* len = 0, keeps the memory */
+void ctr__buf_free(ctr__buf *b);
+
+/* Bump allocator for per-event scratch: reset per record, memory kept, so the
+ * hot path allocates nothing once warmed up. Returned memory is 8-aligned. */
+typedef struct ctr__arena_block ctr__arena_block;
+typedef struct ctr__arena {
+  ctr__arena_block *head; /* block being filled */
+  ctr__arena_block *first;
+} ctr__arena;
+
+void *ctr__arena_alloc(ctr__arena *a, size_t n); /* NULL on ENOMEM */
+char *ctr__arena_strndup(ctr__arena *a, const char *s, size_t n);
+void ctr__arena_reset(ctr__arena *a);
+void ctr__arena_free(ctr__arena *a);
+
+char *ctr__strdup(const char *s);
+char *ctr__strndup(const char *s, size_t n);
+
+/* ------------------------------------------------------------ frame.c
+ * Cuts a byte stream, fed in any chunking, into CloudTrail records; see
+ * ctr_format in ctrule.h for the shapes recognised. */
+
+typedef struct ctr__framer ctr__framer;
+
+typedef struct ctr__frame_sink {
+  /* One record: the bytes of one JSON object (not NUL-terminated, borrowed
+   * for the call). `index` counts records (good and bad) from 0 in this
+   * stream; `offset` is the byte offset of its first byte in the decompressed
+   * stream. A non-zero return stops framing and is returned by feed/finish. */
+  int (*record)(void *ud, const char *data, size_t len, uint64_t index, uint64_t offset);
+  /* A record that could not be cut out or is not an object. `index` is the
+   * index it took. status: CTR_EDATA or CTR_ELIMIT. */
+  void (*bad_record)(void *ud, int status, uint64_t index, uint64_t offset, const char *msg);
+  /* A value recognised and skipped (digest file, CloudWatch Logs control
+   * message, EventBridge event that does not carry a CloudTrail record). */
+  void (*skipped)(void *ud, uint64_t offset, const char *what);
+  /* The stream itself is unreadable (corrupt gzip): nothing more can be cut.
+   * `offset` is in the compressed input. */
+  void (*stream_error)(void *ud, int status, uint64_t offset, const char *msg);
+  void *ud;
+} ctr__frame_sink;
+
+typedef struct ctr__frame_limits {
+  uint64_t max_record_bytes; /* default 16 MiB */
+  uint32_t max_depth;        /* default 64 */
+  uint64_t max_gzip_output;  /* default 64 GiB */
+} ctr__frame_limits;
+
+void ctr__frame_limits_default(ctr__frame_limits *l);
+int ctr__framer_new(const ctr__frame_sink *sink, ctr__framer **out);
+void ctr__framer_free(ctr__framer *f);
+void ctr__framer_set_limits(ctr__framer *f, const ctr__frame_limits *l);
+/* CTR_OK, the sink's non-zero record() return, or CTR_EDATA after a stream
+ * error (every later feed returns CTR_EDATA until reset). */
+int ctr__framer_feed(ctr__framer *f, const void *data, size_t len);
+int ctr__framer_finish(ctr__framer *f);
+void ctr__framer_reset(ctr__framer *f);
+
+/* ------------------------------------------------------------ fields
+ * A field extractor reads one value out of a parsed record. */
+
+typedef enum ctr__vkind {
+  CTR__V_ABSENT = 0, /* field not present: every comparison is false */
+  CTR__V_STR,        /* str/len (may contain no NUL; str is NUL-terminated) */
+  CTR__V_U64,        /* u64 */
+  CTR__V_LIST,       /* items/count: list of strings (ec2.imageids) */
+} ctr__vkind;
+
+typedef struct ctr__str {
+  const char *s;
+  size_t len;
+} ctr__str;
+
+typedef struct ctr__value {
+  ctr__vkind kind;
+  const char *str;
+  size_t len;
+  uint64_t u64;
+  const ctr__str *items;
+  size_t count;
+} ctr__value;
+
+typedef enum ctr__ftype { CTR__FT_STRING = 0, CTR__FT_UINT64, CTR__FT_LIST } ctr__ftype;
+
+typedef enum ctr__argmode {
+  CTR__ARG_NONE = 0,       /* no [arg] allowed */
+  CTR__ARG_INDEX_OPTIONAL, /* optional [N] (ec2.imageids[0]) */
+  CTR__ARG_KEY_REQUIRED,   /* required [key] (json.value[/a/b]: a JSON pointer) */
+} ctr__argmode;
+
+/* The event being evaluated. Created by the scanner, read by extractors. */
+typedef struct ctr__event {
+  json_t *root;       /* the parsed record (an object) */
+  const char *raw;    /* its bytes */
+  size_t raw_len;
+  uint64_t num;       /* evt.num: 1-based count of evaluated records in the scanner */
+  uint64_t index;     /* record index in the stream */
+  uint64_t offset;    /* byte offset in the stream */
+  int64_t time_ns;    /* eventTime parsed, 0 if absent/invalid */
+  ctr__arena *arena;  /* scratch for values built by extractors; reset per event */
+  const char *hostname; /* for evt.hostname; never NULL */
+} ctr__event;
+
+/* `arg` is the text between the brackets (NUL-terminated) or NULL; `argnum`
+ * is its value for CTR__ARG_INDEX_OPTIONAL (0 when none). Strings returned in
+ * `out` must live until the arena is reset: either borrowed from the json_t
+ * tree, static, or allocated in ev->arena. Return CTR_OK or CTR_ENOMEM. */
+typedef int (*ctr__extract_fn)(const ctr__event *ev, const char *arg, uint64_t argnum,
+                               ctr__value *out);
+
+typedef struct ctr__field_def {
+  const char *name;
+  ctr__ftype type;
+  ctr__argmode arg;
+  ctr__extract_fn extract;
+  const char *desc; /* one line: the exact derivation */
+} ctr__field_def;
+
+/* Families, each in its own file; fields.c assembles the registry. */
+extern const ctr__field_def ctr__fields_cloudtrail[]; /* fields_cloudtrail.c: ct.* s3.* ec2.* ecr.* iam.* */
+extern const size_t ctr__fields_cloudtrail_count;
+extern const ctr__field_def ctr__fields_json[]; /* fields_json.c: json.value json.obj jevt.value jevt.obj */
+extern const size_t ctr__fields_json_count;
+extern const ctr__field_def ctr__fields_evt[]; /* fields_evt.c: evt.* */
+extern const size_t ctr__fields_evt_count;
+extern const ctr__field_def ctr__fields_rds[]; /* fields_rds.c: rds.* */
+extern const size_t ctr__fields_rds_count;
+
+/* Looks a field up by exact name; NULL if unknown. */
+const ctr__field_def *ctr__field_lookup(const char *name, size_t len);
+
+/* Helpers for extractors (fields.c). */
+/* Member of an object, or NULL (also when `obj` is not an object). */
+json_t *ctr__json_get(const json_t *obj, const char *key);
+/* Follows a dotted path of object keys ("userIdentity.sessionContext.sessionIssuer.userName"). */
+json_t *ctr__json_path(const json_t *root, const char *dotted);
+/* Falco plugin rule for plain fields: absent if j == NULL; a JSON string gives
+ * its value; any other JSON value gives "" . */
+void ctr__value_plain(const json_t *j, ctr__value *out);
+/* Compact JSON text of j in the arena (JSON null -> "null"); absent if j == NULL. */
+int ctr__value_compact(const ctr__event *ev, const json_t *j, ctr__value *out);
+void ctr__value_str(ctr__value *out, const char *s, size_t len);
+void ctr__value_cstr(ctr__value *out, const char *s);
+void ctr__value_u64(ctr__value *out, uint64_t v);
+
+/* Parses eventTime (RFC 3339 with optional fraction, 'Z' or offset, and
+ * Panther's "YYYY-MM-DD HH:MM:SS[.fff]") into ns since epoch; false if invalid. */
+bool ctr__parse_time(const char *s, int64_t *ns_out);
+
+#endif

@@ -1,0 +1,1117 @@
+/* merge.c - Falco's rule collector: turns each top-level item of a rules file
+ * into list, macro and rule definitions, cumulative across files, applying
+ * `append` and `override` exactly as Falco does. */
+#include "engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+/* ------------------------------------------------------------ text spans */
+
+int ctr__text_set(ctr__text *t, const ctr__ynode *sc)
+{
+  ctr__text_free(t);
+  t->s = ctr__strndup(sc->value, sc->len);
+  t->spans = malloc(sizeof *t->spans);
+  if (!t->s || !t->spans)
+    return CTR_ENOMEM;
+  t->len = sc->len;
+  t->spans[0] = (ctr__span){.at = 0, .len = sc->len, .scalar = sc, .scalar_off = 0};
+  t->nspans = 1;
+  return CTR_OK;
+}
+
+int ctr__text_append(ctr__text *t, const char *sep, const ctr__text *more)
+{
+  size_t seplen = strlen(sep);
+  char *s = realloc(t->s, t->len + seplen + more->len + 1);
+  if (!s)
+    return CTR_ENOMEM;
+  t->s = s;
+  ctr__span *sp = realloc(t->spans, (t->nspans + more->nspans) * sizeof *sp);
+  if (!sp)
+    return CTR_ENOMEM;
+  t->spans = sp;
+  memcpy(t->s + t->len, sep, seplen);
+  size_t base = t->len + seplen;
+  memcpy(t->s + base, more->s, more->len);
+  for (size_t i = 0; i < more->nspans; i++) {
+    t->spans[t->nspans] = more->spans[i];
+    t->spans[t->nspans].at += base;
+    t->nspans++;
+  }
+  t->len = base + more->len;
+  t->s[t->len] = '\0';
+  return CTR_OK;
+}
+
+int ctr__text_copy(ctr__text *dst, const ctr__text *src)
+{
+  ctr__text_free(dst);
+  dst->s = ctr__strndup(src->s ? src->s : "", src->len);
+  dst->spans = malloc((src->nspans ? src->nspans : 1) * sizeof *dst->spans);
+  if (!dst->s || !dst->spans)
+    return CTR_ENOMEM;
+  if (src->nspans)
+    memcpy(dst->spans, src->spans, src->nspans * sizeof *dst->spans);
+  dst->len = src->len;
+  dst->nspans = src->nspans;
+  return CTR_OK;
+}
+
+void ctr__text_free(ctr__text *t)
+{
+  free(t->s);
+  free(t->spans);
+  memset(t, 0, sizeof *t);
+}
+
+void ctr__text_pos(const ctr__text *t, size_t offset, const char **file, unsigned *line, unsigned *col)
+{
+  *file = NULL;
+  *line = *col = 0;
+  for (size_t i = 0; i < t->nspans; i++) {
+    const ctr__span *sp = &t->spans[i];
+    if (offset >= sp->at && (offset < sp->at + sp->len || i + 1 == t->nspans)) {
+      if (!sp->scalar)
+        return;
+      *file = sp->scalar->src->name;
+      size_t in = offset - sp->at;
+      if (in > sp->len)
+        in = sp->len;
+      ctr__ynode_pos(sp->scalar, sp->scalar_off + in, line, col);
+      return;
+    }
+  }
+}
+
+/* ------------------------------------------------------------ helpers */
+
+typedef struct itemctx {
+  ctr__defs *defs;
+  ctr__diags *diags;
+  const ctr__ynode *item;
+  const char *name; /* item name once known */
+} itemctx;
+
+static int err_at(itemctx *x, const ctr__ynode *at, const char *code, const char *fmt, const char *a,
+                  const char *b)
+{
+  if (!at)
+    at = x->item;
+  char msg[1024];
+  snprintf(msg, sizeof msg, fmt, a ? a : "", b ? b : "");
+  ctr__diag_add(x->diags, CTR_SEVERITY_ERROR, at->src->name, at->line, at->col, x->name, code, "%s", msg);
+  return CTR_ESYNTAX;
+}
+
+static void warn_at(itemctx *x, const ctr__ynode *at, const char *code, const char *fmt, const char *a,
+                    const char *b)
+{
+  if (!at)
+    at = x->item;
+  char msg[1024];
+  snprintf(msg, sizeof msg, fmt, a ? a : "", b ? b : "");
+  ctr__diag_add(x->diags, CTR_SEVERITY_WARNING, at->src->name, at->line, at->col, x->name, code, "%s", msg);
+}
+
+static const ctr__ynode *get(itemctx *x, const char *key) { return ctr__ymap_get(x->item, key); }
+
+static bool is_scalar(const ctr__ynode *n) { return n && n->kind == CTR__Y_SCALAR; }
+
+static int want_scalar(itemctx *x, const char *key, const ctr__ynode **out)
+{
+  const ctr__ynode *n = get(x, key);
+  *out = n;
+  if (n && !is_scalar(n))
+    return err_at(x, n, "LOAD_ERR_YAML_VALIDATE", "value of '%s' must be a scalar", key, NULL);
+  return CTR_OK;
+}
+
+static int parse_bool(itemctx *x, const ctr__ynode *n, const char *key, bool *out)
+{
+  static const char *const yes[] = {"true", "yes", "on", "y"};
+  static const char *const no[] = {"false", "no", "off", "n"};
+  if (!is_scalar(n))
+    return err_at(x, n, "LOAD_ERR_YAML_VALIDATE", "value of '%s' must be a boolean", key, NULL);
+  for (size_t i = 0; i < 4; i++) {
+    if (strcasecmp(n->value, yes[i]) == 0) {
+      *out = true;
+      return CTR_OK;
+    }
+    if (strcasecmp(n->value, no[i]) == 0) {
+      *out = false;
+      return CTR_OK;
+    }
+  }
+  return err_at(x, n, "LOAD_ERR_YAML_VALIDATE", "value of '%s' must be a boolean, not '%s'", key, n->value);
+}
+
+static void pos_of(const ctr__ynode *n, ctr__pos *p)
+{
+  p->src = n->src;
+  p->line = n->line;
+  p->col = n->col;
+}
+
+static void free_strv(char **v, size_t n)
+{
+  for (size_t i = 0; v && i < n; i++)
+    free(v[i]);
+  free(v);
+}
+
+/* Scalars of a sequence as a string vector. */
+static int scalar_seq(itemctx *x, const ctr__ynode *seq, const char *key, char ***out, bool **quoted,
+                      size_t *n)
+{
+  *out = NULL;
+  *n = 0;
+  if (quoted)
+    *quoted = NULL;
+  if (!seq || seq->kind != CTR__Y_SEQ)
+    return err_at(x, seq, "LOAD_ERR_YAML_VALIDATE", "value of '%s' must be a sequence", key, NULL);
+  char **v = calloc(seq->n ? seq->n : 1, sizeof *v);
+  bool *q = quoted ? calloc(seq->n ? seq->n : 1, sizeof *q) : NULL;
+  if (!v || (quoted && !q)) {
+    free(v);
+    free(q);
+    return CTR_ENOMEM;
+  }
+  for (size_t i = 0; i < seq->n; i++) {
+    const ctr__ynode *it = seq->items[i];
+    if (!is_scalar(it)) {
+      free_strv(v, i);
+      free(q);
+      return err_at(x, it, "LOAD_ERR_YAML_VALIDATE", "items of '%s' must be scalars", key, NULL);
+    }
+    if (!(v[i] = ctr__strndup(it->value, it->len))) {
+      free_strv(v, i);
+      free(q);
+      return CTR_ENOMEM;
+    }
+    if (q)
+      q[i] = it->style == YAML_SINGLE_QUOTED_SCALAR_STYLE || it->style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+  }
+  *out = v;
+  *n = seq->n;
+  if (quoted)
+    *quoted = q;
+  return CTR_OK;
+}
+
+/* Warns about keys the item kind does not know (Falco: LOAD_UNKNOWN_KEY). */
+static void check_keys(itemctx *x, const char *const *known)
+{
+  for (size_t i = 0; i + 1 < x->item->n; i += 2) {
+    const ctr__ynode *k = x->item->items[i];
+    if (!is_scalar(k))
+      continue;
+    bool ok = false;
+    for (size_t j = 0; known[j]; j++)
+      if (strcmp(k->value, known[j]) == 0)
+        ok = true;
+    if (!ok)
+      warn_at(x, k, "LOAD_UNKNOWN_KEY", "unknown key '%s' (ignored)", k->value, NULL);
+  }
+}
+
+/* ------------------------------------------------------------ override */
+
+typedef enum { OV_NONE = 0, OV_APPEND, OV_REPLACE } ovmode;
+
+typedef struct override_spec {
+  const char *key;
+  ovmode mode;
+} override_spec;
+
+/* Reads `override:` into modes for the given keys. Every named key must be
+ * present in the item, every overridable key present must be named, and each
+ * key may only take the modes allowed for it. */
+static int read_override(itemctx *x, const char *const *appendable, const char *const *replaceable,
+                         override_spec *specs, size_t *nspecs, bool *has_override)
+{
+  const ctr__ynode *ov = get(x, "override");
+  *nspecs = 0;
+  *has_override = ov != NULL;
+  if (!ov)
+    return CTR_OK;
+  if (ov->kind != CTR__Y_MAP)
+    return err_at(x, ov, "LOAD_ERR_YAML_VALIDATE", "'override' must be a mapping of key: append|replace", NULL, NULL);
+  for (size_t i = 0; i + 1 < ov->n; i += 2) {
+    const ctr__ynode *k = ov->items[i], *v = ov->items[i + 1];
+    if (!is_scalar(k) || !is_scalar(v))
+      return err_at(x, k, "LOAD_ERR_YAML_VALIDATE", "'override' must be a mapping of key: append|replace", NULL, NULL);
+    ovmode m;
+    if (strcmp(v->value, "append") == 0)
+      m = OV_APPEND;
+    else if (strcmp(v->value, "replace") == 0)
+      m = OV_REPLACE;
+    else
+      return err_at(x, v, "LOAD_ERR_YAML_VALIDATE", "invalid override mode '%s' for key '%s' (use append or replace)", v->value, k->value);
+    const char *const *allowed = m == OV_APPEND ? appendable : replaceable;
+    bool ok = false;
+    for (size_t j = 0; allowed[j]; j++)
+      if (strcmp(allowed[j], k->value) == 0)
+        ok = true;
+    if (!ok)
+      return err_at(x, k, "LOAD_ERR_YAML_VALIDATE", "key '%s' cannot be overridden with '%s'", k->value, v->value);
+    if (!get(x, k->value))
+      return err_at(x, k, "LOAD_ERR_YAML_VALIDATE", "key '%s' is named in 'override' but is not defined in the item", k->value, NULL);
+    if (*nspecs < 16)
+      specs[(*nspecs)++] = (override_spec){k->value, m};
+  }
+  /* Every overridable key present must be named in override. */
+  for (size_t j = 0; replaceable[j]; j++) {
+    if (!get(x, replaceable[j]))
+      continue;
+    bool named = false;
+    for (size_t s = 0; s < *nspecs; s++)
+      if (strcmp(specs[s].key, replaceable[j]) == 0)
+        named = true;
+    if (!named)
+      return err_at(x, get(x, replaceable[j]), "LOAD_ERR_YAML_VALIDATE",
+                    "key '%s' must be named in 'override' (append or replace) when overriding", replaceable[j], NULL);
+  }
+  return CTR_OK;
+}
+
+static ovmode mode_of(const override_spec *specs, size_t n, const char *key)
+{
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(specs[i].key, key) == 0)
+      return specs[i].mode;
+  return OV_NONE;
+}
+
+/* ------------------------------------------------------------ lists */
+
+static ctr__list_def *find_list(ctr__defs *d, const char *name)
+{
+  for (size_t i = 0; i < d->nlists; i++)
+    if (strcmp(d->lists[i].name, name) == 0)
+      return &d->lists[i];
+  return NULL;
+}
+
+static ctr__macro_def *find_macro(ctr__defs *d, const char *name)
+{
+  for (size_t i = 0; i < d->nmacros; i++)
+    if (strcmp(d->macros[i].name, name) == 0)
+      return &d->macros[i];
+  return NULL;
+}
+
+static ctr__rule_def *find_rule(ctr__defs *d, const char *name)
+{
+  for (size_t i = 0; i < d->nrules; i++)
+    if (strcmp(d->rules[i].name, name) == 0)
+      return &d->rules[i];
+  return NULL;
+}
+
+#define GROW(arr, n, cap)                                                  \
+  do {                                                                     \
+    if ((n) == (cap)) {                                                    \
+      size_t c_ = (cap) ? (cap) * 2 : 16;                                  \
+      void *p_ = realloc((arr), c_ * sizeof *(arr));                       \
+      if (!p_)                                                             \
+        return CTR_ENOMEM;                                                 \
+      (arr) = p_;                                                          \
+      (cap) = c_;                                                          \
+    }                                                                      \
+  } while (0)
+
+static bool valid_list_name(const char *s)
+{
+  if (!*s)
+    return false;
+  for (; *s; s++)
+    if (strchr("()\"'=, \t\r\n", *s))
+      return false;
+  return true;
+}
+
+static bool valid_macro_name(const char *s)
+{
+  if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+    return false;
+  for (; *s; s++)
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_'))
+      return false;
+  return true;
+}
+
+static int merge_list(itemctx *x, const ctr__ynode *name)
+{
+  static const char *const known[] = {"list", "items", "append", "override", NULL};
+  static const char *const app[] = {"items", NULL};
+  check_keys(x, known);
+  if (!valid_list_name(name->value))
+    warn_at(x, name, "LOAD_INVALID_LIST_NAME", "list name '%s' contains characters that cannot be used in a condition", name->value, NULL);
+  const ctr__ynode *items = get(x, "items");
+  if (!items)
+    return err_at(x, NULL, "LOAD_ERR_YAML_VALIDATE", "item has no mapping for key 'items'", NULL, NULL);
+  override_spec specs[16];
+  size_t nspecs;
+  bool has_ov;
+  int rc = read_override(x, app, app, specs, &nspecs, &has_ov);
+  if (rc != CTR_OK)
+    return rc;
+  bool append = false;
+  if (get(x, "append") && (rc = parse_bool(x, get(x, "append"), "append", &append)) != CTR_OK)
+    return rc;
+  if (append && has_ov)
+    return err_at(x, get(x, "append"), "LOAD_ERR_YAML_VALIDATE", "'append' and 'override' cannot be used together", NULL, NULL);
+  if (append)
+    warn_at(x, get(x, "append"), "LOAD_DEPRECATED_ITEM", "'append: true' is deprecated; use 'override: {items: append}'", NULL, NULL);
+  char **v;
+  bool *q;
+  size_t n;
+  if ((rc = scalar_seq(x, items, "items", &v, &q, &n)) != CTR_OK)
+    return rc;
+  ovmode m = append ? OV_APPEND : mode_of(specs, nspecs, "items");
+  ctr__list_def *l = find_list(x->defs, name->value);
+  if (m == OV_APPEND || (m == OV_REPLACE)) {
+    if (!l) {
+      free_strv(v, n);
+      free(q);
+      return err_at(x, name, "LOAD_ERR_VALIDATE", "list '%s' to %s does not exist", name->value,
+                    m == OV_APPEND ? "append to" : "override");
+    }
+  }
+  if (m == OV_APPEND) {
+    char **nv = realloc(l->items, (l->n + n + 1) * sizeof *nv);
+    bool *nq = nv ? realloc(l->quoted, (l->n + n + 1) * sizeof *nq) : NULL;
+    if (nv)
+      l->items = nv;
+    if (!nv || !nq) {
+      free_strv(v, n);
+      free(q);
+      return CTR_ENOMEM;
+    }
+    l->quoted = nq;
+    memcpy(l->items + l->n, v, n * sizeof *v);
+    memcpy(l->quoted + l->n, q, n * sizeof *q);
+    l->n += n;
+    free(v);
+    free(q);
+    return CTR_OK;
+  }
+  if (l) { /* redefinition (or replace): new items, original position */
+    free_strv(l->items, l->n);
+    free(l->quoted);
+    l->items = v;
+    l->quoted = q;
+    l->n = n;
+    return CTR_OK;
+  }
+  GROW(x->defs->lists, x->defs->nlists, x->defs->caplists);
+  l = &x->defs->lists[x->defs->nlists];
+  memset(l, 0, sizeof *l);
+  if (!(l->name = ctr__strdup(name->value))) {
+    free_strv(v, n);
+    free(q);
+    return CTR_ENOMEM;
+  }
+  l->items = v;
+  l->quoted = q;
+  l->n = n;
+  pos_of(name, &l->pos);
+  x->defs->nlists++;
+  return CTR_OK;
+}
+
+/* ------------------------------------------------------------ macros */
+
+static int merge_macro(itemctx *x, const ctr__ynode *name)
+{
+  static const char *const known[] = {"macro", "condition", "append", "override", NULL};
+  static const char *const app[] = {"condition", NULL};
+  check_keys(x, known);
+  if (!valid_macro_name(name->value))
+    warn_at(x, name, "LOAD_INVALID_MACRO_NAME", "macro name '%s' is not an identifier ([a-zA-Z][a-zA-Z0-9_]*): conditions cannot reference it", name->value, NULL);
+  const ctr__ynode *cond;
+  int rc = want_scalar(x, "condition", &cond);
+  if (rc != CTR_OK)
+    return rc;
+  if (!cond)
+    return err_at(x, NULL, "LOAD_ERR_YAML_VALIDATE", "item has no mapping for key 'condition'", NULL, NULL);
+  override_spec specs[16];
+  size_t nspecs;
+  bool has_ov;
+  if ((rc = read_override(x, app, app, specs, &nspecs, &has_ov)) != CTR_OK)
+    return rc;
+  bool append = false;
+  if (get(x, "append") && (rc = parse_bool(x, get(x, "append"), "append", &append)) != CTR_OK)
+    return rc;
+  if (append && has_ov)
+    return err_at(x, get(x, "append"), "LOAD_ERR_YAML_VALIDATE", "'append' and 'override' cannot be used together", NULL, NULL);
+  if (append)
+    warn_at(x, get(x, "append"), "LOAD_DEPRECATED_ITEM", "'append: true' is deprecated; use 'override: {condition: append}'", NULL, NULL);
+  ovmode m = append ? OV_APPEND : mode_of(specs, nspecs, "condition");
+  ctr__macro_def *mc = find_macro(x->defs, name->value);
+  if (m != OV_NONE && !mc)
+    return err_at(x, name, "LOAD_ERR_VALIDATE", "macro '%s' to %s does not exist", name->value,
+                  m == OV_APPEND ? "append to" : "override");
+  ctr__text t = {0};
+  if ((rc = ctr__text_set(&t, cond)) != CTR_OK) {
+    ctr__text_free(&t);
+    return rc;
+  }
+  if (m == OV_APPEND) {
+    rc = ctr__text_append(&mc->cond, " ", &t);
+    ctr__text_free(&t);
+    return rc;
+  }
+  if (mc) {
+    ctr__text_free(&mc->cond);
+    mc->cond = t;
+    return CTR_OK;
+  }
+  GROW(x->defs->macros, x->defs->nmacros, x->defs->capmacros);
+  mc = &x->defs->macros[x->defs->nmacros];
+  memset(mc, 0, sizeof *mc);
+  if (!(mc->name = ctr__strdup(name->value))) {
+    ctr__text_free(&t);
+    return CTR_ENOMEM;
+  }
+  mc->cond = t;
+  pos_of(name, &mc->pos);
+  x->defs->nmacros++;
+  return CTR_OK;
+}
+
+/* ------------------------------------------------------------ exceptions */
+
+static void free_exception(ctr__exception_def *e)
+{
+  free(e->name);
+  free_strv(e->fields, e->nfields);
+  free_strv(e->comps, e->fields_scalar ? 1 : e->nfields);
+  size_t nvals = e->ntuples * (e->fields_scalar ? 1 : e->nfields);
+  for (size_t i = 0; e->values && i < nvals; i++)
+    free_strv(e->values[i].strs, e->values[i].n);
+  free(e->values);
+  memset(e, 0, sizeof *e);
+}
+
+static bool known_comp(const char *c)
+{
+  static const char *const ops[] = {"=", "==", "!=", "<", "<=", ">", ">=", "contains", "icontains",
+                                    "startswith", "endswith", "glob", "iglob", "regex", "in",
+                                    "intersects", "pmatch", "bcontains", "bstartswith", NULL};
+  char buf[64];
+  snprintf(buf, sizeof buf, "%s", c);
+  char *sp = strchr(buf, ' ');
+  if (sp) { /* strop modifier: "startswith anyof" */
+    *sp = '\0';
+    const char *mod = sp + 1;
+    while (*mod == ' ')
+      mod++;
+    if (strcmp(mod, "anyof") && strcmp(mod, "allof") && strcmp(mod, "oneof"))
+      return false;
+  }
+  for (size_t i = 0; ops[i]; i++)
+    if (strcmp(ops[i], buf) == 0)
+      return true;
+  return false;
+}
+
+/* Reads `values` of an exception into e (fields already known). */
+static int read_exc_values(itemctx *x, const ctr__ynode *vals, ctr__exception_def *e)
+{
+  if (!vals)
+    return CTR_OK;
+  if (vals->kind != CTR__Y_SEQ)
+    return err_at(x, vals, "LOAD_ERR_YAML_VALIDATE", "exception '%s': 'values' must be a sequence", e->name, NULL);
+  size_t arity = e->fields_scalar ? 1 : e->nfields;
+  size_t old = e->ntuples * arity;
+  ctr__exc_value *v = realloc(e->values, (old + vals->n * arity + 1) * sizeof *v);
+  if (!v)
+    return CTR_ENOMEM;
+  e->values = v;
+  for (size_t t = 0; t < vals->n; t++) {
+    const ctr__ynode *tuple = vals->items[t];
+    if (e->fields_scalar) {
+      if (!is_scalar(tuple))
+        return err_at(x, tuple, "LOAD_ERR_YAML_VALIDATE", "exception '%s': with a single field, values must be scalars", e->name, NULL);
+      ctr__exc_value *ev = &e->values[e->ntuples * arity];
+      memset(ev, 0, sizeof *ev);
+      ev->strs = malloc(sizeof *ev->strs);
+      if (!ev->strs || !(ev->strs[0] = ctr__strdup(tuple->value)))
+        return CTR_ENOMEM;
+      ev->n = 1;
+      e->ntuples++;
+      continue;
+    }
+    if (tuple->kind != CTR__Y_SEQ || tuple->n != arity) {
+      char want[32];
+      snprintf(want, sizeof want, "%zu", arity);
+      return err_at(x, tuple, "LOAD_ERR_YAML_VALIDATE", "exception '%s': each value must be a list of %s elements, one per field", e->name, want);
+    }
+    for (size_t f = 0; f < arity; f++) {
+      const ctr__ynode *el = tuple->items[f];
+      ctr__exc_value *ev = &e->values[e->ntuples * arity + f];
+      memset(ev, 0, sizeof *ev);
+      if (is_scalar(el)) {
+        ev->strs = malloc(sizeof *ev->strs);
+        if (!ev->strs || !(ev->strs[0] = ctr__strdup(el->value)))
+          return CTR_ENOMEM;
+        ev->n = 1;
+      } else {
+        int rc = scalar_seq(x, el, "values", &ev->strs, NULL, &ev->n);
+        if (rc != CTR_OK)
+          return rc;
+        ev->is_list = true;
+      }
+    }
+    e->ntuples++;
+  }
+  return CTR_OK;
+}
+
+static int read_exception(itemctx *x, const ctr__ynode *n, ctr__exception_def *e)
+{
+  memset(e, 0, sizeof *e);
+  if (n->kind != CTR__Y_MAP)
+    return err_at(x, n, "LOAD_ERR_YAML_VALIDATE", "each exception must be a mapping", NULL, NULL);
+  const ctr__ynode *name = ctr__ymap_get(n, "name");
+  if (!is_scalar(name))
+    return err_at(x, n, "LOAD_ERR_YAML_VALIDATE", "exception has no 'name'", NULL, NULL);
+  pos_of(n, &e->pos);
+  if (!(e->name = ctr__strdup(name->value)))
+    return CTR_ENOMEM;
+  for (size_t i = 0; i + 1 < n->n; i += 2) {
+    const char *k = n->items[i]->kind == CTR__Y_SCALAR ? n->items[i]->value : "";
+    if (strcmp(k, "name") && strcmp(k, "fields") && strcmp(k, "comps") && strcmp(k, "values"))
+      warn_at(x, n->items[i], "LOAD_UNKNOWN_KEY", "unknown key '%s' in exception (ignored)", k, NULL);
+  }
+  const ctr__ynode *fields = ctr__ymap_get(n, "fields");
+  const ctr__ynode *comps = ctr__ymap_get(n, "comps");
+  int rc;
+  if (fields && is_scalar(fields)) {
+    e->fields_scalar = true;
+    e->fields = malloc(sizeof *e->fields);
+    e->comps = malloc(sizeof *e->comps);
+    if (!e->fields || !e->comps)
+      return CTR_ENOMEM;
+    e->nfields = 1;
+    if (!(e->fields[0] = ctr__strdup(fields->value)))
+      return CTR_ENOMEM;
+    const char *c = "in";
+    if (comps) {
+      if (!is_scalar(comps))
+        return err_at(x, comps, "LOAD_ERR_YAML_VALIDATE", "exception '%s': with a single field, 'comps' must be a scalar", e->name, NULL);
+      c = comps->value;
+    }
+    if (!(e->comps[0] = ctr__strdup(c)))
+      return CTR_ENOMEM;
+    bool okop = strcmp(c, "in") == 0 || strcmp(c, "pmatch") == 0 || strcmp(c, "intersects") == 0 ||
+                (strchr(c, ' ') && known_comp(c));
+    if (!okop)
+      return err_at(x, comps, "LOAD_ERR_VALIDATE", "exception '%s': with a single field, comps must be in, pmatch, intersects or a list modifier, not '%s'", e->name, c);
+  } else if (!fields) {
+    return CTR_OK; /* values appended to an existing exception: read against its fields */
+  } else {
+    if ((rc = scalar_seq(x, fields, "fields", &e->fields, NULL, &e->nfields)) != CTR_OK)
+      return rc;
+    e->comps = calloc(e->nfields ? e->nfields : 1, sizeof *e->comps);
+    if (!e->comps)
+      return CTR_ENOMEM;
+    if (comps) {
+      char **cv;
+      size_t nc;
+      if ((rc = scalar_seq(x, comps, "comps", &cv, NULL, &nc)) != CTR_OK)
+        return rc;
+      if (nc != e->nfields) {
+        free_strv(cv, nc);
+        return err_at(x, comps, "LOAD_ERR_VALIDATE", "exception '%s': fields and comps lists must have equal length", e->name, NULL);
+      }
+      for (size_t i = 0; i < nc; i++) {
+        if (!known_comp(cv[i])) {
+          rc = err_at(x, comps, "LOAD_ERR_VALIDATE", "exception '%s': '%s' is not a known comparison operator", e->name, cv[i]);
+          free_strv(cv, nc);
+          return rc;
+        }
+        e->comps[i] = cv[i];
+      }
+      free(cv);
+    } else {
+      for (size_t i = 0; i < e->nfields; i++)
+        if (!(e->comps[i] = ctr__strdup("=")))
+          return CTR_ENOMEM;
+    }
+  }
+  return read_exc_values(x, ctr__ymap_get(n, "values"), e);
+}
+
+/* ------------------------------------------------------------ rules */
+
+static void free_rule(ctr__rule_def *r)
+{
+  free(r->name);
+  ctr__text_free(&r->cond);
+  ctr__text_free(&r->output);
+  free(r->desc);
+  free_strv(r->tags, r->ntags);
+  for (size_t i = 0; i < r->nexc; i++)
+    free_exception(&r->exc[i]);
+  free(r->exc);
+  memset(r, 0, sizeof *r);
+}
+
+static int read_tags(itemctx *x, char ***tags, size_t *n)
+{
+  return scalar_seq(x, get(x, "tags"), "tags", tags, NULL, n);
+}
+
+static int read_exceptions(itemctx *x, ctr__exception_def **out, size_t *nout)
+{
+  const ctr__ynode *ex = get(x, "exceptions");
+  *out = NULL;
+  *nout = 0;
+  if (ex->kind != CTR__Y_SEQ)
+    return err_at(x, ex, "LOAD_ERR_YAML_VALIDATE", "'exceptions' must be a sequence", NULL, NULL);
+  ctr__exception_def *v = calloc(ex->n ? ex->n : 1, sizeof *v);
+  if (!v)
+    return CTR_ENOMEM;
+  for (size_t i = 0; i < ex->n; i++) {
+    int rc = read_exception(x, ex->items[i], &v[i]);
+    if (rc != CTR_OK) {
+      for (size_t j = 0; j <= i; j++)
+        free_exception(&v[j]);
+      free(v);
+      return rc;
+    }
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(v[j].name, v[i].name) == 0)
+        warn_at(x, ex->items[i], "LOAD_EXCEPTION_NAME_NOT_UNIQUE", "exception name '%s' is used more than once", v[i].name, NULL);
+  }
+  *out = v;
+  *nout = ex->n;
+  return CTR_OK;
+}
+
+static int merge_exceptions_append(itemctx *x, ctr__rule_def *r, ctr__exception_def *add, size_t nadd)
+{
+  for (size_t i = 0; i < nadd; i++) {
+    ctr__exception_def *have = NULL;
+    for (size_t j = 0; j < r->nexc; j++)
+      if (strcmp(r->exc[j].name, add[i].name) == 0)
+        have = &r->exc[j];
+    if (!have) {
+      if (!add[i].fields)
+        return err_at(x, get(x, "exceptions"), "LOAD_ERR_VALIDATE", "appended exception '%s' is new and must have fields", add[i].name, NULL);
+      ctr__exception_def *v = realloc(r->exc, (r->nexc + 1) * sizeof *v);
+      if (!v)
+        return CTR_ENOMEM;
+      r->exc = v;
+      r->exc[r->nexc++] = add[i];
+      memset(&add[i], 0, sizeof add[i]);
+      continue;
+    }
+    if (add[i].fields || ctr__ymap_get(get(x, "exceptions")->items[i], "comps"))
+      return err_at(x, get(x, "exceptions"), "LOAD_ERR_VALIDATE", "exception '%s' already exists: only 'values' can be appended to it", add[i].name, NULL);
+    if (add[i].ntuples == 0)
+      warn_at(x, get(x, "exceptions"), "LOAD_APPEND_NO_VALUES", "appended exception '%s' has no values", add[i].name, NULL);
+    /* Re-read the values against the existing fields. */
+    const ctr__ynode *vals = ctr__ymap_get(get(x, "exceptions")->items[i], "values");
+    int rc = read_exc_values(x, vals, have);
+    if (rc != CTR_OK)
+      return rc;
+  }
+  return CTR_OK;
+}
+
+static int merge_rule(itemctx *x, const ctr__ynode *name)
+{
+  static const char *const known[] = {"rule", "condition", "output", "desc", "priority", "source",
+                                      "enabled", "tags", "exceptions", "warn_evttypes",
+                                      "skip-if-unknown-filter", "capture", "capture_duration",
+                                      "append", "override", NULL};
+  static const char *const appendable[] = {"condition", "output", "desc", "tags", "exceptions", NULL};
+  static const char *const replaceable[] = {"condition", "output", "desc", "tags", "exceptions", "priority",
+                                            "capture", "capture_duration", "enabled", "warn_evttypes",
+                                            "skip-if-unknown-filter", NULL};
+  check_keys(x, known);
+  const ctr__ynode *cond, *output, *desc, *prio, *source;
+  int rc;
+  if ((rc = want_scalar(x, "condition", &cond)) || (rc = want_scalar(x, "output", &output)) ||
+      (rc = want_scalar(x, "desc", &desc)) || (rc = want_scalar(x, "priority", &prio)) ||
+      (rc = want_scalar(x, "source", &source)))
+    return rc;
+
+  /* Only aws_cloudtrail rules are ours; a rule without `source` is taken as
+   * aws_cloudtrail too (Falco would default to syscall, which we do not run). */
+  if (source && strcmp(source->value, "aws_cloudtrail") != 0) {
+    warn_at(x, source, "LOAD_UNKNOWN_SOURCE", "unknown source '%s': rule skipped (only aws_cloudtrail is evaluated)", source->value, NULL);
+    return CTR_OK;
+  }
+
+  override_spec specs[16];
+  size_t nspecs;
+  bool has_ov;
+  if ((rc = read_override(x, appendable, replaceable, specs, &nspecs, &has_ov)) != CTR_OK)
+    return rc;
+  bool append = false;
+  if (get(x, "append") && (rc = parse_bool(x, get(x, "append"), "append", &append)) != CTR_OK)
+    return rc;
+  if (append && has_ov)
+    return err_at(x, get(x, "append"), "LOAD_ERR_YAML_VALIDATE", "'append' and 'override' cannot be used together", NULL, NULL);
+
+  int priority = -1;
+  if (prio) {
+    priority = ctr_priority_parse(prio->value);
+    if (priority < 0)
+      return err_at(x, prio, "LOAD_ERR_VALIDATE", "invalid priority '%s' (expected emergency, alert, critical, error, warning, notice, informational/info or debug)", prio->value, NULL);
+  }
+  bool enabled = true, has_enabled = get(x, "enabled") != NULL;
+  if (has_enabled && (rc = parse_bool(x, get(x, "enabled"), "enabled", &enabled)) != CTR_OK)
+    return rc;
+  bool skip_unknown = false, has_skip = get(x, "skip-if-unknown-filter") != NULL;
+  if (has_skip && (rc = parse_bool(x, get(x, "skip-if-unknown-filter"), "skip-if-unknown-filter", &skip_unknown)) != CTR_OK)
+    return rc;
+  if (get(x, "warn_evttypes")) {
+    bool ignored;
+    if ((rc = parse_bool(x, get(x, "warn_evttypes"), "warn_evttypes", &ignored)) != CTR_OK)
+      return rc;
+  }
+
+  ctr__rule_def *r = find_rule(x->defs, name->value);
+
+  /* Appending (legacy append or override). */
+  if (append || has_ov) {
+    if (!r)
+      return err_at(x, name, "LOAD_ERR_VALIDATE", "rule '%s' to %s does not exist", name->value,
+                    append ? "append to" : "override");
+    if (append) {
+      warn_at(x, get(x, "append"), "LOAD_DEPRECATED_ITEM", "'append: true' is deprecated; use 'override'", NULL, NULL);
+      if (cond) {
+        ctr__text t = {0};
+        if ((rc = ctr__text_set(&t, cond)) == CTR_OK)
+          rc = ctr__text_append(&r->cond, " ", &t);
+        ctr__text_free(&t);
+        if (rc)
+          return rc;
+      }
+      if (get(x, "exceptions")) {
+        ctr__exception_def *ex;
+        size_t nex;
+        if ((rc = read_exceptions(x, &ex, &nex)) != CTR_OK)
+          return rc;
+        rc = merge_exceptions_append(x, r, ex, nex);
+        for (size_t i = 0; i < nex; i++)
+          free_exception(&ex[i]);
+        free(ex);
+        return rc;
+      }
+      return CTR_OK;
+    }
+    for (size_t s = 0; s < nspecs; s++) {
+      const char *key = specs[s].key;
+      bool app = specs[s].mode == OV_APPEND;
+      if (strcmp(key, "condition") == 0 || strcmp(key, "output") == 0) {
+        ctr__text *dst = key[0] == 'c' ? &r->cond : &r->output;
+        ctr__text t = {0};
+        rc = ctr__text_set(&t, key[0] == 'c' ? cond : output);
+        if (rc == CTR_OK && app)
+          rc = ctr__text_append(dst, " ", &t);
+        else if (rc == CTR_OK)
+          rc = ctr__text_copy(dst, &t);
+        ctr__text_free(&t);
+      } else if (strcmp(key, "desc") == 0) {
+        char *d = app ? malloc(strlen(r->desc) + desc->len + 2) : ctr__strdup(desc->value);
+        if (!d)
+          return CTR_ENOMEM;
+        if (app)
+          sprintf(d, "%s %s", r->desc, desc->value);
+        free(r->desc);
+        r->desc = d;
+      } else if (strcmp(key, "tags") == 0) {
+        char **tv;
+        size_t nt;
+        if ((rc = read_tags(x, &tv, &nt)) != CTR_OK)
+          return rc;
+        if (!app) {
+          free_strv(r->tags, r->ntags);
+          r->tags = tv;
+          r->ntags = nt;
+        } else {
+          char **m = realloc(r->tags, (r->ntags + nt + 1) * sizeof *m);
+          if (!m) {
+            free_strv(tv, nt);
+            return CTR_ENOMEM;
+          }
+          r->tags = m;
+          for (size_t i = 0; i < nt; i++) {
+            bool dup = false;
+            for (size_t j = 0; j < r->ntags; j++)
+              if (strcmp(r->tags[j], tv[i]) == 0)
+                dup = true;
+            if (dup)
+              free(tv[i]);
+            else
+              r->tags[r->ntags++] = tv[i];
+          }
+          free(tv);
+        }
+      } else if (strcmp(key, "exceptions") == 0) {
+        ctr__exception_def *ex;
+        size_t nex;
+        if ((rc = read_exceptions(x, &ex, &nex)) != CTR_OK)
+          return rc;
+        if (app) {
+          rc = merge_exceptions_append(x, r, ex, nex);
+          for (size_t i = 0; i < nex; i++)
+            free_exception(&ex[i]);
+          free(ex);
+        } else {
+          for (size_t i = 0; i < r->nexc; i++)
+            free_exception(&r->exc[i]);
+          free(r->exc);
+          r->exc = ex;
+          r->nexc = nex;
+        }
+      } else if (strcmp(key, "priority") == 0) {
+        r->priority = priority;
+      } else if (strcmp(key, "enabled") == 0) {
+        r->enabled = enabled;
+      } else if (strcmp(key, "skip-if-unknown-filter") == 0) {
+        r->skip_unknown = skip_unknown;
+      }
+      if (rc != CTR_OK)
+        return rc;
+    }
+    return CTR_OK;
+  }
+
+  /* Legacy enable-only item: flips an existing rule. */
+  if (!cond && !output && !desc && !prio && has_enabled) {
+    if (!r)
+      return err_at(x, name, "LOAD_ERR_VALIDATE", "rule '%s' to enable or disable does not exist", name->value, NULL);
+    warn_at(x, get(x, "enabled"), "LOAD_DEPRECATED_ITEM", "changing 'enabled' without 'override' is deprecated; use 'override: {enabled: replace}'", NULL, NULL);
+    r->enabled = enabled;
+    return CTR_OK;
+  }
+
+  static const char *const required[] = {"condition", "output", "desc", "priority"};
+  const ctr__ynode *have[] = {cond, output, desc, prio};
+  for (size_t i = 0; i < 4; i++)
+    if (!have[i])
+      return err_at(x, NULL, "LOAD_ERR_YAML_VALIDATE", "item has no mapping for key '%s'", required[i], NULL);
+
+  ctr__rule_def nr = {0};
+  nr.priority = priority;
+  nr.enabled = enabled;
+  nr.skip_unknown = skip_unknown;
+  pos_of(name, &nr.pos);
+  /* Falco trims the output. */
+  ctr__ynode trimmed_output = *output;
+  while (trimmed_output.len && strchr(" \t\r\n", trimmed_output.value[trimmed_output.len - 1]))
+    trimmed_output.len--;
+  if (!(nr.name = ctr__strdup(name->value)) || !(nr.desc = ctr__strdup(desc->value)) ||
+      ctr__text_set(&nr.cond, cond) || ctr__text_set(&nr.output, &trimmed_output)) {
+    free_rule(&nr);
+    return CTR_ENOMEM;
+  }
+  nr.output.spans[0].scalar = output; /* positions come from the real node */
+  /* Leading blanks of the output are trimmed too, keeping spans exact. */
+  size_t lead = 0;
+  while (lead < nr.output.len && strchr(" \t\r\n", nr.output.s[lead]))
+    lead++;
+  if (lead) {
+    memmove(nr.output.s, nr.output.s + lead, nr.output.len - lead + 1);
+    nr.output.len -= lead;
+    nr.output.spans[0].len -= lead;
+    nr.output.spans[0].scalar_off += lead;
+  }
+  if ((get(x, "tags") && (rc = read_tags(x, &nr.tags, &nr.ntags)) != CTR_OK) ||
+      (get(x, "exceptions") && (rc = read_exceptions(x, &nr.exc, &nr.nexc)) != CTR_OK)) {
+    free_rule(&nr);
+    return rc;
+  }
+  if (r) { /* redefinition: replace the whole rule, keep its position */
+    free_rule(r);
+    *r = nr;
+    return CTR_OK;
+  }
+  if (x->defs->nrules == x->defs->caprules) {
+    size_t c = x->defs->caprules ? x->defs->caprules * 2 : 16;
+    ctr__rule_def *v = realloc(x->defs->rules, c * sizeof *v);
+    if (!v) {
+      free_rule(&nr);
+      return CTR_ENOMEM;
+    }
+    x->defs->rules = v;
+    x->defs->caprules = c;
+  }
+  x->defs->rules[x->defs->nrules++] = nr;
+  return CTR_OK;
+}
+
+/* ------------------------------------------------------------ versions */
+
+static bool parse_semver(const char *s, unsigned v[3])
+{
+  char *end;
+  for (int i = 0; i < 3; i++) {
+    if (*s < '0' || *s > '9')
+      return false;
+    unsigned long n = strtoul(s, &end, 10);
+    if (n > 1000000)
+      return false;
+    v[i] = (unsigned)n;
+    s = end;
+    if (i < 2) {
+      if (*s != '.')
+        return false;
+      s++;
+    }
+  }
+  return *s == '\0';
+}
+
+/* Falco's compatibility: same major, and at least the required version. */
+static bool compatible(const unsigned have[3], const unsigned need[3])
+{
+  if (have[0] != need[0])
+    return false;
+  if (have[1] != need[1])
+    return have[1] > need[1];
+  return have[2] >= need[2];
+}
+
+static int merge_engine_version(itemctx *x, const ctr__ynode *v)
+{
+  if (!is_scalar(v))
+    return err_at(x, v, "LOAD_ERR_YAML_VALIDATE", "required_engine_version must be a number or a version string", NULL, NULL);
+  unsigned need[3], have[3];
+  char buf[64];
+  const char *s = v->value;
+  bool digits = *s != '\0';
+  for (const char *p = s; *p; p++)
+    if (*p < '0' || *p > '9')
+      digits = false;
+  if (digits) {
+    snprintf(buf, sizeof buf, "0.%s.0", s);
+    s = buf;
+  }
+  if (!parse_semver(s, need))
+    return err_at(x, v, "LOAD_ERR_VALIDATE", "unable to parse required_engine_version '%s' as a version", v->value, NULL);
+  parse_semver(CTR_ENGINE_VERSION_STRING, have);
+  if (!compatible(have, need)) {
+    err_at(x, v, "LOAD_ERR_VALIDATE", "rules require engine version %s, but this engine implements " CTR_ENGINE_VERSION_STRING, s, NULL);
+    return CTR_EVERSION;
+  }
+  free(x->defs->required_engine);
+  x->defs->required_engine = ctr__strdup(s);
+  return CTR_OK;
+}
+
+static const char *plugin_version(const char *name)
+{
+  if (strcmp(name, "cloudtrail") == 0)
+    return CTR_CLOUDTRAIL_PLUGIN_VERSION_STRING;
+  if (strcmp(name, "json") == 0)
+    return CTR_JSON_PLUGIN_VERSION_STRING;
+  return NULL;
+}
+
+/* One requirement is met if it, or one of its alternatives, names a plugin
+ * whose fields we implement at a compatible version. */
+static int merge_plugin_versions(itemctx *x, const ctr__ynode *seq)
+{
+  if (!seq || seq->kind != CTR__Y_SEQ)
+    return err_at(x, seq, "LOAD_ERR_YAML_VALIDATE", "required_plugin_versions must be a sequence of maps", NULL, NULL);
+  for (size_t i = 0; i < seq->n; i++) {
+    const ctr__ynode *req = seq->items[i];
+    if (req->kind != CTR__Y_MAP)
+      return err_at(x, req, "LOAD_ERR_YAML_VALIDATE", "required_plugin_versions must be a sequence of maps", NULL, NULL);
+    const ctr__ynode *cands[33];
+    size_t nc = 0;
+    cands[nc++] = req;
+    const ctr__ynode *alts = ctr__ymap_get(req, "alternatives");
+    if (alts && alts->kind == CTR__Y_SEQ)
+      for (size_t a = 0; a < alts->n && nc < 33; a++)
+        cands[nc++] = alts->items[a];
+    bool met = false;
+    const char *first_name = NULL;
+    for (size_t c = 0; c < nc; c++) {
+      const ctr__ynode *nm = ctr__ymap_get(cands[c], "name"), *ver = ctr__ymap_get(cands[c], "version");
+      if (!is_scalar(nm) || !is_scalar(ver))
+        return err_at(x, cands[c], "LOAD_ERR_YAML_VALIDATE", "plugin requirement needs 'name' and 'version'", NULL, NULL);
+      for (size_t d = 1; d < c; d++) {
+        const ctr__ynode *other = ctr__ymap_get(cands[d], "name");
+        if (c > 0 && is_scalar(other) && strcmp(other->value, nm->value) == 0)
+          return err_at(x, nm, "LOAD_ERR_VALIDATE", "plugin '%s' is named twice in one alternatives group", nm->value, NULL);
+      }
+      unsigned need[3], have[3];
+      if (!parse_semver(ver->value, need))
+        return err_at(x, ver, "LOAD_ERR_VALIDATE", "unable to parse plugin version '%s'", ver->value, NULL);
+      if (!first_name)
+        first_name = nm->value;
+      const char *hv = plugin_version(nm->value);
+      if (hv && parse_semver(hv, have) && compatible(have, need))
+        met = true;
+    }
+    if (!met) {
+      const ctr__ynode *ver = ctr__ymap_get(req, "version");
+      err_at(x, req, "LOAD_ERR_VALIDATE", "plugin '%s' version %s is required by these rules, but this engine implements only cloudtrail " CTR_CLOUDTRAIL_PLUGIN_VERSION_STRING " and json " CTR_JSON_PLUGIN_VERSION_STRING " fields", first_name, ver->value);
+      return CTR_EVERSION;
+    }
+  }
+  return CTR_OK;
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+int ctr__merge_item(ctr__defs *defs, ctr__diags *diags, const ctr__ynode *item)
+{
+  itemctx x = {.defs = defs, .diags = diags, .item = item};
+  /* Falco dispatches on the first of these keys found, in this order. */
+  static const char *const kinds[] = {"required_engine_version", "required_plugin_versions", "list",
+                                      "macro", "rule"};
+  for (size_t k = 0; k < CTR__COUNTOF(kinds); k++) {
+    const ctr__ynode *v = ctr__ymap_get(item, kinds[k]);
+    if (!v)
+      continue;
+    if (k == 0)
+      return merge_engine_version(&x, v);
+    if (k == 1)
+      return merge_plugin_versions(&x, v);
+    if (!is_scalar(v) || v->len == 0)
+      return err_at(&x, v, "LOAD_ERR_YAML_VALIDATE", "the name of a %s must be a non-empty string", kinds[k], NULL);
+    x.name = v->value;
+    if (k == 2)
+      return merge_list(&x, v);
+    if (k == 3)
+      return merge_macro(&x, v);
+    return merge_rule(&x, v);
+  }
+  warn_at(&x, item, "LOAD_UNKNOWN_ITEM", "unknown top-level item (expected rule, macro, list, required_engine_version or required_plugin_versions): ignored", NULL, NULL);
+  return CTR_OK;
+}
+
+void ctr__defs_free(ctr__defs *d)
+{
+  for (size_t i = 0; i < d->nlists; i++) {
+    free(d->lists[i].name);
+    free_strv(d->lists[i].items, d->lists[i].n);
+    free(d->lists[i].quoted);
+  }
+  free(d->lists);
+  for (size_t i = 0; i < d->nmacros; i++) {
+    free(d->macros[i].name);
+    ctr__text_free(&d->macros[i].cond);
+  }
+  free(d->macros);
+  for (size_t i = 0; i < d->nrules; i++)
+    free_rule(&d->rules[i]);
+  free(d->rules);
+  free(d->required_engine);
+  memset(d, 0, sizeof *d);
+}

@@ -1,0 +1,375 @@
+/* scanner.c - the public scanner: bytes in (any chunking), framed into
+ * records, parsed, matched against the candidate rules of each record's
+ * eventName, rendered, and handed to the caller's callback. Everything
+ * mutable lives here, so one ruleset serves any number of scanners. */
+#include "engine.h"
+#include "event.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_MATCH_LIMIT 100000u
+#define DEFAULT_DEPTH_LIMIT 10000u
+
+struct ctr_match {
+  const ctr__crule *rule;
+  const ctr_scanner *sc;
+};
+
+struct ctr_record_error {
+  int status;
+  uint64_t index, offset;
+  int evaluated;
+  const char *message;
+  const char *text;
+};
+
+struct ctr_scanner {
+  ctr_ruleset *rs;
+  ctr_match_fn fn;
+  void *ud;
+  ctr_record_error_fn efn;
+  void *eud;
+  unsigned flags;
+  ctr__framer *framer;
+  ctr__frame_limits limits;
+  ctr__arena arena;
+  ctr__evalctx eval;
+  ctr__event ev;
+  ctr__render_out render;
+  ctr_match match;
+  uint64_t stats[CTR_STAT__COUNT];
+  ctr__buf msg, text, last_error;
+  bool busy, stopped;
+  char hostname[256];
+};
+
+/* ------------------------------------------------------------ reports */
+
+static void report(ctr_scanner *sc, int status, uint64_t index, uint64_t offset, bool evaluated,
+                   bool stream_level)
+{
+  ctr__buf_clear(&sc->text);
+  if (stream_level)
+    ctr__buf_printf(&sc->text, "input at byte %llu: %s", (unsigned long long)offset, sc->msg.data ? sc->msg.data : "");
+  else
+    ctr__buf_printf(&sc->text, "record %llu at byte %llu: %s", (unsigned long long)index,
+                    (unsigned long long)offset, sc->msg.data ? sc->msg.data : "");
+  ctr__buf_clear(&sc->last_error);
+  ctr__buf_append(&sc->last_error, sc->text.data, sc->text.len);
+  sc->stats[evaluated ? CTR_STAT_INCOMPLETE : CTR_STAT_BAD_RECORDS]++;
+  if (sc->efn) {
+    ctr_record_error e = {status, index, offset, evaluated, sc->msg.data ? sc->msg.data : "",
+                          sc->text.data ? sc->text.data : ""};
+    sc->efn(&e, sc->eud);
+  }
+}
+
+static void on_bad_record(void *ud, int status, uint64_t index, uint64_t offset, const char *msg)
+{
+  ctr_scanner *sc = ud;
+  sc->stats[CTR_STAT_RECORDS]++;
+  ctr__buf_clear(&sc->msg);
+  ctr__buf_append_str(&sc->msg, msg);
+  report(sc, status, index, offset, false, false);
+}
+
+static void on_skipped(void *ud, uint64_t offset, const char *what)
+{
+  ctr_scanner *sc = ud;
+  (void)offset;
+  (void)what;
+  sc->stats[CTR_STAT_SKIPPED]++;
+}
+
+static void on_stream_error(void *ud, int status, uint64_t offset, const char *msg)
+{
+  ctr_scanner *sc = ud;
+  ctr__buf_clear(&sc->msg);
+  ctr__buf_append_str(&sc->msg, msg);
+  report(sc, status, 0, offset, false, true);
+}
+
+/* ------------------------------------------------------------ records */
+
+static int on_record(void *ud, const char *data, size_t len, uint64_t index, uint64_t offset)
+{
+  ctr_scanner *sc = ud;
+  sc->stats[CTR_STAT_RECORDS]++;
+  ctr__buf_clear(&sc->msg);
+  json_t *root;
+  if (ctr__event_parse(data, len, &root, &sc->msg) != CTR_OK) {
+    report(sc, CTR_EDATA, index, offset, false, false);
+    return CTR_OK;
+  }
+  if (ctr__event_is_insight(root)) {
+    sc->stats[CTR_STAT_SKIPPED]++;
+    json_decref(root);
+    return CTR_OK;
+  }
+  if (!ctr__event_complete(root, &sc->msg))
+    report(sc, CTR_EDATA, index, offset, true, false);
+
+  const ctr_ruleset *rs = sc->rs;
+  size_t n;
+  const uint32_t *cand;
+  if (sc->flags & CTR_SCAN_NO_INDEX) {
+    cand = rs->all;
+    n = rs->nall;
+  } else {
+    const json_t *name = json_object_get(root, "eventName");
+    cand = ctr__index_lookup(rs, json_string_value(name), json_string_length(name), &n);
+  }
+  int rc = CTR_OK;
+  if (n) {
+    sc->stats[CTR_STAT_EVALUATED]++;
+    ctr__arena_reset(&sc->arena);
+    sc->ev.root = root;
+    sc->ev.raw = data;
+    sc->ev.raw_len = len;
+    sc->ev.num = sc->stats[CTR_STAT_RECORDS];
+    sc->ev.index = index;
+    sc->ev.offset = offset;
+    const char *t = json_string_value(json_object_get(root, "eventTime"));
+    if (!t || !ctr__parse_time(t, &sc->ev.time_ns))
+      sc->ev.time_ns = 0;
+    sc->eval.gen++;
+    sc->eval.error = CTR_OK;
+    for (size_t i = 0; i < n; i++) {
+      const ctr__crule *r = &rs->rules[cand[i]];
+      if (!ctr__eval(&sc->eval, r->cond))
+        continue;
+      sc->stats[CTR_STAT_MATCHES]++;
+      if (ctr__render(&sc->eval, r, &sc->render) != CTR_OK) {
+        rc = CTR_ENOMEM;
+        break;
+      }
+      if (sc->fn) {
+        sc->match.rule = r;
+        sc->busy = true;
+        int stop = sc->fn(&sc->match, sc->ud);
+        sc->busy = false;
+        if (stop) {
+          sc->stopped = true;
+          rc = CTR_STOPPED;
+          break;
+        }
+      }
+      if (sc->flags & CTR_SCAN_FIRST_MATCH)
+        break;
+    }
+    if (sc->eval.error == CTR_ELIMIT) {
+      ctr__buf_clear(&sc->msg);
+      ctr__buf_append_str(&sc->msg, "a regex hit its PCRE2 match limit: that comparison was taken as false");
+      report(sc, CTR_ELIMIT, index, offset, true, false);
+    }
+  }
+  sc->ev.root = NULL;
+  json_decref(root);
+  return rc;
+}
+
+/* ------------------------------------------------------------ API */
+
+int ctr_scanner_new(ctr_ruleset *rs, ctr_match_fn fn, void *user_data, ctr_scanner **out)
+{
+  if (!rs || !out)
+    return CTR_EINVAL;
+  ctr_scanner *sc = calloc(1, sizeof *sc);
+  if (!sc)
+    return CTR_ENOMEM;
+  sc->rs = ctr_ruleset_ref(rs);
+  sc->fn = fn;
+  sc->ud = user_data;
+  sc->match.sc = sc;
+  if (gethostname(sc->hostname, sizeof sc->hostname - 1) != 0)
+    strcpy(sc->hostname, "localhost");
+  sc->ev.arena = &sc->arena;
+  sc->ev.hostname = sc->hostname;
+  sc->eval.rs = rs;
+  sc->eval.ev = &sc->ev;
+  sc->eval.cache = calloc(rs->nslots ? rs->nslots : 1, sizeof *sc->eval.cache);
+  sc->eval.md = pcre2_match_data_create(1, NULL);
+  sc->eval.mctx = pcre2_match_context_create(NULL);
+  ctr__frame_sink sink = {on_record, on_bad_record, on_skipped, on_stream_error, sc};
+  ctr__frame_limits_default(&sc->limits);
+  if (!sc->eval.cache || !sc->eval.md || !sc->eval.mctx || ctr__framer_new(&sink, &sc->framer) != CTR_OK) {
+    ctr_scanner_free(sc);
+    return CTR_ENOMEM;
+  }
+  /* Bounded regex work per comparison: hostile strings cannot hang a scan. */
+  pcre2_set_match_limit(sc->eval.mctx, DEFAULT_MATCH_LIMIT);
+  pcre2_set_depth_limit(sc->eval.mctx, DEFAULT_DEPTH_LIMIT);
+  *out = sc;
+  return CTR_OK;
+}
+
+void ctr_scanner_free(ctr_scanner *sc)
+{
+  if (!sc)
+    return;
+  ctr__framer_free(sc->framer);
+  ctr__arena_free(&sc->arena);
+  free(sc->eval.cache);
+  pcre2_match_data_free(sc->eval.md);
+  pcre2_match_context_free(sc->eval.mctx);
+  ctr__buf_free(&sc->render.text);
+  ctr__buf_free(&sc->render.values);
+  free(sc->render.value_off);
+  ctr__buf_free(&sc->msg);
+  ctr__buf_free(&sc->text);
+  ctr__buf_free(&sc->last_error);
+  ctr_ruleset_unref(sc->rs);
+  free(sc);
+}
+
+int ctr_scanner_set_flags(ctr_scanner *sc, unsigned flags)
+{
+  if (!sc || (flags & ~(unsigned)(CTR_SCAN_FIRST_MATCH | CTR_SCAN_NO_INDEX)))
+    return CTR_EINVAL;
+  sc->flags = flags;
+  return CTR_OK;
+}
+
+int ctr_scanner_set_limit(ctr_scanner *sc, int limit, uint64_t value)
+{
+  if (!sc || value == 0)
+    return CTR_EINVAL;
+  switch (limit) {
+  case CTR_LIMIT_RECORD_BYTES:
+    sc->limits.max_record_bytes = value;
+    break;
+  case CTR_LIMIT_JSON_DEPTH:
+    if (value > 2048) /* jansson's own parser stops at 2048 */
+      return CTR_EINVAL;
+    sc->limits.max_depth = (uint32_t)value;
+    break;
+  case CTR_LIMIT_GZIP_OUTPUT:
+    sc->limits.max_gzip_output = value;
+    break;
+  default:
+    return CTR_EINVAL;
+  }
+  ctr__framer_set_limits(sc->framer, &sc->limits);
+  return CTR_OK;
+}
+
+void ctr_scanner_set_error_callback(ctr_scanner *sc, ctr_record_error_fn fn, void *user_data)
+{
+  if (!sc)
+    return;
+  sc->efn = fn;
+  sc->eud = user_data;
+}
+
+int ctr_scanner_feed(ctr_scanner *sc, const void *buf, size_t len)
+{
+  if (!sc || (!buf && len))
+    return CTR_EINVAL;
+  if (sc->busy)
+    return CTR_EBUSY;
+  if (sc->stopped)
+    return CTR_STOPPED;
+  sc->stats[CTR_STAT_BYTES] += len;
+  return ctr__framer_feed(sc->framer, buf, len);
+}
+
+int ctr_scanner_finish(ctr_scanner *sc)
+{
+  if (!sc)
+    return CTR_EINVAL;
+  if (sc->busy)
+    return CTR_EBUSY;
+  if (sc->stopped)
+    return CTR_STOPPED;
+  return ctr__framer_finish(sc->framer);
+}
+
+void ctr_scanner_reset(ctr_scanner *sc)
+{
+  if (!sc || sc->busy)
+    return;
+  ctr__framer_reset(sc->framer);
+  sc->stopped = false;
+}
+
+uint64_t ctr_scanner_stat(const ctr_scanner *sc, int stat)
+{
+  return sc && stat >= 0 && stat < CTR_STAT__COUNT ? sc->stats[stat] : 0;
+}
+
+const char *ctr_scanner_last_error(const ctr_scanner *sc)
+{
+  return sc && sc->last_error.data ? sc->last_error.data : "";
+}
+
+int ctr_scan_buffer(ctr_ruleset *rs, const void *buf, size_t len, unsigned flags, ctr_match_fn fn, void *user_data)
+{
+  ctr_scanner *sc;
+  int rc = ctr_scanner_new(rs, fn, user_data, &sc);
+  if (rc != CTR_OK)
+    return rc;
+  if ((rc = ctr_scanner_set_flags(sc, flags)) == CTR_OK && (rc = ctr_scanner_feed(sc, buf, len)) == CTR_OK)
+    rc = ctr_scanner_finish(sc);
+  if (rc == CTR_OK && sc->stats[CTR_STAT_BAD_RECORDS])
+    rc = CTR_EDATA;
+  ctr_scanner_free(sc);
+  return rc;
+}
+
+/* ------------------------------------------------------------ matches */
+
+const char *ctr_match_rule(const ctr_match *m) { return m->rule->name; }
+int ctr_match_priority(const ctr_match *m) { return m->rule->priority; }
+const char *ctr_match_source(const ctr_match *m) { (void)m; return "aws_cloudtrail"; }
+const char *ctr_match_output(const ctr_match *m) { return m->sc->render.text.data; }
+size_t ctr_match_tag_count(const ctr_match *m) { return m->rule->ntags; }
+const char *ctr_match_tag(const ctr_match *m, size_t i) { return i < m->rule->ntags ? m->rule->tags[i] : NULL; }
+size_t ctr_match_field_count(const ctr_match *m) { return m->rule->nofields; }
+
+const char *ctr_match_field_name(const ctr_match *m, size_t i)
+{
+  return i < m->rule->nofields ? m->rule->ofield_names[i] : NULL;
+}
+
+const char *ctr_match_field_value(const ctr_match *m, size_t i)
+{
+  if (i >= m->rule->nofields || m->sc->render.value_off[i] == (size_t)-1)
+    return NULL;
+  return m->sc->render.values.data + m->sc->render.value_off[i];
+}
+
+int ctr_match_field(const ctr_match *m, const char *name, const char **value)
+{
+  if (!m || !name || !value)
+    return CTR_EINVAL;
+  for (size_t i = 0; i < m->rule->nofields; i++) {
+    if (strcmp(m->rule->ofield_names[i], name) == 0) {
+      *value = ctr_match_field_value(m, i);
+      return CTR_OK;
+    }
+  }
+  return CTR_ENOENT;
+}
+
+int64_t ctr_match_time(const ctr_match *m) { return m->sc->ev.time_ns; }
+
+const char *ctr_match_event(const ctr_match *m, size_t *len)
+{
+  if (len)
+    *len = m->sc->ev.raw_len;
+  return m->sc->ev.raw;
+}
+
+uint64_t ctr_match_record_index(const ctr_match *m) { return m->sc->ev.index; }
+uint64_t ctr_match_byte_offset(const ctr_match *m) { return m->sc->ev.offset; }
+
+/* ------------------------------------------------------------ record errors */
+
+int ctr_record_error_status(const ctr_record_error *e) { return e->status; }
+uint64_t ctr_record_error_index(const ctr_record_error *e) { return e->index; }
+uint64_t ctr_record_error_offset(const ctr_record_error *e) { return e->offset; }
+const char *ctr_record_error_message(const ctr_record_error *e) { return e->message; }
+int ctr_record_error_evaluated(const ctr_record_error *e) { return e->evaluated; }
+const char *ctr_record_error_text(const ctr_record_error *e) { return e->text; }

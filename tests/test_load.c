@@ -1,0 +1,302 @@
+/* test_load.c - loading rules: YAML items, append/override, exceptions,
+ * versions, selection, and diagnostics with exact positions. */
+#include "testutil.h"
+
+#include <criterion/criterion.h>
+#include <string.h>
+
+static char diags[16384];
+
+#define RULE(name, cond) \
+  "- rule: " name "\n  desc: d\n  condition: " cond "\n  output: o\n  priority: info\n  source: aws_cloudtrail\n"
+
+static const char *EV_STOP =
+  "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"bob\"},\"eventTime\":\"2025-03-01T10:02:11Z\","
+  "\"eventSource\":\"rds.amazonaws.com\",\"eventName\":\"StopDBInstance\",\"awsRegion\":\"eu-west-1\",\"sourceIPAddress\":\"1.2.3.4\"}\n";
+
+static size_t count(const char *yaml, const char *events)
+{
+  ctr_ruleset *rs = tu_compile(yaml, diags, sizeof diags);
+  cr_assert_not_null(rs, "compile failed:\n%s", diags);
+  tu_matches m = {0};
+  tu_scan(rs, events, strlen(events), 0, 0, &m);
+  size_t n = m.count;
+  tu_matches_free(&m);
+  ctr_ruleset_unref(rs);
+  return n;
+}
+
+static void expect_error(const char *yaml, const char *expected)
+{
+  ctr_ruleset *rs = tu_compile(yaml, diags, sizeof diags);
+  cr_assert_null(rs, "compiled but expected: %s", expected);
+  cr_assert(strstr(diags, expected), "expected '%s' in:\n%s", expected, diags);
+}
+
+Test(load, malformed_yaml_has_position)
+{
+  expect_error("- rule: x\n  desc: [unclosed\n", "rules.yaml:3:1: error: invalid YAML");
+}
+
+Test(load, not_a_sequence)
+{
+  expect_error("rule: x\n", "rules.yaml:1:1: error: rules content is not a YAML sequence");
+}
+
+Test(load, unknown_key_and_item_are_warnings)
+{
+  cr_assert_eq(count(RULE("r", "ct.name = StopDBInstance") "  colour: blue\n- foo: bar\n", EV_STOP), 1);
+  cr_assert(strstr(diags, "rules.yaml:7:3: warning: unknown key 'colour' (ignored) (in 'r')"), "%s", diags);
+  cr_assert(strstr(diags, "rules.yaml:8:3: warning: unknown top-level item"), "%s", diags);
+}
+
+Test(load, missing_required_key)
+{
+  expect_error("- rule: r\n  desc: d\n  condition: ct.name exists\n  priority: info\n",
+               "error: item has no mapping for key 'output' (in 'r')");
+}
+
+Test(load, invalid_priority)
+{
+  expect_error("- rule: r\n  desc: d\n  condition: ct.name exists\n  output: o\n  priority: severe\n",
+               "rules.yaml:5:13: error: invalid priority 'severe'");
+}
+
+Test(load, unknown_field_points_into_block_scalar)
+{
+  expect_error("- rule: r\n  desc: d\n  condition: >\n    ct.name = X and\n      ct.nosuch = 1\n  output: o\n  priority: info\n",
+               "rules.yaml:5:7: error: unknown field 'ct.nosuch' (in 'r')");
+  expect_error("- rule: r\n  desc: d\n  condition: |\n    ct.name = X\n    and ct.bad exists\n  output: o\n  priority: info\n",
+               "rules.yaml:5:9: error: unknown field 'ct.bad'");
+  expect_error("- rule: r\n  desc: d\n  condition: \"ct.name = X and ct.bad exists\"\n  output: o\n  priority: info\n",
+               "rules.yaml:3:31: error: unknown field 'ct.bad'");
+}
+
+Test(load, bad_regex_has_position)
+{
+  expect_error(RULE("r", "ct.name regex \"(unclosed\""), "rules.yaml:3:28: error: invalid regex: missing closing parenthesis");
+}
+
+Test(load, unbalanced_parens)
+{
+  expect_error(RULE("r", "(ct.name = X and (ct.src = Y)"), "rules.yaml:3:43: error: expected ')' or 'and'/'or', found end of condition");
+  expect_error(RULE("r", "ct.name = X)"), "rules.yaml:3:25: error: unexpected ')'");
+}
+
+Test(load, undefined_macro_and_loop)
+{
+  expect_error(RULE("r", "ct.name = X and nosuch_macro"), "rules.yaml:3:30: error: undefined macro 'nosuch_macro'");
+  expect_error("- macro: a\n  condition: b\n- macro: b\n  condition: ct.name = X and a\n" RULE("r", "a"),
+               "error: macro 'a' references itself (macro loop)");
+}
+
+Test(load, binary_operators_rejected)
+{
+  expect_error(RULE("r", "ct.name bcontains 414243"), "operator 'bcontains' works only on binary fields");
+}
+
+Test(load, field_arguments_checked)
+{
+  expect_error(RULE("r", "json.value exists"), "field 'json.value' requires an argument");
+  expect_error(RULE("r", "ct.name[1] exists"), "field 'ct.name' takes no argument");
+  expect_error(RULE("r", "s3.bytes contains 5"), "operator 'contains' cannot be used on a numeric field");
+  expect_error(RULE("r", "s3.bytes = abc"), "'abc' is not an unsigned integer");
+}
+
+Test(load, lists_expand_inside_parens)
+{
+  const char *y = "- list: a\n  items: [StopDBInstance]\n- list: b\n  items: [a, DeleteDBCluster]\n" RULE("r", "ct.name in (b)");
+  cr_assert_eq(count(y, EV_STOP), 1);
+  const char *y2 = "- list: a\n  items: [StopDBInstance]\n- list: a\n  items: [Other]\n" RULE("r", "ct.name in (a)");
+  cr_assert_eq(count(y2, EV_STOP), 0, "redefinition replaces the items");
+}
+
+Test(load, list_used_as_macro_is_explained)
+{
+  expect_error("- list: regions\n  items: [x]\n" RULE("r", "regions"), "'regions' is a list, not a macro");
+}
+
+Test(load, append_and_override)
+{
+  const char *base = "- list: names\n  items: [DeleteDBCluster]\n" RULE("r", "ct.name in (names)");
+  cr_assert_eq(count(base, EV_STOP), 0);
+  char y[4096];
+  snprintf(y, sizeof y, "%s- list: names\n  items: [StopDBInstance]\n  override:\n    items: append\n", base);
+  cr_assert_eq(count(y, EV_STOP), 1);
+  snprintf(y, sizeof y, "%s- list: names\n  items: [StopDBInstance]\n  append: true\n", base);
+  cr_assert_eq(count(y, EV_STOP), 1);
+  cr_assert(strstr(diags, "deprecated"), "%s", diags);
+  snprintf(y, sizeof y, "%s- rule: r\n  condition: and ct.region = nowhere\n  override:\n    condition: append\n", base);
+  cr_assert_eq(count(y, "{\"eventName\":\"DeleteDBCluster\",\"awsRegion\":\"x\"}"), 0);
+  snprintf(y, sizeof y, "%s- rule: r\n  condition: ct.name = StopDBInstance\n  priority: critical\n  override:\n    condition: replace\n    priority: replace\n", base);
+  cr_assert_eq(count(y, EV_STOP), 1);
+  snprintf(y, sizeof y, "%s- rule: r\n  condition: ct.name = StopDBInstance\n  override:\n    condition: replace\n    priority: replace\n", base);
+  expect_error(y, "key 'priority' is named in 'override' but is not defined in the item");
+  snprintf(y, sizeof y, "%s- rule: r\n  condition: x\n  desc: y\n  override:\n    condition: append\n", base);
+  expect_error(y, "key 'desc' must be named in 'override'");
+  snprintf(y, sizeof y, "%s- rule: r\n  priority: info\n  override:\n    priority: append\n", base);
+  expect_error(y, "key 'priority' cannot be overridden with 'append'");
+  expect_error("- rule: nothere\n  condition: x\n  override:\n    condition: append\n", "rule 'nothere' to override does not exist");
+  snprintf(y, sizeof y, "%s- rule: r\n  enabled: false\n", base);
+  ctr_ruleset *rs = tu_compile(y, diags, sizeof diags);
+  cr_assert_not_null(rs, "%s", diags);
+  cr_assert_eq(ctr_ruleset_rule_enabled(rs, 0), 0);
+  ctr_ruleset_unref(rs);
+}
+
+Test(load, exceptions)
+{
+  const char *y =
+    "- rule: r\n  desc: d\n  condition: ct.name = StopDBInstance\n  output: o\n  priority: info\n"
+    "  exceptions:\n"
+    "    - name: trusted\n      fields: [ct.user, ct.region]\n      comps: [=, startswith]\n"
+    "      values:\n        - [bob, eu-]\n"
+    "    - name: ips\n      fields: ct.srcip\n      values: [9.9.9.9]\n";
+  cr_assert_eq(count(y, EV_STOP), 0, "bob in eu- is excepted");
+  const char *ev2 = "{\"eventName\":\"StopDBInstance\",\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"eve\"},\"awsRegion\":\"eu-west-1\"}";
+  cr_assert_eq(count(y, ev2), 1);
+  const char *ev3 = "{\"eventName\":\"StopDBInstance\",\"sourceIPAddress\":\"9.9.9.9\"}";
+  cr_assert_eq(count(y, ev3), 0);
+  char y2[4096];
+  snprintf(y2, sizeof y2, "%s- rule: r\n  exceptions:\n    - name: ips\n      values: [1.2.3.4]\n  override:\n    exceptions: append\n", y);
+  cr_assert_eq(count(y2, ev2), 1);
+  cr_assert_eq(count(y2, "{\"eventName\":\"StopDBInstance\",\"sourceIPAddress\":\"1.2.3.4\"}"), 0);
+  expect_error("- rule: r\n  desc: d\n  condition: ct.name = X\n  output: o\n  priority: info\n  exceptions:\n"
+               "    - name: e\n      fields: [ct.user, ct.region]\n      comps: [=]\n",
+               "fields and comps lists must have equal length");
+  expect_error("- rule: r\n  desc: d\n  condition: ct.name = X\n  output: o\n  priority: info\n  exceptions:\n"
+               "    - name: e\n      fields: [ct.user]\n      comps: [sameas]\n",
+               "'sameas' is not a known comparison operator");
+  expect_error("- rule: r\n  desc: d\n  condition: ct.name = X\n  output: o\n  priority: info\n  exceptions:\n"
+               "    - name: e\n      fields: [ct.user, ct.region]\n      values:\n        - [only-one]\n",
+               "each value must be a list of 2 elements");
+}
+
+Test(load, versions)
+{
+  cr_assert_eq(count("- required_engine_version: 10\n" RULE("r", "ct.name = StopDBInstance"), EV_STOP), 1);
+  cr_assert_eq(count("- required_engine_version: 0.26.0\n" RULE("r", "ct.name = StopDBInstance"), EV_STOP), 1);
+  expect_error("- required_engine_version: 0.99.0\n", "rules require engine version 0.99.0");
+  expect_error("- required_engine_version: banana\n", "unable to parse required_engine_version 'banana'");
+  cr_assert_eq(count("- required_plugin_versions:\n  - name: cloudtrail\n    version: 0.10.0\n  - name: json\n    version: 0.7.0\n"
+                     RULE("r", "ct.name = StopDBInstance"), EV_STOP), 1);
+  expect_error("- required_plugin_versions:\n  - name: cloudtrail\n    version: 0.99.0\n", "plugin 'cloudtrail' version 0.99.0 is required");
+  expect_error("- required_plugin_versions:\n  - name: k8saudit\n    version: 0.1.0\n", "plugin 'k8saudit' version 0.1.0 is required");
+  cr_assert_eq(count("- required_plugin_versions:\n  - name: k8saudit\n    version: 0.1.0\n    alternatives:\n      - name: cloudtrail\n        version: 0.1.0\n"
+                     RULE("r", "ct.name = StopDBInstance"), EV_STOP), 1);
+}
+
+Test(load, other_sources_skipped_with_warning)
+{
+  cr_assert_eq(count("- rule: sys\n  desc: d\n  condition: proc.name = x\n  output: o\n  priority: info\n  source: syscall\n"
+                     RULE("r", "ct.name = StopDBInstance"), EV_STOP), 1);
+  cr_assert(strstr(diags, "warning: unknown source 'syscall': rule skipped"), "%s", diags);
+}
+
+Test(load, skip_if_unknown_filter)
+{
+  cr_assert_eq(count("- rule: a\n  desc: d\n  condition: ct.future = 1\n  output: o\n  priority: info\n  skip-if-unknown-filter: true\n"
+                     RULE("r", "ct.name = StopDBInstance"), EV_STOP), 1);
+  cr_assert(strstr(diags, "warning: unknown field 'ct.future': rule skipped"), "%s", diags);
+}
+
+Test(load, selection_by_name_tag_priority)
+{
+  const char *y =
+    "- rule: Alpha One\n  desc: d\n  condition: ct.name exists\n  output: o\n  priority: critical\n  tags: [x]\n"
+    "- rule: Alpha Two\n  desc: d\n  condition: ct.name exists\n  output: o\n  priority: warning\n  tags: [y]\n"
+    "- rule: Beta\n  desc: d\n  condition: ct.name exists\n  output: o\n  priority: debug\n  enabled: false\n";
+  ctr_compiler *c;
+  ctr_compiler_new(&c);
+  ctr_compiler_add_string(c, y, strlen(y), "sel.yaml");
+  ctr_compiler_select_name(c, "Alpha*", 0);
+  ctr_compiler_select_tag(c, "y", 1);
+  ctr_compiler_select_name(c, "Beta", 1);
+  ctr_ruleset *rs;
+  cr_assert_eq(ctr_compiler_compile(c, &rs), CTR_OK);
+  cr_assert_eq(ctr_ruleset_rule_enabled(rs, 0), 0);
+  cr_assert_eq(ctr_ruleset_rule_enabled(rs, 1), 1);
+  cr_assert_eq(ctr_ruleset_rule_enabled(rs, 2), 1);
+  ctr_ruleset_unref(rs);
+  cr_assert_eq(ctr_compiler_set_min_priority(c, CTR_PRIORITY_WARNING), CTR_OK);
+  cr_assert_eq(ctr_compiler_compile(c, &rs), CTR_OK);
+  cr_assert_eq(ctr_ruleset_enabled_count(rs), 1);
+  cr_assert_eq(ctr_ruleset_rule_enabled(rs, 1), 1);
+  ctr_ruleset_unref(rs);
+  cr_assert_eq(ctr_compiler_set_min_priority(c, 9), CTR_EINVAL);
+  ctr_compiler_free(c);
+}
+
+static int diag_calls;
+static void on_diag(const ctr_diag *d, void *ud)
+{
+  (void)ud;
+  diag_calls++;
+  cr_assert_eq(ctr_diag_severity(d), CTR_SEVERITY_ERROR);
+  cr_assert_str_eq(ctr_diag_file(d), "cb.yaml");
+  cr_assert_eq(ctr_diag_line(d), 5);
+  cr_assert_str_eq(ctr_diag_code(d), "LOAD_ERR_VALIDATE");
+  cr_assert_str_eq(ctr_diag_item(d), "r");
+}
+
+Test(load, diag_callback_and_files)
+{
+  ctr_compiler *c;
+  ctr_compiler_new(&c);
+  ctr_compiler_set_diag_callback(c, on_diag, NULL);
+  const char *y = "- rule: r\n  desc: d\n  condition: ct.name exists\n  output: o\n  priority: nope\n";
+  cr_assert_eq(ctr_compiler_add_string(c, y, strlen(y), "cb.yaml"), CTR_ESYNTAX);
+  cr_assert_eq(diag_calls, 1);
+  cr_assert_eq(ctr_compiler_error_count(c), 1);
+  ctr_ruleset *rs;
+  cr_assert_eq(ctr_compiler_compile(c, &rs), CTR_ESYNTAX);
+  ctr_compiler_free(c);
+
+  ctr_compiler_new(&c);
+  cr_assert_eq(ctr_compiler_add_file(c, "/nonexistent/rules.yaml"), CTR_EIO);
+  cr_assert(strstr(ctr_diag_text(ctr_compiler_diag(c, 0)), "cannot open rules file"));
+  ctr_compiler_free(c);
+}
+
+Test(load, several_files_cumulative)
+{
+  ctr_compiler *c;
+  ctr_compiler_new(&c);
+  const char *a = "- macro: is_stop\n  condition: ct.name startswith Stop\n";
+  const char *b = RULE("r", "is_stop");
+  cr_assert_eq(ctr_compiler_add_string(c, a, strlen(a), "a.yaml"), CTR_OK);
+  cr_assert_eq(ctr_compiler_add_string(c, b, strlen(b), "b.yaml"), CTR_OK);
+  ctr_ruleset *rs;
+  cr_assert_eq(ctr_compiler_compile(c, &rs), CTR_OK);
+  tu_matches m = {0};
+  tu_scan(rs, EV_STOP, strlen(EV_STOP), 0, 0, &m);
+  cr_assert_eq(m.count, 1);
+  tu_matches_free(&m);
+  ctr_ruleset_unref(rs);
+  ctr_compiler_free(c);
+}
+
+Test(load, yaml_alias_bomb_is_bounded)
+{
+  char y[8192] = "- list: l0\n  items: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 40; i++) {
+    char line[256];
+    snprintf(line, sizeof line, "- list: l%d\n  items: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n",
+             i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+    strcat(y, line);
+  }
+  ctr_ruleset *rs = tu_compile(y, diags, sizeof diags);
+  cr_assert_null(rs);
+  cr_assert(strstr(diags, "items of 'items' must be scalars"), "%s", diags);
+}
+
+Test(load, macro_error_points_into_macro)
+{
+  expect_error("- macro: m\n  condition: ct.nosuch exists\n" RULE("r", "m"), "rules.yaml:2:14: error: unknown field 'ct.nosuch' (in 'r')");
+}
+
+Test(load, output_errors)
+{
+  expect_error("- rule: r\n  desc: d\n  condition: ct.name exists\n  output: user=%ct.nosuch\n  priority: info\n",
+               "rules.yaml:4:17: error: unknown field 'ct.nosuch'");
+}

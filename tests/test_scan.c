@@ -1,0 +1,242 @@
+/* test_scan.c - the scanner through the public API: every input shape, gzip,
+ * and the bad-event catalogue (each with its reported index and offset). */
+#include "testutil.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define REC(name) \
+  "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"bob\"},\"eventTime\":\"2025-03-01T10:02:11Z\"," \
+  "\"eventSource\":\"rds.amazonaws.com\",\"eventName\":\"" name "\",\"awsRegion\":\"eu-west-1\"}"
+
+static ctr_ruleset *rules(void)
+{
+  ctr_ruleset *rs = tu_compile("- rule: r\n  desc: d\n  condition: ct.src = rds.amazonaws.com\n  output: %ct.name\n  priority: info\n", NULL, 0);
+  cr_assert_not_null(rs);
+  return rs;
+}
+
+typedef struct reports {
+  char text[16384];
+  int n;
+} reports;
+
+static void on_report(const ctr_record_error *e, void *ud)
+{
+  reports *r = ud;
+  size_t used = strlen(r->text);
+  snprintf(r->text + used, sizeof r->text - used, "%s|%d|%s\n", ctr_status_name(ctr_record_error_status(e)),
+           ctr_record_error_evaluated(e), ctr_record_error_text(e));
+  r->n++;
+}
+
+/* Scans and returns the matched outputs joined by spaces. */
+static int scan(const void *buf, size_t len, char *outputs, size_t size, reports *rep, uint64_t *skipped)
+{
+  ctr_ruleset *rs = rules();
+  tu_matches m = {0};
+  ctr_scanner *sc;
+  cr_assert_eq(ctr_scanner_new(rs, tu_collect, &m, &sc), CTR_OK);
+  if (rep) {
+    memset(rep, 0, sizeof *rep);
+    ctr_scanner_set_error_callback(sc, on_report, rep);
+  }
+  int rc = ctr_scanner_feed(sc, buf, len);
+  if (rc == CTR_OK)
+    rc = ctr_scanner_finish(sc);
+  outputs[0] = '\0';
+  for (char *line = m.text; line && *line;) {
+    char *nl = strchr(line, '\n');
+    char *out = strrchr(line, '\t');
+    size_t used = strlen(outputs);
+    snprintf(outputs + used, size - used, "%s%.*s", used ? " " : "", (int)(nl - out - 1), out + 1);
+    line = nl + 1;
+  }
+  if (skipped)
+    *skipped = ctr_scanner_stat(sc, CTR_STAT_SKIPPED);
+  ctr_scanner_free(sc);
+  tu_matches_free(&m);
+  ctr_ruleset_unref(rs);
+  return rc;
+}
+
+static char out[8192];
+
+Test(scan, shapes)
+{
+  const char *ndjson = REC("A") "\n" REC("B") "\n";
+  cr_assert_eq(scan(ndjson, strlen(ndjson), out, sizeof out, NULL, NULL), CTR_OK);
+  cr_assert_str_eq(out, "A B");
+  const char *concat = REC("A") REC("B") "  " REC("C");
+  scan(concat, strlen(concat), out, sizeof out, NULL, NULL);
+  cr_assert_str_eq(out, "A B C");
+  const char *logfile = "{\"Records\":[" REC("A") "," REC("B") "]}";
+  scan(logfile, strlen(logfile), out, sizeof out, NULL, NULL);
+  cr_assert_str_eq(out, "A B");
+  const char *array = "[" REC("A") ",\n " REC("B") "]";
+  scan(array, strlen(array), out, sizeof out, NULL, NULL);
+  cr_assert_str_eq(out, "A B");
+  const char *single = REC("A");
+  scan(single, strlen(single), out, sizeof out, NULL, NULL);
+  cr_assert_str_eq(out, "A");
+  const char *eb = "{\"version\":\"0\",\"detail-type\":\"AWS API Call via CloudTrail\",\"source\":\"aws.rds\",\"detail\":" REC("E") "}";
+  scan(eb, strlen(eb), out, sizeof out, NULL, NULL);
+  cr_assert_str_eq(out, "E");
+}
+
+Test(scan, digest_and_control_messages_are_skipped)
+{
+  const char *digest = "{\"awsAccountId\":\"1\",\"digestStartTime\":\"2025-03-01T09:05:12Z\",\"logFiles\":[]}";
+  uint64_t skipped;
+  reports rep;
+  cr_assert_eq(scan(digest, strlen(digest), out, sizeof out, &rep, &skipped), CTR_OK);
+  cr_assert_eq(skipped, 1);
+  cr_assert_eq(rep.n, 0);
+  cr_assert_str_eq(out, "");
+  const char *ctl = "{\"messageType\":\"CONTROL_MESSAGE\",\"logEvents\":[{\"id\":\"1\",\"message\":\"CWL CONTROL MESSAGE\"}]}";
+  scan(ctl, strlen(ctl), out, sizeof out, &rep, &skipped);
+  cr_assert_eq(skipped, 1);
+  cr_assert_eq(rep.n, 0);
+}
+
+Test(scan, cloudwatch_logs_payload)
+{
+  const char *cwl = "{\"messageType\":\"DATA_MESSAGE\",\"logGroup\":\"g\",\"logEvents\":["
+                    "{\"id\":\"1\",\"timestamp\":1,\"message\":\"{\\\"eventVersion\\\":\\\"1.08\\\",\\\"eventSource\\\":\\\"rds.amazonaws.com\\\",\\\"eventName\\\":\\\"W\\\"}\"}]}";
+  scan(cwl, strlen(cwl), out, sizeof out, NULL, NULL);
+  cr_assert_str_eq(out, "W");
+}
+
+static unsigned char *gzip(const char *in, size_t len, size_t *outlen)
+{
+  z_stream z = {0};
+  cr_assert_eq(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  size_t cap = deflateBound(&z, len) + 64;
+  unsigned char *o = malloc(cap);
+  z.next_in = (unsigned char *)in;
+  z.avail_in = (uInt)len;
+  z.next_out = o;
+  z.avail_out = (uInt)cap;
+  cr_assert_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+  *outlen = z.total_out;
+  deflateEnd(&z);
+  return o;
+}
+
+Test(scan, gzip_every_shape)
+{
+  const char *logfile = "{\"Records\":[" REC("A") "," REC("B") "]}";
+  size_t n;
+  unsigned char *gz = gzip(logfile, strlen(logfile), &n);
+  cr_assert_eq(scan(gz, n, out, sizeof out, NULL, NULL), CTR_OK);
+  cr_assert_str_eq(out, "A B");
+  free(gz);
+}
+
+Test(scan, bad_event_catalogue)
+{
+  reports rep;
+  /* truncated JSON at the end */
+  const char *trunc = REC("A") "\n{\"eventName\":\"B\", \"x\": [1, 2";
+  scan(trunc, strlen(trunc), out, sizeof out, &rep, NULL);
+  cr_assert_str_eq(out, "A");
+  cr_assert_eq(rep.n, 1);
+  cr_assert(strstr(rep.text, "record 1 at byte"), "%s", rep.text);
+  cr_assert(strstr(rep.text, "truncated"), "%s", rep.text);
+
+  /* invalid JSON inside a record */
+  const char *bad = "{\"eventName\": nope}\n" REC("B");
+  scan(bad, strlen(bad), out, sizeof out, &rep, NULL);
+  cr_assert_str_eq(out, "B");
+  cr_assert(strstr(rep.text, "EDATA|0|record 0 at byte 0: invalid JSON"), "%s", rep.text);
+
+  /* non-object records */
+  const char *nonobj = "42\n\"str\"\n" REC("C");
+  scan(nonobj, strlen(nonobj), out, sizeof out, &rep, NULL);
+  cr_assert_str_eq(out, "C");
+  cr_assert_eq(rep.n, 2, "%s", rep.text);
+  cr_assert(strstr(rep.text, "record 1 at byte 3"), "%s", rep.text);
+
+  /* non-object element of Records */
+  const char *lf = "{\"Records\":[1," REC("D") "]}";
+  scan(lf, strlen(lf), out, sizeof out, &rep, NULL);
+  cr_assert_str_eq(out, "D");
+  cr_assert(strstr(rep.text, "not a JSON object"), "%s", rep.text);
+
+  /* invalid UTF-8 */
+  const char *utf = "{\"eventName\":\"\xff\xfe\"}\n" REC("E");
+  scan(utf, strlen(utf), out, sizeof out, &rep, NULL);
+  cr_assert_str_eq(out, "E");
+  cr_assert(strstr(rep.text, "invalid JSON"), "%s", rep.text);
+  cr_assert(strstr(rep.text, "UTF-8"), "%s", rep.text);
+
+  /* garbage gzip: a stream error, reported with its offset */
+  unsigned char garbage[] = {0x1f, 0x8b, 0x08, 0x00, 0xde, 0xad, 0xbe, 0xef, 0x00, 0x03, 0xff, 0xff, 0xff, 0xff, 0xff};
+  cr_assert_eq(scan(garbage, sizeof garbage, out, sizeof out, &rep, NULL), CTR_EDATA);
+  cr_assert(strstr(rep.text, "gzip"), "%s", rep.text);
+}
+
+Test(scan, deep_nesting_is_limited)
+{
+  char *deep = malloc(300000);
+  strcpy(deep, "{\"eventName\":\"X\",\"a\":");
+  for (int i = 0; i < 100000; i++)
+    strcat(deep + 20 + i, "[");
+  size_t len = strlen(deep);
+  for (int i = 0; i < 100000; i++)
+    deep[len++] = ']';
+  deep[len++] = '}';
+  deep[len++] = '\n';
+  strcpy(deep + len, REC("F"));
+  reports rep;
+  scan(deep, strlen(deep), out, sizeof out, &rep, NULL);
+  cr_assert_str_eq(out, "F");
+  cr_assert(strstr(rep.text, "ELIMIT|0|record 0 at byte 0: JSON nesting deeper than"), "%s", rep.text);
+  free(deep);
+}
+
+Test(scan, record_size_limit)
+{
+  ctr_ruleset *rs = rules();
+  ctr_scanner *sc;
+  tu_matches m = {0};
+  reports rep = {0};
+  ctr_scanner_new(rs, tu_collect, &m, &sc);
+  ctr_scanner_set_error_callback(sc, on_report, &rep);
+  cr_assert_eq(ctr_scanner_set_limit(sc, CTR_LIMIT_RECORD_BYTES, 100), CTR_OK);
+  const char *in = REC("TOO_BIG_FOR_THE_LIMIT") "\n{\"eventSource\":\"rds.amazonaws.com\",\"eventName\":\"S\"}\n";
+  ctr_scanner_feed(sc, in, strlen(in));
+  ctr_scanner_finish(sc);
+  cr_assert_eq(m.count, 1);
+  cr_assert(strstr(rep.text, "ELIMIT|0|record 0 at byte 0: record exceeds the limit of 100 bytes"), "%s", rep.text);
+  ctr_scanner_free(sc);
+  tu_matches_free(&m);
+  ctr_ruleset_unref(rs);
+}
+
+Test(scan, envelopes_from_shared_data_never_crash)
+{
+  const char *kinds[] = {"cloudtrail_log_file", "cloudtrail_sns_log_delivery", "cwl_subscription_decoded",
+                         "cwl_subscription_lambda", "eventbridge_cloudtrail_api_call", "eventbridge_s3_object_event",
+                         "lambda_sns_event", "lambda_sqs_event", "s3_event_notification", "s3_test_event",
+                         "sns_notification", "sqs_record"};
+  for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+    char name[128];
+    snprintf(name, sizeof name, "envelopes/%s.ndjson", kinds[k]);
+    size_t len;
+    char *data = tu_read(tu_shared(name), &len);
+    reports rep;
+    cr_assert_eq(scan(data, len, out, sizeof out, &rep, NULL), CTR_OK, "%s", kinds[k]);
+    free(data);
+  }
+  /* EventBridge CloudTrail envelopes give their records */
+  size_t len;
+  char *data = tu_read(tu_shared("envelopes/eventbridge_cloudtrail_api_call.ndjson"), &len);
+  reports rep;
+  scan(data, len, out, sizeof out, &rep, NULL);
+  cr_assert_eq(rep.n, 0, "%s", rep.text);
+  free(data);
+}

@@ -1,0 +1,34 @@
+/* testutil.h - helpers shared by the Criterion test programs. */
+#ifndef CTR_TESTUTIL_H
+#define CTR_TESTUTIL_H
+
+#include <stddef.h>
+
+/* Path of a file in ../shared/data/cloudtrail (env CTR_SHARED_DATA), in a
+ * static buffer. */
+const char *tu_shared(const char *name);
+/* Path of a file under tests/ (env CTR_TESTS_DIR or the build-time path). */
+const char *tu_tests(const char *name);
+/* Reads a whole file; aborts the test (cr_assert) if it cannot. Caller frees. */
+char *tu_read(const char *path, size_t *len);
+
+#endif
+
+#include "ctrule.h"
+
+/* Compiles YAML rules; returns the ruleset (NULL on failure). All
+ * diagnostics are appended, one per line, to `diags` when not NULL. */
+ctr_ruleset *tu_compile(const char *yaml, char *diags, size_t diags_size);
+
+/* Collects matches as "index\trule\toutput\n" lines. */
+typedef struct tu_matches {
+  char *text;
+  size_t len, cap;
+  size_t count;
+  int stop_after; /* stop after this many matches (0: never) */
+} tu_matches;
+
+int tu_collect(const ctr_match *m, void *ud);
+void tu_matches_free(tu_matches *m);
+/* Scans a buffer fed in chunks of `chunk` bytes (0: one feed). */
+int tu_scan(ctr_ruleset *rs, const char *buf, size_t len, size_t chunk, unsigned flags, tu_matches *out);
