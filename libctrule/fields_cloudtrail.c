@@ -1,0 +1,760 @@
+/*
+ * fields_cloudtrail.c - the fields of Falco's CloudTrail plugin (ct.*, s3.*,
+ * ec2.*, ecr.*, iam.*), with the plugin's semantics: a field is absent when
+ * its key is missing; present but not a JSON string gives "" (the "plain"
+ * rule); exceptions are described field by field. Where the plugin has a bug
+ * we implement what its documentation promises (see docs/fields.md).
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define EXTRACT(fn) static int fn(const ctr__event *ev, const char *arg, uint64_t argnum, ctr__value *out)
+#define NOARG()            \
+  do {                     \
+    CTR__UNUSED(arg);      \
+    CTR__UNUSED(argnum);   \
+  } while (0)
+
+/* A field that is the plain value of one dotted path. */
+#define PLAIN(fn, path)                                      \
+  EXTRACT(fn)                                                \
+  {                                                          \
+    NOARG();                                                 \
+    ctr__value_plain(ctr__json_path(ev->root, path), out);   \
+    return CTR_OK;                                           \
+  }
+
+/* A field that is one top-level member re-serialised as compact JSON. */
+#define COMPACT(fn, key)                                            \
+  EXTRACT(fn)                                                       \
+  {                                                                 \
+    NOARG();                                                        \
+    return ctr__value_compact(ev, ctr__json_get(ev->root, key), out); \
+  }
+
+static void absent(ctr__value *out)
+{
+  memset(out, 0, sizeof *out);
+}
+
+/* A borrowed string; s == NULL means absent. */
+typedef struct sv {
+  const char *s;
+  size_t len;
+} sv;
+
+static sv sv_of(const char *s, size_t len)
+{
+  sv v = {s, len};
+  return v;
+}
+
+static sv sv_lit(const char *s)
+{
+  return sv_of(s, strlen(s));
+}
+
+static const sv SV_ABSENT = {NULL, 0};
+
+/* The JSON string value of j, or absent (also when j is not a string). */
+static sv str_of(const json_t *j)
+{
+  if (!json_is_string(j))
+    return SV_ABSENT;
+  return sv_of(json_string_value(j), json_string_length(j));
+}
+
+/* The plain rule: absent if missing, "" if not a string. */
+static sv plain_of(const json_t *j)
+{
+  if (!j)
+    return SV_ABSENT;
+  if (!json_is_string(j))
+    return sv_of("", 0);
+  return str_of(j);
+}
+
+static bool sv_eq(sv a, const char *lit)
+{
+  size_t n = strlen(lit);
+  return a.s && a.len == n && memcmp(a.s, lit, n) == 0;
+}
+
+static void set_sv(ctr__value *out, sv v)
+{
+  if (v.s)
+    ctr__value_str(out, v.s, v.len);
+  else
+    absent(out);
+}
+
+/* set_sv for a substring: values must be NUL-terminated, so a substring that
+ * does not end its string is copied into the arena. */
+static int set_sv_term(const ctr__event *ev, ctr__value *out, sv v)
+{
+  if (v.s && v.s[v.len] != '\0') {
+    char *p = ctr__arena_strndup(ev->arena, v.s, v.len);
+    if (!p)
+      return CTR_ENOMEM;
+    v.s = p;
+  }
+  set_sv(out, v);
+  return CTR_OK;
+}
+
+/* Concatenates pieces into the arena. */
+static int concat(const ctr__event *ev, const sv *parts, size_t n, ctr__value *out)
+{
+  size_t total = 0;
+  for (size_t i = 0; i < n; i++)
+    total += parts[i].len;
+  char *p = ctr__arena_alloc(ev->arena, total + 1);
+  if (!p)
+    return CTR_ENOMEM;
+  size_t at = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (parts[i].len)
+      memcpy(p + at, parts[i].s, parts[i].len);
+    at += parts[i].len;
+  }
+  p[at] = '\0';
+  ctr__value_str(out, p, at);
+  return CTR_OK;
+}
+
+/* ------------------------------------------------------------ identity */
+
+/* ct.user: by userIdentity.type (must be a string). Root, IAMUser ->
+ * userName; AWSService -> invokedBy; AssumedRole -> the issuing role's name,
+ * else the literal "AssumedRole"; AWSAccount, FederatedUser -> the literal;
+ * anything else -> absent. Only JSON strings are taken, as the plugin does. */
+static sv user_of(const json_t *root)
+{
+  const json_t *uid = ctr__json_get(root, "userIdentity");
+  sv type = str_of(ctr__json_get(uid, "type"));
+  if (!type.s)
+    return SV_ABSENT;
+  if (sv_eq(type, "Root") || sv_eq(type, "IAMUser"))
+    return str_of(ctr__json_get(uid, "userName"));
+  if (sv_eq(type, "AWSService"))
+    return str_of(ctr__json_get(uid, "invokedBy"));
+  if (sv_eq(type, "AssumedRole")) {
+    sv role = str_of(ctr__json_path(uid, "sessionContext.sessionIssuer.userName"));
+    return role.s ? role : sv_lit("AssumedRole");
+  }
+  if (sv_eq(type, "AWSAccount"))
+    return sv_lit("AWSAccount");
+  if (sv_eq(type, "FederatedUser"))
+    return sv_lit("FederatedUser");
+  return SV_ABSENT;
+}
+
+EXTRACT(x_user)
+{
+  NOARG();
+  set_sv(out, user_of(ev->root));
+  return CTR_OK;
+}
+
+/* ct.originaluser: for AssumedRole the session name - the 3rd part of
+ * userIdentity.arn split on '/' when it has exactly 3 parts, else the 2nd part
+ * of userIdentity.principalId split on ':'; for any other type
+ * userIdentity.userName. */
+static sv original_user_of(const json_t *root)
+{
+  const json_t *uid = ctr__json_get(root, "userIdentity");
+  sv type = str_of(ctr__json_get(uid, "type"));
+  if (!sv_eq(type, "AssumedRole"))
+    return str_of(ctr__json_get(uid, "userName"));
+  sv arn = str_of(ctr__json_get(uid, "arn"));
+  if (arn.s) {
+    const char *s1 = memchr(arn.s, '/', arn.len);
+    const char *s2 = s1 ? memchr(s1 + 1, '/', arn.len - (size_t)(s1 + 1 - arn.s)) : NULL;
+    const char *s3 = s2 ? memchr(s2 + 1, '/', arn.len - (size_t)(s2 + 1 - arn.s)) : NULL;
+    if (s2 && !s3)
+      return sv_of(s2 + 1, arn.len - (size_t)(s2 + 1 - arn.s));
+  }
+  sv pid = str_of(ctr__json_get(uid, "principalId"));
+  if (pid.s) {
+    const char *c1 = memchr(pid.s, ':', pid.len);
+    if (c1) {
+      const char *start = c1 + 1;
+      size_t rest = pid.len - (size_t)(start - pid.s);
+      const char *c2 = memchr(start, ':', rest);
+      return sv_of(start, c2 ? (size_t)(c2 - start) : rest);
+    }
+  }
+  return SV_ABSENT;
+}
+
+EXTRACT(x_originaluser)
+{
+  NOARG();
+  return set_sv_term(ev, out, original_user_of(ev->root));
+}
+
+EXTRACT(x_accountid)
+{
+  NOARG();
+  const json_t *j = ctr__json_path(ev->root, "userIdentity.accountId");
+  if (!j)
+    j = ctr__json_get(ev->root, "recipientAccountId");
+  ctr__value_plain(j, out);
+  return CTR_OK;
+}
+
+/* ------------------------------------------------------------ plain fields */
+
+PLAIN(x_id, "eventID")
+PLAIN(x_error, "errorCode")
+PLAIN(x_errormessage, "errorMessage")
+PLAIN(x_time, "eventTime")
+PLAIN(x_src, "eventSource")
+PLAIN(x_name, "eventName")
+PLAIN(x_identitytype, "userIdentity.type")
+PLAIN(x_principalid, "userIdentity.principalId")
+PLAIN(x_arn, "userIdentity.arn")
+PLAIN(x_region, "awsRegion")
+PLAIN(x_srcip, "sourceIPAddress")
+PLAIN(x_useragent, "userAgent")
+PLAIN(x_requestid, "requestID")
+PLAIN(x_eventtype, "eventType")
+PLAIN(x_apiversion, "apiVersion")
+PLAIN(x_recipientaccountid, "recipientAccountId")
+PLAIN(x_sharedeventid, "sharedEventID")
+PLAIN(x_vpcendpointid, "vpcEndpointId")
+PLAIN(x_eventcategory, "eventCategory")
+PLAIN(x_serviceeventdetails, "serviceEventDetails")
+PLAIN(x_edgedevicedetails, "edgeDeviceDetails")
+PLAIN(x_addendum_reason, "addendum.reason")
+PLAIN(x_addendum_updatedfields, "addendum.updatedFields")
+PLAIN(x_addendum_originalrequestid, "addendum.originalRequestID")
+PLAIN(x_addendum_originaleventid, "addendum.originalEventID")
+PLAIN(x_tls_version, "tlsDetails.tlsVersion")
+PLAIN(x_tls_ciphersuite, "tlsDetails.cipherSuite")
+PLAIN(x_tls_host, "tlsDetails.clientProvidedHostHeader")
+PLAIN(x_resp_subnetid, "responseElements.subnetId")
+PLAIN(x_resp_reservationid, "responseElements.reservationId")
+PLAIN(x_req_availabilityzone, "requestParameters.availabilityZone")
+PLAIN(x_req_cluster, "requestParameters.cluster")
+PLAIN(x_req_functionname, "requestParameters.functionName")
+PLAIN(x_req_groupname, "requestParameters.groupName")
+PLAIN(x_req_host, "requestParameters.Host")
+PLAIN(x_req_name, "requestParameters.name")
+PLAIN(x_req_policy, "requestParameters.policy")
+PLAIN(x_req_reason, "requestParameters.reason")
+PLAIN(x_req_target, "requestParameters.target")
+PLAIN(x_req_documentname, "requestParameters.documentName")
+PLAIN(x_req_serialnumber, "requestParameters.serialNumber")
+PLAIN(x_req_servicename, "requestParameters.serviceName")
+PLAIN(x_req_subnetid, "requestParameters.subnetId")
+PLAIN(x_req_taskdefinition, "requestParameters.taskDefinition")
+PLAIN(x_req_username, "requestParameters.userName")
+PLAIN(x_s3_bucket, "requestParameters.bucketName")
+PLAIN(x_s3_key, "requestParameters.key")
+PLAIN(x_ecr_repository, "requestParameters.repositoryName")
+PLAIN(x_ecr_imagetag, "requestParameters.imageTag")
+PLAIN(x_iam_role, "requestParameters.roleName")
+PLAIN(x_iam_policy, "requestParameters.policyName")
+
+COMPACT(x_request, "requestParameters")
+COMPACT(x_response, "responseElements")
+COMPACT(x_additionaleventdata, "additionalEventData")
+
+EXTRACT(x_shortsrc)
+{
+  NOARG();
+  static const char trailer[] = ".amazonaws.com";
+  const size_t tn = sizeof trailer - 1;
+  sv src = plain_of(ctr__json_get(ev->root, "eventSource"));
+  if (src.s && src.len > tn && memcmp(src.s + src.len - tn, trailer, tn) == 0)
+    src.len -= tn;
+  return set_sv_term(ev, out, src);
+}
+
+/* ------------------------------------------------------------ booleans */
+
+/* The plugin's GetBool(): "true" only for JSON true; any other present value
+ * (false, "True", null, ...) gives "false"; a missing key is absent. */
+static void bool_field(const json_t *j, ctr__value *out)
+{
+  if (!j)
+    absent(out);
+  else
+    ctr__value_cstr(out, json_is_true(j) ? "true" : "false");
+}
+
+EXTRACT(x_managementevent)
+{
+  NOARG();
+  bool_field(ctr__json_get(ev->root, "managementEvent"), out);
+  return CTR_OK;
+}
+
+EXTRACT(x_readonly)
+{
+  NOARG();
+  bool_field(ctr__json_get(ev->root, "readOnly"), out);
+  return CTR_OK;
+}
+
+/* AWS writes sessionCredentialFromConsole as the string "true"; the plugin
+ * only understands a JSON bool (bug). Both are accepted here. */
+EXTRACT(x_sessioncredentialfromconsole)
+{
+  NOARG();
+  const json_t *j = ctr__json_get(ev->root, "sessionCredentialFromConsole");
+  if (!j) {
+    absent(out);
+    return CTR_OK;
+  }
+  bool yes = json_is_true(j) || sv_eq(str_of(j), "true");
+  ctr__value_cstr(out, yes ? "true" : "false");
+  return CTR_OK;
+}
+
+/* ------------------------------------------------------------ ct.resources */
+
+EXTRACT(x_resources)
+{
+  NOARG();
+  const json_t *res = ctr__json_get(ev->root, "resources");
+  size_t n = json_is_array(res) ? json_array_size(res) : 0;
+  if (n == 0) {
+    absent(out);
+    return CTR_OK;
+  }
+  if (n == 1)
+    return ctr__value_compact(ev, json_array_get(res, 0), out);
+  /* Serialise each element into the arena, then join them with ','. */
+  sv *parts = ctr__arena_alloc(ev->arena, (2 * n - 1) * sizeof *parts);
+  if (!parts)
+    return CTR_ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    ctr__value v;
+    int rc = ctr__value_compact(ev, json_array_get(res, i), &v);
+    if (rc != CTR_OK)
+      return rc;
+    if (i)
+      parts[2 * i - 1] = sv_of(",", 1);
+    parts[2 * i] = sv_of(v.str, v.len);
+  }
+  return concat(ev, parts, 2 * n - 1, out);
+}
+
+/* ------------------------------------------------------------ s3.* */
+
+/* The plugin's GetUint64(): an integer or a real >= 0 (truncated); anything
+ * else present counts as 0. */
+static uint64_t u64_of(const json_t *j)
+{
+  if (json_is_integer(j)) {
+    json_int_t v = json_integer_value(j);
+    return v > 0 ? (uint64_t)v : 0;
+  }
+  if (json_is_real(j)) {
+    double d = json_real_value(j);
+    if (d >= 0 && d < 18446744073709551616.0)
+      return (uint64_t)d;
+  }
+  return 0;
+}
+
+/* s3.bytes (in + out), s3.bytes.in, s3.bytes.out: present when any of the
+ * keys read exists in additionalEventData. */
+static bool s3_bytes(const json_t *root, bool in, bool outb, uint64_t *v)
+{
+  const json_t *aed = ctr__json_get(root, "additionalEventData");
+  const json_t *ji = in ? ctr__json_get(aed, "bytesTransferredIn") : NULL;
+  const json_t *jo = outb ? ctr__json_get(aed, "bytesTransferredOut") : NULL;
+  *v = u64_of(ji) + u64_of(jo);
+  return ji || jo;
+}
+
+EXTRACT(x_s3_bytes)
+{
+  NOARG();
+  uint64_t v;
+  if (s3_bytes(ev->root, true, true, &v))
+    ctr__value_u64(out, v);
+  else
+    absent(out);
+  return CTR_OK;
+}
+
+EXTRACT(x_s3_bytes_in)
+{
+  NOARG();
+  uint64_t v;
+  if (s3_bytes(ev->root, true, false, &v))
+    ctr__value_u64(out, v);
+  else
+    absent(out);
+  return CTR_OK;
+}
+
+EXTRACT(x_s3_bytes_out)
+{
+  NOARG();
+  uint64_t v;
+  if (s3_bytes(ev->root, false, true, &v))
+    ctr__value_u64(out, v);
+  else
+    absent(out);
+  return CTR_OK;
+}
+
+/* s3://<bucketName>/<key> when both keys exist (plain values). */
+static bool s3_uri(const ctr__event *ev, ctr__value *out, int *rc)
+{
+  const json_t *rp = ctr__json_get(ev->root, "requestParameters");
+  sv bucket = plain_of(ctr__json_get(rp, "bucketName"));
+  sv key = plain_of(ctr__json_get(rp, "key"));
+  *rc = CTR_OK;
+  if (!bucket.s || !key.s)
+    return false;
+  sv parts[] = {sv_lit("s3://"), bucket, sv_of("/", 1), key};
+  *rc = concat(ev, parts, CTR__COUNTOF(parts), out);
+  return true;
+}
+
+EXTRACT(x_s3_uri)
+{
+  NOARG();
+  int rc;
+  if (!s3_uri(ev, out, &rc))
+    absent(out);
+  return rc;
+}
+
+/* The plugin leaves s3.cnt.* absent when they do not apply although its
+ * documentation says 0; they are 0 here. */
+static sv event_name(const json_t *root)
+{
+  sv n = str_of(ctr__json_get(root, "eventName"));
+  return n.s ? n : sv_of("", 0);
+}
+
+EXTRACT(x_s3_cnt_get)
+{
+  NOARG();
+  ctr__value_u64(out, sv_eq(event_name(ev->root), "GetObject") ? 1 : 0);
+  return CTR_OK;
+}
+
+EXTRACT(x_s3_cnt_put)
+{
+  NOARG();
+  ctr__value_u64(out, sv_eq(event_name(ev->root), "PutObject") ? 1 : 0);
+  return CTR_OK;
+}
+
+EXTRACT(x_s3_cnt_other)
+{
+  NOARG();
+  sv n = event_name(ev->root);
+  ctr__value_u64(out, sv_eq(n, "GetObject") || sv_eq(n, "PutObject") ? 0 : 1);
+  return CTR_OK;
+}
+
+/* ------------------------------------------------------------ ct.info */
+
+#define INFO_READ "\xe2\x86\x90"  /* U+2190 LEFTWARDS ARROW */
+#define INFO_WRITE "\xe2\x86\x92" /* U+2192 RIGHTWARDS ARROW */
+
+/* <ct.user> via <ct.srcip> [!]<arrow> <eventName>, then event details:
+ * PutBucketPublicAccessBlock -> its four flags; otherwise " Size=<s3.bytes>"
+ * and the first of URI=, Bucket=, Key=, Host=. */
+EXTRACT(x_info)
+{
+  NOARG();
+  const json_t *root = ev->root;
+  sv user = user_of(root);
+  if (!user.s) {
+    ctr__value_cstr(out, "<invalid cloudtrail event: userIdentity field missing>");
+    return CTR_OK;
+  }
+  sv srcip = plain_of(ctr__json_get(root, "sourceIPAddress"));
+  if (!srcip.s) {
+    ctr__value_cstr(out, "<invalid cloudtrail event: eventSource field missing>");
+    return CTR_OK;
+  }
+  bool err = ctr__json_get(root, "errorCode") != NULL;
+  const json_t *ro = ctr__json_get(root, "readOnly");
+  bool write = ro && !json_is_true(ro); /* ct.readonly == "false" */
+  sv name = plain_of(ctr__json_get(root, "eventName"));
+  if (!name.s) {
+    ctr__value_cstr(out, "<invalid cloudtrail event: eventName field missing>");
+    return CTR_OK;
+  }
+
+  sv parts[24];
+  size_t n = 0;
+  parts[n++] = user;
+  if (!(user.len == srcip.len && memcmp(user.s, srcip.s, user.len) == 0)) {
+    parts[n++] = sv_lit(" via ");
+    parts[n++] = srcip;
+  }
+  parts[n++] = sv_of(" ", 1);
+  if (err)
+    parts[n++] = sv_of("!", 1);
+  parts[n++] = sv_lit(write ? INFO_WRITE : INFO_READ);
+  parts[n++] = sv_of(" ", 1);
+  parts[n++] = name;
+
+  const json_t *rp = ctr__json_get(root, "requestParameters");
+  if (sv_eq(name, "PutBucketPublicAccessBlock")) {
+    /* The plugin reads the four flags from the record root (always false);
+     * they are read from the configuration object here. */
+    const json_t *pac = ctr__json_get(rp, "PublicAccessBlockConfiguration");
+    if (json_is_object(pac)) {
+      static const char *const flags[] = {"BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls",
+                                          "RestrictPublicBuckets"};
+      for (size_t i = 0; i < CTR__COUNTOF(flags); i++) {
+        parts[n++] = sv_of(" ", 1);
+        parts[n++] = sv_lit(flags[i]);
+        parts[n++] = sv_lit(json_is_true(json_object_get(pac, flags[i])) ? "=true" : "=false");
+      }
+      parts[n++] = sv_of(" ", 1);
+    }
+    return concat(ev, parts, n, out);
+  }
+
+  char size[32];
+  uint64_t bytes;
+  if (s3_bytes(root, true, true, &bytes)) {
+    int k = snprintf(size, sizeof size, " Size=%llu", (unsigned long long)bytes);
+    parts[n++] = sv_of(size, (size_t)k);
+  }
+  ctr__value v;
+  int rc;
+  if (s3_uri(ev, &v, &rc)) {
+    if (rc != CTR_OK)
+      return rc;
+    parts[n++] = sv_lit(" URI=");
+    parts[n++] = sv_of(v.str, v.len);
+  } else {
+    static const struct {
+      const char *key, *label;
+    } tail[] = {{"bucketName", " Bucket="}, {"key", " Key="}, {"Host", " Host="}};
+    for (size_t i = 0; i < CTR__COUNTOF(tail); i++) {
+      sv val = plain_of(ctr__json_get(rp, tail[i].key));
+      if (val.s) {
+        parts[n++] = sv_lit(tail[i].label);
+        parts[n++] = val;
+        break;
+      }
+    }
+  }
+  return concat(ev, parts, n, out);
+}
+
+/* ------------------------------------------------------------ ec2.* */
+
+/* ec2.name: the value of the tag "Name" of the requestParameters
+ * tagSpecificationSet item whose resourceType is "instance" (the last such
+ * item that has one); absent when none or empty. */
+EXTRACT(x_ec2_name)
+{
+  NOARG();
+  const json_t *items = ctr__json_path(ev->root, "requestParameters.tagSpecificationSet.items");
+  sv name = SV_ABSENT;
+  for (size_t i = 0, n = json_is_array(items) ? json_array_size(items) : 0; i < n; i++) {
+    const json_t *item = json_array_get(items, i);
+    if (!sv_eq(str_of(ctr__json_get(item, "resourceType")), "instance"))
+      continue;
+    const json_t *tags = ctr__json_get(item, "tags");
+    for (size_t t = 0, nt = json_is_array(tags) ? json_array_size(tags) : 0; t < nt; t++) {
+      const json_t *tag = json_array_get(tags, t);
+      if (sv_eq(str_of(ctr__json_get(tag, "key")), "Name")) {
+        name = str_of(ctr__json_get(tag, "value"));
+        break;
+      }
+    }
+  }
+  if (name.s && name.len == 0)
+    name = SV_ABSENT;
+  set_sv(out, name);
+  return CTR_OK;
+}
+
+/* The image ids: responseElements.instancesSet.items[].imageId (strings);
+ * when there are none, the first of requestParameters.imageId,
+ * requestParameters.DescribeFastLaunchImagesRequest.ImageId.content and
+ * requestParameters.launchSpecification.imageId, as a one-element list. */
+static int image_ids(const ctr__event *ev, ctr__value *out)
+{
+  absent(out);
+  const json_t *items = ctr__json_path(ev->root, "responseElements.instancesSet.items");
+  size_t n = json_is_array(items) ? json_array_size(items) : 0;
+  size_t count = 0;
+  for (size_t i = 0; i < n; i++)
+    if (json_is_string(ctr__json_get(json_array_get(items, i), "imageId")))
+      count++;
+  sv single = SV_ABSENT;
+  if (count == 0) {
+    static const char *const paths[] = {"requestParameters.imageId",
+                                        "requestParameters.DescribeFastLaunchImagesRequest.ImageId.content",
+                                        "requestParameters.launchSpecification.imageId"};
+    for (size_t i = 0; i < CTR__COUNTOF(paths) && !single.s; i++)
+      single = str_of(ctr__json_path(ev->root, paths[i]));
+    if (!single.s)
+      return CTR_OK;
+    count = 1;
+  }
+  ctr__str *list = ctr__arena_alloc(ev->arena, count * sizeof *list);
+  if (!list)
+    return CTR_ENOMEM;
+  if (single.s) {
+    list[0].s = single.s;
+    list[0].len = single.len;
+  } else {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+      sv id = str_of(ctr__json_get(json_array_get(items, i), "imageId"));
+      if (id.s) {
+        list[k].s = id.s;
+        list[k].len = id.len;
+        k++;
+      }
+    }
+  }
+  out->kind = CTR__V_LIST;
+  out->items = list;
+  out->count = count;
+  return CTR_OK;
+}
+
+/* Element `idx` of the image ids as a string; absent when out of range. */
+static int image_id_at(const ctr__event *ev, uint64_t idx, ctr__value *out)
+{
+  ctr__value list;
+  int rc = image_ids(ev, &list);
+  if (rc != CTR_OK)
+    return rc;
+  if (list.kind != CTR__V_LIST || idx >= list.count)
+    absent(out);
+  else
+    ctr__value_str(out, list.items[idx].s, list.items[idx].len);
+  return CTR_OK;
+}
+
+EXTRACT(x_ec2_imageids)
+{
+  if (arg)
+    return image_id_at(ev, argnum, out);
+  return image_ids(ev, out);
+}
+
+EXTRACT(x_ec2_imageid)
+{
+  NOARG();
+  return image_id_at(ev, 0, out);
+}
+
+/* ------------------------------------------------------------ the table */
+
+#define F(name, type, fn, desc) {name, type, CTR__ARG_NONE, fn, desc}
+#define S CTR__FT_STRING
+#define U CTR__FT_UINT64
+
+const ctr__field_def ctr__fields_cloudtrail[] = {
+  F("ct.id", S, x_id, "eventID (absent if missing; \"\" if not a string, like every plain ct.* field)."),
+  F("ct.error", S, x_error, "errorCode; absent when the call did not fail."),
+  F("ct.errormessage", S, x_errormessage, "errorMessage; absent when the call did not fail."),
+  F("ct.time", S, x_time, "eventTime as written in the record."),
+  F("ct.src", S, x_src, "eventSource (e.g. rds.amazonaws.com)."),
+  F("ct.shortsrc", S, x_shortsrc, "eventSource without a trailing \".amazonaws.com\" (unchanged otherwise)."),
+  F("ct.name", S, x_name, "eventName."),
+  F("ct.user", S, x_user,
+    "By userIdentity.type: Root/IAMUser -> userIdentity.userName; AWSService -> userIdentity.invokedBy; "
+    "AssumedRole -> userIdentity.sessionContext.sessionIssuer.userName, else \"AssumedRole\"; "
+    "AWSAccount/FederatedUser -> that literal; any other type -> absent."),
+  F("ct.originaluser", S, x_originaluser,
+    "AssumedRole: the session name (3rd part of userIdentity.arn split on '/' when it has exactly 3 parts, "
+    "else 2nd part of userIdentity.principalId split on ':'); other types: userIdentity.userName."),
+  F("ct.user.accountid", S, x_accountid, "userIdentity.accountId, falling back to recipientAccountId."),
+  F("ct.user.identitytype", S, x_identitytype, "userIdentity.type (Root, IAMUser, AssumedRole, AWSService, ...)."),
+  F("ct.user.principalid", S, x_principalid, "userIdentity.principalId."),
+  F("ct.user.arn", S, x_arn, "userIdentity.arn."),
+  F("ct.region", S, x_region, "awsRegion."),
+  F("ct.response.subnetid", S, x_resp_subnetid, "responseElements.subnetId."),
+  F("ct.response.reservationid", S, x_resp_reservationid, "responseElements.reservationId."),
+  F("ct.response", S, x_response, "responseElements as compact JSON (JSON null -> \"null\"); absent if missing."),
+  F("ct.request.availabilityzone", S, x_req_availabilityzone, "requestParameters.availabilityZone."),
+  F("ct.request.cluster", S, x_req_cluster, "requestParameters.cluster."),
+  F("ct.request.functionname", S, x_req_functionname, "requestParameters.functionName."),
+  F("ct.request.groupname", S, x_req_groupname, "requestParameters.groupName."),
+  F("ct.request.host", S, x_req_host, "requestParameters.Host (capital H, as S3 writes it)."),
+  F("ct.request.name", S, x_req_name, "requestParameters.name."),
+  F("ct.request.policy", S, x_req_policy, "requestParameters.policy."),
+  F("ct.request.reason", S, x_req_reason, "requestParameters.reason."),
+  F("ct.request.target", S, x_req_target, "requestParameters.target."),
+  F("ct.request.documentname", S, x_req_documentname,
+    "requestParameters.documentName (the plugin never fills it: bug fixed here)."),
+  F("ct.request.serialnumber", S, x_req_serialnumber, "requestParameters.serialNumber."),
+  F("ct.request.servicename", S, x_req_servicename, "requestParameters.serviceName."),
+  F("ct.request.subnetid", S, x_req_subnetid, "requestParameters.subnetId."),
+  F("ct.request.taskdefinition", S, x_req_taskdefinition, "requestParameters.taskDefinition."),
+  F("ct.request.username", S, x_req_username, "requestParameters.userName."),
+  F("ct.request", S, x_request, "requestParameters as compact JSON (JSON null -> \"null\"); absent if missing."),
+  F("ct.srcip", S, x_srcip, "sourceIPAddress verbatim (may be a service name such as ec2.amazonaws.com)."),
+  F("ct.useragent", S, x_useragent, "userAgent."),
+  F("ct.info", S, x_info,
+    "\"<ct.user> via <ct.srcip> [!]<arrow> <eventName>\" (no \"via\" part when user == srcip; '!' if errorCode; "
+    "\xe2\x86\x92 if readOnly is present and not true, else \xe2\x86\x90) + PutBucketPublicAccessBlock flags, or "
+    "\" Size=<s3.bytes>\" and the first of \" URI=\", \" Bucket=\", \" Key=\", \" Host=\"."),
+  F("ct.managementevent", S, x_managementevent,
+    "managementEvent: \"true\" if JSON true, \"false\" for any other value; absent if missing."),
+  F("ct.readonly", S, x_readonly, "readOnly: \"true\" if JSON true, \"false\" for any other value; absent if missing."),
+  F("ct.requestid", S, x_requestid, "requestID."),
+  F("ct.eventtype", S, x_eventtype, "eventType (AwsApiCall, AwsServiceEvent, AwsConsoleSignIn, ...)."),
+  F("ct.apiversion", S, x_apiversion, "apiVersion."),
+  F("ct.resources", S, x_resources,
+    "Each element of resources[] as compact JSON, joined with ','; absent if missing, not an array or empty."),
+  F("ct.recipientaccountid", S, x_recipientaccountid, "recipientAccountId."),
+  F("ct.serviceeventdetails", S, x_serviceeventdetails, "serviceEventDetails (an object gives \"\")."),
+  F("ct.sharedeventid", S, x_sharedeventid, "sharedEventID."),
+  F("ct.vpcendpointid", S, x_vpcendpointid, "vpcEndpointId."),
+  F("ct.eventcategory", S, x_eventcategory, "eventCategory (Management, Data, Insight, NetworkActivity)."),
+  F("ct.addendum.reason", S, x_addendum_reason, "addendum.reason."),
+  F("ct.addendum.updatedfields", S, x_addendum_updatedfields, "addendum.updatedFields."),
+  F("ct.addendum.originalrequestid", S, x_addendum_originalrequestid, "addendum.originalRequestID."),
+  F("ct.addendum.originaleventid", S, x_addendum_originaleventid, "addendum.originalEventID."),
+  F("ct.sessioncredentialfromconsole", S, x_sessioncredentialfromconsole,
+    "sessionCredentialFromConsole: \"true\" for JSON true or the string \"true\" (as AWS writes it), "
+    "else \"false\"; absent if missing."),
+  F("ct.edgedevicedetails", S, x_edgedevicedetails, "edgeDeviceDetails (an object gives \"\")."),
+  F("ct.tlsdetails.tlsversion", S, x_tls_version, "tlsDetails.tlsVersion."),
+  F("ct.tlsdetails.ciphersuite", S, x_tls_ciphersuite, "tlsDetails.cipherSuite."),
+  F("ct.tlsdetails.clientprovidedhostheader", S, x_tls_host, "tlsDetails.clientProvidedHostHeader."),
+  F("ct.additionaleventdata", S, x_additionaleventdata,
+    "additionalEventData as compact JSON (JSON null -> \"null\"); absent if missing."),
+  F("s3.uri", S, x_s3_uri, "\"s3://<requestParameters.bucketName>/<requestParameters.key>\" when both exist."),
+  F("s3.bucket", S, x_s3_bucket, "requestParameters.bucketName."),
+  F("s3.key", S, x_s3_key, "requestParameters.key."),
+  F("s3.bytes", U, x_s3_bytes,
+    "additionalEventData.bytesTransferredIn + bytesTransferredOut (reals truncated; non-numbers count 0); "
+    "absent when neither exists."),
+  F("s3.bytes.in", U, x_s3_bytes_in, "additionalEventData.bytesTransferredIn (reals truncated); absent if missing."),
+  F("s3.bytes.out", U, x_s3_bytes_out, "additionalEventData.bytesTransferredOut (reals truncated); absent if missing."),
+  F("s3.cnt.get", U, x_s3_cnt_get, "1 if eventName is GetObject, else 0."),
+  F("s3.cnt.put", U, x_s3_cnt_put, "1 if eventName is PutObject, else 0."),
+  F("s3.cnt.other", U, x_s3_cnt_other, "0 if eventName is GetObject or PutObject, else 1."),
+  F("ec2.name", S, x_ec2_name,
+    "Value of the tag \"Name\" in requestParameters.tagSpecificationSet.items[] with resourceType \"instance\"; "
+    "absent if none or empty."),
+  F("ec2.imageid", S, x_ec2_imageid, "Deprecated: ec2.imageids[0]."),
+  {"ec2.imageids", CTR__FT_LIST, CTR__ARG_INDEX_OPTIONAL, x_ec2_imageids,
+   "responseElements.instancesSet.items[].imageId; if none, the first of requestParameters.imageId, "
+   "requestParameters.DescribeFastLaunchImagesRequest.ImageId.content, requestParameters.launchSpecification.imageId. "
+   "With [N]: element N as a string, absent if out of range."},
+  F("ecr.repository", S, x_ecr_repository, "requestParameters.repositoryName."),
+  F("ecr.imagetag", S, x_ecr_imagetag, "requestParameters.imageTag."),
+  F("iam.role", S, x_iam_role, "requestParameters.roleName."),
+  F("iam.policy", S, x_iam_policy, "requestParameters.policyName."),
+};
+
+const size_t ctr__fields_cloudtrail_count = CTR__COUNTOF(ctr__fields_cloudtrail);

@@ -1,0 +1,289 @@
+/*
+ * fields_json.c - the fields of Falco's json plugin over the CloudTrail
+ * record: json.value[<JSON pointer>], json.obj, json.rawtime and their jevt.*
+ * aliases.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* ------------------------------------------------------------ JSON pointer */
+
+/* Array index the way the plugin's fastjson reads it (Go strconv.Atoi): an
+ * optional sign and decimal digits; out-of-range or malformed -> -1. */
+static long long array_index(const char *s, size_t n, size_t size)
+{
+  size_t i = 0;
+  bool neg = false;
+  if (i < n && (s[i] == '+' || s[i] == '-'))
+    neg = s[i++] == '-';
+  if (i == n)
+    return -1;
+  unsigned long long v = 0;
+  for (; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return -1;
+    v = v * 10 + (unsigned)(s[i] - '0');
+    if (v > (unsigned long long)size) /* already out of range; also stops overflow */
+      return -1;
+  }
+  if (neg)
+    return v == 0 ? 0 : -1;
+  return v < size ? (long long)v : -1;
+}
+
+/* Decodes one pointer segment as the plugin does: every "~1" becomes '/',
+ * then every "~0" becomes '~'. `dst` has room for n + 1 bytes. */
+static size_t decode_segment(const char *s, size_t n, char *dst)
+{
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '~' && i + 1 < n && s[i + 1] == '1') {
+      dst[k++] = '/';
+      i++;
+    } else {
+      dst[k++] = s[i];
+    }
+  }
+  size_t m = 0;
+  for (size_t i = 0; i < k; i++) {
+    if (dst[i] == '~' && i + 1 < k && dst[i + 1] == '0') {
+      dst[m++] = '~';
+      i++;
+    } else {
+      dst[m++] = dst[i];
+    }
+  }
+  dst[m] = '\0';
+  return m;
+}
+
+/* Follows an RFC 6901 pointer ("/requestParameters/valuesToAdd/0"); one
+ * leading '/' is optional, as in the plugin. *res = NULL when missing. */
+static int pointer_get(const ctr__event *ev, const char *ptr, const json_t **res)
+{
+  *res = NULL;
+  if (!ptr || !*ptr)
+    return CTR_OK;
+  if (*ptr == '/')
+    ptr++;
+  size_t plen = strlen(ptr);
+  char stack[256];
+  char *buf = stack;
+  if (plen >= sizeof stack) {
+    buf = ctr__arena_alloc(ev->arena, plen + 1);
+    if (!buf)
+      return CTR_ENOMEM;
+  }
+  const json_t *cur = ev->root;
+  const char *seg = ptr;
+  for (;;) {
+    const char *slash = strchr(seg, '/');
+    size_t n = slash ? (size_t)(slash - seg) : strlen(seg);
+    if (json_is_object(cur)) {
+      decode_segment(seg, n, buf);
+      cur = json_object_get(cur, buf);
+    } else if (json_is_array(cur)) {
+      size_t m = decode_segment(seg, n, buf);
+      long long idx = array_index(buf, m, json_array_size(cur));
+      cur = idx < 0 ? NULL : json_array_get(cur, (size_t)idx);
+    } else {
+      cur = NULL;
+    }
+    if (!cur)
+      return CTR_OK;
+    if (!slash)
+      break;
+    seg = slash + 1;
+  }
+  *res = cur;
+  return CTR_OK;
+}
+
+/* json.value[ptr]: a string leaf unquoted; any other value as compact JSON
+ * (true, 12, ["all"], null, {...}); absent when the pointer leads nowhere. */
+static int x_value(const ctr__event *ev, const char *arg, uint64_t argnum, ctr__value *out)
+{
+  CTR__UNUSED(argnum);
+  const json_t *j;
+  int rc = pointer_get(ev, arg, &j);
+  if (rc != CTR_OK)
+    return rc;
+  if (json_is_string(j)) {
+    ctr__value_str(out, json_string_value(j), json_string_length(j));
+    return CTR_OK;
+  }
+  return ctr__value_compact(ev, j, out);
+}
+
+/* ------------------------------------------------------------ json.obj */
+
+/* Re-indents JSON text exactly as Go's json.Indent(dst, src, "", "  ") does
+ * (the plugin's json.obj): insignificant whitespace dropped, one member or
+ * element per line, ": " after keys, empty {} and [] kept on one line,
+ * strings and numbers copied byte for byte, whitespace after the top-level
+ * value kept. dst == NULL measures. Returns (size_t)-1 if src is not a
+ * well-formed value. */
+static size_t reindent(const char *src, size_t n, char *dst)
+{
+  size_t k = 0;
+#define PUT(c)       \
+  do {               \
+    if (dst)         \
+      dst[k] = (c);  \
+    k++;             \
+  } while (0)
+#define NEWLINE(d)                          \
+  do {                                      \
+    PUT('\n');                              \
+    for (size_t i_ = 0; i_ < (d); i_++) {   \
+      PUT(' ');                             \
+      PUT(' ');                             \
+    }                                       \
+  } while (0)
+  size_t depth = 0;
+  bool need_indent = false, in_str = false, esc = false, started = false, done = false;
+  for (size_t i = 0; i < n; i++) {
+    char c = src[i];
+    if (in_str) {
+      PUT(c);
+      if (esc)
+        esc = false;
+      else if (c == '\\')
+        esc = true;
+      else if (c == '"')
+        in_str = false;
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      if (done)
+        PUT(c);
+      continue;
+    }
+    if (done)
+      return (size_t)-1; /* a second value */
+    if (need_indent && c != '}' && c != ']') {
+      need_indent = false;
+      depth++;
+      NEWLINE(depth);
+    }
+    started = true;
+    switch (c) {
+    case '"':
+      in_str = true;
+      PUT(c);
+      break;
+    case '{':
+    case '[':
+      need_indent = true;
+      PUT(c);
+      break;
+    case ',':
+      PUT(c);
+      NEWLINE(depth);
+      break;
+    case ':':
+      PUT(c);
+      PUT(' ');
+      break;
+    case '}':
+    case ']':
+      if (need_indent) {
+        need_indent = false; /* empty object/array */
+      } else {
+        if (depth == 0)
+          return (size_t)-1;
+        depth--;
+        NEWLINE(depth);
+      }
+      PUT(c);
+      if (depth == 0)
+        done = true;
+      break;
+    default:
+      PUT(c);
+      break;
+    }
+  }
+#undef PUT
+#undef NEWLINE
+  if (in_str || need_indent || depth != 0 || !started || !done)
+    return (size_t)-1;
+  return k;
+}
+
+static int indent_into_arena(const ctr__event *ev, const char *src, size_t n, ctr__value *out, bool *ok)
+{
+  *ok = false;
+  size_t len = reindent(src, n, NULL);
+  if (len == (size_t)-1)
+    return CTR_OK;
+  char *p = ctr__arena_alloc(ev->arena, len + 1);
+  if (!p)
+    return CTR_ENOMEM;
+  reindent(src, n, p);
+  p[len] = '\0';
+  ctr__value_str(out, p, len);
+  *ok = true;
+  return CTR_OK;
+}
+
+/* json.obj: the record's own bytes re-indented (Go json.Indent, two spaces);
+ * when the raw bytes are unavailable, the parsed record re-serialised. */
+static int x_obj(const ctr__event *ev, const char *arg, uint64_t argnum, ctr__value *out)
+{
+  CTR__UNUSED(arg);
+  CTR__UNUSED(argnum);
+  bool ok = false;
+  int rc;
+  if (ev->raw && ev->raw_len) {
+    rc = indent_into_arena(ev, ev->raw, ev->raw_len, out, &ok);
+    if (rc != CTR_OK || ok)
+      return rc;
+  }
+  if (!ev->root) {
+    memset(out, 0, sizeof *out);
+    return CTR_OK;
+  }
+  ctr__value compact;
+  rc = ctr__value_compact(ev, ev->root, &compact);
+  if (rc != CTR_OK)
+    return rc;
+  rc = indent_into_arena(ev, compact.str, compact.len, out, &ok);
+  if (rc == CTR_OK && !ok)
+    *out = compact; /* cannot happen: our own output is well formed */
+  return rc;
+}
+
+/* json.rawtime: the event time in ns since the epoch, as decimal text. */
+static int x_rawtime(const ctr__event *ev, const char *arg, uint64_t argnum, ctr__value *out)
+{
+  CTR__UNUSED(arg);
+  CTR__UNUSED(argnum);
+  char buf[24];
+  int n = snprintf(buf, sizeof buf, "%llu", (unsigned long long)(ev->time_ns > 0 ? ev->time_ns : 0));
+  char *p = ctr__arena_strndup(ev->arena, buf, (size_t)n);
+  if (!p)
+    return CTR_ENOMEM;
+  ctr__value_str(out, p, (size_t)n);
+  return CTR_OK;
+}
+
+#define VALUE_DESC                                                                                         \
+  "JSON pointer (RFC 6901, ~0 ~1 escapes, array indexes; leading '/' optional) into the record: a string " \
+  "leaf unquoted, any other value as compact JSON (true, 12, [\"all\"], null, {...}); absent if the path "  \
+  "does not exist."
+#define OBJ_DESC "The whole record as JSON indented with two spaces (Go json.Indent of the record's bytes)."
+#define RAWTIME_DESC "The event time (eventTime) in nanoseconds since the epoch, as decimal text (= evt.rawtime)."
+
+const ctr__field_def ctr__fields_json[] = {
+  {"json.value", CTR__FT_STRING, CTR__ARG_KEY_REQUIRED, x_value, VALUE_DESC},
+  {"json.obj", CTR__FT_STRING, CTR__ARG_NONE, x_obj, OBJ_DESC},
+  {"json.rawtime", CTR__FT_STRING, CTR__ARG_NONE, x_rawtime, RAWTIME_DESC},
+  {"jevt.value", CTR__FT_STRING, CTR__ARG_KEY_REQUIRED, x_value, "Alias of json.value: " VALUE_DESC},
+  {"jevt.obj", CTR__FT_STRING, CTR__ARG_NONE, x_obj, "Alias of json.obj: " OBJ_DESC},
+  {"jevt.rawtime", CTR__FT_STRING, CTR__ARG_NONE, x_rawtime, "Alias of json.rawtime: " RAWTIME_DESC},
+};
+
+const size_t ctr__fields_json_count = CTR__COUNTOF(ctr__fields_json);

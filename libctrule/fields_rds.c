@@ -1,0 +1,379 @@
+/*
+ * fields_rds.c - rds.*: fields that make RDS rules short and their outputs
+ * actionable. Not part of any Falco plugin. Key spellings follow CloudTrail's
+ * camelCase (dBInstanceIdentifier, dBSnapshotIdentifier, valuesToAdd, ...).
+ *
+ * Identifiers are looked up in requestParameters first, then in
+ * responseElements, then in the object responseElements wraps them in in some
+ * samples ({"dBInstance": {...}}, dBCluster, dBSnapshot, dBClusterSnapshot).
+ * Only JSON strings count as identifiers.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define EXTRACT(fn) static int fn(const ctr__event *ev, const char *arg, uint64_t argnum, ctr__value *out)
+#define NOARG()          \
+  do {                   \
+    CTR__UNUSED(arg);    \
+    CTR__UNUSED(argnum); \
+  } while (0)
+
+static void absent(ctr__value *out)
+{
+  memset(out, 0, sizeof *out);
+}
+
+static const json_t *request(const ctr__event *ev)
+{
+  return ctr__json_get(ev->root, "requestParameters");
+}
+
+/* The places an attribute of the resource may be, in order of preference. */
+enum { SRC_REQUEST, SRC_RESPONSE, SRC_WRAPPED_FIRST };
+static const char *const wrappers[] = {"dBInstance", "dBCluster", "dBSnapshot", "dBClusterSnapshot"};
+#define NSOURCES (SRC_WRAPPED_FIRST + CTR__COUNTOF(wrappers))
+
+static const json_t *source_obj(const ctr__event *ev, size_t src)
+{
+  if (src == SRC_REQUEST)
+    return request(ev);
+  const json_t *re = ctr__json_get(ev->root, "responseElements");
+  if (src == SRC_RESPONSE)
+    return re;
+  return ctr__json_get(re, wrappers[src - SRC_WRAPPED_FIRST]);
+}
+
+/* The first JSON string among `keys`, trying every key in the request, then
+ * every key in the response, then in the wrapped response. *which = index of
+ * the key found. */
+static const json_t *find_id(const ctr__event *ev, const char *const *keys, size_t nkeys, size_t *which)
+{
+  for (size_t src = 0; src < NSOURCES; src++) {
+    const json_t *obj = source_obj(ev, src);
+    if (!json_is_object(obj))
+      continue;
+    for (size_t k = 0; k < nkeys; k++) {
+      const json_t *v = json_object_get(obj, keys[k]);
+      if (json_is_string(v)) {
+        if (which)
+          *which = k;
+        return v;
+      }
+    }
+  }
+  return NULL;
+}
+
+static void set_json_str(ctr__value *out, const json_t *j)
+{
+  if (json_is_string(j))
+    ctr__value_str(out, json_string_value(j), json_string_length(j));
+  else
+    absent(out);
+}
+
+#define ID_FIELD(fn, ...)                                              \
+  EXTRACT(fn)                                                          \
+  {                                                                    \
+    NOARG();                                                           \
+    static const char *const keys[] = {__VA_ARGS__};                   \
+    set_json_str(out, find_id(ev, keys, CTR__COUNTOF(keys), NULL));    \
+    return CTR_OK;                                                     \
+  }
+
+ID_FIELD(x_instance, "dBInstanceIdentifier")
+ID_FIELD(x_cluster, "dBClusterIdentifier")
+ID_FIELD(x_snapshot, "dBSnapshotIdentifier", "dBClusterSnapshotIdentifier")
+ID_FIELD(x_securitygroup, "dBSecurityGroupName")
+ID_FIELD(x_parametergroup, "dBParameterGroupName", "dBClusterParameterGroupName")
+ID_FIELD(x_engine, "engine")
+ID_FIELD(x_resource, "dBInstanceIdentifier", "dBClusterIdentifier", "dBSnapshotIdentifier",
+         "dBClusterSnapshotIdentifier", "dBSecurityGroupName", "dBParameterGroupName",
+         "dBClusterParameterGroupName", "globalClusterIdentifier")
+
+EXTRACT(x_snapshot_type)
+{
+  NOARG();
+  static const char *const keys[] = {"dBSnapshotIdentifier", "dBClusterSnapshotIdentifier"};
+  size_t which = 0;
+  if (find_id(ev, keys, CTR__COUNTOF(keys), &which))
+    ctr__value_cstr(out, which == 0 ? "instance" : "cluster");
+  else
+    absent(out);
+  return CTR_OK;
+}
+
+/* ------------------------------------------------------------ booleans */
+
+/* JSON true/false or the strings "true"/"false" (any case): 1 / 0; else -1. */
+static int tribool(const json_t *j)
+{
+  if (json_is_boolean(j))
+    return json_is_true(j) ? 1 : 0;
+  if (json_is_string(j)) {
+    const char *s = json_string_value(j);
+    size_t n = json_string_length(j);
+    if (n == 4 && strncasecmp(s, "true", 4) == 0)
+      return 1;
+    if (n == 5 && strncasecmp(s, "false", 5) == 0)
+      return 0;
+  }
+  return -1;
+}
+
+static void set_bool(ctr__value *out, int b)
+{
+  if (b < 0)
+    absent(out);
+  else
+    ctr__value_cstr(out, b ? "true" : "false");
+}
+
+/* "true" if publiclyAccessible is true in the request or in the response
+ * (restores often say nothing in the request), "false" if present and false
+ * everywhere it is present, absent otherwise. */
+EXTRACT(x_public)
+{
+  NOARG();
+  int result = -1;
+  for (size_t src = 0; src < NSOURCES && result != 1; src++) {
+    int b = tribool(ctr__json_get(source_obj(ev, src), "publiclyAccessible"));
+    if (b > result)
+      result = b;
+  }
+  set_bool(out, result);
+  return CTR_OK;
+}
+
+#define REQ_BOOL(fn, key)                                   \
+  EXTRACT(fn)                                               \
+  {                                                         \
+    NOARG();                                                \
+    set_bool(out, tribool(ctr__json_get(request(ev), key))); \
+    return CTR_OK;                                          \
+  }
+
+REQ_BOOL(x_deletion_protection, "deletionProtection")
+REQ_BOOL(x_skip_final_snapshot, "skipFinalSnapshot")
+
+/* requestParameters.backupRetentionPeriod: a non-negative integer, a real
+ * (truncated) or a string of digits. */
+EXTRACT(x_backup_retention)
+{
+  NOARG();
+  const json_t *j = ctr__json_get(request(ev), "backupRetentionPeriod");
+  if (json_is_integer(j) && json_integer_value(j) >= 0) {
+    ctr__value_u64(out, (uint64_t)json_integer_value(j));
+  } else if (json_is_real(j) && json_real_value(j) >= 0 && json_real_value(j) < 18446744073709551616.0) {
+    ctr__value_u64(out, (uint64_t)json_real_value(j));
+  } else if (json_is_string(j) && json_string_length(j) > 0 && json_string_length(j) <= 19) {
+    const char *s = json_string_value(j);
+    uint64_t v = 0;
+    for (size_t i = 0, n = json_string_length(j); i < n; i++) {
+      if (s[i] < '0' || s[i] > '9') {
+        absent(out);
+        return CTR_OK;
+      }
+      v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    ctr__value_u64(out, v);
+  } else {
+    absent(out);
+  }
+  return CTR_OK;
+}
+
+/* ------------------------------------------------------------ snapshot sharing */
+
+/* ModifyDBSnapshotAttribute / ModifyDBClusterSnapshotAttribute with
+ * requestParameters.attributeName "restore". */
+static bool restore_attribute_call(const ctr__event *ev)
+{
+  const json_t *name = ctr__json_get(ev->root, "eventName");
+  const char *n = json_string_value(name);
+  if (!n || (strcmp(n, "ModifyDBSnapshotAttribute") != 0 && strcmp(n, "ModifyDBClusterSnapshotAttribute") != 0))
+    return false;
+  const json_t *attr = ctr__json_get(request(ev), "attributeName");
+  return json_is_string(attr) && strcmp(json_string_value(attr), "restore") == 0;
+}
+
+/* The entries of requestParameters.<key> (an array, or a lone string) as text:
+ * strings as they are, anything else as compact JSON. */
+typedef struct entries {
+  ctr__str *v;
+  size_t n;
+} entries;
+
+static int get_entries(const ctr__event *ev, const char *key, entries *e)
+{
+  e->v = NULL;
+  e->n = 0;
+  const json_t *j = ctr__json_get(request(ev), key);
+  if (!j)
+    return CTR_OK;
+  size_t n = json_is_array(j) ? json_array_size(j) : 1;
+  if (n == 0)
+    return CTR_OK;
+  ctr__str *v = ctr__arena_alloc(ev->arena, n * sizeof *v);
+  if (!v)
+    return CTR_ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    const json_t *item = json_is_array(j) ? json_array_get(j, i) : j;
+    if (json_is_string(item)) {
+      v[i].s = json_string_value(item);
+      v[i].len = json_string_length(item);
+    } else {
+      ctr__value c;
+      int rc = ctr__value_compact(ev, item, &c);
+      if (rc != CTR_OK)
+        return rc;
+      v[i].s = c.str;
+      v[i].len = c.len;
+    }
+  }
+  e->v = v;
+  e->n = n;
+  return CTR_OK;
+}
+
+static bool is_all(const ctr__str *s)
+{
+  return s->len == 3 && strncasecmp(s->s, "all", 3) == 0;
+}
+
+static int joined(const ctr__event *ev, const char *key, ctr__value *out)
+{
+  absent(out);
+  if (!restore_attribute_call(ev))
+    return CTR_OK;
+  entries e;
+  int rc = get_entries(ev, key, &e);
+  if (rc != CTR_OK || e.n == 0)
+    return rc;
+  size_t total = e.n - 1;
+  for (size_t i = 0; i < e.n; i++)
+    total += e.v[i].len;
+  char *p = ctr__arena_alloc(ev->arena, total + 1);
+  if (!p)
+    return CTR_ENOMEM;
+  size_t k = 0;
+  for (size_t i = 0; i < e.n; i++) {
+    if (i)
+      p[k++] = ',';
+    memcpy(p + k, e.v[i].s, e.v[i].len);
+    k += e.v[i].len;
+  }
+  p[k] = '\0';
+  ctr__value_str(out, p, k);
+  return CTR_OK;
+}
+
+EXTRACT(x_shared_accounts)
+{
+  NOARG();
+  return joined(ev, "valuesToAdd", out);
+}
+
+EXTRACT(x_unshared_accounts)
+{
+  NOARG();
+  return joined(ev, "valuesToRemove", out);
+}
+
+/* The caller's account: userIdentity.accountId, else recipientAccountId. */
+static const json_t *caller_account(const ctr__event *ev)
+{
+  const json_t *a = ctr__json_path(ev->root, "userIdentity.accountId");
+  if (json_is_string(a) && json_string_length(a) > 0)
+    return a;
+  a = ctr__json_get(ev->root, "recipientAccountId");
+  return json_is_string(a) && json_string_length(a) > 0 ? a : NULL;
+}
+
+EXTRACT(x_shared_foreign)
+{
+  NOARG();
+  absent(out);
+  if (!restore_attribute_call(ev))
+    return CTR_OK;
+  entries e;
+  int rc = get_entries(ev, "valuesToAdd", &e);
+  if (rc != CTR_OK)
+    return rc;
+  const json_t *me = caller_account(ev);
+  bool foreign = false;
+  for (size_t i = 0; i < e.n && !foreign; i++) {
+    if (is_all(&e.v[i]) || !me || e.v[i].len != json_string_length(me) ||
+        memcmp(e.v[i].s, json_string_value(me), e.v[i].len) != 0)
+      foreign = true;
+  }
+  ctr__value_cstr(out, foreign ? "true" : "false");
+  return CTR_OK;
+}
+
+EXTRACT(x_shared_public)
+{
+  NOARG();
+  absent(out);
+  if (!restore_attribute_call(ev))
+    return CTR_OK;
+  entries e;
+  int rc = get_entries(ev, "valuesToAdd", &e);
+  if (rc != CTR_OK)
+    return rc;
+  bool pub = false;
+  for (size_t i = 0; i < e.n && !pub; i++)
+    pub = is_all(&e.v[i]);
+  ctr__value_cstr(out, pub ? "true" : "false");
+  return CTR_OK;
+}
+
+/* ------------------------------------------------------------ the table */
+
+#define F(name, type, fn, desc) {name, type, CTR__ARG_NONE, fn, desc}
+#define S CTR__FT_STRING
+#define U CTR__FT_UINT64
+#define WHERE "requestParameters, else responseElements, else responseElements.{dBInstance,dBCluster,dBSnapshot,dBClusterSnapshot}"
+#define RESTORE "only for ModifyDBSnapshotAttribute/ModifyDBClusterSnapshotAttribute with requestParameters.attributeName \"restore\""
+
+const ctr__field_def ctr__fields_rds[] = {
+  F("rds.instance", S, x_instance, "dBInstanceIdentifier (a string) from " WHERE "."),
+  F("rds.cluster", S, x_cluster, "dBClusterIdentifier (a string) from " WHERE "."),
+  F("rds.snapshot", S, x_snapshot,
+    "dBSnapshotIdentifier or dBClusterSnapshotIdentifier (strings) from " WHERE "."),
+  F("rds.snapshot.type", S, x_snapshot_type,
+    "\"instance\" if rds.snapshot came from dBSnapshotIdentifier, \"cluster\" if from dBClusterSnapshotIdentifier; "
+    "absent otherwise."),
+  F("rds.securitygroup", S, x_securitygroup, "dBSecurityGroupName (a string) from " WHERE "."),
+  F("rds.parametergroup", S, x_parametergroup,
+    "dBParameterGroupName or dBClusterParameterGroupName (strings) from " WHERE "."),
+  F("rds.resource", S, x_resource,
+    "One id for outputs: the first string among dBInstanceIdentifier, dBClusterIdentifier, dBSnapshotIdentifier, "
+    "dBClusterSnapshotIdentifier, dBSecurityGroupName, dBParameterGroupName, dBClusterParameterGroupName, "
+    "globalClusterIdentifier, looked for in " WHERE " (all keys in one place before the next)."),
+  F("rds.public", S, x_public,
+    "\"true\" if publiclyAccessible is true (JSON bool or \"true\") in " WHERE "; \"false\" if present and false "
+    "wherever present; absent otherwise."),
+  F("rds.shared.accounts", S, x_shared_accounts,
+    "requestParameters.valuesToAdd joined with ',' (e.g. \"all\" or account ids), " RESTORE "; absent otherwise or "
+    "when empty."),
+  F("rds.unshared.accounts", S, x_unshared_accounts,
+    "requestParameters.valuesToRemove joined with ',', " RESTORE "; absent otherwise or when empty."),
+  F("rds.shared.foreign", S, x_shared_foreign,
+    "\"true\" if any requestParameters.valuesToAdd entry is \"all\" or differs from the caller's account "
+    "(userIdentity.accountId, else recipientAccountId), else \"false\"; " RESTORE ", absent otherwise."),
+  F("rds.shared.public", S, x_shared_public,
+    "\"true\" if requestParameters.valuesToAdd contains \"all\", else \"false\"; " RESTORE ", absent otherwise."),
+  F("rds.engine", S, x_engine, "engine (a string) from " WHERE "."),
+  F("rds.deletion_protection", S, x_deletion_protection,
+    "requestParameters.deletionProtection (JSON bool or \"true\"/\"false\") as \"true\"/\"false\"; absent otherwise."),
+  F("rds.backup_retention", U, x_backup_retention,
+    "requestParameters.backupRetentionPeriod (integer, truncated real or digit string) as a number; absent otherwise."),
+  F("rds.skip_final_snapshot", S, x_skip_final_snapshot,
+    "requestParameters.skipFinalSnapshot (JSON bool or \"true\"/\"false\") as \"true\"/\"false\"; absent otherwise."),
+};
+
+const size_t ctr__fields_rds_count = CTR__COUNTOF(ctr__fields_rds);
