@@ -330,9 +330,13 @@ CTR_API int ctr_scanner_set_limit(ctr_scanner *sc, int limit, uint64_t value);
 CTR_API void ctr_scanner_set_error_callback(ctr_scanner *sc, ctr_record_error_fn fn, void *user_data);
 
 /** Feeds bytes, split at any byte. Returns CTR_OK, CTR_STOPPED (the callback
- *  asked to stop; later feeds return CTR_STOPPED until reset), CTR_EBUSY, or
- *  CTR_EDATA when the stream itself is unreadable (e.g. a corrupt gzip
- *  stream); bad records alone do not fail a feed. */
+ *  asked to stop; later feeds return CTR_STOPPED until reset), CTR_EBUSY
+ *  (called from inside a callback), CTR_ESTATE (fed after finish without a
+ *  reset), CTR_ENOMEM, CTR_EDATA when the stream itself is unreadable (e.g. a
+ *  corrupt gzip stream) or CTR_ELIMIT when it exceeds CTR_LIMIT_GZIP_OUTPUT.
+ *  A stream error is also reported to the error callback and repeats on
+ *  every later feed/finish until reset. Bad records alone do not fail a feed:
+ *  they go to the error callback and CTR_STAT_BAD_RECORDS. */
 CTR_API int ctr_scanner_feed(ctr_scanner *sc, const void *buf, size_t len);
 /** Ends the stream: flushes the last record (a truncated one is reported as
  *  a bad record). Same returns as feed. */

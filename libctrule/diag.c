@@ -39,9 +39,12 @@ int ctr__diag_add(ctr__diags *d, int severity, const char *file, unsigned line, 
   g->item = item ? ctr__strdup(item) : NULL;
   g->code = ctr__strdup(code);
   g->message = msg.data;
-  if (rc == CTR_OK && g->file)
-    rc = ctr__buf_printf(&text, "%s:%u:%u: %s: %s", g->file, line, col,
-                         severity == CTR_SEVERITY_ERROR ? "error" : "warning", msg.data);
+  /* Line 0 means "no position" (e.g. a file that cannot be opened): print the file alone. */
+  const char *level = severity == CTR_SEVERITY_ERROR ? "error" : "warning";
+  if (rc == CTR_OK && g->file && line)
+    rc = ctr__buf_printf(&text, "%s:%u:%u: %s: %s", g->file, line, col, level, msg.data);
+  else if (rc == CTR_OK && g->file)
+    rc = ctr__buf_printf(&text, "%s: %s: %s", g->file, level, msg.data);
   if (rc == CTR_OK && item)
     rc = ctr__buf_printf(&text, " (in '%s')", item);
   g->text = text.data;

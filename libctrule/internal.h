@@ -82,8 +82,10 @@ void ctr__frame_limits_default(ctr__frame_limits *l);
 int ctr__framer_new(const ctr__frame_sink *sink, ctr__framer **out);
 void ctr__framer_free(ctr__framer *f);
 void ctr__framer_set_limits(ctr__framer *f, const ctr__frame_limits *l);
-/* CTR_OK, the sink's non-zero record() return, or CTR_EDATA after a stream
- * error (every later feed returns CTR_EDATA until reset). */
+/* CTR_OK, the sink's non-zero record() return, CTR_ENOMEM, CTR_EBUSY (called
+ * from inside a sink), CTR_ESTATE (feed after finish), or the stream error's
+ * status (CTR_EDATA for a corrupt stream, CTR_ELIMIT for the gzip limit),
+ * which every later feed/finish returns until reset. */
 int ctr__framer_feed(ctr__framer *f, const void *data, size_t len);
 int ctr__framer_finish(ctr__framer *f);
 void ctr__framer_reset(ctr__framer *f);

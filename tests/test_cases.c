@@ -14,7 +14,7 @@
 
 #define MAX_CASES 256
 
-static char case_names[MAX_CASES][128];
+static char case_names[MAX_CASES][256];
 
 static size_t list_cases(void)
 {

@@ -1,0 +1,1029 @@
+/*
+ * frame.c - cuts a byte stream, fed in any chunking, into CloudTrail records.
+ *
+ * Two layers:
+ *
+ *   input  sniffs the gzip magic (1f 8b) and inflates, member after member,
+ *          with the output bounded by max_gzip_output; otherwise passes the
+ *          bytes through.
+ *   JSON   a string- and escape-aware depth scanner over the (decompressed)
+ *          bytes. It builds no tree and keeps only the bytes of the value
+ *          being cut out, so memory is bounded by the largest record, never
+ *          by the stream. All of its state lives in the framer, so a chunk
+ *          may end on any byte; nothing recurses on the input's depth.
+ *
+ * Top-level values:
+ *
+ *   {"Records":[...]}  each element is a record, emitted as soon as it closes;
+ *                      the rest of the object is read and ignored.
+ *   [ ... ]            the same for a top-level array.
+ *   { ... }            buffered whole. Envelopes (digest file, EventBridge,
+ *                      CloudWatch Logs) are recognised from the keys seen at
+ *                      depth 1 and only then parsed with jansson; any other
+ *                      object is itself a record, passed on byte for byte.
+ *   anything else      one bad record, then resynchronise at the next newline.
+ *
+ * A record wholly inside one chunk is handed out as a pointer into that chunk
+ * (the caller's buffer, or the inflate buffer); one that spans chunks is
+ * gathered in a buffer that is reused, so the hot path does not allocate.
+ */
+#include "internal.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ZLIB_CONST /* next_in may point at the caller's const bytes */
+#include <zlib.h>
+
+#define GZ_OUT_SIZE (64u * 1024u)
+#define KEY_MAX 16 /* room for the longest key we look for ("digestStartTime") */
+
+typedef enum { IN_SNIFF = 0, IN_PLAIN, IN_GZIP } in_mode;
+
+typedef enum {
+  TOP_NONE = 0, /* between top-level values */
+  TOP_BOM,      /* inside what may be a UTF-8 BOM at stream start */
+  TOP_GARBAGE,  /* skipping a bad top-level value up to the next newline */
+  TOP_OBJECT,
+  TOP_ARRAY,
+} top_state;
+
+typedef enum { BAD_NONE = 0, BAD_SIZE, BAD_DEPTH } bad_kind;
+
+/* Keys at depth 1 of a top-level object that reveal its shape. */
+enum {
+  K_RECORDS = 1u << 0,
+  K_DIGEST_START = 1u << 1,
+  K_LOG_FILES = 1u << 2,
+  K_DETAIL_TYPE = 1u << 3,
+  K_DETAIL = 1u << 4,
+  K_LOG_EVENTS = 1u << 5,
+  K_MESSAGE_TYPE = 1u << 6,
+};
+
+static const struct {
+  const char *name;
+  unsigned flag;
+} k_shape_keys[] = {
+  {"Records", K_RECORDS},         {"digestStartTime", K_DIGEST_START}, {"logFiles", K_LOG_FILES},
+  {"detail-type", K_DETAIL_TYPE}, {"detail", K_DETAIL},                {"logEvents", K_LOG_EVENTS},
+  {"messageType", K_MESSAGE_TYPE},
+};
+
+static const unsigned char k_gzip_magic[2] = {0x1f, 0x8b};
+static const unsigned char k_bom[3] = {0xEF, 0xBB, 0xBF};
+
+/* Bytes that matter inside a nested value outside strings. */
+static const unsigned char k_structural[256] = {['"'] = 1, ['{'] = 1, ['}'] = 1, ['['] = 1, [']'] = 1};
+
+struct ctr__framer {
+  /* Kept across reset. */
+  ctr__frame_sink sink;
+  ctr__frame_limits lim;
+  z_stream z;
+  bool z_ready; /* inflateInit2 done: later members and streams only reset it */
+  unsigned char *zout;
+  ctr__buf buf; /* the value being cut out, when it spans chunks */
+  ctr__buf tmp; /* a re-serialised EventBridge detail (rare fallback) */
+
+  /* Everything from `sticky` on is zeroed by reset. */
+  int sticky; /* non-zero: returned by every feed/finish until reset */
+  bool busy, finished;
+
+  /* Input layer. */
+  in_mode mode;
+  bool held_magic;  /* the first byte was 1f and the second is still to come */
+  bool member_open; /* inside a gzip member */
+  uint64_t comp_in; /* compressed bytes consumed */
+  uint64_t gz_out;  /* decompressed bytes produced */
+
+  /* JSON layer: where we are. */
+  uint64_t pos;      /* decompressed offset of chunk[0] */
+  uint64_t index;    /* index of the next record, good or bad */
+  const char *chunk; /* the chunk being framed */
+  const char *quote; /* next '"' at or after the scan point in the chunk, or its end; NULL: unknown */
+
+  /* JSON layer: lexical state. */
+  top_state top;
+  unsigned bom_len;
+  uint64_t depth; /* nesting from the top level: the top-level value is depth 1 */
+  bool in_str, esc;
+  uint64_t top_offset;
+  uint64_t elem_depth; /* depth of the array whose elements are records, 0 if none */
+  bool in_scalar;      /* inside a non-object scalar element */
+  bool streamed;       /* the top-level object's Records array is being (or was) streamed */
+
+  /* Depth-1 keys of a top-level object. */
+  bool expect_key, in_key, key_esc, key_long, records_pending, odd_keys;
+  unsigned keys;
+  size_t key_len;
+  char key[KEY_MAX];
+
+  /* The value being cut out: a streamed record or a whole top-level object. */
+  bool cap_on, in_record;
+  bad_kind bad; /* over a limit: bytes dropped; a record reports it at once */
+  uint64_t cap_offset;
+  const char *span; /* its first byte not yet copied to buf, in this chunk */
+
+  char msg[256];
+};
+
+/* ------------------------------------------------------------ sink calls */
+
+static int emit(ctr__framer *f, const char *p, size_t n, uint64_t offset)
+{
+  uint64_t index = f->index++;
+  return f->sink.record ? f->sink.record(f->sink.ud, p, n, index, offset) : CTR_OK;
+}
+
+static void bad_record(ctr__framer *f, int status, uint64_t offset, const char *msg)
+{
+  uint64_t index = f->index++;
+  if (f->sink.bad_record)
+    f->sink.bad_record(f->sink.ud, status, index, offset, msg);
+}
+
+static void skipped(ctr__framer *f, uint64_t offset, const char *what)
+{
+  if (f->sink.skipped)
+    f->sink.skipped(f->sink.ud, offset, what);
+}
+
+/* The stream cannot be read further: every later call fails until reset. */
+__attribute__((format(printf, 3, 4))) static int stream_error(ctr__framer *f, int status, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(f->msg, sizeof f->msg, fmt, ap);
+  va_end(ap);
+  f->sticky = status;
+  if (f->sink.stream_error)
+    f->sink.stream_error(f->sink.ud, status, f->comp_in, f->msg);
+  return status;
+}
+
+static void report_limit(ctr__framer *f, bad_kind kind)
+{
+  if (kind == BAD_SIZE)
+    snprintf(f->msg, sizeof f->msg, "record exceeds the limit of %llu bytes",
+             (unsigned long long)f->lim.max_record_bytes);
+  else
+    snprintf(f->msg, sizeof f->msg, "JSON nesting deeper than %u", (unsigned)f->lim.max_depth);
+  bad_record(f, CTR_ELIMIT, f->cap_offset, f->msg);
+}
+
+static void report_garbage(ctr__framer *f, unsigned char c, uint64_t offset)
+{
+  if (c > 0x20 && c < 0x7f)
+    snprintf(f->msg, sizeof f->msg, "expected a JSON object or array, found '%c'", c);
+  else
+    snprintf(f->msg, sizeof f->msg, "expected a JSON object or array, found '\\x%02X'", c);
+  bad_record(f, CTR_EDATA, offset, f->msg);
+}
+
+static uint64_t offset_of(const ctr__framer *f, const char *p) { return f->pos + (uint64_t)(p - f->chunk); }
+
+/* ------------------------------------------------------------ capture */
+
+static void cap_begin(ctr__framer *f, const char *p)
+{
+  f->cap_on = true;
+  f->bad = BAD_NONE;
+  f->span = p;
+  f->cap_offset = offset_of(f, p);
+  ctr__buf_clear(&f->buf);
+}
+
+/* Length of the value so far, up to (not including) p. */
+static uint64_t cap_len(const ctr__framer *f, const char *p) { return f->buf.len + (uint64_t)(p - f->span); }
+
+/* A record reports a limit as soon as it is hit. A top-level object waits for
+ * its end: a Records array found later would make the limit moot. */
+static void mark_bad(ctr__framer *f, bad_kind kind)
+{
+  f->bad = kind;
+  ctr__buf_clear(&f->buf);
+  if (f->in_record)
+    report_limit(f, kind);
+}
+
+/* The bytes of the value ending just before `end`: borrowed from the chunk
+ * when the value lies wholly in it, else gathered in buf. */
+static int cap_take(ctr__framer *f, const char *end, const char **p, size_t *n)
+{
+  if (f->buf.len == 0) { /* started in this chunk: it wrote nothing to buf yet */
+    *p = f->span;
+    *n = (size_t)(end - f->span);
+    return CTR_OK;
+  }
+  if (ctr__buf_append(&f->buf, f->span, (size_t)(end - f->span)) != CTR_OK)
+    return CTR_ENOMEM;
+  *p = f->buf.data;
+  *n = f->buf.len;
+  return CTR_OK;
+}
+
+/* At the end of a chunk, the part of the value in it moves to buf. */
+static int cap_flush(ctr__framer *f, const char *end)
+{
+  if (!f->cap_on || f->bad)
+    return CTR_OK;
+  if (cap_len(f, end) > f->lim.max_record_bytes) {
+    mark_bad(f, BAD_SIZE);
+    return CTR_OK;
+  }
+  return ctr__buf_append(&f->buf, f->span, (size_t)(end - f->span)) == CTR_OK ? CTR_OK : CTR_ENOMEM;
+}
+
+/* Called after the depth grew at p. Whichever limit is crossed at the
+ * earlier byte is the one reported, so the verdict does not depend on where
+ * chunks end. */
+static void check_depth(ctr__framer *f, const char *p)
+{
+  if (!f->cap_on || f->bad)
+    return;
+  uint64_t rel = f->in_record ? f->depth - f->elem_depth : f->depth;
+  if (rel <= f->lim.max_depth)
+    return;
+  mark_bad(f, cap_len(f, p + 1) > f->lim.max_record_bytes ? BAD_SIZE : BAD_DEPTH);
+}
+
+/* ------------------------------------------------------------ envelopes */
+
+static bool has_suffix(const char *s, size_t n, const char *suffix)
+{
+  size_t k = strlen(suffix);
+  return n >= k && memcmp(s + n - k, suffix, k) == 0;
+}
+
+/* Byte range of the object value of the depth-1 member `key` in the valid
+ * JSON object text s; the last one, as jansson keeps the last duplicate.
+ * A key written with escapes is not matched (the caller then re-serialises). */
+static bool find_object_member(const char *s, size_t n, const char *key, size_t *from, size_t *to)
+{
+  size_t klen = strlen(key), start = 0;
+  uint64_t depth = 0;
+  bool expect_key = false, want = false, capturing = false, found = false;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (c == '"') {
+      size_t j = i + 1;
+      while (j < n && s[j] != '"')
+        j += s[j] == '\\' ? 2 : 1;
+      if (j >= n)
+        return false;
+      if (depth == 1) {
+        want = expect_key && j - i - 1 == klen && memcmp(s + i + 1, key, klen) == 0;
+        expect_key = false;
+      }
+      i = j;
+      continue;
+    }
+    switch (c) {
+    case '{':
+    case '[':
+      if (depth == 1 && want) {
+        capturing = c == '{';
+        start = i;
+        want = false;
+      }
+      depth++;
+      if (depth == 1)
+        expect_key = true;
+      break;
+    case '}':
+    case ']':
+      if (depth == 0)
+        return false;
+      depth--;
+      if (depth == 1 && capturing) {
+        *from = start;
+        *to = i + 1;
+        found = true;
+        capturing = false;
+      }
+      break;
+    case ',':
+      if (depth == 1)
+        expect_key = true;
+      break;
+    case ':':
+    case ' ':
+    case '\t':
+    case '\r':
+    case '\n':
+      break;
+    default: /* a scalar value */
+      if (depth == 1)
+        want = false;
+      break;
+    }
+  }
+  return found;
+}
+
+/* EventBridge: `detail` is the record when detail-type says it came from
+ * CloudTrail. Its bytes are taken from the original text, so key order,
+ * numbers and escapes reach the scanner exactly as written. */
+static int eventbridge(ctr__framer *f, json_t *type, json_t *detail, const char *s, size_t n, uint64_t offset)
+{
+  const char *t = json_string_value(type);
+  size_t tlen = json_string_length(type);
+  if (!has_suffix(t, tlen, "via CloudTrail")) {
+    snprintf(f->msg, sizeof f->msg, "EventBridge event '%.*s' does not carry a CloudTrail record",
+             (int)(tlen > 100 ? 100 : tlen), t);
+    skipped(f, offset, f->msg);
+    return CTR_OK;
+  }
+  if (strcmp(t, "AWS Insight via CloudTrail") == 0) {
+    skipped(f, offset,
+            "EventBridge event 'AWS Insight via CloudTrail' carries a CloudTrail Insights event, not a record");
+    return CTR_OK;
+  }
+  size_t from, to;
+  if (find_object_member(s, n, "detail", &from, &to))
+    return emit(f, s + from, to - from, offset + from);
+  size_t need = json_dumpb(detail, NULL, 0, JSON_COMPACT);
+  ctr__buf_clear(&f->tmp);
+  if (need == 0 || ctr__buf_reserve(&f->tmp, need) != CTR_OK)
+    return CTR_ENOMEM;
+  f->tmp.len = json_dumpb(detail, f->tmp.data, need, JSON_COMPACT);
+  return emit(f, f->tmp.data, f->tmp.len, offset);
+}
+
+/* CloudWatch Logs subscription payload: each log event's message is a
+ * record (its JSON is checked by the scanner, like any record's). */
+static int cloudwatch_logs(ctr__framer *f, json_t *type, json_t *events, uint64_t offset)
+{
+  const char *t = json_string_value(type);
+  if (strcmp(t, "CONTROL_MESSAGE") == 0) {
+    skipped(f, offset, "CloudWatch Logs control message");
+    return CTR_OK;
+  }
+  if (json_array_size(events) == 0) {
+    skipped(f, offset, "CloudWatch Logs payload without log events");
+    return CTR_OK;
+  }
+  for (size_t i = 0; i < json_array_size(events); i++) {
+    json_t *message = json_object_get(json_array_get(events, i), "message");
+    if (!json_is_string(message)) {
+      snprintf(f->msg, sizeof f->msg, "CloudWatch Logs logEvents[%zu] has no string message", i);
+      bad_record(f, CTR_EDATA, offset, f->msg);
+      continue;
+    }
+    int rc = emit(f, json_string_value(message), json_string_length(message), offset);
+    if (rc != CTR_OK)
+      return rc;
+  }
+  return CTR_OK;
+}
+
+/* Only objects whose depth-1 keys could make them an envelope are parsed
+ * here; the common bare record goes straight to the scanner. */
+static bool maybe_envelope(const ctr__framer *f)
+{
+  static const unsigned pairs[] = {K_DIGEST_START | K_LOG_FILES, K_DETAIL_TYPE | K_DETAIL,
+                                   K_LOG_EVENTS | K_MESSAGE_TYPE};
+  if (f->odd_keys)
+    return true;
+  for (size_t i = 0; i < CTR__COUNTOF(pairs); i++)
+    if ((f->keys & pairs[i]) == pairs[i])
+      return true;
+  return false;
+}
+
+static int classify_object(ctr__framer *f, const char *s, size_t n, uint64_t offset)
+{
+  if (!maybe_envelope(f))
+    return emit(f, s, n, offset);
+  /* An object that does not parse is still a record: the scanner's parser
+   * reports the JSON error with its index and offset. */
+  json_t *root = json_loadb(s, n, 0, NULL);
+  if (!root)
+    return emit(f, s, n, offset);
+  int rc;
+  json_t *detail_type = json_object_get(root, "detail-type"), *detail = json_object_get(root, "detail");
+  json_t *message_type = json_object_get(root, "messageType"), *events = json_object_get(root, "logEvents");
+  const char *mt = json_string_value(message_type);
+  if (json_object_get(root, "digestStartTime") && json_object_get(root, "logFiles")) {
+    skipped(f, offset, "CloudTrail digest file");
+    rc = CTR_OK;
+  } else if (json_is_string(detail_type) && json_is_object(detail)) {
+    rc = eventbridge(f, detail_type, detail, s, n, offset);
+  } else if (json_is_array(events) && mt && (strcmp(mt, "DATA_MESSAGE") == 0 || strcmp(mt, "CONTROL_MESSAGE") == 0)) {
+    rc = cloudwatch_logs(f, message_type, events, offset);
+  } else {
+    rc = emit(f, s, n, offset);
+  }
+  json_decref(root);
+  return rc;
+}
+
+/* ------------------------------------------------------------ JSON layer */
+
+static bool is_ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+static void key_add(ctr__framer *f, const char *p, size_t n)
+{
+  if (f->key_long || n > KEY_MAX - 1 - f->key_len) {
+    f->key_long = true;
+    return;
+  }
+  memcpy(f->key + f->key_len, p, n);
+  f->key_len += n;
+}
+
+static void key_end(ctr__framer *f)
+{
+  f->in_key = false;
+  f->expect_key = false;
+  f->records_pending = false;
+  if (f->key_esc) { /* the raw bytes are not the key: let jansson judge */
+    f->odd_keys = true;
+    return;
+  }
+  if (f->key_long)
+    return;
+  for (size_t i = 0; i < CTR__COUNTOF(k_shape_keys); i++) {
+    if (strlen(k_shape_keys[i].name) == f->key_len && memcmp(k_shape_keys[i].name, f->key, f->key_len) == 0) {
+      f->keys |= k_shape_keys[i].flag;
+      f->records_pending = k_shape_keys[i].flag == K_RECORDS;
+    }
+  }
+}
+
+/* Next '"' at or after p in this chunk (or end). The answer is cached, so a
+ * string full of escapes is still scanned in linear time. */
+static const char *next_quote(ctr__framer *f, const char *p, const char *end)
+{
+  if (!f->quote || f->quote < p) {
+    const char *q = memchr(p, '"', (size_t)(end - p));
+    f->quote = q ? q : end;
+  }
+  return f->quote;
+}
+
+static const char *scan_string(ctr__framer *f, const char *p, const char *end)
+{
+  if (f->esc) { /* the byte after a backslash never ends the string */
+    f->esc = false;
+    if (f->in_key)
+      key_add(f, p, 1);
+    return p + 1;
+  }
+  const char *q = next_quote(f, p, end);
+  const char *bs = memchr(p, '\\', (size_t)(q - p));
+  if (bs) {
+    if (f->in_key) {
+      key_add(f, p, (size_t)(bs - p));
+      f->key_esc = true;
+    }
+    f->esc = true;
+    return bs + 1;
+  }
+  if (f->in_key)
+    key_add(f, p, (size_t)(q - p));
+  if (q == end)
+    return end;
+  f->in_str = false;
+  if (f->in_key)
+    key_end(f);
+  return q + 1;
+}
+
+static void begin_object(ctr__framer *f, const char *p)
+{
+  f->top = TOP_OBJECT;
+  f->depth = 1;
+  f->top_offset = offset_of(f, p);
+  f->streamed = false;
+  f->elem_depth = 0;
+  f->keys = 0;
+  f->odd_keys = false;
+  f->expect_key = true;
+  f->in_key = false;
+  f->records_pending = false;
+  f->in_record = false;
+  cap_begin(f, p);
+  check_depth(f, p);
+}
+
+static void begin_array(ctr__framer *f, const char *p)
+{
+  f->top = TOP_ARRAY;
+  f->depth = 1;
+  f->elem_depth = 1;
+  f->top_offset = offset_of(f, p);
+  f->in_scalar = false;
+}
+
+/* "Records":[ at depth 1: from here on each element is a record and the
+ * object itself is no longer kept. */
+static void begin_records(ctr__framer *f)
+{
+  f->cap_on = false;
+  f->bad = BAD_NONE;
+  ctr__buf_clear(&f->buf);
+  f->streamed = true;
+  f->records_pending = false;
+  f->depth = 2;
+  f->elem_depth = 2;
+  f->in_scalar = false;
+}
+
+static int end_object(ctr__framer *f, const char *p)
+{
+  f->top = TOP_NONE;
+  f->depth = 0;
+  if (f->streamed) {
+    f->streamed = false;
+    return CTR_OK;
+  }
+  f->cap_on = false;
+  bad_kind kind = f->bad;
+  f->bad = BAD_NONE;
+  if (kind == BAD_NONE && cap_len(f, p + 1) > f->lim.max_record_bytes)
+    kind = BAD_SIZE;
+  if (kind != BAD_NONE) {
+    report_limit(f, kind);
+    return CTR_OK;
+  }
+  const char *s;
+  size_t n;
+  int rc = cap_take(f, p + 1, &s, &n);
+  return rc != CTR_OK ? rc : classify_object(f, s, n, f->cap_offset);
+}
+
+static int end_record(ctr__framer *f, const char *p)
+{
+  f->in_record = false;
+  f->cap_on = false;
+  if (f->bad != BAD_NONE) { /* reported when it was hit */
+    f->bad = BAD_NONE;
+    return CTR_OK;
+  }
+  if (cap_len(f, p + 1) > f->lim.max_record_bytes) {
+    report_limit(f, BAD_SIZE);
+    return CTR_OK;
+  }
+  const char *s;
+  size_t n;
+  int rc = cap_take(f, p + 1, &s, &n);
+  return rc != CTR_OK ? rc : emit(f, s, n, f->cap_offset);
+}
+
+/* Between top-level values: skip whitespace, then open the next one. */
+static const char *top_level(ctr__framer *f, const char *p, const char *end)
+{
+  while (p < end && is_ws(*p))
+    p++;
+  if (p == end)
+    return p;
+  if (*p == '{')
+    begin_object(f, p);
+  else if (*p == '[')
+    begin_array(f, p);
+  else if ((unsigned char)*p == k_bom[0] && offset_of(f, p) == 0) {
+    f->top = TOP_BOM;
+    f->bom_len = 1;
+  } else {
+    report_garbage(f, (unsigned char)*p, offset_of(f, p));
+    f->top = TOP_GARBAGE;
+  }
+  return p + 1;
+}
+
+static const char *bom_byte(ctr__framer *f, const char *p)
+{
+  if ((unsigned char)*p == k_bom[f->bom_len]) {
+    if (++f->bom_len == sizeof k_bom)
+      f->top = TOP_NONE;
+    return p + 1;
+  }
+  report_garbage(f, k_bom[0], 0);
+  f->top = TOP_GARBAGE;
+  return p; /* this byte may be the newline that ends the garbage */
+}
+
+static const char *skip_garbage(ctr__framer *f, const char *p, const char *end)
+{
+  const char *nl = memchr(p, '\n', (size_t)(end - p));
+  if (!nl)
+    return end;
+  f->top = TOP_NONE;
+  return nl + 1;
+}
+
+/* A byte at depth 1 of a top-level object: keys, separators, the start of
+ * a value, or the object's end. */
+static int key_level_byte(ctr__framer *f, const char *p)
+{
+  switch (*p) {
+  case '"':
+    f->in_str = true;
+    if (f->expect_key) {
+      f->in_key = true;
+      f->key_len = 0;
+      f->key_long = f->key_esc = false;
+    } else {
+      f->records_pending = false;
+    }
+    return CTR_OK;
+  case ',':
+    f->expect_key = true;
+    f->records_pending = false;
+    return CTR_OK;
+  case ':':
+  case ' ':
+  case '\t':
+  case '\r':
+  case '\n':
+    return CTR_OK;
+  case '[':
+  case '{':
+    if (*p == '[' && f->records_pending) {
+      begin_records(f);
+      return CTR_OK;
+    }
+    f->records_pending = false;
+    f->depth++;
+    check_depth(f, p);
+    return CTR_OK;
+  case '}':
+  case ']':
+    return end_object(f, p);
+  default: /* a scalar value */
+    f->records_pending = false;
+    return CTR_OK;
+  }
+}
+
+static void not_an_object(ctr__framer *f, const char *p)
+{
+  bad_record(f, CTR_EDATA, offset_of(f, p), "record is not a JSON object");
+}
+
+/* A byte between the elements of a streamed array. */
+static int element_byte(ctr__framer *f, const char *p)
+{
+  char c = *p;
+  if (is_ws(c) || c == ',') {
+    f->in_scalar = false;
+    return CTR_OK;
+  }
+  switch (c) {
+  case '{':
+    f->in_scalar = false;
+    f->depth++;
+    f->in_record = true;
+    cap_begin(f, p);
+    check_depth(f, p);
+    return CTR_OK;
+  case '[':
+    f->in_scalar = false;
+    f->depth++;
+    not_an_object(f, p);
+    return CTR_OK;
+  case '"':
+    f->in_scalar = false;
+    f->in_str = true;
+    not_an_object(f, p);
+    return CTR_OK;
+  case ']':
+  case '}':
+    f->in_scalar = false;
+    f->depth--;
+    f->elem_depth = 0;
+    if (f->top == TOP_ARRAY) {
+      f->top = TOP_NONE;
+    } else {
+      f->expect_key = false;
+      f->records_pending = false;
+    }
+    return CTR_OK;
+  default:
+    if (!f->in_scalar) {
+      f->in_scalar = true;
+      not_an_object(f, p);
+    }
+    return CTR_OK;
+  }
+}
+
+/* A structural byte inside a nested value. */
+static int nested_byte(ctr__framer *f, const char *p)
+{
+  switch (*p) {
+  case '"':
+    f->in_str = true;
+    return CTR_OK;
+  case '{':
+  case '[':
+    f->depth++;
+    check_depth(f, p);
+    return CTR_OK;
+  default: /* '}' or ']' */
+    f->depth--;
+    if (f->in_record && f->depth == f->elem_depth)
+      return end_record(f, p);
+    return CTR_OK;
+  }
+}
+
+static int frame_bytes(ctr__framer *f, const char *data, size_t n)
+{
+  const char *p = data, *end = data + n;
+  f->chunk = data;
+  f->quote = NULL;
+  if (f->cap_on && !f->bad)
+    f->span = data;
+  while (p < end) {
+    int rc = CTR_OK;
+    if (f->in_str) {
+      p = scan_string(f, p, end);
+      continue;
+    }
+    switch (f->top) {
+    case TOP_NONE:
+      p = top_level(f, p, end);
+      break;
+    case TOP_GARBAGE:
+      p = skip_garbage(f, p, end);
+      break;
+    case TOP_BOM:
+      p = bom_byte(f, p);
+      break;
+    case TOP_OBJECT:
+    case TOP_ARRAY:
+      if (f->depth == f->elem_depth) {
+        rc = element_byte(f, p++);
+      } else if (f->depth == 1) {
+        rc = key_level_byte(f, p++);
+      } else {
+        while (p < end && !k_structural[(unsigned char)*p])
+          p++;
+        if (p < end)
+          rc = nested_byte(f, p++);
+      }
+      break;
+    }
+    if (rc != CTR_OK)
+      return rc;
+  }
+  int rc = cap_flush(f, end);
+  f->pos += n;
+  return rc;
+}
+
+/* End of input: whatever is still open is reported once. */
+static void frame_end(ctr__framer *f)
+{
+  if (f->top == TOP_BOM) {
+    report_garbage(f, k_bom[0], 0);
+  } else if (f->top == TOP_OBJECT || f->top == TOP_ARRAY) {
+    if (f->in_record || (f->top == TOP_OBJECT && !f->streamed)) {
+      if (f->bad != BAD_NONE) {
+        if (!f->in_record) /* a record reported it when it was hit */
+          report_limit(f, f->bad);
+      } else {
+        bad_record(f, CTR_EDATA, f->cap_offset,
+                   f->in_str ? "truncated record: input ended inside a JSON string"
+                             : "truncated record: input ended inside a JSON object");
+      }
+    } else {
+      bad_record(f, CTR_EDATA, f->top_offset,
+                 f->top == TOP_ARRAY ? "truncated input: ended inside a top-level JSON array"
+                 : f->elem_depth     ? "truncated input: ended inside the Records array"
+                                     : "truncated input: ended inside a top-level JSON object");
+    }
+  }
+  f->top = TOP_NONE;
+}
+
+/* ------------------------------------------------------------ input layer */
+
+static int gz_begin_member(ctr__framer *f)
+{
+  if (!f->zout && !(f->zout = malloc(GZ_OUT_SIZE)))
+    return CTR_ENOMEM;
+  int zr = f->z_ready ? inflateReset(&f->z) : inflateInit2(&f->z, 16 + MAX_WBITS);
+  if (zr != Z_OK)
+    return CTR_ENOMEM;
+  f->z_ready = true;
+  f->member_open = true;
+  return CTR_OK;
+}
+
+static int gz_feed(ctr__framer *f, const unsigned char *in, size_t n)
+{
+  bool more_out = false; /* the last call filled the output: zlib may hold more */
+  for (;;) {
+    if (f->z.avail_in == 0 && n > 0) {
+      uInt take = n > UINT_MAX ? UINT_MAX : (uInt)n;
+      f->z.next_in = in;
+      f->z.avail_in = take;
+      in += take;
+      n -= take;
+    }
+    if (f->z.avail_in == 0 && !more_out)
+      return CTR_OK;
+    if (!f->member_open) { /* bytes after a member's end start the next member */
+      if (f->z.avail_in == 0)
+        return CTR_OK;
+      int rc = gz_begin_member(f);
+      if (rc != CTR_OK)
+        return rc;
+    }
+    /* Never produce more than one byte past the limit, so exactly the bytes
+     * within it are framed whatever the chunking. */
+    uint64_t room = f->gz_out < f->lim.max_gzip_output ? f->lim.max_gzip_output - f->gz_out : 0;
+    size_t cap = room < GZ_OUT_SIZE ? (size_t)room + 1 : GZ_OUT_SIZE;
+    f->z.next_out = f->zout;
+    f->z.avail_out = (uInt)cap;
+    uInt before = f->z.avail_in;
+    int zr = inflate(&f->z, Z_NO_FLUSH);
+    f->comp_in += before - f->z.avail_in;
+    size_t got = cap - f->z.avail_out;
+    if (got > room) {
+      int rc = room ? frame_bytes(f, (const char *)f->zout, (size_t)room) : CTR_OK;
+      if (rc != CTR_OK)
+        return rc;
+      return stream_error(f, CTR_ELIMIT, "gzip expands beyond the limit of %llu bytes",
+                          (unsigned long long)f->lim.max_gzip_output);
+    }
+    f->gz_out += got;
+    if (got) {
+      int rc = frame_bytes(f, (const char *)f->zout, got);
+      if (rc != CTR_OK)
+        return rc;
+    }
+    more_out = false;
+    switch (zr) {
+    case Z_STREAM_END:
+      f->member_open = false;
+      break;
+    case Z_OK:
+      more_out = f->z.avail_out == 0;
+      break;
+    case Z_BUF_ERROR: /* no progress: more input needed */
+      if (f->z.avail_in > 0)
+        return stream_error(f, CTR_EDATA, "corrupt gzip stream at compressed byte %llu: no progress",
+                            (unsigned long long)f->comp_in);
+      break;
+    case Z_MEM_ERROR:
+      return CTR_ENOMEM;
+    default:
+      return stream_error(f, CTR_EDATA, "corrupt gzip stream at compressed byte %llu: %s",
+                          (unsigned long long)f->comp_in, f->z.msg ? f->z.msg : "invalid data");
+    }
+  }
+}
+
+static int pass_on(ctr__framer *f, const unsigned char *p, size_t n)
+{
+  return f->mode == IN_GZIP ? gz_feed(f, p, n) : frame_bytes(f, (const char *)p, n);
+}
+
+/* Decides gzip or not from the first two bytes, which may come in two feeds. */
+static int sniff(ctr__framer *f, const unsigned char **p, size_t *n)
+{
+  if (!f->held_magic) {
+    if ((*p)[0] != k_gzip_magic[0]) {
+      f->mode = IN_PLAIN;
+      return CTR_OK;
+    }
+    if (*n == 1) {
+      f->held_magic = true;
+      (*p)++;
+      (*n)--;
+      return CTR_OK;
+    }
+    f->mode = (*p)[1] == k_gzip_magic[1] ? IN_GZIP : IN_PLAIN;
+    return f->mode == IN_GZIP ? gz_begin_member(f) : CTR_OK;
+  }
+  f->held_magic = false;
+  f->mode = (*p)[0] == k_gzip_magic[1] ? IN_GZIP : IN_PLAIN;
+  if (f->mode == IN_GZIP) {
+    int rc = gz_begin_member(f);
+    if (rc != CTR_OK)
+      return rc;
+  }
+  return pass_on(f, k_gzip_magic, 1);
+}
+
+/* ------------------------------------------------------------ API */
+
+void ctr__frame_limits_default(ctr__frame_limits *l)
+{
+  l->max_record_bytes = (uint64_t)16 << 20;
+  l->max_depth = 64;
+  l->max_gzip_output = (uint64_t)64 << 30;
+}
+
+int ctr__framer_new(const ctr__frame_sink *sink, ctr__framer **out)
+{
+  if (!sink || !out)
+    return CTR_EINVAL;
+  ctr__framer *f = calloc(1, sizeof *f);
+  if (!f)
+    return CTR_ENOMEM;
+  f->sink = *sink;
+  ctr__frame_limits_default(&f->lim);
+  *out = f;
+  return CTR_OK;
+}
+
+void ctr__framer_free(ctr__framer *f)
+{
+  if (!f)
+    return;
+  if (f->z_ready)
+    inflateEnd(&f->z);
+  free(f->zout);
+  ctr__buf_free(&f->buf);
+  ctr__buf_free(&f->tmp);
+  free(f);
+}
+
+/* A zero field keeps its default. Takes effect at once, mid-stream too. */
+void ctr__framer_set_limits(ctr__framer *f, const ctr__frame_limits *l)
+{
+  if (!f || !l)
+    return;
+  ctr__frame_limits d;
+  ctr__frame_limits_default(&d);
+  f->lim.max_record_bytes = l->max_record_bytes ? l->max_record_bytes : d.max_record_bytes;
+  f->lim.max_depth = l->max_depth ? l->max_depth : d.max_depth;
+  f->lim.max_gzip_output = l->max_gzip_output ? l->max_gzip_output : d.max_gzip_output;
+}
+
+int ctr__framer_feed(ctr__framer *f, const void *data, size_t len)
+{
+  if (!f || (!data && len))
+    return CTR_EINVAL;
+  if (f->busy)
+    return CTR_EBUSY;
+  if (f->sticky)
+    return f->sticky;
+  if (f->finished)
+    return CTR_ESTATE;
+  if (len == 0)
+    return CTR_OK;
+  const unsigned char *p = data;
+  int rc = CTR_OK;
+  f->busy = true;
+  if (f->mode == IN_SNIFF)
+    rc = sniff(f, &p, &len);
+  if (rc == CTR_OK && len > 0)
+    rc = pass_on(f, p, len);
+  f->busy = false;
+  if (rc != CTR_OK)
+    f->sticky = rc;
+  return rc;
+}
+
+int ctr__framer_finish(ctr__framer *f)
+{
+  if (!f)
+    return CTR_EINVAL;
+  if (f->busy)
+    return CTR_EBUSY;
+  if (f->sticky)
+    return f->sticky;
+  if (f->finished)
+    return CTR_OK;
+  f->busy = true;
+  int rc = CTR_OK;
+  if (f->held_magic) { /* a lone 1f byte: not gzip after all */
+    f->held_magic = false;
+    f->mode = IN_PLAIN;
+    rc = frame_bytes(f, (const char *)k_gzip_magic, 1);
+  }
+  if (rc == CTR_OK && f->mode == IN_GZIP && f->member_open)
+    rc = stream_error(f, CTR_EDATA,
+                      "truncated gzip stream: input ended inside a compressed member at compressed byte %llu",
+                      (unsigned long long)f->comp_in);
+  if (rc == CTR_OK)
+    frame_end(f);
+  f->busy = false;
+  f->finished = true;
+  if (rc != CTR_OK)
+    f->sticky = rc;
+  return rc;
+}
+
+void ctr__framer_reset(ctr__framer *f)
+{
+  if (!f || f->busy)
+    return;
+  memset(&f->sticky, 0, sizeof *f - offsetof(ctr__framer, sticky));
+  /* A stop may have left input queued in zlib: it pointed at a gone buffer. */
+  f->z.next_in = NULL;
+  f->z.avail_in = 0;
+  ctr__buf_clear(&f->buf);
+  ctr__buf_clear(&f->tmp);
+}

@@ -1,0 +1,1068 @@
+/* test_frame.c - the framer (frame.c) on its own: every input shape, gzip,
+ * limits, bad input, and the promise that the callbacks do not depend on how
+ * the stream is chunked. Real samples come from ../shared/data/cloudtrail
+ * (public Apache-2.0 / MIT test data; see its SOURCES.md). */
+#include "internal.h"
+#include "testutil.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+/* ------------------------------------------------------------ the sink */
+
+/* Every callback becomes one line of `log`, so two runs compare as text:
+ *   R index offset bytes      record
+ *   B index offset STATUS msg bad record
+ *   S offset what             skipped
+ *   E STATUS offset msg       stream error */
+typedef struct sink_log {
+  ctr__buf log;
+  size_t records, bad, skipped, errors;
+  size_t stop_at; /* record() returns stop_rc for this record (1-based); 0: never */
+  int stop_rc;
+  const char *lo, *hi; /* the fed buffer, to count zero-copy records */
+  size_t zero_copy;
+  ctr__framer *self; /* for the re-entry test */
+  int reentry_rc;
+} sink_log;
+
+static const char *status_name(int status)
+{
+  switch (status) {
+  case CTR_EDATA:
+    return "EDATA";
+  case CTR_ELIMIT:
+    return "ELIMIT";
+  default:
+    return "OTHER";
+  }
+}
+
+static int on_record(void *ud, const char *data, size_t len, uint64_t index, uint64_t offset)
+{
+  sink_log *l = ud;
+  ctr__buf_printf(&l->log, "R %llu %llu ", (unsigned long long)index, (unsigned long long)offset);
+  ctr__buf_append(&l->log, data, len);
+  ctr__buf_append_char(&l->log, '\n');
+  l->records++;
+  if ((uintptr_t)data >= (uintptr_t)l->lo && (uintptr_t)data < (uintptr_t)l->hi)
+    l->zero_copy++;
+  if (l->self)
+    l->reentry_rc = ctr__framer_feed(l->self, "{}", 2);
+  return l->stop_at && l->records == l->stop_at ? l->stop_rc : 0;
+}
+
+static void on_bad(void *ud, int status, uint64_t index, uint64_t offset, const char *msg)
+{
+  sink_log *l = ud;
+  ctr__buf_printf(&l->log, "B %llu %llu %s %s\n", (unsigned long long)index, (unsigned long long)offset,
+                  status_name(status), msg);
+  l->bad++;
+}
+
+static void on_skipped(void *ud, uint64_t offset, const char *what)
+{
+  sink_log *l = ud;
+  ctr__buf_printf(&l->log, "S %llu %s\n", (unsigned long long)offset, what);
+  l->skipped++;
+}
+
+static void on_error(void *ud, int status, uint64_t offset, const char *msg)
+{
+  sink_log *l = ud;
+  ctr__buf_printf(&l->log, "E %s %llu %s\n", status_name(status), (unsigned long long)offset, msg);
+  l->errors++;
+}
+
+static ctr__framer *new_framer(sink_log *l, const ctr__frame_limits *lim)
+{
+  ctr__frame_sink sink = {on_record, on_bad, on_skipped, on_error, l};
+  ctr__framer *f = NULL;
+  cr_assert_eq(ctr__framer_new(&sink, &f), CTR_OK);
+  if (lim)
+    ctr__framer_set_limits(f, lim);
+  return f;
+}
+
+static void log_reset(sink_log *l)
+{
+  ctr__buf_free(&l->log);
+  memset(l, 0, sizeof *l);
+  ctr__buf_append(&l->log, "", 0); /* log.data is never NULL */
+}
+
+/* Feeds `len` bytes cut at the given points (sorted, within 0..len), then
+ * finishes. Returns the first status that is not CTR_OK. */
+static int run_cuts(sink_log *l, const ctr__frame_limits *lim, const void *data, size_t len, const size_t *cuts,
+                    size_t ncuts)
+{
+  ctr__framer *f = new_framer(l, lim);
+  const char *p = data;
+  size_t at = 0;
+  int rc = CTR_OK;
+  for (size_t i = 0; i <= ncuts && rc == CTR_OK; i++) {
+    size_t to = i < ncuts ? cuts[i] : len;
+    rc = ctr__framer_feed(f, p + at, to - at);
+    at = to;
+  }
+  if (rc == CTR_OK)
+    rc = ctr__framer_finish(f);
+  ctr__framer_free(f);
+  return rc;
+}
+
+/* Feeds in chunks of `chunk` bytes (0: one feed). */
+static int run(sink_log *l, const ctr__frame_limits *lim, const void *data, size_t len, size_t chunk)
+{
+  log_reset(l);
+  l->lo = data;
+  l->hi = (const char *)data + len;
+  if (chunk == 0 || chunk >= len)
+    return run_cuts(l, lim, data, len, NULL, 0);
+  size_t ncuts = (len - 1) / chunk;
+  size_t *cuts = malloc((ncuts + 1) * sizeof *cuts);
+  for (size_t i = 0; i < ncuts; i++)
+    cuts[i] = (i + 1) * chunk;
+  int rc = run_cuts(l, lim, data, len, cuts, ncuts);
+  free(cuts);
+  return rc;
+}
+
+/* Frames a NUL-terminated input in one feed and returns the log (static). */
+static const char *frame_str(const char *in, const ctr__frame_limits *lim, int *rc_out)
+{
+  static sink_log l;
+  int rc = run(&l, lim, in, strlen(in), 0);
+  if (rc_out)
+    *rc_out = rc;
+  return l.log.data;
+}
+
+#define ASSERT_FRAMES(in, expected)                                                                      \
+  do {                                                                                                   \
+    const char *got_ = frame_str((in), NULL, NULL);                                                      \
+    cr_assert_str_eq(got_, (expected), "input:\n%s\ngot:\n%s\nexpected:\n%s", (in), got_, (expected));  \
+  } while (0)
+
+static ctr__frame_limits limits(uint64_t record_bytes, uint32_t depth, uint64_t gzip_output)
+{
+  ctr__frame_limits l;
+  ctr__frame_limits_default(&l);
+  if (record_bytes)
+    l.max_record_bytes = record_bytes;
+  if (depth)
+    l.max_depth = depth;
+  if (gzip_output)
+    l.max_gzip_output = gzip_output;
+  return l;
+}
+
+/* gzip of `in` (one member). */
+static unsigned char *gzip(const void *in, size_t len, size_t *outlen)
+{
+  z_stream z;
+  memset(&z, 0, sizeof z);
+  cr_assert_eq(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  size_t cap = deflateBound(&z, (uLong)len) + 64;
+  unsigned char *o = malloc(cap);
+  z.next_in = (unsigned char *)(uintptr_t)in;
+  z.avail_in = (uInt)len;
+  z.next_out = o;
+  z.avail_out = (uInt)cap;
+  cr_assert_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+  *outlen = z.total_out;
+  deflateEnd(&z);
+  return o;
+}
+
+/* The log of one feed must equal the log of every other chunking tried. */
+static void assert_split_invariant(const void *data, size_t len, const ctr__frame_limits *lim, size_t stride,
+                                   const char *what)
+{
+  sink_log ref = {0}, l = {0};
+  int ref_rc = run(&ref, lim, data, len, 0);
+  for (size_t cut = 0; cut <= len; cut += stride) {
+    log_reset(&l);
+    int rc = run_cuts(&l, lim, data, len, &cut, 1);
+    cr_assert_eq(rc, ref_rc, "%s: split at %zu", what, cut);
+    cr_assert_eq(l.log.len, ref.log.len, "%s: split at %zu", what, cut);
+    cr_assert(memcmp(l.log.data, ref.log.data, ref.log.len) == 0, "%s: split at %zu gives\n%s\ninstead of\n%s",
+              what, cut, l.log.data, ref.log.data);
+  }
+  int rc = run(&l, lim, data, len, 1);
+  cr_assert_eq(rc, ref_rc, "%s: 1-byte feeding", what);
+  cr_assert_str_eq(l.log.data, ref.log.data, "%s: 1-byte feeding", what);
+  ctr__buf_free(&ref.log);
+  ctr__buf_free(&l.log);
+}
+
+/* The first `max` bytes of records.ndjson, cut at a line end. */
+static char *ndjson_sample(size_t max, size_t *len)
+{
+  size_t n;
+  char *all = tu_read(tu_shared("records.ndjson"), &n);
+  size_t end = max < n ? max : n;
+  while (end > 0 && all[end - 1] != '\n')
+    end--;
+  all[end] = '\0';
+  *len = end;
+  return all;
+}
+
+/* {"Records":[...]} of the records in an NDJSON text. */
+static char *as_log_file(const char *ndjson, size_t *len)
+{
+  ctr__buf b = {0};
+  ctr__buf_append_str(&b, "{\"Records\":[");
+  for (const char *p = ndjson; *p;) {
+    const char *nl = strchr(p, '\n');
+    size_t n = nl ? (size_t)(nl - p) : strlen(p);
+    if (b.data[b.len - 1] != '[')
+      ctr__buf_append_char(&b, ',');
+    ctr__buf_append(&b, p, n);
+    p += n + (nl != NULL);
+  }
+  ctr__buf_append_str(&b, "]}");
+  *len = b.len;
+  return b.data;
+}
+
+/* ------------------------------------------------------------ shapes */
+
+Test(frame, ndjson_and_concatenated_objects)
+{
+  ASSERT_FRAMES("{\"a\":1}\n{\"b\":2}\n", "R 0 0 {\"a\":1}\nR 1 8 {\"b\":2}\n");
+  ASSERT_FRAMES("{\"a\":1}\r\n\r\n  {\"b\":2}", "R 0 0 {\"a\":1}\nR 1 13 {\"b\":2}\n");
+  ASSERT_FRAMES("{\"a\":1}{\"b\":{}}  \t{\"c\":[{}]}", "R 0 0 {\"a\":1}\nR 1 7 {\"b\":{}}\nR 2 18 {\"c\":[{}]}\n");
+  ASSERT_FRAMES("", "");
+  ASSERT_FRAMES(" \n\t\r\n", "");
+  /* a record is handed on byte for byte, whitespace and key order kept */
+  ASSERT_FRAMES("{ \"z\" : 1 ,\n \"a\" : [ 1.50e3 , \"\\u00e9\" ] }",
+                "R 0 0 { \"z\" : 1 ,\n \"a\" : [ 1.50e3 , \"\\u00e9\" ] }\n");
+}
+
+Test(frame, records_in_one_chunk_are_not_copied)
+{
+  sink_log l = {0};
+  const char *in = "{\"a\":1}\n{\"Records\":[{\"b\":2},{\"c\":3}]}\n[{\"d\":4}]";
+  cr_assert_eq(run(&l, NULL, in, strlen(in), 0), CTR_OK);
+  cr_assert_eq(l.records, 4);
+  cr_assert_eq(l.zero_copy, 4);
+  ctr__buf_free(&l.log);
+}
+
+Test(frame, records_file_streams_its_elements)
+{
+  ASSERT_FRAMES("{\"Records\":[{\"a\":1},{\"b\":{\"c\":[1,2]}}]}",
+                "R 0 12 {\"a\":1}\nR 1 20 {\"b\":{\"c\":[1,2]}}\n");
+  ASSERT_FRAMES("{\"Records\":[]}\n{\"Records\" : [ ] }", "");
+  /* other keys, before and after, are read and ignored; only depth 1 counts */
+  ASSERT_FRAMES("{\"x\":{\"Records\":[{\"no\":1}]},\"s\":\"\\\"Records\\\":[\",\"Records\":\n [ {\"a\":1} ,\n{\"b\":2}\n],"
+                "\"y\":[{\"no\":2}],\"z\":\"}\"}\n{\"c\":3}",
+                "R 0 62 {\"a\":1}\nR 1 72 {\"b\":2}\nR 2 106 {\"c\":3}\n");
+  /* two log files in one stream: indexes go on, offsets are the stream's */
+  ASSERT_FRAMES("{\"Records\":[{\"a\":1}]}\n{\"Records\":[{\"b\":2}]}\n",
+                "R 0 12 {\"a\":1}\nR 1 34 {\"b\":2}\n");
+}
+
+Test(frame, records_that_is_not_an_array_leaves_an_ordinary_object)
+{
+  ASSERT_FRAMES("{\"Records\":null,\"a\":1}", "R 0 0 {\"Records\":null,\"a\":1}\n");
+  ASSERT_FRAMES("{\"Records\":{\"a\":[1]}}", "R 0 0 {\"Records\":{\"a\":[1]}}\n");
+  ASSERT_FRAMES("{\"Records\":\"[\"}", "R 0 0 {\"Records\":\"[\"}\n");
+  ASSERT_FRAMES("{\"records\":[{\"a\":1}]}", "R 0 0 {\"records\":[{\"a\":1}]}\n");
+  ASSERT_FRAMES("{\"RecordsX\":[{\"a\":1}]}", "R 0 0 {\"RecordsX\":[{\"a\":1}]}\n");
+  /* "Records" as a value, not a key */
+  ASSERT_FRAMES("{\"k\":\"Records\",\"v\":[{\"a\":1}]}", "R 0 0 {\"k\":\"Records\",\"v\":[{\"a\":1}]}\n");
+}
+
+Test(frame, top_level_array)
+{
+  ASSERT_FRAMES("[{\"a\":1},\n {\"b\":[{}]}]\n[]", "R 0 1 {\"a\":1}\nR 1 11 {\"b\":[{}]}\n");
+  /* an array of log files is an array of records: each is passed whole */
+  ASSERT_FRAMES("[{\"Records\":[{\"a\":1}]}]", "R 0 1 {\"Records\":[{\"a\":1}]}\n");
+}
+
+Test(frame, non_object_elements_are_bad_records)
+{
+  ASSERT_FRAMES("{\"Records\":[{\"a\":1},2,\"x,]}\",[{\"b\":1}],null , -1.5e3,{\"c\":3}]}",
+                "R 0 12 {\"a\":1}\n"
+                "B 1 20 EDATA record is not a JSON object\n"
+                "B 2 22 EDATA record is not a JSON object\n"
+                "B 3 29 EDATA record is not a JSON object\n"
+                "B 4 39 EDATA record is not a JSON object\n"
+                "B 5 46 EDATA record is not a JSON object\n"
+                "R 6 53 {\"c\":3}\n");
+  ASSERT_FRAMES("[1 2,{\"a\":1}x]", "B 0 1 EDATA record is not a JSON object\n"
+                                    "B 1 3 EDATA record is not a JSON object\n"
+                                    "R 2 5 {\"a\":1}\n"
+                                    "B 3 12 EDATA record is not a JSON object\n");
+}
+
+Test(frame, garbage_between_records_resynchronises_at_newline)
+{
+  ASSERT_FRAMES("xyz {\"no\":1}\n{\"a\":1}\n42\n\"str\"\n}\n]{\"no\":2}\n{\"b\":2}\ntrue",
+                "B 0 0 EDATA expected a JSON object or array, found 'x'\n"
+                "R 1 13 {\"a\":1}\n"
+                "B 2 21 EDATA expected a JSON object or array, found '4'\n"
+                "B 3 24 EDATA expected a JSON object or array, found '\"'\n"
+                "B 4 30 EDATA expected a JSON object or array, found '}'\n"
+                "B 5 32 EDATA expected a JSON object or array, found ']'\n"
+                "R 6 42 {\"b\":2}\n"
+                "B 7 50 EDATA expected a JSON object or array, found 't'\n");
+  ASSERT_FRAMES("\x01\xff\n{\"a\":1}", "B 0 0 EDATA expected a JSON object or array, found '\\x01'\nR 1 3 {\"a\":1}\n");
+  /* a record after garbage on the same line is lost with the line */
+  ASSERT_FRAMES("oops {\"a\":1}", "B 0 0 EDATA expected a JSON object or array, found 'o'\n");
+}
+
+Test(frame, strings_with_braces_and_escaped_quotes)
+{
+  const char *in = "{\"a\":\"}{][\",\"b\":\"\\\"}\\\\\",\"c\\\"}\":\"\\\\\\\"{\"}\n{\"d\":\"\\\\\"}";
+  ASSERT_FRAMES(in, "R 0 0 {\"a\":\"}{][\",\"b\":\"\\\"}\\\\\",\"c\\\"}\":\"\\\\\\\"{\"}\n"
+                    "R 1 40 {\"d\":\"\\\\\"}\n");
+  /* the same inside a Records array */
+  ASSERT_FRAMES("{\"Records\":[{\"a\":\"]}\\\"]\"},{\"b\":\"\\\\\"}]}",
+                "R 0 12 {\"a\":\"]}\\\"]\"}\nR 1 26 {\"b\":\"\\\\\"}\n");
+}
+
+Test(frame, utf8_bom_at_stream_start_is_skipped)
+{
+  ASSERT_FRAMES("\xEF\xBB\xBF{\"a\":1}\n", "R 0 3 {\"a\":1}\n");
+  /* only at the start */
+  ASSERT_FRAMES("{\"a\":1}\n\xEF\xBB\xBF{\"b\":1}\n{\"c\":1}",
+                "R 0 0 {\"a\":1}\nB 1 8 EDATA expected a JSON object or array, found '\\xEF'\nR 2 19 {\"c\":1}\n");
+  /* a partial BOM is garbage up to the newline */
+  ASSERT_FRAMES("\xEF\xBB{\"a\":1}\n{\"b\":1}", "B 0 0 EDATA expected a JSON object or array, found '\\xEF'\nR 1 10 {\"b\":1}\n");
+  ASSERT_FRAMES("\xEF\n{\"b\":1}", "B 0 0 EDATA expected a JSON object or array, found '\\xEF'\nR 1 2 {\"b\":1}\n");
+  ASSERT_FRAMES("\xEF\xBB", "B 0 0 EDATA expected a JSON object or array, found '\\xEF'\n");
+}
+
+Test(frame, truncated_input_at_finish)
+{
+  ASSERT_FRAMES("{\"a\":1}\n{\"b\":\"x", "R 0 0 {\"a\":1}\n"
+                                        "B 1 8 EDATA truncated record: input ended inside a JSON string\n");
+  ASSERT_FRAMES("{\"a\":1}\n{\"b\":{\"c\":[1, 2", "R 0 0 {\"a\":1}\n"
+                                                "B 1 8 EDATA truncated record: input ended inside a JSON object\n");
+  ASSERT_FRAMES("{\"Records\":[{\"a\":1},{\"b\":", "R 0 12 {\"a\":1}\n"
+                                                  "B 1 20 EDATA truncated record: input ended inside a JSON object\n");
+  /* a log file cut between records: the records are there, the cut is told */
+  ASSERT_FRAMES("{\"Records\":[{\"a\":1},", "R 0 12 {\"a\":1}\n"
+                                           "B 1 0 EDATA truncated input: ended inside the Records array\n");
+  ASSERT_FRAMES("{\"Records\":[{\"a\":1}]", "R 0 12 {\"a\":1}\n"
+                                           "B 1 0 EDATA truncated input: ended inside a top-level JSON object\n");
+  ASSERT_FRAMES("\n[{\"a\":1}", "R 0 2 {\"a\":1}\nB 1 1 EDATA truncated input: ended inside a top-level JSON array\n");
+  ASSERT_FRAMES("{", "B 0 0 EDATA truncated record: input ended inside a JSON object\n");
+  ASSERT_FRAMES("[", "B 0 0 EDATA truncated input: ended inside a top-level JSON array\n");
+  /* an unbalanced record swallows what follows, up to the end */
+  ASSERT_FRAMES("{\"a\":{}\n{\"b\":1}\n", "B 0 0 EDATA truncated record: input ended inside a JSON object\n");
+}
+
+/* ------------------------------------------------------------ limits */
+
+Test(frame, record_over_max_record_bytes)
+{
+  ctr__frame_limits lim = limits(20, 0, 0);
+  int rc;
+  /* 20 bytes pass, 21 do not; the stream goes on after */
+  const char *in = "{\"a\":\"xxxxxxxxxxxx\"}\n{\"a\":\"xxxxxxxxxxxxx\"}\n{\"c\":3}";
+  cr_assert_str_eq(frame_str(in, &lim, &rc), "R 0 0 {\"a\":\"xxxxxxxxxxxx\"}\n"
+                                             "B 1 21 ELIMIT record exceeds the limit of 20 bytes\n"
+                                             "R 2 43 {\"c\":3}\n");
+  cr_assert_eq(rc, CTR_OK);
+  in = "{\"Records\":[{\"a\":\"xxxxxxxxxxxxx\"},{\"b\":[\"{\"]},{\"big\":{\"x\":[1,2,3,4,5,6,7,8,9]}},{\"c\":3}]}";
+  cr_assert_str_eq(frame_str(in, &lim, NULL), "B 0 12 ELIMIT record exceeds the limit of 20 bytes\n"
+                                              "R 1 34 {\"b\":[\"{\"]}\n"
+                                              "B 2 46 ELIMIT record exceeds the limit of 20 bytes\n"
+                                              "R 3 80 {\"c\":3}\n");
+  /* a big top-level object is only over the limit when it is no log file */
+  in = "{\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\",\"Records\":[{\"a\":1}]}";
+  cr_assert_str_eq(frame_str(in, &lim, NULL), "R 0 51 {\"a\":1}\n");
+  in = "{\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\",\"R\":[{\"a\":1}]}\n{\"b\":1}";
+  cr_assert_str_eq(frame_str(in, &lim, NULL), "B 0 0 ELIMIT record exceeds the limit of 20 bytes\n"
+                                              "R 1 55 {\"b\":1}\n");
+  /* ... and a truncated one is reported once, for its size */
+  in = "{\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+  cr_assert_str_eq(frame_str(in, &lim, NULL), "B 0 0 ELIMIT record exceeds the limit of 20 bytes\n");
+  in = "{\"Records\":[{\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+  cr_assert_str_eq(frame_str(in, &lim, NULL), "B 0 12 ELIMIT record exceeds the limit of 20 bytes\n");
+
+  /* memory stays bounded by the limit, not by the record */
+  sink_log l = {0};
+  size_t big = 3u << 20;
+  char *huge = malloc(big + 64);
+  strcpy(huge, "{\"Records\":[{\"x\":\"");
+  size_t n = strlen(huge);
+  memset(huge + n, 'y', big);
+  n += big;
+  n += (size_t)sprintf(huge + n, "\"},{\"a\":1}]}");
+  lim = limits(1u << 20, 0, 0);
+  cr_assert_eq(run(&l, &lim, huge, n, 4096), CTR_OK);
+  cr_assert_str_eq(l.log.data, "B 0 12 ELIMIT record exceeds the limit of 1048576 bytes\nR 1 3145749 {\"a\":1}\n");
+  ctr__buf_free(&l.log);
+  free(huge);
+}
+
+Test(frame, nesting_deeper_than_max_depth)
+{
+  ctr__frame_limits lim = limits(0, 3, 0);
+  const char *in = "{\"a\":{\"b\":[1]}}\n{\"a\":{\"b\":[{}]}}\n{\"c\":3}";
+  cr_assert_str_eq(frame_str(in, &lim, NULL), "R 0 0 {\"a\":{\"b\":[1]}}\n"
+                                              "B 1 16 ELIMIT JSON nesting deeper than 3\n"
+                                              "R 2 33 {\"c\":3}\n");
+  /* inside a log file, depth counts from the record */
+  in = "{\"Records\":[{\"a\":{\"b\":[1]}},{\"a\":{\"b\":[[]]}},{\"c\":3}]}";
+  cr_assert_str_eq(frame_str(in, &lim, NULL), "R 0 12 {\"a\":{\"b\":[1]}}\n"
+                                              "B 1 28 ELIMIT JSON nesting deeper than 3\n"
+                                              "R 2 45 {\"c\":3}\n");
+  /* whichever limit is hit first is the one told */
+  lim = limits(12, 3, 0);
+  cr_assert_str_eq(frame_str("{\"a\":{\"b\":[[1]]}}", &lim, NULL), "B 0 0 ELIMIT JSON nesting deeper than 3\n");
+  cr_assert_str_eq(frame_str("{\"aaaaaaaaa\":{\"b\":[[1]]}}", &lim, NULL),
+                   "B 0 0 ELIMIT record exceeds the limit of 12 bytes\n");
+
+  /* a million levels: no recursion, no crash, the next record is read */
+  size_t depth = 1000000;
+  char *deep = malloc(2 * depth + 64);
+  size_t n = 0;
+  n += (size_t)sprintf(deep, "{\"a\":");
+  memset(deep + n, '[', depth);
+  n += depth;
+  memset(deep + n, ']', depth);
+  n += depth;
+  n += (size_t)sprintf(deep + n, "}\n{\"b\":1}");
+  sink_log l = {0};
+  cr_assert_eq(run(&l, NULL, deep, n, 0), CTR_OK);
+  cr_assert_str_eq(l.log.data, "B 0 0 ELIMIT JSON nesting deeper than 64\nR 1 2000007 {\"b\":1}\n");
+  /* and without the closing brackets: reported once */
+  cr_assert_eq(run(&l, NULL, deep, 5 + depth, 7), CTR_OK);
+  cr_assert_str_eq(l.log.data, "B 0 0 ELIMIT JSON nesting deeper than 64\n");
+  ctr__buf_free(&l.log);
+  free(deep);
+}
+
+/* ------------------------------------------------------------ envelopes */
+
+Test(frame, digest_file_is_skipped)
+{
+  ASSERT_FRAMES("{\"awsAccountId\":\"111122223333\",\"digestStartTime\":\"2025-03-01T09:05:12Z\","
+                "\"digestEndTime\":\"2025-03-01T10:05:12Z\",\"logFiles\":[{\"s3Bucket\":\"b\"}]}\n{\"a\":1}",
+                "S 0 CloudTrail digest file\nR 0 142 {\"a\":1}\n");
+  /* one of the two keys is not enough */
+  ASSERT_FRAMES("{\"logFiles\":[]}", "R 0 0 {\"logFiles\":[]}\n");
+}
+
+Test(frame, eventbridge_detail_is_the_record)
+{
+  /* the detail's bytes are taken exactly as written */
+  ASSERT_FRAMES("{\"version\":\"0\",\"detail-type\":\"AWS API Call via CloudTrail\",\"source\":\"aws.rds\","
+                "\"detail\": {\"eventName\" : \"X\", \"z\":1.0, \"a\":\"\\u00e9\"} ,\"region\":\"eu-west-1\"}",
+                "R 0 88 {\"eventName\" : \"X\", \"z\":1.0, \"a\":\"\\u00e9\"}\n");
+  ASSERT_FRAMES("{\"detail\":{\"eventName\":\"Y\"},\"detail-type\":\"AWS Console Sign In via CloudTrail\"}",
+                "R 0 10 {\"eventName\":\"Y\"}\n");
+  ASSERT_FRAMES("{\"detail-type\":\"AWS Service Event via CloudTrail\",\"detail\":{}}", "R 0 59 {}\n");
+  ASSERT_FRAMES("{\"detail-type\":\"Object Created\",\"source\":\"aws.s3\",\"detail\":{\"bucket\":{}}}",
+                "S 0 EventBridge event 'Object Created' does not carry a CloudTrail record\n");
+  ASSERT_FRAMES("{\"detail-type\":\"AWS Insight via CloudTrail\",\"detail\":{\"eventType\":\"AwsCloudTrailInsight\"}}",
+                "S 0 EventBridge event 'AWS Insight via CloudTrail' carries a CloudTrail Insights event, not a record\n");
+  /* no object detail: not an EventBridge envelope we know, so a record */
+  ASSERT_FRAMES("{\"detail-type\":\"AWS API Call via CloudTrail\",\"detail\":\"{}\"}",
+                "R 0 0 {\"detail-type\":\"AWS API Call via CloudTrail\",\"detail\":\"{}\"}\n");
+  /* duplicate keys: the last one wins, as in jansson */
+  ASSERT_FRAMES("{\"detail-type\":\"AWS API Call via CloudTrail\",\"detail\":{\"n\":1},\"detail\":{\"n\":2}}",
+                "R 0 71 {\"n\":2}\n");
+  /* keys written with escapes are still recognised (through jansson) */
+  ASSERT_FRAMES("{\"detail\\u002dtype\":\"AWS API Call via CloudTrail\",\"detail\":{\"n\":1}}",
+                "R 0 59 {\"n\":1}\n");
+  ASSERT_FRAMES("{\"detail-type\":\"AWS API Call via CloudTrail\",\"d\\u0065tail\":{\"n\":1}}",
+                "R 0 0 {\"n\":1}\n");
+}
+
+Test(frame, cloudwatch_logs_messages_are_records)
+{
+  ASSERT_FRAMES("{\"messageType\":\"DATA_MESSAGE\",\"logGroup\":\"g\",\"logEvents\":["
+                "{\"id\":\"1\",\"message\":\"{\\\"eventName\\\":\\\"A\\\",\\\"s\\\":\\\"\\\\u00e9\\\"}\"},"
+                "{\"id\":\"2\",\"message\":\"not json\"},{\"id\":\"3\"},{\"id\":\"4\",\"message\":\"{}\"}]}\n{\"z\":1}",
+                "R 0 0 {\"eventName\":\"A\",\"s\":\"\\u00e9\"}\n"
+                "R 1 0 not json\n"
+                "B 2 0 EDATA CloudWatch Logs logEvents[2] has no string message\n"
+                "R 3 0 {}\n"
+                "R 4 192 {\"z\":1}\n");
+  ASSERT_FRAMES("{\"messageType\":\"CONTROL_MESSAGE\",\"logEvents\":[{\"id\":\"\",\"message\":\"CWL CONTROL MESSAGE\"}]}",
+                "S 0 CloudWatch Logs control message\n");
+  ASSERT_FRAMES("{\"messageType\":\"DATA_MESSAGE\",\"logEvents\":[]}", "S 0 CloudWatch Logs payload without log events\n");
+  ASSERT_FRAMES("{\"messageType\":\"OTHER\",\"logEvents\":[]}", "R 0 0 {\"messageType\":\"OTHER\",\"logEvents\":[]}\n");
+}
+
+Test(frame, unparseable_envelope_is_passed_as_a_record)
+{
+  ASSERT_FRAMES("{\"detail-type\":\"AWS API Call via CloudTrail\",\"detail\":{\"a\":1}, oops}\n{\"b\":1}",
+                "R 0 0 {\"detail-type\":\"AWS API Call via CloudTrail\",\"detail\":{\"a\":1}, oops}\nR 1 69 {\"b\":1}\n");
+  /* an escaped key that does not parse either */
+  ASSERT_FRAMES("{\"R\\u0065cords\":[{\"a\":1}],}", "R 0 0 {\"R\\u0065cords\":[{\"a\":1}],}\n");
+}
+
+/* ------------------------------------------------------------ gzip */
+
+Test(frame, gzip_gives_the_same_records)
+{
+  const char *in = "{\"a\":1}\n{\"Records\":[{\"b\":2}]}\n";
+  size_t n;
+  unsigned char *gz = gzip(in, strlen(in), &n);
+  sink_log plain = {0}, l = {0};
+  run(&plain, NULL, in, strlen(in), 0);
+  cr_assert_eq(run(&l, NULL, gz, n, 0), CTR_OK);
+  cr_assert_str_eq(l.log.data, plain.log.data);
+  cr_assert_str_eq(l.log.data, "R 0 0 {\"a\":1}\nR 1 20 {\"b\":2}\n");
+  assert_split_invariant(gz, n, NULL, 1, "small gzip");
+
+  /* multi-member: offsets run on through the members */
+  size_t n2;
+  unsigned char *gz2 = gzip("{\"c\":3}", 7, &n2);
+  unsigned char *both = malloc(n + n2);
+  memcpy(both, gz, n);
+  memcpy(both + n, gz2, n2);
+  cr_assert_eq(run(&l, NULL, both, n + n2, 0), CTR_OK);
+  cr_assert_str_eq(l.log.data, "R 0 0 {\"a\":1}\nR 1 20 {\"b\":2}\nR 2 30 {\"c\":3}\n");
+  assert_split_invariant(both, n + n2, NULL, 1, "two gzip members");
+
+  /* a BOM inside the gzip stream */
+  size_t n3;
+  unsigned char *gz3 = gzip("\xEF\xBB\xBF{\"d\":4}", 10, &n3);
+  cr_assert_eq(run(&l, NULL, gz3, n3, 0), CTR_OK);
+  cr_assert_str_eq(l.log.data, "R 0 3 {\"d\":4}\n");
+  free(gz);
+  free(gz2);
+  free(gz3);
+  free(both);
+  ctr__buf_free(&plain.log);
+  ctr__buf_free(&l.log);
+}
+
+Test(frame, lone_gzip_magic_byte_is_plain_input)
+{
+  ASSERT_FRAMES("\x1f", "B 0 0 EDATA expected a JSON object or array, found '\\x1F'\n");
+  ASSERT_FRAMES("\x1f\n{\"a\":1}", "B 0 0 EDATA expected a JSON object or array, found '\\x1F'\nR 1 2 {\"a\":1}\n");
+  sink_log l = {0};
+  cr_assert_eq(run(&l, NULL, "\x1f\n{\"a\":1}", 9, 1), CTR_OK);
+  cr_assert_str_eq(l.log.data, "B 0 0 EDATA expected a JSON object or array, found '\\x1F'\nR 1 2 {\"a\":1}\n");
+  ctr__buf_free(&l.log);
+}
+
+Test(frame, corrupt_gzip_is_a_stream_error)
+{
+  unsigned char garbage[] = {0x1f, 0x8b, 0x08, 0x00, 0xde, 0xad, 0xbe, 0xef, 0x00, 0x03, 0xff, 0xff, 0xff, 0xff};
+  sink_log l = {0};
+  log_reset(&l);
+  ctr__framer *f = new_framer(&l, NULL);
+  cr_assert_eq(ctr__framer_feed(f, garbage, sizeof garbage), CTR_EDATA);
+  cr_assert_eq(l.errors, 1);
+  cr_assert(strstr(l.log.data, "E EDATA 11 corrupt gzip stream at compressed byte 11: invalid block type"), "%s",
+            l.log.data);
+  /* sticky until reset */
+  cr_assert_eq(ctr__framer_feed(f, "{}", 2), CTR_EDATA);
+  cr_assert_eq(ctr__framer_finish(f), CTR_EDATA);
+  cr_assert_eq(l.errors, 1);
+  ctr__framer_reset(f);
+  cr_assert_eq(ctr__framer_feed(f, "{\"a\":1}", 7), CTR_OK);
+  cr_assert_eq(ctr__framer_finish(f), CTR_OK);
+  cr_assert(strstr(l.log.data, "R 0 0 {\"a\":1}\n"), "%s", l.log.data);
+  ctr__framer_free(f);
+
+  /* a bad header */
+  unsigned char header[] = {0x1f, 0x8b, 0x07, 0x00, 0, 0, 0, 0, 0, 3, 1, 2, 3};
+  cr_assert_eq(run(&l, NULL, header, sizeof header, 0), CTR_EDATA);
+  cr_assert(strstr(l.log.data, "E EDATA 4 corrupt gzip stream at compressed byte 4: unknown compression method"),
+            "%s", l.log.data);
+
+  /* good records before the damage are still delivered */
+  const char *in = "{\"a\":1}\n{\"b\":2}\n";
+  size_t n;
+  unsigned char *gz = gzip(in, strlen(in), &n);
+  gz[n - 5] ^= 0xff; /* the CRC/length trailer */
+  cr_assert_eq(run(&l, NULL, gz, n, 0), CTR_EDATA);
+  cr_assert(strstr(l.log.data, "R 0 0 {\"a\":1}\nR 1 8 {\"b\":2}\nE EDATA"), "%s", l.log.data);
+  cr_assert(strstr(l.log.data, "corrupt gzip stream at compressed byte"), "%s", l.log.data);
+  cr_assert(strstr(l.log.data, "incorrect data check"), "%s", l.log.data);
+  free(gz);
+  /* trailing garbage after a good member is a broken second member */
+  unsigned char *good = gzip(in, strlen(in), &n);
+  good = realloc(good, n + 3);
+  memcpy(good + n, "abc", 3);
+  cr_assert_eq(run(&l, NULL, good, n + 3, 0), CTR_EDATA);
+  cr_assert(strstr(l.log.data, "R 1 8 {\"b\":2}\nE EDATA"), "%s", l.log.data);
+  free(good);
+  ctr__buf_free(&l.log);
+}
+
+Test(frame, truncated_gzip_is_a_stream_error)
+{
+  size_t len;
+  char *sample = ndjson_sample(4000, &len);
+  size_t n;
+  unsigned char *gz = gzip(sample, len, &n);
+  sink_log l = {0};
+  cr_assert_eq(run(&l, NULL, gz, n - 4, 0), CTR_EDATA);
+  cr_assert_eq(l.errors, 1);
+  char expect[128];
+  snprintf(expect, sizeof expect,
+           "truncated gzip stream: input ended inside a compressed member at compressed byte %zu\n", n - 4);
+  cr_assert(strstr(l.log.data, expect), "%s", l.log.data);
+  /* only the magic */
+  cr_assert_eq(run(&l, NULL, gz, 2, 0), CTR_EDATA);
+  cr_assert(strstr(l.log.data, "E EDATA 2 truncated gzip stream"), "%s", l.log.data);
+  /* a clean cut between two members is fine */
+  cr_assert_eq(run(&l, NULL, gz, n, 0), CTR_OK);
+  free(gz);
+  free(sample);
+  ctr__buf_free(&l.log);
+}
+
+Test(frame, gzip_bomb_stops_at_the_limit)
+{
+  size_t big = 4u << 20;
+  char *in = malloc(big);
+  memcpy(in, "{\"a\":1}\n", 8);
+  memset(in + 8, ' ', big - 8);
+  size_t n;
+  unsigned char *gz = gzip(in, big, &n);
+  cr_assert_lt(n, 10000);
+  ctr__frame_limits lim = limits(0, 0, 100000);
+  sink_log l = {0};
+  cr_assert_eq(run(&l, &lim, gz, n, 0), CTR_ELIMIT);
+  cr_assert_eq(l.records, 1);
+  cr_assert_eq(l.errors, 1);
+  cr_assert(strstr(l.log.data, "E ELIMIT "), "%s", l.log.data);
+  cr_assert(strstr(l.log.data, "gzip expands beyond the limit of 100000 bytes\n"), "%s", l.log.data);
+  /* the same whatever the chunking */
+  char *first = strdup(l.log.data);
+  cr_assert_eq(run(&l, &lim, gz, n, 1), CTR_ELIMIT);
+  cr_assert_eq(l.records, 1);
+  cr_assert_eq(l.errors, 1);
+  size_t same = (size_t)(strstr(first, "E ELIMIT ") - first); /* the compressed offset may differ */
+  cr_assert(strncmp(l.log.data, first, same) == 0, "%s", l.log.data);
+  /* exactly at the limit is fine */
+  lim = limits(0, 0, big);
+  cr_assert_eq(run(&l, &lim, gz, n, 0), CTR_OK);
+  lim = limits(0, 0, big - 1);
+  cr_assert_eq(run(&l, &lim, gz, n, 0), CTR_ELIMIT);
+  free(first);
+  free(gz);
+  free(in);
+  ctr__buf_free(&l.log);
+}
+
+/* ------------------------------------------------------------ control */
+
+Test(frame, nonzero_record_return_stops_until_reset)
+{
+  const char *in = "{\"a\":1}\n{\"b\":2}\n{\"c\":3}\n";
+  sink_log l = {0};
+  log_reset(&l);
+  l.stop_at = 2;
+  l.stop_rc = 7;
+  ctr__framer *f = new_framer(&l, NULL);
+  cr_assert_eq(ctr__framer_feed(f, in, strlen(in)), 7);
+  cr_assert_str_eq(l.log.data, "R 0 0 {\"a\":1}\nR 1 8 {\"b\":2}\n");
+  cr_assert_eq(ctr__framer_feed(f, in, strlen(in)), 7);
+  cr_assert_eq(ctr__framer_finish(f), 7);
+  cr_assert_eq(l.records, 2);
+  /* after reset: indexes and offsets restart */
+  ctr__framer_reset(f);
+  l.stop_at = 0;
+  cr_assert_eq(ctr__framer_feed(f, in + 8, strlen(in) - 8), CTR_OK);
+  cr_assert_eq(ctr__framer_finish(f), CTR_OK);
+  cr_assert_str_eq(l.log.data, "R 0 0 {\"a\":1}\nR 1 8 {\"b\":2}\nR 0 0 {\"b\":2}\nR 1 8 {\"c\":3}\n");
+  ctr__framer_free(f);
+
+  /* a stop inside a gzip stream or a CloudWatch Logs payload is as prompt */
+  size_t n;
+  unsigned char *gz = gzip(in, strlen(in), &n);
+  log_reset(&l);
+  l.stop_at = 1;
+  l.stop_rc = 1;
+  f = new_framer(&l, NULL);
+  cr_assert_eq(ctr__framer_feed(f, gz, n), 1);
+  cr_assert_eq(l.records, 1);
+  ctr__framer_reset(f);
+  l.stop_at = 0;
+  cr_assert_eq(ctr__framer_feed(f, gz, n), CTR_OK);
+  cr_assert_eq(ctr__framer_finish(f), CTR_OK);
+  cr_assert_eq(l.records, 4);
+  ctr__framer_free(f);
+  free(gz);
+
+  const char *cwl = "{\"messageType\":\"DATA_MESSAGE\",\"logEvents\":[{\"message\":\"{}\"},{\"message\":\"{}\"}]}";
+  log_reset(&l);
+  l.stop_at = 1;
+  l.stop_rc = 3;
+  f = new_framer(&l, NULL);
+  cr_assert_eq(ctr__framer_feed(f, cwl, strlen(cwl)), 3);
+  cr_assert_eq(l.records, 1);
+  ctr__framer_free(f);
+  ctr__buf_free(&l.log);
+}
+
+Test(frame, reset_mid_stream_starts_afresh)
+{
+  const char *in = "{\"Records\":[{\"a\":1},{\"b\":\"x";
+  sink_log l = {0};
+  log_reset(&l);
+  ctr__framer *f = new_framer(&l, NULL);
+  cr_assert_eq(ctr__framer_feed(f, in, strlen(in)), CTR_OK);
+  ctr__framer_reset(f);
+  cr_assert_eq(ctr__framer_feed(f, "{\"c\":3}", 7), CTR_OK);
+  cr_assert_eq(ctr__framer_finish(f), CTR_OK);
+  cr_assert_str_eq(l.log.data, "R 0 12 {\"a\":1}\nR 0 0 {\"c\":3}\n");
+  /* finish is idempotent; feeding after finish needs a reset */
+  cr_assert_eq(ctr__framer_finish(f), CTR_OK);
+  cr_assert_eq(ctr__framer_feed(f, "{}", 2), CTR_ESTATE);
+  ctr__framer_reset(f);
+  cr_assert_eq(ctr__framer_feed(f, "{}", 2), CTR_OK);
+  /* a gzip stream after a plain one, and back */
+  ctr__framer_reset(f);
+  size_t n;
+  unsigned char *gz = gzip("{\"g\":1}", 7, &n);
+  cr_assert_eq(ctr__framer_feed(f, gz, n / 2), CTR_OK);
+  ctr__framer_reset(f);
+  cr_assert_eq(ctr__framer_feed(f, gz, n), CTR_OK);
+  cr_assert_eq(ctr__framer_finish(f), CTR_OK);
+  ctr__framer_reset(f);
+  cr_assert_eq(ctr__framer_feed(f, "{\"p\":1}", 7), CTR_OK);
+  cr_assert_eq(ctr__framer_finish(f), CTR_OK);
+  cr_assert(strstr(l.log.data, "R 0 0 {\"c\":3}\nR 0 0 {}\nR 0 0 {\"g\":1}\nR 0 0 {\"p\":1}\n"), "%s", l.log.data);
+  ctr__framer_free(f);
+  free(gz);
+  ctr__buf_free(&l.log);
+}
+
+Test(frame, feeding_from_a_callback_is_refused)
+{
+  sink_log l = {0};
+  log_reset(&l);
+  ctr__framer *f = new_framer(&l, NULL);
+  l.self = f;
+  cr_assert_eq(ctr__framer_feed(f, "{\"a\":1}", 7), CTR_OK);
+  cr_assert_eq(l.reentry_rc, CTR_EBUSY);
+  cr_assert_eq(ctr__framer_finish(f), CTR_OK);
+  cr_assert_eq(l.records, 1);
+  ctr__framer_free(f);
+  ctr__buf_free(&l.log);
+}
+
+Test(frame, bad_arguments)
+{
+  ctr__framer *f = NULL;
+  cr_assert_eq(ctr__framer_new(NULL, &f), CTR_EINVAL);
+  ctr__frame_sink empty = {0};
+  cr_assert_eq(ctr__framer_new(&empty, NULL), CTR_EINVAL);
+  /* a sink without callbacks is allowed */
+  cr_assert_eq(ctr__framer_new(&empty, &f), CTR_OK);
+  cr_assert_eq(ctr__framer_feed(f, NULL, 1), CTR_EINVAL);
+  cr_assert_eq(ctr__framer_feed(f, NULL, 0), CTR_OK);
+  cr_assert_eq(ctr__framer_feed(f, "{} x [1] {", 10), CTR_OK);
+  cr_assert_eq(ctr__framer_finish(f), CTR_OK);
+  ctr__framer_free(f);
+  ctr__framer_free(NULL);
+  cr_assert_eq(ctr__framer_feed(NULL, "", 0), CTR_EINVAL);
+  cr_assert_eq(ctr__framer_finish(NULL), CTR_EINVAL);
+  ctr__framer_reset(NULL);
+  ctr__framer_set_limits(NULL, NULL);
+  ctr__frame_limits d;
+  ctr__frame_limits_default(&d);
+  cr_assert_eq(d.max_record_bytes, 16u << 20);
+  cr_assert_eq(d.max_depth, 64);
+  cr_assert_eq(d.max_gzip_output, (uint64_t)64 << 30);
+}
+
+/* ------------------------------------------------------------ real data */
+
+/* Every record equals the matching line of records.ndjson, byte for byte. */
+static void assert_records_match_lines(const char *log, const char *ndjson, uint64_t first_offset, uint64_t gap)
+{
+  const char *lp = log, *np = ndjson;
+  uint64_t offset = first_offset;
+  for (unsigned i = 0; *np; i++) {
+    const char *nl = strchr(np, '\n');
+    size_t n = (size_t)(nl - np);
+    char head[64];
+    int h = snprintf(head, sizeof head, "R %u %llu ", i, (unsigned long long)offset);
+    cr_assert(strncmp(lp, head, (size_t)h) == 0, "record %u: %.80s", i, lp);
+    cr_assert(memcmp(lp + h, np, n) == 0 && lp[h + (int)n] == '\n', "record %u differs", i);
+    lp += h + (int)n + 1;
+    offset += n + gap;
+    np = nl + 1;
+  }
+  cr_assert_eq(*lp, '\0');
+}
+
+Test(frame, real_records_ndjson)
+{
+  size_t len;
+  char *data = tu_read(tu_shared("records.ndjson"), &len);
+  sink_log l = {0};
+  cr_assert_eq(run(&l, NULL, data, len, 0), CTR_OK);
+  cr_assert_eq(l.records, 1163);
+  cr_assert_eq(l.bad + l.skipped + l.errors, 0);
+  cr_assert_eq(l.zero_copy, 1163);
+  assert_records_match_lines(l.log.data, data, 0, 1);
+  /* in 64 KiB reads, as a file reader would */
+  cr_assert_eq(run(&l, NULL, data, len, 65536), CTR_OK);
+  assert_records_match_lines(l.log.data, data, 0, 1);
+  ctr__buf_free(&l.log);
+  free(data);
+}
+
+Test(frame, real_records_json_gz)
+{
+  size_t len, nlen;
+  char *gz = tu_read(tu_shared("records.json.gz"), &len);
+  char *ndjson = tu_read(tu_shared("records.ndjson"), &nlen);
+  sink_log l = {0};
+  cr_assert_eq(run(&l, NULL, gz, len, 0), CTR_OK);
+  cr_assert_eq(l.records, 1163);
+  cr_assert_eq(l.bad + l.skipped + l.errors, 0);
+  /* {"Records":[ is 12 bytes; records are separated by one comma */
+  assert_records_match_lines(l.log.data, ndjson, 12, 1);
+  char *ref = strdup(l.log.data);
+  /* fed one byte at a time, and at a spread of split points */
+  cr_assert_eq(run(&l, NULL, gz, len, 1), CTR_OK);
+  cr_assert_str_eq(l.log.data, ref);
+  for (size_t cut = 1; cut < len; cut += len / 37) {
+    log_reset(&l);
+    cr_assert_eq(run_cuts(&l, NULL, gz, len, &cut, 1), CTR_OK);
+    cr_assert_str_eq(l.log.data, ref, "split at %zu", cut);
+  }
+  free(ref);
+  ctr__buf_free(&l.log);
+  free(gz);
+  free(ndjson);
+}
+
+Test(frame, real_partial_records)
+{
+  size_t len;
+  char *data = tu_read(tu_shared("partial.ndjson"), &len);
+  sink_log l = {0};
+  cr_assert_eq(run(&l, NULL, data, len, 0), CTR_OK);
+  cr_assert_eq(l.records, 155);
+  cr_assert_eq(l.bad + l.skipped + l.errors, 0, "%s", l.log.data);
+  assert_records_match_lines(l.log.data, data, 0, 1);
+  ctr__buf_free(&l.log);
+  free(data);
+}
+
+/* Records in a log whose text starts with `prefix`. */
+static size_t count_records_starting(const char *log, const char *prefix)
+{
+  size_t n = 0;
+  for (const char *p = log; *p;) {
+    const char *nl = strchr(p, '\n');
+    const char *sp = p[0] == 'R' ? strchr(strchr(p + 2, ' ') + 1, ' ') + 1 : NULL;
+    if (sp && strncmp(sp, prefix, strlen(prefix)) == 0)
+      n++;
+    p = nl + 1;
+  }
+  return n;
+}
+
+Test(frame, real_envelopes)
+{
+  static const struct {
+    const char *kind;
+    size_t records, skipped;
+  } expect[] = {
+    {"cloudtrail_log_file", 61, 0},         /* 49 log files, their Records elements */
+    {"cloudtrail_sns_log_delivery", 1, 0},  /* not a known envelope: passed on */
+    {"cwl_subscription_decoded", 211, 2},   /* every message of 34 DATA_MESSAGEs; 2 control messages */
+    {"cwl_subscription_lambda", 4, 0},      /* base64 payloads are not decoded: passed on */
+    {"eventbridge_cloudtrail_api_call", 2, 0},
+    {"eventbridge_s3_object_event", 0, 6},
+    {"lambda_sns_event", 7, 0},             /* {"Records":[...]} of SNS messages: one each */
+    {"lambda_sqs_event", 9, 0},
+    {"s3_event_notification", 12, 0},
+    {"s3_test_event", 1, 0},
+    {"sns_notification", 11, 0},
+    {"sqs_record", 8, 0},
+  };
+  sink_log l = {0};
+  for (size_t k = 0; k < CTR__COUNTOF(expect); k++) {
+    char name[128];
+    snprintf(name, sizeof name, "envelopes/%s.ndjson", expect[k].kind);
+    size_t len;
+    char *data = tu_read(tu_shared(name), &len);
+    cr_assert_eq(run(&l, NULL, data, len, 0), CTR_OK, "%s", expect[k].kind);
+    cr_assert_eq(l.records, expect[k].records, "%s: %zu records", expect[k].kind, l.records);
+    cr_assert_eq(l.skipped, expect[k].skipped, "%s: %zu skipped", expect[k].kind, l.skipped);
+    cr_assert_eq(l.bad + l.errors, 0, "%s: %s", expect[k].kind, l.log.data);
+    /* and the same fed one byte at a time */
+    char *ref = strdup(l.log.data);
+    cr_assert_eq(run(&l, NULL, data, len, 1), CTR_OK);
+    cr_assert_str_eq(l.log.data, ref, "%s", expect[k].kind);
+    free(ref);
+    free(data);
+  }
+
+  size_t len;
+  char *data = tu_read(tu_shared("envelopes/eventbridge_cloudtrail_api_call.ndjson"), &len);
+  run(&l, NULL, data, len, 0);
+  /* the details, parsed: the two EC2 image calls */
+  const char *eb = l.log.data;
+  for (int i = 0; i < 2; i++) {
+    const char *rec = strchr(strchr(eb + 2, ' ') + 1, ' ') + 1;
+    const char *nl = strchr(rec, '\n');
+    json_t *j = json_loadb(rec, (size_t)(nl - rec), 0, NULL);
+    cr_assert(json_is_object(j));
+    cr_assert_str_eq(json_string_value(json_object_get(j, "eventName")), i == 0 ? "CreateImage" : "ModifyImageAttribute");
+    cr_assert_str_eq(json_string_value(json_object_get(j, "eventSource")), "ec2.amazonaws.com");
+    json_decref(j);
+    eb = nl + 1;
+  }
+  free(data);
+
+  data = tu_read(tu_shared("envelopes/cwl_subscription_decoded.ndjson"), &len);
+  run(&l, NULL, data, len, 0);
+  /* 10 of the messages are CloudTrail records (the others are other logs) */
+  cr_assert_eq(count_records_starting(l.log.data, "{\"eventVersion\":\"1.0"), 8);
+  cr_assert_eq(count_records_starting(l.log.data, "{\"eventVersion\": \"foo\""), 2);
+  cr_assert(strstr(l.log.data, "S 0 CloudWatch Logs control message\n") ||
+            strstr(l.log.data, " CloudWatch Logs control message\n"));
+  free(data);
+
+  data = tu_read(tu_shared("envelopes/s3_test_event.ndjson"), &len);
+  run(&l, NULL, data, len, 0);
+  const char *s3 = "R 0 0 {\"Service\":\"Amazon S3\",\"Event\":\"s3:TestEvent\",";
+  cr_assert(strncmp(l.log.data, s3, strlen(s3)) == 0, "%s", l.log.data);
+  free(data);
+  ctr__buf_free(&l.log);
+}
+
+/* ------------------------------------------------------------ chunking */
+
+Test(frame, every_split_of_an_ndjson_sample)
+{
+  size_t len;
+  char *sample = ndjson_sample(5000, &len);
+  assert_split_invariant(sample, len, NULL, 1, "ndjson sample");
+  /* the same under tight limits, so limit verdicts meet chunk ends too */
+  ctr__frame_limits lim = limits(900, 4, 0);
+  assert_split_invariant(sample, len, &lim, 1, "ndjson sample, tight limits");
+  free(sample);
+}
+
+Test(frame, every_split_of_a_log_file_sample)
+{
+  size_t len, flen;
+  char *sample = ndjson_sample(5000, &len);
+  char *file = as_log_file(sample, &flen);
+  sink_log l = {0};
+  cr_assert_eq(run(&l, NULL, file, flen, 0), CTR_OK);
+  assert_records_match_lines(l.log.data, sample, 12, 1);
+  assert_split_invariant(file, flen, NULL, 1, "log file sample");
+  size_t n;
+  unsigned char *gz = gzip(file, flen, &n);
+  assert_split_invariant(gz, n, NULL, 1, "gzip log file sample");
+  ctr__frame_limits lim = limits(900, 4, 3000);
+  assert_split_invariant(gz, n, &lim, 1, "gzip log file sample, tight limits");
+  free(gz);
+  free(file);
+  free(sample);
+  ctr__buf_free(&l.log);
+}
+
+Test(frame, every_split_of_mixed_and_bad_input)
+{
+  const char *in =
+    "\xEF\xBB\xBF{\"a\":\"}{\\\"\"}\nxyz\n[{\"b\":1},2,\"s\",[{}],{\"c\":[1,{\"d\":\"\\\\\"}]}]\n"
+    "{\"detail-type\":\"AWS API Call via CloudTrail\",\"detail\":{\"e\":1}}\n"
+    "{\"detail-type\":\"Object Created\",\"detail\":{}}\n"
+    "{\"messageType\":\"DATA_MESSAGE\",\"logEvents\":[{\"message\":\"{\\\"f\\\":1}\"},{}]}\n"
+    "{\"digestStartTime\":\"x\",\"logFiles\":[]}\n"
+    "{\"pad\":\"" "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" "\","
+    "\"Records\":[{\"g\":[[[[[1]]]]]},{\"h\":\"" "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy" "\"},7,{\"i\":1}],"
+    "\"tail\":{\"Records\":[{}]}}\n"
+    "{\"R\\u0065cords\":[{\"j\":1}]}\n"
+    "{\"k\":\"unterminated";
+  ctr__frame_limits lim = limits(80, 4, 0);
+  sink_log l = {0};
+  run(&l, &lim, in, strlen(in), 0);
+  cr_assert_str_eq(l.log.data, "R 0 3 {\"a\":\"}{\\\"\"}\n"
+                               "B 1 16 EDATA expected a JSON object or array, found 'x'\n"
+                               "R 2 21 {\"b\":1}\n"
+                               "B 3 29 EDATA record is not a JSON object\n"
+                               "B 4 31 EDATA record is not a JSON object\n"
+                               "B 5 35 EDATA record is not a JSON object\n"
+                               "R 6 40 {\"c\":[1,{\"d\":\"\\\\\"}]}\n"
+                               "R 7 116 {\"e\":1}\n"
+                               "S 125 EventBridge event 'Object Created' does not carry a CloudTrail record\n"
+                               "R 8 170 {\"f\":1}\n"
+                               "B 9 170 EDATA CloudWatch Logs logEvents[1] has no string message\n"
+                               "S 242 CloudTrail digest file\n"
+                               "B 10 381 ELIMIT JSON nesting deeper than 4\n"
+                               "B 11 399 ELIMIT record exceeds the limit of 80 bytes\n"
+                               "B 12 488 EDATA record is not a JSON object\n"
+                               "R 13 490 {\"i\":1}\n"
+                               "R 14 524 {\"R\\u0065cords\":[{\"j\":1}]}\n"
+                               "B 15 551 EDATA truncated record: input ended inside a JSON string\n");
+  assert_split_invariant(in, strlen(in), &lim, 1, "mixed input");
+  size_t n;
+  unsigned char *gz = gzip(in, strlen(in), &n);
+  assert_split_invariant(gz, n, &lim, 1, "gzip mixed input");
+  free(gz);
+  ctr__buf_free(&l.log);
+}
+
+/* Random bytes from a JSON-ish alphabet, framed whole and in random chunks:
+ * never a crash, always the same callbacks. */
+Test(frame, random_input_any_chunking)
+{
+  static const char alphabet[] = "{}[]\"\\:, \n{}\"ab1\xEF\xBB\xBF\x1f\x8b";
+  unsigned seed = 12345;
+  char buf[400];
+  sink_log ref = {0}, l = {0};
+  ctr__frame_limits lim = limits(60, 5, 0);
+  for (int round = 0; round < 3000; round++) {
+    size_t len = 1 + (size_t)(rand_r(&seed) % (int)sizeof buf);
+    for (size_t i = 0; i < len; i++)
+      buf[i] = alphabet[rand_r(&seed) % (int)(sizeof alphabet - 1)];
+    if (round % 3 == 0)
+      buf[0] = '{';
+    int rc = run(&ref, &lim, buf, len, 0);
+    size_t cuts[8];
+    size_t ncuts = (size_t)(rand_r(&seed) % 8);
+    for (size_t i = 0; i < ncuts; i++)
+      cuts[i] = (size_t)rand_r(&seed) % (len + 1);
+    for (size_t i = 1; i < ncuts; i++) /* insertion sort */
+      for (size_t j = i; j > 0 && cuts[j - 1] > cuts[j]; j--) {
+        size_t t = cuts[j];
+        cuts[j] = cuts[j - 1];
+        cuts[j - 1] = t;
+      }
+    log_reset(&l);
+    cr_assert_eq(run_cuts(&l, &lim, buf, len, cuts, ncuts), rc);
+    cr_assert_str_eq(l.log.data, ref.log.data, "round %d", round);
+  }
+  ctr__buf_free(&ref.log);
+  ctr__buf_free(&l.log);
+}
+
+Test(frame, one_byte_feeding_of_the_real_files)
+{
+  const char *files[] = {"records.ndjson", "partial.ndjson", "envelopes/cloudtrail_log_file.ndjson"};
+  sink_log ref = {0}, l = {0};
+  for (size_t i = 0; i < CTR__COUNTOF(files); i++) {
+    size_t len;
+    char *data = tu_read(tu_shared(files[i]), &len);
+    cr_assert_eq(run(&ref, NULL, data, len, 0), CTR_OK);
+    cr_assert_eq(run(&l, NULL, data, len, 1), CTR_OK);
+    cr_assert_eq(l.zero_copy, 0);
+    cr_assert_str_eq(l.log.data, ref.log.data, "%s", files[i]);
+    cr_assert_eq(run(&l, NULL, data, len, 4093), CTR_OK);
+    cr_assert_str_eq(l.log.data, ref.log.data, "%s", files[i]);
+    free(data);
+  }
+  ctr__buf_free(&ref.log);
+  ctr__buf_free(&l.log);
+}
