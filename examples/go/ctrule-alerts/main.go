@@ -1,0 +1,212 @@
+// Command ctrule-alerts is a tiny alerting service built on the Go binding of
+// libctrule: it reads CloudTrail data on stdin (NDJSON, CloudTrail log files
+// {"Records":[...]}, EventBridge or CloudWatch Logs envelopes, gzip-compressed
+// or not) and writes one Falco-style JSON alert per line on stdout, as
+// falcosidekick and SIEMs take them. Alerts are flushed after every chunk of
+// input, so it can sit at the end of a pipe that never closes.
+//
+//	ctrule-alerts [-r rules.yaml]... [-no-builtin] [-min-priority warning]
+//	              [-enable-tag T]... [-disable-tag T]... [-strict] [-quiet] < events
+//
+// Bad records are reported on stderr (with their record index and byte
+// offset) and skipped, unless -strict. A summary line goes to stderr at the
+// end. Exit status: 0 success, 1 scan or output failure (or interrupted),
+// 2 usage or rules error.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/libctrule/libctrule/bindings/go/ctrule"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// falcoAlert is Falco's JSON alert: the binding's Alert (time, rule,
+// priority, output, output_fields, source, tags) plus the reporting host.
+type falcoAlert struct {
+	ctrule.Alert
+	Hostname string `json:"hostname"`
+}
+
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+const readSize = 64 << 10
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("ctrule-alerts", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var ruleFiles, enableTags, disableTags stringList
+	fs.Var(&ruleFiles, "r", "load the rules `file` after the built-in rules (repeatable)")
+	noBuiltin := fs.Bool("no-builtin", false, "do not load the built-in RDS rules")
+	minPriority := fs.String("min-priority", "debug", "report only rules at least this severe (emergency ... debug)")
+	fs.Var(&enableTags, "enable-tag", "enable the rules carrying this `tag` (repeatable)")
+	fs.Var(&disableTags, "disable-tag", "disable the rules carrying this `tag` (repeatable)")
+	strict := fs.Bool("strict", false, "stop with exit status 1 at the first record that cannot be parsed")
+	quiet := fs.Bool("quiet", false, "report neither bad records nor the summary on stderr")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: ctrule-alerts [flags] < cloudtrail-data > alerts.ndjson")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return 2
+	}
+	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "ctrule-alerts: "+format+"\n", a...) }
+
+	// Rules: built-in set, files, then the selection, in Falco's order.
+	var opts []ctrule.CompileOption
+	if !*noBuiltin {
+		opts = append(opts, ctrule.LoadBuiltin("rds"))
+	}
+	for _, f := range ruleFiles {
+		opts = append(opts, ctrule.LoadFile(f))
+	}
+	for _, t := range enableTags {
+		opts = append(opts, ctrule.EnableTag(t))
+	}
+	for _, t := range disableTags {
+		opts = append(opts, ctrule.DisableTag(t))
+	}
+	prio, err := ctrule.ParsePriority(*minPriority)
+	if err != nil {
+		logf("%v", err)
+		return 2
+	}
+	opts = append(opts, ctrule.MinPriority(prio), ctrule.OnDiagnostic(func(d ctrule.Diagnostic) {
+		if d.Severity == ctrule.SeverityWarning && !*quiet {
+			fmt.Fprintln(stderr, d.Text)
+		}
+	}))
+	rs, err := ctrule.Compile(opts...)
+	if err != nil {
+		var ce *ctrule.CompileError
+		if errors.As(err, &ce) && len(ce.Errors()) > 0 {
+			for _, d := range ce.Errors() {
+				fmt.Fprintln(stderr, d.Text) // file:line:col: error: ...
+			}
+		} else {
+			logf("%v", err)
+		}
+		return 2
+	}
+	defer rs.Close()
+	if rs.EnabledCount() == 0 {
+		logf("warning: no rule is enabled")
+	}
+
+	host, _ := os.Hostname()
+	out := bufio.NewWriterSize(stdout, readSize)
+	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false) // "<NA>" as Falco writes it, not "\u003cNA\u003e"
+	sc, err := rs.NewScanner(func(a ctrule.Alert) error {
+		// An output error (e.g. a closed pipe) stops the scan and comes back
+		// from Write.
+		return enc.Encode(falcoAlert{Alert: a, Hostname: host})
+	}, ctrule.OnRecordError(func(e *ctrule.RecordError) error {
+		if *strict && !e.Evaluated {
+			return e
+		}
+		if !*quiet {
+			logf("%s", e.Text)
+		}
+		return nil
+	}))
+	if err != nil {
+		logf("%v", err)
+		return 1
+	}
+	defer sc.Close()
+
+	// Read on a goroutine so that a signal interrupts a blocked read.
+	chunks := make(chan []byte)
+	readErr := make(chan error, 1)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			buf := make([]byte, readSize)
+			n, err := stdin.Read(buf)
+			if n > 0 {
+				select {
+				case chunks <- buf[:n]:
+				case <-done:
+					return
+				}
+			}
+			if err != nil {
+				if errors.Is(err, io.EOF) {
+					err = nil
+				}
+				readErr <- err
+				close(chunks)
+				return
+			}
+		}
+	}()
+
+	summary := func() {
+		if !*quiet {
+			st := sc.Stats()
+			logf("%d records, %d alerts, %d bad, %d incomplete, %d bytes",
+				st.Records, st.Matches, st.BadRecords, st.Incomplete, st.Bytes)
+		}
+	}
+	fail := func(err error) int {
+		out.Flush()
+		logf("%v", err)
+		summary()
+		return 1
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			_ = sc.Reset() // abandon the partial record
+			return fail(fmt.Errorf("interrupted: %w", context.Cause(ctx)))
+		case chunk, ok := <-chunks:
+			if !ok {
+				if err := <-readErr; err != nil {
+					_ = sc.Reset()
+					return fail(fmt.Errorf("reading input: %w", err))
+				}
+				if err := sc.Finish(); err != nil {
+					return fail(err)
+				}
+				if err := out.Flush(); err != nil {
+					return fail(fmt.Errorf("writing alerts: %w", err))
+				}
+				summary()
+				return 0
+			}
+			if _, err := sc.Write(chunk); err != nil {
+				_ = sc.Reset()
+				return fail(err)
+			}
+			if err := out.Flush(); err != nil {
+				_ = sc.Reset()
+				return fail(fmt.Errorf("writing alerts: %w", err))
+			}
+		}
+	}
+}

@@ -1,0 +1,727 @@
+"""End-to-end tests of the `ctrule` command-line tool, driven as a user drives
+it: arguments in, exit code and output out. Run by scripts/test.d/cli.sh
+(CTRULE_CLI names the binary; default build/examples/cli/ctrule)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import pty
+import re
+import select
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+CLI = Path(os.environ.get("CTRULE_CLI", REPO / "build" / "examples" / "cli" / "ctrule"))
+SANITIZED = os.environ.get("CTRULE_CLI_SANITIZED") == "1"
+SAMPLE = REPO / "examples" / "data" / "cloudtrail-sample.json.gz"
+RULES_YAML = REPO / "libctrule" / "rules" / "aws_rds_rules.yaml"
+FIXTURES = REPO / "libctrule" / "rules" / "tests"
+CORPUS = REPO.parent / "shared" / "data" / "cloudtrail"
+REQUIRE_DATA = os.environ.get("CTRULE_REQUIRE_DATA") == "1"
+
+SAMPLE_ALERTS = 10  # see examples/data/make_sample.py
+FALCO_PRIORITIES = {"Emergency", "Alert", "Critical", "Error", "Warning", "Notice", "Informational", "Debug"}
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+if not os.access(CLI, os.X_OK):
+    pytest.exit(f"the ctrule CLI is not built at {CLI} (ninja -C build)", returncode=1)
+
+
+def run(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None,
+        cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    full_env = dict(os.environ)
+    full_env.pop("NO_COLOR", None)
+    if env:
+        full_env.update(env)
+    proc = subprocess.run([str(CLI), *args], input=stdin, capture_output=True, env=full_env, cwd=cwd,
+                          timeout=timeout)
+    out = proc.stdout.decode("utf-8", "replace")
+    err = proc.stderr.decode("utf-8", "replace")
+    if SANITIZED:
+        for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer"):
+            assert marker not in err, f"sanitizer report for {args}:\n{err}"
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def json_alerts(text: str) -> list[dict]:
+    return [json.loads(ln) for ln in text.splitlines() if ln.strip()]
+
+
+def fixture_lines(name: str) -> list[str]:
+    return (FIXTURES / f"{name}.ndjson").read_text().splitlines()
+
+
+# ------------------------------------------------------------------ basics
+
+def test_version() -> None:
+    p = run("--version")
+    assert p.returncode == 0
+    assert re.search(r"^ctrule \d+\.\d+\.\d+$", p.stdout, re.M)
+    assert "libctrule" in p.stdout and "engine 0.63.0" in p.stdout and "rds" in p.stdout
+
+
+@pytest.mark.parametrize("cmd", [[], ["scan"], ["validate"], ["list"], ["test"]])
+def test_help_for_every_subcommand(cmd: list[str]) -> None:
+    p = run(*cmd, "--help")
+    assert p.returncode == 0, p.stderr
+    assert "Usage:" in p.stdout or "Usage: ctrule" in p.stdout
+    assert "Exit codes:" in p.stdout
+    if cmd:
+        assert run("help", *cmd).stdout == p.stdout
+
+
+def test_no_arguments_is_a_usage_error() -> None:
+    p = run()
+    assert p.returncode == 2
+    assert "Usage:" in p.stderr
+
+
+@pytest.mark.parametrize("args, text", [
+    (["frobnicate"], "unknown command 'frobnicate'"),
+    (["scan", "--bogus", str(SAMPLE)], "unknown option '--bogus'"),
+    (["scan", "--min-priority", "loud", str(SAMPLE)], "unknown priority 'loud'"),
+    (["scan", "--color=sometimes", str(SAMPLE)], "--color takes auto, always or never"),
+    (["scan", "-r"], "option '-r' needs a value"),
+    (["scan", "-", "-"], "'-' (stdin) can be given only once"),
+    (["list", "extra"], "unexpected argument 'extra'"),
+    (["validate", "--no-builtin"], "leaves nothing to validate"),
+])
+def test_usage_errors_exit_2(args: list[str], text: str) -> None:
+    p = run(*args)
+    assert p.returncode == 2
+    assert text in p.stderr
+    assert "--help" in p.stderr
+
+
+# ------------------------------------------------------------------ scan: the sample
+
+def test_scan_sample_text_output() -> None:
+    p = run("scan", str(SAMPLE))
+    assert p.returncode == 0, p.stderr
+    assert p.stderr == ""
+    heads = [ln for ln in p.stdout.splitlines() if ln and not ln.startswith(" ")]
+    assert len(heads) == SAMPLE_ALERTS
+    assert not ANSI.search(p.stdout), "no colour when stdout is not a terminal"
+    for rule in ("RDS Snapshot Shared With Foreign Account", "RDS Instance Deleted Without Final Snapshot",
+                 "RDS Automated Backups Disabled", "RDS Snapshot Exported To S3", "RDS Instance Made Public",
+                 "RDS Deletion Protection Disabled", "RDS Master Password Changed", "RDS Public Exposure Attempt Denied"):
+        assert rule in p.stdout
+    # Each alert: headline, rendered output, then where it was found.
+    assert re.search(r"^2025-07-10T16:19:02Z Critical RDS Snapshot Shared With Foreign Account$", p.stdout, re.M)
+    assert "snapshot=orders-prod-adhoc-0710 accounts=444455556666 user=DevOpsDeployRole" in p.stdout
+    assert "arn=arn:aws:sts::123456789012:assumed-role/DevOpsDeployRole/mallory account=123456789012 " \
+           "region=us-east-1 ip=203.0.113.77 agent=Boto3/" in p.stdout
+    assert re.search(r"cloudtrail-sample\.json\.gz record \d+ at byte \d+", p.stdout)
+    # AWS Backup housekeeping and routine changes in the sample raise nothing.
+    assert "awsbackup" not in p.stdout
+    assert "dba-carol" not in p.stdout
+
+
+def test_scan_json_is_falco_alert_json() -> None:
+    p = run("scan", "--json", str(SAMPLE))
+    assert p.returncode == 0, p.stderr
+    alerts = json_alerts(p.stdout)
+    assert len(alerts) == SAMPLE_ALERTS
+    for a in alerts:
+        assert set(a) == {"time", "rule", "priority", "output", "output_fields", "source", "tags", "hostname"}
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z", a["time"])
+        assert a["priority"] in FALCO_PRIORITIES
+        assert a["source"] == "aws_cloudtrail"
+        assert a["hostname"]
+        assert {"aws", "aws_rds"} <= set(a["tags"])
+        assert any(re.fullmatch(r"T\d{4}(\.\d{3})?", t) for t in a["tags"])
+        for key in ("ct.user", "ct.user.arn", "ct.user.accountid", "ct.region", "ct.srcip", "ct.useragent"):
+            assert key in a["output_fields"]
+        assert "<NA>" not in json.dumps(a["output_fields"]), "absent fields are null, not <NA>"
+    share = next(a for a in alerts if a["output_fields"].get("rds.snapshot") == "orders-prod-adhoc-0710")
+    assert share["rule"] == "RDS Snapshot Shared With Foreign Account"
+    assert share["time"] == "2025-07-10T16:19:02.000000000Z"
+    assert share["output_fields"]["rds.shared.accounts"] == "444455556666"
+    dp = next(a for a in alerts if a["rule"] == "RDS Deletion Protection Disabled")
+    assert dp["output_fields"]["rds.cluster"] is None
+    assert "cluster=<NA>" in dp["output"]
+
+
+def test_json_and_text_report_the_same_alerts() -> None:
+    text = run("scan", str(SAMPLE)).stdout
+    rules_text = [ln.split(None, 2)[2] for ln in text.splitlines() if ln and not ln.startswith(" ")]
+    rules_json = [a["rule"] for a in json_alerts(run("scan", "--json", str(SAMPLE)).stdout)]
+    assert rules_text == rules_json
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color() -> None:
+    assert ANSI.search(run("scan", "--color=always", str(SAMPLE)).stdout)
+    assert not ANSI.search(run("scan", "--color=never", str(SAMPLE)).stdout)
+    assert not ANSI.search(run("scan", "--json", "--color=always", str(SAMPLE)).stdout)
+
+    def on_tty(env: dict[str, str]) -> str:
+        master, slave = pty.openpty()
+        full_env = dict(os.environ)
+        full_env.pop("NO_COLOR", None)
+        full_env.update(env)
+        proc = subprocess.Popen([str(CLI), "scan", str(SAMPLE)], stdout=slave, stderr=subprocess.DEVNULL,
+                                stdin=subprocess.DEVNULL, env=full_env)
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        proc.wait(timeout=60)
+        os.close(master)
+        assert proc.returncode == 0
+        return b"".join(chunks).decode("utf-8", "replace")
+
+    assert ANSI.search(on_tty({"TERM": "xterm"}))
+    assert not ANSI.search(on_tty({"TERM": "xterm", "NO_COLOR": "1"}))
+    assert not ANSI.search(on_tty({"TERM": "dumb"}))
+
+
+def test_summary_drill_down() -> None:
+    p = run("scan", "-q", "--summary", str(SAMPLE))
+    assert p.returncode == 0
+    out = p.stdout
+    assert "== Summary: 10 alerts (7 Critical, 2 Warning, 1 Notice) in 3 accounts, 3 regions, 8 rules" in out
+    # account -> region -> rule, most alerts first
+    a1 = out.index("account 123456789012  6 alerts")
+    r1 = out.index("region us-east-1  6 alerts")
+    a2 = out.index("account 111122223333  3 alerts")
+    assert a1 < r1 < a2
+    assert re.search(r"Critical\s+2  RDS Instance Deleted Without Final Snapshot", out)
+    assert "principals arn:aws:sts::123456789012:assumed-role/DevOpsDeployRole/mallory (5)" in out
+    assert re.search(r"resources\s+orders-prod \(3\)", out)
+    assert "region eu-west-1  3 alerts" in out
+    # -q: no per-alert lines
+    assert "    RDS snapshot shared" not in out
+
+
+def test_summary_with_json_goes_to_stderr() -> None:
+    p = run("scan", "--json", "--summary", str(SAMPLE))
+    assert len(json_alerts(p.stdout)) == SAMPLE_ALERTS
+    assert "== Summary: 10 alerts" in p.stderr
+
+
+def test_stats_on_stderr() -> None:
+    p = run("scan", "-q", "--stats", str(SAMPLE))
+    assert p.returncode == 0
+    assert p.stdout == ""
+    assert re.search(r"stats: 1 input, .* read in [\d.]+ s", p.stderr)
+    assert re.search(r"stats: (\d+) records: ", p.stderr)
+    assert "10 alerts" in p.stderr and "0 bad" in p.stderr
+
+
+# ------------------------------------------------------------------ scan: inputs
+
+def test_stdin_gzip_and_ndjson() -> None:
+    by_file = json_alerts(run("scan", "--json", str(SAMPLE)).stdout)
+    p = run("scan", "--json", "-", stdin=SAMPLE.read_bytes())
+    assert p.returncode == 0, p.stderr
+    assert json_alerts(p.stdout) == by_file
+    # No PATH: stdin, when it is not a terminal.
+    p = run("scan", "--json", stdin=SAMPLE.read_bytes())
+    assert json_alerts(p.stdout) == by_file
+    # NDJSON on stdin.
+    records = json.loads(gzip.decompress(SAMPLE.read_bytes()))["Records"]
+    ndjson = "\n".join(json.dumps(r) for r in records).encode()
+    p = run("scan", "--json", "-", stdin=ndjson)
+    assert [a["rule"] for a in json_alerts(p.stdout)] == [a["rule"] for a in by_file]
+    assert "<stdin> record" in run("scan", "-", stdin=ndjson).stdout
+
+
+def test_no_input_on_a_terminal_is_a_usage_error() -> None:
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.run([str(CLI), "scan"], stdin=slave, capture_output=True, timeout=30)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert proc.returncode == 2
+    assert b"no input" in proc.stderr
+
+
+def make_tree(tmp: Path) -> Path:
+    top = tmp / "logs"
+    (top / "AWSLogs" / "123456789012" / "CloudTrail" / "us-east-1" / "2025" / "07" / "10").mkdir(parents=True)
+    (top / "other").mkdir()
+    (top / ".hidden").mkdir()
+    day = top / "AWSLogs" / "123456789012" / "CloudTrail" / "us-east-1" / "2025" / "07" / "10"
+    shutil.copy(SAMPLE, day / "123456789012_CloudTrail_us-east-1_20250710T1645Z_a1b2c3.json.gz")
+    (top / "other" / "share.ndjson").write_text("\n".join(fixture_lines("rds_snapshot_made_public")[:1]) + "\n")
+    (top / "other" / "notes.txt").write_text(fixture_lines("rds_snapshot_made_public")[0])
+    (top / ".hidden" / "x.json").write_text(fixture_lines("rds_snapshot_made_public")[0])
+    return top
+
+
+def test_directory_tree_recursive(tmp_path: Path) -> None:
+    top = make_tree(tmp_path)
+    p = run("scan", "--json", str(top))
+    assert p.returncode == 0, p.stderr
+    alerts = json_alerts(p.stdout)
+    assert len(alerts) == SAMPLE_ALERTS + 1
+    assert sum(a["rule"] == "RDS Snapshot Made Public" for a in alerts) == 1  # .txt and hidden files skipped
+    p = run("scan", "--stats", "-q", str(top))
+    assert "stats: 2 inputs" in p.stderr
+
+
+def test_corrupt_file_among_good_ones(tmp_path: Path) -> None:
+    good = fixture_lines("rds_snapshot_shared_with_foreign_account")
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "a_good.ndjson").write_text("\n".join(good[:2]) + "\n")
+    bad_text = good[0] + "\n" + '{"eventVersion":"1.10","eventName": oops}' + "\n" + good[1] + "\n"
+    (d / "b_bad.ndjson").write_text(bad_text)
+    raw = gzip.compress("\n".join(good).encode(), mtime=0)
+    (d / "c_corrupt.json.gz").write_bytes(raw[: len(raw) // 2] + b"\x00garbage" * 8)
+    shutil.copy(SAMPLE, d / "d_sample.json.gz")
+    p = run("scan", "--json", str(d))
+    assert p.returncode == 4, (p.returncode, p.stderr)
+    rules = [a["rule"] for a in json_alerts(p.stdout)]
+    # a_good: 2 alerts; b_bad: its 2 good records; d_sample: all of its alerts.
+    assert rules.count("RDS Snapshot Shared With Foreign Account") >= 2 + 2 + 2
+    assert len(rules) >= 4 + SAMPLE_ALERTS
+    offset = len(good[0]) + 1
+    assert f"b_bad.ndjson: record 1 at byte {offset}: invalid JSON" in p.stderr
+    assert "c_corrupt.json.gz:" in p.stderr
+    assert "2 inputs could not be read completely" in p.stderr
+    assert "a_good.ndjson" not in p.stderr and "d_sample" not in p.stderr
+
+
+def test_missing_path_is_reported_and_others_scanned(tmp_path: Path) -> None:
+    p = run("scan", "--json", str(tmp_path / "nope.json.gz"), str(SAMPLE))
+    assert p.returncode == 4
+    assert "nope.json.gz: No such file or directory" in p.stderr
+    assert len(json_alerts(p.stdout)) == SAMPLE_ALERTS
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_unreadable_file(tmp_path: Path) -> None:
+    f = tmp_path / "locked.json"
+    f.write_text("{}")
+    f.chmod(0)
+    p = run("scan", str(f), str(SAMPLE))
+    assert p.returncode == 4
+    assert "locked.json: cannot open: Permission denied" in p.stderr
+
+
+def test_incomplete_records_are_counted_not_errors(tmp_path: Path) -> None:
+    f = tmp_path / "partial.ndjson"
+    rec = json.loads(fixture_lines("rds_snapshot_made_public")[0])
+    del rec["awsRegion"]
+    f.write_text(json.dumps(rec) + "\n" + fixture_lines("rds_snapshot_made_public")[0] + "\n")
+    p = run("scan", "--json", str(f))
+    assert p.returncode == 0
+    assert len(json_alerts(p.stdout)) == 2  # evaluated anyway
+    assert "1 incomplete record" in p.stderr
+    p = run("scan", "-v", "-q", str(f))
+    assert "record 0 at byte 0" in p.stderr and "evaluated anyway" in p.stderr
+
+
+def test_large_file_is_streamed(tmp_path: Path) -> None:
+    if SANITIZED:
+        pytest.skip("RSS is meaningless under ASan")
+    line = fixture_lines("rds_instance_made_public")[3]  # harmless: no alert
+    f = tmp_path / "big.ndjson"
+    with open(f, "w") as out:
+        block = (line + "\n") * 1000
+        while out.tell() < 48 * 1024 * 1024:
+            out.write(block)
+    size = f.stat().st_size
+    # Peak RSS of the process image after exec (VmHWM), sampled while it runs:
+    # rusage would also count the memory of the forking test process.
+    errf = tmp_path / "err.txt"
+    with open(errf, "wb") as err:
+        proc = subprocess.Popen([str(CLI), "scan", "--stats", str(f)], stdout=subprocess.DEVNULL, stderr=err)
+        rss_kib = 0
+        while proc.poll() is None:
+            try:
+                status = Path(f"/proc/{proc.pid}/status").read_text()
+            except OSError:
+                break
+            m = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+            if m and f"{CLI.name}" in status.split("\n", 1)[0]:
+                rss_kib = max(rss_kib, int(m.group(1)))
+            time.sleep(0.01)
+        proc.wait(timeout=600)
+    assert proc.returncode == 0, errf.read_text()
+    assert "stats: 1 input" in errf.read_text()
+    assert rss_kib > 0, "could not sample the process"
+    print(f"max RSS {rss_kib} KiB")
+    assert rss_kib * 1024 < size / 2, f"max RSS {rss_kib} KiB for a {size} byte file: not streamed?"
+
+
+def test_progress_line_only_on_a_terminal_for_long_scans() -> None:
+    data = SAMPLE.read_bytes()
+    # stderr is a pipe: never a progress line
+    assert "scanning:" not in run("scan", "-q", str(SAMPLE)).stderr
+    # stderr is a terminal and the scan lasts > 1 s (stdin trickles in)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([str(CLI), "scan", "-q", "-"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=slave)
+    os.close(slave)
+    assert proc.stdin
+    half = len(data) // 2
+    proc.stdin.write(data[:half])
+    proc.stdin.flush()
+    time.sleep(1.3)
+    proc.stdin.write(data[half:])
+    proc.stdin.close()
+    seen = b""
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        r, _, _ = select.select([master], [], [], 0.5)
+        if r:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        elif proc.poll() is not None:
+            break
+    proc.wait(timeout=30)
+    os.close(master)
+    assert proc.returncode == 0
+    text = seen.decode("utf-8", "replace")
+    assert "scanning: 0/1 files" in text, text
+    assert "\r\x1b[K" in text  # the line is cleared at the end
+
+
+# ------------------------------------------------------------------ scan: options
+
+def test_fail_on_alert_exit_codes(tmp_path: Path) -> None:
+    assert run("scan", "--fail-on-alert", str(SAMPLE)).returncode == 1
+    quiet = tmp_path / "quiet.ndjson"
+    quiet.write_text(fixture_lines("rds_instance_made_public")[2] + "\n")
+    assert run("scan", "--fail-on-alert", str(quiet)).returncode == 0
+    # An input error wins over alerts.
+    assert run("scan", "--fail-on-alert", str(SAMPLE), str(tmp_path / "missing")).returncode == 4
+
+
+def test_min_priority() -> None:
+    alerts = json_alerts(run("scan", "--json", "--min-priority", "critical", str(SAMPLE)).stdout)
+    assert len(alerts) == 7
+    assert {a["priority"] for a in alerts} == {"Critical"}
+    alerts = json_alerts(run("scan", "--json", "--min-priority=warning", str(SAMPLE)).stdout)
+    assert len(alerts) == 9
+
+
+def test_tags_and_rule_globs() -> None:
+    def rules(*args: str) -> list[str]:
+        p = run("scan", "--json", *args, str(SAMPLE))
+        assert p.returncode == 0, p.stderr
+        return [a["rule"] for a in json_alerts(p.stdout)]
+
+    t1537 = rules("--enable-tag", "T1537")
+    assert set(t1537) == {"RDS Snapshot Shared With Foreign Account", "RDS Snapshot Exported To S3",
+                          "RDS Public Exposure Attempt Denied"}
+    assert not set(rules("--disable-tag", "T1537")) & {"RDS Snapshot Shared With Foreign Account",
+                                                       "RDS Snapshot Exported To S3"}
+    assert set(rules("--rule", "*Snapshot*")) == {"RDS Snapshot Shared With Foreign Account",
+                                                  "RDS Instance Deleted Without Final Snapshot",
+                                                  "RDS Snapshot Exported To S3"}
+    both = rules("--rule", "RDS Instance Made Public", "--enable-tag", "T1490")
+    assert set(both) == {"RDS Instance Made Public", "RDS Instance Deleted Without Final Snapshot",
+                         "RDS Automated Backups Disabled", "RDS Deletion Protection Disabled"}
+    assert "RDS Automated Backups Disabled" not in rules("--enable-tag", "T1490", "--disable-rule", "*Backups*")
+    p = run("scan", "--rule", "No Such Rule", str(SAMPLE))
+    assert p.returncode == 0 and p.stdout == ""
+    assert "no rule is enabled" in p.stderr
+
+
+def test_first_match() -> None:
+    line = fixture_lines("rds_snapshot_made_public")[1]  # "all" and a foreign account: two rules
+    assert len(json_alerts(run("scan", "--json", "-", stdin=line.encode()).stdout)) == 2
+    assert len(json_alerts(run("scan", "--json", "--first-match", "-", stdin=line.encode()).stdout)) == 1
+
+
+def test_custom_rules_files(tmp_path: Path) -> None:
+    custom = tmp_path / "custom.yaml"
+    custom.write_text(
+        "- rule: Any RDS Snapshot Created\n"
+        "  desc: every manual snapshot\n"
+        "  condition: ct.name = CreateDBSnapshot and not ct.error exists\n"
+        "  output: snapshot %rds.snapshot of %rds.instance by %ct.user.arn\n"
+        "  priority: INFO\n"
+        "  source: aws_cloudtrail\n"
+        "  tags: [mine]\n")
+    more = tmp_path / "more.yaml"
+    more.write_text(
+        "- rule: Any RDS Snapshot Created\n"
+        "  enabled: false\n"
+        "  override:\n"
+        "    enabled: replace\n")
+    p = run("scan", "--json", "--no-builtin", "-r", str(custom), str(SAMPLE))
+    assert p.returncode == 0, p.stderr
+    alerts = json_alerts(p.stdout)
+    assert [a["rule"] for a in alerts] == ["Any RDS Snapshot Created"] * 2
+    assert alerts[0]["priority"] == "Informational"
+    assert alerts[0]["tags"] == ["mine"]
+    # Together with the built-in rules, and a second file that disables it again.
+    assert len(json_alerts(run("scan", "--json", "-r", str(custom), str(SAMPLE)).stdout)) == SAMPLE_ALERTS + 2
+    assert len(json_alerts(run("scan", "--json", "-r", str(custom), "-r", str(more), str(SAMPLE)).stdout)) == SAMPLE_ALERTS
+
+
+def test_bad_rules_file_exit_3(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- rule: Broken\n  desc: x\n  condition: ct.name = X and nosuch.field = 1\n"
+                   "  output: x\n  priority: WARNING\n  source: aws_cloudtrail\n")
+    p = run("scan", "-r", str(bad), str(SAMPLE))
+    assert p.returncode == 3
+    assert p.stdout == ""
+    assert re.search(r"bad\.yaml:3:\d+: error: ", p.stderr)
+    p = run("scan", "-r", str(tmp_path / "absent.yaml"), str(SAMPLE))
+    assert p.returncode == 3
+    assert "absent.yaml" in p.stderr
+
+
+# ------------------------------------------------------------------ validate, list
+
+def test_validate_builtin() -> None:
+    p = run("validate")
+    assert p.returncode == 0
+    assert re.search(r"built-in rules: ok: (\d+) rules \(\1 enabled\), 0 warnings", p.stdout)
+    assert run("validate", "--werror").returncode == 0
+    assert run("validate", "--no-builtin", str(RULES_YAML)).returncode == 0
+
+
+def test_validate_reports_file_line_col(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- rule: Broken\n  desc: x\n  condition: ct.name = X and (ct.user = a\n"
+                   "  output: x\n  priority: WARNING\n  source: aws_cloudtrail\n")
+    p = run("validate", str(bad))
+    assert p.returncode == 3
+    assert re.search(rf"{re.escape(str(bad))}:3:\d+: error: .*", p.stdout)
+    assert "1 error" in p.stdout
+    yaml_err = tmp_path / "yaml.yaml"
+    yaml_err.write_text("- rule: x\n  desc: [unclosed\n")
+    p = run("validate", "--no-builtin", str(yaml_err))
+    assert p.returncode == 3
+    assert re.search(rf"{re.escape(str(yaml_err))}:\d+:\d+: error:", p.stdout)
+    warn = tmp_path / "warn.yaml"
+    warn.write_text("- macro: unused_macro\n  condition: ct.name = X\n")
+    p = run("validate", str(warn))
+    assert p.returncode == 0 and "warning" in p.stdout
+    assert run("validate", "--werror", str(warn)).returncode == 3
+
+
+def test_list_rules_and_fields() -> None:
+    p = run("list")
+    assert p.returncode == 0
+    lines = p.stdout.splitlines()
+    assert lines[0].split() == ["PRIORITY", "RULE", "TAGS"]
+    doc = yaml.safe_load(RULES_YAML.read_text())
+    names = [i["rule"] for i in doc if "rule" in i]
+    assert lines[-1] == f"{len(names)} rules, {len(names)} enabled"
+    for name in names:
+        assert re.search(rf"^\S+\s+{re.escape(name)}\s+aws aws_rds", p.stdout, re.M), name
+    p = run("list", "--min-priority", "critical")
+    assert "(disabled)" in p.stdout
+    p = run("list", "-v", "--rule", "RDS Snapshot Made Public")
+    assert "desc:" in p.stdout and "condition:" in p.stdout
+    p = run("list", "--fields")
+    assert re.search(r"^rds\.shared\.foreign\s+string\s+", p.stdout, re.M)
+    assert re.search(r"^ct\.user\s+string", p.stdout, re.M)
+
+
+# ------------------------------------------------------------------ test (fixtures)
+
+def test_builtin_fixtures_pass() -> None:
+    p = run("test")
+    assert p.returncode == 0, p.stdout + p.stderr
+    doc = yaml.safe_load(RULES_YAML.read_text())
+    n = sum(1 for i in doc if "rule" in i)
+    assert p.stdout.count("\nPASS ") + p.stdout.startswith("PASS ") == n
+    assert re.search(rf"ctrule test: {n} passed, 0 failed, 0 untested", p.stdout)
+
+
+def test_fixture_failures_are_reported(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("- rule: RDS Snapshot Deleted\n"
+                      "  condition: ct.name = DeleteDBSnapshot and rds_call_succeeded\n"
+                      "  override:\n    condition: replace\n")
+    p = run("test", "-r", str(broken))
+    assert p.returncode == 1
+    assert "FAIL      RDS Snapshot Deleted" in p.stdout
+    assert "AWS Backup lifecycle" in p.stdout and "expected no alert" in p.stdout
+    assert "37 passed, 1 failed" in p.stdout
+
+
+def test_custom_fixture_directory(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("- rule: Snapshot Public\n  desc: d\n"
+                     "  condition: ct.name = ModifyDBSnapshotAttribute and rds.shared.public = true\n"
+                     "  output: public %rds.snapshot\n  priority: CRITICAL\n  source: aws_cloudtrail\n")
+    fx = tmp_path / "fx"
+    fx.mkdir()
+    lines = fixture_lines("rds_snapshot_made_public")
+    (fx / "public.ndjson").write_text("\n".join(lines[:4]) + "\n")
+    expect = ("rule: Snapshot Public\n1 alert all\n2 alert all+foreign\n3 quiet removed\n4 quiet foreign\n"
+              "1 output public orders-prod-2025-06-01\n")
+    (fx / "public.expect").write_text(expect)
+    p = run("test", "--no-builtin", "-r", str(rules), str(fx))
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "PASS      Snapshot Public  (2 alert, 2 quiet checks)" in p.stdout
+    # A wrong expectation fails, naming the file, line and record.
+    (fx / "public.expect").write_text(expect.replace("3 quiet", "3 alert"))
+    p = run("test", "--no-builtin", "-r", str(rules), str(fx))
+    assert p.returncode == 1
+    assert "public.expect:4: record 3 (removed): expected an alert, got none" in p.stdout
+    # An unchecked record and an unknown rule fail too.
+    (fx / "public.expect").write_text("rule: Snapshot Public\n1 alert a\n2 alert b\n3 quiet c\n")
+    p = run("test", "--no-builtin", "-r", str(rules), str(fx))
+    assert p.returncode == 1 and "record 4 of public.ndjson has no check" in p.stdout
+    (fx / "public.expect").write_text(expect + "rule: Nope\n1 quiet x\n")
+    p = run("test", "--no-builtin", "-r", str(rules), str(fx))
+    assert p.returncode == 1 and "no rule named 'Nope'" in p.stdout
+    # Too few checks: UNTESTED (exit 1 unless --allow-untested).
+    (fx / "public.ndjson").write_text("\n".join(lines[:3]) + "\n")
+    (fx / "public.expect").write_text("rule: Snapshot Public\n1 alert a\n2 alert b\n3 quiet c\n")
+    p = run("test", "--no-builtin", "-r", str(rules), str(fx))
+    assert p.returncode == 1 and "UNTESTED  Snapshot Public" in p.stdout
+    assert run("test", "--allow-untested", "--no-builtin", "-r", str(rules), str(fx)).returncode == 0
+    # A syntax error in the expectations.
+    (fx / "public.expect").write_text("rule: Snapshot Public\n1 maybe\n")
+    p = run("test", "--no-builtin", "-r", str(rules), str(fx))
+    assert p.returncode == 1 and "unknown check 'maybe'" in p.stderr
+
+
+# ------------------------------------------------------------------ the ruleset's conventions
+
+def rules_doc() -> list[dict]:
+    return [i for i in yaml.safe_load(RULES_YAML.read_text()) if "rule" in i]
+
+
+@pytest.mark.parametrize("rule", rules_doc(), ids=lambda r: r["rule"])
+def test_rule_conventions(rule: dict) -> None:
+    assert rule["source"] == "aws_cloudtrail"
+    assert len(rule["desc"]) > 80, "the desc says why the change matters"
+    tags = rule["tags"]
+    assert tags[:2] == ["aws", "aws_rds"]
+    assert any(re.fullmatch(r"T\d{4}(\.\d{3})?", t) for t in tags), "a MITRE ATT&CK technique id"
+    out = rule["output"]
+    for field in ("%ct.user ", "%ct.user.arn", "%ct.user.accountid", "%ct.region", "%ct.srcip", "%ct.useragent"):
+        assert field in out
+    cond = rule["condition"]
+    assert cond.lstrip().startswith("ct.name"), "the eventName first (index)"
+    if rule["rule"] == "RDS Public Exposure Attempt Denied":
+        assert "ct.error in" in cond
+    else:
+        assert "rds_call_succeeded" in cond or "not ct.error exists" in cond
+    expect = FIXTURES / (re.sub(r"[^a-z0-9]+", "_", rule["rule"].lower()).strip("_") + ".expect")
+    text = expect.read_text()
+    assert len(re.findall(r"^\d+ alert ", text, re.M)) >= 1
+    assert len(re.findall(r"^\d+ quiet ", text, re.M)) >= 2
+    assert re.search(r"^\d+ quiet .*(failed|denied|succeeded)", text, re.M | re.I), "a failed-call fixture"
+
+
+REQUIRED = {  # the twelve events of the original requirement, with their priorities
+    "RDS Instance Made Public": "CRITICAL", "RDS Snapshot Made Public": "CRITICAL",
+    "RDS Snapshot Attribute Modified": "WARNING", "RDS DB Security Group Ingress Revoked": "CRITICAL",
+    "RDS DB Security Group Ingress Authorized": "CRITICAL", "RDS DB Security Group Created": "CRITICAL",
+    "RDS DB Security Group Deleted": "CRITICAL", "RDS Cluster Created": "WARNING", "RDS Cluster Deleted": "CRITICAL",
+    "RDS Instance Stopped": "WARNING", "RDS Snapshot Deleted": "WARNING", "RDS Cluster Stopped": "WARNING",
+}
+
+
+def test_original_twelve_with_their_priorities() -> None:
+    got = {r["rule"]: r["priority"] for r in rules_doc()}
+    for name, prio in REQUIRED.items():
+        assert got.get(name) == prio, name
+
+
+# ------------------------------------------------------------------ generated data stays in sync
+
+def corpus_or_skip() -> None:
+    if not (CORPUS / "records.ndjson").exists():
+        if REQUIRE_DATA:
+            pytest.fail(f"shared corpus missing at {CORPUS}")
+        pytest.skip(f"shared corpus missing at {CORPUS}")
+
+
+def test_fixtures_match_their_generator() -> None:
+    corpus_or_skip()
+    p = subprocess.run([sys.executable, str(FIXTURES / "make_fixtures.py"), "--check"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_sample_matches_its_generator() -> None:
+    corpus_or_skip()
+    p = subprocess.run([sys.executable, str(REPO / "examples" / "data" / "make_sample.py"), "--check"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_sample_is_a_cloudtrail_log_file() -> None:
+    raw = SAMPLE.read_bytes()
+    assert raw[:2] == b"\x1f\x8b"
+    doc = json.loads(gzip.decompress(raw))
+    assert list(doc) == ["Records"] and len(doc["Records"]) > 50
+
+
+# ------------------------------------------------------------------ docs/rds-rules.md
+
+DOC = REPO / "docs" / "rds-rules.md"
+
+
+def doc_block(marker: str) -> str:
+    text = DOC.read_text()
+    start = text.index(f"<!-- {marker}")
+    m = re.search(r"```yaml\n(.*?)```", text[start:], re.S)
+    assert m, marker
+    return m.group(1)
+
+
+def test_doc_worked_example_runs(tmp_path: Path) -> None:
+    mine = tmp_path / "my_rules.yaml"
+    mine.write_text(doc_block("worked-example"))
+    p = run("validate", "--werror", str(mine))
+    assert p.returncode == 0, p.stdout
+    start = json.loads(fixture_lines("rds_instance_stopped")[2])
+    assert start["eventName"] == "StartDBInstance"
+    reboot = dict(start, eventName="RebootDBInstance",
+                  requestParameters={"dBInstanceIdentifier": "orders-prod", "forceFailover": True})
+    p = run("scan", "--json", "-r", str(mine), "--rule", "RDS Instance Rebooted", "-",
+            stdin=(json.dumps(start) + "\n" + json.dumps(reboot) + "\n").encode())
+    assert p.returncode == 0, p.stderr
+    alerts = json_alerts(p.stdout)
+    assert [a["rule"] for a in alerts] == ["RDS Instance Rebooted"]
+    assert alerts[0]["priority"] == "Notice"
+    assert "instance=orders-prod force_failover=true" in alerts[0]["output"]
+
+
+def test_doc_tuning_example_works(tmp_path: Path) -> None:
+    tuning = tmp_path / "tuning.yaml"
+    tuning.write_text(doc_block("tuning-example"))
+    assert run("validate", "--werror", str(tuning)).returncode == 0
+    listed = run("list", "-r", str(tuning)).stdout
+    assert re.search(r"RDS DB Security Group Created .*\(disabled\)", listed)
+    share = json.loads(fixture_lines("rds_snapshot_shared_with_foreign_account")[1])
+    vault = dict(share, requestParameters=dict(share["requestParameters"], valuesToAdd=["999988887777"]))
+    data = (json.dumps(share) + "\n" + json.dumps(vault) + "\n").encode()
+    base = [a["rule"] for a in json_alerts(run("scan", "--json", "-", stdin=data).stdout)]
+    tuned = [a["rule"] for a in json_alerts(run("scan", "--json", "-r", str(tuning), "-", stdin=data).stdout)]
+    assert base.count("RDS Snapshot Shared With Foreign Account") == 2
+    assert tuned.count("RDS Snapshot Shared With Foreign Account") == 1
+
+
+def test_doc_covers_every_rule() -> None:
+    text = DOC.read_text()
+    headings = "\n".join(ln for ln in text.splitlines() if ln.startswith("#### "))
+    for rule in rules_doc():
+        assert rule["rule"] in headings, f"no section for {rule['rule']}"
+        row = re.search(rf"^\| (★ )?{re.escape(rule['rule'])} \| (\w+) \|", text, re.M)
+        assert row and row.group(2) == rule["priority"], f"table row of {rule['rule']}"
