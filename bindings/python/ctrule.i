@@ -1,0 +1,253 @@
+/*
+ * ctrule.i - SWIG interface of the Python binding of libctrule.
+ *
+ * SWIG generates `ctrule/_capi.py` (the low-level module) and the extension
+ * `ctrule/_ctrule` from this file. Every call into libctrule goes through the
+ * generated wrappers; the pythonic API lives in `ctrule/__init__.py` and its
+ * private modules. Built with `swig -python -threads`: the GIL is released
+ * around every wrapped C call and re-acquired by the two trampolines below
+ * whenever the library calls back into Python.
+ *
+ * Python-specific conventions of this interface:
+ *   - `T **out` parameters are hidden: the function returns [status, pointer]
+ *     (pointer is None unless status == CTR_OK).
+ *   - `(const void *buf, size_t len)` takes any C-contiguous object exporting
+ *     the buffer protocol (bytes, bytearray, memoryview, mmap, ...) without
+ *     copying it; the buffer stays exported (so a bytearray cannot be
+ *     resized) for the duration of the call.
+ *   - `(ctr_match_fn fn, void *user_data)` takes a Python callable or None.
+ *     The callable is called as
+ *         fn(rule, priority, output, tags, fields, time_ns, event, record_index, byte_offset)
+ *     with str, int, str, tuple[str, ...], dict[str, str | None], int, bytes,
+ *     int, int; a true return value stops the scan. It is *borrowed*: the
+ *     caller keeps it alive for as long as the scanner may call it.
+ *   - `(ctr_record_error_fn fn, void *user_data)` likewise takes a callable
+ *     called as fn(status, index, offset, message, evaluated, text).
+ *   - An exception raised by a callback stays pending: the match trampoline
+ *     then asks the scanner to stop, every later callback of the same C call
+ *     is skipped, and the wrapper of feed/finish raises it unchanged.
+ */
+%module(package="ctrule", docstring="Low-level SWIG wrapper of libctrule (private; use the ctrule package).") _capi
+
+%{
+#define PY_SSIZE_T_CLEAN
+#include "ctrule.h"
+#include <string.h>
+%}
+
+%include <stdint.i>
+
+/* ------------------------------------------------------------- helpers */
+
+%{
+/* A Python str from a library string: None for NULL, invalid UTF-8 (never
+ * expected: jansson and libyaml validate it) replaced rather than raised. */
+static PyObject *ctrpy_str(const char *s)
+{
+  if (!s)
+    Py_RETURN_NONE;
+  return PyUnicode_DecodeUTF8(s, (Py_ssize_t)strlen(s), "replace");
+}
+
+/* The arguments of a match callback: everything is copied, since the match
+ * is a borrowed view valid only during the callback. */
+static PyObject *ctrpy_match_args(const ctr_match *m)
+{
+  PyObject *rule = NULL, *output = NULL, *tags = NULL, *fields = NULL, *event = NULL;
+  size_t n = ctr_match_tag_count(m), len = 0;
+  if (!(rule = ctrpy_str(ctr_match_rule(m))) || !(output = ctrpy_str(ctr_match_output(m))) ||
+      !(tags = PyTuple_New((Py_ssize_t)n)) || !(fields = PyDict_New()))
+    goto fail;
+  for (size_t i = 0; i < n; i++) {
+    PyObject *t = ctrpy_str(ctr_match_tag(m, i));
+    if (!t)
+      goto fail;
+    PyTuple_SET_ITEM(tags, (Py_ssize_t)i, t);
+  }
+  n = ctr_match_field_count(m);
+  for (size_t i = 0; i < n; i++) {
+    PyObject *k = ctrpy_str(ctr_match_field_name(m, i));
+    PyObject *v = k ? ctrpy_str(ctr_match_field_value(m, i)) : NULL;
+    int rc = v ? PyDict_SetItem(fields, k, v) : -1;
+    Py_XDECREF(k);
+    Py_XDECREF(v);
+    if (rc != 0)
+      goto fail;
+  }
+  {
+    const char *raw = ctr_match_event(m, &len);
+    if (!(event = PyBytes_FromStringAndSize(raw ? raw : "", raw ? (Py_ssize_t)len : 0)))
+      goto fail;
+  }
+  return Py_BuildValue("(NiNNNLNKK)", rule, ctr_match_priority(m), output, tags, fields,
+                       (long long)ctr_match_time(m), event,
+                       (unsigned long long)ctr_match_record_index(m),
+                       (unsigned long long)ctr_match_byte_offset(m));
+fail:
+  Py_XDECREF(rule);
+  Py_XDECREF(output);
+  Py_XDECREF(tags);
+  Py_XDECREF(fields);
+  Py_XDECREF(event);
+  return NULL;
+}
+
+/* ctr_match_fn: runs on the scanning thread with the GIL released by the
+ * wrapper of feed/finish; takes the GIL back for the Python call. */
+static int ctrpy_match_tramp(const ctr_match *m, void *user_data)
+{
+  int stop = 1;
+  SWIG_PYTHON_THREAD_BEGIN_BLOCK;
+  /* A previous callback of this C call raised: stop, keep its exception. */
+  if (!PyErr_Occurred()) {
+    PyObject *args = ctrpy_match_args(m);
+    if (args) {
+      PyObject *r = PyObject_Call((PyObject *)user_data, args, NULL);
+      Py_DECREF(args);
+      if (r) {
+        stop = PyObject_IsTrue(r) != 0; /* -1 (error in __bool__) stops too */
+        Py_DECREF(r);
+      }
+    }
+  }
+  SWIG_PYTHON_THREAD_END_BLOCK;
+  return stop;
+}
+
+/* ctr_record_error_fn: the library carries on after a bad record; if the
+ * Python handler raises, the exception stays pending and the next match
+ * callback stops the scan. */
+static void ctrpy_record_error_tramp(const ctr_record_error *e, void *user_data)
+{
+  SWIG_PYTHON_THREAD_BEGIN_BLOCK;
+  if (!PyErr_Occurred()) {
+    PyObject *message = ctrpy_str(ctr_record_error_message(e));
+    PyObject *text = message ? ctrpy_str(ctr_record_error_text(e)) : NULL;
+    PyObject *r = NULL;
+    if (text)
+      r = PyObject_CallFunction((PyObject *)user_data, "iKKNiN", ctr_record_error_status(e),
+                                (unsigned long long)ctr_record_error_index(e),
+                                (unsigned long long)ctr_record_error_offset(e), message,
+                                ctr_record_error_evaluated(e), text);
+    else
+      Py_XDECREF(message);
+    Py_XDECREF(r);
+  }
+  SWIG_PYTHON_THREAD_END_BLOCK;
+}
+%}
+
+/* ------------------------------------------------------------- typemaps */
+
+/* `T **out` -> an extra return value (None unless the call succeeded). */
+%define CTRPY_OUT_PTR(TYPE)
+%typemap(in, numinputs=0) TYPE **out (TYPE *tmp = NULL) { $1 = &tmp; }
+%typemap(argout) TYPE **out {
+  %append_output(SWIG_NewPointerObj(SWIG_as_voidptr(tmp$argnum), $descriptor(TYPE *), 0));
+}
+%enddef
+CTRPY_OUT_PTR(ctr_compiler)
+CTRPY_OUT_PTR(ctr_ruleset)
+CTRPY_OUT_PTR(ctr_scanner)
+
+/* Zero-copy input through the buffer protocol. */
+%typemap(in) (const void *buf, size_t len) (Py_buffer view, int have_view = 0) {
+  if (PyObject_GetBuffer($input, &view, PyBUF_SIMPLE) != 0)
+    SWIG_fail;
+  have_view = 1;
+  $1 = view.buf;
+  $2 = (size_t)view.len;
+}
+%typemap(freearg) (const void *buf, size_t len) {
+  if (have_view$argnum)
+    PyBuffer_Release(&view$argnum);
+}
+%typemap(typecheck, precedence=SWIG_TYPECHECK_POINTER) (const void *buf, size_t len) {
+  $1 = PyObject_CheckBuffer($input) ? 1 : 0;
+}
+
+/* Rules text: str (UTF-8 encoded) or a bytes-like object. */
+%typemap(in) (const char *yaml, size_t len) (Py_buffer view, int have_view = 0) {
+  if (PyUnicode_Check($input)) {
+    Py_ssize_t n;
+    const char *s = PyUnicode_AsUTF8AndSize($input, &n);
+    if (!s)
+      SWIG_fail;
+    $1 = (char *)s;
+    $2 = (size_t)n;
+  } else {
+    if (PyObject_GetBuffer($input, &view, PyBUF_SIMPLE) != 0)
+      SWIG_fail;
+    have_view = 1;
+    $1 = (char *)view.buf;
+    $2 = (size_t)view.len;
+  }
+}
+%typemap(freearg) (const char *yaml, size_t len) {
+  if (have_view$argnum)
+    PyBuffer_Release(&view$argnum);
+}
+
+/* Callbacks: a Python callable (borrowed, see above) or None. */
+%typemap(in) (ctr_match_fn fn, void *user_data) {
+  if ($input == Py_None) {
+    $1 = NULL;
+    $2 = NULL;
+  } else if (PyCallable_Check($input)) {
+    $1 = ctrpy_match_tramp;
+    $2 = (void *)$input;
+  } else {
+    SWIG_exception_fail(SWIG_TypeError, "the match callback must be callable or None");
+  }
+}
+%typemap(in) (ctr_record_error_fn fn, void *user_data) {
+  if ($input == Py_None) {
+    $1 = NULL;
+    $2 = NULL;
+  } else if (PyCallable_Check($input)) {
+    $1 = ctrpy_record_error_tramp;
+    $2 = (void *)$input;
+  } else {
+    SWIG_exception_fail(SWIG_TypeError, "the error callback must be callable or None");
+  }
+}
+
+/* The calls that may run callbacks: re-raise what a callback raised. */
+%define CTRPY_CALLS_BACK(NAME)
+%exception NAME {
+  $action
+  if (PyErr_Occurred())
+    SWIG_fail;
+}
+%enddef
+CTRPY_CALLS_BACK(ctr_scanner_feed)
+CTRPY_CALLS_BACK(ctr_scanner_finish)
+
+/* ctr_builtin_yaml(name) -> str or None. */
+%typemap(in, numinputs=0) size_t *len (size_t tmp = 0) { $1 = &tmp; }
+%typemap(out) const char *ctr_builtin_yaml "";
+%typemap(argout) size_t *len {
+  Py_XDECREF($result);
+  if (result) {
+    $result = PyUnicode_DecodeUTF8(result, (Py_ssize_t)tmp$argnum, "replace");
+    if (!$result)
+      SWIG_fail;
+  } else {
+    $result = Py_None;
+    Py_INCREF(Py_None);
+  }
+}
+
+/* ---------------------------------------------------------- not wrapped */
+
+/* Function-pointer setters taking raw C callbacks: the diag callback is not
+ * needed (diagnostics are read with ctr_compiler_diag after each call). */
+%ignore ctr_compiler_set_diag_callback;
+/* The one-shot scan reports no record errors; the binding uses a scanner. */
+%ignore ctr_scan_buffer;
+/* Matches and record errors are borrowed views valid only inside a
+ * callback: the trampolines copy them, Python never sees them. */
+%rename("$ignore", regextarget=1) "^ctr_match_";
+%rename("$ignore", regextarget=1) "^ctr_record_error_";
+
+%include "ctrule.h"
