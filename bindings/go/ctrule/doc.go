@@ -1,0 +1,60 @@
+// Package ctrule evaluates Falco-format rules (source aws_cloudtrail) over
+// AWS CloudTrail records, by embedding libctrule, the C library.
+//
+// The pipeline follows the C API:
+//
+//	Compiler (or Compile) --> *Ruleset (immutable, shared by goroutines)
+//	*Ruleset.NewScanner   --> *Scanner (one per goroutine or stream; an io.Writer)
+//	match callback        <-- Alert (a Go copy: rule, priority, output, fields, time, raw record)
+//
+// A minimal service:
+//
+//	rs, err := ctrule.Compile(ctrule.LoadBuiltin("rds"), ctrule.MinPriority(ctrule.PriorityWarning))
+//	if err != nil {
+//		log.Fatal(err) // a *ctrule.CompileError: "rules.yaml:12:7: error: ..."
+//	}
+//	defer rs.Close()
+//	sc, err := rs.NewScanner(func(a ctrule.Alert) error {
+//		return json.NewEncoder(os.Stdout).Encode(a) // a non-nil error stops the scan
+//	})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	defer sc.Close()
+//	if _, err := io.Copy(sc, os.Stdin); err != nil { // NDJSON, {"Records":[...]}, gzip, ...
+//		log.Fatal(err)
+//	}
+//	if err := sc.Finish(); err != nil {
+//		log.Fatal(err)
+//	}
+//
+// or, as an iterator: for a, err := range rs.Alerts(os.Stdin) { ... }.
+//
+// # Errors
+//
+// Every error wraps a Status, so errors.Is(err, ctrule.ErrSyntax),
+// ErrIO, ErrData, ErrNotFound, ErrLimit, ... work. Rule problems are
+// *CompileError values carrying Diagnostics with file, line and column; bad
+// records are *RecordError values with the record index and byte offset
+// (delivered to OnRecordError; the scan carries on unless that callback
+// returns an error); unreadable streams are *ScanError values.
+//
+// # Concurrency and memory
+//
+// A Ruleset may be used from any number of goroutines. A Scanner, like the
+// C scanner it wraps, is for one goroutine at a time; misuse (including
+// calling a Scanner from its own callback) fails with ErrBusy. Callbacks run
+// synchronously on the goroutine that calls Write or Finish; they reach Go
+// through a runtime/cgo.Handle, so C never holds a Go pointer. A callback's
+// panic is carried across the C frames and re-raised from Write/Finish.
+//
+// Close frees C memory deterministically; finalizers (runtime.AddCleanup)
+// free forgotten objects only as a safety net.
+//
+// # Building
+//
+// The package uses cgo with `#cgo pkg-config: ctrule`: it needs a C compiler
+// and libctrule installed where pkg-config finds it (or PKG_CONFIG_PATH set
+// to a build's meson-uninstalled directory). The SWIG-generated layer is
+// committed, so SWIG is not needed to build.
+package ctrule

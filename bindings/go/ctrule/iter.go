@@ -1,0 +1,100 @@
+package ctrule
+
+import (
+	"errors"
+	"io"
+	"iter"
+)
+
+// readChunk is the read size of Scan and Alerts.
+const readChunk = 64 << 10
+
+// Scan reads rd to EOF through a new Scanner, delivering every alert to
+// onMatch, and returns the scanner's counters. A non-nil error from onMatch
+// stops the scan and is returned; so is a read error or a *ScanError.
+func (r *Ruleset) Scan(rd io.Reader, onMatch func(Alert) error, opts ...ScanOption) (Stats, error) {
+	sc, err := r.NewScanner(onMatch, opts...)
+	if err != nil {
+		return Stats{}, err
+	}
+	if _, err := io.CopyBuffer(sc, rd, make([]byte, readChunk)); err != nil {
+		// Abandon the stream so Close does not report the error again.
+		_ = sc.Reset()
+		_ = sc.Close()
+		return sc.Stats(), err
+	}
+	err = sc.Close()
+	return sc.Stats(), err
+}
+
+// Alerts is the iterator form of Scan: it reads rd to EOF and yields every
+// alert in stream order with a nil error. A read, stream or record error
+// (see OnRecordError) is yielded once, with a zero Alert, and ends the
+// sequence. Breaking out of the loop stops reading.
+//
+//	for a, err := range rs.Alerts(os.Stdin) {
+//		if err != nil {
+//			return err
+//		}
+//		fmt.Println(a.Rule, a.Output)
+//	}
+//
+// Alerts are buffered per read of rd (at most 64 KiB of input at a time), so
+// the loop body runs outside the C scanner and may do anything, including
+// scanning with other scanners.
+func (r *Ruleset) Alerts(rd io.Reader, opts ...ScanOption) iter.Seq2[Alert, error] {
+	return func(yield func(Alert, error) bool) {
+		var pending []Alert
+		sc, err := r.NewScanner(func(a Alert) error {
+			pending = append(pending, a)
+			return nil
+		}, opts...)
+		if err != nil {
+			yield(Alert{}, err)
+			return
+		}
+		defer func() {
+			_ = sc.Reset()
+			_ = sc.Close()
+		}()
+		// flush yields the buffered alerts; false if the consumer stopped.
+		flush := func() bool {
+			for i, a := range pending {
+				pending[i] = Alert{}
+				if !yield(a, nil) {
+					return false
+				}
+			}
+			pending = pending[:0]
+			return true
+		}
+		buf := make([]byte, readChunk)
+		for {
+			n, rerr := rd.Read(buf)
+			if n > 0 {
+				_, werr := sc.Write(buf[:n])
+				if !flush() {
+					return
+				}
+				if werr != nil {
+					yield(Alert{}, werr)
+					return
+				}
+			}
+			if errors.Is(rerr, io.EOF) {
+				break
+			}
+			if rerr != nil {
+				yield(Alert{}, rerr)
+				return
+			}
+		}
+		ferr := sc.Finish()
+		if !flush() {
+			return
+		}
+		if ferr != nil {
+			yield(Alert{}, ferr)
+		}
+	}
+}

@@ -1,0 +1,373 @@
+package ctrule
+
+import (
+	"errors"
+	"runtime"
+	"runtime/cgo"
+	"sync/atomic"
+
+	"github.com/libctrule/libctrule/bindings/go/internal/capi"
+)
+
+// ScanOption configures a Scanner.
+type ScanOption func(*scanConfig)
+
+type scanLimit struct {
+	kind  int
+	value uint64
+}
+
+type scanConfig struct {
+	flags         uint
+	limits        []scanLimit
+	onRecordError func(*RecordError) error
+}
+
+// FirstMatch stops evaluating a record at its first matching rule (Falco's
+// rule_matching: first). By default every matching rule is reported.
+func FirstMatch() ScanOption {
+	return func(c *scanConfig) { c.flags |= uint(capi.CTR_SCAN_FIRST_MATCH) }
+}
+
+// NoIndex evaluates every enabled rule on every record, without the
+// eventName index and literal prefilter. Results are identical; it exists for
+// tests and benchmarks.
+func NoIndex() ScanOption {
+	return func(c *scanConfig) { c.flags |= uint(capi.CTR_SCAN_NO_INDEX) }
+}
+
+// MaxRecordBytes sets the largest record, in bytes (default 16 MiB). A larger
+// record is reported as a RecordError (ErrLimit) and skipped.
+func MaxRecordBytes(n uint64) ScanOption {
+	return func(c *scanConfig) { c.limits = append(c.limits, scanLimit{int(capi.CTR_LIMIT_RECORD_BYTES), n}) }
+}
+
+// MaxJSONDepth sets the deepest JSON nesting inside a record (default 64).
+func MaxJSONDepth(n uint64) ScanOption {
+	return func(c *scanConfig) { c.limits = append(c.limits, scanLimit{int(capi.CTR_LIMIT_JSON_DEPTH), n}) }
+}
+
+// MaxGzipOutput sets the most bytes one gzip input may expand to (default
+// 64 GiB).
+func MaxGzipOutput(n uint64) ScanOption {
+	return func(c *scanConfig) { c.limits = append(c.limits, scanLimit{int(capi.CTR_LIMIT_GZIP_OUTPUT), n}) }
+}
+
+// OnRecordError receives every record the scanner could not evaluate or
+// found incomplete (see RecordError), synchronously, on the goroutine that is
+// writing. The scanner carries on after a bad record unless fn returns an
+// error: then no further match is delivered, and Write/Finish return that
+// error. Without this option bad records are only counted (Stats).
+//
+// To make bad records fatal but tolerate incomplete ones:
+//
+//	ctrule.OnRecordError(func(e *ctrule.RecordError) error {
+//		if e.Evaluated {
+//			return nil
+//		}
+//		return e
+//	})
+func OnRecordError(fn func(*RecordError) error) ScanOption {
+	return func(c *scanConfig) { c.onRecordError = fn }
+}
+
+// Stats are a scanner's counters. They accumulate across streams (Finish,
+// Reset) for the life of the scanner.
+type Stats struct {
+	Bytes      uint64 // bytes written (compressed as given)
+	Records    uint64 // records framed, good and bad
+	Matches    uint64 // alerts delivered
+	BadRecords uint64 // records reported as errors (not evaluated)
+	Skipped    uint64 // values recognised and skipped (digests, CloudWatch control messages)
+	Evaluated  uint64 // records parsed and evaluated (the others were pruned by the index)
+	Incomplete uint64 // records evaluated but reported as incomplete
+}
+
+// scanState is what the C callbacks reach through the cgo.Handle. It holds
+// no pointer to the Scanner, so a forgotten Scanner can still be collected.
+// All its fields are used only by the goroutine inside Write/Finish (cgo runs
+// callbacks on the calling goroutine).
+type scanState struct {
+	onMatch       func(Alert) error
+	onRecordError func(*RecordError) error
+
+	err      error // the first error a callback returned during the current call
+	panicked bool  // a callback panicked during the current call
+	panicVal any
+}
+
+var _ capi.Handler = (*scanState)(nil)
+
+// Match implements capi.Handler.
+func (st *scanState) Match(m capi.Struct_SS_ctr_match) (stop int) {
+	if st.err != nil || st.panicked {
+		return 1
+	}
+	if st.onMatch == nil {
+		return 0
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			st.panicked, st.panicVal, stop = true, v, 1
+		}
+	}()
+	if err := st.onMatch(newAlert(m)); err != nil {
+		st.err = err
+		return 1
+	}
+	return 0
+}
+
+// RecordError implements capi.Handler.
+func (st *scanState) RecordError(e capi.Struct_SS_ctr_record_error) {
+	if st.err != nil || st.panicked || st.onRecordError == nil {
+		return
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			st.panicked, st.panicVal = true, v
+		}
+	}()
+	if err := st.onRecordError(newRecordError(e)); err != nil {
+		st.err = err
+	}
+}
+
+// Scanner scans one stream of CloudTrail data at a time against a Ruleset.
+// Write bytes in any chunking (it is an io.Writer, so io.Copy(scanner, r)
+// works); every match is delivered synchronously to the callback given to
+// NewScanner, on the writing goroutine. Finish ends the stream.
+//
+// The input format is recognised by itself: CloudTrail log files
+// {"Records":[...]}, NDJSON, concatenated or single records, JSON arrays,
+// EventBridge envelopes, CloudWatch Logs subscription payloads, and any of
+// these gzip-compressed.
+//
+// A Scanner is for one goroutine at a time: use one per goroutine, all
+// sharing a Ruleset. Calling Write, Finish, Reset or Close from the Scanner's
+// own callback, or from two goroutines at once, fails with an error wrapping
+// ErrBusy instead of corrupting state.
+//
+// Close frees the scanner's C memory; a finalizer frees a forgotten one.
+type Scanner struct {
+	busy    atomic.Bool
+	sc      capi.SwigcptrStruct_SS_ctr_scanner // 0 once closed
+	h       cgo.Handle
+	st      *scanState
+	cleanup runtime.Cleanup
+	dirty   bool  // bytes written since the stream began
+	err     error // the error that ended the current stream (sticky until Finish/Reset)
+	final   Stats // the counters at Close
+}
+
+type scannerResources struct {
+	sc capi.SwigcptrStruct_SS_ctr_scanner
+	h  cgo.Handle
+}
+
+// errPanicked ends a stream whose callback panicked (the panic itself is
+// re-raised from the Write or Finish that ran the callback).
+var errPanicked = errors.New("ctrule: a scanner callback panicked; the stream was abandoned")
+
+// NewScanner creates a scanner on the ruleset. onMatch receives every alert;
+// returning a non-nil error stops the scan, and that error is returned from
+// the Write or Finish in progress (and from later Writes until Finish or
+// Reset). onMatch may be nil to only count matches.
+func (r *Ruleset) NewScanner(onMatch func(Alert) error, opts ...ScanOption) (*Scanner, error) {
+	var cfg scanConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	st := &scanState{onMatch: onMatch, onRecordError: cfg.onRecordError}
+	h := cgo.NewHandle(st)
+
+	out := []uintptr{0}
+	r.mu.RLock()
+	if r.rs == 0 {
+		r.mu.RUnlock()
+		h.Delete()
+		return nil, ErrClosed
+	}
+	code := capi.Ctrgo_scanner_new(r.rs, uint(h), out)
+	r.mu.RUnlock()
+	if code != int(StatusOK) {
+		h.Delete()
+		return nil, opError("new scanner", code)
+	}
+	sc := capi.SwigcptrStruct_SS_ctr_scanner(out[0])
+	fail := func(code int) (*Scanner, error) {
+		capi.Ctr_scanner_free(sc)
+		h.Delete()
+		return nil, opError("configure scanner", code)
+	}
+	if cfg.flags != 0 {
+		if code := capi.Ctr_scanner_set_flags(sc, cfg.flags); code != int(StatusOK) {
+			return fail(code)
+		}
+	}
+	for _, l := range cfg.limits {
+		if code := capi.Ctr_scanner_set_limit(sc, l.kind, l.value); code != int(StatusOK) {
+			return fail(code)
+		}
+	}
+	s := &Scanner{sc: sc, h: h, st: st}
+	s.cleanup = runtime.AddCleanup(s, func(res scannerResources) {
+		cleanupRuns.Add(1)
+		capi.Ctr_scanner_free(res.sc)
+		res.h.Delete()
+	}, scannerResources{sc, h})
+	return s, nil
+}
+
+// enter marks the scanner busy; it fails if it already is (re-entry from a
+// callback, or concurrent use).
+func (s *Scanner) enter() bool { return s.busy.CompareAndSwap(false, true) }
+func (s *Scanner) leave()      { s.busy.Store(false) }
+
+// check turns the status of a feed or finish, and what the callbacks did
+// during it, into the result. A callback's panic is re-raised here, after the
+// C call has returned.
+func (s *Scanner) check(code int) error {
+	st := s.st
+	if st.panicked {
+		v := st.panicVal
+		st.panicked, st.panicVal, st.err = false, nil, nil
+		s.err = errPanicked
+		panic(v)
+	}
+	if st.err != nil {
+		s.err, st.err = st.err, nil
+		return s.err
+	}
+	if code == int(StatusOK) {
+		return nil
+	}
+	// CTR_STOPPED without a Go error cannot happen (only Match stops);
+	// it is kept as an error rather than silently dropped.
+	s.err = &ScanError{Status: Status(code), Message: capi.Ctr_scanner_last_error(s.sc)}
+	return s.err
+}
+
+// Write feeds p to the scanner; records may be split anywhere across
+// writes. The scanner copies what it keeps of p, so p may be reused once
+// Write returns.
+//
+// Write returns len(p) and nil, or the error that ended the stream: the
+// match callback's (or OnRecordError's) error, or a *ScanError for an
+// unreadable stream (e.g. corrupt gzip, ErrData). Bad records alone do not
+// fail a Write. Once the stream has ended with an error, further writes
+// return that error without scanning, until Finish or Reset.
+func (s *Scanner) Write(p []byte) (int, error) {
+	if !s.enter() {
+		return 0, errBusy
+	}
+	defer s.leave()
+	if s.sc == 0 {
+		return 0, ErrClosed
+	}
+	if s.err != nil {
+		return 0, s.err
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	s.dirty = true
+	if err := s.check(capi.Ctr_scanner_feed(s.sc, p)); err != nil {
+		return len(p), err
+	}
+	return len(p), nil
+}
+
+// WriteString is Write for a string.
+func (s *Scanner) WriteString(str string) (int, error) { return s.Write([]byte(str)) }
+
+// Finish ends the stream: the last record, if not yet complete, is flushed
+// (and may match, or be reported as truncated). It returns the error that
+// ended the stream, if any (the same one Write returned). Afterwards the
+// scanner is ready for a new stream: record indexes and offsets restart at 0,
+// Stats keep accumulating.
+func (s *Scanner) Finish() error {
+	if !s.enter() {
+		return errBusy
+	}
+	defer s.leave()
+	if s.sc == 0 {
+		return ErrClosed
+	}
+	return s.finish()
+}
+
+func (s *Scanner) finish() error {
+	defer s.reset()
+	if s.err != nil {
+		return s.err
+	}
+	return s.check(capi.Ctr_scanner_finish(s.sc))
+}
+
+func (s *Scanner) reset() {
+	capi.Ctr_scanner_reset(s.sc)
+	s.err = nil
+	s.dirty = false
+}
+
+// Reset abandons the current stream without flushing it and clears the
+// error that ended it. Stats keep accumulating.
+func (s *Scanner) Reset() error {
+	if !s.enter() {
+		return errBusy
+	}
+	defer s.leave()
+	if s.sc == 0 {
+		return ErrClosed
+	}
+	s.reset()
+	return nil
+}
+
+// Close finishes the current stream if bytes were written since the last
+// Finish or Reset (call Reset first to abandon it instead), frees the
+// scanner, and returns what Finish would have. Close is idempotent.
+func (s *Scanner) Close() error {
+	if !s.enter() {
+		return errBusy
+	}
+	defer s.leave()
+	if s.sc == 0 {
+		return nil
+	}
+	defer func() {
+		s.final = s.stats()
+		s.cleanup.Stop()
+		capi.Ctr_scanner_free(s.sc)
+		s.h.Delete()
+		s.sc = 0
+	}()
+	if s.dirty || s.err != nil {
+		return s.finish()
+	}
+	return nil
+}
+
+// Stats returns the scanner's counters (after Close: their final values).
+// It may be called from the scanner's own callbacks, but not concurrently
+// with Write from another goroutine.
+func (s *Scanner) Stats() Stats {
+	if s.sc == 0 {
+		return s.final
+	}
+	return s.stats()
+}
+
+func (s *Scanner) stats() Stats {
+	get := func(k capi.Ctr_stat) uint64 { return capi.Ctr_scanner_stat(s.sc, int(k)) }
+	return Stats{
+		Bytes:      get(capi.CTR_STAT_BYTES),
+		Records:    get(capi.CTR_STAT_RECORDS),
+		Matches:    get(capi.CTR_STAT_MATCHES),
+		BadRecords: get(capi.CTR_STAT_BAD_RECORDS),
+		Skipped:    get(capi.CTR_STAT_SKIPPED),
+		Evaluated:  get(capi.CTR_STAT_EVALUATED),
+		Incomplete: get(capi.CTR_STAT_INCOMPLETE),
+	}
+}

@@ -1,0 +1,3 @@
+module github.com/libctrule/libctrule/bindings/go
+
+go 1.24
