@@ -10,34 +10,22 @@
 #include <stdio.h>
 #include <string.h>
 
-#define EXTRACT(fn) static int fn(const ctr__event *ev, const char *arg, uint64_t argnum, ctr__value *out)
-#define NOARG()            \
-  do {                     \
-    CTR__UNUSED(arg);      \
-    CTR__UNUSED(argnum);   \
-  } while (0)
-
 /* A field that is the plain value of one dotted path. */
-#define PLAIN(fn, path)                                      \
-  EXTRACT(fn)                                                \
-  {                                                          \
-    NOARG();                                                 \
-    ctr__value_plain(ctr__json_path(ev->root, path), out);   \
-    return CTR_OK;                                           \
+#define PLAIN(fn, path)                                    \
+  CTR__EXTRACT(fn)                                         \
+  {                                                        \
+    CTR__NOARG();                                          \
+    ctr__value_plain(ctr__json_path(ev->root, path), out); \
+    return CTR_OK;                                         \
   }
 
 /* A field that is one top-level member re-serialised as compact JSON. */
-#define COMPACT(fn, key)                                            \
-  EXTRACT(fn)                                                       \
-  {                                                                 \
-    NOARG();                                                        \
+#define COMPACT(fn, key)                                              \
+  CTR__EXTRACT(fn)                                                    \
+  {                                                                   \
+    CTR__NOARG();                                                     \
     return ctr__value_compact(ev, ctr__json_get(ev->root, key), out); \
   }
-
-static void absent(ctr__value *out)
-{
-  memset(out, 0, sizeof *out);
-}
 
 /* A borrowed string; s == NULL means absent. */
 typedef struct sv {
@@ -87,7 +75,7 @@ static void set_sv(ctr__value *out, sv v)
   if (v.s)
     ctr__value_str(out, v.s, v.len);
   else
-    absent(out);
+    ctr__value_absent(out);
 }
 
 /* set_sv for a substring: values must be NUL-terminated, so a substring that
@@ -151,9 +139,9 @@ static sv user_of(const json_t *root)
   return SV_ABSENT;
 }
 
-EXTRACT(x_user)
+CTR__EXTRACT(x_user)
 {
-  NOARG();
+  CTR__NOARG();
   set_sv(out, user_of(ev->root));
   return CTR_OK;
 }
@@ -189,15 +177,15 @@ static sv original_user_of(const json_t *root)
   return SV_ABSENT;
 }
 
-EXTRACT(x_originaluser)
+CTR__EXTRACT(x_originaluser)
 {
-  NOARG();
+  CTR__NOARG();
   return set_sv_term(ev, out, original_user_of(ev->root));
 }
 
-EXTRACT(x_accountid)
+CTR__EXTRACT(x_accountid)
 {
-  NOARG();
+  CTR__NOARG();
   const json_t *j = ctr__json_path(ev->root, "userIdentity.accountId");
   if (!j)
     j = ctr__json_get(ev->root, "recipientAccountId");
@@ -263,9 +251,9 @@ COMPACT(x_request, "requestParameters")
 COMPACT(x_response, "responseElements")
 COMPACT(x_additionaleventdata, "additionalEventData")
 
-EXTRACT(x_shortsrc)
+CTR__EXTRACT(x_shortsrc)
 {
-  NOARG();
+  CTR__NOARG();
   static const char trailer[] = ".amazonaws.com";
   const size_t tn = sizeof trailer - 1;
   sv src = plain_of(ctr__json_get(ev->root, "eventSource"));
@@ -281,33 +269,33 @@ EXTRACT(x_shortsrc)
 static void bool_field(const json_t *j, ctr__value *out)
 {
   if (!j)
-    absent(out);
+    ctr__value_absent(out);
   else
     ctr__value_cstr(out, json_is_true(j) ? "true" : "false");
 }
 
-EXTRACT(x_managementevent)
+CTR__EXTRACT(x_managementevent)
 {
-  NOARG();
+  CTR__NOARG();
   bool_field(ctr__json_get(ev->root, "managementEvent"), out);
   return CTR_OK;
 }
 
-EXTRACT(x_readonly)
+CTR__EXTRACT(x_readonly)
 {
-  NOARG();
+  CTR__NOARG();
   bool_field(ctr__json_get(ev->root, "readOnly"), out);
   return CTR_OK;
 }
 
 /* AWS writes sessionCredentialFromConsole as the string "true"; the plugin
  * only understands a JSON bool (bug). Both are accepted here. */
-EXTRACT(x_sessioncredentialfromconsole)
+CTR__EXTRACT(x_sessioncredentialfromconsole)
 {
-  NOARG();
+  CTR__NOARG();
   const json_t *j = ctr__json_get(ev->root, "sessionCredentialFromConsole");
   if (!j) {
-    absent(out);
+    ctr__value_absent(out);
     return CTR_OK;
   }
   bool yes = json_is_true(j) || sv_eq(str_of(j), "true");
@@ -317,13 +305,13 @@ EXTRACT(x_sessioncredentialfromconsole)
 
 /* ------------------------------------------------------------ ct.resources */
 
-EXTRACT(x_resources)
+CTR__EXTRACT(x_resources)
 {
-  NOARG();
+  CTR__NOARG();
   const json_t *res = ctr__json_get(ev->root, "resources");
   size_t n = json_is_array(res) ? json_array_size(res) : 0;
   if (n == 0) {
-    absent(out);
+    ctr__value_absent(out);
     return CTR_OK;
   }
   if (n == 1)
@@ -373,36 +361,36 @@ static bool s3_bytes(const json_t *root, bool in, bool outb, uint64_t *v)
   return ji || jo;
 }
 
-EXTRACT(x_s3_bytes)
+CTR__EXTRACT(x_s3_bytes)
 {
-  NOARG();
+  CTR__NOARG();
   uint64_t v;
   if (s3_bytes(ev->root, true, true, &v))
     ctr__value_u64(out, v);
   else
-    absent(out);
+    ctr__value_absent(out);
   return CTR_OK;
 }
 
-EXTRACT(x_s3_bytes_in)
+CTR__EXTRACT(x_s3_bytes_in)
 {
-  NOARG();
+  CTR__NOARG();
   uint64_t v;
   if (s3_bytes(ev->root, true, false, &v))
     ctr__value_u64(out, v);
   else
-    absent(out);
+    ctr__value_absent(out);
   return CTR_OK;
 }
 
-EXTRACT(x_s3_bytes_out)
+CTR__EXTRACT(x_s3_bytes_out)
 {
-  NOARG();
+  CTR__NOARG();
   uint64_t v;
   if (s3_bytes(ev->root, false, true, &v))
     ctr__value_u64(out, v);
   else
-    absent(out);
+    ctr__value_absent(out);
   return CTR_OK;
 }
 
@@ -420,12 +408,12 @@ static bool s3_uri(const ctr__event *ev, ctr__value *out, int *rc)
   return true;
 }
 
-EXTRACT(x_s3_uri)
+CTR__EXTRACT(x_s3_uri)
 {
-  NOARG();
+  CTR__NOARG();
   int rc;
   if (!s3_uri(ev, out, &rc))
-    absent(out);
+    ctr__value_absent(out);
   return rc;
 }
 
@@ -437,23 +425,23 @@ static sv event_name(const json_t *root)
   return n.s ? n : sv_of("", 0);
 }
 
-EXTRACT(x_s3_cnt_get)
+CTR__EXTRACT(x_s3_cnt_get)
 {
-  NOARG();
+  CTR__NOARG();
   ctr__value_u64(out, sv_eq(event_name(ev->root), "GetObject") ? 1 : 0);
   return CTR_OK;
 }
 
-EXTRACT(x_s3_cnt_put)
+CTR__EXTRACT(x_s3_cnt_put)
 {
-  NOARG();
+  CTR__NOARG();
   ctr__value_u64(out, sv_eq(event_name(ev->root), "PutObject") ? 1 : 0);
   return CTR_OK;
 }
 
-EXTRACT(x_s3_cnt_other)
+CTR__EXTRACT(x_s3_cnt_other)
 {
-  NOARG();
+  CTR__NOARG();
   sv n = event_name(ev->root);
   ctr__value_u64(out, sv_eq(n, "GetObject") || sv_eq(n, "PutObject") ? 0 : 1);
   return CTR_OK;
@@ -467,9 +455,9 @@ EXTRACT(x_s3_cnt_other)
 /* <ct.user> via <ct.srcip> [!]<arrow> <eventName>, then event details:
  * PutBucketPublicAccessBlock -> its four flags; otherwise " Size=<s3.bytes>"
  * and the first of URI=, Bucket=, Key=, Host=. */
-EXTRACT(x_info)
+CTR__EXTRACT(x_info)
 {
-  NOARG();
+  CTR__NOARG();
   const json_t *root = ev->root;
   sv user = user_of(root);
   if (!user.s) {
@@ -556,9 +544,9 @@ EXTRACT(x_info)
 /* ec2.name: the value of the tag "Name" of the requestParameters
  * tagSpecificationSet item whose resourceType is "instance" (the last such
  * item that has one); absent when none or empty. */
-EXTRACT(x_ec2_name)
+CTR__EXTRACT(x_ec2_name)
 {
-  NOARG();
+  CTR__NOARG();
   const json_t *items = ctr__json_path(ev->root, "requestParameters.tagSpecificationSet.items");
   sv name = SV_ABSENT;
   for (size_t i = 0, n = json_is_array(items) ? json_array_size(items) : 0; i < n; i++) {
@@ -586,7 +574,7 @@ EXTRACT(x_ec2_name)
  * requestParameters.launchSpecification.imageId, as a one-element list. */
 static int image_ids(const ctr__event *ev, ctr__value *out)
 {
-  absent(out);
+  ctr__value_absent(out);
   const json_t *items = ctr__json_path(ev->root, "responseElements.instancesSet.items");
   size_t n = json_is_array(items) ? json_array_size(items) : 0;
   size_t count = 0;
@@ -635,22 +623,22 @@ static int image_id_at(const ctr__event *ev, uint64_t idx, ctr__value *out)
   if (rc != CTR_OK)
     return rc;
   if (list.kind != CTR__V_LIST || idx >= list.count)
-    absent(out);
+    ctr__value_absent(out);
   else
     ctr__value_str(out, list.items[idx].s, list.items[idx].len);
   return CTR_OK;
 }
 
-EXTRACT(x_ec2_imageids)
+CTR__EXTRACT(x_ec2_imageids)
 {
   if (arg)
     return image_id_at(ev, argnum, out);
   return image_ids(ev, out);
 }
 
-EXTRACT(x_ec2_imageid)
+CTR__EXTRACT(x_ec2_imageid)
 {
-  NOARG();
+  CTR__NOARG();
   return image_id_at(ev, 0, out);
 }
 

@@ -8,13 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-#define EXTRACT(fn) static int fn(const ctr__event *ev, const char *arg, uint64_t argnum, ctr__value *out)
-#define NOARG()          \
-  do {                   \
-    CTR__UNUSED(arg);    \
-    CTR__UNUSED(argnum); \
-  } while (0)
-
 #define NS 1000000000ull
 
 /* The event timestamp as Falco holds it: an unsigned count of ns. eventTime
@@ -55,41 +48,41 @@ static int time_text(const ctr__event *ev, bool date, bool ns, ctr__value *out)
   return put_text(ev, buf, n, out);
 }
 
-EXTRACT(x_num)
+CTR__EXTRACT(x_num)
 {
-  NOARG();
+  CTR__NOARG();
   ctr__value_u64(out, ev->num);
   return CTR_OK;
 }
 
-EXTRACT(x_time)
+CTR__EXTRACT(x_time)
 {
-  NOARG();
+  CTR__NOARG();
   return time_text(ev, false, true, out);
 }
 
-EXTRACT(x_time_s)
+CTR__EXTRACT(x_time_s)
 {
-  NOARG();
+  CTR__NOARG();
   return time_text(ev, false, false, out);
 }
 
-EXTRACT(x_datetime)
+CTR__EXTRACT(x_datetime)
 {
-  NOARG();
+  CTR__NOARG();
   return time_text(ev, true, true, out);
 }
 
-EXTRACT(x_datetime_s)
+CTR__EXTRACT(x_datetime_s)
 {
-  NOARG();
+  CTR__NOARG();
   return time_text(ev, true, false, out);
 }
 
 /* sinsp_utils::ts_to_iso_8601: "%FT%T" + ".%09u" + "%z" of gmtime. */
-EXTRACT(x_time_iso8601)
+CTR__EXTRACT(x_time_iso8601)
 {
-  NOARG();
+  CTR__NOARG();
   uint64_t ts = ts_of(ev);
   time_t sec = (time_t)(ts / NS);
   struct tm tm;
@@ -101,81 +94,81 @@ EXTRACT(x_time_iso8601)
   return put_text(ev, buf, n, out);
 }
 
-EXTRACT(x_rawtime)
+CTR__EXTRACT(x_rawtime)
 {
-  NOARG();
+  CTR__NOARG();
   ctr__value_u64(out, ts_of(ev));
   return CTR_OK;
 }
 
-EXTRACT(x_rawtime_s)
+CTR__EXTRACT(x_rawtime_s)
 {
-  NOARG();
+  CTR__NOARG();
   ctr__value_u64(out, ts_of(ev) / NS);
   return CTR_OK;
 }
 
-EXTRACT(x_rawtime_ns)
+CTR__EXTRACT(x_rawtime_ns)
 {
-  NOARG();
+  CTR__NOARG();
   ctr__value_u64(out, ts_of(ev) % NS);
   return CTR_OK;
 }
 
 /* Falco: ns since the first event of the capture. The scanner keeps no
  * capture start, so every event is its own start: always 0. */
-EXTRACT(x_reltime)
+CTR__EXTRACT(x_reltime)
 {
-  NOARG();
+  CTR__NOARG();
   CTR__UNUSED(ev);
   ctr__value_u64(out, 0);
   return CTR_OK;
 }
 
-EXTRACT(x_pluginname)
+CTR__EXTRACT(x_pluginname)
 {
-  NOARG();
+  CTR__NOARG();
   CTR__UNUSED(ev);
   ctr__value_cstr(out, "cloudtrail");
   return CTR_OK;
 }
 
-EXTRACT(x_source)
+CTR__EXTRACT(x_source)
 {
-  NOARG();
+  CTR__NOARG();
   CTR__UNUSED(ev);
   ctr__value_cstr(out, "aws_cloudtrail");
   return CTR_OK;
 }
 
-EXTRACT(x_is_async)
+CTR__EXTRACT(x_is_async)
 {
-  NOARG();
+  CTR__NOARG();
   CTR__UNUSED(ev);
   ctr__value_cstr(out, "false");
   return CTR_OK;
 }
 
-EXTRACT(x_asynctype)
+CTR__EXTRACT(x_asynctype)
 {
-  NOARG();
+  CTR__NOARG();
   CTR__UNUSED(ev);
   memset(out, 0, sizeof *out);
   return CTR_OK;
 }
 
-EXTRACT(x_hostname)
+CTR__EXTRACT(x_hostname)
 {
-  NOARG();
+  CTR__NOARG();
   ctr__value_cstr(out, ev->hostname ? ev->hostname : "");
   return CTR_OK;
 }
 
 /* The plugin's String(): "<awsRegion>[ <ct.user>] <shortsrc> <eventName> <ct.info>";
  * absent when eventSource, awsRegion or eventName is not a string. */
-EXTRACT(x_plugininfo)
+CTR__EXTRACT(x_plugininfo)
 {
-  NOARG();
+  CTR__NOARG();
   const json_t *src = ctr__json_get(ev->root, "eventSource");
   const json_t *region = ctr__json_get(ev->root, "awsRegion");
   const json_t *name = ctr__json_get(ev->root, "eventName");

@@ -14,18 +14,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define EXTRACT(fn) static int fn(const ctr__event *ev, const char *arg, uint64_t argnum, ctr__value *out)
-#define NOARG()          \
-  do {                   \
-    CTR__UNUSED(arg);    \
-    CTR__UNUSED(argnum); \
-  } while (0)
-
-static void absent(ctr__value *out)
-{
-  memset(out, 0, sizeof *out);
-}
-
 static const json_t *request(const ctr__event *ev)
 {
   return ctr__json_get(ev->root, "requestParameters");
@@ -72,13 +60,13 @@ static void set_json_str(ctr__value *out, const json_t *j)
   if (json_is_string(j))
     ctr__value_str(out, json_string_value(j), json_string_length(j));
   else
-    absent(out);
+    ctr__value_absent(out);
 }
 
 #define ID_FIELD(fn, ...)                                              \
-  EXTRACT(fn)                                                          \
+  CTR__EXTRACT(fn)                                                          \
   {                                                                    \
-    NOARG();                                                           \
+    CTR__NOARG();                                                           \
     static const char *const keys[] = {__VA_ARGS__};                   \
     set_json_str(out, find_id(ev, keys, CTR__COUNTOF(keys), NULL));    \
     return CTR_OK;                                                     \
@@ -94,15 +82,15 @@ ID_FIELD(x_resource, "dBInstanceIdentifier", "dBClusterIdentifier", "dBSnapshotI
          "dBClusterSnapshotIdentifier", "dBSecurityGroupName", "dBParameterGroupName",
          "dBClusterParameterGroupName", "globalClusterIdentifier")
 
-EXTRACT(x_snapshot_type)
+CTR__EXTRACT(x_snapshot_type)
 {
-  NOARG();
+  CTR__NOARG();
   static const char *const keys[] = {"dBSnapshotIdentifier", "dBClusterSnapshotIdentifier"};
   size_t which = 0;
   if (find_id(ev, keys, CTR__COUNTOF(keys), &which))
     ctr__value_cstr(out, which == 0 ? "instance" : "cluster");
   else
-    absent(out);
+    ctr__value_absent(out);
   return CTR_OK;
 }
 
@@ -127,7 +115,7 @@ static int tribool(const json_t *j)
 static void set_bool(ctr__value *out, int b)
 {
   if (b < 0)
-    absent(out);
+    ctr__value_absent(out);
   else
     ctr__value_cstr(out, b ? "true" : "false");
 }
@@ -135,9 +123,9 @@ static void set_bool(ctr__value *out, int b)
 /* "true" if publiclyAccessible is true in the request or in the response
  * (restores often say nothing in the request), "false" if present and false
  * everywhere it is present, absent otherwise. */
-EXTRACT(x_public)
+CTR__EXTRACT(x_public)
 {
-  NOARG();
+  CTR__NOARG();
   int result = -1;
   for (size_t src = 0; src < NSOURCES && result != 1; src++) {
     int b = tribool(ctr__json_get(source_obj(ev, src), "publiclyAccessible"));
@@ -149,9 +137,9 @@ EXTRACT(x_public)
 }
 
 #define REQ_BOOL(fn, key)                                   \
-  EXTRACT(fn)                                               \
+  CTR__EXTRACT(fn)                                               \
   {                                                         \
-    NOARG();                                                \
+    CTR__NOARG();                                                \
     set_bool(out, tribool(ctr__json_get(request(ev), key))); \
     return CTR_OK;                                          \
   }
@@ -161,9 +149,9 @@ REQ_BOOL(x_skip_final_snapshot, "skipFinalSnapshot")
 
 /* requestParameters.backupRetentionPeriod: a non-negative integer, a real
  * (truncated) or a string of digits. */
-EXTRACT(x_backup_retention)
+CTR__EXTRACT(x_backup_retention)
 {
-  NOARG();
+  CTR__NOARG();
   const json_t *j = ctr__json_get(request(ev), "backupRetentionPeriod");
   if (json_is_integer(j) && json_integer_value(j) >= 0) {
     ctr__value_u64(out, (uint64_t)json_integer_value(j));
@@ -174,14 +162,14 @@ EXTRACT(x_backup_retention)
     uint64_t v = 0;
     for (size_t i = 0, n = json_string_length(j); i < n; i++) {
       if (s[i] < '0' || s[i] > '9') {
-        absent(out);
+        ctr__value_absent(out);
         return CTR_OK;
       }
       v = v * 10 + (uint64_t)(s[i] - '0');
     }
     ctr__value_u64(out, v);
   } else {
-    absent(out);
+    ctr__value_absent(out);
   }
   return CTR_OK;
 }
@@ -246,7 +234,7 @@ static bool is_all(const ctr__str *s)
 
 static int joined(const ctr__event *ev, const char *key, ctr__value *out)
 {
-  absent(out);
+  ctr__value_absent(out);
   if (!restore_attribute_call(ev))
     return CTR_OK;
   entries e;
@@ -271,15 +259,15 @@ static int joined(const ctr__event *ev, const char *key, ctr__value *out)
   return CTR_OK;
 }
 
-EXTRACT(x_shared_accounts)
+CTR__EXTRACT(x_shared_accounts)
 {
-  NOARG();
+  CTR__NOARG();
   return joined(ev, "valuesToAdd", out);
 }
 
-EXTRACT(x_unshared_accounts)
+CTR__EXTRACT(x_unshared_accounts)
 {
-  NOARG();
+  CTR__NOARG();
   return joined(ev, "valuesToRemove", out);
 }
 
@@ -293,10 +281,10 @@ static const json_t *caller_account(const ctr__event *ev)
   return json_is_string(a) && json_string_length(a) > 0 ? a : NULL;
 }
 
-EXTRACT(x_shared_foreign)
+CTR__EXTRACT(x_shared_foreign)
 {
-  NOARG();
-  absent(out);
+  CTR__NOARG();
+  ctr__value_absent(out);
   if (!restore_attribute_call(ev))
     return CTR_OK;
   entries e;
@@ -314,10 +302,10 @@ EXTRACT(x_shared_foreign)
   return CTR_OK;
 }
 
-EXTRACT(x_shared_public)
+CTR__EXTRACT(x_shared_public)
 {
-  NOARG();
-  absent(out);
+  CTR__NOARG();
+  ctr__value_absent(out);
   if (!restore_attribute_call(ev))
     return CTR_OK;
   entries e;

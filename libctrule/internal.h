@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define CTR__UNUSED(x) ((void)(x))
 #define CTR__COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
@@ -142,6 +143,15 @@ typedef struct ctr__event {
 typedef int (*ctr__extract_fn)(const ctr__event *ev, const char *arg, uint64_t argnum,
                                ctr__value *out);
 
+/* Defines an extractor with the ctr__extract_fn signature (fields_*.c). */
+#define CTR__EXTRACT(fn) static int fn(const ctr__event *ev, const char *arg, uint64_t argnum, ctr__value *out)
+/* For extractors that take no argument. */
+#define CTR__NOARG()       \
+  do {                     \
+    CTR__UNUSED(arg);      \
+    CTR__UNUSED(argnum);   \
+  } while (0)
+
 typedef struct ctr__field_def {
   const char *name;
   ctr__ftype type;
@@ -171,6 +181,8 @@ json_t *ctr__json_path(const json_t *root, const char *dotted);
 /* Falco plugin rule for plain fields: absent if j == NULL; a JSON string gives
  * its value; any other JSON value gives "" . */
 void ctr__value_plain(const json_t *j, ctr__value *out);
+/* Sets `out` to absent (every comparison on it is false). */
+static inline void ctr__value_absent(ctr__value *out) { memset(out, 0, sizeof *out); }
 /* Compact JSON text of j in the arena (JSON null -> "null"); absent if j == NULL. */
 int ctr__value_compact(const ctr__event *ev, const json_t *j, ctr__value *out);
 void ctr__value_str(ctr__value *out, const char *s, size_t len);
