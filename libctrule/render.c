@@ -50,8 +50,9 @@ int ctr__render(ctr__evalctx *cx, const ctr__crule *r, ctr__render_out *out)
       rc = ctr__render_value(&out->text, &v);
     }
   }
+  /* An empty template still yields a terminated "" (never unwritten bytes). */
   if (rc == CTR_OK && !out->text.data)
-    rc = ctr__buf_reserve(&out->text, 0);
+    rc = ctr__buf_append(&out->text, "", 0);
   for (size_t i = 0; rc == CTR_OK && i < r->nofields; i++) {
     ctr__value v;
     ctr__eval_expr(cx, r->ofield_exprs[i], &v);

@@ -1,0 +1,55 @@
+/* test_regressions.c - one test per defect the fuzzers (tests/fuzz) found,
+ * through the public API, named after what went wrong. Each input is the
+ * minimised reproducer, so the sanitizer build and valgrind catch a
+ * relapse even where a plain build would not. */
+#include "testutil.h"
+
+#include <criterion/criterion.h>
+#include <string.h>
+
+static const char record[] =
+  "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"bob\"},"
+  "\"eventTime\":\"2025-03-01T10:02:11Z\",\"eventSource\":\"rds.amazonaws.com\","
+  "\"eventName\":\"DeleteDBCluster\",\"awsRegion\":\"eu-west-1\"}\n";
+
+typedef struct seen_output {
+  int calls;
+  size_t len;
+  char first_byte;
+} seen_output;
+
+static int on_match_output(const ctr_match *m, void *ud)
+{
+  seen_output *s = ud;
+  const char *out = ctr_match_output(m);
+  cr_assert_not_null(out);
+  s->calls++;
+  s->first_byte = out[0];
+  s->len = strlen(out);
+  return 0;
+}
+
+/* fuzz_render, empty template: the first match of a scanner whose rule has
+ * an empty output returned a buffer that was allocated but never
+ * terminated, so ctr_match_output() handed out uninitialised heap bytes
+ * (ASan: heap-buffer-overflow in strlen). It must be "". */
+Test(render, empty_output_template_is_an_empty_string)
+{
+  static const char *const templates[] = {"\"\"", "|-\n    \n", "''"};
+  for (size_t t = 0; t < sizeof templates / sizeof *templates; t++) {
+    char yaml[512], diags[1024];
+    snprintf(yaml, sizeof yaml,
+             "- rule: empty output\n  desc: d\n  condition: ct.name = DeleteDBCluster\n  output: %s\n"
+             "  priority: WARNING\n  source: aws_cloudtrail\n",
+             templates[t]);
+    ctr_ruleset *rs = tu_compile(yaml, diags, sizeof diags);
+    cr_assert_not_null(rs, "template %s: %s", templates[t], diags);
+    seen_output seen = {0};
+    cr_assert_eq(ctr_scan_buffer(rs, record, strlen(record), 0, on_match_output, &seen), CTR_OK);
+    cr_assert_eq(seen.calls, 1, "template %s", templates[t]);
+    cr_assert_eq(seen.first_byte, '\0', "template %s rendered byte 0x%02x", templates[t],
+                 (unsigned char)seen.first_byte);
+    cr_assert_eq(seen.len, 0);
+    ctr_ruleset_unref(rs);
+  }
+}
