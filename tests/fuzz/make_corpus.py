@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Builds the seed corpora of the libFuzzer targets.
+
+usage: make_corpus.py OUTDIR [SHARED_DATA_DIR]
+
+Writes OUTDIR/{rules,condition,render,scanner}/ from the repository's rules
+files and test data, the committed seeds in tests/fuzz/seeds/, and the real
+CloudTrail data in SHARED_DATA_DIR (default ../shared/data/cloudtrail next to
+the repository). Seeds are named by content hash, so re-running is
+idempotent. Only the standard library is used.
+"""
+import gzip
+import hashlib
+import pathlib
+import re
+import struct
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+MAX_SEED = 60000  # stay under the smallest -max_len used by scripts/fuzz.sh
+
+
+def write(outdir, target, data):
+    if isinstance(data, str):
+        data = data.encode()
+    if not data or len(data) > MAX_SEED:
+        return
+    d = outdir / target
+    d.mkdir(parents=True, exist_ok=True)
+    (d / hashlib.sha1(data).hexdigest()).write_bytes(data)
+
+
+def rules_files():
+    files = sorted((ROOT / "libctrule" / "rules").glob("*.yaml"))
+    files += sorted((ROOT / "tests").glob("cases/*/rules.yaml"))
+    files += sorted((ROOT / "examples").rglob("*.yaml"))
+    return files
+
+
+def yaml_items(text):
+    """Top-level `- ` items of a rules file, each as its own text."""
+    items, cur = [], []
+    for line in text.splitlines(keepends=True):
+        if line.startswith("- ") and cur:
+            items.append("".join(cur))
+            cur = []
+        cur.append(line)
+    if cur:
+        items.append("".join(cur))
+    return items
+
+
+def scalar_values(text, key):
+    """Values of `key:` in a rules file, plain or as a block scalar."""
+    lines = text.splitlines()
+    out = []
+    for i, line in enumerate(lines):
+        m = re.match(r"^(\s*)(?:- )?" + key + r":\s*(.*)$", line)
+        if not m:
+            continue
+        indent, value = len(m.group(1)), m.group(2).strip()
+        if value in (">", "|", ">-", "|-", ">+", "|+"):
+            body = []
+            for nxt in lines[i + 1:]:
+                if nxt.strip() and len(nxt) - len(nxt.lstrip()) <= indent:
+                    break
+                body.append(nxt.strip())
+            value = " ".join(body) if value.startswith(">") else "\n".join(body)
+        elif len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        if value:
+            out.append(value)
+    return out
+
+
+def ndjson_lines(path, limit):
+    with open(path, "rb") as f:
+        return [line for _, line in zip(range(limit), f) if line.strip()]
+
+
+def scanner_seed(opts, seed, bound, stream):
+    """fuzz_scanner's layout: options byte, 4 seed bytes, bound byte, stream."""
+    return bytes([opts]) + struct.pack("<I", seed) + bytes([bound]) + stream
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    outdir = pathlib.Path(sys.argv[1])
+    shared = pathlib.Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT.parent / "shared" / "data" / "cloudtrail"
+
+    for target in ("rules", "condition", "render", "scanner"):
+        for seed in sorted((ROOT / "tests" / "fuzz" / "seeds" / target).glob("*")):
+            write(outdir, target, seed.read_bytes())
+
+    sample_records = []
+    for path in sorted((ROOT / "tests" / "cases").glob("*/events.ndjson")):
+        sample_records += ndjson_lines(path, 3)
+    for path in sorted((ROOT / "libctrule" / "rules" / "tests").glob("*.ndjson")):
+        sample_records += ndjson_lines(path, 2)
+
+    for path in rules_files():
+        text = path.read_text()
+        write(outdir, "rules", text)
+        for item in yaml_items(text):
+            write(outdir, "rules", item)
+        for cond in scalar_values(text, "condition"):
+            write(outdir, "condition", cond)
+        outputs = scalar_values(text, "output")
+        for n, out in enumerate(outputs):
+            write(outdir, "render", out)
+            if sample_records:
+                write(outdir, "render", out.encode() + b"\0" + sample_records[n % len(sample_records)])
+
+    # Scanner: every framing, plain and gzipped, with a spread of chunkings.
+    streams = [b"".join(sample_records[i:i + 4]) for i in range(0, len(sample_records), 4)]
+    if shared.is_dir():
+        records = ndjson_lines(shared / "records.ndjson", 40)
+        streams += [b"".join(records[i:i + 8]) for i in range(0, len(records), 8)]
+        import json
+        objs = [json.loads(r) for r in records[:6]]
+        streams.append(json.dumps({"Records": objs}).encode())
+        streams.append(json.dumps(objs).encode())
+        streams.append(b"".join(ndjson_lines(shared / "partial.ndjson", 30)))
+        for env in sorted((shared / "envelopes").glob("*.ndjson")):
+            for line in ndjson_lines(env, 4):
+                streams.append(line)
+    for i, stream in enumerate(streams):
+        bound = (3, 7, 12, 16)[i % 4]
+        write(outdir, "scanner", scanner_seed(0, i + 1, bound, stream))
+        write(outdir, "scanner", scanner_seed(2 | 4, i * 7919 + 3, bound, stream))  # harness gzips
+        write(outdir, "scanner", scanner_seed(1, i + 11, 16, gzip.compress(stream, 6)))
+    if len(streams) >= 2:  # two gzip members back to back, as `cat a.gz b.gz`
+        two = gzip.compress(streams[0]) + gzip.compress(streams[1])
+        write(outdir, "scanner", scanner_seed(0, 5, 9, two))
+    for target in ("rules", "condition", "render", "scanner"):
+        n = len(list((outdir / target).glob("*"))) if (outdir / target).is_dir() else 0
+        print(f"{target}: {n} seeds in {outdir / target}")
+
+
+if __name__ == "__main__":
+    main()
