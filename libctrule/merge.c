@@ -595,8 +595,9 @@ static int read_exception(itemctx *x, const ctr__ynode *n, ctr__exception_def *e
   int rc;
   if (fields && is_scalar(fields)) {
     e->fields_scalar = true;
-    e->fields = malloc(sizeof *e->fields);
-    e->comps = malloc(sizeof *e->comps);
+    /* Zeroed: an error below frees both vectors before comps[0] is set. */
+    e->fields = calloc(1, sizeof *e->fields);
+    e->comps = calloc(1, sizeof *e->comps);
     if (!e->fields || !e->comps)
       return CTR_ENOMEM;
     e->nfields = 1;

@@ -53,3 +53,25 @@ Test(render, empty_output_template_is_an_empty_string)
     ctr_ruleset_unref(rs);
   }
 }
+
+/* fuzz_rules, exception with a scalar `fields` and a sequence `comps`: the
+ * error path freed the exception's comps vector while its only slot was
+ * still uninitialised (ASan: SEGV in free from free_exception). It must be
+ * a clear error at the comps key. */
+Test(load, exception_scalar_fields_with_sequence_comps_is_an_error)
+{
+  static const char yaml[] = "- rule: d\n"
+                             "  desc:\n"
+                             "  condition:\n"
+                             "  output:\n"
+                             "  priority: WARNING\n"
+                             "  exceptions:\n"
+                             "    - name:\n"
+                             "      fields:\n"
+                             "      comps: []\n";
+  char diags[2048];
+  ctr_ruleset *rs = tu_compile(yaml, diags, sizeof diags);
+  cr_assert_null(rs);
+  cr_assert(strstr(diags, "rules.yaml:9:14: error:") != NULL, "diagnostics: %s", diags);
+  cr_assert(strstr(diags, "with a single field, 'comps' must be a scalar") != NULL, "diagnostics: %s", diags);
+}
