@@ -177,6 +177,10 @@ CTR_API int ctr_compiler_select_name(ctr_compiler *c, const char *glob, int enab
 CTR_API int ctr_compiler_select_tag(ctr_compiler *c, const char *tag, int enable);
 /** Rules less severe than this priority stay disabled (default DEBUG: all). */
 CTR_API int ctr_compiler_set_min_priority(ctr_compiler *c, int priority);
+/** Sets a rules limit or a PCRE2 limit (see ctr_limit below; 0: the
+ *  default). YAML and rules-count limits apply to the files added after the
+ *  call. CTR_EINVAL for a record limit or an unknown one. */
+CTR_API int ctr_compiler_set_limit(ctr_compiler *c, int limit, uint64_t value);
 
 /** Resolves macros and lists, parses and compiles every rule, and returns an
  *  immutable ruleset. CTR_ESYNTAX if any error diagnostic exists. The
@@ -261,7 +265,9 @@ typedef int (*ctr_match_fn)(const ctr_match *m, void *user_data);
  * was evaluated but is not a complete CloudTrail record (eventVersion,
  * eventTime, eventName, awsRegion strings, eventSource ending in
  * ".amazonaws.com", userIdentity object: evaluated == 1, counted in
- * CTR_STAT_INCOMPLETE). Borrowed view. The scanner carries on either way. */
+ * CTR_STAT_INCOMPLETE), or one rule was left undecided on it by a PCRE2 limit
+ * (status CTR_ELIMIT, evaluated == 1, also counted in CTR_STAT_INCOMPLETE).
+ * Borrowed view. The scanner carries on either way. */
 typedef struct ctr_record_error ctr_record_error;
 
 CTR_API int ctr_record_error_status(const ctr_record_error *e);
@@ -299,14 +305,64 @@ typedef enum ctr_scan_flag {
   CTR_SCAN_NO_INDEX = 1u << 1,
 } ctr_scan_flag;
 
+/* Resource limits. Every limit has a safe default and is set with
+ * ctr_scanner_set_limit() (record limits, PCRE2 limits) or
+ * ctr_compiler_set_limit() (rules limits, PCRE2 limits); a setter returns
+ * CTR_EINVAL for a limit that does not apply to it. A value of 0 restores the
+ * default; no limit can be switched off.
+ *
+ * Exceeding a record limit makes that record a bad record (status
+ * CTR_ELIMIT, reported with its index and byte offset; the scanner carries on
+ * with the next one), except CTR_LIMIT_GZIP_OUTPUT, which ends the stream
+ * (CTR_ELIMIT from feed/finish). Exceeding a rules limit is an error
+ * diagnostic at file:line:column whose message names the limit (its
+ * ctr_limit_name()), and compile fails with CTR_ESYNTAX, as for any rules
+ * error. */
 typedef enum ctr_limit {
-  /* Largest record in bytes (default 16 MiB). */
+  /* Scanner: largest record in bytes (default 16 MiB). */
   CTR_LIMIT_RECORD_BYTES = 0,
-  /* Deepest JSON nesting inside a record (default 64). */
+  /* Scanner: deepest JSON nesting inside a record (default 64, at most 2048). */
   CTR_LIMIT_JSON_DEPTH = 1,
-  /* Most bytes one gzip input may expand to (default 64 GiB). */
+  /* Scanner: most bytes one gzip input may expand to (default 64 GiB). */
   CTR_LIMIT_GZIP_OUTPUT = 2,
+  /* Compiler, checked while a file is added: most YAML aliases per rules
+   * file (default 10000; aliases share nodes, so "billion laughs" costs no
+   * memory, and this bounds the work). */
+  CTR_LIMIT_YAML_ALIASES = 3,
+  /* Compiler, checked while a file is added: most YAML nodes per rules file
+   * (default 2000000). */
+  CTR_LIMIT_YAML_NODES = 4,
+  /* Compiler: longest condition of a rule or macro, in bytes, after append
+   * and override (default 262144). */
+  CTR_LIMIT_CONDITION_BYTES = 5,
+  /* Compiler: deepest nesting of macro references (default 64). */
+  CTR_LIMIT_MACRO_DEPTH = 6,
+  /* Compiler: most nodes of one rule's condition once its macros are
+   * expanded, which bounds macros that double at every level (default
+   * 100000). */
+  CTR_LIMIT_CONDITION_NODES = 7,
+  /* Compiler, checked while a file is added: most rules defined (default
+   * 10000). */
+  CTR_LIMIT_RULES = 8,
+  /* PCRE2 match limit of one regex comparison (default 100000) and PCRE2
+   * depth limit (default 10000). Set on the compiler, they become the
+   * ruleset's and so every new scanner's; a scanner may override them for
+   * itself. A comparison that hits one leaves its rule undecided on that
+   * record: the rule is not reported as a match, and the record gets a
+   * report (status CTR_ELIMIT, evaluated == 1) naming the rule. */
+  CTR_LIMIT_REGEX_MATCH = 9,
+  CTR_LIMIT_REGEX_DEPTH = 10,
+  /* Compiler: most values in one list literal of a condition once the lists
+   * it names (and the lists they name) are expanded (default 100000). */
+  CTR_LIMIT_LIST_ITEMS = 11,
+  CTR_LIMIT__COUNT = 12
 } ctr_limit;
+
+/** Default value of a limit; 0 for an unknown limit. */
+CTR_API uint64_t ctr_limit_default(int limit);
+/** Short stable name of a limit ("record_bytes", "macro_depth", ...), as used
+ *  in messages and by the bindings; NULL for an unknown limit. */
+CTR_API const char *ctr_limit_name(int limit);
 
 typedef enum ctr_stat {
   CTR_STAT_BYTES = 0,       /* bytes fed (compressed as given) */
@@ -326,6 +382,9 @@ CTR_API int ctr_scanner_new(ctr_ruleset *rs, ctr_match_fn fn, void *user_data, c
 CTR_API void ctr_scanner_free(ctr_scanner *sc);
 
 CTR_API int ctr_scanner_set_flags(ctr_scanner *sc, unsigned flags);
+/** Sets a record limit or a PCRE2 limit (0: the default; the PCRE2 defaults
+ *  are the ruleset's). CTR_EINVAL for a rules limit, an unknown one, or a
+ *  JSON depth over 2048. */
 CTR_API int ctr_scanner_set_limit(ctr_scanner *sc, int limit, uint64_t value);
 CTR_API void ctr_scanner_set_error_callback(ctr_scanner *sc, ctr_record_error_fn fn, void *user_data);
 

@@ -22,6 +22,9 @@ typedef struct compiler_ctx {
   const ctr__pos *fallback_pos; /* for generated nodes (exceptions) */
   bool unknown_field;    /* an unknown field was met (skip-if-unknown-filter) */
   bool failed;
+  unsigned macro_depth;  /* macro references being expanded (CTR_LIMIT_MACRO_DEPTH) */
+  uint64_t nodes;        /* nodes of the current rule's condition (CTR_LIMIT_CONDITION_NODES) */
+  bool limit_reported;   /* one limit diagnostic per rule, not one per expansion path */
   size_t slot_cap;
   size_t regex_cap;
 } compiler_ctx;
@@ -377,11 +380,23 @@ static ctr__cnode *compile_macro_ref(compiler_ctx *cx, const ctr__ast *a)
       ERR(cx, a->pos, "macro '%s' references itself (macro loop)%s", a->name, "");
       return NULL;
     }
+    if (cx->macro_depth >= cx->defs->limits[CTR_LIMIT_MACRO_DEPTH]) {
+      if (!cx->limit_reported) {
+        char max[32];
+        snprintf(max, sizeof max, "%llu", (unsigned long long)cx->defs->limits[CTR_LIMIT_MACRO_DEPTH]);
+        ERR(cx, a->pos, "macro expansion deeper than %s levels (limit %s)", max, ctr_limit_name(CTR_LIMIT_MACRO_DEPTH));
+        cx->limit_reported = true;
+      }
+      cx->failed = true;
+      return NULL;
+    }
     cx->macro_active[i] = true;
+    cx->macro_depth++;
     const ctr__text *saved = cx->text;
     cx->text = &m->cond;
     ctr__cnode *n = compile_ast(cx, cx->macro_ast[i]);
     cx->text = saved;
+    cx->macro_depth--;
     cx->macro_active[i] = false;
     return n;
   }
@@ -396,6 +411,17 @@ static ctr__cnode *compile_macro_ref(compiler_ctx *cx, const ctr__ast *a)
 
 static ctr__cnode *compile_ast(compiler_ctx *cx, const ctr__ast *a)
 {
+  if (++cx->nodes > cx->defs->limits[CTR_LIMIT_CONDITION_NODES]) {
+    if (!cx->limit_reported) {
+      char max[32];
+      snprintf(max, sizeof max, "%llu", (unsigned long long)cx->defs->limits[CTR_LIMIT_CONDITION_NODES]);
+      ERR(cx, a->pos, "condition has more than %s nodes once its macros are expanded (limit %s)", max,
+          ctr_limit_name(CTR_LIMIT_CONDITION_NODES));
+      cx->limit_reported = true;
+    }
+    cx->failed = true;
+    return NULL;
+  }
   switch (a->kind) {
   case CTR__N_CHECK:
     return compile_check(cx, a);
@@ -922,6 +948,18 @@ void ctr__ruleset_free(ctr_ruleset *rs)
   free(rs);
 }
 
+/* CTR_LIMIT_CONDITION_BYTES, checked before parsing: the error points at the
+ * condition's first byte. */
+static bool condition_too_long(const ctr__text *cond, uint64_t max, ctr__parse_error *err)
+{
+  if (cond->len <= max)
+    return false;
+  err->pos = 0;
+  snprintf(err->msg, sizeof err->msg, "condition is %zu bytes long, more than %llu (limit %s)", cond->len,
+           (unsigned long long)max, ctr_limit_name(CTR_LIMIT_CONDITION_BYTES));
+  return true;
+}
+
 int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection *sel, size_t nsel,
                        int min_priority, ctr_ruleset **out)
 {
@@ -941,10 +979,16 @@ int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection 
     goto done;
   }
 
+  rs->regex_match_limit = defs->limits[CTR_LIMIT_REGEX_MATCH];
+  rs->regex_depth_limit = defs->limits[CTR_LIMIT_REGEX_DEPTH];
+
   /* Parse every macro body once. */
   for (size_t i = 0; i < defs->nmacros; i++) {
     ctr__parse_error perr;
-    cx.macro_ast[i] = ctr__parse_condition(&defs->macros[i].cond, defs, &perr);
+    if (condition_too_long(&defs->macros[i].cond, defs->limits[CTR_LIMIT_CONDITION_BYTES], &perr))
+      cx.macro_ast[i] = NULL;
+    else
+      cx.macro_ast[i] = ctr__parse_condition(&defs->macros[i].cond, defs, &perr);
     if (!cx.macro_ast[i]) {
       cx.macro_bad[i] = true;
       const char *file;
@@ -962,10 +1006,15 @@ int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection 
     cx.text = &rd->cond;
     cx.fallback_pos = NULL;
     cx.unknown_field = false;
+    cx.nodes = 0;
+    cx.macro_depth = 0;
+    cx.limit_reported = false;
     bool was_failed = cx.failed;
     cx.failed = false;
     ctr__parse_error perr;
-    ctr__ast *ast = ctr__parse_condition(&rd->cond, defs, &perr);
+    ctr__ast *ast = condition_too_long(&rd->cond, defs->limits[CTR_LIMIT_CONDITION_BYTES], &perr)
+                      ? NULL
+                      : ctr__parse_condition(&rd->cond, defs, &perr);
     ctr__cnode *cond = NULL;
     if (!ast) {
       ERR(&cx, perr.pos, "%s%s", perr.msg, "");

@@ -33,6 +33,8 @@ int ctr_compiler_new(ctr_compiler **out)
   if (!c)
     return CTR_ENOMEM;
   c->min_priority = CTR_PRIORITY_DEBUG;
+  for (int i = 0; i < CTR_LIMIT__COUNT; i++)
+    c->defs.limits[i] = ctr_limit_default(i);
   *out = c;
   return CTR_OK;
 }
@@ -193,6 +195,31 @@ int ctr_compiler_set_min_priority(ctr_compiler *c, int priority)
     return CTR_EINVAL;
   c->min_priority = priority;
   return CTR_OK;
+}
+
+int ctr_compiler_set_limit(ctr_compiler *c, int limit, uint64_t value)
+{
+  if (!c)
+    return CTR_EINVAL;
+  switch (limit) {
+  case CTR_LIMIT_YAML_ALIASES:
+  case CTR_LIMIT_YAML_NODES:
+  case CTR_LIMIT_CONDITION_BYTES:
+  case CTR_LIMIT_MACRO_DEPTH:
+  case CTR_LIMIT_CONDITION_NODES:
+  case CTR_LIMIT_RULES:
+  case CTR_LIMIT_LIST_ITEMS:
+    c->defs.limits[limit] = value ? value : ctr_limit_default(limit);
+    return CTR_OK;
+  case CTR_LIMIT_REGEX_MATCH:
+  case CTR_LIMIT_REGEX_DEPTH:
+    if (value > UINT32_MAX) /* PCRE2 takes 32 bits */
+      return CTR_EINVAL;
+    c->defs.limits[limit] = value ? value : ctr_limit_default(limit);
+    return CTR_OK;
+  default:
+    return CTR_EINVAL;
+  }
 }
 
 int ctr_compiler_compile(ctr_compiler *c, ctr_ruleset **out)

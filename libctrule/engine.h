@@ -156,6 +156,7 @@ typedef struct ctr__defs {
   ctr__rule_def *rules;
   size_t nrules, caprules;
   char *required_engine; /* highest required_engine_version seen */
+  uint64_t limits[CTR_LIMIT__COUNT]; /* the compiler's, all set (defaults filled in) */
 } ctr__defs;
 
 /* Loads one YAML file into defs. Returns CTR_OK, CTR_ESYNTAX (an error was
@@ -344,6 +345,7 @@ struct ctr_ruleset {
   size_t nwildcard;
   uint32_t *all; /* every enabled rule (CTR_SCAN_NO_INDEX) */
   size_t nall;
+  uint64_t regex_match_limit, regex_depth_limit; /* each scanner's PCRE2 defaults */
 };
 
 typedef struct ctr__selection {

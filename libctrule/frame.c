@@ -919,9 +919,9 @@ static int sniff(ctr__framer *f, const unsigned char **p, size_t *n)
 
 void ctr__frame_limits_default(ctr__frame_limits *l)
 {
-  l->max_record_bytes = (uint64_t)16 << 20;
-  l->max_depth = 64;
-  l->max_gzip_output = (uint64_t)64 << 30;
+  l->max_record_bytes = ctr_limit_default(CTR_LIMIT_RECORD_BYTES);
+  l->max_depth = (uint32_t)ctr_limit_default(CTR_LIMIT_JSON_DEPTH);
+  l->max_gzip_output = ctr_limit_default(CTR_LIMIT_GZIP_OUTPUT);
 }
 
 int ctr__framer_new(const ctr__frame_sink *sink, ctr__framer **out)

@@ -3,16 +3,16 @@
  *
  * The tree is built from libyaml's event stream (not its document API) so
  * that aliases share nodes instead of being copied: a "billion laughs"
- * document costs no memory, and a cap on aliases bounds the work. */
+ * document costs no memory, and a cap on aliases (CTR_LIMIT_YAML_ALIASES)
+ * bounds the work. */
 #include "engine.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
 #define MAX_YAML_DEPTH 64
-#define MAX_YAML_ALIASES 10000
-#define MAX_YAML_NODES 2000000
 
 typedef struct node_pool {
   ctr__ynode **nodes;
@@ -95,6 +95,9 @@ typedef struct builder {
   anchor *anchors;
   size_t nanchors, capanchors;
   size_t aliases;
+  uint64_t max_aliases, max_nodes; /* CTR_LIMIT_YAML_ALIASES, CTR_LIMIT_YAML_NODES */
+  bool over_nodes;                 /* new_node() refused: reported, not out of memory */
+  ctr__diags *diags;
   ctr__ynode **docs;
   size_t ndocs;
 } builder;
@@ -142,10 +145,19 @@ static int attach(builder *b, ctr__ynode *nd)
   return node_push(b->stack[b->depth - 1], nd);
 }
 
+static int yaml_error(ctr__diags *diags, const ctr__srcfile *src, unsigned line, unsigned col,
+                      const char *msg);
+
 static ctr__ynode *new_node(builder *b, ctr__ykind kind, const yaml_mark_t *m)
 {
-  if (b->pool->n >= MAX_YAML_NODES)
+  if (b->pool->n >= b->max_nodes) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "more than %llu YAML nodes (limit %s)", (unsigned long long)b->max_nodes,
+             ctr_limit_name(CTR_LIMIT_YAML_NODES));
+    yaml_error(b->diags, b->src, (unsigned)m->line + 1, (unsigned)m->column + 1, msg);
+    b->over_nodes = true;
     return NULL;
+  }
   ctr__ynode *nd = pool_new(b->pool);
   if (!nd)
     return NULL;
@@ -196,7 +208,7 @@ static int build_tree(builder *b, ctr__diags *diags)
     case YAML_SCALAR_EVENT:
       nd = new_node(b, CTR__Y_SCALAR, &ev.start_mark);
       if (!nd || !(nd->value = ctr__strndup((const char *)ev.data.scalar.value, ev.data.scalar.length))) {
-        rc = CTR_ENOMEM;
+        rc = b->over_nodes ? CTR_ESYNTAX : CTR_ENOMEM;
         break;
       }
       nd->len = ev.data.scalar.length;
@@ -213,7 +225,7 @@ static int build_tree(builder *b, ctr__diags *diags)
       }
       nd = new_node(b, type == YAML_SEQUENCE_START_EVENT ? CTR__Y_SEQ : CTR__Y_MAP, &ev.start_mark);
       if (!nd) {
-        rc = CTR_ENOMEM;
+        rc = b->over_nodes ? CTR_ESYNTAX : CTR_ENOMEM;
         break;
       }
       rc = add_anchor(b, type == YAML_SEQUENCE_START_EVENT ? ev.data.sequence_start.anchor
@@ -231,9 +243,11 @@ static int build_tree(builder *b, ctr__diags *diags)
       if (!nd) {
         rc = yaml_error(diags, b->src, (unsigned)ev.start_mark.line + 1, (unsigned)ev.start_mark.column + 1,
                         "YAML alias to an unknown anchor");
-      } else if (++b->aliases > MAX_YAML_ALIASES) {
-        rc = yaml_error(diags, b->src, (unsigned)ev.start_mark.line + 1, (unsigned)ev.start_mark.column + 1,
-                        "too many YAML aliases (more than 10000)");
+      } else if (++b->aliases > b->max_aliases) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "more than %llu YAML aliases (limit %s)", (unsigned long long)b->max_aliases,
+                 ctr_limit_name(CTR_LIMIT_YAML_ALIASES));
+        rc = yaml_error(diags, b->src, (unsigned)ev.start_mark.line + 1, (unsigned)ev.start_mark.column + 1, msg);
       } else {
         rc = attach(b, nd);
       }
@@ -320,7 +334,11 @@ int ctr__load_yaml(ctr__defs *defs, ctr__diags *diags, ctr__srcfile *src, ctr__y
   node_pool *pool = calloc(1, sizeof *pool);
   if (!pool)
     return CTR_ENOMEM;
-  builder b = {.src = src, .pool = pool};
+  builder b = {.src = src,
+               .pool = pool,
+               .diags = diags,
+               .max_aliases = defs->limits[CTR_LIMIT_YAML_ALIASES],
+               .max_nodes = defs->limits[CTR_LIMIT_YAML_NODES]};
   int rc = build_tree(&b, diags);
   free_builder(&b);
   *node_pool_out = pool;

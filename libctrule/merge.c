@@ -940,6 +940,13 @@ static int merge_rule(itemctx *x, const ctr__ynode *name)
     *r = nr;
     return CTR_OK;
   }
+  if (x->defs->nrules >= x->defs->limits[CTR_LIMIT_RULES]) {
+    char max[32];
+    snprintf(max, sizeof max, "%llu", (unsigned long long)x->defs->limits[CTR_LIMIT_RULES]);
+    free_rule(&nr);
+    return err_at(x, name, "LOAD_ERR_VALIDATE", "more than %s rules (limit %s)", max,
+                  ctr_limit_name(CTR_LIMIT_RULES));
+  }
   if (x->defs->nrules == x->defs->caprules) {
     size_t c = x->defs->caprules ? x->defs->caprules * 2 : 16;
     ctr__rule_def *v = realloc(x->defs->rules, c * sizeof *v);

@@ -177,8 +177,23 @@ static ctr__fexpr *parse_operand(parser *p, bool allow_val)
   return f;
 }
 
+/* Lists may name earlier lists, so a short condition can expand to very many
+ * values: CTR_LIMIT_LIST_ITEMS bounds one comparison's. */
+static bool too_many_values(parser *p, const ctr__ast *a, size_t pos)
+{
+  uint64_t max = p->defs->limits[CTR_LIMIT_LIST_ITEMS];
+  if (a->nrhs < max)
+    return false;
+  char n[32];
+  snprintf(n, sizeof n, "%llu", (unsigned long long)max);
+  fail(p, pos, "more than %s values in one list once its lists are expanded (limit list_items)", n);
+  return true;
+}
+
 static bool push_lit(parser *p, ctr__ast *a, const char *s, size_t len, bool quoted, size_t pos)
 {
+  if (too_many_values(p, a, pos))
+    return false;
   if ((a->nrhs & (a->nrhs - 1)) == 0) {
     size_t cap = a->nrhs ? a->nrhs * 2 : 4;
     ctr__lit *v = realloc(a->rhs, cap * sizeof *v);
@@ -230,6 +245,10 @@ static bool parse_value(parser *p, ctr__ast *a, bool in_list)
     size_t n;
     if (!ctr__lex_quoted(lx, &s, &n, p->err)) {
       p->failed = true;
+      return false;
+    }
+    if (too_many_values(p, a, pos)) {
+      free(s);
       return false;
     }
     if ((a->nrhs & (a->nrhs - 1)) == 0) {

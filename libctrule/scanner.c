@@ -9,9 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define DEFAULT_MATCH_LIMIT 100000u
-#define DEFAULT_DEPTH_LIMIT 10000u
-
 struct ctr_match {
   const ctr__crule *rule;
   const ctr_scanner *sc;
@@ -42,6 +39,7 @@ struct ctr_scanner {
   uint64_t stats[CTR_STAT__COUNT];
   ctr__buf msg, text, last_error;
   bool busy, stopped;
+  uint32_t regex_match_limit, regex_depth_limit; /* as set in eval.mctx */
   char hostname[256];
 };
 
@@ -135,10 +133,22 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
     if (!t || !ctr__parse_time(t, &sc->ev.time_ns))
       sc->ev.time_ns = 0;
     sc->eval.gen++;
-    sc->eval.error = CTR_OK;
     for (size_t i = 0; i < n; i++) {
       const ctr__crule *r = &rs->rules[cand[i]];
-      if (!ctr__eval(&sc->eval, r->cond))
+      sc->eval.error = CTR_OK;
+      bool hit = ctr__eval(&sc->eval, r->cond);
+      if (sc->eval.error == CTR_ELIMIT) {
+        /* A regex gave up: the rule is undecided on this record, so it is
+         * neither a match nor a silent non-match. */
+        ctr__buf_clear(&sc->msg);
+        ctr__buf_printf(&sc->msg,
+                        "rule '%s' not evaluated: a regex hit the PCRE2 limit (limit %s %u, %s %u)",
+                        r->name, ctr_limit_name(CTR_LIMIT_REGEX_MATCH), sc->regex_match_limit,
+                        ctr_limit_name(CTR_LIMIT_REGEX_DEPTH), sc->regex_depth_limit);
+        report(sc, CTR_ELIMIT, index, offset, true, false);
+        continue;
+      }
+      if (!hit)
         continue;
       sc->stats[CTR_STAT_MATCHES]++;
       if (ctr__render(&sc->eval, r, &sc->render) != CTR_OK) {
@@ -159,11 +169,6 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
       if (sc->flags & CTR_SCAN_FIRST_MATCH)
         break;
     }
-    if (sc->eval.error == CTR_ELIMIT) {
-      ctr__buf_clear(&sc->msg);
-      ctr__buf_append_str(&sc->msg, "a regex hit its PCRE2 match limit: that comparison was taken as false");
-      report(sc, CTR_ELIMIT, index, offset, true, false);
-    }
   }
   sc->ev.root = NULL;
   json_decref(root);
@@ -171,6 +176,14 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
 }
 
 /* ------------------------------------------------------------ API */
+
+static void set_regex_limits(ctr_scanner *sc, uint32_t match, uint32_t depth)
+{
+  sc->regex_match_limit = match;
+  sc->regex_depth_limit = depth;
+  pcre2_set_match_limit(sc->eval.mctx, match);
+  pcre2_set_depth_limit(sc->eval.mctx, depth);
+}
 
 int ctr_scanner_new(ctr_ruleset *rs, ctr_match_fn fn, void *user_data, ctr_scanner **out)
 {
@@ -199,8 +212,7 @@ int ctr_scanner_new(ctr_ruleset *rs, ctr_match_fn fn, void *user_data, ctr_scann
     return CTR_ENOMEM;
   }
   /* Bounded regex work per comparison: hostile strings cannot hang a scan. */
-  pcre2_set_match_limit(sc->eval.mctx, DEFAULT_MATCH_LIMIT);
-  pcre2_set_depth_limit(sc->eval.mctx, DEFAULT_DEPTH_LIMIT);
+  set_regex_limits(sc, (uint32_t)rs->regex_match_limit, (uint32_t)rs->regex_depth_limit);
   *out = sc;
   return CTR_OK;
 }
@@ -234,8 +246,12 @@ int ctr_scanner_set_flags(ctr_scanner *sc, unsigned flags)
 
 int ctr_scanner_set_limit(ctr_scanner *sc, int limit, uint64_t value)
 {
-  if (!sc || value == 0)
+  if (!sc)
     return CTR_EINVAL;
+  if (value == 0) /* the default: the library's, or for PCRE2 the ruleset's */
+    value = limit == CTR_LIMIT_REGEX_MATCH   ? sc->rs->regex_match_limit
+            : limit == CTR_LIMIT_REGEX_DEPTH ? sc->rs->regex_depth_limit
+                                             : ctr_limit_default(limit);
   switch (limit) {
   case CTR_LIMIT_RECORD_BYTES:
     sc->limits.max_record_bytes = value;
@@ -248,6 +264,15 @@ int ctr_scanner_set_limit(ctr_scanner *sc, int limit, uint64_t value)
   case CTR_LIMIT_GZIP_OUTPUT:
     sc->limits.max_gzip_output = value;
     break;
+  case CTR_LIMIT_REGEX_MATCH:
+  case CTR_LIMIT_REGEX_DEPTH:
+    if (value > UINT32_MAX) /* PCRE2 takes 32 bits */
+      return CTR_EINVAL;
+    if (limit == CTR_LIMIT_REGEX_MATCH)
+      set_regex_limits(sc, (uint32_t)value, sc->regex_depth_limit);
+    else
+      set_regex_limits(sc, sc->regex_match_limit, (uint32_t)value);
+    return CTR_OK;
   default:
     return CTR_EINVAL;
   }

@@ -53,3 +53,32 @@ int ctr_priority_parse(const char *name)
     return CTR_PRIORITY_INFORMATIONAL;
   return CTR_EINVAL;
 }
+
+/* One row per ctr_limit, in enum order: its stable name and safe default. */
+static const struct {
+  const char *name;
+  uint64_t def;
+} limit_table[CTR_LIMIT__COUNT] = {
+  [CTR_LIMIT_RECORD_BYTES] = {"record_bytes", (uint64_t)16 << 20},
+  [CTR_LIMIT_JSON_DEPTH] = {"json_depth", 64},
+  [CTR_LIMIT_GZIP_OUTPUT] = {"gzip_output", (uint64_t)64 << 30},
+  [CTR_LIMIT_YAML_ALIASES] = {"yaml_aliases", 10000},
+  [CTR_LIMIT_YAML_NODES] = {"yaml_nodes", 2000000},
+  [CTR_LIMIT_CONDITION_BYTES] = {"condition_bytes", 262144},
+  [CTR_LIMIT_MACRO_DEPTH] = {"macro_depth", 64},
+  [CTR_LIMIT_CONDITION_NODES] = {"condition_nodes", 100000},
+  [CTR_LIMIT_RULES] = {"rules", 10000},
+  [CTR_LIMIT_REGEX_MATCH] = {"regex_match", 100000},
+  [CTR_LIMIT_REGEX_DEPTH] = {"regex_depth", 10000},
+  [CTR_LIMIT_LIST_ITEMS] = {"list_items", 100000},
+};
+
+uint64_t ctr_limit_default(int limit)
+{
+  return limit >= 0 && limit < CTR_LIMIT__COUNT ? limit_table[limit].def : 0;
+}
+
+const char *ctr_limit_name(int limit)
+{
+  return limit >= 0 && limit < CTR_LIMIT__COUNT ? limit_table[limit].name : NULL;
+}

@@ -47,58 +47,61 @@ typedef _gostring_ swig_type_17;
 typedef long long swig_type_18;
 typedef _gostring_ swig_type_19;
 typedef _gostring_ swig_type_20;
-typedef _goslice_ swig_type_21;
-typedef long long swig_type_22;
+typedef long long swig_type_21;
+typedef _goslice_ swig_type_22;
 typedef long long swig_type_23;
 typedef long long swig_type_24;
 typedef long long swig_type_25;
-typedef _gostring_ swig_type_26;
-typedef long long swig_type_27;
-typedef _gostring_ swig_type_28;
-typedef long long swig_type_29;
-typedef _gostring_ swig_type_30;
-typedef long long swig_type_31;
-typedef _gostring_ swig_type_32;
-typedef long long swig_type_33;
+typedef long long swig_type_26;
+typedef _gostring_ swig_type_27;
+typedef long long swig_type_28;
+typedef _gostring_ swig_type_29;
+typedef long long swig_type_30;
+typedef _gostring_ swig_type_31;
+typedef long long swig_type_32;
+typedef _gostring_ swig_type_33;
 typedef long long swig_type_34;
 typedef long long swig_type_35;
 typedef long long swig_type_36;
 typedef long long swig_type_37;
-typedef _gostring_ swig_type_38;
-typedef long long swig_type_39;
+typedef long long swig_type_38;
+typedef _gostring_ swig_type_39;
 typedef long long swig_type_40;
 typedef long long swig_type_41;
 typedef long long swig_type_42;
-typedef _gostring_ swig_type_43;
-typedef long long swig_type_44;
-typedef _gostring_ swig_type_45;
-typedef long long swig_type_46;
-typedef _gostring_ swig_type_47;
-typedef long long swig_type_48;
-typedef _gostring_ swig_type_49;
+typedef long long swig_type_43;
+typedef _gostring_ swig_type_44;
+typedef long long swig_type_45;
+typedef _gostring_ swig_type_46;
+typedef long long swig_type_47;
+typedef _gostring_ swig_type_48;
+typedef long long swig_type_49;
 typedef _gostring_ swig_type_50;
 typedef _gostring_ swig_type_51;
-typedef long long swig_type_52;
-typedef _gostring_ swig_type_53;
-typedef long long swig_type_54;
+typedef _gostring_ swig_type_52;
+typedef long long swig_type_53;
+typedef _gostring_ swig_type_54;
 typedef long long swig_type_55;
-typedef _gostring_ swig_type_56;
-typedef long long swig_type_57;
-typedef _gostring_ swig_type_58;
-typedef long long swig_type_59;
+typedef long long swig_type_56;
+typedef _gostring_ swig_type_57;
+typedef long long swig_type_58;
+typedef _gostring_ swig_type_59;
 typedef long long swig_type_60;
-typedef _gostring_ swig_type_61;
-typedef long long swig_type_62;
+typedef long long swig_type_61;
+typedef _gostring_ swig_type_62;
 typedef long long swig_type_63;
 typedef long long swig_type_64;
 typedef long long swig_type_65;
-typedef _gostring_ swig_type_66;
+typedef long long swig_type_66;
 typedef _gostring_ swig_type_67;
-typedef long long swig_type_68;
-typedef _goslice_ swig_type_69;
-typedef long long swig_type_70;
-typedef _gostring_ swig_type_71;
+typedef _gostring_ swig_type_68;
+typedef long long swig_type_69;
+typedef _gostring_ swig_type_70;
+typedef long long swig_type_71;
 typedef _goslice_ swig_type_72;
+typedef long long swig_type_73;
+typedef _gostring_ swig_type_74;
+typedef _goslice_ swig_type_75;
 extern void _wrap_Swig_free_capi_5b6d4413c7e986ee(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_capi_5b6d4413c7e986ee(swig_intgo arg1);
 extern swig_intgo _wrap_CTR_VERSION_HEX_capi_5b6d4413c7e986ee(void);
@@ -148,51 +151,64 @@ extern swig_type_17 _wrap_ctr_builtin_name_capi_5b6d4413c7e986ee(swig_type_18 ar
 extern swig_intgo _wrap_ctr_compiler_select_name_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_type_19 arg2, swig_intgo arg3);
 extern swig_intgo _wrap_ctr_compiler_select_tag_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_type_20 arg2, swig_intgo arg3);
 extern swig_intgo _wrap_ctr_compiler_set_min_priority_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_ctr_compiler_compile_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_type_21 arg2);
-extern swig_type_22 _wrap_ctr_compiler_diag_count_capi_5b6d4413c7e986ee(uintptr_t arg1);
-extern uintptr_t _wrap_ctr_compiler_diag_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_type_23 arg2);
-extern swig_type_24 _wrap_ctr_compiler_error_count_capi_5b6d4413c7e986ee(uintptr_t arg1);
+extern swig_intgo _wrap_ctr_compiler_set_limit_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_intgo arg2, swig_type_21 arg3);
+extern swig_intgo _wrap_ctr_compiler_compile_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_type_22 arg2);
+extern swig_type_23 _wrap_ctr_compiler_diag_count_capi_5b6d4413c7e986ee(uintptr_t arg1);
+extern uintptr_t _wrap_ctr_compiler_diag_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_type_24 arg2);
+extern swig_type_25 _wrap_ctr_compiler_error_count_capi_5b6d4413c7e986ee(uintptr_t arg1);
 extern uintptr_t _wrap_ctr_ruleset_ref_capi_5b6d4413c7e986ee(uintptr_t arg1);
 extern void _wrap_ctr_ruleset_unref_capi_5b6d4413c7e986ee(uintptr_t arg1);
-extern swig_type_25 _wrap_ctr_ruleset_rule_count_capi_5b6d4413c7e986ee(uintptr_t arg1);
-extern swig_type_26 _wrap_ctr_ruleset_rule_name_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_type_27 arg2);
-extern swig_type_28 _wrap_ctr_ruleset_rule_desc_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_type_29 arg2);
-extern swig_type_30 _wrap_ctr_ruleset_rule_condition_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_type_31 arg2);
-extern swig_type_32 _wrap_ctr_ruleset_rule_output_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_type_33 arg2);
-extern swig_intgo _wrap_ctr_ruleset_rule_priority_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_type_34 arg2);
-extern swig_intgo _wrap_ctr_ruleset_rule_enabled_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_type_35 arg2);
-extern swig_type_36 _wrap_ctr_ruleset_rule_tag_count_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_type_37 arg2);
-extern swig_type_38 _wrap_ctr_ruleset_rule_tag_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_type_39 arg2, swig_type_40 arg3);
-extern swig_type_41 _wrap_ctr_ruleset_enabled_count_capi_5b6d4413c7e986ee(uintptr_t arg1);
-extern swig_type_42 _wrap_ctr_field_count_capi_5b6d4413c7e986ee(void);
-extern swig_type_43 _wrap_ctr_field_name_capi_5b6d4413c7e986ee(swig_type_44 arg1);
-extern swig_type_45 _wrap_ctr_field_desc_capi_5b6d4413c7e986ee(swig_type_46 arg1);
-extern swig_type_47 _wrap_ctr_field_type_capi_5b6d4413c7e986ee(swig_type_48 arg1);
-extern swig_type_49 _wrap_ctr_match_rule_capi_5b6d4413c7e986ee(uintptr_t arg1);
+extern swig_type_26 _wrap_ctr_ruleset_rule_count_capi_5b6d4413c7e986ee(uintptr_t arg1);
+extern swig_type_27 _wrap_ctr_ruleset_rule_name_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_type_28 arg2);
+extern swig_type_29 _wrap_ctr_ruleset_rule_desc_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_type_30 arg2);
+extern swig_type_31 _wrap_ctr_ruleset_rule_condition_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_type_32 arg2);
+extern swig_type_33 _wrap_ctr_ruleset_rule_output_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_type_34 arg2);
+extern swig_intgo _wrap_ctr_ruleset_rule_priority_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_type_35 arg2);
+extern swig_intgo _wrap_ctr_ruleset_rule_enabled_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_type_36 arg2);
+extern swig_type_37 _wrap_ctr_ruleset_rule_tag_count_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_type_38 arg2);
+extern swig_type_39 _wrap_ctr_ruleset_rule_tag_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_type_40 arg2, swig_type_41 arg3);
+extern swig_type_42 _wrap_ctr_ruleset_enabled_count_capi_5b6d4413c7e986ee(uintptr_t arg1);
+extern swig_type_43 _wrap_ctr_field_count_capi_5b6d4413c7e986ee(void);
+extern swig_type_44 _wrap_ctr_field_name_capi_5b6d4413c7e986ee(swig_type_45 arg1);
+extern swig_type_46 _wrap_ctr_field_desc_capi_5b6d4413c7e986ee(swig_type_47 arg1);
+extern swig_type_48 _wrap_ctr_field_type_capi_5b6d4413c7e986ee(swig_type_49 arg1);
+extern swig_type_50 _wrap_ctr_match_rule_capi_5b6d4413c7e986ee(uintptr_t arg1);
 extern swig_intgo _wrap_ctr_match_priority_capi_5b6d4413c7e986ee(uintptr_t arg1);
-extern swig_type_50 _wrap_ctr_match_source_capi_5b6d4413c7e986ee(uintptr_t arg1);
-extern swig_type_51 _wrap_ctr_match_output_capi_5b6d4413c7e986ee(uintptr_t arg1);
-extern swig_type_52 _wrap_ctr_match_tag_count_capi_5b6d4413c7e986ee(uintptr_t arg1);
-extern swig_type_53 _wrap_ctr_match_tag_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_type_54 arg2);
-extern swig_type_55 _wrap_ctr_match_field_count_capi_5b6d4413c7e986ee(uintptr_t arg1);
-extern swig_type_56 _wrap_ctr_match_field_name_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_type_57 arg2);
-extern swig_type_58 _wrap_ctr_match_field_value_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_type_59 arg2);
-extern swig_type_60 _wrap_ctr_match_time_capi_5b6d4413c7e986ee(uintptr_t arg1);
-extern swig_type_61 _wrap_ctr_match_event_capi_5b6d4413c7e986ee(uintptr_t arg1);
-extern swig_type_62 _wrap_ctr_match_record_index_capi_5b6d4413c7e986ee(uintptr_t arg1);
-extern swig_type_63 _wrap_ctr_match_byte_offset_capi_5b6d4413c7e986ee(uintptr_t arg1);
+extern swig_type_51 _wrap_ctr_match_source_capi_5b6d4413c7e986ee(uintptr_t arg1);
+extern swig_type_52 _wrap_ctr_match_output_capi_5b6d4413c7e986ee(uintptr_t arg1);
+extern swig_type_53 _wrap_ctr_match_tag_count_capi_5b6d4413c7e986ee(uintptr_t arg1);
+extern swig_type_54 _wrap_ctr_match_tag_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_type_55 arg2);
+extern swig_type_56 _wrap_ctr_match_field_count_capi_5b6d4413c7e986ee(uintptr_t arg1);
+extern swig_type_57 _wrap_ctr_match_field_name_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_type_58 arg2);
+extern swig_type_59 _wrap_ctr_match_field_value_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_type_60 arg2);
+extern swig_type_61 _wrap_ctr_match_time_capi_5b6d4413c7e986ee(uintptr_t arg1);
+extern swig_type_62 _wrap_ctr_match_event_capi_5b6d4413c7e986ee(uintptr_t arg1);
+extern swig_type_63 _wrap_ctr_match_record_index_capi_5b6d4413c7e986ee(uintptr_t arg1);
+extern swig_type_64 _wrap_ctr_match_byte_offset_capi_5b6d4413c7e986ee(uintptr_t arg1);
 extern swig_intgo _wrap_ctr_record_error_status_capi_5b6d4413c7e986ee(uintptr_t arg1);
-extern swig_type_64 _wrap_ctr_record_error_index_capi_5b6d4413c7e986ee(uintptr_t arg1);
-extern swig_type_65 _wrap_ctr_record_error_offset_capi_5b6d4413c7e986ee(uintptr_t arg1);
-extern swig_type_66 _wrap_ctr_record_error_message_capi_5b6d4413c7e986ee(uintptr_t arg1);
+extern swig_type_65 _wrap_ctr_record_error_index_capi_5b6d4413c7e986ee(uintptr_t arg1);
+extern swig_type_66 _wrap_ctr_record_error_offset_capi_5b6d4413c7e986ee(uintptr_t arg1);
+extern swig_type_67 _wrap_ctr_record_error_message_capi_5b6d4413c7e986ee(uintptr_t arg1);
 extern swig_intgo _wrap_ctr_record_error_evaluated_capi_5b6d4413c7e986ee(uintptr_t arg1);
-extern swig_type_67 _wrap_ctr_record_error_text_capi_5b6d4413c7e986ee(uintptr_t arg1);
+extern swig_type_68 _wrap_ctr_record_error_text_capi_5b6d4413c7e986ee(uintptr_t arg1);
 extern swig_intgo _wrap_CTR_FORMAT_AUTO_capi_5b6d4413c7e986ee(void);
 extern swig_intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_5b6d4413c7e986ee(void);
 extern swig_intgo _wrap_CTR_SCAN_NO_INDEX_capi_5b6d4413c7e986ee(void);
 extern swig_intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_5b6d4413c7e986ee(void);
 extern swig_intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_5b6d4413c7e986ee(void);
 extern swig_intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_5b6d4413c7e986ee(void);
+extern swig_intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_5b6d4413c7e986ee(void);
+extern swig_intgo _wrap_CTR_LIMIT_YAML_NODES_capi_5b6d4413c7e986ee(void);
+extern swig_intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_5b6d4413c7e986ee(void);
+extern swig_intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_5b6d4413c7e986ee(void);
+extern swig_intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_5b6d4413c7e986ee(void);
+extern swig_intgo _wrap_CTR_LIMIT_RULES_capi_5b6d4413c7e986ee(void);
+extern swig_intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_5b6d4413c7e986ee(void);
+extern swig_intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_5b6d4413c7e986ee(void);
+extern swig_intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_5b6d4413c7e986ee(void);
+extern swig_intgo _wrap_CTR_LIMIT__COUNT_capi_5b6d4413c7e986ee(void);
+extern swig_type_69 _wrap_ctr_limit_default_capi_5b6d4413c7e986ee(swig_intgo arg1);
+extern swig_type_70 _wrap_ctr_limit_name_capi_5b6d4413c7e986ee(swig_intgo arg1);
 extern swig_intgo _wrap_CTR_STAT_BYTES_capi_5b6d4413c7e986ee(void);
 extern swig_intgo _wrap_CTR_STAT_RECORDS_capi_5b6d4413c7e986ee(void);
 extern swig_intgo _wrap_CTR_STAT_MATCHES_capi_5b6d4413c7e986ee(void);
@@ -203,13 +219,13 @@ extern swig_intgo _wrap_CTR_STAT_INCOMPLETE_capi_5b6d4413c7e986ee(void);
 extern swig_intgo _wrap_CTR_STAT__COUNT_capi_5b6d4413c7e986ee(void);
 extern void _wrap_ctr_scanner_free_capi_5b6d4413c7e986ee(uintptr_t arg1);
 extern swig_intgo _wrap_ctr_scanner_set_flags_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_ctr_scanner_set_limit_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_intgo arg2, swig_type_68 arg3);
-extern swig_intgo _wrap_ctr_scanner_feed_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_type_69 arg2);
+extern swig_intgo _wrap_ctr_scanner_set_limit_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_intgo arg2, swig_type_71 arg3);
+extern swig_intgo _wrap_ctr_scanner_feed_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_type_72 arg2);
 extern swig_intgo _wrap_ctr_scanner_finish_capi_5b6d4413c7e986ee(uintptr_t arg1);
 extern void _wrap_ctr_scanner_reset_capi_5b6d4413c7e986ee(uintptr_t arg1);
-extern swig_type_70 _wrap_ctr_scanner_stat_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_71 _wrap_ctr_scanner_last_error_capi_5b6d4413c7e986ee(uintptr_t arg1);
-extern swig_intgo _wrap_ctrgo_scanner_new_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_intgo arg2, swig_type_72 arg3);
+extern swig_type_73 _wrap_ctr_scanner_stat_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_74 _wrap_ctr_scanner_last_error_capi_5b6d4413c7e986ee(uintptr_t arg1);
+extern swig_intgo _wrap_ctrgo_scanner_new_capi_5b6d4413c7e986ee(uintptr_t arg1, swig_intgo arg2, swig_type_75 arg3);
 #undef intgo
 */
 import "C"
@@ -700,11 +716,20 @@ func Ctr_compiler_set_min_priority(arg1 Struct_SS_ctr_compiler, arg2 int) (_swig
 	return swig_r
 }
 
+func Ctr_compiler_set_limit(arg1 Struct_SS_ctr_compiler, arg2 int, arg3 uint64) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (int)(C._wrap_ctr_compiler_set_limit_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_21(_swig_i_2)))
+	return swig_r
+}
+
 func Ctr_compiler_compile(arg1 Struct_SS_ctr_compiler, arg2 []uintptr) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_ctr_compiler_compile_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), *(*C.swig_type_21)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_ctr_compiler_compile_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), *(*C.swig_type_22)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -722,7 +747,7 @@ func Ctr_compiler_diag(arg1 Struct_SS_ctr_compiler, arg2 int64) (_swig_ret Struc
 	var swig_r Struct_SS_ctr_diag
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (Struct_SS_ctr_diag)(SwigcptrStruct_SS_ctr_diag(C._wrap_ctr_compiler_diag_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), C.swig_type_23(_swig_i_1))))
+	swig_r = (Struct_SS_ctr_diag)(SwigcptrStruct_SS_ctr_diag(C._wrap_ctr_compiler_diag_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), C.swig_type_24(_swig_i_1))))
 	return swig_r
 }
 
@@ -756,7 +781,7 @@ func Ctr_ruleset_rule_name(arg1 Struct_SS_ctr_ruleset, arg2 int64) (_swig_ret *s
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_ctr_ruleset_rule_name_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), C.swig_type_27(_swig_i_1))
+	swig_r_p := C._wrap_ctr_ruleset_rule_name_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), C.swig_type_28(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 *string
  swig_r_1 = ctrgoCopyNullableString(swig_r) 
@@ -767,7 +792,7 @@ func Ctr_ruleset_rule_desc(arg1 Struct_SS_ctr_ruleset, arg2 int64) (_swig_ret *s
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_ctr_ruleset_rule_desc_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), C.swig_type_29(_swig_i_1))
+	swig_r_p := C._wrap_ctr_ruleset_rule_desc_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), C.swig_type_30(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 *string
  swig_r_1 = ctrgoCopyNullableString(swig_r) 
@@ -778,7 +803,7 @@ func Ctr_ruleset_rule_condition(arg1 Struct_SS_ctr_ruleset, arg2 int64) (_swig_r
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_ctr_ruleset_rule_condition_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), C.swig_type_31(_swig_i_1))
+	swig_r_p := C._wrap_ctr_ruleset_rule_condition_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), C.swig_type_32(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 *string
  swig_r_1 = ctrgoCopyNullableString(swig_r) 
@@ -789,7 +814,7 @@ func Ctr_ruleset_rule_output(arg1 Struct_SS_ctr_ruleset, arg2 int64) (_swig_ret 
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_ctr_ruleset_rule_output_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), C.swig_type_33(_swig_i_1))
+	swig_r_p := C._wrap_ctr_ruleset_rule_output_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), C.swig_type_34(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 *string
  swig_r_1 = ctrgoCopyNullableString(swig_r) 
@@ -800,7 +825,7 @@ func Ctr_ruleset_rule_priority(arg1 Struct_SS_ctr_ruleset, arg2 int64) (_swig_re
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_ctr_ruleset_rule_priority_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), C.swig_type_34(_swig_i_1)))
+	swig_r = (int)(C._wrap_ctr_ruleset_rule_priority_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), C.swig_type_35(_swig_i_1)))
 	return swig_r
 }
 
@@ -808,7 +833,7 @@ func Ctr_ruleset_rule_enabled(arg1 Struct_SS_ctr_ruleset, arg2 int64) (_swig_ret
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_ctr_ruleset_rule_enabled_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), C.swig_type_35(_swig_i_1)))
+	swig_r = (int)(C._wrap_ctr_ruleset_rule_enabled_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), C.swig_type_36(_swig_i_1)))
 	return swig_r
 }
 
@@ -816,7 +841,7 @@ func Ctr_ruleset_rule_tag_count(arg1 Struct_SS_ctr_ruleset, arg2 int64) (_swig_r
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_ctr_ruleset_rule_tag_count_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), C.swig_type_37(_swig_i_1)))
+	swig_r = (int64)(C._wrap_ctr_ruleset_rule_tag_count_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), C.swig_type_38(_swig_i_1)))
 	return swig_r
 }
 
@@ -825,7 +850,7 @@ func Ctr_ruleset_rule_tag(arg1 Struct_SS_ctr_ruleset, arg2 int64, arg3 int64) (_
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_ctr_ruleset_rule_tag_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), C.swig_type_39(_swig_i_1), C.swig_type_40(_swig_i_2))
+	swig_r_p := C._wrap_ctr_ruleset_rule_tag_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), C.swig_type_40(_swig_i_1), C.swig_type_41(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 *string
  swig_r_1 = ctrgoCopyNullableString(swig_r) 
@@ -848,7 +873,7 @@ func Ctr_field_count() (_swig_ret int64) {
 func Ctr_field_name(arg1 int64) (_swig_ret *string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_ctr_field_name_capi_5b6d4413c7e986ee(C.swig_type_44(_swig_i_0))
+	swig_r_p := C._wrap_ctr_field_name_capi_5b6d4413c7e986ee(C.swig_type_45(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 *string
  swig_r_1 = ctrgoCopyNullableString(swig_r) 
@@ -858,7 +883,7 @@ func Ctr_field_name(arg1 int64) (_swig_ret *string) {
 func Ctr_field_desc(arg1 int64) (_swig_ret *string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_ctr_field_desc_capi_5b6d4413c7e986ee(C.swig_type_46(_swig_i_0))
+	swig_r_p := C._wrap_ctr_field_desc_capi_5b6d4413c7e986ee(C.swig_type_47(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 *string
  swig_r_1 = ctrgoCopyNullableString(swig_r) 
@@ -868,7 +893,7 @@ func Ctr_field_desc(arg1 int64) (_swig_ret *string) {
 func Ctr_field_type(arg1 int64) (_swig_ret *string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_ctr_field_type_capi_5b6d4413c7e986ee(C.swig_type_48(_swig_i_0))
+	swig_r_p := C._wrap_ctr_field_type_capi_5b6d4413c7e986ee(C.swig_type_49(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 *string
  swig_r_1 = ctrgoCopyNullableString(swig_r) 
@@ -923,7 +948,7 @@ func Ctr_match_tag(arg1 Struct_SS_ctr_match, arg2 int64) (_swig_ret *string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_ctr_match_tag_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), C.swig_type_54(_swig_i_1))
+	swig_r_p := C._wrap_ctr_match_tag_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), C.swig_type_55(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 *string
  swig_r_1 = ctrgoCopyNullableString(swig_r) 
@@ -941,7 +966,7 @@ func Ctr_match_field_name(arg1 Struct_SS_ctr_match, arg2 int64) (_swig_ret *stri
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_ctr_match_field_name_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), C.swig_type_57(_swig_i_1))
+	swig_r_p := C._wrap_ctr_match_field_name_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), C.swig_type_58(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 *string
  swig_r_1 = ctrgoCopyNullableString(swig_r) 
@@ -952,7 +977,7 @@ func Ctr_match_field_value(arg1 Struct_SS_ctr_match, arg2 int64) (_swig_ret *str
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_ctr_match_field_value_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), C.swig_type_59(_swig_i_1))
+	swig_r_p := C._wrap_ctr_match_field_value_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), C.swig_type_60(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 *string
  swig_r_1 = ctrgoCopyNullableString(swig_r) 
@@ -1083,6 +1108,93 @@ func _swig_getCTR_LIMIT_GZIP_OUTPUT() (_swig_ret Ctr_limit) {
 }
 
 var CTR_LIMIT_GZIP_OUTPUT Ctr_limit = _swig_getCTR_LIMIT_GZIP_OUTPUT()
+func _swig_getCTR_LIMIT_YAML_ALIASES() (_swig_ret Ctr_limit) {
+	var swig_r Ctr_limit
+	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_YAML_ALIASES_capi_5b6d4413c7e986ee())
+	return swig_r
+}
+
+var CTR_LIMIT_YAML_ALIASES Ctr_limit = _swig_getCTR_LIMIT_YAML_ALIASES()
+func _swig_getCTR_LIMIT_YAML_NODES() (_swig_ret Ctr_limit) {
+	var swig_r Ctr_limit
+	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_YAML_NODES_capi_5b6d4413c7e986ee())
+	return swig_r
+}
+
+var CTR_LIMIT_YAML_NODES Ctr_limit = _swig_getCTR_LIMIT_YAML_NODES()
+func _swig_getCTR_LIMIT_CONDITION_BYTES() (_swig_ret Ctr_limit) {
+	var swig_r Ctr_limit
+	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_CONDITION_BYTES_capi_5b6d4413c7e986ee())
+	return swig_r
+}
+
+var CTR_LIMIT_CONDITION_BYTES Ctr_limit = _swig_getCTR_LIMIT_CONDITION_BYTES()
+func _swig_getCTR_LIMIT_MACRO_DEPTH() (_swig_ret Ctr_limit) {
+	var swig_r Ctr_limit
+	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_MACRO_DEPTH_capi_5b6d4413c7e986ee())
+	return swig_r
+}
+
+var CTR_LIMIT_MACRO_DEPTH Ctr_limit = _swig_getCTR_LIMIT_MACRO_DEPTH()
+func _swig_getCTR_LIMIT_CONDITION_NODES() (_swig_ret Ctr_limit) {
+	var swig_r Ctr_limit
+	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_CONDITION_NODES_capi_5b6d4413c7e986ee())
+	return swig_r
+}
+
+var CTR_LIMIT_CONDITION_NODES Ctr_limit = _swig_getCTR_LIMIT_CONDITION_NODES()
+func _swig_getCTR_LIMIT_RULES() (_swig_ret Ctr_limit) {
+	var swig_r Ctr_limit
+	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_RULES_capi_5b6d4413c7e986ee())
+	return swig_r
+}
+
+var CTR_LIMIT_RULES Ctr_limit = _swig_getCTR_LIMIT_RULES()
+func _swig_getCTR_LIMIT_REGEX_MATCH() (_swig_ret Ctr_limit) {
+	var swig_r Ctr_limit
+	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_REGEX_MATCH_capi_5b6d4413c7e986ee())
+	return swig_r
+}
+
+var CTR_LIMIT_REGEX_MATCH Ctr_limit = _swig_getCTR_LIMIT_REGEX_MATCH()
+func _swig_getCTR_LIMIT_REGEX_DEPTH() (_swig_ret Ctr_limit) {
+	var swig_r Ctr_limit
+	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_REGEX_DEPTH_capi_5b6d4413c7e986ee())
+	return swig_r
+}
+
+var CTR_LIMIT_REGEX_DEPTH Ctr_limit = _swig_getCTR_LIMIT_REGEX_DEPTH()
+func _swig_getCTR_LIMIT_LIST_ITEMS() (_swig_ret Ctr_limit) {
+	var swig_r Ctr_limit
+	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_LIST_ITEMS_capi_5b6d4413c7e986ee())
+	return swig_r
+}
+
+var CTR_LIMIT_LIST_ITEMS Ctr_limit = _swig_getCTR_LIMIT_LIST_ITEMS()
+func _swig_getCTR_LIMIT__COUNT() (_swig_ret Ctr_limit) {
+	var swig_r Ctr_limit
+	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT__COUNT_capi_5b6d4413c7e986ee())
+	return swig_r
+}
+
+var CTR_LIMIT__COUNT Ctr_limit = _swig_getCTR_LIMIT__COUNT()
+func Ctr_limit_default(arg1 int) (_swig_ret uint64) {
+	var swig_r uint64
+	_swig_i_0 := arg1
+	swig_r = (uint64)(C._wrap_ctr_limit_default_capi_5b6d4413c7e986ee(C.swig_intgo(_swig_i_0)))
+	return swig_r
+}
+
+func Ctr_limit_name(arg1 int) (_swig_ret string) {
+	var swig_r string
+	_swig_i_0 := arg1
+	swig_r_p := C._wrap_ctr_limit_name_capi_5b6d4413c7e986ee(C.swig_intgo(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+ swig_r_1 = ctrgoCopyString(swig_r) 
+	return swig_r_1
+}
+
 type Ctr_stat int
 func _swig_getCTR_STAT_BYTES() (_swig_ret Ctr_stat) {
 	var swig_r Ctr_stat
@@ -1158,7 +1270,7 @@ func Ctr_scanner_set_limit(arg1 Struct_SS_ctr_scanner, arg2 int, arg3 uint64) (_
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_ctr_scanner_set_limit_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_68(_swig_i_2)))
+	swig_r = (int)(C._wrap_ctr_scanner_set_limit_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_71(_swig_i_2)))
 	return swig_r
 }
 
@@ -1166,7 +1278,7 @@ func Ctr_scanner_feed(arg1 Struct_SS_ctr_scanner, arg2 []byte) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_ctr_scanner_feed_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), *(*C.swig_type_69)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_ctr_scanner_feed_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), *(*C.swig_type_72)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1208,7 +1320,7 @@ func Ctrgo_scanner_new(arg1 Struct_SS_ctr_ruleset, arg2 uint, arg3 []uintptr) (_
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_ctrgo_scanner_new_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), *(*C.swig_type_72)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_ctrgo_scanner_new_capi_5b6d4413c7e986ee(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), *(*C.swig_type_75)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}

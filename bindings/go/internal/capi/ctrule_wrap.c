@@ -963,6 +963,23 @@ intgo _wrap_ctr_compiler_set_min_priority_capi_5b6d4413c7e986ee(struct ctr_compi
 }
 
 
+intgo _wrap_ctr_compiler_set_limit_capi_5b6d4413c7e986ee(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+  ctr_compiler *arg1 = 0 ;
+  int arg2 ;
+  uint64_t arg3 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(ctr_compiler **)&_swig_go_0; 
+  arg2 = (int)_swig_go_1; 
+  arg3 = (uint64_t)_swig_go_2; 
+  
+  result = (int)ctr_compiler_set_limit(arg1,arg2,arg3);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_ctr_compiler_compile_capi_5b6d4413c7e986ee(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   ctr_ruleset **arg2 = 0 ;
@@ -1652,6 +1669,152 @@ intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_5b6d4413c7e986ee() {
   result = CTR_LIMIT_GZIP_OUTPUT;
   
   _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_5b6d4413c7e986ee() {
+  enum ctr_limit result;
+  intgo _swig_go_result;
+  
+  
+  result = CTR_LIMIT_YAML_ALIASES;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_CTR_LIMIT_YAML_NODES_capi_5b6d4413c7e986ee() {
+  enum ctr_limit result;
+  intgo _swig_go_result;
+  
+  
+  result = CTR_LIMIT_YAML_NODES;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_5b6d4413c7e986ee() {
+  enum ctr_limit result;
+  intgo _swig_go_result;
+  
+  
+  result = CTR_LIMIT_CONDITION_BYTES;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_5b6d4413c7e986ee() {
+  enum ctr_limit result;
+  intgo _swig_go_result;
+  
+  
+  result = CTR_LIMIT_MACRO_DEPTH;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_5b6d4413c7e986ee() {
+  enum ctr_limit result;
+  intgo _swig_go_result;
+  
+  
+  result = CTR_LIMIT_CONDITION_NODES;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_CTR_LIMIT_RULES_capi_5b6d4413c7e986ee() {
+  enum ctr_limit result;
+  intgo _swig_go_result;
+  
+  
+  result = CTR_LIMIT_RULES;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_5b6d4413c7e986ee() {
+  enum ctr_limit result;
+  intgo _swig_go_result;
+  
+  
+  result = CTR_LIMIT_REGEX_MATCH;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_5b6d4413c7e986ee() {
+  enum ctr_limit result;
+  intgo _swig_go_result;
+  
+  
+  result = CTR_LIMIT_REGEX_DEPTH;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_5b6d4413c7e986ee() {
+  enum ctr_limit result;
+  intgo _swig_go_result;
+  
+  
+  result = CTR_LIMIT_LIST_ITEMS;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_CTR_LIMIT__COUNT_capi_5b6d4413c7e986ee() {
+  enum ctr_limit result;
+  intgo _swig_go_result;
+  
+  
+  result = CTR_LIMIT__COUNT;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+long long _wrap_ctr_limit_default_capi_5b6d4413c7e986ee(intgo _swig_go_0) {
+  int arg1 ;
+  uint64_t result;
+  long long _swig_go_result;
+  
+  arg1 = (int)_swig_go_0; 
+  
+  result = (uint64_t)ctr_limit_default(arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_ctr_limit_name_capi_5b6d4413c7e986ee(intgo _swig_go_0) {
+  int arg1 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (int)_swig_go_0; 
+  
+  result = (char *)ctr_limit_name(arg1);
+  _swig_go_result = Swig_AllocateString((char*)result, result ? strlen((char*)result) : 0); 
   return _swig_go_result;
 }
 
