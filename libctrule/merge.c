@@ -632,14 +632,16 @@ static int read_exception(itemctx *x, const ctr__ynode *n, ctr__exception_def *e
         free_strv(cv, nc);
         return err_at(x, comps, "LOAD_ERR_VALIDATE", "exception '%s': fields and comps lists must have equal length", e->name, NULL);
       }
+      /* Every operator is checked before any is moved into e->comps, so
+       * the error path frees each string exactly once. */
       for (size_t i = 0; i < nc; i++) {
         if (!known_comp(cv[i])) {
           rc = err_at(x, comps, "LOAD_ERR_VALIDATE", "exception '%s': '%s' is not a known comparison operator", e->name, cv[i]);
           free_strv(cv, nc);
           return rc;
         }
-        e->comps[i] = cv[i];
       }
+      memcpy(e->comps, cv, nc * sizeof *cv);
       free(cv);
     } else {
       for (size_t i = 0; i < e->nfields; i++)

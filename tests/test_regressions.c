@@ -75,3 +75,25 @@ Test(load, exception_scalar_fields_with_sequence_comps_is_an_error)
   cr_assert(strstr(diags, "rules.yaml:9:14: error:") != NULL, "diagnostics: %s", diags);
   cr_assert(strstr(diags, "with a single field, 'comps' must be a scalar") != NULL, "diagnostics: %s", diags);
 }
+
+/* fuzz_rules, exception comps with a known operator then an unknown one:
+ * the first operator was moved into the exception and then freed again
+ * with the rejected list (ASan: double-free from free_exception). It must
+ * be a clear error naming the unknown operator. */
+Test(load, exception_comps_with_an_unknown_operator_after_a_known_one_is_an_error)
+{
+  static const char yaml[] = "- rule: d\n"
+                             "  desc:\n"
+                             "  condition:\n"
+                             "  output:\n"
+                             "  priority: WARNING\n"
+                             "  exceptions:\n"
+                             "    - name:\n"
+                             "      fields: [=,s]\n"
+                             "      comps: [=,s]\n";
+  char diags[2048];
+  ctr_ruleset *rs = tu_compile(yaml, diags, sizeof diags);
+  cr_assert_null(rs);
+  cr_assert(strstr(diags, "rules.yaml:9:14: error:") != NULL, "diagnostics: %s", diags);
+  cr_assert(strstr(diags, "'s' is not a known comparison operator") != NULL, "diagnostics: %s", diags);
+}
