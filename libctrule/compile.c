@@ -93,13 +93,24 @@ uint64_t ctr__hash(const char *s, size_t len)
 
 static bool strset_build(compiler_ctx *cx, ctr__strset *set, const ctr__str *items, size_t n)
 {
+  if (!ctr__strset_build(&cx->rs->pool, set, items, n)) {
+    cx->failed = true;
+    return false;
+  }
+  return true;
+}
+
+bool ctr__strset_build(ctr__arena *pool, ctr__strset *set, const ctr__str *items, size_t n)
+{
   size_t cap = 8;
   while (cap < n * 2)
     cap *= 2;
-  set->items = palloc(cx, cap * sizeof *set->items);
+  set->items = ctr__arena_alloc(pool, cap * sizeof *set->items);
   if (!set->items)
     return false;
+  memset(set->items, 0, cap * sizeof *set->items);
   set->cap = cap;
+  set->n = 0;
   for (size_t i = 0; i < n; i++) {
     if (ctr__strset_has(set, items[i].s, items[i].len))
       continue;
@@ -1079,7 +1090,7 @@ int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection 
       ctr__diag_add(diags, CTR_SEVERITY_WARNING, defs->lists[i].pos.src->name, defs->lists[i].pos.line,
                     defs->lists[i].pos.col, defs->lists[i].name, "LOAD_UNUSED_LIST", "list not referred to by any other rule/macro/list");
 
-  if (!cx.failed && !build_index(&cx))
+  if (!cx.failed && (!build_index(&cx) || ctr__prefilter_build(rs) != CTR_OK))
     cx.failed = true;
 
 done:

@@ -322,6 +322,8 @@ typedef struct ctr__crule {
   size_t nofields;
 } ctr__crule;
 
+typedef struct ctr__prefilter ctr__prefilter;
+
 typedef struct ctr__index_entry {
   char *event_name;
   uint32_t *rules; /* enabled rules to evaluate, in definition order */
@@ -345,6 +347,7 @@ struct ctr_ruleset {
   size_t nwildcard;
   uint32_t *all; /* every enabled rule (CTR_SCAN_NO_INDEX) */
   size_t nall;
+  const ctr__prefilter *prefilter; /* NULL: some enabled rule has no key the prefilter reads */
   uint64_t regex_match_limit, regex_depth_limit; /* each scanner's PCRE2 defaults */
 };
 
@@ -361,9 +364,19 @@ int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection 
 void ctr__ruleset_free(ctr_ruleset *rs);
 
 bool ctr__strset_has(const ctr__strset *set, const char *s, size_t len);
+/* Builds a set (duplicates dropped) in `pool`; the strings are not copied. */
+bool ctr__strset_build(ctr__arena *pool, ctr__strset *set, const ctr__str *items, size_t n);
 uint64_t ctr__hash(const char *s, size_t len);
 /* The rules to evaluate for an event whose eventName is (name,len) (NULL: absent). */
 const uint32_t *ctr__index_lookup(const ctr_ruleset *rs, const char *name, size_t len, size_t *n);
+
+/* ------------------------------------------------------------ prefilter.c */
+
+/* Builds rs->prefilter (left NULL when some enabled rule has no key) from
+ * the compiled rules, after the index. CTR_OK or CTR_ENOMEM. */
+int ctr__prefilter_build(ctr_ruleset *rs);
+/* True when the raw record is valid, complete, and no rule can match it. */
+bool ctr__prefilter_skips(const ctr__prefilter *pf, const char *data, size_t len);
 
 /* ------------------------------------------------------------ eval.c */
 

@@ -106,6 +106,7 @@ struct ctr__framer {
   uint64_t index;    /* index of the next record, good or bad */
   const char *chunk; /* the chunk being framed */
   const char *quote; /* next '"' at or after the scan point in the chunk, or its end; NULL: unknown */
+  const char *backslash; /* the same for '\\': escapes are rare, so one search serves many strings */
 
   /* JSON layer: lexical state. */
   top_state top;
@@ -467,6 +468,15 @@ static const char *next_quote(ctr__framer *f, const char *p, const char *end)
   return f->quote;
 }
 
+static const char *next_backslash(ctr__framer *f, const char *p, const char *end)
+{
+  if (!f->backslash || f->backslash < p) {
+    const char *b = memchr(p, '\\', (size_t)(end - p));
+    f->backslash = b ? b : end;
+  }
+  return f->backslash;
+}
+
 static const char *scan_string(ctr__framer *f, const char *p, const char *end)
 {
   if (f->esc) { /* the byte after a backslash never ends the string */
@@ -476,8 +486,8 @@ static const char *scan_string(ctr__framer *f, const char *p, const char *end)
     return p + 1;
   }
   const char *q = next_quote(f, p, end);
-  const char *bs = memchr(p, '\\', (size_t)(q - p));
-  if (bs) {
+  const char *bs = next_backslash(f, p, end);
+  if (bs < q) {
     if (f->in_key) {
       key_add(f, p, (size_t)(bs - p));
       f->key_esc = true;
@@ -739,6 +749,7 @@ static int frame_bytes(ctr__framer *f, const char *data, size_t n)
   const char *p = data, *end = data + n;
   f->chunk = data;
   f->quote = NULL;
+  f->backslash = NULL;
   if (f->cap_on && !f->bad)
     f->span = data;
   while (p < end) {

@@ -95,6 +95,10 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
 {
   ctr_scanner *sc = ud;
   sc->stats[CTR_STAT_RECORDS]++;
+  /* Decided from the raw bytes: a valid, complete record no rule can match
+   * is never parsed (prefilter.c). */
+  if (!(sc->flags & CTR_SCAN_NO_INDEX) && sc->rs->prefilter && ctr__prefilter_skips(sc->rs->prefilter, data, len))
+    return CTR_OK;
   ctr__buf_clear(&sc->msg);
   json_t *root;
   if (ctr__event_parse(data, len, &root, &sc->msg) != CTR_OK) {
