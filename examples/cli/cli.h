@@ -100,6 +100,10 @@ typedef struct rules_opts {
   } *sel;
   size_t nsel;
   bool enable_all; /* `test`: every rule enabled, whatever its `enabled` key says */
+  /* --limit NAME=VALUE: applied to the compiler and to each scanner, each
+   * taking the limits that apply to it. */
+  uint64_t limits[CTR_LIMIT__COUNT];
+  bool limit_set[CTR_LIMIT__COUNT];
 } rules_opts;
 
 void rules_opts_free(rules_opts *o);
@@ -110,6 +114,8 @@ int rules_opts_parse(rules_opts *o, int argc, char **argv, int *i, bool allow_se
 /* Loads and compiles. Diagnostics go to `diag_out` (warnings and errors).
  * Returns EXIT_OK with *out set, or EXIT_RULES / EXIT_INTERNAL. */
 int rules_build(const rules_opts *o, FILE *diag_out, ctr_ruleset **out, size_t *nerrors, size_t *nwarnings);
+/* Applies the record and PCRE2 limits of --limit to a scanner. */
+void rules_opts_apply_scanner_limits(const rules_opts *o, ctr_scanner *sc);
 /* Help text of the rules options. */
 extern const char RULES_OPTS_HELP[];
 extern const char SELECT_OPTS_HELP[];

@@ -3,6 +3,7 @@
  * exactly as Falco loads several rules files). */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,7 +12,12 @@ const char RULES_OPTS_HELP[] =
     "  -r, --rules FILE        add a Falco rules file (repeatable; loaded in order,\n"
     "                          after the built-in rules, so it may append to or\n"
     "                          override them)\n"
-    "      --no-builtin        do not load the built-in RDS rules\n";
+    "      --no-builtin        do not load the built-in RDS rules\n"
+    "      --limit NAME=VALUE  set a resource limit (repeatable; 0: the default):\n"
+    "                          rules limits yaml_aliases, yaml_nodes, rules,\n"
+    "                          condition_bytes, condition_nodes, macro_depth,\n"
+    "                          list_items; record limits record_bytes, json_depth,\n"
+    "                          gzip_output; regex limits regex_match, regex_depth\n";
 
 const char SELECT_OPTS_HELP[] =
     "Rule selection (applied after each rule's own `enabled` key):\n"
@@ -40,6 +46,43 @@ static void add_sel(rules_opts *o, int kind, const char *value)
   o->nsel++;
 }
 
+/* NAME=VALUE: a limit named as ctr_limit_name() says, and a decimal value. */
+static int parse_limit(rules_opts *o, const char *cmd, const char *v)
+{
+  if (!v)
+    return -1;
+  const char *eq = strchr(v, '=');
+  if (eq) {
+    for (int l = 0; l < CTR_LIMIT__COUNT; l++) {
+      const char *name = ctr_limit_name(l);
+      if (strlen(name) != (size_t)(eq - v) || strncmp(v, name, (size_t)(eq - v)) != 0)
+        continue;
+      char *end;
+      errno = 0;
+      unsigned long long n = strtoull(eq + 1, &end, 10);
+      if (eq[1] < '0' || eq[1] > '9' || *end || errno) {
+        usage_error(cmd, "--limit %s: '%s' is not a non-negative integer", name, eq + 1);
+        return -1;
+      }
+      o->limits[l] = n;
+      o->limit_set[l] = true;
+      return 1;
+    }
+  }
+  usage_error(cmd, "--limit takes NAME=VALUE with NAME one of record_bytes, json_depth, gzip_output, "
+                   "yaml_aliases, yaml_nodes, condition_bytes, macro_depth, condition_nodes, rules, "
+                   "regex_match, regex_depth, list_items (got '%s')", v);
+  return -1;
+}
+
+void rules_opts_apply_scanner_limits(const rules_opts *o, ctr_scanner *sc)
+{
+  /* CTR_EINVAL only for the limits that belong to the compiler. */
+  for (int l = 0; l < CTR_LIMIT__COUNT; l++)
+    if (o->limit_set[l])
+      ctr_scanner_set_limit(sc, l, o->limits[l]);
+}
+
 int rules_opts_parse(rules_opts *o, int argc, char **argv, int *i, bool allow_select)
 {
   const char *a = argv[*i];
@@ -58,6 +101,8 @@ int rules_opts_parse(rules_opts *o, int argc, char **argv, int *i, bool allow_se
     o->no_builtin = true;
     return 1;
   }
+  if (option_is(a, "--limit"))
+    return parse_limit(o, cmd, option_value(cmd, argc, argv, i, "--limit"));
   if (!allow_select)
     return 0;
   if (option_is(a, "--min-priority")) {
@@ -114,6 +159,9 @@ int rules_build(const rules_opts *o, FILE *diag_out, ctr_ruleset **out, size_t *
     errorf("cannot create a rules compiler: %s", ctr_strerror(rc));
     return EXIT_INTERNAL;
   }
+  for (int l = 0; l < CTR_LIMIT__COUNT; l++)
+    if (o->limit_set[l])
+      ctr_compiler_set_limit(c, l, o->limits[l]); /* CTR_EINVAL: a scanner's limit */
   bool failed = false;
   if (!o->no_builtin) {
     for (size_t i = 0; i < ctr_builtin_count(); i++) {

@@ -105,8 +105,15 @@ static void on_record_error(const ctr_record_error *e, void *ud)
 {
   scan_ctx *x = ud;
   x->errors_in_feed++;
+  if (ctr_record_error_evaluated(e) && ctr_record_error_status(e) == CTR_ELIMIT) {
+    /* A rule left undecided by a regex limit: always told, since an alert
+     * may be missing; the other rules of the record were evaluated. */
+    progress_clear(x);
+    warnf("%s: %s", x->cur->display, ctr_record_error_text(e));
+    return;
+  }
   if (ctr_record_error_evaluated(e)) {
-    /* Evaluated anyway (a CloudTrail key missing, or a regex limit hit). */
+    /* Evaluated anyway (a CloudTrail key missing). */
     x->file_incomplete++;
     if (x->verbose) {
       progress_clear(x);
@@ -339,6 +346,7 @@ int cmd_scan(int argc, char **argv)
     goto out;
   }
   ctr_scanner_set_error_callback(x.sc, on_record_error, &x);
+  rules_opts_apply_scanner_limits(&ro, x.sc);
   if (x.first_match)
     ctr_scanner_set_flags(x.sc, CTR_SCAN_FIRST_MATCH);
   if (gethostname(x.hostname, sizeof x.hostname - 1) != 0)
