@@ -5,6 +5,7 @@
 #include "testutil.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char record[] =
@@ -54,26 +55,31 @@ Test(render, empty_output_template_is_an_empty_string)
   }
 }
 
+/* The fuzzer's minimised rule: empty keys, then an exception whose
+ * `fields:` and `comps:` values follow (line 8 and line 9 of the file). */
+#define EXCEPTION_RULE(fields, comps)                                                             \
+  "- rule: d\n  desc:\n  condition:\n  output:\n  priority: WARNING\n  exceptions:\n    - name:\n" \
+  "      fields:" fields "\n      comps:" comps "\n"
+
+/* Compiling `yaml` must fail with an error diagnostic at `where` whose
+ * message contains `what`. */
+static void expect_rules_error(const char *yaml, const char *where, const char *what)
+{
+  char diags[2048];
+  ctr_ruleset *rs = tu_compile(yaml, diags, sizeof diags);
+  cr_assert_null(rs, "compiled: %s", yaml);
+  cr_assert(strstr(diags, where) != NULL, "expected %s in: %s", where, diags);
+  cr_assert(strstr(diags, what) != NULL, "expected '%s' in: %s", what, diags);
+}
+
 /* fuzz_rules, exception with a scalar `fields` and a sequence `comps`: the
  * error path freed the exception's comps vector while its only slot was
  * still uninitialised (ASan: SEGV in free from free_exception). It must be
  * a clear error at the comps key. */
 Test(load, exception_scalar_fields_with_sequence_comps_is_an_error)
 {
-  static const char yaml[] = "- rule: d\n"
-                             "  desc:\n"
-                             "  condition:\n"
-                             "  output:\n"
-                             "  priority: WARNING\n"
-                             "  exceptions:\n"
-                             "    - name:\n"
-                             "      fields:\n"
-                             "      comps: []\n";
-  char diags[2048];
-  ctr_ruleset *rs = tu_compile(yaml, diags, sizeof diags);
-  cr_assert_null(rs);
-  cr_assert(strstr(diags, "rules.yaml:9:14: error:") != NULL, "diagnostics: %s", diags);
-  cr_assert(strstr(diags, "with a single field, 'comps' must be a scalar") != NULL, "diagnostics: %s", diags);
+  expect_rules_error(EXCEPTION_RULE("", " []"), "rules.yaml:9:14: error:",
+                     "with a single field, 'comps' must be a scalar");
 }
 
 /* fuzz_rules, exception comps with a known operator then an unknown one:
@@ -82,18 +88,6 @@ Test(load, exception_scalar_fields_with_sequence_comps_is_an_error)
  * be a clear error naming the unknown operator. */
 Test(load, exception_comps_with_an_unknown_operator_after_a_known_one_is_an_error)
 {
-  static const char yaml[] = "- rule: d\n"
-                             "  desc:\n"
-                             "  condition:\n"
-                             "  output:\n"
-                             "  priority: WARNING\n"
-                             "  exceptions:\n"
-                             "    - name:\n"
-                             "      fields: [=,s]\n"
-                             "      comps: [=,s]\n";
-  char diags[2048];
-  ctr_ruleset *rs = tu_compile(yaml, diags, sizeof diags);
-  cr_assert_null(rs);
-  cr_assert(strstr(diags, "rules.yaml:9:14: error:") != NULL, "diagnostics: %s", diags);
-  cr_assert(strstr(diags, "'s' is not a known comparison operator") != NULL, "diagnostics: %s", diags);
+  expect_rules_error(EXCEPTION_RULE(" [=,s]", " [=,s]"), "rules.yaml:9:14: error:",
+                     "'s' is not a known comparison operator");
 }
