@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from . import _capi
 from ._engine import (Compiler, ErrorCallback, MatchCallback, Ruleset, Scan, Scanner, Source,
-                      builtin, builtin_names, builtin_yaml, fields, load, loads)
+                      builtin, builtin_names, builtin_yaml, fields, limit_defaults, load, loads)
 from ._errors import BadRecordError, CtruleError, RulesError, StopScan, StreamError
 from ._model import (Alert, Diagnostic, Field, Priority, RecordError, Rule, Severity, Stats,
                      Status)
@@ -53,5 +53,6 @@ __all__ = [
     "Diagnostic", "ENGINE_VERSION", "ErrorCallback", "Field", "JSON_PLUGIN_VERSION",
     "MatchCallback", "Priority", "RecordError", "Rule", "Ruleset", "RulesError", "Scan",
     "Scanner", "Severity", "Source", "Stats", "Status", "StopScan", "StreamError", "__version__",
-    "builtin", "builtin_names", "builtin_yaml", "fields", "load", "loads", "version",
+    "builtin", "builtin_names", "builtin_yaml", "fields", "limit_defaults", "load", "loads",
+    "version",
 ]

@@ -18,7 +18,7 @@ from ._model import Alert, Diagnostic, Field, Priority, RecordError, Rule, Sever
 
 __all__ = [
     "Compiler", "Ruleset", "Scanner", "Scan", "load", "loads", "builtin", "builtin_names",
-    "builtin_yaml", "fields", "Source", "MatchCallback", "ErrorCallback",
+    "builtin_yaml", "fields", "limit_defaults", "Source", "MatchCallback", "ErrorCallback",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -38,6 +38,34 @@ DEFAULT_CHUNK_SIZE = 1 << 20
 def _check(status: int) -> None:
     if status < 0:
         raise CtruleError(status)
+
+
+def _limit_ids() -> dict[str, int]:
+    return {name: i for i in range(_capi.CTR_LIMIT__COUNT)
+            if (name := _capi.ctr_limit_name(i)) is not None}
+
+
+def limit_defaults() -> dict[str, int]:
+    """Every resource limit by name (``"macro_depth"``, ``"record_bytes"``,
+    ...) with its default value. Rules limits and the PCRE2 limits go to
+    :class:`Compiler` (``limits=``); record limits and the PCRE2 limits go to
+    :class:`Scanner` (``limits=``)."""
+    return {name: int(_capi.ctr_limit_default(i)) for name, i in _limit_ids().items()}
+
+
+def _set_limits(setter: Callable[[int, int], int], limits: Any, where: str) -> None:
+    """Applies a {name: value} mapping; unknown names, and limits that do not
+    apply to this object, raise ValueError naming them."""
+    if limits is None:
+        return
+    ids = _limit_ids()
+    for name, value in dict(limits).items():
+        if name not in ids:
+            raise ValueError(f"unknown limit {name!r} (known: {', '.join(sorted(ids))})")
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"limit {name} must be a non-negative int (0: the default), not {value!r}")
+        if setter(ids[name], value) != _capi.CTR_OK:
+            raise ValueError(f"limit {name} cannot be set on a {where}, or {value} is out of range")
 
 
 # ----------------------------------------------------------------- compiler
@@ -88,13 +116,26 @@ class Compiler:
         ruleset = c.compile()
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, limits: Any = None) -> None:
         status, ptr = _capi.ctr_compiler_new()
         _check(status)
         self._ptr_: Any = ptr
         self._seen = 0
         self._lock = threading.RLock()
         self._finalizer = weakref.finalize(self, _capi.ctr_compiler_free, ptr)
+        self.set_limits(limits or {})
+
+    @_serialized
+    def set_limits(self, limits: Any) -> None:
+        """Sets rules limits and PCRE2 limits from a ``{name: value}`` mapping
+        (see :func:`limit_defaults`; 0 restores a default). YAML and rule-count
+        limits bound the files added afterwards. Exceeding one makes loading
+        or compiling raise :class:`RulesError` whose diagnostic names it.
+
+        Raises:
+            ValueError: an unknown name, a record limit, or a bad value.
+        """
+        _set_limits(lambda i, v: _capi.ctr_compiler_set_limit(self._ptr, i, v), limits, "compiler")
 
     # ---- lifetime
 
@@ -448,6 +489,8 @@ class Scanner:
         no_index: evaluate every rule on every record (same results; slower).
         max_record_bytes, max_json_depth, max_gzip_output: override the
             library's limits (defaults 16 MiB, 64, 64 GiB).
+        limits: record and PCRE2 limits by name, e.g. ``{"regex_match":
+            10**6}`` (see :func:`limit_defaults`; 0 restores a default).
         max_errors: how many record errors :attr:`errors` keeps.
     """
 
@@ -455,7 +498,8 @@ class Scanner:
                  on_error: ErrorCallback | None = None, strict: bool = False,
                  first_match: bool = False, no_index: bool = False,
                  max_record_bytes: int | None = None, max_json_depth: int | None = None,
-                 max_gzip_output: int | None = None, max_errors: int = 1000) -> None:
+                 max_gzip_output: int | None = None, max_errors: int = 1000,
+                 limits: Any = None) -> None:
         if not isinstance(ruleset, Ruleset):
             raise TypeError(f"ruleset must be a Ruleset, not {type(ruleset).__name__}")
         if on_match is not None and not callable(on_match):
@@ -487,6 +531,7 @@ class Scanner:
                     raise ValueError(f"limits must be positive ints, not {value!r}")
                 if _capi.ctr_scanner_set_limit(ptr, limit, value) != _capi.CTR_OK:
                     raise ValueError(f"limit value {value} is out of range")
+        _set_limits(lambda i, v: _capi.ctr_scanner_set_limit(ptr, i, v), limits, "scanner")
 
     # ---- lifetime
 
@@ -785,11 +830,11 @@ class Scan(Iterator[Alert]):
 
 def _compile(add: Callable[[Compiler], object], tags: Iterable[str], names: Iterable[str],
              exclude_tags: Iterable[str], exclude_names: Iterable[str],
-             min_priority: Priority | int | str | None) -> Ruleset:
+             min_priority: Priority | int | str | None, limits: Any = None) -> Ruleset:
     if isinstance(tags, str) or isinstance(names, str) or isinstance(exclude_tags, str) \
             or isinstance(exclude_names, str):
         raise TypeError("tags, names, exclude_tags and exclude_names are lists of str")
-    with Compiler() as c:
+    with Compiler(limits=limits) as c:
         add(c)
         c.only(tags, names)
         for tag in exclude_tags:
@@ -804,13 +849,14 @@ def _compile(add: Callable[[Compiler], object], tags: Iterable[str], names: Iter
 def load(*paths: PathLike, builtins: Sequence[str] = (), tags: Iterable[str] = (),
          names: Iterable[str] = (), exclude_tags: Iterable[str] = (),
          exclude_names: Iterable[str] = (),
-         min_priority: Priority | int | str | None = None) -> Ruleset:
+         min_priority: Priority | int | str | None = None, limits: Any = None) -> Ruleset:
     """Loads rules files (after the built-in sets named in ``builtins``, if
     any) and compiles them.
 
     Selection: ``tags``/``names`` keep only the rules having one of the tags
     or a name matching one of the globs; ``exclude_tags``/``exclude_names``
     then disable rules; ``min_priority`` disables rules less severe than it.
+    ``limits`` sets compiler limits by name (see :func:`limit_defaults`).
 
     Raises:
         RulesError: with the diagnostics (file, line, column, code, message).
@@ -820,26 +866,26 @@ def load(*paths: PathLike, builtins: Sequence[str] = (), tags: Iterable[str] = (
             c.add_builtin(name)
         for path in paths:
             c.add_file(path)
-    return _compile(add, tags, names, exclude_tags, exclude_names, min_priority)
+    return _compile(add, tags, names, exclude_tags, exclude_names, min_priority, limits)
 
 
 def loads(text: str | bytes, name: str = "<string>", *, tags: Iterable[str] = (),
           names: Iterable[str] = (), exclude_tags: Iterable[str] = (),
           exclude_names: Iterable[str] = (),
-          min_priority: Priority | int | str | None = None) -> Ruleset:
+          min_priority: Priority | int | str | None = None, limits: Any = None) -> Ruleset:
     """Compiles rules given as YAML text; ``name`` stands for the file name
     in diagnostics. Selection and errors as :func:`load`."""
     return _compile(lambda c: c.add_string(text, name), tags, names, exclude_tags,
-                    exclude_names, min_priority)
+                    exclude_names, min_priority, limits)
 
 
 def builtin(name: str = "rds", *, tags: Iterable[str] = (), names: Iterable[str] = (),
             exclude_tags: Iterable[str] = (), exclude_names: Iterable[str] = (),
-            min_priority: Priority | int | str | None = None) -> Ruleset:
+            min_priority: Priority | int | str | None = None, limits: Any = None) -> Ruleset:
     """Compiles a ruleset built into the library (``"rds"``: risky AWS RDS
     changes). Selection and errors as :func:`load`."""
     return _compile(lambda c: c.add_builtin(name), tags, names, exclude_tags, exclude_names,
-                    min_priority)
+                    min_priority, limits)
 
 
 def builtin_names() -> list[str]:
