@@ -5,8 +5,11 @@
  * At compile time every enabled rule must prove a key: the constant values
  * its condition requires of one top-level field (`= X` or `in (...)`, through
  * and/or and macros, never under `not`) - eventName (ct.name) if it can,
- * else errorCode (ct.error), else eventSource (ct.src). If one rule has none,
- * there is no prefilter and every record is parsed.
+ * else errorCode (ct.error), else eventSource (ct.src). The rule is filed
+ * under each of those values, together with what it also requires of the
+ * other two fields (`ct.src = "kms.amazonaws.com" and ct.error =
+ * "AccessDenied"` needs both). If one rule has no key, there is no prefilter
+ * and every record is parsed.
  *
  * At scan time one pass over the record both validates it and reads its
  * top-level keys. A record is skipped only when the pass proves that
@@ -17,9 +20,9 @@
  *   - it is a complete CloudTrail record (the keys ctr__event_complete checks,
  *     with their types), so no incomplete-record report is hidden either, and
  *     it is not an Insight record;
- *   - none of its eventName, errorCode and eventSource is a key of a rule
- *     keyed on that field (an absent errorCode is no rule's key: every
- *     operator is false on an absent field).
+ *   - no rule filed under its eventName, errorCode or eventSource also has
+ *     what it requires of the other two (an absent field satisfies nothing:
+ *     every operator is false on an absent field).
  * The values compared are taken raw and only when they hold no backslash, and
  * a top-level key that holds one or appears twice sends the record to jansson:
  * `"event\u004eame"` or a second eventName cannot hide a candidate.
@@ -36,8 +39,26 @@
 enum { KEYED_NAME, KEYED_ERROR, KEYED_SOURCE, KEYED__COUNT };
 static const char *const k_keyed_fields[KEYED__COUNT] = {"ct.name", "ct.error", "ct.src"};
 
+/* What one rule requires of the keyed fields (NULL: nothing). */
+typedef struct rule_needs {
+  ctr__strset *need[KEYED__COUNT];
+} rule_needs;
+
+/* A value of a keyed field and the rules filed under it. */
+typedef struct key_entry {
+  ctr__str value; /* value.s NULL: empty slot */
+  uint32_t first, n; /* range of ctr__prefilter.filed */
+} key_entry;
+
+typedef struct key_table {
+  key_entry *slots; /* open addressing */
+  size_t cap;
+} key_table;
+
 struct ctr__prefilter {
-  ctr__strset keys[KEYED__COUNT]; /* the values rules keyed on each field require */
+  key_table by[KEYED__COUNT]; /* a rule is filed under the values of its preferred keyed field */
+  uint32_t *filed;            /* indexes into needs, grouped by key_entry */
+  rule_needs *needs;          /* one per enabled rule */
 };
 
 /* ------------------------------------------------------------ compile time */
@@ -100,27 +121,83 @@ static keyset required_keys(ctr__arena *scratch, const ctr_ruleset *rs, const ct
   }
 }
 
-typedef struct strvec {
-  ctr__str *v;
-  size_t n, cap;
-} strvec;
+/* (field, value, rule) before grouping. */
+typedef struct filing {
+  int field;
+  ctr__str value;
+  uint32_t rule;
+} filing;
 
-static bool strvec_add(ctr__arena *scratch, strvec *sv, const keyset *k)
+static int filing_cmp(const void *a, const void *b)
 {
-  if (sv->n + k->n > sv->cap) {
-    size_t cap = sv->cap ? sv->cap : 64;
-    while (cap < sv->n + k->n)
+  const filing *x = a, *y = b;
+  if (x->field != y->field)
+    return x->field - y->field;
+  if (x->value.len != y->value.len)
+    return x->value.len < y->value.len ? -1 : 1;
+  int c = memcmp(x->value.s, y->value.s, x->value.len);
+  if (c)
+    return c;
+  return x->rule < y->rule ? -1 : x->rule > y->rule;
+}
+
+static const key_entry *key_lookup(const key_table *t, const char *s, size_t len)
+{
+  if (!t->cap)
+    return NULL;
+  for (size_t k = ctr__hash(s, len) & (t->cap - 1); t->slots[k].value.s; k = (k + 1) & (t->cap - 1))
+    if (t->slots[k].value.len == len && memcmp(t->slots[k].value.s, s, len) == 0)
+      return &t->slots[k];
+  return NULL;
+}
+
+static void *pool_zalloc(ctr__arena *pool, size_t n)
+{
+  void *p = ctr__arena_alloc(pool, n ? n : 1);
+  if (p)
+    memset(p, 0, n ? n : 1);
+  return p;
+}
+
+static bool same_key(const filing *a, const filing *b)
+{
+  return a->field == b->field && a->value.len == b->value.len && memcmp(a->value.s, b->value.s, a->value.len) == 0;
+}
+
+/* Files the rules' filings (sorted) into pf's tables. */
+static bool file_rules(ctr__arena *pool, ctr__prefilter *pf, const filing *v, size_t n)
+{
+  if (!(pf->filed = pool_zalloc(pool, n * sizeof *pf->filed)))
+    return false;
+  size_t groups[KEYED__COUNT] = {0};
+  for (size_t i = 0; i < n; i++)
+    if (i == 0 || !same_key(&v[i], &v[i - 1]))
+      groups[v[i].field]++;
+  for (int f = 0; f < KEYED__COUNT; f++) {
+    size_t cap = 8;
+    while (cap < groups[f] * 2)
       cap *= 2;
-    ctr__str *v = ctr__arena_alloc(scratch, cap * sizeof *v);
-    if (!v)
+    if (!(pf->by[f].slots = pool_zalloc(pool, cap * sizeof *pf->by[f].slots)))
       return false;
-    if (sv->n)
-      memcpy(v, sv->v, sv->n * sizeof *v);
-    sv->v = v;
-    sv->cap = cap;
+    pf->by[f].cap = cap;
   }
-  memcpy(sv->v + sv->n, k->v, k->n * sizeof *k->v);
-  sv->n += k->n;
+  uint32_t nfiled = 0;
+  key_entry *e = NULL;
+  for (size_t i = 0; i < n; i++) {
+    if (i == 0 || !same_key(&v[i], &v[i - 1])) {
+      key_table *t = &pf->by[v[i].field];
+      size_t k = ctr__hash(v[i].value.s, v[i].value.len) & (t->cap - 1);
+      while (t->slots[k].value.s)
+        k = (k + 1) & (t->cap - 1);
+      e = &t->slots[k];
+      e->value = v[i].value;
+      e->first = nfiled;
+    } else if (v[i].rule == v[i - 1].rule) {
+      continue; /* the same value listed twice */
+    }
+    pf->filed[nfiled++] = v[i].rule;
+    e->n++;
+  }
   return true;
 }
 
@@ -130,35 +207,51 @@ int ctr__prefilter_build(ctr_ruleset *rs)
   for (int f = 0; f < KEYED__COUNT; f++)
     fields[f] = ctr__field_lookup(k_keyed_fields[f], strlen(k_keyed_fields[f]));
   ctr__arena scratch = {0};
-  strvec keys[KEYED__COUNT] = {{0}};
-  int rc = CTR_OK;
+  filing *filings = NULL;
+  size_t nfilings = 0, cap = 0;
+  int rc = CTR_ENOMEM;
   rs->prefilter = NULL;
+  ctr__prefilter *pf = pool_zalloc(&rs->pool, sizeof *pf);
+  if (!pf || !(pf->needs = pool_zalloc(&rs->pool, rs->nall * sizeof *pf->needs)))
+    goto done;
   for (size_t i = 0; i < rs->nall; i++) {
     const ctr__cnode *cond = rs->rules[rs->all[i]].cond;
-    keyset k = k_any;
-    int f = 0;
-    for (; f < KEYED__COUNT && k.any; f++)
-      k = required_keys(&scratch, rs, fields[f], cond);
-    if (k.any)
-      goto done; /* this rule may match any record: no prefilter */
-    if (!strvec_add(&scratch, &keys[f - 1], &k)) {
-      rc = CTR_ENOMEM;
+    int primary = -1;
+    for (int f = 0; f < KEYED__COUNT; f++) {
+      keyset k = required_keys(&scratch, rs, fields[f], cond);
+      if (k.any)
+        continue;
+      if (primary < 0) {
+        primary = f;
+        if (nfilings + k.n > cap) {
+          cap = (nfilings + k.n) * 2 + 64;
+          filing *grown = realloc(filings, cap * sizeof *filings);
+          if (!grown)
+            goto done;
+          filings = grown;
+        }
+        for (size_t j = 0; j < k.n; j++)
+          filings[nfilings++] = (filing){f, k.v[j], (uint32_t)i};
+      } else {
+        ctr__strset *set = ctr__arena_alloc(&rs->pool, sizeof *set);
+        if (!set || !ctr__strset_build(&rs->pool, set, k.v, k.n))
+          goto done;
+        pf->needs[i].need[f] = set;
+      }
+    }
+    if (primary < 0) {
+      rc = CTR_OK; /* this rule may match any record: no prefilter */
       goto done;
     }
   }
-  ctr__prefilter *pf = ctr__arena_alloc(&rs->pool, sizeof *pf);
-  if (!pf) {
-    rc = CTR_ENOMEM;
+  if (nfilings)
+    qsort(filings, nfilings, sizeof *filings, filing_cmp);
+  if (!file_rules(&rs->pool, pf, filings, nfilings))
     goto done;
-  }
-  for (int f = 0; f < KEYED__COUNT; f++) {
-    if (!ctr__strset_build(&rs->pool, &pf->keys[f], keys[f].v, keys[f].n)) {
-      rc = CTR_ENOMEM;
-      goto done;
-    }
-  }
   rs->prefilter = pf;
+  rc = CTR_OK;
 done:
+  free(filings);
   ctr__arena_free(&scratch);
   return rc;
 }
@@ -323,6 +416,25 @@ typedef struct topval {
   bool escaped;
 } topval;
 
+/* Whether a rule filed under one of the record's values also gets what it
+ * requires of the other keyed fields. */
+static bool may_match(const rule_needs *r, const topval *top)
+{
+  for (int f = 0; f < KEYED__COUNT; f++) {
+    const ctr__strset *need = r->need[f];
+    if (!need)
+      continue;
+    const topval *v = &top[f];
+    if (!v->kind)
+      return false; /* absent: the required comparison is false */
+    if (v->kind != '"' || v->escaped)
+      return true; /* jansson decides */
+    if (!ctr__strset_has(need, (const char *)v->s, v->len))
+      return false;
+  }
+  return true;
+}
+
 #define MAX_NEST 256
 
 bool ctr__prefilter_skips(const ctr__prefilter *pf, const char *data, size_t len)
@@ -458,8 +570,10 @@ decide:
       continue; /* absent: no comparison on it is true */
     if (v->kind != '"' || v->escaped)
       return false; /* a non-string reads as "", an escape must be decoded: jansson decides */
-    if (ctr__strset_has(&pf->keys[f], (const char *)v->s, v->len))
-      return false;
+    const key_entry *e = key_lookup(&pf->by[f], (const char *)v->s, v->len);
+    for (uint32_t i = 0; e && i < e->n; i++)
+      if (may_match(&pf->needs[pf->filed[e->first + i]], top))
+        return false;
   }
   return true;
 }

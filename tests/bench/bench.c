@@ -402,7 +402,7 @@ int main(int argc, char **argv)
     printf("  gzipped log file >= 0.8x inflate-only:     %6.2fx  %s\n", g, g >= 0.8 ? "met" : "NOT met");
   }
   if (stream_gb > 0)
-    printf("  %.1f GB streamed, peak RSS < 64 MB:         %6.1f MB %s\n", stream_gb,
+    printf("  %.2f GB streamed, peak RSS < 64 MB:        %6.1f MB %s\n", stream_gb,
            (double)stream.peak_rss_kb / 1024.0, !stream.failed && stream.peak_rss_kb < 64 * 1024 ? "met" : "NOT met");
   /* For the binding drivers (tests/bench/run.sh): the C figure to compare with. */
   printf("c-rate rds+20 %.0f\n", rate_of(&r_20, in.records));

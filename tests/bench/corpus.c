@@ -301,12 +301,14 @@ static void record(sbuf *b, uint64_t *rng, size_t i, const api *a)
   put(b, "\",\"eventID\":\"");
   uuid(b, rng);
   put(b, "\",\"readOnly\":%s,\"resources\":[{\"accountId\":\"%s\",\"type\":\"AWS::%s::Resource\","
-         "\"ARN\":\"arn:aws:%s:%s:%s:resource/r-%u\"}],\"eventType\":\"%s\",\"managementEvent\":%s,"
-         "\"recipientAccountId\":\"%s\",\"eventCategory\":\"%s\",\"tlsDetails\":{\"tlsVersion\":\"TLSv1.3\","
+         "\"ARN\":\"arn:aws:%s:%s:%s:resource/r-%u\"},{\"accountId\":\"%s\",\"type\":\"AWS::IAM::Role\","
+         "\"ARN\":\"arn:aws:iam::%s:role/%s\"}],\"eventType\":\"%s\",\"managementEvent\":%s,"
+         "\"recipientAccountId\":\"%s\",\"vpcEndpointId\":\"vpce-0a1b2c3d4e5f6%05u\",\"eventCategory\":\"%s\","
+         "\"tlsDetails\":{\"tlsVersion\":\"TLSv1.3\","
          "\"cipherSuite\":\"TLS_AES_128_GCM_SHA256\",\"clientProvidedHostHeader\":\"%s.%s.amazonaws.com\"}}",
-      a->read_only ? "true" : "false", acct, a->src, a->src, region, acct, sess,
+      a->read_only ? "true" : "false", acct, a->src, a->src, region, acct, sess, acct, acct, role,
       strcmp(a->src, "signin") == 0 ? "AwsConsoleSignIn" : "AwsApiCall", a->data_event ? "false" : "true", acct,
-      a->data_event ? "Data" : "Management", a->src, region);
+      sess, a->data_event ? "Data" : "Management", a->src, region);
 }
 
 static const api *pick(uint64_t *rng)
