@@ -38,6 +38,9 @@
 
 #define ZLIB_CONST /* next_in may point at the caller's const bytes */
 #include <zlib.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define GZ_OUT_SIZE (64u * 1024u)
 #define KEY_MAX 16 /* room for the longest key we look for ("digestStartTime") */
@@ -459,12 +462,26 @@ static void key_end(ctr__framer *f)
 
 /* Next '"' at or after p in this chunk (or end). The answer is cached, so a
  * string full of escapes is still scanned in linear time. */
+/* First '"' in [p, end), or end. Strings are short: 16 bytes at a time
+ * inline beats a memchr call per string. */
+static const char *find_quote(const char *p, const char *end)
+{
+#ifdef __SSE2__
+  const __m128i quote = _mm_set1_epi8('"');
+  for (; end - p >= 16; p += 16) {
+    unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)p), quote));
+    if (mask)
+      return p + __builtin_ctz(mask);
+  }
+#endif
+  const char *q = memchr(p, '"', (size_t)(end - p));
+  return q ? q : end;
+}
+
 static const char *next_quote(ctr__framer *f, const char *p, const char *end)
 {
-  if (!f->quote || f->quote < p) {
-    const char *q = memchr(p, '"', (size_t)(end - p));
-    f->quote = q ? q : end;
-  }
+  if (!f->quote || f->quote < p)
+    f->quote = find_quote(p, end);
   return f->quote;
 }
 
