@@ -218,6 +218,7 @@ Test(limits, yaml_nodes)
   cr_assert_str_eq(r.code, "LOAD_ERR_YAML_PARSE");
   r = compile_with(CTR_LIMIT_YAML_NODES, 14, yaml);
   cr_assert_eq(r.add_rc, CTR_OK, "%s", r.first_error);
+  ctr_ruleset_unref(r.rs);
 }
 
 Test(limits, condition_bytes)
