@@ -10,6 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Deepest nesting of a compiled condition, macros expanded: as deep as one
+ * condition may be written (parse.c), so evaluation's recursion is bounded. */
+#define MAX_COMPILED_DEPTH 1000
+
 typedef struct compiler_ctx {
   ctr_ruleset *rs;
   ctr__defs *defs;
@@ -24,6 +28,7 @@ typedef struct compiler_ctx {
   bool failed;
   unsigned macro_depth;  /* macro references being expanded (CTR_LIMIT_MACRO_DEPTH) */
   uint64_t nodes;        /* nodes of the current rule's condition (CTR_LIMIT_CONDITION_NODES) */
+  unsigned nest;         /* compile_ast() levels being compiled (MAX_COMPILED_DEPTH) */
   bool limit_reported;   /* one limit diagnostic per rule, not one per expansion path */
   size_t slot_cap;
   size_t regex_cap;
@@ -420,19 +425,37 @@ static ctr__cnode *compile_macro_ref(compiler_ctx *cx, const ctr__ast *a)
   return NULL;
 }
 
+static ctr__cnode *compile_ast_node(compiler_ctx *cx, const ctr__ast *a);
+
+/* Every node of a rule's condition, macros expanded, passes here: the size
+ * and depth bounds keep hostile macros from exhausting time or the stack
+ * (compiling and evaluating recurse once per level). */
 static ctr__cnode *compile_ast(compiler_ctx *cx, const ctr__ast *a)
 {
-  if (++cx->nodes > cx->defs->limits[CTR_LIMIT_CONDITION_NODES]) {
+  bool too_many = ++cx->nodes > cx->defs->limits[CTR_LIMIT_CONDITION_NODES];
+  if (too_many || cx->nest >= MAX_COMPILED_DEPTH) {
     if (!cx->limit_reported) {
       char max[32];
-      snprintf(max, sizeof max, "%llu", (unsigned long long)cx->defs->limits[CTR_LIMIT_CONDITION_NODES]);
-      ERR(cx, a->pos, "condition has more than %s nodes once its macros are expanded (limit %s)", max,
-          ctr_limit_name(CTR_LIMIT_CONDITION_NODES));
+      snprintf(max, sizeof max, "%llu",
+               too_many ? (unsigned long long)cx->defs->limits[CTR_LIMIT_CONDITION_NODES] : MAX_COMPILED_DEPTH);
+      if (too_many)
+        ERR(cx, a->pos, "condition has more than %s nodes once its macros are expanded (limit %s)", max,
+            ctr_limit_name(CTR_LIMIT_CONDITION_NODES));
+      else
+        ERR(cx, a->pos, "condition is nested deeper than %s levels once its macros are expanded%s", max, "");
       cx->limit_reported = true;
     }
     cx->failed = true;
     return NULL;
   }
+  cx->nest++;
+  ctr__cnode *n = compile_ast_node(cx, a);
+  cx->nest--;
+  return n;
+}
+
+static ctr__cnode *compile_ast_node(compiler_ctx *cx, const ctr__ast *a)
+{
   switch (a->kind) {
   case CTR__N_CHECK:
     return compile_check(cx, a);
@@ -1018,6 +1041,7 @@ int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection 
     cx.fallback_pos = NULL;
     cx.unknown_field = false;
     cx.nodes = 0;
+    cx.nest = 0;
     cx.macro_depth = 0;
     cx.limit_reported = false;
     bool was_failed = cx.failed;

@@ -509,3 +509,43 @@ Test(limits, gzip_output)
   cr_assert_eq(matches, 1);
   free(gz);
 }
+
+/* Each macro nests 400 levels (well within one condition's bound), and
+ * references the next: expanded, that used to exhaust the stack while
+ * compiling. The compiled nesting is bounded like a written condition's. */
+static char *nested_macros(unsigned n)
+{
+  char *s = malloc(n * 2100 + 256);
+  cr_assert(s != NULL);
+  size_t len = (size_t)sprintf(s, "- macro: m%u\n  condition: ct.name exists\n", n);
+  for (unsigned i = n - 1; i >= 1; i--) {
+    len += (size_t)sprintf(s + len, "- macro: m%u\n  condition: ", i);
+    for (int k = 0; k < 400; k++)
+      len += (size_t)sprintf(s + len, "not ");
+    len += (size_t)sprintf(s + len, "m%u\n", i + 1);
+  }
+  sprintf(s + len, "- rule: deep\n  desc: d\n  condition: m1\n" RULE_TAIL);
+  return s;
+}
+
+Test(limits, expanded_nesting_is_bounded)
+{
+  char *yaml = nested_macros(4); /* 3 x 400 levels */
+  compiled r = compile_with(-1, 0, yaml);
+  cr_assert_eq(r.compile_rc, CTR_ESYNTAX);
+  cr_assert(strstr(r.first_error, "condition is nested deeper than 1000 levels once its macros are expanded (in 'deep')"),
+            "%s", r.first_error);
+  cr_assert_eq(r.errors, 1);
+  free(yaml);
+  /* 2 x 400 levels compile, and evaluate (an even number of nots) */
+  yaml = nested_macros(3);
+  r = compile_with(-1, 0, yaml);
+  cr_assert_eq(r.compile_rc, CTR_OK, "%s", r.first_error);
+  char rec[1024];
+  record(rec, sizeof rec, "StopDBInstance", "bob");
+  int matches = 0;
+  cr_assert_eq(ctr_scan_buffer(r.rs, rec, strlen(rec), 0, count_match, &matches), CTR_OK);
+  cr_assert_eq(matches, 1);
+  ctr_ruleset_unref(r.rs);
+  free(yaml);
+}
