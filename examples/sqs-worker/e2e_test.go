@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -418,4 +421,154 @@ func TestTwoWorkersShareAQueue(t *testing.T) {
 	if v, f := e.queueCounts(dlq); v+f != 0 {
 		t.Errorf("%d messages in the dead-letter queue", v+f)
 	}
+}
+
+// SIGTERM while a message is in flight: the worker stops receiving,
+// finishes the message (every alert delivered, message deleted) and exits 0.
+func TestGracefulShutdownFinishesInFlight(t *testing.T) {
+	e := newAWSEnv(t)
+	q, arn, _ := e.queue(30*time.Second, 5)
+	bucket := e.bucket(arn)
+	hook := newWebhook(t)
+	hook.delay = 20 * time.Millisecond
+	data := logFile(t, fixtureRecords(t), e.id, time.Time{})
+	want := expectedAlerts(t, data)
+	e.put(bucket, ctKey+"shutdown.json.gz", data)
+	w := startWorker(t, "w1", q, "-webhook-url", hook.srv.URL)
+	waitFor(t, 30*time.Second, "the first alerts at the webhook", func() bool { return len(hook.keys()) >= 3 })
+	w.stop() // SIGTERM, exit status 0
+	if m := missing(want, hook.keys()); len(m) != 0 {
+		t.Errorf("%d alerts missing after a graceful shutdown", len(m))
+	}
+	if v, f := e.queueCounts(q); v+f != 0 {
+		t.Errorf("queue still holds %d messages: the finished one was not deleted", v+f)
+	}
+}
+
+// SIGTERM with a shutdown timeout too short for the message in flight: the
+// worker releases it at once (visible again, for another replica) and
+// exits 0; the next worker delivers what was missing.
+func TestShutdownTimeoutReleasesMessage(t *testing.T) {
+	e := newAWSEnv(t)
+	q, arn, _ := e.queue(60*time.Second, 5)
+	bucket := e.bucket(arn)
+	hook := newWebhook(t)
+	hook.delay = 100 * time.Millisecond
+	data := logFile(t, fixtureRecords(t), e.id, time.Time{})
+	want := expectedAlerts(t, data)
+	e.put(bucket, ctKey+"release.json.gz", data)
+	w1 := startWorker(t, "w1", q, "-webhook-url", hook.srv.URL, "-shutdown-timeout", "1s")
+	waitFor(t, 30*time.Second, "the first alerts at the webhook", func() bool { return len(hook.keys()) >= 2 })
+	w1.stop()
+	if !strings.Contains(w1.log(), "released unfinished message") {
+		t.Error("worker 1 did not log the release")
+	}
+	// Visible again right away, not after the queue's 60s timeout.
+	waitFor(t, 5*time.Second, "the released message to be visible", func() bool { v, _ := e.queueCounts(q); return v == 1 })
+	hook.delay = 0
+	w2 := startWorker(t, "w2", q, "-webhook-url", hook.srv.URL)
+	waitFor(t, 30*time.Second, "every alert at the webhook", func() bool { return len(missing(want, hook.keys())) == 0 })
+	waitDrained(t, e, q, 15*time.Second)
+	w2.stop()
+}
+
+// Alerts published to an SNS topic reach its subscribers, with the rule
+// and priority as message attributes.
+func TestAlertsToSNSTopic(t *testing.T) {
+	e := newAWSEnv(t)
+	q, arn, _ := e.queue(30*time.Second, 5)
+	bucket := e.bucket(arn)
+	// The subscriber: a second queue on an alerts topic, raw delivery.
+	sub, err := e.sqs.CreateQueue(e.ctx, &sqs.CreateQueueInput{QueueName: aws.String(e.id + "-alerts")})
+	e.must(err)
+	tp, err := e.sns.CreateTopic(e.ctx, &sns.CreateTopicInput{Name: aws.String(e.id + "-alerts")})
+	e.must(err)
+	_, err = e.sns.Subscribe(e.ctx, &sns.SubscribeInput{TopicArn: tp.TopicArn, Protocol: aws.String("sqs"),
+		Endpoint: aws.String(e.queueArn(*sub.QueueUrl)), Attributes: map[string]string{"RawMessageDelivery": "true"}})
+	e.must(err)
+	data := logFile(t, fixtureRecords(t), e.id, time.Time{})
+	want := expectedAlerts(t, data)
+	e.put(bucket, ctKey+"sns.json.gz", data)
+	w := startWorker(t, "w1", q, "-sns-topic-arn", *tp.TopicArn, "-stdout=false")
+	got := map[string]int{}
+	waitFor(t, 30*time.Second, "every alert on the topic", func() bool {
+		out, err := e.sqs.ReceiveMessage(e.ctx, &sqs.ReceiveMessageInput{QueueUrl: sub.QueueUrl, MaxNumberOfMessages: 10,
+			MessageAttributeNames: []string{"All"}})
+		e.must(err)
+		for _, m := range out.Messages {
+			var a map[string]any
+			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &a); err != nil {
+				t.Fatalf("SNS alert is not JSON: %v", err)
+			}
+			if r := m.MessageAttributes["rule"]; r.StringValue == nil || *r.StringValue != a["rule"] {
+				t.Errorf("rule attribute %v, alert rule %v", r.StringValue, a["rule"])
+			}
+			got[receivedAlert{Alert: a}.key()]++
+			e.sqs.DeleteMessage(e.ctx, &sqs.DeleteMessageInput{QueueUrl: sub.QueueUrl, ReceiptHandle: m.ReceiptHandle})
+		}
+		return len(missing(want, got)) == 0
+	})
+	if len(w.received()) != 0 {
+		t.Errorf("%d alerts on stdout with -stdout=false", len(w.received()))
+	}
+	waitDrained(t, e, q, 15*time.Second)
+	w.stop()
+}
+
+// A large object streams through: the worker's peak memory stays far below
+// the object's decompressed size.
+func TestLargeObjectBoundedMemory(t *testing.T) {
+	e := newAWSEnv(t)
+	q, arn, _ := e.queue(30*time.Second, 5)
+	bucket := e.bucket(arn)
+	// Quiet records only: this measures streaming, not alert delivery.
+	var recs []map[string]any
+	for _, r := range fixtureRecords(t) {
+		b, _ := json.Marshal(r)
+		if len(expectedAlerts(t, b)) == 0 {
+			recs = append(recs, r)
+		}
+	}
+	const size = 256 << 20 // decompressed bytes
+	var plain int64
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	zw.Write([]byte(`{"Records":[`))
+	n := 0
+	for plain < size {
+		r := recs[n%len(recs)]
+		r["eventID"] = fmt.Sprintf("%s-%d", e.id, n)
+		b, _ := json.Marshal(r)
+		if n > 0 {
+			zw.Write([]byte(","))
+		}
+		zw.Write(b)
+		plain += int64(len(b)) + 1
+		n++
+	}
+	zw.Write([]byte("]}"))
+	zw.Close()
+	e.put(bucket, ctKey+"large.json.gz", buf.Bytes())
+	w := startWorker(t, "w1", q, "-concurrency", "1")
+	waitFor(t, 120*time.Second, "the large object to be scanned", func() bool {
+		return w.metric("ctrule_sqs_messages_total", `outcome="done"`) == 1
+	})
+	if got := w.metric("ctrule_sqs_records_total"); got != float64(n) {
+		t.Errorf("%v records scanned, want %d", got, n)
+	}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", w.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var peakKB int64
+	for _, line := range strings.Split(string(status), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			fmt.Sscanf(strings.TrimPrefix(line, "VmHWM:"), "%d", &peakKB)
+		}
+	}
+	t.Logf("%d records, %d MiB decompressed (%d KiB gzipped): peak RSS %d MiB", n, plain>>20, buf.Len()>>10, peakKB>>10)
+	if peakKB == 0 || peakKB > 64<<10 {
+		t.Errorf("peak RSS %d KiB for a %d MiB object: not streamed", peakKB, plain>>20)
+	}
+	w.stop()
 }

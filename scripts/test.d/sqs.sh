@@ -63,7 +63,7 @@ go vet ./... || die "go vet"
 step "go test (message shapes, then the worker binary end to end)"
 log=$work/test.log
 rc=0
-go test -count=1 -v -timeout 10m ./... > "$log" 2>&1 || rc=$?
-grep -E '^(--- |PASS|FAIL|ok|panic)|_test.go:[0-9]+:' "$log" || true
+go test -count=1 -v -timeout 30m -run "${CTRULE_SQS_TEST_RUN:-.}" ./... > "$log" 2>&1 || rc=$?
+grep -E '^(--- |PASS|FAIL|ok|panic)|_test.go:[0-9]+:' "$log" | grep -v '^        {' || true
 [ "$rc" -eq 0 ] || { tail -n 60 "$log"; die "go test (full log: $log)"; }
 echo "sqs: all passed"
