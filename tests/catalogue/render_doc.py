@@ -63,6 +63,10 @@ the compressed input.
 | Python | a `ctrule.RecordError` in `Scanner.errors` / `on_error`; with `strict=True`, `ctrule.BadRecordError` (`.index`, `.offset`, `.status_name`) | a `RecordError` with `evaluated=True`; never raised | `ctrule.StreamError` (`.status_name`) from `feed`/`finish` |
 | Go | `OnRecordError` gets a `*ctrule.RecordError`; `errors.Is(err, ctrule.ErrData)` (or the target below) | a `*ctrule.RecordError` with `Evaluated: true` | `Write`/`Finish` return a `*ctrule.ScanError`; `errors.Is` as below |
 
+Not an error, as in Falco: a name inside a list literal that is no defined list is a string, so
+`ct.name in (nosuch_list)` compares with the string `"nosuch_list"`; a mistyped list name is
+therefore not reported (`ctrule list -v` shows each rule's condition).
+
 Resource limits (`CTR_LIMIT_*`, each with a safe default, documented in `include/ctrule.h`)
 are set with `ctr_compiler_set_limit` / `ctr_scanner_set_limit`, `--limit NAME=VALUE` in the
 CLI, `limits={"name": value}` in Python (`Compiler`, `load`, `loads`, `builtin`, `Scanner`),
