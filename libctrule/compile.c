@@ -938,7 +938,8 @@ const uint32_t *ctr__index_lookup(const ctr_ruleset *rs, const char *name, size_
   if (name && rs->index_cap) {
     size_t h = ctr__hash(name, len) & (rs->index_cap - 1);
     while (rs->index[h].event_name) {
-      if (memcmp(rs->index[h].event_name, name, len) == 0 && rs->index[h].event_name[len] == '\0') {
+      /* Lengths first: memcmp may read all `len` bytes of a shorter name. */
+      if (strnlen(rs->index[h].event_name, len + 1) == len && memcmp(rs->index[h].event_name, name, len) == 0) {
         *n = rs->index[h].n;
         return rs->index[h].rules;
       }

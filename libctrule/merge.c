@@ -542,8 +542,10 @@ static int read_exc_values(itemctx *x, const ctr__ynode *vals, ctr__exception_de
       ctr__exc_value *ev = &e->values[e->ntuples * arity];
       memset(ev, 0, sizeof *ev);
       ev->strs = malloc(sizeof *ev->strs);
-      if (!ev->strs || !(ev->strs[0] = ctr__strdup(tuple->value)))
+      if (!ev->strs || !(ev->strs[0] = ctr__strdup(tuple->value))) {
+        free(ev->strs);
         return CTR_ENOMEM;
+      }
       ev->n = 1;
       e->ntuples++;
       continue;
@@ -553,20 +555,27 @@ static int read_exc_values(itemctx *x, const ctr__ynode *vals, ctr__exception_de
       snprintf(want, sizeof want, "%zu", arity);
       return err_at(x, tuple, "LOAD_ERR_YAML_VALIDATE", "exception '%s': each value must be a list of %s elements, one per field", e->name, want);
     }
+    ctr__exc_value *tv = &e->values[e->ntuples * arity];
     for (size_t f = 0; f < arity; f++) {
       const ctr__ynode *el = tuple->items[f];
-      ctr__exc_value *ev = &e->values[e->ntuples * arity + f];
+      ctr__exc_value *ev = &tv[f];
       memset(ev, 0, sizeof *ev);
+      int rc = CTR_OK;
       if (is_scalar(el)) {
         ev->strs = malloc(sizeof *ev->strs);
         if (!ev->strs || !(ev->strs[0] = ctr__strdup(el->value)))
-          return CTR_ENOMEM;
-        ev->n = 1;
+          rc = CTR_ENOMEM;
+        else
+          ev->n = 1;
       } else {
-        int rc = scalar_seq(x, el, "values", &ev->strs, NULL, &ev->n);
-        if (rc != CTR_OK)
-          return rc;
+        rc = scalar_seq(x, el, "values", &ev->strs, NULL, &ev->n);
         ev->is_list = true;
+      }
+      if (rc != CTR_OK) {
+        /* free_exception() frees whole tuples only: free this partial one. */
+        for (size_t g = 0; g <= f; g++)
+          free_strv(tv[g].strs, tv[g].n);
+        return rc;
       }
     }
     e->ntuples++;

@@ -91,3 +91,48 @@ Test(load, exception_comps_with_an_unknown_operator_after_a_known_one_is_an_erro
   expect_rules_error(EXCEPTION_RULE(" [=,s]", " [=,s]"), "rules.yaml:9:14: error:",
                      "'s' is not a known comparison operator");
 }
+
+static int count_match(const ctr_match *m, void *ud)
+{
+  (void)m;
+  ++*(int *)ud;
+  return 0;
+}
+
+/* fuzz_scanner, an eventName longer than the built-in name it is probed
+ * against in the eventName index: the lookup compared `len` bytes of the
+ * shorter stored name (ASan: heap-buffer-overflow in memcmp from
+ * ctr__index_lookup). The minimised name, then names that extend real ones,
+ * must all be looked up without reading past either string, and match
+ * nothing. */
+Test(scan, event_name_longer_than_an_indexed_name)
+{
+  ctr_compiler *c;
+  ctr_ruleset *rs;
+  cr_assert_eq(ctr_compiler_new(&c), CTR_OK);
+  cr_assert_eq(ctr_compiler_add_builtin(c, "rds"), CTR_OK);
+  cr_assert_eq(ctr_compiler_compile(c, &rs), CTR_OK);
+  ctr_compiler_free(c);
+  static const char *const names[] = {"CreateDevt.rawtimBCluster", "DeleteDBClusterXXXXXXXXXXXXXXXXXXXXXXXX",
+                                      "ModifyDBInstance-and-then-some-more-bytes", "StopDBCluster\\u0000tail"};
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+    char rec[256];
+    int n = snprintf(rec, sizeof rec, "{\"eventName\":\"%s\"}", names[i]);
+    int matches = 0;
+    ctr_scan_buffer(rs, rec, (size_t)n, 0, count_match, &matches);
+    cr_assert_eq(matches, 0, "%s matched", names[i]);
+  }
+  ctr_ruleset_unref(rs);
+}
+
+/* fuzz_rules, an exception value tuple whose second element is a mapping:
+ * the first element's strings were allocated, the tuple was rejected, and
+ * only whole tuples were freed (LeakSanitizer: 8 bytes from
+ * read_exc_values). It must be a clear error at that element, and leak
+ * nothing (the ASan build and valgrind check that). */
+Test(load, exception_value_tuple_with_a_mapping_element_is_an_error)
+{
+  expect_rules_error("- rule: D\n  desc:\n  condition:\n  output:\n  priority: WARNING\n  exceptions:\n"
+                     "    - name:\n      fields:\n        -\n        -\n      values:\n      - [r,y: ]\n",
+                     "rules.yaml:12:12: error:", "value of 'values' must be a sequence");
+}
