@@ -32,7 +32,7 @@ if [ $quick -eq 1 ]; then
   suites=(regressions)
 fi
 echo "== valgrind: C suite (${suites[*]:-all})"
-CTR_VG_NAME=suite nice -n 19 meson test -C "$build" --wrapper "${vg[*]}" --timeout-multiplier 20 \
+CTR_VG_NAME=suite nice -n 19 meson test -C "$build" --num-processes 1 --wrapper "${vg[*]}" --timeout-multiplier 20 \
   --print-errorlogs "${suites[@]}" || { echo "valgrind: FAIL (a test failed under valgrind)"; exit 1; }
 
 cli=$build/examples/cli/ctrule
