@@ -136,3 +136,22 @@ Test(load, exception_value_tuple_with_a_mapping_element_is_an_error)
                      "    - name:\n      fields:\n        -\n        -\n      values:\n      - [r,y: ]\n",
                      "rules.yaml:12:12: error:", "value of 'values' must be a sequence");
 }
+
+/* fuzz_condition, `ct.name in ( )` (an empty list): building the prefilter
+ * offset a NULL key array (UBSan: applying zero offset to null pointer in
+ * ctr__prefilter_build; found in the prefilter's first version, fixed
+ * before it was committed). An empty list compiles, matches nothing, and
+ * the indexed and unindexed scans agree. */
+Test(scan, empty_list_condition_matches_nothing)
+{
+  ctr_ruleset *rs = tu_compile("- rule: empty list\n  desc: d\n  condition: ct.name in (  )\n"
+                               "  output: \"%ct.name\"\n  priority: WARNING\n  source: aws_cloudtrail\n",
+                               NULL, 0);
+  cr_assert_not_null(rs);
+  for (unsigned flags = 0; flags <= CTR_SCAN_NO_INDEX; flags += CTR_SCAN_NO_INDEX) {
+    int matches = 0;
+    cr_assert_eq(ctr_scan_buffer(rs, record, strlen(record), flags, count_match, &matches), CTR_OK);
+    cr_assert_eq(matches, 0, "flags %u", flags);
+  }
+  ctr_ruleset_unref(rs);
+}
