@@ -794,41 +794,6 @@ static bool compile_output(compiler_ctx *cx, const ctr__rule_def *r, ctr__crule 
 
 /* ------------------------------------------------------------ index */
 
-typedef struct nameset {
-  const ctr__str *v;
-  size_t n;
-  bool any; /* no constraint */
-} nameset;
-
-/* The eventNames a condition requires (any = no constraint found). */
-static nameset required_names(const ctr_ruleset *rs, const ctr__cnode *c)
-{
-  nameset none = {.any = true};
-  if (!c)
-    return none;
-  switch (c->kind) {
-  case CTR__N_CHECK:
-    if (c->lhs->tf != CTR__TF_NONE || rs->slots[c->lhs->slot].def != rs->ct_name || c->rhs_expr || c->mod)
-      return none;
-    if (c->op == CTR__OP_EQ)
-      return (nameset){.v = &c->rhs, .n = 1};
-    if (c->op == CTR__OP_IN || c->op == CTR__OP_INTERSECTS)
-      return (nameset){.v = c->rhs_list, .n = c->nrhs};
-    return none;
-  case CTR__N_AND: {
-    nameset best = none;
-    for (size_t i = 0; i < c->nkids; i++) {
-      nameset k = required_names(rs, c->kids[i]);
-      if (!k.any && (best.any || k.n < best.n))
-        best = k;
-    }
-    return best;
-  }
-  default:
-    return none; /* OR: handled by the caller for the simple cases */
-  }
-}
-
 static bool names_has(const ctr__str *v, size_t n, const char *s, size_t len)
 {
   for (size_t i = 0; i < n; i++)
@@ -837,43 +802,11 @@ static bool names_has(const ctr__str *v, size_t n, const char *s, size_t len)
   return false;
 }
 
-/* OR of keyed branches: the union, collected into a pool array. */
-static nameset rule_names(compiler_ctx *cx, const ctr__cnode *c)
-{
-  if (c && c->kind == CTR__N_OR) {
-    size_t total = 0;
-    for (size_t i = 0; i < c->nkids; i++) {
-      nameset k = rule_names(cx, c->kids[i]);
-      if (k.any)
-        return k;
-      total += k.n;
-    }
-    ctr__str *u = palloc(cx, (total ? total : 1) * sizeof *u);
-    size_t n = 0;
-    for (size_t i = 0; u && i < c->nkids; i++) {
-      nameset k = rule_names(cx, c->kids[i]);
-      for (size_t j = 0; j < k.n; j++)
-        if (!names_has(u, n, k.v[j].s, k.v[j].len))
-          u[n++] = k.v[j];
-    }
-    return u ? (nameset){.v = u, .n = n} : (nameset){.any = true};
-  }
-  if (c && c->kind == CTR__N_AND) {
-    nameset best = {.any = true};
-    for (size_t i = 0; i < c->nkids; i++) {
-      nameset k = rule_names(cx, c->kids[i]);
-      if (!k.any && (best.any || k.n < best.n))
-        best = k;
-    }
-    return best;
-  }
-  return required_names(cx->rs, c);
-}
-
 static bool build_index(compiler_ctx *cx)
 {
   ctr_ruleset *rs = cx->rs;
-  nameset *keys = calloc(rs->nrules ? rs->nrules : 1, sizeof *keys);
+  ctr__keyset *keys = calloc(rs->nrules ? rs->nrules : 1, sizeof *keys);
+  ctr__arena scratch = {0}; /* unions of or-branches, needed only here */
   if (!keys)
     return false;
   size_t total = 0;
@@ -881,13 +814,14 @@ static bool build_index(compiler_ctx *cx)
   rs->wildcard = palloc(cx, (rs->nrules ? rs->nrules : 1) * sizeof *rs->wildcard);
   if (!rs->all || !rs->wildcard) {
     free(keys);
+    ctr__arena_free(&scratch);
     return false;
   }
   for (size_t r = 0; r < rs->nrules; r++) {
     if (!rs->rules[r].enabled)
       continue;
     rs->all[rs->nall++] = (uint32_t)r;
-    keys[r] = rule_names(cx, rs->rules[r].cond);
+    keys[r] = ctr__required_values(&scratch, rs, rs->ct_name, rs->rules[r].cond);
     if (keys[r].any)
       rs->wildcard[rs->nwildcard++] = (uint32_t)r;
     else
@@ -899,6 +833,7 @@ static bool build_index(compiler_ctx *cx)
   rs->index = palloc(cx, cap * sizeof *rs->index);
   if (!rs->index) {
     free(keys);
+    ctr__arena_free(&scratch);
     return false;
   }
   rs->index_cap = cap;
@@ -919,6 +854,7 @@ static bool build_index(compiler_ctx *cx)
       if (!(e->event_name = pstrndup(cx, name->s, name->len)) ||
           !(e->rules = palloc(cx, rs->nall * sizeof *e->rules))) {
         free(keys);
+        ctr__arena_free(&scratch);
         return false;
       }
       for (size_t q = 0; q < rs->nrules; q++) {
@@ -930,6 +866,7 @@ static bool build_index(compiler_ctx *cx)
     }
   }
   free(keys);
+  ctr__arena_free(&scratch);
   return true;
 }
 

@@ -372,6 +372,18 @@ const uint32_t *ctr__index_lookup(const ctr_ruleset *rs, const char *name, size_
 
 /* ------------------------------------------------------------ prefilter.c */
 
+/* The constant values a condition requires of `field`: `=` or `in (...)`,
+ * through and/or (an or needs every branch keyed: the union) and never
+ * under `not`. any: none found. Unions are allocated in `scratch`. Keys both
+ * the eventName index and the prefilter. */
+typedef struct ctr__keyset {
+  const ctr__str *v;
+  size_t n;
+  bool any;
+} ctr__keyset;
+ctr__keyset ctr__required_values(ctr__arena *scratch, const ctr_ruleset *rs, const ctr__field_def *field,
+                                 const ctr__cnode *c);
+
 /* Builds rs->prefilter (left NULL when some enabled rule has no key) from
  * the compiled rules, after the index. CTR_OK or CTR_ENOMEM. */
 int ctr__prefilter_build(ctr_ruleset *rs);

@@ -63,17 +63,10 @@ struct ctr__prefilter {
 
 /* ------------------------------------------------------------ compile time */
 
-typedef struct keyset {
-  const ctr__str *v;
-  size_t n;
-  bool any; /* no constant found: the rule may match any value */
-} keyset;
+static const ctr__keyset k_any = {.any = true};
 
-static const keyset k_any = {.any = true};
-
-/* The constants of `field` without which the condition cannot be true. */
-static keyset required_keys(ctr__arena *scratch, const ctr_ruleset *rs, const ctr__field_def *field,
-                            const ctr__cnode *c)
+ctr__keyset ctr__required_values(ctr__arena *scratch, const ctr_ruleset *rs, const ctr__field_def *field,
+                                 const ctr__cnode *c)
 {
   if (!c)
     return k_any;
@@ -82,14 +75,14 @@ static keyset required_keys(ctr__arena *scratch, const ctr_ruleset *rs, const ct
     if (c->lhs->tf != CTR__TF_NONE || rs->slots[c->lhs->slot].def != field || c->rhs_expr || c->mod)
       return k_any;
     if (c->op == CTR__OP_EQ)
-      return (keyset){.v = &c->rhs, .n = 1};
+      return (ctr__keyset){.v = &c->rhs, .n = 1};
     if (c->op == CTR__OP_IN || c->op == CTR__OP_INTERSECTS)
-      return (keyset){.v = c->rhs_list, .n = c->nrhs};
+      return (ctr__keyset){.v = c->rhs_list, .n = c->nrhs};
     return k_any;
   case CTR__N_AND: {
-    keyset best = k_any;
+    ctr__keyset best = k_any;
     for (size_t i = 0; i < c->nkids; i++) {
-      keyset k = required_keys(scratch, rs, field, c->kids[i]);
+      ctr__keyset k = ctr__required_values(scratch, rs, field, c->kids[i]);
       if (!k.any && (best.any || k.n < best.n))
         best = k;
     }
@@ -97,12 +90,12 @@ static keyset required_keys(ctr__arena *scratch, const ctr_ruleset *rs, const ct
   }
   case CTR__N_OR: {
     /* Every branch must be keyed; the rule's keys are their union. */
-    keyset *kids = ctr__arena_alloc(scratch, (c->nkids ? c->nkids : 1) * sizeof *kids);
+    ctr__keyset *kids = ctr__arena_alloc(scratch, (c->nkids ? c->nkids : 1) * sizeof *kids);
     if (!kids)
       return k_any;
     size_t total = 0;
     for (size_t i = 0; i < c->nkids; i++) {
-      kids[i] = required_keys(scratch, rs, field, c->kids[i]);
+      kids[i] = ctr__required_values(scratch, rs, field, c->kids[i]);
       if (kids[i].any)
         return k_any;
       total += kids[i].n;
@@ -114,7 +107,7 @@ static keyset required_keys(ctr__arena *scratch, const ctr_ruleset *rs, const ct
     for (size_t i = 0; i < c->nkids; i++)
       for (size_t j = 0; j < kids[i].n; j++)
         u[n++] = kids[i].v[j];
-    return (keyset){.v = u, .n = n};
+    return (ctr__keyset){.v = u, .n = n};
   }
   default:
     return k_any; /* `not`: nothing is required */
@@ -218,7 +211,7 @@ int ctr__prefilter_build(ctr_ruleset *rs)
     const ctr__cnode *cond = rs->rules[rs->all[i]].cond;
     int primary = -1;
     for (int f = 0; f < KEYED__COUNT; f++) {
-      keyset k = required_keys(&scratch, rs, fields[f], cond);
+      ctr__keyset k = ctr__required_values(&scratch, rs, fields[f], cond);
       if (k.any)
         continue;
       if (primary < 0) {
