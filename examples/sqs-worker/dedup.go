@@ -15,37 +15,41 @@ type seenSet struct {
 	mu     sync.Mutex
 	window time.Duration
 	max    int
-	at     map[string]time.Time
+	at     map[string]seenEntry
 	order  []seenEntry // insertion order, for expiry and eviction
+	seq    uint64      // tells a key's latest entry from its older ones
 	now    func() time.Time
 }
 
 type seenEntry struct {
 	key string
 	at  time.Time
+	seq uint64
 }
 
 func newSeenSet(window time.Duration, max int) *seenSet {
-	return &seenSet{window: window, max: max, at: map[string]time.Time{}, now: time.Now}
+	return &seenSet{window: window, max: max, at: map[string]seenEntry{}, now: time.Now}
 }
 
 func (s *seenSet) seen(key string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, ok := s.at[key]
-	return ok && s.now().Sub(t) < s.window
+	e, ok := s.at[key]
+	return ok && s.now().Sub(e.at) < s.window
 }
 
 func (s *seenSet) add(key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	s.at[key] = now
-	s.order = append(s.order, seenEntry{key, now})
+	s.seq++
+	e := seenEntry{key, now, s.seq}
+	s.at[key] = e
+	s.order = append(s.order, e)
 	drop := 0
 	for drop < len(s.order) && (len(s.order)-drop > s.max || now.Sub(s.order[drop].at) >= s.window) {
 		e := s.order[drop]
-		if s.at[e.key] == e.at { // not re-added since
+		if s.at[e.key].seq == e.seq { // not re-added since
 			delete(s.at, e.key)
 		}
 		drop++

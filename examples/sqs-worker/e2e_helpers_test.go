@@ -39,8 +39,9 @@ import (
 const testRegion = "us-east-1"
 
 var (
-	workerBin string // built once by TestMain
-	endpoint  = os.Getenv("CTRULE_SQS_TEST_ENDPOINT")
+	workerBin     string // built once by TestMain
+	raceWorkerBin string // the same with -race, when CTRULE_SQS_WORKER_RACE is set
+	endpoint      = os.Getenv("CTRULE_SQS_TEST_ENDPOINT")
 )
 
 func TestMain(m *testing.M) {
@@ -51,11 +52,21 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 		workerBin = filepath.Join(dir, "ctrule-sqs-worker")
-		build := exec.Command("go", "build", "-o", workerBin, ".")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "building the worker:", err)
-			os.Exit(1)
+		builds := [][]string{{"build", "-o", workerBin, "."}}
+		// CTRULE_SQS_WORKER_RACE=1 also builds the worker with the race
+		// detector, for the tests of concurrent work: a race makes the
+		// worker exit non-zero, which fails the test.
+		if os.Getenv("CTRULE_SQS_WORKER_RACE") != "" {
+			raceWorkerBin = workerBin + "-race"
+			builds = append(builds, []string{"build", "-race", "-o", raceWorkerBin, "."})
+		}
+		for _, args := range builds {
+			build := exec.Command("go", args...)
+			build.Stdout, build.Stderr = os.Stderr, os.Stderr
+			if err := build.Run(); err != nil {
+				fmt.Fprintln(os.Stderr, "building the worker:", err)
+				os.Exit(1)
+			}
 		}
 		code := m.Run()
 		os.RemoveAll(dir)
@@ -300,11 +311,22 @@ func freePort(t *testing.T) string {
 // the tests share (short waits, 1s backoff).
 func startWorker(t *testing.T, name, queueURL string, extra ...string) *workerProc {
 	t.Helper()
+	bin := workerBin
+	if raceWorkerBin != "" {
+		bin = raceWorkerBin
+	}
+	return startWorkerBinary(t, bin, name, queueURL, extra...)
+}
+
+// startWorkerBinary is startWorker with a given binary (the load and memory
+// tests measure the plain one).
+func startWorkerBinary(t *testing.T, bin, name, queueURL string, extra ...string) *workerProc {
+	t.Helper()
 	w := &workerProc{t: t, name: name, metrics: freePort(t), done: make(chan struct{})}
 	args := append([]string{"-queue-url", queueURL, "-region", testRegion, "-s3-path-style",
 		"-wait-time", "1s", "-backoff-base", "1s", "-backoff-max", "4s", "-shutdown-timeout", "20s",
 		"-listen", w.metrics, "-log-level", "debug"}, extra...)
-	w.cmd = exec.Command(workerBin, args...)
+	w.cmd = exec.Command(bin, args...)
 	w.cmd.Env = append(os.Environ(), "AWS_ENDPOINT_URL="+endpoint,
 		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_EC2_METADATA_DISABLED=true")
 	w.cmd.Stderr = &lockedWriter{mu: &w.mu, w: &w.stderr}
@@ -337,7 +359,9 @@ func startWorker(t *testing.T, name, queueURL string, extra ...string) *workerPr
 			w.cmd.Process.Kill()
 			<-w.done
 		}
-		if t.Failed() {
+		if i := strings.Index(w.log(), "WARNING: DATA RACE"); i >= 0 {
+			t.Errorf("worker %s has a data race:\n%s", w.name, w.log()[i:])
+		} else if t.Failed() {
 			t.Logf("worker %s stderr (tail):\n%s", w.name, tail(w.log(), 40))
 		}
 	})

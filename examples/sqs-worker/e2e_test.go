@@ -549,7 +549,7 @@ func TestLargeObjectBoundedMemory(t *testing.T) {
 	zw.Write([]byte("]}"))
 	zw.Close()
 	e.put(bucket, ctKey+"large.json.gz", buf.Bytes())
-	w := startWorker(t, "w1", q, "-concurrency", "1")
+	w := startWorkerBinary(t, workerBin, "w1", q, "-concurrency", "1")
 	waitFor(t, 120*time.Second, "the large object to be scanned", func() bool {
 		return w.metric("ctrule_sqs_messages_total", `outcome="done"`) == 1
 	})

@@ -96,8 +96,8 @@ func TestLoad(t *testing.T) {
 	t.Logf("uploaded %d objects in %.1fs", n, time.Since(t0).Seconds())
 	waitFor(t, 60*time.Second, "every notification queued", func() bool { v, _ := e.queueCounts(q); return v >= n+1 })
 	start := time.Now()
-	w1 := startWorker(t, "w1", q, "-concurrency", concurrency, "-log-level", "info")
-	w2 := startWorker(t, "w2", q, "-concurrency", concurrency, "-log-level", "info")
+	w1 := startWorkerBinary(t, workerBin, "w1", q, "-concurrency", concurrency, "-log-level", "info")
+	w2 := startWorkerBinary(t, workerBin, "w2", q, "-concurrency", concurrency, "-log-level", "info")
 	waitFor(t, 20*time.Minute, "every message done", func() bool {
 		return w1.metric("ctrule_sqs_messages_total", `outcome="done"`)+w2.metric("ctrule_sqs_messages_total", `outcome="done"`) >= float64(n)
 	})
@@ -109,6 +109,9 @@ func TestLoad(t *testing.T) {
 	t.Logf("phase 1: %d objects, %.0f records, %d alerts through 2 workers (concurrency %s each) in %.1fs: %.1f objects/s, %.0f records/s; w1 did %v, w2 %v",
 		n, records, len(want), concurrency, elapsed, float64(n)/elapsed, records/elapsed,
 		w1.metric("ctrule_sqs_messages_total", `outcome="done"`), w2.metric("ctrule_sqs_messages_total", `outcome="done"`))
+
+	t.Logf("phase 1: worker CPU %.1fs + %.1fs for %.1fs of wall clock (the rest of the time is the S3/SQS server's)",
+		w1.metric("process_cpu_seconds_total"), w2.metric("process_cpu_seconds_total"), elapsed)
 
 	// Phase 2.
 	m := max(n/10, 20)

@@ -107,6 +107,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		log:     log,
 		m:       m,
 		host:    host,
+		// Made here, before /healthz can read them.
+		slots:   make(chan struct{}, cfg.Concurrency),
+		deletes: make(chan deleteReq),
 	}
 
 	if cfg.Listen != "" {

@@ -41,9 +41,9 @@ type worker struct {
 	m       *metrics
 	host    string
 
-	slots          chan struct{} // one per message in flight (cfg.Concurrency)
-	deletes        chan deleteReq
-	receiveFailing atomic.Int32 // consecutive failed receives, for /healthz
+	slots          chan struct{}  // one per message in flight: make(chan struct{}, cfg.Concurrency)
+	deletes        chan deleteReq // unbuffered
+	receiveFailing atomic.Int32   // consecutive failed receives, for /healthz
 	stopping       atomic.Bool
 }
 
@@ -56,8 +56,6 @@ type deleteReq struct {
 // the messages in flight finish for cfg.ShutdownTimeout, releases those
 // still unfinished to the queue, and returns.
 func (w *worker) run(ctx context.Context) {
-	w.slots = make(chan struct{}, w.cfg.Concurrency)
-	w.deletes = make(chan deleteReq)
 	deleterDone := make(chan struct{})
 	go func() { w.deleteLoop(); close(deleterDone) }()
 
