@@ -95,6 +95,8 @@ func TestLoad(t *testing.T) {
 	upload(0, n, 0, want)
 	t.Logf("uploaded %d objects in %.1fs", n, time.Since(t0).Seconds())
 	waitFor(t, 60*time.Second, "every notification queued", func() bool { v, _ := e.queueCounts(q); return v >= n+1 })
+	time.Sleep(time.Second)
+	queued, _ := e.queueCounts(q) // n, the S3 test event, and any notification S3 sent twice
 	start := time.Now()
 	w1 := startWorkerBinary(t, workerBin, "w1", q, "-concurrency", concurrency, "-log-level", "info")
 	w2 := startWorkerBinary(t, workerBin, "w2", q, "-concurrency", concurrency, "-log-level", "info")
@@ -110,6 +112,11 @@ func TestLoad(t *testing.T) {
 		n, records, len(want), concurrency, elapsed, float64(n)/elapsed, records/elapsed,
 		w1.metric("ctrule_sqs_messages_total", `outcome="done"`), w2.metric("ctrule_sqs_messages_total", `outcome="done"`))
 
+	dups := 0
+	for _, c := range alertKeys(w1, w2) {
+		dups += c - 1
+	}
+	t.Logf("phase 1: %d messages were queued for %d objects; %d alerts delivered twice", queued, n, dups)
 	t.Logf("phase 1: worker CPU %.1fs + %.1fs for %.1fs of wall clock (the rest of the time is the S3/SQS server's)",
 		w1.metric("process_cpu_seconds_total"), w2.metric("process_cpu_seconds_total"), elapsed)
 
