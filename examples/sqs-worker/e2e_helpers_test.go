@@ -152,6 +152,13 @@ func (e *awsEnv) queueCounts(url string) (visible, inFlight int) {
 	return
 }
 
+func (e *awsEnv) expectEmpty(queueURL, what string) {
+	e.t.Helper()
+	if v, f := e.queueCounts(queueURL); v+f != 0 {
+		e.t.Errorf("%d messages in %s", v+f, what)
+	}
+}
+
 // bucket creates a bucket whose ObjectCreated notifications go to the queue
 // (S3 also sends its test event then).
 func (e *awsEnv) bucket(queueArn string) string {
@@ -237,6 +244,15 @@ func logFile(t *testing.T, recs []map[string]any, prefix string, eventTime time.
 	zw.Write(js)
 	zw.Close()
 	return buf.Bytes()
+}
+
+// putFixtureLog uploads a log file of every fixture record (fresh eventIDs)
+// as <ctKey><name>.json.gz and returns the alerts it must give.
+func (e *awsEnv) putFixtureLog(bucket, name string) map[string]bool {
+	e.t.Helper()
+	data := logFile(e.t, fixtureRecords(e.t), e.id+"-"+name, time.Time{})
+	e.put(bucket, ctKey+name+".json.gz", data)
+	return expectedAlerts(e.t, data)
 }
 
 var (

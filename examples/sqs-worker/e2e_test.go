@@ -94,9 +94,7 @@ func TestEndToEndUploadToAlerts(t *testing.T) {
 		}
 	}
 	w.stop()
-	if v, f := e.queueCounts(dlq); v+f != 0 {
-		t.Errorf("%d messages in the dead-letter queue", v+f)
-	}
+	e.expectEmpty(dlq, "the dead-letter queue")
 }
 
 // Every delivery shape, through real SNS topics where SNS is involved.
@@ -192,9 +190,7 @@ func TestEveryMessageShape(t *testing.T) {
 		t.Errorf("%v messages ignored, want 3", n)
 	}
 	w.stop()
-	if v, f := e.queueCounts(dlq); v+f != 0 {
-		t.Errorf("%d messages in the dead-letter queue", v+f)
-	}
+	e.expectEmpty(dlq, "the dead-letter queue")
 }
 
 // waitDeadLettered waits for n messages in the DLQ and returns their bodies.
@@ -309,9 +305,7 @@ func TestWebhookDownThenRecovers(t *testing.T) {
 	bucket := e.bucket(arn)
 	hook := newWebhook(t)
 	hook.down.Store(true)
-	data := logFile(t, fixtureRecords(t), e.id, time.Time{})
-	want := expectedAlerts(t, data)
-	e.put(bucket, ctKey+"webhook.json.gz", data)
+	want := e.putFixtureLog(bucket, "webhook")
 	w := startWorker(t, "w1", q, "-webhook-url", hook.srv.URL, "-webhook-retries", "1")
 	waitFor(t, 30*time.Second, "a failed delivery", func() bool {
 		return w.metric("ctrule_sqs_failures_total", `stage="sink"`) >= 2
@@ -341,9 +335,7 @@ func TestWebhookDownThenRecovers(t *testing.T) {
 		t.Error("log does not give the webhook's status")
 	}
 	w.stop()
-	if v, f := e.queueCounts(dlq); v+f != 0 {
-		t.Errorf("%d messages in the dead-letter queue", v+f)
-	}
+	e.expectEmpty(dlq, "the dead-letter queue")
 }
 
 // A worker killed mid-object: the message comes back after its visibility
@@ -356,9 +348,7 @@ func TestKilledWorkerMessageComesBack(t *testing.T) {
 	bucket := e.bucket(arn)
 	hook := newWebhook(t)
 	hook.delay = 60 * time.Millisecond
-	data := logFile(t, fixtureRecords(t), e.id, time.Time{})
-	want := expectedAlerts(t, data)
-	e.put(bucket, ctKey+"killed.json.gz", data)
+	want := e.putFixtureLog(bucket, "killed")
 
 	w1 := startWorker(t, "w1", q, "-webhook-url", hook.srv.URL, "-visibility-timeout", "3s")
 	waitFor(t, 30*time.Second, "the first alerts at the webhook", func() bool { return len(hook.keys()) >= 3 })
@@ -378,9 +368,7 @@ func TestKilledWorkerMessageComesBack(t *testing.T) {
 		t.Error("worker 2 never extended the visibility timeout")
 	}
 	w2.stop()
-	if v, f := e.queueCounts(dlq); v+f != 0 {
-		t.Errorf("%d messages in the dead-letter queue", v+f)
-	}
+	e.expectEmpty(dlq, "the dead-letter queue")
 }
 
 // Two workers on one queue: every risky event alerted, and no message
@@ -418,9 +406,7 @@ func TestTwoWorkersShareAQueue(t *testing.T) {
 	}
 	w1.stop()
 	w2.stop()
-	if v, f := e.queueCounts(dlq); v+f != 0 {
-		t.Errorf("%d messages in the dead-letter queue", v+f)
-	}
+	e.expectEmpty(dlq, "the dead-letter queue")
 }
 
 // SIGTERM while a message is in flight: the worker stops receiving,
@@ -431,9 +417,7 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	bucket := e.bucket(arn)
 	hook := newWebhook(t)
 	hook.delay = 20 * time.Millisecond
-	data := logFile(t, fixtureRecords(t), e.id, time.Time{})
-	want := expectedAlerts(t, data)
-	e.put(bucket, ctKey+"shutdown.json.gz", data)
+	want := e.putFixtureLog(bucket, "shutdown")
 	w := startWorker(t, "w1", q, "-webhook-url", hook.srv.URL)
 	waitFor(t, 30*time.Second, "the first alerts at the webhook", func() bool { return len(hook.keys()) >= 3 })
 	w.stop() // SIGTERM, exit status 0
@@ -454,9 +438,7 @@ func TestShutdownTimeoutReleasesMessage(t *testing.T) {
 	bucket := e.bucket(arn)
 	hook := newWebhook(t)
 	hook.delay = 100 * time.Millisecond
-	data := logFile(t, fixtureRecords(t), e.id, time.Time{})
-	want := expectedAlerts(t, data)
-	e.put(bucket, ctKey+"release.json.gz", data)
+	want := e.putFixtureLog(bucket, "release")
 	w1 := startWorker(t, "w1", q, "-webhook-url", hook.srv.URL, "-shutdown-timeout", "1s")
 	waitFor(t, 30*time.Second, "the first alerts at the webhook", func() bool { return len(hook.keys()) >= 2 })
 	w1.stop()
@@ -486,9 +468,7 @@ func TestAlertsToSNSTopic(t *testing.T) {
 	_, err = e.sns.Subscribe(e.ctx, &sns.SubscribeInput{TopicArn: tp.TopicArn, Protocol: aws.String("sqs"),
 		Endpoint: aws.String(e.queueArn(*sub.QueueUrl)), Attributes: map[string]string{"RawMessageDelivery": "true"}})
 	e.must(err)
-	data := logFile(t, fixtureRecords(t), e.id, time.Time{})
-	want := expectedAlerts(t, data)
-	e.put(bucket, ctKey+"sns.json.gz", data)
+	want := e.putFixtureLog(bucket, "sns")
 	w := startWorker(t, "w1", q, "-sns-topic-arn", *tp.TopicArn, "-stdout=false")
 	got := map[string]int{}
 	waitFor(t, 30*time.Second, "every alert on the topic", func() bool {

@@ -145,7 +145,5 @@ func TestLoad(t *testing.T) {
 		m, len(delays), len(w1.received())+len(w2.received())-before, 1000*pct(0.5), 1000*pct(0.99), 1000*delays[len(delays)-1])
 	w1.stop()
 	w2.stop()
-	if v, f := e.queueCounts(dlq); v+f != 0 {
-		t.Errorf("%d messages in the dead-letter queue", v+f)
-	}
+	e.expectEmpty(dlq, "the dead-letter queue")
 }

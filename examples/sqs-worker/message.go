@@ -155,14 +155,7 @@ func eventBridge(env *envelope, body []byte, d *delivery) error {
 		return nil
 	}
 	if env.Source == "aws.s3" && *env.DetailType == "Object Created" {
-		var det struct {
-			Bucket struct {
-				Name string `json:"name"`
-			} `json:"bucket"`
-			Object struct {
-				Key string `json:"key"`
-			} `json:"object"`
-		}
+		var det s3Entity // EventBridge's S3 detail names them as S3 notifications do
 		if err := json.Unmarshal(env.Detail, &det); err != nil || det.Bucket.Name == "" || det.Object.Key == "" {
 			return malformed("EventBridge S3 Object Created event without bucket or key")
 		}
@@ -223,6 +216,8 @@ func records(recs []json.RawMessage, body []byte, depth int, d *delivery) (strin
 	return shape, nil
 }
 
+// s3Entity is the bucket and object of an S3 notification record (and of
+// EventBridge's S3 events).
 type s3Entity struct {
 	Bucket struct {
 		Name string `json:"name"`
