@@ -33,9 +33,9 @@ done
 build=build-fuzz
 if [ ! -f $build/build.ninja ]; then
   CC=clang meson setup $build -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
-    -Ddefault_library=static -Dtests=disabled -Dexamples=false --buildtype=debugoptimized >/dev/null
+    -Ddefault_library=static -Dtests=disabled -Dexamples=false --buildtype=debugoptimized
 fi
-nice -n 19 ninja -C $build >/dev/null
+nice -n 19 ninja -C $build >$build/ninja.log 2>&1 || { cat $build/ninja.log; echo "fuzz: FAIL (build)"; exit 1; }
 python3 tests/fuzz/make_corpus.py $build/corpus >/dev/null
 mkdir -p $build/logs
 started=$build/logs/.started

@@ -15,8 +15,8 @@ build=${CTR_VALGRIND_BUILD:-build-valgrind}
 logs=$build/valgrind-logs
 
 command -v valgrind >/dev/null || { echo "valgrind: FAIL (valgrind not installed; run scripts/setup.sh)"; exit 1; }
-[ -f "$build/build.ninja" ] || meson setup "$build" --buildtype=debug -Dexamples=true >/dev/null
-nice -n 19 ninja -C "$build" >/dev/null
+[ -f "$build/build.ninja" ] || meson setup "$build" --buildtype=debug -Dexamples=true
+nice -n 19 ninja -C "$build" >"$build/ninja.log" 2>&1 || { cat "$build/ninja.log"; echo "valgrind: FAIL (build)"; exit 1; }
 rm -rf "$logs"
 mkdir -p "$logs"
 logs_abs=$(cd "$logs" && pwd)
