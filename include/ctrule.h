@@ -370,7 +370,8 @@ typedef enum ctr_stat {
   CTR_STAT_MATCHES = 2,     /* callbacks made */
   CTR_STAT_BAD_RECORDS = 3, /* records reported to the error callback */
   CTR_STAT_SKIPPED = 4,     /* values recognised and skipped (digests, CloudWatch control messages) */
-  CTR_STAT_EVALUATED = 5,   /* records parsed and evaluated (the rest were pruned by the index) */
+  CTR_STAT_EVALUATED = 5,   /* records parsed and evaluated (the rest were ruled out,
+                             * unparsed, by the eventName index and prefilter) */
   CTR_STAT_INCOMPLETE = 6,  /* records evaluated but reported as incomplete */
   CTR_STAT__COUNT = 7
 } ctr_stat;

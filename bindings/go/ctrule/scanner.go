@@ -79,7 +79,7 @@ type Stats struct {
 	Matches    uint64 // alerts delivered
 	BadRecords uint64 // records reported as errors (not evaluated)
 	Skipped    uint64 // values recognised and skipped (digests, CloudWatch control messages)
-	Evaluated  uint64 // records parsed and evaluated (the others were pruned by the index)
+	Evaluated  uint64 // records parsed and evaluated (the others were ruled out unparsed by the index and prefilter)
 	Incomplete uint64 // records evaluated but reported as incomplete
 }
 

@@ -166,8 +166,8 @@ class Stats:
         bad_records: records that could not be evaluated.
         skipped: values recognised and skipped (digest files, CloudWatch
             control messages, Insights events).
-        evaluated: records parsed and evaluated (the others were pruned by
-            the rules' eventName index).
+        evaluated: records parsed and evaluated (the others were ruled
+            out unparsed by the eventName index and the literal prefilter).
         incomplete: records evaluated but reported as incomplete.
     """
 
