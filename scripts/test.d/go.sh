@@ -19,31 +19,11 @@ capi=$bindings/internal/capi
 step() { echo "-- go: $*"; }
 die() { echo "go.sh: $*" >&2; exit 1; }
 
-# ---------------------------------------------------------------- toolchain
-GO=$(command -v go || true)
-[ -n "$GO" ] || GO=/usr/local/go/bin/go
-[ -x "$GO" ] || die "Go not found (need Go >= 1.24 on PATH or in /usr/local/go)"
-export PATH=$(dirname "$GO"):$PATH
-export GOTOOLCHAIN=local CGO_ENABLED=1
-# The go command needs a cache directory; CI may run without HOME.
-[ -n "${HOME:-}" ] || [ -n "${GOCACHE:-}" ] || export GOCACHE=$build/go-cache GOPATH=$build/go-path
-gover=$("$GO" env GOVERSION)
-case "$gover" in
-  go1.2[4-9]* | go1.[3-9][0-9]* | go[2-9]*) ;;
-  *) die "need Go >= 1.24, found $gover" ;;
-esac
+# ---------------------------------------------------------------- toolchain and library
+# shellcheck source=../go-env.sh
+. "$root/scripts/go-env.sh"
 step "$gover"
 
-# The C library, uninstalled.
-pcdir=$build/meson-uninstalled
-[ -f "$pcdir/ctrule-uninstalled.pc" ] || die "no $pcdir/ctrule-uninstalled.pc: build the C library first (meson setup build && ninja -C build)"
-export PKG_CONFIG_PATH=$pcdir${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
-libdirs=$(pkg-config --libs-only-L ctrule | sed 's/-L//g')
-[ -n "$libdirs" ] || die "pkg-config gives no library directory for ctrule"
-rpath=""
-for d in $libdirs; do rpath="$rpath -Wl,-rpath,$d"; done
-export CGO_LDFLAGS="${CGO_LDFLAGS:-}$rpath"
-export LD_LIBRARY_PATH=$(echo $libdirs | tr ' ' ':')${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 # Tests: the shared corpus must be there, and the C CLI is used when built.
 export CTRULE_REQUIRE_DATA=1
 export CTRULE_CLI=${CTRULE_CLI:-$build/examples/cli/ctrule}

@@ -18,19 +18,8 @@ step() { echo "-- sqs: $*"; }
 die() { echo "sqs.sh: FAILED: $*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- Go and the library
-GO=$(command -v go || true)
-[ -n "$GO" ] || GO=/usr/local/go/bin/go
-[ -x "$GO" ] || die "Go not found (need Go >= 1.24 on PATH or in /usr/local/go)"
-export PATH=$(dirname "$GO"):$PATH GOTOOLCHAIN=local CGO_ENABLED=1
-[ -n "${HOME:-}" ] || [ -n "${GOCACHE:-}" ] || export GOCACHE=$build/go-cache GOPATH=$build/go-path
-pcdir=$build/meson-uninstalled
-[ -f "$pcdir/ctrule-uninstalled.pc" ] || die "no $pcdir/ctrule-uninstalled.pc: build the C library first"
-export PKG_CONFIG_PATH=$pcdir${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
-libdirs=$(pkg-config --libs-only-L ctrule | sed 's/-L//g')
-rpath=""
-for d in $libdirs; do rpath="$rpath -Wl,-rpath,$d"; done
-export CGO_LDFLAGS="${CGO_LDFLAGS:-}$rpath"
-export LD_LIBRARY_PATH=$(echo $libdirs | tr ' ' ':')${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# shellcheck source=../go-env.sh
+. "$root/scripts/go-env.sh"
 export CTRULE_REQUIRE_DATA=1 CTRULE_SQS_REQUIRE_E2E=1
 
 # ---------------------------------------------------------------- moto

@@ -43,10 +43,9 @@ py_rate=$(echo "$py_line" | awk '{print $3}')
 echo "Python binding, RDS + 20:  $py_line"
 echo "  C before/after: $before / $after records/s => $(ratio "$py_rate" "$c_rate")x the C figure (target >= 0.9x)"
 
-GO=$(command -v go || echo /usr/local/go/bin/go)
-export PKG_CONFIG_PATH=$build/meson-uninstalled GOTOOLCHAIN=local CGO_ENABLED=1
-libdir=$(pkg-config --libs-only-L ctrule | sed 's/-L//g' | awk '{print $1}')
-export CGO_LDFLAGS="-Wl,-rpath,$libdir"
+die() { echo "run.sh: $*" >&2; exit 1; }
+# shellcheck source=../../scripts/go-env.sh
+. "$root/scripts/go-env.sh"
 (cd "$root/tests/bench/go" && "$GO" build -o "$build/bench-go" .)
 before=$(c_again)
 go_line=$("$build/bench-go" "$corpus" "$rules" "$repeats")
