@@ -111,6 +111,18 @@ void rules_opts_free(rules_opts *o);
  * Returns 1 if consumed, 0 if not a rules option, -1 on a usage error
  * (message printed). `allow_select` accepts the selection options. */
 int rules_opts_parse(rules_opts *o, int argc, char **argv, int *i, bool allow_select);
+
+/* What arg_next made of argv[*i]: the part every subcommand's loop shares. */
+typedef enum arg_kind {
+  ARG_OPERAND, /* a path or file name */
+  ARG_TAKEN,   /* consumed: "--" or a rules option with its value */
+  ARG_OWN,     /* an option for the subcommand itself (or unknown to all) */
+  ARG_HELP,    /* -h/--help: the help was printed */
+  ARG_USAGE,   /* a usage error: the message was printed */
+} arg_kind;
+/* `opts_done` records "--"; `dash_is_operand` makes "-" (stdin) an operand. */
+arg_kind arg_next(const char *cmd, rules_opts *ro, int argc, char **argv, int *i, bool *opts_done,
+                  bool allow_select, bool dash_is_operand);
 /* Loads and compiles. Diagnostics go to `diag_out` (warnings and errors).
  * Returns EXIT_OK with *out set, or EXIT_RULES / EXIT_INTERNAL. */
 int rules_build(const rules_opts *o, FILE *diag_out, ctr_ruleset **out, size_t *nerrors, size_t *nwarnings);

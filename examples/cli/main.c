@@ -145,6 +145,24 @@ static void help_test(FILE *out)
           RULES_OPTS_HELP, EXIT_HELP);
 }
 
+arg_kind arg_next(const char *cmd, rules_opts *ro, int argc, char **argv, int *i, bool *opts_done,
+                  bool allow_select, bool dash_is_operand)
+{
+  const char *a = argv[*i];
+  if (*opts_done || a[0] != '-' || (dash_is_operand && strcmp(a, "-") == 0))
+    return ARG_OPERAND;
+  if (strcmp(a, "--") == 0) {
+    *opts_done = true;
+    return ARG_TAKEN;
+  }
+  if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+    print_help(cmd, stdout);
+    return ARG_HELP;
+  }
+  int r = rules_opts_parse(ro, argc, argv, i, allow_select);
+  return r < 0 ? ARG_USAGE : r > 0 ? ARG_TAKEN : ARG_OWN;
+}
+
 void print_help(const char *cmd, FILE *out)
 {
   if (!cmd)
@@ -275,25 +293,16 @@ int cmd_validate(int argc, char **argv)
   bool opts_done = false;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    if (opts_done || a[0] != '-') {
+    arg_kind k = arg_next(cmd, &ro, argc, argv, &i, &opts_done, false, false);
+    if (k == ARG_OPERAND) {
       ro.files = xrealloc(ro.files, (ro.nfiles + 1) * sizeof *ro.files);
       ro.files[ro.nfiles++] = a;
-      continue;
     }
-    if (strcmp(a, "--") == 0) {
-      opts_done = true;
-      continue;
-    }
-    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-      print_help(cmd, stdout);
+    if (k == ARG_HELP || k == ARG_USAGE) {
+      exit_code = k == ARG_HELP ? EXIT_OK : EXIT_USAGE;
       goto out;
     }
-    int r = rules_opts_parse(&ro, argc, argv, &i, false);
-    if (r < 0) {
-      exit_code = EXIT_USAGE;
-      goto out;
-    }
-    if (r > 0)
+    if (k != ARG_OWN)
       continue;
     if (strcmp(a, "--werror") == 0)
       werror = true;

@@ -263,24 +263,14 @@ int cmd_scan(int argc, char **argv)
 
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    if (opts_done || a[0] != '-' || strcmp(a, "-") == 0) {
+    arg_kind k = arg_next(cmd, &ro, argc, argv, &i, &opts_done, true, true);
+    if (k == ARG_OPERAND)
       paths[npaths++] = a;
-      continue;
-    }
-    if (strcmp(a, "--") == 0) {
-      opts_done = true;
-      continue;
-    }
-    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-      print_help(cmd, stdout);
+    if (k == ARG_HELP || k == ARG_USAGE) {
+      exit_code = k == ARG_HELP ? EXIT_OK : EXIT_USAGE;
       goto out;
     }
-    int r = rules_opts_parse(&ro, argc, argv, &i, true);
-    if (r < 0) {
-      exit_code = EXIT_USAGE;
-      goto out;
-    }
-    if (r > 0)
+    if (k != ARG_OWN)
       continue;
     if (strcmp(a, "--json") == 0)
       x.json = true;
