@@ -387,8 +387,9 @@ ctr__keyset ctr__required_values(ctr__arena *scratch, const ctr_ruleset *rs, con
 /* Builds rs->prefilter (left NULL when some enabled rule has no key) from
  * the compiled rules, after the index. CTR_OK or CTR_ENOMEM. */
 int ctr__prefilter_build(ctr_ruleset *rs);
-/* True when the raw record is valid, complete, and no rule can match it. */
-bool ctr__prefilter_skips(const ctr__prefilter *pf, const char *data, size_t len);
+/* True when the raw record is valid, complete, and no rule can match it.
+ * facts: what the framer's walk read of it, NULL if it did not walk it. */
+bool ctr__prefilter_skips(const ctr__prefilter *pf, const char *data, size_t len, const ctr__record_facts *facts);
 
 /* ------------------------------------------------------------ eval.c */
 

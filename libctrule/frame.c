@@ -57,26 +57,6 @@ typedef enum {
 
 typedef enum { BAD_NONE = 0, BAD_SIZE, BAD_DEPTH } bad_kind;
 
-/* Keys at depth 1 of a top-level object that reveal its shape. */
-enum {
-  K_RECORDS = 1u << 0,
-  K_DIGEST_START = 1u << 1,
-  K_LOG_FILES = 1u << 2,
-  K_DETAIL_TYPE = 1u << 3,
-  K_DETAIL = 1u << 4,
-  K_LOG_EVENTS = 1u << 5,
-  K_MESSAGE_TYPE = 1u << 6,
-};
-
-static const struct {
-  const char *name;
-  unsigned flag;
-} k_shape_keys[] = {
-  {"Records", K_RECORDS},         {"digestStartTime", K_DIGEST_START}, {"logFiles", K_LOG_FILES},
-  {"detail-type", K_DETAIL_TYPE}, {"detail", K_DETAIL},                {"logEvents", K_LOG_EVENTS},
-  {"messageType", K_MESSAGE_TYPE},
-};
-
 static const unsigned char k_gzip_magic[2] = {0x1f, 0x8b};
 static const unsigned char k_bom[3] = {0xEF, 0xBB, 0xBF};
 
@@ -138,11 +118,13 @@ struct ctr__framer {
 
 /* ------------------------------------------------------------ sink calls */
 
-static int emit(ctr__framer *f, const char *p, size_t n, uint64_t offset)
+static int emit_walked(ctr__framer *f, const char *p, size_t n, uint64_t offset, const ctr__record_facts *facts)
 {
   uint64_t index = f->index++;
-  return f->sink.record ? f->sink.record(f->sink.ud, p, n, index, offset) : CTR_OK;
+  return f->sink.record ? f->sink.record(f->sink.ud, p, n, index, offset, facts) : CTR_OK;
 }
+
+static int emit(ctr__framer *f, const char *p, size_t n, uint64_t offset) { return emit_walked(f, p, n, offset, NULL); }
 
 static void bad_record(ctr__framer *f, int status, uint64_t offset, const char *msg)
 {
@@ -390,8 +372,8 @@ static int cloudwatch_logs(ctr__framer *f, json_t *type, json_t *events, uint64_
  * here; the common bare record goes straight to the scanner. */
 static bool maybe_envelope(const ctr__framer *f)
 {
-  static const unsigned pairs[] = {K_DIGEST_START | K_LOG_FILES, K_DETAIL_TYPE | K_DETAIL,
-                                   K_LOG_EVENTS | K_MESSAGE_TYPE};
+  static const unsigned pairs[] = {CTR__SHAPE_DIGEST_START | CTR__SHAPE_LOG_FILES, CTR__SHAPE_DETAIL_TYPE | CTR__SHAPE_DETAIL,
+                                   CTR__SHAPE_LOG_EVENTS | CTR__SHAPE_MESSAGE_TYPE};
   if (f->odd_keys)
     return true;
   for (size_t i = 0; i < CTR__COUNTOF(pairs); i++)
@@ -452,12 +434,9 @@ static void key_end(ctr__framer *f)
   }
   if (f->key_long)
     return;
-  for (size_t i = 0; i < CTR__COUNTOF(k_shape_keys); i++) {
-    if (strlen(k_shape_keys[i].name) == f->key_len && memcmp(k_shape_keys[i].name, f->key, f->key_len) == 0) {
-      f->keys |= k_shape_keys[i].flag;
-      f->records_pending = k_shape_keys[i].flag == K_RECORDS;
-    }
-  }
+  unsigned flag = ctr__shape_key(f->key, f->key_len);
+  f->keys |= flag;
+  f->records_pending = flag == CTR__SHAPE_RECORDS;
 }
 
 /* Next '"' at or after p in this chunk (or end). The answer is cached, so a
@@ -603,13 +582,30 @@ static int end_record(ctr__framer *f, const char *p)
   return rc != CTR_OK ? rc : emit(f, s, n, f->cap_offset);
 }
 
+/* A record that lies wholly in this chunk is cut with one walk (walk.c),
+ * which also reads what the prefilter needs. Whatever the walk does not vouch
+ * for, or that is over a limit, takes the byte-by-byte path below, which
+ * frames and reports it. Returns the byte after the record, or NULL. */
+static const char *walk_record(ctr__framer *f, const char *p, const char *end, bool top_level, int *rc)
+{
+  ctr__record_facts facts;
+  const char *after = ctr__walk_object(p, end, top_level, &facts);
+  if (!after || facts.depth > f->lim.max_depth || (uint64_t)(after - p) > f->lim.max_record_bytes)
+    return NULL;
+  *rc = emit_walked(f, p, (size_t)(after - p), offset_of(f, p), &facts);
+  return after;
+}
+
 /* Between top-level values: skip whitespace, then open the next one. */
-static const char *top_level(ctr__framer *f, const char *p, const char *end)
+static const char *top_level(ctr__framer *f, const char *p, const char *end, int *rc)
 {
   while (p < end && is_ws(*p))
     p++;
   if (p == end)
     return p;
+  const char *after;
+  if (*p == '{' && (after = walk_record(f, p, end, true, rc)))
+    return after;
   if (*p == '{')
     begin_object(f, p);
   else if (*p == '[')
@@ -777,7 +773,7 @@ static int frame_bytes(ctr__framer *f, const char *data, size_t n)
     }
     switch (f->top) {
     case TOP_NONE:
-      p = top_level(f, p, end);
+      p = top_level(f, p, end, &rc);
       break;
     case TOP_GARBAGE:
       p = skip_garbage(f, p, end);
@@ -788,7 +784,13 @@ static int frame_bytes(ctr__framer *f, const char *data, size_t n)
     case TOP_OBJECT:
     case TOP_ARRAY:
       if (f->depth == f->elem_depth) {
-        rc = element_byte(f, p++);
+        const char *after;
+        if (*p == '{' && (after = walk_record(f, p, end, false, &rc))) {
+          f->in_scalar = false;
+          p = after;
+        } else {
+          rc = element_byte(f, p++);
+        }
       } else if (f->depth == 1) {
         rc = key_level_byte(f, p++);
       } else {

@@ -49,6 +49,60 @@ void ctr__arena_free(ctr__arena *a);
 char *ctr__strdup(const char *s);
 char *ctr__strndup(const char *s, size_t n);
 
+/* ------------------------------------------------------------ walk.c
+ * One pass over a record's raw bytes that checks its JSON grammar and reads
+ * the top-level keys the prefilter and the completeness check need. The
+ * framer cuts records with it, and the prefilter decides from what it read,
+ * so a record that no rule can match costs one pass and no parse. */
+
+/* The top-level keys a walk reads; the first three are the prefilter's keyed
+ * fields (ct.name, ct.error, ct.src), in its order of preference. */
+enum {
+  CTR__TOP_EVENT_NAME,
+  CTR__TOP_ERROR_CODE,
+  CTR__TOP_EVENT_SOURCE,
+  CTR__TOP_EVENT_TYPE,
+  CTR__TOP_EVENT_VERSION,
+  CTR__TOP_EVENT_TIME,
+  CTR__TOP_AWS_REGION,
+  CTR__TOP_USER_IDENTITY,
+  CTR__TOP__COUNT
+};
+
+typedef struct ctr__topval {
+  const char *s; /* string content, raw (kind '"') */
+  size_t len;
+  char kind;     /* 0: key absent, '"' string, '{' object, 'x' anything else */
+  bool escaped;  /* the string holds a backslash escape: s is not its value */
+} ctr__topval;
+
+typedef struct ctr__record_facts {
+  ctr__topval top[CTR__TOP__COUNT];
+  unsigned depth; /* deepest nesting; the record object itself is 1 */
+  bool escaped;   /* some string or key anywhere holds a backslash escape */
+} ctr__record_facts;
+
+/* Walks the JSON object whose '{' is at p, not past end. Returns the byte
+ * after its closing '}' when the object is valid JSON that jansson certainly
+ * accepts (see walk.c for what is left to jansson) and every top-level key
+ * read is plain and unique; NULL otherwise (invalid, unmodelled, cut short by
+ * end, or - with bail_on_shape_keys - a depth-1 key such as "Records" or
+ * "detail" that could make it an envelope rather than a record). */
+const char *ctr__walk_object(const char *p, const char *end, bool bail_on_shape_keys, ctr__record_facts *facts);
+
+/* Depth-1 keys of a top-level object that reveal its shape (frame.c). */
+enum {
+  CTR__SHAPE_RECORDS = 1u << 0,
+  CTR__SHAPE_DIGEST_START = 1u << 1,
+  CTR__SHAPE_LOG_FILES = 1u << 2,
+  CTR__SHAPE_DETAIL_TYPE = 1u << 3,
+  CTR__SHAPE_DETAIL = 1u << 4,
+  CTR__SHAPE_LOG_EVENTS = 1u << 5,
+  CTR__SHAPE_MESSAGE_TYPE = 1u << 6,
+};
+/* The CTR__SHAPE_ flag of a key, 0 for any other key. */
+unsigned ctr__shape_key(const char *s, size_t len);
+
 /* ------------------------------------------------------------ frame.c
  * Cuts a byte stream, fed in any chunking, into CloudTrail records; see
  * ctr_format in ctrule.h for the shapes recognised. */
@@ -59,8 +113,11 @@ typedef struct ctr__frame_sink {
   /* One record: the bytes of one JSON object (not NUL-terminated, borrowed
    * for the call). `index` counts records (good and bad) from 0 in this
    * stream; `offset` is the byte offset of its first byte in the decompressed
-   * stream. A non-zero return stops framing and is returned by feed/finish. */
-  int (*record)(void *ud, const char *data, size_t len, uint64_t index, uint64_t offset);
+   * stream. `facts`: what ctr__walk_object read when the framer cut the record
+   * with it (the record is then valid JSON), NULL when it did not. A non-zero
+   * return stops framing and is returned by feed/finish. */
+  int (*record)(void *ud, const char *data, size_t len, uint64_t index, uint64_t offset,
+                const ctr__record_facts *facts);
   /* A record that could not be cut out or is not an object. `index` is the
    * index it took. status: CTR_EDATA or CTR_ELIMIT. */
   void (*bad_record)(void *ud, int status, uint64_t index, uint64_t offset, const char *msg);

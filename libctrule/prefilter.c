@@ -11,11 +11,9 @@
  * "AccessDenied"` needs both). If one rule has no key, there is no prefilter
  * and every record is parsed.
  *
- * At scan time one pass over the record both validates it and reads its
- * top-level keys. A record is skipped only when the pass proves that
- *   - jansson would accept it (the grammar is checked; anything the pass does
- *     not fully model - \u escapes, exponents, long integers, deep nesting,
- *     bad UTF-8 - sends the record to jansson instead), so no bad-record
+ * At scan time the walk (walk.c) has crossed the record once - it checks the
+ * grammar and reads the top-level keys - and a record is skipped only when
+ *   - the walk vouched for it, so jansson would accept it and no bad-record
  *     report is ever hidden;
  *   - it is a complete CloudTrail record (the keys ctr__event_complete checks,
  *     with their types), so no incomplete-record report is hidden either, and
@@ -23,20 +21,20 @@
  *   - no rule filed under its eventName, errorCode or eventSource also has
  *     what it requires of the other two (an absent field satisfies nothing:
  *     every operator is false on an absent field).
- * The values compared are taken raw and only when they hold no backslash, and
- * a top-level key that holds one or appears twice sends the record to jansson:
- * `"event\u004eame"` or a second eventName cannot hide a candidate.
+ * The values compared are raw, and a value that holds a backslash escape or
+ * is not a string sends the record to jansson.
  */
 #include "engine.h"
 
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 /* The fields a rule may be keyed on, in order of preference (the most
- * selective first), with the top-level key each one reads verbatim. */
+ * selective first), with the top-level key each one reads verbatim (their
+ * CTR__TOP_ indexes in the walk's facts are the same). */
 enum { KEYED_NAME, KEYED_ERROR, KEYED_SOURCE, KEYED__COUNT };
+_Static_assert((int)KEYED_NAME == (int)CTR__TOP_EVENT_NAME && (int)KEYED_ERROR == (int)CTR__TOP_ERROR_CODE &&
+                   (int)KEYED_SOURCE == (int)CTR__TOP_EVENT_SOURCE,
+               "keyed fields and their top-level keys share an index");
 static const char *const k_keyed_fields[KEYED__COUNT] = {"ct.name", "ct.error", "ct.src"};
 
 /* What one rule requires of the keyed fields (NULL: nothing). */
@@ -251,306 +249,37 @@ done:
 
 /* ------------------------------------------------------------ scan time */
 
-/* Bytes that end a run of plain string content: '"', '\\', control
- * characters (invalid in a JSON string) and non-ASCII (UTF-8 to check). */
-static const unsigned char k_string_stop[256] = {
-  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x00 */
-  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x10 */
-  0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x20 '"' */
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x30 */
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x40 */
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* 0x50 '\\' */
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x60 */
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x70 */
-  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x80 */
-  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-};
-
-typedef const unsigned char *bytes;
-
-static bytes skip_ws(bytes p, bytes end)
-{
-  while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
-    p++;
-  return p;
-}
-
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs, no
- * surrogates, nothing past U+10FFFF), 0 if it is not one. */
-static size_t utf8_sequence(bytes p, bytes end)
-{
-  unsigned c = p[0];
-  size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-  if (!n || (size_t)(end - p) < n)
-    return 0;
-  uint32_t cp = c & (0xFFu >> (n + 1));
-  for (size_t i = 1; i < n; i++) {
-    if ((p[i] & 0xC0) != 0x80)
-      return 0;
-    cp = (cp << 6) | (p[i] & 0x3Fu);
-  }
-  if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-    return 0;
-  return n;
-}
-
-/* A string starting at the quote *p: returns the byte after its closing
- * quote, NULL if the pass cannot vouch for it (jansson decides). *escaped is
- * set when it holds any backslash escape. */
-static inline __attribute__((always_inline)) bytes skip_string(bytes p, bytes end, bool *escaped)
-{
-  p++;
-  for (;;) {
-#ifdef __SSE2__
-    /* 16 bytes at a time; as signed bytes, control characters and non-ASCII
-     * are exactly those below 0x20. Never reads past `end`. */
-    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
-    while (end - p >= 16) {
-      __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-      __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                                  _mm_cmplt_epi8(v, space));
-      unsigned mask = (unsigned)_mm_movemask_epi8(stop);
-      if (mask) {
-        p += __builtin_ctz(mask);
-        goto stopped;
-      }
-      p += 16;
-    }
-#endif
-    while (p < end && !k_string_stop[*p])
-      p++;
-    if (p >= end)
-      return NULL;
-#ifdef __SSE2__
-  stopped:
-#endif
-    if (*p == '"')
-      return p + 1;
-    if (*p == '\\') {
-      if (end - p < 2)
-        return NULL;
-      /* \uXXXX (surrogates, NUL) is left to jansson: it decodes and checks it. */
-      if (!memchr("\"\\/bfnrt", p[1], 8) || p[1] == '\0')
-        return NULL;
-      *escaped = true;
-      p += 2;
-      continue;
-    }
-    if (*p < 0x20)
-      return NULL;
-    size_t n = utf8_sequence(p, end);
-    if (!n)
-      return NULL;
-    p += n;
-  }
-}
-
-/* A JSON number jansson certainly accepts: no exponent and at most 18 integer
- * digits, so it neither overflows a json_int_t nor a double. */
-static bytes skip_number(bytes p, bytes end)
-{
-  if (*p == '-')
-    p++;
-  if (p >= end)
-    return NULL;
-  if (*p == '0') {
-    p++;
-  } else if (*p >= '1' && *p <= '9') {
-    bytes first = p;
-    while (p < end && *p >= '0' && *p <= '9')
-      p++;
-    if (p - first > 18)
-      return NULL;
-  } else {
-    return NULL;
-  }
-  if (p < end && *p == '.') {
-    bytes first = ++p;
-    while (p < end && *p >= '0' && *p <= '9')
-      p++;
-    if (p == first)
-      return NULL;
-  }
-  if (p < end && ((*p >= '0' && *p <= '9') || *p == 'e' || *p == 'E'))
-    return NULL;
-  return p;
-}
-
-/* The top-level keys the decision reads. */
-enum { K_NONE = -1, K_EVENT_NAME, K_ERROR_CODE, K_EVENT_SOURCE, K_EVENT_TYPE, K_EVENT_VERSION, K_EVENT_TIME,
-       K_AWS_REGION, K_USER_IDENTITY, K__COUNT };
-
-/* The first KEYED__COUNT entries are the keys of k_keyed_fields, in order. */
-_Static_assert((int)K_EVENT_NAME == (int)KEYED_NAME && (int)K_ERROR_CODE == (int)KEYED_ERROR &&
-                   (int)K_EVENT_SOURCE == (int)KEYED_SOURCE,
-               "keyed fields and their top-level keys share an index");
-static const ctr__str k_keys[K__COUNT] = {
-  {"eventName", 9},    {"errorCode", 9}, {"eventSource", 11}, {"eventType", 9},
-  {"eventVersion", 12}, {"eventTime", 9}, {"awsRegion", 9},    {"userIdentity", 12},
-};
-
-static int key_id(bytes s, size_t len)
-{
-  if (len < 9 || len > 12 || (s[0] != 'e' && s[0] != 'a' && s[0] != 'u'))
-    return K_NONE;
-  for (int k = 0; k < K__COUNT; k++)
-    if (k_keys[k].len == len && memcmp(k_keys[k].s, s, len) == 0)
-      return k;
-  return K_NONE;
-}
-
-typedef struct topval {
-  bytes s;   /* string content (kind '"') */
-  size_t len;
-  char kind; /* 0: key absent, '"' string, '{' object, 'x' anything else */
-  bool escaped;
-} topval;
-
 /* Whether a rule filed under one of the record's values also gets what it
  * requires of the other keyed fields. */
-static bool may_match(const rule_needs *r, const topval *top)
+static bool may_match(const rule_needs *r, const ctr__topval *top)
 {
   for (int f = 0; f < KEYED__COUNT; f++) {
     const ctr__strset *need = r->need[f];
     if (!need)
       continue;
-    const topval *v = &top[f];
+    const ctr__topval *v = &top[f];
     if (!v->kind)
       return false; /* absent: the required comparison is false */
     if (v->kind != '"' || v->escaped)
       return true; /* jansson decides */
-    if (!ctr__strset_has(need, (const char *)v->s, v->len))
+    if (!ctr__strset_has(need, v->s, v->len))
       return false;
   }
   return true;
 }
 
-#define MAX_NEST 256
-
-bool ctr__prefilter_skips(const ctr__prefilter *pf, const char *data, size_t len)
+/* Whether a record the walk vouched for is complete and no rule can match it. */
+static bool rules_out(const ctr__prefilter *pf, const ctr__record_facts *facts)
 {
-  bytes p = (bytes)data, end = p + len;
-  unsigned char stack[MAX_NEST]; /* '}' or ']': what closes each open container */
-  size_t depth = 0;
-  topval top[K__COUNT] = {0};
-  int cur = K_NONE; /* the top-level key whose value comes next */
-
-  p = skip_ws(p, end);
-  if (p >= end || *p != '{')
-    return false;
-  goto value;
-
-value:
-  p = skip_ws(p, end);
-  if (p >= end)
-    return false;
-  if (depth == 1 && cur != K_NONE) {
-    top[cur].kind = *p == '"' || *p == '{' ? (char)*p : 'x';
-    if (*p == '"')
-      top[cur].s = p + 1;
-  }
-  switch (*p) {
-  case '{':
-  case '[':
-    if (depth == MAX_NEST)
-      return false;
-    stack[depth++] = *p == '{' ? '}' : ']';
-    p = skip_ws(p + 1, end);
-    if (p < end && *p == stack[depth - 1]) {
-      p++;
-      depth--;
-      goto after_value;
-    }
-    if (stack[depth - 1] == '}')
-      goto key;
-    goto value;
-  case '"': {
-    bool escaped = false;
-    bytes close = skip_string(p, end, &escaped);
-    if (!close)
-      return false;
-    if (depth == 1 && cur != K_NONE) {
-      top[cur].len = (size_t)(close - 1 - top[cur].s);
-      top[cur].escaped = escaped;
-    }
-    p = close;
-    goto after_value;
-  }
-  case 't':
-  case 'n':
-    if (end - p < 4 || memcmp(p, *p == 't' ? "true" : "null", 4) != 0)
-      return false;
-    p += 4;
-    goto after_value;
-  case 'f':
-    if (end - p < 5 || memcmp(p, "false", 5) != 0)
-      return false;
-    p += 5;
-    goto after_value;
-  default:
-    if (*p != '-' && (*p < '0' || *p > '9'))
-      return false;
-    if (!(p = skip_number(p, end)))
-      return false;
-    goto after_value;
-  }
-
-after_value:
-  p = skip_ws(p, end);
-  if (depth == 0)
-    goto decide;
-  if (p >= end)
-    return false;
-  if (*p == ',') {
-    p++;
-    if (stack[depth - 1] == '}')
-      goto key;
-    goto value;
-  }
-  if (*p != stack[depth - 1])
-    return false;
-  p++;
-  depth--;
-  goto after_value;
-
-key:
-  p = skip_ws(p, end);
-  if (p >= end || *p != '"')
-    return false;
-  {
-    bool escaped = false;
-    bytes close = skip_string(p, end, &escaped);
-    if (!close)
-      return false;
-    cur = K_NONE;
-    if (depth == 1) {
-      if (escaped)
-        return false; /* an escaped key may decode to one we read */
-      cur = key_id(p + 1, (size_t)(close - 1 - (p + 1)));
-      if (cur != K_NONE && top[cur].kind)
-        return false; /* a duplicate: let jansson pick the value */
-    }
-    p = skip_ws(close, end);
-  }
-  if (p >= end || *p != ':')
-    return false;
-  p++;
-  goto value;
-
-decide:
-  if (p != end)
-    return false; /* trailing bytes: jansson reports them */
-  for (int k = 0; k < K__COUNT; k++) {
-    if (k == K_EVENT_TYPE || k == K_ERROR_CODE)
+  const ctr__topval *top = facts->top;
+  for (int k = 0; k < CTR__TOP__COUNT; k++) {
+    if (k == CTR__TOP_EVENT_TYPE || k == CTR__TOP_ERROR_CODE)
       continue;
-    char want = k == K_USER_IDENTITY ? '{' : '"';
+    char want = k == CTR__TOP_USER_IDENTITY ? '{' : '"';
     if (top[k].kind != want)
       return false; /* incomplete: parsed so that it is reported */
   }
-  const topval *src = &top[K_EVENT_SOURCE], *type = &top[K_EVENT_TYPE];
+  const ctr__topval *src = &top[CTR__TOP_EVENT_SOURCE], *type = &top[CTR__TOP_EVENT_TYPE];
   static const char suffix[] = ".amazonaws.com";
   if (src->len < sizeof suffix - 1 || memcmp(src->s + src->len - (sizeof suffix - 1), suffix, sizeof suffix - 1) != 0)
     return false;
@@ -558,15 +287,33 @@ decide:
                      (type->len == 20 && memcmp(type->s, "AwsCloudTrailInsight", 20) == 0)))
     return false;
   for (int f = 0; f < KEYED__COUNT; f++) {
-    const topval *v = &top[f];
+    const ctr__topval *v = &top[f];
     if (!v->kind)
       continue; /* absent: no comparison on it is true */
     if (v->kind != '"' || v->escaped)
       return false; /* a non-string reads as "", an escape must be decoded: jansson decides */
-    const key_entry *e = key_lookup(&pf->by[f], (const char *)v->s, v->len);
+    const key_entry *e = key_lookup(&pf->by[f], v->s, v->len);
     for (uint32_t i = 0; e && i < e->n; i++)
       if (may_match(&pf->needs[pf->filed[e->first + i]], top))
         return false;
   }
   return true;
+}
+
+static bool is_ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+bool ctr__prefilter_skips(const ctr__prefilter *pf, const char *data, size_t len, const ctr__record_facts *facts)
+{
+  if (facts)
+    return rules_out(pf, facts);
+  /* Not cut by a walk (it spanned chunks, or came out of an envelope). */
+  const char *p = data, *end = data + len;
+  while (p < end && is_ws(*p))
+    p++;
+  ctr__record_facts walked;
+  if (!(p = ctr__walk_object(p, end, false, &walked)))
+    return false;
+  while (p < end && is_ws(*p))
+    p++;
+  return p == end && rules_out(pf, &walked); /* trailing bytes: jansson reports them */
 }

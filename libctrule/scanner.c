@@ -91,13 +91,15 @@ static void on_stream_error(void *ud, int status, uint64_t offset, const char *m
 
 /* ------------------------------------------------------------ records */
 
-static int on_record(void *ud, const char *data, size_t len, uint64_t index, uint64_t offset)
+static int on_record(void *ud, const char *data, size_t len, uint64_t index, uint64_t offset,
+                     const ctr__record_facts *facts)
 {
   ctr_scanner *sc = ud;
   sc->stats[CTR_STAT_RECORDS]++;
   /* Decided from the raw bytes: a valid, complete record no rule can match
    * is never parsed (prefilter.c). */
-  if (!(sc->flags & CTR_SCAN_NO_INDEX) && sc->rs->prefilter && ctr__prefilter_skips(sc->rs->prefilter, data, len))
+  if (!(sc->flags & CTR_SCAN_NO_INDEX) && sc->rs->prefilter &&
+      ctr__prefilter_skips(sc->rs->prefilter, data, len, facts))
     return CTR_OK;
   ctr__buf_clear(&sc->msg);
   json_t *root;

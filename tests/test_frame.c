@@ -21,6 +21,7 @@
 typedef struct sink_log {
   ctr__buf log;
   size_t records, bad, skipped, errors;
+  size_t walked; /* records cut with one walk (facts given) */
   size_t stop_at; /* record() returns stop_rc for this record (1-based); 0: never */
   int stop_rc;
   const char *lo, *hi; /* the fed buffer, to count zero-copy records */
@@ -41,9 +42,30 @@ static const char *status_name(int status)
   }
 }
 
-static int on_record(void *ud, const char *data, size_t len, uint64_t index, uint64_t offset)
+/* A record the framer cut with a walk must be what the walk said: valid JSON
+ * (jansson agrees) with the eventName it read. */
+static void check_walked(const char *data, size_t len, const ctr__record_facts *facts)
+{
+  json_t *root = json_loadb(data, len, JSON_DISABLE_EOF_CHECK, NULL);
+  cr_assert(root != NULL, "walked record is not valid JSON: %.*s", (int)(len > 200 ? 200 : len), data);
+  const ctr__topval *name = &facts->top[CTR__TOP_EVENT_NAME];
+  json_t *jname = json_object_get(root, "eventName");
+  if (!name->kind)
+    cr_assert(jname == NULL);
+  else if (name->kind == '"' && !name->escaped)
+    cr_assert(json_is_string(jname) && json_string_length(jname) == name->len &&
+              memcmp(json_string_value(jname), name->s, name->len) == 0);
+  json_decref(root);
+}
+
+static int on_record(void *ud, const char *data, size_t len, uint64_t index, uint64_t offset,
+                     const ctr__record_facts *facts)
 {
   sink_log *l = ud;
+  if (facts) {
+    check_walked(data, len, facts);
+    l->walked++;
+  }
   ctr__buf_printf(&l->log, "R %llu %llu ", (unsigned long long)index, (unsigned long long)offset);
   ctr__buf_append(&l->log, data, len);
   ctr__buf_append_char(&l->log, '\n');
@@ -251,6 +273,8 @@ Test(frame, records_in_one_chunk_are_not_copied)
   cr_assert_eq(run(&l, NULL, in, strlen(in), 0), CTR_OK);
   cr_assert_eq(l.records, 4);
   cr_assert_eq(l.zero_copy, 4);
+  /* each one was cut with a single walk, the envelope itself was not */
+  cr_assert_eq(l.walked, 4);
   ctr__buf_free(&l.log);
 }
 
@@ -807,6 +831,7 @@ Test(frame, real_records_ndjson)
   cr_assert_eq(l.records, 1163);
   cr_assert_eq(l.bad + l.skipped + l.errors, 0);
   cr_assert_eq(l.zero_copy, 1163);
+  cr_assert_gt(l.walked, 1100, "walked %zu", l.walked); /* a few hold \u escapes: byte by byte */
   assert_records_match_lines(l.log.data, data, 0, 1);
   /* in 64 KiB reads, as a file reader would */
   cr_assert_eq(run(&l, NULL, data, len, 65536), CTR_OK);
