@@ -46,8 +46,10 @@ static const unsigned char k_string_stop[256] = {
 
 typedef const unsigned char *bytes;
 
-static bytes skip_ws(bytes p, bytes end)
+static inline bytes skip_ws(bytes p, bytes end)
 {
+  if (p < end && *p > ' ') /* compact JSON: the usual case */
+    return p;
   while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
     p++;
   return p;
@@ -72,36 +74,65 @@ static size_t utf8_sequence(bytes p, bytes end)
   return n;
 }
 
-/* A string starting at the quote *p: returns the byte after its closing
- * quote, NULL if the pass cannot vouch for it (jansson decides). *escaped is
- * set when it holds any backslash escape. */
-static inline __attribute__((always_inline)) bytes skip_string(bytes p, bytes end, bool *escaped)
-{
-  p++;
-  for (;;) {
+/* Where the bytes that stop a run of plain string content are, 64 bytes at a
+ * time: one block serves every short string in it, so crossing a string
+ * costs a shift and a count of trailing zeros rather than a vector load.
+ * Bit i of mask is set when base[i] stops a run; only the first len bytes
+ * from base are covered. */
+typedef struct stop_block {
+  bytes base;
+  size_t len;
+  uint64_t mask;
+} stop_block;
+
 #ifdef __SSE2__
-    /* 16 bytes at a time; as signed bytes, control characters and non-ASCII
-     * are exactly those below 0x20. Never reads past `end`. */
-    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
-    while (end - p >= 16) {
-      __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-      __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                                  _mm_cmplt_epi8(v, space));
-      unsigned mask = (unsigned)_mm_movemask_epi8(stop);
-      if (mask) {
-        p += __builtin_ctz(mask);
-        goto stopped;
-      }
-      p += 16;
+static inline uint64_t stop_mask16(bytes p)
+{
+  /* As signed bytes, control characters and non-ASCII are exactly those
+   * below 0x20. */
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+  __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+  __m128i stop =
+      _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)), _mm_cmplt_epi8(v, space));
+  return (uint64_t)(unsigned)_mm_movemask_epi8(stop);
+}
+#endif
+
+/* The first byte at or after p that stops a run of string content, or end. */
+static inline __attribute__((always_inline)) bytes next_stop(stop_block *b, bytes p, bytes end)
+{
+  for (;;) {
+    size_t off = (size_t)(p - b->base);
+    if (off < b->len) {
+      uint64_t m = b->mask >> off;
+      if (m)
+        return p + __builtin_ctzll(m);
+      p = b->base + b->len;
+    }
+#ifdef __SSE2__
+    if (end - p >= 64) {
+      b->base = p;
+      b->len = 64;
+      b->mask = stop_mask16(p) | stop_mask16(p + 16) << 16 | stop_mask16(p + 32) << 32 | stop_mask16(p + 48) << 48;
+      continue;
     }
 #endif
     while (p < end && !k_string_stop[*p])
       p++;
+    return p;
+  }
+}
+
+/* A string starting at the quote *p: returns the byte after its closing
+ * quote, NULL if the walk cannot vouch for it (jansson decides). *escaped is
+ * set when it holds any backslash escape. */
+static inline __attribute__((always_inline)) bytes skip_string(stop_block *b, bytes p, bytes end, bool *escaped)
+{
+  p++;
+  for (;;) {
+    p = next_stop(b, p, end);
     if (p >= end)
       return NULL;
-#ifdef __SSE2__
-  stopped:
-#endif
     if (*p == '"')
       return p + 1;
     if (*p == '\\') {
@@ -154,54 +185,81 @@ static bytes skip_number(bytes p, bytes end)
   return p;
 }
 
-/* A key and its length, for tables of the keys a walk looks for. */
-typedef struct named_key {
-  const char *s;
-  size_t len;
-} named_key;
+/* Key lookups compare against constants of a known length, which the
+ * compiler turns into a couple of loads rather than memcmp calls. */
+#define KEY_IS(s, lit) (memcmp((s), lit, sizeof lit - 1) == 0)
 
-static const named_key k_top_keys[CTR__TOP__COUNT] = {
-  [CTR__TOP_EVENT_NAME] = {"eventName", 9},        [CTR__TOP_ERROR_CODE] = {"errorCode", 9},
-  [CTR__TOP_EVENT_SOURCE] = {"eventSource", 11},   [CTR__TOP_EVENT_TYPE] = {"eventType", 9},
-  [CTR__TOP_EVENT_VERSION] = {"eventVersion", 12}, [CTR__TOP_EVENT_TIME] = {"eventTime", 9},
-  [CTR__TOP_AWS_REGION] = {"awsRegion", 9},        [CTR__TOP_USER_IDENTITY] = {"userIdentity", 12},
-};
-
-static const struct {
-  named_key key;
-  unsigned flag;
-} k_shape_keys[] = {
-  {{"Records", 7}, CTR__SHAPE_RECORDS},         {{"digestStartTime", 15}, CTR__SHAPE_DIGEST_START},
-  {{"logFiles", 8}, CTR__SHAPE_LOG_FILES},      {{"detail-type", 11}, CTR__SHAPE_DETAIL_TYPE},
-  {{"detail", 6}, CTR__SHAPE_DETAIL},           {{"logEvents", 9}, CTR__SHAPE_LOG_EVENTS},
-  {{"messageType", 11}, CTR__SHAPE_MESSAGE_TYPE},
-};
-
-unsigned ctr__shape_key(const char *s, size_t len)
+static inline unsigned shape_key(const void *s, size_t len)
 {
-  for (size_t i = 0; i < CTR__COUNTOF(k_shape_keys); i++)
-    if (k_shape_keys[i].key.len == len && memcmp(k_shape_keys[i].key.s, s, len) == 0)
-      return k_shape_keys[i].flag;
-  return 0;
+  switch (len) {
+  case 6:
+    return KEY_IS(s, "detail") ? CTR__SHAPE_DETAIL : 0;
+  case 7:
+    return KEY_IS(s, "Records") ? CTR__SHAPE_RECORDS : 0;
+  case 8:
+    return KEY_IS(s, "logFiles") ? CTR__SHAPE_LOG_FILES : 0;
+  case 9:
+    return KEY_IS(s, "logEvents") ? CTR__SHAPE_LOG_EVENTS : 0;
+  case 11:
+    return KEY_IS(s, "detail-type") ? CTR__SHAPE_DETAIL_TYPE : KEY_IS(s, "messageType") ? CTR__SHAPE_MESSAGE_TYPE : 0;
+  case 15:
+    return KEY_IS(s, "digestStartTime") ? CTR__SHAPE_DIGEST_START : 0;
+  default:
+    return 0;
+  }
 }
+
+unsigned ctr__shape_key(const char *s, size_t len) { return shape_key(s, len); }
 
 /* The CTR__TOP_ index of a top-level key, -1 for a key the walk ignores. */
-static int top_key(bytes s, size_t len)
+static inline int top_key(bytes s, size_t len)
 {
-  if (len < 9 || len > 12 || (s[0] != 'e' && s[0] != 'a' && s[0] != 'u'))
+  switch (len) {
+  case 9:
+    if (s[0] == 'e') {
+      if (KEY_IS(s, "eventName"))
+        return CTR__TOP_EVENT_NAME;
+      if (KEY_IS(s, "eventTime"))
+        return CTR__TOP_EVENT_TIME;
+      if (KEY_IS(s, "eventType"))
+        return CTR__TOP_EVENT_TYPE;
+      if (KEY_IS(s, "errorCode"))
+        return CTR__TOP_ERROR_CODE;
+    }
+    return KEY_IS(s, "awsRegion") ? CTR__TOP_AWS_REGION : -1;
+  case 11:
+    return KEY_IS(s, "eventSource") ? CTR__TOP_EVENT_SOURCE : -1;
+  case 12:
+    return KEY_IS(s, "eventVersion")   ? CTR__TOP_EVENT_VERSION
+           : KEY_IS(s, "userIdentity") ? CTR__TOP_USER_IDENTITY
+                                       : -1;
+  default:
     return -1;
-  for (int k = 0; k < CTR__TOP__COUNT; k++)
-    if (k_top_keys[k].len == len && memcmp(k_top_keys[k].s, s, len) == 0)
-      return k;
-  return -1;
+  }
 }
+
+/* Moves p to the next byte that is not JSON whitespace; the walk gives up
+ * (NULL) when there is none. Compact JSON has no whitespace between tokens,
+ * so the loop is the rare path. */
+#define NEXT_TOKEN(p)                                                                                             \
+  do {                                                                                                            \
+    if ((p) >= end)                                                                                               \
+      return NULL;                                                                                                \
+    if (*(p) <= ' ') {                                                                                            \
+      (p) = skip_ws((p), end);                                                                                    \
+      if ((p) >= end)                                                                                             \
+        return NULL;                                                                                              \
+    }                                                                                                             \
+  } while (0)
 
 const char *ctr__walk_object(const char *from, const char *to, bool bail_on_shape_keys, ctr__record_facts *facts)
 {
   bytes p = (bytes)from, end = (bytes)to;
   unsigned char stack[CTR__WALK_MAX_DEPTH]; /* '}' or ']': what closes each open container */
-  size_t depth = 0;
+  size_t depth = 0, deepest = 0;
+  bool any_escape = false;
   int cur = -1; /* the top-level key whose value comes next */
+  stop_block blk = {p, 0, 0};
   ctr__topval *top = facts->top;
 
   memset(facts, 0, sizeof *facts);
@@ -210,69 +268,65 @@ const char *ctr__walk_object(const char *from, const char *to, bool bail_on_shap
   goto value;
 
 value:
-  p = skip_ws(p, end);
-  if (p >= end)
-    return NULL;
-  if (depth == 1 && cur >= 0) {
-    top[cur].kind = *p == '"' || *p == '{' ? (char)*p : 'x';
-    if (*p == '"')
-      top[cur].s = (const char *)p + 1;
+  NEXT_TOKEN(p);
+  /* Strings first, then containers: the order of their frequency. An if
+   * chain predicts better here than a jump table. */
+  if (*p == '"') {
+    bool escaped = false;
+    bytes close = skip_string(&blk, p, end, &escaped);
+    if (!close)
+      return NULL;
+    any_escape |= escaped;
+    if (depth == 1 && cur >= 0) {
+      top[cur] = (ctr__topval){(const char *)p + 1, (size_t)(close - 1 - (p + 1)), '"', escaped};
+    }
+    p = close;
+    goto after_value;
   }
-  switch (*p) {
-  case '{':
-  case '[':
+  if (depth == 1 && cur >= 0)
+    top[cur].kind = *p == '{' ? '{' : 'x';
+  if (*p == '{' || *p == '[') {
     if (depth == CTR__WALK_MAX_DEPTH)
       return NULL;
-    stack[depth++] = *p == '{' ? '}' : ']';
-    if (depth > facts->depth)
-      facts->depth = (unsigned)depth;
-    p = skip_ws(p + 1, end);
-    if (p < end && *p == stack[depth - 1]) {
+    unsigned char close = *p == '{' ? '}' : ']';
+    stack[depth++] = close;
+    deepest = depth > deepest ? depth : deepest;
+    p++;
+    NEXT_TOKEN(p);
+    if (*p == close) {
       p++;
       depth--;
       goto after_value;
     }
-    if (stack[depth - 1] == '}')
+    if (close == '}')
       goto key;
     goto value;
-  case '"': {
-    bool escaped = false;
-    bytes close = skip_string(p, end, &escaped);
-    if (!close)
-      return NULL;
-    if (depth == 1 && cur >= 0) {
-      top[cur].len = (size_t)(close - 1 - (bytes)top[cur].s);
-      top[cur].escaped = escaped;
-    }
-    facts->escaped |= escaped;
-    p = close;
-    goto after_value;
   }
-  case 't':
-  case 'n':
-    if (end - p < 4 || memcmp(p, *p == 't' ? "true" : "null", 4) != 0)
+  if (*p == 't' || *p == 'n') {
+    if (end - p < 4 || !(*p == 't' ? KEY_IS(p, "true") : KEY_IS(p, "null")))
       return NULL;
     p += 4;
     goto after_value;
-  case 'f':
-    if (end - p < 5 || memcmp(p, "false", 5) != 0)
+  }
+  if (*p == 'f') {
+    if (end - p < 5 || !KEY_IS(p, "false"))
       return NULL;
     p += 5;
     goto after_value;
-  default:
-    if (*p != '-' && (*p < '0' || *p > '9'))
-      return NULL;
-    if (!(p = skip_number(p, end)))
-      return NULL;
-    goto after_value;
   }
+  if (*p != '-' && (*p < '0' || *p > '9'))
+    return NULL;
+  if (!(p = skip_number(p, end)))
+    return NULL;
+  goto after_value;
 
 after_value:
-  if (depth == 0)
+  if (depth == 0) {
+    facts->depth = (unsigned)deepest;
+    facts->escaped = any_escape;
     return (const char *)p;
-  p = skip_ws(p, end);
-  if (p >= end)
-    return NULL;
+  }
+  NEXT_TOKEN(p);
   if (*p == ',') {
     p++;
     if (stack[depth - 1] == '}')
@@ -286,15 +340,15 @@ after_value:
   goto after_value;
 
 key:
-  p = skip_ws(p, end);
-  if (p >= end || *p != '"')
+  NEXT_TOKEN(p);
+  if (*p != '"')
     return NULL;
   {
     bool escaped = false;
-    bytes close = skip_string(p, end, &escaped);
+    bytes close = skip_string(&blk, p, end, &escaped);
     if (!close)
       return NULL;
-    facts->escaped |= escaped;
+    any_escape |= escaped;
     cur = -1;
     if (depth == 1) {
       if (escaped)
@@ -303,12 +357,13 @@ key:
       cur = top_key(p + 1, len);
       if (cur >= 0 && top[cur].kind)
         return NULL; /* a duplicate: let jansson pick the value */
-      if (bail_on_shape_keys && ctr__shape_key((const char *)p + 1, len))
+      if (bail_on_shape_keys && cur < 0 && shape_key(p + 1, len))
         return NULL;
     }
-    p = skip_ws(close, end);
+    p = close;
   }
-  if (p >= end || *p != ':')
+  NEXT_TOKEN(p);
+  if (*p != ':')
     return NULL;
   p++;
   goto value;
