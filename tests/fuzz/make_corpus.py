@@ -3,7 +3,7 @@
 
 usage: make_corpus.py OUTDIR [SHARED_DATA_DIR]
 
-Writes OUTDIR/{rules,condition,render,scanner}/ from the repository's rules
+Writes OUTDIR/{rules,condition,render,scanner,walk}/ from the repository's rules
 files and test data, the committed seeds in tests/fuzz/seeds/, and the real
 CloudTrail data in SHARED_DATA_DIR (default ../shared/data/cloudtrail next to
 the repository). Seeds are named by content hash, so re-running is
@@ -130,10 +130,18 @@ def main():
         write(outdir, "scanner", scanner_seed(0, i + 1, bound, stream))
         write(outdir, "scanner", scanner_seed(2 | 4, i * 7919 + 3, bound, stream))  # harness gzips
         write(outdir, "scanner", scanner_seed(1, i + 11, 16, gzip.compress(stream, 6)))
+    # Walk: single records (options byte first), and the adversarial ones.
+    walk_records = list(sample_records)
+    if shared.is_dir():
+        walk_records += ndjson_lines(shared / "records.ndjson", 40)
+        walk_records += ndjson_lines(shared / "partial.ndjson", 30)
+    walk_records += ndjson_lines(ROOT / "tests" / "bench" / "adversarial.ndjson", 1000)
+    for i, record in enumerate(walk_records):
+        write(outdir, "walk", bytes([i & 1]) + record.strip())
     if len(streams) >= 2:  # two gzip members back to back, as `cat a.gz b.gz`
         two = gzip.compress(streams[0]) + gzip.compress(streams[1])
         write(outdir, "scanner", scanner_seed(0, 5, 9, two))
-    for target in ("rules", "condition", "render", "scanner"):
+    for target in ("rules", "condition", "render", "scanner", "walk"):
         n = len(list((outdir / target).glob("*"))) if (outdir / target).is_dir() else 0
         print(f"{target}: {n} seeds in {outdir / target}")
 

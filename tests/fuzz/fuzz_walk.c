@@ -1,0 +1,91 @@
+/* fuzz_walk.c - libFuzzer target for the record walk (walk.c), checked
+ * against jansson. The walk may refuse what jansson accepts (it then takes
+ * the slow path), but whatever it vouches for must be what jansson reads:
+ * a record it walks past unparsed is skipped on the strength of that.
+ *
+ * Input: one options byte (bit 0: bail on shape keys), then the bytes walked. */
+#include "internal.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The key each CTR__TOP_ index reads, spelt out again: the oracle must not
+ * share the walk's table. */
+static const char *const k_top_names[CTR__TOP__COUNT] = {
+  [CTR__TOP_EVENT_NAME] = "eventName",       [CTR__TOP_ERROR_CODE] = "errorCode",
+  [CTR__TOP_EVENT_SOURCE] = "eventSource",   [CTR__TOP_EVENT_TYPE] = "eventType",
+  [CTR__TOP_EVENT_VERSION] = "eventVersion", [CTR__TOP_EVENT_TIME] = "eventTime",
+  [CTR__TOP_AWS_REGION] = "awsRegion",       [CTR__TOP_USER_IDENTITY] = "userIdentity",
+};
+static const char *const k_shape_names[] = {"Records",     "digestStartTime", "logFiles",   "detail-type",
+                                            "detail",      "logEvents",       "messageType"};
+
+__attribute__((noreturn)) static void broken(const char *what, const char *s, size_t n)
+{
+  fprintf(stderr, "fuzz invariant broken: %s\ninput (%zu bytes): %.*s\n", what, n, (int)(n > 2000 ? 2000 : n), s);
+  abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+  if (size < 1)
+    return 0;
+  bool bail = data[0] & 1;
+  const char *s = (const char *)data + 1;
+  size_t n = size - 1;
+  ctr__record_facts facts;
+  const char *after = ctr__walk_object(s, s + n, bail, &facts);
+  if (!after)
+    return 0;
+  size_t len = (size_t)(after - s);
+  if (len < 2 || len > n || s[0] != '{' || after[-1] != '}')
+    broken("walk ended outside an object", s, n);
+  json_error_t err;
+  json_t *root = json_loadb(s, len, 0, &err);
+  if (!root)
+    broken("walk vouched for JSON that jansson rejects", s, len);
+  if (!json_is_object(root))
+    broken("walk vouched for a non-object", s, len);
+  if (facts.depth < 1 || facts.depth > 256)
+    broken("depth out of range", s, len);
+  if (!facts.escaped && memchr(s, '\\', len))
+    broken("a backslash the walk did not flag", s, len);
+  for (int k = 0; k < CTR__TOP__COUNT; k++) {
+    const ctr__topval *v = &facts.top[k];
+    json_t *j = json_object_get(root, k_top_names[k]);
+    switch (v->kind) {
+    case 0:
+      if (j)
+        broken("a key the walk read as absent", s, len);
+      break;
+    case '"':
+      if (!json_is_string(j))
+        broken("a string the walk read is not one", s, len);
+      if (!v->escaped && (json_string_length(j) != v->len || memcmp(json_string_value(j), v->s, v->len) != 0))
+        broken("a raw string value differs from jansson's", s, len);
+      if (v->escaped && !memchr(v->s, '\\', v->len))
+        broken("a value flagged escaped holds no backslash", s, len);
+      break;
+    case '{':
+      if (!json_is_object(j))
+        broken("an object the walk read is not one", s, len);
+      break;
+    case 'x':
+      if (!j || json_is_string(j) || json_is_object(j))
+        broken("a scalar or array the walk read is something else", s, len);
+      break;
+    default:
+      broken("unknown kind", s, len);
+    }
+  }
+  if (bail)
+    for (size_t i = 0; i < sizeof k_shape_names / sizeof *k_shape_names; i++)
+      if (json_object_get(root, k_shape_names[i]))
+        broken("walked past a shape key while told to bail", s, len);
+  json_decref(root);
+  return 0;
+}
