@@ -89,7 +89,6 @@ struct ctr__framer {
   uint64_t index;    /* index of the next record, good or bad */
   const char *chunk; /* the chunk being framed */
   const char *quote; /* next '"' at or after the scan point in the chunk, or its end; NULL: unknown */
-  const char *backslash; /* the same for '\\': escapes are rare, so one search serves many strings */
 
   /* JSON layer: lexical state. */
   top_state top;
@@ -464,15 +463,6 @@ static const char *next_quote(ctr__framer *f, const char *p, const char *end)
   return f->quote;
 }
 
-static const char *next_backslash(ctr__framer *f, const char *p, const char *end)
-{
-  if (!f->backslash || f->backslash < p) {
-    const char *b = memchr(p, '\\', (size_t)(end - p));
-    f->backslash = b ? b : end;
-  }
-  return f->backslash;
-}
-
 static const char *scan_string(ctr__framer *f, const char *p, const char *end)
 {
   if (f->esc) { /* the byte after a backslash never ends the string */
@@ -482,8 +472,10 @@ static const char *scan_string(ctr__framer *f, const char *p, const char *end)
     return p + 1;
   }
   const char *q = next_quote(f, p, end);
-  const char *bs = next_backslash(f, p, end);
-  if (bs < q) {
+  /* Only up to the quote: a search to the end of the chunk would cross the
+   * whole chunk again for each record that spans chunks. */
+  const char *bs = memchr(p, '\\', (size_t)(q - p));
+  if (bs) {
     if (f->in_key) {
       key_add(f, p, (size_t)(bs - p));
       f->key_esc = true;
@@ -762,7 +754,6 @@ static int frame_bytes(ctr__framer *f, const char *data, size_t n)
   const char *p = data, *end = data + n;
   f->chunk = data;
   f->quote = NULL;
-  f->backslash = NULL;
   if (f->cap_on && !f->bad)
     f->span = data;
   while (p < end) {
