@@ -286,6 +286,7 @@ value:
   /* Strings first, then containers: the order of their frequency. An if
    * chain predicts better here than a jump table. */
   if (*p == '"') {
+  value_string:;
     bool escaped = false;
     bytes close = skip_string(&blk, p, end, &escaped);
     if (!close)
@@ -306,6 +307,8 @@ value:
     stack[depth++] = close;
     deepest = depth > deepest ? depth : deepest;
     p++;
+    if (close == '}' && p < end && *p == '"')
+      goto key_string; /* `{"`: the first key */
     NEXT_TOKEN(p);
     if (*p == close) {
       p++;
@@ -340,6 +343,11 @@ after_value:
     facts->escaped = any_escape;
     return (const char *)p;
   }
+  /* `,"` inside an object: the next key, without the general dispatch. */
+  if (end - p >= 2 && p[0] == ',' && p[1] == '"' && stack[depth - 1] == '}') {
+    p++;
+    goto key_string;
+  }
   NEXT_TOKEN(p);
   if (*p == ',') {
     p++;
@@ -357,7 +365,7 @@ key:
   NEXT_TOKEN(p);
   if (*p != '"')
     return NULL;
-  {
+key_string: {
     bool escaped = false;
     bytes close = skip_string(&blk, p, end, &escaped);
     if (!close)
@@ -375,6 +383,11 @@ key:
         return NULL;
     }
     p = close;
+  }
+  /* `:"`: a string value, without the general dispatch. */
+  if (end - p >= 2 && p[0] == ':' && p[1] == '"') {
+    p++;
+    goto value_string;
   }
   NEXT_TOKEN(p);
   if (*p != ':')
