@@ -644,52 +644,59 @@ CTR__EXTRACT(x_ec2_imageid)
 
 /* ------------------------------------------------------------ the table */
 
-#define F(name, type, fn, desc) {name, type, CTR__ARG_NONE, fn, desc}
+#define F(name, type, fn, desc) {name, type, CTR__ARG_NONE, fn, desc, CTR__RAW_NONE}
+/* FV: the value is verbatim in the record's bytes (CTR__RAW_VERBATIM). The
+ * plain fields take a JSON string's content or ""; ct.shortsrc and
+ * ct.originaluser cut a part out of one; ct.user is a string of the record
+ * or one of the literals "AssumedRole", "AWSAccount", "FederatedUser", each
+ * given only when userIdentity.type is that very string; ec2.* take strings
+ * only. Every other field here formats, joins or synthesises its value. */
+#define FV(name, type, fn, desc) {name, type, CTR__ARG_NONE, fn, desc, CTR__RAW_VERBATIM}
 #define S CTR__FT_STRING
 #define U CTR__FT_UINT64
 
 const ctr__field_def ctr__fields_cloudtrail[] = {
-  F("ct.id", S, x_id, "eventID (absent if missing; \"\" if not a string, like every plain ct.* field)."),
-  F("ct.error", S, x_error, "errorCode; absent when the call did not fail."),
-  F("ct.errormessage", S, x_errormessage, "errorMessage; absent when the call did not fail."),
-  F("ct.time", S, x_time, "eventTime as written in the record."),
-  F("ct.src", S, x_src, "eventSource (e.g. rds.amazonaws.com)."),
-  F("ct.shortsrc", S, x_shortsrc, "eventSource without a trailing \".amazonaws.com\" (unchanged otherwise)."),
-  F("ct.name", S, x_name, "eventName."),
-  F("ct.user", S, x_user,
-    "By userIdentity.type: Root/IAMUser -> userIdentity.userName; AWSService -> userIdentity.invokedBy; "
-    "AssumedRole -> userIdentity.sessionContext.sessionIssuer.userName, else \"AssumedRole\"; "
-    "AWSAccount/FederatedUser -> that literal; any other type -> absent."),
-  F("ct.originaluser", S, x_originaluser,
-    "AssumedRole: the session name (3rd part of userIdentity.arn split on '/' when it has exactly 3 parts, "
-    "else 2nd part of userIdentity.principalId split on ':'); other types: userIdentity.userName."),
-  F("ct.user.accountid", S, x_accountid, "userIdentity.accountId, falling back to recipientAccountId."),
-  F("ct.user.identitytype", S, x_identitytype, "userIdentity.type (Root, IAMUser, AssumedRole, AWSService, ...)."),
-  F("ct.user.principalid", S, x_principalid, "userIdentity.principalId."),
-  F("ct.user.arn", S, x_arn, "userIdentity.arn."),
-  F("ct.region", S, x_region, "awsRegion."),
-  F("ct.response.subnetid", S, x_resp_subnetid, "responseElements.subnetId."),
-  F("ct.response.reservationid", S, x_resp_reservationid, "responseElements.reservationId."),
+  FV("ct.id", S, x_id, "eventID (absent if missing; \"\" if not a string, like every plain ct.* field)."),
+  FV("ct.error", S, x_error, "errorCode; absent when the call did not fail."),
+  FV("ct.errormessage", S, x_errormessage, "errorMessage; absent when the call did not fail."),
+  FV("ct.time", S, x_time, "eventTime as written in the record."),
+  FV("ct.src", S, x_src, "eventSource (e.g. rds.amazonaws.com)."),
+  FV("ct.shortsrc", S, x_shortsrc, "eventSource without a trailing \".amazonaws.com\" (unchanged otherwise)."),
+  FV("ct.name", S, x_name, "eventName."),
+  FV("ct.user", S, x_user,
+     "By userIdentity.type: Root/IAMUser -> userIdentity.userName; AWSService -> userIdentity.invokedBy; "
+     "AssumedRole -> userIdentity.sessionContext.sessionIssuer.userName, else \"AssumedRole\"; "
+     "AWSAccount/FederatedUser -> that literal; any other type -> absent."),
+  FV("ct.originaluser", S, x_originaluser,
+     "AssumedRole: the session name (3rd part of userIdentity.arn split on '/' when it has exactly 3 parts, "
+     "else 2nd part of userIdentity.principalId split on ':'); other types: userIdentity.userName."),
+  FV("ct.user.accountid", S, x_accountid, "userIdentity.accountId, falling back to recipientAccountId."),
+  FV("ct.user.identitytype", S, x_identitytype, "userIdentity.type (Root, IAMUser, AssumedRole, AWSService, ...)."),
+  FV("ct.user.principalid", S, x_principalid, "userIdentity.principalId."),
+  FV("ct.user.arn", S, x_arn, "userIdentity.arn."),
+  FV("ct.region", S, x_region, "awsRegion."),
+  FV("ct.response.subnetid", S, x_resp_subnetid, "responseElements.subnetId."),
+  FV("ct.response.reservationid", S, x_resp_reservationid, "responseElements.reservationId."),
   F("ct.response", S, x_response, "responseElements as compact JSON (JSON null -> \"null\"); absent if missing."),
-  F("ct.request.availabilityzone", S, x_req_availabilityzone, "requestParameters.availabilityZone."),
-  F("ct.request.cluster", S, x_req_cluster, "requestParameters.cluster."),
-  F("ct.request.functionname", S, x_req_functionname, "requestParameters.functionName."),
-  F("ct.request.groupname", S, x_req_groupname, "requestParameters.groupName."),
-  F("ct.request.host", S, x_req_host, "requestParameters.Host (capital H, as S3 writes it)."),
-  F("ct.request.name", S, x_req_name, "requestParameters.name."),
-  F("ct.request.policy", S, x_req_policy, "requestParameters.policy."),
-  F("ct.request.reason", S, x_req_reason, "requestParameters.reason."),
-  F("ct.request.target", S, x_req_target, "requestParameters.target."),
-  F("ct.request.documentname", S, x_req_documentname,
-    "requestParameters.documentName (the plugin never fills it: bug fixed here)."),
-  F("ct.request.serialnumber", S, x_req_serialnumber, "requestParameters.serialNumber."),
-  F("ct.request.servicename", S, x_req_servicename, "requestParameters.serviceName."),
-  F("ct.request.subnetid", S, x_req_subnetid, "requestParameters.subnetId."),
-  F("ct.request.taskdefinition", S, x_req_taskdefinition, "requestParameters.taskDefinition."),
-  F("ct.request.username", S, x_req_username, "requestParameters.userName."),
+  FV("ct.request.availabilityzone", S, x_req_availabilityzone, "requestParameters.availabilityZone."),
+  FV("ct.request.cluster", S, x_req_cluster, "requestParameters.cluster."),
+  FV("ct.request.functionname", S, x_req_functionname, "requestParameters.functionName."),
+  FV("ct.request.groupname", S, x_req_groupname, "requestParameters.groupName."),
+  FV("ct.request.host", S, x_req_host, "requestParameters.Host (capital H, as S3 writes it)."),
+  FV("ct.request.name", S, x_req_name, "requestParameters.name."),
+  FV("ct.request.policy", S, x_req_policy, "requestParameters.policy."),
+  FV("ct.request.reason", S, x_req_reason, "requestParameters.reason."),
+  FV("ct.request.target", S, x_req_target, "requestParameters.target."),
+  FV("ct.request.documentname", S, x_req_documentname,
+     "requestParameters.documentName (the plugin never fills it: bug fixed here)."),
+  FV("ct.request.serialnumber", S, x_req_serialnumber, "requestParameters.serialNumber."),
+  FV("ct.request.servicename", S, x_req_servicename, "requestParameters.serviceName."),
+  FV("ct.request.subnetid", S, x_req_subnetid, "requestParameters.subnetId."),
+  FV("ct.request.taskdefinition", S, x_req_taskdefinition, "requestParameters.taskDefinition."),
+  FV("ct.request.username", S, x_req_username, "requestParameters.userName."),
   F("ct.request", S, x_request, "requestParameters as compact JSON (JSON null -> \"null\"); absent if missing."),
-  F("ct.srcip", S, x_srcip, "sourceIPAddress verbatim (may be a service name such as ec2.amazonaws.com)."),
-  F("ct.useragent", S, x_useragent, "userAgent."),
+  FV("ct.srcip", S, x_srcip, "sourceIPAddress verbatim (may be a service name such as ec2.amazonaws.com)."),
+  FV("ct.useragent", S, x_useragent, "userAgent."),
   F("ct.info", S, x_info,
     "\"<ct.user> via <ct.srcip> [!]<arrow> <eventName>\" (no \"via\" part when user == srcip; '!' if errorCode; "
     "\xe2\x86\x92 if readOnly is present and not true, else \xe2\x86\x90) + PutBucketPublicAccessBlock flags, or "
@@ -697,32 +704,32 @@ const ctr__field_def ctr__fields_cloudtrail[] = {
   F("ct.managementevent", S, x_managementevent,
     "managementEvent: \"true\" if JSON true, \"false\" for any other value; absent if missing."),
   F("ct.readonly", S, x_readonly, "readOnly: \"true\" if JSON true, \"false\" for any other value; absent if missing."),
-  F("ct.requestid", S, x_requestid, "requestID."),
-  F("ct.eventtype", S, x_eventtype, "eventType (AwsApiCall, AwsServiceEvent, AwsConsoleSignIn, ...)."),
-  F("ct.apiversion", S, x_apiversion, "apiVersion."),
+  FV("ct.requestid", S, x_requestid, "requestID."),
+  FV("ct.eventtype", S, x_eventtype, "eventType (AwsApiCall, AwsServiceEvent, AwsConsoleSignIn, ...)."),
+  FV("ct.apiversion", S, x_apiversion, "apiVersion."),
   F("ct.resources", S, x_resources,
     "Each element of resources[] as compact JSON, joined with ','; absent if missing, not an array or empty."),
-  F("ct.recipientaccountid", S, x_recipientaccountid, "recipientAccountId."),
-  F("ct.serviceeventdetails", S, x_serviceeventdetails, "serviceEventDetails (an object gives \"\")."),
-  F("ct.sharedeventid", S, x_sharedeventid, "sharedEventID."),
-  F("ct.vpcendpointid", S, x_vpcendpointid, "vpcEndpointId."),
-  F("ct.eventcategory", S, x_eventcategory, "eventCategory (Management, Data, Insight, NetworkActivity)."),
-  F("ct.addendum.reason", S, x_addendum_reason, "addendum.reason."),
-  F("ct.addendum.updatedfields", S, x_addendum_updatedfields, "addendum.updatedFields."),
-  F("ct.addendum.originalrequestid", S, x_addendum_originalrequestid, "addendum.originalRequestID."),
-  F("ct.addendum.originaleventid", S, x_addendum_originaleventid, "addendum.originalEventID."),
+  FV("ct.recipientaccountid", S, x_recipientaccountid, "recipientAccountId."),
+  FV("ct.serviceeventdetails", S, x_serviceeventdetails, "serviceEventDetails (an object gives \"\")."),
+  FV("ct.sharedeventid", S, x_sharedeventid, "sharedEventID."),
+  FV("ct.vpcendpointid", S, x_vpcendpointid, "vpcEndpointId."),
+  FV("ct.eventcategory", S, x_eventcategory, "eventCategory (Management, Data, Insight, NetworkActivity)."),
+  FV("ct.addendum.reason", S, x_addendum_reason, "addendum.reason."),
+  FV("ct.addendum.updatedfields", S, x_addendum_updatedfields, "addendum.updatedFields."),
+  FV("ct.addendum.originalrequestid", S, x_addendum_originalrequestid, "addendum.originalRequestID."),
+  FV("ct.addendum.originaleventid", S, x_addendum_originaleventid, "addendum.originalEventID."),
   F("ct.sessioncredentialfromconsole", S, x_sessioncredentialfromconsole,
     "sessionCredentialFromConsole: \"true\" for JSON true or the string \"true\" (as AWS writes it), "
     "else \"false\"; absent if missing."),
-  F("ct.edgedevicedetails", S, x_edgedevicedetails, "edgeDeviceDetails (an object gives \"\")."),
-  F("ct.tlsdetails.tlsversion", S, x_tls_version, "tlsDetails.tlsVersion."),
-  F("ct.tlsdetails.ciphersuite", S, x_tls_ciphersuite, "tlsDetails.cipherSuite."),
-  F("ct.tlsdetails.clientprovidedhostheader", S, x_tls_host, "tlsDetails.clientProvidedHostHeader."),
+  FV("ct.edgedevicedetails", S, x_edgedevicedetails, "edgeDeviceDetails (an object gives \"\")."),
+  FV("ct.tlsdetails.tlsversion", S, x_tls_version, "tlsDetails.tlsVersion."),
+  FV("ct.tlsdetails.ciphersuite", S, x_tls_ciphersuite, "tlsDetails.cipherSuite."),
+  FV("ct.tlsdetails.clientprovidedhostheader", S, x_tls_host, "tlsDetails.clientProvidedHostHeader."),
   F("ct.additionaleventdata", S, x_additionaleventdata,
     "additionalEventData as compact JSON (JSON null -> \"null\"); absent if missing."),
   F("s3.uri", S, x_s3_uri, "\"s3://<requestParameters.bucketName>/<requestParameters.key>\" when both exist."),
-  F("s3.bucket", S, x_s3_bucket, "requestParameters.bucketName."),
-  F("s3.key", S, x_s3_key, "requestParameters.key."),
+  FV("s3.bucket", S, x_s3_bucket, "requestParameters.bucketName."),
+  FV("s3.key", S, x_s3_key, "requestParameters.key."),
   F("s3.bytes", U, x_s3_bytes,
     "additionalEventData.bytesTransferredIn + bytesTransferredOut (reals truncated; non-numbers count 0); "
     "absent when neither exists."),
@@ -731,18 +738,18 @@ const ctr__field_def ctr__fields_cloudtrail[] = {
   F("s3.cnt.get", U, x_s3_cnt_get, "1 if eventName is GetObject, else 0."),
   F("s3.cnt.put", U, x_s3_cnt_put, "1 if eventName is PutObject, else 0."),
   F("s3.cnt.other", U, x_s3_cnt_other, "0 if eventName is GetObject or PutObject, else 1."),
-  F("ec2.name", S, x_ec2_name,
-    "Value of the tag \"Name\" in requestParameters.tagSpecificationSet.items[] with resourceType \"instance\"; "
-    "absent if none or empty."),
-  F("ec2.imageid", S, x_ec2_imageid, "Deprecated: ec2.imageids[0]."),
+  FV("ec2.name", S, x_ec2_name,
+     "Value of the tag \"Name\" in requestParameters.tagSpecificationSet.items[] with resourceType \"instance\"; "
+     "absent if none or empty."),
+  FV("ec2.imageid", S, x_ec2_imageid, "Deprecated: ec2.imageids[0]."),
   {"ec2.imageids", CTR__FT_LIST, CTR__ARG_INDEX_OPTIONAL, x_ec2_imageids,
    "responseElements.instancesSet.items[].imageId; if none, the first of requestParameters.imageId, "
    "requestParameters.DescribeFastLaunchImagesRequest.ImageId.content, requestParameters.launchSpecification.imageId. "
-   "With [N]: element N as a string, absent if out of range."},
-  F("ecr.repository", S, x_ecr_repository, "requestParameters.repositoryName."),
-  F("ecr.imagetag", S, x_ecr_imagetag, "requestParameters.imageTag."),
-  F("iam.role", S, x_iam_role, "requestParameters.roleName."),
-  F("iam.policy", S, x_iam_policy, "requestParameters.policyName."),
+   "With [N]: element N as a string, absent if out of range.", CTR__RAW_VERBATIM},
+  FV("ecr.repository", S, x_ecr_repository, "requestParameters.repositoryName."),
+  FV("ecr.imagetag", S, x_ecr_imagetag, "requestParameters.imageTag."),
+  FV("iam.role", S, x_iam_role, "requestParameters.roleName."),
+  FV("iam.policy", S, x_iam_policy, "requestParameters.policyName."),
 };
 
 const size_t ctr__fields_cloudtrail_count = CTR__COUNTOF(ctr__fields_cloudtrail);

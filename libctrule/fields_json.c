@@ -277,13 +277,16 @@ static int x_rawtime(const ctr__event *ev, const char *arg, uint64_t argnum, ctr
 #define OBJ_DESC "The whole record as JSON indented with two spaces (Go json.Indent of the record's bytes)."
 #define RAWTIME_DESC "The event time (eventTime) in nanoseconds since the epoch, as decimal text (= evt.rawtime)."
 
+/* json.value and jevt.value are CTR__RAW_JSON_LEAF: a string leaf is its
+ * content, anything else compact JSON (see x_value). json.obj re-indents and
+ * json.rawtime formats a number: neither is verbatim. */
 const ctr__field_def ctr__fields_json[] = {
-  {"json.value", CTR__FT_STRING, CTR__ARG_KEY_REQUIRED, x_value, VALUE_DESC},
-  {"json.obj", CTR__FT_STRING, CTR__ARG_NONE, x_obj, OBJ_DESC},
-  {"json.rawtime", CTR__FT_STRING, CTR__ARG_NONE, x_rawtime, RAWTIME_DESC},
-  {"jevt.value", CTR__FT_STRING, CTR__ARG_KEY_REQUIRED, x_value, "Alias of json.value: " VALUE_DESC},
-  {"jevt.obj", CTR__FT_STRING, CTR__ARG_NONE, x_obj, "Alias of json.obj: " OBJ_DESC},
-  {"jevt.rawtime", CTR__FT_STRING, CTR__ARG_NONE, x_rawtime, "Alias of json.rawtime: " RAWTIME_DESC},
+  {"json.value", CTR__FT_STRING, CTR__ARG_KEY_REQUIRED, x_value, VALUE_DESC, CTR__RAW_JSON_LEAF},
+  {"json.obj", CTR__FT_STRING, CTR__ARG_NONE, x_obj, OBJ_DESC, CTR__RAW_NONE},
+  {"json.rawtime", CTR__FT_STRING, CTR__ARG_NONE, x_rawtime, RAWTIME_DESC, CTR__RAW_NONE},
+  {"jevt.value", CTR__FT_STRING, CTR__ARG_KEY_REQUIRED, x_value, "Alias of json.value: " VALUE_DESC, CTR__RAW_JSON_LEAF},
+  {"jevt.obj", CTR__FT_STRING, CTR__ARG_NONE, x_obj, "Alias of json.obj: " OBJ_DESC, CTR__RAW_NONE},
+  {"jevt.rawtime", CTR__FT_STRING, CTR__ARG_NONE, x_rawtime, "Alias of json.rawtime: " RAWTIME_DESC, CTR__RAW_NONE},
 };
 
 const size_t ctr__fields_json_count = CTR__COUNTOF(ctr__fields_json);

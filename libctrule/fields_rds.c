@@ -321,27 +321,31 @@ CTR__EXTRACT(x_shared_public)
 
 /* ------------------------------------------------------------ the table */
 
-#define F(name, type, fn, desc) {name, type, CTR__ARG_NONE, fn, desc}
+#define F(name, type, fn, desc) {name, type, CTR__ARG_NONE, fn, desc, CTR__RAW_NONE}
+/* FV: the identifier fields give a JSON string of the record or nothing
+ * (CTR__RAW_VERBATIM); the others synthesise "true"/"false", "instance"/
+ * "cluster", joined lists or numbers. */
+#define FV(name, type, fn, desc) {name, type, CTR__ARG_NONE, fn, desc, CTR__RAW_VERBATIM}
 #define S CTR__FT_STRING
 #define U CTR__FT_UINT64
 #define WHERE "requestParameters, else responseElements, else responseElements.{dBInstance,dBCluster,dBSnapshot,dBClusterSnapshot}"
 #define RESTORE "only for ModifyDBSnapshotAttribute/ModifyDBClusterSnapshotAttribute with requestParameters.attributeName \"restore\""
 
 const ctr__field_def ctr__fields_rds[] = {
-  F("rds.instance", S, x_instance, "dBInstanceIdentifier (a string) from " WHERE "."),
-  F("rds.cluster", S, x_cluster, "dBClusterIdentifier (a string) from " WHERE "."),
-  F("rds.snapshot", S, x_snapshot,
-    "dBSnapshotIdentifier or dBClusterSnapshotIdentifier (strings) from " WHERE "."),
+  FV("rds.instance", S, x_instance, "dBInstanceIdentifier (a string) from " WHERE "."),
+  FV("rds.cluster", S, x_cluster, "dBClusterIdentifier (a string) from " WHERE "."),
+  FV("rds.snapshot", S, x_snapshot,
+     "dBSnapshotIdentifier or dBClusterSnapshotIdentifier (strings) from " WHERE "."),
   F("rds.snapshot.type", S, x_snapshot_type,
     "\"instance\" if rds.snapshot came from dBSnapshotIdentifier, \"cluster\" if from dBClusterSnapshotIdentifier; "
     "absent otherwise."),
-  F("rds.securitygroup", S, x_securitygroup, "dBSecurityGroupName (a string) from " WHERE "."),
-  F("rds.parametergroup", S, x_parametergroup,
-    "dBParameterGroupName or dBClusterParameterGroupName (strings) from " WHERE "."),
-  F("rds.resource", S, x_resource,
-    "One id for outputs: the first string among dBInstanceIdentifier, dBClusterIdentifier, dBSnapshotIdentifier, "
-    "dBClusterSnapshotIdentifier, dBSecurityGroupName, dBParameterGroupName, dBClusterParameterGroupName, "
-    "globalClusterIdentifier, looked for in " WHERE " (all keys in one place before the next)."),
+  FV("rds.securitygroup", S, x_securitygroup, "dBSecurityGroupName (a string) from " WHERE "."),
+  FV("rds.parametergroup", S, x_parametergroup,
+     "dBParameterGroupName or dBClusterParameterGroupName (strings) from " WHERE "."),
+  FV("rds.resource", S, x_resource,
+     "One id for outputs: the first string among dBInstanceIdentifier, dBClusterIdentifier, dBSnapshotIdentifier, "
+     "dBClusterSnapshotIdentifier, dBSecurityGroupName, dBParameterGroupName, dBClusterParameterGroupName, "
+     "globalClusterIdentifier, looked for in " WHERE " (all keys in one place before the next)."),
   F("rds.public", S, x_public,
     "\"true\" if publiclyAccessible is true (JSON bool or \"true\") in " WHERE "; \"false\" if present and false "
     "wherever present; absent otherwise."),
@@ -355,7 +359,7 @@ const ctr__field_def ctr__fields_rds[] = {
     "(userIdentity.accountId, else recipientAccountId), else \"false\"; " RESTORE ", absent otherwise."),
   F("rds.shared.public", S, x_shared_public,
     "\"true\" if requestParameters.valuesToAdd contains \"all\", else \"false\"; " RESTORE ", absent otherwise."),
-  F("rds.engine", S, x_engine, "engine (a string) from " WHERE "."),
+  FV("rds.engine", S, x_engine, "engine (a string) from " WHERE "."),
   F("rds.deletion_protection", S, x_deletion_protection,
     "requestParameters.deletionProtection (JSON bool or \"true\"/\"false\") as \"true\"/\"false\"; absent otherwise."),
   F("rds.backup_retention", U, x_backup_retention,

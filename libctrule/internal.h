@@ -209,12 +209,28 @@ typedef int (*ctr__extract_fn)(const ctr__event *ev, const char *arg, uint64_t a
     CTR__UNUSED(argnum);   \
   } while (0)
 
+/* How a field's value relates to the record's raw bytes when the record holds
+ * no backslash escape at all (then every JSON string's content is its raw
+ * bytes). The prefilter (prefilter.c) looks for a rule's literals in those
+ * bytes only on fields marked here; each mark says why it is safe. */
+typedef enum ctr__rawness {
+  CTR__RAW_NONE = 0, /* computed, reformatted, joined or synthesised: never searched for */
+  /* Every value (every item of a list) is the content of a JSON string of
+   * the record, a part of one, or "" (the plain rule for a non-string). */
+  CTR__RAW_VERBATIM,
+  /* A string leaf verbatim, any other value as compact JSON: verbatim only
+   * for true, false and null (numbers are reformatted, whitespace dropped),
+   * so only literals that no number, object or array could spell qualify. */
+  CTR__RAW_JSON_LEAF,
+} ctr__rawness;
+
 typedef struct ctr__field_def {
   const char *name;
   ctr__ftype type;
   ctr__argmode arg;
   ctr__extract_fn extract;
   const char *desc; /* one line: the exact derivation */
+  ctr__rawness raw;  /* left out of a table entry: CTR__RAW_NONE */
 } ctr__field_def;
 
 /* Families, each in its own file; fields.c assembles the registry. */

@@ -23,6 +23,17 @@
  *     every operator is false on an absent field).
  * The values compared are raw, and a value that holds a backslash escape or
  * is not a string sends the record to jansson.
+ *
+ * A rule filed under a record's values is still no candidate when a literal
+ * its condition requires is nowhere in the record's bytes. At compile time
+ * each rule gets groups of literals, one of each group being required: the
+ * operands of `=`, `in`, `intersects`, `startswith`, `pmatch`, `contains` and
+ * `endswith` (and their anyof/allof/oneof forms) on fields whose value is
+ * verbatim in the record (ctr__rawness in internal.h), through and/or and
+ * macros, never under `not`. When the record holds no backslash escape, the
+ * value of such a field is its raw bytes, so a value holding the literal
+ * means the bytes hold it. A record with any escape skips the literal check
+ * (jansson decides).
  */
 #include "engine.h"
 
@@ -37,9 +48,19 @@ _Static_assert((int)KEYED_NAME == (int)CTR__TOP_EVENT_NAME && (int)KEYED_ERROR =
                "keyed fields and their top-level keys share an index");
 static const char *const k_keyed_fields[KEYED__COUNT] = {"ct.name", "ct.error", "ct.src"};
 
-/* What one rule requires of the keyed fields (NULL: nothing). */
+/* Literals of which at least one is in the raw bytes of every record (with
+ * no backslash escape) the rule matches. */
+typedef struct literal_group {
+  const ctr__str *lits;
+  uint32_t n;
+} literal_group;
+
+/* What one rule requires of the keyed fields (NULL: nothing) and of the
+ * record's bytes (every group). */
 typedef struct rule_needs {
   ctr__strset *need[KEYED__COUNT];
+  const literal_group *groups;
+  uint32_t ngroups;
 } rule_needs;
 
 /* A value of a keyed field and the rules filed under it. */
@@ -110,6 +131,183 @@ ctr__keyset ctr__required_values(ctr__arena *scratch, const ctr_ruleset *rs, con
   default:
     return k_any; /* `not`: nothing is required */
   }
+}
+
+/* A rule's literal groups while they are collected (in scratch). */
+typedef struct group_list {
+  literal_group *v;
+  size_t n, cap;
+  bool failed; /* out of memory: the rule is given no group */
+} group_list;
+
+static void group_push(ctr__arena *scratch, group_list *l, literal_group g)
+{
+  if (l->failed)
+    return;
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 4;
+    literal_group *v = ctr__arena_alloc(scratch, cap * sizeof *v);
+    if (!v) {
+      l->failed = true;
+      return;
+    }
+    if (l->n)
+      memcpy(v, l->v, l->n * sizeof *v);
+    l->v = v;
+    l->cap = cap;
+  }
+  l->v[l->n++] = g;
+}
+
+/* The longer a group's shortest literal, the rarer a record holding one. */
+static bool group_better(const literal_group *a, const literal_group *b)
+{
+  size_t ma = SIZE_MAX, mb = SIZE_MAX;
+  for (uint32_t i = 0; i < a->n; i++)
+    ma = a->lits[i].len < ma ? a->lits[i].len : ma;
+  for (uint32_t i = 0; i < b->n; i++)
+    mb = b->lits[i].len < mb ? b->lits[i].len : mb;
+  return ma != mb ? ma > mb : a->n < b->n;
+}
+
+/* A literal json.value could only equal, or start, as a string leaf or as
+ * true/false/null (verbatim tokens): compact JSON of a number, an object or
+ * an array starts with one of these bytes. */
+static bool json_leaf_literal(const ctr__str *lit) { return !strchr("{[-0123456789", lit->s[0]); }
+
+/* The literal group one check requires: one of its operands is in the
+ * record's bytes whenever the check is true. n == 0: none. */
+static literal_group check_literals(ctr__arena *scratch, const ctr_ruleset *rs, const ctr__field_def *const *keyed,
+                                    const ctr__cnode *c)
+{
+  const literal_group none = {NULL, 0};
+  if (c->lhs->tf != CTR__TF_NONE || c->rhs_expr)
+    return none;
+  const ctr__field_def *def = rs->slots[c->lhs->slot].def;
+  if (def->raw == CTR__RAW_NONE || def->type == CTR__FT_UINT64)
+    return none;
+  bool exact = c->op == CTR__OP_EQ || c->op == CTR__OP_IN || c->op == CTR__OP_INTERSECTS;
+  for (int f = 0; f < KEYED__COUNT; f++)
+    if (def == keyed[f] && exact && !c->mod)
+      return none; /* compared exactly by may_match when the rule requires it */
+  literal_group g = none;
+  switch (c->op) {
+  case CTR__OP_IN:
+  case CTR__OP_INTERSECTS: { /* the set eval looks values up in */
+    ctr__str *v = ctr__arena_alloc(scratch, (c->set.n ? c->set.n : 1) * sizeof *v);
+    if (!v)
+      return none;
+    for (size_t i = 0; i < c->set.cap; i++)
+      if (c->set.items[i].s)
+        v[g.n++] = c->set.items[i];
+    g.lits = v;
+    break;
+  }
+  case CTR__OP_PMATCH: /* a prefix of the value, in every form pmatch accepts */
+    g = (literal_group){c->rhs_list, (uint32_t)c->nrhs};
+    break;
+  case CTR__OP_CONTAINS:
+  case CTR__OP_ENDSWITH:
+    if (def->raw != CTR__RAW_VERBATIM)
+      return none; /* could sit inside a reformatted number or object */
+    /* fall through */
+  case CTR__OP_EQ:
+  case CTR__OP_STARTSWITH:
+    /* With anyof/oneof/allof at least one operand holds. */
+    g = c->mod ? (literal_group){c->rhs_list, (uint32_t)c->nrhs} : (literal_group){&c->rhs, 1};
+    break;
+  default:
+    return none; /* !=, <, glob, regex, case-insensitive: nothing verbatim */
+  }
+  for (uint32_t i = 0; i < g.n; i++)
+    if (!g.lits[i].len || (def->raw == CTR__RAW_JSON_LEAF && !json_leaf_literal(&g.lits[i])))
+      return none; /* "" is in every record; a JSON leaf may be reformatted */
+  return g;
+}
+
+/* Appends to out the literal groups condition c requires: every group of
+ * every `and` branch; for an `or`, one group made of a group of each branch
+ * (none if some branch requires nothing); nothing under `not`. */
+static void required_literals(ctr__arena *scratch, const ctr_ruleset *rs, const ctr__field_def *const *keyed,
+                              const ctr__cnode *c, group_list *out)
+{
+  switch (c->kind) {
+  case CTR__N_CHECK: {
+    literal_group g = check_literals(scratch, rs, keyed, c);
+    if (g.n)
+      group_push(scratch, out, g);
+    return;
+  }
+  case CTR__N_AND:
+    for (size_t i = 0; i < c->nkids; i++)
+      required_literals(scratch, rs, keyed, c->kids[i], out);
+    return;
+  case CTR__N_OR: {
+    group_list best = {0};
+    size_t total = 0;
+    for (size_t i = 0; i < c->nkids; i++) {
+      group_list kid = {0};
+      required_literals(scratch, rs, keyed, c->kids[i], &kid);
+      if (kid.failed || !kid.n)
+        return;
+      size_t b = 0;
+      for (size_t k = 1; k < kid.n; k++)
+        if (group_better(&kid.v[k], &kid.v[b]))
+          b = k;
+      group_push(scratch, &best, kid.v[b]);
+      total += kid.v[b].n;
+    }
+    if (best.failed || !best.n || total > UINT32_MAX)
+      return;
+    ctr__str *u = ctr__arena_alloc(scratch, total * sizeof *u);
+    if (!u)
+      return;
+    size_t n = 0;
+    for (size_t i = 0; i < best.n; i++)
+      for (uint32_t j = 0; j < best.v[i].n; j++)
+        u[n++] = best.v[i].lits[j];
+    group_push(scratch, out, (literal_group){u, (uint32_t)n});
+    return;
+  }
+  default:
+    return; /* `not`: nothing is required */
+  }
+}
+
+/* At most this many groups are kept per rule, the best ones: each costs a
+ * search of the record's bytes. */
+enum { MAX_GROUPS = 4 };
+
+/* Sets r's literal groups (copied into pool) from its condition. */
+static bool file_literals(ctr__arena *pool, ctr__arena *scratch, const ctr_ruleset *rs,
+                          const ctr__field_def *const *keyed, const ctr__cnode *cond, rule_needs *r)
+{
+  group_list l = {0};
+  if (cond)
+    required_literals(scratch, rs, keyed, cond, &l);
+  if (l.failed || !l.n)
+    return !l.failed;
+  /* The best groups first (a few, insertion sort). */
+  for (size_t i = 1; i < l.n; i++)
+    for (size_t k = i; k > 0 && group_better(&l.v[k], &l.v[k - 1]); k--) {
+      literal_group t = l.v[k];
+      l.v[k] = l.v[k - 1];
+      l.v[k - 1] = t;
+    }
+  size_t n = l.n < MAX_GROUPS ? l.n : MAX_GROUPS;
+  literal_group *groups = ctr__arena_alloc(pool, n * sizeof *groups);
+  if (!groups)
+    return false;
+  for (size_t i = 0; i < n; i++) {
+    ctr__str *lits = ctr__arena_alloc(pool, l.v[i].n * sizeof *lits);
+    if (!lits)
+      return false;
+    memcpy(lits, l.v[i].lits, l.v[i].n * sizeof *lits);
+    groups[i] = (literal_group){lits, l.v[i].n};
+  }
+  r->groups = groups;
+  r->ngroups = (uint32_t)n;
+  return true;
 }
 
 /* (field, value, rule) before grouping. */
@@ -234,6 +432,8 @@ int ctr__prefilter_build(ctr_ruleset *rs)
       rc = CTR_OK; /* this rule may match any record: no prefilter */
       goto done;
     }
+    if (!file_literals(&rs->pool, &scratch, rs, fields, cond, &pf->needs[i]))
+      goto done;
   }
   if (nfilings)
     qsort(filings, nfilings, sizeof *filings, filing_cmp);
@@ -268,8 +468,23 @@ static bool may_match(const rule_needs *r, const ctr__topval *top)
   return true;
 }
 
+/* Whether every literal group of a rule has a literal in the record's bytes
+ * (asked only of a record without any backslash escape). */
+static bool literals_present(const rule_needs *r, const char *data, size_t len)
+{
+  for (uint32_t g = 0; g < r->ngroups; g++) {
+    const literal_group *grp = &r->groups[g];
+    bool found = false;
+    for (uint32_t i = 0; i < grp->n && !found; i++)
+      found = memmem(data, len, grp->lits[i].s, grp->lits[i].len) != NULL;
+    if (!found)
+      return false;
+  }
+  return true;
+}
+
 /* Whether a record the walk vouched for is complete and no rule can match it. */
-static bool rules_out(const ctr__prefilter *pf, const ctr__record_facts *facts)
+static bool rules_out(const ctr__prefilter *pf, const char *data, size_t len, const ctr__record_facts *facts)
 {
   const ctr__topval *top = facts->top;
   for (int k = 0; k < CTR__TOP__COUNT; k++) {
@@ -293,9 +508,12 @@ static bool rules_out(const ctr__prefilter *pf, const ctr__record_facts *facts)
     if (v->kind != '"' || v->escaped)
       return false; /* a non-string reads as "", an escape must be decoded: jansson decides */
     const key_entry *e = key_lookup(&pf->by[f], v->s, v->len);
-    for (uint32_t i = 0; e && i < e->n; i++)
-      if (may_match(&pf->needs[pf->filed[e->first + i]], top))
+    for (uint32_t i = 0; e && i < e->n; i++) {
+      const rule_needs *r = &pf->needs[pf->filed[e->first + i]];
+      /* An escape anywhere may hide a literal: then jansson decides. */
+      if (may_match(r, top) && (facts->escaped || literals_present(r, data, len)))
         return false;
+    }
   }
   return true;
 }
@@ -305,7 +523,7 @@ static bool is_ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\
 bool ctr__prefilter_skips(const ctr__prefilter *pf, const char *data, size_t len, const ctr__record_facts *facts)
 {
   if (facts)
-    return rules_out(pf, facts);
+    return rules_out(pf, data, len, facts);
   /* Not cut by a walk (it spanned chunks, or came out of an envelope). */
   const char *p = data, *end = data + len;
   while (p < end && is_ws(*p))
@@ -315,5 +533,5 @@ bool ctr__prefilter_skips(const ctr__prefilter *pf, const char *data, size_t len
     return false;
   while (p < end && is_ws(*p))
     p++;
-  return p == end && rules_out(pf, &walked); /* trailing bytes: jansson reports them */
+  return p == end && rules_out(pf, data, len, &walked); /* trailing bytes: jansson reports them */
 }
