@@ -182,12 +182,14 @@ static ctr__frame_limits limits(uint64_t record_bytes, uint32_t depth, uint64_t 
   return l;
 }
 
-/* gzip of `in` (one member). */
-static unsigned char *gzip(const void *in, size_t len, size_t *outlen)
+/* gzip of `in` (one member), with the given header fields (NULL: zlib's). */
+static unsigned char *gzip_with_header(const void *in, size_t len, gz_header *header, size_t *outlen)
 {
   z_stream z;
   memset(&z, 0, sizeof z);
   cr_assert_eq(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  if (header)
+    cr_assert_eq(deflateSetHeader(&z, header), Z_OK);
   size_t cap = deflateBound(&z, (uLong)len) + 64;
   unsigned char *o = malloc(cap);
   z.next_in = (unsigned char *)(uintptr_t)in;
@@ -198,6 +200,11 @@ static unsigned char *gzip(const void *in, size_t len, size_t *outlen)
   *outlen = z.total_out;
   deflateEnd(&z);
   return o;
+}
+
+static unsigned char *gzip(const void *in, size_t len, size_t *outlen)
+{
+  return gzip_with_header(in, len, NULL, outlen);
 }
 
 /* The log of one feed must equal the log of every other chunking tried. */
@@ -676,6 +683,221 @@ Test(frame, gzip_bomb_stops_at_the_limit)
   free(gz);
   free(in);
   ctr__buf_free(&l.log);
+}
+
+#define GZIP_TRAILER_CUTS 9 /* a cut before each byte of the 8-byte trailer, and after it */
+
+/* What zlib's own check makes of a gzip stream (members concatenated), fed
+ * whole (step 0) or `step` bytes at a time: the stream-error line the framer
+ * must log, or "" if zlib finds no fault. The framer checks the trailer
+ * itself; this oracle holds it to zlib's words and offsets. */
+static void zlib_verdict(const unsigned char *gz, size_t len, size_t step, char *line, size_t cap)
+{
+  z_stream z;
+  memset(&z, 0, sizeof z);
+  cr_assert_eq(inflateInit2(&z, 16 + MAX_WBITS), Z_OK);
+  unsigned char out[4096];
+  size_t at = 0;
+  int zr = Z_OK;
+  line[0] = '\0';
+  while (at < len && (zr == Z_OK || zr == Z_STREAM_END)) {
+    if (zr == Z_STREAM_END)
+      cr_assert_eq(inflateReset(&z), Z_OK);
+    size_t take = step && step < len - at ? step : len - at;
+    z.next_in = (unsigned char *)(uintptr_t)(gz + at);
+    z.avail_in = (uInt)take;
+    do {
+      z.next_out = out;
+      z.avail_out = sizeof out;
+      zr = inflate(&z, Z_NO_FLUSH);
+    } while (zr == Z_OK && z.avail_out == 0);
+    at += take - z.avail_in;
+    if (zr == Z_BUF_ERROR)
+      zr = Z_OK;
+  }
+  if (zr == Z_DATA_ERROR)
+    snprintf(line, cap, "E EDATA %zu corrupt gzip stream at compressed byte %zu: %s\n", at, at, z.msg);
+  inflateEnd(&z);
+}
+
+/* Frames `gz` whole, byte by byte and cut once at each of `cuts`, and checks
+ * every run logs `expected` (records, then zlib's own verdict). */
+static void assert_gzip_log(const unsigned char *gz, size_t len, const size_t *cuts, size_t ncuts,
+                            const char *expected, const char *what)
+{
+  char verdict[160];
+  zlib_verdict(gz, len, 0, verdict, sizeof verdict);
+  cr_assert(strstr(expected, verdict), "%s: zlib says %s", what, verdict);
+  zlib_verdict(gz, len, 1, verdict, sizeof verdict);
+  cr_assert(strstr(expected, verdict), "%s: zlib fed byte by byte says %s", what, verdict);
+  int want_rc = strstr(expected, "E EDATA") ? CTR_EDATA : CTR_OK;
+  sink_log l = {0};
+  for (size_t step = 0; step <= 1; step++) {
+    cr_assert_eq(run(&l, NULL, gz, len, step), want_rc, "%s, step %zu", what, step);
+    cr_assert_str_eq(l.log.data, expected, "%s, step %zu", what, step);
+  }
+  for (size_t i = 0; i < ncuts; i++) {
+    log_reset(&l);
+    cr_assert_eq(run_cuts(&l, NULL, gz, len, &cuts[i], 1), want_rc, "%s, cut at %zu", what, cuts[i]);
+    cr_assert_str_eq(l.log.data, expected, "%s, cut at %zu", what, cuts[i]);
+  }
+  ctr__buf_free(&l.log);
+}
+
+Test(frame, gzip_trailer_is_checked)
+{
+  const char *in = "{\"a\":1}\n{\"b\":2}\n";
+  const char *records = "R 0 0 {\"a\":1}\nR 1 8 {\"b\":2}\n";
+  size_t n;
+  unsigned char *gz = gzip(in, strlen(in), &n);
+  size_t cuts[GZIP_TRAILER_CUTS];
+  for (size_t k = 0; k < GZIP_TRAILER_CUTS; k++) /* before, inside and after the 8-byte trailer */
+    cuts[k] = n - 8 + k;
+  char expect[256];
+  assert_gzip_log(gz, n, cuts, GZIP_TRAILER_CUTS, records, "good trailer");
+
+  /* a wrong CRC-32 (trailer bytes 0-3): found where zlib's check stops, after reading it */
+  for (size_t b = 0; b < 4; b++) {
+    gz[n - 8 + b] ^= 0x10;
+    snprintf(expect, sizeof expect,
+             "%sE EDATA %zu corrupt gzip stream at compressed byte %zu: incorrect data check\n", records, n - 4, n - 4);
+    assert_gzip_log(gz, n, cuts, GZIP_TRAILER_CUTS, expect, "bad CRC");
+    gz[n - 8 + b] ^= 0x10;
+  }
+  /* a wrong ISIZE (bytes 4-7): found at the member's end */
+  for (size_t b = 4; b < 8; b++) {
+    gz[n - 8 + b] ^= 0x01;
+    snprintf(expect, sizeof expect,
+             "%sE EDATA %zu corrupt gzip stream at compressed byte %zu: incorrect length check\n", records, n, n);
+    assert_gzip_log(gz, n, cuts, GZIP_TRAILER_CUTS, expect, "bad ISIZE");
+    gz[n - 8 + b] ^= 0x01;
+  }
+  /* both wrong: the CRC-32 is read first */
+  gz[n - 8] ^= 0x10;
+  gz[n - 1] ^= 0x01;
+  snprintf(expect, sizeof expect,
+           "%sE EDATA %zu corrupt gzip stream at compressed byte %zu: incorrect data check\n", records, n - 4, n - 4);
+  assert_gzip_log(gz, n, cuts, GZIP_TRAILER_CUTS, expect, "bad CRC and ISIZE");
+  free(gz);
+}
+
+Test(frame, gzip_trailer_split_over_three_feeds)
+{
+  const char *in = "{\"a\":1}\n";
+  size_t n;
+  unsigned char *gz = gzip(in, strlen(in), &n);
+  gz[n - 6] ^= 0x80; /* CRC-32 byte 2 */
+  char expect[160];
+  snprintf(expect, sizeof expect,
+           "R 0 0 {\"a\":1}\nE EDATA %zu corrupt gzip stream at compressed byte %zu: incorrect data check\n", n - 4,
+           n - 4);
+  sink_log l = {0};
+  for (size_t i = n - 8; i <= n; i++)
+    for (size_t j = i; j <= n; j++) {
+      size_t cuts[2] = {i, j};
+      log_reset(&l);
+      cr_assert_eq(run_cuts(&l, NULL, gz, n, cuts, 2), CTR_EDATA, "cuts at %zu, %zu", i, j);
+      cr_assert_str_eq(l.log.data, expect, "cuts at %zu, %zu", i, j);
+    }
+  ctr__buf_free(&l.log);
+  free(gz);
+}
+
+Test(frame, gzip_bad_member_after_a_good_one)
+{
+  size_t n1, n2, n3;
+  unsigned char *first = gzip("{\"a\":1}\n", 8, &n1);
+  unsigned char *empty = gzip("", 0, &n2); /* a member that inflates to nothing */
+  unsigned char *last = gzip("{\"c\":3}\n", 8, &n3);
+  size_t n = n1 + n2 + n3;
+  unsigned char *all = malloc(n);
+  memcpy(all, first, n1);
+  memcpy(all + n1, empty, n2);
+  memcpy(all + n1 + n2, last, n3);
+  size_t cuts[GZIP_TRAILER_CUTS * 2];
+  for (size_t k = 0; k < GZIP_TRAILER_CUTS; k++) { /* around the first and the last trailer */
+    cuts[k] = n1 - 8 + k;
+    cuts[GZIP_TRAILER_CUTS + k] = n - 8 + k;
+  }
+  const char *records = "R 0 0 {\"a\":1}\nR 1 8 {\"c\":3}\n";
+  assert_gzip_log(all, n, cuts, GZIP_TRAILER_CUTS * 2, records, "three good members");
+  assert_split_invariant(all, n, NULL, 1, "three good members");
+
+  char expect[256];
+  all[n - 7] ^= 0x04; /* the last member's CRC-32 */
+  snprintf(expect, sizeof expect,
+           "%sE EDATA %zu corrupt gzip stream at compressed byte %zu: incorrect data check\n", records, n - 4, n - 4);
+  assert_gzip_log(all, n, cuts, GZIP_TRAILER_CUTS * 2, expect, "bad CRC in the last member");
+  assert_split_invariant(all, n, NULL, 1, "bad CRC in the last member");
+  all[n - 7] ^= 0x04;
+
+  all[n1 + n2 - 4] ^= 0x01; /* the empty member's ISIZE: the last member is never read */
+  snprintf(expect, sizeof expect,
+           "R 0 0 {\"a\":1}\nE EDATA %zu corrupt gzip stream at compressed byte %zu: incorrect length check\n",
+           n1 + n2, n1 + n2);
+  assert_gzip_log(all, n, cuts, GZIP_TRAILER_CUTS * 2, expect, "bad ISIZE in the empty member");
+  free(first);
+  free(empty);
+  free(last);
+  free(all);
+}
+
+/* zlib still checks the header's own CRC-16 (FHCRC), though the trailer is
+ * checked by the framer. */
+Test(frame, gzip_header_crc_is_checked)
+{
+  gz_header header;
+  memset(&header, 0, sizeof header);
+  header.hcrc = 1;
+  header.time = 1700000000;
+  header.name = (Bytef *)"trail.json";
+  size_t n;
+  unsigned char *gz = gzip_with_header("{\"a\":1}\n", 8, &header, &n);
+  cr_assert(gz[3] & 0x02, "FHCRC set");
+  size_t cuts[] = {10, 12, 21, 22, 23};
+  assert_gzip_log(gz, n, cuts, sizeof cuts / sizeof cuts[0], "R 0 0 {\"a\":1}\n", "good header CRC");
+  gz[4] ^= 0x01; /* MTIME */
+  size_t hlen = 10 + sizeof "trail.json" + 2; /* fixed part, name and NUL, CRC-16 */
+  char expect[160];
+  snprintf(expect, sizeof expect, "E EDATA %zu corrupt gzip stream at compressed byte %zu: header crc mismatch\n",
+           hlen, hlen);
+  assert_gzip_log(gz, n, cuts, sizeof cuts / sizeof cuts[0], expect, "bad header CRC");
+
+  /* the same in a second member, after one that was read unchecked */
+  size_t n1;
+  unsigned char *first = gzip("{\"b\":2}\n", 8, &n1);
+  unsigned char *both = malloc(n1 + n);
+  memcpy(both, first, n1);
+  memcpy(both + n1, gz, n);
+  snprintf(expect, sizeof expect,
+           "R 0 0 {\"b\":2}\nE EDATA %zu corrupt gzip stream at compressed byte %zu: header crc mismatch\n", n1 + hlen,
+           n1 + hlen);
+  size_t cuts2[] = {n1 - 1, n1, n1 + 4, n1 + hlen - 1};
+  assert_gzip_log(both, n1 + n, cuts2, sizeof cuts2 / sizeof cuts2[0], expect, "bad header CRC, second member");
+  free(first);
+  free(both);
+  free(gz);
+}
+
+/* The check covers the bytes inflated right up to the output limit. */
+Test(frame, gzip_trailer_is_checked_at_the_output_limit)
+{
+  const char *in = "{\"a\":1}\n{\"b\":2}\n";
+  size_t n;
+  unsigned char *gz = gzip(in, strlen(in), &n);
+  gz[n - 8] ^= 0x01;
+  ctr__frame_limits lim = limits(0, 0, strlen(in)); /* exactly the member's size */
+  sink_log l = {0};
+  for (size_t step = 0; step <= 1; step++) {
+    cr_assert_eq(run(&l, &lim, gz, n, step), CTR_EDATA);
+    cr_assert(strstr(l.log.data, "R 1 8 {\"b\":2}\nE EDATA"), "%s", l.log.data);
+    cr_assert(strstr(l.log.data, ": incorrect data check\n"), "%s", l.log.data);
+  }
+  gz[n - 8] ^= 0x01;
+  for (size_t step = 0; step <= 1; step++)
+    cr_assert_eq(run(&l, &lim, gz, n, step), CTR_OK);
+  ctr__buf_free(&l.log);
+  free(gz);
 }
 
 /* ------------------------------------------------------------ control */
