@@ -146,7 +146,7 @@ static const char k_generated_literal_rules[] =
   "- rule: G synthesised user\n  desc: d\n  condition: ct.name = DescribeAlarms and ct.user = AssumedRole\n"
   "  output: o\n  priority: info\n";
 
-/* One rule per trap of adversarial.ndjson records 43-71 (tests/bench/README.md),
+/* One rule per trap of adversarial.ndjson records 43-73 (tests/bench/README.md),
  * each keyed on its own eventName so that no other rule keeps the record a
  * candidate: a literal hidden behind an escape or found elsewhere in the
  * record, or the value of a field that computes or reformats it. */
@@ -222,6 +222,12 @@ static const char k_probe_literal_rules[] =
   "  output: o\n  priority: info\n"
   "- rule: P info\n  desc: d\n"
   "  condition: ct.name = TrapInfo and ct.info contains \" via \"\n"
+  "  output: o\n  priority: info\n"
+  "- rule: P escape in an array\n  desc: d\n"
+  "  condition: ct.name = TrapArrayEscape and json.value[/requestParameters/list/1] = \"tool/4\"\n"
+  "  output: o\n  priority: info\n"
+  "- rule: P escape in a nested object\n  desc: d\n"
+  "  condition: ct.name = TrapNestedEscape and json.value[/requestParameters/a/b] startswith \"tool/5\"\n"
   "  output: o\n  priority: info\n"
   "- rule: P indented record\n  desc: d\n"
   "  condition: |-\n    ct.name = TrapJsonObj and json.obj contains '\"eventName\": \"TrapJsonObj\"'\n"
@@ -572,7 +578,7 @@ Test(prefilter, literals_rule_out_candidates)
   free(gen);
 }
 
-/* What adversarial.ndjson records 43-71 must give under the literal rules,
+/* What adversarial.ndjson records 43-73 must give under the literal rules,
  * prefilter or not, checked by hand: every literal hidden behind an escape,
  * every computed or reformatted value alerts; a literal found elsewhere in
  * the record (46, 56), a near miss (48) and half of an allof (67) do not. */
@@ -598,7 +604,7 @@ Test(prefilter, literal_traps)
                      "53:P compact array|54:P json true|55:P json true|57:P json true prefix|58:P s3 uri|"
                      "59:P tolower|60:P icontains|61:P formatted time|62:P under not|63:P or with a free branch|"
                      "64:P pmatch|65:P synthesised user|66:P allof|68:P empty literal|69:P non-string value|"
-                     "70:P info|71:P indented record|",
+                     "70:P info|71:P indented record|72:P escape in an array|73:P escape in a nested object|",
                      "flags %u", flags);
     outcome_free(&o);
   }
