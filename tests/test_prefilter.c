@@ -67,6 +67,23 @@ static outcome scan(ctr_ruleset *rs, const char *buf, size_t len, size_t chunk, 
   return o;
 }
 
+/* The alerts of rules whose name starts with `prefix`, in order: "index "
+ * each, or "index:rule|" with_rule. */
+static void list_alerts(const outcome *o, const char *prefix, bool with_rule, char *out, size_t cap)
+{
+  out[0] = '\0';
+  for (const char *line = o->matches.text; *line; line += strcspn(line, "\n") + 1) {
+    const char *rule = line + strcspn(line, "\t") + 1;
+    if (strncmp(rule, prefix, strlen(prefix)) != 0)
+      continue;
+    size_t used = strlen(out);
+    if (with_rule)
+      snprintf(out + used, cap - used, "%.*s:%.*s|", (int)strcspn(line, "\t"), line, (int)strcspn(rule, "\t"), rule);
+    else
+      snprintf(out + used, cap - used, "%.*s ", (int)strcspn(line, "\t"), line);
+  }
+}
+
 /* Scans with and without index and prefilter; they must agree exactly.
  * Returns the records evaluated with them, and without them in *all. */
 static uint64_t same_both_ways(ctr_ruleset *rs, const char *rs_name, const char *buf, size_t len, size_t chunk,
@@ -489,11 +506,8 @@ Test(prefilter, adversarial_records)
   ctr_ruleset *rs = ruleset(RS_RDS_20);
   for (unsigned flags = 0; flags <= CTR_SCAN_NO_INDEX; flags += CTR_SCAN_NO_INDEX) {
     outcome o = scan(rs, adv, len, 0, flags);
-    char alerts[512] = "", reports[1024] = "";
-    for (const char *line = o.matches.text; *line; line += strcspn(line, "\n") + 1) {
-      size_t used = strlen(alerts);
-      snprintf(alerts + used, sizeof alerts - used, "%.*s ", (int)strcspn(line, "\t"), line);
-    }
+    char alerts[512], reports[1024] = "";
+    list_alerts(&o, "", false, alerts, sizeof alerts);
     for (const char *line = o.reports; *line; line += strcspn(line, "\n") + 1) {
       size_t used = strlen(reports), field = strcspn(line, "|") + 1;
       field += strcspn(line + field, "|") + 1;
@@ -589,15 +603,8 @@ Test(prefilter, literal_traps)
   ctr_ruleset *rs = ruleset(RS_LITERALS);
   for (unsigned flags = 0; flags <= CTR_SCAN_NO_INDEX; flags += CTR_SCAN_NO_INDEX) {
     outcome o = scan(rs, adv, len, 0, flags);
-    char alerts[2048] = "";
-    for (const char *line = o.matches.text; *line; line += strcspn(line, "\n") + 1) {
-      const char *rule = line + strcspn(line, "\t") + 1;
-      if (strncmp(rule, "P ", 2) != 0)
-        continue;
-      size_t used = strlen(alerts);
-      snprintf(alerts + used, sizeof alerts - used, "%.*s:%.*s|", (int)strcspn(line, "\t"), line,
-               (int)strcspn(rule, "\t"), rule);
-    }
+    char alerts[2048];
+    list_alerts(&o, "P ", true, alerts, sizeof alerts);
     cr_expect_str_eq(alerts,
                      "43:P escaped slash|44:P quoted literal|45:P unicode escape|47:P regex characters|"
                      "49:P readonly number|50:P compact request|51:P reformatted number|52:P compact object|"
