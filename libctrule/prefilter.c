@@ -137,7 +137,7 @@ ctr__keyset ctr__required_values(ctr__arena *scratch, const ctr_ruleset *rs, con
 typedef struct group_list {
   literal_group *v;
   size_t n, cap;
-  bool failed; /* out of memory: the rule is given no group */
+  bool failed; /* out of memory: the build fails with CTR_ENOMEM */
 } group_list;
 
 static void group_push(ctr__arena *scratch, group_list *l, literal_group g)
@@ -248,6 +248,7 @@ static void required_literals(ctr__arena *scratch, const ctr_ruleset *rs, const 
     for (size_t i = 0; i < c->nkids; i++) {
       group_list kid = {0};
       required_literals(scratch, rs, keyed, c->kids[i], &kid);
+      out->failed |= kid.failed;
       if (kid.failed || !kid.n)
         return;
       size_t b = 0;
@@ -257,11 +258,14 @@ static void required_literals(ctr__arena *scratch, const ctr_ruleset *rs, const 
       group_push(scratch, &best, kid.v[b]);
       total += kid.v[b].n;
     }
+    out->failed |= best.failed;
     if (best.failed || !best.n || total > UINT32_MAX)
       return;
     ctr__str *u = ctr__arena_alloc(scratch, total * sizeof *u);
-    if (!u)
+    if (!u) {
+      out->failed = true;
       return;
+    }
     size_t n = 0;
     for (size_t i = 0; i < best.n; i++)
       for (uint32_t j = 0; j < best.v[i].n; j++)
