@@ -32,8 +32,11 @@
  * verbatim in the record (ctr__rawness in internal.h), through and/or and
  * macros, never under `not`. When the record holds no backslash escape, the
  * value of such a field is its raw bytes, so a value holding the literal
- * means the bytes hold it. A record with any escape skips the literal check
- * (jansson decides).
+ * means the bytes hold it. When it does, an occurrence can only be hidden if
+ * it covers a character an escape spelled: the walk vouches for no \u
+ * escape, so one of " \ / and the controls \b \f \n \r \t. A literal
+ * holding none of them is searched in any record; the others only in records
+ * without escapes (jansson decides).
  */
 #include "engine.h"
 
@@ -48,11 +51,12 @@ _Static_assert((int)KEYED_NAME == (int)CTR__TOP_EVENT_NAME && (int)KEYED_ERROR =
                "keyed fields and their top-level keys share an index");
 static const char *const k_keyed_fields[KEYED__COUNT] = {"ct.name", "ct.error", "ct.src"};
 
-/* Literals of which at least one is in the raw bytes of every record (with
- * no backslash escape) the rule matches. */
+/* Literals of which at least one is in the raw bytes of every record the
+ * rule matches - of every record without escapes, when escapable. */
 typedef struct literal_group {
   const ctr__str *lits;
   uint32_t n;
+  bool escapable; /* a literal holds a character an escape can spell */
 } literal_group;
 
 /* What one rule requires of the keyed fields (NULL: nothing) and of the
@@ -180,7 +184,7 @@ static bool json_leaf_literal(const ctr__str *lit) { return !strchr("{[-01234567
 static literal_group check_literals(ctr__arena *scratch, const ctr_ruleset *rs, const ctr__field_def *const *keyed,
                                     const ctr__cnode *c)
 {
-  const literal_group none = {NULL, 0};
+  const literal_group none = {NULL, 0, false};
   if (c->lhs->tf != CTR__TF_NONE || c->rhs_expr)
     return none;
   const ctr__field_def *def = rs->slots[c->lhs->slot].def;
@@ -204,7 +208,7 @@ static literal_group check_literals(ctr__arena *scratch, const ctr_ruleset *rs, 
     break;
   }
   case CTR__OP_PMATCH: /* a prefix of the value, in every form pmatch accepts */
-    g = (literal_group){c->rhs_list, (uint32_t)c->nrhs};
+    g = (literal_group){c->rhs_list, (uint32_t)c->nrhs, false};
     break;
   case CTR__OP_CONTAINS:
   case CTR__OP_ENDSWITH:
@@ -214,7 +218,7 @@ static literal_group check_literals(ctr__arena *scratch, const ctr_ruleset *rs, 
   case CTR__OP_EQ:
   case CTR__OP_STARTSWITH:
     /* With anyof/oneof/allof at least one operand holds. */
-    g = c->mod ? (literal_group){c->rhs_list, (uint32_t)c->nrhs} : (literal_group){&c->rhs, 1};
+    g = c->mod ? (literal_group){c->rhs_list, (uint32_t)c->nrhs, false} : (literal_group){&c->rhs, 1, false};
     break;
   default:
     return none; /* !=, <, glob, regex, case-insensitive: nothing verbatim */
@@ -270,12 +274,22 @@ static void required_literals(ctr__arena *scratch, const ctr_ruleset *rs, const 
     for (size_t i = 0; i < best.n; i++)
       for (uint32_t j = 0; j < best.v[i].n; j++)
         u[n++] = best.v[i].lits[j];
-    group_push(scratch, out, (literal_group){u, (uint32_t)n});
+    group_push(scratch, out, (literal_group){u, (uint32_t)n, false});
     return;
   }
   default:
     return; /* `not`: nothing is required */
   }
+}
+
+/* Whether an escape the walk vouches for could spell one of the literal's
+ * bytes (it refuses \u escapes, which could spell any). */
+static bool escapable(const ctr__str *lit)
+{
+  for (size_t i = 0; i < lit->len; i++)
+    if (memchr("\"\\/\b\f\n\r\t", lit->s[i], 8))
+      return true;
+  return false;
 }
 
 /* At most this many groups are kept per rule, the best ones: each costs a
@@ -307,7 +321,9 @@ static bool file_literals(ctr__arena *pool, ctr__arena *scratch, const ctr_rules
     if (!lits)
       return false;
     memcpy(lits, l.v[i].lits, l.v[i].n * sizeof *lits);
-    groups[i] = (literal_group){lits, l.v[i].n};
+    groups[i] = (literal_group){lits, l.v[i].n, false};
+    for (uint32_t k = 0; k < l.v[i].n; k++)
+      groups[i].escapable |= escapable(&lits[k]);
   }
   r->groups = groups;
   r->ngroups = (uint32_t)n;
@@ -472,13 +488,13 @@ static bool may_match(const rule_needs *r, const ctr__topval *top)
   return true;
 }
 
-/* Whether every literal group of a rule has a literal in the record's bytes
- * (asked only of a record without any backslash escape). */
-static bool literals_present(const rule_needs *r, const char *data, size_t len)
+/* Whether every literal group of a rule has a literal in the record's bytes,
+ * or one an escape may hide (escaped: the record holds some escape). */
+static bool literals_present(const rule_needs *r, const char *data, size_t len, bool escaped)
 {
   for (uint32_t g = 0; g < r->ngroups; g++) {
     const literal_group *grp = &r->groups[g];
-    bool found = false;
+    bool found = escaped && grp->escapable;
     for (uint32_t i = 0; i < grp->n && !found; i++)
       found = memmem(data, len, grp->lits[i].s, grp->lits[i].len) != NULL;
     if (!found)
@@ -514,8 +530,7 @@ static bool rules_out(const ctr__prefilter *pf, const char *data, size_t len, co
     const key_entry *e = key_lookup(&pf->by[f], v->s, v->len);
     for (uint32_t i = 0; e && i < e->n; i++) {
       const rule_needs *r = &pf->needs[pf->filed[e->first + i]];
-      /* An escape anywhere may hide a literal: then jansson decides. */
-      if (may_match(r, top) && (facts->escaped || literals_present(r, data, len)))
+      if (may_match(r, top) && literals_present(r, data, len, facts->escaped))
         return false;
     }
   }

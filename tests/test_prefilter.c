@@ -163,7 +163,7 @@ static const char k_generated_literal_rules[] =
   "- rule: G synthesised user\n  desc: d\n  condition: ct.name = DescribeAlarms and ct.user = AssumedRole\n"
   "  output: o\n  priority: info\n";
 
-/* One rule per trap of adversarial.ndjson records 43-73 (tests/bench/README.md),
+/* One rule per trap of adversarial.ndjson records 43-78 (tests/bench/README.md),
  * each keyed on its own eventName so that no other rule keeps the record a
  * candidate: a literal hidden behind an escape or found elsewhere in the
  * record, or the value of a field that computes or reformats it. */
@@ -230,7 +230,8 @@ static const char k_probe_literal_rules[] =
   "  output: o\n  priority: info\n"
   "- rule: P allof\n  desc: d\n"
   "  condition: ct.name = TrapAllof and ct.useragent contains allof (alpha, omega)\n"
-  "  output: o\n  priority: info\n"
+  "  output: o\n  priority: info\n";
+static const char k_probe_literal_rules_2[] =
   "- rule: P empty literal\n  desc: d\n"
   "  condition: ct.name = TrapEmpty and ct.errormessage startswith \"\"\n"
   "  output: o\n  priority: info\n"
@@ -245,6 +246,18 @@ static const char k_probe_literal_rules[] =
   "  output: o\n  priority: info\n"
   "- rule: P escape in a nested object\n  desc: d\n"
   "  condition: ct.name = TrapNestedEscape and json.value[/requestParameters/a/b] startswith \"tool/5\"\n"
+  "  output: o\n  priority: info\n"
+  "- rule: P unicode letter\n  desc: d\n"
+  "  condition: ct.name = TrapUnicodeLetter and ct.useragent contains tool7\n"
+  "  output: o\n  priority: info\n"
+  "- rule: P escape elsewhere\n  desc: d\n"
+  "  condition: ct.name = TrapEscapeElsewhere and ct.useragent contains tool9\n"
+  "  output: o\n  priority: info\n"
+  "- rule: P backslash\n  desc: d\n"
+  "  condition: ct.name = TrapBackslash and ct.useragent = 'C:\\\\temp'\n"
+  "  output: o\n  priority: info\n"
+  "- rule: P newline\n  desc: d\n"
+  "  condition: ct.name = TrapNewline and ct.useragent contains '1\\n'\n"
   "  output: o\n  priority: info\n"
   "- rule: P indented record\n  desc: d\n"
   "  condition: |-\n    ct.name = TrapJsonObj and json.obj contains '\"eventName\": \"TrapJsonObj\"'\n"
@@ -263,6 +276,8 @@ static ctr_ruleset *ruleset(int which)
     cr_assert_eq(ctr_compiler_add_string(c, k_generated_literal_rules, strlen(k_generated_literal_rules), "g.yaml"),
                  CTR_OK);
     cr_assert_eq(ctr_compiler_add_string(c, k_probe_literal_rules, strlen(k_probe_literal_rules), "p.yaml"), CTR_OK);
+    cr_assert_eq(ctr_compiler_add_string(c, k_probe_literal_rules_2, strlen(k_probe_literal_rules_2), "p2.yaml"),
+                 CTR_OK);
   }
   if (which == RS_RDS_20_1000) {
     size_t len;
@@ -592,7 +607,7 @@ Test(prefilter, literals_rule_out_candidates)
   free(gen);
 }
 
-/* What adversarial.ndjson records 43-73 must give under the literal rules,
+/* What adversarial.ndjson records 43-78 must give under the literal rules,
  * prefilter or not, checked by hand: every literal hidden behind an escape,
  * every computed or reformatted value alerts; a literal found elsewhere in
  * the record (46, 56), a near miss (48) and half of an allof (67) do not. */
@@ -611,10 +626,20 @@ Test(prefilter, literal_traps)
                      "53:P compact array|54:P json true|55:P json true|57:P json true prefix|58:P s3 uri|"
                      "59:P tolower|60:P icontains|61:P formatted time|62:P under not|63:P or with a free branch|"
                      "64:P pmatch|65:P synthesised user|66:P allof|68:P empty literal|69:P non-string value|"
-                     "70:P info|71:P indented record|72:P escape in an array|73:P escape in a nested object|",
+                     "70:P info|71:P indented record|72:P escape in an array|73:P escape in a nested object|"
+                     "74:P unicode letter|76:P escape elsewhere|77:P backslash|78:P newline|",
                      "flags %u", flags);
     outcome_free(&o);
   }
+  /* Record 75 holds an escape, but not where it could spell tool9: the
+   * literal check still rules it out, unparsed. */
+  const char *line = adv, *end = adv + len;
+  for (int k = 0; k < 74; k++) /* line 74 (from 0) is record 75; line 41 holds a NUL */
+    line = (const char *)memchr(line, '\n', (size_t)(end - line)) + 1;
+  outcome o = scan(rs, line, (size_t)((const char *)memchr(line, '\n', (size_t)(end - line)) - line), 0, 0);
+  cr_expect_eq(o.records, 1);
+  cr_expect_eq(o.evaluated, 0, "record 75 was parsed: an escape elsewhere turned the literal check off");
+  outcome_free(&o);
   ctr_ruleset_unref(rs);
   free(adv);
 }
