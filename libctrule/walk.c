@@ -266,46 +266,59 @@ static inline int top_key(bytes s, size_t len)
     }                                                                                                             \
   } while (0)
 
-const char *ctr__walk_object(const char *from, const char *to, bool bail_on_shape_keys, ctr__record_facts *facts)
+/* A scalar value at p (true, false, null or a number): the byte after it, or
+ * NULL. */
+static inline bytes skip_scalar(bytes p, bytes end)
 {
-  bytes p = (bytes)from, end = (bytes)to;
-  unsigned char stack[CTR__WALK_MAX_DEPTH]; /* '}' or ']': what closes each open container */
-  size_t depth = 0, deepest = 0;
-  bool any_escape = false;
-  int cur = -1; /* the top-level key whose value comes next */
-  stop_block blk = {p, 0, 0};
-  ctr__topval *top = facts->top;
-
-  memset(facts, 0, sizeof *facts);
-  if (p >= end || *p != '{')
+  if (*p == 't' || *p == 'n') {
+    if (end - p < 4 || !(*p == 't' ? KEY_IS(p, "true") : KEY_IS(p, "null")))
+      return NULL;
+    return p + 4;
+  }
+  if (*p == 'f') {
+    if (end - p < 5 || !KEY_IS(p, "false"))
+      return NULL;
+    return p + 5;
+  }
+  if (*p != '-' && (*p < '0' || *p > '9'))
     return NULL;
-  goto value;
+  return skip_number(p, end);
+}
+
+/* What a walk carries from one nested value to the next. */
+typedef struct walk_state {
+  stop_block blk;
+  size_t deepest; /* deepest nesting seen; the record object is 1 */
+  bool any_escape;
+} walk_state;
+
+/* The container opening at p ('{' or '['), a value of the record's depth-1
+ * key: checked without reading any key, so nothing here asks "is this the
+ * top level?" for every token. Returns the byte after its end, or NULL. */
+static bytes skip_nested(walk_state *w, bytes p, bytes end)
+{
+  unsigned char stack[CTR__WALK_MAX_DEPTH - 1]; /* '}' or ']': what closes each open container */
+  size_t depth = 0; /* below the record object */
+  goto open;
 
 value:
   NEXT_TOKEN(p);
-  /* Strings first, then containers: the order of their frequency. An if
-   * chain predicts better here than a jump table. */
   if (*p == '"') {
   value_string:;
     bool escaped = false;
-    bytes close = skip_string(&blk, p, end, &escaped);
-    if (!close)
+    if (!(p = skip_string(&w->blk, p, end, &escaped)))
       return NULL;
-    any_escape |= escaped;
-    if (depth == 1 && cur >= 0) {
-      top[cur] = (ctr__topval){(const char *)p + 1, (size_t)(close - 1 - (p + 1)), '"', escaped};
-    }
-    p = close;
+    w->any_escape |= escaped;
     goto after_value;
   }
-  if (depth == 1 && cur >= 0)
-    top[cur].kind = *p == '{' ? '{' : 'x';
   if (*p == '{' || *p == '[') {
-    if (depth == CTR__WALK_MAX_DEPTH)
+  open:;
+    if (depth == CTR__WALK_MAX_DEPTH - 1)
       return NULL;
     unsigned char close = *p == '{' ? '}' : ']';
     stack[depth++] = close;
-    deepest = depth > deepest ? depth : deepest;
+    if (depth + 1 > w->deepest)
+      w->deepest = depth + 1;
     p++;
     if (close == '}' && p < end && *p == '"')
       goto key_string; /* `{"`: the first key */
@@ -319,30 +332,13 @@ value:
       goto key;
     goto value;
   }
-  if (*p == 't' || *p == 'n') {
-    if (end - p < 4 || !(*p == 't' ? KEY_IS(p, "true") : KEY_IS(p, "null")))
-      return NULL;
-    p += 4;
-    goto after_value;
-  }
-  if (*p == 'f') {
-    if (end - p < 5 || !KEY_IS(p, "false"))
-      return NULL;
-    p += 5;
-    goto after_value;
-  }
-  if (*p != '-' && (*p < '0' || *p > '9'))
-    return NULL;
-  if (!(p = skip_number(p, end)))
+  if (!(p = skip_scalar(p, end)))
     return NULL;
   goto after_value;
 
 after_value:
-  if (depth == 0) {
-    facts->depth = (unsigned)deepest;
-    facts->escaped = any_escape;
-    return (const char *)p;
-  }
+  if (depth == 0)
+    return p;
   /* `,"` inside an object: the next key, without the general dispatch. */
   if (end - p >= 2 && p[0] == ',' && p[1] == '"' && stack[depth - 1] == '}') {
     p++;
@@ -366,24 +362,11 @@ key:
   if (*p != '"')
     return NULL;
 key_string: {
-    bool escaped = false;
-    bytes close = skip_string(&blk, p, end, &escaped);
-    if (!close)
-      return NULL;
-    any_escape |= escaped;
-    cur = -1;
-    if (depth == 1) {
-      if (escaped)
-        return NULL; /* an escaped key may decode to one we read */
-      size_t len = (size_t)(close - 1 - (p + 1));
-      cur = top_key(p + 1, len);
-      if (cur >= 0 && top[cur].kind)
-        return NULL; /* a duplicate: let jansson pick the value */
-      if (bail_on_shape_keys && cur < 0 && shape_key(p + 1, len))
-        return NULL;
-    }
-    p = close;
-  }
+  bool escaped = false;
+  if (!(p = skip_string(&w->blk, p, end, &escaped)))
+    return NULL;
+  w->any_escape |= escaped;
+}
   /* `:"`: a string value, without the general dispatch. */
   if (end - p >= 2 && p[0] == ':' && p[1] == '"') {
     p++;
@@ -394,4 +377,66 @@ key_string: {
     return NULL;
   p++;
   goto value;
+}
+
+const char *ctr__walk_object(const char *from, const char *to, bool bail_on_shape_keys, ctr__record_facts *facts)
+{
+  bytes p = (bytes)from, end = (bytes)to;
+  walk_state w = {{p, 0, 0}, 1, false};
+  ctr__topval *top = facts->top;
+
+  memset(facts, 0, sizeof *facts);
+  if (p >= end || *p != '{')
+    return NULL;
+  p++;
+  NEXT_TOKEN(p);
+  if (*p == '}')
+    goto done;
+  /* The record's own keys: each is read, then its value is checked. */
+  for (;;) {
+    if (*p != '"')
+      return NULL;
+    bool escaped = false;
+    bytes key = p + 1, close = skip_string(&w.blk, p, end, &escaped);
+    if (!close || escaped)
+      return NULL; /* an escaped key may decode to one we read */
+    size_t len = (size_t)(close - 1 - key);
+    int cur = top_key(key, len);
+    if (cur >= 0 && top[cur].kind)
+      return NULL; /* a duplicate: let jansson pick the value */
+    if (bail_on_shape_keys && cur < 0 && shape_key(key, len))
+      return NULL;
+    p = close;
+    NEXT_TOKEN(p);
+    if (*p != ':')
+      return NULL;
+    p++;
+    NEXT_TOKEN(p);
+    if (*p == '"') {
+      bool value_escaped = false;
+      bytes vclose = skip_string(&w.blk, p, end, &value_escaped);
+      if (!vclose)
+        return NULL;
+      w.any_escape |= value_escaped;
+      if (cur >= 0)
+        top[cur] = (ctr__topval){(const char *)p + 1, (size_t)(vclose - 1 - (p + 1)), '"', value_escaped};
+      p = vclose;
+    } else {
+      if (cur >= 0)
+        top[cur].kind = *p == '{' ? '{' : 'x';
+      if (!(p = *p == '{' || *p == '[' ? skip_nested(&w, p, end) : skip_scalar(p, end)))
+        return NULL;
+    }
+    NEXT_TOKEN(p);
+    if (*p == '}')
+      break;
+    if (*p != ',')
+      return NULL;
+    p++;
+    NEXT_TOKEN(p);
+  }
+done:
+  facts->depth = (unsigned)w.deepest;
+  facts->escaped = w.any_escape;
+  return (const char *)p + 1;
 }

@@ -20,7 +20,7 @@ if ! "$bench" -n 3000 -r 1 -s 0.05 -o "$out/corpus.ndjson" >"$out/c.txt" 2>&1; t
 fi
 cat "$out/c.txt"
 for want in "memchr over the bytes" "jansson parse-only" "built-in RDS rules" "RDS + 20 CloudTrail rules" \
-            "1,000 generated rules" "CTR_SCAN_NO_INDEX" "zlib inflate-only" "gzipped log file, RDS + 20" \
+            "1,000 generated rules" "CTR_SCAN_NO_INDEX" "zlib inflate-only" "gzipped log file, built-in RDS rules" "gzipped log file, RDS + 20" \
             "log file streamed"; do
   grep -q "$want" "$out/c.txt" || { echo "bench: FAIL (no '$want' line)"; exit 1; }
 done
