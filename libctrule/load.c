@@ -62,11 +62,20 @@ static int node_push(ctr__ynode *parent, ctr__ynode *kid)
   return CTR_OK;
 }
 
+/* Where the last mark's line starts: marks come in file order, so each
+ * lookup goes on from there instead of counting lines from the top (which
+ * made loading a large rules file quadratic). */
+typedef struct line_cursor {
+  size_t line, start;
+} line_cursor;
+
 /* Byte offset of a libyaml mark. libyaml counts columns in characters, so walk
  * the line's UTF-8 from its start. */
-static size_t mark_offset(const ctr__srcfile *src, const yaml_mark_t *m)
+static size_t mark_offset(const ctr__srcfile *src, line_cursor *cur, const yaml_mark_t *m)
 {
-  size_t i = 0, line = 0;
+  if (m->line < cur->line)
+    *cur = (line_cursor){0, 0};
+  size_t i = cur->start, line = cur->line;
   while (line < m->line && i < src->len) {
     const char *nl = memchr(src->text + i, '\n', src->len - i);
     if (!nl)
@@ -74,6 +83,7 @@ static size_t mark_offset(const ctr__srcfile *src, const yaml_mark_t *m)
     i = (size_t)(nl - src->text) + 1;
     line++;
   }
+  *cur = (line_cursor){line, i};
   for (size_t col = 0; col < m->column && i < src->len; col++) {
     i++;
     while (i < src->len && ((unsigned char)src->text[i] & 0xC0) == 0x80)
@@ -89,6 +99,7 @@ typedef struct anchor {
 
 typedef struct builder {
   const ctr__srcfile *src;
+  line_cursor cursor; /* for mark_offset */
   node_pool *pool;
   ctr__ynode *stack[MAX_YAML_DEPTH];
   size_t depth;
@@ -164,7 +175,7 @@ static ctr__ynode *new_node(builder *b, ctr__ykind kind, const yaml_mark_t *m)
   nd->kind = kind;
   nd->line = (unsigned)m->line + 1;
   nd->col = (unsigned)m->column + 1;
-  nd->start = mark_offset(b->src, m);
+  nd->start = mark_offset(b->src, &b->cursor, m);
   nd->src = b->src;
   return nd;
 }
