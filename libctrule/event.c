@@ -1,8 +1,10 @@
-/* event.c - one record: parsed with jansson, checked for the keys every
- * CloudTrail record carries, and prepared for evaluation. */
+/* event.c - one record: parsed with jansson (whole, or member by member when
+ * the walk has cut it: see ctr__lazy), checked for the keys every CloudTrail
+ * record carries, and prepared for evaluation. */
 #include "engine.h"
 #include "event.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int ctr__event_parse(const char *data, size_t len, json_t **out, ctr__buf *why)
@@ -23,17 +25,104 @@ int ctr__event_parse(const char *data, size_t len, json_t **out, ctr__buf *why)
   return CTR_OK;
 }
 
-bool ctr__event_complete(const json_t *root, ctr__buf *why)
+/* ------------------------------------------------------------ members */
+
+/* jansson < 2.14 has no json_object_setn_new_nocheck; member keys never hold
+ * a NUL (the walk refuses \u escapes). Steals v, even on failure. */
+static int object_setn_new(json_t *obj, const char *key, size_t n, json_t *v)
+{
+#if JANSSON_VERSION_HEX >= 0x020e00
+  return json_object_setn_new_nocheck(obj, key, n, v);
+#else
+  char *k = ctr__strndup(key, n);
+  int rc = k ? json_object_set_new_nocheck(obj, k, v) : (json_decref(v), -1);
+  free(k);
+  return rc;
+#endif
+}
+
+/* The walk's span of member key[0..n), the last one when the key repeats
+ * (jansson keeps the last value); NULL if the record has no such member. */
+static const ctr__member *member_span(const ctr__lazy *lz, const char *key, size_t n)
+{
+  for (size_t i = lz->nmembers; i-- > 0;) {
+    const ctr__member *m = &lz->members[i];
+    if (m->key_len == n && memcmp(m->key, key, n) == 0)
+      return m;
+  }
+  return NULL;
+}
+
+json_t *ctr__event_getn(const ctr__event *ev, const char *key, size_t n)
+{
+  json_t *v = ctr__json_getn(ev->root, key, n);
+  ctr__lazy *lz = ev->lazy;
+  if (v || !lz || !key)
+    return v;
+  const ctr__member *m = member_span(lz, key, n);
+  if (!m)
+    return NULL;
+  /* The walk vouched for the whole record (jansson accepts it), so a
+   * member's bytes parse alone to what the full parse would give. A plain
+   * string's bytes are its value and are valid UTF-8 (the walk checked). */
+  v = m->plain_string ? json_stringn_nocheck(m->value + 1, m->value_len - 2)
+                      : json_loadb(m->value, m->value_len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+  if (!v || object_setn_new(ev->root, key, n, v) != 0) {
+    lz->failed = true;
+    return NULL;
+  }
+  return v;
+}
+
+json_t *ctr__event_get(const ctr__event *ev, const char *key)
+{
+  return key ? ctr__event_getn(ev, key, strlen(key)) : NULL;
+}
+
+json_t *ctr__event_path(const ctr__event *ev, const char *dotted)
+{
+  if (!dotted)
+    return NULL;
+  const char *dot = strchr(dotted, '.');
+  json_t *top = ctr__event_getn(ev, dotted, dot ? (size_t)(dot - dotted) : strlen(dotted));
+  return dot ? ctr__json_path(top, dot + 1) : top;
+}
+
+bool ctr__event_member_is(const ctr__event *ev, const char *key, json_type t)
+{
+  if (ev->lazy && (t == JSON_STRING || t == JSON_OBJECT) && !ctr__json_get(ev->root, key)) {
+    const ctr__member *m = member_span(ev->lazy, key, strlen(key));
+    return m && m->value[0] == (t == JSON_STRING ? '"' : '{');
+  }
+  const json_t *v = ctr__event_get(ev, key);
+  return v && json_typeof(v) == t;
+}
+
+json_t *ctr__event_whole(const ctr__event *ev)
+{
+  ctr__lazy *lz = ev->lazy;
+  if (!lz)
+    return ev->root;
+  /* Kept beside root, not in its place: values already handed out point
+   * into root's members until the event ends. */
+  if (!lz->whole && !(lz->whole = json_loadb(ev->raw, ev->raw_len, JSON_ALLOW_NUL, NULL)))
+    lz->failed = true;
+  return lz->whole;
+}
+
+/* ------------------------------------------------------------ checks */
+
+bool ctr__event_complete(const ctr__event *ev, ctr__buf *why)
 {
   static const char *const strings[] = {"eventVersion", "eventTime", "eventName", "awsRegion"};
   bool ok = true;
   for (size_t i = 0; i < CTR__COUNTOF(strings); i++) {
-    if (!json_is_string(json_object_get(root, strings[i]))) {
+    if (!ctr__event_member_is(ev, strings[i], JSON_STRING)) {
       ctr__buf_printf(why, "%s%s", ok ? "incomplete CloudTrail record: no string " : ", ", strings[i]);
       ok = false;
     }
   }
-  const json_t *src = json_object_get(root, "eventSource");
+  const json_t *src = ctr__event_get(ev, "eventSource");
   const char *s = json_string_value(src);
   static const char suffix[] = ".amazonaws.com";
   size_t n = s ? json_string_length(src) : 0;
@@ -42,7 +131,7 @@ bool ctr__event_complete(const json_t *root, ctr__buf *why)
                     s ? "eventSource not ending in .amazonaws.com" : "no string eventSource");
     ok = false;
   }
-  if (!json_is_object(json_object_get(root, "userIdentity"))) {
+  if (!ctr__event_member_is(ev, "userIdentity", JSON_OBJECT)) {
     ctr__buf_printf(why, "%s%s", ok ? "incomplete CloudTrail record: " : ", ", "no userIdentity object");
     ok = false;
   }
@@ -51,8 +140,8 @@ bool ctr__event_complete(const json_t *root, ctr__buf *why)
   return ok;
 }
 
-bool ctr__event_is_insight(const json_t *root)
+bool ctr__event_is_insight(const ctr__event *ev)
 {
-  const char *t = json_string_value(json_object_get(root, "eventType"));
+  const char *t = json_string_value(ctr__event_get(ev, "eventType"));
   return t && strcmp(t, "AwsCloudTrailInsight") == 0;
 }

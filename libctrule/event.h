@@ -7,8 +7,8 @@
 /* Parses one record; CTR_EDATA with the reason appended to `why`. */
 int ctr__event_parse(const char *data, size_t len, json_t **out, ctr__buf *why);
 /* False (reason appended to `why`) if a key every CloudTrail record has is missing. */
-bool ctr__event_complete(const json_t *root, ctr__buf *why);
+bool ctr__event_complete(const ctr__event *ev, ctr__buf *why);
 /* CloudTrail Insights records are not API activity: Falco skips them too. */
-bool ctr__event_is_insight(const json_t *root);
+bool ctr__event_is_insight(const ctr__event *ev);
 
 #endif

@@ -98,9 +98,11 @@ json_t *ctr__json_get(const json_t *obj, const char *key)
   return json_object_get(obj, key);
 }
 
-/* Member `key[0..n)` of an object (jansson < 2.14 has no json_object_getn). */
-static json_t *object_getn(const json_t *obj, const char *key, size_t n)
+/* jansson < 2.14 has no json_object_getn. */
+json_t *ctr__json_getn(const json_t *obj, const char *key, size_t n)
 {
+  if (!json_is_object(obj))
+    return NULL;
 #if JANSSON_VERSION_HEX >= 0x020e00
   return json_object_getn(obj, key, n);
 #else
@@ -130,7 +132,7 @@ json_t *ctr__json_path(const json_t *root, const char *dotted)
       return NULL;
     const char *dot = strchr(p, '.');
     size_t n = dot ? (size_t)(dot - p) : strlen(p);
-    cur = object_getn(cur, p, n);
+    cur = ctr__json_getn(cur, p, n);
     if (!cur)
       return NULL;
     if (!dot)

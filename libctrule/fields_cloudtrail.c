@@ -11,20 +11,20 @@
 #include <string.h>
 
 /* A field that is the plain value of one dotted path. */
-#define PLAIN(fn, path)                                    \
-  CTR__EXTRACT(fn)                                         \
-  {                                                        \
-    CTR__NOARG();                                          \
-    ctr__value_plain(ctr__json_path(ev->root, path), out); \
-    return CTR_OK;                                         \
+#define PLAIN(fn, path)                               \
+  CTR__EXTRACT(fn)                                    \
+  {                                                   \
+    CTR__NOARG();                                     \
+    ctr__value_plain(ctr__event_path(ev, path), out); \
+    return CTR_OK;                                    \
   }
 
 /* A field that is one top-level member re-serialised as compact JSON. */
-#define COMPACT(fn, key)                                              \
-  CTR__EXTRACT(fn)                                                    \
-  {                                                                   \
-    CTR__NOARG();                                                     \
-    return ctr__value_compact(ev, ctr__json_get(ev->root, key), out); \
+#define COMPACT(fn, key)                                         \
+  CTR__EXTRACT(fn)                                               \
+  {                                                              \
+    CTR__NOARG();                                                \
+    return ctr__value_compact(ev, ctr__event_get(ev, key), out); \
   }
 
 /* A borrowed string; s == NULL means absent. */
@@ -118,9 +118,9 @@ static int concat(const ctr__event *ev, const sv *parts, size_t n, ctr__value *o
  * userName; AWSService -> invokedBy; AssumedRole -> the issuing role's name,
  * else the literal "AssumedRole"; AWSAccount, FederatedUser -> the literal;
  * anything else -> absent. Only JSON strings are taken, as the plugin does. */
-static sv user_of(const json_t *root)
+static sv user_of(const ctr__event *ev)
 {
-  const json_t *uid = ctr__json_get(root, "userIdentity");
+  const json_t *uid = ctr__event_get(ev, "userIdentity");
   sv type = str_of(ctr__json_get(uid, "type"));
   if (!type.s)
     return SV_ABSENT;
@@ -142,7 +142,7 @@ static sv user_of(const json_t *root)
 CTR__EXTRACT(x_user)
 {
   CTR__NOARG();
-  set_sv(out, user_of(ev->root));
+  set_sv(out, user_of(ev));
   return CTR_OK;
 }
 
@@ -150,9 +150,9 @@ CTR__EXTRACT(x_user)
  * userIdentity.arn split on '/' when it has exactly 3 parts, else the 2nd part
  * of userIdentity.principalId split on ':'; for any other type
  * userIdentity.userName. */
-static sv original_user_of(const json_t *root)
+static sv original_user_of(const ctr__event *ev)
 {
-  const json_t *uid = ctr__json_get(root, "userIdentity");
+  const json_t *uid = ctr__event_get(ev, "userIdentity");
   sv type = str_of(ctr__json_get(uid, "type"));
   if (!sv_eq(type, "AssumedRole"))
     return str_of(ctr__json_get(uid, "userName"));
@@ -180,15 +180,15 @@ static sv original_user_of(const json_t *root)
 CTR__EXTRACT(x_originaluser)
 {
   CTR__NOARG();
-  return set_sv_term(ev, out, original_user_of(ev->root));
+  return set_sv_term(ev, out, original_user_of(ev));
 }
 
 CTR__EXTRACT(x_accountid)
 {
   CTR__NOARG();
-  const json_t *j = ctr__json_path(ev->root, "userIdentity.accountId");
+  const json_t *j = ctr__event_path(ev, "userIdentity.accountId");
   if (!j)
-    j = ctr__json_get(ev->root, "recipientAccountId");
+    j = ctr__event_get(ev, "recipientAccountId");
   ctr__value_plain(j, out);
   return CTR_OK;
 }
@@ -256,7 +256,7 @@ CTR__EXTRACT(x_shortsrc)
   CTR__NOARG();
   static const char trailer[] = ".amazonaws.com";
   const size_t tn = sizeof trailer - 1;
-  sv src = plain_of(ctr__json_get(ev->root, "eventSource"));
+  sv src = plain_of(ctr__event_get(ev, "eventSource"));
   if (src.s && src.len > tn && memcmp(src.s + src.len - tn, trailer, tn) == 0)
     src.len -= tn;
   return set_sv_term(ev, out, src);
@@ -277,14 +277,14 @@ static void bool_field(const json_t *j, ctr__value *out)
 CTR__EXTRACT(x_managementevent)
 {
   CTR__NOARG();
-  bool_field(ctr__json_get(ev->root, "managementEvent"), out);
+  bool_field(ctr__event_get(ev, "managementEvent"), out);
   return CTR_OK;
 }
 
 CTR__EXTRACT(x_readonly)
 {
   CTR__NOARG();
-  bool_field(ctr__json_get(ev->root, "readOnly"), out);
+  bool_field(ctr__event_get(ev, "readOnly"), out);
   return CTR_OK;
 }
 
@@ -293,7 +293,7 @@ CTR__EXTRACT(x_readonly)
 CTR__EXTRACT(x_sessioncredentialfromconsole)
 {
   CTR__NOARG();
-  const json_t *j = ctr__json_get(ev->root, "sessionCredentialFromConsole");
+  const json_t *j = ctr__event_get(ev, "sessionCredentialFromConsole");
   if (!j) {
     ctr__value_absent(out);
     return CTR_OK;
@@ -308,7 +308,7 @@ CTR__EXTRACT(x_sessioncredentialfromconsole)
 CTR__EXTRACT(x_resources)
 {
   CTR__NOARG();
-  const json_t *res = ctr__json_get(ev->root, "resources");
+  const json_t *res = ctr__event_get(ev, "resources");
   size_t n = json_is_array(res) ? json_array_size(res) : 0;
   if (n == 0) {
     ctr__value_absent(out);
@@ -352,9 +352,9 @@ static uint64_t u64_of(const json_t *j)
 
 /* s3.bytes (in + out), s3.bytes.in, s3.bytes.out: present when any of the
  * keys read exists in additionalEventData. */
-static bool s3_bytes(const json_t *root, bool in, bool outb, uint64_t *v)
+static bool s3_bytes(const ctr__event *ev, bool in, bool outb, uint64_t *v)
 {
-  const json_t *aed = ctr__json_get(root, "additionalEventData");
+  const json_t *aed = ctr__event_get(ev, "additionalEventData");
   const json_t *ji = in ? ctr__json_get(aed, "bytesTransferredIn") : NULL;
   const json_t *jo = outb ? ctr__json_get(aed, "bytesTransferredOut") : NULL;
   *v = u64_of(ji) + u64_of(jo);
@@ -365,7 +365,7 @@ CTR__EXTRACT(x_s3_bytes)
 {
   CTR__NOARG();
   uint64_t v;
-  if (s3_bytes(ev->root, true, true, &v))
+  if (s3_bytes(ev, true, true, &v))
     ctr__value_u64(out, v);
   else
     ctr__value_absent(out);
@@ -376,7 +376,7 @@ CTR__EXTRACT(x_s3_bytes_in)
 {
   CTR__NOARG();
   uint64_t v;
-  if (s3_bytes(ev->root, true, false, &v))
+  if (s3_bytes(ev, true, false, &v))
     ctr__value_u64(out, v);
   else
     ctr__value_absent(out);
@@ -387,7 +387,7 @@ CTR__EXTRACT(x_s3_bytes_out)
 {
   CTR__NOARG();
   uint64_t v;
-  if (s3_bytes(ev->root, false, true, &v))
+  if (s3_bytes(ev, false, true, &v))
     ctr__value_u64(out, v);
   else
     ctr__value_absent(out);
@@ -397,7 +397,7 @@ CTR__EXTRACT(x_s3_bytes_out)
 /* s3://<bucketName>/<key> when both keys exist (plain values). */
 static bool s3_uri(const ctr__event *ev, ctr__value *out, int *rc)
 {
-  const json_t *rp = ctr__json_get(ev->root, "requestParameters");
+  const json_t *rp = ctr__event_get(ev, "requestParameters");
   sv bucket = plain_of(ctr__json_get(rp, "bucketName"));
   sv key = plain_of(ctr__json_get(rp, "key"));
   *rc = CTR_OK;
@@ -419,30 +419,30 @@ CTR__EXTRACT(x_s3_uri)
 
 /* The plugin leaves s3.cnt.* absent when they do not apply although its
  * documentation says 0; they are 0 here. */
-static sv event_name(const json_t *root)
+static sv event_name(const ctr__event *ev)
 {
-  sv n = str_of(ctr__json_get(root, "eventName"));
+  sv n = str_of(ctr__event_get(ev, "eventName"));
   return n.s ? n : sv_of("", 0);
 }
 
 CTR__EXTRACT(x_s3_cnt_get)
 {
   CTR__NOARG();
-  ctr__value_u64(out, sv_eq(event_name(ev->root), "GetObject") ? 1 : 0);
+  ctr__value_u64(out, sv_eq(event_name(ev), "GetObject") ? 1 : 0);
   return CTR_OK;
 }
 
 CTR__EXTRACT(x_s3_cnt_put)
 {
   CTR__NOARG();
-  ctr__value_u64(out, sv_eq(event_name(ev->root), "PutObject") ? 1 : 0);
+  ctr__value_u64(out, sv_eq(event_name(ev), "PutObject") ? 1 : 0);
   return CTR_OK;
 }
 
 CTR__EXTRACT(x_s3_cnt_other)
 {
   CTR__NOARG();
-  sv n = event_name(ev->root);
+  sv n = event_name(ev);
   ctr__value_u64(out, sv_eq(n, "GetObject") || sv_eq(n, "PutObject") ? 0 : 1);
   return CTR_OK;
 }
@@ -458,21 +458,20 @@ CTR__EXTRACT(x_s3_cnt_other)
 CTR__EXTRACT(x_info)
 {
   CTR__NOARG();
-  const json_t *root = ev->root;
-  sv user = user_of(root);
+  sv user = user_of(ev);
   if (!user.s) {
     ctr__value_cstr(out, "<invalid cloudtrail event: userIdentity field missing>");
     return CTR_OK;
   }
-  sv srcip = plain_of(ctr__json_get(root, "sourceIPAddress"));
+  sv srcip = plain_of(ctr__event_get(ev, "sourceIPAddress"));
   if (!srcip.s) {
     ctr__value_cstr(out, "<invalid cloudtrail event: eventSource field missing>");
     return CTR_OK;
   }
-  bool err = ctr__json_get(root, "errorCode") != NULL;
-  const json_t *ro = ctr__json_get(root, "readOnly");
+  bool err = ctr__event_get(ev, "errorCode") != NULL;
+  const json_t *ro = ctr__event_get(ev, "readOnly");
   bool write = ro && !json_is_true(ro); /* ct.readonly == "false" */
-  sv name = plain_of(ctr__json_get(root, "eventName"));
+  sv name = plain_of(ctr__event_get(ev, "eventName"));
   if (!name.s) {
     ctr__value_cstr(out, "<invalid cloudtrail event: eventName field missing>");
     return CTR_OK;
@@ -492,7 +491,7 @@ CTR__EXTRACT(x_info)
   parts[n++] = sv_of(" ", 1);
   parts[n++] = name;
 
-  const json_t *rp = ctr__json_get(root, "requestParameters");
+  const json_t *rp = ctr__event_get(ev, "requestParameters");
   if (sv_eq(name, "PutBucketPublicAccessBlock")) {
     /* The plugin reads the four flags from the record root (always false);
      * they are read from the configuration object here. */
@@ -512,7 +511,7 @@ CTR__EXTRACT(x_info)
 
   char size[32];
   uint64_t bytes;
-  if (s3_bytes(root, true, true, &bytes)) {
+  if (s3_bytes(ev, true, true, &bytes)) {
     int k = snprintf(size, sizeof size, " Size=%llu", (unsigned long long)bytes);
     parts[n++] = sv_of(size, (size_t)k);
   }
@@ -547,7 +546,7 @@ CTR__EXTRACT(x_info)
 CTR__EXTRACT(x_ec2_name)
 {
   CTR__NOARG();
-  const json_t *items = ctr__json_path(ev->root, "requestParameters.tagSpecificationSet.items");
+  const json_t *items = ctr__event_path(ev, "requestParameters.tagSpecificationSet.items");
   sv name = SV_ABSENT;
   for (size_t i = 0, n = json_is_array(items) ? json_array_size(items) : 0; i < n; i++) {
     const json_t *item = json_array_get(items, i);
@@ -575,7 +574,7 @@ CTR__EXTRACT(x_ec2_name)
 static int image_ids(const ctr__event *ev, ctr__value *out)
 {
   ctr__value_absent(out);
-  const json_t *items = ctr__json_path(ev->root, "responseElements.instancesSet.items");
+  const json_t *items = ctr__event_path(ev, "responseElements.instancesSet.items");
   size_t n = json_is_array(items) ? json_array_size(items) : 0;
   size_t count = 0;
   for (size_t i = 0; i < n; i++)
@@ -587,7 +586,7 @@ static int image_ids(const ctr__event *ev, ctr__value *out)
                                         "requestParameters.DescribeFastLaunchImagesRequest.ImageId.content",
                                         "requestParameters.launchSpecification.imageId"};
     for (size_t i = 0; i < CTR__COUNTOF(paths) && !single.s; i++)
-      single = str_of(ctr__json_path(ev->root, paths[i]));
+      single = str_of(ctr__event_path(ev, paths[i]));
     if (!single.s)
       return CTR_OK;
     count = 1;

@@ -169,9 +169,9 @@ CTR__EXTRACT(x_hostname)
 CTR__EXTRACT(x_plugininfo)
 {
   CTR__NOARG();
-  const json_t *src = ctr__json_get(ev->root, "eventSource");
-  const json_t *region = ctr__json_get(ev->root, "awsRegion");
-  const json_t *name = ctr__json_get(ev->root, "eventName");
+  const json_t *src = ctr__event_get(ev, "eventSource");
+  const json_t *region = ctr__event_get(ev, "awsRegion");
+  const json_t *name = ctr__event_get(ev, "eventName");
   if (!json_is_string(src) || !json_is_string(region) || !json_is_string(name)) {
     memset(out, 0, sizeof *out);
     return CTR_OK;

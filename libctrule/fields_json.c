@@ -76,12 +76,15 @@ static int pointer_get(const ctr__event *ev, const char *ptr, const json_t **res
     if (!buf)
       return CTR_ENOMEM;
   }
-  const json_t *cur = ev->root;
+  const json_t *cur = NULL;
   const char *seg = ptr;
-  for (;;) {
+  for (bool top = true;; top = false) {
     const char *slash = strchr(seg, '/');
     size_t n = slash ? (size_t)(slash - seg) : strlen(seg);
-    if (json_is_object(cur)) {
+    if (top) {
+      /* The record's member: a lazy event parses just that one. */
+      cur = ctr__event_getn(ev, buf, decode_segment(seg, n, buf));
+    } else if (json_is_object(cur)) {
       decode_segment(seg, n, buf);
       cur = json_object_get(cur, buf);
     } else if (json_is_array(cur)) {
@@ -242,12 +245,13 @@ static int x_obj(const ctr__event *ev, const char *arg, uint64_t argnum, ctr__va
     if (rc != CTR_OK || ok)
       return rc;
   }
-  if (!ev->root) {
+  const json_t *whole = ev->root ? ctr__event_whole(ev) : NULL;
+  if (!whole) {
     memset(out, 0, sizeof *out);
     return CTR_OK;
   }
   ctr__value compact;
-  rc = ctr__value_compact(ev, ev->root, &compact);
+  rc = ctr__value_compact(ev, whole, &compact);
   if (rc != CTR_OK)
     return rc;
   rc = indent_into_arena(ev, compact.str, compact.len, out, &ok);

@@ -16,7 +16,7 @@
 
 static const json_t *request(const ctr__event *ev)
 {
-  return ctr__json_get(ev->root, "requestParameters");
+  return ctr__event_get(ev, "requestParameters");
 }
 
 /* The places an attribute of the resource may be, in order of preference. */
@@ -28,7 +28,7 @@ static const json_t *source_obj(const ctr__event *ev, size_t src)
 {
   if (src == SRC_REQUEST)
     return request(ev);
-  const json_t *re = ctr__json_get(ev->root, "responseElements");
+  const json_t *re = ctr__event_get(ev, "responseElements");
   if (src == SRC_RESPONSE)
     return re;
   return ctr__json_get(re, wrappers[src - SRC_WRAPPED_FIRST]);
@@ -180,7 +180,7 @@ CTR__EXTRACT(x_backup_retention)
  * requestParameters.attributeName "restore". */
 static bool restore_attribute_call(const ctr__event *ev)
 {
-  const json_t *name = ctr__json_get(ev->root, "eventName");
+  const json_t *name = ctr__event_get(ev, "eventName");
   const char *n = json_string_value(name);
   if (!n || (strcmp(n, "ModifyDBSnapshotAttribute") != 0 && strcmp(n, "ModifyDBClusterSnapshotAttribute") != 0))
     return false;
@@ -274,10 +274,10 @@ CTR__EXTRACT(x_unshared_accounts)
 /* The caller's account: userIdentity.accountId, else recipientAccountId. */
 static const json_t *caller_account(const ctr__event *ev)
 {
-  const json_t *a = ctr__json_path(ev->root, "userIdentity.accountId");
+  const json_t *a = ctr__event_path(ev, "userIdentity.accountId");
   if (json_is_string(a) && json_string_length(a) > 0)
     return a;
-  a = ctr__json_get(ev->root, "recipientAccountId");
+  a = ctr__event_get(ev, "recipientAccountId");
   return json_is_string(a) && json_string_length(a) > 0 ? a : NULL;
 }
 

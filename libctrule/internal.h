@@ -82,6 +82,19 @@ typedef struct ctr__record_facts {
   bool escaped;   /* some string or key anywhere holds a backslash escape */
 } ctr__record_facts;
 
+/* One top-level member of a record, as bytes of the record: its key (never
+ * escaped: the walk refuses escaped top-level keys) and its value. */
+typedef struct ctr__member {
+  const char *key;
+  const char *value; /* the whole JSON value, quotes included for a string */
+  size_t key_len;
+  size_t value_len;
+  bool plain_string; /* a string without escapes: its content is its bytes */
+} ctr__member;
+
+/* A record with more top-level members than this is parsed whole. */
+#define CTR__MAX_MEMBERS 64
+
 /* Walks the JSON object whose '{' is at p, not past end. Returns the byte
  * after its closing '}' when the object is valid JSON that jansson certainly
  * accepts (see walk.c for what is left to jansson) and every top-level key
@@ -89,6 +102,12 @@ typedef struct ctr__record_facts {
  * end, or - with bail_on_shape_keys - a depth-1 key such as "Records" or
  * "detail" that could make it an envelope rather than a record). */
 const char *ctr__walk_object(const char *p, const char *end, bool bail_on_shape_keys, ctr__record_facts *facts);
+
+/* Walks a record ctr__walk_object vouched for once more (only records some
+ * rule may match come here), noting its top-level members in order,
+ * repeated keys included, up to `cap`. Returns how many there are (more
+ * than cap: only cap noted), or SIZE_MAX if data is not such a record. */
+size_t ctr__walk_members(const char *data, size_t len, ctr__member *members, size_t cap);
 
 /* Depth-1 keys of a top-level object that reveal its shape (frame.c). */
 enum {
@@ -180,9 +199,21 @@ typedef enum ctr__argmode {
   CTR__ARG_KEY_REQUIRED,   /* required [key] (json.value[/a/b]: a JSON pointer) */
 } ctr__argmode;
 
-/* The event being evaluated. Created by the scanner, read by extractors. */
+/* A walked record whose members are parsed one at a time, when first read
+ * (event.c): most rules read a few of a record's twenty-odd members, and
+ * jansson's cost is per byte parsed. */
+typedef struct ctr__lazy {
+  const ctr__member *members; /* ctr__walk_members' spans, in record order */
+  size_t nmembers;
+  json_t *whole;              /* the whole record, parsed on demand (json.obj) */
+  bool failed;                /* a member could not be built: out of memory */
+} ctr__lazy;
+
+/* The event being evaluated. Created by the scanner, read by extractors
+ * through ctr__event_get and friends, never through root directly. */
 typedef struct ctr__event {
-  json_t *root;       /* the parsed record (an object) */
+  json_t *root;       /* the record (an object); with `lazy`, only the members read so far */
+  ctr__lazy *lazy;    /* NULL: root is the whole parsed record */
   const char *raw;    /* its bytes */
   size_t raw_len;
   uint64_t num;       /* evt.num: 1-based count of evaluated records in the scanner */
@@ -246,9 +277,24 @@ extern const size_t ctr__fields_rds_count;
 /* Looks a field up by exact name; NULL if unknown. */
 const ctr__field_def *ctr__field_lookup(const char *name, size_t len);
 
+/* The record's members, for extractors and the scanner (event.c). A lazy
+ * event parses a member the first time it is asked for. NULL when absent
+ * (or, with ev->lazy->failed set, when out of memory). */
+json_t *ctr__event_get(const ctr__event *ev, const char *key);
+json_t *ctr__event_getn(const ctr__event *ev, const char *key, size_t n);
+/* ctr__json_path from the record ("userIdentity.sessionContext.sessionIssuer.userName"). */
+json_t *ctr__event_path(const ctr__event *ev, const char *dotted);
+/* Whether member `key` is present and of JSON type t (string or object: read
+ * from the walk without parsing the member). */
+bool ctr__event_member_is(const ctr__event *ev, const char *key, json_type t);
+/* The whole record as one object (a lazy event parses it in full once). */
+json_t *ctr__event_whole(const ctr__event *ev);
+
 /* Helpers for extractors (fields.c). */
 /* Member of an object, or NULL (also when `obj` is not an object). */
 json_t *ctr__json_get(const json_t *obj, const char *key);
+/* Member key[0..n) of an object (n bytes, no NUL needed), or NULL. */
+json_t *ctr__json_getn(const json_t *obj, const char *key, size_t n);
 /* Follows a dotted path of object keys ("userIdentity.sessionContext.sessionIssuer.userName"). */
 json_t *ctr__json_path(const json_t *root, const char *dotted);
 /* Falco plugin rule for plain fields: absent if j == NULL; a JSON string gives

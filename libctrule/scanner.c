@@ -34,6 +34,8 @@ struct ctr_scanner {
   ctr__arena arena;
   ctr__evalctx eval;
   ctr__event ev;
+  ctr__lazy lazy; /* the current record's members, when ev.lazy */
+  ctr__member members[CTR__MAX_MEMBERS];
   ctr__render_out render;
   ctr_match match;
   uint64_t stats[CTR_STAT__COUNT];
@@ -102,17 +104,33 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
       ctr__prefilter_skips(sc->rs->prefilter, data, len, facts))
     return CTR_OK;
   ctr__buf_clear(&sc->msg);
+  /* A walked record is parsed member by member, as rules read them; any
+   * other record (it spans chunks, or the walk left it to jansson) whole,
+   * which is also where invalid JSON is found and reported. */
   json_t *root;
-  if (ctr__event_parse(data, len, &root, &sc->msg) != CTR_OK) {
+  size_t nmembers = facts ? ctr__walk_members(data, len, sc->members, CTR__MAX_MEMBERS) : SIZE_MAX;
+  bool lazy = nmembers <= CTR__MAX_MEMBERS;
+  if (lazy) {
+    if (!(root = json_object()))
+      return CTR_ENOMEM;
+    sc->lazy = (ctr__lazy){sc->members, nmembers, NULL, false};
+  } else if (ctr__event_parse(data, len, &root, &sc->msg) != CTR_OK) {
     report(sc, CTR_EDATA, index, offset, false, false);
     return CTR_OK;
   }
-  if (ctr__event_is_insight(root)) {
+  ctr__event *ev = &sc->ev;
+  ev->root = root;
+  ev->lazy = lazy ? &sc->lazy : NULL;
+  ev->raw = data;
+  ev->raw_len = len;
+  ev->index = index;
+  ev->offset = offset;
+  int rc = CTR_OK;
+  if (ctr__event_is_insight(ev)) {
     sc->stats[CTR_STAT_SKIPPED]++;
-    json_decref(root);
-    return CTR_OK;
+    goto done;
   }
-  if (!ctr__event_complete(root, &sc->msg))
+  if (!ctr__event_complete(ev, &sc->msg))
     report(sc, CTR_EDATA, index, offset, true, false);
 
   const ctr_ruleset *rs = sc->rs;
@@ -122,22 +140,16 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
     cand = rs->all;
     n = rs->nall;
   } else {
-    const json_t *name = json_object_get(root, "eventName");
+    const json_t *name = ctr__event_get(ev, "eventName");
     cand = ctr__index_lookup(rs, json_string_value(name), json_string_length(name), &n);
   }
-  int rc = CTR_OK;
   if (n) {
     sc->stats[CTR_STAT_EVALUATED]++;
     ctr__arena_reset(&sc->arena);
-    sc->ev.root = root;
-    sc->ev.raw = data;
-    sc->ev.raw_len = len;
-    sc->ev.num = sc->stats[CTR_STAT_RECORDS];
-    sc->ev.index = index;
-    sc->ev.offset = offset;
-    const char *t = json_string_value(json_object_get(root, "eventTime"));
-    if (!t || !ctr__parse_time(t, &sc->ev.time_ns))
-      sc->ev.time_ns = 0;
+    ev->num = sc->stats[CTR_STAT_RECORDS];
+    const char *t = json_string_value(ctr__event_get(ev, "eventTime"));
+    if (!t || !ctr__parse_time(t, &ev->time_ns))
+      ev->time_ns = 0;
     sc->eval.gen++;
     for (size_t i = 0; i < n; i++) {
       const ctr__crule *r = &rs->rules[cand[i]];
@@ -157,7 +169,7 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
       if (!hit)
         continue;
       sc->stats[CTR_STAT_MATCHES]++;
-      if (ctr__render(&sc->eval, r, &sc->render) != CTR_OK) {
+      if (ctr__render(&sc->eval, r, &sc->render) != CTR_OK || (lazy && sc->lazy.failed)) {
         rc = CTR_ENOMEM;
         break;
       }
@@ -176,8 +188,16 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
         break;
     }
   }
-  sc->ev.root = NULL;
+done:
+  /* A member that could not be built read as absent: the record's verdicts
+   * are not to be trusted, so the scan stops as on any allocation failure. */
+  if (lazy && sc->lazy.failed)
+    rc = CTR_ENOMEM;
+  ev->root = NULL;
+  ev->lazy = NULL;
   json_decref(root);
+  if (lazy)
+    json_decref(sc->lazy.whole);
   return rc;
 }
 

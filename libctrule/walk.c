@@ -1,6 +1,8 @@
 /*
  * walk.c - one pass over a record's raw bytes that both checks its JSON
- * grammar and reads the top-level keys the prefilter needs.
+ * grammar and reads the top-level keys the prefilter needs; walked again,
+ * it notes where each top-level member lies so that a rule's reads parse
+ * only the members they need (event.c).
  *
  * The framer cuts a record with it when the record lies in one chunk, and the
  * prefilter decides from what it read, so a record that no rule can match is
@@ -376,11 +378,18 @@ key_string: {
   goto value;
 }
 
-const char *ctr__walk_object(const char *from, const char *to, bool bail_on_shape_keys, ctr__record_facts *facts)
+/* The walk proper. With `members` (a constant at each call: the compiler
+ * makes two walks of it, and the framer's notes no spans) it also notes
+ * where each top-level member lies, up to `cap` of them; *nmembers counts
+ * them all. */
+static inline __attribute__((always_inline)) const char *walk(const char *from, const char *to,
+                                                              bool bail_on_shape_keys, ctr__record_facts *facts,
+                                                              ctr__member *members, size_t cap, size_t *nmembers)
 {
   bytes p = (bytes)from, end = (bytes)to;
   walk_state w = {{p, 0, 0}, 1, false};
   ctr__topval *top = facts->top;
+  size_t count = 0;
 
   memset(facts, 0, sizeof *facts);
   if (p >= end || *p != '{')
@@ -409,12 +418,15 @@ const char *ctr__walk_object(const char *from, const char *to, bool bail_on_shap
       return NULL;
     p++;
     NEXT_TOKEN(p);
+    bytes value = p;
+    bool plain = false;
     if (*p == '"') {
       bool value_escaped = false;
       bytes vclose = skip_string(&w.blk, p, end, &value_escaped);
       if (!vclose)
         return NULL;
       w.any_escape |= value_escaped;
+      plain = !value_escaped;
       if (cur >= 0)
         top[cur] = (ctr__topval){(const char *)p + 1, (size_t)(vclose - 1 - (p + 1)), '"', value_escaped};
       p = vclose;
@@ -423,6 +435,11 @@ const char *ctr__walk_object(const char *from, const char *to, bool bail_on_shap
         top[cur].kind = *p == '{' ? '{' : 'x';
       if (!(p = *p == '{' || *p == '[' ? skip_nested(&w, p, end) : skip_scalar(p, end)))
         return NULL;
+    }
+    if (members) {
+      if (count < cap)
+        members[count] = (ctr__member){(const char *)key, (const char *)value, len, (size_t)(p - value), plain};
+      count++;
     }
     NEXT_TOKEN(p);
     if (*p == '}')
@@ -435,5 +452,20 @@ const char *ctr__walk_object(const char *from, const char *to, bool bail_on_shap
 done:
   facts->depth = (unsigned)w.deepest;
   facts->escaped = w.any_escape;
+  if (members)
+    *nmembers = count;
   return (const char *)p + 1;
+}
+
+const char *ctr__walk_object(const char *from, const char *to, bool bail_on_shape_keys, ctr__record_facts *facts)
+{
+  return walk(from, to, bail_on_shape_keys, facts, NULL, 0, NULL);
+}
+
+size_t ctr__walk_members(const char *data, size_t len, ctr__member *members, size_t cap)
+{
+  ctr__record_facts facts;
+  size_t n = 0;
+  const char *after = walk(data, data + len, false, &facts, members, cap, &n);
+  return after == data + len ? n : SIZE_MAX;
 }

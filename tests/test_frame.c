@@ -42,12 +42,46 @@ static const char *status_name(int status)
   }
 }
 
+/* The second walk's member spans: each (the last of a repeated key) parses alone to
+ * the value jansson gives its key in the whole record, a plain string's bytes
+ * are its value, and no key jansson has is missing. */
+static void check_members(const json_t *root, const char *data, size_t len)
+{
+  ctr__member members[CTR__MAX_MEMBERS];
+  size_t n = ctr__walk_members(data, len, members, CTR__MAX_MEMBERS);
+  cr_assert_neq(n, SIZE_MAX, "the second walk rejects a walked record");
+  if (n > CTR__MAX_MEMBERS) {
+    cr_assert_gt(json_object_size(root), 0);
+    return;
+  }
+  size_t distinct = 0;
+  for (size_t i = 0; i < n; i++) {
+    const ctr__member *m = &members[i];
+    bool repeated = false;
+    for (size_t j = i + 1; j < n && !repeated; j++)
+      repeated = members[j].key_len == m->key_len && memcmp(members[j].key, m->key, m->key_len) == 0;
+    if (repeated)
+      continue;
+    distinct++;
+    json_t *want = json_object_getn(root, m->key, m->key_len);
+    json_t *got = json_loadb(m->value, m->value_len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    cr_assert(want && got && json_equal(want, got), "member %.*s: %.*s", (int)m->key_len, m->key,
+              (int)m->value_len, m->value);
+    if (m->plain_string)
+      cr_assert(json_is_string(want) && json_string_length(want) == m->value_len - 2 &&
+                memcmp(json_string_value(want), m->value + 1, m->value_len - 2) == 0);
+    json_decref(got);
+  }
+  cr_assert_eq(distinct, json_object_size(root));
+}
+
 /* A record the framer cut with a walk must be what the walk said: valid JSON
- * (jansson agrees) with the eventName it read. */
+ * (jansson agrees) with the eventName it read and the members it noted. */
 static void check_walked(const char *data, size_t len, const ctr__record_facts *facts)
 {
   json_t *root = json_loadb(data, len, JSON_DISABLE_EOF_CHECK, NULL);
   cr_assert(root != NULL, "walked record is not valid JSON: %.*s", (int)(len > 200 ? 200 : len), data);
+  check_members(root, data, len);
   const ctr__topval *name = &facts->top[CTR__TOP_EVENT_NAME];
   json_t *jname = json_object_get(root, "eventName");
   if (!name->kind)

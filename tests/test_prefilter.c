@@ -4,6 +4,7 @@
  * (flags 0) as without them (CTR_SCAN_NO_INDEX), under the built-in rules,
  * twenty upstream-style rules, a thousand generated ones, and rules that
  * lean on the prefilter's literal check. */
+#include "internal.h"
 #include "testutil.h"
 #include "corpus.h"
 
@@ -643,3 +644,108 @@ Test(prefilter, literal_traps)
   ctr_ruleset_unref(rs);
   free(adv);
 }
+
+/* ------------------------------------------------------------ members */
+
+/* Rules that are evaluated on every record (no keyed field: nothing is
+ * prefiltered) and render every field between them, a few per rule so that
+ * each alert line stays whole, json.value on pointers into every kind of
+ * member, and json.obj. */
+static ctr_ruleset *every_field_rules(void)
+{
+  static const char *const pointers[] = {
+    "/eventName", "/userIdentity/type", "/userIdentity/sessionContext/sessionIssuer/userName",
+    "/requestParameters", "/requestParameters/dBInstanceIdentifier", "/responseElements", "/resources/0/ARN",
+    "/readOnly", "/eventVersion", "/additionalEventData", "/tlsDetails/tlsVersion", "/nosuchkey", "/",
+    "/Records/0", "/detail/eventName",
+  };
+  size_t cap = 1 << 16, len = 0;
+  char *yaml = malloc(cap);
+  cr_assert_not_null(yaml);
+  size_t nfields = ctr_field_count(), per_rule = 6, rule = 0;
+  for (size_t i = 0; i < nfields + sizeof pointers / sizeof *pointers; rule++) {
+    len += (size_t)snprintf(yaml + len, cap - len,
+                            "- rule: Every field %zu\n  desc: d\n  condition: evt.num > 0\n  priority: info\n"
+                            "  output: \"",
+                            rule);
+    for (size_t k = 0; k < per_rule && i < nfields + sizeof pointers / sizeof *pointers; i++) {
+      const char *name = i < nfields ? ctr_field_name(i) : NULL;
+      if (name && (strcmp(name, "json.value") == 0 || strcmp(name, "jevt.value") == 0))
+        continue;
+      if (name)
+        len += (size_t)snprintf(yaml + len, cap - len, "%s=%%%s ", name, name);
+      else
+        len += (size_t)snprintf(yaml + len, cap - len, "v%zu=%%json.value[%s] ", i - nfields,
+                                pointers[i - nfields]);
+      k++;
+      cr_assert_lt(len, cap - 256);
+    }
+    len += (size_t)snprintf(yaml + len, cap - len, "\"\n");
+  }
+  ctr_ruleset *rs = tu_compile(yaml, NULL, 0);
+  cr_assert_not_null(rs, "the every-field rules do not compile:\n%s", yaml);
+  free(yaml);
+  return rs;
+}
+
+/* A record the framer walked is parsed member by member, as rules read them;
+ * a record fed a few bytes at a time spans chunks and is parsed whole. Every
+ * field on every record of every corpus reads the same both ways, and so do
+ * the bad and incomplete-record reports. */
+Test(prefilter, members_parsed_alone_read_as_the_whole_record)
+{
+  corpus v[128];
+  size_t n = corpora(v, 128);
+  ctr_ruleset *rs = every_field_rules();
+  uint64_t evaluated = 0;
+  for (size_t i = 0; i < n; i++) {
+    outcome walked = scan(rs, v[i].data, v[i].len, 0, 0);
+    outcome whole = scan(rs, v[i].data, v[i].len, 61, 0);
+    cr_assert_str_eq(walked.matches.text, whole.matches.text, "%s: fields differ", v[i].name);
+    cr_assert_str_eq(walked.reports, whole.reports, "%s: record reports differ", v[i].name);
+    cr_assert_eq(walked.evaluated, whole.evaluated, "%s", v[i].name);
+    evaluated += walked.evaluated;
+    outcome_free(&walked);
+    outcome_free(&whole);
+  }
+  cr_assert_gt(evaluated, 5000, "only %llu records evaluated", (unsigned long long)evaluated);
+  ctr_ruleset_unref(rs);
+  corpora_free(v, n);
+}
+
+/* Records whose members test the member-by-member parse: a repeated key (the
+ * last value counts, as in jansson), more members than the walk notes (the
+ * record is parsed whole), escaped strings, numbers and literals. */
+Test(prefilter, members_edge_records)
+{
+  static const char head[] = "{\"eventVersion\":\"1.08\",\"eventTime\":\"2026-11-29T10:00:00Z\","
+                             "\"eventSource\":\"rds.amazonaws.com\",\"awsRegion\":\"us-east-1\","
+                             "\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"u\\/1\"},";
+  char buf[8192];
+  size_t len = 0;
+  len += (size_t)snprintf(buf + len, sizeof buf - len,
+                          "%s\"eventName\":\"E1\",\"x\":\"first\",\"n\":-1.5,\"t\":true,\"x\":\"second\"}\n", head);
+  len += (size_t)snprintf(buf + len, sizeof buf - len, "%s\"eventName\":\"E2\"", head);
+  for (int i = 0; i < 70; i++)
+    len += (size_t)snprintf(buf + len, sizeof buf - len, ",\"k%d\":%d", i, i);
+  len += (size_t)snprintf(buf + len, sizeof buf - len, ",\"x\":\"late\"}\n");
+  len += (size_t)snprintf(buf + len, sizeof buf - len,
+                          "%s\"eventName\":\"E3\",\"x\":\"tab\\there\",\"n\":0,\"t\":null,\"o\":{\"x\":[1,{}]}}\n",
+                          head);
+  ctr_ruleset *rs = tu_compile("- rule: M\n  desc: d\n  condition: ct.name startswith E\n  priority: info\n"
+                               "  output: \"%ct.name %ct.user x=%json.value[/x] n=%json.value[/n] "
+                               "t=%json.value[/t] o=%json.value[/o] k69=%json.value[/k69]\"\n",
+                               NULL, 0);
+  cr_assert_not_null(rs);
+  outcome walked = scan(rs, buf, len, 0, 0), whole = scan(rs, buf, len, 1, 0);
+  cr_expect_str_eq(walked.matches.text,
+                   "0\tM\tE1 u/1 x=second n=-1.5 t=true o=<NA> k69=<NA>\n"
+                   "1\tM\tE2 u/1 x=late n=<NA> t=<NA> o=<NA> k69=69\n"
+                   "2\tM\tE3 u/1 x=tab\there n=0 t=null o={\"x\":[1,{}]} k69=<NA>\n");
+  cr_expect_str_eq(walked.matches.text, whole.matches.text);
+  cr_expect_str_eq(walked.reports, "");
+  outcome_free(&walked);
+  outcome_free(&whole);
+  ctr_ruleset_unref(rs);
+}
+

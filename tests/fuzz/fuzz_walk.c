@@ -82,6 +82,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       broken("unknown kind", s, len);
     }
   }
+  /* The member spans: each one's bytes (the last of a repeated key) parse
+   * alone to jansson's value for the key; a plain string's bytes are its
+   * value; every key jansson has is noted. */
+  ctr__member members[CTR__MAX_MEMBERS];
+  size_t nmembers = ctr__walk_members(s, len, members, CTR__MAX_MEMBERS);
+  if (nmembers == SIZE_MAX)
+    broken("the second walk rejects what the first vouched for", s, len);
+  if (nmembers <= CTR__MAX_MEMBERS) {
+    size_t distinct = 0;
+    for (size_t i = 0; i < nmembers; i++) {
+      const ctr__member *m = &members[i], *later = NULL;
+      for (size_t j = i + 1; j < nmembers && !later; j++)
+        if (members[j].key_len == m->key_len && memcmp(members[j].key, m->key, m->key_len) == 0)
+          later = &members[j];
+      if (later)
+        continue;
+      distinct++;
+      json_t *want = json_object_getn(root, m->key, m->key_len);
+      json_t *got = json_loadb(m->value, m->value_len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+      if (!want || !got || !json_equal(want, got))
+        broken("a member's bytes parse to another value", s, len);
+      if (m->plain_string && (!json_is_string(want) || json_string_length(want) != m->value_len - 2 ||
+                              memcmp(json_string_value(want), m->value + 1, m->value_len - 2) != 0))
+        broken("a plain string member's bytes differ from its value", s, len);
+      json_decref(got);
+    }
+    if (distinct != json_object_size(root))
+      broken("the members noted are not jansson's keys", s, len);
+  }
   if (bail)
     for (size_t i = 0; i < sizeof k_shape_names / sizeof *k_shape_names; i++)
       if (json_object_get(root, k_shape_names[i]))
