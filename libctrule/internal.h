@@ -49,6 +49,10 @@ void ctr__arena_free(ctr__arena *a);
 char *ctr__strdup(const char *s);
 char *ctr__strndup(const char *s, size_t n);
 
+/* Whether lit[0..m) occurs in hay[0..n): memmem's answer, faster on the
+ * prefilter's short literals in 1-2 KB records (util.c says how). */
+bool ctr__contains(const char *hay, size_t n, const char *lit, size_t m);
+
 /* ------------------------------------------------------------ walk.c
  * One pass over a record's raw bytes that checks its JSON grammar and reads
  * the top-level keys the prefilter and the completeness check need. The

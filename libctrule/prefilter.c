@@ -496,7 +496,7 @@ static bool literals_present(const rule_needs *r, const char *data, size_t len, 
     const literal_group *grp = &r->groups[g];
     bool found = escaped && grp->escapable;
     for (uint32_t i = 0; i < grp->n && !found; i++)
-      found = memmem(data, len, grp->lits[i].s, grp->lits[i].len) != NULL;
+      found = ctr__contains(data, len, grp->lits[i].s, grp->lits[i].len);
     if (!found)
       return false;
   }

@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 int ctr__buf_reserve(ctr__buf *b, size_t extra)
 {
@@ -148,3 +151,32 @@ char *ctr__strndup(const char *s, size_t n)
 }
 
 char *ctr__strdup(const char *s) { return s ? ctr__strndup(s, strlen(s)) : NULL; }
+
+/* glibc's memmem is portable C, about three instructions a byte here. This
+ * compares the literal's first and last bytes with 16 positions at once
+ * (SSE2, part of x86-64) and memcmps only where both agree, which in JSON
+ * text is rare; the positions left at the end go to memmem. */
+bool ctr__contains(const char *hay, size_t n, const char *lit, size_t m)
+{
+  if (m == 0)
+    return true;
+  if (m > n)
+    return false;
+  if (m == 1)
+    return memchr(hay, lit[0], n) != NULL;
+  size_t i = 0;
+#ifdef __SSE2__
+  const __m128i first = _mm_set1_epi8(lit[0]), last = _mm_set1_epi8(lit[m - 1]);
+  /* Starts i..i+15: their last bytes, up to i+m+14, lie inside hay. */
+  for (; i + m + 15 <= n; i += 16) {
+    __m128i a = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(hay + i)), first);
+    __m128i b = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(hay + i + m - 1)), last);
+    for (unsigned mask = (unsigned)_mm_movemask_epi8(_mm_and_si128(a, b)); mask; mask &= mask - 1) {
+      size_t at = i + (size_t)__builtin_ctz(mask);
+      if (memcmp(hay + at + 1, lit + 1, m - 2) == 0)
+        return true;
+    }
+  }
+#endif
+  return memmem(hay + i, n - i, lit, m) != NULL;
+}

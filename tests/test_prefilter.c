@@ -749,3 +749,31 @@ Test(prefilter, members_edge_records)
   ctr_ruleset_unref(rs);
 }
 
+/* The literal search the prefilter uses agrees with memmem: every literal
+ * position (start, middle, the last 16 bytes, straddling a 16-byte block),
+ * near misses, repeated first and last bytes, lengths 0 to 40. */
+Test(prefilter, literal_search_agrees_with_memmem)
+{
+  char hay[300], lit[48];
+  unsigned seed = 12345;
+  for (int round = 0; round < 20000; round++) {
+    seed = seed * 1103515245u + 12345u;
+    size_t n = (seed >> 8) % sizeof hay, m = (seed >> 20) % 41;
+    char alphabet = (char)(2 + (seed >> 4) % 3); /* few letters: many partial matches */
+    for (size_t i = 0; i < n; i++) {
+      seed = seed * 1103515245u + 12345u;
+      hay[i] = (char)('a' + (seed >> 16) % (unsigned)alphabet);
+    }
+    for (size_t i = 0; i < m; i++) {
+      seed = seed * 1103515245u + 12345u;
+      lit[i] = (char)('a' + (seed >> 16) % (unsigned)alphabet);
+    }
+    if (m <= n && (seed & 1)) { /* plant it, at any position */
+      size_t at = (seed >> 9) % (n - m + 1);
+      memcpy(hay + at, lit, m);
+    }
+    bool want = memmem(hay, n, lit, m) != NULL;
+    cr_assert_eq(ctr__contains(hay, n, lit, m), want, "round %d: n %zu m %zu: %.*s in %.*s", round, n, m, (int)m,
+                 lit, (int)n, hay);
+  }
+}
