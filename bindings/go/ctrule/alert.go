@@ -1,6 +1,9 @@
 package ctrule
 
 import (
+	"bytes"
+	"encoding/binary"
+	"math"
 	"time"
 
 	"github.com/libctrule/libctrule/bindings/go/internal/capi"
@@ -54,29 +57,73 @@ func (a *Alert) Field(name string) (string, bool) {
 	return *v, true
 }
 
-// newAlert copies everything out of the borrowed C view m.
-func newAlert(m capi.Struct_SS_ctr_match) Alert {
-	a := Alert{
-		Rule:        capi.Ctr_match_rule(m),
-		Priority:    Priority(capi.Ctr_match_priority(m)),
-		Source:      capi.Ctr_match_source(m),
-		Output:      capi.Ctr_match_output(m),
-		Raw:         capi.Ctr_match_event(m),
-		RecordIndex: capi.Ctr_match_record_index(m),
-		ByteOffset:  capi.Ctr_match_byte_offset(m),
+// newAlert copies everything out of the borrowed C view m with one cgo call
+// (ctrgo_match_pack writes it all into *buf, grown here as needed and kept
+// for the next alert), then into as few Go allocations as it can: the text
+// is one string that the rule, output, tags and fields are cut from. cgo
+// calls and allocations, not bytes, are what an alert costs.
+func newAlert(m capi.Struct_SS_ctr_match, buf *[]byte) Alert {
+	need := int(capi.Ctrgo_match_pack(m, *buf))
+	if need > len(*buf) {
+		*buf = make([]byte, need+need/2)
+		capi.Ctrgo_match_pack(m, *buf)
 	}
-	if ns := capi.Ctr_match_time(m); ns != 0 {
+	b := (*buf)[:need]
+	r := packReader{b: b}
+	ns := int64(r.u64())
+	a := Alert{RecordIndex: r.u64(), ByteOffset: r.u64(), Priority: Priority(int64(r.u64()))}
+	ntags, nfields, rawLen := r.u64(), r.u64(), int(r.u64())
+	a.Raw = bytes.Clone(b[need-rawLen:]) // the record's bytes come last
+	r.text = string(b[:need-rawLen])     // one copy of all the text
+	a.Rule, a.Source, a.Output = r.str(), r.str(), r.str()
+	if ns != 0 {
 		a.Time = time.Unix(0, ns).UTC()
 	}
-	nt := capi.Ctr_match_tag_count(m)
-	a.Tags = make([]string, 0, nt) // never nil: JSON [] as in Falco
-	for i := int64(0); i < nt; i++ {
-		a.Tags = append(a.Tags, deref(capi.Ctr_match_tag(m, i)))
+	a.Tags = make([]string, ntags) // never nil: JSON [] as in Falco
+	for i := range a.Tags {
+		a.Tags[i] = r.str()
 	}
-	n := capi.Ctr_match_field_count(m)
-	a.Fields = make(map[string]*string, n)
-	for i := int64(0); i < n; i++ {
-		a.Fields[deref(capi.Ctr_match_field_name(m, i))] = capi.Ctr_match_field_value(m, i)
+	a.Fields = make(map[string]*string, nfields)
+	values := make([]string, nfields)
+	for i := range values {
+		name := r.str()
+		if r.absent() {
+			a.Fields[name] = nil
+			continue
+		}
+		values[i] = r.str()
+		a.Fields[name] = &values[i]
 	}
 	return a
+}
+
+// packReader reads what ctrgo_match_pack wrote (see ctrule.i): numbers from
+// b, strings as substrings of text, a string copy of b.
+type packReader struct {
+	b    []byte
+	text string
+	at   int
+}
+
+func (r *packReader) u64() uint64 {
+	v := binary.NativeEndian.Uint64(r.b[r.at:])
+	r.at += 8
+	return v
+}
+
+// absent reports (and skips) a missing field value.
+func (r *packReader) absent() bool {
+	if binary.NativeEndian.Uint64(r.b[r.at:]) != math.MaxUint64 {
+		return false
+	}
+	r.at += 8
+	return true
+}
+
+// str returns the next length-prefixed string, without copying.
+func (r *packReader) str() string {
+	n := int(r.u64())
+	s := r.text[r.at : r.at+n]
+	r.at += n
+	return s
 }

@@ -223,6 +223,42 @@ func TestCompilerClosed(t *testing.T) {
 	}
 }
 
+// An alert is copied out whole whatever its size: a small one, one a
+// thousand times bigger (the scanner's copy buffer grows), a small one again
+// (the grown buffer is reused, and nothing of the big one leaks into it).
+func TestAlertsOfGrowingSize(t *testing.T) {
+	rs := mustCompile(t, ctrule.LoadString("r.yaml", apiRules))
+	big := strings.Replace(apiEventLines[0], `"awsRegion":"eu-west-1"`,
+		`"awsRegion":"eu-west-1","userAgent":"`+strings.Repeat("a/b ", 50000)+`"`, 1)
+	records := []string{apiEventLines[0], big, apiEventLines[0]}
+	var got []ctrule.Alert
+	sc, err := rs.NewScanner(func(a ctrule.Alert) error { got = append(got, a); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	if _, err := sc.Write([]byte(strings.Join(records, "\n"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 6 {
+		t.Fatalf("%d alerts, want 6 (two rules on three records)", len(got))
+	}
+	for i, a := range got {
+		if want := records[i/2]; string(a.Raw) != want {
+			t.Errorf("alert %d: raw of %d bytes, want %d", i, len(a.Raw), len(want))
+		}
+		if a.RecordIndex != uint64(i/2) {
+			t.Errorf("alert %d: record %d", i, a.RecordIndex)
+		}
+	}
+	if user, ok := got[4].Field("ct.user"); !ok || user != "bob" || got[4].Output != got[0].Output {
+		t.Errorf("after the big alert: ct.user %q %v, output %q", user, ok, got[4].Output)
+	}
+}
+
 func TestAlertContents(t *testing.T) {
 	rs := mustCompile(t, ctrule.LoadString("r.yaml", apiRules))
 	var alerts []ctrule.Alert

@@ -91,8 +91,9 @@ type scanState struct {
 	onMatch       func(Alert) error
 	onRecordError func(*RecordError) error
 
-	err      error // the first error a callback returned during the current call
-	panicked bool  // a callback panicked during the current call
+	pack     []byte // ctrgo_match_pack's buffer, reused from alert to alert
+	err      error  // the first error a callback returned during the current call
+	panicked bool   // a callback panicked during the current call
 	panicVal any
 }
 
@@ -111,7 +112,7 @@ func (st *scanState) Match(m capi.Struct_SS_ctr_match) (stop int) {
 			st.panicked, st.panicVal, stop = true, v, 1
 		}
 	}()
-	if err := st.onMatch(newAlert(m)); err != nil {
+	if err := st.onMatch(newAlert(m, &st.pack)); err != nil {
 		st.err = err
 		return 1
 	}

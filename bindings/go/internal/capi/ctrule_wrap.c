@@ -13,9 +13,9 @@ extern
 #ifdef __cplusplus
   "C"
 #endif
-  void cgo_panic__capi_5b6d4413c7e986ee(const char*);
+  void cgo_panic__capi_7defd44d8adf45bf(const char*);
 static void _swig_gopanic(const char *p) {
-  cgo_panic__capi_5b6d4413c7e986ee(p);
+  cgo_panic__capi_7defd44d8adf45bf(p);
 }
 
 
@@ -264,11 +264,69 @@ static int ctrgo_scanner_new(ctr_ruleset *rs, uintptr_t handle, ctr_scanner **ou
   return CTR_OK;
 }
 
+
+/* Everything an alert holds, written into buf as native-endian uint64s:
+ * time_ns, record index, byte offset, priority, tag count, field count,
+ * record length; then length-prefixed strings: rule, source, output, each
+ * tag, each field's name and value (length UINT64_MAX: no value); last the
+ * record's bytes (so that Go can take the text before them as one string).
+ * Returns the size needed: nothing is written unless it fits in len. */
+static size_t ctrgo_match_pack(const ctr_match *m, void *pack_buf, size_t pack_len)
+{
+  size_t ntags = ctr_match_tag_count(m), nfields = ctr_match_field_count(m), raw_len = 0;
+  const char *raw = ctr_match_event(m, &raw_len);
+  const char *fixed[3] = {ctr_match_rule(m), ctr_match_source(m), ctr_match_output(m)};
+  size_t fixed_len[3] = {strlen(fixed[0]), strlen(fixed[1]), strlen(fixed[2])};
+  if (!raw)
+    raw_len = 0;
+  size_t need = 7 * 8 + raw_len;
+  for (int i = 0; i < 3; i++)
+    need += 8 + fixed_len[i];
+  for (size_t i = 0; i < ntags; i++)
+    need += 8 + strlen(ctr_match_tag(m, i));
+  for (size_t i = 0; i < nfields; i++) {
+    const char *v = ctr_match_field_value(m, i);
+    need += 16 + strlen(ctr_match_field_name(m, i)) + (v ? strlen(v) : 0);
+  }
+  if (need > pack_len)
+    return need;
+  unsigned char *p = pack_buf;
+#define CTRGO_PUT_U64(x) do { uint64_t v_ = (uint64_t)(x); memcpy(p, &v_, 8); p += 8; } while (0)
+#define CTRGO_PUT_STR(s, n) do { size_t n_ = (n); CTRGO_PUT_U64(n_); if (n_) memcpy(p, (s), n_); p += n_; } while (0)
+  CTRGO_PUT_U64(ctr_match_time(m));
+  CTRGO_PUT_U64(ctr_match_record_index(m));
+  CTRGO_PUT_U64(ctr_match_byte_offset(m));
+  CTRGO_PUT_U64(ctr_match_priority(m));
+  CTRGO_PUT_U64(ntags);
+  CTRGO_PUT_U64(nfields);
+  CTRGO_PUT_U64(raw_len);
+  for (int i = 0; i < 3; i++)
+    CTRGO_PUT_STR(fixed[i], fixed_len[i]);
+  for (size_t i = 0; i < ntags; i++) {
+    const char *t = ctr_match_tag(m, i);
+    CTRGO_PUT_STR(t, strlen(t));
+  }
+  for (size_t i = 0; i < nfields; i++) {
+    const char *k = ctr_match_field_name(m, i), *v = ctr_match_field_value(m, i);
+    CTRGO_PUT_STR(k, strlen(k));
+    if (v) {
+      CTRGO_PUT_STR(v, strlen(v));
+    } else {
+      CTRGO_PUT_U64(UINT64_MAX);
+    }
+  }
+  if (raw_len)
+    memcpy(p, raw, raw_len);
+#undef CTRGO_PUT_STR
+#undef CTRGO_PUT_U64
+  return need;
+}
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_5b6d4413c7e986ee(void *_swig_go_0) {
+void _wrap_Swig_free_capi_7defd44d8adf45bf(void *_swig_go_0) {
   void *arg1 = 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -278,7 +336,7 @@ void _wrap_Swig_free_capi_5b6d4413c7e986ee(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_5b6d4413c7e986ee(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_7defd44d8adf45bf(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -291,7 +349,7 @@ void *_wrap_Swig_malloc_capi_5b6d4413c7e986ee(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_VERSION_HEX_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_VERSION_HEX_capi_7defd44d8adf45bf() {
   int result;
   intgo _swig_go_result;
   
@@ -302,7 +360,7 @@ intgo _wrap_CTR_VERSION_HEX_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_ctr_version_capi_5b6d4413c7e986ee() {
+intgo _wrap_ctr_version_capi_7defd44d8adf45bf() {
   unsigned int result;
   intgo _swig_go_result;
   
@@ -313,7 +371,7 @@ intgo _wrap_ctr_version_capi_5b6d4413c7e986ee() {
 }
 
 
-_gostring_ _wrap_ctr_version_string_capi_5b6d4413c7e986ee() {
+_gostring_ _wrap_ctr_version_string_capi_7defd44d8adf45bf() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -324,7 +382,7 @@ _gostring_ _wrap_ctr_version_string_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_OK_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_OK_capi_7defd44d8adf45bf() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -336,7 +394,7 @@ intgo _wrap_CTR_OK_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_STOPPED_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_STOPPED_capi_7defd44d8adf45bf() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -348,7 +406,7 @@ intgo _wrap_CTR_STOPPED_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_ENOMEM_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_ENOMEM_capi_7defd44d8adf45bf() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -360,7 +418,7 @@ intgo _wrap_CTR_ENOMEM_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_EINVAL_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_EINVAL_capi_7defd44d8adf45bf() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -372,7 +430,7 @@ intgo _wrap_CTR_EINVAL_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_ESYNTAX_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_ESYNTAX_capi_7defd44d8adf45bf() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -384,7 +442,7 @@ intgo _wrap_CTR_ESYNTAX_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_EIO_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_EIO_capi_7defd44d8adf45bf() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -396,7 +454,7 @@ intgo _wrap_CTR_EIO_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_EDATA_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_EDATA_capi_7defd44d8adf45bf() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -408,7 +466,7 @@ intgo _wrap_CTR_EDATA_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_ENOENT_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_ENOENT_capi_7defd44d8adf45bf() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -420,7 +478,7 @@ intgo _wrap_CTR_ENOENT_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_EBUSY_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_EBUSY_capi_7defd44d8adf45bf() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -432,7 +490,7 @@ intgo _wrap_CTR_EBUSY_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_ELIMIT_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_ELIMIT_capi_7defd44d8adf45bf() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -444,7 +502,7 @@ intgo _wrap_CTR_ELIMIT_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_EVERSION_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_EVERSION_capi_7defd44d8adf45bf() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -456,7 +514,7 @@ intgo _wrap_CTR_EVERSION_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_ESTATE_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_ESTATE_capi_7defd44d8adf45bf() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -468,7 +526,7 @@ intgo _wrap_CTR_ESTATE_capi_5b6d4413c7e986ee() {
 }
 
 
-_gostring_ _wrap_ctr_strerror_capi_5b6d4413c7e986ee(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_strerror_capi_7defd44d8adf45bf(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -481,7 +539,7 @@ _gostring_ _wrap_ctr_strerror_capi_5b6d4413c7e986ee(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_status_name_capi_5b6d4413c7e986ee(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_status_name_capi_7defd44d8adf45bf(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -494,7 +552,7 @@ _gostring_ _wrap_ctr_status_name_capi_5b6d4413c7e986ee(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_7defd44d8adf45bf() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -506,7 +564,7 @@ intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ALERT_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_PRIORITY_ALERT_capi_7defd44d8adf45bf() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -518,7 +576,7 @@ intgo _wrap_CTR_PRIORITY_ALERT_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_CRITICAL_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_PRIORITY_CRITICAL_capi_7defd44d8adf45bf() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -530,7 +588,7 @@ intgo _wrap_CTR_PRIORITY_CRITICAL_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ERROR_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_PRIORITY_ERROR_capi_7defd44d8adf45bf() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -542,7 +600,7 @@ intgo _wrap_CTR_PRIORITY_ERROR_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_WARNING_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_PRIORITY_WARNING_capi_7defd44d8adf45bf() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -554,7 +612,7 @@ intgo _wrap_CTR_PRIORITY_WARNING_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_NOTICE_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_PRIORITY_NOTICE_capi_7defd44d8adf45bf() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -566,7 +624,7 @@ intgo _wrap_CTR_PRIORITY_NOTICE_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_7defd44d8adf45bf() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -578,7 +636,7 @@ intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_DEBUG_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_PRIORITY_DEBUG_capi_7defd44d8adf45bf() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -590,7 +648,7 @@ intgo _wrap_CTR_PRIORITY_DEBUG_capi_5b6d4413c7e986ee() {
 }
 
 
-_gostring_ _wrap_ctr_priority_name_capi_5b6d4413c7e986ee(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_priority_name_capi_7defd44d8adf45bf(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -610,7 +668,7 @@ _gostring_ _wrap_ctr_priority_name_capi_5b6d4413c7e986ee(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_priority_parse_capi_5b6d4413c7e986ee(_gostring_ _swig_go_0) {
+intgo _wrap_ctr_priority_parse_capi_7defd44d8adf45bf(_gostring_ _swig_go_0) {
   char *arg1 = 0 ;
   char *temp1 ;
   int result;
@@ -630,7 +688,7 @@ intgo _wrap_ctr_priority_parse_capi_5b6d4413c7e986ee(_gostring_ _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_SEVERITY_ERROR_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_SEVERITY_ERROR_capi_7defd44d8adf45bf() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -642,7 +700,7 @@ intgo _wrap_CTR_SEVERITY_ERROR_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_SEVERITY_WARNING_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_SEVERITY_WARNING_capi_7defd44d8adf45bf() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -654,7 +712,7 @@ intgo _wrap_CTR_SEVERITY_WARNING_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_ctr_diag_severity_capi_5b6d4413c7e986ee(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_severity_capi_7defd44d8adf45bf(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -667,7 +725,7 @@ intgo _wrap_ctr_diag_severity_capi_5b6d4413c7e986ee(struct ctr_diag *_swig_go_0)
 }
 
 
-_gostring_ _wrap_ctr_diag_file_capi_5b6d4413c7e986ee(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_file_capi_7defd44d8adf45bf(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -680,7 +738,7 @@ _gostring_ _wrap_ctr_diag_file_capi_5b6d4413c7e986ee(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_diag_line_capi_5b6d4413c7e986ee(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_line_capi_7defd44d8adf45bf(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -693,7 +751,7 @@ intgo _wrap_ctr_diag_line_capi_5b6d4413c7e986ee(struct ctr_diag *_swig_go_0) {
 }
 
 
-intgo _wrap_ctr_diag_column_capi_5b6d4413c7e986ee(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_column_capi_7defd44d8adf45bf(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -706,7 +764,7 @@ intgo _wrap_ctr_diag_column_capi_5b6d4413c7e986ee(struct ctr_diag *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_diag_item_capi_5b6d4413c7e986ee(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_item_capi_7defd44d8adf45bf(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -726,7 +784,7 @@ _gostring_ _wrap_ctr_diag_item_capi_5b6d4413c7e986ee(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_code_capi_5b6d4413c7e986ee(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_code_capi_7defd44d8adf45bf(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -739,7 +797,7 @@ _gostring_ _wrap_ctr_diag_code_capi_5b6d4413c7e986ee(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_message_capi_5b6d4413c7e986ee(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_message_capi_7defd44d8adf45bf(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -752,7 +810,7 @@ _gostring_ _wrap_ctr_diag_message_capi_5b6d4413c7e986ee(struct ctr_diag *_swig_g
 }
 
 
-_gostring_ _wrap_ctr_diag_text_capi_5b6d4413c7e986ee(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_text_capi_7defd44d8adf45bf(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -765,7 +823,7 @@ _gostring_ _wrap_ctr_diag_text_capi_5b6d4413c7e986ee(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_compiler_new_capi_5b6d4413c7e986ee(_goslice_ _swig_go_0) {
+intgo _wrap_ctr_compiler_new_capi_7defd44d8adf45bf(_goslice_ _swig_go_0) {
   ctr_compiler **arg1 = 0 ;
   ctr_compiler *out_temp1 ;
   int result;
@@ -786,7 +844,7 @@ intgo _wrap_ctr_compiler_new_capi_5b6d4413c7e986ee(_goslice_ _swig_go_0) {
 }
 
 
-void _wrap_ctr_compiler_free_capi_5b6d4413c7e986ee(struct ctr_compiler *_swig_go_0) {
+void _wrap_ctr_compiler_free_capi_7defd44d8adf45bf(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   
   arg1 = *(ctr_compiler **)&_swig_go_0; 
@@ -796,7 +854,7 @@ void _wrap_ctr_compiler_free_capi_5b6d4413c7e986ee(struct ctr_compiler *_swig_go
 }
 
 
-intgo _wrap_ctr_compiler_add_file_capi_5b6d4413c7e986ee(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_file_capi_7defd44d8adf45bf(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -818,7 +876,7 @@ intgo _wrap_ctr_compiler_add_file_capi_5b6d4413c7e986ee(struct ctr_compiler *_sw
 }
 
 
-intgo _wrap_ctr_compiler_add_string_capi_5b6d4413c7e986ee(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_ctr_compiler_add_string_capi_7defd44d8adf45bf(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   size_t arg3 ;
@@ -847,7 +905,7 @@ intgo _wrap_ctr_compiler_add_string_capi_5b6d4413c7e986ee(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_add_builtin_capi_5b6d4413c7e986ee(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_builtin_capi_7defd44d8adf45bf(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -869,7 +927,7 @@ intgo _wrap_ctr_compiler_add_builtin_capi_5b6d4413c7e986ee(struct ctr_compiler *
 }
 
 
-long long _wrap_ctr_builtin_count_capi_5b6d4413c7e986ee() {
+long long _wrap_ctr_builtin_count_capi_7defd44d8adf45bf() {
   size_t result;
   long long _swig_go_result;
   
@@ -880,7 +938,7 @@ long long _wrap_ctr_builtin_count_capi_5b6d4413c7e986ee() {
 }
 
 
-_gostring_ _wrap_ctr_builtin_name_capi_5b6d4413c7e986ee(long long _swig_go_0) {
+_gostring_ _wrap_ctr_builtin_name_capi_7defd44d8adf45bf(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -900,7 +958,7 @@ _gostring_ _wrap_ctr_builtin_name_capi_5b6d4413c7e986ee(long long _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_compiler_select_name_capi_5b6d4413c7e986ee(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_name_capi_7defd44d8adf45bf(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -924,7 +982,7 @@ intgo _wrap_ctr_compiler_select_name_capi_5b6d4413c7e986ee(struct ctr_compiler *
 }
 
 
-intgo _wrap_ctr_compiler_select_tag_capi_5b6d4413c7e986ee(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_tag_capi_7defd44d8adf45bf(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -948,7 +1006,7 @@ intgo _wrap_ctr_compiler_select_tag_capi_5b6d4413c7e986ee(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_set_min_priority_capi_5b6d4413c7e986ee(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_compiler_set_min_priority_capi_7defd44d8adf45bf(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   int result;
@@ -963,7 +1021,7 @@ intgo _wrap_ctr_compiler_set_min_priority_capi_5b6d4413c7e986ee(struct ctr_compi
 }
 
 
-intgo _wrap_ctr_compiler_set_limit_capi_5b6d4413c7e986ee(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_compiler_set_limit_capi_7defd44d8adf45bf(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -980,7 +1038,7 @@ intgo _wrap_ctr_compiler_set_limit_capi_5b6d4413c7e986ee(struct ctr_compiler *_s
 }
 
 
-intgo _wrap_ctr_compiler_compile_capi_5b6d4413c7e986ee(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_compiler_compile_capi_7defd44d8adf45bf(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   ctr_ruleset **arg2 = 0 ;
   ctr_ruleset *out_temp2 ;
@@ -1003,7 +1061,7 @@ intgo _wrap_ctr_compiler_compile_capi_5b6d4413c7e986ee(struct ctr_compiler *_swi
 }
 
 
-long long _wrap_ctr_compiler_diag_count_capi_5b6d4413c7e986ee(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_diag_count_capi_7defd44d8adf45bf(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1016,7 +1074,7 @@ long long _wrap_ctr_compiler_diag_count_capi_5b6d4413c7e986ee(struct ctr_compile
 }
 
 
-struct ctr_diag *_wrap_ctr_compiler_diag_capi_5b6d4413c7e986ee(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
+struct ctr_diag *_wrap_ctr_compiler_diag_capi_7defd44d8adf45bf(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   size_t arg2 ;
   ctr_diag *result = 0 ;
@@ -1031,7 +1089,7 @@ struct ctr_diag *_wrap_ctr_compiler_diag_capi_5b6d4413c7e986ee(struct ctr_compil
 }
 
 
-long long _wrap_ctr_compiler_error_count_capi_5b6d4413c7e986ee(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_error_count_capi_7defd44d8adf45bf(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1044,7 +1102,7 @@ long long _wrap_ctr_compiler_error_count_capi_5b6d4413c7e986ee(struct ctr_compil
 }
 
 
-struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_5b6d4413c7e986ee(struct ctr_ruleset *_swig_go_0) {
+struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_7defd44d8adf45bf(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   ctr_ruleset *result = 0 ;
   struct ctr_ruleset *_swig_go_result;
@@ -1057,7 +1115,7 @@ struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_5b6d4413c7e986ee(struct ctr_rules
 }
 
 
-void _wrap_ctr_ruleset_unref_capi_5b6d4413c7e986ee(struct ctr_ruleset *_swig_go_0) {
+void _wrap_ctr_ruleset_unref_capi_7defd44d8adf45bf(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   
   arg1 = *(ctr_ruleset **)&_swig_go_0; 
@@ -1067,7 +1125,7 @@ void _wrap_ctr_ruleset_unref_capi_5b6d4413c7e986ee(struct ctr_ruleset *_swig_go_
 }
 
 
-long long _wrap_ctr_ruleset_rule_count_capi_5b6d4413c7e986ee(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_rule_count_capi_7defd44d8adf45bf(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1080,7 +1138,7 @@ long long _wrap_ctr_ruleset_rule_count_capi_5b6d4413c7e986ee(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_name_capi_5b6d4413c7e986ee(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_name_capi_7defd44d8adf45bf(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1102,7 +1160,7 @@ _gostring_ _wrap_ctr_ruleset_rule_name_capi_5b6d4413c7e986ee(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_desc_capi_5b6d4413c7e986ee(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_desc_capi_7defd44d8adf45bf(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1124,7 +1182,7 @@ _gostring_ _wrap_ctr_ruleset_rule_desc_capi_5b6d4413c7e986ee(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_condition_capi_5b6d4413c7e986ee(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_condition_capi_7defd44d8adf45bf(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1146,7 +1204,7 @@ _gostring_ _wrap_ctr_ruleset_rule_condition_capi_5b6d4413c7e986ee(struct ctr_rul
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_output_capi_5b6d4413c7e986ee(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_output_capi_7defd44d8adf45bf(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1168,7 +1226,7 @@ _gostring_ _wrap_ctr_ruleset_rule_output_capi_5b6d4413c7e986ee(struct ctr_rulese
 }
 
 
-intgo _wrap_ctr_ruleset_rule_priority_capi_5b6d4413c7e986ee(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_priority_capi_7defd44d8adf45bf(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -1183,7 +1241,7 @@ intgo _wrap_ctr_ruleset_rule_priority_capi_5b6d4413c7e986ee(struct ctr_ruleset *
 }
 
 
-intgo _wrap_ctr_ruleset_rule_enabled_capi_5b6d4413c7e986ee(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_enabled_capi_7defd44d8adf45bf(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -1198,7 +1256,7 @@ intgo _wrap_ctr_ruleset_rule_enabled_capi_5b6d4413c7e986ee(struct ctr_ruleset *_
 }
 
 
-long long _wrap_ctr_ruleset_rule_tag_count_capi_5b6d4413c7e986ee(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+long long _wrap_ctr_ruleset_rule_tag_count_capi_7defd44d8adf45bf(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t result;
@@ -1213,7 +1271,7 @@ long long _wrap_ctr_ruleset_rule_tag_count_capi_5b6d4413c7e986ee(struct ctr_rule
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_tag_capi_5b6d4413c7e986ee(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_ctr_ruleset_rule_tag_capi_7defd44d8adf45bf(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t arg3 ;
@@ -1237,7 +1295,7 @@ _gostring_ _wrap_ctr_ruleset_rule_tag_capi_5b6d4413c7e986ee(struct ctr_ruleset *
 }
 
 
-long long _wrap_ctr_ruleset_enabled_count_capi_5b6d4413c7e986ee(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_enabled_count_capi_7defd44d8adf45bf(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1250,7 +1308,7 @@ long long _wrap_ctr_ruleset_enabled_count_capi_5b6d4413c7e986ee(struct ctr_rules
 }
 
 
-long long _wrap_ctr_field_count_capi_5b6d4413c7e986ee() {
+long long _wrap_ctr_field_count_capi_7defd44d8adf45bf() {
   size_t result;
   long long _swig_go_result;
   
@@ -1261,7 +1319,7 @@ long long _wrap_ctr_field_count_capi_5b6d4413c7e986ee() {
 }
 
 
-_gostring_ _wrap_ctr_field_name_capi_5b6d4413c7e986ee(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_name_capi_7defd44d8adf45bf(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1281,7 +1339,7 @@ _gostring_ _wrap_ctr_field_name_capi_5b6d4413c7e986ee(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_desc_capi_5b6d4413c7e986ee(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_desc_capi_7defd44d8adf45bf(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1301,7 +1359,7 @@ _gostring_ _wrap_ctr_field_desc_capi_5b6d4413c7e986ee(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_type_capi_5b6d4413c7e986ee(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_type_capi_7defd44d8adf45bf(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1321,7 +1379,7 @@ _gostring_ _wrap_ctr_field_type_capi_5b6d4413c7e986ee(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_match_rule_capi_5b6d4413c7e986ee(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_rule_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1334,7 +1392,7 @@ _gostring_ _wrap_ctr_match_rule_capi_5b6d4413c7e986ee(struct ctr_match *_swig_go
 }
 
 
-intgo _wrap_ctr_match_priority_capi_5b6d4413c7e986ee(struct ctr_match *_swig_go_0) {
+intgo _wrap_ctr_match_priority_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1347,7 +1405,7 @@ intgo _wrap_ctr_match_priority_capi_5b6d4413c7e986ee(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_source_capi_5b6d4413c7e986ee(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_source_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1360,7 +1418,7 @@ _gostring_ _wrap_ctr_match_source_capi_5b6d4413c7e986ee(struct ctr_match *_swig_
 }
 
 
-_gostring_ _wrap_ctr_match_output_capi_5b6d4413c7e986ee(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_output_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1373,7 +1431,7 @@ _gostring_ _wrap_ctr_match_output_capi_5b6d4413c7e986ee(struct ctr_match *_swig_
 }
 
 
-long long _wrap_ctr_match_tag_count_capi_5b6d4413c7e986ee(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_tag_count_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1386,7 +1444,7 @@ long long _wrap_ctr_match_tag_count_capi_5b6d4413c7e986ee(struct ctr_match *_swi
 }
 
 
-_gostring_ _wrap_ctr_match_tag_capi_5b6d4413c7e986ee(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_tag_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1408,7 +1466,7 @@ _gostring_ _wrap_ctr_match_tag_capi_5b6d4413c7e986ee(struct ctr_match *_swig_go_
 }
 
 
-long long _wrap_ctr_match_field_count_capi_5b6d4413c7e986ee(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_field_count_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1421,7 +1479,7 @@ long long _wrap_ctr_match_field_count_capi_5b6d4413c7e986ee(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_name_capi_5b6d4413c7e986ee(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_name_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1443,7 +1501,7 @@ _gostring_ _wrap_ctr_match_field_name_capi_5b6d4413c7e986ee(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_value_capi_5b6d4413c7e986ee(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_value_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1465,7 +1523,7 @@ _gostring_ _wrap_ctr_match_field_value_capi_5b6d4413c7e986ee(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_time_capi_5b6d4413c7e986ee(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_time_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -1478,7 +1536,7 @@ long long _wrap_ctr_match_time_capi_5b6d4413c7e986ee(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_event_capi_5b6d4413c7e986ee(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_event_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t len_temp2 ;
@@ -1497,7 +1555,7 @@ _gostring_ _wrap_ctr_match_event_capi_5b6d4413c7e986ee(struct ctr_match *_swig_g
 }
 
 
-long long _wrap_ctr_match_record_index_capi_5b6d4413c7e986ee(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_record_index_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1510,7 +1568,7 @@ long long _wrap_ctr_match_record_index_capi_5b6d4413c7e986ee(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_byte_offset_capi_5b6d4413c7e986ee(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_byte_offset_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1523,7 +1581,7 @@ long long _wrap_ctr_match_byte_offset_capi_5b6d4413c7e986ee(struct ctr_match *_s
 }
 
 
-intgo _wrap_ctr_record_error_status_capi_5b6d4413c7e986ee(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_status_capi_7defd44d8adf45bf(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1536,7 +1594,7 @@ intgo _wrap_ctr_record_error_status_capi_5b6d4413c7e986ee(struct ctr_record_erro
 }
 
 
-long long _wrap_ctr_record_error_index_capi_5b6d4413c7e986ee(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_index_capi_7defd44d8adf45bf(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1549,7 +1607,7 @@ long long _wrap_ctr_record_error_index_capi_5b6d4413c7e986ee(struct ctr_record_e
 }
 
 
-long long _wrap_ctr_record_error_offset_capi_5b6d4413c7e986ee(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_offset_capi_7defd44d8adf45bf(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1562,7 +1620,7 @@ long long _wrap_ctr_record_error_offset_capi_5b6d4413c7e986ee(struct ctr_record_
 }
 
 
-_gostring_ _wrap_ctr_record_error_message_capi_5b6d4413c7e986ee(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_message_capi_7defd44d8adf45bf(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1575,7 +1633,7 @@ _gostring_ _wrap_ctr_record_error_message_capi_5b6d4413c7e986ee(struct ctr_recor
 }
 
 
-intgo _wrap_ctr_record_error_evaluated_capi_5b6d4413c7e986ee(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_evaluated_capi_7defd44d8adf45bf(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1588,7 +1646,7 @@ intgo _wrap_ctr_record_error_evaluated_capi_5b6d4413c7e986ee(struct ctr_record_e
 }
 
 
-_gostring_ _wrap_ctr_record_error_text_capi_5b6d4413c7e986ee(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_text_capi_7defd44d8adf45bf(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1601,7 +1659,7 @@ _gostring_ _wrap_ctr_record_error_text_capi_5b6d4413c7e986ee(struct ctr_record_e
 }
 
 
-intgo _wrap_CTR_FORMAT_AUTO_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_FORMAT_AUTO_capi_7defd44d8adf45bf() {
   enum ctr_format result;
   intgo _swig_go_result;
   
@@ -1613,7 +1671,7 @@ intgo _wrap_CTR_FORMAT_AUTO_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_7defd44d8adf45bf() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -1625,7 +1683,7 @@ intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_SCAN_NO_INDEX_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_SCAN_NO_INDEX_capi_7defd44d8adf45bf() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -1637,7 +1695,7 @@ intgo _wrap_CTR_SCAN_NO_INDEX_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_7defd44d8adf45bf() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1649,7 +1707,7 @@ intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_7defd44d8adf45bf() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1661,7 +1719,7 @@ intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_7defd44d8adf45bf() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1673,7 +1731,7 @@ intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_7defd44d8adf45bf() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1685,7 +1743,7 @@ intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_NODES_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_LIMIT_YAML_NODES_capi_7defd44d8adf45bf() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1697,7 +1755,7 @@ intgo _wrap_CTR_LIMIT_YAML_NODES_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_7defd44d8adf45bf() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1709,7 +1767,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_7defd44d8adf45bf() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1721,7 +1779,7 @@ intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_7defd44d8adf45bf() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1733,7 +1791,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RULES_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_LIMIT_RULES_capi_7defd44d8adf45bf() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1745,7 +1803,7 @@ intgo _wrap_CTR_LIMIT_RULES_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_7defd44d8adf45bf() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1757,7 +1815,7 @@ intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_7defd44d8adf45bf() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1769,7 +1827,7 @@ intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_7defd44d8adf45bf() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1781,7 +1839,7 @@ intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_LIMIT__COUNT_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_LIMIT__COUNT_capi_7defd44d8adf45bf() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1793,7 +1851,7 @@ intgo _wrap_CTR_LIMIT__COUNT_capi_5b6d4413c7e986ee() {
 }
 
 
-long long _wrap_ctr_limit_default_capi_5b6d4413c7e986ee(intgo _swig_go_0) {
+long long _wrap_ctr_limit_default_capi_7defd44d8adf45bf(intgo _swig_go_0) {
   int arg1 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1806,7 +1864,7 @@ long long _wrap_ctr_limit_default_capi_5b6d4413c7e986ee(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_limit_name_capi_5b6d4413c7e986ee(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_limit_name_capi_7defd44d8adf45bf(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1819,7 +1877,7 @@ _gostring_ _wrap_ctr_limit_name_capi_5b6d4413c7e986ee(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_STAT_BYTES_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_STAT_BYTES_capi_7defd44d8adf45bf() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -1831,7 +1889,7 @@ intgo _wrap_CTR_STAT_BYTES_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_STAT_RECORDS_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_STAT_RECORDS_capi_7defd44d8adf45bf() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -1843,7 +1901,7 @@ intgo _wrap_CTR_STAT_RECORDS_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_STAT_MATCHES_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_STAT_MATCHES_capi_7defd44d8adf45bf() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -1855,7 +1913,7 @@ intgo _wrap_CTR_STAT_MATCHES_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_STAT_BAD_RECORDS_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_STAT_BAD_RECORDS_capi_7defd44d8adf45bf() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -1867,7 +1925,7 @@ intgo _wrap_CTR_STAT_BAD_RECORDS_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_STAT_SKIPPED_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_STAT_SKIPPED_capi_7defd44d8adf45bf() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -1879,7 +1937,7 @@ intgo _wrap_CTR_STAT_SKIPPED_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_STAT_EVALUATED_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_STAT_EVALUATED_capi_7defd44d8adf45bf() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -1891,7 +1949,7 @@ intgo _wrap_CTR_STAT_EVALUATED_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_STAT_INCOMPLETE_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_STAT_INCOMPLETE_capi_7defd44d8adf45bf() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -1903,7 +1961,7 @@ intgo _wrap_CTR_STAT_INCOMPLETE_capi_5b6d4413c7e986ee() {
 }
 
 
-intgo _wrap_CTR_STAT__COUNT_capi_5b6d4413c7e986ee() {
+intgo _wrap_CTR_STAT__COUNT_capi_7defd44d8adf45bf() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -1915,7 +1973,7 @@ intgo _wrap_CTR_STAT__COUNT_capi_5b6d4413c7e986ee() {
 }
 
 
-void _wrap_ctr_scanner_free_capi_5b6d4413c7e986ee(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_free_capi_7defd44d8adf45bf(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -1925,7 +1983,7 @@ void _wrap_ctr_scanner_free_capi_5b6d4413c7e986ee(struct ctr_scanner *_swig_go_0
 }
 
 
-intgo _wrap_ctr_scanner_set_flags_capi_5b6d4413c7e986ee(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_scanner_set_flags_capi_7defd44d8adf45bf(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   unsigned int arg2 ;
   int result;
@@ -1940,7 +1998,7 @@ intgo _wrap_ctr_scanner_set_flags_capi_5b6d4413c7e986ee(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_set_limit_capi_5b6d4413c7e986ee(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_scanner_set_limit_capi_7defd44d8adf45bf(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -1957,7 +2015,7 @@ intgo _wrap_ctr_scanner_set_limit_capi_5b6d4413c7e986ee(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_feed_capi_5b6d4413c7e986ee(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_scanner_feed_capi_7defd44d8adf45bf(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -1976,7 +2034,7 @@ intgo _wrap_ctr_scanner_feed_capi_5b6d4413c7e986ee(struct ctr_scanner *_swig_go_
 }
 
 
-intgo _wrap_ctr_scanner_finish_capi_5b6d4413c7e986ee(struct ctr_scanner *_swig_go_0) {
+intgo _wrap_ctr_scanner_finish_capi_7defd44d8adf45bf(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1989,7 +2047,7 @@ intgo _wrap_ctr_scanner_finish_capi_5b6d4413c7e986ee(struct ctr_scanner *_swig_g
 }
 
 
-void _wrap_ctr_scanner_reset_capi_5b6d4413c7e986ee(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_reset_capi_7defd44d8adf45bf(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -1999,7 +2057,7 @@ void _wrap_ctr_scanner_reset_capi_5b6d4413c7e986ee(struct ctr_scanner *_swig_go_
 }
 
 
-long long _wrap_ctr_scanner_stat_capi_5b6d4413c7e986ee(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_ctr_scanner_stat_capi_7defd44d8adf45bf(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t result;
@@ -2014,7 +2072,7 @@ long long _wrap_ctr_scanner_stat_capi_5b6d4413c7e986ee(struct ctr_scanner *_swig
 }
 
 
-_gostring_ _wrap_ctr_scanner_last_error_capi_5b6d4413c7e986ee(struct ctr_scanner *_swig_go_0) {
+_gostring_ _wrap_ctr_scanner_last_error_capi_7defd44d8adf45bf(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2027,7 +2085,7 @@ _gostring_ _wrap_ctr_scanner_last_error_capi_5b6d4413c7e986ee(struct ctr_scanner
 }
 
 
-intgo _wrap_ctrgo_scanner_new_capi_5b6d4413c7e986ee(struct ctr_ruleset *_swig_go_0, intgo _swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_ctrgo_scanner_new_capi_7defd44d8adf45bf(struct ctr_ruleset *_swig_go_0, intgo _swig_go_1, _goslice_ _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   uintptr_t arg2 ;
   ctr_scanner **arg3 = 0 ;
@@ -2048,6 +2106,25 @@ intgo _wrap_ctrgo_scanner_new_capi_5b6d4413c7e986ee(struct ctr_ruleset *_swig_go
   result = (int)ctrgo_scanner_new(arg1,arg2,arg3);
   _swig_go_result = result; 
   ((uintptr_t *)_swig_go_2.array)[0] = (uintptr_t)out_temp3; 
+  return _swig_go_result;
+}
+
+
+long long _wrap_ctrgo_match_pack_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_0, _goslice_ _swig_go_1) {
+  ctr_match *arg1 = 0 ;
+  void *arg2 = 0 ;
+  size_t arg3 ;
+  size_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(ctr_match **)&_swig_go_0; 
+  
+  arg2 = (void *)_swig_go_1.array;
+  arg3 = (size_t)_swig_go_1.len;
+  
+  
+  result = ctrgo_match_pack((struct ctr_match const *)arg1,arg2,arg3);
+  _swig_go_result = result; 
   return _swig_go_result;
 }
 
