@@ -107,10 +107,11 @@ typedef struct ctr__member {
  * "detail" that could make it an envelope rather than a record). */
 const char *ctr__walk_object(const char *p, const char *end, bool bail_on_shape_keys, ctr__record_facts *facts);
 
-/* Walks a record ctr__walk_object vouched for once more (only records some
- * rule may match come here), noting its top-level members in order,
- * repeated keys included, up to `cap`. Returns how many there are (more
- * than cap: only cap noted), or SIZE_MAX if data is not such a record. */
+/* Notes the top-level members of a record ctr__walk_object vouched for
+ * (only records some rule may match come here), in order, repeated keys
+ * included, up to `cap`. Returns how many there are (more than cap: only cap
+ * noted). The grammar is not checked again: on other input the result means
+ * nothing (SIZE_MAX where it notices), but nothing past len is read. */
 size_t ctr__walk_members(const char *data, size_t len, ctr__member *members, size_t cap);
 
 /* Depth-1 keys of a top-level object that reveal its shape (frame.c). */

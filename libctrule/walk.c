@@ -1,8 +1,8 @@
 /*
  * walk.c - one pass over a record's raw bytes that both checks its JSON
- * grammar and reads the top-level keys the prefilter needs; walked again,
- * it notes where each top-level member lies so that a rule's reads parse
- * only the members they need (event.c).
+ * grammar and reads the top-level keys the prefilter needs; and, for a
+ * record some rule may match, where each top-level member lies, so that the
+ * rules' reads parse only the members they need (event.c).
  *
  * The framer cuts a record with it when the record lies in one chunk, and the
  * prefilter decides from what it read, so a record that no rule can match is
@@ -378,18 +378,11 @@ key_string: {
   goto value;
 }
 
-/* The walk proper. With `members` (a constant at each call: the compiler
- * makes two walks of it, and the framer's notes no spans) it also notes
- * where each top-level member lies, up to `cap` of them; *nmembers counts
- * them all. */
-static inline __attribute__((always_inline)) const char *walk(const char *from, const char *to,
-                                                              bool bail_on_shape_keys, ctr__record_facts *facts,
-                                                              ctr__member *members, size_t cap, size_t *nmembers)
+const char *ctr__walk_object(const char *from, const char *to, bool bail_on_shape_keys, ctr__record_facts *facts)
 {
   bytes p = (bytes)from, end = (bytes)to;
   walk_state w = {{p, 0, 0}, 1, false};
   ctr__topval *top = facts->top;
-  size_t count = 0;
 
   memset(facts, 0, sizeof *facts);
   if (p >= end || *p != '{')
@@ -418,15 +411,12 @@ static inline __attribute__((always_inline)) const char *walk(const char *from, 
       return NULL;
     p++;
     NEXT_TOKEN(p);
-    bytes value = p;
-    bool plain = false;
     if (*p == '"') {
       bool value_escaped = false;
       bytes vclose = skip_string(&w.blk, p, end, &value_escaped);
       if (!vclose)
         return NULL;
       w.any_escape |= value_escaped;
-      plain = !value_escaped;
       if (cur >= 0)
         top[cur] = (ctr__topval){(const char *)p + 1, (size_t)(vclose - 1 - (p + 1)), '"', value_escaped};
       p = vclose;
@@ -435,11 +425,6 @@ static inline __attribute__((always_inline)) const char *walk(const char *from, 
         top[cur].kind = *p == '{' ? '{' : 'x';
       if (!(p = *p == '{' || *p == '[' ? skip_nested(&w, p, end) : skip_scalar(p, end)))
         return NULL;
-    }
-    if (members) {
-      if (count < cap)
-        members[count] = (ctr__member){(const char *)key, (const char *)value, len, (size_t)(p - value), plain};
-      count++;
     }
     NEXT_TOKEN(p);
     if (*p == '}')
@@ -452,20 +437,89 @@ static inline __attribute__((always_inline)) const char *walk(const char *from, 
 done:
   facts->depth = (unsigned)w.deepest;
   facts->escaped = w.any_escape;
-  if (members)
-    *nmembers = count;
   return (const char *)p + 1;
 }
 
-const char *ctr__walk_object(const char *from, const char *to, bool bail_on_shape_keys, ctr__record_facts *facts)
+/* ------------------------------------------------------------ members */
+
+/* The end of the array or object opening at p, in a record already walked:
+ * brackets are counted, strings crossed. */
+static bytes skip_container(stop_block *b, bytes p, bytes end)
 {
-  return walk(from, to, bail_on_shape_keys, facts, NULL, 0, NULL);
+  size_t depth = 0;
+  for (; p < end; p++) {
+    switch (*p) {
+    case '"': {
+      bool escaped = false;
+      if (!(p = skip_string(b, p, end, &escaped)))
+        return NULL;
+      p--; /* the closing quote: the loop steps past it */
+      break;
+    }
+    case '{':
+    case '[':
+      depth++;
+      break;
+    case '}':
+    case ']':
+      if (--depth == 0)
+        return p + 1;
+      break;
+    default:
+      break;
+    }
+  }
+  return NULL;
 }
 
+/* Kept apart from ctr__walk_object's loops (it is not the framer's hot path,
+ * and sharing their helpers changes how the compiler inlines them there). */
 size_t ctr__walk_members(const char *data, size_t len, ctr__member *members, size_t cap)
 {
-  ctr__record_facts facts;
+  bytes p = (bytes)data, end = p + len;
+  stop_block blk = {p, 0, 0};
   size_t n = 0;
-  const char *after = walk(data, data + len, false, &facts, members, cap, &n);
-  return after == data + len ? n : SIZE_MAX;
+  p = skip_ws(p, end);
+  if (p >= end || *p != '{')
+    return SIZE_MAX;
+  p = skip_ws(p + 1, end);
+  if (p < end && *p == '}')
+    return 0;
+  for (;;) {
+    bool escaped = false;
+    if (p >= end || *p != '"')
+      return SIZE_MAX;
+    bytes key = p + 1, close = skip_string(&blk, p, end, &escaped);
+    if (!close || escaped)
+      return SIZE_MAX;
+    p = skip_ws(close, end);
+    if (p >= end || *p != ':')
+      return SIZE_MAX;
+    p = skip_ws(p + 1, end);
+    if (p >= end)
+      return SIZE_MAX;
+    bytes value = p;
+    bool plain = false;
+    if (*p == '"') {
+      p = skip_string(&blk, p, end, &escaped);
+      plain = !escaped;
+    } else if (*p == '{' || *p == '[') {
+      p = skip_container(&blk, p, end);
+    } else {
+      while (p < end && *p != ',' && *p != '}' && *p != ' ' && *p != '\n' && *p != '\r' && *p != '\t')
+        p++;
+    }
+    if (!p)
+      return SIZE_MAX;
+    if (n < cap)
+      members[n] = (ctr__member){(const char *)key, (const char *)value, (size_t)(close - 1 - key),
+                                 (size_t)(p - value), plain};
+    n++;
+    p = skip_ws(p, end);
+    if (p < end && *p == '}')
+      return n;
+    if (p >= end || *p != ',')
+      return SIZE_MAX;
+    p = skip_ws(p + 1, end);
+  }
 }
