@@ -12,6 +12,13 @@ int ctr__event_parse(const char *data, size_t len, json_t **out, ctr__buf *why)
   json_error_t jerr;
   /* JSON_ALLOW_NUL: a \u0000 inside a string is valid JSON, not a bad record. */
   json_t *root = json_loadb(data, len, JSON_ALLOW_NUL, &jerr);
+  /* Out of memory is not the record's fault: it must not be reported as bad.
+   * jansson reports a failed allocation inside a string as a syntax error,
+   * so a record the walk vouches for is taken to be good; one it cannot
+   * vouch for (a \u escape, say) is reported as jansson says. */
+  ctr__record_facts facts;
+  if (!root && ctr__walk_record(data, len, &facts))
+    return CTR_ENOMEM;
   if (!root) {
     ctr__buf_printf(why, "invalid JSON at byte %d of the record: %s", jerr.position, jerr.text);
     return CTR_EDATA;

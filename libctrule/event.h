@@ -4,7 +4,8 @@
 
 #include "internal.h"
 
-/* Parses one record; CTR_EDATA with the reason appended to `why`. */
+/* Parses one record; CTR_EDATA with the reason appended to `why`, or
+ * CTR_ENOMEM. */
 int ctr__event_parse(const char *data, size_t len, json_t **out, ctr__buf *why);
 /* False (reason appended to `why`) if a key every CloudTrail record has is missing. */
 bool ctr__event_complete(const ctr__event *ev, ctr__buf *why);

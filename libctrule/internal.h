@@ -107,6 +107,10 @@ typedef struct ctr__member {
  * "detail" that could make it an envelope rather than a record). */
 const char *ctr__walk_object(const char *p, const char *end, bool bail_on_shape_keys, ctr__record_facts *facts);
 
+/* Whether data[0..len) is one JSON object, whitespace around it allowed, that
+ * ctr__walk_object vouches for (jansson certainly accepts it). */
+bool ctr__walk_record(const char *data, size_t len, ctr__record_facts *facts);
+
 /* Notes the top-level members of a record ctr__walk_object vouched for
  * (only records some rule may match come here), in order, repeated keys
  * included, up to `cap`. Returns how many there are (more than cap: only cap

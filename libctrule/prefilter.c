@@ -537,20 +537,12 @@ static bool rules_out(const ctr__prefilter *pf, const char *data, size_t len, co
   return true;
 }
 
-static bool is_ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
-
 bool ctr__prefilter_skips(const ctr__prefilter *pf, const char *data, size_t len, const ctr__record_facts *facts)
 {
   if (facts)
     return rules_out(pf, data, len, facts);
-  /* Not cut by a walk (it spanned chunks, or came out of an envelope). */
-  const char *p = data, *end = data + len;
-  while (p < end && is_ws(*p))
-    p++;
+  /* Not cut by a walk (it spanned chunks, or came out of an envelope);
+   * trailing bytes are left to jansson to report. */
   ctr__record_facts walked;
-  if (!(p = ctr__walk_object(p, end, false, &walked)))
-    return false;
-  while (p < end && is_ws(*p))
-    p++;
-  return p == end && rules_out(pf, data, len, &walked); /* trailing bytes: jansson reports them */
+  return ctr__walk_record(data, len, &walked) && rules_out(pf, data, len, &walked);
 }

@@ -114,9 +114,14 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
     if (!(root = json_object()))
       return CTR_ENOMEM;
     sc->lazy = (ctr__lazy){sc->members, nmembers, NULL, false};
-  } else if (ctr__event_parse(data, len, &root, &sc->msg) != CTR_OK) {
-    report(sc, CTR_EDATA, index, offset, false, false);
-    return CTR_OK;
+  } else {
+    int st = ctr__event_parse(data, len, &root, &sc->msg);
+    if (st == CTR_ENOMEM)
+      return st;
+    if (st != CTR_OK) {
+      report(sc, CTR_EDATA, index, offset, false, false);
+      return CTR_OK;
+    }
   }
   ctr__event *ev = &sc->ev;
   ev->root = root;
@@ -126,11 +131,14 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
   ev->index = index;
   ev->offset = offset;
   int rc = CTR_OK;
-  if (ctr__event_is_insight(ev)) {
+  bool insight = ctr__event_is_insight(ev), complete = insight || ctr__event_complete(ev, &sc->msg);
+  if (lazy && sc->lazy.failed)
+    goto done; /* a member read as absent for want of memory: no verdict on it */
+  if (insight) {
     sc->stats[CTR_STAT_SKIPPED]++;
     goto done;
   }
-  if (!ctr__event_complete(ev, &sc->msg))
+  if (!complete)
     report(sc, CTR_EDATA, index, offset, true, false);
 
   const ctr_ruleset *rs = sc->rs;

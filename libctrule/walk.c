@@ -440,6 +440,13 @@ done:
   return (const char *)p + 1;
 }
 
+bool ctr__walk_record(const char *data, size_t len, ctr__record_facts *facts)
+{
+  bytes end = (bytes)data + len, p = skip_ws((bytes)data, end);
+  const char *after = ctr__walk_object((const char *)p, (const char *)end, false, facts);
+  return after && skip_ws((bytes)after, end) == end;
+}
+
 /* ------------------------------------------------------------ members */
 
 /* The end of the array or object opening at p, in a record already walked:

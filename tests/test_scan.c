@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 #include <zlib.h>
 
 #define REC(name) \
@@ -242,4 +243,68 @@ Test(scan, envelopes_from_shared_data_never_crash)
   scan(data, len, out, sizeof out, &rep, NULL);
   cr_assert_eq(rep.n, 0, "%s", rep.text);
   free(data);
+}
+
+/* ------------------------------------------------------------ out of memory */
+
+/* jansson's allocations fail from the k-th on (json_set_alloc_funcs is
+ * process-wide; Criterion runs each test in a process of its own). */
+static long g_allocs_left;
+
+static void *failing_malloc(size_t n)
+{
+  if (g_allocs_left <= 0)
+    return NULL;
+  g_allocs_left--;
+  return malloc(n);
+}
+
+/* Whatever allocation fails, a scan either delivers every alert or stops with
+ * CTR_ENOMEM after a prefix of them; it never reports a valid record as bad
+ * and never finishes "fine" with an alert missing or wrong. Both ways a
+ * record is parsed are covered: walked records, member by member (one feed),
+ * and records spanning chunks, whole (7-byte feeds). */
+Test(scan, out_of_memory_in_jansson_never_loses_an_alert_silently)
+{
+  const char input[] = REC("StopDBInstance") "\n" REC("DeleteDBCluster") "\n" REC("StopDBInstance") "\n";
+  ctr_ruleset *rs = tu_compile("- rule: r\n  desc: d\n  condition: ct.src = rds.amazonaws.com and ct.user = bob\n"
+                               "  output: \"%ct.name by %ct.user in %ct.region %json.value[/userIdentity]\"\n"
+                               "  priority: info\n",
+                               NULL, 0);
+  cr_assert_not_null(rs);
+  tu_matches want = {0};
+  cr_assert_eq(tu_scan(rs, input, sizeof input - 1, 0, 0, &want), CTR_OK);
+  cr_assert_eq(want.count, 3);
+  int stopped = 0;
+  for (size_t chunk = 0; chunk <= 7; chunk += 7) {
+    for (long k = 0; k < 400; k++) {
+      tu_matches got = {0};
+      reports rep = {{0}, 0};
+      ctr_scanner *sc;
+      cr_assert_eq(ctr_scanner_new(rs, tu_collect, &got, &sc), CTR_OK);
+      ctr_scanner_set_error_callback(sc, on_report, &rep);
+      g_allocs_left = k;
+      json_set_alloc_funcs(failing_malloc, free);
+      int rc = CTR_OK;
+      size_t step = chunk ? chunk : sizeof input - 1;
+      for (size_t at = 0; rc == CTR_OK && at < sizeof input - 1; at += step)
+        rc = ctr_scanner_feed(sc, input + at, sizeof input - 1 - at < step ? sizeof input - 1 - at : step);
+      if (rc == CTR_OK)
+        rc = ctr_scanner_finish(sc);
+      json_set_alloc_funcs(malloc, free);
+      ctr_scanner_free(sc);
+      const char *text = got.text ? got.text : "";
+      cr_assert(rc == CTR_OK || rc == CTR_ENOMEM, "chunk %zu, k %ld: %s", chunk, k, ctr_status_name(rc));
+      cr_assert_eq(rep.n, 0, "chunk %zu, k %ld: a valid record reported: %s", chunk, k, rep.text);
+      if (rc == CTR_OK)
+        cr_assert_str_eq(text, want.text, "chunk %zu, k %ld", chunk, k);
+      else
+        cr_assert(strncmp(want.text, text, strlen(text)) == 0, "chunk %zu, k %ld: %s", chunk, k, text);
+      stopped += rc == CTR_ENOMEM;
+      tu_matches_free(&got);
+    }
+  }
+  cr_assert_gt(stopped, 0, "no allocation failed: the test tests nothing");
+  tu_matches_free(&want);
+  ctr_ruleset_unref(rs);
 }
