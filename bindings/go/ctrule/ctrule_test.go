@@ -460,6 +460,38 @@ func TestStop(t *testing.T) {
 	}
 }
 
+// A Write larger than the slice the binding hands to C at a time (1 MiB)
+// stops where the callback stopped it: the rest of the buffer is not scanned.
+func TestStopInLargeWrite(t *testing.T) {
+	rs := mustCompile(t, ctrule.LoadString("r.yaml", apiRules))
+	data := []byte(strings.Repeat(apiEvents, 1+(5<<20)/len(apiEvents))) // > 5 MiB
+	for _, stopAt := range []int{1, 2000} {
+		n := 0
+		sc, err := rs.NewScanner(func(a ctrule.Alert) error {
+			n++
+			if n == stopAt {
+				return errTestStop
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sc.Write(data); !errors.Is(err, errTestStop) {
+			t.Fatalf("stop at %d: Write: %v, want the callback's error", stopAt, err)
+		}
+		st := sc.Stats()
+		if n != stopAt || st.Matches != uint64(stopAt) {
+			t.Errorf("stop at %d: callback ran %d times, %d matches", stopAt, n, st.Matches)
+		}
+		if st.Bytes >= uint64(len(data))/2 {
+			t.Errorf("stop at %d: %d of %d bytes scanned after the stop", stopAt, st.Bytes, len(data))
+		}
+		sc.Reset()
+		sc.Close()
+	}
+}
+
 func TestStopViaIOCopy(t *testing.T) {
 	rs := mustCompile(t, ctrule.LoadString("r.yaml", apiRules))
 	seen := 0

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"runtime/cgo"
 	"sync/atomic"
+	"time"
 
 	"github.com/libctrule/libctrule/bindings/go/internal/capi"
 )
@@ -156,9 +157,10 @@ type Scanner struct {
 	h       cgo.Handle
 	st      *scanState
 	cleanup runtime.Cleanup
-	dirty   bool  // bytes written since the stream began
-	err     error // the error that ended the current stream (sticky until Finish/Reset)
-	final   Stats // the counters at Close
+	dirty   bool      // bytes written since the stream began
+	err     error     // the error that ended the current stream (sticky until Finish/Reset)
+	final   Stats     // the counters at Close
+	yielded time.Time // when Write last yielded the processor (see feedSlice)
 }
 
 type scannerResources struct {
@@ -273,11 +275,31 @@ func (s *Scanner) Write(p []byte) (int, error) {
 		return 0, nil
 	}
 	s.dirty = true
-	if err := s.check(capi.Ctr_scanner_feed(s.sc, p)); err != nil {
-		return len(p), err
+	for at := 0; at < len(p); at += feedSlice {
+		if err := s.check(capi.Ctr_scanner_feed(s.sc, p[at:min(at+feedSlice, len(p))])); err != nil {
+			return len(p), err
+		}
+		if now := time.Now(); now.Sub(s.yielded) >= yieldEvery {
+			s.yielded = now
+			runtime.Gosched()
+		}
 	}
 	return len(p), nil
 }
+
+// Go's runtime (sysmon) treats a goroutine that has run for 10 ms without
+// being rescheduled as a hog, and while such a goroutine is inside a cgo
+// call it takes the goroutine's P away at every tick (20 us), waking another
+// thread, and then the call's return and every match callback must get a P
+// back. A long scan is exactly such a goroutine: it cost the scan about 5%
+// and 5,000 context switches per second. So Write feeds C at most feedSlice
+// bytes per call (about 1 ms of scanning) and yields the processor between
+// calls once yieldEvery has passed, which starts a new time slice: 500
+// context switches, and the cost of one reschedule every few milliseconds.
+const (
+	feedSlice  = 1 << 20
+	yieldEvery = 2 * time.Millisecond
+)
 
 // WriteString is Write for a string.
 func (s *Scanner) WriteString(str string) (int, error) { return s.Write([]byte(str)) }
