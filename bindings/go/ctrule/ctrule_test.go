@@ -460,7 +460,7 @@ func TestStop(t *testing.T) {
 	}
 }
 
-// A Write larger than the slice the binding hands to C at a time (1 MiB)
+// A Write larger than the slice the binding hands to C at a time (256 KiB)
 // stops where the callback stopped it: the rest of the buffer is not scanned.
 func TestStopInLargeWrite(t *testing.T) {
 	rs := mustCompile(t, ctrule.LoadString("r.yaml", apiRules))
