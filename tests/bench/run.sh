@@ -31,12 +31,14 @@ c_rate() { "$build/tests/bench/ctrule-bench" -f "$corpus" -r "$repeats" -1 | sed
 # turns (C, binding, C, binding, ...): the machine is shared, and a burst of
 # other work then slows one turn of each side rather than one side. Each
 # side's figure is its best turn; every turn is a warm-up run plus the best
-# of $repeats timed runs (ctrule-bench does the same). Four turns: with two,
-# one busy minute could still catch both turns of one side.
+# of $repeats timed runs (ctrule-bench does the same). Six turns: with two,
+# one busy minute could catch both turns of one side, and with four the
+# bindings' figures (a few percent from the target) still moved by 3% from
+# run to run.
 compare() {
   local name=$1; shift
   local c_rates=() b_rates=() line="" turn
-  for turn in 1 2 3 4; do
+  for turn in 1 2 3 4 5 6; do
     c_rates+=("$(c_rate)")
     line=$("$@")
     b_rates+=("$(echo "$line" | awk '{print $3}')")
