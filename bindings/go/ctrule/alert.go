@@ -5,8 +5,7 @@ import (
 	"encoding/binary"
 	"math"
 	"time"
-
-	"github.com/libctrule/libctrule/bindings/go/internal/capi"
+	"unsafe"
 )
 
 // Alert is one rule matching one record. Everything in it is a Go copy: it
@@ -57,34 +56,32 @@ func (a *Alert) Field(name string) (string, bool) {
 	return *v, true
 }
 
-// newAlert copies everything out of the borrowed C view m with one cgo call
-// (ctrgo_match_pack writes it all into *buf, grown here as needed and kept
-// for the next alert), then into as few Go allocations as it can: the text
-// is one string that the rule, output, tags and fields are cut from. cgo
-// calls and allocations, not bytes, are what an alert costs.
-func newAlert(m capi.Struct_SS_ctr_match, buf *[]byte) Alert {
-	need := int(capi.Ctrgo_match_pack(m, *buf))
-	if need > len(*buf) {
-		*buf = make([]byte, need+need/2)
-		capi.Ctrgo_match_pack(m, *buf)
-	}
-	b := (*buf)[:need]
+// newAlert builds an alert from what ctrgo_match_pack wrote (see ctrule.i),
+// copied into one allocation that the alert's strings are cut from and whose
+// tail is Raw. An alert's cost is its allocations, not its bytes: one
+// buffer, one slice of strings and the map.
+func newAlert(pack []byte) Alert {
+	b := bytes.Clone(pack)
 	r := packReader{b: b}
 	ns := int64(r.u64())
 	a := Alert{RecordIndex: r.u64(), ByteOffset: r.u64(), Priority: Priority(int64(r.u64()))}
-	ntags, nfields, rawLen := r.u64(), r.u64(), int(r.u64())
-	a.Raw = bytes.Clone(b[need-rawLen:]) // the record's bytes come last
-	r.text = string(b[:need-rawLen])     // one copy of all the text
+	ntags, nfields, rawLen := int(r.u64()), int(r.u64()), int(r.u64())
+	textLen := len(b) - rawLen
+	a.Raw = b[textLen:len(b):len(b)] // the record's bytes come last; Raw cannot reach the text
+	// The text is never written again (only Raw is handed out as bytes), so
+	// strings may share its memory.
+	r.text = unsafe.String(unsafe.SliceData(b), textLen)
 	a.Rule, a.Source, a.Output = r.str(), r.str(), r.str()
 	if ns != 0 {
 		a.Time = time.Unix(0, ns).UTC()
 	}
-	a.Tags = make([]string, ntags) // never nil: JSON [] as in Falco
+	strs := make([]string, ntags+nfields)
+	a.Tags = strs[:ntags:ntags] // never nil: JSON [] as in Falco
 	for i := range a.Tags {
 		a.Tags[i] = r.str()
 	}
 	a.Fields = make(map[string]*string, nfields)
-	values := make([]string, nfields)
+	values := strs[ntags:]
 	for i := range values {
 		name := r.str()
 		if r.absent() {
@@ -98,7 +95,7 @@ func newAlert(m capi.Struct_SS_ctr_match, buf *[]byte) Alert {
 }
 
 // packReader reads what ctrgo_match_pack wrote (see ctrule.i): numbers from
-// b, strings as substrings of text, a string copy of b.
+// b, strings as substrings of text, a string view of b's text part.
 type packReader struct {
 	b    []byte
 	text string

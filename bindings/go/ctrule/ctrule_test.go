@@ -259,6 +259,40 @@ func TestAlertsOfGrowingSize(t *testing.T) {
 	}
 }
 
+// An alert's strings and Raw share one allocation: whatever is done to Raw
+// (overwritten, appended to) leaves the rest of the alert as it was.
+func TestAlertRawIsIndependent(t *testing.T) {
+	rs := mustCompile(t, ctrule.LoadString("r.yaml", apiRules))
+	var got []ctrule.Alert
+	if _, err := rs.Scan(strings.NewReader(apiEvents), func(a ctrule.Alert) error {
+		got = append(got, a)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) == 0 {
+		t.Fatal("no alert")
+	}
+	for i, a := range got {
+		before, err := json.Marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := string(a.Raw)
+		for j := range a.Raw {
+			a.Raw[j] = 'X'
+		}
+		grown := append(a.Raw, strings.Repeat("Y", 4096)...)
+		after, _ := json.Marshal(a)
+		if string(after) != string(before) {
+			t.Errorf("alert %d changed with its Raw:\n%s\n%s", i, before, after)
+		}
+		if strings.Trim(string(grown[:len(raw)]), "X") != "" || len(grown) != len(raw)+4096 {
+			t.Errorf("alert %d: appending to Raw went wrong", i)
+		}
+	}
+}
+
 func TestAlertContents(t *testing.T) {
 	rs := mustCompile(t, ctrule.LoadString("r.yaml", apiRules))
 	var alerts []ctrule.Alert
@@ -460,7 +494,7 @@ func TestStop(t *testing.T) {
 	}
 }
 
-// A Write larger than the slice the binding hands to C at a time (256 KiB)
+// A Write larger than the slice the binding hands to C at a time (1 MiB)
 // stops where the callback stopped it: the rest of the buffer is not scanned.
 func TestStopInLargeWrite(t *testing.T) {
 	rs := mustCompile(t, ctrule.LoadString("r.yaml", apiRules))

@@ -40,6 +40,9 @@ func TestConstantsMatchHeader(t *testing.T) {
 			t.Errorf("priority %s: Go %d, C %d", p.got, int(p.got), int(p.want))
 		}
 	}
+	if numStats != int(capi.CTR_STAT__COUNT) {
+		t.Errorf("numStats %d, CTR_STAT__COUNT %d", numStats, int(capi.CTR_STAT__COUNT))
+	}
 	if SeverityError != Severity(capi.CTR_SEVERITY_ERROR) || SeverityWarning != Severity(capi.CTR_SEVERITY_WARNING) {
 		t.Error("severity values differ from the header")
 	}

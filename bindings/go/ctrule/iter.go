@@ -6,8 +6,10 @@ import (
 	"iter"
 )
 
-// readChunk is the read size of Scan and Alerts.
-const readChunk = 64 << 10
+// readChunk is the read size of Scan and Alerts: the C scanner is slower fed
+// small chunks (a record that spans two takes its byte-by-byte path), about
+// 4% at 64 KiB and 13% at 32 KiB against 256 KiB.
+const readChunk = 256 << 10
 
 // Scan reads rd to EOF through a new Scanner, delivering every alert to
 // onMatch, and returns the scanner's counters. A non-nil error from onMatch

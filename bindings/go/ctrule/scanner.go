@@ -1,6 +1,7 @@
 package ctrule
 
 import (
+	"encoding/binary"
 	"errors"
 	"runtime"
 	"runtime/cgo"
@@ -88,51 +89,116 @@ type Stats struct {
 // no pointer to the Scanner, so a forgotten Scanner can still be collected.
 // All its fields are used only by the goroutine inside Write/Finish (cgo runs
 // callbacks on the calling goroutine).
+//
+// Matches reach Go in batches (see ctrule.i): the C callback queues each one
+// with the scanner's counters as they stood, and deliver hands them to
+// onMatch after the feed, in order, one at a time. What the user sees is as
+// if each had been delivered when it was made: nothing is delivered after a
+// callback's error or panic, Stats inside a callback are the counters of its
+// match, and after a stop Stats read as they stood at the stopping match
+// (the C scan may have gone on to the end of the feed slice: that surplus is
+// kept in adjust and subtracted).
 type scanState struct {
 	onMatch       func(Alert) error
 	onRecordError func(*RecordError) error
+	ctx           capi.SwigcptrStruct_SS_ctrgo_ctx
+	sc            capi.SwigcptrStruct_SS_ctr_scanner
 
-	pack     []byte // ctrgo_match_pack's buffer, reused from alert to alert
-	err      error  // the first error a callback returned during the current call
-	panicked bool   // a callback panicked during the current call
+	queue   []byte            // the last batch taken from C (reused)
+	current *[numStats]uint64 // the counters of the match being delivered
+	stopped *[numStats]uint64 // the counters where a callback stopped the stream, until settled
+	adjust  [numStats]uint64  // counted by C past stops, subtracted from what Stats report
+
+	err      error // the first error a callback returned during the current call
+	panicked bool  // a callback panicked during the current call
 	panicVal any
 }
 
+// numStats is CTR_STAT__COUNT, which SWIG exports as a variable; a test
+// checks that they agree.
+const numStats = 7
+
 var _ capi.Handler = (*scanState)(nil)
 
-// Match implements capi.Handler.
-func (st *scanState) Match(m capi.Struct_SS_ctr_match) (stop int) {
+// Flush implements capi.Handler: the C queue is full, mid-feed.
+func (st *scanState) Flush() int {
+	st.deliver()
 	if st.err != nil || st.panicked {
-		return 1
-	}
-	if st.onMatch == nil {
-		return 0
-	}
-	defer func() {
-		if v := recover(); v != nil {
-			st.panicked, st.panicVal, stop = true, v, 1
-		}
-	}()
-	if err := st.onMatch(newAlert(m, &st.pack)); err != nil {
-		st.err = err
 		return 1
 	}
 	return 0
 }
 
-// RecordError implements capi.Handler.
-func (st *scanState) RecordError(e capi.Struct_SS_ctr_record_error) {
-	if st.err != nil || st.panicked || st.onRecordError == nil {
-		return
+// deliver takes the queued matches from C and hands them to onMatch.
+func (st *scanState) deliver() {
+	n := int(capi.Ctrgo_queue_take(st.ctx, st.queue))
+	if n > len(st.queue) {
+		st.queue = make([]byte, n+n/2)
+		n = int(capi.Ctrgo_queue_take(st.ctx, st.queue))
 	}
+	const head = 8 * (1 + numStats)
+	for b := st.queue[:n]; len(b) >= head; {
+		size := int(binary.NativeEndian.Uint64(b))
+		var counters [numStats]uint64
+		for k := range counters {
+			counters[k] = binary.NativeEndian.Uint64(b[8*(1+k):])
+		}
+		pack := b[head : head+size]
+		b = b[head+size:]
+		if st.err != nil || st.panicked || st.onMatch == nil {
+			continue
+		}
+		st.current = &counters
+		st.err = st.call(func() error { return st.onMatch(newAlert(pack)) })
+		st.current = nil
+		if st.err != nil || st.panicked {
+			st.stopped = &counters
+		}
+	}
+}
+
+// call runs a user callback, turning a panic into panicked (re-raised by
+// check once C has returned: a panic must not unwind C frames).
+func (st *scanState) call(fn func() error) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			st.panicked, st.panicVal = true, v
 		}
 	}()
-	if err := st.onRecordError(newRecordError(e)); err != nil {
-		st.err = err
+	return fn()
+}
+
+// RecordError implements capi.Handler.
+func (st *scanState) RecordError(e capi.Struct_SS_ctr_record_error) {
+	st.deliver() // the matches queued before this record come first
+	if st.err != nil || st.panicked || st.onRecordError == nil {
+		return
 	}
+	st.err = st.call(func() error { return st.onRecordError(newRecordError(e)) })
+	if st.err != nil || st.panicked {
+		counters := st.counters()
+		st.stopped = &counters
+	}
+}
+
+// counters reads the C scanner's counters.
+func (st *scanState) counters() (c [numStats]uint64) {
+	for k := range c {
+		c[k] = capi.Ctr_scanner_stat(st.sc, k)
+	}
+	return c
+}
+
+// settle, once C has returned, sets aside what C counted past a stop.
+func (st *scanState) settle() {
+	if st.stopped == nil {
+		return
+	}
+	now := st.counters()
+	for k := range now {
+		st.adjust[k] += now[k] - st.stopped[k]
+	}
+	st.stopped = nil
 }
 
 // Scanner scans one stream of CloudTrail data at a time against a Ruleset.
@@ -154,7 +220,7 @@ func (st *scanState) RecordError(e capi.Struct_SS_ctr_record_error) {
 type Scanner struct {
 	busy    atomic.Bool
 	sc      capi.SwigcptrStruct_SS_ctr_scanner // 0 once closed
-	h       cgo.Handle
+	res     scannerResources
 	st      *scanState
 	cleanup runtime.Cleanup
 	dirty   bool      // bytes written since the stream began
@@ -164,8 +230,15 @@ type Scanner struct {
 }
 
 type scannerResources struct {
-	sc capi.SwigcptrStruct_SS_ctr_scanner
-	h  cgo.Handle
+	sc  capi.SwigcptrStruct_SS_ctr_scanner
+	ctx capi.SwigcptrStruct_SS_ctrgo_ctx
+	h   cgo.Handle
+}
+
+func (res scannerResources) free() {
+	capi.Ctr_scanner_free(res.sc)
+	capi.Ctrgo_ctx_free(res.ctx)
+	res.h.Delete()
 }
 
 // errPanicked ends a stream whose callback panicked (the panic itself is
@@ -183,24 +256,32 @@ func (r *Ruleset) NewScanner(onMatch func(Alert) error, opts ...ScanOption) (*Sc
 	}
 	st := &scanState{onMatch: onMatch, onRecordError: cfg.onRecordError}
 	h := cgo.NewHandle(st)
+	ctx := capi.Ctrgo_ctx_new(uint(h)).(capi.SwigcptrStruct_SS_ctrgo_ctx)
+	if ctx == 0 {
+		h.Delete()
+		return nil, opError("new scanner", int(capi.CTR_ENOMEM))
+	}
 
 	out := []uintptr{0}
 	r.mu.RLock()
 	if r.rs == 0 {
 		r.mu.RUnlock()
+		capi.Ctrgo_ctx_free(ctx)
 		h.Delete()
 		return nil, ErrClosed
 	}
-	code := capi.Ctrgo_scanner_new(r.rs, uint(h), out)
+	code := capi.Ctrgo_scanner_new(r.rs, ctx, out)
 	r.mu.RUnlock()
 	if code != int(StatusOK) {
+		capi.Ctrgo_ctx_free(ctx)
 		h.Delete()
 		return nil, opError("new scanner", code)
 	}
 	sc := capi.SwigcptrStruct_SS_ctr_scanner(out[0])
+	st.ctx, st.sc = ctx, sc
+	res := scannerResources{sc, ctx, h}
 	fail := func(code int) (*Scanner, error) {
-		capi.Ctr_scanner_free(sc)
-		h.Delete()
+		res.free()
 		return nil, opError("configure scanner", code)
 	}
 	if cfg.flags != 0 {
@@ -213,12 +294,11 @@ func (r *Ruleset) NewScanner(onMatch func(Alert) error, opts ...ScanOption) (*Sc
 			return fail(code)
 		}
 	}
-	s := &Scanner{sc: sc, h: h, st: st}
+	s := &Scanner{sc: sc, res: res, st: st}
 	s.cleanup = runtime.AddCleanup(s, func(res scannerResources) {
 		cleanupRuns.Add(1)
-		capi.Ctr_scanner_free(res.sc)
-		res.h.Delete()
-	}, scannerResources{sc, h})
+		res.free()
+	}, res)
 	return s, nil
 }
 
@@ -232,6 +312,8 @@ func (s *Scanner) leave()      { s.busy.Store(false) }
 // C call has returned.
 func (s *Scanner) check(code int) error {
 	st := s.st
+	st.deliver() // what the call queued, even if it then failed
+	st.settle()
 	if st.panicked {
 		v := st.panicVal
 		st.panicked, st.panicVal, st.err = false, nil, nil
@@ -245,8 +327,12 @@ func (s *Scanner) check(code int) error {
 	if code == int(StatusOK) {
 		return nil
 	}
-	// CTR_STOPPED without a Go error cannot happen (only Match stops);
-	// it is kept as an error rather than silently dropped.
+	if code == int(capi.CTR_STOPPED) && capi.Ctrgo_ctx_oom(st.ctx) != 0 {
+		s.err = &ScanError{Status: Status(capi.CTR_ENOMEM), Message: "out of memory queueing a match for Go"}
+		return s.err
+	}
+	// CTR_STOPPED for any other reason cannot happen (only the queue
+	// stops); it is kept as an error rather than silently dropped.
 	s.err = &ScanError{Status: Status(code), Message: capi.Ctr_scanner_last_error(s.sc)}
 	return s.err
 }
@@ -290,16 +376,16 @@ func (s *Scanner) Write(p []byte) (int, error) {
 // Go's runtime (sysmon) treats a goroutine that has run for 10 ms without
 // being rescheduled as a hog, and while such a goroutine is inside a cgo
 // call it takes the goroutine's P away at every tick (20 us), waking another
-// thread; the call's return and every match callback must then get a P
-// back. A long scan is exactly such a goroutine: the benchmark counted 5,100
-// context switches per run (10 for C). So Write hands C at most feedSlice
-// bytes per call and yields the processor between calls once yieldEvery has
-// passed, which starts a new time slice: about 500 context switches. A
-// slice takes 0.2 ms to scan, 2 ms when every record alerts, so a yield
-// comes well before the 10 ms mark; yielding more often only adds
-// reschedules.
+// thread; the call's return must then get a P back. A long scan is exactly
+// such a goroutine: the benchmark counted 5,100 context switches per run (10
+// for C) and lost 8%. So Write hands C at most feedSlice bytes per call and
+// yields the processor between calls once yieldEvery has passed, which
+// starts a new time slice: about 500 context switches. A slice takes under
+// 1 ms to scan (about 6 ms if every record alerts), so a yield comes before
+// the 10 ms mark; yielding more often costs more than it saves (a yield may
+// move the goroutine to another thread, and C's caches with it).
 const (
-	feedSlice  = 256 << 10
+	feedSlice  = 1 << 20
 	yieldEvery = 5 * time.Millisecond
 )
 
@@ -364,8 +450,7 @@ func (s *Scanner) Close() error {
 	defer func() {
 		s.final = s.stats()
 		s.cleanup.Stop()
-		capi.Ctr_scanner_free(s.sc)
-		s.h.Delete()
+		s.res.free()
 		s.sc = 0
 	}()
 	if s.dirty || s.err != nil {
@@ -384,8 +469,17 @@ func (s *Scanner) Stats() Stats {
 	return s.stats()
 }
 
+// stats are the counters as the user has seen the scan: those of the match
+// being delivered, inside a callback; less what C counted past a stop.
 func (s *Scanner) stats() Stats {
-	get := func(k capi.Ctr_stat) uint64 { return capi.Ctr_scanner_stat(s.sc, int(k)) }
+	st := s.st
+	var c [numStats]uint64
+	if st.current != nil {
+		c = *st.current
+	} else {
+		c = st.counters()
+	}
+	get := func(k capi.Ctr_stat) uint64 { return c[k] - st.adjust[k] }
 	return Stats{
 		Bytes:      get(capi.CTR_STAT_BYTES),
 		Records:    get(capi.CTR_STAT_RECORDS),

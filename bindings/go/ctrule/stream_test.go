@@ -426,3 +426,102 @@ func BenchmarkScan(b *testing.B) {
 	}
 	b.ReportMetric(float64(sc.Stats().Matches)/float64(b.N), "alerts/op")
 }
+
+// Matches reach Go in batches (after each slice of a Write is scanned, or
+// mid-slice once 256 KiB are queued) but must look delivered one by one:
+// in stream order with the record errors, Stats inside a callback as they
+// stood at that match, and after a stop the counters of the stopping match
+// (not those of the rest of the slice C scanned), also once later streams
+// add to them.
+func TestBatchedDeliveryLooksPerAlert(t *testing.T) {
+	rs := mustCompile(t, ctrule.LoadString("r.yaml", apiRules))
+	var in strings.Builder
+	for i := 0; i < 3000; i++ { // about 2.5 MB, 9,000 alerts
+		in.WriteString(apiEvents)
+		if i%97 == 0 {
+			in.WriteString("{broken}\n")
+		}
+	}
+	data := []byte(in.String())
+
+	type event struct {
+		alert  bool
+		index  uint64
+		stats  ctrule.Stats
+		served int // alerts delivered before this event
+	}
+	run := func(stopAt int) ([]event, *ctrule.Scanner, error) {
+		var events []event
+		alerts := 0
+		var sc *ctrule.Scanner
+		sc, err := rs.NewScanner(func(a ctrule.Alert) error {
+			alerts++
+			events = append(events, event{true, a.RecordIndex, sc.Stats(), alerts})
+			if alerts == stopAt {
+				return errTestStop
+			}
+			return nil
+		}, ctrule.OnRecordError(func(e *ctrule.RecordError) error {
+			events = append(events, event{false, e.Index, sc.Stats(), alerts})
+			return nil
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = sc.Write(data)
+		return events, sc, err
+	}
+
+	events, sc, err := run(-1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	full := sc.Stats()
+	sc.Close()
+	if full.Matches != 9000 || full.BadRecords != 31 || len(events) != 9031 {
+		t.Fatalf("full scan: %d events, stats %+v", len(events), full)
+	}
+	var last uint64
+	bad := uint64(0)
+	for i, e := range events {
+		if e.index < last {
+			t.Fatalf("event %d: record %d after record %d", i, e.index, last)
+		}
+		last = e.index
+		if !e.alert {
+			bad++
+		}
+		if e.stats.Records != e.index+1 || e.stats.Matches != uint64(e.served) || e.stats.BadRecords != bad {
+			t.Fatalf("event %d (record %d, alert %v, %d alerts before): Stats %+v", i, e.index, e.alert, e.served, e.stats)
+		}
+	}
+
+	for _, stopAt := range []int{1, 700, 4321} {
+		events, sc, err := run(stopAt)
+		if !errors.Is(err, errTestStop) {
+			t.Fatalf("stop at %d: Write %v", stopAt, err)
+		}
+		stop := events[len(events)-1]
+		st := sc.Stats()
+		if !stop.alert || stop.served != stopAt || st != stop.stats {
+			t.Errorf("stop at %d: Stats %+v after the stop, %+v at it", stopAt, st, stop.stats)
+		}
+		// A new stream adds to the counters as they stood at the stop.
+		sc.Reset()
+		if _, err := sc.Write(data); err != nil {
+			t.Fatal(err)
+		}
+		if err := sc.Finish(); err != nil {
+			t.Fatal(err)
+		}
+		st2 := sc.Stats()
+		if st2.Matches != st.Matches+full.Matches || st2.Records != st.Records+full.Records ||
+			st2.BadRecords != st.BadRecords+full.BadRecords || st2.Bytes != st.Bytes+full.Bytes {
+			t.Errorf("stop at %d: after a full stream %+v, want %+v + %+v", stopAt, st2, st, full)
+		}
+		sc.Close()
+	}
+}

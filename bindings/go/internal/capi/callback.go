@@ -12,22 +12,27 @@ import "C"
 import "runtime/cgo"
 
 // Handler receives the callbacks of one scanner. A scanner created with
-// Ctrgo_scanner_new(rs, uint(cgo.NewHandle(h)), out) calls these methods
-// synchronously, on the goroutine that is inside Ctr_scanner_feed or
-// Ctr_scanner_finish. The views passed in are valid only during the call.
+// Ctrgo_scanner_new(rs, Ctrgo_ctx_new(uintptr(cgo.NewHandle(h))), out)
+// calls these methods synchronously, on the goroutine that is inside
+// Ctr_scanner_feed or Ctr_scanner_finish. The views passed in are valid only
+// during the call.
 type Handler interface {
-	// Match returns 0 to continue the scan, non-zero to stop it.
-	Match(m Struct_SS_ctr_match) int
-	// RecordError reports a record that was bad or incomplete.
+	// Flush is called when the queue of matches is full, mid-feed: the
+	// handler takes it (Ctrgo_queue_take) and returns non-zero to stop the
+	// scan.
+	Flush() int
+	// RecordError reports a record that was bad or incomplete. Matches
+	// still queued came before it.
 	RecordError(e Struct_SS_ctr_record_error)
 }
 
-// ctrgoMatch is called by the C trampoline in ctrule.i for every match.
-// h is the runtime/cgo.Handle given as user_data: C holds no Go pointer.
+// ctrgoFlush is called by the C match callback in ctrule.i when its queue
+// is full. h is the runtime/cgo.Handle given to Ctrgo_ctx_new: C holds no
+// Go pointer.
 //
-//export ctrgoMatch
-func ctrgoMatch(m, h C.uintptr_t) C.int {
-	return C.int(cgo.Handle(h).Value().(Handler).Match(SwigcptrStruct_SS_ctr_match(m)))
+//export ctrgoFlush
+func ctrgoFlush(h C.uintptr_t) C.int {
+	return C.int(cgo.Handle(h).Value().(Handler).Flush())
 }
 
 // ctrgoRecordError is called by the C trampoline in ctrule.i for every

@@ -17,9 +17,13 @@
  *     the raw event bytes become a []byte copy.
  *   - Byte buffers ([]byte) are only read during the call: the C scanner copies
  *     any partial record it keeps, as cgo's pointer rules require.
- *   - A match is copied out in one call (ctrgo_match_pack): every cgo call
- *     costs Go a few hundred ns inside a callback, and reading an alert
- *     field by field took about 30 of them (two per string).
+ *   - Matches are delivered to Go in batches: the C callback packs each
+ *     match (ctrgo_match_pack), with the scanner's counters as they stood,
+ *     into a queue in C memory (struct ctrgo_ctx), and Go takes the queue
+ *     after each feed (ctrgo_queue_take), or mid-feed once it holds
+ *     CTRGO_FLUSH_AT bytes (ctrgoFlush). A call into Go from C costs a few
+ *     microseconds of cold runtime state on a scan that alerts rarely; the
+ *     Go side keeps the per-alert semantics (see ctrule/scanner.go).
  */
 %module capi
 
@@ -30,17 +34,56 @@
 #include "ctrule.h"
 
 /* Implemented in Go (callback.go, //export). h is a runtime/cgo.Handle. */
-extern int ctrgoMatch(uintptr_t m, uintptr_t h);
+extern int ctrgoFlush(uintptr_t h);
 extern void ctrgoRecordError(uintptr_t e, uintptr_t h);
+
+/* A Go scanner's C side: the queue of matches not yet taken by Go. Each item
+ * is its pack's size, the CTR_STAT__COUNT counters when the match was made,
+ * then the pack; all native-endian uint64s but the pack's bytes. */
+struct ctrgo_ctx {
+  uintptr_t handle; /* the runtime/cgo.Handle of the Go side */
+  ctr_scanner *sc;
+  unsigned char *q;
+  size_t len, cap;
+  int oom; /* the queue could not grow: the scan was stopped */
+};
+
+#define CTRGO_FLUSH_AT (256u * 1024u) /* queued bytes that make Go take the queue mid-feed */
+#define CTRGO_ITEM_HEAD (8u * (1u + CTR_STAT__COUNT))
+
+static size_t ctrgo_match_pack(const ctr_match *m, void *pack_buf, size_t pack_len);
 
 static int ctrgo_match_tramp(const ctr_match *m, void *user_data)
 {
-  return ctrgoMatch((uintptr_t)m, (uintptr_t)user_data);
+  struct ctrgo_ctx *c = user_data;
+  size_t need = ctrgo_match_pack(m, NULL, 0), item = CTRGO_ITEM_HEAD + need;
+  if (c->cap - c->len < item) {
+    size_t cap = c->cap ? c->cap : 64u * 1024u;
+    while (cap - c->len < item)
+      cap *= 2;
+    unsigned char *q = realloc(c->q, cap);
+    if (!q) {
+      c->oom = 1;
+      return 1;
+    }
+    c->q = q;
+    c->cap = cap;
+  }
+  unsigned char *p = c->q + c->len;
+  uint64_t v = need;
+  memcpy(p, &v, 8);
+  for (int k = 0; k < CTR_STAT__COUNT; k++) {
+    v = ctr_scanner_stat(c->sc, k);
+    memcpy(p + 8u * (1u + (unsigned)k), &v, 8);
+  }
+  ctrgo_match_pack(m, p + CTRGO_ITEM_HEAD, need);
+  c->len += item;
+  return c->len >= CTRGO_FLUSH_AT ? ctrgoFlush(c->handle) : 0;
 }
 
 static void ctrgo_record_error_tramp(const ctr_record_error *e, void *user_data)
 {
-  ctrgoRecordError((uintptr_t)e, (uintptr_t)user_data);
+  ctrgoRecordError((uintptr_t)e, ((struct ctrgo_ctx *)user_data)->handle);
 }
 %}
 
@@ -205,21 +248,59 @@ func ctrgoCopyNullableString(s string) *string {
 /* ------------------------------------------------------- handle shims */
 
 %inline %{
-/* Creates a scanner whose match and record-error callbacks are the Go
- * functions registered behind `handle` (a runtime/cgo.Handle). */
-static int ctrgo_scanner_new(ctr_ruleset *rs, uintptr_t handle, ctr_scanner **out)
+typedef struct ctrgo_ctx ctrgo_ctx;
+
+/* The C side of a Go scanner whose callbacks are the Go functions behind
+ * `handle` (a runtime/cgo.Handle); NULL when out of memory. */
+static ctrgo_ctx *ctrgo_ctx_new(uintptr_t handle)
+{
+  ctrgo_ctx *c = calloc(1, sizeof *c);
+  if (c)
+    c->handle = handle;
+  return c;
+}
+
+/* After ctr_scanner_free of its scanner. */
+static void ctrgo_ctx_free(ctrgo_ctx *c)
+{
+  if (c) {
+    free(c->q);
+    free(c);
+  }
+}
+
+/* Whether a match could not be queued (the scan was stopped for it). */
+static int ctrgo_ctx_oom(ctrgo_ctx *c) { return c->oom; }
+
+/* Creates a scanner that queues its matches in c and hands record errors to
+ * Go at once. */
+static int ctrgo_scanner_new(ctr_ruleset *rs, ctrgo_ctx *c, ctr_scanner **out)
 {
   ctr_scanner *sc = NULL;
-  int st = ctr_scanner_new(rs, ctrgo_match_tramp, (void *)handle, &sc);
+  int st = ctr_scanner_new(rs, ctrgo_match_tramp, c, &sc);
   if (st != CTR_OK)
     return st;
-  ctr_scanner_set_error_callback(sc, ctrgo_record_error_tramp, (void *)handle);
+  ctr_scanner_set_error_callback(sc, ctrgo_record_error_tramp, c);
+  c->sc = sc;
   *out = sc;
   return CTR_OK;
 }
+
+/* Copies the queue into buf and empties it, if it fits; returns its size
+ * (0: empty; more than len: nothing copied, call again with a larger buf). */
+static size_t ctrgo_queue_take(ctrgo_ctx *c, void *pack_buf, size_t pack_len)
+{
+  size_t n = c->len;
+  if (n > pack_len)
+    return n;
+  if (n)
+    memcpy(pack_buf, c->q, n);
+  c->len = 0;
+  return n;
+}
 %}
 
-%inline %{
+%{
 /* Everything an alert holds, written into buf as native-endian uint64s:
  * time_ns, record index, byte offset, priority, tag count, field count,
  * record length; then length-prefixed strings: rule, source, output, each

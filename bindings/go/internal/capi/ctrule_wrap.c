@@ -13,9 +13,9 @@ extern
 #ifdef __cplusplus
   "C"
 #endif
-  void cgo_panic__capi_7defd44d8adf45bf(const char*);
+  void cgo_panic__capi_f4fc5e972bcbef1c(const char*);
 static void _swig_gopanic(const char *p) {
-  cgo_panic__capi_7defd44d8adf45bf(p);
+  cgo_panic__capi_f4fc5e972bcbef1c(p);
 }
 
 
@@ -234,34 +234,111 @@ static void* Swig_malloc(int c) {
 #include "ctrule.h"
 
 /* Implemented in Go (callback.go, //export). h is a runtime/cgo.Handle. */
-extern int ctrgoMatch(uintptr_t m, uintptr_t h);
+extern int ctrgoFlush(uintptr_t h);
 extern void ctrgoRecordError(uintptr_t e, uintptr_t h);
+
+/* A Go scanner's C side: the queue of matches not yet taken by Go. Each item
+ * is its pack's size, the CTR_STAT__COUNT counters when the match was made,
+ * then the pack; all native-endian uint64s but the pack's bytes. */
+struct ctrgo_ctx {
+  uintptr_t handle; /* the runtime/cgo.Handle of the Go side */
+  ctr_scanner *sc;
+  unsigned char *q;
+  size_t len, cap;
+  int oom; /* the queue could not grow: the scan was stopped */
+};
+
+#define CTRGO_FLUSH_AT (256u * 1024u) /* queued bytes that make Go take the queue mid-feed */
+#define CTRGO_ITEM_HEAD (8u * (1u + CTR_STAT__COUNT))
+
+static size_t ctrgo_match_pack(const ctr_match *m, void *pack_buf, size_t pack_len);
 
 static int ctrgo_match_tramp(const ctr_match *m, void *user_data)
 {
-  return ctrgoMatch((uintptr_t)m, (uintptr_t)user_data);
+  struct ctrgo_ctx *c = user_data;
+  size_t need = ctrgo_match_pack(m, NULL, 0), item = CTRGO_ITEM_HEAD + need;
+  if (c->cap - c->len < item) {
+    size_t cap = c->cap ? c->cap : 64u * 1024u;
+    while (cap - c->len < item)
+      cap *= 2;
+    unsigned char *q = realloc(c->q, cap);
+    if (!q) {
+      c->oom = 1;
+      return 1;
+    }
+    c->q = q;
+    c->cap = cap;
+  }
+  unsigned char *p = c->q + c->len;
+  uint64_t v = need;
+  memcpy(p, &v, 8);
+  for (int k = 0; k < CTR_STAT__COUNT; k++) {
+    v = ctr_scanner_stat(c->sc, k);
+    memcpy(p + 8u * (1u + (unsigned)k), &v, 8);
+  }
+  ctrgo_match_pack(m, p + CTRGO_ITEM_HEAD, need);
+  c->len += item;
+  return c->len >= CTRGO_FLUSH_AT ? ctrgoFlush(c->handle) : 0;
 }
 
 static void ctrgo_record_error_tramp(const ctr_record_error *e, void *user_data)
 {
-  ctrgoRecordError((uintptr_t)e, (uintptr_t)user_data);
+  ctrgoRecordError((uintptr_t)e, ((struct ctrgo_ctx *)user_data)->handle);
 }
 
 
 #include <stdint.h>		// Use the C99 official header
 
 
-/* Creates a scanner whose match and record-error callbacks are the Go
- * functions registered behind `handle` (a runtime/cgo.Handle). */
-static int ctrgo_scanner_new(ctr_ruleset *rs, uintptr_t handle, ctr_scanner **out)
+typedef struct ctrgo_ctx ctrgo_ctx;
+
+/* The C side of a Go scanner whose callbacks are the Go functions behind
+ * `handle` (a runtime/cgo.Handle); NULL when out of memory. */
+static ctrgo_ctx *ctrgo_ctx_new(uintptr_t handle)
+{
+  ctrgo_ctx *c = calloc(1, sizeof *c);
+  if (c)
+    c->handle = handle;
+  return c;
+}
+
+/* After ctr_scanner_free of its scanner. */
+static void ctrgo_ctx_free(ctrgo_ctx *c)
+{
+  if (c) {
+    free(c->q);
+    free(c);
+  }
+}
+
+/* Whether a match could not be queued (the scan was stopped for it). */
+static int ctrgo_ctx_oom(ctrgo_ctx *c) { return c->oom; }
+
+/* Creates a scanner that queues its matches in c and hands record errors to
+ * Go at once. */
+static int ctrgo_scanner_new(ctr_ruleset *rs, ctrgo_ctx *c, ctr_scanner **out)
 {
   ctr_scanner *sc = NULL;
-  int st = ctr_scanner_new(rs, ctrgo_match_tramp, (void *)handle, &sc);
+  int st = ctr_scanner_new(rs, ctrgo_match_tramp, c, &sc);
   if (st != CTR_OK)
     return st;
-  ctr_scanner_set_error_callback(sc, ctrgo_record_error_tramp, (void *)handle);
+  ctr_scanner_set_error_callback(sc, ctrgo_record_error_tramp, c);
+  c->sc = sc;
   *out = sc;
   return CTR_OK;
+}
+
+/* Copies the queue into buf and empties it, if it fits; returns its size
+ * (0: empty; more than len: nothing copied, call again with a larger buf). */
+static size_t ctrgo_queue_take(ctrgo_ctx *c, void *pack_buf, size_t pack_len)
+{
+  size_t n = c->len;
+  if (n > pack_len)
+    return n;
+  if (n)
+    memcpy(pack_buf, c->q, n);
+  c->len = 0;
+  return n;
 }
 
 
@@ -326,7 +403,7 @@ static size_t ctrgo_match_pack(const ctr_match *m, void *pack_buf, size_t pack_l
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_7defd44d8adf45bf(void *_swig_go_0) {
+void _wrap_Swig_free_capi_f4fc5e972bcbef1c(void *_swig_go_0) {
   void *arg1 = 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -336,7 +413,7 @@ void _wrap_Swig_free_capi_7defd44d8adf45bf(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_7defd44d8adf45bf(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_f4fc5e972bcbef1c(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -349,7 +426,7 @@ void *_wrap_Swig_malloc_capi_7defd44d8adf45bf(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_VERSION_HEX_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_VERSION_HEX_capi_f4fc5e972bcbef1c() {
   int result;
   intgo _swig_go_result;
   
@@ -360,7 +437,7 @@ intgo _wrap_CTR_VERSION_HEX_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_ctr_version_capi_7defd44d8adf45bf() {
+intgo _wrap_ctr_version_capi_f4fc5e972bcbef1c() {
   unsigned int result;
   intgo _swig_go_result;
   
@@ -371,7 +448,7 @@ intgo _wrap_ctr_version_capi_7defd44d8adf45bf() {
 }
 
 
-_gostring_ _wrap_ctr_version_string_capi_7defd44d8adf45bf() {
+_gostring_ _wrap_ctr_version_string_capi_f4fc5e972bcbef1c() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -382,7 +459,7 @@ _gostring_ _wrap_ctr_version_string_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_OK_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_OK_capi_f4fc5e972bcbef1c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -394,7 +471,7 @@ intgo _wrap_CTR_OK_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_STOPPED_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_STOPPED_capi_f4fc5e972bcbef1c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -406,7 +483,7 @@ intgo _wrap_CTR_STOPPED_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_ENOMEM_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_ENOMEM_capi_f4fc5e972bcbef1c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -418,7 +495,7 @@ intgo _wrap_CTR_ENOMEM_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_EINVAL_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_EINVAL_capi_f4fc5e972bcbef1c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -430,7 +507,7 @@ intgo _wrap_CTR_EINVAL_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_ESYNTAX_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_ESYNTAX_capi_f4fc5e972bcbef1c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -442,7 +519,7 @@ intgo _wrap_CTR_ESYNTAX_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_EIO_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_EIO_capi_f4fc5e972bcbef1c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -454,7 +531,7 @@ intgo _wrap_CTR_EIO_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_EDATA_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_EDATA_capi_f4fc5e972bcbef1c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -466,7 +543,7 @@ intgo _wrap_CTR_EDATA_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_ENOENT_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_ENOENT_capi_f4fc5e972bcbef1c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -478,7 +555,7 @@ intgo _wrap_CTR_ENOENT_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_EBUSY_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_EBUSY_capi_f4fc5e972bcbef1c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -490,7 +567,7 @@ intgo _wrap_CTR_EBUSY_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_ELIMIT_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_ELIMIT_capi_f4fc5e972bcbef1c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -502,7 +579,7 @@ intgo _wrap_CTR_ELIMIT_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_EVERSION_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_EVERSION_capi_f4fc5e972bcbef1c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -514,7 +591,7 @@ intgo _wrap_CTR_EVERSION_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_ESTATE_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_ESTATE_capi_f4fc5e972bcbef1c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -526,7 +603,7 @@ intgo _wrap_CTR_ESTATE_capi_7defd44d8adf45bf() {
 }
 
 
-_gostring_ _wrap_ctr_strerror_capi_7defd44d8adf45bf(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_strerror_capi_f4fc5e972bcbef1c(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -539,7 +616,7 @@ _gostring_ _wrap_ctr_strerror_capi_7defd44d8adf45bf(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_status_name_capi_7defd44d8adf45bf(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_status_name_capi_f4fc5e972bcbef1c(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -552,7 +629,7 @@ _gostring_ _wrap_ctr_status_name_capi_7defd44d8adf45bf(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_f4fc5e972bcbef1c() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -564,7 +641,7 @@ intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ALERT_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_PRIORITY_ALERT_capi_f4fc5e972bcbef1c() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -576,7 +653,7 @@ intgo _wrap_CTR_PRIORITY_ALERT_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_CRITICAL_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_PRIORITY_CRITICAL_capi_f4fc5e972bcbef1c() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -588,7 +665,7 @@ intgo _wrap_CTR_PRIORITY_CRITICAL_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ERROR_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_PRIORITY_ERROR_capi_f4fc5e972bcbef1c() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -600,7 +677,7 @@ intgo _wrap_CTR_PRIORITY_ERROR_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_WARNING_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_PRIORITY_WARNING_capi_f4fc5e972bcbef1c() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -612,7 +689,7 @@ intgo _wrap_CTR_PRIORITY_WARNING_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_NOTICE_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_PRIORITY_NOTICE_capi_f4fc5e972bcbef1c() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -624,7 +701,7 @@ intgo _wrap_CTR_PRIORITY_NOTICE_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_f4fc5e972bcbef1c() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -636,7 +713,7 @@ intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_DEBUG_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_PRIORITY_DEBUG_capi_f4fc5e972bcbef1c() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -648,7 +725,7 @@ intgo _wrap_CTR_PRIORITY_DEBUG_capi_7defd44d8adf45bf() {
 }
 
 
-_gostring_ _wrap_ctr_priority_name_capi_7defd44d8adf45bf(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_priority_name_capi_f4fc5e972bcbef1c(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -668,7 +745,7 @@ _gostring_ _wrap_ctr_priority_name_capi_7defd44d8adf45bf(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_priority_parse_capi_7defd44d8adf45bf(_gostring_ _swig_go_0) {
+intgo _wrap_ctr_priority_parse_capi_f4fc5e972bcbef1c(_gostring_ _swig_go_0) {
   char *arg1 = 0 ;
   char *temp1 ;
   int result;
@@ -688,7 +765,7 @@ intgo _wrap_ctr_priority_parse_capi_7defd44d8adf45bf(_gostring_ _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_SEVERITY_ERROR_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_SEVERITY_ERROR_capi_f4fc5e972bcbef1c() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -700,7 +777,7 @@ intgo _wrap_CTR_SEVERITY_ERROR_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_SEVERITY_WARNING_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_SEVERITY_WARNING_capi_f4fc5e972bcbef1c() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -712,7 +789,7 @@ intgo _wrap_CTR_SEVERITY_WARNING_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_ctr_diag_severity_capi_7defd44d8adf45bf(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_severity_capi_f4fc5e972bcbef1c(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -725,7 +802,7 @@ intgo _wrap_ctr_diag_severity_capi_7defd44d8adf45bf(struct ctr_diag *_swig_go_0)
 }
 
 
-_gostring_ _wrap_ctr_diag_file_capi_7defd44d8adf45bf(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_file_capi_f4fc5e972bcbef1c(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -738,7 +815,7 @@ _gostring_ _wrap_ctr_diag_file_capi_7defd44d8adf45bf(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_diag_line_capi_7defd44d8adf45bf(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_line_capi_f4fc5e972bcbef1c(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -751,7 +828,7 @@ intgo _wrap_ctr_diag_line_capi_7defd44d8adf45bf(struct ctr_diag *_swig_go_0) {
 }
 
 
-intgo _wrap_ctr_diag_column_capi_7defd44d8adf45bf(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_column_capi_f4fc5e972bcbef1c(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -764,7 +841,7 @@ intgo _wrap_ctr_diag_column_capi_7defd44d8adf45bf(struct ctr_diag *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_diag_item_capi_7defd44d8adf45bf(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_item_capi_f4fc5e972bcbef1c(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -784,7 +861,7 @@ _gostring_ _wrap_ctr_diag_item_capi_7defd44d8adf45bf(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_code_capi_7defd44d8adf45bf(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_code_capi_f4fc5e972bcbef1c(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -797,7 +874,7 @@ _gostring_ _wrap_ctr_diag_code_capi_7defd44d8adf45bf(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_message_capi_7defd44d8adf45bf(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_message_capi_f4fc5e972bcbef1c(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -810,7 +887,7 @@ _gostring_ _wrap_ctr_diag_message_capi_7defd44d8adf45bf(struct ctr_diag *_swig_g
 }
 
 
-_gostring_ _wrap_ctr_diag_text_capi_7defd44d8adf45bf(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_text_capi_f4fc5e972bcbef1c(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -823,7 +900,7 @@ _gostring_ _wrap_ctr_diag_text_capi_7defd44d8adf45bf(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_compiler_new_capi_7defd44d8adf45bf(_goslice_ _swig_go_0) {
+intgo _wrap_ctr_compiler_new_capi_f4fc5e972bcbef1c(_goslice_ _swig_go_0) {
   ctr_compiler **arg1 = 0 ;
   ctr_compiler *out_temp1 ;
   int result;
@@ -844,7 +921,7 @@ intgo _wrap_ctr_compiler_new_capi_7defd44d8adf45bf(_goslice_ _swig_go_0) {
 }
 
 
-void _wrap_ctr_compiler_free_capi_7defd44d8adf45bf(struct ctr_compiler *_swig_go_0) {
+void _wrap_ctr_compiler_free_capi_f4fc5e972bcbef1c(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   
   arg1 = *(ctr_compiler **)&_swig_go_0; 
@@ -854,7 +931,7 @@ void _wrap_ctr_compiler_free_capi_7defd44d8adf45bf(struct ctr_compiler *_swig_go
 }
 
 
-intgo _wrap_ctr_compiler_add_file_capi_7defd44d8adf45bf(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_file_capi_f4fc5e972bcbef1c(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -876,7 +953,7 @@ intgo _wrap_ctr_compiler_add_file_capi_7defd44d8adf45bf(struct ctr_compiler *_sw
 }
 
 
-intgo _wrap_ctr_compiler_add_string_capi_7defd44d8adf45bf(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_ctr_compiler_add_string_capi_f4fc5e972bcbef1c(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   size_t arg3 ;
@@ -905,7 +982,7 @@ intgo _wrap_ctr_compiler_add_string_capi_7defd44d8adf45bf(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_add_builtin_capi_7defd44d8adf45bf(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_builtin_capi_f4fc5e972bcbef1c(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -927,7 +1004,7 @@ intgo _wrap_ctr_compiler_add_builtin_capi_7defd44d8adf45bf(struct ctr_compiler *
 }
 
 
-long long _wrap_ctr_builtin_count_capi_7defd44d8adf45bf() {
+long long _wrap_ctr_builtin_count_capi_f4fc5e972bcbef1c() {
   size_t result;
   long long _swig_go_result;
   
@@ -938,7 +1015,7 @@ long long _wrap_ctr_builtin_count_capi_7defd44d8adf45bf() {
 }
 
 
-_gostring_ _wrap_ctr_builtin_name_capi_7defd44d8adf45bf(long long _swig_go_0) {
+_gostring_ _wrap_ctr_builtin_name_capi_f4fc5e972bcbef1c(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -958,7 +1035,7 @@ _gostring_ _wrap_ctr_builtin_name_capi_7defd44d8adf45bf(long long _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_compiler_select_name_capi_7defd44d8adf45bf(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_name_capi_f4fc5e972bcbef1c(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -982,7 +1059,7 @@ intgo _wrap_ctr_compiler_select_name_capi_7defd44d8adf45bf(struct ctr_compiler *
 }
 
 
-intgo _wrap_ctr_compiler_select_tag_capi_7defd44d8adf45bf(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_tag_capi_f4fc5e972bcbef1c(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -1006,7 +1083,7 @@ intgo _wrap_ctr_compiler_select_tag_capi_7defd44d8adf45bf(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_set_min_priority_capi_7defd44d8adf45bf(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_compiler_set_min_priority_capi_f4fc5e972bcbef1c(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   int result;
@@ -1021,7 +1098,7 @@ intgo _wrap_ctr_compiler_set_min_priority_capi_7defd44d8adf45bf(struct ctr_compi
 }
 
 
-intgo _wrap_ctr_compiler_set_limit_capi_7defd44d8adf45bf(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_compiler_set_limit_capi_f4fc5e972bcbef1c(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -1038,7 +1115,7 @@ intgo _wrap_ctr_compiler_set_limit_capi_7defd44d8adf45bf(struct ctr_compiler *_s
 }
 
 
-intgo _wrap_ctr_compiler_compile_capi_7defd44d8adf45bf(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_compiler_compile_capi_f4fc5e972bcbef1c(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   ctr_ruleset **arg2 = 0 ;
   ctr_ruleset *out_temp2 ;
@@ -1061,7 +1138,7 @@ intgo _wrap_ctr_compiler_compile_capi_7defd44d8adf45bf(struct ctr_compiler *_swi
 }
 
 
-long long _wrap_ctr_compiler_diag_count_capi_7defd44d8adf45bf(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_diag_count_capi_f4fc5e972bcbef1c(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1074,7 +1151,7 @@ long long _wrap_ctr_compiler_diag_count_capi_7defd44d8adf45bf(struct ctr_compile
 }
 
 
-struct ctr_diag *_wrap_ctr_compiler_diag_capi_7defd44d8adf45bf(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
+struct ctr_diag *_wrap_ctr_compiler_diag_capi_f4fc5e972bcbef1c(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   size_t arg2 ;
   ctr_diag *result = 0 ;
@@ -1089,7 +1166,7 @@ struct ctr_diag *_wrap_ctr_compiler_diag_capi_7defd44d8adf45bf(struct ctr_compil
 }
 
 
-long long _wrap_ctr_compiler_error_count_capi_7defd44d8adf45bf(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_error_count_capi_f4fc5e972bcbef1c(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1102,7 +1179,7 @@ long long _wrap_ctr_compiler_error_count_capi_7defd44d8adf45bf(struct ctr_compil
 }
 
 
-struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_7defd44d8adf45bf(struct ctr_ruleset *_swig_go_0) {
+struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_f4fc5e972bcbef1c(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   ctr_ruleset *result = 0 ;
   struct ctr_ruleset *_swig_go_result;
@@ -1115,7 +1192,7 @@ struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_7defd44d8adf45bf(struct ctr_rules
 }
 
 
-void _wrap_ctr_ruleset_unref_capi_7defd44d8adf45bf(struct ctr_ruleset *_swig_go_0) {
+void _wrap_ctr_ruleset_unref_capi_f4fc5e972bcbef1c(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   
   arg1 = *(ctr_ruleset **)&_swig_go_0; 
@@ -1125,7 +1202,7 @@ void _wrap_ctr_ruleset_unref_capi_7defd44d8adf45bf(struct ctr_ruleset *_swig_go_
 }
 
 
-long long _wrap_ctr_ruleset_rule_count_capi_7defd44d8adf45bf(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_rule_count_capi_f4fc5e972bcbef1c(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1138,7 +1215,7 @@ long long _wrap_ctr_ruleset_rule_count_capi_7defd44d8adf45bf(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_name_capi_7defd44d8adf45bf(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_name_capi_f4fc5e972bcbef1c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1160,7 +1237,7 @@ _gostring_ _wrap_ctr_ruleset_rule_name_capi_7defd44d8adf45bf(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_desc_capi_7defd44d8adf45bf(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_desc_capi_f4fc5e972bcbef1c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1182,7 +1259,7 @@ _gostring_ _wrap_ctr_ruleset_rule_desc_capi_7defd44d8adf45bf(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_condition_capi_7defd44d8adf45bf(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_condition_capi_f4fc5e972bcbef1c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1204,7 +1281,7 @@ _gostring_ _wrap_ctr_ruleset_rule_condition_capi_7defd44d8adf45bf(struct ctr_rul
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_output_capi_7defd44d8adf45bf(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_output_capi_f4fc5e972bcbef1c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1226,7 +1303,7 @@ _gostring_ _wrap_ctr_ruleset_rule_output_capi_7defd44d8adf45bf(struct ctr_rulese
 }
 
 
-intgo _wrap_ctr_ruleset_rule_priority_capi_7defd44d8adf45bf(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_priority_capi_f4fc5e972bcbef1c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -1241,7 +1318,7 @@ intgo _wrap_ctr_ruleset_rule_priority_capi_7defd44d8adf45bf(struct ctr_ruleset *
 }
 
 
-intgo _wrap_ctr_ruleset_rule_enabled_capi_7defd44d8adf45bf(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_enabled_capi_f4fc5e972bcbef1c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -1256,7 +1333,7 @@ intgo _wrap_ctr_ruleset_rule_enabled_capi_7defd44d8adf45bf(struct ctr_ruleset *_
 }
 
 
-long long _wrap_ctr_ruleset_rule_tag_count_capi_7defd44d8adf45bf(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+long long _wrap_ctr_ruleset_rule_tag_count_capi_f4fc5e972bcbef1c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t result;
@@ -1271,7 +1348,7 @@ long long _wrap_ctr_ruleset_rule_tag_count_capi_7defd44d8adf45bf(struct ctr_rule
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_tag_capi_7defd44d8adf45bf(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_ctr_ruleset_rule_tag_capi_f4fc5e972bcbef1c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t arg3 ;
@@ -1295,7 +1372,7 @@ _gostring_ _wrap_ctr_ruleset_rule_tag_capi_7defd44d8adf45bf(struct ctr_ruleset *
 }
 
 
-long long _wrap_ctr_ruleset_enabled_count_capi_7defd44d8adf45bf(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_enabled_count_capi_f4fc5e972bcbef1c(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1308,7 +1385,7 @@ long long _wrap_ctr_ruleset_enabled_count_capi_7defd44d8adf45bf(struct ctr_rules
 }
 
 
-long long _wrap_ctr_field_count_capi_7defd44d8adf45bf() {
+long long _wrap_ctr_field_count_capi_f4fc5e972bcbef1c() {
   size_t result;
   long long _swig_go_result;
   
@@ -1319,7 +1396,7 @@ long long _wrap_ctr_field_count_capi_7defd44d8adf45bf() {
 }
 
 
-_gostring_ _wrap_ctr_field_name_capi_7defd44d8adf45bf(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_name_capi_f4fc5e972bcbef1c(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1339,7 +1416,7 @@ _gostring_ _wrap_ctr_field_name_capi_7defd44d8adf45bf(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_desc_capi_7defd44d8adf45bf(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_desc_capi_f4fc5e972bcbef1c(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1359,7 +1436,7 @@ _gostring_ _wrap_ctr_field_desc_capi_7defd44d8adf45bf(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_type_capi_7defd44d8adf45bf(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_type_capi_f4fc5e972bcbef1c(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1379,7 +1456,7 @@ _gostring_ _wrap_ctr_field_type_capi_7defd44d8adf45bf(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_match_rule_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_rule_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1392,7 +1469,7 @@ _gostring_ _wrap_ctr_match_rule_capi_7defd44d8adf45bf(struct ctr_match *_swig_go
 }
 
 
-intgo _wrap_ctr_match_priority_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_0) {
+intgo _wrap_ctr_match_priority_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1405,7 +1482,7 @@ intgo _wrap_ctr_match_priority_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_source_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_source_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1418,7 +1495,7 @@ _gostring_ _wrap_ctr_match_source_capi_7defd44d8adf45bf(struct ctr_match *_swig_
 }
 
 
-_gostring_ _wrap_ctr_match_output_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_output_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1431,7 +1508,7 @@ _gostring_ _wrap_ctr_match_output_capi_7defd44d8adf45bf(struct ctr_match *_swig_
 }
 
 
-long long _wrap_ctr_match_tag_count_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_tag_count_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1444,7 +1521,7 @@ long long _wrap_ctr_match_tag_count_capi_7defd44d8adf45bf(struct ctr_match *_swi
 }
 
 
-_gostring_ _wrap_ctr_match_tag_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_tag_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1466,7 +1543,7 @@ _gostring_ _wrap_ctr_match_tag_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_
 }
 
 
-long long _wrap_ctr_match_field_count_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_field_count_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1479,7 +1556,7 @@ long long _wrap_ctr_match_field_count_capi_7defd44d8adf45bf(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_name_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_name_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1501,7 +1578,7 @@ _gostring_ _wrap_ctr_match_field_name_capi_7defd44d8adf45bf(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_value_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_value_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1523,7 +1600,7 @@ _gostring_ _wrap_ctr_match_field_value_capi_7defd44d8adf45bf(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_time_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_time_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -1536,7 +1613,7 @@ long long _wrap_ctr_match_time_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_event_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_event_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t len_temp2 ;
@@ -1555,7 +1632,7 @@ _gostring_ _wrap_ctr_match_event_capi_7defd44d8adf45bf(struct ctr_match *_swig_g
 }
 
 
-long long _wrap_ctr_match_record_index_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_record_index_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1568,7 +1645,7 @@ long long _wrap_ctr_match_record_index_capi_7defd44d8adf45bf(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_byte_offset_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_byte_offset_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1581,7 +1658,7 @@ long long _wrap_ctr_match_byte_offset_capi_7defd44d8adf45bf(struct ctr_match *_s
 }
 
 
-intgo _wrap_ctr_record_error_status_capi_7defd44d8adf45bf(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_status_capi_f4fc5e972bcbef1c(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1594,7 +1671,7 @@ intgo _wrap_ctr_record_error_status_capi_7defd44d8adf45bf(struct ctr_record_erro
 }
 
 
-long long _wrap_ctr_record_error_index_capi_7defd44d8adf45bf(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_index_capi_f4fc5e972bcbef1c(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1607,7 +1684,7 @@ long long _wrap_ctr_record_error_index_capi_7defd44d8adf45bf(struct ctr_record_e
 }
 
 
-long long _wrap_ctr_record_error_offset_capi_7defd44d8adf45bf(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_offset_capi_f4fc5e972bcbef1c(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1620,7 +1697,7 @@ long long _wrap_ctr_record_error_offset_capi_7defd44d8adf45bf(struct ctr_record_
 }
 
 
-_gostring_ _wrap_ctr_record_error_message_capi_7defd44d8adf45bf(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_message_capi_f4fc5e972bcbef1c(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1633,7 +1710,7 @@ _gostring_ _wrap_ctr_record_error_message_capi_7defd44d8adf45bf(struct ctr_recor
 }
 
 
-intgo _wrap_ctr_record_error_evaluated_capi_7defd44d8adf45bf(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_evaluated_capi_f4fc5e972bcbef1c(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1646,7 +1723,7 @@ intgo _wrap_ctr_record_error_evaluated_capi_7defd44d8adf45bf(struct ctr_record_e
 }
 
 
-_gostring_ _wrap_ctr_record_error_text_capi_7defd44d8adf45bf(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_text_capi_f4fc5e972bcbef1c(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1659,7 +1736,7 @@ _gostring_ _wrap_ctr_record_error_text_capi_7defd44d8adf45bf(struct ctr_record_e
 }
 
 
-intgo _wrap_CTR_FORMAT_AUTO_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_FORMAT_AUTO_capi_f4fc5e972bcbef1c() {
   enum ctr_format result;
   intgo _swig_go_result;
   
@@ -1671,7 +1748,7 @@ intgo _wrap_CTR_FORMAT_AUTO_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_f4fc5e972bcbef1c() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -1683,7 +1760,7 @@ intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_SCAN_NO_INDEX_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_SCAN_NO_INDEX_capi_f4fc5e972bcbef1c() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -1695,7 +1772,7 @@ intgo _wrap_CTR_SCAN_NO_INDEX_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_f4fc5e972bcbef1c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1707,7 +1784,7 @@ intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_f4fc5e972bcbef1c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1719,7 +1796,7 @@ intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_f4fc5e972bcbef1c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1731,7 +1808,7 @@ intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_f4fc5e972bcbef1c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1743,7 +1820,7 @@ intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_NODES_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_LIMIT_YAML_NODES_capi_f4fc5e972bcbef1c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1755,7 +1832,7 @@ intgo _wrap_CTR_LIMIT_YAML_NODES_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_f4fc5e972bcbef1c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1767,7 +1844,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_f4fc5e972bcbef1c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1779,7 +1856,7 @@ intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_f4fc5e972bcbef1c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1791,7 +1868,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RULES_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_LIMIT_RULES_capi_f4fc5e972bcbef1c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1803,7 +1880,7 @@ intgo _wrap_CTR_LIMIT_RULES_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_f4fc5e972bcbef1c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1815,7 +1892,7 @@ intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_f4fc5e972bcbef1c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1827,7 +1904,7 @@ intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_f4fc5e972bcbef1c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1839,7 +1916,7 @@ intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_LIMIT__COUNT_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_LIMIT__COUNT_capi_f4fc5e972bcbef1c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1851,7 +1928,7 @@ intgo _wrap_CTR_LIMIT__COUNT_capi_7defd44d8adf45bf() {
 }
 
 
-long long _wrap_ctr_limit_default_capi_7defd44d8adf45bf(intgo _swig_go_0) {
+long long _wrap_ctr_limit_default_capi_f4fc5e972bcbef1c(intgo _swig_go_0) {
   int arg1 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1864,7 +1941,7 @@ long long _wrap_ctr_limit_default_capi_7defd44d8adf45bf(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_limit_name_capi_7defd44d8adf45bf(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_limit_name_capi_f4fc5e972bcbef1c(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1877,7 +1954,7 @@ _gostring_ _wrap_ctr_limit_name_capi_7defd44d8adf45bf(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_STAT_BYTES_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_STAT_BYTES_capi_f4fc5e972bcbef1c() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -1889,7 +1966,7 @@ intgo _wrap_CTR_STAT_BYTES_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_STAT_RECORDS_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_STAT_RECORDS_capi_f4fc5e972bcbef1c() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -1901,7 +1978,7 @@ intgo _wrap_CTR_STAT_RECORDS_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_STAT_MATCHES_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_STAT_MATCHES_capi_f4fc5e972bcbef1c() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -1913,7 +1990,7 @@ intgo _wrap_CTR_STAT_MATCHES_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_STAT_BAD_RECORDS_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_STAT_BAD_RECORDS_capi_f4fc5e972bcbef1c() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -1925,7 +2002,7 @@ intgo _wrap_CTR_STAT_BAD_RECORDS_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_STAT_SKIPPED_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_STAT_SKIPPED_capi_f4fc5e972bcbef1c() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -1937,7 +2014,7 @@ intgo _wrap_CTR_STAT_SKIPPED_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_STAT_EVALUATED_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_STAT_EVALUATED_capi_f4fc5e972bcbef1c() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -1949,7 +2026,7 @@ intgo _wrap_CTR_STAT_EVALUATED_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_STAT_INCOMPLETE_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_STAT_INCOMPLETE_capi_f4fc5e972bcbef1c() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -1961,7 +2038,7 @@ intgo _wrap_CTR_STAT_INCOMPLETE_capi_7defd44d8adf45bf() {
 }
 
 
-intgo _wrap_CTR_STAT__COUNT_capi_7defd44d8adf45bf() {
+intgo _wrap_CTR_STAT__COUNT_capi_f4fc5e972bcbef1c() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -1973,7 +2050,7 @@ intgo _wrap_CTR_STAT__COUNT_capi_7defd44d8adf45bf() {
 }
 
 
-void _wrap_ctr_scanner_free_capi_7defd44d8adf45bf(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_free_capi_f4fc5e972bcbef1c(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -1983,7 +2060,7 @@ void _wrap_ctr_scanner_free_capi_7defd44d8adf45bf(struct ctr_scanner *_swig_go_0
 }
 
 
-intgo _wrap_ctr_scanner_set_flags_capi_7defd44d8adf45bf(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_scanner_set_flags_capi_f4fc5e972bcbef1c(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   unsigned int arg2 ;
   int result;
@@ -1998,7 +2075,7 @@ intgo _wrap_ctr_scanner_set_flags_capi_7defd44d8adf45bf(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_set_limit_capi_7defd44d8adf45bf(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_scanner_set_limit_capi_f4fc5e972bcbef1c(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -2015,7 +2092,7 @@ intgo _wrap_ctr_scanner_set_limit_capi_7defd44d8adf45bf(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_feed_capi_7defd44d8adf45bf(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_scanner_feed_capi_f4fc5e972bcbef1c(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -2034,7 +2111,7 @@ intgo _wrap_ctr_scanner_feed_capi_7defd44d8adf45bf(struct ctr_scanner *_swig_go_
 }
 
 
-intgo _wrap_ctr_scanner_finish_capi_7defd44d8adf45bf(struct ctr_scanner *_swig_go_0) {
+intgo _wrap_ctr_scanner_finish_capi_f4fc5e972bcbef1c(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2047,7 +2124,7 @@ intgo _wrap_ctr_scanner_finish_capi_7defd44d8adf45bf(struct ctr_scanner *_swig_g
 }
 
 
-void _wrap_ctr_scanner_reset_capi_7defd44d8adf45bf(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_reset_capi_f4fc5e972bcbef1c(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -2057,7 +2134,7 @@ void _wrap_ctr_scanner_reset_capi_7defd44d8adf45bf(struct ctr_scanner *_swig_go_
 }
 
 
-long long _wrap_ctr_scanner_stat_capi_7defd44d8adf45bf(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_ctr_scanner_stat_capi_f4fc5e972bcbef1c(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t result;
@@ -2072,7 +2149,7 @@ long long _wrap_ctr_scanner_stat_capi_7defd44d8adf45bf(struct ctr_scanner *_swig
 }
 
 
-_gostring_ _wrap_ctr_scanner_last_error_capi_7defd44d8adf45bf(struct ctr_scanner *_swig_go_0) {
+_gostring_ _wrap_ctr_scanner_last_error_capi_f4fc5e972bcbef1c(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2085,16 +2162,52 @@ _gostring_ _wrap_ctr_scanner_last_error_capi_7defd44d8adf45bf(struct ctr_scanner
 }
 
 
-intgo _wrap_ctrgo_scanner_new_capi_7defd44d8adf45bf(struct ctr_ruleset *_swig_go_0, intgo _swig_go_1, _goslice_ _swig_go_2) {
+struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_f4fc5e972bcbef1c(intgo _swig_go_0) {
+  uintptr_t arg1 ;
+  ctrgo_ctx *result = 0 ;
+  struct ctrgo_ctx *_swig_go_result;
+  
+  arg1 = (uintptr_t)_swig_go_0; 
+  
+  result = (ctrgo_ctx *)ctrgo_ctx_new(arg1);
+  *(ctrgo_ctx **)&_swig_go_result = (ctrgo_ctx *)result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_ctrgo_ctx_free_capi_f4fc5e972bcbef1c(struct ctrgo_ctx *_swig_go_0) {
+  ctrgo_ctx *arg1 = 0 ;
+  
+  arg1 = *(ctrgo_ctx **)&_swig_go_0; 
+  
+  ctrgo_ctx_free(arg1);
+  
+}
+
+
+intgo _wrap_ctrgo_ctx_oom_capi_f4fc5e972bcbef1c(struct ctrgo_ctx *_swig_go_0) {
+  ctrgo_ctx *arg1 = 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(ctrgo_ctx **)&_swig_go_0; 
+  
+  result = (int)ctrgo_ctx_oom(arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_ctrgo_scanner_new_capi_f4fc5e972bcbef1c(struct ctr_ruleset *_swig_go_0, struct ctrgo_ctx *_swig_go_1, _goslice_ _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
-  uintptr_t arg2 ;
+  ctrgo_ctx *arg2 = 0 ;
   ctr_scanner **arg3 = 0 ;
   ctr_scanner *out_temp3 ;
   int result;
   intgo _swig_go_result;
   
   arg1 = *(ctr_ruleset **)&_swig_go_0; 
-  arg2 = (uintptr_t)_swig_go_1; 
+  arg2 = *(ctrgo_ctx **)&_swig_go_1; 
   
   if (_swig_go_2.len < 1) {
     _swig_gopanic("ctrule: out slice must have one element");
@@ -2110,20 +2223,20 @@ intgo _wrap_ctrgo_scanner_new_capi_7defd44d8adf45bf(struct ctr_ruleset *_swig_go
 }
 
 
-long long _wrap_ctrgo_match_pack_capi_7defd44d8adf45bf(struct ctr_match *_swig_go_0, _goslice_ _swig_go_1) {
-  ctr_match *arg1 = 0 ;
+long long _wrap_ctrgo_queue_take_capi_f4fc5e972bcbef1c(struct ctrgo_ctx *_swig_go_0, _goslice_ _swig_go_1) {
+  ctrgo_ctx *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
   size_t result;
   long long _swig_go_result;
   
-  arg1 = *(ctr_match **)&_swig_go_0; 
+  arg1 = *(ctrgo_ctx **)&_swig_go_0; 
   
   arg2 = (void *)_swig_go_1.array;
   arg3 = (size_t)_swig_go_1.len;
   
   
-  result = ctrgo_match_pack((struct ctr_match const *)arg1,arg2,arg3);
+  result = ctrgo_queue_take(arg1,arg2,arg3);
   _swig_go_result = result; 
   return _swig_go_result;
 }
