@@ -155,6 +155,9 @@ func (st *scanState) deliver() {
 			st.stopped = &counters
 		}
 	}
+	if cap(st.queue) > 4<<20 { // grown for a huge record: not kept
+		st.queue = nil
+	}
 }
 
 // call runs a user callback, turning a panic into panicked (re-raised by

@@ -296,6 +296,11 @@ static size_t ctrgo_queue_take(ctrgo_ctx *c, void *pack_buf, size_t pack_len)
   if (n)
     memcpy(pack_buf, c->q, n);
   c->len = 0;
+  if (c->cap > 4 * CTRGO_FLUSH_AT) { /* grown for a huge record: not kept */
+    free(c->q);
+    c->q = NULL;
+    c->cap = 0;
+  }
   return n;
 }
 %}

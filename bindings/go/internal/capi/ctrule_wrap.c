@@ -13,9 +13,9 @@ extern
 #ifdef __cplusplus
   "C"
 #endif
-  void cgo_panic__capi_f4fc5e972bcbef1c(const char*);
+  void cgo_panic__capi_16dd43396bc3f70c(const char*);
 static void _swig_gopanic(const char *p) {
-  cgo_panic__capi_f4fc5e972bcbef1c(p);
+  cgo_panic__capi_16dd43396bc3f70c(p);
 }
 
 
@@ -338,6 +338,11 @@ static size_t ctrgo_queue_take(ctrgo_ctx *c, void *pack_buf, size_t pack_len)
   if (n)
     memcpy(pack_buf, c->q, n);
   c->len = 0;
+  if (c->cap > 4 * CTRGO_FLUSH_AT) { /* grown for a huge record: not kept */
+    free(c->q);
+    c->q = NULL;
+    c->cap = 0;
+  }
   return n;
 }
 
@@ -403,7 +408,7 @@ static size_t ctrgo_match_pack(const ctr_match *m, void *pack_buf, size_t pack_l
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_f4fc5e972bcbef1c(void *_swig_go_0) {
+void _wrap_Swig_free_capi_16dd43396bc3f70c(void *_swig_go_0) {
   void *arg1 = 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -413,7 +418,7 @@ void _wrap_Swig_free_capi_f4fc5e972bcbef1c(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_f4fc5e972bcbef1c(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_16dd43396bc3f70c(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -426,7 +431,7 @@ void *_wrap_Swig_malloc_capi_f4fc5e972bcbef1c(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_VERSION_HEX_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_VERSION_HEX_capi_16dd43396bc3f70c() {
   int result;
   intgo _swig_go_result;
   
@@ -437,7 +442,7 @@ intgo _wrap_CTR_VERSION_HEX_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_ctr_version_capi_f4fc5e972bcbef1c() {
+intgo _wrap_ctr_version_capi_16dd43396bc3f70c() {
   unsigned int result;
   intgo _swig_go_result;
   
@@ -448,7 +453,7 @@ intgo _wrap_ctr_version_capi_f4fc5e972bcbef1c() {
 }
 
 
-_gostring_ _wrap_ctr_version_string_capi_f4fc5e972bcbef1c() {
+_gostring_ _wrap_ctr_version_string_capi_16dd43396bc3f70c() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -459,7 +464,7 @@ _gostring_ _wrap_ctr_version_string_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_OK_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_OK_capi_16dd43396bc3f70c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -471,7 +476,7 @@ intgo _wrap_CTR_OK_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_STOPPED_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_STOPPED_capi_16dd43396bc3f70c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -483,7 +488,7 @@ intgo _wrap_CTR_STOPPED_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_ENOMEM_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_ENOMEM_capi_16dd43396bc3f70c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -495,7 +500,7 @@ intgo _wrap_CTR_ENOMEM_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_EINVAL_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_EINVAL_capi_16dd43396bc3f70c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -507,7 +512,7 @@ intgo _wrap_CTR_EINVAL_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_ESYNTAX_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_ESYNTAX_capi_16dd43396bc3f70c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -519,7 +524,7 @@ intgo _wrap_CTR_ESYNTAX_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_EIO_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_EIO_capi_16dd43396bc3f70c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -531,7 +536,7 @@ intgo _wrap_CTR_EIO_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_EDATA_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_EDATA_capi_16dd43396bc3f70c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -543,7 +548,7 @@ intgo _wrap_CTR_EDATA_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_ENOENT_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_ENOENT_capi_16dd43396bc3f70c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -555,7 +560,7 @@ intgo _wrap_CTR_ENOENT_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_EBUSY_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_EBUSY_capi_16dd43396bc3f70c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -567,7 +572,7 @@ intgo _wrap_CTR_EBUSY_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_ELIMIT_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_ELIMIT_capi_16dd43396bc3f70c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -579,7 +584,7 @@ intgo _wrap_CTR_ELIMIT_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_EVERSION_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_EVERSION_capi_16dd43396bc3f70c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -591,7 +596,7 @@ intgo _wrap_CTR_EVERSION_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_ESTATE_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_ESTATE_capi_16dd43396bc3f70c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -603,7 +608,7 @@ intgo _wrap_CTR_ESTATE_capi_f4fc5e972bcbef1c() {
 }
 
 
-_gostring_ _wrap_ctr_strerror_capi_f4fc5e972bcbef1c(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_strerror_capi_16dd43396bc3f70c(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -616,7 +621,7 @@ _gostring_ _wrap_ctr_strerror_capi_f4fc5e972bcbef1c(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_status_name_capi_f4fc5e972bcbef1c(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_status_name_capi_16dd43396bc3f70c(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -629,7 +634,7 @@ _gostring_ _wrap_ctr_status_name_capi_f4fc5e972bcbef1c(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_16dd43396bc3f70c() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -641,7 +646,7 @@ intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ALERT_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_PRIORITY_ALERT_capi_16dd43396bc3f70c() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -653,7 +658,7 @@ intgo _wrap_CTR_PRIORITY_ALERT_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_CRITICAL_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_PRIORITY_CRITICAL_capi_16dd43396bc3f70c() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -665,7 +670,7 @@ intgo _wrap_CTR_PRIORITY_CRITICAL_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ERROR_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_PRIORITY_ERROR_capi_16dd43396bc3f70c() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -677,7 +682,7 @@ intgo _wrap_CTR_PRIORITY_ERROR_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_WARNING_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_PRIORITY_WARNING_capi_16dd43396bc3f70c() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -689,7 +694,7 @@ intgo _wrap_CTR_PRIORITY_WARNING_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_NOTICE_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_PRIORITY_NOTICE_capi_16dd43396bc3f70c() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -701,7 +706,7 @@ intgo _wrap_CTR_PRIORITY_NOTICE_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_16dd43396bc3f70c() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -713,7 +718,7 @@ intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_DEBUG_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_PRIORITY_DEBUG_capi_16dd43396bc3f70c() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -725,7 +730,7 @@ intgo _wrap_CTR_PRIORITY_DEBUG_capi_f4fc5e972bcbef1c() {
 }
 
 
-_gostring_ _wrap_ctr_priority_name_capi_f4fc5e972bcbef1c(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_priority_name_capi_16dd43396bc3f70c(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -745,7 +750,7 @@ _gostring_ _wrap_ctr_priority_name_capi_f4fc5e972bcbef1c(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_priority_parse_capi_f4fc5e972bcbef1c(_gostring_ _swig_go_0) {
+intgo _wrap_ctr_priority_parse_capi_16dd43396bc3f70c(_gostring_ _swig_go_0) {
   char *arg1 = 0 ;
   char *temp1 ;
   int result;
@@ -765,7 +770,7 @@ intgo _wrap_ctr_priority_parse_capi_f4fc5e972bcbef1c(_gostring_ _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_SEVERITY_ERROR_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_SEVERITY_ERROR_capi_16dd43396bc3f70c() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -777,7 +782,7 @@ intgo _wrap_CTR_SEVERITY_ERROR_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_SEVERITY_WARNING_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_SEVERITY_WARNING_capi_16dd43396bc3f70c() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -789,7 +794,7 @@ intgo _wrap_CTR_SEVERITY_WARNING_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_ctr_diag_severity_capi_f4fc5e972bcbef1c(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_severity_capi_16dd43396bc3f70c(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -802,7 +807,7 @@ intgo _wrap_ctr_diag_severity_capi_f4fc5e972bcbef1c(struct ctr_diag *_swig_go_0)
 }
 
 
-_gostring_ _wrap_ctr_diag_file_capi_f4fc5e972bcbef1c(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_file_capi_16dd43396bc3f70c(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -815,7 +820,7 @@ _gostring_ _wrap_ctr_diag_file_capi_f4fc5e972bcbef1c(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_diag_line_capi_f4fc5e972bcbef1c(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_line_capi_16dd43396bc3f70c(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -828,7 +833,7 @@ intgo _wrap_ctr_diag_line_capi_f4fc5e972bcbef1c(struct ctr_diag *_swig_go_0) {
 }
 
 
-intgo _wrap_ctr_diag_column_capi_f4fc5e972bcbef1c(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_column_capi_16dd43396bc3f70c(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -841,7 +846,7 @@ intgo _wrap_ctr_diag_column_capi_f4fc5e972bcbef1c(struct ctr_diag *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_diag_item_capi_f4fc5e972bcbef1c(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_item_capi_16dd43396bc3f70c(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -861,7 +866,7 @@ _gostring_ _wrap_ctr_diag_item_capi_f4fc5e972bcbef1c(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_code_capi_f4fc5e972bcbef1c(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_code_capi_16dd43396bc3f70c(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -874,7 +879,7 @@ _gostring_ _wrap_ctr_diag_code_capi_f4fc5e972bcbef1c(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_message_capi_f4fc5e972bcbef1c(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_message_capi_16dd43396bc3f70c(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -887,7 +892,7 @@ _gostring_ _wrap_ctr_diag_message_capi_f4fc5e972bcbef1c(struct ctr_diag *_swig_g
 }
 
 
-_gostring_ _wrap_ctr_diag_text_capi_f4fc5e972bcbef1c(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_text_capi_16dd43396bc3f70c(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -900,7 +905,7 @@ _gostring_ _wrap_ctr_diag_text_capi_f4fc5e972bcbef1c(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_compiler_new_capi_f4fc5e972bcbef1c(_goslice_ _swig_go_0) {
+intgo _wrap_ctr_compiler_new_capi_16dd43396bc3f70c(_goslice_ _swig_go_0) {
   ctr_compiler **arg1 = 0 ;
   ctr_compiler *out_temp1 ;
   int result;
@@ -921,7 +926,7 @@ intgo _wrap_ctr_compiler_new_capi_f4fc5e972bcbef1c(_goslice_ _swig_go_0) {
 }
 
 
-void _wrap_ctr_compiler_free_capi_f4fc5e972bcbef1c(struct ctr_compiler *_swig_go_0) {
+void _wrap_ctr_compiler_free_capi_16dd43396bc3f70c(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   
   arg1 = *(ctr_compiler **)&_swig_go_0; 
@@ -931,7 +936,7 @@ void _wrap_ctr_compiler_free_capi_f4fc5e972bcbef1c(struct ctr_compiler *_swig_go
 }
 
 
-intgo _wrap_ctr_compiler_add_file_capi_f4fc5e972bcbef1c(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_file_capi_16dd43396bc3f70c(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -953,7 +958,7 @@ intgo _wrap_ctr_compiler_add_file_capi_f4fc5e972bcbef1c(struct ctr_compiler *_sw
 }
 
 
-intgo _wrap_ctr_compiler_add_string_capi_f4fc5e972bcbef1c(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_ctr_compiler_add_string_capi_16dd43396bc3f70c(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   size_t arg3 ;
@@ -982,7 +987,7 @@ intgo _wrap_ctr_compiler_add_string_capi_f4fc5e972bcbef1c(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_add_builtin_capi_f4fc5e972bcbef1c(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_builtin_capi_16dd43396bc3f70c(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1004,7 +1009,7 @@ intgo _wrap_ctr_compiler_add_builtin_capi_f4fc5e972bcbef1c(struct ctr_compiler *
 }
 
 
-long long _wrap_ctr_builtin_count_capi_f4fc5e972bcbef1c() {
+long long _wrap_ctr_builtin_count_capi_16dd43396bc3f70c() {
   size_t result;
   long long _swig_go_result;
   
@@ -1015,7 +1020,7 @@ long long _wrap_ctr_builtin_count_capi_f4fc5e972bcbef1c() {
 }
 
 
-_gostring_ _wrap_ctr_builtin_name_capi_f4fc5e972bcbef1c(long long _swig_go_0) {
+_gostring_ _wrap_ctr_builtin_name_capi_16dd43396bc3f70c(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1035,7 +1040,7 @@ _gostring_ _wrap_ctr_builtin_name_capi_f4fc5e972bcbef1c(long long _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_compiler_select_name_capi_f4fc5e972bcbef1c(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_name_capi_16dd43396bc3f70c(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -1059,7 +1064,7 @@ intgo _wrap_ctr_compiler_select_name_capi_f4fc5e972bcbef1c(struct ctr_compiler *
 }
 
 
-intgo _wrap_ctr_compiler_select_tag_capi_f4fc5e972bcbef1c(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_tag_capi_16dd43396bc3f70c(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -1083,7 +1088,7 @@ intgo _wrap_ctr_compiler_select_tag_capi_f4fc5e972bcbef1c(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_set_min_priority_capi_f4fc5e972bcbef1c(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_compiler_set_min_priority_capi_16dd43396bc3f70c(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   int result;
@@ -1098,7 +1103,7 @@ intgo _wrap_ctr_compiler_set_min_priority_capi_f4fc5e972bcbef1c(struct ctr_compi
 }
 
 
-intgo _wrap_ctr_compiler_set_limit_capi_f4fc5e972bcbef1c(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_compiler_set_limit_capi_16dd43396bc3f70c(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -1115,7 +1120,7 @@ intgo _wrap_ctr_compiler_set_limit_capi_f4fc5e972bcbef1c(struct ctr_compiler *_s
 }
 
 
-intgo _wrap_ctr_compiler_compile_capi_f4fc5e972bcbef1c(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_compiler_compile_capi_16dd43396bc3f70c(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   ctr_ruleset **arg2 = 0 ;
   ctr_ruleset *out_temp2 ;
@@ -1138,7 +1143,7 @@ intgo _wrap_ctr_compiler_compile_capi_f4fc5e972bcbef1c(struct ctr_compiler *_swi
 }
 
 
-long long _wrap_ctr_compiler_diag_count_capi_f4fc5e972bcbef1c(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_diag_count_capi_16dd43396bc3f70c(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1151,7 +1156,7 @@ long long _wrap_ctr_compiler_diag_count_capi_f4fc5e972bcbef1c(struct ctr_compile
 }
 
 
-struct ctr_diag *_wrap_ctr_compiler_diag_capi_f4fc5e972bcbef1c(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
+struct ctr_diag *_wrap_ctr_compiler_diag_capi_16dd43396bc3f70c(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   size_t arg2 ;
   ctr_diag *result = 0 ;
@@ -1166,7 +1171,7 @@ struct ctr_diag *_wrap_ctr_compiler_diag_capi_f4fc5e972bcbef1c(struct ctr_compil
 }
 
 
-long long _wrap_ctr_compiler_error_count_capi_f4fc5e972bcbef1c(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_error_count_capi_16dd43396bc3f70c(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1179,7 +1184,7 @@ long long _wrap_ctr_compiler_error_count_capi_f4fc5e972bcbef1c(struct ctr_compil
 }
 
 
-struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_f4fc5e972bcbef1c(struct ctr_ruleset *_swig_go_0) {
+struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_16dd43396bc3f70c(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   ctr_ruleset *result = 0 ;
   struct ctr_ruleset *_swig_go_result;
@@ -1192,7 +1197,7 @@ struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_f4fc5e972bcbef1c(struct ctr_rules
 }
 
 
-void _wrap_ctr_ruleset_unref_capi_f4fc5e972bcbef1c(struct ctr_ruleset *_swig_go_0) {
+void _wrap_ctr_ruleset_unref_capi_16dd43396bc3f70c(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   
   arg1 = *(ctr_ruleset **)&_swig_go_0; 
@@ -1202,7 +1207,7 @@ void _wrap_ctr_ruleset_unref_capi_f4fc5e972bcbef1c(struct ctr_ruleset *_swig_go_
 }
 
 
-long long _wrap_ctr_ruleset_rule_count_capi_f4fc5e972bcbef1c(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_rule_count_capi_16dd43396bc3f70c(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1215,7 +1220,7 @@ long long _wrap_ctr_ruleset_rule_count_capi_f4fc5e972bcbef1c(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_name_capi_f4fc5e972bcbef1c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_name_capi_16dd43396bc3f70c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1237,7 +1242,7 @@ _gostring_ _wrap_ctr_ruleset_rule_name_capi_f4fc5e972bcbef1c(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_desc_capi_f4fc5e972bcbef1c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_desc_capi_16dd43396bc3f70c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1259,7 +1264,7 @@ _gostring_ _wrap_ctr_ruleset_rule_desc_capi_f4fc5e972bcbef1c(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_condition_capi_f4fc5e972bcbef1c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_condition_capi_16dd43396bc3f70c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1281,7 +1286,7 @@ _gostring_ _wrap_ctr_ruleset_rule_condition_capi_f4fc5e972bcbef1c(struct ctr_rul
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_output_capi_f4fc5e972bcbef1c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_output_capi_16dd43396bc3f70c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1303,7 +1308,7 @@ _gostring_ _wrap_ctr_ruleset_rule_output_capi_f4fc5e972bcbef1c(struct ctr_rulese
 }
 
 
-intgo _wrap_ctr_ruleset_rule_priority_capi_f4fc5e972bcbef1c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_priority_capi_16dd43396bc3f70c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -1318,7 +1323,7 @@ intgo _wrap_ctr_ruleset_rule_priority_capi_f4fc5e972bcbef1c(struct ctr_ruleset *
 }
 
 
-intgo _wrap_ctr_ruleset_rule_enabled_capi_f4fc5e972bcbef1c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_enabled_capi_16dd43396bc3f70c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -1333,7 +1338,7 @@ intgo _wrap_ctr_ruleset_rule_enabled_capi_f4fc5e972bcbef1c(struct ctr_ruleset *_
 }
 
 
-long long _wrap_ctr_ruleset_rule_tag_count_capi_f4fc5e972bcbef1c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+long long _wrap_ctr_ruleset_rule_tag_count_capi_16dd43396bc3f70c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t result;
@@ -1348,7 +1353,7 @@ long long _wrap_ctr_ruleset_rule_tag_count_capi_f4fc5e972bcbef1c(struct ctr_rule
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_tag_capi_f4fc5e972bcbef1c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_ctr_ruleset_rule_tag_capi_16dd43396bc3f70c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t arg3 ;
@@ -1372,7 +1377,7 @@ _gostring_ _wrap_ctr_ruleset_rule_tag_capi_f4fc5e972bcbef1c(struct ctr_ruleset *
 }
 
 
-long long _wrap_ctr_ruleset_enabled_count_capi_f4fc5e972bcbef1c(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_enabled_count_capi_16dd43396bc3f70c(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1385,7 +1390,7 @@ long long _wrap_ctr_ruleset_enabled_count_capi_f4fc5e972bcbef1c(struct ctr_rules
 }
 
 
-long long _wrap_ctr_field_count_capi_f4fc5e972bcbef1c() {
+long long _wrap_ctr_field_count_capi_16dd43396bc3f70c() {
   size_t result;
   long long _swig_go_result;
   
@@ -1396,7 +1401,7 @@ long long _wrap_ctr_field_count_capi_f4fc5e972bcbef1c() {
 }
 
 
-_gostring_ _wrap_ctr_field_name_capi_f4fc5e972bcbef1c(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_name_capi_16dd43396bc3f70c(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1416,7 +1421,7 @@ _gostring_ _wrap_ctr_field_name_capi_f4fc5e972bcbef1c(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_desc_capi_f4fc5e972bcbef1c(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_desc_capi_16dd43396bc3f70c(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1436,7 +1441,7 @@ _gostring_ _wrap_ctr_field_desc_capi_f4fc5e972bcbef1c(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_type_capi_f4fc5e972bcbef1c(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_type_capi_16dd43396bc3f70c(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1456,7 +1461,7 @@ _gostring_ _wrap_ctr_field_type_capi_f4fc5e972bcbef1c(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_match_rule_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_rule_capi_16dd43396bc3f70c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1469,7 +1474,7 @@ _gostring_ _wrap_ctr_match_rule_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_go
 }
 
 
-intgo _wrap_ctr_match_priority_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_go_0) {
+intgo _wrap_ctr_match_priority_capi_16dd43396bc3f70c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1482,7 +1487,7 @@ intgo _wrap_ctr_match_priority_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_source_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_source_capi_16dd43396bc3f70c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1495,7 +1500,7 @@ _gostring_ _wrap_ctr_match_source_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_
 }
 
 
-_gostring_ _wrap_ctr_match_output_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_output_capi_16dd43396bc3f70c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1508,7 +1513,7 @@ _gostring_ _wrap_ctr_match_output_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_
 }
 
 
-long long _wrap_ctr_match_tag_count_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_tag_count_capi_16dd43396bc3f70c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1521,7 +1526,7 @@ long long _wrap_ctr_match_tag_count_capi_f4fc5e972bcbef1c(struct ctr_match *_swi
 }
 
 
-_gostring_ _wrap_ctr_match_tag_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_tag_capi_16dd43396bc3f70c(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1543,7 +1548,7 @@ _gostring_ _wrap_ctr_match_tag_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_go_
 }
 
 
-long long _wrap_ctr_match_field_count_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_field_count_capi_16dd43396bc3f70c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1556,7 +1561,7 @@ long long _wrap_ctr_match_field_count_capi_f4fc5e972bcbef1c(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_name_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_name_capi_16dd43396bc3f70c(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1578,7 +1583,7 @@ _gostring_ _wrap_ctr_match_field_name_capi_f4fc5e972bcbef1c(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_value_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_value_capi_16dd43396bc3f70c(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1600,7 +1605,7 @@ _gostring_ _wrap_ctr_match_field_value_capi_f4fc5e972bcbef1c(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_time_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_time_capi_16dd43396bc3f70c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -1613,7 +1618,7 @@ long long _wrap_ctr_match_time_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_event_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_event_capi_16dd43396bc3f70c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t len_temp2 ;
@@ -1632,7 +1637,7 @@ _gostring_ _wrap_ctr_match_event_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_g
 }
 
 
-long long _wrap_ctr_match_record_index_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_record_index_capi_16dd43396bc3f70c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1645,7 +1650,7 @@ long long _wrap_ctr_match_record_index_capi_f4fc5e972bcbef1c(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_byte_offset_capi_f4fc5e972bcbef1c(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_byte_offset_capi_16dd43396bc3f70c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1658,7 +1663,7 @@ long long _wrap_ctr_match_byte_offset_capi_f4fc5e972bcbef1c(struct ctr_match *_s
 }
 
 
-intgo _wrap_ctr_record_error_status_capi_f4fc5e972bcbef1c(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_status_capi_16dd43396bc3f70c(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1671,7 +1676,7 @@ intgo _wrap_ctr_record_error_status_capi_f4fc5e972bcbef1c(struct ctr_record_erro
 }
 
 
-long long _wrap_ctr_record_error_index_capi_f4fc5e972bcbef1c(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_index_capi_16dd43396bc3f70c(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1684,7 +1689,7 @@ long long _wrap_ctr_record_error_index_capi_f4fc5e972bcbef1c(struct ctr_record_e
 }
 
 
-long long _wrap_ctr_record_error_offset_capi_f4fc5e972bcbef1c(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_offset_capi_16dd43396bc3f70c(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1697,7 +1702,7 @@ long long _wrap_ctr_record_error_offset_capi_f4fc5e972bcbef1c(struct ctr_record_
 }
 
 
-_gostring_ _wrap_ctr_record_error_message_capi_f4fc5e972bcbef1c(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_message_capi_16dd43396bc3f70c(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1710,7 +1715,7 @@ _gostring_ _wrap_ctr_record_error_message_capi_f4fc5e972bcbef1c(struct ctr_recor
 }
 
 
-intgo _wrap_ctr_record_error_evaluated_capi_f4fc5e972bcbef1c(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_evaluated_capi_16dd43396bc3f70c(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1723,7 +1728,7 @@ intgo _wrap_ctr_record_error_evaluated_capi_f4fc5e972bcbef1c(struct ctr_record_e
 }
 
 
-_gostring_ _wrap_ctr_record_error_text_capi_f4fc5e972bcbef1c(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_text_capi_16dd43396bc3f70c(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1736,7 +1741,7 @@ _gostring_ _wrap_ctr_record_error_text_capi_f4fc5e972bcbef1c(struct ctr_record_e
 }
 
 
-intgo _wrap_CTR_FORMAT_AUTO_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_FORMAT_AUTO_capi_16dd43396bc3f70c() {
   enum ctr_format result;
   intgo _swig_go_result;
   
@@ -1748,7 +1753,7 @@ intgo _wrap_CTR_FORMAT_AUTO_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_16dd43396bc3f70c() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -1760,7 +1765,7 @@ intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_SCAN_NO_INDEX_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_SCAN_NO_INDEX_capi_16dd43396bc3f70c() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -1772,7 +1777,7 @@ intgo _wrap_CTR_SCAN_NO_INDEX_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_16dd43396bc3f70c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1784,7 +1789,7 @@ intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_16dd43396bc3f70c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1796,7 +1801,7 @@ intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_16dd43396bc3f70c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1808,7 +1813,7 @@ intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_16dd43396bc3f70c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1820,7 +1825,7 @@ intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_NODES_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_LIMIT_YAML_NODES_capi_16dd43396bc3f70c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1832,7 +1837,7 @@ intgo _wrap_CTR_LIMIT_YAML_NODES_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_16dd43396bc3f70c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1844,7 +1849,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_16dd43396bc3f70c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1856,7 +1861,7 @@ intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_16dd43396bc3f70c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1868,7 +1873,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RULES_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_LIMIT_RULES_capi_16dd43396bc3f70c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1880,7 +1885,7 @@ intgo _wrap_CTR_LIMIT_RULES_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_16dd43396bc3f70c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1892,7 +1897,7 @@ intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_16dd43396bc3f70c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1904,7 +1909,7 @@ intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_16dd43396bc3f70c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1916,7 +1921,7 @@ intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_LIMIT__COUNT_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_LIMIT__COUNT_capi_16dd43396bc3f70c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1928,7 +1933,7 @@ intgo _wrap_CTR_LIMIT__COUNT_capi_f4fc5e972bcbef1c() {
 }
 
 
-long long _wrap_ctr_limit_default_capi_f4fc5e972bcbef1c(intgo _swig_go_0) {
+long long _wrap_ctr_limit_default_capi_16dd43396bc3f70c(intgo _swig_go_0) {
   int arg1 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1941,7 +1946,7 @@ long long _wrap_ctr_limit_default_capi_f4fc5e972bcbef1c(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_limit_name_capi_f4fc5e972bcbef1c(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_limit_name_capi_16dd43396bc3f70c(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1954,7 +1959,7 @@ _gostring_ _wrap_ctr_limit_name_capi_f4fc5e972bcbef1c(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_STAT_BYTES_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_STAT_BYTES_capi_16dd43396bc3f70c() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -1966,7 +1971,7 @@ intgo _wrap_CTR_STAT_BYTES_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_STAT_RECORDS_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_STAT_RECORDS_capi_16dd43396bc3f70c() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -1978,7 +1983,7 @@ intgo _wrap_CTR_STAT_RECORDS_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_STAT_MATCHES_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_STAT_MATCHES_capi_16dd43396bc3f70c() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -1990,7 +1995,7 @@ intgo _wrap_CTR_STAT_MATCHES_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_STAT_BAD_RECORDS_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_STAT_BAD_RECORDS_capi_16dd43396bc3f70c() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2002,7 +2007,7 @@ intgo _wrap_CTR_STAT_BAD_RECORDS_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_STAT_SKIPPED_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_STAT_SKIPPED_capi_16dd43396bc3f70c() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2014,7 +2019,7 @@ intgo _wrap_CTR_STAT_SKIPPED_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_STAT_EVALUATED_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_STAT_EVALUATED_capi_16dd43396bc3f70c() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2026,7 +2031,7 @@ intgo _wrap_CTR_STAT_EVALUATED_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_STAT_INCOMPLETE_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_STAT_INCOMPLETE_capi_16dd43396bc3f70c() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2038,7 +2043,7 @@ intgo _wrap_CTR_STAT_INCOMPLETE_capi_f4fc5e972bcbef1c() {
 }
 
 
-intgo _wrap_CTR_STAT__COUNT_capi_f4fc5e972bcbef1c() {
+intgo _wrap_CTR_STAT__COUNT_capi_16dd43396bc3f70c() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2050,7 +2055,7 @@ intgo _wrap_CTR_STAT__COUNT_capi_f4fc5e972bcbef1c() {
 }
 
 
-void _wrap_ctr_scanner_free_capi_f4fc5e972bcbef1c(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_free_capi_16dd43396bc3f70c(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -2060,7 +2065,7 @@ void _wrap_ctr_scanner_free_capi_f4fc5e972bcbef1c(struct ctr_scanner *_swig_go_0
 }
 
 
-intgo _wrap_ctr_scanner_set_flags_capi_f4fc5e972bcbef1c(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_scanner_set_flags_capi_16dd43396bc3f70c(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   unsigned int arg2 ;
   int result;
@@ -2075,7 +2080,7 @@ intgo _wrap_ctr_scanner_set_flags_capi_f4fc5e972bcbef1c(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_set_limit_capi_f4fc5e972bcbef1c(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_scanner_set_limit_capi_16dd43396bc3f70c(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -2092,7 +2097,7 @@ intgo _wrap_ctr_scanner_set_limit_capi_f4fc5e972bcbef1c(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_feed_capi_f4fc5e972bcbef1c(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_scanner_feed_capi_16dd43396bc3f70c(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -2111,7 +2116,7 @@ intgo _wrap_ctr_scanner_feed_capi_f4fc5e972bcbef1c(struct ctr_scanner *_swig_go_
 }
 
 
-intgo _wrap_ctr_scanner_finish_capi_f4fc5e972bcbef1c(struct ctr_scanner *_swig_go_0) {
+intgo _wrap_ctr_scanner_finish_capi_16dd43396bc3f70c(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2124,7 +2129,7 @@ intgo _wrap_ctr_scanner_finish_capi_f4fc5e972bcbef1c(struct ctr_scanner *_swig_g
 }
 
 
-void _wrap_ctr_scanner_reset_capi_f4fc5e972bcbef1c(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_reset_capi_16dd43396bc3f70c(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -2134,7 +2139,7 @@ void _wrap_ctr_scanner_reset_capi_f4fc5e972bcbef1c(struct ctr_scanner *_swig_go_
 }
 
 
-long long _wrap_ctr_scanner_stat_capi_f4fc5e972bcbef1c(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_ctr_scanner_stat_capi_16dd43396bc3f70c(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t result;
@@ -2149,7 +2154,7 @@ long long _wrap_ctr_scanner_stat_capi_f4fc5e972bcbef1c(struct ctr_scanner *_swig
 }
 
 
-_gostring_ _wrap_ctr_scanner_last_error_capi_f4fc5e972bcbef1c(struct ctr_scanner *_swig_go_0) {
+_gostring_ _wrap_ctr_scanner_last_error_capi_16dd43396bc3f70c(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2162,7 +2167,7 @@ _gostring_ _wrap_ctr_scanner_last_error_capi_f4fc5e972bcbef1c(struct ctr_scanner
 }
 
 
-struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_f4fc5e972bcbef1c(intgo _swig_go_0) {
+struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_16dd43396bc3f70c(intgo _swig_go_0) {
   uintptr_t arg1 ;
   ctrgo_ctx *result = 0 ;
   struct ctrgo_ctx *_swig_go_result;
@@ -2175,7 +2180,7 @@ struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_f4fc5e972bcbef1c(intgo _swig_go_0) {
 }
 
 
-void _wrap_ctrgo_ctx_free_capi_f4fc5e972bcbef1c(struct ctrgo_ctx *_swig_go_0) {
+void _wrap_ctrgo_ctx_free_capi_16dd43396bc3f70c(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   
   arg1 = *(ctrgo_ctx **)&_swig_go_0; 
@@ -2185,7 +2190,7 @@ void _wrap_ctrgo_ctx_free_capi_f4fc5e972bcbef1c(struct ctrgo_ctx *_swig_go_0) {
 }
 
 
-intgo _wrap_ctrgo_ctx_oom_capi_f4fc5e972bcbef1c(struct ctrgo_ctx *_swig_go_0) {
+intgo _wrap_ctrgo_ctx_oom_capi_16dd43396bc3f70c(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2198,7 +2203,7 @@ intgo _wrap_ctrgo_ctx_oom_capi_f4fc5e972bcbef1c(struct ctrgo_ctx *_swig_go_0) {
 }
 
 
-intgo _wrap_ctrgo_scanner_new_capi_f4fc5e972bcbef1c(struct ctr_ruleset *_swig_go_0, struct ctrgo_ctx *_swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_ctrgo_scanner_new_capi_16dd43396bc3f70c(struct ctr_ruleset *_swig_go_0, struct ctrgo_ctx *_swig_go_1, _goslice_ _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   ctrgo_ctx *arg2 = 0 ;
   ctr_scanner **arg3 = 0 ;
@@ -2223,7 +2228,7 @@ intgo _wrap_ctrgo_scanner_new_capi_f4fc5e972bcbef1c(struct ctr_ruleset *_swig_go
 }
 
 
-long long _wrap_ctrgo_queue_take_capi_f4fc5e972bcbef1c(struct ctrgo_ctx *_swig_go_0, _goslice_ _swig_go_1) {
+long long _wrap_ctrgo_queue_take_capi_16dd43396bc3f70c(struct ctrgo_ctx *_swig_go_0, _goslice_ _swig_go_1) {
   ctrgo_ctx *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
