@@ -259,7 +259,11 @@ func (r *Ruleset) NewScanner(onMatch func(Alert) error, opts ...ScanOption) (*Sc
 	}
 	st := &scanState{onMatch: onMatch, onRecordError: cfg.onRecordError}
 	h := cgo.NewHandle(st)
-	ctx := capi.Ctrgo_ctx_new(uint(h)).(capi.SwigcptrStruct_SS_ctrgo_ctx)
+	want := 0
+	if onMatch != nil {
+		want = 1 // else C only counts the matches: nothing to queue
+	}
+	ctx := capi.Ctrgo_ctx_new(uint(h), want).(capi.SwigcptrStruct_SS_ctrgo_ctx)
 	if ctx == 0 {
 		h.Delete()
 		return nil, opError("new scanner", int(capi.CTR_ENOMEM))

@@ -484,6 +484,10 @@ func TestBatchedDeliveryLooksPerAlert(t *testing.T) {
 	if full.Matches != 9000 || full.BadRecords != 31 || len(events) != 9031 {
 		t.Fatalf("full scan: %d events, stats %+v", len(events), full)
 	}
+	// Without a match callback nothing is queued; the counters are the same.
+	if counted, err := rs.Scan(bytes.NewReader(data), nil); err != nil || counted != full {
+		t.Errorf("count only: %+v, %v; want %+v", counted, err, full)
+	}
 	var last uint64
 	bad := uint64(0)
 	for i, e := range events {

@@ -12,7 +12,7 @@ import "C"
 import "runtime/cgo"
 
 // Handler receives the callbacks of one scanner. A scanner created with
-// Ctrgo_scanner_new(rs, Ctrgo_ctx_new(uintptr(cgo.NewHandle(h))), out)
+// Ctrgo_scanner_new(rs, Ctrgo_ctx_new(uintptr(cgo.NewHandle(h)), 1), out)
 // calls these methods synchronously, on the goroutine that is inside
 // Ctr_scanner_feed or Ctr_scanner_finish. The views passed in are valid only
 // during the call.

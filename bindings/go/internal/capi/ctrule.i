@@ -45,7 +45,8 @@ struct ctrgo_ctx {
   ctr_scanner *sc;
   unsigned char *q;
   size_t len, cap;
-  int oom; /* the queue could not grow: the scan was stopped */
+  int want; /* Go has a match callback: else matches are only counted (by C) */
+  int oom;  /* the queue could not grow: the scan was stopped */
 };
 
 #define CTRGO_FLUSH_AT (256u * 1024u) /* queued bytes that make Go take the queue mid-feed */
@@ -56,6 +57,8 @@ static size_t ctrgo_match_pack(const ctr_match *m, void *pack_buf, size_t pack_l
 static int ctrgo_match_tramp(const ctr_match *m, void *user_data)
 {
   struct ctrgo_ctx *c = user_data;
+  if (!c->want)
+    return 0;
   size_t need = ctrgo_match_pack(m, NULL, 0), item = CTRGO_ITEM_HEAD + need;
   if (c->cap - c->len < item) {
     size_t cap = c->cap ? c->cap : 64u * 1024u;
@@ -251,12 +254,15 @@ func ctrgoCopyNullableString(s string) *string {
 typedef struct ctrgo_ctx ctrgo_ctx;
 
 /* The C side of a Go scanner whose callbacks are the Go functions behind
- * `handle` (a runtime/cgo.Handle); NULL when out of memory. */
-static ctrgo_ctx *ctrgo_ctx_new(uintptr_t handle)
+ * `handle` (a runtime/cgo.Handle); matches are queued only if want_matches.
+ * NULL when out of memory. */
+static ctrgo_ctx *ctrgo_ctx_new(uintptr_t handle, int want_matches)
 {
   ctrgo_ctx *c = calloc(1, sizeof *c);
-  if (c)
+  if (c) {
     c->handle = handle;
+    c->want = want_matches;
+  }
   return c;
 }
 

@@ -13,9 +13,9 @@ extern
 #ifdef __cplusplus
   "C"
 #endif
-  void cgo_panic__capi_16dd43396bc3f70c(const char*);
+  void cgo_panic__capi_1c09ee23b5127a30(const char*);
 static void _swig_gopanic(const char *p) {
-  cgo_panic__capi_16dd43396bc3f70c(p);
+  cgo_panic__capi_1c09ee23b5127a30(p);
 }
 
 
@@ -245,7 +245,8 @@ struct ctrgo_ctx {
   ctr_scanner *sc;
   unsigned char *q;
   size_t len, cap;
-  int oom; /* the queue could not grow: the scan was stopped */
+  int want; /* Go has a match callback: else matches are only counted (by C) */
+  int oom;  /* the queue could not grow: the scan was stopped */
 };
 
 #define CTRGO_FLUSH_AT (256u * 1024u) /* queued bytes that make Go take the queue mid-feed */
@@ -256,6 +257,8 @@ static size_t ctrgo_match_pack(const ctr_match *m, void *pack_buf, size_t pack_l
 static int ctrgo_match_tramp(const ctr_match *m, void *user_data)
 {
   struct ctrgo_ctx *c = user_data;
+  if (!c->want)
+    return 0;
   size_t need = ctrgo_match_pack(m, NULL, 0), item = CTRGO_ITEM_HEAD + need;
   if (c->cap - c->len < item) {
     size_t cap = c->cap ? c->cap : 64u * 1024u;
@@ -293,12 +296,15 @@ static void ctrgo_record_error_tramp(const ctr_record_error *e, void *user_data)
 typedef struct ctrgo_ctx ctrgo_ctx;
 
 /* The C side of a Go scanner whose callbacks are the Go functions behind
- * `handle` (a runtime/cgo.Handle); NULL when out of memory. */
-static ctrgo_ctx *ctrgo_ctx_new(uintptr_t handle)
+ * `handle` (a runtime/cgo.Handle); matches are queued only if want_matches.
+ * NULL when out of memory. */
+static ctrgo_ctx *ctrgo_ctx_new(uintptr_t handle, int want_matches)
 {
   ctrgo_ctx *c = calloc(1, sizeof *c);
-  if (c)
+  if (c) {
     c->handle = handle;
+    c->want = want_matches;
+  }
   return c;
 }
 
@@ -408,7 +414,7 @@ static size_t ctrgo_match_pack(const ctr_match *m, void *pack_buf, size_t pack_l
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_16dd43396bc3f70c(void *_swig_go_0) {
+void _wrap_Swig_free_capi_1c09ee23b5127a30(void *_swig_go_0) {
   void *arg1 = 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -418,7 +424,7 @@ void _wrap_Swig_free_capi_16dd43396bc3f70c(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_16dd43396bc3f70c(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_1c09ee23b5127a30(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -431,7 +437,7 @@ void *_wrap_Swig_malloc_capi_16dd43396bc3f70c(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_VERSION_HEX_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_VERSION_HEX_capi_1c09ee23b5127a30() {
   int result;
   intgo _swig_go_result;
   
@@ -442,7 +448,7 @@ intgo _wrap_CTR_VERSION_HEX_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_ctr_version_capi_16dd43396bc3f70c() {
+intgo _wrap_ctr_version_capi_1c09ee23b5127a30() {
   unsigned int result;
   intgo _swig_go_result;
   
@@ -453,7 +459,7 @@ intgo _wrap_ctr_version_capi_16dd43396bc3f70c() {
 }
 
 
-_gostring_ _wrap_ctr_version_string_capi_16dd43396bc3f70c() {
+_gostring_ _wrap_ctr_version_string_capi_1c09ee23b5127a30() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -464,7 +470,7 @@ _gostring_ _wrap_ctr_version_string_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_OK_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_OK_capi_1c09ee23b5127a30() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -476,7 +482,7 @@ intgo _wrap_CTR_OK_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_STOPPED_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_STOPPED_capi_1c09ee23b5127a30() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -488,7 +494,7 @@ intgo _wrap_CTR_STOPPED_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_ENOMEM_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_ENOMEM_capi_1c09ee23b5127a30() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -500,7 +506,7 @@ intgo _wrap_CTR_ENOMEM_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_EINVAL_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_EINVAL_capi_1c09ee23b5127a30() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -512,7 +518,7 @@ intgo _wrap_CTR_EINVAL_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_ESYNTAX_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_ESYNTAX_capi_1c09ee23b5127a30() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -524,7 +530,7 @@ intgo _wrap_CTR_ESYNTAX_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_EIO_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_EIO_capi_1c09ee23b5127a30() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -536,7 +542,7 @@ intgo _wrap_CTR_EIO_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_EDATA_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_EDATA_capi_1c09ee23b5127a30() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -548,7 +554,7 @@ intgo _wrap_CTR_EDATA_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_ENOENT_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_ENOENT_capi_1c09ee23b5127a30() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -560,7 +566,7 @@ intgo _wrap_CTR_ENOENT_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_EBUSY_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_EBUSY_capi_1c09ee23b5127a30() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -572,7 +578,7 @@ intgo _wrap_CTR_EBUSY_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_ELIMIT_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_ELIMIT_capi_1c09ee23b5127a30() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -584,7 +590,7 @@ intgo _wrap_CTR_ELIMIT_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_EVERSION_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_EVERSION_capi_1c09ee23b5127a30() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -596,7 +602,7 @@ intgo _wrap_CTR_EVERSION_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_ESTATE_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_ESTATE_capi_1c09ee23b5127a30() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -608,7 +614,7 @@ intgo _wrap_CTR_ESTATE_capi_16dd43396bc3f70c() {
 }
 
 
-_gostring_ _wrap_ctr_strerror_capi_16dd43396bc3f70c(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_strerror_capi_1c09ee23b5127a30(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -621,7 +627,7 @@ _gostring_ _wrap_ctr_strerror_capi_16dd43396bc3f70c(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_status_name_capi_16dd43396bc3f70c(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_status_name_capi_1c09ee23b5127a30(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -634,7 +640,7 @@ _gostring_ _wrap_ctr_status_name_capi_16dd43396bc3f70c(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_1c09ee23b5127a30() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -646,7 +652,7 @@ intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ALERT_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_PRIORITY_ALERT_capi_1c09ee23b5127a30() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -658,7 +664,7 @@ intgo _wrap_CTR_PRIORITY_ALERT_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_CRITICAL_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_PRIORITY_CRITICAL_capi_1c09ee23b5127a30() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -670,7 +676,7 @@ intgo _wrap_CTR_PRIORITY_CRITICAL_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ERROR_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_PRIORITY_ERROR_capi_1c09ee23b5127a30() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -682,7 +688,7 @@ intgo _wrap_CTR_PRIORITY_ERROR_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_WARNING_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_PRIORITY_WARNING_capi_1c09ee23b5127a30() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -694,7 +700,7 @@ intgo _wrap_CTR_PRIORITY_WARNING_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_NOTICE_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_PRIORITY_NOTICE_capi_1c09ee23b5127a30() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -706,7 +712,7 @@ intgo _wrap_CTR_PRIORITY_NOTICE_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_1c09ee23b5127a30() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -718,7 +724,7 @@ intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_DEBUG_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_PRIORITY_DEBUG_capi_1c09ee23b5127a30() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -730,7 +736,7 @@ intgo _wrap_CTR_PRIORITY_DEBUG_capi_16dd43396bc3f70c() {
 }
 
 
-_gostring_ _wrap_ctr_priority_name_capi_16dd43396bc3f70c(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_priority_name_capi_1c09ee23b5127a30(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -750,7 +756,7 @@ _gostring_ _wrap_ctr_priority_name_capi_16dd43396bc3f70c(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_priority_parse_capi_16dd43396bc3f70c(_gostring_ _swig_go_0) {
+intgo _wrap_ctr_priority_parse_capi_1c09ee23b5127a30(_gostring_ _swig_go_0) {
   char *arg1 = 0 ;
   char *temp1 ;
   int result;
@@ -770,7 +776,7 @@ intgo _wrap_ctr_priority_parse_capi_16dd43396bc3f70c(_gostring_ _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_SEVERITY_ERROR_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_SEVERITY_ERROR_capi_1c09ee23b5127a30() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -782,7 +788,7 @@ intgo _wrap_CTR_SEVERITY_ERROR_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_SEVERITY_WARNING_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_SEVERITY_WARNING_capi_1c09ee23b5127a30() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -794,7 +800,7 @@ intgo _wrap_CTR_SEVERITY_WARNING_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_ctr_diag_severity_capi_16dd43396bc3f70c(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_severity_capi_1c09ee23b5127a30(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -807,7 +813,7 @@ intgo _wrap_ctr_diag_severity_capi_16dd43396bc3f70c(struct ctr_diag *_swig_go_0)
 }
 
 
-_gostring_ _wrap_ctr_diag_file_capi_16dd43396bc3f70c(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_file_capi_1c09ee23b5127a30(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -820,7 +826,7 @@ _gostring_ _wrap_ctr_diag_file_capi_16dd43396bc3f70c(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_diag_line_capi_16dd43396bc3f70c(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_line_capi_1c09ee23b5127a30(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -833,7 +839,7 @@ intgo _wrap_ctr_diag_line_capi_16dd43396bc3f70c(struct ctr_diag *_swig_go_0) {
 }
 
 
-intgo _wrap_ctr_diag_column_capi_16dd43396bc3f70c(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_column_capi_1c09ee23b5127a30(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -846,7 +852,7 @@ intgo _wrap_ctr_diag_column_capi_16dd43396bc3f70c(struct ctr_diag *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_diag_item_capi_16dd43396bc3f70c(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_item_capi_1c09ee23b5127a30(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -866,7 +872,7 @@ _gostring_ _wrap_ctr_diag_item_capi_16dd43396bc3f70c(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_code_capi_16dd43396bc3f70c(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_code_capi_1c09ee23b5127a30(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -879,7 +885,7 @@ _gostring_ _wrap_ctr_diag_code_capi_16dd43396bc3f70c(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_message_capi_16dd43396bc3f70c(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_message_capi_1c09ee23b5127a30(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -892,7 +898,7 @@ _gostring_ _wrap_ctr_diag_message_capi_16dd43396bc3f70c(struct ctr_diag *_swig_g
 }
 
 
-_gostring_ _wrap_ctr_diag_text_capi_16dd43396bc3f70c(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_text_capi_1c09ee23b5127a30(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -905,7 +911,7 @@ _gostring_ _wrap_ctr_diag_text_capi_16dd43396bc3f70c(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_compiler_new_capi_16dd43396bc3f70c(_goslice_ _swig_go_0) {
+intgo _wrap_ctr_compiler_new_capi_1c09ee23b5127a30(_goslice_ _swig_go_0) {
   ctr_compiler **arg1 = 0 ;
   ctr_compiler *out_temp1 ;
   int result;
@@ -926,7 +932,7 @@ intgo _wrap_ctr_compiler_new_capi_16dd43396bc3f70c(_goslice_ _swig_go_0) {
 }
 
 
-void _wrap_ctr_compiler_free_capi_16dd43396bc3f70c(struct ctr_compiler *_swig_go_0) {
+void _wrap_ctr_compiler_free_capi_1c09ee23b5127a30(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   
   arg1 = *(ctr_compiler **)&_swig_go_0; 
@@ -936,7 +942,7 @@ void _wrap_ctr_compiler_free_capi_16dd43396bc3f70c(struct ctr_compiler *_swig_go
 }
 
 
-intgo _wrap_ctr_compiler_add_file_capi_16dd43396bc3f70c(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_file_capi_1c09ee23b5127a30(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -958,7 +964,7 @@ intgo _wrap_ctr_compiler_add_file_capi_16dd43396bc3f70c(struct ctr_compiler *_sw
 }
 
 
-intgo _wrap_ctr_compiler_add_string_capi_16dd43396bc3f70c(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_ctr_compiler_add_string_capi_1c09ee23b5127a30(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   size_t arg3 ;
@@ -987,7 +993,7 @@ intgo _wrap_ctr_compiler_add_string_capi_16dd43396bc3f70c(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_add_builtin_capi_16dd43396bc3f70c(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_builtin_capi_1c09ee23b5127a30(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1009,7 +1015,7 @@ intgo _wrap_ctr_compiler_add_builtin_capi_16dd43396bc3f70c(struct ctr_compiler *
 }
 
 
-long long _wrap_ctr_builtin_count_capi_16dd43396bc3f70c() {
+long long _wrap_ctr_builtin_count_capi_1c09ee23b5127a30() {
   size_t result;
   long long _swig_go_result;
   
@@ -1020,7 +1026,7 @@ long long _wrap_ctr_builtin_count_capi_16dd43396bc3f70c() {
 }
 
 
-_gostring_ _wrap_ctr_builtin_name_capi_16dd43396bc3f70c(long long _swig_go_0) {
+_gostring_ _wrap_ctr_builtin_name_capi_1c09ee23b5127a30(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1040,7 +1046,7 @@ _gostring_ _wrap_ctr_builtin_name_capi_16dd43396bc3f70c(long long _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_compiler_select_name_capi_16dd43396bc3f70c(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_name_capi_1c09ee23b5127a30(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -1064,7 +1070,7 @@ intgo _wrap_ctr_compiler_select_name_capi_16dd43396bc3f70c(struct ctr_compiler *
 }
 
 
-intgo _wrap_ctr_compiler_select_tag_capi_16dd43396bc3f70c(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_tag_capi_1c09ee23b5127a30(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -1088,7 +1094,7 @@ intgo _wrap_ctr_compiler_select_tag_capi_16dd43396bc3f70c(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_set_min_priority_capi_16dd43396bc3f70c(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_compiler_set_min_priority_capi_1c09ee23b5127a30(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   int result;
@@ -1103,7 +1109,7 @@ intgo _wrap_ctr_compiler_set_min_priority_capi_16dd43396bc3f70c(struct ctr_compi
 }
 
 
-intgo _wrap_ctr_compiler_set_limit_capi_16dd43396bc3f70c(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_compiler_set_limit_capi_1c09ee23b5127a30(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -1120,7 +1126,7 @@ intgo _wrap_ctr_compiler_set_limit_capi_16dd43396bc3f70c(struct ctr_compiler *_s
 }
 
 
-intgo _wrap_ctr_compiler_compile_capi_16dd43396bc3f70c(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_compiler_compile_capi_1c09ee23b5127a30(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   ctr_ruleset **arg2 = 0 ;
   ctr_ruleset *out_temp2 ;
@@ -1143,7 +1149,7 @@ intgo _wrap_ctr_compiler_compile_capi_16dd43396bc3f70c(struct ctr_compiler *_swi
 }
 
 
-long long _wrap_ctr_compiler_diag_count_capi_16dd43396bc3f70c(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_diag_count_capi_1c09ee23b5127a30(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1156,7 +1162,7 @@ long long _wrap_ctr_compiler_diag_count_capi_16dd43396bc3f70c(struct ctr_compile
 }
 
 
-struct ctr_diag *_wrap_ctr_compiler_diag_capi_16dd43396bc3f70c(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
+struct ctr_diag *_wrap_ctr_compiler_diag_capi_1c09ee23b5127a30(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   size_t arg2 ;
   ctr_diag *result = 0 ;
@@ -1171,7 +1177,7 @@ struct ctr_diag *_wrap_ctr_compiler_diag_capi_16dd43396bc3f70c(struct ctr_compil
 }
 
 
-long long _wrap_ctr_compiler_error_count_capi_16dd43396bc3f70c(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_error_count_capi_1c09ee23b5127a30(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1184,7 +1190,7 @@ long long _wrap_ctr_compiler_error_count_capi_16dd43396bc3f70c(struct ctr_compil
 }
 
 
-struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_16dd43396bc3f70c(struct ctr_ruleset *_swig_go_0) {
+struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_1c09ee23b5127a30(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   ctr_ruleset *result = 0 ;
   struct ctr_ruleset *_swig_go_result;
@@ -1197,7 +1203,7 @@ struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_16dd43396bc3f70c(struct ctr_rules
 }
 
 
-void _wrap_ctr_ruleset_unref_capi_16dd43396bc3f70c(struct ctr_ruleset *_swig_go_0) {
+void _wrap_ctr_ruleset_unref_capi_1c09ee23b5127a30(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   
   arg1 = *(ctr_ruleset **)&_swig_go_0; 
@@ -1207,7 +1213,7 @@ void _wrap_ctr_ruleset_unref_capi_16dd43396bc3f70c(struct ctr_ruleset *_swig_go_
 }
 
 
-long long _wrap_ctr_ruleset_rule_count_capi_16dd43396bc3f70c(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_rule_count_capi_1c09ee23b5127a30(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1220,7 +1226,7 @@ long long _wrap_ctr_ruleset_rule_count_capi_16dd43396bc3f70c(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_name_capi_16dd43396bc3f70c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_name_capi_1c09ee23b5127a30(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1242,7 +1248,7 @@ _gostring_ _wrap_ctr_ruleset_rule_name_capi_16dd43396bc3f70c(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_desc_capi_16dd43396bc3f70c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_desc_capi_1c09ee23b5127a30(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1264,7 +1270,7 @@ _gostring_ _wrap_ctr_ruleset_rule_desc_capi_16dd43396bc3f70c(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_condition_capi_16dd43396bc3f70c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_condition_capi_1c09ee23b5127a30(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1286,7 +1292,7 @@ _gostring_ _wrap_ctr_ruleset_rule_condition_capi_16dd43396bc3f70c(struct ctr_rul
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_output_capi_16dd43396bc3f70c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_output_capi_1c09ee23b5127a30(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1308,7 +1314,7 @@ _gostring_ _wrap_ctr_ruleset_rule_output_capi_16dd43396bc3f70c(struct ctr_rulese
 }
 
 
-intgo _wrap_ctr_ruleset_rule_priority_capi_16dd43396bc3f70c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_priority_capi_1c09ee23b5127a30(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -1323,7 +1329,7 @@ intgo _wrap_ctr_ruleset_rule_priority_capi_16dd43396bc3f70c(struct ctr_ruleset *
 }
 
 
-intgo _wrap_ctr_ruleset_rule_enabled_capi_16dd43396bc3f70c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_enabled_capi_1c09ee23b5127a30(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -1338,7 +1344,7 @@ intgo _wrap_ctr_ruleset_rule_enabled_capi_16dd43396bc3f70c(struct ctr_ruleset *_
 }
 
 
-long long _wrap_ctr_ruleset_rule_tag_count_capi_16dd43396bc3f70c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+long long _wrap_ctr_ruleset_rule_tag_count_capi_1c09ee23b5127a30(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t result;
@@ -1353,7 +1359,7 @@ long long _wrap_ctr_ruleset_rule_tag_count_capi_16dd43396bc3f70c(struct ctr_rule
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_tag_capi_16dd43396bc3f70c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_ctr_ruleset_rule_tag_capi_1c09ee23b5127a30(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t arg3 ;
@@ -1377,7 +1383,7 @@ _gostring_ _wrap_ctr_ruleset_rule_tag_capi_16dd43396bc3f70c(struct ctr_ruleset *
 }
 
 
-long long _wrap_ctr_ruleset_enabled_count_capi_16dd43396bc3f70c(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_enabled_count_capi_1c09ee23b5127a30(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1390,7 +1396,7 @@ long long _wrap_ctr_ruleset_enabled_count_capi_16dd43396bc3f70c(struct ctr_rules
 }
 
 
-long long _wrap_ctr_field_count_capi_16dd43396bc3f70c() {
+long long _wrap_ctr_field_count_capi_1c09ee23b5127a30() {
   size_t result;
   long long _swig_go_result;
   
@@ -1401,7 +1407,7 @@ long long _wrap_ctr_field_count_capi_16dd43396bc3f70c() {
 }
 
 
-_gostring_ _wrap_ctr_field_name_capi_16dd43396bc3f70c(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_name_capi_1c09ee23b5127a30(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1421,7 +1427,7 @@ _gostring_ _wrap_ctr_field_name_capi_16dd43396bc3f70c(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_desc_capi_16dd43396bc3f70c(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_desc_capi_1c09ee23b5127a30(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1441,7 +1447,7 @@ _gostring_ _wrap_ctr_field_desc_capi_16dd43396bc3f70c(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_type_capi_16dd43396bc3f70c(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_type_capi_1c09ee23b5127a30(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1461,7 +1467,7 @@ _gostring_ _wrap_ctr_field_type_capi_16dd43396bc3f70c(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_match_rule_capi_16dd43396bc3f70c(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_rule_capi_1c09ee23b5127a30(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1474,7 +1480,7 @@ _gostring_ _wrap_ctr_match_rule_capi_16dd43396bc3f70c(struct ctr_match *_swig_go
 }
 
 
-intgo _wrap_ctr_match_priority_capi_16dd43396bc3f70c(struct ctr_match *_swig_go_0) {
+intgo _wrap_ctr_match_priority_capi_1c09ee23b5127a30(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1487,7 +1493,7 @@ intgo _wrap_ctr_match_priority_capi_16dd43396bc3f70c(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_source_capi_16dd43396bc3f70c(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_source_capi_1c09ee23b5127a30(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1500,7 +1506,7 @@ _gostring_ _wrap_ctr_match_source_capi_16dd43396bc3f70c(struct ctr_match *_swig_
 }
 
 
-_gostring_ _wrap_ctr_match_output_capi_16dd43396bc3f70c(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_output_capi_1c09ee23b5127a30(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1513,7 +1519,7 @@ _gostring_ _wrap_ctr_match_output_capi_16dd43396bc3f70c(struct ctr_match *_swig_
 }
 
 
-long long _wrap_ctr_match_tag_count_capi_16dd43396bc3f70c(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_tag_count_capi_1c09ee23b5127a30(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1526,7 +1532,7 @@ long long _wrap_ctr_match_tag_count_capi_16dd43396bc3f70c(struct ctr_match *_swi
 }
 
 
-_gostring_ _wrap_ctr_match_tag_capi_16dd43396bc3f70c(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_tag_capi_1c09ee23b5127a30(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1548,7 +1554,7 @@ _gostring_ _wrap_ctr_match_tag_capi_16dd43396bc3f70c(struct ctr_match *_swig_go_
 }
 
 
-long long _wrap_ctr_match_field_count_capi_16dd43396bc3f70c(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_field_count_capi_1c09ee23b5127a30(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1561,7 +1567,7 @@ long long _wrap_ctr_match_field_count_capi_16dd43396bc3f70c(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_name_capi_16dd43396bc3f70c(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_name_capi_1c09ee23b5127a30(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1583,7 +1589,7 @@ _gostring_ _wrap_ctr_match_field_name_capi_16dd43396bc3f70c(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_value_capi_16dd43396bc3f70c(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_value_capi_1c09ee23b5127a30(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1605,7 +1611,7 @@ _gostring_ _wrap_ctr_match_field_value_capi_16dd43396bc3f70c(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_time_capi_16dd43396bc3f70c(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_time_capi_1c09ee23b5127a30(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -1618,7 +1624,7 @@ long long _wrap_ctr_match_time_capi_16dd43396bc3f70c(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_event_capi_16dd43396bc3f70c(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_event_capi_1c09ee23b5127a30(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t len_temp2 ;
@@ -1637,7 +1643,7 @@ _gostring_ _wrap_ctr_match_event_capi_16dd43396bc3f70c(struct ctr_match *_swig_g
 }
 
 
-long long _wrap_ctr_match_record_index_capi_16dd43396bc3f70c(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_record_index_capi_1c09ee23b5127a30(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1650,7 +1656,7 @@ long long _wrap_ctr_match_record_index_capi_16dd43396bc3f70c(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_byte_offset_capi_16dd43396bc3f70c(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_byte_offset_capi_1c09ee23b5127a30(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1663,7 +1669,7 @@ long long _wrap_ctr_match_byte_offset_capi_16dd43396bc3f70c(struct ctr_match *_s
 }
 
 
-intgo _wrap_ctr_record_error_status_capi_16dd43396bc3f70c(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_status_capi_1c09ee23b5127a30(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1676,7 +1682,7 @@ intgo _wrap_ctr_record_error_status_capi_16dd43396bc3f70c(struct ctr_record_erro
 }
 
 
-long long _wrap_ctr_record_error_index_capi_16dd43396bc3f70c(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_index_capi_1c09ee23b5127a30(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1689,7 +1695,7 @@ long long _wrap_ctr_record_error_index_capi_16dd43396bc3f70c(struct ctr_record_e
 }
 
 
-long long _wrap_ctr_record_error_offset_capi_16dd43396bc3f70c(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_offset_capi_1c09ee23b5127a30(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1702,7 +1708,7 @@ long long _wrap_ctr_record_error_offset_capi_16dd43396bc3f70c(struct ctr_record_
 }
 
 
-_gostring_ _wrap_ctr_record_error_message_capi_16dd43396bc3f70c(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_message_capi_1c09ee23b5127a30(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1715,7 +1721,7 @@ _gostring_ _wrap_ctr_record_error_message_capi_16dd43396bc3f70c(struct ctr_recor
 }
 
 
-intgo _wrap_ctr_record_error_evaluated_capi_16dd43396bc3f70c(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_evaluated_capi_1c09ee23b5127a30(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1728,7 +1734,7 @@ intgo _wrap_ctr_record_error_evaluated_capi_16dd43396bc3f70c(struct ctr_record_e
 }
 
 
-_gostring_ _wrap_ctr_record_error_text_capi_16dd43396bc3f70c(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_text_capi_1c09ee23b5127a30(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1741,7 +1747,7 @@ _gostring_ _wrap_ctr_record_error_text_capi_16dd43396bc3f70c(struct ctr_record_e
 }
 
 
-intgo _wrap_CTR_FORMAT_AUTO_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_FORMAT_AUTO_capi_1c09ee23b5127a30() {
   enum ctr_format result;
   intgo _swig_go_result;
   
@@ -1753,7 +1759,7 @@ intgo _wrap_CTR_FORMAT_AUTO_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_1c09ee23b5127a30() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -1765,7 +1771,7 @@ intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_SCAN_NO_INDEX_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_SCAN_NO_INDEX_capi_1c09ee23b5127a30() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -1777,7 +1783,7 @@ intgo _wrap_CTR_SCAN_NO_INDEX_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_1c09ee23b5127a30() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1789,7 +1795,7 @@ intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_1c09ee23b5127a30() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1801,7 +1807,7 @@ intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_1c09ee23b5127a30() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1813,7 +1819,7 @@ intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_1c09ee23b5127a30() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1825,7 +1831,7 @@ intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_NODES_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_LIMIT_YAML_NODES_capi_1c09ee23b5127a30() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1837,7 +1843,7 @@ intgo _wrap_CTR_LIMIT_YAML_NODES_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_1c09ee23b5127a30() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1849,7 +1855,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_1c09ee23b5127a30() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1861,7 +1867,7 @@ intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_1c09ee23b5127a30() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1873,7 +1879,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RULES_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_LIMIT_RULES_capi_1c09ee23b5127a30() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1885,7 +1891,7 @@ intgo _wrap_CTR_LIMIT_RULES_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_1c09ee23b5127a30() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1897,7 +1903,7 @@ intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_1c09ee23b5127a30() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1909,7 +1915,7 @@ intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_1c09ee23b5127a30() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1921,7 +1927,7 @@ intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_LIMIT__COUNT_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_LIMIT__COUNT_capi_1c09ee23b5127a30() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1933,7 +1939,7 @@ intgo _wrap_CTR_LIMIT__COUNT_capi_16dd43396bc3f70c() {
 }
 
 
-long long _wrap_ctr_limit_default_capi_16dd43396bc3f70c(intgo _swig_go_0) {
+long long _wrap_ctr_limit_default_capi_1c09ee23b5127a30(intgo _swig_go_0) {
   int arg1 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1946,7 +1952,7 @@ long long _wrap_ctr_limit_default_capi_16dd43396bc3f70c(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_limit_name_capi_16dd43396bc3f70c(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_limit_name_capi_1c09ee23b5127a30(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1959,7 +1965,7 @@ _gostring_ _wrap_ctr_limit_name_capi_16dd43396bc3f70c(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_STAT_BYTES_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_STAT_BYTES_capi_1c09ee23b5127a30() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -1971,7 +1977,7 @@ intgo _wrap_CTR_STAT_BYTES_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_STAT_RECORDS_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_STAT_RECORDS_capi_1c09ee23b5127a30() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -1983,7 +1989,7 @@ intgo _wrap_CTR_STAT_RECORDS_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_STAT_MATCHES_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_STAT_MATCHES_capi_1c09ee23b5127a30() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -1995,7 +2001,7 @@ intgo _wrap_CTR_STAT_MATCHES_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_STAT_BAD_RECORDS_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_STAT_BAD_RECORDS_capi_1c09ee23b5127a30() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2007,7 +2013,7 @@ intgo _wrap_CTR_STAT_BAD_RECORDS_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_STAT_SKIPPED_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_STAT_SKIPPED_capi_1c09ee23b5127a30() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2019,7 +2025,7 @@ intgo _wrap_CTR_STAT_SKIPPED_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_STAT_EVALUATED_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_STAT_EVALUATED_capi_1c09ee23b5127a30() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2031,7 +2037,7 @@ intgo _wrap_CTR_STAT_EVALUATED_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_STAT_INCOMPLETE_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_STAT_INCOMPLETE_capi_1c09ee23b5127a30() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2043,7 +2049,7 @@ intgo _wrap_CTR_STAT_INCOMPLETE_capi_16dd43396bc3f70c() {
 }
 
 
-intgo _wrap_CTR_STAT__COUNT_capi_16dd43396bc3f70c() {
+intgo _wrap_CTR_STAT__COUNT_capi_1c09ee23b5127a30() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2055,7 +2061,7 @@ intgo _wrap_CTR_STAT__COUNT_capi_16dd43396bc3f70c() {
 }
 
 
-void _wrap_ctr_scanner_free_capi_16dd43396bc3f70c(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_free_capi_1c09ee23b5127a30(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -2065,7 +2071,7 @@ void _wrap_ctr_scanner_free_capi_16dd43396bc3f70c(struct ctr_scanner *_swig_go_0
 }
 
 
-intgo _wrap_ctr_scanner_set_flags_capi_16dd43396bc3f70c(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_scanner_set_flags_capi_1c09ee23b5127a30(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   unsigned int arg2 ;
   int result;
@@ -2080,7 +2086,7 @@ intgo _wrap_ctr_scanner_set_flags_capi_16dd43396bc3f70c(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_set_limit_capi_16dd43396bc3f70c(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_scanner_set_limit_capi_1c09ee23b5127a30(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -2097,7 +2103,7 @@ intgo _wrap_ctr_scanner_set_limit_capi_16dd43396bc3f70c(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_feed_capi_16dd43396bc3f70c(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_scanner_feed_capi_1c09ee23b5127a30(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -2116,7 +2122,7 @@ intgo _wrap_ctr_scanner_feed_capi_16dd43396bc3f70c(struct ctr_scanner *_swig_go_
 }
 
 
-intgo _wrap_ctr_scanner_finish_capi_16dd43396bc3f70c(struct ctr_scanner *_swig_go_0) {
+intgo _wrap_ctr_scanner_finish_capi_1c09ee23b5127a30(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2129,7 +2135,7 @@ intgo _wrap_ctr_scanner_finish_capi_16dd43396bc3f70c(struct ctr_scanner *_swig_g
 }
 
 
-void _wrap_ctr_scanner_reset_capi_16dd43396bc3f70c(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_reset_capi_1c09ee23b5127a30(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -2139,7 +2145,7 @@ void _wrap_ctr_scanner_reset_capi_16dd43396bc3f70c(struct ctr_scanner *_swig_go_
 }
 
 
-long long _wrap_ctr_scanner_stat_capi_16dd43396bc3f70c(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_ctr_scanner_stat_capi_1c09ee23b5127a30(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t result;
@@ -2154,7 +2160,7 @@ long long _wrap_ctr_scanner_stat_capi_16dd43396bc3f70c(struct ctr_scanner *_swig
 }
 
 
-_gostring_ _wrap_ctr_scanner_last_error_capi_16dd43396bc3f70c(struct ctr_scanner *_swig_go_0) {
+_gostring_ _wrap_ctr_scanner_last_error_capi_1c09ee23b5127a30(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2167,20 +2173,22 @@ _gostring_ _wrap_ctr_scanner_last_error_capi_16dd43396bc3f70c(struct ctr_scanner
 }
 
 
-struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_16dd43396bc3f70c(intgo _swig_go_0) {
+struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_1c09ee23b5127a30(intgo _swig_go_0, intgo _swig_go_1) {
   uintptr_t arg1 ;
+  int arg2 ;
   ctrgo_ctx *result = 0 ;
   struct ctrgo_ctx *_swig_go_result;
   
   arg1 = (uintptr_t)_swig_go_0; 
+  arg2 = (int)_swig_go_1; 
   
-  result = (ctrgo_ctx *)ctrgo_ctx_new(arg1);
+  result = (ctrgo_ctx *)ctrgo_ctx_new(arg1,arg2);
   *(ctrgo_ctx **)&_swig_go_result = (ctrgo_ctx *)result; 
   return _swig_go_result;
 }
 
 
-void _wrap_ctrgo_ctx_free_capi_16dd43396bc3f70c(struct ctrgo_ctx *_swig_go_0) {
+void _wrap_ctrgo_ctx_free_capi_1c09ee23b5127a30(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   
   arg1 = *(ctrgo_ctx **)&_swig_go_0; 
@@ -2190,7 +2198,7 @@ void _wrap_ctrgo_ctx_free_capi_16dd43396bc3f70c(struct ctrgo_ctx *_swig_go_0) {
 }
 
 
-intgo _wrap_ctrgo_ctx_oom_capi_16dd43396bc3f70c(struct ctrgo_ctx *_swig_go_0) {
+intgo _wrap_ctrgo_ctx_oom_capi_1c09ee23b5127a30(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2203,7 +2211,7 @@ intgo _wrap_ctrgo_ctx_oom_capi_16dd43396bc3f70c(struct ctrgo_ctx *_swig_go_0) {
 }
 
 
-intgo _wrap_ctrgo_scanner_new_capi_16dd43396bc3f70c(struct ctr_ruleset *_swig_go_0, struct ctrgo_ctx *_swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_ctrgo_scanner_new_capi_1c09ee23b5127a30(struct ctr_ruleset *_swig_go_0, struct ctrgo_ctx *_swig_go_1, _goslice_ _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   ctrgo_ctx *arg2 = 0 ;
   ctr_scanner **arg3 = 0 ;
@@ -2228,7 +2236,7 @@ intgo _wrap_ctrgo_scanner_new_capi_16dd43396bc3f70c(struct ctr_ruleset *_swig_go
 }
 
 
-long long _wrap_ctrgo_queue_take_capi_16dd43396bc3f70c(struct ctrgo_ctx *_swig_go_0, _goslice_ _swig_go_1) {
+long long _wrap_ctrgo_queue_take_capi_1c09ee23b5127a30(struct ctrgo_ctx *_swig_go_0, _goslice_ _swig_go_1) {
   ctrgo_ctx *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
