@@ -58,8 +58,7 @@ func (a *Alert) Field(name string) (string, bool) {
 
 // newAlert builds an alert from what ctrgo_match_pack wrote (see ctrule.i),
 // copied into one allocation that the alert's strings are cut from and whose
-// tail is Raw. An alert's cost is its allocations, not its bytes: one
-// buffer, one slice of strings and the map.
+// tail is Raw: three allocations in all (that buffer, the strings, the map).
 func newAlert(pack []byte) Alert {
 	b := bytes.Clone(pack)
 	r := packReader{b: b}

@@ -21,9 +21,10 @@
  *     match (ctrgo_match_pack), with the scanner's counters as they stood,
  *     into a queue in C memory (struct ctrgo_ctx), and Go takes the queue
  *     after each feed (ctrgo_queue_take), or mid-feed once it holds
- *     CTRGO_FLUSH_AT bytes (ctrgoFlush). A call into Go from C costs a few
- *     microseconds of cold runtime state on a scan that alerts rarely; the
- *     Go side keeps the per-alert semantics (see ctrule/scanner.go).
+ *     CTRGO_FLUSH_AT bytes (ctrgoFlush). A call into Go from C for each match
+ *     cost about 2 us of cold runtime state on a scan that alerts rarely,
+ *     and far more with GOMAXPROCS=1, where each could wait for a P; the Go
+ *     side keeps the per-alert semantics (see ctrule/scanner.go).
  */
 %module capi
 

@@ -13,9 +13,9 @@ extern
 #ifdef __cplusplus
   "C"
 #endif
-  void cgo_panic__capi_1c09ee23b5127a30(const char*);
+  void cgo_panic__capi_bad3b45002de441d(const char*);
 static void _swig_gopanic(const char *p) {
-  cgo_panic__capi_1c09ee23b5127a30(p);
+  cgo_panic__capi_bad3b45002de441d(p);
 }
 
 
@@ -414,7 +414,7 @@ static size_t ctrgo_match_pack(const ctr_match *m, void *pack_buf, size_t pack_l
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_1c09ee23b5127a30(void *_swig_go_0) {
+void _wrap_Swig_free_capi_bad3b45002de441d(void *_swig_go_0) {
   void *arg1 = 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -424,7 +424,7 @@ void _wrap_Swig_free_capi_1c09ee23b5127a30(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_1c09ee23b5127a30(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_bad3b45002de441d(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -437,7 +437,7 @@ void *_wrap_Swig_malloc_capi_1c09ee23b5127a30(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_VERSION_HEX_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_VERSION_HEX_capi_bad3b45002de441d() {
   int result;
   intgo _swig_go_result;
   
@@ -448,7 +448,7 @@ intgo _wrap_CTR_VERSION_HEX_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_ctr_version_capi_1c09ee23b5127a30() {
+intgo _wrap_ctr_version_capi_bad3b45002de441d() {
   unsigned int result;
   intgo _swig_go_result;
   
@@ -459,7 +459,7 @@ intgo _wrap_ctr_version_capi_1c09ee23b5127a30() {
 }
 
 
-_gostring_ _wrap_ctr_version_string_capi_1c09ee23b5127a30() {
+_gostring_ _wrap_ctr_version_string_capi_bad3b45002de441d() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -470,7 +470,7 @@ _gostring_ _wrap_ctr_version_string_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_OK_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_OK_capi_bad3b45002de441d() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -482,7 +482,7 @@ intgo _wrap_CTR_OK_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_STOPPED_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_STOPPED_capi_bad3b45002de441d() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -494,7 +494,7 @@ intgo _wrap_CTR_STOPPED_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_ENOMEM_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_ENOMEM_capi_bad3b45002de441d() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -506,7 +506,7 @@ intgo _wrap_CTR_ENOMEM_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_EINVAL_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_EINVAL_capi_bad3b45002de441d() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -518,7 +518,7 @@ intgo _wrap_CTR_EINVAL_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_ESYNTAX_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_ESYNTAX_capi_bad3b45002de441d() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -530,7 +530,7 @@ intgo _wrap_CTR_ESYNTAX_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_EIO_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_EIO_capi_bad3b45002de441d() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -542,7 +542,7 @@ intgo _wrap_CTR_EIO_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_EDATA_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_EDATA_capi_bad3b45002de441d() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -554,7 +554,7 @@ intgo _wrap_CTR_EDATA_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_ENOENT_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_ENOENT_capi_bad3b45002de441d() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -566,7 +566,7 @@ intgo _wrap_CTR_ENOENT_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_EBUSY_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_EBUSY_capi_bad3b45002de441d() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -578,7 +578,7 @@ intgo _wrap_CTR_EBUSY_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_ELIMIT_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_ELIMIT_capi_bad3b45002de441d() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -590,7 +590,7 @@ intgo _wrap_CTR_ELIMIT_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_EVERSION_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_EVERSION_capi_bad3b45002de441d() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -602,7 +602,7 @@ intgo _wrap_CTR_EVERSION_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_ESTATE_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_ESTATE_capi_bad3b45002de441d() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -614,7 +614,7 @@ intgo _wrap_CTR_ESTATE_capi_1c09ee23b5127a30() {
 }
 
 
-_gostring_ _wrap_ctr_strerror_capi_1c09ee23b5127a30(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_strerror_capi_bad3b45002de441d(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -627,7 +627,7 @@ _gostring_ _wrap_ctr_strerror_capi_1c09ee23b5127a30(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_status_name_capi_1c09ee23b5127a30(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_status_name_capi_bad3b45002de441d(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -640,7 +640,7 @@ _gostring_ _wrap_ctr_status_name_capi_1c09ee23b5127a30(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_bad3b45002de441d() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -652,7 +652,7 @@ intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ALERT_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_PRIORITY_ALERT_capi_bad3b45002de441d() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -664,7 +664,7 @@ intgo _wrap_CTR_PRIORITY_ALERT_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_CRITICAL_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_PRIORITY_CRITICAL_capi_bad3b45002de441d() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -676,7 +676,7 @@ intgo _wrap_CTR_PRIORITY_CRITICAL_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ERROR_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_PRIORITY_ERROR_capi_bad3b45002de441d() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -688,7 +688,7 @@ intgo _wrap_CTR_PRIORITY_ERROR_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_WARNING_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_PRIORITY_WARNING_capi_bad3b45002de441d() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -700,7 +700,7 @@ intgo _wrap_CTR_PRIORITY_WARNING_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_NOTICE_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_PRIORITY_NOTICE_capi_bad3b45002de441d() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -712,7 +712,7 @@ intgo _wrap_CTR_PRIORITY_NOTICE_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_bad3b45002de441d() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -724,7 +724,7 @@ intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_DEBUG_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_PRIORITY_DEBUG_capi_bad3b45002de441d() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -736,7 +736,7 @@ intgo _wrap_CTR_PRIORITY_DEBUG_capi_1c09ee23b5127a30() {
 }
 
 
-_gostring_ _wrap_ctr_priority_name_capi_1c09ee23b5127a30(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_priority_name_capi_bad3b45002de441d(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -756,7 +756,7 @@ _gostring_ _wrap_ctr_priority_name_capi_1c09ee23b5127a30(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_priority_parse_capi_1c09ee23b5127a30(_gostring_ _swig_go_0) {
+intgo _wrap_ctr_priority_parse_capi_bad3b45002de441d(_gostring_ _swig_go_0) {
   char *arg1 = 0 ;
   char *temp1 ;
   int result;
@@ -776,7 +776,7 @@ intgo _wrap_ctr_priority_parse_capi_1c09ee23b5127a30(_gostring_ _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_SEVERITY_ERROR_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_SEVERITY_ERROR_capi_bad3b45002de441d() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -788,7 +788,7 @@ intgo _wrap_CTR_SEVERITY_ERROR_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_SEVERITY_WARNING_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_SEVERITY_WARNING_capi_bad3b45002de441d() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -800,7 +800,7 @@ intgo _wrap_CTR_SEVERITY_WARNING_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_ctr_diag_severity_capi_1c09ee23b5127a30(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_severity_capi_bad3b45002de441d(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -813,7 +813,7 @@ intgo _wrap_ctr_diag_severity_capi_1c09ee23b5127a30(struct ctr_diag *_swig_go_0)
 }
 
 
-_gostring_ _wrap_ctr_diag_file_capi_1c09ee23b5127a30(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_file_capi_bad3b45002de441d(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -826,7 +826,7 @@ _gostring_ _wrap_ctr_diag_file_capi_1c09ee23b5127a30(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_diag_line_capi_1c09ee23b5127a30(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_line_capi_bad3b45002de441d(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -839,7 +839,7 @@ intgo _wrap_ctr_diag_line_capi_1c09ee23b5127a30(struct ctr_diag *_swig_go_0) {
 }
 
 
-intgo _wrap_ctr_diag_column_capi_1c09ee23b5127a30(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_column_capi_bad3b45002de441d(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -852,7 +852,7 @@ intgo _wrap_ctr_diag_column_capi_1c09ee23b5127a30(struct ctr_diag *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_diag_item_capi_1c09ee23b5127a30(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_item_capi_bad3b45002de441d(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -872,7 +872,7 @@ _gostring_ _wrap_ctr_diag_item_capi_1c09ee23b5127a30(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_code_capi_1c09ee23b5127a30(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_code_capi_bad3b45002de441d(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -885,7 +885,7 @@ _gostring_ _wrap_ctr_diag_code_capi_1c09ee23b5127a30(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_message_capi_1c09ee23b5127a30(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_message_capi_bad3b45002de441d(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -898,7 +898,7 @@ _gostring_ _wrap_ctr_diag_message_capi_1c09ee23b5127a30(struct ctr_diag *_swig_g
 }
 
 
-_gostring_ _wrap_ctr_diag_text_capi_1c09ee23b5127a30(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_text_capi_bad3b45002de441d(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -911,7 +911,7 @@ _gostring_ _wrap_ctr_diag_text_capi_1c09ee23b5127a30(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_compiler_new_capi_1c09ee23b5127a30(_goslice_ _swig_go_0) {
+intgo _wrap_ctr_compiler_new_capi_bad3b45002de441d(_goslice_ _swig_go_0) {
   ctr_compiler **arg1 = 0 ;
   ctr_compiler *out_temp1 ;
   int result;
@@ -932,7 +932,7 @@ intgo _wrap_ctr_compiler_new_capi_1c09ee23b5127a30(_goslice_ _swig_go_0) {
 }
 
 
-void _wrap_ctr_compiler_free_capi_1c09ee23b5127a30(struct ctr_compiler *_swig_go_0) {
+void _wrap_ctr_compiler_free_capi_bad3b45002de441d(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   
   arg1 = *(ctr_compiler **)&_swig_go_0; 
@@ -942,7 +942,7 @@ void _wrap_ctr_compiler_free_capi_1c09ee23b5127a30(struct ctr_compiler *_swig_go
 }
 
 
-intgo _wrap_ctr_compiler_add_file_capi_1c09ee23b5127a30(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_file_capi_bad3b45002de441d(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -964,7 +964,7 @@ intgo _wrap_ctr_compiler_add_file_capi_1c09ee23b5127a30(struct ctr_compiler *_sw
 }
 
 
-intgo _wrap_ctr_compiler_add_string_capi_1c09ee23b5127a30(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_ctr_compiler_add_string_capi_bad3b45002de441d(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   size_t arg3 ;
@@ -993,7 +993,7 @@ intgo _wrap_ctr_compiler_add_string_capi_1c09ee23b5127a30(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_add_builtin_capi_1c09ee23b5127a30(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_builtin_capi_bad3b45002de441d(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1015,7 +1015,7 @@ intgo _wrap_ctr_compiler_add_builtin_capi_1c09ee23b5127a30(struct ctr_compiler *
 }
 
 
-long long _wrap_ctr_builtin_count_capi_1c09ee23b5127a30() {
+long long _wrap_ctr_builtin_count_capi_bad3b45002de441d() {
   size_t result;
   long long _swig_go_result;
   
@@ -1026,7 +1026,7 @@ long long _wrap_ctr_builtin_count_capi_1c09ee23b5127a30() {
 }
 
 
-_gostring_ _wrap_ctr_builtin_name_capi_1c09ee23b5127a30(long long _swig_go_0) {
+_gostring_ _wrap_ctr_builtin_name_capi_bad3b45002de441d(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1046,7 +1046,7 @@ _gostring_ _wrap_ctr_builtin_name_capi_1c09ee23b5127a30(long long _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_compiler_select_name_capi_1c09ee23b5127a30(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_name_capi_bad3b45002de441d(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -1070,7 +1070,7 @@ intgo _wrap_ctr_compiler_select_name_capi_1c09ee23b5127a30(struct ctr_compiler *
 }
 
 
-intgo _wrap_ctr_compiler_select_tag_capi_1c09ee23b5127a30(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_tag_capi_bad3b45002de441d(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -1094,7 +1094,7 @@ intgo _wrap_ctr_compiler_select_tag_capi_1c09ee23b5127a30(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_set_min_priority_capi_1c09ee23b5127a30(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_compiler_set_min_priority_capi_bad3b45002de441d(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   int result;
@@ -1109,7 +1109,7 @@ intgo _wrap_ctr_compiler_set_min_priority_capi_1c09ee23b5127a30(struct ctr_compi
 }
 
 
-intgo _wrap_ctr_compiler_set_limit_capi_1c09ee23b5127a30(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_compiler_set_limit_capi_bad3b45002de441d(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -1126,7 +1126,7 @@ intgo _wrap_ctr_compiler_set_limit_capi_1c09ee23b5127a30(struct ctr_compiler *_s
 }
 
 
-intgo _wrap_ctr_compiler_compile_capi_1c09ee23b5127a30(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_compiler_compile_capi_bad3b45002de441d(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   ctr_ruleset **arg2 = 0 ;
   ctr_ruleset *out_temp2 ;
@@ -1149,7 +1149,7 @@ intgo _wrap_ctr_compiler_compile_capi_1c09ee23b5127a30(struct ctr_compiler *_swi
 }
 
 
-long long _wrap_ctr_compiler_diag_count_capi_1c09ee23b5127a30(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_diag_count_capi_bad3b45002de441d(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1162,7 +1162,7 @@ long long _wrap_ctr_compiler_diag_count_capi_1c09ee23b5127a30(struct ctr_compile
 }
 
 
-struct ctr_diag *_wrap_ctr_compiler_diag_capi_1c09ee23b5127a30(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
+struct ctr_diag *_wrap_ctr_compiler_diag_capi_bad3b45002de441d(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   size_t arg2 ;
   ctr_diag *result = 0 ;
@@ -1177,7 +1177,7 @@ struct ctr_diag *_wrap_ctr_compiler_diag_capi_1c09ee23b5127a30(struct ctr_compil
 }
 
 
-long long _wrap_ctr_compiler_error_count_capi_1c09ee23b5127a30(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_error_count_capi_bad3b45002de441d(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1190,7 +1190,7 @@ long long _wrap_ctr_compiler_error_count_capi_1c09ee23b5127a30(struct ctr_compil
 }
 
 
-struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_1c09ee23b5127a30(struct ctr_ruleset *_swig_go_0) {
+struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_bad3b45002de441d(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   ctr_ruleset *result = 0 ;
   struct ctr_ruleset *_swig_go_result;
@@ -1203,7 +1203,7 @@ struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_1c09ee23b5127a30(struct ctr_rules
 }
 
 
-void _wrap_ctr_ruleset_unref_capi_1c09ee23b5127a30(struct ctr_ruleset *_swig_go_0) {
+void _wrap_ctr_ruleset_unref_capi_bad3b45002de441d(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   
   arg1 = *(ctr_ruleset **)&_swig_go_0; 
@@ -1213,7 +1213,7 @@ void _wrap_ctr_ruleset_unref_capi_1c09ee23b5127a30(struct ctr_ruleset *_swig_go_
 }
 
 
-long long _wrap_ctr_ruleset_rule_count_capi_1c09ee23b5127a30(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_rule_count_capi_bad3b45002de441d(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1226,7 +1226,7 @@ long long _wrap_ctr_ruleset_rule_count_capi_1c09ee23b5127a30(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_name_capi_1c09ee23b5127a30(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_name_capi_bad3b45002de441d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1248,7 +1248,7 @@ _gostring_ _wrap_ctr_ruleset_rule_name_capi_1c09ee23b5127a30(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_desc_capi_1c09ee23b5127a30(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_desc_capi_bad3b45002de441d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1270,7 +1270,7 @@ _gostring_ _wrap_ctr_ruleset_rule_desc_capi_1c09ee23b5127a30(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_condition_capi_1c09ee23b5127a30(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_condition_capi_bad3b45002de441d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1292,7 +1292,7 @@ _gostring_ _wrap_ctr_ruleset_rule_condition_capi_1c09ee23b5127a30(struct ctr_rul
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_output_capi_1c09ee23b5127a30(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_output_capi_bad3b45002de441d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1314,7 +1314,7 @@ _gostring_ _wrap_ctr_ruleset_rule_output_capi_1c09ee23b5127a30(struct ctr_rulese
 }
 
 
-intgo _wrap_ctr_ruleset_rule_priority_capi_1c09ee23b5127a30(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_priority_capi_bad3b45002de441d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -1329,7 +1329,7 @@ intgo _wrap_ctr_ruleset_rule_priority_capi_1c09ee23b5127a30(struct ctr_ruleset *
 }
 
 
-intgo _wrap_ctr_ruleset_rule_enabled_capi_1c09ee23b5127a30(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_enabled_capi_bad3b45002de441d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -1344,7 +1344,7 @@ intgo _wrap_ctr_ruleset_rule_enabled_capi_1c09ee23b5127a30(struct ctr_ruleset *_
 }
 
 
-long long _wrap_ctr_ruleset_rule_tag_count_capi_1c09ee23b5127a30(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+long long _wrap_ctr_ruleset_rule_tag_count_capi_bad3b45002de441d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t result;
@@ -1359,7 +1359,7 @@ long long _wrap_ctr_ruleset_rule_tag_count_capi_1c09ee23b5127a30(struct ctr_rule
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_tag_capi_1c09ee23b5127a30(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_ctr_ruleset_rule_tag_capi_bad3b45002de441d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t arg3 ;
@@ -1383,7 +1383,7 @@ _gostring_ _wrap_ctr_ruleset_rule_tag_capi_1c09ee23b5127a30(struct ctr_ruleset *
 }
 
 
-long long _wrap_ctr_ruleset_enabled_count_capi_1c09ee23b5127a30(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_enabled_count_capi_bad3b45002de441d(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1396,7 +1396,7 @@ long long _wrap_ctr_ruleset_enabled_count_capi_1c09ee23b5127a30(struct ctr_rules
 }
 
 
-long long _wrap_ctr_field_count_capi_1c09ee23b5127a30() {
+long long _wrap_ctr_field_count_capi_bad3b45002de441d() {
   size_t result;
   long long _swig_go_result;
   
@@ -1407,7 +1407,7 @@ long long _wrap_ctr_field_count_capi_1c09ee23b5127a30() {
 }
 
 
-_gostring_ _wrap_ctr_field_name_capi_1c09ee23b5127a30(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_name_capi_bad3b45002de441d(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1427,7 +1427,7 @@ _gostring_ _wrap_ctr_field_name_capi_1c09ee23b5127a30(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_desc_capi_1c09ee23b5127a30(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_desc_capi_bad3b45002de441d(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1447,7 +1447,7 @@ _gostring_ _wrap_ctr_field_desc_capi_1c09ee23b5127a30(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_type_capi_1c09ee23b5127a30(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_type_capi_bad3b45002de441d(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1467,7 +1467,7 @@ _gostring_ _wrap_ctr_field_type_capi_1c09ee23b5127a30(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_match_rule_capi_1c09ee23b5127a30(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_rule_capi_bad3b45002de441d(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1480,7 +1480,7 @@ _gostring_ _wrap_ctr_match_rule_capi_1c09ee23b5127a30(struct ctr_match *_swig_go
 }
 
 
-intgo _wrap_ctr_match_priority_capi_1c09ee23b5127a30(struct ctr_match *_swig_go_0) {
+intgo _wrap_ctr_match_priority_capi_bad3b45002de441d(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1493,7 +1493,7 @@ intgo _wrap_ctr_match_priority_capi_1c09ee23b5127a30(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_source_capi_1c09ee23b5127a30(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_source_capi_bad3b45002de441d(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1506,7 +1506,7 @@ _gostring_ _wrap_ctr_match_source_capi_1c09ee23b5127a30(struct ctr_match *_swig_
 }
 
 
-_gostring_ _wrap_ctr_match_output_capi_1c09ee23b5127a30(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_output_capi_bad3b45002de441d(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1519,7 +1519,7 @@ _gostring_ _wrap_ctr_match_output_capi_1c09ee23b5127a30(struct ctr_match *_swig_
 }
 
 
-long long _wrap_ctr_match_tag_count_capi_1c09ee23b5127a30(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_tag_count_capi_bad3b45002de441d(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1532,7 +1532,7 @@ long long _wrap_ctr_match_tag_count_capi_1c09ee23b5127a30(struct ctr_match *_swi
 }
 
 
-_gostring_ _wrap_ctr_match_tag_capi_1c09ee23b5127a30(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_tag_capi_bad3b45002de441d(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1554,7 +1554,7 @@ _gostring_ _wrap_ctr_match_tag_capi_1c09ee23b5127a30(struct ctr_match *_swig_go_
 }
 
 
-long long _wrap_ctr_match_field_count_capi_1c09ee23b5127a30(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_field_count_capi_bad3b45002de441d(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1567,7 +1567,7 @@ long long _wrap_ctr_match_field_count_capi_1c09ee23b5127a30(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_name_capi_1c09ee23b5127a30(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_name_capi_bad3b45002de441d(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1589,7 +1589,7 @@ _gostring_ _wrap_ctr_match_field_name_capi_1c09ee23b5127a30(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_value_capi_1c09ee23b5127a30(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_value_capi_bad3b45002de441d(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1611,7 +1611,7 @@ _gostring_ _wrap_ctr_match_field_value_capi_1c09ee23b5127a30(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_time_capi_1c09ee23b5127a30(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_time_capi_bad3b45002de441d(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -1624,7 +1624,7 @@ long long _wrap_ctr_match_time_capi_1c09ee23b5127a30(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_event_capi_1c09ee23b5127a30(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_event_capi_bad3b45002de441d(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t len_temp2 ;
@@ -1643,7 +1643,7 @@ _gostring_ _wrap_ctr_match_event_capi_1c09ee23b5127a30(struct ctr_match *_swig_g
 }
 
 
-long long _wrap_ctr_match_record_index_capi_1c09ee23b5127a30(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_record_index_capi_bad3b45002de441d(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1656,7 +1656,7 @@ long long _wrap_ctr_match_record_index_capi_1c09ee23b5127a30(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_byte_offset_capi_1c09ee23b5127a30(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_byte_offset_capi_bad3b45002de441d(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1669,7 +1669,7 @@ long long _wrap_ctr_match_byte_offset_capi_1c09ee23b5127a30(struct ctr_match *_s
 }
 
 
-intgo _wrap_ctr_record_error_status_capi_1c09ee23b5127a30(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_status_capi_bad3b45002de441d(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1682,7 +1682,7 @@ intgo _wrap_ctr_record_error_status_capi_1c09ee23b5127a30(struct ctr_record_erro
 }
 
 
-long long _wrap_ctr_record_error_index_capi_1c09ee23b5127a30(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_index_capi_bad3b45002de441d(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1695,7 +1695,7 @@ long long _wrap_ctr_record_error_index_capi_1c09ee23b5127a30(struct ctr_record_e
 }
 
 
-long long _wrap_ctr_record_error_offset_capi_1c09ee23b5127a30(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_offset_capi_bad3b45002de441d(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1708,7 +1708,7 @@ long long _wrap_ctr_record_error_offset_capi_1c09ee23b5127a30(struct ctr_record_
 }
 
 
-_gostring_ _wrap_ctr_record_error_message_capi_1c09ee23b5127a30(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_message_capi_bad3b45002de441d(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1721,7 +1721,7 @@ _gostring_ _wrap_ctr_record_error_message_capi_1c09ee23b5127a30(struct ctr_recor
 }
 
 
-intgo _wrap_ctr_record_error_evaluated_capi_1c09ee23b5127a30(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_evaluated_capi_bad3b45002de441d(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1734,7 +1734,7 @@ intgo _wrap_ctr_record_error_evaluated_capi_1c09ee23b5127a30(struct ctr_record_e
 }
 
 
-_gostring_ _wrap_ctr_record_error_text_capi_1c09ee23b5127a30(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_text_capi_bad3b45002de441d(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1747,7 +1747,7 @@ _gostring_ _wrap_ctr_record_error_text_capi_1c09ee23b5127a30(struct ctr_record_e
 }
 
 
-intgo _wrap_CTR_FORMAT_AUTO_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_FORMAT_AUTO_capi_bad3b45002de441d() {
   enum ctr_format result;
   intgo _swig_go_result;
   
@@ -1759,7 +1759,7 @@ intgo _wrap_CTR_FORMAT_AUTO_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_bad3b45002de441d() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -1771,7 +1771,7 @@ intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_SCAN_NO_INDEX_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_SCAN_NO_INDEX_capi_bad3b45002de441d() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -1783,7 +1783,7 @@ intgo _wrap_CTR_SCAN_NO_INDEX_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_bad3b45002de441d() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1795,7 +1795,7 @@ intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_bad3b45002de441d() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1807,7 +1807,7 @@ intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_bad3b45002de441d() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1819,7 +1819,7 @@ intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_bad3b45002de441d() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1831,7 +1831,7 @@ intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_NODES_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_LIMIT_YAML_NODES_capi_bad3b45002de441d() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1843,7 +1843,7 @@ intgo _wrap_CTR_LIMIT_YAML_NODES_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_bad3b45002de441d() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1855,7 +1855,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_bad3b45002de441d() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1867,7 +1867,7 @@ intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_bad3b45002de441d() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1879,7 +1879,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RULES_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_LIMIT_RULES_capi_bad3b45002de441d() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1891,7 +1891,7 @@ intgo _wrap_CTR_LIMIT_RULES_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_bad3b45002de441d() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1903,7 +1903,7 @@ intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_bad3b45002de441d() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1915,7 +1915,7 @@ intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_bad3b45002de441d() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1927,7 +1927,7 @@ intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_LIMIT__COUNT_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_LIMIT__COUNT_capi_bad3b45002de441d() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1939,7 +1939,7 @@ intgo _wrap_CTR_LIMIT__COUNT_capi_1c09ee23b5127a30() {
 }
 
 
-long long _wrap_ctr_limit_default_capi_1c09ee23b5127a30(intgo _swig_go_0) {
+long long _wrap_ctr_limit_default_capi_bad3b45002de441d(intgo _swig_go_0) {
   int arg1 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1952,7 +1952,7 @@ long long _wrap_ctr_limit_default_capi_1c09ee23b5127a30(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_limit_name_capi_1c09ee23b5127a30(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_limit_name_capi_bad3b45002de441d(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1965,7 +1965,7 @@ _gostring_ _wrap_ctr_limit_name_capi_1c09ee23b5127a30(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_STAT_BYTES_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_STAT_BYTES_capi_bad3b45002de441d() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -1977,7 +1977,7 @@ intgo _wrap_CTR_STAT_BYTES_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_STAT_RECORDS_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_STAT_RECORDS_capi_bad3b45002de441d() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -1989,7 +1989,7 @@ intgo _wrap_CTR_STAT_RECORDS_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_STAT_MATCHES_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_STAT_MATCHES_capi_bad3b45002de441d() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2001,7 +2001,7 @@ intgo _wrap_CTR_STAT_MATCHES_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_STAT_BAD_RECORDS_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_STAT_BAD_RECORDS_capi_bad3b45002de441d() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2013,7 +2013,7 @@ intgo _wrap_CTR_STAT_BAD_RECORDS_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_STAT_SKIPPED_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_STAT_SKIPPED_capi_bad3b45002de441d() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2025,7 +2025,7 @@ intgo _wrap_CTR_STAT_SKIPPED_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_STAT_EVALUATED_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_STAT_EVALUATED_capi_bad3b45002de441d() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2037,7 +2037,7 @@ intgo _wrap_CTR_STAT_EVALUATED_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_STAT_INCOMPLETE_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_STAT_INCOMPLETE_capi_bad3b45002de441d() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2049,7 +2049,7 @@ intgo _wrap_CTR_STAT_INCOMPLETE_capi_1c09ee23b5127a30() {
 }
 
 
-intgo _wrap_CTR_STAT__COUNT_capi_1c09ee23b5127a30() {
+intgo _wrap_CTR_STAT__COUNT_capi_bad3b45002de441d() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2061,7 +2061,7 @@ intgo _wrap_CTR_STAT__COUNT_capi_1c09ee23b5127a30() {
 }
 
 
-void _wrap_ctr_scanner_free_capi_1c09ee23b5127a30(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_free_capi_bad3b45002de441d(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -2071,7 +2071,7 @@ void _wrap_ctr_scanner_free_capi_1c09ee23b5127a30(struct ctr_scanner *_swig_go_0
 }
 
 
-intgo _wrap_ctr_scanner_set_flags_capi_1c09ee23b5127a30(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_scanner_set_flags_capi_bad3b45002de441d(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   unsigned int arg2 ;
   int result;
@@ -2086,7 +2086,7 @@ intgo _wrap_ctr_scanner_set_flags_capi_1c09ee23b5127a30(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_set_limit_capi_1c09ee23b5127a30(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_scanner_set_limit_capi_bad3b45002de441d(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -2103,7 +2103,7 @@ intgo _wrap_ctr_scanner_set_limit_capi_1c09ee23b5127a30(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_feed_capi_1c09ee23b5127a30(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_scanner_feed_capi_bad3b45002de441d(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -2122,7 +2122,7 @@ intgo _wrap_ctr_scanner_feed_capi_1c09ee23b5127a30(struct ctr_scanner *_swig_go_
 }
 
 
-intgo _wrap_ctr_scanner_finish_capi_1c09ee23b5127a30(struct ctr_scanner *_swig_go_0) {
+intgo _wrap_ctr_scanner_finish_capi_bad3b45002de441d(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2135,7 +2135,7 @@ intgo _wrap_ctr_scanner_finish_capi_1c09ee23b5127a30(struct ctr_scanner *_swig_g
 }
 
 
-void _wrap_ctr_scanner_reset_capi_1c09ee23b5127a30(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_reset_capi_bad3b45002de441d(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -2145,7 +2145,7 @@ void _wrap_ctr_scanner_reset_capi_1c09ee23b5127a30(struct ctr_scanner *_swig_go_
 }
 
 
-long long _wrap_ctr_scanner_stat_capi_1c09ee23b5127a30(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_ctr_scanner_stat_capi_bad3b45002de441d(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t result;
@@ -2160,7 +2160,7 @@ long long _wrap_ctr_scanner_stat_capi_1c09ee23b5127a30(struct ctr_scanner *_swig
 }
 
 
-_gostring_ _wrap_ctr_scanner_last_error_capi_1c09ee23b5127a30(struct ctr_scanner *_swig_go_0) {
+_gostring_ _wrap_ctr_scanner_last_error_capi_bad3b45002de441d(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2173,7 +2173,7 @@ _gostring_ _wrap_ctr_scanner_last_error_capi_1c09ee23b5127a30(struct ctr_scanner
 }
 
 
-struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_1c09ee23b5127a30(intgo _swig_go_0, intgo _swig_go_1) {
+struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_bad3b45002de441d(intgo _swig_go_0, intgo _swig_go_1) {
   uintptr_t arg1 ;
   int arg2 ;
   ctrgo_ctx *result = 0 ;
@@ -2188,7 +2188,7 @@ struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_1c09ee23b5127a30(intgo _swig_go_0, in
 }
 
 
-void _wrap_ctrgo_ctx_free_capi_1c09ee23b5127a30(struct ctrgo_ctx *_swig_go_0) {
+void _wrap_ctrgo_ctx_free_capi_bad3b45002de441d(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   
   arg1 = *(ctrgo_ctx **)&_swig_go_0; 
@@ -2198,7 +2198,7 @@ void _wrap_ctrgo_ctx_free_capi_1c09ee23b5127a30(struct ctrgo_ctx *_swig_go_0) {
 }
 
 
-intgo _wrap_ctrgo_ctx_oom_capi_1c09ee23b5127a30(struct ctrgo_ctx *_swig_go_0) {
+intgo _wrap_ctrgo_ctx_oom_capi_bad3b45002de441d(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2211,7 +2211,7 @@ intgo _wrap_ctrgo_ctx_oom_capi_1c09ee23b5127a30(struct ctrgo_ctx *_swig_go_0) {
 }
 
 
-intgo _wrap_ctrgo_scanner_new_capi_1c09ee23b5127a30(struct ctr_ruleset *_swig_go_0, struct ctrgo_ctx *_swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_ctrgo_scanner_new_capi_bad3b45002de441d(struct ctr_ruleset *_swig_go_0, struct ctrgo_ctx *_swig_go_1, _goslice_ _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   ctrgo_ctx *arg2 = 0 ;
   ctr_scanner **arg3 = 0 ;
@@ -2236,7 +2236,7 @@ intgo _wrap_ctrgo_scanner_new_capi_1c09ee23b5127a30(struct ctr_ruleset *_swig_go
 }
 
 
-long long _wrap_ctrgo_queue_take_capi_1c09ee23b5127a30(struct ctrgo_ctx *_swig_go_0, _goslice_ _swig_go_1) {
+long long _wrap_ctrgo_queue_take_capi_bad3b45002de441d(struct ctrgo_ctx *_swig_go_0, _goslice_ _swig_go_1) {
   ctrgo_ctx *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
