@@ -263,13 +263,7 @@ func TestAlertsOfGrowingSize(t *testing.T) {
 // (overwritten, appended to) leaves the rest of the alert as it was.
 func TestAlertRawIsIndependent(t *testing.T) {
 	rs := mustCompile(t, ctrule.LoadString("r.yaml", apiRules))
-	var got []ctrule.Alert
-	if _, err := rs.Scan(strings.NewReader(apiEvents), func(a ctrule.Alert) error {
-		got = append(got, a)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	got := alertsOf(t, rs, strings.NewReader(apiEvents))
 	if len(got) == 0 {
 		t.Fatal("no alert")
 	}
@@ -394,13 +388,7 @@ func itoa(i int) string {
 func TestRecordWithoutTime(t *testing.T) {
 	rs := mustCompile(t, ctrule.LoadString("r.yaml", apiRules))
 	rec := `{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","userName":"bob"},"eventSource":"rds.amazonaws.com","eventName":"StopDBInstance","awsRegion":"eu-west-1"}`
-	var got []ctrule.Alert
-	if _, err := rs.Scan(strings.NewReader(rec), func(a ctrule.Alert) error {
-		got = append(got, a)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	got := alertsOf(t, rs, strings.NewReader(rec))
 	if len(got) == 0 {
 		t.Fatal("no alert for a record without eventTime")
 	}

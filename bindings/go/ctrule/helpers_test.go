@@ -3,6 +3,7 @@ package ctrule_test
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,6 +149,19 @@ func collect(t testing.TB, rs *ctrule.Ruleset, data []byte, chunks []int, opts .
 		t.Fatalf("finish: %v", err)
 	}
 	return keys
+}
+
+// alertsOf scans r whole with rs and returns every alert.
+func alertsOf(t testing.TB, rs *ctrule.Ruleset, r io.Reader) []ctrule.Alert {
+	t.Helper()
+	var got []ctrule.Alert
+	if _, err := rs.Scan(r, func(a ctrule.Alert) error {
+		got = append(got, a)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
 
 func writeChunked(sc *ctrule.Scanner, data []byte, chunks []int) error {

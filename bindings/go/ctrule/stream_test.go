@@ -371,13 +371,7 @@ func parityOne(t *testing.T, cli, cfgName string, args []string, rs *ctrule.Rule
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var got []ctrule.Alert
-	if _, err := rs.Scan(f, func(a ctrule.Alert) error {
-		got = append(got, a)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	got := alertsOf(t, rs, f)
 	if len(got) != len(want) {
 		t.Errorf("%s: binding %d alerts, CLI %d", what, len(got), len(want))
 		return len(got)
