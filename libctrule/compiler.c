@@ -18,7 +18,7 @@ typedef struct loaded_file {
 struct ctr_compiler {
   ctr__diags diags;
   ctr__defs defs;
-  loaded_file *files;
+  loaded_file **files; /* each allocated on its own: node trees and diagnostics point at them */
   size_t nfiles;
   ctr__selection *sel;
   size_t nsel;
@@ -45,10 +45,11 @@ void ctr_compiler_free(ctr_compiler *c)
     return;
   ctr__defs_free(&c->defs);
   for (size_t i = 0; i < c->nfiles; i++) {
-    free(c->files[i].src.name);
-    free(c->files[i].src.text);
-    ctr__yaml_pool_free(c->files[i].pool);
-    free(c->files[i].docs);
+    free(c->files[i]->src.name);
+    free(c->files[i]->src.text);
+    ctr__yaml_pool_free(c->files[i]->pool);
+    free(c->files[i]->docs);
+    free(c->files[i]);
   }
   free(c->files);
   for (size_t i = 0; i < c->nsel; i++)
@@ -66,26 +67,29 @@ void ctr_compiler_set_diag_callback(ctr_compiler *c, ctr_diag_fn fn, void *user_
   c->diags.ud = user_data;
 }
 
-/* Takes ownership of text. The file stays loaded until the compiler is freed
- * because definitions point into its node tree for positions. */
+/* Takes ownership of text, on failure too. The file stays loaded, at an
+ * address that never moves, until the compiler is freed: definitions, node
+ * trees and diagnostics point at its source for positions. */
 static int add_source(ctr_compiler *c, const char *name, char *text, size_t len)
 {
-  loaded_file *v = realloc(c->files, (c->nfiles + 1) * sizeof *v);
+  loaded_file **v = realloc(c->files, (c->nfiles + 1) * sizeof *v);
   if (!v) {
     free(text);
     return CTR_ENOMEM;
   }
   c->files = v;
-  loaded_file *f = &c->files[c->nfiles];
-  memset(f, 0, sizeof *f);
-  f->src.name = ctr__strdup(name);
-  f->src.text = text;
-  f->src.len = len;
-  if (!f->src.name) {
+  loaded_file *f = calloc(1, sizeof *f);
+  char *fname = ctr__strdup(name);
+  if (!f || !fname) {
+    free(f);
+    free(fname);
     free(text);
     return CTR_ENOMEM;
   }
-  c->nfiles++;
+  f->src.name = fname;
+  f->src.text = text;
+  f->src.len = len;
+  c->files[c->nfiles++] = f;
   if (memchr(text, '\0', len)) {
     /* libyaml would stop at the NUL: say so rather than load half a file. */
     size_t at = (size_t)((char *)memchr(text, '\0', len) - text);

@@ -155,3 +155,50 @@ Test(scan, empty_list_condition_matches_nothing)
   }
   ctr_ruleset_unref(rs);
 }
+
+/* Issue 14/16: a definition's position pointed into the compiler's array of
+ * loaded files, which every added file reallocated; the unused-macro and
+ * unused-list warnings (and any compile diagnostic about an earlier file)
+ * then read freed memory. Built-ins first, then many small files, the last
+ * overriding a built-in rule: every diagnostic names its own file and line. */
+Test(compiler, diagnostics_of_earlier_files_survive_later_files)
+{
+  ctr_compiler *c;
+  cr_assert_eq(ctr_compiler_new(&c), CTR_OK);
+  cr_assert_eq(ctr_compiler_add_builtin(c, "rds"), CTR_OK);
+  enum { NFILES = 40 };
+  for (int i = 0; i < NFILES; i++) {
+    char yaml[256], name[32];
+    snprintf(yaml, sizeof yaml, "- macro: unused_macro_%d\n  condition: ct.name = X%d\n"
+                                "- list: unused_list_%d\n  items: [a, b]\n", i, i, i);
+    snprintf(name, sizeof name, "tuning-%02d.yaml", i);
+    cr_assert_eq(ctr_compiler_add_string(c, yaml, strlen(yaml), name), CTR_OK);
+  }
+  static const char override[] =
+    "- rule: RDS Instance Made Public\n  condition: ct.name = ModifyDBInstance\n"
+    "  override:\n    condition: replace\n";
+  cr_assert_eq(ctr_compiler_add_string(c, override, strlen(override), "override.yaml"), CTR_OK);
+  ctr_ruleset *rs = NULL;
+  cr_assert_eq(ctr_compiler_compile(c, &rs), CTR_OK);
+  int macro_warnings = 0, list_warnings = 0;
+  for (size_t i = 0; i < ctr_compiler_diag_count(c); i++) {
+    const ctr_diag *d = ctr_compiler_diag(c, i);
+    const char *text = ctr_diag_text(d);
+    int n;
+    if (sscanf(text, "tuning-%d.yaml:1:", &n) == 1 && strstr(text, "unused_macro_")) {
+      char want[32];
+      snprintf(want, sizeof want, "unused_macro_%d", n);
+      cr_assert(strstr(text, want), "%s", text);
+      macro_warnings++;
+    } else if (sscanf(text, "tuning-%d.yaml:3:", &n) == 1 && strstr(text, "unused_list_")) {
+      list_warnings++;
+    }
+    cr_assert_eq(strncmp(ctr_diag_file(d), "tuning-", 7) == 0 || strcmp(ctr_diag_file(d), "override.yaml") == 0 ||
+                   strstr(ctr_diag_file(d), "rds") != NULL,
+                 1, "unexpected file %s", ctr_diag_file(d));
+  }
+  cr_assert_eq(macro_warnings, NFILES);
+  cr_assert_eq(list_warnings, NFILES);
+  ctr_ruleset_unref(rs);
+  ctr_compiler_free(c);
+}
