@@ -30,7 +30,8 @@ enum {
   EXIT_USAGE = 2,        /* bad command line */
   EXIT_RULES = 3,        /* rules could not be loaded or compiled; validate found errors */
   EXIT_INPUT = 4,        /* an input could not be read, or held bad records (the rest was scanned) */
-  EXIT_INTERNAL = 70     /* out of memory or another internal failure */
+  EXIT_INTERNAL = 70,    /* out of memory or another internal failure */
+  EXIT_OUTPUT = 74       /* standard output could not be written (sysexits' EX_IOERR) */
 };
 
 #define CTRULE_CLI_NAME "ctrule"
@@ -48,6 +49,13 @@ void warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Monotonic clock in seconds. */
 double now_seconds(void);
 bool str_ends_with(const char *s, const char *suffix);
+/* False once a write to stdout has failed; the first failure's errno is kept
+ * for stdout_finish's message. Cheap: call it after each write. */
+bool stdout_ok(void);
+/* Flushes stdout and turns a write failure anywhere in the command into
+ * EXIT_OUTPUT with a message on stderr (nothing printed may be lost in
+ * silence); `rc` is returned otherwise (and kept when it is EXIT_INTERNAL). */
+int stdout_finish(int rc);
 
 typedef struct buf {
   char *data;

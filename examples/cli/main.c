@@ -17,7 +17,9 @@ static const char EXIT_HELP[] =
     "  3   rules could not be loaded or compiled (validate: errors found)\n"
     "  4   an input could not be read or held bad records; everything else was\n"
     "      still scanned (takes precedence over 1)\n"
-    "  70  internal error (out of memory)\n";
+    "  70  internal error (out of memory)\n"
+    "  74  standard output could not be written (e.g. disk full); scan stops at\n"
+    "      the first alert it cannot write\n";
 
 static void help_main(FILE *out)
 {
@@ -353,7 +355,7 @@ static void print_version(void)
   printf("\n");
 }
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
   if (argc < 2) {
     help_main(stderr);
@@ -385,4 +387,10 @@ int main(int argc, char **argv)
   if (strcmp(cmd, "list") == 0)
     return cmd_list(argc - 1, argv + 1);
   return usage_error(NULL, "unknown command '%s' (scan, validate, list, test)", cmd);
+}
+
+int main(int argc, char **argv)
+{
+  /* Whatever the command printed must have reached stdout. */
+  return stdout_finish(dispatch(argc, argv));
 }

@@ -33,6 +33,7 @@ typedef struct scan_ctx {
   double start, last_draw;
   bool progress_shown;
   int internal_error;
+  bool output_failed; /* an alert could not be written: the scan stops */
 } scan_ctx;
 
 /* ------------------------------------------------------------ progress */
@@ -92,6 +93,11 @@ static int on_match(const ctr_match *m, void *ud)
       fwrite(x->line.data, 1, x->line.len, stdout);
     } else {
       print_text_alert(x, m);
+    }
+    if (!stdout_ok()) {
+      /* An alert that cannot be written is lost: stop rather than scan on. */
+      x->output_failed = true;
+      return 1;
     }
   }
   if (x->sum && summary_add(x->sum, m) == CTR_ENOMEM) {
@@ -164,7 +170,7 @@ static void scan_input(scan_ctx *x, const input *in, unsigned char *chunk)
     x->bytes_read += (uint64_t)n;
     x->errors_in_feed = 0;
     int rc = ctr_scanner_feed(x->sc, chunk, (size_t)n);
-    if (x->internal_error)
+    if (x->internal_error || x->output_failed)
       break;
     if (rc == CTR_EDATA || rc == CTR_ELIMIT) {
       /* The stream itself is unreadable (e.g. corrupt gzip, a gzip bomb): the library
@@ -188,7 +194,7 @@ static void scan_input(scan_ctx *x, const input *in, unsigned char *chunk)
     }
     progress_tick(x, false);
   }
-  if (!stream_failed && !x->internal_error) {
+  if (!stream_failed && !x->internal_error && !x->output_failed) {
     x->errors_in_feed = 0;
     int rc = ctr_scanner_finish(x->sc);
     if (rc < 0 && rc != CTR_EDATA && rc != CTR_ELIMIT) {
@@ -357,15 +363,17 @@ int cmd_scan(int argc, char **argv)
     warnf("no input file found (directories are searched for .json, .json.gz, .ndjson and .jsonl files)");
 
   unsigned char *chunk = xmalloc(CHUNK);
-  for (size_t i = 0; i < in.n && !x.internal_error; i++)
+  for (size_t i = 0; i < in.n && !x.internal_error && !x.output_failed; i++)
     scan_input(&x, &in.v[i], chunk);
   free(chunk);
   progress_clear(&x);
   double secs = now_seconds() - x.start;
   fflush(stdout);
 
-  if (x.sum)
+  if (x.sum) {
     summary_print(x.sum, x.json ? stderr : stdout, x.json ? false : x.color);
+    stdout_ok(); /* keeps the errno of a failed write for the message */
+  }
   if (x.want_stats)
     print_stats(&x, secs);
 

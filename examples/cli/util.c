@@ -2,6 +2,7 @@
  * small string -> counter hash table. */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,33 @@ bool str_ends_with(const char *s, const char *suffix)
 {
   size_t n = strlen(s), k = strlen(suffix);
   return n >= k && memcmp(s + n - k, suffix, k) == 0;
+}
+
+/* ------------------------------------------------------------ stdout */
+
+static int stdout_errno; /* errno of the first failed write to stdout (-1: unknown), 0 if none */
+
+bool stdout_ok(void)
+{
+  if (!ferror(stdout))
+    return true;
+  if (!stdout_errno)
+    stdout_errno = errno ? errno : -1;
+  return false;
+}
+
+int stdout_finish(int rc)
+{
+  errno = 0;
+  if (fflush(stdout) != 0 && !stdout_errno)
+    stdout_errno = errno ? errno : -1;
+  if (stdout_ok() && !stdout_errno)
+    return rc;
+  if (stdout_errno > 0)
+    errorf("cannot write to standard output: %s", strerror(stdout_errno));
+  else
+    errorf("cannot write to standard output");
+  return rc == EXIT_INTERNAL ? rc : EXIT_OUTPUT;
 }
 
 /* ------------------------------------------------------------ buffers */

@@ -725,3 +725,46 @@ def test_doc_covers_every_rule() -> None:
         assert rule["rule"] in headings, f"no section for {rule['rule']}"
         row = re.search(rf"^\| (★ )?{re.escape(rule['rule'])} \| (\w+) \|", text, re.M)
         assert row and row.group(2) == rule["priority"], f"table row of {rule['rule']}"
+
+
+# ------------------------------------------------------------------ output that cannot be written
+
+def run_to_full(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+    """Runs the CLI with stdout on /dev/full, where every write fails (ENOSPC)."""
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.run([str(CLI), *args], input=stdin, stdout=full, stderr=subprocess.PIPE, timeout=120)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, "", proc.stderr.decode("utf-8", "replace"))
+
+
+@pytest.mark.parametrize("args", [
+    ["scan", "--json", str(SAMPLE)],
+    ["scan", str(SAMPLE)],
+    ["scan", "--summary", "-q", str(SAMPLE)],
+    ["list"],
+    ["list", "--fields"],
+    ["test"],
+    ["validate"],
+    ["--help"],
+    ["--version"],
+    ["help", "scan"],
+])
+def test_output_that_cannot_be_written_is_an_error(args: list[str]) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full")
+    p = run_to_full(*args)
+    assert p.returncode == 74, (args, p.returncode, p.stderr)
+    assert "cannot write to standard output: No space left on device" in p.stderr
+
+
+def test_scan_stops_at_the_first_alert_it_cannot_write(tmp_path: Path) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full")
+    # Many inputs, each alerting: a scan that went on after the first failed
+    # write would read them all (--stats counts the inputs done).
+    for i in range(20):
+        shutil.copy(SAMPLE, tmp_path / f"part-{i:02d}.json.gz")
+    p = run_to_full("scan", "--json", "--stats", str(tmp_path))
+    assert p.returncode == 74, p.stderr
+    m = re.search(r"stats: (\d+) inputs?,", p.stderr)
+    assert m and int(m.group(1)) == 1, p.stderr
+    assert p.stderr.count("cannot write to standard output") == 1
