@@ -5,6 +5,7 @@
 #include "engine.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,8 +37,13 @@ typedef struct compiler_ctx {
 
 /* ------------------------------------------------------------ diagnostics */
 
+/* The one way compile.c reports: positioned at `off` in `text` (else at the
+ * exception or rule being compiled), never truncated. An error fails the
+ * current rule. */
 static void report(compiler_ctx *cx, int sev, const char *code, const ctr__text *text, size_t off,
-                   const char *fmt, const char *a, const char *b)
+                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void report(compiler_ctx *cx, int sev, const char *code, const ctr__text *text, size_t off,
+                   const char *fmt, ...)
 {
   const char *file = NULL;
   unsigned line = 0, col = 0;
@@ -53,11 +59,22 @@ static void report(compiler_ctx *cx, int sev, const char *code, const ctr__text 
     line = cx->rule->pos.line;
     col = cx->rule->pos.col;
   }
-  char msg[1024];
-  snprintf(msg, sizeof msg, fmt, a ? a : "", b ? b : "");
-  ctr__diag_add(cx->diags, sev, file, line, col, cx->rule ? cx->rule->name : NULL, code, "%s", msg);
   if (sev == CTR_SEVERITY_ERROR)
     cx->failed = true;
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  char *msg = n >= 0 ? malloc((size_t)n + 1) : NULL;
+  if (!msg) {
+    cx->failed = true; /* out of memory: the compile fails without this message */
+    return;
+  }
+  va_start(ap, fmt);
+  vsnprintf(msg, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  ctr__diag_add(cx->diags, sev, file, line, col, cx->rule ? cx->rule->name : NULL, code, "%s", msg);
+  free(msg);
 }
 
 #define ERR(cx, off, ...) report((cx), CTR_SEVERITY_ERROR, "LOAD_ERR_COMPILE_CONDITION", (cx)->text, (off), __VA_ARGS__)
@@ -208,12 +225,12 @@ static ctr__cexpr *compile_fexpr(compiler_ctx *cx, const ctr__fexpr *f)
     if (f->tf == CTR__TF_LEN) {
       e->type = CTR__FT_UINT64;
       if (e->inner->type == CTR__FT_UINT64) {
-        ERR(cx, f->pos, "len() takes a string or list field, not a number%s", "", NULL);
+        ERR(cx, f->pos, "len() takes a string or list field, not a number");
         return NULL;
       }
     } else {
       if (e->inner->type != CTR__FT_STRING) {
-        ERR(cx, f->pos, "%s() takes a string field%s", tf_name(f->tf), "");
+        ERR(cx, f->pos, "%s() takes a string field", tf_name(f->tf));
         return NULL;
       }
       e->type = CTR__FT_STRING;
@@ -227,13 +244,13 @@ static ctr__cexpr *compile_fexpr(compiler_ctx *cx, const ctr__fexpr *f)
     cx->unknown_field = true;
     int sev = cx->rule && cx->rule->skip_unknown ? CTR_SEVERITY_WARNING : CTR_SEVERITY_ERROR;
     report(cx, sev, "LOAD_ERR_COMPILE_CONDITION", cx->text, f->pos,
-           sev == CTR_SEVERITY_ERROR ? "unknown field '%s'%s" : "unknown field '%s': rule skipped (skip-if-unknown-filter)%s",
-           f->field, "");
+           sev == CTR_SEVERITY_ERROR ? "unknown field '%s'" : "unknown field '%s': rule skipped (skip-if-unknown-filter)",
+           f->field);
     return NULL;
   }
   uint64_t argnum = 0;
   if (def->arg == CTR__ARG_NONE && f->arg) {
-    ERR(cx, f->pos, "field '%s' takes no argument%s", def->name, "");
+    ERR(cx, f->pos, "field '%s' takes no argument", def->name);
     return NULL;
   }
   if (def->arg == CTR__ARG_KEY_REQUIRED && (!f->arg || !*f->arg)) {
@@ -296,8 +313,8 @@ static pcre2_code *compile_regex(compiler_ctx *cx, const ctr__lit *lit)
 static ctr__cnode *compile_check(compiler_ctx *cx, const ctr__ast *a)
 {
   if (a->op == CTR__OP_BCONTAINS || a->op == CTR__OP_BSTARTSWITH) {
-    ERR(cx, a->op_pos, "operator '%s' works only on binary fields, and no CloudTrail field is binary (use contains / startswith)%s",
-        ctr__op_name(a->op), "");
+    ERR(cx, a->op_pos, "operator '%s' works only on binary fields, and no CloudTrail field is binary (use contains / startswith)",
+        ctr__op_name(a->op));
     return NULL;
   }
   ctr__cnode *n = palloc(cx, sizeof *n);
@@ -310,14 +327,14 @@ static ctr__cnode *compile_check(compiler_ctx *cx, const ctr__ast *a)
     return NULL;
   ctr__ftype t = n->lhs->type;
   if (t == CTR__FT_UINT64 && !op_allowed_u64(a->op)) {
-    ERR(cx, a->op_pos, "operator '%s' cannot be used on a numeric field%s", ctr__op_name(a->op), "");
+    ERR(cx, a->op_pos, "operator '%s' cannot be used on a numeric field", ctr__op_name(a->op));
     return NULL;
   }
   if (a->op == CTR__OP_EXISTS)
     return n;
   if (a->rhs_field) {
     if (a->op == CTR__OP_PMATCH || a->op == CTR__OP_IN || a->op == CTR__OP_INTERSECTS) {
-      ERR(cx, a->op_pos, "val() cannot be used with '%s'%s", ctr__op_name(a->op), "");
+      ERR(cx, a->op_pos, "val() cannot be used with '%s'", ctr__op_name(a->op));
       return NULL;
     }
     if (!(n->rhs_expr = compile_fexpr(cx, a->rhs_field)))
@@ -354,12 +371,12 @@ static ctr__cnode *compile_check(compiler_ctx *cx, const ctr__ast *a)
       for (size_t i = 0; i < a->nrhs; i++) {
         uint64_t v;
         if (!parse_u64(vals[i].s, &v)) {
-          ERR(cx, a->rhs[i].pos, "'%s' is not an unsigned integer, as this numeric field requires%s", vals[i].s, "");
+          ERR(cx, a->rhs[i].pos, "'%s' is not an unsigned integer, as this numeric field requires", vals[i].s);
           return NULL;
         }
       }
     } else if (!parse_u64(n->rhs.s, &n->rhs_u64)) {
-      ERR(cx, a->rhs[0].pos, "'%s' is not an unsigned integer, as this numeric field requires%s", n->rhs.s, "");
+      ERR(cx, a->rhs[0].pos, "'%s' is not an unsigned integer, as this numeric field requires", n->rhs.s);
       return NULL;
     }
     n->rhs_is_num = true;
@@ -393,7 +410,7 @@ static ctr__cnode *compile_macro_ref(compiler_ctx *cx, const ctr__ast *a)
       return NULL;
     }
     if (cx->macro_active[i]) {
-      ERR(cx, a->pos, "macro '%s' references itself (macro loop)%s", a->name, "");
+      ERR(cx, a->pos, "macro '%s' references itself (macro loop)", a->name);
       return NULL;
     }
     if (cx->macro_depth >= cx->defs->limits[CTR_LIMIT_MACRO_DEPTH]) {
@@ -421,7 +438,7 @@ static ctr__cnode *compile_macro_ref(compiler_ctx *cx, const ctr__ast *a)
       ERR(cx, a->pos, "'%s' is a list, not a macro: use it inside parentheses, e.g. ct.name in (%s)", a->name, a->name);
       return NULL;
     }
-  ERR(cx, a->pos, "undefined macro '%s'%s", a->name, "");
+  ERR(cx, a->pos, "undefined macro '%s'", a->name);
   return NULL;
 }
 
@@ -442,7 +459,7 @@ static ctr__cnode *compile_ast(compiler_ctx *cx, const ctr__ast *a)
         ERR(cx, a->pos, "condition has more than %s nodes once its macros are expanded (limit %s)", max,
             ctr_limit_name(CTR_LIMIT_CONDITION_NODES));
       else
-        ERR(cx, a->pos, "condition is nested deeper than %s levels once its macros are expanded%s", max, "");
+        ERR(cx, a->pos, "condition is nested deeper than %s levels once its macros are expanded", max);
       cx->limit_reported = true;
     }
     cx->failed = true;
@@ -539,47 +556,71 @@ static ctr__cnode *exception_check(compiler_ctx *cx, const ctr__exception_def *e
     return NULL;
   }
   ctr__fexpr fx = {0};
-  char namebuf[256], argbuf[512];
-  snprintf(namebuf, sizeof namebuf, "%.*s", (int)name_len, field);
-  snprintf(argbuf, sizeof argbuf, "%.*s", (int)arg_len, field + arg_start);
-  fx.field = namebuf;
-  fx.arg = arg_start ? argbuf : NULL;
+  fx.field = ctr__strndup(field, name_len);
+  fx.arg = arg_start ? ctr__strndup(field + arg_start, arg_len) : NULL;
   a.lhs = &fx;
+  ctr__cnode *c = NULL;
+  ctr__lit *lits = NULL;
+  size_t nl = 0, cap = 0;
+  if (!fx.field || (arg_start && !fx.arg)) {
+    cx->failed = true;
+    goto out;
+  }
   if (!comp_op(comp, &a.op, &a.mod)) {
     report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_VALIDATE", NULL, 0, "exception '%s': unknown comparison '%s'", e->name, comp);
-    return NULL;
+    goto out;
   }
   bool list_op = a.op == CTR__OP_IN || a.op == CTR__OP_INTERSECTS || a.op == CTR__OP_PMATCH || a.mod;
-  ctr__lit lits[256];
-  size_t nl = 0;
-  for (size_t i = 0; i < v->n && nl < 256; i++) {
+  uint64_t max = cx->defs->limits[CTR_LIMIT_LIST_ITEMS];
+  for (size_t i = 0; i < v->n; i++) {
     /* A scalar naming a list stands for the list's items (as in Falco). */
-    bool expanded = false;
-    if (list_op && !v->is_list) {
-      for (size_t li = 0; li < cx->defs->nlists; li++) {
-        ctr__list_def *l = &cx->defs->lists[li];
-        if (strcmp(l->name, v->strs[i]) == 0) {
-          l->used = true;
-          for (size_t k = 0; k < l->n && nl < 256; k++)
-            lits[nl++] = (ctr__lit){l->items[k], strlen(l->items[k]), true, 0};
-          expanded = true;
-        }
-      }
+    ctr__list_def *named = NULL;
+    if (list_op && !v->is_list)
+      for (size_t li = 0; li < cx->defs->nlists && !named; li++)
+        if (strcmp(cx->defs->lists[li].name, v->strs[i]) == 0)
+          named = &cx->defs->lists[li];
+    size_t add = named ? named->n : 1;
+    if (nl + add > max) {
+      report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_VALIDATE", NULL, 0,
+             "exception '%s': more than %llu values in one comparison once its lists are expanded (limit %s)",
+             e->name, (unsigned long long)max, ctr_limit_name(CTR_LIMIT_LIST_ITEMS));
+      goto out;
     }
-    if (!expanded)
+    if (nl + add > cap) {
+      size_t ncap = cap ? cap : 16;
+      while (ncap < nl + add)
+        ncap *= 2;
+      ctr__lit *grown = realloc(lits, ncap * sizeof *grown);
+      if (!grown) {
+        cx->failed = true;
+        goto out;
+      }
+      lits = grown;
+      cap = ncap;
+    }
+    if (named) {
+      named->used = true;
+      for (size_t k = 0; k < named->n; k++)
+        lits[nl++] = (ctr__lit){named->items[k], strlen(named->items[k]), true, 0};
+    } else {
       lits[nl++] = (ctr__lit){v->strs[i], strlen(v->strs[i]), true, 0};
+    }
   }
   if (!list_op && (v->is_list || nl != 1)) {
     report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_VALIDATE", NULL, 0, "exception '%s': comparison '%s' needs a single value, not a list", e->name, comp);
-    return NULL;
+    goto out;
   }
   a.rhs = lits;
   a.nrhs = nl;
   a.rhs_is_list = list_op;
   const ctr__text *saved = cx->text;
   cx->text = NULL;
-  ctr__cnode *c = compile_check(cx, &a);
+  c = compile_check(cx, &a);
   cx->text = saved;
+out:
+  free(lits);
+  free(fx.field);
+  free(fx.arg);
   return c;
 }
 
@@ -599,14 +640,17 @@ static ctr__cnode *compile_exception(compiler_ctx *cx, const ctr__exception_def 
     /* `fields: f` with values [a, b]: one check `f comp (a, b)`. */
     ctr__exc_value all = {0};
     all.n = e->ntuples;
-    char *strs[1024];
-    if (all.n > 1024)
-      all.n = 1024;
+    char **strs = malloc(all.n * sizeof *strs);
+    if (!strs) {
+      cx->failed = true;
+      return NULL;
+    }
     for (size_t i = 0; i < all.n; i++)
       strs[i] = e->values[i].strs[0];
     all.strs = strs;
     all.is_list = true;
     any = exception_check(cx, e, e->fields[0], e->comps[0], &all);
+    free(strs);
   } else {
     any = make_node(cx, CTR__N_OR, e->ntuples);
     for (size_t t = 0; any && t < e->ntuples; t++) {
@@ -728,7 +772,7 @@ static bool compile_output(compiler_ctx *cx, const ctr__rule_def *r, ctr__crule 
       free(cond);
       if (!f) {
         report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_COMPILE_OUTPUT", t, j + (perr.pos < end - j ? perr.pos : 0),
-               "invalid output field: %s%s", perr.msg, "");
+               "invalid output field: %s", perr.msg);
         ok = false;
         i = end > i + 1 ? end : i + 1;
         continue;
@@ -990,7 +1034,7 @@ int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection 
                       : ctr__parse_condition(&rd->cond, defs, &perr);
     ctr__cnode *cond = NULL;
     if (!ast) {
-      ERR(&cx, perr.pos, "%s%s", perr.msg, "");
+      ERR(&cx, perr.pos, "%s", perr.msg);
     } else {
       cond = compile_ast(&cx, ast);
       ctr__ast_free(ast);

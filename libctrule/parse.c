@@ -212,27 +212,52 @@ static bool push_lit(parser *p, ctr__ast *a, const char *s, size_t len, bool quo
   return true;
 }
 
-/* Adds the items of list #li, inlining items that name an earlier list. */
-static bool push_list_items(parser *p, ctr__ast *a, size_t li, size_t pos, unsigned depth)
+/* Adds the items of list #li, inlining items that name an earlier list (at
+ * any depth: an explicit stack, since a chain of lists can be as long as
+ * the file; lists only name earlier lists, so it cannot loop). */
+static bool push_list_items(parser *p, ctr__ast *a, size_t li, size_t pos)
 {
-  ctr__list_def *l = &p->defs->lists[li];
-  l->used = true;
-  for (size_t k = 0; k < l->n; k++) {
-    bool inlined = false;
-    if (!l->quoted[k] && depth < 16) {
-      for (size_t e = 0; e < li; e++) {
-        if (strcmp(p->defs->lists[e].name, l->items[k]) == 0) {
-          if (!push_list_items(p, a, e, pos, depth + 1))
-            return false;
-          inlined = true;
-          break;
-        }
-      }
+  struct frame {
+    size_t list, next;
+  } *stack = malloc(4 * sizeof *stack);
+  size_t depth = 0, cap = 4;
+  bool ok = stack != NULL;
+  if (ok)
+    stack[depth++] = (struct frame){li, 0};
+  else
+    fail(p, pos, "out of memory%s", NULL);
+  while (ok && depth) {
+    struct frame *f = &stack[depth - 1];
+    ctr__list_def *l = &p->defs->lists[f->list];
+    l->used = true;
+    if (f->next == l->n) {
+      depth--;
+      continue;
     }
-    if (!inlined && !push_lit(p, a, l->items[k], strlen(l->items[k]), l->quoted[k], pos))
-      return false;
+    size_t k = f->next++;
+    size_t inner = f->list;
+    if (!l->quoted[k])
+      for (size_t e = 0; e < f->list && inner == f->list; e++)
+        if (strcmp(p->defs->lists[e].name, l->items[k]) == 0)
+          inner = e;
+    if (inner == f->list) {
+      ok = push_lit(p, a, l->items[k], strlen(l->items[k]), l->quoted[k], pos);
+      continue;
+    }
+    if (depth == cap) {
+      struct frame *grown = realloc(stack, cap * 2 * sizeof *grown);
+      if (!grown) {
+        ok = false;
+        fail(p, pos, "out of memory%s", NULL);
+        break;
+      }
+      stack = grown;
+      cap *= 2;
+    }
+    stack[depth++] = (struct frame){inner, 0};
   }
-  return true;
+  free(stack);
+  return ok;
 }
 
 /* A value: quoted string or bare string. */
@@ -274,7 +299,7 @@ static bool parse_value(parser *p, ctr__ast *a, bool in_list)
       const char *name = p->defs->lists[li].name;
       if (strlen(name) == n && memcmp(name, lx->s + lx->i, n) == 0) {
         lx->i += n;
-        return push_list_items(p, a, li, pos, 0);
+        return push_list_items(p, a, li, pos);
       }
     }
   }

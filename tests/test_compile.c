@@ -1,0 +1,243 @@
+/* test_compile.c - the compile stage: no fixed array caps what a rules file
+ * may hold (issue 16, "no silent caps"). Each test goes to and past the size
+ * an earlier fixed array had, and checks that the value past it still takes
+ * effect, or that a CTR_LIMIT_* stops it with a positioned diagnostic. */
+#include "testutil.h"
+
+#include <criterion/criterion.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A growing string. */
+typedef struct sb {
+  char *s;
+  size_t len, cap;
+} sb;
+
+static void sb_addf(sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_addf(sb *b, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  cr_assert(n >= 0);
+  if (b->len + (size_t)n + 1 > b->cap) {
+    b->cap = (b->len + (size_t)n + 1) * 2;
+    b->s = realloc(b->s, b->cap);
+    cr_assert(b->s);
+  }
+  va_start(ap, fmt);
+  vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  b->len += (size_t)n;
+}
+
+static char diags[1 << 16];
+
+/* Compiles with one limit set (limit < 0: none); NULL on error. */
+static ctr_ruleset *compile_with(const char *yaml, int limit, uint64_t value)
+{
+  ctr_compiler *c;
+  cr_assert_eq(ctr_compiler_new(&c), CTR_OK);
+  if (limit >= 0)
+    cr_assert_eq(ctr_compiler_set_limit(c, limit, value), CTR_OK);
+  ctr_ruleset *rs = NULL;
+  int rc = ctr_compiler_add_string(c, yaml, strlen(yaml), "rules.yaml");
+  if (rc == CTR_OK)
+    rc = ctr_compiler_compile(c, &rs);
+  diags[0] = '\0';
+  for (size_t i = 0; i < ctr_compiler_diag_count(c); i++) {
+    size_t used = strlen(diags);
+    snprintf(diags + used, sizeof diags - used, "%s\n", ctr_diag_text(ctr_compiler_diag(c, i)));
+  }
+  ctr_compiler_free(c);
+  return rc == CTR_OK ? rs : NULL;
+}
+
+/* Number of alerts on one record {eventName: GetObject, userName: user}. */
+static size_t alerts(ctr_ruleset *rs, const char *user)
+{
+  char ev[512];
+  snprintf(ev, sizeof ev,
+           "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"%s\"},"
+           "\"eventTime\":\"2025-03-01T10:02:11Z\",\"eventSource\":\"s3.amazonaws.com\",\"eventName\":\"GetObject\","
+           "\"awsRegion\":\"eu-west-1\",\"eventID\":\"1\"}",
+           user);
+  tu_matches m = {0};
+  cr_assert_eq(tu_scan(rs, ev, strlen(ev), 0, 0, &m), CTR_OK);
+  size_t n = m.count;
+  tu_matches_free(&m);
+  return n;
+}
+
+static const char *RULE_HEAD = "- rule: r\n  desc: d\n  output: o\n  priority: info\n";
+
+Test(compile, condition_in_list_keeps_every_value)
+{
+  sb y = {0};
+  sb_addf(&y, "%s  condition: ct.name = GetObject and ct.user in (", RULE_HEAD);
+  for (int i = 1; i <= 1100; i++)
+    sb_addf(&y, "%su%d", i > 1 ? ", " : "", i);
+  sb_addf(&y, ")\n");
+  ctr_ruleset *rs = compile_with(y.s, -1, 0);
+  cr_assert(rs, "%s", diags);
+  cr_assert_eq(alerts(rs, "u256"), 1);
+  cr_assert_eq(alerts(rs, "u257"), 1);
+  cr_assert_eq(alerts(rs, "u1025"), 1);
+  cr_assert_eq(alerts(rs, "u1100"), 1);
+  cr_assert_eq(alerts(rs, "u1101"), 0);
+  ctr_ruleset_unref(rs);
+  free(y.s);
+}
+
+/* Exceptions as tuples: 300 of them, each must suppress. */
+Test(compile, exception_tuples_past_256)
+{
+  sb y = {0};
+  sb_addf(&y, "%s  condition: ct.name = GetObject\n  exceptions:\n  - name: e\n    fields: [ct.user]\n"
+              "    comps: [=]\n    values:\n", RULE_HEAD);
+  for (int i = 1; i <= 300; i++)
+    sb_addf(&y, "    - [u%d]\n", i);
+  ctr_ruleset *rs = compile_with(y.s, -1, 0);
+  cr_assert(rs, "%s", diags);
+  cr_assert_eq(alerts(rs, "u256"), 0);
+  cr_assert_eq(alerts(rs, "u257"), 0);
+  cr_assert_eq(alerts(rs, "u300"), 0);
+  cr_assert_eq(alerts(rs, "u301"), 1);
+  ctr_ruleset_unref(rs);
+  free(y.s);
+}
+
+/* One `in` comparison of an exception holding many values (the 256-value
+ * array), given inline and through a list name. */
+Test(compile, exception_in_values_past_256)
+{
+  sb y = {0};
+  sb_addf(&y, "- list: many\n  items: [");
+  for (int i = 1; i <= 400; i++)
+    sb_addf(&y, "%sl%d", i > 1 ? ", " : "", i);
+  sb_addf(&y, "]\n%s  condition: ct.name = GetObject\n  exceptions:\n  - name: e\n    fields: [ct.user, ct.name]\n"
+              "    comps: [in, =]\n    values:\n    - [[", RULE_HEAD);
+  for (int i = 1; i <= 400; i++)
+    sb_addf(&y, "%su%d", i > 1 ? ", " : "", i);
+  sb_addf(&y, "], GetObject]\n    - [many, GetObject]\n");
+  ctr_ruleset *rs = compile_with(y.s, -1, 0);
+  cr_assert(rs, "%s", diags);
+  cr_assert_eq(alerts(rs, "u257"), 0);
+  cr_assert_eq(alerts(rs, "u400"), 0);
+  cr_assert_eq(alerts(rs, "l257"), 0);
+  cr_assert_eq(alerts(rs, "l400"), 0);
+  cr_assert_eq(alerts(rs, "u401"), 1);
+  ctr_ruleset_unref(rs);
+  free(y.s);
+}
+
+/* `fields: f` with a flat list of values (the 1024-value array). */
+Test(compile, exception_scalar_field_values_past_1024)
+{
+  sb y = {0};
+  sb_addf(&y, "%s  condition: ct.name = GetObject\n  exceptions:\n  - name: e\n    fields: ct.user\n    values: [",
+          RULE_HEAD);
+  for (int i = 1; i <= 1500; i++)
+    sb_addf(&y, "%su%d", i > 1 ? ", " : "", i);
+  sb_addf(&y, "]\n");
+  ctr_ruleset *rs = compile_with(y.s, -1, 0);
+  cr_assert(rs, "%s", diags);
+  cr_assert_eq(alerts(rs, "u1024"), 0);
+  cr_assert_eq(alerts(rs, "u1025"), 0);
+  cr_assert_eq(alerts(rs, "u1500"), 0);
+  cr_assert_eq(alerts(rs, "u1501"), 1);
+  ctr_ruleset_unref(rs);
+  free(y.s);
+}
+
+/* The values of one exception comparison are bounded by list_items, as a
+ * condition's list is: an error at the exception, not a silent cut. */
+Test(compile, exception_values_bounded_by_list_items)
+{
+  sb y = {0};
+  sb_addf(&y, "%s  condition: ct.name = GetObject\n  exceptions:\n  - name: e\n    fields: ct.user\n    values: [",
+          RULE_HEAD);
+  for (int i = 1; i <= 10; i++)
+    sb_addf(&y, "%su%d", i > 1 ? ", " : "", i);
+  sb_addf(&y, "]\n");
+  ctr_ruleset *rs = compile_with(y.s, CTR_LIMIT_LIST_ITEMS, 10);
+  cr_assert(rs, "at the limit: %s", diags);
+  cr_assert_eq(alerts(rs, "u10"), 0);
+  ctr_ruleset_unref(rs);
+  cr_assert_null(compile_with(y.s, CTR_LIMIT_LIST_ITEMS, 9));
+  cr_assert(strstr(diags, "rules.yaml:7:5: error: exception 'e': more than 9 values") && strstr(diags, "limit list_items"),
+            "%s", diags);
+  free(y.s);
+}
+
+/* An exception field with a long argument (the 512-byte argument buffer):
+ * the whole JSON pointer is used. */
+Test(compile, exception_field_argument_past_512_bytes)
+{
+  char key[701];
+  memset(key, 'k', 700);
+  key[700] = '\0';
+  sb y = {0};
+  sb_addf(&y, "%s  condition: ct.name = GetObject\n  exceptions:\n  - name: e\n    fields:\n    - json.value[/%s]\n"
+              "    comps: [=]\n    values: [[yes]]\n", RULE_HEAD, key);
+  ctr_ruleset *rs = compile_with(y.s, -1, 0);
+  cr_assert(rs, "%s", diags);
+  sb ev = {0};
+  sb_addf(&ev, "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"u\"},"
+               "\"eventTime\":\"2025-03-01T10:02:11Z\",\"eventSource\":\"s3.amazonaws.com\",\"eventName\":\"GetObject\","
+               "\"awsRegion\":\"eu-west-1\",\"eventID\":\"1\",\"%s\":\"yes\"}\n", key);
+  /* Same key cut at 511 bytes: must not be taken for the long one. */
+  sb_addf(&ev, "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"u\"},"
+               "\"eventTime\":\"2025-03-01T10:02:11Z\",\"eventSource\":\"s3.amazonaws.com\",\"eventName\":\"GetObject\","
+               "\"awsRegion\":\"eu-west-1\",\"eventID\":\"2\",\"%.510s\":\"yes\"}\n", key);
+  tu_matches m = {0};
+  cr_assert_eq(tu_scan(rs, ev.s, ev.len, 0, 0, &m), CTR_OK);
+  cr_assert_eq(m.count, 1, "%s", m.text ? m.text : "");
+  cr_assert(strncmp(m.text, "1\t", 2) == 0, "the record without the long key alerts: %s", m.text);
+  tu_matches_free(&m);
+  ctr_ruleset_unref(rs);
+  free(y.s);
+  free(ev.s);
+}
+
+/* A field name longer than the old 256-byte buffer is reported whole. */
+Test(compile, long_names_reported_whole)
+{
+  char name[2001];
+  memset(name, 'x', 2000);
+  memcpy(name, "ct.", 3);
+  name[2000] = '\0';
+  sb y = {0};
+  sb_addf(&y, "%s  condition: ct.name = GetObject\n  exceptions:\n  - name: e\n    fields: [%s]\n"
+              "    comps: [=]\n    values: [[v]]\n", RULE_HEAD, name);
+  cr_assert_null(compile_with(y.s, -1, 0));
+  cr_assert(strstr(diags, name), "the whole name in: %.200s", diags);
+  y.len = 0;
+  sb_addf(&y, "%s  condition: %s = GetObject\n", RULE_HEAD, name);
+  cr_assert_null(compile_with(y.s, -1, 0));
+  cr_assert(strstr(diags, "rules.yaml:5:14: error: unknown field") && strstr(diags, name), "%.200s", diags);
+  free(y.s);
+}
+
+/* Lists naming lists, deeper than the 16 levels once inlined. */
+Test(compile, nested_lists_at_any_depth)
+{
+  sb y = {0};
+  sb_addf(&y, "- list: l1\n  items: [target]\n");
+  for (int i = 2; i <= 40; i++)
+    sb_addf(&y, "- list: l%d\n  items: [l%d, v%d]\n", i, i - 1, i);
+  sb_addf(&y, "%s  condition: ct.name = GetObject and ct.user in (l40)\n", RULE_HEAD);
+  ctr_ruleset *rs = compile_with(y.s, -1, 0);
+  cr_assert(rs, "%s", diags);
+  cr_assert_eq(alerts(rs, "target"), 1);
+  cr_assert_eq(alerts(rs, "v2"), 1);
+  cr_assert_eq(alerts(rs, "v40"), 1);
+  cr_assert_eq(alerts(rs, "l1"), 0, "a list name is not a value once inlined");
+  cr_assert_eq(alerts(rs, "l20"), 0);
+  ctr_ruleset_unref(rs);
+  free(y.s);
+}
