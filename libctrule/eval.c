@@ -16,8 +16,11 @@ static int extract_slot(ctr__evalctx *cx, uint32_t slot, ctr__value *out)
     memset(&ce->v, 0, sizeof ce->v);
     int rc = s->def->extract(cx->ev, s->arg, s->argnum, &ce->v);
     if (rc != CTR_OK) {
+      /* Not cached: every rule that reads this field sees the failure, not a
+       * cached "absent" that would read as a real value. */
       cx->error = rc;
-      ce->v.kind = CTR__V_ABSENT;
+      memset(out, 0, sizeof *out);
+      return rc;
     }
     ce->gen = cx->gen;
   }

@@ -163,6 +163,12 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
       const ctr__crule *r = &rs->rules[cand[i]];
       sc->eval.error = CTR_OK;
       bool hit = ctr__eval(&sc->eval, r->cond);
+      if (sc->eval.error == CTR_ENOMEM) {
+        /* A field or transformer could not be built: the verdict is not to
+         * be trusted either way, so the scan stops rather than guess. */
+        rc = CTR_ENOMEM;
+        break;
+      }
       if (sc->eval.error == CTR_ELIMIT) {
         /* A regex gave up: the rule is undecided on this record, so it is
          * neither a match nor a silent non-match. */
@@ -177,7 +183,8 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
       if (!hit)
         continue;
       sc->stats[CTR_STAT_MATCHES]++;
-      if (ctr__render(&sc->eval, r, &sc->render) != CTR_OK || (lazy && sc->lazy.failed)) {
+      if (ctr__render(&sc->eval, r, &sc->render) != CTR_OK || sc->eval.error == CTR_ENOMEM ||
+          (lazy && sc->lazy.failed)) {
         rc = CTR_ENOMEM;
         break;
       }

@@ -1,0 +1,276 @@
+/* test_alloc_fail.c - every allocation the library makes, made to fail one at
+ * a time. The program is linked with -Wl,--wrap=malloc,calloc,realloc (see
+ * tests/meson.build), so every call from the library's own objects (linked
+ * statically here) goes through __wrap_*() below. jansson's own allocations
+ * are left alone here: its lexer ignores a failed growth of its token buffer
+ * (lex_save) and returns a string with bytes missing, which no caller can
+ * detect; tests/test_scan.c covers jansson failing where it does report it.
+ *
+ * For each k, the k-th allocation fails and the test checks the outcome
+ * against a run where nothing failed:
+ *
+ *   - compiling: CTR_OK only if nothing failed (failure is sticky: a compiler
+ *     that lost part of a file must not produce a ruleset); otherwise
+ *     CTR_ENOMEM somewhere, and no ruleset handed out;
+ *   - scanning: CTR_OK with exactly the reference alerts, or CTR_ENOMEM after
+ *     a prefix of them; never a false alert, never a valid record reported
+ *     as bad, never "fine" with an alert missing.
+ *
+ * The sanitizer build adds "no leak, no crash" on every path. */
+#include "testutil.h"
+
+#include <criterion/criterion.h>
+#include <execinfo.h>
+#include <stdlib.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <zlib.h>
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t n);
+
+/* Armed only around library calls, so the test's own bookkeeping (and
+ * Criterion's) never fails. */
+static bool g_armed;
+static long g_count;   /* allocations seen while armed */
+static long g_fail_at; /* 1-based allocation to fail; 0: none */
+static bool g_failed;  /* the injected failure happened */
+static void *g_trace[32];
+
+static bool inject(void)
+{
+  if (!g_armed)
+    return false;
+  if (++g_count == g_fail_at) {
+    g_failed = true;
+    if (getenv("CTR_ALLOC_FAIL_TRACE") && fprintf(stderr, "== allocation %ld fails here:\n", g_count)) /* to debug a finding */
+      backtrace_symbols_fd(g_trace, backtrace(g_trace, 32), 2);
+    return true;
+  }
+  return false;
+}
+
+void *__wrap_malloc(size_t n) { return inject() ? NULL : __real_malloc(n); }
+void *__wrap_calloc(size_t n, size_t size) { return inject() ? NULL : __real_calloc(n, size); }
+void *__wrap_realloc(void *p, size_t n) { return inject() ? NULL : __real_realloc(p, n); }
+
+static void arm(long fail_at)
+{
+  g_count = 0;
+  g_fail_at = fail_at;
+  g_failed = false;
+  g_armed = true;
+}
+
+static void disarm(void) { g_armed = false; }
+
+/* A tuning file that exercises every part of the rules side: lists (nested,
+ * appended), macros, exceptions of both forms, regex, transformers, output
+ * fields, an override of a built-in rule, a warning. */
+static const char tuning[] =
+  "- list: admins\n  items: [alice, bob]\n"
+  "- list: all_admins\n  items: [admins, carol]\n"
+  "- macro: rds_call\n  condition: ct.src = rds.amazonaws.com\n"
+  "- macro: unused_macro\n  condition: ct.region = x\n"
+  "- rule: Admin RDS Change\n  desc: d\n"
+  "  condition: rds_call and ct.user in (all_admins) and ct.name regex \"(Delete|Stop).*\" and "
+  "tolower(ct.region) startswith eu\n"
+  "  output: \"%ct.name of %rds.resource by %ct.user in %ct.region (%json.value[/userIdentity/type])\"\n"
+  "  priority: WARNING\n  tags: [rds]\n"
+  "  exceptions:\n"
+  "    - name: scheduler\n      fields: [ct.user, rds.instance]\n      comps: [=, startswith]\n"
+  "      values:\n        - [bob, test-]\n"
+  "    - name: regions\n      fields: ct.region\n      values: [eu-north-1]\n"
+  "- rule: RDS Instance Stopped\n  condition: and ct.user != nobody\n  override:\n    condition: append\n";
+
+#define REC(user, name, region, inst)                                                                      \
+  "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"" user "\"},"         \
+  "\"eventTime\":\"2025-03-01T10:02:11Z\",\"eventSource\":\"rds.amazonaws.com\",\"eventName\":\"" name "\"," \
+  "\"awsRegion\":\"" region "\",\"requestParameters\":{\"dBInstanceIdentifier\":\"" inst "\"}}"
+
+/* NDJSON, a log file, an EventBridge envelope and a bad record between them. */
+static const char input[] =
+  REC("alice", "DeleteDBInstance", "eu-west-1", "prod-1") "\n"
+  REC("bob", "StopDBInstance", "eu-west-1", "test-2") "\n"
+  "{\"Records\":[" REC("carol", "StopDBInstance", "EU-west-3", "prod-3") ","
+  REC("mallory", "DeleteDBInstance", "eu-west-1", "prod-4") "]}\n"
+  "{\"not json\n"
+  "{\"version\":\"0\",\"id\":\"x\",\"detail-type\":\"AWS API Call via CloudTrail\",\"source\":\"aws.rds\","
+  "\"account\":\"1\",\"time\":\"2025-03-01T10:02:11Z\",\"region\":\"eu-west-1\",\"resources\":[],\"detail\":"
+  REC("alice", "StopDBInstance", "eu-north-1", "prod-5") "}\n";
+
+typedef struct alerts {
+  char text[8192]; /* fixed: the callback must not allocate */
+  size_t len;
+} alerts;
+
+static int on_match(const ctr_match *m, void *ud)
+{
+  alerts *a = ud;
+  int n = snprintf(a->text + a->len, sizeof a->text - a->len, "%llu %s: %s\n",
+                   (unsigned long long)ctr_match_record_index(m), ctr_match_rule(m), ctr_match_output(m));
+  cr_assert(n > 0 && (size_t)n < sizeof a->text - a->len, "alert text overflow");
+  a->len += (size_t)n;
+  return 0;
+}
+
+static void on_record_error(const ctr_record_error *e, void *ud)
+{
+  (*(int *)ud)++;
+  (void)e;
+}
+
+/* Compiles the built-in rules plus the tuning file with the fail_at-th
+ * allocation failing. Returns the status of the first step that failed. */
+static int compile_with(long fail_at, ctr_ruleset **out)
+{
+  ctr_compiler *c = NULL;
+  *out = NULL;
+  arm(fail_at);
+  int rc = ctr_compiler_new(&c);
+  if (rc != CTR_OK) {
+    disarm();
+    cr_assert_null(c, "k %ld: a failed ctr_compiler_new wrote its output", fail_at);
+    return rc;
+  }
+  int first = ctr_compiler_add_builtin(c, "rds");
+  int rc2 = ctr_compiler_add_string(c, tuning, sizeof tuning - 1, "tuning.yaml");
+  if (first == CTR_OK)
+    first = rc2;
+  ctr_ruleset *rs = NULL;
+  int rc3 = ctr_compiler_compile(c, &rs);
+  if (first == CTR_OK)
+    first = rc3;
+  ctr_compiler_free(c);
+  disarm();
+  cr_assert((rc3 == CTR_OK) == (rs != NULL), "k %ld: compile returned %s with ruleset %p", fail_at,
+            ctr_status_name(rc3), (void *)rs);
+  if (rs && first != CTR_OK) {
+    ctr_ruleset_unref(rs);
+    cr_assert_fail("k %ld: a step failed (%s) yet compile produced a ruleset", fail_at, ctr_status_name(first));
+  }
+  *out = rs;
+  return first;
+}
+
+Test(alloc_fail, compile_refuses_after_any_failed_allocation)
+{
+  ctr_ruleset *ref;
+  cr_assert_eq(compile_with(0, &ref), CTR_OK);
+  long total = g_count;
+  cr_assert_gt(total, 100, "only %ld allocations counted: the wrapping does not work", total);
+  alerts want = {{0}, 0};
+  int rc = ctr_scan_buffer(ref, input, sizeof input - 1, 0, on_match, &want);
+  cr_assert(rc == CTR_OK || rc == CTR_EDATA, "%s", ctr_status_name(rc)); /* EDATA: the bad record */
+  cr_assert(strstr(want.text, "Admin RDS Change"), "%s", want.text);
+
+  /* Every allocation of a compile fails once: built-in rules and tuning
+   * file alike. */
+  long failed = 0;
+  for (long k = 1; k <= total; k++) {
+    ctr_ruleset *rs;
+    int rc = compile_with(k, &rs);
+    cr_assert(g_failed, "k %ld of %ld: allocation never reached (runs differ)", k, total);
+    cr_assert_neq(rc, CTR_OK, "k %ld: allocation failed but every step returned CTR_OK", k);
+    cr_assert_eq(rc, CTR_ENOMEM, "k %ld: the first step to fail returned %s", k, ctr_status_name(rc));
+    failed++;
+  }
+  cr_assert_eq(failed, total);
+  ctr_ruleset_unref(ref);
+}
+
+/* gzip of `in` (a member with header and trailer), allocated with malloc. */
+static unsigned char *gzip(const char *in, size_t len, size_t *out_len)
+{
+  z_stream z = {0};
+  cr_assert_eq(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  size_t cap = deflateBound(&z, len);
+  unsigned char *out = malloc(cap);
+  z.next_in = (unsigned char *)in;
+  z.avail_in = (uInt)len;
+  z.next_out = out;
+  z.avail_out = (uInt)cap;
+  cr_assert_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+  *out_len = cap - z.avail_out;
+  deflateEnd(&z);
+  return out;
+}
+
+/* Scans `buf` in chunks of `chunk` bytes with the fail_at-th allocation
+ * failing; the allocation count covers the scanner's creation too. */
+static int scan_with(ctr_ruleset *rs, const void *buf, size_t len, size_t chunk, long fail_at, alerts *got,
+                     int *bad)
+{
+  ctr_scanner *sc = NULL;
+  arm(fail_at);
+  int rc = ctr_scanner_new(rs, on_match, got, &sc);
+  if (rc != CTR_OK) {
+    disarm();
+    cr_assert_null(sc, "k %ld: a failed ctr_scanner_new wrote its output", fail_at);
+    return rc;
+  }
+  ctr_scanner_set_error_callback(sc, on_record_error, bad);
+  for (size_t at = 0; rc == CTR_OK && at < len; at += chunk)
+    rc = ctr_scanner_feed(sc, (const char *)buf + at, len - at < chunk ? len - at : chunk);
+  if (rc == CTR_OK)
+    rc = ctr_scanner_finish(sc);
+  ctr_scanner_free(sc);
+  disarm();
+  return rc;
+}
+
+static void scan_every_failure(const void *buf, size_t len, size_t chunk)
+{
+  ctr_ruleset *rs;
+  cr_assert_eq(compile_with(0, &rs), CTR_OK);
+  alerts want = {{0}, 0};
+  int want_bad = 0;
+  cr_assert_eq(scan_with(rs, buf, len, chunk, 0, &want, &want_bad), CTR_OK);
+  long total = g_count;
+  cr_assert_eq(want_bad, 1, "the reference scan reports the one bad record");
+  cr_assert(strstr(want.text, "Admin RDS Change") && strstr(want.text, "RDS Instance Stopped"), "%s", want.text);
+  cr_assert_gt(total, 5, "only %ld allocations in a scan: the wrapping does not work", total);
+  long stopped = 0;
+  for (long k = 1; k <= total; k++) {
+    alerts got = {{0}, 0};
+    int bad = 0;
+    int rc = scan_with(rs, buf, len, chunk, k, &got, &bad);
+    cr_assert(rc == CTR_OK || rc == CTR_ENOMEM, "chunk %zu, k %ld: %s", chunk, k, ctr_status_name(rc));
+    cr_assert_leq(bad, want_bad, "chunk %zu, k %ld: a valid record was reported as bad", chunk, k);
+    if (rc == CTR_OK) {
+      cr_assert_str_eq(got.text, want.text, "chunk %zu, k %ld: CTR_OK but the alerts differ:\n%s---\n%s", chunk,
+                       k, got.text, want.text);
+      cr_assert_eq(bad, want_bad, "chunk %zu, k %ld", chunk, k);
+    } else {
+      cr_assert(strncmp(want.text, got.text, got.len) == 0, "chunk %zu, k %ld: not a prefix:\n%s", chunk, k,
+                got.text);
+      stopped++;
+    }
+  }
+  cr_assert_gt(stopped, 0, "no allocation failure stopped a scan: the test tests nothing");
+  ctr_ruleset_unref(rs);
+}
+
+Test(alloc_fail, scan_never_invents_or_silently_loses_an_alert)
+{
+  scan_every_failure(input, sizeof input - 1, sizeof input - 1);
+}
+
+Test(alloc_fail, scan_in_small_chunks)
+{
+  scan_every_failure(input, sizeof input - 1, 13);
+}
+
+Test(alloc_fail, scan_of_gzip)
+{
+  size_t len;
+  unsigned char *gz = gzip(input, sizeof input - 1, &len);
+  scan_every_failure(gz, len, 64);
+  free(gz);
+}
