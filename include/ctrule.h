@@ -253,6 +253,51 @@ CTR_API const char *ctr_match_event(const ctr_match *m, size_t *len);
 CTR_API uint64_t ctr_match_record_index(const ctr_match *m);
 CTR_API uint64_t ctr_match_byte_offset(const ctr_match *m);
 
+/* Options of ctr_match_json(). 0 gives the line Falco writes with
+ * json_output: true and its default json_* options; each flag is one of
+ * Falco's options (or, CTR_JSON_EVENT_ID, an extra field as Falco's
+ * append_output adds them). */
+typedef enum ctr_json_flag {
+  /* output_fields gets "ct.id", the record's eventID (null when absent), as
+   * Falco's append_output with extra_output_fields {ct.id: "%ct.id"} would:
+   * the key a consumer de-duplicates at-least-once deliveries by. */
+  CTR_JSON_EVENT_ID = 1u << 0,
+  /* "message": the output without Falco's time and priority prefix
+   * (json_include_message_property: true). */
+  CTR_JSON_MESSAGE = 1u << 1,
+  /* No "output" (json_include_output_property: false). */
+  CTR_JSON_NO_OUTPUT = 1u << 2,
+  /* No "output_fields" (json_include_output_fields_property: false). */
+  CTR_JSON_NO_OUTPUT_FIELDS = 1u << 3,
+  /* No "tags" (json_include_tags_property: false). */
+  CTR_JSON_NO_TAGS = 1u << 4,
+  /* The output's prefix is %evt.time.iso8601 instead of %evt.time
+   * (time_format_iso_8601: true). */
+  CTR_JSON_TIME_ISO8601 = 1u << 5,
+  CTR__JSON_ALL = (1u << 6) - 1
+} ctr_json_flag;
+
+/** The match as one line of Falco's JSON alert output (no newline), the
+ *  same bytes for the same match and flags in every tool built on the
+ *  library (docs/alert-format.md):
+ *    {"hostname", ["message",] "output", "output_fields", "priority",
+ *     "rule", "source", "tags", "time"}, keys sorted as Falco writes them;
+ *    "output" is "<evt.time>: <Priority> <ctr_match_output()>";
+ *    "output_fields" holds every field of the template typed as Falco types
+ *    it (uint64 fields as numbers, list fields as arrays, absent ones null,
+ *    evt.time and the other time fields as the event time in ns) plus the
+ *    prefix's evt.time; "time" is eventTime in UTC with nine digits of
+ *    nanoseconds ("2024-08-01T12:38:06.000000000Z"); "hostname" is this
+ *    host's name (evt.hostname).
+ *  On CTR_OK, *out is a NUL-terminated string owned by the caller, to be
+ *  released with ctr_free(), and *len (if len is not NULL) its length.
+ *  CTR_EINVAL for an unknown flag, CTR_ENOMEM; *out is written only on
+ *  success. Call it only during the match callback. */
+CTR_API int ctr_match_json(const ctr_match *m, unsigned flags, char **out, size_t *len);
+/** Releases memory the library handed to the caller (ctr_match_json).
+ *  NULL-safe. */
+CTR_API void ctr_free(void *p);
+
 /** Match callback: return 0 to continue, non-zero to stop the scan, which then
  *  returns CTR_STOPPED. */
 typedef int (*ctr_match_fn)(const ctr_match *m, void *user_data);
@@ -326,11 +371,13 @@ typedef enum ctr_limit {
   /* Scanner: most bytes one gzip input may expand to (default 64 GiB). */
   CTR_LIMIT_GZIP_OUTPUT = 2,
   /* Compiler, checked while a file is added: most YAML aliases per rules
-   * file (default 10000; aliases share nodes, so "billion laughs" costs no
-   * memory, and this bounds the work). */
+   * file (default 10000). */
   CTR_LIMIT_YAML_ALIASES = 3,
   /* Compiler, checked while a file is added: most YAML nodes per rules file
-   * (default 2000000). */
+   * once its aliases are expanded (default 2000000). An alias costs what it
+   * refers to, as if written out, so "billion laughs" fails at the alias
+   * that passes the limit; the scalars of a file so expanded may not exceed
+   * 64 MiB either, the largest rules file. */
   CTR_LIMIT_YAML_NODES = 4,
   /* Compiler: longest condition of a rule or macro, in bytes, after append
    * and override (default 262144). */

@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_RULES_FILE_BYTES (64u << 20)
-
 typedef struct loaded_file {
   ctr__srcfile src;
   void *pool;
@@ -135,9 +133,9 @@ int ctr_compiler_add_file(ctr_compiler *c, const char *path)
   size_t n;
   int rc = CTR_OK;
   while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-    if (b.len + n > MAX_RULES_FILE_BYTES) {
+    if (b.len + n > CTR__RULES_FILE_MAX_BYTES) {
       ctr__diag_add(&c->diags, CTR_SEVERITY_ERROR, path, 0, 0, NULL, "LOAD_ERR_FILE_READ",
-                    "rules file is larger than %u MiB", MAX_RULES_FILE_BYTES >> 20);
+                    "rules file is larger than %u MiB", (unsigned)(CTR__RULES_FILE_MAX_BYTES >> 20));
       rc = CTR_ELIMIT;
       break;
     }

@@ -9,6 +9,16 @@
 int ctr__diag_add(ctr__diags *d, int severity, const char *file, unsigned line, unsigned col,
                   const char *item, const char *code, const char *fmt, ...)
 {
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = ctr__diag_vadd(d, severity, file, line, col, item, code, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+int ctr__diag_vadd(ctr__diags *d, int severity, const char *file, unsigned line, unsigned col,
+                   const char *item, const char *code, const char *fmt, va_list args)
+{
   if (d->n == d->cap) {
     size_t cap = d->cap ? d->cap * 2 : 16;
     ctr_diag **v = realloc(d->v, cap * sizeof *v);
@@ -22,12 +32,12 @@ int ctr__diag_add(ctr__diags *d, int severity, const char *file, unsigned line, 
     return CTR_ENOMEM;
   ctr__buf msg = {0}, text = {0};
   va_list ap;
-  va_start(ap, fmt);
+  va_copy(ap, args);
   int n = vsnprintf(NULL, 0, fmt, ap);
   va_end(ap);
   int rc = n < 0 ? CTR_ENOMEM : ctr__buf_reserve(&msg, (size_t)n);
   if (rc == CTR_OK) {
-    va_start(ap, fmt);
+    va_copy(ap, args);
     vsnprintf(msg.data, (size_t)n + 1, fmt, ap);
     va_end(ap);
     msg.len = (size_t)n;

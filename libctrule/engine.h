@@ -9,6 +9,7 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 
 /* ------------------------------------------------------------ diag.c */
@@ -34,6 +35,9 @@ typedef struct ctr__diags {
 int ctr__diag_add(ctr__diags *d, int severity, const char *file, unsigned line, unsigned col,
                   const char *item, const char *code, const char *fmt, ...)
   __attribute__((format(printf, 8, 9)));
+int ctr__diag_vadd(ctr__diags *d, int severity, const char *file, unsigned line, unsigned col,
+                   const char *item, const char *code, const char *fmt, va_list args)
+  __attribute__((format(printf, 8, 0)));
 void ctr__diags_free(ctr__diags *d);
 
 /* ------------------------------------------------------------ load.c
@@ -158,6 +162,10 @@ typedef struct ctr__defs {
   char *required_engine; /* highest required_engine_version seen */
   uint64_t limits[CTR_LIMIT__COUNT]; /* the compiler's, all set (defaults filled in) */
 } ctr__defs;
+
+/* Largest rules file, in bytes; also the most scalar bytes a file may expand
+ * to through its YAML aliases. */
+#define CTR__RULES_FILE_MAX_BYTES ((size_t)64 << 20)
 
 /* Loads one YAML file into defs. Returns CTR_OK, CTR_ESYNTAX (an error was
  * reported; the file's remaining items were not loaded), CTR_EVERSION. */

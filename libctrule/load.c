@@ -7,6 +7,7 @@
  * bounds the work. */
 #include "engine.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,87 +63,159 @@ static int node_push(ctr__ynode *parent, ctr__ynode *kid)
   return CTR_OK;
 }
 
-/* Where the last mark's line starts: marks come in file order, so each
- * lookup goes on from there instead of counting lines from the top (which
- * made loading a large rules file quadratic). */
+/* Where the last mark lies (its line's start, its column, its offset): marks
+ * come in file order, so each lookup goes on from there instead of counting
+ * from the top of the file or of the line. Counting from the line's start
+ * made a long flow sequence (`[a, b, ...]` on one line) quadratic. */
 typedef struct line_cursor {
-  size_t line, start;
+  size_t line, start; /* 0-based line, offset of its first byte */
+  size_t col, off;    /* 0-based character column on that line, its offset */
 } line_cursor;
 
 /* Byte offset of a libyaml mark. libyaml counts columns in characters, so walk
- * the line's UTF-8 from its start. */
+ * the line's UTF-8 from the last mark (or the line's start). */
 static size_t mark_offset(const ctr__srcfile *src, line_cursor *cur, const yaml_mark_t *m)
 {
-  if (m->line < cur->line)
-    *cur = (line_cursor){0, 0};
-  size_t i = cur->start, line = cur->line;
+  if (m->line < cur->line || (m->line == cur->line && m->column < cur->col))
+    *cur = (line_cursor){0};
+  size_t i = cur->off, col = cur->col, line = cur->line, start = cur->start;
   while (line < m->line && i < src->len) {
     const char *nl = memchr(src->text + i, '\n', src->len - i);
     if (!nl)
       return src->len;
-    i = (size_t)(nl - src->text) + 1;
+    i = start = (size_t)(nl - src->text) + 1;
+    col = 0;
     line++;
   }
-  *cur = (line_cursor){line, i};
-  for (size_t col = 0; col < m->column && i < src->len; col++) {
+  for (; col < m->column && i < src->len; col++) {
     i++;
     while (i < src->len && ((unsigned char)src->text[i] & 0xC0) == 0x80)
       i++;
   }
+  *cur = (line_cursor){line, start, col, i};
   return i;
 }
 
+/* An anchored node, and what an alias to it costs: the nodes and scalar bytes
+ * of its subtree (aliases inside it expanded), as if it were written out. */
 typedef struct anchor {
   char *name;
   ctr__ynode *node;
+  uint64_t nodes, bytes;
+  bool open; /* a sequence or mapping not ended yet: an alias to it is a cycle */
 } anchor;
+
+/* A sequence or mapping being built, with the totals when it began. */
+typedef struct level {
+  ctr__ynode *node;
+  uint64_t nodes0, bytes0;
+  size_t anchor; /* its anchor's index, or SIZE_MAX */
+} level;
 
 typedef struct builder {
   const ctr__srcfile *src;
   line_cursor cursor; /* for mark_offset */
   node_pool *pool;
-  ctr__ynode *stack[MAX_YAML_DEPTH];
+  level stack[MAX_YAML_DEPTH];
   size_t depth;
   anchor *anchors;
   size_t nanchors, capanchors;
+  uint32_t *slots; /* anchor name -> index + 1 (0: empty), open addressing */
+  size_t nslots;
   size_t aliases;
+  /* The file as if every alias were written out: bounded by
+   * CTR_LIMIT_YAML_NODES and CTR__RULES_FILE_MAX_BYTES, so an alias costs
+   * what it refers to, once, however it is used later. */
+  uint64_t nodes, bytes;
   uint64_t max_aliases, max_nodes; /* CTR_LIMIT_YAML_ALIASES, CTR_LIMIT_YAML_NODES */
-  bool over_nodes;                 /* new_node() refused: reported, not out of memory */
+  bool limited;                    /* a limit was reported: not out of memory */
   ctr__diags *diags;
   ctr__ynode **docs;
   size_t ndocs;
 } builder;
 
-static int add_anchor(builder *b, const yaml_char_t *name, ctr__ynode *nd)
+/* Reports an error at a 0-based libyaml line and column; CTR_ESYNTAX. */
+__attribute__((format(printf, 4, 5))) static int yaml_error(builder *b, size_t line0, size_t col0,
+                                                            const char *fmt, ...)
 {
-  if (!name)
+  va_list ap;
+  va_start(ap, fmt);
+  ctr__diag_vadd(b->diags, CTR_SEVERITY_ERROR, b->src->name, (unsigned)line0 + 1, (unsigned)col0 + 1, NULL,
+                 "LOAD_ERR_YAML_PARSE", fmt, ap);
+  va_end(ap);
+  return CTR_ESYNTAX;
+}
+
+/* The slot of `name` in the anchor index: its entry, or the empty slot
+ * where it would go. */
+static uint32_t *anchor_slot(builder *b, const char *name)
+{
+  size_t mask = b->nslots - 1;
+  for (size_t i = ctr__hash(name, strlen(name)) & mask;; i = (i + 1) & mask)
+    if (!b->slots[i] || strcmp(b->anchors[b->slots[i] - 1].name, name) == 0)
+      return &b->slots[i];
+}
+
+/* Keeps the index under half full. */
+static int anchor_index_grow(builder *b)
+{
+  if (b->nslots && (b->nanchors + 1) * 2 <= b->nslots)
     return CTR_OK;
-  if (b->nanchors == b->capanchors) {
-    size_t cap = b->capanchors ? b->capanchors * 2 : 8;
-    anchor *v = realloc(b->anchors, cap * sizeof *v);
-    if (!v)
-      return CTR_ENOMEM;
-    b->anchors = v;
-    b->capanchors = cap;
-  }
-  char *copy = ctr__strdup((const char *)name);
-  if (!copy)
+  size_t n = b->nslots ? b->nslots * 2 : 64;
+  uint32_t *v = calloc(n, sizeof *v);
+  if (!v)
     return CTR_ENOMEM;
-  b->anchors[b->nanchors].name = copy;
-  b->anchors[b->nanchors].node = nd;
-  b->nanchors++;
+  free(b->slots);
+  b->slots = v;
+  b->nslots = n;
+  for (size_t i = 0; i < b->nanchors; i++)
+    *anchor_slot(b, b->anchors[i].name) = (uint32_t)i + 1;
   return CTR_OK;
 }
 
-static ctr__ynode *find_anchor(builder *b, const yaml_char_t *name)
+/* Anchors `nd` under `name` (NULL: no anchor); a name used again now
+ * refers to the new node, as YAML says. *index: the anchor's index. */
+static int add_anchor(builder *b, const yaml_char_t *name, ctr__ynode *nd, bool open, size_t *index)
 {
-  for (size_t i = b->nanchors; i-- > 0;)
-    if (strcmp(b->anchors[i].name, (const char *)name) == 0)
-      return b->anchors[i].node;
-  return NULL;
+  *index = SIZE_MAX;
+  if (!name)
+    return CTR_OK;
+  if (b->nanchors >= UINT32_MAX - 1 || anchor_index_grow(b) != CTR_OK)
+    return CTR_ENOMEM;
+  uint32_t *slot = anchor_slot(b, (const char *)name);
+  if (!*slot) {
+    if (b->nanchors == b->capanchors) {
+      size_t cap = b->capanchors ? b->capanchors * 2 : 8;
+      anchor *v = realloc(b->anchors, cap * sizeof *v);
+      if (!v)
+        return CTR_ENOMEM;
+      b->anchors = v;
+      b->capanchors = cap;
+    }
+    char *copy = ctr__strdup((const char *)name);
+    if (!copy)
+      return CTR_ENOMEM;
+    b->anchors[b->nanchors] = (anchor){.name = copy};
+    *slot = (uint32_t)++b->nanchors;
+  }
+  anchor *a = &b->anchors[*slot - 1];
+  a->node = nd;
+  a->open = open;
+  a->nodes = 1;
+  a->bytes = nd->kind == CTR__Y_SCALAR ? nd->len : 0;
+  *index = *slot - 1;
+  return CTR_OK;
 }
 
-/* Attaches a finished node to its parent (or makes it a document root). */
+static anchor *find_anchor(builder *b, const yaml_char_t *name)
+{
+  if (!b->nslots)
+    return NULL;
+  uint32_t i = *anchor_slot(b, (const char *)name);
+  return i ? &b->anchors[i - 1] : NULL;
+}
+
+/* Attaches a node to its parent (or makes it a document root). */
 static int attach(builder *b, ctr__ynode *nd)
 {
   if (b->depth == 0) {
@@ -153,22 +226,33 @@ static int attach(builder *b, ctr__ynode *nd)
     b->docs[b->ndocs++] = nd;
     return CTR_OK;
   }
-  return node_push(b->stack[b->depth - 1], nd);
+  return node_push(b->stack[b->depth - 1].node, nd);
 }
 
-static int yaml_error(ctr__diags *diags, const ctr__srcfile *src, unsigned line, unsigned col,
-                      const char *msg);
-
-static ctr__ynode *new_node(builder *b, ctr__ykind kind, const yaml_mark_t *m)
+/* Counts `nodes` nodes and `bytes` scalar bytes more (written, or expanded
+ * by the alias at `m`) against the file's bounds. */
+static int count(builder *b, uint64_t nodes, uint64_t bytes, const yaml_mark_t *m, bool alias)
 {
-  if (b->pool->n >= b->max_nodes) {
-    char msg[160];
-    snprintf(msg, sizeof msg, "more than %llu YAML nodes (limit %s)", (unsigned long long)b->max_nodes,
-             ctr_limit_name(CTR_LIMIT_YAML_NODES));
-    yaml_error(b->diags, b->src, (unsigned)m->line + 1, (unsigned)m->column + 1, msg);
-    b->over_nodes = true;
-    return NULL;
+  const char *how = alias ? " once aliases are expanded" : "";
+  if (nodes > b->max_nodes - b->nodes) {
+    b->limited = true;
+    return yaml_error(b, m->line, m->column, "more than %llu YAML nodes%s (limit %s)",
+                      (unsigned long long)b->max_nodes, how, ctr_limit_name(CTR_LIMIT_YAML_NODES));
   }
+  if (bytes > CTR__RULES_FILE_MAX_BYTES - b->bytes) {
+    b->limited = true;
+    return yaml_error(b, m->line, m->column, "more than %u MiB of YAML scalars%s (a rules file's limit)",
+                      (unsigned)(CTR__RULES_FILE_MAX_BYTES >> 20), how);
+  }
+  b->nodes += nodes;
+  b->bytes += bytes;
+  return CTR_OK;
+}
+
+static ctr__ynode *new_node(builder *b, ctr__ykind kind, const yaml_mark_t *m, size_t len)
+{
+  if (count(b, 1, len, m, false) != CTR_OK)
+    return NULL;
   ctr__ynode *nd = pool_new(b->pool);
   if (!nd)
     return NULL;
@@ -185,18 +269,77 @@ static void free_builder(builder *b)
   for (size_t i = 0; i < b->nanchors; i++)
     free(b->anchors[i].name);
   free(b->anchors);
+  free(b->slots);
 }
 
-static int yaml_error(ctr__diags *diags, const ctr__srcfile *src, unsigned line, unsigned col,
-                      const char *msg)
+/* An alias: shares its anchor's node, counting what it refers to. */
+static int on_alias(builder *b, const yaml_event_t *ev)
 {
-  ctr__diag_add(diags, CTR_SEVERITY_ERROR, src->name, line, col, NULL, "LOAD_ERR_YAML_PARSE",
-                "%s", msg);
-  return CTR_ESYNTAX;
+  const yaml_mark_t *m = &ev->start_mark;
+  anchor *a = find_anchor(b, ev->data.alias.anchor);
+  if (!a)
+    return yaml_error(b, m->line, m->column, "YAML alias to an unknown anchor");
+  if (a->open)
+    return yaml_error(b, m->line, m->column, "YAML alias '%s' inside the node it refers to (a cycle)", a->name);
+  if (++b->aliases > b->max_aliases) {
+    b->limited = true;
+    return yaml_error(b, m->line, m->column, "more than %llu YAML aliases (limit %s)",
+                      (unsigned long long)b->max_aliases, ctr_limit_name(CTR_LIMIT_YAML_ALIASES));
+  }
+  int rc = count(b, a->nodes, a->bytes, m, true);
+  return rc == CTR_OK ? attach(b, a->node) : rc;
+}
+
+/* A sequence or mapping begins. */
+static int on_start(builder *b, const yaml_event_t *ev)
+{
+  const yaml_mark_t *m = &ev->start_mark;
+  bool seq = ev->type == YAML_SEQUENCE_START_EVENT;
+  if (b->depth >= MAX_YAML_DEPTH)
+    return yaml_error(b, m->line, m->column, "YAML nesting is deeper than %d levels", MAX_YAML_DEPTH);
+  uint64_t nodes0 = b->nodes, bytes0 = b->bytes;
+  ctr__ynode *nd = new_node(b, seq ? CTR__Y_SEQ : CTR__Y_MAP, m, 0);
+  if (!nd)
+    return b->limited ? CTR_ESYNTAX : CTR_ENOMEM;
+  size_t ai;
+  int rc = add_anchor(b, seq ? ev->data.sequence_start.anchor : ev->data.mapping_start.anchor, nd, true, &ai);
+  if (rc == CTR_OK)
+    rc = attach(b, nd);
+  if (rc == CTR_OK)
+    b->stack[b->depth++] = (level){nd, nodes0, bytes0, ai};
+  return rc;
+}
+
+/* A sequence or mapping ends: its anchor learns what it expands to. */
+static void on_end(builder *b)
+{
+  level *l = &b->stack[--b->depth];
+  if (l->anchor == SIZE_MAX)
+    return;
+  anchor *a = &b->anchors[l->anchor];
+  if (a->node != l->node)
+    return; /* the name was anchored again inside: it refers to that node now */
+  a->open = false;
+  a->nodes = b->nodes - l->nodes0;
+  a->bytes = b->bytes - l->bytes0;
+}
+
+static int on_scalar(builder *b, const yaml_event_t *ev)
+{
+  ctr__ynode *nd = new_node(b, CTR__Y_SCALAR, &ev->start_mark, ev->data.scalar.length);
+  if (!nd)
+    return b->limited ? CTR_ESYNTAX : CTR_ENOMEM;
+  if (!(nd->value = ctr__strndup((const char *)ev->data.scalar.value, ev->data.scalar.length)))
+    return CTR_ENOMEM;
+  nd->len = ev->data.scalar.length;
+  nd->style = ev->data.scalar.style;
+  size_t ai;
+  int rc = add_anchor(b, ev->data.scalar.anchor, nd, false, &ai);
+  return rc == CTR_OK ? attach(b, nd) : rc;
 }
 
 /* Builds the node trees of every document in the file. */
-static int build_tree(builder *b, ctr__diags *diags)
+static int build_tree(builder *b)
 {
   yaml_parser_t parser;
   if (!yaml_parser_initialize(&parser))
@@ -206,69 +349,30 @@ static int build_tree(builder *b, ctr__diags *diags)
   for (;;) {
     yaml_event_t ev;
     if (!yaml_parser_parse(&parser, &ev)) {
-      char msg[512];
-      snprintf(msg, sizeof msg, "invalid YAML: %s%s%s", parser.problem ? parser.problem : "syntax error",
-               parser.context ? " " : "", parser.context ? parser.context : "");
-      rc = yaml_error(diags, b->src, (unsigned)parser.problem_mark.line + 1,
-                      (unsigned)parser.problem_mark.column + 1, msg);
+      rc = yaml_error(b, parser.problem_mark.line, parser.problem_mark.column, "invalid YAML: %s%s%s",
+                      parser.problem ? parser.problem : "syntax error", parser.context ? " " : "",
+                      parser.context ? parser.context : "");
       break;
     }
-    yaml_event_type_t type = ev.type;
-    ctr__ynode *nd = NULL;
-    switch (type) {
+    switch (ev.type) {
     case YAML_SCALAR_EVENT:
-      nd = new_node(b, CTR__Y_SCALAR, &ev.start_mark);
-      if (!nd || !(nd->value = ctr__strndup((const char *)ev.data.scalar.value, ev.data.scalar.length))) {
-        rc = b->over_nodes ? CTR_ESYNTAX : CTR_ENOMEM;
-        break;
-      }
-      nd->len = ev.data.scalar.length;
-      nd->style = ev.data.scalar.style;
-      if ((rc = add_anchor(b, ev.data.scalar.anchor, nd)) == CTR_OK)
-        rc = attach(b, nd);
+      rc = on_scalar(b, &ev);
       break;
     case YAML_SEQUENCE_START_EVENT:
     case YAML_MAPPING_START_EVENT:
-      if (b->depth >= MAX_YAML_DEPTH) {
-        rc = yaml_error(diags, b->src, (unsigned)ev.start_mark.line + 1, (unsigned)ev.start_mark.column + 1,
-                        "YAML nesting is deeper than 64 levels");
-        break;
-      }
-      nd = new_node(b, type == YAML_SEQUENCE_START_EVENT ? CTR__Y_SEQ : CTR__Y_MAP, &ev.start_mark);
-      if (!nd) {
-        rc = b->over_nodes ? CTR_ESYNTAX : CTR_ENOMEM;
-        break;
-      }
-      rc = add_anchor(b, type == YAML_SEQUENCE_START_EVENT ? ev.data.sequence_start.anchor
-                                                          : ev.data.mapping_start.anchor, nd);
-      if (rc == CTR_OK)
-        rc = attach(b, nd);
-      b->stack[b->depth++] = nd;
+      rc = on_start(b, &ev);
       break;
     case YAML_SEQUENCE_END_EVENT:
     case YAML_MAPPING_END_EVENT:
-      b->depth--;
+      on_end(b);
       break;
     case YAML_ALIAS_EVENT:
-      nd = find_anchor(b, ev.data.alias.anchor);
-      if (!nd) {
-        rc = yaml_error(diags, b->src, (unsigned)ev.start_mark.line + 1, (unsigned)ev.start_mark.column + 1,
-                        "YAML alias to an unknown anchor");
-      } else if (++b->aliases > b->max_aliases) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "more than %llu YAML aliases (limit %s)", (unsigned long long)b->max_aliases,
-                 ctr_limit_name(CTR_LIMIT_YAML_ALIASES));
-        rc = yaml_error(diags, b->src, (unsigned)ev.start_mark.line + 1, (unsigned)ev.start_mark.column + 1, msg);
-      } else {
-        rc = attach(b, nd);
-      }
+      rc = on_alias(b, &ev);
       break;
-    case YAML_DOCUMENT_END_EVENT:
-      /* An empty document gives no root: record it as NULL. */
-      break;
-    default:
+    default: /* stream and document events: an empty document gives no root */
       break;
     }
+    yaml_event_type_t type = ev.type;
     yaml_event_delete(&ev);
     if (rc != CTR_OK || type == YAML_STREAM_END_EVENT)
       break;
@@ -325,9 +429,16 @@ void ctr__ynode_pos(const ctr__ynode *sc, size_t offset, unsigned *line, unsigne
     found = sc->start;
   else if (offset >= sc->len || is_space(sc->value[offset]))
     found = found < src->len ? found + (offset > 0) : found;
-  /* Convert the byte offset to a 1-based line and character column. */
-  unsigned l = 1, c = 1;
-  for (size_t i = 0; i < found && i < src->len; i++) {
+  /* Convert the byte offset to a 1-based line and character column, counting
+   * on from the scalar's own start (not the top of the file: a file with many
+   * positioned diagnostics would be quadratic). */
+  unsigned l = sc->line, c = sc->col;
+  size_t from = sc->start;
+  if (found < from) {
+    l = c = 1;
+    from = 0;
+  }
+  for (size_t i = from; i < found && i < src->len; i++) {
     if (src->text[i] == '\n') {
       l++;
       c = 1;
@@ -350,7 +461,7 @@ int ctr__load_yaml(ctr__defs *defs, ctr__diags *diags, ctr__srcfile *src, ctr__y
                .diags = diags,
                .max_aliases = defs->limits[CTR_LIMIT_YAML_ALIASES],
                .max_nodes = defs->limits[CTR_LIMIT_YAML_NODES]};
-  int rc = build_tree(&b, diags);
+  int rc = build_tree(&b);
   free_builder(&b);
   *node_pool_out = pool;
   *docs_out = b.docs;
