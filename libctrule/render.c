@@ -1,15 +1,51 @@
 /* render.c - Falco output rendering: the template with every field replaced
- * by its value (`<NA>` when absent), and the output_fields values. */
+ * by its value (`<NA>` when absent), the output_fields values, and the
+ * alert as Falco's json_output writes it (ctr_match_json).
+ *
+ * Rendered text never holds a NUL byte (a "\u0000" in a record's value
+ * becomes U+FFFD), since the public API hands it out as C strings: a NUL
+ * would silently cut an alert's output short.
+ *
+ * What ctr_match_json needs beyond the public match accessors is kept by
+ * ctr__render after the output text's terminating NUL, in the same buffer
+ * (the "JSON trailer", written and read only in this file):
+ *   hostname NUL
+ *   'a' | 's' eventID NUL                     ct.id: absent or its string
+ *   per output field: 'a' | 's' | 'u' | 'l' JSON-array NUL
+ * ('a' absent, 's' string, 'u' uint64, 'l' list, followed by its items as a
+ * JSON array). It costs a byte per field and the eventID per match; the JSON
+ * itself is built only when asked for. */
 #include "engine.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD in UTF-8 */
+
+/* Appends n bytes, each NUL as U+FFFD. */
+static int append_text(ctr__buf *b, const char *s, size_t n)
+{
+  int rc = CTR_OK;
+  while (rc == CTR_OK && n) {
+    const char *nul = memchr(s, '\0', n);
+    size_t k = nul ? (size_t)(nul - s) : n;
+    rc = ctr__buf_append(b, s, k);
+    if (rc == CTR_OK && nul) {
+      rc = ctr__buf_append(b, REPLACEMENT, 3);
+      k++;
+    }
+    s += k;
+    n -= k;
+  }
+  return rc;
+}
 
 int ctr__render_value(ctr__buf *b, const ctr__value *v)
 {
   switch (v->kind) {
   case CTR__V_STR:
-    return ctr__buf_append(b, v->str, v->len);
+    return append_text(b, v->str, v->len);
   case CTR__V_U64:
     return ctr__buf_printf(b, "%llu", (unsigned long long)v->u64);
   case CTR__V_LIST: {
@@ -19,13 +55,140 @@ int ctr__render_value(ctr__buf *b, const ctr__value *v)
       if (i)
         rc = ctr__buf_append_char(b, ',');
       if (rc == CTR_OK)
-        rc = ctr__buf_append(b, v->items[i].s, v->items[i].len);
+        rc = append_text(b, v->items[i].s, v->items[i].len);
     }
     return rc == CTR_OK ? ctr__buf_append_char(b, ')') : rc;
   }
   default:
     return ctr__buf_append_str(b, "<NA>");
   }
+}
+
+/* ------------------------------------------------------------ JSON text */
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+  unsigned c = s[0], cp, min;
+  size_t k;
+  if (c < 0x80)
+    return 1;
+  if (c >= 0xc2 && c <= 0xdf) {
+    k = 2;
+    min = 0x80;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    k = 3;
+    min = 0x800;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    k = 4;
+    min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (n < k)
+    return 0;
+  cp = c & (0x7fu >> k);
+  for (size_t i = 1; i < k; i++) {
+    if ((s[i] & 0xc0) != 0x80)
+      return 0;
+    cp = (cp << 6) | (s[i] & 0x3f);
+  }
+  return cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ? 0 : k;
+}
+
+/* A JSON string as nlohmann::json's dump() writes it in Falco (no ASCII
+ * escaping, invalid UTF-8 replaced by U+FFFD, NUL included). */
+static int json_str(ctr__buf *b, const char *str, size_t n)
+{
+  const unsigned char *s = (const unsigned char *)str;
+  int rc = ctr__buf_append_char(b, '"');
+  size_t run = 0; /* bytes at s that need no escape, not yet appended */
+  for (size_t i = 0; rc == CTR_OK && i < n;) {
+    unsigned char c = s[i];
+    const char *esc = NULL;
+    char tmp[8];
+    size_t k = 1;
+    if (c == '"')
+      esc = "\\\"";
+    else if (c == '\\')
+      esc = "\\\\";
+    else if (c == '\n')
+      esc = "\\n";
+    else if (c == '\r')
+      esc = "\\r";
+    else if (c == '\t')
+      esc = "\\t";
+    else if (c == '\b')
+      esc = "\\b";
+    else if (c == '\f')
+      esc = "\\f";
+    else if (c < 0x20) {
+      snprintf(tmp, sizeof tmp, "\\u%04x", c);
+      esc = tmp;
+    } else if (c >= 0x80 && (k = utf8_len(s + i, n - i)) == 0) {
+      esc = REPLACEMENT;
+      k = 1;
+    }
+    if (!esc) {
+      run += k;
+      i += k;
+      continue;
+    }
+    rc = ctr__buf_append(b, s + i - run, run);
+    if (rc == CTR_OK)
+      rc = ctr__buf_append_str(b, esc);
+    run = 0;
+    i += k;
+  }
+  if (rc == CTR_OK)
+    rc = ctr__buf_append(b, s + n - run, run);
+  return rc == CTR_OK ? ctr__buf_append_char(b, '"') : rc;
+}
+
+static int json_cstr(ctr__buf *b, const char *s)
+{
+  return json_str(b, s, strlen(s));
+}
+
+/* ------------------------------------------------------------ render */
+
+/* The start of the JSON trailer (see the top of the file): the hostname and
+ * the eventID. */
+static int trailer_head(ctr__evalctx *cx, ctr__buf *b)
+{
+  int rc = ctr__buf_append(b, cx->ev->hostname, strlen(cx->ev->hostname) + 1);
+  const ctr__field_def *id = ctr__field_lookup("ct.id", 5);
+  ctr__value v = {0};
+  if (rc == CTR_OK && id)
+    rc = id->extract(cx->ev, NULL, 0, &v);
+  if (rc == CTR_OK)
+    rc = ctr__buf_append_char(b, v.kind == CTR__V_STR ? 's' : 'a');
+  if (rc == CTR_OK && v.kind == CTR__V_STR)
+    rc = append_text(b, v.str, v.len);
+  return rc == CTR_OK ? ctr__buf_append_char(b, '\0') : rc;
+}
+
+/* One output field's entry in the JSON trailer. */
+static int trailer_field(const ctr__value *v, ctr__buf *b)
+{
+  static const char kinds[] = {[CTR__V_ABSENT] = 'a', [CTR__V_STR] = 's', [CTR__V_U64] = 'u', [CTR__V_LIST] = 'l'};
+  int rc = ctr__buf_append_char(b, (size_t)v->kind < sizeof kinds ? kinds[v->kind] : 'a');
+  if (rc != CTR_OK || v->kind != CTR__V_LIST)
+    return rc;
+  rc = ctr__buf_append_char(b, '[');
+  ctr__buf item = {0};
+  for (size_t k = 0; rc == CTR_OK && k < v->count; k++) {
+    if (k)
+      rc = ctr__buf_append_char(b, ',');
+    /* Each item as the text output shows it (NUL as U+FFFD). */
+    ctr__buf_clear(&item);
+    if (rc == CTR_OK)
+      rc = append_text(&item, v->items[k].s, v->items[k].len);
+    if (rc == CTR_OK)
+      rc = json_str(b, item.data ? item.data : "", item.len);
+  }
+  ctr__buf_free(&item);
+  return rc == CTR_OK ? ctr__buf_append(b, "]", 2) : rc; /* with its NUL */
 }
 
 int ctr__render(ctr__evalctx *cx, const ctr__crule *r, ctr__render_out *out)
@@ -43,27 +206,248 @@ int ctr__render(ctr__evalctx *cx, const ctr__crule *r, ctr__render_out *out)
   for (size_t i = 0; rc == CTR_OK && i < r->noseg; i++) {
     const ctr__oseg *s = &r->oseg[i];
     if (s->lit) {
-      rc = ctr__buf_append(&out->text, s->lit, s->len);
+      rc = append_text(&out->text, s->lit, s->len);
     } else {
       ctr__value v;
       ctr__eval_expr(cx, s->expr, &v);
       rc = ctr__render_value(&out->text, &v);
     }
   }
-  /* An empty template still yields a terminated "" (never unwritten bytes). */
-  if (rc == CTR_OK && !out->text.data)
-    rc = ctr__buf_append(&out->text, "", 0);
+  /* Always a terminated string, "" for an empty template; the JSON trailer
+   * follows its NUL. */
+  if (rc == CTR_OK)
+    rc = ctr__buf_append(&out->text, "", 1);
+  if (rc == CTR_OK)
+    rc = trailer_head(cx, &out->text);
   for (size_t i = 0; rc == CTR_OK && i < r->nofields; i++) {
     ctr__value v;
     ctr__eval_expr(cx, r->ofield_exprs[i], &v);
+    rc = trailer_field(&v, &out->text);
     if (v.kind == CTR__V_ABSENT) {
       out->value_off[i] = (size_t)-1;
       continue;
     }
     out->value_off[i] = out->values.len;
-    rc = ctr__render_value(&out->values, &v);
+    if (rc == CTR_OK)
+      rc = ctr__render_value(&out->values, &v);
     if (rc == CTR_OK)
       rc = ctr__buf_append_char(&out->values, '\0');
   }
   return rc;
+}
+
+/* ------------------------------------------------------------ ctr_match_json */
+
+/* One member of output_fields: its name and where its value comes from. */
+typedef struct json_field {
+  const char *name;
+  char kind;         /* 'a' 's' 'u' 'l', or 't': the event time in ns (a number) */
+  const char *value; /* 's', 'u': the rendered value; 'l': the JSON array */
+} json_field;
+
+static int str_ptr_cmp(const void *a, const void *b)
+{
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int json_field_cmp(const void *a, const void *b)
+{
+  return strcmp(((const json_field *)a)->name, ((const json_field *)b)->name);
+}
+
+/* Falco's JSON gives the event's timestamp (a number of ns) for these, as
+ * libsinsp's extract_as_js does; ours render them as text. */
+static bool is_time_field(const char *name)
+{
+  static const char *const names[] = {"evt.time", "evt.time.s", "evt.time.iso8601", "evt.datetime",
+                                      "evt.datetime.s"};
+  for (size_t i = 0; i < CTR__COUNTOF(names); i++)
+    if (strcmp(name, names[i]) == 0)
+      return true;
+  return false;
+}
+
+/* A text field's value for the event time, formatted by the registry's own
+ * extractor (evt.time, evt.time.iso8601) into `out`. */
+static int time_text(const char *field, int64_t time_ns, ctr__buf *out)
+{
+  const ctr__field_def *d = ctr__field_lookup(field, strlen(field));
+  if (!d)
+    return CTR_EINVAL;
+  ctr__arena arena = {0};
+  ctr__event ev = {.time_ns = time_ns, .arena = &arena, .hostname = ""};
+  ctr__value v = {0};
+  int rc = d->extract(&ev, NULL, 0, &v);
+  if (rc == CTR_OK)
+    rc = v.kind == CTR__V_STR ? ctr__buf_append(out, v.str, v.len) : CTR_EINVAL;
+  ctr__arena_free(&arena);
+  return rc;
+}
+
+static int json_output_fields(const ctr_match *m, unsigned flags, const char *trailer, const char *event_id,
+                              ctr__buf *b)
+{
+  size_t n = ctr_match_field_count(m);
+  json_field *f = malloc((n + 2) * sizeof *f);
+  if (!f)
+    return CTR_ENOMEM;
+  size_t nf = 0;
+  /* The prefix's time field and the eventID, unless the template names them. */
+  const char *prefix = flags & CTR_JSON_TIME_ISO8601 ? "evt.time.iso8601" : "evt.time";
+  bool have_prefix = false, have_id = false;
+  const char *t = trailer;
+  for (size_t i = 0; i < n; i++) {
+    json_field *x = &f[nf++];
+    x->name = ctr_match_field_name(m, i);
+    x->kind = *t++;
+    x->value = x->kind == 'l' ? t : ctr_match_field_value(m, i);
+    if (x->kind == 'l')
+      t += strlen(t) + 1;
+    if (x->kind != 'a' && is_time_field(x->name))
+      x->kind = 't';
+    have_prefix |= strcmp(x->name, prefix) == 0;
+    have_id |= strcmp(x->name, "ct.id") == 0;
+  }
+  if (!have_prefix)
+    f[nf++] = (json_field){prefix, 't', NULL};
+  if ((flags & CTR_JSON_EVENT_ID) && !have_id)
+    f[nf++] = (json_field){"ct.id", event_id ? 's' : 'a', event_id};
+  /* Falco's nlohmann::json objects keep their keys sorted. */
+  qsort(f, nf, sizeof *f, json_field_cmp);
+  int rc = ctr__buf_append_char(b, '{');
+  int64_t ns = ctr_match_time(m);
+  for (size_t i = 0; rc == CTR_OK && i < nf; i++) {
+    if (i)
+      rc = ctr__buf_append_char(b, ',');
+    if (rc == CTR_OK)
+      rc = json_cstr(b, f[i].name);
+    if (rc == CTR_OK)
+      rc = ctr__buf_append_char(b, ':');
+    if (rc != CTR_OK)
+      break;
+    switch (f[i].kind) {
+    case 's':
+      rc = json_cstr(b, f[i].value);
+      break;
+    case 'u':
+    case 'l':
+      rc = ctr__buf_append_str(b, f[i].value);
+      break;
+    case 't':
+      rc = ctr__buf_printf(b, "%llu", (unsigned long long)(ns > 0 ? ns : 0));
+      break;
+    default:
+      rc = ctr__buf_append_str(b, "null");
+    }
+  }
+  free(f);
+  return rc == CTR_OK ? ctr__buf_append_char(b, '}') : rc;
+}
+
+/* The members after "hostname", in Falco's (sorted) key order. */
+static int json_members(const ctr_match *m, unsigned flags, const char *trailer, const char *event_id,
+                        ctr__buf *b)
+{
+  const char *message = ctr_match_output(m);
+  const char *prio = ctr_priority_name(ctr_match_priority(m));
+  int rc = CTR_OK;
+  if (flags & CTR_JSON_MESSAGE) {
+    rc = ctr__buf_append_str(b, ",\"message\":");
+    if (rc == CTR_OK)
+      rc = json_cstr(b, message);
+  }
+  if (rc == CTR_OK && !(flags & CTR_JSON_NO_OUTPUT)) {
+    /* Falco's output: "<evt.time>: <Priority> <message>". */
+    ctr__buf out = {0};
+    rc = time_text(flags & CTR_JSON_TIME_ISO8601 ? "evt.time.iso8601" : "evt.time", ctr_match_time(m), &out);
+    if (rc == CTR_OK)
+      rc = ctr__buf_printf(&out, ": %s %s", prio ? prio : "Debug", message);
+    if (rc == CTR_OK)
+      rc = ctr__buf_append_str(b, ",\"output\":");
+    if (rc == CTR_OK)
+      rc = json_str(b, out.data, out.len);
+    ctr__buf_free(&out);
+  }
+  if (rc == CTR_OK && !(flags & CTR_JSON_NO_OUTPUT_FIELDS)) {
+    rc = ctr__buf_append_str(b, ",\"output_fields\":");
+    if (rc == CTR_OK)
+      rc = json_output_fields(m, flags, trailer, event_id, b);
+  }
+  if (rc == CTR_OK)
+    rc = ctr__buf_append_str(b, ",\"priority\":");
+  if (rc == CTR_OK)
+    rc = json_cstr(b, prio ? prio : "Debug");
+  if (rc == CTR_OK)
+    rc = ctr__buf_append_str(b, ",\"rule\":");
+  if (rc == CTR_OK)
+    rc = json_cstr(b, ctr_match_rule(m));
+  if (rc == CTR_OK)
+    rc = ctr__buf_append_str(b, ",\"source\":");
+  if (rc == CTR_OK)
+    rc = json_cstr(b, ctr_match_source(m));
+  if (rc == CTR_OK && !(flags & CTR_JSON_NO_TAGS)) {
+    /* Falco keeps tags in a std::set: sorted, each once. */
+    size_t n = ctr_match_tag_count(m);
+    const char **tags = malloc((n ? n : 1) * sizeof *tags);
+    if (!tags)
+      return CTR_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+      tags[i] = ctr_match_tag(m, i);
+    qsort(tags, n, sizeof *tags, str_ptr_cmp);
+    rc = ctr__buf_append_str(b, ",\"tags\":[");
+    for (size_t i = 0, w = 0; rc == CTR_OK && i < n; i++) {
+      if (i && strcmp(tags[i], tags[i - 1]) == 0)
+        continue;
+      if (w++)
+        rc = ctr__buf_append_char(b, ',');
+      if (rc == CTR_OK)
+        rc = json_cstr(b, tags[i]);
+    }
+    free(tags);
+    if (rc == CTR_OK)
+      rc = ctr__buf_append_char(b, ']');
+  }
+  return rc;
+}
+
+CTR_API int ctr_match_json(const ctr_match *m, unsigned flags, char **out, size_t *len)
+{
+  if (!m || !out || (flags & ~(unsigned)CTR__JSON_ALL))
+    return CTR_EINVAL;
+  const char *output = ctr_match_output(m);
+  const char *hostname = output + strlen(output) + 1;
+  const char *id = hostname + strlen(hostname) + 1;
+  const char *trailer = id + strlen(id) + 1;
+  const char *event_id = *id == 's' ? id + 1 : NULL;
+
+  ctr__buf b = {0};
+  int rc = ctr__buf_append_str(&b, "{\"hostname\":");
+  if (rc == CTR_OK)
+    rc = json_cstr(&b, hostname);
+  if (rc == CTR_OK)
+    rc = json_members(m, flags, trailer, event_id, &b);
+  if (rc == CTR_OK) {
+    /* Falco's time: ISO 8601, UTC, always nine digits of nanoseconds. */
+    int64_t ns = ctr_match_time(m);
+    ctr__buf t = {0};
+    rc = time_text("evt.time.iso8601", ns, &t);
+    if (rc == CTR_OK && t.len >= 5) /* "...nnnnnnnnn+0000" -> "...nnnnnnnnnZ" */
+      rc = ctr__buf_printf(&b, ",\"time\":\"%.*sZ\"}", (int)(t.len - 5), t.data);
+    else if (rc == CTR_OK)
+      rc = CTR_EINVAL;
+    ctr__buf_free(&t);
+  }
+  if (rc != CTR_OK) {
+    ctr__buf_free(&b);
+    return rc;
+  }
+  if (len)
+    *len = b.len;
+  *out = b.data;
+  return CTR_OK;
+}
+
+CTR_API void ctr_free(void *p)
+{
+  free(p);
 }

@@ -6,7 +6,7 @@
  *   rules.c     the rules options every subcommand shares, compiling a ruleset
  *   scan.c      `scan`: inputs, streaming, alerts, progress, stats
  *   walk.c      expanding PATH arguments (directories, recursively)
- *   output.c    text and Falco JSON rendering, colours, time stamps
+ *   output.c    colours, time stamps, sizes
  *   summary.c   the --summary drill-down
  *   fixtures.c  `test`: rule fixtures
  *   util.c      allocation, growable buffers, string counters
@@ -175,15 +175,8 @@ const char *color_dim(bool on);
 const char *color_bold(bool on);
 const char *color_reset(bool on);
 
-/* Appends s as a JSON string (quotes included); invalid UTF-8 becomes U+FFFD. */
-void json_add_string(buf *b, const char *s);
-void json_add_string_n(buf *b, const char *s, size_t n);
-/* "2024-08-01T12:38:06.000000000Z" (RFC 3339, UTC, nanoseconds). */
-void format_time_ns(char out[64], int64_t ns);
 /* "2024-08-01T12:38:06Z", fraction only when non-zero. */
 void format_time_short(char out[64], int64_t ns);
-/* The Falco alert JSON line of a match (no newline). */
-void alert_json(buf *b, const ctr_match *m, const char *hostname);
 /* Human-readable size ("1.5 MB"). */
 void format_bytes(char out[32], double bytes);
 

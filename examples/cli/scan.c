@@ -17,12 +17,10 @@ typedef struct scan_ctx {
   /* options */
   bool json, quiet, want_summary, want_stats, verbose, fail_on_alert, first_match, color;
   bool progress_allowed;
-  char hostname[256];
   /* state */
   ctr_scanner *sc;
   summary *sum;
   const input *cur;
-  buf line;
   uint64_t alerts;
   uint64_t file_incomplete;     /* incomplete records in the current input */
   uint64_t errors_in_feed;      /* error callbacks during the current feed */
@@ -87,10 +85,16 @@ static int on_match(const ctr_match *m, void *ud)
   if (!x->quiet) {
     progress_clear(x);
     if (x->json) {
-      buf_clear(&x->line);
-      alert_json(&x->line, m, x->hostname);
-      buf_addc(&x->line, '\n');
-      fwrite(x->line.data, 1, x->line.len, stdout);
+      /* The same line as every other tool of the project (docs/alert-format.md). */
+      char *line;
+      size_t len;
+      if (ctr_match_json(m, CTR_JSON_EVENT_ID, &line, &len) != CTR_OK) {
+        x->internal_error = CTR_ENOMEM;
+        return 1;
+      }
+      fwrite(line, 1, len, stdout);
+      putchar('\n');
+      ctr_free(line);
     } else {
       print_text_alert(x, m);
     }
@@ -345,8 +349,6 @@ int cmd_scan(int argc, char **argv)
   rules_opts_apply_scanner_limits(&ro, x.sc);
   if (x.first_match)
     ctr_scanner_set_flags(x.sc, CTR_SCAN_FIRST_MATCH);
-  if (gethostname(x.hostname, sizeof x.hostname - 1) != 0)
-    strcpy(x.hostname, "localhost");
   if (x.want_summary)
     x.sum = summary_new();
   /* Alerts go out as they are found (a pipe to a SIEM forwarder sees each line at once). */
@@ -390,7 +392,6 @@ int cmd_scan(int argc, char **argv)
   inputs_free(&in);
   summary_free(x.sum);
   ctr_scanner_free(x.sc);
-  buf_free(&x.line);
 out:
   free(paths);
   rules_opts_free(&ro);
