@@ -51,7 +51,7 @@ static int time_text(const ctr__event *ev, bool date, bool ns, ctr__value *out)
 CTR__EXTRACT(x_num)
 {
   CTR__NOARG();
-  ctr__value_u64(out, ev->num);
+  ctr__value_u64(out, ev->index + 1);
   return CTR_OK;
 }
 
@@ -222,7 +222,7 @@ CTR__EXTRACT(x_plugininfo)
 #define U CTR__FT_UINT64
 
 const ctr__field_def ctr__fields_evt[] = {
-  F("evt.num", U, x_num, "Event number: 1-based count of records evaluated by the scanner."),
+  F("evt.num", U, x_num, "Event number: the record index + 1, counting every record of the stream (bad and skipped ones too), as Falco numbers every event it reads."),
   F("evt.time", S, x_time, "Event time (eventTime) as \"HH:MM:SS.nnnnnnnnn\", UTC."),
   F("evt.time.s", S, x_time_s, "Event time as \"HH:MM:SS\", UTC."),
   F("evt.time.iso8601", S, x_time_iso8601, "Event time as \"YYYY-MM-DDTHH:MM:SS.nnnnnnnnn+0000\"."),

@@ -225,7 +225,6 @@ typedef struct ctr__event {
   ctr__lazy *lazy;    /* NULL: root is the whole parsed record */
   const char *raw;    /* its bytes */
   size_t raw_len;
-  uint64_t num;       /* evt.num: 1-based count of evaluated records in the scanner */
   uint64_t index;     /* record index in the stream */
   uint64_t offset;    /* byte offset in the stream */
   int64_t time_ns;    /* eventTime parsed, 0 if absent/invalid */

@@ -154,7 +154,6 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
   if (n) {
     sc->stats[CTR_STAT_EVALUATED]++;
     ctr__arena_reset(&sc->arena);
-    ev->num = sc->stats[CTR_STAT_RECORDS];
     const char *t = json_string_value(ctr__event_get(ev, "eventTime"));
     if (!t || !ctr__parse_time(t, &ev->time_ns))
       ev->time_ns = 0;

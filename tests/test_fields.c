@@ -53,7 +53,6 @@ static void load_json_n(const char *text, size_t len)
   ev.root = root;
   ev.raw = raw;
   ev.raw_len = len;
-  ev.num = 7;
   ev.index = 6;
   ev.offset = 1234;
   ev.arena = &arena;

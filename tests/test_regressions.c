@@ -202,3 +202,48 @@ Test(compiler, diagnostics_of_earlier_files_survive_later_files)
   ctr_ruleset_unref(rs);
   ctr_compiler_free(c);
 }
+
+typedef struct nums {
+  char text[256];
+  size_t len;
+} nums;
+
+static int on_match_num(const ctr_match *m, void *ud)
+{
+  nums *n = ud;
+  n->len += (size_t)snprintf(n->text + n->len, sizeof n->text - n->len, "%llu:%s ",
+                             (unsigned long long)ctr_match_record_index(m), ctr_match_output(m));
+  return 0;
+}
+
+static void ignore_record_error(const ctr_record_error *e, void *ud)
+{
+  (void)e;
+  (void)ud;
+}
+
+/* Issue 16: evt.num counted the records that reached evaluation, so a record
+ * refused by the framer (over the size limit) or skipped by the prefilter
+ * shifted the numbers of the rest. It is the record index + 1 whatever comes
+ * between. */
+Test(fields, evt_num_is_the_record_index_plus_one)
+{
+  ctr_ruleset *rs = tu_compile("- rule: n\n  desc: d\n  condition: ct.name = DeleteDBCluster\n"
+                               "  output: \"%evt.num\"\n  priority: info\n  source: aws_cloudtrail\n",
+                               NULL, 0);
+  cr_assert_not_null(rs);
+  char big[600];
+  snprintf(big, sizeof big, "{\"pad\":\"%0480d\"}\n", 0);
+  char input[4096];
+  snprintf(input, sizeof input, "%s{\"bad\":}\n%s%s42\n%s", record, big, "{\"eventName\":\"ListTags\"}\n", record);
+  ctr_scanner *sc;
+  nums got = {{0}, 0};
+  cr_assert_eq(ctr_scanner_new(rs, on_match_num, &got, &sc), CTR_OK);
+  ctr_scanner_set_error_callback(sc, ignore_record_error, NULL);
+  cr_assert_eq(ctr_scanner_set_limit(sc, CTR_LIMIT_RECORD_BYTES, 400), CTR_OK);
+  cr_assert_eq(ctr_scanner_feed(sc, input, strlen(input)), CTR_OK);
+  ctr_scanner_finish(sc);
+  ctr_scanner_free(sc);
+  cr_assert_str_eq(got.text, "0:1 5:6 ");
+  ctr_ruleset_unref(rs);
+}
