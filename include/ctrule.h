@@ -13,7 +13,10 @@
  *
  * Conventions (the same for every function):
  *   - Functions returning int return a ctr_status: CTR_OK (0), CTR_STOPPED (1,
- *     not an error) or a negative error code.
+ *     not an error) or a negative error code. The exceptions are accessors
+ *     whose name says what they return, a value rather than a status:
+ *     ctr_priority_parse, ctr_*_priority, ctr_diag_severity and the 0/1
+ *     predicates ctr_ruleset_rule_enabled and ctr_record_error_evaluated.
  *   - `*out` parameters are written only on success.
  *   - Destructors accept NULL.
  *   - Strings handed to callbacks and returned by accessors are borrowed:
@@ -123,6 +126,7 @@ typedef enum ctr_severity { CTR_SEVERITY_ERROR = 0, CTR_SEVERITY_WARNING = 1 } c
 /* One diagnostic from loading or compiling rules. Borrowed view. */
 typedef struct ctr_diag ctr_diag;
 
+/** CTR_SEVERITY_ERROR or CTR_SEVERITY_WARNING. */
 CTR_API int ctr_diag_severity(const ctr_diag *d);
 /** File name given to ctr_compiler_add_file/_string; never NULL. */
 CTR_API const char *ctr_diag_file(const ctr_diag *d);
@@ -206,7 +210,9 @@ CTR_API const char *ctr_ruleset_rule_name(const ctr_ruleset *rs, size_t i);
 CTR_API const char *ctr_ruleset_rule_desc(const ctr_ruleset *rs, size_t i);
 CTR_API const char *ctr_ruleset_rule_condition(const ctr_ruleset *rs, size_t i);
 CTR_API const char *ctr_ruleset_rule_output(const ctr_ruleset *rs, size_t i);
+/** The rule's priority (0..7), or CTR_EINVAL if i is out of range. */
 CTR_API int ctr_ruleset_rule_priority(const ctr_ruleset *rs, size_t i);
+/** 1 if the rule is enabled after selection, 0 if not or if i is out of range. */
 CTR_API int ctr_ruleset_rule_enabled(const ctr_ruleset *rs, size_t i);
 CTR_API size_t ctr_ruleset_rule_tag_count(const ctr_ruleset *rs, size_t i);
 CTR_API const char *ctr_ruleset_rule_tag(const ctr_ruleset *rs, size_t i, size_t t);
@@ -228,6 +234,7 @@ CTR_API const char *ctr_field_type(size_t i);
 typedef struct ctr_match ctr_match;
 
 CTR_API const char *ctr_match_rule(const ctr_match *m);
+/** The matching rule's priority (0..7). */
 CTR_API int ctr_match_priority(const ctr_match *m);
 /** Always "aws_cloudtrail". */
 CTR_API const char *ctr_match_source(const ctr_match *m);

@@ -248,6 +248,10 @@ Test(api, ruleset_accessors)
   cr_assert_str_eq(ctr_ruleset_rule_tag(rs, 0, 0), "aws");
   cr_assert_null(ctr_ruleset_rule_tag(rs, 0, 5));
   cr_assert_null(ctr_ruleset_rule_name(rs, 2));
+  /* Out of range, as the header says. */
+  cr_assert_eq(ctr_ruleset_rule_priority(rs, 2), CTR_EINVAL);
+  cr_assert_eq(ctr_ruleset_rule_enabled(rs, 2), 0);
+  cr_assert_eq(ctr_ruleset_rule_tag_count(rs, 2), 0);
   cr_assert_str_eq(ctr_ruleset_rule_condition(rs, 1), "ct.name startswith Stop");
   ctr_ruleset_ref(rs);
   ctr_ruleset_unref(rs);
