@@ -17,9 +17,12 @@
  *     resized) for the duration of the call.
  *   - `(ctr_match_fn fn, void *user_data)` takes a Python callable or None.
  *     The callable is called as
- *         fn(rule, priority, output, tags, fields, time_ns, event, record_index, byte_offset)
+ *         fn(rule, priority, output, tags, fields, time_ns, event, record_index, byte_offset,
+ *            json_line)
  *     with str, int, str, tuple[str, ...], dict[str, str | None], int, bytes,
- *     int, int; a true return value stops the scan. It is *borrowed*: the
+ *     int, int, str (json_line: ctr_match_json with CTR_JSON_EVENT_ID, the
+ *     line every tool of the project writes); a true return value stops the
+ *     scan. It is *borrowed*: the
  *     caller keeps it alive for as long as the scanner may call it.
  *   - `(ctr_record_error_fn fn, void *user_data)` likewise takes a callable
  *     called as fn(status, index, offset, message, evaluated, text).
@@ -53,7 +56,7 @@ static PyObject *ctrpy_str(const char *s)
  * is a borrowed view valid only during the callback. */
 static PyObject *ctrpy_match_args(const ctr_match *m)
 {
-  PyObject *rule = NULL, *output = NULL, *tags = NULL, *fields = NULL, *event = NULL;
+  PyObject *rule = NULL, *output = NULL, *tags = NULL, *fields = NULL, *event = NULL, *json = NULL;
   size_t n = ctr_match_tag_count(m), len = 0;
   if (!(rule = ctrpy_str(ctr_match_rule(m))) || !(output = ctrpy_str(ctr_match_output(m))) ||
       !(tags = PyTuple_New((Py_ssize_t)n)) || !(fields = PyDict_New()))
@@ -79,16 +82,28 @@ static PyObject *ctrpy_match_args(const ctr_match *m)
     if (!(event = PyBytes_FromStringAndSize(raw ? raw : "", raw ? (Py_ssize_t)len : 0)))
       goto fail;
   }
-  return Py_BuildValue("(NiNNNLNKK)", rule, ctr_match_priority(m), output, tags, fields,
+  {
+    char *line = NULL;
+    if (ctr_match_json(m, CTR_JSON_EVENT_ID, &line, &len) != CTR_OK) {
+      PyErr_NoMemory();
+      goto fail;
+    }
+    json = PyUnicode_DecodeUTF8(line, (Py_ssize_t)len, "replace");
+    ctr_free(line);
+    if (!json)
+      goto fail;
+  }
+  return Py_BuildValue("(NiNNNLNKKN)", rule, ctr_match_priority(m), output, tags, fields,
                        (long long)ctr_match_time(m), event,
                        (unsigned long long)ctr_match_record_index(m),
-                       (unsigned long long)ctr_match_byte_offset(m));
+                       (unsigned long long)ctr_match_byte_offset(m), json);
 fail:
   Py_XDECREF(rule);
   Py_XDECREF(output);
   Py_XDECREF(tags);
   Py_XDECREF(fields);
   Py_XDECREF(event);
+  Py_XDECREF(json);
   return NULL;
 }
 
@@ -248,6 +263,8 @@ CTRPY_CALLS_BACK(ctr_scanner_finish)
 /* Matches and record errors are borrowed views valid only inside a
  * callback: the trampolines copy them, Python never sees them. */
 %rename("$ignore", regextarget=1) "^ctr_match_";
+/* Only the trampoline frees (ctr_match_json's line). */
+%ignore ctr_free;
 %rename("$ignore", regextarget=1) "^ctr_record_error_";
 
 %include "ctrule.h"

@@ -7,7 +7,6 @@ import dataclasses
 import datetime as _dt
 import enum
 import json
-import socket
 from typing import Any
 
 from . import _capi
@@ -226,15 +225,7 @@ class Field:
 
 
 _PRIORITIES: tuple[Priority, ...] = tuple(Priority)
-_HOSTNAME: str | None = None
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
-
-
-def _hostname() -> str:
-    global _HOSTNAME
-    if _HOSTNAME is None:
-        _HOSTNAME = socket.gethostname()
-    return _HOSTNAME
 
 
 class Alert:
@@ -258,7 +249,7 @@ class Alert:
     """
 
     __slots__ = ("rule", "priority", "output", "tags", "fields", "time_ns", "raw",
-                 "record_index", "byte_offset", "_event")
+                 "record_index", "byte_offset", "_event", "_json")
 
     source = "aws_cloudtrail"
 
@@ -272,10 +263,11 @@ class Alert:
     record_index: int
     byte_offset: int
     _event: dict[str, Any] | None
+    _json: str | None
 
     def __init__(self, rule: str, priority: int, output: str, tags: tuple[str, ...],
                  fields: dict[str, str | None], time_ns: int, raw: bytes,
-                 record_index: int = 0, byte_offset: int = 0) -> None:
+                 record_index: int = 0, byte_offset: int = 0, json_line: str | None = None) -> None:
         self.rule = rule
         self.priority = _PRIORITIES[priority] if 0 <= priority < 8 else Priority(priority)
         self.output = output
@@ -286,6 +278,7 @@ class Alert:
         self.record_index = record_index
         self.byte_offset = byte_offset
         self._event = None
+        self._json = json_line
 
     @property
     def time(self) -> _dt.datetime | None:
@@ -310,25 +303,28 @@ class Alert:
         """
         return self.fields[name]
 
-    def to_dict(self, hostname: str | None = None) -> dict[str, Any]:
-        """The alert as Falco's JSON output: time, rule, priority, output,
-        output_fields, source, tags and hostname (default: this host)."""
-        secs, ns = divmod(self.time_ns, 1_000_000_000)
-        stamp = (_EPOCH + _dt.timedelta(seconds=secs)).strftime("%Y-%m-%dT%H:%M:%S")
-        return {
-            "hostname": hostname if hostname is not None else _hostname(),
-            "output": self.output,
-            "output_fields": dict(self.fields),
-            "priority": self.priority.label,
-            "rule": self.rule,
-            "source": self.source,
-            "tags": list(self.tags),
-            "time": f"{stamp}.{ns:09d}Z",
-        }
-
     def to_json(self, hostname: str | None = None) -> str:
-        """:meth:`to_dict` serialised as one JSON line (no newline)."""
-        return json.dumps(self.to_dict(hostname), separators=(",", ":"))
+        """The alert as one line of Falco's JSON output (no newline), the
+        same bytes the ``ctrule`` CLI, the Go binding and the SQS worker
+        write for it (the library's ``ctr_match_json``; docs/alert-format.md):
+        hostname, output (with Falco's time and priority prefix), typed
+        output_fields (with ``evt.time`` and ``ct.id``), priority, rule,
+        source, tags and time. ``hostname`` replaces this host's name.
+
+        Raises:
+            ValueError: the alert was not made by a scan (built by hand).
+        """
+        if self._json is None:
+            raise ValueError("only an alert made by a scan has Falco's JSON line")
+        if hostname is None:
+            return self._json
+        d = json.loads(self._json)
+        d["hostname"] = hostname
+        return json.dumps(d, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+
+    def to_dict(self, hostname: str | None = None) -> dict[str, Any]:
+        """:meth:`to_json` parsed: Falco's alert as a dict."""
+        return dict(json.loads(self.to_json(hostname)))
 
     def _key(self) -> tuple[Any, ...]:
         return (self.rule, self.priority, self.output, self.tags, self.fields, self.time_ns,
@@ -343,7 +339,7 @@ class Alert:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Alert, (self.rule, int(self.priority), self.output, self.tags, self.fields,
-                        self.time_ns, self.raw, self.record_index, self.byte_offset))
+                        self.time_ns, self.raw, self.record_index, self.byte_offset, self._json))
 
     def __repr__(self) -> str:
         return (f"Alert(rule={self.rule!r}, priority={self.priority.name}, "

@@ -12,6 +12,7 @@ import os
 import pickle
 import random
 import re
+import socket
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -91,10 +92,21 @@ def test_alert_to_dict_pickle_and_equality(ruleset: ctrule.Ruleset, ndjson_bytes
     a = next(iter(ruleset.scan(ndjson_bytes)))
     d = a.to_dict(hostname="h")
     assert d["rule"] == a.rule and d["priority"] == a.priority.label
-    assert d["output_fields"] == a.fields and d["tags"] == list(a.tags)
+    assert d["tags"] == sorted(set(a.tags))
+    # output_fields: the template's fields typed as Falco types them, plus
+    # the output prefix's evt.time and the eventID.
+    assert d["output_fields"]["evt.time"] == a.time_ns
+    assert d["output_fields"]["ct.id"] == a.event["eventID"]
+    for name, value in a.fields.items():
+        assert d["output_fields"][name] == value or str(d["output_fields"][name]) == value
+    assert d["output"].endswith(": " + a.priority.label + " " + a.output)
     assert d["source"] == "aws_cloudtrail" and d["hostname"] == "h"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z", d["time"])
     assert json.loads(a.to_json("h")) == d
+    assert json.loads(a.to_json()) == dict(d, hostname=socket.gethostname())
+    assert list(json.loads(a.to_json())) == sorted(d), "keys in Falco's (sorted) order"
+    with pytest.raises(ValueError):
+        ctrule.Alert(a.rule, int(a.priority), a.output, a.tags, a.fields, a.time_ns, a.raw).to_json()
     b = pickle.loads(pickle.dumps(a))
     assert b == a and b is not a and b.priority is a.priority
     assert a != next(iter(ruleset.scan(ndjson_bytes[len(a.raw) + 1:])))
