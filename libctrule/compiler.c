@@ -65,6 +65,17 @@ void ctr_compiler_set_diag_callback(ctr_compiler *c, ctr_diag_fn fn, void *user_
   c->diags.ud = user_data;
 }
 
+/* Passes an add call's status through; running out of memory is recorded
+ * (failure is sticky: the compiler then refuses to compile) because part of
+ * a file may have been loaded. Every other failure already left an error
+ * diagnostic, or (CTR_EINVAL, CTR_ENOENT) loaded nothing. */
+static int sticky(ctr_compiler *c, const char *name, int rc)
+{
+  if (rc == CTR_ENOMEM)
+    ctr__diag_oom(&c->diags, name);
+  return rc;
+}
+
 /* Takes ownership of text, on failure too. The file stays loaded, at an
  * address that never moves, until the compiler is freed: definitions, node
  * trees and diagnostics point at its source for positions. */
@@ -112,10 +123,11 @@ int ctr_compiler_add_string(ctr_compiler *c, const char *yaml, size_t len, const
 {
   if (!c || (!yaml && len))
     return CTR_EINVAL;
+  name = name ? name : "<string>";
   char *text = ctr__strndup(yaml ? yaml : "", len);
   if (!text)
-    return CTR_ENOMEM;
-  return add_source(c, name ? name : "<string>", text, len);
+    return sticky(c, name, CTR_ENOMEM);
+  return sticky(c, name, add_source(c, name, text, len));
 }
 
 int ctr_compiler_add_file(ctr_compiler *c, const char *path)
@@ -152,11 +164,11 @@ int ctr_compiler_add_file(ctr_compiler *c, const char *path)
   fclose(f);
   if (rc != CTR_OK) {
     ctr__buf_free(&b);
-    return rc;
+    return sticky(c, path, rc);
   }
   if (!b.data && ctr__buf_reserve(&b, 0) != CTR_OK)
-    return CTR_ENOMEM;
-  return add_source(c, path, b.data, b.len);
+    return sticky(c, path, CTR_ENOMEM);
+  return sticky(c, path, add_source(c, path, b.data, b.len));
 }
 
 int ctr_compiler_add_builtin(ctr_compiler *c, const char *name)
@@ -176,13 +188,14 @@ static int add_selection(ctr_compiler *c, const char *pattern, bool by_tag, int 
 {
   if (!c || !pattern)
     return CTR_EINVAL;
+  /* A selection lost would compile other rules than asked: sticky too. */
   ctr__selection *v = realloc(c->sel, (c->nsel + 1) * sizeof *v);
   if (!v)
-    return CTR_ENOMEM;
+    return sticky(c, NULL, CTR_ENOMEM);
   c->sel = v;
   char *p = ctr__strdup(pattern);
   if (!p)
-    return CTR_ENOMEM;
+    return sticky(c, NULL, CTR_ENOMEM);
   c->sel[c->nsel++] = (ctr__selection){p, by_tag, enable != 0};
   return CTR_OK;
 }
@@ -229,8 +242,11 @@ int ctr_compiler_compile(ctr_compiler *c, ctr_ruleset **out)
   if (!c || !out)
     return CTR_EINVAL;
   if (c->diags.errors)
-    return CTR_ESYNTAX;
-  return ctr__compile_rules(&c->defs, &c->diags, c->sel, c->nsel, c->min_priority, out);
+    return c->diags.enomem ? CTR_ENOMEM : CTR_ESYNTAX;
+  int rc = ctr__compile_rules(&c->defs, &c->diags, c->sel, c->nsel, c->min_priority, out);
+  if (rc == CTR_ENOMEM && !c->diags.enomem)
+    ctr__diag_oom(&c->diags, NULL);
+  return c->diags.enomem ? CTR_ENOMEM : rc;
 }
 
 size_t ctr_compiler_diag_count(const ctr_compiler *c) { return c ? c->diags.n : 0; }

@@ -6,6 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* A diagnostic that could not be recorded: a warning lost is a failure too. */
+static int lost(ctr__diags *d)
+{
+  d->errors++;
+  d->enomem = true;
+  return CTR_ENOMEM;
+}
+
 int ctr__diag_add(ctr__diags *d, int severity, const char *file, unsigned line, unsigned col,
                   const char *item, const char *code, const char *fmt, ...)
 {
@@ -23,13 +31,13 @@ int ctr__diag_vadd(ctr__diags *d, int severity, const char *file, unsigned line,
     size_t cap = d->cap ? d->cap * 2 : 16;
     ctr_diag **v = realloc(d->v, cap * sizeof *v);
     if (!v)
-      return CTR_ENOMEM;
+      return lost(d);
     d->v = v;
     d->cap = cap;
   }
   ctr_diag *g = calloc(1, sizeof *g);
   if (!g)
-    return CTR_ENOMEM;
+    return lost(d);
   ctr__buf msg = {0}, text = {0};
   va_list ap;
   va_copy(ap, args);
@@ -65,7 +73,7 @@ int ctr__diag_vadd(ctr__diags *d, int severity, const char *file, unsigned line,
     free(g->message);
     free(g->text);
     free(g);
-    return CTR_ENOMEM;
+    return lost(d);
   }
   d->v[d->n++] = g;
   if (severity == CTR_SEVERITY_ERROR)
@@ -73,6 +81,15 @@ int ctr__diag_vadd(ctr__diags *d, int severity, const char *file, unsigned line,
   if (d->fn)
     d->fn(g, d->ud);
   return CTR_OK;
+}
+
+int ctr__diag_oom(ctr__diags *d, const char *file)
+{
+  /* Counted whether or not the diagnostic can be made. */
+  if (ctr__diag_add(d, CTR_SEVERITY_ERROR, file, 0, 0, NULL, "LOAD_ERR_OUT_OF_MEMORY",
+                    "out of memory while loading or compiling rules") == CTR_OK)
+    d->enomem = true;
+  return CTR_ENOMEM;
 }
 
 void ctr__diags_free(ctr__diags *d)
@@ -88,6 +105,7 @@ void ctr__diags_free(ctr__diags *d)
   free(d->v);
   d->v = NULL;
   d->n = d->cap = d->errors = 0;
+  d->enomem = false;
 }
 
 int ctr_diag_severity(const ctr_diag *d) { return d->severity; }

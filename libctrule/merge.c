@@ -1026,8 +1026,6 @@ static int merge_engine_version(itemctx *x, const ctr__ynode *v)
     err_at(x, v, "LOAD_ERR_VALIDATE", "rules require engine version %s, but this engine implements " CTR_ENGINE_VERSION_STRING, s, NULL);
     return CTR_EVERSION;
   }
-  free(x->defs->required_engine);
-  x->defs->required_engine = ctr__strdup(s);
   return CTR_OK;
 }
 
@@ -1131,6 +1129,5 @@ void ctr__defs_free(ctr__defs *d)
   for (size_t i = 0; i < d->nrules; i++)
     free_rule(&d->rules[i]);
   free(d->rules);
-  free(d->required_engine);
   memset(d, 0, sizeof *d);
 }
