@@ -3,6 +3,7 @@ package ctrule
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"math"
 	"time"
 	"unsafe"
@@ -12,9 +13,8 @@ import (
 // stays valid after the callback returns and may be sent to other
 // goroutines.
 //
-// Marshalled with encoding/json it has the shape of Falco's JSON output
-// (time, rule, priority, output, output_fields, source, tags) minus the
-// hostname, which belongs to the host that reports it.
+// Marshalled with encoding/json it is Falco's JSON alert, the line in JSON
+// (see MarshalJSON).
 type Alert struct {
 	// Time is the record's eventTime, in UTC. It is the zero time.Time when
 	// the record has no valid eventTime (check Time.IsZero()).
@@ -39,6 +39,13 @@ type Alert struct {
 	// Raw is a copy of the matching record's bytes as they appeared in the
 	// (decompressed) stream.
 	Raw []byte `json:"-"`
+	// JSON is the alert as one line of Falco's JSON output, no newline: the
+	// bytes the ctrule CLI's --json, the Python binding's to_json() and the
+	// SQS worker write for it (the library's ctr_match_json with
+	// CTR_JSON_EVENT_ID; docs/alert-format.md): hostname, output with
+	// Falco's time-and-priority prefix, output_fields typed as Falco types
+	// them (plus evt.time and ct.id), priority, rule, source, tags, time.
+	JSON []byte `json:"-"`
 	// RecordIndex is the 0-based index of the record in the stream, and
 	// ByteOffset its offset in the (decompressed) stream.
 	RecordIndex uint64 `json:"-"`
@@ -56,6 +63,19 @@ func (a *Alert) Field(name string) (string, bool) {
 	return *v, true
 }
 
+// errNoJSON is MarshalJSON's error for an alert that no scan produced.
+var errNoJSON = errors.New("ctrule: only an alert made by a scan has Falco's JSON line")
+
+// MarshalJSON returns a.JSON, Falco's JSON alert. (encoding/json then
+// escapes <, > and & in strings unless its Encoder's SetEscapeHTML(false):
+// write a.JSON itself for the exact bytes.)
+func (a Alert) MarshalJSON() ([]byte, error) {
+	if a.JSON == nil {
+		return nil, errNoJSON
+	}
+	return a.JSON, nil
+}
+
 // newAlert builds an alert from what ctrgo_match_pack wrote (see ctrule.i),
 // copied into one allocation that the alert's strings are cut from and whose
 // tail is Raw: three allocations in all (that buffer, the strings, the map).
@@ -71,6 +91,7 @@ func newAlert(pack []byte) Alert {
 	// strings may share its memory.
 	r.text = unsafe.String(unsafe.SliceData(b), textLen)
 	a.Rule, a.Source, a.Output = r.str(), r.str(), r.str()
+	a.JSON = []byte(r.str()) // its own copy: a caller may change it
 	if ns != 0 {
 		a.Time = time.Unix(0, ns).UTC()
 	}

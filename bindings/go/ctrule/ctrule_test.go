@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -364,12 +365,23 @@ func TestAlertContents(t *testing.T) {
 		t.Fatal(err)
 	}
 	if m["rule"] != "Risky RDS" || m["priority"] != "Warning" || m["source"] != "aws_cloudtrail" ||
-		m["time"] != "2025-03-01T10:02:11Z" {
+		m["time"] != "2025-03-01T10:02:11.000000000Z" || m["hostname"] == "" ||
+		m["output"] != "10:02:11.000000000: Warning "+a.Output {
 		t.Errorf("json %s", b)
+	}
+	var exact map[string]any
+	if err := json.Unmarshal(a.JSON, &exact); err != nil || !reflect.DeepEqual(exact, m) {
+		t.Errorf("json.Marshal %s, a.JSON %s (%v)", b, a.JSON, err)
+	}
+	if _, err := json.Marshal(ctrule.Alert{Rule: "by hand"}); err == nil {
+		t.Error("an alert made by hand marshals")
 	}
 	of, _ := m["output_fields"].(map[string]any)
 	if v, ok := of["ct.error"]; !ok || v != nil {
 		t.Errorf("output_fields.ct.error = %v (present %v), want null", v, ok)
+	}
+	if v, ok := of["evt.time"].(float64); !ok || int64(v) != a.Time.UnixNano() {
+		t.Errorf("output_fields.evt.time = %v, want %d", of["evt.time"], a.Time.UnixNano())
 	}
 	if _, ok := m["Raw"]; ok {
 		t.Errorf("raw bytes in json: %s", b)

@@ -1,23 +1,23 @@
 // Command ctrule-alerts is a tiny alerting service built on the Go binding of
 // libctrule: it reads CloudTrail data on stdin (NDJSON, CloudTrail log files
 // {"Records":[...]}, EventBridge or CloudWatch Logs envelopes, gzip-compressed
-// or not) and writes one Falco-style JSON alert per line on stdout, as
-// falcosidekick and SIEMs take them. Alerts are flushed after every chunk of
-// input, so it can sit at the end of a pipe that never closes.
+// or not) and writes one Falco JSON alert per line on stdout (Alert.JSON: the
+// same line as `ctrule scan --json`), as falcosidekick and SIEMs take them.
+// Alerts are flushed after every chunk of input, so it can sit at the end of
+// a pipe that never closes.
 //
 //	ctrule-alerts [-r rules.yaml]... [-no-builtin] [-min-priority warning]
 //	              [-enable-tag T]... [-disable-tag T]... [-strict] [-quiet] < events
 //
 // Bad records are reported on stderr (with their record index and byte
 // offset) and skipped, unless -strict. A summary line goes to stderr at the
-// end. Exit status: 0 success, 1 scan or output failure (or interrupted),
-// 2 usage or rules error.
+// end. Exit status: 0 success, 1 scan failure (or interrupted), 2 usage or
+// rules error, 74 alerts that could not be written (as the ctrule CLI).
 package main
 
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -37,12 +37,16 @@ func main() {
 	os.Exit(code)
 }
 
-// falcoAlert is Falco's JSON alert: the binding's Alert (time, rule,
-// priority, output, output_fields, source, tags) plus the reporting host.
-type falcoAlert struct {
-	ctrule.Alert
-	Hostname string `json:"hostname"`
-}
+// exitOutput is the exit status when alerts cannot be written (sysexits'
+// EX_IOERR, as the ctrule CLI).
+const exitOutput = 74
+
+// outputError is a failed write of alerts: it stops the scan and exits
+// with exitOutput.
+type outputError struct{ err error }
+
+func (e outputError) Error() string { return "writing alerts: " + e.err.Error() }
+func (e outputError) Unwrap() error { return e.err }
 
 type stringList []string
 
@@ -116,14 +120,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		logf("warning: no rule is enabled")
 	}
 
-	host, _ := os.Hostname()
 	out := bufio.NewWriterSize(stdout, readSize)
-	enc := json.NewEncoder(out)
-	enc.SetEscapeHTML(false) // "<NA>" as Falco writes it, not "\u003cNA\u003e"
 	sc, err := rs.NewScanner(func(a ctrule.Alert) error {
-		// An output error (e.g. a closed pipe) stops the scan and comes back
+		// An output error (e.g. a full disk) stops the scan and comes back
 		// from Write.
-		return enc.Encode(falcoAlert{Alert: a, Hostname: host})
+		_, err := out.Write(a.JSON)
+		if err == nil {
+			err = out.WriteByte('\n')
+		}
+		if err != nil {
+			return outputError{err}
+		}
+		return nil
 	}, ctrule.OnRecordError(func(e *ctrule.RecordError) error {
 		if *strict && !e.Evaluated {
 			return e
@@ -177,6 +185,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		out.Flush()
 		logf("%v", err)
 		summary()
+		if errors.As(err, new(outputError)) {
+			return exitOutput
+		}
 		return 1
 	}
 	for {
@@ -194,7 +205,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 					return fail(err)
 				}
 				if err := out.Flush(); err != nil {
-					return fail(fmt.Errorf("writing alerts: %w", err))
+					return fail(outputError{err})
 				}
 				summary()
 				return 0
@@ -205,7 +216,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			}
 			if err := out.Flush(); err != nil {
 				_ = sc.Reset()
-				return fail(fmt.Errorf("writing alerts: %w", err))
+				return fail(outputError{err})
 			}
 		}
 	}

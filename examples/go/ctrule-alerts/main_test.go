@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -67,7 +68,8 @@ func TestAlertsAsFalcoJSON(t *testing.T) {
 	host, _ := os.Hostname()
 	fields, _ := a["output_fields"].(map[string]any)
 	if a["rule"] != "Stop RDS Instance" || a["priority"] != "Warning" || a["source"] != "aws_cloudtrail" ||
-		a["output"] != "stopped orders-db by bob in eu-west-1 err=<NA>" || a["time"] != "2025-03-01T10:02:11Z" ||
+		a["output"] != "10:02:11.000000000: Warning stopped orders-db by bob in eu-west-1 err=<NA>" ||
+		a["time"] != "2025-03-01T10:02:11.000000000Z" ||
 		a["hostname"] != host || fields["ct.user"] != "bob" {
 		t.Errorf("alert %s", lines[0])
 	}
@@ -157,9 +159,10 @@ func TestCorpusMatchesLibrary(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The service writes each alert's JSON line as the binding makes it.
 		var want []string
 		if _, err := rs.Scan(bytes.NewReader(data), func(a ctrule.Alert) error {
-			want = append(want, a.Rule+"|"+a.Output)
+			want = append(want, string(a.JSON))
 			return nil
 		}); err != nil {
 			t.Fatal(err)
@@ -170,11 +173,10 @@ func TestCorpusMatchesLibrary(t *testing.T) {
 			if line == "" {
 				continue
 			}
-			var a falcoAlert
-			if err := json.Unmarshal([]byte(line), &a); err != nil {
-				t.Fatalf("%s: bad JSON line %q: %v", name, line, err)
+			if !json.Valid([]byte(line)) {
+				t.Fatalf("%s: bad JSON line %q", name, line)
 			}
-			got = append(got, a.Rule+"|"+a.Output)
+			got = append(got, line)
 		}
 		if len(want) == 0 {
 			t.Errorf("%s: no alert at all; the corpus has console logins", name)
@@ -182,5 +184,28 @@ func TestCorpusMatchesLibrary(t *testing.T) {
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Errorf("%s: service reported %d alerts, library %d (or they differ)", name, len(got), len(want))
 		}
+	}
+}
+
+// failingWriter fails every write, as stdout on a full disk does.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("no space left on device") }
+
+// An alert that cannot be written is an error, never lost in silence.
+func TestOutputFailureIsAnError(t *testing.T) {
+	var stderr bytes.Buffer
+	code := run(context.Background(), []string{"-no-builtin", "-r", writeRules(t, rules)},
+		strings.NewReader(events), failingWriter{}, &stderr)
+	if code != exitOutput || !strings.Contains(stderr.String(), "writing alerts: no space left on device") {
+		t.Errorf("exit %d, stderr:\n%s", code, stderr.String())
+	}
+	// No alert: nothing to write, nothing fails.
+	stderr.Reset()
+	code = run(context.Background(), []string{"-no-builtin", "-quiet", "-r", writeRules(t, rules)},
+		strings.NewReader(`{"eventVersion":"1.08","userIdentity":{"type":"IAMUser"},"eventTime":"2025-03-01T10:02:11Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"eu-west-1"}`+"\n"),
+		failingWriter{}, &stderr)
+	if code != 0 {
+		t.Errorf("no alert: exit %d, stderr:\n%s", code, stderr.String())
 	}
 }

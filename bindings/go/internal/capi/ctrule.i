@@ -53,20 +53,29 @@ struct ctrgo_ctx {
 #define CTRGO_FLUSH_AT (256u * 1024u) /* queued bytes that make Go take the queue mid-feed */
 #define CTRGO_ITEM_HEAD (8u * (1u + CTR_STAT__COUNT))
 
-static size_t ctrgo_match_pack(const ctr_match *m, void *pack_buf, size_t pack_len);
+static size_t ctrgo_match_pack(const ctr_match *m, const char *json, size_t json_len, void *pack_buf,
+                               size_t pack_len);
 
 static int ctrgo_match_tramp(const ctr_match *m, void *user_data)
 {
   struct ctrgo_ctx *c = user_data;
   if (!c->want)
     return 0;
-  size_t need = ctrgo_match_pack(m, NULL, 0), item = CTRGO_ITEM_HEAD + need;
+  /* Falco's JSON line, the one every tool of the project writes. */
+  char *json = NULL;
+  size_t json_len = 0;
+  if (ctr_match_json(m, CTR_JSON_EVENT_ID, &json, &json_len) != CTR_OK) {
+    c->oom = 1;
+    return 1;
+  }
+  size_t need = ctrgo_match_pack(m, json, json_len, NULL, 0), item = CTRGO_ITEM_HEAD + need;
   if (c->cap - c->len < item) {
     size_t cap = c->cap ? c->cap : 64u * 1024u;
     while (cap - c->len < item)
       cap *= 2;
     unsigned char *q = realloc(c->q, cap);
     if (!q) {
+      ctr_free(json);
       c->oom = 1;
       return 1;
     }
@@ -80,7 +89,8 @@ static int ctrgo_match_tramp(const ctr_match *m, void *user_data)
     v = ctr_scanner_stat(c->sc, k);
     memcpy(p + 8u * (1u + (unsigned)k), &v, 8);
   }
-  ctrgo_match_pack(m, p + CTRGO_ITEM_HEAD, need);
+  ctrgo_match_pack(m, json, json_len, p + CTRGO_ITEM_HEAD, need);
+  ctr_free(json);
   c->len += item;
   return c->len >= CTRGO_FLUSH_AT ? ctrgoFlush(c->handle) : 0;
 }
@@ -246,6 +256,9 @@ func ctrgoCopyNullableString(s string) *string {
  * not needed (compile by name). */
 %ignore ctr_match_field;
 %ignore ctr_builtin_yaml;
+/* The JSON line travels in the match pack (ctrgo_match_pack). */
+%ignore ctr_match_json;
+%ignore ctr_free;
 
 %include "ctrule.h"
 
@@ -315,20 +328,22 @@ static size_t ctrgo_queue_take(ctrgo_ctx *c, void *pack_buf, size_t pack_len)
 %{
 /* Everything an alert holds, written into buf as native-endian uint64s:
  * time_ns, record index, byte offset, priority, tag count, field count,
- * record length; then length-prefixed strings: rule, source, output, each
- * tag, each field's name and value (length UINT64_MAX: no value); last the
- * record's bytes (so that Go can take the text before them as one string).
- * Returns the size needed: nothing is written unless it fits in len. */
-static size_t ctrgo_match_pack(const ctr_match *m, void *pack_buf, size_t pack_len)
+ * record length; then length-prefixed strings: rule, source, output, the
+ * JSON line (ctr_match_json), each tag, each field's name and value (length
+ * UINT64_MAX: no value); last the record's bytes (so that Go can take the
+ * text before them as one string). Returns the size needed: nothing is
+ * written unless it fits in len. */
+static size_t ctrgo_match_pack(const ctr_match *m, const char *json, size_t json_len, void *pack_buf,
+                               size_t pack_len)
 {
   size_t ntags = ctr_match_tag_count(m), nfields = ctr_match_field_count(m), raw_len = 0;
   const char *raw = ctr_match_event(m, &raw_len);
-  const char *fixed[3] = {ctr_match_rule(m), ctr_match_source(m), ctr_match_output(m)};
-  size_t fixed_len[3] = {strlen(fixed[0]), strlen(fixed[1]), strlen(fixed[2])};
+  const char *fixed[4] = {ctr_match_rule(m), ctr_match_source(m), ctr_match_output(m), json};
+  size_t fixed_len[4] = {strlen(fixed[0]), strlen(fixed[1]), strlen(fixed[2]), json_len};
   if (!raw)
     raw_len = 0;
   size_t need = 7 * 8 + raw_len;
-  for (int i = 0; i < 3; i++)
+  for (int i = 0; i < 4; i++)
     need += 8 + fixed_len[i];
   for (size_t i = 0; i < ntags; i++)
     need += 8 + strlen(ctr_match_tag(m, i));
@@ -348,7 +363,7 @@ static size_t ctrgo_match_pack(const ctr_match *m, void *pack_buf, size_t pack_l
   CTRGO_PUT_U64(ntags);
   CTRGO_PUT_U64(nfields);
   CTRGO_PUT_U64(raw_len);
-  for (int i = 0; i < 3; i++)
+  for (int i = 0; i < 4; i++)
     CTRGO_PUT_STR(fixed[i], fixed_len[i]);
   for (size_t i = 0; i < ntags; i++) {
     const char *t = ctr_match_tag(m, i);

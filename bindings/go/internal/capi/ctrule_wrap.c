@@ -13,9 +13,9 @@ extern
 #ifdef __cplusplus
   "C"
 #endif
-  void cgo_panic__capi_bad3b45002de441d(const char*);
+  void cgo_panic__capi_988cbc87c1065394(const char*);
 static void _swig_gopanic(const char *p) {
-  cgo_panic__capi_bad3b45002de441d(p);
+  cgo_panic__capi_988cbc87c1065394(p);
 }
 
 
@@ -252,20 +252,29 @@ struct ctrgo_ctx {
 #define CTRGO_FLUSH_AT (256u * 1024u) /* queued bytes that make Go take the queue mid-feed */
 #define CTRGO_ITEM_HEAD (8u * (1u + CTR_STAT__COUNT))
 
-static size_t ctrgo_match_pack(const ctr_match *m, void *pack_buf, size_t pack_len);
+static size_t ctrgo_match_pack(const ctr_match *m, const char *json, size_t json_len, void *pack_buf,
+                               size_t pack_len);
 
 static int ctrgo_match_tramp(const ctr_match *m, void *user_data)
 {
   struct ctrgo_ctx *c = user_data;
   if (!c->want)
     return 0;
-  size_t need = ctrgo_match_pack(m, NULL, 0), item = CTRGO_ITEM_HEAD + need;
+  /* Falco's JSON line, the one every tool of the project writes. */
+  char *json = NULL;
+  size_t json_len = 0;
+  if (ctr_match_json(m, CTR_JSON_EVENT_ID, &json, &json_len) != CTR_OK) {
+    c->oom = 1;
+    return 1;
+  }
+  size_t need = ctrgo_match_pack(m, json, json_len, NULL, 0), item = CTRGO_ITEM_HEAD + need;
   if (c->cap - c->len < item) {
     size_t cap = c->cap ? c->cap : 64u * 1024u;
     while (cap - c->len < item)
       cap *= 2;
     unsigned char *q = realloc(c->q, cap);
     if (!q) {
+      ctr_free(json);
       c->oom = 1;
       return 1;
     }
@@ -279,7 +288,8 @@ static int ctrgo_match_tramp(const ctr_match *m, void *user_data)
     v = ctr_scanner_stat(c->sc, k);
     memcpy(p + 8u * (1u + (unsigned)k), &v, 8);
   }
-  ctrgo_match_pack(m, p + CTRGO_ITEM_HEAD, need);
+  ctrgo_match_pack(m, json, json_len, p + CTRGO_ITEM_HEAD, need);
+  ctr_free(json);
   c->len += item;
   return c->len >= CTRGO_FLUSH_AT ? ctrgoFlush(c->handle) : 0;
 }
@@ -355,20 +365,22 @@ static size_t ctrgo_queue_take(ctrgo_ctx *c, void *pack_buf, size_t pack_len)
 
 /* Everything an alert holds, written into buf as native-endian uint64s:
  * time_ns, record index, byte offset, priority, tag count, field count,
- * record length; then length-prefixed strings: rule, source, output, each
- * tag, each field's name and value (length UINT64_MAX: no value); last the
- * record's bytes (so that Go can take the text before them as one string).
- * Returns the size needed: nothing is written unless it fits in len. */
-static size_t ctrgo_match_pack(const ctr_match *m, void *pack_buf, size_t pack_len)
+ * record length; then length-prefixed strings: rule, source, output, the
+ * JSON line (ctr_match_json), each tag, each field's name and value (length
+ * UINT64_MAX: no value); last the record's bytes (so that Go can take the
+ * text before them as one string). Returns the size needed: nothing is
+ * written unless it fits in len. */
+static size_t ctrgo_match_pack(const ctr_match *m, const char *json, size_t json_len, void *pack_buf,
+                               size_t pack_len)
 {
   size_t ntags = ctr_match_tag_count(m), nfields = ctr_match_field_count(m), raw_len = 0;
   const char *raw = ctr_match_event(m, &raw_len);
-  const char *fixed[3] = {ctr_match_rule(m), ctr_match_source(m), ctr_match_output(m)};
-  size_t fixed_len[3] = {strlen(fixed[0]), strlen(fixed[1]), strlen(fixed[2])};
+  const char *fixed[4] = {ctr_match_rule(m), ctr_match_source(m), ctr_match_output(m), json};
+  size_t fixed_len[4] = {strlen(fixed[0]), strlen(fixed[1]), strlen(fixed[2]), json_len};
   if (!raw)
     raw_len = 0;
   size_t need = 7 * 8 + raw_len;
-  for (int i = 0; i < 3; i++)
+  for (int i = 0; i < 4; i++)
     need += 8 + fixed_len[i];
   for (size_t i = 0; i < ntags; i++)
     need += 8 + strlen(ctr_match_tag(m, i));
@@ -388,7 +400,7 @@ static size_t ctrgo_match_pack(const ctr_match *m, void *pack_buf, size_t pack_l
   CTRGO_PUT_U64(ntags);
   CTRGO_PUT_U64(nfields);
   CTRGO_PUT_U64(raw_len);
-  for (int i = 0; i < 3; i++)
+  for (int i = 0; i < 4; i++)
     CTRGO_PUT_STR(fixed[i], fixed_len[i]);
   for (size_t i = 0; i < ntags; i++) {
     const char *t = ctr_match_tag(m, i);
@@ -414,7 +426,7 @@ static size_t ctrgo_match_pack(const ctr_match *m, void *pack_buf, size_t pack_l
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_bad3b45002de441d(void *_swig_go_0) {
+void _wrap_Swig_free_capi_988cbc87c1065394(void *_swig_go_0) {
   void *arg1 = 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -424,7 +436,7 @@ void _wrap_Swig_free_capi_bad3b45002de441d(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_bad3b45002de441d(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_988cbc87c1065394(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -437,7 +449,7 @@ void *_wrap_Swig_malloc_capi_bad3b45002de441d(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_VERSION_HEX_capi_bad3b45002de441d() {
+intgo _wrap_CTR_VERSION_HEX_capi_988cbc87c1065394() {
   int result;
   intgo _swig_go_result;
   
@@ -448,7 +460,7 @@ intgo _wrap_CTR_VERSION_HEX_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_ctr_version_capi_bad3b45002de441d() {
+intgo _wrap_ctr_version_capi_988cbc87c1065394() {
   unsigned int result;
   intgo _swig_go_result;
   
@@ -459,7 +471,7 @@ intgo _wrap_ctr_version_capi_bad3b45002de441d() {
 }
 
 
-_gostring_ _wrap_ctr_version_string_capi_bad3b45002de441d() {
+_gostring_ _wrap_ctr_version_string_capi_988cbc87c1065394() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -470,7 +482,7 @@ _gostring_ _wrap_ctr_version_string_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_OK_capi_bad3b45002de441d() {
+intgo _wrap_CTR_OK_capi_988cbc87c1065394() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -482,7 +494,7 @@ intgo _wrap_CTR_OK_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_STOPPED_capi_bad3b45002de441d() {
+intgo _wrap_CTR_STOPPED_capi_988cbc87c1065394() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -494,7 +506,7 @@ intgo _wrap_CTR_STOPPED_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_ENOMEM_capi_bad3b45002de441d() {
+intgo _wrap_CTR_ENOMEM_capi_988cbc87c1065394() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -506,7 +518,7 @@ intgo _wrap_CTR_ENOMEM_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_EINVAL_capi_bad3b45002de441d() {
+intgo _wrap_CTR_EINVAL_capi_988cbc87c1065394() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -518,7 +530,7 @@ intgo _wrap_CTR_EINVAL_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_ESYNTAX_capi_bad3b45002de441d() {
+intgo _wrap_CTR_ESYNTAX_capi_988cbc87c1065394() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -530,7 +542,7 @@ intgo _wrap_CTR_ESYNTAX_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_EIO_capi_bad3b45002de441d() {
+intgo _wrap_CTR_EIO_capi_988cbc87c1065394() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -542,7 +554,7 @@ intgo _wrap_CTR_EIO_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_EDATA_capi_bad3b45002de441d() {
+intgo _wrap_CTR_EDATA_capi_988cbc87c1065394() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -554,7 +566,7 @@ intgo _wrap_CTR_EDATA_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_ENOENT_capi_bad3b45002de441d() {
+intgo _wrap_CTR_ENOENT_capi_988cbc87c1065394() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -566,7 +578,7 @@ intgo _wrap_CTR_ENOENT_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_EBUSY_capi_bad3b45002de441d() {
+intgo _wrap_CTR_EBUSY_capi_988cbc87c1065394() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -578,7 +590,7 @@ intgo _wrap_CTR_EBUSY_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_ELIMIT_capi_bad3b45002de441d() {
+intgo _wrap_CTR_ELIMIT_capi_988cbc87c1065394() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -590,7 +602,7 @@ intgo _wrap_CTR_ELIMIT_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_EVERSION_capi_bad3b45002de441d() {
+intgo _wrap_CTR_EVERSION_capi_988cbc87c1065394() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -602,7 +614,7 @@ intgo _wrap_CTR_EVERSION_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_ESTATE_capi_bad3b45002de441d() {
+intgo _wrap_CTR_ESTATE_capi_988cbc87c1065394() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -614,7 +626,7 @@ intgo _wrap_CTR_ESTATE_capi_bad3b45002de441d() {
 }
 
 
-_gostring_ _wrap_ctr_strerror_capi_bad3b45002de441d(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_strerror_capi_988cbc87c1065394(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -627,7 +639,7 @@ _gostring_ _wrap_ctr_strerror_capi_bad3b45002de441d(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_status_name_capi_bad3b45002de441d(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_status_name_capi_988cbc87c1065394(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -640,7 +652,7 @@ _gostring_ _wrap_ctr_status_name_capi_bad3b45002de441d(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_bad3b45002de441d() {
+intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_988cbc87c1065394() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -652,7 +664,7 @@ intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ALERT_capi_bad3b45002de441d() {
+intgo _wrap_CTR_PRIORITY_ALERT_capi_988cbc87c1065394() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -664,7 +676,7 @@ intgo _wrap_CTR_PRIORITY_ALERT_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_CRITICAL_capi_bad3b45002de441d() {
+intgo _wrap_CTR_PRIORITY_CRITICAL_capi_988cbc87c1065394() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -676,7 +688,7 @@ intgo _wrap_CTR_PRIORITY_CRITICAL_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ERROR_capi_bad3b45002de441d() {
+intgo _wrap_CTR_PRIORITY_ERROR_capi_988cbc87c1065394() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -688,7 +700,7 @@ intgo _wrap_CTR_PRIORITY_ERROR_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_WARNING_capi_bad3b45002de441d() {
+intgo _wrap_CTR_PRIORITY_WARNING_capi_988cbc87c1065394() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -700,7 +712,7 @@ intgo _wrap_CTR_PRIORITY_WARNING_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_NOTICE_capi_bad3b45002de441d() {
+intgo _wrap_CTR_PRIORITY_NOTICE_capi_988cbc87c1065394() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -712,7 +724,7 @@ intgo _wrap_CTR_PRIORITY_NOTICE_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_bad3b45002de441d() {
+intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_988cbc87c1065394() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -724,7 +736,7 @@ intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_DEBUG_capi_bad3b45002de441d() {
+intgo _wrap_CTR_PRIORITY_DEBUG_capi_988cbc87c1065394() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -736,7 +748,7 @@ intgo _wrap_CTR_PRIORITY_DEBUG_capi_bad3b45002de441d() {
 }
 
 
-_gostring_ _wrap_ctr_priority_name_capi_bad3b45002de441d(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_priority_name_capi_988cbc87c1065394(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -756,7 +768,7 @@ _gostring_ _wrap_ctr_priority_name_capi_bad3b45002de441d(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_priority_parse_capi_bad3b45002de441d(_gostring_ _swig_go_0) {
+intgo _wrap_ctr_priority_parse_capi_988cbc87c1065394(_gostring_ _swig_go_0) {
   char *arg1 = 0 ;
   char *temp1 ;
   int result;
@@ -776,7 +788,7 @@ intgo _wrap_ctr_priority_parse_capi_bad3b45002de441d(_gostring_ _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_SEVERITY_ERROR_capi_bad3b45002de441d() {
+intgo _wrap_CTR_SEVERITY_ERROR_capi_988cbc87c1065394() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -788,7 +800,7 @@ intgo _wrap_CTR_SEVERITY_ERROR_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_SEVERITY_WARNING_capi_bad3b45002de441d() {
+intgo _wrap_CTR_SEVERITY_WARNING_capi_988cbc87c1065394() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -800,7 +812,7 @@ intgo _wrap_CTR_SEVERITY_WARNING_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_ctr_diag_severity_capi_bad3b45002de441d(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_severity_capi_988cbc87c1065394(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -813,7 +825,7 @@ intgo _wrap_ctr_diag_severity_capi_bad3b45002de441d(struct ctr_diag *_swig_go_0)
 }
 
 
-_gostring_ _wrap_ctr_diag_file_capi_bad3b45002de441d(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_file_capi_988cbc87c1065394(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -826,7 +838,7 @@ _gostring_ _wrap_ctr_diag_file_capi_bad3b45002de441d(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_diag_line_capi_bad3b45002de441d(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_line_capi_988cbc87c1065394(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -839,7 +851,7 @@ intgo _wrap_ctr_diag_line_capi_bad3b45002de441d(struct ctr_diag *_swig_go_0) {
 }
 
 
-intgo _wrap_ctr_diag_column_capi_bad3b45002de441d(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_column_capi_988cbc87c1065394(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -852,7 +864,7 @@ intgo _wrap_ctr_diag_column_capi_bad3b45002de441d(struct ctr_diag *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_diag_item_capi_bad3b45002de441d(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_item_capi_988cbc87c1065394(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -872,7 +884,7 @@ _gostring_ _wrap_ctr_diag_item_capi_bad3b45002de441d(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_code_capi_bad3b45002de441d(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_code_capi_988cbc87c1065394(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -885,7 +897,7 @@ _gostring_ _wrap_ctr_diag_code_capi_bad3b45002de441d(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_message_capi_bad3b45002de441d(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_message_capi_988cbc87c1065394(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -898,7 +910,7 @@ _gostring_ _wrap_ctr_diag_message_capi_bad3b45002de441d(struct ctr_diag *_swig_g
 }
 
 
-_gostring_ _wrap_ctr_diag_text_capi_bad3b45002de441d(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_text_capi_988cbc87c1065394(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -911,7 +923,7 @@ _gostring_ _wrap_ctr_diag_text_capi_bad3b45002de441d(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_compiler_new_capi_bad3b45002de441d(_goslice_ _swig_go_0) {
+intgo _wrap_ctr_compiler_new_capi_988cbc87c1065394(_goslice_ _swig_go_0) {
   ctr_compiler **arg1 = 0 ;
   ctr_compiler *out_temp1 ;
   int result;
@@ -932,7 +944,7 @@ intgo _wrap_ctr_compiler_new_capi_bad3b45002de441d(_goslice_ _swig_go_0) {
 }
 
 
-void _wrap_ctr_compiler_free_capi_bad3b45002de441d(struct ctr_compiler *_swig_go_0) {
+void _wrap_ctr_compiler_free_capi_988cbc87c1065394(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   
   arg1 = *(ctr_compiler **)&_swig_go_0; 
@@ -942,7 +954,7 @@ void _wrap_ctr_compiler_free_capi_bad3b45002de441d(struct ctr_compiler *_swig_go
 }
 
 
-intgo _wrap_ctr_compiler_add_file_capi_bad3b45002de441d(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_file_capi_988cbc87c1065394(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -964,7 +976,7 @@ intgo _wrap_ctr_compiler_add_file_capi_bad3b45002de441d(struct ctr_compiler *_sw
 }
 
 
-intgo _wrap_ctr_compiler_add_string_capi_bad3b45002de441d(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_ctr_compiler_add_string_capi_988cbc87c1065394(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   size_t arg3 ;
@@ -993,7 +1005,7 @@ intgo _wrap_ctr_compiler_add_string_capi_bad3b45002de441d(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_add_builtin_capi_bad3b45002de441d(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_builtin_capi_988cbc87c1065394(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1015,7 +1027,7 @@ intgo _wrap_ctr_compiler_add_builtin_capi_bad3b45002de441d(struct ctr_compiler *
 }
 
 
-long long _wrap_ctr_builtin_count_capi_bad3b45002de441d() {
+long long _wrap_ctr_builtin_count_capi_988cbc87c1065394() {
   size_t result;
   long long _swig_go_result;
   
@@ -1026,7 +1038,7 @@ long long _wrap_ctr_builtin_count_capi_bad3b45002de441d() {
 }
 
 
-_gostring_ _wrap_ctr_builtin_name_capi_bad3b45002de441d(long long _swig_go_0) {
+_gostring_ _wrap_ctr_builtin_name_capi_988cbc87c1065394(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1046,7 +1058,7 @@ _gostring_ _wrap_ctr_builtin_name_capi_bad3b45002de441d(long long _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_compiler_select_name_capi_bad3b45002de441d(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_name_capi_988cbc87c1065394(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -1070,7 +1082,7 @@ intgo _wrap_ctr_compiler_select_name_capi_bad3b45002de441d(struct ctr_compiler *
 }
 
 
-intgo _wrap_ctr_compiler_select_tag_capi_bad3b45002de441d(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_tag_capi_988cbc87c1065394(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -1094,7 +1106,7 @@ intgo _wrap_ctr_compiler_select_tag_capi_bad3b45002de441d(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_set_min_priority_capi_bad3b45002de441d(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_compiler_set_min_priority_capi_988cbc87c1065394(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   int result;
@@ -1109,7 +1121,7 @@ intgo _wrap_ctr_compiler_set_min_priority_capi_bad3b45002de441d(struct ctr_compi
 }
 
 
-intgo _wrap_ctr_compiler_set_limit_capi_bad3b45002de441d(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_compiler_set_limit_capi_988cbc87c1065394(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -1126,7 +1138,7 @@ intgo _wrap_ctr_compiler_set_limit_capi_bad3b45002de441d(struct ctr_compiler *_s
 }
 
 
-intgo _wrap_ctr_compiler_compile_capi_bad3b45002de441d(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_compiler_compile_capi_988cbc87c1065394(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   ctr_ruleset **arg2 = 0 ;
   ctr_ruleset *out_temp2 ;
@@ -1149,7 +1161,7 @@ intgo _wrap_ctr_compiler_compile_capi_bad3b45002de441d(struct ctr_compiler *_swi
 }
 
 
-long long _wrap_ctr_compiler_diag_count_capi_bad3b45002de441d(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_diag_count_capi_988cbc87c1065394(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1162,7 +1174,7 @@ long long _wrap_ctr_compiler_diag_count_capi_bad3b45002de441d(struct ctr_compile
 }
 
 
-struct ctr_diag *_wrap_ctr_compiler_diag_capi_bad3b45002de441d(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
+struct ctr_diag *_wrap_ctr_compiler_diag_capi_988cbc87c1065394(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   size_t arg2 ;
   ctr_diag *result = 0 ;
@@ -1177,7 +1189,7 @@ struct ctr_diag *_wrap_ctr_compiler_diag_capi_bad3b45002de441d(struct ctr_compil
 }
 
 
-long long _wrap_ctr_compiler_error_count_capi_bad3b45002de441d(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_error_count_capi_988cbc87c1065394(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1190,7 +1202,7 @@ long long _wrap_ctr_compiler_error_count_capi_bad3b45002de441d(struct ctr_compil
 }
 
 
-struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_bad3b45002de441d(struct ctr_ruleset *_swig_go_0) {
+struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_988cbc87c1065394(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   ctr_ruleset *result = 0 ;
   struct ctr_ruleset *_swig_go_result;
@@ -1203,7 +1215,7 @@ struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_bad3b45002de441d(struct ctr_rules
 }
 
 
-void _wrap_ctr_ruleset_unref_capi_bad3b45002de441d(struct ctr_ruleset *_swig_go_0) {
+void _wrap_ctr_ruleset_unref_capi_988cbc87c1065394(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   
   arg1 = *(ctr_ruleset **)&_swig_go_0; 
@@ -1213,7 +1225,7 @@ void _wrap_ctr_ruleset_unref_capi_bad3b45002de441d(struct ctr_ruleset *_swig_go_
 }
 
 
-long long _wrap_ctr_ruleset_rule_count_capi_bad3b45002de441d(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_rule_count_capi_988cbc87c1065394(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1226,7 +1238,7 @@ long long _wrap_ctr_ruleset_rule_count_capi_bad3b45002de441d(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_name_capi_bad3b45002de441d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_name_capi_988cbc87c1065394(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1248,7 +1260,7 @@ _gostring_ _wrap_ctr_ruleset_rule_name_capi_bad3b45002de441d(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_desc_capi_bad3b45002de441d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_desc_capi_988cbc87c1065394(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1270,7 +1282,7 @@ _gostring_ _wrap_ctr_ruleset_rule_desc_capi_bad3b45002de441d(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_condition_capi_bad3b45002de441d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_condition_capi_988cbc87c1065394(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1292,7 +1304,7 @@ _gostring_ _wrap_ctr_ruleset_rule_condition_capi_bad3b45002de441d(struct ctr_rul
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_output_capi_bad3b45002de441d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_output_capi_988cbc87c1065394(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1314,7 +1326,7 @@ _gostring_ _wrap_ctr_ruleset_rule_output_capi_bad3b45002de441d(struct ctr_rulese
 }
 
 
-intgo _wrap_ctr_ruleset_rule_priority_capi_bad3b45002de441d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_priority_capi_988cbc87c1065394(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -1329,7 +1341,7 @@ intgo _wrap_ctr_ruleset_rule_priority_capi_bad3b45002de441d(struct ctr_ruleset *
 }
 
 
-intgo _wrap_ctr_ruleset_rule_enabled_capi_bad3b45002de441d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_enabled_capi_988cbc87c1065394(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -1344,7 +1356,7 @@ intgo _wrap_ctr_ruleset_rule_enabled_capi_bad3b45002de441d(struct ctr_ruleset *_
 }
 
 
-long long _wrap_ctr_ruleset_rule_tag_count_capi_bad3b45002de441d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+long long _wrap_ctr_ruleset_rule_tag_count_capi_988cbc87c1065394(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t result;
@@ -1359,7 +1371,7 @@ long long _wrap_ctr_ruleset_rule_tag_count_capi_bad3b45002de441d(struct ctr_rule
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_tag_capi_bad3b45002de441d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_ctr_ruleset_rule_tag_capi_988cbc87c1065394(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t arg3 ;
@@ -1383,7 +1395,7 @@ _gostring_ _wrap_ctr_ruleset_rule_tag_capi_bad3b45002de441d(struct ctr_ruleset *
 }
 
 
-long long _wrap_ctr_ruleset_enabled_count_capi_bad3b45002de441d(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_enabled_count_capi_988cbc87c1065394(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1396,7 +1408,7 @@ long long _wrap_ctr_ruleset_enabled_count_capi_bad3b45002de441d(struct ctr_rules
 }
 
 
-long long _wrap_ctr_field_count_capi_bad3b45002de441d() {
+long long _wrap_ctr_field_count_capi_988cbc87c1065394() {
   size_t result;
   long long _swig_go_result;
   
@@ -1407,7 +1419,7 @@ long long _wrap_ctr_field_count_capi_bad3b45002de441d() {
 }
 
 
-_gostring_ _wrap_ctr_field_name_capi_bad3b45002de441d(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_name_capi_988cbc87c1065394(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1427,7 +1439,7 @@ _gostring_ _wrap_ctr_field_name_capi_bad3b45002de441d(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_desc_capi_bad3b45002de441d(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_desc_capi_988cbc87c1065394(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1447,7 +1459,7 @@ _gostring_ _wrap_ctr_field_desc_capi_bad3b45002de441d(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_type_capi_bad3b45002de441d(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_type_capi_988cbc87c1065394(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1467,7 +1479,7 @@ _gostring_ _wrap_ctr_field_type_capi_bad3b45002de441d(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_match_rule_capi_bad3b45002de441d(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_rule_capi_988cbc87c1065394(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1480,7 +1492,7 @@ _gostring_ _wrap_ctr_match_rule_capi_bad3b45002de441d(struct ctr_match *_swig_go
 }
 
 
-intgo _wrap_ctr_match_priority_capi_bad3b45002de441d(struct ctr_match *_swig_go_0) {
+intgo _wrap_ctr_match_priority_capi_988cbc87c1065394(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1493,7 +1505,7 @@ intgo _wrap_ctr_match_priority_capi_bad3b45002de441d(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_source_capi_bad3b45002de441d(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_source_capi_988cbc87c1065394(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1506,7 +1518,7 @@ _gostring_ _wrap_ctr_match_source_capi_bad3b45002de441d(struct ctr_match *_swig_
 }
 
 
-_gostring_ _wrap_ctr_match_output_capi_bad3b45002de441d(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_output_capi_988cbc87c1065394(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1519,7 +1531,7 @@ _gostring_ _wrap_ctr_match_output_capi_bad3b45002de441d(struct ctr_match *_swig_
 }
 
 
-long long _wrap_ctr_match_tag_count_capi_bad3b45002de441d(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_tag_count_capi_988cbc87c1065394(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1532,7 +1544,7 @@ long long _wrap_ctr_match_tag_count_capi_bad3b45002de441d(struct ctr_match *_swi
 }
 
 
-_gostring_ _wrap_ctr_match_tag_capi_bad3b45002de441d(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_tag_capi_988cbc87c1065394(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1554,7 +1566,7 @@ _gostring_ _wrap_ctr_match_tag_capi_bad3b45002de441d(struct ctr_match *_swig_go_
 }
 
 
-long long _wrap_ctr_match_field_count_capi_bad3b45002de441d(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_field_count_capi_988cbc87c1065394(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1567,7 +1579,7 @@ long long _wrap_ctr_match_field_count_capi_bad3b45002de441d(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_name_capi_bad3b45002de441d(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_name_capi_988cbc87c1065394(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1589,7 +1601,7 @@ _gostring_ _wrap_ctr_match_field_name_capi_bad3b45002de441d(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_value_capi_bad3b45002de441d(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_value_capi_988cbc87c1065394(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1611,7 +1623,7 @@ _gostring_ _wrap_ctr_match_field_value_capi_bad3b45002de441d(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_time_capi_bad3b45002de441d(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_time_capi_988cbc87c1065394(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -1624,7 +1636,7 @@ long long _wrap_ctr_match_time_capi_bad3b45002de441d(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_event_capi_bad3b45002de441d(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_event_capi_988cbc87c1065394(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t len_temp2 ;
@@ -1643,7 +1655,7 @@ _gostring_ _wrap_ctr_match_event_capi_bad3b45002de441d(struct ctr_match *_swig_g
 }
 
 
-long long _wrap_ctr_match_record_index_capi_bad3b45002de441d(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_record_index_capi_988cbc87c1065394(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1656,7 +1668,7 @@ long long _wrap_ctr_match_record_index_capi_bad3b45002de441d(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_byte_offset_capi_bad3b45002de441d(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_byte_offset_capi_988cbc87c1065394(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1669,7 +1681,91 @@ long long _wrap_ctr_match_byte_offset_capi_bad3b45002de441d(struct ctr_match *_s
 }
 
 
-intgo _wrap_ctr_record_error_status_capi_bad3b45002de441d(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_CTR_JSON_EVENT_ID_capi_988cbc87c1065394() {
+  enum ctr_json_flag result;
+  intgo _swig_go_result;
+  
+  
+  result = CTR_JSON_EVENT_ID;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_CTR_JSON_MESSAGE_capi_988cbc87c1065394() {
+  enum ctr_json_flag result;
+  intgo _swig_go_result;
+  
+  
+  result = CTR_JSON_MESSAGE;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_CTR_JSON_NO_OUTPUT_capi_988cbc87c1065394() {
+  enum ctr_json_flag result;
+  intgo _swig_go_result;
+  
+  
+  result = CTR_JSON_NO_OUTPUT;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_988cbc87c1065394() {
+  enum ctr_json_flag result;
+  intgo _swig_go_result;
+  
+  
+  result = CTR_JSON_NO_OUTPUT_FIELDS;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_CTR_JSON_NO_TAGS_capi_988cbc87c1065394() {
+  enum ctr_json_flag result;
+  intgo _swig_go_result;
+  
+  
+  result = CTR_JSON_NO_TAGS;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_CTR_JSON_TIME_ISO8601_capi_988cbc87c1065394() {
+  enum ctr_json_flag result;
+  intgo _swig_go_result;
+  
+  
+  result = CTR_JSON_TIME_ISO8601;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_CTR__JSON_ALL_capi_988cbc87c1065394() {
+  enum ctr_json_flag result;
+  intgo _swig_go_result;
+  
+  
+  result = CTR__JSON_ALL;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_ctr_record_error_status_capi_988cbc87c1065394(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1682,7 +1778,7 @@ intgo _wrap_ctr_record_error_status_capi_bad3b45002de441d(struct ctr_record_erro
 }
 
 
-long long _wrap_ctr_record_error_index_capi_bad3b45002de441d(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_index_capi_988cbc87c1065394(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1695,7 +1791,7 @@ long long _wrap_ctr_record_error_index_capi_bad3b45002de441d(struct ctr_record_e
 }
 
 
-long long _wrap_ctr_record_error_offset_capi_bad3b45002de441d(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_offset_capi_988cbc87c1065394(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1708,7 +1804,7 @@ long long _wrap_ctr_record_error_offset_capi_bad3b45002de441d(struct ctr_record_
 }
 
 
-_gostring_ _wrap_ctr_record_error_message_capi_bad3b45002de441d(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_message_capi_988cbc87c1065394(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1721,7 +1817,7 @@ _gostring_ _wrap_ctr_record_error_message_capi_bad3b45002de441d(struct ctr_recor
 }
 
 
-intgo _wrap_ctr_record_error_evaluated_capi_bad3b45002de441d(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_evaluated_capi_988cbc87c1065394(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1734,7 +1830,7 @@ intgo _wrap_ctr_record_error_evaluated_capi_bad3b45002de441d(struct ctr_record_e
 }
 
 
-_gostring_ _wrap_ctr_record_error_text_capi_bad3b45002de441d(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_text_capi_988cbc87c1065394(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1747,7 +1843,7 @@ _gostring_ _wrap_ctr_record_error_text_capi_bad3b45002de441d(struct ctr_record_e
 }
 
 
-intgo _wrap_CTR_FORMAT_AUTO_capi_bad3b45002de441d() {
+intgo _wrap_CTR_FORMAT_AUTO_capi_988cbc87c1065394() {
   enum ctr_format result;
   intgo _swig_go_result;
   
@@ -1759,7 +1855,7 @@ intgo _wrap_CTR_FORMAT_AUTO_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_bad3b45002de441d() {
+intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_988cbc87c1065394() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -1771,7 +1867,7 @@ intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_SCAN_NO_INDEX_capi_bad3b45002de441d() {
+intgo _wrap_CTR_SCAN_NO_INDEX_capi_988cbc87c1065394() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -1783,7 +1879,7 @@ intgo _wrap_CTR_SCAN_NO_INDEX_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_bad3b45002de441d() {
+intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_988cbc87c1065394() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1795,7 +1891,7 @@ intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_bad3b45002de441d() {
+intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_988cbc87c1065394() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1807,7 +1903,7 @@ intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_bad3b45002de441d() {
+intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_988cbc87c1065394() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1819,7 +1915,7 @@ intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_bad3b45002de441d() {
+intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_988cbc87c1065394() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1831,7 +1927,7 @@ intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_NODES_capi_bad3b45002de441d() {
+intgo _wrap_CTR_LIMIT_YAML_NODES_capi_988cbc87c1065394() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1843,7 +1939,7 @@ intgo _wrap_CTR_LIMIT_YAML_NODES_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_bad3b45002de441d() {
+intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_988cbc87c1065394() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1855,7 +1951,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_bad3b45002de441d() {
+intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_988cbc87c1065394() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1867,7 +1963,7 @@ intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_bad3b45002de441d() {
+intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_988cbc87c1065394() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1879,7 +1975,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RULES_capi_bad3b45002de441d() {
+intgo _wrap_CTR_LIMIT_RULES_capi_988cbc87c1065394() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1891,7 +1987,7 @@ intgo _wrap_CTR_LIMIT_RULES_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_bad3b45002de441d() {
+intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_988cbc87c1065394() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1903,7 +1999,7 @@ intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_bad3b45002de441d() {
+intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_988cbc87c1065394() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1915,7 +2011,7 @@ intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_bad3b45002de441d() {
+intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_988cbc87c1065394() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1927,7 +2023,7 @@ intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_LIMIT__COUNT_capi_bad3b45002de441d() {
+intgo _wrap_CTR_LIMIT__COUNT_capi_988cbc87c1065394() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1939,7 +2035,7 @@ intgo _wrap_CTR_LIMIT__COUNT_capi_bad3b45002de441d() {
 }
 
 
-long long _wrap_ctr_limit_default_capi_bad3b45002de441d(intgo _swig_go_0) {
+long long _wrap_ctr_limit_default_capi_988cbc87c1065394(intgo _swig_go_0) {
   int arg1 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1952,7 +2048,7 @@ long long _wrap_ctr_limit_default_capi_bad3b45002de441d(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_limit_name_capi_bad3b45002de441d(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_limit_name_capi_988cbc87c1065394(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1965,7 +2061,7 @@ _gostring_ _wrap_ctr_limit_name_capi_bad3b45002de441d(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_STAT_BYTES_capi_bad3b45002de441d() {
+intgo _wrap_CTR_STAT_BYTES_capi_988cbc87c1065394() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -1977,7 +2073,7 @@ intgo _wrap_CTR_STAT_BYTES_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_STAT_RECORDS_capi_bad3b45002de441d() {
+intgo _wrap_CTR_STAT_RECORDS_capi_988cbc87c1065394() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -1989,7 +2085,7 @@ intgo _wrap_CTR_STAT_RECORDS_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_STAT_MATCHES_capi_bad3b45002de441d() {
+intgo _wrap_CTR_STAT_MATCHES_capi_988cbc87c1065394() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2001,7 +2097,7 @@ intgo _wrap_CTR_STAT_MATCHES_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_STAT_BAD_RECORDS_capi_bad3b45002de441d() {
+intgo _wrap_CTR_STAT_BAD_RECORDS_capi_988cbc87c1065394() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2013,7 +2109,7 @@ intgo _wrap_CTR_STAT_BAD_RECORDS_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_STAT_SKIPPED_capi_bad3b45002de441d() {
+intgo _wrap_CTR_STAT_SKIPPED_capi_988cbc87c1065394() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2025,7 +2121,7 @@ intgo _wrap_CTR_STAT_SKIPPED_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_STAT_EVALUATED_capi_bad3b45002de441d() {
+intgo _wrap_CTR_STAT_EVALUATED_capi_988cbc87c1065394() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2037,7 +2133,7 @@ intgo _wrap_CTR_STAT_EVALUATED_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_STAT_INCOMPLETE_capi_bad3b45002de441d() {
+intgo _wrap_CTR_STAT_INCOMPLETE_capi_988cbc87c1065394() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2049,7 +2145,7 @@ intgo _wrap_CTR_STAT_INCOMPLETE_capi_bad3b45002de441d() {
 }
 
 
-intgo _wrap_CTR_STAT__COUNT_capi_bad3b45002de441d() {
+intgo _wrap_CTR_STAT__COUNT_capi_988cbc87c1065394() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2061,7 +2157,7 @@ intgo _wrap_CTR_STAT__COUNT_capi_bad3b45002de441d() {
 }
 
 
-void _wrap_ctr_scanner_free_capi_bad3b45002de441d(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_free_capi_988cbc87c1065394(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -2071,7 +2167,7 @@ void _wrap_ctr_scanner_free_capi_bad3b45002de441d(struct ctr_scanner *_swig_go_0
 }
 
 
-intgo _wrap_ctr_scanner_set_flags_capi_bad3b45002de441d(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_scanner_set_flags_capi_988cbc87c1065394(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   unsigned int arg2 ;
   int result;
@@ -2086,7 +2182,7 @@ intgo _wrap_ctr_scanner_set_flags_capi_bad3b45002de441d(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_set_limit_capi_bad3b45002de441d(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_scanner_set_limit_capi_988cbc87c1065394(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -2103,7 +2199,7 @@ intgo _wrap_ctr_scanner_set_limit_capi_bad3b45002de441d(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_feed_capi_bad3b45002de441d(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_scanner_feed_capi_988cbc87c1065394(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -2122,7 +2218,7 @@ intgo _wrap_ctr_scanner_feed_capi_bad3b45002de441d(struct ctr_scanner *_swig_go_
 }
 
 
-intgo _wrap_ctr_scanner_finish_capi_bad3b45002de441d(struct ctr_scanner *_swig_go_0) {
+intgo _wrap_ctr_scanner_finish_capi_988cbc87c1065394(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2135,7 +2231,7 @@ intgo _wrap_ctr_scanner_finish_capi_bad3b45002de441d(struct ctr_scanner *_swig_g
 }
 
 
-void _wrap_ctr_scanner_reset_capi_bad3b45002de441d(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_reset_capi_988cbc87c1065394(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -2145,7 +2241,7 @@ void _wrap_ctr_scanner_reset_capi_bad3b45002de441d(struct ctr_scanner *_swig_go_
 }
 
 
-long long _wrap_ctr_scanner_stat_capi_bad3b45002de441d(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_ctr_scanner_stat_capi_988cbc87c1065394(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t result;
@@ -2160,7 +2256,7 @@ long long _wrap_ctr_scanner_stat_capi_bad3b45002de441d(struct ctr_scanner *_swig
 }
 
 
-_gostring_ _wrap_ctr_scanner_last_error_capi_bad3b45002de441d(struct ctr_scanner *_swig_go_0) {
+_gostring_ _wrap_ctr_scanner_last_error_capi_988cbc87c1065394(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2173,7 +2269,7 @@ _gostring_ _wrap_ctr_scanner_last_error_capi_bad3b45002de441d(struct ctr_scanner
 }
 
 
-struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_bad3b45002de441d(intgo _swig_go_0, intgo _swig_go_1) {
+struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_988cbc87c1065394(intgo _swig_go_0, intgo _swig_go_1) {
   uintptr_t arg1 ;
   int arg2 ;
   ctrgo_ctx *result = 0 ;
@@ -2188,7 +2284,7 @@ struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_bad3b45002de441d(intgo _swig_go_0, in
 }
 
 
-void _wrap_ctrgo_ctx_free_capi_bad3b45002de441d(struct ctrgo_ctx *_swig_go_0) {
+void _wrap_ctrgo_ctx_free_capi_988cbc87c1065394(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   
   arg1 = *(ctrgo_ctx **)&_swig_go_0; 
@@ -2198,7 +2294,7 @@ void _wrap_ctrgo_ctx_free_capi_bad3b45002de441d(struct ctrgo_ctx *_swig_go_0) {
 }
 
 
-intgo _wrap_ctrgo_ctx_oom_capi_bad3b45002de441d(struct ctrgo_ctx *_swig_go_0) {
+intgo _wrap_ctrgo_ctx_oom_capi_988cbc87c1065394(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2211,7 +2307,7 @@ intgo _wrap_ctrgo_ctx_oom_capi_bad3b45002de441d(struct ctrgo_ctx *_swig_go_0) {
 }
 
 
-intgo _wrap_ctrgo_scanner_new_capi_bad3b45002de441d(struct ctr_ruleset *_swig_go_0, struct ctrgo_ctx *_swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_ctrgo_scanner_new_capi_988cbc87c1065394(struct ctr_ruleset *_swig_go_0, struct ctrgo_ctx *_swig_go_1, _goslice_ _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   ctrgo_ctx *arg2 = 0 ;
   ctr_scanner **arg3 = 0 ;
@@ -2236,7 +2332,7 @@ intgo _wrap_ctrgo_scanner_new_capi_bad3b45002de441d(struct ctr_ruleset *_swig_go
 }
 
 
-long long _wrap_ctrgo_queue_take_capi_bad3b45002de441d(struct ctrgo_ctx *_swig_go_0, _goslice_ _swig_go_1) {
+long long _wrap_ctrgo_queue_take_capi_988cbc87c1065394(struct ctrgo_ctx *_swig_go_0, _goslice_ _swig_go_1) {
   ctrgo_ctx *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
