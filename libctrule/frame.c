@@ -27,6 +27,7 @@
  * (the caller's buffer, or the inflate buffer); one that spans chunks is
  * gathered in a buffer that is reused, so the hot path does not allocate.
  */
+#include "event.h"
 #include "internal.h"
 
 #include <limits.h>
@@ -53,17 +54,33 @@ typedef enum {
   TOP_NONE = 0, /* between top-level values */
   TOP_BOM,      /* inside what may be a UTF-8 BOM at stream start */
   TOP_GARBAGE,  /* skipping a bad top-level value up to the next newline */
+  TOP_SEEK,     /* after a broken value: looking for a line that can begin a record */
   TOP_OBJECT,
   TOP_ARRAY,
 } top_state;
 
 typedef enum { BAD_NONE = 0, BAD_SIZE, BAD_DEPTH } bad_kind;
 
+/* What may come next in the innermost open container, outside strings. Only
+ * structure is checked (jansson checks the rest of a record): it is what
+ * tells a record cut short from a whole one. */
+typedef enum {
+  G_OBJ_OPEN = 0, /* after '{': a key or '}' */
+  G_KEY,          /* after ',' in an object */
+  G_COLON,        /* after a key */
+  G_ARR_OPEN,     /* after '[': a value or ']' */
+  G_VALUE,        /* after ':', or ',' in an array */
+  G_COMMA,        /* after a value: ',' or the close */
+  G_SCALAR,       /* inside a number or a literal */
+} grammar;
+
+/* Nesting the framer follows exactly; a value nested deeper is over every
+ * depth limit (at most 2048) and is given up as broken. */
+#define FRAME_NEST_MAX 4096
+
 static const unsigned char k_gzip_magic[2] = {0x1f, 0x8b};
 static const unsigned char k_bom[3] = {0xEF, 0xBB, 0xBF};
 
-/* Bytes that matter inside a nested value outside strings. */
-static const unsigned char k_structural[256] = {['"'] = 1, ['{'] = 1, ['}'] = 1, ['['] = 1, [']'] = 1};
 
 struct ctr__framer {
   /* Kept across reset. */
@@ -73,7 +90,8 @@ struct ctr__framer {
   bool z_ready; /* inflateInit2 done: later members and streams only reset it */
   unsigned char *zout;
   ctr__buf buf; /* the value being cut out, when it spans chunks */
-  ctr__buf tmp; /* a re-serialised EventBridge detail (rare fallback) */
+  ctr__buf tmp; /* a re-serialised EventBridge detail (rare fallback), a parse error */
+  ctr__buf replay; /* the bytes of a broken value, read again (broken) */
 
   /* Everything from `sticky` on is zeroed by reset. */
   int sticky; /* non-zero: returned by every feed/finish until reset */
@@ -96,7 +114,7 @@ struct ctr__framer {
   uint64_t pos;      /* decompressed offset of chunk[0] */
   uint64_t index;    /* index of the next record, good or bad */
   const char *chunk; /* the chunk being framed */
-  const char *quote; /* next '"' at or after the scan point in the chunk, or its end; NULL: unknown */
+  int64_t line_ws;   /* at chunk[0]: whitespace bytes since the last newline, -1 if other bytes */
 
   /* JSON layer: lexical state. */
   top_state top;
@@ -107,9 +125,18 @@ struct ctr__framer {
   uint64_t elem_depth; /* depth of the array whose elements are records, 0 if none */
   bool in_scalar;      /* inside a non-object scalar element */
   bool streamed;       /* the top-level object's Records array is being (or was) streamed */
+  grammar g;           /* of the innermost open container */
+  uint64_t objects[FRAME_NEST_MAX / 64]; /* bit d: the container at depth d is an object */
+
+  /* Resynchronisation after a broken value (seek). */
+  int64_t seek_ws;     /* whitespace bytes since the last newline, -1: not at a line start */
+  int64_t seek_indent; /* the indentation a line must have to begin a record */
+  bool seek_elem;      /* the value was an element: carry on in its array (seek_top) */
+  top_state seek_top;
+  bool replaying;      /* framing the replay buffer */
 
   /* Depth-1 keys of a top-level object. */
-  bool expect_key, in_key, key_esc, key_long, records_pending, odd_keys;
+  bool in_key, key_esc, key_long, records_pending, odd_keys;
   unsigned keys;
   size_t key_len;
   char key[KEY_MAX];
@@ -118,6 +145,7 @@ struct ctr__framer {
   bool cap_on, in_record;
   bad_kind bad; /* over a limit: bytes dropped; a record reports it at once */
   uint64_t cap_offset;
+  int64_t cap_indent; /* its indentation if it begins its line, else -1 */
   const char *span; /* its first byte not yet copied to buf, in this chunk */
 
   char msg[256];
@@ -180,6 +208,23 @@ static void report_garbage(ctr__framer *f, unsigned char c, uint64_t offset)
 
 static uint64_t offset_of(const ctr__framer *f, const char *p) { return f->pos + (uint64_t)(p - f->chunk); }
 
+/* Whitespace bytes between the last newline and p, or -1 when another byte
+ * lies between: how far a value starting at p is indented, if it begins its
+ * line. */
+static int64_t indent_at(const ctr__framer *f, const char *p)
+{
+  int64_t n = 0;
+  for (const char *q = p; q > f->chunk;) {
+    char c = *--q;
+    if (c == '\n')
+      return n;
+    if (c != ' ' && c != '\t' && c != '\r')
+      return -1;
+    n++;
+  }
+  return f->line_ws < 0 ? -1 : f->line_ws + n;
+}
+
 /* ------------------------------------------------------------ capture */
 
 static void cap_begin(ctr__framer *f, const char *p)
@@ -188,6 +233,7 @@ static void cap_begin(ctr__framer *f, const char *p)
   f->bad = BAD_NONE;
   f->span = p;
   f->cap_offset = offset_of(f, p);
+  f->cap_indent = indent_at(f, p);
   ctr__buf_clear(&f->buf);
 }
 
@@ -420,6 +466,33 @@ static int classify_object(ctr__framer *f, const char *s, size_t n, uint64_t off
 
 static bool is_ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 
+/* Bytes of a number or a literal (true, false, null). Which ones spell a
+ * valid token is jansson's to say: the framer only needs to know where the
+ * token ends. */
+static const unsigned char k_scalar[256] = {
+  ['+'] = 1, ['-'] = 1, ['.'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
+  ['7'] = 1, ['8'] = 1, ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
+  ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1,
+  ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1,
+  ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1,
+  ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+  ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+
+static void nest_set(ctr__framer *f, uint64_t depth, bool object)
+{
+  uint64_t bit = (uint64_t)1 << (depth & 63);
+  if (object)
+    f->objects[depth >> 6] |= bit;
+  else
+    f->objects[depth >> 6] &= ~bit;
+}
+
+static bool nest_is_object(const ctr__framer *f, uint64_t depth)
+{
+  return (f->objects[depth >> 6] >> (depth & 63)) & 1;
+}
+
 static void key_add(ctr__framer *f, const char *p, size_t n)
 {
   if (f->key_long || n > KEY_MAX - 1 - f->key_len) {
@@ -433,7 +506,6 @@ static void key_add(ctr__framer *f, const char *p, size_t n)
 static void key_end(ctr__framer *f)
 {
   f->in_key = false;
-  f->expect_key = false;
   f->records_pending = false;
   if (f->key_esc) { /* the raw bytes are not the key: let jansson judge */
     f->odd_keys = true;
@@ -446,55 +518,59 @@ static void key_end(ctr__framer *f)
   f->records_pending = flag == CTR__SHAPE_RECORDS;
 }
 
-/* Next '"' at or after p in this chunk (or end). The answer is cached, so a
- * string full of escapes is still scanned in linear time. */
-/* First '"' in [p, end), or end. Strings are short: 16 bytes at a time
+/* First '"', '\\' or newline in [p, end), or end: the bytes that end a run
+ * of string content for the framer. Strings are short: 16 bytes at a time
  * inline beats a memchr call per string. */
-static const char *find_quote(const char *p, const char *end)
+static const char *find_string_stop(const char *p, const char *end)
 {
 #ifdef __SSE2__
-  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), newline = _mm_set1_epi8('\n');
   for (; end - p >= 16; p += 16) {
-    unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)p), quote));
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    unsigned mask = (unsigned)_mm_movemask_epi8(
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)), _mm_cmpeq_epi8(v, newline)));
     if (mask)
       return p + __builtin_ctz(mask);
   }
 #endif
-  const char *q = memchr(p, '"', (size_t)(end - p));
-  return q ? q : end;
+  while (p < end && *p != '"' && *p != '\\' && *p != '\n')
+    p++;
+  return p;
 }
 
-static const char *next_quote(ctr__framer *f, const char *p, const char *end)
-{
-  if (!f->quote || f->quote < p)
-    f->quote = find_quote(p, end);
-  return f->quote;
-}
+typedef enum {
+  BRK_GRAMMAR, /* a byte the JSON grammar does not allow there */
+  BRK_NEWLINE, /* a raw newline inside a string: the record was cut short */
+  BRK_NEST,    /* nesting deeper than the framer follows */
+  BRK_END,     /* the input ended inside the value */
+} brk_kind;
 
-static const char *scan_string(ctr__framer *f, const char *p, const char *end)
+static int frame_bytes(ctr__framer *f, const char *data, size_t n);
+static const char *broken(ctr__framer *f, const char *p, const char *end, brk_kind kind, int *rc);
+
+static const char *scan_string(ctr__framer *f, const char *p, const char *end, int *rc)
 {
   if (f->esc) { /* the byte after a backslash never ends the string */
     f->esc = false;
+    if (*p == '\n')
+      return broken(f, p, end, BRK_NEWLINE, rc);
     if (f->in_key)
       key_add(f, p, 1);
     return p + 1;
   }
-  const char *q = next_quote(f, p, end);
-  /* Only up to the quote: a search to the end of the chunk would cross the
-   * whole chunk again for each record that spans chunks. */
-  const char *bs = memchr(p, '\\', (size_t)(q - p));
-  if (bs) {
-    if (f->in_key) {
-      key_add(f, p, (size_t)(bs - p));
-      f->key_esc = true;
-    }
-    f->esc = true;
-    return bs + 1;
-  }
+  const char *q = find_string_stop(p, end);
   if (f->in_key)
     key_add(f, p, (size_t)(q - p));
   if (q == end)
     return end;
+  if (*q == '\\') {
+    f->key_esc |= f->in_key;
+    f->esc = true;
+    return q + 1;
+  }
+  /* JSON strings hold no raw newline: the record ended here, cut short. */
+  if (*q == '\n')
+    return broken(f, q, end, BRK_NEWLINE, rc);
   f->in_str = false;
   if (f->in_key)
     key_end(f);
@@ -505,12 +581,13 @@ static void begin_object(ctr__framer *f, const char *p)
 {
   f->top = TOP_OBJECT;
   f->depth = 1;
+  nest_set(f, 1, true);
+  f->g = G_OBJ_OPEN;
   f->top_offset = offset_of(f, p);
   f->streamed = false;
   f->elem_depth = 0;
   f->keys = 0;
   f->odd_keys = false;
-  f->expect_key = true;
   f->in_key = false;
   f->records_pending = false;
   f->in_record = false;
@@ -522,6 +599,7 @@ static void begin_array(ctr__framer *f, const char *p)
 {
   f->top = TOP_ARRAY;
   f->depth = 1;
+  nest_set(f, 1, false);
   f->elem_depth = 1;
   f->top_offset = offset_of(f, p);
   f->in_scalar = false;
@@ -537,6 +615,7 @@ static void begin_records(ctr__framer *f)
   f->streamed = true;
   f->records_pending = false;
   f->depth = 2;
+  nest_set(f, 2, false);
   f->elem_depth = 2;
   f->in_scalar = false;
 }
@@ -641,48 +720,229 @@ static const char *skip_garbage(ctr__framer *f, const char *p, const char *end)
   return nl + 1;
 }
 
-/* A byte at depth 1 of a top-level object: keys, separators, the start of
- * a value, or the object's end. */
-static int key_level_byte(ctr__framer *f, const char *p)
+/* After a broken value: skips to the next line that begins, at the broken
+ * value's own indentation, with '{' (or '[' at the top level), and carries
+ * on there, in the array the value was an element of if it was one. Lines
+ * indented otherwise are the rest of a pretty-printed record, not a new one. */
+static const char *seek(ctr__framer *f, const char *p, const char *end)
 {
-  switch (*p) {
-  case '"':
-    f->in_str = true;
-    if (f->expect_key) {
-      f->in_key = true;
-      f->key_len = 0;
-      f->key_long = f->key_esc = false;
+  while (p < end) {
+    if (f->seek_ws < 0) {
+      const char *nl = memchr(p, '\n', (size_t)(end - p));
+      if (!nl)
+        return end;
+      f->seek_ws = 0;
+      p = nl + 1;
+      continue;
+    }
+    char c = *p;
+    if (c == '\n') {
+      f->seek_ws = 0;
+    } else if (c == ' ' || c == '\t' || c == '\r') {
+      f->seek_ws++;
+    } else if (f->seek_ws == f->seek_indent && (c == '{' || (c == '[' && !f->seek_elem))) {
+      f->top = f->seek_elem ? f->seek_top : TOP_NONE;
+      if (f->seek_elem)
+        f->depth = f->elem_depth;
+      return p;
     } else {
-      f->records_pending = false;
+      f->seek_ws = -1;
+      continue;
     }
-    return CTR_OK;
-  case ',':
-    f->expect_key = true;
-    f->records_pending = false;
-    return CTR_OK;
-  case ':':
-  case ' ':
-  case '\t':
-  case '\r':
-  case '\n':
-    return CTR_OK;
-  case '[':
-  case '{':
-    if (*p == '[' && f->records_pending) {
-      begin_records(f);
-      return CTR_OK;
-    }
-    f->records_pending = false;
-    f->depth++;
-    check_depth(f, p);
-    return CTR_OK;
-  case '}':
-  case ']':
-    return end_object(f, p);
-  default: /* a scalar value */
-    f->records_pending = false;
+    p++;
+  }
+  return p;
+}
+
+/* The report of a broken value whose bytes from its first on are at hand. */
+static int report_broken(ctr__framer *f, const char *p, brk_kind kind)
+{
+  const char *s = f->buf.data;
+  size_t n = f->buf.len;
+  if (kind != BRK_END) {
+    int rc = cap_take(f, p + 1, &s, &n);
+    if (rc != CTR_OK)
+      return rc;
+  }
+  if (kind == BRK_END) {
+    bad_record(f, CTR_EDATA, f->cap_offset,
+               f->in_str ? "truncated record: input ended inside a JSON string"
+                         : "truncated record: input ended inside a JSON object");
     return CTR_OK;
   }
+  if (kind == BRK_NEWLINE) {
+    snprintf(f->msg, sizeof f->msg,
+             "invalid JSON at byte %zu of the record: a line break inside a string (the record is cut short)", n - 1);
+    bad_record(f, CTR_EDATA, f->cap_offset, f->msg);
+    return CTR_OK;
+  }
+  /* Worded by the parser that judges every record, as if the framer had
+   * passed the record on. */
+  json_t *root = NULL;
+  ctr__buf_clear(&f->tmp);
+  int rc = ctr__event_parse(s, n, &root, &f->tmp);
+  json_decref(root);
+  if (rc == CTR_ENOMEM)
+    return rc;
+  if (rc == CTR_OK || !f->tmp.data) /* cannot be: the bytes end before the value does */
+    snprintf(f->msg, sizeof f->msg, "invalid JSON at byte %zu of the record", n - 1);
+  else
+    snprintf(f->msg, sizeof f->msg, "%s", f->tmp.data);
+  bad_record(f, CTR_EDATA, f->cap_offset, f->msg);
+  return CTR_OK;
+}
+
+/* The value being framed cannot be JSON from the byte at p on (at the end of
+ * the input for BRK_END). It is reported once, and framing resynchronises:
+ * everything after the value's first byte is read again (seek) for a line
+ * that can begin a record, so records the broken value swallowed are still
+ * framed. When the value's bytes are gone (it was over a limit), the search
+ * starts at p. Returns where framing carries on in this chunk. */
+static const char *broken(ctr__framer *f, const char *p, const char *end, brk_kind kind, int *rc)
+{
+  bool have = f->cap_on && f->bad == BAD_NONE;
+  size_t earlier = f->buf.len; /* of its bytes, those from earlier chunks */
+  uint64_t first = f->cap_offset;
+  bool elem = f->in_record && f->cap_indent >= 0;
+  if (have) {
+    if ((*rc = report_broken(f, p, kind)) != CTR_OK)
+      return end;
+    f->buf.len = earlier; /* report_broken may have gathered this chunk's part */
+  } else if (f->cap_on) {
+    if (!f->in_record) /* a record reported its limit when it hit it */
+      report_limit(f, f->bad);
+  } else { /* the array or log file around the records */
+    char what[24] = "unexpected byte";
+    if (kind == BRK_GRAMMAR && *p > 0x20 && *p < 0x7f)
+      snprintf(what, sizeof what, "unexpected '%c'", *p);
+    snprintf(f->msg, sizeof f->msg, "invalid JSON at byte %llu of the input: %s", (unsigned long long)offset_of(f, p),
+             kind == BRK_NEST      ? "nesting too deep to follow"
+             : kind == BRK_NEWLINE ? "a line break inside a string"
+                                   : what);
+    bad_record(f, CTR_EDATA, f->top_offset, f->msg);
+  }
+  f->seek_indent = f->cap_on && f->cap_indent >= 0 ? f->cap_indent : 0;
+  f->seek_elem = elem;
+  f->seek_top = elem ? f->top : TOP_NONE;
+  f->in_str = f->esc = f->in_key = f->in_scalar = f->records_pending = false;
+  f->cap_on = f->in_record = false;
+  f->bad = BAD_NONE;
+  if (!elem) {
+    f->depth = f->elem_depth = 0;
+    f->streamed = false;
+  }
+  f->top = TOP_SEEK;
+  if (!have || (earlier > 0 && f->replaying)) {
+    f->seek_ws = kind == BRK_END ? -1 : indent_at(f, p);
+    return p;
+  }
+  f->seek_ws = -1; /* the value's first byte is on the line: it is no candidate */
+  if (earlier == 0)
+    return f->span + 1;
+  /* The value began in an earlier chunk: its bytes are read again from buf
+   * (moved aside, as framing them may capture a record into buf). A value
+   * that begins in them lies in them, so this never nests deeper. */
+  ctr__buf t = f->replay;
+  f->replay = f->buf;
+  f->buf = t;
+  ctr__buf_clear(&f->buf);
+  const char *chunk = f->chunk;
+  uint64_t pos = f->pos;
+  f->pos = first + 1;
+  f->line_ws = -1;
+  f->replaying = true;
+  *rc = frame_bytes(f, f->replay.data + 1, f->replay.len - 1);
+  f->replaying = false;
+  f->chunk = chunk;
+  f->pos = pos;
+  if (f->cap_on && f->bad == BAD_NONE)
+    f->span = chunk;
+  return *rc == CTR_OK ? chunk : end;
+}
+
+/* One byte outside strings inside a top-level object or a record: checked
+ * against the grammar, nesting followed, depth-1 keys of a top-level object
+ * read. Returns where framing carries on. */
+static const char *value_byte(ctr__framer *f, const char *p, const char *end, int *rc)
+{
+  if (f->g == G_SCALAR) {
+    while (p < end && k_scalar[(unsigned char)*p])
+      p++;
+    if (p == end)
+      return p;
+    f->g = G_COMMA;
+  }
+  char c = *p;
+  if (is_ws(c)) {
+    do
+      p++;
+    while (p < end && is_ws(*p));
+    return p;
+  }
+  bool key_level = f->depth == 1 && f->top == TOP_OBJECT;
+  switch (c) {
+  case '"':
+    if (f->g == G_OBJ_OPEN || f->g == G_KEY) {
+      f->g = G_COLON;
+      if (key_level) {
+        f->in_key = true;
+        f->key_len = 0;
+        f->key_long = f->key_esc = false;
+      }
+    } else if (f->g == G_VALUE || f->g == G_ARR_OPEN) {
+      f->g = G_COMMA;
+      f->records_pending = false;
+    } else {
+      break;
+    }
+    f->in_str = true;
+    return p + 1;
+  case ':':
+    if (f->g != G_COLON)
+      break;
+    f->g = G_VALUE;
+    return p + 1;
+  case ',':
+    if (f->g != G_COMMA)
+      break;
+    f->g = nest_is_object(f, f->depth) ? G_KEY : G_VALUE;
+    return p + 1;
+  case '{':
+  case '[':
+    if (f->g != G_VALUE && f->g != G_ARR_OPEN)
+      break;
+    if (key_level && c == '[' && f->records_pending) {
+      begin_records(f);
+      return p + 1;
+    }
+    f->records_pending = false;
+    if (f->depth + 1 >= FRAME_NEST_MAX)
+      return broken(f, p, end, BRK_NEST, rc);
+    f->depth++;
+    nest_set(f, f->depth, c == '{');
+    f->g = c == '{' ? G_OBJ_OPEN : G_ARR_OPEN;
+    check_depth(f, p);
+    return p + 1;
+  case '}':
+  case ']':
+    if (nest_is_object(f, f->depth) != (c == '}') || (f->g != G_COMMA && f->g != (c == '}' ? G_OBJ_OPEN : G_ARR_OPEN)))
+      break;
+    f->depth--;
+    f->g = G_COMMA;
+    if (f->depth == 0)
+      *rc = end_object(f, p);
+    else if (f->in_record && f->depth == f->elem_depth)
+      *rc = end_record(f, p);
+    return p + 1;
+  default:
+    if ((f->g == G_VALUE || f->g == G_ARR_OPEN) && k_scalar[(unsigned char)c]) {
+      f->g = G_SCALAR;
+      f->records_pending = false;
+      return p + 1;
+    }
+    break;
+  }
+  return broken(f, p, end, BRK_GRAMMAR, rc);
 }
 
 static void not_an_object(ctr__framer *f, const char *p)
@@ -690,70 +950,52 @@ static void not_an_object(ctr__framer *f, const char *p)
   bad_record(f, CTR_EDATA, offset_of(f, p), "record is not a JSON object");
 }
 
-/* A byte between the elements of a streamed array. */
-static int element_byte(ctr__framer *f, const char *p)
+/* A byte between the elements of a streamed array. Separators are taken
+ * loosely here (a missing comma loses nothing); each element is checked on
+ * its own. */
+static const char *element_byte(ctr__framer *f, const char *p, const char *end, int *rc)
 {
   char c = *p;
   if (is_ws(c) || c == ',') {
     f->in_scalar = false;
-    return CTR_OK;
+    return p + 1;
   }
   switch (c) {
   case '{':
-    f->in_scalar = false;
-    f->depth++;
-    f->in_record = true;
-    cap_begin(f, p);
-    check_depth(f, p);
-    return CTR_OK;
   case '[':
     f->in_scalar = false;
     f->depth++;
-    not_an_object(f, p);
-    return CTR_OK;
+    nest_set(f, f->depth, c == '{');
+    f->g = c == '{' ? G_OBJ_OPEN : G_ARR_OPEN;
+    if (c == '[') {
+      not_an_object(f, p);
+      return p + 1;
+    }
+    f->in_record = true;
+    cap_begin(f, p);
+    check_depth(f, p);
+    return p + 1;
   case '"':
     f->in_scalar = false;
     f->in_str = true;
     not_an_object(f, p);
-    return CTR_OK;
-  case ']':
+    return p + 1;
   case '}':
+    return broken(f, p, end, BRK_GRAMMAR, rc);
+  case ']':
     f->in_scalar = false;
     f->depth--;
     f->elem_depth = 0;
-    if (f->top == TOP_ARRAY) {
+    f->g = G_COMMA;
+    if (f->top == TOP_ARRAY)
       f->top = TOP_NONE;
-    } else {
-      f->expect_key = false;
-      f->records_pending = false;
-    }
-    return CTR_OK;
+    return p + 1;
   default:
     if (!f->in_scalar) {
       f->in_scalar = true;
       not_an_object(f, p);
     }
-    return CTR_OK;
-  }
-}
-
-/* A structural byte inside a nested value. */
-static int nested_byte(ctr__framer *f, const char *p)
-{
-  switch (*p) {
-  case '"':
-    f->in_str = true;
-    return CTR_OK;
-  case '{':
-  case '[':
-    f->depth++;
-    check_depth(f, p);
-    return CTR_OK;
-  default: /* '}' or ']' */
-    f->depth--;
-    if (f->in_record && f->depth == f->elem_depth)
-      return end_record(f, p);
-    return CTR_OK;
+    return p + 1;
   }
 }
 
@@ -761,76 +1003,77 @@ static int frame_bytes(ctr__framer *f, const char *data, size_t n)
 {
   const char *p = data, *end = data + n;
   f->chunk = data;
-  f->quote = NULL;
   if (f->cap_on && !f->bad)
     f->span = data;
   while (p < end) {
     int rc = CTR_OK;
     if (f->in_str) {
-      p = scan_string(f, p, end);
-      continue;
-    }
-    switch (f->top) {
-    case TOP_NONE:
-      p = top_level(f, p, end, &rc);
-      break;
-    case TOP_GARBAGE:
-      p = skip_garbage(f, p, end);
-      break;
-    case TOP_BOM:
-      p = bom_byte(f, p);
-      break;
-    case TOP_OBJECT:
-    case TOP_ARRAY:
-      if (f->depth == f->elem_depth) {
-        const char *after;
-        if (*p == '{' && (after = walk_record(f, p, end, false, &rc))) {
-          f->in_scalar = false;
-          p = after;
+      p = scan_string(f, p, end, &rc);
+    } else {
+      switch (f->top) {
+      case TOP_NONE:
+        p = top_level(f, p, end, &rc);
+        break;
+      case TOP_GARBAGE:
+        p = skip_garbage(f, p, end);
+        break;
+      case TOP_SEEK:
+        p = seek(f, p, end);
+        break;
+      case TOP_BOM:
+        p = bom_byte(f, p);
+        break;
+      case TOP_OBJECT:
+      case TOP_ARRAY:
+        if (f->depth == f->elem_depth) {
+          const char *after;
+          if (*p == '{' && (after = walk_record(f, p, end, false, &rc))) {
+            f->in_scalar = false;
+            p = after;
+          } else {
+            p = element_byte(f, p, end, &rc);
+          }
         } else {
-          rc = element_byte(f, p++);
+          p = value_byte(f, p, end, &rc);
         }
-      } else if (f->depth == 1) {
-        rc = key_level_byte(f, p++);
-      } else {
-        while (p < end && !k_structural[(unsigned char)*p])
-          p++;
-        if (p < end)
-          rc = nested_byte(f, p++);
+        break;
       }
-      break;
     }
     if (rc != CTR_OK)
       return rc;
   }
   int rc = cap_flush(f, end);
+  f->line_ws = indent_at(f, end);
   f->pos += n;
   return rc;
 }
 
-/* End of input: whatever is still open is reported once. */
-static void frame_end(ctr__framer *f)
+/* End of input: whatever is still open is reported once; a record cut short
+ * is read again for the records it swallowed. */
+static int frame_end(ctr__framer *f)
 {
-  if (f->top == TOP_BOM) {
-    report_garbage(f, k_bom[0], 0);
-  } else if (f->top == TOP_OBJECT || f->top == TOP_ARRAY) {
+  int rc = CTR_OK;
+  while (rc == CTR_OK && (f->top == TOP_OBJECT || f->top == TOP_ARRAY)) {
     if (f->in_record || (f->top == TOP_OBJECT && !f->streamed)) {
       if (f->bad != BAD_NONE) {
         if (!f->in_record) /* a record reported it when it was hit */
           report_limit(f, f->bad);
-      } else {
-        bad_record(f, CTR_EDATA, f->cap_offset,
-                   f->in_str ? "truncated record: input ended inside a JSON string"
-                             : "truncated record: input ended inside a JSON object");
+        break;
       }
+      f->chunk = f->span = f->buf.data + f->buf.len; /* every byte of the value is in buf */
+      (void)broken(f, NULL, NULL, BRK_END, &rc);
     } else {
       bad_record(f, CTR_EDATA, f->top_offset,
                  f->top == TOP_ARRAY ? "truncated input: ended inside a top-level JSON array"
                  : f->elem_depth     ? "truncated input: ended inside the Records array"
                                      : "truncated input: ended inside a top-level JSON object");
+      break;
     }
   }
+  if (f->top == TOP_BOM)
+    report_garbage(f, k_bom[0], 0);
   f->top = TOP_NONE;
+  return rc;
 }
 
 /* ------------------------------------------------------------ input layer */
@@ -1034,6 +1277,7 @@ void ctr__framer_free(ctr__framer *f)
   free(f->zout);
   ctr__buf_free(&f->buf);
   ctr__buf_free(&f->tmp);
+  ctr__buf_free(&f->replay);
   free(f);
 }
 
@@ -1096,7 +1340,7 @@ int ctr__framer_finish(ctr__framer *f)
                       "truncated gzip stream: input ended inside a compressed member at compressed byte %llu",
                       (unsigned long long)f->comp_in);
   if (rc == CTR_OK)
-    frame_end(f);
+    rc = frame_end(f);
   f->busy = false;
   f->finished = true;
   if (rc != CTR_OK)

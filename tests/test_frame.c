@@ -421,8 +421,12 @@ Test(frame, truncated_input_at_finish)
   ASSERT_FRAMES("\n[{\"a\":1}", "R 0 2 {\"a\":1}\nB 1 1 EDATA truncated input: ended inside a top-level JSON array\n");
   ASSERT_FRAMES("{", "B 0 0 EDATA truncated record: input ended inside a JSON object\n");
   ASSERT_FRAMES("[", "B 0 0 EDATA truncated input: ended inside a top-level JSON array\n");
-  /* an unbalanced record swallows what follows, up to the end */
-  ASSERT_FRAMES("{\"a\":{}\n{\"b\":1}\n", "B 0 0 EDATA truncated record: input ended inside a JSON object\n");
+  /* an unbalanced record does not swallow what follows: the next line that
+   * begins a record is framed (resynchronisation, below) */
+  ASSERT_FRAMES("{\"a\":{}\n{\"b\":1}\n",
+                "B 0 0 EDATA invalid JSON at byte 9 of the record: '}' expected near '{'\nR 1 8 {\"b\":1}\n");
+  ASSERT_FRAMES("{\"a\":[\n{\"b\":1}\n", "B 0 0 EDATA truncated record: input ended inside a JSON object\n"
+                                            "R 1 7 {\"b\":1}\n");
 }
 
 /* ------------------------------------------------------------ limits */
@@ -561,12 +565,17 @@ Test(frame, cloudwatch_logs_messages_are_records)
   ASSERT_FRAMES("{\"messageType\":\"OTHER\",\"logEvents\":[]}", "R 0 0 {\"messageType\":\"OTHER\",\"logEvents\":[]}\n");
 }
 
-Test(frame, unparseable_envelope_is_passed_as_a_record)
+Test(frame, unparseable_envelope_is_a_bad_record)
 {
+  /* its structure is broken: the framer reports it, worded as jansson does */
   ASSERT_FRAMES("{\"detail-type\":\"AWS API Call via CloudTrail\",\"detail\":{\"a\":1}, oops}\n{\"b\":1}",
-                "R 0 0 {\"detail-type\":\"AWS API Call via CloudTrail\",\"detail\":{\"a\":1}, oops}\nR 1 69 {\"b\":1}\n");
-  /* an escaped key that does not parse either */
-  ASSERT_FRAMES("{\"R\\u0065cords\":[{\"a\":1}],}", "R 0 0 {\"R\\u0065cords\":[{\"a\":1}],}\n");
+                "B 0 0 EDATA invalid JSON at byte 64 of the record: string or '}' expected near 'o'\nR 1 69 {\"b\":1}\n");
+  /* an escaped key, and a trailing comma */
+  ASSERT_FRAMES("{\"R\\u0065cords\":[{\"a\":1}],}",
+                "B 0 0 EDATA invalid JSON at byte 27 of the record: string or '}' expected near '}'\n");
+  /* well-formed, but jansson refuses it (a lone surrogate): passed on, the scanner's parse reports it */
+  ASSERT_FRAMES("{\"detail-type\":\"AWS API Call via CloudTrail\",\"source\":\"\\ud800\",\"detail\":{\"a\":1}}",
+                "R 0 0 {\"detail-type\":\"AWS API Call via CloudTrail\",\"source\":\"\\ud800\",\"detail\":{\"a\":1}}\n");
 }
 
 /* ------------------------------------------------------------ gzip */

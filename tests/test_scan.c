@@ -308,3 +308,112 @@ Test(scan, out_of_memory_in_jansson_never_loses_an_alert_silently)
   tu_matches_free(&want);
   ctr_ruleset_unref(rs);
 }
+
+/* ------------------------------------------------------------ resynchronisation */
+
+/* A record with every kind of JSON token, so that a cut can fall anywhere:
+ * strings with escapes, numbers, literals, arrays, nested objects. */
+#define RICH_REC                                                                                                 \
+  "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"b\\\"o\\\\b\\u00e9\","     \
+  "\"n\":[1,-2.5e3,true,null,{},[]]},\"eventTime\":\"2025-03-01T10:02:11Z\",\"eventSource\":\"rds.amazonaws.com\"," \
+  "\"eventName\":\"Cut\",\"awsRegion\":\"eu-west-1\",\"readOnly\":false , \"x\" : { \"y\" : [ 0.5 ] } }"
+
+typedef struct cut_outcome {
+  int rc;
+  size_t alerts, bad;
+  uint64_t bad_index, bad_offset; /* of the first bad-record report */
+  char first_bad[512];
+} cut_outcome;
+
+static int count_alert(const ctr_match *m, void *ud)
+{
+  (void)m;
+  ((cut_outcome *)ud)->alerts++;
+  return 0;
+}
+
+static void count_bad(const ctr_record_error *e, void *ud)
+{
+  cut_outcome *o = ud;
+  if (ctr_record_error_evaluated(e))
+    return;
+  if (o->bad++ == 0) {
+    o->bad_index = ctr_record_error_index(e);
+    o->bad_offset = ctr_record_error_offset(e);
+    snprintf(o->first_bad, sizeof o->first_bad, "%s", ctr_record_error_text(e));
+  }
+}
+
+static cut_outcome scan_chunked(ctr_ruleset *rs, const void *buf, size_t len, size_t chunk)
+{
+  cut_outcome o = {0};
+  ctr_scanner *sc;
+  cr_assert_eq(ctr_scanner_new(rs, count_alert, &o, &sc), CTR_OK);
+  ctr_scanner_set_error_callback(sc, count_bad, &o);
+  const char *p = buf;
+  size_t step = chunk ? chunk : len;
+  for (size_t at = 0; at < len && o.rc == CTR_OK; at += step)
+    o.rc = ctr_scanner_feed(sc, p + at, len - at < step ? len - at : step);
+  if (o.rc == CTR_OK)
+    o.rc = ctr_scanner_finish(sc);
+  ctr_scanner_free(sc);
+  return o;
+}
+
+/* Builds head + record[0..cut) + tail, scans it (and its gzip) in every
+ * chunking, and checks: `alerts` alerts, one bad-record report, at the cut
+ * record's index and offset. */
+static void assert_cut_survives(ctr_ruleset *rs, const char *what, const char *head, const char *rec, size_t cut,
+                                const char *tail, size_t alerts, uint64_t bad_index, bool envelope)
+{
+  static const size_t chunkings[] = {0, 1, 2, 3, 7, 13, 64};
+  size_t hn = strlen(head), tn = strlen(tail), len = hn + cut + tn;
+  char *in = malloc(len + 1);
+  memcpy(in, head, hn);
+  memcpy(in + hn, rec, cut);
+  memcpy(in + hn + cut, tail, tn + 1);
+  size_t gzlen;
+  unsigned char *gz = gzip(in, len, &gzlen);
+  for (int z = 0; z < 2; z++) {
+    for (size_t i = 0; i < sizeof chunkings / sizeof *chunkings; i++) {
+      cut_outcome o = z ? scan_chunked(rs, gz, gzlen, chunkings[i]) : scan_chunked(rs, in, len, chunkings[i]);
+      cr_assert_eq(o.rc, CTR_OK, "%s, cut at %zu, chunks of %zu%s", what, cut, chunkings[i], z ? ", gzip" : "");
+      cr_assert_eq(o.alerts, alerts, "%s, cut at %zu, chunks of %zu%s: %zu alerts, not %zu (%s)\n%s", what, cut,
+                   chunkings[i], z ? ", gzip" : "", o.alerts, alerts, o.first_bad, in);
+      cr_assert_eq(o.bad, 1, "%s, cut at %zu, chunks of %zu%s: %zu bad-record reports (first: %s)\n%s", what, cut,
+                   chunkings[i], z ? ", gzip" : "", o.bad, o.first_bad, in);
+      cr_assert_eq(o.bad_index, bad_index, "%s, cut at %zu: %s", what, cut, o.first_bad);
+      cr_assert_eq(o.bad_offset, envelope ? 0 : hn, "%s, cut at %zu: %s", what, cut, o.first_bad);
+    }
+  }
+  free(gz);
+  free(in);
+}
+
+/* Every cut of a record, followed by good records, gives one report and
+ * every alert of the records after it, in NDJSON, a log file with one
+ * element per line, compact log files one per line, gzip of each, and any
+ * chunking. */
+Test(scan, a_cut_record_never_swallows_the_records_after_it, .timeout = 120)
+{
+  ctr_ruleset *rs = rules();
+  const char *rec = RICH_REC;
+  size_t n = strlen(rec);
+  /* the whole record alerts */
+  cut_outcome whole = scan_chunked(rs, rec, n, 0);
+  cr_assert_eq(whole.alerts, 1);
+  cr_assert_eq(whole.bad, 0);
+  for (size_t cut = 1; cut < n; cut++) {
+    assert_cut_survives(rs, "NDJSON", "", rec, cut, "\n" REC("A") "\n" REC("B") "\n" REC("C") "\n", 3, 0, false);
+    assert_cut_survives(rs, "NDJSON after a record", REC("A") "\n", rec, cut, "\r\n" REC("B") "\r\n" REC("C"), 3, 1, false);
+    assert_cut_survives(rs, "log file, one element a line", "{\"Records\":[\n", rec, cut,
+                        "\n" REC("A") ",\n" REC("B") ",\n" REC("C") "\n]}\n", 3, 0, false);
+    assert_cut_survives(rs, "log file, indented elements", "{\n  \"Records\": [\n    ", rec, cut,
+                        "\n    " REC("A") ",\n    " REC("B") "\n  ]\n}\n", 2, 0, false);
+    assert_cut_survives(rs, "compact log files, one a line", "{\"Records\":[" REC("A") ",", rec, cut,
+                        "\n{\"Records\":[" REC("B") "," REC("C") "]}\n{\"Records\":[" REC("D") "]}\n", 4, 1, false);
+    assert_cut_survives(rs, "EventBridge event", "{\"version\":\"0\",\"detail-type\":\"AWS API Call via CloudTrail\",\"detail\":", rec, cut,
+                        "\n" REC("A") "\n" REC("B") "\n", 2, 0, true);
+  }
+  ctr_ruleset_unref(rs);
+}
