@@ -10,8 +10,7 @@
 int ctr__event_parse(const char *data, size_t len, json_t **out, ctr__buf *why)
 {
   json_error_t jerr;
-  /* JSON_ALLOW_NUL: a \u0000 inside a string is valid JSON, not a bad record. */
-  json_t *root = json_loadb(data, len, JSON_ALLOW_NUL, &jerr);
+  json_t *root = json_loadb(data, len, CTR__JSON_FLAGS, &jerr);
   /* Out of memory is not the record's fault: it must not be reported as bad.
    * jansson reports a failed allocation inside a string as a syntax error,
    * so a record the walk vouches for is taken to be good; one it cannot
@@ -73,7 +72,7 @@ json_t *ctr__event_getn(const ctr__event *ev, const char *key, size_t n)
    * member's bytes parse alone to what the full parse would give. A plain
    * string's bytes are its value and are valid UTF-8 (the walk checked). */
   v = m->plain_string ? json_stringn_nocheck(m->value + 1, m->value_len - 2)
-                      : json_loadb(m->value, m->value_len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+                      : json_loadb(m->value, m->value_len, JSON_DECODE_ANY | CTR__JSON_FLAGS, NULL);
   if (!v || object_setn_new(ev->root, key, n, v) != 0) {
     lz->failed = true;
     return NULL;
@@ -112,7 +111,7 @@ json_t *ctr__event_whole(const ctr__event *ev)
     return ev->root;
   /* Kept beside root, not in its place: values already handed out point
    * into root's members until the event ends. */
-  if (!lz->whole && !(lz->whole = json_loadb(ev->raw, ev->raw_len, JSON_ALLOW_NUL, NULL)))
+  if (!lz->whole && !(lz->whole = json_loadb(ev->raw, ev->raw_len, CTR__JSON_FLAGS, NULL)))
     lz->failed = true;
   return lz->whole;
 }

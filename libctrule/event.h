@@ -4,6 +4,11 @@
 
 #include "internal.h"
 
+/* The one set of jansson decoding flags for every JSON the scanner reads: a
+ * record, an envelope around records, a member parsed alone. JSON_ALLOW_NUL:
+ * a \u0000 inside a string is valid JSON, not a bad record. */
+#define CTR__JSON_FLAGS JSON_ALLOW_NUL
+
 /* Parses one record; CTR_EDATA with the reason appended to `why`, or
  * CTR_ENOMEM. */
 int ctr__event_parse(const char *data, size_t len, json_t **out, ctr__buf *why);

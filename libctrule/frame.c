@@ -187,14 +187,14 @@ __attribute__((format(printf, 3, 4))) static int stream_error(ctr__framer *f, in
   return status;
 }
 
-static void report_limit(ctr__framer *f, bad_kind kind)
+static void report_limit(ctr__framer *f, bad_kind kind, uint64_t offset)
 {
   if (kind == BAD_SIZE)
     snprintf(f->msg, sizeof f->msg, "record exceeds the limit of %llu bytes",
              (unsigned long long)f->lim.max_record_bytes);
   else
     snprintf(f->msg, sizeof f->msg, "JSON nesting deeper than %u", (unsigned)f->lim.max_depth);
-  bad_record(f, CTR_ELIMIT, f->cap_offset, f->msg);
+  bad_record(f, CTR_ELIMIT, offset, f->msg);
 }
 
 static void report_garbage(ctr__framer *f, unsigned char c, uint64_t offset)
@@ -247,7 +247,7 @@ static void mark_bad(ctr__framer *f, bad_kind kind)
   f->bad = kind;
   ctr__buf_clear(&f->buf);
   if (f->in_record)
-    report_limit(f, kind);
+    report_limit(f, kind, f->cap_offset);
 }
 
 /* The bytes of the value ending just before `end`: borrowed from the chunk
@@ -394,8 +394,37 @@ static int eventbridge(ctr__framer *f, json_t *type, json_t *detail, const char 
   return emit(f, f->tmp.data, f->tmp.len, offset);
 }
 
+/* Whether the JSON text s nests deeper than max (strings crossed, brackets
+ * counted; its grammar is the parser's to judge). */
+static bool deeper_than(const char *s, size_t n, uint64_t max)
+{
+  uint64_t depth = 0;
+  for (size_t i = 0; i < n; i++) {
+    switch (s[i]) {
+    case '"':
+      for (i++; i < n && s[i] != '"'; i++)
+        i += s[i] == '\\';
+      break;
+    case '{':
+    case '[':
+      if (++depth > max)
+        return true;
+      break;
+    case '}':
+    case ']':
+      depth -= depth > 0;
+      break;
+    default:
+      break;
+    }
+  }
+  return false;
+}
+
 /* CloudWatch Logs subscription payload: each log event's message is a
- * record (its JSON is checked by the scanner, like any record's). */
+ * record (its JSON is checked by the scanner, like any record's), under the
+ * same limits as a record of any other shape: the envelope's own depth does
+ * not count the nesting inside a message string. */
 static int cloudwatch_logs(ctr__framer *f, json_t *type, json_t *events, uint64_t offset)
 {
   const char *t = json_string_value(type);
@@ -414,7 +443,13 @@ static int cloudwatch_logs(ctr__framer *f, json_t *type, json_t *events, uint64_
       bad_record(f, CTR_EDATA, offset, f->msg);
       continue;
     }
-    int rc = emit(f, json_string_value(message), json_string_length(message), offset);
+    const char *text = json_string_value(message);
+    size_t len = json_string_length(message);
+    if (len > f->lim.max_record_bytes || deeper_than(text, len, f->lim.max_depth)) {
+      report_limit(f, len > f->lim.max_record_bytes ? BAD_SIZE : BAD_DEPTH, offset);
+      continue;
+    }
+    int rc = emit(f, text, len, offset);
     if (rc != CTR_OK)
       return rc;
   }
@@ -441,7 +476,7 @@ static int classify_object(ctr__framer *f, const char *s, size_t n, uint64_t off
     return emit(f, s, n, offset);
   /* An object that does not parse is still a record: the scanner's parser
    * reports the JSON error with its index and offset. */
-  json_t *root = json_loadb(s, n, 0, NULL);
+  json_t *root = json_loadb(s, n, CTR__JSON_FLAGS, NULL);
   if (!root)
     return emit(f, s, n, offset);
   int rc;
@@ -634,7 +669,7 @@ static int end_object(ctr__framer *f, const char *p)
   if (kind == BAD_NONE && cap_len(f, p + 1) > f->lim.max_record_bytes)
     kind = BAD_SIZE;
   if (kind != BAD_NONE) {
-    report_limit(f, kind);
+    report_limit(f, kind, f->cap_offset);
     return CTR_OK;
   }
   const char *s;
@@ -652,7 +687,7 @@ static int end_record(ctr__framer *f, const char *p)
     return CTR_OK;
   }
   if (cap_len(f, p + 1) > f->lim.max_record_bytes) {
-    report_limit(f, BAD_SIZE);
+    report_limit(f, BAD_SIZE, f->cap_offset);
     return CTR_OK;
   }
   const char *s;
@@ -810,7 +845,7 @@ static const char *broken(ctr__framer *f, const char *p, const char *end, brk_ki
     f->buf.len = earlier; /* report_broken may have gathered this chunk's part */
   } else if (f->cap_on) {
     if (!f->in_record) /* a record reported its limit when it hit it */
-      report_limit(f, f->bad);
+      report_limit(f, f->bad, f->cap_offset);
   } else { /* the array or log file around the records */
     char what[24] = "unexpected byte";
     if (kind == BRK_GRAMMAR && *p > 0x20 && *p < 0x7f)
@@ -1057,7 +1092,7 @@ static int frame_end(ctr__framer *f)
     if (f->in_record || (f->top == TOP_OBJECT && !f->streamed)) {
       if (f->bad != BAD_NONE) {
         if (!f->in_record) /* a record reported it when it was hit */
-          report_limit(f, f->bad);
+          report_limit(f, f->bad, f->cap_offset);
         break;
       }
       f->chunk = f->span = f->buf.data + f->buf.len; /* every byte of the value is in buf */

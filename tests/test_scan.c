@@ -417,3 +417,119 @@ Test(scan, a_cut_record_never_swallows_the_records_after_it, .timeout = 120)
   }
   ctr_ruleset_unref(rs);
 }
+
+/* ------------------------------------------------------------ one parsing policy */
+
+/* The record REC("P") with one more member "x": value. */
+static char *record_with(const char *value)
+{
+  static const char rec[] = REC("P");
+  char *s = malloc(sizeof rec + strlen(value) + 8);
+  sprintf(s, "%.*s,\"x\":%s}", (int)(sizeof rec - 2), rec, value);
+  return s;
+}
+
+/* The record in shape `shape` (0 bare ... 5 CloudWatch Logs); the envelopes
+ * carry a \u0000 of their own. Caller frees. */
+static char *in_shape(const char *rec, int shape)
+{
+  char *s = NULL, *msg;
+  json_t *str;
+  switch (shape) {
+  case 0:
+    return strdup(rec);
+  case 1:
+    return (asprintf(&s, "%s\r\n", rec), s);
+  case 2:
+    return (asprintf(&s, "{\"Records\":[%s]}", rec), s);
+  case 3:
+    return (asprintf(&s, "[%s]", rec), s);
+  case 4:
+    return (asprintf(&s, "{\"version\":\"0\",\"detail-type\":\"AWS API Call via CloudTrail\",\"source\":\"aws.rds\\u0000\","
+                         "\"detail\":%s}", rec), s);
+  default:
+    str = json_string(rec);
+    msg = json_dumps(str, JSON_ENCODE_ANY);
+    json_decref(str);
+    asprintf(&s, "{\"messageType\":\"DATA_MESSAGE\",\"owner\":\"1\",\"logGroup\":\"g\\u0000\",\"logStream\":\"s\","
+                 "\"subscriptionFilters\":[\"f\"],\"logEvents\":[{\"id\":\"1\",\"timestamp\":0,\"message\":%s}]}", msg);
+    free(msg);
+    return s;
+  }
+}
+
+/* Whatever a value is, a record holding it gets the same verdict (alert, or
+ * one bad-record report) in every shape, plain or gzipped, as alone. */
+Test(scan, one_parsing_policy_for_every_shape)
+{
+  static const struct {
+    const char *value;
+    int alerts; /* 1: alerts; 0: one bad-record report (jansson refuses lone surrogates, a NUL in a
+                 * key, numbers out of range: in every shape alike) */
+  } values[] = {
+    {"\"a\\u0000b\"", 1},          {"\"\\u0000\"", 1},          {"{\"\\u0000k\":\"\\u0000\"}", 0},
+    {"\"\\ud83d\\ude00\"", 1},      {"\"\\u00e9\\u20ac\\/\"", 1}, {"-0", 1},
+    {"1E+2", 1},                   {"0.5e-3", 1},               {"1e308", 1},
+    {"{\"\":[{},[],\"\"]}", 1},     {"\"\\ud800\"", 0},          {"\"\\udc00x\"", 0},
+    {"\"\\ud800\\u0041\"", 0},      {"1e999", 0},                {"123456789012345678901234567890", 0},
+  };
+  static const char *const shapes[] = {"bare", "NDJSON", "log file", "array", "EventBridge", "CloudWatch Logs"};
+  ctr_ruleset *rs = rules();
+  for (size_t v = 0; v < sizeof values / sizeof *values; v++) {
+    char *rec = record_with(values[v].value);
+    for (int shape = 0; shape < 6; shape++) {
+      char *in = in_shape(rec, shape);
+      size_t gzlen;
+      unsigned char *gz = gzip(in, strlen(in), &gzlen);
+      for (int z = 0; z < 2; z++) {
+        cut_outcome o = z ? scan_chunked(rs, gz, gzlen, 0) : scan_chunked(rs, in, strlen(in), 0);
+        cr_assert_eq(o.rc, CTR_OK);
+        cr_assert(o.alerts == (size_t)values[v].alerts && o.bad == (size_t)!values[v].alerts,
+                  "%s%s, value %s: %zu alerts, %zu reports (%s)", shapes[shape], z ? " gzipped" : "", values[v].value,
+                  o.alerts, o.bad, o.first_bad);
+      }
+      free(gz);
+      free(in);
+    }
+    free(rec);
+  }
+  ctr_ruleset_unref(rs);
+}
+
+/* Every limit applies to every shape: a CloudWatch Logs message nested deeper
+ * than the limit is a bad record like the bare record, the other messages
+ * of the payload still alert. */
+Test(scan, limits_apply_inside_cloudwatch_logs_messages)
+{
+  char deep[256] = "", closing[256] = "";
+  for (int i = 0; i < 64; i++) /* the record is depth 1: 65 in all */
+    strcat(deep, "["), strcat(closing, "]");
+  char value[600];
+  snprintf(value, sizeof value, "%s1%s", deep, closing);
+  char *rec = record_with(value);
+  ctr_ruleset *rs = rules();
+  cut_outcome bare = scan_chunked(rs, rec, strlen(rec), 0);
+  cr_assert_eq(bare.alerts, 0);
+  cr_assert_eq(bare.bad, 1);
+  cr_assert(strstr(bare.first_bad, "JSON nesting deeper than 64"), "%s", bare.first_bad);
+  char *one = in_shape(rec, 5);
+  /* a second, good message after the deep one */
+  char *good = record_with("1"), *two = in_shape(good, 5), *both;
+  char *cut = strstr(one, "}]}");
+  asprintf(&both, "%.*s},%s", (int)(cut - one), one, strstr(two, "{\"id\""));
+  cut_outcome o = scan_chunked(rs, both, strlen(both), 0);
+  cr_assert_eq(o.alerts, 1, "%s", o.first_bad);
+  cr_assert_eq(o.bad, 1);
+  cr_assert_eq(o.bad_index, 0);
+  cr_assert(strstr(o.first_bad, "record 0 at byte 0: JSON nesting deeper than 64"), "%s", o.first_bad);
+  /* at the limit it is a record */
+  snprintf(value, sizeof value, "%s1%s", deep + 1, closing + 1);
+  free(rec), free(one);
+  rec = record_with(value);
+  one = in_shape(rec, 5);
+  o = scan_chunked(rs, one, strlen(one), 0);
+  cr_assert_eq(o.alerts, 1, "%s", o.first_bad);
+  cr_assert_eq(o.bad, 0);
+  free(rec), free(one), free(good), free(two), free(both);
+  ctr_ruleset_unref(rs);
+}
