@@ -12,8 +12,8 @@ set -euo pipefail
 root=$(cd "${1:-$(dirname "$0")/../..}" && pwd)
 cd "$root"
 
-python3 -c 'import pytest, yaml' 2>/dev/null ||
-  python3 -m pip install -q --disable-pip-version-check pytest pyyaml
+python3 -c 'import pytest, yaml, jsonschema' 2>/dev/null ||
+  python3 -m pip install -q --disable-pip-version-check pytest pyyaml jsonschema
 
 run() {
   local label=$1 cli=$2

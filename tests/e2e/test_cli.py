@@ -768,3 +768,73 @@ def test_scan_stops_at_the_first_alert_it_cannot_write(tmp_path: Path) -> None:
     m = re.search(r"stats: (\d+) inputs?,", p.stderr)
     assert m and int(m.group(1)) == 1, p.stderr
     assert p.stderr.count("cannot write to standard output") == 1
+
+
+# ------------------------------------------------------------------ the alert format (docs/alert-format.md)
+
+ALERT_DOC = REPO / "docs" / "alert-format.md"
+ALERT_SCHEMA = REPO / "docs" / "alert-format.schema.json"
+
+
+def alert_validator():  # type: ignore[no-untyped-def]
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(ALERT_SCHEMA.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+@pytest.mark.parametrize("data", ["sample", "records.ndjson", "records.json.gz"])
+def test_every_json_line_matches_the_alert_schema(data: str) -> None:
+    path = SAMPLE if data == "sample" else CORPUS / data
+    if not path.exists():
+        if REQUIRE_DATA:
+            pytest.fail(f"missing {path}")
+        pytest.skip(f"no {path}")
+    validator = alert_validator()
+    p = run("scan", "--json", str(path))
+    assert p.returncode in (0, 4), p.stderr
+    lines = [ln for ln in p.stdout.splitlines() if ln]
+    assert lines
+    for ln in lines:
+        errors = [e.message for e in validator.iter_errors(json.loads(ln))]
+        assert not errors, (errors, ln)
+        # Keys sorted at both levels, as Falco's nlohmann::json writes them.
+        a = json.loads(ln)
+        assert list(a) == sorted(a) and list(a["output_fields"]) == sorted(a["output_fields"])
+        assert json.dumps(a, separators=(",", ":"), ensure_ascii=False) == ln, "compact, UTF-8, Falco's escapes"
+
+
+def test_alert_format_doc_example_is_a_real_line() -> None:
+    validator = alert_validator()
+    block = re.search(r"```json\n(.*?)\n```", ALERT_DOC.read_text(), re.S)
+    assert block
+    doc = json.loads(block.group(1))
+    assert not list(validator.iter_errors(doc))
+    lines = json_alerts(run("scan", "--json", str(SAMPLE)).stdout)
+    real = next(a for a in lines if a["rule"] == doc["rule"] and a["time"] == doc["time"])
+    # The doc shortens the user agent and names another host; the rest is verbatim.
+    agent = real["output_fields"]["ct.useragent"]
+    real["output"] = real["output"].replace(agent, doc["output_fields"]["ct.useragent"])
+    real["output_fields"]["ct.useragent"] = doc["output_fields"]["ct.useragent"]
+    real["hostname"] = doc["hostname"]
+    assert real == doc
+
+
+def test_json_types_output_fields_as_falco_does(tmp_path: Path) -> None:
+    rules = ("- rule: Typed\n  desc: d\n  condition: ct.name = ModifyDBInstance\n"
+             "  output: r=%rds.backup_retention n=%evt.num e=%ct.error t=%evt.time\n"
+             "  priority: NOTICE\n  source: aws_cloudtrail\n  tags: [b, a, b]\n")
+    rec = {"eventVersion": "1.08", "userIdentity": {"type": "IAMUser", "userName": "u"},
+           "eventTime": "2025-03-01T10:02:11.5Z", "eventSource": "rds.amazonaws.com",
+           "eventName": "ModifyDBInstance", "awsRegion": "eu-west-1", "eventID": "id-1",
+           "requestParameters": {"backupRetentionPeriod": 0}}
+    with_rules = tmp_path / "typed.yaml"
+    with_rules.write_text(rules)
+    p = run("scan", "--json", "--no-builtin", "-r", str(with_rules), "-", stdin=(json.dumps(rec) + "\n").encode())
+    assert p.returncode == 0, p.stderr
+    [a] = json_alerts(p.stdout)
+    assert a["output_fields"] == {"ct.error": None, "ct.id": "id-1", "evt.num": 1,
+                                  "evt.time": 1740823331500000000, "rds.backup_retention": 0}
+    assert a["output"] == "10:02:11.500000000: Notice r=0 n=1 e=<NA> t=10:02:11.500000000"
+    assert a["tags"] == ["a", "b"]
+    assert a["time"] == "2025-03-01T10:02:11.500000000Z"
