@@ -522,152 +522,120 @@ static ctr__cnode *make_node(compiler_ctx *cx, ctr__nkind kind, size_t nkids)
   return n;
 }
 
-/* Parses an operator as written in an exception's comps ("=", "in",
- * "startswith anyof"). */
-static bool comp_op(const char *comp, ctr__op *op, ctr__mod *mod)
+/* ------------------------------------------------------------ exceptions
+ * Built as Falco builds them (rule_loader_compiler.cpp,
+ * build_rule_exception_infos): the exception becomes condition text, which
+ * the condition parser reads. So an exception value means what it would in a
+ * condition: a list name stands for its items (lists in lists too), a quoted
+ * value is a string, `(a, b)` a list, and every limit of a condition holds. */
+
+/* Appends a value as Falco's quote_item does: in double quotes if it has a
+ * blank and is not quoted already. */
+static int exc_add_quoted(ctr__buf *b, const ctr__ynode *v)
 {
-  char buf[64];
-  snprintf(buf, sizeof buf, "%s", comp);
-  *mod = CTR__MOD_NONE;
-  char *sp = strchr(buf, ' ');
-  if (sp) {
-    *sp = '\0';
-    const char *m = sp + 1;
-    while (*m == ' ')
-      m++;
-    *mod = strcmp(m, "anyof") == 0 ? CTR__MOD_ANYOF : strcmp(m, "allof") == 0 ? CTR__MOD_ALLOF : CTR__MOD_ONEOF;
-  }
-  ctr__lexer lx = {buf, strlen(buf), 0};
-  return ctr__lex_operator(&lx, op) && lx.i == lx.len;
+  if (memchr(v->value, ' ', v->len) && v->value[0] != '"' && v->value[0] != '\'')
+    return ctr__buf_printf(b, "\"%s\"", v->value);
+  return ctr__buf_append(b, v->value, v->len);
 }
 
-/* Builds `f comp v` for an exception from strings, through the parser so the
- * field syntax and semantics are identical to conditions. */
-static ctr__cnode *exception_check(compiler_ctx *cx, const ctr__exception_def *e, const char *field,
-                                   const char *comp, const ctr__exc_value *v)
+/* Appends one tuple element for comparison `comp`: a list `(a, b)`, or a
+ * scalar, put in parentheses for an operator that takes a list (Falco's
+ * paren_item: unless it starts with one), quoted otherwise. */
+static int exc_add_value(ctr__buf *b, const ctr__ynode *v, bool list_op)
 {
-  ctr__ast a = {0};
-  a.kind = CTR__N_CHECK;
-  ctr__lexer lx = {field, strlen(field), 0};
-  size_t name_len, arg_start, arg_len;
-  size_t n = ctr__lex_field_len(&lx, &name_len, &arg_start, &arg_len);
-  if (!n || n != strlen(field)) {
-    report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_VALIDATE", NULL, 0, "exception '%s': '%s' is not a field name", e->name, field);
-    return NULL;
+  int rc = CTR_OK;
+  if (v->kind == CTR__Y_SEQ) {
+    rc = ctr__buf_append_char(b, '(');
+    for (size_t i = 0; rc == CTR_OK && i < v->n; i++)
+      if ((rc = i ? ctr__buf_append_str(b, ", ") : CTR_OK) == CTR_OK)
+        rc = exc_add_quoted(b, v->items[i]);
+    return rc == CTR_OK ? ctr__buf_append_char(b, ')') : rc;
   }
-  ctr__fexpr fx = {0};
-  fx.field = ctr__strndup(field, name_len);
-  fx.arg = arg_start ? ctr__strndup(field + arg_start, arg_len) : NULL;
-  a.lhs = &fx;
-  ctr__cnode *c = NULL;
-  ctr__lit *lits = NULL;
-  size_t nl = 0, cap = 0;
-  if (!fx.field || (arg_start && !fx.arg)) {
-    cx->failed = true;
-    goto out;
-  }
-  if (!comp_op(comp, &a.op, &a.mod)) {
-    report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_VALIDATE", NULL, 0, "exception '%s': unknown comparison '%s'", e->name, comp);
-    goto out;
-  }
-  bool list_op = a.op == CTR__OP_IN || a.op == CTR__OP_INTERSECTS || a.op == CTR__OP_PMATCH || a.mod;
-  uint64_t max = cx->defs->limits[CTR_LIMIT_LIST_ITEMS];
-  for (size_t i = 0; i < v->n; i++) {
-    /* A scalar naming a list stands for the list's items (as in Falco). */
-    ctr__list_def *named = NULL;
-    if (list_op && !v->is_list)
-      for (size_t li = 0; li < cx->defs->nlists && !named; li++)
-        if (strcmp(cx->defs->lists[li].name, v->strs[i]) == 0)
-          named = &cx->defs->lists[li];
-    size_t add = named ? named->n : 1;
-    if (nl + add > max) {
-      report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_VALIDATE", NULL, 0,
-             "exception '%s': more than %llu values in one comparison once its lists are expanded (limit %s)",
-             e->name, (unsigned long long)max, ctr_limit_name(CTR_LIMIT_LIST_ITEMS));
-      goto out;
-    }
-    if (nl + add > cap) {
-      size_t ncap = cap ? cap : 16;
-      while (ncap < nl + add)
-        ncap *= 2;
-      ctr__lit *grown = realloc(lits, ncap * sizeof *grown);
-      if (!grown) {
-        cx->failed = true;
-        goto out;
-      }
-      lits = grown;
-      cap = ncap;
-    }
-    if (named) {
-      named->used = true;
-      for (size_t k = 0; k < named->n; k++)
-        lits[nl++] = (ctr__lit){named->items[k], strlen(named->items[k]), true, 0};
-    } else {
-      lits[nl++] = (ctr__lit){v->strs[i], strlen(v->strs[i]), true, 0};
-    }
-  }
-  if (!list_op && (v->is_list || nl != 1)) {
-    report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_VALIDATE", NULL, 0, "exception '%s': comparison '%s' needs a single value, not a list", e->name, comp);
-    goto out;
-  }
-  a.rhs = lits;
-  a.nrhs = nl;
-  a.rhs_is_list = list_op;
-  const ctr__text *saved = cx->text;
-  cx->text = NULL;
-  c = compile_check(cx, &a);
-  cx->text = saved;
-out:
-  free(lits);
-  free(fx.field);
-  free(fx.arg);
-  return c;
+  if (list_op && v->value[0] != '(')
+    return ctr__buf_printf(b, "(%s)", v->value);
+  return list_op ? ctr__buf_append(b, v->value, v->len) : exc_add_quoted(b, v);
 }
 
-/* `and not (...)` for one exception: an OR over its value tuples, each an AND
- * over its fields. No values: no clause. */
+/* An exception's comparison (`comp` NULL: Falco's default), blanks around it
+ * dropped; *list: it takes a list of values. */
+static void exc_comp(const ctr__ynode *comp, const char *dflt, const char **s, size_t *n, bool *list)
+{
+  const char *c = comp ? comp->value : dflt;
+  size_t len = strlen(c);
+  while (len && strchr(" \t\r\n", *c))
+    c++, len--;
+  while (len && strchr(" \t\r\n", c[len - 1]))
+    len--;
+  *s = c;
+  *n = len;
+  /* in, intersects, pmatch, and an operator with a list modifier ("startswith anyof") */
+  *list = memchr(c, ' ', len) || memchr(c, '\t', len) || (len == 2 && memcmp(c, "in", 2) == 0) ||
+          (len == 10 && memcmp(c, "intersects", 10) == 0) || (len == 6 && memcmp(c, "pmatch", 6) == 0);
+}
+
+/* The condition text of one exception, "" when it has no values. */
+static int exc_text(const ctr__exception_def *e, ctr__buf *b)
+{
+  const char *c;
+  size_t clen;
+  bool list;
+  int rc = CTR_OK;
+  if (e->fields->kind == CTR__Y_SCALAR) {
+    /* `fields: f`, values [a, b]: (f comp (a, b)) */
+    exc_comp(e->comps, "in", &c, &clen, &list);
+    for (size_t i = 0; rc == CTR_OK && i < e->nvalues; i++) {
+      if (i == 0)
+        rc = ctr__buf_printf(b, "(%s %.*s (", e->fields->value, (int)clen, c);
+      else
+        rc = ctr__buf_append_str(b, ", ");
+      if (rc == CTR_OK)
+        rc = exc_add_quoted(b, e->values[i]);
+    }
+    return rc == CTR_OK && e->nvalues ? ctr__buf_append_str(b, "))") : rc;
+  }
+  /* Several fields: ((f1 c1 v1 and f2 c2 v2) or (...)) */
+  for (size_t t = 0; rc == CTR_OK && t < e->nvalues; t++) {
+    rc = ctr__buf_append_str(b, t ? " or (" : "((");
+    for (size_t f = 0; rc == CTR_OK && f < e->fields->n; f++) {
+      exc_comp(e->comps ? e->comps->items[f] : NULL, "=", &c, &clen, &list);
+      rc = ctr__buf_printf(b, "%s %s %.*s ", f ? " and" : "", e->fields->items[f]->value, (int)clen, c);
+      if (rc == CTR_OK)
+        rc = exc_add_value(b, e->values[t]->items[f], list);
+    }
+    if (rc == CTR_OK)
+      rc = ctr__buf_append_char(b, ')');
+  }
+  return rc == CTR_OK && e->nvalues ? ctr__buf_append_char(b, ')') : rc;
+}
+
+/* `not (...)` for one exception, NULL when it has no values or on an error
+ * (reported at the exception, as Falco reports it). */
 static ctr__cnode *compile_exception(compiler_ctx *cx, const ctr__exception_def *e)
 {
   cx->fallback_pos = &e->pos;
-  if (!e->fields || e->nfields == 0) {
-    report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_VALIDATE", NULL, 0, "exception '%s' has no fields%s", e->name, "");
+  ctr__buf b = {0};
+  if (exc_text(e, &b) != CTR_OK) {
+    cx->failed = true;
+    ctr__buf_free(&b);
     return NULL;
   }
-  if (e->ntuples == 0)
+  if (b.len == 0)
     return NULL;
-  ctr__cnode *any;
-  if (e->fields_scalar) {
-    /* `fields: f` with values [a, b]: one check `f comp (a, b)`. */
-    ctr__exc_value all = {0};
-    all.n = e->ntuples;
-    char **strs = malloc(all.n * sizeof *strs);
-    if (!strs) {
-      cx->failed = true;
-      return NULL;
-    }
-    for (size_t i = 0; i < all.n; i++)
-      strs[i] = e->values[i].strs[0];
-    all.strs = strs;
-    all.is_list = true;
-    any = exception_check(cx, e, e->fields[0], e->comps[0], &all);
-    free(strs);
-  } else {
-    any = make_node(cx, CTR__N_OR, e->ntuples);
-    for (size_t t = 0; any && t < e->ntuples; t++) {
-      ctr__cnode *conj = make_node(cx, CTR__N_AND, e->nfields);
-      if (!conj)
-        return NULL;
-      for (size_t f = 0; f < e->nfields; f++) {
-        conj->kids[f] = exception_check(cx, e, e->fields[f], e->comps[f], &e->values[t * e->nfields + f]);
-        if (!conj->kids[f])
-          return NULL;
-      }
-      any->kids[t] = conj;
-    }
-  }
-  if (!any)
-    return NULL;
-  ctr__cnode *not = make_node(cx, CTR__N_NOT, 1);
+  /* Generated text (no spans): every position falls back to the exception. */
+  ctr__text t = {.s = b.data, .len = b.len};
+  ctr__parse_error perr;
+  ctr__ast *ast = ctr__parse_condition(&t, cx->defs, &perr);
+  ctr__cnode *any = NULL;
+  const ctr__text *saved = cx->text;
+  cx->text = &t;
+  if (!ast)
+    report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_COMPILE_CONDITION", NULL, 0, "exception '%s': %s", e->name, perr.msg);
+  else
+    any = compile_ast(cx, ast);
+  cx->text = saved;
+  ctr__ast_free(ast);
+  ctr__buf_free(&b);
+  ctr__cnode *not = any ? make_node(cx, CTR__N_NOT, 1) : NULL;
   if (not)
     not->kids[0] = any;
   return not;
@@ -1039,23 +1007,21 @@ int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection 
       cond = compile_ast(&cx, ast);
       ctr__ast_free(ast);
     }
-    /* Exceptions: (cond) and not (...) for each. */
-    ctr__cnode *excs[64];
-    size_t nex = 0;
-    for (size_t e = 0; e < rd->nexc && nex < 64; e++) {
-      ctr__cnode *x = compile_exception(&cx, &rd->exc[e]);
-      if (x)
-        excs[nex++] = x;
+    /* Exceptions: (cond) and not (...) for each: an AND of the condition
+     * and every exception's NOT. */
+    ctr__cnode *all = rd->nexc ? make_node(&cx, CTR__N_AND, rd->nexc + 1) : NULL;
+    if (all) {
+      all->kids[0] = cond;
+      all->nkids = 1;
+      for (size_t e = 0; e < rd->nexc; e++) {
+        ctr__cnode *x = compile_exception(&cx, &rd->exc[e]);
+        if (x)
+          all->kids[all->nkids++] = x;
+      }
+      if (cond && all->nkids > 1)
+        cond = all;
     }
     cx.fallback_pos = NULL;
-    if (cond && nex) {
-      ctr__cnode *all = make_node(&cx, CTR__N_AND, nex + 1);
-      if (all) {
-        all->kids[0] = cond;
-        memcpy(all->kids + 1, excs, nex * sizeof *excs);
-      }
-      cond = all;
-    }
     ctr__crule *cr = &rs->rules[rs->nrules];
     memset(cr, 0, sizeof *cr);
     bool out_ok = compile_output(&cx, rd, cr);

@@ -131,21 +131,17 @@ typedef struct ctr__macro_def {
   bool used;
 } ctr__macro_def;
 
-typedef struct ctr__exc_value {
-  /* a tuple element: a scalar, or a list of scalars */
-  char **strs;
-  size_t n;
-  bool is_list;
-} ctr__exc_value;
-
+/* One exception of a rule, as Falco's collector keeps it. The YAML nodes are
+ * borrowed from the loaded files' trees, which the compiler keeps until it
+ * is freed; `name` and the `values` array are owned. */
 typedef struct ctr__exception_def {
   char *name;
-  char **fields;
-  size_t nfields;
-  bool fields_scalar; /* `fields: f` form: values are a flat list */
-  char **comps;       /* nfields entries (or 1 when fields_scalar) */
-  ctr__exc_value *values; /* ntuples * nfields (or ntuples when fields_scalar) */
-  size_t ntuples;
+  const ctr__ynode *node;    /* the exception's mapping */
+  const ctr__ynode *fields;  /* a scalar (one field) or a sequence of scalars */
+  const ctr__ynode *comps;   /* likewise, or NULL: "in" for one field, "=" for each of several */
+  const ctr__ynode **values; /* for one field scalars; otherwise sequences of one element
+                              * per field, each a scalar or a sequence of scalars */
+  size_t nvalues;
   ctr__pos pos;
 } ctr__exception_def;
 

@@ -490,175 +490,171 @@ static int merge_macro(itemctx *x, const ctr__ynode *name)
 static void free_exception(ctr__exception_def *e)
 {
   free(e->name);
-  free_strv(e->fields, e->nfields);
-  free_strv(e->comps, e->fields_scalar ? 1 : e->nfields);
-  size_t nvals = e->ntuples * (e->fields_scalar ? 1 : e->nfields);
-  for (size_t i = 0; e->values && i < nvals; i++)
-    free_strv(e->values[i].strs, e->values[i].n);
   free(e->values);
   memset(e, 0, sizeof *e);
 }
 
-static bool known_comp(const char *c)
+/* Trims Falco's blanks from both ends of s[0..*n): returns the new start. */
+static const char *trim(const char *s, size_t *n)
 {
-  static const char *const ops[] = {"=", "==", "!=", "<", "<=", ">", ">=", "contains", "icontains",
-                                    "startswith", "endswith", "glob", "iglob", "regex", "in",
-                                    "intersects", "pmatch", "bcontains", "bstartswith", NULL};
-  char buf[64];
-  snprintf(buf, sizeof buf, "%s", c);
-  char *sp = strchr(buf, ' ');
-  if (sp) { /* strop modifier: "startswith anyof" */
-    *sp = '\0';
-    const char *mod = sp + 1;
-    while (*mod == ' ')
-      mod++;
-    if (strcmp(mod, "anyof") && strcmp(mod, "allof") && strcmp(mod, "oneof"))
-      return false;
+  while (*n && strchr(" \t\r\n", *s)) {
+    s++;
+    (*n)--;
   }
-  for (size_t i = 0; ops[i]; i++)
-    if (strcmp(ops[i], buf) == 0)
+  while (*n && strchr(" \t\r\n", s[*n - 1]))
+    (*n)--;
+  return s;
+}
+
+static bool word_in(const char *s, size_t n, const char *const *words)
+{
+  for (size_t i = 0; words[i]; i++)
+    if (strlen(words[i]) == n && memcmp(words[i], s, n) == 0)
       return true;
   return false;
 }
 
-/* Reads `values` of an exception into e (fields already known). */
+/* Whether an exception comparison is one Falco supports, blanks around it
+ * ignored: an operator, or a string operator with a list modifier
+ * ("startswith anyof"; not "in oneof" nor ">= oneof"). *list: it takes a
+ * list of values. */
+static bool exc_comp(const char *c, size_t n, bool *list)
+{
+  static const char *const ops[] = {"=", "==", "!=", "<", "<=", ">", ">=", "contains", "icontains",
+                                    "bcontains", "startswith", "bstartswith", "endswith", "glob",
+                                    "iglob", "regex", "in", "intersects", "pmatch", NULL};
+  static const char *const listops[] = {"in", "intersects", "pmatch", NULL};
+  static const char *const strops[] = {"=", "==", "!=", "contains", "icontains", "bcontains", "startswith",
+                                       "bstartswith", "endswith", "glob", "iglob", "regex", NULL};
+  static const char *const mods[] = {"oneof", "anyof", "allof", NULL};
+  c = trim(c, &n);
+  size_t op = 0;
+  while (op < n && !strchr(" \t\r\n", c[op]))
+    op++;
+  if (op == n) {
+    *list = word_in(c, n, listops);
+    return word_in(c, n, ops);
+  }
+  size_t m = n - op;
+  const char *mod = trim(c + op, &m);
+  *list = true;
+  return word_in(c, op, strops) && word_in(mod, m, mods);
+}
+
+/* The number of values per tuple: one per field. */
+static size_t exc_arity(const ctr__exception_def *e) { return e->fields->kind == CTR__Y_SCALAR ? 1 : e->fields->n; }
+
+static bool is_scalar_seq(const ctr__ynode *n)
+{
+  if (!n || n->kind != CTR__Y_SEQ)
+    return false;
+  for (size_t i = 0; i < n->n; i++)
+    if (!is_scalar(n->items[i]))
+      return false;
+  return true;
+}
+
+/* Falco: an exception value may not be an empty string. */
+static int nonempty(itemctx *x, const ctr__exception_def *e, const ctr__ynode *v)
+{
+  for (size_t i = 0; v->kind == CTR__Y_SEQ && i < v->n; i++)
+    if (nonempty(x, e, v->items[i]) != CTR_OK)
+      return CTR_ESYNTAX;
+  if (v->kind == CTR__Y_SCALAR && v->len == 0)
+    return err_at(x, v, "LOAD_ERR_YAML_VALIDATE", "exception '%s': a value must be non-empty", e->name, NULL);
+  return CTR_OK;
+}
+
+/* Appends the tuples of `vals` (a `values` node) to e, checked against its
+ * fields. The nodes are borrowed, not copied. */
 static int read_exc_values(itemctx *x, const ctr__ynode *vals, ctr__exception_def *e)
 {
   if (!vals)
     return CTR_OK;
   if (vals->kind != CTR__Y_SEQ)
     return err_at(x, vals, "LOAD_ERR_YAML_VALIDATE", "exception '%s': 'values' must be a sequence", e->name, NULL);
-  size_t arity = e->fields_scalar ? 1 : e->nfields;
-  size_t old = e->ntuples * arity;
-  ctr__exc_value *v = realloc(e->values, (old + vals->n * arity + 1) * sizeof *v);
+  size_t arity = exc_arity(e);
+  for (size_t t = 0; t < vals->n; t++) {
+    const ctr__ynode *tuple = vals->items[t];
+    if (e->fields->kind == CTR__Y_SCALAR) {
+      if (!is_scalar(tuple))
+        return err_at(x, tuple, "LOAD_ERR_YAML_VALIDATE", "exception '%s': with a single field, values must be scalars", e->name, NULL);
+    } else {
+      char want[32];
+      snprintf(want, sizeof want, "%zu", arity);
+      if (tuple->kind != CTR__Y_SEQ || tuple->n != arity)
+        return err_at(x, tuple, "LOAD_ERR_YAML_VALIDATE", "exception '%s': each value must be a list of %s elements, one per field", e->name, want);
+      for (size_t f = 0; f < arity; f++)
+        if (!is_scalar(tuple->items[f]) && !is_scalar_seq(tuple->items[f]))
+          return err_at(x, tuple->items[f], "LOAD_ERR_YAML_VALIDATE", "exception '%s': value of 'values' must be a sequence of scalars or of lists of scalars", e->name, NULL);
+    }
+    if (nonempty(x, e, tuple) != CTR_OK)
+      return CTR_ESYNTAX;
+  }
+  const ctr__ynode **v = realloc(e->values, (e->nvalues + vals->n + 1) * sizeof *v);
   if (!v)
     return CTR_ENOMEM;
   e->values = v;
-  for (size_t t = 0; t < vals->n; t++) {
-    const ctr__ynode *tuple = vals->items[t];
-    if (e->fields_scalar) {
-      if (!is_scalar(tuple))
-        return err_at(x, tuple, "LOAD_ERR_YAML_VALIDATE", "exception '%s': with a single field, values must be scalars", e->name, NULL);
-      ctr__exc_value *ev = &e->values[e->ntuples * arity];
-      memset(ev, 0, sizeof *ev);
-      ev->strs = malloc(sizeof *ev->strs);
-      if (!ev->strs || !(ev->strs[0] = ctr__strdup(tuple->value))) {
-        free(ev->strs);
-        return CTR_ENOMEM;
-      }
-      ev->n = 1;
-      e->ntuples++;
-      continue;
-    }
-    if (tuple->kind != CTR__Y_SEQ || tuple->n != arity) {
-      char want[32];
-      snprintf(want, sizeof want, "%zu", arity);
-      return err_at(x, tuple, "LOAD_ERR_YAML_VALIDATE", "exception '%s': each value must be a list of %s elements, one per field", e->name, want);
-    }
-    ctr__exc_value *tv = &e->values[e->ntuples * arity];
-    for (size_t f = 0; f < arity; f++) {
-      const ctr__ynode *el = tuple->items[f];
-      ctr__exc_value *ev = &tv[f];
-      memset(ev, 0, sizeof *ev);
-      int rc = CTR_OK;
-      if (is_scalar(el)) {
-        ev->strs = malloc(sizeof *ev->strs);
-        if (!ev->strs || !(ev->strs[0] = ctr__strdup(el->value)))
-          rc = CTR_ENOMEM;
-        else
-          ev->n = 1;
-      } else {
-        rc = scalar_seq(x, el, "values", &ev->strs, NULL, &ev->n);
-        ev->is_list = true;
-      }
-      if (rc != CTR_OK) {
-        /* free_exception() frees whole tuples only: free this partial one. */
-        for (size_t g = 0; g <= f; g++)
-          free_strv(tv[g].strs, tv[g].n);
-        return rc;
-      }
-    }
-    e->ntuples++;
-  }
+  memcpy(e->values + e->nvalues, vals->items, vals->n * sizeof *v);
+  e->nvalues += vals->n;
   return CTR_OK;
 }
 
-static int read_exception(itemctx *x, const ctr__ynode *n, ctr__exception_def *e)
+/* Checks fields and comps as Falco's collector does (validate_exception_info). */
+static int check_exc_fields(itemctx *x, ctr__exception_def *e)
+{
+  const ctr__ynode *f = e->fields, *c = e->comps;
+  if (!is_scalar(f) && !is_scalar_seq(f))
+    return err_at(x, f, "LOAD_ERR_YAML_VALIDATE", "exception '%s': 'fields' must be a field or a list of fields", e->name, NULL);
+  if (c && !is_scalar(c) && !is_scalar_seq(c))
+    return err_at(x, c, "LOAD_ERR_YAML_VALIDATE", "exception '%s': 'comps' must be an operator or a list of operators", e->name, NULL);
+  bool list;
+  if (f->kind == CTR__Y_SCALAR) {
+    if (c && c->kind != CTR__Y_SCALAR)
+      return err_at(x, c, "LOAD_ERR_VALIDATE", "exception '%s': with a single field, 'comps' must be a scalar", e->name, NULL);
+    if (c && (!exc_comp(c->value, c->len, &list) || !list))
+      return err_at(x, c, "LOAD_ERR_VALIDATE", "exception '%s': with a single field, comps must be in, pmatch, intersects or a string operator with a list modifier, not '%s'", e->name, c->value);
+    return CTR_OK;
+  }
+  if (c && (c->kind != CTR__Y_SEQ || c->n != f->n))
+    return err_at(x, c, "LOAD_ERR_VALIDATE", "exception '%s': fields and comps lists must have equal length", e->name, NULL);
+  for (size_t i = 0; c && i < c->n; i++)
+    if (!exc_comp(c->items[i]->value, c->items[i]->len, &list))
+      return err_at(x, c, "LOAD_ERR_VALIDATE", "exception '%s': '%s' is not a known comparison operator", e->name, c->items[i]->value);
+  return CTR_OK;
+}
+
+/* Reads one exception. `append`: an exception given in an append or
+ * override, whose fields may be those of the rule's exception of that name. */
+static int read_exception(itemctx *x, const ctr__ynode *n, ctr__exception_def *e, bool append)
 {
   memset(e, 0, sizeof *e);
   if (n->kind != CTR__Y_MAP)
     return err_at(x, n, "LOAD_ERR_YAML_VALIDATE", "each exception must be a mapping", NULL, NULL);
   const ctr__ynode *name = ctr__ymap_get(n, "name");
   if (!is_scalar(name))
-    return err_at(x, n, "LOAD_ERR_YAML_VALIDATE", "exception has no 'name'", NULL, NULL);
+    return err_at(x, name ? name : n, "LOAD_ERR_YAML_VALIDATE", "exception has no 'name'", NULL, NULL);
   pos_of(n, &e->pos);
   if (!(e->name = ctr__strdup(name->value)))
     return CTR_ENOMEM;
+  e->node = n;
   for (size_t i = 0; i + 1 < n->n; i += 2) {
     const char *k = n->items[i]->kind == CTR__Y_SCALAR ? n->items[i]->value : "";
     if (strcmp(k, "name") && strcmp(k, "fields") && strcmp(k, "comps") && strcmp(k, "values"))
       warn_at(x, n->items[i], "LOAD_UNKNOWN_KEY", "unknown key '%s' in exception (ignored)", k, NULL);
   }
-  const ctr__ynode *fields = ctr__ymap_get(n, "fields");
-  const ctr__ynode *comps = ctr__ymap_get(n, "comps");
-  int rc;
-  if (fields && is_scalar(fields)) {
-    e->fields_scalar = true;
-    /* Zeroed: an error below frees both vectors before comps[0] is set. */
-    e->fields = calloc(1, sizeof *e->fields);
-    e->comps = calloc(1, sizeof *e->comps);
-    if (!e->fields || !e->comps)
-      return CTR_ENOMEM;
-    e->nfields = 1;
-    if (!(e->fields[0] = ctr__strdup(fields->value)))
-      return CTR_ENOMEM;
-    const char *c = "in";
-    if (comps) {
-      if (!is_scalar(comps))
-        return err_at(x, comps, "LOAD_ERR_YAML_VALIDATE", "exception '%s': with a single field, 'comps' must be a scalar", e->name, NULL);
-      c = comps->value;
-    }
-    if (!(e->comps[0] = ctr__strdup(c)))
-      return CTR_ENOMEM;
-    bool okop = strcmp(c, "in") == 0 || strcmp(c, "pmatch") == 0 || strcmp(c, "intersects") == 0 ||
-                (strchr(c, ' ') && known_comp(c));
-    if (!okop)
-      return err_at(x, comps, "LOAD_ERR_VALIDATE", "exception '%s': with a single field, comps must be in, pmatch, intersects or a list modifier, not '%s'", e->name, c);
-  } else if (!fields) {
-    return CTR_OK; /* values appended to an existing exception: read against its fields */
-  } else {
-    if ((rc = scalar_seq(x, fields, "fields", &e->fields, NULL, &e->nfields)) != CTR_OK)
-      return rc;
-    e->comps = calloc(e->nfields ? e->nfields : 1, sizeof *e->comps);
-    if (!e->comps)
-      return CTR_ENOMEM;
-    if (comps) {
-      char **cv;
-      size_t nc;
-      if ((rc = scalar_seq(x, comps, "comps", &cv, NULL, &nc)) != CTR_OK)
-        return rc;
-      if (nc != e->nfields) {
-        free_strv(cv, nc);
-        return err_at(x, comps, "LOAD_ERR_VALIDATE", "exception '%s': fields and comps lists must have equal length", e->name, NULL);
-      }
-      /* Every operator is checked before any is moved into e->comps, so
-       * the error path frees each string exactly once. */
-      for (size_t i = 0; i < nc; i++) {
-        if (!known_comp(cv[i])) {
-          rc = err_at(x, comps, "LOAD_ERR_VALIDATE", "exception '%s': '%s' is not a known comparison operator", e->name, cv[i]);
-          free_strv(cv, nc);
-          return rc;
-        }
-      }
-      memcpy(e->comps, cv, nc * sizeof *cv);
-      free(cv);
-    } else {
-      for (size_t i = 0; i < e->nfields; i++)
-        if (!(e->comps[i] = ctr__strdup("=")))
-          return CTR_ENOMEM;
-    }
+  e->fields = ctr__ymap_get(n, "fields");
+  e->comps = ctr__ymap_get(n, "comps");
+  const ctr__ynode *vals = ctr__ymap_get(n, "values");
+  if (!vals && append)
+    warn_at(x, n, "LOAD_APPEND_NO_VALUES", "overriding or appending exception '%s' with no values", e->name, NULL);
+  if (!e->fields) {
+    if (!append)
+      return err_at(x, n, "LOAD_ERR_VALIDATE", "exception '%s' has no 'fields'", e->name, NULL);
+    return CTR_OK; /* values for an existing exception: read against its fields when merged */
   }
-  return read_exc_values(x, ctr__ymap_get(n, "values"), e);
+  int rc = check_exc_fields(x, e);
+  return rc == CTR_OK ? read_exc_values(x, vals, e) : rc;
 }
 
 /* ------------------------------------------------------------ rules */
@@ -681,18 +677,21 @@ static int read_tags(itemctx *x, char ***tags, size_t *n)
   return scalar_seq(x, get(x, "tags"), "tags", tags, NULL, n);
 }
 
-static int read_exceptions(itemctx *x, ctr__exception_def **out, size_t *nout)
+/* Reads the item's `exceptions`; `append`: for an append or override. */
+static int read_exceptions(itemctx *x, bool append, ctr__exception_def **out, size_t *nout)
 {
   const ctr__ynode *ex = get(x, "exceptions");
   *out = NULL;
   *nout = 0;
+  if (ex->kind == CTR__Y_SCALAR && (ex->len == 0 || strcmp(ex->value, "null") == 0 || strcmp(ex->value, "~") == 0))
+    return CTR_OK; /* Falco: an empty exceptions property is allowed */
   if (ex->kind != CTR__Y_SEQ)
     return err_at(x, ex, "LOAD_ERR_YAML_VALIDATE", "'exceptions' must be a sequence", NULL, NULL);
   ctr__exception_def *v = calloc(ex->n ? ex->n : 1, sizeof *v);
   if (!v)
     return CTR_ENOMEM;
   for (size_t i = 0; i < ex->n; i++) {
-    int rc = read_exception(x, ex->items[i], &v[i]);
+    int rc = read_exception(x, ex->items[i], &v[i], append);
     if (rc != CTR_OK) {
       for (size_t j = 0; j <= i; j++)
         free_exception(&v[j]);
@@ -701,13 +700,16 @@ static int read_exceptions(itemctx *x, ctr__exception_def **out, size_t *nout)
     }
     for (size_t j = 0; j < i; j++)
       if (strcmp(v[j].name, v[i].name) == 0)
-        warn_at(x, ex->items[i], "LOAD_EXCEPTION_NAME_NOT_UNIQUE", "exception name '%s' is used more than once", v[i].name, NULL);
+        warn_at(x, ex->items[i], "LOAD_EXCEPTION_NAME_NOT_UNIQUE", "multiple definitions of exception '%s' in the same rule", v[i].name, NULL);
   }
   *out = v;
   *nout = ex->n;
   return CTR_OK;
 }
 
+/* Appends exceptions to a rule as Falco's collector does: a new name is
+ * added whole; an existing one takes the values only. Takes what `add`
+ * holds (its entries are left empty). */
 static int merge_exceptions_append(itemctx *x, ctr__rule_def *r, ctr__exception_def *add, size_t nadd)
 {
   for (size_t i = 0; i < nadd; i++) {
@@ -715,9 +717,12 @@ static int merge_exceptions_append(itemctx *x, ctr__rule_def *r, ctr__exception_
     for (size_t j = 0; j < r->nexc; j++)
       if (strcmp(r->exc[j].name, add[i].name) == 0)
         have = &r->exc[j];
+    const ctr__ynode *at = add[i].node;
     if (!have) {
       if (!add[i].fields)
-        return err_at(x, get(x, "exceptions"), "LOAD_ERR_VALIDATE", "appended exception '%s' is new and must have fields", add[i].name, NULL);
+        return err_at(x, at, "LOAD_ERR_VALIDATE", "appended exception '%s' is new and must have fields", add[i].name, NULL);
+      if (add[i].nvalues == 0)
+        return err_at(x, at, "LOAD_ERR_VALIDATE", "appended exception '%s' is new and must have values", add[i].name, NULL);
       ctr__exception_def *v = realloc(r->exc, (r->nexc + 1) * sizeof *v);
       if (!v)
         return CTR_ENOMEM;
@@ -726,13 +731,10 @@ static int merge_exceptions_append(itemctx *x, ctr__rule_def *r, ctr__exception_
       memset(&add[i], 0, sizeof add[i]);
       continue;
     }
-    if (add[i].fields || ctr__ymap_get(get(x, "exceptions")->items[i], "comps"))
-      return err_at(x, get(x, "exceptions"), "LOAD_ERR_VALIDATE", "exception '%s' already exists: only 'values' can be appended to it", add[i].name, NULL);
-    if (add[i].ntuples == 0)
-      warn_at(x, get(x, "exceptions"), "LOAD_APPEND_NO_VALUES", "appended exception '%s' has no values", add[i].name, NULL);
-    /* Re-read the values against the existing fields. */
-    const ctr__ynode *vals = ctr__ymap_get(get(x, "exceptions")->items[i], "values");
-    int rc = read_exc_values(x, vals, have);
+    if (add[i].fields || add[i].comps)
+      return err_at(x, at, "LOAD_ERR_VALIDATE", "exception '%s' already exists: only 'values' can be appended to it", add[i].name, NULL);
+    /* Read the values against the existing fields. */
+    int rc = read_exc_values(x, ctr__ymap_get(at, "values"), have);
     if (rc != CTR_OK)
       return rc;
   }
@@ -813,7 +815,7 @@ static int merge_rule(itemctx *x, const ctr__ynode *name)
       if (get(x, "exceptions")) {
         ctr__exception_def *ex;
         size_t nex;
-        if ((rc = read_exceptions(x, &ex, &nex)) != CTR_OK)
+        if ((rc = read_exceptions(x, true, &ex, &nex)) != CTR_OK)
           return rc;
         rc = merge_exceptions_append(x, r, ex, nex);
         for (size_t i = 0; i < nex; i++)
@@ -874,7 +876,7 @@ static int merge_rule(itemctx *x, const ctr__ynode *name)
       } else if (strcmp(key, "exceptions") == 0) {
         ctr__exception_def *ex;
         size_t nex;
-        if ((rc = read_exceptions(x, &ex, &nex)) != CTR_OK)
+        if ((rc = read_exceptions(x, app, &ex, &nex)) != CTR_OK)
           return rc;
         if (app) {
           rc = merge_exceptions_append(x, r, ex, nex);
@@ -942,7 +944,7 @@ static int merge_rule(itemctx *x, const ctr__ynode *name)
     nr.output.spans[0].scalar_off += lead;
   }
   if ((get(x, "tags") && (rc = read_tags(x, &nr.tags, &nr.ntags)) != CTR_OK) ||
-      (get(x, "exceptions") && (rc = read_exceptions(x, &nr.exc, &nr.nexc)) != CTR_OK)) {
+      (get(x, "exceptions") && (rc = read_exceptions(x, false, &nr.exc, &nr.nexc)) != CTR_OK)) {
     free_rule(&nr);
     return rc;
   }

@@ -496,3 +496,95 @@ Test(load, long_flow_lists_and_many_anchors_load_in_linear_time)
   free(exc.s);
   free(anchors.s);
 }
+
+/* ------------------------------------------------------------ exceptions (issue 16) */
+
+/* A StopDBInstance record by `user`. */
+static const char *ev_user(char *buf, size_t size, const char *user)
+{
+  snprintf(buf, size, "{\"eventName\":\"StopDBInstance\",\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"%s\"},"
+                      "\"awsRegion\":\"eu-west-1\"}\n", user);
+  return buf;
+}
+
+/* Every exception of a rule suppresses: at and past the old cap of 64. */
+Test(load, exceptions_past_64_each_suppress)
+{
+  gen g = {0};
+  gen_add(&g, RULE("r", "ct.name = StopDBInstance") "  exceptions:\n");
+  for (int i = 1; i <= 70; i++)
+    gen_add(&g, "    - name: e%d\n      fields: [ct.user]\n      values: [[u%d]]\n", i, i);
+  char ev[256];
+  for (int i = 63; i <= 71; i++) {
+    char user[16];
+    snprintf(user, sizeof user, "u%d", i);
+    cr_assert_eq(count(g.s, ev_user(ev, sizeof ev, user)), i == 71 ? 1 : 0, "user %s (%s)", user, diags);
+  }
+  /* The same through appends, one exception per item. */
+  g.len = 0;
+  gen_add(&g, RULE("r", "ct.name = StopDBInstance"));
+  for (int i = 1; i <= 70; i++)
+    gen_add(&g, "- rule: r\n  exceptions:\n    - name: e%d\n      fields: ct.user\n      values: [u%d]\n"
+                "  override:\n    exceptions: append\n", i, i);
+  cr_assert_eq(count(g.s, ev_user(ev, sizeof ev, "u65")), 0, "%s", diags);
+  cr_assert_eq(count(g.s, ev_user(ev, sizeof ev, "u70")), 0, "%s", diags);
+  cr_assert_eq(count(g.s, ev_user(ev, sizeof ev, "u71")), 1, "%s", diags);
+  free(g.s);
+}
+
+/* A list naming a list is expanded in exception values as in conditions, in
+ * every place Falco puts values: a scalar for one field, a scalar or a list
+ * element of a tuple, and `(list)` written out. */
+Test(load, lists_in_lists_expand_in_exception_values)
+{
+  const char *lists = "- list: inner\n  items: [alice]\n- list: outer\n  items: [inner, bob]\n";
+  const char *forms[] = {
+    "      fields: ct.user\n      values: [outer]\n",
+    "      fields: [ct.user]\n      comps: [in]\n      values: [[outer]]\n",
+    "      fields: [ct.user]\n      comps: [in]\n      values: [[[outer, carol]]]\n",
+    "      fields: [ct.user]\n      comps: [in]\n      values: [[(outer)]]\n",
+  };
+  char ev[256];
+  for (size_t f = 0; f < sizeof forms / sizeof *forms; f++) {
+    gen g = {0};
+    gen_add(&g, "%s" RULE("r", "ct.name = StopDBInstance") "  exceptions:\n    - name: e\n%s", lists, forms[f]);
+    cr_assert_eq(count(g.s, ev_user(ev, sizeof ev, "alice")), 0, "form %zu: alice, in inner in outer: %s", f, diags);
+    cr_assert_eq(count(g.s, ev_user(ev, sizeof ev, "bob")), 0, "form %zu: bob", f);
+    cr_assert_eq(count(g.s, ev_user(ev, sizeof ev, "inner")), 1, "form %zu: a list name is not a value", f);
+    cr_assert_eq(count(g.s, ev_user(ev, sizeof ev, "mallory")), 1, "form %zu", f);
+    free(g.s);
+  }
+}
+
+/* Values are read as Falco writes them into the condition: a value with a
+ * blank is quoted, a value already quoted is a quoted string. */
+Test(load, exception_values_quoted_as_falco_quotes_them)
+{
+  const char *y = RULE("r", "ct.name = StopDBInstance")
+    "  exceptions:\n    - name: e\n      fields: [ct.user]\n      values:\n"
+    "        - [bob smith]\n        - ['\"carol jones\"']\n        - [\"'dave'\"]\n";
+  char ev[256];
+  cr_assert_eq(count(y, ev_user(ev, sizeof ev, "bob smith")), 0, "%s", diags);
+  cr_assert_eq(count(y, ev_user(ev, sizeof ev, "carol jones")), 0, "%s", diags);
+  cr_assert_eq(count(y, ev_user(ev, sizeof ev, "dave")), 0, "%s", diags);
+  cr_assert_eq(count(y, ev_user(ev, sizeof ev, "bob")), 1);
+}
+
+/* Appending values to an existing exception warns only when no values are
+ * given (Falco: LOAD_APPEND_NO_VALUES), not when they are. */
+Test(load, append_no_values_warning_only_without_values)
+{
+  const char *base = RULE("r", "ct.name = StopDBInstance")
+    "  exceptions:\n    - name: e\n      fields: ct.user\n      values: [bob]\n";
+  gen g = {0};
+  gen_add(&g, "%s- rule: r\n  exceptions:\n    - name: e\n      values: [carol]\n  override:\n    exceptions: append\n", base);
+  char ev[256];
+  cr_assert_eq(count(g.s, ev_user(ev, sizeof ev, "carol")), 0, "%s", diags);
+  cr_assert_null(strstr(diags, "LOAD_APPEND_NO_VALUES"), "%s", diags);
+  cr_assert_null(strstr(diags, "no values"), "%s", diags);
+  g.len = 0;
+  gen_add(&g, "%s- rule: r\n  exceptions:\n    - name: e\n  override:\n    exceptions: append\n", base);
+  cr_assert_eq(count(g.s, ev_user(ev, sizeof ev, "bob")), 0, "%s", diags);
+  cr_assert(strstr(diags, "rules.yaml:13:7: warning: overriding or appending exception 'e' with no values (in 'r')"), "%s", diags);
+  free(g.s);
+}
