@@ -232,43 +232,41 @@ static bool is_all(const ctr__str *s)
   return s->len == 3 && strncasecmp(s->s, "all", 3) == 0;
 }
 
-static int joined(const ctr__event *ev, const char *key, ctr__value *out)
+/* A list value of the entries (absent when there are none), so that `in`
+ * means "every account is in the set" and an exception with `in` accepts a
+ * share to several trusted accounts at once. */
+static void set_list(ctr__value *out, const ctr__str *v, size_t n)
+{
+  ctr__value_absent(out);
+  if (n == 0)
+    return;
+  out->kind = CTR__V_LIST;
+  out->items = v;
+  out->count = n;
+}
+
+static int entries_field(const ctr__event *ev, const char *key, ctr__value *out)
 {
   ctr__value_absent(out);
   if (!restore_attribute_call(ev))
     return CTR_OK;
   entries e;
   int rc = get_entries(ev, key, &e);
-  if (rc != CTR_OK || e.n == 0)
-    return rc;
-  size_t total = e.n - 1;
-  for (size_t i = 0; i < e.n; i++)
-    total += e.v[i].len;
-  char *p = ctr__arena_alloc(ev->arena, total + 1);
-  if (!p)
-    return CTR_ENOMEM;
-  size_t k = 0;
-  for (size_t i = 0; i < e.n; i++) {
-    if (i)
-      p[k++] = ',';
-    memcpy(p + k, e.v[i].s, e.v[i].len);
-    k += e.v[i].len;
-  }
-  p[k] = '\0';
-  ctr__value_str(out, p, k);
-  return CTR_OK;
+  if (rc == CTR_OK)
+    set_list(out, e.v, e.n);
+  return rc;
 }
 
 CTR__EXTRACT(x_shared_accounts)
 {
   CTR__NOARG();
-  return joined(ev, "valuesToAdd", out);
+  return entries_field(ev, "valuesToAdd", out);
 }
 
 CTR__EXTRACT(x_unshared_accounts)
 {
   CTR__NOARG();
-  return joined(ev, "valuesToRemove", out);
+  return entries_field(ev, "valuesToRemove", out);
 }
 
 /* The caller's account: userIdentity.accountId, else recipientAccountId. */
@@ -279,6 +277,11 @@ static const json_t *caller_account(const ctr__event *ev)
     return a;
   a = ctr__event_get(ev, "recipientAccountId");
   return json_is_string(a) && json_string_length(a) > 0 ? a : NULL;
+}
+
+static bool is_account(const ctr__str *s, const json_t *me)
+{
+  return me && s->len == json_string_length(me) && memcmp(s->s, json_string_value(me), s->len) == 0;
 }
 
 CTR__EXTRACT(x_shared_foreign)
@@ -293,12 +296,30 @@ CTR__EXTRACT(x_shared_foreign)
     return rc;
   const json_t *me = caller_account(ev);
   bool foreign = false;
-  for (size_t i = 0; i < e.n && !foreign; i++) {
-    if (is_all(&e.v[i]) || !me || e.v[i].len != json_string_length(me) ||
-        memcmp(e.v[i].s, json_string_value(me), e.v[i].len) != 0)
-      foreign = true;
-  }
+  for (size_t i = 0; i < e.n && !foreign; i++)
+    foreign = is_all(&e.v[i]) || !is_account(&e.v[i], me);
   ctr__value_cstr(out, foreign ? "true" : "false");
+  return CTR_OK;
+}
+
+/* The entries of valuesToAdd that name another account: neither "all" (the
+ * public share, a fact of its own) nor the caller's account. */
+CTR__EXTRACT(x_shared_foreign_accounts)
+{
+  CTR__NOARG();
+  ctr__value_absent(out);
+  if (!restore_attribute_call(ev))
+    return CTR_OK;
+  entries e;
+  int rc = get_entries(ev, "valuesToAdd", &e);
+  if (rc != CTR_OK)
+    return rc;
+  const json_t *me = caller_account(ev);
+  size_t k = 0;
+  for (size_t i = 0; i < e.n; i++)
+    if (!is_all(&e.v[i]) && !is_account(&e.v[i], me))
+      e.v[k++] = e.v[i]; /* e.v is this call's own arena copy */
+  set_list(out, e.v, k);
   return CTR_OK;
 }
 
@@ -319,6 +340,93 @@ CTR__EXTRACT(x_shared_public)
   return CTR_OK;
 }
 
+/* ------------------------------------------------------------ parameter groups */
+
+/* requestParameters.parameters of ModifyDB[Cluster]ParameterGroup and
+ * ResetDB[Cluster]ParameterGroup: [{"parameterName", "parameterValue",
+ * "applyMethod"}, ...]. */
+static const json_t *params(const ctr__event *ev)
+{
+  const json_t *p = ctr__json_get(request(ev), "parameters");
+  return json_is_array(p) ? p : NULL;
+}
+
+CTR__EXTRACT(x_params_names)
+{
+  CTR__NOARG();
+  ctr__value_absent(out);
+  const json_t *p = params(ev);
+  size_t n = p ? json_array_size(p) : 0;
+  if (n == 0)
+    return CTR_OK;
+  ctr__str *v = ctr__arena_alloc(ev->arena, n * sizeof *v);
+  if (!v)
+    return CTR_ENOMEM;
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    const json_t *name = ctr__json_get(json_array_get(p, i), "parameterName");
+    if (json_is_string(name))
+      v[k++] = (ctr__str){json_string_value(name), json_string_length(name)};
+  }
+  set_list(out, v, k);
+  return CTR_OK;
+}
+
+/* rds.params.value[NAME]: parameterValue of the entry named NAME (the last
+ * one, as RDS applies them in order); a non-string value as compact JSON. */
+CTR__EXTRACT(x_params_value)
+{
+  CTR__UNUSED(argnum);
+  ctr__value_absent(out);
+  const json_t *p = params(ev);
+  const json_t *found = NULL;
+  size_t alen = strlen(arg);
+  for (size_t i = 0, n = p ? json_array_size(p) : 0; i < n; i++) {
+    const json_t *entry = json_array_get(p, i);
+    const json_t *name = ctr__json_get(entry, "parameterName");
+    if (json_is_string(name) && json_string_length(name) == alen && memcmp(json_string_value(name), arg, alen) == 0)
+      found = ctr__json_get(entry, "parameterValue");
+  }
+  if (json_is_string(found))
+    set_json_str(out, found);
+  else if (found)
+    return ctr__value_compact(ev, found, out);
+  return CTR_OK;
+}
+
+/* ------------------------------------------------------------ KMS keys */
+
+/* The account of requestParameters.kmsKeyId when it is a key or alias ARN
+ * (arn:PARTITION:kms:REGION:ACCOUNT:...); a bare key id or alias is the
+ * caller's own account's and gives absent. */
+CTR__EXTRACT(x_kms_account)
+{
+  CTR__NOARG();
+  ctr__value_absent(out);
+  const json_t *k = ctr__json_get(request(ev), "kmsKeyId");
+  if (!json_is_string(k))
+    return CTR_OK;
+  const char *s = json_string_value(k), *end = s + json_string_length(k);
+  if (json_string_length(k) < 4 || memcmp(s, "arn:", 4) != 0)
+    return CTR_OK;
+  /* The account is the fifth colon-separated part. */
+  const char *part = s;
+  for (int i = 0; i < 4; i++) {
+    part = memchr(part, ':', (size_t)(end - part));
+    if (!part)
+      return CTR_OK;
+    part++;
+  }
+  const char *stop = memchr(part, ':', (size_t)(end - part));
+  if (stop && stop > part) {
+    char *acct = ctr__arena_strndup(ev->arena, part, (size_t)(stop - part));
+    if (!acct)
+      return CTR_ENOMEM;
+    ctr__value_str(out, acct, (size_t)(stop - part));
+  }
+  return CTR_OK;
+}
+
 /* ------------------------------------------------------------ the table */
 
 #define F(name, type, fn, desc) {name, type, CTR__ARG_NONE, fn, desc, CTR__RAW_NONE}
@@ -328,6 +436,7 @@ CTR__EXTRACT(x_shared_public)
 #define FV(name, type, fn, desc) {name, type, CTR__ARG_NONE, fn, desc, CTR__RAW_VERBATIM}
 #define S CTR__FT_STRING
 #define U CTR__FT_UINT64
+#define L CTR__FT_LIST
 #define WHERE "requestParameters, else responseElements, else responseElements.{dBInstance,dBCluster,dBSnapshot,dBClusterSnapshot}"
 #define RESTORE "only for ModifyDBSnapshotAttribute/ModifyDBClusterSnapshotAttribute with requestParameters.attributeName \"restore\""
 
@@ -349,11 +458,14 @@ const ctr__field_def ctr__fields_rds[] = {
   F("rds.public", S, x_public,
     "\"true\" if publiclyAccessible is true (JSON bool or \"true\") in " WHERE "; \"false\" if present and false "
     "wherever present; absent otherwise."),
-  F("rds.shared.accounts", S, x_shared_accounts,
-    "requestParameters.valuesToAdd joined with ',' (e.g. \"all\" or account ids), " RESTORE "; absent otherwise or "
+  F("rds.shared.accounts", L, x_shared_accounts,
+    "List: the entries of requestParameters.valuesToAdd (\"all\" or account ids), " RESTORE "; absent otherwise or "
     "when empty."),
-  F("rds.unshared.accounts", S, x_unshared_accounts,
-    "requestParameters.valuesToRemove joined with ',', " RESTORE "; absent otherwise or when empty."),
+  F("rds.unshared.accounts", L, x_unshared_accounts,
+    "List: the entries of requestParameters.valuesToRemove, " RESTORE "; absent otherwise or when empty."),
+  F("rds.shared.foreign_accounts", L, x_shared_foreign_accounts,
+    "List: the entries of requestParameters.valuesToAdd that are neither \"all\" nor the caller's account "
+    "(userIdentity.accountId, else recipientAccountId), " RESTORE "; absent otherwise or when none."),
   F("rds.shared.foreign", S, x_shared_foreign,
     "\"true\" if any requestParameters.valuesToAdd entry is \"all\" or differs from the caller's account "
     "(userIdentity.accountId, else recipientAccountId), else \"false\"; " RESTORE ", absent otherwise."),
@@ -366,6 +478,16 @@ const ctr__field_def ctr__fields_rds[] = {
     "requestParameters.backupRetentionPeriod (integer, truncated real or digit string) as a number; absent otherwise."),
   F("rds.skip_final_snapshot", S, x_skip_final_snapshot,
     "requestParameters.skipFinalSnapshot (JSON bool or \"true\"/\"false\") as \"true\"/\"false\"; absent otherwise."),
+  FV("rds.params.names", L, x_params_names,
+     "List: the parameterName strings of requestParameters.parameters (ModifyDB[Cluster]ParameterGroup, "
+     "ResetDB[Cluster]ParameterGroup); absent when there are none."),
+  {"rds.params.value", S, CTR__ARG_KEY_REQUIRED, x_params_value,
+   "rds.params.value[NAME]: parameterValue of the requestParameters.parameters entry whose parameterName is NAME "
+   "(exact case; the last such entry); a non-string value as compact JSON; absent if no entry or no value.",
+   CTR__RAW_NONE},
+  F("rds.kms.account", S, x_kms_account,
+    "The account id in requestParameters.kmsKeyId when it is an ARN (arn:PARTITION:kms:REGION:ACCOUNT:...); "
+    "absent for a bare key id or alias (the caller's own account) or when missing."),
 };
 
 const size_t ctr__fields_rds_count = CTR__COUNTOF(ctr__fields_rds);

@@ -155,7 +155,25 @@ static void expect_u64(const char *name, uint64_t want)
   cr_assert_eq(v.u64, want, "%s: want %llu, got %llu", name, (unsigned long long)want, (unsigned long long)v.u64);
 }
 
+/* A list field's items, joined with ',' for the comparison. */
+static void expect_list(const char *name, const char *want)
+{
+  ctr__value v = extract(name, NULL);
+  cr_assert_eq(v.kind, CTR__V_LIST, "%s: want list \"%s\", got kind %d", name, want, (int)v.kind);
+  char got[512];
+  size_t k = 0;
+  for (size_t i = 0; i < v.count && k + v.items[i].len + 2 < sizeof got; i++) {
+    if (i)
+      got[k++] = ',';
+    memcpy(got + k, v.items[i].s, v.items[i].len);
+    k += v.items[i].len;
+  }
+  got[k] = '\0';
+  cr_assert_str_eq(got, want, "%s", name);
+}
+
 #define STR(name, want) expect_str_arg(name, NULL, want)
+#define LIST(name, want) expect_list(name, want)
 #define ABSENT(name) expect_absent_arg(name, NULL)
 #define JV(ptr, want) expect_str_arg("json.value", ptr, want)
 #define JV_ABSENT(ptr) expect_absent_arg("json.value", ptr)
@@ -187,7 +205,8 @@ static const char *const all_names[] = {
   "evt.source", "evt.is_async", "evt.asynctype", "evt.hostname", "rds.instance", "rds.cluster", "rds.snapshot",
   "rds.snapshot.type", "rds.securitygroup", "rds.parametergroup", "rds.resource", "rds.public",
   "rds.shared.accounts", "rds.unshared.accounts", "rds.shared.foreign", "rds.shared.public", "rds.engine",
-  "rds.deletion_protection", "rds.backup_retention", "rds.skip_final_snapshot",
+  "rds.deletion_protection", "rds.backup_retention", "rds.skip_final_snapshot", "rds.shared.foreign_accounts",
+  "rds.params.names", "rds.params.value", "rds.kms.account",
 };
 
 Test(fields, registry_lists_every_field)
@@ -1037,7 +1056,7 @@ Test(fields, rds_stratus_snapshot_share)
   STR("rds.snapshot", "exfiltration");
   STR("rds.snapshot.type", "instance");
   STR("rds.resource", "exfiltration");
-  STR("rds.shared.accounts", "503161813013");
+  LIST("rds.shared.accounts", "503161813013");
   STR("rds.shared.foreign", "true");
   STR("rds.shared.public", "false");
   ABSENT("rds.unshared.accounts");
@@ -1058,11 +1077,11 @@ Test(fields, rds_streamalert_cluster_snapshots)
   STR("rds.snapshot", "mysnapshot");
   STR("rds.snapshot.type", "cluster");
   STR("rds.resource", "mysnapshot");
-  STR("rds.shared.accounts", "123456789013");
+  LIST("rds.shared.accounts", "123456789013");
   STR("rds.shared.foreign", "true");
   STR("rds.shared.public", "false");
   load_record("ModifyDBClusterSnapshotAttribute", "\"valuesToAdd\":[\"all\"]");
-  STR("rds.shared.accounts", "all");
+  LIST("rds.shared.accounts", "all");
   STR("rds.shared.foreign", "true");
   STR("rds.shared.public", "true");
   JV("/requestParameters/valuesToAdd", "[\"all\"]");
@@ -1171,22 +1190,24 @@ Test(fields, rds_snapshot_attribute_inline)
   snprintf(buf, sizeof buf, fmt, "ModifyDBSnapshotAttribute", "\"accountId\":\"111122223333\"", "restore",
            ",\"valuesToAdd\":[\"111122223333\"]");
   load_json(buf);
-  STR("rds.shared.accounts", "111122223333");
+  LIST("rds.shared.accounts", "111122223333");
+  ABSENT("rds.shared.foreign_accounts");
   STR("rds.shared.foreign", "false");
   STR("rds.shared.public", "false");
   /* No userIdentity.accountId: recipientAccountId is the caller's. */
   snprintf(buf, sizeof buf, fmt, "ModifyDBSnapshotAttribute", "", "restore",
            ",\"valuesToAdd\":[\"111122223333\",\"444455556666\"],\"valuesToRemove\":[\"777788889999\"]");
   load_json(buf);
-  STR("rds.shared.accounts", "111122223333,444455556666");
-  STR("rds.unshared.accounts", "777788889999");
+  LIST("rds.shared.accounts", "111122223333,444455556666");
+  LIST("rds.unshared.accounts", "777788889999");
+  LIST("rds.shared.foreign_accounts", "444455556666");
   STR("rds.shared.foreign", "true");
   /* Only removals. */
   snprintf(buf, sizeof buf, fmt, "ModifyDBClusterSnapshotAttribute", "\"accountId\":\"1\"", "restore",
            ",\"valuesToRemove\":[\"all\"]");
   load_json(buf);
   ABSENT("rds.shared.accounts");
-  STR("rds.unshared.accounts", "all");
+  LIST("rds.unshared.accounts", "all");
   STR("rds.shared.foreign", "false");
   STR("rds.shared.public", "false");
   /* Empty list. */
@@ -1197,11 +1218,13 @@ Test(fields, rds_snapshot_attribute_inline)
   /* "ALL", a lone string and a number. */
   snprintf(buf, sizeof buf, fmt, "ModifyDBSnapshotAttribute", "\"accountId\":\"1\"", "restore", ",\"valuesToAdd\":\"ALL\"");
   load_json(buf);
-  STR("rds.shared.accounts", "ALL");
+  LIST("rds.shared.accounts", "ALL");
+  ABSENT("rds.shared.foreign_accounts");
   STR("rds.shared.public", "true");
   snprintf(buf, sizeof buf, fmt, "ModifyDBSnapshotAttribute", "\"accountId\":\"1\"", "restore", ",\"valuesToAdd\":[1,null]");
   load_json(buf);
-  STR("rds.shared.accounts", "1,null");
+  LIST("rds.shared.accounts", "1,null");
+  LIST("rds.shared.foreign_accounts", "null");
   STR("rds.shared.foreign", "true");
   /* Not a restore-attribute call. */
   snprintf(buf, sizeof buf, fmt, "ModifyDBSnapshotAttribute", "\"accountId\":\"1\"", "other", ",\"valuesToAdd\":[\"all\"]");
@@ -1215,6 +1238,48 @@ Test(fields, rds_snapshot_attribute_inline)
   ABSENT("rds.shared.public");
 }
 #undef fmt
+
+Test(fields, rds_parameter_group_parameters)
+{
+  load_json("{\"eventName\":\"ModifyDBParameterGroup\",\"requestParameters\":{\"dBParameterGroupName\":\"pg\","
+            "\"parameters\":[{\"parameterName\":\"rds.force_ssl\",\"parameterValue\":\"0\",\"applyMethod\":\"immediate\"},"
+            "{\"parameterName\":\"log_connections\",\"parameterValue\":\"1\"},{\"parameterValue\":\"x\"},"
+            "{\"parameterName\":\"max_connections\",\"parameterValue\":500},"
+            "{\"parameterName\":\"log_connections\",\"parameterValue\":\"0\"},{\"parameterName\":\"pgaudit.log\"}]}}");
+  LIST("rds.params.names", "rds.force_ssl,log_connections,max_connections,log_connections,pgaudit.log");
+  expect_str_arg("rds.params.value", "rds.force_ssl", "0");
+  expect_str_arg("rds.params.value", "log_connections", "0"); /* the last entry wins, as RDS applies them in order */
+  expect_str_arg("rds.params.value", "max_connections", "500");
+  expect_absent_arg("rds.params.value", "pgaudit.log");     /* a reset names no value */
+  expect_absent_arg("rds.params.value", "RDS.FORCE_SSL");   /* exact case */
+  expect_absent_arg("rds.params.value", "general_log");
+  STR("rds.parametergroup", "pg");
+  /* No parameters, or not an array. */
+  load_json("{\"eventName\":\"ResetDBParameterGroup\",\"requestParameters\":{\"dBParameterGroupName\":\"pg\","
+            "\"resetAllParameters\":true}}");
+  ABSENT("rds.params.names");
+  expect_absent_arg("rds.params.value", "rds.force_ssl");
+  load_json("{\"requestParameters\":{\"parameters\":{\"parameterName\":\"a\"}}}");
+  ABSENT("rds.params.names");
+  load_json("{\"requestParameters\":{\"parameters\":[1,{\"parameterName\":2}]}}");
+  ABSENT("rds.params.names");
+}
+
+Test(fields, rds_kms_account)
+{
+  load_json("{\"requestParameters\":{\"kmsKeyId\":\"arn:aws:kms:us-east-1:444455556666:key/2f1e7c3a\"}}");
+  STR("rds.kms.account", "444455556666");
+  load_json("{\"requestParameters\":{\"kmsKeyId\":\"arn:aws-us-gov:kms:us-gov-west-1:111122223333:alias/db\"}}");
+  STR("rds.kms.account", "111122223333");
+  load_json("{\"requestParameters\":{\"kmsKeyId\":\"2f1e7c3a-9b8d-4e6f-a1c2-3d4e5f6a7b8c\"}}");
+  ABSENT("rds.kms.account");
+  load_json("{\"requestParameters\":{\"kmsKeyId\":\"arn:aws:kms:us-east-1::key/x\"}}");
+  ABSENT("rds.kms.account");
+  load_json("{\"requestParameters\":{\"kmsKeyId\":\"arn:aws:kms:us-east-1\"}}");
+  ABSENT("rds.kms.account");
+  load_json("{\"requestParameters\":{\"kmsKeyId\":7}}");
+  ABSENT("rds.kms.account");
+}
 
 /* ------------------------------------------------------------ robustness */
 

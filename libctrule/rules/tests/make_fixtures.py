@@ -544,7 +544,7 @@ fixture("RDS Snapshot Made Public", [
     Q("failed: AccessDenied",
       record("ModifyDBSnapshotAttribute", {"dBSnapshotIdentifier": "orders-prod-2025-06-01", "attributeName": "restore", "valuesToAdd": ["all"]},
              who=MALLORY, error="AccessDenied", resource=rds_arn("snapshot", "orders-prod-2025-06-01"))),
-], outputs=[(1, "snapshot=orders-prod-2025-06-01"), (1, "accounts=all"), (2, f"accounts={FOREIGN},all")])
+], outputs=[(1, "snapshot=orders-prod-2025-06-01"), (1, "accounts=(all)"), (2, f"accounts=({FOREIGN},all)")])
 
 fixture("RDS Cluster Snapshot Made Public", [
     A("real: cluster snapshot restore attribute gains all", real(1049, "ModifyDBClusterSnapshotAttribute")),
@@ -561,7 +561,7 @@ fixture("RDS Cluster Snapshot Made Public", [
       record("ModifyDBClusterSnapshotAttribute", {"dBClusterSnapshotIdentifier": "ledger-aurora-2025-06-01", "attributeName": "restore",
                                                   "valuesToAdd": ["all"]},
              who=MALLORY, error="AccessDenied", resource=rds_arn("cluster-snapshot", "ledger-aurora-2025-06-01"))),
-], outputs=[(1, "snapshot=mysnapshot"), (1, "accounts=all"), (2, "snapshot=ledger-aurora-2025-06-01")])
+], outputs=[(1, "snapshot=mysnapshot"), (1, "accounts=(all)"), (2, "snapshot=ledger-aurora-2025-06-01")])
 
 fixture("RDS Snapshot Shared With Foreign Account", [
     A("real: Stratus Red Team shares a snapshot with an unknown account", real(809, "ModifyDBSnapshotAttribute")),
@@ -573,6 +573,10 @@ fixture("RDS Snapshot Shared With Foreign Account", [
       record("ModifyDBSnapshotAttribute", {"dBSnapshotIdentifier": "orders-prod-2025-06-01", "attributeName": "restore",
                                            "valuesToAdd": ["all", FOREIGN]},
              snapshot_attrs("orders-prod-2025-06-01", ["all", FOREIGN]), who=MALLORY)),
+    A("the caller's own account and a foreign one: only the foreign one is named",
+      record("ModifyDBSnapshotAttribute", {"dBSnapshotIdentifier": "orders-prod-2025-06-01", "attributeName": "restore",
+                                           "valuesToAdd": [ACCOUNT, FOREIGN2]},
+             snapshot_attrs("orders-prod-2025-06-01", [ACCOUNT, FOREIGN2]), who=MALLORY)),
     Q("public only (reported by RDS Snapshot Made Public)",
       record("ModifyDBSnapshotAttribute", {"dBSnapshotIdentifier": "orders-prod-2025-06-01", "attributeName": "restore", "valuesToAdd": ["all"]},
              snapshot_attrs("orders-prod-2025-06-01", ["all"]), who=MALLORY)),
@@ -588,9 +592,9 @@ fixture("RDS Snapshot Shared With Foreign Account", [
       record("ModifyDBSnapshotAttribute", {"dBSnapshotIdentifier": "orders-prod-2025-06-01", "attributeName": "restore",
                                            "valuesToAdd": [FOREIGN]},
              who=MALLORY, error="AccessDenied", resource=rds_arn("snapshot", "orders-prod-2025-06-01"))),
-], outputs=[(1, "snapshot=exfiltration"), (1, "accounts=503161813013"), (1, "user=christophe"),
+], outputs=[(1, "snapshot=exfiltration"), (1, "accounts=(503161813013)"), (1, "user=christophe"),
             (1, "account=171471557522"), (1, "ip=204.10.215.184"), (1, "agent=stratus-red-team_"),
-            (2, f"accounts={FOREIGN},{FOREIGN2}"), (3, f"accounts=all,{FOREIGN}")])
+            (2, f"accounts=({FOREIGN},{FOREIGN2})"), (3, f"accounts=({FOREIGN})"), (4, f"accounts=({FOREIGN2})")])
 
 fixture("RDS Cluster Snapshot Shared With Foreign Account", [
     A("real: cluster snapshot shared with another account", real(1048, "ModifyDBClusterSnapshotAttribute")),
@@ -607,7 +611,7 @@ fixture("RDS Cluster Snapshot Shared With Foreign Account", [
       record("ModifyDBClusterSnapshotAttribute", {"dBClusterSnapshotIdentifier": "ledger-aurora-2025-06-01", "attributeName": "restore",
                                                   "valuesToAdd": [FOREIGN]},
              who=MALLORY, error="AccessDenied", resource=rds_arn("cluster-snapshot", "ledger-aurora-2025-06-01"))),
-], outputs=[(1, "accounts=123456789013"), (1, "snapshot=mysnapshot"), (2, f"accounts={FOREIGN}")])
+], outputs=[(1, "accounts=(123456789013)"), (1, "snapshot=mysnapshot"), (2, f"accounts=({FOREIGN})")])
 
 fixture("RDS Snapshot Attribute Modified", [
     A("an account removed from the restore attribute",
@@ -623,7 +627,7 @@ fixture("RDS Snapshot Attribute Modified", [
       record("ModifyDBSnapshotAttribute", {"dBSnapshotIdentifier": "orders-prod-2025-06-01", "attributeName": "restore",
                                            "valuesToRemove": [FOREIGN]},
              who=MALLORY, error="AccessDenied", resource=rds_arn("snapshot", "orders-prod-2025-06-01"))),
-], outputs=[(1, "snapshot=orders-prod-2025-06-01"), (1, f"removed={FOREIGN}"), (1, "added=<NA>")])
+], outputs=[(1, "snapshot=orders-prod-2025-06-01"), (1, f"removed=({FOREIGN})"), (1, "added=<NA>")])
 
 fixture("RDS Cluster Snapshot Attribute Modified", [
     A("an account removed from the restore attribute",
@@ -639,7 +643,7 @@ fixture("RDS Cluster Snapshot Attribute Modified", [
       record("ModifyDBClusterSnapshotAttribute", {"dBClusterSnapshotIdentifier": "ledger-aurora-2025-06-01", "attributeName": "restore",
                                                   "valuesToRemove": [FOREIGN]},
              who=MALLORY, error="AccessDenied", resource=rds_arn("cluster-snapshot", "ledger-aurora-2025-06-01"))),
-], outputs=[(1, f"removed={FOREIGN}")])
+], outputs=[(1, f"removed=({FOREIGN})")])
 
 # ---- DB security groups
 
@@ -1105,7 +1109,7 @@ fixture("RDS Public Exposure Attempt Denied", [
     Q("failed for an operational reason, not denied",
       record("ModifyDBInstance", {"dBInstanceIdentifier": "orders-prod", "publiclyAccessible": True},
              error="InvalidDBInstanceState", message="Database instance is not in available state.")),
-], outputs=[(1, "error=AccessDenied"), (1, "instance=orders-prod"), (2, f"accounts={FOREIGN}"),
+], outputs=[(1, "error=AccessDenied"), (1, "instance=orders-prod"), (2, f"accounts=({FOREIGN})"),
             (3, "event=ModifyDBClusterSnapshotAttribute")])
 
 fixture("RDS Database Port Opened To The Internet", [
@@ -1146,6 +1150,18 @@ fixture("RDS Database Port Opened To The Internet", [
              message="You are not authorized to perform this operation.", version="1.09")),
 ], outputs=[(1, "group=sg-0b7c1e2d3f4a5b6c7"), (3, "group=sg-0d1c2b3a49586f7e6")])
 
+
+# ---- DB security group ingress from the caller's own EC2 groups (lower priority)
+
+# ---- availability
+
+# ---- protections weakened
+
+def pg_params(*triples):
+    return [dict(zip(("parameterName", "parameterValue", "applyMethod"), t)) for t in triples]
+
+
+# ---- hunting signals
 
 # ------------------------------------------------------------------ writing
 
