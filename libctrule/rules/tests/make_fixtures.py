@@ -758,6 +758,9 @@ fixture("RDS Cluster Deleted", [
       record("DeleteDBCluster", {"dBClusterIdentifier": "ledger-aurora", "skipFinalSnapshot": True}, who=MALLORY,
              error="InvalidParameterCombination",
              message="Cannot delete protected Cluster, please disable deletion protection and try again.")),
+    Q("harmless: AWS Backup (its service-linked role) deletes a cluster it restored for a restore test",
+      record("DeleteDBCluster", {"dBClusterIdentifier": "awsbackup-restore-test-ledger", "skipFinalSnapshot": True},
+             db_cluster("awsbackup-restore-test-ledger", status="deleting", deletionProtection=False), who=BACKUP)),
 ], outputs=[(1, "skip_final_snapshot=true"), (2, "cluster=ledger-aurora"), (2, "final_snapshot=ledger-aurora-final"),
             (2, "skip_final_snapshot=false")])
 
@@ -807,6 +810,10 @@ fixture("RDS Instance Deleted", [
                                   "finalDBSnapshotIdentifier": "orders-prod-final"}, who=MALLORY,
              error="InvalidParameterCombination",
              message="Cannot delete protected DB Instance, please disable deletion protection and try again.")),
+    Q("harmless: AWS Backup deletes an instance it restored for a restore test",
+      record("DeleteDBInstance", {"dBInstanceIdentifier": "awsbackup-restore-test-orders", "skipFinalSnapshot": False,
+                                  "finalDBSnapshotIdentifier": "awsbackup-restore-test-orders-final"},
+             db_instance("awsbackup-restore-test-orders", dBInstanceStatus="deleting", deletionProtection=False), who=BACKUP)),
 ], outputs=[(1, "instance=orders-prod"), (1, "final_snapshot=orders-prod-final"), (1, "delete_automated_backups=false")])
 
 fixture("RDS Instance Deleted Without Final Snapshot", [
@@ -826,6 +833,9 @@ fixture("RDS Instance Deleted Without Final Snapshot", [
       record("DeleteDBInstance", {"dBInstanceIdentifier": "orders-prod", "skipFinalSnapshot": True}, who=MALLORY,
              error="InvalidParameterCombination",
              message="Cannot delete protected DB Instance, please disable deletion protection and try again.")),
+    Q("harmless: AWS Backup deletes an instance it restored for a restore test, no final snapshot",
+      record("DeleteDBInstance", {"dBInstanceIdentifier": "awsbackup-restore-test-orders", "skipFinalSnapshot": True},
+             db_instance("awsbackup-restore-test-orders", dBInstanceStatus="deleting", deletionProtection=False), who=BACKUP)),
 ], outputs=[(1, "instance=mydbinstance"), (1, "delete_automated_backups=true"), (1, "user=Bob"),
             (2, "instance=orders-prod")])
 
@@ -842,6 +852,10 @@ fixture("RDS Global Cluster Deleted", [
     Q("failed: members remain",
       record("DeleteGlobalCluster", {"globalClusterIdentifier": "ledger-global"}, who=MALLORY, error="InvalidGlobalClusterStateFault",
              message="The global cluster ledger-global is not empty")),
+    Q("harmless: the call made by AWS Backup's service-linked role",
+      record("DeleteGlobalCluster", {"globalClusterIdentifier": "awsbackup-restore-test-global"},
+             {"globalClusterIdentifier": "awsbackup-restore-test-global", "status": "available",
+              "engine": "aurora-postgresql", "globalClusterMembers": []}, who=BACKUP)),
 ], outputs=[(1, "global_cluster=ledger-global")])
 
 # ---- backups and snapshots
@@ -884,6 +898,9 @@ fixture("RDS Automated Backups Disabled", [
       record("ModifyDBInstance", {"dBInstanceIdentifier": "orders-prod", "backupRetentionPeriod": 0, "applyImmediately": True},
              who=MALLORY, error="InvalidParameterCombination",
              message="Cannot disable automatic backups on a DB instance that has read replicas")),
+    Q("harmless: AWS Backup takes over continuous backups and sets the retention itself",
+      record("ModifyDBInstance", {"dBInstanceIdentifier": "orders-prod", "backupRetentionPeriod": 0, "applyImmediately": True},
+             db_instance("orders-prod", dBInstanceStatus="modifying"), who=BACKUP)),
 ], outputs=[(1, "instance=orders-prod"), (1, "retention=0"), (1, "event=ModifyDBInstance")])
 
 fixture("RDS Automated Backups Deleted", [
@@ -903,6 +920,10 @@ fixture("RDS Automated Backups Deleted", [
     Q("failed: AccessDenied",
       record("DeleteDBInstanceAutomatedBackup", {"dbiResourceId": "db-RQ3NWV5GUHTMCWOSLMK7KQ2ZRA"}, who=MALLORY, error="AccessDenied",
              resource=f"arn:aws:rds:us-east-1:{ACCOUNT}:auto-backup:ab-7kq2zraq3nwv5guhtmcwoslmk7")),
+    Q("harmless: AWS Backup deletes a continuous-backup recovery point it manages",
+      record("DeleteDBInstanceAutomatedBackup", {"dbiResourceId": "db-RQ3NWV5GUHTMCWOSLMK7KQ2ZRA"},
+             {"dBInstanceIdentifier": "orders-prod", "dbiResourceId": "db-RQ3NWV5GUHTMCWOSLMK7KQ2ZRA",
+              "region": "us-east-1", "status": "deleting", "engine": "postgres"}, who=BACKUP)),
 ], outputs=[(1, "instance=orders-prod"), (1, "resource_id=db-RQ3NWV5GUHTMCWOSLMK7KQ2ZRA"),
             (2, "cluster=ledger-aurora"), (2, "event=DeleteDBClusterAutomatedBackup")])
 
