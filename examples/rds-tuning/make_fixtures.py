@@ -65,6 +65,7 @@ CHECKS = [
     ("RDS Public Exposure Attempt Denied", [(7, "alert"), (8, "quiet")], []),
     ("RDS Snapshot Copied Cross-Region Or With Foreign Key", [(9, "quiet"), (10, "alert")], [(10, f":{FOREIGN}:key/")]),
     ("RDS DB Security Group Ingress Authorized", [(11, "quiet"), (12, "alert")], [(12, f"ec2_group_owner={FOREIGN}")]),
+    ("RDS DB Security Group Ingress From Own Account", [(11, "alert"), (12, "quiet")], [(11, f"ec2_group_owner={LAKE}")]),
 ]
 
 

@@ -1174,7 +1174,83 @@ fixture("RDS Database Port Opened To The Internet", [
 
 # ---- DB security group ingress from the caller's own EC2 groups (lower priority)
 
+fixture("RDS DB Security Group Ingress From Own Account", [
+    A("an EC2 security group of the same account",
+      record("AuthorizeDBSecurityGroupIngress", {"dBSecurityGroupName": "reporting-db", "eC2SecurityGroupName": "reporting-app",
+                                                 "eC2SecurityGroupOwnerId": ACCOUNT},
+             db_security_group("reporting-db", ec2_groups=[{"status": "authorizing", "eC2SecurityGroupName": "reporting-app",
+                                                            "eC2SecurityGroupOwnerId": ACCOUNT}]), version="1.09")),
+    A("an EC2 security group named by id, without owner (the caller's account)",
+      record("AuthorizeDBSecurityGroupIngress", {"dBSecurityGroupName": "reporting-db", "eC2SecurityGroupId": "sg-0e1f2a3b4c5d6e7f8"},
+             db_security_group("reporting-db", ec2_groups=[{"status": "authorizing", "eC2SecurityGroupId": "sg-0e1f2a3b4c5d6e7f8",
+                                                            "eC2SecurityGroupOwnerId": ACCOUNT}]), version="1.09")),
+    Q("an IP range (reported by RDS DB Security Group Ingress Authorized)",
+      record("AuthorizeDBSecurityGroupIngress", {"dBSecurityGroupName": "reporting-db", "cIDRIP": "203.0.113.0/24"},
+             db_security_group("reporting-db", ip_ranges=[{"status": "authorizing", "cIDRIP": "203.0.113.0/24"}]), who=MALLORY,
+             version="1.09")),
+    Q("another account's EC2 security group (reported by RDS DB Security Group Ingress Authorized)",
+      record("AuthorizeDBSecurityGroupIngress", {"dBSecurityGroupName": "reporting-db", "eC2SecurityGroupName": "bastion",
+                                                 "eC2SecurityGroupOwnerId": FOREIGN},
+             db_security_group("reporting-db", ec2_groups=[{"status": "authorizing", "eC2SecurityGroupName": "bastion",
+                                                            "eC2SecurityGroupOwnerId": FOREIGN}]), who=MALLORY, version="1.09")),
+    Q("harmless counterpart: RevokeDBSecurityGroupIngress of the same group",
+      record("RevokeDBSecurityGroupIngress", {"dBSecurityGroupName": "reporting-db", "eC2SecurityGroupName": "reporting-app",
+                                              "eC2SecurityGroupOwnerId": ACCOUNT},
+             db_security_group("reporting-db"), version="1.09")),
+    Q("failed: EC2-Classic is not supported",
+      record("AuthorizeDBSecurityGroupIngress", {"dBSecurityGroupName": "reporting-db", "eC2SecurityGroupName": "reporting-app"},
+             error="InvalidParameterValue", message="EC2-Classic is not supported for this account.", version="1.09")),
+], outputs=[(1, "security_group=reporting-db"), (1, "ec2_group=reporting-app"), (1, f"ec2_group_owner={ACCOUNT}"),
+            (1, "user=alice"), (2, "ec2_group_id=sg-0e1f2a3b4c5d6e7f8")])
+
 # ---- availability
+
+fixture("RDS Database Rebooted", [
+    A("RebootDBInstance with a forced failover",
+      record("RebootDBInstance", {"dBInstanceIdentifier": "orders-prod", "forceFailover": True},
+             db_instance("orders-prod", dBInstanceStatus="rebooting"), who=MALLORY)),
+    A("RebootDBCluster",
+      record("RebootDBCluster", {"dBClusterIdentifier": "ledger-maz"},
+             multi_az_cluster("ledger-maz", status="rebooting"))),
+    A("RebootDBShardGroup (Aurora Limitless)",
+      record("RebootDBShardGroup", {"dBShardGroupIdentifier": "ledger-limitless-shards"},
+             {"dBShardGroupIdentifier": "ledger-limitless-shards", "dBClusterIdentifier": "ledger-limitless",
+              "status": "rebooting", "maxACU": 768.0, "computeRedundancy": 1})),
+    Q("harmless counterpart: StartDBInstance",
+      record("StartDBInstance", {"dBInstanceIdentifier": "orders-prod"}, db_instance("orders-prod", dBInstanceStatus="starting"))),
+    Q("failed: the instance is not available",
+      record("RebootDBInstance", {"dBInstanceIdentifier": "orders-prod"}, who=MALLORY, error="InvalidDBInstanceState",
+             message="DB instance is not in available state.")),
+    Q("failed: AccessDenied",
+      record("RebootDBCluster", {"dBClusterIdentifier": "ledger-maz"}, who=MALLORY, error="AccessDenied",
+             resource=rds_arn("cluster", "ledger-maz"))),
+], outputs=[(1, "instance=orders-prod"), (1, "force_failover=true"), (1, "event=RebootDBInstance"),
+            (1, "user=DevOpsDeployRole"), (2, "cluster=ledger-maz"), (3, "shard_group=ledger-limitless-shards")])
+
+fixture("RDS Failover Or Switchover", [
+    A("FailoverDBCluster to a chosen instance",
+      record("FailoverDBCluster", {"dBClusterIdentifier": "ledger-aurora", "targetDBInstanceIdentifier": "ledger-aurora-2"},
+             db_cluster("ledger-aurora", status="failing-over"), who=MALLORY)),
+    A("FailoverGlobalCluster: the primary region moves",
+      record("FailoverGlobalCluster", {"globalClusterIdentifier": "ledger-global",
+                                       "targetDbClusterIdentifier": rds_arn("cluster", "ledger-eu", region="eu-west-1"),
+                                       "allowDataLoss": True},
+             {"globalClusterIdentifier": "ledger-global", "status": "failing-over", "engine": "aurora-postgresql"})),
+    A("SwitchoverBlueGreenDeployment",
+      record("SwitchoverBlueGreenDeployment", {"blueGreenDeploymentIdentifier": "bgd-2f4a6c8e0b1d3f57", "switchoverTimeout": 300},
+             {"blueGreenDeployment": {"blueGreenDeploymentIdentifier": "bgd-2f4a6c8e0b1d3f57", "status": "SWITCHOVER_IN_PROGRESS"}},
+             who=TERRAFORM_CI)),
+    Q("harmless counterpart: DescribeGlobalClusters",
+      record("DescribeGlobalClusters", {"globalClusterIdentifier": "ledger-global"}, None, read_only=True)),
+    Q("failed: the cluster has one instance only",
+      record("FailoverDBCluster", {"dBClusterIdentifier": "ledger-dev"}, error="InvalidDBClusterStateFault",
+             message="Cannot failover a cluster with only one instance.")),
+    Q("failed: AccessDenied",
+      record("SwitchoverBlueGreenDeployment", {"blueGreenDeploymentIdentifier": "bgd-2f4a6c8e0b1d3f57"}, who=MALLORY,
+             error="AccessDenied")),
+], outputs=[(1, "cluster=ledger-aurora"), (1, "target_instance=ledger-aurora-2"), (2, "global_cluster=ledger-global"),
+            (2, "target=arn:aws:rds:eu-west-1:"), (3, "blue_green=bgd-2f4a6c8e0b1d3f57"),
+            (3, "event=SwitchoverBlueGreenDeployment")])
 
 # ---- protections weakened
 
