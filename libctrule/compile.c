@@ -208,37 +208,98 @@ static int slot_of(compiler_ctx *cx, const ctr__field_def *def, const char *arg,
 
 static const char *tf_name(ctr__tf tf)
 {
-  static const char *const names[] = {"", "tolower", "toupper", "b64", "basename", "len", "val"};
-  return names[tf];
+  static const char *const names[] = {"",    "tolower", "toupper", "b64",    "basename", "len",
+                                      "val", "join",    "concat",  "getopt", "a value",  "a list"};
+  return tf < CTR__COUNTOF(names) ? names[tf] : "?";
+}
+
+static const char *type_name(ctr__ftype t)
+{
+  return t == CTR__FT_UINT64 ? "a number" : t == CTR__FT_LIST ? "a list" : "a string";
+}
+
+/* Arity and argument types of a transformer (e->args compiled), and the type
+ * of its result, as libsinsp checks them when it compiles a filter. */
+static bool check_transformer(compiler_ctx *cx, const ctr__fexpr *f, ctr__cexpr *e)
+{
+  const char *name = tf_name(f->tf);
+  size_t n = e->nargs;
+  switch (f->tf) {
+  case CTR__TF_LIST:
+    e->type = CTR__FT_LIST;
+    return true;
+  case CTR__TF_TOLOWER:
+  case CTR__TF_TOUPPER:
+  case CTR__TF_B64:
+  case CTR__TF_BASENAME:
+  case CTR__TF_LEN: {
+    if (n != 1 || f->args[0]->tf == CTR__TF_LIT || f->args[0]->tf == CTR__TF_LIST) {
+      ERR(cx, f->pos, "%s() takes one argument: a field or a transformer", name);
+      return false;
+    }
+    ctr__ftype t = e->args[0]->type;
+    if (t == CTR__FT_UINT64) {
+      ERR(cx, f->pos, "%s() takes a string or a list, not %s", name, type_name(t));
+      return false;
+    }
+    e->type = f->tf == CTR__TF_LEN ? CTR__FT_UINT64 : t;
+    return true;
+  }
+  case CTR__TF_JOIN:
+    if (n != 2 || e->args[0]->type == CTR__FT_LIST || e->args[1]->type != CTR__FT_LIST) {
+      ERR(cx, f->pos, "join() takes two arguments: a separator (not a list) and a list");
+      return false;
+    }
+    e->type = CTR__FT_STRING;
+    return true;
+  case CTR__TF_CONCAT:
+    for (size_t i = 0; i < n; i++)
+      if (e->args[i]->type == CTR__FT_LIST) {
+        ERR(cx, f->args[i]->pos, "concat() takes single values, not %s", type_name(e->args[i]->type));
+        return false;
+      }
+    if (n < 2) {
+      ERR(cx, f->pos, "concat() takes at least two arguments");
+      return false;
+    }
+    e->type = CTR__FT_STRING;
+    return true;
+  case CTR__TF_GETOPT:
+    if (n != 2 || e->args[0]->type != CTR__FT_LIST || e->args[1]->type == CTR__FT_LIST) {
+      ERR(cx, f->pos, "getopt() takes two arguments: a list of command-line arguments and an option string (not a list)");
+      return false;
+    }
+    e->type = CTR__FT_LIST;
+    return true;
+  default:
+    ERR(cx, f->pos, "%s cannot be used here", name);
+    return false;
+  }
 }
 
 /* Resolves a field operand; NULL on error (reported). */
 static ctr__cexpr *compile_fexpr(compiler_ctx *cx, const ctr__fexpr *f)
 {
+  if (f->tf == CTR__TF_VAL) /* on the right-hand side, val(x) is x */
+    return compile_fexpr(cx, f->args[0]);
   ctr__cexpr *e = palloc(cx, sizeof *e);
   if (!e)
     return NULL;
-  if (f->tf != CTR__TF_NONE && f->tf != CTR__TF_VAL) {
-    e->tf = f->tf;
-    if (!(e->inner = compile_fexpr(cx, f->inner)))
-      return NULL;
-    if (f->tf == CTR__TF_LEN) {
-      e->type = CTR__FT_UINT64;
-      if (e->inner->type == CTR__FT_UINT64) {
-        ERR(cx, f->pos, "len() takes a string or list field, not a number");
-        return NULL;
-      }
-    } else {
-      if (e->inner->type != CTR__FT_STRING) {
-        ERR(cx, f->pos, "%s() takes a string field", tf_name(f->tf));
-        return NULL;
-      }
-      e->type = CTR__FT_STRING;
-    }
-    return e;
+  e->tf = f->tf;
+  if (f->tf == CTR__TF_LIT) {
+    e->type = CTR__FT_STRING;
+    e->lit = (ctr__str){pstrndup(cx, f->lit, f->litlen), f->litlen};
+    return e->lit.s ? e : NULL;
   }
-  if (f->tf == CTR__TF_VAL)
-    f = f->inner;
+  if (f->tf != CTR__TF_NONE) {
+    if (f->nargs && !(e->args = palloc(cx, f->nargs * sizeof *e->args)))
+      return NULL;
+    e->nargs = f->nargs;
+    bool ok = true;
+    for (size_t i = 0; i < f->nargs; i++) /* every argument, so that every error is reported */
+      ok = (e->args[i] = compile_fexpr(cx, f->args[i])) != NULL && ok;
+    return ok && check_transformer(cx, f, e) ? e : NULL;
+  }
   const ctr__field_def *def = ctr__field_lookup(f->field, strlen(f->field));
   if (!def) {
     cx->unknown_field = true;
@@ -332,16 +393,18 @@ static ctr__cnode *compile_check(compiler_ctx *cx, const ctr__ast *a)
   }
   if (a->op == CTR__OP_EXISTS)
     return n;
+  if (a->mod && t == CTR__FT_UINT64) {
+    ERR(cx, a->op_pos, "the modifiers oneof, anyof and allof apply to string comparisons, and this field is a number");
+    return NULL;
+  }
   if (a->rhs_field) {
-    if (a->op == CTR__OP_PMATCH || a->op == CTR__OP_IN || a->op == CTR__OP_INTERSECTS) {
-      ERR(cx, a->op_pos, "val() cannot be used with '%s'", ctr__op_name(a->op));
-      return NULL;
-    }
+    /* A field or transformer on the right: its value(s) are compared. With
+     * in / intersects / pmatch they are the list (one value: a list of one). */
     if (!(n->rhs_expr = compile_fexpr(cx, a->rhs_field)))
       return NULL;
-    if (n->rhs_expr->type != t && !(t == CTR__FT_LIST || n->rhs_expr->type == CTR__FT_LIST)) {
-      ERR(cx, a->rhs_field->pos, "cannot compare fields of different types (%s and %s)",
-          t == CTR__FT_UINT64 ? "uint64" : "string", n->rhs_expr->type == CTR__FT_UINT64 ? "uint64" : "string");
+    ctr__ftype r = n->rhs_expr->type;
+    if ((r == CTR__FT_UINT64) != (t == CTR__FT_UINT64)) {
+      ERR(cx, a->rhs_field->pos, "cannot compare values of different types (%s and %s)", type_name(t), type_name(r));
       return NULL;
     }
     return n;
@@ -383,13 +446,26 @@ static ctr__cnode *compile_check(compiler_ctx *cx, const ctr__ast *a)
   }
   if ((a->op == CTR__OP_IN || a->op == CTR__OP_INTERSECTS) && !strset_build(cx, &n->set, vals, a->nrhs))
     return NULL;
-  if (a->op == CTR__OP_REGEX && !(n->re = compile_regex(cx, &a->rhs[0])))
+  if (a->op == CTR__OP_REGEX && a->mod) {
+    /* With a modifier, every pattern counts: one compiled regex each. */
+    if (a->nrhs && !(n->res = palloc(cx, a->nrhs * sizeof *n->res)))
+      return NULL;
+    for (size_t i = 0; i < a->nrhs; i++)
+      if (!(n->res[i] = compile_regex(cx, &a->rhs[i])))
+        return NULL;
+  } else if (a->op == CTR__OP_REGEX && !(n->re = compile_regex(cx, &a->rhs[0]))) {
     return NULL;
+  }
   if (a->op == CTR__OP_PMATCH) {
-    /* Normalise prefixes: drop trailing slashes so "/a/" matches "/a/b". */
-    for (size_t i = 0; i < n->nrhs; i++)
+    /* Normalise prefixes: drop trailing slashes so "/a/" matches "/a/b". A
+     * pattern with a wildcard is matched component by component (and is no
+     * literal prefix of the value: its own op says so to the prefilter). */
+    for (size_t i = 0; i < n->nrhs; i++) {
       while (n->rhs_list[i].len > 1 && n->rhs_list[i].s[n->rhs_list[i].len - 1] == '/')
         n->rhs_list[i].len--;
+      if (strpbrk(n->rhs_list[i].s, "*?["))
+        n->op = CTR__OP_PMATCH_GLOB;
+    }
   }
   return n;
 }
@@ -672,6 +748,13 @@ static bool output_field(compiler_ctx *cx, ctr__crule *cr, const char *display, 
   return true;
 }
 
+static void shift_positions(ctr__fexpr *f, size_t by)
+{
+  f->pos += by;
+  for (size_t i = 0; i < f->nargs; i++)
+    shift_positions(f->args[i], by);
+}
+
 /* Falco output template: `%field`, `%field[arg]`, `%transformer(field)`, an
  * optional width `%20field` (accepted, ignored); any other `%` is literal. */
 static bool compile_output(compiler_ctx *cx, const ctr__rule_def *r, ctr__crule *cr)
@@ -746,22 +829,14 @@ static bool compile_output(compiler_ctx *cx, const ctr__rule_def *r, ctr__crule 
         continue;
       }
       /* Positions in f are relative to the operand: shift into the text. */
-      for (ctr__fexpr *g = f; g; g = g->inner)
-        g->pos += j;
+      shift_positions(f, j);
     }
     (void)sub;
     const ctr__text *saved = cx->text;
     cx->text = t;
     ctr__cexpr *e = compile_fexpr(cx, f);
     cx->text = saved;
-    /* free the parsed operand */
-    while (f) {
-      ctr__fexpr *in = f->inner;
-      free(f->field);
-      free(f->arg);
-      free(f);
-      f = in;
-    }
+    ctr__fexpr_free(f);
     if (!e) {
       ok = false;
       i = end;

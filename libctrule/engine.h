@@ -190,23 +190,34 @@ typedef enum ctr__op {
   CTR__OP_CONTAINS, CTR__OP_ICONTAINS, CTR__OP_STARTSWITH, CTR__OP_ENDSWITH,
   CTR__OP_GLOB, CTR__OP_IGLOB, CTR__OP_REGEX, CTR__OP_IN, CTR__OP_INTERSECTS,
   CTR__OP_PMATCH, CTR__OP_EXISTS, CTR__OP_BCONTAINS, CTR__OP_BSTARTSWITH,
+  CTR__OP_PMATCH_GLOB, /* compiled form only: pmatch with a wildcard in a pattern (no pattern is a literal prefix) */
   CTR__OP__COUNT
 } ctr__op;
 
 typedef enum ctr__tf { CTR__TF_NONE = 0, CTR__TF_TOLOWER, CTR__TF_TOUPPER, CTR__TF_B64,
-                       CTR__TF_BASENAME, CTR__TF_LEN, CTR__TF_VAL } ctr__tf;
+                       CTR__TF_BASENAME, CTR__TF_LEN, CTR__TF_VAL,
+                       CTR__TF_JOIN, CTR__TF_CONCAT, CTR__TF_GETOPT, /* multi-value transformers */
+                       CTR__TF_LIT,  /* a quoted string or number given to a transformer */
+                       CTR__TF_LIST  /* a transformer list "(a, b)" given to a transformer */
+} ctr__tf;
 
 typedef enum { CTR__MOD_NONE = 0, CTR__MOD_ANYOF, CTR__MOD_ALLOF, CTR__MOD_ONEOF } ctr__mod;
 
-/* A field operand: a field, or a transformer applied to one. */
+/* A field operand: a field, a transformer applied to its arguments, or (as
+ * a transformer argument) a literal or a transformer list. Owns everything
+ * it points to; freed with ctr__fexpr_free. */
 typedef struct ctr__fexpr ctr__fexpr;
 struct ctr__fexpr {
   ctr__tf tf;        /* NONE: a field */
-  ctr__fexpr *inner; /* transformer argument */
+  ctr__fexpr **args; /* transformer arguments, list items */
+  size_t nargs;
   char *field;       /* field name (tf == NONE) */
-  char *arg;         /* [arg] text or NULL */
+  char *arg;         /* [arg] text (unescaped) or NULL */
+  char *lit;         /* CTR__TF_LIT: the value */
+  size_t litlen;
   size_t pos;        /* offset in the condition text */
 };
+void ctr__fexpr_free(ctr__fexpr *f);
 
 typedef enum { CTR__N_AND, CTR__N_OR, CTR__N_NOT, CTR__N_CHECK, CTR__N_MACRO } ctr__nkind;
 
@@ -246,10 +257,12 @@ typedef struct ctr__parse_error {
   char msg[256];
 } ctr__parse_error;
 
-/* Parses a condition; list names inside list literals are expanded from
- * `defs` (lists marked used). NULL with *err filled on a syntax error. */
+/* Parses a condition; list names standing for values are expanded from
+ * `defs` (lists marked used; defs may be NULL). NULL with *err filled on a
+ * syntax error. The caller owns and frees the result (ctr__ast_free). */
 ctr__ast *ctr__parse_condition(const ctr__text *text, ctr__defs *defs, ctr__parse_error *err);
 void ctr__ast_free(ctr__ast *a);
+/* lex.c owns the operator table. */
 const char *ctr__op_name(ctr__op op);
 
 /* lex.c: the scanning primitives the parser is built from. */
@@ -258,7 +271,10 @@ typedef struct ctr__lexer {
   size_t len, i;
 } ctr__lexer;
 
-void ctr__lex_skip_ws(ctr__lexer *lx);
+/* Falco's blanks; true if any was skipped */
+bool ctr__lex_skip_ws(ctr__lexer *lx);
+/* `text` at the cursor (consumed) */
+bool ctr__lex_prefix(ctr__lexer *lx, const char *text);
 bool ctr__lex_at_end(ctr__lexer *lx);
 /* `word` at the cursor, followed by whitespace/`(`/end (per `need`) */
 bool ctr__lex_word(ctr__lexer *lx, const char *word, const char *followers);
@@ -269,6 +285,10 @@ size_t ctr__lex_ident_len(const ctr__lexer *lx);
 size_t ctr__lex_field_len(const ctr__lexer *lx, size_t *name_len, size_t *arg_start, size_t *arg_len);
 /* quoted string with Falco escapes; decoded value malloc'd; false + err on error */
 bool ctr__lex_quoted(ctr__lexer *lx, char **out, size_t *out_len, ctr__parse_error *err);
+/* Falco's unescaping of the inside of a `q`-quoted string (at offset `base`) into out */
+bool ctr__lex_unescape(const char *s, size_t n, char q, size_t base, ctr__buf *out, ctr__parse_error *err);
+/* Falco's number (hex, or decimal with sign, fraction, signed exponent); length, 0 if none */
+size_t ctr__lex_number_len(const ctr__lexer *lx);
 /* bare string [^()"'\s=,]+ ; length (0 if none), does not consume */
 size_t ctr__lex_bare_len(const ctr__lexer *lx);
 /* comparison operator; returns true and advances */
@@ -291,9 +311,11 @@ typedef struct ctr__strset {
 typedef struct ctr__cexpr ctr__cexpr;
 struct ctr__cexpr {
   ctr__tf tf;
-  ctr__cexpr *inner;
-  uint32_t slot; /* tf == NONE */
-  ctr__ftype type;
+  ctr__cexpr **args; /* transformer arguments, list items */
+  size_t nargs;
+  uint32_t slot;     /* tf == NONE */
+  ctr__str lit;      /* tf == CTR__TF_LIT */
+  ctr__ftype type;   /* of the value: LIST for a list */
 };
 
 typedef struct ctr__cnode ctr__cnode;
@@ -313,6 +335,7 @@ struct ctr__cnode {
   size_t nrhs;
   ctr__strset set;       /* in / intersects */
   pcre2_code *re;
+  pcre2_code **res;      /* regex with a modifier: one per rhs_list item */
 };
 
 typedef struct ctr__oseg {

@@ -1,19 +1,27 @@
 /* lex.c - character-level scanning primitives of the condition grammar,
- * following libsinsp's hand-written parser token by token. */
+ * following libsinsp's hand-written parser token by token (its blanks, its
+ * operator list and order, its quoted-string scan and unescaping, its
+ * number regexes). */
 #include "engine.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+/* Falco skips these between tokens (lex_blank). */
+static bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\b' || c == '\r' || c == '\n'; }
+/* POSIX [:space:], which Falco's regexes use (after `not`, in bare strings). */
+static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 static bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-static bool is_alnum_(char c) { return is_alpha(c) || (c >= '0' && c <= '9') || c == '_'; }
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static bool is_alnum_(char c) { return is_alpha(c) || is_digit(c) || c == '_'; }
 
-void ctr__lex_skip_ws(ctr__lexer *lx)
+bool ctr__lex_skip_ws(ctr__lexer *lx)
 {
-  while (lx->i < lx->len && is_ws(lx->s[lx->i]))
+  size_t start = lx->i;
+  while (lx->i < lx->len && is_blank(lx->s[lx->i]))
     lx->i++;
+  return lx->i > start;
 }
 
 bool ctr__lex_at_end(ctr__lexer *lx) { return lx->i >= lx->len; }
@@ -27,6 +35,15 @@ bool ctr__lex_char(ctr__lexer *lx, char c)
   return false;
 }
 
+bool ctr__lex_prefix(ctr__lexer *lx, const char *text)
+{
+  size_t n = strlen(text);
+  if (lx->len - lx->i < n || memcmp(lx->s + lx->i, text, n) != 0)
+    return false;
+  lx->i += n;
+  return true;
+}
+
 /* A keyword must be followed by whitespace, one of `followers`, or the end. */
 bool ctr__lex_word(ctr__lexer *lx, const char *word, const char *followers)
 {
@@ -34,7 +51,7 @@ bool ctr__lex_word(ctr__lexer *lx, const char *word, const char *followers)
   if (lx->len - lx->i < n || memcmp(lx->s + lx->i, word, n) != 0)
     return false;
   size_t j = lx->i + n;
-  if (j < lx->len && !is_ws(lx->s[j]) && !(followers && strchr(followers, lx->s[j])))
+  if (j < lx->len && !is_space(lx->s[j]) && !(followers && strchr(followers, lx->s[j])))
     return false;
   lx->i = j;
   return true;
@@ -50,8 +67,22 @@ size_t ctr__lex_ident_len(const ctr__lexer *lx)
   return j - lx->i;
 }
 
+/* Where the quoted string opening at `at` closes: Falco ends it at the first
+ * quote not preceded by a backslash (so "a\\" runs on), and a NUL ends its
+ * input. 0 if it never closes. */
+static size_t quoted_end(const char *s, size_t len, size_t at)
+{
+  char q = s[at], prev = q;
+  for (size_t j = at + 1; j < len && s[j] != '\0'; j++) {
+    if (s[j] == q && prev != '\\')
+      return j;
+    prev = s[j];
+  }
+  return 0;
+}
+
 /* name(.seg)+ where each seg is [a-zA-Z][a-zA-Z0-9_]* (field names such as
- * evt.time.s), then an optional [arg]: quoted, or bare [^][\"'\s]+ . */
+ * evt.time.s), then an optional [arg]: quoted, or bare [^][\"'[:space:]]+ . */
 size_t ctr__lex_field_len(const ctr__lexer *lx, size_t *name_len, size_t *arg_start, size_t *arg_len)
 {
   size_t j = lx->i, segs = 0;
@@ -74,17 +105,18 @@ size_t ctr__lex_field_len(const ctr__lexer *lx, size_t *name_len, size_t *arg_st
   if (j < lx->len && lx->s[j] == '[') {
     size_t a = j + 1, k = a;
     if (k < lx->len && (lx->s[k] == '"' || lx->s[k] == '\'')) {
-      char q = lx->s[k++];
-      while (k < lx->len && lx->s[k] != q)
-        k++;
-      if (k >= lx->len)
+      size_t end = quoted_end(lx->s, lx->len, k);
+      if (!end)
         return 0;
       *arg_start = a + 1;
-      *arg_len = k - a - 1;
-      k++;
+      *arg_len = end - a - 1;
+      k = end + 1;
     } else {
-      while (k < lx->len && !strchr("[]\"' \t\r\n", lx->s[k]))
+      while (k < lx->len && lx->s[k] != '[' && lx->s[k] != ']' && lx->s[k] != '"' && lx->s[k] != '\'' &&
+             !is_space(lx->s[k]))
         k++;
+      if (k == a)
+        return 0; /* an argument is not empty */
       *arg_start = a;
       *arg_len = k - a;
     }
@@ -95,128 +127,158 @@ size_t ctr__lex_field_len(const ctr__lexer *lx, size_t *name_len, size_t *arg_st
   return j - lx->i;
 }
 
-static int hexval(char c)
+/* Falco's unescape_str over the inside of a string quoted with `q`: \b \f \n
+ * \r \t \\ \/, "\ " (a backslash: Falco keeps it for old rules), and the
+ * string's own quote; any other escape is an error. */
+bool ctr__lex_unescape(const char *s, size_t n, char q, size_t base, ctr__buf *out, ctr__parse_error *err)
 {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
+  for (size_t j = 0; j < n; j++) {
+    char c = s[j];
+    if (c == '\\' && j + 1 < n) {
+      char e = s[++j];
+      switch (e) {
+      case 'b': c = '\b'; break;
+      case 'f': c = '\f'; break;
+      case 'n': c = '\n'; break;
+      case 'r': c = '\r'; break;
+      case 't': c = '\t'; break;
+      case ' ':
+      case '\\': c = '\\'; break;
+      case '/': c = '/'; break;
+      case '"':
+      case '\'':
+        if (e != q) {
+          err->pos = base + j - 1;
+          snprintf(err->msg, sizeof err->msg, "invalid \\%c escape in a %c-quoted string", e, q);
+          return false;
+        }
+        c = e;
+        break;
+      default:
+        err->pos = base + j - 1;
+        if ((unsigned char)e < 0x20 || (unsigned char)e >= 0x7f)
+          snprintf(err->msg, sizeof err->msg, "unsupported string escape sequence: \\ followed by byte 0x%02x",
+                   (unsigned char)e);
+        else
+          snprintf(err->msg, sizeof err->msg, "unsupported string escape sequence: \\%c", e);
+        return false;
+      }
+    }
+    if (ctr__buf_append_char(out, c) != CTR_OK) {
+      err->pos = base;
+      snprintf(err->msg, sizeof err->msg, "out of memory");
+      return false;
+    }
+  }
+  return true;
 }
 
 bool ctr__lex_quoted(ctr__lexer *lx, char **out, size_t *out_len, ctr__parse_error *err)
 {
-  char q = lx->s[lx->i];
   size_t start = lx->i;
-  ctr__buf b = {0};
-  size_t j = lx->i + 1;
-  while (j < lx->len && lx->s[j] != q) {
-    char c = lx->s[j];
-    if (c == '\\') {
-      if (j + 1 >= lx->len)
-        break;
-      char e = lx->s[j + 1];
-      char v;
-      size_t adv = 2;
-      switch (e) {
-      case 'b': v = '\b'; break;
-      case 'f': v = '\f'; break;
-      case 'n': v = '\n'; break;
-      case 'r': v = '\r'; break;
-      case 't': v = '\t'; break;
-      case '\\': v = '\\'; break;
-      case '/': v = '/'; break;
-      case 'x': {
-        int h1 = j + 2 < lx->len ? hexval(lx->s[j + 2]) : -1, h2 = j + 3 < lx->len ? hexval(lx->s[j + 3]) : -1;
-        if (h1 < 0 || h2 < 0) {
-          err->pos = j;
-          snprintf(err->msg, sizeof err->msg, "invalid \\x escape: two hex digits expected");
-          ctr__buf_free(&b);
-          return false;
-        }
-        v = (char)(h1 * 16 + h2);
-        adv = 4;
-        break;
-      }
-      default:
-        if (e == q) {
-          v = e;
-          break;
-        }
-        err->pos = j;
-        snprintf(err->msg, sizeof err->msg, "invalid escape sequence '\\%c' in quoted string", e);
-        ctr__buf_free(&b);
-        return false;
-      }
-      if (ctr__buf_append_char(&b, v) != CTR_OK)
-        goto nomem;
-      j += adv;
-      continue;
-    }
-    if (ctr__buf_append_char(&b, c) != CTR_OK)
-      goto nomem;
-    j++;
-  }
-  if (j >= lx->len) {
+  size_t end = quoted_end(lx->s, lx->len, start);
+  if (!end) {
     err->pos = start;
     snprintf(err->msg, sizeof err->msg, "unterminated quoted string");
+    return false;
+  }
+  ctr__buf b = {0};
+  if (!ctr__lex_unescape(lx->s + start + 1, end - start - 1, lx->s[start], start + 1, &b, err) ||
+      (!b.data && ctr__buf_reserve(&b, 0) != CTR_OK)) {
+    if (!err->msg[0]) {
+      err->pos = start;
+      snprintf(err->msg, sizeof err->msg, "out of memory");
+    }
     ctr__buf_free(&b);
     return false;
   }
-  lx->i = j + 1;
-  if (!b.data && ctr__buf_reserve(&b, 0) != CTR_OK)
-    goto nomem;
+  lx->i = end + 1;
   *out = b.data;
   *out_len = b.len;
   return true;
-nomem:
-  ctr__buf_free(&b);
-  err->pos = start;
-  snprintf(err->msg, sizeof err->msg, "out of memory");
-  return false;
 }
 
 size_t ctr__lex_bare_len(const ctr__lexer *lx)
 {
   size_t j = lx->i;
-  while (j < lx->len && !strchr("()\"'=, \t\r\n\v\f", lx->s[j]))
+  while (j < lx->len && !is_space(lx->s[j]) && !strchr("()\"'=,", lx->s[j]) && lx->s[j] != '\0')
     j++;
   return j - lx->i;
 }
 
+/* Falco's numbers: 0[xX][0-9a-fA-F]+ , or [+-]?[0-9]+\.?[0-9]*([eE][+-][0-9]+)? */
+size_t ctr__lex_number_len(const ctr__lexer *lx)
+{
+  const char *s = lx->s + lx->i;
+  size_t n = lx->len - lx->i, j = 0;
+  if (n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    for (j = 2; j < n && strchr("0123456789abcdefABCDEF", s[j]) && s[j]; j++)
+      ;
+    if (j > 2)
+      return j;
+    j = 0;
+  }
+  if (j < n && (s[j] == '+' || s[j] == '-'))
+    j++;
+  size_t d = j;
+  while (j < n && is_digit(s[j]))
+    j++;
+  if (j == d)
+    return 0;
+  if (j < n && s[j] == '.')
+    j++;
+  while (j < n && is_digit(s[j]))
+    j++;
+  if (j + 2 < n && (s[j] == 'e' || s[j] == 'E') && (s[j + 1] == '+' || s[j + 1] == '-') && is_digit(s[j + 2])) {
+    j += 2;
+    while (j < n && is_digit(s[j]))
+      j++;
+  }
+  return j;
+}
+
+/* Falco's operator table, in its order. A word operator needs a blank after
+ * it (`containsx` is no operator); the others may touch what follows
+ * (`exists)`, `in(`, `existsand`). */
+static const struct {
+  const char *text;
+  ctr__op op;
+  bool blank_after;
+} ops[] = {
+  {"exists", CTR__OP_EXISTS, false},
+  {"<=", CTR__OP_LE, false}, {"<", CTR__OP_LT, false}, {">=", CTR__OP_GE, false}, {">", CTR__OP_GT, false},
+  {"==", CTR__OP_EQ, false}, {"=", CTR__OP_EQ, false}, {"!=", CTR__OP_NE, false},
+  {"glob", CTR__OP_GLOB, true}, {"iglob", CTR__OP_IGLOB, true}, {"contains", CTR__OP_CONTAINS, true},
+  {"icontains", CTR__OP_ICONTAINS, true}, {"bcontains", CTR__OP_BCONTAINS, true},
+  {"startswith", CTR__OP_STARTSWITH, true}, {"bstartswith", CTR__OP_BSTARTSWITH, true},
+  {"endswith", CTR__OP_ENDSWITH, true}, {"regex", CTR__OP_REGEX, true},
+  {"intersects", CTR__OP_INTERSECTS, false}, {"in", CTR__OP_IN, false}, {"pmatch", CTR__OP_PMATCH, false},
+};
+
+const char *ctr__op_name(ctr__op op)
+{
+  if (op == CTR__OP_EQ)
+    return "=";
+  if (op == CTR__OP_PMATCH_GLOB)
+    op = CTR__OP_PMATCH;
+  for (size_t k = 0; k < CTR__COUNTOF(ops); k++)
+    if (ops[k].op == op)
+      return ops[k].text;
+  return "?";
+}
+
 bool ctr__lex_operator(ctr__lexer *lx, ctr__op *op)
 {
-  static const struct {
-    const char *text;
-    ctr__op op;
-    bool word;
-  } ops[] = {
-    {"==", CTR__OP_EQ, false}, {"=", CTR__OP_EQ, false}, {"!=", CTR__OP_NE, false},
-    {"<=", CTR__OP_LE, false}, {"<", CTR__OP_LT, false}, {">=", CTR__OP_GE, false},
-    {">", CTR__OP_GT, false}, {"contains", CTR__OP_CONTAINS, true},
-    {"icontains", CTR__OP_ICONTAINS, true}, {"bcontains", CTR__OP_BCONTAINS, true},
-    {"startswith", CTR__OP_STARTSWITH, true}, {"bstartswith", CTR__OP_BSTARTSWITH, true},
-    {"endswith", CTR__OP_ENDSWITH, true}, {"glob", CTR__OP_GLOB, true}, {"iglob", CTR__OP_IGLOB, true},
-    {"regex", CTR__OP_REGEX, true}, {"intersects", CTR__OP_INTERSECTS, true},
-    {"in", CTR__OP_IN, true}, {"pmatch", CTR__OP_PMATCH, true}, {"exists", CTR__OP_EXISTS, true},
-  };
   for (size_t k = 0; k < CTR__COUNTOF(ops); k++) {
-    if (ops[k].word) {
-      /* list operators may be followed directly by '(' ; exists by ')' */
-      if (ctr__lex_word(lx, ops[k].text, ops[k].op == CTR__OP_EXISTS ? ")" : "(")) {
-        *op = ops[k].op;
-        return true;
-      }
-    } else {
-      size_t n = strlen(ops[k].text);
-      if (lx->len - lx->i >= n && memcmp(lx->s + lx->i, ops[k].text, n) == 0) {
-        lx->i += n;
-        *op = ops[k].op;
-        return true;
-      }
+    size_t save = lx->i;
+    if (!ctr__lex_prefix(lx, ops[k].text))
+      continue;
+    if (ops[k].blank_after && !ctr__lex_skip_ws(lx)) {
+      lx->i = save;
+      return false; /* Falco stops at the first operator word it sees */
     }
+    *op = ops[k].op;
+    return true;
   }
   return false;
 }

@@ -1,17 +1,29 @@
-/* parse.c - the condition grammar: recursive descent over lex.c's primitives.
+/* parse.c - the condition grammar: recursive descent over lex.c's primitives,
+ * following libsinsp's parser (falcosecurity/libs filter/parser.cpp).
  *
- *   expr  := and ('or' and)*
- *   and   := not ('and' not)*
- *   not   := 'not' not | check
- *   check := '(' expr ')' | operand 'exists' | operand OP value | operand LISTOP list
- *            | MACRO
+ *   expr    := and ('or' and)*            'and'/'or' followed by a blank or '('
+ *   and     := not ('and' not)*
+ *   not     := ('not' blank)* ('not(' expr ')' | check)
+ *   check   := '(' expr ')' | operand cond | MACRO
+ *   operand := field | TRANSFORMER '(' targ (',' targ)* ')'
+ *   cond    := 'exists' | NUMOP (number | rhs) | STROP [MOD] (rhs | value)
+ *            | LISTOP (list | rhs | LISTNAME)
+ *   rhs     := 'val(' field ')' | TRANSFORMER '(' ... ')'
+ *   targ    := number | quoted | '(' [titem (',' titem)*] ')' | operand
+ *   MOD     := blank ('oneof' | 'anyof' | 'allof') blank (list | LISTNAME)
  *
- * Lists are expanded here, inside list literals, from the definitions known
- * when the condition is parsed (Falco substitutes them textually before
- * parsing; expanding the parsed literal gives the same result without
- * re-quoting surprises). Every node keeps the offset of its first character. */
+ * A list name standing for values is expanded here from the definitions
+ * known when the condition is parsed, where Falco substitutes its items into
+ * the condition's text before parsing: inside a list literal (its items join
+ * the list), after a list operator or a modifier (its items are the list),
+ * and as a single value (its one item; more or none would not parse in
+ * Falco either). Each expanded value is one value, whatever it holds (Falco
+ * re-reads the text, so items holding a comma, a parenthesis or a quote
+ * break there: a deliberate difference, docs/compatibility.md). Every node
+ * keeps the offset of its first character. */
 #include "engine.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,19 +38,18 @@ typedef struct parser {
   bool failed;
 } parser;
 
-static const char *const op_names[CTR__OP__COUNT] = {
-  "=", "!=", "<", "<=", ">", ">=", "contains", "icontains", "startswith", "endswith", "glob", "iglob",
-  "regex", "in", "intersects", "pmatch", "exists", "bcontains", "bstartswith",
-};
-
-const char *ctr__op_name(ctr__op op) { return op < CTR__OP__COUNT ? op_names[op] : "?"; }
-
-static void *fail(parser *p, size_t pos, const char *fmt, const char *a)
+/* Records the first error only (later ones are consequences). NULL, for
+ * `return fail(...)`. */
+static void *fail(parser *p, size_t pos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void *fail(parser *p, size_t pos, const char *fmt, ...)
 {
   if (!p->failed) {
     p->failed = true;
     p->err->pos = pos;
-    snprintf(p->err->msg, sizeof p->err->msg, fmt, a ? a : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->err->msg, sizeof p->err->msg, fmt, ap);
+    va_end(ap);
   }
   return NULL;
 }
@@ -64,17 +75,19 @@ static const char *near(parser *p, char *buf, size_t size)
   return buf;
 }
 
-void ctr__ast_free(ctr__ast *a);
+#define NEAR(p) near((p), (char[32]){0}, 32)
 
-static void fexpr_free(ctr__fexpr *f)
+void ctr__fexpr_free(ctr__fexpr *f)
 {
-  while (f) {
-    ctr__fexpr *inner = f->inner;
-    free(f->field);
-    free(f->arg);
-    free(f);
-    f = inner;
-  }
+  if (!f)
+    return;
+  for (size_t i = 0; i < f->nargs; i++)
+    ctr__fexpr_free(f->args[i]);
+  free(f->args);
+  free(f->field);
+  free(f->arg);
+  free(f->lit);
+  free(f);
 }
 
 void ctr__ast_free(ctr__ast *a)
@@ -85,8 +98,8 @@ void ctr__ast_free(ctr__ast *a)
     ctr__ast_free(a->kids[i]);
   free(a->kids);
   ctr__ast_free(a->kid);
-  fexpr_free(a->lhs);
-  fexpr_free(a->rhs_field);
+  ctr__fexpr_free(a->lhs);
+  ctr__fexpr_free(a->rhs_field);
   for (size_t i = 0; i < a->nrhs; i++)
     free(a->rhs[i].s);
   free(a->rhs);
@@ -98,118 +111,288 @@ static ctr__ast *new_node(parser *p, ctr__nkind kind, size_t pos)
 {
   ctr__ast *a = calloc(1, sizeof *a);
   if (!a)
-    return fail(p, pos, "out of memory%s", NULL);
+    return fail(p, pos, "out of memory");
   a->kind = kind;
   a->pos = pos;
   return a;
 }
 
-static ctr__tf transformer_of(const char *s, size_t n)
+static ctr__fexpr *new_fexpr(parser *p, ctr__tf tf, size_t pos)
 {
-  static const struct {
-    const char *name;
-    ctr__tf tf;
-  } tfs[] = {{"tolower", CTR__TF_TOLOWER}, {"toupper", CTR__TF_TOUPPER}, {"b64", CTR__TF_B64},
-             {"basename", CTR__TF_BASENAME}, {"len", CTR__TF_LEN}, {"val", CTR__TF_VAL}};
-  for (size_t i = 0; i < CTR__COUNTOF(tfs); i++)
-    if (strlen(tfs[i].name) == n && memcmp(tfs[i].name, s, n) == 0)
-      return tfs[i].tf;
+  ctr__fexpr *f = calloc(1, sizeof *f);
+  if (!f)
+    return fail(p, pos, "out of memory");
+  f->tf = tf;
+  f->pos = pos;
+  return f;
+}
+
+static bool push_arg(parser *p, ctr__fexpr *f, ctr__fexpr *arg)
+{
+  if ((f->nargs & (f->nargs - 1)) == 0) {
+    ctr__fexpr **v = realloc(f->args, (f->nargs ? f->nargs * 2 : 2) * sizeof *v);
+    if (!v) {
+      ctr__fexpr_free(arg);
+      fail(p, arg->pos, "out of memory");
+      return false;
+    }
+    f->args = v;
+  }
+  f->args[f->nargs++] = arg;
+  return true;
+}
+
+/* Transformers are recognised with their '(' (Falco: "b64 (x)" is none). */
+static const struct {
+  const char *name;
+  ctr__tf tf;
+} transformers[] = {{"tolower(", CTR__TF_TOLOWER}, {"toupper(", CTR__TF_TOUPPER}, {"b64(", CTR__TF_B64},
+                    {"basename(", CTR__TF_BASENAME}, {"len(", CTR__TF_LEN}, {"join(", CTR__TF_JOIN},
+                    {"concat(", CTR__TF_CONCAT}, {"getopt(", CTR__TF_GETOPT}};
+
+static ctr__tf lex_transformer(parser *p)
+{
+  for (size_t i = 0; i < CTR__COUNTOF(transformers); i++)
+    if (ctr__lex_prefix(&p->lx, transformers[i].name))
+      return transformers[i].tf;
   return CTR__TF_NONE;
 }
 
-/* transformer '(' operand ')' | field ; val() only where allowed. */
-static ctr__fexpr *parse_operand(parser *p, bool allow_val)
+static bool at_field(parser *p)
+{
+  size_t idn = ctr__lex_ident_len(&p->lx), j = p->lx.i + idn;
+  return idn && j + 1 < p->lx.len && p->lx.s[j] == '.' &&
+         ((p->lx.s[j + 1] >= 'a' && p->lx.s[j + 1] <= 'z') || (p->lx.s[j + 1] >= 'A' && p->lx.s[j + 1] <= 'Z'));
+}
+
+/* field[arg]: the argument quoted (and unescaped) or bare. */
+static ctr__fexpr *parse_field(parser *p)
+{
+  ctr__lexer *lx = &p->lx;
+  size_t pos = lx->i, name_len, arg_start, arg_len;
+  size_t n = ctr__lex_field_len(lx, &name_len, &arg_start, &arg_len);
+  if (!n) {
+    if (!at_field(p))
+      return fail(p, pos, "expected a field name (such as ct.name), found %s", NEAR(p));
+    size_t j = pos; /* the name is fine: its argument is not */
+    while (j < lx->len && lx->s[j] != '[')
+      j++;
+    return fail(p, j, "expected a valid field argument between '[' and ']': a quoted string or a bare string");
+  }
+  ctr__fexpr *f = new_fexpr(p, CTR__TF_NONE, pos);
+  if (!f)
+    return NULL;
+  if (!(f->field = ctr__strndup(lx->s + pos, name_len))) {
+    ctr__fexpr_free(f);
+    return fail(p, pos, "out of memory");
+  }
+  if (arg_start) {
+    char q = lx->s[arg_start - 1];
+    if (q == '"' || q == '\'') {
+      ctr__buf b = {0};
+      if (!ctr__lex_unescape(lx->s + arg_start, arg_len, q, arg_start, &b, p->err) ||
+          (!b.data && ctr__buf_reserve(&b, 0) != CTR_OK)) {
+        ctr__buf_free(&b);
+        ctr__fexpr_free(f);
+        p->failed = true;
+        return NULL;
+      }
+      f->arg = b.data;
+    } else if (!(f->arg = ctr__strndup(lx->s + arg_start, arg_len))) {
+      ctr__fexpr_free(f);
+      return fail(p, pos, "out of memory");
+    }
+  }
+  lx->i += n;
+  return f;
+}
+
+static ctr__fexpr *parse_literal_arg(parser *p)
 {
   ctr__lexer *lx = &p->lx;
   size_t pos = lx->i;
-  size_t idn = ctr__lex_ident_len(lx);
-  if (idn && lx->i + idn < lx->len && lx->s[lx->i + idn] == '(') {
-    ctr__tf tf = transformer_of(lx->s + lx->i, idn);
-    if (tf == CTR__TF_NONE) {
-      char name[64];
-      snprintf(name, sizeof name, "%.*s", (int)(idn < 60 ? idn : 60), lx->s + lx->i);
-      return fail(p, pos, "unknown transformer '%s' (known: tolower, toupper, b64, basename, len, val)", name);
-    }
-    if (tf == CTR__TF_VAL && !allow_val)
-      return fail(p, pos, "val() is only allowed on the right-hand side of a comparison%s", NULL);
-    lx->i += idn + 1;
+  ctr__fexpr *f = new_fexpr(p, CTR__TF_LIT, pos);
+  if (!f)
+    return NULL;
+  size_t n = ctr__lex_number_len(lx);
+  if (n) {
+    f->lit = ctr__strndup(lx->s + pos, n);
+    f->litlen = n;
+    lx->i += n;
+  } else if (!ctr__lex_quoted(lx, &f->lit, &f->litlen, p->err)) {
+    p->failed = true;
+    ctr__fexpr_free(f);
+    return NULL;
+  }
+  if (!f->lit) {
+    ctr__fexpr_free(f);
+    return fail(p, pos, "out of memory");
+  }
+  return f;
+}
+
+static ctr__fexpr *parse_transformer(parser *p, ctr__tf tf, size_t pos);
+
+/* An item of a transformer list: a field, a transformer, a quoted string or
+ * a number. */
+static ctr__fexpr *parse_list_item(parser *p)
+{
+  ctr__lexer *lx = &p->lx;
+  size_t pos = lx->i;
+  if (at_field(p))
+    return parse_field(p);
+  ctr__tf tf = lex_transformer(p);
+  if (tf)
+    return parse_transformer(p, tf, pos);
+  if (ctr__lex_number_len(lx) || (lx->i < lx->len && (lx->s[lx->i] == '"' || lx->s[lx->i] == '\'')))
+    return parse_literal_arg(p);
+  return fail(p, pos, "expected a field, a transformer, a quoted string or a number in the list, found %s", NEAR(p));
+}
+
+/* '(' [item (',' item)*] ')' given to a transformer, after the '('. */
+static ctr__fexpr *parse_transformer_list(parser *p, size_t pos)
+{
+  ctr__lexer *lx = &p->lx;
+  ctr__fexpr *l = new_fexpr(p, CTR__TF_LIST, pos);
+  if (!l)
+    return NULL;
+  ctr__lex_skip_ws(lx);
+  if (ctr__lex_char(lx, ')'))
+    return l;
+  for (;;) {
     ctr__lex_skip_ws(lx);
-    if (++p->depth > MAX_PARSE_DEPTH)
-      return fail(p, pos, "condition nests deeper than 1000 levels%s", NULL);
-    ctr__fexpr *inner = parse_operand(p, false);
-    p->depth--;
-    if (!inner)
+    ctr__fexpr *item = parse_list_item(p);
+    if (!item || !push_arg(p, l, item)) {
+      ctr__fexpr_free(l);
       return NULL;
+    }
+    ctr__lex_skip_ws(lx);
+    if (ctr__lex_char(lx, ')'))
+      return l;
+    if (!ctr__lex_char(lx, ',')) {
+      ctr__fexpr_free(l);
+      return fail(p, lx->i, "expected ',' or ')' in the list, found %s", NEAR(p));
+    }
+  }
+}
+
+/* A transformer argument: a number, a quoted string, a list, a transformer
+ * or a field (val() is not one). */
+static ctr__fexpr *parse_transformer_arg(parser *p)
+{
+  ctr__lexer *lx = &p->lx;
+  ctr__lex_skip_ws(lx);
+  size_t pos = lx->i;
+  if (ctr__lex_number_len(lx) || (lx->i < lx->len && (lx->s[lx->i] == '"' || lx->s[lx->i] == '\'')))
+    return parse_literal_arg(p);
+  if (ctr__lex_char(lx, '('))
+    return parse_transformer_list(p, pos);
+  ctr__tf tf = lex_transformer(p);
+  if (tf)
+    return parse_transformer(p, tf, pos);
+  if (at_field(p))
+    return parse_field(p);
+  return fail(p, pos, "expected a transformer argument (a field, a transformer, a quoted string, a number or a list), "
+                      "found %s", NEAR(p));
+}
+
+/* The arguments and ')' of a transformer whose "name(" was read. */
+static ctr__fexpr *parse_transformer(parser *p, ctr__tf tf, size_t pos)
+{
+  ctr__lexer *lx = &p->lx;
+  if (++p->depth > MAX_PARSE_DEPTH)
+    return fail(p, pos, "condition nests deeper than %d levels", MAX_PARSE_DEPTH);
+  ctr__fexpr *f = new_fexpr(p, tf, pos);
+  if (!f)
+    return NULL;
+  do {
+    ctr__fexpr *arg = parse_transformer_arg(p);
+    if (!arg || !push_arg(p, f, arg)) {
+      ctr__fexpr_free(f);
+      return NULL;
+    }
+    ctr__lex_skip_ws(lx);
+  } while (ctr__lex_char(lx, ','));
+  p->depth--;
+  if (!ctr__lex_char(lx, ')')) {
+    ctr__fexpr_free(f);
+    return fail(p, lx->i, "expected ')' to close the transformer, found %s", NEAR(p));
+  }
+  return f;
+}
+
+/* On the right-hand side: val(field) or a transformer; NULL without an
+ * error when there is neither. */
+static ctr__fexpr *parse_rhs_operand(parser *p)
+{
+  ctr__lexer *lx = &p->lx;
+  size_t pos = lx->i;
+  if (ctr__lex_prefix(lx, "val(")) {
+    ctr__lex_skip_ws(lx);
+    if (!at_field(p))
+      return fail(p, lx->i, "expected a field within val(), found %s", NEAR(p));
+    ctr__fexpr *f = new_fexpr(p, CTR__TF_VAL, pos);
+    ctr__fexpr *inner = f ? parse_field(p) : NULL;
+    if (!inner || !push_arg(p, f, inner)) {
+      ctr__fexpr_free(f);
+      return NULL;
+    }
     ctr__lex_skip_ws(lx);
     if (!ctr__lex_char(lx, ')')) {
-      fexpr_free(inner);
-      char buf[32];
-      return fail(p, lx->i, "expected ')' to close the transformer, found %s", near(p, buf, sizeof buf));
+      ctr__fexpr_free(f);
+      return fail(p, lx->i, "expected ')' to close val(), found %s", NEAR(p));
     }
-    if (tf == CTR__TF_VAL && inner->tf != CTR__TF_NONE) {
-      fexpr_free(inner);
-      return fail(p, pos, "val() takes a field, not a transformer%s", NULL);
-    }
-    ctr__fexpr *f = calloc(1, sizeof *f);
-    if (!f) {
-      fexpr_free(inner);
-      return fail(p, pos, "out of memory%s", NULL);
-    }
-    f->tf = tf;
-    f->inner = inner;
-    f->pos = pos;
     return f;
   }
-  size_t name_len, arg_start, arg_len;
-  size_t n = ctr__lex_field_len(lx, &name_len, &arg_start, &arg_len);
-  if (!n) {
-    char buf[32];
-    return fail(p, pos, "expected a field name (such as ct.name), found %s", near(p, buf, sizeof buf));
-  }
-  ctr__fexpr *f = calloc(1, sizeof *f);
-  if (!f || !(f->field = ctr__strndup(lx->s + lx->i, name_len)) ||
-      (arg_start && !(f->arg = ctr__strndup(lx->s + arg_start, arg_len)))) {
-    fexpr_free(f);
-    return fail(p, pos, "out of memory%s", NULL);
-  }
-  f->pos = pos;
-  lx->i += n;
-  return f;
+  ctr__tf tf = lex_transformer(p);
+  return tf ? parse_transformer(p, tf, pos) : NULL;
 }
 
 /* Lists may name earlier lists, so a short condition can expand to very many
  * values: CTR_LIMIT_LIST_ITEMS bounds one comparison's. */
 static bool too_many_values(parser *p, const ctr__ast *a, size_t pos)
 {
-  uint64_t max = p->defs->limits[CTR_LIMIT_LIST_ITEMS];
+  uint64_t max = p->defs ? p->defs->limits[CTR_LIMIT_LIST_ITEMS] : UINT64_MAX;
   if (a->nrhs < max)
     return false;
-  char n[32];
-  snprintf(n, sizeof n, "%llu", (unsigned long long)max);
-  fail(p, pos, "more than %s values in one list once its lists are expanded (limit list_items)", n);
+  fail(p, pos, "more than %llu values in one list once its lists are expanded (limit list_items)",
+       (unsigned long long)max);
   return true;
 }
 
-static bool push_lit(parser *p, ctr__ast *a, const char *s, size_t len, bool quoted, size_t pos)
+/* Appends a value; takes `s` (malloc'd) when own, else copies it. */
+static bool push_value(parser *p, ctr__ast *a, char *s, size_t len, bool quoted, size_t pos, bool own)
 {
-  if (too_many_values(p, a, pos))
+  if (too_many_values(p, a, pos)) {
+    if (own)
+      free(s);
     return false;
+  }
   if ((a->nrhs & (a->nrhs - 1)) == 0) {
-    size_t cap = a->nrhs ? a->nrhs * 2 : 4;
-    ctr__lit *v = realloc(a->rhs, cap * sizeof *v);
+    ctr__lit *v = realloc(a->rhs, (a->nrhs ? a->nrhs * 2 : 4) * sizeof *v);
     if (!v) {
-      fail(p, pos, "out of memory%s", NULL);
+      if (own)
+        free(s);
+      fail(p, pos, "out of memory");
       return false;
     }
     a->rhs = v;
   }
-  char *copy = ctr__strndup(s, len);
+  char *copy = own ? s : ctr__strndup(s, len);
   if (!copy) {
-    fail(p, pos, "out of memory%s", NULL);
+    fail(p, pos, "out of memory");
     return false;
   }
   a->rhs[a->nrhs++] = (ctr__lit){copy, len, quoted, pos};
   return true;
+}
+
+static ctr__list_def *list_named(parser *p, const char *s, size_t n)
+{
+  for (size_t li = 0; p->defs && li < p->defs->nlists; li++)
+    if (strlen(p->defs->lists[li].name) == n && memcmp(p->defs->lists[li].name, s, n) == 0)
+      return &p->defs->lists[li];
+  return NULL;
 }
 
 /* Adds the items of list #li, inlining items that name an earlier list (at
@@ -225,7 +408,7 @@ static bool push_list_items(parser *p, ctr__ast *a, size_t li, size_t pos)
   if (ok)
     stack[depth++] = (struct frame){li, 0};
   else
-    fail(p, pos, "out of memory%s", NULL);
+    fail(p, pos, "out of memory");
   while (ok && depth) {
     struct frame *f = &stack[depth - 1];
     ctr__list_def *l = &p->defs->lists[f->list];
@@ -241,14 +424,14 @@ static bool push_list_items(parser *p, ctr__ast *a, size_t li, size_t pos)
         if (strcmp(p->defs->lists[e].name, l->items[k]) == 0)
           inner = e;
     if (inner == f->list) {
-      ok = push_lit(p, a, l->items[k], strlen(l->items[k]), l->quoted[k], pos);
+      ok = push_value(p, a, l->items[k], strlen(l->items[k]), l->quoted[k], pos, false);
       continue;
     }
     if (depth == cap) {
       struct frame *grown = realloc(stack, cap * 2 * sizeof *grown);
       if (!grown) {
         ok = false;
-        fail(p, pos, "out of memory%s", NULL);
+        fail(p, pos, "out of memory");
         break;
       }
       stack = grown;
@@ -260,7 +443,8 @@ static bool push_list_items(parser *p, ctr__ast *a, size_t li, size_t pos)
   return ok;
 }
 
-/* A value: quoted string or bare string. */
+/* A value: quoted string or bare string; a bare list name stands for its
+ * items (in a list: all of them; elsewhere: its one item). */
 static bool parse_value(parser *p, ctr__ast *a, bool in_list)
 {
   ctr__lexer *lx = &p->lx;
@@ -272,50 +456,45 @@ static bool parse_value(parser *p, ctr__ast *a, bool in_list)
       p->failed = true;
       return false;
     }
-    if (too_many_values(p, a, pos)) {
-      free(s);
-      return false;
-    }
-    if ((a->nrhs & (a->nrhs - 1)) == 0) {
-      ctr__lit *v = realloc(a->rhs, (a->nrhs ? a->nrhs * 2 : 4) * sizeof *v);
-      if (!v) {
-        free(s);
-        fail(p, pos, "out of memory%s", NULL);
-        return false;
-      }
-      a->rhs = v;
-    }
-    a->rhs[a->nrhs++] = (ctr__lit){s, n, true, pos};
-    return true;
+    return push_value(p, a, s, n, true, pos, true);
   }
   size_t n = ctr__lex_bare_len(lx);
   if (n == 0) {
-    char buf[32];
-    fail(p, pos, "expected a value, found %s", near(p, buf, sizeof buf));
+    fail(p, pos, "expected a value, found %s", NEAR(p));
     return false;
   }
-  if (in_list && p->defs) {
-    for (size_t li = 0; li < p->defs->nlists; li++) {
-      const char *name = p->defs->lists[li].name;
-      if (strlen(name) == n && memcmp(name, lx->s + lx->i, n) == 0) {
-        lx->i += n;
-        return push_list_items(p, a, li, pos);
-      }
-    }
-  }
-  bool ok = push_lit(p, a, lx->s + lx->i, n, false, pos);
+  ctr__list_def *l = list_named(p, lx->s + lx->i, n);
   lx->i += n;
-  return ok;
+  if (!l)
+    return push_value(p, a, (char *)lx->s + pos, n, false, pos, false);
+  size_t before = a->nrhs;
+  if (!push_list_items(p, a, (size_t)(l - p->defs->lists), pos))
+    return false;
+  if (!in_list && a->nrhs - before != 1) {
+    fail(p, pos, "list '%s' stands here for its %zu items, where Falco needs one value (use it inside parentheses "
+                 "with 'in', or with a modifier such as '= anyof')", l->name, a->nrhs - before);
+    return false;
+  }
+  return true;
 }
 
+/* '(' [value (',' value)*] ')' after a list operator or a modifier; or a list
+ * name (its items), or an identifier (one value), as Falco's parser reads
+ * what a list's substitution leaves. */
 static bool parse_list(parser *p, ctr__ast *a)
 {
   ctr__lexer *lx = &p->lx;
   a->rhs_is_list = true;
   if (!ctr__lex_char(lx, '(')) {
-    char buf[32];
-    fail(p, lx->i, "expected '(' to start a list after the operator, found %s", near(p, buf, sizeof buf));
-    return false;
+    size_t pos = lx->i, idn = ctr__lex_ident_len(lx);
+    if (!idn) {
+      fail(p, lx->i, "expected a list, a list name or a field with a transformer, found %s", NEAR(p));
+      return false;
+    }
+    lx->i += idn;
+    ctr__list_def *l = list_named(p, lx->s + pos, idn);
+    return l ? push_list_items(p, a, (size_t)(l - p->defs->lists), pos)
+             : push_value(p, a, (char *)lx->s + pos, idn, false, pos, false);
   }
   ctr__lex_skip_ws(lx);
   if (ctr__lex_char(lx, ')'))
@@ -328,8 +507,7 @@ static bool parse_list(parser *p, ctr__ast *a)
     if (ctr__lex_char(lx, ')'))
       return true;
     if (!ctr__lex_char(lx, ',')) {
-      char buf[32];
-      fail(p, lx->i, "expected ',' or ')' in list, found %s", near(p, buf, sizeof buf));
+      fail(p, lx->i, "expected ',' or ')' in list, found %s", NEAR(p));
       return false;
     }
   }
@@ -338,16 +516,67 @@ static bool parse_list(parser *p, ctr__ast *a)
 static ctr__ast *parse_expr(parser *p);
 
 static bool is_numeric_op(ctr__op op) { return op == CTR__OP_LT || op == CTR__OP_LE || op == CTR__OP_GT || op == CTR__OP_GE; }
+static bool is_list_op(ctr__op op) { return op == CTR__OP_IN || op == CTR__OP_INTERSECTS || op == CTR__OP_PMATCH; }
 
-static bool looks_numeric(const char *s)
+/* ` oneof `/` anyof `/` allof ` after a string operator: blanks on both
+ * sides, as Falco requires (`==oneof (a)` and `= oneof(a)` are not). */
+static ctr__mod lex_modifier(parser *p, bool blank_before)
 {
-  if (*s == '+' || *s == '-')
-    s++;
-  if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-    return s[2] != '\0' && strspn(s + 2, "0123456789abcdefABCDEF") == strlen(s + 2);
-  char *end;
-  strtod(s, &end);
-  return end != s && *end == '\0';
+  static const struct {
+    const char *w;
+    ctr__mod m;
+  } mods[] = {{"anyof", CTR__MOD_ANYOF}, {"allof", CTR__MOD_ALLOF}, {"oneof", CTR__MOD_ONEOF}};
+  if (!blank_before)
+    return CTR__MOD_NONE;
+  for (size_t k = 0; k < CTR__COUNTOF(mods); k++) {
+    size_t save = p->lx.i;
+    if (ctr__lex_prefix(&p->lx, mods[k].w) && ctr__lex_skip_ws(&p->lx) &&
+        (p->lx.i < p->lx.len && (p->lx.s[p->lx.i] == '(' || ctr__lex_ident_len(&p->lx))))
+      return mods[k].m;
+    p->lx.i = save;
+  }
+  return CTR__MOD_NONE;
+}
+
+/* What follows the left operand of a check: the operator and its operand. */
+static bool parse_comparison(parser *p, ctr__ast *a)
+{
+  ctr__lexer *lx = &p->lx;
+  ctr__lex_skip_ws(lx);
+  a->op_pos = lx->i;
+  if (!ctr__lex_operator(lx, &a->op)) {
+    fail(p, lx->i, "expected an operator (=, !=, <, contains, in, exists, ...), found %s", NEAR(p));
+    return false;
+  }
+  if (a->op == CTR__OP_EXISTS)
+    return true;
+  /* A word operator has read the blanks after it already. */
+  size_t after = lx->i;
+  bool blank = ctr__lex_skip_ws(lx) || strchr(" \t\b\r\n", lx->s[after - 1]) != NULL;
+  if (!is_numeric_op(a->op) && !is_list_op(a->op) && (a->mod = lex_modifier(p, blank)))
+    return parse_list(p, a);
+  size_t vpos = lx->i;
+  if ((a->rhs_field = parse_rhs_operand(p))) {
+    if (a->op == CTR__OP_REGEX) {
+      fail(p, vpos, "regex needs a literal pattern, not val() or a transformer");
+      return false;
+    }
+    return true;
+  }
+  if (p->failed)
+    return false;
+  if (is_list_op(a->op))
+    return parse_list(p, a);
+  if (is_numeric_op(a->op)) {
+    size_t n = ctr__lex_number_len(lx);
+    if (!n) {
+      fail(p, vpos, "a numeric operator needs a number (or a field with val() or a transformer), found %s", NEAR(p));
+      return false;
+    }
+    lx->i += n;
+    return push_value(p, a, (char *)lx->s + vpos, n, false, vpos, false);
+  }
+  return parse_value(p, a, false);
 }
 
 static ctr__ast *parse_check(parser *p)
@@ -357,7 +586,7 @@ static ctr__ast *parse_check(parser *p)
   size_t pos = lx->i;
   if (ctr__lex_char(lx, '(')) {
     if (++p->depth > MAX_PARSE_DEPTH)
-      return fail(p, pos, "condition nests deeper than 1000 levels%s", NULL);
+      return fail(p, pos, "condition nests deeper than %d levels", MAX_PARSE_DEPTH);
     ctr__ast *e = parse_expr(p);
     p->depth--;
     if (!e)
@@ -365,98 +594,51 @@ static ctr__ast *parse_check(parser *p)
     ctr__lex_skip_ws(lx);
     if (!ctr__lex_char(lx, ')')) {
       ctr__ast_free(e);
-      char buf[32];
-      return fail(p, lx->i, "expected ')' or 'and'/'or', found %s", near(p, buf, sizeof buf));
+      return fail(p, lx->i, "expected ')' or 'and'/'or', found %s", NEAR(p));
     }
     return e;
   }
   if (ctr__lex_at_end(lx))
-    return fail(p, pos, "unexpected end of condition: a check, macro or '(' was expected%s", NULL);
+    return fail(p, pos, "unexpected end of condition: a check, macro or '(' was expected");
 
-  /* A bare identifier (no dot, not a transformer call) is a macro. */
-  size_t idn = ctr__lex_ident_len(lx);
-  bool dotted = idn && lx->i + idn < lx->len && lx->s[lx->i + idn] == '.';
-  bool call = idn && lx->i + idn < lx->len && lx->s[lx->i + idn] == '(';
-  if (idn && !dotted && !call) {
-    ctr__ast *m = new_node(p, CTR__N_MACRO, pos);
-    if (!m)
-      return NULL;
-    if (!(m->name = ctr__strndup(lx->s + lx->i, idn))) {
-      free(m);
-      return fail(p, pos, "out of memory%s", NULL);
-    }
-    lx->i += idn;
-    return m;
-  }
-
-  ctr__ast *a = new_node(p, CTR__N_CHECK, pos);
-  if (!a)
-    return NULL;
-  if (!(a->lhs = parse_operand(p, false))) {
-    ctr__ast_free(a);
-    return NULL;
-  }
-  ctr__lex_skip_ws(lx);
-  a->op_pos = lx->i;
-  if (!ctr__lex_operator(lx, &a->op)) {
-    char buf[32];
-    ctr__ast_free(a);
-    return fail(p, lx->i, "expected an operator (=, !=, <, contains, in, exists, ...), found %s",
-                near(p, buf, sizeof buf));
-  }
-  if (a->op == CTR__OP_EXISTS)
-    return a;
-  ctr__lex_skip_ws(lx);
-  if (a->op == CTR__OP_IN || a->op == CTR__OP_INTERSECTS || a->op == CTR__OP_PMATCH) {
-    if (!parse_list(p, a)) {
-      ctr__ast_free(a);
-      return NULL;
-    }
-    return a;
-  }
-  /* String operator with a list modifier: `startswith anyof (a, b)`. */
-  static const struct {
-    const char *w;
-    ctr__mod m;
-  } mods[] = {{"anyof", CTR__MOD_ANYOF}, {"allof", CTR__MOD_ALLOF}, {"oneof", CTR__MOD_ONEOF}};
-  for (size_t k = 0; k < CTR__COUNTOF(mods); k++) {
-    size_t save = lx->i;
-    if (ctr__lex_word(lx, mods[k].w, "(")) {
-      ctr__lex_skip_ws(lx);
-      if (lx->i < lx->len && lx->s[lx->i] == '(') {
-        a->mod = mods[k].m;
-        if (!parse_list(p, a)) {
-          ctr__ast_free(a);
-          return NULL;
-        }
-        return a;
+  ctr__fexpr *lhs = NULL;
+  if (at_field(p)) {
+    lhs = parse_field(p);
+  } else {
+    ctr__tf tf = lex_transformer(p);
+    if (tf) {
+      lhs = parse_transformer(p, tf, pos);
+    } else {
+      /* A bare identifier is a macro. */
+      size_t idn = ctr__lex_ident_len(lx);
+      if (!idn)
+        return fail(p, pos, "expected a check, a macro or '(', found %s", NEAR(p));
+      if (lx->i + idn < lx->len && lx->s[lx->i + idn] == '(') {
+        if (idn == 3 && memcmp(lx->s + lx->i, "val", 3) == 0)
+          return fail(p, pos, "val() is only allowed on the right-hand side of a comparison");
+        return fail(p, pos, "unknown transformer '%.*s' (known: tolower, toupper, b64, basename, len, join, concat, "
+                            "getopt; val on the right-hand side)", (int)(idn < 60 ? idn : 60), lx->s + lx->i);
       }
-      lx->i = save;
+      ctr__ast *m = new_node(p, CTR__N_MACRO, pos);
+      if (m && !(m->name = ctr__strndup(lx->s + lx->i, idn))) {
+        free(m);
+        return fail(p, pos, "out of memory");
+      }
+      lx->i += idn;
+      return m;
     }
   }
-  /* val(field) or a transformer on the right-hand side. */
-  idn = ctr__lex_ident_len(lx);
-  if (idn && lx->i + idn < lx->len && lx->s[lx->i + idn] == '(' && transformer_of(lx->s + lx->i, idn)) {
-    if (a->op == CTR__OP_REGEX) {
-      ctr__ast_free(a);
-      return fail(p, lx->i, "regex needs a literal pattern, not val() or a transformer%s", NULL);
-    }
-    if (!(a->rhs_field = parse_operand(p, true))) {
-      ctr__ast_free(a);
-      return NULL;
-    }
-    return a;
-  }
-  size_t vpos = lx->i;
-  if (!parse_value(p, a, false)) {
-    ctr__ast_free(a);
+  if (!lhs)
+    return NULL;
+  ctr__ast *a = new_node(p, CTR__N_CHECK, pos);
+  if (!a) {
+    ctr__fexpr_free(lhs);
     return NULL;
   }
-  if (is_numeric_op(a->op) && !a->rhs[0].quoted && !looks_numeric(a->rhs[0].s)) {
-    char lit[64];
-    snprintf(lit, sizeof lit, "%.60s", a->rhs[0].s);
+  a->lhs = lhs;
+  if (!parse_comparison(p, a)) {
     ctr__ast_free(a);
-    return fail(p, vpos, "a numeric operator needs a number, found '%s'", lit);
+    return NULL;
   }
   return a;
 }
@@ -468,7 +650,7 @@ static ctr__ast *parse_not(parser *p)
   size_t pos = lx->i;
   if (ctr__lex_word(lx, "not", "(")) {
     if (++p->depth > MAX_PARSE_DEPTH)
-      return fail(p, pos, "condition nests deeper than 1000 levels%s", NULL);
+      return fail(p, pos, "condition nests deeper than %d levels", MAX_PARSE_DEPTH);
     ctr__ast *kid = parse_not(p);
     p->depth--;
     if (!kid)
@@ -515,7 +697,7 @@ static ctr__ast *parse_chain(parser *p, ctr__nkind kind)
         ctr__ast_free(first);
         ctr__ast_free(next);
         ctr__ast_free(chain);
-        return fail(p, save, "out of memory%s", NULL);
+        return fail(p, save, "out of memory");
       }
       chain->kids[chain->nkids++] = first;
     }
@@ -524,7 +706,7 @@ static ctr__ast *parse_chain(parser *p, ctr__nkind kind)
       if (!v) {
         ctr__ast_free(next);
         ctr__ast_free(chain);
-        return fail(p, save, "out of memory%s", NULL);
+        return fail(p, save, "out of memory");
       }
       chain->kids = v;
     }
@@ -540,6 +722,13 @@ ctr__ast *ctr__parse_condition(const ctr__text *text, ctr__defs *defs, ctr__pars
   parser p = {.lx = {text->s, text->len, 0}, .defs = defs, .err = err};
   err->pos = 0;
   err->msg[0] = '\0';
+  /* Falco reads the condition as a C string: a NUL ends it, and what
+   * follows is an error. */
+  const char *nul = memchr(text->s, '\0', text->len);
+  if (nul) {
+    fail(&p, (size_t)(nul - text->s), "NUL byte in the condition");
+    return NULL;
+  }
   ctr__ast *a = parse_expr(&p);
   if (!a)
     return NULL;
