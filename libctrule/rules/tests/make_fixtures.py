@@ -1385,6 +1385,57 @@ fixture("RDS Auto Minor Version Upgrade Disabled", [
 
 # ---- hunting signals
 
+fixture("RDS Manual Snapshot Created", [
+    A("CreateDBSnapshot (manual)",
+      record("CreateDBSnapshot", {"dBSnapshotIdentifier": "orders-prod-adhoc", "dBInstanceIdentifier": "orders-prod"},
+             db_snapshot("orders-prod-adhoc", "orders-prod", status="creating", percentProgress=0), who=MALLORY)),
+    A("CreateDBClusterSnapshot (manual)",
+      record("CreateDBClusterSnapshot", {"dBClusterSnapshotIdentifier": "ledger-aurora-adhoc", "dBClusterIdentifier": "ledger-aurora"},
+             db_cluster_snapshot("ledger-aurora-adhoc", "ledger-aurora", status="creating", percentProgress=0))),
+    Q("harmless: AWS Backup's own snapshot (snapshotType awsbackup, service-linked role)",
+      record("CreateDBSnapshot", {"dBSnapshotIdentifier": "awsbackup:job-3e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7",
+                                  "dBInstanceIdentifier": "orders-prod"},
+             db_snapshot("awsbackup:job-3e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7", "orders-prod", status="creating",
+                         snapshotType="awsbackup"), who=BACKUP)),
+    Q("harmless counterpart: DescribeDBSnapshots of the instance's own snapshots",
+      record("DescribeDBSnapshots", {"dBInstanceIdentifier": "orders-prod"}, None, read_only=True)),
+    Q("failed: AccessDenied",
+      record("CreateDBSnapshot", {"dBSnapshotIdentifier": "orders-prod-adhoc", "dBInstanceIdentifier": "orders-prod"}, who=MALLORY,
+             error="AccessDenied", resource=rds_arn("snapshot", "orders-prod-adhoc"))),
+], outputs=[(1, "snapshot=orders-prod-adhoc"), (1, "instance=orders-prod"), (1, "event=CreateDBSnapshot"),
+            (2, "snapshot=ledger-aurora-adhoc"), (2, "cluster=ledger-aurora")])
+
+fixture("RDS Snapshot Enumeration", [
+    A("DescribeDBSnapshots with includeShared and includePublic",
+      record("DescribeDBSnapshots", {"includeShared": True, "includePublic": True}, None, who=MALLORY, read_only=True)),
+    A("DescribeDBClusterSnapshots of public snapshots",
+      record("DescribeDBClusterSnapshots", {"snapshotType": "public", "includePublic": True}, None, who=MALLORY, read_only=True)),
+    Q("harmless: DescribeDBSnapshots of the account's own snapshots",
+      record("DescribeDBSnapshots", {"dBInstanceIdentifier": "orders-prod", "includeShared": False, "includePublic": False},
+             None, read_only=True)),
+    Q("failed: AccessDenied",
+      record("DescribeDBSnapshots", {"includeShared": True, "includePublic": True}, who=MALLORY, error="AccessDenied",
+             read_only=True)),
+], outputs=[(1, "include_public=true"), (1, "include_shared=true"), (1, "user=DevOpsDeployRole"),
+            (2, "event=DescribeDBClusterSnapshots")])
+
+fixture("RDS Log File Downloaded", [
+    A("DownloadDBLogFilePortion of the PostgreSQL log",
+      record("DownloadDBLogFilePortion", {"dBInstanceIdentifier": "orders-prod",
+                                          "logFileName": "error/postgresql.log.2025-06-03-09", "marker": "0"},
+             None, who=MALLORY, read_only=True)),
+    A("DownloadCompleteDBLogFile of the MySQL audit log",
+      record("DownloadCompleteDBLogFile", {"dBInstanceIdentifier": "billing-reports", "logFileName": "audit/server_audit.log"},
+             None, read_only=True)),
+    Q("harmless counterpart: DescribeDBLogFiles",
+      record("DescribeDBLogFiles", {"dBInstanceIdentifier": "orders-prod"}, None, read_only=True)),
+    Q("failed: AccessDenied",
+      record("DownloadDBLogFilePortion", {"dBInstanceIdentifier": "orders-prod", "logFileName": "error/postgresql.log.2025-06-03-09"},
+             who=MALLORY, error="AccessDenied", read_only=True)),
+], outputs=[(1, "instance=orders-prod"), (1, "log_file=error/postgresql.log.2025-06-03-09"),
+            (2, "event=DownloadCompleteDBLogFile")])
+
+
 # ------------------------------------------------------------------ writing
 
 def slug(rule):
