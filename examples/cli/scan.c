@@ -138,12 +138,38 @@ static void on_record_error(const ctr_record_error *e, void *ud)
 
 /* ------------------------------------------------------------ one input */
 
+/* The policy for wrong or empty input (docs/bad-input.md), once an input was
+ * read to its end: nothing in it is a warning; values but not one complete
+ * CloudTrail record (all bad, or JSON without the CloudTrail keys) and
+ * nothing recognised and skipped (a digest file) is an error. */
+static void check_input_held_records(scan_ctx *x, const input *in, const uint64_t before[CTR_STAT__COUNT])
+{
+  uint64_t records = ctr_scanner_stat(x->sc, CTR_STAT_RECORDS) - before[CTR_STAT_RECORDS];
+  uint64_t bad = ctr_scanner_stat(x->sc, CTR_STAT_BAD_RECORDS) - before[CTR_STAT_BAD_RECORDS];
+  uint64_t skipped = ctr_scanner_stat(x->sc, CTR_STAT_SKIPPED) - before[CTR_STAT_SKIPPED];
+  if (skipped)
+    return;
+  progress_clear(x);
+  if (records == 0) {
+    warnf("%s: empty input: no record in it", in->display);
+  } else if (bad + x->file_incomplete >= records) {
+    errorf("%s: no CloudTrail record in this input (%llu %s: %llu not a JSON record, %llu without the CloudTrail "
+           "keys)",
+           in->display, (unsigned long long)records, records == 1 ? "value" : "values", (unsigned long long)bad,
+           (unsigned long long)x->file_incomplete);
+    x->cur_has_error = true;
+  }
+}
+
 static void scan_input(scan_ctx *x, const input *in, unsigned char *chunk)
 {
   x->cur = in;
   x->file_incomplete = 0;
   x->cur_has_error = false;
   ctr_scanner_reset(x->sc);
+  uint64_t before[CTR_STAT__COUNT];
+  for (int k = 0; k < CTR_STAT__COUNT; k++)
+    before[k] = ctr_scanner_stat(x->sc, k);
 
   int fd = 0;
   bool is_stdin = strcmp(in->path, "-") == 0;
@@ -217,6 +243,8 @@ static void scan_input(scan_ctx *x, const input *in, unsigned char *chunk)
   }
   if (!is_stdin)
     close(fd);
+  if (!stream_failed && !x->internal_error && !x->output_failed)
+    check_input_held_records(x, in, before);
   if (x->file_incomplete && !x->verbose) {
     progress_clear(x);
     warnf("%s: %llu incomplete %s (a CloudTrail key missing; evaluated anyway; -v lists them)", in->display,

@@ -63,6 +63,24 @@ the compressed input.
 | Python | a `ctrule.RecordError` in `Scanner.errors` / `on_error`; with `strict=True`, `ctrule.BadRecordError` (`.index`, `.offset`, `.status_name`) | a `RecordError` with `evaluated=True`; never raised | `ctrule.StreamError` (`.status_name`) from `feed`/`finish` |
 | Go | `OnRecordError` gets a `*ctrule.RecordError`; `errors.Is(err, ctrule.ErrData)` (or the target below) | a `*ctrule.RecordError` with `Evaluated: true` | `Write`/`Finish` return a `*ctrule.ScanError`; `errors.Is` as below |
 
+**Wrong or empty input** follows one policy in every interface, once an input (a file, stdin,
+a bytes object, a reader, an S3 object: one stream from its first byte to finish) was read to
+its end. An input with no record in it at all (no bytes, only whitespace, `[]`,
+`{"Records":[]}`, an empty gzip) is a *warning*: nothing was lost, but it is rarely what was
+meant. An input with values in it but not one complete CloudTrail record (every value a bad
+record, or JSON without the CloudTrail keys, e.g. `{"hello":"world"}` or text that is not JSON)
+is an *error*, even where bad records alone are not: the data is not CloudTrail, and a scan that
+reports no alert on it would say the wrong thing. An input in which something was recognised and
+skipped (a digest file, CloudWatch Logs control messages) is neither.
+
+| interface | empty input (warning) | no CloudTrail record (error) |
+|---|---|---|
+| C | `CTR_STAT_RECORDS` and `CTR_STAT_SKIPPED` did not grow over the stream | every record framed in the stream was reported (bad, or incomplete); the library leaves the verdict to its caller |
+| CLI | stderr `ctrule: warning: PATH: empty input: no record in it`; exit unchanged | stderr `ctrule: PATH: no CloudTrail record in this input (N values: B not a JSON record, I without the CloudTrail keys)`; **exit 4** |
+| Python | `ctrule.EmptyInputWarning` (a `UserWarning`) through `warnings` from `finish`/`scan` | `ctrule.NoRecordsError` (a `ctrule.CtruleError`, status `EDATA`) raised by `finish`/`scan`/`Ruleset.scan` after the alerts found |
+| Go | the `OnWarning` option's function gets `empty input: no record in it` | `Finish` (and `Scan`, `Alerts`, `Close`) return a `*ctrule.ScanError` for which `errors.Is(err, ctrule.ErrNoRecords)` and `errors.Is(err, ctrule.ErrData)` hold |
+| SQS worker | logged at warning level; the message is done | the message fails (stage `scan`) after the alerts found were delivered, comes back, and reaches the dead-letter queue |
+
 Not an error, as in Falco: a name inside a list literal that is no defined list is a string, so
 `ct.name in (nosuch_list)` compares with the string `"nosuch_list"`; a mistyped list name is
 therefore not reported (`ctrule list -v` shows each rule's condition).

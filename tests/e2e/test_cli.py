@@ -838,3 +838,42 @@ def test_json_types_output_fields_as_falco_does(tmp_path: Path) -> None:
     assert a["output"] == "10:02:11.500000000: Notice r=0 n=1 e=<NA> t=10:02:11.500000000"
     assert a["tags"] == ["a", "b"]
     assert a["time"] == "2025-03-01T10:02:11.500000000Z"
+
+
+# ------------------------------------------------------------------ wrong or empty input (docs/bad-input.md)
+
+@pytest.mark.parametrize("data", [b"", b"  \n\n", b"[]", b'{"Records":[]}', gzip.compress(b"")])
+def test_empty_input_is_a_warning(tmp_path: Path, data: bytes) -> None:
+    f = tmp_path / "empty.json"
+    f.write_bytes(data)
+    p = run("scan", str(f))
+    assert p.returncode == 0, p.stderr
+    assert f"warning: {f}: empty input: no record in it" in p.stderr
+    p = run("scan", "-", stdin=data)
+    assert p.returncode == 0 and "warning: <stdin>: empty input: no record in it" in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("data,bad,incomplete", [
+    (b"hello world\n", 1, 0),
+    (b'{"hello":"world"}', 0, 1),
+    (b'{"Records":[{"a":1},{"b":2}]}', 0, 2),
+    (b'{"a":1}\nnot json\n', 1, 1),
+])
+def test_input_without_a_cloudtrail_record_is_an_error(tmp_path: Path, data: bytes, bad: int,
+                                                        incomplete: int) -> None:
+    f = tmp_path / "wrong.json"
+    f.write_bytes(gzip.compress(data))
+    p = run("scan", str(f))
+    assert p.returncode == 4, p.stderr
+    n = bad + incomplete
+    assert (f"{f}: no CloudTrail record in this input ({n} value{'s' if n > 1 else ''}: {bad} not a JSON "
+            f"record, {incomplete} without the CloudTrail keys)") in p.stderr
+
+
+def test_one_cloudtrail_record_among_wrong_values_is_not_that_error(tmp_path: Path) -> None:
+    good = fixture_lines("rds_instance_stopped")[0]
+    f = tmp_path / "mixed.json"
+    f.write_text('{"a":1}\n' + good + "\n")
+    p = run("scan", str(f))
+    assert p.returncode == 0, p.stderr
+    assert "no CloudTrail record" not in p.stderr and "empty input" not in p.stderr
