@@ -308,7 +308,7 @@ type receivedAlert struct {
 
 func (a receivedAlert) key() string {
 	f, _ := a.Alert["output_fields"].(map[string]any)
-	id, _ := f[eventIDField].(string)
+	id, _ := f["ct.id"].(string)
 	rule, _ := a.Alert["rule"].(string)
 	return id + " " + rule
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/libctrule/libctrule/bindings/go/ctrule"
 )
 
 const ctKey = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/01/02/111122223333_CloudTrail_us-east-1_20260102T0300Z_"
@@ -80,7 +81,7 @@ func TestEndToEndUploadToAlerts(t *testing.T) {
 	}
 	timed := 0 // alerts of records with an eventTime
 	for _, a := range w.received() {
-		if a.Alert["time"] != "0001-01-01T00:00:00Z" {
+		if a.Alert["time"] != "1970-01-01T00:00:00.000000000Z" {
 			timed++
 		}
 	}
@@ -250,6 +251,57 @@ func TestMissingObjectRetriedThenDeadLettered(t *testing.T) {
 		if !strings.Contains(log, s) {
 			t.Errorf("log has no failure with %s", s)
 		}
+	}
+}
+
+// An object whose stream breaks half-way (a truncated gzip): the alerts of
+// the records before the break are delivered before the scan error fails
+// the message; the message comes back (at least once) until it is
+// dead-lettered, and the replica's de-duplication sends each alert once.
+func TestAlertsBeforeAScanErrorAreDelivered(t *testing.T) {
+	e := newAWSEnv(t)
+	q, _, dlq := e.queue(30*time.Second, 2)
+	bucket := e.bucket("")
+	data := logFile(t, fixtureRecords(t), e.id, time.Time{})
+	cut := data[:len(data)*3/4]
+	want := map[string]bool{}
+	rs, err := ctrule.Compile(ctrule.LoadBuiltin("rds"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	_, err = rs.Scan(bytes.NewReader(cut), func(a ctrule.Alert) error {
+		var rec struct {
+			EventID string `json:"eventID"`
+		}
+		json.Unmarshal(a.Raw, &rec)
+		want[rec.EventID+" "+a.Rule] = true
+		return nil
+	})
+	if err == nil || len(want) < 5 {
+		t.Fatalf("the cut log file should give alerts (%d) then an error (%v)", len(want), err)
+	}
+	key := ctKey + "cut.json.gz"
+	e.put(bucket, key, cut)
+	notice, _ := json.Marshal(map[string]any{"s3Bucket": bucket, "s3ObjectKey": []string{key}})
+	e.send(q, string(notice))
+	w := startWorker(t, "w1", q)
+	waitDeadLettered(t, e, dlq, 1)
+	w.stop()
+	got := alertKeys(w)
+	if m := missing(want, got); len(m) != 0 {
+		t.Errorf("%d of %d alerts found before the error were not delivered: %v", len(m), len(want), m)
+	}
+	for k, n := range got {
+		if !want[k] {
+			t.Errorf("unexpected alert %q", k)
+		}
+		if n != 1 {
+			t.Errorf("alert %q delivered %d times, want once (de-duplicated on the second receive)", k, n)
+		}
+	}
+	if n := strings.Count(w.log(), `"stage":"scan"`); n != 2 {
+		t.Errorf("%d scan failures logged, want one per receive (2):\n%s", n, tail(w.log(), 2000))
 	}
 }
 

@@ -86,7 +86,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		log.Log(ctx, level, "aws sdk: "+fmt.Sprintf(format, v...))
 	})
 	m := newMetrics()
-	host, _ := os.Hostname()
 	var sinks []sink
 	if cfg.Stdout {
 		sinks = append(sinks, newStdoutSink(stdout))
@@ -106,7 +105,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		deliver: &deliverer{sinks: sinks, seen: newSeenSet(cfg.DedupWindow, cfg.DedupMax), m: m},
 		log:     log,
 		m:       m,
-		host:    host,
 		// Made here, before /healthz can read them.
 		slots:   make(chan struct{}, cfg.Concurrency),
 		deletes: make(chan deleteReq),

@@ -19,18 +19,6 @@ import (
 	"github.com/libctrule/libctrule/bindings/go/ctrule"
 )
 
-// eventIDField is the CloudTrail plugin's name for a record's eventID; every
-// alert carries it in output_fields so that systems downstream can
-// de-duplicate what several replicas (or a redelivery) reported twice.
-const eventIDField = "ct.id"
-
-// falcoAlert is Falco's JSON alert (time, rule, priority, output,
-// output_fields, source, tags, hostname).
-type falcoAlert struct {
-	ctrule.Alert
-	Hostname string `json:"hostname"`
-}
-
 // outAlert is an alert ready for the sinks.
 type outAlert struct {
 	EventID  string // "" when the record has none
@@ -40,37 +28,25 @@ type outAlert struct {
 	JSON     []byte    // one Falco JSON object, no newline
 }
 
-func newOutAlert(a ctrule.Alert, host string) (outAlert, error) {
+// newOutAlert takes the alert's Falco JSON line as the binding made it (the
+// library's ctr_match_json: the same bytes as `ctrule scan --json`), whose
+// output_fields carry the record's eventID as ct.id so that systems
+// downstream can de-duplicate what several replicas (or a redelivery)
+// reported twice.
+func newOutAlert(a ctrule.Alert) outAlert {
 	var rec struct {
 		EventID string `json:"eventID"`
 	}
 	// The record was parsed by the scanner already; an eventID that is not
 	// a string just leaves the alert without one.
 	_ = json.Unmarshal(a.Raw, &rec)
-	if a.Fields == nil {
-		a.Fields = map[string]*string{}
-	}
-	if _, ok := a.Fields[eventIDField]; !ok {
-		if rec.EventID != "" {
-			id := rec.EventID
-			a.Fields[eventIDField] = &id
-		} else {
-			a.Fields[eventIDField] = nil
-		}
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // "<NA>" as Falco writes it
-	if err := enc.Encode(falcoAlert{Alert: a, Hostname: host}); err != nil {
-		return outAlert{}, fmt.Errorf("encoding alert of rule %q: %w", a.Rule, err)
-	}
 	return outAlert{
 		EventID:  rec.EventID,
 		Rule:     a.Rule,
 		Priority: a.Priority,
 		Time:     a.Time,
-		JSON:     bytes.TrimRight(buf.Bytes(), "\n"),
-	}, nil
+		JSON:     a.JSON,
+	}
 }
 
 // sink delivers alerts somewhere. Send returns nil only when every alert

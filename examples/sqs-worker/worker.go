@@ -39,7 +39,6 @@ type worker struct {
 	deliver *deliverer
 	log     *slog.Logger
 	m       *metrics
-	host    string
 
 	slots          chan struct{}  // one per message in flight: make(chan struct{}, cfg.Concurrency)
 	deletes        chan deleteReq // unbuffered
@@ -250,11 +249,7 @@ func (w *worker) scan(ctx context.Context, log *slog.Logger, name string, r *cou
 		return nil
 	}
 	sc, err := w.rules.NewScanner(func(a ctrule.Alert) error {
-		oa, err := newOutAlert(a, w.host)
-		if err != nil {
-			return err
-		}
-		pending = append(pending, oa)
+		pending = append(pending, newOutAlert(a))
 		if len(pending) >= alertBatch {
 			return flush()
 		}
@@ -284,6 +279,12 @@ func (w *worker) scan(ctx context.Context, log *slog.Logger, name string, r *cou
 		var se *stageError
 		if errors.As(err, &se) {
 			return err
+		}
+		// The alerts found before the error go out first: the message then
+		// fails and comes back (at least once), and its alerts repeat with
+		// the same ct.id, which consumers de-duplicate by.
+		if ferr := flush(); ferr != nil {
+			log.Warn("delivering the alerts found before a scan error", "source", name, "err", ferr)
 		}
 		if r.err != nil && errors.Is(err, r.err) {
 			return &stageError{"s3", fmt.Errorf("reading after %d bytes: %w", r.n, err)}
