@@ -70,7 +70,7 @@ static uint64_t next(uint64_t *s)
 
 static unsigned below(uint64_t *s, unsigned n) { return (unsigned)(next(s) % n); }
 
-typedef enum { P_EC2, P_S3, P_KMS, P_IAM, P_STS, P_RDS, P_RDS_PUBLIC, P_RDS_SHARE, P_GENERIC, P_LOGIN } params_kind;
+typedef enum { P_EC2, P_S3, P_KMS, P_IAM, P_IAM_USER, P_STS, P_RDS, P_RDS_PUBLIC, P_RDS_SHARE, P_GENERIC, P_LOGIN } params_kind;
 
 typedef struct api {
   const char *src; /* service prefix of eventSource */
@@ -121,6 +121,7 @@ static const api k_apis[] = {
   {"kms", "CreateGrant", 200, false, false, P_KMS},
   {"signin", "ConsoleLogin", 500, false, false, P_LOGIN},
   {"iam", "AttachRolePolicy", 100, false, false, P_IAM},
+  {"iam", "AttachUserPolicy", 100, false, false, P_IAM_USER},
   {"iam", "CreateUser", 50, false, false, P_IAM},
   {"iam", "CreateAccessKey", 50, false, false, P_IAM},
   {"iam", "PutRolePolicy", 50, false, false, P_IAM},
@@ -213,6 +214,14 @@ static void params(sbuf *b, uint64_t *rng, const api *a, const char *region, con
            "\"responseElements\":null",
         k_roles[id % 6], acct, id % 90);
     break;
+  case P_IAM_USER: {
+    static const char *const policies[] = {"ReadOnlyAccess", "AmazonS3ReadOnlyAccess", "AdministratorAccess",
+                                           "IAMFullAccess"};
+    put(b, "\"requestParameters\":{\"userName\":\"dev-%u\",\"policyArn\":\"arn:aws:iam::aws:policy/%s\"},"
+           "\"responseElements\":null",
+        id % 40, policies[id % 4]);
+    break;
+  }
   case P_STS:
     put(b, "\"requestParameters\":{\"roleArn\":\"arn:aws:iam::%s:role/%s\",\"roleSessionName\":\"session-%u\","
            "\"durationSeconds\":3600},\"responseElements\":{\"credentials\":{\"accessKeyId\":\"ASIA",
@@ -387,4 +396,119 @@ char *ctb_generated_rules(size_t n, size_t *len)
         i, verb, noun, i, k_nouns[svc].src, verb, noun, extras[i % (sizeof extras / sizeof *extras)], i, verb, noun);
   }
   return finish(&b, len);
+}
+
+/* Rules as an account's security team writes them in bulk: watch lists on
+ * frequent calls, each rule keyed on one eventName and naming the resource
+ * or principal it guards by a request-field literal. A few of each name's
+ * literals occur in the generated corpus (its buckets, instance ids, roles,
+ * users) and one in the shared real records; the rest never do. Half of
+ * them also require a successful call, as Falco's upstream rules do. */
+static void realistic_condition(sbuf *b, size_t kind, size_t j)
+{
+  static const char *const policies[] = {"AdministratorAccess", "IAMFullAccess", "PowerUserAccess",
+                                         "AmazonS3FullAccess"};
+  switch (kind) {
+  case 0:
+    if (j == 40)
+      put(b, "ct.name = \"PutBucketPolicy\" and s3.bucket = \"example-bucket\"");
+    else
+      put(b, "ct.name = \"PutBucketPolicy\" and s3.bucket = \"%s%zu\"", j < 40 ? "acme-us-east-1-data-" : "acme-archive-",
+          j);
+    break;
+  case 1: { /* the corpus's instance ids are i-0 %06x %09x of id and id * 7919, id < 5000 */
+    unsigned id = (unsigned)(j * 25 % 5000);
+    if (j == 1)
+      put(b, "ct.name = \"TerminateInstances\" and "
+             "json.value[/requestParameters/instancesSet/items/0/instanceId] = \"i-0abcdef1234567890\"");
+    else
+      put(b, "ct.name = \"TerminateInstances\" and "
+             "json.value[/requestParameters/instancesSet/items/0/instanceId] = \"i-0%06x%09x\"",
+          id, id * 7919u);
+    break;
+  }
+  case 2:
+    if (j == 0)
+      put(b, "ct.name = \"AssumeRole\" and json.value[/requestParameters/roleArn] = "
+             "\"arn:aws:iam::777788889999:role/ReadOnlyAuditor\"");
+    else if (j == 1)
+      put(b, "ct.name = \"AssumeRole\" and json.value[/requestParameters/roleArn] = "
+             "\"arn:aws:iam::123456789012:role/FullAdminRole\"");
+    else
+      put(b, "ct.name = \"AssumeRole\" and json.value[/requestParameters/roleArn] = "
+             "\"arn:aws:iam::111122223333:role/breakglass-%zu\"", j);
+    break;
+  case 3:
+    if (j == 40)
+      put(b, "ct.name = \"AttachUserPolicy\" and ct.request.username = \"new-user\" and "
+             "json.value[/requestParameters/policyArn] = \"arn:aws:iam::aws:policy/AdministratorAccess\"");
+    else
+      put(b, "ct.name = \"AttachUserPolicy\" and ct.request.username = \"%s%zu\" and "
+             "json.value[/requestParameters/policyArn] = \"arn:aws:iam::aws:policy/%s\"",
+          j < 40 ? "dev-" : "contractor-", j, policies[j % 4]);
+    break;
+  default:
+    if (j == 1)
+      put(b, "ct.name = \"Decrypt\" and json.value[/requestParameters/encryptionContext/aws:s3:arn] startswith "
+             "\"arn:aws:s3:::dummy.streamalert\"");
+    else /* j == 0 names a bucket of the generated corpus */
+      put(b, "ct.name = \"Decrypt\" and json.value[/requestParameters/encryptionContext/aws:s3:arn] startswith "
+             "\"arn:aws:s3:::%s%zu/\"", j == 0 ? "acme-eu-west-1-data-" : "vault-", j == 0 ? (size_t)7 : j);
+    break;
+  }
+}
+
+char *ctb_realistic_rules(size_t n, size_t *len)
+{
+  static const char *const names[] = {"PutBucketPolicy", "TerminateInstances", "AssumeRole", "AttachUserPolicy",
+                                      "Decrypt"};
+  sbuf b = {0};
+  for (size_t i = 0; i < n && !b.failed; i++) {
+    size_t kind = i % 5, j = i / 5;
+    put(&b, "- rule: Watched %s %zu\n  desc: watch list entry %zu\n  condition: >\n    ", names[kind], j, i);
+    realistic_condition(&b, kind, j);
+    put(&b, "%s\n  output: %s on a watched resource by %%ct.user (account %%ct.user.accountid, region %%ct.region)\n"
+            "  priority: WARNING\n  source: aws_cloudtrail\n  tags: [watchlist]\n\n",
+        j % 2 ? "" : " and not ct.error exists", names[kind]);
+  }
+  return finish(&b, len);
+}
+
+char *ctb_replicate_lines(const char *data, size_t len, size_t n, size_t *out_len)
+{
+  sbuf b = {0};
+  size_t got = 0;
+  while (got < n && !b.failed) {
+    size_t before = got;
+    for (const char *p = data, *end = data + len; p < end && got < n;) {
+      const char *nl = memchr(p, '\n', (size_t)(end - p));
+      size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+      if (l) {
+        put(&b, "%.*s\n", (int)l, p);
+        got++;
+      }
+      p += l + 1;
+    }
+    if (got == before) /* no record in the input */
+      b.failed = true;
+  }
+  return finish(&b, out_len);
+}
+
+char *ctb_logfile_of_lines(const char *ndjson, size_t len, size_t *out_len)
+{
+  sbuf b = {0};
+  put(&b, "{\"Records\":[");
+  bool first = true;
+  for (const char *p = ndjson, *end = ndjson + len; p < end && !b.failed;) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+    if (l) {
+      put(&b, "%s%.*s", first ? "" : ",", (int)l, p);
+      first = false;
+    }
+    p += l + 1;
+  }
+  put(&b, "]}\n");
+  return finish(&b, out_len);
 }

@@ -25,4 +25,21 @@ char *ctb_corpus_elements(size_t n, uint64_t seed, size_t *len);
  * frees. */
 char *ctb_generated_rules(size_t n, size_t *len);
 
+/* `n` rules written the way a security team keeps watch lists: n/5 each on
+ * PutBucketPolicy, TerminateInstances, AssumeRole, AttachUserPolicy and
+ * Decrypt (frequent calls, all present in the generated corpus and in the
+ * shared real records), each naming a bucket, instance, role, user and
+ * policy, or key context in a request-field literal; a few match. Caller
+ * frees. */
+char *ctb_realistic_rules(size_t n, size_t *len);
+
+/* The non-empty lines of `data` repeated, in order, until there are `n`:
+ * a small real sample grown to a corpus. NULL if `data` has no line or on
+ * ENOMEM. */
+char *ctb_replicate_lines(const char *data, size_t len, size_t n, size_t *out_len);
+
+/* The non-empty NDJSON lines of `ndjson` as one CloudTrail log file
+ * {"Records":[...]}. */
+char *ctb_logfile_of_lines(const char *ndjson, size_t len, size_t *out_len);
+
 #endif

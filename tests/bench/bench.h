@@ -1,0 +1,108 @@
+/* bench.h - the pieces of ctrule-bench: the runner (runner.c), the cases
+ * (cases.c), the rule sets (rules.c) and the suite and its targets
+ * (bench.c). */
+#ifndef CTR_BENCH_H
+#define CTR_BENCH_H
+
+#include <ctrule.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* What a case reads: bytes holding `records` records. A gzip input of many
+ * files has nfiles > 0 and file k in data[ends[k-1], ends[k]). `warm`, if
+ * set, is a smaller input of the same kind for the untimed warm-up run. */
+typedef struct input {
+  const char *data;
+  size_t len, records;
+  const struct input *warm;
+  const size_t *ends;
+  size_t nfiles;
+} input;
+
+typedef struct result {
+  double seconds;    /* CPU time of the timed run */
+  uint64_t count;    /* records seen */
+  uint64_t alerts;   /* alerts (or, for a baseline, RDS records: a check) */
+  uint64_t evaluated;
+  long peak_rss_kb;
+  int failed;
+} result;
+
+typedef int (*case_fn)(const input *in, const void *arg, uint64_t *count, uint64_t *alerts, uint64_t *evaluated);
+
+typedef struct bench_case {
+  const char *name;
+  case_fn fn; /* NULL: not run (a baseline that was not built) */
+  const input *in;
+  const void *arg;
+  result best;
+} bench_case;
+
+/* runner.c */
+double ctb_cpu_now(void);
+void ctb_die(const char *what);
+/* Round robin over the cases, `rounds` times, each run in a forked child;
+ * each case keeps its best round. */
+void ctb_run_rounds(bench_case *cases, size_t ncases, int rounds);
+/* records/s of a case's best round; 0 if it failed or was not run. */
+double ctb_rate(const bench_case *c);
+
+/* cases.c */
+typedef struct scan_arg {
+  ctr_ruleset *rs;
+  unsigned flags;
+  size_t chunk; /* feed size */
+} scan_arg;
+
+typedef struct stream_arg {
+  ctr_ruleset *rs;
+  double gb;
+} stream_arg;
+
+int ctb_case_memchr(const input *in, const void *arg, uint64_t *count, uint64_t *alerts, uint64_t *evaluated);
+int ctb_case_jansson(const input *in, const void *arg, uint64_t *count, uint64_t *alerts, uint64_t *evaluated);
+int ctb_case_simdjson(const input *in, const void *arg, uint64_t *count, uint64_t *alerts, uint64_t *evaluated);
+int ctb_case_simdjson_dom(const input *in, const void *arg, uint64_t *count, uint64_t *alerts, uint64_t *evaluated);
+/* A scanner over the input, fed `chunk` bytes at a time; a gzip input of
+ * many files is fed file by file, the scanner reset between them (as the
+ * CLI does). Fails on a bad record. */
+int ctb_case_scan(const input *in, const void *arg, uint64_t *count, uint64_t *alerts, uint64_t *evaluated);
+/* zlib alone inflating the same gzip bytes into a 256 KiB scratch buffer,
+ * with zlib's CRC-32 and length check (arg: const int *, 1) or without
+ * (0); file by file for an input of many files (inflateReset between). */
+int ctb_case_inflate(const input *in, const void *arg, uint64_t *count, uint64_t *alerts, uint64_t *evaluated);
+/* A log file of `gb` GB generated batch by batch and streamed. */
+int ctb_case_stream(const input *in, const void *arg, uint64_t *count, uint64_t *alerts, uint64_t *evaluated);
+/* gzip (level 6) of a buffer; NULL on failure. */
+char *ctb_gzip(const char *data, size_t len, size_t *out_len);
+/* The NDJSON input as gzipped CloudTrail log files of `per_file` records
+ * each (per_file 0: one file), into *out (ends allocated). */
+int ctb_gzip_logfiles(const input *ndjson, size_t per_file, input *out, size_t **ends);
+
+/* rules.c: every rule set of the suite, compiled once. */
+typedef struct bench_rules {
+  ctr_ruleset *rds, *rds20, *rds20_1k, *rds22, *root, *srcip, *real1k, *real10k;
+  double compile_1k_s, compile_10k_s; /* the realistic rules alone, best of three */
+  int builtin_10k_loads;              /* built-in + 10,000 compile with the default limits */
+  char builtin_10k_error[512];        /* if not, the first error */
+} bench_rules;
+
+/* The RDS + 20 set alone (all ctrule-bench -1 needs; the streaming case
+ * runs with it before the rest are compiled, so that its peak RSS is the
+ * scanner's), then the rest. */
+void ctb_rules_compile(bench_rules *r);
+void ctb_rules_compile_rest(bench_rules *r);
+void ctb_rules_report(const bench_rules *r);
+void ctb_rules_free(bench_rules *r);
+
+/* bench.c: the figures the targets are checked against, per corpus. */
+typedef struct bench_targets {
+  const char *label;
+  double simd, jansson;                           /* baseline rates */
+  double rds, root, srcip, real1k, real10k, rds22; /* rates */
+  double rds20, rds20_1k;                         /* the earlier suite's */
+  double gz_files, inflate_files, gz_big, inflate_big;
+  int ran;
+} bench_targets;
+
+#endif
