@@ -159,6 +159,13 @@ typedef struct ctr__rule_def {
   ctr__pos pos;
 } ctr__rule_def;
 
+/* Names of lists, macros or rules by hash: a rules file may define hundreds
+ * of thousands, and a scan of every name per lookup made loading quadratic. */
+typedef struct ctr__names {
+  uint32_t *slots; /* index + 1; 0: empty */
+  size_t cap;
+} ctr__names;
+
 typedef struct ctr__defs {
   ctr__list_def *lists;
   size_t nlists, caplists;
@@ -166,8 +173,14 @@ typedef struct ctr__defs {
   size_t nmacros, capmacros;
   ctr__rule_def *rules;
   size_t nrules, caprules;
+  ctr__names list_names, macro_names, rule_names;
   uint64_t limits[CTR_LIMIT__COUNT]; /* the compiler's, all set (defaults filled in) */
 } ctr__defs;
+
+/* The list or macro named s[0..len), NULL if none; points into defs (moves
+ * when a definition is added). */
+ctr__list_def *ctr__defs_list(const ctr__defs *defs, const char *s, size_t len);
+ctr__macro_def *ctr__defs_macro(const ctr__defs *defs, const char *s, size_t len);
 
 /* Largest rules file, in bytes; also the most scalar bytes a file may expand
  * to through its YAML aliases. */

@@ -289,28 +289,83 @@ static ovmode mode_of(const override_spec *specs, size_t n, const char *key)
 
 /* ------------------------------------------------------------ lists */
 
-static ctr__list_def *find_list(ctr__defs *d, const char *name)
+/* ------------------------------------------------------------ names */
+
+static const char *list_name(const ctr__defs *d, size_t i) { return d->lists[i].name; }
+static const char *macro_name(const ctr__defs *d, size_t i) { return d->macros[i].name; }
+static const char *rule_name(const ctr__defs *d, size_t i) { return d->rules[i].name; }
+
+/* The slot of s[0..len) in ix: its entry, or the empty slot where it goes. */
+static uint32_t *names_slot(const ctr__names *ix, const ctr__defs *d, const char *(*name_at)(const ctr__defs *, size_t),
+                            const char *s, size_t len)
 {
-  for (size_t i = 0; i < d->nlists; i++)
-    if (strcmp(d->lists[i].name, name) == 0)
-      return &d->lists[i];
-  return NULL;
+  size_t mask = ix->cap - 1;
+  for (size_t i = ctr__hash(s, len) & mask;; i = (i + 1) & mask) {
+    uint32_t e = ix->slots[i];
+    if (!e)
+      return &ix->slots[i];
+    const char *name = name_at(d, e - 1);
+    if (strncmp(name, s, len) == 0 && name[len] == '\0')
+      return &ix->slots[i];
+  }
 }
 
-static ctr__macro_def *find_macro(ctr__defs *d, const char *name)
+/* Index of the definition named s[0..len), or SIZE_MAX. */
+static size_t names_find(const ctr__names *ix, const ctr__defs *d, const char *(*name_at)(const ctr__defs *, size_t),
+                         const char *s, size_t len)
 {
-  for (size_t i = 0; i < d->nmacros; i++)
-    if (strcmp(d->macros[i].name, name) == 0)
-      return &d->macros[i];
-  return NULL;
+  if (!ix->cap)
+    return SIZE_MAX;
+  uint32_t e = *names_slot(ix, d, name_at, s, len);
+  return e ? e - 1 : SIZE_MAX;
 }
+
+/* Adds definition `i` (its name new to ix); `n` definitions exist with it.
+ * The table stays under half full. */
+static int names_add(ctr__names *ix, const ctr__defs *d, const char *(*name_at)(const ctr__defs *, size_t), size_t i,
+                     size_t n)
+{
+  if (n >= UINT32_MAX)
+    return CTR_ENOMEM;
+  if (n * 2 > ix->cap) {
+    size_t cap = ix->cap ? ix->cap * 2 : 64;
+    while (n * 2 > cap)
+      cap *= 2;
+    uint32_t *v = calloc(cap, sizeof *v);
+    if (!v)
+      return CTR_ENOMEM;
+    free(ix->slots);
+    *ix = (ctr__names){v, cap};
+    for (size_t k = 0; k < n; k++)
+      if (k != i) {
+        const char *name = name_at(d, k);
+        *names_slot(ix, d, name_at, name, strlen(name)) = (uint32_t)k + 1;
+      }
+  }
+  const char *name = name_at(d, i);
+  *names_slot(ix, d, name_at, name, strlen(name)) = (uint32_t)i + 1;
+  return CTR_OK;
+}
+
+ctr__list_def *ctr__defs_list(const ctr__defs *d, const char *s, size_t len)
+{
+  size_t i = names_find(&d->list_names, d, list_name, s, len);
+  return i == SIZE_MAX ? NULL : &d->lists[i];
+}
+
+ctr__macro_def *ctr__defs_macro(const ctr__defs *d, const char *s, size_t len)
+{
+  size_t i = names_find(&d->macro_names, d, macro_name, s, len);
+  return i == SIZE_MAX ? NULL : &d->macros[i];
+}
+
+static ctr__list_def *find_list(ctr__defs *d, const char *name) { return ctr__defs_list(d, name, strlen(name)); }
+static ctr__macro_def *find_macro(ctr__defs *d, const char *name) { return ctr__defs_macro(d, name, strlen(name)); }
 
 static ctr__rule_def *find_rule(ctr__defs *d, const char *name)
 {
-  for (size_t i = 0; i < d->nrules; i++)
-    if (strcmp(d->rules[i].name, name) == 0)
-      return &d->rules[i];
-  return NULL;
+  size_t i = names_find(&d->rule_names, d, rule_name, name, strlen(name));
+  return i == SIZE_MAX ? NULL : &d->rules[i];
 }
 
 #define GROW(arr, n, cap)                                                  \
@@ -422,7 +477,7 @@ static int merge_list(itemctx *x, const ctr__ynode *name)
   l->n = n;
   pos_of(name, &l->pos);
   x->defs->nlists++;
-  return CTR_OK;
+  return names_add(&x->defs->list_names, x->defs, list_name, x->defs->nlists - 1, x->defs->nlists);
 }
 
 /* ------------------------------------------------------------ macros */
@@ -482,7 +537,7 @@ static int merge_macro(itemctx *x, const ctr__ynode *name)
   mc->cond = t;
   pos_of(name, &mc->pos);
   x->defs->nmacros++;
-  return CTR_OK;
+  return names_add(&x->defs->macro_names, x->defs, macro_name, x->defs->nmacros - 1, x->defs->nmacros);
 }
 
 /* ------------------------------------------------------------ exceptions */
@@ -971,7 +1026,7 @@ static int merge_rule(itemctx *x, const ctr__ynode *name)
     x->defs->caprules = c;
   }
   x->defs->rules[x->defs->nrules++] = nr;
-  return CTR_OK;
+  return names_add(&x->defs->rule_names, x->defs, rule_name, x->defs->nrules - 1, x->defs->nrules);
 }
 
 /* ------------------------------------------------------------ versions */
@@ -1131,5 +1186,8 @@ void ctr__defs_free(ctr__defs *d)
   for (size_t i = 0; i < d->nrules; i++)
     free_rule(&d->rules[i]);
   free(d->rules);
+  free(d->list_names.slots);
+  free(d->macro_names.slots);
+  free(d->rule_names.slots);
   memset(d, 0, sizeof *d);
 }
