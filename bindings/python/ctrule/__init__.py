@@ -28,7 +28,8 @@ from __future__ import annotations
 from . import _capi
 from ._engine import (Compiler, ErrorCallback, MatchCallback, Ruleset, Scan, Scanner, Source,
                       builtin, builtin_names, builtin_yaml, fields, limit_defaults, load, loads)
-from ._errors import BadRecordError, CtruleError, RulesError, StopScan, StreamError
+from ._errors import (BadRecordError, CtruleError, EmptyInputWarning, NoRecordsError, RulesError,
+                      StopScan, StreamError)
 from ._model import (Alert, Diagnostic, Field, Priority, RecordError, Rule, Severity, Stats,
                      Status)
 
@@ -50,8 +51,8 @@ def version() -> tuple[int, int, int]:
 
 __all__ = [
     "Alert", "BadRecordError", "CLOUDTRAIL_PLUGIN_VERSION", "Compiler", "CtruleError",
-    "Diagnostic", "ENGINE_VERSION", "ErrorCallback", "Field", "JSON_PLUGIN_VERSION",
-    "MatchCallback", "Priority", "RecordError", "Rule", "Ruleset", "RulesError", "Scan",
+    "Diagnostic", "ENGINE_VERSION", "EmptyInputWarning", "ErrorCallback", "Field",
+    "JSON_PLUGIN_VERSION", "MatchCallback", "NoRecordsError", "Priority", "RecordError", "Rule", "Ruleset", "RulesError", "Scan",
     "Scanner", "Severity", "Source", "Stats", "Status", "StopScan", "StreamError", "__version__",
     "builtin", "builtin_names", "builtin_yaml", "fields", "limit_defaults", "load", "loads",
     "version",

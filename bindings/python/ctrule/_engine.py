@@ -8,12 +8,14 @@ import functools
 import io
 import os
 import threading
+import warnings
 import weakref
 from typing import (IO, Any, Callable, Deque, Generator, Iterable, Iterator, List,
                     Sequence, TypeVar, Union)
 
 from . import _capi
-from ._errors import BadRecordError, CtruleError, RulesError, StopScan, StreamError
+from ._errors import (BadRecordError, CtruleError, EmptyInputWarning, NoRecordsError, RulesError,
+                      StopScan, StreamError)
 from ._model import Alert, Diagnostic, Field, Priority, RecordError, Rule, Severity, Stats
 
 __all__ = [
@@ -417,7 +419,8 @@ class Ruleset:
 def _make_callbacks(on_match: MatchCallback | None, on_error: ErrorCallback | None,
                     strict: bool, errors: List[RecordError], max_errors: int,
                     state: List[Any]) -> tuple[Callable[..., Any] | None, Callable[..., None]]:
-    # state = [first bad record in strict mode, last record error]. The
+    # state = [first bad record in strict mode, last record error, records
+    # of this stream reported as incomplete (no CloudTrail keys)]. The
     # closures do not refer to the Scanner, so a Scanner is freed as soon as
     # it is unreachable (no reference cycle through the library).
 
@@ -433,6 +436,8 @@ def _make_callbacks(on_match: MatchCallback | None, on_error: ErrorCallback | No
                  text: str) -> None:
         err = RecordError(status, index, offset, message, bool(evaluated), text)
         state[1] = err
+        if evaluated and status != _capi.CTR_ELIMIT:
+            state[2] += 1
         if len(errors) < max_errors:
             errors.append(err)
         if strict and not evaluated and state[0] is None:
@@ -508,7 +513,7 @@ class Scanner:
             raise TypeError("on_error must be callable or None")
         self.ruleset = ruleset
         self._errors: List[RecordError] = []
-        self._state: List[Any] = [None, None]
+        self._state: List[Any] = [None, None, 0]
         self._strict = bool(strict)
         match_cb, error_cb = _make_callbacks(on_match, on_error, self._strict, self._errors,
                                              max_errors, self._state)
@@ -532,6 +537,7 @@ class Scanner:
                 if _capi.ctr_scanner_set_limit(ptr, limit, value) != _capi.CTR_OK:
                     raise ValueError(f"limit value {value} is out of range")
         _set_limits(lambda i, v: _capi.ctr_scanner_set_limit(ptr, i, v), limits, "scanner")
+        self._stream_start = self._counts()
 
     # ---- lifetime
 
@@ -623,7 +629,11 @@ class Scanner:
     def finish(self) -> bool:
         """Ends the stream: the last record is flushed (a truncated one is
         reported as a bad record) and may still match. Returns and raises as
-        :meth:`feed`. Call :meth:`reset` before feeding a new stream."""
+        :meth:`feed`, and applies the policy for wrong or empty input
+        (docs/bad-input.md): a stream with no record in it warns
+        :class:`EmptyInputWarning`; one with values but not one complete
+        CloudTrail record raises :class:`NoRecordsError`. Call :meth:`reset`
+        before feeding a new stream."""
         with self._exclusive() as ptr:
             if self._stopped:
                 return False
@@ -632,7 +642,27 @@ class Scanner:
             except BaseException:
                 self._stopped = True
                 raise
-            return self._after(status)
+            going = self._after(status)
+            if going:
+                self._check_records()
+            return going
+
+    def _counts(self) -> tuple[int, int, int]:
+        ptr = self._ptr_
+        return (int(_capi.ctr_scanner_stat(ptr, _capi.CTR_STAT_RECORDS)),
+                int(_capi.ctr_scanner_stat(ptr, _capi.CTR_STAT_BAD_RECORDS)),
+                int(_capi.ctr_scanner_stat(ptr, _capi.CTR_STAT_SKIPPED)))
+
+    def _check_records(self) -> None:
+        now, start = self._counts(), self._stream_start
+        records, bad, skipped = (now[i] - start[i] for i in range(3))
+        incomplete = self._state[2]
+        if skipped:
+            return
+        if records == 0:
+            warnings.warn(EmptyInputWarning("empty input: no record in it"), stacklevel=3)
+        elif bad + incomplete >= records:
+            raise NoRecordsError(records, bad, incomplete)
 
     def reset(self) -> None:
         """Starts a new stream (after :meth:`finish`, after a stop, or to
@@ -642,6 +672,8 @@ class Scanner:
             _capi.ctr_scanner_reset(ptr)
             self._stopped = False
             self._state[0] = None
+            self._state[2] = 0
+            self._stream_start = self._counts()
 
     def scan(self, source: Source, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> bool:
         """Scans a whole source as a new stream (:meth:`reset`, every chunk

@@ -100,6 +100,36 @@ class StreamError(CtruleError):
         super().__init__(status, message)
 
 
+class NoRecordsError(CtruleError):
+    """An input held values but not one complete CloudTrail record (every
+    value a bad record, or JSON without the CloudTrail keys): the data is
+    not CloudTrail. Raised by ``finish`` (and so by ``scan``) after every
+    alert found was delivered; status ``EDATA``. See docs/bad-input.md.
+
+    Attributes:
+        records: values read (records framed).
+        bad: those that were not a JSON record.
+        incomplete: those without the CloudTrail keys.
+    """
+
+    records: int
+    bad: int
+    incomplete: int
+
+    def __init__(self, records: int, bad: int, incomplete: int) -> None:
+        self.records, self.bad, self.incomplete = records, bad, incomplete
+        super().__init__(_capi.CTR_EDATA,
+                         f"no CloudTrail record in this input ({records} "
+                         f"{'value' if records == 1 else 'values'}: {bad} not a JSON record, "
+                         f"{incomplete} without the CloudTrail keys)")
+
+
+class EmptyInputWarning(UserWarning):
+    """An input had no record in it at all (no bytes, only whitespace,
+    ``[]``, ``{"Records":[]}``): warned through :mod:`warnings` by
+    ``finish``/``scan``. See docs/bad-input.md."""
+
+
 class StopScan(Exception):
     """Raise from a match callback to stop the scan cleanly.
 

@@ -112,7 +112,8 @@ def test_partial_records_file(ruleset: ctrule.Ruleset, partial_path: Path) -> No
 def test_max_errors_bound(ruleset: ctrule.Ruleset) -> None:
     data = b"\n".join([BAD] * 50)
     sc = ruleset.scanner(max_errors=10)
-    sc.scan(data)
+    with pytest.raises(ctrule.NoRecordsError):  # nothing but bad records
+        sc.scan(data)
     assert len(sc.errors) == 10 and sc.stats.bad_records == 50
     assert [e.index for e in sc.errors] == list(range(10))
 
@@ -281,3 +282,55 @@ def test_gz_file_with_bad_member_after_good_data(ruleset: ctrule.Ruleset,
         for a in scan:
             got.append(a)
     assert {a.record_index for a in got} == {0, 1, 2}
+
+
+# ------------------------------------------------------------------ wrong or empty input (docs/bad-input.md)
+
+GOOD = (b'{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","userName":"u"},'
+        b'"eventTime":"2025-03-01T10:02:11Z","eventSource":"iam.amazonaws.com",'
+        b'"eventName":"CreateAccessKey","awsRegion":"us-east-1"}')
+
+
+@pytest.mark.parametrize("data", [b"", b"  \n", b"[]", b'{"Records":[]}', gzip.compress(b"")])
+def test_empty_input_warns(ruleset: ctrule.Ruleset, data: bytes) -> None:
+    with pytest.warns(ctrule.EmptyInputWarning, match="empty input: no record in it"):
+        assert list(ruleset.scan(data)) == []
+    with ruleset.scanner() as sc, pytest.warns(ctrule.EmptyInputWarning):
+        sc.feed(data)
+        sc.finish()
+
+
+@pytest.mark.parametrize("data,bad,incomplete", [
+    (b"this is not json\n", 1, 0),
+    (b'{"hello":"world"}', 0, 1),
+    (b'{"Records":[{"a":1},{"b":2}]}', 0, 2),
+    (b'{"a":1}\nnot json\n', 1, 1),
+])
+def test_input_without_a_cloudtrail_record_raises(ruleset: ctrule.Ruleset, data: bytes, bad: int,
+                                                  incomplete: int) -> None:
+    for given in (data, gzip.compress(data)):
+        with pytest.raises(ctrule.NoRecordsError) as ei:
+            list(ruleset.scan(given))
+        e = ei.value
+        assert isinstance(e, CtruleError) and e.status == ctrule.Status.EDATA
+        assert (e.records, e.bad, e.incomplete) == (bad + incomplete, bad, incomplete)
+        assert "no CloudTrail record in this input" in str(e)
+
+
+def test_one_cloudtrail_record_among_wrong_values_is_fine(ruleset: ctrule.Ruleset) -> None:
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        alerts = list(ruleset.scan(b'{"a":1}\nnot json\n' + GOOD + b"\n"))
+    assert [a.rule for a in alerts] == ["Access Key Created", "IAM Write"]
+
+
+def test_policy_is_per_stream(ruleset: ctrule.Ruleset) -> None:
+    # A good stream, then a wrong one, then a good one on the same scanner.
+    with ruleset.scanner() as sc:
+        sc.scan(GOOD)
+        with pytest.raises(ctrule.NoRecordsError):
+            sc.scan(b'{"hello":"world"}')
+        sc.scan(GOOD)
+        with pytest.warns(ctrule.EmptyInputWarning):
+            sc.scan(b"")
