@@ -365,8 +365,8 @@ typedef enum ctr_scan_flag {
  *
  * Exceeding a record limit makes that record a bad record (status
  * CTR_ELIMIT, reported with its index and byte offset; the scanner carries on
- * with the next one), except CTR_LIMIT_GZIP_OUTPUT, which ends the stream
- * (CTR_ELIMIT from feed/finish). Exceeding a rules limit is an error
+ * with the next one), except CTR_LIMIT_GZIP_OUTPUT and CTR_LIMIT_GZIP_RATIO,
+ * which end the stream (CTR_ELIMIT from feed/finish). Exceeding a rules limit is an error
  * diagnostic at file:line:column whose message names the limit (its
  * ctr_limit_name()), and compile fails with CTR_ESYNTAX, as for any rules
  * error. */
@@ -409,7 +409,12 @@ typedef enum ctr_limit {
   /* Compiler: most values in one list literal of a condition once the lists
    * it names (and the lists they name) are expanded (default 100000). */
   CTR_LIMIT_LIST_ITEMS = 11,
-  CTR_LIMIT__COUNT = 12
+  /* Scanner: most bytes one gzip input may expand to per compressed byte
+   * read, checked once it has expanded to 16 MiB (default 200; CloudTrail
+   * log files expand 8 to 40 times). Like CTR_LIMIT_GZIP_OUTPUT, it ends the
+   * stream (CTR_ELIMIT from feed/finish). */
+  CTR_LIMIT_GZIP_RATIO = 12,
+  CTR_LIMIT__COUNT = 13
 } ctr_limit;
 
 /** Default value of a limit; 0 for an unknown limit. */

@@ -46,6 +46,7 @@
 
 #define GZ_OUT_SIZE (256u * 1024u) /* fewer records span two outputs (those take the slow path) */
 #define GZ_TRAILER 8 /* a gzip member ends with CRC-32 and ISIZE, 4 bytes each, little-endian */
+#define GZ_RATIO_FLOOR ((uint64_t)16 << 20) /* output below which gzip_ratio is not checked */
 #define KEY_MAX 16 /* room for the longest key we look for ("digestStartTime") */
 
 typedef enum { IN_SNIFF = 0, IN_PLAIN, IN_GZIP } in_mode;
@@ -103,6 +104,7 @@ struct ctr__framer {
   bool member_open; /* inside a gzip member */
   uint64_t comp_in; /* compressed bytes consumed */
   uint64_t gz_out;  /* decompressed bytes produced */
+  uint64_t padding; /* zero bytes after a member, not yet told */
   /* zlib's own trailer check is off (its table CRC-32 took ~14% of a gzipped
    * scan): each member is checked here, with libdeflate's CRC-32. */
   bool header_done;               /* zlib has read the member's header (and checked its FHCRC) */
@@ -1167,6 +1169,39 @@ static int gz_check_trailer(ctr__framer *f)
   return CTR_OK;
 }
 
+/* Zero padding seen after a member, told when it ends. */
+static void gz_padding_end(ctr__framer *f)
+{
+  if (!f->padding)
+    return;
+  snprintf(f->msg, sizeof f->msg, "%llu bytes of zero padding after a gzip member, skipped",
+           (unsigned long long)f->padding);
+  f->padding = 0;
+  skipped(f, f->pos, f->msg);
+}
+
+/* Inflated bytes, in zout: framed, unless the stream turns out to hold
+ * gzip again or to expand more than the ratio limit allows. */
+static int gz_out_bytes(ctr__framer *f, size_t got)
+{
+  const unsigned char *o = f->zout;
+  if (f->gz_out == got && o[0] == k_gzip_magic[0] && (got == 1 || o[1] == k_gzip_magic[1]))
+    return stream_error(f, CTR_EDATA,
+                        "nested gzip: the decompressed input is itself gzip-compressed (decompress it once before "
+                        "scanning)");
+  int rc = frame_bytes(f, (const char *)o, got);
+  if (rc != CTR_OK)
+    return rc;
+  /* Past a floor, so that small inputs are never stopped: beyond what any
+   * CloudTrail data compresses to, an input only costs time. */
+  if (f->gz_out > GZ_RATIO_FLOOR && f->gz_out / f->lim.max_gzip_ratio > f->comp_in)
+    return stream_error(f, CTR_ELIMIT,
+                        "gzip expands more than %llu times its compressed size (limit gzip_ratio) at compressed "
+                        "byte %llu",
+                        (unsigned long long)f->lim.max_gzip_ratio, (unsigned long long)f->comp_in);
+  return CTR_OK;
+}
+
 static int gz_feed(ctr__framer *f, const unsigned char *in, size_t n)
 {
   bool more_out = false; /* the last call filled the output: zlib may hold more */
@@ -1181,8 +1216,17 @@ static int gz_feed(ctr__framer *f, const unsigned char *in, size_t n)
     if (f->z.avail_in == 0 && !more_out)
       return CTR_OK;
     if (!f->member_open) { /* bytes after a member's end start the next member */
+      /* ... except zero bytes, which never begin one: padding (tape and
+       * block devices, some uploaders) is skipped and told once. */
+      while (f->z.avail_in > 0 && *f->z.next_in == 0) {
+        f->z.next_in++;
+        f->z.avail_in--;
+        f->comp_in++;
+        f->padding++;
+      }
       if (f->z.avail_in == 0)
-        return CTR_OK;
+        continue;
+      gz_padding_end(f);
       int rc = gz_begin_member(f);
       if (rc != CTR_OK)
         return rc;
@@ -1219,7 +1263,7 @@ static int gz_feed(ctr__framer *f, const unsigned char *in, size_t n)
     }
     f->gz_out += got;
     if (got) {
-      int rc = frame_bytes(f, (const char *)f->zout, got);
+      int rc = gz_out_bytes(f, got);
       if (rc != CTR_OK)
         return rc;
     }
@@ -1288,6 +1332,7 @@ void ctr__frame_limits_default(ctr__frame_limits *l)
   l->max_record_bytes = ctr_limit_default(CTR_LIMIT_RECORD_BYTES);
   l->max_depth = (uint32_t)ctr_limit_default(CTR_LIMIT_JSON_DEPTH);
   l->max_gzip_output = ctr_limit_default(CTR_LIMIT_GZIP_OUTPUT);
+  l->max_gzip_ratio = ctr_limit_default(CTR_LIMIT_GZIP_RATIO);
 }
 
 int ctr__framer_new(const ctr__frame_sink *sink, ctr__framer **out)
@@ -1326,6 +1371,7 @@ void ctr__framer_set_limits(ctr__framer *f, const ctr__frame_limits *l)
   f->lim.max_record_bytes = l->max_record_bytes ? l->max_record_bytes : d.max_record_bytes;
   f->lim.max_depth = l->max_depth ? l->max_depth : d.max_depth;
   f->lim.max_gzip_output = l->max_gzip_output ? l->max_gzip_output : d.max_gzip_output;
+  f->lim.max_gzip_ratio = l->max_gzip_ratio ? l->max_gzip_ratio : d.max_gzip_ratio;
 }
 
 int ctr__framer_feed(ctr__framer *f, const void *data, size_t len)
@@ -1370,6 +1416,8 @@ int ctr__framer_finish(ctr__framer *f)
     f->mode = IN_PLAIN;
     rc = frame_bytes(f, (const char *)k_gzip_magic, 1);
   }
+  if (rc == CTR_OK && f->mode == IN_GZIP)
+    gz_padding_end(f);
   if (rc == CTR_OK && f->mode == IN_GZIP && f->member_open)
     rc = stream_error(f, CTR_EDATA,
                       "truncated gzip stream: input ended inside a compressed member at compressed byte %llu",

@@ -162,6 +162,7 @@ typedef struct ctr__frame_limits {
   uint64_t max_record_bytes; /* default 16 MiB */
   uint32_t max_depth;        /* default 64 */
   uint64_t max_gzip_output;  /* default 64 GiB */
+  uint64_t max_gzip_ratio;   /* default 200 */
 } ctr__frame_limits;
 
 void ctr__frame_limits_default(ctr__frame_limits *l);

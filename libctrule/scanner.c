@@ -304,6 +304,9 @@ int ctr_scanner_set_limit(ctr_scanner *sc, int limit, uint64_t value)
   case CTR_LIMIT_GZIP_OUTPUT:
     sc->limits.max_gzip_output = value;
     break;
+  case CTR_LIMIT_GZIP_RATIO:
+    sc->limits.max_gzip_ratio = value;
+    break;
   case CTR_LIMIT_REGEX_MATCH:
   case CTR_LIMIT_REGEX_DEPTH:
     if (value > UINT32_MAX) /* PCRE2 takes 32 bits */

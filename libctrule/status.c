@@ -71,6 +71,7 @@ static const struct {
   [CTR_LIMIT_REGEX_MATCH] = {"regex_match", 100000},
   [CTR_LIMIT_REGEX_DEPTH] = {"regex_depth", 10000},
   [CTR_LIMIT_LIST_ITEMS] = {"list_items", 100000},
+  [CTR_LIMIT_GZIP_RATIO] = {"gzip_ratio", 200},
 };
 
 uint64_t ctr_limit_default(int limit)

@@ -1356,3 +1356,93 @@ Test(frame, one_byte_feeding_of_the_real_files)
   ctr__buf_free(&ref.log);
   ctr__buf_free(&l.log);
 }
+
+/* ------------------------------------------------------------ gzip quirks */
+
+/* Zero padding after a complete member is skipped and told once, wherever
+ * the chunks end; a member after it is read. */
+Test(frame, gzip_trailing_zero_padding_is_skipped)
+{
+  const char *rec = "{\"a\":1}\n{\"b\":2}\n";
+  size_t n1;
+  unsigned char *m = gzip(rec, strlen(rec), &n1);
+  unsigned char *in = calloc(1, 2 * n1 + 1024);
+  memcpy(in, m, n1);
+  size_t len = n1 + 512; /* 512 zero bytes, as a tar block pads */
+  sink_log l = {0};
+  cr_assert_eq(run(&l, NULL, in, len, 0), CTR_OK);
+  cr_assert_str_eq(l.log.data, "R 0 0 {\"a\":1}\nR 1 8 {\"b\":2}\nS 16 512 bytes of zero padding after a gzip member, skipped\n");
+  assert_split_invariant(in, len, NULL, 7, "padded gzip");
+  /* padding between two members */
+  memcpy(in + len, m, n1);
+  len += n1;
+  cr_assert_eq(run(&l, NULL, in, len, 0), CTR_OK);
+  cr_assert_str_eq(l.log.data, "R 0 0 {\"a\":1}\nR 1 8 {\"b\":2}\nS 16 512 bytes of zero padding after a gzip member, skipped\n"
+                               "R 2 16 {\"a\":1}\nR 3 24 {\"b\":2}\n");
+  assert_split_invariant(in, len, NULL, 11, "padding between members");
+  /* anything else after a member is still a corrupt stream */
+  in[n1 + 100] = 'x';
+  cr_assert_eq(run(&l, NULL, in, n1 + 200, 0), CTR_EDATA);
+  cr_assert(strstr(l.log.data, "corrupt gzip stream"), "%s", l.log.data);
+  ctr__buf_free(&l.log);
+  free(in);
+  free(m);
+}
+
+/* gzip inside gzip is told as such, never framed as garbage JSON. */
+Test(frame, nested_gzip_is_a_stream_error)
+{
+  const char *rec = "{\"a\":1}\n";
+  size_t n1, n2;
+  unsigned char *inner = gzip(rec, strlen(rec), &n1);
+  unsigned char *outer = gzip(inner, n1, &n2);
+  sink_log l = {0};
+  cr_assert_eq(run(&l, NULL, outer, n2, 0), CTR_EDATA);
+  cr_assert(strncmp(l.log.data, "E EDATA ", 8) == 0 && strstr(l.log.data, " nested gzip: the decompressed input is "
+                                                                            "itself gzip-compressed"),
+            "%s", l.log.data);
+  cr_assert_eq(l.records + l.bad, 0);
+  for (size_t chunk = 1; chunk < 8; chunk++) {
+    cr_assert_eq(run(&l, NULL, outer, n2, chunk), CTR_EDATA);
+    cr_assert(strstr(l.log.data, "nested gzip"), "%s", l.log.data);
+    cr_assert_eq(l.records + l.bad, 0);
+  }
+  ctr__buf_free(&l.log);
+  free(inner);
+  free(outer);
+}
+
+/* Expansion relative to the compressed bytes is bounded past a floor of
+ * 16 MiB; what was inflated before is framed. */
+Test(frame, gzip_ratio_limit)
+{
+  size_t len = (size_t)20 << 20;
+  char *plain = malloc(len);
+  memset(plain, ' ', len);
+  memcpy(plain, "{\"a\":1}\n", 8);
+  memcpy(plain + len - 8, "{\"b\":2}\n", 8);
+  size_t gzlen;
+  unsigned char *gz = gzip(plain, len, &gzlen);
+  cr_assert_gt(len / gzlen, 500);
+  sink_log l = {0};
+  /* the default (200) stops it */
+  cr_assert_eq(run(&l, NULL, gz, gzlen, 0), CTR_ELIMIT);
+  cr_assert(strncmp(l.log.data, "R 0 0 {\"a\":1}\nE ELIMIT ", 23) == 0 &&
+                strstr(l.log.data, "gzip expands more than 200 times its compressed size (limit gzip_ratio) at "
+                                   "compressed byte "),
+            "%s", l.log.data);
+  cr_assert_eq(run(&l, NULL, gz, gzlen, 4096), CTR_ELIMIT);
+  cr_assert_eq(l.records, 1);
+  /* a ratio it stays under lets it through */
+  ctr__frame_limits lim = limits(0, 0, 0);
+  lim.max_gzip_ratio = 100000;
+  cr_assert_eq(run(&l, &lim, gz, gzlen, 0), CTR_OK);
+  cr_assert_eq(l.records, 2);
+  /* under the floor, no ratio is too much */
+  lim.max_gzip_ratio = 1;
+  cr_assert_eq(run(&l, &lim, gz, 1000, 0), CTR_EDATA); /* cut short: only the truncation is told */
+  cr_assert(!strstr(l.log.data, "gzip_ratio"), "%s", l.log.data);
+  ctr__buf_free(&l.log);
+  free(gz);
+  free(plain);
+}

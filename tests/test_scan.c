@@ -533,3 +533,60 @@ Test(scan, limits_apply_inside_cloudwatch_logs_messages)
   free(rec), free(one), free(good), free(two), free(both);
   ctr_ruleset_unref(rs);
 }
+
+/* ------------------------------------------------------------ gzip quirks */
+
+Test(scan, gzip_quirks)
+{
+  const char *nd = REC("A") "\n" REC("B") "\n";
+  size_t n1, n2;
+  unsigned char *gz = gzip(nd, strlen(nd), &n1);
+  ctr_ruleset *rs = rules();
+  /* zero padding after the member: every alert, no error, one value skipped */
+  unsigned char *padded = calloc(1, n1 + 4096);
+  memcpy(padded, gz, n1);
+  cut_outcome o = {0};
+  ctr_scanner *sc;
+  cr_assert_eq(ctr_scanner_new(rs, count_alert, &o, &sc), CTR_OK);
+  ctr_scanner_set_error_callback(sc, count_bad, &o);
+  cr_assert_eq(ctr_scanner_feed(sc, padded, n1 + 4096), CTR_OK);
+  cr_assert_eq(ctr_scanner_finish(sc), CTR_OK);
+  cr_assert_eq(o.alerts, 2);
+  cr_assert_eq(o.bad, 0);
+  cr_assert_eq(ctr_scanner_stat(sc, CTR_STAT_SKIPPED), 1);
+  ctr_scanner_free(sc);
+  /* gzip inside gzip: a stream error that says so */
+  unsigned char *nested = gzip((const char *)gz, n1, &n2);
+  cr_assert_eq(ctr_scanner_new(rs, count_alert, &o, &sc), CTR_OK);
+  cr_assert_eq(ctr_scanner_feed(sc, nested, n2), CTR_EDATA);
+  cr_assert(strstr(ctr_scanner_last_error(sc), "input at byte ") &&
+                strstr(ctr_scanner_last_error(sc), "nested gzip: the decompressed input is itself gzip-compressed"),
+            "%s", ctr_scanner_last_error(sc));
+  ctr_scanner_free(sc);
+  /* the expansion ratio limit, set on the scanner */
+  size_t len = (size_t)17 << 20;
+  char *plain = malloc(len);
+  memset(plain, '\n', len);
+  memcpy(plain, nd, strlen(nd));
+  unsigned char *bomb = gzip(plain, len, &n2);
+  memset(&o, 0, sizeof o);
+  cr_assert_eq(ctr_scanner_new(rs, count_alert, &o, &sc), CTR_OK);
+  cr_assert_eq(ctr_scanner_set_limit(sc, CTR_LIMIT_GZIP_RATIO, 1000000), CTR_OK);
+  cr_assert_eq(ctr_scanner_feed(sc, bomb, n2), CTR_OK);
+  cr_assert_eq(ctr_scanner_finish(sc), CTR_OK);
+  ctr_scanner_free(sc);
+  cr_assert_eq(ctr_scanner_new(rs, count_alert, &o, &sc), CTR_OK);
+  cr_assert_eq(ctr_scanner_set_limit(sc, CTR_LIMIT_GZIP_RATIO, 50), CTR_OK);
+  cr_assert_eq(ctr_scanner_feed(sc, bomb, n2), CTR_ELIMIT);
+  cr_assert(strstr(ctr_scanner_last_error(sc), "gzip expands more than 50 times its compressed size (limit gzip_ratio)"),
+            "%s", ctr_scanner_last_error(sc));
+  cr_assert_eq(ctr_scanner_finish(sc), CTR_ELIMIT);
+  ctr_scanner_free(sc);
+  cr_assert_eq(o.alerts, 4); /* the records before the limit were scanned, both times */
+  free(bomb);
+  free(plain);
+  free(nested);
+  free(padded);
+  free(gz);
+  ctr_ruleset_unref(rs);
+}
