@@ -7,10 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A rules file as added: its text and its YAML node tree, which definitions
+ * and diagnostics point into until the compiler is freed. */
 typedef struct loaded_file {
   ctr__srcfile src;
   void *pool;
-  ctr__ynode **docs;
 } loaded_file;
 
 struct ctr_compiler {
@@ -46,7 +47,6 @@ void ctr_compiler_free(ctr_compiler *c)
     free(c->files[i]->src.name);
     free(c->files[i]->src.text);
     ctr__yaml_pool_free(c->files[i]->pool);
-    free(c->files[i]->docs);
     free(c->files[i]);
   }
   free(c->files);
@@ -115,8 +115,7 @@ static int add_source(ctr_compiler *c, const char *name, char *text, size_t len)
                   "rules file contains a NUL byte");
     return CTR_ESYNTAX;
   }
-  size_t ndocs;
-  return ctr__load_yaml(&c->defs, &c->diags, &f->src, &f->docs, &ndocs, &f->pool);
+  return ctr__load_yaml(&c->defs, &c->diags, &f->src, &f->pool);
 }
 
 int ctr_compiler_add_string(ctr_compiler *c, const char *yaml, size_t len, const char *name)

@@ -49,6 +49,7 @@ int ctr__diag_vadd(ctr__diags *d, int severity, const char *file, unsigned line,
  * error diagnostic LOAD_ERR_OUT_OF_MEMORY if it can still be made, counted
  * as an error in any case. Returns CTR_ENOMEM, for `return ctr__diag_oom()`. */
 int ctr__diag_oom(ctr__diags *d, const char *file);
+/* Frees every diagnostic (d itself is the caller's) and empties d. */
 void ctr__diags_free(ctr__diags *d);
 
 /* ------------------------------------------------------------ load.c
@@ -57,12 +58,18 @@ void ctr__diags_free(ctr__diags *d);
 
 typedef enum { CTR__Y_SCALAR, CTR__Y_SEQ, CTR__Y_MAP } ctr__ykind;
 
+/* A rules file's text, owned by the compiler, at an address that does not
+ * move until the compiler is freed: nodes, definitions and positions point
+ * at it. */
 typedef struct ctr__srcfile {
   char *name; /* file name for diagnostics */
   char *text; /* whole source, NUL-terminated */
   size_t len;
 } ctr__srcfile;
 
+/* A YAML node. Nodes are owned by their file's node pool and live as long
+ * as it (until the compiler is freed); an alias is the node it refers to,
+ * shared. Everything else only borrows them. */
 typedef struct ctr__ynode ctr__ynode;
 struct ctr__ynode {
   ctr__ykind kind;
@@ -80,7 +87,7 @@ struct ctr__ynode {
 
 /* Position of byte `offset` of a scalar's value in its source file. */
 void ctr__ynode_pos(const ctr__ynode *scalar, size_t offset, unsigned *line, unsigned *col);
-/* Map lookup by key; NULL if not a map or no such key. */
+/* Map lookup by key; NULL if not a map or no such key. The node is borrowed. */
 const ctr__ynode *ctr__ymap_get(const ctr__ynode *map, const char *key);
 
 /* ------------------------------------------------------------ text spans
@@ -100,15 +107,25 @@ typedef struct ctr__text {
   size_t nspans;
 } ctr__text;
 
+/* A ctr__text owns `s` and `spans`; spans borrow their scalar nodes. Each of
+ * these returns CTR_OK or CTR_ENOMEM. */
+/* Replaces t's contents with a copy of the scalar's value (one span). */
 int ctr__text_set(ctr__text *t, const ctr__ynode *scalar);
+/* Appends `sep` (generated: no span) then a copy of `more`; more is unchanged. */
 int ctr__text_append(ctr__text *t, const char *sep, const ctr__text *more);
+/* Replaces dst's contents with a copy of src. */
 int ctr__text_copy(ctr__text *dst, const ctr__text *src);
+/* Frees what t owns (t itself is the caller's) and zeroes it. */
 void ctr__text_free(ctr__text *t);
-/* File position of an offset into the text (line/col 0 if generated). */
+/* File position of an offset into the text (*file NULL, line/col 0 if the
+ * offset is in generated text); *file is borrowed from the source file. */
 void ctr__text_pos(const ctr__text *t, size_t offset, const char **file, unsigned *line, unsigned *col);
 
 /* ------------------------------------------------------------ merge.c
- * Definitions accumulated across files: Falco's rule collector. */
+ * Definitions accumulated across files: Falco's rule collector. A ctr__defs
+ * owns every name, string and array of its definitions; the YAML nodes and
+ * source files they refer to (exceptions, text spans, positions) are
+ * borrowed from the compiler, which keeps them until it frees defs. */
 
 typedef struct ctr__pos {
   const ctr__srcfile *src;
@@ -187,13 +204,21 @@ ctr__macro_def *ctr__defs_macro(const ctr__defs *defs, const char *s, size_t len
 #define CTR__RULES_FILE_MAX_BYTES ((size_t)64 << 20)
 
 /* Loads one YAML file into defs. Returns CTR_OK, CTR_ESYNTAX (an error was
- * reported; the file's remaining items were not loaded), CTR_EVERSION. */
-int ctr__load_yaml(ctr__defs *defs, ctr__diags *diags, ctr__srcfile *src, ctr__ynode ***docs_out,
-                   size_t *ndocs_out, void **node_pool);
+ * reported; the file's remaining items were not loaded), CTR_EVERSION or
+ * CTR_ENOMEM. src is borrowed and must outlive defs. *node_pool is set in
+ * every case but allocation failure of the pool itself (then NULL): the
+ * caller owns it and frees it with ctr__yaml_pool_free after defs, since
+ * definitions merged before an error point into it. */
+int ctr__load_yaml(ctr__defs *defs, ctr__diags *diags, const ctr__srcfile *src, void **node_pool);
+/* Frees what defs owns (defs itself is the caller's) and zeroes it. */
 void ctr__defs_free(ctr__defs *defs);
+/* Frees a node pool and every node in it. NULL-safe. */
 void ctr__yaml_pool_free(void *pool);
 
-/* merge.c: one top-level item of a rules file into defs. */
+/* merge.c: one top-level item of a rules file into defs. The item is
+ * borrowed; defs keeps pointers into its tree (which must outlive defs) and
+ * copies of the names, conditions and outputs. CTR_OK, CTR_ESYNTAX or
+ * CTR_EVERSION (an error diagnostic was added), or CTR_ENOMEM. */
 int ctr__merge_item(ctr__defs *defs, ctr__diags *diags, const ctr__ynode *item);
 
 /* ------------------------------------------------------------ parse.c */

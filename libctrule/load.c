@@ -450,26 +450,12 @@ void ctr__ynode_pos(const ctr__ynode *sc, size_t offset, unsigned *line, unsigne
   *col = c;
 }
 
-int ctr__load_yaml(ctr__defs *defs, ctr__diags *diags, ctr__srcfile *src, ctr__ynode ***docs_out,
-                   size_t *ndocs_out, void **node_pool_out)
+/* Hands each item of each document to merge.c, stopping at the first error
+ * as Falco does. */
+static int merge_docs(ctr__defs *defs, ctr__diags *diags, const ctr__srcfile *src, ctr__ynode **docs, size_t ndocs)
 {
-  node_pool *pool = calloc(1, sizeof *pool);
-  if (!pool)
-    return CTR_ENOMEM;
-  builder b = {.src = src,
-               .pool = pool,
-               .diags = diags,
-               .max_aliases = defs->limits[CTR_LIMIT_YAML_ALIASES],
-               .max_nodes = defs->limits[CTR_LIMIT_YAML_NODES]};
-  int rc = build_tree(&b);
-  free_builder(&b);
-  *node_pool_out = pool;
-  *docs_out = b.docs;
-  *ndocs_out = b.ndocs;
-  if (rc != CTR_OK)
-    return rc;
-  for (size_t d = 0; d < b.ndocs; d++) {
-    const ctr__ynode *doc = b.docs[d];
+  for (size_t d = 0; d < ndocs; d++) {
+    const ctr__ynode *doc = docs[d];
     if (doc->kind == CTR__Y_SCALAR && (doc->len == 0 || strcmp(doc->value, "null") == 0 || strcmp(doc->value, "~") == 0))
       continue; /* an empty document */
     if (doc->kind != CTR__Y_SEQ) {
@@ -484,10 +470,30 @@ int ctr__load_yaml(ctr__defs *defs, ctr__diags *diags, ctr__srcfile *src, ctr__y
                       "LOAD_ERR_YAML_VALIDATE", "item is not a YAML mapping");
         return CTR_ESYNTAX;
       }
-      rc = ctr__merge_item(defs, diags, item);
+      int rc = ctr__merge_item(defs, diags, item);
       if (rc != CTR_OK)
-        return rc; /* Falco stops loading a file at its first error */
+        return rc;
     }
   }
   return CTR_OK;
+}
+
+int ctr__load_yaml(ctr__defs *defs, ctr__diags *diags, const ctr__srcfile *src, void **node_pool_out)
+{
+  *node_pool_out = NULL;
+  node_pool *pool = calloc(1, sizeof *pool);
+  if (!pool)
+    return CTR_ENOMEM;
+  *node_pool_out = pool; /* definitions merged before an error point into it */
+  builder b = {.src = src,
+               .pool = pool,
+               .diags = diags,
+               .max_aliases = defs->limits[CTR_LIMIT_YAML_ALIASES],
+               .max_nodes = defs->limits[CTR_LIMIT_YAML_NODES]};
+  int rc = build_tree(&b);
+  free_builder(&b);
+  if (rc == CTR_OK)
+    rc = merge_docs(defs, diags, src, b.docs, b.ndocs);
+  free(b.docs);
+  return rc;
 }
