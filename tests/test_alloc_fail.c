@@ -175,10 +175,10 @@ Test(alloc_fail, compile_refuses_after_any_failed_allocation)
   long failed = 0;
   for (long k = 1; k <= total; k++) {
     ctr_ruleset *rs;
-    int rc = compile_with(k, &rs);
+    int status = compile_with(k, &rs);
     cr_assert(g_failed, "k %ld of %ld: allocation never reached (runs differ)", k, total);
-    cr_assert_neq(rc, CTR_OK, "k %ld: allocation failed but every step returned CTR_OK", k);
-    cr_assert_eq(rc, CTR_ENOMEM, "k %ld: the first step to fail returned %s", k, ctr_status_name(rc));
+    cr_assert_neq(status, CTR_OK, "k %ld: allocation failed but every step returned CTR_OK", k);
+    cr_assert_eq(status, CTR_ENOMEM, "k %ld: the first step to fail returned %s", k, ctr_status_name(status));
     failed++;
   }
   cr_assert_eq(failed, total);
