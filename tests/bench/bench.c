@@ -2,7 +2,7 @@
  * in the same run (docs/performance.md, issue 18).
  *
  *   ctrule-bench [-n RECORDS] [-r ROUNDS] [-f FILE.ndjson] [-R REAL.ndjson | -R none]
- *                [-s GB] [-o CORPUS_OUT] [-1]
+ *                [-s GB] [-o CORPUS_OUT] [-c CASE] [-1]
  *
  * Two corpora of RECORDS records each: the generator's (or FILE) and the
  * shared real records (REAL, default ../shared/data/cloudtrail/records.ndjson)
@@ -18,7 +18,9 @@
  * cases. The targets are printed met / NOT met; a NOT met does not change
  * the exit status (a failed case or a wrong count does). -1 runs only the
  * RDS + 20 case on the first corpus (tests/bench/run.sh measures it next to
- * each binding). */
+ * each binding); -c CASE only the cases whose name holds CASE (for a
+ * profiler: `perf record -g ctrule-bench -c Root -s 0`; perf follows the
+ * forked children). */
 #include "bench.h"
 #include "corpus.h"
 #ifdef CTR_BENCH_SIMDJSON
@@ -96,7 +98,7 @@ static char *read_file(const char *path, size_t *len)
 typedef struct bench_opts {
   size_t nrecords;
   int rounds, only_20;
-  const char *file, *real, *corpus_out;
+  const char *file, *real, *corpus_out, *only;
   double stream_gb;
 } bench_opts;
 
@@ -118,6 +120,11 @@ static void report_line(const bench_case *c, size_t bytes, double base1, double 
          (unsigned long long)c->best.alerts, (unsigned long long)c->best.evaluated, (double)c->best.peak_rss_kb / 1024.0);
 }
 
+static const char *const k_gz_names[] = {
+  "zlib inflate-only, 100-record files (BASELINE)", "ctrule, 100-record files, built-in RDS rules",
+  "zlib inflate-only, one file (BASELINE)", "zlib inflate-only, one file, no CRC check",
+  "ctrule, one file, built-in RDS rules", NULL};
+
 enum {
   K_MEMCHR, K_SIMD, K_SIMD_DOM, K_JANSSON, K_RDS, K_ROOT, K_SRCIP, K_1K, K_10K, K_22, K_20, K_20_1K, K_NO_INDEX,
   K_INF_FILES, K_FILES, K_INF_BIG, K_INF_BIG_NC, K_BIG, K__COUNT
@@ -125,7 +132,7 @@ enum {
 
 /* Every case on one corpus, round robin; fills t. Non-zero if a case failed
  * or the index and prefilter changed what was found. */
-static int run_corpus(const input *in0, const bench_rules *r, int rounds, bench_targets *t)
+static int run_corpus(const input *in0, const bench_rules *r, int rounds, const char *only, bench_targets *t)
 {
   input in = *in0;
   input warm = prefix_of(&in, in.records / 10 + 1);
@@ -136,12 +143,18 @@ static int run_corpus(const input *in0, const bench_rules *r, int rounds, bench_
   input sample = prefix_of(&in, in.records / 8 + 1 < in.records ? in.records / 8 + 1 : in.records);
   input sample_warm = prefix_of(&sample, sample.records / 10 + 1);
   sample.warm = &sample_warm;
-  input files, big;
-  size_t *ends, *no_ends;
-  if (ctb_gzip_logfiles(&in, 100, &files, &ends) != 0 || ctb_gzip_logfiles(&in, 0, &big, &no_ends) != 0)
-    ctb_die("cannot gzip the corpus");
-  input files_warm = {files.data, ends[files.nfiles / 10], 0, NULL, ends, files.nfiles / 10 + 1};
-  files.warm = &files_warm;
+  /* gzip takes longer than the cases it feeds: only when they run. */
+  int gz = 0;
+  for (const char *const *n = k_gz_names; *n; n++)
+    gz |= !only || strstr(*n, only) != NULL;
+  input files = {0}, big = {0}, files_warm = {0};
+  size_t *ends = NULL, *no_ends;
+  if (gz) {
+    if (ctb_gzip_logfiles(&in, 100, &files, &ends) != 0 || ctb_gzip_logfiles(&in, 0, &big, &no_ends) != 0)
+      ctb_die("cannot gzip the corpus");
+    files_warm = (input){files.data, ends[files.nfiles / 10], 0, NULL, ends, files.nfiles / 10 + 1};
+    files.warm = &files_warm;
+  }
   static const int check = 1, no_check = 0;
   scan_arg a_rds = {r->rds, 0, 1u << 20}, a_root = {r->root, 0, 1u << 20}, a_srcip = {r->srcip, 0, 1u << 20};
   scan_arg a_1k = {r->real1k, 0, 1u << 20}, a_10k = {r->real10k, 0, 1u << 20}, a_22 = {r->rds22, 0, 1u << 20};
@@ -163,12 +176,15 @@ static int run_corpus(const input *in0, const bench_rules *r, int rounds, bench_
     [K_20] = {"ctrule, RDS + 20 CloudTrail rules", ctb_case_scan, &in, &a_20},
     [K_20_1K] = {"ctrule, RDS + 20 + 1,000 generated rules", ctb_case_scan, &in, &a_20_1k},
     [K_NO_INDEX] = {"ctrule, RDS + 20, CTR_SCAN_NO_INDEX", ctb_case_scan, &in, &a_no_index},
-    [K_INF_FILES] = {"zlib inflate-only, 100-record files (BASELINE)", ctb_case_inflate, &files, &check},
-    [K_FILES] = {"ctrule, 100-record files, built-in RDS rules", ctb_case_scan, &files, &a_gz},
-    [K_INF_BIG] = {"zlib inflate-only, one file (BASELINE)", ctb_case_inflate, &big, &check},
-    [K_INF_BIG_NC] = {"zlib inflate-only, one file, no CRC check", ctb_case_inflate, &big, &no_check},
-    [K_BIG] = {"ctrule, one file, built-in RDS rules", ctb_case_scan, &big, &a_gz},
+    [K_INF_FILES] = {k_gz_names[0], ctb_case_inflate, &files, &check},
+    [K_FILES] = {k_gz_names[1], ctb_case_scan, &files, &a_gz},
+    [K_INF_BIG] = {k_gz_names[2], ctb_case_inflate, &big, &check},
+    [K_INF_BIG_NC] = {k_gz_names[3], ctb_case_inflate, &big, &no_check},
+    [K_BIG] = {k_gz_names[4], ctb_case_scan, &big, &a_gz},
   };
+  for (int k = 0; k < K__COUNT; k++)
+    if (only && c[k].name && !strstr(c[k].name, only))
+      c[k].fn = NULL;
   ctb_run_rounds(c, K__COUNT, rounds);
 
   double simd = ctb_rate(&c[K_SIMD]), jansson = ctb_rate(&c[K_JANSSON]);
@@ -176,15 +192,17 @@ static int run_corpus(const input *in0, const bench_rules *r, int rounds, bench_
          "x jansson", "alerts", "parsed", "RSS MB");
   for (int k = K_MEMCHR; k <= K_NO_INDEX; k++)
     report_line(&c[k], c[k].in->len, simd, jansson);
-  printf("%-50s %10s %9s %9s\n", "gzip log files (MB/s: compressed bytes)", "", "", "x inflate");
+  if (gz)
+    printf("%-50s %10s %9s %9s\n", "gzip log files (MB/s: compressed bytes)", "", "", "x inflate");
   report_line(&c[K_INF_FILES], files.len, 0, 0);
   report_line(&c[K_FILES], files.len, ctb_rate(&c[K_INF_FILES]), 0);
   report_line(&c[K_INF_BIG], big.len, 0, 0);
   report_line(&c[K_INF_BIG_NC], big.len, ctb_rate(&c[K_INF_BIG]), 0);
   report_line(&c[K_BIG], big.len, ctb_rate(&c[K_INF_BIG]), 0);
-  printf("(%zu files of %.1f KB gzipped on average; one file of %.1f MB; the simdjson and jansson columns hold "
-         "RDS records as a check)\n",
-         files.nfiles, (double)files.len / (double)files.nfiles / 1e3, (double)big.len / 1e6);
+  if (gz)
+    printf("(%zu files of %.1f KB gzipped on average; one file of %.1f MB; the simdjson and jansson columns hold "
+           "RDS records as a check)\n",
+           files.nfiles, (double)files.len / (double)files.nfiles / 1e3, (double)big.len / 1e6);
 
   *t = (bench_targets){.simd = simd, .jansson = jansson, .rds = ctb_rate(&c[K_RDS]), .root = ctb_rate(&c[K_ROOT]),
                        .srcip = ctb_rate(&c[K_SRCIP]), .real1k = ctb_rate(&c[K_1K]), .real10k = ctb_rate(&c[K_10K]),
@@ -196,18 +214,19 @@ static int run_corpus(const input *in0, const bench_rules *r, int rounds, bench_
     failed |= c[k].fn && c[k].best.failed;
   /* The index and prefilter must not change what is found; the same rules
    * find the same on the files as on NDJSON. */
-  if (!c[K_20].best.failed && !c[K_NO_INDEX].best.failed && c[K_20].best.alerts != c[K_NO_INDEX].best.alerts) {
+  if (c[K_20].fn && c[K_NO_INDEX].fn && !c[K_20].best.failed && !c[K_NO_INDEX].best.failed &&
+      c[K_20].best.alerts != c[K_NO_INDEX].best.alerts) {
     fprintf(stderr, "ctrule-bench: %llu alerts with the prefilter, %llu without\n",
             (unsigned long long)c[K_20].best.alerts, (unsigned long long)c[K_NO_INDEX].best.alerts);
     failed = 1;
   }
   for (int k = K_FILES; k <= K_BIG; k += K_BIG - K_FILES)
-    if (!c[k].best.failed && !c[K_RDS].best.failed && c[k].best.alerts != c[K_RDS].best.alerts) {
+    if (c[k].fn && c[K_RDS].fn && !c[k].best.failed && !c[K_RDS].best.failed && c[k].best.alerts != c[K_RDS].best.alerts) {
       fprintf(stderr, "ctrule-bench: %s: %llu alerts, %llu on NDJSON\n", c[k].name,
               (unsigned long long)c[k].best.alerts, (unsigned long long)c[K_RDS].best.alerts);
       failed = 1;
     }
-  if (c[K_SIMD].fn && !c[K_SIMD].best.failed && !c[K_SIMD_DOM].best.failed &&
+  if (c[K_SIMD].fn && c[K_SIMD_DOM].fn && !c[K_SIMD].best.failed && !c[K_SIMD_DOM].best.failed &&
       c[K_SIMD].best.alerts != c[K_SIMD_DOM].best.alerts) {
     fprintf(stderr, "ctrule-bench: simdjson On-Demand and DOM disagree on the RDS records\n");
     failed = 1;
@@ -279,7 +298,7 @@ static void usage(const char *argv0)
 {
   fprintf(stderr,
           "usage: %s [-n RECORDS] [-r ROUNDS] [-f FILE.ndjson] [-R REAL.ndjson|none] [-s STREAM_GB] [-o CORPUS_OUT] "
-          "[-1]\n",
+          "[-c CASE] [-1]\n",
           argv0);
   exit(2);
 }
@@ -288,7 +307,7 @@ int main(int argc, char **argv)
 {
   bench_opts o = {.nrecords = 100000, .rounds = 3, .real = CTR_BENCH_REAL, .stream_gb = 1.0};
   int opt;
-  while ((opt = getopt(argc, argv, "n:r:f:R:s:o:1")) != -1) {
+  while ((opt = getopt(argc, argv, "n:r:f:R:s:o:c:1")) != -1) {
     switch (opt) {
     case 'n': o.nrecords = strtoul(optarg, NULL, 10); break;
     case 'r': o.rounds = atoi(optarg); break;
@@ -296,6 +315,7 @@ int main(int argc, char **argv)
     case 'R': o.real = strcmp(optarg, "none") == 0 ? NULL : optarg; break;
     case 's': o.stream_gb = atof(optarg); break;
     case 'o': o.corpus_out = optarg; break;
+    case 'c': o.only = optarg; break;
     case '1': o.only_20 = 1; break;
     default: usage(argv[0]);
     }
@@ -378,7 +398,7 @@ int main(int argc, char **argv)
     input in = {data, len, count_lines(data, len), NULL, NULL, 0};
     printf("\n=== corpus %d: %s%s, %zu records, %.1f MB, %.0f B/record\n", k + 1, label, k == 1 ? " (repeated)" : "",
            in.records, (double)len / 1e6, in.records ? (double)len / (double)in.records : 0.0);
-    failed |= run_corpus(&in, &rules, o.rounds, &t[k]);
+    failed |= run_corpus(&in, &rules, o.rounds, o.only, &t[k]);
     t[k].label = k == 0 ? (o.file ? "file" : "generated") : "real";
     ncorpora++;
     free(data);
