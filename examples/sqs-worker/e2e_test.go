@@ -305,6 +305,44 @@ func TestAlertsBeforeAScanErrorAreDelivered(t *testing.T) {
 	}
 }
 
+// The wrong-or-empty-input policy (docs/bad-input.md): an object with no
+// record is done with a warning; one whose values hold no CloudTrail record
+// fails (stage scan) on every receive and is dead-lettered.
+func TestWrongOrEmptyObject(t *testing.T) {
+	e := newAWSEnv(t)
+	q, _, dlq := e.queue(30*time.Second, 2)
+	bucket := e.bucket("")
+	gz := func(s string) []byte {
+		var b bytes.Buffer
+		w := gzip.NewWriter(&b)
+		w.Write([]byte(s))
+		w.Close()
+		return b.Bytes()
+	}
+	for key, body := range map[string][]byte{"empty.json.gz": gz(`{"Records":[]}`), "wrong.json.gz": gz(`{"hello":"world"}`)} {
+		e.put(bucket, ctKey+key, body)
+		notice, _ := json.Marshal(map[string]any{"s3Bucket": bucket, "s3ObjectKey": []string{ctKey + key}})
+		e.send(q, string(notice))
+	}
+	w := startWorker(t, "w1", q)
+	bodies := waitDeadLettered(t, e, dlq, 1)
+	waitDrained(t, e, q, 15*time.Second)
+	if n := w.metric("ctrule_sqs_messages_total", `outcome="done"`); n != 1 {
+		t.Errorf("%v messages done, want 1 (the empty object)", n)
+	}
+	w.stop()
+	if len(bodies) != 1 || !strings.Contains(bodies[0], "wrong.json.gz") {
+		t.Errorf("dead-lettered %q, want the wrong object only", bodies)
+	}
+	log := w.log()
+	if n := strings.Count(log, "no CloudTrail record in this input (1 value: 0 not a JSON record, 1 without the CloudTrail keys)"); n != 2 {
+		t.Errorf("%d no-record failures logged, want one per receive (2):\n%s", n, tail(log, 2000))
+	}
+	if !strings.Contains(log, `"msg":"empty input: no record in it"`) || !strings.Contains(log, "empty.json.gz") {
+		t.Errorf("no warning for the empty object:\n%s", tail(log, 2000))
+	}
+}
+
 // webhook is a test alert endpoint: it refuses while down, and counts what
 // it accepted per "eventID rule" key.
 type webhook struct {

@@ -259,6 +259,10 @@ func (w *worker) scan(ctx context.Context, log *slog.Logger, name string, r *cou
 		// record must not hold back the rest of the file.
 		log.Warn("bad record", "source", name, "err", e.Text)
 		return nil
+	}), ctrule.OnWarning(func(msg string) {
+		// An object with no record in it (docs/bad-input.md); one with
+		// values but no CloudTrail record fails the message (ErrNoRecords).
+		log.Warn(msg, "source", name)
 	}))
 	if err != nil {
 		return err

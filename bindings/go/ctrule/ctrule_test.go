@@ -2,6 +2,7 @@ package ctrule_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"os"
@@ -400,7 +401,16 @@ func itoa(i int) string {
 func TestRecordWithoutTime(t *testing.T) {
 	rs := mustCompile(t, ctrule.LoadString("r.yaml", apiRules))
 	rec := `{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","userName":"bob"},"eventSource":"rds.amazonaws.com","eventName":"StopDBInstance","awsRegion":"eu-west-1"}`
-	got := alertsOf(t, rs, strings.NewReader(rec))
+	var got []ctrule.Alert
+	_, err := rs.Scan(strings.NewReader(rec), func(a ctrule.Alert) error {
+		got = append(got, a)
+		return nil
+	})
+	// Without eventTime it is not a complete CloudTrail record, and the only
+	// one: the input is not CloudTrail (ErrNoRecords), its alert delivered.
+	if !errors.Is(err, ctrule.ErrNoRecords) {
+		t.Errorf("err %v, want ErrNoRecords", err)
+	}
 	if len(got) == 0 {
 		t.Fatal("no alert for a record without eventTime")
 	}
@@ -739,8 +749,8 @@ func TestLimits(t *testing.T) {
 			reports = append(reports, e)
 			return nil
 		}))
-	if err != nil {
-		t.Fatal(err)
+	if !errors.Is(err, ctrule.ErrNoRecords) { // every record over the limit: none read
+		t.Fatalf("err %v, want ErrNoRecords", err)
 	}
 	if alerts != 0 || len(reports) != len(apiEventLines) {
 		t.Fatalf("%d alerts, %d reports; want 0 and %d", alerts, len(reports), len(apiEventLines))
@@ -846,5 +856,69 @@ func TestRulesetClose(t *testing.T) {
 	}
 	if n != 3 {
 		t.Errorf("%d alerts from a scanner whose Ruleset was closed, want 3", n)
+	}
+}
+
+// The wrong-or-empty-input policy (docs/bad-input.md), per stream, through
+// Scan, Alerts and a Scanner.
+func TestWrongOrEmptyInput(t *testing.T) {
+	rs := mustCompile(t, ctrule.LoadString("r.yaml", apiRules))
+	gz := func(s string) string {
+		var b bytes.Buffer
+		w := gzip.NewWriter(&b)
+		w.Write([]byte(s))
+		w.Close()
+		return b.String()
+	}
+	for _, in := range []string{"", "  \n", "[]", `{"Records":[]}`, gz("")} {
+		var warnings []string
+		_, err := rs.Scan(strings.NewReader(in), nil, ctrule.OnWarning(func(m string) { warnings = append(warnings, m) }))
+		if err != nil || len(warnings) != 1 || warnings[0] != "empty input: no record in it" {
+			t.Errorf("empty %q: err %v, warnings %q", in, err, warnings)
+		}
+	}
+	for _, tc := range []struct {
+		in      string
+		message string
+	}{
+		{"this is not json\n", "(1 value: 1 not a JSON record, 0 without the CloudTrail keys)"},
+		{`{"hello":"world"}`, "(1 value: 0 not a JSON record, 1 without the CloudTrail keys)"},
+		{`{"Records":[{"a":1},{"b":2}]}`, "(2 values: 0 not a JSON record, 2 without the CloudTrail keys)"},
+		{"{\"a\":1}\nnot json\n", "(2 values: 1 not a JSON record, 1 without the CloudTrail keys)"},
+	} {
+		for _, in := range []string{tc.in, gz(tc.in)} {
+			_, err := rs.Scan(strings.NewReader(in), nil)
+			var se *ctrule.ScanError
+			if !errors.Is(err, ctrule.ErrNoRecords) || !errors.Is(err, ctrule.ErrData) || !errors.As(err, &se) ||
+				!strings.Contains(err.Error(), "no CloudTrail record in this input "+tc.message) {
+				t.Errorf("%q: err %v", tc.in, err)
+			}
+			var last error
+			for _, err := range rs.Alerts(strings.NewReader(in)) {
+				last = err
+			}
+			if !errors.Is(last, ctrule.ErrNoRecords) {
+				t.Errorf("%q: Alerts ended with %v", tc.in, last)
+			}
+		}
+	}
+	// One good record among wrong values is fine; the verdict is per stream.
+	good := apiEventLines[0]
+	sc, err := rs.NewScanner(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	for i, tc := range []struct {
+		in      string
+		wantErr bool
+	}{{"{\"a\":1}\n" + good, false}, {`{"hello":"world"}`, true}, {good, false}} {
+		sc.WriteString(tc.in)
+		if err := sc.Finish(); errors.Is(err, ctrule.ErrNoRecords) != tc.wantErr {
+			t.Errorf("stream %d: err %v", i, err)
+		}
+	}
+	if errors.Is(errors.New("other"), ctrule.ErrNoRecords) || errors.Is(&ctrule.ScanError{Status: ctrule.ErrData}, ctrule.ErrNoRecords) {
+		t.Error("ErrNoRecords matches other errors")
 	}
 }

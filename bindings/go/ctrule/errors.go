@@ -1,6 +1,7 @@
 package ctrule
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -191,7 +192,19 @@ func newRecordError(e capi.Struct_SS_ctr_record_error) *RecordError {
 type ScanError struct {
 	Status  Status
 	Message string // the scanner's last error text, if any
+
+	noRecords bool // the stream held no CloudTrail record (ErrNoRecords)
 }
+
+// ErrNoRecords is matched (errors.Is) by the *ScanError that Finish, Scan,
+// Alerts and Close return for a stream that held values but not one complete
+// CloudTrail record (every value a bad record, or JSON without the
+// CloudTrail keys): the data is not CloudTrail (docs/bad-input.md). Its
+// Status is ErrData. The alerts found were delivered first.
+var ErrNoRecords = errors.New("ctrule: no CloudTrail record in the input")
+
+// Is reports whether target is ErrNoRecords and e is that error.
+func (e *ScanError) Is(target error) bool { return target == ErrNoRecords && e.noRecords }
 
 func (e *ScanError) Error() string {
 	if e.Message == "" {

@@ -25,7 +25,11 @@ func (r *Ruleset) Scan(rd io.Reader, onMatch func(Alert) error, opts ...ScanOpti
 		_ = sc.Close()
 		return sc.Stats(), err
 	}
-	err = sc.Close()
+	// Finish even an empty stream: the wrong-or-empty-input policy applies.
+	err = sc.Finish()
+	if cerr := sc.Close(); err == nil {
+		err = cerr
+	}
 	return sc.Stats(), err
 }
 

@@ -3,6 +3,7 @@ package ctrule
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"runtime"
 	"runtime/cgo"
 	"sync/atomic"
@@ -23,6 +24,7 @@ type scanConfig struct {
 	flags         uint
 	limits        []scanLimit
 	onRecordError func(*RecordError) error
+	onWarning     func(string)
 }
 
 // FirstMatch stops evaluating a record at its first matching rule (Falco's
@@ -73,6 +75,15 @@ func OnRecordError(fn func(*RecordError) error) ScanOption {
 	return func(c *scanConfig) { c.onRecordError = fn }
 }
 
+// OnWarning receives the scanner's warnings about a whole stream, on the
+// goroutine that calls Finish: "empty input: no record in it" for a stream
+// with no record at all (no bytes, only whitespace, [] or {"Records":[]};
+// see ErrNoRecords for the error case and docs/bad-input.md). Without this
+// option warnings are dropped.
+func OnWarning(fn func(msg string)) ScanOption {
+	return func(c *scanConfig) { c.onWarning = fn }
+}
+
 // Stats are a scanner's counters. They accumulate across streams (Finish,
 // Reset) for the life of the scanner.
 type Stats struct {
@@ -101,6 +112,7 @@ type Stats struct {
 type scanState struct {
 	onMatch       func(Alert) error
 	onRecordError func(*RecordError) error
+	onWarning     func(string)
 	ctx           capi.SwigcptrStruct_SS_ctrgo_ctx
 	sc            capi.SwigcptrStruct_SS_ctr_scanner
 
@@ -112,6 +124,9 @@ type scanState struct {
 	err      error // the first error a callback returned during the current call
 	panicked bool  // a callback panicked during the current call
 	panicVal any
+
+	streamStart [numStats]uint64 // the C counters when the current stream began
+	incomplete  uint64           // records of the current stream reported without the CloudTrail keys
 }
 
 // numStats is CTR_STAT__COUNT, which SWIG exports as a variable; a test
@@ -174,6 +189,9 @@ func (st *scanState) call(fn func() error) (err error) {
 // RecordError implements capi.Handler.
 func (st *scanState) RecordError(e capi.Struct_SS_ctr_record_error) {
 	st.deliver() // the matches queued before this record come first
+	if capi.Ctr_record_error_evaluated(e) != 0 && capi.Ctr_record_error_status(e) != int(capi.CTR_ELIMIT) {
+		st.incomplete++
+	}
 	if st.err != nil || st.panicked || st.onRecordError == nil {
 		return
 	}
@@ -257,7 +275,7 @@ func (r *Ruleset) NewScanner(onMatch func(Alert) error, opts ...ScanOption) (*Sc
 	for _, o := range opts {
 		o(&cfg)
 	}
-	st := &scanState{onMatch: onMatch, onRecordError: cfg.onRecordError}
+	st := &scanState{onMatch: onMatch, onRecordError: cfg.onRecordError, onWarning: cfg.onWarning}
 	h := cgo.NewHandle(st)
 	want := 0
 	if onMatch != nil {
@@ -302,6 +320,7 @@ func (r *Ruleset) NewScanner(onMatch func(Alert) error, opts ...ScanOption) (*Sc
 		}
 	}
 	s := &Scanner{sc: sc, res: res, st: st}
+	st.streamStart = st.counters()
 	s.cleanup = runtime.AddCleanup(s, func(res scannerResources) {
 		cleanupRuns.Add(1)
 		res.free()
@@ -420,13 +439,46 @@ func (s *Scanner) finish() error {
 	if s.err != nil {
 		return s.err
 	}
-	return s.check(capi.Ctr_scanner_finish(s.sc))
+	if err := s.check(capi.Ctr_scanner_finish(s.sc)); err != nil {
+		return err
+	}
+	return s.st.checkRecords()
+}
+
+// checkRecords applies the policy for wrong or empty input to the stream
+// just finished (docs/bad-input.md): no record in it is a warning; values
+// but not one complete CloudTrail record, and nothing recognised and
+// skipped, is an error.
+func (st *scanState) checkRecords() error {
+	now := st.counters()
+	records := now[capi.CTR_STAT_RECORDS] - st.streamStart[capi.CTR_STAT_RECORDS]
+	bad := now[capi.CTR_STAT_BAD_RECORDS] - st.streamStart[capi.CTR_STAT_BAD_RECORDS]
+	if now[capi.CTR_STAT_SKIPPED] != st.streamStart[capi.CTR_STAT_SKIPPED] {
+		return nil
+	}
+	switch {
+	case records == 0:
+		if st.onWarning != nil {
+			st.onWarning("empty input: no record in it")
+		}
+	case bad+st.incomplete >= records:
+		values := "values"
+		if records == 1 {
+			values = "value"
+		}
+		return &ScanError{Status: ErrData, noRecords: true, Message: fmt.Sprintf(
+			"no CloudTrail record in this input (%d %s: %d not a JSON record, %d without the CloudTrail keys)",
+			records, values, bad, st.incomplete)}
+	}
+	return nil
 }
 
 func (s *Scanner) reset() {
 	capi.Ctr_scanner_reset(s.sc)
 	s.err = nil
 	s.dirty = false
+	s.st.streamStart = s.st.counters()
+	s.st.incomplete = 0
 }
 
 // Reset abandons the current stream without flushing it and clears the

@@ -10,8 +10,10 @@
 //	              [-enable-tag T]... [-disable-tag T]... [-strict] [-quiet] < events
 //
 // Bad records are reported on stderr (with their record index and byte
-// offset) and skipped, unless -strict. A summary line goes to stderr at the
-// end. Exit status: 0 success, 1 scan failure (or interrupted), 2 usage or
+// offset) and skipped, unless -strict. Input with no record is a warning;
+// input with values but not one CloudTrail record an error (exit 1), as
+// everywhere in the project (docs/bad-input.md). A summary line goes to
+// stderr at the end. Exit status: 0 success, 1 scan failure (or interrupted), 2 usage or
 // rules error, 74 alerts that could not be written (as the ctrule CLI).
 package main
 
@@ -140,6 +142,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			logf("%s", e.Text)
 		}
 		return nil
+	}), ctrule.OnWarning(func(msg string) {
+		if !*quiet {
+			logf("warning: %s", msg)
+		}
 	}))
 	if err != nil {
 		logf("%v", err)

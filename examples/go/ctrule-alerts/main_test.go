@@ -209,3 +209,16 @@ func TestOutputFailureIsAnError(t *testing.T) {
 		t.Errorf("no alert: exit %d, stderr:\n%s", code, stderr.String())
 	}
 }
+
+// The wrong-or-empty-input policy of docs/bad-input.md.
+func TestWrongOrEmptyInput(t *testing.T) {
+	r := writeRules(t, rules)
+	code, out, errOut := runService(t, context.Background(), "", "-no-builtin", "-r", r)
+	if code != 0 || out != "" || !strings.Contains(errOut, "ctrule-alerts: warning: empty input: no record in it") {
+		t.Errorf("empty: exit %d, stderr:\n%s", code, errOut)
+	}
+	code, _, errOut = runService(t, context.Background(), `{"hello":"world"}`, "-no-builtin", "-r", r)
+	if code != 1 || !strings.Contains(errOut, "no CloudTrail record in this input (1 value: 0 not a JSON record, 1 without the CloudTrail keys)") {
+		t.Errorf("not CloudTrail: exit %d, stderr:\n%s", code, errOut)
+	}
+}
