@@ -952,9 +952,12 @@ static bool build_index(compiler_ctx *cx)
       }
     }
   }
+  /* A rule whose keys could not be collected was filed as a wildcard: the
+   * index would be right but not the one asked for, so fail. */
+  bool ok = !scratch.failed;
   free(keys);
   ctr__arena_free(&scratch);
-  return true;
+  return ok;
 }
 
 const uint32_t *ctr__index_lookup(const ctr_ruleset *rs, const char *name, size_t len, size_t *n)

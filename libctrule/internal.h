@@ -39,6 +39,8 @@ typedef struct ctr__arena_block ctr__arena_block;
 typedef struct ctr__arena {
   ctr__arena_block *head; /* block being filled */
   ctr__arena_block *first;
+  bool failed; /* an allocation failed since the last reset: callers that
+                  degrade instead of failing at once check it at the end */
 } ctr__arena;
 
 void *ctr__arena_alloc(ctr__arena *a, size_t n); /* NULL on ENOMEM */

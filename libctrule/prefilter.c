@@ -457,7 +457,7 @@ int ctr__prefilter_build(ctr_ruleset *rs)
   }
   if (nfilings)
     qsort(filings, nfilings, sizeof *filings, filing_cmp);
-  if (!file_rules(&rs->pool, pf, filings, nfilings))
+  if (!file_rules(&rs->pool, pf, filings, nfilings) || scratch.failed)
     goto done;
   rs->prefilter = pf;
   rc = CTR_OK;

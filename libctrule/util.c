@@ -96,8 +96,10 @@ void *ctr__arena_alloc(ctr__arena *a, size_t n)
   if (!b) {
     size_t cap = n > 16384 ? n : 16384;
     b = malloc(sizeof *b + cap);
-    if (!b)
+    if (!b) {
+      a->failed = true;
       return NULL;
+    }
     b->next = NULL;
     b->used = 0;
     b->cap = cap;
@@ -127,6 +129,7 @@ void ctr__arena_reset(ctr__arena *a)
   a->head = a->first;
   if (a->head)
     a->head->used = 0;
+  a->failed = false;
 }
 
 void ctr__arena_free(ctr__arena *a)
