@@ -29,7 +29,7 @@ from . import _capi
 from ._engine import (Compiler, ErrorCallback, MatchCallback, Ruleset, Scan, Scanner, Source,
                       builtin, builtin_names, builtin_yaml, fields, limit_defaults, load, loads)
 from ._errors import (BadRecordError, CtruleError, EmptyInputWarning, NoRecordsError, RulesError,
-                      StopScan, StreamError)
+                      RulesFileNotFoundError, StopScan, StreamError)
 from ._model import (Alert, Diagnostic, Field, Priority, RecordError, Rule, Severity, Stats,
                      Status)
 
@@ -52,8 +52,8 @@ def version() -> tuple[int, int, int]:
 __all__ = [
     "Alert", "BadRecordError", "CLOUDTRAIL_PLUGIN_VERSION", "Compiler", "CtruleError",
     "Diagnostic", "ENGINE_VERSION", "EmptyInputWarning", "ErrorCallback", "Field",
-    "JSON_PLUGIN_VERSION", "MatchCallback", "NoRecordsError", "Priority", "RecordError", "Rule", "Ruleset", "RulesError", "Scan",
-    "Scanner", "Severity", "Source", "Stats", "Status", "StopScan", "StreamError", "__version__",
+    "JSON_PLUGIN_VERSION", "MatchCallback", "NoRecordsError", "Priority", "RecordError", "Rule",
+    "Ruleset", "RulesError", "RulesFileNotFoundError", "Scan", "Scanner", "Severity", "Source", "Stats", "Status", "StopScan", "StreamError", "__version__",
     "builtin", "builtin_names", "builtin_yaml", "fields", "limit_defaults", "load", "loads",
     "version",
 ]

@@ -15,7 +15,7 @@ from typing import (IO, Any, Callable, Deque, Generator, Iterable, Iterator, Lis
 
 from . import _capi
 from ._errors import (BadRecordError, CtruleError, EmptyInputWarning, NoRecordsError, RulesError,
-                      StopScan, StreamError)
+                      RulesFileNotFoundError, StopScan, StreamError)
 from ._model import Alert, Diagnostic, Field, Priority, RecordError, Rule, Severity, Stats
 
 __all__ = [
@@ -198,12 +198,20 @@ class Compiler:
             The diagnostics this file produced (warnings only, on success).
 
         Raises:
+            RulesFileNotFoundError: the file does not exist (a
+                :class:`RulesError` and a :class:`FileNotFoundError`).
             RulesError: the file has an error (``ESYNTAX``; as in Falco its
                 loading stopped at the first error), cannot be read (``EIO``)
                 or needs a newer engine (``EVERSION``). Its ``file``, ``line``
                 and ``column`` locate the first error.
         """
-        return self._step(_capi.ctr_compiler_add_file(self._ptr, os.fsdecode(path)))
+        name = os.fsdecode(path)
+        try:
+            return self._step(_capi.ctr_compiler_add_file(self._ptr, name))
+        except RulesError as e:
+            if e.status == _capi.CTR_EIO and not os.path.lexists(name):
+                raise RulesFileNotFoundError(e.status, e.diagnostics, name) from None
+            raise
 
     @_serialized
     def add_string(self, text: str | bytes, name: str = "<string>") -> list[Diagnostic]:
@@ -878,12 +886,14 @@ def _compile(add: Callable[[Compiler], object], tags: Iterable[str], names: Iter
         return c.compile()
 
 
-def load(*paths: PathLike, builtins: Sequence[str] = (), tags: Iterable[str] = (),
+def load(*paths: PathLike, builtins: Sequence[str] = ("rds",), tags: Iterable[str] = (),
          names: Iterable[str] = (), exclude_tags: Iterable[str] = (),
          exclude_names: Iterable[str] = (),
          min_priority: Priority | int | str | None = None, limits: Any = None) -> Ruleset:
-    """Loads rules files (after the built-in sets named in ``builtins``, if
-    any) and compiles them.
+    """Loads rules files after the built-in sets named in ``builtins`` (by
+    default the RDS rules, as the ``ctrule`` CLI does, so that a tuning file
+    may append to or override a built-in rule; ``builtins=()`` for
+    standalone files) and compiles them.
 
     Selection: ``tags``/``names`` keep only the rules having one of the tags
     or a name matching one of the globs; ``exclude_tags``/``exclude_names``
@@ -891,6 +901,8 @@ def load(*paths: PathLike, builtins: Sequence[str] = (), tags: Iterable[str] = (
     ``limits`` sets compiler limits by name (see :func:`limit_defaults`).
 
     Raises:
+        RulesFileNotFoundError: a file does not exist (also a
+            :class:`FileNotFoundError`).
         RulesError: with the diagnostics (file, line, column, code, message).
     """
     def add(c: Compiler) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from typing import TYPE_CHECKING, Sequence
 
 from . import _capi
@@ -9,7 +11,8 @@ from . import _capi
 if TYPE_CHECKING:  # pragma: no cover
     from ._model import Diagnostic, RecordError
 
-__all__ = ["CtruleError", "RulesError", "BadRecordError", "StreamError", "StopScan"]
+__all__ = ["CtruleError", "RulesError", "RulesFileNotFoundError", "BadRecordError", "StreamError",
+           "NoRecordsError", "EmptyInputWarning", "StopScan"]
 
 
 class CtruleError(Exception):
@@ -63,6 +66,23 @@ class RulesError(CtruleError):
         self.message = first.message if first else None
         text = message or "\n".join(d.text for d in self.errors) or _capi.ctr_strerror(status)
         super().__init__(status, text)
+
+
+class RulesFileNotFoundError(RulesError, FileNotFoundError):
+    """A rules file does not exist: both a :class:`RulesError` (status
+    ``EIO``, code ``LOAD_ERR_FILE_READ``, with the diagnostics) and a
+    built-in :class:`FileNotFoundError` (``errno.ENOENT``, ``filename``), so
+    ``except FileNotFoundError`` catches it as it catches a missing file
+    anywhere else."""
+
+    def __init__(self, status: int, diagnostics: Sequence[Diagnostic], path: str) -> None:
+        RulesError.__init__(self, status, diagnostics)
+        self.errno = errno.ENOENT
+        self.strerror = os.strerror(errno.ENOENT)
+        self.filename = path
+
+    def __str__(self) -> str:
+        return RulesError.__str__(self)
 
 
 class BadRecordError(CtruleError):

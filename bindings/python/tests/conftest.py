@@ -98,7 +98,7 @@ def rules_path() -> Path:
 
 @pytest.fixture(scope="session")
 def ruleset() -> ctrule.Ruleset:
-    return ctrule.load(RULES)
+    return ctrule.load(RULES, builtins=())
 
 
 @pytest.fixture(scope="session")

@@ -134,7 +134,7 @@ def test_limits_on_loads_load_and_builtin(tmp_path: Path) -> None:
     path = tmp_path / "two.yaml"
     path.write_text(TWO_RULES)
     with pytest.raises(ctrule.RulesError):
-        ctrule.load(path, limits={"rules": 1})
+        ctrule.load(path, builtins=(), limits={"rules": 1})
     with pytest.raises(ctrule.RulesError) as info:
         ctrule.builtin("rds", limits={"rules": 3})
     assert info.value.file == "<builtin:rds>"

@@ -3,6 +3,8 @@ rule errors with their exact positions."""
 
 from __future__ import annotations
 
+import errno
+
 from pathlib import Path
 
 import pytest
@@ -44,7 +46,7 @@ def test_load_file(ruleset: ctrule.Ruleset, rules_path: Path) -> None:
     with pytest.raises(KeyError):
         ruleset["Nope"]
     # pathlib and str paths alike
-    assert [r.name for r in ctrule.load(str(rules_path))] == [r.name for r in ruleset]
+    assert [r.name for r in ctrule.load(str(rules_path), builtins=())] == [r.name for r in ruleset]
 
 
 def test_loads_string_and_bytes(rules_path: Path) -> None:
@@ -82,20 +84,20 @@ def enabled(rs: ctrule.Ruleset) -> set[str]:
 
 
 def test_select_by_tag(rules_path: Path) -> None:
-    assert enabled(ctrule.load(rules_path, tags=["iam"])) == {"Access Key Created", "IAM Write"}
-    assert enabled(ctrule.load(rules_path, tags=["iam", "console"])) == {
+    assert enabled(ctrule.load(rules_path, builtins=(), tags=["iam"])) == {"Access Key Created", "IAM Write"}
+    assert enabled(ctrule.load(rules_path, builtins=(), tags=["iam", "console"])) == {
         "Access Key Created", "IAM Write", "Console Login"}
-    assert enabled(ctrule.load(rules_path, exclude_tags=["noise", "iam"])) == {
+    assert enabled(ctrule.load(rules_path, builtins=(), exclude_tags=["noise", "iam"])) == {
         "CloudTrail Logging Stopped", "Secret Value Read", "Console Login"}
 
 
 def test_select_by_name(rules_path: Path) -> None:
-    assert enabled(ctrule.load(rules_path, names=["C*"])) == {
+    assert enabled(ctrule.load(rules_path, builtins=(), names=["C*"])) == {
         "CloudTrail Logging Stopped", "Console Login"}
-    assert enabled(ctrule.load(rules_path, exclude_names=["*e?d"])) == set(ENABLED) - {
+    assert enabled(ctrule.load(rules_path, builtins=(), exclude_names=["*e?d"])) == set(ENABLED) - {
         "Secret Value Read"}
     # names and tags together: the union
-    assert enabled(ctrule.load(rules_path, names=["Console*"], tags=["secrets"])) == {
+    assert enabled(ctrule.load(rules_path, builtins=(), names=["Console*"], tags=["secrets"])) == {
         "Console Login", "Secret Value Read"}
 
 
@@ -110,7 +112,7 @@ def test_select_by_min_priority(rules_path: Path) -> None:
              "Secret Value Read"}),
     ]
     for level, expect in cases:
-        assert enabled(ctrule.load(rules_path, min_priority=level)) == expect, level
+        assert enabled(ctrule.load(rules_path, builtins=(), min_priority=level)) == expect, level
 
 
 def test_compiler_api(rules_path: Path) -> None:
@@ -178,7 +180,7 @@ def test_unknown_field_position(tmp_path: Path) -> None:
     path = tmp_path / "bad_field.yaml"
     path.write_text(text)
     with pytest.raises(RulesError) as ei:
-        ctrule.load(path)
+        ctrule.load(path, builtins=())
     err = ei.value
     assert err.status == ctrule.Status.ESYNTAX and err.status_name == "ESYNTAX"
     assert (err.file, err.line, err.column) == (str(path), *position(text, "ct.nosuchfield"))
@@ -225,11 +227,33 @@ def test_invalid_regex_position() -> None:
 
 
 def test_missing_file() -> None:
+    for load in (lambda p: ctrule.load(p), lambda p: ctrule.Compiler().add_file(p)):
+        with pytest.raises(FileNotFoundError) as ei:
+            load("/nonexistent/rules.yaml")
+        err = ei.value
+        assert isinstance(err, ctrule.RulesFileNotFoundError) and isinstance(err, RulesError)
+        assert err.errno == errno.ENOENT and err.filename == "/nonexistent/rules.yaml"
+        assert err.status == ctrule.Status.EIO
+        assert err.code == "LOAD_ERR_FILE_READ" and err.file == "/nonexistent/rules.yaml"
+        assert "/nonexistent/rules.yaml" in str(err)
+
+
+def test_unreadable_file_is_not_file_not_found(tmp_path: Path) -> None:
     with pytest.raises(RulesError) as ei:
-        ctrule.load("/nonexistent/rules.yaml")
-    err = ei.value
-    assert err.status == ctrule.Status.EIO
-    assert err.code == "LOAD_ERR_FILE_READ" and err.file == "/nonexistent/rules.yaml"
+        ctrule.load(tmp_path)  # a directory: exists, cannot be read as rules
+    assert not isinstance(ei.value, FileNotFoundError)
+
+
+def test_load_puts_the_builtin_rules_first_like_the_cli(tmp_path: Path) -> None:
+    # A tuning file that overrides a built-in rule, as docs/rds-rules.md shows.
+    tuning = tmp_path / "tuning.yaml"
+    tuning.write_text("- rule: RDS Instance Stopped\n  enabled: false\n  override:\n    enabled: replace\n")
+    rs = ctrule.load(tuning)
+    builtin = ctrule.builtin("rds")
+    assert [r.name for r in rs] == [r.name for r in builtin]
+    assert not rs["RDS Instance Stopped"].enabled and builtin["RDS Instance Stopped"].enabled
+    with pytest.raises(RulesError):  # standalone, there is nothing to override
+        ctrule.load(tuning, builtins=())
 
 
 def test_warnings_are_reported_not_raised() -> None:

@@ -237,7 +237,7 @@ def test_scanner_reuse_and_reset(ruleset: ctrule.Ruleset, records: list[Record])
 
 def test_selection_changes_alerts(rules_path: Path, ndjson_bytes: bytes,
                                   records: list[Record]) -> None:
-    rs = ctrule.load(rules_path, tags=["iam"], min_priority="error")
+    rs = ctrule.load(rules_path, builtins=(), tags=["iam"], min_priority="error")
     assert keys(list(rs.scan(ndjson_bytes))) == expected_matches(records, ["IAM Write"])
 
 

@@ -126,7 +126,7 @@ def test_threads_with_callbacks_get_identical_results(ruleset: ctrule.Ruleset,
 
 def test_scanners_outlive_a_closed_ruleset(rules_path: Path, ndjson_bytes: bytes,
                                            expected: list[tuple[int, str]]) -> None:
-    rs = ctrule.load(rules_path)
+    rs = ctrule.load(rules_path, builtins=())
     scanners = [rs.scanner() for _ in range(4)]
     rs.close()
     with pytest.raises(ValueError, match="closed"):
