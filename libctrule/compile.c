@@ -393,10 +393,6 @@ static ctr__cnode *compile_check(compiler_ctx *cx, const ctr__ast *a)
   }
   if (a->op == CTR__OP_EXISTS)
     return n;
-  if (a->mod && t == CTR__FT_UINT64) {
-    ERR(cx, a->op_pos, "the modifiers oneof, anyof and allof apply to string comparisons, and this field is a number");
-    return NULL;
-  }
   if (a->rhs_field) {
     /* A field or transformer on the right: its value(s) are compared. With
      * in / intersects / pmatch they are the list (one value: a list of one). */

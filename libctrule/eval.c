@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int extract_slot(ctr__evalctx *cx, uint32_t slot, ctr__value *out)
@@ -571,6 +572,13 @@ static bool check_rhs_expr(ctr__evalctx *cx, const ctr__cnode *c, const ctr__val
   return false;
 }
 
+/* A numeric literal as compile.c's parse_u64 read it (decimal, or 0x hex). */
+static uint64_t lit_u64(const ctr__str *lit)
+{
+  const char *s = lit->s;
+  return s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? strtoull(s + 2, NULL, 16) : strtoull(s, NULL, 10);
+}
+
 static bool check(ctr__evalctx *cx, const ctr__cnode *c)
 {
   ctr__value v;
@@ -583,6 +591,12 @@ static bool check(ctr__evalctx *cx, const ctr__cnode *c)
   if (c->rhs_expr)
     return check_rhs_expr(cx, c, &v);
   if (v.kind == CTR__V_U64) {
+    if (c->mod) { /* = / != oneof|anyof|allof on a number: the values were checked numeric at compile */
+      size_t hits = 0;
+      for (size_t i = 0; i < c->nrhs; i++)
+        hits += cmp_u64(c->op, v.u64, lit_u64(&c->rhs_list[i]));
+      return c->mod == CTR__MOD_ANYOF ? hits > 0 : c->mod == CTR__MOD_ALLOF ? hits == c->nrhs && hits > 0 : hits == 1;
+    }
     if (c->op == CTR__OP_IN || c->op == CTR__OP_INTERSECTS) {
       char buf[24];
       int n = snprintf(buf, sizeof buf, "%llu", (unsigned long long)v.u64);

@@ -166,3 +166,140 @@ Test(parse, field_name_as_value_warns)
   YES("ct.user != ct.name");
   cr_assert(strstr(diags, "is a field name: it is compared as a string"), "%s", diags);
 }
+
+/* eval() with YAML items (lists, macros) placed before the rule. */
+static int eval_with(const char *defs, const char *cond)
+{
+  char y[8192];
+  snprintf(y, sizeof y, "%s- rule: r\n  desc: d\n  condition: '%s'\n  output: o\n  priority: info\n", defs, cond);
+  ctr_ruleset *rs = tu_compile(y, diags, sizeof diags);
+  if (!rs)
+    return -1;
+  tu_matches m = {0};
+  tu_scan(rs, EV, strlen(EV), 0, 0, &m);
+  int n = (int)m.count;
+  tu_matches_free(&m);
+  ctr_ruleset_unref(rs);
+  return n;
+}
+
+/* Every error of the grammar carries the position of what is wrong:
+ * rules.yaml line 3, the condition starting at column 14. */
+Test(parse, new_errors_are_positioned)
+{
+  BAD("ct.name ==oneof (GetObject)", "rules.yaml:3:31: error: unexpected '(GetObject)'");
+  BAD("ct.name contains oneof(Get)", "rules.yaml:3:37: error: unexpected '(Get)'");
+  BAD("s3.bytes > oneof (1, 2)", "rules.yaml:3:26: error: a numeric operator needs a number");
+  BAD("ct.name = \"a\\x41\"", "rules.yaml:3:27: error: unsupported string escape sequence: \\x");
+  BAD("ct.name = \"it\\''s\"", "rules.yaml:3:28: error: invalid \\' escape in a \"-quoted string");
+  BAD("ct.name = \"C:\\\\\"", "rules.yaml:3:25: error: unterminated quoted string");
+  BAD("join(\"-\") = x", "rules.yaml:3:15: error: join() takes two arguments");
+  BAD("concat(ec2.imageids, \"a\") = x", "rules.yaml:3:22: error: concat() takes single values, not a list");
+  BAD("getopt(\"a\", \"n\") intersects (n)", "rules.yaml:3:15: error: getopt() takes two arguments");
+  BAD("tolower(\"A\") = a", "rules.yaml:3:15: error: tolower() takes one argument");
+  BAD("json.value[] = x", "rules.yaml:3:25: error: expected a valid field argument");
+  BAD("val(ct.name) = x", "rules.yaml:3:15: error: val() is only allowed on the right-hand side");
+  cr_assert_eq(eval_with("- list: two\n  items: [a, b]\n", "ct.name = two"), -1);
+  cr_assert(strstr(diags, "rules.yaml:5:25: error: list 'two' stands here for its 2 items"), "%s", diags);
+}
+
+Test(parse, falco_string_lexer)
+{
+  YES("ct.name = ''GetObject''");
+  YES("ct.name = \"Get\\/Object\" or ct.name = GetObject");
+  NO("ct.name = ''a\\''b''");                     /* one string: a'b */
+  NO("ct.user = \"Bob\\ \"");                      /* "\ " is a backslash, as Falco reads it: Bob\ */
+  YES("json.value[\"/userIdentity/type\"] = IAMUser");
+  YES("json.value[''/userIdentity/\\/type''] exists or ct.name = GetObject");
+  YES("ct.name existsand ct.name = GetObject");
+  NO("ct.name exists and not ct.name = GetObject");
+  BAD("ct.name existsx", "unexpected 'x'");
+  BAD("ct.name containsx", "expected an operator");
+  BAD("s3.bytes > 1e3", "unexpected 'e3'");
+  BAD("s3.bytes > 1e+3", "'1e+3' is not an unsigned integer");
+  YES("ct.name > 1e+3");
+  YES("s3.bytes < 0x801");
+}
+
+Test(parse, nul_in_a_condition_is_an_error)
+{
+  const char y[] = "- rule: r\n  desc: d\n  condition: \"ct.name = \\\"a\\0b\\\"\"\n  output: o\n  priority: info\n";
+  cr_assert_null(tu_compile(y, diags, sizeof diags));
+  cr_assert(strstr(diags, "rules.yaml:3:14: error: NUL byte in the condition"), "%s", diags);
+}
+
+Test(parse, modifiers)
+{
+  YES("ct.name == oneof (GetObject, PutObject)");
+  NO("ct.name == oneof (GetObject, GetObject)"); /* duplicates count */
+  YES("ct.name == anyof (GetObject, GetObject)");
+  NO("ct.name == allof ()");
+  YES("ct.name regex oneof (Get.*, Put.*)");
+  NO("ct.name regex oneof (Get.*, .*Object)");
+  YES("ct.name regex allof (Get.*, .*Object)");
+  NO("ct.name regex anyof (Put.*, .*Bucket)");
+  YES("ct.name glob allof (Get*, *Object)");
+  YES("s3.bytes == oneof (1, 2048)");
+  NO("s3.bytes != allof (1, 2048)");
+  YES("s3.bytes != allof (1, 0x801)");
+  cr_assert_eq(eval_with("- list: names\n  items: [GetObject, PutObject]\n", "ct.name == oneof names"), 1, "%s", diags);
+  cr_assert_eq(eval_with("- list: names\n  items: [PutObject]\n", "ct.name startswith anyof names"), 0, "%s", diags);
+}
+
+Test(parse, list_names_stand_for_values)
+{
+  const char *l1 = "- list: one\n  items: [GetObject]\n";
+  const char *l2 = "- list: two\n  items: [PutObject, GetObject]\n";
+  cr_assert_eq(eval_with(l1, "ct.name = one"), 1, "%s", diags);
+  cr_assert_eq(eval_with(l1, "ct.name contains one"), 1, "%s", diags);
+  cr_assert_eq(eval_with(l2, "ct.name in two"), 1, "%s", diags);
+  cr_assert_eq(eval_with(l2, "ct.name in (two)"), 1, "%s", diags);
+  cr_assert_eq(eval_with("- list: none\n  items: []\n", "ct.name = none"), -1);
+  cr_assert(strstr(diags, "list 'none' stands here for its 0 items"), "%s", diags);
+}
+
+/* Deliberate difference (docs/compatibility.md): a list's items are values,
+ * never re-read as condition text, and a list name inside a quoted string
+ * or where a check stands is not replaced. */
+Test(parse, list_items_are_values_not_text)
+{
+  cr_assert_eq(eval_with("- list: odd\n  items: ['Get,Object', 'a) or (b']\n", "ct.name in (odd)"), 0, "%s", diags);
+  cr_assert_eq(eval_with("- list: odd\n  items: ['GetObject', 'a) or (b']\n", "ct.name in (odd)"), 1, "%s", diags);
+  cr_assert_eq(eval_with("- list: odd\n  items: ['a\\\\b']\n- macro: m\n  condition: ct.name in (odd)\n",
+                         "not m and ct.name = GetObject"), 1, "%s", diags);
+  cr_assert_eq(eval_with("- list: Object\n  items: [x]\n", "ct.name = \"Get Object\" or ct.user = \"Bob\""), 1, "%s", diags);
+  cr_assert(strstr(diags, "list not referred to"), "the list inside the string is not used: %s", diags);
+  cr_assert_eq(eval_with("- list: l\n  items: [GetObject]\n", "l"), -1);
+  cr_assert(strstr(diags, "'l' is a list, not a macro"), "%s", diags);
+}
+
+Test(parse, transformers_on_lists_and_multi_value)
+{
+  const char *ev2 = "{\"eventVersion\":\"1.08\",\"eventTime\":\"2025-03-01T10:02:11Z\",\"eventSource\":\"ec2.amazonaws.com\","
+                    "\"eventName\":\"RunInstances\",\"awsRegion\":\"eu-west-1\",\"eventID\":\"1\","
+                    "\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"Bob\"},"
+                    "\"responseElements\":{\"instancesSet\":{\"items\":[{\"imageId\":\"AMI-1\"},{\"imageId\":\"ami-2\"}]}}}";
+  char y[2048];
+  snprintf(y, sizeof y, "- rule: r\n  desc: d\n  condition: tolower(ec2.imageids) in (ami-1, ami-2) and "
+                        "join(\",\", toupper(ec2.imageids)) = \"AMI-1,AMI-2\" and len(ec2.imageids) = 2 and "
+                        "concat(ct.user, \"-\", ct.name) = Bob-RunInstances and "
+                        "getopt((\"-p\", \"8080\", \"-v\"), \"p:v\") intersects (v) and ct.user in val(ct.user)\n"
+                        "  output: o\n  priority: info\n");
+  ctr_ruleset *rs = tu_compile(y, diags, sizeof diags);
+  cr_assert(rs, "%s", diags);
+  tu_matches m = {0};
+  tu_scan(rs, ev2, strlen(ev2), 0, 0, &m);
+  cr_assert_eq(m.count, 1);
+  tu_matches_free(&m);
+  ctr_ruleset_unref(rs);
+}
+
+Test(parse, pmatch_wildcards)
+{
+  YES("s3.key pmatch (a/*)");
+  YES("s3.key pmatch (a/?/c.txt)");
+  YES("s3.key pmatch (a/[b]/*)");
+  NO("s3.key pmatch (a/[!b]/*)");
+  NO("s3.key pmatch (a/*/*/d)");
+  YES("s3.key pmatch (x, */b)");
+}
