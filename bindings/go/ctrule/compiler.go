@@ -1,6 +1,10 @@
 package ctrule
 
 import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -78,12 +82,20 @@ func (c *Compiler) diagsLocked(from int64) []Diagnostic {
 }
 
 // AddFile loads a rules file. On failure the error is a *CompileError
-// (errors.Is: ErrSyntax, ErrIO, ErrVersion); as in Falco, loading of that file
-// stops at its first error. Warnings do not fail: see Diagnostics.
+// (errors.Is: ErrSyntax, ErrIO, ErrVersion; for a file that does not exist,
+// ErrIO and fs.ErrNotExist); as in Falco, loading of that file stops at its
+// first error. Warnings do not fail: see Diagnostics.
 func (c *Compiler) AddFile(path string) error {
-	return c.call("add file", path, func(p capi.SwigcptrStruct_SS_ctr_compiler) int {
+	err := c.call("add file", path, func(p capi.SwigcptrStruct_SS_ctr_compiler) int {
 		return capi.Ctr_compiler_add_file(p, path)
 	})
+	var ce *CompileError
+	if errors.As(err, &ce) && ce.Status == ErrIO {
+		if _, serr := os.Lstat(path); errors.Is(serr, fs.ErrNotExist) {
+			ce.notExist = true
+		}
+	}
+	return err
 }
 
 // AddString loads rules from memory; name is the file name used in
@@ -241,6 +253,13 @@ func OnDiagnostic(fn func(Diagnostic)) CompileOption {
 //	rs, err := ctrule.Compile(ctrule.LoadBuiltin("rds"), ctrule.LoadFile("extra.yaml"),
 //		ctrule.MinPriority(ctrule.PriorityWarning))
 func Compile(opts ...CompileOption) (*Ruleset, error) {
+	return CompileContext(context.Background(), opts...)
+}
+
+// CompileContext is Compile that stops when ctx is done: ctx is checked
+// before each step and before the compilation, and the error then wraps
+// context.Cause(ctx).
+func CompileContext(ctx context.Context, opts ...CompileOption) (*Ruleset, error) {
 	var s compileSteps
 	for _, o := range opts {
 		o(&s)
@@ -258,9 +277,15 @@ func Compile(opts ...CompileOption) (*Ruleset, error) {
 		}()
 	}
 	for _, step := range s.steps {
+		if ctx.Err() != nil {
+			return nil, canceled(ctx)
+		}
 		if err := step(c); err != nil {
 			return nil, err
 		}
+	}
+	if ctx.Err() != nil {
+		return nil, canceled(ctx)
 	}
 	return c.Compile()
 }

@@ -3,8 +3,10 @@ package ctrule_test
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -128,8 +130,12 @@ func TestCompileErrorOnYAML(t *testing.T) {
 
 func TestLoadErrors(t *testing.T) {
 	_, err := ctrule.Compile(ctrule.LoadFile(filepath.Join(t.TempDir(), "missing.yaml")))
-	if !errors.Is(err, ctrule.ErrIO) {
-		t.Errorf("missing file: %v, want ErrIO", err)
+	if !errors.Is(err, ctrule.ErrIO) || !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: %v, want ErrIO and fs.ErrNotExist", err)
+	}
+	// A directory exists: unreadable as rules, but not fs.ErrNotExist.
+	if _, err := ctrule.Compile(ctrule.LoadFile(t.TempDir())); err == nil || errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("directory as rules file: %v", err)
 	}
 	if err == nil || !strings.Contains(err.Error(), "missing.yaml") {
 		t.Errorf("missing file error %q does not name the file", err)
@@ -920,5 +926,57 @@ func TestWrongOrEmptyInput(t *testing.T) {
 	}
 	if errors.Is(errors.New("other"), ctrule.ErrNoRecords) || errors.Is(&ctrule.ScanError{Status: ctrule.ErrData}, ctrule.ErrNoRecords) {
 		t.Error("ErrNoRecords matches other errors")
+	}
+}
+
+// A cancelled context stops a scan between reads, and a compile between
+// steps; the error wraps the context's cause.
+func TestContextCancellation(t *testing.T) {
+	rs := mustCompile(t, ctrule.LoadString("r.yaml", apiRules))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	data := strings.Repeat(apiEvents, 2000)
+	alerts := 0
+	// Cancel after the first alert: the reader yields small reads, so the
+	// scan must stop well before the end.
+	_, err := rs.ScanContext(ctx, iotestOneByte(strings.NewReader(data)), func(ctrule.Alert) error {
+		alerts++
+		cancel()
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) || alerts == 0 || alerts > 10 {
+		t.Errorf("ScanContext: err %v after %d alerts", err, alerts)
+	}
+	n := 0
+	var last error
+	for _, err := range rs.AlertsContext(ctx, strings.NewReader(data)) {
+		n++
+		last = err
+	}
+	if n != 1 || !errors.Is(last, context.Canceled) {
+		t.Errorf("AlertsContext on a cancelled context: %d values, last %v", n, last)
+	}
+	deadline, stop := context.WithTimeout(context.Background(), 0)
+	defer stop()
+	if _, err := ctrule.CompileContext(deadline, ctrule.LoadString("r.yaml", apiRules)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("CompileContext past its deadline: %v", err)
+	}
+	if _, err := rs.ScanContext(context.Background(), strings.NewReader(apiEvents), nil); err != nil {
+		t.Errorf("ScanContext with a live context: %v", err)
+	}
+}
+
+// A tuning file applied on top of the built-in rules, as `ctrule scan -r`
+// does: the built-ins first, then the file (docs/rds-rules.md).
+func TestTuningFileOverridesABuiltinRule(t *testing.T) {
+	tuning := filepath.Join(t.TempDir(), "tuning.yaml")
+	if err := os.WriteFile(tuning, []byte("- rule: RDS Instance Stopped\n  enabled: false\n  override:\n    enabled: replace\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rs := mustCompile(t, ctrule.LoadBuiltin("rds"), ctrule.LoadFile(tuning))
+	for _, r := range rs.Rules() {
+		if r.Name == "RDS Instance Stopped" && r.Enabled {
+			t.Error("the tuning file did not disable the built-in rule")
+		}
 	}
 }

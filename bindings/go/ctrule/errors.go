@@ -3,6 +3,7 @@ package ctrule
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 
 	"github.com/libctrule/libctrule/bindings/go/internal/capi"
@@ -118,6 +119,8 @@ type CompileError struct {
 	Op          string       // "add file", "add string", "add builtin", "select", "compile"
 	Name        string       // the file or rules name concerned, if any
 	Diagnostics []Diagnostic // errors and warnings produced by the failed call
+
+	notExist bool // AddFile of a file that does not exist (fs.ErrNotExist)
 }
 
 // Errors returns only the error diagnostics.
@@ -156,6 +159,10 @@ func (e *CompileError) Error() string {
 
 // Unwrap returns the Status.
 func (e *CompileError) Unwrap() error { return e.Status }
+
+// Is reports whether target is fs.ErrNotExist and e is about a rules file
+// that does not exist.
+func (e *CompileError) Is(target error) bool { return target == fs.ErrNotExist && e.notExist }
 
 // RecordError describes one record the scanner could not evaluate (invalid
 // JSON, not an object, truncated, over a limit: Evaluated is false) or

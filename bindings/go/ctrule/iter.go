@@ -1,7 +1,9 @@
 package ctrule
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"iter"
 )
@@ -15,11 +17,23 @@ const readChunk = 256 << 10
 // onMatch, and returns the scanner's counters. A non-nil error from onMatch
 // stops the scan and is returned; so is a read error or a *ScanError.
 func (r *Ruleset) Scan(rd io.Reader, onMatch func(Alert) error, opts ...ScanOption) (Stats, error) {
+	return r.ScanContext(context.Background(), rd, onMatch, opts...)
+}
+
+// ScanContext is Scan that stops when ctx is done: it checks ctx before each
+// read of rd and before feeding what was read, abandons the stream (no
+// partial record is flushed) and returns an error wrapping context.Cause(ctx)
+// (errors.Is(err, context.Canceled) or context.DeadlineExceeded). A read
+// that blocks is interrupted only by a reader bound to ctx (an S3 body from
+// GetObject(ctx, ...), an http.Request made with ctx); alerts found before
+// the cancellation were delivered.
+func (r *Ruleset) ScanContext(ctx context.Context, rd io.Reader, onMatch func(Alert) error,
+	opts ...ScanOption) (Stats, error) {
 	sc, err := r.NewScanner(onMatch, opts...)
 	if err != nil {
 		return Stats{}, err
 	}
-	if _, err := io.CopyBuffer(sc, rd, make([]byte, readChunk)); err != nil {
+	if _, err := io.CopyBuffer(sc, ctxReader{ctx, rd}, make([]byte, readChunk)); err != nil {
 		// Abandon the stream so Close does not report the error again.
 		_ = sc.Reset()
 		_ = sc.Close()
@@ -31,6 +45,30 @@ func (r *Ruleset) Scan(rd io.Reader, onMatch func(Alert) error, opts ...ScanOpti
 		err = cerr
 	}
 	return sc.Stats(), err
+}
+
+// ctxReader reads from r until ctx is done; then it fails with an error
+// wrapping context.Cause(ctx).
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, canceled(c.ctx)
+	}
+	n, err := c.r.Read(p)
+	if c.ctx.Err() != nil {
+		// What was read is dropped: the scan was cancelled.
+		return 0, canceled(c.ctx)
+	}
+	return n, err
+}
+
+// canceled is the error of a scan or compile stopped by ctx.
+func canceled(ctx context.Context) error {
+	return fmt.Errorf("ctrule: cancelled: %w", context.Cause(ctx))
 }
 
 // Alerts is the iterator form of Scan: it reads rd to EOF and yields every
@@ -49,6 +87,13 @@ func (r *Ruleset) Scan(rd io.Reader, onMatch func(Alert) error, opts ...ScanOpti
 // the loop body runs outside the C scanner and may do anything, including
 // scanning with other scanners.
 func (r *Ruleset) Alerts(rd io.Reader, opts ...ScanOption) iter.Seq2[Alert, error] {
+	return r.AlertsContext(context.Background(), rd, opts...)
+}
+
+// AlertsContext is Alerts that stops when ctx is done, as ScanContext does:
+// the last value yielded is then an error wrapping context.Cause(ctx).
+func (r *Ruleset) AlertsContext(ctx context.Context, rd io.Reader, opts ...ScanOption) iter.Seq2[Alert, error] {
+	rd = ctxReader{ctx, rd}
 	return func(yield func(Alert, error) bool) {
 		var pending []Alert
 		sc, err := r.NewScanner(func(a Alert) error {
