@@ -191,6 +191,9 @@ typedef struct ctr__defs {
   ctr__rule_def *rules;
   size_t nrules, caprules;
   ctr__names list_names, macro_names, rule_names;
+  char **other_rules; /* names of rules of other sources: collected as Falco does, never compiled */
+  size_t nother, capother;
+  ctr__names other_names;
   uint64_t limits[CTR_LIMIT__COUNT]; /* the compiler's, all set (defaults filled in) */
 } ctr__defs;
 

@@ -228,6 +228,14 @@ typedef struct override_spec {
   ovmode mode;
 } override_spec;
 
+static ovmode mode_of(const override_spec *specs, size_t n, const char *key)
+{
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(specs[i].key, key) == 0)
+      return specs[i].mode;
+  return OV_NONE;
+}
+
 /* Reads `override:` into modes for the given keys. Every named key must be
  * present in the item, every overridable key present must be named, and each
  * key may only take the modes allowed for it. */
@@ -261,8 +269,10 @@ static int read_override(itemctx *x, const char *const *appendable, const char *
       return err_at(x, k, "LOAD_ERR_YAML_VALIDATE", "key '%s' cannot be overridden with '%s'", k->value, v->value);
     if (!get(x, k->value))
       return err_at(x, k, "LOAD_ERR_YAML_VALIDATE", "key '%s' is named in 'override' but is not defined in the item", k->value, NULL);
-    if (*nspecs < 16)
-      specs[(*nspecs)++] = (override_spec){k->value, m};
+    if (mode_of(specs, *nspecs, k->value) != OV_NONE)
+      return err_at(x, k, "LOAD_ERR_YAML_VALIDATE", "key '%s' is named twice in 'override'", k->value, NULL);
+    /* Each key at most once, and only overridable keys (11 at most): specs[16] holds them. */
+    specs[(*nspecs)++] = (override_spec){k->value, m};
   }
   /* Every overridable key present must be named in override. */
   for (size_t j = 0; replaceable[j]; j++) {
@@ -279,13 +289,6 @@ static int read_override(itemctx *x, const char *const *appendable, const char *
   return CTR_OK;
 }
 
-static ovmode mode_of(const override_spec *specs, size_t n, const char *key)
-{
-  for (size_t i = 0; i < n; i++)
-    if (strcmp(specs[i].key, key) == 0)
-      return specs[i].mode;
-  return OV_NONE;
-}
 
 /* ------------------------------------------------------------ lists */
 
@@ -294,6 +297,7 @@ static ovmode mode_of(const override_spec *specs, size_t n, const char *key)
 static const char *list_name(const ctr__defs *d, size_t i) { return d->lists[i].name; }
 static const char *macro_name(const ctr__defs *d, size_t i) { return d->macros[i].name; }
 static const char *rule_name(const ctr__defs *d, size_t i) { return d->rules[i].name; }
+static const char *other_name(const ctr__defs *d, size_t i) { return d->other_rules[i]; }
 
 /* The slot of s[0..len) in ix: its entry, or the empty slot where it goes. */
 static uint32_t *names_slot(const ctr__names *ix, const ctr__defs *d, const char *(*name_at)(const ctr__defs *, size_t),
@@ -400,6 +404,25 @@ static bool valid_macro_name(const char *s)
   return true;
 }
 
+/* Reads `append` and `override` in Falco's order: a deprecated `append:
+ * true` is warned about first, then `override` is read, then both together
+ * are refused. */
+static int read_append_override(itemctx *x, const char *const *appendable, const char *const *replaceable,
+                                const char *use, bool *append, override_spec *specs, size_t *nspecs, bool *has_ov)
+{
+  int rc;
+  *append = false;
+  if (get(x, "append") && (rc = parse_bool(x, get(x, "append"), "append", append)) != CTR_OK)
+    return rc;
+  if (*append)
+    warn_at(x, get(x, "append"), "LOAD_DEPRECATED_ITEM", "'append: true' is deprecated; use %s", use, NULL);
+  if ((rc = read_override(x, appendable, replaceable, specs, nspecs, has_ov)) != CTR_OK)
+    return rc;
+  if (*append && *has_ov)
+    return err_at(x, get(x, "append"), "LOAD_ERR_YAML_VALIDATE", "'append' and 'override' cannot be used together", NULL, NULL);
+  return CTR_OK;
+}
+
 static int merge_list(itemctx *x, const ctr__ynode *name)
 {
   static const char *const known[] = {"list", "items", "append", "override", NULL};
@@ -412,17 +435,10 @@ static int merge_list(itemctx *x, const ctr__ynode *name)
     return err_at(x, NULL, "LOAD_ERR_YAML_VALIDATE", "item has no mapping for key 'items'", NULL, NULL);
   override_spec specs[16];
   size_t nspecs;
-  bool has_ov;
-  int rc = read_override(x, app, app, specs, &nspecs, &has_ov);
+  bool has_ov, append;
+  int rc = read_append_override(x, app, app, "'override: {items: append}'", &append, specs, &nspecs, &has_ov);
   if (rc != CTR_OK)
     return rc;
-  bool append = false;
-  if (get(x, "append") && (rc = parse_bool(x, get(x, "append"), "append", &append)) != CTR_OK)
-    return rc;
-  if (append && has_ov)
-    return err_at(x, get(x, "append"), "LOAD_ERR_YAML_VALIDATE", "'append' and 'override' cannot be used together", NULL, NULL);
-  if (append)
-    warn_at(x, get(x, "append"), "LOAD_DEPRECATED_ITEM", "'append: true' is deprecated; use 'override: {items: append}'", NULL, NULL);
   char **v;
   bool *q;
   size_t n;
@@ -430,13 +446,12 @@ static int merge_list(itemctx *x, const ctr__ynode *name)
     return rc;
   ovmode m = append ? OV_APPEND : mode_of(specs, nspecs, "items");
   ctr__list_def *l = find_list(x->defs, name->value);
-  if (m == OV_APPEND || (m == OV_REPLACE)) {
-    if (!l) {
-      free_strv(v, n);
-      free(q);
-      return err_at(x, name, "LOAD_ERR_VALIDATE", "list '%s' to %s does not exist", name->value,
-                    m == OV_APPEND ? "append to" : "override");
-    }
+  /* Falco: appending needs the list; `items: replace` on a list not yet
+   * defined defines it. */
+  if (m == OV_APPEND && !l) {
+    free_strv(v, n);
+    free(q);
+    return err_at(x, name, "LOAD_ERR_VALIDATE", "list '%s' to append to does not exist", name->value, NULL);
   }
   if (m == OV_APPEND) {
     char **nv = realloc(l->items, (l->n + n + 1) * sizeof *nv);
@@ -497,21 +512,15 @@ static int merge_macro(itemctx *x, const ctr__ynode *name)
     return err_at(x, NULL, "LOAD_ERR_YAML_VALIDATE", "item has no mapping for key 'condition'", NULL, NULL);
   override_spec specs[16];
   size_t nspecs;
-  bool has_ov;
-  if ((rc = read_override(x, app, app, specs, &nspecs, &has_ov)) != CTR_OK)
+  bool has_ov, append;
+  if ((rc = read_append_override(x, app, app, "'override: {condition: append}'", &append, specs, &nspecs, &has_ov)) != CTR_OK)
     return rc;
-  bool append = false;
-  if (get(x, "append") && (rc = parse_bool(x, get(x, "append"), "append", &append)) != CTR_OK)
-    return rc;
-  if (append && has_ov)
-    return err_at(x, get(x, "append"), "LOAD_ERR_YAML_VALIDATE", "'append' and 'override' cannot be used together", NULL, NULL);
-  if (append)
-    warn_at(x, get(x, "append"), "LOAD_DEPRECATED_ITEM", "'append: true' is deprecated; use 'override: {condition: append}'", NULL, NULL);
   ovmode m = append ? OV_APPEND : mode_of(specs, nspecs, "condition");
   ctr__macro_def *mc = find_macro(x->defs, name->value);
-  if (m != OV_NONE && !mc)
-    return err_at(x, name, "LOAD_ERR_VALIDATE", "macro '%s' to %s does not exist", name->value,
-                  m == OV_APPEND ? "append to" : "override");
+  /* Falco: appending needs the macro; `condition: replace` on a macro not
+   * yet defined defines it. */
+  if (m == OV_APPEND && !mc)
+    return err_at(x, name, "LOAD_ERR_VALIDATE", "macro '%s' to append to does not exist", name->value, NULL);
   ctr__text t = {0};
   if ((rc = ctr__text_set(&t, cond)) != CTR_OK) {
     ctr__text_free(&t);
@@ -796,6 +805,27 @@ static int merge_exceptions_append(itemctx *x, ctr__rule_def *r, ctr__exception_
   return CTR_OK;
 }
 
+/* A scalar Falco decodes as uint32_t: decimal digits, at most 4294967295. */
+static bool unsigned32(const ctr__ynode *n)
+{
+  if (!is_scalar(n) || n->len == 0 || n->len > 10)
+    return false;
+  for (size_t i = 0; i < n->len; i++)
+    if (n->value[i] < '0' || n->value[i] > '9')
+      return false;
+  return strtoull(n->value, NULL, 10) <= UINT32_MAX;
+}
+
+/* Remembers the name of a rule of another source. */
+static int add_other_rule(ctr__defs *d, const char *name)
+{
+  GROW(d->other_rules, d->nother, d->capother);
+  if (!(d->other_rules[d->nother] = ctr__strdup(name)))
+    return CTR_ENOMEM;
+  d->nother++;
+  return names_add(&d->other_names, d, other_name, d->nother - 1, d->nother);
+}
+
 static int merge_rule(itemctx *x, const ctr__ynode *name)
 {
   static const char *const known[] = {"rule", "condition", "output", "desc", "priority", "source",
@@ -815,22 +845,29 @@ static int merge_rule(itemctx *x, const ctr__ynode *name)
     return rc;
 
   /* Only aws_cloudtrail rules are ours; a rule without `source` is taken as
-   * aws_cloudtrail too (Falco would default to syscall, which we do not run). */
+   * aws_cloudtrail too (Falco would default to syscall, which we do not run).
+   * A rule of another source is collected by name only, as Falco collects a
+   * rule of an unknown source: appends and overrides to it are accepted and
+   * go nowhere; redefining it with another source is an error. */
+  ctr__rule_def *ours = find_rule(x->defs, name->value);
+  bool other = names_find(&x->defs->other_names, x->defs, other_name, name->value, name->len) != SIZE_MAX;
   if (source && strcmp(source->value, "aws_cloudtrail") != 0) {
+    if (ours)
+      return err_at(x, source, "LOAD_ERR_VALIDATE", "rule '%s' has been re-defined with a different source ('%s')", name->value, source->value);
     warn_at(x, source, "LOAD_UNKNOWN_SOURCE", "unknown source '%s': rule skipped (only aws_cloudtrail is evaluated)", source->value, NULL);
-    return CTR_OK;
+    return other ? CTR_OK : add_other_rule(x->defs, name->value);
+  }
+  if (other) {
+    if (source || (cond && output && desc && prio && !get(x, "append") && !get(x, "override")))
+      return err_at(x, source ? source : name, "LOAD_ERR_VALIDATE", "rule '%s' has been re-defined with a different source", name->value, NULL);
+    return CTR_OK; /* an append, override or enable of a rule of another source: nothing of ours */
   }
 
   override_spec specs[16];
   size_t nspecs;
-  bool has_ov;
-  if ((rc = read_override(x, appendable, replaceable, specs, &nspecs, &has_ov)) != CTR_OK)
+  bool has_ov, append;
+  if ((rc = read_append_override(x, appendable, replaceable, "'override'", &append, specs, &nspecs, &has_ov)) != CTR_OK)
     return rc;
-  bool append = false;
-  if (get(x, "append") && (rc = parse_bool(x, get(x, "append"), "append", &append)) != CTR_OK)
-    return rc;
-  if (append && has_ov)
-    return err_at(x, get(x, "append"), "LOAD_ERR_YAML_VALIDATE", "'append' and 'override' cannot be used together", NULL, NULL);
 
   int priority = -1;
   if (prio) {
@@ -849,8 +886,17 @@ static int merge_rule(itemctx *x, const ctr__ynode *name)
     if ((rc = parse_bool(x, get(x, "warn_evttypes"), "warn_evttypes", &ignored)) != CTR_OK)
       return rc;
   }
+  /* Captures are Falco's (syscall) business; their keys are still checked as Falco decodes them. */
+  if (get(x, "capture")) {
+    bool ignored;
+    if ((rc = parse_bool(x, get(x, "capture"), "capture", &ignored)) != CTR_OK)
+      return rc;
+  }
+  const ctr__ynode *cd = get(x, "capture_duration");
+  if (cd && !unsigned32(cd))
+    return err_at(x, cd, "LOAD_ERR_YAML_VALIDATE", "value of 'capture_duration' must be a number of milliseconds (0 to 4294967295)", NULL, NULL);
 
-  ctr__rule_def *r = find_rule(x->defs, name->value);
+  ctr__rule_def *r = ours;
 
   /* Appending (legacy append or override). */
   if (append || has_ov) {
@@ -858,7 +904,8 @@ static int merge_rule(itemctx *x, const ctr__ynode *name)
       return err_at(x, name, "LOAD_ERR_VALIDATE", "rule '%s' to %s does not exist", name->value,
                     append ? "append to" : "override");
     if (append) {
-      warn_at(x, get(x, "append"), "LOAD_DEPRECATED_ITEM", "'append: true' is deprecated; use 'override'", NULL, NULL);
+      if (!cond && !get(x, "exceptions"))
+        return err_at(x, name, "LOAD_ERR_VALIDATE", "appended rule '%s' must have exceptions or condition property", name->value, NULL);
       if (cond) {
         ctr__text t = {0};
         if ((rc = ctr__text_set(&t, cond)) == CTR_OK)
@@ -1189,5 +1236,7 @@ void ctr__defs_free(ctr__defs *d)
   free(d->list_names.slots);
   free(d->macro_names.slots);
   free(d->rule_names.slots);
+  free_strv(d->other_rules, d->nother);
+  free(d->other_names.slots);
   memset(d, 0, sizeof *d);
 }

@@ -612,3 +612,82 @@ Test(load, append_no_values_warning_only_without_values)
   cr_assert(strstr(diags, "rules.yaml:13:7: warning: overriding or appending exception 'e' with no values (in 'r')"), "%s", diags);
   free(g.s);
 }
+
+/* ------------------------------------------------------------ Falco's collector (issue 14) */
+
+/* Compiles `y`; returns 1 if it compiled, 0 if not; diags has every line. */
+static int compiles(const char *y)
+{
+  ctr_ruleset *rs = tu_compile(y, diags, sizeof diags);
+  ctr_ruleset_unref(rs);
+  return rs != NULL;
+}
+
+/* Falco (test_rule_loader.cpp): `replace` before any definition defines a
+ * list or a macro; `append` needs one; a rule needs one for both. */
+Test(load, override_replace_before_definition)
+{
+  cr_assert_eq(count("- list: l\n  items: [Nope]\n  override:\n    items: replace\n- list: l\n  items: [StopDBInstance]\n"
+                     RULE("r", "ct.name in (l)"), EV_STOP), 1, "%s", diags);
+  cr_assert_eq(count("- macro: m\n  condition: ct.name = Nope\n  override:\n    condition: replace\n"
+                     "- macro: m\n  condition: ct.name = StopDBInstance\n" RULE("r", "m"), EV_STOP), 1, "%s", diags);
+  cr_assert_eq(count("- list: l\n  items: [StopDBInstance]\n  override:\n    items: replace\n" RULE("r", "ct.name in (l)"), EV_STOP), 1);
+  expect_error("- list: l\n  items: [a]\n  override:\n    items: append\n", "rules.yaml:1:9: error: list 'l' to append to does not exist");
+  expect_error("- macro: m\n  condition: or x\n  override:\n    condition: append\n", "rules.yaml:1:10: error: macro 'm' to append to does not exist");
+  expect_error("- rule: r\n  condition: ct.name = x\n  override:\n    condition: replace\n", "rules.yaml:1:9: error: rule 'r' to override does not exist");
+}
+
+/* Falco warns that `append` is deprecated before it refuses it beside
+ * `override`; an override key named twice is refused (it was silently
+ * dropped past 16). */
+Test(load, append_with_override_warns_then_fails)
+{
+  const char *y = RULE("r", "ct.name = x") "- rule: r\n  condition: and ct.user = y\n  append: true\n  override:\n    condition: append\n";
+  cr_assert_eq(compiles(y), 0);
+  cr_assert(strstr(diags, "rules.yaml:9:11: warning: 'append: true' is deprecated; use 'override' (in 'r')\n"
+                          "rules.yaml:9:11: error: 'append' and 'override' cannot be used together (in 'r')"), "%s", diags);
+  expect_error(RULE("r", "ct.name = x") "- rule: r\n  condition: and ct.user = y\n  override:\n    condition: append\n    condition: replace\n",
+               "rules.yaml:11:5: error: key 'condition' is named twice in 'override'");
+}
+
+/* Falco: "Appended rule must have exceptions or condition property". */
+Test(load, append_without_condition_or_exceptions_fails)
+{
+  expect_error(RULE("r", "ct.name = x") "- rule: r\n  append: true\n  output: more\n",
+               "rules.yaml:7:9: error: appended rule 'r' must have exceptions or condition property");
+  cr_assert_eq(compiles(RULE("r", "ct.name = x") "- rule: r\n  append: true\n  exceptions:\n  - name: e\n    fields: ct.user\n    values: [a]\n"), 1, "%s", diags);
+}
+
+/* A rule of another source is collected by name, as Falco collects a rule
+ * of an unknown source: appending to it, overriding it or enabling it is no
+ * error; redefining it with another source is. */
+Test(load, rules_of_other_sources_take_appends)
+{
+  const char *k8s = "- rule: k\n  desc: d\n  condition: ka.verb = create\n  output: o\n  priority: info\n  source: k8s_audit\n";
+  gen g = {0};
+  gen_add(&g, "%s- rule: k\n  condition: and ka.user.name = x\n  override:\n    condition: append\n"
+              "- rule: k\n  condition: and ka.user.name = y\n  append: true\n"
+              "- rule: k\n  enabled: false\n" RULE("r", "ct.name = StopDBInstance"), k8s);
+  cr_assert_eq(count(g.s, EV_STOP), 1, "%s", diags);
+  cr_assert(strstr(diags, "warning: unknown source 'k8s_audit'"), "%s", diags);
+  cr_assert_null(strstr(diags, "error"), "%s", diags);
+  g.len = 0;
+  gen_add(&g, "%s" RULE("k", "ct.name = x"), k8s);
+  cr_assert_eq(compiles(g.s), 0);
+  cr_assert(strstr(diags, "rules.yaml:12:11: error: rule 'k' has been re-defined with a different source (in 'k')"), "%s", diags);
+  g.len = 0;
+  gen_add(&g, RULE("k", "ct.name = x") "%s", k8s);
+  cr_assert_eq(compiles(g.s), 0);
+  cr_assert(strstr(diags, "rules.yaml:12:11: error: rule 'k' has been re-defined with a different source ('k8s_audit')"), "%s", diags);
+  free(g.s);
+}
+
+/* capture and capture_duration are decoded as Falco decodes them. */
+Test(load, capture_keys_checked)
+{
+  cr_assert_eq(compiles(RULE("r", "ct.name = x") "  capture: true\n  capture_duration: 5000\n"), 1, "%s", diags);
+  expect_error(RULE("r", "ct.name = x") "  capture_duration: soon\n",
+               "rules.yaml:7:21: error: value of 'capture_duration' must be a number of milliseconds (0 to 4294967295)");
+  expect_error(RULE("r", "ct.name = x") "  capture_duration: 4294967296\n", "value of 'capture_duration' must be a number");
+  expect_error(RULE("r", "ct.name = x") "  capture: maybe\n", "value of 'capture' must be a boolean, not 'maybe'");
+}
