@@ -744,13 +744,6 @@ static bool output_field(compiler_ctx *cx, ctr__crule *cr, const char *display, 
   return true;
 }
 
-static void shift_positions(ctr__fexpr *f, size_t by)
-{
-  f->pos += by;
-  for (size_t i = 0; i < f->nargs; i++)
-    shift_positions(f->args[i], by);
-}
-
 /* Falco output template: `%field`, `%field[arg]`, `%transformer(field)`, an
  * optional width `%20field` (accepted, ignored); any other `%` is literal. */
 static bool compile_output(compiler_ctx *cx, const ctr__rule_def *r, ctr__crule *cr)
@@ -779,55 +772,16 @@ static bool compile_output(compiler_ctx *cx, const ctr__rule_def *r, ctr__crule 
       i++;
       continue;
     }
-    /* Parse the operand with the condition grammar's own parser. */
-    ctr__text sub = {.s = t->s, .len = t->len, .spans = t->spans, .nspans = t->nspans};
+    /* The operand is read by the condition grammar's own operand parser. */
     ctr__parse_error perr = {0};
     size_t end = j;
-    ctr__fexpr *f = NULL;
-    {
-      /* The operand grammar lives in parse.c; reuse it through a tiny
-       * condition "<operand> exists" on a copy of the operand text. */
-      ctr__lexer l2 = {t->s, t->len, j};
-      if (is_field) {
-        end = j + ctr__lex_field_len(&l2, &name_len, &arg_start, &arg_len);
-      } else {
-        int depth = 0;
-        end = j;
-        while (end < t->len) {
-          if (t->s[end] == '(')
-            depth++;
-          else if (t->s[end] == ')' && --depth == 0) {
-            end++;
-            break;
-          }
-          end++;
-        }
-      }
-      char *cond = malloc(end - j + 16);
-      if (!cond) {
-        cx->failed = true;
-        return false;
-      }
-      sprintf(cond, "%.*s exists", (int)(end - j), t->s + j);
-      ctr__text ct = {.s = cond, .len = strlen(cond)};
-      ctr__ast *a = ctr__parse_condition(&ct, NULL, &perr);
-      if (a && a->kind == CTR__N_CHECK) {
-        f = a->lhs;
-        a->lhs = NULL;
-      }
-      ctr__ast_free(a);
-      free(cond);
-      if (!f) {
-        report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_COMPILE_OUTPUT", t, j + (perr.pos < end - j ? perr.pos : 0),
-               "invalid output field: %s", perr.msg);
-        ok = false;
-        i = end > i + 1 ? end : i + 1;
-        continue;
-      }
-      /* Positions in f are relative to the operand: shift into the text. */
-      shift_positions(f, j);
+    ctr__fexpr *f = ctr__parse_operand(t, j, &end, &perr);
+    if (!f) {
+      report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_COMPILE_OUTPUT", t, perr.pos, "invalid output field: %s", perr.msg);
+      ok = false;
+      i = perr.pos > i ? perr.pos : i + 1;
+      continue;
     }
-    (void)sub;
     const ctr__text *saved = cx->text;
     cx->text = t;
     ctr__cexpr *e = compile_fexpr(cx, f);

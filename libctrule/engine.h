@@ -303,6 +303,10 @@ typedef struct ctr__parse_error {
  * syntax error. The caller owns and frees the result (ctr__ast_free). */
 ctr__ast *ctr__parse_condition(const ctr__text *text, ctr__defs *defs, ctr__parse_error *err);
 void ctr__ast_free(ctr__ast *a);
+/* The operand (a field, or a transformer and its arguments) at offset `at`
+ * of `text`, as in a condition; *end: where it ends (or where reading
+ * stopped). NULL with *err filled on an error. The caller owns the result. */
+ctr__fexpr *ctr__parse_operand(const ctr__text *text, size_t at, size_t *end, ctr__parse_error *err);
 /* lex.c owns the operator table. */
 const char *ctr__op_name(ctr__op op);
 

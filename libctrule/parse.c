@@ -471,7 +471,7 @@ static bool parse_value(parser *p, ctr__ast *a, bool in_list)
   if (!push_list_items(p, a, (size_t)(l - p->defs->lists), pos))
     return false;
   if (!in_list && a->nrhs - before != 1) {
-    fail(p, pos, "list '%s' stands here for its %zu items, where Falco needs one value (use it inside parentheses "
+    fail(p, pos, "list '%.60s' stands here for its %zu items, where Falco needs one value (use it inside parentheses "
                  "with 'in', or with a modifier such as '= anyof')", l->name, a->nrhs - before);
     return false;
   }
@@ -741,4 +741,23 @@ ctr__ast *ctr__parse_condition(const ctr__text *text, ctr__defs *defs, ctr__pars
     return NULL;
   }
   return a;
+}
+
+ctr__fexpr *ctr__parse_operand(const ctr__text *text, size_t at, size_t *end, ctr__parse_error *err)
+{
+  parser p = {.lx = {text->s, text->len, at}, .err = err};
+  err->pos = at;
+  err->msg[0] = '\0';
+  ctr__fexpr *f = NULL;
+  if (at_field(&p)) {
+    f = parse_field(&p);
+  } else {
+    ctr__tf tf = lex_transformer(&p);
+    if (tf)
+      f = parse_transformer(&p, tf, at);
+    else
+      fail(&p, at, "unknown transformer or field at %s", NEAR(&p));
+  }
+  *end = p.lx.i;
+  return f;
 }

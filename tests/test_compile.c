@@ -241,3 +241,27 @@ Test(compile, nested_lists_at_any_depth)
   ctr_ruleset_unref(rs);
   free(y.s);
 }
+
+/* Output templates read each %operand with the condition's operand parser:
+ * a transformer's argument may hold a ')' in quotes, and errors are
+ * positioned inside the output. */
+Test(compile, output_operands_use_the_condition_grammar)
+{
+  const char *y = "- rule: r\n  desc: d\n  condition: ct.name = GetObject\n"
+                  "  output: 'who=%join(\")\", (ct.user, ct.name)) n=%concat(ct.name, \"!\") %%ct.name'\n"
+                  "  priority: info\n";
+  ctr_ruleset *rs = compile_with(y, -1, 0);
+  cr_assert(rs, "%s", diags);
+  const char *ev = "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"alice\"},"
+                   "\"eventTime\":\"2025-03-01T10:02:11Z\",\"eventSource\":\"s3.amazonaws.com\",\"eventName\":\"GetObject\","
+                   "\"awsRegion\":\"eu-west-1\",\"eventID\":\"1\"}";
+  tu_matches m = {0};
+  cr_assert_eq(tu_scan(rs, ev, strlen(ev), 0, 0, &m), CTR_OK);
+  cr_assert_eq(m.count, 1);
+  cr_assert(strstr(m.text, "who=alice)GetObject n=GetObject! %GetObject"), "%s", m.text);
+  tu_matches_free(&m);
+  ctr_ruleset_unref(rs);
+  cr_assert_null(compile_with("- rule: r\n  desc: d\n  condition: ct.name = x\n  output: 'a %tolower(ct.name b'\n"
+                              "  priority: info\n", -1, 0));
+  cr_assert(strstr(diags, "rules.yaml:4:31: error: invalid output field: expected ')' to close the transformer"), "%s", diags);
+}
