@@ -22,6 +22,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,11 @@ typedef struct rule_result {
 typedef struct test_ctx {
   ctr_ruleset *rs;
   bool verbose;
+  /* The rules reported on: those matching a --rule glob, else (with -r) the
+   * rules the files define or change, else every rule. */
+  const char **globs;
+  size_t nglobs;
+  strcount *tested; /* rule names, or NULL: every rule */
   strcount results; /* rule name -> rule_result */
   size_t nfixtures, nchecks;
   /* current fixture */
@@ -473,6 +479,72 @@ static const char *default_fixtures_dir(void)
   return NULL;
 }
 
+/* ------------------------------------------------------------ which rules */
+
+static bool same_text(const char *a, const char *b)
+{
+  return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* Whether rule i of rs is rule `name` of base, unchanged. */
+static bool unchanged(const ctr_ruleset *rs, size_t i, const ctr_ruleset *base)
+{
+  const char *name = ctr_ruleset_rule_name(rs, i);
+  for (size_t j = 0, n = ctr_ruleset_rule_count(base); j < n; j++) {
+    if (strcmp(ctr_ruleset_rule_name(base, j), name) != 0)
+      continue;
+    if (!same_text(ctr_ruleset_rule_condition(rs, i), ctr_ruleset_rule_condition(base, j)) ||
+        !same_text(ctr_ruleset_rule_output(rs, i), ctr_ruleset_rule_output(base, j)) ||
+        !same_text(ctr_ruleset_rule_desc(rs, i), ctr_ruleset_rule_desc(base, j)) ||
+        ctr_ruleset_rule_priority(rs, i) != ctr_ruleset_rule_priority(base, j) ||
+        ctr_ruleset_rule_tag_count(rs, i) != ctr_ruleset_rule_tag_count(base, j))
+      return false;
+    for (size_t k = 0; k < ctr_ruleset_rule_tag_count(rs, i); k++)
+      if (!same_text(ctr_ruleset_rule_tag(rs, i, k), ctr_ruleset_rule_tag(base, j, k)))
+        return false;
+    return true;
+  }
+  return false;
+}
+
+/* With -r FILE on top of the built-in rules, the rules those files define
+ * or change (append, override): the built-in ones have their own fixtures.
+ * Returns EXIT_OK with t->tested set (left NULL: every rule). */
+static int rules_of_files(test_ctx *t, const rules_opts *ro)
+{
+  if (ro->nfiles == 0 || ro->no_builtin)
+    return EXIT_OK;
+  rules_opts base_opts = *ro;
+  base_opts.files = NULL;
+  base_opts.nfiles = 0;
+  ctr_ruleset *base = NULL;
+  int rc = rules_build(&base_opts, stderr, &base, NULL, NULL);
+  if (rc != EXIT_OK)
+    return rc;
+  t->tested = xcalloc(1, sizeof *t->tested);
+  for (size_t i = 0, n = ctr_ruleset_rule_count(t->rs); i < n; i++)
+    if (!unchanged(t->rs, i, base))
+      strcount_add(t->tested, ctr_ruleset_rule_name(t->rs, i), 1);
+  ctr_ruleset_unref(base);
+  return EXIT_OK;
+}
+
+static bool is_tested(const test_ctx *t, const char *name)
+{
+  if (t->nglobs) {
+    for (size_t i = 0; i < t->nglobs; i++)
+      if (fnmatch(t->globs[i], name, 0) == 0)
+        return true;
+    return false;
+  }
+  if (!t->tested)
+    return true;
+  for (size_t i = 0; i < t->tested->n; i++)
+    if (strcmp(t->tested->v[i].key, name) == 0)
+      return true;
+  return false;
+}
+
 /* ------------------------------------------------------------ command */
 
 int cmd_test(int argc, char **argv)
@@ -488,6 +560,7 @@ int cmd_test(int argc, char **argv)
   bool opts_done = false;
   paths fx = {0};
   test_ctx t = {0};
+  t.globs = xmalloc((size_t)argc * sizeof *t.globs);
 
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -504,7 +577,14 @@ int cmd_test(int argc, char **argv)
       verbose = true;
     else if (strcmp(a, "--allow-untested") == 0)
       allow_untested = true;
-    else {
+    else if (option_is(a, "--rule")) {
+      const char *g = option_value(cmd, argc, argv, &i, "--rule");
+      if (!g) {
+        exit_code = EXIT_USAGE;
+        goto out;
+      }
+      t.globs[t.nglobs++] = g;
+    } else {
       exit_code = usage_error(cmd, "unknown option '%s'", a);
       goto out;
     }
@@ -532,6 +612,8 @@ int cmd_test(int argc, char **argv)
   qsort(fx.v, fx.n, sizeof *fx.v, cmp_str);
 
   exit_code = rules_build(&ro, stderr, &t.rs, NULL, NULL);
+  if (exit_code == EXIT_OK && !t.nglobs)
+    exit_code = rules_of_files(&t, &ro);
   if (exit_code != EXIT_OK)
     goto out;
   t.verbose = verbose;
@@ -540,10 +622,13 @@ int cmd_test(int argc, char **argv)
   clear_fired(&t);
 
   /* Report in ruleset order, then anything named by fixtures only. */
-  size_t passed = 0, failed = 0, untested = 0;
+  size_t passed = 0, failed = 0, untested = 0, ntested = 0;
   size_t nrules = ctr_ruleset_rule_count(t.rs);
   for (size_t i = 0; i < nrules; i++) {
     const char *name = ctr_ruleset_rule_name(t.rs, i);
+    if (!is_tested(&t, name))
+      continue;
+    ntested++;
     rule_result *r = result_for(&t, name);
     bool covered = r->nalert >= 1 && r->nquiet >= 2;
     if (r->nfail) {
@@ -567,9 +652,13 @@ int cmd_test(int argc, char **argv)
     printf("FAIL      %s\n%s", name, buf_str(&r->failures));
   }
   printf("ctrule test: %zu passed, %zu failed, %zu untested (%zu rules; %zu checks in %zu fixtures)\n", passed, failed,
-         untested, nrules, t.nchecks, t.nfixtures);
-  if (failed || (untested && !allow_untested))
+         untested, ntested, t.nchecks, t.nfixtures);
+  if (ntested == 0) {
+    errorf("no rule to test%s", t.nglobs ? " matches --rule" : "");
+    exit_code = EXIT_USAGE;
+  } else if (failed || (untested && !allow_untested)) {
     exit_code = EXIT_ALERTS;
+  }
 
 out:
   for (size_t i = 0; i < fx.n; i++)
@@ -578,6 +667,10 @@ out:
   free(t.fired);
   buf_free(&t.record_errors);
   strcount_free(&t.results, free_result);
+  if (t.tested)
+    strcount_free(t.tested, NULL);
+  free(t.tested);
+  free(t.globs);
   ctr_ruleset_unref(t.rs);
   free(args);
   rules_opts_free(&ro);

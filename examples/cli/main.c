@@ -140,8 +140,13 @@ static void help_test(FILE *out)
           "Every record must be checked, and every rule needs at least one `alert` and two\n"
           "`quiet` checks, else it is UNTESTED. All rules are enabled while testing.\n"
           "\n"
+          "Which rules are reported: those matching a --rule GLOB; else, with -r FILE,\n"
+          "the rules those files define or change (append, override); else every rule.\n"
+          "\n"
           "Options:\n"
           "  -v, --verbose           print every check\n"
+          "      --rule GLOB         report only the rules whose name matches GLOB\n"
+          "                          (fnmatch: *, ?, [...]; repeatable)\n"
           "      --allow-untested    do not fail because a rule has too few checks\n"
           "\n%s\n%s",
           RULES_OPTS_HELP, EXIT_HELP);

@@ -557,7 +557,10 @@ def test_fixture_failures_are_reported(tmp_path: Path) -> None:
     assert p.returncode == 1
     assert "FAIL      RDS Snapshot Deleted" in p.stdout
     assert "AWS Backup lifecycle" in p.stdout and "expected no alert" in p.stdout
-    assert "37 passed, 1 failed" in p.stdout
+    # With -r, the rules the file changes are the ones tested (the other
+    # built-in rules have their own fixtures).
+    assert "ctrule test: 0 passed, 1 failed, 0 untested (1 rules;" in p.stdout
+    assert "PASS " not in p.stdout
 
 
 def test_custom_fixture_directory(tmp_path: Path) -> None:
@@ -877,3 +880,32 @@ def test_one_cloudtrail_record_among_wrong_values_is_not_that_error(tmp_path: Pa
     p = run("scan", str(f))
     assert p.returncode == 0, p.stderr
     assert "no CloudTrail record" not in p.stderr and "empty input" not in p.stderr
+
+
+def test_test_reports_the_rules_of_the_given_files(tmp_path: Path) -> None:
+    rules = tmp_path / "mine.yaml"
+    rules.write_text("- rule: Snapshot Public\n  desc: d\n"
+                     "  condition: ct.name = ModifyDBSnapshotAttribute and json.value[/requestParameters/valuesToAdd] "
+                     "contains all\n  output: public\n  priority: CRITICAL\n  source: aws_cloudtrail\n")
+    fx = tmp_path / "fx"
+    fx.mkdir()
+    lines = fixture_lines("rds_snapshot_made_public")
+    (fx / "public.ndjson").write_text("\n".join(lines[:4]) + "\n")
+    (fx / "public.expect").write_text("rule: Snapshot Public\n1 alert all\n2 alert all+foreign\n"
+                                      "3 quiet removed\n4 quiet foreign\n")
+    # Built-in rules loaded first (the CLI's default), yet only the file's rule is reported.
+    p = run("test", "-r", str(rules), str(fx))
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "PASS      Snapshot Public" in p.stdout and "UNTESTED" not in p.stdout
+    assert "ctrule test: 1 passed, 0 failed, 0 untested (1 rules;" in p.stdout
+
+
+def test_test_rule_glob(tmp_path: Path) -> None:
+    p = run("test", "--rule", "RDS Instance Stopped", "--rule", "RDS Cluster Stopp?d")
+    assert p.returncode == 0, p.stdout + p.stderr
+    reported = re.findall(r"^(?:PASS|FAIL|UNTESTED) +(.+?)  \(", p.stdout, re.M)
+    assert reported == ["RDS Cluster Stopped", "RDS Instance Stopped"] or \
+        sorted(reported) == ["RDS Cluster Stopped", "RDS Instance Stopped"]
+    assert "ctrule test: 2 passed, 0 failed, 0 untested (2 rules;" in p.stdout
+    p = run("test", "--rule", "No Such Rule*")
+    assert p.returncode == 2 and "no rule to test matches --rule" in p.stderr
