@@ -3,6 +3,7 @@
  * `append` and `override` exactly as Falco does. */
 #include "engine.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,25 +98,29 @@ typedef struct itemctx {
   const char *name; /* item name once known */
 } itemctx;
 
-static int err_at(itemctx *x, const ctr__ynode *at, const char *code, const char *fmt, const char *a,
-                  const char *b)
+/* The one way merge.c reports: at `at` (NULL: the item), in the current
+ * item, never truncated. err_at returns CTR_ESYNTAX for `return err_at(...)`. */
+__attribute__((format(printf, 4, 5))) static int err_at(itemctx *x, const ctr__ynode *at, const char *code,
+                                                        const char *fmt, ...)
 {
   if (!at)
     at = x->item;
-  char msg[1024];
-  snprintf(msg, sizeof msg, fmt, a ? a : "", b ? b : "");
-  ctr__diag_add(x->diags, CTR_SEVERITY_ERROR, at->src->name, at->line, at->col, x->name, code, "%s", msg);
+  va_list ap;
+  va_start(ap, fmt);
+  ctr__diag_vadd(x->diags, CTR_SEVERITY_ERROR, at->src->name, at->line, at->col, x->name, code, fmt, ap);
+  va_end(ap);
   return CTR_ESYNTAX;
 }
 
-static void warn_at(itemctx *x, const ctr__ynode *at, const char *code, const char *fmt, const char *a,
-                    const char *b)
+__attribute__((format(printf, 4, 5))) static void warn_at(itemctx *x, const ctr__ynode *at, const char *code,
+                                                          const char *fmt, ...)
 {
   if (!at)
     at = x->item;
-  char msg[1024];
-  snprintf(msg, sizeof msg, fmt, a ? a : "", b ? b : "");
-  ctr__diag_add(x->diags, CTR_SEVERITY_WARNING, at->src->name, at->line, at->col, x->name, code, "%s", msg);
+  va_list ap;
+  va_start(ap, fmt);
+  ctr__diag_vadd(x->diags, CTR_SEVERITY_WARNING, at->src->name, at->line, at->col, x->name, code, fmt, ap);
+  va_end(ap);
 }
 
 static const ctr__ynode *get(itemctx *x, const char *key) { return ctr__ymap_get(x->item, key); }
@@ -127,7 +132,7 @@ static int want_scalar(itemctx *x, const char *key, const ctr__ynode **out)
   const ctr__ynode *n = get(x, key);
   *out = n;
   if (n && !is_scalar(n))
-    return err_at(x, n, "LOAD_ERR_YAML_VALIDATE", "value of '%s' must be a scalar", key, NULL);
+    return err_at(x, n, "LOAD_ERR_YAML_VALIDATE", "value of '%s' must be a scalar", key);
   return CTR_OK;
 }
 
@@ -136,7 +141,7 @@ static int parse_bool(itemctx *x, const ctr__ynode *n, const char *key, bool *ou
   static const char *const yes[] = {"true", "yes", "on", "y"};
   static const char *const no[] = {"false", "no", "off", "n"};
   if (!is_scalar(n))
-    return err_at(x, n, "LOAD_ERR_YAML_VALIDATE", "value of '%s' must be a boolean", key, NULL);
+    return err_at(x, n, "LOAD_ERR_YAML_VALIDATE", "value of '%s' must be a boolean", key);
   for (size_t i = 0; i < 4; i++) {
     if (strcasecmp(n->value, yes[i]) == 0) {
       *out = true;
@@ -173,7 +178,7 @@ static int scalar_seq(itemctx *x, const ctr__ynode *seq, const char *key, char *
   if (quoted)
     *quoted = NULL;
   if (!seq || seq->kind != CTR__Y_SEQ)
-    return err_at(x, seq, "LOAD_ERR_YAML_VALIDATE", "value of '%s' must be a sequence", key, NULL);
+    return err_at(x, seq, "LOAD_ERR_YAML_VALIDATE", "value of '%s' must be a sequence", key);
   char **v = calloc(seq->n ? seq->n : 1, sizeof *v);
   bool *q = quoted ? calloc(seq->n ? seq->n : 1, sizeof *q) : NULL;
   if (!v || (quoted && !q)) {
@@ -186,7 +191,7 @@ static int scalar_seq(itemctx *x, const ctr__ynode *seq, const char *key, char *
     if (!is_scalar(it)) {
       free_strv(v, i);
       free(q);
-      return err_at(x, it, "LOAD_ERR_YAML_VALIDATE", "items of '%s' must be scalars", key, NULL);
+      return err_at(x, it, "LOAD_ERR_YAML_VALIDATE", "items of '%s' must be scalars", key);
     }
     if (!(v[i] = ctr__strndup(it->value, it->len))) {
       free_strv(v, i);
@@ -215,7 +220,7 @@ static void check_keys(itemctx *x, const char *const *known)
       if (strcmp(k->value, known[j]) == 0)
         ok = true;
     if (!ok)
-      warn_at(x, k, "LOAD_UNKNOWN_KEY", "unknown key '%s' (ignored)", k->value, NULL);
+      warn_at(x, k, "LOAD_UNKNOWN_KEY", "unknown key '%s' (ignored)", k->value);
   }
 }
 
@@ -248,11 +253,11 @@ static int read_override(itemctx *x, const char *const *appendable, const char *
   if (!ov)
     return CTR_OK;
   if (ov->kind != CTR__Y_MAP)
-    return err_at(x, ov, "LOAD_ERR_YAML_VALIDATE", "'override' must be a mapping of key: append|replace", NULL, NULL);
+    return err_at(x, ov, "LOAD_ERR_YAML_VALIDATE", "'override' must be a mapping of key: append|replace");
   for (size_t i = 0; i + 1 < ov->n; i += 2) {
     const ctr__ynode *k = ov->items[i], *v = ov->items[i + 1];
     if (!is_scalar(k) || !is_scalar(v))
-      return err_at(x, k, "LOAD_ERR_YAML_VALIDATE", "'override' must be a mapping of key: append|replace", NULL, NULL);
+      return err_at(x, k, "LOAD_ERR_YAML_VALIDATE", "'override' must be a mapping of key: append|replace");
     ovmode m;
     if (strcmp(v->value, "append") == 0)
       m = OV_APPEND;
@@ -268,9 +273,9 @@ static int read_override(itemctx *x, const char *const *appendable, const char *
     if (!ok)
       return err_at(x, k, "LOAD_ERR_YAML_VALIDATE", "key '%s' cannot be overridden with '%s'", k->value, v->value);
     if (!get(x, k->value))
-      return err_at(x, k, "LOAD_ERR_YAML_VALIDATE", "key '%s' is named in 'override' but is not defined in the item", k->value, NULL);
+      return err_at(x, k, "LOAD_ERR_YAML_VALIDATE", "key '%s' is named in 'override' but is not defined in the item", k->value);
     if (mode_of(specs, *nspecs, k->value) != OV_NONE)
-      return err_at(x, k, "LOAD_ERR_YAML_VALIDATE", "key '%s' is named twice in 'override'", k->value, NULL);
+      return err_at(x, k, "LOAD_ERR_YAML_VALIDATE", "key '%s' is named twice in 'override'", k->value);
     /* Each key at most once, and only overridable keys (11 at most): specs[16] holds them. */
     specs[(*nspecs)++] = (override_spec){k->value, m};
   }
@@ -284,7 +289,7 @@ static int read_override(itemctx *x, const char *const *appendable, const char *
         named = true;
     if (!named)
       return err_at(x, get(x, replaceable[j]), "LOAD_ERR_YAML_VALIDATE",
-                    "key '%s' must be named in 'override' (append or replace) when overriding", replaceable[j], NULL);
+                    "key '%s' must be named in 'override' (append or replace) when overriding", replaceable[j]);
   }
   return CTR_OK;
 }
@@ -415,11 +420,11 @@ static int read_append_override(itemctx *x, const char *const *appendable, const
   if (get(x, "append") && (rc = parse_bool(x, get(x, "append"), "append", append)) != CTR_OK)
     return rc;
   if (*append)
-    warn_at(x, get(x, "append"), "LOAD_DEPRECATED_ITEM", "'append: true' is deprecated; use %s", use, NULL);
+    warn_at(x, get(x, "append"), "LOAD_DEPRECATED_ITEM", "'append: true' is deprecated; use %s", use);
   if ((rc = read_override(x, appendable, replaceable, specs, nspecs, has_ov)) != CTR_OK)
     return rc;
   if (*append && *has_ov)
-    return err_at(x, get(x, "append"), "LOAD_ERR_YAML_VALIDATE", "'append' and 'override' cannot be used together", NULL, NULL);
+    return err_at(x, get(x, "append"), "LOAD_ERR_YAML_VALIDATE", "'append' and 'override' cannot be used together");
   return CTR_OK;
 }
 
@@ -429,10 +434,10 @@ static int merge_list(itemctx *x, const ctr__ynode *name)
   static const char *const app[] = {"items", NULL};
   check_keys(x, known);
   if (!valid_list_name(name->value))
-    warn_at(x, name, "LOAD_INVALID_LIST_NAME", "list name '%s' contains characters that cannot be used in a condition", name->value, NULL);
+    warn_at(x, name, "LOAD_INVALID_LIST_NAME", "list name '%s' contains characters that cannot be used in a condition", name->value);
   const ctr__ynode *items = get(x, "items");
   if (!items)
-    return err_at(x, NULL, "LOAD_ERR_YAML_VALIDATE", "item has no mapping for key 'items'", NULL, NULL);
+    return err_at(x, NULL, "LOAD_ERR_YAML_VALIDATE", "item has no mapping for key 'items'");
   override_spec specs[16];
   size_t nspecs;
   bool has_ov, append;
@@ -451,7 +456,7 @@ static int merge_list(itemctx *x, const ctr__ynode *name)
   if (m == OV_APPEND && !l) {
     free_strv(v, n);
     free(q);
-    return err_at(x, name, "LOAD_ERR_VALIDATE", "list '%s' to append to does not exist", name->value, NULL);
+    return err_at(x, name, "LOAD_ERR_VALIDATE", "list '%s' to append to does not exist", name->value);
   }
   if (m == OV_APPEND) {
     char **nv = realloc(l->items, (l->n + n + 1) * sizeof *nv);
@@ -503,13 +508,13 @@ static int merge_macro(itemctx *x, const ctr__ynode *name)
   static const char *const app[] = {"condition", NULL};
   check_keys(x, known);
   if (!valid_macro_name(name->value))
-    warn_at(x, name, "LOAD_INVALID_MACRO_NAME", "macro name '%s' is not an identifier ([a-zA-Z][a-zA-Z0-9_]*): conditions cannot reference it", name->value, NULL);
+    warn_at(x, name, "LOAD_INVALID_MACRO_NAME", "macro name '%s' is not an identifier ([a-zA-Z][a-zA-Z0-9_]*): conditions cannot reference it", name->value);
   const ctr__ynode *cond;
   int rc = want_scalar(x, "condition", &cond);
   if (rc != CTR_OK)
     return rc;
   if (!cond)
-    return err_at(x, NULL, "LOAD_ERR_YAML_VALIDATE", "item has no mapping for key 'condition'", NULL, NULL);
+    return err_at(x, NULL, "LOAD_ERR_YAML_VALIDATE", "item has no mapping for key 'condition'");
   override_spec specs[16];
   size_t nspecs;
   bool has_ov, append;
@@ -520,7 +525,7 @@ static int merge_macro(itemctx *x, const ctr__ynode *name)
   /* Falco: appending needs the macro; `condition: replace` on a macro not
    * yet defined defines it. */
   if (m == OV_APPEND && !mc)
-    return err_at(x, name, "LOAD_ERR_VALIDATE", "macro '%s' to append to does not exist", name->value, NULL);
+    return err_at(x, name, "LOAD_ERR_VALIDATE", "macro '%s' to append to does not exist", name->value);
   ctr__text t = {0};
   if ((rc = ctr__text_set(&t, cond)) != CTR_OK) {
     ctr__text_free(&t);
@@ -625,7 +630,7 @@ static int nonempty(itemctx *x, const ctr__exception_def *e, const ctr__ynode *v
     if (nonempty(x, e, v->items[i]) != CTR_OK)
       return CTR_ESYNTAX;
   if (v->kind == CTR__Y_SCALAR && v->len == 0)
-    return err_at(x, v, "LOAD_ERR_YAML_VALIDATE", "exception '%s': a value must be non-empty", e->name, NULL);
+    return err_at(x, v, "LOAD_ERR_YAML_VALIDATE", "exception '%s': a value must be non-empty", e->name);
   return CTR_OK;
 }
 
@@ -636,21 +641,19 @@ static int read_exc_values(itemctx *x, const ctr__ynode *vals, ctr__exception_de
   if (!vals)
     return CTR_OK;
   if (vals->kind != CTR__Y_SEQ)
-    return err_at(x, vals, "LOAD_ERR_YAML_VALIDATE", "exception '%s': 'values' must be a sequence", e->name, NULL);
+    return err_at(x, vals, "LOAD_ERR_YAML_VALIDATE", "exception '%s': 'values' must be a sequence", e->name);
   size_t arity = exc_arity(e);
   for (size_t t = 0; t < vals->n; t++) {
     const ctr__ynode *tuple = vals->items[t];
     if (e->fields->kind == CTR__Y_SCALAR) {
       if (!is_scalar(tuple))
-        return err_at(x, tuple, "LOAD_ERR_YAML_VALIDATE", "exception '%s': with a single field, values must be scalars", e->name, NULL);
+        return err_at(x, tuple, "LOAD_ERR_YAML_VALIDATE", "exception '%s': with a single field, values must be scalars", e->name);
     } else {
-      char want[32];
-      snprintf(want, sizeof want, "%zu", arity);
       if (tuple->kind != CTR__Y_SEQ || tuple->n != arity)
-        return err_at(x, tuple, "LOAD_ERR_YAML_VALIDATE", "exception '%s': each value must be a list of %s elements, one per field", e->name, want);
+        return err_at(x, tuple, "LOAD_ERR_YAML_VALIDATE", "exception '%s': each value must be a list of %zu elements, one per field", e->name, arity);
       for (size_t f = 0; f < arity; f++)
         if (!is_scalar(tuple->items[f]) && !is_scalar_seq(tuple->items[f]))
-          return err_at(x, tuple->items[f], "LOAD_ERR_YAML_VALIDATE", "exception '%s': value of 'values' must be a sequence of scalars or of lists of scalars", e->name, NULL);
+          return err_at(x, tuple->items[f], "LOAD_ERR_YAML_VALIDATE", "exception '%s': value of 'values' must be a sequence of scalars or of lists of scalars", e->name);
     }
     if (nonempty(x, e, tuple) != CTR_OK)
       return CTR_ESYNTAX;
@@ -664,28 +667,46 @@ static int read_exc_values(itemctx *x, const ctr__ynode *vals, ctr__exception_de
   return CTR_OK;
 }
 
+/* Falco checks at load that an exception field exists (is_field_defined). A
+ * field written with a transformer, and an empty one, are left to the
+ * compiler, which reads them as it reads a condition. */
+static int check_exc_field(itemctx *x, const ctr__exception_def *e, const ctr__ynode *f)
+{
+  if (f->len == 0 || memchr(f->value, '(', f->len))
+    return CTR_OK;
+  ctr__lexer lx = {f->value, f->len, 0};
+  size_t name_len, arg_start, arg_len;
+  if (ctr__lex_field_len(&lx, &name_len, &arg_start, &arg_len) == f->len && ctr__field_lookup(f->value, name_len))
+    return CTR_OK;
+  return err_at(x, f, "LOAD_ERR_VALIDATE", "exception '%s': '%s' is not a supported filter field", e->name, f->value);
+}
+
 /* Checks fields and comps as Falco's collector does (validate_exception_info). */
 static int check_exc_fields(itemctx *x, ctr__exception_def *e)
 {
   const ctr__ynode *f = e->fields, *c = e->comps;
   if (!is_scalar(f) && !is_scalar_seq(f))
-    return err_at(x, f, "LOAD_ERR_YAML_VALIDATE", "exception '%s': 'fields' must be a field or a list of fields", e->name, NULL);
+    return err_at(x, f, "LOAD_ERR_YAML_VALIDATE", "exception '%s': 'fields' must be a field or a list of fields", e->name);
   if (c && !is_scalar(c) && !is_scalar_seq(c))
-    return err_at(x, c, "LOAD_ERR_YAML_VALIDATE", "exception '%s': 'comps' must be an operator or a list of operators", e->name, NULL);
+    return err_at(x, c, "LOAD_ERR_YAML_VALIDATE", "exception '%s': 'comps' must be an operator or a list of operators", e->name);
   bool list;
+  int rc = CTR_OK;
   if (f->kind == CTR__Y_SCALAR) {
     if (c && c->kind != CTR__Y_SCALAR)
-      return err_at(x, c, "LOAD_ERR_VALIDATE", "exception '%s': with a single field, 'comps' must be a scalar", e->name, NULL);
+      return err_at(x, c, "LOAD_ERR_VALIDATE", "exception '%s': with a single field, 'comps' must be a scalar", e->name);
     if (c && (!exc_comp(c->value, c->len, &list) || !list))
       return err_at(x, c, "LOAD_ERR_VALIDATE", "exception '%s': with a single field, comps must be in, pmatch, intersects or a string operator with a list modifier, not '%s'", e->name, c->value);
-    return CTR_OK;
+    return check_exc_field(x, e, f);
   }
   if (c && (c->kind != CTR__Y_SEQ || c->n != f->n))
-    return err_at(x, c, "LOAD_ERR_VALIDATE", "exception '%s': fields and comps lists must have equal length", e->name, NULL);
+    return err_at(x, c, "LOAD_ERR_VALIDATE", "exception '%s': fields and comps lists must have equal length", e->name);
   for (size_t i = 0; c && i < c->n; i++)
     if (!exc_comp(c->items[i]->value, c->items[i]->len, &list))
       return err_at(x, c, "LOAD_ERR_VALIDATE", "exception '%s': '%s' is not a known comparison operator", e->name, c->items[i]->value);
-  return CTR_OK;
+  /* Falco checks the comparisons first, then the fields. */
+  for (size_t i = 0; rc == CTR_OK && i < f->n; i++)
+    rc = check_exc_field(x, e, f->items[i]);
+  return rc;
 }
 
 /* Reads one exception. `append`: an exception given in an append or
@@ -694,10 +715,10 @@ static int read_exception(itemctx *x, const ctr__ynode *n, ctr__exception_def *e
 {
   memset(e, 0, sizeof *e);
   if (n->kind != CTR__Y_MAP)
-    return err_at(x, n, "LOAD_ERR_YAML_VALIDATE", "each exception must be a mapping", NULL, NULL);
+    return err_at(x, n, "LOAD_ERR_YAML_VALIDATE", "each exception must be a mapping");
   const ctr__ynode *name = ctr__ymap_get(n, "name");
   if (!is_scalar(name))
-    return err_at(x, name ? name : n, "LOAD_ERR_YAML_VALIDATE", "exception has no 'name'", NULL, NULL);
+    return err_at(x, name ? name : n, "LOAD_ERR_YAML_VALIDATE", "exception has no 'name'");
   pos_of(n, &e->pos);
   if (!(e->name = ctr__strdup(name->value)))
     return CTR_ENOMEM;
@@ -705,16 +726,16 @@ static int read_exception(itemctx *x, const ctr__ynode *n, ctr__exception_def *e
   for (size_t i = 0; i + 1 < n->n; i += 2) {
     const char *k = n->items[i]->kind == CTR__Y_SCALAR ? n->items[i]->value : "";
     if (strcmp(k, "name") && strcmp(k, "fields") && strcmp(k, "comps") && strcmp(k, "values"))
-      warn_at(x, n->items[i], "LOAD_UNKNOWN_KEY", "unknown key '%s' in exception (ignored)", k, NULL);
+      warn_at(x, n->items[i], "LOAD_UNKNOWN_KEY", "unknown key '%s' in exception (ignored)", k);
   }
   e->fields = ctr__ymap_get(n, "fields");
   e->comps = ctr__ymap_get(n, "comps");
   const ctr__ynode *vals = ctr__ymap_get(n, "values");
   if (!vals && append)
-    warn_at(x, n, "LOAD_APPEND_NO_VALUES", "overriding or appending exception '%s' with no values", e->name, NULL);
+    warn_at(x, n, "LOAD_APPEND_NO_VALUES", "overriding or appending exception '%s' with no values", e->name);
   if (!e->fields) {
     if (!append)
-      return err_at(x, n, "LOAD_ERR_VALIDATE", "exception '%s' has no 'fields'", e->name, NULL);
+      return err_at(x, n, "LOAD_ERR_VALIDATE", "exception '%s' has no 'fields'", e->name);
     return CTR_OK; /* values for an existing exception: read against its fields when merged */
   }
   int rc = check_exc_fields(x, e);
@@ -750,7 +771,7 @@ static int read_exceptions(itemctx *x, bool append, ctr__exception_def **out, si
   if (ex->kind == CTR__Y_SCALAR && (ex->len == 0 || strcmp(ex->value, "null") == 0 || strcmp(ex->value, "~") == 0))
     return CTR_OK; /* Falco: an empty exceptions property is allowed */
   if (ex->kind != CTR__Y_SEQ)
-    return err_at(x, ex, "LOAD_ERR_YAML_VALIDATE", "'exceptions' must be a sequence", NULL, NULL);
+    return err_at(x, ex, "LOAD_ERR_YAML_VALIDATE", "'exceptions' must be a sequence");
   ctr__exception_def *v = calloc(ex->n ? ex->n : 1, sizeof *v);
   if (!v)
     return CTR_ENOMEM;
@@ -764,7 +785,7 @@ static int read_exceptions(itemctx *x, bool append, ctr__exception_def **out, si
     }
     for (size_t j = 0; j < i; j++)
       if (strcmp(v[j].name, v[i].name) == 0)
-        warn_at(x, ex->items[i], "LOAD_EXCEPTION_NAME_NOT_UNIQUE", "multiple definitions of exception '%s' in the same rule", v[i].name, NULL);
+        warn_at(x, ex->items[i], "LOAD_EXCEPTION_NAME_NOT_UNIQUE", "multiple definitions of exception '%s' in the same rule", v[i].name);
   }
   *out = v;
   *nout = ex->n;
@@ -784,9 +805,9 @@ static int merge_exceptions_append(itemctx *x, ctr__rule_def *r, ctr__exception_
     const ctr__ynode *at = add[i].node;
     if (!have) {
       if (!add[i].fields)
-        return err_at(x, at, "LOAD_ERR_VALIDATE", "appended exception '%s' is new and must have fields", add[i].name, NULL);
+        return err_at(x, at, "LOAD_ERR_VALIDATE", "appended exception '%s' is new and must have fields", add[i].name);
       if (add[i].nvalues == 0)
-        return err_at(x, at, "LOAD_ERR_VALIDATE", "appended exception '%s' is new and must have values", add[i].name, NULL);
+        return err_at(x, at, "LOAD_ERR_VALIDATE", "appended exception '%s' is new and must have values", add[i].name);
       ctr__exception_def *v = realloc(r->exc, (r->nexc + 1) * sizeof *v);
       if (!v)
         return CTR_ENOMEM;
@@ -796,7 +817,7 @@ static int merge_exceptions_append(itemctx *x, ctr__rule_def *r, ctr__exception_
       continue;
     }
     if (add[i].fields || add[i].comps)
-      return err_at(x, at, "LOAD_ERR_VALIDATE", "exception '%s' already exists: only 'values' can be appended to it", add[i].name, NULL);
+      return err_at(x, at, "LOAD_ERR_VALIDATE", "exception '%s' already exists: only 'values' can be appended to it", add[i].name);
     /* Read the values against the existing fields. */
     int rc = read_exc_values(x, ctr__ymap_get(at, "values"), have);
     if (rc != CTR_OK)
@@ -854,12 +875,12 @@ static int merge_rule(itemctx *x, const ctr__ynode *name)
   if (source && strcmp(source->value, "aws_cloudtrail") != 0) {
     if (ours)
       return err_at(x, source, "LOAD_ERR_VALIDATE", "rule '%s' has been re-defined with a different source ('%s')", name->value, source->value);
-    warn_at(x, source, "LOAD_UNKNOWN_SOURCE", "unknown source '%s': rule skipped (only aws_cloudtrail is evaluated)", source->value, NULL);
+    warn_at(x, source, "LOAD_UNKNOWN_SOURCE", "unknown source '%s': rule skipped (only aws_cloudtrail is evaluated)", source->value);
     return other ? CTR_OK : add_other_rule(x->defs, name->value);
   }
   if (other) {
     if (source || (cond && output && desc && prio && !get(x, "append") && !get(x, "override")))
-      return err_at(x, source ? source : name, "LOAD_ERR_VALIDATE", "rule '%s' has been re-defined with a different source", name->value, NULL);
+      return err_at(x, source ? source : name, "LOAD_ERR_VALIDATE", "rule '%s' has been re-defined with a different source", name->value);
     return CTR_OK; /* an append, override or enable of a rule of another source: nothing of ours */
   }
 
@@ -873,7 +894,7 @@ static int merge_rule(itemctx *x, const ctr__ynode *name)
   if (prio) {
     priority = ctr_priority_parse(prio->value);
     if (priority < 0)
-      return err_at(x, prio, "LOAD_ERR_VALIDATE", "invalid priority '%s' (expected emergency, alert, critical, error, warning, notice, informational/info or debug)", prio->value, NULL);
+      return err_at(x, prio, "LOAD_ERR_VALIDATE", "invalid priority '%s' (expected emergency, alert, critical, error, warning, notice, informational/info or debug)", prio->value);
   }
   bool enabled = true, has_enabled = get(x, "enabled") != NULL;
   if (has_enabled && (rc = parse_bool(x, get(x, "enabled"), "enabled", &enabled)) != CTR_OK)
@@ -894,7 +915,7 @@ static int merge_rule(itemctx *x, const ctr__ynode *name)
   }
   const ctr__ynode *cd = get(x, "capture_duration");
   if (cd && !unsigned32(cd))
-    return err_at(x, cd, "LOAD_ERR_YAML_VALIDATE", "value of 'capture_duration' must be a number of milliseconds (0 to 4294967295)", NULL, NULL);
+    return err_at(x, cd, "LOAD_ERR_YAML_VALIDATE", "value of 'capture_duration' must be a number of milliseconds (0 to 4294967295)");
 
   ctr__rule_def *r = ours;
 
@@ -905,7 +926,7 @@ static int merge_rule(itemctx *x, const ctr__ynode *name)
                     append ? "append to" : "override");
     if (append) {
       if (!cond && !get(x, "exceptions"))
-        return err_at(x, name, "LOAD_ERR_VALIDATE", "appended rule '%s' must have exceptions or condition property", name->value, NULL);
+        return err_at(x, name, "LOAD_ERR_VALIDATE", "appended rule '%s' must have exceptions or condition property", name->value);
       if (cond) {
         ctr__text t = {0};
         if ((rc = ctr__text_set(&t, cond)) == CTR_OK)
@@ -1008,8 +1029,8 @@ static int merge_rule(itemctx *x, const ctr__ynode *name)
   /* Legacy enable-only item: flips an existing rule. */
   if (!cond && !output && !desc && !prio && has_enabled) {
     if (!r)
-      return err_at(x, name, "LOAD_ERR_VALIDATE", "rule '%s' to enable or disable does not exist", name->value, NULL);
-    warn_at(x, get(x, "enabled"), "LOAD_DEPRECATED_ITEM", "changing 'enabled' without 'override' is deprecated; use 'override: {enabled: replace}'", NULL, NULL);
+      return err_at(x, name, "LOAD_ERR_VALIDATE", "rule '%s' to enable or disable does not exist", name->value);
+    warn_at(x, get(x, "enabled"), "LOAD_DEPRECATED_ITEM", "changing 'enabled' without 'override' is deprecated; use 'override: {enabled: replace}'");
     r->enabled = enabled;
     return CTR_OK;
   }
@@ -1018,7 +1039,7 @@ static int merge_rule(itemctx *x, const ctr__ynode *name)
   const ctr__ynode *have[] = {cond, output, desc, prio};
   for (size_t i = 0; i < 4; i++)
     if (!have[i])
-      return err_at(x, NULL, "LOAD_ERR_YAML_VALIDATE", "item has no mapping for key '%s'", required[i], NULL);
+      return err_at(x, NULL, "LOAD_ERR_YAML_VALIDATE", "item has no mapping for key '%s'", required[i]);
 
   ctr__rule_def nr = {0};
   nr.priority = priority;
@@ -1056,11 +1077,9 @@ static int merge_rule(itemctx *x, const ctr__ynode *name)
     return CTR_OK;
   }
   if (x->defs->nrules >= x->defs->limits[CTR_LIMIT_RULES]) {
-    char max[32];
-    snprintf(max, sizeof max, "%llu", (unsigned long long)x->defs->limits[CTR_LIMIT_RULES]);
     free_rule(&nr);
-    return err_at(x, name, "LOAD_ERR_VALIDATE", "more than %s rules (limit %s)", max,
-                  ctr_limit_name(CTR_LIMIT_RULES));
+    return err_at(x, name, "LOAD_ERR_VALIDATE", "more than %llu rules (limit %s)",
+                  (unsigned long long)x->defs->limits[CTR_LIMIT_RULES], ctr_limit_name(CTR_LIMIT_RULES));
   }
   if (x->defs->nrules == x->defs->caprules) {
     size_t c = x->defs->caprules ? x->defs->caprules * 2 : 16;
@@ -1111,7 +1130,7 @@ static bool compatible(const unsigned have[3], const unsigned need[3])
 static int merge_engine_version(itemctx *x, const ctr__ynode *v)
 {
   if (!is_scalar(v))
-    return err_at(x, v, "LOAD_ERR_YAML_VALIDATE", "required_engine_version must be a number or a version string", NULL, NULL);
+    return err_at(x, v, "LOAD_ERR_YAML_VALIDATE", "required_engine_version must be a number or a version string");
   unsigned need[3], have[3];
   char buf[64];
   const char *s = v->value;
@@ -1124,10 +1143,10 @@ static int merge_engine_version(itemctx *x, const ctr__ynode *v)
     s = buf;
   }
   if (!parse_semver(s, need))
-    return err_at(x, v, "LOAD_ERR_VALIDATE", "unable to parse required_engine_version '%s' as a version", v->value, NULL);
+    return err_at(x, v, "LOAD_ERR_VALIDATE", "unable to parse required_engine_version '%s' as a version", v->value);
   parse_semver(CTR_ENGINE_VERSION_STRING, have);
   if (!compatible(have, need)) {
-    err_at(x, v, "LOAD_ERR_VALIDATE", "rules require engine version %s, but this engine implements " CTR_ENGINE_VERSION_STRING, s, NULL);
+    err_at(x, v, "LOAD_ERR_VALIDATE", "rules require engine version %s, but this engine implements " CTR_ENGINE_VERSION_STRING, s);
     return CTR_EVERSION;
   }
   return CTR_OK;
@@ -1147,11 +1166,11 @@ static const char *plugin_version(const char *name)
 static int merge_plugin_versions(itemctx *x, const ctr__ynode *seq)
 {
   if (!seq || seq->kind != CTR__Y_SEQ)
-    return err_at(x, seq, "LOAD_ERR_YAML_VALIDATE", "required_plugin_versions must be a sequence of maps", NULL, NULL);
+    return err_at(x, seq, "LOAD_ERR_YAML_VALIDATE", "required_plugin_versions must be a sequence of maps");
   for (size_t i = 0; i < seq->n; i++) {
     const ctr__ynode *req = seq->items[i];
     if (req->kind != CTR__Y_MAP)
-      return err_at(x, req, "LOAD_ERR_YAML_VALIDATE", "required_plugin_versions must be a sequence of maps", NULL, NULL);
+      return err_at(x, req, "LOAD_ERR_YAML_VALIDATE", "required_plugin_versions must be a sequence of maps");
     const ctr__ynode *cands[33];
     size_t nc = 0;
     cands[nc++] = req;
@@ -1164,15 +1183,15 @@ static int merge_plugin_versions(itemctx *x, const ctr__ynode *seq)
     for (size_t c = 0; c < nc; c++) {
       const ctr__ynode *nm = ctr__ymap_get(cands[c], "name"), *ver = ctr__ymap_get(cands[c], "version");
       if (!is_scalar(nm) || !is_scalar(ver))
-        return err_at(x, cands[c], "LOAD_ERR_YAML_VALIDATE", "plugin requirement needs 'name' and 'version'", NULL, NULL);
+        return err_at(x, cands[c], "LOAD_ERR_YAML_VALIDATE", "plugin requirement needs 'name' and 'version'");
       for (size_t d = 1; d < c; d++) {
         const ctr__ynode *other = ctr__ymap_get(cands[d], "name");
         if (c > 0 && is_scalar(other) && strcmp(other->value, nm->value) == 0)
-          return err_at(x, nm, "LOAD_ERR_VALIDATE", "plugin '%s' is named twice in one alternatives group", nm->value, NULL);
+          return err_at(x, nm, "LOAD_ERR_VALIDATE", "plugin '%s' is named twice in one alternatives group", nm->value);
       }
       unsigned need[3], have[3];
       if (!parse_semver(ver->value, need))
-        return err_at(x, ver, "LOAD_ERR_VALIDATE", "unable to parse plugin version '%s'", ver->value, NULL);
+        return err_at(x, ver, "LOAD_ERR_VALIDATE", "unable to parse plugin version '%s'", ver->value);
       if (!first_name)
         first_name = nm->value;
       const char *hv = plugin_version(nm->value);
@@ -1205,7 +1224,7 @@ int ctr__merge_item(ctr__defs *defs, ctr__diags *diags, const ctr__ynode *item)
     if (k == 1)
       return merge_plugin_versions(&x, v);
     if (!is_scalar(v) || v->len == 0)
-      return err_at(&x, v, "LOAD_ERR_YAML_VALIDATE", "the name of a %s must be a non-empty string", kinds[k], NULL);
+      return err_at(&x, v, "LOAD_ERR_YAML_VALIDATE", "the name of a %s must be a non-empty string", kinds[k]);
     x.name = v->value;
     if (k == 2)
       return merge_list(&x, v);
@@ -1213,7 +1232,7 @@ int ctr__merge_item(ctr__defs *defs, ctr__diags *diags, const ctr__ynode *item)
       return merge_macro(&x, v);
     return merge_rule(&x, v);
   }
-  warn_at(&x, item, "LOAD_UNKNOWN_ITEM", "unknown top-level item (expected rule, macro, list, required_engine_version or required_plugin_versions): ignored", NULL, NULL);
+  warn_at(&x, item, "LOAD_UNKNOWN_ITEM", "unknown top-level item (expected rule, macro, list, required_engine_version or required_plugin_versions): ignored");
   return CTR_OK;
 }
 

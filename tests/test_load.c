@@ -691,3 +691,29 @@ Test(load, capture_keys_checked)
   expect_error(RULE("r", "ct.name = x") "  capture_duration: 4294967296\n", "value of 'capture_duration' must be a number");
   expect_error(RULE("r", "ct.name = x") "  capture: maybe\n", "value of 'capture' must be a boolean, not 'maybe'");
 }
+
+/* Falco (falcosecurity/testing, item_unknown_fields): an exception field
+ * that does not exist is a load error (LOAD_ERR_VALIDATE) at the field, the
+ * comparisons having been checked first. */
+Test(load, unknown_exception_field_is_a_load_error)
+{
+  ctr_compiler *c;
+  const char *y = RULE("r", "ct.name = x") "  exceptions:\n    - name: ex1\n      fields: [ct.user, not.exist]\n";
+  cr_assert_eq(ctr_compiler_new(&c), CTR_OK);
+  cr_assert_eq(ctr_compiler_add_string(c, y, strlen(y), "rules.yaml"), CTR_ESYNTAX);
+  const ctr_diag *d = ctr_compiler_diag(c, 0);
+  cr_assert_str_eq(ctr_diag_code(d), "LOAD_ERR_VALIDATE");
+  cr_assert_str_eq(ctr_diag_text(d), "rules.yaml:9:25: error: exception 'ex1': 'not.exist' is not a supported filter field (in 'r')");
+  ctr_compiler_free(c);
+  expect_error(RULE("r", "ct.name = x") "  exceptions:\n    - name: ex1\n      fields: [not.exist]\n      comps: [like]\n",
+               "'like' is not a known comparison operator");
+  /* A message is never cut, however long the name in it. */
+  gen g = {0};
+  gen_add(&g, RULE("r", "ct.name = x") "  exceptions:\n    - name: ex1\n      fields: [ct.");
+  for (int i = 0; i < 3000; i++)
+    gen_add(&g, "x");
+  gen_add(&g, "]\n");
+  cr_assert_eq(compiles(g.s), 0);
+  cr_assert(strstr(diags, "xxx' is not a supported filter field (in 'r')"), "%.200s", diags);
+  free(g.s);
+}
