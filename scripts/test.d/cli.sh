@@ -22,7 +22,8 @@ run() {
   CTRULE_CLI=$cli python3 -m pytest -p no:cacheprovider -ra -q tests/e2e
 }
 
-run "build" "$root/build/examples/cli/ctrule"
+# The C and shell snippets of the READMEs run against this build (tests/e2e/test_docs.py).
+CTRULE_DOCS_KINDS=c,sh CTRULE_REQUIRE_DOCS=c,sh run "build" "$root/build/examples/cli/ctrule"
 if [ -x "$root/build-asan/examples/cli/ctrule" ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:exitcode=86 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -123,4 +123,8 @@ tail -n 1 "$gen/alerts.err"
 check_alerts "$gen/demo.ndjson" 1
 tail -n 1 "$gen/demo.err"
 
+step "README Go snippets, each built in a fresh module outside the repository"
+(cd "$root" && CTRULE_DOCS_KINDS=go CTRULE_REQUIRE_DOCS=go python3 -m pytest -p no:cacheprovider -ra -q tests/e2e/test_docs.py) ||
+  die "a Go snippet of the READMEs does not run as written"
+
 echo "go: all passed"

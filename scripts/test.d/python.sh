@@ -35,3 +35,7 @@ echo "python: pip install $root"
 # Run from the repo root: no directory there shadows the installed package.
 cd "$root"
 "$py" -m pytest -p no:cacheprovider -ra -q bindings/python/tests
+# The Python snippets of the READMEs, run as written in this venv.
+echo "python: README snippets"
+CTRULE_PYTHON=$py CTRULE_DOCS_KINDS=python CTRULE_REQUIRE_DOCS=python \
+  "$py" -m pytest -p no:cacheprovider -ra -q tests/e2e/test_docs.py
