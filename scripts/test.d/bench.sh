@@ -13,6 +13,12 @@ root=$(cd "${1:-$(dirname "$0")/../..}" && pwd)
 build=${2:-$root/build}
 bench=$build/tests/bench/ctrule-bench
 ninja -C "$build" tests/bench/ctrule-bench >/dev/null
+# The CLI cases run when the CLI is built (-Dexamples=true, the default).
+cli=0
+if ninja -C "$build" -t targets all 2>/dev/null | grep -q '^examples/cli/ctrule:'; then
+  ninja -C "$build" examples/cli/ctrule >/dev/null
+  cli=1
+fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
@@ -29,6 +35,12 @@ for want in "memchr over the bytes" "jansson parse-only" "built-in RDS rules" "i
             "log file streamed, peak RSS" "10,000 realistic rules compile" "built-in + 10,000 rules load"; do
   grep -q "$want" "$out/c.txt" || { echo "bench: FAIL (no '$want' line)"; exit 1; }
 done
+if [ "$cli" = 1 ]; then
+  for want in "CLI, built-in RDS rules, NDJSON file" "CLI, RDS + Falco's 22, NDJSON file" \
+              "CLI, 100-record .json.gz files" "CLI, one .json.gz file"; do
+    grep -q "$want" "$out/c.txt" || { echo "bench: FAIL (no '$want' line)"; exit 1; }
+  done
+fi
 if grep -q FAILED "$out/c.txt"; then
   echo "bench: FAIL (a case failed)"
   exit 1

@@ -2,7 +2,7 @@
  * in the same run (docs/performance.md, issue 18).
  *
  *   ctrule-bench [-n RECORDS] [-r ROUNDS] [-f FILE.ndjson] [-R REAL.ndjson | -R none]
- *                [-s GB] [-o CORPUS_OUT] [-c CASE] [-1]
+ *                [-C CTRULE_CLI | -C none] [-s GB] [-o CORPUS_OUT] [-c CASE] [-1]
  *
  * Two corpora of RECORDS records each: the generator's (or FILE) and the
  * shared real records (REAL, default ../shared/data/cloudtrail/records.ndjson)
@@ -15,7 +15,9 @@
  * Baselines: simdjson On-Demand reading eventSource of every record (the
  * one issue 18's targets are ratios to), simdjson DOM and jansson full
  * parses, a memchr pass; zlib inflating the same gzip bytes for the gzip
- * cases. The targets are printed met / NOT met; a NOT met does not change
+ * cases. The library is timed in its inner loop, as the baselines are; the
+ * ctrule CLI (CTRULE_CLI, default the build's examples/cli/ctrule, if built)
+ * as a whole process on the same bytes written to files, as a user runs it. The targets are printed met / NOT met; a NOT met does not change
  * the exit status (a failed case or a wrong count does). -1 runs only the
  * RDS + 20 case on the first corpus (tests/bench/run.sh measures it next to
  * each binding); -c CASE only the cases whose name holds CASE (for a
@@ -30,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------ corpora */
@@ -98,16 +101,93 @@ static char *read_file(const char *path, size_t *len)
 typedef struct bench_opts {
   size_t nrecords;
   int rounds, only_20;
-  const char *file, *real, *corpus_out, *only;
+  const char *file, *real, *corpus_out, *only, *cli;
   double stream_gb;
 } bench_opts;
+
+enum {
+  K_MEMCHR, K_SIMD, K_SIMD_DOM, K_JANSSON, K_RDS, K_ROOT, K_SRCIP, K_1K, K_10K, K_22, K_20, K_20_1K, K_NO_INDEX,
+  K_INF_FILES, K_FILES, K_INF_BIG, K_INF_BIG_NC, K_BIG, K_CLI_RDS, K_CLI_22, K_CLI_FILES, K_CLI_BIG, K__COUNT
+};
+
+/* One corpus in every form the cases read. */
+typedef struct corpus {
+  input in, warm, sample, sample_warm;
+  input files, files_warm, big;  /* gzip: 100-record log files, one log file */
+  input cli_nd, cli_files, cli_big, no_warm; /* the same on disk, for the CLI */
+  size_t *ends;
+  char dir[64];                  /* where the CLI's inputs are written, or "" */
+  char nd_path[96], files_path[96], big_path[96];
+} corpus;
+
+static void write_file(const char *path, const char *data, size_t len)
+{
+  FILE *f = fopen(path, "wb");
+  if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0)
+    ctb_die("cannot write the CLI's inputs (TMPDIR)");
+}
+
+/* gzip takes longer than the cases it feeds, and the CLI's inputs are
+ * hundreds of MB on disk: each only when a case that reads it runs. */
+static void prepare(corpus *k, int gz, int cli)
+{
+  if (gz || cli) {
+    size_t *no_ends;
+    if (ctb_gzip_logfiles(&k->in, 100, &k->files, &k->ends) != 0 || ctb_gzip_logfiles(&k->in, 0, &k->big, &no_ends) != 0)
+      ctb_die("cannot gzip the corpus");
+    k->files_warm = (input){k->files.data, k->ends[k->files.nfiles / 10], 0, NULL, k->ends, k->files.nfiles / 10 + 1};
+    k->files.warm = &k->files_warm;
+  }
+  if (!cli)
+    return;
+  const char *tmp = getenv("TMPDIR");
+  snprintf(k->dir, sizeof k->dir, "%s/ctrule-bench.XXXXXX", tmp && strlen(tmp) < 32 ? tmp : "/tmp");
+  if (!mkdtemp(k->dir))
+    ctb_die("cannot make a directory for the CLI's inputs");
+  snprintf(k->nd_path, sizeof k->nd_path, "%s/corpus.ndjson", k->dir);
+  snprintf(k->files_path, sizeof k->files_path, "%s/files", k->dir);
+  snprintf(k->big_path, sizeof k->big_path, "%s/corpus.json.gz", k->dir);
+  write_file(k->nd_path, k->in.data, k->in.len);
+  write_file(k->big_path, k->big.data, k->big.len);
+  if (mkdir(k->files_path, 0700) != 0)
+    ctb_die("cannot make a directory for the CLI's inputs");
+  for (size_t f = 0; f < k->files.nfiles; f++) {
+    char path[128];
+    size_t from = f ? k->ends[f - 1] : 0;
+    snprintf(path, sizeof path, "%s/%05zu.json.gz", k->files_path, f);
+    write_file(path, k->files.data + from, k->ends[f] - from);
+  }
+  /* The CLI is a new process each time: nothing to warm but the page cache,
+   * which writing the files did. */
+  k->cli_nd = (input){k->in.data, k->in.len, k->in.records, &k->no_warm, NULL, 0};
+  k->cli_files = (input){k->files.data, k->files.len, k->in.records, &k->no_warm, NULL, 0};
+  k->cli_big = (input){k->big.data, k->big.len, k->in.records, &k->no_warm, NULL, 0};
+}
+
+static void release(corpus *k)
+{
+  if (k->dir[0]) {
+    for (size_t f = 0; f < k->files.nfiles; f++) {
+      char path[128];
+      snprintf(path, sizeof path, "%s/%05zu.json.gz", k->files_path, f);
+      unlink(path);
+    }
+    rmdir(k->files_path);
+    unlink(k->nd_path);
+    unlink(k->big_path);
+    rmdir(k->dir);
+  }
+  free((char *)k->files.data);
+  free((char *)k->big.data);
+  free(k->ends);
+}
 
 static void report_line(const bench_case *c, size_t bytes, double base1, double base2)
 {
   if (!c->fn)
     return;
   if (c->best.failed) {
-    printf("%-50s FAILED\n", c->name);
+    printf("%-52s FAILED\n", c->name);
     return;
   }
   double rate = ctb_rate(c), mbs = (double)bytes / c->best.seconds / 1e6;
@@ -116,124 +196,129 @@ static void report_line(const bench_case *c, size_t bytes, double base1, double 
     snprintf(r1, sizeof r1, "%.3fx", rate / base1);
   if (base2 > 0)
     snprintf(r2, sizeof r2, "%.2fx", rate / base2);
-  printf("%-50s %10.0f %9.1f %9s %9s %8llu %8llu %7.1f\n", c->name, rate, mbs, r1, r2,
+  printf("%-52s %10.0f %9.1f %10s %9s %8llu %8llu %7.1f\n", c->name, rate, mbs, r1, r2,
          (unsigned long long)c->best.alerts, (unsigned long long)c->best.evaluated, (double)c->best.peak_rss_kb / 1024.0);
 }
 
-static const char *const k_gz_names[] = {
-  "zlib inflate-only, 100-record files (BASELINE)", "ctrule, 100-record files, built-in RDS rules",
-  "zlib inflate-only, one file (BASELINE)", "zlib inflate-only, one file, no CRC check",
-  "ctrule, one file, built-in RDS rules", NULL};
+static void report(const bench_case *c, const corpus *k)
+{
+  double simd = ctb_rate(&c[K_SIMD]), jansson = ctb_rate(&c[K_JANSSON]);
+  double inf_files = ctb_rate(&c[K_INF_FILES]), inf_big = ctb_rate(&c[K_INF_BIG]);
+  printf("%-52s %10s %9s %10s %9s %8s %8s %7s\n", "case (one core, best round)", "records/s", "MB/s", "x simdjson",
+         "x jansson", "alerts", "parsed", "RSS MB");
+  for (int i = K_MEMCHR; i <= K_NO_INDEX; i++)
+    report_line(&c[i], c[i].in->len, simd, jansson);
+  if (k->files.data) {
+    printf("%-52s %10s %9s %10s\n", "gzip log files (MB/s: compressed bytes)", "", "", "x inflate");
+    report_line(&c[K_INF_FILES], k->files.len, 0, 0);
+    report_line(&c[K_FILES], k->files.len, inf_files, 0);
+    report_line(&c[K_INF_BIG], k->big.len, 0, 0);
+    report_line(&c[K_INF_BIG_NC], k->big.len, inf_big, 0);
+    report_line(&c[K_BIG], k->big.len, inf_big, 0);
+    printf("(%zu files of %.1f KB gzipped on average; one file of %.1f MB)\n", k->files.nfiles,
+           (double)k->files.len / (double)k->files.nfiles / 1e3, (double)k->big.len / 1e6);
+  }
+  if (k->dir[0]) {
+    printf("%-52s %10s %9s %10s\n", "ctrule CLI, whole process (read, compile, scan)", "", "",
+           "x baseline");
+    report_line(&c[K_CLI_RDS], k->in.len, simd, 0);
+    report_line(&c[K_CLI_22], k->in.len, simd, 0);
+    report_line(&c[K_CLI_FILES], k->files.len, inf_files, 0);
+    report_line(&c[K_CLI_BIG], k->big.len, inf_big, 0);
+    printf("(x baseline: simdjson for the NDJSON file, zlib inflate-only for the gzip files)\n");
+  }
+  printf("(alerts of the simdjson and jansson lines: RDS records, as a check)\n");
+}
 
-enum {
-  K_MEMCHR, K_SIMD, K_SIMD_DOM, K_JANSSON, K_RDS, K_ROOT, K_SRCIP, K_1K, K_10K, K_22, K_20, K_20_1K, K_NO_INDEX,
-  K_INF_FILES, K_FILES, K_INF_BIG, K_INF_BIG_NC, K_BIG, K__COUNT
-};
+/* What must hold whatever the speed: the index and prefilter find what
+ * evaluating every rule finds, the gzip inputs and the CLI what the NDJSON
+ * scan finds, simdjson's two parsers the same RDS records. */
+static int check(const bench_case *c)
+{
+  static const int same[][2] = {{K_20, K_NO_INDEX}, {K_RDS, K_FILES}, {K_RDS, K_BIG}, {K_RDS, K_CLI_RDS},
+                                {K_RDS, K_CLI_FILES}, {K_RDS, K_CLI_BIG}, {K_22, K_CLI_22}, {K_SIMD, K_SIMD_DOM}};
+  int failed = 0;
+  for (int i = 0; i < K__COUNT; i++)
+    failed |= c[i].fn && c[i].best.failed;
+  for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
+    const bench_case *a = &c[same[i][0]], *b = &c[same[i][1]];
+    if (a->fn && b->fn && !a->best.failed && !b->best.failed && a->best.alerts != b->best.alerts) {
+      fprintf(stderr, "ctrule-bench: %s: %llu alerts; %s: %llu\n", a->name, (unsigned long long)a->best.alerts,
+              b->name, (unsigned long long)b->best.alerts);
+      failed = 1;
+    }
+  }
+  return failed;
+}
 
 /* Every case on one corpus, round robin; fills t. Non-zero if a case failed
- * or the index and prefilter changed what was found. */
-static int run_corpus(const input *in0, const bench_rules *r, int rounds, const char *only, bench_targets *t)
+ * or a check of check() did not hold. */
+static int run_corpus(const input *in0, const bench_rules *r, const bench_opts *o, bench_targets *t)
 {
-  input in = *in0;
-  input warm = prefix_of(&in, in.records / 10 + 1);
-  in.warm = &warm;
+  corpus k = {.in = *in0};
+  k.warm = prefix_of(&k.in, k.in.records / 10 + 1);
+  k.in.warm = &k.warm;
   /* The slowest cases read an eighth of the corpus: the same mix of records
    * (the generator draws each one alike; the real records repeat whole), a
    * rate per record as good, minutes less. */
-  input sample = prefix_of(&in, in.records / 8 + 1 < in.records ? in.records / 8 + 1 : in.records);
-  input sample_warm = prefix_of(&sample, sample.records / 10 + 1);
-  sample.warm = &sample_warm;
-  /* gzip takes longer than the cases it feeds: only when they run. */
-  int gz = 0;
-  for (const char *const *n = k_gz_names; *n; n++)
-    gz |= !only || strstr(*n, only) != NULL;
-  input files = {0}, big = {0}, files_warm = {0};
-  size_t *ends = NULL, *no_ends;
-  if (gz) {
-    if (ctb_gzip_logfiles(&in, 100, &files, &ends) != 0 || ctb_gzip_logfiles(&in, 0, &big, &no_ends) != 0)
-      ctb_die("cannot gzip the corpus");
-    files_warm = (input){files.data, ends[files.nfiles / 10], 0, NULL, ends, files.nfiles / 10 + 1};
-    files.warm = &files_warm;
-  }
-  static const int check = 1, no_check = 0;
+  k.sample = prefix_of(&k.in, k.in.records / 8 + 1 < k.in.records ? k.in.records / 8 + 1 : k.in.records);
+  k.sample_warm = prefix_of(&k.sample, k.sample.records / 10 + 1);
+  k.sample.warm = &k.sample_warm;
+  static const int crc = 1, no_crc = 0;
   scan_arg a_rds = {r->rds, 0, 1u << 20}, a_root = {r->root, 0, 1u << 20}, a_srcip = {r->srcip, 0, 1u << 20};
   scan_arg a_1k = {r->real1k, 0, 1u << 20}, a_10k = {r->real10k, 0, 1u << 20}, a_22 = {r->rds22, 0, 1u << 20};
   scan_arg a_20 = {r->rds20, 0, 1u << 20}, a_20_1k = {r->rds20_1k, 0, 1u << 20};
   scan_arg a_no_index = {r->rds20, CTR_SCAN_NO_INDEX, 1u << 20}, a_gz = {r->rds, 0, 256u * 1024u};
+  cli_arg cli_rds = {o->cli, k.nd_path, NULL, 0}, cli_22 = {o->cli, k.nd_path, CTR_BENCH_FALCO_RULES, 0};
+  cli_arg cli_files = {o->cli, k.files_path, NULL, 0}, cli_big = {o->cli, k.big_path, NULL, 0};
   bench_case c[K__COUNT] = {
-    [K_MEMCHR] = {"memchr over the bytes (ceiling)", ctb_case_memchr, &in, NULL},
+    [K_MEMCHR] = {"memchr over the bytes (ceiling)", ctb_case_memchr, &k.in, NULL},
 #ifdef CTR_BENCH_SIMDJSON
-    [K_SIMD] = {"simdjson On-Demand, eventSource (BASELINE)", ctb_case_simdjson, &in, NULL},
-    [K_SIMD_DOM] = {"simdjson DOM, full parse", ctb_case_simdjson_dom, &in, NULL},
+    [K_SIMD] = {"simdjson On-Demand, eventSource (BASELINE)", ctb_case_simdjson, &k.in, NULL},
+    [K_SIMD_DOM] = {"simdjson DOM, full parse", ctb_case_simdjson_dom, &k.in, NULL},
 #endif
-    [K_JANSSON] = {"jansson parse-only (1/8 of the corpus)", ctb_case_jansson, &sample, NULL},
-    [K_RDS] = {"ctrule, built-in RDS rules", ctb_case_scan, &in, &a_rds},
-    [K_ROOT] = {"ctrule, ct.user.identitytype = Root", ctb_case_scan, &in, &a_root},
-    [K_SRCIP] = {"ctrule, ct.srcip startswith \"203.0.113.\"", ctb_case_scan, &in, &a_srcip},
-    [K_1K] = {"ctrule, 1,000 realistic rules", ctb_case_scan, &in, &a_1k},
-    [K_10K] = {"ctrule, 10,000 realistic rules (1/8)", ctb_case_scan, &sample, &a_10k},
-    [K_22] = {"ctrule, RDS + Falco's 22 upstream rules", ctb_case_scan, &in, &a_22},
-    [K_20] = {"ctrule, RDS + 20 CloudTrail rules", ctb_case_scan, &in, &a_20},
-    [K_20_1K] = {"ctrule, RDS + 20 + 1,000 generated rules", ctb_case_scan, &in, &a_20_1k},
-    [K_NO_INDEX] = {"ctrule, RDS + 20, CTR_SCAN_NO_INDEX", ctb_case_scan, &in, &a_no_index},
-    [K_INF_FILES] = {k_gz_names[0], ctb_case_inflate, &files, &check},
-    [K_FILES] = {k_gz_names[1], ctb_case_scan, &files, &a_gz},
-    [K_INF_BIG] = {k_gz_names[2], ctb_case_inflate, &big, &check},
-    [K_INF_BIG_NC] = {k_gz_names[3], ctb_case_inflate, &big, &no_check},
-    [K_BIG] = {k_gz_names[4], ctb_case_scan, &big, &a_gz},
+    [K_JANSSON] = {"jansson parse-only (1/8 of the corpus)", ctb_case_jansson, &k.sample, NULL},
+    [K_RDS] = {"ctrule, built-in RDS rules", ctb_case_scan, &k.in, &a_rds},
+    [K_ROOT] = {"ctrule, ct.user.identitytype = Root", ctb_case_scan, &k.in, &a_root},
+    [K_SRCIP] = {"ctrule, ct.srcip startswith \"203.0.113.\"", ctb_case_scan, &k.in, &a_srcip},
+    [K_1K] = {"ctrule, 1,000 realistic rules", ctb_case_scan, &k.in, &a_1k},
+    [K_10K] = {"ctrule, 10,000 realistic rules (1/8)", ctb_case_scan, &k.sample, &a_10k},
+    [K_22] = {"ctrule, RDS + Falco's 22 upstream rules", ctb_case_scan, &k.in, &a_22},
+    [K_20] = {"ctrule, RDS + 20 CloudTrail rules", ctb_case_scan, &k.in, &a_20},
+    [K_20_1K] = {"ctrule, RDS + 20 + 1,000 generated rules", ctb_case_scan, &k.in, &a_20_1k},
+    [K_NO_INDEX] = {"ctrule, RDS + 20, CTR_SCAN_NO_INDEX", ctb_case_scan, &k.in, &a_no_index},
+    [K_INF_FILES] = {"zlib inflate-only, 100-record files (BASELINE)", ctb_case_inflate, &k.files, &crc},
+    [K_FILES] = {"ctrule, 100-record files, built-in RDS rules", ctb_case_scan, &k.files, &a_gz},
+    [K_INF_BIG] = {"zlib inflate-only, one file (BASELINE)", ctb_case_inflate, &k.big, &crc},
+    [K_INF_BIG_NC] = {"zlib inflate-only, one file, no CRC check", ctb_case_inflate, &k.big, &no_crc},
+    [K_BIG] = {"ctrule, one file, built-in RDS rules", ctb_case_scan, &k.big, &a_gz},
+    [K_CLI_RDS] = {"ctrule CLI, built-in RDS rules, NDJSON file", ctb_case_cli, &k.cli_nd, &cli_rds},
+    [K_CLI_22] = {"ctrule CLI, RDS + Falco's 22, NDJSON file", ctb_case_cli, &k.cli_nd, &cli_22},
+    [K_CLI_FILES] = {"ctrule CLI, 100-record .json.gz files (a directory)", ctb_case_cli, &k.cli_files, &cli_files},
+    [K_CLI_BIG] = {"ctrule CLI, one .json.gz file", ctb_case_cli, &k.cli_big, &cli_big},
   };
-  for (int k = 0; k < K__COUNT; k++)
-    if (only && c[k].name && !strstr(c[k].name, only))
-      c[k].fn = NULL;
-  ctb_run_rounds(c, K__COUNT, rounds);
-
-  double simd = ctb_rate(&c[K_SIMD]), jansson = ctb_rate(&c[K_JANSSON]);
-  printf("%-50s %10s %9s %9s %9s %8s %8s %7s\n", "case (one core, best round)", "records/s", "MB/s", "x simdjson",
-         "x jansson", "alerts", "parsed", "RSS MB");
-  for (int k = K_MEMCHR; k <= K_NO_INDEX; k++)
-    report_line(&c[k], c[k].in->len, simd, jansson);
-  if (gz)
-    printf("%-50s %10s %9s %9s\n", "gzip log files (MB/s: compressed bytes)", "", "", "x inflate");
-  report_line(&c[K_INF_FILES], files.len, 0, 0);
-  report_line(&c[K_FILES], files.len, ctb_rate(&c[K_INF_FILES]), 0);
-  report_line(&c[K_INF_BIG], big.len, 0, 0);
-  report_line(&c[K_INF_BIG_NC], big.len, ctb_rate(&c[K_INF_BIG]), 0);
-  report_line(&c[K_BIG], big.len, ctb_rate(&c[K_INF_BIG]), 0);
-  if (gz)
-    printf("(%zu files of %.1f KB gzipped on average; one file of %.1f MB; the simdjson and jansson columns hold "
-           "RDS records as a check)\n",
-           files.nfiles, (double)files.len / (double)files.nfiles / 1e3, (double)big.len / 1e6);
-
-  *t = (bench_targets){.simd = simd, .jansson = jansson, .rds = ctb_rate(&c[K_RDS]), .root = ctb_rate(&c[K_ROOT]),
-                       .srcip = ctb_rate(&c[K_SRCIP]), .real1k = ctb_rate(&c[K_1K]), .real10k = ctb_rate(&c[K_10K]),
-                       .rds22 = ctb_rate(&c[K_22]), .rds20 = ctb_rate(&c[K_20]), .rds20_1k = ctb_rate(&c[K_20_1K]),
-                       .gz_files = ctb_rate(&c[K_FILES]), .inflate_files = ctb_rate(&c[K_INF_FILES]),
-                       .gz_big = ctb_rate(&c[K_BIG]), .inflate_big = ctb_rate(&c[K_INF_BIG]), .ran = 1};
-  int failed = 0;
-  for (int k = 0; k < K__COUNT; k++)
-    failed |= c[k].fn && c[k].best.failed;
-  /* The index and prefilter must not change what is found; the same rules
-   * find the same on the files as on NDJSON. */
-  if (c[K_20].fn && c[K_NO_INDEX].fn && !c[K_20].best.failed && !c[K_NO_INDEX].best.failed &&
-      c[K_20].best.alerts != c[K_NO_INDEX].best.alerts) {
-    fprintf(stderr, "ctrule-bench: %llu alerts with the prefilter, %llu without\n",
-            (unsigned long long)c[K_20].best.alerts, (unsigned long long)c[K_NO_INDEX].best.alerts);
-    failed = 1;
+  int gz = 0, cli = 0;
+  for (int i = 0; i < K__COUNT; i++) {
+    if (o->only && c[i].name && !strstr(c[i].name, o->only))
+      c[i].fn = NULL;
+    if (i >= K_CLI_RDS && !o->cli)
+      c[i].fn = NULL;
+    gz |= i >= K_INF_FILES && i < K_CLI_RDS && c[i].fn;
+    cli |= i >= K_CLI_RDS && c[i].fn;
   }
-  for (int k = K_FILES; k <= K_BIG; k += K_BIG - K_FILES)
-    if (c[k].fn && c[K_RDS].fn && !c[k].best.failed && !c[K_RDS].best.failed && c[k].best.alerts != c[K_RDS].best.alerts) {
-      fprintf(stderr, "ctrule-bench: %s: %llu alerts, %llu on NDJSON\n", c[k].name,
-              (unsigned long long)c[k].best.alerts, (unsigned long long)c[K_RDS].best.alerts);
-      failed = 1;
-    }
-  if (c[K_SIMD].fn && c[K_SIMD_DOM].fn && !c[K_SIMD].best.failed && !c[K_SIMD_DOM].best.failed &&
-      c[K_SIMD].best.alerts != c[K_SIMD_DOM].best.alerts) {
-    fprintf(stderr, "ctrule-bench: simdjson On-Demand and DOM disagree on the RDS records\n");
-    failed = 1;
-  }
-  free((char *)files.data);
-  free((char *)big.data);
-  free(ends);
+  prepare(&k, gz, cli);
+  ctb_run_rounds(c, K__COUNT, o->rounds);
+  report(c, &k);
+  *t = (bench_targets){.simd = ctb_rate(&c[K_SIMD]), .jansson = ctb_rate(&c[K_JANSSON]), .rds = ctb_rate(&c[K_RDS]),
+                       .root = ctb_rate(&c[K_ROOT]), .srcip = ctb_rate(&c[K_SRCIP]), .real1k = ctb_rate(&c[K_1K]),
+                       .real10k = ctb_rate(&c[K_10K]), .rds22 = ctb_rate(&c[K_22]), .rds20 = ctb_rate(&c[K_20]),
+                       .rds20_1k = ctb_rate(&c[K_20_1K]), .gz_files = ctb_rate(&c[K_FILES]),
+                       .inflate_files = ctb_rate(&c[K_INF_FILES]), .gz_big = ctb_rate(&c[K_BIG]),
+                       .inflate_big = ctb_rate(&c[K_INF_BIG]), .cli_rds = ctb_rate(&c[K_CLI_RDS]),
+                       .cli_22 = ctb_rate(&c[K_CLI_22]), .cli_files = ctb_rate(&c[K_CLI_FILES]),
+                       .cli_big = ctb_rate(&c[K_CLI_BIG]), .ran = 1};
+  int failed = check(c);
+  release(&k);
   return failed;
 }
 
@@ -267,6 +352,13 @@ static int print_targets(const bench_targets *t, int n, const bench_rules *r, co
     printf("%s corpus, x zlib inflate-only of the same gzip bytes:\n", x->label);
     target("2,000 files of 100 records (built-in RDS rules) >= 0.8x", ratio(x->gz_files, x->inflate_files), 0.8, "x", 1);
     target("one log file (built-in RDS rules) >= 0.8x", ratio(x->gz_big, x->inflate_big), 0.8, "x", 1);
+    if (x->cli_rds > 0 || x->cli_files > 0) {
+      printf("%s corpus, the CLI as a whole process (read, compile, scan), the same targets:\n", x->label);
+      target("CLI, built-in RDS rules >= 0.6x simdjson", ratio(x->cli_rds, x->simd), 0.6, "x", 1);
+      target("CLI, RDS + Falco's 22 >= 0.4x simdjson", ratio(x->cli_22, x->simd), 0.4, "x", 1);
+      target("CLI, 100-record .json.gz files >= 0.8x inflate", ratio(x->cli_files, x->inflate_files), 0.8, "x", 1);
+      target("CLI, one .json.gz file >= 0.8x inflate", ratio(x->cli_big, x->inflate_big), 0.8, "x", 1);
+    }
     printf("%s corpus, the earlier targets (x jansson parse-only; information):\n", x->label);
     target("built-in RDS rules >= 10x jansson", ratio(x->rds, x->jansson), 10, "x", 1);
     target("RDS + 20 >= 6x jansson", ratio(x->rds20, x->jansson), 6, "x", 1);
@@ -297,17 +389,17 @@ static int print_targets(const bench_targets *t, int n, const bench_rules *r, co
 static void usage(const char *argv0)
 {
   fprintf(stderr,
-          "usage: %s [-n RECORDS] [-r ROUNDS] [-f FILE.ndjson] [-R REAL.ndjson|none] [-s STREAM_GB] [-o CORPUS_OUT] "
-          "[-c CASE] [-1]\n",
+          "usage: %s [-n RECORDS] [-r ROUNDS] [-f FILE.ndjson] [-R REAL.ndjson|none] [-C CLI|none] [-s STREAM_GB] "
+          "[-o CORPUS_OUT] [-c CASE] [-1]\n",
           argv0);
   exit(2);
 }
 
 int main(int argc, char **argv)
 {
-  bench_opts o = {.nrecords = 100000, .rounds = 3, .real = CTR_BENCH_REAL, .stream_gb = 1.0};
+  bench_opts o = {.nrecords = 100000, .rounds = 3, .real = CTR_BENCH_REAL, .cli = CTR_BENCH_CLI, .stream_gb = 1.0};
   int opt;
-  while ((opt = getopt(argc, argv, "n:r:f:R:s:o:c:1")) != -1) {
+  while ((opt = getopt(argc, argv, "n:r:f:R:C:s:o:c:1")) != -1) {
     switch (opt) {
     case 'n': o.nrecords = strtoul(optarg, NULL, 10); break;
     case 'r': o.rounds = atoi(optarg); break;
@@ -316,6 +408,7 @@ int main(int argc, char **argv)
     case 's': o.stream_gb = atof(optarg); break;
     case 'o': o.corpus_out = optarg; break;
     case 'c': o.only = optarg; break;
+    case 'C': o.cli = strcmp(optarg, "none") == 0 ? NULL : optarg; break;
     case '1': o.only_20 = 1; break;
     default: usage(argv[0]);
     }
@@ -362,6 +455,10 @@ int main(int argc, char **argv)
   }
   ctb_rules_compile_rest(&rules);
   ctb_rules_report(&rules);
+  if (o.cli && access(o.cli, X_OK) != 0) {
+    printf("ctrule CLI: %s not built: its cases are skipped (ninja examples/cli/ctrule)\n", o.cli);
+    o.cli = NULL;
+  }
 
   bench_targets t[2] = {{0}};
   int ncorpora = 0;
@@ -398,7 +495,7 @@ int main(int argc, char **argv)
     input in = {data, len, count_lines(data, len), NULL, NULL, 0};
     printf("\n=== corpus %d: %s%s, %zu records, %.1f MB, %.0f B/record\n", k + 1, label, k == 1 ? " (repeated)" : "",
            in.records, (double)len / 1e6, in.records ? (double)len / (double)in.records : 0.0);
-    failed |= run_corpus(&in, &rules, o.rounds, o.only, &t[k]);
+    failed |= run_corpus(&in, &rules, &o, &t[k]);
     t[k].label = k == 0 ? (o.file ? "file" : "generated") : "real";
     ncorpora++;
     free(data);

@@ -73,6 +73,15 @@ int ctb_case_scan(const input *in, const void *arg, uint64_t *count, uint64_t *a
 int ctb_case_inflate(const input *in, const void *arg, uint64_t *count, uint64_t *alerts, uint64_t *evaluated);
 /* A log file of `gb` GB generated batch by batch and streamed. */
 int ctb_case_stream(const input *in, const void *arg, uint64_t *count, uint64_t *alerts, uint64_t *evaluated);
+/* The ctrule CLI as a whole process (read, compile, scan; what a user
+ * runs): `CLI scan -q --stats --no-progress [--no-builtin] [-r RULES] PATH`,
+ * its records and alerts read from --stats; fails on a non-zero exit or a
+ * bad record. The input's bytes are not read: PATH holds them. */
+typedef struct cli_arg {
+  const char *cli, *path, *rules;
+  int no_builtin;
+} cli_arg;
+int ctb_case_cli(const input *in, const void *arg, uint64_t *count, uint64_t *alerts, uint64_t *evaluated);
 /* gzip (level 6) of a buffer; NULL on failure. */
 char *ctb_gzip(const char *data, size_t len, size_t *out_len);
 /* The NDJSON input as gzipped CloudTrail log files of `per_file` records
@@ -102,6 +111,7 @@ typedef struct bench_targets {
   double rds, root, srcip, real1k, real10k, rds22; /* rates */
   double rds20, rds20_1k;                         /* the earlier suite's */
   double gz_files, inflate_files, gz_big, inflate_big;
+  double cli_rds, cli_22, cli_files, cli_big;     /* the CLI, whole process */
   int ran;
 } bench_targets;
 

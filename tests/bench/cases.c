@@ -1,15 +1,18 @@
 /* cases.c - what ctrule-bench times: the baselines (memchr, jansson,
- * simdjson, zlib) and the scanner over NDJSON, gzip log files and a
- * generated stream. */
+ * simdjson, zlib), the scanner over NDJSON, gzip log files and a generated
+ * stream, and the ctrule CLI as a whole process. */
 #include "bench.h"
 #include "corpus.h"
 #ifdef CTR_BENCH_SIMDJSON
 #include "simdjson_baseline.h"
 #endif
 
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <zlib.h>
 
 int ctb_case_memchr(const input *in, const void *arg, uint64_t *count, uint64_t *alerts, uint64_t *evaluated)
@@ -242,5 +245,75 @@ int ctb_gzip_logfiles(const input *nd, size_t per_file, input *out, size_t **end
   if (!per_file)
     free(ends);
   *ends_out = per_file ? ends : NULL;
+  return 0;
+}
+
+/* The number after `key` in text ("1163 records"), or -1. */
+static long long stat_before(const char *text, const char *key)
+{
+  for (const char *p = strstr(text, key); p; p = strstr(p + 1, key)) {
+    const char *q = p;
+    while (q > text && q[-1] == ' ')
+      q--;
+    const char *num = q;
+    while (num > text && num[-1] >= '0' && num[-1] <= '9')
+      num--;
+    if (num < q)
+      return strtoll(num, NULL, 10);
+  }
+  return -1;
+}
+
+int ctb_case_cli(const input *in, const void *arg, uint64_t *count, uint64_t *alerts, uint64_t *evaluated)
+{
+  (void)in;
+  const cli_arg *a = arg;
+  const char *argv[12];
+  int n = 0;
+  argv[n++] = a->cli;
+  argv[n++] = "scan";
+  argv[n++] = "-q";
+  argv[n++] = "--stats";
+  argv[n++] = "--no-progress";
+  if (a->no_builtin)
+    argv[n++] = "--no-builtin";
+  if (a->rules) {
+    argv[n++] = "-r";
+    argv[n++] = a->rules;
+  }
+  argv[n++] = a->path;
+  argv[n] = NULL;
+  int err[2];
+  if (pipe(err) != 0)
+    return -1;
+  pid_t pid = fork();
+  if (pid < 0)
+    return -1;
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_WRONLY);
+    if (devnull < 0 || dup2(devnull, 1) < 0 || dup2(err[1], 2) < 0)
+      _exit(127);
+    close(err[0]);
+    execv(a->cli, (char *const *)argv);
+    _exit(127);
+  }
+  close(err[1]);
+  char text[4096];
+  size_t len = 0;
+  ssize_t got;
+  while ((got = read(err[0], text + len, sizeof text - 1 - len)) > 0)
+    len += (size_t)got;
+  close(err[0]);
+  text[len] = '\0';
+  int status;
+  if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return -1;
+  long long records = stat_before(text, " records:"), found = stat_before(text, " alerts;");
+  if (records < 0 || found < 0 || stat_before(text, " bad,") != 0)
+    return -1;
+  long long parsed = stat_before(text, " evaluated,");
+  *count = (uint64_t)records;
+  *alerts = (uint64_t)found;
+  *evaluated = parsed > 0 ? (uint64_t)parsed : 0;
   return 0;
 }
