@@ -118,32 +118,71 @@ json_t *ctr__event_whole(const ctr__event *ev)
 
 /* ------------------------------------------------------------ checks */
 
+/* Which of the keys every CloudTrail record carries a record lacks (CTR__MISSING_
+ * bits), from what it holds, parsed or walked: one verdict for both. */
+static unsigned missing(const bool strings[4], const char *src, size_t src_len, bool user_identity)
+{
+  static const char suffix[] = ".amazonaws.com";
+  unsigned m = 0;
+  for (unsigned i = 0; i < 4; i++)
+    m |= strings[i] ? 0 : 1u << i;
+  if (!src)
+    m |= CTR__MISSING_SOURCE;
+  else if (src_len < sizeof suffix - 1 || memcmp(src + src_len - (sizeof suffix - 1), suffix, sizeof suffix - 1) != 0)
+    m |= CTR__MISSING_SOURCE_SUFFIX;
+  if (!user_identity)
+    m |= CTR__MISSING_USER_IDENTITY;
+  return m;
+}
+
+void ctr__incomplete_reason(unsigned m, ctr__buf *why)
+{
+  static const char *const names[] = {"eventVersion", "eventTime", "eventName", "awsRegion"};
+  bool first = true;
+  for (unsigned i = 0; i < 4; i++) {
+    if (!(m & (1u << i)))
+      continue;
+    ctr__buf_append_str(why, first ? "incomplete CloudTrail record: no string " : ", ");
+    ctr__buf_append_str(why, names[i]);
+    first = false;
+  }
+  if (m & (CTR__MISSING_SOURCE | CTR__MISSING_SOURCE_SUFFIX)) {
+    ctr__buf_append_str(why, first ? "incomplete CloudTrail record: " : ", ");
+    ctr__buf_append_str(why, m & CTR__MISSING_SOURCE ? "no string eventSource" : "eventSource not ending in .amazonaws.com");
+    first = false;
+  }
+  if (m & CTR__MISSING_USER_IDENTITY) {
+    ctr__buf_append_str(why, first ? "incomplete CloudTrail record: " : ", ");
+    ctr__buf_append_str(why, "no userIdentity object");
+  }
+  ctr__buf_append_str(why, " (evaluated anyway)");
+}
+
 bool ctr__event_complete(const ctr__event *ev, ctr__buf *why)
 {
-  static const char *const strings[] = {"eventVersion", "eventTime", "eventName", "awsRegion"};
-  bool ok = true;
-  for (size_t i = 0; i < CTR__COUNTOF(strings); i++) {
-    if (!ctr__event_member_is(ev, strings[i], JSON_STRING)) {
-      ctr__buf_printf(why, "%s%s", ok ? "incomplete CloudTrail record: no string " : ", ", strings[i]);
-      ok = false;
-    }
-  }
+  const bool strings[4] = {
+    ctr__event_member_is(ev, "eventVersion", JSON_STRING), ctr__event_member_is(ev, "eventTime", JSON_STRING),
+    ctr__event_member_is(ev, "eventName", JSON_STRING), ctr__event_member_is(ev, "awsRegion", JSON_STRING)};
   const json_t *src = ctr__event_get(ev, "eventSource");
   const char *s = json_string_value(src);
-  static const char suffix[] = ".amazonaws.com";
-  size_t n = s ? json_string_length(src) : 0;
-  if (!s || n < sizeof suffix - 1 || memcmp(s + n - (sizeof suffix - 1), suffix, sizeof suffix - 1) != 0) {
-    ctr__buf_printf(why, "%s%s", ok ? "incomplete CloudTrail record: " : ", ",
-                    s ? "eventSource not ending in .amazonaws.com" : "no string eventSource");
-    ok = false;
-  }
-  if (!ctr__event_member_is(ev, "userIdentity", JSON_OBJECT)) {
-    ctr__buf_printf(why, "%s%s", ok ? "incomplete CloudTrail record: " : ", ", "no userIdentity object");
-    ok = false;
-  }
-  if (!ok)
-    ctr__buf_append_str(why, " (evaluated anyway)");
-  return ok;
+  unsigned m = missing(strings, s, s ? json_string_length(src) : 0, ctr__event_member_is(ev, "userIdentity", JSON_OBJECT));
+  if (m && why)
+    ctr__incomplete_reason(m, why);
+  return m == 0;
+}
+
+unsigned ctr__facts_missing(const ctr__record_facts *facts)
+{
+  const ctr__topval *t = facts->top, *src = &t[CTR__TOP_EVENT_SOURCE];
+  const bool strings[4] = {t[CTR__TOP_EVENT_VERSION].kind == '"', t[CTR__TOP_EVENT_TIME].kind == '"',
+                           t[CTR__TOP_EVENT_NAME].kind == '"', t[CTR__TOP_AWS_REGION].kind == '"'};
+  bool has_src = src->kind == '"';
+  unsigned m = missing(strings, has_src ? src->s : NULL, src->len, t[CTR__TOP_USER_IDENTITY].kind == '{');
+  /* An escape cannot end the raw bytes in the suffix unless the decoded
+   * value ends in it too; the other way round only a parse can tell. */
+  if ((m & CTR__MISSING_SOURCE_SUFFIX) && src->escaped)
+    m |= CTR__MISSING_UNDECIDED;
+  return m;
 }
 
 bool ctr__event_is_insight(const ctr__event *ev)

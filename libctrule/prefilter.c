@@ -39,6 +39,7 @@
  * without escapes (jansson decides).
  */
 #include "engine.h"
+#include "event.h"
 
 #include <string.h>
 
@@ -506,18 +507,9 @@ static bool literals_present(const rule_needs *r, const char *data, size_t len, 
 /* Whether a record the walk vouched for is complete and no rule can match it. */
 static bool rules_out(const ctr__prefilter *pf, const char *data, size_t len, const ctr__record_facts *facts)
 {
-  const ctr__topval *top = facts->top;
-  for (int k = 0; k < CTR__TOP__COUNT; k++) {
-    if (k == CTR__TOP_EVENT_TYPE || k == CTR__TOP_ERROR_CODE)
-      continue;
-    char want = k == CTR__TOP_USER_IDENTITY ? '{' : '"';
-    if (top[k].kind != want)
-      return false; /* incomplete: parsed so that it is reported */
-  }
-  const ctr__topval *src = &top[CTR__TOP_EVENT_SOURCE], *type = &top[CTR__TOP_EVENT_TYPE];
-  static const char suffix[] = ".amazonaws.com";
-  if (src->len < sizeof suffix - 1 || memcmp(src->s + src->len - (sizeof suffix - 1), suffix, sizeof suffix - 1) != 0)
-    return false;
+  const ctr__topval *top = facts->top, *type = &top[CTR__TOP_EVENT_TYPE];
+  if (ctr__facts_missing(facts) != 0)
+    return false; /* incomplete (or undecided): left to the scanner, so that it is reported */
   if (type->kind && (type->kind != '"' || type->escaped ||
                      (type->len == 20 && memcmp(type->s, "AwsCloudTrailInsight", 20) == 0)))
     return false;

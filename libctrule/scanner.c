@@ -18,8 +18,9 @@ struct ctr_record_error {
   int status;
   uint64_t index, offset;
   int evaluated;
+  bool stream_level;
   const char *message;
-  const char *text;
+  ctr_scanner *sc; /* whose buffer holds the text, built when asked for */
 };
 
 struct ctr_scanner {
@@ -40,6 +41,13 @@ struct ctr_scanner {
   ctr_match match;
   uint64_t stats[CTR_STAT__COUNT];
   ctr__buf msg, text, last_error;
+  /* The last report, its text built when asked for (a flood of bad or
+   * incomplete records must not cost a printf each). */
+  ctr__buf last_msg;
+  uint64_t last_index, last_offset;
+  bool last_stream_level, last_dirty;
+  ctr__buf reason;         /* the report of an incomplete record ... */
+  unsigned reason_missing; /* ... lacking these keys (CTR__MISSING_ bits; 0: none built) */
   bool busy, stopped;
   uint32_t regex_match_limit, regex_depth_limit; /* as set in eval.mctx */
   char hostname[256];
@@ -47,23 +55,39 @@ struct ctr_scanner {
 
 /* ------------------------------------------------------------ reports */
 
+/* "record N at byte M: message" (or "input at byte M: ..." for the stream). */
+static const char *report_text(ctr__buf *out, uint64_t index, uint64_t offset, bool stream_level, const char *msg)
+{
+  ctr__buf_clear(out);
+  if (stream_level)
+    ctr__buf_printf(out, "input at byte %llu: %s", (unsigned long long)offset, msg);
+  else
+    ctr__buf_printf(out, "record %llu at byte %llu: %s", (unsigned long long)index, (unsigned long long)offset, msg);
+  return out->data ? out->data : "";
+}
+
+static void report_msg(ctr_scanner *sc, int status, uint64_t index, uint64_t offset, bool evaluated,
+                       bool stream_level, const ctr__buf *text)
+{
+  const char *msg = text->data ? text->data : "";
+  ctr__buf_clear(&sc->last_msg);
+  ctr__buf_append(&sc->last_msg, msg, text->len);
+  sc->last_index = index;
+  sc->last_offset = offset;
+  sc->last_stream_level = stream_level;
+  sc->last_dirty = true;
+  sc->stats[evaluated ? CTR_STAT_INCOMPLETE : CTR_STAT_BAD_RECORDS]++;
+  if (sc->efn) {
+    ctr_record_error e = {status, index, offset, evaluated, stream_level, msg, sc};
+    sc->efn(&e, sc->eud);
+  }
+}
+
+/* Reports the message in sc->msg. */
 static void report(ctr_scanner *sc, int status, uint64_t index, uint64_t offset, bool evaluated,
                    bool stream_level)
 {
-  ctr__buf_clear(&sc->text);
-  if (stream_level)
-    ctr__buf_printf(&sc->text, "input at byte %llu: %s", (unsigned long long)offset, sc->msg.data ? sc->msg.data : "");
-  else
-    ctr__buf_printf(&sc->text, "record %llu at byte %llu: %s", (unsigned long long)index,
-                    (unsigned long long)offset, sc->msg.data ? sc->msg.data : "");
-  ctr__buf_clear(&sc->last_error);
-  ctr__buf_append(&sc->last_error, sc->text.data, sc->text.len);
-  sc->stats[evaluated ? CTR_STAT_INCOMPLETE : CTR_STAT_BAD_RECORDS]++;
-  if (sc->efn) {
-    ctr_record_error e = {status, index, offset, evaluated, sc->msg.data ? sc->msg.data : "",
-                          sc->text.data ? sc->text.data : ""};
-    sc->efn(&e, sc->eud);
-  }
+  report_msg(sc, status, index, offset, evaluated, stream_level, &sc->msg);
 }
 
 static void on_bad_record(void *ud, int status, uint64_t index, uint64_t offset, const char *msg)
@@ -93,6 +117,38 @@ static void on_stream_error(void *ud, int status, uint64_t offset, const char *m
 
 /* ------------------------------------------------------------ records */
 
+/* A walked record no rule is a candidate for needs no parse: only its
+ * completeness verdict, told from what the walk read. This keeps a flood of
+ * empty or bare objects to a few table reads a record. False when the facts
+ * cannot tell (an escaped eventName, eventType or eventSource). */
+static bool no_candidates(ctr_scanner *sc, const ctr__record_facts *facts, uint64_t index, uint64_t offset)
+{
+  const ctr__topval *name = &facts->top[CTR__TOP_EVENT_NAME], *type = &facts->top[CTR__TOP_EVENT_TYPE];
+  if ((type->kind == '"' && type->escaped) || (name->kind == '"' && name->escaped))
+    return false;
+  size_t n;
+  (void)ctr__index_lookup(sc->rs, name->kind == '"' ? name->s : NULL, name->kind == '"' ? name->len : 0, &n);
+  if (n)
+    return false;
+  if (type->kind == '"' && type->len == 20 && memcmp(type->s, "AwsCloudTrailInsight", 20) == 0) {
+    sc->stats[CTR_STAT_SKIPPED]++;
+    return true;
+  }
+  unsigned m = ctr__facts_missing(facts);
+  if (m & CTR__MISSING_UNDECIDED)
+    return false;
+  if (m) {
+    /* Records in a flood lack the same keys: the text is built once. */
+    if (m != sc->reason_missing) {
+      ctr__buf_clear(&sc->reason);
+      ctr__incomplete_reason(m, &sc->reason);
+      sc->reason_missing = m;
+    }
+    report_msg(sc, CTR_EDATA, index, offset, true, false, &sc->reason);
+  }
+  return true;
+}
+
 static int on_record(void *ud, const char *data, size_t len, uint64_t index, uint64_t offset,
                      const ctr__record_facts *facts)
 {
@@ -102,6 +158,8 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
    * is never parsed (prefilter.c). */
   if (!(sc->flags & CTR_SCAN_NO_INDEX) && sc->rs->prefilter &&
       ctr__prefilter_skips(sc->rs->prefilter, data, len, facts))
+    return CTR_OK;
+  if (facts && !(sc->flags & CTR_SCAN_NO_INDEX) && no_candidates(sc, facts, index, offset))
     return CTR_OK;
   ctr__buf_clear(&sc->msg);
   /* A walked record is parsed member by member, as rules read them; any
@@ -272,6 +330,8 @@ void ctr_scanner_free(ctr_scanner *sc)
   ctr__buf_free(&sc->msg);
   ctr__buf_free(&sc->text);
   ctr__buf_free(&sc->last_error);
+  ctr__buf_free(&sc->last_msg);
+  ctr__buf_free(&sc->reason);
   ctr_ruleset_unref(sc->rs);
   free(sc);
 }
@@ -369,7 +429,15 @@ uint64_t ctr_scanner_stat(const ctr_scanner *sc, int stat)
 
 const char *ctr_scanner_last_error(const ctr_scanner *sc)
 {
-  return sc && sc->last_error.data ? sc->last_error.data : "";
+  if (!sc)
+    return "";
+  ctr_scanner *m = (ctr_scanner *)(uintptr_t)sc; /* the text is a cache of the last report */
+  if (m->last_dirty) {
+    report_text(&m->last_error, m->last_index, m->last_offset, m->last_stream_level,
+                m->last_msg.data ? m->last_msg.data : "");
+    m->last_dirty = false;
+  }
+  return sc->last_error.data ? sc->last_error.data : "";
 }
 
 int ctr_scan_buffer(ctr_ruleset *rs, const void *buf, size_t len, unsigned flags, ctr_match_fn fn, void *user_data)
@@ -440,4 +508,7 @@ uint64_t ctr_record_error_index(const ctr_record_error *e) { return e->index; }
 uint64_t ctr_record_error_offset(const ctr_record_error *e) { return e->offset; }
 const char *ctr_record_error_message(const ctr_record_error *e) { return e->message; }
 int ctr_record_error_evaluated(const ctr_record_error *e) { return e->evaluated; }
-const char *ctr_record_error_text(const ctr_record_error *e) { return e->text; }
+const char *ctr_record_error_text(const ctr_record_error *e)
+{
+  return report_text(&e->sc->text, e->index, e->offset, e->stream_level, e->message);
+}

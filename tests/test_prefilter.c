@@ -777,3 +777,59 @@ Test(prefilter, literal_search_agrees_with_memmem)
                  lit, (int)n, hay);
   }
 }
+
+/* Records no rule is a candidate for are judged from what the walk read,
+ * unparsed (the cheap path for a flood of empty or bare objects): every
+ * combination of missing keys, escaped eventSource and eventName, Insight
+ * records, non-string values, each gets the report, text and stats a parse
+ * gives (1-byte feeding: no record is walked, every one is parsed). */
+Test(prefilter, records_no_rule_reads_are_judged_as_a_parse_would)
+{
+  static const char *const parts[] = {"\"eventVersion\":\"1.08\"", "\"eventTime\":\"2025-03-01T10:00:00Z\"",
+                                      "\"eventName\":\"NoRuleReadsThis\"", "\"awsRegion\":\"us-east-1\"",
+                                      "\"eventSource\":\"x.amazonaws.com\"", "\"userIdentity\":{\"type\":\"Root\"}"};
+  ctr__buf in = {0};
+  for (unsigned mask = 0; mask < 64; mask++) {
+    ctr__buf_append_char(&in, '{');
+    for (unsigned i = 0; i < 6; i++)
+      if (mask & (1u << i))
+        ctr__buf_printf(&in, "%s%s", in.data[in.len - 1] == '{' ? "" : ",", parts[i]);
+    ctr__buf_append_str(&in, "}\n");
+  }
+  ctr__buf_append_str(&in, "{}\n[]\n{\"eventSource\":\"x.amazonaws.co\\u006d\",\"eventName\":\"NoRule\"}\n"
+                           "{\"eventSource\":\"x\\u002eamazonaws.com\"}\n{\"eventSource\":\"x.example.com\"}\n"
+                           "{\"eventSource\":7,\"eventName\":{},\"userIdentity\":\"Root\",\"awsRegion\":null}\n"
+                           "{\"eventType\":\"AwsCloudTrailInsight\"}\n{\"eventType\":\"AwsCloudTrail\\u0049nsight\"}\n"
+                           "{\"eventName\":\"No\\u0052ule\"}\n{\"eventName\":\"\"}\n");
+  ctr_ruleset *rs = tu_compile("- rule: r\n  desc: d\n  condition: ct.name = CreateUser\n  output: o\n  priority: info\n",
+                               NULL, 0);
+  cr_assert_not_null(rs);
+  outcome walked = scan(rs, in.data, in.len, 0, 0), parsed = scan(rs, in.data, in.len, 1, 0);
+  cr_assert_str_eq(walked.reports, parsed.reports);
+  cr_assert_eq(walked.records, parsed.records);
+  cr_assert_eq(walked.evaluated, parsed.evaluated);
+  cr_assert(strstr(walked.reports, "0|EDATA|1|incomplete CloudTrail record: no string eventVersion, eventTime, "
+                                   "eventName, awsRegion, no string eventSource, no userIdentity object (evaluated "
+                                   "anyway)\n"),
+            "%s", walked.reports);
+  cr_assert(!strstr(walked.reports, "\n63|"), "the complete record is not reported: %s", walked.reports);
+  /* stats through a scanner of its own */
+  ctr_scanner *a, *b;
+  cr_assert_eq(ctr_scanner_new(rs, NULL, NULL, &a), CTR_OK);
+  cr_assert_eq(ctr_scanner_new(rs, NULL, NULL, &b), CTR_OK);
+  cr_assert_eq(ctr_scanner_feed(a, in.data, in.len), CTR_OK);
+  for (size_t i = 0; i < in.len; i++)
+    cr_assert_eq(ctr_scanner_feed(b, in.data + i, 1), CTR_OK);
+  ctr_scanner_finish(a);
+  ctr_scanner_finish(b);
+  for (int s = 0; s < CTR_STAT__COUNT; s++)
+    cr_assert_eq(ctr_scanner_stat(a, s), ctr_scanner_stat(b, s), "stat %d", s);
+  cr_assert_str_eq(ctr_scanner_last_error(a), ctr_scanner_last_error(b));
+  cr_assert_gt(ctr_scanner_stat(a, CTR_STAT_SKIPPED), 0);
+  ctr_scanner_free(a);
+  ctr_scanner_free(b);
+  outcome_free(&walked);
+  outcome_free(&parsed);
+  ctr__buf_free(&in);
+  ctr_ruleset_unref(rs);
+}
