@@ -184,7 +184,7 @@ bool ctr__lex_quoted(ctr__lexer *lx, char **out, size_t *out_len, ctr__parse_err
   }
   ctr__buf b = {0};
   if (!ctr__lex_unescape(lx->s + start + 1, end - start - 1, lx->s[start], start + 1, &b, err) ||
-      (!b.data && ctr__buf_reserve(&b, 0) != CTR_OK)) {
+      (!b.data && ctr__buf_append(&b, "", 0) != CTR_OK)) {
     if (!err->msg[0]) {
       err->pos = start;
       snprintf(err->msg, sizeof err->msg, "out of memory");

@@ -191,7 +191,7 @@ static ctr__fexpr *parse_field(parser *p)
     if (q == '"' || q == '\'') {
       ctr__buf b = {0};
       if (!ctr__lex_unescape(lx->s + arg_start, arg_len, q, arg_start, &b, p->err) ||
-          (!b.data && ctr__buf_reserve(&b, 0) != CTR_OK)) {
+          (!b.data && ctr__buf_append(&b, "", 0) != CTR_OK)) {
         ctr__buf_free(&b);
         ctr__fexpr_free(f);
         p->failed = true;

@@ -216,6 +216,9 @@ Test(parse, falco_string_lexer)
   BAD("ct.name existsx", "unexpected 'x'");
   BAD("ct.name containsx", "expected an operator");
   BAD("s3.bytes > 1e3", "unexpected 'e3'");
+  /* An empty quoted argument is an empty string (read under ASan: it once was not terminated). */
+  BAD("json.value[\"\"] = x", "field 'json.value' requires an argument");
+  YES("ct.name != \"\"");
   BAD("s3.bytes > 1e+3", "'1e+3' is not an unsigned integer");
   YES("ct.name > 1e+3");
   YES("s3.bytes < 0x801");

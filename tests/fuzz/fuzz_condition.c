@@ -1,7 +1,8 @@
 /* fuzz_condition.c - libFuzzer target for the condition parser and
  * compiler. The input is a rule condition; after the first NUL byte (if
  * any) comes a macro condition the rule may reference as `fuzz_macro`. Both
- * sit in a fixed rules file that also defines lists and macros to name, so
+ * sit in a fixed rules file that also defines lists (one of a single item,
+ * which a list name may stand for as one value) and macros to name, so
  * the fuzzer (with condition.dict) spends its effort in lex/parse/compile,
  * not in YAML. A condition that compiles is evaluated on sample records with
  * and without the eventName index, which must agree. */
@@ -16,6 +17,8 @@ static const char prologue[] =
   "  items: [3306, 5432, \"1433\"]\n"
   "- list: fuzz_names\n"
   "  items: [ModifyDBCluster, ConsoleLogin, fuzz_ports]\n"
+  "- list: fuzz_one\n" /* one item: a list name may stand for one value */
+  "  items: [ConsoleLogin]\n"
   "- macro: fuzz_rds\n"
   "  condition: ct.src = \"rds.amazonaws.com\" and not ct.error exists\n"
   "- macro: fuzz_macro\n"
@@ -33,7 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   fuzz_text_add_block(&yaml, macro, macro_len, 4);
   fuzz_text_adds(&yaml, "- rule: fuzz rule\n  desc: fuzzed condition\n  condition: |-\n");
   fuzz_text_add_block(&yaml, data, cond_len, 4);
-  fuzz_text_adds(&yaml, "  output: \"%ct.name by %ct.user from %ct.srcip (%json.value[/requestParameters])\"\n"
+  fuzz_text_adds(&yaml, "  output: \"%ct.name by %ct.user from %ct.srcip (%json.value[/requestParameters]) "
+                        "%join(\\\",\\\", (ct.name, toupper(ct.user)))\"\n"
                         "  priority: WARNING\n  source: aws_cloudtrail\n");
 
   ctr_ruleset *rs = fuzz_compile(yaml.data, yaml.len, 0);
