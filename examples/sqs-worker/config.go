@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -35,11 +36,14 @@ type config struct {
 	DedupWindow       time.Duration
 	DedupMax          int
 
-	Stdout         bool
-	WebhookURL     string
-	WebhookTimeout time.Duration
-	WebhookRetries int
-	SNSTopicARN    string
+	Stdout            bool
+	WebhookURL        string
+	WebhookTimeout    time.Duration
+	WebhookRetries    int
+	WebhookHeaderFile string
+	WebhookCAFile     string
+	WebhookHeaders    http.Header // from CTRULE_SQS_WEBHOOK_HEADERS and -webhook-header-file
+	SNSTopicARN       string
 
 	Listen   string
 	LogLevel slog.Level
@@ -88,6 +92,9 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.WebhookURL, "webhook-url", "", "POST each alert as Falco JSON to this URL (falcosidekick works as is)")
 	fs.DurationVar(&c.WebhookTimeout, "webhook-timeout", 10*time.Second, "timeout of one webhook request")
 	fs.IntVar(&c.WebhookRetries, "webhook-retries", 4, "webhook attempts per alert beyond the first, with exponential backoff")
+	fs.StringVar(&c.WebhookHeaderFile, "webhook-header-file", "",
+		"a `file` of \"Name: value\" lines sent as request headers (e.g. Authorization); also "+webhookHeadersEnv+", never a flag")
+	fs.StringVar(&c.WebhookCAFile, "webhook-ca-file", "", "PEM `file` of CA certificates trusted for the webhook, besides the system's")
 	fs.StringVar(&c.SNSTopicARN, "sns-topic-arn", "", "publish each alert to this SNS topic")
 	fs.StringVar(&c.Listen, "listen", ":9090", "address of the /metrics and /healthz HTTP server (empty: none)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -119,8 +126,11 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 		return c, envErr
 	}
 	c.RuleFiles = rules
-
 	var err error
+	if c.WebhookHeaders, err = webhookHeaders(c.WebhookHeaderFile); err != nil {
+		return c, err
+	}
+
 	if c.MinPriority, err = ctrule.ParsePriority(*minPrio); err != nil {
 		return c, fmt.Errorf("-min-priority: %w", err)
 	}

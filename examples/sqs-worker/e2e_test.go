@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -426,6 +430,122 @@ func TestWebhookDownThenRecovers(t *testing.T) {
 	}
 	w.stop()
 	e.expectEmpty(dlq, "the dead-letter queue")
+}
+
+// An authenticated HTTPS endpoint behind a private CA (falcosidekick with a
+// token, a Splunk HEC, Elastic): the headers come from the environment and
+// a file, never the command line, and the CA bundle makes TLS verify.
+func TestWebhookHTTPSWithToken(t *testing.T) {
+	e := newAWSEnv(t)
+	q, arn, dlq := e.queue(30*time.Second, 5)
+	bucket := e.bucket(arn)
+	var mu sync.Mutex
+	accepted, refused := map[string]int{}, 0
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Header.Get("Authorization") != "Splunk s3cret-token" || r.Header.Get("X-Tenant") != "acme" ||
+			r.Header.Get("Content-Type") != "application/json" {
+			refused++
+			http.Error(rw, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		var a receivedAlert
+		if err := json.NewDecoder(r.Body).Decode(&a.Alert); err != nil {
+			http.Error(rw, err.Error(), http.StatusBadRequest)
+			return
+		}
+		accepted[a.key()]++
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	headers := filepath.Join(dir, "headers")
+	if err := os.WriteFile(headers, []byte("# from a mounted secret\nX-Tenant: acme\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CTRULE_SQS_WEBHOOK_HEADERS", "Authorization: Splunk s3cret-token")
+	want := e.putFixtureLog(bucket, "https")
+	w := startWorker(t, "w1", q, "-webhook-url", srv.URL, "-webhook-ca-file", ca, "-webhook-header-file", headers)
+	keys := func() map[string]int {
+		mu.Lock()
+		defer mu.Unlock()
+		return maps.Clone(accepted)
+	}
+	waitFor(t, 30*time.Second, "every alert at the HTTPS endpoint", func() bool { return len(missing(want, keys())) == 0 })
+	waitDrained(t, e, q, 15*time.Second)
+	w.stop()
+	mu.Lock()
+	if refused != 0 {
+		t.Errorf("%d requests refused (headers missing)", refused)
+	}
+	mu.Unlock()
+	if strings.Contains(strings.Join(w.cmd.Args, " "), "s3cret") || strings.Contains(w.log(), "s3cret") {
+		t.Error("the token is on the command line or in the log")
+	}
+	e.expectEmpty(dlq, "the dead-letter queue")
+
+	// Without the CA bundle, TLS does not verify: nothing is accepted.
+	q2, arn2, _ := e.queue(30*time.Second, 5)
+	e.putFixtureLog(e.bucket(arn2), "https-noca")
+	w2 := startWorker(t, "w2", q2, "-webhook-url", srv.URL, "-webhook-retries", "0")
+	waitFor(t, 30*time.Second, "a failed delivery", func() bool {
+		return w2.metric("ctrule_sqs_failures_total", `stage="sink"`) >= 1
+	})
+	w2.stop()
+	if !strings.Contains(w2.log(), "certificate") {
+		t.Errorf("the log does not say the certificate is not trusted:\n%s", tail(w2.log(), 1500))
+	}
+}
+
+// /healthz and /metrics agree on the messages in flight (0 while idle, even
+// during a long poll), /metrics passes promtool check metrics, and each
+// message done leaves one info line.
+func TestHealthMetricsAndLog(t *testing.T) {
+	e := newAWSEnv(t)
+	q, arn, _ := e.queue(30*time.Second, 5)
+	bucket := e.bucket(arn)
+	want := e.putFixtureLog(bucket, "health")
+	w := startWorker(t, "w1", q, "-log-level", "info")
+	waitFor(t, 30*time.Second, "every alert", func() bool { return len(missing(want, alertKeys(w))) == 0 })
+	waitDrained(t, e, q, 15*time.Second)
+	time.Sleep(1500 * time.Millisecond) // inside the next long poll
+	resp, err := http.Get("http://" + w.metrics + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		InFlight int `json:"in_flight"`
+	}
+	json.NewDecoder(resp.Body).Decode(&h)
+	resp.Body.Close()
+	if g := w.metric("ctrule_sqs_in_flight_messages"); h.InFlight != 0 || g != 0 {
+		t.Errorf("idle: /healthz in_flight %d, /metrics in_flight_messages %v; want 0 and 0", h.InFlight, g)
+	}
+	if promtool, err := exec.LookPath("promtool"); err == nil {
+		resp, err := http.Get("http://" + w.metrics + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		cmd := exec.Command(promtool, "check", "metrics")
+		cmd.Stdin = bytes.NewReader(body)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("promtool check metrics: %v\n%s", err, out)
+		}
+	} else if os.Getenv("CTRULE_SQS_REQUIRE_PROMTOOL") != "" {
+		t.Fatal("promtool not found (Debian: apt-get install prometheus)")
+	} else {
+		t.Log("promtool not found: /metrics not linted")
+	}
+	w.stop()
+	if n := strings.Count(w.log(), `"level":"INFO","msg":"message done"`); n != 1 {
+		t.Errorf("%d info lines for the message done, want 1:\n%s", n, tail(w.log(), 2000))
+	}
 }
 
 // A worker killed mid-object: the message comes back after its visibility

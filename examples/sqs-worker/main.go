@@ -91,7 +91,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		sinks = append(sinks, newStdoutSink(stdout))
 	}
 	if cfg.WebhookURL != "" {
-		sinks = append(sinks, &webhookSink{url: cfg.WebhookURL, client: &http.Client{Timeout: cfg.WebhookTimeout},
+		client, err := webhookClient(cfg.WebhookTimeout, cfg.WebhookCAFile)
+		if err != nil {
+			log.Error("configuration", "err", err)
+			return 2
+		}
+		sinks = append(sinks, &webhookSink{url: cfg.WebhookURL, client: client, headers: cfg.WebhookHeaders,
 			retries: cfg.WebhookRetries, backoff: 250 * time.Millisecond})
 	}
 	if cfg.SNSTopicARN != "" {
@@ -168,7 +173,7 @@ func (w *worker) httpHandler() http.Handler {
 		}
 		rw.Header().Set("Content-Type", "application/json")
 		rw.WriteHeader(code)
-		json.NewEncoder(rw).Encode(map[string]any{"status": status, "in_flight": len(w.slots),
+		json.NewEncoder(rw).Encode(map[string]any{"status": status, "in_flight": w.inFlight.Load(),
 			"receive_failures_in_a_row": w.receiveFailing.Load()})
 	})
 	return mux

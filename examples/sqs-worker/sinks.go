@@ -84,6 +84,7 @@ func (s *stdoutSink) Send(_ context.Context, alerts []outAlert) error {
 type webhookSink struct {
 	url     string
 	client  *http.Client
+	headers http.Header // sent with every request (Authorization, ...)
 	retries int
 	backoff time.Duration // first retry delay, doubled per attempt
 }
@@ -116,6 +117,9 @@ func (s *webhookSink) post(ctx context.Context, body []byte) error {
 			return fmt.Errorf("webhook %s: %w", s.url, err)
 		}
 		req.Header.Set("Content-Type", "application/json")
+		for k, v := range s.headers {
+			req.Header[k] = v
+		}
 		resp, err := s.client.Do(req)
 		if err != nil {
 			last = fmt.Errorf("webhook %s: %w", s.url, err)

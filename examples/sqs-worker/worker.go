@@ -44,6 +44,7 @@ type worker struct {
 	deletes        chan deleteReq // unbuffered
 	receiveFailing atomic.Int32   // consecutive failed receives, for /healthz
 	stopping       atomic.Bool
+	inFlight       atomic.Int64 // messages being processed: /healthz and the in_flight_messages gauge agree
 }
 
 type deleteReq struct {
@@ -92,10 +93,10 @@ func (w *worker) run(ctx context.Context) {
 		w.release(n - len(out.Messages))
 		for _, msg := range out.Messages {
 			inFlight.Add(1)
-			w.m.inFlight.Inc()
+			w.m.inFlight.Set(float64(w.inFlight.Add(1)))
 			go func() {
 				defer inFlight.Done()
-				defer w.m.inFlight.Dec()
+				defer func() { w.m.inFlight.Set(float64(w.inFlight.Add(-1))) }()
 				defer w.release(1)
 				w.handle(procCtx, msg)
 			}()
@@ -103,7 +104,7 @@ func (w *worker) run(ctx context.Context) {
 	}
 
 	w.stopping.Store(true)
-	w.log.Info("stopped receiving; finishing messages in flight", "in_flight", len(w.slots), "timeout", w.cfg.ShutdownTimeout.String())
+	w.log.Info("stopped receiving; finishing messages in flight", "in_flight", w.inFlight.Load(), "timeout", w.cfg.ShutdownTimeout.String())
 	finished := make(chan struct{})
 	go func() { inFlight.Wait(); close(finished) }()
 	select {
@@ -191,7 +192,7 @@ func (w *worker) handle(ctx context.Context, msg sqstypes.Message) {
 	}
 	w.m.messages.WithLabelValues(outcome).Inc()
 	w.m.processing.Observe(time.Since(start).Seconds())
-	log.Debug("message done", "objects", len(d.Objects), "inline", len(d.Inline), "seconds", time.Since(start).Seconds())
+	log.Info("message "+outcome, "objects", len(d.Objects), "inline", len(d.Inline), "seconds", time.Since(start).Seconds())
 }
 
 // stageError tags an error with the stage that failed, for logs and metrics.

@@ -21,6 +21,8 @@ die() { echo "sqs.sh: FAILED: $*" >&2; exit 1; }
 # shellcheck source=../go-env.sh
 . "$root/scripts/go-env.sh"
 export CTRULE_REQUIRE_DATA=1 CTRULE_SQS_REQUIRE_E2E=1
+# /metrics is linted by promtool (Debian's prometheus package, installed by scripts/setup.sh).
+command -v promtool >/dev/null && export CTRULE_SQS_REQUIRE_PROMTOOL=1
 
 # ---------------------------------------------------------------- moto
 venv=$work/moto-venv
