@@ -144,3 +144,19 @@ def check_c_bad_rules(where: str, tmp_path: Path, env: dict[str, str]) -> None:
                        env=env, capture_output=True, text=True, timeout=60)
     assert p.returncode != 0, f"{where}: exit 0 on a bad rules file"
     assert re.search(re.escape(str(bad)) + r":3:\d+: error: ", p.stderr), p.stderr
+
+
+def test_versions_agree() -> None:
+    """CHANGELOG.md's policy: one version, set in meson.build, everywhere."""
+    meson = re.search(r"^project\([^)]*?version\s*:\s*'([0-9.]+)'", (REPO / "meson.build").read_text(), re.S | re.M)
+    header = re.search(r'#define CTR_VERSION_STRING "([0-9.]+)"', (REPO / "include" / "ctrule.h").read_text())
+    parts = [re.search(rf"#define CTR_VERSION_{k} (\d+)", (REPO / "include" / "ctrule.h").read_text())
+             for k in ("MAJOR", "MINOR", "PATCH")]
+    assert meson and header and all(parts)
+    assert meson.group(1) == header.group(1) == ".".join(p.group(1) for p in parts if p)
+    changelog = (REPO / "CHANGELOG.md").read_text()
+    released = re.findall(r"^## (\d+\.\d+\.\d+)$", changelog, re.M)
+    assert "## Unreleased" in changelog and released and released[0] == meson.group(1)
+    assert 'dynamic = ["version"]' in (REPO / "pyproject.toml").read_text(), "the wheel's version is meson's"
+    out = subprocess.run([str(CLI), "--version"], capture_output=True, text=True, timeout=60).stdout
+    assert re.search(rf"^ctrule {re.escape(meson.group(1))}$", out, re.M), out
