@@ -123,6 +123,16 @@ tail -n 1 "$gen/alerts.err"
 check_alerts "$gen/demo.ndjson" 1
 tail -n 1 "$gen/demo.err"
 
+step "static link (pkg-config --static): libctrule and its dependencies inside the binary"
+CGO_LDFLAGS="-Wl,--as-needed -Wl,-Bstatic $(pkg-config --static --libs ctrule) -Wl,-Bdynamic" \
+  go build -o "$build/go/ctrule-alerts-static" ./ctrule-alerts
+if ldd "$build/go/ctrule-alerts-static" | grep -E 'libctrule|libjansson|libyaml|libz[.]|libdeflate|libpcre2'; then
+  die "the static build still loads the libraries above"
+fi
+"$build/go/ctrule-alerts-static" < "$data" > "$gen/static.ndjson" 2> "$gen/static.err" ||
+  { cat "$gen/static.err"; die "the static ctrule-alerts failed"; }
+cmp -s "$gen/alerts.ndjson" "$gen/static.ndjson" || die "the static build's alerts differ from the shared build's"
+
 step "README Go snippets, each built in a fresh module outside the repository"
 (cd "$root" && CTRULE_DOCS_KINDS=go CTRULE_REQUIRE_DOCS=go python3 -m pytest -p no:cacheprovider -ra -q tests/e2e/test_docs.py) ||
   die "a Go snippet of the READMEs does not run as written"
