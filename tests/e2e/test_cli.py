@@ -28,7 +28,7 @@ FIXTURES = REPO / "libctrule" / "rules" / "tests"
 CORPUS = REPO.parent / "shared" / "data" / "cloudtrail"
 REQUIRE_DATA = os.environ.get("CTRULE_REQUIRE_DATA") == "1"
 
-SAMPLE_ALERTS = 10  # see examples/data/make_sample.py
+SAMPLE_ALERTS = 12  # see examples/data/make_sample.py
 FALCO_PRIORITIES = {"Emergency", "Alert", "Critical", "Error", "Warning", "Notice", "Informational", "Debug"}
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -117,7 +117,7 @@ def test_scan_sample_text_output() -> None:
         assert rule in p.stdout
     # Each alert: headline, rendered output, then where it was found.
     assert re.search(r"^2025-07-10T16:19:02Z Critical RDS Snapshot Shared With Foreign Account$", p.stdout, re.M)
-    assert "snapshot=orders-prod-adhoc-0710 accounts=444455556666 user=DevOpsDeployRole" in p.stdout
+    assert "snapshot=orders-prod-adhoc-0710 accounts=(444455556666) user=DevOpsDeployRole" in p.stdout
     assert "arn=arn:aws:sts::123456789012:assumed-role/DevOpsDeployRole/mallory account=123456789012 " \
            "region=us-east-1 ip=203.0.113.77 agent=Boto3/" in p.stdout
     assert re.search(r"cloudtrail-sample\.json\.gz record \d+ at byte \d+", p.stdout)
@@ -142,10 +142,11 @@ def test_scan_json_is_falco_alert_json() -> None:
         for key in ("ct.user", "ct.user.arn", "ct.user.accountid", "ct.region", "ct.srcip", "ct.useragent"):
             assert key in a["output_fields"]
         assert "<NA>" not in json.dumps(a["output_fields"]), "absent fields are null, not <NA>"
-    share = next(a for a in alerts if a["output_fields"].get("rds.snapshot") == "orders-prod-adhoc-0710")
+    share = next(a for a in alerts if a["rule"] == "RDS Snapshot Shared With Foreign Account"
+                 and a["output_fields"].get("rds.snapshot") == "orders-prod-adhoc-0710")
     assert share["rule"] == "RDS Snapshot Shared With Foreign Account"
     assert share["time"] == "2025-07-10T16:19:02.000000000Z"
-    assert share["output_fields"]["rds.shared.accounts"] == "444455556666"
+    assert share["output_fields"]["rds.shared.foreign_accounts"] == ["444455556666"]
     dp = next(a for a in alerts if a["rule"] == "RDS Deletion Protection Disabled")
     assert dp["output_fields"]["rds.cluster"] is None
     assert "cluster=<NA>" in dp["output"]
@@ -194,15 +195,15 @@ def test_summary_drill_down() -> None:
     p = run("scan", "-q", "--summary", str(SAMPLE))
     assert p.returncode == 0
     out = p.stdout
-    assert "== Summary: 10 alerts (7 Critical, 2 Warning, 1 Notice) in 3 accounts, 3 regions, 8 rules" in out
+    assert "== Summary: 12 alerts (7 Critical, 2 Warning, 1 Notice, 2 Informational) in 3 accounts, 3 regions, 10 rules" in out
     # account -> region -> rule, most alerts first
-    a1 = out.index("account 123456789012  6 alerts")
-    r1 = out.index("region us-east-1  6 alerts")
+    a1 = out.index("account 123456789012  8 alerts")
+    r1 = out.index("region us-east-1  8 alerts")
     a2 = out.index("account 111122223333  3 alerts")
     assert a1 < r1 < a2
     assert re.search(r"Critical\s+2  RDS Instance Deleted Without Final Snapshot", out)
-    assert "principals arn:aws:sts::123456789012:assumed-role/DevOpsDeployRole/mallory (5)" in out
-    assert re.search(r"resources\s+orders-prod \(3\)", out)
+    assert "principals arn:aws:sts::123456789012:assumed-role/DevOpsDeployRole/mallory (7)" in out
+    assert re.search(r"resources\s+orders-prod \(4\)", out)
     assert "region eu-west-1  3 alerts" in out
     # -q: no per-alert lines
     assert "    RDS snapshot shared" not in out
@@ -211,7 +212,7 @@ def test_summary_drill_down() -> None:
 def test_summary_with_json_goes_to_stderr() -> None:
     p = run("scan", "--json", "--summary", str(SAMPLE))
     assert len(json_alerts(p.stdout)) == SAMPLE_ALERTS
-    assert "== Summary: 10 alerts" in p.stderr
+    assert "== Summary: 12 alerts" in p.stderr
 
 
 def test_stats_on_stderr() -> None:
@@ -220,7 +221,7 @@ def test_stats_on_stderr() -> None:
     assert p.stdout == ""
     assert re.search(r"stats: 1 input, .* read in [\d.]+ s", p.stderr)
     assert re.search(r"stats: (\d+) records: ", p.stderr)
-    assert "10 alerts" in p.stderr and "0 bad" in p.stderr
+    assert "12 alerts" in p.stderr and "0 bad" in p.stderr
 
 
 # ------------------------------------------------------------------ scan: inputs
@@ -427,12 +428,13 @@ def test_tags_and_rule_globs() -> None:
 
     t1537 = rules("--enable-tag", "T1537")
     assert set(t1537) == {"RDS Snapshot Shared With Foreign Account", "RDS Snapshot Exported To S3",
-                          "RDS Public Exposure Attempt Denied"}
+                          "RDS Public Exposure Attempt Denied", "RDS Manual Snapshot Created"}
     assert not set(rules("--disable-tag", "T1537")) & {"RDS Snapshot Shared With Foreign Account",
                                                        "RDS Snapshot Exported To S3"}
     assert set(rules("--rule", "*Snapshot*")) == {"RDS Snapshot Shared With Foreign Account",
                                                   "RDS Instance Deleted Without Final Snapshot",
-                                                  "RDS Snapshot Exported To S3"}
+                                                  "RDS Snapshot Exported To S3", "RDS Manual Snapshot Created",
+                                                  "RDS Snapshot Enumeration"}
     both = rules("--rule", "RDS Instance Made Public", "--enable-tag", "T1490")
     assert set(both) == {"RDS Instance Made Public", "RDS Instance Deleted Without Final Snapshot",
                          "RDS Automated Backups Disabled", "RDS Deletion Protection Disabled"}
