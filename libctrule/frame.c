@@ -759,8 +759,10 @@ static const char *skip_garbage(ctr__framer *f, const char *p, const char *end)
 
 /* After a broken value: skips to the next line that begins, at the broken
  * value's own indentation, with '{' (or '[' at the top level), and carries
- * on there, in the array the value was an element of if it was one. Lines
- * indented otherwise are the rest of a pretty-printed record, not a new one. */
+ * on there, in the array the value was an element of if it was one; or that
+ * begins with '{' or '[' at column 0, which starts a top-level value (NDJSON,
+ * the next log file). Lines indented otherwise are the rest of a
+ * pretty-printed record, not a new one. */
 static const char *seek(ctr__framer *f, const char *p, const char *end)
 {
   while (p < end) {
@@ -781,6 +783,11 @@ static const char *seek(ctr__framer *f, const char *p, const char *end)
       f->top = f->seek_elem ? f->seek_top : TOP_NONE;
       if (f->seek_elem)
         f->depth = f->elem_depth;
+      return p;
+    } else if (f->seek_ws == 0 && (c == '{' || c == '[')) { /* column 0 always begins a top-level value */
+      f->top = TOP_NONE;
+      f->depth = f->elem_depth = 0;
+      f->streamed = false;
       return p;
     } else {
       f->seek_ws = -1;

@@ -1446,3 +1446,37 @@ Test(frame, gzip_ratio_limit)
   free(gz);
   free(plain);
 }
+
+/* ------------------------------------------------------------ resynchronisation */
+
+/* After a broken value, framing resumes at the next line that begins with
+ * '{' at the value's own indentation (in its array, for an element) or at
+ * column 0: the indented lines of a pretty-printed record are not records. */
+Test(frame, resynchronisation_follows_indentation)
+{
+  /* a pretty-printed record cut short: its nested lines are passed over */
+  ASSERT_FRAMES("{\n  \"a\": [\n    {\n      \"b\": \"x\n  {\"no\":1}\n{\"c\":1}\n",
+                "B 0 0 EDATA invalid JSON at byte 30 of the record: a line break inside a string (the record is cut "
+                "short)\nR 1 42 {\"c\":1}\n");
+  /* an indented element of a pretty-printed log file: the next element */
+  ASSERT_FRAMES("{\n  \"Records\": [\n    {\"a\":\"x\n    {\"b\":1},\n    {\"c\":2}\n  ]\n}\n{\"d\":3}",
+                "B 0 21 EDATA invalid JSON at byte 7 of the record: a line break inside a string (the record is cut "
+                "short)\nR 1 33 {\"b\":1}\nR 2 46 {\"c\":2}\nR 3 60 {\"d\":3}\n");
+  /* a line at column 0 begins a top-level value whatever the indentation
+   * (found by fuzz_frame: an element indented with carriage returns) */
+  ASSERT_FRAMES("[\n\r\r{\"a\":\"x\n{\"b\":1}\n\t{\"e\":\"x\"}\n]\n{\"c\":2}",
+                "B 0 4 EDATA invalid JSON at byte 7 of the record: a line break inside a string (the record is cut "
+                "short)\nR 1 12 {\"b\":1}\nR 2 21 {\"e\":\"x\"}\n"
+                "B 3 31 EDATA expected a JSON object or array, found ']'\nR 4 33 {\"c\":2}\n");
+  /* a grammar error found lines later: the lines it swallowed are read again */
+  ASSERT_FRAMES("{\"a\":\n{\"b\":1}\n{\"c\":2}\n",
+                "B 0 0 EDATA invalid JSON at byte 15 of the record: '}' expected near '{'\nR 1 6 {\"b\":1}\n"
+                "R 2 14 {\"c\":2}\n");
+  /* the same with every chunking */
+  const char *in = "{\"a\":[\n{\"b\":{\"x\":\n{\"c\":1}\n  {\"d\":\"e\n{\"f\":[1,2]}\r\n[{\"g\":1},\n{\"h\":\"\\\n{\"i\":0}";
+  assert_split_invariant(in, strlen(in), NULL, 1, "resynchronisation");
+  const char *got = frame_str(in, NULL, NULL);
+  cr_assert(strstr(got, "R 2 18 {\"c\":1}\n") && strstr(got, "{\"f\":[1,2]}\n") && strstr(got, "{\"g\":1}\n") &&
+                strstr(got, "{\"i\":0}\n"),
+            "%s", got);
+}

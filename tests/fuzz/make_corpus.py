@@ -3,7 +3,7 @@
 
 usage: make_corpus.py OUTDIR [SHARED_DATA_DIR]
 
-Writes OUTDIR/{rules,condition,render,scanner,walk}/ from the repository's rules
+Writes OUTDIR/{rules,condition,render,scanner,walk,frame}/ from the repository's rules
 files and test data, the committed seeds in tests/fuzz/seeds/, and the real
 CloudTrail data in SHARED_DATA_DIR (default ../shared/data/cloudtrail next to
 the repository). Seeds are named by content hash, so re-running is
@@ -138,10 +138,18 @@ def main():
     walk_records += ndjson_lines(ROOT / "tests" / "bench" / "adversarial.ndjson", 1000)
     for i, record in enumerate(walk_records):
         write(outdir, "walk", bytes([i & 1]) + record.strip())
+    # Frame: records cut at spread positions, then good lines, bare or as
+    # the elements of an array (options byte first: the chunk size seed).
+    frame_records = [r.strip() for r in walk_records if r.strip().startswith(b"{")]
+    for i in range(0, max(len(frame_records) - 2, 0), 3):
+        rec, good = frame_records[i], frame_records[i + 1] + b"\n" + frame_records[i + 2] + b"\n"
+        cut = 1 + (i * 7919) % max(len(rec) - 1, 1)
+        write(outdir, "frame", bytes([i & 0xFF]) + rec[:cut] + b"\n" + good)
+        write(outdir, "frame", bytes([(i + 1) & 0xFF]) + b"[\n" + rec[:cut] + b"\n" + good.replace(b"\n", b",\n", 1) + b"]\n")
     if len(streams) >= 2:  # two gzip members back to back, as `cat a.gz b.gz`
         two = gzip.compress(streams[0]) + gzip.compress(streams[1])
         write(outdir, "scanner", scanner_seed(0, 5, 9, two))
-    for target in ("rules", "condition", "render", "scanner", "walk"):
+    for target in ("rules", "condition", "render", "scanner", "walk", "frame"):
         n = len(list((outdir / target).glob("*"))) if (outdir / target).is_dir() else 0
         print(f"{target}: {n} seeds in {outdir / target}")
 
