@@ -26,6 +26,8 @@ typedef struct compiler_ctx {
   const ctr__text *text; /* text the current AST offsets refer to */
   const ctr__pos *fallback_pos; /* for generated nodes (exceptions) */
   bool unknown_field;    /* an unknown field was met (skip-if-unknown-filter) */
+  bool in_output;        /* compiling an output template (its errors' code) */
+  bool na_warned;        /* the rule's <NA> comparison warning was given */
   bool failed;
   unsigned macro_depth;  /* macro references being expanded (CTR_LIMIT_MACRO_DEPTH) */
   uint64_t nodes;        /* nodes of the current rule's condition (CTR_LIMIT_CONDITION_NODES) */
@@ -77,7 +79,9 @@ static void report(compiler_ctx *cx, int sev, const char *code, const ctr__text 
   free(msg);
 }
 
-#define ERR(cx, off, ...) report((cx), CTR_SEVERITY_ERROR, "LOAD_ERR_COMPILE_CONDITION", (cx)->text, (off), __VA_ARGS__)
+/* An error in what is being compiled: a condition, or an output template. */
+#define ERR(cx, off, ...) report((cx), CTR_SEVERITY_ERROR, (cx)->in_output ? "LOAD_ERR_COMPILE_OUTPUT" : "LOAD_ERR_COMPILE_CONDITION", \
+                                 (cx)->text, (off), __VA_ARGS__)
 
 /* ------------------------------------------------------------ pool helpers */
 
@@ -304,7 +308,7 @@ static ctr__cexpr *compile_fexpr(compiler_ctx *cx, const ctr__fexpr *f)
   if (!def) {
     cx->unknown_field = true;
     int sev = cx->rule && cx->rule->skip_unknown ? CTR_SEVERITY_WARNING : CTR_SEVERITY_ERROR;
-    report(cx, sev, "LOAD_ERR_COMPILE_CONDITION", cx->text, f->pos,
+    report(cx, sev, cx->in_output ? "LOAD_ERR_COMPILE_OUTPUT" : "LOAD_ERR_COMPILE_CONDITION", cx->text, f->pos,
            sev == CTR_SEVERITY_ERROR ? "unknown field '%s'" : "unknown field '%s': rule skipped (skip-if-unknown-filter)",
            f->field);
     return NULL;
@@ -371,6 +375,27 @@ static pcre2_code *compile_regex(compiler_ctx *cx, const ctr__lit *lit)
   return re;
 }
 
+/* Falco's filter_warning_resolver: a ka.* or jevt.* field compared for
+ * equality with "<NA>" (what an absent field renders as) is a warning, once
+ * per rule. */
+static void warn_na_check(compiler_ctx *cx, const ctr__ast *a)
+{
+  const char *f = a->lhs->tf == CTR__TF_NONE ? a->lhs->field : "";
+  bool unsafe_field = strncmp(f, "ka.", 3) == 0 || strncmp(f, "jevt.", 5) == 0;
+  bool equality = a->op == CTR__OP_EQ || a->op == CTR__OP_NE || a->op == CTR__OP_IN || a->op == CTR__OP_INTERSECTS ||
+                  a->op == CTR__OP_PMATCH;
+  if (cx->na_warned || !unsafe_field || !equality)
+    return;
+  for (size_t i = 0; i < a->nrhs; i++)
+    if (a->rhs[i].len == 4 && memcmp(a->rhs[i].s, "<NA>", 4) == 0) {
+      report(cx, CTR_SEVERITY_WARNING, "LOAD_UNSAFE_NA_CHECK", cx->text, a->rhs[i].pos,
+             "comparing a field value with <NA> is unsafe and can lead to unpredictable behavior of the rule "
+             "condition; to check whether a field exists, use the 'exists' operator");
+      cx->na_warned = true;
+      return;
+    }
+}
+
 static ctr__cnode *compile_check(compiler_ctx *cx, const ctr__ast *a)
 {
   if (a->op == CTR__OP_BCONTAINS || a->op == CTR__OP_BSTARTSWITH) {
@@ -419,6 +444,7 @@ static ctr__cnode *compile_check(compiler_ctx *cx, const ctr__ast *a)
              "the value '%s' is a field name: it is compared as a string; write val(%s) to compare with the field",
              a->rhs[i].s, a->rhs[i].s);
   }
+  warn_na_check(cx, a);
   if (a->rhs_is_list) {
     n->rhs_list = vals;
     n->nrhs = a->nrhs;
@@ -744,8 +770,9 @@ static bool output_field(compiler_ctx *cx, ctr__crule *cr, const char *display, 
   return true;
 }
 
-/* Falco output template: `%field`, `%field[arg]`, `%transformer(field)`, an
- * optional width `%20field` (accepted, ignored); any other `%` is literal. */
+/* Falco output template: `%field`, `%field[arg]`, `%transformer(...)`, an
+ * optional width `%20field` (accepted, ignored); any other `%` is an error,
+ * as in Falco's formatter. */
 static bool compile_output(compiler_ctx *cx, const ctr__rule_def *r, ctr__crule *cr)
 {
   const ctr__text *t = &r->output;
@@ -768,8 +795,22 @@ static bool compile_output(compiler_ctx *cx, const ctr__rule_def *r, ctr__crule 
     size_t name_len, arg_start, arg_len;
     bool is_tf = idn && j + idn < t->len && t->s[j + idn] == '(';
     bool is_field = !is_tf && ctr__lex_field_len(&lx, &name_len, &arg_start, &arg_len) > 0;
+    if (j >= t->len) {
+      report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_COMPILE_OUTPUT", t, i, "invalid formatting syntax: formatting cannot end with %s",
+             j == i + 1 ? "a %" : "a number");
+      ok = false;
+      break;
+    }
     if (!is_tf && !is_field) {
-      i++;
+      /* Falco's formatter takes every % for a field: a literal % is an error. */
+      size_t k = j;
+      while (k < t->len && k - j < 20 && t->s[k] != '\n')
+        k++;
+      report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_COMPILE_OUTPUT", t, j,
+             "invalid formatting token '%.*s': a field (such as %%ct.name) or a transformer is expected after %%",
+             (int)(k - j), t->s + j);
+      ok = false;
+      i = j;
       continue;
     }
     /* The operand is read by the condition grammar's own operand parser. */
@@ -784,7 +825,9 @@ static bool compile_output(compiler_ctx *cx, const ctr__rule_def *r, ctr__crule 
     }
     const ctr__text *saved = cx->text;
     cx->text = t;
+    cx->in_output = true;
     ctr__cexpr *e = compile_fexpr(cx, f);
+    cx->in_output = false;
     cx->text = saved;
     ctr__fexpr_free(f);
     if (!e) {
@@ -960,6 +1003,35 @@ void ctr__ruleset_free(ctr_ruleset *rs)
   free(rs);
 }
 
+static bool is_macro_or_list(const ctr__defs *defs, const char *name)
+{
+  for (size_t i = 0; i < defs->nmacros; i++)
+    if (strcmp(defs->macros[i].name, name) == 0)
+      return true;
+  for (size_t i = 0; i < defs->nlists; i++)
+    if (strcmp(defs->lists[i].name, name) == 0)
+      return true;
+  return false;
+}
+
+/* Reports the macro references of `a` (in macro m's body) that name no
+ * macro. Recursion is bounded by the parser's nesting limit. */
+static void check_macro_refs(compiler_ctx *cx, const ctr__macro_def *m, const ctr__ast *a)
+{
+  if (a->kind == CTR__N_MACRO && !is_macro_or_list(cx->defs, a->name)) {
+    const char *file;
+    unsigned line, col;
+    ctr__text_pos(&m->cond, a->pos, &file, &line, &col);
+    ctr__diag_add(cx->diags, CTR_SEVERITY_ERROR, file, line, col, m->name, "LOAD_ERR_VALIDATE",
+                  "Undefined macro '%s' used in filter.", a->name);
+    cx->failed = true;
+  }
+  for (size_t i = 0; i < a->nkids; i++)
+    check_macro_refs(cx, m, a->kids[i]);
+  if (a->kid)
+    check_macro_refs(cx, m, a->kid);
+}
+
 /* CTR_LIMIT_CONDITION_BYTES, checked before parsing: the error points at the
  * condition's first byte. */
 static bool condition_too_long(const ctr__text *cond, uint64_t max, ctr__parse_error *err)
@@ -1018,6 +1090,7 @@ int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection 
     cx.text = &rd->cond;
     cx.fallback_pos = NULL;
     cx.unknown_field = false;
+    cx.na_warned = false;
     cx.nodes = 0;
     cx.nest = 0;
     cx.macro_depth = 0;
@@ -1079,6 +1152,12 @@ int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection 
     rs->nrules++;
   }
   cx.rule = NULL;
+
+  /* Falco resolves every macro, used or not: an undefined macro named in an
+   * unused macro is an error too (used ones were checked as compiled). */
+  for (size_t i = 0; i < defs->nmacros; i++)
+    if (!defs->macros[i].used && cx.macro_ast[i])
+      check_macro_refs(&cx, &defs->macros[i], cx.macro_ast[i]);
 
   /* Falco warns about definitions nothing uses. */
   for (size_t i = 0; i < defs->nmacros; i++)

@@ -128,8 +128,9 @@ size_t ctr__lex_field_len(const ctr__lexer *lx, size_t *name_len, size_t *arg_st
 }
 
 /* Falco's unescape_str over the inside of a string quoted with `q`: \b \f \n
- * \r \t \\ \/, "\ " (a backslash: Falco keeps it for old rules), and the
- * string's own quote; any other escape is an error. */
+ * \r \t \\ \/, "\ " (a backslash: Falco keeps it for old rules), the string's
+ * own quote (the other quote escaped is an error); any other escape is kept
+ * as written. */
 bool ctr__lex_unescape(const char *s, size_t n, char q, size_t base, ctr__buf *out, ctr__parse_error *err)
 {
   for (size_t j = 0; j < n; j++) {
@@ -155,13 +156,15 @@ bool ctr__lex_unescape(const char *s, size_t n, char q, size_t base, ctr__buf *o
         c = e;
         break;
       default:
-        err->pos = base + j - 1;
-        if ((unsigned char)e < 0x20 || (unsigned char)e >= 0x7f)
-          snprintf(err->msg, sizeof err->msg, "unsupported string escape sequence: \\ followed by byte 0x%02x",
-                   (unsigned char)e);
-        else
-          snprintf(err->msg, sizeof err->msg, "unsupported string escape sequence: \\%c", e);
-        return false;
+        /* Any other escape is kept as written, backslash and all, as
+         * Falco 0.63 keeps it (so regex patterns such as "\\d+" work). */
+        if (ctr__buf_append_char(out, '\\') != CTR_OK) {
+          err->pos = base;
+          snprintf(err->msg, sizeof err->msg, "out of memory");
+          return false;
+        }
+        c = e;
+        break;
       }
     }
     if (ctr__buf_append_char(out, c) != CTR_OK) {

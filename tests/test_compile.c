@@ -248,7 +248,7 @@ Test(compile, nested_lists_at_any_depth)
 Test(compile, output_operands_use_the_condition_grammar)
 {
   const char *y = "- rule: r\n  desc: d\n  condition: ct.name = GetObject\n"
-                  "  output: 'who=%join(\")\", (ct.user, ct.name)) n=%concat(ct.name, \"!\") %%ct.name'\n"
+                  "  output: 'who=%join(\")\", (ct.user, ct.name)) n=%concat(ct.name, \"!\")'\n"
                   "  priority: info\n";
   ctr_ruleset *rs = compile_with(y, -1, 0);
   cr_assert(rs, "%s", diags);
@@ -258,10 +258,66 @@ Test(compile, output_operands_use_the_condition_grammar)
   tu_matches m = {0};
   cr_assert_eq(tu_scan(rs, ev, strlen(ev), 0, 0, &m), CTR_OK);
   cr_assert_eq(m.count, 1);
-  cr_assert(strstr(m.text, "who=alice)GetObject n=GetObject! %GetObject"), "%s", m.text);
+  cr_assert(strstr(m.text, "who=alice)GetObject n=GetObject!"), "%s", m.text);
   tu_matches_free(&m);
   ctr_ruleset_unref(rs);
   cr_assert_null(compile_with("- rule: r\n  desc: d\n  condition: ct.name = x\n  output: 'a %tolower(ct.name b'\n"
                               "  priority: info\n", -1, 0));
   cr_assert(strstr(diags, "rules.yaml:4:31: error: invalid output field: expected ')' to close the transformer"), "%s", diags);
+}
+
+/* Falco's formatter takes every % for a field: a % before anything else, or
+ * at the end, is an error (LOAD_ERR_COMPILE_OUTPUT), positioned. */
+Test(compile, output_percent_needs_a_field)
+{
+  static const struct {
+    const char *output, *diag;
+  } bad[] = {
+    {"'100% done'", "rules.yaml:4:16: error: invalid formatting token ' done'"},
+    {"'a %%ct.name'", "rules.yaml:4:15: error: invalid formatting token '%ct.name'"},
+    {"'%not_a_real_field'", "rules.yaml:4:13: error: invalid formatting token 'not_a_real_field'"},
+    {"'x %'", "rules.yaml:4:14: error: invalid formatting syntax: formatting cannot end with a %"},
+    {"'x %12'", "rules.yaml:4:14: error: invalid formatting syntax: formatting cannot end with a number"},
+    {"'%nosuch.field'", "rules.yaml:4:13: error: unknown field 'nosuch.field'"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char y[512];
+    snprintf(y, sizeof y, "- rule: r\n  desc: d\n  condition: ct.name = x\n  output: %s\n  priority: info\n", bad[i].output);
+    ctr_compiler *c;
+    cr_assert_eq(ctr_compiler_new(&c), CTR_OK);
+    cr_assert_eq(ctr_compiler_add_string(c, y, strlen(y), "rules.yaml"), CTR_OK);
+    ctr_ruleset *rs = NULL;
+    cr_assert_eq(ctr_compiler_compile(c, &rs), CTR_ESYNTAX, "%s", bad[i].output);
+    const ctr_diag *d = ctr_compiler_diag(c, 0);
+    cr_assert(d && strstr(ctr_diag_text(d), bad[i].diag), "%s: %s", bad[i].output, d ? ctr_diag_text(d) : "");
+    cr_assert_str_eq(ctr_diag_code(d), "LOAD_ERR_COMPILE_OUTPUT");
+    ctr_compiler_free(c);
+  }
+}
+
+/* Falco resolves every macro, used or not (rule_loader_compiler
+ * compile_macros_infos): an undefined macro inside an unused macro fails. */
+Test(compile, undefined_macro_in_an_unused_macro)
+{
+  const char *y = "- macro: m\n  condition: ct.name = x and nosuchmacro\n"
+                  "- rule: r\n  desc: d\n  condition: ct.name = y\n  output: o\n  priority: info\n";
+  cr_assert_null(compile_with(y, -1, 0));
+  cr_assert(strstr(diags, "rules.yaml:2:30: error: Undefined macro 'nosuchmacro' used in filter."), "%s", diags);
+}
+
+/* Falco's filter_warning_resolver: jevt.* (or ka.*) compared for equality
+ * with <NA> warns, once per rule. */
+Test(compile, na_comparison_warns)
+{
+  ctr_ruleset *rs = compile_with("- rule: r\n  desc: d\n  condition: jevt.value[/a] = <NA> or jevt.value[/b] in (x, <NA>)\n"
+                                 "  output: o\n  priority: info\n", -1, 0);
+  cr_assert(rs, "%s", diags);
+  ctr_ruleset_unref(rs);
+  cr_assert(strstr(diags, "rules.yaml:3:31: warning: comparing a field value with <NA> is unsafe"), "%s", diags);
+  cr_assert_null(strstr(strstr(diags, "<NA> is unsafe") + 1, "<NA> is unsafe"), "one warning per rule: %s", diags);
+  rs = compile_with("- rule: r\n  desc: d\n  condition: json.value[/a] = <NA> or jevt.value[/a] exists\n"
+                    "  output: o\n  priority: info\n", -1, 0);
+  cr_assert(rs, "%s", diags);
+  ctr_ruleset_unref(rs);
+  cr_assert_null(strstr(diags, "<NA>"), "%s", diags);
 }

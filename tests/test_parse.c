@@ -77,7 +77,8 @@ Test(parse, string_operators)
   NO("ct.useragent glob \"AWS-*\"");
   YES("s3.key glob \"a*txt\"");
   YES("ct.srcip regex \"198\\\\.51\\\\.[0-9]+\\\\.7\"");
-  BAD("ct.srcip regex \"198\\.51\"", "unsupported string escape sequence: \\.");
+  YES("ct.srcip regex \"198\\.51\\..*\"");  /* an unknown escape is kept: \. reaches PCRE2 */
+  NO("ct.srcip regex \"198\\.52.*\"");
   NO("ct.srcip regex \"198\"");
   YES("ct.region in (us-east-1, eu-west-1)");
   YES("ct.region intersects (eu-west-1)");
@@ -93,9 +94,10 @@ Test(parse, string_operators)
 Test(parse, quoted_literals_and_escapes)
 {
   YES("ct.useragent = \"aws-cli/2.15.0 Python\"");
-  BAD("ct.useragent contains \"\\x20Py\"", "unsupported string escape sequence: \\x");
+  NO("ct.useragent contains \"\\x20Py\"");     /* \x is no escape in Falco: kept as written */
+  YES("ct.useragent contains \"\\x20Py\" or ct.useragent contains \" Py\"");
   YES("ct.name in (\"GetObject\", \"x y\")");
-  BAD("ct.name = \"a\\qb\"", "unsupported string escape sequence: \\q");
+  NO("ct.name = \"a\\qb\"");
   BAD("ct.name = \"abc", "unterminated quoted string");
 }
 
@@ -190,7 +192,6 @@ Test(parse, new_errors_are_positioned)
   BAD("ct.name ==oneof (GetObject)", "rules.yaml:3:31: error: unexpected '(GetObject)'");
   BAD("ct.name contains oneof(Get)", "rules.yaml:3:37: error: unexpected '(Get)'");
   BAD("s3.bytes > oneof (1, 2)", "rules.yaml:3:26: error: a numeric operator needs a number");
-  BAD("ct.name = \"a\\x41\"", "rules.yaml:3:27: error: unsupported string escape sequence: \\x");
   BAD("ct.name = \"it\\''s\"", "rules.yaml:3:28: error: invalid \\' escape in a \"-quoted string");
   BAD("ct.name = \"C:\\\\\"", "rules.yaml:3:25: error: unterminated quoted string");
   BAD("join(\"-\") = x", "rules.yaml:3:15: error: join() takes two arguments");
