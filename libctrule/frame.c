@@ -105,6 +105,7 @@ struct ctr__framer {
   uint64_t comp_in; /* compressed bytes consumed */
   uint64_t gz_out;  /* decompressed bytes produced */
   uint64_t padding; /* zero bytes after a member, not yet told */
+  uint64_t data_at; /* compressed offset of the member's first deflate byte (its header read) */
   /* zlib's own trailer check is off (its table CRC-32 took ~14% of a gzipped
    * scan): each member is checked here, with libdeflate's CRC-32. */
   bool header_done;               /* zlib has read the member's header (and checked its FHCRC) */
@@ -1192,10 +1193,12 @@ static void gz_padding_end(ctr__framer *f)
 static int gz_out_bytes(ctr__framer *f, size_t got)
 {
   const unsigned char *o = f->zout;
-  if (f->gz_out == got && o[0] == k_gzip_magic[0] && (got == 1 || o[1] == k_gzip_magic[1]))
+  if (f->gz_out == got && o[0] == k_gzip_magic[0] && (got == 1 || o[1] == k_gzip_magic[1])) {
+    f->comp_in = f->data_at; /* where the nested stream begins; the stream is dead: only reported from here */
     return stream_error(f, CTR_EDATA,
                         "nested gzip: the decompressed input is itself gzip-compressed (decompress it once before "
                         "scanning)");
+  }
   int rc = frame_bytes(f, (const char *)o, got);
   if (rc != CTR_OK)
     return rc;
@@ -1259,6 +1262,7 @@ static int gz_feed(ctr__framer *f, const unsigned char *in, size_t n)
     }
     if (!f->header_done && (f->z.data_type & 128)) {
       f->header_done = true;
+      f->data_at = f->comp_in;
       (void)inflateValidate(&f->z, 0); /* fails only on a stream never initialised */
     }
     if (got > room) {

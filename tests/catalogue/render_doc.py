@@ -177,8 +177,21 @@ def event_section(e: dict, cat: dict) -> str:
     return "".join(out)
 
 
+def attacks_section(cat: dict) -> str:
+    rows = cat.get("attacks", [])
+    if not rows:
+        return ""
+    out = ["\n## Attacks on the input, and what stops them\n\n",
+           "Hostile or damaged input, what the library does with it, and the test that proves it "
+           "(entries named here are in *Bad events* below).\n\n",
+           "| attack | what the library does | test |\n|---|---|---|\n"]
+    for r in rows:
+        out.append(f"| {r['attack']} | {r['does']} | {r['test']} |\n")
+    return "".join(out)
+
+
 def render(cat: dict) -> str:
-    parts = [INTRO, "\n## Bad rules\n"]
+    parts = [INTRO, attacks_section(cat), "\n## Bad rules\n"]
     for e in cat["rules"]:
         parts.append("\n" + rule_section(e))
     parts.append("\n## Bad events\n")
