@@ -39,3 +39,43 @@ cd "$root"
 echo "python: README snippets"
 CTRULE_PYTHON=$py CTRULE_DOCS_KINDS=python CTRULE_REQUIRE_DOCS=python \
   "$py" -m pytest -p no:cacheprovider -ra -q tests/e2e/test_docs.py
+
+# ---------------------------------------------------------------- the self-contained wheel
+# scripts/wheel.sh builds the manylinux wheel (auditwheel bundles jansson,
+# libyaml, libdeflate and PCRE2); it is installed into a fresh venv and the
+# suite runs against it with the system's copies of those libraries made
+# unloadable (bind-mounted over by /dev/null in a private mount namespace),
+# which proves the wheel needs nothing but the manylinux baseline. The CLI
+# parity tests are skipped there: the CLI itself loads the system libraries.
+# CTRULE_TEST_WHEEL=0 skips this part.
+if [ "${CTRULE_TEST_WHEEL:-1}" = 1 ]; then
+  echo "python: self-contained wheel (scripts/wheel.sh)"
+  wdir=${CTRULE_WHEEL_DIR:-$root/build-wheel}
+  whl=$(CTRULE_WHEEL_VENV=$wdir/venv bash "$root/scripts/wheel.sh" "$wdir/dist" | tail -n 1)
+  echo "python: $(basename "$whl")"
+  wvenv=$wdir/test-venv
+  rm -rf "$wvenv"
+  python3 -m venv "$wvenv"
+  "$wvenv/bin/python" -m pip install -q --disable-pip-version-check pytest "$whl"
+  # pcre2 last: mount(8) itself loads it (through libselinux).
+  libs=$(ldconfig -p | awk '/lib(jansson|yaml-0|deflate|pcre2-8)\.so/ {print $NF}' | xargs -n1 readlink -f |
+         sort -u | awk '/pcre2/ {last = $0; next} {print} END {if (last) print last}' | tr '\n' ' ')
+  run_wheel_suite="CTRULE_CLI=/nonexistent '$wvenv/bin/python' -m pytest -p no:cacheprovider -ra -q bindings/python/tests"
+  if [ "$(id -u)" -eq 0 ] && unshare -m --propagation private true 2>/dev/null; then
+    echo "python: running the suite with the system's copies hidden: $libs"
+    unshare -m --propagation private bash -c "
+      set -e
+      for l in $libs; do mount --bind /dev/null \$l; done
+      '$wvenv/bin/python' -c 'import ctrule; ctrule.builtin()'
+      $run_wheel_suite"
+  else
+    # Without a mount namespace: the loader must resolve every bundled
+    # library inside the wheel.
+    so=$("$wvenv/bin/python" -c 'import ctrule._ctrule as m; print(m.__file__)')
+    if ldd "$so" | grep -E 'lib(jansson|yaml-0|deflate|pcre2-8)' | grep -v 'ctrule.libs'; then
+      echo "python: the wheel's extension loads system libraries (above)" >&2
+      exit 1
+    fi
+    bash -c "$run_wheel_suite"
+  fi
+fi
