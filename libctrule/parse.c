@@ -538,6 +538,27 @@ static ctr__mod lex_modifier(parser *p, bool blank_before)
   return CTR__MOD_NONE;
 }
 
+/* A modifier word written without the blanks Falco requires (`==oneof (a)`,
+ * `= oneof(a)`), or after an operator that takes none (`> oneof (1)`): an
+ * error that says so, where Falco's parser fails further on. */
+static bool modifier_misplaced(parser *p, bool blank_before)
+{
+  static const char *const words[] = {"oneof", "anyof", "allof"};
+  ctr__lexer l = p->lx;
+  for (size_t k = 0; k < CTR__COUNTOF(words); k++) {
+    if (!ctr__lex_prefix(&l, words[k]))
+      continue;
+    bool blank_after = ctr__lex_skip_ws(&l);
+    bool list_follows = l.i < l.len && (l.s[l.i] == '(' || (!blank_before && blank_after && ctr__lex_ident_len(&l)));
+    if (list_follows && (!blank_before || !blank_after)) {
+      fail(p, p->lx.i, "the modifier '%s' needs a blank on each side, as in 'ct.name = %s (a, b)'", words[k], words[k]);
+      return true;
+    }
+    return false;
+  }
+  return false;
+}
+
 /* What follows the left operand of a check: the operator and its operand. */
 static bool parse_comparison(parser *p, ctr__ast *a)
 {
@@ -555,6 +576,8 @@ static bool parse_comparison(parser *p, ctr__ast *a)
   bool blank = ctr__lex_skip_ws(lx) || strchr(" \t\b\r\n", lx->s[after - 1]) != NULL;
   if (!is_numeric_op(a->op) && !is_list_op(a->op) && (a->mod = lex_modifier(p, blank)))
     return parse_list(p, a);
+  if (modifier_misplaced(p, blank))
+    return false;
   size_t vpos = lx->i;
   if ((a->rhs_field = parse_rhs_operand(p))) {
     if (a->op == CTR__OP_REGEX) {

@@ -189,9 +189,10 @@ static int eval_with(const char *defs, const char *cond)
  * rules.yaml line 3, the condition starting at column 14. */
 Test(parse, new_errors_are_positioned)
 {
-  BAD("ct.name ==oneof (GetObject)", "rules.yaml:3:31: error: unexpected '(GetObject)'");
-  BAD("ct.name contains oneof(Get)", "rules.yaml:3:37: error: unexpected '(Get)'");
+  BAD("ct.name ==oneof (GetObject)", "rules.yaml:3:25: error: the modifier 'oneof' needs a blank on each side");
+  BAD("ct.name contains oneof(Get)", "rules.yaml:3:32: error: the modifier 'oneof' needs a blank on each side");
   BAD("s3.bytes > oneof (1, 2)", "rules.yaml:3:26: error: a numeric operator needs a number");
+  NO("ct.name = oneof");                               /* a value, not a modifier */
   BAD("ct.name = \"it\\''s\"", "rules.yaml:3:28: error: invalid \\' escape in a \"-quoted string");
   BAD("ct.name = \"C:\\\\\"", "rules.yaml:3:25: error: unterminated quoted string");
   BAD("join(\"-\") = x", "rules.yaml:3:15: error: join() takes two arguments");
