@@ -28,6 +28,7 @@ const (
 	LimitRegexMatch     Limit = 9  // both: PCRE2 match limit 100000
 	LimitRegexDepth     Limit = 10 // both: PCRE2 depth limit 10000
 	LimitListItems      Limit = 11 // compiler: 100000 values per list literal
+	LimitGzipRatio      Limit = 12 // scanner: 200 bytes out per compressed byte in, past 16 MiB out
 )
 
 // String is the limit's stable name ("macro_depth"), as diagnostics say it.

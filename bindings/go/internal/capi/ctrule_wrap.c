@@ -2023,6 +2023,18 @@ intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_988cbc87c1065394() {
 }
 
 
+intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_988cbc87c1065394() {
+  enum ctr_limit result;
+  intgo _swig_go_result;
+  
+  
+  result = CTR_LIMIT_GZIP_RATIO;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_CTR_LIMIT__COUNT_capi_988cbc87c1065394() {
   enum ctr_limit result;
   intgo _swig_go_result;
