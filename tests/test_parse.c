@@ -16,11 +16,12 @@ static const char *EV =
 
 static char diags[8192];
 
-/* 1 match, 0 no match, -1 compile error (message in diags). */
-static int eval(const char *cond)
+/* 1 match, 0 no match, -1 compile error (message in diags); `defs`: YAML
+ * items (lists, macros) placed before the rule. */
+static int eval_with(const char *defs, const char *cond)
 {
-  char y[4096];
-  snprintf(y, sizeof y, "- rule: r\n  desc: d\n  condition: '%s'\n  output: o\n  priority: info\n", cond);
+  char y[8192];
+  snprintf(y, sizeof y, "%s- rule: r\n  desc: d\n  condition: '%s'\n  output: o\n  priority: info\n", defs, cond);
   ctr_ruleset *rs = tu_compile(y, diags, sizeof diags);
   if (!rs)
     return -1;
@@ -35,6 +36,8 @@ static int eval(const char *cond)
   ctr_ruleset_unref(rs);
   return n;
 }
+
+static int eval(const char *cond) { return eval_with("", cond); }
 
 #define YES(c) cr_assert_eq(eval(c), 1, "expected match: %s\n%s", c, diags)
 #define NO(c) cr_assert_eq(eval(c), 0, "expected no match: %s\n%s", c, diags)
@@ -167,22 +170,6 @@ Test(parse, field_name_as_value_warns)
 {
   YES("ct.user != ct.name");
   cr_assert(strstr(diags, "is a field name: it is compared as a string"), "%s", diags);
-}
-
-/* eval() with YAML items (lists, macros) placed before the rule. */
-static int eval_with(const char *defs, const char *cond)
-{
-  char y[8192];
-  snprintf(y, sizeof y, "%s- rule: r\n  desc: d\n  condition: '%s'\n  output: o\n  priority: info\n", defs, cond);
-  ctr_ruleset *rs = tu_compile(y, diags, sizeof diags);
-  if (!rs)
-    return -1;
-  tu_matches m = {0};
-  tu_scan(rs, EV, strlen(EV), 0, 0, &m);
-  int n = (int)m.count;
-  tu_matches_free(&m);
-  ctr_ruleset_unref(rs);
-  return n;
 }
 
 /* Every error of the grammar carries the position of what is wrong:
