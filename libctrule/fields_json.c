@@ -1,10 +1,12 @@
 /*
  * fields_json.c - the fields of Falco's json plugin over the CloudTrail
  * record: json.value[<JSON pointer>], json.obj, json.rawtime and their jevt.*
- * aliases.
+ * aliases; and the fields Sigma rules are translated to (sigma.c):
+ * json.values[<dotted path>] and json.ip[<dotted path>].
  */
 #include "internal.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -274,20 +276,170 @@ static int x_rawtime(const ctr__event *ev, const char *arg, uint64_t argnum, ctr
   return CTR_OK;
 }
 
+/* ------------------------------------------------------------ json.values */
+
+/* Values collected in the event arena (a grown array is copied; the old one
+ * stays in the arena until the event ends). */
+typedef struct vlist {
+  ctr__str *v;
+  size_t n, cap;
+} vlist;
+
+static int vl_push(const ctr__event *ev, vlist *l, const char *s, size_t n)
+{
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 4;
+    ctr__str *v = ctr__arena_alloc(ev->arena, cap * sizeof *v);
+    if (!v)
+      return CTR_ENOMEM;
+    if (l->n)
+      memcpy(v, l->v, l->n * sizeof *v);
+    l->v = v;
+    l->cap = cap;
+  }
+  l->v[l->n++] = (ctr__str){s, n};
+  return CTR_OK;
+}
+
+/* What SIEM backends index for a leaf: a string its content, an array each
+ * of its elements (arrays within crossed too), null nothing, any other value
+ * its compact JSON text (true, 12, {"a":1}). Recursion is bounded by the
+ * record depth limit the framer enforces. */
+static int leaf_values(const ctr__event *ev, const json_t *j, vlist *l)
+{
+  if (!j || json_is_null(j))
+    return CTR_OK;
+  if (json_is_array(j)) {
+    for (size_t i = 0; i < json_array_size(j); i++) {
+      int rc = leaf_values(ev, json_array_get(j, i), l);
+      if (rc != CTR_OK)
+        return rc;
+    }
+    return CTR_OK;
+  }
+  if (json_is_string(j))
+    return vl_push(ev, l, json_string_value(j), json_string_length(j));
+  ctr__value c;
+  int rc = ctr__value_compact(ev, j, &c);
+  return rc != CTR_OK ? rc : vl_push(ev, l, c.str, c.len);
+}
+
+/* Follows `path` (dotted object keys, [path, end)) from j: an array met on
+ * the way is crossed, each element following the rest of the path. */
+static int path_values(const ctr__event *ev, const json_t *j, const char *path, const char *end, vlist *l)
+{
+  if (json_is_array(j)) {
+    for (size_t i = 0; i < json_array_size(j); i++) {
+      int rc = path_values(ev, json_array_get(j, i), path, end, l);
+      if (rc != CTR_OK)
+        return rc;
+    }
+    return CTR_OK;
+  }
+  if (path >= end)
+    return leaf_values(ev, j, l);
+  const char *dot = memchr(path, '.', (size_t)(end - path));
+  const char *seg_end = dot ? dot : end;
+  const json_t *kid = ctr__json_getn(j, path, (size_t)(seg_end - path));
+  return kid ? path_values(ev, kid, dot ? dot + 1 : end, end, l) : CTR_OK;
+}
+
+/* Every value the dotted path reaches in the record (see path_values). */
+static int collect_values(const ctr__event *ev, const char *arg, vlist *l)
+{
+  if (!arg || !*arg)
+    return CTR_OK;
+  const char *end = arg + strlen(arg);
+  const char *dot = strchr(arg, '.');
+  const char *seg_end = dot ? dot : end;
+  /* The record's member: a lazy event parses just that one. */
+  const json_t *top = ctr__event_getn(ev, arg, (size_t)(seg_end - arg));
+  return top ? path_values(ev, top, dot ? dot + 1 : end, end, l) : CTR_OK;
+}
+
+static void set_values(const vlist *l, ctr__value *out)
+{
+  if (l->n == 0) {
+    ctr__value_absent(out);
+  } else if (l->n == 1) {
+    ctr__value_str(out, l->v[0].s, l->v[0].len); /* one value compares as a string (val() on the right) */
+  } else {
+    memset(out, 0, sizeof *out);
+    out->kind = CTR__V_LIST;
+    out->items = l->v;
+    out->count = l->n;
+  }
+}
+
+/* json.values[a.b.c]: the values of a dotted path, arrays crossed; absent
+ * when there is none. */
+static int x_values(const ctr__event *ev, const char *arg, uint64_t argnum, ctr__value *out)
+{
+  CTR__UNUSED(argnum);
+  vlist l = {0};
+  int rc = collect_values(ev, arg, &l);
+  if (rc == CTR_OK)
+    set_values(&l, out);
+  return rc;
+}
+
+/* json.ip[a.b.c]: those values of the path that are IP addresses, as "4:"
+ * and 8 hex digits or "6:" and 32 (lower case): an address in a CIDR block
+ * then starts with the block's prefix digits, which a glob checks. */
+static int x_ip(const ctr__event *ev, const char *arg, uint64_t argnum, ctr__value *out)
+{
+  CTR__UNUSED(argnum);
+  vlist all = {0}, ips = {0};
+  int rc = collect_values(ev, arg, &all);
+  for (size_t i = 0; i < all.n && rc == CTR_OK; i++) {
+    char text[64];
+    unsigned char bin[16];
+    if (all.v[i].len >= sizeof text)
+      continue;
+    memcpy(text, all.v[i].s, all.v[i].len);
+    text[all.v[i].len] = '\0';
+    bool v6 = strchr(text, ':') != NULL;
+    if (inet_pton(v6 ? AF_INET6 : AF_INET, text, bin) != 1)
+      continue;
+    size_t nb = v6 ? 16 : 4;
+    char *s = ctr__arena_alloc(ev->arena, 2 + 2 * nb + 1);
+    if (!s)
+      return CTR_ENOMEM;
+    s[0] = v6 ? '6' : '4';
+    s[1] = ':';
+    for (size_t k = 0; k < nb; k++)
+      snprintf(s + 2 + 2 * k, 3, "%02x", bin[k]);
+    rc = vl_push(ev, &ips, s, 2 + 2 * nb);
+  }
+  if (rc == CTR_OK)
+    set_values(&ips, out);
+  return rc;
+}
+
 #define VALUE_DESC                                                                                         \
   "JSON pointer (RFC 6901, ~0 ~1 escapes, array indexes; leading '/' optional) into the record: a string " \
   "leaf unquoted, any other value as compact JSON (true, 12, [\"all\"], null, {...}); absent if the path "  \
   "does not exist."
 #define OBJ_DESC "The whole record as JSON indented with two spaces (Go json.Indent of the record's bytes)."
+#define VALUES_DESC                                                                                        \
+  "Every value a dotted path of object keys reaches in the record (a.b.c; an array on the way is crossed, "   \
+  "each element followed): a string its content, an array each element, any other value its compact JSON "  \
+  "(true, 12, {...}); null has none. One value is a string, several a list; absent if there is none. "      \
+  "What Sigma field names are translated to (docs/sigma.md)."
+#define IP_DESC                                                                                            \
+  "The values of json.values[path] that are IP addresses, as 4:<8 hex digits> or 6:<32 hex digits> (lower " \
+  "case), so that a CIDR block is a prefix (Sigma's cidr modifier)."
 #define RAWTIME_DESC "The event time (eventTime) in nanoseconds since the epoch, as decimal text (= evt.rawtime)."
 
-/* json.value and jevt.value are CTR__RAW_JSON_LEAF: a string leaf is its
- * content, anything else compact JSON (see x_value). json.obj re-indents and
+/* json.value, jevt.value and json.values are CTR__RAW_JSON_LEAF: a string
+ * leaf is its content, anything else compact JSON (see x_value, leaf_values). json.obj re-indents and
  * json.rawtime formats a number: neither is verbatim. */
 const ctr__field_def ctr__fields_json[] = {
   {"json.value", CTR__FT_STRING, CTR__ARG_KEY_REQUIRED, x_value, VALUE_DESC, CTR__RAW_JSON_LEAF},
   {"json.obj", CTR__FT_STRING, CTR__ARG_NONE, x_obj, OBJ_DESC, CTR__RAW_NONE},
   {"json.rawtime", CTR__FT_STRING, CTR__ARG_NONE, x_rawtime, RAWTIME_DESC, CTR__RAW_NONE},
+  {"json.values", CTR__FT_LIST, CTR__ARG_KEY_REQUIRED, x_values, VALUES_DESC, CTR__RAW_JSON_LEAF},
+  {"json.ip", CTR__FT_LIST, CTR__ARG_KEY_REQUIRED, x_ip, IP_DESC, CTR__RAW_NONE},
   {"jevt.value", CTR__FT_STRING, CTR__ARG_KEY_REQUIRED, x_value, "Alias of json.value: " VALUE_DESC, CTR__RAW_JSON_LEAF},
   {"jevt.obj", CTR__FT_STRING, CTR__ARG_NONE, x_obj, "Alias of json.obj: " OBJ_DESC, CTR__RAW_NONE},
   {"jevt.rawtime", CTR__FT_STRING, CTR__ARG_NONE, x_rawtime, "Alias of json.rawtime: " RAWTIME_DESC, CTR__RAW_NONE},

@@ -6,6 +6,7 @@
  * document costs no memory, and a cap on aliases (CTR_LIMIT_YAML_ALIASES)
  * bounds the work. */
 #include "engine.h"
+#include "sigma.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -458,6 +459,12 @@ static int merge_docs(ctr__defs *defs, ctr__diags *diags, const ctr__srcfile *sr
     const ctr__ynode *doc = docs[d];
     if (doc->kind == CTR__Y_SCALAR && (doc->len == 0 || strcmp(doc->value, "null") == 0 || strcmp(doc->value, "~") == 0))
       continue; /* an empty document */
+    if (ctr__sigma_is_doc(doc)) { /* a Sigma rule rather than a Falco rules file */
+      int rc = ctr__sigma_merge(defs, diags, doc);
+      if (rc != CTR_OK)
+        return rc;
+      continue;
+    }
     if (doc->kind != CTR__Y_SEQ) {
       ctr__diag_add(diags, CTR_SEVERITY_ERROR, src->name, doc->line, doc->col, NULL,
                     "LOAD_ERR_YAML_VALIDATE", "rules content is not a YAML sequence (list) of items");
