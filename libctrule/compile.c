@@ -375,6 +375,60 @@ static pcre2_code *compile_regex(compiler_ctx *cx, const ctr__lit *lit)
   return re;
 }
 
+/* A regex with no special character but anchors and a leading or trailing
+ * ".*", ".+" or ".?" (libsinsp's check_warnings_regex_value). */
+static bool regex_is_plain(const char *v, size_t len)
+{
+  for (size_t i = 0; i < len; i++) {
+    if ((i == 0 && v[i] == '^') || (i == len - 1 && v[i] == '$'))
+      continue;
+    if (((i == 0 && len > 1) || i + 2 == len) && v[i] == '.' && i + 1 < len && strchr("+*?", v[i + 1]) && v[i + 1]) {
+      i++;
+      continue;
+    }
+    if (v[i] && strchr(".+*?^$()[]{}|\\", v[i]))
+      return false;
+  }
+  return true;
+}
+
+/* Does `s` (blanks removed) read as a field, with its argument if any? */
+static bool names_a_field(const char *s, size_t len)
+{
+  char *t = malloc(len + 1);
+  if (!t)
+    return false;
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++)
+    if (!strchr(" \t\n\r\v\f", s[i]) || !s[i])
+      t[n++] = s[i];
+  ctr__lexer lx = {t, n, 0};
+  size_t name_len, arg_start, arg_len;
+  bool field = ctr__lex_field_len(&lx, &name_len, &arg_start, &arg_len) == n && n && ctr__field_lookup(t, name_len);
+  bool transformer = false;
+  static const char *const tfs[] = {"val(", "tolower(", "toupper(", "b64(", "basename(", "len(", "join(", "concat(",
+                                    "getopt("};
+  for (size_t k = 0; k < CTR__COUNTOF(tfs) && !field; k++)
+    transformer |= n > strlen(tfs[k]) && strncmp(t, tfs[k], strlen(tfs[k])) == 0 && t[n - 1] == ')';
+  free(t);
+  return field || transformer;
+}
+
+/* libsinsp's compiler warnings on a constant value (LOAD_COMPILE_CONDITION):
+ * a regex that simpler operators would do, and a value that names a field or
+ * a transformer (a missing val()). */
+static void value_warnings(compiler_ctx *cx, ctr__op op, const ctr__lit *v)
+{
+  if (op == CTR__OP_REGEX && regex_is_plain(v->s, v->len))
+    report(cx, CTR_SEVERITY_WARNING, "LOAD_COMPILE_CONDITION", cx->text, v->pos,
+           "regex check with '%s' may be optimized with simpler operators such as '=', 'contains', 'startswith', "
+           "'endswith'", v->s);
+  if (names_a_field(v->s, v->len))
+    report(cx, CTR_SEVERITY_WARNING, "LOAD_COMPILE_CONDITION", cx->text, v->pos,
+           "'%s' may be a valid field%s misused as a const string value (write val(...) to compare with a field)",
+           v->s, strchr(v->s, '(') ? " transformer" : "");
+}
+
 /* Falco's filter_warning_resolver: a ka.* or jevt.* field compared for
  * equality with "<NA>" (what an absent field renders as) is a warning, once
  * per rule. */
@@ -439,10 +493,7 @@ static ctr__cnode *compile_check(compiler_ctx *cx, const ctr__ast *a)
     vals[i].len = a->rhs[i].len;
     if (!vals[i].s)
       return NULL;
-    if (!a->rhs[i].quoted && ctr__field_lookup(a->rhs[i].s, a->rhs[i].len))
-      report(cx, CTR_SEVERITY_WARNING, "LOAD_COMPILE_CONDITION", cx->text, a->rhs[i].pos,
-             "the value '%s' is a field name: it is compared as a string; write val(%s) to compare with the field",
-             a->rhs[i].s, a->rhs[i].s);
+    value_warnings(cx, a->op, &a->rhs[i]);
   }
   warn_na_check(cx, a);
   if (a->rhs_is_list) {

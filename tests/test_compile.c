@@ -321,3 +321,28 @@ Test(compile, na_comparison_warns)
   ctr_ruleset_unref(rs);
   cr_assert_null(strstr(diags, "<NA>"), "%s", diags);
 }
+
+/* libsinsp's warnings on constant values, positioned at the value. */
+Test(compile, constant_value_warnings)
+{
+  static const struct {
+    const char *cond, *diag;
+  } warn[] = {
+    {"ct.name regex \"^Get.*\"", "rules.yaml:3:28: warning: regex check with '^Get.*' may be optimized"},
+    {"ct.name = \"ct. user\"", "rules.yaml:3:24: warning: 'ct. user' may be a valid field misused as a const string value"},
+    {"ct.name in (a, 'toupper(ct.user)')", "rules.yaml:3:29: warning: 'toupper(ct.user)' may be a valid field transformer"},
+  };
+  for (size_t i = 0; i < sizeof warn / sizeof *warn; i++) {
+    char y[512];
+    snprintf(y, sizeof y, "- rule: r\n  desc: d\n  condition: %s\n  output: o\n  priority: info\n", warn[i].cond);
+    ctr_ruleset *rs = compile_with(y, -1, 0);
+    cr_assert(rs, "%s", diags);
+    ctr_ruleset_unref(rs);
+    cr_assert(strstr(diags, warn[i].diag), "%s: %s", warn[i].cond, diags);
+  }
+  ctr_ruleset *rs = compile_with("- rule: r\n  desc: d\n  condition: ct.name regex \"(Get|Put).*\" and ct.name = ct_user\n"
+                                 "  output: o\n  priority: info\n", -1, 0);
+  cr_assert(rs, "%s", diags);
+  ctr_ruleset_unref(rs);
+  cr_assert_eq(diags[0], '\0', "no warning: %s", diags);
+}
