@@ -45,6 +45,15 @@ __attribute__((format(printf, 5, 6))) static int err(sctx *x, const ctr__ynode *
 
 static bool is_scalar(const ctr__ynode *n) { return n && n->kind == CTR__Y_SCALAR; }
 
+/* The key node of `key` in a map (where a map-valued entry is reported). */
+static const ctr__ynode *key_node(const ctr__ynode *map, const char *key)
+{
+  for (size_t i = 0; map && map->kind == CTR__Y_MAP && i + 1 < map->n; i += 2)
+    if (is_scalar(map->items[i]) && strcmp(map->items[i]->value, key) == 0)
+      return map->items[i];
+  return NULL;
+}
+
 /* A YAML null: a plain ~, null (any case YAML allows) or empty scalar. */
 static bool is_null(const ctr__ynode *n)
 {
@@ -1016,9 +1025,9 @@ int ctr__sigma_merge(ctr__defs *defs, ctr__diags *diags, const ctr__ynode *doc)
     return err(&x, title ? title : doc, 0, CODE_INVALID, "a Sigma rule needs a title (it names the rule)");
   x.title = title->value;
   const ctr__ynode *n;
-  if ((n = ctr__ymap_get(doc, "correlation")))
+  if ((n = key_node(doc, "correlation")))
     return err(&x, n, 0, CODE_UNSUPPORTED, "Sigma correlation rules are not supported yet");
-  if ((n = ctr__ymap_get(doc, "filter")))
+  if ((n = key_node(doc, "filter")))
     return err(&x, n, 0, CODE_UNSUPPORTED, "Sigma filter documents are not supported");
   if ((n = ctr__ymap_get(doc, "action")))
     return err(&x, n, 0, CODE_UNSUPPORTED, "Sigma rule collections (action: %s) are not supported: write one document per rule",
