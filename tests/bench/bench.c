@@ -107,7 +107,7 @@ typedef struct bench_opts {
 
 enum {
   K_MEMCHR, K_SIMD, K_SIMD_DOM, K_JANSSON, K_RDS, K_ROOT, K_SRCIP, K_1K, K_10K, K_22, K_20, K_20_1K, K_NO_INDEX,
-  K_INF_FILES, K_FILES, K_INF_BIG, K_INF_BIG_NC, K_BIG, K_CLI_RDS, K_CLI_22, K_CLI_FILES, K_CLI_BIG, K__COUNT
+  K_INF_FILES, K_LIBDEFLATE_FILES, K_FILES, K_INF_BIG, K_INF_BIG_NC, K_BIG, K_CLI_RDS, K_CLI_22, K_CLI_FILES, K_CLI_BIG, K__COUNT
 };
 
 /* One corpus in every form the cases read. */
@@ -211,6 +211,7 @@ static void report(const bench_case *c, const corpus *k)
   if (k->files.data) {
     printf("%-52s %10s %9s %10s\n", "gzip log files (MB/s: compressed bytes)", "", "", "x inflate");
     report_line(&c[K_INF_FILES], k->files.len, 0, 0);
+    report_line(&c[K_LIBDEFLATE_FILES], k->files.len, inf_files, 0);
     report_line(&c[K_FILES], k->files.len, inf_files, 0);
     report_line(&c[K_INF_BIG], k->big.len, 0, 0);
     report_line(&c[K_INF_BIG_NC], k->big.len, inf_big, 0);
@@ -288,6 +289,7 @@ static int run_corpus(const input *in0, const bench_rules *r, const bench_opts *
     [K_20_1K] = {"ctrule, RDS + 20 + 1,000 generated rules", ctb_case_scan, &k.in, &a_20_1k},
     [K_NO_INDEX] = {"ctrule, RDS + 20, CTR_SCAN_NO_INDEX", ctb_case_scan, &k.in, &a_no_index},
     [K_INF_FILES] = {"zlib inflate-only, 100-record files (BASELINE)", ctb_case_inflate, &k.files, &crc},
+    [K_LIBDEFLATE_FILES] = {"libdeflate whole-file inflate, 100-record files", ctb_case_libdeflate, &k.files, NULL},
     [K_FILES] = {"ctrule, 100-record files, built-in RDS rules", ctb_case_scan, &k.files, &a_gz},
     [K_INF_BIG] = {"zlib inflate-only, one file (BASELINE)", ctb_case_inflate, &k.big, &crc},
     [K_INF_BIG_NC] = {"zlib inflate-only, one file, no CRC check", ctb_case_inflate, &k.big, &no_crc},

@@ -71,6 +71,10 @@ int ctb_case_scan(const input *in, const void *arg, uint64_t *count, uint64_t *a
  * with zlib's CRC-32 and length check (arg: const int *, 1) or without
  * (0); file by file for an input of many files (inflateReset between). */
 int ctb_case_inflate(const input *in, const void *arg, uint64_t *count, uint64_t *alerts, uint64_t *evaluated);
+/* libdeflate inflating each file of an input of many gzip files whole, in
+ * one call (what it can do and zlib's streaming cannot): information, how
+ * far a whole-file inflate would move the gzip cases' ceiling. */
+int ctb_case_libdeflate(const input *in, const void *arg, uint64_t *count, uint64_t *alerts, uint64_t *evaluated);
 /* A log file of `gb` GB generated batch by batch and streamed. */
 int ctb_case_stream(const input *in, const void *arg, uint64_t *count, uint64_t *alerts, uint64_t *evaluated);
 /* The ctrule CLI as a whole process (read, compile, scan; what a user
