@@ -1,6 +1,7 @@
 /* compiler.c - the public compiler and ruleset objects: loading files,
  * strings and built-ins in order, selection, and the ruleset accessors. */
 #include "engine.h"
+#include "sigma.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -115,7 +116,17 @@ static int add_source(ctr_compiler *c, const char *name, char *text, size_t len)
                   "rules file contains a NUL byte");
     return CTR_ESYNTAX;
   }
-  return ctr__load_yaml(&c->defs, &c->diags, &f->src, &f->pool);
+  /* Load the tree, then merge its documents: load.c knows nothing of rules. */
+  int rc = ctr__load_yaml(c->defs.limits[CTR_LIMIT_YAML_ALIASES], c->defs.limits[CTR_LIMIT_YAML_NODES], &c->diags,
+                          &f->src, &f->pool);
+  if (rc != CTR_OK)
+    return rc;
+  size_t ndocs;
+  ctr__ynode *const *docs = ctr__yaml_docs(f->pool, &ndocs);
+  for (size_t d = 0; d < ndocs && rc == CTR_OK; d++) /* Falco stops a file at its first error */
+    rc = ctr__sigma_is_doc(docs[d]) ? ctr__sigma_merge(&c->defs, &c->diags, docs[d])
+                                     : ctr__merge_doc(&c->defs, &c->diags, &f->src, docs[d]);
+  return rc;
 }
 
 int ctr_compiler_add_string(ctr_compiler *c, const char *yaml, size_t len, const char *name)

@@ -206,18 +206,27 @@ ctr__macro_def *ctr__defs_macro(const ctr__defs *defs, const char *s, size_t len
  * to through its YAML aliases. */
 #define CTR__RULES_FILE_MAX_BYTES ((size_t)64 << 20)
 
-/* Loads one YAML file into defs. Returns CTR_OK, CTR_ESYNTAX (an error was
- * reported; the file's remaining items were not loaded), CTR_EVERSION or
- * CTR_ENOMEM. src is borrowed and must outlive defs. *node_pool is set in
- * every case but allocation failure of the pool itself (then NULL): the
- * caller owns it and frees it with ctr__yaml_pool_free after defs, since
- * definitions merged before an error point into it. */
-int ctr__load_yaml(ctr__defs *defs, ctr__diags *diags, const ctr__srcfile *src, void **node_pool);
-/* Frees what defs owns (defs itself is the caller's) and zeroes it. */
-void ctr__defs_free(ctr__defs *defs);
-/* Frees a node pool and every node in it. NULL-safe. */
+/* load.c: reads one rules file into a YAML tree (every node with its
+ * position; aliases shared and counted against max_aliases and, with what
+ * they refer to, max_nodes). Returns CTR_OK, CTR_ESYNTAX (a positioned
+ * error diagnostic was added) or CTR_ENOMEM. src is borrowed and must
+ * outlive the tree. *tree is set in every case but the failure to allocate
+ * it (then NULL); the caller owns it, frees it with ctr__yaml_pool_free, and
+ * keeps it as long as definitions merged from it. */
+int ctr__load_yaml(uint64_t max_aliases, uint64_t max_nodes, ctr__diags *diags, const ctr__srcfile *src,
+                   void **tree);
+/* The document roots of a tree (borrowed); *n of them. */
+ctr__ynode *const *ctr__yaml_docs(const void *tree, size_t *n);
+/* Frees a tree and every node in it. NULL-safe. */
 void ctr__yaml_pool_free(void *pool);
 
+/* merge.c: one document of a Falco rules file into defs, item by item,
+ * stopping at the first error as Falco does. The document is borrowed and
+ * must outlive defs. CTR_OK, CTR_ESYNTAX or CTR_EVERSION (an error
+ * diagnostic was added), or CTR_ENOMEM. */
+int ctr__merge_doc(ctr__defs *defs, ctr__diags *diags, const ctr__srcfile *src, const ctr__ynode *doc);
+/* Frees what defs owns (defs itself is the caller's) and zeroes it. */
+void ctr__defs_free(ctr__defs *defs);
 /* merge.c: one top-level item of a rules file into defs. The item is
  * borrowed; defs keeps pointers into its tree (which must outlive defs) and
  * copies of the names, conditions and outputs. CTR_OK, CTR_ESYNTAX or

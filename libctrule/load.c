@@ -1,12 +1,11 @@
 /* load.c - reads a rules file with libyaml into a node tree that keeps every
- * node's source position, then hands each top-level item to merge.c.
+ * node's source position; compiler.c then hands the documents to merge.c.
  *
  * The tree is built from libyaml's event stream (not its document API) so
  * that aliases share nodes instead of being copied: a "billion laughs"
  * document costs no memory, and a cap on aliases (CTR_LIMIT_YAML_ALIASES)
  * bounds the work. */
 #include "engine.h"
-#include "sigma.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,9 +15,13 @@
 
 #define MAX_YAML_DEPTH 64
 
+/* A file's YAML tree: every node (aliases are shared, not copied) and the
+ * document roots. */
 typedef struct node_pool {
   ctr__ynode **nodes;
   size_t n, cap;
+  ctr__ynode **docs;
+  size_t ndocs;
 } node_pool;
 
 static ctr__ynode *pool_new(node_pool *p)
@@ -48,6 +51,7 @@ void ctr__yaml_pool_free(void *pool)
     free(p->nodes[i]);
   }
   free(p->nodes);
+  free(p->docs);
   free(p);
 }
 
@@ -451,56 +455,25 @@ void ctr__ynode_pos(const ctr__ynode *sc, size_t offset, unsigned *line, unsigne
   *col = c;
 }
 
-/* Hands each item of each document to merge.c, stopping at the first error
- * as Falco does. */
-static int merge_docs(ctr__defs *defs, ctr__diags *diags, const ctr__srcfile *src, ctr__ynode **docs, size_t ndocs)
+int ctr__load_yaml(uint64_t max_aliases, uint64_t max_nodes, ctr__diags *diags, const ctr__srcfile *src,
+                   void **tree)
 {
-  for (size_t d = 0; d < ndocs; d++) {
-    const ctr__ynode *doc = docs[d];
-    if (doc->kind == CTR__Y_SCALAR && (doc->len == 0 || strcmp(doc->value, "null") == 0 || strcmp(doc->value, "~") == 0))
-      continue; /* an empty document */
-    if (ctr__sigma_is_doc(doc)) { /* a Sigma rule rather than a Falco rules file */
-      int rc = ctr__sigma_merge(defs, diags, doc);
-      if (rc != CTR_OK)
-        return rc;
-      continue;
-    }
-    if (doc->kind != CTR__Y_SEQ) {
-      ctr__diag_add(diags, CTR_SEVERITY_ERROR, src->name, doc->line, doc->col, NULL,
-                    "LOAD_ERR_YAML_VALIDATE", "rules content is not a YAML sequence (list) of items");
-      return CTR_ESYNTAX;
-    }
-    for (size_t i = 0; i < doc->n; i++) {
-      const ctr__ynode *item = doc->items[i];
-      if (item->kind != CTR__Y_MAP) {
-        ctr__diag_add(diags, CTR_SEVERITY_ERROR, src->name, item->line, item->col, NULL,
-                      "LOAD_ERR_YAML_VALIDATE", "item is not a YAML mapping");
-        return CTR_ESYNTAX;
-      }
-      int rc = ctr__merge_item(defs, diags, item);
-      if (rc != CTR_OK)
-        return rc;
-    }
-  }
-  return CTR_OK;
-}
-
-int ctr__load_yaml(ctr__defs *defs, ctr__diags *diags, const ctr__srcfile *src, void **node_pool_out)
-{
-  *node_pool_out = NULL;
+  *tree = NULL;
   node_pool *pool = calloc(1, sizeof *pool);
   if (!pool)
     return CTR_ENOMEM;
-  *node_pool_out = pool; /* definitions merged before an error point into it */
-  builder b = {.src = src,
-               .pool = pool,
-               .diags = diags,
-               .max_aliases = defs->limits[CTR_LIMIT_YAML_ALIASES],
-               .max_nodes = defs->limits[CTR_LIMIT_YAML_NODES]};
+  *tree = pool;
+  builder b = {.src = src, .pool = pool, .diags = diags, .max_aliases = max_aliases, .max_nodes = max_nodes};
   int rc = build_tree(&b);
   free_builder(&b);
-  if (rc == CTR_OK)
-    rc = merge_docs(defs, diags, src, b.docs, b.ndocs);
-  free(b.docs);
+  pool->docs = b.docs;
+  pool->ndocs = b.ndocs;
   return rc;
+}
+
+ctr__ynode *const *ctr__yaml_docs(const void *tree, size_t *n)
+{
+  const node_pool *p = tree;
+  *n = p ? p->ndocs : 0;
+  return p ? p->docs : NULL;
 }

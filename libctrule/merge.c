@@ -1236,6 +1236,29 @@ int ctr__merge_item(ctr__defs *defs, ctr__diags *diags, const ctr__ynode *item)
   return CTR_OK;
 }
 
+int ctr__merge_doc(ctr__defs *defs, ctr__diags *diags, const ctr__srcfile *src, const ctr__ynode *doc)
+{
+  if (doc->kind == CTR__Y_SCALAR && (doc->len == 0 || strcmp(doc->value, "null") == 0 || strcmp(doc->value, "~") == 0))
+    return CTR_OK; /* an empty document */
+  if (doc->kind != CTR__Y_SEQ) {
+    ctr__diag_add(diags, CTR_SEVERITY_ERROR, src->name, doc->line, doc->col, NULL, "LOAD_ERR_YAML_VALIDATE",
+                  "rules content is not a YAML sequence (list) of items");
+    return CTR_ESYNTAX;
+  }
+  for (size_t i = 0; i < doc->n; i++) {
+    const ctr__ynode *item = doc->items[i];
+    if (item->kind != CTR__Y_MAP) {
+      ctr__diag_add(diags, CTR_SEVERITY_ERROR, src->name, item->line, item->col, NULL, "LOAD_ERR_YAML_VALIDATE",
+                    "item is not a YAML mapping");
+      return CTR_ESYNTAX;
+    }
+    int rc = ctr__merge_item(defs, diags, item);
+    if (rc != CTR_OK)
+      return rc;
+  }
+  return CTR_OK;
+}
+
 void ctr__defs_free(ctr__defs *d)
 {
   for (size_t i = 0; i < d->nlists; i++) {

@@ -31,7 +31,8 @@ cat "$out/c.txt"
 for want in "memchr over the bytes" "jansson parse-only" "built-in RDS rules" "identitytype = Root" \
             "srcip startswith" "1,000 realistic rules" "10,000 realistic rules" "Falco's 22 upstream rules" \
             "RDS + 20 CloudTrail rules" "1,000 generated rules" "CTR_SCAN_NO_INDEX" "zlib inflate-only, 100-record files" \
-            "100-record files, built-in RDS rules" "zlib inflate-only, one file" "one file, built-in RDS rules" \
+            "libdeflate whole-file inflate" "100-record files, built-in RDS rules" "zlib inflate-only, one file" \
+            "one file, built-in RDS rules" \
             "log file streamed, peak RSS" "10,000 realistic rules compile" "built-in + 10,000 rules load"; do
   grep -q "$want" "$out/c.txt" || { echo "bench: FAIL (no '$want' line)"; exit 1; }
 done
@@ -54,6 +55,10 @@ for want in "built-in RDS rules >= 0.6x" "identitytype = Root >= 0.5x" "startswi
 done
 if grep -q "simdjson: not built" "$out/c.txt"; then
   echo "bench: note: the simdjson baseline is not built (libsimdjson-dev): ratios to jansson only"
+elif ! grep -q "simdjson On-Demand, eventSource (BASELINE)" "$out/c.txt" || ! grep -q "simdjson DOM" "$out/c.txt" ||
+     grep -E "(>= 0\.[0-9]+x) +- +\(not measured\)" "$out/c.txt" | grep -vq "CLI"; then
+  echo "bench: FAIL (simdjson is built but a baseline line or a ratio to it is missing)"
+  exit 1
 fi
 if [ -f "$root/../shared/data/cloudtrail/records.ndjson" ] && ! grep -q "^=== corpus 2: " "$out/c.txt"; then
   echo "bench: FAIL (the real-records corpus did not run)"
