@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD in UTF-8 */
 
@@ -97,51 +98,55 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 }
 
 /* A JSON string as nlohmann::json's dump() writes it in Falco (no ASCII
- * escaping, invalid UTF-8 replaced by U+FFFD, NUL included). */
-static int json_str(ctr__buf *b, const char *str, size_t n)
+ * escaping, invalid UTF-8 replaced by U+FFFD, NUL included). Runs of
+ * printable ASCII, the common case, are copied whole. */
+static int json_str_body(ctr__buf *b, const char *str, size_t n)
 {
   const unsigned char *s = (const unsigned char *)str;
-  int rc = ctr__buf_append_char(b, '"');
-  size_t run = 0; /* bytes at s that need no escape, not yet appended */
-  for (size_t i = 0; rc == CTR_OK && i < n;) {
+  int rc = ctr__buf_reserve(b, n + 2);
+  size_t i = 0;
+  while (rc == CTR_OK && i < n) {
+    size_t run = i;
+    while (run < n && s[run] >= 0x20 && s[run] < 0x80 && s[run] != '"' && s[run] != '\\')
+      run++;
+    if (run > i)
+      rc = ctr__buf_append(b, s + i, run - i);
+    i = run;
+    if (rc != CTR_OK || i == n)
+      break;
     unsigned char c = s[i];
-    const char *esc = NULL;
-    char tmp[8];
     size_t k = 1;
-    if (c == '"')
-      esc = "\\\"";
-    else if (c == '\\')
-      esc = "\\\\";
-    else if (c == '\n')
-      esc = "\\n";
-    else if (c == '\r')
-      esc = "\\r";
-    else if (c == '\t')
-      esc = "\\t";
-    else if (c == '\b')
-      esc = "\\b";
-    else if (c == '\f')
-      esc = "\\f";
-    else if (c < 0x20) {
-      snprintf(tmp, sizeof tmp, "\\u%04x", c);
-      esc = tmp;
-    } else if (c >= 0x80 && (k = utf8_len(s + i, n - i)) == 0) {
-      esc = REPLACEMENT;
-      k = 1;
+    char tmp[8];
+    const char *esc = tmp;
+    switch (c) {
+    case '"': esc = "\\\""; break;
+    case '\\': esc = "\\\\"; break;
+    case '\n': esc = "\\n"; break;
+    case '\r': esc = "\\r"; break;
+    case '\t': esc = "\\t"; break;
+    case '\b': esc = "\\b"; break;
+    case '\f': esc = "\\f"; break;
+    default:
+      if (c < 0x20) {
+        snprintf(tmp, sizeof tmp, "\\u%04x", c);
+      } else if ((k = utf8_len(s + i, n - i)) != 0) {
+        esc = NULL; /* valid UTF-8: as is */
+      } else {
+        esc = REPLACEMENT;
+        k = 1;
+      }
     }
-    if (!esc) {
-      run += k;
-      i += k;
-      continue;
-    }
-    rc = ctr__buf_append(b, s + i - run, run);
-    if (rc == CTR_OK)
-      rc = ctr__buf_append_str(b, esc);
-    run = 0;
+    rc = esc ? ctr__buf_append_str(b, esc) : ctr__buf_append(b, s + i, k);
     i += k;
   }
+  return rc;
+}
+
+static int json_str(ctr__buf *b, const char *s, size_t n)
+{
+  int rc = ctr__buf_append_char(b, '"');
   if (rc == CTR_OK)
-    rc = ctr__buf_append(b, s + n - run, run);
+    rc = json_str_body(b, s, n);
   return rc == CTR_OK ? ctr__buf_append_char(b, '"') : rc;
 }
 
@@ -261,27 +266,65 @@ static bool is_time_field(const char *name)
 {
   static const char *const names[] = {"evt.time", "evt.time.s", "evt.time.iso8601", "evt.datetime",
                                       "evt.datetime.s"};
+  if (strncmp(name, "evt.", 4) != 0)
+    return false;
   for (size_t i = 0; i < CTR__COUNTOF(names); i++)
     if (strcmp(name, names[i]) == 0)
       return true;
   return false;
 }
 
-/* A text field's value for the event time, formatted by the registry's own
- * extractor (evt.time, evt.time.iso8601) into `out`. */
-static int time_text(const char *field, int64_t time_ns, ctr__buf *out)
+/* The event time as Falco prints it: evt.time ("HH:MM:SS.nnnnnnnnn"), or with
+ * `iso` evt.time.iso8601 ("YYYY-MM-DDTHH:MM:SS.nnnnnnnnn+0000"), in UTC, the
+ * same text as those fields (fields_evt.c; tests/test_render.c compares
+ * them). Written here, not through the field registry, because an alert's
+ * JSON needs it without an event to extract from. */
+static char *put_digits(char *p, unsigned v, int width)
 {
-  const ctr__field_def *d = ctr__field_lookup(field, strlen(field));
-  if (!d)
-    return CTR_EINVAL;
-  ctr__arena arena = {0};
-  ctr__event ev = {.time_ns = time_ns, .arena = &arena, .hostname = ""};
-  ctr__value v = {0};
-  int rc = d->extract(&ev, NULL, 0, &v);
-  if (rc == CTR_OK)
-    rc = v.kind == CTR__V_STR ? ctr__buf_append(out, v.str, v.len) : CTR_EINVAL;
-  ctr__arena_free(&arena);
-  return rc;
+  for (int i = width - 1; i >= 0; i--, v /= 10)
+    p[i] = (char)('0' + v % 10);
+  return p + width;
+}
+
+/* (Hand-formatted: printf was most of the cost of an alert's JSON.) */
+static int time_text(int64_t time_ns, bool iso, ctr__buf *out)
+{
+  uint64_t ts = time_ns > 0 ? (uint64_t)time_ns : 0;
+  time_t sec = (time_t)(ts / 1000000000u);
+  struct tm tm;
+  if (!gmtime_r(&sec, &tm))
+    memset(&tm, 0, sizeof tm);
+  char buf[40], *p = buf;
+  if (iso) {
+    p = put_digits(p, (unsigned)(tm.tm_year + 1900), 4);
+    *p++ = '-';
+    p = put_digits(p, (unsigned)tm.tm_mon + 1, 2);
+    *p++ = '-';
+    p = put_digits(p, (unsigned)tm.tm_mday, 2);
+    *p++ = 'T';
+  }
+  p = put_digits(p, (unsigned)tm.tm_hour, 2);
+  *p++ = ':';
+  p = put_digits(p, (unsigned)tm.tm_min, 2);
+  *p++ = ':';
+  p = put_digits(p, (unsigned)tm.tm_sec, 2);
+  *p++ = '.';
+  p = put_digits(p, (unsigned)(ts % 1000000000u), 9);
+  if (iso) {
+    memcpy(p, "+0000", 5);
+    p += 5;
+  }
+  return ctr__buf_append(out, buf, (size_t)(p - buf));
+}
+
+static int append_u64(ctr__buf *b, uint64_t v)
+{
+  char buf[24], *p = buf + sizeof buf;
+  do {
+    *--p = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  return ctr__buf_append(b, p, (size_t)(buf + sizeof buf - p));
 }
 
 static int json_output_fields(const ctr_match *m, unsigned flags, const char *trailer, const char *event_id,
@@ -334,7 +377,7 @@ static int json_output_fields(const ctr_match *m, unsigned flags, const char *tr
       rc = ctr__buf_append_str(b, f[i].value);
       break;
     case 't':
-      rc = ctr__buf_printf(b, "%llu", (unsigned long long)(ns > 0 ? ns : 0));
+      rc = append_u64(b, ns > 0 ? (uint64_t)ns : 0);
       break;
     default:
       rc = ctr__buf_append_str(b, "null");
@@ -358,15 +401,19 @@ static int json_members(const ctr_match *m, unsigned flags, const char *trailer,
   }
   if (rc == CTR_OK && !(flags & CTR_JSON_NO_OUTPUT)) {
     /* Falco's output: "<evt.time>: <Priority> <message>". */
-    ctr__buf out = {0};
-    rc = time_text(flags & CTR_JSON_TIME_ISO8601 ? "evt.time.iso8601" : "evt.time", ctr_match_time(m), &out);
+    rc = ctr__buf_append_str(b, ",\"output\":\"");
     if (rc == CTR_OK)
-      rc = ctr__buf_printf(&out, ": %s %s", prio ? prio : "Debug", message);
+      rc = time_text(ctr_match_time(m), flags & CTR_JSON_TIME_ISO8601, b);
     if (rc == CTR_OK)
-      rc = ctr__buf_append_str(b, ",\"output\":");
+      rc = ctr__buf_append(b, ": ", 2);
     if (rc == CTR_OK)
-      rc = json_str(b, out.data, out.len);
-    ctr__buf_free(&out);
+      rc = ctr__buf_append_str(b, prio ? prio : "Debug");
+    if (rc == CTR_OK)
+      rc = ctr__buf_append_char(b, ' ');
+    if (rc == CTR_OK)
+      rc = json_str_body(b, message, strlen(message));
+    if (rc == CTR_OK)
+      rc = ctr__buf_append_char(b, '"');
   }
   if (rc == CTR_OK && !(flags & CTR_JSON_NO_OUTPUT_FIELDS)) {
     rc = ctr__buf_append_str(b, ",\"output_fields\":");
@@ -421,21 +468,22 @@ CTR_API int ctr_match_json(const ctr_match *m, unsigned flags, char **out, size_
   const char *event_id = *id == 's' ? id + 1 : NULL;
 
   ctr__buf b = {0};
-  int rc = ctr__buf_append_str(&b, "{\"hostname\":");
+  /* One allocation for most lines: the output appears twice at most. */
+  int rc = ctr__buf_reserve(&b, 512 + 2 * strlen(output));
+  if (rc == CTR_OK)
+    rc = ctr__buf_append_str(&b, "{\"hostname\":");
   if (rc == CTR_OK)
     rc = json_cstr(&b, hostname);
   if (rc == CTR_OK)
     rc = json_members(m, flags, trailer, event_id, &b);
+  /* Falco's time: ISO 8601, UTC, always nine digits of nanoseconds, "Z". */
+  if (rc == CTR_OK)
+    rc = ctr__buf_append_str(&b, ",\"time\":\"");
+  if (rc == CTR_OK)
+    rc = time_text(ctr_match_time(m), true, &b);
   if (rc == CTR_OK) {
-    /* Falco's time: ISO 8601, UTC, always nine digits of nanoseconds. */
-    int64_t ns = ctr_match_time(m);
-    ctr__buf t = {0};
-    rc = time_text("evt.time.iso8601", ns, &t);
-    if (rc == CTR_OK && t.len >= 5) /* "...nnnnnnnnn+0000" -> "...nnnnnnnnnZ" */
-      rc = ctr__buf_printf(&b, ",\"time\":\"%.*sZ\"}", (int)(t.len - 5), t.data);
-    else if (rc == CTR_OK)
-      rc = CTR_EINVAL;
-    ctr__buf_free(&t);
+    b.len -= 5; /* "+0000" */
+    rc = ctr__buf_append_str(&b, "Z\"}");
   }
   if (rc != CTR_OK) {
     ctr__buf_free(&b);
