@@ -176,7 +176,7 @@ typedef struct field {
   const ctr__ynode *key; /* the "name|mod|mod" scalar */
   char *name;            /* the field path (owned) */
   mkind kind;
-  bool all, cased, b64, b64offset;
+  bool all, cased, b64, b64offset, expand;
   char re_flags[4]; /* i m s, as given */
 } field;
 
@@ -250,8 +250,7 @@ static int read_field(sctx *x, const ctr__ynode *key, field *f)
       if (!strchr(f->re_flags, fl))
         f->re_flags[strlen(f->re_flags)] = fl;
     } else if (IS("expand")) {
-      return err(x, key, off, CODE_UNSUPPORTED,
-                 "modifier 'expand' needs placeholder values from a processing pipeline, which this engine has not");
+      f->expand = true;
     } else if (IS("windash") || IS("wide") || IS("utf16") || IS("utf16le") || IS("utf16be")) {
       return err(x, key, off, CODE_UNSUPPORTED,
                  "modifier '%.*s' is for Windows command lines and encodings, not CloudTrail records", (int)mn, m);
@@ -268,6 +267,8 @@ static int read_field(sctx *x, const ctr__ynode *key, field *f)
     return err(x, key, 0, CODE_INVALID, "base64 modifiers apply to plain, contains, startswith or endswith matching only");
   if (f->kind == MK_EXISTS && (f->all || f->cased))
     return err(x, key, 0, CODE_INVALID, "'exists' takes no other modifier");
+  if (f->expand && (f->kind != MK_EQ || f->b64 || f->b64offset || f->cased))
+    return err(x, key, 0, CODE_UNSUPPORTED, "'expand' is supported alone: a placeholder stands for a Falco list of values");
   return CTR_OK;
 }
 
@@ -502,6 +503,31 @@ static int emit_cidr(sctx *x, tb *t, const field *f, const ctr__ynode *v)
   return CTR_OK;
 }
 
+/* Sigma's expand: a value '%name%' is a placeholder, and the values it
+ * stands for are those of the Falco list `name`, which must be defined
+ * before the Sigma document (a tuning file loaded first); the field matches
+ * when any of its values is one of the list's items (exactly). */
+static int emit_expand(sctx *x, tb *t, const field *f, const ctr__ynode *v)
+{
+  size_t n = v->len;
+  if (n < 3 || v->value[0] != '%' || v->value[n - 1] != '%')
+    return err(x, v, 0, CODE_UNSUPPORTED, "an 'expand' value must be one placeholder, '%%name%%'");
+  const char *name = v->value + 1;
+  for (size_t i = 0; i < n - 2; i++)
+    if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') || (name[i] >= '0' && name[i] <= '9') ||
+          name[i] == '_' || (i > 0 && (name[i] == '-' || name[i] == '.'))))
+      return err(x, v, 1 + i, CODE_UNSUPPORTED, "placeholder '%s' is not a Falco list name", v->value);
+  if (!ctr__defs_list(x->defs, name, n - 2))
+    return err(x, v, 1, CODE_INVALID,
+               "placeholder '%s' has no values: define the Falco list '%.*s' in a rules file loaded before this one",
+               v->value, (int)(n - 2), name);
+  tb_field(t, f, "values");
+  tb_at(t, " intersects (", f->key);
+  tb_put(t, name, n - 2, v, 1);
+  tb_at(t, ")", f->key);
+  return CTR_OK;
+}
+
 /* One value of a field: one check (or a group of them). */
 static int emit_value(sctx *x, tb *t, const field *f, const ctr__ynode *v)
 {
@@ -529,6 +555,8 @@ static int emit_value(sctx *x, tb *t, const field *f, const ctr__ynode *v)
   }
   if (f->b64 || f->b64offset)
     return emit_b64(x, t, f, v);
+  if (f->expand)
+    return emit_expand(x, t, f, v);
   switch (f->kind) {
   case MK_RE:
     return emit_re(x, t, f, v);
@@ -912,7 +940,8 @@ static int check_logsource(sctx *x)
 static int build_output(sctx *x, tb *t)
 {
   tb_gen(t, "%ct.name on %ct.src (user=%ct.user arn=%ct.user.arn account=%ct.user.accountid "
-            "resources=%ct.resources region=%ct.region ip=%ct.srcip agent=%ct.useragent error=%ct.error");
+            "resources=%ct.resources request=%ct.request region=%ct.region ip=%ct.srcip agent=%ct.useragent "
+            "error=%ct.error");
   const ctr__ynode *fields = ctr__ymap_get(x->doc, "fields");
   if (fields && fields->kind == CTR__Y_SEQ) {
     for (size_t i = 0; i < fields->n; i++) {

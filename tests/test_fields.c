@@ -199,7 +199,7 @@ static const char *const all_names[] = {
   "ct.tlsdetails.ciphersuite", "ct.tlsdetails.clientprovidedhostheader", "ct.additionaleventdata", "s3.uri",
   "s3.bucket", "s3.key", "s3.bytes", "s3.bytes.in", "s3.bytes.out", "s3.cnt.get", "s3.cnt.put", "s3.cnt.other",
   "ec2.name", "ec2.imageid", "ec2.imageids", "ecr.repository", "ecr.imagetag", "iam.role", "iam.policy",
-  "json.value", "json.obj", "json.rawtime", "jevt.value", "jevt.obj", "jevt.rawtime", "evt.num", "evt.time",
+  "json.value", "json.obj", "json.rawtime", "json.values", "json.ip", "jevt.value", "jevt.obj", "jevt.rawtime", "evt.num", "evt.time",
   "evt.time.s", "evt.time.iso8601", "evt.datetime", "evt.datetime.s", "evt.rawtime", "evt.rawtime.s",
   "evt.rawtime.ns", "evt.reltime", "evt.reltime.s", "evt.reltime.ns", "evt.pluginname", "evt.plugininfo",
   "evt.source", "evt.is_async", "evt.asynctype", "evt.hostname", "rds.instance", "rds.cluster", "rds.snapshot",

@@ -670,7 +670,8 @@ static ctr_ruleset *every_field_rules(void)
                             rule);
     for (size_t k = 0; k < per_rule && i < nfields + sizeof pointers / sizeof *pointers; i++) {
       const char *name = i < nfields ? ctr_field_name(i) : NULL;
-      if (name && (strcmp(name, "json.value") == 0 || strcmp(name, "jevt.value") == 0 || strcmp(name, "rds.params.value") == 0))
+      if (name && (strcmp(name, "json.value") == 0 || strcmp(name, "jevt.value") == 0 || strcmp(name, "rds.params.value") == 0 ||
+                   strcmp(name, "json.values") == 0 || strcmp(name, "json.ip") == 0)) /* they need an argument */
         continue;
       if (name)
         len += (size_t)snprintf(yaml + len, cap - len, "%s=%%%s ", name, name);
