@@ -121,14 +121,16 @@ static void on_stream_error(void *ud, int status, uint64_t offset, const char *m
  * completeness verdict, told from what the walk read. This keeps a flood of
  * empty or bare objects to a few table reads a record. False when the facts
  * cannot tell (an escaped eventName, eventType or eventSource). */
-static bool no_candidates(ctr_scanner *sc, const ctr__record_facts *facts, uint64_t index, uint64_t offset)
+static bool no_candidates(ctr_scanner *sc, const ctr__record_facts *facts, uint64_t index, uint64_t offset,
+                          const uint32_t **cand, size_t *n)
 {
   const ctr__topval *name = &facts->top[CTR__TOP_EVENT_NAME], *type = &facts->top[CTR__TOP_EVENT_TYPE];
   if ((type->kind == '"' && type->escaped) || (name->kind == '"' && name->escaped))
     return false;
-  size_t n;
-  (void)ctr__index_lookup(sc->rs, name->kind == '"' ? name->s : NULL, name->kind == '"' ? name->len : 0, &n);
-  if (n)
+  /* The walk read an unescaped eventName, so its raw bytes are the value
+   * the parse would give: the candidates found here are kept for it. */
+  *cand = ctr__index_lookup(sc->rs, name->kind == '"' ? name->s : NULL, name->kind == '"' ? name->len : 0, n);
+  if (*n)
     return false;
   if (type->kind == '"' && type->len == 20 && memcmp(type->s, "AwsCloudTrailInsight", 20) == 0) {
     sc->stats[CTR_STAT_SKIPPED]++;
@@ -159,7 +161,9 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
   if (!(sc->flags & CTR_SCAN_NO_INDEX) && sc->rs->prefilter &&
       ctr__prefilter_skips(sc->rs->prefilter, data, len, facts))
     return CTR_OK;
-  if (facts && !(sc->flags & CTR_SCAN_NO_INDEX) && no_candidates(sc, facts, index, offset))
+  const uint32_t *cand = NULL;
+  size_t n = SIZE_MAX; /* not looked up yet */
+  if (facts && !(sc->flags & CTR_SCAN_NO_INDEX) && no_candidates(sc, facts, index, offset, &cand, &n))
     return CTR_OK;
   ctr__buf_clear(&sc->msg);
   /* A walked record is parsed member by member, as rules read them; any
@@ -200,12 +204,10 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
     report(sc, CTR_EDATA, index, offset, true, false);
 
   const ctr_ruleset *rs = sc->rs;
-  size_t n;
-  const uint32_t *cand;
   if (sc->flags & CTR_SCAN_NO_INDEX) {
     cand = rs->all;
     n = rs->nall;
-  } else {
+  } else if (n == SIZE_MAX) {
     const json_t *name = ctr__event_get(ev, "eventName");
     cand = ctr__index_lookup(rs, json_string_value(name), json_string_length(name), &n);
   }
