@@ -415,6 +415,18 @@ Test(scan, a_cut_record_never_swallows_the_records_after_it, .timeout = 120)
     assert_cut_survives(rs, "EventBridge event", "{\"version\":\"0\",\"detail-type\":\"AWS API Call via CloudTrail\",\"detail\":", rec, cut,
                         "\n" REC("A") "\n" REC("B") "\n", 2, 0, true);
   }
+  /* a CloudWatch Logs payload cut anywhere, the record inside it escaped */
+  json_t *str = json_string(rec);
+  char *msg = json_dumps(str, JSON_ENCODE_ANY), *cwl;
+  json_decref(str);
+  cr_assert(asprintf(&cwl, "{\"messageType\":\"DATA_MESSAGE\",\"logGroup\":\"g\",\"logEvents\":[{\"id\":\"1\","
+                           "\"timestamp\":0,\"message\":%s}]}", msg) > 0);
+  cut_outcome one = scan_chunked(rs, cwl, strlen(cwl), 0);
+  cr_assert_eq(one.alerts, 1);
+  for (size_t cut = 1; cut < strlen(cwl); cut++)
+    assert_cut_survives(rs, "CloudWatch Logs payload", "", cwl, cut, "\n" REC("A") "\n" REC("B") "\n", 2, 0, true);
+  free(cwl);
+  free(msg);
   ctr_ruleset_unref(rs);
 }
 
