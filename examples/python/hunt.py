@@ -17,7 +17,8 @@ Examples:
     python3 hunt.py --json logs/ > alerts.ndjson      # alerts as Falco JSON lines
 
 Exit status: 0 when every file was scanned, 1 when some file could not be
-read or scanned, 2 on a usage or rules error.
+read or scanned (or held no CloudTrail record), 2 on a usage or rules error,
+74 when the output could not be written.
 """
 
 from __future__ import annotations
@@ -29,11 +30,13 @@ import dataclasses
 import os
 import sys
 import time
+import warnings
 from typing import Iterable, Iterator, Optional
 
 import ctrule
 
 SUFFIXES = (".json", ".json.gz", ".ndjson", ".ndjson.gz", ".jsonl", ".jsonl.gz")
+EXIT_OUTPUT = 74  # stdout could not be written (as the ctrule CLI)
 
 
 @dataclasses.dataclass
@@ -65,9 +68,11 @@ def scan_file(path: str) -> FileResult:
     failure = None
     scan = _ruleset.scan(path)
     try:
-        for alert in scan:
-            alerts.append(alert)
-    except (ctrule.StreamError, OSError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ctrule.EmptyInputWarning)  # an empty file: nothing to say
+            for alert in scan:
+                alerts.append(alert)
+    except (ctrule.StreamError, ctrule.NoRecordsError, OSError) as exc:
         failure = str(exc)
     return FileResult(path, scan.stats, alerts, len(scan.errors),
                       [e.text for e in scan.errors[:3]], failure)
@@ -176,16 +181,25 @@ def main(argv: Optional[list[str]] = None) -> int:
     jobs = max(1, min(args.jobs, len(files) or 1))
     t0 = time.perf_counter()
     results: list[FileResult] = []
-    with cf.ProcessPoolExecutor(jobs, initializer=_init_worker,
-                                initargs=(args.rules, builtins, args.tag,
-                                          args.min_priority)) as pool:
-        for result in pool.map(scan_file, files):
-            results.append(result)
-            if args.json:
-                for alert in result.alerts:
-                    print(alert.to_json())
-    elapsed = time.perf_counter() - t0
-    summarize(results, rules, jobs, elapsed, args.show, sys.stderr if args.json else sys.stdout)
+    try:
+        with cf.ProcessPoolExecutor(jobs, initializer=_init_worker,
+                                    initargs=(args.rules, builtins, args.tag,
+                                              args.min_priority)) as pool:
+            for result in pool.map(scan_file, files):
+                results.append(result)
+                if args.json:
+                    for alert in result.alerts:
+                        print(alert.to_json())
+        elapsed = time.perf_counter() - t0
+        summarize(results, rules, jobs, elapsed, args.show, sys.stderr if args.json else sys.stdout)
+        sys.stdout.flush()
+    except OSError as exc:  # stdout: a full disk, a closed pipe; never lost in silence
+        if exc.filename is not None:
+            raise
+        print(f"hunt: cannot write to standard output: {exc.strerror or exc}", file=sys.stderr)
+        # Python flushes stdout again at exit: point it somewhere that works.
+        sys.stdout = open(os.devnull, "w")
+        return EXIT_OUTPUT
     return 1 if any(r.failure for r in results) else 0
 
 

@@ -72,3 +72,26 @@ def test_hunt_rules_error(tmp_path: Path) -> None:
 def test_hunt_unreadable_file(tmp_path: Path) -> None:
     proc = run(str(tmp_path / "missing.json.gz"))
     assert proc.returncode == 1 and "missing.json.gz" in proc.stdout
+
+
+def test_hunt_output_that_cannot_be_written(tmp_path: Path, gz_path: Path) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full")
+    for args in (["--json", str(gz_path)], [str(gz_path)]):
+        with open("/dev/full", "w") as full:
+            proc = subprocess.run([sys.executable, str(HUNT), *args], stdout=full, stderr=subprocess.PIPE,
+                                  text=True, timeout=300)
+        assert proc.returncode == 74, proc.stderr
+        assert "hunt: cannot write to standard output: No space left on device" in proc.stderr
+        assert "Traceback" not in proc.stderr
+
+
+def test_hunt_file_without_cloudtrail_record(tmp_path: Path) -> None:
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text('{"hello":"world"}')
+    empty = tmp_path / "empty.json"
+    empty.write_text("")
+    proc = run(str(wrong), str(empty))
+    assert proc.returncode == 1, proc.stderr
+    assert "no CloudTrail record in this input" in proc.stdout and "empty.json" not in proc.stdout.split(
+        "Files with problems")[-1]
