@@ -268,6 +268,13 @@ Test(sigma, objects_booleans_numbers_as_json_text)
   cr_assert_eq(dhits("  s:\n    requestParameters.port: '5432'\n  condition: s\n", rec), 1);
   cr_assert_eq(dhits("  s:\n    requestParameters.tags: '{\"k\":\"v\"}'\n  condition: s\n", rec), 1, "compact JSON");
   cr_assert_eq(dhits("  s:\n    requestParameters|contains: '\"port\":5432'\n  condition: s\n", rec), 1);
+  /* a string holding JSON is searched as its text; inside the object's JSON
+   * text its quotes are escaped (docs/sigma.md) */
+  const char *pol = REC("iam.amazonaws.com", "PutUserPolicy",
+                        ",\"requestParameters\":{\"policyDocument\":\"{\\\"Effect\\\":\\\"Allow\\\"}\"}");
+  cr_assert_eq(dhits("  s:\n    requestParameters.policyDocument|contains: '\"Allow\"'\n  condition: s\n", pol), 1);
+  cr_assert_eq(dhits("  s:\n    requestParameters|contains: '\"Allow\"'\n  condition: s\n", pol), 0);
+  cr_assert_eq(dhits("  s:\n    requestParameters|contains: '\\\\\"Allow\\\\\"'\n  condition: s\n", pol), 1);
 }
 
 /* ------------------------------------------------------------ condition */
@@ -338,6 +345,45 @@ Test(sigma, rule_metadata_priority_tags_output)
     cr_assert_eq(ctr_ruleset_rule_priority(rs, 0), lv[i].prio, "%s", lv[i].level);
     ctr_ruleset_unref(rs);
   }
+}
+
+Test(sigma, defaults_selection_by_tag_and_logsource_case)
+{
+  const char *y = "title: T\nlogsource:\n  product: AWS\n  service: CloudTrail\n"
+                  "detection:\n  s:\n    eventName: A\n  condition: s\n";
+  ctr_ruleset *rs = compile(y);
+  cr_assert_eq(ctr_ruleset_rule_priority(rs, 0), CTR_PRIORITY_WARNING, "no level: Warning");
+  cr_assert_str_eq(ctr_ruleset_rule_desc(rs, 0), "T", "no description: the title");
+  ctr_ruleset_unref(rs);
+  /* the sigma tag selects every Sigma rule */
+  const char *falco = "- rule: F\n  desc: d\n  condition: ct.name = A\n  output: o\n  priority: info\n";
+  ctr_compiler *c;
+  cr_assert_eq(ctr_compiler_new(&c), CTR_OK);
+  cr_assert_eq(ctr_compiler_add_string(c, falco, strlen(falco), "f.yaml"), CTR_OK);
+  cr_assert_eq(ctr_compiler_add_string(c, y, strlen(y), "s.yml"), CTR_OK);
+  cr_assert_eq(ctr_compiler_select_tag(c, "sigma", 0), CTR_OK);
+  cr_assert_eq(ctr_compiler_compile(c, &rs), CTR_OK);
+  ctr_compiler_free(c);
+  cr_assert_eq(ctr_ruleset_rule_count(rs), 2);
+  cr_assert_eq(ctr_ruleset_enabled_count(rs), 1);
+  cr_assert_str_eq(ctr_ruleset_rule_name(rs, 0), "F");
+  cr_assert(ctr_ruleset_rule_enabled(rs, 0) && !ctr_ruleset_rule_enabled(rs, 1));
+  ctr_ruleset_unref(rs);
+}
+
+Test(sigma, the_condition_byte_limit_applies_to_the_translation)
+{
+  char *d = doc("  s:\n    eventName:\n      - AAAAAAAAAAAAAAAAAAAA\n      - BBBBBBBBBBBBBBBBBBBB\n  condition: s or s or s\n");
+  ctr_compiler *c;
+  cr_assert_eq(ctr_compiler_new(&c), CTR_OK);
+  cr_assert_eq(ctr_compiler_set_limit(c, CTR_LIMIT_CONDITION_BYTES, 200), CTR_OK);
+  cr_assert_eq(ctr_compiler_add_string(c, d, strlen(d), "s.yml"), CTR_ESYNTAX);
+  const ctr_diag *e = ctr_compiler_diag(c, 0);
+  cr_assert_eq(ctr_diag_line(e), 10);
+  cr_assert_eq(ctr_diag_column(e), 14);
+  cr_assert(strstr(ctr_diag_message(e), "condition_bytes") != NULL, "%s", ctr_diag_message(e));
+  ctr_compiler_free(c);
+  free(d);
 }
 
 Test(sigma, several_documents_and_falco_tuning_by_title)
@@ -419,6 +465,7 @@ Test(sigma, refusals_are_positioned)
   AT(derror("  s:\n    '|contains': x\n  condition: s\n"), 7, 6, UNSUP, "keyword");
   AT(derror("  s:\n    eventName|re: 'a(b'\n  condition: s\n"), 7, 23, INVAL, "invalid regular expression");
   AT(derror("  s:\n    eventName|re: '(?x)a # c'\n  condition: s\n"), 7, 20, UNSUP, "extended");
+  AT(derror("  s:\n    eventName|re: '(*UTF)a'\n  condition: s\n"), 7, 20, UNSUP, "(*VERB)");
   AT(derror("  s:\n    sourceIPAddress|cidr: 10.0.0.0/33\n  condition: s\n"), 7, 36, INVAL, "prefix length");
   AT(derror("  s:\n    sourceIPAddress|cidr: 10.0.0/8\n  condition: s\n"), 7, 27, INVAL, "not a CIDR block");
   AT(derror("  s:\n    eventName|exists: maybe\n  condition: s\n"), 7, 23, INVAL, "true or false");
