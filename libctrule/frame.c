@@ -1,12 +1,14 @@
 /*
  * frame.c - cuts a byte stream, fed in any chunking, into CloudTrail records.
  *
- * Two layers:
+ * Three parts:
  *
- *   input  sniffs the gzip magic (1f 8b) and inflates, member after member,
- *          with the output bounded by max_gzip_output; otherwise passes the
- *          bytes through.
- *   JSON   a string- and escape-aware depth scanner over the (decompressed)
+ *   input      frame_gzip.c: sniffs the gzip magic (1f 8b) and inflates,
+ *              member after member, with the output bounded; otherwise
+ *              passes the bytes through.
+ *   envelopes  frame_envelope.c: digest files, EventBridge events and
+ *              CloudWatch Logs payloads, recognised in a whole object.
+ *   JSON       here: a string- and escape-aware, grammar-checking scanner over the (decompressed)
  *          bytes. It builds no tree and keeps only the bytes of the value
  *          being cut out, so memory is bounded by the largest record, never
  *          by the stream. All of its state lives in the framer, so a chunk
@@ -27,178 +29,15 @@
  * (the caller's buffer, or the inflate buffer); one that spans chunks is
  * gathered in a buffer that is reused, so the hot path does not allocate.
  */
-#include "event.h"
-#include "internal.h"
+#include "frame.h"
 
-#include <limits.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define ZLIB_CONST /* next_in may point at the caller's const bytes */
-#include <libdeflate.h>
-#include <zlib.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
-
-#define GZ_OUT_SIZE (256u * 1024u) /* fewer records span two outputs (those take the slow path) */
-#define GZ_TRAILER 8 /* a gzip member ends with CRC-32 and ISIZE, 4 bytes each, little-endian */
-#define GZ_RATIO_FLOOR ((uint64_t)16 << 20) /* output below which gzip_ratio is not checked */
-#define KEY_MAX 16 /* room for the longest key we look for ("digestStartTime") */
-
-typedef enum { IN_SNIFF = 0, IN_PLAIN, IN_GZIP } in_mode;
-
-typedef enum {
-  TOP_NONE = 0, /* between top-level values */
-  TOP_BOM,      /* inside what may be a UTF-8 BOM at stream start */
-  TOP_GARBAGE,  /* skipping a bad top-level value up to the next newline */
-  TOP_SEEK,     /* after a broken value: looking for a line that can begin a record */
-  TOP_OBJECT,
-  TOP_ARRAY,
-} top_state;
-
-typedef enum { BAD_NONE = 0, BAD_SIZE, BAD_DEPTH } bad_kind;
-
-/* What may come next in the innermost open container, outside strings. Only
- * structure is checked (jansson checks the rest of a record): it is what
- * tells a record cut short from a whole one. */
-typedef enum {
-  G_OBJ_OPEN = 0, /* after '{': a key or '}' */
-  G_KEY,          /* after ',' in an object */
-  G_COLON,        /* after a key */
-  G_ARR_OPEN,     /* after '[': a value or ']' */
-  G_VALUE,        /* after ':', or ',' in an array */
-  G_COMMA,        /* after a value: ',' or the close */
-  G_SCALAR,       /* inside a number or a literal */
-} grammar;
-
-/* Nesting the framer follows exactly; a value nested deeper is over every
- * depth limit (at most 2048) and is given up as broken. */
-#define FRAME_NEST_MAX 4096
-
-static const unsigned char k_gzip_magic[2] = {0x1f, 0x8b};
-static const unsigned char k_bom[3] = {0xEF, 0xBB, 0xBF};
-
-
-struct ctr__framer {
-  /* Kept across reset. */
-  ctr__frame_sink sink;
-  ctr__frame_limits lim;
-  z_stream z;
-  bool z_ready; /* inflateInit2 done: later members and streams only reset it */
-  unsigned char *zout;
-  ctr__buf buf; /* the value being cut out, when it spans chunks */
-  ctr__buf tmp; /* a re-serialised EventBridge detail (rare fallback), a parse error */
-  ctr__buf replay; /* the bytes of a broken value, read again (broken) */
-
-  /* Everything from `sticky` on is zeroed by reset. */
-  int sticky; /* non-zero: returned by every feed/finish until reset */
-  bool busy, finished;
-
-  /* Input layer. */
-  in_mode mode;
-  bool held_magic;  /* the first byte was 1f and the second is still to come */
-  bool member_open; /* inside a gzip member */
-  uint64_t comp_in; /* compressed bytes consumed */
-  uint64_t gz_out;  /* decompressed bytes produced */
-  uint64_t padding; /* zero bytes after a member, not yet told */
-  uint64_t data_at; /* compressed offset of the member's first deflate byte (its header read) */
-  /* zlib's own trailer check is off (its table CRC-32 took ~14% of a gzipped
-   * scan): each member is checked here, with libdeflate's CRC-32. */
-  bool header_done;               /* zlib has read the member's header (and checked its FHCRC) */
-  uint32_t member_crc;            /* CRC-32 of the member's bytes inflated so far */
-  uint32_t member_len;            /* their count mod 2^32, as ISIZE holds it */
-  unsigned char tail[GZ_TRAILER]; /* the last compressed bytes consumed: the trailer at member end */
-
-  /* JSON layer: where we are. */
-  uint64_t pos;      /* decompressed offset of chunk[0] */
-  uint64_t index;    /* index of the next record, good or bad */
-  const char *chunk; /* the chunk being framed */
-  int64_t line_ws;   /* at chunk[0]: whitespace bytes since the last newline, -1 if other bytes */
-
-  /* JSON layer: lexical state. */
-  top_state top;
-  unsigned bom_len;
-  uint64_t depth; /* nesting from the top level: the top-level value is depth 1 */
-  bool in_str, esc;
-  uint64_t top_offset;
-  uint64_t elem_depth; /* depth of the array whose elements are records, 0 if none */
-  bool in_scalar;      /* inside a non-object scalar element */
-  bool streamed;       /* the top-level object's Records array is being (or was) streamed */
-  grammar g;           /* of the innermost open container */
-  uint64_t objects[FRAME_NEST_MAX / 64]; /* bit d: the container at depth d is an object */
-
-  /* Resynchronisation after a broken value (seek). */
-  int64_t seek_ws;     /* whitespace bytes since the last newline, -1: not at a line start */
-  int64_t seek_indent; /* the indentation a line must have to begin a record */
-  bool seek_elem;      /* the value was an element: carry on in its array (seek_top) */
-  top_state seek_top;
-  bool replaying;      /* framing the replay buffer */
-
-  /* Depth-1 keys of a top-level object. */
-  bool in_key, key_esc, key_long, records_pending, odd_keys;
-  unsigned keys;
-  size_t key_len;
-  char key[KEY_MAX];
-
-  /* The value being cut out: a streamed record or a whole top-level object. */
-  bool cap_on, in_record;
-  bad_kind bad; /* over a limit: bytes dropped; a record reports it at once */
-  uint64_t cap_offset;
-  int64_t cap_indent; /* its indentation if it begins its line, else -1 */
-  const char *span; /* its first byte not yet copied to buf, in this chunk */
-
-  char msg[256];
-};
-
-/* ------------------------------------------------------------ sink calls */
-
-static int emit_walked(ctr__framer *f, const char *p, size_t n, uint64_t offset, const ctr__record_facts *facts)
-{
-  uint64_t index = f->index++;
-  return f->sink.record ? f->sink.record(f->sink.ud, p, n, index, offset, facts) : CTR_OK;
-}
-
-static int emit(ctr__framer *f, const char *p, size_t n, uint64_t offset) { return emit_walked(f, p, n, offset, NULL); }
-
-static void bad_record(ctr__framer *f, int status, uint64_t offset, const char *msg)
-{
-  uint64_t index = f->index++;
-  if (f->sink.bad_record)
-    f->sink.bad_record(f->sink.ud, status, index, offset, msg);
-}
-
-static void skipped(ctr__framer *f, uint64_t offset, const char *what)
-{
-  if (f->sink.skipped)
-    f->sink.skipped(f->sink.ud, offset, what);
-}
-
-/* The stream cannot be read further: every later call fails until reset. */
-__attribute__((format(printf, 3, 4))) static int stream_error(ctr__framer *f, int status, const char *fmt, ...)
-{
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(f->msg, sizeof f->msg, fmt, ap);
-  va_end(ap);
-  f->sticky = status;
-  if (f->sink.stream_error)
-    f->sink.stream_error(f->sink.ud, status, f->comp_in, f->msg);
-  return status;
-}
-
-static void report_limit(ctr__framer *f, bad_kind kind, uint64_t offset)
-{
-  if (kind == BAD_SIZE)
-    snprintf(f->msg, sizeof f->msg, "record exceeds the limit of %llu bytes",
-             (unsigned long long)f->lim.max_record_bytes);
-  else
-    snprintf(f->msg, sizeof f->msg, "JSON nesting deeper than %u", (unsigned)f->lim.max_depth);
-  bad_record(f, CTR_ELIMIT, offset, f->msg);
-}
 
 static void report_garbage(ctr__framer *f, unsigned char c, uint64_t offset)
 {
@@ -208,8 +47,6 @@ static void report_garbage(ctr__framer *f, unsigned char c, uint64_t offset)
     snprintf(f->msg, sizeof f->msg, "expected a JSON object or array, found '\\x%02X'", c);
   bad_record(f, CTR_EDATA, offset, f->msg);
 }
-
-static uint64_t offset_of(const ctr__framer *f, const char *p) { return f->pos + (uint64_t)(p - f->chunk); }
 
 /* Whitespace bytes between the last newline and p, or -1 when another byte
  * lies between: how far a value starting at p is indented, if it begins its
@@ -292,212 +129,6 @@ static void check_depth(ctr__framer *f, const char *p)
   if (rel <= f->lim.max_depth)
     return;
   mark_bad(f, cap_len(f, p + 1) > f->lim.max_record_bytes ? BAD_SIZE : BAD_DEPTH);
-}
-
-/* ------------------------------------------------------------ envelopes */
-
-static bool has_suffix(const char *s, size_t n, const char *suffix)
-{
-  size_t k = strlen(suffix);
-  return n >= k && memcmp(s + n - k, suffix, k) == 0;
-}
-
-/* Byte range of the object value of the depth-1 member `key` in the valid
- * JSON object text s; the last one, as jansson keeps the last duplicate.
- * A key written with escapes is not matched (the caller then re-serialises). */
-static bool find_object_member(const char *s, size_t n, const char *key, size_t *from, size_t *to)
-{
-  size_t klen = strlen(key), start = 0;
-  uint64_t depth = 0;
-  bool expect_key = false, want = false, capturing = false, found = false;
-  for (size_t i = 0; i < n; i++) {
-    char c = s[i];
-    if (c == '"') {
-      size_t j = i + 1;
-      while (j < n && s[j] != '"')
-        j += s[j] == '\\' ? 2 : 1;
-      if (j >= n)
-        return false;
-      if (depth == 1) {
-        want = expect_key && j - i - 1 == klen && memcmp(s + i + 1, key, klen) == 0;
-        expect_key = false;
-      }
-      i = j;
-      continue;
-    }
-    switch (c) {
-    case '{':
-    case '[':
-      if (depth == 1 && want) {
-        capturing = c == '{';
-        start = i;
-        want = false;
-      }
-      depth++;
-      if (depth == 1)
-        expect_key = true;
-      break;
-    case '}':
-    case ']':
-      if (depth == 0)
-        return false;
-      depth--;
-      if (depth == 1 && capturing) {
-        *from = start;
-        *to = i + 1;
-        found = true;
-        capturing = false;
-      }
-      break;
-    case ',':
-      if (depth == 1)
-        expect_key = true;
-      break;
-    case ':':
-    case ' ':
-    case '\t':
-    case '\r':
-    case '\n':
-      break;
-    default: /* a scalar value */
-      if (depth == 1)
-        want = false;
-      break;
-    }
-  }
-  return found;
-}
-
-/* EventBridge: `detail` is the record when detail-type says it came from
- * CloudTrail. Its bytes are taken from the original text, so key order,
- * numbers and escapes reach the scanner exactly as written. */
-static int eventbridge(ctr__framer *f, json_t *type, json_t *detail, const char *s, size_t n, uint64_t offset)
-{
-  const char *t = json_string_value(type);
-  size_t tlen = json_string_length(type);
-  if (!has_suffix(t, tlen, "via CloudTrail")) {
-    snprintf(f->msg, sizeof f->msg, "EventBridge event '%.*s' does not carry a CloudTrail record",
-             (int)(tlen > 100 ? 100 : tlen), t);
-    skipped(f, offset, f->msg);
-    return CTR_OK;
-  }
-  if (strcmp(t, "AWS Insight via CloudTrail") == 0) {
-    skipped(f, offset,
-            "EventBridge event 'AWS Insight via CloudTrail' carries a CloudTrail Insights event, not a record");
-    return CTR_OK;
-  }
-  size_t from, to;
-  if (find_object_member(s, n, "detail", &from, &to))
-    return emit(f, s + from, to - from, offset + from);
-  size_t need = json_dumpb(detail, NULL, 0, JSON_COMPACT);
-  ctr__buf_clear(&f->tmp);
-  if (need == 0 || ctr__buf_reserve(&f->tmp, need) != CTR_OK)
-    return CTR_ENOMEM;
-  f->tmp.len = json_dumpb(detail, f->tmp.data, need, JSON_COMPACT);
-  return emit(f, f->tmp.data, f->tmp.len, offset);
-}
-
-/* Whether the JSON text s nests deeper than max (strings crossed, brackets
- * counted; its grammar is the parser's to judge). */
-static bool deeper_than(const char *s, size_t n, uint64_t max)
-{
-  uint64_t depth = 0;
-  for (size_t i = 0; i < n; i++) {
-    switch (s[i]) {
-    case '"':
-      for (i++; i < n && s[i] != '"'; i++)
-        i += s[i] == '\\';
-      break;
-    case '{':
-    case '[':
-      if (++depth > max)
-        return true;
-      break;
-    case '}':
-    case ']':
-      depth -= depth > 0;
-      break;
-    default:
-      break;
-    }
-  }
-  return false;
-}
-
-/* CloudWatch Logs subscription payload: each log event's message is a
- * record (its JSON is checked by the scanner, like any record's), under the
- * same limits as a record of any other shape: the envelope's own depth does
- * not count the nesting inside a message string. */
-static int cloudwatch_logs(ctr__framer *f, json_t *type, json_t *events, uint64_t offset)
-{
-  const char *t = json_string_value(type);
-  if (strcmp(t, "CONTROL_MESSAGE") == 0) {
-    skipped(f, offset, "CloudWatch Logs control message");
-    return CTR_OK;
-  }
-  if (json_array_size(events) == 0) {
-    skipped(f, offset, "CloudWatch Logs payload without log events");
-    return CTR_OK;
-  }
-  for (size_t i = 0; i < json_array_size(events); i++) {
-    json_t *message = json_object_get(json_array_get(events, i), "message");
-    if (!json_is_string(message)) {
-      snprintf(f->msg, sizeof f->msg, "CloudWatch Logs logEvents[%zu] has no string message", i);
-      bad_record(f, CTR_EDATA, offset, f->msg);
-      continue;
-    }
-    const char *text = json_string_value(message);
-    size_t len = json_string_length(message);
-    if (len > f->lim.max_record_bytes || deeper_than(text, len, f->lim.max_depth)) {
-      report_limit(f, len > f->lim.max_record_bytes ? BAD_SIZE : BAD_DEPTH, offset);
-      continue;
-    }
-    int rc = emit(f, text, len, offset);
-    if (rc != CTR_OK)
-      return rc;
-  }
-  return CTR_OK;
-}
-
-/* Only objects whose depth-1 keys could make them an envelope are parsed
- * here; the common bare record goes straight to the scanner. */
-static bool maybe_envelope(const ctr__framer *f)
-{
-  static const unsigned pairs[] = {CTR__SHAPE_DIGEST_START | CTR__SHAPE_LOG_FILES, CTR__SHAPE_DETAIL_TYPE | CTR__SHAPE_DETAIL,
-                                   CTR__SHAPE_LOG_EVENTS | CTR__SHAPE_MESSAGE_TYPE};
-  if (f->odd_keys)
-    return true;
-  for (size_t i = 0; i < CTR__COUNTOF(pairs); i++)
-    if ((f->keys & pairs[i]) == pairs[i])
-      return true;
-  return false;
-}
-
-static int classify_object(ctr__framer *f, const char *s, size_t n, uint64_t offset)
-{
-  if (!maybe_envelope(f))
-    return emit(f, s, n, offset);
-  /* An object that does not parse is still a record: the scanner's parser
-   * reports the JSON error with its index and offset. */
-  json_t *root = json_loadb(s, n, CTR__JSON_FLAGS, NULL);
-  if (!root)
-    return emit(f, s, n, offset);
-  int rc;
-  json_t *detail_type = json_object_get(root, "detail-type"), *detail = json_object_get(root, "detail");
-  json_t *message_type = json_object_get(root, "messageType"), *events = json_object_get(root, "logEvents");
-  const char *mt = json_string_value(message_type);
-  if (json_object_get(root, "digestStartTime") && json_object_get(root, "logFiles")) {
-    skipped(f, offset, "CloudTrail digest file");
-    rc = CTR_OK;
-  } else if (json_is_string(detail_type) && json_is_object(detail)) {
-    rc = eventbridge(f, detail_type, detail, s, n, offset);
-  } else if (json_is_array(events) && mt && (strcmp(mt, "DATA_MESSAGE") == 0 || strcmp(mt, "CONTROL_MESSAGE") == 0)) {
-    rc = cloudwatch_logs(f, message_type, events, offset);
-  } else {
-    rc = emit(f, s, n, offset);
-  }
-  json_decref(root);
-  return rc;
 }
 
 /* ------------------------------------------------------------ JSON layer */
@@ -583,7 +214,6 @@ typedef enum {
   BRK_END,     /* the input ended inside the value */
 } brk_kind;
 
-static int frame_bytes(ctr__framer *f, const char *data, size_t n);
 static const char *broken(ctr__framer *f, const char *p, const char *end, brk_kind kind, int *rc);
 
 static const char *scan_string(ctr__framer *f, const char *p, const char *end, int *rc)
@@ -678,7 +308,7 @@ static int end_object(ctr__framer *f, const char *p)
   const char *s;
   size_t n;
   int rc = cap_take(f, p + 1, &s, &n);
-  return rc != CTR_OK ? rc : classify_object(f, s, n, f->cap_offset);
+  return rc != CTR_OK ? rc : ctr__frame_object(f, s, n, f->cap_offset);
 }
 
 static int end_record(ctr__framer *f, const char *p)
@@ -896,7 +526,7 @@ static const char *broken(ctr__framer *f, const char *p, const char *end, brk_ki
   f->pos = first + 1;
   f->line_ws = -1;
   f->replaying = true;
-  *rc = frame_bytes(f, f->replay.data + 1, f->replay.len - 1);
+  *rc = ctr__frame_bytes(f, f->replay.data + 1, f->replay.len - 1);
   f->replaying = false;
   f->chunk = chunk;
   f->pos = pos;
@@ -1044,7 +674,7 @@ static const char *element_byte(ctr__framer *f, const char *p, const char *end, 
   }
 }
 
-static int frame_bytes(ctr__framer *f, const char *data, size_t n)
+int ctr__frame_bytes(ctr__framer *f, const char *data, size_t n)
 {
   const char *p = data, *end = data + n;
   f->chunk = data;
@@ -1121,221 +751,6 @@ static int frame_end(ctr__framer *f)
   return rc;
 }
 
-/* ------------------------------------------------------------ input layer */
-
-static int gz_begin_member(ctr__framer *f)
-{
-  if (!f->zout && !(f->zout = malloc(GZ_OUT_SIZE)))
-    return CTR_ENOMEM;
-  int zr = f->z_ready ? inflateReset(&f->z) : inflateInit2(&f->z, 16 + MAX_WBITS);
-  /* zlib checks the header itself, its optional CRC (FHCRC) too: the check is
-   * switched off only once the header is read (gz_feed), and inflateReset
-   * keeps whatever the previous member left. */
-  if (zr == Z_OK)
-    zr = inflateValidate(&f->z, 1);
-  if (zr != Z_OK)
-    return CTR_ENOMEM;
-  f->z_ready = true;
-  f->member_open = true;
-  f->header_done = false;
-  f->member_crc = 0;
-  f->member_len = 0;
-  return CTR_OK;
-}
-
-/* Keeps the last GZ_TRAILER compressed bytes zlib consumed: when it reports a
- * member's end they are the trailer, which may have come over several feeds
- * whose buffers are gone. */
-static void gz_keep_tail(ctr__framer *f, const unsigned char *used, size_t n)
-{
-  if (n >= GZ_TRAILER) {
-    memcpy(f->tail, used + n - GZ_TRAILER, GZ_TRAILER);
-  } else if (n > 0) {
-    memmove(f->tail, f->tail + n, GZ_TRAILER - n);
-    memcpy(f->tail + GZ_TRAILER - n, used, n);
-  }
-}
-
-static uint32_t load_le32(const unsigned char *p)
-{
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-/* The member's trailer against what it inflated to. Errors read exactly as
- * zlib's own check words them and where it stops: a bad CRC-32 right after
- * reading it (4 bytes before the member's end), a bad ISIZE at the end. */
-static int gz_check_trailer(ctr__framer *f)
-{
-  if (load_le32(f->tail) != f->member_crc) {
-    f->comp_in -= GZ_TRAILER / 2; /* the stream is dead: comp_in is only reported from here */
-    return stream_error(f, CTR_EDATA, "corrupt gzip stream at compressed byte %llu: incorrect data check",
-                        (unsigned long long)f->comp_in);
-  }
-  if (load_le32(f->tail + GZ_TRAILER / 2) != f->member_len)
-    return stream_error(f, CTR_EDATA, "corrupt gzip stream at compressed byte %llu: incorrect length check",
-                        (unsigned long long)f->comp_in);
-  return CTR_OK;
-}
-
-/* Zero padding seen after a member, told when it ends. */
-static void gz_padding_end(ctr__framer *f)
-{
-  if (!f->padding)
-    return;
-  snprintf(f->msg, sizeof f->msg, "%llu bytes of zero padding after a gzip member, skipped",
-           (unsigned long long)f->padding);
-  f->padding = 0;
-  skipped(f, f->pos, f->msg);
-}
-
-/* Inflated bytes, in zout: framed, unless the stream turns out to hold
- * gzip again or to expand more than the ratio limit allows. */
-static int gz_out_bytes(ctr__framer *f, size_t got)
-{
-  const unsigned char *o = f->zout;
-  if (f->gz_out == got && o[0] == k_gzip_magic[0] && (got == 1 || o[1] == k_gzip_magic[1])) {
-    f->comp_in = f->data_at; /* where the nested stream begins; the stream is dead: only reported from here */
-    return stream_error(f, CTR_EDATA,
-                        "nested gzip: the decompressed input is itself gzip-compressed (decompress it once before "
-                        "scanning)");
-  }
-  int rc = frame_bytes(f, (const char *)o, got);
-  if (rc != CTR_OK)
-    return rc;
-  /* Past a floor, so that small inputs are never stopped: beyond what any
-   * CloudTrail data compresses to, an input only costs time. */
-  if (f->gz_out > GZ_RATIO_FLOOR && f->gz_out / f->lim.max_gzip_ratio > f->comp_in)
-    return stream_error(f, CTR_ELIMIT,
-                        "gzip expands more than %llu times its compressed size (limit gzip_ratio) at compressed "
-                        "byte %llu",
-                        (unsigned long long)f->lim.max_gzip_ratio, (unsigned long long)f->comp_in);
-  return CTR_OK;
-}
-
-static int gz_feed(ctr__framer *f, const unsigned char *in, size_t n)
-{
-  bool more_out = false; /* the last call filled the output: zlib may hold more */
-  for (;;) {
-    if (f->z.avail_in == 0 && n > 0) {
-      uInt take = n > UINT_MAX ? UINT_MAX : (uInt)n;
-      f->z.next_in = in;
-      f->z.avail_in = take;
-      in += take;
-      n -= take;
-    }
-    if (f->z.avail_in == 0 && !more_out)
-      return CTR_OK;
-    if (!f->member_open) { /* bytes after a member's end start the next member */
-      /* ... except zero bytes, which never begin one: padding (tape and
-       * block devices, some uploaders) is skipped and told once. */
-      while (f->z.avail_in > 0 && *f->z.next_in == 0) {
-        f->z.next_in++;
-        f->z.avail_in--;
-        f->comp_in++;
-        f->padding++;
-      }
-      if (f->z.avail_in == 0)
-        continue;
-      gz_padding_end(f);
-      int rc = gz_begin_member(f);
-      if (rc != CTR_OK)
-        return rc;
-    }
-    /* Never produce more than one byte past the limit, so exactly the bytes
-     * within it are framed whatever the chunking. */
-    uint64_t room = f->gz_out < f->lim.max_gzip_output ? f->lim.max_gzip_output - f->gz_out : 0;
-    size_t cap = room < GZ_OUT_SIZE ? (size_t)room + 1 : GZ_OUT_SIZE;
-    f->z.next_out = f->zout;
-    f->z.avail_out = (uInt)cap;
-    uInt before = f->z.avail_in;
-    const unsigned char *used = f->z.next_in;
-    /* Z_BLOCK until the header is read: zlib then stops before the first
-     * deflate block, and its check goes off before any byte is inflated. */
-    int zr = inflate(&f->z, f->header_done ? Z_NO_FLUSH : Z_BLOCK);
-    size_t consumed = before - f->z.avail_in;
-    f->comp_in += consumed;
-    gz_keep_tail(f, used, consumed);
-    size_t got = cap - f->z.avail_out;
-    if (got > 0) { /* every byte inflated is in the check, before any is framed */
-      f->member_crc = libdeflate_crc32(f->member_crc, f->zout, got);
-      f->member_len += (uint32_t)got;
-    }
-    if (!f->header_done && (f->z.data_type & 128)) {
-      f->header_done = true;
-      f->data_at = f->comp_in;
-      (void)inflateValidate(&f->z, 0); /* fails only on a stream never initialised */
-    }
-    if (got > room) {
-      int rc = room ? frame_bytes(f, (const char *)f->zout, (size_t)room) : CTR_OK;
-      if (rc != CTR_OK)
-        return rc;
-      return stream_error(f, CTR_ELIMIT, "gzip expands beyond the limit of %llu bytes",
-                          (unsigned long long)f->lim.max_gzip_output);
-    }
-    f->gz_out += got;
-    if (got) {
-      int rc = gz_out_bytes(f, got);
-      if (rc != CTR_OK)
-        return rc;
-    }
-    more_out = false;
-    switch (zr) {
-    case Z_STREAM_END: {
-      f->member_open = false;
-      int rc = gz_check_trailer(f);
-      if (rc != CTR_OK)
-        return rc;
-      break;
-    }
-    case Z_OK:
-      more_out = f->z.avail_out == 0;
-      break;
-    case Z_BUF_ERROR: /* no progress: more input needed */
-      if (f->z.avail_in > 0)
-        return stream_error(f, CTR_EDATA, "corrupt gzip stream at compressed byte %llu: no progress",
-                            (unsigned long long)f->comp_in);
-      break;
-    case Z_MEM_ERROR:
-      return CTR_ENOMEM;
-    default:
-      return stream_error(f, CTR_EDATA, "corrupt gzip stream at compressed byte %llu: %s",
-                          (unsigned long long)f->comp_in, f->z.msg ? f->z.msg : "invalid data");
-    }
-  }
-}
-
-static int pass_on(ctr__framer *f, const unsigned char *p, size_t n)
-{
-  return f->mode == IN_GZIP ? gz_feed(f, p, n) : frame_bytes(f, (const char *)p, n);
-}
-
-/* Decides gzip or not from the first two bytes, which may come in two feeds. */
-static int sniff(ctr__framer *f, const unsigned char **p, size_t *n)
-{
-  if (!f->held_magic) {
-    if ((*p)[0] != k_gzip_magic[0]) {
-      f->mode = IN_PLAIN;
-      return CTR_OK;
-    }
-    if (*n == 1) {
-      f->held_magic = true;
-      (*p)++;
-      (*n)--;
-      return CTR_OK;
-    }
-    f->mode = (*p)[1] == k_gzip_magic[1] ? IN_GZIP : IN_PLAIN;
-    return f->mode == IN_GZIP ? gz_begin_member(f) : CTR_OK;
-  }
-  f->held_magic = false;
-  f->mode = (*p)[0] == k_gzip_magic[1] ? IN_GZIP : IN_PLAIN;
-  if (f->mode == IN_GZIP) {
-    int rc = gz_begin_member(f);
-    if (rc != CTR_OK)
-      return rc;
-  }
-  return pass_on(f, k_gzip_magic, 1);
-}
-
 /* ------------------------------------------------------------ API */
 
 void ctr__frame_limits_default(ctr__frame_limits *l)
@@ -1401,9 +816,9 @@ int ctr__framer_feed(ctr__framer *f, const void *data, size_t len)
   int rc = CTR_OK;
   f->busy = true;
   if (f->mode == IN_SNIFF)
-    rc = sniff(f, &p, &len);
+    rc = ctr__gz_sniff(f, &p, &len);
   if (rc == CTR_OK && len > 0)
-    rc = pass_on(f, p, len);
+    rc = ctr__gz_pass_on(f, p, len);
   f->busy = false;
   if (rc != CTR_OK)
     f->sticky = rc;
@@ -1425,14 +840,10 @@ int ctr__framer_finish(ctr__framer *f)
   if (f->held_magic) { /* a lone 1f byte: not gzip after all */
     f->held_magic = false;
     f->mode = IN_PLAIN;
-    rc = frame_bytes(f, (const char *)k_gzip_magic, 1);
+    rc = ctr__frame_bytes(f, (const char *)k_gzip_magic, 1);
   }
-  if (rc == CTR_OK && f->mode == IN_GZIP)
-    gz_padding_end(f);
-  if (rc == CTR_OK && f->mode == IN_GZIP && f->member_open)
-    rc = stream_error(f, CTR_EDATA,
-                      "truncated gzip stream: input ended inside a compressed member at compressed byte %llu",
-                      (unsigned long long)f->comp_in);
+  if (rc == CTR_OK)
+    rc = ctr__gz_finish(f);
   if (rc == CTR_OK)
     rc = frame_end(f);
   f->busy = false;

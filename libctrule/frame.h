@@ -1,0 +1,190 @@
+/* frame.h - the framer's state and what its three parts share (private to
+ * frame.c, the JSON layer and the API; frame_gzip.c, the input layer; and
+ * frame_envelope.c, the envelopes). See frame.c for how a stream is cut. */
+#ifndef CTR_FRAME_H
+#define CTR_FRAME_H
+
+#include "event.h"
+#include "internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#define ZLIB_CONST /* next_in may point at the caller's const bytes */
+#include <zlib.h>
+
+#define GZ_OUT_SIZE (256u * 1024u) /* fewer records span two outputs (those take the slow path) */
+#define GZ_TRAILER 8 /* a gzip member ends with CRC-32 and ISIZE, 4 bytes each, little-endian */
+#define GZ_RATIO_FLOOR ((uint64_t)16 << 20) /* output below which gzip_ratio is not checked */
+#define KEY_MAX 16 /* room for the longest key we look for ("digestStartTime") */
+
+typedef enum { IN_SNIFF = 0, IN_PLAIN, IN_GZIP } in_mode;
+
+typedef enum {
+  TOP_NONE = 0, /* between top-level values */
+  TOP_BOM,      /* inside what may be a UTF-8 BOM at stream start */
+  TOP_GARBAGE,  /* skipping a bad top-level value up to the next newline */
+  TOP_SEEK,     /* after a broken value: looking for a line that can begin a record */
+  TOP_OBJECT,
+  TOP_ARRAY,
+} top_state;
+
+typedef enum { BAD_NONE = 0, BAD_SIZE, BAD_DEPTH } bad_kind;
+
+/* What may come next in the innermost open container, outside strings. Only
+ * structure is checked (jansson checks the rest of a record): it is what
+ * tells a record cut short from a whole one. */
+typedef enum {
+  G_OBJ_OPEN = 0, /* after '{': a key or '}' */
+  G_KEY,          /* after ',' in an object */
+  G_COLON,        /* after a key */
+  G_ARR_OPEN,     /* after '[': a value or ']' */
+  G_VALUE,        /* after ':', or ',' in an array */
+  G_COMMA,        /* after a value: ',' or the close */
+  G_SCALAR,       /* inside a number or a literal */
+} grammar;
+
+/* Nesting the framer follows exactly; a value nested deeper is over every
+ * depth limit (at most 2048) and is given up as broken. */
+#define FRAME_NEST_MAX 4096
+
+static const unsigned char k_gzip_magic[2] = {0x1f, 0x8b};
+static const unsigned char k_bom[3] = {0xEF, 0xBB, 0xBF};
+
+struct ctr__framer {
+  /* Kept across reset. */
+  ctr__frame_sink sink;
+  ctr__frame_limits lim;
+  z_stream z;
+  bool z_ready; /* inflateInit2 done: later members and streams only reset it */
+  unsigned char *zout;
+  ctr__buf buf; /* the value being cut out, when it spans chunks */
+  ctr__buf tmp; /* a re-serialised EventBridge detail (rare fallback), a parse error */
+  ctr__buf replay; /* the bytes of a broken value, read again (broken) */
+
+  /* Everything from `sticky` on is zeroed by reset. */
+  int sticky; /* non-zero: returned by every feed/finish until reset */
+  bool busy, finished;
+
+  /* Input layer. */
+  in_mode mode;
+  bool held_magic;  /* the first byte was 1f and the second is still to come */
+  bool member_open; /* inside a gzip member */
+  uint64_t comp_in; /* compressed bytes consumed */
+  uint64_t gz_out;  /* decompressed bytes produced */
+  uint64_t padding; /* zero bytes after a member, not yet told */
+  uint64_t data_at; /* compressed offset of the member's first deflate byte (its header read) */
+  /* zlib's own trailer check is off (its table CRC-32 took ~14% of a gzipped
+   * scan): each member is checked here, with libdeflate's CRC-32. */
+  bool header_done;               /* zlib has read the member's header (and checked its FHCRC) */
+  uint32_t member_crc;            /* CRC-32 of the member's bytes inflated so far */
+  uint32_t member_len;            /* their count mod 2^32, as ISIZE holds it */
+  unsigned char tail[GZ_TRAILER]; /* the last compressed bytes consumed: the trailer at member end */
+
+  /* JSON layer: where we are. */
+  uint64_t pos;      /* decompressed offset of chunk[0] */
+  uint64_t index;    /* index of the next record, good or bad */
+  const char *chunk; /* the chunk being framed */
+  int64_t line_ws;   /* at chunk[0]: whitespace bytes since the last newline, -1 if other bytes */
+
+  /* JSON layer: lexical state. */
+  top_state top;
+  unsigned bom_len;
+  uint64_t depth; /* nesting from the top level: the top-level value is depth 1 */
+  bool in_str, esc;
+  uint64_t top_offset;
+  uint64_t elem_depth; /* depth of the array whose elements are records, 0 if none */
+  bool in_scalar;      /* inside a non-object scalar element */
+  bool streamed;       /* the top-level object's Records array is being (or was) streamed */
+  grammar g;           /* of the innermost open container */
+  uint64_t objects[FRAME_NEST_MAX / 64]; /* bit d: the container at depth d is an object */
+
+  /* Resynchronisation after a broken value (seek). */
+  int64_t seek_ws;     /* whitespace bytes since the last newline, -1: not at a line start */
+  int64_t seek_indent; /* the indentation a line must have to begin a record */
+  bool seek_elem;      /* the value was an element: carry on in its array (seek_top) */
+  top_state seek_top;
+  bool replaying;      /* framing the replay buffer */
+
+  /* Depth-1 keys of a top-level object. */
+  bool in_key, key_esc, key_long, records_pending, odd_keys;
+  unsigned keys;
+  size_t key_len;
+  char key[KEY_MAX];
+
+  /* The value being cut out: a streamed record or a whole top-level object. */
+  bool cap_on, in_record;
+  bad_kind bad; /* over a limit: bytes dropped; a record reports it at once */
+  uint64_t cap_offset;
+  int64_t cap_indent; /* its indentation if it begins its line, else -1 */
+  const char *span; /* its first byte not yet copied to buf, in this chunk */
+
+  char msg[256];
+};
+
+/* ------------------------------------------------------------ sink calls */
+
+static inline int emit_walked(ctr__framer *f, const char *p, size_t n, uint64_t offset, const ctr__record_facts *facts)
+{
+  uint64_t index = f->index++;
+  return f->sink.record ? f->sink.record(f->sink.ud, p, n, index, offset, facts) : CTR_OK;
+}
+
+static inline int emit(ctr__framer *f, const char *p, size_t n, uint64_t offset) { return emit_walked(f, p, n, offset, NULL); }
+
+static inline void bad_record(ctr__framer *f, int status, uint64_t offset, const char *msg)
+{
+  uint64_t index = f->index++;
+  if (f->sink.bad_record)
+    f->sink.bad_record(f->sink.ud, status, index, offset, msg);
+}
+
+static inline void skipped(ctr__framer *f, uint64_t offset, const char *what)
+{
+  if (f->sink.skipped)
+    f->sink.skipped(f->sink.ud, offset, what);
+}
+
+/* The stream cannot be read further: every later call fails until reset. */
+__attribute__((format(printf, 3, 4))) static inline int stream_error(ctr__framer *f, int status, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(f->msg, sizeof f->msg, fmt, ap);
+  va_end(ap);
+  f->sticky = status;
+  if (f->sink.stream_error)
+    f->sink.stream_error(f->sink.ud, status, f->comp_in, f->msg);
+  return status;
+}
+
+static inline void report_limit(ctr__framer *f, bad_kind kind, uint64_t offset)
+{
+  if (kind == BAD_SIZE)
+    snprintf(f->msg, sizeof f->msg, "record exceeds the limit of %llu bytes",
+             (unsigned long long)f->lim.max_record_bytes);
+  else
+    snprintf(f->msg, sizeof f->msg, "JSON nesting deeper than %u", (unsigned)f->lim.max_depth);
+  bad_record(f, CTR_ELIMIT, offset, f->msg);
+}
+
+static inline uint64_t offset_of(const ctr__framer *f, const char *p) { return f->pos + (uint64_t)(p - f->chunk); }
+
+/* frame.c: frames decompressed bytes (a chunk; its bytes are borrowed). */
+int ctr__frame_bytes(ctr__framer *f, const char *data, size_t n);
+
+/* frame_envelope.c: a whole top-level object that is no log file: an
+ * envelope's records are passed on (or it is skipped), any other object is
+ * itself a record. */
+int ctr__frame_object(ctr__framer *f, const char *s, size_t n, uint64_t offset);
+
+/* frame_gzip.c: the input layer. */
+/* Decides gzip or not from the first two bytes, which may come in two feeds;
+ * consumes what it holds back. */
+int ctr__gz_sniff(ctr__framer *f, const unsigned char **p, size_t *n);
+/* Input bytes after the sniff: inflated (gzip) or framed as they are. */
+int ctr__gz_pass_on(ctr__framer *f, const unsigned char *p, size_t n);
+/* End of a gzip input: padding told, an open member is a truncated stream. */
+int ctr__gz_finish(ctr__framer *f);
+
+#endif
