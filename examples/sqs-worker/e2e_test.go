@@ -71,6 +71,23 @@ func TestEndToEndUploadToAlerts(t *testing.T) {
 			}
 		}
 	}
+	// Each line is, byte for byte, what the binding (and so the CLI) makes
+	// of the same alert: the library's ctr_match_json.
+	lines := map[string]bool{}
+	rs, err := ctrule.Compile(ctrule.LoadBuiltin("rds"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rs.Scan(bytes.NewReader(data), func(a ctrule.Alert) error { lines[string(a.JSON)] = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	rs.Close()
+	for _, a := range w.received() {
+		if !lines[a.Line] {
+			t.Errorf("the worker's line is not the binding's:\n%s", a.Line)
+			break
+		}
+	}
 	if n := w.metric("ctrule_sqs_messages_total", `outcome="done"`); n != 1 {
 		t.Errorf("%v messages done, want 1 (the log file)", n)
 	}
