@@ -247,6 +247,18 @@ func OnDiagnostic(fn func(Diagnostic)) CompileOption {
 	return func(s *compileSteps) { s.onDiag = fn }
 }
 
+// Load compiles rules files the way the ctrule CLI's -r and Python's
+// ctrule.load do: after the built-in RDS rules, so that a tuning file may
+// append to or override a built-in rule; opts (a selection, OnDiagnostic)
+// apply after the files. For standalone files, Compile(LoadFile(...)).
+func Load(paths []string, opts ...CompileOption) (*Ruleset, error) {
+	all := []CompileOption{LoadBuiltin("rds")}
+	for _, p := range paths {
+		all = append(all, LoadFile(p))
+	}
+	return Compile(append(all, opts...)...)
+}
+
 // Compile is the one-call form of Compiler: it applies the options in order,
 // compiles, and closes the compiler.
 //

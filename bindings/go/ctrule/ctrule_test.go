@@ -973,10 +973,32 @@ func TestTuningFileOverridesABuiltinRule(t *testing.T) {
 	if err := os.WriteFile(tuning, []byte("- rule: RDS Instance Stopped\n  enabled: false\n  override:\n    enabled: replace\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rs := mustCompile(t, ctrule.LoadBuiltin("rds"), ctrule.LoadFile(tuning))
-	for _, r := range rs.Rules() {
-		if r.Name == "RDS Instance Stopped" && r.Enabled {
-			t.Error("the tuning file did not disable the built-in rule")
+	for _, load := range []func() (*ctrule.Ruleset, error){
+		func() (*ctrule.Ruleset, error) {
+			return ctrule.Compile(ctrule.LoadBuiltin("rds"), ctrule.LoadFile(tuning))
+		},
+		func() (*ctrule.Ruleset, error) { return ctrule.Load([]string{tuning}) },
+	} {
+		rs, err := load()
+		if err != nil {
+			t.Fatal(err)
 		}
+		found := false
+		for _, r := range rs.Rules() {
+			if r.Name == "RDS Instance Stopped" {
+				found = true
+				if r.Enabled {
+					t.Error("the tuning file did not disable the built-in rule")
+				}
+			}
+		}
+		if !found {
+			t.Error("the built-in rule is missing")
+		}
+		rs.Close()
+	}
+	// Standalone, there is nothing to override.
+	if _, err := ctrule.Compile(ctrule.LoadFile(tuning)); !errors.Is(err, ctrule.ErrSyntax) {
+		t.Errorf("standalone tuning file: %v", err)
 	}
 }
