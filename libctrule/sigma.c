@@ -1036,6 +1036,10 @@ static int add_rule(sctx *x, const ctr__ynode *title, const ctr__ynode *desc, co
       ctr__rule_def *r = &x->defs->rules[before];
       if ((rc = tb_take(cond, &r->cond)) == CTR_OK)
         rc = tb_take(out, &r->output);
+      if (rc != CTR_OK) { /* no span may point at this function's nodes */
+        ctr__text_free(&r->cond);
+        ctr__text_free(&r->output);
+      }
     } else if (rc == CTR_OK) {
       rc = err(x, title, 0, CODE_INVALID, "internal: the rule was not added"); /* cannot happen: name checked unique */
     }
