@@ -560,3 +560,24 @@ Test(sigma, sigmahq_rules_behave_as_their_detection_says)
   closedir(d);
   cr_assert_geq(rules, 17, "only %zu rules", rules);
 }
+
+/* ------------------------------------------------------------ the fields */
+
+Test(sigma, json_values_and_json_ip_in_falco_rules)
+{
+  const char *y = "- rule: V\n  desc: d\n  condition: json.values[requestParameters.items.id] = b\n"
+                  "  output: ids=%json.values[requestParameters.items.id] n=%json.values[requestParameters.none]\n"
+                  "  priority: info\n"
+                  "- rule: I\n  desc: d\n  condition: json.ip[requestParameters.items.ip] glob \"4:c0a8*\"\n"
+                  "  output: ip=%json.ip[requestParameters.items.ip]\n  priority: info\n";
+  const char *rec = REC(RDS, "X", ",\"requestParameters\":{\"items\":[{\"id\":\"a\",\"ip\":\"192.168.1.1\"},"
+                                  "{\"id\":\"b\",\"ip\":\"not an ip\"},{\"id\":null},{\"id\":[\"c\",7]}]}");
+  ctr_ruleset *rs = compile(y);
+  tu_matches m = {0};
+  cr_assert_eq(tu_scan(rs, rec, strlen(rec), 0, 0, &m), CTR_OK);
+  cr_assert_eq(m.count, 2, "%s", m.text);
+  cr_assert(strstr(m.text, "V\tids=(a,b,c,7) n=<NA>") != NULL, "%s", m.text);
+  cr_assert(strstr(m.text, "I\tip=4:c0a80101") != NULL, "%s", m.text);
+  tu_matches_free(&m);
+  ctr_ruleset_unref(rs);
+}
