@@ -55,10 +55,15 @@ static input prefix_of(const input *in, size_t n)
  * can be handed to simdjson in place. */
 static char *padded(char *data, size_t len)
 {
-  char *p = realloc(data, len + 64);
+#ifdef CTR_BENCH_SIMDJSON
+  size_t pad = ctb_simdjson_padding();
+#else
+  size_t pad = 0;
+#endif
+  char *p = realloc(data, len + pad + 1);
   if (!p)
     ctb_die("out of memory");
-  memset(p + len, 0, 64);
+  memset(p + len, 0, pad + 1);
   return p;
 }
 
@@ -318,7 +323,7 @@ static int run_corpus(const input *in0, const bench_rules *r, const bench_opts *
                        .inflate_files = ctb_rate(&c[K_INF_FILES]), .gz_big = ctb_rate(&c[K_BIG]),
                        .inflate_big = ctb_rate(&c[K_INF_BIG]), .cli_rds = ctb_rate(&c[K_CLI_RDS]),
                        .cli_22 = ctb_rate(&c[K_CLI_22]), .cli_files = ctb_rate(&c[K_CLI_FILES]),
-                       .cli_big = ctb_rate(&c[K_CLI_BIG]), .ran = 1};
+                       .cli_big = ctb_rate(&c[K_CLI_BIG])};
   int failed = check(c);
   release(&k);
   return failed;

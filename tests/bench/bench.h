@@ -116,7 +116,6 @@ typedef struct bench_targets {
   double rds20, rds20_1k;                         /* the earlier suite's */
   double gz_files, inflate_files, gz_big, inflate_big;
   double cli_rds, cli_22, cli_files, cli_big;     /* the CLI, whole process */
-  int ran;
 } bench_targets;
 
 #endif

@@ -24,6 +24,7 @@ double ctb_cpu_now(void)
 
 void ctb_die(const char *what)
 {
+  fflush(stdout); /* what was printed comes first */
   fprintf(stderr, "ctrule-bench: %s\n", what);
   exit(1);
 }
