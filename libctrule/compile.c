@@ -28,6 +28,7 @@ typedef struct compiler_ctx {
   bool unknown_field;    /* an unknown field was met (skip-if-unknown-filter) */
   bool in_output;        /* compiling an output template (its errors' code) */
   bool na_warned;        /* the rule's <NA> comparison warning was given */
+  bool nomem_reported;   /* out of memory was told (nomem()) */
   bool failed;
   unsigned macro_depth;  /* macro references being expanded (CTR_LIMIT_MACRO_DEPTH) */
   uint64_t nodes;        /* nodes of the current rule's condition (CTR_LIMIT_CONDITION_NODES) */
@@ -38,6 +39,16 @@ typedef struct compiler_ctx {
 } compiler_ctx;
 
 /* ------------------------------------------------------------ diagnostics */
+
+/* Memory ran out: the compile fails with CTR_ENOMEM (told once, as
+ * LOAD_ERR_OUT_OF_MEMORY), never as a syntax error. */
+static void nomem(compiler_ctx *cx)
+{
+  if (!cx->nomem_reported)
+    ctr__diag_oom(cx->diags, NULL);
+  cx->nomem_reported = true;
+  cx->failed = true;
+}
 
 /* The one way compile.c reports: positioned at `off` in `text` (else at the
  * exception or rule being compiled), never truncated. An error fails the
@@ -69,7 +80,7 @@ static void report(compiler_ctx *cx, int sev, const char *code, const ctr__text 
   va_end(ap);
   char *msg = n >= 0 ? malloc((size_t)n + 1) : NULL;
   if (!msg) {
-    cx->failed = true; /* out of memory: the compile fails without this message */
+    nomem(cx);
     return;
   }
   va_start(ap, fmt);
@@ -89,7 +100,7 @@ static void *palloc(compiler_ctx *cx, size_t n)
 {
   void *p = ctr__arena_alloc(&cx->rs->pool, n);
   if (!p)
-    cx->failed = true;
+    nomem(cx);
   else
     memset(p, 0, n);
   return p;
@@ -99,7 +110,7 @@ static char *pstrndup(compiler_ctx *cx, const char *s, size_t n)
 {
   char *p = ctr__arena_strndup(&cx->rs->pool, s, n);
   if (!p)
-    cx->failed = true;
+    nomem(cx);
   return p;
 }
 
@@ -120,7 +131,7 @@ uint64_t ctr__hash(const char *s, size_t len)
 static bool strset_build(compiler_ctx *cx, ctr__strset *set, const ctr__str *items, size_t n)
 {
   if (!ctr__strset_build(&cx->rs->pool, set, items, n)) {
-    cx->failed = true;
+    nomem(cx);
     return false;
   }
   return true;
@@ -192,7 +203,7 @@ static int slot_of(compiler_ctx *cx, const ctr__field_def *def, const char *arg,
     size_t cap = cx->slot_cap ? cx->slot_cap * 2 : 32;
     ctr__slot *v = realloc(rs->slots, cap * sizeof *v);
     if (!v) {
-      cx->failed = true;
+      nomem(cx);
       return -1;
     }
     rs->slots = v;
@@ -365,7 +376,7 @@ static pcre2_code *compile_regex(compiler_ctx *cx, const ctr__lit *lit)
     pcre2_code **v = realloc(cx->rs->regexes, cap * sizeof *v);
     if (!v) {
       pcre2_code_free(re);
-      cx->failed = true;
+      nomem(cx);
       return NULL;
     }
     cx->rs->regexes = v;
@@ -392,27 +403,23 @@ static bool regex_is_plain(const char *v, size_t len)
   return true;
 }
 
-/* Does `s` (blanks removed) read as a field, with its argument if any? */
-static bool names_a_field(const char *s, size_t len)
+/* Does `t` read as a field, with its argument if any, or as a transformer
+ * call? */
+static bool names_a_field(const char *t, size_t n)
 {
-  char *t = malloc(len + 1);
-  if (!t)
-    return false;
-  size_t n = 0;
-  for (size_t i = 0; i < len; i++)
-    if (!strchr(" \t\n\r\v\f", s[i]) || !s[i])
-      t[n++] = s[i];
   ctr__lexer lx = {t, n, 0};
   size_t name_len, arg_start, arg_len;
-  bool field = ctr__lex_field_len(&lx, &name_len, &arg_start, &arg_len) == n && n && ctr__field_lookup(t, name_len);
-  bool transformer = false;
+  if (n && ctr__lex_field_len(&lx, &name_len, &arg_start, &arg_len) == n && ctr__field_lookup(t, name_len))
+    return true;
   static const char *const tfs[] = {"val(", "tolower(", "toupper(", "b64(", "basename(", "len(", "join(", "concat(",
                                     "getopt("};
-  for (size_t k = 0; k < CTR__COUNTOF(tfs) && !field; k++)
-    transformer |= n > strlen(tfs[k]) && strncmp(t, tfs[k], strlen(tfs[k])) == 0 && t[n - 1] == ')';
-  free(t);
-  return field || transformer;
+  for (size_t k = 0; k < CTR__COUNTOF(tfs); k++)
+    if (n > strlen(tfs[k]) && strncmp(t, tfs[k], strlen(tfs[k])) == 0 && t[n - 1] == ')')
+      return true;
+  return false;
 }
+
+static bool is_space_byte(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 
 /* libsinsp's compiler warnings on a constant value (LOAD_COMPILE_CONDITION):
  * a regex that simpler operators would do, and a value that names a field or
@@ -423,7 +430,25 @@ static void value_warnings(compiler_ctx *cx, ctr__op op, const ctr__lit *v)
     report(cx, CTR_SEVERITY_WARNING, "LOAD_COMPILE_CONDITION", cx->text, v->pos,
            "regex check with '%s' may be optimized with simpler operators such as '=', 'contains', 'startswith', "
            "'endswith'", v->s);
-  if (names_a_field(v->s, v->len))
+  /* libsinsp looks the value up with its blanks removed. */
+  const char *t = v->s;
+  char *copy = NULL;
+  size_t n = v->len;
+  for (size_t i = 0; i < v->len && !copy; i++)
+    if (is_space_byte(v->s[i])) {
+      if (!(copy = malloc(v->len + 1))) {
+        nomem(cx);
+        return;
+      }
+      n = 0;
+      for (size_t k = 0; k < v->len; k++)
+        if (!is_space_byte(v->s[k]))
+          copy[n++] = v->s[k];
+      t = copy;
+    }
+  bool named = names_a_field(t, n);
+  free(copy);
+  if (named)
     report(cx, CTR_SEVERITY_WARNING, "LOAD_COMPILE_CONDITION", cx->text, v->pos,
            "'%s' may be a valid field%s misused as a const string value (write val(...) to compare with a field)",
            v->s, strchr(v->s, '(') ? " transformer" : "");
@@ -764,7 +789,7 @@ static ctr__cnode *compile_exception(compiler_ctx *cx, const ctr__exception_def 
   cx->fallback_pos = &e->pos;
   ctr__buf b = {0};
   if (exc_text(e, &b) != CTR_OK) {
-    cx->failed = true;
+    nomem(cx);
     ctr__buf_free(&b);
     return NULL;
   }
@@ -777,7 +802,9 @@ static ctr__cnode *compile_exception(compiler_ctx *cx, const ctr__exception_def 
   ctr__cnode *any = NULL;
   const ctr__text *saved = cx->text;
   cx->text = &t;
-  if (!ast)
+  if (!ast && perr.nomem)
+    nomem(cx);
+  else if (!ast)
     report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_COMPILE_CONDITION", NULL, 0, "exception '%s': %s", e->name, perr.msg);
   else
     any = compile_ast(cx, ast);
@@ -868,6 +895,10 @@ static bool compile_output(compiler_ctx *cx, const ctr__rule_def *r, ctr__crule 
     ctr__parse_error perr = {0};
     size_t end = j;
     ctr__fexpr *f = ctr__parse_operand(t, j, &end, &perr);
+    if (!f && perr.nomem) {
+      nomem(cx);
+      return false;
+    }
     if (!f) {
       report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_COMPILE_OUTPUT", t, perr.pos, "invalid output field: %s", perr.msg);
       ok = false;
@@ -1104,13 +1135,15 @@ int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection 
   atomic_init(&rs->refs, 1);
   rs->ct_name = ctr__field_lookup("ct.name", 7);
   compiler_ctx cx = {.rs = rs, .defs = defs, .diags = diags};
+  ctr__list_index lists = {0}; /* every condition looks its list names up here */
   size_t nm = defs->nmacros ? defs->nmacros : 1;
   cx.macro_ast = calloc(nm, sizeof *cx.macro_ast);
   cx.macro_bad = calloc(nm, sizeof *cx.macro_bad);
   cx.macro_active = calloc(nm, sizeof *cx.macro_active);
   rs->rules = calloc(defs->nrules ? defs->nrules : 1, sizeof *rs->rules);
-  if (!cx.macro_ast || !cx.macro_bad || !cx.macro_active || !rs->rules) {
-    cx.failed = true;
+  if (!cx.macro_ast || !cx.macro_bad || !cx.macro_active || !rs->rules ||
+      ctr__list_index_build(&lists, defs) != CTR_OK) {
+    nomem(&cx);
     goto done;
   }
 
@@ -1119,12 +1152,15 @@ int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection 
 
   /* Parse every macro body once. */
   for (size_t i = 0; i < defs->nmacros; i++) {
-    ctr__parse_error perr;
+    ctr__parse_error perr = {0};
     if (condition_too_long(&defs->macros[i].cond, defs->limits[CTR_LIMIT_CONDITION_BYTES], &perr))
       cx.macro_ast[i] = NULL;
     else
-      cx.macro_ast[i] = ctr__parse_condition(&defs->macros[i].cond, defs, &perr);
-    if (!cx.macro_ast[i]) {
+      cx.macro_ast[i] = ctr__parse_condition_ix(&defs->macros[i].cond, defs, &lists, &perr);
+    if (!cx.macro_ast[i] && perr.nomem) {
+      cx.macro_bad[i] = true;
+      nomem(&cx);
+    } else if (!cx.macro_ast[i]) {
       cx.macro_bad[i] = true;
       const char *file;
       unsigned line, col;
@@ -1148,13 +1184,16 @@ int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection 
     cx.limit_reported = false;
     bool was_failed = cx.failed;
     cx.failed = false;
-    ctr__parse_error perr;
+    ctr__parse_error perr = {0};
     ctr__ast *ast = condition_too_long(&rd->cond, defs->limits[CTR_LIMIT_CONDITION_BYTES], &perr)
                       ? NULL
-                      : ctr__parse_condition(&rd->cond, defs, &perr);
+                      : ctr__parse_condition_ix(&rd->cond, defs, &lists, &perr);
     ctr__cnode *cond = NULL;
     if (!ast) {
-      ERR(&cx, perr.pos, "%s", perr.msg);
+      if (perr.nomem)
+        nomem(&cx);
+      else
+        ERR(&cx, perr.pos, "%s", perr.msg);
     } else {
       cond = compile_ast(&cx, ast);
       ctr__ast_free(ast);
@@ -1221,9 +1260,10 @@ int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection 
                     defs->lists[i].pos.col, defs->lists[i].name, "LOAD_UNUSED_LIST", "list not referred to by any other rule/macro/list");
 
   if (!cx.failed && (!build_index(&cx) || ctr__prefilter_build(rs) != CTR_OK))
-    cx.failed = true;
+    nomem(&cx);
 
 done:
+  ctr__list_index_free(&lists);
   for (size_t i = 0; cx.macro_ast && i < defs->nmacros; i++)
     ctr__ast_free(cx.macro_ast[i]);
   free(cx.macro_ast);

@@ -305,12 +305,24 @@ struct ctr__ast {
 typedef struct ctr__parse_error {
   size_t pos;
   char msg[256];
+  bool nomem; /* memory ran out: no syntax error, the compile fails with CTR_ENOMEM */
 } ctr__parse_error;
 
 /* Parses a condition; list names standing for values are expanded from
  * `defs` (lists marked used; defs may be NULL). NULL with *err filled on a
  * syntax error. The caller owns and frees the result (ctr__ast_free). */
 ctr__ast *ctr__parse_condition(const ctr__text *text, ctr__defs *defs, ctr__parse_error *err);
+/* The names of defs' lists hashed once, so that a condition with many values
+ * looks each one up in constant time (ctr__parse_condition scans the lists). */
+typedef struct ctr__list_index {
+  uint32_t *slots; /* open addressing: list index + 1, 0 empty */
+  size_t cap;
+} ctr__list_index;
+int ctr__list_index_build(ctr__list_index *ix, const ctr__defs *defs); /* CTR_OK or CTR_ENOMEM */
+void ctr__list_index_free(ctr__list_index *ix);
+/* ctr__parse_condition with the index of defs' lists (NULL: none built). */
+ctr__ast *ctr__parse_condition_ix(const ctr__text *text, ctr__defs *defs, const ctr__list_index *ix,
+                                  ctr__parse_error *err);
 void ctr__ast_free(ctr__ast *a);
 /* The operand (a field, or a transformer and its arguments) at offset `at`
  * of `text`, as in a condition; *end: where it ends (or where reading

@@ -161,6 +161,7 @@ bool ctr__lex_unescape(const char *s, size_t n, char q, size_t base, ctr__buf *o
         if (ctr__buf_append_char(out, '\\') != CTR_OK) {
           err->pos = base;
           snprintf(err->msg, sizeof err->msg, "out of memory");
+          err->nomem = true;
           return false;
         }
         c = e;
@@ -170,6 +171,7 @@ bool ctr__lex_unescape(const char *s, size_t n, char q, size_t base, ctr__buf *o
     if (ctr__buf_append_char(out, c) != CTR_OK) {
       err->pos = base;
       snprintf(err->msg, sizeof err->msg, "out of memory");
+      err->nomem = true;
       return false;
     }
   }
@@ -191,6 +193,7 @@ bool ctr__lex_quoted(ctr__lexer *lx, char **out, size_t *out_len, ctr__parse_err
     if (!err->msg[0]) {
       err->pos = start;
       snprintf(err->msg, sizeof err->msg, "out of memory");
+      err->nomem = true;
     }
     ctr__buf_free(&b);
     return false;

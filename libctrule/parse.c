@@ -33,6 +33,7 @@
 typedef struct parser {
   ctr__lexer lx;
   ctr__defs *defs;
+  const ctr__list_index *ix; /* NULL: look lists up one by one */
   ctr__parse_error *err;
   unsigned depth;
   bool failed;
@@ -52,6 +53,13 @@ static void *fail(parser *p, size_t pos, const char *fmt, ...)
     va_end(ap);
   }
   return NULL;
+}
+
+static void *fail_nomem(parser *p, size_t pos)
+{
+  if (!p->failed)
+    p->err->nomem = true;
+  return fail(p, pos, "out of memory");
 }
 
 /* A short excerpt of the text at the cursor, for messages. */
@@ -111,7 +119,7 @@ static ctr__ast *new_node(parser *p, ctr__nkind kind, size_t pos)
 {
   ctr__ast *a = calloc(1, sizeof *a);
   if (!a)
-    return fail(p, pos, "out of memory");
+    return fail_nomem(p, pos);
   a->kind = kind;
   a->pos = pos;
   return a;
@@ -121,7 +129,7 @@ static ctr__fexpr *new_fexpr(parser *p, ctr__tf tf, size_t pos)
 {
   ctr__fexpr *f = calloc(1, sizeof *f);
   if (!f)
-    return fail(p, pos, "out of memory");
+    return fail_nomem(p, pos);
   f->tf = tf;
   f->pos = pos;
   return f;
@@ -132,8 +140,8 @@ static bool push_arg(parser *p, ctr__fexpr *f, ctr__fexpr *arg)
   if ((f->nargs & (f->nargs - 1)) == 0) {
     ctr__fexpr **v = realloc(f->args, (f->nargs ? f->nargs * 2 : 2) * sizeof *v);
     if (!v) {
+      fail_nomem(p, arg->pos);
       ctr__fexpr_free(arg);
-      fail(p, arg->pos, "out of memory");
       return false;
     }
     f->args = v;
@@ -184,7 +192,7 @@ static ctr__fexpr *parse_field(parser *p)
     return NULL;
   if (!(f->field = ctr__strndup(lx->s + pos, name_len))) {
     ctr__fexpr_free(f);
-    return fail(p, pos, "out of memory");
+    return fail_nomem(p, pos);
   }
   if (arg_start) {
     char q = lx->s[arg_start - 1];
@@ -200,7 +208,7 @@ static ctr__fexpr *parse_field(parser *p)
       f->arg = b.data;
     } else if (!(f->arg = ctr__strndup(lx->s + arg_start, arg_len))) {
       ctr__fexpr_free(f);
-      return fail(p, pos, "out of memory");
+      return fail_nomem(p, pos);
     }
   }
   lx->i += n;
@@ -226,7 +234,7 @@ static ctr__fexpr *parse_literal_arg(parser *p)
   }
   if (!f->lit) {
     ctr__fexpr_free(f);
-    return fail(p, pos, "out of memory");
+    return fail_nomem(p, pos);
   }
   return f;
 }
@@ -373,24 +381,60 @@ static bool push_value(parser *p, ctr__ast *a, char *s, size_t len, bool quoted,
     if (!v) {
       if (own)
         free(s);
-      fail(p, pos, "out of memory");
+      fail_nomem(p, pos);
       return false;
     }
     a->rhs = v;
   }
   char *copy = own ? s : ctr__strndup(s, len);
   if (!copy) {
-    fail(p, pos, "out of memory");
+    fail_nomem(p, pos);
     return false;
   }
   a->rhs[a->nrhs++] = (ctr__lit){copy, len, quoted, pos};
   return true;
 }
 
+static bool name_is(const char *name, const char *s, size_t n) { return strncmp(name, s, n) == 0 && name[n] == '\0'; }
+
+int ctr__list_index_build(ctr__list_index *ix, const ctr__defs *defs)
+{
+  size_t cap = 16;
+  while (cap < defs->nlists * 2)
+    cap *= 2;
+  if (!(ix->slots = calloc(cap, sizeof *ix->slots)))
+    return CTR_ENOMEM;
+  ix->cap = cap;
+  for (size_t li = 0; li < defs->nlists; li++) {
+    const char *name = defs->lists[li].name;
+    size_t k = ctr__hash(name, strlen(name)) & (cap - 1);
+    while (ix->slots[k] && strcmp(defs->lists[ix->slots[k] - 1].name, name) != 0)
+      k = (k + 1) & (cap - 1);
+    if (!ix->slots[k]) /* the first list of a name wins, as a scan finds it */
+      ix->slots[k] = (uint32_t)li + 1;
+  }
+  return CTR_OK;
+}
+
+void ctr__list_index_free(ctr__list_index *ix)
+{
+  free(ix->slots);
+  ix->slots = NULL;
+  ix->cap = 0;
+}
+
 static ctr__list_def *list_named(parser *p, const char *s, size_t n)
 {
-  for (size_t li = 0; p->defs && li < p->defs->nlists; li++)
-    if (strlen(p->defs->lists[li].name) == n && memcmp(p->defs->lists[li].name, s, n) == 0)
+  if (!p->defs)
+    return NULL;
+  if (p->ix && p->ix->cap) {
+    for (size_t k = ctr__hash(s, n) & (p->ix->cap - 1); p->ix->slots[k]; k = (k + 1) & (p->ix->cap - 1))
+      if (name_is(p->defs->lists[p->ix->slots[k] - 1].name, s, n))
+        return &p->defs->lists[p->ix->slots[k] - 1];
+    return NULL;
+  }
+  for (size_t li = 0; li < p->defs->nlists; li++)
+    if (name_is(p->defs->lists[li].name, s, n))
       return &p->defs->lists[li];
   return NULL;
 }
@@ -408,7 +452,7 @@ static bool push_list_items(parser *p, ctr__ast *a, size_t li, size_t pos)
   if (ok)
     stack[depth++] = (struct frame){li, 0};
   else
-    fail(p, pos, "out of memory");
+    fail_nomem(p, pos);
   while (ok && depth) {
     struct frame *f = &stack[depth - 1];
     ctr__list_def *l = &p->defs->lists[f->list];
@@ -419,10 +463,9 @@ static bool push_list_items(parser *p, ctr__ast *a, size_t li, size_t pos)
     }
     size_t k = f->next++;
     size_t inner = f->list;
-    if (!l->quoted[k])
-      for (size_t e = 0; e < f->list && inner == f->list; e++)
-        if (strcmp(p->defs->lists[e].name, l->items[k]) == 0)
-          inner = e;
+    ctr__list_def *named = l->quoted[k] ? NULL : list_named(p, l->items[k], strlen(l->items[k]));
+    if (named && (size_t)(named - p->defs->lists) < f->list) /* only earlier lists: no loop */
+      inner = (size_t)(named - p->defs->lists);
     if (inner == f->list) {
       ok = push_value(p, a, l->items[k], strlen(l->items[k]), l->quoted[k], pos, false);
       continue;
@@ -431,7 +474,7 @@ static bool push_list_items(parser *p, ctr__ast *a, size_t li, size_t pos)
       struct frame *grown = realloc(stack, cap * 2 * sizeof *grown);
       if (!grown) {
         ok = false;
-        fail(p, pos, "out of memory");
+        fail_nomem(p, pos);
         break;
       }
       stack = grown;
@@ -645,7 +688,7 @@ static ctr__ast *parse_check(parser *p)
       ctr__ast *m = new_node(p, CTR__N_MACRO, pos);
       if (m && !(m->name = ctr__strndup(lx->s + lx->i, idn))) {
         free(m);
-        return fail(p, pos, "out of memory");
+        return fail_nomem(p, pos);
       }
       lx->i += idn;
       return m;
@@ -720,7 +763,7 @@ static ctr__ast *parse_chain(parser *p, ctr__nkind kind)
         ctr__ast_free(first);
         ctr__ast_free(next);
         ctr__ast_free(chain);
-        return fail(p, save, "out of memory");
+        return fail_nomem(p, save);
       }
       chain->kids[chain->nkids++] = first;
     }
@@ -729,7 +772,7 @@ static ctr__ast *parse_chain(parser *p, ctr__nkind kind)
       if (!v) {
         ctr__ast_free(next);
         ctr__ast_free(chain);
-        return fail(p, save, "out of memory");
+        return fail_nomem(p, save);
       }
       chain->kids = v;
     }
@@ -742,9 +785,16 @@ static ctr__ast *parse_expr(parser *p) { return parse_chain(p, CTR__N_OR); }
 
 ctr__ast *ctr__parse_condition(const ctr__text *text, ctr__defs *defs, ctr__parse_error *err)
 {
-  parser p = {.lx = {text->s, text->len, 0}, .defs = defs, .err = err};
+  return ctr__parse_condition_ix(text, defs, NULL, err);
+}
+
+ctr__ast *ctr__parse_condition_ix(const ctr__text *text, ctr__defs *defs, const ctr__list_index *ix,
+                                  ctr__parse_error *err)
+{
+  parser p = {.lx = {text->s, text->len, 0}, .defs = defs, .ix = ix, .err = err};
   err->pos = 0;
   err->msg[0] = '\0';
+  err->nomem = false;
   /* Falco reads the condition as a C string: a NUL ends it, and what
    * follows is an error. */
   const char *nul = memchr(text->s, '\0', text->len);
@@ -771,6 +821,7 @@ ctr__fexpr *ctr__parse_operand(const ctr__text *text, size_t at, size_t *end, ct
   parser p = {.lx = {text->s, text->len, at}, .err = err};
   err->pos = at;
   err->msg[0] = '\0';
+  err->nomem = false;
   ctr__fexpr *f = NULL;
   if (at_field(&p)) {
     f = parse_field(&p);
