@@ -342,7 +342,15 @@ typedef struct ctr_scanner ctr_scanner;
  * a single record, concatenated objects, a JSON array of records, an
  * EventBridge envelope (its `detail`), a CloudWatch Logs subscription payload
  * (each `logEvents[].message`), a CloudTrail digest file (skipped), and any of
- * these gzip-compressed (detected by the gzip magic bytes). */
+ * these gzip-compressed (detected by the gzip magic bytes; zero padding after
+ * a member is skipped and counted in CTR_STAT_SKIPPED; gzip inside gzip is a
+ * stream error, "nested gzip").
+ *
+ * A value that cannot be JSON (a raw newline inside a string, a byte the
+ * grammar does not allow: a record cut short) is reported as a bad record at
+ * once, and the scan resumes at the next line that begins with '{' at the
+ * value's own indentation or at column 0: the records after a cut one are
+ * all scanned, in any chunking (docs/bad-input.md). */
 typedef enum ctr_format {
   CTR_FORMAT_AUTO = 0,
 } ctr_format;
@@ -452,7 +460,8 @@ CTR_API void ctr_scanner_set_error_callback(ctr_scanner *sc, ctr_record_error_fn
  *  asked to stop; later feeds return CTR_STOPPED until reset), CTR_EBUSY
  *  (called from inside a callback), CTR_ESTATE (fed after finish without a
  *  reset), CTR_ENOMEM, CTR_EDATA when the stream itself is unreadable (e.g. a
- *  corrupt gzip stream) or CTR_ELIMIT when it exceeds CTR_LIMIT_GZIP_OUTPUT.
+ *  corrupt gzip stream) or CTR_ELIMIT when it exceeds CTR_LIMIT_GZIP_OUTPUT or
+ *  CTR_LIMIT_GZIP_RATIO.
  *  A stream error is also reported to the error callback and repeats on
  *  every later feed/finish until reset. Bad records alone do not fail a feed:
  *  they go to the error callback and CTR_STAT_BAD_RECORDS. */
