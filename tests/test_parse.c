@@ -275,7 +275,8 @@ Test(parse, transformers_on_lists_and_multi_value)
   snprintf(y, sizeof y, "- rule: r\n  desc: d\n  condition: tolower(ec2.imageids) in (ami-1, ami-2) and "
                         "join(\",\", toupper(ec2.imageids)) = \"AMI-1,AMI-2\" and len(ec2.imageids) = 2 and "
                         "concat(ct.user, \"-\", ct.name) = Bob-RunInstances and "
-                        "getopt((\"-p\", \"8080\", \"-v\"), \"p:v\") intersects (v) and ct.user in val(ct.user)\n"
+                        "getopt((\"-p\", \"8080\", \"-v\"), \"p:v\") intersects (v) and ct.user in val(ct.user) and "
+                        "basename(ec2.imageids) intersects (AMI-1) and b64(ec2.imageids) exists\n"
                         "  output: o\n  priority: info\n");
   ctr_ruleset *rs = tu_compile(y, diags, sizeof diags);
   cr_assert(rs, "%s", diags);
