@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,4 +132,91 @@ Test(render, json_rejects_unknown_flags)
   cr_assert_eq(ctr_scan_buffer(rs, RECORD, strlen(RECORD), 0, bad_flags, &sentinel), CTR_OK);
   ctr_ruleset_unref(rs);
   ctr_free(NULL);
+}
+
+/* ------------------------------------------------------------ property: any value, a valid line */
+
+/* Records whose user name is random text (control characters, quotes,
+ * backslashes, \u0000, multi-byte UTF-8): every JSON line parses, and its
+ * output_fields and output carry the value exactly (a NUL as U+FFFD). */
+typedef struct prop_ctx {
+  json_t *want_user; /* the user name as the record holds it */
+  size_t checked;
+} prop_ctx;
+
+static int check_line(const ctr_match *m, void *ud)
+{
+  prop_ctx *p = ud;
+  char *line;
+  size_t len;
+  cr_assert_eq(ctr_match_json(m, CTR_JSON_EVENT_ID | CTR_JSON_MESSAGE, &line, &len), CTR_OK);
+  cr_assert_eq(strlen(line), len);
+  json_error_t err;
+  json_t *doc = json_loadb(line, len, 0, &err);
+  cr_assert_not_null(doc, "not JSON (%s): %s", err.text, line);
+  /* The expected text: the record's value with every NUL as U+FFFD. */
+  const char *v = json_string_value(p->want_user);
+  size_t n = json_string_length(p->want_user);
+  char *want = malloc(3 * n + 1), *w = want;
+  for (size_t i = 0; i < n; i++) {
+    if (v[i] == '\0') {
+      memcpy(w, "\xef\xbf\xbd", 3);
+      w += 3;
+    } else {
+      *w++ = v[i];
+    }
+  }
+  *w = '\0';
+  json_t *user = json_object_get(json_object_get(doc, "output_fields"), "ct.user");
+  cr_assert_str_eq(json_string_value(user), want, "%s", line);
+  const char *message = json_string_value(json_object_get(doc, "message"));
+  cr_assert(strncmp(message, "u=", 2) == 0 && strcmp(message + 2, want) == 0, "%s", line);
+  cr_assert_str_eq(message, ctr_match_output(m));
+  free(want);
+  json_decref(doc);
+  ctr_free(line);
+  p->checked++;
+  return 0;
+}
+
+Test(render, any_value_gives_a_valid_line)
+{
+  ctr_ruleset *rs = tu_compile("- rule: U\n  desc: d\n  condition: ct.name = X\n  output: u=%ct.user\n"
+                               "  priority: NOTICE\n  source: aws_cloudtrail\n",
+                               NULL, 0);
+  cr_assert_not_null(rs);
+  static const char *const pieces[] = {"a", "\"", "\\", "\n", "\t", "\x01", "\x1f", "\x7f", "/", "<NA>",
+                                       "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "%", " "};
+  enum { NPIECES = sizeof pieces / sizeof pieces[0] };
+  uint64_t seed = 0x9e3779b97f4a7c15u;
+  prop_ctx p = {0};
+  for (int round = 0; round < 500; round++) {
+    char value[256];
+    size_t vn = 0;
+    int k = (int)(seed % 12);
+    for (int i = 0; i < k; i++) {
+      seed = seed * 6364136223846793005u + 1442695040888963407u;
+      size_t which = (size_t)(seed >> 33) % (NPIECES + 1);
+      if (which == NPIECES) {
+        value[vn++] = '\0'; /* through the record as \u0000 */
+      } else {
+        memcpy(value + vn, pieces[which], strlen(pieces[which]));
+        vn += strlen(pieces[which]);
+      }
+    }
+    seed = seed * 6364136223846793005u + 1442695040888963407u;
+    /* The record, written by jansson so that any value is escaped right. */
+    json_t *rec = json_pack("{s:s, s:{s:s, s:s#}, s:s, s:s, s:s, s:s}", "eventVersion", "1.08", "userIdentity",
+                            "type", "IAMUser", "userName", value, vn, "eventTime", "2025-03-01T10:02:11Z",
+                            "eventSource", "iam.amazonaws.com", "eventName", "X", "awsRegion", "eu-west-1");
+    cr_assert_not_null(rec);
+    char *text = json_dumps(rec, JSON_COMPACT);
+    p.want_user = json_object_get(json_object_get(rec, "userIdentity"), "userName");
+    size_t before = p.checked;
+    cr_assert_eq(ctr_scan_buffer(rs, text, strlen(text), 0, check_line, &p), CTR_OK, "%s", text);
+    cr_assert_eq(p.checked, before + 1, "no alert for %s", text);
+    free(text);
+    json_decref(rec);
+  }
+  ctr_ruleset_unref(rs);
 }
