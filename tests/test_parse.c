@@ -166,6 +166,20 @@ Test(parse, deep_nesting_is_an_error_not_a_crash)
   cr_assert(strstr(diags, "condition nests deeper than 1000 levels"), "%s", diags);
 }
 
+/* Deliberate difference (docs/compatibility.md): Falco's parser counts its
+ * own recursion, about five calls per parenthesis, against 1000, so it stops
+ * near 200 nested parentheses; we count nesting levels. */
+Test(parse, nesting_counts_levels_not_parser_calls)
+{
+  char cond[2200] = "";
+  for (int i = 0; i < 500; i++)
+    strcat(cond, "(");
+  strcat(cond, "ct.name = GetObject");
+  for (int i = 0; i < 500; i++)
+    strcat(cond, ")");
+  cr_assert_eq(eval(cond), 1, "%s", diags);
+}
+
 Test(parse, field_name_as_value_warns)
 {
   YES("ct.user != ct.name");
