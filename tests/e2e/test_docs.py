@@ -13,6 +13,7 @@ before the fence:
                            and run from the repository root
     <!-- test: sh -->      run by bash -euo pipefail in a clean clone of the
                            repository (HEAD), whose build/ is the build under test
+                           and with the CLI under test on PATH as `ctrule`
 
 Each must exit 0. Run by scripts/test.d/cli.sh (c, sh), python.sh (python)
 and go.sh (go), each naming its kinds in CTRULE_DOCS_KINDS (default: all); a
@@ -133,6 +134,7 @@ def test_snippet_runs_as_written(where: str, kind: str, code: str, tmp_path: Pat
         clone = tmp_path / "clone"
         run(["git", "clone", "-q", "--no-hardlinks", str(REPO), str(clone)], tmp_path, env, where)
         (clone / "build").symlink_to(BUILD)
+        env["PATH"] = f"{CLI.parent}:{env['PATH']}"
         run(["bash", "-euo", "pipefail", "-c", code], clone, env, where)
 
 
