@@ -181,6 +181,10 @@ Test(sigma, cidr_ipv4_and_ipv6)
   cr_assert_eq(dhits("  s:\n    requestParameters.ip|cidr: '2001:db8::/32'\n  condition: s\n", v6), 1);
   cr_assert_eq(dhits("  s:\n    requestParameters.ip|cidr: '2001:db9::/33'\n  condition: s\n", v6), 0);
   cr_assert_eq(dhits("  s:\n    requestParameters.ip|cidr: 10.0.0.0/8\n  condition: s\n", v6), 0);
+  const char *mapped = REC(RDS, "X", ",\"requestParameters\":{\"ip\":\"::ffff:10.1.2.3\"}");
+  cr_assert_eq(dhits("  s:\n    requestParameters.ip|cidr: 10.0.0.0/8\n  condition: s\n", mapped), 0, "IPv4-mapped is IPv6");
+  cr_assert_eq(dhits("  s:\n    requestParameters.ip|cidr: '::ffff:10.0.0.0/104'\n  condition: s\n", mapped), 1);
+  cr_assert_eq(dhits("  s:\n    RequestParameters.ip|cidr: 10.0.0.0/8\n  condition: s\n", v4), 0, "keys are case-sensitive");
   const char *name = REC(RDS, "X", ",\"requestParameters\":{\"ip\":\"example.com\"}");
   cr_assert_eq(dhits("  s:\n    requestParameters.ip|cidr: 0.0.0.0/0\n  condition: s\n", name), 0, "not an address");
 }
