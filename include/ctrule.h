@@ -343,8 +343,8 @@ typedef struct ctr_scanner ctr_scanner;
  * EventBridge envelope (its `detail`), a CloudWatch Logs subscription payload
  * (each `logEvents[].message`), a CloudTrail digest file (skipped), and any of
  * these gzip-compressed (detected by the gzip magic bytes; zero padding after
- * a member is skipped and counted in CTR_STAT_SKIPPED; gzip inside gzip is a
- * stream error, "nested gzip").
+ * a member is skipped and counted in CTR_STAT_SKIPPED; gzip inside gzip is
+ * inflated again, a third level is a stream error).
  *
  * A value that cannot be JSON (a raw newline inside a string, a byte the
  * grammar does not allow: a record cut short) is reported as a bad record at

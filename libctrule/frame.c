@@ -4,8 +4,8 @@
  * Three parts:
  *
  *   input      frame_gzip.c: sniffs the gzip magic (1f 8b) and inflates,
- *              member after member, with the output bounded; otherwise
- *              passes the bytes through.
+ *              member after member (gzip inside gzip too), with the output
+ *              bounded; otherwise passes the bytes through.
  *   envelopes  frame_envelope.c: digest files, EventBridge events and
  *              CloudWatch Logs payloads, recognised in a whole object.
  *   JSON       here: a string- and escape-aware, grammar-checking scanner over the (decompressed)
@@ -778,9 +778,7 @@ void ctr__framer_free(ctr__framer *f)
 {
   if (!f)
     return;
-  if (f->z_ready)
-    inflateEnd(&f->z);
-  free(f->zout);
+  ctr__gz_free(f);
   ctr__buf_free(&f->buf);
   ctr__buf_free(&f->tmp);
   ctr__buf_free(&f->replay);
@@ -858,9 +856,7 @@ void ctr__framer_reset(ctr__framer *f)
   if (!f || f->busy)
     return;
   memset(&f->sticky, 0, sizeof *f - offsetof(ctr__framer, sticky));
-  /* A stop may have left input queued in zlib: it pointed at a gone buffer. */
-  f->z.next_in = NULL;
-  f->z.avail_in = 0;
+  ctr__gz_reset(f);
   ctr__buf_clear(&f->buf);
   ctr__buf_clear(&f->tmp);
 }

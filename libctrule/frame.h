@@ -51,13 +51,32 @@ typedef enum {
 static const unsigned char k_gzip_magic[2] = {0x1f, 0x8b};
 static const unsigned char k_bom[3] = {0xEF, 0xBB, 0xBF};
 
+/* A gzip layer: the input's, and for gzip inside gzip a second one over
+ * its output. zlib's own trailer check is off (its table CRC-32 took ~14% of
+ * a gzipped scan): each member is checked here, with libdeflate's CRC-32. */
+#define GZ_LAYERS 2
+typedef struct gz_keep { /* kept across reset */
+  z_stream z;
+  bool ready; /* inflateInit2 done: later members and streams only reset it */
+  unsigned char *out;
+} gz_keep;
+typedef struct gz_state {
+  bool member_open;           /* inside a gzip member */
+  bool header_done;           /* zlib has read the member's header (and checked its FHCRC) */
+  bool sniffed, held;         /* its output was looked at for gzip again; held: its first byte was 1f, alone */
+  uint64_t in, out;           /* compressed bytes consumed, bytes inflated */
+  uint64_t padding;           /* zero bytes after a member, not yet told */
+  uint64_t data_at;           /* compressed offset of the member's first deflate byte (its header read) */
+  uint32_t crc;               /* CRC-32 of the member's bytes inflated so far */
+  uint32_t len;               /* their count mod 2^32, as ISIZE holds it */
+  unsigned char tail[GZ_TRAILER]; /* the last compressed bytes consumed: the trailer at member end */
+} gz_state;
+
 struct ctr__framer {
   /* Kept across reset. */
   ctr__frame_sink sink;
   ctr__frame_limits lim;
-  z_stream z;
-  bool z_ready; /* inflateInit2 done: later members and streams only reset it */
-  unsigned char *zout;
+  gz_keep gzk[GZ_LAYERS];
   ctr__buf buf; /* the value being cut out, when it spans chunks */
   ctr__buf tmp; /* a re-serialised EventBridge detail (rare fallback), a parse error */
   ctr__buf replay; /* the bytes of a broken value, read again (broken) */
@@ -69,17 +88,9 @@ struct ctr__framer {
   /* Input layer. */
   in_mode mode;
   bool held_magic;  /* the first byte was 1f and the second is still to come */
-  bool member_open; /* inside a gzip member */
-  uint64_t comp_in; /* compressed bytes consumed */
-  uint64_t gz_out;  /* decompressed bytes produced */
-  uint64_t padding; /* zero bytes after a member, not yet told */
-  uint64_t data_at; /* compressed offset of the member's first deflate byte (its header read) */
-  /* zlib's own trailer check is off (its table CRC-32 took ~14% of a gzipped
-   * scan): each member is checked here, with libdeflate's CRC-32. */
-  bool header_done;               /* zlib has read the member's header (and checked its FHCRC) */
-  uint32_t member_crc;            /* CRC-32 of the member's bytes inflated so far */
-  uint32_t member_len;            /* their count mod 2^32, as ISIZE holds it */
-  unsigned char tail[GZ_TRAILER]; /* the last compressed bytes consumed: the trailer at member end */
+  unsigned layers;  /* gzip layers open: 1, or 2 for gzip inside gzip */
+  gz_state gz[GZ_LAYERS];
+  uint64_t framed;  /* bytes the last layer inflated and framed */
 
   /* JSON layer: where we are. */
   uint64_t pos;      /* decompressed offset of chunk[0] */
@@ -154,7 +165,7 @@ __attribute__((format(printf, 3, 4))) static inline int stream_error(ctr__framer
   va_end(ap);
   f->sticky = status;
   if (f->sink.stream_error)
-    f->sink.stream_error(f->sink.ud, status, f->comp_in, f->msg);
+    f->sink.stream_error(f->sink.ud, status, f->gz[0].in, f->msg);
   return status;
 }
 
@@ -186,5 +197,8 @@ int ctr__gz_sniff(ctr__framer *f, const unsigned char **p, size_t *n);
 int ctr__gz_pass_on(ctr__framer *f, const unsigned char *p, size_t n);
 /* End of a gzip input: padding told, an open member is a truncated stream. */
 int ctr__gz_finish(ctr__framer *f);
+/* What the gzip layers hold (the framer is freed, or reset). */
+void ctr__gz_free(ctr__framer *f);
+void ctr__gz_reset(ctr__framer *f);
 
 #endif

@@ -1,8 +1,10 @@
 /* frame_gzip.c - the framer's input layer: sniffs the gzip magic (1f 8b)
- * and inflates, member after member, with the output bounded by
- * gzip_output and gzip_ratio and each member's CRC-32 checked with
- * libdeflate; zero padding after a member is skipped; otherwise passes the
- * bytes through. */
+ * and inflates, member after member, each member's CRC-32 checked with
+ * libdeflate; zero padding after a member is skipped; gzip inside gzip (as
+ * a delivery pipeline that compresses again produces) is inflated by a
+ * second layer. The bytes framed are bounded by gzip_output, and by
+ * gzip_ratio relative to the input's compressed bytes. A plain input is
+ * passed through. */
 #include "frame.h"
 
 #include <limits.h>
@@ -11,36 +13,38 @@
 
 #include <libdeflate.h>
 
-static int gz_begin_member(ctr__framer *f)
+static int layer_begin_member(ctr__framer *f, unsigned l)
 {
-  if (!f->zout && !(f->zout = malloc(GZ_OUT_SIZE)))
+  gz_keep *k = &f->gzk[l];
+  gz_state *g = &f->gz[l];
+  if (!k->out && !(k->out = malloc(GZ_OUT_SIZE)))
     return CTR_ENOMEM;
-  int zr = f->z_ready ? inflateReset(&f->z) : inflateInit2(&f->z, 16 + MAX_WBITS);
+  int zr = k->ready ? inflateReset(&k->z) : inflateInit2(&k->z, 16 + MAX_WBITS);
   /* zlib checks the header itself, its optional CRC (FHCRC) too: the check is
-   * switched off only once the header is read (gz_feed), and inflateReset
+   * switched off only once the header is read (layer_feed), and inflateReset
    * keeps whatever the previous member left. */
   if (zr == Z_OK)
-    zr = inflateValidate(&f->z, 1);
+    zr = inflateValidate(&k->z, 1);
   if (zr != Z_OK)
     return CTR_ENOMEM;
-  f->z_ready = true;
-  f->member_open = true;
-  f->header_done = false;
-  f->member_crc = 0;
-  f->member_len = 0;
+  k->ready = true;
+  g->member_open = true;
+  g->header_done = false;
+  g->crc = 0;
+  g->len = 0;
   return CTR_OK;
 }
 
 /* Keeps the last GZ_TRAILER compressed bytes zlib consumed: when it reports a
  * member's end they are the trailer, which may have come over several feeds
  * whose buffers are gone. */
-static void gz_keep_tail(ctr__framer *f, const unsigned char *used, size_t n)
+static void keep_tail(gz_state *g, const unsigned char *used, size_t n)
 {
   if (n >= GZ_TRAILER) {
-    memcpy(f->tail, used + n - GZ_TRAILER, GZ_TRAILER);
+    memcpy(g->tail, used + n - GZ_TRAILER, GZ_TRAILER);
   } else if (n > 0) {
-    memmove(f->tail, f->tail + n, GZ_TRAILER - n);
-    memcpy(f->tail + GZ_TRAILER - n, used, n);
+    memmove(g->tail, g->tail + n, GZ_TRAILER - n);
+    memcpy(g->tail + GZ_TRAILER - n, used, n);
   }
 }
 
@@ -49,152 +53,200 @@ static uint32_t load_le32(const unsigned char *p)
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* A layer's stream error: positioned in the input for the first layer, in
+ * the first layer's output for a nested one. */
+static const char *where(unsigned l) { return l ? "nested gzip stream at its compressed byte" : "gzip stream at compressed byte"; }
+
 /* The member's trailer against what it inflated to. Errors read exactly as
  * zlib's own check words them and where it stops: a bad CRC-32 right after
  * reading it (4 bytes before the member's end), a bad ISIZE at the end. */
-static int gz_check_trailer(ctr__framer *f)
+static int check_trailer(ctr__framer *f, unsigned l)
 {
-  if (load_le32(f->tail) != f->member_crc) {
-    f->comp_in -= GZ_TRAILER / 2; /* the stream is dead: comp_in is only reported from here */
-    return stream_error(f, CTR_EDATA, "corrupt gzip stream at compressed byte %llu: incorrect data check",
-                        (unsigned long long)f->comp_in);
+  gz_state *g = &f->gz[l];
+  if (load_le32(g->tail) != g->crc) {
+    g->in -= GZ_TRAILER / 2; /* the stream is dead: its count is only reported from here */
+    return stream_error(f, CTR_EDATA, "corrupt %s %llu: incorrect data check", where(l), (unsigned long long)g->in);
   }
-  if (load_le32(f->tail + GZ_TRAILER / 2) != f->member_len)
-    return stream_error(f, CTR_EDATA, "corrupt gzip stream at compressed byte %llu: incorrect length check",
-                        (unsigned long long)f->comp_in);
+  if (load_le32(g->tail + GZ_TRAILER / 2) != g->len)
+    return stream_error(f, CTR_EDATA, "corrupt %s %llu: incorrect length check", where(l), (unsigned long long)g->in);
   return CTR_OK;
 }
 
 /* Zero padding seen after a member, told when it ends. */
-static void gz_padding_end(ctr__framer *f)
+static void padding_end(ctr__framer *f, unsigned l)
 {
-  if (!f->padding)
+  gz_state *g = &f->gz[l];
+  if (!g->padding)
     return;
-  snprintf(f->msg, sizeof f->msg, "%llu bytes of zero padding after a gzip member, skipped",
-           (unsigned long long)f->padding);
-  f->padding = 0;
+  snprintf(f->msg, sizeof f->msg, "%llu bytes of zero padding after a %sgzip member, skipped",
+           (unsigned long long)g->padding, l ? "nested " : "");
+  g->padding = 0;
   skipped(f, f->pos, f->msg);
 }
 
-/* Inflated bytes, in zout: framed, unless the stream turns out to hold
- * gzip again or to expand more than the ratio limit allows. */
-static int gz_out_bytes(ctr__framer *f, size_t got)
+static int layer_feed(ctr__framer *f, unsigned l, const unsigned char *in, size_t n);
+
+/* Bytes the last layer inflated: framed, exactly those within the output
+ * limit whatever the chunking, and up to the ratio limit. */
+static int frame_out(ctr__framer *f, const unsigned char *o, size_t got)
 {
-  const unsigned char *o = f->zout;
-  if (f->gz_out == got && o[0] == k_gzip_magic[0] && (got == 1 || o[1] == k_gzip_magic[1])) {
-    f->comp_in = f->data_at; /* where the nested stream begins; the stream is dead: only reported from here */
-    return stream_error(f, CTR_EDATA,
-                        "nested gzip: the decompressed input is itself gzip-compressed (decompress it once before "
-                        "scanning)");
-  }
-  int rc = ctr__frame_bytes(f, (const char *)o, got);
+  uint64_t room = f->framed < f->lim.max_gzip_output ? f->lim.max_gzip_output - f->framed : 0;
+  size_t take = got > room ? (size_t)room : got;
+  f->framed += take;
+  int rc = take ? ctr__frame_bytes(f, (const char *)o, take) : CTR_OK;
   if (rc != CTR_OK)
     return rc;
+  if (take < got)
+    return stream_error(f, CTR_ELIMIT, "gzip expands beyond the limit of %llu bytes",
+                        (unsigned long long)f->lim.max_gzip_output);
   /* Past a floor, so that small inputs are never stopped: beyond what any
    * CloudTrail data compresses to, an input only costs time. */
-  if (f->gz_out > GZ_RATIO_FLOOR && f->gz_out / f->lim.max_gzip_ratio > f->comp_in)
+  if (f->framed > GZ_RATIO_FLOOR && f->framed / f->lim.max_gzip_ratio > f->gz[0].in)
     return stream_error(f, CTR_ELIMIT,
                         "gzip expands more than %llu times its compressed size (limit gzip_ratio) at compressed "
                         "byte %llu",
-                        (unsigned long long)f->lim.max_gzip_ratio, (unsigned long long)f->comp_in);
+                        (unsigned long long)f->lim.max_gzip_ratio, (unsigned long long)f->gz[0].in);
   return CTR_OK;
 }
 
-static int gz_feed(ctr__framer *f, const unsigned char *in, size_t n)
+/* Bytes layer l inflated. Its output is looked at once for the gzip magic
+ * (the first byte may come alone): gzip again goes to the next layer. */
+static int layer_out(ctr__framer *f, unsigned l, const unsigned char *o, size_t got)
 {
+  gz_state *g = &f->gz[l];
+  if (!g->sniffed) {
+    if (!g->held && o[0] == k_gzip_magic[0] && got == 1) {
+      g->held = true;
+      return CTR_OK;
+    }
+    g->sniffed = true;
+    bool nested = g->held ? o[0] == k_gzip_magic[1] : o[0] == k_gzip_magic[0] && o[1] == k_gzip_magic[1];
+    if (nested) {
+      if (l + 1 == GZ_LAYERS) {
+        f->gz[0].in = f->gz[0].data_at; /* the same whatever the chunking; the stream is dead */
+        return stream_error(f, CTR_EDATA, "gzip nested deeper than %d levels (decompress it before scanning)",
+                            GZ_LAYERS);
+      }
+      f->layers = l + 2;
+      int rc = layer_begin_member(f, l + 1);
+      if (rc != CTR_OK)
+        return rc;
+    }
+    if (g->held) { /* the byte held back goes first */
+      g->held = false;
+      int rc = l + 1 < f->layers ? layer_feed(f, l + 1, k_gzip_magic, 1) : frame_out(f, k_gzip_magic, 1);
+      if (rc != CTR_OK)
+        return rc;
+    }
+  }
+  return l + 1 < f->layers ? layer_feed(f, l + 1, o, got) : frame_out(f, o, got);
+}
+
+static int layer_feed(ctr__framer *f, unsigned l, const unsigned char *in, size_t n)
+{
+  z_stream *z = &f->gzk[l].z;
+  gz_state *g = &f->gz[l];
   bool more_out = false; /* the last call filled the output: zlib may hold more */
   for (;;) {
-    if (f->z.avail_in == 0 && n > 0) {
+    if (z->avail_in == 0 && n > 0) {
       uInt take = n > UINT_MAX ? UINT_MAX : (uInt)n;
-      f->z.next_in = in;
-      f->z.avail_in = take;
+      z->next_in = in;
+      z->avail_in = take;
       in += take;
       n -= take;
     }
-    if (f->z.avail_in == 0 && !more_out)
+    if (z->avail_in == 0 && !more_out)
       return CTR_OK;
-    if (!f->member_open) { /* bytes after a member's end start the next member */
+    if (!g->member_open) { /* bytes after a member's end start the next member */
       /* ... except zero bytes, which never begin one: padding (tape and
        * block devices, some uploaders) is skipped and told once. */
-      while (f->z.avail_in > 0 && *f->z.next_in == 0) {
-        f->z.next_in++;
-        f->z.avail_in--;
-        f->comp_in++;
-        f->padding++;
+      while (z->avail_in > 0 && *z->next_in == 0) {
+        z->next_in++;
+        z->avail_in--;
+        g->in++;
+        g->padding++;
       }
-      if (f->z.avail_in == 0)
+      if (z->avail_in == 0)
         continue;
-      gz_padding_end(f);
-      int rc = gz_begin_member(f);
+      padding_end(f, l);
+      int rc = layer_begin_member(f, l);
       if (rc != CTR_OK)
         return rc;
     }
-    /* Never produce more than one byte past the limit, so exactly the bytes
-     * within it are framed whatever the chunking. */
-    uint64_t room = f->gz_out < f->lim.max_gzip_output ? f->lim.max_gzip_output - f->gz_out : 0;
+    /* The last layer produces at most one byte past the limit, so the
+     * input read when it is hit does not depend on the chunking. */
+    bool last = l + 1 == f->layers;
+    uint64_t room = !last ? UINT64_MAX
+                    : f->framed < f->lim.max_gzip_output ? f->lim.max_gzip_output - f->framed
+                                                         : 0;
     size_t cap = room < GZ_OUT_SIZE ? (size_t)room + 1 : GZ_OUT_SIZE;
-    f->z.next_out = f->zout;
-    f->z.avail_out = (uInt)cap;
-    uInt before = f->z.avail_in;
-    const unsigned char *used = f->z.next_in;
+    /* Until its output has been looked at for gzip again, a layer inflates
+     * two bytes (one after one held back); layer_out decides where they go,
+     * frame_out holds the limit. */
+    if (!g->sniffed)
+      cap = g->held ? 1 : 2;
+    unsigned char *out = f->gzk[l].out;
+    z->next_out = out;
+    z->avail_out = (uInt)cap;
+    uInt before = z->avail_in;
+    const unsigned char *used = z->next_in;
     /* Z_BLOCK until the header is read: zlib then stops before the first
      * deflate block, and its check goes off before any byte is inflated. */
-    int zr = inflate(&f->z, f->header_done ? Z_NO_FLUSH : Z_BLOCK);
-    size_t consumed = before - f->z.avail_in;
-    f->comp_in += consumed;
-    gz_keep_tail(f, used, consumed);
-    size_t got = cap - f->z.avail_out;
+    int zr = inflate(z, g->header_done ? Z_NO_FLUSH : Z_BLOCK);
+    size_t consumed = before - z->avail_in;
+    g->in += consumed;
+    keep_tail(g, used, consumed);
+    size_t got = cap - z->avail_out;
     if (got > 0) { /* every byte inflated is in the check, before any is framed */
-      f->member_crc = libdeflate_crc32(f->member_crc, f->zout, got);
-      f->member_len += (uint32_t)got;
+      g->crc = libdeflate_crc32(g->crc, out, got);
+      g->len += (uint32_t)got;
     }
-    if (!f->header_done && (f->z.data_type & 128)) {
-      f->header_done = true;
-      f->data_at = f->comp_in;
-      (void)inflateValidate(&f->z, 0); /* fails only on a stream never initialised */
+    if (!g->header_done && (z->data_type & 128)) {
+      g->header_done = true;
+      g->data_at = g->in;
+      (void)inflateValidate(z, 0); /* fails only on a stream never initialised */
     }
-    if (got > room) {
-      int rc = room ? ctr__frame_bytes(f, (const char *)f->zout, (size_t)room) : CTR_OK;
-      if (rc != CTR_OK)
-        return rc;
-      return stream_error(f, CTR_ELIMIT, "gzip expands beyond the limit of %llu bytes",
-                          (unsigned long long)f->lim.max_gzip_output);
-    }
-    f->gz_out += got;
+    g->out += got;
     if (got) {
-      int rc = gz_out_bytes(f, got);
+      int rc = layer_out(f, l, out, got);
       if (rc != CTR_OK)
         return rc;
     }
     more_out = false;
     switch (zr) {
     case Z_STREAM_END: {
-      f->member_open = false;
-      int rc = gz_check_trailer(f);
+      g->member_open = false;
+      int rc = check_trailer(f, l);
       if (rc != CTR_OK)
         return rc;
       break;
     }
     case Z_OK:
-      more_out = f->z.avail_out == 0;
+      more_out = z->avail_out == 0;
       break;
     case Z_BUF_ERROR: /* no progress: more input needed */
-      if (f->z.avail_in > 0)
-        return stream_error(f, CTR_EDATA, "corrupt gzip stream at compressed byte %llu: no progress",
-                            (unsigned long long)f->comp_in);
+      if (z->avail_in > 0)
+        return stream_error(f, CTR_EDATA, "corrupt %s %llu: no progress", where(l), (unsigned long long)g->in);
       break;
     case Z_MEM_ERROR:
       return CTR_ENOMEM;
     default:
-      return stream_error(f, CTR_EDATA, "corrupt gzip stream at compressed byte %llu: %s",
-                          (unsigned long long)f->comp_in, f->z.msg ? f->z.msg : "invalid data");
+      return stream_error(f, CTR_EDATA, "corrupt %s %llu: %s", where(l), (unsigned long long)g->in,
+                          z->msg ? z->msg : "invalid data");
     }
   }
 }
 
 int ctr__gz_pass_on(ctr__framer *f, const unsigned char *p, size_t n)
 {
-  return f->mode == IN_GZIP ? gz_feed(f, p, n) : ctr__frame_bytes(f, (const char *)p, n);
+  return f->mode == IN_GZIP ? layer_feed(f, 0, p, n) : ctr__frame_bytes(f, (const char *)p, n);
+}
+
+static int begin_gzip(ctr__framer *f)
+{
+  f->mode = IN_GZIP;
+  f->layers = 1;
+  return layer_begin_member(f, 0);
 }
 
 int ctr__gz_sniff(ctr__framer *f, const unsigned char **p, size_t *n)
@@ -210,13 +262,16 @@ int ctr__gz_sniff(ctr__framer *f, const unsigned char **p, size_t *n)
       (*n)--;
       return CTR_OK;
     }
-    f->mode = (*p)[1] == k_gzip_magic[1] ? IN_GZIP : IN_PLAIN;
-    return f->mode == IN_GZIP ? gz_begin_member(f) : CTR_OK;
+    if ((*p)[1] != k_gzip_magic[1]) {
+      f->mode = IN_PLAIN;
+      return CTR_OK;
+    }
+    return begin_gzip(f);
   }
   f->held_magic = false;
-  f->mode = (*p)[0] == k_gzip_magic[1] ? IN_GZIP : IN_PLAIN;
-  if (f->mode == IN_GZIP) {
-    int rc = gz_begin_member(f);
+  f->mode = IN_PLAIN;
+  if ((*p)[0] == k_gzip_magic[1]) {
+    int rc = begin_gzip(f);
     if (rc != CTR_OK)
       return rc;
   }
@@ -227,10 +282,37 @@ int ctr__gz_finish(ctr__framer *f)
 {
   if (f->mode != IN_GZIP)
     return CTR_OK;
-  gz_padding_end(f);
-  if (f->member_open)
-    return stream_error(f, CTR_EDATA,
-                        "truncated gzip stream: input ended inside a compressed member at compressed byte %llu",
-                        (unsigned long long)f->comp_in);
+  for (unsigned l = 0; l < f->layers; l++) {
+    gz_state *g = &f->gz[l];
+    padding_end(f, l);
+    if (g->member_open)
+      return stream_error(f, CTR_EDATA,
+                          "truncated %sgzip stream: input ended inside a compressed member at %scompressed byte %llu",
+                          l ? "nested " : "", l ? "its " : "", (unsigned long long)g->in);
+    if (g->held) { /* a lone 1f byte: not gzip after all */
+      g->held = false;
+      int rc = l + 1 < f->layers ? layer_feed(f, l + 1, k_gzip_magic, 1) : frame_out(f, k_gzip_magic, 1);
+      if (rc != CTR_OK)
+        return rc;
+    }
+  }
   return CTR_OK;
+}
+
+void ctr__gz_free(ctr__framer *f)
+{
+  for (unsigned l = 0; l < GZ_LAYERS; l++) {
+    if (f->gzk[l].ready)
+      inflateEnd(&f->gzk[l].z);
+    free(f->gzk[l].out);
+  }
+}
+
+void ctr__gz_reset(ctr__framer *f)
+{
+  /* A stop may have left input queued in zlib: it pointed at a gone buffer. */
+  for (unsigned l = 0; l < GZ_LAYERS; l++) {
+    f->gzk[l].z.next_in = NULL;
+    f->gzk[l].z.avail_in = 0;
+  }
 }

@@ -567,14 +567,15 @@ Test(scan, gzip_quirks)
   cr_assert_eq(o.bad, 0);
   cr_assert_eq(ctr_scanner_stat(sc, CTR_STAT_SKIPPED), 1);
   ctr_scanner_free(sc);
-  /* gzip inside gzip: a stream error that says so */
+  /* gzip inside gzip: inflated again */
   unsigned char *nested = gzip((const char *)gz, n1, &n2);
+  memset(&o, 0, sizeof o);
   cr_assert_eq(ctr_scanner_new(rs, count_alert, &o, &sc), CTR_OK);
-  cr_assert_eq(ctr_scanner_feed(sc, nested, n2), CTR_EDATA);
-  cr_assert(strstr(ctr_scanner_last_error(sc), "input at byte ") &&
-                strstr(ctr_scanner_last_error(sc), "nested gzip: the decompressed input is itself gzip-compressed"),
-            "%s", ctr_scanner_last_error(sc));
+  cr_assert_eq(ctr_scanner_feed(sc, nested, n2), CTR_OK);
+  cr_assert_eq(ctr_scanner_finish(sc), CTR_OK);
+  cr_assert_eq(o.alerts, 2);
   ctr_scanner_free(sc);
+  memset(&o, 0, sizeof o);
   /* the expansion ratio limit, set on the scanner */
   size_t len = (size_t)17 << 20;
   char *plain = malloc(len);
