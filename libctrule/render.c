@@ -286,30 +286,41 @@ static char *put_digits(char *p, unsigned v, int width)
   return p + width;
 }
 
-/* (Hand-formatted: printf was most of the cost of an alert's JSON.) */
-static int time_text(int64_t time_ns, bool iso, ctr__buf *out)
-{
-  uint64_t ts = time_ns > 0 ? (uint64_t)time_ns : 0;
-  time_t sec = (time_t)(ts / 1000000000u);
+/* The event time, broken down once per line. */
+typedef struct event_time {
+  uint64_t ns; /* since the epoch; 0 for a record without a valid eventTime */
   struct tm tm;
-  if (!gmtime_r(&sec, &tm))
-    memset(&tm, 0, sizeof tm);
+} event_time;
+
+static event_time event_time_of(int64_t time_ns)
+{
+  event_time t = {.ns = time_ns > 0 ? (uint64_t)time_ns : 0};
+  time_t sec = (time_t)(t.ns / 1000000000u);
+  if (!gmtime_r(&sec, &t.tm))
+    memset(&t.tm, 0, sizeof t.tm);
+  return t;
+}
+
+/* (Hand-formatted: printf was most of the cost of an alert's JSON.) */
+static int time_text(const event_time *t, bool iso, ctr__buf *out)
+{
+  const struct tm *tm = &t->tm;
   char buf[40], *p = buf;
   if (iso) {
-    p = put_digits(p, (unsigned)(tm.tm_year + 1900), 4);
+    p = put_digits(p, (unsigned)(tm->tm_year + 1900), 4);
     *p++ = '-';
-    p = put_digits(p, (unsigned)tm.tm_mon + 1, 2);
+    p = put_digits(p, (unsigned)tm->tm_mon + 1, 2);
     *p++ = '-';
-    p = put_digits(p, (unsigned)tm.tm_mday, 2);
+    p = put_digits(p, (unsigned)tm->tm_mday, 2);
     *p++ = 'T';
   }
-  p = put_digits(p, (unsigned)tm.tm_hour, 2);
+  p = put_digits(p, (unsigned)tm->tm_hour, 2);
   *p++ = ':';
-  p = put_digits(p, (unsigned)tm.tm_min, 2);
+  p = put_digits(p, (unsigned)tm->tm_min, 2);
   *p++ = ':';
-  p = put_digits(p, (unsigned)tm.tm_sec, 2);
+  p = put_digits(p, (unsigned)tm->tm_sec, 2);
   *p++ = '.';
-  p = put_digits(p, (unsigned)(ts % 1000000000u), 9);
+  p = put_digits(p, (unsigned)(t->ns % 1000000000u), 9);
   if (iso) {
     memcpy(p, "+0000", 5);
     p += 5;
@@ -328,7 +339,7 @@ static int append_u64(ctr__buf *b, uint64_t v)
 }
 
 static int json_output_fields(const ctr_match *m, unsigned flags, const char *trailer, const char *event_id,
-                              ctr__buf *b)
+                              const event_time *t, ctr__buf *b)
 {
   size_t n = ctr_match_field_count(m);
   json_field *f = malloc((n + 2) * sizeof *f);
@@ -338,14 +349,14 @@ static int json_output_fields(const ctr_match *m, unsigned flags, const char *tr
   /* The prefix's time field and the eventID, unless the template names them. */
   const char *prefix = flags & CTR_JSON_TIME_ISO8601 ? "evt.time.iso8601" : "evt.time";
   bool have_prefix = false, have_id = false;
-  const char *t = trailer;
+  const char *tr = trailer;
   for (size_t i = 0; i < n; i++) {
     json_field *x = &f[nf++];
     x->name = ctr_match_field_name(m, i);
-    x->kind = *t++;
-    x->value = x->kind == 'l' ? t : ctr_match_field_value(m, i);
+    x->kind = *tr++;
+    x->value = x->kind == 'l' ? tr : ctr_match_field_value(m, i);
     if (x->kind == 'l')
-      t += strlen(t) + 1;
+      tr += strlen(tr) + 1;
     if (x->kind != 'a' && is_time_field(x->name))
       x->kind = 't';
     have_prefix |= strcmp(x->name, prefix) == 0;
@@ -358,7 +369,6 @@ static int json_output_fields(const ctr_match *m, unsigned flags, const char *tr
   /* Falco's nlohmann::json objects keep their keys sorted. */
   qsort(f, nf, sizeof *f, json_field_cmp);
   int rc = ctr__buf_append_char(b, '{');
-  int64_t ns = ctr_match_time(m);
   for (size_t i = 0; rc == CTR_OK && i < nf; i++) {
     if (i)
       rc = ctr__buf_append_char(b, ',');
@@ -377,7 +387,7 @@ static int json_output_fields(const ctr_match *m, unsigned flags, const char *tr
       rc = ctr__buf_append_str(b, f[i].value);
       break;
     case 't':
-      rc = append_u64(b, ns > 0 ? (uint64_t)ns : 0);
+      rc = append_u64(b, t->ns);
       break;
     default:
       rc = ctr__buf_append_str(b, "null");
@@ -389,7 +399,7 @@ static int json_output_fields(const ctr_match *m, unsigned flags, const char *tr
 
 /* The members after "hostname", in Falco's (sorted) key order. */
 static int json_members(const ctr_match *m, unsigned flags, const char *trailer, const char *event_id,
-                        ctr__buf *b)
+                        const event_time *t, ctr__buf *b)
 {
   const char *message = ctr_match_output(m);
   const char *prio = ctr_priority_name(ctr_match_priority(m));
@@ -403,7 +413,7 @@ static int json_members(const ctr_match *m, unsigned flags, const char *trailer,
     /* Falco's output: "<evt.time>: <Priority> <message>". */
     rc = ctr__buf_append_str(b, ",\"output\":\"");
     if (rc == CTR_OK)
-      rc = time_text(ctr_match_time(m), flags & CTR_JSON_TIME_ISO8601, b);
+      rc = time_text(t, flags & CTR_JSON_TIME_ISO8601, b);
     if (rc == CTR_OK)
       rc = ctr__buf_append(b, ": ", 2);
     if (rc == CTR_OK)
@@ -418,7 +428,7 @@ static int json_members(const ctr_match *m, unsigned flags, const char *trailer,
   if (rc == CTR_OK && !(flags & CTR_JSON_NO_OUTPUT_FIELDS)) {
     rc = ctr__buf_append_str(b, ",\"output_fields\":");
     if (rc == CTR_OK)
-      rc = json_output_fields(m, flags, trailer, event_id, b);
+      rc = json_output_fields(m, flags, trailer, event_id, t, b);
   }
   if (rc == CTR_OK)
     rc = ctr__buf_append_str(b, ",\"priority\":");
@@ -474,13 +484,14 @@ CTR_API int ctr_match_json(const ctr_match *m, unsigned flags, char **out, size_
     rc = ctr__buf_append_str(&b, "{\"hostname\":");
   if (rc == CTR_OK)
     rc = json_cstr(&b, hostname);
+  event_time t = event_time_of(ctr_match_time(m));
   if (rc == CTR_OK)
-    rc = json_members(m, flags, trailer, event_id, &b);
+    rc = json_members(m, flags, trailer, event_id, &t, &b);
   /* Falco's time: ISO 8601, UTC, always nine digits of nanoseconds, "Z". */
   if (rc == CTR_OK)
     rc = ctr__buf_append_str(&b, ",\"time\":\"");
   if (rc == CTR_OK)
-    rc = time_text(ctr_match_time(m), true, &b);
+    rc = time_text(&t, true, &b);
   if (rc == CTR_OK) {
     b.len -= 5; /* "+0000" */
     rc = ctr__buf_append_str(&b, "Z\"}");
