@@ -130,6 +130,8 @@ def main():
         write(outdir, "scanner", scanner_seed(0, i + 1, bound, stream))
         write(outdir, "scanner", scanner_seed(2 | 4, i * 7919 + 3, bound, stream))  # harness gzips
         write(outdir, "scanner", scanner_seed(1, i + 11, 16, gzip.compress(stream, 6)))
+        if i % 4 == 0:  # gzip inside gzip: the harness compresses a gzip stream again
+            write(outdir, "scanner", scanner_seed(2 | 4, i + 29, bound, gzip.compress(stream, 6)))
     # Walk: single records (options byte first), and the adversarial ones.
     walk_records = list(sample_records)
     if shared.is_dir():
