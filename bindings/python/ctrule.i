@@ -20,9 +20,9 @@
  *         fn(rule, priority, output, tags, fields, time_ns, event, record_index, byte_offset,
  *            json_line)
  *     with str, int, str, tuple[str, ...], dict[str, str | None], int, bytes,
- *     int, int, str (json_line: ctr_match_json with CTR_JSON_EVENT_ID, the
- *     line every tool of the project writes); a true return value stops the
- *     scan. It is *borrowed*: the
+ *     int, int, bytes (json_line: ctr_match_json with CTR_JSON_EVENT_ID, the
+ *     line every tool of the project writes, UTF-8); a true return value
+ *     stops the scan. It is *borrowed*: the
  *     caller keeps it alive for as long as the scanner may call it.
  *   - `(ctr_record_error_fn fn, void *user_data)` likewise takes a callable
  *     called as fn(status, index, offset, message, evaluated, text).
@@ -88,7 +88,7 @@ static PyObject *ctrpy_match_args(const ctr_match *m)
       PyErr_NoMemory();
       goto fail;
     }
-    json = PyUnicode_DecodeUTF8(line, (Py_ssize_t)len, "replace");
+    json = PyBytes_FromStringAndSize(line, (Py_ssize_t)len); /* decoded when asked for */
     ctr_free(line);
     if (!json)
       goto fail;

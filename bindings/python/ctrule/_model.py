@@ -263,11 +263,12 @@ class Alert:
     record_index: int
     byte_offset: int
     _event: dict[str, Any] | None
-    _json: str | None
+    _json: bytes | str | None
 
     def __init__(self, rule: str, priority: int, output: str, tags: tuple[str, ...],
                  fields: dict[str, str | None], time_ns: int, raw: bytes,
-                 record_index: int = 0, byte_offset: int = 0, json_line: str | None = None) -> None:
+                 record_index: int = 0, byte_offset: int = 0,
+                 json_line: bytes | str | None = None) -> None:
         self.rule = rule
         self.priority = _PRIORITIES[priority] if 0 <= priority < 8 else Priority(priority)
         self.output = output
@@ -314,11 +315,14 @@ class Alert:
         Raises:
             ValueError: the alert was not made by a scan (built by hand).
         """
-        if self._json is None:
+        line = self._json
+        if line is None:
             raise ValueError("only an alert made by a scan has Falco's JSON line")
+        if isinstance(line, bytes):  # as the library gave it: decoded once, when asked for
+            line = self._json = line.decode("utf-8")
         if hostname is None:
-            return self._json
-        d = json.loads(self._json)
+            return line
+        d = json.loads(line)
         d["hostname"] = hostname
         return json.dumps(d, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
 
