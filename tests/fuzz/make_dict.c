@@ -26,8 +26,9 @@ int main(int argc, char **argv)
     "=", "!=", "<", "<=", ">", ">=", " contains ", " icontains ", " bcontains ", " startswith ",
     " bstartswith ", " endswith ", " glob ", " iglob ", " regex ", " in ", " intersects ", " pmatch ",
     " exists", " and ", " or ", "not ", "(", ")", ",", "[", "]", "\"", "'", "anyof(", "allof(", "oneof(",
+    " oneof ", " anyof ", " allof ", "\\'", "\\\\",
     /* transformers */
-    "tolower(", "toupper(", "b64(", "basename(", "len(", "val(",
+    "tolower(", "toupper(", "b64(", "basename(", "len(", "val(", "join(", "concat(", "getopt(",
     /* values and names the wrapper defines */
     "fuzz_ports", "fuzz_names", "fuzz_rds", "fuzz_macro", "ModifyDBCluster", "ConsoleLogin",
     "rds.amazonaws.com", "us-east-1", "/requestParameters", "/userIdentity/type", "0x1f", "true", "5432"};
