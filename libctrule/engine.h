@@ -369,11 +369,6 @@ typedef struct ctr__slot {
   char *display; /* "name" or "name[arg]" */
 } ctr__slot;
 
-typedef struct ctr__strset {
-  ctr__str *items;  /* open addressing table, s == NULL: empty */
-  size_t cap, n;
-} ctr__strset;
-
 typedef struct ctr__cexpr ctr__cexpr;
 struct ctr__cexpr {
   ctr__tf tf;
@@ -466,10 +461,6 @@ int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection 
                        int min_priority, ctr_ruleset **out);
 void ctr__ruleset_free(ctr_ruleset *rs);
 
-bool ctr__strset_has(const ctr__strset *set, const char *s, size_t len);
-/* Builds a set (duplicates dropped) in `pool`; the strings are not copied. */
-bool ctr__strset_build(ctr__arena *pool, ctr__strset *set, const ctr__str *items, size_t n);
-uint64_t ctr__hash(const char *s, size_t len);
 /* The rules to evaluate for an event whose eventName is (name,len) (NULL: absent). */
 const uint32_t *ctr__index_lookup(const ctr_ruleset *rs, const char *name, size_t len, size_t *n);
 

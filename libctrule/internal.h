@@ -51,6 +51,27 @@ void ctr__arena_free(ctr__arena *a);
 char *ctr__strdup(const char *s);
 char *ctr__strndup(const char *s, size_t n);
 
+/* A counted string, borrowed: s need not be NUL-terminated. */
+typedef struct ctr__str {
+  const char *s;
+  size_t len;
+} ctr__str;
+
+/* FNV-1a of s[0..len): every hash table of the library keys on it. */
+uint64_t ctr__hash(const char *s, size_t len);
+
+/* A set of strings (open addressing, s == NULL: empty), built once and then
+ * only read: `in` / `intersects` literal lists, the prefilter's keys. */
+typedef struct ctr__strset {
+  ctr__str *items;
+  size_t cap, n;
+} ctr__strset;
+
+/* Builds a set of items[0..n) (duplicates dropped) in `pool`; the strings
+ * are borrowed, not copied, and must outlive the set. false: out of memory. */
+bool ctr__strset_build(ctr__arena *pool, ctr__strset *set, const ctr__str *items, size_t n);
+bool ctr__strset_has(const ctr__strset *set, const char *s, size_t len);
+
 /* Whether lit[0..m) occurs in hay[0..n): memmem's answer, faster on the
  * prefilter's short literals in 1-2 KB records (util.c says how). */
 bool ctr__contains(const char *hay, size_t n, const char *lit, size_t m);
@@ -188,11 +209,6 @@ typedef enum ctr__vkind {
   CTR__V_U64,        /* u64 */
   CTR__V_LIST,       /* items/count: list of strings (ec2.imageids) */
 } ctr__vkind;
-
-typedef struct ctr__str {
-  const char *s;
-  size_t len;
-} ctr__str;
 
 typedef struct ctr__value {
   ctr__vkind kind;

@@ -1,4 +1,5 @@
-/* util.c - growable buffers, the per-event arena, string helpers. */
+/* util.c - growable buffers, the per-event arena, string helpers, hashing
+ * and string sets. */
 #include "internal.h"
 
 #include <stdarg.h>
@@ -182,4 +183,52 @@ bool ctr__contains(const char *hay, size_t n, const char *lit, size_t m)
   }
 #endif
   return memmem(hay + i, n - i, lit, m) != NULL;
+}
+
+/* ------------------------------------------------------------ hashing, sets */
+
+uint64_t ctr__hash(const char *s, size_t len)
+{
+  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+  for (size_t i = 0; i < len; i++) {
+    h ^= (unsigned char)s[i];
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+bool ctr__strset_build(ctr__arena *pool, ctr__strset *set, const ctr__str *items, size_t n)
+{
+  size_t cap = 8;
+  while (cap < n * 2)
+    cap *= 2;
+  set->items = ctr__arena_alloc(pool, cap * sizeof *set->items);
+  if (!set->items)
+    return false;
+  memset(set->items, 0, cap * sizeof *set->items);
+  set->cap = cap;
+  set->n = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (ctr__strset_has(set, items[i].s, items[i].len))
+      continue;
+    size_t k = ctr__hash(items[i].s, items[i].len) & (cap - 1);
+    while (set->items[k].s)
+      k = (k + 1) & (cap - 1);
+    set->items[k] = items[i];
+    set->n++;
+  }
+  return true;
+}
+
+bool ctr__strset_has(const ctr__strset *set, const char *s, size_t len)
+{
+  if (!set->cap)
+    return false;
+  size_t k = ctr__hash(s, len) & (set->cap - 1);
+  while (set->items[k].s) {
+    if (set->items[k].len == len && memcmp(set->items[k].s, s, len) == 0)
+      return true;
+    k = (k + 1) & (set->cap - 1);
+  }
+  return false;
 }
