@@ -25,6 +25,8 @@ GIL is released while the library scans.
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from . import _capi
 from ._engine import (Compiler, ErrorCallback, MatchCallback, Ruleset, Scan, Scanner, Source,
                       builtin, builtin_names, builtin_yaml, fields, limit_defaults, load, loads)
@@ -43,6 +45,14 @@ CLOUDTRAIL_PLUGIN_VERSION: str = _capi.CTR_CLOUDTRAIL_PLUGIN_VERSION_STRING
 JSON_PLUGIN_VERSION: str = _capi.CTR_JSON_PLUGIN_VERSION_STRING
 
 
+def scan(source: Source, *, rules: Ruleset | None = None, **options: object) -> Iterator[Alert]:
+    """``rules.scan(source, **options)`` with the built-in RDS rules unless
+    ``rules`` is given: a path, bytes, a binary file, chunks, or an
+    ``s3://bucket/prefix`` URL hunted through by :mod:`ctrule.s3` (``since``,
+    ``until``, ``accounts``, ``regions``, ``threads``; needs ``ctrule[s3]``)."""
+    return (rules if rules is not None else builtin()).scan(source, **options)  # type: ignore[arg-type]
+
+
 def version() -> tuple[int, int, int]:
     """The runtime library version as (major, minor, patch)."""
     v = int(_capi.ctr_version())
@@ -55,5 +65,5 @@ __all__ = [
     "JSON_PLUGIN_VERSION", "MatchCallback", "NoRecordsError", "Priority", "RecordError", "Rule",
     "Ruleset", "RulesError", "RulesFileNotFoundError", "Scan", "Scanner", "Severity", "Source", "Stats", "Status", "StopScan", "StreamError", "__version__",
     "builtin", "builtin_names", "builtin_yaml", "fields", "limit_defaults", "load", "loads",
-    "version",
+    "scan", "version",
 ]

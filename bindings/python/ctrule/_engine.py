@@ -410,7 +410,14 @@ class Ruleset:
         bytes, so memory stays bounded whatever its size. ``options`` are
         those of :class:`Scanner` except ``on_match``. Alerts come in stream
         order. Breaking out of the loop stops the scan.
+
+        An ``s3://bucket/prefix`` URL is hunted through with :mod:`ctrule.s3`
+        (boto3; ``since``, ``until``, ``accounts``, ``regions``, ``threads``
+        options): see :class:`ctrule.s3.S3Scan`.
         """
+        if isinstance(source, str) and source.startswith("s3://"):
+            from . import s3  # boto3 is an optional extra: imported on use
+            return s3.S3Scan(self, source, chunk_size=chunk_size, **options)  # type: ignore[return-value]
         return Scan(self, source, chunk_size=chunk_size, **options)
 
     def count(self, source: Source, *, chunk_size: int = DEFAULT_CHUNK_SIZE, **options: Any) -> Stats:
