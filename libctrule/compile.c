@@ -175,13 +175,6 @@ static int slot_of(compiler_ctx *cx, const ctr__field_def *def, const char *arg,
   return (int)rs->nslots++;
 }
 
-static const char *tf_name(ctr__tf tf)
-{
-  static const char *const names[] = {"",    "tolower", "toupper", "b64",    "basename", "len",
-                                      "val", "join",    "concat",  "getopt", "a value",  "a list"};
-  return tf < CTR__COUNTOF(names) ? names[tf] : "?";
-}
-
 static const char *type_name(ctr__ftype t)
 {
   return t == CTR__FT_UINT64 ? "a number" : t == CTR__FT_LIST ? "a list" : "a string";
@@ -191,7 +184,7 @@ static const char *type_name(ctr__ftype t)
  * of its result, as libsinsp checks them when it compiles a filter. */
 static bool check_transformer(compiler_ctx *cx, const ctr__fexpr *f, ctr__cexpr *e)
 {
-  const char *name = tf_name(f->tf);
+  const char *name = ctr__tf_name(f->tf);
   size_t n = e->nargs;
   switch (f->tf) {
   case CTR__TF_LIST:
@@ -304,12 +297,6 @@ static ctr__cexpr *compile_fexpr(compiler_ctx *cx, const ctr__fexpr *f)
 
 /* ------------------------------------------------------------ checks */
 
-static bool op_allowed_u64(ctr__op op)
-{
-  return op == CTR__OP_EQ || op == CTR__OP_NE || op == CTR__OP_LT || op == CTR__OP_LE || op == CTR__OP_GT ||
-         op == CTR__OP_GE || op == CTR__OP_IN || op == CTR__OP_INTERSECTS || op == CTR__OP_EXISTS;
-}
-
 static pcre2_code *compile_regex(compiler_ctx *cx, const ctr__lit *lit)
 {
   int errcode;
@@ -365,12 +352,7 @@ static bool names_a_field(const char *t, size_t n)
   size_t name_len, arg_start, arg_len;
   if (n && ctr__lex_field_len(&lx, &name_len, &arg_start, &arg_len) == n && ctr__field_lookup(t, name_len))
     return true;
-  static const char *const tfs[] = {"val(", "tolower(", "toupper(", "b64(", "basename(", "len(", "join(", "concat(",
-                                    "getopt("};
-  for (size_t k = 0; k < CTR__COUNTOF(tfs); k++)
-    if (n > strlen(tfs[k]) && strncmp(t, tfs[k], strlen(tfs[k])) == 0 && t[n - 1] == ')')
-      return true;
-  return false;
+  return (ctr__lex_prefix(&lx, "val(") || ctr__lex_transformer(&lx)) && n > lx.i && t[n - 1] == ')';
 }
 
 static bool is_space_byte(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
@@ -445,7 +427,7 @@ static ctr__cnode *compile_check(compiler_ctx *cx, const ctr__ast *a)
   if (!(n->lhs = compile_fexpr(cx, a->lhs)))
     return NULL;
   ctr__ftype t = n->lhs->type;
-  if (t == CTR__FT_UINT64 && !op_allowed_u64(a->op)) {
+  if (t == CTR__FT_UINT64 && !(ctr__op_traits(a->op) & CTR__OPT_ON_NUMBER)) {
     ERR(cx, a->op_pos, "operator '%s' cannot be used on a numeric field", ctr__op_name(a->op));
     return NULL;
   }
@@ -528,46 +510,42 @@ static ctr__cnode *compile_ast(compiler_ctx *cx, const ctr__ast *a);
 
 static ctr__cnode *compile_macro_ref(compiler_ctx *cx, const ctr__ast *a)
 {
-  for (size_t i = 0; i < cx->defs->nmacros; i++) {
-    ctr__macro_def *m = &cx->defs->macros[i];
-    if (strcmp(m->name, a->name) != 0)
-      continue;
-    m->used = true;
-    if (cx->macro_bad[i]) { /* its own error was reported already */
-      cx->failed = true;
-      return NULL;
-    }
-    if (cx->macro_active[i]) {
-      ERR(cx, a->pos, "macro '%s' references itself (macro loop)", a->name);
-      return NULL;
-    }
-    if (cx->macro_depth >= cx->defs->limits[CTR_LIMIT_MACRO_DEPTH]) {
-      if (!cx->limit_reported) {
-        char max[32];
-        snprintf(max, sizeof max, "%llu", (unsigned long long)cx->defs->limits[CTR_LIMIT_MACRO_DEPTH]);
-        ERR(cx, a->pos, "macro expansion deeper than %s levels (limit %s)", max, ctr_limit_name(CTR_LIMIT_MACRO_DEPTH));
-        cx->limit_reported = true;
-      }
-      cx->failed = true;
-      return NULL;
-    }
-    cx->macro_active[i] = true;
-    cx->macro_depth++;
-    const ctr__text *saved = cx->text;
-    cx->text = &m->cond;
-    ctr__cnode *n = compile_ast(cx, cx->macro_ast[i]);
-    cx->text = saved;
-    cx->macro_depth--;
-    cx->macro_active[i] = false;
-    return n;
-  }
-  for (size_t i = 0; i < cx->defs->nlists; i++)
-    if (strcmp(cx->defs->lists[i].name, a->name) == 0) {
+  ctr__macro_def *m = ctr__defs_macro(cx->defs, a->name, strlen(a->name));
+  if (!m) {
+    if (ctr__defs_list(cx->defs, a->name, strlen(a->name)))
       ERR(cx, a->pos, "'%s' is a list, not a macro: use it inside parentheses, e.g. ct.name in (%s)", a->name, a->name);
-      return NULL;
+    else
+      ERR(cx, a->pos, "undefined macro '%s'", a->name);
+    return NULL;
+  }
+  size_t i = (size_t)(m - cx->defs->macros);
+  m->used = true;
+  if (cx->macro_bad[i]) { /* its own error was reported already */
+    cx->failed = true;
+    return NULL;
+  }
+  if (cx->macro_active[i]) {
+    ERR(cx, a->pos, "macro '%s' references itself (macro loop)", a->name);
+    return NULL;
+  }
+  if (cx->macro_depth >= cx->defs->limits[CTR_LIMIT_MACRO_DEPTH]) {
+    if (!cx->limit_reported) {
+      ERR(cx, a->pos, "macro expansion deeper than %llu levels (limit %s)",
+          (unsigned long long)cx->defs->limits[CTR_LIMIT_MACRO_DEPTH], ctr_limit_name(CTR_LIMIT_MACRO_DEPTH));
+      cx->limit_reported = true;
     }
-  ERR(cx, a->pos, "undefined macro '%s'", a->name);
-  return NULL;
+    cx->failed = true;
+    return NULL;
+  }
+  cx->macro_active[i] = true;
+  cx->macro_depth++;
+  const ctr__text *saved = cx->text;
+  cx->text = &m->cond;
+  ctr__cnode *n = compile_ast(cx, cx->macro_ast[i]);
+  cx->text = saved;
+  cx->macro_depth--;
+  cx->macro_active[i] = false;
+  return n;
 }
 
 static ctr__cnode *compile_ast_node(compiler_ctx *cx, const ctr__ast *a);
@@ -685,20 +663,18 @@ static int exc_add_value(ctr__buf *b, const ctr__ynode *v, bool list_op)
 }
 
 /* An exception's comparison (`comp` NULL: Falco's default), blanks around it
- * dropped; *list: it takes a list of values. */
+ * dropped; *list: it takes a list of values (merge.c checked it is one). */
 static void exc_comp(const ctr__ynode *comp, const char *dflt, const char **s, size_t *n, bool *list)
 {
   const char *c = comp ? comp->value : dflt;
   size_t len = strlen(c);
+  ctr__exception_comp(c, len, list);
   while (len && strchr(" \t\r\n", *c))
     c++, len--;
   while (len && strchr(" \t\r\n", c[len - 1]))
     len--;
   *s = c;
   *n = len;
-  /* in, intersects, pmatch, and an operator with a list modifier ("startswith anyof") */
-  *list = memchr(c, ' ', len) || memchr(c, '\t', len) || (len == 2 && memcmp(c, "in", 2) == 0) ||
-          (len == 10 && memcmp(c, "intersects", 10) == 0) || (len == 6 && memcmp(c, "pmatch", 6) == 0);
 }
 
 /* The condition text of one exception, "" when it has no values. */
@@ -1041,13 +1017,7 @@ void ctr__ruleset_free(ctr_ruleset *rs)
 
 static bool is_macro_or_list(const ctr__defs *defs, const char *name)
 {
-  for (size_t i = 0; i < defs->nmacros; i++)
-    if (strcmp(defs->macros[i].name, name) == 0)
-      return true;
-  for (size_t i = 0; i < defs->nlists; i++)
-    if (strcmp(defs->lists[i].name, name) == 0)
-      return true;
-  return false;
+  return ctr__defs_macro(defs, name, strlen(name)) || ctr__defs_list(defs, name, strlen(name));
 }
 
 /* Reports the macro references of `a` (in macro m's body) that name no
@@ -1089,14 +1059,12 @@ int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection 
   atomic_init(&rs->refs, 1);
   rs->ct_name = ctr__field_lookup("ct.name", 7);
   compiler_ctx cx = {.rs = rs, .defs = defs, .diags = diags};
-  ctr__list_index lists = {0}; /* every condition looks its list names up here */
   size_t nm = defs->nmacros ? defs->nmacros : 1;
   cx.macro_ast = calloc(nm, sizeof *cx.macro_ast);
   cx.macro_bad = calloc(nm, sizeof *cx.macro_bad);
   cx.macro_active = calloc(nm, sizeof *cx.macro_active);
   rs->rules = calloc(defs->nrules ? defs->nrules : 1, sizeof *rs->rules);
-  if (!cx.macro_ast || !cx.macro_bad || !cx.macro_active || !rs->rules ||
-      ctr__list_index_build(&lists, defs) != CTR_OK) {
+  if (!cx.macro_ast || !cx.macro_bad || !cx.macro_active || !rs->rules ) {
     nomem(&cx);
     goto done;
   }
@@ -1110,7 +1078,7 @@ int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection 
     if (condition_too_long(&defs->macros[i].cond, defs->limits[CTR_LIMIT_CONDITION_BYTES], &perr))
       cx.macro_ast[i] = NULL;
     else
-      cx.macro_ast[i] = ctr__parse_condition_ix(&defs->macros[i].cond, defs, &lists, &perr);
+      cx.macro_ast[i] = ctr__parse_condition(&defs->macros[i].cond, defs, &perr);
     if (!cx.macro_ast[i] && perr.nomem) {
       cx.macro_bad[i] = true;
       nomem(&cx);
@@ -1141,7 +1109,7 @@ int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection 
     ctr__parse_error perr = {0};
     ctr__ast *ast = condition_too_long(&rd->cond, defs->limits[CTR_LIMIT_CONDITION_BYTES], &perr)
                       ? NULL
-                      : ctr__parse_condition_ix(&rd->cond, defs, &lists, &perr);
+                      : ctr__parse_condition(&rd->cond, defs, &perr);
     ctr__cnode *cond = NULL;
     if (!ast) {
       if (perr.nomem)
@@ -1217,7 +1185,6 @@ int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection 
     nomem(&cx);
 
 done:
-  ctr__list_index_free(&lists);
   for (size_t i = 0; cx.macro_ast && i < defs->nmacros; i++)
     ctr__ast_free(cx.macro_ast[i]);
   free(cx.macro_ast);

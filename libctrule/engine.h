@@ -309,27 +309,34 @@ typedef struct ctr__parse_error {
 } ctr__parse_error;
 
 /* Parses a condition; list names standing for values are expanded from
- * `defs` (lists marked used; defs may be NULL). NULL with *err filled on a
+ * `defs` (looked up by its index of names; lists marked used; defs may be
+ * NULL). NULL with *err filled on a
  * syntax error. The caller owns and frees the result (ctr__ast_free). */
 ctr__ast *ctr__parse_condition(const ctr__text *text, ctr__defs *defs, ctr__parse_error *err);
-/* The names of defs' lists hashed once, so that a condition with many values
- * looks each one up in constant time (ctr__parse_condition scans the lists). */
-typedef struct ctr__list_index {
-  uint32_t *slots; /* open addressing: list index + 1, 0 empty */
-  size_t cap;
-} ctr__list_index;
-int ctr__list_index_build(ctr__list_index *ix, const ctr__defs *defs); /* CTR_OK or CTR_ENOMEM */
-void ctr__list_index_free(ctr__list_index *ix);
-/* ctr__parse_condition with the index of defs' lists (NULL: none built). */
-ctr__ast *ctr__parse_condition_ix(const ctr__text *text, ctr__defs *defs, const ctr__list_index *ix,
-                                  ctr__parse_error *err);
 void ctr__ast_free(ctr__ast *a);
 /* The operand (a field, or a transformer and its arguments) at offset `at`
  * of `text`, as in a condition; *end: where it ends (or where reading
  * stopped). NULL with *err filled on an error. The caller owns the result. */
 ctr__fexpr *ctr__parse_operand(const ctr__text *text, size_t at, size_t *end, ctr__parse_error *err);
-/* lex.c owns the operator table. */
+/* lex.c owns the operator, modifier and transformer tables: the parser,
+ * the compiler and the exception collector (merge.c) all ask it. */
 const char *ctr__op_name(ctr__op op);
+enum {
+  CTR__OPT_NUMBER = 1u << 0,    /* takes a number: < <= > >= */
+  CTR__OPT_LIST = 1u << 1,      /* takes a list: in, intersects, pmatch */
+  CTR__OPT_MODIFIER = 1u << 2,  /* takes a list modifier (`= anyof (a, b)`) */
+  CTR__OPT_ON_NUMBER = 1u << 3, /* allowed on a numeric field */
+  CTR__OPT_NO_VALUE = 1u << 4,  /* takes nothing: exists */
+};
+unsigned ctr__op_traits(ctr__op op); /* CTR__OPT_ flags */
+const char *ctr__mod_name(ctr__mod mod); /* "anyof", ...; "" for none */
+/* "tolower", ...; "a value" / "a list" for a transformer argument */
+const char *ctr__tf_name(ctr__tf tf);
+/* Whether c[0..n) is a comparison an exception may use (Falco's blanks
+ * around it ignored): an operator that takes a value, or a string operator,
+ * blanks and a list modifier ("startswith anyof"). *takes_list: it compares
+ * with a list of values. */
+bool ctr__exception_comp(const char *c, size_t n, bool *takes_list);
 
 /* lex.c: the scanning primitives the parser is built from. */
 typedef struct ctr__lexer {
@@ -359,6 +366,10 @@ size_t ctr__lex_number_len(const ctr__lexer *lx);
 size_t ctr__lex_bare_len(const ctr__lexer *lx);
 /* comparison operator; returns true and advances */
 bool ctr__lex_operator(ctr__lexer *lx, ctr__op *op);
+/* a modifier word at the cursor (consumed; nothing after it checked), or CTR__MOD_NONE */
+ctr__mod ctr__lex_modifier(ctr__lexer *lx);
+/* a transformer's name and '(' at the cursor (consumed), or CTR__TF_NONE */
+ctr__tf ctr__lex_transformer(ctr__lexer *lx);
 
 /* ------------------------------------------------------------ compile.c */
 

@@ -261,6 +261,33 @@ static const struct {
   {"intersects", CTR__OP_INTERSECTS, false}, {"in", CTR__OP_IN, false}, {"pmatch", CTR__OP_PMATCH, false},
 };
 
+/* What each operator takes (libsinsp's parser and compiler): the one place
+ * the parser, the compiler and the exception collector ask. */
+static const unsigned op_traits[CTR__OP__COUNT] = {
+  [CTR__OP_EQ] = CTR__OPT_MODIFIER | CTR__OPT_ON_NUMBER,
+  [CTR__OP_NE] = CTR__OPT_MODIFIER | CTR__OPT_ON_NUMBER,
+  [CTR__OP_LT] = CTR__OPT_NUMBER | CTR__OPT_ON_NUMBER,
+  [CTR__OP_LE] = CTR__OPT_NUMBER | CTR__OPT_ON_NUMBER,
+  [CTR__OP_GT] = CTR__OPT_NUMBER | CTR__OPT_ON_NUMBER,
+  [CTR__OP_GE] = CTR__OPT_NUMBER | CTR__OPT_ON_NUMBER,
+  [CTR__OP_CONTAINS] = CTR__OPT_MODIFIER,
+  [CTR__OP_ICONTAINS] = CTR__OPT_MODIFIER,
+  [CTR__OP_STARTSWITH] = CTR__OPT_MODIFIER,
+  [CTR__OP_ENDSWITH] = CTR__OPT_MODIFIER,
+  [CTR__OP_GLOB] = CTR__OPT_MODIFIER,
+  [CTR__OP_IGLOB] = CTR__OPT_MODIFIER,
+  [CTR__OP_REGEX] = CTR__OPT_MODIFIER,
+  [CTR__OP_IN] = CTR__OPT_LIST | CTR__OPT_ON_NUMBER,
+  [CTR__OP_INTERSECTS] = CTR__OPT_LIST | CTR__OPT_ON_NUMBER,
+  [CTR__OP_PMATCH] = CTR__OPT_LIST,
+  [CTR__OP_EXISTS] = CTR__OPT_NO_VALUE | CTR__OPT_ON_NUMBER,
+  [CTR__OP_BCONTAINS] = CTR__OPT_MODIFIER,
+  [CTR__OP_BSTARTSWITH] = CTR__OPT_MODIFIER,
+  [CTR__OP_PMATCH_GLOB] = CTR__OPT_LIST,
+};
+
+unsigned ctr__op_traits(ctr__op op) { return (unsigned)op < CTR__OP__COUNT ? op_traits[op] : 0; }
+
 const char *ctr__op_name(ctr__op op)
 {
   if (op == CTR__OP_EQ)
@@ -287,4 +314,77 @@ bool ctr__lex_operator(ctr__lexer *lx, ctr__op *op)
     return true;
   }
   return false;
+}
+
+static const char *const mod_names[] = {[CTR__MOD_ANYOF] = "anyof", [CTR__MOD_ALLOF] = "allof",
+                                        [CTR__MOD_ONEOF] = "oneof"};
+
+const char *ctr__mod_name(ctr__mod mod)
+{
+  return mod > CTR__MOD_NONE && (size_t)mod < CTR__COUNTOF(mod_names) ? mod_names[mod] : "";
+}
+
+ctr__mod ctr__lex_modifier(ctr__lexer *lx)
+{
+  for (size_t m = CTR__MOD_NONE + 1; m < CTR__COUNTOF(mod_names); m++)
+    if (ctr__lex_prefix(lx, mod_names[m]))
+      return (ctr__mod)m;
+  return CTR__MOD_NONE;
+}
+
+/* The blanks Falco's collector trims around an exception's comparison and
+ * splits it at. */
+static bool is_comp_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+bool ctr__exception_comp(const char *c, size_t n, bool *takes_list)
+{
+  while (n && is_comp_blank(*c))
+    c++, n--;
+  while (n && is_comp_blank(c[n - 1]))
+    n--;
+  *takes_list = false;
+  size_t word = 0; /* the operator: up to the first blank */
+  while (word < n && !is_comp_blank(c[word]))
+    word++;
+  size_t k = 0;
+  while (k < CTR__COUNTOF(ops) && !(strlen(ops[k].text) == word && memcmp(ops[k].text, c, word) == 0))
+    k++;
+  if (k == CTR__COUNTOF(ops) || (op_traits[ops[k].op] & CTR__OPT_NO_VALUE))
+    return false;
+  if (word == n) {
+    *takes_list = (op_traits[ops[k].op] & CTR__OPT_LIST) != 0;
+    return true;
+  }
+  /* A string operator, blanks, then a list modifier and nothing else. */
+  ctr__lexer lx = {c, n, word};
+  while (lx.i < n && is_comp_blank(c[lx.i]))
+    lx.i++;
+  *takes_list = true;
+  return (op_traits[ops[k].op] & CTR__OPT_MODIFIER) && ctr__lex_modifier(&lx) && lx.i == n;
+}
+
+/* Transformers are recognised with their '(' (Falco: "b64 (x)" is none). */
+static const struct {
+  const char *name;
+  ctr__tf tf;
+} transformers[] = {{"tolower(", CTR__TF_TOLOWER}, {"toupper(", CTR__TF_TOUPPER}, {"b64(", CTR__TF_B64},
+                    {"basename(", CTR__TF_BASENAME}, {"len(", CTR__TF_LEN}, {"join(", CTR__TF_JOIN},
+                    {"concat(", CTR__TF_CONCAT}, {"getopt(", CTR__TF_GETOPT}};
+
+ctr__tf ctr__lex_transformer(ctr__lexer *lx)
+{
+  for (size_t i = 0; i < CTR__COUNTOF(transformers); i++)
+    if (ctr__lex_prefix(lx, transformers[i].name))
+      return transformers[i].tf;
+  return CTR__TF_NONE;
+}
+
+const char *ctr__tf_name(ctr__tf tf)
+{
+  static const char *const names[] = {
+    [CTR__TF_NONE] = "",         [CTR__TF_TOLOWER] = "tolower", [CTR__TF_TOUPPER] = "toupper",
+    [CTR__TF_B64] = "b64",       [CTR__TF_BASENAME] = "basename", [CTR__TF_LEN] = "len",
+    [CTR__TF_VAL] = "val",       [CTR__TF_JOIN] = "join",       [CTR__TF_CONCAT] = "concat",
+    [CTR__TF_GETOPT] = "getopt", [CTR__TF_LIT] = "a value",     [CTR__TF_LIST] = "a list"};
+  return (size_t)tf < CTR__COUNTOF(names) ? names[tf] : "?";
 }

@@ -33,7 +33,6 @@
 typedef struct parser {
   ctr__lexer lx;
   ctr__defs *defs;
-  const ctr__list_index *ix; /* NULL: look lists up one by one */
   ctr__parse_error *err;
   unsigned depth;
   bool failed;
@@ -150,21 +149,7 @@ static bool push_arg(parser *p, ctr__fexpr *f, ctr__fexpr *arg)
   return true;
 }
 
-/* Transformers are recognised with their '(' (Falco: "b64 (x)" is none). */
-static const struct {
-  const char *name;
-  ctr__tf tf;
-} transformers[] = {{"tolower(", CTR__TF_TOLOWER}, {"toupper(", CTR__TF_TOUPPER}, {"b64(", CTR__TF_B64},
-                    {"basename(", CTR__TF_BASENAME}, {"len(", CTR__TF_LEN}, {"join(", CTR__TF_JOIN},
-                    {"concat(", CTR__TF_CONCAT}, {"getopt(", CTR__TF_GETOPT}};
-
-static ctr__tf lex_transformer(parser *p)
-{
-  for (size_t i = 0; i < CTR__COUNTOF(transformers); i++)
-    if (ctr__lex_prefix(&p->lx, transformers[i].name))
-      return transformers[i].tf;
-  return CTR__TF_NONE;
-}
+static ctr__tf lex_transformer(parser *p) { return ctr__lex_transformer(&p->lx); }
 
 static bool at_field(parser *p)
 {
@@ -395,48 +380,10 @@ static bool push_value(parser *p, ctr__ast *a, char *s, size_t len, bool quoted,
   return true;
 }
 
-static bool name_is(const char *name, const char *s, size_t n) { return strncmp(name, s, n) == 0 && name[n] == '\0'; }
-
-int ctr__list_index_build(ctr__list_index *ix, const ctr__defs *defs)
-{
-  size_t cap = 16;
-  while (cap < defs->nlists * 2)
-    cap *= 2;
-  if (!(ix->slots = calloc(cap, sizeof *ix->slots)))
-    return CTR_ENOMEM;
-  ix->cap = cap;
-  for (size_t li = 0; li < defs->nlists; li++) {
-    const char *name = defs->lists[li].name;
-    size_t k = ctr__hash(name, strlen(name)) & (cap - 1);
-    while (ix->slots[k] && strcmp(defs->lists[ix->slots[k] - 1].name, name) != 0)
-      k = (k + 1) & (cap - 1);
-    if (!ix->slots[k]) /* the first list of a name wins, as a scan finds it */
-      ix->slots[k] = (uint32_t)li + 1;
-  }
-  return CTR_OK;
-}
-
-void ctr__list_index_free(ctr__list_index *ix)
-{
-  free(ix->slots);
-  ix->slots = NULL;
-  ix->cap = 0;
-}
-
+/* The list named s[0..n), from the definitions' index of names. */
 static ctr__list_def *list_named(parser *p, const char *s, size_t n)
 {
-  if (!p->defs)
-    return NULL;
-  if (p->ix && p->ix->cap) {
-    for (size_t k = ctr__hash(s, n) & (p->ix->cap - 1); p->ix->slots[k]; k = (k + 1) & (p->ix->cap - 1))
-      if (name_is(p->defs->lists[p->ix->slots[k] - 1].name, s, n))
-        return &p->defs->lists[p->ix->slots[k] - 1];
-    return NULL;
-  }
-  for (size_t li = 0; li < p->defs->nlists; li++)
-    if (name_is(p->defs->lists[li].name, s, n))
-      return &p->defs->lists[li];
-  return NULL;
+  return p->defs ? ctr__defs_list(p->defs, s, n) : NULL;
 }
 
 /* Adds the items of list #li, inlining items that name an earlier list (at
@@ -558,26 +505,21 @@ static bool parse_list(parser *p, ctr__ast *a)
 
 static ctr__ast *parse_expr(parser *p);
 
-static bool is_numeric_op(ctr__op op) { return op == CTR__OP_LT || op == CTR__OP_LE || op == CTR__OP_GT || op == CTR__OP_GE; }
-static bool is_list_op(ctr__op op) { return op == CTR__OP_IN || op == CTR__OP_INTERSECTS || op == CTR__OP_PMATCH; }
+static bool is_numeric_op(ctr__op op) { return (ctr__op_traits(op) & CTR__OPT_NUMBER) != 0; }
+static bool is_list_op(ctr__op op) { return (ctr__op_traits(op) & CTR__OPT_LIST) != 0; }
 
 /* ` oneof `/` anyof `/` allof ` after a string operator: blanks on both
  * sides, as Falco requires (`==oneof (a)` and `= oneof(a)` are not). */
 static ctr__mod lex_modifier(parser *p, bool blank_before)
 {
-  static const struct {
-    const char *w;
-    ctr__mod m;
-  } mods[] = {{"anyof", CTR__MOD_ANYOF}, {"allof", CTR__MOD_ALLOF}, {"oneof", CTR__MOD_ONEOF}};
   if (!blank_before)
     return CTR__MOD_NONE;
-  for (size_t k = 0; k < CTR__COUNTOF(mods); k++) {
-    size_t save = p->lx.i;
-    if (ctr__lex_prefix(&p->lx, mods[k].w) && ctr__lex_skip_ws(&p->lx) &&
-        (p->lx.i < p->lx.len && (p->lx.s[p->lx.i] == '(' || ctr__lex_ident_len(&p->lx))))
-      return mods[k].m;
-    p->lx.i = save;
-  }
+  size_t save = p->lx.i;
+  ctr__mod m = ctr__lex_modifier(&p->lx);
+  if (m && ctr__lex_skip_ws(&p->lx) &&
+      (p->lx.i < p->lx.len && (p->lx.s[p->lx.i] == '(' || ctr__lex_ident_len(&p->lx))))
+    return m;
+  p->lx.i = save;
   return CTR__MOD_NONE;
 }
 
@@ -586,18 +528,16 @@ static ctr__mod lex_modifier(parser *p, bool blank_before)
  * error that says so, where Falco's parser fails further on. */
 static bool modifier_misplaced(parser *p, bool blank_before)
 {
-  static const char *const words[] = {"oneof", "anyof", "allof"};
   ctr__lexer l = p->lx;
-  for (size_t k = 0; k < CTR__COUNTOF(words); k++) {
-    if (!ctr__lex_prefix(&l, words[k]))
-      continue;
-    bool blank_after = ctr__lex_skip_ws(&l);
-    bool list_follows = l.i < l.len && (l.s[l.i] == '(' || (!blank_before && blank_after && ctr__lex_ident_len(&l)));
-    if (list_follows && (!blank_before || !blank_after)) {
-      fail(p, p->lx.i, "the modifier '%s' needs a blank on each side, as in 'ct.name = %s (a, b)'", words[k], words[k]);
-      return true;
-    }
+  ctr__mod m = ctr__lex_modifier(&l);
+  if (!m)
     return false;
+  bool blank_after = ctr__lex_skip_ws(&l);
+  bool list_follows = l.i < l.len && (l.s[l.i] == '(' || (!blank_before && blank_after && ctr__lex_ident_len(&l)));
+  if (list_follows && (!blank_before || !blank_after)) {
+    const char *w = ctr__mod_name(m);
+    fail(p, p->lx.i, "the modifier '%s' needs a blank on each side, as in 'ct.name = %s (a, b)'", w, w);
+    return true;
   }
   return false;
 }
@@ -617,7 +557,7 @@ static bool parse_comparison(parser *p, ctr__ast *a)
   /* A word operator has read the blanks after it already. */
   size_t after = lx->i;
   bool blank = ctr__lex_skip_ws(lx) || strchr(" \t\b\r\n", lx->s[after - 1]) != NULL;
-  if (!is_numeric_op(a->op) && !is_list_op(a->op) && (a->mod = lex_modifier(p, blank)))
+  if ((ctr__op_traits(a->op) & CTR__OPT_MODIFIER) && (a->mod = lex_modifier(p, blank)))
     return parse_list(p, a);
   if (modifier_misplaced(p, blank))
     return false;
@@ -785,13 +725,7 @@ static ctr__ast *parse_expr(parser *p) { return parse_chain(p, CTR__N_OR); }
 
 ctr__ast *ctr__parse_condition(const ctr__text *text, ctr__defs *defs, ctr__parse_error *err)
 {
-  return ctr__parse_condition_ix(text, defs, NULL, err);
-}
-
-ctr__ast *ctr__parse_condition_ix(const ctr__text *text, ctr__defs *defs, const ctr__list_index *ix,
-                                  ctr__parse_error *err)
-{
-  parser p = {.lx = {text->s, text->len, 0}, .defs = defs, .ix = ix, .err = err};
+  parser p = {.lx = {text->s, text->len, 0}, .defs = defs, .err = err};
   err->pos = 0;
   err->msg[0] = '\0';
   err->nomem = false;
