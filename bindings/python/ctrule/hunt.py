@@ -112,7 +112,7 @@ class ProgressBar:
     def __exit__(self, *exc: object) -> None:
         self._done.set()
         self._thread.join()
-        self.out.write("\r\x1b[K")
+        self.out.write("\r\x1b[K" + self.line() + "\n")  # the last figures stay on screen
         self.out.flush()
 
 

@@ -161,6 +161,24 @@ def _days(lo: _dt.datetime, hi: _dt.datetime) -> List[_dt.date]:
     return [first + _dt.timedelta(days=i) for i in range((last - first).days + 1)]
 
 
+_DELIVERED = re.compile(r"_(\d{8}T\d{4})Z_")
+
+
+def _delivered_in(name: str, lo: _dt.datetime, hi: _dt.datetime) -> bool:
+    """Whether a log file delivered at the time its name carries
+    (ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHMMZ_...) may hold events of
+    [lo, hi]: not before lo, not after hi + DELIVERY_DELAY. Names without
+    that time are kept."""
+    m = _DELIVERED.search(name)
+    if m is None:
+        return True
+    try:
+        t = _dt.datetime.strptime(m.group(1), "%Y%m%dT%H%M").replace(tzinfo=_dt.timezone.utc)
+    except ValueError:
+        return True
+    return lo - _dt.timedelta(minutes=1) < t <= hi + DELIVERY_DELAY
+
+
 def in_window(alert: Alert, lo: Optional[_dt.datetime], hi: Optional[_dt.datetime]) -> bool:
     """Whether an alert's eventTime lies in [lo, hi] (no eventTime: kept)."""
     if not alert.time_ns:
@@ -322,7 +340,10 @@ def list_objects(url: str, *, since: Any = None, until: Any = None,
     """The CloudTrail objects under ``url`` delivered in [since, until] (and
     the hour after until), for the accounts and regions asked for (None: all).
 
-    Only the day prefixes of the layout are listed (in parallel). A URL naming
+    Only the day prefixes of the layout are listed (in parallel), and of
+    their objects those whose name says they were delivered from ``since``
+    to ``DELIVERY_DELAY`` after ``until`` (a file holds the events of the
+    minutes before its delivery). A URL naming
     one object (``.json.gz``, ``.json``) is that object. ``since`` is required
     unless the URL itself names a year, month or day. Prefixes that cannot be
     listed are appended to ``failures`` (raised as the first error when
@@ -358,6 +379,8 @@ def list_objects(url: str, *, since: Any = None, until: Any = None,
                     name = key.rsplit("/", 1)[-1]
                     if not name or "_CloudTrail-Digest_" in name:
                         continue  # folder markers; digests carry no event
+                    if not _delivered_in(name, lo, hi):  # type: ignore[arg-type]
+                        continue
                     found.append(S3Object(bucket, key, int(obj.get("Size", 0)), acct, region))
         except Exception as exc:  # noqa: BLE001 - reported and counted, the hunt goes on
             errs.append(Failure(f"s3://{bucket}/{pfx}", error_kind(exc), str(exc)))

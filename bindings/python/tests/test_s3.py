@@ -220,11 +220,12 @@ def test_sub_range_finds_exactly_the_expected_alerts(aws: dict[str, str], rules:
     want = expected(dt.date(2024, 5, 2), dt.date(2024, 5, 3), accounts, regions)
     assert sorted(found) == sorted(want) and len(want) == 17  # each once, the late one too
     assert isinstance(scan, cts3.S3Scan)
-    # 2 accounts x 1 region x 3 day prefixes (05-04: late deliveries) x 20, + the late object
-    assert len(scan.objects) == 2 * 3 * PER_DAY + 1
+    # 2 accounts x 1 region x 2 days x 20; of 05-04 (late deliveries) the files delivered in
+    # the hour after until: 00:00 and the late one
+    assert len(scan.objects) == 2 * (2 * PER_DAY + 1) + 1
     assert [(f.where, f.kind) for f in scan.failures] == [
         (f"s3://{BUCKET}/{key(*CORRUPT)}", "corrupt")]
-    assert scan.stats.matches == len(want) + 8  # 05-04's own alerts: matched, out of range
+    assert scan.stats.matches == len(want) + 2  # 05-04T00:00's alerts: matched, out of range
     assert len(scan.errors) == 1  # the corrupt stream, as the library reports it
     assert "truncated gzip stream" in scan.errors[0].text
 
@@ -251,7 +252,9 @@ def test_only_day_prefixes_are_listed(aws: dict[str, str]) -> None:
     objs = cts3.list_objects(f"s3://{BUCKET}", since="2024-05-01T06:00:00Z",
                              until="2024-05-01T12:00:00Z", regions=["eu-west-1"], s3=s3)
     assert {(o.account, o.region) for o in objs} == {(a, "eu-west-1") for a in ACCOUNTS}
-    assert all("/2024/05/01/" in o.key for o in objs) and len(objs) == 3 * PER_DAY
+    # Of that day prefix, the files delivered from 06:00 to an hour after 12:00.
+    assert all("/2024/05/01/" in o.key for o in objs) and len(objs) == 3 * 8
+    assert {int(o.key.rsplit("_", 1)[1][:4]) for o in objs} == set(range(6, 14))
     flat = [c["Prefix"] for c in calls if "Delimiter" not in c]
     assert sorted(flat) == sorted(day_prefix(a, "eu-west-1", dt.date(2024, 5, 1)) for a in ACCOUNTS)
     # The rest walk one level at a time: the bucket root, AWSLogs/ and the org's folder.

@@ -1,0 +1,103 @@
+"""The ctrule-hunt console script, run as a user would, on the moto bucket of
+test_s3.py (3 accounts x 2 regions x 5 days x 20 objects, an org trail,
+digests, a denied and a corrupt object, a late delivery)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from test_s3 import (ACCOUNTS, BUCKET, CORRUPT, DAYS, DENIED, ORG, PER_DAY, REGIONS, RULES,  # noqa: F401
+                     expected, hunter_env, key)
+
+HUNT = Path(sys.executable).parent / "ctrule-hunt"
+
+
+def hunt(env: dict[str, str], *args: str, tmp: Path) -> subprocess.CompletedProcess[str]:
+    if not HUNT.exists():
+        pytest.fail(f"{HUNT} is missing: pip install the package (it installs the console script)")
+    rules = tmp / "rules.yaml"
+    rules.write_text(RULES)
+    full = dict(os.environ, **env)
+    full.pop("AWS_PROFILE", None)
+    return subprocess.run([str(HUNT), "--no-builtin", "-r", str(rules), *args], capture_output=True,
+                          text=True, env=full, timeout=300)
+
+
+def test_json_sub_range(hunter_env: dict[str, str], tmp_path: Path) -> None:
+    proc = hunt(hunter_env, "--json", "-j", "4", "--since", "2024-05-02", "--until", "2024-05-03",
+                "--accounts", f"{ACCOUNTS[0]},{ACCOUNTS[2]}", "--regions", "us-east-1",
+                f"s3://{BUCKET}", tmp=tmp_path)
+    lines = [json.loads(ln) for ln in proc.stdout.splitlines()]
+    ids = sorted(ln["output_fields"]["ct.id"] for ln in lines)
+    assert ids == sorted(expected(dt.date(2024, 5, 2), dt.date(2024, 5, 3), [ACCOUNTS[0], ACCOUNTS[2]],
+                                  ["us-east-1"]))
+    assert {ln["rule"] for ln in lines} == {"Access Key Created"}
+    # The corrupt object is in this range: reported, counted, and the exit status says so.
+    assert proc.returncode == 1, proc.stderr
+    assert f"Scanned {2 * (2 * PER_DAY + 1) + 1} objects" in proc.stderr
+    assert "Objects with problems: 1 (not scanned: corrupt 1)" in proc.stderr
+    assert f"s3://{BUCKET}/{key(*CORRUPT)}: corrupt: " in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_table_and_account_region_rule_summary(hunter_env: dict[str, str], tmp_path: Path) -> None:
+    proc = hunt(hunter_env, "--since", "2024-05-01", "--until", "2024-05-01",
+                f"s3://{BUCKET}/AWSLogs/", tmp=tmp_path)
+    # Nothing denied or corrupt that day (05-02's denied object was delivered after 01:00).
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    rows = [ln for ln in out.splitlines() if ln.startswith("2024-")]
+    want = expected(dt.date(2024, 5, 1), dt.date(2024, 5, 1), ACCOUNTS, REGIONS)
+    assert len(rows) == len(want) == 24
+    assert all("Warning" in r and "Access Key Created: " in r for r in rows)
+    assert f"Alerts: {len(want)}\n" in out
+    tree = out.split("  by account / region / rule:\n")[1].split("  top principals:")[0]
+    expect_tree = "".join(f"    {a}  8\n"
+                          + "".join(f"      {r}  4\n        {4:7,}  Access Key Created\n"
+                                    for r in REGIONS) for a in ACCOUNTS)
+    assert tree == expect_tree
+
+
+def test_whole_history_denied_and_corrupt(hunter_env: dict[str, str], tmp_path: Path) -> None:
+    proc = hunt(hunter_env, "--json", "--since", str(DAYS[0]), "--until", str(DAYS[-1]),
+                f"s3://{BUCKET}", tmp=tmp_path)
+    assert proc.returncode == 1
+    assert len(proc.stdout.splitlines()) == len(expected(DAYS[0], DAYS[-1], ACCOUNTS, REGIONS))
+    assert "(not scanned: corrupt 1, denied 1)" in proc.stderr
+    assert f"s3://{BUCKET}/{key(*DENIED)}: denied: " in proc.stderr
+
+
+def test_org_prefix_local_files_and_progress(hunter_env: dict[str, str], tmp_path: Path) -> None:
+    local = tmp_path / "logs"
+    local.mkdir()
+    (local / "broken.json").write_text("{oops}\n")
+    proc = hunt(hunter_env, "--progress", "always", "--since", "2024-05-03", "--until",
+                "2024-05-03", "--regions", "eu-west-1", f"s3://{BUCKET}/AWSLogs/{ORG}/", str(local),
+                tmp=tmp_path)
+    assert proc.returncode == 1  # broken.json holds no CloudTrail record
+    assert f"    {ACCOUNTS[2]}  4\n" in proc.stdout and ACCOUNTS[0] not in proc.stdout
+    assert "broken.json: not-cloudtrail: " in proc.stdout
+    assert "objects" in proc.stderr and "records/s" in proc.stderr and "ETA" in proc.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    ([f"s3://{BUCKET}"], "give since="),
+    (["--since", "2024-05-01", "--accounts", "42", f"s3://{BUCKET}"], "not an AWS account id"),
+    (["--since", "2024-05-01", f"s3://{BUCKET}/nothere/"], "no AWSLogs/ folder here"),
+    (["-j", "0", f"s3://{BUCKET}"], "-j must be at least 1"),
+])
+def test_usage_errors(hunter_env: dict[str, str], tmp_path: Path, args: list[str], message: str) -> None:
+    proc = hunt(hunter_env, *args, tmp=tmp_path)
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_missing_bucket_is_reported(hunter_env: dict[str, str], tmp_path: Path) -> None:
+    proc = hunt(hunter_env, "--since", "2024-05-01", "s3://no-such-bucket-here", tmp=tmp_path)
+    assert proc.returncode == 1 and "s3://no-such-bucket-here: missing: " in proc.stdout
