@@ -379,7 +379,7 @@ def list_objects(url: str, *, since: Any = None, until: Any = None,
                     name = key.rsplit("/", 1)[-1]
                     if not name or "_CloudTrail-Digest_" in name:
                         continue  # folder markers; digests carry no event
-                    if not _delivered_in(name, lo, hi):  # type: ignore[arg-type]
+                    if not _delivered_in(name, lo, hi):
                         continue
                     found.append(S3Object(bucket, key, int(obj.get("Size", 0)), acct, region))
         except Exception as exc:  # noqa: BLE001 - reported and counted, the hunt goes on
