@@ -27,14 +27,16 @@ if [ ! -x "$py" ]; then
   python3 -m venv "$venv"
 fi
 pip=("$py" -m pip --disable-pip-version-check)
-"${pip[@]}" install -q pytest mypy
+# boto3 (the s3 extra) and moto's server: test_s3.py and test_hunt.py hunt
+# through a bucket on a moto server they start on 127.0.0.1.
+"${pip[@]}" install -q pytest mypy boto3 'moto[server]>=5'
 echo "python: pip install $root"
 # Build isolation fetches meson-python, meson and swig>=4.4 (see pyproject.toml).
 "${pip[@]}" install -q --force-reinstall --no-deps "$root"
 
 # Run from the repo root: no directory there shadows the installed package.
 cd "$root"
-"$py" -m pytest -p no:cacheprovider -ra -q bindings/python/tests
+CTRULE_REQUIRE_S3=1 "$py" -m pytest -p no:cacheprovider -ra -q bindings/python/tests
 # The Python snippets of the READMEs, run as written in this venv.
 echo "python: README snippets"
 CTRULE_PYTHON=$py CTRULE_DOCS_KINDS=python CTRULE_REQUIRE_DOCS=python \
