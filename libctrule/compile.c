@@ -15,6 +15,21 @@
  * condition may be written (parse.c), so evaluation's recursion is bounded. */
 #define MAX_COMPILED_DEPTH 1000
 
+/* What compiling one rule needs, fresh for each rule (compile_rule). */
+typedef struct rule_state {
+  const ctr__rule_def *rule;    /* NULL outside a rule */
+  const ctr__text *text;        /* text the current AST offsets refer to */
+  const ctr__pos *fallback_pos; /* for generated nodes (exceptions) */
+  bool unknown_field;           /* an unknown field was met (skip-if-unknown-filter) */
+  bool in_output;               /* compiling an output template (its errors' code) */
+  bool na_warned;               /* the rule's <NA> comparison warning was given */
+  bool failed;                  /* an error was reported */
+  bool limit_reported;          /* one limit diagnostic per rule, not one per expansion path */
+  unsigned macro_depth;         /* macro references being expanded (CTR_LIMIT_MACRO_DEPTH) */
+  unsigned nest;                /* compile_ast() levels being compiled (MAX_COMPILED_DEPTH) */
+  uint64_t nodes;               /* nodes of the condition (CTR_LIMIT_CONDITION_NODES) */
+} rule_state;
+
 typedef struct compiler_ctx {
   ctr_ruleset *rs;
   ctr__defs *defs;
@@ -22,20 +37,10 @@ typedef struct compiler_ctx {
   ctr__ast **macro_ast; /* parsed macro bodies, NULL on parse error */
   bool *macro_bad;
   bool *macro_active;   /* on the current expansion path: loop detection */
-  const ctr__rule_def *rule;
-  const ctr__text *text; /* text the current AST offsets refer to */
-  const ctr__pos *fallback_pos; /* for generated nodes (exceptions) */
-  bool unknown_field;    /* an unknown field was met (skip-if-unknown-filter) */
-  bool in_output;        /* compiling an output template (its errors' code) */
-  bool na_warned;        /* the rule's <NA> comparison warning was given */
-  bool nomem_reported;   /* out of memory was told (nomem()) */
-  bool failed;
-  unsigned macro_depth;  /* macro references being expanded (CTR_LIMIT_MACRO_DEPTH) */
-  uint64_t nodes;        /* nodes of the current rule's condition (CTR_LIMIT_CONDITION_NODES) */
-  unsigned nest;         /* compile_ast() levels being compiled (MAX_COMPILED_DEPTH) */
-  bool limit_reported;   /* one limit diagnostic per rule, not one per expansion path */
+  bool nomem_reported;  /* out of memory was told (nomem()) */
   size_t slot_cap;
   size_t regex_cap;
+  rule_state r;         /* the rule being compiled */
 } compiler_ctx;
 
 /* ------------------------------------------------------------ diagnostics */
@@ -47,7 +52,7 @@ static void nomem(compiler_ctx *cx)
   if (!cx->nomem_reported)
     ctr__diag_oom(cx->diags, NULL);
   cx->nomem_reported = true;
-  cx->failed = true;
+  cx->r.failed = true;
 }
 
 /* The one way compile.c reports: positioned at `off` in `text` (else at the
@@ -62,18 +67,18 @@ static void report(compiler_ctx *cx, int sev, const char *code, const ctr__text 
   unsigned line = 0, col = 0;
   if (text)
     ctr__text_pos(text, off, &file, &line, &col);
-  if (!file && cx->fallback_pos && cx->fallback_pos->src) {
-    file = cx->fallback_pos->src->name;
-    line = cx->fallback_pos->line;
-    col = cx->fallback_pos->col;
+  if (!file && cx->r.fallback_pos && cx->r.fallback_pos->src) {
+    file = cx->r.fallback_pos->src->name;
+    line = cx->r.fallback_pos->line;
+    col = cx->r.fallback_pos->col;
   }
-  if (!file && cx->rule && cx->rule->pos.src) {
-    file = cx->rule->pos.src->name;
-    line = cx->rule->pos.line;
-    col = cx->rule->pos.col;
+  if (!file && cx->r.rule && cx->r.rule->pos.src) {
+    file = cx->r.rule->pos.src->name;
+    line = cx->r.rule->pos.line;
+    col = cx->r.rule->pos.col;
   }
   if (sev == CTR_SEVERITY_ERROR)
-    cx->failed = true;
+    cx->r.failed = true;
   va_list ap;
   va_start(ap, fmt);
   int n = vsnprintf(NULL, 0, fmt, ap);
@@ -86,13 +91,13 @@ static void report(compiler_ctx *cx, int sev, const char *code, const ctr__text 
   va_start(ap, fmt);
   vsnprintf(msg, (size_t)n + 1, fmt, ap);
   va_end(ap);
-  ctr__diag_add(cx->diags, sev, file, line, col, cx->rule ? cx->rule->name : NULL, code, "%s", msg);
+  ctr__diag_add(cx->diags, sev, file, line, col, cx->r.rule ? cx->r.rule->name : NULL, code, "%s", msg);
   free(msg);
 }
 
 /* An error in what is being compiled: a condition, or an output template. */
-#define ERR(cx, off, ...) report((cx), CTR_SEVERITY_ERROR, (cx)->in_output ? "LOAD_ERR_COMPILE_OUTPUT" : "LOAD_ERR_COMPILE_CONDITION", \
-                                 (cx)->text, (off), __VA_ARGS__)
+#define ERR(cx, off, ...) report((cx), CTR_SEVERITY_ERROR, (cx)->r.in_output ? "LOAD_ERR_COMPILE_OUTPUT" : "LOAD_ERR_COMPILE_CONDITION", \
+                                 (cx)->r.text, (off), __VA_ARGS__)
 
 /* ------------------------------------------------------------ pool helpers */
 
@@ -264,9 +269,9 @@ static ctr__cexpr *compile_fexpr(compiler_ctx *cx, const ctr__fexpr *f)
   }
   const ctr__field_def *def = ctr__field_lookup(f->field, strlen(f->field));
   if (!def) {
-    cx->unknown_field = true;
-    int sev = cx->rule && cx->rule->skip_unknown ? CTR_SEVERITY_WARNING : CTR_SEVERITY_ERROR;
-    report(cx, sev, cx->in_output ? "LOAD_ERR_COMPILE_OUTPUT" : "LOAD_ERR_COMPILE_CONDITION", cx->text, f->pos,
+    cx->r.unknown_field = true;
+    int sev = cx->r.rule && cx->r.rule->skip_unknown ? CTR_SEVERITY_WARNING : CTR_SEVERITY_ERROR;
+    report(cx, sev, cx->r.in_output ? "LOAD_ERR_COMPILE_OUTPUT" : "LOAD_ERR_COMPILE_CONDITION", cx->r.text, f->pos,
            sev == CTR_SEVERITY_ERROR ? "unknown field '%s'" : "unknown field '%s': rule skipped (skip-if-unknown-filter)",
            f->field);
     return NULL;
@@ -363,7 +368,7 @@ static bool is_space_byte(char c) { return c == ' ' || c == '\t' || c == '\n' ||
 static void value_warnings(compiler_ctx *cx, ctr__op op, const ctr__lit *v)
 {
   if (op == CTR__OP_REGEX && regex_is_plain(v->s, v->len))
-    report(cx, CTR_SEVERITY_WARNING, "LOAD_COMPILE_CONDITION", cx->text, v->pos,
+    report(cx, CTR_SEVERITY_WARNING, "LOAD_COMPILE_CONDITION", cx->r.text, v->pos,
            "regex check with '%s' may be optimized with simpler operators such as '=', 'contains', 'startswith', "
            "'endswith'", v->s);
   /* libsinsp looks the value up with its blanks removed. */
@@ -385,7 +390,7 @@ static void value_warnings(compiler_ctx *cx, ctr__op op, const ctr__lit *v)
   bool named = names_a_field(t, n);
   free(copy);
   if (named)
-    report(cx, CTR_SEVERITY_WARNING, "LOAD_COMPILE_CONDITION", cx->text, v->pos,
+    report(cx, CTR_SEVERITY_WARNING, "LOAD_COMPILE_CONDITION", cx->r.text, v->pos,
            "'%s' may be a valid field%s misused as a const string value (write val(...) to compare with a field)",
            v->s, strchr(v->s, '(') ? " transformer" : "");
 }
@@ -399,14 +404,14 @@ static void warn_na_check(compiler_ctx *cx, const ctr__ast *a)
   bool unsafe_field = strncmp(f, "ka.", 3) == 0 || strncmp(f, "jevt.", 5) == 0;
   bool equality = a->op == CTR__OP_EQ || a->op == CTR__OP_NE || a->op == CTR__OP_IN || a->op == CTR__OP_INTERSECTS ||
                   a->op == CTR__OP_PMATCH;
-  if (cx->na_warned || !unsafe_field || !equality)
+  if (cx->r.na_warned || !unsafe_field || !equality)
     return;
   for (size_t i = 0; i < a->nrhs; i++)
     if (a->rhs[i].len == 4 && memcmp(a->rhs[i].s, "<NA>", 4) == 0) {
-      report(cx, CTR_SEVERITY_WARNING, "LOAD_UNSAFE_NA_CHECK", cx->text, a->rhs[i].pos,
+      report(cx, CTR_SEVERITY_WARNING, "LOAD_UNSAFE_NA_CHECK", cx->r.text, a->rhs[i].pos,
              "comparing a field value with <NA> is unsafe and can lead to unpredictable behavior of the rule "
              "condition; to check whether a field exists, use the 'exists' operator");
-      cx->na_warned = true;
+      cx->r.na_warned = true;
       return;
     }
 }
@@ -521,29 +526,29 @@ static ctr__cnode *compile_macro_ref(compiler_ctx *cx, const ctr__ast *a)
   size_t i = (size_t)(m - cx->defs->macros);
   m->used = true;
   if (cx->macro_bad[i]) { /* its own error was reported already */
-    cx->failed = true;
+    cx->r.failed = true;
     return NULL;
   }
   if (cx->macro_active[i]) {
     ERR(cx, a->pos, "macro '%s' references itself (macro loop)", a->name);
     return NULL;
   }
-  if (cx->macro_depth >= cx->defs->limits[CTR_LIMIT_MACRO_DEPTH]) {
-    if (!cx->limit_reported) {
+  if (cx->r.macro_depth >= cx->defs->limits[CTR_LIMIT_MACRO_DEPTH]) {
+    if (!cx->r.limit_reported) {
       ERR(cx, a->pos, "macro expansion deeper than %llu levels (limit %s)",
           (unsigned long long)cx->defs->limits[CTR_LIMIT_MACRO_DEPTH], ctr_limit_name(CTR_LIMIT_MACRO_DEPTH));
-      cx->limit_reported = true;
+      cx->r.limit_reported = true;
     }
-    cx->failed = true;
+    cx->r.failed = true;
     return NULL;
   }
   cx->macro_active[i] = true;
-  cx->macro_depth++;
-  const ctr__text *saved = cx->text;
-  cx->text = &m->cond;
+  cx->r.macro_depth++;
+  const ctr__text *saved = cx->r.text;
+  cx->r.text = &m->cond;
   ctr__cnode *n = compile_ast(cx, cx->macro_ast[i]);
-  cx->text = saved;
-  cx->macro_depth--;
+  cx->r.text = saved;
+  cx->r.macro_depth--;
   cx->macro_active[i] = false;
   return n;
 }
@@ -555,9 +560,9 @@ static ctr__cnode *compile_ast_node(compiler_ctx *cx, const ctr__ast *a);
  * (compiling and evaluating recurse once per level). */
 static ctr__cnode *compile_ast(compiler_ctx *cx, const ctr__ast *a)
 {
-  bool too_many = ++cx->nodes > cx->defs->limits[CTR_LIMIT_CONDITION_NODES];
-  if (too_many || cx->nest >= MAX_COMPILED_DEPTH) {
-    if (!cx->limit_reported) {
+  bool too_many = ++cx->r.nodes > cx->defs->limits[CTR_LIMIT_CONDITION_NODES];
+  if (too_many || cx->r.nest >= MAX_COMPILED_DEPTH) {
+    if (!cx->r.limit_reported) {
       char max[32];
       snprintf(max, sizeof max, "%llu",
                too_many ? (unsigned long long)cx->defs->limits[CTR_LIMIT_CONDITION_NODES] : MAX_COMPILED_DEPTH);
@@ -566,14 +571,14 @@ static ctr__cnode *compile_ast(compiler_ctx *cx, const ctr__ast *a)
             ctr_limit_name(CTR_LIMIT_CONDITION_NODES));
       else
         ERR(cx, a->pos, "condition is nested deeper than %s levels once its macros are expanded", max);
-      cx->limit_reported = true;
+      cx->r.limit_reported = true;
     }
-    cx->failed = true;
+    cx->r.failed = true;
     return NULL;
   }
-  cx->nest++;
+  cx->r.nest++;
   ctr__cnode *n = compile_ast_node(cx, a);
-  cx->nest--;
+  cx->r.nest--;
   return n;
 }
 
@@ -716,7 +721,7 @@ static int exc_text(const ctr__exception_def *e, ctr__buf *b)
  * (reported at the exception, as Falco reports it). */
 static ctr__cnode *compile_exception(compiler_ctx *cx, const ctr__exception_def *e)
 {
-  cx->fallback_pos = &e->pos;
+  cx->r.fallback_pos = &e->pos;
   ctr__buf b = {0};
   if (exc_text(e, &b) != CTR_OK) {
     nomem(cx);
@@ -730,15 +735,15 @@ static ctr__cnode *compile_exception(compiler_ctx *cx, const ctr__exception_def 
   ctr__parse_error perr;
   ctr__ast *ast = ctr__parse_condition(&t, cx->defs, &perr);
   ctr__cnode *any = NULL;
-  const ctr__text *saved = cx->text;
-  cx->text = &t;
+  const ctr__text *saved = cx->r.text;
+  cx->r.text = &t;
   if (!ast && perr.nomem)
     nomem(cx);
   else if (!ast)
     report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_COMPILE_CONDITION", NULL, 0, "exception '%s': %s", e->name, perr.msg);
   else
     any = compile_ast(cx, ast);
-  cx->text = saved;
+  cx->r.text = saved;
   ctr__ast_free(ast);
   ctr__buf_free(&b);
   ctr__cnode *not = any ? make_node(cx, CTR__N_NOT, 1) : NULL;
@@ -835,12 +840,12 @@ static bool compile_output(compiler_ctx *cx, const ctr__rule_def *r, ctr__crule 
       i = perr.pos > i ? perr.pos : i + 1;
       continue;
     }
-    const ctr__text *saved = cx->text;
-    cx->text = t;
-    cx->in_output = true;
+    const ctr__text *saved = cx->r.text;
+    cx->r.text = t;
+    cx->r.in_output = true;
     ctr__cexpr *e = compile_fexpr(cx, f);
-    cx->in_output = false;
-    cx->text = saved;
+    cx->r.in_output = false;
+    cx->r.text = saved;
     ctr__fexpr_free(f);
     if (!e) {
       ok = false;
@@ -1030,7 +1035,7 @@ static void check_macro_refs(compiler_ctx *cx, const ctr__macro_def *m, const ct
     ctr__text_pos(&m->cond, a->pos, &file, &line, &col);
     ctr__diag_add(cx->diags, CTR_SEVERITY_ERROR, file, line, col, m->name, "LOAD_ERR_VALIDATE",
                   "Undefined macro '%s' used in filter.", a->name);
-    cx->failed = true;
+    cx->r.failed = true;
   }
   for (size_t i = 0; i < a->nkids; i++)
     check_macro_refs(cx, m, a->kids[i]);
@@ -1050,6 +1055,117 @@ static bool condition_too_long(const ctr__text *cond, uint64_t max, ctr__parse_e
   return true;
 }
 
+/* Parses every macro body once (cx->macro_ast), each error reported at the
+ * macro. */
+static void parse_macros(compiler_ctx *cx)
+{
+  const ctr__defs *defs = cx->defs;
+  for (size_t i = 0; i < defs->nmacros; i++) {
+    ctr__parse_error perr = {0};
+    if (!condition_too_long(&defs->macros[i].cond, defs->limits[CTR_LIMIT_CONDITION_BYTES], &perr))
+      cx->macro_ast[i] = ctr__parse_condition(&defs->macros[i].cond, cx->defs, &perr);
+    if (cx->macro_ast[i])
+      continue;
+    cx->macro_bad[i] = true;
+    if (perr.nomem) {
+      nomem(cx);
+      continue;
+    }
+    const char *file;
+    unsigned line, col;
+    ctr__text_pos(&defs->macros[i].cond, perr.pos, &file, &line, &col);
+    ctr__diag_add(cx->diags, CTR_SEVERITY_ERROR, file, line, col, defs->macros[i].name, "LOAD_ERR_COMPILE_CONDITION",
+                  "%s", perr.msg);
+    cx->r.failed = true;
+  }
+}
+
+/* A rule's condition with its exceptions: (cond) and not (exc1) and ...;
+ * NULL after an error (reported). */
+static ctr__cnode *compile_condition(compiler_ctx *cx, const ctr__rule_def *rd)
+{
+  ctr__parse_error perr = {0};
+  ctr__ast *ast = condition_too_long(&rd->cond, cx->defs->limits[CTR_LIMIT_CONDITION_BYTES], &perr)
+                    ? NULL
+                    : ctr__parse_condition(&rd->cond, cx->defs, &perr);
+  ctr__cnode *cond = NULL;
+  if (!ast) {
+    if (perr.nomem)
+      nomem(cx);
+    else
+      ERR(cx, perr.pos, "%s", perr.msg);
+  } else {
+    cond = compile_ast(cx, ast);
+    ctr__ast_free(ast);
+  }
+  ctr__cnode *all = rd->nexc ? make_node(cx, CTR__N_AND, rd->nexc + 1) : NULL;
+  if (all) {
+    all->kids[0] = cond;
+    all->nkids = 1;
+    for (size_t e = 0; e < rd->nexc; e++) { /* every exception, so that every error is reported */
+      ctr__cnode *x = compile_exception(cx, &rd->exc[e]);
+      if (x)
+        all->kids[all->nkids++] = x;
+    }
+    if (cond && all->nkids > 1)
+      cond = all;
+  }
+  cx->r.fallback_pos = NULL;
+  return cond;
+}
+
+/* Compiles rule rd into the next slot of rs->rules, with a rule_state of its
+ * own. false when it failed (its errors reported); a rule dropped by
+ * skip-if-unknown-filter is no failure (its warning was given). */
+static bool compile_rule(compiler_ctx *cx, const ctr__rule_def *rd, const ctr__selection *sel, size_t nsel,
+                         int min_priority)
+{
+  ctr_ruleset *rs = cx->rs;
+  cx->r = (rule_state){.rule = rd, .text = &rd->cond};
+  ctr__cnode *cond = compile_condition(cx, rd);
+  ctr__crule *cr = &rs->rules[rs->nrules];
+  memset(cr, 0, sizeof *cr);
+  bool out_ok = compile_output(cx, rd, cr);
+  if (cx->r.unknown_field && rd->skip_unknown)
+    return true;
+  if (!cond || !out_ok || cx->r.failed)
+    return false;
+  cr->name = pstrdup(cx, rd->name);
+  cr->desc = pstrdup(cx, rd->desc);
+  cr->cond_text = pstrndup(cx, rd->cond.s, rd->cond.len);
+  cr->output_text = pstrndup(cx, rd->output.s, rd->output.len);
+  cr->priority = rd->priority;
+  cr->cond = cond;
+  cr->tags = palloc(cx, (rd->ntags ? rd->ntags : 1) * sizeof *cr->tags);
+  for (size_t t = 0; cr->tags && t < rd->ntags; t++)
+    cr->tags[t] = pstrdup(cx, rd->tags[t]);
+  cr->ntags = rd->ntags;
+  cr->enabled = selected(rd, sel, nsel, min_priority);
+  if (cr->enabled)
+    rs->nenabled++;
+  rs->nrules++;
+  return !cx->r.failed; /* out of memory copying it */
+}
+
+/* After the rules, as Falco does: an undefined macro named in an unused macro
+ * is an error too (used ones were checked as compiled), and definitions
+ * nothing uses are warned about. */
+static void check_unused(compiler_ctx *cx)
+{
+  const ctr__defs *defs = cx->defs;
+  for (size_t i = 0; i < defs->nmacros; i++)
+    if (!defs->macros[i].used && cx->macro_ast[i])
+      check_macro_refs(cx, &defs->macros[i], cx->macro_ast[i]);
+  for (size_t i = 0; i < defs->nmacros; i++)
+    if (!defs->macros[i].used)
+      ctr__diag_add(cx->diags, CTR_SEVERITY_WARNING, defs->macros[i].pos.src->name, defs->macros[i].pos.line,
+                    defs->macros[i].pos.col, defs->macros[i].name, "LOAD_UNUSED_MACRO", "macro not referred to by any other rule/macro");
+  for (size_t i = 0; i < defs->nlists; i++)
+    if (!defs->lists[i].used)
+      ctr__diag_add(cx->diags, CTR_SEVERITY_WARNING, defs->lists[i].pos.src->name, defs->lists[i].pos.line,
+                    defs->lists[i].pos.col, defs->lists[i].name, "LOAD_UNUSED_LIST", "list not referred to by any other rule/macro/list");
+}
+
 int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection *sel, size_t nsel,
                        int min_priority, ctr_ruleset **out)
 {
@@ -1058,139 +1174,36 @@ int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection 
     return CTR_ENOMEM;
   atomic_init(&rs->refs, 1);
   rs->ct_name = ctr__field_lookup("ct.name", 7);
+  rs->regex_match_limit = defs->limits[CTR_LIMIT_REGEX_MATCH];
+  rs->regex_depth_limit = defs->limits[CTR_LIMIT_REGEX_DEPTH];
   compiler_ctx cx = {.rs = rs, .defs = defs, .diags = diags};
   size_t nm = defs->nmacros ? defs->nmacros : 1;
   cx.macro_ast = calloc(nm, sizeof *cx.macro_ast);
   cx.macro_bad = calloc(nm, sizeof *cx.macro_bad);
   cx.macro_active = calloc(nm, sizeof *cx.macro_active);
   rs->rules = calloc(defs->nrules ? defs->nrules : 1, sizeof *rs->rules);
-  if (!cx.macro_ast || !cx.macro_bad || !cx.macro_active || !rs->rules ) {
+  bool failed = !cx.macro_ast || !cx.macro_bad || !cx.macro_active || !rs->rules;
+  if (failed) {
     nomem(&cx);
-    goto done;
-  }
-
-  rs->regex_match_limit = defs->limits[CTR_LIMIT_REGEX_MATCH];
-  rs->regex_depth_limit = defs->limits[CTR_LIMIT_REGEX_DEPTH];
-
-  /* Parse every macro body once. */
-  for (size_t i = 0; i < defs->nmacros; i++) {
-    ctr__parse_error perr = {0};
-    if (condition_too_long(&defs->macros[i].cond, defs->limits[CTR_LIMIT_CONDITION_BYTES], &perr))
-      cx.macro_ast[i] = NULL;
-    else
-      cx.macro_ast[i] = ctr__parse_condition(&defs->macros[i].cond, defs, &perr);
-    if (!cx.macro_ast[i] && perr.nomem) {
-      cx.macro_bad[i] = true;
+  } else {
+    parse_macros(&cx);
+    failed = cx.r.failed;
+    for (size_t r = 0; r < defs->nrules; r++)
+      failed = !compile_rule(&cx, &defs->rules[r], sel, nsel, min_priority) || failed;
+    cx.r = (rule_state){0};
+    check_unused(&cx);
+    failed = failed || cx.r.failed;
+    if (!failed && (!build_index(&cx) || ctr__prefilter_build(rs) != CTR_OK)) {
       nomem(&cx);
-    } else if (!cx.macro_ast[i]) {
-      cx.macro_bad[i] = true;
-      const char *file;
-      unsigned line, col;
-      ctr__text_pos(&defs->macros[i].cond, perr.pos, &file, &line, &col);
-      ctr__diag_add(diags, CTR_SEVERITY_ERROR, file, line, col, defs->macros[i].name,
-                    "LOAD_ERR_COMPILE_CONDITION", "%s", perr.msg);
-      cx.failed = true;
+      failed = true;
     }
   }
-
-  for (size_t r = 0; r < defs->nrules; r++) {
-    const ctr__rule_def *rd = &defs->rules[r];
-    cx.rule = rd;
-    cx.text = &rd->cond;
-    cx.fallback_pos = NULL;
-    cx.unknown_field = false;
-    cx.na_warned = false;
-    cx.nodes = 0;
-    cx.nest = 0;
-    cx.macro_depth = 0;
-    cx.limit_reported = false;
-    bool was_failed = cx.failed;
-    cx.failed = false;
-    ctr__parse_error perr = {0};
-    ctr__ast *ast = condition_too_long(&rd->cond, defs->limits[CTR_LIMIT_CONDITION_BYTES], &perr)
-                      ? NULL
-                      : ctr__parse_condition(&rd->cond, defs, &perr);
-    ctr__cnode *cond = NULL;
-    if (!ast) {
-      if (perr.nomem)
-        nomem(&cx);
-      else
-        ERR(&cx, perr.pos, "%s", perr.msg);
-    } else {
-      cond = compile_ast(&cx, ast);
-      ctr__ast_free(ast);
-    }
-    /* Exceptions: (cond) and not (...) for each: an AND of the condition
-     * and every exception's NOT. */
-    ctr__cnode *all = rd->nexc ? make_node(&cx, CTR__N_AND, rd->nexc + 1) : NULL;
-    if (all) {
-      all->kids[0] = cond;
-      all->nkids = 1;
-      for (size_t e = 0; e < rd->nexc; e++) {
-        ctr__cnode *x = compile_exception(&cx, &rd->exc[e]);
-        if (x)
-          all->kids[all->nkids++] = x;
-      }
-      if (cond && all->nkids > 1)
-        cond = all;
-    }
-    cx.fallback_pos = NULL;
-    ctr__crule *cr = &rs->rules[rs->nrules];
-    memset(cr, 0, sizeof *cr);
-    bool out_ok = compile_output(&cx, rd, cr);
-    if (cx.unknown_field && rd->skip_unknown) {
-      /* skip-if-unknown-filter: the warning was given, the rule is dropped. */
-      cx.failed = was_failed;
-      continue;
-    }
-    if (!cond || !out_ok || cx.failed) {
-      cx.failed = true;
-      continue;
-    }
-    cx.failed = was_failed;
-    cr->name = pstrdup(&cx, rd->name);
-    cr->desc = pstrdup(&cx, rd->desc);
-    cr->cond_text = pstrndup(&cx, rd->cond.s, rd->cond.len);
-    cr->output_text = pstrndup(&cx, rd->output.s, rd->output.len);
-    cr->priority = rd->priority;
-    cr->cond = cond;
-    cr->tags = palloc(&cx, (rd->ntags ? rd->ntags : 1) * sizeof *cr->tags);
-    for (size_t t = 0; cr->tags && t < rd->ntags; t++)
-      cr->tags[t] = pstrdup(&cx, rd->tags[t]);
-    cr->ntags = rd->ntags;
-    cr->enabled = selected(rd, sel, nsel, min_priority);
-    if (cr->enabled)
-      rs->nenabled++;
-    rs->nrules++;
-  }
-  cx.rule = NULL;
-
-  /* Falco resolves every macro, used or not: an undefined macro named in an
-   * unused macro is an error too (used ones were checked as compiled). */
-  for (size_t i = 0; i < defs->nmacros; i++)
-    if (!defs->macros[i].used && cx.macro_ast[i])
-      check_macro_refs(&cx, &defs->macros[i], cx.macro_ast[i]);
-
-  /* Falco warns about definitions nothing uses. */
-  for (size_t i = 0; i < defs->nmacros; i++)
-    if (!defs->macros[i].used)
-      ctr__diag_add(diags, CTR_SEVERITY_WARNING, defs->macros[i].pos.src->name, defs->macros[i].pos.line,
-                    defs->macros[i].pos.col, defs->macros[i].name, "LOAD_UNUSED_MACRO", "macro not referred to by any other rule/macro");
-  for (size_t i = 0; i < defs->nlists; i++)
-    if (!defs->lists[i].used)
-      ctr__diag_add(diags, CTR_SEVERITY_WARNING, defs->lists[i].pos.src->name, defs->lists[i].pos.line,
-                    defs->lists[i].pos.col, defs->lists[i].name, "LOAD_UNUSED_LIST", "list not referred to by any other rule/macro/list");
-
-  if (!cx.failed && (!build_index(&cx) || ctr__prefilter_build(rs) != CTR_OK))
-    nomem(&cx);
-
-done:
   for (size_t i = 0; cx.macro_ast && i < defs->nmacros; i++)
     ctr__ast_free(cx.macro_ast[i]);
   free(cx.macro_ast);
   free(cx.macro_bad);
   free(cx.macro_active);
-  if (cx.failed || diags->errors) {
+  if (failed || diags->errors) {
     ctr__ruleset_free(rs);
     return diags->errors ? CTR_ESYNTAX : CTR_ENOMEM;
   }
