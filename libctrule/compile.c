@@ -783,16 +783,89 @@ static bool output_field(compiler_ctx *cx, ctr__crule *cr, const char *display, 
   return true;
 }
 
+/* An output's segments, grown in the pool by doubling (old arrays are left
+ * there). */
+typedef struct oseg_vec {
+  ctr__oseg *v;
+  size_t n, cap;
+} oseg_vec;
+
+static bool oseg_push(compiler_ctx *cx, oseg_vec *sv, ctr__oseg seg)
+{
+  if (sv->n == sv->cap) {
+    size_t cap = sv->cap ? sv->cap * 2 : 8;
+    ctr__oseg *v = palloc(cx, cap * sizeof *v);
+    if (!v)
+      return false;
+    if (sv->n)
+      memcpy(v, sv->v, sv->n * sizeof *v);
+    sv->v = v;
+    sv->cap = cap;
+  }
+  sv->v[sv->n++] = seg;
+  return true;
+}
+
+/* How reading one `%` directive of an output ended. */
+typedef enum { DIR_FIELD, DIR_BAD, DIR_BAD_SKIP, DIR_END, DIR_NOMEM } dir_result;
+
+/* The `%` directive at t->s[i]: DIR_FIELD with *e compiled, the operand
+ * at t->s[*at] ending at *next; DIR_BAD (reported: go on at *next, the text so far a
+ * literal), DIR_BAD_SKIP (reported: go on at *next, the operand dropped),
+ * DIR_END (reported: nothing more can be read) or DIR_NOMEM. */
+static dir_result output_directive(compiler_ctx *cx, const ctr__text *t, size_t i, size_t *at, size_t *next,
+                                   ctr__cexpr **e)
+{
+  size_t j = i + 1;
+  while (j < t->len && t->s[j] >= '0' && t->s[j] <= '9') /* a width: accepted, ignored */
+    j++;
+  if (j >= t->len) {
+    report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_COMPILE_OUTPUT", t, i, "invalid formatting syntax: formatting cannot end with %s",
+           j == i + 1 ? "a %" : "a number");
+    return DIR_END;
+  }
+  ctr__lexer lx = {t->s, t->len, j};
+  size_t idn = ctr__lex_ident_len(&lx), name_len, arg_start, arg_len;
+  bool is_tf = idn && j + idn < t->len && t->s[j + idn] == '(';
+  if (!is_tf && !ctr__lex_field_len(&lx, &name_len, &arg_start, &arg_len)) {
+    /* Falco's formatter takes every % for a field: a literal % is an error. */
+    size_t k = j;
+    while (k < t->len && k - j < 20 && t->s[k] != '\n')
+      k++;
+    report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_COMPILE_OUTPUT", t, j,
+           "invalid formatting token '%.*s': a field (such as %%ct.name) or a transformer is expected after %%",
+           (int)(k - j), t->s + j);
+    *next = j;
+    return DIR_BAD;
+  }
+  /* The operand is read by the condition grammar's own operand parser. */
+  *at = j;
+  ctr__parse_error perr = {0};
+  ctr__fexpr *f = ctr__parse_operand(t, j, next, &perr);
+  if (!f && perr.nomem)
+    return DIR_NOMEM;
+  if (!f) {
+    report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_COMPILE_OUTPUT", t, perr.pos, "invalid output field: %s", perr.msg);
+    *next = perr.pos > i ? perr.pos : i + 1;
+    return DIR_BAD;
+  }
+  const ctr__text *saved = cx->r.text;
+  cx->r.text = t;
+  cx->r.in_output = true;
+  *e = compile_fexpr(cx, f);
+  cx->r.in_output = false;
+  cx->r.text = saved;
+  ctr__fexpr_free(f);
+  return *e ? DIR_FIELD : DIR_BAD_SKIP;
+}
+
 /* Falco output template: `%field`, `%field[arg]`, `%transformer(...)`, an
  * optional width `%20field` (accepted, ignored); any other `%` is an error,
- * as in Falco's formatter. */
+ * as in Falco's formatter. Every error is reported; false after any. */
 static bool compile_output(compiler_ctx *cx, const ctr__rule_def *r, ctr__crule *cr)
 {
   const ctr__text *t = &r->output;
-  size_t cap = 8, n = 0;
-  ctr__oseg *seg = palloc(cx, cap * sizeof *seg);
-  if (!seg)
-    return false;
+  oseg_vec sv = {0};
   size_t lit_start = 0, i = 0;
   bool ok = true;
   while (i < t->len) {
@@ -800,92 +873,39 @@ static bool compile_output(compiler_ctx *cx, const ctr__rule_def *r, ctr__crule 
       i++;
       continue;
     }
-    size_t j = i + 1;
-    while (j < t->len && t->s[j] >= '0' && t->s[j] <= '9')
-      j++;
-    ctr__lexer lx = {t->s, t->len, j};
-    size_t idn = ctr__lex_ident_len(&lx);
-    size_t name_len, arg_start, arg_len;
-    bool is_tf = idn && j + idn < t->len && t->s[j + idn] == '(';
-    bool is_field = !is_tf && ctr__lex_field_len(&lx, &name_len, &arg_start, &arg_len) > 0;
-    if (j >= t->len) {
-      report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_COMPILE_OUTPUT", t, i, "invalid formatting syntax: formatting cannot end with %s",
-             j == i + 1 ? "a %" : "a number");
-      ok = false;
-      break;
-    }
-    if (!is_tf && !is_field) {
-      /* Falco's formatter takes every % for a field: a literal % is an error. */
-      size_t k = j;
-      while (k < t->len && k - j < 20 && t->s[k] != '\n')
-        k++;
-      report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_COMPILE_OUTPUT", t, j,
-             "invalid formatting token '%.*s': a field (such as %%ct.name) or a transformer is expected after %%",
-             (int)(k - j), t->s + j);
-      ok = false;
-      i = j;
-      continue;
-    }
-    /* The operand is read by the condition grammar's own operand parser. */
-    ctr__parse_error perr = {0};
-    size_t end = j;
-    ctr__fexpr *f = ctr__parse_operand(t, j, &end, &perr);
-    if (!f && perr.nomem) {
+    size_t at = i, end = i;
+    ctr__cexpr *e = NULL;
+    dir_result d = output_directive(cx, t, i, &at, &end, &e);
+    if (d == DIR_NOMEM) {
       nomem(cx);
       return false;
     }
-    if (!f) {
-      report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_COMPILE_OUTPUT", t, perr.pos, "invalid output field: %s", perr.msg);
+    if (d != DIR_FIELD) {
       ok = false;
-      i = perr.pos > i ? perr.pos : i + 1;
-      continue;
-    }
-    const ctr__text *saved = cx->r.text;
-    cx->r.text = t;
-    cx->r.in_output = true;
-    ctr__cexpr *e = compile_fexpr(cx, f);
-    cx->r.in_output = false;
-    cx->r.text = saved;
-    ctr__fexpr_free(f);
-    if (!e) {
-      ok = false;
+      if (d == DIR_END)
+        break;
       i = end;
-      lit_start = end;
+      if (d == DIR_BAD_SKIP)
+        lit_start = end;
       continue;
     }
-    if (n + 2 > cap) {
-      ctr__oseg *v = palloc(cx, cap * 2 * sizeof *v);
-      if (!v)
-        return false;
-      memcpy(v, seg, n * sizeof *v);
-      seg = v;
-      cap *= 2;
-    }
-    if (i > lit_start)
-      seg[n++] = (ctr__oseg){.lit = t->s + lit_start, .len = i - lit_start};
     uint32_t idx;
-    if (!output_field(cx, cr, t->s + j, end - j, e, &idx))
+    if ((i > lit_start && !oseg_push(cx, &sv, (ctr__oseg){.lit = t->s + lit_start, .len = i - lit_start})) ||
+        !output_field(cx, cr, t->s + at, end - at, e, &idx) ||
+        !oseg_push(cx, &sv, (ctr__oseg){.lit = NULL, .expr = e, .field = idx}))
       return false;
-    seg[n++] = (ctr__oseg){.lit = NULL, .expr = e, .field = idx};
-    i = end;
-    lit_start = end;
+    i = lit_start = end;
   }
-  if (lit_start < t->len) {
-    if (n + 1 > cap) {
-      ctr__oseg *v = palloc(cx, (cap + 1) * sizeof *v);
-      if (!v)
-        return false;
-      memcpy(v, seg, n * sizeof *v);
-      seg = v;
-    }
-    seg[n++] = (ctr__oseg){.lit = t->s + lit_start, .len = t->len - lit_start};
-  }
+  if (lit_start < t->len && !oseg_push(cx, &sv, (ctr__oseg){.lit = t->s + lit_start, .len = t->len - lit_start}))
+    return false;
   /* Literal segments point into the rule text: copy them into the pool. */
-  for (size_t k = 0; k < n; k++)
-    if (seg[k].lit && !(seg[k].lit = pstrndup(cx, seg[k].lit, seg[k].len)))
+  for (size_t k = 0; k < sv.n; k++)
+    if (sv.v[k].lit && !(sv.v[k].lit = pstrndup(cx, sv.v[k].lit, sv.v[k].len)))
       return false;
-  cr->oseg = seg;
-  cr->noseg = n;
+  if (!sv.v && !(sv.v = palloc(cx, sizeof *sv.v)))
+    return false;
+  cr->oseg = sv.v;
+  cr->noseg = sv.n;
   return ok;
 }
 
