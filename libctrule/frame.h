@@ -16,6 +16,7 @@
 #define GZ_OUT_SIZE (256u * 1024u) /* fewer records span two outputs (those take the slow path) */
 #define GZ_TRAILER 8 /* a gzip member ends with CRC-32 and ISIZE, 4 bytes each, little-endian */
 #define GZ_RATIO_FLOOR ((uint64_t)16 << 20) /* output below which gzip_ratio is not checked */
+#define GZ_RATIO_STEP ((uint64_t)1 << 20)   /* ... and past it, checked every so many bytes */
 #define KEY_MAX 16 /* room for the longest key we look for ("digestStartTime") */
 
 typedef enum { IN_SNIFF = 0, IN_PLAIN, IN_GZIP } in_mode;
@@ -67,6 +68,7 @@ typedef struct gz_state {
   uint64_t in, out;           /* compressed bytes consumed, bytes inflated */
   uint64_t padding;           /* zero bytes after a member, not yet told */
   uint64_t data_at;           /* compressed offset of the member's first deflate byte (its header read) */
+  uint64_t ratio_at;          /* output at which gzip_ratio is next checked */
   uint32_t crc;               /* CRC-32 of the member's bytes inflated so far */
   uint32_t len;               /* their count mod 2^32, as ISIZE holds it */
   unsigned char tail[GZ_TRAILER]; /* the last compressed bytes consumed: the trailer at member end */

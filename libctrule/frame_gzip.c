@@ -54,8 +54,15 @@ static uint32_t load_le32(const unsigned char *p)
 }
 
 /* A layer's stream error: positioned in the input for the first layer, in
- * the first layer's output for a nested one. */
-static const char *where(unsigned l) { return l ? "nested gzip stream at its compressed byte" : "gzip stream at compressed byte"; }
+ * the first layer's output for a nested one (whose report then gives, as
+ * its input offset, where the input's deflate data begins: how much input
+ * the first layer had read by then depends on the chunking). */
+static const char *where(ctr__framer *f, unsigned l)
+{
+  if (l)
+    f->gz[0].in = f->gz[0].data_at; /* the stream is dead: only reported from here */
+  return l ? "nested gzip stream at its compressed byte" : "gzip stream at compressed byte";
+}
 
 /* The member's trailer against what it inflated to. Errors read exactly as
  * zlib's own check words them and where it stops: a bad CRC-32 right after
@@ -65,10 +72,10 @@ static int check_trailer(ctr__framer *f, unsigned l)
   gz_state *g = &f->gz[l];
   if (load_le32(g->tail) != g->crc) {
     g->in -= GZ_TRAILER / 2; /* the stream is dead: its count is only reported from here */
-    return stream_error(f, CTR_EDATA, "corrupt %s %llu: incorrect data check", where(l), (unsigned long long)g->in);
+    return stream_error(f, CTR_EDATA, "corrupt %s %llu: incorrect data check", where(f, l), (unsigned long long)g->in);
   }
   if (load_le32(g->tail + GZ_TRAILER / 2) != g->len)
-    return stream_error(f, CTR_EDATA, "corrupt %s %llu: incorrect length check", where(l), (unsigned long long)g->in);
+    return stream_error(f, CTR_EDATA, "corrupt %s %llu: incorrect length check", where(f, l), (unsigned long long)g->in);
   return CTR_OK;
 }
 
@@ -96,16 +103,12 @@ static int frame_out(ctr__framer *f, const unsigned char *o, size_t got)
   int rc = take ? ctr__frame_bytes(f, (const char *)o, take) : CTR_OK;
   if (rc != CTR_OK)
     return rc;
-  if (take < got)
+  if (take < got) {
+    if (f->layers > 1)
+      (void)where(f, 1);
     return stream_error(f, CTR_ELIMIT, "gzip expands beyond the limit of %llu bytes",
                         (unsigned long long)f->lim.max_gzip_output);
-  /* Past a floor, so that small inputs are never stopped: beyond what any
-   * CloudTrail data compresses to, an input only costs time. */
-  if (f->framed > GZ_RATIO_FLOOR && f->framed / f->lim.max_gzip_ratio > f->gz[0].in)
-    return stream_error(f, CTR_ELIMIT,
-                        "gzip expands more than %llu times its compressed size (limit gzip_ratio) at compressed "
-                        "byte %llu",
-                        (unsigned long long)f->lim.max_gzip_ratio, (unsigned long long)f->gz[0].in);
+  }
   return CTR_OK;
 }
 
@@ -123,11 +126,12 @@ static int layer_out(ctr__framer *f, unsigned l, const unsigned char *o, size_t 
     bool nested = g->held ? o[0] == k_gzip_magic[1] : o[0] == k_gzip_magic[0] && o[1] == k_gzip_magic[1];
     if (nested) {
       if (l + 1 == GZ_LAYERS) {
-        f->gz[0].in = f->gz[0].data_at; /* the same whatever the chunking; the stream is dead */
+        (void)where(f, 1); /* the same whatever the chunking */
         return stream_error(f, CTR_EDATA, "gzip nested deeper than %d levels (decompress it before scanning)",
                             GZ_LAYERS);
       }
       f->layers = l + 2;
+      f->gz[l + 1].ratio_at = GZ_RATIO_FLOOR;
       int rc = layer_begin_member(f, l + 1);
       if (rc != CTR_OK)
         return rc;
@@ -185,6 +189,10 @@ static int layer_feed(ctr__framer *f, unsigned l, const unsigned char *in, size_
      * frame_out holds the limit. */
     if (!g->sniffed)
       cap = g->held ? 1 : 2;
+    /* Output stops exactly where gzip_ratio is checked: the input read to
+     * produce it, so the verdict, do not depend on the chunking. */
+    if (g->ratio_at - g->out < cap)
+      cap = (size_t)(g->ratio_at - g->out);
     unsigned char *out = f->gzk[l].out;
     z->next_out = out;
     z->avail_out = (uInt)cap;
@@ -212,6 +220,20 @@ static int layer_feed(ctr__framer *f, unsigned l, const unsigned char *in, size_
       if (rc != CTR_OK)
         return rc;
     }
+    /* Past a floor, so that small inputs are never stopped: beyond what any
+     * CloudTrail data compresses to, an input only costs time. Each layer
+     * against its own input. */
+    if (g->out == g->ratio_at) {
+      if (g->out / f->lim.max_gzip_ratio > g->in) {
+        (void)where(f, l);
+        return stream_error(f, CTR_ELIMIT,
+                            "gzip expands more than %llu times its compressed size (limit gzip_ratio) at %scompressed "
+                            "byte %llu",
+                            (unsigned long long)f->lim.max_gzip_ratio, l ? "the nested stream's " : "",
+                            (unsigned long long)g->in);
+      }
+      g->ratio_at += GZ_RATIO_STEP;
+    }
     more_out = false;
     switch (zr) {
     case Z_STREAM_END: {
@@ -226,12 +248,12 @@ static int layer_feed(ctr__framer *f, unsigned l, const unsigned char *in, size_
       break;
     case Z_BUF_ERROR: /* no progress: more input needed */
       if (z->avail_in > 0)
-        return stream_error(f, CTR_EDATA, "corrupt %s %llu: no progress", where(l), (unsigned long long)g->in);
+        return stream_error(f, CTR_EDATA, "corrupt %s %llu: no progress", where(f, l), (unsigned long long)g->in);
       break;
     case Z_MEM_ERROR:
       return CTR_ENOMEM;
     default:
-      return stream_error(f, CTR_EDATA, "corrupt %s %llu: %s", where(l), (unsigned long long)g->in,
+      return stream_error(f, CTR_EDATA, "corrupt %s %llu: %s", where(f, l), (unsigned long long)g->in,
                           z->msg ? z->msg : "invalid data");
     }
   }
@@ -246,6 +268,7 @@ static int begin_gzip(ctr__framer *f)
 {
   f->mode = IN_GZIP;
   f->layers = 1;
+  f->gz[0].ratio_at = GZ_RATIO_FLOOR;
   return layer_begin_member(f, 0);
 }
 
