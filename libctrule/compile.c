@@ -2,7 +2,8 @@
  * inlined, exceptions added, fields resolved to per-event cache slots,
  * operators type-checked, regexes compiled with PCRE2, list literals turned
  * into hash sets, outputs parsed, and the eventName index built. */
-#include "engine.h"
+#include "compile.h"
+#include "prefilter.h"
 
 #include <errno.h>
 #include <stdarg.h>

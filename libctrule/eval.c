@@ -1,7 +1,7 @@
 /* eval.c - runs compiled conditions on one event. Every field is extracted
  * at most once per event: values are cached per slot and stamped with the
  * event's generation, so nothing needs clearing between events. */
-#include "engine.h"
+#include "eval.h"
 
 #include <ctype.h>
 #include <stdint.h>

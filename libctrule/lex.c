@@ -2,7 +2,7 @@
  * following libsinsp's hand-written parser token by token (its blanks, its
  * operator list and order, its quoted-string scan and unescaping, its
  * number regexes). */
-#include "engine.h"
+#include "parse.h"
 
 #include <stdio.h>
 #include <stdlib.h>

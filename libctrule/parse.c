@@ -21,7 +21,7 @@
  * re-reads the text, so items holding a comma, a parenthesis or a quote
  * break there: a deliberate difference, docs/compatibility.md). Every node
  * keeps the offset of its first character. */
-#include "engine.h"
+#include "parse.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,0 +1,116 @@
+/*
+ * compile.h - the compiled ruleset (compile.c): evaluation programs, fields
+ * as cache slots, regexes, sets and the eventName index.
+ */
+#ifndef CTR_COMPILE_H
+#define CTR_COMPILE_H
+
+#include "parse.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdatomic.h>
+
+typedef struct ctr__slot {
+  const ctr__field_def *def;
+  char *arg;
+  uint64_t argnum;
+  char *display; /* "name" or "name[arg]" */
+} ctr__slot;
+
+typedef struct ctr__cexpr ctr__cexpr;
+struct ctr__cexpr {
+  ctr__tf tf;
+  ctr__cexpr **args; /* transformer arguments, list items */
+  size_t nargs;
+  uint32_t slot;     /* tf == NONE */
+  ctr__str lit;      /* tf == CTR__TF_LIT */
+  ctr__ftype type;   /* of the value: LIST for a list */
+};
+
+typedef struct ctr__cnode ctr__cnode;
+struct ctr__cnode {
+  ctr__nkind kind; /* AND, OR, NOT, CHECK */
+  ctr__cnode **kids;
+  size_t nkids;
+  /* check */
+  ctr__cexpr *lhs;
+  ctr__op op;
+  ctr__mod mod;
+  ctr__cexpr *rhs_expr;
+  ctr__str rhs;          /* single literal */
+  uint64_t rhs_u64;
+  bool rhs_is_num;
+  ctr__str *rhs_list;    /* list literal */
+  size_t nrhs;
+  ctr__strset set;       /* in / intersects */
+  pcre2_code *re;
+  pcre2_code **res;      /* regex with a modifier: one per rhs_list item */
+};
+
+typedef struct ctr__oseg {
+  const char *lit; /* literal text, or NULL for a field */
+  size_t len;
+  ctr__cexpr *expr;
+  uint32_t field; /* index into the rule's output fields */
+} ctr__oseg;
+
+typedef struct ctr__crule {
+  char *name, *desc, *cond_text, *output_text;
+  int priority;
+  bool enabled;
+  char **tags;
+  size_t ntags;
+  ctr__cnode *cond;
+  ctr__oseg *oseg;
+  size_t noseg;
+  char **ofield_names; /* output_fields, first appearance order */
+  ctr__cexpr **ofield_exprs;
+  size_t nofields;
+} ctr__crule;
+
+typedef struct ctr__prefilter ctr__prefilter;
+
+typedef struct ctr__index_entry {
+  char *event_name;
+  uint32_t *rules; /* enabled rules to evaluate, in definition order */
+  size_t n;
+} ctr__index_entry;
+
+struct ctr_ruleset {
+  atomic_int refs;
+  const ctr__field_def *ct_name; /* the field the index is keyed on */
+  ctr__arena pool; /* everything below lives here, except the PCRE2 codes */
+  ctr__crule *rules;
+  size_t nrules, nenabled;
+  ctr__slot *slots;
+  size_t nslots;
+  pcre2_code **regexes;
+  size_t nregexes;
+  /* eventName index */
+  ctr__index_entry *index; /* open addressing, event_name NULL: empty */
+  size_t index_cap;
+  uint32_t *wildcard; /* enabled rules with no eventName constraint */
+  size_t nwildcard;
+  uint32_t *all; /* every enabled rule (CTR_SCAN_NO_INDEX) */
+  size_t nall;
+  const ctr__prefilter *prefilter; /* NULL: some enabled rule has no key the prefilter reads */
+  uint64_t regex_match_limit, regex_depth_limit; /* each scanner's PCRE2 defaults */
+};
+
+typedef struct ctr__selection {
+  char *pattern; /* name glob, or tag */
+  bool by_tag;
+  bool enable;
+} ctr__selection;
+
+/* Compiles every rule of defs into a new ruleset. Errors and warnings go to
+ * diags; CTR_ESYNTAX if any error was reported. */
+int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection *sel, size_t nsel,
+                       int min_priority, ctr_ruleset **out);
+void ctr__ruleset_free(ctr_ruleset *rs);
+
+/* The rules to evaluate for an event whose eventName is (name,len) (NULL: absent). */
+const uint32_t *ctr__index_lookup(const ctr_ruleset *rs, const char *name, size_t len, size_t *n);
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * render.h - Falco output rendering of a match (render.c).
+ */
+#ifndef CTR_RENDER_H
+#define CTR_RENDER_H
+
+#include "eval.h"
+
+/* What rendering one match makes; reused match after match (memory kept). */
+typedef struct ctr__render_out {
+  ctr__buf text;         /* the output, its NUL, then the JSON trailer (render.c) */
+  ctr__buf values;      /* NUL-separated rendered values */
+  size_t *value_off;    /* offsets into values, (size_t)-1 for absent */
+  size_t cap_values;
+} ctr__render_out;
+
+/* Renders rule r's output and output fields for the event of cx into out.
+ * CTR_OK or CTR_ENOMEM. */
+int ctr__render(ctr__evalctx *cx, const ctr__crule *r, ctr__render_out *out);
+/* Appends a value rendered Falco's way ("<NA>" for an absent one). */
+int ctr__render_value(ctr__buf *b, const ctr__value *v);
+
+#endif
