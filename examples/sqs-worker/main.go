@@ -12,6 +12,8 @@
 //
 //	ctrule-sqs-worker -queue-url URL [-rules file.yaml]... [-concurrency 4]
 //	                  [-webhook-url URL] [-sns-topic-arn ARN] [-listen :9090]
+//	ctrule-sqs-worker backfill -queue-url URL -bucket B [-prefix P] -since D1 -until D2
+//	                  [-accounts ...] [-regions ...]   (see backfill.go)
 //
 // Exit status: 0 after a clean shutdown (SIGTERM/SIGINT), 1 on a startup
 // failure, 2 on a usage or rules error.
@@ -49,6 +51,9 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "backfill" { // history onto the queue: backfill.go
+		return runBackfill(ctx, args[1:], stderr)
+	}
 	cfg, err := parseConfig(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
