@@ -377,17 +377,20 @@ static ctr__rule_def *find_rule(ctr__defs *d, const char *name)
   return i == SIZE_MAX ? NULL : &d->rules[i];
 }
 
-#define GROW(arr, n, cap)                                                  \
-  do {                                                                     \
-    if ((n) == (cap)) {                                                    \
-      size_t c_ = (cap) ? (cap) * 2 : 16;                                  \
-      void *p_ = realloc((arr), c_ * sizeof *(arr));                       \
-      if (!p_)                                                             \
-        return CTR_ENOMEM;                                                 \
-      (arr) = p_;                                                          \
-      (cap) = c_;                                                          \
-    }                                                                      \
-  } while (0)
+/* Room for one more element in an array of `size`-byte elements holding n
+ * of *cap: the array (moved, perhaps), or NULL with it untouched. A
+ * function, not a macro that returns, so each caller frees what it holds
+ * before it reports CTR_ENOMEM. */
+static void *grow(void *arr, size_t n, size_t *cap, size_t size)
+{
+  if (n < *cap)
+    return arr;
+  size_t c = *cap ? *cap * 2 : 16;
+  void *p = realloc(arr, c * size);
+  if (p)
+    *cap = c;
+  return p;
+}
 
 static bool valid_list_name(const char *s)
 {
@@ -484,8 +487,14 @@ static int merge_list(itemctx *x, const ctr__ynode *name)
     l->n = n;
     return CTR_OK;
   }
-  GROW(x->defs->lists, x->defs->nlists, x->defs->caplists);
-  l = &x->defs->lists[x->defs->nlists];
+  ctr__list_def *ls = grow(x->defs->lists, x->defs->nlists, &x->defs->caplists, sizeof *ls);
+  if (!ls) {
+    free_strv(v, n);
+    free(q);
+    return CTR_ENOMEM;
+  }
+  x->defs->lists = ls;
+  l = &ls[x->defs->nlists];
   memset(l, 0, sizeof *l);
   if (!(l->name = ctr__strdup(name->value))) {
     free_strv(v, n);
@@ -541,8 +550,13 @@ static int merge_macro(itemctx *x, const ctr__ynode *name)
     mc->cond = t;
     return CTR_OK;
   }
-  GROW(x->defs->macros, x->defs->nmacros, x->defs->capmacros);
-  mc = &x->defs->macros[x->defs->nmacros];
+  ctr__macro_def *ms = grow(x->defs->macros, x->defs->nmacros, &x->defs->capmacros, sizeof *ms);
+  if (!ms) {
+    ctr__text_free(&t);
+    return CTR_ENOMEM;
+  }
+  x->defs->macros = ms;
+  mc = &ms[x->defs->nmacros];
   memset(mc, 0, sizeof *mc);
   if (!(mc->name = ctr__strdup(name->value))) {
     ctr__text_free(&t);
@@ -840,7 +854,10 @@ static bool unsigned32(const ctr__ynode *n)
 /* Remembers the name of a rule of another source. */
 static int add_other_rule(ctr__defs *d, const char *name)
 {
-  GROW(d->other_rules, d->nother, d->capother);
+  char **v = grow(d->other_rules, d->nother, &d->capother, sizeof *v);
+  if (!v)
+    return CTR_ENOMEM;
+  d->other_rules = v;
   if (!(d->other_rules[d->nother] = ctr__strdup(name)))
     return CTR_ENOMEM;
   d->nother++;
@@ -1081,16 +1098,12 @@ static int merge_rule(itemctx *x, const ctr__ynode *name)
     return err_at(x, name, "LOAD_ERR_VALIDATE", "more than %llu rules (limit %s)",
                   (unsigned long long)x->defs->limits[CTR_LIMIT_RULES], ctr_limit_name(CTR_LIMIT_RULES));
   }
-  if (x->defs->nrules == x->defs->caprules) {
-    size_t c = x->defs->caprules ? x->defs->caprules * 2 : 16;
-    ctr__rule_def *v = realloc(x->defs->rules, c * sizeof *v);
-    if (!v) {
-      free_rule(&nr);
-      return CTR_ENOMEM;
-    }
-    x->defs->rules = v;
-    x->defs->caprules = c;
+  ctr__rule_def *rs = grow(x->defs->rules, x->defs->nrules, &x->defs->caprules, sizeof *rs);
+  if (!rs) {
+    free_rule(&nr);
+    return CTR_ENOMEM;
   }
+  x->defs->rules = rs;
   x->defs->rules[x->defs->nrules++] = nr;
   return names_add(&x->defs->rule_names, x->defs, rule_name, x->defs->nrules - 1, x->defs->nrules);
 }
