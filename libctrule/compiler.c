@@ -1,6 +1,6 @@
 /* compiler.c - the public compiler and ruleset objects: loading files,
  * strings and built-ins in order, selection, and the ruleset accessors. */
-#include "engine.h"
+#include "compile.h"
 #include "sigma.h"
 
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* diag.c - rule diagnostics: collected in order, passed to the caller's
  * callback as they are produced. */
-#include "engine.h"
+#include "diag.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,7 +1,6 @@
 /* event.c - one record: parsed with jansson (whole, or member by member when
  * the walk has cut it: see ctr__lazy), checked for the keys every CloudTrail
  * record carries, and prepared for evaluation. */
-#include "engine.h"
 #include "event.h"
 
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  * that aliases share nodes instead of being copied: a "billion laughs"
  * document costs no memory, and a cap on aliases (CTR_LIMIT_YAML_ALIASES)
  * bounds the work. */
-#include "engine.h"
+#include "load.h"
 
 #include <stdarg.h>
 #include <stdio.h>

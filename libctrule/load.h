@@ -44,4 +44,22 @@ void ctr__ynode_pos(const ctr__ynode *scalar, size_t offset, unsigned *line, uns
 /* Map lookup by key; NULL if not a map or no such key. The node is borrowed. */
 const ctr__ynode *ctr__ymap_get(const ctr__ynode *map, const char *key);
 
+/* Largest rules file, in bytes; also the most scalar bytes a file may expand
+ * to through its YAML aliases. */
+#define CTR__RULES_FILE_MAX_BYTES ((size_t)64 << 20)
+
+/* load.c: reads one rules file into a YAML tree (every node with its
+ * position; aliases shared and counted against max_aliases and, with what
+ * they refer to, max_nodes). Returns CTR_OK, CTR_ESYNTAX (a positioned
+ * error diagnostic was added) or CTR_ENOMEM. src is borrowed and must
+ * outlive the tree. *tree is set in every case but the failure to allocate
+ * it (then NULL); the caller owns it, frees it with ctr__yaml_pool_free, and
+ * keeps it as long as definitions merged from it. */
+int ctr__load_yaml(uint64_t max_aliases, uint64_t max_nodes, ctr__diags *diags, const ctr__srcfile *src,
+                   void **tree);
+/* The document roots of a tree (borrowed); *n of them. */
+ctr__ynode *const *ctr__yaml_docs(const void *tree, size_t *n);
+/* Frees a tree and every node in it. NULL-safe. */
+void ctr__yaml_pool_free(void *pool);
+
 #endif

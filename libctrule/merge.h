@@ -118,24 +118,6 @@ typedef struct ctr__defs {
 ctr__list_def *ctr__defs_list(const ctr__defs *defs, const char *s, size_t len);
 ctr__macro_def *ctr__defs_macro(const ctr__defs *defs, const char *s, size_t len);
 
-/* Largest rules file, in bytes; also the most scalar bytes a file may expand
- * to through its YAML aliases. */
-#define CTR__RULES_FILE_MAX_BYTES ((size_t)64 << 20)
-
-/* load.c: reads one rules file into a YAML tree (every node with its
- * position; aliases shared and counted against max_aliases and, with what
- * they refer to, max_nodes). Returns CTR_OK, CTR_ESYNTAX (a positioned
- * error diagnostic was added) or CTR_ENOMEM. src is borrowed and must
- * outlive the tree. *tree is set in every case but the failure to allocate
- * it (then NULL); the caller owns it, frees it with ctr__yaml_pool_free, and
- * keeps it as long as definitions merged from it. */
-int ctr__load_yaml(uint64_t max_aliases, uint64_t max_nodes, ctr__diags *diags, const ctr__srcfile *src,
-                   void **tree);
-/* The document roots of a tree (borrowed); *n of them. */
-ctr__ynode *const *ctr__yaml_docs(const void *tree, size_t *n);
-/* Frees a tree and every node in it. NULL-safe. */
-void ctr__yaml_pool_free(void *pool);
-
 /* merge.c: one document of a Falco rules file into defs, item by item,
  * stopping at the first error as Falco does. The document is borrowed and
  * must outlive defs. CTR_OK, CTR_ESYNTAX or CTR_EVERSION (an error

@@ -38,7 +38,7 @@
  * holding none of them is searched in any record; the others only in records
  * without escapes (jansson decides).
  */
-#include "engine.h"
+#include "prefilter.h"
 #include "event.h"
 
 #include <string.h>

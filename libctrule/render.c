@@ -15,7 +15,7 @@
  * ('a' absent, 's' string, 'u' uint64, 'l' list, followed by its items as a
  * JSON array). It costs a byte per field and the eventID per match; the JSON
  * itself is built only when asked for. */
-#include "engine.h"
+#include "render.h"
 
 #include <stdio.h>
 #include <stdlib.h>

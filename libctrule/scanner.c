@@ -2,7 +2,8 @@
  * records, parsed, matched against the candidate rules of each record's
  * eventName, rendered, and handed to the caller's callback. Everything
  * mutable lives here, so one ruleset serves any number of scanners. */
-#include "engine.h"
+#include "prefilter.h"
+#include "render.h"
 #include "event.h"
 
 #include <stdlib.h>

@@ -10,6 +10,9 @@
  * matching is case-insensitive (iglob) unless `cased`. */
 #include "sigma.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8 /* re: the pattern is checked with PCRE2 (emit_re) */
+#include <pcre2.h>
+
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>

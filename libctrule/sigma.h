@@ -5,7 +5,7 @@
 #ifndef CTR_SIGMA_H
 #define CTR_SIGMA_H
 
-#include "engine.h"
+#include "merge.h"
 
 /* Whether a YAML document is meant as a Sigma document (a mapping with
  * `detection`, `logsource`, `correlation`, `filter` or `action`), rather
