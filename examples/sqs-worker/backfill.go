@@ -280,7 +280,11 @@ func runBackfill(ctx context.Context, args []string, stderr io.Writer) int {
 		return 1
 	}
 	s3c := s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = cfg.S3PathStyle })
-	q := sqs.NewFromConfig(awsCfg)
+	return enqueueHistory(ctx, cfg, s3c, sqs.NewFromConfig(awsCfg), say)
+}
+
+// enqueueHistory lists the range and enqueues its objects, ten per batch.
+func enqueueHistory(ctx context.Context, cfg backfillConfig, s3c s3Lister, q sqsSender, say func(string, ...any)) int {
 	prefixes, err := dayPrefixes(ctx, s3c, cfg)
 	if err != nil {
 		say("listing s3://%s/%s: %v", cfg.Bucket, cfg.Prefix, err)
@@ -293,6 +297,9 @@ func runBackfill(ctx context.Context, args []string, stderr io.Writer) int {
 	flush := func() bool {
 		if len(batch) == 0 {
 			return true
+		}
+		if ctx.Err() != nil { // a signal: stop before the next batch
+			return false
 		}
 		if err := sendBatch(ctx, q, cfg.QueueURL, batch); err != nil {
 			if ctx.Err() == nil {
@@ -320,6 +327,9 @@ func runBackfill(ctx context.Context, args []string, stderr io.Writer) int {
 				break
 			}
 			for _, o := range page.Contents {
+				if ctx.Err() != nil {
+					break
+				}
 				key := aws.ToString(o.Key)
 				if strings.HasSuffix(key, "/") || skipReason(key) != "" {
 					skipped++
