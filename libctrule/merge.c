@@ -1,7 +1,7 @@
 /* merge.c - Falco's rule collector: turns each top-level item of a rules file
  * into list, macro and rule definitions, cumulative across files, applying
  * `append` and `override` exactly as Falco does. */
-#include "engine.h"
+#include "parse.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -577,53 +577,6 @@ static void free_exception(ctr__exception_def *e)
   memset(e, 0, sizeof *e);
 }
 
-/* Trims Falco's blanks from both ends of s[0..*n): returns the new start. */
-static const char *trim(const char *s, size_t *n)
-{
-  while (*n && strchr(" \t\r\n", *s)) {
-    s++;
-    (*n)--;
-  }
-  while (*n && strchr(" \t\r\n", s[*n - 1]))
-    (*n)--;
-  return s;
-}
-
-static bool word_in(const char *s, size_t n, const char *const *words)
-{
-  for (size_t i = 0; words[i]; i++)
-    if (strlen(words[i]) == n && memcmp(words[i], s, n) == 0)
-      return true;
-  return false;
-}
-
-/* Whether an exception comparison is one Falco supports, blanks around it
- * ignored: an operator, or a string operator with a list modifier
- * ("startswith anyof"; not "in oneof" nor ">= oneof"). *list: it takes a
- * list of values. */
-static bool exc_comp(const char *c, size_t n, bool *list)
-{
-  static const char *const ops[] = {"=", "==", "!=", "<", "<=", ">", ">=", "contains", "icontains",
-                                    "bcontains", "startswith", "bstartswith", "endswith", "glob",
-                                    "iglob", "regex", "in", "intersects", "pmatch", NULL};
-  static const char *const listops[] = {"in", "intersects", "pmatch", NULL};
-  static const char *const strops[] = {"=", "==", "!=", "contains", "icontains", "bcontains", "startswith",
-                                       "bstartswith", "endswith", "glob", "iglob", "regex", NULL};
-  static const char *const mods[] = {"oneof", "anyof", "allof", NULL};
-  c = trim(c, &n);
-  size_t op = 0;
-  while (op < n && !strchr(" \t\r\n", c[op]))
-    op++;
-  if (op == n) {
-    *list = word_in(c, n, listops);
-    return word_in(c, n, ops);
-  }
-  size_t m = n - op;
-  const char *mod = trim(c + op, &m);
-  *list = true;
-  return word_in(c, op, strops) && word_in(mod, m, mods);
-}
-
 /* The number of values per tuple: one per field. */
 static size_t exc_arity(const ctr__exception_def *e) { return e->fields->kind == CTR__Y_SCALAR ? 1 : e->fields->n; }
 
@@ -708,14 +661,14 @@ static int check_exc_fields(itemctx *x, ctr__exception_def *e)
   if (f->kind == CTR__Y_SCALAR) {
     if (c && c->kind != CTR__Y_SCALAR)
       return err_at(x, c, "LOAD_ERR_VALIDATE", "exception '%s': with a single field, 'comps' must be a scalar", e->name);
-    if (c && (!exc_comp(c->value, c->len, &list) || !list))
+    if (c && (!ctr__exception_comp(c->value, c->len, &list) || !list))
       return err_at(x, c, "LOAD_ERR_VALIDATE", "exception '%s': with a single field, comps must be in, pmatch, intersects or a string operator with a list modifier, not '%s'", e->name, c->value);
     return check_exc_field(x, e, f);
   }
   if (c && (c->kind != CTR__Y_SEQ || c->n != f->n))
     return err_at(x, c, "LOAD_ERR_VALIDATE", "exception '%s': fields and comps lists must have equal length", e->name);
   for (size_t i = 0; c && i < c->n; i++)
-    if (!exc_comp(c->items[i]->value, c->items[i]->len, &list))
+    if (!ctr__exception_comp(c->items[i]->value, c->items[i]->len, &list))
       return err_at(x, c, "LOAD_ERR_VALIDATE", "exception '%s': '%s' is not a known comparison operator", e->name, c->items[i]->value);
   /* Falco checks the comparisons first, then the fields. */
   for (size_t i = 0; rc == CTR_OK && i < f->n; i++)
