@@ -372,3 +372,78 @@ Test(compile, many_list_names_in_linear_time)
   ctr_ruleset_unref(rs);
   free(y.s);
 }
+
+/* ------------------------------------------------------------ one operator table */
+
+/* An exception's comparison and the same comparison written in a condition
+ * read the one operator table (lex.c): every operator is accepted, refused
+ * or takes a list alike in both, and suppresses the same alerts. `yaml`: the
+ * exception value; `text`: the same value as condition text. */
+Test(compile, exception_comparisons_agree_with_conditions)
+{
+  static const struct {
+    const char *comp, *yaml, *text;
+  } t[] = {
+    {"=", "Bob", "Bob"}, {"==", "Bob", "Bob"}, {"!=", "x", "x"}, {"!=", "Bob", "Bob"},
+    {"<", "1", "1"}, {"<=", "1", "1"}, {">", "1", "1"}, {">=", "1", "1"},
+    {"contains", "o", "o"}, {"icontains", "O", "O"}, {"startswith", "B", "B"}, {"endswith", "x", "x"},
+    {"glob", "B*", "B*"}, {"iglob", "b*", "b*"}, {"regex", "B.b", "B.b"},
+    {"bcontains", "o", "o"}, {"bstartswith", "B", "B"}, /* no binary field: refused in both */
+    {"in", "[Bob, x]", "(Bob, x)"}, {"in", "[x]", "(x)"}, {"intersects", "[x, Bob]", "(x, Bob)"},
+    {"pmatch", "[Bob]", "(Bob)"},
+    {"startswith anyof", "[x, B]", "(x, B)"}, {"endswith allof", "[b, ob]", "(b, ob)"},
+    {"contains oneof", "[o, B]", "(o, B)"}, {"startswith\tanyof", "[x, B]", "(x, B)"},
+    {"= anyof", "[Bob]", "(Bob)"},
+  };
+  for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+    char y[1024], comp[64];
+    /* the comparison as a YAML double-quoted scalar (a tab written \t) */
+    size_t k = 0;
+    for (const char *c = t[i].comp; *c && k + 3 < sizeof comp; c++) {
+      if (*c == '\t') {
+        comp[k++] = '\\';
+        comp[k++] = 't';
+      } else {
+        comp[k++] = *c;
+      }
+    }
+    comp[k] = '\0';
+    snprintf(y, sizeof y,
+             "%s  condition: ct.name = GetObject\n  exceptions:\n  - name: e\n    fields: [ct.user, ct.name]\n"
+             "    comps: [\"%s\", =]\n    values: [[%s, GetObject]]\n",
+             RULE_HEAD, comp, t[i].yaml);
+    ctr_ruleset *exc = compile_with(y, -1, 0);
+    char exc_diags[sizeof diags];
+    memcpy(exc_diags, diags, sizeof diags);
+    snprintf(y, sizeof y, "%s  condition: ct.name = GetObject and not (ct.user %s %s and ct.name = GetObject)\n",
+             RULE_HEAD, t[i].comp, t[i].text);
+    ctr_ruleset *cond = compile_with(y, -1, 0);
+    cr_expect_eq(exc != NULL, cond != NULL, "'%s': exception %s, condition %s\n%s\n%s", t[i].comp,
+                 exc ? "compiles" : "refused", cond ? "compiles" : "refused", exc_diags, diags);
+    if (exc && cond)
+      cr_expect_eq(alerts(exc, "Bob"), alerts(cond, "Bob"), "'%s %s': exception and condition differ", t[i].comp,
+                   t[i].text);
+    ctr_ruleset_unref(exc);
+    ctr_ruleset_unref(cond);
+  }
+}
+
+/* Comparisons an exception may not use, refused at the exception with the
+ * same table: exists takes no value; a modifier goes only after a string
+ * operator, alone, after a blank. */
+Test(compile, exception_comparisons_refused)
+{
+  static const char *const bad[] = {"exists", "in oneof", "> anyof", "startswith anyof x", "startswithanyof",
+                                    "anyof", "~", "containsx"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char y[1024];
+    snprintf(y, sizeof y,
+             "%s  condition: ct.name = GetObject\n  exceptions:\n  - name: e\n    fields: [ct.user, ct.name]\n"
+             "    comps: [\"%s\", =]\n    values: [[Bob, GetObject]]\n",
+             RULE_HEAD, bad[i]);
+    ctr_ruleset *rs = compile_with(y, -1, 0);
+    cr_expect_null(rs, "'%s' accepted", bad[i]);
+    cr_expect(strstr(diags, "rules.yaml:"), "'%s': no positioned diagnostic: %s", bad[i], diags);
+    ctr_ruleset_unref(rs);
+  }
+}
