@@ -132,10 +132,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_moto() -> tuple[subprocess.Popen[bytes], str]:
+def start_moto(no_auth: bool = False) -> tuple[subprocess.Popen[bytes], str]:
+    """A moto server on a free 127.0.0.1 port (also used by tests/bench/hunt_bench.py)."""
     port = _free_port()
     # IAM is enforced after the first 4 calls: those create the admin user.
-    env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="4")
+    env = dict(os.environ) if no_auth else dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="4")
     proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
