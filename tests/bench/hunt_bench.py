@@ -63,7 +63,7 @@ def fill(s3: Any, objects: int, per_object: int, records: list[bytes]) -> tuple[
     days = max(1, objects // (len(ACCOUNTS) * len(REGIONS) * 100))
     per_day = -(-objects // (len(ACCOUNTS) * len(REGIONS) * days))
     rnd = random.Random(20)
-    keys = []
+    keys: list[str] = []
     for acct in ACCOUNTS:
         for region in REGIONS:
             for d in range(days):
