@@ -417,6 +417,29 @@ static void warn_na_check(compiler_ctx *cx, const ctr__ast *a)
     }
 }
 
+/* The literals of a check on a number, read as numbers (n->rhs_u64, or
+ * n->rhs_u64s for a list); returns them as decimal text, NULL on an error
+ * (reported). */
+static const ctr__str *numeric_literals(compiler_ctx *cx, const ctr__ast *a, ctr__cnode *n)
+{
+  ctr__str *dec = palloc(cx, (a->nrhs ? a->nrhs : 1) * sizeof *dec);
+  if (!dec || (a->rhs_is_list && a->nrhs && !(n->rhs_u64s = palloc(cx, a->nrhs * sizeof *n->rhs_u64s))))
+    return NULL;
+  for (size_t i = 0; i < a->nrhs; i++) {
+    uint64_t *v = a->rhs_is_list ? &n->rhs_u64s[i] : &n->rhs_u64;
+    if (!parse_u64(a->rhs[i].s, v)) {
+      ERR(cx, a->rhs[i].pos, "'%s' is not an unsigned integer, as this numeric field requires", a->rhs[i].s);
+      return NULL;
+    }
+    char buf[24];
+    int len = snprintf(buf, sizeof buf, "%llu", (unsigned long long)*v);
+    if (!(dec[i].s = pstrndup(cx, buf, (size_t)len)))
+      return NULL;
+    dec[i].len = (size_t)len;
+  }
+  return dec;
+}
+
 static ctr__cnode *compile_check(compiler_ctx *cx, const ctr__ast *a)
 {
   if (a->op == CTR__OP_BCONTAINS || a->op == CTR__OP_BSTARTSWITH) {
@@ -469,22 +492,12 @@ static ctr__cnode *compile_check(compiler_ctx *cx, const ctr__ast *a)
   } else {
     n->rhs = vals[0];
   }
-  if (t == CTR__FT_UINT64) {
-    if (a->rhs_is_list) {
-      for (size_t i = 0; i < a->nrhs; i++) {
-        uint64_t v;
-        if (!parse_u64(vals[i].s, &v)) {
-          ERR(cx, a->rhs[i].pos, "'%s' is not an unsigned integer, as this numeric field requires", vals[i].s);
-          return NULL;
-        }
-      }
-    } else if (!parse_u64(n->rhs.s, &n->rhs_u64)) {
-      ERR(cx, a->rhs[0].pos, "'%s' is not an unsigned integer, as this numeric field requires", n->rhs.s);
-      return NULL;
-    }
-    n->rhs_is_num = true;
-  }
-  if ((a->op == CTR__OP_IN || a->op == CTR__OP_INTERSECTS) && !strset_build(cx, &n->set, vals, a->nrhs))
+  /* in / intersects look values up in a set of text; a number's is its
+   * decimal form, whatever form the literal was written in (0x800, 02048). */
+  const ctr__str *set_vals = vals;
+  if (t == CTR__FT_UINT64 && !(set_vals = numeric_literals(cx, a, n)))
+    return NULL;
+  if ((a->op == CTR__OP_IN || a->op == CTR__OP_INTERSECTS) && !strset_build(cx, &n->set, set_vals, a->nrhs))
     return NULL;
   if (a->op == CTR__OP_REGEX && a->mod) {
     /* With a modifier, every pattern counts: one compiled regex each. */
@@ -497,15 +510,11 @@ static ctr__cnode *compile_check(compiler_ctx *cx, const ctr__ast *a)
     return NULL;
   }
   if (a->op == CTR__OP_PMATCH) {
-    /* Normalise prefixes: drop trailing slashes so "/a/" matches "/a/b". A
-     * pattern with a wildcard is matched component by component (and is no
-     * literal prefix of the value: its own op says so to the prefilter). */
-    for (size_t i = 0; i < n->nrhs; i++) {
-      while (n->rhs_list[i].len > 1 && n->rhs_list[i].s[n->rhs_list[i].len - 1] == '/')
-        n->rhs_list[i].len--;
-      if (strpbrk(n->rhs_list[i].s, "*?["))
+    /* A pattern with a wildcard makes the check PMATCH_GLOB: its own op
+     * tells the prefilter it has no literal prefix. */
+    for (size_t i = 0; i < n->nrhs; i++)
+      if (ctr__pmatch_pattern(&n->rhs_list[i]))
         n->op = CTR__OP_PMATCH_GLOB;
-    }
   }
   return n;
 }

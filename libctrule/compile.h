@@ -39,14 +39,25 @@ struct ctr__cnode {
   ctr__mod mod;
   ctr__cexpr *rhs_expr;
   ctr__str rhs;          /* single literal */
-  uint64_t rhs_u64;
-  bool rhs_is_num;
+  uint64_t rhs_u64;       /* single literal, on a number */
+  uint64_t *rhs_u64s;     /* list literal, on a number (rhs_list read as numbers) */
   ctr__str *rhs_list;    /* list literal */
   size_t nrhs;
   ctr__strset set;       /* in / intersects */
   pcre2_code *re;
   pcre2_code **res;      /* regex with a modifier: one per rhs_list item */
 };
+
+/* A pmatch pattern as it is matched, compiled from a literal or computed
+ * from a field on the right: trailing slashes dropped ("/a/" matches
+ * "/a/b"). true when it holds a wildcard: then it is matched component by
+ * component as a glob, and is no literal prefix of the value. */
+static inline bool ctr__pmatch_pattern(ctr__str *p)
+{
+  while (p->len > 1 && p->s[p->len - 1] == '/')
+    p->len--;
+  return memchr(p->s, '*', p->len) || memchr(p->s, '?', p->len) || memchr(p->s, '[', p->len);
+}
 
 typedef struct ctr__oseg {
   const char *lit; /* literal text, or NULL for a field */
@@ -80,7 +91,9 @@ typedef struct ctr__index_entry {
 struct ctr_ruleset {
   atomic_int refs;
   const ctr__field_def *ct_name; /* the field the index is keyed on */
-  ctr__arena pool; /* everything below lives here, except the PCRE2 codes */
+  ctr__arena pool; /* what the rules hold (names, nodes, sets, the index); the
+                    * rules, slots and regexes arrays are malloc'd, the PCRE2
+                    * codes are PCRE2's */
   ctr__crule *rules;
   size_t nrules, nenabled;
   ctr__slot *slots;
@@ -104,10 +117,14 @@ typedef struct ctr__selection {
   bool enable;
 } ctr__selection;
 
-/* Compiles every rule of defs into a new ruleset. Errors and warnings go to
- * diags; CTR_ESYNTAX if any error was reported. */
+/* Compiles every rule of defs (borrowed; its lists and macros are marked
+ * used) into a new ruleset, rules selected by sel[0..nsel) and
+ * min_priority. Errors and warnings go to diags. CTR_OK with *out the
+ * caller's (one reference); otherwise *out untouched: CTR_ESYNTAX if any
+ * error was reported, else CTR_ENOMEM. */
 int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection *sel, size_t nsel,
                        int min_priority, ctr_ruleset **out);
+/* Frees a ruleset and all it holds, whatever its references (NULL-safe). */
 void ctr__ruleset_free(ctr_ruleset *rs);
 
 /* The rules to evaluate for an event whose eventName is (name,len) (NULL: absent). */

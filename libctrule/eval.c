@@ -554,10 +554,8 @@ static bool check_rhs_expr(ctr__evalctx *cx, const ctr__cnode *c, const ctr__val
     for (size_t i = 0; i < ln; i++)
       for (size_t k = 0; k < rn; k++) {
         ctr__str pat = rv[k];
-        while (pat.len > 1 && pat.s[pat.len - 1] == '/')
-          pat.len--;
-        if (pmatch1(lv[i].s, lv[i].len, &pat, memchr(pat.s, '*', pat.len) || memchr(pat.s, '?', pat.len) ||
-                                                  memchr(pat.s, '[', pat.len)))
+        bool glob = ctr__pmatch_pattern(&pat);
+        if (pmatch1(lv[i].s, lv[i].len, &pat, glob))
           return true;
       }
     return false;
@@ -570,13 +568,6 @@ static bool check_rhs_expr(ctr__evalctx *cx, const ctr__cnode *c, const ctr__val
     if (cmp_str(cx, NULL, c->op, lv[i].s, lv[i].len, &rone))
       return true;
   return false;
-}
-
-/* A numeric literal as compile.c's parse_u64 read it (decimal, or 0x hex). */
-static uint64_t lit_u64(const ctr__str *lit)
-{
-  const char *s = lit->s;
-  return s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? strtoull(s + 2, NULL, 16) : strtoull(s, NULL, 10);
 }
 
 static bool check(ctr__evalctx *cx, const ctr__cnode *c)
@@ -594,7 +585,7 @@ static bool check(ctr__evalctx *cx, const ctr__cnode *c)
     if (c->mod) { /* = / != oneof|anyof|allof on a number: the values were checked numeric at compile */
       size_t hits = 0;
       for (size_t i = 0; i < c->nrhs; i++)
-        hits += cmp_u64(c->op, v.u64, lit_u64(&c->rhs_list[i]));
+        hits += cmp_u64(c->op, v.u64, c->rhs_u64s[i]);
       return c->mod == CTR__MOD_ANYOF ? hits > 0 : c->mod == CTR__MOD_ALLOF ? hits == c->nrhs && hits > 0 : hits == 1;
     }
     if (c->op == CTR__OP_IN || c->op == CTR__OP_INTERSECTS) {

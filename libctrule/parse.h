@@ -68,10 +68,8 @@ struct ctr__ast {
   ctr__lit *rhs;         /* one literal, or the list items */
   size_t nrhs;
   bool rhs_is_list;
-  /* macro reference (also: the text of the identifier) */
+  /* macro reference: the macro's name */
   char *name;
-  /* which text `pos` refers to: set when a macro body is inlined */
-  const ctr__text *text;
 };
 
 typedef struct ctr__parse_error {
@@ -80,10 +78,10 @@ typedef struct ctr__parse_error {
   bool nomem; /* memory ran out: no syntax error, the compile fails with CTR_ENOMEM */
 } ctr__parse_error;
 
-/* Parses a condition; list names standing for values are expanded from
- * `defs` (looked up by its index of names; lists marked used; defs may be
- * NULL). NULL with *err filled on a
- * syntax error. The caller owns and frees the result (ctr__ast_free). */
+/* Parses a condition (text borrowed); list names standing for values are
+ * expanded from `defs` (looked up by its index of names; the lists used are
+ * marked; defs may be NULL). NULL with *err filled on a syntax error (or
+ * err->nomem). The caller owns the result and frees it with ctr__ast_free. */
 ctr__ast *ctr__parse_condition(const ctr__text *text, ctr__defs *defs, ctr__parse_error *err);
 void ctr__ast_free(ctr__ast *a);
 /* The operand (a field, or a transformer and its arguments) at offset `at`
@@ -121,14 +119,16 @@ bool ctr__lex_skip_ws(ctr__lexer *lx);
 /* `text` at the cursor (consumed) */
 bool ctr__lex_prefix(ctr__lexer *lx, const char *text);
 bool ctr__lex_at_end(ctr__lexer *lx);
-/* `word` at the cursor, followed by whitespace/`(`/end (per `need`) */
+/* `word` at the cursor (consumed), followed by a blank, one of `followers`
+ * (NULL: none) or the end */
 bool ctr__lex_word(ctr__lexer *lx, const char *word, const char *followers);
 bool ctr__lex_char(ctr__lexer *lx, char c);
 /* identifier [a-zA-Z][a-zA-Z0-9_]* ; returns length (0 if none), does not consume */
 size_t ctr__lex_ident_len(const ctr__lexer *lx);
 /* field name: ident ('.' ident)+ with optional [arg]; 0 if none */
 size_t ctr__lex_field_len(const ctr__lexer *lx, size_t *name_len, size_t *arg_start, size_t *arg_len);
-/* quoted string with Falco escapes; decoded value malloc'd; false + err on error */
+/* quoted string with Falco escapes; the decoded value malloc'd into *out (the
+ * caller's); false + err on error (nothing to free) */
 bool ctr__lex_quoted(ctr__lexer *lx, char **out, size_t *out_len, ctr__parse_error *err);
 /* Falco's unescaping of the inside of a `q`-quoted string (at offset `base`) into out */
 bool ctr__lex_unescape(const char *s, size_t n, char q, size_t base, ctr__buf *out, ctr__parse_error *err);
@@ -136,7 +136,7 @@ bool ctr__lex_unescape(const char *s, size_t n, char q, size_t base, ctr__buf *o
 size_t ctr__lex_number_len(const ctr__lexer *lx);
 /* bare string [^()"'\s=,]+ ; length (0 if none), does not consume */
 size_t ctr__lex_bare_len(const ctr__lexer *lx);
-/* comparison operator; returns true and advances */
+/* comparison operator (consumed, with the blanks after a word operator); true if any */
 bool ctr__lex_operator(ctr__lexer *lx, ctr__op *op);
 /* a modifier word at the cursor (consumed; nothing after it checked), or CTR__MOD_NONE */
 ctr__mod ctr__lex_modifier(ctr__lexer *lx);

@@ -210,8 +210,10 @@ Test(eval, every_operator_on_a_number)
     {BYTES " intersects (2048)", 1}, {BYTES " intersects (3)", 0},
     {BYTES " exists", 1},
     {BYTES " = anyof (1, 2048)", 1}, {BYTES " = allof (2048, 2048)", 1}, {BYTES " = oneof (2048, 2048)", 0},
-    /* numbers compare as numbers, not as text */
+    /* numbers compare as numbers, not as text, in a list too */
     {BYTES " > 300", 1}, {BYTES " < 10000", 1},
+    {BYTES " in (0x800)", 1}, {BYTES " intersects (02048, 1)", 1}, {BYTES " in (0x801, 2047)", 0},
+    {BYTES " = anyof (0x800)", 1}, {BYTES " != allof (0x800, 1)", 0},
     {"len(ct.name) = 9", 1}, {"len(ct.name) > 9", 0},
   };
   CHECK_ALL(t);
