@@ -137,6 +137,12 @@ def table_row(alert: ctrule.Alert, item: Any) -> str:
             f"{region_of(alert, item):<14} {alert.rule}: {alert.output.strip()}")
 
 
+def _ranked(counts: collections.Counter[str]) -> List[tuple[str, int]]:
+    """Most frequent first, ties by name: the same summary whatever order
+    the threads finished in."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
 def summarize(results: List[ObjectResult], failures: List[Failure], rules: ctrule.Ruleset,
               threads: int, elapsed: float, out: IO[str]) -> None:
     def say(line: str = "") -> None:
@@ -153,7 +159,7 @@ def summarize(results: List[ObjectResult], failures: List[Failure], rules: ctrul
         say("  by priority: " + ", ".join(f"{p.label} {by_priority[p]}"
                                           for p in sorted(by_priority)))
         say("  by rule:")
-        for rule, n in collections.Counter(a.rule for a, _ in pairs).most_common():
+        for rule, n in _ranked(collections.Counter(a.rule for a, _ in pairs)):
             say(f"    {n:7,}  {rule}")
         say("  by account / region / rule:")
         tree: dict[str, dict[str, collections.Counter[str]]] = collections.defaultdict(
@@ -165,10 +171,10 @@ def summarize(results: List[ObjectResult], failures: List[Failure], rules: ctrul
             for region in sorted(tree[acct]):
                 rules_here = tree[acct][region]
                 say(f"      {region}  {sum(rules_here.values()):,}")
-                for rule, n in sorted(rules_here.items(), key=lambda kv: (-kv[1], kv[0])):
+                for rule, n in _ranked(rules_here):
                     say(f"        {n:7,}  {rule}")
         say("  top principals:")
-        for who, n in collections.Counter(principal(a) for a, _ in pairs).most_common(5):
+        for who, n in _ranked(collections.Counter(principal(a) for a, _ in pairs))[:5]:
             say(f"    {n:7,}  {who}")
     bad = [r for r in results if r.errors and r.failure is None]
     not_scanned = failures + [r.failure for r in results if r.failure is not None]

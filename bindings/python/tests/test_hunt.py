@@ -5,8 +5,10 @@ digests, a denied and a corrupt object, a late delivery)."""
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -101,3 +103,55 @@ def test_usage_errors(hunter_env: dict[str, str], tmp_path: Path, args: list[str
 def test_missing_bucket_is_reported(hunter_env: dict[str, str], tmp_path: Path) -> None:
     proc = hunt(hunter_env, "--since", "2024-05-01", "s3://no-such-bucket-here", tmp=tmp_path)
     assert proc.returncode == 1 and "s3://no-such-bucket-here: missing: " in proc.stdout
+
+
+# ---------------------------------------------------------------- README
+
+README = Path(__file__).resolve().parents[3] / "README.md"
+SAMPLE = README.parent / "examples" / "data" / "cloudtrail-sample.json.gz"
+
+
+def readme_hunt() -> tuple[list[str], str]:
+    """The README's hunting command and the summary it shows."""
+    text = README.read_text()
+    section = text.split("## Hunting through CloudTrail history in S3\n", 1)[1].split("\n## ", 1)[0]
+    command = next(ln for ln in section.splitlines() if ln.startswith("ctrule-hunt s3://"))
+    summary = section.split("```text\n", 1)[1].split("```", 1)[0]
+    return command.split("#")[0].split(), summary
+
+
+def put_sample(env: dict[str, str], bucket: str) -> None:
+    """The demo's records of 2025-07-10, delivered as two log files of a trail."""
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                      aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                      aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+    s3.create_bucket(Bucket=bucket)
+    doc = json.loads(gzip.decompress(SAMPLE.read_bytes()))
+    for acct, region in (("123456789012", "us-east-1"), ("111122223333", "eu-west-1")):
+        recs = [r for r in doc["Records"] if r.get("recipientAccountId") == acct
+                and r.get("awsRegion") == region and r["eventTime"].startswith("2025-07-10")]
+        s3.put_object(Bucket=bucket, Key=f"AWSLogs/{acct}/CloudTrail/{region}/2025/07/10/"
+                      f"{acct}_CloudTrail_{region}_20250710T2355Z_sample.json.gz",
+                      Body=gzip.compress(json.dumps({"Records": recs}).encode(), mtime=0))
+
+
+def normalize(summary: str) -> str:
+    # What varies from run to run: the gzip size, the time, the thread count.
+    return re.sub(r"objects \([^,]+, (.*) records\) in \S+ s with (\d+) rules and \d+ workers",
+                  r"objects (N, \1 records) in T s with \2 rules and W workers", summary)
+
+
+def test_readme_hunting_example(hunter_env: dict[str, str], tmp_path: Path) -> None:
+    command, summary = readme_hunt()
+    assert command[0] == "ctrule-hunt" and "--json" in command
+    put_sample(hunter_env, command[1][5:].split("/")[0])
+    env = dict(os.environ, **hunter_env)
+    out = tmp_path / "alerts.ndjson"
+    with open(out, "w") as f:
+        proc = subprocess.run([str(HUNT), *command[1:command.index(">")]], stdout=f,
+                              stderr=subprocess.PIPE, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert normalize(proc.stderr) == normalize(summary)
+    assert len(out.read_text().splitlines()) == int(re.search(r"Alerts: (\d+)", summary)[1])  # type: ignore[index]
