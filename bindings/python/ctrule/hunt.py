@@ -26,7 +26,8 @@ Credentials, region and endpoint come from boto3's standard chain (profiles,
 roles, AWS_ENDPOINT_URL). Exit status: 0 when every object was scanned, 1
 when some object or prefix was denied, missing, corrupt or not CloudTrail
 (each is reported and counted; the hunt goes on), 2 on a usage or rules
-error, 74 when the alerts or the summary could not be written.
+error, 74 when the alerts or the summary could not be written, 130 when
+interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ SUFFIXES = (".json", ".json.gz", ".ndjson", ".ndjson.gz", ".jsonl", ".jsonl.gz")
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
 EXIT_OUTPUT = 74  # stdout could not be written (as the ctrule CLI)
+EXIT_INTERRUPTED = 130  # SIGINT, as a shell reports it
 
 
 def find_files(paths: Iterable[str]) -> Iterator[str]:
@@ -279,6 +281,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (ctrule.RulesError, ValueError, ImportError) as exc:
         print(f"ctrule-hunt: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:  # the threads stop at their next chunk (scan_objects)
+        print("ctrule-hunt: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except OSError as exc:  # stdout: a full disk, a closed pipe; never lost in silence
         if exc.filename is not None:
             raise

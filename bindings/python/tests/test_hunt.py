@@ -9,6 +9,7 @@ import gzip
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -155,3 +156,19 @@ def test_readme_hunting_example(hunter_env: dict[str, str], tmp_path: Path) -> N
     assert proc.returncode == 0, proc.stderr
     assert normalize(proc.stderr) == normalize(summary)
     assert len(out.read_text().splitlines()) == int(re.search(r"Alerts: (\d+)", summary)[1])  # type: ignore[index]
+
+
+def test_interrupt_stops_cleanly(hunter_env: dict[str, str], tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    proc = subprocess.Popen([str(HUNT), "--no-builtin", "-r", str(rules), "-j", "1", "--since",
+                             str(DAYS[0]), "--until", str(DAYS[-1]), f"s3://{BUCKET}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, **hunter_env))
+    assert proc.stdout is not None
+    first = proc.stdout.readline()  # the hunt is under way: its first alert is out
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert first.startswith("2024-") and proc.returncode == 130
+    assert "ctrule-hunt: interrupted" in err and "Traceback" not in err
+    assert "Scanned" not in out  # no summary of a hunt that did not finish
