@@ -333,11 +333,18 @@ int ctb_case_cli(const input *in, const void *arg, uint64_t *count, uint64_t *al
     _exit(127);
   }
   close(err[1]);
+  /* Drained to the end (a CLI blocked on a full pipe would never exit);
+   * the --stats lines come last, so the last 2 KiB are what is kept. */
   char text[4096];
   size_t len = 0;
   ssize_t got;
-  while ((got = read(err[0], text + len, sizeof text - 1 - len)) > 0)
+  while ((got = read(err[0], text + len, sizeof text - 1 - len)) > 0) {
     len += (size_t)got;
+    if (len > sizeof text - 512) {
+      memmove(text, text + len - 2048, 2048);
+      len = 2048;
+    }
+  }
   close(err[0]);
   text[len] = '\0';
   int status;
