@@ -20,8 +20,8 @@
  * as a whole process on the same bytes written to files, as a user runs it. The targets are printed met / NOT met; a NOT met does not change
  * the exit status (a failed case or a wrong count does). -1 runs only the
  * RDS + 20 case on the first corpus (tests/bench/run.sh measures it next to
- * each binding); -c CASE only the cases whose name holds CASE (for a
- * profiler: `perf record -g ctrule-bench -c Root -s 0`; perf follows the
+ * each binding); -c CASE only the cases whose name holds CASE, or one of
+ * CASE's |-separated parts (for a profiler: `perf record -g ctrule-bench -c Root -s 0`; perf follows the
  * forked children). */
 #include "bench.h"
 #include "corpus.h"
@@ -257,6 +257,19 @@ static int check(const bench_case *c)
   return failed;
 }
 
+/* Whether a case's name holds one of the |-separated parts of `only`. */
+static int selected(const char *name, const char *only)
+{
+  for (const char *p = only;; p++) {
+    size_t n = strcspn(p, "|");
+    if (n && memmem(name, strlen(name), p, n))
+      return 1;
+    p += n;
+    if (!*p)
+      return 0;
+  }
+}
+
 /* Every case on one corpus, round robin; fills t. Non-zero if a case failed
  * or a check of check() did not hold. */
 static int run_corpus(const input *in0, const bench_rules *r, const bench_opts *o, bench_targets *t)
@@ -306,7 +319,7 @@ static int run_corpus(const input *in0, const bench_rules *r, const bench_opts *
   };
   int gz = 0, cli = 0;
   for (int i = 0; i < K__COUNT; i++) {
-    if (o->only && c[i].name && !strstr(c[i].name, o->only))
+    if (o->only && c[i].name && !selected(c[i].name, o->only))
       c[i].fn = NULL;
     if (i >= K_CLI_RDS && !o->cli)
       c[i].fn = NULL;
