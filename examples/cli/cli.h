@@ -185,7 +185,8 @@ void format_bytes(char out[32], double bytes);
 typedef struct summary summary;
 
 summary *summary_new(void);
-/* Records one alert; runs the field probe on the matching record. */
+/* Records one alert; runs the field probe on the matching record. Safe to
+ * call from several threads at once (scan -j). */
 int summary_add(summary *s, const ctr_match *m);
 void summary_print(summary *s, FILE *out, bool color);
 void summary_free(summary *s);

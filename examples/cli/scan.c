@@ -1,111 +1,252 @@
-/* scan.c - `ctrule scan [PATH...]`: streams every input through one
- * scanner (reset between inputs) in fixed-size chunks, so memory stays flat
- * whatever the size of a file; gzip is recognised by the library. */
+/* scan.c - `ctrule scan [PATH...]`: streams every input through a scanner
+ * (reset between inputs), so memory stays flat whatever the size of a file;
+ * gzip is recognised by the library.
+ *
+ * With -j N (default: the cores this process may run on), N workers each
+ * take the next input and scan it with a scanner of their own on the shared
+ * ruleset. A worker keeps what an input prints (alerts on stdout, errors on
+ * stderr, in the order they happened) until every earlier input's output is
+ * out, so the output, the summary and the exit status are those of -j 1
+ * byte for byte. With one worker (or one input) everything is printed at
+ * once, as it is found.
+ *
+ * Regular files are mapped (MAP_POPULATE) a window at a time instead of
+ * read(): the kernel's copy into a buffer was a third of a scan. A file cut
+ * short while mapped raises SIGBUS on the vanished pages; the feed is guarded
+ * and the input reported as a read error. stdin and pipes are read(). */
 #include "cli.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#define CHUNK (256u * 1024u)
+#define CHUNK (256u * 1024u)             /* read() size for stdin and pipes */
+#define MAP_WINDOW (16u * 1024u * 1024u) /* mapped at a time: the pages of one window stay resident */
+#define MAP_MIN (64u * 1024u)            /* smaller files are read(): a mapping costs more than the copy */
+#define MAX_JOBS 256
 #define PROGRESS_AFTER 1.0    /* seconds before the first progress line */
 #define PROGRESS_EVERY 0.25   /* seconds between redraws */
 
-typedef struct scan_ctx {
+/* What one input printed, in order: runs of stdout or stderr bytes. */
+typedef struct seg {
+  bool err;
+  buf text;
+} seg;
+
+typedef struct file_out {
+  seg *v;
+  size_t n;
+  bool done;
+} file_out;
+
+typedef struct scan_run {
   /* options */
   bool json, quiet, want_summary, want_stats, verbose, fail_on_alert, first_match, color;
   bool progress_allowed;
-  /* state */
-  ctr_scanner *sc;
+  unsigned json_flags;
+  long jobs;
+  const rules_opts *ro;
+  ctr_ruleset *rs;
+  const inputs *in;
   summary *sum;
-  const input *cur;
-  uint64_t alerts;
-  uint64_t file_incomplete;     /* incomplete records in the current input */
-  uint64_t errors_in_feed;      /* error callbacks during the current feed */
-  size_t input_errors;          /* inputs with an error (unreadable, bad records, corrupt stream) */
-  bool cur_has_error;
-  size_t files_done, files_total;
-  uint64_t bytes_read;
+  /* workers: inputs are claimed in order, at most `window` ahead of the
+   * next one to print (bounds what is kept in memory). */
+  pthread_mutex_t mu;
+  pthread_cond_t claimable, finished;
+  file_out *slots;
+  size_t next_claim, next_emit, window;
+  atomic_bool stop; /* output failed or out of memory: no new input, no more alerts */
+  /* progress (under mu once workers run) */
+  size_t files_done;
+  uint64_t records_done, bytes_done, alerts_done;
   double start, last_draw;
   bool progress_shown;
+} scan_run;
+
+typedef struct worker {
+  scan_run *r;
+  ctr_scanner *sc;
+  unsigned char *chunk;
+  pthread_t tid;
+  /* the current input */
+  const input *cur;
+  file_out *out; /* NULL: print at once */
+  uint64_t file_incomplete; /* incomplete records in the current input */
+  uint64_t errors_in_feed;  /* error callbacks during the current feed */
+  uint64_t file_bytes;
+  bool cur_has_error;
+  /* totals */
+  uint64_t retired[CTR_STAT__COUNT]; /* stats of scanners given up after a SIGBUS */
+  uint64_t alerts, bytes_read;
+  size_t input_errors; /* inputs with an error (unreadable, bad records, corrupt stream) */
   int internal_error;
   bool output_failed; /* an alert could not be written: the scan stops */
-} scan_ctx;
+} worker;
+
+static uint64_t worker_stat(const worker *w, int k);
 
 /* ------------------------------------------------------------ progress */
 
-static void progress_clear(scan_ctx *x)
+static void progress_clear(scan_run *r)
 {
-  if (x->progress_shown) {
+  if (r->progress_shown) {
     fputs("\r\033[K", stderr);
     fflush(stderr);
-    x->progress_shown = false;
+    r->progress_shown = false;
   }
 }
 
-static void progress_tick(scan_ctx *x, bool force)
+/* Drawn by the thread that prints: the single worker, or the main thread. */
+static void progress_draw(scan_run *r, bool force, uint64_t records, uint64_t bytes, uint64_t alerts)
 {
-  if (!x->progress_allowed)
+  if (!r->progress_allowed)
     return;
   double t = now_seconds();
-  if (t - x->start < PROGRESS_AFTER || (!force && t - x->last_draw < PROGRESS_EVERY))
+  if (t - r->start < PROGRESS_AFTER || (!force && t - r->last_draw < PROGRESS_EVERY))
     return;
-  x->last_draw = t;
-  double secs = t - x->start;
+  r->last_draw = t;
+  double secs = t - r->start;
   char rate[32];
-  format_bytes(rate, secs > 0 ? (double)x->bytes_read / secs : 0);
-  fprintf(stderr, "\r\033[Kscanning: %zu/%zu files, %llu records, %s/s, %llu alerts", x->files_done, x->files_total,
-          (unsigned long long)ctr_scanner_stat(x->sc, CTR_STAT_RECORDS), rate, (unsigned long long)x->alerts);
+  format_bytes(rate, secs > 0 ? (double)bytes / secs : 0);
+  fprintf(stderr, "\r\033[Kscanning: %zu/%zu files, %llu records, %s/s, %llu alerts", r->files_done, r->in->n,
+          (unsigned long long)records, rate, (unsigned long long)alerts);
   fflush(stderr);
-  x->progress_shown = true;
+  r->progress_shown = true;
+}
+
+static void progress_tick(worker *w)
+{
+  if (!w->out)
+    progress_draw(w->r, false, worker_stat(w, CTR_STAT_RECORDS), w->bytes_read, w->alerts);
+}
+
+/* ------------------------------------------------------------ output */
+
+/* Prints at once (one worker) or keeps it with the input's output. */
+static void emit(worker *w, bool err, const char *s, size_t n)
+{
+  file_out *o = w->out;
+  if (!o) {
+    progress_clear(w->r);
+    fwrite(s, 1, n, err ? stderr : stdout);
+    return;
+  }
+  if (!o->n || o->v[o->n - 1].err != err) {
+    o->v = xrealloc(o->v, (o->n + 1) * sizeof *o->v);
+    o->v[o->n++] = (seg){err, {0}};
+  }
+  buf_add(&o->v[o->n - 1].text, s, n);
+}
+
+/* "ctrule: [warning: ]message" on stderr, as errorf/warnf print it. */
+static void __attribute__((format(printf, 3, 4))) report(worker *w, bool warning, const char *fmt, ...)
+{
+  buf b = {0};
+  buf_adds(&b, CTRULE_CLI_NAME ": ");
+  if (warning)
+    buf_adds(&b, "warning: ");
+  va_list ap;
+  va_start(ap, fmt);
+  char small[512];
+  int n = vsnprintf(small, sizeof small, fmt, ap);
+  va_end(ap);
+  if (n >= 0 && (size_t)n < sizeof small) {
+    buf_add(&b, small, (size_t)n);
+  } else if (n >= 0) {
+    buf_reserve(&b, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(b.data + b.len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b.len += (size_t)n;
+  }
+  buf_addc(&b, '\n');
+  emit(w, true, b.data, b.len);
+  buf_free(&b);
+}
+
+/* Writes one input's kept output; false once stdout failed. */
+static bool print_file_out(file_out *o)
+{
+  for (size_t i = 0; i < o->n; i++) {
+    if (o->v[i].err) {
+      fflush(stdout); /* the order of stdout and stderr as -j 1 prints it */
+      fwrite(o->v[i].text.data, 1, o->v[i].text.len, stderr);
+    } else {
+      fwrite(o->v[i].text.data, 1, o->v[i].text.len, stdout);
+    }
+  }
+  fflush(stdout);
+  return stdout_ok();
+}
+
+static void file_out_free(file_out *o)
+{
+  for (size_t i = 0; i < o->n; i++)
+    buf_free(&o->v[i].text);
+  free(o->v);
+  o->v = NULL;
+  o->n = 0;
 }
 
 /* ------------------------------------------------------------ callbacks */
 
-static void print_text_alert(scan_ctx *x, const ctr_match *m)
+static void text_alert(buf *b, bool c, const char *display, const ctr_match *m)
 {
   char t[64];
   format_time_short(t, ctr_match_time(m));
   int prio = ctr_match_priority(m);
   const char *pname = ctr_priority_name(prio);
-  bool c = x->color;
-  printf("%s %s%-8s%s %s%s%s\n", t, color_priority(c, prio), pname ? pname : "?", color_reset(c), color_bold(c),
-         ctr_match_rule(m), color_reset(c));
-  printf("    %s\n", ctr_match_output(m));
-  printf("    %s%s record %llu at byte %llu%s\n", color_dim(c), x->cur->display,
-         (unsigned long long)ctr_match_record_index(m), (unsigned long long)ctr_match_byte_offset(m), color_reset(c));
+  buf_printf(b, "%s %s%-8s%s %s%s%s\n", t, color_priority(c, prio), pname ? pname : "?", color_reset(c),
+             color_bold(c), ctr_match_rule(m), color_reset(c));
+  buf_printf(b, "    %s\n", ctr_match_output(m));
+  buf_printf(b, "    %s%s record %llu at byte %llu%s\n", color_dim(c), display,
+             (unsigned long long)ctr_match_record_index(m), (unsigned long long)ctr_match_byte_offset(m),
+             color_reset(c));
 }
 
 static int on_match(const ctr_match *m, void *ud)
 {
-  scan_ctx *x = ud;
-  x->alerts++;
-  if (!x->quiet) {
-    progress_clear(x);
-    if (x->json) {
+  worker *w = ud;
+  scan_run *r = w->r;
+  if (atomic_load_explicit(&r->stop, memory_order_relaxed))
+    return 1;
+  w->alerts++;
+  if (!r->quiet) {
+    if (r->json) {
       /* The same line as every other tool of the project (docs/alert-format.md). */
       char *line;
       size_t len;
-      if (ctr_match_json(m, CTR_JSON_EVENT_ID, &line, &len) != CTR_OK) {
-        x->internal_error = CTR_ENOMEM;
+      if (ctr_match_json(m, r->json_flags, &line, &len) != CTR_OK) {
+        w->internal_error = CTR_ENOMEM;
         return 1;
       }
-      fwrite(line, 1, len, stdout);
-      putchar('\n');
+      emit(w, false, line, len);
+      emit(w, false, "\n", 1);
       ctr_free(line);
     } else {
-      print_text_alert(x, m);
+      buf b = {0};
+      text_alert(&b, r->color, w->cur->display, m);
+      emit(w, false, b.data, b.len);
+      buf_free(&b);
     }
-    if (!stdout_ok()) {
+    if (!w->out && !stdout_ok()) {
       /* An alert that cannot be written is lost: stop rather than scan on. */
-      x->output_failed = true;
+      w->output_failed = true;
       return 1;
     }
   }
-  if (x->sum && summary_add(x->sum, m) == CTR_ENOMEM) {
-    x->internal_error = CTR_ENOMEM;
+  if (r->sum && summary_add(r->sum, m) == CTR_ENOMEM) {
+    w->internal_error = CTR_ENOMEM;
     return 1;
   }
   return 0;
@@ -113,27 +254,183 @@ static int on_match(const ctr_match *m, void *ud)
 
 static void on_record_error(const ctr_record_error *e, void *ud)
 {
-  scan_ctx *x = ud;
-  x->errors_in_feed++;
+  worker *w = ud;
+  w->errors_in_feed++;
   if (ctr_record_error_evaluated(e) && ctr_record_error_status(e) == CTR_ELIMIT) {
     /* A rule left undecided by a regex limit: always told, since an alert
      * may be missing; the other rules of the record were evaluated. */
-    progress_clear(x);
-    warnf("%s: %s", x->cur->display, ctr_record_error_text(e));
+    report(w, true, "%s: %s", w->cur->display, ctr_record_error_text(e));
     return;
   }
   if (ctr_record_error_evaluated(e)) {
     /* Evaluated anyway (a CloudTrail key missing). */
-    x->file_incomplete++;
-    if (x->verbose) {
-      progress_clear(x);
-      warnf("%s: %s (evaluated anyway)", x->cur->display, ctr_record_error_text(e));
-    }
+    w->file_incomplete++;
+    if (w->r->verbose)
+      report(w, true, "%s: %s (evaluated anyway)", w->cur->display, ctr_record_error_text(e));
     return;
   }
-  progress_clear(x);
-  errorf("%s: %s", x->cur->display, ctr_record_error_text(e));
-  x->cur_has_error = true;
+  report(w, false, "%s: %s", w->cur->display, ctr_record_error_text(e));
+  w->cur_has_error = true;
+}
+
+/* ------------------------------------------------------------ scanners */
+
+/* A worker's total of a statistic over its scanners. */
+static uint64_t worker_stat(const worker *w, int k)
+{
+  return w->retired[k] + ctr_scanner_stat(w->sc, k);
+}
+
+static int scanner_make(worker *w, ctr_ruleset *rs)
+{
+  int rc = ctr_scanner_new(rs, on_match, w, &w->sc);
+  if (rc != CTR_OK)
+    return rc;
+  ctr_scanner_set_error_callback(w->sc, on_record_error, w);
+  rules_opts_apply_scanner_limits(w->r->ro, w->sc);
+  if (w->r->first_match)
+    ctr_scanner_set_flags(w->sc, CTR_SCAN_FIRST_MATCH);
+  return CTR_OK;
+}
+
+/* After a SIGBUS the scanner was left in the middle of a feed (possibly of
+ * a callback, the bytes of a record being read lazily): it cannot be reset
+ * or freed safely, so it is given up (its memory leaks, once per file cut
+ * short under us) and a new one takes over, its statistics carried on. */
+static void scanner_replace(worker *w)
+{
+  for (int k = 0; k < CTR_STAT__COUNT; k++)
+    w->retired[k] += ctr_scanner_stat(w->sc, k);
+  w->sc = NULL;
+  if (scanner_make(w, w->r->rs) != CTR_OK)
+    w->internal_error = CTR_ENOMEM;
+}
+
+/* ------------------------------------------------------------ reading */
+
+/* The worker's jump back from a SIGBUS on a mapped file (NULL: not feeding
+ * mapped bytes; the signal then keeps its default action). */
+static _Thread_local sigjmp_buf *bus_jump;
+
+static void on_sigbus(int sig)
+{
+  if (bus_jump)
+    siglongjmp(*bus_jump, 1);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+static void sigbus_guard_install(void)
+{
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigbus;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGBUS, &sa, NULL);
+}
+
+/* ctr_scanner_feed over mapped bytes; *vanished when pages of the file went
+ * away under it (truncated by another process). The scanner is reset by the
+ * next input. */
+static int feed_guarded(worker *w, const void *p, size_t n, bool *vanished)
+{
+  sigjmp_buf jb;
+  if (sigsetjmp(jb, 1)) {
+    bus_jump = NULL;
+    *vanished = true;
+    return CTR_EDATA;
+  }
+  bus_jump = &jb;
+  int rc = ctr_scanner_feed(w->sc, p, n);
+  bus_jump = NULL;
+  return rc;
+}
+
+/* Handles one feed's result; false when this input stops here. */
+static bool fed(worker *w, int rc)
+{
+  if (w->internal_error || w->output_failed || atomic_load_explicit(&w->r->stop, memory_order_relaxed))
+    return false;
+  if (rc == CTR_EDATA || rc == CTR_ELIMIT) {
+    /* The stream itself is unreadable (e.g. corrupt gzip, a gzip bomb): the library
+     * reported it through the error callback; stop this input. */
+    if (!w->errors_in_feed)
+      report(w, false, "%s: %s", w->cur->display, ctr_scanner_last_error(w->sc));
+    w->cur_has_error = true;
+    return false;
+  }
+  if (rc < 0) {
+    report(w, false, "%s: %s", w->cur->display, ctr_strerror(rc));
+    if (rc == CTR_ENOMEM)
+      w->internal_error = rc;
+    w->cur_has_error = true;
+    return false;
+  }
+  progress_tick(w);
+  return true;
+}
+
+static void read_failed(worker *w, const char *why)
+{
+  report(w, false, "%s: read error after %llu bytes: %s", w->cur->display, (unsigned long long)w->file_bytes, why);
+  w->cur_has_error = true;
+}
+
+/* Feeds what read() returns until the end; false when the input stopped early. */
+static bool feed_read(worker *w, int fd)
+{
+  for (;;) {
+    ssize_t n = read(fd, w->chunk, CHUNK);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      read_failed(w, strerror(errno));
+      return false;
+    }
+    if (n == 0)
+      return true;
+    w->file_bytes += (uint64_t)n;
+    w->bytes_read += (uint64_t)n;
+    w->errors_in_feed = 0;
+    if (!fed(w, ctr_scanner_feed(w->sc, w->chunk, (size_t)n)))
+      return false;
+  }
+}
+
+/* Feeds a regular file of `size` bytes a mapped window at a time; where
+ * the file cannot be mapped (a file system without mmap) it is read. */
+static bool feed_mapped(worker *w, int fd, uint64_t size)
+{
+  for (uint64_t off = 0; off < size; off += MAP_WINDOW) {
+    size_t n = size - off < MAP_WINDOW ? (size_t)(size - off) : MAP_WINDOW;
+    void *p = mmap(NULL, n, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, (off_t)off);
+    if (p == MAP_FAILED) {
+      if (lseek(fd, (off_t)off, SEEK_SET) < 0) {
+        read_failed(w, strerror(errno));
+        return false;
+      }
+      return feed_read(w, fd);
+    }
+    w->errors_in_feed = 0;
+    bool vanished = false;
+    int rc = feed_guarded(w, p, n, &vanished);
+    munmap(p, n);
+    if (vanished) {
+      read_failed(w, "the file shrank while it was being read");
+      scanner_replace(w);
+      return false;
+    }
+    w->file_bytes += n;
+    w->bytes_read += n;
+    if (!fed(w, rc))
+      return false;
+  }
+  /* Bytes appended since fstat are read too, as a read() loop would. */
+  if (lseek(fd, (off_t)size, SEEK_SET) < 0) {
+    read_failed(w, strerror(errno));
+    return false;
+  }
+  return feed_read(w, fd);
 }
 
 /* ------------------------------------------------------------ one input */
@@ -142,118 +439,221 @@ static void on_record_error(const ctr_record_error *e, void *ud)
  * read to its end: nothing in it is a warning; values but not one complete
  * CloudTrail record (all bad, or JSON without the CloudTrail keys) and
  * nothing recognised and skipped (a digest file) is an error. */
-static void check_input_held_records(scan_ctx *x, const input *in, const uint64_t before[CTR_STAT__COUNT])
+static void check_input_held_records(worker *w, const uint64_t before[CTR_STAT__COUNT])
 {
-  uint64_t records = ctr_scanner_stat(x->sc, CTR_STAT_RECORDS) - before[CTR_STAT_RECORDS];
-  uint64_t bad = ctr_scanner_stat(x->sc, CTR_STAT_BAD_RECORDS) - before[CTR_STAT_BAD_RECORDS];
-  uint64_t skipped = ctr_scanner_stat(x->sc, CTR_STAT_SKIPPED) - before[CTR_STAT_SKIPPED];
+  uint64_t records = ctr_scanner_stat(w->sc, CTR_STAT_RECORDS) - before[CTR_STAT_RECORDS];
+  uint64_t bad = ctr_scanner_stat(w->sc, CTR_STAT_BAD_RECORDS) - before[CTR_STAT_BAD_RECORDS];
+  uint64_t skipped = ctr_scanner_stat(w->sc, CTR_STAT_SKIPPED) - before[CTR_STAT_SKIPPED];
   if (skipped)
     return;
-  progress_clear(x);
   if (records == 0) {
-    warnf("%s: empty input: no record in it", in->display);
-  } else if (bad + x->file_incomplete >= records) {
-    errorf("%s: no CloudTrail record in this input (%llu %s: %llu not a JSON record, %llu without the CloudTrail "
+    report(w, true, "%s: empty input: no record in it", w->cur->display);
+  } else if (bad + w->file_incomplete >= records) {
+    report(w, false,
+           "%s: no CloudTrail record in this input (%llu %s: %llu not a JSON record, %llu without the CloudTrail "
            "keys)",
-           in->display, (unsigned long long)records, records == 1 ? "value" : "values", (unsigned long long)bad,
-           (unsigned long long)x->file_incomplete);
-    x->cur_has_error = true;
+           w->cur->display, (unsigned long long)records, records == 1 ? "value" : "values", (unsigned long long)bad,
+           (unsigned long long)w->file_incomplete);
+    w->cur_has_error = true;
   }
 }
 
-static void scan_input(scan_ctx *x, const input *in, unsigned char *chunk)
+static void finish_input(worker *w)
 {
-  x->cur = in;
-  x->file_incomplete = 0;
-  x->cur_has_error = false;
-  ctr_scanner_reset(x->sc);
+  w->errors_in_feed = 0;
+  int rc = ctr_scanner_finish(w->sc);
+  if (rc == CTR_EDATA || rc == CTR_ELIMIT) {
+    if (!w->errors_in_feed)
+      report(w, false, "%s: %s", w->cur->display, ctr_scanner_last_error(w->sc));
+    w->cur_has_error = true;
+  } else if (rc < 0) {
+    report(w, false, "%s: %s", w->cur->display, ctr_strerror(rc));
+    if (rc == CTR_ENOMEM)
+      w->internal_error = rc;
+    w->cur_has_error = true;
+  }
+}
+
+static void scan_input(worker *w, const input *in)
+{
+  w->cur = in;
+  w->file_incomplete = 0;
+  w->file_bytes = 0;
+  w->cur_has_error = false;
+  ctr_scanner_reset(w->sc);
   uint64_t before[CTR_STAT__COUNT];
   for (int k = 0; k < CTR_STAT__COUNT; k++)
-    before[k] = ctr_scanner_stat(x->sc, k);
+    before[k] = ctr_scanner_stat(w->sc, k);
 
-  int fd = 0;
+  int fd = STDIN_FILENO;
   bool is_stdin = strcmp(in->path, "-") == 0;
   if (!is_stdin) {
     fd = open(in->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-      progress_clear(x);
-      errorf("%s: cannot open: %s", in->display, strerror(errno));
-      x->input_errors++;
+      report(w, false, "%s: cannot open: %s", in->display, strerror(errno));
+      w->input_errors++;
       return;
     }
   }
-  bool stream_failed = false;
-  for (;;) {
-    ssize_t n = read(fd, chunk, CHUNK);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      progress_clear(x);
-      errorf("%s: read error after %llu bytes: %s", in->display, (unsigned long long)x->bytes_read,
-             strerror(errno));
-      x->cur_has_error = true;
-      stream_failed = true;
-      break;
-    }
-    if (n == 0)
-      break;
-    x->bytes_read += (uint64_t)n;
-    x->errors_in_feed = 0;
-    int rc = ctr_scanner_feed(x->sc, chunk, (size_t)n);
-    if (x->internal_error || x->output_failed)
-      break;
-    if (rc == CTR_EDATA || rc == CTR_ELIMIT) {
-      /* The stream itself is unreadable (e.g. corrupt gzip, a gzip bomb): the library
-       * reported it through the error callback; stop this input. */
-      if (!x->errors_in_feed) {
-        progress_clear(x);
-        errorf("%s: %s", in->display, ctr_scanner_last_error(x->sc));
-      }
-      x->cur_has_error = true;
-      stream_failed = true;
-      break;
-    }
-    if (rc < 0) {
-      progress_clear(x);
-      errorf("%s: %s", in->display, ctr_strerror(rc));
-      if (rc == CTR_ENOMEM)
-        x->internal_error = rc;
-      x->cur_has_error = true;
-      stream_failed = true;
-      break;
-    }
-    progress_tick(x, false);
-  }
-  if (!stream_failed && !x->internal_error && !x->output_failed) {
-    x->errors_in_feed = 0;
-    int rc = ctr_scanner_finish(x->sc);
-    if (rc < 0 && rc != CTR_EDATA && rc != CTR_ELIMIT) {
-      progress_clear(x);
-      errorf("%s: %s", in->display, ctr_strerror(rc));
-      if (rc == CTR_ENOMEM)
-        x->internal_error = rc;
-      x->cur_has_error = true;
-    } else if (rc == CTR_EDATA || rc == CTR_ELIMIT) {
-      if (!x->errors_in_feed) {
-        progress_clear(x);
-        errorf("%s: %s", in->display, ctr_scanner_last_error(x->sc));
-      }
-      x->cur_has_error = true;
-    }
-  }
+  struct stat st;
+  bool whole;
+  if (!is_stdin && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size >= MAP_MIN)
+    whole = feed_mapped(w, fd, (uint64_t)st.st_size);
+  else
+    whole = feed_read(w, fd);
+  if (whole && !w->internal_error && !w->output_failed)
+    finish_input(w);
   if (!is_stdin)
     close(fd);
-  if (!stream_failed && !x->internal_error && !x->output_failed)
-    check_input_held_records(x, in, before);
-  if (x->file_incomplete && !x->verbose) {
-    progress_clear(x);
-    warnf("%s: %llu incomplete %s (a CloudTrail key missing; evaluated anyway; -v lists them)", in->display,
-          (unsigned long long)x->file_incomplete, x->file_incomplete == 1 ? "record" : "records");
+  if (whole && !w->internal_error && !w->output_failed)
+    check_input_held_records(w, before);
+  if (w->file_incomplete && !w->r->verbose)
+    report(w, true, "%s: %llu incomplete %s (a CloudTrail key missing; evaluated anyway; -v lists them)",
+           in->display, (unsigned long long)w->file_incomplete, w->file_incomplete == 1 ? "record" : "records");
+  if (w->cur_has_error)
+    w->input_errors++;
+}
+
+/* ------------------------------------------------------------ workers */
+
+static int worker_init(worker *w, scan_run *r)
+{
+  w->r = r;
+  int rc = scanner_make(w, r->rs);
+  if (rc != CTR_OK)
+    return rc;
+  w->chunk = xmalloc(CHUNK);
+  return CTR_OK;
+}
+
+static void worker_free(worker *w)
+{
+  ctr_scanner_free(w->sc);
+  free(w->chunk);
+}
+
+/* Takes inputs in order until none is left or the scan stops. */
+static void *worker_main(void *arg)
+{
+  worker *w = arg;
+  scan_run *r = w->r;
+  for (;;) {
+    pthread_mutex_lock(&r->mu);
+    while (!atomic_load(&r->stop) && r->next_claim < r->in->n && r->next_claim >= r->next_emit + r->window)
+      pthread_cond_wait(&r->claimable, &r->mu);
+    if (atomic_load(&r->stop) || r->next_claim >= r->in->n) {
+      pthread_mutex_unlock(&r->mu);
+      return NULL;
+    }
+    size_t i = r->next_claim++;
+    pthread_mutex_unlock(&r->mu);
+
+    uint64_t records = worker_stat(w, CTR_STAT_RECORDS), bytes = w->bytes_read, alerts = w->alerts;
+    w->out = &r->slots[i];
+    scan_input(w, &r->in->v[i]);
+    if (w->internal_error)
+      atomic_store(&r->stop, true);
+
+    pthread_mutex_lock(&r->mu);
+    r->slots[i].done = true;
+    r->files_done++;
+    r->records_done += worker_stat(w, CTR_STAT_RECORDS) - records;
+    r->bytes_done += w->bytes_read - bytes;
+    r->alerts_done += w->alerts - alerts;
+    pthread_cond_broadcast(&r->finished);
+    pthread_mutex_unlock(&r->mu);
   }
-  if (x->cur_has_error)
-    x->input_errors++;
-  x->files_done++;
-  progress_tick(x, false);
+}
+
+/* The main thread prints each input's output in input order as soon as it
+ * and every earlier one are done; it draws the progress line meanwhile. */
+static void print_in_order(scan_run *r)
+{
+  for (size_t i = 0; i < r->in->n; i++) {
+    pthread_mutex_lock(&r->mu);
+    while (!r->slots[i].done && !(atomic_load(&r->stop) && i >= r->next_claim)) {
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      ts.tv_nsec += (long)(PROGRESS_EVERY * 1e9);
+      if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+      }
+      pthread_cond_timedwait(&r->finished, &r->mu, &ts);
+      progress_draw(r, false, r->records_done, r->bytes_done, r->alerts_done);
+    }
+    bool done = r->slots[i].done;
+    pthread_mutex_unlock(&r->mu);
+    if (!done)
+      return; /* stopped before this input was taken */
+    progress_clear(r);
+    bool ok = print_file_out(&r->slots[i]);
+    file_out_free(&r->slots[i]);
+    pthread_mutex_lock(&r->mu);
+    r->next_emit = i + 1;
+    if (!ok)
+      atomic_store(&r->stop, true); /* the alerts of later inputs could not be written either */
+    pthread_cond_broadcast(&r->claimable);
+    pthread_mutex_unlock(&r->mu);
+    if (!ok)
+      return;
+  }
+}
+
+/* Scans every input with `nw` workers; returns how many started (the rest
+ * could not get a scanner: an internal error). */
+static size_t run_workers(scan_run *r, worker *ws, size_t nw)
+{
+  size_t started = 0;
+  for (; started < nw; started++)
+    if (worker_init(&ws[started], r) != CTR_OK)
+      break;
+  if (started == 0)
+    return 0;
+  if (started == 1) {
+    /* One worker: printed as found, in this thread. */
+    for (size_t i = 0; i < r->in->n && !ws[0].internal_error && !ws[0].output_failed; i++) {
+      scan_input(&ws[0], &r->in->v[i]);
+      r->files_done++;
+      progress_tick(&ws[0]);
+    }
+    return started;
+  }
+  r->slots = xcalloc(r->in->n, sizeof *r->slots);
+  r->window = started * 4 + 4;
+  pthread_mutex_init(&r->mu, NULL);
+  pthread_cond_init(&r->claimable, NULL);
+  pthread_cond_init(&r->finished, NULL);
+  size_t running = 0;
+  int err = 0;
+  for (; running < started; running++)
+    if ((err = pthread_create(&ws[running].tid, NULL, worker_main, &ws[running])) != 0)
+      break;
+  if (running == 0) {
+    errorf("cannot start a thread: %s", strerror(err));
+    ws[0].internal_error = CTR_ENOMEM;
+    atomic_store(&r->stop, true);
+  }
+  print_in_order(r);
+  for (size_t k = 0; k < running; k++)
+    pthread_join(ws[k].tid, NULL);
+  for (size_t i = 0; i < r->in->n; i++)
+    file_out_free(&r->slots[i]);
+  free(r->slots);
+  pthread_cond_destroy(&r->finished);
+  pthread_cond_destroy(&r->claimable);
+  pthread_mutex_destroy(&r->mu);
+  return started;
+}
+
+/* The cores this process may run on (its CPU affinity), at least 1. */
+static long default_jobs(void)
+{
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+    return CPU_COUNT(&set);
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? n : 1;
 }
 
 /* ------------------------------------------------------------ command */
@@ -263,27 +663,41 @@ static uint64_t sub_clamped(uint64_t a, uint64_t b)
   return a > b ? a - b : 0;
 }
 
-static void print_stats(scan_ctx *x, double secs)
+static void print_stats(size_t files, uint64_t bytes, const uint64_t st[CTR_STAT__COUNT], uint64_t alerts,
+                        size_t input_errors, double secs)
 {
   char total[32], rate[32];
-  format_bytes(total, (double)x->bytes_read);
-  format_bytes(rate, secs > 0 ? (double)x->bytes_read / secs : 0);
-  ctr_scanner *sc = x->sc;
+  format_bytes(total, (double)bytes);
+  format_bytes(rate, secs > 0 ? (double)bytes / secs : 0);
   fprintf(stderr,
           "ctrule: stats: %zu %s, %s read in %.3f s (%s/s)\n"
           "ctrule: stats: %llu records: %llu evaluated, %llu pruned by the eventName index, %llu skipped,\n"
           "ctrule: stats:   %llu bad, %llu incomplete; %llu alerts; %zu %s with errors\n",
-          x->files_done, x->files_done == 1 ? "input" : "inputs", total, secs, rate,
-          (unsigned long long)ctr_scanner_stat(sc, CTR_STAT_RECORDS),
-          (unsigned long long)ctr_scanner_stat(sc, CTR_STAT_EVALUATED),
-          (unsigned long long)sub_clamped(ctr_scanner_stat(sc, CTR_STAT_RECORDS),
-                                          ctr_scanner_stat(sc, CTR_STAT_EVALUATED) +
-                                              ctr_scanner_stat(sc, CTR_STAT_BAD_RECORDS) +
-                                              ctr_scanner_stat(sc, CTR_STAT_SKIPPED)),
-          (unsigned long long)ctr_scanner_stat(sc, CTR_STAT_SKIPPED),
-          (unsigned long long)ctr_scanner_stat(sc, CTR_STAT_BAD_RECORDS),
-          (unsigned long long)ctr_scanner_stat(sc, CTR_STAT_INCOMPLETE), (unsigned long long)x->alerts,
-          x->input_errors, x->input_errors == 1 ? "input" : "inputs");
+          files, files == 1 ? "input" : "inputs", total, secs, rate, (unsigned long long)st[CTR_STAT_RECORDS],
+          (unsigned long long)st[CTR_STAT_EVALUATED],
+          (unsigned long long)sub_clamped(st[CTR_STAT_RECORDS],
+                                          st[CTR_STAT_EVALUATED] + st[CTR_STAT_BAD_RECORDS] + st[CTR_STAT_SKIPPED]),
+          (unsigned long long)st[CTR_STAT_SKIPPED], (unsigned long long)st[CTR_STAT_BAD_RECORDS],
+          (unsigned long long)st[CTR_STAT_INCOMPLETE], (unsigned long long)alerts, input_errors,
+          input_errors == 1 ? "input" : "inputs");
+}
+
+/* -j N / -jN / --jobs N / --jobs=N. Returns false (message printed) on a bad value. */
+static bool parse_jobs(const char *cmd, int argc, char **argv, int *i, long *jobs)
+{
+  const char *a = argv[*i];
+  const char *v = strncmp(a, "-j", 2) == 0 && a[2] ? a + 2 : option_value(cmd, argc, argv, i, a[1] == 'j' ? "-j" : "--jobs");
+  if (!v)
+    return false;
+  char *end;
+  errno = 0;
+  long n = strtol(v, &end, 10);
+  if (errno || end == v || *end || n < 1 || n > MAX_JOBS) {
+    usage_error(cmd, "-j takes a number of threads from 1 to %d, not '%s'", MAX_JOBS, v);
+    return false;
+  }
+  *jobs = n;
+  return true;
 }
 
 int cmd_scan(int argc, char **argv)
@@ -291,7 +705,10 @@ int cmd_scan(int argc, char **argv)
   const char *cmd = "scan";
   rules_opts ro = {0};
   ro.min_priority = -1;
-  scan_ctx x = {0};
+  scan_run r = {0};
+  r.ro = &ro;
+  r.jobs = -1;
+  r.json_flags = CTR_JSON_EVENT_ID;
   const char *color_when = "auto";
   bool no_progress = false;
   const char **paths = xmalloc((size_t)argc * sizeof *paths);
@@ -311,22 +728,27 @@ int cmd_scan(int argc, char **argv)
     if (k != ARG_OWN)
       continue;
     if (strcmp(a, "--json") == 0)
-      x.json = true;
+      r.json = true;
     else if (strcmp(a, "--summary") == 0)
-      x.want_summary = true;
+      r.want_summary = true;
     else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
-      x.quiet = true;
+      r.quiet = true;
     else if (strcmp(a, "--stats") == 0)
-      x.want_stats = true;
+      r.want_stats = true;
     else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0)
-      x.verbose = true;
+      r.verbose = true;
     else if (strcmp(a, "--fail-on-alert") == 0)
-      x.fail_on_alert = true;
+      r.fail_on_alert = true;
     else if (strcmp(a, "--first-match") == 0)
-      x.first_match = true;
+      r.first_match = true;
     else if (strcmp(a, "--no-progress") == 0)
       no_progress = true;
-    else if (option_is(a, "--color") || option_is(a, "--colour")) {
+    else if (strncmp(a, "-j", 2) == 0 || option_is(a, "--jobs")) {
+      if (!parse_jobs(cmd, argc, argv, &i, &r.jobs)) {
+        exit_code = EXIT_USAGE;
+        goto out;
+      }
+    } else if (option_is(a, "--color") || option_is(a, "--colour")) {
       if (!(color_when = option_value(cmd, argc, argv, &i, strncmp(a, "--colour", 8) == 0 ? "--colour" : "--color"))) {
         exit_code = EXIT_USAGE;
         goto out;
@@ -337,13 +759,13 @@ int cmd_scan(int argc, char **argv)
     }
   }
   bool ok;
-  x.color = colors_decide(color_when, stdout, &ok);
+  r.color = colors_decide(color_when, stdout, &ok);
   if (!ok) {
     exit_code = usage_error(cmd, "--color takes auto, always or never, not '%s'", color_when);
     goto out;
   }
-  if (x.json)
-    x.color = false;
+  if (r.json)
+    r.color = false;
   if (npaths == 0) {
     if (isatty(STDIN_FILENO)) {
       exit_code = usage_error(cmd, "no input: give a file or directory, or pipe CloudTrail records into stdin ('-')");
@@ -365,61 +787,71 @@ int cmd_scan(int argc, char **argv)
     goto out;
   if (ctr_ruleset_enabled_count(rs) == 0)
     warnf("no rule is enabled (check --no-builtin, -r, --rule, --enable-tag, --min-priority)");
-
-  int rc = ctr_scanner_new(rs, on_match, &x, &x.sc);
-  ctr_ruleset_unref(rs);
-  if (rc != CTR_OK) {
-    errorf("cannot create a scanner: %s", ctr_strerror(rc));
-    exit_code = EXIT_INTERNAL;
-    goto out;
-  }
-  ctr_scanner_set_error_callback(x.sc, on_record_error, &x);
-  rules_opts_apply_scanner_limits(&ro, x.sc);
-  if (x.first_match)
-    ctr_scanner_set_flags(x.sc, CTR_SCAN_FIRST_MATCH);
-  if (x.want_summary)
-    x.sum = summary_new();
+  if (r.want_summary)
+    r.sum = summary_new();
   /* Alerts go out as they are found (a pipe to a SIEM forwarder sees each line at once). */
   setvbuf(stdout, NULL, _IOLBF, 0);
 
   inputs in = {0};
   for (size_t i = 0; i < npaths; i++)
     inputs_add_path(&in, paths[i]);
-  x.input_errors = in.errors;
-  x.files_total = in.n;
-  x.progress_allowed = !no_progress && isatty(STDERR_FILENO) == 1;
-  x.start = x.last_draw = now_seconds();
+  r.in = &in;
+  r.progress_allowed = !no_progress && isatty(STDERR_FILENO) == 1;
+  r.start = r.last_draw = now_seconds();
   if (in.n == 0 && in.errors == 0)
     warnf("no input file found (directories are searched for .json, .json.gz, .ndjson and .jsonl files)");
 
-  unsigned char *chunk = xmalloc(CHUNK);
-  for (size_t i = 0; i < in.n && !x.internal_error && !x.output_failed; i++)
-    scan_input(&x, &in.v[i], chunk);
-  free(chunk);
-  progress_clear(&x);
-  double secs = now_seconds() - x.start;
+  size_t nw = (size_t)(r.jobs > 0 ? r.jobs : default_jobs());
+  if (nw > in.n)
+    nw = in.n ? in.n : 1;
+  worker *ws = xcalloc(nw, sizeof *ws);
+  sigbus_guard_install();
+  r.rs = rs;
+  size_t started = run_workers(&r, ws, nw);
+  ctr_ruleset_unref(rs);
+  progress_clear(&r);
+  double secs = now_seconds() - r.start;
   fflush(stdout);
 
-  if (x.sum) {
-    summary_print(x.sum, x.json ? stderr : stdout, x.json ? false : x.color);
+  uint64_t st[CTR_STAT__COUNT] = {0}, alerts = 0, bytes = 0;
+  size_t input_errors = in.errors;
+  int internal_error = started ? 0 : CTR_ENOMEM;
+  bool output_failed = false;
+  for (size_t k = 0; k < started; k++) {
+    for (int s = 0; s < CTR_STAT__COUNT; s++)
+      st[s] += worker_stat(&ws[k], s);
+    alerts += ws[k].alerts;
+    bytes += ws[k].bytes_read;
+    input_errors += ws[k].input_errors;
+    internal_error = internal_error ? internal_error : ws[k].internal_error;
+    output_failed |= ws[k].output_failed;
+  }
+  if (!started)
+    errorf("cannot create a scanner: out of memory");
+  (void)output_failed; /* stdout_finish turns it into EXIT_OUTPUT */
+
+  if (r.sum) {
+    summary_print(r.sum, r.json ? stderr : stdout, r.json ? false : r.color);
     stdout_ok(); /* keeps the errno of a failed write for the message */
   }
-  if (x.want_stats)
-    print_stats(&x, secs);
+  if (r.want_stats)
+    print_stats(r.files_done, bytes, st, alerts, input_errors, secs);
 
-  if (x.internal_error)
+  if (internal_error)
     exit_code = EXIT_INTERNAL;
-  else if (x.input_errors)
+  else if (input_errors)
     exit_code = EXIT_INPUT;
-  else if (x.fail_on_alert && x.alerts)
+  else if (r.fail_on_alert && alerts)
     exit_code = EXIT_ALERTS;
-  if (x.input_errors && !x.internal_error)
-    errorf("%zu %s could not be read completely (see above); everything else was scanned", x.input_errors,
-           x.input_errors == 1 ? "input" : "inputs");
+  if (input_errors && !internal_error)
+    errorf("%zu %s could not be read completely (see above); everything else was scanned", input_errors,
+           input_errors == 1 ? "input" : "inputs");
 
+  for (size_t k = 0; k < started; k++)
+    worker_free(&ws[k]);
+  free(ws);
   inputs_free(&in);
-  summary_free(x.sum);
-  ctr_scanner_free(x.sc);
+  summary_free(r.sum);
 out:
   free(paths);
   rules_opts_free(&ro);

@@ -8,6 +8,7 @@
  * extracts the fields, so the CLI needs no JSON parser. */
 #include "cli.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +50,9 @@ typedef struct account {
 } account;
 
 struct summary {
+  /* `scan -j N` adds from every worker: the probe runs outside the lock (it
+   * reads the record's bytes), the tables are updated under it. */
+  pthread_mutex_t mu;
   ctr_ruleset *probe;
   bool probe_failed;
   strcount accounts;   /* data: account */
@@ -65,6 +69,7 @@ typedef struct probe_result {
 summary *summary_new(void)
 {
   summary *s = xcalloc(1, sizeof *s);
+  pthread_mutex_init(&s->mu, NULL);
   ctr_compiler *c = NULL;
   if (ctr_compiler_new(&c) == CTR_OK && ctr_compiler_add_string(c, probe_yaml, sizeof probe_yaml - 1, "<summary probe>") == CTR_OK &&
       ctr_compiler_compile(c, &s->probe) == CTR_OK) {
@@ -130,6 +135,7 @@ int summary_add(summary *s, const ctr_match *m)
   const char *rule = ctr_match_rule(m);
   int prio = ctr_match_priority(m);
 
+  pthread_mutex_lock(&s->mu);
   strcount_entry *ae = strcount_get(&s->accounts, acct);
   if (!ae->data)
     ae->data = xcalloc(1, sizeof(account));
@@ -151,6 +157,7 @@ int summary_add(summary *s, const ctr_match *m)
   s->total++;
   if (prio >= 0 && prio < 8)
     s->by_priority[prio]++;
+  pthread_mutex_unlock(&s->mu);
   free(r.account);
   free(r.region);
   free(r.principal);
@@ -247,5 +254,6 @@ void summary_free(summary *s)
   ctr_ruleset_unref(s->probe);
   strcount_free(&s->accounts, free_account);
   strcount_free(&s->rule_prio, NULL);
+  pthread_mutex_destroy(&s->mu);
   free(s);
 }

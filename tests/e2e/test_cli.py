@@ -761,17 +761,20 @@ def test_output_that_cannot_be_written_is_an_error(args: list[str]) -> None:
     assert "cannot write to standard output: No space left on device" in p.stderr
 
 
-def test_scan_stops_at_the_first_alert_it_cannot_write(tmp_path: Path) -> None:
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_scan_stops_at_the_first_alert_it_cannot_write(tmp_path: Path, jobs: str) -> None:
     if not Path("/dev/full").exists():
         pytest.skip("no /dev/full")
     # Many inputs, each alerting: a scan that went on after the first failed
-    # write would read them all (--stats counts the inputs done).
-    for i in range(20):
+    # write would read them all (--stats counts the inputs done). With -j 2
+    # the workers run ahead of the printing by at most 4 inputs each and 4 more.
+    for i in range(40):
         shutil.copy(SAMPLE, tmp_path / f"part-{i:02d}.json.gz")
-    p = run_to_full("scan", "--json", "--stats", str(tmp_path))
+    p = run_to_full("scan", "-j", jobs, "--json", "--stats", str(tmp_path))
     assert p.returncode == 74, p.stderr
     m = re.search(r"stats: (\d+) inputs?,", p.stderr)
-    assert m and int(m.group(1)) == 1, p.stderr
+    assert m, p.stderr
+    assert int(m.group(1)) == 1 if jobs == "1" else 1 <= int(m.group(1)) <= 2 * 4 + 4 + 2, p.stderr
     assert p.stderr.count("cannot write to standard output") == 1
 
 
@@ -911,3 +914,178 @@ def test_test_rule_glob(tmp_path: Path) -> None:
     assert "ctrule test: 2 passed, 0 failed, 0 untested (2 rules;" in p.stdout
     p = run("test", "--rule", "No Such Rule*")
     assert p.returncode == 2 and "no rule to test matches --rule" in p.stderr
+
+
+# ------------------------------------------------------------------ scan -j N: parallel, same output
+
+def make_mixed_tree(tmp: Path) -> Path:
+    """Many inputs of every kind: alerting gzip log files, every fixture,
+    bad JSON, a corrupt gzip, an empty file, JSON without CloudTrail keys,
+    a file large enough to be mapped, in nested directories."""
+    top = tmp / "mixed"
+    for i in range(6):
+        day = top / "AWSLogs" / f"11112222333{i}" / "CloudTrail" / "us-east-1"
+        day.mkdir(parents=True)
+        for k in range(3):
+            shutil.copy(SAMPLE, day / f"part-{k}.json.gz")
+    fx = top / "fixtures"
+    fx.mkdir()
+    for f in sorted(FIXTURES.glob("*.ndjson")):
+        shutil.copy(f, fx / f.name)
+    bad = top / "bad"
+    bad.mkdir()
+    good = fixture_lines("rds_snapshot_shared_with_foreign_account")
+    (bad / "a_bad.ndjson").write_text(good[0] + "\n" + '{"eventVersion":"1.10","eventName": oops}' + "\n"
+                                      + good[1] + "\n")
+    raw = gzip.compress("\n".join(good).encode(), mtime=0)
+    (bad / "b_corrupt.json.gz").write_bytes(raw[: len(raw) // 2] + b"\x00garbage" * 8)
+    (bad / "c_empty.json").write_bytes(b"")
+    (bad / "d_nokeys.json").write_text('{"a": 1}\n{"b": 2}\n')
+    (bad / "e_truncated.json").write_text(good[0][:-40])
+    lines = fixture_lines("rds_instance_made_public") * 200  # ~ several hundred KiB: mapped
+    (top / "large.ndjson").write_text("\n".join(lines) + "\n")
+    return top
+
+
+def run_merged(*args: str) -> tuple[int, bytes]:
+    """stdout and stderr on one pipe, as `2>&1` shows them."""
+    proc = subprocess.run([str(CLI), *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+    return proc.returncode, proc.stdout
+
+
+STATS_TIME = re.compile(rb"read in [0-9.]+ s \([^)]*\)")
+
+
+@pytest.mark.parametrize("opts", [
+    ["--json"],
+    [],
+    ["--summary", "--color=always"],
+    ["--json", "--summary", "-v", "--first-match"],
+    ["-q", "--stats", "--fail-on-alert"],
+])
+def test_jobs_output_is_that_of_one_job_byte_for_byte(tmp_path: Path, opts: list[str]) -> None:
+    top = make_mixed_tree(tmp_path)
+    paths = [str(top), str(tmp_path / "missing.json"), str(SAMPLE)]
+    one = run("scan", "-j", "1", *opts, *paths)
+    assert one.returncode == 4, one.stderr
+    assert "a_bad.ndjson: record 1 at byte" in one.stderr and "b_corrupt.json.gz:" in one.stderr
+    merged_one = run_merged("scan", "-j1", *opts, *paths)
+    for jobs in ("2", "3", "8"):
+        p = run("scan", "-j", jobs, *opts, *paths)
+        assert p.returncode == one.returncode, (jobs, p.stderr)
+        assert p.stdout == one.stdout, jobs
+        assert STATS_TIME.sub(b"", p.stderr.encode()) == STATS_TIME.sub(b"", one.stderr.encode()), jobs
+        rc, merged = run_merged("scan", f"--jobs={jobs}", *opts, *paths)
+        assert rc == merged_one[0]
+        assert STATS_TIME.sub(b"", merged) == STATS_TIME.sub(b"", merged_one[1]), jobs
+
+
+def test_jobs_default_is_parallel_and_the_same(tmp_path: Path) -> None:
+    top = make_mixed_tree(tmp_path)
+    one = run_merged("scan", "-j", "1", "--json", "--stats", str(top))
+    default = run_merged("scan", "--json", "--stats", str(top))
+    assert default[0] == one[0] == 4
+    assert STATS_TIME.sub(b"", default[1]) == STATS_TIME.sub(b"", one[1])
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", "x", "3x", "257", ""])
+def test_jobs_bad_value_is_a_usage_error(bad: str) -> None:
+    p = run("scan", "-j", bad, str(SAMPLE))
+    assert p.returncode == 2, p.stderr
+    assert "-j takes a number of threads from 1 to 256" in p.stderr
+    assert run("scan", "--jobs").returncode == 2
+
+
+def test_jobs_with_stdin_among_files(tmp_path: Path) -> None:
+    ndjson = (FIXTURES / "rds_snapshot_made_public.ndjson").read_bytes()
+    one = run("scan", "-j1", str(SAMPLE), "-", str(SAMPLE), stdin=ndjson)
+    two = run("scan", "-j2", str(SAMPLE), "-", str(SAMPLE), stdin=ndjson)
+    assert (two.returncode, two.stdout, two.stderr) == (one.returncode, one.stdout, one.stderr)
+    assert "<stdin> record" in two.stdout
+
+
+# ------------------------------------------------------------------ reading: mapped files, stdin, pipes
+
+def test_mapped_file_gives_what_stdin_gives(tmp_path: Path) -> None:
+    # Over 16 MiB: the file is mapped in more than one window, and records
+    # (alerting ones among them) straddle the window's edge.
+    quiet = [ln for ln in fixture_lines("rds_snapshot_made_public")]
+    lines: list[str] = []
+    size = 0
+    while size < 17 * 1024 * 1024 + 12345:
+        for ln in quiet:
+            lines.append(ln)
+            size += len(ln) + 1
+    data = ("\n".join(lines) + "\n").encode()
+    f = tmp_path / "big.ndjson"
+    f.write_bytes(data)
+    from_file = run("scan", "--json", "--stats", str(f))
+    from_stdin = run("scan", "--json", "--stats", "-", stdin=data)
+    assert from_file.returncode == from_stdin.returncode == 0, from_file.stderr
+    assert from_file.stdout == from_stdin.stdout
+    assert len(json_alerts(from_file.stdout)) > 1000
+    assert STATS_TIME.sub(b"", from_file.stderr.encode()) == STATS_TIME.sub(b"", from_stdin.stderr.encode())
+    # and through a pipe from another process (not a regular file: read())
+    piped = subprocess.run(f"cat {f} | {CLI} scan --json", shell=True, capture_output=True, timeout=120)
+    assert piped.stdout.decode() == from_file.stdout
+
+
+def test_stdin_redirected_from_a_file(tmp_path: Path) -> None:
+    with open(SAMPLE, "rb") as fh:
+        proc = subprocess.run([str(CLI), "scan", "--json", "-"], stdin=fh, capture_output=True, timeout=60)
+    assert proc.returncode == 0
+    assert len(json_alerts(proc.stdout.decode())) == SAMPLE_ALERTS
+
+
+TRUNCATE_SHIM = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
+/* Cuts the file to 100 bytes right after it is mapped, as another process
+ * rotating the log would: the mapped pages past the end vanish. */
+static void *cut(const char *name, void *a, size_t n, int prot, int flags, int fd, off_t off)
+{
+  void *(*real)(void *, size_t, int, int, int, off_t) = (void *(*)(void *, size_t, int, int, int, off_t))dlsym(RTLD_NEXT, name);
+  void *p = real(a, n, prot, flags, fd, off);
+  if (p != MAP_FAILED && fd >= 0) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    int w = open(path, O_WRONLY);
+    if (w >= 0) {
+      if (ftruncate(w, 100) != 0) {}
+      close(w);
+    }
+  }
+  return p;
+}
+/* _FILE_OFFSET_BITS=64 builds call mmap64. */
+void *mmap(void *a, size_t n, int prot, int flags, int fd, off_t off) { return cut("mmap", a, n, prot, flags, fd, off); }
+void *mmap64(void *a, size_t n, int prot, int flags, int fd, off_t off) { return cut("mmap64", a, n, prot, flags, fd, off); }
+"""
+
+
+@pytest.mark.skipif(SANITIZED, reason="the shim must be preloaded before the sanitizer runtime")
+def test_file_cut_short_while_mapped_is_a_read_error(tmp_path: Path) -> None:
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        pytest.skip("no C compiler")
+    src = tmp_path / "shim.c"
+    src.write_text(TRUNCATE_SHIM)
+    shim = tmp_path / "shim.so"
+    subprocess.run([cc, "-shared", "-fPIC", "-o", str(shim), str(src), "-ldl"], check=True)
+    line = fixture_lines("rds_snapshot_made_public")[0]
+    victim = tmp_path / "victim.ndjson"
+    victim.write_text((line + "\n") * (200_000 // len(line) + 1))
+    other = tmp_path / "other.ndjson"
+    shutil.copy(victim, other)
+    for jobs in ("1", "2"):
+        for f in (victim, other):
+            f.write_text((line + "\n") * (200_000 // len(line) + 1))
+        p = run("scan", "-j", jobs, "--json", str(victim), str(other), env={"LD_PRELOAD": str(shim)})
+        assert p.returncode == 4, p.stderr  # no crash: both inputs reported, the scan finished
+        assert f"{victim}: read error after 0 bytes: the file shrank while it was being read" in p.stderr
+        assert f"{other}: read error after 0 bytes: the file shrank while it was being read" in p.stderr
+        assert "2 inputs could not be read completely" in p.stderr
