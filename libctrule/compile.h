@@ -127,7 +127,8 @@ int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection 
 /* Frees a ruleset and all it holds, whatever its references (NULL-safe). */
 void ctr__ruleset_free(ctr_ruleset *rs);
 
-/* The rules to evaluate for an event whose eventName is (name,len) (NULL: absent). */
+/* The rules to evaluate for an event whose eventName is (name,len) (NULL:
+ * absent): indexes into rs->rules, *n of them, borrowed from rs. */
 const uint32_t *ctr__index_lookup(const ctr_ruleset *rs, const char *name, size_t len, size_t *n);
 
 #endif

@@ -19,19 +19,22 @@
 
 /* ------------------------------------------------------------ util.c */
 
-/* Growable byte buffer; always NUL-terminated when data != NULL. */
+/* Growable byte buffer; always NUL-terminated when data != NULL. A buffer
+ * owns `data` (zero-initialise it, free it with ctr__buf_free); what is
+ * appended is copied. */
 typedef struct ctr__buf {
   char *data;
   size_t len, cap;
 } ctr__buf;
 
-int ctr__buf_reserve(ctr__buf *b, size_t extra); /* CTR_OK / CTR_ENOMEM */
+/* Each of these returns CTR_OK or CTR_ENOMEM (then b is as it was). */
+int ctr__buf_reserve(ctr__buf *b, size_t extra);
 int ctr__buf_append(ctr__buf *b, const void *p, size_t n);
 int ctr__buf_append_str(ctr__buf *b, const char *s);
 int ctr__buf_append_char(ctr__buf *b, char c);
 int ctr__buf_printf(ctr__buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ctr__buf_clear(ctr__buf *b); /* len = 0, keeps the memory */
-void ctr__buf_free(ctr__buf *b);
+void ctr__buf_free(ctr__buf *b); /* frees data and zeroes b (b itself is the caller's) */
 
 /* Bump allocator for per-event scratch: reset per record, memory kept, so the
  * hot path allocates nothing once warmed up. Returned memory is 8-aligned. */
@@ -43,11 +46,14 @@ typedef struct ctr__arena {
                   degrade instead of failing at once check it at the end */
 } ctr__arena;
 
-void *ctr__arena_alloc(ctr__arena *a, size_t n); /* NULL on ENOMEM */
-char *ctr__arena_strndup(ctr__arena *a, const char *s, size_t n);
-void ctr__arena_reset(ctr__arena *a);
-void ctr__arena_free(ctr__arena *a);
+/* Memory owned by the arena, valid until its next reset or free (never
+ * freed one by one); NULL on ENOMEM (and `failed` set). */
+void *ctr__arena_alloc(ctr__arena *a, size_t n);
+char *ctr__arena_strndup(ctr__arena *a, const char *s, size_t n); /* a NUL-terminated copy */
+void ctr__arena_reset(ctr__arena *a); /* everything handed out is void; blocks kept */
+void ctr__arena_free(ctr__arena *a);  /* blocks freed (a itself is the caller's) */
 
+/* malloc'd copies, the caller's to free; NULL on ENOMEM (ctr__strdup: or s NULL) */
 char *ctr__strdup(const char *s);
 char *ctr__strndup(const char *s, size_t n);
 
