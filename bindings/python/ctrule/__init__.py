@@ -20,7 +20,8 @@ or, with a callback and chunks from anywhere::
 
 A :class:`Ruleset` is immutable and shared by any number of threads; each
 thread scans with its own :class:`Scanner` (or :meth:`Ruleset.scan`), and the
-GIL is released while the library scans.
+GIL is released while the library scans. :func:`scan_files` scans many inputs
+on threads, one scanner each, and gives their results in input order.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from ._errors import (BadRecordError, CtruleError, EmptyInputWarning, NoRecordsE
                       RulesFileNotFoundError, StopScan, StreamError)
 from ._model import (Alert, Diagnostic, Field, Priority, RecordError, Rule, Severity, Stats,
                      Status)
+from ._parallel import FileResult, scan_files
 
 #: Version of the libctrule this package was built with ("MAJOR.MINOR.PATCH").
 __version__: str = _capi.ctr_version_string()
@@ -61,9 +63,9 @@ def version() -> tuple[int, int, int]:
 
 __all__ = [
     "Alert", "BadRecordError", "CLOUDTRAIL_PLUGIN_VERSION", "Compiler", "CtruleError",
-    "Diagnostic", "ENGINE_VERSION", "EmptyInputWarning", "ErrorCallback", "Field",
+    "Diagnostic", "ENGINE_VERSION", "EmptyInputWarning", "ErrorCallback", "Field", "FileResult",
     "JSON_PLUGIN_VERSION", "MatchCallback", "NoRecordsError", "Priority", "RecordError", "Rule",
     "Ruleset", "RulesError", "RulesFileNotFoundError", "Scan", "Scanner", "Severity", "Source", "Stats", "Status", "StopScan", "StreamError", "__version__",
     "builtin", "builtin_names", "builtin_yaml", "fields", "limit_defaults", "load", "loads",
-    "scan", "version",
+    "scan", "scan_files", "version",
 ]

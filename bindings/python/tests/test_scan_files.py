@@ -1,0 +1,115 @@
+"""ctrule.scan_files: many inputs on threads, one scanner each, results in
+input order and equal to scanning each input alone."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+import ctrule
+
+from conftest import keys
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory, ndjson_bytes: bytes) -> list[Path]:
+    """Inputs of every kind: gzip and plain, bad JSON, corrupt gzip, empty,
+    not CloudTrail, missing."""
+    d = tmp_path_factory.mktemp("files")
+    lines = ndjson_bytes.splitlines(keepends=True)
+    paths: list[Path] = []
+    for i in range(0, len(lines), 97):
+        p = d / f"part-{i:05d}.json.gz"
+        p.write_bytes(gzip.compress(b"".join(lines[i:i + 97]), mtime=0))
+        paths.append(p)
+    bad = d / "bad.ndjson"
+    bad.write_bytes(lines[0] + b'{"eventVersion": oops}\n' + lines[1])
+    corrupt = d / "corrupt.json.gz"
+    raw = gzip.compress(b"".join(lines[:50]), mtime=0)
+    corrupt.write_bytes(raw[: len(raw) // 2] + b"\x00garbage" * 8)
+    empty = d / "empty.json"
+    empty.write_bytes(b"")
+    nokeys = d / "nokeys.json"
+    nokeys.write_bytes(b'{"a": 1}\n')
+    return [*paths[:5], bad, corrupt, *paths[5:9], empty, nokeys, d / "missing.json", *paths[9:]]
+
+
+def _alone(ruleset: ctrule.Ruleset, path: Path) -> tuple[list[tuple[int, str]], ctrule.Stats, str | None]:
+    got: list[ctrule.Alert] = []
+    with ruleset.scanner(got.append) as sc:
+        err = None
+        try:
+            sc.scan(path)
+        except (OSError, ctrule.CtruleError) as exc:
+            err = type(exc).__name__
+            sc.reset()
+        return keys(got), sc.stats, err
+
+
+@pytest.mark.filterwarnings("ignore::ctrule.EmptyInputWarning")
+@pytest.mark.parametrize("threads", [1, 2, 5])
+def test_results_in_input_order_equal_to_each_input_alone(ruleset: ctrule.Ruleset, tree: list[Path],
+                                                          threads: int) -> None:
+    results = list(ctrule.scan_files(ruleset, tree, threads=threads))
+    assert [r.source for r in results] == tree
+    for path, res in zip(tree, results):
+        alerts, stats, err = _alone(ruleset, path)
+        assert keys(res.alerts) == alerts, path
+        assert res.stats == stats, path
+        assert (type(res.error).__name__ if res.error else None) == err, path
+    by_name = {Path(r.source).name: r for r in results}
+    assert isinstance(by_name["missing.json"].error, FileNotFoundError)
+    assert isinstance(by_name["corrupt.json.gz"].error, ctrule.StreamError)
+    assert isinstance(by_name["nokeys.json"].error, ctrule.NoRecordsError)
+    assert by_name["bad.ndjson"].error is None and len(by_name["bad.ndjson"].errors) == 1
+    assert by_name["bad.ndjson"].errors[0].index == 1
+    assert sum(len(r.alerts) for r in results) > 0
+
+
+def test_bytes_and_options(ruleset: ctrule.Ruleset, ndjson_bytes: bytes,
+                           expected: list[tuple[int, str]]) -> None:
+    res = list(ctrule.scan_files(ruleset, [ndjson_bytes, ndjson_bytes], threads=2, first_match=True))
+    assert [keys(r.alerts) for r in res] == [keys(list(ruleset.scan(ndjson_bytes, first_match=True)))] * 2
+    with pytest.raises(TypeError, match="on_match"):
+        list(ctrule.scan_files(ruleset, [ndjson_bytes], on_match=print))
+    with pytest.raises(ValueError, match="threads"):
+        list(ctrule.scan_files(ruleset, [ndjson_bytes], threads=0))
+
+
+def test_leaving_early_stops_taking_inputs(ruleset: ctrule.Ruleset, ndjson_bytes: bytes) -> None:
+    taken: list[int] = []
+
+    def sources():  # type: ignore[no-untyped-def]
+        for i in range(1000):
+            taken.append(i)
+            yield ndjson_bytes
+
+    gen = ctrule.scan_files(ruleset, sources(), threads=2)
+    next(gen)
+    gen.close()
+    assert len(taken) <= 4 * 2 + 4 + 1
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs at least 2 CPUs")
+def test_two_threads_beat_one(ruleset: ctrule.Ruleset, ndjson_bytes: bytes) -> None:
+    """Wall time of 2 threads against 1 over the same inputs (the machine may
+    be shared: a few attempts; a busy machine skips)."""
+    inputs = [ndjson_bytes] * 40
+    ratios = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        one = [r.stats.matches for r in ctrule.scan_files(ruleset, inputs, threads=1)]
+        t1 = time.perf_counter()
+        two = [r.stats.matches for r in ctrule.scan_files(ruleset, inputs, threads=2)]
+        t2 = time.perf_counter()
+        assert one == two
+        ratios.append((t2 - t1) / (t1 - t0))
+        if ratios[-1] < 0.8:
+            break
+    if min(ratios) >= 0.8 and os.getloadavg()[0] > (os.cpu_count() or 1) - 0.5:
+        pytest.skip(f"machine too busy (load {os.getloadavg()[0]:.1f}, ratios {[round(r, 2) for r in ratios]})")
+    assert min(ratios) < 0.8, ratios
