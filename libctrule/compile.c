@@ -802,16 +802,12 @@ typedef struct oseg_vec {
 
 static bool oseg_push(compiler_ctx *cx, oseg_vec *sv, ctr__oseg seg)
 {
-  if (sv->n == sv->cap) {
-    size_t cap = sv->cap ? sv->cap * 2 : 8;
-    ctr__oseg *v = palloc(cx, cap * sizeof *v);
-    if (!v)
-      return false;
-    if (sv->n)
-      memcpy(v, sv->v, sv->n * sizeof *v);
-    sv->v = v;
-    sv->cap = cap;
+  ctr__oseg *v = ctr__arena_grow(&cx->rs->pool, sv->v, sv->n, &sv->cap, sizeof *v);
+  if (!v) {
+    nomem(cx);
+    return false;
   }
+  sv->v = v;
   sv->v[sv->n++] = seg;
   return true;
 }

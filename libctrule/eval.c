@@ -103,16 +103,10 @@ typedef struct strlist {
 
 static bool strlist_push(ctr__evalctx *cx, strlist *l, const char *s, size_t len)
 {
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 8;
-    ctr__str *v = ctr__arena_alloc(cx->ev->arena, cap * sizeof *v);
-    if (!v)
-      return false;
-    if (l->n)
-      memcpy(v, l->v, l->n * sizeof *v);
-    l->v = v;
-    l->cap = cap;
-  }
+  ctr__str *v = ctr__arena_grow(cx->ev->arena, l->v, l->n, &l->cap, sizeof *v);
+  if (!v)
+    return false;
+  l->v = v;
   l->v[l->n++] = (ctr__str){s, len};
   return true;
 }

@@ -287,16 +287,10 @@ typedef struct vlist {
 
 static int vl_push(const ctr__event *ev, vlist *l, const char *s, size_t n)
 {
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 4;
-    ctr__str *v = ctr__arena_alloc(ev->arena, cap * sizeof *v);
-    if (!v)
-      return CTR_ENOMEM;
-    if (l->n)
-      memcpy(v, l->v, l->n * sizeof *v);
-    l->v = v;
-    l->cap = cap;
-  }
+  ctr__str *v = ctr__arena_grow(ev->arena, l->v, l->n, &l->cap, sizeof *v);
+  if (!v)
+    return CTR_ENOMEM;
+  l->v = v;
   l->v[l->n++] = (ctr__str){s, n};
   return CTR_OK;
 }

@@ -50,6 +50,10 @@ typedef struct ctr__arena {
  * freed one by one); NULL on ENOMEM (and `failed` set). */
 void *ctr__arena_alloc(ctr__arena *a, size_t n);
 char *ctr__arena_strndup(ctr__arena *a, const char *s, size_t n); /* a NUL-terminated copy */
+/* An array of n elements of `size` bytes at v, *cap of them allocated, with
+ * room for one more: v itself, or a copy twice as large in the arena (v is
+ * left there). NULL on ENOMEM (v and *cap unchanged). */
+void *ctr__arena_grow(ctr__arena *a, void *v, size_t n, size_t *cap, size_t size);
 void ctr__arena_reset(ctr__arena *a); /* everything handed out is void; blocks kept */
 void ctr__arena_free(ctr__arena *a);  /* blocks freed (a itself is the caller's) */
 

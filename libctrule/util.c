@@ -125,6 +125,24 @@ char *ctr__arena_strndup(ctr__arena *a, const char *s, size_t n)
   return p;
 }
 
+void *ctr__arena_grow(ctr__arena *a, void *v, size_t n, size_t *cap, size_t size)
+{
+  if (n < *cap)
+    return v;
+  size_t c = *cap ? *cap * 2 : 8;
+  if (c > SIZE_MAX / size) {
+    a->failed = true;
+    return NULL;
+  }
+  void *w = ctr__arena_alloc(a, c * size);
+  if (!w)
+    return NULL;
+  if (n)
+    memcpy(w, v, n * size);
+  *cap = c;
+  return w;
+}
+
 void ctr__arena_reset(ctr__arena *a)
 {
   a->head = a->first;
