@@ -25,12 +25,13 @@ import re
 import threading
 from typing import Any, Generator, Iterable, Iterator, List, Optional, Sequence, Union
 
-from ._engine import DEFAULT_CHUNK_SIZE, Ruleset, Scanner
+from ._engine import DEFAULT_CHUNK_SIZE, Ruleset
 from ._errors import NoRecordsError, StreamError
 from ._model import Alert, RecordError, Stats
+from ._parallel import scan_files
 
 __all__ = ["S3Object", "Failure", "ObjectResult", "S3Scan", "Progress", "parse_url",
-           "time_window", "in_window", "list_objects", "scan_one", "scan_objects", "scan", "client",
+           "time_window", "in_window", "list_objects", "scan_objects", "scan", "client",
            "error_kind", "DELIVERY_DELAY"]
 
 #: How long after an event CloudTrail may deliver its file: the file lies
@@ -396,25 +397,15 @@ def list_objects(url: str, *, since: Any = None, until: Any = None,
 # ------------------------------------------------------------------ scanning
 
 
-def _s3_chunks(s3: Any, obj: S3Object, chunk_size: int) -> Iterator[bytes]:
-    body = s3.get_object(Bucket=obj.bucket, Key=obj.key)["Body"]
-    try:
-        yield from body.iter_chunks(chunk_size)
-    finally:
-        body.close()
-
-
-def _local_chunks(path: str, chunk_size: int) -> Iterator[bytes]:
-    with open(path, "rb") as f:
-        while True:
-            chunk = f.read(chunk_size)
-            if not chunk:
-                return
-            yield chunk
+def _os_error(exc: BaseException, where: str) -> OSError:
+    """A boto3 error as the OSError scan_files reports: denied and missing
+    keep their kind (PermissionError, FileNotFoundError)."""
+    cls = {"denied": PermissionError, "missing": FileNotFoundError}.get(error_kind(exc), OSError)
+    return cls(f"{where}: {exc}")
 
 
 def _transient(exc: BaseException) -> bool:
-    """A network failure worth a retry of the whole object."""
+    """A network failure after which reading on from the same offset is worth a try."""
     try:
         from botocore.exceptions import (  # type: ignore[import-untyped, import-not-found, unused-ignore]
             ConnectionError as BotoConnectionError, IncompleteReadError, ReadTimeoutError,
@@ -426,58 +417,55 @@ def _transient(exc: BaseException) -> bool:
                             ResponseStreamingError, ProtocolError))
 
 
-def scan_one(ruleset: Ruleset, item: Item, *, s3: Any = None, chunk_size: int = DEFAULT_CHUNK_SIZE,
-             window: tuple[Optional[_dt.datetime], Optional[_dt.datetime]] = (None, None),
-             stop: Optional[threading.Event] = None, progress: Optional[Progress] = None,
-             attempts: int = 3, **options: Any) -> ObjectResult:
-    """Scans one S3 object or local file, start to end, and says what it found.
-
-    A denied, missing or corrupt object is a result with a :class:`Failure`,
-    never an exception; a network failure mid-stream re-reads the object
-    (up to ``attempts`` times, its partial alerts dropped)."""
-    where = str(item)
+def _s3_chunks(s3: Any, obj: S3Object, chunk_size: int, progress: Optional[Progress],
+               stop: threading.Event, attempts: int = 3) -> Iterator[bytes]:
+    """An object's bytes, streamed. A connection lost mid-stream is resumed
+    from the byte reached (a Range request on the same ETag), up to
+    ``attempts`` times; S3 errors become OSErrors (see :func:`_os_error`)."""
+    offset, etag = 0, None
     for attempt in range(attempts):
-        alerts: List[Alert] = []
-        sc = Scanner(ruleset, alerts.append, **options)
-        failure = None
         try:
-            chunks = (_s3_chunks(s3, item, chunk_size) if isinstance(item, S3Object)
-                      else _local_chunks(item, chunk_size))
-            for chunk in chunks:
-                if stop is not None and stop.is_set():
-                    failure = Failure(where, "error", "stopped")
-                    break
-                if progress is not None:
-                    progress.add_bytes(len(chunk))
-                if not sc.feed(chunk):
-                    break
-            else:
-                sc.finish()
-        except StreamError as exc:
-            failure = Failure(where, "corrupt", str(exc))
-        except NoRecordsError as exc:
-            failure = Failure(where, "not-cloudtrail", str(exc))
-        except OSError as exc:
-            if _transient(exc) and attempt + 1 < attempts:
-                sc.close()
-                continue
-            kind = "missing" if isinstance(exc, FileNotFoundError) else (
-                "denied" if isinstance(exc, PermissionError) else error_kind(exc))
-            failure = Failure(where, kind, exc.strerror or str(exc))
+            extra = {"Range": f"bytes={offset}-", "IfMatch": etag} if offset else {}
+            resp = s3.get_object(Bucket=obj.bucket, Key=obj.key, **extra)
+            etag = etag or resp.get("ETag")
+            body = resp["Body"]
+            try:
+                for chunk in body.iter_chunks(chunk_size):
+                    if stop.is_set():
+                        raise InterruptedError(f"{obj}: stopped")
+                    offset += len(chunk)
+                    if progress is not None:
+                        progress.add_bytes(len(chunk))
+                    yield chunk
+                return
+            finally:
+                body.close()
+        except OSError:
+            raise
         except Exception as exc:  # noqa: BLE001 - botocore's errors are not OSErrors
             if _transient(exc) and attempt + 1 < attempts:
-                sc.close()
                 continue
-            failure = Failure(where, error_kind(exc), str(exc))
-        stats, errors = sc.stats, list(sc.errors)
-        sc.close()
-        if progress is not None:
-            progress.add_object(stats.records)
-        lo, hi = window
-        if lo is not None or hi is not None:
-            alerts = [a for a in alerts if in_window(a, lo, hi)]
-        return ObjectResult(item, stats, alerts, errors, failure)
-    raise AssertionError("unreachable")  # the last attempt always returns
+            raise _os_error(exc, str(obj)) from exc
+
+
+def _local_chunks(path: str, chunk_size: int, progress: Optional[Progress],
+                  stop: threading.Event) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        while chunk := f.read(chunk_size):
+            if stop.is_set():
+                raise InterruptedError(f"{path}: stopped")
+            if progress is not None:
+                progress.add_bytes(len(chunk))
+            yield chunk
+
+
+def _failure(where: str, exc: BaseException) -> Failure:
+    kind = ("corrupt" if isinstance(exc, StreamError) else
+            "not-cloudtrail" if isinstance(exc, NoRecordsError) else
+            "denied" if isinstance(exc, PermissionError) else
+            "missing" if isinstance(exc, FileNotFoundError) else "error")
+    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return Failure(where, kind, text.removeprefix(where + ": "))
 
 
 def scan_objects(ruleset: Ruleset, items: Iterable[Item], *, threads: int = 8, s3: Any = None,
@@ -485,34 +473,30 @@ def scan_objects(ruleset: Ruleset, items: Iterable[Item], *, threads: int = 8, s
                  window: tuple[Optional[_dt.datetime], Optional[_dt.datetime]] = (None, None),
                  progress: Optional[Progress] = None, **options: Any
                  ) -> Generator[ObjectResult, None, None]:
-    """Scans S3 objects and local files on ``threads`` threads, yielding each
-    :class:`ObjectResult` as its object is done (completion order). At most
-    two objects per thread are in flight; closing the iterator stops the
-    threads at their next chunk."""
+    """Scans S3 objects and local files with :func:`ctrule.scan_files` on
+    ``threads`` threads (objects are streamed in the scanning thread, so
+    with more threads than cores downloads overlap scanning), yielding an
+    :class:`ObjectResult` per item in order. A denied, missing or corrupt
+    object is a result with a :class:`Failure`, never an exception. Closing
+    the iterator stops the threads at their next chunk."""
     todo = list(items)
     if s3 is None and any(isinstance(i, S3Object) for i in todo):
         s3 = client(threads)
     stop = threading.Event()
-    pool = cf.ThreadPoolExecutor(max(1, threads), thread_name_prefix="ctrule-scan")
-    pending: set[cf.Future[ObjectResult]] = set()
-    it = iter(todo)
+    sources = [_s3_chunks(s3, i, chunk_size, progress, stop) if isinstance(i, S3Object)
+               else _local_chunks(i, chunk_size, progress, stop) for i in todo]
+    lo, hi = window
     try:
-        while True:
-            for item in it:
-                pending.add(pool.submit(scan_one, ruleset, item, s3=s3, chunk_size=chunk_size,
-                                        window=window, stop=stop, progress=progress, **options))
-                if len(pending) >= 2 * max(1, threads):
-                    break
-            if not pending:
-                return
-            done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-            for fut in done:
-                yield fut.result()
+        for item, res in zip(todo, scan_files(ruleset, sources, threads=threads,
+                                              chunk_size=chunk_size, **options)):
+            if progress is not None:
+                progress.add_object(res.stats.records)
+            alerts = res.alerts if lo is None and hi is None else [
+                a for a in res.alerts if in_window(a, lo, hi)]
+            failure = None if res.error is None else _failure(str(item), res.error)
+            yield ObjectResult(item, res.stats, alerts, res.errors, failure)
     finally:
         stop.set()
-        for fut in pending:
-            fut.cancel()
-        pool.shutdown(wait=True)
 
 
 class S3Scan(Iterator[Alert]):

@@ -268,6 +268,7 @@ def test_org_trail_url_and_url_days(aws: dict[str, str], rules: ctrule.Ruleset) 
     scan = rules.scan(f"s3://{BUCKET}/AWSLogs/{ORG}/{acct}/CloudTrail/eu-west-1/2024/05/01/")
     found = ids(list(scan))
     assert sorted(found) == sorted(expected(DAYS[1], DAYS[1], [acct], ["eu-west-1"]))
+    assert isinstance(scan, cts3.S3Scan)
     assert len(scan.objects) == PER_DAY  # the URL's day bounds the late-delivery slack too
     objs = cts3.list_objects(f"s3://{BUCKET}/AWSLogs/{ORG}/", since="2024-05-03", until="2024-05-03")
     assert {o.account for o in objs} == {acct}
@@ -281,7 +282,7 @@ def test_an_object_url_is_that_object(aws: dict[str, str], rules: ctrule.Ruleset
 def test_missing_object_and_bucket_are_failures_not_exceptions(aws: dict[str, str],
                                                                 rules: ctrule.Ruleset) -> None:
     s3 = cts3.client()
-    r = cts3.scan_one(rules, cts3.S3Object(BUCKET, "AWSLogs/nothing.json.gz"), s3=s3)
+    [r] = cts3.scan_objects(rules, [cts3.S3Object(BUCKET, "AWSLogs/nothing.json.gz")], s3=s3)
     assert r.failure is not None and r.failure.kind == "missing" and not r.alerts
     failures: list[cts3.Failure] = []
     with pytest.raises(Exception, match="NoSuchBucket"):
@@ -316,3 +317,39 @@ def test_local_and_s3_items_share_the_engine(aws: dict[str, str], rules: ctrule.
     assert len(by[str(local)].alerts) == 1 and by[str(tmp_path / "absent.json")].failure.kind == "missing"  # type: ignore[union-attr]
     assert len(by[str(items[2])].alerts) == 1
     assert progress.objects == 3 and progress.records == 10
+
+
+class _FlakyBody:
+    """A body whose connection drops after its first chunk, the first time."""
+
+    def __init__(self, data: bytes, drop: bool) -> None:
+        self.data, self.drop = data, drop
+
+    def iter_chunks(self, size: int) -> Iterator[bytes]:
+        from botocore.exceptions import ResponseStreamingError
+
+        for at in range(0, len(self.data), 7):
+            yield self.data[at:at + 7]
+            if self.drop:
+                raise ResponseStreamingError(error="connection reset")
+
+    def close(self) -> None:
+        pass
+
+
+class _FlakyS3:
+    def __init__(self, data: bytes) -> None:
+        self.data, self.calls = data, []  # type: ignore[var-annotated]
+
+    def get_object(self, **kw: Any) -> dict[str, Any]:
+        self.calls.append(kw)
+        start = int(kw["Range"][6:-1]) if "Range" in kw else 0
+        return {"ETag": '"e1"', "Body": _FlakyBody(self.data[start:], len(self.calls) == 1)}
+
+
+def test_a_dropped_connection_resumes_where_it_broke(rules: ctrule.Ruleset) -> None:
+    data = log_file(ACCOUNTS[0], "us-east-1", dt.date(2024, 5, 1), 0)
+    s3 = _FlakyS3(data)
+    [r] = cts3.scan_objects(rules, [cts3.S3Object(BUCKET, "k.json.gz")], s3=s3, threads=1)
+    assert r.failure is None and len(r.alerts) == 1 and r.stats.bytes == len(data)
+    assert s3.calls[1] == {"Bucket": BUCKET, "Key": "k.json.gz", "Range": "bytes=7-", "IfMatch": '"e1"'}
