@@ -8,8 +8,7 @@
  * else errorCode (ct.error), else eventSource (ct.src). The rule is filed
  * under each of those values, together with what it also requires of the
  * other two fields (`ct.src = "kms.amazonaws.com" and ct.error =
- * "AccessDenied"` needs both). If one rule has no key, there is no prefilter
- * and every record is parsed.
+ * "AccessDenied"` needs both).
  *
  * At scan time the walk (walk.c) has crossed the record once - it checks the
  * grammar and reads the top-level keys - and a record is skipped only when
@@ -23,6 +22,9 @@
  *     every operator is false on an absent field).
  * The values compared are raw, and a value that holds a backslash escape or
  * is not a string sends the record to jansson.
+ *
+ * A rule with no key is instead a candidate for every record holding its
+ * required literals (below); only one with neither turns the prefilter off.
  *
  * A rule filed under a record's values is still no candidate when a literal
  * its condition requires is nowhere in the record's bytes. At compile time
@@ -41,7 +43,11 @@
 #include "prefilter.h"
 #include "event.h"
 
+#include <ctype.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* The fields a rule may be keyed on, in order of preference (the most
  * selective first), with the top-level key each one reads verbatim (their
@@ -58,6 +64,7 @@ typedef struct literal_group {
   const ctr__str *lits;
   uint32_t n;
   bool escapable; /* a literal holds a character an escape can spell */
+  bool nocase;    /* compared case-insensitively (tolower, icontains, iglob): searched ASCII-folded */
 } literal_group;
 
 /* What one rule requires of the keyed fields (NULL: nothing) and of the
@@ -83,6 +90,8 @@ struct ctr__prefilter {
   key_table by[KEYED__COUNT]; /* a rule is filed under the values of its preferred keyed field */
   uint32_t *filed;            /* indexes into needs, grouped by key_entry */
   rule_needs *needs;          /* one per enabled rule */
+  uint32_t *unkeyed;          /* rules with no key: their literals alone decide, for every record */
+  uint32_t nunkeyed;
 };
 
 /* ------------------------------------------------------------ compile time */
@@ -175,31 +184,116 @@ static bool group_better(const literal_group *a, const literal_group *b)
   return ma != mb ? ma > mb : a->n < b->n;
 }
 
+/* What collecting a rule's literals needs: the keyed fields whose exact
+ * comparisons may_match makes (none for a rule with no key), and which bytes
+ * the locale's tolower folds only as ASCII does. */
+typedef struct lit_ctx {
+  ctr__arena *scratch;
+  const ctr_ruleset *rs;
+  const ctr__field_def *const *keyed;
+  bool fold_ok[256];
+} lit_ctx;
+
+static unsigned char ascii_lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c; }
+
+/* eval's case-insensitive comparisons (tolower, icontains, iglob) fold with
+ * the C library's tolower; a byte is fold_ok when every byte that folds with
+ * it is itself or its other ASCII case, so that an ASCII-folded search finds
+ * every occurrence such a comparison could see (in an 8-bit Turkish locale
+ * 0xDD folds to 'i', and a literal holding 'i' proves nothing there). */
+static void fold_table(bool ok[256])
+{
+  for (int c = 0; c < 256; c++) {
+    ok[c] = true;
+    for (int h = 0; h < 256 && ok[c]; h++)
+      if (tolower(h) == tolower(c) && ascii_lower((unsigned char)h) != ascii_lower((unsigned char)c))
+        ok[c] = false;
+  }
+}
+
 /* A literal json.value could only equal, or start, as a string leaf or as
  * true/false/null (verbatim tokens): compact JSON of a number, an object or
  * an array starts with one of these bytes. */
 static bool json_leaf_literal(const ctr__str *lit) { return !strchr("{[-0123456789", lit->s[0]); }
 
-/* The literal group one check requires: one of its operands is in the
- * record's bytes whenever the check is true. n == 0: none. */
-static literal_group check_literals(ctr__arena *scratch, const ctr_ruleset *rs, const ctr__field_def *const *keyed,
-                                    const ctr__cnode *c)
+/* Whether every occurrence of lit in a json.value's compact JSON (fields.c's
+ * writer) lies inside one string's content, which is verbatim: outside
+ * strings that JSON holds only numbers (digits . - + e), true, false, null
+ * and punctuation, so a literal with no quote or backslash and some other
+ * byte (ASCII-folded when nocase) cannot sit there or straddle into it. */
+static bool inside_one_string(const ctr__str *lit, bool nocase)
 {
-  const literal_group none = {NULL, 0, false};
-  if (c->lhs->tf != CTR__TF_NONE || c->rhs_expr)
+  bool other = false;
+  for (size_t i = 0; i < lit->len; i++) {
+    unsigned char ch = (unsigned char)lit->s[i];
+    if (ch == '"' || ch == '\\')
+      return false;
+    if (nocase)
+      ch = ascii_lower(ch);
+    other |= !memchr("0123456789.-+e{}[],:truefalsn", ch, 30);
+  }
+  return other;
+}
+
+/* The longest run of plain characters of a glob pattern (eval.c's
+ * glob_match: '*', '?' and classes match varying text, \x is x), which every
+ * value it matches holds; unescaped into scratch. Stops at the first '['
+ * (a class, or a plain '[' when unclosed: either way nothing is claimed past
+ * it). *leaf: the pattern starts with a plain character json_leaf_literal
+ * accepts, so only a string leaf, true, false or null can match it. */
+static ctr__str glob_run(ctr__arena *scratch, const ctr__str *pat, bool *leaf)
+{
+  ctr__str best = {NULL, 0};
+  *leaf = false;
+  char *buf = ctr__arena_alloc(scratch, pat->len + 1);
+  if (!buf)
+    return best;
+  size_t n = 0, run = 0; /* buf[run..n): the current run */
+  for (size_t i = 0; i <= pat->len; i++) {
+    char ch = i < pat->len ? pat->s[i] : '*';
+    if (ch == '*' || ch == '?' || ch == '[') {
+      if (n - run > best.len)
+        best = (ctr__str){buf + run, n - run};
+      if (ch == '[')
+        break;
+      run = n;
+      continue;
+    }
+    if (ch == '\\' && i + 1 < pat->len)
+      ch = pat->s[++i];
+    if (n == 0 && (i == 0 || (i == 1 && pat->s[0] == '\\')))
+      *leaf = !strchr("{[-0123456789", ch);
+    buf[n++] = ch;
+  }
+  return best;
+}
+
+/* The literal group one check requires: one of its operands is in the
+ * record's bytes whenever the check is true (ASCII-folded when nocase).
+ * n == 0: none. */
+static literal_group check_literals(const lit_ctx *x, const ctr__cnode *c)
+{
+  const literal_group none = {NULL, 0, false, false};
+  const ctr__cexpr *lhs = c->lhs;
+  bool lowered = lhs->tf == CTR__TF_TOLOWER;
+  if (lowered && lhs->nargs == 1)
+    lhs = lhs->args[0]; /* tolower(field): the field's value, folded */
+  if (lhs->tf != CTR__TF_NONE || c->rhs_expr)
     return none;
-  const ctr__field_def *def = rs->slots[c->lhs->slot].def;
+  const ctr__field_def *def = x->rs->slots[lhs->slot].def;
   if (def->raw == CTR__RAW_NONE || def->type == CTR__FT_UINT64)
     return none;
   bool exact = c->op == CTR__OP_EQ || c->op == CTR__OP_IN || c->op == CTR__OP_INTERSECTS;
-  for (int f = 0; f < KEYED__COUNT; f++)
-    if (def == keyed[f] && exact && !c->mod)
+  for (int f = 0; f < KEYED__COUNT && x->keyed; f++)
+    if (def == x->keyed[f] && exact && !c->mod && !lowered)
       return none; /* compared exactly by may_match when the rule requires it */
   literal_group g = none;
+  g.nocase = lowered || c->op == CTR__OP_ICONTAINS || c->op == CTR__OP_IGLOB;
+  bool leaf_checked = false;
   switch (c->op) {
   case CTR__OP_IN:
   case CTR__OP_INTERSECTS: { /* the set eval looks values up in */
-    ctr__str *v = ctr__arena_alloc(scratch, (c->set.n ? c->set.n : 1) * sizeof *v);
+    ctr__str *v = ctr__arena_alloc(x->scratch, (c->set.n ? c->set.n : 1) * sizeof *v);
     if (!v)
       return none;
     for (size_t i = 0; i < c->set.cap; i++)
@@ -209,50 +303,80 @@ static literal_group check_literals(ctr__arena *scratch, const ctr_ruleset *rs, 
     break;
   }
   case CTR__OP_PMATCH: /* a prefix of the value, in every form pmatch accepts */
-    g = (literal_group){c->rhs_list, (uint32_t)c->nrhs, false};
+    g.lits = c->rhs_list;
+    g.n = (uint32_t)c->nrhs;
     break;
+  case CTR__OP_GLOB:
+  case CTR__OP_IGLOB: { /* each pattern's longest plain run */
+    const ctr__str *pats = c->mod ? c->rhs_list : &c->rhs;
+    size_t npats = c->mod ? c->nrhs : 1;
+    ctr__str *v = ctr__arena_alloc(x->scratch, (npats ? npats : 1) * sizeof *v);
+    if (!v)
+      return none;
+    for (size_t i = 0; i < npats; i++) {
+      bool leaf;
+      v[i] = glob_run(x->scratch, &pats[i], &leaf);
+      if (def->raw == CTR__RAW_JSON_LEAF && !leaf && !inside_one_string(&v[i], g.nocase))
+        return none; /* could be matched by a reformatted number or object */
+    }
+    g.lits = v;
+    g.n = (uint32_t)npats;
+    leaf_checked = true;
+    break;
+  }
   case CTR__OP_CONTAINS:
+  case CTR__OP_ICONTAINS:
   case CTR__OP_ENDSWITH:
-    if (def->raw != CTR__RAW_VERBATIM)
-      return none; /* could sit inside a reformatted number or object */
-    /* fall through */
+    g.lits = c->mod ? c->rhs_list : &c->rhs;
+    g.n = c->mod ? (uint32_t)c->nrhs : 1;
+    for (uint32_t i = 0; def->raw == CTR__RAW_JSON_LEAF && i < g.n; i++)
+      if (!inside_one_string(&g.lits[i], g.nocase))
+        return none; /* could sit inside a reformatted number or object */
+    leaf_checked = true;
+    break;
   case CTR__OP_EQ:
   case CTR__OP_STARTSWITH:
     /* With anyof/oneof/allof at least one operand holds. */
-    g = c->mod ? (literal_group){c->rhs_list, (uint32_t)c->nrhs, false} : (literal_group){&c->rhs, 1, false};
+    g.lits = c->mod ? c->rhs_list : &c->rhs;
+    g.n = c->mod ? (uint32_t)c->nrhs : 1;
     break;
   default:
-    return none; /* !=, <, glob, regex, case-insensitive: nothing verbatim */
+    return none; /* !=, <, regex, bcontains, ...: nothing verbatim */
   }
-  for (uint32_t i = 0; i < g.n; i++)
-    if (!g.lits[i].len || (def->raw == CTR__RAW_JSON_LEAF && !json_leaf_literal(&g.lits[i])))
+  for (uint32_t i = 0; i < g.n; i++) {
+    if (!g.lits[i].len || (def->raw == CTR__RAW_JSON_LEAF && !leaf_checked && !json_leaf_literal(&g.lits[i])))
       return none; /* "" is in every record; a JSON leaf may be reformatted */
+    for (size_t k = 0; g.nocase && k < g.lits[i].len; k++)
+      if (!x->fold_ok[(unsigned char)g.lits[i].s[k]])
+        return none; /* the locale folds some other byte into it */
+  }
   return g;
 }
 
 /* Appends to out the literal groups condition c requires: every group of
  * every `and` branch; for an `or`, one group made of a group of each branch
  * (none if some branch requires nothing); nothing under `not`. */
-static void required_literals(ctr__arena *scratch, const ctr_ruleset *rs, const ctr__field_def *const *keyed,
-                              const ctr__cnode *c, group_list *out)
+static void required_literals(const lit_ctx *x, const ctr__cnode *c, group_list *out)
 {
+  ctr__arena *scratch = x->scratch;
   switch (c->kind) {
   case CTR__N_CHECK: {
-    literal_group g = check_literals(scratch, rs, keyed, c);
+    literal_group g = check_literals(x, c);
     if (g.n)
       group_push(scratch, out, g);
     return;
   }
   case CTR__N_AND:
     for (size_t i = 0; i < c->nkids; i++)
-      required_literals(scratch, rs, keyed, c->kids[i], out);
+      required_literals(x, c->kids[i], out);
     return;
   case CTR__N_OR: {
     group_list best = {0};
     size_t total = 0;
+    bool nocase = false; /* a folded search also finds every exact occurrence */
     for (size_t i = 0; i < c->nkids; i++) {
       group_list kid = {0};
-      required_literals(scratch, rs, keyed, c->kids[i], &kid);
+      required_literals(x, c->kids[i], &kid);
       out->failed |= kid.failed;
       if (kid.failed || !kid.n)
         return;
@@ -262,6 +386,7 @@ static void required_literals(ctr__arena *scratch, const ctr_ruleset *rs, const 
           b = k;
       group_push(scratch, &best, kid.v[b]);
       total += kid.v[b].n;
+      nocase |= kid.v[b].nocase;
     }
     out->failed |= best.failed;
     if (best.failed || !best.n || total > UINT32_MAX)
@@ -275,7 +400,7 @@ static void required_literals(ctr__arena *scratch, const ctr_ruleset *rs, const 
     for (size_t i = 0; i < best.n; i++)
       for (uint32_t j = 0; j < best.v[i].n; j++)
         u[n++] = best.v[i].lits[j];
-    group_push(scratch, out, (literal_group){u, (uint32_t)n, false});
+    group_push(scratch, out, (literal_group){u, (uint32_t)n, false, nocase});
     return;
   }
   default:
@@ -297,13 +422,13 @@ static bool escapable(const ctr__str *lit)
  * search of the record's bytes. */
 enum { MAX_GROUPS = 4 };
 
-/* Sets r's literal groups (copied into pool) from its condition. */
-static bool file_literals(ctr__arena *pool, ctr__arena *scratch, const ctr_ruleset *rs,
-                          const ctr__field_def *const *keyed, const ctr__cnode *cond, rule_needs *r)
+/* Sets r's literal groups (copied into pool, folded ones in lower case) from
+ * its condition. */
+static bool file_literals(ctr__arena *pool, const lit_ctx *x, const ctr__cnode *cond, rule_needs *r)
 {
   group_list l = {0};
   if (cond)
-    required_literals(scratch, rs, keyed, cond, &l);
+    required_literals(x, cond, &l);
   if (l.failed || !l.n)
     return !l.failed;
   /* The best groups first (a few, insertion sort). */
@@ -322,9 +447,17 @@ static bool file_literals(ctr__arena *pool, ctr__arena *scratch, const ctr_rules
     if (!lits)
       return false;
     memcpy(lits, l.v[i].lits, l.v[i].n * sizeof *lits);
-    groups[i] = (literal_group){lits, l.v[i].n, false};
-    for (uint32_t k = 0; k < l.v[i].n; k++)
+    groups[i] = (literal_group){lits, l.v[i].n, false, l.v[i].nocase};
+    for (uint32_t k = 0; k < l.v[i].n; k++) {
       groups[i].escapable |= escapable(&lits[k]);
+      /* Copied: a glob's run lives in scratch; folded ones in lower case. */
+      char *copy = ctr__arena_strndup(pool, lits[k].s, lits[k].len);
+      if (!copy)
+        return false;
+      for (size_t b = 0; groups[i].nocase && b < lits[k].len; b++)
+        copy[b] = (char)ascii_lower((unsigned char)copy[b]);
+      lits[k].s = copy;
+    }
   }
   r->groups = groups;
   r->ngroups = (uint32_t)n;
@@ -417,12 +550,16 @@ int ctr__prefilter_build(ctr_ruleset *rs)
   for (int f = 0; f < KEYED__COUNT; f++)
     fields[f] = ctr__field_lookup(k_keyed_fields[f], strlen(k_keyed_fields[f]));
   ctr__arena scratch = {0};
+  lit_ctx keyed_ctx = {&scratch, rs, fields, {0}}, unkeyed_ctx = {&scratch, rs, NULL, {0}};
+  fold_table(keyed_ctx.fold_ok);
+  memcpy(unkeyed_ctx.fold_ok, keyed_ctx.fold_ok, sizeof keyed_ctx.fold_ok);
   filing *filings = NULL;
   size_t nfilings = 0, cap = 0;
   int rc = CTR_ENOMEM;
   rs->prefilter = NULL;
   ctr__prefilter *pf = pool_zalloc(&rs->pool, sizeof *pf);
-  if (!pf || !(pf->needs = pool_zalloc(&rs->pool, rs->nall * sizeof *pf->needs)))
+  if (!pf || !(pf->needs = pool_zalloc(&rs->pool, rs->nall * sizeof *pf->needs)) ||
+      !(pf->unkeyed = pool_zalloc(&rs->pool, rs->nall * sizeof *pf->unkeyed)))
     goto done;
   for (size_t i = 0; i < rs->nall; i++) {
     const ctr__cnode *cond = rs->rules[rs->all[i]].cond;
@@ -449,12 +586,18 @@ int ctr__prefilter_build(ctr_ruleset *rs)
         pf->needs[i].need[f] = set;
       }
     }
+    if (!file_literals(&rs->pool, primary < 0 ? &unkeyed_ctx : &keyed_ctx, cond, &pf->needs[i]))
+      goto done;
     if (primary < 0) {
-      rc = CTR_OK; /* this rule may match any record: no prefilter */
-      goto done;
+      /* No key: the rule is a candidate for every record holding its
+       * literals; with none, it may match any record and there is no
+       * prefilter. */
+      if (!pf->needs[i].ngroups) {
+        rc = CTR_OK;
+        goto done;
+      }
+      pf->unkeyed[pf->nunkeyed++] = (uint32_t)i;
     }
-    if (!file_literals(&rs->pool, &scratch, rs, fields, cond, &pf->needs[i]))
-      goto done;
   }
   if (nfilings)
     qsort(filings, nfilings, sizeof *filings, filing_cmp);
@@ -489,6 +632,42 @@ static bool may_match(const rule_needs *r, const ctr__topval *top)
   return true;
 }
 
+static bool folded_equal(const char *hay, const char *lit, size_t m)
+{
+  for (size_t k = 0; k < m; k++)
+    if (ascii_lower((unsigned char)hay[k]) != (unsigned char)lit[k])
+      return false;
+  return true;
+}
+
+/* Whether hay holds lit (in ASCII lower case) with its letters in either
+ * case: ctr__contains' first- and last-byte filter on bytes OR 0x20 where
+ * the literal's byte is a letter (h | 0x20 == 'a' only for 'a' and 'A'). */
+static bool contains_folded(const char *hay, size_t n, const char *lit, size_t m)
+{
+  if (m > n)
+    return false;
+  size_t i = 0;
+#ifdef __SSE2__
+  unsigned char f = (unsigned char)lit[0], l = (unsigned char)lit[m - 1];
+  const __m128i fv = _mm_set1_epi8((char)f), lv = _mm_set1_epi8((char)l);
+  const __m128i fm = _mm_set1_epi8(f >= 'a' && f <= 'z' ? 0x20 : 0), lm = _mm_set1_epi8(l >= 'a' && l <= 'z' ? 0x20 : 0);
+  for (; i + m + 15 <= n; i += 16) {
+    __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(hay + i));
+    __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(hay + i + m - 1));
+    a = _mm_cmpeq_epi8(_mm_or_si128(a, fm), fv);
+    b = _mm_cmpeq_epi8(_mm_or_si128(b, lm), lv);
+    for (unsigned mask = (unsigned)_mm_movemask_epi8(_mm_and_si128(a, b)); mask; mask &= mask - 1)
+      if (folded_equal(hay + i + (size_t)__builtin_ctz(mask), lit, m))
+        return true;
+  }
+#endif
+  for (; i + m <= n; i++)
+    if (folded_equal(hay + i, lit, m))
+      return true;
+  return false;
+}
+
 /* Whether every literal group of a rule has a literal in the record's bytes,
  * or one an escape may hide (escaped: the record holds some escape). */
 static bool literals_present(const rule_needs *r, const char *data, size_t len, bool escaped)
@@ -497,7 +676,8 @@ static bool literals_present(const rule_needs *r, const char *data, size_t len, 
     const literal_group *grp = &r->groups[g];
     bool found = escaped && grp->escapable;
     for (uint32_t i = 0; i < grp->n && !found; i++)
-      found = ctr__contains(data, len, grp->lits[i].s, grp->lits[i].len);
+      found = grp->nocase ? contains_folded(data, len, grp->lits[i].s, grp->lits[i].len)
+                          : ctr__contains(data, len, grp->lits[i].s, grp->lits[i].len);
     if (!found)
       return false;
   }
@@ -526,6 +706,9 @@ static bool rules_out(const ctr__prefilter *pf, const char *data, size_t len, co
         return false;
     }
   }
+  for (uint32_t i = 0; i < pf->nunkeyed; i++)
+    if (literals_present(&pf->needs[pf->unkeyed[i]], data, len, facts->escaped))
+      return false;
   return true;
 }
 

@@ -19,7 +19,8 @@ typedef struct ctr__keyset {
 ctr__keyset ctr__required_values(ctr__arena *scratch, const ctr_ruleset *rs, const ctr__field_def *field,
                                  const ctr__cnode *c);
 
-/* Builds rs->prefilter (left NULL when some enabled rule has no key) from
+/* Builds rs->prefilter (left NULL when some enabled rule has neither a key
+ * nor a required literal) from
  * the compiled rules, after the index. CTR_OK or CTR_ENOMEM. */
 int ctr__prefilter_build(ctr_ruleset *rs);
 /* True when the raw record is valid, complete, and no rule can match it.

@@ -189,8 +189,9 @@ Test(api, stats_and_index_pruning)
   cr_assert_eq(ctr_scanner_stat(sc, CTR_STAT_RECORDS), 3);
   cr_assert_eq(ctr_scanner_stat(sc, CTR_STAT_MATCHES), 3);
   cr_assert_eq(ctr_scanner_stat(sc, CTR_STAT_BAD_RECORDS), 0);
-  /* "Any Stop" has no eventName key, so every record is evaluated */
-  cr_assert_eq(ctr_scanner_stat(sc, CTR_STAT_EVALUATED), 3);
+  /* "Any Stop" has no eventName key but needs the bytes "Stop": the
+   * DescribeDBInstances record holds none and is never evaluated */
+  cr_assert_eq(ctr_scanner_stat(sc, CTR_STAT_EVALUATED), 2);
   cr_assert_eq(ctr_scanner_stat(sc, 99), 0);
   ctr_scanner_free(sc);
   ctr_ruleset_unref(rs);

@@ -105,8 +105,9 @@ static uint64_t same_both_ways(ctr_ruleset *rs, const char *rs_name, const char 
 
 /* ------------------------------------------------------------ rulesets */
 
-enum { RS_RDS, RS_RDS_20, RS_RDS_20_1000, RS_LITERALS, RS__COUNT };
-static const char *const k_rs_names[RS__COUNT] = {"rds", "rds+20", "rds+20+1000", "rds+20+literals"};
+enum { RS_RDS, RS_RDS_20, RS_RDS_20_1000, RS_LITERALS, RS_UNKEYED, RS__COUNT };
+static const char *const k_rs_names[RS__COUNT] = {"rds", "rds+20", "rds+20+1000", "rds+20+literals",
+                                                  "rds+20+unkeyed"};
 
 /* Keyed on a value only a backslash escape can spell in a record, and
  * listing it twice. */
@@ -264,6 +265,38 @@ static const char k_probe_literal_rules_2[] =
   "  condition: |-\n    ct.name = TrapJsonObj and json.obj contains '\"eventName\": \"TrapJsonObj\"'\n"
   "  output: o\n  priority: info\n";
 
+/* Rules keyed on nothing the prefilter reads (no eventName, errorCode or
+ * eventSource compared exactly): their literals alone make a record a
+ * candidate, case-insensitively where they compare so (tolower, icontains,
+ * iglob, as Sigma rules do), and globs give their longest plain run. */
+static const char k_unkeyed_rules[] =
+  "- rule: U root\n  desc: d\n  condition: ct.user.identitytype = Root\n"
+  "  output: o %ct.name\n  priority: info\n"
+  "- rule: U srcip prefix\n  desc: d\n  condition: ct.srcip startswith \"203.0.113.\"\n"
+  "  output: o\n  priority: info\n"
+  "- rule: U sigma names\n  desc: d\n"
+  "  condition: json.values[eventName] iglob \"createaccesskey\" or json.values[eventName] iglob \"DELETETRAIL\"\n"
+  "    or json.values[eventName] iglob \"stoplogg*\"\n"
+  "  output: o %ct.name\n  priority: info\n"
+  "- rule: U sigma agent\n  desc: d\n"
+  "  condition: json.values[userAgent] iglob \"*CUSTOM-TOOL*\" and json.values[eventSource] iglob \"S3.*\"\n"
+  "  output: o\n  priority: info\n"
+  "- rule: U tolower arn\n  desc: d\n  condition: tolower(ct.user.arn) endswith \"/session-777\"\n"
+  "  output: o %ct.user.arn\n  priority: info\n"
+  "- rule: U icontains\n  desc: d\n  condition: ct.useragent icontains \"PROMPT/OFF COMMAND/KMS\"\n"
+  "  output: o\n  priority: info\n"
+  "- rule: U escaped bracket\n  desc: d\n  condition: ct.useragent glob \"*\\\\[x]*\"\n"
+  "  output: o\n  priority: info\n"
+  "- rule: U json contains\n  desc: d\n"
+  "  condition: json.value[/requestParameters/bucketName] contains \"-data-4242\"\n"
+  "  output: o\n  priority: info\n"
+  "- rule: U json region\n  desc: d\n  condition: json.values[awsRegion] iglob \"AP-SOUTH*\"\n"
+  "  output: o\n  priority: info\n"
+  /* compact JSON drops the space of [1, 2]: "1,2" is no literal of the bytes */
+  "- rule: U compact list\n  desc: d\n"
+  "  condition: json.value[/requestParameters/list] contains \"1,2\" and ct.useragent = spaced\n"
+  "  output: o\n  priority: info\n";
+
 static ctr_ruleset *ruleset(int which)
 {
   ctr_compiler *c;
@@ -280,6 +313,8 @@ static ctr_ruleset *ruleset(int which)
     cr_assert_eq(ctr_compiler_add_string(c, k_probe_literal_rules_2, strlen(k_probe_literal_rules_2), "p2.yaml"),
                  CTR_OK);
   }
+  if (which == RS_UNKEYED)
+    cr_assert_eq(ctr_compiler_add_string(c, k_unkeyed_rules, strlen(k_unkeyed_rules), "u.yaml"), CTR_OK);
   if (which == RS_RDS_20_1000) {
     size_t len;
     char *yaml = ctb_generated_rules(1000, &len);
@@ -492,21 +527,83 @@ Test(prefilter, same_results_on_mutated_records)
   free(gen);
 }
 
-/* A rule keyed on nothing the prefilter reads turns it off: every record is
- * parsed again. */
-Test(prefilter, unkeyed_rule_turns_it_off)
+/* A rule keyed on nothing the prefilter reads keeps it on when it requires
+ * literals: a record holding none of them is not parsed for it. One that
+ * requires nothing at all turns it off: every record is parsed again. */
+Test(prefilter, unkeyed_rules)
 {
-  ctr_ruleset *rs = tu_compile("- rule: root\n  desc: d\n  condition: ct.user.identitytype = Root\n"
-                               "  output: root %ct.name\n  priority: info\n"
-                               "- rule: keyed\n  desc: d\n  condition: ct.name = CreateUser\n"
-                               "  output: keyed\n  priority: info\n",
-                               NULL, 0);
-  cr_assert_not_null(rs);
+  static const char *const conds[] = {"ct.user.identitytype = Root", "ct.srcip startswith \"203.0.113.\"",
+                                      "ct.user.identitytype != Root"};
   size_t len;
-  char *gen = ctb_corpus_ndjson(500, 5, &len);
-  uint64_t all;
-  cr_assert_eq(same_both_ways(rs, "root", gen, len, 0, "generated NDJSON", &all), all);
+  char *gen = ctb_corpus_ndjson(2000, 5, &len);
+  for (size_t k = 0; k < 3; k++) {
+    char y[512];
+    snprintf(y, sizeof y,
+             "- rule: unkeyed\n  desc: d\n  condition: '%s'\n  output: o %%ct.name\n  priority: info\n"
+             "- rule: keyed\n  desc: d\n  condition: ct.name = CreateUser\n  output: keyed\n  priority: info\n",
+             conds[k]);
+    ctr_ruleset *rs = tu_compile(y, NULL, 0);
+    cr_assert_not_null(rs);
+    uint64_t all, evaluated = same_both_ways(rs, conds[k], gen, len, 0, "generated NDJSON", &all);
+    cr_assert_eq(all, 2000);
+    if (k < 2)
+      cr_assert_lt(evaluated * 4, all, "%s: %llu of %llu records parsed", conds[k], (unsigned long long)evaluated,
+                   (unsigned long long)all);
+    else
+      cr_assert_eq(evaluated, all, "%s requires nothing, yet records were skipped", conds[k]);
+    ctr_ruleset_unref(rs);
+  }
   free(gen);
+}
+
+/* Records a case-insensitive literal must keep (the literal in another case,
+ * behind an escaped quote, a glob's run in the middle) and records holding
+ * it only where the rule does not look, under the unkeyed rules: the same
+ * alerts both ways, and a record holding no literal is never parsed. */
+Test(prefilter, unkeyed_folded_literals)
+{
+#define REC(type, name, src, agent, extra)                                                                        \
+  "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"" type "\",\"arn\":\"arn:aws:iam::1:user/x\"},"      \
+  "\"eventTime\":\"2026-11-28T00:00:00Z\",\"eventSource\":\"" src ".amazonaws.com\",\"eventName\":\"" name "\"," \
+  "\"awsRegion\":\"us-east-1\",\"sourceIPAddress\":\"10.0.0.1\",\"userAgent\":\"" agent "\"" extra "}\n"
+  static const char recs[] =
+    REC("IAMUser", "CREATEACCESSKEY", "iam", "x", "")                               /* 0: folded name */
+    REC("IAMUser", "DeleteTrail", "cloudtrail", "x", "")                            /* 1 */
+    REC("IAMUser", "StopLoggingNow", "cloudtrail", "x", "")                         /* 2: glob prefix */
+    REC("IAMUser", "GetObject", "iam", "createaccesskey", "")                       /* 3: literal elsewhere */
+    REC("IAMUser", "GetObject", "S3", "Mozilla \\\"CuStOm-ToOl\\\" x", "")          /* 4: folded, escapes */
+    REC("IAMUser", "GetObject", "ec2", "Mozilla \\\"custom-tool\\\" x", "")         /* 5: source differs */
+    REC("Root", "GetObject", "s3", "x", "")                                        /* 6 */
+    REC("root", "GetObject", "s3", "x", "")                                        /* 7: Root is cased */
+    REC("IAMUser", "GetObject", "s3", "aws-cli Prompt/Off Command/KMS", "")         /* 8: icontains */
+    REC("IAMUser", "GetObject", "s3", "x", ",\"requestParameters\":{\"bucketName\":\"a-DATA-4242\"}") /* 9: cased */
+    REC("IAMUser", "GetObject", "s3", "x", ",\"requestParameters\":{\"bucketName\":\"a-data-42421\"}") /* 10 */
+    REC("IAMUser", "GetObject", "s3", "spaced", ",\"requestParameters\":{\"list\":[1, 2]}") /* 11 */
+    REC("IAMUser", "GetObject", "s3", "x", ",\"awsRegion\":\"Ap-Southeast-2\"")   /* 12: repeated key: jansson */
+    REC("IAMUser", "GetObject", "s3", "tool [x] y", "")                             /* 13: bracket */
+    REC("IAMUser", "GetObject", "s3", "x", "");                                     /* 14: nothing */
+#undef REC
+  ctr_ruleset *rs = ruleset(RS_UNKEYED);
+  for (unsigned flags = 0; flags <= CTR_SCAN_NO_INDEX; flags += CTR_SCAN_NO_INDEX) {
+    outcome o = scan(rs, recs, sizeof recs - 1, 0, flags);
+    char alerts[1024];
+    list_alerts(&o, "U ", true, alerts, sizeof alerts);
+    cr_expect_str_eq(alerts,
+                     "0:U sigma names|1:U sigma names|2:U sigma names|4:U sigma agent|6:U root|8:U icontains|"
+                     "10:U json contains|11:U compact list|12:U json region|13:U escaped bracket|",
+                     "flags %u: %s", flags, alerts);
+    outcome_free(&o);
+  }
+  for (size_t chunk = 1; chunk < 40; chunk += 13)
+    same_both_ways(rs, "rds+20+unkeyed", recs, sizeof recs - 1, chunk, "folded literal records, chunked", NULL);
+  const char *last = recs + sizeof recs - 1;
+  do
+    last--;
+  while (last[-1] != '\n');
+  outcome o = scan(rs, last, (size_t)(recs + sizeof recs - 1 - last), 0, 0);
+  cr_expect_eq(o.records, 1);
+  cr_expect_eq(o.evaluated, 0, "a record holding no literal of any unkeyed rule was parsed");
+  outcome_free(&o);
   ctr_ruleset_unref(rs);
 }
 
