@@ -620,7 +620,10 @@ static size_t run_workers(scan_run *r, worker *ws, size_t nw)
     return started;
   }
   r->slots = xcalloc(r->in->n, sizeof *r->slots);
-  r->window = started * 4 + 4;
+  /* Wide: on a busy machine the printing thread may wait milliseconds for a
+   * core, and workers must not stall on it (2,000 small files: -j 2 took
+   * 1.35 s with 4 per worker, 0.81 s with 64, -j 1 1.55 s). */
+  r->window = started * 64 + 64;
   pthread_mutex_init(&r->mu, NULL);
   pthread_cond_init(&r->claimable, NULL);
   pthread_cond_init(&r->finished, NULL);

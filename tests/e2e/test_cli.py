@@ -767,14 +767,14 @@ def test_scan_stops_at_the_first_alert_it_cannot_write(tmp_path: Path, jobs: str
         pytest.skip("no /dev/full")
     # Many inputs, each alerting: a scan that went on after the first failed
     # write would read them all (--stats counts the inputs done). With -j 2
-    # the workers run ahead of the printing by at most 4 inputs each and 4 more.
-    for i in range(40):
-        shutil.copy(SAMPLE, tmp_path / f"part-{i:02d}.json.gz")
+    # the workers run ahead of the printing by at most 64 inputs each and 64 more.
+    for i in range(400):
+        shutil.copy(SAMPLE, tmp_path / f"part-{i:03d}.json.gz")
     p = run_to_full("scan", "-j", jobs, "--json", "--stats", str(tmp_path))
     assert p.returncode == 74, p.stderr
     m = re.search(r"stats: (\d+) inputs?,", p.stderr)
     assert m, p.stderr
-    assert int(m.group(1)) == 1 if jobs == "1" else 1 <= int(m.group(1)) <= 2 * 4 + 4 + 2, p.stderr
+    assert int(m.group(1)) == 1 if jobs == "1" else 1 <= int(m.group(1)) <= 2 * 64 + 64 + 2, p.stderr
     assert p.stderr.count("cannot write to standard output") == 1
 
 
