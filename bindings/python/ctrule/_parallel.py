@@ -111,7 +111,7 @@ def scan_files(ruleset: Ruleset, sources: Iterable[Source], *, threads: Optional
         while True:
             for source in it:
                 pending.append(pool.submit(one, source))
-                if len(pending) >= 4 * n + 4:
+                if len(pending) >= 64 * n + 64:  # a busy machine: the caller may wait for a core
                     break
             if not pending:
                 return

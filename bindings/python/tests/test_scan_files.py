@@ -84,14 +84,14 @@ def test_leaving_early_stops_taking_inputs(ruleset: ctrule.Ruleset, ndjson_bytes
     taken: list[int] = []
 
     def sources():  # type: ignore[no-untyped-def]
-        for i in range(1000):
+        for i in range(2000):
             taken.append(i)
             yield ndjson_bytes
 
     gen = ctrule.scan_files(ruleset, sources(), threads=2)
     next(gen)
     gen.close()
-    assert len(taken) <= 4 * 2 + 4 + 1
+    assert len(taken) <= 64 * 2 + 64 + 1
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs at least 2 CPUs")
