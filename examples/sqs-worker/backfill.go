@@ -114,8 +114,9 @@ type s3Lister interface {
 	ListObjectsV2(context.Context, *s3.ListObjectsV2Input, ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
 }
 
-// folders lists the next path segments under prefix (one level).
-func folders(ctx context.Context, c s3Lister, bucket, prefix string) ([]string, error) {
+// folders lists the next path segments under prefix (one level) that match
+// want (all when nil).
+func folders(ctx context.Context, c s3Lister, bucket, prefix string, want *regexp.Regexp) ([]string, error) {
 	var out []string
 	p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix), Delimiter: aws.String("/")})
 	for p.HasMorePages() {
@@ -124,7 +125,9 @@ func folders(ctx context.Context, c s3Lister, bucket, prefix string) ([]string, 
 			return nil, err
 		}
 		for _, cp := range page.CommonPrefixes {
-			out = append(out, strings.TrimSuffix(strings.TrimPrefix(aws.ToString(cp.Prefix), prefix), "/"))
+			if n := strings.TrimSuffix(strings.TrimPrefix(aws.ToString(cp.Prefix), prefix), "/"); want == nil || want.MatchString(n) {
+				out = append(out, n)
+			}
 		}
 	}
 	return out, nil
@@ -140,7 +143,7 @@ func dayPrefixes(ctx context.Context, c s3Lister, cfg backfillConfig) ([]string,
 		if base != "" {
 			base += "/"
 		}
-		top, err := folders(ctx, c, cfg.Bucket, base)
+		top, err := folders(ctx, c, cfg.Bucket, base, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -155,14 +158,12 @@ func dayPrefixes(ctx context.Context, c s3Lister, cfg backfillConfig) ([]string,
 		owners, rest = []string{root + rest[0] + "/"}, rest[1:]
 	} else {
 		owners = []string{root}
-		top, err := folders(ctx, c, cfg.Bucket, root)
+		orgs, err := folders(ctx, c, cfg.Bucket, root, reOrg)
 		if err != nil {
 			return nil, err
 		}
-		for _, n := range top { // an organization trail's accounts sit under o-ORG/
-			if reOrg.MatchString(n) {
-				owners = append(owners, root+n+"/")
-			}
+		for _, n := range orgs { // an organization trail's accounts sit under o-ORG/
+			owners = append(owners, root+n+"/")
 		}
 	}
 	if len(rest) > 3 || (len(rest) > 1 && rest[1] != "CloudTrail") || (len(rest) > 0 && !reAccount.MatchString(rest[0])) {
@@ -172,11 +173,10 @@ func dayPrefixes(ctx context.Context, c s3Lister, cfg backfillConfig) ([]string,
 	for _, owner := range owners {
 		accts := rest[:min(len(rest), 1)]
 		if len(accts) == 0 {
-			names, err := folders(ctx, c, cfg.Bucket, owner)
-			if err != nil {
+			var err error
+			if accts, err = folders(ctx, c, cfg.Bucket, owner, reAccount); err != nil {
 				return nil, err
 			}
-			accts = slices.DeleteFunc(names, func(n string) bool { return !reAccount.MatchString(n) })
 		}
 		for _, acct := range accts {
 			if len(cfg.Accounts) > 0 && !slices.Contains(cfg.Accounts, acct) {
@@ -187,11 +187,10 @@ func dayPrefixes(ctx context.Context, c s3Lister, cfg backfillConfig) ([]string,
 			if len(regs) == 0 && len(cfg.Regions) > 0 {
 				regs = cfg.Regions // no need to list what is named
 			} else if len(regs) == 0 {
-				names, err := folders(ctx, c, cfg.Bucket, base)
-				if err != nil {
+				var err error
+				if regs, err = folders(ctx, c, cfg.Bucket, base, reRegion); err != nil {
 					return nil, err
 				}
-				regs = slices.DeleteFunc(names, func(n string) bool { return !reRegion.MatchString(n) })
 			}
 			for _, reg := range regs {
 				if len(cfg.Regions) > 0 && !slices.Contains(cfg.Regions, reg) {

@@ -134,6 +134,9 @@ func TestBackfillTwoWorkers(t *testing.T) {
 	w2 := startWorker(t, "w2", q, "-concurrency", "4")
 	waitFor(t, 180*time.Second, "every alert", func() bool { return len(missing(want, alertKeys(w1, w2))) == 0 })
 	bodies := waitDeadLettered(t, e, dlq, 2)
+	if len(bodies) != 2 {
+		t.Errorf("%d messages dead-lettered, want the corrupt object's 2", len(bodies))
+	}
 	for _, b := range bodies {
 		if !strings.Contains(b, corrupt) {
 			t.Errorf("dead-lettered message does not name the corrupt object %s: %s", corrupt, b)
@@ -146,8 +149,10 @@ func TestBackfillTwoWorkers(t *testing.T) {
 		}
 	}
 	done := w1.metric("ctrule_sqs_messages_total", `outcome="done"`) + w2.metric("ctrule_sqs_messages_total", `outcome="done"`)
-	if done != 2*enqueued-2 {
-		t.Errorf("messages done: %v, want %d", done, 2*enqueued-2)
+	// At least once: on a loaded machine a visibility timeout may run out
+	// during a scan and the message be done again.
+	if done < 2*enqueued-2 {
+		t.Errorf("messages done: %v, want at least %d", done, 2*enqueued-2)
 	}
 	w1.stop()
 	w2.stop()
