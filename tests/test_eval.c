@@ -41,10 +41,12 @@ typedef struct fixture {
   ctr__evalctx cx;
 } fixture;
 
-static void fixture_init(fixture *f, const char *cond, const char *json)
+/* `defs`: YAML items (lists, macros) placed before the rule. */
+static void fixture_init_defs(fixture *f, const char *defs, const char *cond, const char *json)
 {
   char yaml[4096], diags[4096] = "";
-  snprintf(yaml, sizeof yaml, "- rule: r\n  desc: d\n  condition: '%s'\n  output: o\n  priority: info\n", cond);
+  snprintf(yaml, sizeof yaml, "%s- rule: r\n  desc: d\n  condition: '%s'\n  output: o\n  priority: info\n", defs,
+           cond);
   memset(f, 0, sizeof *f);
   f->rs = tu_compile(yaml, diags, sizeof diags);
   cr_assert(f->rs, "does not compile: %s\n%s", cond, diags);
@@ -62,6 +64,8 @@ static void fixture_init(fixture *f, const char *cond, const char *json)
   pcre2_set_match_limit(f->cx.mctx, (uint32_t)f->rs->regex_match_limit);
   pcre2_set_depth_limit(f->cx.mctx, (uint32_t)f->rs->regex_depth_limit);
 }
+
+static void fixture_init(fixture *f, const char *cond, const char *json) { fixture_init_defs(f, "", cond, json); }
 
 static void fixture_fini(fixture *f)
 {
@@ -322,5 +326,46 @@ Test(eval, regex_match_limit_is_an_error_not_a_match)
   pcre2_set_match_limit(f.cx.mctx, 1000);
   cr_assert(ctr__eval(&f.cx, f.rs->rules[0].cond));
   cr_assert_eq(f.cx.error, 0);
+  fixture_fini(&f);
+}
+
+/* ------------------------------------------------------------ list definitions */
+
+/* A list naming an earlier list reaches evaluation as one set of every item
+ * (duplicates dropped), in a condition and in an exception alike. */
+Test(eval, lists_of_lists_are_one_set)
+{
+  static const char *defs = "- list: inner\n  items: [GetObject, PutObject]\n"
+                            "- list: outer\n  items: [inner, DeleteObject, GetObject]\n";
+  fixture f;
+  fixture_init_defs(&f, defs, "ct.name in (outer)", EV);
+  const ctr__cnode *c = f.rs->rules[0].cond;
+  cr_assert_eq(c->kind, CTR__N_CHECK);
+  cr_assert_eq(c->nrhs, 4, "inner's two items, DeleteObject, GetObject again");
+  cr_assert_eq(c->set.n, 3);
+  cr_assert(ctr__strset_has(&c->set, "PutObject", 9));
+  cr_assert_not(ctr__strset_has(&c->set, "inner", 5), "a list name is no value");
+  cr_assert(ctr__eval(&f.cx, c));
+  fixture_fini(&f);
+  /* the same list in a modifier, and as an exception's values */
+  fixture_init_defs(&f, defs, "ct.name startswith anyof (outer)", EV);
+  cr_assert(ctr__eval(&f.cx, f.rs->rules[0].cond));
+  fixture_fini(&f);
+  char y[1024];
+  snprintf(y, sizeof y,
+           "%s- rule: r\n  desc: d\n  condition: ct.region = eu-west-1\n  output: o\n  priority: info\n"
+           "  exceptions:\n  - name: e\n    fields: ct.name\n    values: [outer]\n",
+           defs);
+  char diags[4096] = "";
+  ctr_ruleset *rs = tu_compile(y, diags, sizeof diags);
+  cr_assert(rs, "%s", diags);
+  fixture_init(&f, "ct.region = eu-west-1", EV); /* an event context for rs's slots */
+  ctr__evalctx cx = f.cx;
+  cx.rs = rs;
+  ctr__cache_entry cache[8] = {{0}};
+  cr_assert(rs->nslots <= 8);
+  cx.cache = cache;
+  cr_assert_not(ctr__eval(&cx, rs->rules[0].cond), "GetObject is in outer: the exception holds");
+  ctr_ruleset_unref(rs);
   fixture_fini(&f);
 }
