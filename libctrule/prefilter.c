@@ -42,12 +42,10 @@
  */
 #include "prefilter.h"
 #include "event.h"
+#include "litmatch.h"
 
 #include <ctype.h>
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 /* The fields a rule may be keyed on, in order of preference (the most
  * selective first), with the top-level key each one reads verbatim (their
@@ -75,10 +73,20 @@ typedef struct rule_needs {
   uint32_t ngroups;
 } rule_needs;
 
+/* One pass for the literals of many rules (litmatch.c): ids[] lists, rule by
+ * rule and group by group, each literal's index in the matcher. lm NULL: the
+ * rules' literals are searched one by one. */
+typedef struct rule_matcher {
+  const ctr__litmatch *lm;
+  const uint32_t *ids;
+  uint32_t nlits;
+} rule_matcher;
+
 /* A value of a keyed field and the rules filed under it. */
 typedef struct key_entry {
   ctr__str value; /* value.s NULL: empty slot */
   uint32_t first, n; /* range of ctr__prefilter.filed */
+  rule_matcher m;
 } key_entry;
 
 typedef struct key_table {
@@ -92,6 +100,7 @@ struct ctr__prefilter {
   rule_needs *needs;          /* one per enabled rule */
   uint32_t *unkeyed;          /* rules with no key: their literals alone decide, for every record */
   uint32_t nunkeyed;
+  rule_matcher unkeyed_m;
 };
 
 /* ------------------------------------------------------------ compile time */
@@ -544,6 +553,78 @@ static bool file_rules(ctr__arena *pool, ctr__prefilter *pf, const filing *v, si
   return true;
 }
 
+/* Past this many rules in one list their literals are searched in one pass
+ * (a pass costs about as much as 8 single-literal searches of a record); at
+ * most MATCHER_MAX_LITS distinct literals, whose found-bits fit the stack. */
+enum { MATCHER_MIN_RULES = 8, MATCHER_MAX_LITS = 32768 };
+
+/* Builds the matcher of rules[0..n), interning their literals (the same
+ * bytes with the same folding once). Leaves *out empty when it would not pay
+ * or not fit; false on ENOMEM. */
+static bool build_matcher(ctr__arena *pool, ctr__arena *scratch, const ctr__prefilter *pf, const uint32_t *rules,
+                          uint32_t n, rule_matcher *out)
+{
+  size_t total = 0;
+  for (uint32_t i = 0; i < n; i++)
+    for (uint32_t g = 0; g < pf->needs[rules[i]].ngroups; g++)
+      total += pf->needs[rules[i]].groups[g].n;
+  if (n < MATCHER_MIN_RULES || !total || total > (size_t)MATCHER_MAX_LITS * 16)
+    return true;
+  size_t cap = 16;
+  while (cap < total * 2)
+    cap *= 2;
+  uint32_t *ids = ctr__arena_alloc(pool, total * sizeof *ids), *table = ctr__arena_alloc(scratch, cap * sizeof *table);
+  ctr__str *lits = ctr__arena_alloc(scratch, total * sizeof *lits);
+  bool *folded = ctr__arena_alloc(scratch, total * sizeof *folded);
+  if (!ids || !table || !lits || !folded)
+    return false;
+  memset(table, 0, cap * sizeof *table); /* id + 1; 0: empty */
+  uint32_t nlits = 0, *at = ids;
+  for (uint32_t i = 0; i < n; i++) {
+    const rule_needs *r = &pf->needs[rules[i]];
+    for (uint32_t g = 0; g < r->ngroups; g++)
+      for (uint32_t k = 0; k < r->groups[g].n; k++) {
+        const ctr__str *l = &r->groups[g].lits[k];
+        bool nocase = r->groups[g].nocase;
+        size_t h = (ctr__hash(l->s, l->len) ^ nocase) & (cap - 1);
+        while (table[h] && !(lits[table[h] - 1].len == l->len && folded[table[h] - 1] == nocase &&
+                             memcmp(lits[table[h] - 1].s, l->s, l->len) == 0))
+          h = (h + 1) & (cap - 1);
+        if (!table[h]) {
+          lits[nlits] = *l;
+          folded[nlits] = nocase;
+          table[h] = ++nlits;
+        }
+        *at++ = table[h] - 1;
+      }
+  }
+  if (nlits > MATCHER_MAX_LITS)
+    return true;
+  /* The matcher borrows its literals: copies in the pool. */
+  ctr__str *plits = ctr__arena_alloc(pool, nlits * sizeof *plits);
+  bool *pfolded = ctr__arena_alloc(pool, nlits * sizeof *pfolded);
+  if (!plits || !pfolded)
+    return false;
+  memcpy(plits, lits, nlits * sizeof *plits);
+  memcpy(pfolded, folded, nlits * sizeof *pfolded);
+  const ctr__litmatch *lm = ctr__litmatch_build(pool, plits, pfolded, nlits);
+  if (!lm)
+    return false;
+  *out = (rule_matcher){lm, ids, nlits};
+  return true;
+}
+
+static bool build_matchers(ctr__arena *pool, ctr__arena *scratch, ctr__prefilter *pf)
+{
+  for (int f = 0; f < KEYED__COUNT; f++)
+    for (size_t k = 0; k < pf->by[f].cap; k++) {
+      key_entry *e = &pf->by[f].slots[k];
+      if (e->value.s && !build_matcher(pool, scratch, pf, pf->filed + e->first, e->n, &e->m))
+        return false;
+    }
+  return build_matcher(pool, scratch, pf, pf->unkeyed, pf->nunkeyed, &pf->unkeyed_m);
+}
+
 int ctr__prefilter_build(ctr_ruleset *rs)
 {
   const ctr__field_def *fields[KEYED__COUNT];
@@ -601,7 +682,7 @@ int ctr__prefilter_build(ctr_ruleset *rs)
   }
   if (nfilings)
     qsort(filings, nfilings, sizeof *filings, filing_cmp);
-  if (!file_rules(&rs->pool, pf, filings, nfilings) || scratch.failed)
+  if (!file_rules(&rs->pool, pf, filings, nfilings) || !build_matchers(&rs->pool, &scratch, pf) || scratch.failed)
     goto done;
   rs->prefilter = pf;
   rc = CTR_OK;
@@ -632,42 +713,6 @@ static bool may_match(const rule_needs *r, const ctr__topval *top)
   return true;
 }
 
-static bool folded_equal(const char *hay, const char *lit, size_t m)
-{
-  for (size_t k = 0; k < m; k++)
-    if (ascii_lower((unsigned char)hay[k]) != (unsigned char)lit[k])
-      return false;
-  return true;
-}
-
-/* Whether hay holds lit (in ASCII lower case) with its letters in either
- * case: ctr__contains' first- and last-byte filter on bytes OR 0x20 where
- * the literal's byte is a letter (h | 0x20 == 'a' only for 'a' and 'A'). */
-static bool contains_folded(const char *hay, size_t n, const char *lit, size_t m)
-{
-  if (m > n)
-    return false;
-  size_t i = 0;
-#ifdef __SSE2__
-  unsigned char f = (unsigned char)lit[0], l = (unsigned char)lit[m - 1];
-  const __m128i fv = _mm_set1_epi8((char)f), lv = _mm_set1_epi8((char)l);
-  const __m128i fm = _mm_set1_epi8(f >= 'a' && f <= 'z' ? 0x20 : 0), lm = _mm_set1_epi8(l >= 'a' && l <= 'z' ? 0x20 : 0);
-  for (; i + m + 15 <= n; i += 16) {
-    __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(hay + i));
-    __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(hay + i + m - 1));
-    a = _mm_cmpeq_epi8(_mm_or_si128(a, fm), fv);
-    b = _mm_cmpeq_epi8(_mm_or_si128(b, lm), lv);
-    for (unsigned mask = (unsigned)_mm_movemask_epi8(_mm_and_si128(a, b)); mask; mask &= mask - 1)
-      if (folded_equal(hay + i + (size_t)__builtin_ctz(mask), lit, m))
-        return true;
-  }
-#endif
-  for (; i + m <= n; i++)
-    if (folded_equal(hay + i, lit, m))
-      return true;
-  return false;
-}
-
 /* Whether every literal group of a rule has a literal in the record's bytes,
  * or one an escape may hide (escaped: the record holds some escape). */
 static bool literals_present(const rule_needs *r, const char *data, size_t len, bool escaped)
@@ -676,12 +721,55 @@ static bool literals_present(const rule_needs *r, const char *data, size_t len, 
     const literal_group *grp = &r->groups[g];
     bool found = escaped && grp->escapable;
     for (uint32_t i = 0; i < grp->n && !found; i++)
-      found = grp->nocase ? contains_folded(data, len, grp->lits[i].s, grp->lits[i].len)
+      found = grp->nocase ? ctr__contains_folded(data, len, grp->lits[i].s, grp->lits[i].len)
                           : ctr__contains(data, len, grp->lits[i].s, grp->lits[i].len);
     if (!found)
       return false;
   }
   return true;
+}
+
+/* Whether one of rules[0..n) is a candidate for the record: it gets what it
+ * requires of the keyed fields and every literal group of it is present. */
+static bool any_candidate(const ctr__prefilter *pf, const uint32_t *rules, uint32_t n, const rule_matcher *m,
+                          const char *data, size_t len, const ctr__record_facts *facts)
+{
+  if (!m->lm) {
+    for (uint32_t i = 0; i < n; i++) {
+      const rule_needs *r = &pf->needs[rules[i]];
+      if (may_match(r, facts->top) && literals_present(r, data, len, facts->escaped))
+        return true;
+    }
+    return false;
+  }
+  uint64_t found[MATCHER_MAX_LITS / 64];
+  bool scanned = false;
+  const uint32_t *ids = m->ids;
+  for (uint32_t i = 0; i < n; i++) {
+    const rule_needs *r = &pf->needs[rules[i]];
+    const uint32_t *mine = ids;
+    for (uint32_t g = 0; g < r->ngroups; g++)
+      ids += r->groups[g].n;
+    if (!may_match(r, facts->top))
+      continue;
+    if (!scanned) { /* one pass, and only for a record some rule may want */
+      memset(found, 0, ((m->nlits + 63) / 64) * sizeof *found);
+      ctr__litmatch_scan(m->lm, data, len, found);
+      scanned = true;
+    }
+    bool all = true;
+    for (uint32_t g = 0; g < r->ngroups && all; g++) {
+      const literal_group *grp = &r->groups[g];
+      bool hit = facts->escaped && grp->escapable;
+      for (uint32_t k = 0; k < grp->n && !hit; k++)
+        hit = found[mine[k] >> 6] >> (mine[k] & 63) & 1;
+      mine += grp->n;
+      all = hit;
+    }
+    if (all)
+      return true;
+  }
+  return false;
 }
 
 /* Whether a record the walk vouched for is complete and no rule can match it. */
@@ -700,16 +788,10 @@ static bool rules_out(const ctr__prefilter *pf, const char *data, size_t len, co
     if (v->kind != '"' || v->escaped)
       return false; /* a non-string reads as "", an escape must be decoded: jansson decides */
     const key_entry *e = key_lookup(&pf->by[f], v->s, v->len);
-    for (uint32_t i = 0; e && i < e->n; i++) {
-      const rule_needs *r = &pf->needs[pf->filed[e->first + i]];
-      if (may_match(r, top) && literals_present(r, data, len, facts->escaped))
-        return false;
-    }
-  }
-  for (uint32_t i = 0; i < pf->nunkeyed; i++)
-    if (literals_present(&pf->needs[pf->unkeyed[i]], data, len, facts->escaped))
+    if (e && any_candidate(pf, pf->filed + e->first, e->n, &e->m, data, len, facts))
       return false;
-  return true;
+  }
+  return !any_candidate(pf, pf->unkeyed, pf->nunkeyed, &pf->unkeyed_m, data, len, facts);
 }
 
 bool ctr__prefilter_skips(const ctr__prefilter *pf, const char *data, size_t len, const ctr__record_facts *facts)

@@ -5,10 +5,12 @@
  * twenty upstream-style rules, a thousand generated ones, and rules that
  * lean on the prefilter's literal check. */
 #include "internal.h"
+#include "litmatch.h"
 #include "testutil.h"
 #include "corpus.h"
 
 #include <criterion/criterion.h>
+#include <ctype.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,9 +107,9 @@ static uint64_t same_both_ways(ctr_ruleset *rs, const char *rs_name, const char 
 
 /* ------------------------------------------------------------ rulesets */
 
-enum { RS_RDS, RS_RDS_20, RS_RDS_20_1000, RS_LITERALS, RS_UNKEYED, RS__COUNT };
+enum { RS_RDS, RS_RDS_20, RS_RDS_20_1000, RS_LITERALS, RS_UNKEYED, RS_REALISTIC, RS__COUNT };
 static const char *const k_rs_names[RS__COUNT] = {"rds", "rds+20", "rds+20+1000", "rds+20+literals",
-                                                  "rds+20+unkeyed"};
+                                                  "rds+20+unkeyed", "rds+20+realistic"};
 
 /* Keyed on a value only a backslash escape can spell in a record, and
  * listing it twice. */
@@ -315,9 +317,11 @@ static ctr_ruleset *ruleset(int which)
   }
   if (which == RS_UNKEYED)
     cr_assert_eq(ctr_compiler_add_string(c, k_unkeyed_rules, strlen(k_unkeyed_rules), "u.yaml"), CTR_OK);
-  if (which == RS_RDS_20_1000) {
+  if (which == RS_RDS_20_1000 || which == RS_REALISTIC) {
+    /* realistic: 200 rules on each of five frequent eventNames, their
+     * literals searched in one pass per record (litmatch.c) */
     size_t len;
-    char *yaml = ctb_generated_rules(1000, &len);
+    char *yaml = which == RS_REALISTIC ? ctb_realistic_rules(1000, &len) : ctb_generated_rules(1000, &len);
     cr_assert_not_null(yaml);
     cr_assert_eq(ctr_compiler_add_string(c, yaml, len, "generated.yaml"), CTR_OK);
     free(yaml);
@@ -416,10 +420,14 @@ Test(prefilter, same_results_in_any_chunking)
   char *gen = ctb_corpus_logfile(300, 3, &glen);
   same_both_ways(rs, "rds+20+1000", gen, glen, 4093, "generated log file, chunked", NULL);
   ctr_ruleset_unref(rs);
-  rs = ruleset(RS_LITERALS);
-  for (size_t chunk = 1; chunk < 20; chunk += 6)
-    same_both_ways(rs, "rds+20+literals", adv, len, chunk, "adversarial records, chunked", NULL);
-  same_both_ways(rs, "rds+20+literals", gen, glen, 4093, "generated log file, chunked", NULL);
+  for (int r = RS_LITERALS; r <= RS_REALISTIC; r++) {
+    rs = ruleset(r);
+    for (size_t chunk = 1; chunk < 20; chunk += 6)
+      same_both_ways(rs, k_rs_names[r], adv, len, chunk, "adversarial records, chunked", NULL);
+    same_both_ways(rs, k_rs_names[r], gen, glen, 4093, "generated log file, chunked", NULL);
+    if (r < RS_REALISTIC)
+      ctr_ruleset_unref(rs);
+  }
   free(gen);
   free(adv);
   ctr_ruleset_unref(rs);
@@ -518,11 +526,13 @@ Test(prefilter, same_results_on_mutated_records)
   cr_assert_lt(evaluated, all, "the prefilter skipped nothing: the test would prove nothing");
   same_both_ways(rs, "rds+20+1000", out, n, 1021, "mutated generated records, chunked", NULL);
   ctr_ruleset_unref(rs);
-  rs = ruleset(RS_LITERALS);
-  evaluated = same_both_ways(rs, "rds+20+literals", out, n, 0, "mutated generated records", &all);
-  cr_assert_lt(evaluated, all, "the prefilter skipped nothing: the test would prove nothing");
-  same_both_ways(rs, "rds+20+literals", out, n, 1021, "mutated generated records, chunked", NULL);
-  ctr_ruleset_unref(rs);
+  for (int r = RS_LITERALS; r <= RS_REALISTIC; r++) {
+    rs = ruleset(r);
+    evaluated = same_both_ways(rs, k_rs_names[r], out, n, 0, "mutated generated records", &all);
+    cr_assert_lt(evaluated, all, "%s: the prefilter skipped nothing: the test would prove nothing", k_rs_names[r]);
+    same_both_ways(rs, k_rs_names[r], out, n, 1021, "mutated generated records, chunked", NULL);
+    ctr_ruleset_unref(rs);
+  }
   free(out);
   free(gen);
 }
@@ -874,6 +884,66 @@ Test(prefilter, literal_search_agrees_with_memmem)
     cr_assert_eq(ctr__contains(hay, n, lit, m), want, "round %d: n %zu m %zu: %.*s in %.*s", round, n, m, (int)m,
                  lit, (int)n, hay);
   }
+}
+
+/* A naive folded search, the reference for litmatch.c. */
+static bool naive_folded(const char *hay, size_t n, const char *lit, size_t m)
+{
+  for (size_t i = 0; i + m <= n; i++) {
+    size_t k = 0;
+    while (k < m && tolower((unsigned char)hay[i + k]) == (unsigned char)lit[k])
+      k++;
+    if (k == m)
+      return true;
+  }
+  return false;
+}
+
+/* One pass for many literals (litmatch.c) finds exactly the literals one
+ * search each finds, cased or folded, short or long, sharing their last
+ * bytes or not, at the record's edges; and the folded search agrees with a
+ * naive one. */
+Test(prefilter, multi_literal_pass_agrees_with_single_searches)
+{
+  enum { NLITS = 40 };
+  char hay[400], store[NLITS][16];
+  ctr__str lits[NLITS];
+  bool folded[NLITS];
+  unsigned seed = 777;
+#define NEXT() (seed = seed * 1103515245u + 12345u, seed >> 16)
+  for (int round = 0; round < 3000; round++) {
+    static const char alpha[] = "abAB-1:";
+    unsigned na = 2 + NEXT() % 6; /* few characters: many partial matches and shared keys */
+    size_t n = NEXT() % sizeof hay;
+    for (size_t i = 0; i < n; i++)
+      hay[i] = alpha[NEXT() % na];
+    for (int k = 0; k < NLITS; k++) {
+      size_t m = 1 + NEXT() % 12;
+      folded[k] = NEXT() & 1;
+      for (size_t i = 0; i < m; i++) {
+        char ch = alpha[NEXT() % na];
+        store[k][i] = folded[k] ? (char)tolower((unsigned char)ch) : ch;
+      }
+      lits[k] = (ctr__str){store[k], m};
+      if (m <= n && NEXT() % 3 == 0) /* planted, at the edges too */
+        memcpy(hay + (NEXT() & 1 ? n - m : NEXT() % (n - m + 1)), store[k], m);
+    }
+    ctr__arena pool = {0};
+    ctr__litmatch *lm = ctr__litmatch_build(&pool, lits, folded, NLITS);
+    cr_assert_not_null(lm);
+    uint64_t found[1] = {0};
+    ctr__litmatch_scan(lm, hay, n, found);
+    for (int k = 0; k < NLITS; k++) {
+      bool want = folded[k] ? naive_folded(hay, n, lits[k].s, lits[k].len)
+                            : memmem(hay, n, lits[k].s, lits[k].len) != NULL;
+      if (folded[k])
+        cr_assert_eq(ctr__contains_folded(hay, n, lits[k].s, lits[k].len), want, "round %d literal %d", round, k);
+      cr_assert_eq((bool)(found[0] >> k & 1), want, "round %d: literal %d '%.*s' (folded %d) in '%.*s'", round, k,
+                   (int)lits[k].len, lits[k].s, folded[k], (int)n, hay);
+    }
+    ctr__arena_free(&pool);
+  }
+#undef NEXT
 }
 
 /* Records no rule is a candidate for are judged from what the walk read,
