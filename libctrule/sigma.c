@@ -981,9 +981,10 @@ static ctr__ynode synth(const ctr__ynode *at, const char *value)
 static int add_rule(sctx *x, const ctr__ynode *title, const ctr__ynode *desc, const char *prio, tb *cond, tb *out)
 {
   const ctr__ynode *tags = ctr__ymap_get(x->doc, "tags"), *id = ctr__ymap_get(x->doc, "id");
-  size_t ntags = (tags && tags->kind == CTR__Y_SEQ ? tags->n : 0) + 2;
+  const ctr__ynode *sname = ctr__ymap_get(x->doc, "name");
+  size_t ntags = (tags && tags->kind == CTR__Y_SEQ ? tags->n : 0) + 3;
   ctr__ynode *tagv = calloc(ntags, sizeof *tagv), **tagp = calloc(ntags, sizeof *tagp);
-  char *idtag = NULL;
+  char *idtag = NULL, *nametag = NULL;
   int rc = CTR_OK;
   if (!tagv || !tagp)
     rc = CTR_ENOMEM;
@@ -1005,6 +1006,16 @@ static int add_rule(sctx *x, const ctr__ynode *title, const ctr__ynode *desc, co
       else {
         snprintf(idtag, n, "sigma.id:%s", id->value);
         tagv[nt++] = synth(id, idtag);
+      }
+    }
+    /* the name a correlation may refer to the rule by */
+    if (rc == CTR_OK && is_scalar(sname) && sname->len) {
+      size_t n = sname->len + 12;
+      if (!(nametag = malloc(n)))
+        rc = CTR_ENOMEM;
+      else {
+        snprintf(nametag, n, "sigma.name:%s", sname->value);
+        tagv[nt++] = synth(sname, nametag);
       }
     }
   }
@@ -1048,9 +1059,162 @@ static int add_rule(sctx *x, const ctr__ynode *title, const ctr__ynode *desc, co
     }
   }
   free(idtag);
+  free(nametag);
   free(tagv);
   free(tagp);
   return rc;
+}
+
+/* ------------------------------------------------------------ correlations
+ * A correlation document is checked whole, so a mistake in it is reported
+ * where it lies; a well-formed one is then refused at its type, since the
+ * engine does not evaluate correlations yet (docs/sigma.md). */
+
+/* Whether a rule defined so far is `ref`: by name (a Falco rule or a Sigma
+ * title), or a Sigma rule by its id or name (the sigma.id: / sigma.name:
+ * tags add_rule gives it). */
+static bool rule_defined(const ctr__defs *defs, const char *ref)
+{
+  for (size_t i = 0; i < defs->nrules; i++) {
+    const ctr__rule_def *r = &defs->rules[i];
+    if (strcmp(r->name, ref) == 0)
+      return true;
+    for (size_t t = 0; t < r->ntags; t++) {
+      const char *tag = r->tags[t];
+      if ((strncmp(tag, "sigma.id:", 9) == 0 && strcmp(tag + 9, ref) == 0) ||
+          (strncmp(tag, "sigma.name:", 11) == 0 && strcmp(tag + 11, ref) == 0))
+        return true;
+    }
+  }
+  return false;
+}
+
+/* "<digits><s|m|h|d>", not zero. */
+static bool valid_timespan(const char *s, size_t n)
+{
+  if (n < 2 || !strchr("smhd", s[n - 1]))
+    return false;
+  bool nonzero = false;
+  for (size_t i = 0; i + 1 < n; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return false;
+    nonzero |= s[i] != '0';
+  }
+  return nonzero && n <= 12;
+}
+
+static bool is_count(const ctr__ynode *v)
+{
+  if (!is_scalar(v) || v->style != YAML_PLAIN_SCALAR_STYLE || v->len == 0 || v->len > 18)
+    return false;
+  for (size_t i = 0; i < v->len; i++)
+    if (v->value[i] < '0' || v->value[i] > '9')
+      return false;
+  return true;
+}
+
+/* The threshold of event_count / value_count: gt, gte, lt, lte, eq, neq
+ * (several are and-ed: a range) and, for value_count, the field counted. */
+static int check_corr_condition(sctx *x, const ctr__ynode *key, const ctr__ynode *cond, bool value_count)
+{
+  static const char *const ops[] = {"gt", "gte", "lt", "lte", "eq", "neq"};
+  if (!cond || cond->kind != CTR__Y_MAP || cond->n == 0)
+    return err(x, cond ? cond : key, 0, CODE_INVALID,
+               "a count correlation needs a 'condition' map (gt, gte, lt, lte, eq, neq%s)",
+               value_count ? " and field" : "");
+  const ctr__ynode *field = NULL;
+  size_t nops = 0;
+  for (size_t i = 0; i + 1 < cond->n; i += 2) {
+    const ctr__ynode *k = cond->items[i], *v = cond->items[i + 1];
+    if (is_scalar(k) && strcmp(k->value, "field") == 0) {
+      if (!value_count)
+        return err(x, k, 0, CODE_INVALID, "'field' belongs to a value_count correlation");
+      if (!is_scalar(v) || !valid_path(v->value, v->len))
+        return err(x, v, 0, CODE_UNSUPPORTED, "the counted field must be a field name (a dotted path of keys)");
+      field = v;
+      continue;
+    }
+    size_t o = 0;
+    while (o < CTR__COUNTOF(ops) && !(is_scalar(k) && strcmp(k->value, ops[o]) == 0))
+      o++;
+    if (o == CTR__COUNTOF(ops))
+      return err(x, k, 0, CODE_INVALID, "'%s' is not a correlation condition (gt, gte, lt, lte, eq, neq%s)",
+                 is_scalar(k) ? k->value : "?", value_count ? ", field" : "");
+    if (!is_count(v))
+      return err(x, v, 0, CODE_INVALID, "'%s' needs a whole number", k->value);
+    nops++;
+  }
+  if (value_count && !field)
+    return err(x, key, 0, CODE_INVALID, "a value_count correlation names the counted 'field' in its condition");
+  if (!nops)
+    return err(x, cond, 0, CODE_INVALID, "the condition has no comparison (gt, gte, lt, lte, eq, neq)");
+  return CTR_OK;
+}
+
+static int check_correlation(sctx *x, const ctr__ynode *key)
+{
+  static const char *const types[] = {"event_count", "value_count", "temporal", "temporal_ordered"};
+  static const char *const known[] = {"type", "rules", "group-by", "timespan", "condition", "generate", "aliases"};
+  const ctr__ynode *c = ctr__ymap_get(x->doc, "correlation"), *level = ctr__ymap_get(x->doc, "level");
+  if (!c || c->kind != CTR__Y_MAP)
+    return err(x, c ? c : key, 0, CODE_INVALID, "'correlation' must be a map (type, rules, group-by, timespan, condition)");
+  if (level && (!is_scalar(level) || !priority_of(level->value)))
+    return err(x, level, 0, CODE_INVALID, "level '%s' is not informational, low, medium, high or critical",
+               is_scalar(level) ? level->value : "?");
+  for (size_t i = 0; i + 1 < c->n; i += 2) {
+    const ctr__ynode *k = c->items[i];
+    size_t j = 0;
+    while (j < CTR__COUNTOF(known) && !(is_scalar(k) && strcmp(k->value, known[j]) == 0))
+      j++;
+    if (j == CTR__COUNTOF(known))
+      return err(x, k, 0, CODE_UNSUPPORTED, "correlation attribute '%s' is not supported", is_scalar(k) ? k->value : "?");
+  }
+  const ctr__ynode *type = ctr__ymap_get(c, "type");
+  size_t t = 0;
+  while (t < CTR__COUNTOF(types) && !(is_scalar(type) && strcmp(type->value, types[t]) == 0))
+    t++;
+  if (t == CTR__COUNTOF(types))
+    return err(x, type ? type : key, 0, CODE_INVALID,
+               "correlation type '%s' is not event_count, value_count, temporal or temporal_ordered",
+               is_scalar(type) ? type->value : "(none)");
+  const ctr__ynode *rules = ctr__ymap_get(c, "rules");
+  if (!rules || (rules->kind == CTR__Y_SEQ && rules->n == 0) || rules->kind == CTR__Y_MAP)
+    return err(x, rules ? rules : key, 0, CODE_INVALID, "a correlation needs 'rules': the rules it correlates");
+  size_t nrules = rules->kind == CTR__Y_SEQ ? rules->n : 1;
+  for (size_t i = 0; i < nrules; i++) {
+    const ctr__ynode *r = rules->kind == CTR__Y_SEQ ? rules->items[i] : rules;
+    if (!is_scalar(r))
+      return err(x, r, 0, CODE_INVALID, "a correlated rule is named by a string");
+    if (!rule_defined(x->defs, r->value))
+      return err(x, r, 0, CODE_INVALID,
+                 "'%s' names no rule defined before this correlation (a rule name, or a Sigma rule's id or name)",
+                 r->value);
+  }
+  const ctr__ynode *gb = ctr__ymap_get(c, "group-by");
+  if (gb && gb->kind == CTR__Y_MAP)
+    return err(x, gb, 0, CODE_INVALID, "'group-by' must be a list of field names");
+  for (size_t i = 0; gb && i < (gb->kind == CTR__Y_SEQ ? gb->n : 1); i++) {
+    const ctr__ynode *f = gb->kind == CTR__Y_SEQ ? gb->items[i] : gb;
+    if (!is_scalar(f) || !valid_path(f->value, f->len))
+      return err(x, f, 0, CODE_UNSUPPORTED, "a 'group-by' entry must be a field name (a dotted path of keys)");
+  }
+  const ctr__ynode *ts = ctr__ymap_get(c, "timespan");
+  if (!is_scalar(ts) || !valid_timespan(ts->value, ts->len))
+    return err(x, ts ? ts : key, 0, CODE_INVALID, "a correlation needs a 'timespan': a number and s, m, h or d (e.g. 1h)");
+  const ctr__ynode *gen = ctr__ymap_get(c, "generate");
+  if (gen && !plain_bool(gen))
+    return err(x, gen, 0, CODE_INVALID, "'generate' is true or false");
+  if (t < 2) {
+    int rc = check_corr_condition(x, key_node(c, "condition") ? key_node(c, "condition") : type,
+                                  ctr__ymap_get(c, "condition"), t == 1);
+    if (rc != CTR_OK)
+      return rc;
+  }
+  const ctr__ynode *aliases = key_node(c, "aliases");
+  if (aliases)
+    return err(x, aliases, 0, CODE_UNSUPPORTED, "correlation 'aliases' are not supported");
+  return err(x, type, 0, CODE_UNSUPPORTED,
+             "Sigma correlation rules (%s) are checked but not evaluated yet: the document is refused", type->value);
 }
 
 int ctr__sigma_merge(ctr__defs *defs, ctr__diags *diags, const ctr__ynode *doc)
@@ -1062,7 +1226,7 @@ int ctr__sigma_merge(ctr__defs *defs, ctr__diags *diags, const ctr__ynode *doc)
   x.title = title->value;
   const ctr__ynode *n;
   if ((n = key_node(doc, "correlation")))
-    return err(&x, n, 0, CODE_UNSUPPORTED, "Sigma correlation rules are not supported yet");
+    return check_correlation(&x, n);
   if ((n = key_node(doc, "filter")))
     return err(&x, n, 0, CODE_UNSUPPORTED, "Sigma filter documents are not supported");
   if ((n = ctr__ymap_get(doc, "action")))

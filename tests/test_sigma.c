@@ -489,10 +489,71 @@ Test(sigma, refusals_are_positioned)
   AT(first_error("logsource:\n  product: aws\n  service: cloudtrail\ndetection:\n  s:\n    x: 1\n  condition: s\n"), 1, 1,
      INVAL, "title");
   AT(first_error(HEAD "level: severe\ndetection:\n  s:\n    x: 1\n  condition: s\n"), 5, 8, INVAL, "level 'severe'");
-  AT(first_error("title: C\ncorrelation:\n  type: event_count\n  rules: [a]\n"), 2, 1, UNSUP, "correlation");
+  AT(first_error("title: C\ncorrelation:\n  type: event_count\n  rules: [a]\n"), 4, 11, INVAL, "'a' names no rule");
   AT(first_error("title: G\naction: global\nlogsource:\n  product: aws\n"), 2, 9, UNSUP, "collections");
   AT(first_error(HEAD "detection:\n  s:\n    x: 1\n  condition: s\n---\n" HEAD "detection:\n  s:\n    x: 2\n  condition: s\n"),
      10, 8, INVAL, "already defined at s.yml:1:8");
+}
+
+/* A base Sigma rule (title B, id b-id, name b_name), a Falco rule F, then
+ * the correlation document C whose `correlation:` map is `corr` (from line
+ * 14; its first entry is on line 15). */
+#define CORR_BASE                                                                                          \
+  "- rule: F\n  desc: f\n  condition: ct.name = X\n  output: f\n  priority: NOTICE\n"                     \
+  "---\ntitle: B\nid: b-id\nname: b_name\nlogsource:\n  product: aws\n  service: cloudtrail\n"            \
+  "detection:\n  s:\n    eventName: DeleteDBInstance\n  condition: s\n---\ntitle: C\ncorrelation:\n"
+#define CORR(corr) first_error(CORR_BASE corr)
+
+Test(sigma, correlation_documents_are_checked_then_refused)
+{
+  /* well formed: refused whole at the type, whatever the type */
+  AT(CORR("  type: event_count\n  rules: [B]\n  group-by: [userIdentity.arn]\n  timespan: 5m\n"
+          "  condition:\n    gte: 3\n    lt: 10\n"),
+     20, 9, UNSUP, "checked but not evaluated yet");
+  AT(CORR("  type: value_count\n  rules: b-id\n  timespan: 1h\n  condition:\n    field: requestParameters.x\n    gt: 2\n"),
+     20, 9, UNSUP, "(value_count)");
+  AT(CORR("  type: temporal\n  rules: [b_name, F]\n  group-by: [userIdentity.arn]\n  timespan: 1h\n"), 20, 9, UNSUP,
+     "(temporal)");
+  AT(CORR("  type: temporal_ordered\n  rules: [F, B]\n  timespan: 2d\n  generate: true\n"), 20, 9, UNSUP,
+     "(temporal_ordered)");
+  /* each mistake where it lies */
+  AT(CORR("  type: event_cnt\n  rules: [B]\n  timespan: 5m\n"), 20, 9, INVAL, "type 'event_cnt'");
+  AT(CORR("  rules: [B]\n  timespan: 5m\n"), 19, 1, INVAL, "type '(none)'");
+  AT(CORR("  type: temporal\n  timespan: 5m\n"), 19, 1, INVAL, "needs 'rules'");
+  AT(CORR("  type: temporal\n  rules: [B, Nope]\n  timespan: 5m\n"), 21, 14, INVAL, "'Nope' names no rule");
+  AT(CORR("  type: temporal\n  rules: [B]\n  group-by: ['a b']\n  timespan: 5m\n"), 22, 15, UNSUP, "group-by");
+  AT(CORR("  type: temporal\n  rules: [B]\n  timespan: 5 minutes\n"), 22, 13, INVAL, "timespan");
+  AT(CORR("  type: temporal\n  rules: [B]\n  timespan: 0s\n"), 22, 13, INVAL, "timespan");
+  AT(CORR("  type: temporal\n  rules: [B]\n"), 19, 1, INVAL, "timespan");
+  AT(CORR("  type: event_count\n  rules: [B]\n  timespan: 5m\n"), 20, 9, INVAL, "'condition' map");
+  AT(CORR("  type: event_count\n  rules: [B]\n  timespan: 5m\n  condition:\n    gte: many\n"), 24, 10, INVAL,
+     "whole number");
+  AT(CORR("  type: event_count\n  rules: [B]\n  timespan: 5m\n  condition:\n    above: 3\n"), 24, 5, INVAL,
+     "'above' is not a correlation condition");
+  AT(CORR("  type: event_count\n  rules: [B]\n  timespan: 5m\n  condition:\n    field: x\n    gt: 3\n"), 24, 5, INVAL,
+     "value_count");
+  AT(CORR("  type: value_count\n  rules: [B]\n  timespan: 5m\n  condition:\n    gt: 3\n"), 23, 3, INVAL,
+     "counted 'field'");
+  AT(CORR("  type: temporal\n  rules: [B]\n  timespan: 5m\n  generate: maybe\n"), 23, 13, INVAL, "true or false");
+  AT(CORR("  type: temporal\n  rules: [B]\n  timespan: 5m\n  window: sliding\n"), 23, 3, UNSUP, "'window'");
+  AT(CORR("  type: temporal\n  rules: [B]\n  timespan: 5m\n  aliases:\n    u:\n      B: userIdentity.arn\n"), 23, 3,
+     UNSUP, "aliases");
+  AT(first_error(CORR_BASE "  - type: temporal\n"), 20, 3, INVAL, "must be a map");
+  AT(first_error("title: C\nlevel: severe\ncorrelation:\n  type: temporal\n  rules: [a]\n  timespan: 1h\n"), 2, 8, INVAL,
+     "level 'severe'");
+  /* a rule defined after the correlation is not in scope */
+  AT(first_error("title: C\ncorrelation:\n  type: temporal\n  rules: [F]\n  timespan: 1h\n---\n"
+                 "- rule: F\n  desc: f\n  condition: ct.name = X\n  output: f\n  priority: NOTICE\n"),
+     4, 11, INVAL, "'F' names no rule defined before");
+}
+
+Test(sigma, a_sigma_name_is_a_tag)
+{
+  ctr_ruleset *rs = compile(HEAD "id: i-1\nname: my_rule\ndetection:\n  s:\n    eventName: A\n  condition: s\n");
+  cr_assert_eq(ctr_ruleset_rule_tag_count(rs, 0), 3);
+  cr_assert_str_eq(ctr_ruleset_rule_tag(rs, 0, 1), "sigma.id:i-1");
+  cr_assert_str_eq(ctr_ruleset_rule_tag(rs, 0, 2), "sigma.name:my_rule");
+  ctr_ruleset_unref(rs);
 }
 
 Test(sigma, a_refused_document_adds_no_rule)
