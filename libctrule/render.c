@@ -7,8 +7,8 @@
  * would silently cut an alert's output short.
  *
  * What ctr_match_json needs beyond the public match accessors is kept by
- * ctr__render after the output text's terminating NUL, in the same buffer
- * (the "JSON trailer", written and read only in this file):
+ * ctr__render in the render output's `json` buffer (the "JSON trailer",
+ * written and read only in this file; ctr__match_render reaches it):
  *   hostname NUL
  *   'a' | 's' eventID NUL                     ct.id: absent or its string
  *   per output field: 'a' | 's' | 'u' | 'l' JSON-array NUL
@@ -199,6 +199,7 @@ static int trailer_field(const ctr__value *v, ctr__buf *b)
 int ctr__render(ctr__evalctx *cx, const ctr__crule *r, ctr__render_out *out)
 {
   ctr__buf_clear(&out->text);
+  ctr__buf_clear(&out->json);
   ctr__buf_clear(&out->values);
   if (r->nofields > out->cap_values) {
     size_t *v = realloc(out->value_off, r->nofields * sizeof *v);
@@ -218,16 +219,15 @@ int ctr__render(ctr__evalctx *cx, const ctr__crule *r, ctr__render_out *out)
       rc = ctr__render_value(&out->text, &v);
     }
   }
-  /* Always a terminated string, "" for an empty template; the JSON trailer
-   * follows its NUL. */
+  /* Always a terminated string, "" for an empty template. */
   if (rc == CTR_OK)
     rc = ctr__buf_append(&out->text, "", 1);
   if (rc == CTR_OK)
-    rc = trailer_head(cx, &out->text);
+    rc = trailer_head(cx, &out->json);
   for (size_t i = 0; rc == CTR_OK && i < r->nofields; i++) {
     ctr__value v;
     ctr__eval_expr(cx, r->ofield_exprs[i], &v);
-    rc = trailer_field(&v, &out->text);
+    rc = trailer_field(&v, &out->json);
     if (v.kind == CTR__V_ABSENT) {
       out->value_off[i] = (size_t)-1;
       continue;
@@ -472,7 +472,7 @@ CTR_API int ctr_match_json(const ctr_match *m, unsigned flags, char **out, size_
   if (!m || !out || (flags & ~(unsigned)CTR__JSON_ALL))
     return CTR_EINVAL;
   const char *output = ctr_match_output(m);
-  const char *hostname = output + strlen(output) + 1;
+  const char *hostname = ctr__match_render(m)->json.data;
   const char *id = hostname + strlen(hostname) + 1;
   const char *trailer = id + strlen(id) + 1;
   const char *event_id = *id == 's' ? id + 1 : NULL;

@@ -8,7 +8,8 @@
 
 /* What rendering one match makes; reused match after match (memory kept). */
 typedef struct ctr__render_out {
-  ctr__buf text;         /* the output, its NUL, then the JSON trailer (render.c) */
+  ctr__buf text;         /* the output, NUL-terminated */
+  ctr__buf json;         /* what ctr_match_json needs beyond the public accessors (render.c) */
   ctr__buf values;      /* NUL-separated rendered values */
   size_t *value_off;    /* offsets into values, (size_t)-1 for absent */
   size_t cap_values;
@@ -19,5 +20,8 @@ typedef struct ctr__render_out {
 int ctr__render(ctr__evalctx *cx, const ctr__crule *r, ctr__render_out *out);
 /* Appends a value rendered Falco's way ("<NA>" for an absent one). */
 int ctr__render_value(ctr__buf *b, const ctr__value *v);
+/* The rendering of the match being delivered (scanner.c, which owns
+ * struct ctr_match); for ctr_match_json. */
+const ctr__render_out *ctr__match_render(const ctr_match *m);
 
 #endif

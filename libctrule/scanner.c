@@ -328,6 +328,7 @@ void ctr_scanner_free(ctr_scanner *sc)
   pcre2_match_data_free(sc->eval.md);
   pcre2_match_context_free(sc->eval.mctx);
   ctr__buf_free(&sc->render.text);
+  ctr__buf_free(&sc->render.json);
   ctr__buf_free(&sc->render.values);
   free(sc->render.value_off);
   ctr__buf_free(&sc->msg);
@@ -463,6 +464,7 @@ const char *ctr_match_rule(const ctr_match *m) { return m->rule->name; }
 int ctr_match_priority(const ctr_match *m) { return m->rule->priority; }
 const char *ctr_match_source(const ctr_match *m) { (void)m; return "aws_cloudtrail"; }
 const char *ctr_match_output(const ctr_match *m) { return m->sc->render.text.data; }
+const ctr__render_out *ctr__match_render(const ctr_match *m) { return &m->sc->render; }
 size_t ctr_match_tag_count(const ctr_match *m) { return m->rule->ntags; }
 const char *ctr_match_tag(const ctr_match *m, size_t i) { return i < m->rule->ntags ? m->rule->tags[i] : NULL; }
 size_t ctr_match_field_count(const ctr_match *m) { return m->rule->nofields; }
