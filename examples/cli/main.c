@@ -191,6 +191,8 @@ void print_help(const char *cmd, FILE *out)
     help_test(out);
   else
     help_main(out);
+  if (out == stdout)
+    stdout_ok(); /* a help longer than stdout's buffer fails inside fprintf: keep its errno */
 }
 
 int usage_error(const char *cmd, const char *fmt, ...)
