@@ -917,6 +917,16 @@ static const char *priority_of(const char *level)
   return NULL;
 }
 
+/* The priority of `level` (Warning when there is none). */
+static int read_level(sctx *x, const ctr__ynode *level, const char **prio)
+{
+  *prio = "warning";
+  if (level && (!is_scalar(level) || !(*prio = priority_of(level->value))))
+    return err(x, level, 0, CODE_INVALID, "level '%s' is not informational, low, medium, high or critical",
+               is_scalar(level) ? level->value : "?");
+  return CTR_OK;
+}
+
 static int check_logsource(sctx *x)
 {
   const ctr__ynode *ls = ctr__ymap_get(x->doc, "logsource");
@@ -1122,7 +1132,7 @@ static int check_corr_condition(sctx *x, const ctr__ynode *key, const ctr__ynode
     return err(x, cond ? cond : key, 0, CODE_INVALID,
                "a count correlation needs a 'condition' map (gt, gte, lt, lte, eq, neq%s)",
                value_count ? " and field" : "");
-  const ctr__ynode *field = NULL;
+  const ctr__ynode *counted = NULL;
   size_t nops = 0;
   for (size_t i = 0; i + 1 < cond->n; i += 2) {
     const ctr__ynode *k = cond->items[i], *v = cond->items[i + 1];
@@ -1131,7 +1141,7 @@ static int check_corr_condition(sctx *x, const ctr__ynode *key, const ctr__ynode
         return err(x, k, 0, CODE_INVALID, "'field' belongs to a value_count correlation");
       if (!is_scalar(v) || !valid_path(v->value, v->len))
         return err(x, v, 0, CODE_UNSUPPORTED, "the counted field must be a field name (a dotted path of keys)");
-      field = v;
+      counted = v;
       continue;
     }
     size_t o = 0;
@@ -1144,7 +1154,7 @@ static int check_corr_condition(sctx *x, const ctr__ynode *key, const ctr__ynode
       return err(x, v, 0, CODE_INVALID, "'%s' needs a whole number", k->value);
     nops++;
   }
-  if (value_count && !field)
+  if (value_count && !counted)
     return err(x, key, 0, CODE_INVALID, "a value_count correlation names the counted 'field' in its condition");
   if (!nops)
     return err(x, cond, 0, CODE_INVALID, "the condition has no comparison (gt, gte, lt, lte, eq, neq)");
@@ -1158,9 +1168,9 @@ static int check_correlation(sctx *x, const ctr__ynode *key)
   const ctr__ynode *c = ctr__ymap_get(x->doc, "correlation"), *level = ctr__ymap_get(x->doc, "level");
   if (!c || c->kind != CTR__Y_MAP)
     return err(x, c ? c : key, 0, CODE_INVALID, "'correlation' must be a map (type, rules, group-by, timespan, condition)");
-  if (level && (!is_scalar(level) || !priority_of(level->value)))
-    return err(x, level, 0, CODE_INVALID, "level '%s' is not informational, low, medium, high or critical",
-               is_scalar(level) ? level->value : "?");
+  const char *prio;
+  if (read_level(x, level, &prio) != CTR_OK)
+    return CTR_ESYNTAX;
   for (size_t i = 0; i + 1 < c->n; i += 2) {
     const ctr__ynode *k = c->items[i];
     size_t j = 0;
@@ -1236,10 +1246,9 @@ int ctr__sigma_merge(ctr__defs *defs, ctr__diags *diags, const ctr__ynode *doc)
   if (rc != CTR_OK)
     return rc;
   const ctr__ynode *level = ctr__ymap_get(doc, "level"), *desc = ctr__ymap_get(doc, "description");
-  const char *prio = "warning";
-  if (level && (!is_scalar(level) || !(prio = priority_of(level->value))))
-    return err(&x, level, 0, CODE_INVALID, "level '%s' is not informational, low, medium, high or critical",
-               is_scalar(level) ? level->value : "?");
+  const char *prio;
+  if (read_level(&x, level, &prio) != CTR_OK)
+    return CTR_ESYNTAX;
   if (desc && !is_scalar(desc))
     return err(&x, desc, 0, CODE_INVALID, "'description' must be a string");
   for (size_t i = 0; i < defs->nrules; i++)
