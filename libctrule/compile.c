@@ -26,6 +26,8 @@ typedef struct rule_state {
   bool na_warned;               /* the rule's <NA> comparison warning was given */
   bool failed;                  /* an error was reported */
   bool limit_reported;          /* one limit diagnostic per rule, not one per expansion path */
+  bool expanded;                /* a macro was expanded in this rule: the limit messages say so */
+  const char *exc_name;         /* the exception being compiled, NULL in the condition */
   unsigned macro_depth;         /* macro references being expanded (CTR_LIMIT_MACRO_DEPTH) */
   unsigned nest;                /* compile_ast() levels being compiled (MAX_COMPILED_DEPTH) */
   uint64_t nodes;               /* nodes of the condition (CTR_LIMIT_CONDITION_NODES) */
@@ -553,6 +555,7 @@ static ctr__cnode *compile_macro_ref(compiler_ctx *cx, const ctr__ast *a)
     return NULL;
   }
   cx->macro_active[i] = true;
+  cx->r.expanded = true;
   cx->r.macro_depth++;
   const ctr__text *saved = cx->r.text;
   cx->r.text = &m->cond;
@@ -565,24 +568,36 @@ static ctr__cnode *compile_macro_ref(compiler_ctx *cx, const ctr__ast *a)
 
 static ctr__cnode *compile_ast_node(compiler_ctx *cx, const ctr__ast *a);
 
-/* Every node of a rule's condition, macros expanded, passes here: the size
- * and depth bounds keep hostile macros from exhausting time or the stack
- * (compiling and evaluating recurse once per level). */
+/* Tells which bound of compile_ast() was passed, naming what applies: the
+ * rule's condition or one of its exceptions (their nodes count together),
+ * and whether macros took part. */
+static void report_size_limit(compiler_ctx *cx, const ctr__ast *a, bool too_many)
+{
+  const char *macros = cx->r.expanded ? " once macros are expanded" : "";
+  unsigned long long nodes = (unsigned long long)cx->defs->limits[CTR_LIMIT_CONDITION_NODES];
+  if (too_many && cx->r.exc_name)
+    ERR(cx, a->pos, "exception '%s': the condition and its exceptions have more than %llu nodes%s (limit %s)",
+        cx->r.exc_name, nodes, macros, ctr_limit_name(CTR_LIMIT_CONDITION_NODES));
+  else if (too_many)
+    ERR(cx, a->pos, "condition has more than %llu nodes%s (limit %s)", nodes,
+        cx->r.expanded ? " once its macros are expanded" : "", ctr_limit_name(CTR_LIMIT_CONDITION_NODES));
+  else if (cx->r.exc_name)
+    ERR(cx, a->pos, "exception '%s' is nested deeper than %u levels%s", cx->r.exc_name, (unsigned)MAX_COMPILED_DEPTH, macros);
+  else
+    ERR(cx, a->pos, "condition is nested deeper than %u levels%s", (unsigned)MAX_COMPILED_DEPTH,
+        cx->r.expanded ? " once its macros are expanded" : "");
+}
+
+/* Every node of a rule's condition and exceptions, macros expanded, passes
+ * here: the size and depth bounds keep hostile macros from exhausting time
+ * or the stack (compiling and evaluating recurse once per level). */
 static ctr__cnode *compile_ast(compiler_ctx *cx, const ctr__ast *a)
 {
   bool too_many = ++cx->r.nodes > cx->defs->limits[CTR_LIMIT_CONDITION_NODES];
   if (too_many || cx->r.nest >= MAX_COMPILED_DEPTH) {
-    if (!cx->r.limit_reported) {
-      char max[32];
-      snprintf(max, sizeof max, "%llu",
-               too_many ? (unsigned long long)cx->defs->limits[CTR_LIMIT_CONDITION_NODES] : MAX_COMPILED_DEPTH);
-      if (too_many)
-        ERR(cx, a->pos, "condition has more than %s nodes once its macros are expanded (limit %s)", max,
-            ctr_limit_name(CTR_LIMIT_CONDITION_NODES));
-      else
-        ERR(cx, a->pos, "condition is nested deeper than %s levels once its macros are expanded", max);
-      cx->r.limit_reported = true;
-    }
+    if (!cx->r.limit_reported)
+      report_size_limit(cx, a, too_many);
+    cx->r.limit_reported = true;
     cx->r.failed = true;
     return NULL;
   }
@@ -751,8 +766,11 @@ static ctr__cnode *compile_exception(compiler_ctx *cx, const ctr__exception_def 
     nomem(cx);
   else if (!ast)
     report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_COMPILE_CONDITION", NULL, 0, "exception '%s': %s", e->name, perr.msg);
-  else
+  else {
+    cx->r.exc_name = e->name;
     any = compile_ast(cx, ast);
+    cx->r.exc_name = NULL;
+  }
   cx->r.text = saved;
   ctr__ast_free(ast);
   ctr__buf_free(&b);

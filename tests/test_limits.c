@@ -313,6 +313,41 @@ Test(limits, condition_nodes_bound_doubling_macros)
   cr_assert(strstr(r.first_error, "more than 13 nodes"), "%s", r.first_error);
 }
 
+/* The node bound counts a rule's condition and its exceptions together; the
+ * message names what passed it and says "macros" only when some took part. */
+Test(limits, condition_nodes_names_what_applies)
+{
+  /* condition: 1 node; exception: not(or(and(2 checks) x 2)) = 1 + 1 + 2 * 3 = 8 */
+  const char *exc = "- rule: r\n  desc: d\n  condition: ct.name = X\n" RULE_TAIL
+                    "  exceptions:\n  - name: known\n    fields: [ct.name, ct.region]\n"
+                    "    values: [[a, b], [c, d]]\n";
+  compiled r = compile_with(CTR_LIMIT_CONDITION_NODES, 5, exc);
+  cr_assert_eq(r.compile_rc, CTR_ESYNTAX);
+  cr_assert(strstr(r.first_error,
+                   "error: exception 'known': the condition and its exceptions have more than 5 nodes (limit condition_nodes) (in 'r')"),
+            "%s", r.first_error);
+  cr_assert_eq(r.errors, 1);
+  r = compile_with(CTR_LIMIT_CONDITION_NODES, 9, exc);
+  cr_assert_eq(r.compile_rc, CTR_OK, "%s", r.first_error);
+  ctr_ruleset_unref(r.rs);
+  /* a macro in the condition: the exception's message says so */
+  const char *mac = "- macro: m\n  condition: ct.name = X\n"
+                    "- rule: r\n  desc: d\n  condition: m\n" RULE_TAIL
+                    "  exceptions:\n  - name: known\n    fields: [ct.name, ct.region]\n"
+                    "    values: [[a, b], [c, d]]\n";
+  r = compile_with(CTR_LIMIT_CONDITION_NODES, 5, mac);
+  cr_assert_eq(r.compile_rc, CTR_ESYNTAX);
+  cr_assert(strstr(r.first_error,
+                   "exception 'known': the condition and its exceptions have more than 5 nodes once macros are expanded"),
+            "%s", r.first_error);
+  /* no macro, no exception: the condition alone, no word of macros */
+  const char *plain = "- rule: r\n  desc: d\n  condition: ct.name = X and ct.region = Y and ct.user = Z\n" RULE_TAIL;
+  r = compile_with(CTR_LIMIT_CONDITION_NODES, 2, plain);
+  cr_assert_eq(r.compile_rc, CTR_ESYNTAX);
+  cr_assert(strstr(r.first_error, "error: condition has more than 2 nodes (limit condition_nodes) (in 'r')"), "%s",
+            r.first_error);
+}
+
 Test(limits, rules)
 {
   const char *yaml = "- rule: a\n  desc: d\n  condition: ct.name exists\n" RULE_TAIL
