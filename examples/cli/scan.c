@@ -685,6 +685,52 @@ static void print_stats(size_t files, uint64_t bytes, const uint64_t st[CTR_STAT
           input_errors == 1 ? "input" : "inputs");
 }
 
+/* Falco's options that shape the JSON line (falco.yaml's keys), and the
+ * library flag each sets or clears. */
+static const struct json_option {
+  const char *key;
+  unsigned flag;
+  bool flag_when; /* the flag is set when the value is this */
+} json_options[] = {
+    {"json_include_output_property", CTR_JSON_NO_OUTPUT, false},
+    {"json_include_output_fields_property", CTR_JSON_NO_OUTPUT_FIELDS, false},
+    {"json_include_tags_property", CTR_JSON_NO_TAGS, false},
+    {"json_include_message_property", CTR_JSON_MESSAGE, true},
+    {"time_format_iso_8601", CTR_JSON_TIME_ISO8601, true},
+};
+
+/* -o KEY=VALUE (--option): one of json_options, true or false. */
+static bool parse_json_option(const char *cmd, const char *kv, unsigned *flags)
+{
+  const char *eq = strchr(kv, '=');
+  size_t n = sizeof json_options / sizeof json_options[0];
+  for (size_t i = 0; eq && i < n; i++) {
+    const struct json_option *o = &json_options[i];
+    if (strlen(o->key) != (size_t)(eq - kv) || strncmp(kv, o->key, (size_t)(eq - kv)) != 0)
+      continue;
+    bool value;
+    if (strcmp(eq + 1, "true") == 0)
+      value = true;
+    else if (strcmp(eq + 1, "false") == 0)
+      value = false;
+    else {
+      usage_error(cmd, "-o %s takes true or false, not '%s'", o->key, eq + 1);
+      return false;
+    }
+    if (value == o->flag_when)
+      *flags |= o->flag;
+    else
+      *flags &= ~o->flag;
+    return true;
+  }
+  buf known = {0};
+  for (size_t i = 0; i < n; i++)
+    buf_printf(&known, "%s%s", i ? ", " : "", json_options[i].key);
+  usage_error(cmd, "-o takes KEY=true|false with KEY one of %s; not '%s'", buf_str(&known), kv);
+  buf_free(&known);
+  return false;
+}
+
 /* -j N / -jN / --jobs N / --jobs=N. Returns false (message printed) on a bad value. */
 static bool parse_jobs(const char *cmd, int argc, char **argv, int *i, long *jobs)
 {
@@ -713,6 +759,7 @@ int cmd_scan(int argc, char **argv)
   r.jobs = -1;
   r.json_flags = CTR_JSON_EVENT_ID;
   const char *color_when = "auto";
+  const char *json_option_given = NULL;
   bool no_progress = false;
   const char **paths = xmalloc((size_t)argc * sizeof *paths);
   size_t npaths = 0;
@@ -751,6 +798,13 @@ int cmd_scan(int argc, char **argv)
         exit_code = EXIT_USAGE;
         goto out;
       }
+    } else if (strcmp(a, "-o") == 0 || option_is(a, "--option")) {
+      const char *kv = option_value(cmd, argc, argv, &i, a[1] == 'o' ? "-o" : "--option");
+      if (!kv || !parse_json_option(cmd, kv, &r.json_flags)) {
+        exit_code = EXIT_USAGE;
+        goto out;
+      }
+      json_option_given = kv;
     } else if (option_is(a, "--color") || option_is(a, "--colour")) {
       if (!(color_when = option_value(cmd, argc, argv, &i, strncmp(a, "--colour", 8) == 0 ? "--colour" : "--color"))) {
         exit_code = EXIT_USAGE;
@@ -769,6 +823,10 @@ int cmd_scan(int argc, char **argv)
   }
   if (r.json)
     r.color = false;
+  if (json_option_given && !r.json) {
+    exit_code = usage_error(cmd, "-o %s shapes the --json line: give --json", json_option_given);
+    goto out;
+  }
   if (npaths == 0) {
     if (isatty(STDIN_FILENO)) {
       exit_code = usage_error(cmd, "no input: give a file or directory, or pipe CloudTrail records into stdin ('-')");

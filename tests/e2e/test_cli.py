@@ -1089,3 +1089,48 @@ def test_file_cut_short_while_mapped_is_a_read_error(tmp_path: Path) -> None:
         assert f"{victim}: read error after 0 bytes: the file shrank while it was being read" in p.stderr
         assert f"{other}: read error after 0 bytes: the file shrank while it was being read" in p.stderr
         assert "2 inputs could not be read completely" in p.stderr
+
+
+# ------------------------------------------------------------------ -o: Falco's options of the JSON line
+
+def test_json_options_shape_the_line() -> None:
+    base = json_alerts(run("scan", "--json", str(SAMPLE)).stdout)
+    assert base and all({"output", "output_fields", "tags"} <= set(a) and "message" not in a for a in base)
+
+    def with_opts(*opts: str) -> list[dict]:
+        p = run("scan", "--json", *[x for o in opts for x in ("-o", o)], str(SAMPLE))
+        assert p.returncode == 0, p.stderr
+        return json_alerts(p.stdout)
+
+    got = with_opts("json_include_output_property=false")
+    assert [set(a) for a in got] == [set(a) - {"output"} for a in base]
+    got = with_opts("json_include_output_fields_property=false")
+    assert [set(a) for a in got] == [set(a) - {"output_fields"} for a in base]
+    got = with_opts("json_include_tags_property=false")
+    assert [set(a) for a in got] == [set(a) - {"tags"} for a in base]
+    got = with_opts("json_include_message_property=true")
+    for a, b in zip(got, base):
+        # the output without Falco's "<time>: <Priority> " prefix
+        assert b["output"].endswith(" " + a["message"]) and b["output"].startswith(a["output"][:19])
+        assert a["output"] == b["output"]
+    got = with_opts("time_format_iso_8601=true")
+    for a, b in zip(got, base):
+        assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}\+0000: ", a["output"]), a["output"]
+        assert a["output"].split(": ", 1)[1] == b["output"].split(": ", 1)[1]
+        assert a["time"] == b["time"]
+    # the last one given wins; the defaults restored give the default line
+    assert run("scan", "--json", "-o", "json_include_tags_property=false", "--option=json_include_tags_property=true",
+               str(SAMPLE)).stdout == run("scan", "--json", str(SAMPLE)).stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-o", "json_include_tags_property=false", str(SAMPLE)], "shapes the --json line: give --json"),
+    (["--json", "-o", "nope=true", str(SAMPLE)], "-o takes KEY=true|false with KEY one of json_include_output_property"),
+    (["--json", "-o", "json_include_tags_property=yes", str(SAMPLE)], "takes true or false, not 'yes'"),
+    (["--json", str(SAMPLE), "-o"], "option '-o' needs a value"),
+])
+def test_json_option_usage_errors(args: list[str], message: str) -> None:
+    p = run("scan", *args)
+    assert p.returncode == 2
+    assert message in p.stderr
+    assert p.stdout == ""
