@@ -83,7 +83,8 @@ typedef struct ctr__crule {
 typedef struct ctr__prefilter ctr__prefilter;
 
 typedef struct ctr__index_entry {
-  char *event_name;
+  char *event_name; /* the key: an eventName, or in the folded table what tolower(eventName) must be */
+  size_t len;
   uint32_t *rules; /* enabled rules to evaluate, in definition order */
   size_t n;
 } ctr__index_entry;
@@ -103,8 +104,12 @@ struct ctr_ruleset {
   /* eventName index */
   ctr__index_entry *index; /* open addressing, event_name NULL: empty */
   size_t index_cap;
+  ctr__index_entry *findex; /* keys compared case-insensitively (tolower(ct.name) =, iglob): */
+  size_t findex_cap;        /* looked up by tolower(eventName) when index has no entry */
   uint32_t *wildcard; /* enabled rules with no eventName constraint */
   size_t nwildcard;
+  uint32_t *nonstring; /* for an eventName absent or not a string: the wildcard rules and */
+  size_t nnonstring;   /* those keyed through json.values[eventName], which reads any value */
   uint32_t *all; /* every enabled rule (CTR_SCAN_NO_INDEX) */
   size_t nall;
   const ctr__prefilter *prefilter; /* NULL: some enabled rule has no key the prefilter reads */

@@ -69,6 +69,8 @@ typedef struct ctr__str {
 
 /* FNV-1a of s[0..len): every hash table of the library keys on it. */
 uint64_t ctr__hash(const char *s, size_t len);
+/* ctr__hash of tolower() of each byte: finds keys compared case-insensitively. */
+uint64_t ctr__hash_lower(const char *s, size_t len);
 
 /* A set of strings (open addressing, s == NULL: empty), built once and then
  * only read: `in` / `intersects` literal lists, the prefilter's keys. */

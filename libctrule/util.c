@@ -2,6 +2,7 @@
  * and string sets. */
 #include "internal.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,6 +211,16 @@ uint64_t ctr__hash(const char *s, size_t len)
   uint64_t h = 1469598103934665603ULL; /* FNV-1a */
   for (size_t i = 0; i < len; i++) {
     h ^= (unsigned char)s[i];
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+uint64_t ctr__hash_lower(const char *s, size_t len)
+{
+  uint64_t h = 1469598103934665603ULL; /* ctr__hash of the bytes tolower() gives */
+  for (size_t i = 0; i < len; i++) {
+    h ^= (unsigned char)tolower((unsigned char)s[i]);
     h *= 1099511628211ULL;
   }
   return h;
