@@ -277,6 +277,58 @@ static ctr__str glob_run(ctr__arena *scratch, const ctr__str *pat, bool *leaf)
   return best;
 }
 
+/* The longest literal run every string a PCRE2 pattern (full match, UTF, no
+ * options) matches holds, unescaped into scratch; len 0 if none. Only the
+ * simplest patterns are read: any group, alternation, class, brace,
+ * backslash before a letter or digit (\d, \Q, \x..., \cX) or non-ASCII
+ * byte (a quantifier would apply to the whole character) gives none. `.`,
+ * `^` and `$` end a run, `+` ends it after its character, `*` and `?` take
+ * their character out of it; `\` before punctuation is that character. */
+static ctr__str regex_run(ctr__arena *scratch, const ctr__str *pat)
+{
+  /* sigma.c wraps a Sigma |re pattern P as a substring match; a string
+   * matching the whole holds a substring matching P (parentheses in P, which
+   * could close the wrapper's group, give none below). */
+  static const char pre[] = "(?s:.*)(?:", post[] = "\\E)(?s:.*)";
+  size_t npre = sizeof pre - 1, npost = sizeof post - 1;
+  if (pat->len > npre + npost && memcmp(pat->s, pre, npre) == 0 &&
+      memcmp(pat->s + pat->len - npost, post, npost) == 0) {
+    ctr__str inner = {pat->s + npre, pat->len - npre - npost};
+    return regex_run(scratch, &inner);
+  }
+  ctr__str best = {NULL, 0};
+  for (size_t i = 0; i < pat->len; i++) {
+    unsigned char ch = (unsigned char)pat->s[i];
+    if (ch >= 0x80 || strchr("()|[]{}", ch) ||
+        (ch == '\\' && (i + 1 == pat->len || isalnum((unsigned char)pat->s[i + 1]))))
+      return best;
+  }
+  char *buf = ctr__arena_alloc(scratch, pat->len + 1);
+  if (!buf)
+    return best;
+  size_t n = 0, run = 0; /* buf[run..n): the current run */
+  bool last_char = false; /* buf[n - 1] is the pattern's previous element */
+  for (size_t i = 0; i <= pat->len; i++) {
+    char ch = i < pat->len ? pat->s[i] : '.';
+    if (ch == '*' || ch == '?') {
+      if (last_char)
+        n--; /* optional, or repeated from none */
+    }
+    if (ch == '.' || ch == '^' || ch == '$' || ch == '*' || ch == '?' || ch == '+') {
+      if (n - run > best.len)
+        best = (ctr__str){buf + run, n - run};
+      run = n;
+      last_char = false;
+      continue;
+    }
+    if (ch == '\\')
+      ch = pat->s[++i];
+    buf[n++] = ch;
+    last_char = true;
+  }
+  return best;
+}
+
 /* The literal group one check requires: one of its operands is in the
  * record's bytes whenever the check is true (ASCII-folded when nocase).
  * n == 0: none. */
@@ -328,6 +380,21 @@ static literal_group check_literals(const lit_ctx *x, const ctr__cnode *c)
       if (def->raw == CTR__RAW_JSON_LEAF && !leaf && !inside_one_string(&v[i], g.nocase))
         return none; /* could be matched by a reformatted number or object */
     }
+    g.lits = v;
+    g.n = (uint32_t)npats;
+    leaf_checked = true;
+    break;
+  }
+  case CTR__OP_REGEX: { /* each pattern's longest literal run */
+    const ctr__str *pats = c->mod ? c->rhs_list : &c->rhs;
+    size_t npats = c->mod ? c->nrhs : 1;
+    ctr__str *v = ctr__arena_alloc(x->scratch, (npats ? npats : 1) * sizeof *v);
+    if (!v)
+      return none;
+    for (size_t i = 0; i < npats; i++)
+      if (!(v[i] = regex_run(x->scratch, &pats[i])).len ||
+          (def->raw == CTR__RAW_JSON_LEAF && !inside_one_string(&v[i], false)))
+        return none; /* nothing required, or could sit in a reformatted number or object */
     g.lits = v;
     g.n = (uint32_t)npats;
     leaf_checked = true;

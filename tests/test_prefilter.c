@@ -107,9 +107,9 @@ static uint64_t same_both_ways(ctr_ruleset *rs, const char *rs_name, const char 
 
 /* ------------------------------------------------------------ rulesets */
 
-enum { RS_RDS, RS_RDS_20, RS_RDS_20_1000, RS_LITERALS, RS_UNKEYED, RS_REALISTIC, RS__COUNT };
+enum { RS_RDS, RS_RDS_20, RS_RDS_20_1000, RS_LITERALS, RS_UNKEYED, RS_REALISTIC, RS_SIGMA, RS__COUNT };
 static const char *const k_rs_names[RS__COUNT] = {"rds", "rds+20", "rds+20+1000", "rds+20+literals",
-                                                  "rds+20+unkeyed", "rds+20+realistic"};
+                                                  "rds+20+unkeyed", "rds+20+realistic", "rds+20+sigmahq"};
 
 /* Keyed on a value only a backslash escape can spell in a record, and
  * listing it twice. */
@@ -297,6 +297,11 @@ static const char k_unkeyed_rules[] =
   /* compact JSON drops the space of [1, 2]: "1,2" is no literal of the bytes */
   "- rule: U compact list\n  desc: d\n"
   "  condition: json.value[/requestParameters/list] contains \"1,2\" and ct.useragent = spaced\n"
+  "  output: o\n  priority: info\n"
+  /* a regex's longest literal run: "tool" (y is optional), ":assumed-role/aws:" */
+  "- rule: U regex optional\n  desc: d\n  condition: ct.useragent regex \"tooly?z+ .*\"\n"
+  "  output: o\n  priority: info\n"
+  "- rule: U regex arn\n  desc: d\n  condition: ct.useragent regex \".+:assumed-role/aws:.+\"\n"
   "  output: o\n  priority: info\n";
 
 static ctr_ruleset *ruleset(int which)
@@ -317,6 +322,13 @@ static ctr_ruleset *ruleset(int which)
   }
   if (which == RS_UNKEYED)
     cr_assert_eq(ctr_compiler_add_string(c, k_unkeyed_rules, strlen(k_unkeyed_rules), "u.yaml"), CTR_OK);
+  if (which == RS_SIGMA) { /* case-insensitive (iglob), |re wrapped as a substring match: no key */
+    glob_t g;
+    cr_assert_eq(glob(tu_tests("sigma/sigmahq/*.yml"), 0, NULL, &g), 0);
+    for (size_t i = 0; i < g.gl_pathc; i++)
+      cr_assert_eq(ctr_compiler_add_file(c, g.gl_pathv[i]), CTR_OK, "%s", g.gl_pathv[i]);
+    globfree(&g);
+  }
   if (which == RS_RDS_20_1000 || which == RS_REALISTIC) {
     /* realistic: 200 rules on each of five frequent eventNames, their
      * literals searched in one pass per record (litmatch.c) */
@@ -360,14 +372,16 @@ static size_t corpora(corpus *v, size_t cap)
   n = add_file(v, n, tu_shared("records.json.gz"));
   n = add_file(v, n, tu_shared("partial.ndjson"));
   n = add_file(v, n, tu_tests("bench/adversarial.ndjson"));
-  const char *patterns[] = {tu_shared("envelopes/*"), NULL};
-  char fixtures[4096];
+  const char *patterns[] = {tu_shared("envelopes/*"), NULL, NULL};
+  char fixtures[4096], sigma[4096];
   snprintf(fixtures, sizeof fixtures, "%s", tu_tests("../libctrule/rules/tests/*.ndjson"));
   patterns[1] = fixtures;
+  snprintf(sigma, sizeof sigma, "%s", tu_tests("sigma/sigmahq/*.json")); /* the Sigma rules' records */
+  patterns[2] = sigma;
   char envelopes[4096];
   snprintf(envelopes, sizeof envelopes, "%s", patterns[0]);
   patterns[0] = envelopes;
-  for (size_t p = 0; p < 2; p++) {
+  for (size_t p = 0; p < 3; p++) {
     glob_t g;
     cr_assert_eq(glob(patterns[p], 0, NULL, &g), 0, "no files match %s", patterns[p]);
     for (size_t i = 0; i < g.gl_pathc && n < cap - 2; i++)
@@ -397,8 +411,8 @@ static void corpora_free(corpus *v, size_t n)
 
 Test(prefilter, same_results_on_every_corpus)
 {
-  corpus v[128];
-  size_t n = corpora(v, 128);
+  corpus v[192];
+  size_t n = corpora(v, 192);
   cr_assert_gt(n, 50, "expected the shared data, the fixtures and the envelopes, got %zu corpora", n);
   for (int r = 0; r < RS__COUNT; r++) {
     ctr_ruleset *rs = ruleset(r);
@@ -420,12 +434,12 @@ Test(prefilter, same_results_in_any_chunking)
   char *gen = ctb_corpus_logfile(300, 3, &glen);
   same_both_ways(rs, "rds+20+1000", gen, glen, 4093, "generated log file, chunked", NULL);
   ctr_ruleset_unref(rs);
-  for (int r = RS_LITERALS; r <= RS_REALISTIC; r++) {
+  for (int r = RS_LITERALS; r < RS__COUNT; r++) {
     rs = ruleset(r);
     for (size_t chunk = 1; chunk < 20; chunk += 6)
       same_both_ways(rs, k_rs_names[r], adv, len, chunk, "adversarial records, chunked", NULL);
     same_both_ways(rs, k_rs_names[r], gen, glen, 4093, "generated log file, chunked", NULL);
-    if (r < RS_REALISTIC)
+    if (r < RS__COUNT - 1)
       ctr_ruleset_unref(rs);
   }
   free(gen);
@@ -526,7 +540,7 @@ Test(prefilter, same_results_on_mutated_records)
   cr_assert_lt(evaluated, all, "the prefilter skipped nothing: the test would prove nothing");
   same_both_ways(rs, "rds+20+1000", out, n, 1021, "mutated generated records, chunked", NULL);
   ctr_ruleset_unref(rs);
-  for (int r = RS_LITERALS; r <= RS_REALISTIC; r++) {
+  for (int r = RS_LITERALS; r < RS__COUNT; r++) {
     rs = ruleset(r);
     evaluated = same_both_ways(rs, k_rs_names[r], out, n, 0, "mutated generated records", &all);
     cr_assert_lt(evaluated, all, "%s: the prefilter skipped nothing: the test would prove nothing", k_rs_names[r]);
@@ -591,7 +605,9 @@ Test(prefilter, unkeyed_folded_literals)
     REC("IAMUser", "GetObject", "s3", "spaced", ",\"requestParameters\":{\"list\":[1, 2]}") /* 11 */
     REC("IAMUser", "GetObject", "s3", "x", ",\"awsRegion\":\"Ap-Southeast-2\"")   /* 12: repeated key: jansson */
     REC("IAMUser", "GetObject", "s3", "tool [x] y", "")                             /* 13: bracket */
-    REC("IAMUser", "GetObject", "s3", "x", "");                                     /* 14: nothing */
+    REC("IAMUser", "GetObject", "s3", "toolzz 1", "")                               /* 14: regex */
+    REC("IAMUser", "GetObject", "s3", "a:assumed-role/aws:b", "")                   /* 15: regex */
+    REC("IAMUser", "GetObject", "s3", "x", "");                                     /* 16: nothing */
 #undef REC
   ctr_ruleset *rs = ruleset(RS_UNKEYED);
   for (unsigned flags = 0; flags <= CTR_SCAN_NO_INDEX; flags += CTR_SCAN_NO_INDEX) {
@@ -600,7 +616,8 @@ Test(prefilter, unkeyed_folded_literals)
     list_alerts(&o, "U ", true, alerts, sizeof alerts);
     cr_expect_str_eq(alerts,
                      "0:U sigma names|1:U sigma names|2:U sigma names|4:U sigma agent|6:U root|8:U icontains|"
-                     "10:U json contains|11:U compact list|12:U json region|13:U escaped bracket|",
+                     "10:U json contains|11:U compact list|12:U json region|13:U escaped bracket|14:U regex optional|"
+                     "15:U regex arn|",
                      "flags %u: %s", flags, alerts);
     outcome_free(&o);
   }
@@ -802,8 +819,8 @@ static ctr_ruleset *every_field_rules(void)
  * the bad and incomplete-record reports. */
 Test(prefilter, members_parsed_alone_read_as_the_whole_record)
 {
-  corpus v[128];
-  size_t n = corpora(v, 128);
+  corpus v[192];
+  size_t n = corpora(v, 192);
   ctr_ruleset *rs = every_field_rules();
   uint64_t evaluated = 0;
   for (size_t i = 0; i < n; i++) {
