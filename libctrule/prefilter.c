@@ -30,9 +30,12 @@
  * its condition requires is nowhere in the record's bytes. At compile time
  * each rule gets groups of literals, one of each group being required: the
  * operands of `=`, `in`, `intersects`, `startswith`, `pmatch`, `contains` and
- * `endswith` (and their anyof/allof/oneof forms) on fields whose value is
- * verbatim in the record (ctr__rawness in internal.h), through and/or and
- * macros, never under `not`. When the record holds no backslash escape, the
+ * `endswith` (and their anyof/allof/oneof forms), the longest plain run of a
+ * glob or a simple regex, and, searched ASCII-folded, those of tolower(),
+ * icontains and iglob, on fields whose value is verbatim in the record
+ * (ctr__rawness in internal.h), through and/or and macros, never under
+ * `not`. Many rules' literals are searched in one pass (litmatch.c).
+ * When the record holds no backslash escape, the
  * value of such a field is its raw bytes, so a value holding the literal
  * means the bytes hold it. When it does, an occurrence can only be hidden if
  * it covers a character an escape spelled: the walk vouches for no \u
