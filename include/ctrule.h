@@ -403,8 +403,9 @@ typedef enum ctr_limit {
    * expanded, which bounds macros that double at every level (default
    * 100000). */
   CTR_LIMIT_CONDITION_NODES = 7,
-  /* Compiler, checked while a file is added: most rules defined (default
-   * 10000). */
+  /* Compiler, checked while a file is added: most rules defined, the
+   * built-in ones counted (default 20000: built-ins plus 10,000 of yours fit,
+   * with room). */
   CTR_LIMIT_RULES = 8,
   /* PCRE2 match limit of one regex comparison (default 100000) and PCRE2
    * depth limit (default 10000). Set on the compiler, they become the

@@ -67,7 +67,7 @@ static const struct {
   [CTR_LIMIT_CONDITION_BYTES] = {"condition_bytes", 262144},
   [CTR_LIMIT_MACRO_DEPTH] = {"macro_depth", 64},
   [CTR_LIMIT_CONDITION_NODES] = {"condition_nodes", 100000},
-  [CTR_LIMIT_RULES] = {"rules", 10000},
+  [CTR_LIMIT_RULES] = {"rules", 20000},
   [CTR_LIMIT_REGEX_MATCH] = {"regex_match", 100000},
   [CTR_LIMIT_REGEX_DEPTH] = {"regex_depth", 10000},
   [CTR_LIMIT_LIST_ITEMS] = {"list_items", 100000},

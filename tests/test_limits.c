@@ -121,7 +121,7 @@ Test(limits, defaults_and_names)
     {CTR_LIMIT_CONDITION_BYTES, "condition_bytes", 262144},
     {CTR_LIMIT_MACRO_DEPTH, "macro_depth", 64},
     {CTR_LIMIT_CONDITION_NODES, "condition_nodes", 100000},
-    {CTR_LIMIT_RULES, "rules", 10000},
+    {CTR_LIMIT_RULES, "rules", 20000},
     {CTR_LIMIT_REGEX_MATCH, "regex_match", 100000},
     {CTR_LIMIT_REGEX_DEPTH, "regex_depth", 10000},
     {CTR_LIMIT_LIST_ITEMS, "list_items", 100000},
@@ -362,6 +362,37 @@ Test(limits, rules)
   cr_assert_eq(r.compile_rc, CTR_OK, "%s", r.first_error);
   cr_assert_eq(ctr_ruleset_rule_count(r.rs), 3);
   ctr_ruleset_unref(r.rs);
+}
+
+/* Issue 18: the built-in rules plus 10,000 of an account's own load with the
+ * default limits (the rules limit counts the built-in ones too). */
+Test(limits, builtin_plus_10000_rules_load_by_default)
+{
+  enum { N = 10000 };
+  size_t cap = (size_t)N * 200 + 64, len = 0;
+  char *yaml = malloc(cap);
+  cr_assert(yaml != NULL);
+  for (int i = 0; i < N; i++)
+    len += (size_t)snprintf(yaml + len, cap - len,
+                            "- rule: r%d\n  desc: d\n  condition: ct.name = PutBucketPolicy and "
+                            "s3.bucket = bucket-%d\n" RULE_TAIL,
+                            i, i);
+  ctr_compiler *c;
+  ctr_ruleset *rs = NULL;
+  cr_assert_eq(ctr_compiler_new(&c), CTR_OK);
+  cr_assert_eq(ctr_compiler_add_builtin(c, "rds"), CTR_OK);
+  int rc = ctr_compiler_add_string(c, yaml, len, "mine.yaml");
+  if (rc == CTR_OK)
+    rc = ctr_compiler_compile(c, &rs);
+  for (size_t i = 0; rc != CTR_OK && i < ctr_compiler_diag_count(c); i++)
+    cr_log_error("%s", ctr_diag_text(ctr_compiler_diag(c, i)));
+  cr_assert_eq(rc, CTR_OK);
+  size_t builtin = ctr_ruleset_rule_count(rs) - N;
+  cr_assert_gt(builtin, 40);
+  cr_assert_lt(builtin + N, ctr_limit_default(CTR_LIMIT_RULES), "room is left for the built-in rules to grow");
+  ctr_ruleset_unref(rs);
+  ctr_compiler_free(c);
+  free(yaml);
 }
 
 Test(limits, list_items_bound_nested_lists)

@@ -248,7 +248,7 @@ func TestLimitNamesAndDefaults(t *testing.T) {
 		ctrule.LimitGzipOutput: {"gzip_output", 64 << 30}, ctrule.LimitYAMLAliases: {"yaml_aliases", 10000},
 		ctrule.LimitYAMLNodes: {"yaml_nodes", 2000000}, ctrule.LimitConditionBytes: {"condition_bytes", 262144},
 		ctrule.LimitMacroDepth: {"macro_depth", 64}, ctrule.LimitConditionNodes: {"condition_nodes", 100000},
-		ctrule.LimitRules: {"rules", 10000}, ctrule.LimitRegexMatch: {"regex_match", 100000},
+		ctrule.LimitRules: {"rules", 20000}, ctrule.LimitRegexMatch: {"regex_match", 100000},
 		ctrule.LimitRegexDepth: {"regex_depth", 10000}, ctrule.LimitListItems: {"list_items", 100000},
 		ctrule.LimitGzipRatio: {"gzip_ratio", 200},
 	}

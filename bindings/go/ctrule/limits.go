@@ -24,7 +24,7 @@ const (
 	LimitConditionBytes Limit = 5  // compiler: 262144
 	LimitMacroDepth     Limit = 6  // compiler: 64
 	LimitConditionNodes Limit = 7  // compiler: 100000 once macros are expanded
-	LimitRules          Limit = 8  // compiler: 10000
+	LimitRules          Limit = 8  // compiler: 20000, the built-in rules counted
 	LimitRegexMatch     Limit = 9  // both: PCRE2 match limit 100000
 	LimitRegexDepth     Limit = 10 // both: PCRE2 depth limit 10000
 	LimitListItems      Limit = 11 // compiler: 100000 values per list literal
