@@ -152,14 +152,18 @@ static bool parse_u64(const char *s, uint64_t *out)
   return true;
 }
 
-/* Interns (field, arg) as a cache slot of the ruleset. */
-static int slot_of(compiler_ctx *cx, const ctr__field_def *def, const char *arg, uint64_t argnum)
+/* Interns (field, arg) as a cache slot of the ruleset; `shown` is the
+ * argument as written (a list's name for a list argument, whose arg is its
+ * items). */
+static int slot_of(compiler_ctx *cx, const ctr__field_def *def, const char *arg, uint64_t argnum, const char *shown)
 {
   ctr_ruleset *rs = cx->rs;
   for (size_t i = 0; i < rs->nslots; i++) {
     if (rs->slots[i].def != def)
       continue;
-    if ((!arg && !rs->slots[i].arg) || (arg && rs->slots[i].arg && strcmp(arg, rs->slots[i].arg) == 0))
+    if ((!arg && !rs->slots[i].arg) || (arg && rs->slots[i].arg && strcmp(arg, rs->slots[i].arg) == 0 &&
+                                        strncmp(rs->slots[i].display + strlen(def->name) + 1, shown, strlen(shown)) == 0 &&
+                                        rs->slots[i].display[strlen(def->name) + 1 + strlen(shown)] == ']'))
       return (int)i;
   }
   if (rs->nslots == cx->slot_cap) {
@@ -176,12 +180,50 @@ static int slot_of(compiler_ctx *cx, const ctr__field_def *def, const char *arg,
   s->def = def;
   s->arg = arg ? pstrdup(cx, arg) : NULL;
   s->argnum = argnum;
-  size_t n = strlen(def->name) + (arg ? strlen(arg) + 2 : 0) + 1;
+  size_t n = strlen(def->name) + (arg ? strlen(shown) + 2 : 0) + 1;
   s->display = palloc(cx, n);
   if (!s->display || (arg && !s->arg))
     return -1;
-  snprintf(s->display, n, arg ? "%s[%s]" : "%s", def->name, arg ? arg : "");
+  snprintf(s->display, n, arg ? "%s[%s]" : "%s", def->name, arg ? shown : "");
   return (int)rs->nslots++;
+}
+
+/* The items of the list a CTR__ARG_LIST_OPTIONAL field names, as
+ * ctr__listarg_next reads them, into *out. The parser expands the list as in
+ * `in (LIST)`: lists in it, the list_items limit, the list marked used.
+ * false after an error (reported). */
+static bool list_arg(compiler_ctx *cx, const ctr__fexpr *f, const ctr__field_def *def, ctr__buf *out)
+{
+  if (!ctr__defs_list(cx->defs, f->arg, strlen(f->arg))) {
+    ERR(cx, f->pos, "field '%s' takes the name of a list (e.g. %s[rds_trusted_accounts]), and '%s' is none", def->name,
+        def->name, f->arg);
+    return false;
+  }
+  ctr__buf cond = {0};
+  if (ctr__buf_printf(&cond, "ct.name in (%s)", f->arg) != CTR_OK) {
+    nomem(cx);
+    return false;
+  }
+  ctr__text t = {.s = cond.data, .len = cond.len};
+  ctr__parse_error perr = {0};
+  ctr__ast *a = ctr__parse_condition(&t, cx->defs, &perr);
+  ctr__buf_free(&cond);
+  if (!a) {
+    if (perr.nomem)
+      nomem(cx);
+    else
+      ERR(cx, f->pos, "list '%s': %s", f->arg, perr.msg);
+    return false;
+  }
+  bool ok = ctr__buf_reserve(out, 0) == CTR_OK; /* "" for an empty list */
+  for (size_t i = 0; ok && i < a->nrhs; i++) /* list items hold no NUL (C strings) */
+    ok = ctr__buf_printf(out, "%zu:", a->rhs[i].len) == CTR_OK && ctr__buf_append(out, a->rhs[i].s, a->rhs[i].len) == CTR_OK;
+  ctr__ast_free(a);
+  if (!ok) {
+    ctr__buf_free(out);
+    nomem(cx);
+  }
+  return ok;
 }
 
 static const char *type_name(ctr__ftype t)
@@ -293,7 +335,11 @@ static ctr__cexpr *compile_fexpr(compiler_ctx *cx, const ctr__fexpr *f)
     ERR(cx, f->pos, "field '%s' takes a numeric index argument, not '%s'", def->name, f->arg);
     return NULL;
   }
-  int slot = slot_of(cx, def, f->arg, argnum);
+  ctr__buf items = {0};
+  if (def->arg == CTR__ARG_LIST_OPTIONAL && f->arg && !list_arg(cx, f, def, &items))
+    return NULL;
+  int slot = slot_of(cx, def, items.data ? items.data : f->arg, argnum, f->arg);
+  ctr__buf_free(&items);
   if (slot < 0)
     return NULL;
   e->tf = CTR__TF_NONE;

@@ -302,11 +302,23 @@ CTR__EXTRACT(x_shared_foreign)
   return CTR_OK;
 }
 
+/* Whether an entry is an item of a list argument (ctr__listarg_next). */
+static bool in_listarg(const char *arg, const ctr__str *s)
+{
+  ctr__str item;
+  while (ctr__listarg_next(&arg, &item))
+    if (item.len == s->len && memcmp(item.s, s->s, s->len) == 0)
+      return true;
+  return false;
+}
+
 /* The entries of valuesToAdd that name another account: neither "all" (the
- * public share, a fact of its own) nor the caller's account. */
+ * public share, a fact of its own) nor the caller's account; with [LIST],
+ * nor one of the list's items, so that an alert names the accounts that are
+ * not trusted. */
 CTR__EXTRACT(x_shared_foreign_accounts)
 {
-  CTR__NOARG();
+  CTR__UNUSED(argnum);
   ctr__value_absent(out);
   if (!restore_attribute_call(ev))
     return CTR_OK;
@@ -317,7 +329,7 @@ CTR__EXTRACT(x_shared_foreign_accounts)
   const json_t *me = caller_account(ev);
   size_t k = 0;
   for (size_t i = 0; i < e.n; i++)
-    if (!is_all(&e.v[i]) && !is_account(&e.v[i], me))
+    if (!is_all(&e.v[i]) && !is_account(&e.v[i], me) && !(arg && in_listarg(arg, &e.v[i])))
       e.v[k++] = e.v[i]; /* e.v is this call's own arena copy */
   set_list(out, e.v, k);
   return CTR_OK;
@@ -463,9 +475,12 @@ const ctr__field_def ctr__fields_rds[] = {
     "when empty."),
   F("rds.unshared.accounts", L, x_unshared_accounts,
     "List: the entries of requestParameters.valuesToRemove, " RESTORE "; absent otherwise or when empty."),
-  F("rds.shared.foreign_accounts", L, x_shared_foreign_accounts,
-    "List: the entries of requestParameters.valuesToAdd that are neither \"all\" nor the caller's account "
-    "(userIdentity.accountId, else recipientAccountId), " RESTORE "; absent otherwise or when none."),
+  {"rds.shared.foreign_accounts", L, CTR__ARG_LIST_OPTIONAL, x_shared_foreign_accounts,
+   "List: the entries of requestParameters.valuesToAdd that are neither \"all\" nor the caller's account "
+   "(userIdentity.accountId, else recipientAccountId), " RESTORE "; absent otherwise or when none. "
+   "rds.shared.foreign_accounts[LIST]: also none of the items of the rules list LIST (e.g. rds_trusted_accounts), "
+   "read when the rules compile.",
+   CTR__RAW_NONE},
   F("rds.shared.foreign", S, x_shared_foreign,
     "\"true\" if any requestParameters.valuesToAdd entry is \"all\" or differs from the caller's account "
     "(userIdentity.accountId, else recipientAccountId), else \"false\"; " RESTORE ", absent otherwise."),

@@ -237,6 +237,8 @@ typedef enum ctr__argmode {
   CTR__ARG_NONE = 0,       /* no [arg] allowed */
   CTR__ARG_INDEX_OPTIONAL, /* optional [N] (ec2.imageids[0]) */
   CTR__ARG_KEY_REQUIRED,   /* required [key] (json.value[/a/b]: a JSON pointer) */
+  CTR__ARG_LIST_OPTIONAL,  /* optional [LIST]: a rules list's name; the extractor's arg is its
+                            * items, read with ctr__listarg_next (rds.shared.foreign_accounts[l]) */
 } ctr__argmode;
 
 /* A walked record whose members are parsed one at a time, when first read
@@ -269,6 +271,11 @@ typedef struct ctr__event {
  * tree, static, or allocated in ev->arena. Return CTR_OK or CTR_ENOMEM. */
 typedef int (*ctr__extract_fn)(const ctr__event *ev, const char *arg, uint64_t argnum,
                                ctr__value *out);
+
+/* A CTR__ARG_LIST_OPTIONAL field's arg: the list's items, resolved when the
+ * rules compile (lists in it expanded), each as LEN:BYTES. Reads the item at
+ * *p into *item and moves *p past it; false at the end. */
+bool ctr__listarg_next(const char **p, ctr__str *item);
 
 /* Defines an extractor with the ctr__extract_fn signature (fields_*.c). */
 #define CTR__EXTRACT(fn) static int fn(const ctr__event *ev, const char *arg, uint64_t argnum, ctr__value *out)

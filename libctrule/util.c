@@ -216,6 +216,21 @@ uint64_t ctr__hash(const char *s, size_t len)
   return h;
 }
 
+bool ctr__listarg_next(const char **p, ctr__str *item)
+{
+  size_t len = 0;
+  const char *s = *p;
+  if (!s || !*s)
+    return false;
+  while (*s >= '0' && *s <= '9')
+    len = len * 10 + (size_t)(*s++ - '0');
+  /* compile.c wrote it: LEN digits, ':', LEN bytes with no NUL */
+  item->s = s + 1;
+  item->len = len;
+  *p = s + 1 + len;
+  return true;
+}
+
 uint64_t ctr__hash_lower(const char *s, size_t len)
 {
   uint64_t h = 1469598103934665603ULL; /* ctr__hash of the bytes tolower() gives */

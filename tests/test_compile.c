@@ -447,3 +447,44 @@ Test(compile, exception_comparisons_refused)
     ctr_ruleset_unref(rs);
   }
 }
+
+/* A field argument that names a list (rds.shared.foreign_accounts[LIST]):
+ * resolved when the rules compile, lists in it expanded; the value leaves
+ * out the list's items, so an alert names only the accounts not trusted. */
+Test(compile, list_argument_leaves_out_the_list_items)
+{
+  const char *yaml = "- list: vault\n  items: [\"999988887777\"]\n"
+                     "- list: trusted\n  items: [vault, \"888877776666\", \"1:9\"]\n"
+                     "- list: nobody\n  items: []\n"
+                     "- rule: share\n  desc: d\n  priority: critical\n"
+                     "  condition: rds.shared.foreign_accounts[trusted] exists\n"
+                     "  output: untrusted=%rds.shared.foreign_accounts[trusted] all=%rds.shared.foreign_accounts "
+                     "none=%rds.shared.foreign_accounts[nobody]\n";
+  ctr_ruleset *rs = compile_with(yaml, -1, 0);
+  cr_assert(rs, "%s", diags);
+  cr_assert_eq(strstr(diags, "warning"), NULL, "the lists count as used: %s", diags);
+#define SHARE(values)                                                                                                  \
+  "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\",\"accountId\":\"111122223333\"},"               \
+  "\"eventTime\":\"2025-03-01T10:02:11Z\",\"eventSource\":\"rds.amazonaws.com\",\"eventName\":"                      \
+  "\"ModifyDBSnapshotAttribute\",\"awsRegion\":\"eu-west-1\",\"requestParameters\":{\"attributeName\":\"restore\"," \
+  "\"dBSnapshotIdentifier\":\"s\",\"valuesToAdd\":" values "}}\n"
+  const char *recs = SHARE("[\"999988887777\",\"444455556666\",\"888877776666\",\"111122223333\",\"1:9\",\"555566667777\"]")
+    SHARE("[\"999988887777\",\"888877776666\"]") SHARE("[\"888877776666\",\"all\"]");
+  tu_matches m = {0};
+  cr_assert_eq(tu_scan(rs, recs, strlen(recs), 0, 0, &m), CTR_OK);
+  cr_assert_eq(m.count, 1, "a share to trusted accounts only is quiet: %s", m.text);
+  cr_assert(strstr(m.text, "0\tshare\tuntrusted=(444455556666,555566667777) "
+                           "all=(999988887777,444455556666,888877776666,1:9,555566667777) "
+                           "none=(999988887777,444455556666,888877776666,1:9,555566667777)\n") == m.text,
+            "%s", m.text);
+  tu_matches_free(&m);
+  ctr_ruleset_unref(rs);
+#undef SHARE
+  /* what is not a list */
+  cr_assert_null(compile_with("- rule: r\n  desc: d\n  priority: info\n  output: o\n"
+                              "  condition: rds.shared.foreign_accounts[rds_trusted] exists\n",
+                              -1, 0));
+  cr_assert(strstr(diags, "rules.yaml:5:14: error: field 'rds.shared.foreign_accounts' takes the name of a list "
+                          "(e.g. rds.shared.foreign_accounts[rds_trusted_accounts]), and 'rds_trusted' is none"),
+            "%s", diags);
+}

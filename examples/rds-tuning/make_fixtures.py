@@ -12,7 +12,7 @@ spec = importlib.util.spec_from_file_location(
 mf = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(mf)
 A, Q, record, attrs = mf.A, mf.Q, mf.record, mf.snapshot_attrs
-VAULT, LAKE, FOREIGN = "999988887777", "888877776666", mf.FOREIGN
+VAULT, LAKE, FOREIGN, FOREIGN2 = "999988887777", "888877776666", mf.FOREIGN, "555566667777"
 SNAP, CSNAP = "orders-prod-2025-06-01", "ledger-aurora-2025-06-01"
 
 
@@ -54,13 +54,16 @@ CASES = [
     (copy(FOREIGN), "snapshot copied with a foreign KMS key"),
     (ingress(LAKE), "DB security group opened to an EC2 security group of the data lake"),
     (ingress(FOREIGN), "DB security group opened to an EC2 security group of a foreign account"),
+    (share([VAULT, FOREIGN, LAKE, FOREIGN2]), "shared with both trusted accounts and two foreign ones"),
 ]
 CHECKS = [
     ("RDS Snapshot Shared With Foreign Account",
-     [(1, "quiet"), (2, "quiet"), (3, "alert"), (4, "quiet"), (7, "quiet")],
-     [(3, f"accounts=({VAULT},{FOREIGN})")]),
-    ("RDS Snapshot Attribute Modified", [(1, "quiet"), (2, "quiet"), (4, "quiet")], []),
-    ("RDS Cluster Snapshot Shared With Foreign Account", [(5, "quiet"), (6, "alert")], [(6, f"{FOREIGN}")]),
+     [(1, "quiet"), (2, "quiet"), (3, "alert"), (4, "quiet"), (7, "quiet"), (13, "alert")],
+     # the alert names only the accounts that are not trusted
+     [(3, f"accounts=({FOREIGN})"), (13, f"accounts=({FOREIGN},{FOREIGN2})")]),
+    ("RDS Snapshot Attribute Modified", [(1, "quiet"), (2, "quiet"), (4, "quiet"), (13, "quiet")], []),
+    ("RDS Cluster Snapshot Shared With Foreign Account", [(5, "quiet"), (6, "alert")],
+     [(6, f"accounts=({FOREIGN})")]),
     ("RDS Cluster Snapshot Attribute Modified", [(5, "quiet"), (6, "quiet")], []),
     ("RDS Public Exposure Attempt Denied", [(7, "alert"), (8, "quiet")], []),
     ("RDS Snapshot Copied Cross-Region Or With Foreign Key", [(9, "quiet"), (10, "alert")], [(10, f":{FOREIGN}:key/")]),

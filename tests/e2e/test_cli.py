@@ -146,7 +146,7 @@ def test_scan_json_is_falco_alert_json() -> None:
                  and a["output_fields"].get("rds.snapshot") == "orders-prod-adhoc-0710")
     assert share["rule"] == "RDS Snapshot Shared With Foreign Account"
     assert share["time"] == "2025-07-10T16:19:02.000000000Z"
-    assert share["output_fields"]["rds.shared.foreign_accounts"] == ["444455556666"]
+    assert share["output_fields"]["rds.shared.foreign_accounts[rds_trusted_accounts]"] == ["444455556666"]
     dp = next(a for a in alerts if a["rule"] == "RDS Deletion Protection Disabled")
     assert dp["output_fields"]["rds.cluster"] is None
     assert "cluster=<NA>" in dp["output"]
