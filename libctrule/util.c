@@ -24,6 +24,7 @@ int ctr__buf_reserve(ctr__buf *b, size_t extra)
   char *p = realloc(b->data, cap);
   if (!p)
     return CTR_ENOMEM;
+  p[b->len] = '\0'; /* a first allocation too: data is a string whenever it is not NULL */
   b->data = p;
   b->cap = cap;
   return CTR_OK;
