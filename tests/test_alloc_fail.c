@@ -26,7 +26,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <zlib.h>
 
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t size);
@@ -185,23 +184,6 @@ Test(alloc_fail, compile_refuses_after_any_failed_allocation)
   ctr_ruleset_unref(ref);
 }
 
-/* gzip of `in` (a member with header and trailer), allocated with malloc. */
-static unsigned char *gzip(const char *in, size_t len, size_t *out_len)
-{
-  z_stream z = {0};
-  cr_assert_eq(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  size_t cap = deflateBound(&z, len);
-  unsigned char *out = malloc(cap);
-  z.next_in = (unsigned char *)in;
-  z.avail_in = (uInt)len;
-  z.next_out = out;
-  z.avail_out = (uInt)cap;
-  cr_assert_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
-  *out_len = cap - z.avail_out;
-  deflateEnd(&z);
-  return out;
-}
-
 /* Scans `buf` in chunks of `chunk` bytes with the fail_at-th allocation
  * failing; the allocation count covers the scanner's creation too. */
 static int scan_with(ctr_ruleset *rs, const void *buf, size_t len, size_t chunk, long fail_at, alerts *got,
@@ -270,7 +252,7 @@ Test(alloc_fail, scan_in_small_chunks)
 Test(alloc_fail, scan_of_gzip)
 {
   size_t len;
-  unsigned char *gz = gzip(input, sizeof input - 1, &len);
+  unsigned char *gz = tu_gzip(input, sizeof input - 1, &len);
   scan_every_failure(gz, len, 64);
   free(gz);
 }

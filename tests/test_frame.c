@@ -216,31 +216,6 @@ static ctr__frame_limits limits(uint64_t record_bytes, uint32_t depth, uint64_t 
   return l;
 }
 
-/* gzip of `in` (one member), with the given header fields (NULL: zlib's). */
-static unsigned char *gzip_with_header(const void *in, size_t len, gz_header *header, size_t *outlen)
-{
-  z_stream z;
-  memset(&z, 0, sizeof z);
-  cr_assert_eq(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  if (header)
-    cr_assert_eq(deflateSetHeader(&z, header), Z_OK);
-  size_t cap = deflateBound(&z, (uLong)len) + 64;
-  unsigned char *o = malloc(cap);
-  z.next_in = (unsigned char *)(uintptr_t)in;
-  z.avail_in = (uInt)len;
-  z.next_out = o;
-  z.avail_out = (uInt)cap;
-  cr_assert_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
-  *outlen = z.total_out;
-  deflateEnd(&z);
-  return o;
-}
-
-static unsigned char *gzip(const void *in, size_t len, size_t *outlen)
-{
-  return gzip_with_header(in, len, NULL, outlen);
-}
-
 /* The log of one feed must equal the log of every other chunking tried. */
 static void assert_split_invariant(const void *data, size_t len, const ctr__frame_limits *lim, size_t stride,
                                    const char *what)
@@ -584,7 +559,7 @@ Test(frame, gzip_gives_the_same_records)
 {
   const char *in = "{\"a\":1}\n{\"Records\":[{\"b\":2}]}\n";
   size_t n;
-  unsigned char *gz = gzip(in, strlen(in), &n);
+  unsigned char *gz = tu_gzip(in, strlen(in), &n);
   sink_log plain = {0}, l = {0};
   run(&plain, NULL, in, strlen(in), 0);
   cr_assert_eq(run(&l, NULL, gz, n, 0), CTR_OK);
@@ -594,7 +569,7 @@ Test(frame, gzip_gives_the_same_records)
 
   /* multi-member: offsets run on through the members */
   size_t n2;
-  unsigned char *gz2 = gzip("{\"c\":3}", 7, &n2);
+  unsigned char *gz2 = tu_gzip("{\"c\":3}", 7, &n2);
   unsigned char *both = malloc(n + n2);
   memcpy(both, gz, n);
   memcpy(both + n, gz2, n2);
@@ -604,7 +579,7 @@ Test(frame, gzip_gives_the_same_records)
 
   /* a BOM inside the gzip stream */
   size_t n3;
-  unsigned char *gz3 = gzip("\xEF\xBB\xBF{\"d\":4}", 10, &n3);
+  unsigned char *gz3 = tu_gzip("\xEF\xBB\xBF{\"d\":4}", 10, &n3);
   cr_assert_eq(run(&l, NULL, gz3, n3, 0), CTR_OK);
   cr_assert_str_eq(l.log.data, "R 0 3 {\"d\":4}\n");
   free(gz);
@@ -654,7 +629,7 @@ Test(frame, corrupt_gzip_is_a_stream_error)
   /* good records before the damage are still delivered */
   const char *in = "{\"a\":1}\n{\"b\":2}\n";
   size_t n;
-  unsigned char *gz = gzip(in, strlen(in), &n);
+  unsigned char *gz = tu_gzip(in, strlen(in), &n);
   gz[n - 5] ^= 0xff; /* the CRC/length trailer */
   cr_assert_eq(run(&l, NULL, gz, n, 0), CTR_EDATA);
   cr_assert(strstr(l.log.data, "R 0 0 {\"a\":1}\nR 1 8 {\"b\":2}\nE EDATA"), "%s", l.log.data);
@@ -662,7 +637,7 @@ Test(frame, corrupt_gzip_is_a_stream_error)
   cr_assert(strstr(l.log.data, "incorrect data check"), "%s", l.log.data);
   free(gz);
   /* trailing garbage after a good member is a broken second member */
-  unsigned char *good = gzip(in, strlen(in), &n);
+  unsigned char *good = tu_gzip(in, strlen(in), &n);
   good = realloc(good, n + 3);
   memcpy(good + n, "abc", 3);
   cr_assert_eq(run(&l, NULL, good, n + 3, 0), CTR_EDATA);
@@ -676,7 +651,7 @@ Test(frame, truncated_gzip_is_a_stream_error)
   size_t len;
   char *sample = ndjson_sample(4000, &len);
   size_t n;
-  unsigned char *gz = gzip(sample, len, &n);
+  unsigned char *gz = tu_gzip(sample, len, &n);
   sink_log l = {0};
   cr_assert_eq(run(&l, NULL, gz, n - 4, 0), CTR_EDATA);
   cr_assert_eq(l.errors, 1);
@@ -701,7 +676,7 @@ Test(frame, gzip_bomb_stops_at_the_limit)
   memcpy(in, "{\"a\":1}\n", 8);
   memset(in + 8, ' ', big - 8);
   size_t n;
-  unsigned char *gz = gzip(in, big, &n);
+  unsigned char *gz = tu_gzip(in, big, &n);
   cr_assert_lt(n, 10000);
   ctr__frame_limits lim = limits(0, 0, 100000);
   sink_log l = {0};
@@ -792,7 +767,7 @@ Test(frame, gzip_trailer_is_checked)
   const char *in = "{\"a\":1}\n{\"b\":2}\n";
   const char *records = "R 0 0 {\"a\":1}\nR 1 8 {\"b\":2}\n";
   size_t n;
-  unsigned char *gz = gzip(in, strlen(in), &n);
+  unsigned char *gz = tu_gzip(in, strlen(in), &n);
   size_t cuts[GZIP_TRAILER_CUTS];
   for (size_t k = 0; k < GZIP_TRAILER_CUTS; k++) /* before, inside and after the 8-byte trailer */
     cuts[k] = n - 8 + k;
@@ -828,7 +803,7 @@ Test(frame, gzip_trailer_split_over_three_feeds)
 {
   const char *in = "{\"a\":1}\n";
   size_t n;
-  unsigned char *gz = gzip(in, strlen(in), &n);
+  unsigned char *gz = tu_gzip(in, strlen(in), &n);
   gz[n - 6] ^= 0x80; /* CRC-32 byte 2 */
   char expect[160];
   snprintf(expect, sizeof expect,
@@ -849,9 +824,9 @@ Test(frame, gzip_trailer_split_over_three_feeds)
 Test(frame, gzip_bad_member_after_a_good_one)
 {
   size_t n1, n2, n3;
-  unsigned char *first = gzip("{\"a\":1}\n", 8, &n1);
-  unsigned char *empty = gzip("", 0, &n2); /* a member that inflates to nothing */
-  unsigned char *last = gzip("{\"c\":3}\n", 8, &n3);
+  unsigned char *first = tu_gzip("{\"a\":1}\n", 8, &n1);
+  unsigned char *empty = tu_gzip("", 0, &n2); /* a member that inflates to nothing */
+  unsigned char *last = tu_gzip("{\"c\":3}\n", 8, &n3);
   size_t n = n1 + n2 + n3;
   unsigned char *all = malloc(n);
   memcpy(all, first, n1);
@@ -895,7 +870,7 @@ Test(frame, gzip_header_crc_is_checked)
   header.time = 1700000000;
   header.name = (Bytef *)"trail.json";
   size_t n;
-  unsigned char *gz = gzip_with_header("{\"a\":1}\n", 8, &header, &n);
+  unsigned char *gz = tu_gzip_with_header("{\"a\":1}\n", 8, &header, &n);
   cr_assert(gz[3] & 0x02, "FHCRC set");
   size_t cuts[] = {10, 12, 21, 22, 23};
   assert_gzip_log(gz, n, cuts, sizeof cuts / sizeof cuts[0], "R 0 0 {\"a\":1}\n", "good header CRC");
@@ -908,7 +883,7 @@ Test(frame, gzip_header_crc_is_checked)
 
   /* the same in a second member, after one that was read unchecked */
   size_t n1;
-  unsigned char *first = gzip("{\"b\":2}\n", 8, &n1);
+  unsigned char *first = tu_gzip("{\"b\":2}\n", 8, &n1);
   unsigned char *both = malloc(n1 + n);
   memcpy(both, first, n1);
   memcpy(both + n1, gz, n);
@@ -927,7 +902,7 @@ Test(frame, gzip_trailer_is_checked_at_the_output_limit)
 {
   const char *in = "{\"a\":1}\n{\"b\":2}\n";
   size_t n;
-  unsigned char *gz = gzip(in, strlen(in), &n);
+  unsigned char *gz = tu_gzip(in, strlen(in), &n);
   gz[n - 8] ^= 0x01;
   ctr__frame_limits lim = limits(0, 0, strlen(in)); /* exactly the member's size */
   sink_log l = {0};
@@ -968,7 +943,7 @@ Test(frame, nonzero_record_return_stops_until_reset)
 
   /* a stop inside a gzip stream or a CloudWatch Logs payload is as prompt */
   size_t n;
-  unsigned char *gz = gzip(in, strlen(in), &n);
+  unsigned char *gz = tu_gzip(in, strlen(in), &n);
   log_reset(&l);
   l.stop_at = 1;
   l.stop_rc = 1;
@@ -1013,7 +988,7 @@ Test(frame, reset_mid_stream_starts_afresh)
   /* a gzip stream after a plain one, and back */
   ctr__framer_reset(f);
   size_t n;
-  unsigned char *gz = gzip("{\"g\":1}", 7, &n);
+  unsigned char *gz = tu_gzip("{\"g\":1}", 7, &n);
   cr_assert_eq(ctr__framer_feed(f, gz, n / 2), CTR_OK);
   ctr__framer_reset(f);
   cr_assert_eq(ctr__framer_feed(f, gz, n), CTR_OK);
@@ -1252,7 +1227,7 @@ Test(frame, every_split_of_a_log_file_sample)
   assert_records_match_lines(l.log.data, sample, 12, 1);
   assert_split_invariant(file, flen, NULL, 1, "log file sample");
   size_t n;
-  unsigned char *gz = gzip(file, flen, &n);
+  unsigned char *gz = tu_gzip(file, flen, &n);
   assert_split_invariant(gz, n, NULL, 1, "gzip log file sample");
   ctr__frame_limits lim = limits(900, 4, 3000);
   assert_split_invariant(gz, n, &lim, 1, "gzip log file sample, tight limits");
@@ -1298,7 +1273,7 @@ Test(frame, every_split_of_mixed_and_bad_input)
                                "B 15 551 EDATA truncated record: input ended inside a JSON string\n");
   assert_split_invariant(in, strlen(in), &lim, 1, "mixed input");
   size_t n;
-  unsigned char *gz = gzip(in, strlen(in), &n);
+  unsigned char *gz = tu_gzip(in, strlen(in), &n);
   assert_split_invariant(gz, n, &lim, 1, "gzip mixed input");
   free(gz);
   ctr__buf_free(&l.log);
@@ -1365,7 +1340,7 @@ Test(frame, gzip_trailing_zero_padding_is_skipped)
 {
   const char *rec = "{\"a\":1}\n{\"b\":2}\n";
   size_t n1;
-  unsigned char *m = gzip(rec, strlen(rec), &n1);
+  unsigned char *m = tu_gzip(rec, strlen(rec), &n1);
   unsigned char *in = calloc(1, 2 * n1 + 1024);
   memcpy(in, m, n1);
   size_t len = n1 + 512; /* 512 zero bytes, as a tar block pads */
@@ -1396,13 +1371,13 @@ Test(frame, nested_gzip_is_decompressed)
 {
   const char *rec = "{\"a\":1}\n{\"b\":2}\n";
   size_t n1, n2, n3;
-  unsigned char *inner = gzip(rec, strlen(rec), &n1);
+  unsigned char *inner = tu_gzip(rec, strlen(rec), &n1);
   /* two inner members and zero padding, all compressed again */
   unsigned char *two = calloc(1, 2 * n1 + 64);
   memcpy(two, inner, n1);
   memcpy(two + n1, inner, n1);
   size_t twolen = 2 * n1 + 64;
-  unsigned char *outer = gzip(two, twolen, &n2);
+  unsigned char *outer = tu_gzip(two, twolen, &n2);
   sink_log l = {0};
   cr_assert_eq(run(&l, NULL, outer, n2, 0), CTR_OK);
   cr_assert_str_eq(l.log.data, "R 0 0 {\"a\":1}\nR 1 8 {\"b\":2}\nR 2 16 {\"a\":1}\nR 3 24 {\"b\":2}\n"
@@ -1420,7 +1395,7 @@ Test(frame, nested_gzip_is_decompressed)
   unsigned char *bad = malloc(n1);
   memcpy(bad, inner, n1);
   bad[n1 / 2] ^= 0x55;
-  unsigned char *badgz = gzip(bad, n1, &n3);
+  unsigned char *badgz = tu_gzip(bad, n1, &n3);
   sink_log ref = {0};
   cr_assert_eq(run(&ref, NULL, badgz, n3, 0), CTR_EDATA);
   cr_assert(strstr(ref.log.data, "E EDATA 10 corrupt nested gzip stream at its compressed byte "), "%s", ref.log.data);
@@ -1432,13 +1407,13 @@ Test(frame, nested_gzip_is_decompressed)
   free(badgz);
   free(bad);
   /* a nested member cut short */
-  unsigned char *cut = gzip(inner, n1 - 3, &n3);
+  unsigned char *cut = tu_gzip(inner, n1 - 3, &n3);
   cr_assert_eq(run(&l, NULL, cut, n3, 0), CTR_EDATA);
   cr_assert(strstr(l.log.data, "truncated nested gzip stream: input ended inside a compressed member"), "%s",
             l.log.data);
   free(cut);
   /* three levels */
-  unsigned char *third = gzip(outer, n2, &n3);
+  unsigned char *third = tu_gzip(outer, n2, &n3);
   for (size_t chunk = 0; chunk < 8; chunk++) {
     cr_assert_eq(run(&l, NULL, third, n3, chunk), CTR_EDATA);
     cr_assert_str_eq(l.log.data, "E EDATA 10 gzip nested deeper than 2 levels (decompress it before scanning)\n");
@@ -1460,7 +1435,7 @@ Test(frame, gzip_ratio_limit)
   memcpy(plain, "{\"a\":1}\n", 8);
   memcpy(plain + len - 8, "{\"b\":2}\n", 8);
   size_t gzlen;
-  unsigned char *gz = gzip(plain, len, &gzlen);
+  unsigned char *gz = tu_gzip(plain, len, &gzlen);
   cr_assert_gt(len / gzlen, 500);
   sink_log l = {0};
   /* the default (200) stops it */
@@ -1480,7 +1455,7 @@ Test(frame, gzip_ratio_limit)
   ctr__buf_free(&ref.log);
   /* gzip inside gzip: each layer against its own input */
   size_t n2;
-  unsigned char *gz2 = gzip(gz, gzlen, &n2);
+  unsigned char *gz2 = tu_gzip(gz, gzlen, &n2);
   cr_assert_eq(run(&l, NULL, gz2, n2, 0), CTR_ELIMIT);
   cr_assert(strstr(l.log.data, "(limit gzip_ratio) at the nested stream's compressed byte "), "%s", l.log.data);
   free(gz2);

@@ -114,27 +114,11 @@ Test(scan, cloudwatch_logs_payload)
   cr_assert_str_eq(out, "W");
 }
 
-static unsigned char *gzip(const char *in, size_t len, size_t *outlen)
-{
-  z_stream z = {0};
-  cr_assert_eq(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  size_t cap = deflateBound(&z, len) + 64;
-  unsigned char *o = malloc(cap);
-  z.next_in = (unsigned char *)in;
-  z.avail_in = (uInt)len;
-  z.next_out = o;
-  z.avail_out = (uInt)cap;
-  cr_assert_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
-  *outlen = z.total_out;
-  deflateEnd(&z);
-  return o;
-}
-
 Test(scan, gzip_every_shape)
 {
   const char *logfile = "{\"Records\":[" REC("A") "," REC("B") "]}";
   size_t n;
-  unsigned char *gz = gzip(logfile, strlen(logfile), &n);
+  unsigned char *gz = tu_gzip(logfile, strlen(logfile), &n);
   cr_assert_eq(scan(gz, n, out, sizeof out, NULL, NULL), CTR_OK);
   cr_assert_str_eq(out, "A B");
   free(gz);
@@ -373,7 +357,7 @@ static void assert_cut_survives(ctr_ruleset *rs, const char *what, const char *h
   memcpy(in + hn, rec, cut);
   memcpy(in + hn + cut, tail, tn + 1);
   size_t gzlen;
-  unsigned char *gz = gzip(in, len, &gzlen);
+  unsigned char *gz = tu_gzip(in, len, &gzlen);
   for (int z = 0; z < 2; z++) {
     for (size_t i = 0; i < sizeof chunkings / sizeof *chunkings; i++) {
       cut_outcome o = z ? scan_chunked(rs, gz, gzlen, chunkings[i]) : scan_chunked(rs, in, len, chunkings[i]);
@@ -492,7 +476,7 @@ Test(scan, one_parsing_policy_for_every_shape)
     for (int shape = 0; shape < 6; shape++) {
       char *in = in_shape(rec, shape);
       size_t gzlen;
-      unsigned char *gz = gzip(in, strlen(in), &gzlen);
+      unsigned char *gz = tu_gzip(in, strlen(in), &gzlen);
       for (int z = 0; z < 2; z++) {
         cut_outcome o = z ? scan_chunked(rs, gz, gzlen, 0) : scan_chunked(rs, in, strlen(in), 0);
         cr_assert_eq(o.rc, CTR_OK);
@@ -552,7 +536,7 @@ Test(scan, gzip_quirks)
 {
   const char *nd = REC("A") "\n" REC("B") "\n";
   size_t n1, n2;
-  unsigned char *gz = gzip(nd, strlen(nd), &n1);
+  unsigned char *gz = tu_gzip(nd, strlen(nd), &n1);
   ctr_ruleset *rs = rules();
   /* zero padding after the member: every alert, no error, one value skipped */
   unsigned char *padded = calloc(1, n1 + 4096);
@@ -568,7 +552,7 @@ Test(scan, gzip_quirks)
   cr_assert_eq(ctr_scanner_stat(sc, CTR_STAT_SKIPPED), 1);
   ctr_scanner_free(sc);
   /* gzip inside gzip: inflated again */
-  unsigned char *nested = gzip((const char *)gz, n1, &n2);
+  unsigned char *nested = tu_gzip((const char *)gz, n1, &n2);
   memset(&o, 0, sizeof o);
   cr_assert_eq(ctr_scanner_new(rs, count_alert, &o, &sc), CTR_OK);
   cr_assert_eq(ctr_scanner_feed(sc, nested, n2), CTR_OK);
@@ -581,7 +565,7 @@ Test(scan, gzip_quirks)
   char *plain = malloc(len);
   memset(plain, '\n', len);
   memcpy(plain, nd, strlen(nd));
-  unsigned char *bomb = gzip(plain, len, &n2);
+  unsigned char *bomb = tu_gzip(plain, len, &n2);
   memset(&o, 0, sizeof o);
   cr_assert_eq(ctr_scanner_new(rs, count_alert, &o, &sc), CTR_OK);
   cr_assert_eq(ctr_scanner_set_limit(sc, CTR_LIMIT_GZIP_RATIO, 1000000), CTR_OK);

@@ -1,6 +1,9 @@
 #include "testutil.h"
 
 #include <criterion/criterion.h>
+#include <stdint.h>
+#include <string.h>
+#include <zlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -104,4 +107,29 @@ int tu_scan(ctr_ruleset *rs, const char *buf, size_t len, size_t chunk, unsigned
     out->cap = 1;
   }
   return rc;
+}
+
+unsigned char *tu_gzip_with_header(const void *in, size_t len, void *header, size_t *out_len)
+{
+  z_stream z;
+  memset(&z, 0, sizeof z);
+  cr_assert_eq(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  if (header)
+    cr_assert_eq(deflateSetHeader(&z, header), Z_OK);
+  size_t cap = deflateBound(&z, (uLong)len) + 64;
+  unsigned char *o = malloc(cap);
+  cr_assert_not_null(o);
+  z.next_in = (unsigned char *)(uintptr_t)in;
+  z.avail_in = (uInt)len;
+  z.next_out = o;
+  z.avail_out = (uInt)cap;
+  cr_assert_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+  *out_len = z.total_out;
+  deflateEnd(&z);
+  return o;
+}
+
+unsigned char *tu_gzip(const void *in, size_t len, size_t *out_len)
+{
+  return tu_gzip_with_header(in, len, NULL, out_len);
 }

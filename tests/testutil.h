@@ -12,6 +12,12 @@ const char *tu_tests(const char *name);
 /* Reads a whole file; aborts the test (cr_assert) if it cannot. Caller frees. */
 char *tu_read(const char *path, size_t *len);
 
+/* gzip of `in` as one member, with the given header fields (a zlib
+ * gz_header *, NULL: zlib's defaults); aborts the test if zlib fails.
+ * Caller frees. */
+unsigned char *tu_gzip_with_header(const void *in, size_t len, void *header, size_t *out_len);
+unsigned char *tu_gzip(const void *in, size_t len, size_t *out_len);
+
 #endif
 
 #include "ctrule.h"
