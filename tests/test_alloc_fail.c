@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t size);
@@ -182,6 +183,139 @@ Test(alloc_fail, compile_refuses_after_any_failed_allocation)
   }
   cr_assert_eq(failed, total);
   ctr_ruleset_unref(ref);
+}
+
+/* The rule collector (merge.c) on every path: each append, override and
+ * redefinition form of lists, macros and rules, rules of another source,
+ * required versions, a file read from disk; then files that each stop at a
+ * different load or merge error. Every allocation fails in turn: compile
+ * then fails with CTR_ENOMEM (failure is sticky), and the sanitizer build
+ * checks that nothing leaks on any of these paths. */
+static const char merge_paths[] =
+  "- required_engine_version: 0.26.0\n"
+  "- required_plugin_versions:\n  - name: cloudtrail\n    version: 0.1.0\n"
+  "    alternatives:\n      - name: json\n        version: 0.1.0\n"
+  "- list: admins\n  items: [alice, bob]\n"
+  "- list: admins\n  items: [carol]\n  append: true\n"
+  "- list: admins\n  items: [dave]\n  override:\n    items: append\n"
+  "- list: others\n  items: [x]\n"
+  "- list: others\n  items: [y, z]\n"
+  "- list: newlist\n  items: [q]\n  override:\n    items: replace\n"
+  "- macro: m1\n  condition: ct.src = rds.amazonaws.com\n"
+  "- macro: m1\n  condition: or ct.src = x\n  append: true\n"
+  "- macro: m1\n  condition: or ct.src = y\n  override:\n    condition: append\n"
+  "- macro: m2\n  condition: ct.region = a\n"
+  "- macro: m2\n  condition: ct.region = b\n"
+  "- macro: m3\n  condition: ct.region = c\n  override:\n    condition: replace\n"
+  "- rule: R1\n  desc: d\n  condition: m1 and ct.user in (admins, others) and not m2 and not m3\n"
+  "  output: \"%ct.name by %ct.user\"\n  priority: WARNING\n  tags: [a, b]\n"
+  "  exceptions:\n    - name: e1\n      fields: [ct.user, ct.region]\n      comps: [=, in]\n"
+  "      values:\n        - [bob, [eu-west-1, eu-west-2]]\n"
+  "    - name: e2\n      fields: ct.region\n      comps: in\n      values: [x, y]\n"
+  "    - name: e3\n      fields: [ct.user]\n"
+  "- rule: R1\n  condition: and ct.name != x\n  output: \" more\"\n  desc: \" more\"\n  tags: [b, c]\n"
+  "  exceptions:\n    - name: e1\n      values:\n        - [carol, [us-east-1]]\n"
+  "    - name: e4\n      fields: [ct.name]\n      values:\n        - [StopDBInstance]\n"
+  "  override:\n    condition: append\n    output: append\n    desc: append\n    tags: append\n"
+  "    exceptions: append\n"
+  "- rule: R1\n  priority: ERROR\n  enabled: false\n  override:\n    priority: replace\n    enabled: replace\n"
+  "- rule: R1\n  enabled: true\n"
+  "- rule: R2\n  desc: d\n  condition: ct.name = a\n  output: o\n  priority: INFO\n"
+  "- rule: R2\n  desc: d2\n  condition: ct.name = b\n  output: o2\n  priority: NOTICE\n  tags: [t]\n"
+  "  exceptions:\n    - name: x\n      fields: ct.user\n      values: [a]\n"
+  "- rule: R3\n  condition: ct.name = c\n  desc: d\n  output: o\n  priority: INFO\n"
+  "- rule: R3\n  condition: ct.name = d\n  exceptions:\n    - name: y\n      fields: ct.user\n      values: [b]\n"
+  "  override:\n    condition: replace\n    exceptions: replace\n"
+  "- rule: K1\n  desc: d\n  condition: ka.verb = get\n  output: o\n  priority: INFO\n  source: k8s_audit\n"
+  "- rule: K2\n  desc: d\n  condition: ka.verb = get\n  output: o\n  priority: INFO\n  source: k8s_audit\n"
+  "- rule: K1\n  condition: and ka.user = x\n  append: true\n"
+  "- rule: K1\n  enabled: false\n"
+  "- something_else: 1\n"
+  "- rule: R4\n  desc: d\n  condition: ct.name = a\n  output: o\n  priority: INFO\n  unknown_key: 1\n"
+  "  warn_evttypes: false\n  skip-if-unknown-filter: true\n"
+  "- rule: RDS Instance Stopped\n  tags: [extra]\n  override:\n    tags: append\n";
+
+/* Each stops at its own error (Falco stops a file at its first). */
+static const char *const bad_files[] = {
+  "- list: l\n  items: [a, [b]]\n",
+  "- list: l\n  items: x\n",
+  "- list: nope\n  items: [a]\n  append: true\n",
+  "- macro: nope\n  condition: x\n  append: true\n",
+  "- macro: m\n  condition: [x]\n",
+  "- rule: r\n  desc: d\n  condition: ct.name = a\n  output: o\n  priority: HUGE\n",
+  "- rule: r\n  desc: d\n  condition: ct.name = a\n  output: o\n  priority: INFO\n  exceptions:\n"
+  "    - name: e\n      fields: [ct.user, nope.field]\n      values:\n        - [a, b]\n",
+  "- rule: r\n  desc: d\n  condition: ct.name = a\n  output: o\n  priority: INFO\n  exceptions:\n"
+  "    - name: e\n      fields: [ct.user, ct.name]\n      values:\n        - [a]\n",
+  "- rule: r\n  desc: d\n  condition: ct.name = a\n  output: o\n  priority: INFO\n  tags: [a, [b]]\n",
+  "- rule: r\n  condition: and x\n  append: true\n",
+  "- rule: r2\n  desc: d\n  condition: ct.name = a and (\n  output: o\n  priority: INFO\n",
+  "- rule: r3\n  desc: d\n  condition: ct.nope = a\n  output: \"%ct.nope %\"\n  priority: INFO\n",
+  "- required_engine_version: 999.0.0\n",
+  "- required_engine_version: [1]\n",
+  "- required_plugin_versions: 3\n",
+  "- rule: r4\n  desc: d\n  condition: ct.name = a\n  output: o\n  priority: INFO\n  override:\n"
+  "    condition: sideways\n",
+  "- rule: r5\n  desc: d\n  condition: ct.name = a\n  output: o\n  priority: INFO\n  enabled: maybe\n",
+  "x: [unclosed\n",
+  "- &a [*a]\n",
+  "- rule: r6\n  desc: d\n  condition: ct.name = a\n  output: o\n  priority: INFO\n- rule: r6\n"
+  "  exceptions:\n    - name: n\n      values: [[a]]\n  override:\n    exceptions: append\n",
+  "- macro: m9\n  condition: ct.name = a\n- macro: m9\n  condition: and\n  override:\n"
+  "    condition: append\n- rule: r9\n  desc: d\n  condition: m9\n  output: o\n  priority: INFO\n",
+  "- list: l9\n  items: [a]\n- list: l9\n  items: [b]\n  override:\n    items: append\n    nope: replace\n",
+  "title: t\nlogsource:\n  product: aws\n  service: cloudtrail\ndetection:\n  sel:\n"
+  "    eventName: X\n  condition: sel\nlevel: high\n",
+};
+
+static int compile_merge_paths(long fail_at, const char *path, size_t *ndiags)
+{
+  ctr_compiler *c = NULL;
+  arm(fail_at);
+  int rc = ctr_compiler_new(&c);
+  if (rc != CTR_OK) {
+    disarm();
+    return rc;
+  }
+  ctr_compiler_add_builtin(c, "rds");
+  ctr_compiler_add_file(c, path);
+  ctr_compiler_select_name(c, "R*", 0);
+  ctr_compiler_select_tag(c, "rds", 1);
+  ctr_compiler_set_min_priority(c, CTR_PRIORITY_NOTICE);
+  for (size_t i = 0; i < sizeof bad_files / sizeof *bad_files; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "bad%zu.yaml", i);
+    ctr_compiler_add_string(c, bad_files[i], strlen(bad_files[i]), name);
+  }
+  ctr_ruleset *rs = NULL;
+  rc = ctr_compiler_compile(c, &rs);
+  *ndiags = ctr_compiler_diag_count(c);
+  for (size_t i = 0; i < *ndiags; i++)
+    cr_assert_not_null(ctr_diag_text(ctr_compiler_diag(c, i)));
+  ctr_compiler_free(c);
+  disarm();
+  cr_assert_null(rs, "k %ld: a ruleset from files with errors", fail_at);
+  return rc;
+}
+
+Test(alloc_fail, rule_collector_paths_and_errors)
+{
+  char path[] = "/tmp/ctr_alloc_fail_XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert_geq(fd, 0);
+  FILE *f = fdopen(fd, "wb");
+  cr_assert(f && fwrite(merge_paths, 1, sizeof merge_paths - 1, f) == sizeof merge_paths - 1 && fclose(f) == 0);
+  size_t nd;
+  cr_assert_eq(compile_merge_paths(0, path, &nd), CTR_ESYNTAX);
+  long total = g_count;
+  /* One error per bad file; warnings from the tuning file. */
+  cr_assert_gt(nd, sizeof bad_files / sizeof *bad_files, "%zu diagnostics", nd);
+  for (long k = 1; k <= total; k++) {
+    int status = compile_merge_paths(k, path, &nd);
+    cr_assert(g_failed, "k %ld of %ld: allocation never reached (runs differ)", k, total);
+    cr_assert_eq(status, CTR_ENOMEM, "k %ld: compile returned %s", k, ctr_status_name(status));
+  }
+  unlink(path);
 }
 
 /* Scans `buf` in chunks of `chunk` bytes with the fail_at-th allocation
