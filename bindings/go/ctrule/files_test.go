@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -173,40 +172,6 @@ func TestScanFilesErrorsOfFnAndContext(t *testing.T) {
 	if err := rs.ScanFiles(context.Background(), nil, 0, func(ctrule.FileResult) error { return stop }); err != nil {
 		t.Fatalf("no paths: %v", err)
 	}
-}
-
-// Two goroutines against one over the same files, in wall time; the
-// machine may be shared, so a few attempts, and a busy machine is not a
-// failure of the code (it is logged).
-func TestScanFilesTwoWorkersBeatOne(t *testing.T) {
-	if runtime.NumCPU() < 2 || testing.Short() {
-		t.Skip("needs 2 CPUs")
-	}
-	rs := mustCompile(t, ctrule.LoadBuiltin("rds"))
-	data := sharedData(t, "records.ndjson")
-	dir := t.TempDir()
-	var paths []string
-	for i := range 40 {
-		p := filepath.Join(dir, fmt.Sprintf("%02d.ndjson", i))
-		os.WriteFile(p, data, 0o644)
-		paths = append(paths, p)
-	}
-	run := func(w int) time.Duration {
-		t0 := time.Now()
-		if err := rs.ScanFiles(context.Background(), paths, w, func(ctrule.FileResult) error { return nil }); err != nil {
-			t.Fatal(err)
-		}
-		return time.Since(t0)
-	}
-	best := 10.0
-	for range 5 {
-		one, two := run(1), run(2)
-		best = min(best, float64(two)/float64(one))
-		if best < 0.8 {
-			return
-		}
-	}
-	t.Skipf("2 workers took %.2f of 1 worker's time: machine too busy to tell", best)
 }
 
 // BenchmarkScanFiles: the built-in rules over 2,000 gzip files of 100 real
