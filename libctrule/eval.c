@@ -1,4 +1,5 @@
-/* eval.c - runs compiled conditions on one event. Every field is extracted
+/* eval.c - runs compiled conditions on one event, and a record's candidate
+ * rules one after the other (ctr__eval_rules). Every field is extracted
  * at most once per event: values are cached per slot and stamped with the
  * event's generation, so nothing needs clearing between events. */
 #include "eval.h"
@@ -625,4 +626,28 @@ bool ctr__eval(ctr__evalctx *cx, const ctr__cnode *n)
   default:
     return false;
   }
+}
+
+int ctr__eval_rules(ctr__evalctx *cx, const uint32_t *cand, size_t n, bool first_only, const ctr__eval_sink *sink)
+{
+  cx->gen++;
+  for (size_t i = 0; i < n; i++) {
+    const ctr__crule *r = &cx->rs->rules[cand[i]];
+    cx->error = CTR_OK;
+    bool hit = ctr__eval(cx, r->cond);
+    if (cx->error == CTR_ENOMEM)
+      return CTR_ENOMEM;
+    if (cx->error == CTR_ELIMIT) {
+      sink->undecided(sink->ud, r);
+      continue;
+    }
+    if (!hit)
+      continue;
+    int rc = sink->hit(sink->ud, r);
+    if (rc != CTR_OK)
+      return rc;
+    if (first_only)
+      break;
+  }
+  return CTR_OK;
 }

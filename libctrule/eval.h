@@ -31,4 +31,25 @@ bool ctr__eval(ctr__evalctx *cx, const ctr__cnode *n);
  * cx->error). */
 int ctr__eval_expr(ctr__evalctx *cx, const ctr__cexpr *e, ctr__value *out);
 
+/* Where the verdicts on one record's candidate rules go (the scanner). */
+typedef struct ctr__eval_sink {
+  /* Rule r holds for the event. CTR_OK goes on to the next candidate; any
+   * other status stops the evaluation and is what ctr__eval_rules returns
+   * (CTR_STOPPED, CTR_ENOMEM). r is the ruleset's; nothing is kept. */
+  int (*hit)(void *ud, const ctr__crule *r);
+  /* Rule r is undecided on the event: a regex hit a PCRE2 limit. It is
+   * neither a match nor a silent non-match: the sink reports it. */
+  void (*undecided)(void *ud, const ctr__crule *r);
+  void *ud;
+} ctr__eval_sink;
+
+/* Evaluates the rules cand[0..n) (indexes into cx->rs->rules, in order) on
+ * cx's event, a new event generation (values cached for an earlier event are
+ * not reused), and hands each hit to sink->hit, each undecided rule to
+ * sink->undecided. first_only: stop after the first hit. CTR_OK; CTR_ENOMEM
+ * when a field or transformer could not be built (the verdict is not to be
+ * trusted either way, so evaluation stops rather than guess); or the
+ * non-CTR_OK status sink->hit returned. Keeps nothing of cand or sink. */
+int ctr__eval_rules(ctr__evalctx *cx, const uint32_t *cand, size_t n, bool first_only, const ctr__eval_sink *sink);
+
 #endif

@@ -152,6 +152,42 @@ static bool no_candidates(ctr_scanner *sc, const ctr__record_facts *facts, uint6
   return true;
 }
 
+/* A rule held for the current record (ctr__eval_rules): counted, rendered
+ * and delivered. Every alert passes here. */
+static int on_hit(void *ud, const ctr__crule *r)
+{
+  ctr_scanner *sc = ud;
+  sc->stats[CTR_STAT_MATCHES]++;
+  /* A member read as absent for want of memory may have decided the match
+   * or its output: nothing untrusted is delivered. */
+  if (ctr__render(&sc->eval, r, &sc->render) != CTR_OK || sc->eval.error == CTR_ENOMEM ||
+      (sc->ev.lazy && sc->lazy.failed))
+    return CTR_ENOMEM;
+  if (!sc->fn)
+    return CTR_OK;
+  sc->match.rule = r;
+  sc->busy = true;
+  int stop = sc->fn(&sc->match, sc->ud);
+  sc->busy = false;
+  if (stop) {
+    sc->stopped = true;
+    return CTR_STOPPED;
+  }
+  return CTR_OK;
+}
+
+/* A rule a regex gave up on (ctr__eval_rules): undecided on this record,
+ * so it is reported, neither a match nor a silent non-match. */
+static void on_undecided(void *ud, const ctr__crule *r)
+{
+  ctr_scanner *sc = ud;
+  ctr__buf_clear(&sc->msg);
+  ctr__buf_printf(&sc->msg, "rule '%s' not evaluated: a regex hit the PCRE2 limit (limit %s %u, %s %u)", r->name,
+                  ctr_limit_name(CTR_LIMIT_REGEX_MATCH), sc->regex_match_limit,
+                  ctr_limit_name(CTR_LIMIT_REGEX_DEPTH), sc->regex_depth_limit);
+  report(sc, CTR_ELIMIT, sc->ev.index, sc->ev.offset, true, false);
+}
+
 static int on_record(void *ud, const char *data, size_t len, uint64_t index, uint64_t offset,
                      const ctr__record_facts *facts)
 {
@@ -218,50 +254,8 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
     const char *t = json_string_value(ctr__event_get(ev, "eventTime"));
     if (!t || !ctr__parse_time(t, &ev->time_ns))
       ev->time_ns = 0;
-    sc->eval.gen++;
-    for (size_t i = 0; i < n; i++) {
-      const ctr__crule *r = &rs->rules[cand[i]];
-      sc->eval.error = CTR_OK;
-      bool hit = ctr__eval(&sc->eval, r->cond);
-      if (sc->eval.error == CTR_ENOMEM) {
-        /* A field or transformer could not be built: the verdict is not to
-         * be trusted either way, so the scan stops rather than guess. */
-        rc = CTR_ENOMEM;
-        break;
-      }
-      if (sc->eval.error == CTR_ELIMIT) {
-        /* A regex gave up: the rule is undecided on this record, so it is
-         * neither a match nor a silent non-match. */
-        ctr__buf_clear(&sc->msg);
-        ctr__buf_printf(&sc->msg,
-                        "rule '%s' not evaluated: a regex hit the PCRE2 limit (limit %s %u, %s %u)",
-                        r->name, ctr_limit_name(CTR_LIMIT_REGEX_MATCH), sc->regex_match_limit,
-                        ctr_limit_name(CTR_LIMIT_REGEX_DEPTH), sc->regex_depth_limit);
-        report(sc, CTR_ELIMIT, index, offset, true, false);
-        continue;
-      }
-      if (!hit)
-        continue;
-      sc->stats[CTR_STAT_MATCHES]++;
-      if (ctr__render(&sc->eval, r, &sc->render) != CTR_OK || sc->eval.error == CTR_ENOMEM ||
-          (lazy && sc->lazy.failed)) {
-        rc = CTR_ENOMEM;
-        break;
-      }
-      if (sc->fn) {
-        sc->match.rule = r;
-        sc->busy = true;
-        int stop = sc->fn(&sc->match, sc->ud);
-        sc->busy = false;
-        if (stop) {
-          sc->stopped = true;
-          rc = CTR_STOPPED;
-          break;
-        }
-      }
-      if (sc->flags & CTR_SCAN_FIRST_MATCH)
-        break;
-    }
+    ctr__eval_sink sink = {on_hit, on_undecided, sc};
+    rc = ctr__eval_rules(&sc->eval, cand, n, sc->flags & CTR_SCAN_FIRST_MATCH, &sink);
   }
 done:
   /* A member that could not be built read as absent: the record's verdicts

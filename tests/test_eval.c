@@ -3,7 +3,8 @@
  * (ctr__cexpr) are run with ctr__eval / ctr__eval_expr on an event built
  * here, as the scanner builds it - no framing, no index, no prefilter. Every
  * operator on every value kind (string, number, list, absent), the list
- * modifiers, a field on the right, transformers, and the PCRE2 limit. */
+ * modifiers, a field on the right, transformers, the PCRE2 limit, and a
+ * record's candidate rules run in turn into a sink (ctr__eval_rules). */
 #include "eval.h"
 #include "testutil.h"
 
@@ -41,16 +42,13 @@ typedef struct fixture {
   ctr__evalctx cx;
 } fixture;
 
-/* `defs`: YAML items (lists, macros) placed before the rule. */
-static void fixture_init_defs(fixture *f, const char *defs, const char *cond, const char *json)
+/* The rules of `yaml`, over the event `json`. */
+static void fixture_init_rules(fixture *f, const char *yaml, const char *json)
 {
-  char yaml[4096], diags[4096] = "";
-  snprintf(yaml, sizeof yaml, "%s- rule: r\n  desc: d\n  condition: '%s'\n  output: o\n  priority: info\n", defs,
-           cond);
+  char diags[4096] = "";
   memset(f, 0, sizeof *f);
   f->rs = tu_compile(yaml, diags, sizeof diags);
-  cr_assert(f->rs, "does not compile: %s\n%s", cond, diags);
-  cr_assert_eq(f->rs->nrules, 1);
+  cr_assert(f->rs, "does not compile: %s\n%s", yaml, diags);
   json_error_t err;
   f->root = json_loads(json, JSON_ALLOW_NUL, &err);
   cr_assert(f->root, "bad test JSON: %s", err.text);
@@ -63,6 +61,16 @@ static void fixture_init_defs(fixture *f, const char *defs, const char *cond, co
   cr_assert(f->cx.cache && f->cx.md && f->cx.mctx);
   pcre2_set_match_limit(f->cx.mctx, (uint32_t)f->rs->regex_match_limit);
   pcre2_set_depth_limit(f->cx.mctx, (uint32_t)f->rs->regex_depth_limit);
+}
+
+/* `defs`: YAML items (lists, macros) placed before the one rule. */
+static void fixture_init_defs(fixture *f, const char *defs, const char *cond, const char *json)
+{
+  char yaml[4096];
+  snprintf(yaml, sizeof yaml, "%s- rule: r\n  desc: d\n  condition: '%s'\n  output: o\n  priority: info\n", defs,
+           cond);
+  fixture_init_rules(f, yaml, json);
+  cr_assert_eq(f->rs->nrules, 1);
 }
 
 static void fixture_init(fixture *f, const char *cond, const char *json) { fixture_init_defs(f, "", cond, json); }
@@ -367,5 +375,85 @@ Test(eval, lists_of_lists_are_one_set)
   cx.cache = cache;
   cr_assert_not(ctr__eval(&cx, rs->rules[0].cond), "GetObject is in outer: the exception holds");
   ctr_ruleset_unref(rs);
+  fixture_fini(&f);
+}
+
+/* ------------------------------------------------------------ a record's candidates */
+
+/* What ctr__eval_rules handed its sink, as "hit NAME" / "undecided NAME"
+ * lines; hit returns stop_status at hit number stop_after (0: never). */
+typedef struct seen {
+  char log[512];
+  int hits, stop_after;
+  int stop_status;
+} seen;
+
+static int seen_hit(void *ud, const ctr__crule *r)
+{
+  seen *s = ud;
+  snprintf(s->log + strlen(s->log), sizeof s->log - strlen(s->log), "hit %s\n", r->name);
+  return ++s->hits == s->stop_after ? s->stop_status : CTR_OK;
+}
+
+static void seen_undecided(void *ud, const ctr__crule *r)
+{
+  seen *s = ud;
+  snprintf(s->log + strlen(s->log), sizeof s->log - strlen(s->log), "undecided %s\n", r->name);
+}
+
+#define RULE(name, cond) "- rule: " name "\n  desc: d\n  condition: '" cond "'\n  output: o\n  priority: info\n"
+
+/* Every candidate in the order given, each hit and each rule a regex gave up
+ * on to the sink, non-matches to neither; first_only stops at the first hit;
+ * a status from the sink stops the evaluation and is returned. */
+Test(eval, candidates_of_a_record_reach_the_sink_in_order)
+{
+  static const char *yaml = RULE("name", "ct.name = GetObject") RULE("miss", "ct.name = PutObject")
+    RULE("slow", "json.values[requestParameters.slow] regex \"(a|aa)+\"") RULE("region", "ct.region = eu-west-1");
+  fixture f;
+  fixture_init_rules(&f, yaml, EV);
+  cr_assert_eq(f.rs->nrules, 4);
+  pcre2_set_match_limit(f.cx.mctx, 1000);
+  const uint32_t all[] = {3, 2, 1, 0}, some[] = {1, 0};
+  seen s = {0};
+  ctr__eval_sink sink = {seen_hit, seen_undecided, &s};
+  cr_assert_eq(ctr__eval_rules(&f.cx, all, 4, false, &sink), CTR_OK);
+  cr_assert_str_eq(s.log, "hit region\nundecided slow\nhit name\n");
+  s = (seen){0};
+  cr_assert_eq(ctr__eval_rules(&f.cx, all, 4, true, &sink), CTR_OK);
+  cr_assert_str_eq(s.log, "hit region\n", "first_only: the first hit ends it");
+  s = (seen){0};
+  cr_assert_eq(ctr__eval_rules(&f.cx, some, 2, true, &sink), CTR_OK);
+  cr_assert_str_eq(s.log, "hit name\n", "only the candidates given");
+  s = (seen){.stop_after = 1, .stop_status = CTR_STOPPED};
+  cr_assert_eq(ctr__eval_rules(&f.cx, all, 4, false, &sink), CTR_STOPPED);
+  cr_assert_str_eq(s.log, "hit region\n");
+  s = (seen){.stop_after = 2, .stop_status = CTR_ENOMEM};
+  cr_assert_eq(ctr__eval_rules(&f.cx, all, 4, false, &sink), CTR_ENOMEM);
+  cr_assert_str_eq(s.log, "hit region\nundecided slow\nhit name\n");
+  s = (seen){0};
+  cr_assert_eq(ctr__eval_rules(&f.cx, all, 0, false, &sink), CTR_OK);
+  cr_assert_str_eq(s.log, "", "no candidates, no verdicts");
+  fixture_fini(&f);
+}
+
+/* Each call is a new event generation: a value cached for the previous
+ * record is extracted again, never reused. */
+Test(eval, candidates_are_evaluated_on_a_new_event_generation)
+{
+  fixture f;
+  fixture_init_rules(&f, RULE("name", "ct.name = GetObject"), EV);
+  const uint32_t one[] = {0};
+  seen s = {0};
+  ctr__eval_sink sink = {seen_hit, seen_undecided, &s};
+  cr_assert_eq(ctr__eval_rules(&f.cx, one, 1, false, &sink), CTR_OK);
+  cr_assert_str_eq(s.log, "hit name\n");
+  uint64_t gen = f.cx.gen;
+  f.cx.cache[0].v.str = "Other"; /* what a stale cache would answer */
+  f.cx.cache[0].v.len = 5;
+  s = (seen){0};
+  cr_assert_eq(ctr__eval_rules(&f.cx, one, 1, false, &sink), CTR_OK);
+  cr_assert_eq(f.cx.gen, gen + 1);
+  cr_assert_str_eq(s.log, "hit name\n");
   fixture_fini(&f);
 }
