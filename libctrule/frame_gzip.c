@@ -30,6 +30,7 @@ static int layer_begin_member(ctr__framer *f, unsigned l)
   k->ready = true;
   g->member_open = true;
   g->header_done = false;
+  g->whole_tried = false;
   g->crc = 0;
   g->len = 0;
   return CTR_OK;
@@ -146,6 +147,57 @@ static int layer_out(ctr__framer *f, unsigned l, const unsigned char *o, size_t 
   return l + 1 < f->layers ? layer_feed(f, l + 1, o, got) : frame_out(f, o, got);
 }
 
+/* A member whose header zlib has just read, inflated in one libdeflate call
+ * when its deflate data and trailer lie whole in zlib's input (a small log
+ * file read in one feed): libdeflate inflates 2.5 times as fast as zlib, but
+ * cannot take a stream in pieces. ISIZE is read from the input's last four
+ * bytes, where a lone member's trailer ends. Only what cannot differ from
+ * zlib's path is taken: output below both limits and the next gzip_ratio
+ * check, the trailer matching; anything else (another member after this one,
+ * a wrong guess, corrupt data, out of memory) leaves zlib where it stood,
+ * after the header, to inflate the member and word any error as before.
+ * *taken: the member is done. */
+static int try_whole(ctr__framer *f, unsigned l, bool *taken)
+{
+  gz_keep *k = &f->gzk[l];
+  gz_state *g = &f->gz[l];
+  z_stream *z = &k->z;
+  *taken = false;
+  g->whole_tried = true;
+  if (z->avail_in <= GZ_TRAILER)
+    return CTR_OK;
+  const unsigned char *in = z->next_in;
+  size_t guess = load_le32(in + z->avail_in - 4);
+  bool last = l + 1 == f->layers;
+  if (guess == 0 || guess > GZ_WHOLE_MAX || g->out + guess >= g->ratio_at ||
+      (last && f->framed + guess > f->lim.max_gzip_output))
+    return CTR_OK;
+  if (!k->inflater && !(k->inflater = libdeflate_alloc_decompressor()))
+    return CTR_OK;
+  if (k->whole_cap < guess) {
+    unsigned char *w = realloc(k->whole, guess);
+    if (!w)
+      return CTR_OK;
+    k->whole = w;
+    k->whole_cap = guess;
+  }
+  size_t used = 0, got = 0;
+  if (libdeflate_deflate_decompress_ex(k->inflater, in, z->avail_in, k->whole, guess, &used, &got) !=
+          LIBDEFLATE_SUCCESS ||
+      z->avail_in - used < GZ_TRAILER || load_le32(in + used) != libdeflate_crc32(0, k->whole, got) ||
+      load_le32(in + used + 4) != (uint32_t)got)
+    return CTR_OK;
+  used += GZ_TRAILER;
+  z->next_in += used;
+  z->avail_in -= (uInt)used;
+  g->in += used;
+  g->out += got;
+  g->member_open = false;
+  k->whole_members++;
+  *taken = true;
+  return got ? layer_out(f, l, k->whole, got) : CTR_OK;
+}
+
 static int layer_feed(ctr__framer *f, unsigned l, const unsigned char *in, size_t n)
 {
   z_stream *z = &f->gzk[l].z;
@@ -176,6 +228,16 @@ static int layer_feed(ctr__framer *f, unsigned l, const unsigned char *in, size_
       int rc = layer_begin_member(f, l);
       if (rc != CTR_OK)
         return rc;
+    }
+    if (g->header_done && !g->whole_tried) {
+      bool taken;
+      int rc = try_whole(f, l, &taken);
+      if (rc != CTR_OK)
+        return rc;
+      if (taken) {
+        more_out = false;
+        continue;
+      }
     }
     /* The last layer produces at most one byte past the limit, so the
      * input read when it is hit does not depend on the chunking. */
@@ -328,6 +390,8 @@ void ctr__gz_free(ctr__framer *f)
     if (f->gzk[l].ready)
       inflateEnd(&f->gzk[l].z);
     free(f->gzk[l].out);
+    free(f->gzk[l].whole);
+    libdeflate_free_decompressor(f->gzk[l].inflater);
   }
 }
 

@@ -2,6 +2,7 @@
  * limits, bad input, and the promise that the callbacks do not depend on how
  * the stream is chunked. Real samples come from ../shared/data/cloudtrail
  * (public Apache-2.0 / MIT test data; see its SOURCES.md). */
+#include "frame.h" /* the gzip layers' count of members libdeflate inflated */
 #include "internal.h"
 #include "testutil.h"
 
@@ -22,6 +23,7 @@ typedef struct sink_log {
   ctr__buf log;
   size_t records, bad, skipped, errors;
   size_t walked; /* records cut with one walk (facts given) */
+  uint64_t whole; /* gzip members inflated whole by libdeflate (frame_gzip.c: try_whole) */
   size_t stop_at; /* record() returns stop_rc for this record (1-based); 0: never */
   int stop_rc;
   const char *lo, *hi; /* the fed buffer, to count zero-copy records */
@@ -166,6 +168,7 @@ static int run_cuts(sink_log *l, const ctr__frame_limits *lim, const void *data,
   }
   if (rc == CTR_OK)
     rc = ctr__framer_finish(f);
+  l->whole = f->gzk[0].whole_members + f->gzk[1].whole_members;
   ctr__framer_free(f);
   return rc;
 }
@@ -1362,6 +1365,143 @@ Test(frame, gzip_trailing_zero_padding_is_skipped)
   ctr__buf_free(&l.log);
   free(in);
   free(m);
+}
+
+/* A member whose deflate data and trailer come in one feed is inflated whole
+ * by libdeflate; fed in pieces it is inflated by zlib. The two must not be
+ * told apart: the same records, offsets, reports and errors, with the
+ * members, padding, nesting, limits, stops and corruption of real files. */
+static void assert_whole_reads_as_zlib(const unsigned char *gz, size_t len, const ctr__frame_limits *lim,
+                                       uint64_t want_whole, const char *what)
+{
+  sink_log whole = {0}, l = {0};
+  int rc = run(&whole, lim, gz, len, 0);
+  cr_assert_eq(whole.whole, want_whole, "%s: %llu members inflated whole, expected %llu", what,
+               (unsigned long long)whole.whole, (unsigned long long)want_whole);
+  size_t steps[] = {1, 61, 4093};
+  for (size_t i = 0; i < CTR__COUNTOF(steps); i++) {
+    if (steps[i] == 1 && len > 20000)
+      continue; /* byte by byte only for the small inputs: minutes otherwise */
+    cr_assert_eq(run(&l, lim, gz, len, steps[i]), rc, "%s, step %zu", what, steps[i]);
+    cr_assert_str_eq(l.log.data, whole.log.data, "%s, step %zu", what, steps[i]);
+  }
+  ctr__buf_free(&whole.log);
+  ctr__buf_free(&l.log);
+}
+
+static unsigned char *concat3(const void *a, size_t na, const void *b, size_t nb, const void *c, size_t nc, size_t *n)
+{
+  unsigned char *all = malloc(na + nb + nc);
+  memcpy(all, a, na);
+  memcpy(all + na, b, nb);
+  memcpy(all + na + nb, c, nc);
+  *n = na + nb + nc;
+  return all;
+}
+
+Test(frame, gzip_members_inflated_whole_read_as_zlib)
+{
+  size_t rlen, glen, slen;
+  char *real = tu_read(tu_shared("records.ndjson"), &rlen);
+  unsigned char *gz = tu_gzip(real, rlen, &glen);
+  assert_whole_reads_as_zlib(gz, glen, NULL, 1, "the real records, one member");
+  /* the shared log file, gzipped by its publisher */
+  char *shared = tu_read(tu_shared("records.json.gz"), &slen);
+  assert_whole_reads_as_zlib((unsigned char *)shared, slen, NULL, 1, "records.json.gz");
+
+  /* three members (the last one's ISIZE is read for all: the first two are
+   * inflated by zlib unless it covers them), padding between them */
+  const char *small = "{\"eventName\":\"a\"}\n{\"eventName\":\"b\"}\n";
+  size_t n1, n;
+  unsigned char *m = tu_gzip(small, strlen(small), &n1);
+  unsigned char *pad = calloc(1, 100);
+  unsigned char *three = concat3(m, n1, pad, 100, gz, glen, &n);
+  assert_whole_reads_as_zlib(three, n, NULL, 2, "small member, padding, large member");
+  free(three);
+  three = concat3(gz, glen, m, n1, pad, 100, &n);
+  assert_whole_reads_as_zlib(three, n, NULL, 0, "large member, small member, padding");
+  free(three);
+
+  /* gzip inside gzip: the outer member is whole in the feed, and so is the
+   * inner one in the outer's output */
+  size_t nested_len;
+  unsigned char *nested = tu_gzip(gz, glen, &nested_len);
+  assert_whole_reads_as_zlib(nested, nested_len, NULL, 2, "nested gzip");
+  free(nested);
+
+  /* the output limit below, at and above the member's size: libdeflate only
+   * when it cannot be hit */
+  for (int d = -1; d <= 1; d++) {
+    ctr__frame_limits lim = limits(0, 0, (uint64_t)((int64_t)rlen + d));
+    assert_whole_reads_as_zlib(gz, glen, &lim, d < 0 ? 0 : 1, "output limit around the member's size");
+  }
+
+  /* members past gzip_ratio's floor, expanding far beyond the ratio: the
+   * member whose output would reach a check is left to zlib, and the verdict
+   * comes where it always does */
+  enum { LINE = 1000, LINES = 100, MEMBERS = 200 };
+  char *text = malloc(LINE * LINES);
+  for (size_t i = 0; i < LINES; i++) {
+    char *line = text + i * LINE;
+    memset(line, 'x', LINE);
+    memcpy(line, "{\"a\":\"", 6);
+    memcpy(line + LINE - 3, "\"}\n", 3);
+  }
+  size_t mlen;
+  unsigned char *member = tu_gzip(text, LINE * LINES, &mlen);
+  unsigned char *many = malloc(mlen * MEMBERS);
+  for (size_t i = 0; i < MEMBERS; i++)
+    memcpy(many + i * mlen, member, mlen);
+  assert_whole_reads_as_zlib(many, mlen * MEMBERS, NULL, (GZ_RATIO_FLOOR - 1) / (LINE * LINES),
+                             "members past the ratio floor");
+  sink_log rl = {0};
+  cr_assert_eq(run(&rl, NULL, many, mlen * MEMBERS, 0), CTR_ELIMIT);
+  cr_assert(strstr(rl.log.data, "(limit gzip_ratio)"), "%s", rl.log.data + rl.log.len - 200);
+  ctr__buf_free(&rl.log);
+  free(many);
+  free(member);
+  free(text);
+
+  /* a stop from the sink in the middle of the whole member's output */
+  sink_log whole = {0}, l = {0};
+  log_reset(&whole);
+  whole.stop_at = 500;
+  whole.stop_rc = 9;
+  cr_assert_eq(run_cuts(&whole, NULL, gz, glen, NULL, 0), 9);
+  cr_assert_eq(whole.whole, 1);
+  cr_assert_eq(whole.records, 500);
+  log_reset(&l);
+  l.stop_at = 500;
+  l.stop_rc = 9;
+  size_t cuts[] = {100, 2000, 9000};
+  cr_assert_eq(run_cuts(&l, NULL, gz, glen, cuts, CTR__COUNTOF(cuts)), 9);
+  cr_assert_str_eq(l.log.data, whole.log.data);
+  ctr__buf_free(&whole.log);
+  ctr__buf_free(&l.log);
+
+  /* corrupt deflate data and trailers: libdeflate refuses or the trailer
+   * disagrees, and zlib reads the member and words the error as before */
+  unsigned char *bad = malloc(glen);
+  for (size_t at = 10; at < glen; at += glen / 23 + 1) {
+    memcpy(bad, gz, glen);
+    bad[at] ^= 0x5A;
+    sink_log z = {0};
+    int zrc = run(&z, NULL, bad, glen, 4093);
+    cr_assert(zrc == CTR_EDATA || zrc == CTR_OK, "byte %zu", at);
+    assert_whole_reads_as_zlib(bad, glen, NULL, zrc == CTR_OK ? 1 : 0, "a corrupt byte");
+    ctr__buf_free(&z.log);
+  }
+  for (size_t at = glen - 8; at < glen; at++) {
+    memcpy(bad, gz, glen);
+    bad[at] ^= 0x01;
+    assert_whole_reads_as_zlib(bad, glen, NULL, 0, "a corrupt trailer");
+  }
+  free(bad);
+  free(pad);
+  free(m);
+  free(shared);
+  free(gz);
+  free(real);
 }
 
 /* gzip inside gzip (a pipeline that compresses again) is inflated by a
