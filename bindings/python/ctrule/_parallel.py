@@ -10,13 +10,14 @@ from __future__ import annotations
 import collections
 import concurrent.futures as cf
 import dataclasses
+import operator
 import os
 import threading
 from typing import Any, Deque, Iterable, Iterator, List, Optional
 
 from ._engine import DEFAULT_CHUNK_SIZE, Ruleset, Scanner, Source
 from ._errors import CtruleError
-from ._model import Alert, RecordError, Stats
+from ._model import Alert, RecordError, Stats, _stats_values
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,7 +49,7 @@ def default_threads() -> int:
 
 
 def _diff(after: Stats, before: Stats) -> Stats:
-    return Stats(*(a - b for a, b in zip(dataclasses.astuple(after), dataclasses.astuple(before))))
+    return Stats(*map(operator.sub, _stats_values(after), _stats_values(before)))
 
 
 class _Worker:
@@ -79,8 +80,9 @@ def scan_files(ruleset: Ruleset, sources: Iterable[Source], *, threads: Optional
     thread on the shared ``ruleset``, and yields a :class:`FileResult` per
     input in the order of ``sources``. An input that cannot be read or ends
     in a stream error is a result with ``error`` set; the others go on. At
-    most four inputs per thread are scanned ahead of the one the caller is
-    waiting for; leaving the loop early stops taking new inputs.
+    most 64 inputs per thread, and 64 more, are taken ahead of the one the
+    caller is waiting for (as ``ctrule scan -j N``); leaving the loop early
+    stops taking new inputs.
     ``options`` are those of :class:`Scanner` except ``on_match``::
 
         for res in ctrule.scan_files(ruleset, sorted(glob.glob("logs/**/*.json.gz", recursive=True))):

@@ -326,3 +326,40 @@ def test_large_gzip_stream_from_file_object(ruleset: ctrule.Ruleset, ndjson_byte
     scan = ruleset.scan(io.BufferedReader(io.BytesIO(packed)), chunk_size=8192)
     assert sum(1 for _ in scan) == 10 * len(expected)
     assert scan.stats.bytes == len(packed) and scan.stats.records == 11630
+
+
+def test_files_read_to_their_end_whatever_their_size_says(ruleset: ctrule.Ruleset, ndjson_bytes: bytes,
+                                                          expected: list[tuple[int, str]],
+                                                          tmp_path: Path) -> None:
+    """A file is read in a buffer no larger than its size at opening: a file
+    that grew since, a pipe and a FIFO (size 0) and a file larger than the
+    chunk size are still read to their end."""
+    import threading
+    half = ndjson_bytes.index(b"\n", len(ndjson_bytes) // 2) + 1
+    grown = tmp_path / "grown.ndjson"
+    grown.write_bytes(ndjson_bytes[:half])
+    with open(grown, "rb") as f:
+        with open(grown, "ab") as w:
+            w.write(ndjson_bytes[half:])
+        assert keys(list(ruleset.scan(f))) == expected
+
+    def written(path_or_fd: Any) -> threading.Thread:
+        def run() -> None:
+            with open(path_or_fd, "wb") as w:
+                w.write(ndjson_bytes)
+        t = threading.Thread(target=run)
+        t.start()
+        return t
+
+    r, w = os.pipe()
+    t = written(w)
+    with open(r, "rb") as f:
+        assert os.fstat(f.fileno()).st_size == 0
+        assert keys(list(ruleset.scan(f))) == expected
+    t.join()
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    t = written(fifo)
+    assert keys(list(ruleset.scan(fifo))) == expected
+    t.join()
+    assert keys(list(ruleset.scan(grown, chunk_size=len(ndjson_bytes) // 7))) == expected
