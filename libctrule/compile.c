@@ -1,11 +1,11 @@
 /* compile.c - turns parsed conditions into evaluation programs: macros
  * inlined, exceptions added, fields resolved to per-event cache slots,
  * operators type-checked, regexes compiled with PCRE2, list literals turned
- * into hash sets, outputs parsed, and the eventName index built. */
+ * into hash sets, outputs parsed; then candidate selection is built
+ * (select.c). */
 #include "compile.h"
-#include "prefilter.h"
+#include "select.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fnmatch.h>
@@ -980,302 +980,6 @@ static bool compile_output(compiler_ctx *cx, const ctr__rule_def *r, ctr__crule 
   return ok;
 }
 
-/* ------------------------------------------------------------ index */
-
-/* A key a rule is filed under: an eventName (exact), or what
- * tolower(eventName) must be (folded). */
-typedef struct ikey {
-  ctr__str s;
-  bool folded;
-} ikey;
-
-/* The keys one of which the eventName of every record a condition matches
- * has. any: none is required. nonstring: some key comes from
- * json.values[eventName], true also of an eventName that is no string. */
-typedef struct ikeyset {
-  const ikey *v;
-  size_t n;
-  bool any, nonstring;
-} ikeyset;
-
-typedef struct index_ctx {
-  ctr__arena *scratch;
-  const ctr_ruleset *rs;
-  const ctr__field_def *values; /* json.values */
-} index_ctx;
-
-static const ikeyset ik_any = {.any = true};
-
-static ikeyset ikeys_of(const index_ctx *x, const ctr__str *v, size_t n, bool folded)
-{
-  ikey *k = ctr__arena_alloc(x->scratch, (n ? n : 1) * sizeof *k);
-  if (!k)
-    return ik_any;
-  for (size_t i = 0; i < n; i++)
-    k[i] = (ikey){v[i], folded};
-  return (ikeyset){.v = k, .n = n};
-}
-
-/* An iglob pattern with no wildcard matches one string up to case: that
- * string lowered, else NULL (len in *len). */
-static const char *iglob_key(const index_ctx *x, const ctr__str *p, size_t *len)
-{
-  char *k = ctr__arena_alloc(x->scratch, p->len + 1);
-  size_t n = 0;
-  if (!k)
-    return NULL;
-  for (size_t i = 0; i < p->len; i++) {
-    char c = p->s[i];
-    if (c == '*' || c == '?' || c == '[')
-      return NULL;
-    if (c == '\\' && i + 1 < p->len)
-      c = p->s[++i];
-    k[n++] = (char)tolower((unsigned char)c);
-  }
-  *len = n;
-  return k;
-}
-
-/* A check's keys: ct.name = / in / intersects (exact), tolower(ct.name) =
- * / in, and ct.name or json.values[eventName] iglob with no wildcard
- * (folded: what Sigma writes for eventName). */
-static ikeyset check_ikeys(const index_ctx *x, const ctr__cnode *c)
-{
-  const ctr__cexpr *lhs = c->lhs;
-  bool lowered = lhs->tf == CTR__TF_TOLOWER && lhs->nargs == 1;
-  if (lowered)
-    lhs = lhs->args[0];
-  if (lhs->tf != CTR__TF_NONE || c->rhs_expr || c->mod)
-    return ik_any;
-  const ctr__slot *slot = &x->rs->slots[lhs->slot];
-  bool name = slot->def == x->rs->ct_name;
-  bool values = !lowered && slot->def == x->values && slot->arg && strcmp(slot->arg, "eventName") == 0;
-  if (name && c->op == CTR__OP_EQ)
-    return ikeys_of(x, &c->rhs, 1, lowered);
-  if (name && (c->op == CTR__OP_IN || (c->op == CTR__OP_INTERSECTS && !lowered)))
-    return ikeys_of(x, c->rhs_list, c->nrhs, lowered);
-  if ((name || values) && !lowered && c->op == CTR__OP_IGLOB) {
-    ctr__str k;
-    if (!(k.s = iglob_key(x, &c->rhs, &k.len)))
-      return ik_any;
-    ikeyset ks = ikeys_of(x, &k, 1, true);
-    ks.nonstring = values;
-    return ks;
-  }
-  return ik_any;
-}
-
-/* What ctr__required_values (prefilter.c) finds for one field, over the
- * eventName's exact and folded keys. */
-static ikeyset index_keys(const index_ctx *x, const ctr__cnode *c)
-{
-  if (!c)
-    return ik_any;
-  switch (c->kind) {
-  case CTR__N_CHECK:
-    return check_ikeys(x, c);
-  case CTR__N_AND: {
-    ikeyset best = ik_any;
-    for (size_t i = 0; i < c->nkids; i++) {
-      ikeyset k = index_keys(x, c->kids[i]);
-      if (!k.any && (best.any || k.n < best.n || (k.n == best.n && best.nonstring && !k.nonstring)))
-        best = k;
-    }
-    return best;
-  }
-  case CTR__N_OR: {
-    /* Every branch must be keyed; the rule's keys are their union. */
-    ikeyset *kids = ctr__arena_alloc(x->scratch, (c->nkids ? c->nkids : 1) * sizeof *kids);
-    if (!kids)
-      return ik_any;
-    ikeyset u = {0};
-    for (size_t i = 0; i < c->nkids; i++) {
-      kids[i] = index_keys(x, c->kids[i]);
-      if (kids[i].any)
-        return ik_any;
-      u.n += kids[i].n;
-      u.nonstring |= kids[i].nonstring;
-    }
-    ikey *v = ctr__arena_alloc(x->scratch, (u.n ? u.n : 1) * sizeof *v);
-    if (!v)
-      return ik_any;
-    for (size_t i = 0, n = 0; i < c->nkids; i++)
-      for (size_t j = 0; j < kids[i].n; j++)
-        v[n++] = kids[i].v[j];
-    u.v = v;
-    return u;
-  }
-  default:
-    return ik_any; /* `not`: nothing is required */
-  }
-}
-
-/* The entry of key (s,len) in an index table; with `add`, a new one if it
- * has none (NULL: out of memory, or not found). */
-static ctr__index_entry *index_slot(compiler_ctx *cx, ctr__index_entry *tab, size_t cap, const char *s, size_t len,
-                                    bool add)
-{
-  size_t h = ctr__hash(s, len) & (cap - 1);
-  while (tab[h].event_name && !(tab[h].len == len && memcmp(tab[h].event_name, s, len) == 0))
-    h = (h + 1) & (cap - 1);
-  if (!tab[h].event_name && (!add || !(tab[h].event_name = pstrndup(cx, s, len))))
-    return NULL;
-  tab[h].len = len;
-  return &tab[h];
-}
-
-/* The folded table's entry for an eventName: the key equal to tolower() of
- * its bytes, as the check `tolower(ct.name) = key` compares. */
-static const ctr__index_entry *folded_find(const ctr__index_entry *tab, size_t cap, const char *name, size_t len)
-{
-  if (!cap)
-    return NULL;
-  for (size_t h = ctr__hash_lower(name, len) & (cap - 1); tab[h].event_name; h = (h + 1) & (cap - 1)) {
-    if (tab[h].len != len)
-      continue;
-    size_t i = 0;
-    while (i < len && (unsigned char)tab[h].event_name[i] == (unsigned char)tolower((unsigned char)name[i]))
-      i++;
-    if (i == len)
-      return &tab[h];
-  }
-  return NULL;
-}
-
-static size_t table_cap(size_t keys)
-{
-  size_t cap = 16;
-  while (cap < keys * 2)
-    cap *= 2;
-  return cap;
-}
-
-/* Appends rule r to a list in definition order, once. */
-static void file_rule(ctr__index_entry *e, uint32_t r)
-{
-  if (!e->n || e->rules[e->n - 1] != r)
-    e->rules[e->n++] = r;
-}
-
-/* An eventName in both tables (GetObject exact, getobject folded): its
- * rules are the two lists merged, in definition order. */
-static bool merge_folded(compiler_ctx *cx, ctr__index_entry *e, const ctr__index_entry *f)
-{
-  uint32_t *m = palloc(cx, (e->n + f->n) * sizeof *m);
-  if (!m)
-    return false;
-  size_t n = 0, i = 0, j = 0;
-  while (i < e->n || j < f->n) {
-    uint32_t r = j == f->n || (i < e->n && e->rules[i] <= f->rules[j]) ? e->rules[i++] : f->rules[j++];
-    if (!n || m[n - 1] != r)
-      m[n++] = r;
-  }
-  e->rules = m;
-  e->n = n;
-  return true;
-}
-
-/* The eventName index, built in time linear in the keys and the lists it
- * holds: every enabled rule is filed under its keys (exact or folded), or as
- * a wildcard, which every list holds. A key's entry is made and sized in a
- * first pass (its n counts filings until the second pass fills it). */
-static bool build_index(compiler_ctx *cx)
-{
-  ctr_ruleset *rs = cx->rs;
-  size_t nr = rs->nrules ? rs->nrules : 1;
-  ikeyset *keys = calloc(nr, sizeof *keys);
-  ctr__arena scratch = {0}; /* keys and unions of or-branches, needed only here */
-  index_ctx x = {&scratch, rs, ctr__field_lookup("json.values", 11)};
-  size_t nexact = 0, nfolded = 0;
-  bool ok = keys && (rs->all = palloc(cx, nr * sizeof *rs->all)) && (rs->wildcard = palloc(cx, nr * sizeof *rs->wildcard)) &&
-            (rs->nonstring = palloc(cx, nr * sizeof *rs->nonstring));
-  for (size_t r = 0; ok && r < rs->nrules; r++) {
-    if (!rs->rules[r].enabled)
-      continue;
-    rs->all[rs->nall++] = (uint32_t)r;
-    keys[r] = index_keys(&x, rs->rules[r].cond);
-    if (keys[r].any)
-      rs->wildcard[rs->nwildcard++] = (uint32_t)r;
-    for (size_t k = 0; k < keys[r].n; k++)
-      *(keys[r].v[k].folded ? &nfolded : &nexact) += 1;
-    if (keys[r].any || keys[r].nonstring)
-      rs->nonstring[rs->nnonstring++] = (uint32_t)r;
-  }
-  rs->index_cap = table_cap(nexact);
-  rs->findex_cap = nfolded ? table_cap(nfolded) : 0;
-  ok = ok && (rs->index = palloc(cx, rs->index_cap * sizeof *rs->index)) &&
-       (!nfolded || (rs->findex = palloc(cx, rs->findex_cap * sizeof *rs->findex)));
-  /* First pass: the entries, and how many rules each may hold. */
-  for (size_t r = 0; ok && r < rs->nrules; r++)
-    for (size_t k = 0; ok && rs->rules[r].enabled && k < keys[r].n; k++) {
-      const ikey *ik = &keys[r].v[k];
-      ctr__index_entry *e = ik->folded ? index_slot(cx, rs->findex, rs->findex_cap, ik->s.s, ik->s.len, true)
-                                       : index_slot(cx, rs->index, rs->index_cap, ik->s.s, ik->s.len, true);
-      ok = e != NULL;
-      if (e)
-        e->n++;
-    }
-  ctr__index_entry *tabs[2] = {rs->index, rs->findex};
-  size_t caps[2] = {rs->index_cap, rs->findex_cap};
-  for (int t = 0; ok && t < 2; t++)
-    for (size_t h = 0; ok && h < caps[t]; h++) {
-      ctr__index_entry *e = &tabs[t][h];
-      if (e->event_name) {
-        ok = (e->rules = palloc(cx, (e->n + rs->nwildcard) * sizeof *e->rules)) != NULL;
-        e->n = 0;
-      }
-    }
-  /* Second pass, in definition order: a wildcard rule joins every list. */
-  for (size_t r = 0; ok && r < rs->nrules; r++) {
-    if (!rs->rules[r].enabled)
-      continue;
-    for (int t = 0; keys[r].any && t < 2; t++)
-      for (size_t h = 0; h < caps[t]; h++)
-        if (tabs[t][h].event_name)
-          file_rule(&tabs[t][h], (uint32_t)r);
-    for (size_t k = 0; k < keys[r].n; k++) {
-      const ikey *ik = &keys[r].v[k];
-      file_rule(ik->folded ? index_slot(cx, rs->findex, rs->findex_cap, ik->s.s, ik->s.len, false)
-                           : index_slot(cx, rs->index, rs->index_cap, ik->s.s, ik->s.len, false),
-                (uint32_t)r);
-    }
-  }
-  /* An eventName with an exact entry finds the rules of its folded key there. */
-  for (size_t h = 0; ok && nfolded && h < rs->index_cap; h++) {
-    ctr__index_entry *e = &rs->index[h];
-    const ctr__index_entry *f = e->event_name ? folded_find(rs->findex, rs->findex_cap, e->event_name, e->len) : NULL;
-    ok = !f || merge_folded(cx, e, f);
-  }
-  /* A rule whose keys could not be collected was filed as a wildcard: the
-   * index would be right but not the one asked for, so fail. */
-  ok = ok && !scratch.failed;
-  free(keys);
-  ctr__arena_free(&scratch);
-  return ok;
-}
-
-const uint32_t *ctr__index_lookup(const ctr_ruleset *rs, const char *name, size_t len, size_t *n)
-{
-  if (!name) {
-    *n = rs->nnonstring;
-    return rs->nonstring;
-  }
-  if (rs->index_cap) {
-    for (size_t h = ctr__hash(name, len) & (rs->index_cap - 1); rs->index[h].event_name; h = (h + 1) & (rs->index_cap - 1))
-      if (rs->index[h].len == len && memcmp(rs->index[h].event_name, name, len) == 0) {
-        *n = rs->index[h].n;
-        return rs->index[h].rules;
-      }
-  }
-  const ctr__index_entry *f = folded_find(rs->findex, rs->findex_cap, name, len);
-  if (f) {
-    *n = f->n;
-    return f->rules;
-  }
-  *n = rs->nwildcard;
-  return rs->wildcard;
-}
-
 /* ------------------------------------------------------------ driver */
 
 static bool selected(const ctr__rule_def *r, const ctr__selection *sel, size_t nsel, int min_priority)
@@ -1462,7 +1166,6 @@ int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection 
   if (!rs)
     return CTR_ENOMEM;
   atomic_init(&rs->refs, 1);
-  rs->ct_name = ctr__field_lookup("ct.name", 7);
   rs->regex_match_limit = defs->limits[CTR_LIMIT_REGEX_MATCH];
   rs->regex_depth_limit = defs->limits[CTR_LIMIT_REGEX_DEPTH];
   compiler_ctx cx = {.rs = rs, .defs = defs, .diags = diags};
@@ -1482,7 +1185,7 @@ int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection 
     cx.r = (rule_state){0};
     check_unused(&cx);
     failed = failed || cx.r.failed;
-    if (!failed && (!build_index(&cx) || ctr__prefilter_build(rs) != CTR_OK)) {
+    if (!failed && ctr__select_build(rs) != CTR_OK) {
       nomem(&cx);
       failed = true;
     }

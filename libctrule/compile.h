@@ -1,6 +1,7 @@
 /*
  * compile.h - the compiled ruleset (compile.c): evaluation programs, fields
- * as cache slots, regexes, sets and the eventName index.
+ * as cache slots, regexes, sets; the ruleset, whose candidate selection
+ * select.h builds.
  */
 #ifndef CTR_COMPILE_H
 #define CTR_COMPILE_H
@@ -80,19 +81,13 @@ typedef struct ctr__crule {
   size_t nofields;
 } ctr__crule;
 
+/* Candidate selection's structures (select.h): built last, from the rules. */
+typedef struct ctr__index ctr__index;
 typedef struct ctr__prefilter ctr__prefilter;
-
-typedef struct ctr__index_entry {
-  char *event_name; /* the key: an eventName, or in the folded table what tolower(eventName) must be */
-  size_t len;
-  uint32_t *rules; /* enabled rules to evaluate, in definition order */
-  size_t n;
-} ctr__index_entry;
 
 struct ctr_ruleset {
   atomic_int refs;
-  const ctr__field_def *ct_name; /* the field the index is keyed on */
-  ctr__arena pool; /* what the rules hold (names, nodes, sets, the index); the
+  ctr__arena pool; /* what the rules hold (names, nodes, sets, the selection); the
                     * rules, slots and regexes arrays are malloc'd, the PCRE2
                     * codes are PCRE2's */
   ctr__crule *rules;
@@ -101,18 +96,11 @@ struct ctr_ruleset {
   size_t nslots;
   pcre2_code **regexes;
   size_t nregexes;
-  /* eventName index */
-  ctr__index_entry *index; /* open addressing, event_name NULL: empty */
-  size_t index_cap;
-  ctr__index_entry *findex; /* keys compared case-insensitively (tolower(ct.name) =, iglob): */
-  size_t findex_cap;        /* looked up by tolower(eventName) when index has no entry */
-  uint32_t *wildcard; /* enabled rules with no eventName constraint */
-  size_t nwildcard;
-  uint32_t *nonstring; /* for an eventName absent or not a string: the wildcard rules and */
-  size_t nnonstring;   /* those keyed through json.values[eventName], which reads any value */
-  uint32_t *all; /* every enabled rule (CTR_SCAN_NO_INDEX) */
+  /* candidate selection (select.c, prefilter.c), in the pool */
+  uint32_t *all; /* every enabled rule, in definition order (CTR_SCAN_NO_INDEX) */
   size_t nall;
-  const ctr__prefilter *prefilter; /* NULL: some enabled rule has no key the prefilter reads */
+  const ctr__index *index;         /* the eventName index (ctr__index_lookup) */
+  const ctr__prefilter *prefilter; /* NULL: some enabled rule has neither a key nor a required literal */
   uint64_t regex_match_limit, regex_depth_limit; /* each scanner's PCRE2 defaults */
 };
 
@@ -131,9 +119,5 @@ int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection 
                        int min_priority, ctr_ruleset **out);
 /* Frees a ruleset and all it holds, whatever its references (NULL-safe). */
 void ctr__ruleset_free(ctr_ruleset *rs);
-
-/* The rules to evaluate for an event whose eventName is (name,len) (NULL:
- * absent): indexes into rs->rules, *n of them, borrowed from rs. */
-const uint32_t *ctr__index_lookup(const ctr_ruleset *rs, const char *name, size_t len, size_t *n);
 
 #endif

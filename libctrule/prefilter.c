@@ -4,7 +4,8 @@
  *
  * At compile time every enabled rule must prove a key: the constant values
  * its condition requires of one top-level field (`= X` or `in (...)`, through
- * and/or and macros, never under `not`) - eventName (ct.name) if it can,
+ * and/or and macros, never under `not`: ctr__required_keys in select.c, the
+ * derivation the eventName index keys on too) - eventName (ct.name) if it can,
  * else errorCode (ct.error), else eventSource (ct.src). The rule is filed
  * under each of those values, together with what it also requires of the
  * other two fields (`ct.src = "kms.amazonaws.com" and ct.error =
@@ -43,7 +44,7 @@
  * holding none of them is searched in any record; the others only in records
  * without escapes (jansson decides).
  */
-#include "prefilter.h"
+#include "select.h"
 #include "event.h"
 #include "litmatch.h"
 
@@ -107,57 +108,6 @@ struct ctr__prefilter {
 };
 
 /* ------------------------------------------------------------ compile time */
-
-static const ctr__keyset k_any = {.any = true};
-
-ctr__keyset ctr__required_values(ctr__arena *scratch, const ctr_ruleset *rs, const ctr__field_def *field,
-                                 const ctr__cnode *c)
-{
-  if (!c)
-    return k_any;
-  switch (c->kind) {
-  case CTR__N_CHECK:
-    if (c->lhs->tf != CTR__TF_NONE || rs->slots[c->lhs->slot].def != field || c->rhs_expr || c->mod)
-      return k_any;
-    if (c->op == CTR__OP_EQ)
-      return (ctr__keyset){.v = &c->rhs, .n = 1};
-    if (c->op == CTR__OP_IN || c->op == CTR__OP_INTERSECTS)
-      return (ctr__keyset){.v = c->rhs_list, .n = c->nrhs};
-    return k_any;
-  case CTR__N_AND: {
-    ctr__keyset best = k_any;
-    for (size_t i = 0; i < c->nkids; i++) {
-      ctr__keyset k = ctr__required_values(scratch, rs, field, c->kids[i]);
-      if (!k.any && (best.any || k.n < best.n))
-        best = k;
-    }
-    return best;
-  }
-  case CTR__N_OR: {
-    /* Every branch must be keyed; the rule's keys are their union. */
-    ctr__keyset *kids = ctr__arena_alloc(scratch, (c->nkids ? c->nkids : 1) * sizeof *kids);
-    if (!kids)
-      return k_any;
-    size_t total = 0;
-    for (size_t i = 0; i < c->nkids; i++) {
-      kids[i] = ctr__required_values(scratch, rs, field, c->kids[i]);
-      if (kids[i].any)
-        return k_any;
-      total += kids[i].n;
-    }
-    ctr__str *u = ctr__arena_alloc(scratch, (total ? total : 1) * sizeof *u);
-    if (!u)
-      return k_any;
-    size_t n = 0;
-    for (size_t i = 0; i < c->nkids; i++)
-      for (size_t j = 0; j < kids[i].n; j++)
-        u[n++] = kids[i].v[j];
-    return (ctr__keyset){.v = u, .n = n};
-  }
-  default:
-    return k_any; /* `not`: nothing is required */
-  }
-}
 
 /* A rule's literal groups while they are collected (in scratch). */
 typedef struct group_list {
@@ -573,14 +523,6 @@ static const key_entry *key_lookup(const key_table *t, const char *s, size_t len
   return NULL;
 }
 
-static void *pool_zalloc(ctr__arena *pool, size_t n)
-{
-  void *p = ctr__arena_alloc(pool, n ? n : 1);
-  if (p)
-    memset(p, 0, n ? n : 1);
-  return p;
-}
-
 static bool same_key(const filing *a, const filing *b)
 {
   return a->field == b->field && a->value.len == b->value.len && memcmp(a->value.s, b->value.s, a->value.len) == 0;
@@ -589,7 +531,7 @@ static bool same_key(const filing *a, const filing *b)
 /* Files the rules' filings (sorted) into pf's tables. */
 static bool file_rules(ctr__arena *pool, ctr__prefilter *pf, const filing *v, size_t n)
 {
-  if (!(pf->filed = pool_zalloc(pool, n * sizeof *pf->filed)))
+  if (!(pf->filed = ctr__select_zalloc(pool, n * sizeof *pf->filed)))
     return false;
   size_t groups[KEYED__COUNT] = {0};
   for (size_t i = 0; i < n; i++)
@@ -599,7 +541,7 @@ static bool file_rules(ctr__arena *pool, ctr__prefilter *pf, const filing *v, si
     size_t cap = 8;
     while (cap < groups[f] * 2)
       cap *= 2;
-    if (!(pf->by[f].slots = pool_zalloc(pool, cap * sizeof *pf->by[f].slots)))
+    if (!(pf->by[f].slots = ctr__select_zalloc(pool, cap * sizeof *pf->by[f].slots)))
       return false;
     pf->by[f].cap = cap;
   }
@@ -701,6 +643,7 @@ int ctr__prefilter_build(ctr_ruleset *rs)
   for (int f = 0; f < KEYED__COUNT; f++)
     fields[f] = ctr__field_lookup(k_keyed_fields[f], strlen(k_keyed_fields[f]));
   ctr__arena scratch = {0};
+  ctr__keys_ctx kx = ctr__keys_ctx_make(&scratch, rs);
   lit_ctx keyed_ctx = {&scratch, rs, fields, {0}}, unkeyed_ctx = {&scratch, rs, NULL, {0}};
   fold_table(keyed_ctx.fold_ok);
   memcpy(unkeyed_ctx.fold_ok, keyed_ctx.fold_ok, sizeof keyed_ctx.fold_ok);
@@ -708,15 +651,16 @@ int ctr__prefilter_build(ctr_ruleset *rs)
   size_t nfilings = 0, cap = 0;
   int rc = CTR_ENOMEM;
   rs->prefilter = NULL;
-  ctr__prefilter *pf = pool_zalloc(&rs->pool, sizeof *pf);
-  if (!pf || !(pf->needs = pool_zalloc(&rs->pool, rs->nall * sizeof *pf->needs)) ||
-      !(pf->unkeyed = pool_zalloc(&rs->pool, rs->nall * sizeof *pf->unkeyed)))
+  ctr__prefilter *pf = ctr__select_zalloc(&rs->pool, sizeof *pf);
+  if (!pf || !(pf->needs = ctr__select_zalloc(&rs->pool, rs->nall * sizeof *pf->needs)) ||
+      !(pf->unkeyed = ctr__select_zalloc(&rs->pool, rs->nall * sizeof *pf->unkeyed)))
     goto done;
   for (size_t i = 0; i < rs->nall; i++) {
     const ctr__cnode *cond = rs->rules[rs->all[i]].cond;
     int primary = -1;
     for (int f = 0; f < KEYED__COUNT; f++) {
-      ctr__keyset k = ctr__required_values(&scratch, rs, fields[f], cond);
+      /* Exact keys only: a record's raw value is compared as it is. */
+      ctr__keyset k = ctr__required_keys(&kx, fields[f], cond, false);
       if (k.any)
         continue;
       if (primary < 0) {
@@ -729,10 +673,15 @@ int ctr__prefilter_build(ctr_ruleset *rs)
           filings = grown;
         }
         for (size_t j = 0; j < k.n; j++)
-          filings[nfilings++] = (filing){f, k.v[j], (uint32_t)i};
+          filings[nfilings++] = (filing){f, k.v[j].s, (uint32_t)i};
       } else {
         ctr__strset *set = ctr__arena_alloc(&rs->pool, sizeof *set);
-        if (!set || !ctr__strset_build(&rs->pool, set, k.v, k.n))
+        ctr__str *v = ctr__arena_alloc(&scratch, (k.n ? k.n : 1) * sizeof *v);
+        if (!set || !v)
+          goto done;
+        for (size_t j = 0; j < k.n; j++)
+          v[j] = k.v[j].s;
+        if (!ctr__strset_build(&rs->pool, set, v, k.n))
           goto done;
         pf->needs[i].need[f] = set;
       }

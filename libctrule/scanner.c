@@ -2,7 +2,7 @@
  * records, parsed, matched against the candidate rules of each record's
  * eventName, rendered, and handed to the caller's callback. Everything
  * mutable lives here, so one ruleset serves any number of scanners. */
-#include "prefilter.h"
+#include "select.h"
 #include "render.h"
 #include "event.h"
 

@@ -2,13 +2,15 @@
  * files under a key (exact, or compared case-insensitively as Sigma does)
  * gives the alerts it gives with the index off (CTR_SCAN_NO_INDEX), while
  * records with other eventNames are not evaluated; and it is built in time
- * linear in the keys. */
+ * linear in the keys. Then the one derivation of keys (ctr__required_keys,
+ * select.c) the index and the prefilter both file rules under. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "select.h"
 #include "testutil.h"
 
 #define TAIL "  output: '%ct.name'\n  priority: WARNING\n  source: aws_cloudtrail\n"
@@ -184,4 +186,83 @@ Test(index, many_names_in_one_rule_build_in_linear_time)
   tu_matches_free(&m);
   ctr_ruleset_unref(rs);
   free(yaml);
+}
+
+/* ------------------------------------------------------------ the keys */
+
+/* The keys as text: "K1 K2", a folded key as "~k", " +nonstring", "*" for any. */
+static void keys_text(const ctr__keyset *k, char *out, size_t cap)
+{
+  size_t n = (size_t)snprintf(out, cap, "%s", k->any ? "*" : "");
+  for (size_t i = 0; !k->any && i < k->n && n < cap; i++)
+    n += (size_t)snprintf(out + n, cap - n, "%s%s%.*s", i ? " " : "", k->v[i].folded ? "~" : "", (int)k->v[i].s.len,
+                          k->v[i].s.s);
+  if (k->nonstring && n < cap)
+    snprintf(out + n, cap - n, " +nonstring");
+}
+
+/* What a condition requires of ct.name, with folded keys (the index) and
+ * without (the prefilter, which compares raw values exactly), and of
+ * ct.error (the prefilter's second key): one derivation, so a key one of
+ * them files a rule under is one the other would file it under too, folded
+ * keys aside. */
+Test(index, keys_are_derived_once_for_the_index_and_the_prefilter)
+{
+  static const struct {
+    const char *cond, *name_folded, *name_exact, *error;
+  } t[] = {
+    {"ct.name = GetObject", "GetObject", "GetObject", "*"},
+    {"ct.name in (A, B) and ct.region = x", "A B", "A B", "*"},
+    {"ct.name intersects (A, B)", "A B", "A B", "*"},
+    {"ct.name = A or ct.name in (B, C)", "A B C", "A B C", "*"},
+    {"ct.name = A or ct.region = x", "*", "*", "*"},
+    {"not ct.name = A", "*", "*", "*"},
+    {"ct.name != A", "*", "*", "*"},
+    {"ct.name startswith Get", "*", "*", "*"},
+    {"ct.name = anyof (A, B)", "*", "*", "*"},
+    {"ct.name = val(ct.region)", "*", "*", "*"},
+    {"tolower(ct.name) = geta", "~geta", "*", "*"},
+    {"tolower(ct.name) in (a, b)", "~a ~b", "*", "*"},
+    {"tolower(ct.name) intersects (a, b)", "*", "*", "*"},
+    {"ct.name iglob \"Get\\\\Object\"", "~getobject", "*", "*"},
+    {"ct.name iglob \"get*\"", "*", "*", "*"},
+    {"json.values[eventName] iglob \"GETx\"", "~getx +nonstring", "*", "*"},
+    {"json.values[errorCode] iglob \"x\"", "*", "*", "*"},
+    {"ct.error iglob \"x\"", "*", "*", "*"},
+    /* an and keeps its fewest keys, of as many those a string must hold */
+    {"ct.name = A and tolower(ct.name) in (b, c)", "A", "A", "*"},
+    {"tolower(ct.name) = a and ct.name in (B, C)", "~a", "B C", "*"},
+    {"json.values[eventName] iglob \"b\" and ct.name = A", "A", "A", "*"},
+    {"ct.name = A or json.values[eventName] iglob \"b\"", "A ~b +nonstring", "*", "*"},
+    {"ct.error = AccessDenied and ct.name in (A, B)", "A B", "A B", "AccessDenied"},
+    {"(ct.error = X or ct.error in (Y, Z)) and not ct.name = A", "*", "*", "X Y Z"},
+  };
+  enum { N = sizeof t / sizeof t[0] };
+  char yaml[8192], diags[2048] = "";
+  size_t len = 0;
+  for (size_t i = 0; i < N; i++)
+    len += (size_t)snprintf(yaml + len, sizeof yaml - len, "- rule: r%zu\n  desc: d\n  condition: '%s'\n%s", i,
+                            t[i].cond, TAIL);
+  cr_assert_lt(len, sizeof yaml);
+  ctr_ruleset *rs = tu_compile(yaml, diags, sizeof diags);
+  cr_assert_not_null(rs, "%s", diags);
+  cr_assert_eq(rs->nrules, N);
+  ctr__arena scratch = {0};
+  ctr__keys_ctx kx = ctr__keys_ctx_make(&scratch, rs);
+  const ctr__field_def *error = ctr__field_lookup("ct.error", 8);
+  for (size_t i = 0; i < N; i++) {
+    char got[256];
+    ctr__keyset k = ctr__required_keys(&kx, kx.ct_name, rs->rules[i].cond, true);
+    keys_text(&k, got, sizeof got);
+    cr_expect_str_eq(got, t[i].name_folded, "%s (ct.name, folded)", t[i].cond);
+    k = ctr__required_keys(&kx, kx.ct_name, rs->rules[i].cond, false);
+    keys_text(&k, got, sizeof got);
+    cr_expect_str_eq(got, t[i].name_exact, "%s (ct.name, exact)", t[i].cond);
+    k = ctr__required_keys(&kx, error, rs->rules[i].cond, false);
+    keys_text(&k, got, sizeof got);
+    cr_expect_str_eq(got, t[i].error, "%s (ct.error)", t[i].cond);
+  }
+  cr_assert_not(scratch.failed);
+  ctr__arena_free(&scratch);
+  ctr_ruleset_unref(rs);
 }
