@@ -6,6 +6,7 @@ import collections
 import contextlib
 import functools
 import io
+import operator
 import os
 import threading
 import warnings
@@ -472,6 +473,34 @@ _STAT_NAMES = [("bytes", _capi.CTR_STAT_BYTES), ("records", _capi.CTR_STAT_RECOR
                ("matches", _capi.CTR_STAT_MATCHES), ("bad_records", _capi.CTR_STAT_BAD_RECORDS),
                ("skipped", _capi.CTR_STAT_SKIPPED), ("evaluated", _capi.CTR_STAT_EVALUATED),
                ("incomplete", _capi.CTR_STAT_INCOMPLETE)]
+# Stats' fields picked out of ctrpy_scanner_stats' tuple (indexed by CTR_STAT_*).
+_stat_fields = operator.itemgetter(*(code for _, code in _STAT_NAMES))
+_stream_counts = operator.itemgetter(_capi.CTR_STAT_RECORDS, _capi.CTR_STAT_BAD_RECORDS,
+                                     _capi.CTR_STAT_SKIPPED)
+
+
+class _Exclusive:
+    """A scanner's use by one caller at a time (a class, not
+    contextlib.contextmanager: it is entered three times per input)."""
+
+    __slots__ = ("scanner",)
+
+    def __init__(self, scanner: Scanner) -> None:
+        self.scanner = scanner
+
+    def __enter__(self) -> Any:
+        sc = self.scanner
+        if not sc._lock.acquire(blocking=False):
+            raise CtruleError(_capi.CTR_EBUSY, "scanner re-entered from its own callback "
+                              "or used by two threads at once")
+        try:
+            return sc._ptr
+        except BaseException:
+            sc._lock.release()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.scanner._lock.release()
 
 
 class Scanner:
@@ -562,15 +591,8 @@ class Scanner:
             raise ValueError("the scanner is closed")
         return self._ptr_
 
-    @contextlib.contextmanager
-    def _exclusive(self) -> Iterator[Any]:
-        if not self._lock.acquire(blocking=False):
-            raise CtruleError(_capi.CTR_EBUSY, "scanner re-entered from its own callback "
-                              "or used by two threads at once")
-        try:
-            yield self._ptr
-        finally:
-            self._lock.release()
+    def _exclusive(self) -> _Exclusive:
+        return _Exclusive(self)
 
     def close(self) -> None:
         """Frees the scanner; :attr:`stats`, :attr:`errors` and
@@ -663,10 +685,7 @@ class Scanner:
             return going
 
     def _counts(self) -> tuple[int, int, int]:
-        ptr = self._ptr_
-        return (int(_capi.ctr_scanner_stat(ptr, _capi.CTR_STAT_RECORDS)),
-                int(_capi.ctr_scanner_stat(ptr, _capi.CTR_STAT_BAD_RECORDS)),
-                int(_capi.ctr_scanner_stat(ptr, _capi.CTR_STAT_SKIPPED)))
+        return _stream_counts(_capi.ctrpy_scanner_stats(self._ptr_))  # type: ignore[no-any-return]
 
     def _check_records(self) -> None:
         now, start = self._counts(), self._stream_start
@@ -714,8 +733,7 @@ class Scanner:
         """The scanner's counters (they accumulate across streams)."""
         if self._closed_stats is not None:
             return self._closed_stats
-        ptr = self._ptr
-        return Stats(**{name: int(_capi.ctr_scanner_stat(ptr, code)) for name, code in _STAT_NAMES})
+        return Stats(*_stat_fields(_capi.ctrpy_scanner_stats(self._ptr)))
 
     @property
     def errors(self) -> List[RecordError]:

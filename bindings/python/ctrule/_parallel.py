@@ -53,15 +53,16 @@ def _diff(after: Stats, before: Stats) -> Stats:
 
 
 class _Worker:
-    """A thread's scanner, its alerts collected per input."""
+    """A thread's scanner, its alerts and record errors collected per input."""
 
     def __init__(self, ruleset: Ruleset, options: dict[str, Any]) -> None:
         self.alerts: List[Alert] = []
         self.scanner = Scanner(ruleset, self.alerts.append, **options)
+        self.stats = self.scanner.stats  # the counters after the last input
 
     def scan(self, source: Source, chunk_size: int) -> FileResult:
         sc = self.scanner
-        before, nerr = sc.stats, len(sc.errors)
+        before = self.stats
         self.alerts.clear()
         error: Optional[BaseException] = None
         try:
@@ -69,8 +70,12 @@ class _Worker:
         except (OSError, CtruleError) as exc:  # the input's failure, not the run's
             error = exc
             sc.reset()
-        return FileResult(source, list(self.alerts), _diff(sc.stats, before), list(sc.errors[nerr:]),
-                          error)
+        # The scanner keeps max_errors errors in all: taken per input, so
+        # that each input gets up to max_errors of its own.
+        errors = list(sc.errors)
+        sc.errors.clear()
+        self.stats = sc.stats
+        return FileResult(source, list(self.alerts), _diff(self.stats, before), errors, error)
 
 
 def scan_files(ruleset: Ruleset, sources: Iterable[Source], *, threads: Optional[int] = None,

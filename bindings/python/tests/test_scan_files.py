@@ -90,3 +90,18 @@ def test_leaving_early_stops_taking_inputs(ruleset: ctrule.Ruleset, ndjson_bytes
     next(gen)
     gen.close()
     assert len(taken) <= 64 * 2 + 64 + 1
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_each_input_gets_its_own_record_errors(ruleset: ctrule.Ruleset, ndjson_bytes: bytes,
+                                               threads: int) -> None:
+    """A scanner keeps max_errors record errors: each input gets up to that
+    many of its own, however many the inputs before it on that thread had."""
+    good = ndjson_bytes.splitlines(keepends=True)[0]
+    data = good + b'{"eventVersion": oops}\n' * 600
+    results = list(ctrule.scan_files(ruleset, [data] * 5, threads=threads))
+    assert [len(r.errors) for r in results] == [600] * 5
+    assert [r.stats.bad_records for r in results] == [600] * 5
+    assert all([e.index for e in r.errors] == list(range(1, 601)) for r in results)
+    few = list(ctrule.scan_files(ruleset, [data] * 3, threads=threads, max_errors=10))
+    assert [len(r.errors) for r in few] == [10] * 3 and [r.errors[0].index for r in few] == [1] * 3
