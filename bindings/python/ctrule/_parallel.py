@@ -7,13 +7,11 @@ The library releases the GIL while it scans, so threads sharing one
 
 from __future__ import annotations
 
-import collections
-import concurrent.futures as cf
 import dataclasses
 import operator
 import os
 import threading
-from typing import Any, Deque, Iterable, Iterator, List, Optional
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from ._engine import DEFAULT_CHUNK_SIZE, Ruleset, Scanner, Source
 from ._errors import CtruleError
@@ -99,33 +97,108 @@ def scan_files(ruleset: Ruleset, sources: Iterable[Source], *, threads: Optional
     n = default_threads() if threads is None else int(threads)
     if n < 1:
         raise ValueError(f"threads must be at least 1, not {threads!r}")
-    local = threading.local()
-    workers: List[_Worker] = []
-    lock = threading.Lock()
-
-    def one(source: Source) -> FileResult:
-        w = getattr(local, "worker", None)
-        if w is None:
-            w = local.worker = _Worker(ruleset, options)
-            with lock:
-                workers.append(w)
-        return w.scan(source, chunk_size)
-
-    pending: Deque[cf.Future[FileResult]] = collections.deque()
-    it = iter(sources)
-    pool = cf.ThreadPoolExecutor(n, thread_name_prefix="ctrule-scan-files")
+    run = _Run(iter(sources), [_Worker(ruleset, options) for _ in range(n)], chunk_size)
     try:
-        while True:
-            for source in it:
-                pending.append(pool.submit(one, source))
-                if len(pending) >= 64 * n + 64:  # a busy machine: the caller may wait for a core
-                    break
-            if not pending:
-                return
-            yield pending.popleft().result()
+        yield from run.results()
     finally:
-        for fut in pending:
-            fut.cancel()
-        pool.shutdown(wait=True)
-        for w in workers:
+        run.stop()
+
+
+class _Run:
+    """One scan_files call: the caller's thread and n - 1 others each take
+    the next input themselves and leave its result in that input's slot;
+    the caller yields the slots in order and, while the one it needs is not
+    ready, scans an input itself rather than sleep. Every hand-off between
+    threads is a wait for the GIL: with a pool, a future per input and a
+    caller woken for each result, two threads scanned 2,000 small log files
+    no faster than one."""
+
+    def __init__(self, inputs: Iterator[Source], workers: List[_Worker], chunk_size: int) -> None:
+        self.inputs, self.workers, self.chunk_size = inputs, workers, chunk_size
+        self.claim = threading.Lock()  # the inputs iterator, claimed, end, stopping
+        self.claimed = 0
+        self.end: Optional[int] = None  # how many inputs there are, once known
+        self.stopping = False
+        self.done = threading.Condition()  # slots, waiting
+        self.slots: Dict[int, Tuple[Optional[FileResult], Optional[BaseException]]] = {}
+        self.waiting = -1
+        # At most 64 inputs per thread (and 64) ahead of the caller: on a
+        # busy machine the caller may wait for a core.
+        self.room = threading.Semaphore(64 * len(workers) + 64)
+        self.threads = [threading.Thread(target=self.work, args=(w,), daemon=True,
+                                         name=f"ctrule-scan-files-{k}")
+                        for k, w in enumerate(workers[1:], 1)]
+        for t in self.threads:
+            t.start()
+
+    def take(self, w: _Worker) -> bool:
+        """Claims the next input and scans it into its slot (the caller
+        holds a permit of room); False once there is none to take."""
+        with self.claim:
+            if self.stopping or self.end is not None:
+                return False
+            i = self.claimed
+            try:
+                source = next(self.inputs)
+            except StopIteration:
+                self.end = i
+                with self.done:
+                    self.done.notify()
+                return False
+            except BaseException as exc:  # the caller's iterator failed: raised at its place
+                self.end = i + 1
+                self.put(i, (None, exc))
+                return False
+            self.claimed = i + 1
+        try:
+            self.put(i, (w.scan(source, self.chunk_size), None))
+        except BaseException as exc:  # not the input's failure (a bug, memory): the caller's
+            self.put(i, (None, exc))
+        return True
+
+    def put(self, i: int, out: Tuple[Optional[FileResult], Optional[BaseException]]) -> None:
+        with self.done:
+            self.slots[i] = out
+            if self.waiting == i:
+                self.done.notify()
+
+    def work(self, w: _Worker) -> None:
+        while True:
+            self.room.acquire()
+            if not self.take(w):
+                return
+
+    def ready(self, i: int) -> bool:
+        return i in self.slots or (self.end is not None and i >= self.end)
+
+    def results(self) -> Iterator[FileResult]:
+        i = 0
+        while True:
+            while not self.ready(i) and self.room.acquire(blocking=False):
+                if not self.take(self.workers[0]):
+                    self.room.release()
+                    break
+            with self.done:
+                while not self.ready(i):
+                    self.waiting = i
+                    self.done.wait()
+                self.waiting = -1
+                if i not in self.slots:
+                    return
+                res, exc = self.slots.pop(i)
+            self.room.release()
+            if exc is not None:
+                raise exc
+            assert res is not None
+            yield res
+            i += 1
+
+    def stop(self) -> None:
+        with self.claim:
+            self.stopping = True
+        if self.threads:
+            self.room.release(len(self.threads))  # wakes those waiting for room
+        for t in self.threads:
+            t.join()
+        for w in self.workers:
             w.scanner.close()

@@ -105,3 +105,34 @@ def test_each_input_gets_its_own_record_errors(ruleset: ctrule.Ruleset, ndjson_b
     assert all([e.index for e in r.errors] == list(range(1, 601)) for r in results)
     few = list(ctrule.scan_files(ruleset, [data] * 3, threads=threads, max_errors=10))
     assert [len(r.errors) for r in few] == [10] * 3 and [r.errors[0].index for r in few] == [1] * 3
+
+
+@pytest.mark.parametrize("threads", [1, 2, 5])
+def test_failures_of_the_inputs_themselves_raise_at_their_place(ruleset: ctrule.Ruleset, ndjson_bytes: bytes,
+                                                                threads: int) -> None:
+    """An iterator of inputs that raises, or an input that is no input at
+    all, raises where it stands, after the results before it; no thread is
+    left behind."""
+    import threading
+    before = threading.active_count()
+
+    def failing():  # type: ignore[no-untyped-def]
+        yield ndjson_bytes
+        yield ndjson_bytes
+        raise RuntimeError("listing failed")
+
+    got: list[ctrule.FileResult] = []
+    with pytest.raises(RuntimeError, match="listing failed"):
+        for res in ctrule.scan_files(ruleset, failing(), threads=threads):
+            got.append(res)
+    assert len(got) == 2 and all(r.error is None and r.alerts for r in got)
+    got.clear()
+    with pytest.raises(TypeError):
+        for res in ctrule.scan_files(ruleset, [ndjson_bytes, ndjson_bytes, 42, ndjson_bytes],  # type: ignore[list-item]
+                                     threads=threads):
+            got.append(res)
+    assert len(got) == 2
+    assert threading.active_count() == before
+    # Many more inputs than threads, all of them: the last results too.
+    assert len(list(ctrule.scan_files(ruleset, [ndjson_bytes] * 40, threads=threads))) == 40
+    assert threading.active_count() == before
