@@ -117,54 +117,78 @@ json_t *ctr__event_whole(const ctr__event *ev)
 
 /* ------------------------------------------------------------ checks */
 
-/* Which of the keys every CloudTrail record carries a record lacks (CTR__MISSING_
- * bits), from what it holds, parsed or walked: one verdict for both. */
-static unsigned missing(const bool strings[4], const char *src, size_t src_len, bool user_identity)
+const ctr__required_key ctr__record_keys[CTR__RECORD_KEYS] = {
+  {"eventVersion", CTR__TOP_EVENT_VERSION, JSON_STRING, CTR__MISSING_VERSION, true, NULL, 0},
+  {"eventTime", CTR__TOP_EVENT_TIME, JSON_STRING, CTR__MISSING_TIME, true, NULL, 0},
+  {"eventName", CTR__TOP_EVENT_NAME, JSON_STRING, CTR__MISSING_NAME, true, NULL, 0},
+  {"awsRegion", CTR__TOP_AWS_REGION, JSON_STRING, CTR__MISSING_REGION, true, NULL, 0},
+  {"eventSource", CTR__TOP_EVENT_SOURCE, JSON_STRING, CTR__MISSING_SOURCE, false, ".amazonaws.com", 14},
+  {"userIdentity", CTR__TOP_USER_IDENTITY, JSON_OBJECT, CTR__MISSING_USER_IDENTITY, false, NULL, 0},
+};
+
+/* What a record holds of one required key, however it was read: whether it
+ * is there with its type, and the raw bytes of a string a suffix is asked of. */
+typedef struct held {
+  bool typed;
+  const char *s;
+  size_t len;
+  bool escaped; /* s holds an escape: its raw bytes are not its value */
+} held;
+
+/* The one verdict: CTR__MISSING_ bits of what a record lacks, from what it
+ * holds of each required key, parsed or walked. */
+static unsigned verdict(const held h[CTR__RECORD_KEYS])
 {
-  static const char suffix[] = ".amazonaws.com";
   unsigned m = 0;
-  for (unsigned i = 0; i < 4; i++)
-    m |= strings[i] ? 0 : 1u << i;
-  if (!src)
-    m |= CTR__MISSING_SOURCE;
-  else if (src_len < sizeof suffix - 1 || memcmp(src + src_len - (sizeof suffix - 1), suffix, sizeof suffix - 1) != 0)
-    m |= CTR__MISSING_SOURCE_SUFFIX;
-  if (!user_identity)
-    m |= CTR__MISSING_USER_IDENTITY;
+  for (unsigned i = 0; i < CTR__RECORD_KEYS; i++) {
+    const ctr__required_key *k = &ctr__record_keys[i];
+    if (!h[i].typed) {
+      m |= k->missing;
+      continue;
+    }
+    size_t n = k->suffix_len;
+    if (k->suffix && (h[i].len < n || memcmp(h[i].s + h[i].len - n, k->suffix, n) != 0))
+      /* An escape cannot end the raw bytes in the suffix unless the decoded
+       * value ends in it too; the other way round only a parse can tell. */
+      m |= CTR__MISSING_SOURCE_SUFFIX | (h[i].escaped ? CTR__MISSING_UNDECIDED : 0);
+  }
   return m;
 }
 
 void ctr__incomplete_reason(unsigned m, ctr__buf *why)
 {
-  static const char *const names[] = {"eventVersion", "eventTime", "eventName", "awsRegion"};
-  bool first = true;
-  for (unsigned i = 0; i < 4; i++) {
-    if (!(m & (1u << i)))
+  bool first = true, listing = false; /* listing: in "no string A, B" */
+  for (unsigned i = 0; i < CTR__RECORD_KEYS; i++) {
+    const ctr__required_key *k = &ctr__record_keys[i];
+    bool lacks = m & k->missing, no_suffix = k->suffix && (m & CTR__MISSING_SOURCE_SUFFIX);
+    if (!lacks && !no_suffix)
       continue;
-    ctr__buf_append_str(why, first ? "incomplete CloudTrail record: no string " : ", ");
-    ctr__buf_append_str(why, names[i]);
-    first = false;
-  }
-  if (m & (CTR__MISSING_SOURCE | CTR__MISSING_SOURCE_SUFFIX)) {
     ctr__buf_append_str(why, first ? "incomplete CloudTrail record: " : ", ");
-    ctr__buf_append_str(why, m & CTR__MISSING_SOURCE ? "no string eventSource" : "eventSource not ending in .amazonaws.com");
+    if (!lacks)
+      ctr__buf_printf(why, "%s not ending in %s", k->key, k->suffix);
+    else if (listing && k->listed)
+      ctr__buf_append_str(why, k->key);
+    else
+      ctr__buf_printf(why, k->type == JSON_STRING ? "no string %s" : "no %s object", k->key);
+    listing = lacks && k->listed;
     first = false;
-  }
-  if (m & CTR__MISSING_USER_IDENTITY) {
-    ctr__buf_append_str(why, first ? "incomplete CloudTrail record: " : ", ");
-    ctr__buf_append_str(why, "no userIdentity object");
   }
   ctr__buf_append_str(why, " (evaluated anyway)");
 }
 
 bool ctr__event_complete(const ctr__event *ev, ctr__buf *why)
 {
-  const bool strings[4] = {
-    ctr__event_member_is(ev, "eventVersion", JSON_STRING), ctr__event_member_is(ev, "eventTime", JSON_STRING),
-    ctr__event_member_is(ev, "eventName", JSON_STRING), ctr__event_member_is(ev, "awsRegion", JSON_STRING)};
-  const json_t *src = ctr__event_get(ev, "eventSource");
-  const char *s = json_string_value(src);
-  unsigned m = missing(strings, s, s ? json_string_length(src) : 0, ctr__event_member_is(ev, "userIdentity", JSON_OBJECT));
+  held h[CTR__RECORD_KEYS];
+  for (unsigned i = 0; i < CTR__RECORD_KEYS; i++) {
+    const ctr__required_key *k = &ctr__record_keys[i];
+    h[i] = (held){ctr__event_member_is(ev, k->key, k->type), NULL, 0, false};
+    if (h[i].typed && k->suffix) {
+      const json_t *v = ctr__event_get(ev, k->key);
+      h[i].typed = (h[i].s = json_string_value(v)) != NULL; /* NULL: a member that could not be built */
+      h[i].len = h[i].typed ? json_string_length(v) : 0;
+    }
+  }
+  unsigned m = verdict(h);
   if (m && why)
     ctr__incomplete_reason(m, why);
   return m == 0;
@@ -172,20 +196,31 @@ bool ctr__event_complete(const ctr__event *ev, ctr__buf *why)
 
 unsigned ctr__facts_missing(const ctr__record_facts *facts)
 {
-  const ctr__topval *t = facts->top, *src = &t[CTR__TOP_EVENT_SOURCE];
-  const bool strings[4] = {t[CTR__TOP_EVENT_VERSION].kind == '"', t[CTR__TOP_EVENT_TIME].kind == '"',
-                           t[CTR__TOP_EVENT_NAME].kind == '"', t[CTR__TOP_AWS_REGION].kind == '"'};
-  bool has_src = src->kind == '"';
-  unsigned m = missing(strings, has_src ? src->s : NULL, src->len, t[CTR__TOP_USER_IDENTITY].kind == '{');
-  /* An escape cannot end the raw bytes in the suffix unless the decoded
-   * value ends in it too; the other way round only a parse can tell. */
-  if ((m & CTR__MISSING_SOURCE_SUFFIX) && src->escaped)
-    m |= CTR__MISSING_UNDECIDED;
-  return m;
+  held h[CTR__RECORD_KEYS];
+  for (unsigned i = 0; i < CTR__RECORD_KEYS; i++) {
+    const ctr__topval *t = &facts->top[ctr__record_keys[i].top];
+    h[i] = (held){t->kind == (ctr__record_keys[i].type == JSON_STRING ? '"' : '{'), t->s, t->len, t->escaped};
+  }
+  return verdict(h);
+}
+
+static const char k_insight[] = "AwsCloudTrailInsight";
+
+static bool is_insight(const char *type, size_t len)
+{
+  return len == sizeof k_insight - 1 && memcmp(type, k_insight, len) == 0;
 }
 
 bool ctr__event_is_insight(const ctr__event *ev)
 {
-  const char *t = json_string_value(ctr__event_get(ev, "eventType"));
-  return t && strcmp(t, "AwsCloudTrailInsight") == 0;
+  const json_t *t = ctr__event_get(ev, "eventType");
+  return json_is_string(t) && is_insight(json_string_value(t), json_string_length(t));
+}
+
+int ctr__facts_insight(const ctr__record_facts *facts)
+{
+  const ctr__topval *t = &facts->top[CTR__TOP_EVENT_TYPE];
+  if (t->kind != '"')
+    return 0;
+  return t->escaped ? -1 : is_insight(t->s, t->len);
 }

@@ -141,6 +141,88 @@ json_t *ctr__json_path(const json_t *root, const char *dotted)
   }
 }
 
+ctr__step ctr__bytes_member(const ctr__event *ev, const char *key, size_t n, ctr__bspan *out)
+{
+  if (!ev->lazy || ctr__json_getn(ev->root, key, n))
+    return CTR__STEP_UNSURE; /* parsed already: read where it lies */
+  const ctr__lazy *lz = ev->lazy;
+  for (size_t i = lz->nmembers; i-- > 0;) { /* the last of a repeated key, as jansson keeps */
+    const ctr__member *m = &lz->members[i];
+    if (m->key_len == n && memcmp(m->key, key, n) == 0) {
+      *out = (ctr__bspan){m->value, m->value_len, m->plain_string};
+      return CTR__STEP_FOUND;
+    }
+  }
+  return CTR__STEP_ABSENT;
+}
+
+ctr__step ctr__bytes_key(ctr__bspan *s, const char *key, size_t n)
+{
+  if (s->v[0] != '{')
+    return CTR__STEP_ABSENT;
+  ctr__member kids[CTR__MAX_MEMBERS];
+  size_t k = ctr__walk_members(s->v, s->len, kids, CTR__MAX_MEMBERS);
+  if (k > CTR__MAX_MEMBERS) /* SIZE_MAX: an escaped key */
+    return CTR__STEP_UNSURE;
+  for (size_t i = k; i-- > 0;)
+    if (kids[i].key_len == n && memcmp(kids[i].key, key, n) == 0) {
+      *s = (ctr__bspan){kids[i].value, kids[i].value_len, kids[i].plain_string};
+      return CTR__STEP_FOUND;
+    }
+  return CTR__STEP_ABSENT;
+}
+
+const char *ctr__bytes_string(const ctr__event *ev, const ctr__bspan *s)
+{
+  char *str = ctr__arena_strndup(ev->arena, s->v + 1, s->len - 2);
+  if (!str && ev->lazy)
+    ev->lazy->failed = true; /* read as absent; the scanner trusts nothing of the record */
+  return str;
+}
+
+/* The value at `dotted` from the walked bytes of an unparsed member: true
+ * when decided, false when jansson must (see ctr__step; also a string with
+ * an escape). jansson's cost is per byte parsed: a rule reading
+ * userIdentity.type or requestParameters.bucketName would otherwise parse
+ * the whole object for one string. */
+static bool path_from_bytes(const ctr__event *ev, const char *dotted, ctr__pathval *out)
+{
+  const char *dot = strchr(dotted, '.');
+  ctr__bspan s;
+  ctr__step st = ctr__bytes_member(ev, dotted, dot ? (size_t)(dot - dotted) : strlen(dotted), &s);
+  while (st == CTR__STEP_FOUND && dot) {
+    const char *seg = dot + 1;
+    dot = strchr(seg, '.');
+    st = ctr__bytes_key(&s, seg, dot ? (size_t)(dot - seg) : strlen(seg));
+  }
+  *out = (ctr__pathval){CTR__PV_ABSENT, NULL, 0};
+  if (st != CTR__STEP_FOUND)
+    return st == CTR__STEP_ABSENT;
+  if (s.v[0] != '"') {
+    out->kind = CTR__PV_OTHER;
+    return true;
+  }
+  if (!s.plain)
+    return false;
+  const char *str = ctr__bytes_string(ev, &s);
+  if (str)
+    *out = (ctr__pathval){CTR__PV_STRING, str, s.len - 2};
+  return true;
+}
+
+ctr__pathval ctr__event_path_value(const ctr__event *ev, const char *dotted)
+{
+  ctr__pathval pv;
+  if (path_from_bytes(ev, dotted, &pv))
+    return pv;
+  const json_t *j = ctr__event_path(ev, dotted);
+  if (!j)
+    return (ctr__pathval){CTR__PV_ABSENT, NULL, 0};
+  if (!json_is_string(j))
+    return (ctr__pathval){CTR__PV_OTHER, NULL, 0};
+  return (ctr__pathval){CTR__PV_STRING, json_string_value(j), json_string_length(j)};
+}
+
 /* ------------------------------------------------------------ values */
 
 void ctr__value_str(ctr__value *out, const char *s, size_t len)

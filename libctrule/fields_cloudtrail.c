@@ -11,12 +11,12 @@
 #include <string.h>
 
 /* A field that is the plain value of one dotted path. */
-#define PLAIN(fn, path)                               \
-  CTR__EXTRACT(fn)                                    \
-  {                                                   \
-    CTR__NOARG();                                     \
-    ctr__value_plain(ctr__event_path(ev, path), out); \
-    return CTR_OK;                                    \
+#define PLAIN(fn, path)             \
+  CTR__EXTRACT(fn)                  \
+  {                                 \
+    CTR__NOARG();                   \
+    set_sv(out, plain_at(ev, path)); \
+    return CTR_OK;                  \
   }
 
 /* A field that is one top-level member re-serialised as compact JSON. */
@@ -62,6 +62,25 @@ static sv plain_of(const json_t *j)
   if (!json_is_string(j))
     return sv_of("", 0);
   return str_of(j);
+}
+
+/* The string at a dotted path of the record, read from its bytes where it
+ * can be (ctr__event_path_value): absent when missing or not a string. */
+static sv str_at(const ctr__event *ev, const char *dotted)
+{
+  ctr__pathval pv = ctr__event_path_value(ev, dotted);
+  return pv.kind == CTR__PV_STRING ? sv_of(pv.s, pv.len) : SV_ABSENT;
+}
+
+/* The same by the plain rule: "" when present but not a string. */
+static sv plain_pv(ctr__pathval pv)
+{
+  return pv.kind == CTR__PV_ABSENT ? SV_ABSENT : pv.kind == CTR__PV_OTHER ? sv_of("", 0) : sv_of(pv.s, pv.len);
+}
+
+static sv plain_at(const ctr__event *ev, const char *dotted)
+{
+  return plain_pv(ctr__event_path_value(ev, dotted));
 }
 
 static bool sv_eq(sv a, const char *lit)
@@ -120,16 +139,15 @@ static int concat(const ctr__event *ev, const sv *parts, size_t n, ctr__value *o
  * anything else -> absent. Only JSON strings are taken, as the plugin does. */
 static sv user_of(const ctr__event *ev)
 {
-  const json_t *uid = ctr__event_get(ev, "userIdentity");
-  sv type = str_of(ctr__json_get(uid, "type"));
+  sv type = str_at(ev, "userIdentity.type");
   if (!type.s)
     return SV_ABSENT;
   if (sv_eq(type, "Root") || sv_eq(type, "IAMUser"))
-    return str_of(ctr__json_get(uid, "userName"));
+    return str_at(ev, "userIdentity.userName");
   if (sv_eq(type, "AWSService"))
-    return str_of(ctr__json_get(uid, "invokedBy"));
+    return str_at(ev, "userIdentity.invokedBy");
   if (sv_eq(type, "AssumedRole")) {
-    sv role = str_of(ctr__json_path(uid, "sessionContext.sessionIssuer.userName"));
+    sv role = str_at(ev, "userIdentity.sessionContext.sessionIssuer.userName");
     return role.s ? role : sv_lit("AssumedRole");
   }
   if (sv_eq(type, "AWSAccount"))
@@ -152,11 +170,10 @@ CTR__EXTRACT(x_user)
  * userIdentity.userName. */
 static sv original_user_of(const ctr__event *ev)
 {
-  const json_t *uid = ctr__event_get(ev, "userIdentity");
-  sv type = str_of(ctr__json_get(uid, "type"));
+  sv type = str_at(ev, "userIdentity.type");
   if (!sv_eq(type, "AssumedRole"))
-    return str_of(ctr__json_get(uid, "userName"));
-  sv arn = str_of(ctr__json_get(uid, "arn"));
+    return str_at(ev, "userIdentity.userName");
+  sv arn = str_at(ev, "userIdentity.arn");
   if (arn.s) {
     const char *s1 = memchr(arn.s, '/', arn.len);
     const char *s2 = s1 ? memchr(s1 + 1, '/', arn.len - (size_t)(s1 + 1 - arn.s)) : NULL;
@@ -164,7 +181,7 @@ static sv original_user_of(const ctr__event *ev)
     if (s2 && !s3)
       return sv_of(s2 + 1, arn.len - (size_t)(s2 + 1 - arn.s));
   }
-  sv pid = str_of(ctr__json_get(uid, "principalId"));
+  sv pid = str_at(ev, "userIdentity.principalId");
   if (pid.s) {
     const char *c1 = memchr(pid.s, ':', pid.len);
     if (c1) {
@@ -186,10 +203,10 @@ CTR__EXTRACT(x_originaluser)
 CTR__EXTRACT(x_accountid)
 {
   CTR__NOARG();
-  const json_t *j = ctr__event_path(ev, "userIdentity.accountId");
-  if (!j)
-    j = ctr__event_get(ev, "recipientAccountId");
-  ctr__value_plain(j, out);
+  ctr__pathval pv = ctr__event_path_value(ev, "userIdentity.accountId");
+  if (pv.kind == CTR__PV_ABSENT)
+    pv = ctr__event_path_value(ev, "recipientAccountId");
+  set_sv(out, plain_pv(pv));
   return CTR_OK;
 }
 
@@ -256,7 +273,7 @@ CTR__EXTRACT(x_shortsrc)
   CTR__NOARG();
   static const char trailer[] = ".amazonaws.com";
   const size_t tn = sizeof trailer - 1;
-  sv src = plain_of(ctr__event_get(ev, "eventSource"));
+  sv src = plain_at(ev, "eventSource");
   if (src.s && src.len > tn && memcmp(src.s + src.len - tn, trailer, tn) == 0)
     src.len -= tn;
   return set_sv_term(ev, out, src);
@@ -463,7 +480,7 @@ CTR__EXTRACT(x_info)
     ctr__value_cstr(out, "<invalid cloudtrail event: userIdentity field missing>");
     return CTR_OK;
   }
-  sv srcip = plain_of(ctr__event_get(ev, "sourceIPAddress"));
+  sv srcip = plain_at(ev, "sourceIPAddress");
   if (!srcip.s) {
     ctr__value_cstr(out, "<invalid cloudtrail event: eventSource field missing>");
     return CTR_OK;
@@ -471,7 +488,7 @@ CTR__EXTRACT(x_info)
   bool err = ctr__event_get(ev, "errorCode") != NULL;
   const json_t *ro = ctr__event_get(ev, "readOnly");
   bool write = ro && !json_is_true(ro); /* ct.readonly == "false" */
-  sv name = plain_of(ctr__event_get(ev, "eventName"));
+  sv name = plain_at(ev, "eventName");
   if (!name.s) {
     ctr__value_cstr(out, "<invalid cloudtrail event: eventName field missing>");
     return CTR_OK;

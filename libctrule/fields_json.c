@@ -106,11 +106,89 @@ static int pointer_get(const ctr__event *ev, const char *ptr, const json_t **res
   return CTR_OK;
 }
 
+/* Element idx[0..n) of the array at *s, in place, read as pointer_get reads
+ * an array index. */
+static ctr__step bytes_element(ctr__bspan *s, const char *idx, size_t n)
+{
+  ctr__member el[CTR__MAX_MEMBERS];
+  size_t count = ctr__walk_elements(s->v, s->len, el, CTR__MAX_MEMBERS);
+  if (count == SIZE_MAX)
+    return CTR__STEP_UNSURE;
+  long long i = array_index(idx, n, count);
+  if (i < 0)
+    return CTR__STEP_ABSENT;
+  if (i >= CTR__MAX_MEMBERS)
+    return CTR__STEP_UNSURE;
+  *s = (ctr__bspan){el[i].value, el[i].value_len, el[i].plain_string};
+  return CTR__STEP_FOUND;
+}
+
+/* json.value from a walked record's bytes, while the member it lies in is
+ * unparsed: a string leaf without escapes, true, false and null are their
+ * own bytes, and a pointer that leads nowhere is absent, without parsing the
+ * member (a rule's output naming one string of a large responseElements
+ * would otherwise parse it whole). Numbers (reformatted), containers
+ * (compacted) and what only jansson can tell (ctr__step) are left to
+ * pointer_get: false. */
+static bool value_from_bytes(const ctr__event *ev, const char *ptr, ctr__value *out)
+{
+  if (!ev->lazy || !ptr || !*ptr)
+    return false;
+  if (*ptr == '/')
+    ptr++;
+  char buf[256];
+  if (strlen(ptr) >= sizeof buf)
+    return false;
+  ctr__bspan s;
+  ctr__step st = CTR__STEP_FOUND;
+  for (const char *seg = ptr;;) {
+    const char *slash = strchr(seg, '/');
+    size_t m = decode_segment(seg, slash ? (size_t)(slash - seg) : strlen(seg), buf);
+    st = seg == ptr ? ctr__bytes_member(ev, buf, m, &s)
+         : s.v[0] == '[' ? bytes_element(&s, buf, m)
+                         : ctr__bytes_key(&s, buf, m);
+    if (st != CTR__STEP_FOUND || !slash)
+      break;
+    seg = slash + 1;
+  }
+  if (st == CTR__STEP_UNSURE)
+    return false;
+  if (st == CTR__STEP_ABSENT) {
+    ctr__value_absent(out);
+    return true;
+  }
+  switch (s.v[0]) {
+  case '"': {
+    if (!s.plain)
+      return false;
+    const char *str = ctr__bytes_string(ev, &s);
+    if (str)
+      ctr__value_str(out, str, s.len - 2);
+    else
+      ctr__value_absent(out);
+    return true;
+  }
+  case 't':
+    ctr__value_cstr(out, "true");
+    return true;
+  case 'f':
+    ctr__value_cstr(out, "false");
+    return true;
+  case 'n':
+    ctr__value_cstr(out, "null");
+    return true;
+  default:
+    return false;
+  }
+}
+
 /* json.value[ptr]: a string leaf unquoted; any other value as compact JSON
  * (true, 12, ["all"], null, {...}); absent when the pointer leads nowhere. */
 static int x_value(const ctr__event *ev, const char *arg, uint64_t argnum, ctr__value *out)
 {
   CTR__UNUSED(argnum);
+  if (value_from_bytes(ev, arg, out))
+    return CTR_OK;
   const json_t *j;
   int rc = pointer_get(ev, arg, &j);
   if (rc != CTR_OK)

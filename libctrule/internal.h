@@ -153,6 +153,9 @@ bool ctr__walk_record(const char *data, size_t len, ctr__record_facts *facts);
  * nothing (SIZE_MAX where it notices), but nothing past len is read. */
 size_t ctr__walk_members(const char *data, size_t len, ctr__member *members, size_t cap);
 
+/* The same for the elements of an array value of such a record (key NULL). */
+size_t ctr__walk_elements(const char *data, size_t len, ctr__member *elems, size_t cap);
+
 /* Depth-1 keys of a top-level object that reveal its shape (frame.c). */
 enum {
   CTR__SHAPE_RECORDS = 1u << 0,
@@ -335,6 +338,36 @@ json_t *ctr__event_path(const ctr__event *ev, const char *dotted);
 bool ctr__event_member_is(const ctr__event *ev, const char *key, json_type t);
 /* The whole record as one object (a lazy event parses it in full once). */
 json_t *ctr__event_whole(const ctr__event *ev);
+/* A value at a dotted path of object keys, as the plain fields read it
+ * (fields.c): read from the walked bytes while its top-level member is
+ * unparsed and nothing on the way holds an escape, else from jansson. */
+typedef enum ctr__pvkind { CTR__PV_ABSENT = 0, CTR__PV_STRING, CTR__PV_OTHER } ctr__pvkind;
+typedef struct ctr__pathval {
+  ctr__pvkind kind;
+  const char *s; /* CTR__PV_STRING: NUL-terminated, in the arena or the json_t tree */
+  size_t len;
+} ctr__pathval;
+/* Out of memory reads as absent, with ev->lazy->failed set (the scanner
+ * then trusts nothing of the record), as for a member. */
+ctr__pathval ctr__event_path_value(const ctr__event *ev, const char *dotted);
+/* The steps of such a read, for paths of other shapes (json.value's
+ * pointers): a value of a walked record as its bytes, one level down at a
+ * time. CTR__STEP_UNSURE: only jansson can tell (the member is parsed
+ * already, the event is not lazy, an escaped key, more members than the walk
+ * notes). */
+typedef struct ctr__bspan {
+  const char *v; /* the whole JSON value */
+  size_t len;
+  bool plain; /* a string without escapes */
+} ctr__bspan;
+typedef enum ctr__step { CTR__STEP_FOUND, CTR__STEP_ABSENT, CTR__STEP_UNSURE } ctr__step;
+ctr__step ctr__bytes_member(const ctr__event *ev, const char *key, size_t n, ctr__bspan *out);
+/* Member key[0..n) of the object at *s, in place (the last of a repeated
+ * key, as jansson keeps); ABSENT also when *s is no object. */
+ctr__step ctr__bytes_key(ctr__bspan *s, const char *key, size_t n);
+/* A plain string's content as a NUL-terminated copy in the event's arena
+ * (NULL, with ev->lazy->failed set, when out of memory). */
+const char *ctr__bytes_string(const ctr__event *ev, const ctr__bspan *s);
 
 /* Helpers for extractors (fields.c). */
 /* Member of an object, or NULL (also when `obj` is not an object). */

@@ -797,9 +797,8 @@ static bool rules_out(const ctr__prefilter *pf, const char *data, size_t len, co
   const ctr__topval *top = facts->top, *type = &top[CTR__TOP_EVENT_TYPE];
   if (ctr__facts_missing(facts) != 0)
     return false; /* incomplete (or undecided): left to the scanner, so that it is reported */
-  if (type->kind && (type->kind != '"' || type->escaped ||
-                     (type->len == 20 && memcmp(type->s, "AwsCloudTrailInsight", 20) == 0)))
-    return false;
+  if ((type->kind && type->kind != '"') || ctr__facts_insight(facts) != 0)
+    return false; /* an Insight record is counted as skipped by the scanner */
   for (int f = 0; f < KEYED__COUNT; f++) {
     const ctr__topval *v = &top[f];
     if (!v->kind)

@@ -125,15 +125,16 @@ static void on_stream_error(void *ud, int status, uint64_t offset, const char *m
 static bool no_candidates(ctr_scanner *sc, const ctr__record_facts *facts, uint64_t index, uint64_t offset,
                           const uint32_t **cand, size_t *n)
 {
-  const ctr__topval *name = &facts->top[CTR__TOP_EVENT_NAME], *type = &facts->top[CTR__TOP_EVENT_TYPE];
-  if ((type->kind == '"' && type->escaped) || (name->kind == '"' && name->escaped))
+  const ctr__topval *name = &facts->top[CTR__TOP_EVENT_NAME];
+  int insight = ctr__facts_insight(facts);
+  if (insight < 0 || (name->kind == '"' && name->escaped))
     return false;
   /* The walk read an unescaped eventName, so its raw bytes are the value
    * the parse would give: the candidates found here are kept for it. */
   *cand = ctr__index_lookup(sc->rs, name->kind == '"' ? name->s : NULL, name->kind == '"' ? name->len : 0, n);
   if (*n)
     return false;
-  if (type->kind == '"' && type->len == 20 && memcmp(type->s, "AwsCloudTrailInsight", 20) == 0) {
+  if (insight) {
     sc->stats[CTR_STAT_SKIPPED]++;
     return true;
   }

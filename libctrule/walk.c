@@ -530,3 +530,42 @@ size_t ctr__walk_members(const char *data, size_t len, ctr__member *members, siz
     p = skip_ws(p + 1, end);
   }
 }
+
+size_t ctr__walk_elements(const char *data, size_t len, ctr__member *elems, size_t cap)
+{
+  bytes p = (bytes)data, end = p + len;
+  stop_block blk = {p, 0, 0};
+  size_t n = 0;
+  p = skip_ws(p, end);
+  if (p >= end || *p != '[')
+    return SIZE_MAX;
+  p = skip_ws(p + 1, end);
+  if (p < end && *p == ']')
+    return 0;
+  for (;;) {
+    if (p >= end)
+      return SIZE_MAX;
+    bytes value = p;
+    bool escaped = false, plain = false;
+    if (*p == '"') {
+      p = skip_string(&blk, p, end, &escaped);
+      plain = !escaped;
+    } else if (*p == '{' || *p == '[') {
+      p = skip_container(&blk, p, end);
+    } else {
+      while (p < end && *p != ',' && *p != ']' && *p != ' ' && *p != '\n' && *p != '\r' && *p != '\t')
+        p++;
+    }
+    if (!p)
+      return SIZE_MAX;
+    if (n < cap)
+      elems[n] = (ctr__member){NULL, (const char *)value, 0, (size_t)(p - value), plain};
+    n++;
+    p = skip_ws(p, end);
+    if (p < end && *p == ']')
+      return n;
+    if (p >= end || *p != ',')
+      return SIZE_MAX;
+    p = skip_ws(p + 1, end);
+  }
+}

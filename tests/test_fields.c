@@ -1408,3 +1408,196 @@ Test(fields, arena_values_stay_valid)
   cr_assert(strncmp(obj.str, "{\n  \"requestParameters\": {\n    \"key\": \"ring.txt\",", 46) == 0, "%s", obj.str);
   cr_assert(strncmp(req.str, "{\"key\":\"ring.txt\",", 18) == 0, "%s", req.str);
 }
+
+/* ------------------------------------------------------------ walked bytes */
+
+/* Every field's value as text: kind, then content. */
+static void value_text(const ctr__value *v, ctr__buf *b)
+{
+  switch (v->kind) {
+  case CTR__V_ABSENT:
+    ctr__buf_append_str(b, "<absent>");
+    break;
+  case CTR__V_STR:
+    ctr__buf_append_char(b, '"');
+    ctr__buf_append(b, v->str, v->len);
+    ctr__buf_append_char(b, '"');
+    break;
+  case CTR__V_U64:
+    ctr__buf_printf(b, "%llu", (unsigned long long)v->u64);
+    break;
+  case CTR__V_LIST:
+    ctr__buf_append_char(b, '[');
+    for (size_t i = 0; i < v->count; i++) {
+      ctr__buf_append(b, v->items[i].s, v->items[i].len);
+      ctr__buf_append_char(b, ',');
+    }
+    ctr__buf_append_char(b, ']');
+    break;
+  }
+}
+
+static const char *const walked_pointers[] = {
+  "/userIdentity/type", "/userIdentity/sessionContext/sessionIssuer/userName", "/requestParameters/bucketName",
+  "/responseElements/instancesSet/items/0/instanceId", "/responseElements/instancesSet/items/1/instanceId",
+  "/requestParameters/x/0", "/requestParameters/x/1", "/requestParameters/x/-0", "/requestParameters/x/+1",
+  "/requestParameters/n", "/requestParameters/t", "/requestParameters/o", "/requestParameters/a~1b",
+  "/requestParameters/a~0b", "/eventName", "/sourceIPAddress", "/userIdentity", "/userIdentity/k63",
+  "/userIdentity/k70", "/requestParameters/", "/requestParameters/x/0/0", "/resources/0/ARN",
+};
+
+/* Every field of the current event, and json.value at walked_pointers, as
+ * text, one per line. */
+static void fields_text(ctr__buf *b)
+{
+  size_t n = ctr_field_count();
+  for (size_t i = 0; i < n; i++) {
+    const char *name = ctr_field_name(i);
+    const ctr__field_def *d = def_of(name);
+    const char *const *args = NULL;
+    size_t nargs = 1;
+    if (d->arg == CTR__ARG_KEY_REQUIRED)
+      args = walked_pointers, nargs = CTR__COUNTOF(walked_pointers);
+    else if (d->arg == CTR__ARG_INDEX_OPTIONAL)
+      args = index_args, nargs = CTR__COUNTOF(index_args);
+    for (size_t a = 0; a < nargs; a++) {
+      const char *arg = args ? args[a] : NULL;
+      ctr__value v = extract(name, arg);
+      ctr__buf_printf(b, "%s[%s]=", name, arg ? arg : "");
+      value_text(&v, b);
+      ctr__buf_append_char(b, '\n');
+    }
+  }
+}
+
+/* Makes the current event a walked one, as the scanner does for a record
+ * the framer cut with the walk: nothing parsed, members read as asked.
+ * false when the walk does not vouch for the record (it is parsed whole). */
+static ctr__member walked_members[CTR__MAX_MEMBERS];
+static ctr__lazy walked_lazy;
+static bool make_walked(void)
+{
+  ctr__record_facts facts;
+  if (!ctr__walk_record(raw, ev.raw_len, &facts))
+    return false;
+  size_t nm = ctr__walk_members(raw, ev.raw_len, walked_members, CTR__MAX_MEMBERS);
+  if (nm > CTR__MAX_MEMBERS)
+    return false;
+  json_decref(root);
+  root = json_object();
+  walked_lazy = (ctr__lazy){walked_members, nm, NULL, false};
+  ev.root = root;
+  ev.lazy = &walked_lazy;
+  ctr__arena_reset(&arena);
+  return true;
+}
+
+/* The record's fields read from its walked bytes (and members parsed alone)
+ * are those of the record parsed whole; returns false if it was not walked. */
+static bool walked_reads_as_whole(const char *text, size_t len)
+{
+  load_json_n(text, len);
+  ctr__buf whole = {0}, walked = {0};
+  fields_text(&whole);
+  bool lazy = make_walked();
+  if (lazy) {
+    fields_text(&walked);
+    cr_assert(!walked_lazy.failed);
+    cr_assert_str_eq(walked.data, whole.data, "record: %.*s", (int)len, text);
+    json_decref(walked_lazy.whole);
+    ev.lazy = NULL;
+  }
+  ctr__buf_free(&whole);
+  ctr__buf_free(&walked);
+  return lazy;
+}
+
+/* Records where reading from the bytes could go wrong: repeated keys (the
+ * last counts), escaped keys and values (jansson decides), intermediates
+ * that are not objects, non-string leaves, whitespace, arrays, an object
+ * with more members than the walk notes. */
+static const char *const walked_edge_records[] = {
+  "{\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"a\",\"type\":\"Root\"},\"sourceIPAddress\":\"1.2.3.4\"}",
+  "{\"userIdentity\":{\"ty\\/pe\":\"IAMUser\",\"type\":\"Root\",\"userName\":\"r\"}}",
+  "{\"userIdentity\":{\"type\":\"Root\",\"userName\":\"a\\\"b\\\\c\\/d\\n\"},\"eventName\":\"E\\/1\"}",
+  "{\"userIdentity\":{\"type\":\"AssumedRole\",\"sessionContext\":\"x\",\"arn\":\"a/b/c\",\"principalId\":\"p:q\"}}",
+  "{\"userIdentity\":{\"type\":\"AssumedRole\",\"sessionContext\":{\"sessionIssuer\":[]}}}",
+  "{\"userIdentity\":{\"type\":\"AssumedRole\",\"sessionContext\":{\"sessionIssuer\":{\"userName\":7}}}}",
+  "{\"userIdentity\":{\"type\":\"AssumedRole\",\"sessionContext\":{\"sessionIssuer\":{\"userName\":\"r1\","
+  "\"userName\":\"r2\"}}}}",
+  "{\"userIdentity\":{\"type\":5,\"userName\":null,\"accountId\":true},\"recipientAccountId\":\"1\"}",
+  "{\"userIdentity\":[],\"recipientAccountId\":\"1\",\"sourceIPAddress\":{},\"eventName\":null}",
+  "{ \"userIdentity\" : { \"type\" : \"Root\" , \"userName\" :\n\"x y\" } ,\t\"eventName\" : \"E\" }",
+  "{\"requestParameters\":{\"x\":[\"a\",{\"b\":1},[2]],\"n\":-1.50,\"t\":false,\"o\":{\"p\":[]},\"a/b\":\"s\","
+  "\"a~b\":\"t\",\"\":\"empty\",\"bucketName\":\"b1\",\"bucketName\":\"b2\"}}",
+  "{\"responseElements\":{\"instancesSet\":{\"items\":[{\"instanceId\":\"i-1\"},{\"instanceId\":\"i\\/2\"}]}},"
+  "\"requestParameters\":{\"availabilityZone\":\"z\",\"x\":[]}}",
+  "{\"responseElements\":{\"instancesSet\":{\"items\":{\"0\":{\"instanceId\":\"i-1\"}}}},\"requestParameters\":null}",
+  "{\"eventSource\":\"s3.amazonaws.com\",\"eventName\":\"GetObject\",\"requestParameters\":{\"bucketName\":\"b\","
+  "\"key\":\"k/\\u00e9\"}}",
+  "{\"resources\":[{\"ARN\":\"arn:1\"}],\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"\"}}",
+};
+
+Test(fields, walked_bytes_read_as_the_whole_record, .timeout = 240)
+{
+  size_t walked = 0;
+  for (size_t i = 0; i < CTR__COUNTOF(walked_edge_records); i++)
+    walked += walked_reads_as_whole(walked_edge_records[i], strlen(walked_edge_records[i]));
+  cr_assert_geq(walked, CTR__COUNTOF(walked_edge_records) - 1, "the edge records were not walked"); /* \u: not */
+  /* an object with more members than the walk notes: jansson reads it */
+  char big[4096];
+  size_t k = (size_t)snprintf(big, sizeof big, "{\"userIdentity\":{");
+  for (int i = 0; i < 70; i++)
+    k += (size_t)snprintf(big + k, sizeof big - k, "\"k%d\":\"v%d\",", i, i);
+  k += (size_t)snprintf(big + k, sizeof big - k, "\"type\":\"Root\",\"userName\":\"late\"}}");
+  cr_assert(walked_reads_as_whole(big, k));
+  const char *files[] = {"records.ndjson", "partial.ndjson"};
+  for (size_t f = 0; f < CTR__COUNTOF(files); f++) {
+    size_t len;
+    char *data = tu_read(tu_shared(files[f]), &len);
+    for (char *line = data; line < data + len;) {
+      char *nl = memchr(line, '\n', (size_t)(data + len - line));
+      size_t n = nl ? (size_t)(nl - line) : (size_t)(data + len - line);
+      json_t *j = json_loadb(line, n, JSON_ALLOW_NUL, NULL);
+      if (j && json_is_object(j))
+        walked += walked_reads_as_whole(line, n);
+      json_decref(j);
+      line += n + 1;
+    }
+    free(data);
+  }
+  cr_assert_gt(walked, 1100, "only %zu records walked", walked);
+}
+
+/* The fields that read nested strings take them from the walked bytes: the
+ * member they lie in is never parsed. */
+Test(fields, walked_strings_need_no_parse)
+{
+  const char *rec = "{\"userIdentity\":{\"type\":\"AssumedRole\",\"arn\":\"arn:aws:sts::1:assumed-role/R/s\","
+                    "\"principalId\":\"P:s\",\"accountId\":\"1\",\"sessionContext\":{\"sessionIssuer\":"
+                    "{\"userName\":\"R\"}}},\"sourceIPAddress\":\"203.0.113.9\",\"eventName\":\"RunInstances\","
+                    "\"eventSource\":\"ec2.amazonaws.com\",\"requestParameters\":{\"availabilityZone\":\"z1\","
+                    "\"publiclyAccessible\":true,\"n\":null},\"responseElements\":{\"instancesSet\":{\"items\":"
+                    "[{\"instanceId\":\"i-1\"},{\"instanceId\":\"i-2\",\"x\":false}]}}}";
+  load_json(rec);
+  cr_assert(make_walked());
+  STR("ct.user.identitytype", "AssumedRole");
+  STR("ct.user", "R");
+  STR("ct.originaluser", "s");
+  STR("ct.user.arn", "arn:aws:sts::1:assumed-role/R/s");
+  STR("ct.user.accountid", "1");
+  STR("ct.srcip", "203.0.113.9");
+  STR("ct.name", "RunInstances");
+  STR("ct.shortsrc", "ec2");
+  STR("ct.request.availabilityzone", "z1");
+  JV("/responseElements/instancesSet/items/1/instanceId", "i-2");
+  JV("/responseElements/instancesSet/items/1/x", "false");
+  JV_ABSENT("/responseElements/instancesSet/items/2/instanceId");
+  JV_ABSENT("/responseElements/instancesSet/items/0/instanceId/x");
+  JV("/requestParameters/publiclyAccessible", "true");
+  JV("requestParameters/n", "null");
+  JV_ABSENT("/requestParameters/none");
+  JV_ABSENT("/none/x");
+  cr_assert_eq(json_object_size(root), 0, "a member was parsed");
+  ev.lazy = NULL;
+}
