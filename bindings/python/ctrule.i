@@ -36,7 +36,12 @@
 %{
 #define PY_SSIZE_T_CLEAN
 #include "ctrule.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 %}
 
 %include <stdint.i>
@@ -301,5 +306,74 @@ PyObject *ctrpy_scanner_stats(const ctr_scanner *sc)
     PyTuple_SET_ITEM(t, i, v);
   }
   return t;
+}
+%}
+
+/* Scans the file at `path` as the scanner's current stream: opens it, reads
+ * it in chunks of at most `chunk` bytes (no larger than the file) and feeds
+ * each until one is not CTR_OK, then finishes if every feed was, all with the
+ * GIL released (the callbacks take it back). One release per input instead
+ * of one per open, read, feed and finish: threads scanning many small files
+ * each waited for the GIL at every one. Returns (status, finished, errno):
+ * the status of the last feed or of finish, whether finish was called, and
+ * the errno of a failed open or read (the stream is then left unfinished).
+ * A feed that ran Python callbacks is followed by a look, with the GIL, for
+ * an exception they left, which stops the scan as between two feeds. */
+%typemap(in) const char *fspath {
+  if (!PyBytes_Check($input))
+    SWIG_exception_fail(SWIG_TypeError, "the path must be bytes (os.fsencode)");
+  $1 = PyBytes_AS_STRING($input);
+  if (strlen($1) != (size_t)PyBytes_GET_SIZE($input))
+    SWIG_exception_fail(SWIG_ValueError, "embedded null byte");
+}
+%inline %{
+PyObject *ctrpy_scan_file(ctr_scanner *sc, const char *fspath, size_t chunk)
+{
+  int status = CTR_OK, finished = 0, err = 0;
+  char *buf = NULL;
+  Py_BEGIN_ALLOW_THREADS
+  int fd = open(fspath, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0) {
+    err = errno;
+  } else {
+    if (fstat(fd, &st) == 0 && st.st_size > 0 && (uint64_t)st.st_size < chunk)
+      chunk = (size_t)st.st_size;
+    if (!chunk)
+      err = EINVAL;
+    else if (!(buf = malloc(chunk)))
+      err = ENOMEM;
+    while (!err && status == CTR_OK) {
+      ssize_t n = read(fd, buf, chunk);
+      if (n < 0) {
+        if (errno != EINTR)
+          err = errno;
+        continue;
+      }
+      if (n == 0) {
+        status = ctr_scanner_finish(sc);
+        finished = 1;
+        break;
+      }
+      uint64_t calls = ctr_scanner_stat(sc, CTR_STAT_MATCHES) + ctr_scanner_stat(sc, CTR_STAT_BAD_RECORDS) +
+                       ctr_scanner_stat(sc, CTR_STAT_INCOMPLETE);
+      status = ctr_scanner_feed(sc, buf, (size_t)n);
+      if (status == CTR_OK && calls != ctr_scanner_stat(sc, CTR_STAT_MATCHES) +
+                                           ctr_scanner_stat(sc, CTR_STAT_BAD_RECORDS) +
+                                           ctr_scanner_stat(sc, CTR_STAT_INCOMPLETE)) {
+        PyGILState_STATE g = PyGILState_Ensure();
+        int raised = PyErr_Occurred() != NULL;
+        PyGILState_Release(g);
+        if (raised)
+          break;
+      }
+    }
+    free(buf);
+    close(fd);
+  }
+  Py_END_ALLOW_THREADS
+  if (PyErr_Occurred()) /* left by a callback: raised as feed and finish raise it */
+    return NULL;
+  return Py_BuildValue("(iii)", status, finished, err);
 }
 %}

@@ -3,7 +3,9 @@ and callbacks that raise, stop or re-enter."""
 
 from __future__ import annotations
 
+import errno
 import gzip
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ import pytest
 import ctrule
 from ctrule import Alert, BadRecordError, CtruleError, RecordError, StopScan, StreamError
 
-from conftest import Record
+from conftest import Record, keys
 
 BAD = b'{"eventName": "CreateAccessKey", oops}'
 INCOMPLETE = b'{"eventName":"CreateAccessKey","awsRegion":"us-east-1"}'
@@ -334,3 +336,77 @@ def test_policy_is_per_stream(ruleset: ctrule.Ruleset) -> None:
         sc.scan(GOOD)
         with pytest.warns(ctrule.EmptyInputWarning):
             sc.scan(b"")
+
+
+# ------------------------------------------------------------- a path, scanned in one call
+
+def _outcome(ruleset: ctrule.Ruleset, source: Any, chunk_size: int, *, stop_at: int = 0,
+             raise_at: int = 0, raise_on_error: bool = False, strict: bool = False) -> tuple[Any, ...]:
+    """Everything a scan shows: what it raised or returned, the alerts, the
+    record errors, the stats, whether it stopped."""
+    import warnings
+    alerts: list[Alert] = []
+
+    def on_match(a: Alert) -> bool:
+        alerts.append(a)
+        if len(alerts) == raise_at:
+            raise Boom("match")
+        return len(alerts) == stop_at
+
+    def on_error(e: RecordError) -> None:
+        if raise_on_error:
+            raise Boom("error")
+
+    with ruleset.scanner(on_match, on_error=on_error, strict=strict) as sc, \
+            warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        try:
+            out: Any = sc.scan(source, chunk_size=chunk_size)
+        except Exception as exc:  # compared by type and text
+            out = (type(exc).__name__, str(exc))
+        return (out, [(a.record_index, a.rule) for a in alerts], [e.text for e in sc.errors],
+                sc.stats, sc.stopped, [str(w.message) for w in warned])
+
+
+def test_a_path_is_scanned_as_its_bytes_are(ruleset: ctrule.Ruleset, records: list[Record],
+                                            gz_path: Path, tmp_path: Path) -> None:
+    """A path is read and scanned by the library in one call (the GIL is
+    released once per input): every outcome is that of scanning its bytes,
+    whatever the chunk size: callbacks that raise or stop, bad records,
+    strict mode, corrupt and truncated gzip, empty and non-CloudTrail input."""
+    data, _, _ = with_bad_record(records)
+    gz = gz_path.read_bytes()
+    corrupt = bytearray(gz)
+    corrupt[5000:5200] = bytes(200)
+    cases: dict[str, tuple[bytes, dict[str, Any]]] = {
+        "plain": (data, {}), "stop": (data, {"stop_at": 7}), "raise": (data, {"raise_at": 3}),
+        "error raises": (data, {"raise_on_error": True}), "strict": (data, {"strict": True}),
+        "gzip": (gz, {}), "gzip stop": (gz, {"stop_at": 40}), "corrupt gzip": (bytes(corrupt), {}),
+        "truncated gzip": (gz[: len(gz) // 2], {}), "empty": (b"", {}),
+        "no CloudTrail": (b'{"hello":"world"}\n', {}),
+    }
+    for name, (content, kw) in cases.items():
+        path = tmp_path / f"{name}.in"
+        path.write_bytes(content)
+        for chunk_size in (1 << 20, 997):
+            want = _outcome(ruleset, content, chunk_size, **kw)
+            assert _outcome(ruleset, path, chunk_size, **kw) == want, (name, chunk_size)
+            assert _outcome(ruleset, str(path), chunk_size, **kw) == want, (name, chunk_size)
+    assert _outcome(ruleset, data, 997, raise_on_error=True)[0] == ("Boom", "error")
+    assert _outcome(ruleset, data, 997, raise_at=3)[0] == ("Boom", "match")
+
+
+def test_a_path_that_cannot_be_read(ruleset: ctrule.Ruleset, ndjson_bytes: bytes,
+                                    expected: list[tuple[int, str]], tmp_path: Path) -> None:
+    missing = tmp_path / "missing.json"
+    with pytest.raises(FileNotFoundError) as ei:
+        ruleset.scanner().scan(missing)
+    assert ei.value.filename == missing and ei.value.errno == errno.ENOENT
+    with pytest.raises(IsADirectoryError):
+        ruleset.scanner().scan(tmp_path)
+    with pytest.raises(ValueError):
+        ruleset.scanner().scan(str(tmp_path / "nul\0byte"))
+    # A name that is not UTF-8 is a name all the same.
+    odd = os.fsdecode(os.fsencode(str(tmp_path)) + b"/caf\xe9.json")
+    Path(odd).write_bytes(ndjson_bytes)
+    assert keys(list(ruleset.scan(odd))) == expected
