@@ -423,7 +423,18 @@ typedef enum ctr_limit {
    * log files expand 8 to 40 times). Like CTR_LIMIT_GZIP_OUTPUT, it ends the
    * stream (CTR_ELIMIT from feed/finish). */
   CTR_LIMIT_GZIP_RATIO = 12,
-  CTR_LIMIT__COUNT = 13
+  /* Scanner: most matches of base rules a scanner holds for Sigma
+   * correlations, all groups together (default 100000). A match past it is
+   * not counted, and its record gets a report (status CTR_ELIMIT,
+   * evaluated == 1) naming the correlation and the limit. */
+  CTR_LIMIT_CORRELATION_EVENTS = 13,
+  /* Scanner: seconds by which records may come out of event-time order for
+   * Sigma correlations (default 900): a correlation lets go of a match once
+   * the latest event time seen is more than its timespan and this past it.
+   * A match that could have shared a window with one let go is not counted,
+   * and its record gets a report (status CTR_ELIMIT, evaluated == 1). */
+  CTR_LIMIT_CORRELATION_LATENESS = 14,
+  CTR_LIMIT__COUNT = 15
 } ctr_limit;
 
 /** Default value of a limit; 0 for an unknown limit. */

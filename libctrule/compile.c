@@ -4,6 +4,7 @@
  * into hash sets, outputs parsed; then candidate selection is built
  * (select.c). */
 #include "compile.h"
+#include "correlate.h"
 #include "select.h"
 
 #include <errno.h>
@@ -982,7 +983,7 @@ static bool compile_output(compiler_ctx *cx, const ctr__rule_def *r, ctr__crule 
 
 /* ------------------------------------------------------------ driver */
 
-static bool selected(const ctr__rule_def *r, const ctr__selection *sel, size_t nsel, int min_priority)
+bool ctr__rule_selected(const ctr__rule_def *r, const ctr__selection *sel, size_t nsel, int min_priority)
 {
   bool on = r->enabled;
   for (size_t s = 0; s < nsel; s++) {
@@ -1133,7 +1134,7 @@ static bool compile_rule(compiler_ctx *cx, const ctr__rule_def *rd, const ctr__s
   for (size_t t = 0; cr->tags && t < rd->ntags; t++)
     cr->tags[t] = pstrdup(cx, rd->tags[t]);
   cr->ntags = rd->ntags;
-  cr->enabled = selected(rd, sel, nsel, min_priority);
+  cr->enabled = ctr__rule_selected(rd, sel, nsel, min_priority);
   if (cr->enabled)
     rs->nenabled++;
   rs->nrules++;
@@ -1189,6 +1190,11 @@ int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection 
       nomem(&cx);
       failed = true;
     }
+    /* After the selection is built: a correlation is no record's candidate. */
+    int crc = failed ? CTR_OK : ctr__correlate_compile(defs, diags, sel, nsel, min_priority, rs);
+    if (crc == CTR_ENOMEM)
+      nomem(&cx);
+    failed = failed || crc != CTR_OK;
   }
   for (size_t i = 0; cx.macro_ast && i < defs->nmacros; i++)
     ctr__ast_free(cx.macro_ast[i]);

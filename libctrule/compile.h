@@ -73,7 +73,7 @@ typedef struct ctr__crule {
   bool enabled;
   char **tags;
   size_t ntags;
-  ctr__cnode *cond;
+  ctr__cnode *cond; /* NULL for a Sigma correlation: fed by matches, never evaluated (correlate.h) */
   ctr__oseg *oseg;
   size_t noseg;
   char **ofield_names; /* output_fields, first appearance order */
@@ -102,6 +102,7 @@ struct ctr_ruleset {
   const ctr__index *index;         /* the eventName index (ctr__index_lookup) */
   const ctr__prefilter *prefilter; /* NULL: some enabled rule has neither a key nor a required literal */
   uint64_t regex_match_limit, regex_depth_limit; /* each scanner's PCRE2 defaults */
+  const struct ctr__corrset *corr; /* Sigma correlations (correlate.h), in the pool; NULL if none */
 };
 
 typedef struct ctr__selection {
@@ -117,6 +118,8 @@ typedef struct ctr__selection {
  * error was reported, else CTR_ENOMEM. */
 int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection *sel, size_t nsel,
                        int min_priority, ctr_ruleset **out);
+/* Whether rule r is enabled once sel[0..nsel) and min_priority apply. */
+bool ctr__rule_selected(const ctr__rule_def *r, const ctr__selection *sel, size_t nsel, int min_priority);
 /* Frees a ruleset and all it holds, whatever its references (NULL-safe). */
 void ctr__ruleset_free(ctr_ruleset *rs);
 

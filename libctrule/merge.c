@@ -1246,5 +1246,6 @@ void ctr__defs_free(ctr__defs *d)
   free(d->rule_names.slots);
   free_strv(d->other_rules, d->nother);
   free(d->other_names.slots);
+  ctr__corrdefs_free(d->corr);
   memset(d, 0, sizeof *d);
 }

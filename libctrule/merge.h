@@ -99,6 +99,10 @@ typedef struct ctr__names {
   size_t cap;
 } ctr__names;
 
+/* Sigma correlation definitions: opaque here (sigma.h). */
+typedef struct ctr__corrdefs ctr__corrdefs;
+void ctr__corrdefs_free(ctr__corrdefs *c);
+
 typedef struct ctr__defs {
   ctr__list_def *lists;
   size_t nlists, caplists;
@@ -111,6 +115,7 @@ typedef struct ctr__defs {
   size_t nother, capother;
   ctr__names other_names;
   uint64_t limits[CTR_LIMIT__COUNT]; /* the compiler's, all set (defaults filled in) */
+  ctr__corrdefs *corr; /* Sigma correlations (sigma_correlation.c), NULL if none; owned */
 } ctr__defs;
 
 /* The list or macro named s[0..len), NULL if none; points into defs (moves

@@ -4,6 +4,7 @@
  * mutable lives here, so one ruleset serves any number of scanners. */
 #include "select.h"
 #include "render.h"
+#include "correlate.h"
 #include "event.h"
 
 #include <stdlib.h>
@@ -40,6 +41,7 @@ struct ctr_scanner {
   ctr__member members[CTR__MAX_MEMBERS];
   ctr__render_out render;
   ctr_match match;
+  ctr__corrstate *corr; /* Sigma correlations' state, NULL if the ruleset has none */
   uint64_t stats[CTR_STAT__COUNT];
   ctr__buf msg, text, last_error;
   /* The last report, its text built when asked for (a flood of bad or
@@ -153,11 +155,10 @@ static bool no_candidates(ctr_scanner *sc, const ctr__record_facts *facts, uint6
   return true;
 }
 
-/* A rule held for the current record (ctr__eval_rules): counted, rendered
- * and delivered. Every alert passes here. */
-static int on_hit(void *ud, const ctr__crule *r)
+/* A match of rule r on sc->ev: counted, rendered and delivered. Every
+ * alert passes here. */
+static int deliver(ctr_scanner *sc, const ctr__crule *r)
 {
-  ctr_scanner *sc = ud;
   sc->stats[CTR_STAT_MATCHES]++;
   /* A member read as absent for want of memory may have decided the match
    * or its output: nothing untrusted is delivered. */
@@ -175,6 +176,41 @@ static int on_hit(void *ud, const ctr__crule *r)
     return CTR_STOPPED;
   }
   return CTR_OK;
+}
+
+/* A rule held for the current record (ctr__eval_rules): fed to the
+ * correlations naming it, and delivered unless they silence it. */
+static int on_hit(void *ud, const ctr__crule *r)
+{
+  ctr_scanner *sc = ud;
+  bool alert = true;
+  int rc = ctr__correlate_hit(sc->corr, r, &sc->ev, sc->eval.gen, &alert);
+  return rc != CTR_OK || !alert ? rc : deliver(sc, r);
+}
+
+/* The correlation alerts the record's matches made, each with its own
+ * record as the event (a new generation: nothing cached is reused). */
+static int deliver_correlations(ctr_scanner *sc)
+{
+  const ctr__crule *r;
+  int rc = CTR_OK;
+  while (rc == CTR_OK && ctr__correlate_next(sc->corr, &r, &sc->ev)) {
+    sc->eval.gen++;
+    ctr__arena_reset(&sc->arena);
+    rc = deliver(sc, r);
+  }
+  sc->ev.root = NULL;
+  sc->ev.raw = NULL;
+  return rc;
+}
+
+/* A match a correlation could not count (correlate.c): reported on its record. */
+static void on_corr_report(void *ud, int status, uint64_t index, uint64_t offset, const char *msg)
+{
+  ctr_scanner *sc = ud;
+  ctr__buf_clear(&sc->msg);
+  ctr__buf_append_str(&sc->msg, msg);
+  report(sc, status, index, offset, true, false);
 }
 
 /* A rule a regex gave up on (ctr__eval_rules): undecided on this record,
@@ -268,6 +304,8 @@ done:
   json_decref(root);
   if (lazy)
     json_decref(sc->lazy.whole);
+  if (rc == CTR_OK && sc->corr)
+    rc = deliver_correlations(sc);
   return rc;
 }
 
@@ -303,7 +341,8 @@ int ctr_scanner_new(ctr_ruleset *rs, ctr_match_fn fn, void *user_data, ctr_scann
   sc->eval.mctx = pcre2_match_context_create(NULL);
   ctr__frame_sink sink = {on_record, on_bad_record, on_skipped, on_stream_error, sc};
   ctr__frame_limits_default(&sc->limits);
-  if (!sc->eval.cache || !sc->eval.md || !sc->eval.mctx || ctr__framer_new(&sink, &sc->framer) != CTR_OK) {
+  if (!sc->eval.cache || !sc->eval.md || !sc->eval.mctx || ctr__framer_new(&sink, &sc->framer) != CTR_OK ||
+      ctr__corrstate_new(rs, on_corr_report, sc, &sc->corr) != CTR_OK) {
     ctr_scanner_free(sc);
     return CTR_ENOMEM;
   }
@@ -318,6 +357,7 @@ void ctr_scanner_free(ctr_scanner *sc)
   if (!sc)
     return;
   ctr__framer_free(sc->framer);
+  ctr__corrstate_free(sc->corr);
   ctr__arena_free(&sc->arena);
   free(sc->eval.cache);
   pcre2_match_data_free(sc->eval.md);
@@ -366,6 +406,10 @@ int ctr_scanner_set_limit(ctr_scanner *sc, int limit, uint64_t value)
   case CTR_LIMIT_GZIP_RATIO:
     sc->limits.max_gzip_ratio = value;
     break;
+  case CTR_LIMIT_CORRELATION_EVENTS:
+  case CTR_LIMIT_CORRELATION_LATENESS:
+    ctr__corrstate_set_limit(sc->corr, limit, value); /* no correlation: nothing to bound */
+    return CTR_OK;
   case CTR_LIMIT_REGEX_MATCH:
   case CTR_LIMIT_REGEX_DEPTH:
     if (value > UINT32_MAX) /* PCRE2 takes 32 bits */

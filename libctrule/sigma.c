@@ -20,21 +20,11 @@
 #include <strings.h>
 #include <yaml.h>
 
-#define CODE_INVALID "LOAD_ERR_SIGMA"
-#define CODE_UNSUPPORTED "LOAD_ERR_SIGMA_UNSUPPORTED"
-
-typedef struct sctx {
-  ctr__defs *defs;
-  ctr__diags *diags;
-  const ctr__ynode *doc;
-  const char *title; /* for diagnostics, once known */
-  size_t max_bytes;  /* CTR_LIMIT_CONDITION_BYTES */
-} sctx;
+typedef ctr__sigma_ctx sctx;
 
 /* Reports at byte `off` of scalar `at` (any other node: its start). Returns
- * CTR_ESYNTAX for `return err(...)`. */
-__attribute__((format(printf, 5, 6))) static int err(sctx *x, const ctr__ynode *at, size_t off, const char *code,
-                                                     const char *fmt, ...)
+ * CTR_ESYNTAX for `return ctr__sigma_err(...)`. */
+int ctr__sigma_err(sctx *x, const ctr__ynode *at, size_t off, const char *code, const char *fmt, ...)
 {
   unsigned line = at->line, col = at->col;
   if (at->kind == CTR__Y_SCALAR)
@@ -46,13 +36,13 @@ __attribute__((format(printf, 5, 6))) static int err(sctx *x, const ctr__ynode *
   return CTR_ESYNTAX;
 }
 
-static bool is_scalar(const ctr__ynode *n) { return n && n->kind == CTR__Y_SCALAR; }
+bool ctr__sigma_scalar(const ctr__ynode *n) { return n && n->kind == CTR__Y_SCALAR; }
 
 /* The key node of `key` in a map (where a map-valued entry is reported). */
-static const ctr__ynode *key_node(const ctr__ynode *map, const char *key)
+const ctr__ynode *ctr__sigma_key(const ctr__ynode *map, const char *key)
 {
   for (size_t i = 0; map && map->kind == CTR__Y_MAP && i + 1 < map->n; i += 2)
-    if (is_scalar(map->items[i]) && strcmp(map->items[i]->value, key) == 0)
+    if (ctr__sigma_scalar(map->items[i]) && strcmp(map->items[i]->value, key) == 0)
       return map->items[i];
   return NULL;
 }
@@ -60,15 +50,15 @@ static const ctr__ynode *key_node(const ctr__ynode *map, const char *key)
 /* A YAML null: a plain ~, null (any case YAML allows) or empty scalar. */
 static bool is_null(const ctr__ynode *n)
 {
-  return is_scalar(n) && n->style == YAML_PLAIN_SCALAR_STYLE &&
+  return ctr__sigma_scalar(n) && n->style == YAML_PLAIN_SCALAR_STYLE &&
          (n->len == 0 || strcmp(n->value, "~") == 0 || strcmp(n->value, "null") == 0 ||
           strcmp(n->value, "Null") == 0 || strcmp(n->value, "NULL") == 0);
 }
 
 /* A plain YAML boolean, as JSON spells it; NULL if not one. */
-static const char *plain_bool(const ctr__ynode *n)
+const char *ctr__sigma_bool(const ctr__ynode *n)
 {
-  if (!is_scalar(n) || n->style != YAML_PLAIN_SCALAR_STYLE)
+  if (!ctr__sigma_scalar(n) || n->style != YAML_PLAIN_SCALAR_STYLE)
     return NULL;
   if (!strcmp(n->value, "true") || !strcmp(n->value, "True") || !strcmp(n->value, "TRUE"))
     return "true";
@@ -185,7 +175,7 @@ typedef struct field {
 
 /* A Sigma field name this translation can pass to json.values[...]: dotted
  * keys of letters, digits and _ - @ $ : / (no empty key). */
-static bool valid_path(const char *s, size_t n)
+bool ctr__sigma_path(const char *s, size_t n)
 {
   if (n == 0 || s[0] == '.' || s[n - 1] == '.')
     return false;
@@ -203,14 +193,14 @@ static int read_field(sctx *x, const ctr__ynode *key, field *f)
 {
   memset(f, 0, sizeof *f);
   f->key = key;
-  if (!is_scalar(key))
-    return err(x, key, 0, CODE_INVALID, "a detection key must be a field name (with modifiers)");
+  if (!ctr__sigma_scalar(key))
+    return ctr__sigma_err(x, key, 0, CODE_INVALID, "a detection key must be a field name (with modifiers)");
   const char *s = key->value, *bar = strchr(s, '|');
   size_t n = bar ? (size_t)(bar - s) : key->len;
   if (n == 0)
-    return err(x, key, 0, CODE_UNSUPPORTED, "keyword (field-less) search is not supported: name a field");
-  if (!valid_path(s, n))
-    return err(x, key, 0, CODE_UNSUPPORTED,
+    return ctr__sigma_err(x, key, 0, CODE_UNSUPPORTED, "keyword (field-less) search is not supported: name a field");
+  if (!ctr__sigma_path(s, n))
+    return ctr__sigma_err(x, key, 0, CODE_UNSUPPORTED,
                "field name '%.*s' is not a dotted path of keys made of letters, digits and _ - @ $ : /", (int)n, s);
   if (!(f->name = ctr__strndup(s, n)))
     return CTR_ENOMEM;
@@ -227,7 +217,7 @@ static int read_field(sctx *x, const ctr__ynode *key, field *f)
     for (size_t k = 0; k < CTR__COUNTOF(kinds); k++)
       if (strlen(kinds[k].name) == mn && memcmp(kinds[k].name, m, mn) == 0) {
         if (kind_set)
-          return err(x, key, off, CODE_INVALID, "modifier '%.*s' cannot be combined with another matching modifier", (int)mn, m);
+          return ctr__sigma_err(x, key, off, CODE_INVALID, "modifier '%.*s' cannot be combined with another matching modifier", (int)mn, m);
         f->kind = kinds[k].kind;
         kind_set = known = true;
         re_seen = f->kind == MK_RE;
@@ -241,37 +231,37 @@ static int read_field(sctx *x, const ctr__ynode *key, field *f)
       f->cased = true;
     } else if (IS("base64") || IS("base64offset")) {
       if (kind_set)
-        return err(x, key, off, CODE_INVALID, "'%.*s' must come before the matching modifier", (int)mn, m);
+        return ctr__sigma_err(x, key, off, CODE_INVALID, "'%.*s' must come before the matching modifier", (int)mn, m);
       if (f->b64 || f->b64offset)
-        return err(x, key, off, CODE_INVALID, "base64 and base64offset cannot both apply");
+        return ctr__sigma_err(x, key, off, CODE_INVALID, "base64 and base64offset cannot both apply");
       f->b64 = IS("base64");
       f->b64offset = !f->b64;
     } else if (IS("i") || IS("ignorecase") || IS("m") || IS("multiline") || IS("s") || IS("dotall")) {
       if (!re_seen)
-        return err(x, key, off, CODE_INVALID, "regular expression flag '%.*s' must follow 're'", (int)mn, m);
+        return ctr__sigma_err(x, key, off, CODE_INVALID, "regular expression flag '%.*s' must follow 're'", (int)mn, m);
       char fl = m[0] == 'i' ? 'i' : m[0] == 'm' ? 'm' : 's';
       if (!strchr(f->re_flags, fl))
         f->re_flags[strlen(f->re_flags)] = fl;
     } else if (IS("expand")) {
       f->expand = true;
     } else if (IS("windash") || IS("wide") || IS("utf16") || IS("utf16le") || IS("utf16be")) {
-      return err(x, key, off, CODE_UNSUPPORTED,
+      return ctr__sigma_err(x, key, off, CODE_UNSUPPORTED,
                  "modifier '%.*s' is for Windows command lines and encodings, not CloudTrail records", (int)mn, m);
     } else if (IS("lt") || IS("lte") || IS("gt") || IS("gte") || IS("neq") || IS("minute") || IS("hour") ||
                IS("day") || IS("week") || IS("month") || IS("year")) {
-      return err(x, key, off, CODE_UNSUPPORTED, "modifier '%.*s' is not supported", (int)mn, m);
+      return ctr__sigma_err(x, key, off, CODE_UNSUPPORTED, "modifier '%.*s' is not supported", (int)mn, m);
     } else {
-      return err(x, key, off, CODE_INVALID, "unknown modifier '%.*s'", (int)mn, m);
+      return ctr__sigma_err(x, key, off, CODE_INVALID, "unknown modifier '%.*s'", (int)mn, m);
     }
 #undef IS
   }
   if ((f->b64 || f->b64offset) && f->kind != MK_EQ && f->kind != MK_CONTAINS && f->kind != MK_STARTSWITH &&
       f->kind != MK_ENDSWITH)
-    return err(x, key, 0, CODE_INVALID, "base64 modifiers apply to plain, contains, startswith or endswith matching only");
+    return ctr__sigma_err(x, key, 0, CODE_INVALID, "base64 modifiers apply to plain, contains, startswith or endswith matching only");
   if (f->kind == MK_EXISTS && (f->all || f->cased))
-    return err(x, key, 0, CODE_INVALID, "'exists' takes no other modifier");
+    return ctr__sigma_err(x, key, 0, CODE_INVALID, "'exists' takes no other modifier");
   if (f->expand && (f->kind != MK_EQ || f->b64 || f->b64offset || f->cased))
-    return err(x, key, 0, CODE_UNSUPPORTED, "'expand' is supported alone: a placeholder stands for a Falco list of values");
+    return ctr__sigma_err(x, key, 0, CODE_UNSUPPORTED, "'expand' is supported alone: a placeholder stands for a Falco list of values");
   return CTR_OK;
 }
 
@@ -370,7 +360,7 @@ static void emit_match(tb *t, const field *f, const ctr__ynode *v, const char *p
 static int emit_b64(sctx *x, tb *t, const field *f, const ctr__ynode *v)
 {
   if (memchr(v->value, '*', v->len) || memchr(v->value, '?', v->len))
-    return err(x, v, 0, CODE_INVALID, "a base64 value cannot hold wildcards");
+    return ctr__sigma_err(x, v, 0, CODE_INVALID, "a base64 value cannot hold wildcards");
   size_t variants = f->b64offset ? 3 : 1;
   static const size_t start[3] = {0, 2, 3};
   static const size_t endcut[3] = {0, 3, 2}; /* by (len + i) % 3 */
@@ -428,7 +418,7 @@ static int emit_re(sctx *x, tb *t, const field *f, const ctr__ynode *v)
   if (!re) {
     PCRE2_UCHAR msg[256];
     pcre2_get_error_message(ec, msg, sizeof msg);
-    return err(x, v, eoff, CODE_INVALID, "invalid regular expression: %s", (const char *)msg);
+    return ctr__sigma_err(x, v, eoff, CODE_INVALID, "invalid regular expression: %s", (const char *)msg);
   }
   pcre2_code_free(re);
   /* Wrapping must not change the pattern: extended mode could comment the
@@ -439,12 +429,12 @@ static int emit_re(sctx *x, tb *t, const field *f, const ctr__ynode *v)
       continue;
     }
     if (v->value[i] == '(' && v->value[i + 1] == '*')
-      return err(x, v, i, CODE_UNSUPPORTED, "(*VERB) pattern options are not supported in a Sigma regular expression");
+      return ctr__sigma_err(x, v, i, CODE_UNSUPPORTED, "(*VERB) pattern options are not supported in a Sigma regular expression");
     if (v->value[i] == '(' && v->value[i + 1] == '?') {
       size_t k = i + 2;
       while (k < v->len && (strchr("imnsxJU-^", v->value[k])))
         if (v->value[k++] == 'x')
-          return err(x, v, i, CODE_UNSUPPORTED, "the x (extended) flag is not supported in a Sigma regular expression");
+          return ctr__sigma_err(x, v, i, CODE_UNSUPPORTED, "the x (extended) flag is not supported in a Sigma regular expression");
     }
   }
   ctr__buf w = {0};
@@ -475,16 +465,16 @@ static int emit_cidr(sctx *x, tb *t, const field *f, const ctr__ynode *v)
   bool v6 = memchr(v->value, ':', an) != NULL;
   unsigned maxbits = v6 ? 128 : 32, bits = maxbits;
   if (an >= sizeof addr)
-    return err(x, v, 0, CODE_INVALID, "'%s' is not a CIDR block", v->value);
+    return ctr__sigma_err(x, v, 0, CODE_INVALID, "'%s' is not a CIDR block", v->value);
   memcpy(addr, v->value, an);
   addr[an] = '\0';
   if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, bin) != 1)
-    return err(x, v, 0, CODE_INVALID, "'%s' is not a CIDR block (address/prefix length)", v->value);
+    return ctr__sigma_err(x, v, 0, CODE_INVALID, "'%s' is not a CIDR block (address/prefix length)", v->value);
   if (slash) {
     char *end;
     unsigned long b = strtoul(slash + 1, &end, 10);
     if (!slash[1] || *end || b > maxbits)
-      return err(x, v, (size_t)(slash - v->value) + 1, CODE_INVALID, "prefix length must be 0 to %u", maxbits);
+      return ctr__sigma_err(x, v, (size_t)(slash - v->value) + 1, CODE_INVALID, "prefix length must be 0 to %u", maxbits);
     bits = (unsigned)b;
   }
   char pat[64];
@@ -514,14 +504,14 @@ static int emit_expand(sctx *x, tb *t, const field *f, const ctr__ynode *v)
 {
   size_t n = v->len;
   if (n < 3 || v->value[0] != '%' || v->value[n - 1] != '%')
-    return err(x, v, 0, CODE_UNSUPPORTED, "an 'expand' value must be one placeholder, '%%name%%'");
+    return ctr__sigma_err(x, v, 0, CODE_UNSUPPORTED, "an 'expand' value must be one placeholder, '%%name%%'");
   const char *name = v->value + 1;
   for (size_t i = 0; i < n - 2; i++)
     if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') || (name[i] >= '0' && name[i] <= '9') ||
           name[i] == '_' || (i > 0 && (name[i] == '-' || name[i] == '.'))))
-      return err(x, v, 1 + i, CODE_UNSUPPORTED, "placeholder '%s' is not a Falco list name", v->value);
+      return ctr__sigma_err(x, v, 1 + i, CODE_UNSUPPORTED, "placeholder '%s' is not a Falco list name", v->value);
   if (!ctr__defs_list(x->defs, name, n - 2))
-    return err(x, v, 1, CODE_INVALID,
+    return ctr__sigma_err(x, v, 1, CODE_INVALID,
                "placeholder '%s' has no values: define the Falco list '%.*s' in a rules file loaded before this one",
                v->value, (int)(n - 2), name);
   tb_field(t, f, "values");
@@ -534,14 +524,14 @@ static int emit_expand(sctx *x, tb *t, const field *f, const ctr__ynode *v)
 /* One value of a field: one check (or a group of them). */
 static int emit_value(sctx *x, tb *t, const field *f, const ctr__ynode *v)
 {
-  if (!is_scalar(v))
-    return err(x, v, 0, CODE_INVALID, "a field's value must be a scalar or a list of scalars");
+  if (!ctr__sigma_scalar(v))
+    return ctr__sigma_err(x, v, 0, CODE_INVALID, "a field's value must be a scalar or a list of scalars");
   if (memchr(v->value, '\0', v->len))
-    return err(x, v, 0, CODE_UNSUPPORTED, "a value holding a NUL character is not supported");
+    return ctr__sigma_err(x, v, 0, CODE_UNSUPPORTED, "a value holding a NUL character is not supported");
   if (f->kind == MK_EXISTS) {
-    const char *b = plain_bool(v);
+    const char *b = ctr__sigma_bool(v);
     if (!b)
-      return err(x, v, 0, CODE_INVALID, "'exists' takes true or false");
+      return ctr__sigma_err(x, v, 0, CODE_INVALID, "'exists' takes true or false");
     if (b[0] == 'f')
       tb_at(t, "not ", f->key);
     tb_field(t, f, "values");
@@ -550,7 +540,7 @@ static int emit_value(sctx *x, tb *t, const field *f, const ctr__ynode *v)
   }
   if (is_null(v)) {
     if (f->kind != MK_EQ || f->b64 || f->b64offset)
-      return err(x, v, 0, CODE_INVALID, "null cannot be matched with a modifier");
+      return ctr__sigma_err(x, v, 0, CODE_INVALID, "null cannot be matched with a modifier");
     tb_at(t, "not ", f->key); /* null: no value (absent, or JSON null) */
     tb_field(t, f, "values");
     tb_at(t, " exists", f->key);
@@ -566,8 +556,8 @@ static int emit_value(sctx *x, tb *t, const field *f, const ctr__ynode *v)
   case MK_CIDR:
     return emit_cidr(x, t, f, v);
   case MK_FIELDREF:
-    if (!valid_path(v->value, v->len))
-      return err(x, v, 0, CODE_INVALID, "'%s' is not a field name", v->value);
+    if (!ctr__sigma_path(v->value, v->len))
+      return ctr__sigma_err(x, v, 0, CODE_INVALID, "'%s' is not a field name", v->value);
     tb_gen(t, f->cased ? "" : "tolower(");
     tb_field(t, f, "values");
     tb_at(t, f->cased ? " = val(json.values[" : ") = tolower(json.values[", f->key);
@@ -577,7 +567,7 @@ static int emit_value(sctx *x, tb *t, const field *f, const ctr__ynode *v)
   default:
     break;
   }
-  const char *b = plain_bool(v);
+  const char *b = ctr__sigma_bool(v);
   ctr__ynode boolnode = *v;
   if (b) { /* compares as JSON spells it */
     boolnode.value = (char *)b;
@@ -602,9 +592,9 @@ static int emit_field(sctx *x, tb *t, const ctr__ynode *key, const ctr__ynode *v
   if (rc == CTR_OK) {
     if (val->kind == CTR__Y_SEQ) {
       if (val->n == 0)
-        rc = err(x, val, 0, CODE_INVALID, "a field's list of values is empty");
+        rc = ctr__sigma_err(x, val, 0, CODE_INVALID, "a field's list of values is empty");
       if (f.kind == MK_EXISTS && rc == CTR_OK)
-        rc = err(x, val, 0, CODE_INVALID, "'exists' takes one value, true or false");
+        rc = ctr__sigma_err(x, val, 0, CODE_INVALID, "'exists' takes one value, true or false");
       tb_gen(t, "(");
       for (size_t i = 0; i < val->n && rc == CTR_OK; i++) {
         if (i)
@@ -625,7 +615,7 @@ static int emit_selection(sctx *x, tb *t, const ctr__ynode *sel)
 {
   if (sel->kind == CTR__Y_MAP) {
     if (sel->n == 0)
-      return err(x, sel, 0, CODE_INVALID, "a selection is empty");
+      return ctr__sigma_err(x, sel, 0, CODE_INVALID, "a selection is empty");
     tb_gen(t, "(");
     for (size_t i = 0; i < sel->n / 2; i++) {
       if (i)
@@ -641,7 +631,7 @@ static int emit_selection(sctx *x, tb *t, const ctr__ynode *sel)
     tb_gen(t, "(");
     for (size_t i = 0; i < sel->n; i++) {
       if (sel->items[i]->kind != CTR__Y_MAP)
-        return err(x, sel->items[i], 0, CODE_UNSUPPORTED,
+        return ctr__sigma_err(x, sel->items[i], 0, CODE_UNSUPPORTED,
                    "keyword (field-less) search is not supported: a selection lists maps of fields");
       if (i)
         tb_gen(t, " or ");
@@ -652,7 +642,7 @@ static int emit_selection(sctx *x, tb *t, const ctr__ynode *sel)
     tb_gen(t, ")");
     return CTR_OK;
   }
-  return err(x, sel, 0, sel->kind == CTR__Y_SEQ ? CODE_INVALID : CODE_UNSUPPORTED,
+  return ctr__sigma_err(x, sel, 0, sel->kind == CTR__Y_SEQ ? CODE_INVALID : CODE_UNSUPPORTED,
              sel->kind == CTR__Y_SEQ ? "a selection is empty" : "keyword (field-less) search is not supported: a selection is a map of fields");
 }
 
@@ -717,12 +707,12 @@ static int cond_quant(cparse *p, bool all, size_t at)
   p->i += word_len(p);
   skip_ws(p);
   if (!word_is(p, "of"))
-    return err(p->x, p->cond, p->i, CODE_INVALID, "'of' expected after '%s'", all ? "all" : "1");
+    return ctr__sigma_err(p->x, p->cond, p->i, CODE_INVALID, "'of' expected after '%s'", all ? "all" : "1");
   p->i += 2;
   skip_ws(p);
   size_t pn = word_len(p), pat = p->i;
   if (pn == 0)
-    return err(p->x, p->cond, p->i, CODE_INVALID, "a selection name, pattern or 'them' expected");
+    return ctr__sigma_err(p->x, p->cond, p->i, CODE_INVALID, "a selection name, pattern or 'them' expected");
   bool them = word_is(p, "them");
   p->i += pn;
   size_t hits = 0;
@@ -738,7 +728,7 @@ static int cond_quant(cparse *p, bool all, size_t at)
     hits++;
   }
   if (!hits)
-    return err(p->x, p->cond, them ? at : pat, CODE_INVALID, "no selection matches '%.*s'", (int)pn, p->s + pat);
+    return ctr__sigma_err(p->x, p->cond, them ? at : pat, CODE_INVALID, "no selection matches '%.*s'", (int)pn, p->s + pat);
   tb_gen(p->out, ")");
   return CTR_OK;
 }
@@ -747,9 +737,9 @@ static int cond_factor(cparse *p)
 {
   skip_ws(p);
   if (p->i >= p->n)
-    return err(p->x, p->cond, p->i, CODE_INVALID, "condition ends where a selection was expected");
+    return ctr__sigma_err(p->x, p->cond, p->i, CODE_INVALID, "condition ends where a selection was expected");
   if (p->depth > 64)
-    return err(p->x, p->cond, p->i, CODE_INVALID, "condition nested too deeply");
+    return ctr__sigma_err(p->x, p->cond, p->i, CODE_INVALID, "condition nested too deeply");
   char c = p->s[p->i];
   if (c == '(') {
     size_t open = p->i++;
@@ -761,15 +751,15 @@ static int cond_factor(cparse *p)
       return rc;
     skip_ws(p);
     if (p->i >= p->n || p->s[p->i] != ')')
-      return err(p->x, p->cond, open, CODE_INVALID, "unclosed '('");
+      return ctr__sigma_err(p->x, p->cond, open, CODE_INVALID, "unclosed '('");
     p->i++;
     tb_gen(p->out, ")");
     return CTR_OK;
   }
   if (c == ')')
-    return err(p->x, p->cond, p->i, CODE_INVALID, "unexpected ')'");
+    return ctr__sigma_err(p->x, p->cond, p->i, CODE_INVALID, "unexpected ')'");
   if (c == '|')
-    return err(p->x, p->cond, p->i, CODE_UNSUPPORTED,
+    return ctr__sigma_err(p->x, p->cond, p->i, CODE_UNSUPPORTED,
                "aggregation ('| count()' and the like) is not supported; Sigma correlation rules are the successor");
   if (word_is(p, "not")) {
     p->i += 3;
@@ -783,10 +773,10 @@ static int cond_factor(cparse *p)
     return cond_quant(p, word_is(p, "all"), p->i);
   size_t n = word_len(p);
   if (memchr(p->s + p->i, '|', n))
-    return err(p->x, p->cond, p->i + (size_t)((const char *)memchr(p->s + p->i, '|', n) - (p->s + p->i)), CODE_UNSUPPORTED,
+    return ctr__sigma_err(p->x, p->cond, p->i + (size_t)((const char *)memchr(p->s + p->i, '|', n) - (p->s + p->i)), CODE_UNSUPPORTED,
                "aggregation ('| count()' and the like) is not supported; Sigma correlation rules are the successor");
   if (word_is(p, "and") || word_is(p, "or") || word_is(p, "of") || word_is(p, "them"))
-    return err(p->x, p->cond, p->i, CODE_INVALID, "'%.*s' where a selection was expected", (int)n, p->s + p->i);
+    return ctr__sigma_err(p->x, p->cond, p->i, CODE_INVALID, "'%.*s' where a selection was expected", (int)n, p->s + p->i);
   for (size_t k = 0; k < p->nsel; k++)
     if (p->sel[k].name->len == n && memcmp(p->sel[k].name->value, p->s + p->i, n) == 0) {
       p->i += n;
@@ -795,7 +785,7 @@ static int cond_factor(cparse *p)
       tb_gen(p->out, ")");
       return CTR_OK;
     }
-  return err(p->x, p->cond, p->i, CODE_INVALID, "no selection named '%.*s' in detection", (int)n, p->s + p->i);
+  return ctr__sigma_err(p->x, p->cond, p->i, CODE_INVALID, "no selection named '%.*s' in detection", (int)n, p->s + p->i);
 }
 
 static int cond_and(cparse *p)
@@ -827,8 +817,8 @@ static int cond_or(cparse *p)
 /* One condition scalar into out. */
 static int translate_condition(sctx *x, const ctr__ynode *cond, named *sel, size_t nsel, tb *out)
 {
-  if (!is_scalar(cond) || cond->len == 0)
-    return err(x, cond, 0, CODE_INVALID, "condition must be a non-empty string");
+  if (!ctr__sigma_scalar(cond) || cond->len == 0)
+    return ctr__sigma_err(x, cond, 0, CODE_INVALID, "condition must be a non-empty string");
   cparse p = {.x = x, .cond = cond, .s = cond->value, .n = cond->len, .sel = sel, .nsel = nsel, .out = out};
   int rc = cond_or(&p);
   if (rc != CTR_OK)
@@ -836,13 +826,13 @@ static int translate_condition(sctx *x, const ctr__ynode *cond, named *sel, size
   skip_ws(&p);
   if (p.i < p.n) {
     if (p.s[p.i] == '|')
-      return err(x, cond, p.i, CODE_UNSUPPORTED,
+      return ctr__sigma_err(x, cond, p.i, CODE_UNSUPPORTED,
                  "aggregation ('| count()' and the like) is not supported; Sigma correlation rules are the successor");
-    return err(x, cond, p.i, CODE_INVALID, "unexpected '%.*s' (and, or or the end of the condition expected)",
+    return ctr__sigma_err(x, cond, p.i, CODE_INVALID, "unexpected '%.*s' (and, or or the end of the condition expected)",
                (int)word_len(&p) ? (int)word_len(&p) : 1, p.s + p.i);
   }
   if (out->b.len > x->max_bytes)
-    return err(x, cond, 0, CODE_INVALID, "the translated condition is longer than %zu bytes (limit %s)", x->max_bytes,
+    return ctr__sigma_err(x, cond, 0, CODE_INVALID, "the translated condition is longer than %zu bytes (limit %s)", x->max_bytes,
                ctr_limit_name(CTR_LIMIT_CONDITION_BYTES));
   return out->oom ? CTR_ENOMEM : CTR_OK;
 }
@@ -851,12 +841,12 @@ static int translate_condition(sctx *x, const ctr__ynode *cond, named *sel, size
 static int translate_detection(sctx *x, const ctr__ynode *det, tb *out)
 {
   if (!det || det->kind != CTR__Y_MAP)
-    return err(x, det ? det : x->doc, 0, CODE_INVALID, "'detection' must be a map of selections and a condition");
+    return ctr__sigma_err(x, det ? det : x->doc, 0, CODE_INVALID, "'detection' must be a map of selections and a condition");
   const ctr__ynode *cond = ctr__ymap_get(det, "condition");
   if (!cond)
-    return err(x, det, 0, CODE_INVALID, "detection has no condition");
+    return ctr__sigma_err(x, det, 0, CODE_INVALID, "detection has no condition");
   if (ctr__ymap_get(det, "timeframe"))
-    return err(x, ctr__ymap_get(det, "timeframe"), 0, CODE_UNSUPPORTED,
+    return ctr__sigma_err(x, ctr__ymap_get(det, "timeframe"), 0, CODE_UNSUPPORTED,
                "'timeframe' (aggregation) is not supported; Sigma correlation rules are the successor");
   named *sel = calloc(det->n ? det->n : 1, sizeof *sel);
   if (!sel)
@@ -865,8 +855,8 @@ static int translate_detection(sctx *x, const ctr__ynode *det, tb *out)
   int rc = CTR_OK;
   for (size_t i = 0; i < det->n / 2 && rc == CTR_OK; i++) {
     const ctr__ynode *k = det->items[2 * i];
-    if (!is_scalar(k))
-      rc = err(x, k, 0, CODE_INVALID, "a selection name must be a string");
+    if (!ctr__sigma_scalar(k))
+      rc = ctr__sigma_err(x, k, 0, CODE_INVALID, "a selection name must be a string");
     else if (strcmp(k->value, "condition") != 0) {
       sel[nsel].name = k;
       rc = emit_selection(x, &sel[nsel].text, det->items[2 * i + 1]);
@@ -878,7 +868,7 @@ static int translate_detection(sctx *x, const ctr__ynode *det, tb *out)
   if (rc == CTR_OK && cond->kind == CTR__Y_SEQ) {
     /* a list of conditions (older Sigma): any of them */
     if (cond->n == 0)
-      rc = err(x, cond, 0, CODE_INVALID, "condition list is empty");
+      rc = ctr__sigma_err(x, cond, 0, CODE_INVALID, "condition list is empty");
     for (size_t i = 0; i < cond->n && rc == CTR_OK; i++) {
       tb_gen(out, i ? " or (" : "(");
       rc = translate_condition(x, cond->items[i], sel, nsel, out);
@@ -918,12 +908,12 @@ static const char *priority_of(const char *level)
 }
 
 /* The priority of `level` (Warning when there is none). */
-static int read_level(sctx *x, const ctr__ynode *level, const char **prio)
+int ctr__sigma_level(sctx *x, const ctr__ynode *level, const char **prio)
 {
   *prio = "warning";
-  if (level && (!is_scalar(level) || !(*prio = priority_of(level->value))))
-    return err(x, level, 0, CODE_INVALID, "level '%s' is not informational, low, medium, high or critical",
-               is_scalar(level) ? level->value : "?");
+  if (level && (!ctr__sigma_scalar(level) || !(*prio = priority_of(level->value))))
+    return ctr__sigma_err(x, level, 0, CODE_INVALID, "level '%s' is not informational, low, medium, high or critical",
+               ctr__sigma_scalar(level) ? level->value : "?");
   return CTR_OK;
 }
 
@@ -931,20 +921,20 @@ static int check_logsource(sctx *x)
 {
   const ctr__ynode *ls = ctr__ymap_get(x->doc, "logsource");
   if (!ls || ls->kind != CTR__Y_MAP)
-    return err(x, ls ? ls : x->doc, 0, CODE_INVALID, "a Sigma rule needs a logsource map");
+    return ctr__sigma_err(x, ls ? ls : x->doc, 0, CODE_INVALID, "a Sigma rule needs a logsource map");
   const ctr__ynode *product = ctr__ymap_get(ls, "product"), *service = ctr__ymap_get(ls, "service"),
                    *category = ctr__ymap_get(ls, "category");
   if (category)
-    return err(x, category, 0, CODE_UNSUPPORTED, "logsource category '%s' is not supported (product aws, service cloudtrail only)",
-               is_scalar(category) ? category->value : "?");
-  if (!is_scalar(product) || strcasecmp(product->value, "aws") != 0)
-    return err(x, product ? product : ls, 0, CODE_UNSUPPORTED,
+    return ctr__sigma_err(x, category, 0, CODE_UNSUPPORTED, "logsource category '%s' is not supported (product aws, service cloudtrail only)",
+               ctr__sigma_scalar(category) ? category->value : "?");
+  if (!ctr__sigma_scalar(product) || strcasecmp(product->value, "aws") != 0)
+    return ctr__sigma_err(x, product ? product : ls, 0, CODE_UNSUPPORTED,
                "logsource product '%s' is not supported (product aws, service cloudtrail only)",
-               is_scalar(product) ? product->value : "(none)");
-  if (!is_scalar(service) || strcasecmp(service->value, "cloudtrail") != 0)
-    return err(x, service ? service : ls, 0, CODE_UNSUPPORTED,
+               ctr__sigma_scalar(product) ? product->value : "(none)");
+  if (!ctr__sigma_scalar(service) || strcasecmp(service->value, "cloudtrail") != 0)
+    return ctr__sigma_err(x, service ? service : ls, 0, CODE_UNSUPPORTED,
                "logsource service '%s' is not supported (product aws, service cloudtrail only)",
-               is_scalar(service) ? service->value : "(none)");
+               ctr__sigma_scalar(service) ? service->value : "(none)");
   return CTR_OK;
 }
 
@@ -959,8 +949,8 @@ static int build_output(sctx *x, tb *t)
   if (fields && fields->kind == CTR__Y_SEQ) {
     for (size_t i = 0; i < fields->n; i++) {
       const ctr__ynode *f = fields->items[i];
-      if (!is_scalar(f) || !valid_path(f->value, f->len))
-        return err(x, f, 0, CODE_UNSUPPORTED, "a 'fields' entry must be a field name (a dotted path of keys)");
+      if (!ctr__sigma_scalar(f) || !ctr__sigma_path(f->value, f->len))
+        return ctr__sigma_err(x, f, 0, CODE_UNSUPPORTED, "a 'fields' entry must be a field name (a dotted path of keys)");
       tb_gen(t, " ");
       tb_put(t, f->value, f->len, f, 0);
       tb_gen(t, "=%json.values[");
@@ -1000,16 +990,16 @@ static int add_rule(sctx *x, const ctr__ynode *title, const ctr__ynode *desc, co
     rc = CTR_ENOMEM;
   size_t nt = 0;
   for (size_t i = 0; rc == CTR_OK && tags && tags->kind == CTR__Y_SEQ && i < tags->n; i++) {
-    if (!is_scalar(tags->items[i]))
-      rc = err(x, tags->items[i], 0, CODE_INVALID, "a tag must be a string");
+    if (!ctr__sigma_scalar(tags->items[i]))
+      rc = ctr__sigma_err(x, tags->items[i], 0, CODE_INVALID, "a tag must be a string");
     else
       tagv[nt++] = *tags->items[i];
   }
   if (rc == CTR_OK && tags && tags->kind != CTR__Y_SEQ)
-    rc = err(x, tags, 0, CODE_INVALID, "'tags' must be a list");
+    rc = ctr__sigma_err(x, tags, 0, CODE_INVALID, "'tags' must be a list");
   if (rc == CTR_OK) {
     tagv[nt++] = synth(title, "sigma");
-    if (is_scalar(id)) {
+    if (ctr__sigma_scalar(id)) {
       size_t n = strlen(id->value) + 10;
       if (!(idtag = malloc(n)))
         rc = CTR_ENOMEM;
@@ -1019,7 +1009,7 @@ static int add_rule(sctx *x, const ctr__ynode *title, const ctr__ynode *desc, co
       }
     }
     /* the name a correlation may refer to the rule by */
-    if (rc == CTR_OK && is_scalar(sname) && sname->len) {
+    if (rc == CTR_OK && ctr__sigma_scalar(sname) && sname->len) {
       size_t n = sname->len + 12;
       if (!(nametag = malloc(n)))
         rc = CTR_ENOMEM;
@@ -1065,7 +1055,7 @@ static int add_rule(sctx *x, const ctr__ynode *title, const ctr__ynode *desc, co
         ctr__text_free(&r->output);
       }
     } else if (rc == CTR_OK) {
-      rc = err(x, title, 0, CODE_INVALID, "internal: the rule was not added"); /* cannot happen: name checked unique */
+      rc = ctr__sigma_err(x, title, 0, CODE_INVALID, "internal: the rule was not added"); /* cannot happen: name checked unique */
     }
   }
   free(idtag);
@@ -1075,186 +1065,34 @@ static int add_rule(sctx *x, const ctr__ynode *title, const ctr__ynode *desc, co
   return rc;
 }
 
-/* ------------------------------------------------------------ correlations
- * A correlation document is checked whole, so a mistake in it is reported
- * where it lies; a well-formed one is then refused at its type, since the
- * engine does not evaluate correlations yet (docs/sigma.md). */
-
-/* Whether a rule defined so far is `ref`: by name (a Falco rule or a Sigma
- * title), or a Sigma rule by its id or name (the sigma.id: / sigma.name:
- * tags add_rule gives it). */
-static bool rule_defined(const ctr__defs *defs, const char *ref)
-{
-  for (size_t i = 0; i < defs->nrules; i++) {
-    const ctr__rule_def *r = &defs->rules[i];
-    if (strcmp(r->name, ref) == 0)
-      return true;
-    for (size_t t = 0; t < r->ntags; t++) {
-      const char *tag = r->tags[t];
-      if ((strncmp(tag, "sigma.id:", 9) == 0 && strcmp(tag + 9, ref) == 0) ||
-          (strncmp(tag, "sigma.name:", 11) == 0 && strcmp(tag + 11, ref) == 0))
-        return true;
-    }
-  }
-  return false;
-}
-
-/* "<digits><s|m|h|d>", not zero. */
-static bool valid_timespan(const char *s, size_t n)
-{
-  if (n < 2 || !strchr("smhd", s[n - 1]))
-    return false;
-  bool nonzero = false;
-  for (size_t i = 0; i + 1 < n; i++) {
-    if (s[i] < '0' || s[i] > '9')
-      return false;
-    nonzero |= s[i] != '0';
-  }
-  return nonzero && n <= 12;
-}
-
-static bool is_count(const ctr__ynode *v)
-{
-  if (!is_scalar(v) || v->style != YAML_PLAIN_SCALAR_STYLE || v->len == 0 || v->len > 18)
-    return false;
-  for (size_t i = 0; i < v->len; i++)
-    if (v->value[i] < '0' || v->value[i] > '9')
-      return false;
-  return true;
-}
-
-/* The threshold of event_count / value_count: gt, gte, lt, lte, eq, neq
- * (several are and-ed: a range) and, for value_count, the field counted. */
-static int check_corr_condition(sctx *x, const ctr__ynode *key, const ctr__ynode *cond, bool value_count)
-{
-  static const char *const ops[] = {"gt", "gte", "lt", "lte", "eq", "neq"};
-  if (!cond || cond->kind != CTR__Y_MAP || cond->n == 0)
-    return err(x, cond ? cond : key, 0, CODE_INVALID,
-               "a count correlation needs a 'condition' map (gt, gte, lt, lte, eq, neq%s)",
-               value_count ? " and field" : "");
-  const ctr__ynode *counted = NULL;
-  size_t nops = 0;
-  for (size_t i = 0; i + 1 < cond->n; i += 2) {
-    const ctr__ynode *k = cond->items[i], *v = cond->items[i + 1];
-    if (is_scalar(k) && strcmp(k->value, "field") == 0) {
-      if (!value_count)
-        return err(x, k, 0, CODE_INVALID, "'field' belongs to a value_count correlation");
-      if (!is_scalar(v) || !valid_path(v->value, v->len))
-        return err(x, v, 0, CODE_UNSUPPORTED, "the counted field must be a field name (a dotted path of keys)");
-      counted = v;
-      continue;
-    }
-    size_t o = 0;
-    while (o < CTR__COUNTOF(ops) && !(is_scalar(k) && strcmp(k->value, ops[o]) == 0))
-      o++;
-    if (o == CTR__COUNTOF(ops))
-      return err(x, k, 0, CODE_INVALID, "'%s' is not a correlation condition (gt, gte, lt, lte, eq, neq%s)",
-                 is_scalar(k) ? k->value : "?", value_count ? ", field" : "");
-    if (!is_count(v))
-      return err(x, v, 0, CODE_INVALID, "'%s' needs a whole number", k->value);
-    nops++;
-  }
-  if (value_count && !counted)
-    return err(x, key, 0, CODE_INVALID, "a value_count correlation names the counted 'field' in its condition");
-  if (!nops)
-    return err(x, cond, 0, CODE_INVALID, "the condition has no comparison (gt, gte, lt, lte, eq, neq)");
-  return CTR_OK;
-}
-
-static int check_correlation(sctx *x, const ctr__ynode *key)
-{
-  static const char *const types[] = {"event_count", "value_count", "temporal", "temporal_ordered"};
-  static const char *const known[] = {"type", "rules", "group-by", "timespan", "condition", "generate", "aliases"};
-  const ctr__ynode *c = ctr__ymap_get(x->doc, "correlation"), *level = ctr__ymap_get(x->doc, "level");
-  if (!c || c->kind != CTR__Y_MAP)
-    return err(x, c ? c : key, 0, CODE_INVALID, "'correlation' must be a map (type, rules, group-by, timespan, condition)");
-  const char *prio;
-  if (read_level(x, level, &prio) != CTR_OK)
-    return CTR_ESYNTAX;
-  for (size_t i = 0; i + 1 < c->n; i += 2) {
-    const ctr__ynode *k = c->items[i];
-    size_t j = 0;
-    while (j < CTR__COUNTOF(known) && !(is_scalar(k) && strcmp(k->value, known[j]) == 0))
-      j++;
-    if (j == CTR__COUNTOF(known))
-      return err(x, k, 0, CODE_UNSUPPORTED, "correlation attribute '%s' is not supported", is_scalar(k) ? k->value : "?");
-  }
-  const ctr__ynode *type = ctr__ymap_get(c, "type");
-  size_t t = 0;
-  while (t < CTR__COUNTOF(types) && !(is_scalar(type) && strcmp(type->value, types[t]) == 0))
-    t++;
-  if (t == CTR__COUNTOF(types))
-    return err(x, type ? type : key, 0, CODE_INVALID,
-               "correlation type '%s' is not event_count, value_count, temporal or temporal_ordered",
-               is_scalar(type) ? type->value : "(none)");
-  const ctr__ynode *rules = ctr__ymap_get(c, "rules");
-  if (!rules || (rules->kind == CTR__Y_SEQ && rules->n == 0) || rules->kind == CTR__Y_MAP)
-    return err(x, rules ? rules : key, 0, CODE_INVALID, "a correlation needs 'rules': the rules it correlates");
-  size_t nrules = rules->kind == CTR__Y_SEQ ? rules->n : 1;
-  for (size_t i = 0; i < nrules; i++) {
-    const ctr__ynode *r = rules->kind == CTR__Y_SEQ ? rules->items[i] : rules;
-    if (!is_scalar(r))
-      return err(x, r, 0, CODE_INVALID, "a correlated rule is named by a string");
-    if (!rule_defined(x->defs, r->value))
-      return err(x, r, 0, CODE_INVALID,
-                 "'%s' names no rule defined before this correlation (a rule name, or a Sigma rule's id or name)",
-                 r->value);
-  }
-  const ctr__ynode *gb = ctr__ymap_get(c, "group-by");
-  if (gb && gb->kind == CTR__Y_MAP)
-    return err(x, gb, 0, CODE_INVALID, "'group-by' must be a list of field names");
-  for (size_t i = 0; gb && i < (gb->kind == CTR__Y_SEQ ? gb->n : 1); i++) {
-    const ctr__ynode *f = gb->kind == CTR__Y_SEQ ? gb->items[i] : gb;
-    if (!is_scalar(f) || !valid_path(f->value, f->len))
-      return err(x, f, 0, CODE_UNSUPPORTED, "a 'group-by' entry must be a field name (a dotted path of keys)");
-  }
-  const ctr__ynode *ts = ctr__ymap_get(c, "timespan");
-  if (!is_scalar(ts) || !valid_timespan(ts->value, ts->len))
-    return err(x, ts ? ts : key, 0, CODE_INVALID, "a correlation needs a 'timespan': a number and s, m, h or d (e.g. 1h)");
-  const ctr__ynode *gen = ctr__ymap_get(c, "generate");
-  if (gen && !plain_bool(gen))
-    return err(x, gen, 0, CODE_INVALID, "'generate' is true or false");
-  if (t < 2) {
-    int rc = check_corr_condition(x, key_node(c, "condition") ? key_node(c, "condition") : type,
-                                  ctr__ymap_get(c, "condition"), t == 1);
-    if (rc != CTR_OK)
-      return rc;
-  }
-  const ctr__ynode *aliases = key_node(c, "aliases");
-  if (aliases)
-    return err(x, aliases, 0, CODE_UNSUPPORTED, "correlation 'aliases' are not supported");
-  return err(x, type, 0, CODE_UNSUPPORTED,
-             "Sigma correlation rules (%s) are checked but not evaluated yet: the document is refused", type->value);
-}
-
 int ctr__sigma_merge(ctr__defs *defs, ctr__diags *diags, const ctr__ynode *doc)
 {
   sctx x = {.defs = defs, .diags = diags, .doc = doc, .max_bytes = defs->limits[CTR_LIMIT_CONDITION_BYTES]};
   const ctr__ynode *title = ctr__ymap_get(doc, "title");
-  if (!is_scalar(title) || title->len == 0)
-    return err(&x, title ? title : doc, 0, CODE_INVALID, "a Sigma rule needs a title (it names the rule)");
+  if (!ctr__sigma_scalar(title) || title->len == 0)
+    return ctr__sigma_err(&x, title ? title : doc, 0, CODE_INVALID, "a Sigma rule needs a title (it names the rule)");
   x.title = title->value;
   const ctr__ynode *n;
-  if ((n = key_node(doc, "correlation")))
-    return check_correlation(&x, n);
-  if ((n = key_node(doc, "filter")))
-    return err(&x, n, 0, CODE_UNSUPPORTED, "Sigma filter documents are not supported");
+  if ((n = ctr__sigma_key(doc, "correlation")))
+    return ctr__sigma_correlation(&x, n);
+  if ((n = ctr__sigma_key(doc, "filter")))
+    return ctr__sigma_err(&x, n, 0, CODE_UNSUPPORTED, "Sigma filter documents are not supported");
   if ((n = ctr__ymap_get(doc, "action")))
-    return err(&x, n, 0, CODE_UNSUPPORTED, "Sigma rule collections (action: %s) are not supported: write one document per rule",
-               is_scalar(n) ? n->value : "?");
+    return ctr__sigma_err(&x, n, 0, CODE_UNSUPPORTED, "Sigma rule collections (action: %s) are not supported: write one document per rule",
+               ctr__sigma_scalar(n) ? n->value : "?");
   int rc = check_logsource(&x);
   if (rc != CTR_OK)
     return rc;
   const ctr__ynode *level = ctr__ymap_get(doc, "level"), *desc = ctr__ymap_get(doc, "description");
   const char *prio;
-  if (read_level(&x, level, &prio) != CTR_OK)
+  if (ctr__sigma_level(&x, level, &prio) != CTR_OK)
     return CTR_ESYNTAX;
-  if (desc && !is_scalar(desc))
-    return err(&x, desc, 0, CODE_INVALID, "'description' must be a string");
+  if (desc && !ctr__sigma_scalar(desc))
+    return ctr__sigma_err(&x, desc, 0, CODE_INVALID, "'description' must be a string");
   for (size_t i = 0; i < defs->nrules; i++)
     if (strcmp(defs->rules[i].name, title->value) == 0) {
       const ctr__pos *p = &defs->rules[i].pos;
-      return err(&x, title, 0, CODE_INVALID, "a rule named '%s' is already defined at %s:%u:%u", title->value,
+      return ctr__sigma_err(&x, title, 0, CODE_INVALID, "a rule named '%s' is already defined at %s:%u:%u", title->value,
                  p->src ? p->src->name : "?", p->line, p->col);
     }
   tb cond = {0}, out = {0};

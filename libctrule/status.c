@@ -72,6 +72,8 @@ static const struct {
   [CTR_LIMIT_REGEX_DEPTH] = {"regex_depth", 10000},
   [CTR_LIMIT_LIST_ITEMS] = {"list_items", 100000},
   [CTR_LIMIT_GZIP_RATIO] = {"gzip_ratio", 200},
+  [CTR_LIMIT_CORRELATION_EVENTS] = {"correlation_events", 100000},
+  [CTR_LIMIT_CORRELATION_LATENESS] = {"correlation_lateness", 900},
 };
 
 uint64_t ctr_limit_default(int limit)

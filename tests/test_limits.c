@@ -126,6 +126,8 @@ Test(limits, defaults_and_names)
     {CTR_LIMIT_REGEX_DEPTH, "regex_depth", 10000},
     {CTR_LIMIT_LIST_ITEMS, "list_items", 100000},
     {CTR_LIMIT_GZIP_RATIO, "gzip_ratio", 200},
+    {CTR_LIMIT_CORRELATION_EVENTS, "correlation_events", 100000},
+    {CTR_LIMIT_CORRELATION_LATENESS, "correlation_lateness", 900},
   };
   cr_assert_eq(sizeof want / sizeof want[0], CTR_LIMIT__COUNT);
   for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
@@ -147,7 +149,8 @@ Test(limits, each_setter_takes_only_its_limits)
   cr_assert_eq(ctr_scanner_new(rs, NULL, NULL, &sc), CTR_OK);
   for (int l = 0; l < CTR_LIMIT__COUNT; l++) {
     bool record_limit = l == CTR_LIMIT_RECORD_BYTES || l == CTR_LIMIT_JSON_DEPTH || l == CTR_LIMIT_GZIP_OUTPUT ||
-                        l == CTR_LIMIT_GZIP_RATIO;
+                        l == CTR_LIMIT_GZIP_RATIO || l == CTR_LIMIT_CORRELATION_EVENTS ||
+                        l == CTR_LIMIT_CORRELATION_LATENESS;
     bool regex_limit = l == CTR_LIMIT_REGEX_MATCH || l == CTR_LIMIT_REGEX_DEPTH;
     cr_assert_eq(ctr_compiler_set_limit(c, l, 7), record_limit ? CTR_EINVAL : CTR_OK, "%s", ctr_limit_name(l));
     cr_assert_eq(ctr_scanner_set_limit(sc, l, 7), record_limit || regex_limit ? CTR_OK : CTR_EINVAL, "%s",

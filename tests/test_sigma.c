@@ -504,18 +504,41 @@ Test(sigma, refusals_are_positioned)
   "detection:\n  s:\n    eventName: DeleteDBInstance\n  condition: s\n---\ntitle: C\ncorrelation:\n"
 #define CORR(corr) first_error(CORR_BASE corr)
 
-Test(sigma, correlation_documents_are_checked_then_refused)
+/* Compiles and counts the rules (the correlation is one). */
+static size_t rule_count(const char *yaml)
 {
-  /* well formed: refused whole at the type, whatever the type */
+  ctr_ruleset *rs = compile(yaml);
+  size_t n = ctr_ruleset_rule_count(rs);
+  ctr_ruleset_unref(rs);
+  return n;
+}
+
+Test(sigma, correlation_documents_are_checked)
+{
+  /* well formed: a rule of the ruleset, whatever the type (test_correlate.c: what they do) */
+  cr_assert_eq(rule_count(CORR_BASE "  type: event_count\n  rules: [B]\n  group-by: [userIdentity.arn]\n"
+                                    "  timespan: 5m\n  condition:\n    gte: 3\n"), 3);
+  cr_assert_eq(rule_count(CORR_BASE "  type: value_count\n  rules: b-id\n  timespan: 1h\n  condition:\n"
+                                    "    field: requestParameters.x\n    gt: 2\n"), 3);
+  cr_assert_eq(rule_count(CORR_BASE "  type: temporal\n  rules: [b_name, F]\n  group-by: [userIdentity.arn]\n"
+                                    "  timespan: 1h\n"), 3);
+  cr_assert_eq(rule_count(CORR_BASE "  type: temporal_ordered\n  rules: [F, B]\n  timespan: 2d\n  generate: true\n"), 3);
+  /* an upper bound is refused at its operator: it is decided only when a window closes */
   AT(CORR("  type: event_count\n  rules: [B]\n  group-by: [userIdentity.arn]\n  timespan: 5m\n"
           "  condition:\n    gte: 3\n    lt: 10\n"),
-     20, 9, UNSUP, "checked but not evaluated yet");
-  AT(CORR("  type: value_count\n  rules: b-id\n  timespan: 1h\n  condition:\n    field: requestParameters.x\n    gt: 2\n"),
-     20, 9, UNSUP, "(value_count)");
-  AT(CORR("  type: temporal\n  rules: [b_name, F]\n  group-by: [userIdentity.arn]\n  timespan: 1h\n"), 20, 9, UNSUP,
-     "(temporal)");
-  AT(CORR("  type: temporal_ordered\n  rules: [F, B]\n  timespan: 2d\n  generate: true\n"), 20, 9, UNSUP,
-     "(temporal_ordered)");
+     26, 5, UNSUP, "'lt' is not supported");
+  AT(CORR("  type: event_count\n  rules: [B]\n  timespan: 5m\n  condition:\n    eq: 3\n"), 24, 5, UNSUP, "'eq'");
+  AT(CORR("  type: value_count\n  rules: [B]\n  timespan: 5m\n  condition:\n    field: a\n    neq: 3\n"), 25, 5, UNSUP,
+     "'neq'");
+  AT(CORR("  type: temporal\n  rules: [B]\n  timespan: 5m\n  condition:\n    gte: 2\n"), 23, 3, UNSUP,
+     "takes no condition");
+  /* the title names one rule only */
+  AT(CORR("  type: temporal\n  rules: [B]\n  timespan: 5m\n---\n- rule: C\n  desc: c\n  condition: ct.name = Y\n"
+          "  output: c\n  priority: NOTICE\n"),
+     18, 8, INVAL, "a rule named 'C' is already defined");
+  AT(first_error(CORR_BASE "  type: temporal\n  rules: [B]\n  timespan: 5m\n---\ntitle: C\ncorrelation:\n"
+                           "  type: temporal\n  rules: [B]\n  timespan: 5m\n"),
+     24, 8, INVAL, "a correlation named 'C' is already defined at s.yml:18:8");
   /* each mistake where it lies */
   AT(CORR("  type: event_cnt\n  rules: [B]\n  timespan: 5m\n"), 20, 9, INVAL, "type 'event_cnt'");
   AT(CORR("  rules: [B]\n  timespan: 5m\n"), 19, 1, INVAL, "type '(none)'");

@@ -250,7 +250,8 @@ func TestLimitNamesAndDefaults(t *testing.T) {
 		ctrule.LimitMacroDepth: {"macro_depth", 64}, ctrule.LimitConditionNodes: {"condition_nodes", 100000},
 		ctrule.LimitRules: {"rules", 20000}, ctrule.LimitRegexMatch: {"regex_match", 100000},
 		ctrule.LimitRegexDepth: {"regex_depth", 10000}, ctrule.LimitListItems: {"list_items", 100000},
-		ctrule.LimitGzipRatio: {"gzip_ratio", 200},
+		ctrule.LimitGzipRatio: {"gzip_ratio", 200}, ctrule.LimitCorrelationEvents: {"correlation_events", 100000},
+		ctrule.LimitCorrelationLateness: {"correlation_lateness", 900},
 	}
 	for l, w := range want {
 		if l.String() != w.name || l.Default() != w.def {

@@ -29,6 +29,10 @@ const (
 	LimitRegexDepth     Limit = 10 // both: PCRE2 depth limit 10000
 	LimitListItems      Limit = 11 // compiler: 100000 values per list literal
 	LimitGzipRatio      Limit = 12 // scanner: 200 bytes out per compressed byte in, past 16 MiB out
+	// scanner: 100000 base-rule matches held for Sigma correlations
+	LimitCorrelationEvents Limit = 13
+	// scanner: 900 seconds out of event-time order allowed for Sigma correlations
+	LimitCorrelationLateness Limit = 14
 )
 
 // String is the limit's stable name ("macro_depth"), as diagnostics say it.

@@ -19,13 +19,14 @@ func TestLimitConstantsMatchTheLibrary(t *testing.T) {
 		{LimitMacroDepth, capi.CTR_LIMIT_MACRO_DEPTH}, {LimitConditionNodes, capi.CTR_LIMIT_CONDITION_NODES},
 		{LimitRules, capi.CTR_LIMIT_RULES}, {LimitRegexMatch, capi.CTR_LIMIT_REGEX_MATCH},
 		{LimitRegexDepth, capi.CTR_LIMIT_REGEX_DEPTH}, {LimitListItems, capi.CTR_LIMIT_LIST_ITEMS},
-		{LimitGzipRatio, capi.CTR_LIMIT_GZIP_RATIO},
+		{LimitGzipRatio, capi.CTR_LIMIT_GZIP_RATIO}, {LimitCorrelationEvents, capi.CTR_LIMIT_CORRELATION_EVENTS},
+		{LimitCorrelationLateness, capi.CTR_LIMIT_CORRELATION_LATENESS},
 	} {
 		if int(c.l) != int(c.want) {
 			t.Errorf("%s = %d, the library says %d", c.l, int(c.l), int(c.want))
 		}
 	}
-	if int(capi.CTR_LIMIT__COUNT) != int(LimitGzipRatio)+1 {
+	if int(capi.CTR_LIMIT__COUNT) != int(LimitCorrelationLateness)+1 {
 		t.Errorf("the library has %d limits: add the new ones", int(capi.CTR_LIMIT__COUNT))
 	}
 }

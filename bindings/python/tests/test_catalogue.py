@@ -118,6 +118,7 @@ def test_limit_defaults() -> None:
         "yaml_aliases": 10000, "yaml_nodes": 2000000, "condition_bytes": 262144,
         "macro_depth": 64, "condition_nodes": 100000, "rules": 20000,
         "regex_match": 100000, "regex_depth": 10000, "list_items": 100000, "gzip_ratio": 200,
+        "correlation_events": 100000, "correlation_lateness": 900,
     }
 
 

@@ -216,6 +216,8 @@ extern swig_intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_988cbc87c1065394(void);
 extern swig_intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_988cbc87c1065394(void);
 extern swig_intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_988cbc87c1065394(void);
 extern swig_intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_988cbc87c1065394(void);
+extern swig_intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_988cbc87c1065394(void);
+extern swig_intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_988cbc87c1065394(void);
 extern swig_intgo _wrap_CTR_LIMIT__COUNT_capi_988cbc87c1065394(void);
 extern swig_type_69 _wrap_ctr_limit_default_capi_988cbc87c1065394(swig_intgo arg1);
 extern swig_type_70 _wrap_ctr_limit_name_capi_988cbc87c1065394(swig_intgo arg1);
@@ -1242,6 +1244,20 @@ func _swig_getCTR_LIMIT_GZIP_RATIO() (_swig_ret Ctr_limit) {
 }
 
 var CTR_LIMIT_GZIP_RATIO Ctr_limit = _swig_getCTR_LIMIT_GZIP_RATIO()
+func _swig_getCTR_LIMIT_CORRELATION_EVENTS() (_swig_ret Ctr_limit) {
+	var swig_r Ctr_limit
+	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_988cbc87c1065394())
+	return swig_r
+}
+
+var CTR_LIMIT_CORRELATION_EVENTS Ctr_limit = _swig_getCTR_LIMIT_CORRELATION_EVENTS()
+func _swig_getCTR_LIMIT_CORRELATION_LATENESS() (_swig_ret Ctr_limit) {
+	var swig_r Ctr_limit
+	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_988cbc87c1065394())
+	return swig_r
+}
+
+var CTR_LIMIT_CORRELATION_LATENESS Ctr_limit = _swig_getCTR_LIMIT_CORRELATION_LATENESS()
 func _swig_getCTR_LIMIT__COUNT() (_swig_ret Ctr_limit) {
 	var swig_r Ctr_limit
 	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT__COUNT_capi_988cbc87c1065394())

@@ -2035,6 +2035,30 @@ intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_988cbc87c1065394() {
 }
 
 
+intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_988cbc87c1065394() {
+  enum ctr_limit result;
+  intgo _swig_go_result;
+  
+  
+  result = CTR_LIMIT_CORRELATION_EVENTS;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_988cbc87c1065394() {
+  enum ctr_limit result;
+  intgo _swig_go_result;
+  
+  
+  result = CTR_LIMIT_CORRELATION_LATENESS;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_CTR_LIMIT__COUNT_capi_988cbc87c1065394() {
   enum ctr_limit result;
   intgo _swig_go_result;

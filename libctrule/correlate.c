@@ -1,0 +1,877 @@
+/* correlate.c - Sigma correlations: compiled into rules of the ruleset fed
+ * by their base rules' matches, and the per-scanner state that groups those
+ * matches on event time and decides when a correlation holds.
+ *
+ * Semantics (docs/sigma.md): a base match joins the group of its group-by
+ * values (no value for one of them: it joins none, as SIEM backends' group
+ * by does); a correlation holds when some window of `timespan` in a group
+ * holds enough events (event_count), distinct values (value_count), every
+ * rule (temporal) or every rule in order (temporal_ordered). It then alerts
+ * once, and the group's matches up to the window's end are spent. Only lower
+ * bounds are evaluated, so every decision is made when a match arrives. */
+#include "correlate.h"
+#include "render.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------ compile */
+
+typedef struct ccx {
+  const ctr__defs *defs;
+  ctr__diags *diags;
+  ctr_ruleset *rs;
+  size_t nbase_rules; /* rules before the correlations */
+  bool failed, nomem;
+} ccx;
+
+static void *palloc(ccx *x, size_t n)
+{
+  void *p = ctr__arena_alloc(&x->rs->pool, n ? n : 1);
+  if (!p)
+    x->nomem = true;
+  else
+    memset(p, 0, n ? n : 1);
+  return p;
+}
+
+static char *pstrdup(ccx *x, const char *s)
+{
+  char *p = ctr__arena_strndup(&x->rs->pool, s, strlen(s));
+  if (!p)
+    x->nomem = true;
+  return p;
+}
+
+/* The compiled rule a correlation refers to: by name, else a Sigma rule by
+ * its id or name tag; UINT32_MAX if none was compiled. */
+static uint32_t find_rule(const ccx *x, const char *ref)
+{
+  for (size_t i = 0; i < x->nbase_rules; i++)
+    if (strcmp(x->rs->rules[i].name, ref) == 0)
+      return (uint32_t)i;
+  for (size_t i = 0; i < x->nbase_rules; i++)
+    for (size_t t = 0; t < x->rs->rules[i].ntags; t++) {
+      const char *tag = x->rs->rules[i].tags[t];
+      if ((strncmp(tag, "sigma.id:", 9) == 0 && strcmp(tag + 9, ref) == 0) ||
+          (strncmp(tag, "sigma.name:", 11) == 0 && strcmp(tag + 11, ref) == 0))
+        return (uint32_t)i;
+    }
+  return UINT32_MAX;
+}
+
+static void cerr(ccx *x, const ctr__pos *p, const char *rule, const char *fmt, const char *arg)
+{
+  ctr__diag_add(x->diags, CTR_SEVERITY_ERROR, p->src ? p->src->name : NULL, p->line, p->col, rule, "LOAD_ERR_SIGMA",
+                fmt, arg);
+  x->failed = true;
+}
+
+/* A slot reading json.value[ptr] of the alert's record, as a cache slot. */
+static ctr__cexpr *field_expr(ccx *x, const char *ptr)
+{
+  ctr_ruleset *rs = x->rs;
+  ctr__slot *v = realloc(rs->slots, (rs->nslots + 1) * sizeof *v);
+  if (!v) {
+    x->nomem = true;
+    return NULL;
+  }
+  rs->slots = v;
+  ctr__slot *s = &rs->slots[rs->nslots];
+  ctr__buf d = {0};
+  int rc = ctr__buf_printf(&d, "json.value[%s]", ptr);
+  *s = (ctr__slot){.def = ctr__field_lookup("json.value", 10), .arg = pstrdup(x, ptr), .display = rc == CTR_OK ? pstrdup(x, d.data) : NULL};
+  ctr__buf_free(&d);
+  ctr__cexpr *e = palloc(x, sizeof *e);
+  if (!s->def || !s->arg || !s->display || !e) {
+    x->nomem = true;
+    return NULL;
+  }
+  e->tf = CTR__TF_NONE;
+  e->slot = (uint32_t)rs->nslots++;
+  e->type = CTR__FT_STRING;
+  return e;
+}
+
+/* The correlation's rule: its output is a template over the alert record
+ * (ctr__correlate_next), whose fields are correlation.count, .group, .events
+ * and each group-by field under its own name. */
+static void build_output(ccx *x, const ctr__corrdef *d, ctr__crule *cr)
+{
+  static const char *const kind[] = {"event_count", "value_count", "temporal", "temporal_ordered"};
+  size_t nf = 3 + d->ngroup;
+  cr->ofield_names = palloc(x, nf * sizeof *cr->ofield_names);
+  cr->ofield_exprs = palloc(x, nf * sizeof *cr->ofield_exprs);
+  cr->oseg = palloc(x, 7 * sizeof *cr->oseg);
+  if (!cr->ofield_names || !cr->ofield_exprs || !cr->oseg)
+    return;
+  static const char *const names[] = {"correlation.count", "correlation.group", "correlation.events"};
+  static const char *const ptrs[] = {"/correlation/count", "/correlation/group", "/correlation/events"};
+  for (size_t i = 0; i < 3; i++) {
+    cr->ofield_names[i] = (char *)names[i];
+    cr->ofield_exprs[i] = field_expr(x, ptrs[i]);
+  }
+  for (size_t g = 0; g < d->ngroup; g++) {
+    ctr__buf p = {0};
+    bool ok = ctr__buf_append_str(&p, "/correlation/groupBy/") == CTR_OK;
+    for (const char *c = d->group_by[g]; ok && *c; c++) /* a path holds no '~' (sigma.c) */
+      ok = (*c == '/' ? ctr__buf_append_str(&p, "~1") : ctr__buf_append_char(&p, *c)) == CTR_OK;
+    cr->ofield_names[3 + g] = pstrdup(x, d->group_by[g]);
+    cr->ofield_exprs[3 + g] = ok ? field_expr(x, p.data) : NULL;
+    x->nomem |= !ok;
+    ctr__buf_free(&p);
+  }
+  cr->nofields = nf;
+  ctr__buf lit = {0};
+  bool ok = ctr__buf_printf(&lit, "%s of ", kind[d->type]) == CTR_OK;
+  for (size_t i = 0; ok && i < d->nrules; i++)
+    ok = ctr__buf_printf(&lit, "%s%s", i ? ", " : "", d->rules[i]) == CTR_OK;
+  ok = ok && ctr__buf_printf(&lit, " within %s (%s): count=", d->span_text, d->cond_text) == CTR_OK;
+  char *head = ok ? pstrdup(x, lit.data) : NULL;
+  ctr__buf_free(&lit);
+  x->nomem |= !ok;
+  const char *lits[] = {head, " group=", " events="};
+  for (size_t i = 0; head && i < 3; i++) {
+    cr->oseg[2 * i] = (ctr__oseg){.lit = lits[i], .len = strlen(lits[i])};
+    cr->oseg[2 * i + 1] = (ctr__oseg){.expr = cr->ofield_exprs[i], .field = (uint32_t)i};
+  }
+  cr->noseg = 6;
+  ctr__buf t = {0};
+  ok = ok && ctr__buf_printf(&t, "%s%%correlation.count group=%%correlation.group events=%%correlation.events", head) == CTR_OK;
+  cr->output_text = ok ? pstrdup(x, t.data) : NULL;
+  ctr__buf_free(&t);
+  x->nomem |= !ok;
+}
+
+/* The rule of correlation d, its references resolved into c. */
+static void compile_one(ccx *x, const ctr__corrdef *d, ctr__ccorr *c, const ctr__selection *sel, size_t nsel,
+                        int min_priority)
+{
+  ctr_ruleset *rs = x->rs;
+  for (size_t i = 0; i < rs->nrules; i++)
+    if (strcmp(rs->rules[i].name, d->title) == 0) {
+      cerr(x, &d->pos, d->title, "a rule named '%s' is already defined", d->title);
+      return;
+    }
+  c->type = d->type;
+  c->span_ns = (int64_t)d->span_s * 1000000000;
+  c->min_count = d->min_count;
+  c->base = palloc(x, d->nrules * sizeof *c->base);
+  c->group_by = palloc(x, (d->ngroup ? d->ngroup : 1) * sizeof *c->group_by);
+  c->field = d->field ? pstrdup(x, d->field) : NULL;
+  if (!c->base || !c->group_by)
+    return;
+  for (size_t i = 0; i < d->nrules; i++)
+    if ((c->base[i] = find_rule(x, d->rules[i])) == UINT32_MAX) {
+      cerr(x, &d->rule_pos[i], d->title,
+           "'%s' names no compiled rule (it was dropped: skip-if-unknown-filter, or is another correlation)", d->rules[i]);
+      return;
+    }
+  c->nbase = d->nrules;
+  for (size_t g = 0; g < d->ngroup; g++)
+    c->group_by[g] = pstrdup(x, d->group_by[g]);
+  c->ngroup = d->ngroup;
+  ctr__crule *cr = &rs->rules[rs->nrules];
+  memset(cr, 0, sizeof *cr);
+  ctr__buf cond = {0};
+  static const char *const kind[] = {"event_count", "value_count", "temporal", "temporal_ordered"};
+  bool ok = ctr__buf_printf(&cond, "sigma correlation %s of (", kind[d->type]) == CTR_OK;
+  for (size_t i = 0; ok && i < d->nrules; i++)
+    ok = ctr__buf_printf(&cond, "%s%s", i ? ", " : "", d->rules[i]) == CTR_OK;
+  ok = ok && ctr__buf_append_str(&cond, ") by (") == CTR_OK;
+  for (size_t g = 0; ok && g < d->ngroup; g++)
+    ok = ctr__buf_printf(&cond, "%s%s", g ? ", " : "", d->group_by[g]) == CTR_OK;
+  ok = ok && ctr__buf_printf(&cond, ") within %s: %s%s%s", d->span_text, d->field ? "distinct " : "",
+                             d->field ? d->field : "", d->field ? " " : "") == CTR_OK &&
+       ctr__buf_append_str(&cond, d->cond_text) == CTR_OK;
+  cr->cond_text = ok ? pstrdup(x, cond.data) : NULL;
+  ctr__buf_free(&cond);
+  x->nomem |= !ok;
+  cr->name = pstrdup(x, d->title);
+  cr->desc = pstrdup(x, d->desc);
+  cr->priority = d->priority;
+  cr->tags = palloc(x, (d->ntags ? d->ntags : 1) * sizeof *cr->tags);
+  for (size_t t = 0; cr->tags && t < d->ntags; t++)
+    cr->tags[t] = pstrdup(x, d->tags[t]);
+  cr->ntags = d->ntags;
+  ctr__rule_def sel_view = {.name = d->title, .tags = d->tags, .ntags = d->ntags, .priority = d->priority, .enabled = true};
+  cr->enabled = ctr__rule_selected(&sel_view, sel, nsel, min_priority);
+  build_output(x, d, cr);
+  c->rule = (uint32_t)rs->nrules++;
+  if (cr->enabled)
+    rs->nenabled++;
+}
+
+/* Which correlations each rule feeds, and whose own matches are silent. */
+static void link_feeds(ccx *x, ctr__corrset *cs)
+{
+  size_t nr = x->rs->nrules;
+  cs->feeds = palloc(x, nr * sizeof *cs->feeds);
+  cs->nfeeds = palloc(x, nr * sizeof *cs->nfeeds);
+  cs->silent = palloc(x, nr * sizeof *cs->silent);
+  bool *loud = palloc(x, nr * sizeof *loud);
+  if (!cs->feeds || !cs->nfeeds || !cs->silent || !loud)
+    return;
+  for (size_t k = 0; k < cs->n; k++) {
+    const ctr__ccorr *c = &cs->v[k];
+    if (!x->rs->rules[c->rule].enabled)
+      continue;
+    for (size_t i = 0; i < c->nbase; i++) {
+      uint32_t r = c->base[i];
+      if (cs->nfeeds[r] && cs->feeds[r][cs->nfeeds[r] - 1] == k)
+        continue; /* named twice (temporal_ordered A, B, A): fed once */
+      bool seen = false;
+      for (size_t j = 0; j < cs->nfeeds[r]; j++)
+        seen |= cs->feeds[r][j] == k;
+      if (seen)
+        continue;
+      uint32_t *v = palloc(x, (cs->nfeeds[r] + 1) * sizeof *v);
+      if (!v)
+        return;
+      if (cs->nfeeds[r])
+        memcpy(v, cs->feeds[r], cs->nfeeds[r] * sizeof *v);
+      v[cs->nfeeds[r]++] = (uint32_t)k;
+      cs->feeds[r] = v;
+      if (x->defs->corr->v[k].generate)
+        loud[r] = true;
+      else
+        cs->silent[r] = true;
+    }
+  }
+  for (size_t r = 0; r < nr; r++)
+    cs->silent[r] = cs->silent[r] && !loud[r];
+}
+
+int ctr__correlate_compile(const ctr__defs *defs, ctr__diags *diags, const ctr__selection *sel, size_t nsel,
+                           int min_priority, ctr_ruleset *rs)
+{
+  const ctr__corrdefs *cd = defs->corr;
+  if (!cd || cd->n == 0)
+    return CTR_OK;
+  ccx x = {defs, diags, rs, rs->nrules, false, false};
+  ctr__crule *rules = realloc(rs->rules, (rs->nrules + cd->n) * sizeof *rules);
+  if (!rules)
+    return CTR_ENOMEM;
+  rs->rules = rules;
+  ctr__corrset *cs = palloc(&x, sizeof *cs);
+  if (cs && !(cs->v = palloc(&x, cd->n * sizeof *cs->v)))
+    cs = NULL;
+  for (size_t k = 0; cs && k < cd->n && !x.nomem; k++) {
+    compile_one(&x, &cd->v[k], &cs->v[k], sel, nsel, min_priority);
+    if (x.failed)
+      continue;
+    /* A disabled base rule is never evaluated: the correlation could not fire. */
+    for (size_t i = 0; i < cs->v[k].nbase; i++)
+      if (!rs->rules[cs->v[k].base[i]].enabled && rs->rules[cs->v[k].rule].enabled)
+        ctr__diag_add(diags, CTR_SEVERITY_WARNING, cd->v[k].rule_pos[i].src->name, cd->v[k].rule_pos[i].line,
+                      cd->v[k].rule_pos[i].col, cd->v[k].title, "LOAD_SIGMA_CORRELATION_DISABLED_RULE",
+                      "rule '%s' is disabled: this correlation cannot fire", cd->v[k].rules[i]);
+  }
+  if (cs && !x.failed && !x.nomem) {
+    cs->n = cd->n;
+    link_feeds(&x, cs);
+    rs->corr = cs;
+  }
+  if (x.nomem)
+    return CTR_ENOMEM;
+  return x.failed ? CTR_ESYNTAX : CTR_OK;
+}
+
+/* ------------------------------------------------------------ state */
+
+/* One base match held in a group. */
+typedef struct centry {
+  int64_t t;
+  uint32_t rule;            /* the base rule, an index into rs->rules */
+  char *id, *time, *value;  /* eventID, eventTime as written, value_count's value (owned) */
+} centry;
+
+typedef struct cgroup {
+  struct cgroup *next; /* hash chain */
+  uint64_t hash;
+  uint32_t corr;
+  char *key; /* the correlation's index and the group-by values, \x1f-separated (owned) */
+  size_t klen;
+  char **vals; /* the group-by values (owned) */
+  centry *e;   /* sorted by t, ties in arrival order */
+  size_t n, cap;
+} cgroup;
+
+/* An alert made and not yet taken. */
+typedef struct pending {
+  uint32_t rule;
+  json_t *root;
+  uint64_t index, offset;
+  int64_t t;
+} pending;
+
+struct ctr__corrstate {
+  const ctr_ruleset *rs;
+  const ctr__corrset *cs;
+  ctr__corr_report_fn report;
+  void *ud;
+  cgroup **tab;
+  size_t cap, ngroups;
+  uint64_t held, max_held;
+  int64_t lateness_ns, watermark; /* the latest event time of a match fed */
+  bool have_watermark;
+  int64_t *let_go; /* per correlation: the latest time of a match expired (INT64_MIN: none) */
+  uint64_t *last_seq; /* per correlation: the record it last counted (a record counts once) */
+  uint64_t since_sweep;
+  pending *p;
+  size_t np, capp, next;
+  json_t *shown; /* the alert record last handed out */
+  char *shown_raw;
+  const ctr__field_def *values; /* json.values: group-by and counted fields */
+  ctr__buf msg, key;
+};
+
+static void set_limit(ctr__corrstate *s, int limit, uint64_t v)
+{
+  if (limit == CTR_LIMIT_CORRELATION_EVENTS)
+    s->max_held = v;
+  else
+    s->lateness_ns = v > (uint64_t)INT64_MAX / 1000000000 ? INT64_MAX : (int64_t)v * 1000000000;
+}
+
+int ctr__corrstate_new(const ctr_ruleset *rs, ctr__corr_report_fn report, void *ud, ctr__corrstate **out)
+{
+  *out = NULL;
+  if (!rs->corr)
+    return CTR_OK;
+  ctr__corrstate *s = calloc(1, sizeof *s);
+  if (!s || !(s->tab = calloc(64, sizeof *s->tab))) {
+    free(s);
+    return CTR_ENOMEM;
+  }
+  if (!(s->let_go = malloc(rs->corr->n * sizeof *s->let_go)) ||
+      !(s->last_seq = calloc(rs->corr->n, sizeof *s->last_seq))) {
+    free(s->let_go);
+    free(s->tab);
+    free(s);
+    return CTR_ENOMEM;
+  }
+  for (size_t k = 0; k < rs->corr->n; k++)
+    s->let_go[k] = INT64_MIN;
+  s->cap = 64;
+  s->values = ctr__field_lookup("json.values", 11);
+  s->rs = rs;
+  s->cs = rs->corr;
+  s->report = report;
+  s->ud = ud;
+  set_limit(s, CTR_LIMIT_CORRELATION_EVENTS, ctr_limit_default(CTR_LIMIT_CORRELATION_EVENTS));
+  set_limit(s, CTR_LIMIT_CORRELATION_LATENESS, ctr_limit_default(CTR_LIMIT_CORRELATION_LATENESS));
+  *out = s;
+  return CTR_OK;
+}
+
+void ctr__corrstate_set_limit(ctr__corrstate *s, int limit, uint64_t value)
+{
+  if (s)
+    set_limit(s, limit, value);
+}
+
+static void entry_free(centry *e)
+{
+  free(e->id);
+  free(e->time);
+  free(e->value);
+}
+
+static void group_free(ctr__corrstate *s, cgroup *g)
+{
+  for (size_t i = 0; i < g->n; i++)
+    entry_free(&g->e[i]);
+  s->held -= g->n;
+  const ctr__ccorr *c = &s->cs->v[g->corr];
+  for (size_t i = 0; g->vals && i < c->ngroup; i++)
+    free(g->vals[i]);
+  free(g->vals);
+  free(g->e);
+  free(g->key);
+  free(g);
+}
+
+void ctr__corrstate_free(ctr__corrstate *s)
+{
+  if (!s)
+    return;
+  for (size_t b = 0; b < s->cap; b++)
+    for (cgroup *g = s->tab[b], *nx; g; g = nx) {
+      nx = g->next;
+      group_free(s, g);
+    }
+  free(s->tab);
+  free(s->let_go);
+  free(s->last_seq);
+  for (size_t i = s->next; i < s->np; i++)
+    json_decref(s->p[i].root);
+  free(s->p);
+  json_decref(s->shown);
+  free(s->shown_raw);
+  ctr__buf_free(&s->msg);
+  ctr__buf_free(&s->key);
+  free(s);
+}
+
+/* Drops the first k entries of g (spent or expired). */
+static void drop_front(ctr__corrstate *s, cgroup *g, size_t k)
+{
+  if (k == 0)
+    return; /* g->e may be NULL */
+  for (size_t i = 0; i < k; i++)
+    entry_free(&g->e[i]);
+  memmove(g->e, g->e + k, (g->n - k) * sizeof *g->e);
+  g->n -= k;
+  s->held -= k;
+}
+
+/* Lets go of the entries no match within the lateness can share a window
+ * with, noting the latest (a later match near it is then reported). */
+static void expire(ctr__corrstate *s, cgroup *g)
+{
+  int64_t horizon = s->watermark - s->lateness_ns - s->cs->v[g->corr].span_ns;
+  size_t k = 0;
+  while (k < g->n && g->e[k].t < horizon)
+    k++;
+  if (k && g->e[k - 1].t > s->let_go[g->corr])
+    s->let_go[g->corr] = g->e[k - 1].t;
+  drop_front(s, g, k);
+}
+
+/* Expires every group, freeing the empty ones. */
+static void sweep(ctr__corrstate *s)
+{
+  for (size_t b = 0; b < s->cap; b++)
+    for (cgroup **pg = &s->tab[b]; *pg;) {
+      cgroup *g = *pg;
+      expire(s, g);
+      if (g->n == 0) {
+        *pg = g->next;
+        group_free(s, g);
+        s->ngroups--;
+      } else {
+        pg = &g->next;
+      }
+    }
+  s->since_sweep = 0;
+}
+
+/* A report about the match of rule r on ev. */
+__attribute__((format(printf, 5, 6))) static void say(ctr__corrstate *s, const ctr__event *ev, int status,
+                                                     const ctr__ccorr *c, const char *fmt, ...)
+{
+  ctr__buf_clear(&s->msg);
+  ctr__buf_printf(&s->msg, "correlation '%s': ", s->rs->rules[c->rule].name);
+  va_list ap;
+  va_start(ap, fmt);
+  char line[512];
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  ctr__buf_append_str(&s->msg, line);
+  if (s->report)
+    s->report(s->ud, status, ev->index, ev->offset, s->msg.data ? s->msg.data : "");
+}
+
+/* The value of json.values[path] on ev, rendered (a list as (a,b)), into b;
+ * false when the field has no value. */
+static bool field_text(const ctr__corrstate *s, const ctr__event *ev, const char *path, ctr__buf *b, int *rc)
+{
+  ctr__value v;
+  *rc = s->values->extract(ev, path, 0, &v);
+  if (*rc != CTR_OK || v.kind == CTR__V_ABSENT || (v.kind == CTR__V_LIST && v.count == 0))
+    return false;
+  if (v.kind == CTR__V_LIST && v.count == 1)
+    ctr__value_str(&v, v.items[0].s, v.items[0].len);
+  *rc = ctr__render_value(b, &v);
+  return *rc == CTR_OK;
+}
+
+/* The group of key s->key for correlation k, created (with its values) if
+ * need be; NULL on ENOMEM. */
+static cgroup *group_of(ctr__corrstate *s, uint32_t k, char **vals)
+{
+  uint64_t h = ctr__hash(s->key.data, s->key.len);
+  for (cgroup *g = s->tab[h % s->cap]; g; g = g->next)
+    if (g->hash == h && g->klen == s->key.len && memcmp(g->key, s->key.data, g->klen) == 0)
+      return g;
+  if (s->ngroups >= s->cap) { /* grow: chains stay short */
+    size_t cap = s->cap * 2;
+    cgroup **tab = calloc(cap, sizeof *tab);
+    if (!tab)
+      return NULL;
+    for (size_t b = 0; b < s->cap; b++)
+      for (cgroup *g = s->tab[b], *nx; g; g = nx) {
+        nx = g->next;
+        g->next = tab[g->hash % cap];
+        tab[g->hash % cap] = g;
+      }
+    free(s->tab);
+    s->tab = tab;
+    s->cap = cap;
+  }
+  cgroup *g = calloc(1, sizeof *g);
+  if (!g || !(g->key = ctr__strndup(s->key.data, s->key.len))) {
+    free(g);
+    return NULL;
+  }
+  g->hash = h;
+  g->klen = s->key.len;
+  g->corr = k;
+  g->vals = vals;
+  g->next = s->tab[h % s->cap];
+  s->tab[h % s->cap] = g;
+  s->ngroups++;
+  return g;
+}
+
+/* The events that make an alert: indexes into g->e, and how many of g's
+ * first entries it spends. */
+typedef struct verdict {
+  uint32_t idx[64 + 1]; /* temporal kinds: one per rule named (at most 64, sigma_correlation.c) */
+  size_t n;
+  size_t from, to; /* count kinds: the window g->e[from..to) */
+  size_t spent;
+  uint64_t count;
+} verdict;
+
+/* event_count / value_count (value_count holds one entry per value): some
+ * window of the timespan holds min_count entries. */
+static bool check_count(const ctr__ccorr *c, const cgroup *g, verdict *v)
+{
+  for (size_t i = 0, j = 0; i < g->n; i++) {
+    if (j < i)
+      j = i;
+    while (j < g->n && g->e[j].t - g->e[i].t <= c->span_ns)
+      j++;
+    if (j - i >= c->min_count) {
+      v->from = i;
+      v->to = v->spent = j;
+      v->count = j - i;
+      return true;
+    }
+  }
+  return false;
+}
+
+/* The position in c->base of a distinct rule (temporal): its first. */
+static size_t first_pos(const ctr__ccorr *c, uint32_t rule)
+{
+  size_t q = 0;
+  while (q < c->nbase && c->base[q] != rule)
+    q++;
+  return q;
+}
+
+/* temporal: some window of the timespan holds a match of every rule named;
+ * the alert lists the latest match of each. */
+static bool check_temporal(const ctr__ccorr *c, const cgroup *g, verdict *v)
+{
+  size_t cnt[64] = {0}, distinct = 0, covered = 0;
+  for (size_t q = 0; q < c->nbase; q++)
+    distinct += first_pos(c, c->base[q]) == q;
+  for (size_t i = 0, j = 0; j < g->n; j++) {
+    if (cnt[first_pos(c, g->e[j].rule)]++ == 0)
+      covered++;
+    while (g->e[j].t - g->e[i].t > c->span_ns)
+      if (--cnt[first_pos(c, g->e[i++].rule)] == 0)
+        covered--;
+    if (covered < distinct)
+      continue;
+    for (size_t q = 0; q < c->nbase; q++) {
+      if (first_pos(c, c->base[q]) != q)
+        continue;
+      size_t a = j + 1;
+      while (a-- > i)
+        if (g->e[a].rule == c->base[q])
+          break;
+      v->idx[v->n++] = (uint32_t)a;
+    }
+    v->spent = j + 1;
+    v->count = distinct;
+    return true;
+  }
+  return false;
+}
+
+/* temporal_ordered: matches of the rules in the order named, the first and
+ * the last within the timespan. For each prefix of the rules, the chain
+ * with the latest start is kept (a later start can only help). */
+static bool check_ordered(const ctr__ccorr *c, const cgroup *g, verdict *v)
+{
+  size_t k = c->nbase;
+  uint32_t chain[64][64];
+  int64_t start[64];
+  bool valid[64] = {false};
+  for (size_t a = 0; a < g->n; a++) {
+    for (size_t q = k; q-- > 0;) { /* backwards: an entry does not follow itself */
+      if (c->base[q] != g->e[a].rule || (q && !valid[q - 1]))
+        continue;
+      int64_t st = q ? start[q - 1] : g->e[a].t;
+      if (valid[q] && st < start[q])
+        continue;
+      if (q)
+        memcpy(chain[q], chain[q - 1], q * sizeof chain[q][0]);
+      chain[q][q] = (uint32_t)a;
+      start[q] = st;
+      valid[q] = true;
+    }
+    if (valid[k - 1] && chain[k - 1][k - 1] == a && g->e[a].t - start[k - 1] <= c->span_ns) {
+      memcpy(v->idx, chain[k - 1], k * sizeof v->idx[0]);
+      v->n = k;
+      v->spent = a + 1;
+      v->count = k;
+      return true;
+    }
+  }
+  return false;
+}
+
+static int add_event(json_t *list, ctr__buf *text, const ctr_ruleset *rs, const centry *e)
+{
+  json_t *o = json_pack("{s:s, s:s, s:s}", "eventID", e->id, "eventTime", e->time, "rule", rs->rules[e->rule].name);
+  if (!o || json_array_append_new(list, o) != 0)
+    return CTR_ENOMEM;
+  return ctr__buf_printf(text, "%s%s@%s (%s)", text->len ? ", " : "", e->id, e->time, rs->rules[e->rule].name);
+}
+
+/* The alert record: the completing match's eventTime and eventID, and the
+ * correlation's count, group and events. */
+static int make_alert(ctr__corrstate *s, const cgroup *g, const verdict *v, const ctr__event *ev, const centry *last)
+{
+  const ctr__ccorr *c = &s->cs->v[g->corr];
+  json_t *events = json_array(), *gb = json_object();
+  ctr__buf text = {0}, group = {0};
+  int rc = events && gb ? CTR_OK : CTR_ENOMEM;
+  if (v->n)
+    for (size_t i = 0; rc == CTR_OK && i < v->n; i++)
+      rc = add_event(events, &text, s->rs, &g->e[v->idx[i]]);
+  else
+    for (size_t i = v->from; rc == CTR_OK && i < v->to; i++)
+      rc = add_event(events, &text, s->rs, &g->e[i]);
+  for (size_t i = 0; rc == CTR_OK && i < c->ngroup; i++) {
+    if (json_object_set_new(gb, c->group_by[i], json_string(g->vals[i])) != 0)
+      rc = CTR_ENOMEM;
+    else
+      rc = ctr__buf_printf(&group, "%s%s=%s", i ? " " : "", c->group_by[i], g->vals[i]);
+  }
+  char count[24];
+  snprintf(count, sizeof count, "%llu", (unsigned long long)v->count);
+  json_t *root = NULL;
+  if (rc == CTR_OK)
+    root = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:o, s:o}}", "eventTime", last->time, "eventID", last->id,
+                     "correlation", "count", count, "group", c->ngroup ? group.data : "(all)", "events",
+                     text.data ? text.data : "", "groupBy", gb, "eventList", events);
+  else {
+    json_decref(gb);
+    json_decref(events);
+  }
+  ctr__buf_free(&text);
+  ctr__buf_free(&group);
+  if (!root)
+    return CTR_ENOMEM;
+  if (s->np == s->capp) {
+    size_t cap = s->capp ? s->capp * 2 : 4;
+    pending *p = realloc(s->p, cap * sizeof *p);
+    if (!p) {
+      json_decref(root);
+      return CTR_ENOMEM;
+    }
+    s->p = p;
+    s->capp = cap;
+  }
+  s->p[s->np++] = (pending){c->rule, root, ev->index, ev->offset, ev->time_ns};
+  return CTR_OK;
+}
+
+/* The group-by values of ev for correlation c into s->key (prefixed by k) and
+ * *vals (owned by the caller); false when one has no value. */
+static bool group_key(ctr__corrstate *s, uint32_t k, const ctr__ccorr *c, const ctr__event *ev, char ***vals, int *rc)
+{
+  ctr__buf_clear(&s->key);
+  *rc = ctr__buf_printf(&s->key, "%u", (unsigned)k);
+  *vals = calloc(c->ngroup ? c->ngroup : 1, sizeof **vals);
+  if (!*vals)
+    *rc = CTR_ENOMEM;
+  ctr__buf one = {0};
+  bool ok = *rc == CTR_OK;
+  for (size_t i = 0; ok && i < c->ngroup; i++) {
+    ctr__buf_clear(&one);
+    if (!(ok = field_text(s, ev, c->group_by[i], &one, rc)))
+      break; /* no value (or *rc: out of memory) */
+    ok = ctr__buf_append_char(&s->key, '\x1f') == CTR_OK && ctr__buf_append(&s->key, one.data, one.len) == CTR_OK &&
+         ((*vals)[i] = ctr__strdup(one.data));
+    if (!ok)
+      *rc = CTR_ENOMEM;
+  }
+  ctr__buf_free(&one);
+  if (!ok) {
+    for (size_t i = 0; *vals && i < c->ngroup; i++)
+      free((*vals)[i]);
+    free(*vals);
+    *vals = NULL;
+  }
+  return ok;
+}
+
+/* Places e in g (sorted by time, after the entries of the same time);
+ * value_count keeps one entry per value, its latest. Returns its index,
+ * SIZE_MAX when the value's entry is as late (e then freed) or on ENOMEM. */
+static size_t insert(ctr__corrstate *s, cgroup *g, centry *e, int *rc)
+{
+  if (e->value)
+    for (size_t i = 0; i < g->n; i++)
+      if (strcmp(g->e[i].value, e->value) == 0) {
+        if (g->e[i].t >= e->t) {
+          entry_free(e);
+          return SIZE_MAX;
+        }
+        entry_free(&g->e[i]);
+        memmove(g->e + i, g->e + i + 1, (g->n - i - 1) * sizeof *g->e);
+        g->n--;
+        s->held--;
+        break;
+      }
+  if (g->n == g->cap) {
+    size_t cap = g->cap ? g->cap * 2 : 4;
+    centry *v = realloc(g->e, cap * sizeof *v);
+    if (!v) {
+      entry_free(e);
+      *rc = CTR_ENOMEM;
+      return SIZE_MAX;
+    }
+    g->e = v;
+    g->cap = cap;
+  }
+  size_t at = g->n;
+  while (at > 0 && g->e[at - 1].t > e->t)
+    at--;
+  if (at < g->n)
+    memmove(g->e + at + 1, g->e + at, (g->n - at) * sizeof *g->e);
+  g->e[at] = *e;
+  g->n++;
+  s->held++;
+  return at;
+}
+
+static char *member_text(const ctr__event *ev, const char *key)
+{
+  const char *v = json_string_value(ctr__event_get(ev, key));
+  return ctr__strdup(v ? v : "<NA>");
+}
+
+/* One match of rule r fed to correlation k. */
+static int feed(ctr__corrstate *s, uint32_t k, uint32_t r, const ctr__event *ev)
+{
+  const ctr__ccorr *c = &s->cs->v[k];
+  const char *rname = s->rs->rules[r].name;
+  if (ev->time_ns == 0) {
+    say(s, ev, CTR_EDATA, c, "the match of '%s' is not counted: the record has no valid eventTime", rname);
+    return CTR_OK;
+  }
+  /* Out of order by more than the lateness: counted unless a match it
+   * could share a window with was let go, which would make the count wrong. */
+  if (s->let_go[k] != INT64_MIN && ev->time_ns - c->span_ns <= s->let_go[k]) {
+    say(s, ev, CTR_ELIMIT, c,
+        "the match of '%s' is not counted: its eventTime is %lld s before the latest one seen, and matches within "
+        "the timespan of it were let go (limit %s %lld s)",
+        rname, (long long)((s->watermark - ev->time_ns) / 1000000000), ctr_limit_name(CTR_LIMIT_CORRELATION_LATENESS),
+        (long long)(s->lateness_ns / 1000000000));
+    return CTR_OK;
+  }
+  int rc = CTR_OK;
+  char **vals;
+  if (!group_key(s, k, c, ev, &vals, &rc))
+    return rc; /* a group-by field without a value: no group (docs/sigma.md) */
+  ctr__buf val = {0};
+  if (c->field && !field_text(s, ev, c->field, &val, &rc)) {
+    for (size_t i = 0; i < c->ngroup; i++)
+      free(vals[i]);
+    free(vals);
+    ctr__buf_free(&val);
+    return rc; /* nothing to count */
+  }
+  if (!s->have_watermark || ev->time_ns > s->watermark)
+    s->watermark = ev->time_ns;
+  s->have_watermark = true;
+  if (s->held >= s->max_held || ++s->since_sweep > s->ngroups + 64)
+    sweep(s);
+  cgroup *g = NULL;
+  if (s->held >= s->max_held) {
+    say(s, ev, CTR_ELIMIT, c, "the match of '%s' is not counted: %llu matches are held (limit %s)", rname,
+        (unsigned long long)s->held, ctr_limit_name(CTR_LIMIT_CORRELATION_EVENTS));
+  } else if (!(g = group_of(s, k, vals))) {
+    rc = CTR_ENOMEM;
+  }
+  if (!g || g->vals != vals) {
+    for (size_t i = 0; i < c->ngroup; i++)
+      free(vals[i]);
+    free(vals);
+  }
+  centry e = {ev->time_ns, r, member_text(ev, "eventID"), member_text(ev, "eventTime"),
+              c->field ? ctr__strdup(val.data ? val.data : "") : NULL};
+  ctr__buf_free(&val);
+  if (!g || !e.id || !e.time || (c->field && !e.value)) {
+    entry_free(&e);
+    return g ? CTR_ENOMEM : rc;
+  }
+  expire(s, g);
+  size_t at = insert(s, g, &e, &rc);
+  verdict v = {0};
+  bool fired = at != SIZE_MAX && (c->type == CTR__CORR_TEMPORAL         ? check_temporal(c, g, &v)
+                                   : c->type == CTR__CORR_TEMPORAL_ORDERED ? check_ordered(c, g, &v)
+                                                                          : check_count(c, g, &v));
+  if (fired) {
+    rc = make_alert(s, g, &v, ev, &g->e[at]);
+    drop_front(s, g, v.spent);
+  }
+  return rc;
+}
+
+int ctr__correlate_hit(ctr__corrstate *s, const ctr__crule *r, const ctr__event *ev, uint64_t seq, bool *alert)
+{
+  *alert = true;
+  if (!s)
+    return CTR_OK;
+  uint32_t ri = (uint32_t)(r - s->rs->rules);
+  const ctr__corrset *cs = s->cs;
+  *alert = !cs->silent[ri];
+  int rc = CTR_OK;
+  for (size_t i = 0; rc == CTR_OK && i < cs->nfeeds[ri]; i++) {
+    uint32_t k = cs->feeds[ri][i];
+    /* The count types count records: one matching two of their rules is one. */
+    bool counted = cs->v[k].type <= CTR__CORR_VALUE_COUNT && s->last_seq[k] == seq;
+    s->last_seq[k] = seq;
+    if (!counted)
+      rc = feed(s, k, ri, ev);
+  }
+  return rc;
+}
+
+bool ctr__correlate_next(ctr__corrstate *s, const ctr__crule **r, ctr__event *ev)
+{
+  if (!s)
+    return false;
+  json_decref(s->shown);
+  free(s->shown_raw);
+  s->shown = NULL;
+  s->shown_raw = NULL;
+  if (s->next == s->np) {
+    s->next = s->np = 0;
+    return false;
+  }
+  pending *p = &s->p[s->next++];
+  s->shown = p->root;
+  s->shown_raw = json_dumps(p->root, JSON_COMPACT);
+  *r = &s->rs->rules[p->rule];
+  ev->root = p->root;
+  ev->lazy = NULL;
+  ev->raw = s->shown_raw ? s->shown_raw : "{}";
+  ev->raw_len = strlen(ev->raw);
+  ev->index = p->index;
+  ev->offset = p->offset;
+  ev->time_ns = p->t;
+  return true;
+}

@@ -1,0 +1,529 @@
+/* test_correlate.c - Sigma correlation rules through the public API: each
+ * type fires on the matches its definition names, in every chunking of the
+ * input, and not on near-misses (another group, outside the timespan, the
+ * wrong order); the alert is an ordinary match listing its base events; the
+ * state is bounded (CTR_LIMIT_CORRELATION_EVENTS), late matches within
+ * CTR_LIMIT_CORRELATION_LATENESS count and later ones are reported, and old
+ * matches expire as event time advances (docs/sigma.md). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* asprintf */
+#endif
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctrule.h"
+#include "testutil.h"
+
+/* Base rules: a Sigma rule (DeleteDBSnapshot; id del-id, name del_name), a
+ * Falco rule (CreateDBSnapshot) and a Sigma rule (ModifyDBSnapshotAttribute). */
+#define BASE                                                                                                 \
+  "- rule: Created\n  desc: c\n  condition: ct.name = CreateDBSnapshot\n  output: created %ct.user\n"       \
+  "  priority: NOTICE\n  source: aws_cloudtrail\n"                                                         \
+  "---\ntitle: Deleted\nid: del-id\nname: del_name\nlogsource: {product: aws, service: cloudtrail}\n"      \
+  "detection:\n  s: {eventName: DeleteDBSnapshot}\n  condition: s\nlevel: low\n"                          \
+  "---\ntitle: Shared\nlogsource: {product: aws, service: cloudtrail}\n"                                    \
+  "detection:\n  s: {eventName: ModifyDBSnapshotAttribute}\n  condition: s\nlevel: low\n---\n"
+
+/* A complete record: eventName, HH:MM:SS on 2025-01-01, the user's name, an
+ * eventID, and the snapshot it names. */
+static char *rec(const char *name, const char *hms, const char *user, const char *id, const char *snap)
+{
+  char *s;
+  cr_assert(asprintf(&s,
+                     "{\"eventVersion\":\"1.08\",\"eventTime\":\"2025-01-01T%sZ\",\"awsRegion\":\"us-east-1\","
+                     "\"eventID\":\"%s\",\"eventType\":\"AwsApiCall\",\"eventSource\":\"rds.amazonaws.com\","
+                     "\"eventName\":\"%s\",\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"%s\","
+                     "\"arn\":\"arn:aws:iam::1:user/%s\",\"accountId\":\"1\"},"
+                     "\"requestParameters\":{\"dBSnapshotIdentifier\":\"%s\"}}\n",
+                     hms, id, name, user, user, snap) > 0);
+  return s;
+}
+
+/* Records joined (each freed). */
+static char *join(char **v, size_t n)
+{
+  size_t len = 0;
+  for (size_t i = 0; i < n; i++)
+    len += strlen(v[i]);
+  char *s = calloc(len + 1, 1);
+  for (size_t i = 0; i < n; i++) {
+    strcat(s, v[i]);
+    free(v[i]);
+  }
+  return s;
+}
+#define JOIN(...) join((char *[]){__VA_ARGS__}, sizeof((char *[]){__VA_ARGS__}) / sizeof(char *))
+
+static ctr_ruleset *compile(const char *yaml)
+{
+  char diags[4096];
+  ctr_ruleset *rs = tu_compile(yaml, diags, sizeof diags);
+  cr_assert(rs != NULL, "did not compile:\n%s\n%s", yaml, diags);
+  return rs;
+}
+
+/* The matches of `yaml` over `data` ("index\trule\toutput" lines), the same
+ * in every chunking: whole, and chunks of 1, 2, 3, 7, 64 and 1000 bytes. */
+static char *scan_all_chunkings(const char *yaml, const char *data)
+{
+  ctr_ruleset *rs = compile(yaml);
+  char *first = NULL;
+  static const size_t chunks[] = {0, 1, 2, 3, 7, 64, 1000};
+  for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+    tu_matches m = {0};
+    cr_assert_eq(tu_scan(rs, data, strlen(data), chunks[i], 0, &m), CTR_OK);
+    if (!first)
+      first = strdup(m.text);
+    else
+      cr_assert_str_eq(m.text, first, "chunk %zu", chunks[i]);
+    tu_matches_free(&m);
+  }
+  ctr_ruleset_unref(rs);
+  return first;
+}
+
+static size_t count_of(const char *text, const char *needle)
+{
+  size_t n = 0;
+  for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
+    n++;
+  return n;
+}
+
+#define EVENT_COUNT(gte, span)                                                                                \
+  BASE "title: Mass Deletion\ncorrelation:\n  type: event_count\n  rules: [Deleted]\n"                     \
+       "  group-by: [userIdentity.arn]\n  timespan: " span "\n  condition:\n    gte: " gte "\nlevel: high\n"
+
+Test(correlate, event_count_fires_at_the_threshold_per_group_within_the_timespan)
+{
+  char *data = JOIN(rec("DeleteDBSnapshot", "10:00:00", "mallory", "e1", "a"),
+                    rec("DeleteDBSnapshot", "10:01:00", "alice", "e2", "b"), /* another group */
+                    rec("DeleteDBSnapshot", "10:02:00", "mallory", "e3", "c"),
+                    rec("DeleteDBSnapshot", "10:05:00", "mallory", "e4", "d"), /* 5m after e1: still in */
+                    rec("DeleteDBSnapshot", "10:06:00", "mallory", "e5", "e"));
+  char *got = scan_all_chunkings(EVENT_COUNT("3", "5m"), data);
+  cr_assert_str_eq(got, "3\tMass Deletion\tevent_count of Deleted within 5m (gte 3): count=3 "
+                        "group=userIdentity.arn=arn:aws:iam::1:user/mallory "
+                        "events=e1@2025-01-01T10:00:00Z (Deleted), e3@2025-01-01T10:02:00Z (Deleted), "
+                        "e4@2025-01-01T10:05:00Z (Deleted)\n");
+  free(got);
+  /* one second more than the timespan apart: no window holds three */
+  free(data);
+  data = JOIN(rec("DeleteDBSnapshot", "10:00:00", "mallory", "e1", "a"),
+              rec("DeleteDBSnapshot", "10:02:00", "mallory", "e3", "c"),
+              rec("DeleteDBSnapshot", "10:05:01", "mallory", "e4", "d"),
+              rec("DeleteDBSnapshot", "10:07:03", "mallory", "e5", "e"));
+  got = scan_all_chunkings(EVENT_COUNT("3", "5m"), data);
+  cr_assert_str_eq(got, "");
+  free(got);
+  /* gt 2 is gte 3; after an alert the group starts over: six in a row are two alerts */
+  free(data);
+  data = JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "a"), rec("DeleteDBSnapshot", "10:00:01", "m", "e2", "a"),
+              rec("DeleteDBSnapshot", "10:00:02", "m", "e3", "a"), rec("DeleteDBSnapshot", "10:00:03", "m", "e4", "a"),
+              rec("DeleteDBSnapshot", "10:00:04", "m", "e5", "a"), rec("DeleteDBSnapshot", "10:00:05", "m", "e6", "a"));
+  got = scan_all_chunkings(BASE "title: X\ncorrelation:\n  type: event_count\n  rules: del-id\n  timespan: 1m\n"
+                                "  condition: {gt: 2}\n",
+                           data);
+  cr_assert_eq(count_of(got, "\tX\t"), 2, "%s", got);
+  cr_assert(strstr(got, "2\tX\t") && strstr(got, "5\tX\t"), "%s", got);
+  cr_assert(strstr(got, "group=(all)"), "%s", got);
+  free(got);
+  free(data);
+}
+
+/* Collects the alert of a correlation in full. */
+typedef struct full {
+  int n;
+  char rule[64], json[4096], event[4096], count[16], group[256], arn[128];
+  int priority;
+  long long time;
+  unsigned long long index;
+} full;
+
+static int on_full(const ctr_match *m, void *ud)
+{
+  full *f = ud;
+  f->n++;
+  snprintf(f->rule, sizeof f->rule, "%s", ctr_match_rule(m));
+  f->priority = ctr_match_priority(m);
+  f->time = (long long)ctr_match_time(m);
+  f->index = ctr_match_record_index(m);
+  char *j;
+  size_t jl;
+  cr_assert_eq(ctr_match_json(m, CTR_JSON_EVENT_ID, &j, &jl), CTR_OK);
+  snprintf(f->json, sizeof f->json, "%s", j);
+  ctr_free(j);
+  size_t el;
+  const char *e = ctr_match_event(m, &el);
+  snprintf(f->event, sizeof f->event, "%.*s", (int)el, e);
+  const char *v;
+  cr_assert_eq(ctr_match_field(m, "correlation.count", &v), CTR_OK);
+  snprintf(f->count, sizeof f->count, "%s", v);
+  cr_assert_eq(ctr_match_field(m, "correlation.group", &v), CTR_OK);
+  snprintf(f->group, sizeof f->group, "%s", v);
+  cr_assert_eq(ctr_match_field(m, "userIdentity.arn", &v), CTR_OK);
+  snprintf(f->arn, sizeof f->arn, "%s", v);
+  return 0;
+}
+
+Test(correlate, the_alert_is_an_ordinary_match_naming_its_base_events)
+{
+  ctr_ruleset *rs = compile(EVENT_COUNT("2", "1h"));
+  size_t n = ctr_ruleset_rule_count(rs);
+  cr_assert_eq(n, 4);
+  cr_assert_str_eq(ctr_ruleset_rule_name(rs, 3), "Mass Deletion");
+  cr_assert_str_eq(ctr_ruleset_rule_condition(rs, 3),
+                   "sigma correlation event_count of (Deleted) by (userIdentity.arn) within 1h: gte 2");
+  cr_assert_eq(ctr_ruleset_rule_priority(rs, 3), CTR_PRIORITY_ERROR);
+  cr_assert(ctr_ruleset_rule_enabled(rs, 3));
+  cr_assert_str_eq(ctr_ruleset_rule_tag(rs, 3, 1), "sigma.correlation");
+  char *data = JOIN(rec("DeleteDBSnapshot", "10:00:00", "mallory", "e1", "a"),
+                    rec("DeleteDBSnapshot", "10:30:00", "mallory", "e2", "b"));
+  full f = {0};
+  ctr_scanner *sc;
+  cr_assert_eq(ctr_scanner_new(rs, on_full, &f, &sc), CTR_OK);
+  cr_assert_eq(ctr_scanner_feed(sc, data, strlen(data)), CTR_OK);
+  cr_assert_eq(ctr_scanner_finish(sc), CTR_OK);
+  cr_assert_eq(f.n, 1); /* the base rule alone does not alert (generate: false) */
+  cr_assert_str_eq(f.rule, "Mass Deletion");
+  cr_assert_eq(f.priority, CTR_PRIORITY_ERROR);
+  cr_assert_eq(f.index, 1); /* the record that completed it */
+  cr_assert_eq(f.time, (1735725600LL + 1800) * 1000000000LL, "%lld", f.time); /* 2025-01-01T10:30:00Z */
+  cr_assert_str_eq(f.count, "2");
+  cr_assert_str_eq(f.group, "userIdentity.arn=arn:aws:iam::1:user/mallory");
+  cr_assert_str_eq(f.arn, "arn:aws:iam::1:user/mallory");
+  cr_assert(strstr(f.json, "\"rule\":\"Mass Deletion\""), "%s", f.json);
+  cr_assert(strstr(f.json, "\"correlation.events\":\"e1@2025-01-01T10:00:00Z (Deleted), e2@2025-01-01T10:30:00Z (Deleted)\""),
+            "%s", f.json);
+  cr_assert(strstr(f.json, "\"ct.id\":\"e2\""), "%s", f.json);
+  cr_assert(strstr(f.json, "\"tags\":[\"sigma\",\"sigma.correlation\"]"), "%s", f.json);
+  /* the alert's event is its own record, which lists the base events */
+  cr_assert(strstr(f.event, "\"eventList\":[{\"eventID\":\"e1\",\"eventTime\":\"2025-01-01T10:00:00Z\",\"rule\":\"Deleted\"},"
+                            "{\"eventID\":\"e2\",\"eventTime\":\"2025-01-01T10:30:00Z\",\"rule\":\"Deleted\"}]"),
+            "%s", f.event);
+  cr_assert_eq(ctr_scanner_stat(sc, CTR_STAT_MATCHES), 1);
+  ctr_scanner_free(sc);
+  ctr_ruleset_unref(rs);
+  free(data);
+}
+
+Test(correlate, generate_decides_whether_the_base_rules_alert_on_their_own)
+{
+  char *data = JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "a"), rec("DeleteDBSnapshot", "10:00:01", "m", "e2", "a"));
+  char *got = scan_all_chunkings(EVENT_COUNT("2", "1m"), data);
+  cr_assert_str_eq(count_of(got, "\tDeleted\t") == 0 && count_of(got, "\tMass Deletion\t") == 1 ? "" : got, "");
+  free(got);
+  got = scan_all_chunkings(BASE "title: G\ncorrelation:\n  type: event_count\n  rules: [Deleted]\n  timespan: 1m\n"
+                                "  condition: {gte: 2}\n  generate: true\n",
+                           data);
+  cr_assert_eq(count_of(got, "\tDeleted\t"), 2, "%s", got);
+  cr_assert_eq(count_of(got, "\tG\t"), 1, "%s", got);
+  free(got);
+  /* a correlation turned off silences nothing and never fires */
+  ctr_compiler *c;
+  cr_assert_eq(ctr_compiler_new(&c), CTR_OK);
+  const char *y = EVENT_COUNT("2", "1m");
+  cr_assert_eq(ctr_compiler_add_string(c, y, strlen(y), "c.yml"), CTR_OK);
+  cr_assert_eq(ctr_compiler_select_tag(c, "sigma.correlation", 0), CTR_OK);
+  ctr_ruleset *rs;
+  cr_assert_eq(ctr_compiler_compile(c, &rs), CTR_OK);
+  ctr_compiler_free(c);
+  cr_assert(!ctr_ruleset_rule_enabled(rs, 3));
+  tu_matches m = {0};
+  cr_assert_eq(tu_scan(rs, data, strlen(data), 0, 0, &m), CTR_OK);
+  cr_assert_eq(count_of(m.text, "\tDeleted\t"), 2, "%s", m.text);
+  cr_assert_eq(m.count, 2, "%s", m.text);
+  tu_matches_free(&m);
+  ctr_ruleset_unref(rs);
+  free(data);
+}
+
+Test(correlate, a_record_matching_two_of_its_rules_counts_once)
+{
+  const char *y = BASE "- rule: Deleted Too\n  desc: d\n  condition: ct.name = DeleteDBSnapshot\n  output: o\n"
+                       "  priority: NOTICE\n  source: aws_cloudtrail\n---\n"
+                       "title: Two\ncorrelation:\n  type: event_count\n  rules: [Deleted, Deleted Too]\n"
+                       "  timespan: 1h\n  condition: {gte: 2}\n";
+  char *one = rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "s");
+  char *got = scan_all_chunkings(y, one);
+  cr_assert_str_eq(got, "");
+  free(got);
+  char *data = JOIN(one, rec("DeleteDBSnapshot", "10:00:01", "m", "e2", "s"));
+  got = scan_all_chunkings(y, data);
+  cr_assert(strstr(got, "1\tTwo\t") && strstr(got, "count=2 "), "%s", got);
+  free(got);
+  free(data);
+}
+
+Test(correlate, value_count_counts_distinct_values)
+{
+  const char *y = BASE "title: Many Snapshots\ncorrelation:\n  type: value_count\n  rules: del_name\n"
+                       "  group-by: userIdentity.arn\n  timespan: 10m\n"
+                       "  condition:\n    field: requestParameters.dBSnapshotIdentifier\n    gte: 3\n";
+  /* a, a, b: two values; c makes three */
+  char *data = JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "a"), rec("DeleteDBSnapshot", "10:01:00", "m", "e2", "a"),
+                    rec("DeleteDBSnapshot", "10:02:00", "m", "e3", "b"), rec("DeleteDBSnapshot", "10:02:30", "z", "e4", "c"),
+                    rec("DeleteDBSnapshot", "10:03:00", "m", "e5", "c"));
+  char *got = scan_all_chunkings(y, data);
+  cr_assert_str_eq(got, "4\tMany Snapshots\tvalue_count of del_name within 10m (gte 3): count=3 "
+                        "group=userIdentity.arn=arn:aws:iam::1:user/m events=e2@2025-01-01T10:01:00Z (Deleted), "
+                        "e3@2025-01-01T10:02:00Z (Deleted), e5@2025-01-01T10:03:00Z (Deleted)\n");
+  free(got);
+  free(data);
+  /* the same value three times is one */
+  data = JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "a"), rec("DeleteDBSnapshot", "10:01:00", "m", "e2", "a"),
+              rec("DeleteDBSnapshot", "10:02:00", "m", "e3", "a"));
+  got = scan_all_chunkings(y, data);
+  cr_assert_str_eq(got, "");
+  free(got);
+  free(data);
+}
+
+#define ORDERED(type)                                                                                          \
+  BASE "title: Exfil\ncorrelation:\n  type: " type "\n  rules: [Created, Shared, Deleted]\n"               \
+       "  group-by: [userIdentity.arn]\n  timespan: 1h\nlevel: critical\n"
+
+Test(correlate, temporal_ordered_needs_the_order_the_principal_and_the_timespan)
+{
+  char *data = JOIN(rec("CreateDBSnapshot", "10:00:00", "m", "c1", "s"), rec("DeleteDBSnapshot", "10:05:00", "m", "d0", "s"),
+                    rec("ModifyDBSnapshotAttribute", "10:10:00", "m", "s1", "s"),
+                    rec("ModifyDBSnapshotAttribute", "10:10:00", "x", "s2", "s"), /* another principal */
+                    rec("DeleteDBSnapshot", "10:59:00", "m", "d1", "s"));
+  char *got = scan_all_chunkings(ORDERED("temporal_ordered"), data);
+  /* the Falco base rule keeps no alert of its own either */
+  cr_assert_str_eq(got, "4\tExfil\ttemporal_ordered of Created, Shared, Deleted within 1h (every rule, in order): count=3 "
+                        "group=userIdentity.arn=arn:aws:iam::1:user/m events=c1@2025-01-01T10:00:00Z (Created), "
+                        "s1@2025-01-01T10:10:00Z (Shared), d1@2025-01-01T10:59:00Z (Deleted)\n");
+  free(got);
+  free(data);
+  /* the wrong order: deleted before shared */
+  data = JOIN(rec("CreateDBSnapshot", "10:00:00", "m", "c1", "s"), rec("DeleteDBSnapshot", "10:05:00", "m", "d0", "s"),
+              rec("ModifyDBSnapshotAttribute", "10:10:00", "m", "s1", "s"));
+  got = scan_all_chunkings(ORDERED("temporal_ordered"), data);
+  cr_assert_str_eq(got, "");
+  free(got);
+  /* ... which temporal (any order) takes */
+  got = scan_all_chunkings(ORDERED("temporal"), data);
+  cr_assert(strstr(got, "2\tExfil\ttemporal of Created, Shared, Deleted within 1h (every rule): count=3"), "%s", got);
+  free(got);
+  free(data);
+  /* outside the hour, and each step by someone else */
+  data = JOIN(rec("CreateDBSnapshot", "10:00:00", "m", "c1", "s"), rec("ModifyDBSnapshotAttribute", "10:10:00", "m", "s1", "s"),
+              rec("DeleteDBSnapshot", "11:00:01", "m", "d1", "s"), rec("CreateDBSnapshot", "12:00:00", "a", "c2", "s"),
+              rec("ModifyDBSnapshotAttribute", "12:10:00", "b", "s2", "s"), rec("DeleteDBSnapshot", "12:20:00", "c", "d2", "s"));
+  got = scan_all_chunkings(ORDERED("temporal_ordered"), data);
+  cr_assert_str_eq(got, "");
+  free(got);
+  got = scan_all_chunkings(ORDERED("temporal"), data);
+  cr_assert_str_eq(got, "");
+  free(got);
+  free(data);
+  /* a later start makes a shorter chain: create, create (50 min later), share, delete within its hour */
+  data = JOIN(rec("CreateDBSnapshot", "10:00:00", "m", "c1", "s"), rec("CreateDBSnapshot", "10:50:00", "m", "c2", "s"),
+              rec("ModifyDBSnapshotAttribute", "11:00:00", "m", "s1", "s"), rec("DeleteDBSnapshot", "11:40:00", "m", "d1", "s"));
+  got = scan_all_chunkings(ORDERED("temporal_ordered"), data);
+  cr_assert(strstr(got, "events=c2@2025-01-01T10:50:00Z (Created), s1@"), "%s", got);
+  free(got);
+  free(data);
+}
+
+/* Record errors as "index\tstatus\tmessage" lines. */
+typedef struct errs {
+  char text[8192];
+  size_t len;
+  int n;
+  unsigned long long incomplete; /* CTR_STAT_INCOMPLETE after the scan */
+} errs;
+
+static void on_err(const ctr_record_error *e, void *ud)
+{
+  errs *x = ud;
+  x->n++;
+  if (x->len + 1 >= sizeof x->text)
+    return; /* full: counted only */
+  size_t k = (size_t)snprintf(x->text + x->len, sizeof x->text - x->len, "%llu\t%s\t%d\t%s\n",
+                              (unsigned long long)ctr_record_error_index(e), ctr_status_name(ctr_record_error_status(e)),
+                              ctr_record_error_evaluated(e), ctr_record_error_message(e));
+  x->len = x->len + k < sizeof x->text ? x->len + k : sizeof x->text - 1;
+}
+
+/* Scans data (whole) with limits set; matches and errors out. */
+static void scan_with(const char *yaml, const char *data, uint64_t max_events, uint64_t lateness, tu_matches *m, errs *e)
+{
+  ctr_ruleset *rs = compile(yaml);
+  ctr_scanner *sc;
+  cr_assert_eq(ctr_scanner_new(rs, tu_collect, m, &sc), CTR_OK);
+  ctr_scanner_set_error_callback(sc, on_err, e);
+  cr_assert_eq(ctr_scanner_set_limit(sc, CTR_LIMIT_CORRELATION_EVENTS, max_events), CTR_OK);
+  cr_assert_eq(ctr_scanner_set_limit(sc, CTR_LIMIT_CORRELATION_LATENESS, lateness), CTR_OK);
+  cr_assert_eq(ctr_scanner_feed(sc, data, strlen(data)), CTR_OK);
+  cr_assert_eq(ctr_scanner_finish(sc), CTR_OK);
+  e->incomplete = ctr_scanner_stat(sc, CTR_STAT_INCOMPLETE);
+  ctr_scanner_free(sc);
+  ctr_ruleset_unref(rs);
+  if (!m->text)
+    m->text = calloc(1, 1);
+}
+
+Test(correlate, the_events_limit_at_and_past_its_boundary)
+{
+  /* four principals, one deletion each: four matches held */
+  char *data = JOIN(rec("DeleteDBSnapshot", "10:00:00", "a", "e1", "s"), rec("DeleteDBSnapshot", "10:00:01", "b", "e2", "s"),
+                    rec("DeleteDBSnapshot", "10:00:02", "c", "e3", "s"), rec("DeleteDBSnapshot", "10:00:03", "d", "e4", "s"),
+                    rec("DeleteDBSnapshot", "10:00:04", "a", "e5", "s"));
+  tu_matches m = {0};
+  errs e = {0};
+  scan_with(EVENT_COUNT("2", "1h"), data, 5, 0, &m, &e); /* at the limit: all five held, a's second fires */
+  cr_assert_eq(e.n, 0, "%s", e.text);
+  cr_assert_eq(m.count, 1, "%s", m.text);
+  tu_matches_free(&m);
+  memset(&e, 0, sizeof e);
+  m = (tu_matches){0};
+  scan_with(EVENT_COUNT("2", "1h"), data, 4, 0, &m, &e); /* one past it: a's second is not counted */
+  cr_assert_eq(m.count, 0, "%s", m.text);
+  cr_assert_str_eq(e.text, "4\tELIMIT\t1\tcorrelation 'Mass Deletion': the match of 'Deleted' is not counted: "
+                           "4 matches are held (limit correlation_events)\n");
+  cr_assert_eq(e.incomplete, 1); /* counted as a regex limit's report is */
+  tu_matches_free(&m);
+  memset(&e, 0, sizeof e);
+  m = (tu_matches){0};
+  scan_with(EVENT_COUNT("2", "1h"), data, 3, 0, &m, &e); /* two past it: d's and a's second */
+  cr_assert_eq(m.count, 0, "%s", m.text);
+  cr_assert_str_eq(e.text, "3\tELIMIT\t1\tcorrelation 'Mass Deletion': the match of 'Deleted' is not counted: "
+                           "3 matches are held (limit correlation_events)\n"
+                           "4\tELIMIT\t1\tcorrelation 'Mass Deletion': the match of 'Deleted' is not counted: "
+                           "3 matches are held (limit correlation_events)\n");
+  tu_matches_free(&m);
+  free(data);
+}
+
+Test(correlate, out_of_order_matches_count_unless_their_window_was_let_go)
+{
+  /* e2 comes 4 minutes behind e3: counted with a lateness of 5 minutes */
+  char *data = JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "s"), rec("DeleteDBSnapshot", "10:06:00", "m", "e3", "s"),
+                    rec("DeleteDBSnapshot", "10:02:00", "m", "e2", "s"));
+  tu_matches m = {0};
+  errs e = {0};
+  scan_with(EVENT_COUNT("3", "10m"), data, 0, 300, &m, &e);
+  cr_assert_eq(e.n, 0, "%s", e.text);
+  cr_assert_str_eq(m.text, "2\tMass Deletion\tevent_count of Deleted within 10m (gte 3): count=3 "
+                           "group=userIdentity.arn=arn:aws:iam::1:user/m events=e1@2025-01-01T10:00:00Z (Deleted), "
+                           "e2@2025-01-01T10:02:00Z (Deleted), e3@2025-01-01T10:06:00Z (Deleted)\n");
+  tu_matches_free(&m);
+  free(data);
+  /* With a lateness of 1 minute and a timespan of 2, e1 is let go when e3
+   * arrives (10:06 - 1m - 2m = 10:03). e2 (10:01) could have shared a window
+   * with it: reported, not counted. e4 (10:05) is as far out of order as the
+   * lateness allows: counted, and it fires with e3. */
+  data = JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "s"), rec("DeleteDBSnapshot", "10:06:00", "m", "e3", "s"),
+              rec("DeleteDBSnapshot", "10:01:00", "m", "e2", "s"), rec("DeleteDBSnapshot", "10:05:00", "m", "e4", "s"));
+  m = (tu_matches){0};
+  scan_with(EVENT_COUNT("2", "2m"), data, 0, 60, &m, &e);
+  cr_assert_str_eq(m.text, "3\tMass Deletion\tevent_count of Deleted within 2m (gte 2): count=2 "
+                           "group=userIdentity.arn=arn:aws:iam::1:user/m events=e4@2025-01-01T10:05:00Z (Deleted), "
+                           "e3@2025-01-01T10:06:00Z (Deleted)\n");
+  cr_assert_str_eq(e.text, "2\tELIMIT\t1\tcorrelation 'Mass Deletion': the match of 'Deleted' is not counted: its "
+                           "eventTime is 300 s before the latest one seen, and matches within the timespan of it were "
+                           "let go (limit correlation_lateness 60 s)\n");
+  tu_matches_free(&m);
+  free(data);
+}
+
+Test(correlate, old_matches_expire_as_event_time_advances)
+{
+  /* 1,400 principals, one deletion a minute: never more than the lateness
+   * (60 s) and the timespan (2 m) worth of matches is held, so a limit of 10
+   * is never reached */
+  size_t n = 1400, cap = n * 600;
+  char *data = calloc(cap, 1), name[16], id[16], hms[16];
+  size_t len = 0;
+  for (size_t i = 0; i < n; i++) {
+    snprintf(name, sizeof name, "u%zu", i);
+    snprintf(id, sizeof id, "e%zu", i);
+    snprintf(hms, sizeof hms, "%02zu:%02zu:00", i / 60, i % 60);
+    char *r = rec("DeleteDBSnapshot", hms, name, id, "s");
+    len += (size_t)snprintf(data + len, cap - len, "%s", r);
+    free(r);
+  }
+  tu_matches m = {0};
+  errs e = {0};
+  scan_with(EVENT_COUNT("2", "2m"), data, 10, 60, &m, &e);
+  cr_assert_eq(e.n, 0, "%s", e.text);
+  cr_assert_eq(m.count, 0);
+  tu_matches_free(&m);
+  free(data);
+}
+
+Test(correlate, matches_that_cannot_be_placed)
+{
+  /* no valid eventTime: reported; no group-by value: joins no group */
+  char *bad = rec("DeleteDBSnapshot", "99:00:00", "m", "e1", "s");
+  char *data = JOIN(bad, strdup("{\"eventVersion\":\"1.08\",\"eventTime\":\"2025-01-01T10:00:00Z\",\"awsRegion\":\"r\","
+                                "\"eventID\":\"e2\",\"eventType\":\"AwsApiCall\",\"eventSource\":\"rds.amazonaws.com\","
+                                "\"eventName\":\"DeleteDBSnapshot\",\"userIdentity\":{\"type\":\"AWSService\"}}\n"),
+                    rec("DeleteDBSnapshot", "10:00:01", "m", "e3", "s"));
+  tu_matches m = {0};
+  errs e = {0};
+  scan_with(EVENT_COUNT("2", "1h"), data, 0, 0, &m, &e);
+  cr_assert_eq(m.count, 0, "%s", m.text);
+  cr_assert_str_eq(e.text, "0\tEDATA\t1\tcorrelation 'Mass Deletion': the match of 'Deleted' is not counted: the "
+                           "record has no valid eventTime\n");
+  tu_matches_free(&m);
+  free(data);
+  /* the second of two group-by fields absent, the first present: no group, no error */
+  data = JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "s"), rec("DeleteDBSnapshot", "10:00:01", "m", "e2", "s"));
+  m = (tu_matches){0};
+  memset(&e, 0, sizeof e);
+  scan_with(BASE "title: T\ncorrelation:\n  type: event_count\n  rules: [Deleted]\n"
+                 "  group-by: [userIdentity.arn, requestParameters.nothere]\n  timespan: 1h\n  condition: {gte: 2}\n",
+            data, 0, 0, &m, &e);
+  cr_assert_eq(m.count, 0, "%s", m.text);
+  cr_assert_eq(e.n, 0, "%s", e.text);
+  tu_matches_free(&m);
+  free(data);
+}
+
+Test(correlate, what_a_correlation_may_name)
+{
+  /* another correlation: no rule of that name is defined */
+  char diags[4096];
+  const char *y = EVENT_COUNT("2", "1h") "---\ntitle: Chained\ncorrelation:\n  type: temporal\n  rules: [Mass Deletion]\n"
+                                         "  timespan: 1h\n";
+  cr_assert_null(tu_compile(y, diags, sizeof diags));
+  cr_assert(strstr(diags, "'Mass Deletion' names no rule defined before this correlation"), "%s", diags);
+  /* a rule dropped by skip-if-unknown-filter: an error at the reference */
+  y = "- rule: Gone\n  desc: d\n  condition: no.such.field = 1\n  output: o\n  priority: NOTICE\n"
+      "  skip-if-unknown-filter: true\n---\ntitle: C\ncorrelation:\n  type: temporal\n  rules: [Gone]\n  timespan: 1h\n";
+  cr_assert_null(tu_compile(y, diags, sizeof diags));
+  cr_assert(strstr(diags, ":11:11: error: 'Gone' names no compiled rule"), "%s", diags);
+  /* a disabled rule: a warning, the correlation compiles */
+  y = "- rule: Off\n  desc: d\n  condition: ct.name = X\n  output: o\n  priority: NOTICE\n  enabled: false\n"
+      "---\ntitle: C\ncorrelation:\n  type: temporal\n  rules: [Off]\n  timespan: 1h\n";
+  ctr_ruleset *rs = tu_compile(y, diags, sizeof diags);
+  cr_assert_not_null(rs, "%s", diags);
+  cr_assert(strstr(diags, "rules.yaml:11:11: warning: rule 'Off' is disabled: this correlation cannot fire"), "%s", diags);
+  ctr_ruleset_unref(rs);
+}
+
+Test(correlate, the_state_outlives_reset_one_stream_of_event_time_across_files)
+{
+  ctr_ruleset *rs = compile(EVENT_COUNT("2", "1h"));
+  tu_matches m = {0};
+  ctr_scanner *sc;
+  cr_assert_eq(ctr_scanner_new(rs, tu_collect, &m, &sc), CTR_OK);
+  char *a = rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "s"), *b = rec("DeleteDBSnapshot", "10:30:00", "m", "e2", "s");
+  cr_assert_eq(ctr_scanner_feed(sc, a, strlen(a)), CTR_OK);
+  cr_assert_eq(ctr_scanner_finish(sc), CTR_OK);
+  ctr_scanner_reset(sc);
+  cr_assert_eq(ctr_scanner_feed(sc, b, strlen(b)), CTR_OK);
+  cr_assert_eq(ctr_scanner_finish(sc), CTR_OK);
+  cr_assert_eq(m.count, 1, "%s", m.text);
+  cr_assert(strstr(m.text, "0\tMass Deletion\t"), "%s", m.text); /* record 0 of the second file */
+  ctr_scanner_free(sc);
+  tu_matches_free(&m);
+  ctr_ruleset_unref(rs);
+  free(a);
+  free(b);
+}
