@@ -817,31 +817,49 @@ static int add_other_rule(ctr__defs *d, const char *name)
   return names_add(&d->other_names, d, other_name, d->nother - 1, d->nother);
 }
 
-static int merge_rule(itemctx *x, const ctr__ynode *name)
+/* A rule item as read: its scalars (NULL when absent) and what they say. */
+typedef struct rule_item {
+  const ctr__ynode *name, *cond, *output, *desc, *prio, *source;
+  override_spec specs[16]; /* read_override: each overridable key at most once */
+  size_t nspecs;
+  bool append, has_ov;
+  int priority; /* -1: none given */
+  bool enabled, has_enabled, skip_unknown;
+} rule_item;
+
+static const char *const k_rule_appendable[] = {"condition", "output", "desc", "tags", "exceptions", NULL};
+static const char *const k_rule_replaceable[] = {"condition", "output", "desc", "tags", "exceptions", "priority",
+                                                 "capture", "capture_duration", "enabled", "warn_evttypes",
+                                                 "skip-if-unknown-filter", NULL};
+
+/* The item's keys and scalars, checked before anything else is read. */
+static int read_rule_scalars(itemctx *x, const ctr__ynode *name, rule_item *it)
 {
   static const char *const known[] = {"rule", "condition", "output", "desc", "priority", "source",
                                       "enabled", "tags", "exceptions", "warn_evttypes",
                                       "skip-if-unknown-filter", "capture", "capture_duration",
                                       "append", "override", NULL};
-  static const char *const appendable[] = {"condition", "output", "desc", "tags", "exceptions", NULL};
-  static const char *const replaceable[] = {"condition", "output", "desc", "tags", "exceptions", "priority",
-                                            "capture", "capture_duration", "enabled", "warn_evttypes",
-                                            "skip-if-unknown-filter", NULL};
   check_keys(x, known);
-  const ctr__ynode *cond, *output, *desc, *prio, *source;
+  *it = (rule_item){.name = name, .priority = -1, .enabled = true};
   int rc;
-  if ((rc = want_scalar(x, "condition", &cond)) || (rc = want_scalar(x, "output", &output)) ||
-      (rc = want_scalar(x, "desc", &desc)) || (rc = want_scalar(x, "priority", &prio)) ||
-      (rc = want_scalar(x, "source", &source)))
+  if ((rc = want_scalar(x, "condition", &it->cond)) || (rc = want_scalar(x, "output", &it->output)) ||
+      (rc = want_scalar(x, "desc", &it->desc)) || (rc = want_scalar(x, "priority", &it->prio)) ||
+      (rc = want_scalar(x, "source", &it->source)))
     return rc;
+  return CTR_OK;
+}
 
-  /* Only aws_cloudtrail rules are ours; a rule without `source` is taken as
-   * aws_cloudtrail too (Falco would default to syscall, which we do not run).
-   * A rule of another source is collected by name only, as Falco collects a
-   * rule of an unknown source: appends and overrides to it are accepted and
-   * go nowhere; redefining it with another source is an error. */
-  ctr__rule_def *ours = find_rule(x->defs, name->value);
+/* Only aws_cloudtrail rules are ours; a rule without `source` is taken as
+ * aws_cloudtrail too (Falco would default to syscall, which we do not run).
+ * A rule of another source is collected by name only, as Falco collects a
+ * rule of an unknown source: appends and overrides to it are accepted and
+ * go nowhere; redefining it with another source is an error. *done: the
+ * item is dealt with (rc says how). */
+static int merge_other_source(itemctx *x, const rule_item *it, const ctr__rule_def *ours, bool *done)
+{
+  const ctr__ynode *name = it->name, *source = it->source;
   bool other = names_find(&x->defs->other_names, x->defs, other_name, name->value, name->len) != SIZE_MAX;
+  *done = true;
   if (source && strcmp(source->value, "aws_cloudtrail") != 0) {
     if (ours)
       return err_at(x, source, "LOAD_ERR_VALIDATE", "rule '%s' has been re-defined with a different source ('%s')", name->value, source->value);
@@ -849,216 +867,255 @@ static int merge_rule(itemctx *x, const ctr__ynode *name)
     return other ? CTR_OK : add_other_rule(x->defs, name->value);
   }
   if (other) {
-    if (source || (cond && output && desc && prio && !get(x, "append") && !get(x, "override")))
+    if (source || (it->cond && it->output && it->desc && it->prio && !get(x, "append") && !get(x, "override")))
       return err_at(x, source ? source : name, "LOAD_ERR_VALIDATE", "rule '%s' has been re-defined with a different source", name->value);
     return CTR_OK; /* an append, override or enable of a rule of another source: nothing of ours */
   }
+  *done = false;
+  return CTR_OK;
+}
 
-  override_spec specs[16];
-  size_t nspecs;
-  bool has_ov, append;
-  if ((rc = read_append_override(x, appendable, replaceable, "'override'", &append, specs, &nspecs, &has_ov)) != CTR_OK)
+/* append/override, priority, the booleans, and the capture keys (Falco's
+ * syscall business, still checked as Falco decodes them). */
+static int read_rule_values(itemctx *x, rule_item *it)
+{
+  int rc;
+  if ((rc = read_append_override(x, k_rule_appendable, k_rule_replaceable, "'override'", &it->append, it->specs,
+                                 &it->nspecs, &it->has_ov)) != CTR_OK)
     return rc;
-
-  int priority = -1;
-  if (prio) {
-    priority = ctr_priority_parse(prio->value);
-    if (priority < 0)
-      return err_at(x, prio, "LOAD_ERR_VALIDATE", "invalid priority '%s' (expected emergency, alert, critical, error, warning, notice, informational/info or debug)", prio->value);
-  }
-  bool enabled = true, has_enabled = get(x, "enabled") != NULL;
-  if (has_enabled && (rc = parse_bool(x, get(x, "enabled"), "enabled", &enabled)) != CTR_OK)
+  if (it->prio && (it->priority = ctr_priority_parse(it->prio->value)) < 0)
+    return err_at(x, it->prio, "LOAD_ERR_VALIDATE", "invalid priority '%s' (expected emergency, alert, critical, error, warning, notice, informational/info or debug)", it->prio->value);
+  it->has_enabled = get(x, "enabled") != NULL;
+  if (it->has_enabled && (rc = parse_bool(x, get(x, "enabled"), "enabled", &it->enabled)) != CTR_OK)
     return rc;
-  bool skip_unknown = false, has_skip = get(x, "skip-if-unknown-filter") != NULL;
-  if (has_skip && (rc = parse_bool(x, get(x, "skip-if-unknown-filter"), "skip-if-unknown-filter", &skip_unknown)) != CTR_OK)
+  if (get(x, "skip-if-unknown-filter") &&
+      (rc = parse_bool(x, get(x, "skip-if-unknown-filter"), "skip-if-unknown-filter", &it->skip_unknown)) != CTR_OK)
     return rc;
-  if (get(x, "warn_evttypes")) {
+  static const char *const ignored_bools[] = {"warn_evttypes", "capture"};
+  for (size_t i = 0; i < 2; i++) {
     bool ignored;
-    if ((rc = parse_bool(x, get(x, "warn_evttypes"), "warn_evttypes", &ignored)) != CTR_OK)
-      return rc;
-  }
-  /* Captures are Falco's (syscall) business; their keys are still checked as Falco decodes them. */
-  if (get(x, "capture")) {
-    bool ignored;
-    if ((rc = parse_bool(x, get(x, "capture"), "capture", &ignored)) != CTR_OK)
+    if (get(x, ignored_bools[i]) && (rc = parse_bool(x, get(x, ignored_bools[i]), ignored_bools[i], &ignored)) != CTR_OK)
       return rc;
   }
   const ctr__ynode *cd = get(x, "capture_duration");
   if (cd && !unsigned32(cd))
     return err_at(x, cd, "LOAD_ERR_YAML_VALIDATE", "value of 'capture_duration' must be a number of milliseconds (0 to 4294967295)");
+  return CTR_OK;
+}
 
-  ctr__rule_def *r = ours;
+/* The item's exceptions merged into r: appended (Falco's collector), or
+ * replacing r's. */
+static int merge_rule_exceptions(itemctx *x, ctr__rule_def *r, bool append)
+{
+  ctr__exception_def *ex;
+  size_t nex;
+  int rc = read_exceptions(x, append, &ex, &nex);
+  if (rc != CTR_OK)
+    return rc;
+  if (append) {
+    rc = merge_exceptions_append(x, r, ex, nex);
+    for (size_t i = 0; i < nex; i++)
+      free_exception(&ex[i]);
+    free(ex);
+    return rc;
+  }
+  for (size_t i = 0; i < r->nexc; i++)
+    free_exception(&r->exc[i]);
+  free(r->exc);
+  r->exc = ex;
+  r->nexc = nex;
+  return CTR_OK;
+}
 
-  /* Appending (legacy append or override). */
-  if (append || has_ov) {
-    if (!r)
-      return err_at(x, name, "LOAD_ERR_VALIDATE", "rule '%s' to %s does not exist", name->value,
-                    append ? "append to" : "override");
-    if (append) {
-      if (!cond && !get(x, "exceptions"))
-        return err_at(x, name, "LOAD_ERR_VALIDATE", "appended rule '%s' must have exceptions or condition property", name->value);
-      if (cond) {
-        ctr__text t = {0};
-        if ((rc = ctr__text_set(&t, cond)) == CTR_OK)
-          rc = ctr__text_append(&r->cond, " ", &t);
-        ctr__text_free(&t);
-        if (rc)
-          return rc;
-      }
-      if (get(x, "exceptions")) {
-        ctr__exception_def *ex;
-        size_t nex;
-        if ((rc = read_exceptions(x, true, &ex, &nex)) != CTR_OK)
-          return rc;
-        rc = merge_exceptions_append(x, r, ex, nex);
-        for (size_t i = 0; i < nex; i++)
-          free_exception(&ex[i]);
-        free(ex);
-        return rc;
-      }
-      return CTR_OK;
-    }
-    for (size_t s = 0; s < nspecs; s++) {
-      const char *key = specs[s].key;
-      bool app = specs[s].mode == OV_APPEND;
-      if (strcmp(key, "condition") == 0 || strcmp(key, "output") == 0) {
-        ctr__text *dst = key[0] == 'c' ? &r->cond : &r->output;
-        ctr__text t = {0};
-        rc = ctr__text_set(&t, key[0] == 'c' ? cond : output);
-        if (rc == CTR_OK && app)
-          rc = ctr__text_append(dst, " ", &t);
-        else if (rc == CTR_OK)
-          rc = ctr__text_copy(dst, &t);
-        ctr__text_free(&t);
-      } else if (strcmp(key, "desc") == 0) {
-        char *d = app ? malloc(strlen(r->desc) + desc->len + 2) : ctr__strdup(desc->value);
-        if (!d)
-          return CTR_ENOMEM;
-        if (app)
-          sprintf(d, "%s %s", r->desc, desc->value);
-        free(r->desc);
-        r->desc = d;
-      } else if (strcmp(key, "tags") == 0) {
-        char **tv;
-        size_t nt;
-        if ((rc = read_tags(x, &tv, &nt)) != CTR_OK)
-          return rc;
-        if (!app) {
-          free_strv(r->tags, r->ntags);
-          r->tags = tv;
-          r->ntags = nt;
-        } else {
-          char **m = realloc(r->tags, (r->ntags + nt + 1) * sizeof *m);
-          if (!m) {
-            free_strv(tv, nt);
-            return CTR_ENOMEM;
-          }
-          r->tags = m;
-          for (size_t i = 0; i < nt; i++) {
-            bool dup = false;
-            for (size_t j = 0; j < r->ntags; j++)
-              if (strcmp(r->tags[j], tv[i]) == 0)
-                dup = true;
-            if (dup)
-              free(tv[i]);
-            else
-              r->tags[r->ntags++] = tv[i];
-          }
-          free(tv);
-        }
-      } else if (strcmp(key, "exceptions") == 0) {
-        ctr__exception_def *ex;
-        size_t nex;
-        if ((rc = read_exceptions(x, app, &ex, &nex)) != CTR_OK)
-          return rc;
-        if (app) {
-          rc = merge_exceptions_append(x, r, ex, nex);
-          for (size_t i = 0; i < nex; i++)
-            free_exception(&ex[i]);
-          free(ex);
-        } else {
-          for (size_t i = 0; i < r->nexc; i++)
-            free_exception(&r->exc[i]);
-          free(r->exc);
-          r->exc = ex;
-          r->nexc = nex;
-        }
-      } else if (strcmp(key, "priority") == 0) {
-        r->priority = priority;
-      } else if (strcmp(key, "enabled") == 0) {
-        r->enabled = enabled;
-      } else if (strcmp(key, "skip-if-unknown-filter") == 0) {
-        r->skip_unknown = skip_unknown;
-      }
-      if (rc != CTR_OK)
-        return rc;
-    }
+/* The item's tags appended to r's (each once) or replacing them. */
+static int merge_rule_tags(itemctx *x, ctr__rule_def *r, bool append)
+{
+  char **tv;
+  size_t nt;
+  int rc = read_tags(x, &tv, &nt);
+  if (rc != CTR_OK)
+    return rc;
+  if (!append) {
+    free_strv(r->tags, r->ntags);
+    r->tags = tv;
+    r->ntags = nt;
     return CTR_OK;
   }
-
-  /* Legacy enable-only item: flips an existing rule. */
-  if (!cond && !output && !desc && !prio && has_enabled) {
-    if (!r)
-      return err_at(x, name, "LOAD_ERR_VALIDATE", "rule '%s' to enable or disable does not exist", name->value);
-    warn_at(x, get(x, "enabled"), "LOAD_DEPRECATED_ITEM", "changing 'enabled' without 'override' is deprecated; use 'override: {enabled: replace}'");
-    r->enabled = enabled;
-    return CTR_OK;
+  char **m = realloc(r->tags, (r->ntags + nt + 1) * sizeof *m);
+  if (!m) {
+    free_strv(tv, nt);
+    return CTR_ENOMEM;
   }
+  r->tags = m;
+  for (size_t i = 0; i < nt; i++) {
+    bool dup = false;
+    for (size_t j = 0; j < r->ntags; j++)
+      if (strcmp(r->tags[j], tv[i]) == 0)
+        dup = true;
+    if (dup)
+      free(tv[i]);
+    else
+      r->tags[r->ntags++] = tv[i];
+  }
+  free(tv);
+  return CTR_OK;
+}
 
+/* Text `from` appended to *dst after a space, or replacing it. */
+static int merge_text(ctr__text *dst, const ctr__ynode *from, bool append)
+{
+  ctr__text t = {0};
+  int rc = ctr__text_set(&t, from);
+  if (rc == CTR_OK)
+    rc = append ? ctr__text_append(dst, " ", &t) : ctr__text_copy(dst, &t);
+  ctr__text_free(&t);
+  return rc;
+}
+
+/* Legacy `append: true`: the condition appended, exceptions merged. */
+static int append_rule(itemctx *x, const rule_item *it, ctr__rule_def *r)
+{
+  if (!it->cond && !get(x, "exceptions"))
+    return err_at(x, it->name, "LOAD_ERR_VALIDATE", "appended rule '%s' must have exceptions or condition property", it->name->value);
+  int rc;
+  if (it->cond && (rc = merge_text(&r->cond, it->cond, true)) != CTR_OK)
+    return rc;
+  return get(x, "exceptions") ? merge_rule_exceptions(x, r, true) : CTR_OK;
+}
+
+/* `override:`: each key named appended or replaced, in the order named. */
+static int override_rule(itemctx *x, const rule_item *it, ctr__rule_def *r)
+{
+  for (size_t s = 0; s < it->nspecs; s++) {
+    const char *key = it->specs[s].key;
+    bool app = it->specs[s].mode == OV_APPEND;
+    int rc = CTR_OK;
+    if (strcmp(key, "condition") == 0) {
+      rc = merge_text(&r->cond, it->cond, app);
+    } else if (strcmp(key, "output") == 0) {
+      rc = merge_text(&r->output, it->output, app);
+    } else if (strcmp(key, "desc") == 0) {
+      char *d = app ? malloc(strlen(r->desc) + it->desc->len + 2) : ctr__strdup(it->desc->value);
+      if (!d)
+        return CTR_ENOMEM;
+      if (app)
+        sprintf(d, "%s %s", r->desc, it->desc->value);
+      free(r->desc);
+      r->desc = d;
+    } else if (strcmp(key, "tags") == 0) {
+      rc = merge_rule_tags(x, r, app);
+    } else if (strcmp(key, "exceptions") == 0) {
+      rc = merge_rule_exceptions(x, r, app);
+    } else if (strcmp(key, "priority") == 0) {
+      r->priority = it->priority;
+    } else if (strcmp(key, "enabled") == 0) {
+      r->enabled = it->enabled;
+    } else if (strcmp(key, "skip-if-unknown-filter") == 0) {
+      r->skip_unknown = it->skip_unknown;
+    }
+    if (rc != CTR_OK)
+      return rc;
+  }
+  return CTR_OK;
+}
+
+/* The rule the item defines, built whole in *nr (freed on failure). */
+static int build_rule(itemctx *x, const rule_item *it, ctr__rule_def *nr)
+{
+  *nr = (ctr__rule_def){.priority = it->priority, .enabled = it->enabled, .skip_unknown = it->skip_unknown};
+  pos_of(it->name, &nr->pos);
+  /* Falco trims the output. */
+  ctr__ynode trimmed_output = *it->output;
+  while (trimmed_output.len && strchr(" \t\r\n", trimmed_output.value[trimmed_output.len - 1]))
+    trimmed_output.len--;
+  if (!(nr->name = ctr__strdup(it->name->value)) || !(nr->desc = ctr__strdup(it->desc->value)) ||
+      ctr__text_set(&nr->cond, it->cond) || ctr__text_set(&nr->output, &trimmed_output)) {
+    free_rule(nr);
+    return CTR_ENOMEM;
+  }
+  nr->output.spans[0].scalar = it->output; /* positions come from the real node */
+  /* Leading blanks of the output are trimmed too, keeping spans exact. */
+  size_t lead = 0;
+  while (lead < nr->output.len && strchr(" \t\r\n", nr->output.s[lead]))
+    lead++;
+  if (lead) {
+    memmove(nr->output.s, nr->output.s + lead, nr->output.len - lead + 1);
+    nr->output.len -= lead;
+    nr->output.spans[0].len -= lead;
+    nr->output.spans[0].scalar_off += lead;
+  }
+  int rc;
+  if ((get(x, "tags") && (rc = read_tags(x, &nr->tags, &nr->ntags)) != CTR_OK) ||
+      (get(x, "exceptions") && (rc = read_exceptions(x, false, &nr->exc, &nr->nexc)) != CTR_OK)) {
+    free_rule(nr);
+    return rc;
+  }
+  return CTR_OK;
+}
+
+/* A full definition: a new rule, or a redefinition replacing the whole of
+ * r (its position in the rules kept). */
+static int define_rule(itemctx *x, const rule_item *it, ctr__rule_def *r)
+{
   static const char *const required[] = {"condition", "output", "desc", "priority"};
-  const ctr__ynode *have[] = {cond, output, desc, prio};
+  const ctr__ynode *have[] = {it->cond, it->output, it->desc, it->prio};
   for (size_t i = 0; i < 4; i++)
     if (!have[i])
       return err_at(x, NULL, "LOAD_ERR_YAML_VALIDATE", "item has no mapping for key '%s'", required[i]);
-
-  ctr__rule_def nr = {0};
-  nr.priority = priority;
-  nr.enabled = enabled;
-  nr.skip_unknown = skip_unknown;
-  pos_of(name, &nr.pos);
-  /* Falco trims the output. */
-  ctr__ynode trimmed_output = *output;
-  while (trimmed_output.len && strchr(" \t\r\n", trimmed_output.value[trimmed_output.len - 1]))
-    trimmed_output.len--;
-  if (!(nr.name = ctr__strdup(name->value)) || !(nr.desc = ctr__strdup(desc->value)) ||
-      ctr__text_set(&nr.cond, cond) || ctr__text_set(&nr.output, &trimmed_output)) {
-    free_rule(&nr);
-    return CTR_ENOMEM;
-  }
-  nr.output.spans[0].scalar = output; /* positions come from the real node */
-  /* Leading blanks of the output are trimmed too, keeping spans exact. */
-  size_t lead = 0;
-  while (lead < nr.output.len && strchr(" \t\r\n", nr.output.s[lead]))
-    lead++;
-  if (lead) {
-    memmove(nr.output.s, nr.output.s + lead, nr.output.len - lead + 1);
-    nr.output.len -= lead;
-    nr.output.spans[0].len -= lead;
-    nr.output.spans[0].scalar_off += lead;
-  }
-  if ((get(x, "tags") && (rc = read_tags(x, &nr.tags, &nr.ntags)) != CTR_OK) ||
-      (get(x, "exceptions") && (rc = read_exceptions(x, false, &nr.exc, &nr.nexc)) != CTR_OK)) {
-    free_rule(&nr);
+  ctr__rule_def nr;
+  int rc = build_rule(x, it, &nr);
+  if (rc != CTR_OK)
     return rc;
-  }
-  if (r) { /* redefinition: replace the whole rule, keep its position */
+  if (r) {
     free_rule(r);
     *r = nr;
     return CTR_OK;
   }
-  if (x->defs->nrules >= x->defs->limits[CTR_LIMIT_RULES]) {
+  ctr__defs *d = x->defs;
+  if (d->nrules >= d->limits[CTR_LIMIT_RULES]) {
     free_rule(&nr);
-    return err_at(x, name, "LOAD_ERR_VALIDATE", "more than %llu rules (limit %s)",
-                  (unsigned long long)x->defs->limits[CTR_LIMIT_RULES], ctr_limit_name(CTR_LIMIT_RULES));
+    return err_at(x, it->name, "LOAD_ERR_VALIDATE", "more than %llu rules (limit %s)",
+                  (unsigned long long)d->limits[CTR_LIMIT_RULES], ctr_limit_name(CTR_LIMIT_RULES));
   }
-  ctr__rule_def *rs = grow(x->defs->rules, x->defs->nrules, &x->defs->caprules, sizeof *rs);
+  ctr__rule_def *rs = grow(d->rules, d->nrules, &d->caprules, sizeof *rs);
   if (!rs) {
     free_rule(&nr);
     return CTR_ENOMEM;
   }
-  x->defs->rules = rs;
-  x->defs->rules[x->defs->nrules++] = nr;
-  return names_add(&x->defs->rule_names, x->defs, rule_name, x->defs->nrules - 1, x->defs->nrules);
+  d->rules = rs;
+  d->rules[d->nrules++] = nr;
+  return names_add(&d->rule_names, d, rule_name, d->nrules - 1, d->nrules);
+}
+
+/* A rule item: read, then an append, an override, an enable-only item, or a
+ * definition. */
+static int merge_rule(itemctx *x, const ctr__ynode *name)
+{
+  rule_item it;
+  bool done;
+  int rc = read_rule_scalars(x, name, &it);
+  if (rc != CTR_OK)
+    return rc;
+  ctr__rule_def *r = find_rule(x->defs, name->value);
+  if ((rc = merge_other_source(x, &it, r, &done)) != CTR_OK || done)
+    return rc;
+  if ((rc = read_rule_values(x, &it)) != CTR_OK)
+    return rc;
+  if (it.append || it.has_ov) {
+    if (!r)
+      return err_at(x, name, "LOAD_ERR_VALIDATE", "rule '%s' to %s does not exist", name->value,
+                    it.append ? "append to" : "override");
+    return it.append ? append_rule(x, &it, r) : override_rule(x, &it, r);
+  }
+  /* Legacy enable-only item: flips an existing rule. */
+  if (!it.cond && !it.output && !it.desc && !it.prio && it.has_enabled) {
+    if (!r)
+      return err_at(x, name, "LOAD_ERR_VALIDATE", "rule '%s' to enable or disable does not exist", name->value);
+    warn_at(x, get(x, "enabled"), "LOAD_DEPRECATED_ITEM", "changing 'enabled' without 'override' is deprecated; use 'override: {enabled: replace}'");
+    r->enabled = it.enabled;
+    return CTR_OK;
+  }
+  return define_rule(x, &it, r);
 }
 
 /* ------------------------------------------------------------ versions */
