@@ -245,14 +245,25 @@ static void set_list(ctr__value *out, const ctr__str *v, size_t n)
   out->count = n;
 }
 
-static int entries_field(const ctr__event *ev, const char *key, ctr__value *out)
+/* What every sharing field starts with: *out absent, and the entries of
+ * requestParameters.<key> of a restore-attribute call. False when the field
+ * is done, *rc saying how: CTR_OK (not such a call: absent) or the error
+ * reading the entries. */
+static bool restore_entries(const ctr__event *ev, const char *key, ctr__value *out, entries *e, int *rc)
 {
   ctr__value_absent(out);
+  *rc = CTR_OK;
   if (!restore_attribute_call(ev))
-    return CTR_OK;
+    return false;
+  *rc = get_entries(ev, key, e);
+  return *rc == CTR_OK;
+}
+
+static int entries_field(const ctr__event *ev, const char *key, ctr__value *out)
+{
   entries e;
-  int rc = get_entries(ev, key, &e);
-  if (rc == CTR_OK)
+  int rc;
+  if (restore_entries(ev, key, out, &e, &rc))
     set_list(out, e.v, e.n);
   return rc;
 }
@@ -287,12 +298,9 @@ static bool is_account(const ctr__str *s, const json_t *me)
 CTR__EXTRACT(x_shared_foreign)
 {
   CTR__NOARG();
-  ctr__value_absent(out);
-  if (!restore_attribute_call(ev))
-    return CTR_OK;
   entries e;
-  int rc = get_entries(ev, "valuesToAdd", &e);
-  if (rc != CTR_OK)
+  int rc;
+  if (!restore_entries(ev, "valuesToAdd", out, &e, &rc))
     return rc;
   const json_t *me = caller_account(ev);
   bool foreign = false;
@@ -319,12 +327,9 @@ static bool in_listarg(const char *arg, const ctr__str *s)
 CTR__EXTRACT(x_shared_foreign_accounts)
 {
   CTR__UNUSED(argnum);
-  ctr__value_absent(out);
-  if (!restore_attribute_call(ev))
-    return CTR_OK;
   entries e;
-  int rc = get_entries(ev, "valuesToAdd", &e);
-  if (rc != CTR_OK)
+  int rc;
+  if (!restore_entries(ev, "valuesToAdd", out, &e, &rc))
     return rc;
   const json_t *me = caller_account(ev);
   size_t k = 0;
@@ -338,12 +343,9 @@ CTR__EXTRACT(x_shared_foreign_accounts)
 CTR__EXTRACT(x_shared_public)
 {
   CTR__NOARG();
-  ctr__value_absent(out);
-  if (!restore_attribute_call(ev))
-    return CTR_OK;
   entries e;
-  int rc = get_entries(ev, "valuesToAdd", &e);
-  if (rc != CTR_OK)
+  int rc;
+  if (!restore_entries(ev, "valuesToAdd", out, &e, &rc))
     return rc;
   bool pub = false;
   for (size_t i = 0; i < e.n && !pub; i++)
