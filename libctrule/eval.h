@@ -11,24 +11,28 @@ typedef struct ctr__cache_entry {
   ctr__value v;
 } ctr__cache_entry;
 
+/* The state evaluation needs, owned by its holder (the scanner: one per
+ * scanner, as PCRE2 match data is not shareable): it borrows rs and ev and
+ * owns cache, md and mctx, which it allocates and frees. */
 typedef struct ctr__evalctx {
   const ctr_ruleset *rs;
   ctr__event *ev;
-  ctr__cache_entry *cache; /* rs->nslots */
+  ctr__cache_entry *cache; /* rs->nslots; values in it borrowed as ctr__eval_expr's */
   uint64_t gen;            /* current event generation */
   int error;               /* CTR_ENOMEM or CTR_ELIMIT (a PCRE2 limit) seen; the caller clears it */
   pcre2_match_data *md;    /* per scanner: PCRE2 match data is not shareable */
   pcre2_match_context *mctx;
 } ctr__evalctx;
 
-/* Whether the compiled condition n holds for cx's event. A failure (out of
- * memory in an extractor, a PCRE2 limit) makes the check false and is left
- * in cx->error for the caller to report: never a silent answer. */
+/* Whether the compiled condition n (the ruleset's, borrowed) holds for cx's
+ * event. A failure (out of memory in an extractor, a PCRE2 limit) makes the
+ * check false and is left in cx->error for the caller to report: never a
+ * silent answer. Values extracted are cached in cx for the event generation. */
 bool ctr__eval(ctr__evalctx *cx, const ctr__cnode *n);
 /* Value of an expression (a field extracted once per event generation and
  * cached); strings borrowed from the event or its arena, valid until the
- * arena is reset. CTR_OK (absent is a value), or CTR_ENOMEM (also in
- * cx->error). */
+ * arena is reset or the event ends. CTR_OK (absent is a value), or
+ * CTR_ENOMEM (also in cx->error), when *out is not to be read. */
 int ctr__eval_expr(ctr__evalctx *cx, const ctr__cexpr *e, ctr__value *out);
 
 /* Where the verdicts on one record's candidate rules go (the scanner). */

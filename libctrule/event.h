@@ -9,8 +9,9 @@
  * a \u0000 inside a string is valid JSON, not a bad record. */
 #define CTR__JSON_FLAGS JSON_ALLOW_NUL
 
-/* Parses one record; CTR_EDATA with the reason appended to `why`, or
- * CTR_ENOMEM. */
+/* Parses one record, data[0..len) (borrowed, not kept). CTR_OK with *out a
+ * new JSON object, the caller's (json_decref); CTR_EDATA with the reason
+ * appended to `why`; or CTR_ENOMEM. *out is written only on CTR_OK. */
 int ctr__event_parse(const char *data, size_t len, json_t **out, ctr__buf *why);
 /* The keys every CloudTrail record carries, the one table both completeness
  * checks read (a parsed record: ctr__event_complete; a walked one, from its
@@ -46,7 +47,7 @@ bool ctr__event_complete(const ctr__event *ev, ctr__buf *why);
  * CTR__MISSING_UNDECIDED when only a parse can tell. Reads only. */
 unsigned ctr__facts_missing(const ctr__record_facts *facts);
 /* Appends the report of a record lacking `missing` (non-zero CTR__MISSING_
- * bits) to `why`. */
+ * bits) to `why` (a copy; why's memory is its owner's). */
 void ctr__incomplete_reason(unsigned missing, ctr__buf *why);
 /* CloudTrail Insights records are not API activity: Falco skips them too.
  * Whether ev's eventType is "AwsCloudTrailInsight". */

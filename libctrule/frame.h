@@ -144,7 +144,11 @@ struct ctr__framer {
   char msg[256];
 };
 
-/* ------------------------------------------------------------ sink calls */
+/* ------------------------------------------------------------ sink calls
+ * Ownership: what the framer hands its sink (record bytes, facts, messages)
+ * is borrowed for the call only, the sink keeps no pointer into it; the
+ * framer owns f->buf, f->tmp, f->replay, f->msg and the gzip layers' memory,
+ * freed by ctr__framer_free (reset keeps the buffers). */
 
 static inline int emit_walked(ctr__framer *f, const char *p, size_t n, uint64_t offset, const ctr__record_facts *facts)
 {
@@ -167,7 +171,9 @@ static inline void skipped(ctr__framer *f, uint64_t offset, const char *what)
     f->sink.skipped(f->sink.ud, offset, what);
 }
 
-/* The stream cannot be read further: every later call fails until reset. */
+/* The stream cannot be read further: every later call fails until reset.
+ * The message is formatted into f->msg (truncated to its 256 bytes) and
+ * lent to the sink. Returns status. */
 __attribute__((format(printf, 3, 4))) static inline int stream_error(ctr__framer *f, int status, const char *fmt, ...)
 {
   va_list ap;
@@ -192,24 +198,31 @@ static inline void report_limit(ctr__framer *f, bad_kind kind, uint64_t offset)
 
 static inline uint64_t offset_of(const ctr__framer *f, const char *p) { return f->pos + (uint64_t)(p - f->chunk); }
 
-/* frame.c: frames decompressed bytes (a chunk; its bytes are borrowed). */
+/* frame.c: frames decompressed bytes data[0..n), borrowed for the call (a
+ * record spanning chunks is copied into f->buf, which the framer owns).
+ * CTR_OK, the sink's non-zero return, or a sticky status. */
 int ctr__frame_bytes(ctr__framer *f, const char *data, size_t n);
 
 /* frame_envelope.c: a whole top-level object that is no log file: an
  * envelope's records are passed on (or it is skipped), any other object is
- * itself a record. */
+ * itself a record. s[0..n) is borrowed for the call (a re-serialised detail
+ * goes to f->tmp); offset: the object's first byte in the stream. */
 int ctr__frame_object(ctr__framer *f, const char *s, size_t n, uint64_t offset);
 
 /* frame_gzip.c: the input layer. */
 /* Decides gzip or not from the first two bytes, which may come in two feeds;
- * consumes what it holds back. */
+ * consumes what it holds back (a lone first byte is kept in f, not in the
+ * caller's buffer): *p and *n are moved past what was consumed. */
 int ctr__gz_sniff(ctr__framer *f, const unsigned char **p, size_t *n);
-/* Input bytes after the sniff: inflated (gzip) or framed as they are. */
+/* Input bytes after the sniff, p[0..n) borrowed for the call: inflated
+ * (gzip, into the layers' own output buffers) or framed as they are. */
 int ctr__gz_pass_on(ctr__framer *f, const unsigned char *p, size_t n);
 /* End of a gzip input: padding told, an open member is a truncated stream. */
 int ctr__gz_finish(ctr__framer *f);
-/* What the gzip layers hold (the framer is freed, or reset). */
+/* Frees what the gzip layers hold (zlib state, output buffers, libdeflate's
+ * decompressor), not f itself: the framer is being freed. */
 void ctr__gz_free(ctr__framer *f);
+/* Ends any open member; the memory is kept for the next stream. */
 void ctr__gz_reset(ctr__framer *f);
 
 #endif

@@ -185,13 +185,14 @@ typedef struct ctr__frame_sink {
   int (*record)(void *ud, const char *data, size_t len, uint64_t index, uint64_t offset,
                 const ctr__record_facts *facts);
   /* A record that could not be cut out or is not an object. `index` is the
-   * index it took. status: CTR_EDATA or CTR_ELIMIT. */
+   * index it took. status: CTR_EDATA or CTR_ELIMIT. msg borrowed for the call. */
   void (*bad_record)(void *ud, int status, uint64_t index, uint64_t offset, const char *msg);
   /* A value recognised and skipped (digest file, CloudWatch Logs control
-   * message, EventBridge event that does not carry a CloudTrail record). */
+   * message, EventBridge event that does not carry a CloudTrail record).
+   * `what` is static text. */
   void (*skipped)(void *ud, uint64_t offset, const char *what);
   /* The stream itself is unreadable (corrupt gzip): nothing more can be cut.
-   * `offset` is in the compressed input. */
+   * `offset` is in the compressed input. msg borrowed for the call. */
   void (*stream_error)(void *ud, int status, uint64_t offset, const char *msg);
   void *ud;
 } ctr__frame_sink;
@@ -204,13 +205,18 @@ typedef struct ctr__frame_limits {
 } ctr__frame_limits;
 
 void ctr__frame_limits_default(ctr__frame_limits *l);
+/* A new framer calling `sink` (copied; its ud is the caller's and must
+ * outlive the framer). CTR_OK with *out the caller's (ctr__framer_free,
+ * NULL-safe); CTR_ENOMEM or CTR_EINVAL, *out untouched. */
 int ctr__framer_new(const ctr__frame_sink *sink, ctr__framer **out);
 void ctr__framer_free(ctr__framer *f);
-void ctr__framer_set_limits(ctr__framer *f, const ctr__frame_limits *l);
-/* CTR_OK, the sink's non-zero record() return, CTR_ENOMEM, CTR_EBUSY (called
- * from inside a sink), CTR_ESTATE (feed after finish), or the stream error's
- * status (CTR_EDATA for a corrupt stream, CTR_ELIMIT for the gzip limit),
- * which every later feed/finish returns until reset. */
+void ctr__framer_set_limits(ctr__framer *f, const ctr__frame_limits *l); /* copied */
+/* data[0..len) is borrowed for the call: what a record spanning feeds needs
+ * is copied into the framer. CTR_OK, the sink's non-zero record() return,
+ * CTR_ENOMEM, CTR_EBUSY (called from inside a sink), CTR_ESTATE (feed after
+ * finish), or the stream error's status (CTR_EDATA for a corrupt stream,
+ * CTR_ELIMIT for the gzip limit), which every later feed/finish returns
+ * until reset. */
 int ctr__framer_feed(ctr__framer *f, const void *data, size_t len);
 int ctr__framer_finish(ctr__framer *f);
 void ctr__framer_reset(ctr__framer *f);
@@ -225,6 +231,9 @@ typedef enum ctr__vkind {
   CTR__V_LIST,       /* items/count: list of strings (ec2.imageids) */
 } ctr__vkind;
 
+/* A field's value. It owns nothing: str and items are borrowed from the
+ * event's JSON, static storage, or the event's arena, and are valid until
+ * the arena is reset (the next record). */
 typedef struct ctr__value {
   ctr__vkind kind;
   const char *str;
@@ -255,7 +264,9 @@ typedef struct ctr__lazy {
 } ctr__lazy;
 
 /* The event being evaluated. Created by the scanner, read by extractors
- * through ctr__event_get and friends, never through root directly. */
+ * through ctr__event_get and friends, never through root directly. The
+ * scanner owns root (and lazy's whole) for the record's time; raw, lazy,
+ * arena and hostname are borrowed from it. */
 typedef struct ctr__event {
   json_t *root;       /* the record (an object); with `lazy`, only the members read so far */
   ctr__lazy *lazy;    /* NULL: root is the whole parsed record */
@@ -327,8 +338,10 @@ extern const size_t ctr__fields_rds_count;
 const ctr__field_def *ctr__field_lookup(const char *name, size_t len);
 
 /* The record's members, for extractors and the scanner (event.c). A lazy
- * event parses a member the first time it is asked for. NULL when absent
- * (or, with ev->lazy->failed set, when out of memory). */
+ * event parses a member the first time it is asked for (and keeps it in
+ * root). NULL when absent (or, with ev->lazy->failed set, when out of
+ * memory). What these return is borrowed from the event, valid until the
+ * record ends: never json_decref'd by the caller. */
 json_t *ctr__event_get(const ctr__event *ev, const char *key);
 json_t *ctr__event_getn(const ctr__event *ev, const char *key, size_t n);
 /* ctr__json_path from the record ("userIdentity.sessionContext.sessionIssuer.userName"). */
@@ -336,7 +349,8 @@ json_t *ctr__event_path(const ctr__event *ev, const char *dotted);
 /* Whether member `key` is present and of JSON type t (string or object: read
  * from the walk without parsing the member). */
 bool ctr__event_member_is(const ctr__event *ev, const char *key, json_type t);
-/* The whole record as one object (a lazy event parses it in full once). */
+/* The whole record as one object (a lazy event parses it in full once, into
+ * lazy->whole); borrowed as above. */
 json_t *ctr__event_whole(const ctr__event *ev);
 /* A value at a dotted path of object keys, as the plain fields read it
  * (fields.c): read from the walked bytes while its top-level member is
@@ -369,7 +383,8 @@ ctr__step ctr__bytes_key(ctr__bspan *s, const char *key, size_t n);
  * (NULL, with ev->lazy->failed set, when out of memory). */
 const char *ctr__bytes_string(const ctr__event *ev, const ctr__bspan *s);
 
-/* Helpers for extractors (fields.c). */
+/* Helpers for extractors (fields.c). The json_t they return is borrowed
+ * from `obj`/`root` (no reference taken); values set borrow their strings. */
 /* Member of an object, or NULL (also when `obj` is not an object). */
 json_t *ctr__json_get(const json_t *obj, const char *key);
 /* Member key[0..n) of an object (n bytes, no NUL needed), or NULL. */
@@ -381,14 +396,17 @@ json_t *ctr__json_path(const json_t *root, const char *dotted);
 void ctr__value_plain(const json_t *j, ctr__value *out);
 /* Sets `out` to absent (every comparison on it is false). */
 static inline void ctr__value_absent(ctr__value *out) { memset(out, 0, sizeof *out); }
-/* Compact JSON text of j in the arena (JSON null -> "null"); absent if j == NULL. */
+/* Compact JSON text of j in ev's arena (JSON null -> "null"); absent if j ==
+ * NULL. CTR_OK or CTR_ENOMEM (*out then not to be read). */
 int ctr__value_compact(const ctr__event *ev, const json_t *j, ctr__value *out);
+/* These borrow s (it must live until the arena is reset). */
 void ctr__value_str(ctr__value *out, const char *s, size_t len);
 void ctr__value_cstr(ctr__value *out, const char *s);
 void ctr__value_u64(ctr__value *out, uint64_t v);
 
 /* Parses eventTime (RFC 3339 with optional fraction, 'Z' or offset, and
- * Panther's "YYYY-MM-DD HH:MM:SS[.fff]") into ns since epoch; false if invalid. */
+ * Panther's "YYYY-MM-DD HH:MM:SS[.fff]") into ns since epoch; false if
+ * invalid, *ns_out then untouched. */
 bool ctr__parse_time(const char *s, int64_t *ns_out);
 
 #endif

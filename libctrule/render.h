@@ -6,7 +6,9 @@
 
 #include "eval.h"
 
-/* What rendering one match makes; reused match after match (memory kept). */
+/* What rendering one match makes; reused match after match (memory kept).
+ * Its holder (the scanner) owns it: zero-initialise it, free each buffer
+ * with ctr__buf_free and value_off with free(). */
 typedef struct ctr__render_out {
   ctr__buf text;         /* the output, NUL-terminated */
   ctr__buf json;         /* what ctr_match_json needs beyond the public accessors (render.c) */
@@ -15,13 +17,18 @@ typedef struct ctr__render_out {
   size_t cap_values;
 } ctr__render_out;
 
-/* Renders rule r's output and output fields for the event of cx into out.
- * CTR_OK or CTR_ENOMEM. */
+/* Renders rule r's output and output fields for the event of cx into out,
+ * replacing what it held (buffers grown as needed, never shrunk). Borrows r
+ * and cx; field values read through cx may live in the event's arena, and
+ * are copied into out. CTR_OK, or CTR_ENOMEM with out's contents partial:
+ * not to be delivered. */
 int ctr__render(ctr__evalctx *cx, const ctr__crule *r, ctr__render_out *out);
-/* Appends a value rendered Falco's way ("<NA>" for an absent one). */
+/* Appends a value rendered Falco's way ("<NA>" for an absent one) to b,
+ * copying it. CTR_OK, or CTR_ENOMEM with part of the value appended. */
 int ctr__render_value(ctr__buf *b, const ctr__value *v);
 /* The rendering of the match being delivered (scanner.c, which owns
- * struct ctr_match); for ctr_match_json. */
+ * struct ctr_match); for ctr_match_json. Borrowed from the scanner: valid
+ * during the match callback only. */
 const ctr__render_out *ctr__match_render(const ctr_match *m);
 
 #endif
