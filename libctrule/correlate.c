@@ -299,6 +299,17 @@ typedef struct cgroup {
   size_t n, cap;
 } cgroup;
 
+/* The groups and periods (eventTime / timespan) in which a correlation let
+ * go of matches, as hashes: a later match of the group within a timespan of
+ * one of them could have shared a window with it, so it is reported rather
+ * than counted wrong. Bounded: a full set stands for every group and period
+ * (a hash collision, too, only makes a report). */
+typedef struct letgo {
+  int64_t *v; /* open addressing, INT64_MIN: empty */
+  size_t n, cap;
+  bool full;
+} letgo;
+
 /* An alert made and not yet taken. */
 typedef struct pending {
   uint32_t rule;
@@ -317,7 +328,7 @@ struct ctr__corrstate {
   uint64_t held, max_held;
   int64_t lateness_ns, watermark; /* the latest event time of a match fed */
   bool have_watermark;
-  int64_t *let_go; /* per correlation: the latest time of a match expired (INT64_MIN: none) */
+  struct letgo *let_go; /* per correlation: the periods of matches let go */
   uint64_t *last_seq; /* per correlation: the record it last counted (a record counts once) */
   uint64_t since_sweep;
   pending *p;
@@ -346,15 +357,13 @@ int ctr__corrstate_new(const ctr_ruleset *rs, ctr__corr_report_fn report, void *
     free(s);
     return CTR_ENOMEM;
   }
-  if (!(s->let_go = malloc(rs->corr->n * sizeof *s->let_go)) ||
+  if (!(s->let_go = calloc(rs->corr->n, sizeof *s->let_go)) ||
       !(s->last_seq = calloc(rs->corr->n, sizeof *s->last_seq))) {
     free(s->let_go);
     free(s->tab);
     free(s);
     return CTR_ENOMEM;
   }
-  for (size_t k = 0; k < rs->corr->n; k++)
-    s->let_go[k] = INT64_MIN;
   s->cap = 64;
   s->values = ctr__field_lookup("json.values", 11);
   s->rs = rs;
@@ -404,6 +413,8 @@ void ctr__corrstate_free(ctr__corrstate *s)
       group_free(s, g);
     }
   free(s->tab);
+  for (size_t k = 0; s->let_go && k < s->cs->n; k++)
+    free(s->let_go[k].v);
   free(s->let_go);
   free(s->last_seq);
   for (size_t i = s->next; i < s->np; i++)
@@ -428,16 +439,71 @@ static void drop_front(ctr__corrstate *s, cgroup *g, size_t k)
   s->held -= k;
 }
 
+static int64_t period(int64_t t, int64_t span) { return t / span - (t % span < 0); }
+
+/* The set's key of a group (its key's hash) and period. */
+static int64_t letgo_key(uint64_t group, int64_t p)
+{
+  uint64_t k[2] = {group, (uint64_t)p};
+  int64_t h = (int64_t)ctr__hash((const char *)k, sizeof k);
+  return h == INT64_MIN ? 0 : h;
+}
+
+static size_t letgo_slot(const letgo *l, int64_t p)
+{
+  size_t i = (size_t)ctr__hash((const char *)&p, sizeof p) & (l->cap - 1);
+  while (l->v[i] != INT64_MIN && l->v[i] != p)
+    i = (i + 1) & (l->cap - 1);
+  return i;
+}
+
+/* Notes period p; past `max` periods (or out of memory) the set is full. */
+static void letgo_add(letgo *l, int64_t p, uint64_t max)
+{
+  if (l->full || (l->cap && l->v[letgo_slot(l, p)] == p))
+    return;
+  if (2 * (l->n + 1) > l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 16;
+    int64_t *v = l->n + 1 > max ? NULL : malloc(cap * sizeof *v);
+    if (!v) {
+      l->full = true;
+      return;
+    }
+    for (size_t i = 0; i < cap; i++)
+      v[i] = INT64_MIN;
+    letgo old = *l;
+    l->v = v;
+    l->cap = cap;
+    for (size_t i = 0; i < old.cap; i++)
+      if (old.v[i] != INT64_MIN)
+        l->v[letgo_slot(l, old.v[i])] = old.v[i];
+    free(old.v);
+  }
+  l->v[letgo_slot(l, p)] = p;
+  l->n++;
+}
+
+/* Whether a match of the group at t could share a window with one let go. */
+static bool letgo_near(const letgo *l, uint64_t group, int64_t t, int64_t span)
+{
+  if (l->full)
+    return true;
+  for (int64_t p = period(t, span) - 1; l->cap && p <= period(t, span) + 1; p++) {
+    int64_t key = letgo_key(group, p);
+    if (l->v[letgo_slot(l, key)] == key)
+      return true;
+  }
+  return false;
+}
+
 /* Lets go of the entries no match within the lateness can share a window
- * with, noting the latest (a later match near it is then reported). */
+ * with, noting their periods (a later match near one is then reported). */
 static void expire(ctr__corrstate *s, cgroup *g)
 {
-  int64_t horizon = s->watermark - s->lateness_ns - s->cs->v[g->corr].span_ns;
+  int64_t span = s->cs->v[g->corr].span_ns, horizon = s->watermark - s->lateness_ns - span;
   size_t k = 0;
-  while (k < g->n && g->e[k].t < horizon)
-    k++;
-  if (k && g->e[k - 1].t > s->let_go[g->corr])
-    s->let_go[g->corr] = g->e[k - 1].t;
+  for (; k < g->n && g->e[k].t < horizon; k++)
+    letgo_add(&s->let_go[g->corr], letgo_key(g->hash, period(g->e[k].t, span)), s->max_held);
   drop_front(s, g, k);
 }
 
@@ -771,20 +837,25 @@ static int feed(ctr__corrstate *s, uint32_t k, uint32_t r, const ctr__event *ev)
     say(s, ev, CTR_EDATA, c, "the match of '%s' is not counted: the record has no valid eventTime", rname);
     return CTR_OK;
   }
-  /* Out of order by more than the lateness: counted unless a match it
-   * could share a window with was let go, which would make the count wrong. */
-  if (s->let_go[k] != INT64_MIN && ev->time_ns - c->span_ns <= s->let_go[k]) {
-    say(s, ev, CTR_ELIMIT, c,
-        "the match of '%s' is not counted: its eventTime is %lld s before the latest one seen, and matches within "
-        "the timespan of it were let go (limit %s %lld s)",
-        rname, (long long)((s->watermark - ev->time_ns) / 1000000000), ctr_limit_name(CTR_LIMIT_CORRELATION_LATENESS),
-        (long long)(s->lateness_ns / 1000000000));
-    return CTR_OK;
-  }
   int rc = CTR_OK;
   char **vals;
   if (!group_key(s, k, c, ev, &vals, &rc))
     return rc; /* a group-by field without a value: no group (docs/sigma.md) */
+  /* Out of order by more than the lateness (only such a match can be near
+   * one let go): counted unless a match of its group it could share a window
+   * with was let go, which would make the verdict wrong. */
+  if (s->have_watermark && ev->time_ns < s->watermark - s->lateness_ns &&
+      letgo_near(&s->let_go[k], ctr__hash(s->key.data, s->key.len), ev->time_ns, c->span_ns)) {
+    for (size_t i = 0; i < c->ngroup; i++)
+      free(vals[i]);
+    free(vals);
+    say(s, ev, CTR_ELIMIT, c,
+        "the match of '%s' is not counted: its eventTime is %lld s before the latest one seen, and matches of its "
+        "group within the timespan of it were let go (limit %s %lld s)",
+        rname, (long long)((s->watermark - ev->time_ns) / 1000000000), ctr_limit_name(CTR_LIMIT_CORRELATION_LATENESS),
+        (long long)(s->lateness_ns / 1000000000));
+    return CTR_OK;
+  }
   ctr__buf val = {0};
   if (c->field && !field_text(s, ev, c->field, &val, &rc)) {
     for (size_t i = 0; i < c->ngroup; i++)

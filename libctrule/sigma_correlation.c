@@ -308,6 +308,10 @@ int ctr__sigma_correlation(sctx *x, const ctr__ynode *key)
   int rc = check_title(x, title);
   if (rc != CTR_OK)
     return rc;
+  size_t defined = x->defs->nrules + (x->defs->corr ? x->defs->corr->n : 0);
+  if (defined >= x->defs->limits[CTR_LIMIT_RULES]) /* a correlation is a rule of the ruleset */
+    return err(x, title, 0, "LOAD_ERR_VALIDATE", "more than %llu rules (limit %s)",
+               (unsigned long long)x->defs->limits[CTR_LIMIT_RULES], ctr_limit_name(CTR_LIMIT_RULES));
   ctr__corrdef d = {.priority = ctr_priority_parse(prio), .pos = {title->src, title->line, title->col}};
   rc = read_correlation(x, key, c, &d);
   if (rc == CTR_OK)

@@ -425,8 +425,18 @@ Test(correlate, out_of_order_matches_count_unless_their_window_was_let_go)
                            "group=userIdentity.arn=arn:aws:iam::1:user/m events=e4@2025-01-01T10:05:00Z (Deleted), "
                            "e3@2025-01-01T10:06:00Z (Deleted)\n");
   cr_assert_str_eq(e.text, "2\tELIMIT\t1\tcorrelation 'Mass Deletion': the match of 'Deleted' is not counted: its "
-                           "eventTime is 300 s before the latest one seen, and matches within the timespan of it were "
+                           "eventTime is 300 s before the latest one seen, and matches of its group within the timespan of it were "
                            "let go (limit correlation_lateness 60 s)\n");
+  tu_matches_free(&m);
+  free(data);
+  /* as late, in a group that lost nothing (z): taken, no report */
+  data = JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "s"), rec("DeleteDBSnapshot", "10:06:00", "m", "e3", "s"),
+              rec("DeleteDBSnapshot", "10:01:00", "z", "e2", "s"));
+  m = (tu_matches){0};
+  memset(&e, 0, sizeof e);
+  scan_with(EVENT_COUNT("2", "2m"), data, 0, 60, &m, &e);
+  cr_assert_eq(e.n, 0, "%s", e.text);
+  cr_assert_eq(m.count, 0, "%s", m.text);
   tu_matches_free(&m);
   free(data);
 }
@@ -507,6 +517,25 @@ Test(correlate, what_a_correlation_may_name)
   ctr_ruleset_unref(rs);
 }
 
+Test(correlate, a_correlation_counts_against_the_rules_limit)
+{
+  const char *y = BASE "title: C1\ncorrelation:\n  type: temporal\n  rules: [Deleted]\n  timespan: 1h\n---\n"
+                       "title: C2\ncorrelation:\n  type: temporal\n  rules: [Deleted]\n  timespan: 1h\n";
+  for (uint64_t limit = 4; limit <= 5; limit++) {
+    ctr_compiler *c;
+    cr_assert_eq(ctr_compiler_new(&c), CTR_OK);
+    cr_assert_eq(ctr_compiler_set_limit(c, CTR_LIMIT_RULES, limit), CTR_OK);
+    int rc = ctr_compiler_add_string(c, y, strlen(y), "c.yml");
+    if (limit == 4) { /* three rules and C1 fit; C2 is the fifth */
+      cr_assert_eq(rc, CTR_ESYNTAX);
+      cr_assert_str_eq(ctr_diag_text(ctr_compiler_diag(c, 0)), "c.yml:30:8: error: more than 4 rules (limit rules) (in 'C2')");
+    } else {
+      cr_assert_eq(rc, CTR_OK);
+    }
+    ctr_compiler_free(c);
+  }
+}
+
 Test(correlate, the_state_outlives_reset_one_stream_of_event_time_across_files)
 {
   ctr_ruleset *rs = compile(EVENT_COUNT("2", "1h"));
@@ -526,4 +555,45 @@ Test(correlate, the_state_outlives_reset_one_stream_of_event_time_across_files)
   ctr_ruleset_unref(rs);
   free(a);
   free(b);
+}
+
+/* The RDS correlations (libctrule/rules/aws_rds_correlations.yaml, after the
+ * built-in rules) on their fixtures, in every chunking: each fires once, at
+ * the record that completes it, and no near-miss of the file makes another. */
+Test(correlate, the_rds_correlations_on_their_fixtures)
+{
+  static const struct {
+    const char *file, *rule, *at;
+  } cases[] = {
+    {"rds_snapshot_exfiltration_sequence", "RDS Snapshot Exfiltration Sequence", "2\tRDS Snapshot Exfiltration Sequence\t"},
+    {"rds_mass_deletion", "RDS Mass Deletion", "5\tRDS Mass Deletion\t"},
+    {"rds_database_public_window", "RDS Database Public Window", "1\tRDS Database Public Window\t"},
+  };
+  ctr_compiler *c;
+  cr_assert_eq(ctr_compiler_new(&c), CTR_OK);
+  cr_assert_eq(ctr_compiler_add_builtin(c, "rds"), CTR_OK);
+  cr_assert_eq(ctr_compiler_add_file(c, tu_tests("../libctrule/rules/aws_rds_correlations.yaml")), CTR_OK);
+  ctr_ruleset *rs;
+  cr_assert_eq(ctr_compiler_compile(c, &rs), CTR_OK);
+  ctr_compiler_free(c);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char path[256];
+    snprintf(path, sizeof path, "../libctrule/rules/correlation_tests/%s.ndjson", cases[i].file);
+    size_t len;
+    char *data = tu_read(tu_tests(path), &len);
+    static const size_t chunks[] = {0, 1, 5, 333, 4096};
+    for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++) {
+      tu_matches m = {0};
+      cr_assert_eq(tu_scan(rs, data, len, chunks[k], 0, &m), CTR_OK);
+      cr_assert(strstr(m.text, cases[i].at), "%s: %s", cases[i].file, m.text);
+      char needle[128];
+      snprintf(needle, sizeof needle, "\t%s\t", cases[i].rule);
+      cr_assert_eq(count_of(m.text, needle), 1, "%s: %s", cases[i].file, m.text);
+      cr_assert_eq(count_of(m.text, "Sequence\t") + count_of(m.text, "Mass Deletion\t") + count_of(m.text, "Public Window\t"), 1,
+                   "%s: another correlation fired: %s", cases[i].file, m.text);
+      tu_matches_free(&m);
+    }
+    free(data);
+  }
+  ctr_ruleset_unref(rs);
 }

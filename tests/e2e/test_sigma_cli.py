@@ -177,3 +177,87 @@ def test_pysigma_reference_agrees_with_the_engine(rule_file: Path, tmp_path: Pat
     got_ids = sorted(a["output_fields"]["ct.id"] for a in alerts)
     assert len(alerts) == sum(expected), (alerts, expected)
     assert got_ids == sorted(rec["eventID"] for (rec, _), e in zip(records, expected) if e)
+
+
+# ---------------------------------------------------------------- correlations
+
+DELETED = ("title: Snapshot Deleted\nname: snapshot_deleted\nlogsource: {product: aws, service: cloudtrail}\n"
+           "detection:\n  sel: {eventName: DeleteDBSnapshot}\n  condition: sel\nlevel: low\n")
+MASS = ("title: Many Snapshot Deletions\ncorrelation:\n  type: event_count\n  rules: snapshot_deleted\n"
+        "  group-by: [userIdentity.arn]\n  timespan: 5m\n  condition: {gte: 3}\nlevel: high\n")
+
+
+def _deletion(i: int, hms: str, who: str) -> str:
+    return json.dumps({"eventVersion": "1.08", "eventTime": f"2025-01-01T{hms}Z", "eventName": "DeleteDBSnapshot",
+                       "eventSource": "rds.amazonaws.com", "awsRegion": "us-east-1", "eventID": f"id-{i}",
+                       "eventType": "AwsApiCall", "requestParameters": {"dBSnapshotIdentifier": f"s{i}"},
+                       "userIdentity": {"type": "IAMUser", "arn": f"arn:aws:iam::1:user/{who}", "accountId": "1"}})
+
+
+def test_a_correlation_alert_across_files_as_a_falco_json_line(tmp_path: Path):
+    rules = tmp_path / "corr.yml"
+    rules.write_text(DELETED + "---\n" + MASS)
+    # two files scanned one after the other: the state carries over
+    (tmp_path / "a.json").write_text(_deletion(0, "10:00:00", "m") + "\n" + _deletion(1, "10:01:00", "z") + "\n")
+    (tmp_path / "b.json").write_text(_deletion(2, "10:02:00", "m") + "\n" + _deletion(3, "10:04:59", "m") + "\n")
+    # one worker: files spread over workers (-j N) are not correlated with one another
+    proc = run("scan", "-j", "1", "--no-builtin", "--json", "-r", str(rules), str(tmp_path / "a.json"),
+               str(tmp_path / "b.json"))
+    assert proc.returncode == 0, proc.stderr
+    alerts = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(alerts) == 1, alerts  # generate: false: the base rule does not alert on its own
+    a = alerts[0]
+    assert a["rule"] == "Many Snapshot Deletions" and a["priority"] == "Error"
+    assert a["tags"] == ["sigma", "sigma.correlation"]
+    f = a["output_fields"]
+    assert f["correlation.count"] == "3"
+    assert f["correlation.group"] == "userIdentity.arn=arn:aws:iam::1:user/m"
+    assert f["userIdentity.arn"] == "arn:aws:iam::1:user/m"
+    assert f["correlation.events"] == ("id-0@2025-01-01T10:00:00Z (Snapshot Deleted), id-2@2025-01-01T10:02:00Z "
+                                       "(Snapshot Deleted), id-3@2025-01-01T10:04:59Z (Snapshot Deleted)")
+    assert a["time"] == "2025-01-01T10:04:59.000000000Z"
+    assert "event_count of snapshot_deleted within 5m (gte 3): count=3" in a["output"]
+
+
+RDS_CORRELATIONS = REPO / "libctrule" / "rules" / "aws_rds_correlations.yaml"
+RDS_CORRELATION_FIXTURES = REPO / "libctrule" / "rules" / "correlation_tests"
+
+
+def test_the_rds_correlations_pass_their_fixtures():
+    proc = run("test", "-r", str(RDS_CORRELATIONS), str(RDS_CORRELATION_FIXTURES))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ctrule test: 4 passed, 0 failed, 0 untested (4 rules;" in proc.stdout, proc.stdout
+    # the fixtures are those the script writes
+    check = subprocess.run(["python3", str(RDS_CORRELATION_FIXTURES / "make_fixtures.py"), "--check"],
+                           capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_the_rds_correlations_fire_on_their_fixtures():
+    for name, rule in (("rds_snapshot_exfiltration_sequence", "RDS Snapshot Exfiltration Sequence"),
+                       ("rds_mass_deletion", "RDS Mass Deletion"), ("rds_database_public_window", "RDS Database Public Window")):
+        proc = run("scan", "--json", "-r", str(RDS_CORRELATIONS), str(RDS_CORRELATION_FIXTURES / f"{name}.ndjson"))
+        assert proc.returncode == 0, proc.stderr
+        fired = [json.loads(line) for line in proc.stdout.splitlines()]
+        fired = [a for a in fired if "sigma.correlation" in a["tags"]]
+        assert [a["rule"] for a in fired] == [rule], proc.stdout
+
+
+def test_a_correlation_over_its_limits_is_reported_with_the_record(tmp_path: Path):
+    rules = tmp_path / "corr.yml"
+    rules.write_text(DELETED + "---\n" + MASS)
+    data = tmp_path / "d.json"
+    data.write_text(_deletion(0, "10:00:00", "m") + "\n" + _deletion(1, "10:00:01", "z") + "\n")
+    proc = run("scan", "--no-builtin", "--limit", "correlation_events=1", "-r", str(rules), str(data))
+    assert proc.returncode == 0, proc.stderr
+    offset = len(_deletion(0, "10:00:00", "m")) + 1  # the second record's first byte
+    assert (f"{data.name}: record 1 at byte {offset}: correlation 'Many Snapshot Deletions': the match of 'Snapshot Deleted' "
+            "is not counted: 1 matches are held (limit correlation_events)") in proc.stderr, proc.stderr
+
+
+def test_an_upper_bound_is_refused_at_file_line_column(tmp_path: Path):
+    rules = tmp_path / "corr.yml"
+    rules.write_text(DELETED + "---\n" + MASS.replace("{gte: 3}", "{gte: 3, lt: 9}"))
+    proc = run("validate", str(rules))
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert f"{rules}:15:23: error: 'lt' is not supported" in proc.stdout + proc.stderr
