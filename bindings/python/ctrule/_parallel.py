@@ -79,9 +79,11 @@ class _Worker:
 def scan_files(ruleset: Ruleset, sources: Iterable[Source], *, threads: Optional[int] = None,
                chunk_size: int = DEFAULT_CHUNK_SIZE, **options: Any) -> Iterator[FileResult]:
     """Scans many inputs (paths, bytes, file objects) on ``threads`` threads
-    (default: the cores this process may use), one :class:`Scanner` per
-    thread on the shared ``ruleset``, and yields a :class:`FileResult` per
-    input in the order of ``sources``. An input that cannot be read or ends
+    (default: the cores this process may use): the calling thread, which
+    scans while the result it waits for is not ready, and ``threads - 1``
+    others, each with a :class:`Scanner` of its own on the shared
+    ``ruleset`` (so Sigma correlations see the inputs of one thread). Yields a
+    :class:`FileResult` per input in the order of ``sources``. An input that cannot be read or ends
     in a stream error is a result with ``error`` set; the others go on. At
     most 64 inputs per thread, and 64 more, are taken ahead of the one the
     caller is waiting for (as ``ctrule scan -j N``); leaving the loop early
