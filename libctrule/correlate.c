@@ -389,15 +389,20 @@ static void entry_free(centry *e)
   free(e->value);
 }
 
+/* Frees n group-by values and their array (NULL-safe). */
+static void free_vals(char **vals, size_t n)
+{
+  for (size_t i = 0; vals && i < n; i++)
+    free(vals[i]);
+  free(vals);
+}
+
 static void group_free(ctr__corrstate *s, cgroup *g)
 {
   for (size_t i = 0; i < g->n; i++)
     entry_free(&g->e[i]);
   s->held -= g->n;
-  const ctr__ccorr *c = &s->cs->v[g->corr];
-  for (size_t i = 0; g->vals && i < c->ngroup; i++)
-    free(g->vals[i]);
-  free(g->vals);
+  free_vals(g->vals, s->cs->v[g->corr].ngroup);
   free(g->e);
   free(g->key);
   free(g);
@@ -774,9 +779,7 @@ static bool group_key(ctr__corrstate *s, uint32_t k, const ctr__ccorr *c, const 
   }
   ctr__buf_free(&one);
   if (!ok) {
-    for (size_t i = 0; *vals && i < c->ngroup; i++)
-      free((*vals)[i]);
-    free(*vals);
+    free_vals(*vals, c->ngroup);
     *vals = NULL;
   }
   return ok;
@@ -846,9 +849,7 @@ static int feed(ctr__corrstate *s, uint32_t k, uint32_t r, const ctr__event *ev)
    * with was let go, which would make the verdict wrong. */
   if (s->have_watermark && ev->time_ns < s->watermark - s->lateness_ns &&
       letgo_near(&s->let_go[k], ctr__hash(s->key.data, s->key.len), ev->time_ns, c->span_ns)) {
-    for (size_t i = 0; i < c->ngroup; i++)
-      free(vals[i]);
-    free(vals);
+    free_vals(vals, c->ngroup);
     say(s, ev, CTR_ELIMIT, c,
         "the match of '%s' is not counted: its eventTime is %lld s before the latest one seen, and matches of its "
         "group within the timespan of it were let go (limit %s %lld s)",
@@ -858,9 +859,7 @@ static int feed(ctr__corrstate *s, uint32_t k, uint32_t r, const ctr__event *ev)
   }
   ctr__buf val = {0};
   if (c->field && !field_text(s, ev, c->field, &val, &rc)) {
-    for (size_t i = 0; i < c->ngroup; i++)
-      free(vals[i]);
-    free(vals);
+    free_vals(vals, c->ngroup);
     ctr__buf_free(&val);
     return rc; /* nothing to count */
   }
@@ -877,9 +876,7 @@ static int feed(ctr__corrstate *s, uint32_t k, uint32_t r, const ctr__event *ev)
     rc = CTR_ENOMEM;
   }
   if (!g || g->vals != vals) {
-    for (size_t i = 0; i < c->ngroup; i++)
-      free(vals[i]);
-    free(vals);
+    free_vals(vals, c->ngroup);
   }
   centry e = {ev->time_ns, r, member_text(ev, "eventID"), member_text(ev, "eventTime"),
               c->field ? ctr__strdup(val.data ? val.data : "") : NULL};
