@@ -32,7 +32,9 @@
  * each rule gets groups of literals, one of each group being required: the
  * operands of `=`, `in`, `intersects`, `startswith`, `pmatch`, `contains` and
  * `endswith` (and their anyof/allof/oneof forms), the longest plain run of a
- * glob or a simple regex, and, searched ASCII-folded, those of tolower(),
+ * glob, what a regex requires (ctr__regex_literals: one of a few literals,
+ * `(Delete|Stop)DB.*` requiring DeleteDB or StopDB), and, searched
+ * ASCII-folded, those of tolower(),
  * icontains and iglob, on fields whose value is verbatim in the record
  * (ctr__rawness in internal.h), through and/or and macros, never under
  * `not`. Many rules' literals are searched in one pass (litmatch.c).
@@ -230,56 +232,235 @@ static ctr__str glob_run(ctr__arena *scratch, const ctr__str *pat, bool *leaf)
   return best;
 }
 
-/* The longest literal run every string a PCRE2 pattern (full match, UTF, no
- * options) matches holds, unescaped into scratch; len 0 if none. Only the
- * simplest patterns are read: any group, alternation, class, brace,
- * backslash before a letter or digit (\d, \Q, \x..., \cX) or non-ASCII
- * byte (a quantifier would apply to the whole character) gives none. `.`,
- * `^` and `$` end a run, `+` ends it after its character, `*` and `?` take
- * their character out of it; `\` before punctuation is that character. */
-static ctr__str regex_run(ctr__arena *scratch, const ctr__str *pat)
+/* ------------------------------------------------------------ regex literals
+ * What a PCRE2 pattern (full match, UTF, no options) requires of every
+ * string it matches: a set of literals one of which the string holds. A
+ * recursive descent over the pattern gives each part either its exact
+ * strings (a finite set: literal characters, `?`, groups and alternations of
+ * exact parts, concatenated while the set stays small) or, failing that, the
+ * best set required somewhere inside it. Anything it does not model surely
+ * gives up on the whole pattern: a class, a brace, a backslash before a
+ * letter or digit (\d, \Q, \x..., \1), `(?` other than `(?:` (flags such as
+ * (?i) change what matches), or a non-ASCII byte (a quantifier would apply
+ * to the whole character). `.`, `^`, `$`, `*` end what is known of a
+ * sequence, `+` ends it after its part. */
+
+enum { RX_MAX_ALTS = 16 }; /* strings in a set: more is a weaker test, and slower */
+
+typedef struct rx_set {
+  ctr__str *v;
+  size_t n; /* 0: no set */
+} rx_set;
+
+typedef struct rx_info {
+  bool exact; /* the part matches exactly the strings of ex */
+  rx_set ex;
+  rx_set best; /* one of these is in every match (n 0: none known) */
+} rx_info;
+
+typedef struct rx_ctx {
+  ctr__arena *scratch;
+  const char *p, *end;
+  bool bad; /* a construct not modelled, or out of memory: no literals */
+} rx_ctx;
+
+static size_t rx_minlen(const rx_set *s)
+{
+  size_t m = SIZE_MAX;
+  for (size_t i = 0; i < s->n; i++)
+    m = s->v[i].len < m ? s->v[i].len : m;
+  return s->n ? m : 0;
+}
+
+/* Keeps in *best the better of it and cand: the longer shortest string (a
+ * set holding "" requires nothing), then the fewer strings. */
+static void rx_consider(rx_set *best, const rx_set *cand)
+{
+  size_t mc = rx_minlen(cand), mb = rx_minlen(best);
+  if (mc > 0 && (mc > mb || (mc == mb && cand->n < best->n)))
+    *best = *cand;
+}
+
+static rx_set rx_one(rx_ctx *x, const char *s, size_t len)
+{
+  ctr__str *v = ctr__arena_alloc(x->scratch, sizeof *v);
+  if (!v) {
+    x->bad = true;
+    return (rx_set){NULL, 0};
+  }
+  *v = (ctr__str){s, len};
+  return (rx_set){v, 1};
+}
+
+/* a x b, every string of a followed by every string of b (n 0: too many). */
+static rx_set rx_concat(rx_ctx *x, const rx_set *a, const rx_set *b)
+{
+  if (a->n * b->n > RX_MAX_ALTS)
+    return (rx_set){NULL, 0};
+  ctr__str *v = ctr__arena_alloc(x->scratch, a->n * b->n * sizeof *v);
+  if (!v) {
+    x->bad = true;
+    return (rx_set){NULL, 0};
+  }
+  size_t n = 0;
+  for (size_t i = 0; i < a->n; i++)
+    for (size_t j = 0; j < b->n; j++) {
+      char *t = ctr__arena_alloc(x->scratch, a->v[i].len + b->v[j].len + 1);
+      if (!t) {
+        x->bad = true;
+        return (rx_set){NULL, 0};
+      }
+      memcpy(t, a->v[i].s, a->v[i].len);
+      memcpy(t + a->v[i].len, b->v[j].s, b->v[j].len);
+      v[n++] = (ctr__str){t, a->v[i].len + b->v[j].len};
+    }
+  return (rx_set){v, n};
+}
+
+/* a + b, the strings of both (n 0: too many). */
+static rx_set rx_union(rx_ctx *x, const rx_set *a, const rx_set *b)
+{
+  if (a->n + b->n > RX_MAX_ALTS)
+    return (rx_set){NULL, 0};
+  ctr__str *v = ctr__arena_alloc(x->scratch, (a->n + b->n) * sizeof *v);
+  if (!v) {
+    x->bad = true;
+    return (rx_set){NULL, 0};
+  }
+  memcpy(v, a->v, a->n * sizeof *v);
+  memcpy(v + a->n, b->v, b->n * sizeof *v);
+  return (rx_set){v, a->n + b->n};
+}
+
+static rx_info rx_alternation(rx_ctx *x);
+
+/* One atom and its quantifier. *cut: the sequence's known run ends after it
+ * (`+`: more of it may follow). */
+static rx_info rx_atom(rx_ctx *x, bool *cut)
+{
+  static const rx_info unknown = {false, {NULL, 0}, {NULL, 0}};
+  rx_info a = unknown;
+  char c = *x->p++;
+  *cut = false;
+  if ((unsigned char)c >= 0x80 || strchr("[]{}*+?", c)) {
+    x->bad = true; /* a quantifier here starts a verb such as (*ACCEPT) */
+  } else if (c == '(') {
+    if (x->p < x->end && *x->p == '?') {
+      if (x->end - x->p < 2 || x->p[1] != ':') {
+        x->bad = true;
+        return a;
+      }
+      x->p += 2;
+    }
+    a = rx_alternation(x);
+    if (x->p >= x->end || *x->p != ')')
+      x->bad = true;
+    else
+      x->p++;
+  } else if (c == '.' || c == '^' || c == '$') {
+    *cut = true; /* matches varying text, or an anchor: the run ends */
+  } else {
+    if (c == '\\') {
+      if (x->p >= x->end || isalnum((unsigned char)*x->p) || (unsigned char)*x->p >= 0x80) {
+        x->bad = true;
+        return a;
+      }
+      c = *x->p++;
+    }
+    a.exact = true;
+    a.ex = rx_one(x, x->p - 1, 1);
+  }
+  if (x->bad || x->p >= x->end || !*x->p || !strchr("?*+{", *x->p))
+    return a;
+  char q = *x->p++;
+  if (q == '{') {
+    x->bad = true;
+    return a;
+  }
+  if (x->p < x->end && (*x->p == '?' || *x->p == '+'))
+    x->p++; /* lazy or possessive: the same strings */
+  if (q == '+') {
+    *cut = true;
+    return a;
+  }
+  if (q == '?' && a.exact) { /* present or not */
+    rx_set empty = rx_one(x, "", 0);
+    a.ex = rx_union(x, &a.ex, &empty);
+    a.exact = a.ex.n > 0;
+    a.best = (rx_set){NULL, 0};
+    return a;
+  }
+  return unknown; /* `*`, or `?` of what is not exact: nothing required */
+}
+
+/* A sequence of atoms, up to `|`, `)` or the end. */
+static rx_info rx_sequence(rx_ctx *x)
+{
+  rx_info s = {true, rx_one(x, "", 0), {NULL, 0}};
+  rx_set run = s.ex; /* the exact strings of the atoms since the run began */
+  while (!x->bad && x->p < x->end && *x->p != '|' && *x->p != ')') {
+    bool cut;
+    rx_info a = rx_atom(x, &cut);
+    if (x->bad)
+      break;
+    rx_consider(&s.best, &a.best);
+    rx_set joined = a.exact ? rx_concat(x, &run, &a.ex) : (rx_set){NULL, 0};
+    if (!joined.n) { /* the run ends before this atom */
+      rx_consider(&s.best, &run);
+      s.exact = false;
+      joined = a.exact ? a.ex : rx_one(x, "", 0);
+    }
+    run = joined;
+    if (cut) {
+      rx_consider(&s.best, &run);
+      s.exact = false;
+      run = rx_one(x, "", 0);
+    }
+  }
+  rx_consider(&s.best, &run);
+  s.ex = s.exact ? run : (rx_set){NULL, 0};
+  return s;
+}
+
+/* Sequences separated by `|`: exact when each is (their union); else one
+ * of them holds, so one of their sets is in every match. */
+static rx_info rx_alternation(rx_ctx *x)
+{
+  rx_info all = rx_sequence(x);
+  bool alternatives = false;
+  while (!x->bad && x->p < x->end && *x->p == '|') {
+    x->p++;
+    rx_info b = rx_sequence(x);
+    rx_set ea = all.exact ? all.ex : (rx_set){NULL, 0};
+    all.ex = all.exact && b.exact ? rx_union(x, &ea, &b.ex) : (rx_set){NULL, 0};
+    all.exact = all.ex.n > 0;
+    /* best: a set from each branch, the union (none if a branch has none) */
+    all.best = all.best.n && b.best.n ? rx_union(x, &all.best, &b.best) : (rx_set){NULL, 0};
+    alternatives = true;
+  }
+  if (alternatives && all.exact)
+    rx_consider(&all.best, &all.ex);
+  return all;
+}
+
+bool ctr__regex_literals(ctr__arena *scratch, const char *pat, size_t len, ctr__str **out, size_t *n)
 {
   /* sigma.c wraps a Sigma |re pattern P as a substring match; a string
-   * matching the whole holds a substring matching P (parentheses in P, which
-   * could close the wrapper's group, give none below). */
+   * matching the whole holds a substring matching P (a `)` in P, which could
+   * close the wrapper's group, makes P fail to parse below). */
   static const char pre[] = "(?s:.*)(?:", post[] = "\\E)(?s:.*)";
   size_t npre = sizeof pre - 1, npost = sizeof post - 1;
-  if (pat->len > npre + npost && memcmp(pat->s, pre, npre) == 0 &&
-      memcmp(pat->s + pat->len - npost, post, npost) == 0) {
-    ctr__str inner = {pat->s + npre, pat->len - npre - npost};
-    return regex_run(scratch, &inner);
+  if (len > npre + npost && memcmp(pat, pre, npre) == 0 && memcmp(pat + len - npost, post, npost) == 0) {
+    pat += npre;
+    len -= npre + npost;
   }
-  ctr__str best = {NULL, 0};
-  for (size_t i = 0; i < pat->len; i++) {
-    unsigned char ch = (unsigned char)pat->s[i];
-    if (ch >= 0x80 || strchr("()|[]{}", ch) ||
-        (ch == '\\' && (i + 1 == pat->len || isalnum((unsigned char)pat->s[i + 1]))))
-      return best;
-  }
-  char *buf = ctr__arena_alloc(scratch, pat->len + 1);
-  if (!buf)
-    return best;
-  size_t n = 0, run = 0; /* buf[run..n): the current run */
-  bool last_char = false; /* buf[n - 1] is the pattern's previous element */
-  for (size_t i = 0; i <= pat->len; i++) {
-    char ch = i < pat->len ? pat->s[i] : '.';
-    if (ch == '*' || ch == '?') {
-      if (last_char)
-        n--; /* optional, or repeated from none */
-    }
-    if (ch == '.' || ch == '^' || ch == '$' || ch == '*' || ch == '?' || ch == '+') {
-      if (n - run > best.len)
-        best = (ctr__str){buf + run, n - run};
-      run = n;
-      last_char = false;
-      continue;
-    }
-    if (ch == '\\')
-      ch = pat->s[++i];
-    buf[n++] = ch;
-    last_char = true;
-  }
-  return best;
+  rx_ctx x = {scratch, pat, pat + len, false};
+  rx_info r = rx_alternation(&x);
+  if (x.bad || x.p != x.end || rx_minlen(&r.best) == 0)
+    return false;
+  *out = r.best.v;
+  *n = r.best.n;
+  return true;
 }
 
 /* The literal group one check requires: one of its operands is in the
@@ -338,18 +519,28 @@ static literal_group check_literals(const lit_ctx *x, const ctr__cnode *c)
     leaf_checked = true;
     break;
   }
-  case CTR__OP_REGEX: { /* each pattern's longest literal run */
+  case CTR__OP_REGEX: { /* each pattern's literals, one of which it requires */
     const ctr__str *pats = c->mod ? c->rhs_list : &c->rhs;
-    size_t npats = c->mod ? c->nrhs : 1;
-    ctr__str *v = ctr__arena_alloc(x->scratch, (npats ? npats : 1) * sizeof *v);
-    if (!v)
+    size_t npats = c->mod ? c->nrhs : 1, total = 0;
+    ctr__str **alts = ctr__arena_alloc(x->scratch, (npats ? npats : 1) * sizeof *alts);
+    size_t *nalts = ctr__arena_alloc(x->scratch, (npats ? npats : 1) * sizeof *nalts);
+    if (!alts || !nalts)
+      return none;
+    for (size_t i = 0; i < npats; i++) {
+      if (!ctr__regex_literals(x->scratch, pats[i].s, pats[i].len, &alts[i], &nalts[i]))
+        return none; /* nothing required */
+      for (size_t k = 0; k < nalts[i]; k++)
+        if (def->raw == CTR__RAW_JSON_LEAF && !inside_one_string(&alts[i][k], false))
+          return none; /* could sit in a reformatted number or object */
+      total += nalts[i];
+    }
+    ctr__str *v = ctr__arena_alloc(x->scratch, (total ? total : 1) * sizeof *v);
+    if (!v || total > UINT32_MAX)
       return none;
     for (size_t i = 0; i < npats; i++)
-      if (!(v[i] = regex_run(x->scratch, &pats[i])).len ||
-          (def->raw == CTR__RAW_JSON_LEAF && !inside_one_string(&v[i], false)))
-        return none; /* nothing required, or could sit in a reformatted number or object */
+      for (size_t k = 0; k < nalts[i]; k++)
+        v[g.n++] = alts[i][k];
     g.lits = v;
-    g.n = (uint32_t)npats;
     leaf_checked = true;
     break;
   }

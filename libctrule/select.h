@@ -66,7 +66,13 @@ const uint32_t *ctr__index_lookup(const ctr_ruleset *rs, const char *name, size_
 /* n zeroed bytes (at least one) in the pool; NULL when out of memory. */
 void *ctr__select_zalloc(ctr__arena *pool, size_t n);
 
-/* prefilter.c. Builds rs->prefilter (left NULL when some enabled rule has
+/* prefilter.c. What every string the PCRE2 pattern pat[0..len) fully
+ * matches holds: one of (*out)[0..*n), none empty, at most 16, in scratch.
+ * False when nothing is known to be required (a construct it does not
+ * model, or out of memory: then scratch->failed is set); *out and *n are
+ * written only on true. */
+bool ctr__regex_literals(ctr__arena *scratch, const char *pat, size_t len, ctr__str **out, size_t *n);
+/* Builds rs->prefilter (left NULL when some enabled rule has
  * neither a key nor a required literal) from the compiled rules and rs->all,
  * into rs's pool. CTR_OK or CTR_ENOMEM. */
 int ctr__prefilter_build(ctr_ruleset *rs);

@@ -4,7 +4,7 @@
  * (flags 0) as without them (CTR_SCAN_NO_INDEX), under the built-in rules,
  * twenty upstream-style rules, a thousand generated ones, and rules that
  * lean on the prefilter's literal check. */
-#include "internal.h"
+#include "select.h"
 #include "litmatch.h"
 #include "testutil.h"
 #include "corpus.h"
@@ -1016,5 +1016,158 @@ Test(prefilter, records_no_rule_reads_are_judged_as_a_parse_would)
   outcome_free(&walked);
   outcome_free(&parsed);
   ctr__buf_free(&in);
+  ctr_ruleset_unref(rs);
+}
+
+/* ------------------------------------------------------------ regex literals */
+
+/* What a regex requires, as "lit|lit|..." ("-": nothing known). */
+static void regex_lits(const char *pat, char *out, size_t cap)
+{
+  ctr__arena scratch = {0};
+  ctr__str *v;
+  size_t n;
+  snprintf(out, cap, "-");
+  if (ctr__regex_literals(&scratch, pat, strlen(pat), &v, &n)) {
+    size_t at = 0;
+    for (size_t i = 0; i < n && at < cap; i++)
+      at += (size_t)snprintf(out + at, cap - at, "%s%.*s", i ? "|" : "", (int)v[i].len, v[i].s);
+  }
+  cr_assert_not(scratch.failed);
+  ctr__arena_free(&scratch);
+}
+
+/* The literals taken from each construct, and every construct that must
+ * give none. */
+Test(prefilter, regex_literals_of_each_construct)
+{
+  static const struct {
+    const char *pat, *want;
+  } t[] = {
+    {"(Delete|Stop)DB.*", "DeleteDB|StopDB"},
+    {"(?:Delete|Stop)DB(Instance|Cluster)", "DeleteDBInstance|DeleteDBCluster|StopDBInstance|StopDBCluster"},
+    {".+:assumed-role/aws:.+", ":assumed-role/aws:"},
+    {"tooly?z+ .*", "toolyz|toolz"},
+    {"colou?r", "colour|color"},
+    {"ab*cde", "cde"},
+    {"a.bcd", "bcd"},
+    {"x(abc|de)+y", "xabc|xde"},
+    {"(abc.*|xyz)q", "abc|xyz"},
+    {"Delete.*|Stop.*", "Delete|Stop"},
+    {"Delete.*|.*", "-"},
+    {"(a|)bcd", "abcd|bcd"},
+    {"(a|b)(c|d)(e|f)(g|h)(i|j)xyzw", "ixyzw|jxyzw"},
+    {"a\\.b\\*", "a.b*"},
+    {"(?s:.*)(?:Stop(Logging|Trail)\\E)(?s:.*)", "StopLogging|StopTrail"},
+    {"(?s:.*)(?:a)(b\\E)(?s:.*)", "-"},
+    {"(abc)*", "-"},
+    {"(abc)?d", "abcd|d"},
+    {"[A-Z]bc", "-"},
+    {"abc{2}", "-"},
+    {"\\dabc", "-"},
+    {"\\Qabc\\E", "-"},
+    {"(?i)abc", "-"},
+    {"(?=abc)abc", "-"},
+    {"(?<n>abc)", "-"},
+    {"(*ACCEPT)abc", "-"},
+    {"caf\xc3\xa9", "-"},
+    {"(abc", "-"},
+    {"abc)", "-"},
+    {"", "-"},
+    {".*", "-"},
+    {"a", "a"},
+    {"a+?bc", "bc"},
+  };
+  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+    char got[512];
+    regex_lits(t[i].pat, got, sizeof got);
+    cr_expect_str_eq(got, t[i].want, "%s: got %s", t[i].pat, got);
+  }
+}
+
+/* Every string of up to 8 letters over {a, b, c} that a pattern fully
+ * matches (PCRE2, as compile.c compiles it) holds one of the literals taken
+ * from it: the literals never rule out a match. */
+Test(prefilter, regex_literals_hold_in_every_match)
+{
+  static const char *const pats[] = {
+    "(a|bc)+c?", "a(b|c)*b", "(ab|ac)(b|)c", "(?:a|b)(?:c|a)b+", "c?(ab)+", ".*(abc|cab).*", "a.b", "((a|b)c|ca)b",
+    "a|b|c", "a*bc", "(a|b)(a|c)(b|c)(a|b)(c|a)", "(ab?c|b)+a", "(a|bb|ccc)(a|bb|ccc)", "b(a|)(a|)(a|)b",
+    "(a+|b)c", "(?:(?:a|b)(?:c|a))+", "ab|b.a|cc", "((ab|ba)?c)+", "ab*", "c(ab)*c", "(bc)*a", "ab?c?a",
+    "(a|b)+?c", "a(b|c)?+a"};
+  size_t with_literals = 0;
+  for (size_t p = 0; p < sizeof pats / sizeof pats[0]; p++) {
+    ctr__arena scratch = {0};
+    ctr__str *v;
+    size_t n;
+    if (!ctr__regex_literals(&scratch, pats[p], strlen(pats[p]), &v, &n)) {
+      ctr__arena_free(&scratch);
+      continue;
+    }
+    with_literals++;
+    int err;
+    PCRE2_SIZE off;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pats[p], PCRE2_ZERO_TERMINATED,
+                                   PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &err,
+                                   &off, NULL);
+    cr_assert_not_null(re, "%s", pats[p]);
+    pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+    size_t matched = 0;
+    for (size_t len = 0; len <= 8; len++) {
+      size_t total = 1;
+      for (size_t k = 0; k < len; k++)
+        total *= 3;
+      for (size_t code = 0; code < total; code++) {
+        char str[9];
+        size_t c = code;
+        for (size_t k = 0; k < len; k++, c /= 3)
+          str[k] = (char)('a' + c % 3);
+        str[len] = '\0';
+        if (pcre2_match(re, (PCRE2_SPTR)str, len, 0, 0, md, NULL) < 0)
+          continue;
+        matched++;
+        bool held = false;
+        for (size_t i = 0; i < n && !held; i++)
+          held = ctr__contains(str, len, v[i].s, v[i].len);
+        cr_assert(held, "%s matches \"%s\", which holds none of its %zu literals", pats[p], str, n);
+      }
+    }
+    cr_assert_gt(matched, 0, "%s matched nothing: the test tests nothing", pats[p]);
+    pcre2_match_data_free(md);
+    pcre2_code_free(re);
+    ctr__arena_free(&scratch);
+  }
+  cr_assert_geq(with_literals, 15, "too few patterns gave literals");
+}
+
+/* A regex with groups keeps the prefilter on and rules records out: the
+ * same alerts with and without it, and only records holding one of the
+ * alternatives parsed. */
+Test(prefilter, regex_alternatives_rule_records_out)
+{
+  static const char rules[] =
+    "- rule: R regex groups\n  desc: d\n  condition: ct.useragent regex \"(Delete|Stop)DB(Instance|Cluster).*\"\n"
+    "  output: o %ct.useragent\n  priority: info\n";
+#define REC(agent)                                                                                                \
+  "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\"},\"eventTime\":\"2026-11-28T00:00:00Z\","     \
+  "\"eventSource\":\"rds.amazonaws.com\",\"eventName\":\"X\",\"awsRegion\":\"us-east-1\",\"userAgent\":\"" agent   \
+  "\"}\n"
+  static const char recs[] = REC("DeleteDBInstance now") REC("StopDBCluster") REC("xStopDBCluster")
+    REC("StartDBCluster") REC("DeleteDB Instance") REC("Stop\\/DBCluster") REC("nothing");
+#undef REC
+  ctr_ruleset *rs = tu_compile(rules, NULL, 0);
+  cr_assert_not_null(rs);
+  cr_assert_not_null(rs->prefilter, "the regex rule turned the prefilter off");
+  uint64_t all, evaluated = same_both_ways(rs, "regex groups", recs, sizeof recs - 1, 0, "regex records", &all);
+  cr_assert_eq(all, 7);
+  cr_assert_eq(evaluated, 3, "records holding DeleteDBInstance or StopDBCluster: %llu parsed",
+               (unsigned long long)evaluated);
+  outcome o = scan(rs, recs, sizeof recs - 1, 0, 0);
+  char alerts[256];
+  list_alerts(&o, "R ", false, alerts, sizeof alerts);
+  cr_expect_str_eq(alerts, "0 1 ");
+  outcome_free(&o);
+  for (size_t chunk = 1; chunk < 50; chunk += 17)
+    same_both_ways(rs, "regex groups", recs, sizeof recs - 1, chunk, "regex records, chunked", NULL);
   ctr_ruleset_unref(rs);
 }
