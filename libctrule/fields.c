@@ -156,22 +156,6 @@ ctr__step ctr__bytes_member(const ctr__event *ev, const char *key, size_t n, ctr
   return CTR__STEP_ABSENT;
 }
 
-ctr__step ctr__bytes_key(ctr__bspan *s, const char *key, size_t n)
-{
-  if (s->v[0] != '{')
-    return CTR__STEP_ABSENT;
-  ctr__member kids[CTR__MAX_MEMBERS];
-  size_t k = ctr__walk_members(s->v, s->len, kids, CTR__MAX_MEMBERS);
-  if (k > CTR__MAX_MEMBERS) /* SIZE_MAX: an escaped key */
-    return CTR__STEP_UNSURE;
-  for (size_t i = k; i-- > 0;)
-    if (kids[i].key_len == n && memcmp(kids[i].key, key, n) == 0) {
-      *s = (ctr__bspan){kids[i].value, kids[i].value_len, kids[i].plain_string};
-      return CTR__STEP_FOUND;
-    }
-  return CTR__STEP_ABSENT;
-}
-
 const char *ctr__bytes_string(const ctr__event *ev, const ctr__bspan *s)
 {
   char *str = ctr__arena_strndup(ev->arena, s->v + 1, s->len - 2);
@@ -182,19 +166,28 @@ const char *ctr__bytes_string(const ctr__event *ev, const ctr__bspan *s)
 
 /* The value at `dotted` from the walked bytes of an unparsed member: true
  * when decided, false when jansson must (see ctr__step; also a string with
- * an escape). jansson's cost is per byte parsed: a rule reading
+ * an escape, or a path of more than 16 keys). jansson's cost is per byte
+ * parsed: a rule reading
  * userIdentity.type or requestParameters.bucketName would otherwise parse
  * the whole object for one string. */
 static bool path_from_bytes(const ctr__event *ev, const char *dotted, ctr__pathval *out)
 {
-  const char *dot = strchr(dotted, '.');
-  ctr__bspan s;
-  ctr__step st = ctr__bytes_member(ev, dotted, dot ? (size_t)(dot - dotted) : strlen(dotted), &s);
-  while (st == CTR__STEP_FOUND && dot) {
-    const char *seg = dot + 1;
-    dot = strchr(seg, '.');
-    st = ctr__bytes_key(&s, seg, dot ? (size_t)(dot - seg) : strlen(seg));
+  ctr__pathstep steps[16];
+  size_t n = 0;
+  for (const char *seg = dotted;; n++) {
+    const char *dot = strchr(seg, '.');
+    if (n == CTR__COUNTOF(steps))
+      return false;
+    steps[n] = (ctr__pathstep){seg, dot ? (size_t)(dot - seg) : strlen(seg), SIZE_MAX};
+    if (!dot)
+      break;
+    seg = dot + 1;
   }
+  n++;
+  ctr__bspan s;
+  ctr__step st = ctr__bytes_member(ev, steps[0].key, steps[0].len, &s);
+  if (st == CTR__STEP_FOUND && n > 1)
+    st = ctr__walk_path(s.v, s.len, steps + 1, n - 1, &s);
   *out = (ctr__pathval){CTR__PV_ABSENT, NULL, 0};
   if (st != CTR__STEP_FOUND)
     return st == CTR__STEP_ABSENT;

@@ -106,23 +106,6 @@ static int pointer_get(const ctr__event *ev, const char *ptr, const json_t **res
   return CTR_OK;
 }
 
-/* Element idx[0..n) of the array at *s, in place, read as pointer_get reads
- * an array index. */
-static ctr__step bytes_element(ctr__bspan *s, const char *idx, size_t n)
-{
-  ctr__member el[CTR__MAX_MEMBERS];
-  size_t count = ctr__walk_elements(s->v, s->len, el, CTR__MAX_MEMBERS);
-  if (count == SIZE_MAX)
-    return CTR__STEP_UNSURE;
-  long long i = array_index(idx, n, count);
-  if (i < 0)
-    return CTR__STEP_ABSENT;
-  if (i >= CTR__MAX_MEMBERS)
-    return CTR__STEP_UNSURE;
-  *s = (ctr__bspan){el[i].value, el[i].value_len, el[i].plain_string};
-  return CTR__STEP_FOUND;
-}
-
 /* json.value from a walked record's bytes, while the member it lies in is
  * unparsed: a string leaf without escapes, true, false and null are their
  * own bytes, and a pointer that leads nowhere is absent, without parsing the
@@ -136,21 +119,28 @@ static bool value_from_bytes(const ctr__event *ev, const char *ptr, ctr__value *
     return false;
   if (*ptr == '/')
     ptr++;
-  char buf[256];
+  char buf[256]; /* the decoded segments, one after the other */
   if (strlen(ptr) >= sizeof buf)
     return false;
-  ctr__bspan s;
-  ctr__step st = CTR__STEP_FOUND;
-  for (const char *seg = ptr;;) {
+  ctr__pathstep steps[16];
+  size_t n = 0, used = 0;
+  for (const char *seg = ptr;; seg++) {
     const char *slash = strchr(seg, '/');
-    size_t m = decode_segment(seg, slash ? (size_t)(slash - seg) : strlen(seg), buf);
-    st = seg == ptr ? ctr__bytes_member(ev, buf, m, &s)
-         : s.v[0] == '[' ? bytes_element(&s, buf, m)
-                         : ctr__bytes_key(&s, buf, m);
-    if (st != CTR__STEP_FOUND || !slash)
+    if (n == CTR__COUNTOF(steps))
+      return false;
+    size_t m = decode_segment(seg, slash ? (size_t)(slash - seg) : strlen(seg), buf + used);
+    /* An index as pointer_get reads one, its range checked by the walk. */
+    long long idx = array_index(buf + used, m, (size_t)1 << 40);
+    steps[n++] = (ctr__pathstep){buf + used, m, idx < 0 ? SIZE_MAX : (size_t)idx};
+    used += m + 1;
+    if (!slash)
       break;
-    seg = slash + 1;
+    seg = slash;
   }
+  ctr__bspan s;
+  ctr__step st = ctr__bytes_member(ev, steps[0].key, steps[0].len, &s);
+  if (st == CTR__STEP_FOUND && n > 1)
+    st = ctr__walk_path(s.v, s.len, steps + 1, n - 1, &s);
   if (st == CTR__STEP_UNSURE)
     return false;
   if (st == CTR__STEP_ABSENT) {

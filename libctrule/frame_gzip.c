@@ -1,6 +1,8 @@
 /* frame_gzip.c - the framer's input layer: sniffs the gzip magic (1f 8b)
- * and inflates, member after member, each member's CRC-32 checked with
- * libdeflate; zero padding after a member is skipped; gzip inside gzip (as
+ * and inflates, member after member, with zlib, each member's CRC-32 checked
+ * with libdeflate; a member whole in one feed (a small log file) is inflated
+ * by libdeflate in one call (try_whole); zero padding after a member is
+ * skipped; gzip inside gzip (as
  * a delivery pipeline that compresses again produces) is inflated by a
  * second layer. The bytes framed are bounded by gzip_output, and by
  * gzip_ratio relative to the input's compressed bytes. A plain input is

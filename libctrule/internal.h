@@ -153,9 +153,6 @@ bool ctr__walk_record(const char *data, size_t len, ctr__record_facts *facts);
  * nothing (SIZE_MAX where it notices), but nothing past len is read. */
 size_t ctr__walk_members(const char *data, size_t len, ctr__member *members, size_t cap);
 
-/* The same for the elements of an array value of such a record (key NULL). */
-size_t ctr__walk_elements(const char *data, size_t len, ctr__member *elems, size_t cap);
-
 /* Depth-1 keys of a top-level object that reveal its shape (frame.c). */
 enum {
   CTR__SHAPE_RECORDS = 1u << 0,
@@ -364,11 +361,10 @@ typedef struct ctr__pathval {
 /* Out of memory reads as absent, with ev->lazy->failed set (the scanner
  * then trusts nothing of the record), as for a member. */
 ctr__pathval ctr__event_path_value(const ctr__event *ev, const char *dotted);
-/* The steps of such a read, for paths of other shapes (json.value's
- * pointers): a value of a walked record as its bytes, one level down at a
- * time. CTR__STEP_UNSURE: only jansson can tell (the member is parsed
- * already, the event is not lazy, an escaped key, more members than the walk
- * notes). */
+/* The parts of such a read, for paths of other shapes (json.value's
+ * pointers): a value of a walked record as its bytes, the member first, then
+ * the path below it (ctr__walk_path). CTR__STEP_UNSURE: only jansson can tell
+ * (the member is parsed already, the event is not lazy, an escaped key). */
 typedef struct ctr__bspan {
   const char *v; /* the whole JSON value */
   size_t len;
@@ -376,9 +372,19 @@ typedef struct ctr__bspan {
 } ctr__bspan;
 typedef enum ctr__step { CTR__STEP_FOUND, CTR__STEP_ABSENT, CTR__STEP_UNSURE } ctr__step;
 ctr__step ctr__bytes_member(const ctr__event *ev, const char *key, size_t n, ctr__bspan *out);
-/* Member key[0..n) of the object at *s, in place (the last of a repeated
- * key, as jansson keeps); ABSENT also when *s is no object. */
-ctr__step ctr__bytes_key(ctr__bspan *s, const char *key, size_t n);
+/* One step of a path: an object's member key[0..len), or an array's
+ * element `index` (SIZE_MAX: none; a step on an array then leads nowhere). */
+typedef struct ctr__pathstep {
+  const char *key;
+  size_t len;
+  size_t index;
+} ctr__pathstep;
+/* Follows steps[0..n) down the value v[0..len) of a record the walk vouched
+ * for (walk.c), crossing it once: FOUND with *out the value reached (the
+ * last of a repeated key, as jansson keeps), ABSENT when the path leads
+ * nowhere (a step on a scalar, say), UNSURE when an escaped key on the way
+ * may decode to the one asked for. */
+ctr__step ctr__walk_path(const char *v, size_t len, const ctr__pathstep *steps, size_t n, ctr__bspan *out);
 /* A plain string's content as a NUL-terminated copy in the event's arena
  * (NULL, with ev->lazy->failed set, when out of memory). */
 const char *ctr__bytes_string(const ctr__event *ev, const ctr__bspan *s);

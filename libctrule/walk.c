@@ -531,41 +531,89 @@ size_t ctr__walk_members(const char *data, size_t len, ctr__member *members, siz
   }
 }
 
-size_t ctr__walk_elements(const char *data, size_t len, ctr__member *elems, size_t cap)
+/* The value at p: the byte after it, NULL if it does not end before end.
+ * *plain: a string without escapes. */
+static bytes skip_value(stop_block *b, bytes p, bytes end, bool *plain)
 {
-  bytes p = (bytes)data, end = p + len;
-  stop_block blk = {p, 0, 0};
-  size_t n = 0;
-  p = skip_ws(p, end);
-  if (p >= end || *p != '[')
-    return SIZE_MAX;
+  *plain = false;
+  if (*p == '"') {
+    bool escaped = false;
+    bytes after = skip_string(b, p, end, &escaped);
+    *plain = !escaped;
+    return after;
+  }
+  if (*p == '{' || *p == '[')
+    return skip_container(b, p, end);
+  while (p < end && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\n' && *p != '\r' && *p != '\t')
+    p++;
+  return p;
+}
+
+/* The value at p, walked once: the byte after it, and in *res what the path
+ * steps[0..n) reaches below it. Each object and array on the path is crossed
+ * once, the member or element the path names walked down on the way, so a
+ * path into a large responseElements costs one pass over it, not one per
+ * level. NULL: give up (an escaped key on the way: it may decode to the one
+ * asked for; or bytes that are not what a walked record holds). */
+static bytes path_down(stop_block *b, bytes p, bytes end, const ctr__pathstep *steps, size_t n, ctr__bspan *res,
+                       ctr__step *st)
+{
+  bool plain;
+  if (n == 0) {
+    bytes after = skip_value(b, p, end, &plain);
+    if (after) {
+      *res = (ctr__bspan){(const char *)p, (size_t)(after - p), plain};
+      *st = CTR__STEP_FOUND;
+    }
+    return after;
+  }
+  *st = CTR__STEP_ABSENT;
+  if (*p != '{' && *p != '[')
+    return skip_value(b, p, end, &plain);
+  bool object = *p == '{';
+  char close = object ? '}' : ']';
   p = skip_ws(p + 1, end);
-  if (p < end && *p == ']')
-    return 0;
-  for (;;) {
+  if (p < end && *p == (unsigned char)close)
+    return p + 1;
+  for (size_t i = 0;; i++) {
+    bool hit = !object && i == steps[0].index;
+    if (object) {
+      bool escaped = false;
+      bytes key = p + 1, after = p < end && *p == '"' ? skip_string(b, p, end, &escaped) : NULL;
+      if (!after || escaped)
+        return NULL;
+      size_t len = (size_t)(after - 1 - key);
+      hit = len == steps[0].len && memcmp(key, steps[0].key, len) == 0;
+      p = skip_ws(after, end);
+      if (p >= end || *p != ':')
+        return NULL;
+      p = skip_ws(p + 1, end);
+    }
     if (p >= end)
-      return SIZE_MAX;
-    bytes value = p;
-    bool escaped = false, plain = false;
-    if (*p == '"') {
-      p = skip_string(&blk, p, end, &escaped);
-      plain = !escaped;
-    } else if (*p == '{' || *p == '[') {
-      p = skip_container(&blk, p, end);
+      return NULL;
+    if (hit) { /* the last of a repeated key counts, as jansson keeps */
+      p = path_down(b, p, end, steps + 1, n - 1, res, st);
     } else {
-      while (p < end && *p != ',' && *p != ']' && *p != ' ' && *p != '\n' && *p != '\r' && *p != '\t')
-        p++;
+      p = skip_value(b, p, end, &plain);
     }
     if (!p)
-      return SIZE_MAX;
-    if (n < cap)
-      elems[n] = (ctr__member){NULL, (const char *)value, 0, (size_t)(p - value), plain};
-    n++;
+      return NULL;
     p = skip_ws(p, end);
-    if (p < end && *p == ']')
-      return n;
+    if (p < end && *p == (unsigned char)close)
+      return p + 1;
     if (p >= end || *p != ',')
-      return SIZE_MAX;
+      return NULL;
     p = skip_ws(p + 1, end);
   }
+}
+
+ctr__step ctr__walk_path(const char *v, size_t len, const ctr__pathstep *steps, size_t n, ctr__bspan *out)
+{
+  bytes p = (bytes)v, end = p + len;
+  stop_block blk = {p, 0, 0};
+  ctr__step st = CTR__STEP_UNSURE;
+  p = skip_ws(p, end);
+  if (p >= end || !path_down(&blk, p, end, steps, n, out, &st))
+    return CTR__STEP_UNSURE;
+  return st;
 }

@@ -1444,11 +1444,18 @@ static const char *const walked_pointers[] = {
   "/requestParameters/n", "/requestParameters/t", "/requestParameters/o", "/requestParameters/a~1b",
   "/requestParameters/a~0b", "/eventName", "/sourceIPAddress", "/userIdentity", "/userIdentity/k63",
   "/userIdentity/k70", "/requestParameters/", "/requestParameters/x/0/0", "/resources/0/ARN",
+  "/requestParameters/a/b", "/requestParameters/a/c", "/requestParameters/x/2/0", "/requestParameters/x/99",
 };
 
+static ctr__member walked_members[CTR__MAX_MEMBERS];
+static ctr__lazy walked_lazy;
+static bool make_walked(void);
+
 /* Every field of the current event, and json.value at walked_pointers, as
- * text, one per line. */
-static void fields_text(ctr__buf *b)
+ * text, one per line. fresh: each read from a walked event of its own (no
+ * member parsed by an earlier field: a field that parses a member, ct.request
+ * say, would leave the fields after it nothing to read from the bytes). */
+static void fields_text(ctr__buf *b, bool fresh)
 {
   size_t n = ctr_field_count();
   for (size_t i = 0; i < n; i++) {
@@ -1462,6 +1469,10 @@ static void fields_text(ctr__buf *b)
       args = index_args, nargs = CTR__COUNTOF(index_args);
     for (size_t a = 0; a < nargs; a++) {
       const char *arg = args ? args[a] : NULL;
+      if (fresh) {
+        json_decref(walked_lazy.whole);
+        cr_assert(make_walked());
+      }
       ctr__value v = extract(name, arg);
       ctr__buf_printf(b, "%s[%s]=", name, arg ? arg : "");
       value_text(&v, b);
@@ -1473,8 +1484,6 @@ static void fields_text(ctr__buf *b)
 /* Makes the current event a walked one, as the scanner does for a record
  * the framer cut with the walk: nothing parsed, members read as asked.
  * false when the walk does not vouch for the record (it is parsed whole). */
-static ctr__member walked_members[CTR__MAX_MEMBERS];
-static ctr__lazy walked_lazy;
 static bool make_walked(void)
 {
   ctr__record_facts facts;
@@ -1497,18 +1506,24 @@ static bool make_walked(void)
 static bool walked_reads_as_whole(const char *text, size_t len)
 {
   load_json_n(text, len);
-  ctr__buf whole = {0}, walked = {0};
-  fields_text(&whole);
+  ctr__buf whole = {0}, walked = {0}, fresh = {0};
+  fields_text(&whole, false);
+  walked_lazy.whole = NULL;
   bool lazy = make_walked();
   if (lazy) {
-    fields_text(&walked);
+    fields_text(&walked, false); /* members parsed as fields ask, as in a scan */
     cr_assert(!walked_lazy.failed);
     cr_assert_str_eq(walked.data, whole.data, "record: %.*s", (int)len, text);
+    fields_text(&fresh, true);
+    cr_assert(!walked_lazy.failed);
+    cr_assert_str_eq(fresh.data, whole.data, "record, each field alone: %.*s", (int)len, text);
     json_decref(walked_lazy.whole);
+    walked_lazy.whole = NULL;
     ev.lazy = NULL;
   }
   ctr__buf_free(&whole);
   ctr__buf_free(&walked);
+  ctr__buf_free(&fresh);
   return lazy;
 }
 
@@ -1536,6 +1551,14 @@ static const char *const walked_edge_records[] = {
   "{\"eventSource\":\"s3.amazonaws.com\",\"eventName\":\"GetObject\",\"requestParameters\":{\"bucketName\":\"b\","
   "\"key\":\"k/\\u00e9\"}}",
   "{\"resources\":[{\"ARN\":\"arn:1\"}],\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"\"}}",
+  /* a repeated key on the way: the path goes on in the last one only */
+  "{\"requestParameters\":{\"a\":{\"b\":\"1\"},\"x\":[0,1,[\"deep\"]],\"a\":{\"c\":\"2\"}},"
+  "\"addendum\":{\"reason\":\"r1\"},\"addendum\":{\"other\":1},\"tlsDetails\":{\"tlsVersion\":\"1\"},"
+  "\"tlsDetails\":{\"tlsVersion\":\"2\",\"tlsVersion\":3}}",
+  /* escaped keys: on the path (jansson decides) and in a value passed over */
+  "{\"requestParameters\":{\"o\":{\"k\\\"ey\":[1,{\"z\\/\":2}]},\"bucketName\":\"b\",\"a\":{\"b\":\"1\"}}}",
+  "{\"requestParameters\":{\"bucket\\/Name\":\"x\",\"bucketName\":\"b\"},\"userIdentity\":{\"ty\\\"pe\":1}}",
+  "{\"requestParameters\":{\"a\\/b\":\"escaped key\",\"x\":[\"y\"]}}", /* the key decodes to a/b: /a~1b */
 };
 
 Test(fields, walked_bytes_read_as_the_whole_record, .timeout = 240)
