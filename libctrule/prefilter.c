@@ -463,6 +463,62 @@ bool ctr__regex_literals(ctr__arena *scratch, const char *pat, size_t len, ctr__
   return true;
 }
 
+/* The patterns of a glob, iglob, or regex check (one, or a modifier's list). */
+static const ctr__str *patterns(const ctr__cnode *c, size_t *n)
+{
+  *n = c->mod ? c->nrhs : 1;
+  return c->mod ? c->rhs_list : &c->rhs;
+}
+
+/* A glob check's group: each pattern's longest plain run. False: none
+ * (out of memory, or a run a reformatted number or object could match). */
+static bool glob_literals(const lit_ctx *x, const ctr__cnode *c, const ctr__field_def *def, literal_group *g)
+{
+  size_t npats;
+  const ctr__str *pats = patterns(c, &npats);
+  ctr__str *v = ctr__arena_alloc(x->scratch, (npats ? npats : 1) * sizeof *v);
+  if (!v)
+    return false;
+  for (size_t i = 0; i < npats; i++) {
+    bool leaf;
+    v[i] = glob_run(x->scratch, &pats[i], &leaf);
+    if (def->raw == CTR__RAW_JSON_LEAF && !leaf && !inside_one_string(&v[i], g->nocase))
+      return false;
+  }
+  g->lits = v;
+  g->n = (uint32_t)npats;
+  return true;
+}
+
+/* A regex check's group: the literals of every pattern, one of which it
+ * requires. False: none (a pattern requires nothing known, a literal could
+ * sit in a reformatted number or object, or out of memory). */
+static bool regex_literals(const lit_ctx *x, const ctr__cnode *c, const ctr__field_def *def, literal_group *g)
+{
+  size_t npats, total = 0;
+  const ctr__str *pats = patterns(c, &npats);
+  ctr__str **alts = ctr__arena_alloc(x->scratch, (npats ? npats : 1) * sizeof *alts);
+  size_t *nalts = ctr__arena_alloc(x->scratch, (npats ? npats : 1) * sizeof *nalts);
+  if (!alts || !nalts)
+    return false;
+  for (size_t i = 0; i < npats; i++) {
+    if (!ctr__regex_literals(x->scratch, pats[i].s, pats[i].len, &alts[i], &nalts[i]))
+      return false;
+    for (size_t k = 0; k < nalts[i]; k++)
+      if (def->raw == CTR__RAW_JSON_LEAF && !inside_one_string(&alts[i][k], false))
+        return false;
+    total += nalts[i];
+  }
+  ctr__str *v = ctr__arena_alloc(x->scratch, (total ? total : 1) * sizeof *v);
+  if (!v || total > UINT32_MAX)
+    return false;
+  for (size_t i = 0; i < npats; i++)
+    for (size_t k = 0; k < nalts[i]; k++)
+      v[g->n++] = alts[i][k];
+  g->lits = v;
+  return true;
+}
+
 /* The literal group one check requires: one of its operands is in the
  * record's bytes whenever the check is true (ASCII-folded when nocase).
  * n == 0: none. */
@@ -502,48 +558,16 @@ static literal_group check_literals(const lit_ctx *x, const ctr__cnode *c)
     g.n = (uint32_t)c->nrhs;
     break;
   case CTR__OP_GLOB:
-  case CTR__OP_IGLOB: { /* each pattern's longest plain run */
-    const ctr__str *pats = c->mod ? c->rhs_list : &c->rhs;
-    size_t npats = c->mod ? c->nrhs : 1;
-    ctr__str *v = ctr__arena_alloc(x->scratch, (npats ? npats : 1) * sizeof *v);
-    if (!v)
+  case CTR__OP_IGLOB:
+    if (!glob_literals(x, c, def, &g))
       return none;
-    for (size_t i = 0; i < npats; i++) {
-      bool leaf;
-      v[i] = glob_run(x->scratch, &pats[i], &leaf);
-      if (def->raw == CTR__RAW_JSON_LEAF && !leaf && !inside_one_string(&v[i], g.nocase))
-        return none; /* could be matched by a reformatted number or object */
-    }
-    g.lits = v;
-    g.n = (uint32_t)npats;
     leaf_checked = true;
     break;
-  }
-  case CTR__OP_REGEX: { /* each pattern's literals, one of which it requires */
-    const ctr__str *pats = c->mod ? c->rhs_list : &c->rhs;
-    size_t npats = c->mod ? c->nrhs : 1, total = 0;
-    ctr__str **alts = ctr__arena_alloc(x->scratch, (npats ? npats : 1) * sizeof *alts);
-    size_t *nalts = ctr__arena_alloc(x->scratch, (npats ? npats : 1) * sizeof *nalts);
-    if (!alts || !nalts)
+  case CTR__OP_REGEX:
+    if (!regex_literals(x, c, def, &g))
       return none;
-    for (size_t i = 0; i < npats; i++) {
-      if (!ctr__regex_literals(x->scratch, pats[i].s, pats[i].len, &alts[i], &nalts[i]))
-        return none; /* nothing required */
-      for (size_t k = 0; k < nalts[i]; k++)
-        if (def->raw == CTR__RAW_JSON_LEAF && !inside_one_string(&alts[i][k], false))
-          return none; /* could sit in a reformatted number or object */
-      total += nalts[i];
-    }
-    ctr__str *v = ctr__arena_alloc(x->scratch, (total ? total : 1) * sizeof *v);
-    if (!v || total > UINT32_MAX)
-      return none;
-    for (size_t i = 0; i < npats; i++)
-      for (size_t k = 0; k < nalts[i]; k++)
-        v[g.n++] = alts[i][k];
-    g.lits = v;
     leaf_checked = true;
     break;
-  }
   case CTR__OP_CONTAINS:
   case CTR__OP_ICONTAINS:
   case CTR__OP_ENDSWITH:
