@@ -295,7 +295,8 @@ typedef struct cgroup {
   char *key; /* the correlation's index and the group-by values, \x1f-separated (owned) */
   size_t klen;
   char **vals; /* the group-by values (owned) */
-  centry *e;   /* sorted by t, ties in arrival order */
+  centry *e;   /* the n entries held, sorted by t, ties in arrival order: in buf */
+  centry *buf; /* cap entries allocated; those before e were dropped (drop_front) */
   size_t n, cap;
 } cgroup;
 
@@ -403,7 +404,7 @@ static void group_free(ctr__corrstate *s, cgroup *g)
     entry_free(&g->e[i]);
   s->held -= g->n;
   free_vals(g->vals, s->cs->v[g->corr].ngroup);
-  free(g->e);
+  free(g->buf);
   free(g->key);
   free(g);
 }
@@ -433,15 +434,22 @@ void ctr__corrstate_free(ctr__corrstate *s)
 }
 
 /* Drops the first k entries of g (spent or expired). */
+/* Drops the first k entries of g (spent or expired): the array's start
+ * moves, and the entries move down only once the dropped outnumber them, so
+ * expiring one entry at a time costs no copy of the rest. */
 static void drop_front(ctr__corrstate *s, cgroup *g, size_t k)
 {
   if (k == 0)
     return; /* g->e may be NULL */
   for (size_t i = 0; i < k; i++)
     entry_free(&g->e[i]);
-  memmove(g->e, g->e + k, (g->n - k) * sizeof *g->e);
+  g->e += k;
   g->n -= k;
   s->held -= k;
+  if ((size_t)(g->e - g->buf) > g->n) {
+    memmove(g->buf, g->e, g->n * sizeof *g->e);
+    g->e = g->buf;
+  }
 }
 
 static int64_t period(int64_t t, int64_t span) { return t / span - (t % span < 0); }
@@ -608,14 +616,37 @@ typedef struct verdict {
   uint64_t count;
 } verdict;
 
-/* event_count / value_count (value_count holds one entry per value): some
- * window of the timespan holds min_count entries. */
-static bool check_count(const ctr__ccorr *c, const cgroup *g, verdict *v)
+/* The entries g->e[*lo..*hi) that can share a window of the timespan with
+ * g->e[at]: the only ones a check needs, since before `at` came no window
+ * held (it would have fired). */
+static void near(const cgroup *g, size_t at, int64_t span, size_t *lo, size_t *hi)
 {
-  for (size_t i = 0, j = 0; i < g->n; i++) {
+  int64_t t = g->e[at].t;
+  size_t a = 0, b = at; /* first entry with t' >= t - span */
+  while (a < b) {
+    size_t m = a + (b - a) / 2;
+    if (g->e[m].t < t - span)
+      a = m + 1;
+    else
+      b = m;
+  }
+  *lo = a;
+  for (*hi = at + 1; *hi < g->n && g->e[*hi].t - t <= span;)
+    (*hi)++;
+}
+
+/* event_count / value_count (value_count holds one entry per value): some
+ * window of the timespan holds min_count entries; the windows that hold
+ * `at` start in [lo, at]. In event-time order (at the end), the fullest is
+ * the one ending at it. */
+static bool check_count(const ctr__ccorr *c, const cgroup *g, size_t at, size_t lo, size_t hi, verdict *v)
+{
+  if (hi == at + 1 && at + 1 - lo < c->min_count)
+    return false;
+  for (size_t i = lo, j = lo; i <= at; i++) {
     if (j < i)
       j = i;
-    while (j < g->n && g->e[j].t - g->e[i].t <= c->span_ns)
+    while (j < hi && g->e[j].t - g->e[i].t <= c->span_ns)
       j++;
     if (j - i >= c->min_count) {
       v->from = i;
@@ -638,12 +669,12 @@ static size_t first_pos(const ctr__ccorr *c, uint32_t rule)
 
 /* temporal: some window of the timespan holds a match of every rule named;
  * the alert lists the latest match of each. */
-static bool check_temporal(const ctr__ccorr *c, const cgroup *g, verdict *v)
+static bool check_temporal(const ctr__ccorr *c, const cgroup *g, size_t lo, size_t hi, verdict *v)
 {
   size_t cnt[64] = {0}, distinct = 0, covered = 0;
   for (size_t q = 0; q < c->nbase; q++)
     distinct += first_pos(c, c->base[q]) == q;
-  for (size_t i = 0, j = 0; j < g->n; j++) {
+  for (size_t i = lo, j = lo; j < hi; j++) {
     if (cnt[first_pos(c, g->e[j].rule)]++ == 0)
       covered++;
     while (g->e[j].t - g->e[i].t > c->span_ns)
@@ -670,13 +701,13 @@ static bool check_temporal(const ctr__ccorr *c, const cgroup *g, verdict *v)
 /* temporal_ordered: matches of the rules in the order named, the first and
  * the last within the timespan. For each prefix of the rules, the chain
  * with the latest start is kept (a later start can only help). */
-static bool check_ordered(const ctr__ccorr *c, const cgroup *g, verdict *v)
+static bool check_ordered(const ctr__ccorr *c, const cgroup *g, size_t lo, size_t hi, verdict *v)
 {
   size_t k = c->nbase;
   uint32_t chain[64][64];
   int64_t start[64];
   bool valid[64] = {false};
-  for (size_t a = 0; a < g->n; a++) {
+  for (size_t a = lo; a < hi; a++) {
     for (size_t q = k; q-- > 0;) { /* backwards: an entry does not follow itself */
       if (c->base[q] != g->e[a].rule || (q && !valid[q - 1]))
         continue;
@@ -803,15 +834,19 @@ static size_t insert(ctr__corrstate *s, cgroup *g, centry *e, int *rc)
         s->held--;
         break;
       }
+  if (g->e && g->e + g->n == g->buf + g->cap && g->e != g->buf) { /* room left at the front */
+    memmove(g->buf, g->e, g->n * sizeof *g->e);
+    g->e = g->buf;
+  }
   if (g->n == g->cap) {
     size_t cap = g->cap ? g->cap * 2 : 4;
-    centry *v = realloc(g->e, cap * sizeof *v);
+    centry *v = realloc(g->buf, cap * sizeof *v);
     if (!v) {
       entry_free(e);
       *rc = CTR_ENOMEM;
       return SIZE_MAX;
     }
-    g->e = v;
+    g->e = g->buf = v;
     g->cap = cap;
   }
   size_t at = g->n;
@@ -888,9 +923,12 @@ static int feed(ctr__corrstate *s, uint32_t k, uint32_t r, const ctr__event *ev)
   expire(s, g);
   size_t at = insert(s, g, &e, &rc);
   verdict v = {0};
-  bool fired = at != SIZE_MAX && (c->type == CTR__CORR_TEMPORAL         ? check_temporal(c, g, &v)
-                                   : c->type == CTR__CORR_TEMPORAL_ORDERED ? check_ordered(c, g, &v)
-                                                                          : check_count(c, g, &v));
+  size_t lo = 0, hi = 0;
+  if (at != SIZE_MAX)
+    near(g, at, c->span_ns, &lo, &hi);
+  bool fired = at != SIZE_MAX && (c->type == CTR__CORR_TEMPORAL         ? check_temporal(c, g, lo, hi, &v)
+                                   : c->type == CTR__CORR_TEMPORAL_ORDERED ? check_ordered(c, g, lo, hi, &v)
+                                                                          : check_count(c, g, at, lo, hi, &v));
   if (fired) {
     rc = make_alert(s, g, &v, ev, &g->e[at]);
     drop_front(s, g, v.spent);

@@ -466,6 +466,36 @@ Test(correlate, old_matches_expire_as_event_time_advances)
   free(data);
 }
 
+Test(correlate, one_long_group_is_held_for_its_timespan_and_lateness_only)
+{
+  /* 5,000 deletions by one principal a second apart, a threshold never met:
+   * the group holds about a timespan (60 s) and a lateness (60 s) of them,
+   * so a limit of 200 is never reached, however long the stream */
+  size_t n = 5000, cap = n * 600, len = 0;
+  char *data = calloc(cap, 1), id[16], hms[16];
+  for (size_t i = 0; i < n; i++) {
+    snprintf(id, sizeof id, "e%zu", i);
+    snprintf(hms, sizeof hms, "%02zu:%02zu:%02zu", 10 + i / 3600, i / 60 % 60, i % 60);
+    char *r = rec("DeleteDBSnapshot", hms, "m", id, "s");
+    len += (size_t)snprintf(data + len, cap - len, "%s", r);
+    free(r);
+  }
+  tu_matches m = {0};
+  errs e = {0};
+  scan_with(EVENT_COUNT("1000", "1m"), data, 200, 60, &m, &e);
+  cr_assert_eq(e.n, 0, "%s", e.text);
+  cr_assert_eq(m.count, 0);
+  tu_matches_free(&m);
+  /* with a threshold of 61 it fires at the 61st of a window, and again 61 later */
+  m = (tu_matches){0};
+  scan_with(EVENT_COUNT("61", "1m"), data, 200, 60, &m, &e);
+  cr_assert_eq(e.n, 0, "%s", e.text);
+  cr_assert_eq(m.count, n / 61, "%zu alerts", m.count);
+  cr_assert(strncmp(m.text, "60\tMass Deletion\t", 17) == 0, "%s", m.text);
+  tu_matches_free(&m);
+  free(data);
+}
+
 Test(correlate, matches_that_cannot_be_placed)
 {
   /* no valid eventTime: reported; no group-by value: joins no group */
