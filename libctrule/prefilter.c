@@ -258,10 +258,15 @@ typedef struct rx_info {
   rx_set best; /* one of these is in every match (n 0: none known) */
 } rx_info;
 
+/* Groups nested deeper give nothing (PCRE2 itself stops at 250 by default):
+ * the descent's recursion is bounded whatever the pattern. */
+enum { RX_MAX_DEPTH = 32 };
+
 typedef struct rx_ctx {
   ctr__arena *scratch;
   const char *p, *end;
-  bool bad; /* a construct not modelled, or out of memory: no literals */
+  unsigned depth; /* groups open */
+  bool bad;       /* a construct not modelled, or out of memory: no literals */
 } rx_ctx;
 
 static size_t rx_minlen(const rx_set *s)
@@ -352,7 +357,12 @@ static rx_info rx_atom(rx_ctx *x, bool *cut)
       }
       x->p += 2;
     }
+    if (++x->depth > RX_MAX_DEPTH) {
+      x->bad = true;
+      return a;
+    }
     a = rx_alternation(x);
+    x->depth--;
     if (x->p >= x->end || *x->p != ')')
       x->bad = true;
     else
@@ -454,7 +464,7 @@ bool ctr__regex_literals(ctr__arena *scratch, const char *pat, size_t len, ctr__
     pat += npre;
     len -= npre + npost;
   }
-  rx_ctx x = {scratch, pat, pat + len, false};
+  rx_ctx x = {scratch, pat, pat + len, 0, false};
   rx_info r = rx_alternation(&x);
   if (x.bad || x.p != x.end || rx_minlen(&r.best) == 0)
     return false;

@@ -1078,8 +1078,19 @@ Test(prefilter, regex_literals_of_each_construct)
     {"a", "a"},
     {"a+?bc", "bc"},
   };
+  /* nesting: 32 groups deep is read, 33 is not */
+  char deep[2][128];
+  for (int d = 0; d < 2; d++) {
+    int n = 32 + d;
+    snprintf(deep[d], sizeof deep[d], "%.*sabc%.*s", n, "(((((((((((((((((((((((((((((((((((((((((", n,
+             "))))))))))))))))))))))))))))))))))))))))");
+  }
+  char got[512];
+  regex_lits(deep[0], got, sizeof got);
+  cr_expect_str_eq(got, "abc", "%s", deep[0]);
+  regex_lits(deep[1], got, sizeof got);
+  cr_expect_str_eq(got, "-", "%s", deep[1]);
   for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
-    char got[512];
     regex_lits(t[i].pat, got, sizeof got);
     cr_expect_str_eq(got, t[i].want, "%s: got %s", t[i].pat, got);
   }
