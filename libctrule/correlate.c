@@ -298,6 +298,7 @@ typedef struct cgroup {
   centry *e;   /* the n entries held, sorted by t, ties in arrival order: in buf */
   centry *buf; /* cap entries allocated; those before e were dropped (drop_front) */
   size_t n, cap;
+  int64_t *last; /* temporal types: per rule named, the latest time of a match of it (INT64_MIN: none) */
 } cgroup;
 
 /* The groups and periods (eventTime / timespan) in which a correlation let
@@ -405,6 +406,7 @@ static void group_free(ctr__corrstate *s, cgroup *g)
   s->held -= g->n;
   free_vals(g->vals, s->cs->v[g->corr].ngroup);
   free(g->buf);
+  free(g->last);
   free(g->key);
   free(g);
 }
@@ -591,11 +593,18 @@ static cgroup *group_of(ctr__corrstate *s, uint32_t k, char **vals)
     s->tab = tab;
     s->cap = cap;
   }
+  const ctr__ccorr *c = &s->cs->v[k];
+  bool temporal = c->type == CTR__CORR_TEMPORAL || c->type == CTR__CORR_TEMPORAL_ORDERED;
   cgroup *g = calloc(1, sizeof *g);
-  if (!g || !(g->key = ctr__strndup(s->key.data, s->key.len))) {
+  if (!g || !(g->key = ctr__strndup(s->key.data, s->key.len)) ||
+      (temporal && !(g->last = malloc(c->nbase * sizeof *g->last)))) {
+    if (g)
+      free(g->key);
     free(g);
     return NULL;
   }
+  for (size_t q = 0; g->last && q < c->nbase; q++)
+    g->last[q] = INT64_MIN;
   g->hash = h;
   g->klen = s->key.len;
   g->corr = k;
@@ -656,6 +665,24 @@ static bool check_count(const ctr__ccorr *c, const cgroup *g, size_t at, size_t 
     }
   }
   return false;
+}
+
+/* For a temporal type, whether the newest entry `at` may complete a window:
+ * every rule named has a match held within the timespan before it (a
+ * match's last time older than the oldest held means none is held), and,
+ * for temporal_ordered, `at` is a match of the last rule. O(rules): a flood
+ * of one rule's matches costs no scan of them. */
+static bool may_complete(const ctr__ccorr *c, const cgroup *g, size_t at)
+{
+  if (c->type == CTR__CORR_TEMPORAL_ORDERED && c->base[c->nbase - 1] != g->e[at].rule)
+    return false;
+  int64_t from = g->e[at].t - c->span_ns;
+  if (from < g->e[0].t)
+    from = g->e[0].t;
+  for (size_t q = 0; q < c->nbase; q++)
+    if (g->last[q] < from)
+      return false;
+  return true;
 }
 
 /* The position in c->base of a distinct rule (temporal): its first. */
@@ -857,6 +884,10 @@ static size_t insert(ctr__corrstate *s, cgroup *g, centry *e, int *rc)
   g->e[at] = *e;
   g->n++;
   s->held++;
+  const ctr__ccorr *c = &s->cs->v[g->corr];
+  for (size_t q = 0; g->last && q < c->nbase; q++)
+    if (c->base[q] == e->rule && e->t > g->last[q])
+      g->last[q] = e->t;
   return at;
 }
 
@@ -926,6 +957,8 @@ static int feed(ctr__corrstate *s, uint32_t k, uint32_t r, const ctr__event *ev)
   size_t lo = 0, hi = 0;
   if (at != SIZE_MAX)
     near(g, at, c->span_ns, &lo, &hi);
+  if (at != SIZE_MAX && g->last && hi == at + 1 && !may_complete(c, g, at))
+    at = SIZE_MAX; /* in order, and some rule has no match in the window: nothing to check */
   bool fired = at != SIZE_MAX && (c->type == CTR__CORR_TEMPORAL         ? check_temporal(c, g, lo, hi, &v)
                                    : c->type == CTR__CORR_TEMPORAL_ORDERED ? check_ordered(c, g, lo, hi, &v)
                                                                           : check_count(c, g, at, lo, hi, &v));

@@ -496,6 +496,30 @@ Test(correlate, one_long_group_is_held_for_its_timespan_and_lateness_only)
   free(data);
 }
 
+Test(correlate, a_flood_of_one_rule_then_the_next_in_order)
+{
+  /* 3,000 snapshots created a second apart, then one shared: the sequence
+   * created -> shared holds with the latest creation (the shortest chain) */
+  size_t n = 3000, cap = (n + 1) * 600, len = 0;
+  char *data = calloc(cap, 1), id[16], hms[16];
+  for (size_t i = 0; i <= n; i++) {
+    snprintf(id, sizeof id, "e%zu", i);
+    snprintf(hms, sizeof hms, "%02zu:%02zu:%02zu", 10 + i / 3600, i / 60 % 60, i % 60);
+    char *r = rec(i < n ? "CreateDBSnapshot" : "ModifyDBSnapshotAttribute", hms, "m", id, "s");
+    len += (size_t)snprintf(data + len, cap - len, "%s", r);
+    free(r);
+  }
+  tu_matches m = {0};
+  errs e = {0};
+  scan_with(BASE "title: Two\ncorrelation:\n  type: temporal_ordered\n  rules: [Created, Shared]\n  timespan: 1h\n",
+            data, 0, 0, &m, &e);
+  cr_assert_eq(e.n, 0, "%s", e.text);
+  cr_assert_str_eq(m.text, "3000\tTwo\ttemporal_ordered of Created, Shared within 1h (every rule, in order): count=2 "
+                           "group=(all) events=e2999@2025-01-01T10:49:59Z (Created), e3000@2025-01-01T10:50:00Z (Shared)\n");
+  tu_matches_free(&m);
+  free(data);
+}
+
 Test(correlate, matches_that_cannot_be_placed)
 {
   /* no valid eventTime: reported; no group-by value: joins no group */
