@@ -1007,8 +1007,8 @@ bool ctr__correlate_next(ctr__corrstate *s, const ctr__crule **r, ctr__event *ev
   *r = &s->rs->rules[p->rule];
   ev->root = p->root;
   ev->lazy = NULL;
-  ev->raw = s->shown_raw ? s->shown_raw : "{}";
-  ev->raw_len = strlen(ev->raw);
+  ev->raw = s->shown_raw; /* NULL: out of memory (the caller stops) */
+  ev->raw_len = s->shown_raw ? strlen(s->shown_raw) : 0;
   ev->index = p->index;
   ev->offset = p->offset;
   ev->time_ns = p->t;

@@ -69,7 +69,8 @@ int ctr__correlate_hit(ctr__corrstate *s, const ctr__crule *r, const ctr__event 
 
 /* The next correlation alert made, if any: its rule, and in *ev its record
  * (root, raw, index, offset, time_ns; lazy NULL; the arena and hostname are
- * left as they are), valid until the next call or the state is freed. */
+ * left as they are), valid until the next call or the state is freed.
+ * ev->raw NULL: its text could not be made (out of memory). */
 bool ctr__correlate_next(ctr__corrstate *s, const ctr__crule **r, ctr__event *ev);
 
 #endif

@@ -195,6 +195,10 @@ static int deliver_correlations(ctr_scanner *sc)
   const ctr__crule *r;
   int rc = CTR_OK;
   while (rc == CTR_OK && ctr__correlate_next(sc->corr, &r, &sc->ev)) {
+    if (!sc->ev.raw) {
+      rc = CTR_ENOMEM;
+      break;
+    }
     sc->eval.gen++;
     ctr__arena_reset(&sc->arena);
     rc = deliver(sc, r);
