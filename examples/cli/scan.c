@@ -60,11 +60,16 @@ typedef struct scan_run {
   const inputs *in;
   summary *sum;
   /* workers: inputs are claimed in order, at most `window` ahead of the
-   * next one to print (bounds what is kept in memory). */
+   * next one to print (bounds what is kept in memory). The worker that
+   * completes the run of done inputs from next_emit prints it (emitting:
+   * one at a time), so no thread is woken for an input finished out of
+   * order, and a worker waits only when the window is full. */
   pthread_mutex_t mu;
-  pthread_cond_t claimable, finished;
+  pthread_cond_t claimable, finished; /* finished: the last worker left */
   file_out *slots;
   size_t next_claim, next_emit, window;
+  size_t claim_waiters, running;
+  bool emitting, print_failed;
   atomic_bool stop; /* output failed or out of memory: no new input, no more alerts */
   /* progress (under mu once workers run) */
   size_t files_done;
@@ -106,7 +111,8 @@ static void progress_clear(scan_run *r)
   }
 }
 
-/* Drawn by the thread that prints: the single worker, or the main thread. */
+/* Drawn by the single worker, or by the main thread under mu while no
+ * worker is printing. */
 static void progress_draw(scan_run *r, bool force, uint64_t records, uint64_t bytes, uint64_t alerts)
 {
   if (!r->progress_allowed)
@@ -532,72 +538,92 @@ static void worker_free(worker *w)
   free(w->chunk);
 }
 
+/* Prints every done input from next_emit on, in order; called and returning
+ * with mu held, which is let go while printing. A worker finishing an input
+ * meanwhile leaves it to this one, which looks again before it stops. */
+static void emit_done_inputs(scan_run *r)
+{
+  r->emitting = true;
+  while (!r->print_failed && r->next_emit < r->in->n && r->slots[r->next_emit].done) {
+    file_out *o = &r->slots[r->next_emit];
+    pthread_mutex_unlock(&r->mu);
+    progress_clear(r);
+    bool ok = print_file_out(o);
+    file_out_free(o);
+    pthread_mutex_lock(&r->mu);
+    r->next_emit++;
+    if (!ok) {
+      r->print_failed = true;
+      atomic_store(&r->stop, true); /* the alerts of later inputs could not be written either */
+    }
+    if (r->claim_waiters)
+      pthread_cond_broadcast(&r->claimable);
+  }
+  r->emitting = false;
+}
+
 /* Takes inputs in order until none is left or the scan stops. */
 static void *worker_main(void *arg)
 {
   worker *w = arg;
   scan_run *r = w->r;
+  pthread_mutex_lock(&r->mu);
   for (;;) {
-    pthread_mutex_lock(&r->mu);
-    while (!atomic_load(&r->stop) && r->next_claim < r->in->n && r->next_claim >= r->next_emit + r->window)
+    while (!atomic_load(&r->stop) && r->next_claim < r->in->n && r->next_claim >= r->next_emit + r->window) {
+      r->claim_waiters++;
       pthread_cond_wait(&r->claimable, &r->mu);
-    if (atomic_load(&r->stop) || r->next_claim >= r->in->n) {
-      pthread_mutex_unlock(&r->mu);
-      return NULL;
+      r->claim_waiters--;
     }
+    if (atomic_load(&r->stop) || r->next_claim >= r->in->n)
+      break;
     size_t i = r->next_claim++;
     pthread_mutex_unlock(&r->mu);
 
     uint64_t records = worker_stat(w, CTR_STAT_RECORDS), bytes = w->bytes_read, alerts = w->alerts;
     w->out = &r->slots[i];
     scan_input(w, &r->in->v[i]);
-    if (w->internal_error)
-      atomic_store(&r->stop, true);
 
     pthread_mutex_lock(&r->mu);
+    if (w->internal_error) {
+      atomic_store(&r->stop, true);
+      pthread_cond_broadcast(&r->claimable);
+    }
     r->slots[i].done = true;
     r->files_done++;
     r->records_done += worker_stat(w, CTR_STAT_RECORDS) - records;
     r->bytes_done += w->bytes_read - bytes;
     r->alerts_done += w->alerts - alerts;
-    pthread_cond_broadcast(&r->finished);
-    pthread_mutex_unlock(&r->mu);
+    if (!r->emitting)
+      emit_done_inputs(r);
   }
+  if (--r->running == 0)
+    pthread_cond_signal(&r->finished);
+  pthread_mutex_unlock(&r->mu);
+  return NULL;
 }
 
-/* The main thread prints each input's output in input order as soon as it
- * and every earlier one are done; it draws the progress line meanwhile. */
-static void print_in_order(scan_run *r)
+/* The main thread waits for the workers, drawing the progress line
+ * meanwhile (on a terminal only: otherwise it is woken once, at the end). */
+static void wait_for_workers(scan_run *r)
 {
-  for (size_t i = 0; i < r->in->n; i++) {
-    pthread_mutex_lock(&r->mu);
-    while (!r->slots[i].done && !(atomic_load(&r->stop) && i >= r->next_claim)) {
-      struct timespec ts;
-      clock_gettime(CLOCK_REALTIME, &ts);
-      ts.tv_nsec += (long)(PROGRESS_EVERY * 1e9);
-      if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-      }
-      pthread_cond_timedwait(&r->finished, &r->mu, &ts);
-      progress_draw(r, false, r->records_done, r->bytes_done, r->alerts_done);
+  pthread_mutex_lock(&r->mu);
+  while (r->running) {
+    if (!r->progress_allowed) {
+      pthread_cond_wait(&r->finished, &r->mu);
+      continue;
     }
-    bool done = r->slots[i].done;
-    pthread_mutex_unlock(&r->mu);
-    if (!done)
-      return; /* stopped before this input was taken */
-    progress_clear(r);
-    bool ok = print_file_out(&r->slots[i]);
-    file_out_free(&r->slots[i]);
-    pthread_mutex_lock(&r->mu);
-    r->next_emit = i + 1;
-    if (!ok)
-      atomic_store(&r->stop, true); /* the alerts of later inputs could not be written either */
-    pthread_cond_broadcast(&r->claimable);
-    pthread_mutex_unlock(&r->mu);
-    if (!ok)
-      return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += (long)(PROGRESS_EVERY * 1e9);
+    if (ts.tv_nsec >= 1000000000L) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&r->finished, &r->mu, &ts);
+    if (r->running && !r->emitting)
+      progress_draw(r, false, r->records_done, r->bytes_done, r->alerts_done);
   }
+  pthread_mutex_unlock(&r->mu);
 }
 
 /* Scans every input with `nw` workers; returns how many started (the rest
@@ -620,25 +646,34 @@ static size_t run_workers(scan_run *r, worker *ws, size_t nw)
     return started;
   }
   r->slots = xcalloc(r->in->n, sizeof *r->slots);
-  /* Wide: on a busy machine the printing thread may wait milliseconds for a
-   * core, and workers must not stall on it (2,000 small files: -j 2 took
-   * 1.35 s with 4 per worker, 0.81 s with 64, -j 1 1.55 s). */
+  /* Wide: on a busy machine the worker holding the input next to print may
+   * wait milliseconds for a core, and the others must not stall on it
+   * (2,000 small files, when a printing thread did this: -j 2 took 1.35 s
+   * with 4 per worker, 0.81 s with 64, -j 1 1.55 s). */
   r->window = started * 64 + 64;
   pthread_mutex_init(&r->mu, NULL);
   pthread_cond_init(&r->claimable, NULL);
   pthread_cond_init(&r->finished, NULL);
-  size_t running = 0;
+  size_t created = 0;
   int err = 0;
-  for (; running < started; running++)
-    if ((err = pthread_create(&ws[running].tid, NULL, worker_main, &ws[running])) != 0)
+  for (; created < started; created++) {
+    pthread_mutex_lock(&r->mu);
+    r->running++; /* before the thread may leave */
+    pthread_mutex_unlock(&r->mu);
+    if ((err = pthread_create(&ws[created].tid, NULL, worker_main, &ws[created])) != 0) {
+      pthread_mutex_lock(&r->mu);
+      r->running--;
+      pthread_mutex_unlock(&r->mu);
       break;
-  if (running == 0) {
+    }
+  }
+  if (created == 0) {
     errorf("cannot start a thread: %s", strerror(err));
     ws[0].internal_error = CTR_ENOMEM;
     atomic_store(&r->stop, true);
   }
-  print_in_order(r);
-  for (size_t k = 0; k < running; k++)
+  wait_for_workers(r);
+  for (size_t k = 0; k < created; k++)
     pthread_join(ws[k].tid, NULL);
   for (size_t i = 0; i < r->in->n; i++)
     file_out_free(&r->slots[i]);

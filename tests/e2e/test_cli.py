@@ -13,6 +13,7 @@ import select
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -986,6 +987,112 @@ def test_jobs_default_is_parallel_and_the_same(tmp_path: Path) -> None:
     default = run_merged("scan", "--json", "--stats", str(top))
     assert default[0] == one[0] == 4
     assert STATS_TIME.sub(b"", default[1]) == STATS_TIME.sub(b"", one[1])
+
+
+def make_many_inputs(tmp: Path, n: int) -> Path:
+    """n inputs, more than -j 2 runs ahead of the printing (64 per worker and
+    64), so that workers wait for it and inputs finish out of order: alerting
+    gzip files, a bad record, a corrupt gzip, an empty file, every few inputs."""
+    top = tmp / "many"
+    top.mkdir()
+    good = fixture_lines("rds_snapshot_shared_with_foreign_account")
+    raw = gzip.compress("\n".join(good).encode(), mtime=0)
+    for i in range(n):
+        f = top / f"{i:04d}"
+        kind = i % 10
+        if kind == 3:
+            f.with_suffix(".ndjson").write_text(good[0] + "\n{\"eventName\": oops}\n" + good[1] + "\n")
+        elif kind == 6:
+            f.with_suffix(".json.gz").write_bytes(raw[: len(raw) // 2] + b"\x00garbage" * 8)
+        elif kind == 8 and i % 30 == 8:
+            f.with_suffix(".json").write_bytes(b"")
+        else:
+            shutil.copy(SAMPLE, f.with_suffix(".json.gz"))
+    return top
+
+
+@pytest.mark.parametrize("opts", [["--json", "--summary", "--stats"], ["--summary", "--stats", "-v"]])
+def test_jobs_on_many_inputs_is_one_job_byte_for_byte(tmp_path: Path, opts: list[str]) -> None:
+    top = make_many_inputs(tmp_path, 400)
+    one = run("scan", "-j1", *opts, str(top))
+    assert one.returncode == 4, one.stderr
+    assert one.stdout.count("\n") > 400 and "0003.ndjson: record 1 at byte" in one.stderr
+    assert "0006.json.gz:" in one.stderr and "0008.json: empty input" in one.stderr
+    assert "ctrule: stats: 400 inputs" in one.stderr
+    merged_one = run_merged("scan", "-j1", *opts, str(top))
+    for _ in range(2):  # the order in which inputs finish differs from run to run
+        two = run("scan", "-j2", *opts, str(top))
+        assert two.returncode == 4 and two.stdout == one.stdout
+        assert STATS_TIME.sub(b"", two.stderr.encode()) == STATS_TIME.sub(b"", one.stderr.encode())
+        rc, merged = run_merged("scan", "-j2", *opts, str(top))
+        assert rc == 4 and STATS_TIME.sub(b"", merged) == STATS_TIME.sub(b"", merged_one[1])
+
+
+def bytes_read_by(pid: int) -> int:
+    for ln in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if ln.startswith("rchar:"):
+            return int(ln.split()[1])
+    raise AssertionError("no rchar")
+
+
+def scan_behind_fifo(fifo: Path, body: bytes, args: list[str], settle: bool) -> tuple[subprocess.CompletedProcess[bytes], int]:
+    """Runs ctrule with `fifo` among its inputs, writing `body` into it only
+    once what ctrule reads stopped growing for a second (settle); returns the
+    run and what it had read by then."""
+    proc = subprocess.Popen([str(CLI), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        read = -1
+        if settle:
+            since, deadline = time.monotonic(), time.monotonic() + 120
+            while time.monotonic() < deadline:
+                n = bytes_read_by(proc.pid)
+                if n != read:
+                    read, since = n, time.monotonic()
+                elif time.monotonic() - since >= 1.0:
+                    break
+                time.sleep(0.05)
+        def feed() -> None:  # beside communicate(): ctrule may print before it read the whole FIFO
+            with open(fifo, "wb") as w:
+                w.write(body)
+        writer = threading.Thread(target=feed, daemon=True)
+        writer.start()
+        out, err = proc.communicate(timeout=120)
+        writer.join(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), read
+
+
+@pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="no /proc/PID/io")
+def test_jobs_read_ahead_is_bounded(tmp_path: Path) -> None:
+    # The first input a FIFO nobody writes to yet: -j 2's other worker scans
+    # the inputs after it up to the bound (64 per worker and 64: inputs 1 to
+    # 191) and then waits, whatever the number of inputs; once the FIFO is
+    # written, everything comes out as -j 1 prints it.
+    fifo = tmp_path / "first.ndjson"
+    os.mkfifo(fifo)
+    top = tmp_path / "rest"
+    top.mkdir()
+    line = fixture_lines("rds_instance_made_public")[0]
+    body = ((line + "\n") * (40_000 // (len(line) + 1) + 1)).encode()  # under 64 KiB: read(), not mapped
+    for i in range(599):
+        (top / f"{i:04d}.ndjson").write_bytes(body)
+    empty = tmp_path / "empty.json"
+    empty.write_bytes(b"")
+    # rchar counts what the process read(): the inputs, and what it reads to
+    # start (more with the sanitizers, give or take a few KiB), measured with
+    # an empty input behind the FIFO
+    _, start = scan_behind_fifo(fifo, body, ["scan", "-j2", "-q", str(fifo), str(empty)], settle=True)
+    args = ["--json", "--stats", str(fifo), str(top)]
+    two, read = scan_behind_fifo(fifo, body, ["scan", "-j2", *args], settle=True)
+    assert 190.5 * len(body) <= read - start < 191.5 * len(body), (read, start, len(body))
+    one, _ = scan_behind_fifo(fifo, body, ["scan", "-j1", *args], settle=False)
+    assert one.returncode == two.returncode == 0, two.stderr
+    assert b"stats: 600 inputs" in one.stderr
+    assert two.stdout == one.stdout and one.stdout.count(b"\n") >= 600
+    assert STATS_TIME.sub(b"", two.stderr) == STATS_TIME.sub(b"", one.stderr)
 
 
 @pytest.mark.parametrize("bad", ["0", "-1", "x", "3x", "257", ""])
