@@ -176,10 +176,85 @@ char *ctr__strndup(const char *s, size_t n)
 
 char *ctr__strdup(const char *s) { return s ? ctr__strndup(s, strlen(s)) : NULL; }
 
-/* glibc's memmem is portable C, about three instructions a byte here. This
- * compares the literal's first and last bytes with 16 positions at once
- * (SSE2, part of x86-64) and memcmps only where both agree, which in JSON
- * text is rare; the positions left at the end go to memmem. */
+/* How common each byte is in CloudTrail JSON, 0 the rarest (the bytes of the
+ * shared real records counted; bytes they never hold by value). The search
+ * below filters on the literal's two rarest bytes: a filter on common ones
+ * ('t', 'o', digits, '"') stops at every other position. */
+static const unsigned char k_byte_rank[256] = {
+    0,   1,   2,   3,   4,   5,   6,   7,   8,   9, 182,  10,  11,  12,  13,  14,
+   15,  16,  17,  18,  19,  20,  21,  22,  23,  24,  25,  26,  27,  28,  29,  30,
+  223, 164, 255, 173, 169, 178, 166, 171, 176, 177, 174, 179, 243, 238, 229, 208,
+  240, 244, 241, 235, 233, 230, 226, 225, 227, 228, 250, 175, 165, 172, 168, 167,
+  170, 234, 188, 212, 214, 211, 191, 189, 199, 232, 186, 197, 201, 205, 206, 200,
+  209, 185, 207, 218, 213, 190, 203, 187, 192, 184, 195, 180, 202, 181,  31, 198,
+   32, 253, 221, 245, 242, 254, 219, 217, 210, 246, 183, 196, 236, 237, 249, 247,
+  231, 194, 248, 251, 252, 239, 224, 222, 193, 220, 204, 215,  33, 216,  34,  35,
+   36,  37,  38,  39,  40,  41,  42,  43,  44,  45,  46,  47,  48,  49,  50,  51,
+   52,  53,  54,  55,  56,  57,  58,  59,  60,  61,  62,  63,  64,  65,  66,  67,
+   68,  69,  70,  71,  72,  73,  74,  75,  76,  77,  78,  79,  80,  81,  82,  83,
+   84,  85,  86,  87,  88,  89,  90,  91,  92,  93,  94,  95,  96,  97,  98,  99,
+  100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115,
+  116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127, 128, 129, 130, 131,
+  132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142, 143, 144, 145, 146, 147,
+  148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159, 160, 161, 162, 163,
+};
+
+/* Positions of the literal's rarest byte (*a) and next rarest (*b), m >= 2. */
+static void rare_pair(const unsigned char *lit, size_t m, size_t *a, size_t *b)
+{
+  *a = 0;
+  *b = 1;
+  if (k_byte_rank[lit[1]] < k_byte_rank[lit[0]]) {
+    *a = 1;
+    *b = 0;
+  }
+  for (size_t k = 2; k < m; k++) {
+    if (k_byte_rank[lit[k]] < k_byte_rank[lit[*a]]) {
+      *b = *a;
+      *a = k;
+    } else if (k_byte_rank[lit[k]] < k_byte_rank[lit[*b]]) {
+      *b = k;
+    }
+  }
+}
+
+/* Ranks up to this one are bytes that stand once in 150 or more of JSON text:
+ * glibc's vectorised memchr over them beats any filter of our own. */
+#define RARE_RANK 214
+
+static bool pair_at(const unsigned char *h, size_t s, const unsigned char *l, size_t m, size_t b)
+{
+  return h[s + b] == l[b] && memcmp(h + s, l, m) == 0;
+}
+
+/* From each place the literal's rare byte l[a] stands (memchr), the literal
+ * at it. Gives up (*i where it stopped) once the byte turns out common here:
+ * more than one a 32 bytes after 16 of them. */
+static bool memchr_scan(const unsigned char *h, size_t n, const unsigned char *l, size_t m, size_t a, size_t b,
+                        size_t *i)
+{
+  for (size_t tried = 1; *i + m <= n; tried++) {
+    const unsigned char *at = memchr(h + *i + a, l[a], n - m + 1 - *i);
+    if (!at) {
+      *i = n;
+      return false;
+    }
+    size_t s = (size_t)(at - h) - a;
+    if (pair_at(h, s, l, m, b))
+      return true;
+    *i = s + 1;
+    if (tried % 16 == 0 && *i < tried * 32)
+      return false;
+  }
+  return false;
+}
+
+/* glibc's memmem is portable C, about three instructions a byte here. A
+ * literal holding a rare byte (RARE_RANK) is found from memchr of that byte
+ * (memchr_scan); otherwise, or where that byte turns out common, the two
+ * rarest bytes (rare_pair) are compared with 32 positions at once (SSE2,
+ * part of x86-64) and the literal memcmp'd only where both agree. The last
+ * positions, fewer than 32 + m, are tried one by one. */
 bool ctr__contains(const char *hay, size_t n, const char *lit, size_t m)
 {
   if (m == 0)
@@ -188,21 +263,37 @@ bool ctr__contains(const char *hay, size_t n, const char *lit, size_t m)
     return false;
   if (m == 1)
     return memchr(hay, lit[0], n) != NULL;
-  size_t i = 0;
+  const unsigned char *h = (const unsigned char *)hay, *l = (const unsigned char *)lit;
+  size_t a, b, i = 0;
+  rare_pair(l, m, &a, &b);
 #ifdef __SSE2__
-  const __m128i first = _mm_set1_epi8(lit[0]), last = _mm_set1_epi8(lit[m - 1]);
-  /* Starts i..i+15: their last bytes, up to i+m+14, lie inside hay. */
-  for (; i + m + 15 <= n; i += 16) {
-    __m128i a = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(hay + i)), first);
-    __m128i b = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(hay + i + m - 1)), last);
-    for (unsigned mask = (unsigned)_mm_movemask_epi8(_mm_and_si128(a, b)); mask; mask &= mask - 1) {
-      size_t at = i + (size_t)__builtin_ctz(mask);
-      if (memcmp(hay + at + 1, lit + 1, m - 2) == 0)
+  if (k_byte_rank[l[a]] <= RARE_RANK && memchr_scan(h, n, l, m, a, b, &i))
+    return true;
+  const __m128i ca = _mm_set1_epi8((char)l[a]), cb = _mm_set1_epi8((char)l[b]);
+  /* Starts i..i+31: the bytes compared, up to i+m+30, lie inside hay. */
+  for (; i + m + 31 <= n; i += 32) {
+    const unsigned char *p = h + i;
+    __m128i lo = _mm_and_si128(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + a)), ca),
+                               _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + b)), cb));
+    __m128i hi = _mm_and_si128(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + a + 16)), ca),
+                               _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + b + 16)), cb));
+    uint32_t mask = (uint32_t)_mm_movemask_epi8(lo) | (uint32_t)_mm_movemask_epi8(hi) << 16;
+    for (; mask; mask &= mask - 1)
+      if (memcmp(p + __builtin_ctz(mask), l, m) == 0)
         return true;
-    }
+  }
+#else
+  for (;;) { /* without SIMD: memchr, however common the byte */
+    if (memchr_scan(h, n, l, m, a, b, &i))
+      return true;
+    if (i + m > n)
+      return false;
   }
 #endif
-  return memmem(hay + i, n - i, lit, m) != NULL;
+  for (; i + m <= n; i++)
+    if (h[i + a] == l[a] && pair_at(h, i, l, m, b))
+      return true;
+  return false;
 }
 
 /* ------------------------------------------------------------ hashing, sets */
