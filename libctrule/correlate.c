@@ -718,6 +718,12 @@ static bool check_temporal(const ctr__ccorr *c, const cgroup *g, size_t lo, size
           break;
       v->idx[v->n++] = (uint32_t)a;
     }
+    for (size_t x = 1; x < v->n; x++) /* in eventTime order, as the other types list them */
+      for (size_t y = x; y > 0 && v->idx[y - 1] > v->idx[y]; y--) {
+        uint32_t t = v->idx[y];
+        v->idx[y] = v->idx[y - 1];
+        v->idx[y - 1] = t;
+      }
     v->spent = j + 1;
     v->count = distinct;
     return true;

@@ -220,6 +220,7 @@ Test(correlate, generate_decides_whether_the_base_rules_alert_on_their_own)
                            data);
   cr_assert_eq(count_of(got, "\tDeleted\t"), 2, "%s", got);
   cr_assert_eq(count_of(got, "\tG\t"), 1, "%s", got);
+  cr_assert(strstr(got, "1\tDeleted\t") < strstr(got, "1\tG\t"), "the record's own match first: %s", got);
   free(got);
   /* a correlation turned off silences nothing and never fires */
   ctr_compiler *c;
@@ -253,6 +254,40 @@ Test(correlate, a_record_matching_two_of_its_rules_counts_once)
   char *data = JOIN(one, rec("DeleteDBSnapshot", "10:00:01", "m", "e2", "s"));
   got = scan_all_chunkings(y, data);
   cr_assert(strstr(got, "1\tTwo\t") && strstr(got, "count=2 "), "%s", got);
+  free(got);
+  free(data);
+}
+
+Test(correlate, conditions_values_and_lists)
+{
+  /* gt and gte together: the larger (gt 2 is gte 3) */
+  char *data = JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "a"), rec("DeleteDBSnapshot", "10:00:01", "m", "e2", "b"),
+                    rec("DeleteDBSnapshot", "10:00:02", "m", "e3", "c"));
+  char *got = scan_all_chunkings(BASE "title: X\ncorrelation:\n  type: event_count\n  rules: [Deleted]\n  timespan: 1m\n"
+                                      "  condition: {gt: 2, gte: 2}\n",
+                                 data);
+  cr_assert(strncmp(got, "2\tX\t", 4) == 0 && count_of(got, "\tX\t") == 1, "%s", got);
+  free(got);
+  free(data);
+  /* value_count: a match without the counted field is not counted; a
+   * group-by field holding a list groups by the list, (a,b) */
+  const char *y = BASE "title: V\ncorrelation:\n  type: value_count\n  rules: [Deleted]\n"
+                       "  group-by: [requestParameters.tags]\n  timespan: 1h\n"
+                       "  condition: {field: requestParameters.dBSnapshotIdentifier, gte: 2}\n";
+  data = JOIN(strdup("{\"eventVersion\":\"1.08\",\"eventTime\":\"2025-01-01T10:00:00Z\",\"awsRegion\":\"r\",\"eventID\":\"n1\","
+                     "\"eventType\":\"AwsApiCall\",\"eventSource\":\"rds.amazonaws.com\",\"eventName\":\"DeleteDBSnapshot\","
+                     "\"userIdentity\":{\"type\":\"IAMUser\"},\"requestParameters\":{\"tags\":[\"a\",\"b\"]}}\n"),
+              strdup("{\"eventVersion\":\"1.08\",\"eventTime\":\"2025-01-01T10:00:01Z\",\"awsRegion\":\"r\",\"eventID\":\"n2\","
+                     "\"eventType\":\"AwsApiCall\",\"eventSource\":\"rds.amazonaws.com\",\"eventName\":\"DeleteDBSnapshot\","
+                     "\"userIdentity\":{\"type\":\"IAMUser\"},\"requestParameters\":{\"tags\":[\"a\",\"b\"],"
+                     "\"dBSnapshotIdentifier\":\"s1\"}}\n"),
+              strdup("{\"eventVersion\":\"1.08\",\"eventTime\":\"2025-01-01T10:00:02Z\",\"awsRegion\":\"r\",\"eventID\":\"n3\","
+                     "\"eventType\":\"AwsApiCall\",\"eventSource\":\"rds.amazonaws.com\",\"eventName\":\"DeleteDBSnapshot\","
+                     "\"userIdentity\":{\"type\":\"IAMUser\"},\"requestParameters\":{\"tags\":[\"a\",\"b\"],"
+                     "\"dBSnapshotIdentifier\":\"s2\"}}\n"));
+  got = scan_all_chunkings(y, data);
+  cr_assert_str_eq(got, "2\tV\tvalue_count of Deleted within 1h (gte 2): count=2 group=requestParameters.tags=(a,b) "
+                        "events=n2@2025-01-01T10:00:01Z (Deleted), n3@2025-01-01T10:00:02Z (Deleted)\n");
   free(got);
   free(data);
 }
@@ -307,6 +342,8 @@ Test(correlate, temporal_ordered_needs_the_order_the_principal_and_the_timespan)
   /* ... which temporal (any order) takes */
   got = scan_all_chunkings(ORDERED("temporal"), data);
   cr_assert(strstr(got, "2\tExfil\ttemporal of Created, Shared, Deleted within 1h (every rule): count=3"), "%s", got);
+  cr_assert(strstr(got, "events=c1@2025-01-01T10:00:00Z (Created), d0@2025-01-01T10:05:00Z (Deleted), "
+                        "s1@2025-01-01T10:10:00Z (Shared)"), "%s", got);
   free(got);
   free(data);
   /* outside the hour, and each step by someone else */
