@@ -259,6 +259,11 @@ CTR_API const char *ctr_match_event(const ctr_match *m, size_t *len);
  *  (decompressed) stream. */
 CTR_API uint64_t ctr_match_record_index(const ctr_match *m);
 CTR_API uint64_t ctr_match_byte_offset(const ctr_match *m);
+/** 1 when the scanner runs with CTR_SCAN_NO_CORRELATION and this match is
+ *  one that `generate: false` of the correlations naming its rule would have
+ *  silenced (a caller forwarding records to a correlating scanner does not
+ *  show it); 0 otherwise. */
+CTR_API int ctr_match_silenced(const ctr_match *m);
 
 /* Options of ctr_match_json(). 0 gives the line Falco writes with
  * json_output: true and its default json_* options; each flag is one of
@@ -363,6 +368,19 @@ typedef enum ctr_scan_flag {
    * literal prefilter. Results are identical; this exists for tests and
    * benchmarks. */
   CTR_SCAN_NO_INDEX = 1u << 1,
+  /* For correlating elsewhere (the CLI's -j workers): the scanner feeds no
+   * Sigma correlation and delivers no correlation alert; matches that a
+   * correlation's `generate: false` would silence are delivered, with
+   * ctr_match_silenced() 1. Set it before the first feed. */
+  CTR_SCAN_NO_CORRELATION = 1u << 2,
+  /* The other half: rules are evaluated as usual to feed the correlations,
+   * but only correlation alerts are delivered (and counted as matches). The
+   * records are expected to come from a CTR_SCAN_NO_CORRELATION scanner that
+   * reported them already: incomplete records and rules a regex limit left
+   * undecided are not reported again; bad records, stream errors and the
+   * correlations' own reports (limit, lateness, no event time) are. Not with
+   * CTR_SCAN_NO_CORRELATION (CTR_EINVAL). */
+  CTR_SCAN_ONLY_CORRELATION = 1u << 3,
 } ctr_scan_flag;
 
 /* Resource limits. Every limit has a safe default and is set with

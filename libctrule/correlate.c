@@ -975,6 +975,11 @@ static int feed(ctr__corrstate *s, uint32_t k, uint32_t r, const ctr__event *ev)
   return rc;
 }
 
+bool ctr__correlate_silences(const ctr_ruleset *rs, const ctr__crule *r)
+{
+  return rs->corr && rs->corr->silent[r - rs->rules];
+}
+
 int ctr__correlate_hit(ctr__corrstate *s, const ctr__crule *r, const ctr__event *ev, uint64_t seq, bool *alert)
 {
   *alert = true;

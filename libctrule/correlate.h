@@ -43,6 +43,10 @@ typedef struct ctr__corrset {
 int ctr__correlate_compile(const ctr__defs *defs, ctr__diags *diags, const ctr__selection *sel, size_t nsel,
                            int min_priority, ctr_ruleset *rs);
 
+/* Whether r's own matches are no alerts (every enabled correlation naming
+ * it has generate: false); false when rs has no correlation. */
+bool ctr__correlate_silences(const ctr_ruleset *rs, const ctr__crule *r);
+
 /* ------------------------------------------------------------ state */
 
 /* A scanner's correlation state: groups of base matches, on event time. */

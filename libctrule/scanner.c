@@ -14,6 +14,7 @@
 struct ctr_match {
   const ctr__crule *rule;
   const ctr_scanner *sc;
+  bool silenced; /* CTR_SCAN_NO_CORRELATION: generate: false would have silenced it */
 };
 
 struct ctr_record_error {
@@ -143,7 +144,7 @@ static bool no_candidates(ctr_scanner *sc, const ctr__record_facts *facts, uint6
   unsigned m = ctr__facts_missing(facts);
   if (m & CTR__MISSING_UNDECIDED)
     return false;
-  if (m) {
+  if (m && !(sc->flags & CTR_SCAN_ONLY_CORRELATION)) {
     /* Records in a flood lack the same keys: the text is built once. */
     if (m != sc->reason_missing) {
       ctr__buf_clear(&sc->reason);
@@ -183,9 +184,17 @@ static int deliver(ctr_scanner *sc, const ctr__crule *r)
 static int on_hit(void *ud, const ctr__crule *r)
 {
   ctr_scanner *sc = ud;
+  if (sc->flags & CTR_SCAN_NO_CORRELATION) {
+    /* Delivered, marked: the caller forwarding it to a correlating scanner
+     * decides whether it shows it. */
+    sc->match.silenced = ctr__correlate_silences(sc->rs, r);
+    int rc = deliver(sc, r);
+    sc->match.silenced = false;
+    return rc;
+  }
   bool alert = true;
   int rc = ctr__correlate_hit(sc->corr, r, &sc->ev, sc->eval.gen, &alert);
-  return rc != CTR_OK || !alert ? rc : deliver(sc, r);
+  return rc != CTR_OK || !alert || (sc->flags & CTR_SCAN_ONLY_CORRELATION) ? rc : deliver(sc, r);
 }
 
 /* The correlation alerts the record's matches made, each with its own
@@ -222,6 +231,8 @@ static void on_corr_report(void *ud, int status, uint64_t index, uint64_t offset
 static void on_undecided(void *ud, const ctr__crule *r)
 {
   ctr_scanner *sc = ud;
+  if (sc->flags & CTR_SCAN_ONLY_CORRELATION)
+    return; /* the scanner that forwarded the record reported it */
   ctr__buf_clear(&sc->msg);
   ctr__buf_printf(&sc->msg, "rule '%s' not evaluated: a regex hit the PCRE2 limit (limit %s %u, %s %u)", r->name,
                   ctr_limit_name(CTR_LIMIT_REGEX_MATCH), sc->regex_match_limit,
@@ -278,7 +289,7 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
     sc->stats[CTR_STAT_SKIPPED]++;
     goto done;
   }
-  if (!complete)
+  if (!complete && !(sc->flags & CTR_SCAN_ONLY_CORRELATION))
     report(sc, CTR_EDATA, index, offset, true, false);
 
   const ctr_ruleset *rs = sc->rs;
@@ -381,7 +392,8 @@ void ctr_scanner_free(ctr_scanner *sc)
 
 int ctr_scanner_set_flags(ctr_scanner *sc, unsigned flags)
 {
-  if (!sc || (flags & ~(unsigned)(CTR_SCAN_FIRST_MATCH | CTR_SCAN_NO_INDEX)))
+  unsigned corr = CTR_SCAN_NO_CORRELATION | CTR_SCAN_ONLY_CORRELATION;
+  if (!sc || (flags & ~(unsigned)(CTR_SCAN_FIRST_MATCH | CTR_SCAN_NO_INDEX | corr)) || (flags & corr) == corr)
     return CTR_EINVAL;
   sc->flags = flags;
   return CTR_OK;
@@ -538,6 +550,8 @@ int ctr_match_field(const ctr_match *m, const char *name, const char **value)
 }
 
 int64_t ctr_match_time(const ctr_match *m) { return m->sc->ev.time_ns; }
+
+int ctr_match_silenced(const ctr_match *m) { return m && m->silenced; }
 
 const char *ctr_match_event(const ctr_match *m, size_t *len)
 {

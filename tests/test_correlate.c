@@ -688,3 +688,145 @@ Test(correlate, the_rds_correlations_on_their_fixtures)
   }
   ctr_ruleset_unref(rs);
 }
+
+/* ------------------------------------------------------------ correlating elsewhere */
+
+/* What a CTR_SCAN_NO_CORRELATION scanner delivers: "index rule silenced"
+ * lines, and each record with a match kept once (raw), as the CLI keeps it. */
+typedef struct fwd {
+  char text[4096];
+  size_t len;
+  char *raw[32];
+  unsigned long long index[32];
+  size_t nraw;
+} fwd;
+
+static int on_fwd(const ctr_match *m, void *ud)
+{
+  fwd *f = ud;
+  unsigned long long idx = (unsigned long long)ctr_match_record_index(m);
+  f->len += (size_t)snprintf(f->text + f->len, sizeof f->text - f->len, "%llu %s %d\n", idx, ctr_match_rule(m),
+                             ctr_match_silenced(m));
+  if (!f->nraw || f->index[f->nraw - 1] != idx) {
+    cr_assert(f->nraw < 32);
+    size_t n;
+    const char *e = ctr_match_event(m, &n);
+    f->raw[f->nraw] = strndup(e, n);
+    f->index[f->nraw++] = idx;
+  }
+  return 0;
+}
+
+Test(correlate, no_correlation_delivers_every_match_marking_the_silenced)
+{
+  char *data = JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "a"), rec("CreateDBSnapshot", "10:00:01", "m", "e2", "a"),
+                    rec("DeleteDBSnapshot", "10:00:02", "m", "e3", "a"));
+  ctr_ruleset *rs = compile(EVENT_COUNT("2", "1m")); /* generate: false: Deleted is silenced */
+  fwd f = {0};
+  ctr_scanner *sc;
+  cr_assert_eq(ctr_scanner_new(rs, on_fwd, &f, &sc), CTR_OK);
+  cr_assert_eq(ctr_scanner_set_flags(sc, CTR_SCAN_NO_CORRELATION | CTR_SCAN_ONLY_CORRELATION), CTR_EINVAL);
+  cr_assert_eq(ctr_scanner_set_flags(sc, CTR_SCAN_NO_CORRELATION), CTR_OK);
+  cr_assert_eq(ctr_scanner_feed(sc, data, strlen(data)), CTR_OK);
+  cr_assert_eq(ctr_scanner_finish(sc), CTR_OK);
+  cr_assert_str_eq(f.text, "0 Deleted 1\n1 Created 0\n2 Deleted 1\n"); /* no Mass Deletion */
+  cr_assert_eq(ctr_scanner_stat(sc, CTR_STAT_MATCHES), 3);
+  ctr_scanner_free(sc);
+  ctr_ruleset_unref(rs);
+  for (size_t i = 0; i < f.nraw; i++)
+    free(f.raw[i]);
+  /* generate: true silences nothing */
+  rs = compile(BASE "title: G\ncorrelation:\n  type: event_count\n  rules: [Deleted]\n  timespan: 1m\n"
+                    "  condition: {gte: 2}\n  generate: true\n");
+  memset(&f, 0, sizeof f);
+  cr_assert_eq(ctr_scanner_new(rs, on_fwd, &f, &sc), CTR_OK);
+  cr_assert_eq(ctr_scanner_set_flags(sc, CTR_SCAN_NO_CORRELATION), CTR_OK);
+  cr_assert_eq(ctr_scanner_feed(sc, data, strlen(data)), CTR_OK);
+  cr_assert_eq(ctr_scanner_finish(sc), CTR_OK);
+  cr_assert_str_eq(f.text, "0 Deleted 0\n1 Created 0\n2 Deleted 0\n");
+  ctr_scanner_free(sc);
+  ctr_ruleset_unref(rs);
+  for (size_t i = 0; i < f.nraw; i++)
+    free(f.raw[i]);
+  free(data);
+}
+
+Test(correlate, only_correlation_delivers_and_counts_correlation_alerts_alone)
+{
+  char *data = JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "a"), rec("CreateDBSnapshot", "10:00:01", "m", "e2", "a"),
+                    rec("DeleteDBSnapshot", "10:00:02", "m", "e3", "a"));
+  const char *ys[] = {EVENT_COUNT("2", "1m"), BASE "title: Mass Deletion\ncorrelation:\n  type: event_count\n"
+                                                   "  rules: [Deleted]\n  timespan: 1m\n  condition: {gte: 2}\n  generate: true\n"};
+  for (size_t i = 0; i < 2; i++) { /* generate false and true alike */
+    ctr_ruleset *rs = compile(ys[i]);
+    tu_matches m = {0};
+    cr_assert_eq(tu_scan(rs, data, strlen(data), 0, CTR_SCAN_ONLY_CORRELATION, &m), CTR_OK);
+    cr_assert_eq(m.count, 1, "%s", m.text);
+    cr_assert(strncmp(m.text, "2\tMass Deletion\t", 16) == 0, "%s", m.text);
+    tu_matches_free(&m);
+    ctr_ruleset_unref(rs);
+  }
+  free(data);
+}
+
+/* A NO_CORRELATION scanner per "file", its records with a match forwarded one
+ * by one to one ONLY_CORRELATION scanner: the correlation alerts of one
+ * scanner reading both files, and the forwarded records' reports not made
+ * twice (an incomplete record: no eventVersion). */
+Test(correlate, forwarding_matched_records_correlates_as_one_scanner)
+{
+  ctr_ruleset *rs = compile(EVENT_COUNT("3", "1h"));
+  char *files[2] = {JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "a"), rec("DescribeDBSnapshots", "10:00:01", "m", "x", "a"),
+                         rec("DeleteDBSnapshot", "10:00:02", "o", "e2", "a")),
+                    JOIN(rec("DeleteDBSnapshot", "10:10:00", "m", "e3", "a"),
+                         strdup("{\"eventTime\":\"2025-01-01T10:20:00Z\",\"eventID\":\"e4\","
+                                "\"eventSource\":\"rds.amazonaws.com\",\"eventName\":\"DeleteDBSnapshot\",\"awsRegion\":\"us-east-1\","
+                                "\"userIdentity\":{\"type\":\"IAMUser\",\"arn\":\"arn:aws:iam::1:user/m\"}}\n"))};
+  /* one scanner over both */
+  tu_matches whole = {0};
+  ctr_scanner *sc;
+  cr_assert_eq(ctr_scanner_new(rs, tu_collect, &whole, &sc), CTR_OK);
+  for (int i = 0; i < 2; i++) {
+    ctr_scanner_reset(sc);
+    cr_assert_eq(ctr_scanner_feed(sc, files[i], strlen(files[i])), CTR_OK);
+    cr_assert_eq(ctr_scanner_finish(sc), CTR_OK);
+  }
+  ctr_scanner_free(sc);
+  cr_assert_eq(whole.count, 1, "%s", whole.text);
+  /* forwarded */
+  tu_matches corr = {0};
+  errs e = {0};
+  ctr_scanner *cs;
+  cr_assert_eq(ctr_scanner_new(rs, tu_collect, &corr, &cs), CTR_OK);
+  ctr_scanner_set_error_callback(cs, on_err, &e);
+  cr_assert_eq(ctr_scanner_set_flags(cs, CTR_SCAN_ONLY_CORRELATION), CTR_OK);
+  size_t forwarded = 0;
+  for (int i = 0; i < 2; i++) {
+    fwd f = {0};
+    cr_assert_eq(ctr_scanner_new(rs, on_fwd, &f, &sc), CTR_OK);
+    cr_assert_eq(ctr_scanner_set_flags(sc, CTR_SCAN_NO_CORRELATION), CTR_OK);
+    cr_assert_eq(ctr_scanner_feed(sc, files[i], strlen(files[i])), CTR_OK);
+    cr_assert_eq(ctr_scanner_finish(sc), CTR_OK);
+    if (i == 1)
+      cr_assert_eq(ctr_scanner_stat(sc, CTR_STAT_INCOMPLETE), 1); /* reported here ... */
+    ctr_scanner_free(sc);
+    for (size_t k = 0; k < f.nraw; k++, forwarded++) {
+      ctr_scanner_reset(cs);
+      cr_assert_eq(ctr_scanner_feed(cs, f.raw[k], strlen(f.raw[k])), CTR_OK);
+      cr_assert_eq(ctr_scanner_finish(cs), CTR_OK);
+      free(f.raw[k]);
+    }
+    free(files[i]);
+  }
+  cr_assert_eq(forwarded, 4);
+  cr_assert_eq(e.n, 0, "%s", e.text); /* ... and not again */
+  cr_assert_eq(ctr_scanner_stat(cs, CTR_STAT_MATCHES), 1);
+  ctr_scanner_free(cs);
+  /* record 0 of the last forwarded record for the one, the file's record 1 for the other */
+  const char *a = strchr(whole.text, '\t'), *b = strchr(corr.text, '\t');
+  cr_assert(a && b && strncmp(whole.text, "1\t", 2) == 0 && strncmp(corr.text, "0\t", 2) == 0, "%s / %s", whole.text, corr.text);
+  cr_assert_str_eq(b, a);
+  tu_matches_free(&whole);
+  tu_matches_free(&corr);
+  ctr_ruleset_unref(rs);
+}

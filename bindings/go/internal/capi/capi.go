@@ -187,6 +187,7 @@ extern swig_type_61 _wrap_ctr_match_time_capi_988cbc87c1065394(uintptr_t arg1);
 extern swig_type_62 _wrap_ctr_match_event_capi_988cbc87c1065394(uintptr_t arg1);
 extern swig_type_63 _wrap_ctr_match_record_index_capi_988cbc87c1065394(uintptr_t arg1);
 extern swig_type_64 _wrap_ctr_match_byte_offset_capi_988cbc87c1065394(uintptr_t arg1);
+extern swig_intgo _wrap_ctr_match_silenced_capi_988cbc87c1065394(uintptr_t arg1);
 extern swig_intgo _wrap_CTR_JSON_EVENT_ID_capi_988cbc87c1065394(void);
 extern swig_intgo _wrap_CTR_JSON_MESSAGE_capi_988cbc87c1065394(void);
 extern swig_intgo _wrap_CTR_JSON_NO_OUTPUT_capi_988cbc87c1065394(void);
@@ -203,6 +204,8 @@ extern swig_type_68 _wrap_ctr_record_error_text_capi_988cbc87c1065394(uintptr_t 
 extern swig_intgo _wrap_CTR_FORMAT_AUTO_capi_988cbc87c1065394(void);
 extern swig_intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_988cbc87c1065394(void);
 extern swig_intgo _wrap_CTR_SCAN_NO_INDEX_capi_988cbc87c1065394(void);
+extern swig_intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_988cbc87c1065394(void);
+extern swig_intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_988cbc87c1065394(void);
 extern swig_intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_988cbc87c1065394(void);
 extern swig_intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_988cbc87c1065394(void);
 extern swig_intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_988cbc87c1065394(void);
@@ -1031,6 +1034,13 @@ func Ctr_match_byte_offset(arg1 Struct_SS_ctr_match) (_swig_ret uint64) {
 	return swig_r
 }
 
+func Ctr_match_silenced(arg1 Struct_SS_ctr_match) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	swig_r = (int)(C._wrap_ctr_match_silenced_capi_988cbc87c1065394(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
 type Ctr_json_flag int
 func _swig_getCTR_JSON_EVENT_ID() (_swig_ret Ctr_json_flag) {
 	var swig_r Ctr_json_flag
@@ -1152,6 +1162,20 @@ func _swig_getCTR_SCAN_NO_INDEX() (_swig_ret Ctr_scan_flag) {
 }
 
 var CTR_SCAN_NO_INDEX Ctr_scan_flag = _swig_getCTR_SCAN_NO_INDEX()
+func _swig_getCTR_SCAN_NO_CORRELATION() (_swig_ret Ctr_scan_flag) {
+	var swig_r Ctr_scan_flag
+	swig_r = (Ctr_scan_flag)(C._wrap_CTR_SCAN_NO_CORRELATION_capi_988cbc87c1065394())
+	return swig_r
+}
+
+var CTR_SCAN_NO_CORRELATION Ctr_scan_flag = _swig_getCTR_SCAN_NO_CORRELATION()
+func _swig_getCTR_SCAN_ONLY_CORRELATION() (_swig_ret Ctr_scan_flag) {
+	var swig_r Ctr_scan_flag
+	swig_r = (Ctr_scan_flag)(C._wrap_CTR_SCAN_ONLY_CORRELATION_capi_988cbc87c1065394())
+	return swig_r
+}
+
+var CTR_SCAN_ONLY_CORRELATION Ctr_scan_flag = _swig_getCTR_SCAN_ONLY_CORRELATION()
 type Ctr_limit int
 func _swig_getCTR_LIMIT_RECORD_BYTES() (_swig_ret Ctr_limit) {
 	var swig_r Ctr_limit

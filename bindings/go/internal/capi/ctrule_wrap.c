@@ -1681,6 +1681,19 @@ long long _wrap_ctr_match_byte_offset_capi_988cbc87c1065394(struct ctr_match *_s
 }
 
 
+intgo _wrap_ctr_match_silenced_capi_988cbc87c1065394(struct ctr_match *_swig_go_0) {
+  ctr_match *arg1 = 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(ctr_match **)&_swig_go_0; 
+  
+  result = (int)ctr_match_silenced((struct ctr_match const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_CTR_JSON_EVENT_ID_capi_988cbc87c1065394() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
@@ -1873,6 +1886,30 @@ intgo _wrap_CTR_SCAN_NO_INDEX_capi_988cbc87c1065394() {
   
   
   result = CTR_SCAN_NO_INDEX;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_988cbc87c1065394() {
+  enum ctr_scan_flag result;
+  intgo _swig_go_result;
+  
+  
+  result = CTR_SCAN_NO_CORRELATION;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_988cbc87c1065394() {
+  enum ctr_scan_flag result;
+  intgo _swig_go_result;
+  
+  
+  result = CTR_SCAN_ONLY_CORRELATION;
   
   _swig_go_result = (intgo)result; 
   return _swig_go_result;
