@@ -164,6 +164,41 @@ const char *ctr__bytes_string(const ctr__event *ev, const ctr__bspan *s)
   return str;
 }
 
+/* Step `key` into the object at o (a value of a walked record), from its
+ * members walked once for the record (ctr__walked): UNSURE when they are not
+ * kept (not an object, an escaped key, more members than kept, no room
+ * left), and the caller walks the path itself. */
+static ctr__step walked_step(const ctr__event *ev, const ctr__bspan *o, const ctr__pathstep *step, ctr__bspan *out)
+{
+  ctr__lazy *lz = ev->lazy;
+  ctr__walked *w = lz->walked;
+  if (!w || o->v[0] != '{')
+    return CTR__STEP_UNSURE;
+  size_t k = 0;
+  while (k < lz->nwalked && w->object[k] != o->v)
+    k++;
+  if (k == lz->nwalked) {
+    if (k == CTR__WALKED_OBJECTS)
+      return CTR__STEP_UNSURE;
+    size_t n = ctr__walk_members(o->v, o->len, w->members[k], CTR__WALKED_MEMBERS);
+    w->object[k] = o->v;
+    w->nmembers[k] = n <= CTR__WALKED_MEMBERS ? n : SIZE_MAX;
+    lz->nwalked++;
+  } else {
+    w->reused++;
+  }
+  if (w->nmembers[k] == SIZE_MAX)
+    return CTR__STEP_UNSURE;
+  for (size_t i = w->nmembers[k]; i-- > 0;) { /* the last of a repeated key, as jansson keeps */
+    const ctr__member *m = &w->members[k][i];
+    if (m->key_len == step->len && memcmp(m->key, step->key, step->len) == 0) {
+      *out = (ctr__bspan){m->value, m->value_len, m->plain_string};
+      return CTR__STEP_FOUND;
+    }
+  }
+  return CTR__STEP_ABSENT;
+}
+
 /* The value at `dotted` from the walked bytes of an unparsed member: true
  * when decided, false when jansson must (see ctr__step; also a string with
  * an escape, or a path of more than 16 keys). jansson's cost is per byte
@@ -186,8 +221,17 @@ static bool path_from_bytes(const ctr__event *ev, const char *dotted, ctr__pathv
   n++;
   ctr__bspan s;
   ctr__step st = ctr__bytes_member(ev, steps[0].key, steps[0].len, &s);
-  if (st == CTR__STEP_FOUND && n > 1)
-    st = ctr__walk_path(s.v, s.len, steps + 1, n - 1, &s);
+  size_t done = 1;
+  if (st == CTR__STEP_FOUND && n > 1) {
+    ctr__bspan o = s;
+    ctr__step kept = walked_step(ev, &o, &steps[1], &s);
+    if (kept != CTR__STEP_UNSURE) {
+      st = kept;
+      done = 2;
+    }
+  }
+  if (st == CTR__STEP_FOUND && n > done)
+    st = ctr__walk_path(s.v, s.len, steps + done, n - done, &s);
   *out = (ctr__pathval){CTR__PV_ABSENT, NULL, 0};
   if (st != CTR__STEP_FOUND)
     return st == CTR__STEP_ABSENT;

@@ -258,7 +258,23 @@ typedef struct ctr__lazy {
   size_t nmembers;
   json_t *whole;              /* the whole record, parsed on demand (json.obj) */
   bool failed;                /* a member could not be built: out of memory */
+  struct ctr__walked *walked; /* the scanner's: objects walked for this record's fields (NULL: none kept) */
+  size_t nwalked;             /* how many of walked's objects are this record's: 0 when it starts */
 } ctr__lazy;
+
+/* The members of a record's objects that its fields' paths have crossed
+ * (userIdentity under ct.user, ct.user.arn, ct.user.identitytype, ...),
+ * walked once for the record instead of once per field (fields.c). The
+ * storage is the scanner's; ctr__lazy.nwalked, zeroed with each record,
+ * says how much of it is the current record's. */
+#define CTR__WALKED_OBJECTS 4
+#define CTR__WALKED_MEMBERS 32
+typedef struct ctr__walked {
+  const char *object[CTR__WALKED_OBJECTS]; /* the object's bytes */
+  size_t nmembers[CTR__WALKED_OBJECTS];    /* SIZE_MAX: not walkable here (an escaped key, too many) */
+  ctr__member members[CTR__WALKED_OBJECTS][CTR__WALKED_MEMBERS];
+  uint64_t reused;                         /* lookups served without a walk (tests tell the paths apart) */
+} ctr__walked;
 
 /* The event being evaluated. Created by the scanner, read by extractors
  * through ctr__event_get and friends, never through root directly. The

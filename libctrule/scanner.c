@@ -39,6 +39,7 @@ struct ctr_scanner {
   ctr__evalctx eval;
   ctr__event ev;
   ctr__lazy lazy; /* the current record's members, when ev.lazy */
+  ctr__walked walked; /* lazy's objects walked for its fields (fields.c) */
   ctr__member members[CTR__MAX_MEMBERS];
   ctr__render_out render;
   ctr_match match;
@@ -264,7 +265,7 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
   if (lazy) {
     if (!(root = json_object()))
       return CTR_ENOMEM;
-    sc->lazy = (ctr__lazy){sc->members, nmembers, NULL, false};
+    sc->lazy = (ctr__lazy){sc->members, nmembers, NULL, false, &sc->walked, 0};
   } else {
     int st = ctr__event_parse(data, len, &root, &sc->msg);
     if (st == CTR_ENOMEM)

@@ -1449,6 +1449,7 @@ static const char *const walked_pointers[] = {
 
 static ctr__member walked_members[CTR__MAX_MEMBERS];
 static ctr__lazy walked_lazy;
+static ctr__walked walked_objects; /* as the scanner's: reused from record to record */
 static bool make_walked(void);
 
 /* Every field of the current event, and json.value at walked_pointers, as
@@ -1494,7 +1495,7 @@ static bool make_walked(void)
     return false;
   json_decref(root);
   root = json_object();
-  walked_lazy = (ctr__lazy){walked_members, nm, NULL, false};
+  walked_lazy = (ctr__lazy){walked_members, nm, NULL, false, &walked_objects, 0};
   ev.root = root;
   ev.lazy = &walked_lazy;
   ctr__arena_reset(&arena);
@@ -1622,5 +1623,44 @@ Test(fields, walked_strings_need_no_parse)
   JV_ABSENT("/requestParameters/none");
   JV_ABSENT("/none/x");
   cr_assert_eq(json_object_size(root), 0, "a member was parsed");
+  /* userIdentity walked once: seven fields crossed it, six from its kept members */
+  cr_assert_geq(walked_objects.reused, 6, "reused %llu", (unsigned long long)walked_objects.reused);
   ev.lazy = NULL;
+}
+
+/* The objects walked for one record's fields serve no other: each record in
+ * turn in the same buffer, as a caller's read buffer holds them, with
+ * userIdentity where the record before had it but its members elsewhere; and
+ * a record crossing more objects than are kept. */
+Test(fields, walked_objects_are_the_records_own)
+{
+  ctr_ruleset *rs = tu_compile("- rule: b\n  desc: d\n  condition: ct.user.arn = \"arn:B\" and ct.user.identitytype = "
+                               "Root\n  output: \"%ct.user.arn %ct.user.accountid %ct.user\"\n  priority: "
+                               "WARNING\n  source: aws_cloudtrail\n",
+                               NULL, 0);
+  cr_assert_not_null(rs);
+  static const char *const recs[] = {
+    "{\"eventName\":\"E\",\"userIdentity\":{\"type\":\"IAMUser\",\"arn\":\"arn:A\",\"userName\":\"x\"}}\n",
+    "{\"eventName\":\"E\",\"userIdentity\":{\"arn\":\"arn:B\",\"type\":\"Root\",\"accountId\":\"1\"}}\n",
+    "{\"eventName\":\"E\",\"userIdentity\":{\"typ\":\"Root\",\"arn\":\"arn:B\",\"type\":\"Root\"}}\n",
+    "{\"eventName\":\"E\",\"userIdentity\":{\"type\":\"IAMUser\",\"arn\":\"arn:B\",\"type\":\"Root\",\"x\":1}}\n",
+    "{\"eventName\":\"E\",\"requestParameters\":{\"a\":1},\"responseElements\":{\"b\":2},\"addendum\":{},"
+    "\"tlsDetails\":{},\"additionalEventData\":{},\"userIdentity\":{\"arn\":\"arn:B\",\"type\":\"Root\"}}\n",
+  };
+  ctr_scanner *sc;
+  tu_matches m = {0};
+  cr_assert_eq(ctr_scanner_new(rs, tu_collect, &m, &sc), CTR_OK);
+  char buf[512];
+  for (size_t i = 0; i < CTR__COUNTOF(recs); i++) {
+    size_t n = strlen(recs[i]);
+    memcpy(buf, recs[i], n);
+    cr_assert_eq(ctr_scanner_feed(sc, buf, n), CTR_OK);
+    memset(buf, ' ', sizeof buf);
+  }
+  cr_assert_eq(ctr_scanner_finish(sc), CTR_OK);
+  cr_assert_str_eq(m.text ? m.text : "", "1\tb\tarn:B 1 <NA>\n2\tb\tarn:B <NA> <NA>\n3\tb\tarn:B <NA> <NA>\n"
+                   "4\tb\tarn:B <NA> <NA>\n");
+  ctr_scanner_free(sc);
+  tu_matches_free(&m);
+  ctr_ruleset_unref(rs);
 }
