@@ -89,6 +89,20 @@ static const char tuning[] =
   "    - name: regions\n      fields: ct.region\n      values: [eu-north-1]\n"
   "- rule: RDS Instance Stopped\n  condition: and ct.user != nobody\n  override:\n    condition: append\n";
 
+/* A Sigma correlation over two rules of the tuning file, so that compiling
+ * a correlation and holding and firing its state (correlate.c) meet every
+ * failure too: alice's delete and bob's stop in eu-west-1 complete it. */
+static const char correlation[] =
+  "title: Two RDS Changes In A Region\n"
+  "correlation:\n"
+  "  type: event_count\n"
+  "  rules: [Admin RDS Change, RDS Instance Stopped]\n"
+  "  group-by: [awsRegion]\n"
+  "  timespan: 1h\n"
+  "  condition: {gte: 2}\n"
+  "  generate: true\n"
+  "level: high\n";
+
 #define REC(user, name, region, inst)                                                                      \
   "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"" user "\"},"         \
   "\"eventTime\":\"2025-03-01T10:02:11Z\",\"eventSource\":\"rds.amazonaws.com\",\"eventName\":\"" name "\"," \
@@ -143,6 +157,9 @@ static int compile_with(long fail_at, ctr_ruleset **out)
   int rc2 = ctr_compiler_add_string(c, tuning, sizeof tuning - 1, "tuning.yaml");
   if (first == CTR_OK)
     first = rc2;
+  int rc2c = ctr_compiler_add_string(c, correlation, sizeof correlation - 1, "correlation.yml");
+  if (first == CTR_OK)
+    first = rc2c;
   ctr_ruleset *rs = NULL;
   int rc3 = ctr_compiler_compile(c, &rs);
   if (first == CTR_OK)
@@ -350,7 +367,9 @@ static void scan_every_failure(const void *buf, size_t len, size_t chunk)
   cr_assert_eq(scan_with(rs, buf, len, chunk, 0, &want, &want_bad), CTR_OK);
   long total = g_count;
   cr_assert_eq(want_bad, 1, "the reference scan reports the one bad record");
-  cr_assert(strstr(want.text, "Admin RDS Change") && strstr(want.text, "RDS Instance Stopped"), "%s", want.text);
+  cr_assert(strstr(want.text, "Admin RDS Change") && strstr(want.text, "RDS Instance Stopped") &&
+              strstr(want.text, "Two RDS Changes In A Region"),
+            "%s", want.text);
   cr_assert_gt(total, 5, "only %ld allocations in a scan: the wrapping does not work", total);
   long stopped = 0;
   for (long k = 1; k <= total; k++) {
