@@ -45,7 +45,7 @@ static bool lazy_open(lazy_event *le, const char *text)
     return false;
   size_t n = ctr__walk_members(text, len, le->members, MAX_MEMBERS);
   cr_assert_leq(n, MAX_MEMBERS);
-  le->lazy = (ctr__lazy){le->members, n, NULL, false};
+  le->lazy = (ctr__lazy){le->members, n, NULL, false, NULL, 0}; /* no kept objects: every path walked afresh */
   le->ev.root = json_object();
   le->ev.lazy = &le->lazy;
   le->ev.raw = text;
