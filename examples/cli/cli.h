@@ -136,6 +136,11 @@ arg_kind arg_next(const char *cmd, rules_opts *ro, int argc, char **argv, int *i
 int rules_build(const rules_opts *o, FILE *diag_out, ctr_ruleset **out, size_t *nerrors, size_t *nwarnings);
 /* Applies the record and PCRE2 limits of --limit to a scanner. */
 void rules_opts_apply_scanner_limits(const rules_opts *o, ctr_scanner *sc);
+/* Whether rule i is a Sigma correlation (tagged sigma.correlation), and
+ * whether the ruleset has an enabled one: a scan then correlates across
+ * inputs (scan.c). */
+bool rule_is_correlation(const ctr_ruleset *rs, size_t i);
+bool ruleset_correlates(const ctr_ruleset *rs);
 /* Help text of the rules options. */
 extern const char RULES_OPTS_HELP[];
 extern const char SELECT_OPTS_HELP[];

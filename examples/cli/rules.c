@@ -75,6 +75,22 @@ static int parse_limit(rules_opts *o, const char *cmd, const char *v)
   return -1;
 }
 
+bool rule_is_correlation(const ctr_ruleset *rs, size_t i)
+{
+  for (size_t t = 0; t < ctr_ruleset_rule_tag_count(rs, i); t++)
+    if (strcmp(ctr_ruleset_rule_tag(rs, i, t), "sigma.correlation") == 0)
+      return true;
+  return false;
+}
+
+bool ruleset_correlates(const ctr_ruleset *rs)
+{
+  for (size_t i = 0; i < ctr_ruleset_rule_count(rs); i++)
+    if (ctr_ruleset_rule_enabled(rs, i) && rule_is_correlation(rs, i))
+      return true;
+  return false;
+}
+
 void rules_opts_apply_scanner_limits(const rules_opts *o, ctr_scanner *sc)
 {
   /* CTR_EINVAL only for the limits that belong to the compiler. */

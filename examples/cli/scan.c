@@ -13,7 +13,15 @@
  * Regular files are mapped (MAP_POPULATE) a window at a time instead of
  * read(): the kernel's copy into a buffer was a third of a scan. A file cut
  * short while mapped raises SIGBUS on the vanished pages; the feed is guarded
- * and the input reported as a read error. stdin and pipes are read(). */
+ * and the input reported as a read error. stdin and pipes are read().
+ *
+ * Sigma correlations (the built-in RDS ones, or any -r file's) see every
+ * input, in input order, whatever -j: the workers' scanners correlate nothing
+ * (CTR_SCAN_NO_CORRELATION) but keep each record with a match; when an
+ * input's output is printed, its kept records are fed to one correlating
+ * scanner (CTR_SCAN_ONLY_CORRELATION), whose alerts follow that input's own,
+ * placed on the input's records. -j 1 takes the same path, so -j N prints
+ * what -j 1 prints by construction. */
 #include "cli.h"
 
 #include <errno.h>
@@ -43,9 +51,23 @@ typedef struct seg {
   buf text;
 } seg;
 
+/* A record with a match, kept for the correlations: its bytes and where
+ * it lies in its input. */
+typedef struct kept_rec {
+  char *raw;
+  size_t len;
+  uint64_t index, offset;
+} kept_rec;
+
+typedef struct kept_recs {
+  kept_rec *v;
+  size_t n, cap;
+} kept_recs;
+
 typedef struct file_out {
   seg *v;
   size_t n;
+  kept_recs kept;
   bool done;
 } file_out;
 
@@ -59,6 +81,8 @@ typedef struct scan_run {
   ctr_ruleset *rs;
   const inputs *in;
   summary *sum;
+  bool correlating;         /* the ruleset has an enabled correlation */
+  struct worker *correlator; /* its scanner: ONLY_CORRELATION, fed in printing order */
   /* workers: inputs are claimed in order, at most `window` ahead of the
    * next one to print (bounds what is kept in memory). The worker that
    * completes the run of done inputs from next_emit prints it (emitting:
@@ -86,6 +110,9 @@ typedef struct worker {
   /* the current input */
   const input *cur;
   file_out *out; /* NULL: print at once */
+  kept_recs kept; /* the current input's kept records when out is NULL */
+  unsigned flags; /* correlation flags of its scanners */
+  const kept_rec *fed; /* the correlator: the kept record being fed, whose place its reports take */
   uint64_t file_incomplete; /* incomplete records in the current input */
   uint64_t errors_in_feed;  /* error callbacks during the current feed */
   uint64_t file_bytes;
@@ -195,6 +222,14 @@ static bool print_file_out(file_out *o)
   return stdout_ok();
 }
 
+static void kept_free(kept_recs *k)
+{
+  for (size_t i = 0; i < k->n; i++)
+    free(k->v[i].raw);
+  free(k->v);
+  *k = (kept_recs){0};
+}
+
 static void file_out_free(file_out *o)
 {
   for (size_t i = 0; i < o->n; i++)
@@ -202,11 +237,34 @@ static void file_out_free(file_out *o)
   free(o->v);
   o->v = NULL;
   o->n = 0;
+  kept_free(&o->kept);
 }
 
 /* ------------------------------------------------------------ callbacks */
 
-static void text_alert(buf *b, bool c, const char *display, const ctr_match *m)
+/* Where a match or report lies: the correlator's records are kept ones. */
+static uint64_t place_index(const worker *w, uint64_t index) { return w->fed ? w->fed->index : index; }
+static uint64_t place_offset(const worker *w, uint64_t offset) { return w->fed ? w->fed->offset : offset; }
+
+/* Keeps the match's record (once: a record's matches come one after another). */
+static void keep_record(worker *w, const ctr_match *m)
+{
+  kept_recs *k = w->out ? &w->out->kept : &w->kept;
+  uint64_t index = ctr_match_record_index(m), offset = ctr_match_byte_offset(m);
+  if (k->n && k->v[k->n - 1].index == index && k->v[k->n - 1].offset == offset)
+    return;
+  if (k->n == k->cap) {
+    k->cap = k->cap ? k->cap * 2 : 16;
+    k->v = xrealloc(k->v, k->cap * sizeof *k->v);
+  }
+  size_t len;
+  const char *raw = ctr_match_event(m, &len);
+  char *copy = xmalloc(len ? len : 1);
+  memcpy(copy, raw, len);
+  k->v[k->n++] = (kept_rec){copy, len, index, offset};
+}
+
+static void text_alert(buf *b, bool c, const char *display, const ctr_match *m, uint64_t index, uint64_t offset)
 {
   char t[64];
   format_time_short(t, ctr_match_time(m));
@@ -215,9 +273,8 @@ static void text_alert(buf *b, bool c, const char *display, const ctr_match *m)
   buf_printf(b, "%s %s%-8s%s %s%s%s\n", t, color_priority(c, prio), pname ? pname : "?", color_reset(c),
              color_bold(c), ctr_match_rule(m), color_reset(c));
   buf_printf(b, "    %s\n", ctr_match_output(m));
-  buf_printf(b, "    %s%s record %llu at byte %llu%s\n", color_dim(c), display,
-             (unsigned long long)ctr_match_record_index(m), (unsigned long long)ctr_match_byte_offset(m),
-             color_reset(c));
+  buf_printf(b, "    %s%s record %llu at byte %llu%s\n", color_dim(c), display, (unsigned long long)index,
+             (unsigned long long)offset, color_reset(c));
 }
 
 static int on_match(const ctr_match *m, void *ud)
@@ -226,6 +283,11 @@ static int on_match(const ctr_match *m, void *ud)
   scan_run *r = w->r;
   if (atomic_load_explicit(&r->stop, memory_order_relaxed))
     return 1;
+  if (w->flags & CTR_SCAN_NO_CORRELATION) {
+    keep_record(w, m);
+    if (ctr_match_silenced(m))
+      return 0; /* feeds a correlation only (generate: false): no alert */
+  }
   w->alerts++;
   if (!r->quiet) {
     if (r->json) {
@@ -241,7 +303,8 @@ static int on_match(const ctr_match *m, void *ud)
       ctr_free(line);
     } else {
       buf b = {0};
-      text_alert(&b, r->color, w->cur->display, m);
+      text_alert(&b, r->color, w->cur->display, m, place_index(w, ctr_match_record_index(m)),
+                 place_offset(w, ctr_match_byte_offset(m)));
       emit(w, false, b.data, b.len);
       buf_free(&b);
     }
@@ -262,21 +325,28 @@ static void on_record_error(const ctr_record_error *e, void *ud)
 {
   worker *w = ud;
   w->errors_in_feed++;
-  if (ctr_record_error_evaluated(e) && ctr_record_error_status(e) == CTR_ELIMIT) {
-    /* A rule left undecided by a regex limit: always told, since an alert
-     * may be missing; the other rules of the record were evaluated. */
-    report(w, true, "%s: %s", w->cur->display, ctr_record_error_text(e));
-    return;
+  buf placed = {0};
+  const char *text = ctr_record_error_text(e);
+  if (w->fed) { /* the correlator's: on the input's record */
+    buf_printf(&placed, "record %llu at byte %llu: %s", (unsigned long long)w->fed->index,
+               (unsigned long long)w->fed->offset, ctr_record_error_message(e));
+    text = buf_str(&placed);
   }
-  if (ctr_record_error_evaluated(e)) {
+  if (ctr_record_error_evaluated(e) && ctr_record_error_status(e) == CTR_ELIMIT) {
+    /* A rule left undecided by a regex limit, a correlation's match not
+     * counted: always told, since an alert may be missing; the other rules
+     * of the record were evaluated. */
+    report(w, true, "%s: %s", w->cur->display, text);
+  } else if (ctr_record_error_evaluated(e)) {
     /* Evaluated anyway (a CloudTrail key missing). */
     w->file_incomplete++;
     if (w->r->verbose)
-      report(w, true, "%s: %s (evaluated anyway)", w->cur->display, ctr_record_error_text(e));
-    return;
+      report(w, true, "%s: %s (evaluated anyway)", w->cur->display, text);
+  } else {
+    report(w, false, "%s: %s", w->cur->display, text);
+    w->cur_has_error = true;
   }
-  report(w, false, "%s: %s", w->cur->display, ctr_record_error_text(e));
-  w->cur_has_error = true;
+  buf_free(&placed);
 }
 
 /* ------------------------------------------------------------ scanners */
@@ -294,8 +364,7 @@ static int scanner_make(worker *w, ctr_ruleset *rs)
     return rc;
   ctr_scanner_set_error_callback(w->sc, on_record_error, w);
   rules_opts_apply_scanner_limits(w->r->ro, w->sc);
-  if (w->r->first_match)
-    ctr_scanner_set_flags(w->sc, CTR_SCAN_FIRST_MATCH);
+  ctr_scanner_set_flags(w->sc, (w->r->first_match ? CTR_SCAN_FIRST_MATCH : 0) | w->flags);
   return CTR_OK;
 }
 
@@ -525,6 +594,8 @@ static void scan_input(worker *w, const input *in)
 static int worker_init(worker *w, scan_run *r)
 {
   w->r = r;
+  if (r->correlating && w != r->correlator)
+    w->flags = CTR_SCAN_NO_CORRELATION;
   int rc = scanner_make(w, r->rs);
   if (rc != CTR_OK)
     return rc;
@@ -536,6 +607,33 @@ static void worker_free(worker *w)
 {
   ctr_scanner_free(w->sc);
   free(w->chunk);
+  kept_free(&w->kept);
+}
+
+/* After input `in`'s own output: its kept records through the correlator,
+ * one at a time (each its own stream, placed by its kept index and offset),
+ * the correlation alerts and reports printed at once. Called in printing
+ * order, by one thread at a time. */
+static void correlate_input(scan_run *r, const input *in, kept_recs *k)
+{
+  worker *c = r->correlator;
+  c->cur = in;
+  c->cur_has_error = false;
+  for (size_t i = 0; i < k->n && !c->internal_error && !c->output_failed && !atomic_load(&r->stop); i++) {
+    c->fed = &k->v[i];
+    ctr_scanner_reset(c->sc);
+    int rc = ctr_scanner_feed(c->sc, k->v[i].raw, k->v[i].len);
+    if (rc == CTR_OK)
+      rc = ctr_scanner_finish(c->sc);
+    if (rc == CTR_ENOMEM)
+      c->internal_error = rc;
+  }
+  c->fed = NULL;
+  if (c->cur_has_error)
+    c->input_errors++;
+  kept_free(k);
+  if (c->internal_error || c->output_failed)
+    atomic_store(&r->stop, true);
 }
 
 /* Prints every done input from next_emit on, in order; called and returning
@@ -549,6 +647,8 @@ static void emit_done_inputs(scan_run *r)
     pthread_mutex_unlock(&r->mu);
     progress_clear(r);
     bool ok = print_file_out(o);
+    if (ok && r->correlator)
+      correlate_input(r, &r->in->v[r->next_emit], &o->kept);
     file_out_free(o);
     pthread_mutex_lock(&r->mu);
     r->next_emit++;
@@ -638,8 +738,10 @@ static size_t run_workers(scan_run *r, worker *ws, size_t nw)
     return 0;
   if (started == 1) {
     /* One worker: printed as found, in this thread. */
-    for (size_t i = 0; i < r->in->n && !ws[0].internal_error && !ws[0].output_failed; i++) {
+    for (size_t i = 0; i < r->in->n && !ws[0].internal_error && !ws[0].output_failed && !atomic_load(&r->stop); i++) {
       scan_input(&ws[0], &r->in->v[i]);
+      if (r->correlator)
+        correlate_input(r, &r->in->v[i], &ws[0].kept);
       r->files_done++;
       progress_tick(&ws[0]);
     }
@@ -903,7 +1005,14 @@ int cmd_scan(int argc, char **argv)
   worker *ws = xcalloc(nw, sizeof *ws);
   sigbus_guard_install();
   r.rs = rs;
-  size_t started = run_workers(&r, ws, nw);
+  worker correlator = {.flags = CTR_SCAN_ONLY_CORRELATION};
+  r.correlating = ruleset_correlates(rs);
+  if (r.correlating) {
+    r.correlator = &correlator;
+    if (worker_init(&correlator, &r) != CTR_OK)
+      nw = 0; /* no scanner: an internal error below */
+  }
+  size_t started = nw ? run_workers(&r, ws, nw) : 0;
   ctr_ruleset_unref(rs);
   progress_clear(&r);
   double secs = now_seconds() - r.start;
@@ -921,6 +1030,14 @@ int cmd_scan(int argc, char **argv)
     input_errors += ws[k].input_errors;
     internal_error = internal_error ? internal_error : ws[k].internal_error;
     output_failed |= ws[k].output_failed;
+  }
+  if (r.correlator && started) {
+    /* Its alerts are alerts; its records are the workers' again, but its
+     * reports (a correlation's match not counted) are its own. */
+    st[CTR_STAT_INCOMPLETE] += ctr_scanner_stat(correlator.sc, CTR_STAT_INCOMPLETE);
+    alerts += correlator.alerts;
+    input_errors += correlator.input_errors;
+    internal_error = internal_error ? internal_error : correlator.internal_error;
   }
   if (!started)
     errorf("cannot create a scanner: out of memory");
@@ -945,6 +1062,8 @@ int cmd_scan(int argc, char **argv)
 
   for (size_t k = 0; k < started; k++)
     worker_free(&ws[k]);
+  if (r.correlator)
+    worker_free(&correlator);
   free(ws);
   inputs_free(&in);
   summary_free(r.sum);

@@ -200,10 +200,13 @@ def test_a_correlation_alert_across_files_as_a_falco_json_line(tmp_path: Path):
     # two files scanned one after the other: the state carries over
     (tmp_path / "a.json").write_text(_deletion(0, "10:00:00", "m") + "\n" + _deletion(1, "10:01:00", "z") + "\n")
     (tmp_path / "b.json").write_text(_deletion(2, "10:02:00", "m") + "\n" + _deletion(3, "10:04:59", "m") + "\n")
-    # one worker: files spread over workers (-j N) are not correlated with one another
+    # every input, in input order, whatever -j: -j 2 prints what -j 1 prints
     proc = run("scan", "-j", "1", "--no-builtin", "--json", "-r", str(rules), str(tmp_path / "a.json"),
                str(tmp_path / "b.json"))
     assert proc.returncode == 0, proc.stderr
+    two = run("scan", "-j", "2", "--no-builtin", "--json", "-r", str(rules), str(tmp_path / "a.json"),
+              str(tmp_path / "b.json"))
+    assert (two.returncode, two.stdout, two.stderr) == (proc.returncode, proc.stdout, proc.stderr)
     alerts = [json.loads(line) for line in proc.stdout.splitlines()]
     assert len(alerts) == 1, alerts  # generate: false: the base rule does not alert on its own
     a = alerts[0]
@@ -224,7 +227,10 @@ RDS_CORRELATION_FIXTURES = REPO / "libctrule" / "rules" / "correlation_tests"
 
 
 def test_the_rds_correlations_pass_their_fixtures():
-    proc = run("test", "-r", str(RDS_CORRELATIONS), str(RDS_CORRELATION_FIXTURES))
+    # built in: no -r (the rules of these fixtures reported, --rule)
+    names = ("RDS Instance Made Private", "RDS Snapshot Exfiltration Sequence", "RDS Mass Deletion",
+             "RDS Database Public Window")
+    proc = run("test", *[a for n in names for a in ("--rule", n)], str(RDS_CORRELATION_FIXTURES))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "ctrule test: 4 passed, 0 failed, 0 untested (4 rules;" in proc.stdout, proc.stdout
     # the fixtures are those the script writes
@@ -236,11 +242,78 @@ def test_the_rds_correlations_pass_their_fixtures():
 def test_the_rds_correlations_fire_on_their_fixtures():
     for name, rule in (("rds_snapshot_exfiltration_sequence", "RDS Snapshot Exfiltration Sequence"),
                        ("rds_mass_deletion", "RDS Mass Deletion"), ("rds_database_public_window", "RDS Database Public Window")):
-        proc = run("scan", "--json", "-r", str(RDS_CORRELATIONS), str(RDS_CORRELATION_FIXTURES / f"{name}.ndjson"))
+        proc = run("scan", "--json", str(RDS_CORRELATION_FIXTURES / f"{name}.ndjson"))
         assert proc.returncode == 0, proc.stderr
         fired = [json.loads(line) for line in proc.stdout.splitlines()]
         fired = [a for a in fired if "sigma.correlation" in a["tags"]]
         assert [a["rule"] for a in fired] == [rule], proc.stdout
+
+
+def _fixture_records(name: str) -> list[str]:
+    return (RDS_CORRELATION_FIXTURES / f"{name}.ndjson").read_text().splitlines()
+
+
+def _scan_both(*args: str) -> subprocess.CompletedProcess[str]:
+    """-j 1 and -j 2 agree byte for byte (stdout, stderr, exit status); -j 1's result."""
+    one = run("scan", "-j", "1", *args)
+    two = run("scan", "-j", "2", *args)
+    assert (two.returncode, two.stdout, two.stderr) == (one.returncode, one.stdout, one.stderr)
+    return one
+
+
+def test_the_built_in_exfiltration_sequence_across_three_files(tmp_path: Path):
+    # created, shared, deleted (the fixture's first three records), one per
+    # file, the last inside a CloudTrail log file: found by a plain scan
+    rec = _fixture_records("rds_snapshot_exfiltration_sequence")
+    d = tmp_path / "logs"
+    d.mkdir()
+    (d / "1_create.json").write_text(rec[0] + "\n")
+    (d / "2_share.json").write_text(rec[1] + "\n")
+    (d / "3_delete.json").write_text('{"Records":[' + rec[2] + "]}")
+    proc = _scan_both("--json", str(d))
+    assert proc.returncode == 0, proc.stderr
+    alerts = [json.loads(line) for line in proc.stdout.splitlines()]
+    corr = [a for a in alerts if "sigma.correlation" in a["tags"]]
+    assert [a["rule"] for a in corr] == ["RDS Snapshot Exfiltration Sequence"], proc.stdout
+    assert alerts[-1] is corr[0]  # after the completing input's own alerts (generate: true keeps them)
+    assert [a["rule"] for a in alerts[:-1]] == ["RDS Manual Snapshot Created", "RDS Snapshot Shared With Foreign Account",
+                                                "RDS Snapshot Deleted"]
+    # text: placed on the completing record of its input
+    text = _scan_both("--summary", str(d))
+    assert text.returncode == 0, text.stderr
+    block = text.stdout.split("RDS Snapshot Exfiltration Sequence\n", 1)[1].split("\n")
+    head = len('{"Records":[')  # the record's first byte
+    assert block[1] == f"    {d / '3_delete.json'} record 0 at byte {head}", block[:2]
+    assert "Summary: 4 alerts" in text.stdout, text.stdout
+    assert "Critical      1  RDS Snapshot Exfiltration Sequence" in text.stdout
+    # -j 2 --stats counts it as an alert
+    stats = run("scan", "-j", "2", "-q", "--stats", str(d))
+    assert "; 4 alerts;" in stats.stderr, stats.stderr
+
+
+def test_near_misses_across_files_stay_quiet(tmp_path: Path):
+    # the fixture's near-misses (another principal, outside the hour, the
+    # wrong order, failed calls), one record per file: no correlation
+    rec = _fixture_records("rds_snapshot_exfiltration_sequence")
+    d = tmp_path / "logs"
+    d.mkdir()
+    for i, line in enumerate(rec[3:]):
+        (d / f"{i:03d}.json").write_text(line + "\n")
+    proc = _scan_both("--json", str(d))
+    alerts = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert alerts and not [a for a in alerts if "sigma.correlation" in a["tags"]], proc.stdout
+
+
+def test_generate_false_base_alerts_stay_silent_across_workers(tmp_path: Path):
+    rules = tmp_path / "corr.yml"
+    rules.write_text(DELETED + "---\n" + MASS)
+    for i, (hms, who) in enumerate((("10:00:00", "m"), ("10:01:00", "z"), ("10:02:00", "m"), ("10:04:59", "m"))):
+        (tmp_path / f"{i}.json").write_text(_deletion(i, hms, who) + "\n")
+    files = [str(tmp_path / f"{i}.json") for i in range(4)]
+    proc = _scan_both("--no-builtin", "--summary", "-r", str(rules), *files)
+    assert proc.returncode == 0, proc.stderr
+    assert "Many Snapshot Deletions" in proc.stdout and "Snapshot Deleted\n" not in proc.stdout, proc.stdout
+    assert "Summary: 1 alert " in proc.stdout, proc.stdout
 
 
 def test_a_correlation_over_its_limits_is_reported_with_the_record(tmp_path: Path):

@@ -2,7 +2,7 @@
 """Writes the fixtures of the RDS correlations (../aws_rds_correlations.yaml).
 
     python3 libctrule/rules/correlation_tests/make_fixtures.py [--check]
-    ctrule test -r libctrule/rules/aws_rds_correlations.yaml libctrule/rules/correlation_tests
+    ctrule test          # with the rules' fixtures (the correlations are built in)
 
 Each fixture is one stream of records in event-time order, scanned by one
 scanner: the sequence that must fire, then its near-misses (another principal
