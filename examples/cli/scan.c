@@ -19,8 +19,9 @@
  * input, in input order, whatever -j: the workers' scanners correlate nothing
  * (CTR_SCAN_NO_CORRELATION) but keep each record with a match; when an
  * input's output is printed, its kept records are fed to one correlating
- * scanner (CTR_SCAN_ONLY_CORRELATION), whose alerts follow that input's own,
- * placed on the input's records. -j 1 takes the same path, so -j N prints
+ * scanner (CTR_SCAN_ONLY_CORRELATION; one stream for the run, finished after
+ * the last input), whose alerts follow that input's own, placed on the
+ * input's records. -j 1 takes the same path, so -j N prints
  * what -j 1 prints by construction. */
 #include "cli.h"
 
@@ -113,6 +114,9 @@ typedef struct worker {
   kept_recs kept; /* the current input's kept records when out is NULL */
   unsigned flags; /* correlation flags of its scanners */
   const kept_rec *fed; /* the correlator: the kept record being fed, whose place its reports take */
+  uint64_t records_fed; /* the correlator: kept records fed so far (one stream) */
+  kept_rec last_fed;    /* the correlator: where the last one lay (no bytes), ... */
+  const input *last_in; /* ... and in which input: the stream's end is placed there */
   uint64_t file_incomplete; /* incomplete records in the current input */
   uint64_t errors_in_feed;  /* error callbacks during the current feed */
   uint64_t file_bytes;
@@ -610,10 +614,25 @@ static void worker_free(worker *w)
   kept_free(&w->kept);
 }
 
+/* The correlator's result for what was fed since c->fed was set; false
+ * when the scan stops. Its placement needs one record per kept record. */
+static bool correlator_fed(worker *c, int rc)
+{
+  if (rc == CTR_OK && ctr_scanner_stat(c->sc, CTR_STAT_RECORDS) != ++c->records_fed)
+    rc = CTR_EINVAL;
+  if (rc == CTR_OK || rc == CTR_STOPPED)
+    return rc == CTR_OK;
+  report(c, false, "%s: record %llu at byte %llu: internal error: the record did not read back as one record to correlate (%s)",
+         c->cur->display, (unsigned long long)c->fed->index, (unsigned long long)c->fed->offset, ctr_strerror(rc));
+  c->internal_error = rc == CTR_ENOMEM ? rc : CTR_EINVAL;
+  return false;
+}
+
 /* After input `in`'s own output: its kept records through the correlator,
- * one at a time (each its own stream, placed by its kept index and offset),
- * the correlation alerts and reports printed at once. Called in printing
- * order, by one thread at a time. */
+ * one after another in one NDJSON stream for the whole run (a correlation
+ * decided when the stream ends is decided once, by correlate_finish), each
+ * alert and report placed on the kept record being fed, and printed at once.
+ * Called in printing order, by one thread at a time. */
 static void correlate_input(scan_run *r, const input *in, kept_recs *k)
 {
   worker *c = r->correlator;
@@ -621,12 +640,13 @@ static void correlate_input(scan_run *r, const input *in, kept_recs *k)
   c->cur_has_error = false;
   for (size_t i = 0; i < k->n && !c->internal_error && !c->output_failed && !atomic_load(&r->stop); i++) {
     c->fed = &k->v[i];
-    ctr_scanner_reset(c->sc);
     int rc = ctr_scanner_feed(c->sc, k->v[i].raw, k->v[i].len);
     if (rc == CTR_OK)
-      rc = ctr_scanner_finish(c->sc);
-    if (rc == CTR_ENOMEM)
-      c->internal_error = rc;
+      rc = ctr_scanner_feed(c->sc, "\n", 1);
+    if (!correlator_fed(c, rc))
+      break;
+    c->last_fed = (kept_rec){NULL, 0, k->v[i].index, k->v[i].offset};
+    c->last_in = in;
   }
   c->fed = NULL;
   if (c->cur_has_error)
@@ -634,6 +654,20 @@ static void correlate_input(scan_run *r, const input *in, kept_recs *k)
   kept_free(k);
   if (c->internal_error || c->output_failed)
     atomic_store(&r->stop, true);
+}
+
+/* The end of the correlator's stream, after every input: what it decides
+ * then is placed on the last record fed, in its input. */
+static void correlate_finish(scan_run *r)
+{
+  worker *c = r->correlator;
+  if (!c->last_in || c->internal_error || c->output_failed || atomic_load(&r->stop))
+    return;
+  c->cur = c->last_in;
+  c->fed = &c->last_fed;
+  c->records_fed--; /* finish reads no new record */
+  correlator_fed(c, ctr_scanner_finish(c->sc));
+  c->fed = NULL;
 }
 
 /* Prints every done input from next_emit on, in order; called and returning
@@ -1013,6 +1047,8 @@ int cmd_scan(int argc, char **argv)
       nw = 0; /* no scanner: an internal error below */
   }
   size_t started = nw ? run_workers(&r, ws, nw) : 0;
+  if (r.correlator && started)
+    correlate_finish(&r);
   ctr_ruleset_unref(rs);
   progress_clear(&r);
   double secs = now_seconds() - r.start;
