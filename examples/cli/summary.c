@@ -104,6 +104,37 @@ static int on_probe(const ctr_match *m, void *ud)
   return 1; /* one record, one match: stop */
 }
 
+/* A Sigma correlation's alert is on a record the library makes (no
+ * userIdentity, no awsRegion): its group-by fields, output fields of the
+ * alert, say whose it is. The account, else, is the principal ARN's. */
+static void from_group(const ctr_match *m, probe_result *r)
+{
+  if (!r->region)
+    r->region = first_field(m, (const char *const[]){"awsRegion"}, 1);
+  if (!r->principal)
+    r->principal = first_field(m, (const char *const[]){"userIdentity.arn"}, 1);
+  if (!r->resource)
+    r->resource = first_field(m,
+                              (const char *const[]){"requestParameters.dBSnapshotIdentifier",
+                                                    "requestParameters.dBInstanceIdentifier",
+                                                    "requestParameters.dBClusterIdentifier"},
+                              3);
+  if (!r->account)
+    r->account = first_field(m, (const char *const[]){"recipientAccountId", "userIdentity.accountId"}, 2);
+  if (!r->account && r->principal && strncmp(r->principal, "arn:", 4) == 0) {
+    /* arn:PARTITION:SERVICE:REGION:ACCOUNT:... */
+    const char *p = r->principal;
+    for (int colons = 0; *p && colons < 4; p++)
+      colons += *p == ':';
+    size_t n = strcspn(p, ":");
+    if (n && p[n] == ':') {
+      r->account = xmalloc(n + 1);
+      memcpy(r->account, p, n);
+      r->account[n] = '\0';
+    }
+  }
+}
+
 static void free_region(void *p)
 {
   region *r = p;
@@ -130,6 +161,7 @@ int summary_add(summary *s, const ctr_match *m)
     if (rc == CTR_ENOMEM)
       return rc;
   }
+  from_group(m, &r);
   const char *acct = r.account ? r.account : "(unknown account)";
   const char *reg = r.region ? r.region : "(unknown region)";
   const char *rule = ctr_match_rule(m);

@@ -286,6 +286,9 @@ def test_the_built_in_exfiltration_sequence_across_three_files(tmp_path: Path):
     assert block[1] == f"    {d / '3_delete.json'} record 0 at byte {head}", block[:2]
     assert "Summary: 4 alerts" in text.stdout, text.stdout
     assert "Critical      1  RDS Snapshot Exfiltration Sequence" in text.stdout
+    # the correlation's alert is summed up under its group's account, region and principal
+    assert "account 111122223333  4 alerts\n  region us-east-1  4 alerts\n" in text.stdout, text.stdout
+    assert "principals arn:aws:sts::111122223333:assumed-role/DevOpsDeployRole/mallory (4)" in text.stdout
     # -j 2 --stats counts it as an alert
     stats = run("scan", "-j", "2", "-q", "--stats", str(d))
     assert "; 4 alerts;" in stats.stderr, stats.stderr
@@ -328,9 +331,9 @@ def test_a_correlation_over_its_limits_is_reported_with_the_record(tmp_path: Pat
             "is not counted: 1 matches are held (limit correlation_events)") in proc.stderr, proc.stderr
 
 
-def test_an_upper_bound_is_refused_at_file_line_column(tmp_path: Path):
+def test_a_condition_no_window_can_meet_is_refused_at_file_line_column(tmp_path: Path):
     rules = tmp_path / "corr.yml"
-    rules.write_text(DELETED + "---\n" + MASS.replace("{gte: 3}", "{gte: 3, lt: 9}"))
+    rules.write_text(DELETED + "---\n" + MASS.replace("{gte: 3}", "{gte: 3, lt: 3}"))
     proc = run("validate", str(rules))
     assert proc.returncode == 3, proc.stdout + proc.stderr
-    assert f"{rules}:15:23: error: 'lt' is not supported" in proc.stdout + proc.stderr
+    assert f"{rules}:15:23: error: the condition 'gte 3 and lt 3' can never hold" in proc.stdout + proc.stderr
