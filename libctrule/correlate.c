@@ -7,8 +7,12 @@
  * by does); a correlation holds when some window of `timespan` in a group
  * holds enough events (event_count), distinct values (value_count), every
  * rule (temporal) or every rule in order (temporal_ordered). It then alerts
- * once, and the group's matches up to the window's end are spent. Only lower
- * bounds are evaluated, so every decision is made when a match arrives. */
+ * once, and the group's matches up to the window's end are spent. A count
+ * with only lower bounds is decided when a match completes it; one with an
+ * upper bound (lt, lte, eq, neq) when its window closes: the window starts
+ * at the group's earliest unspent match and closes when the event time of
+ * an evaluated record passes its end plus the lateness, or at the stream's
+ * end (ctr__correlate_tick, ctr__correlate_finish). */
 #include "correlate.h"
 #include "render.h"
 
@@ -158,6 +162,10 @@ static void compile_one(ccx *x, const ctr__corrdef *d, ctr__ccorr *c, const ctr_
   c->type = d->type;
   c->span_ns = (int64_t)d->span_s * 1000000000;
   c->min_count = d->min_count;
+  c->max_count = d->max_count;
+  c->neq = d->neq;
+  c->has_neq = d->has_neq;
+  c->bounded = d->type <= CTR__CORR_VALUE_COUNT && (d->max_count != UINT64_MAX || d->has_neq);
   c->base = palloc(x, d->nrules * sizeof *c->base);
   c->group_by = palloc(x, (d->ngroup ? d->ngroup : 1) * sizeof *c->group_by);
   c->field = d->field ? pstrdup(x, d->field) : NULL;
@@ -299,6 +307,8 @@ typedef struct cgroup {
   centry *buf; /* cap entries allocated; those before e were dropped (drop_front) */
   size_t n, cap;
   int64_t *last; /* temporal types: per rule named, the latest time of a match of it (INT64_MIN: none) */
+  size_t hpos;   /* bounded correlations: its place in the state's heap of windows (SIZE_MAX: none) */
+  uint64_t lost; /* bounded: matches of its open window not counted (the events limit) */
 } cgroup;
 
 /* The groups and periods (eventTime / timespan) in which a correlation let
@@ -333,6 +343,9 @@ struct ctr__corrstate {
   struct letgo *let_go; /* per correlation: the periods of matches let go */
   uint64_t *last_seq; /* per correlation: the record it last counted (a record counts once) */
   uint64_t since_sweep;
+  cgroup **heap; /* bounded correlations' groups, a min-heap on their window's end */
+  size_t nheap, capheap;
+  int64_t clock; /* the latest event time of a record evaluated (bounded windows close on it) */
   pending *p;
   size_t np, capp, next;
   json_t *shown; /* the alert record last handed out */
@@ -367,6 +380,7 @@ int ctr__corrstate_new(const ctr_ruleset *rs, ctr__corr_report_fn report, void *
     return CTR_ENOMEM;
   }
   s->cap = 64;
+  s->clock = INT64_MIN;
   s->values = ctr__field_lookup("json.values", 11);
   s->rs = rs;
   s->cs = rs->corr;
@@ -421,6 +435,7 @@ void ctr__corrstate_free(ctr__corrstate *s)
       group_free(s, g);
     }
   free(s->tab);
+  free(s->heap);
   for (size_t k = 0; s->let_go && k < s->cs->n; k++)
     free(s->let_go[k].v);
   free(s->let_go);
@@ -515,6 +530,8 @@ static bool letgo_near(const letgo *l, uint64_t group, int64_t t, int64_t span)
  * with, noting their periods (a later match near one is then reported). */
 static void expire(ctr__corrstate *s, cgroup *g)
 {
+  if (s->cs->v[g->corr].bounded)
+    return; /* its windows are let go when they close */
   int64_t span = s->cs->v[g->corr].span_ns, horizon = s->watermark - s->lateness_ns - span;
   size_t k = 0;
   for (; k < g->n && g->e[k].t < horizon; k++)
@@ -529,7 +546,7 @@ static void sweep(ctr__corrstate *s)
     for (cgroup **pg = &s->tab[b]; *pg;) {
       cgroup *g = *pg;
       expire(s, g);
-      if (g->n == 0) {
+      if (g->n == 0 && g->hpos == SIZE_MAX) {
         *pg = g->next;
         group_free(s, g);
         s->ngroups--;
@@ -540,20 +557,37 @@ static void sweep(ctr__corrstate *s)
   s->since_sweep = 0;
 }
 
-/* A report about the match of rule r on ev. */
-__attribute__((format(printf, 5, 6))) static void say(ctr__corrstate *s, const ctr__event *ev, int status,
-                                                     const ctr__ccorr *c, const char *fmt, ...)
+/* A report about correlation c on the record at index, offset. */
+__attribute__((format(printf, 6, 0))) static void say_v(ctr__corrstate *s, uint64_t index, uint64_t offset,
+                                                       int status, const ctr__ccorr *c, const char *fmt, va_list ap)
 {
   ctr__buf_clear(&s->msg);
   ctr__buf_printf(&s->msg, "correlation '%s': ", s->rs->rules[c->rule].name);
-  va_list ap;
-  va_start(ap, fmt);
   char line[512];
   vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
   ctr__buf_append_str(&s->msg, line);
   if (s->report)
-    s->report(s->ud, status, ev->index, ev->offset, s->msg.data ? s->msg.data : "");
+    s->report(s->ud, status, index, offset, s->msg.data ? s->msg.data : "");
+}
+
+/* A report about the match on ev. */
+__attribute__((format(printf, 5, 6))) static void say(ctr__corrstate *s, const ctr__event *ev, int status,
+                                                     const ctr__ccorr *c, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  say_v(s, ev->index, ev->offset, status, c, fmt, ap);
+  va_end(ap);
+}
+
+/* A report about c on the record at index, offset (a window closed there). */
+__attribute__((format(printf, 6, 7))) static void say_at(ctr__corrstate *s, uint64_t index, uint64_t offset,
+                                                        int status, const ctr__ccorr *c, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  say_v(s, index, offset, status, c, fmt, ap);
+  va_end(ap);
 }
 
 /* The value of json.values[path] on ev, rendered (a list as (a,b)), into b;
@@ -570,14 +604,24 @@ static bool field_text(const ctr__corrstate *s, const ctr__event *ev, const char
   return *rc == CTR_OK;
 }
 
-/* The group of key s->key for correlation k, created (with its values) if
- * need be; NULL on ENOMEM. */
-static cgroup *group_of(ctr__corrstate *s, uint32_t k, char **vals)
+/* The group of key s->key, if there is one. */
+static cgroup *group_find(const ctr__corrstate *s)
 {
   uint64_t h = ctr__hash(s->key.data, s->key.len);
   for (cgroup *g = s->tab[h % s->cap]; g; g = g->next)
     if (g->hash == h && g->klen == s->key.len && memcmp(g->key, s->key.data, g->klen) == 0)
       return g;
+  return NULL;
+}
+
+/* The group of key s->key for correlation k, created (with its values) if
+ * need be; NULL on ENOMEM. */
+static cgroup *group_of(ctr__corrstate *s, uint32_t k, char **vals)
+{
+  uint64_t h = ctr__hash(s->key.data, s->key.len);
+  cgroup *found = group_find(s);
+  if (found)
+    return found;
   if (s->ngroups >= s->cap) { /* grow: chains stay short */
     size_t cap = s->cap * 2;
     cgroup **tab = calloc(cap, sizeof *tab);
@@ -606,6 +650,7 @@ static cgroup *group_of(ctr__corrstate *s, uint32_t k, char **vals)
   for (size_t q = 0; g->last && q < c->nbase; q++)
     g->last[q] = INT64_MIN;
   g->hash = h;
+  g->hpos = SIZE_MAX;
   g->klen = s->key.len;
   g->corr = k;
   g->vals = vals;
@@ -623,6 +668,7 @@ typedef struct verdict {
   size_t from, to; /* count kinds: the window g->e[from..to) */
   size_t spent;
   uint64_t count;
+  bool distinct; /* bounded value_count: of the window, the latest match of each value */
 } verdict;
 
 /* The entries g->e[*lo..*hi) that can share a window of the timespan with
@@ -764,6 +810,15 @@ static bool check_ordered(const ctr__ccorr *c, const cgroup *g, size_t lo, size_
   return false;
 }
 
+/* Whether a later entry of g->e(i..to) has the value of g->e[i]. */
+static bool superseded(const cgroup *g, size_t i, size_t to)
+{
+  for (size_t j = i + 1; j < to; j++)
+    if (strcmp(g->e[j].value, g->e[i].value) == 0)
+      return true;
+  return false;
+}
+
 static int add_event(json_t *list, ctr__buf *text, const ctr_ruleset *rs, const centry *e)
 {
   json_t *o = json_pack("{s:s, s:s, s:s}", "eventID", e->id, "eventTime", e->time, "rule", rs->rules[e->rule].name);
@@ -785,7 +840,8 @@ static int make_alert(ctr__corrstate *s, const cgroup *g, const verdict *v, cons
       rc = add_event(events, &text, s->rs, &g->e[v->idx[i]]);
   else
     for (size_t i = v->from; rc == CTR_OK && i < v->to; i++)
-      rc = add_event(events, &text, s->rs, &g->e[i]);
+      if (!v->distinct || !superseded(g, i, v->to))
+        rc = add_event(events, &text, s->rs, &g->e[i]);
   for (size_t i = 0; rc == CTR_OK && i < c->ngroup; i++) {
     if (json_object_set_new(gb, c->group_by[i], json_string(g->vals[i])) != 0)
       rc = CTR_ENOMEM;
@@ -854,7 +910,8 @@ static bool group_key(ctr__corrstate *s, uint32_t k, const ctr__ccorr *c, const 
  * SIZE_MAX when the value's entry is as late (e then freed) or on ENOMEM. */
 static size_t insert(ctr__corrstate *s, cgroup *g, centry *e, int *rc)
 {
-  if (e->value)
+  const ctr__ccorr *c = &s->cs->v[g->corr];
+  if (e->value && !c->bounded) /* bounded: every match held, the window's values counted when it closes */
     for (size_t i = 0; i < g->n; i++)
       if (strcmp(g->e[i].value, e->value) == 0) {
         if (g->e[i].t >= e->t) {
@@ -890,7 +947,6 @@ static size_t insert(ctr__corrstate *s, cgroup *g, centry *e, int *rc)
   g->e[at] = *e;
   g->n++;
   s->held++;
-  const ctr__ccorr *c = &s->cs->v[g->corr];
   for (size_t q = 0; g->last && q < c->nbase; q++)
     if (c->base[q] == e->rule && e->t > g->last[q])
       g->last[q] = e->t;
@@ -902,6 +958,9 @@ static char *member_text(const ctr__event *ev, const char *key)
   const char *v = json_string_value(ctr__event_get(ev, key));
   return ctr__strdup(v ? v : "<NA>");
 }
+
+static void heap_fix(ctr__corrstate *s, size_t i);
+static int heap_add(ctr__corrstate *s, cgroup *g);
 
 /* One match of rule r fed to correlation k. */
 static int feed(ctr__corrstate *s, uint32_t k, uint32_t r, const ctr__event *ev)
@@ -919,13 +978,14 @@ static int feed(ctr__corrstate *s, uint32_t k, uint32_t r, const ctr__event *ev)
   /* Out of order by more than the lateness (only such a match can be near
    * one let go): counted unless a match of its group it could share a window
    * with was let go, which would make the verdict wrong. */
-  if (s->have_watermark && ev->time_ns < s->watermark - s->lateness_ns &&
+  int64_t latest = c->bounded && s->clock > s->watermark ? s->clock : s->watermark; /* bounded: windows close on the clock */
+  if ((s->have_watermark || latest != s->watermark) && ev->time_ns < latest - s->lateness_ns &&
       letgo_near(&s->let_go[k], ctr__hash(s->key.data, s->key.len), ev->time_ns, c->span_ns)) {
     free_vals(vals, c->ngroup);
     say(s, ev, CTR_ELIMIT, c,
         "the match of '%s' is not counted: its eventTime is %lld s before the latest one seen, and matches of its "
         "group within the timespan of it were let go (limit %s %lld s)",
-        rname, (long long)((s->watermark - ev->time_ns) / 1000000000), ctr_limit_name(CTR_LIMIT_CORRELATION_LATENESS),
+        rname, (long long)((latest - ev->time_ns) / 1000000000), ctr_limit_name(CTR_LIMIT_CORRELATION_LATENESS),
         (long long)(s->lateness_ns / 1000000000));
     return CTR_OK;
   }
@@ -944,6 +1004,9 @@ static int feed(ctr__corrstate *s, uint32_t k, uint32_t r, const ctr__event *ev)
   if (s->held >= s->max_held) {
     say(s, ev, CTR_ELIMIT, c, "the match of '%s' is not counted: %llu matches are held (limit %s)", rname,
         (unsigned long long)s->held, ctr_limit_name(CTR_LIMIT_CORRELATION_EVENTS));
+    cgroup *open = c->bounded ? group_find(s) : NULL;
+    if (open)
+      open->lost++; /* its window, short of a match, is not decided (close_window) */
   } else if (!(g = group_of(s, k, vals))) {
     rc = CTR_ENOMEM;
   }
@@ -959,6 +1022,13 @@ static int feed(ctr__corrstate *s, uint32_t k, uint32_t r, const ctr__event *ev)
   }
   expire(s, g);
   size_t at = insert(s, g, &e, &rc);
+  if (c->bounded) { /* decided when the window closes (ctr__correlate_tick) */
+    if (at != SIZE_MAX && g->hpos != SIZE_MAX)
+      heap_fix(s, g->hpos); /* its earliest match may be new */
+    else if (at != SIZE_MAX && heap_add(s, g) != CTR_OK)
+      rc = CTR_ENOMEM;
+    return rc;
+  }
   verdict v = {0};
   size_t lo = 0, hi = 0;
   if (at != SIZE_MAX)
@@ -973,6 +1043,142 @@ static int feed(ctr__corrstate *s, uint32_t k, uint32_t r, const ctr__event *ev)
     drop_front(s, g, v.spent);
   }
   return rc;
+}
+
+/* ------------------------------------------------------------ bounded windows */
+
+static int64_t window_end(const ctr__corrstate *s, const cgroup *g)
+{
+  int64_t span = s->cs->v[g->corr].span_ns;
+  return g->e[0].t > INT64_MAX - span ? INT64_MAX : g->e[0].t + span;
+}
+
+static void heap_set(ctr__corrstate *s, size_t i, cgroup *g)
+{
+  s->heap[i] = g;
+  g->hpos = i;
+}
+
+/* Moves heap[i] up or down to its place (its window's end changed). */
+static void heap_fix(ctr__corrstate *s, size_t i)
+{
+  cgroup *g = s->heap[i];
+  int64_t end = window_end(s, g);
+  while (i > 0 && window_end(s, s->heap[(i - 1) / 2]) > end) {
+    heap_set(s, i, s->heap[(i - 1) / 2]);
+    i = (i - 1) / 2;
+  }
+  for (size_t k; (k = 2 * i + 1) < s->nheap; i = k) {
+    if (k + 1 < s->nheap && window_end(s, s->heap[k + 1]) < window_end(s, s->heap[k]))
+      k++;
+    if (window_end(s, s->heap[k]) >= end)
+      break;
+    heap_set(s, i, s->heap[k]);
+  }
+  heap_set(s, i, g);
+}
+
+static int heap_add(ctr__corrstate *s, cgroup *g)
+{
+  if (s->nheap == s->capheap) {
+    size_t cap = s->capheap ? s->capheap * 2 : 16;
+    cgroup **v = realloc(s->heap, cap * sizeof *v);
+    if (!v)
+      return CTR_ENOMEM;
+    s->heap = v;
+    s->capheap = cap;
+  }
+  heap_set(s, s->nheap++, g);
+  heap_fix(s, g->hpos);
+  return CTR_OK;
+}
+
+static void heap_remove(ctr__corrstate *s, cgroup *g)
+{
+  size_t i = g->hpos;
+  cgroup *last = s->heap[--s->nheap];
+  g->hpos = SIZE_MAX;
+  if (last != g) {
+    heap_set(s, i, last);
+    heap_fix(s, i);
+  }
+}
+
+/* Decides the open window of bounded group g: its entries from the earliest
+ * to a timespan after it, counted (value_count: their distinct values); an
+ * alert on the record at index, offset when the condition holds. They are
+ * spent, and noted as let go (a later match near them, late by more than
+ * the lateness, is reported: it cannot join a decided window). */
+static int close_window(ctr__corrstate *s, cgroup *g, uint64_t index, uint64_t offset)
+{
+  const ctr__ccorr *c = &s->cs->v[g->corr];
+  int64_t end = window_end(s, g);
+  verdict v = {.distinct = c->field != NULL};
+  while (v.to < g->n && g->e[v.to].t <= end)
+    v.to++;
+  for (size_t i = 0; i < v.to; i++)
+    v.count += !v.distinct || !superseded(g, i, v.to);
+  int rc = CTR_OK;
+  if (g->lost) {
+    say_at(s, index, offset, CTR_ELIMIT, c,
+           "the window from %s (event %s) is not decided: %llu of its matches were not counted (limit %s)",
+           g->e[0].time, g->e[0].id, (unsigned long long)g->lost, ctr_limit_name(CTR_LIMIT_CORRELATION_EVENTS));
+    g->lost = 0;
+  } else if (v.count >= c->min_count && v.count <= c->max_count && !(c->has_neq && v.count == c->neq)) {
+    const centry *last = &g->e[v.to - 1];
+    ctr__event at = {.index = index, .offset = offset, .time_ns = last->t};
+    rc = make_alert(s, g, &v, &at, last);
+  }
+  for (size_t i = 0; i < v.to; i++)
+    letgo_add(&s->let_go[g->corr], letgo_key(g->hash, period(g->e[i].t, c->span_ns)), s->max_held);
+  drop_front(s, g, v.to);
+  return rc;
+}
+
+/* Unlinks g from the table and frees it. */
+static void group_drop(ctr__corrstate *s, cgroup *g)
+{
+  cgroup **pg = &s->tab[g->hash % s->cap];
+  while (*pg != g)
+    pg = &(*pg)->next;
+  *pg = g->next;
+  group_free(s, g);
+  s->ngroups--;
+}
+
+/* Decides the windows whose end plus the lateness is before the clock (all
+ * of them: the stream ended), earliest end first. */
+static int close_due(ctr__corrstate *s, bool all, uint64_t index, uint64_t offset)
+{
+  int rc = CTR_OK;
+  while (rc == CTR_OK && s->nheap) {
+    cgroup *g = s->heap[0];
+    int64_t end = window_end(s, g);
+    if (!all && (end > INT64_MAX - s->lateness_ns || end + s->lateness_ns >= s->clock))
+      break;
+    rc = close_window(s, g, index, offset);
+    if (g->n) {
+      heap_fix(s, 0);
+    } else {
+      heap_remove(s, g);
+      group_drop(s, g);
+    }
+  }
+  return rc;
+}
+
+int ctr__correlate_tick(ctr__corrstate *s, int64_t t, uint64_t index, uint64_t offset)
+{
+  if (!s)
+    return CTR_OK;
+  if (t > s->clock)
+    s->clock = t;
+  return close_due(s, false, index, offset);
+}
+
+int ctr__correlate_finish(ctr__corrstate *s, uint64_t index, uint64_t offset)
+{
+  return s ? close_due(s, true, index, offset) : CTR_OK;
 }
 
 bool ctr__correlate_silences(const ctr_ruleset *rs, const ctr__crule *r)

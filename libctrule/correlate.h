@@ -24,7 +24,11 @@ typedef struct ctr__ccorr {
   size_t ngroup;
   const char *field; /* value_count's counted field, else NULL */
   int64_t span_ns;
-  uint64_t min_count; /* event_count / value_count */
+  uint64_t min_count; /* event_count / value_count: at least */
+  uint64_t max_count; /* at most (UINT64_MAX: no upper bound) */
+  uint64_t neq;       /* with has_neq: not this many */
+  bool has_neq;
+  bool bounded; /* an upper bound or neq: decided when a window closes */
 } ctr__ccorr;
 
 typedef struct ctr__corrset {
@@ -70,6 +74,16 @@ void ctr__corrstate_set_limit(ctr__corrstate *s, int limit, uint64_t value);
  * *alert: whether r's own match is an alert. s NULL: *alert true, nothing
  * fed. CTR_OK or CTR_ENOMEM. */
 int ctr__correlate_hit(ctr__corrstate *s, const ctr__crule *r, const ctr__event *ev, uint64_t seq, bool *alert);
+
+/* The scanner evaluates a record of event time t (its index and offset):
+ * the windows of bounded correlations (an upper bound: decided when they
+ * close) whose end plus the lateness is before t are decided, which may make
+ * alerts (ctr__correlate_next) on that record. CTR_OK or CTR_ENOMEM. */
+int ctr__correlate_tick(ctr__corrstate *s, int64_t t, uint64_t index, uint64_t offset);
+
+/* The stream ended: every open window of a bounded correlation is decided,
+ * its alert on the last record read (index, offset). CTR_OK or CTR_ENOMEM. */
+int ctr__correlate_finish(ctr__corrstate *s, uint64_t index, uint64_t offset);
 
 /* The next correlation alert made, if any: its rule, and in *ev its record
  * (root, raw, index, offset, time_ns; lazy NULL; the arena and hostname are

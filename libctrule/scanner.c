@@ -44,6 +44,7 @@ struct ctr_scanner {
   ctr__render_out render;
   ctr_match match;
   ctr__corrstate *corr; /* Sigma correlations' state, NULL if the ruleset has none */
+  uint64_t rec_index, rec_offset; /* the last record read (correlation windows closed at finish) */
   uint64_t stats[CTR_STAT__COUNT];
   ctr__buf msg, text, last_error;
   /* The last report, its text built when asked for (a flood of bad or
@@ -99,6 +100,8 @@ static void on_bad_record(void *ud, int status, uint64_t index, uint64_t offset,
 {
   ctr_scanner *sc = ud;
   sc->stats[CTR_STAT_RECORDS]++;
+  sc->rec_index = index;
+  sc->rec_offset = offset;
   ctr__buf_clear(&sc->msg);
   ctr__buf_append_str(&sc->msg, msg);
   report(sc, status, index, offset, false, false);
@@ -246,6 +249,8 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
 {
   ctr_scanner *sc = ud;
   sc->stats[CTR_STAT_RECORDS]++;
+  sc->rec_index = index;
+  sc->rec_offset = offset;
   /* Decided from the raw bytes: a valid, complete record no rule can match
    * is never parsed (prefilter.c). */
   if (!(sc->flags & CTR_SCAN_NO_INDEX) && sc->rs->prefilter &&
@@ -307,8 +312,12 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
     const char *t = json_string_value(ctr__event_get(ev, "eventTime"));
     if (!t || !ctr__parse_time(t, &ev->time_ns))
       ev->time_ns = 0;
+    /* Event time closes the windows of correlations with an upper bound. */
+    if (ev->time_ns && !(sc->flags & CTR_SCAN_NO_CORRELATION))
+      rc = ctr__correlate_tick(sc->corr, ev->time_ns, index, offset);
     ctr__eval_sink sink = {on_hit, on_undecided, sc};
-    rc = ctr__eval_rules(&sc->eval, cand, n, sc->flags & CTR_SCAN_FIRST_MATCH, &sink);
+    if (rc == CTR_OK)
+      rc = ctr__eval_rules(&sc->eval, cand, n, sc->flags & CTR_SCAN_FIRST_MATCH, &sink);
   }
 done:
   /* A member that could not be built read as absent: the record's verdicts
@@ -471,7 +480,13 @@ int ctr_scanner_finish(ctr_scanner *sc)
     return CTR_EBUSY;
   if (sc->stopped)
     return CTR_STOPPED;
-  return ctr__framer_finish(sc->framer);
+  int rc = ctr__framer_finish(sc->framer);
+  /* The stream's end closes every window a correlation with an upper bound
+   * holds open; its alerts are on the last record read. */
+  if (rc == CTR_OK && sc->corr && !(sc->flags & CTR_SCAN_NO_CORRELATION) &&
+      (rc = ctr__correlate_finish(sc->corr, sc->rec_index, sc->rec_offset)) == CTR_OK)
+    rc = deliver_correlations(sc);
+  return rc;
 }
 
 void ctr_scanner_reset(ctr_scanner *sc)

@@ -45,6 +45,9 @@ typedef struct ctr__corrdef {
   uint64_t span_s;    /* timespan, in seconds */
   char *span_text;    /* as written: "1h" */
   uint64_t min_count; /* event_count / value_count: at least this many (gt N is N + 1) */
+  uint64_t max_count; /* at most this many (lt N is N - 1; eq both); UINT64_MAX: no upper bound */
+  uint64_t neq;       /* with has_neq: not this many */
+  bool has_neq;
   char *cond_text;    /* the rule's condition as ctr_ruleset_rule_condition shows it */
   bool generate;      /* the correlated rules alert on their own too */
   char **tags;

@@ -96,8 +96,9 @@ static bool is_count(const ctr__ynode *v)
 
 /* The threshold of event_count / value_count: gt, gte, lt, lte, eq, neq
  * (several are and-ed: a range) and, for value_count, the field counted.
- * Only lower bounds are evaluated: a count with an upper bound is decided
- * when its window closes, which a stream has no end to tell (docs/sigma.md). */
+ * A condition with an upper bound (lt, lte, eq, neq) is decided when its
+ * window closes (correlate.c); one no window can meet is an error at the
+ * comparison that made it so (a window holds at least one event). */
 static int check_condition(sctx *x, const ctr__ynode *key, const ctr__ynode *cond, bool value_count, ctr__corrdef *d)
 {
   static const char *const ops[] = {"gt", "gte", "lt", "lte", "eq", "neq"};
@@ -105,9 +106,10 @@ static int check_condition(sctx *x, const ctr__ynode *key, const ctr__ynode *con
     return err(x, cond ? cond : key, 0, CODE_INVALID,
                "a count correlation needs a 'condition' map (gt, gte, lt, lte, eq, neq%s)",
                value_count ? " and field" : "");
-  const ctr__ynode *counted = NULL, *upper = NULL;
+  const ctr__ynode *counted = NULL, *never = NULL;
   size_t nops = 0;
   ctr__buf text = {0};
+  d->max_count = UINT64_MAX;
   for (size_t i = 0; i + 1 < cond->n; i += 2) {
     const ctr__ynode *k = cond->items[i], *v = cond->items[i + 1];
     if (is_scalar(k) && strcmp(k->value, "field") == 0) {
@@ -127,11 +129,21 @@ static int check_condition(sctx *x, const ctr__ynode *key, const ctr__ynode *con
                                        is_scalar(k) ? k->value : "?", value_count ? ", field" : "");
     if (!is_count(v))
       return ctr__buf_free(&text), err(x, v, 0, CODE_INVALID, "'%s' needs a whole number", k->value);
-    uint64_t n = strtoull(v->value, NULL, 10) + (o == 0);
-    if (o < 2 && n > d->min_count)
-      d->min_count = n;
-    if (o >= 2 && !upper)
-      upper = k;
+    uint64_t n = strtoull(v->value, NULL, 10);
+    uint64_t lo = o == 0 ? n + 1 : o == 1 || o == 4 ? n : 0;
+    uint64_t hi = o == 2 ? (n ? n - 1 : 0) : o == 3 || o == 4 ? n : UINT64_MAX;
+    if (lo > d->min_count)
+      d->min_count = lo;
+    if (hi < d->max_count)
+      d->max_count = hi;
+    if (o == 5) {
+      d->neq = n;
+      d->has_neq = true;
+    }
+    uint64_t least = d->min_count ? d->min_count : 1;
+    if (!never && ((o == 2 && n == 0) || least > d->max_count ||
+                   (d->has_neq && least == d->max_count && d->neq == least)))
+      never = k;
     if (ctr__buf_printf(&text, "%s%s %s", nops ? " and " : "", k->value, v->value) != CTR_OK)
       return ctr__buf_free(&text), CTR_ENOMEM;
     nops++;
@@ -140,11 +152,12 @@ static int check_condition(sctx *x, const ctr__ynode *key, const ctr__ynode *con
     return ctr__buf_free(&text), err(x, key, 0, CODE_INVALID, "a value_count correlation names the counted 'field' in its condition");
   if (!nops)
     return ctr__buf_free(&text), err(x, cond, 0, CODE_INVALID, "the condition has no comparison (gt, gte, lt, lte, eq, neq)");
-  if (upper)
-    return ctr__buf_free(&text),
-           err(x, upper, 0, CODE_UNSUPPORTED,
-               "'%s' is not supported: a count with an upper bound is decided only when its window closes, which a "
-               "stream cannot tell for its last window (gt and gte are)", upper->value);
+  if (never) {
+    int rc = err(x, never, 0, CODE_INVALID, "the condition '%s' can never hold (a window holds at least one event)",
+                 text.data);
+    ctr__buf_free(&text);
+    return rc;
+  }
   if (d->min_count == 0)
     d->min_count = 1; /* gte 0: any event */
   d->cond_text = text.data;

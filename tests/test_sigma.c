@@ -523,13 +523,18 @@ Test(sigma, correlation_documents_are_checked)
   cr_assert_eq(rule_count(CORR_BASE "  type: temporal\n  rules: [b_name, F]\n  group-by: [userIdentity.arn]\n"
                                     "  timespan: 1h\n"), 3);
   cr_assert_eq(rule_count(CORR_BASE "  type: temporal_ordered\n  rules: [F, B]\n  timespan: 2d\n  generate: true\n"), 3);
-  /* an upper bound is refused at its operator: it is decided only when a window closes */
+  /* upper bounds load (test_correlate_bounds.c: what they do); a condition no window can meet is an
+   * error at the comparison that makes it so (a window holds at least one event) */
+  cr_assert_eq(rule_count(CORR_BASE "  type: event_count\n  rules: [B]\n  timespan: 5m\n  condition:\n"
+                                    "    gte: 3\n    lt: 10\n    neq: 5\n"), 3);
   AT(CORR("  type: event_count\n  rules: [B]\n  group-by: [userIdentity.arn]\n  timespan: 5m\n"
-          "  condition:\n    gte: 3\n    lt: 10\n"),
-     26, 5, UNSUP, "'lt' is not supported");
-  AT(CORR("  type: event_count\n  rules: [B]\n  timespan: 5m\n  condition:\n    eq: 3\n"), 24, 5, UNSUP, "'eq'");
-  AT(CORR("  type: value_count\n  rules: [B]\n  timespan: 5m\n  condition:\n    field: a\n    neq: 3\n"), 25, 5, UNSUP,
-     "'neq'");
+          "  condition:\n    gte: 3\n    lt: 3\n"),
+     26, 5, INVAL, "the condition 'gte 3 and lt 3' can never hold");
+  AT(CORR("  type: event_count\n  rules: [B]\n  timespan: 5m\n  condition:\n    eq: 0\n"), 24, 5, INVAL, "never");
+  AT(CORR("  type: value_count\n  rules: [B]\n  timespan: 5m\n  condition:\n    field: a\n    lt: 1\n"), 25, 5, INVAL,
+     "never");
+  AT(CORR("  type: event_count\n  rules: [B]\n  timespan: 5m\n  condition:\n    eq: 1\n    neq: 1\n"), 25, 5, INVAL,
+     "never");
   AT(CORR("  type: temporal\n  rules: [B]\n  timespan: 5m\n  condition:\n    gte: 2\n"), 23, 3, UNSUP,
      "takes no condition");
   /* the title names one rule only */

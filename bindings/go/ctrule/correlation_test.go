@@ -262,7 +262,7 @@ func TestBadCorrelationIsACompileErrorAtItsPosition(t *testing.T) {
 		line, column int
 		code, words  string
 	}{
-		{"condition: {gte: 3}", "condition: {lt: 3}", 20, 15, "LOAD_ERR_SIGMA_UNSUPPORTED", "'lt'"},
+		{"condition: {gte: 3}", "condition: {lt: 1}", 20, 15, "LOAD_ERR_SIGMA", "'lt 1' can never hold"},
 		{"rules: RDS Snapshot Deleted", "rules: Nope", 17, 10, "LOAD_ERR_SIGMA", "'Nope'"},
 	} {
 		_, err := ctrule.Compile(ctrule.LoadString("mass.yml", strings.Replace(massDeletion, c.from, c.to, 1)))

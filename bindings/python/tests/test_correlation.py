@@ -189,9 +189,9 @@ def test_the_events_limit_is_reported_on_the_record() -> None:
 
 
 @pytest.mark.parametrize("change, line, column, code, words", [
-    (("condition: {gte: 3}", "condition: {lt: 3}"), 20, 15, "LOAD_ERR_SIGMA_UNSUPPORTED", "'lt'"),
+    (("condition: {gte: 3}", "condition: {lt: 1}"), 20, 15, "LOAD_ERR_SIGMA", "'lt 1' can never hold"),
     (("rules: RDS Snapshot Deleted", "rules: Nope"), 17, 10, "LOAD_ERR_SIGMA", "'Nope'"),
-], ids=["upper bound", "unknown rule"])
+], ids=["condition never met", "unknown rule"])
 def test_a_bad_correlation_is_a_rules_error_at_its_position(change: tuple[str, str], line: int, column: int,
                                                             code: str, words: str) -> None:
     with pytest.raises(ctrule.RulesError) as ei:
