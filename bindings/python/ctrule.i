@@ -19,10 +19,11 @@
  *   - `(ctr_match_fn fn, void *user_data)` takes a Python callable or None.
  *     The callable is called as
  *         fn(rule, priority, output, tags, fields, time_ns, event, record_index, byte_offset,
- *            json_line)
+ *            json_line, silenced)
  *     with str, int, str, tuple[str, ...], dict[str, str | None], int, bytes,
- *     int, int, bytes (json_line: ctr_match_json with CTR_JSON_EVENT_ID, the
- *     line every tool of the project writes, UTF-8); a true return value
+ *     int, int, bytes, bool (json_line: ctr_match_json with CTR_JSON_EVENT_ID, the
+ *     line every tool of the project writes, UTF-8; silenced:
+ *     ctr_match_silenced); a true return value
  *     stops the scan. It is *borrowed*: the
  *     caller keeps it alive for as long as the scanner may call it.
  *   - `(ctr_record_error_fn fn, void *user_data)` likewise takes a callable
@@ -99,10 +100,11 @@ static PyObject *ctrpy_match_args(const ctr_match *m)
     if (!json)
       goto fail;
   }
-  return Py_BuildValue("(NiNNNLNKKN)", rule, ctr_match_priority(m), output, tags, fields,
+  return Py_BuildValue("(NiNNNLNKKNN)", rule, ctr_match_priority(m), output, tags, fields,
                        (long long)ctr_match_time(m), event,
                        (unsigned long long)ctr_match_record_index(m),
-                       (unsigned long long)ctr_match_byte_offset(m), json);
+                       (unsigned long long)ctr_match_byte_offset(m), json,
+                       PyBool_FromLong(ctr_match_silenced(m)));
 fail:
   Py_XDECREF(rule);
   Py_XDECREF(output);

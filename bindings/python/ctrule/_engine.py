@@ -536,6 +536,16 @@ class Scanner:
         strict: stop and raise on the first record that cannot be evaluated.
         first_match: report only the first matching rule of each record.
         no_index: evaluate every rule on every record (same results; slower).
+        no_correlation: keep no correlation state and make no correlation
+            alert (``CTR_SCAN_NO_CORRELATION``): the matches ``generate:
+            false`` would keep quiet are delivered with ``Alert.silenced``
+            True, for a caller that forwards each matched record
+            (``Alert.raw``) to a scanner made with ``only_correlation``.
+        only_correlation: the other half (``CTR_SCAN_ONLY_CORRELATION``):
+            rules are evaluated to feed the correlations and only
+            correlation alerts are delivered and counted. Not with
+            ``no_correlation`` (ValueError). :func:`scan_files` pairs them
+            so that correlations see every input in input order.
         max_record_bytes, max_json_depth, max_gzip_output: override the
             library's limits (defaults 16 MiB, 64, 64 GiB).
         limits: record and PCRE2 limits by name, e.g. ``{"regex_match":
@@ -546,6 +556,7 @@ class Scanner:
     def __init__(self, ruleset: Ruleset, on_match: MatchCallback | None = None, *,
                  on_error: ErrorCallback | None = None, strict: bool = False,
                  first_match: bool = False, no_index: bool = False,
+                 no_correlation: bool = False, only_correlation: bool = False,
                  max_record_bytes: int | None = None, max_json_depth: int | None = None,
                  max_gzip_output: int | None = None, max_errors: int = 1000,
                  limits: Any = None) -> None:
@@ -569,8 +580,13 @@ class Scanner:
         self._closed_stats: Stats | None = None
         self._closed_last_error = ""
         _capi.ctr_scanner_set_error_callback(ptr, error_cb)
+        if no_correlation and only_correlation:
+            raise ValueError("no_correlation and only_correlation are the two halves of one scan: "
+                             "a scanner takes one of them")
         flags = ((_capi.CTR_SCAN_FIRST_MATCH if first_match else 0)
-                 | (_capi.CTR_SCAN_NO_INDEX if no_index else 0))
+                 | (_capi.CTR_SCAN_NO_INDEX if no_index else 0)
+                 | (_capi.CTR_SCAN_NO_CORRELATION if no_correlation else 0)
+                 | (_capi.CTR_SCAN_ONLY_CORRELATION if only_correlation else 0))
         _check(_capi.ctr_scanner_set_flags(ptr, flags))
         for limit, value in ((_capi.CTR_LIMIT_RECORD_BYTES, max_record_bytes),
                              (_capi.CTR_LIMIT_JSON_DEPTH, max_json_depth),

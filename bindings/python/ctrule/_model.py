@@ -253,10 +253,14 @@ class Alert:
         record_index: 0-based index of the record in the stream.
         byte_offset: byte offset of the record in the (decompressed) stream.
         source: always ``"aws_cloudtrail"``.
+        silenced: True only from a scanner made with ``no_correlation=True``,
+            for a match that ``generate: false`` of the correlations naming
+            its rule would have kept quiet: it feeds a correlation elsewhere
+            and is not to be shown (``ctr_match_silenced``).
     """
 
     __slots__ = ("rule", "priority", "output", "tags", "fields", "time_ns", "raw",
-                 "record_index", "byte_offset", "_event", "_json")
+                 "record_index", "byte_offset", "silenced", "_event", "_json")
 
     source = "aws_cloudtrail"
 
@@ -269,13 +273,14 @@ class Alert:
     raw: bytes
     record_index: int
     byte_offset: int
+    silenced: bool
     _event: dict[str, Any] | None
     _json: bytes | str | None
 
     def __init__(self, rule: str, priority: int, output: str, tags: tuple[str, ...],
                  fields: dict[str, str | None], time_ns: int, raw: bytes,
                  record_index: int = 0, byte_offset: int = 0,
-                 json_line: bytes | str | None = None) -> None:
+                 json_line: bytes | str | None = None, silenced: bool = False) -> None:
         self.rule = rule
         self.priority = _PRIORITIES[priority] if 0 <= priority < 8 else Priority(priority)
         self.output = output
@@ -285,6 +290,7 @@ class Alert:
         self.raw = raw
         self.record_index = record_index
         self.byte_offset = byte_offset
+        self.silenced = silenced
         self._event = None
         self._json = json_line
 
@@ -339,7 +345,7 @@ class Alert:
 
     def _key(self) -> tuple[Any, ...]:
         return (self.rule, self.priority, self.output, self.tags, self.fields, self.time_ns,
-                self.raw, self.record_index, self.byte_offset)
+                self.raw, self.record_index, self.byte_offset, self.silenced)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Alert):
@@ -350,7 +356,8 @@ class Alert:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Alert, (self.rule, int(self.priority), self.output, self.tags, self.fields,
-                        self.time_ns, self.raw, self.record_index, self.byte_offset, self._json))
+                        self.time_ns, self.raw, self.record_index, self.byte_offset, self._json,
+                        self.silenced))
 
     def __repr__(self) -> str:
         return (f"Alert(rule={self.rule!r}, priority={self.priority.name}, "

@@ -3,7 +3,15 @@
 The library releases the GIL while it scans, so threads sharing one
 :class:`Ruleset` scan in parallel. Each thread keeps one :class:`Scanner`
 (reset between inputs); results come back in the order of the inputs, as
-``ctrule scan -j N`` prints them, whatever order the threads finish in."""
+``ctrule scan -j N`` prints them, whatever order the threads finish in.
+
+Sigma correlations see every input in input order whatever the threads, as
+in ``ctrule scan``: with an enabled correlation in the ruleset the threads'
+scanners correlate nothing (``no_correlation``) and note each record with a
+match; in input order, the caller's thread feeds each input's noted records
+to one ``only_correlation`` scanner (one stream for the whole call, finished
+after the last input), whose alerts and reports join that input's result on
+its own record index and byte offset."""
 
 from __future__ import annotations
 
@@ -11,7 +19,7 @@ import dataclasses
 import operator
 import os
 import threading
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from ._engine import DEFAULT_CHUNK_SIZE, Ruleset, Scanner, Source
 from ._errors import CtruleError
@@ -50,15 +58,44 @@ def _diff(after: Stats, before: Stats) -> Stats:
     return Stats(*map(operator.sub, _stats_values(after), _stats_values(before)))
 
 
-class _Worker:
-    """A thread's scanner, its alerts and record errors collected per input."""
+# A record with a match, noted for the correlations: its bytes (an Alert's
+# raw, not copied again), record index and byte offset in its input.
+_Kept = Tuple[bytes, int, int]
+# What a thread leaves for the caller: the input's result and its noted records.
+_Done = Tuple[FileResult, List[_Kept]]
 
-    def __init__(self, ruleset: Ruleset, options: dict[str, Any]) -> None:
+
+def _correlates(ruleset: Ruleset) -> bool:
+    """Whether an enabled rule is a Sigma correlation (the compiler tags them)."""
+    return any("sigma.correlation" in r.tags for r in ruleset.enabled_rules)
+
+
+class _Worker:
+    """A thread's scanner, its alerts and record errors collected per input.
+    ``forward``: the scanner correlates nothing and the records with a match
+    are noted for the caller's correlator (silenced matches only noted)."""
+
+    def __init__(self, ruleset: Ruleset, options: dict[str, Any], forward: bool) -> None:
         self.alerts: List[Alert] = []
-        self.scanner = Scanner(ruleset, self.alerts.append, **options)
+        self.forward = forward
+        self.scanner = Scanner(ruleset, self.alerts.append, no_correlation=forward, **options)
         self.stats = self.scanner.stats  # the counters after the last input
 
-    def scan(self, source: Source, chunk_size: int) -> FileResult:
+    def _kept(self) -> Tuple[List[Alert], List[_Kept]]:
+        """The alerts to show and the records to forward (each once: a
+        record's matches come one after another)."""
+        if not self.forward:
+            return list(self.alerts), []
+        shown: List[Alert] = []
+        kept: List[_Kept] = []
+        for a in self.alerts:
+            if not kept or kept[-1][1:] != (a.record_index, a.byte_offset):
+                kept.append((a.raw, a.record_index, a.byte_offset))
+            if not a.silenced:
+                shown.append(a)
+        return shown, kept
+
+    def scan(self, source: Source, chunk_size: int) -> _Done:
         sc = self.scanner
         before = self.stats
         self.alerts.clear()
@@ -73,7 +110,73 @@ class _Worker:
         errors = list(sc.errors)
         sc.errors.clear()
         self.stats = sc.stats
-        return FileResult(source, list(self.alerts), _diff(self.stats, before), errors, error)
+        alerts, kept = self._kept()
+        stats = _diff(self.stats, before)
+        # A silenced match is no alert of the input's (as the CLI counts).
+        stats = dataclasses.replace(stats, matches=stats.matches - (len(self.alerts) - len(alerts)))
+        return FileResult(source, alerts, stats, errors, error), kept
+
+
+class _Correlator:
+    """The one ``only_correlation`` scanner of a scan_files call, fed each
+    input's noted records in input order as one NDJSON stream. What it finds
+    while a record is fed (or, at the end, on the last record fed) is
+    placed on that record's index and byte offset in its input."""
+
+    def __init__(self, ruleset: Ruleset, options: dict[str, Any]) -> None:
+        opts = {k: v for k, v in options.items() if k not in ("on_error", "strict", "max_errors")}
+        self.on_error: Optional[Callable[[RecordError], None]] = options.get("on_error")
+        self.alerts: List[Alert] = []
+        self.errors: List[RecordError] = []
+        self.max_errors = int(options.get("max_errors", 1000))
+        self.scanner = Scanner(ruleset, self.alerts.append, on_error=self._error,
+                               only_correlation=True, **opts)
+        self.place: Tuple[int, int] = (0, 0)  # the noted record being fed
+        self.fed = 0  # records fed, one stream
+        self.incomplete = 0  # its incomplete counter at the last take
+
+    def _error(self, e: RecordError) -> None:
+        index, offset = self.place
+        placed = RecordError(e.status, index, offset, e.message, e.evaluated,
+                             f"record {index} at byte {offset}: {e.message}")
+        self.errors.append(placed)
+        if self.on_error is not None:
+            self.on_error(placed)
+
+    def _take(self, res: FileResult) -> FileResult:
+        """res with what the correlator found since the last take."""
+        incomplete = self.scanner.stats.incomplete
+        if not self.alerts and not self.errors and incomplete == self.incomplete:
+            return res
+        for a in self.alerts:
+            a.record_index, a.byte_offset = self.place
+        room = max(0, self.max_errors - len(res.errors))
+        stats = dataclasses.replace(res.stats, matches=res.stats.matches + len(self.alerts),
+                                    incomplete=res.stats.incomplete + incomplete - self.incomplete)
+        out = dataclasses.replace(res, alerts=res.alerts + self.alerts, stats=stats,
+                                  errors=res.errors + self.errors[:room])
+        self.alerts.clear()  # the lists the callbacks append to
+        self.errors.clear()
+        self.incomplete = incomplete
+        return out
+
+    def feed(self, res: FileResult, kept: List[_Kept]) -> FileResult:
+        sc = self.scanner
+        for raw, index, offset in kept:
+            self.place = (index, offset)
+            sc.feed(raw)
+            sc.feed(b"\n")
+            self.fed += 1
+            if sc.stats.records != self.fed:  # its placement needs one record per noted record
+                raise RuntimeError(f"{res.source!r}: record {index} at byte {offset}: internal error: "
+                                   "the record did not read back as one record to correlate")
+        return self._take(res)
+
+    def finish(self, res: FileResult) -> FileResult:
+        """The stream's end, after the last input: what is decided then is
+        placed on the last record fed, in ``res`` (its input)."""
+        self.scanner.finish()
+        return self._take(res)
 
 
 def scan_files(ruleset: Ruleset, sources: Iterable[Source], *, threads: Optional[int] = None,
@@ -82,8 +185,15 @@ def scan_files(ruleset: Ruleset, sources: Iterable[Source], *, threads: Optional
     (default: the cores this process may use): the calling thread, which
     scans while the result it waits for is not ready, and ``threads - 1``
     others, each with a :class:`Scanner` of its own on the shared
-    ``ruleset`` (so Sigma correlations see the inputs of one thread). Yields a
-    :class:`FileResult` per input in the order of ``sources``. An input that cannot be read or ends
+    ``ruleset``. Yields a :class:`FileResult` per input in the order of
+    ``sources``, the same whatever ``threads``. Sigma correlations see every
+    input in input order (see the module's doc): a correlation's alert is in
+    the result of the input whose record completed it, after that input's
+    own alerts, on that record's index and offset; one a stream's end
+    decides (a window with an upper bound) is on the last record with a
+    match. So with an enabled correlation, the result of an input with a
+    match is yielded once a later input with a match was correlated, or at
+    the end. An input that cannot be read or ends
     in a stream error is a result with ``error`` set; the others go on. At
     most 64 inputs per thread, and 64 more, are taken ahead of the one the
     caller is waiting for (as ``ctrule scan -j N``); leaving the loop early
@@ -96,14 +206,51 @@ def scan_files(ruleset: Ruleset, sources: Iterable[Source], *, threads: Optional
     """
     if "on_match" in options:
         raise TypeError("scan_files() takes no on_match: each FileResult carries its alerts")
+    for k in ("no_correlation", "only_correlation"):
+        if k in options:
+            raise TypeError(f"scan_files() takes no {k}: it correlates every input in input order")
     n = default_threads() if threads is None else int(threads)
     if n < 1:
         raise ValueError(f"threads must be at least 1, not {threads!r}")
-    run = _Run(iter(sources), [_Worker(ruleset, options) for _ in range(n)], chunk_size)
+    forward = _correlates(ruleset)
+    corr = _Correlator(ruleset, options) if forward else None
+    run = _Run(iter(sources), [_Worker(ruleset, options, forward) for _ in range(n)], chunk_size)
     try:
-        yield from run.results()
+        if corr is None:
+            yield from (res for res, _ in run.results())
+        else:
+            yield from _correlated(run.results(), corr)
     finally:
         run.stop()
+        if corr is not None:
+            corr.scanner.close()
+
+
+def _correlated(done: Iterator[_Done], corr: _Correlator) -> Iterator[FileResult]:
+    """The results in order with the correlator's findings joined. The
+    result of the last input with a match is held (with those after it)
+    until a later one with a match comes or the stream ends, since the end
+    may decide a correlation on its last record."""
+    held: List[FileResult] = []
+    while True:
+        try:
+            res, kept = next(done)
+        except StopIteration:
+            break
+        except BaseException:  # the caller's iterator failed: what came before it first
+            yield from held
+            raise
+        if kept:
+            res = corr.feed(res, kept)
+            yield from held
+            held = [res]
+        elif held:
+            held.append(res)
+        else:
+            yield res
+    if held:
+        held[0] = corr.finish(held[0])
+        yield from held
 
 
 class _Run:
@@ -122,7 +269,7 @@ class _Run:
         self.end: Optional[int] = None  # how many inputs there are, once known
         self.stopping = False
         self.done = threading.Condition()  # slots, waiting
-        self.slots: Dict[int, Tuple[Optional[FileResult], Optional[BaseException]]] = {}
+        self.slots: Dict[int, Tuple[Optional[_Done], Optional[BaseException]]] = {}
         self.waiting = -1
         # At most 64 inputs per thread (and 64) ahead of the caller: on a
         # busy machine the caller may wait for a core.
@@ -158,7 +305,7 @@ class _Run:
             self.put(i, (None, exc))
         return True
 
-    def put(self, i: int, out: Tuple[Optional[FileResult], Optional[BaseException]]) -> None:
+    def put(self, i: int, out: Tuple[Optional[_Done], Optional[BaseException]]) -> None:
         with self.done:
             self.slots[i] = out
             if self.waiting == i:
@@ -173,7 +320,7 @@ class _Run:
     def ready(self, i: int) -> bool:
         return i in self.slots or (self.end is not None and i >= self.end)
 
-    def results(self) -> Iterator[FileResult]:
+    def results(self) -> Iterator[_Done]:
         i = 0
         while True:
             while not self.ready(i) and self.room.acquire(blocking=False):
