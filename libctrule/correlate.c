@@ -668,7 +668,7 @@ typedef struct verdict {
   size_t from, to; /* count kinds: the window g->e[from..to) */
   size_t spent;
   uint64_t count;
-  bool distinct; /* bounded value_count: of the window, the latest match of each value */
+  const bool *keep; /* bounded value_count: the window's entries listed (the latest of each value) */
 } verdict;
 
 /* The entries g->e[*lo..*hi) that can share a window of the timespan with
@@ -810,13 +810,36 @@ static bool check_ordered(const ctr__ccorr *c, const cgroup *g, size_t lo, size_
   return false;
 }
 
-/* Whether a later entry of g->e(i..to) has the value of g->e[i]. */
-static bool superseded(const cgroup *g, size_t i, size_t to)
+typedef struct valref {
+  const char *v;
+  size_t i;
+} valref;
+
+static int valref_cmp(const void *a, const void *b)
 {
-  for (size_t j = i + 1; j < to; j++)
-    if (strcmp(g->e[j].value, g->e[i].value) == 0)
-      return true;
-  return false;
+  const valref *x = a, *y = b;
+  int c = strcmp(x->v, y->v);
+  return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/* Marks in keep[0..to) the latest entry of each value among g->e[0..to)
+ * (sorted by value: a window may hold many matches); returns how many
+ * values there are, SIZE_MAX when out of memory. */
+static size_t latest_per_value(const cgroup *g, size_t to, bool *keep)
+{
+  valref *r = malloc((to ? to : 1) * sizeof *r);
+  if (!r)
+    return SIZE_MAX;
+  for (size_t i = 0; i < to; i++)
+    r[i] = (valref){g->e[i].value, i};
+  qsort(r, to, sizeof *r, valref_cmp);
+  size_t n = 0;
+  for (size_t i = 0; i < to; i++) {
+    keep[r[i].i] = i + 1 == to || strcmp(r[i].v, r[i + 1].v) != 0; /* the last of its run: the latest */
+    n += keep[r[i].i];
+  }
+  free(r);
+  return n;
 }
 
 static int add_event(json_t *list, ctr__buf *text, const ctr_ruleset *rs, const centry *e)
@@ -840,7 +863,7 @@ static int make_alert(ctr__corrstate *s, const cgroup *g, const verdict *v, cons
       rc = add_event(events, &text, s->rs, &g->e[v->idx[i]]);
   else
     for (size_t i = v->from; rc == CTR_OK && i < v->to; i++)
-      if (!v->distinct || !superseded(g, i, v->to))
+      if (!v->keep || v->keep[i])
         rc = add_event(events, &text, s->rs, &g->e[i]);
   for (size_t i = 0; rc == CTR_OK && i < c->ngroup; i++) {
     if (json_object_set_new(gb, c->group_by[i], json_string(g->vals[i])) != 0)
@@ -1113,11 +1136,16 @@ static int close_window(ctr__corrstate *s, cgroup *g, uint64_t index, uint64_t o
 {
   const ctr__ccorr *c = &s->cs->v[g->corr];
   int64_t end = window_end(s, g);
-  verdict v = {.distinct = c->field != NULL};
+  verdict v = {0};
   while (v.to < g->n && g->e[v.to].t <= end)
     v.to++;
-  for (size_t i = 0; i < v.to; i++)
-    v.count += !v.distinct || !superseded(g, i, v.to);
+  v.count = v.to;
+  bool *keep = NULL;
+  if (c->field && (!(keep = calloc(v.to, sizeof *keep)) || (v.count = latest_per_value(g, v.to, keep)) == SIZE_MAX)) {
+    free(keep);
+    return CTR_ENOMEM; /* the scan stops: the window stays as it is */
+  }
+  v.keep = keep;
   int rc = CTR_OK;
   if (g->lost) {
     say_at(s, index, offset, CTR_ELIMIT, c,
@@ -1129,6 +1157,7 @@ static int close_window(ctr__corrstate *s, cgroup *g, uint64_t index, uint64_t o
     ctr__event at = {.index = index, .offset = offset, .time_ns = last->t};
     rc = make_alert(s, g, &v, &at, last);
   }
+  free(keep);
   for (size_t i = 0; i < v.to; i++)
     letgo_add(&s->let_go[g->corr], letgo_key(g->hash, period(g->e[i].t, c->span_ns)), s->max_held);
   drop_front(s, g, v.to);
