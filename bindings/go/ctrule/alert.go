@@ -50,6 +50,11 @@ type Alert struct {
 	// ByteOffset its offset in the (decompressed) stream.
 	RecordIndex uint64 `json:"-"`
 	ByteOffset  uint64 `json:"-"`
+	// Silenced is true only from a scanner made with NoCorrelation, for a
+	// match that `generate: false` of the correlations naming its rule
+	// would have kept quiet: it feeds a correlation elsewhere and is not to
+	// be shown (ctr_match_silenced).
+	Silenced bool `json:"-"`
 }
 
 // Field returns the rendered value of an output field and true, or "" and
@@ -85,6 +90,7 @@ func newAlert(pack []byte) Alert {
 	ns := int64(r.u64())
 	a := Alert{RecordIndex: r.u64(), ByteOffset: r.u64(), Priority: Priority(int64(r.u64()))}
 	ntags, nfields, rawLen := int(r.u64()), int(r.u64()), int(r.u64())
+	a.Silenced = r.u64() != 0
 	textLen := len(b) - rawLen
 	a.Raw = b[textLen:len(b):len(b)] // the record's bytes come last; Raw cannot reach the text
 	// The text is never written again (only Raw is handed out as bytes), so

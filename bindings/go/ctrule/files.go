@@ -2,9 +2,11 @@ package ctrule
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -22,15 +24,46 @@ type FileResult struct {
 	Err error
 }
 
-// fileWorker is one goroutine's Scanner, its findings collected per file.
-type fileWorker struct {
-	sc  *Scanner
-	buf []byte
-	cur FileResult
+// keptRecord is a record with a match, noted for the correlations: its
+// bytes (the Alert's Raw, not copied again) and where it lies in its file.
+type keptRecord struct {
+	raw           []byte
+	index, offset uint64
 }
 
-func (r *Ruleset) newFileWorker(opts []ScanOption) (*fileWorker, error) {
-	w := &fileWorker{buf: make([]byte, readChunk)}
+// fileDone is what a worker leaves for the caller: a file's result and the
+// records it noted.
+type fileDone struct {
+	res  FileResult
+	kept []keptRecord
+}
+
+// correlates reports whether an enabled rule is a Sigma correlation (the
+// compiler tags them).
+func (r *Ruleset) correlates() bool {
+	for _, rule := range r.rules {
+		if rule.Enabled && slices.Contains(rule.Tags, "sigma.correlation") {
+			return true
+		}
+	}
+	return false
+}
+
+// fileWorker is one goroutine's Scanner, its findings collected per file.
+// forward: the scanner correlates nothing and the records with a match are
+// noted for the caller's correlator (silenced matches only noted).
+type fileWorker struct {
+	sc      *Scanner
+	buf     []byte
+	cur     FileResult
+	forward bool
+}
+
+func (r *Ruleset) newFileWorker(opts []ScanOption, forward bool) (*fileWorker, error) {
+	w := &fileWorker{buf: make([]byte, readChunk), forward: forward}
+	if forward {
+		opts = append(opts[:len(opts):len(opts)], NoCorrelation())
+	}
 	// Last: they replace any OnRecordError/OnWarning of opts, whose callbacks
 	// would otherwise run on several goroutines at once.
 	opts = append(opts[:len(opts):len(opts)],
@@ -50,7 +83,7 @@ func (r *Ruleset) newFileWorker(opts []ScanOption) (*fileWorker, error) {
 	return w, nil
 }
 
-func (w *fileWorker) scan(ctx context.Context, path string) FileResult {
+func (w *fileWorker) scan(ctx context.Context, path string) fileDone {
 	w.cur = FileResult{Path: path}
 	before := w.sc.Stats()
 	f, err := os.Open(path)
@@ -68,7 +101,156 @@ func (w *fileWorker) scan(ctx context.Context, path string) FileResult {
 	w.cur.Stats = w.sc.Stats().sub(before)
 	res := w.cur
 	w.cur = FileResult{}
+	var kept []keptRecord
+	if w.forward {
+		all := len(res.Alerts)
+		res.Alerts, kept = keep(res.Alerts)
+		res.Stats.Matches -= uint64(all - len(res.Alerts)) // a silenced match is no alert (as the CLI counts)
+	}
+	return fileDone{res, kept}
+}
+
+// keep returns the alerts to show and the records to forward, each once (a
+// record's matches come one after another).
+func keep(alerts []Alert) (shown []Alert, kept []keptRecord) {
+	shown = alerts[:0:0]
+	for _, a := range alerts {
+		if n := len(kept); n == 0 || kept[n-1].index != a.RecordIndex || kept[n-1].offset != a.ByteOffset {
+			kept = append(kept, keptRecord{a.Raw, a.RecordIndex, a.ByteOffset})
+		}
+		if !a.Silenced {
+			shown = append(shown, a)
+		}
+	}
+	return shown, kept
+}
+
+// correlator is ScanFiles' one OnlyCorrelation scanner, fed each file's
+// noted records in file order as one NDJSON stream. What it finds while a
+// record is fed (or, at the end, on the last record fed) is placed on that
+// record's index and offset in its file.
+type correlator struct {
+	sc            *Scanner
+	alerts        []Alert
+	errs          []*RecordError
+	index, offset uint64 // the noted record being fed
+	fed           uint64 // records fed, one stream
+	incomplete    uint64 // its Incomplete counter at the last take
+}
+
+func (r *Ruleset) newCorrelator(opts []ScanOption) (*correlator, error) {
+	c := &correlator{}
+	opts = append(opts[:len(opts):len(opts)], OnlyCorrelation(),
+		OnRecordError(func(e *RecordError) error {
+			c.errs = append(c.errs, &RecordError{e.Status, c.index, c.offset, e.Message, e.Evaluated,
+				fmt.Sprintf("record %d at byte %d: %s", c.index, c.offset, e.Message)})
+			return nil
+		}),
+		OnWarning(func(string) {})) // an empty stream: nothing the files' results would not say
+	sc, err := r.NewScanner(func(a Alert) error {
+		c.alerts = append(c.alerts, a)
+		return nil
+	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	c.sc = sc
+	return c, nil
+}
+
+// take returns res with what the correlator found since the last take.
+func (c *correlator) take(res FileResult) FileResult {
+	incomplete := c.sc.Stats().Incomplete
+	for i := range c.alerts {
+		c.alerts[i].RecordIndex, c.alerts[i].ByteOffset = c.index, c.offset
+	}
+	res.Alerts = append(res.Alerts, c.alerts...)
+	res.RecordErrors = append(res.RecordErrors, c.errs...)
+	res.Stats.Matches += uint64(len(c.alerts))
+	res.Stats.Incomplete += incomplete - c.incomplete
+	c.alerts, c.errs, c.incomplete = nil, nil, incomplete
 	return res
+}
+
+// feed correlates one file's noted records.
+func (c *correlator) feed(res FileResult, kept []keptRecord) (FileResult, error) {
+	for _, k := range kept {
+		c.index, c.offset = k.index, k.offset
+		_, err := c.sc.Write(k.raw)
+		if err == nil {
+			_, err = c.sc.Write([]byte{'\n'})
+		}
+		c.fed++
+		if err == nil && c.sc.Stats().Records != c.fed {
+			err = fmt.Errorf("the record did not read back as one record to correlate")
+		}
+		if err != nil { // its placement needs one record per noted record
+			return res, fmt.Errorf("ctrule: %s: record %d at byte %d: internal error: %w", res.Path, k.index, k.offset, err)
+		}
+	}
+	return c.take(res), nil
+}
+
+// finish ends the stream after the last file: what is decided then is
+// placed on the last record fed, in res (its file).
+func (c *correlator) finish(res FileResult) (FileResult, error) {
+	if err := c.sc.Finish(); err != nil {
+		return res, fmt.Errorf("ctrule: %s: internal error: the correlations' stream: %w", res.Path, err)
+	}
+	return c.take(res), nil
+}
+
+// held delivers results in order with the correlator's findings joined. The
+// result of the last file with a match is held (with those after it) until
+// a later one with a match comes or the stream ends, since the end may
+// decide a correlation on its last record.
+type held struct {
+	c    *correlator
+	fn   func(FileResult) error
+	wait []FileResult
+}
+
+func (h *held) flush() error {
+	for _, res := range h.wait {
+		if err := h.fn(res); err != nil {
+			return err
+		}
+	}
+	h.wait = h.wait[:0]
+	return nil
+}
+
+func (h *held) add(d fileDone) error {
+	switch {
+	case h.c == nil:
+		return h.fn(d.res)
+	case len(d.kept) > 0:
+		res, err := h.c.feed(d.res, d.kept)
+		if err != nil {
+			return err
+		}
+		if err := h.flush(); err != nil {
+			return err
+		}
+		h.wait = append(h.wait, res)
+		return nil
+	case len(h.wait) > 0:
+		h.wait = append(h.wait, d.res)
+		return nil
+	}
+	return h.fn(d.res)
+}
+
+func (h *held) end() error {
+	if h.c == nil || len(h.wait) == 0 {
+		return nil
+	}
+	res, err := h.c.finish(h.wait[0])
+	if err != nil {
+		return err
+	}
+	h.wait[0] = res
+	return h.flush()
 }
 
 func (s Stats) sub(b Stats) Stats {
@@ -79,7 +261,20 @@ func (s Stats) sub(b Stats) Stats {
 // ScanFiles scans files on `workers` goroutines (0: runtime.GOMAXPROCS(0)),
 // each with a Scanner of its own on r, and calls fn with each file's result
 // in the order of paths, as `ctrule scan -j N` prints them, whatever order
-// they finish in. fn runs on the calling goroutine, one result at a time.
+// they finish in; the results are the same whatever `workers`. fn runs on
+// the calling goroutine, one result at a time.
+//
+// Sigma correlations see every file in file order, as in `ctrule scan`:
+// with an enabled correlation in r the workers' scanners run with
+// NoCorrelation and note each record with a match; in file order the
+// calling goroutine feeds each file's noted records to one OnlyCorrelation
+// scanner (one stream for the call, finished after the last file). A
+// correlation's alert is in the result of the file whose record completed
+// it, after that file's own alerts, on that record's index and offset (one
+// the stream's end decides, a window with an upper bound: on the last
+// record with a match); its reports join that file's RecordErrors. So the
+// result of a file with a match is passed to fn once a later file with a
+// match was correlated, or at the end.
 // A file that cannot be read or ends in a stream error is a result with Err
 // set; the others go on. At most 64 files per worker (and 64 more) are
 // scanned ahead of the one fn waits for.
@@ -100,18 +295,28 @@ func (r *Ruleset) ScanFiles(ctx context.Context, paths []string, workers int, fn
 			_ = w.sc.Close()
 		}
 	}()
+	forward := r.correlates()
 	for range workers {
-		w, err := r.newFileWorker(opts)
+		w, err := r.newFileWorker(opts, forward)
 		if err != nil {
 			return err
 		}
 		ws = append(ws, w)
 	}
+	out := &held{fn: fn}
+	if forward {
+		c, err := r.newCorrelator(opts)
+		if err != nil {
+			return err
+		}
+		defer c.sc.Close()
+		out.c = c
+	}
 
 	ctx, cancel := context.WithCancelCause(ctx)
-	results := make([]chan FileResult, len(paths)) // one slot each: a worker never blocks on it
+	results := make([]chan fileDone, len(paths)) // one slot each: a worker never blocks on it
 	for i := range results {
-		results[i] = make(chan FileResult, 1)
+		results[i] = make(chan fileDone, 1)
 	}
 	// Workers claim files in order, at most `ahead` beyond the one fn waits
 	// for. No goroutine hands files out: on a busy machine every hand-off
@@ -148,9 +353,9 @@ func (r *Ruleset) ScanFiles(ctx context.Context, paths []string, workers int, fn
 			return canceled(ctx)
 		}
 		select {
-		case res := <-results[i]:
+		case done := <-results[i]:
 			<-ahead
-			if err := fn(res); err != nil {
+			if err := out.add(done); err != nil {
 				cancel(err)
 				return err
 			}
@@ -158,5 +363,5 @@ func (r *Ruleset) ScanFiles(ctx context.Context, paths []string, workers int, fn
 			return canceled(ctx)
 		}
 	}
-	return nil
+	return out.end()
 }

@@ -40,6 +40,23 @@ func NoIndex() ScanOption {
 	return func(c *scanConfig) { c.flags |= uint(capi.CTR_SCAN_NO_INDEX) }
 }
 
+// NoCorrelation keeps no correlation state and makes no correlation alert
+// (CTR_SCAN_NO_CORRELATION): the matches `generate: false` would keep quiet
+// are delivered with Alert.Silenced set, for a caller that forwards each
+// matched record (Alert.Raw) to a scanner made with OnlyCorrelation.
+func NoCorrelation() ScanOption {
+	return func(c *scanConfig) { c.flags |= uint(capi.CTR_SCAN_NO_CORRELATION) }
+}
+
+// OnlyCorrelation is the other half (CTR_SCAN_ONLY_CORRELATION): rules are
+// evaluated to feed the correlations and only correlation alerts are
+// delivered and counted. Not with NoCorrelation (NewScanner fails with
+// ErrInvalid). ScanFiles pairs them so that correlations see every file in
+// order.
+func OnlyCorrelation() ScanOption {
+	return func(c *scanConfig) { c.flags |= uint(capi.CTR_SCAN_ONLY_CORRELATION) }
+}
+
 // MaxRecordBytes sets the largest record, in bytes (default 16 MiB). A larger
 // record is reported as a RecordError (ErrLimit) and skipped.
 func MaxRecordBytes(n uint64) ScanOption {

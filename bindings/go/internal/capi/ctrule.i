@@ -328,7 +328,7 @@ static size_t ctrgo_queue_take(ctrgo_ctx *c, void *pack_buf, size_t pack_len)
 %{
 /* Everything an alert holds, written into buf as native-endian uint64s:
  * time_ns, record index, byte offset, priority, tag count, field count,
- * record length; then length-prefixed strings: rule, source, output, the
+ * record length, silenced (ctr_match_silenced); then length-prefixed strings: rule, source, output, the
  * JSON line (ctr_match_json), each tag, each field's name and value (length
  * UINT64_MAX: no value); last the record's bytes (so that Go can take the
  * text before them as one string). Returns the size needed: nothing is
@@ -342,7 +342,7 @@ static size_t ctrgo_match_pack(const ctr_match *m, const char *json, size_t json
   size_t fixed_len[4] = {strlen(fixed[0]), strlen(fixed[1]), strlen(fixed[2]), json_len};
   if (!raw)
     raw_len = 0;
-  size_t need = 7 * 8 + raw_len;
+  size_t need = 8 * 8 + raw_len;
   for (int i = 0; i < 4; i++)
     need += 8 + fixed_len[i];
   for (size_t i = 0; i < ntags; i++)
@@ -363,6 +363,7 @@ static size_t ctrgo_match_pack(const ctr_match *m, const char *json, size_t json
   CTRGO_PUT_U64(ntags);
   CTRGO_PUT_U64(nfields);
   CTRGO_PUT_U64(raw_len);
+  CTRGO_PUT_U64(ctr_match_silenced(m));
   for (int i = 0; i < 4; i++)
     CTRGO_PUT_STR(fixed[i], fixed_len[i]);
   for (size_t i = 0; i < ntags; i++) {

@@ -13,9 +13,9 @@ extern
 #ifdef __cplusplus
   "C"
 #endif
-  void cgo_panic__capi_988cbc87c1065394(const char*);
+  void cgo_panic__capi_9fe3d9a3ba262a56(const char*);
 static void _swig_gopanic(const char *p) {
-  cgo_panic__capi_988cbc87c1065394(p);
+  cgo_panic__capi_9fe3d9a3ba262a56(p);
 }
 
 
@@ -365,7 +365,7 @@ static size_t ctrgo_queue_take(ctrgo_ctx *c, void *pack_buf, size_t pack_len)
 
 /* Everything an alert holds, written into buf as native-endian uint64s:
  * time_ns, record index, byte offset, priority, tag count, field count,
- * record length; then length-prefixed strings: rule, source, output, the
+ * record length, silenced (ctr_match_silenced); then length-prefixed strings: rule, source, output, the
  * JSON line (ctr_match_json), each tag, each field's name and value (length
  * UINT64_MAX: no value); last the record's bytes (so that Go can take the
  * text before them as one string). Returns the size needed: nothing is
@@ -379,7 +379,7 @@ static size_t ctrgo_match_pack(const ctr_match *m, const char *json, size_t json
   size_t fixed_len[4] = {strlen(fixed[0]), strlen(fixed[1]), strlen(fixed[2]), json_len};
   if (!raw)
     raw_len = 0;
-  size_t need = 7 * 8 + raw_len;
+  size_t need = 8 * 8 + raw_len;
   for (int i = 0; i < 4; i++)
     need += 8 + fixed_len[i];
   for (size_t i = 0; i < ntags; i++)
@@ -400,6 +400,7 @@ static size_t ctrgo_match_pack(const ctr_match *m, const char *json, size_t json
   CTRGO_PUT_U64(ntags);
   CTRGO_PUT_U64(nfields);
   CTRGO_PUT_U64(raw_len);
+  CTRGO_PUT_U64(ctr_match_silenced(m));
   for (int i = 0; i < 4; i++)
     CTRGO_PUT_STR(fixed[i], fixed_len[i]);
   for (size_t i = 0; i < ntags; i++) {
@@ -426,7 +427,7 @@ static size_t ctrgo_match_pack(const ctr_match *m, const char *json, size_t json
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_988cbc87c1065394(void *_swig_go_0) {
+void _wrap_Swig_free_capi_9fe3d9a3ba262a56(void *_swig_go_0) {
   void *arg1 = 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -436,7 +437,7 @@ void _wrap_Swig_free_capi_988cbc87c1065394(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_988cbc87c1065394(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_9fe3d9a3ba262a56(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -449,7 +450,7 @@ void *_wrap_Swig_malloc_capi_988cbc87c1065394(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_VERSION_HEX_capi_988cbc87c1065394() {
+intgo _wrap_CTR_VERSION_HEX_capi_9fe3d9a3ba262a56() {
   int result;
   intgo _swig_go_result;
   
@@ -460,7 +461,7 @@ intgo _wrap_CTR_VERSION_HEX_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_ctr_version_capi_988cbc87c1065394() {
+intgo _wrap_ctr_version_capi_9fe3d9a3ba262a56() {
   unsigned int result;
   intgo _swig_go_result;
   
@@ -471,7 +472,7 @@ intgo _wrap_ctr_version_capi_988cbc87c1065394() {
 }
 
 
-_gostring_ _wrap_ctr_version_string_capi_988cbc87c1065394() {
+_gostring_ _wrap_ctr_version_string_capi_9fe3d9a3ba262a56() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -482,7 +483,7 @@ _gostring_ _wrap_ctr_version_string_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_OK_capi_988cbc87c1065394() {
+intgo _wrap_CTR_OK_capi_9fe3d9a3ba262a56() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -494,7 +495,7 @@ intgo _wrap_CTR_OK_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_STOPPED_capi_988cbc87c1065394() {
+intgo _wrap_CTR_STOPPED_capi_9fe3d9a3ba262a56() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -506,7 +507,7 @@ intgo _wrap_CTR_STOPPED_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_ENOMEM_capi_988cbc87c1065394() {
+intgo _wrap_CTR_ENOMEM_capi_9fe3d9a3ba262a56() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -518,7 +519,7 @@ intgo _wrap_CTR_ENOMEM_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_EINVAL_capi_988cbc87c1065394() {
+intgo _wrap_CTR_EINVAL_capi_9fe3d9a3ba262a56() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -530,7 +531,7 @@ intgo _wrap_CTR_EINVAL_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_ESYNTAX_capi_988cbc87c1065394() {
+intgo _wrap_CTR_ESYNTAX_capi_9fe3d9a3ba262a56() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -542,7 +543,7 @@ intgo _wrap_CTR_ESYNTAX_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_EIO_capi_988cbc87c1065394() {
+intgo _wrap_CTR_EIO_capi_9fe3d9a3ba262a56() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -554,7 +555,7 @@ intgo _wrap_CTR_EIO_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_EDATA_capi_988cbc87c1065394() {
+intgo _wrap_CTR_EDATA_capi_9fe3d9a3ba262a56() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -566,7 +567,7 @@ intgo _wrap_CTR_EDATA_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_ENOENT_capi_988cbc87c1065394() {
+intgo _wrap_CTR_ENOENT_capi_9fe3d9a3ba262a56() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -578,7 +579,7 @@ intgo _wrap_CTR_ENOENT_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_EBUSY_capi_988cbc87c1065394() {
+intgo _wrap_CTR_EBUSY_capi_9fe3d9a3ba262a56() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -590,7 +591,7 @@ intgo _wrap_CTR_EBUSY_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_ELIMIT_capi_988cbc87c1065394() {
+intgo _wrap_CTR_ELIMIT_capi_9fe3d9a3ba262a56() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -602,7 +603,7 @@ intgo _wrap_CTR_ELIMIT_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_EVERSION_capi_988cbc87c1065394() {
+intgo _wrap_CTR_EVERSION_capi_9fe3d9a3ba262a56() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -614,7 +615,7 @@ intgo _wrap_CTR_EVERSION_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_ESTATE_capi_988cbc87c1065394() {
+intgo _wrap_CTR_ESTATE_capi_9fe3d9a3ba262a56() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -626,7 +627,7 @@ intgo _wrap_CTR_ESTATE_capi_988cbc87c1065394() {
 }
 
 
-_gostring_ _wrap_ctr_strerror_capi_988cbc87c1065394(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_strerror_capi_9fe3d9a3ba262a56(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -639,7 +640,7 @@ _gostring_ _wrap_ctr_strerror_capi_988cbc87c1065394(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_status_name_capi_988cbc87c1065394(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_status_name_capi_9fe3d9a3ba262a56(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -652,7 +653,7 @@ _gostring_ _wrap_ctr_status_name_capi_988cbc87c1065394(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_988cbc87c1065394() {
+intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_9fe3d9a3ba262a56() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -664,7 +665,7 @@ intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ALERT_capi_988cbc87c1065394() {
+intgo _wrap_CTR_PRIORITY_ALERT_capi_9fe3d9a3ba262a56() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -676,7 +677,7 @@ intgo _wrap_CTR_PRIORITY_ALERT_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_CRITICAL_capi_988cbc87c1065394() {
+intgo _wrap_CTR_PRIORITY_CRITICAL_capi_9fe3d9a3ba262a56() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -688,7 +689,7 @@ intgo _wrap_CTR_PRIORITY_CRITICAL_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ERROR_capi_988cbc87c1065394() {
+intgo _wrap_CTR_PRIORITY_ERROR_capi_9fe3d9a3ba262a56() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -700,7 +701,7 @@ intgo _wrap_CTR_PRIORITY_ERROR_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_WARNING_capi_988cbc87c1065394() {
+intgo _wrap_CTR_PRIORITY_WARNING_capi_9fe3d9a3ba262a56() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -712,7 +713,7 @@ intgo _wrap_CTR_PRIORITY_WARNING_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_NOTICE_capi_988cbc87c1065394() {
+intgo _wrap_CTR_PRIORITY_NOTICE_capi_9fe3d9a3ba262a56() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -724,7 +725,7 @@ intgo _wrap_CTR_PRIORITY_NOTICE_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_988cbc87c1065394() {
+intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_9fe3d9a3ba262a56() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -736,7 +737,7 @@ intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_DEBUG_capi_988cbc87c1065394() {
+intgo _wrap_CTR_PRIORITY_DEBUG_capi_9fe3d9a3ba262a56() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -748,7 +749,7 @@ intgo _wrap_CTR_PRIORITY_DEBUG_capi_988cbc87c1065394() {
 }
 
 
-_gostring_ _wrap_ctr_priority_name_capi_988cbc87c1065394(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_priority_name_capi_9fe3d9a3ba262a56(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -768,7 +769,7 @@ _gostring_ _wrap_ctr_priority_name_capi_988cbc87c1065394(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_priority_parse_capi_988cbc87c1065394(_gostring_ _swig_go_0) {
+intgo _wrap_ctr_priority_parse_capi_9fe3d9a3ba262a56(_gostring_ _swig_go_0) {
   char *arg1 = 0 ;
   char *temp1 ;
   int result;
@@ -788,7 +789,7 @@ intgo _wrap_ctr_priority_parse_capi_988cbc87c1065394(_gostring_ _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_SEVERITY_ERROR_capi_988cbc87c1065394() {
+intgo _wrap_CTR_SEVERITY_ERROR_capi_9fe3d9a3ba262a56() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -800,7 +801,7 @@ intgo _wrap_CTR_SEVERITY_ERROR_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_SEVERITY_WARNING_capi_988cbc87c1065394() {
+intgo _wrap_CTR_SEVERITY_WARNING_capi_9fe3d9a3ba262a56() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -812,7 +813,7 @@ intgo _wrap_CTR_SEVERITY_WARNING_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_ctr_diag_severity_capi_988cbc87c1065394(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_severity_capi_9fe3d9a3ba262a56(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -825,7 +826,7 @@ intgo _wrap_ctr_diag_severity_capi_988cbc87c1065394(struct ctr_diag *_swig_go_0)
 }
 
 
-_gostring_ _wrap_ctr_diag_file_capi_988cbc87c1065394(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_file_capi_9fe3d9a3ba262a56(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -838,7 +839,7 @@ _gostring_ _wrap_ctr_diag_file_capi_988cbc87c1065394(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_diag_line_capi_988cbc87c1065394(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_line_capi_9fe3d9a3ba262a56(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -851,7 +852,7 @@ intgo _wrap_ctr_diag_line_capi_988cbc87c1065394(struct ctr_diag *_swig_go_0) {
 }
 
 
-intgo _wrap_ctr_diag_column_capi_988cbc87c1065394(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_column_capi_9fe3d9a3ba262a56(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -864,7 +865,7 @@ intgo _wrap_ctr_diag_column_capi_988cbc87c1065394(struct ctr_diag *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_diag_item_capi_988cbc87c1065394(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_item_capi_9fe3d9a3ba262a56(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -884,7 +885,7 @@ _gostring_ _wrap_ctr_diag_item_capi_988cbc87c1065394(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_code_capi_988cbc87c1065394(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_code_capi_9fe3d9a3ba262a56(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -897,7 +898,7 @@ _gostring_ _wrap_ctr_diag_code_capi_988cbc87c1065394(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_message_capi_988cbc87c1065394(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_message_capi_9fe3d9a3ba262a56(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -910,7 +911,7 @@ _gostring_ _wrap_ctr_diag_message_capi_988cbc87c1065394(struct ctr_diag *_swig_g
 }
 
 
-_gostring_ _wrap_ctr_diag_text_capi_988cbc87c1065394(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_text_capi_9fe3d9a3ba262a56(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -923,7 +924,7 @@ _gostring_ _wrap_ctr_diag_text_capi_988cbc87c1065394(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_compiler_new_capi_988cbc87c1065394(_goslice_ _swig_go_0) {
+intgo _wrap_ctr_compiler_new_capi_9fe3d9a3ba262a56(_goslice_ _swig_go_0) {
   ctr_compiler **arg1 = 0 ;
   ctr_compiler *out_temp1 ;
   int result;
@@ -944,7 +945,7 @@ intgo _wrap_ctr_compiler_new_capi_988cbc87c1065394(_goslice_ _swig_go_0) {
 }
 
 
-void _wrap_ctr_compiler_free_capi_988cbc87c1065394(struct ctr_compiler *_swig_go_0) {
+void _wrap_ctr_compiler_free_capi_9fe3d9a3ba262a56(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   
   arg1 = *(ctr_compiler **)&_swig_go_0; 
@@ -954,7 +955,7 @@ void _wrap_ctr_compiler_free_capi_988cbc87c1065394(struct ctr_compiler *_swig_go
 }
 
 
-intgo _wrap_ctr_compiler_add_file_capi_988cbc87c1065394(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_file_capi_9fe3d9a3ba262a56(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -976,7 +977,7 @@ intgo _wrap_ctr_compiler_add_file_capi_988cbc87c1065394(struct ctr_compiler *_sw
 }
 
 
-intgo _wrap_ctr_compiler_add_string_capi_988cbc87c1065394(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_ctr_compiler_add_string_capi_9fe3d9a3ba262a56(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   size_t arg3 ;
@@ -1005,7 +1006,7 @@ intgo _wrap_ctr_compiler_add_string_capi_988cbc87c1065394(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_add_builtin_capi_988cbc87c1065394(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_builtin_capi_9fe3d9a3ba262a56(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1027,7 +1028,7 @@ intgo _wrap_ctr_compiler_add_builtin_capi_988cbc87c1065394(struct ctr_compiler *
 }
 
 
-long long _wrap_ctr_builtin_count_capi_988cbc87c1065394() {
+long long _wrap_ctr_builtin_count_capi_9fe3d9a3ba262a56() {
   size_t result;
   long long _swig_go_result;
   
@@ -1038,7 +1039,7 @@ long long _wrap_ctr_builtin_count_capi_988cbc87c1065394() {
 }
 
 
-_gostring_ _wrap_ctr_builtin_name_capi_988cbc87c1065394(long long _swig_go_0) {
+_gostring_ _wrap_ctr_builtin_name_capi_9fe3d9a3ba262a56(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1058,7 +1059,7 @@ _gostring_ _wrap_ctr_builtin_name_capi_988cbc87c1065394(long long _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_compiler_select_name_capi_988cbc87c1065394(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_name_capi_9fe3d9a3ba262a56(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -1082,7 +1083,7 @@ intgo _wrap_ctr_compiler_select_name_capi_988cbc87c1065394(struct ctr_compiler *
 }
 
 
-intgo _wrap_ctr_compiler_select_tag_capi_988cbc87c1065394(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_tag_capi_9fe3d9a3ba262a56(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -1106,7 +1107,7 @@ intgo _wrap_ctr_compiler_select_tag_capi_988cbc87c1065394(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_set_min_priority_capi_988cbc87c1065394(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_compiler_set_min_priority_capi_9fe3d9a3ba262a56(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   int result;
@@ -1121,7 +1122,7 @@ intgo _wrap_ctr_compiler_set_min_priority_capi_988cbc87c1065394(struct ctr_compi
 }
 
 
-intgo _wrap_ctr_compiler_set_limit_capi_988cbc87c1065394(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_compiler_set_limit_capi_9fe3d9a3ba262a56(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -1138,7 +1139,7 @@ intgo _wrap_ctr_compiler_set_limit_capi_988cbc87c1065394(struct ctr_compiler *_s
 }
 
 
-intgo _wrap_ctr_compiler_compile_capi_988cbc87c1065394(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_compiler_compile_capi_9fe3d9a3ba262a56(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   ctr_ruleset **arg2 = 0 ;
   ctr_ruleset *out_temp2 ;
@@ -1161,7 +1162,7 @@ intgo _wrap_ctr_compiler_compile_capi_988cbc87c1065394(struct ctr_compiler *_swi
 }
 
 
-long long _wrap_ctr_compiler_diag_count_capi_988cbc87c1065394(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_diag_count_capi_9fe3d9a3ba262a56(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1174,7 +1175,7 @@ long long _wrap_ctr_compiler_diag_count_capi_988cbc87c1065394(struct ctr_compile
 }
 
 
-struct ctr_diag *_wrap_ctr_compiler_diag_capi_988cbc87c1065394(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
+struct ctr_diag *_wrap_ctr_compiler_diag_capi_9fe3d9a3ba262a56(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   size_t arg2 ;
   ctr_diag *result = 0 ;
@@ -1189,7 +1190,7 @@ struct ctr_diag *_wrap_ctr_compiler_diag_capi_988cbc87c1065394(struct ctr_compil
 }
 
 
-long long _wrap_ctr_compiler_error_count_capi_988cbc87c1065394(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_error_count_capi_9fe3d9a3ba262a56(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1202,7 +1203,7 @@ long long _wrap_ctr_compiler_error_count_capi_988cbc87c1065394(struct ctr_compil
 }
 
 
-struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_988cbc87c1065394(struct ctr_ruleset *_swig_go_0) {
+struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_9fe3d9a3ba262a56(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   ctr_ruleset *result = 0 ;
   struct ctr_ruleset *_swig_go_result;
@@ -1215,7 +1216,7 @@ struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_988cbc87c1065394(struct ctr_rules
 }
 
 
-void _wrap_ctr_ruleset_unref_capi_988cbc87c1065394(struct ctr_ruleset *_swig_go_0) {
+void _wrap_ctr_ruleset_unref_capi_9fe3d9a3ba262a56(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   
   arg1 = *(ctr_ruleset **)&_swig_go_0; 
@@ -1225,7 +1226,7 @@ void _wrap_ctr_ruleset_unref_capi_988cbc87c1065394(struct ctr_ruleset *_swig_go_
 }
 
 
-long long _wrap_ctr_ruleset_rule_count_capi_988cbc87c1065394(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_rule_count_capi_9fe3d9a3ba262a56(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1238,7 +1239,7 @@ long long _wrap_ctr_ruleset_rule_count_capi_988cbc87c1065394(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_name_capi_988cbc87c1065394(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_name_capi_9fe3d9a3ba262a56(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1260,7 +1261,7 @@ _gostring_ _wrap_ctr_ruleset_rule_name_capi_988cbc87c1065394(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_desc_capi_988cbc87c1065394(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_desc_capi_9fe3d9a3ba262a56(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1282,7 +1283,7 @@ _gostring_ _wrap_ctr_ruleset_rule_desc_capi_988cbc87c1065394(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_condition_capi_988cbc87c1065394(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_condition_capi_9fe3d9a3ba262a56(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1304,7 +1305,7 @@ _gostring_ _wrap_ctr_ruleset_rule_condition_capi_988cbc87c1065394(struct ctr_rul
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_output_capi_988cbc87c1065394(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_output_capi_9fe3d9a3ba262a56(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1326,7 +1327,7 @@ _gostring_ _wrap_ctr_ruleset_rule_output_capi_988cbc87c1065394(struct ctr_rulese
 }
 
 
-intgo _wrap_ctr_ruleset_rule_priority_capi_988cbc87c1065394(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_priority_capi_9fe3d9a3ba262a56(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -1341,7 +1342,7 @@ intgo _wrap_ctr_ruleset_rule_priority_capi_988cbc87c1065394(struct ctr_ruleset *
 }
 
 
-intgo _wrap_ctr_ruleset_rule_enabled_capi_988cbc87c1065394(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_enabled_capi_9fe3d9a3ba262a56(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -1356,7 +1357,7 @@ intgo _wrap_ctr_ruleset_rule_enabled_capi_988cbc87c1065394(struct ctr_ruleset *_
 }
 
 
-long long _wrap_ctr_ruleset_rule_tag_count_capi_988cbc87c1065394(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+long long _wrap_ctr_ruleset_rule_tag_count_capi_9fe3d9a3ba262a56(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t result;
@@ -1371,7 +1372,7 @@ long long _wrap_ctr_ruleset_rule_tag_count_capi_988cbc87c1065394(struct ctr_rule
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_tag_capi_988cbc87c1065394(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_ctr_ruleset_rule_tag_capi_9fe3d9a3ba262a56(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t arg3 ;
@@ -1395,7 +1396,7 @@ _gostring_ _wrap_ctr_ruleset_rule_tag_capi_988cbc87c1065394(struct ctr_ruleset *
 }
 
 
-long long _wrap_ctr_ruleset_enabled_count_capi_988cbc87c1065394(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_enabled_count_capi_9fe3d9a3ba262a56(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1408,7 +1409,7 @@ long long _wrap_ctr_ruleset_enabled_count_capi_988cbc87c1065394(struct ctr_rules
 }
 
 
-long long _wrap_ctr_field_count_capi_988cbc87c1065394() {
+long long _wrap_ctr_field_count_capi_9fe3d9a3ba262a56() {
   size_t result;
   long long _swig_go_result;
   
@@ -1419,7 +1420,7 @@ long long _wrap_ctr_field_count_capi_988cbc87c1065394() {
 }
 
 
-_gostring_ _wrap_ctr_field_name_capi_988cbc87c1065394(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_name_capi_9fe3d9a3ba262a56(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1439,7 +1440,7 @@ _gostring_ _wrap_ctr_field_name_capi_988cbc87c1065394(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_desc_capi_988cbc87c1065394(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_desc_capi_9fe3d9a3ba262a56(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1459,7 +1460,7 @@ _gostring_ _wrap_ctr_field_desc_capi_988cbc87c1065394(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_type_capi_988cbc87c1065394(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_type_capi_9fe3d9a3ba262a56(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1479,7 +1480,7 @@ _gostring_ _wrap_ctr_field_type_capi_988cbc87c1065394(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_match_rule_capi_988cbc87c1065394(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_rule_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1492,7 +1493,7 @@ _gostring_ _wrap_ctr_match_rule_capi_988cbc87c1065394(struct ctr_match *_swig_go
 }
 
 
-intgo _wrap_ctr_match_priority_capi_988cbc87c1065394(struct ctr_match *_swig_go_0) {
+intgo _wrap_ctr_match_priority_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1505,7 +1506,7 @@ intgo _wrap_ctr_match_priority_capi_988cbc87c1065394(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_source_capi_988cbc87c1065394(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_source_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1518,7 +1519,7 @@ _gostring_ _wrap_ctr_match_source_capi_988cbc87c1065394(struct ctr_match *_swig_
 }
 
 
-_gostring_ _wrap_ctr_match_output_capi_988cbc87c1065394(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_output_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1531,7 +1532,7 @@ _gostring_ _wrap_ctr_match_output_capi_988cbc87c1065394(struct ctr_match *_swig_
 }
 
 
-long long _wrap_ctr_match_tag_count_capi_988cbc87c1065394(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_tag_count_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1544,7 +1545,7 @@ long long _wrap_ctr_match_tag_count_capi_988cbc87c1065394(struct ctr_match *_swi
 }
 
 
-_gostring_ _wrap_ctr_match_tag_capi_988cbc87c1065394(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_tag_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1566,7 +1567,7 @@ _gostring_ _wrap_ctr_match_tag_capi_988cbc87c1065394(struct ctr_match *_swig_go_
 }
 
 
-long long _wrap_ctr_match_field_count_capi_988cbc87c1065394(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_field_count_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1579,7 +1580,7 @@ long long _wrap_ctr_match_field_count_capi_988cbc87c1065394(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_name_capi_988cbc87c1065394(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_name_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1601,7 +1602,7 @@ _gostring_ _wrap_ctr_match_field_name_capi_988cbc87c1065394(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_value_capi_988cbc87c1065394(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_value_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1623,7 +1624,7 @@ _gostring_ _wrap_ctr_match_field_value_capi_988cbc87c1065394(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_time_capi_988cbc87c1065394(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_time_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -1636,7 +1637,7 @@ long long _wrap_ctr_match_time_capi_988cbc87c1065394(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_event_capi_988cbc87c1065394(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_event_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t len_temp2 ;
@@ -1655,7 +1656,7 @@ _gostring_ _wrap_ctr_match_event_capi_988cbc87c1065394(struct ctr_match *_swig_g
 }
 
 
-long long _wrap_ctr_match_record_index_capi_988cbc87c1065394(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_record_index_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1668,7 +1669,7 @@ long long _wrap_ctr_match_record_index_capi_988cbc87c1065394(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_byte_offset_capi_988cbc87c1065394(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_byte_offset_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1681,7 +1682,7 @@ long long _wrap_ctr_match_byte_offset_capi_988cbc87c1065394(struct ctr_match *_s
 }
 
 
-intgo _wrap_ctr_match_silenced_capi_988cbc87c1065394(struct ctr_match *_swig_go_0) {
+intgo _wrap_ctr_match_silenced_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1694,7 +1695,7 @@ intgo _wrap_ctr_match_silenced_capi_988cbc87c1065394(struct ctr_match *_swig_go_
 }
 
 
-intgo _wrap_CTR_JSON_EVENT_ID_capi_988cbc87c1065394() {
+intgo _wrap_CTR_JSON_EVENT_ID_capi_9fe3d9a3ba262a56() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -1706,7 +1707,7 @@ intgo _wrap_CTR_JSON_EVENT_ID_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_JSON_MESSAGE_capi_988cbc87c1065394() {
+intgo _wrap_CTR_JSON_MESSAGE_capi_9fe3d9a3ba262a56() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -1718,7 +1719,7 @@ intgo _wrap_CTR_JSON_MESSAGE_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_JSON_NO_OUTPUT_capi_988cbc87c1065394() {
+intgo _wrap_CTR_JSON_NO_OUTPUT_capi_9fe3d9a3ba262a56() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -1730,7 +1731,7 @@ intgo _wrap_CTR_JSON_NO_OUTPUT_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_988cbc87c1065394() {
+intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_9fe3d9a3ba262a56() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -1742,7 +1743,7 @@ intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_JSON_NO_TAGS_capi_988cbc87c1065394() {
+intgo _wrap_CTR_JSON_NO_TAGS_capi_9fe3d9a3ba262a56() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -1754,7 +1755,7 @@ intgo _wrap_CTR_JSON_NO_TAGS_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_JSON_TIME_ISO8601_capi_988cbc87c1065394() {
+intgo _wrap_CTR_JSON_TIME_ISO8601_capi_9fe3d9a3ba262a56() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -1766,7 +1767,7 @@ intgo _wrap_CTR_JSON_TIME_ISO8601_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR__JSON_ALL_capi_988cbc87c1065394() {
+intgo _wrap_CTR__JSON_ALL_capi_9fe3d9a3ba262a56() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -1778,7 +1779,7 @@ intgo _wrap_CTR__JSON_ALL_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_ctr_record_error_status_capi_988cbc87c1065394(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_status_capi_9fe3d9a3ba262a56(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1791,7 +1792,7 @@ intgo _wrap_ctr_record_error_status_capi_988cbc87c1065394(struct ctr_record_erro
 }
 
 
-long long _wrap_ctr_record_error_index_capi_988cbc87c1065394(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_index_capi_9fe3d9a3ba262a56(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1804,7 +1805,7 @@ long long _wrap_ctr_record_error_index_capi_988cbc87c1065394(struct ctr_record_e
 }
 
 
-long long _wrap_ctr_record_error_offset_capi_988cbc87c1065394(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_offset_capi_9fe3d9a3ba262a56(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1817,7 +1818,7 @@ long long _wrap_ctr_record_error_offset_capi_988cbc87c1065394(struct ctr_record_
 }
 
 
-_gostring_ _wrap_ctr_record_error_message_capi_988cbc87c1065394(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_message_capi_9fe3d9a3ba262a56(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1830,7 +1831,7 @@ _gostring_ _wrap_ctr_record_error_message_capi_988cbc87c1065394(struct ctr_recor
 }
 
 
-intgo _wrap_ctr_record_error_evaluated_capi_988cbc87c1065394(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_evaluated_capi_9fe3d9a3ba262a56(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1843,7 +1844,7 @@ intgo _wrap_ctr_record_error_evaluated_capi_988cbc87c1065394(struct ctr_record_e
 }
 
 
-_gostring_ _wrap_ctr_record_error_text_capi_988cbc87c1065394(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_text_capi_9fe3d9a3ba262a56(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1856,7 +1857,7 @@ _gostring_ _wrap_ctr_record_error_text_capi_988cbc87c1065394(struct ctr_record_e
 }
 
 
-intgo _wrap_CTR_FORMAT_AUTO_capi_988cbc87c1065394() {
+intgo _wrap_CTR_FORMAT_AUTO_capi_9fe3d9a3ba262a56() {
   enum ctr_format result;
   intgo _swig_go_result;
   
@@ -1868,7 +1869,7 @@ intgo _wrap_CTR_FORMAT_AUTO_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_988cbc87c1065394() {
+intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_9fe3d9a3ba262a56() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -1880,7 +1881,7 @@ intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_SCAN_NO_INDEX_capi_988cbc87c1065394() {
+intgo _wrap_CTR_SCAN_NO_INDEX_capi_9fe3d9a3ba262a56() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -1892,7 +1893,7 @@ intgo _wrap_CTR_SCAN_NO_INDEX_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_988cbc87c1065394() {
+intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_9fe3d9a3ba262a56() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -1904,7 +1905,7 @@ intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_988cbc87c1065394() {
+intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_9fe3d9a3ba262a56() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -1916,7 +1917,7 @@ intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_988cbc87c1065394() {
+intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_9fe3d9a3ba262a56() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1928,7 +1929,7 @@ intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_988cbc87c1065394() {
+intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_9fe3d9a3ba262a56() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1940,7 +1941,7 @@ intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_988cbc87c1065394() {
+intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_9fe3d9a3ba262a56() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1952,7 +1953,7 @@ intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_988cbc87c1065394() {
+intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_9fe3d9a3ba262a56() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1964,7 +1965,7 @@ intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_NODES_capi_988cbc87c1065394() {
+intgo _wrap_CTR_LIMIT_YAML_NODES_capi_9fe3d9a3ba262a56() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1976,7 +1977,7 @@ intgo _wrap_CTR_LIMIT_YAML_NODES_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_988cbc87c1065394() {
+intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_9fe3d9a3ba262a56() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1988,7 +1989,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_988cbc87c1065394() {
+intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_9fe3d9a3ba262a56() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2000,7 +2001,7 @@ intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_988cbc87c1065394() {
+intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_9fe3d9a3ba262a56() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2012,7 +2013,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RULES_capi_988cbc87c1065394() {
+intgo _wrap_CTR_LIMIT_RULES_capi_9fe3d9a3ba262a56() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2024,7 +2025,7 @@ intgo _wrap_CTR_LIMIT_RULES_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_988cbc87c1065394() {
+intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_9fe3d9a3ba262a56() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2036,7 +2037,7 @@ intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_988cbc87c1065394() {
+intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_9fe3d9a3ba262a56() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2048,7 +2049,7 @@ intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_988cbc87c1065394() {
+intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_9fe3d9a3ba262a56() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2060,7 +2061,7 @@ intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_988cbc87c1065394() {
+intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_9fe3d9a3ba262a56() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2072,7 +2073,7 @@ intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_988cbc87c1065394() {
+intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_9fe3d9a3ba262a56() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2084,7 +2085,7 @@ intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_988cbc87c1065394() {
+intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_9fe3d9a3ba262a56() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2096,7 +2097,7 @@ intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_LIMIT__COUNT_capi_988cbc87c1065394() {
+intgo _wrap_CTR_LIMIT__COUNT_capi_9fe3d9a3ba262a56() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2108,7 +2109,7 @@ intgo _wrap_CTR_LIMIT__COUNT_capi_988cbc87c1065394() {
 }
 
 
-long long _wrap_ctr_limit_default_capi_988cbc87c1065394(intgo _swig_go_0) {
+long long _wrap_ctr_limit_default_capi_9fe3d9a3ba262a56(intgo _swig_go_0) {
   int arg1 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2121,7 +2122,7 @@ long long _wrap_ctr_limit_default_capi_988cbc87c1065394(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_limit_name_capi_988cbc87c1065394(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_limit_name_capi_9fe3d9a3ba262a56(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2134,7 +2135,7 @@ _gostring_ _wrap_ctr_limit_name_capi_988cbc87c1065394(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_STAT_BYTES_capi_988cbc87c1065394() {
+intgo _wrap_CTR_STAT_BYTES_capi_9fe3d9a3ba262a56() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2146,7 +2147,7 @@ intgo _wrap_CTR_STAT_BYTES_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_STAT_RECORDS_capi_988cbc87c1065394() {
+intgo _wrap_CTR_STAT_RECORDS_capi_9fe3d9a3ba262a56() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2158,7 +2159,7 @@ intgo _wrap_CTR_STAT_RECORDS_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_STAT_MATCHES_capi_988cbc87c1065394() {
+intgo _wrap_CTR_STAT_MATCHES_capi_9fe3d9a3ba262a56() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2170,7 +2171,7 @@ intgo _wrap_CTR_STAT_MATCHES_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_STAT_BAD_RECORDS_capi_988cbc87c1065394() {
+intgo _wrap_CTR_STAT_BAD_RECORDS_capi_9fe3d9a3ba262a56() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2182,7 +2183,7 @@ intgo _wrap_CTR_STAT_BAD_RECORDS_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_STAT_SKIPPED_capi_988cbc87c1065394() {
+intgo _wrap_CTR_STAT_SKIPPED_capi_9fe3d9a3ba262a56() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2194,7 +2195,7 @@ intgo _wrap_CTR_STAT_SKIPPED_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_STAT_EVALUATED_capi_988cbc87c1065394() {
+intgo _wrap_CTR_STAT_EVALUATED_capi_9fe3d9a3ba262a56() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2206,7 +2207,7 @@ intgo _wrap_CTR_STAT_EVALUATED_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_STAT_INCOMPLETE_capi_988cbc87c1065394() {
+intgo _wrap_CTR_STAT_INCOMPLETE_capi_9fe3d9a3ba262a56() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2218,7 +2219,7 @@ intgo _wrap_CTR_STAT_INCOMPLETE_capi_988cbc87c1065394() {
 }
 
 
-intgo _wrap_CTR_STAT__COUNT_capi_988cbc87c1065394() {
+intgo _wrap_CTR_STAT__COUNT_capi_9fe3d9a3ba262a56() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2230,7 +2231,7 @@ intgo _wrap_CTR_STAT__COUNT_capi_988cbc87c1065394() {
 }
 
 
-void _wrap_ctr_scanner_free_capi_988cbc87c1065394(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_free_capi_9fe3d9a3ba262a56(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -2240,7 +2241,7 @@ void _wrap_ctr_scanner_free_capi_988cbc87c1065394(struct ctr_scanner *_swig_go_0
 }
 
 
-intgo _wrap_ctr_scanner_set_flags_capi_988cbc87c1065394(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_scanner_set_flags_capi_9fe3d9a3ba262a56(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   unsigned int arg2 ;
   int result;
@@ -2255,7 +2256,7 @@ intgo _wrap_ctr_scanner_set_flags_capi_988cbc87c1065394(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_set_limit_capi_988cbc87c1065394(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_scanner_set_limit_capi_9fe3d9a3ba262a56(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -2272,7 +2273,7 @@ intgo _wrap_ctr_scanner_set_limit_capi_988cbc87c1065394(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_feed_capi_988cbc87c1065394(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_scanner_feed_capi_9fe3d9a3ba262a56(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -2291,7 +2292,7 @@ intgo _wrap_ctr_scanner_feed_capi_988cbc87c1065394(struct ctr_scanner *_swig_go_
 }
 
 
-intgo _wrap_ctr_scanner_finish_capi_988cbc87c1065394(struct ctr_scanner *_swig_go_0) {
+intgo _wrap_ctr_scanner_finish_capi_9fe3d9a3ba262a56(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2304,7 +2305,7 @@ intgo _wrap_ctr_scanner_finish_capi_988cbc87c1065394(struct ctr_scanner *_swig_g
 }
 
 
-void _wrap_ctr_scanner_reset_capi_988cbc87c1065394(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_reset_capi_9fe3d9a3ba262a56(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -2314,7 +2315,7 @@ void _wrap_ctr_scanner_reset_capi_988cbc87c1065394(struct ctr_scanner *_swig_go_
 }
 
 
-long long _wrap_ctr_scanner_stat_capi_988cbc87c1065394(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_ctr_scanner_stat_capi_9fe3d9a3ba262a56(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t result;
@@ -2329,7 +2330,7 @@ long long _wrap_ctr_scanner_stat_capi_988cbc87c1065394(struct ctr_scanner *_swig
 }
 
 
-_gostring_ _wrap_ctr_scanner_last_error_capi_988cbc87c1065394(struct ctr_scanner *_swig_go_0) {
+_gostring_ _wrap_ctr_scanner_last_error_capi_9fe3d9a3ba262a56(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2342,7 +2343,7 @@ _gostring_ _wrap_ctr_scanner_last_error_capi_988cbc87c1065394(struct ctr_scanner
 }
 
 
-struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_988cbc87c1065394(intgo _swig_go_0, intgo _swig_go_1) {
+struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_9fe3d9a3ba262a56(intgo _swig_go_0, intgo _swig_go_1) {
   uintptr_t arg1 ;
   int arg2 ;
   ctrgo_ctx *result = 0 ;
@@ -2357,7 +2358,7 @@ struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_988cbc87c1065394(intgo _swig_go_0, in
 }
 
 
-void _wrap_ctrgo_ctx_free_capi_988cbc87c1065394(struct ctrgo_ctx *_swig_go_0) {
+void _wrap_ctrgo_ctx_free_capi_9fe3d9a3ba262a56(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   
   arg1 = *(ctrgo_ctx **)&_swig_go_0; 
@@ -2367,7 +2368,7 @@ void _wrap_ctrgo_ctx_free_capi_988cbc87c1065394(struct ctrgo_ctx *_swig_go_0) {
 }
 
 
-intgo _wrap_ctrgo_ctx_oom_capi_988cbc87c1065394(struct ctrgo_ctx *_swig_go_0) {
+intgo _wrap_ctrgo_ctx_oom_capi_9fe3d9a3ba262a56(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2380,7 +2381,7 @@ intgo _wrap_ctrgo_ctx_oom_capi_988cbc87c1065394(struct ctrgo_ctx *_swig_go_0) {
 }
 
 
-intgo _wrap_ctrgo_scanner_new_capi_988cbc87c1065394(struct ctr_ruleset *_swig_go_0, struct ctrgo_ctx *_swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_ctrgo_scanner_new_capi_9fe3d9a3ba262a56(struct ctr_ruleset *_swig_go_0, struct ctrgo_ctx *_swig_go_1, _goslice_ _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   ctrgo_ctx *arg2 = 0 ;
   ctr_scanner **arg3 = 0 ;
@@ -2405,7 +2406,7 @@ intgo _wrap_ctrgo_scanner_new_capi_988cbc87c1065394(struct ctr_ruleset *_swig_go
 }
 
 
-long long _wrap_ctrgo_queue_take_capi_988cbc87c1065394(struct ctrgo_ctx *_swig_go_0, _goslice_ _swig_go_1) {
+long long _wrap_ctrgo_queue_take_capi_9fe3d9a3ba262a56(struct ctrgo_ctx *_swig_go_0, _goslice_ _swig_go_1) {
   ctrgo_ctx *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
