@@ -168,3 +168,17 @@ def test_the_scanner_halves() -> None:
     for k in ("no_correlation", "only_correlation"):
         with pytest.raises(TypeError, match=k):
             list(ctrule.scan_files(rs, [data], **{k: True}))
+
+
+def test_what_the_end_decides_is_in_the_last_matching_inputs_result() -> None:
+    # an upper bound is decided when its window closes: here at the end of
+    # the one stream, on the last record with a match, whose input's result
+    # waits for it (the inputs after it without a match too)
+    few = MASS.replace("Many Snapshot Deletions", "Few Snapshot Deletions").replace("{gte: 3}", "{lte: 2}")
+    rs = ctrule.loads(DELETED + "---\n" + few)
+    quiet = deletion(9, "10:00:30", "z").replace(b"DeleteDBSnapshot", b"DescribeDBSnapshots")
+    sources = [deletion(0, "10:00:00", "m"), quiet, b"x\n" + deletion(1, "10:01:00", "m"), quiet]
+    results = scan_both(rs, sources)
+    assert [[(a.rule, a.record_index, a.byte_offset) for a in r.alerts] for r in results] == [
+        [], [], [("Few Snapshot Deletions", 1, 2)], []]
+    assert results[2].stats.matches == 1
