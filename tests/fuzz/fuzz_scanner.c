@@ -8,10 +8,16 @@
  *   bit 1  gzip the stream in the harness first (so mutations of plain JSON
  *          also reach the decompressor; seeds cover raw gzip members too)
  *   bit 2  feed a prefix, abandon it with ctr_scanner_reset, then rescan
+ *   bit 3  small correlation limits (correlation_events 1-16, lateness
+ *          0-299 s, from the seed bytes), so the limit and lateness reports run
+ *   bits 6-7  1: CTR_SCAN_NO_CORRELATION, 2: CTR_SCAN_ONLY_CORRELATION
+ *   (bits 4-7 also pick the harness's gzip level when bit 1 is set)
  *
  * The library promises that chunking does not change the result and that
  * the eventName index does not either, so the stream is scanned three times
- * (one feed; chunked; chunked without the index) and the reports compared. */
+ * (one feed; chunked; chunked without the index) and the reports compared.
+ * Each scan is finished, so the windows of correlations with an upper bound
+ * still open are decided at the stream's end too. */
 #include "fuzz_common.h"
 
 #include <stdlib.h>
@@ -38,7 +44,38 @@ static const char extra_rules[] =
   "  condition: ct.useragent regex \"^(a|aa)+[0-9]{2,}$\" or ct.name pmatch (/a/b, /tmp)\n"
   "  output: regex %ct.useragent\n"
   "  priority: INFO\n"
-  "  source: aws_cloudtrail\n";
+  "  source: aws_cloudtrail\n"
+  /* Correlations of every type over those rules and the built-in ones (which
+   * bring their own lower-bound ones), most with an upper bound, so windows
+   * open, close on event time or lateness, and are decided at finish. */
+  "---\n"
+  "title: fuzz count range\n"
+  "correlation: {type: event_count, rules: [fuzz every record], group-by: [userIdentity.arn],\n"
+  "  timespan: 1m, condition: {gte: 2, lte: 3}, generate: true}\n"
+  "---\n"
+  "title: fuzz distinct names\n"
+  "correlation: {type: value_count, rules: [fuzz every record, RDS Snapshot Deleted], group-by: [awsRegion],\n"
+  "  timespan: 1h, condition: {field: eventName, lt: 4}, generate: true}\n"
+  "---\n"
+  "title: fuzz not two\n"
+  "correlation: {type: event_count, rules: [fuzz every record, fuzz regex], timespan: 10s,\n"
+  "  condition: {neq: 2}, generate: true}\n"
+  "---\n"
+  "title: fuzz one deletion\n"
+  "correlation: {type: event_count, rules: [RDS Instance Deleted, RDS Snapshot Deleted, RDS Cluster Deleted],\n"
+  "  group-by: [recipientAccountId, requestParameters], timespan: 1d, condition: {eq: 1}, generate: true}\n"
+  "---\n"
+  "title: fuzz distinct ips\n"
+  "correlation: {type: value_count, rules: [fuzz every record], group-by: [eventSource],\n"
+  "  timespan: 5m, condition: {field: sourceIPAddress, gte: 3}, generate: true}\n"
+  "---\n"
+  "title: fuzz both\n"
+  "correlation: {type: temporal, rules: [fuzz regex, fuzz every record], group-by: [sourceIPAddress],\n"
+  "  timespan: 5m}\n"
+  "---\n"
+  "title: fuzz in order\n"
+  "correlation: {type: temporal_ordered, rules: [fuzz every record, RDS Instance Made Public, fuzz every record],\n"
+  "  group-by: [userIdentity.accountId, awsRegion], timespan: 2m, generate: true}\n";
 
 static ctr_ruleset *ruleset(void)
 {
@@ -108,8 +145,13 @@ static int feed_chunked(ctr_scanner *sc, const uint8_t *p, size_t len, chunker *
   return status;
 }
 
-static void scan(const uint8_t *p, size_t len, unsigned flags, chunker *ch, size_t abandon_prefix,
-                 outcome *out)
+/* Correlation limits of a scan (0: the default). */
+typedef struct corr_limits {
+  uint64_t events, lateness;
+} corr_limits;
+
+static void scan(const uint8_t *p, size_t len, unsigned flags, const corr_limits *lim, chunker *ch,
+                 size_t abandon_prefix, outcome *out)
 {
   memset(out, 0, sizeof *out);
   ctr_scanner *sc;
@@ -117,11 +159,18 @@ static void scan(const uint8_t *p, size_t len, unsigned flags, chunker *ch, size
     fuzz_fail("ctr_scanner_new failed");
   if (ctr_scanner_set_flags(sc, flags) != CTR_OK)
     fuzz_fail("ctr_scanner_set_flags(%u) failed", flags);
+  if (ctr_scanner_set_limit(sc, CTR_LIMIT_CORRELATION_EVENTS, lim->events) != CTR_OK ||
+      ctr_scanner_set_limit(sc, CTR_LIMIT_CORRELATION_LATENESS, lim->lateness) != CTR_OK)
+    fuzz_fail("setting the correlation limits failed");
   uint64_t before[CTR_STAT__COUNT] = {0};
   if (abandon_prefix) {
     /* What a prefix reports is discarded: only the stream after the reset
-     * is compared. */
-    feed_chunked(sc, p, abandon_prefix, ch);
+     * is compared. Every scan reads the same prefix, since a reset keeps the
+     * correlations' groups (docs/sigma.md): its records still count. */
+    if (ch)
+      feed_chunked(sc, p, abandon_prefix, ch);
+    else
+      ctr_scanner_feed(sc, p, abandon_prefix);
     ctr_scanner_reset(sc);
     for (int s = 0; s < CTR_STAT__COUNT; s++)
       before[s] = ctr_scanner_stat(sc, s);
@@ -157,6 +206,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size -= 6;
   }
   unsigned flags = (opts & 1) ? CTR_SCAN_FIRST_MATCH : 0;
+  if (opts >> 6 == 1)
+    flags |= CTR_SCAN_NO_CORRELATION;
+  else if (opts >> 6 == 2)
+    flags |= CTR_SCAN_ONLY_CORRELATION;
+  corr_limits lim = {0, 0};
+  if (opts & 8)
+    lim = (corr_limits){1 + (seed >> 8) % 16, (seed >> 16) % 300};
   uint8_t *gz = NULL;
   const uint8_t *stream = data;
   size_t len = size;
@@ -168,11 +224,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   size_t prefix = (opts & 4) && len ? 1 + seed % len : 0;
 
   outcome whole, chunked, unindexed;
-  scan(stream, len, flags, NULL, 0, &whole);
+  scan(stream, len, flags, &lim, NULL, prefix, &whole);
   chunker ch = {seed, max_chunk};
-  scan(stream, len, flags, &ch, prefix, &chunked);
+  scan(stream, len, flags, &lim, &ch, prefix, &chunked);
   chunker ch2 = {seed, max_chunk};
-  scan(stream, len, flags | CTR_SCAN_NO_INDEX, &ch2, prefix, &unindexed);
+  scan(stream, len, flags | CTR_SCAN_NO_INDEX, &lim, &ch2, prefix, &unindexed);
 
   if (whole.status != chunked.status)
     fuzz_fail("status %d in one feed, %d chunked (max chunk %zu)", whole.status, chunked.status, max_chunk);

@@ -73,6 +73,65 @@ def scalar_values(text, key):
     return out
 
 
+def sigma_documents(text):
+    """The `---`-separated documents of a file that holds several (Sigma)."""
+    docs = re.split(r"(?m)^---\s*$", text)
+    return [d.lstrip("\n") for d in docs] if len(docs) > 1 else []
+
+
+def correlation_streams():
+    """Streams that feed the built-in correlations: their fixtures, and the
+    same records out of order, with odd or missing eventTime / eventID, and
+    one group's records repeated (fuzz_scanner's ruleset has correlations
+    with upper bounds, decided when windows close or at finish)."""
+    import json
+    import random
+    fixtures = sorted((ROOT / "libctrule" / "rules" / "correlation_tests").glob("*.ndjson"))
+    sets = [[json.loads(l) for l in ndjson_lines(f, 1000)] for f in fixtures]
+    dump = lambda recs: b"".join(json.dumps(r, separators=(",", ":")).encode() + b"\n" for r in recs)
+    out = [f.read_bytes() for f in fixtures]
+    rng = random.Random(21)
+    odd_times = ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "1969-12-31T23:59:59Z", "1970-01-01T00:00:00Z",
+                 "2025-07-10T10:00:00.999999999Z", "2025-07-10T10:00:00+14:00", "2025-07-10T10:00:00-12:00",
+                 "2262-04-11T23:47:16Z", "2262-04-11T23:47:17Z", "1677-09-21T00:12:43Z", "2025-02-30T25:61:61Z",
+                 "", "not a time", 1752141600, -1, None, 1e308, ["2025-07-10T10:00:00Z"]]
+    for recs in sets:
+        out.append(dump(list(reversed(recs))))
+        shuffled = list(recs)
+        rng.shuffle(shuffled)
+        out.append(dump(shuffled))
+        odd = [dict(r) for r in recs]
+        for i, r in enumerate(odd):
+            r["eventTime"] = odd_times[i % len(odd_times)]
+        out.append(dump(odd))
+        no_id = [dict(r) for r in recs]
+        for i, r in enumerate(no_id):
+            if i % 2 == 0:
+                r.pop("eventID", None)
+            else:
+                r["eventID"] = {"odd": i} if i % 3 else "x" * 3000
+        out.append(dump(no_id))
+        no_time = [dict(r) for r in recs]
+        for r in no_time[::2]:
+            r.pop("eventTime", None)
+        out.append(dump(no_time))
+        # One group over and over, a second apart and then hours later: windows open,
+        # close on event time and lateness, and a late one arrives after the decision.
+        if recs:
+            base = recs[0]
+            rep = []
+            for i in range(40):
+                r = dict(base)
+                r["eventTime"] = "2025-07-10T%02d:%02d:%02dZ" % (10 + (i // 10) * 3, (i % 10) // 6, (i * 7) % 60)
+                r["eventID"] = "rep-%d" % i
+                rep.append(r)
+            rep.append(dict(base))  # the earliest again, after its window was decided
+            out.append(dump(rep))
+    out.append(b"".join(b"".join(f.read_bytes().splitlines(True)[:6]) for f in fixtures))  # every fixture's start, one stream
+    out.append(json.dumps({"Records": sets[0] if sets else []}).encode())
+    return out
+
+
 def ndjson_lines(path, limit):
     with open(path, "rb") as f:
         return [line for _, line in zip(range(limit), f) if line.strip()]
@@ -104,6 +163,8 @@ def main():
         write(outdir, "rules", text)
         for item in yaml_items(text):
             write(outdir, "rules", item)
+        for doc in sigma_documents(text):
+            write(outdir, "rules", doc)
         for cond in scalar_values(text, "condition"):
             write(outdir, "condition", cond)
         outputs = scalar_values(text, "output")
@@ -148,6 +209,16 @@ def main():
         cut = 1 + (i * 7919) % max(len(rec) - 1, 1)
         write(outdir, "frame", bytes([i & 0xFF]) + rec[:cut] + b"\n" + good)
         write(outdir, "frame", bytes([(i + 1) & 0xFF]) + b"[\n" + rec[:cut] + b"\n" + good.replace(b"\n", b",\n", 1) + b"]\n")
+    # Correlations: plain, with small limits (bit 3), with each correlation flag
+    # (bits 6-7), a reset prefix (bit 2), and gzipped by the harness.
+    for i, stream in enumerate(correlation_streams()):
+        bound = (5, 9, 12, 16)[i % 4]
+        write(outdir, "scanner", scanner_seed(0, i + 101, 16, stream))
+        write(outdir, "scanner", scanner_seed(8, (i * 2654435761 + 7) & 0xFFFFFFFF, bound, stream))
+        write(outdir, "scanner", scanner_seed(0x40 | (i & 1), i + 3, bound, stream))
+        write(outdir, "scanner", scanner_seed(0x80 | 8, (i * 40503 + 11) & 0xFFFFFFFF, bound, stream))
+        write(outdir, "scanner", scanner_seed(4 | 8, i * 7919 + 5, bound, stream))
+        write(outdir, "scanner", scanner_seed(2 | 0x80, i + 17, bound, stream))
     if len(streams) >= 2:  # two gzip members back to back, as `cat a.gz b.gz`
         two = gzip.compress(streams[0]) + gzip.compress(streams[1])
         write(outdir, "scanner", scanner_seed(0, 5, 9, two))
