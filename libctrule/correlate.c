@@ -203,6 +203,24 @@ static void drop_front(ctr__corrstate *s, cgroup *g, size_t k)
 
 static int64_t period(int64_t t, int64_t span) { return t / span - (t % span < 0); }
 
+/* Event times span 1677-2262 in int64 nanoseconds, timespans and the
+ * lateness up to about as much: their sums and differences saturate
+ * instead of overflowing (a record of 1677 next to one of 2262). */
+static int64_t add_sat(int64_t a, int64_t b)
+{
+  int64_t r;
+  return __builtin_add_overflow(a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
+}
+
+static int64_t sub_sat(int64_t a, int64_t b)
+{
+  int64_t r;
+  return __builtin_sub_overflow(a, b, &r) ? (b > 0 ? INT64_MIN : INT64_MAX) : r;
+}
+
+/* Whether `later` is at most `span` after `earlier`. */
+static bool within(int64_t earlier, int64_t later, int64_t span) { return later <= add_sat(earlier, span); }
+
 /* The set's key of a group (its key's hash) and period. */
 static int64_t letgo_key(uint64_t group, int64_t p)
 {
@@ -264,7 +282,7 @@ static void expire(ctr__corrstate *s, cgroup *g)
 {
   if (s->cs->v[g->corr].bounded)
     return; /* its windows are let go when they close */
-  int64_t span = s->cs->v[g->corr].span_ns, horizon = s->watermark - s->lateness_ns - span;
+  int64_t span = s->cs->v[g->corr].span_ns, horizon = sub_sat(sub_sat(s->watermark, s->lateness_ns), span);
   size_t k = 0;
   for (; k < g->n && g->e[k].t < horizon; k++)
     letgo_add(&s->let_go[g->corr], letgo_key(g->hash, period(g->e[k].t, span)), s->max_held);
@@ -408,17 +426,17 @@ typedef struct verdict {
  * held (it would have fired). */
 static void near(const cgroup *g, size_t at, int64_t span, size_t *lo, size_t *hi)
 {
-  int64_t t = g->e[at].t;
+  int64_t t = g->e[at].t, from = sub_sat(t, span);
   size_t a = 0, b = at; /* first entry with t' >= t - span */
   while (a < b) {
     size_t m = a + (b - a) / 2;
-    if (g->e[m].t < t - span)
+    if (g->e[m].t < from)
       a = m + 1;
     else
       b = m;
   }
   *lo = a;
-  for (*hi = at + 1; *hi < g->n && g->e[*hi].t - t <= span;)
+  for (*hi = at + 1; *hi < g->n && within(t, g->e[*hi].t, span);)
     (*hi)++;
 }
 
@@ -433,7 +451,7 @@ static bool check_count(const ctr__ccorr *c, const cgroup *g, size_t at, size_t 
   for (size_t i = lo, j = lo; i <= at; i++) {
     if (j < i)
       j = i;
-    while (j < hi && g->e[j].t - g->e[i].t <= c->span_ns)
+    while (j < hi && within(g->e[i].t, g->e[j].t, c->span_ns))
       j++;
     if (j - i >= c->min_count) {
       v->from = i;
@@ -454,7 +472,7 @@ static bool may_complete(const ctr__ccorr *c, const cgroup *g, size_t at)
 {
   if (c->type == CTR__CORR_TEMPORAL_ORDERED && c->base[c->nbase - 1] != g->e[at].rule)
     return false;
-  int64_t from = g->e[at].t - c->span_ns;
+  int64_t from = sub_sat(g->e[at].t, c->span_ns);
   if (from < g->e[0].t)
     from = g->e[0].t;
   for (size_t q = 0; q < c->nbase; q++)
@@ -482,7 +500,7 @@ static bool check_temporal(const ctr__ccorr *c, const cgroup *g, size_t lo, size
   for (size_t i = lo, j = lo; j < hi; j++) {
     if (cnt[first_pos(c, g->e[j].rule)]++ == 0)
       covered++;
-    while (g->e[j].t - g->e[i].t > c->span_ns)
+    while (!within(g->e[i].t, g->e[j].t, c->span_ns))
       if (--cnt[first_pos(c, g->e[i++].rule)] == 0)
         covered--;
     if (covered < distinct)
@@ -531,7 +549,7 @@ static bool check_ordered(const ctr__ccorr *c, const cgroup *g, size_t lo, size_
       start[q] = st;
       valid[q] = true;
     }
-    if (valid[k - 1] && chain[k - 1][k - 1] == a && g->e[a].t - start[k - 1] <= c->span_ns) {
+    if (valid[k - 1] && chain[k - 1][k - 1] == a && within(start[k - 1], g->e[a].t, c->span_ns)) {
       memcpy(v->idx, chain[k - 1], k * sizeof v->idx[0]);
       v->n = k;
       v->spent = a + 1;
@@ -734,13 +752,13 @@ static int feed(ctr__corrstate *s, uint32_t k, uint32_t r, const ctr__event *ev)
    * one let go): counted unless a match of its group it could share a window
    * with was let go, which would make the verdict wrong. */
   int64_t latest = c->bounded && s->clock > s->watermark ? s->clock : s->watermark; /* bounded: windows close on the clock */
-  if ((s->have_watermark || latest != s->watermark) && ev->time_ns < latest - s->lateness_ns &&
+  if ((s->have_watermark || latest != s->watermark) && ev->time_ns < sub_sat(latest, s->lateness_ns) &&
       letgo_near(&s->let_go[k], ctr__hash(s->key.data, s->key.len), ev->time_ns, c->span_ns)) {
     free_vals(vals, c->ngroup);
     say(s, ev, CTR_ELIMIT, c,
         "the match of '%s' is not counted: its eventTime is %lld s before the latest one seen, and matches of its "
         "group within the timespan of it were let go (limit %s %lld s)",
-        rname, (long long)((latest - ev->time_ns) / 1000000000), ctr_limit_name(CTR_LIMIT_CORRELATION_LATENESS),
+        rname, (long long)(latest / 1000000000 - ev->time_ns / 1000000000), ctr_limit_name(CTR_LIMIT_CORRELATION_LATENESS),
         (long long)(s->lateness_ns / 1000000000));
     return CTR_OK;
   }
@@ -804,8 +822,7 @@ static int feed(ctr__corrstate *s, uint32_t k, uint32_t r, const ctr__event *ev)
 
 static int64_t window_end(const ctr__corrstate *s, const cgroup *g)
 {
-  int64_t span = s->cs->v[g->corr].span_ns;
-  return g->e[0].t > INT64_MAX - span ? INT64_MAX : g->e[0].t + span;
+  return add_sat(g->e[0].t, s->cs->v[g->corr].span_ns);
 }
 
 static void heap_set(ctr__corrstate *s, size_t i, cgroup *g)
@@ -915,7 +932,7 @@ static int close_due(ctr__corrstate *s, bool all, uint64_t index, uint64_t offse
   while (rc == CTR_OK && s->nheap) {
     cgroup *g = s->heap[0];
     int64_t end = window_end(s, g);
-    if (!all && (end > INT64_MAX - s->lateness_ns || end + s->lateness_ns >= s->clock))
+    if (!all && add_sat(end, s->lateness_ns) >= s->clock)
       break;
     rc = close_window(s, g, index, offset);
     if (g->n) {

@@ -279,6 +279,8 @@ static int read_correlation(sctx *x, const ctr__ynode *key, const ctr__ynode *c,
   const ctr__ynode *ts = ctr__ymap_get(c, "timespan");
   if (!is_scalar(ts) || !(d->span_s = timespan_s(ts->value, ts->len)))
     return err(x, ts ? ts : key, 0, CODE_INVALID, "a correlation needs a 'timespan': a number and s, m, h or d (e.g. 1h)");
+  if (d->span_s > (uint64_t)INT64_MAX / 1000000000) /* held in int64 nanoseconds, as event times are */
+    return err(x, ts, 0, CODE_INVALID, "a 'timespan' must fit in 292 years (at most 106751d, or 9223372036s)");
   const ctr__ynode *gen = ctr__ymap_get(c, "generate");
   if (gen && !ctr__sigma_bool(gen))
     return err(x, gen, 0, CODE_INVALID, "'generate' is true or false");

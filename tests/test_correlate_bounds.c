@@ -423,3 +423,82 @@ Test(correlate_bounds, a_full_window_is_counted_in_n_log_n)
   free(data);
   free(yaml);
 }
+
+/* A DeleteDBSnapshot by user at a full eventTime (NULL user: a Tick record). */
+static char *rec_at(const char *time, const char *user, const char *id)
+{
+  char *s;
+  cr_assert(asprintf(&s,
+                     "{\"eventVersion\":\"1.08\",\"eventTime\":\"%s\",\"awsRegion\":\"us-east-1\",\"eventID\":\"%s\","
+                     "\"eventType\":\"AwsApiCall\",\"eventSource\":\"rds.amazonaws.com\",\"eventName\":\"%s\","
+                     "\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"%s\",\"arn\":\"arn:aws:iam::1:user/%s\","
+                     "\"accountId\":\"1\"},\"requestParameters\":{\"dBSnapshotIdentifier\":\"%s\"}}\n",
+                     time, id, user ? "DeleteDBSnapshot" : "StopDBInstance", user ? user : "ops", user ? user : "ops",
+                     id) > 0);
+  return s;
+}
+
+/* "Few" of `type` over Deleted (twice, for the temporal kinds) by user within `span`. */
+static char *corr_span(const char *type, const char *cond, const char *span)
+{
+  char *s;
+  cr_assert(asprintf(&s,
+                     BASE "title: Few\ncorrelation:\n  type: %s\n  rules: [Deleted%s]\n"
+                          "  group-by: [userIdentity.userName]\n  timespan: %s\n%s%s%s\nlevel: high\n",
+                     type, strncmp(type, "temporal", 8) == 0 ? ", Deleted" : "", span, cond ? "  condition: " : "",
+                     cond ? cond : "", cond ? "\n" : "") > 0);
+  return s;
+}
+
+Test(correlate_bounds, event_times_timespans_and_lateness_at_the_ends_of_their_range)
+{
+  /* Event times of 1677 and 2262 (the ends of int64 nanoseconds), the longest timespan a
+   * correlation takes, the greatest lateness, in and out of order, for every type: sums and
+   * differences of them saturate instead of overflowing (UBSan stops the test), so the verdicts
+   * are those of any other times. e4 (1677) comes 584 years late, after e3 (2262). The last
+   * column: a window from 1677 of 9223372036 s ends in 1970, and a lateness as long holds it
+   * open past 2262 (saturated), so e4 joins it and it is decided at the end. */
+  static const char *const types[][4] = {
+    {"event_count", "{gte: 2}", "1 Few count=2 a e1,e2\n4 Few count=2 a e5,e3\n", NULL},
+    {"event_count", "{lte: 2}", "2 Few count=2 a e1,e2\n%s", ""},
+    {"value_count", "{field: eventID, lt: 5}", "2 Few count=2 a e1,e2\n%s6 Few count=3 a e5,e3,e6\n",
+     "6 Few count=3 a e1,e4,e2\n6 Few count=3 a e5,e3,e6\n"},
+    {"value_count", "{field: eventID, gte: 2}", "1 Few count=2 a e1,e2\n4 Few count=2 a e5,e3\n", NULL},
+    {"temporal", NULL,
+     "0 Few count=1 a e1\n1 Few count=1 a e2\n2 Few count=1 a e3\n3 Few count=1 a e4\n"
+     "4 Few count=1 a e5\n6 Few count=1 a e6\n",
+     NULL},
+    {"temporal_ordered", NULL, "1 Few count=2 a e1,e2\n4 Few count=2 a e5,e3\n", NULL}};
+  static const char *const spans[] = {"1s", "1d", "106751d", "9223372036s"};
+  static const uint64_t lateness[] = {1, 0, UINT64_MAX / 1000000000, UINT64_MAX};
+  char *data = JOIN(rec_at("1677-09-21T00:12:45Z", "a", "e1"), rec_at("1677-09-21T00:12:46Z", "a", "e2"),
+                    rec_at("2262-04-11T23:47:15Z", "a", "e3"), rec_at("1677-09-21T00:12:45Z", "a", "e4"),
+                    rec_at("2262-04-11T23:47:14Z", "a", "e5"), rec_at("1970-01-01T00:00:00Z", NULL, "t1"),
+                    rec_at("2262-04-11T23:47:15Z", "a", "e6"));
+  for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
+    for (size_t s = 0; s < sizeof spans / sizeof spans[0]; s++)
+      for (size_t l = 0; l < sizeof lateness / sizeof lateness[0]; l++) {
+        /* a bounded window decided at e3 let e1, e2 go: e4, of their second, is reported */
+        char late[512], want[1024];
+        snprintf(late, sizeof late,
+                 "3 ELIMIT correlation 'Few': the match of 'Deleted' is not counted: its eventTime is 18446744070 s "
+                 "before the latest one seen, and matches of its group within the timespan of it were let go (limit "
+                 "correlation_lateness %llu s)\n",
+                 (unsigned long long)(lateness[l] == 0 ? 900 : lateness[l] > 9223372036u ? 9223372036u : lateness[l]));
+        bool open = types[t][3] && s == 3 && lateness[l] >= 9223372036u;
+        snprintf(want, sizeof want, open ? types[t][3] : types[t][2], late);
+        char *yaml = corr_span(types[t][0], types[t][1], spans[s]);
+        char *got = scan(yaml, data, lateness[l], 0);
+        cr_assert_str_eq(got, want, "%s %s within %s, lateness %llu", types[t][0], types[t][1] ? types[t][1] : "",
+                         spans[s], (unsigned long long)lateness[l]);
+        free(got);
+        free(yaml);
+      }
+  free(data);
+  /* a longer timespan than int64 nanoseconds hold is refused at it */
+  char *yaml = corr_span("event_count", "{gte: 2}", "106752d"), diags[4096];
+  cr_assert_null(tu_compile(yaml, diags, sizeof diags));
+  cr_assert(strstr(diags, "rules.yaml:20:13: error: a 'timespan' must fit in 292 years (at most 106751d, or 9223372036s)"), "%s",
+            diags);
+  free(yaml);
+}
