@@ -9,7 +9,8 @@
  *          also reach the decompressor; seeds cover raw gzip members too)
  *   bit 2  feed a prefix, abandon it with ctr_scanner_reset, then rescan
  *   bit 3  small correlation limits (correlation_events 1-16, lateness
- *          0-299 s, from the seed bytes), so the limit and lateness reports run
+ *          0-299 s or, with the seed's top bit, up to UINT64_MAX s, from the
+ *          seed bytes), so the limit and lateness reports run
  *   bits 6-7  1: CTR_SCAN_NO_CORRELATION, 2: CTR_SCAN_ONLY_CORRELATION
  *   (bits 4-7 also pick the harness's gzip level when bit 1 is set)
  *
@@ -212,7 +213,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     flags |= CTR_SCAN_ONLY_CORRELATION;
   corr_limits lim = {0, 0};
   if (opts & 8)
-    lim = (corr_limits){1 + (seed >> 8) % 16, (seed >> 16) % 300};
+    lim = (corr_limits){1 + (seed >> 8) % 16,
+                        (seed >> 31) ? UINT64_MAX >> ((seed >> 24) & 63) : (seed >> 16) % 300};
   uint8_t *gz = NULL;
   const uint8_t *stream = data;
   size_t len = size;
