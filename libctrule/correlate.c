@@ -32,7 +32,7 @@ typedef struct cgroup {
   struct cgroup *next; /* hash chain */
   uint64_t hash;
   uint32_t corr;
-  char *key; /* the correlation's index and the group-by values, \x1f-separated (owned) */
+  char *key; /* the correlation's index and each group-by value after its length (owned) */
   size_t klen;
   char **vals; /* the group-by values (owned) */
   centry *e;   /* the n entries held, sorted by t, ties in arrival order: in buf */
@@ -665,7 +665,9 @@ static bool group_key(ctr__corrstate *s, uint32_t k, const ctr__ccorr *c, const 
     ctr__buf_clear(&one);
     if (!(ok = field_text(s, ev, c->group_by[i], &one, rc)))
       break; /* no value (or *rc: out of memory) */
-    ok = ctr__buf_append_char(&s->key, '\x1f') == CTR_OK && ctr__buf_append(&s->key, one.data, one.len) == CTR_OK &&
+    /* Each value after its length: a value holding any separator cannot make
+     * two groups' keys equal. */
+    ok = ctr__buf_printf(&s->key, ":%zu:", one.len) == CTR_OK && ctr__buf_append(&s->key, one.data, one.len) == CTR_OK &&
          ((*vals)[i] = ctr__strdup(one.data));
     if (!ok)
       *rc = CTR_ENOMEM;

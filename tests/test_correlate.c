@@ -292,6 +292,27 @@ Test(correlate, conditions_values_and_lists)
   free(data);
 }
 
+Test(correlate, group_by_values_holding_any_separator_stay_apart)
+{
+  /* (x<US>y, z) and (x, y<US>z), (a:1:b, c) and (a, b:1:c): two groups each, so no pair is 2 */
+  static const char *const pairs[][4] = {{"x\\u001fy", "z", "x", "y\\u001fz"}, {"a:1:b", "c", "a", "b:1:c"},
+                                         {"a:", "1:b", "a:1:", "b"}};
+  for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+    char *data = JOIN(rec("DeleteDBSnapshot", "10:00:00", pairs[i][0], "e1", pairs[i][1]),
+                      rec("DeleteDBSnapshot", "10:00:01", pairs[i][2], "e2", pairs[i][3]),
+                      rec("DeleteDBSnapshot", "10:00:02", pairs[i][2], "e3", pairs[i][3]));
+    char *got = scan_all_chunkings(BASE "title: Two\ncorrelation:\n  type: event_count\n  rules: [Deleted]\n"
+                                        "  group-by: [userIdentity.userName, requestParameters.dBSnapshotIdentifier]\n"
+                                        "  timespan: 1m\n  condition: {gte: 2}\n",
+                                   data);
+    /* the second group's pair alone (e2, e3) */
+    cr_assert(count_of(got, "\tTwo\t") == 1 && strstr(got, "count=2") && strstr(got, "events=e2@"), "pair %zu: %s", i,
+              got);
+    free(got);
+    free(data);
+  }
+}
+
 Test(correlate, value_count_counts_distinct_values)
 {
   const char *y = BASE "title: Many Snapshots\ncorrelation:\n  type: value_count\n  rules: del_name\n"
