@@ -41,7 +41,20 @@ typedef struct cgroup {
   int64_t *last; /* temporal types: per rule named, the latest time of a match of it (INT64_MIN: none) */
   size_t hpos;   /* bounded correlations: its place in the state's heap of windows (SIZE_MAX: none) */
   uint64_t lost; /* bounded: matches of its open window not counted (the events limit) */
+  struct vslot *vmap; /* value_count without an upper bound: its held values (vmap_*) */
+  size_t vcap, vn;
 } cgroup;
+
+/* value_count without an upper bound holds one entry per value, its latest.
+ * A table from each held value to its entry's time finds that entry without
+ * comparing every held value (a flood of distinct values was quadratic).
+ * Keys are the entries' own strings, which stay put when entries move.
+ * Open addressing, linear probing, deletion by backward shift. */
+typedef struct vslot {
+  const char *v; /* NULL: empty */
+  uint64_t h;
+  int64_t t;
+} vslot;
 
 /* The groups and periods (eventTime / timespan) in which a correlation let
  * go of matches, as hashes: a later match of the group within a timespan of
@@ -145,12 +158,88 @@ static void free_vals(char **vals, size_t n)
   free(vals);
 }
 
+/* The slot of value v (hash h) in g's table, or the empty slot where it
+ * would go. The table has room (vmap_reserve). */
+static size_t vmap_find(const cgroup *g, const char *v, uint64_t h)
+{
+  size_t mask = g->vcap - 1, i = h & mask;
+  while (g->vmap[i].v && (g->vmap[i].h != h || strcmp(g->vmap[i].v, v) != 0))
+    i = (i + 1) & mask;
+  return i;
+}
+
+/* Room for one more value (at most half full). CTR_OK or CTR_ENOMEM. */
+static int vmap_reserve(cgroup *g)
+{
+  if ((g->vn + 1) * 2 <= g->vcap)
+    return CTR_OK;
+  size_t cap = g->vcap ? g->vcap * 2 : 16;
+  vslot *old = g->vmap, *nv = calloc(cap, sizeof *nv);
+  if (!nv)
+    return CTR_ENOMEM;
+  size_t ocap = g->vcap;
+  g->vmap = nv;
+  g->vcap = cap;
+  for (size_t i = 0; i < ocap; i++)
+    if (old[i].v)
+      g->vmap[vmap_find(g, old[i].v, old[i].h)] = old[i];
+  free(old);
+  return CTR_OK;
+}
+
+/* Forgets the entry holding string v (by identity: an entry being freed). */
+static void vmap_del(cgroup *g, const char *v)
+{
+  if (!g->vn || !v)
+    return;
+  size_t mask = g->vcap - 1, i = vmap_find(g, v, ctr__hash(v, strlen(v)));
+  if (g->vmap[i].v != v)
+    return;
+  g->vn--;
+  for (size_t j = i;;) {
+    g->vmap[i].v = NULL;
+    for (;;) {
+      j = (j + 1) & mask;
+      if (!g->vmap[j].v)
+        return;
+      size_t home = g->vmap[j].h & mask; /* it stays if its home lies cyclically in (i, j] */
+      if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
+        continue;
+      break;
+    }
+    g->vmap[i] = g->vmap[j];
+    i = j;
+  }
+}
+
+/* The index of the entry holding string v at time t: the entries are sorted
+ * by time, so a binary search finds the run of time t. */
+static size_t entry_of(const cgroup *g, const char *v, int64_t t)
+{
+  size_t lo = 0, hi = g->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (g->e[mid].t < t)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  for (size_t i = lo; i < g->n && g->e[i].t == t; i++)
+    if (g->e[i].value == v)
+      return i;
+  for (size_t i = 0; i < g->n; i++) /* not reached while the table is kept in step */
+    if (g->e[i].value == v)
+      return i;
+  return SIZE_MAX;
+}
+
 static void group_free(ctr__corrstate *s, cgroup *g)
 {
   for (size_t i = 0; i < g->n; i++)
     entry_free(&g->e[i]);
   s->held -= g->n;
   free_vals(g->vals, s->cs->v[g->corr].ngroup);
+  free(g->vmap);
   free(g->buf);
   free(g->last);
   free(g->key);
@@ -190,8 +279,10 @@ static void drop_front(ctr__corrstate *s, cgroup *g, size_t k)
 {
   if (k == 0)
     return; /* g->e may be NULL */
-  for (size_t i = 0; i < k; i++)
+  for (size_t i = 0; i < k; i++) {
+    vmap_del(g, g->e[i].value);
     entry_free(&g->e[i]);
+  }
   g->e += k;
   g->n -= k;
   s->held -= k;
@@ -686,19 +777,31 @@ static bool group_key(ctr__corrstate *s, uint32_t k, const ctr__ccorr *c, const 
 static size_t insert(ctr__corrstate *s, cgroup *g, centry *e, int *rc)
 {
   const ctr__ccorr *c = &s->cs->v[g->corr];
-  if (e->value && !c->bounded) /* bounded: every match held, the window's values counted when it closes */
-    for (size_t i = 0; i < g->n; i++)
-      if (strcmp(g->e[i].value, e->value) == 0) {
-        if (g->e[i].t >= e->t) {
-          entry_free(e);
-          return SIZE_MAX;
-        }
+  bool one_per_value = e->value && !c->bounded; /* bounded: every match held, the window's values counted when it closes */
+  uint64_t h = 0;
+  if (one_per_value) {
+    if (vmap_reserve(g) != CTR_OK) {
+      entry_free(e);
+      *rc = CTR_ENOMEM;
+      return SIZE_MAX;
+    }
+    h = ctr__hash(e->value, strlen(e->value));
+    const vslot *sl = &g->vmap[vmap_find(g, e->value, h)];
+    if (sl->v) {
+      if (sl->t >= e->t) {
+        entry_free(e);
+        return SIZE_MAX;
+      }
+      size_t i = entry_of(g, sl->v, sl->t);
+      if (i != SIZE_MAX) {
+        vmap_del(g, g->e[i].value);
         entry_free(&g->e[i]);
         memmove(g->e + i, g->e + i + 1, (g->n - i - 1) * sizeof *g->e);
         g->n--;
         s->held--;
-        break;
       }
+    }
+  }
   if (g->e && g->e + g->n == g->buf + g->cap && g->e != g->buf) { /* room left at the front */
     memmove(g->buf, g->e, g->n * sizeof *g->e);
     g->e = g->buf;
@@ -722,6 +825,11 @@ static size_t insert(ctr__corrstate *s, cgroup *g, centry *e, int *rc)
   g->e[at] = *e;
   g->n++;
   s->held++;
+  if (one_per_value) { /* room was reserved above */
+    vslot *sl = &g->vmap[vmap_find(g, g->e[at].value, h)];
+    *sl = (vslot){g->e[at].value, h, g->e[at].t};
+    g->vn++;
+  }
   for (size_t q = 0; g->last && q < c->nbase; q++)
     if (c->base[q] == e->rule && e->t > g->last[q])
       g->last[q] = e->t;
