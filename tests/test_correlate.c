@@ -41,20 +41,6 @@ static char *rec(const char *name, const char *hms, const char *user, const char
   return s;
 }
 
-/* Records joined (each freed). */
-static char *join(char **v, size_t n)
-{
-  size_t len = 0;
-  for (size_t i = 0; i < n; i++)
-    len += strlen(v[i]);
-  char *s = calloc(len + 1, 1);
-  for (size_t i = 0; i < n; i++) {
-    strcat(s, v[i]);
-    free(v[i]);
-  }
-  return s;
-}
-#define JOIN(...) join((char *[]){__VA_ARGS__}, sizeof((char *[]){__VA_ARGS__}) / sizeof(char *))
 
 static ctr_ruleset *compile(const char *yaml)
 {
@@ -98,7 +84,7 @@ static size_t count_of(const char *text, const char *needle)
 
 Test(correlate, event_count_fires_at_the_threshold_per_group_within_the_timespan)
 {
-  char *data = JOIN(rec("DeleteDBSnapshot", "10:00:00", "mallory", "e1", "a"),
+  char *data = TU_JOIN(rec("DeleteDBSnapshot", "10:00:00", "mallory", "e1", "a"),
                     rec("DeleteDBSnapshot", "10:01:00", "alice", "e2", "b"), /* another group */
                     rec("DeleteDBSnapshot", "10:02:00", "mallory", "e3", "c"),
                     rec("DeleteDBSnapshot", "10:05:00", "mallory", "e4", "d"), /* 5m after e1: still in */
@@ -111,7 +97,7 @@ Test(correlate, event_count_fires_at_the_threshold_per_group_within_the_timespan
   free(got);
   /* one second more than the timespan apart: no window holds three */
   free(data);
-  data = JOIN(rec("DeleteDBSnapshot", "10:00:00", "mallory", "e1", "a"),
+  data = TU_JOIN(rec("DeleteDBSnapshot", "10:00:00", "mallory", "e1", "a"),
               rec("DeleteDBSnapshot", "10:02:00", "mallory", "e3", "c"),
               rec("DeleteDBSnapshot", "10:05:01", "mallory", "e4", "d"),
               rec("DeleteDBSnapshot", "10:07:03", "mallory", "e5", "e"));
@@ -120,7 +106,7 @@ Test(correlate, event_count_fires_at_the_threshold_per_group_within_the_timespan
   free(got);
   /* gt 2 is gte 3; after an alert the group starts over: six in a row are two alerts */
   free(data);
-  data = JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "a"), rec("DeleteDBSnapshot", "10:00:01", "m", "e2", "a"),
+  data = TU_JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "a"), rec("DeleteDBSnapshot", "10:00:01", "m", "e2", "a"),
               rec("DeleteDBSnapshot", "10:00:02", "m", "e3", "a"), rec("DeleteDBSnapshot", "10:00:03", "m", "e4", "a"),
               rec("DeleteDBSnapshot", "10:00:04", "m", "e5", "a"), rec("DeleteDBSnapshot", "10:00:05", "m", "e6", "a"));
   got = scan_all_chunkings(BASE "title: X\ncorrelation:\n  type: event_count\n  rules: del-id\n  timespan: 1m\n"
@@ -179,7 +165,7 @@ Test(correlate, the_alert_is_an_ordinary_match_naming_its_base_events)
   cr_assert_eq(ctr_ruleset_rule_priority(rs, 3), CTR_PRIORITY_ERROR);
   cr_assert(ctr_ruleset_rule_enabled(rs, 3));
   cr_assert_str_eq(ctr_ruleset_rule_tag(rs, 3, 1), "sigma.correlation");
-  char *data = JOIN(rec("DeleteDBSnapshot", "10:00:00", "mallory", "e1", "a"),
+  char *data = TU_JOIN(rec("DeleteDBSnapshot", "10:00:00", "mallory", "e1", "a"),
                     rec("DeleteDBSnapshot", "10:30:00", "mallory", "e2", "b"));
   full f = {0};
   ctr_scanner *sc;
@@ -211,7 +197,7 @@ Test(correlate, the_alert_is_an_ordinary_match_naming_its_base_events)
 
 Test(correlate, generate_decides_whether_the_base_rules_alert_on_their_own)
 {
-  char *data = JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "a"), rec("DeleteDBSnapshot", "10:00:01", "m", "e2", "a"));
+  char *data = TU_JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "a"), rec("DeleteDBSnapshot", "10:00:01", "m", "e2", "a"));
   char *got = scan_all_chunkings(EVENT_COUNT("2", "1m"), data);
   cr_assert_str_eq(count_of(got, "\tDeleted\t") == 0 && count_of(got, "\tMass Deletion\t") == 1 ? "" : got, "");
   free(got);
@@ -251,7 +237,7 @@ Test(correlate, a_record_matching_two_of_its_rules_counts_once)
   char *got = scan_all_chunkings(y, one);
   cr_assert_str_eq(got, "");
   free(got);
-  char *data = JOIN(one, rec("DeleteDBSnapshot", "10:00:01", "m", "e2", "s"));
+  char *data = TU_JOIN(one, rec("DeleteDBSnapshot", "10:00:01", "m", "e2", "s"));
   got = scan_all_chunkings(y, data);
   cr_assert(strstr(got, "1\tTwo\t") && strstr(got, "count=2 "), "%s", got);
   free(got);
@@ -261,7 +247,7 @@ Test(correlate, a_record_matching_two_of_its_rules_counts_once)
 Test(correlate, conditions_values_and_lists)
 {
   /* gt and gte together: the larger (gt 2 is gte 3) */
-  char *data = JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "a"), rec("DeleteDBSnapshot", "10:00:01", "m", "e2", "b"),
+  char *data = TU_JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "a"), rec("DeleteDBSnapshot", "10:00:01", "m", "e2", "b"),
                     rec("DeleteDBSnapshot", "10:00:02", "m", "e3", "c"));
   char *got = scan_all_chunkings(BASE "title: X\ncorrelation:\n  type: event_count\n  rules: [Deleted]\n  timespan: 1m\n"
                                       "  condition: {gt: 2, gte: 2}\n",
@@ -274,7 +260,7 @@ Test(correlate, conditions_values_and_lists)
   const char *y = BASE "title: V\ncorrelation:\n  type: value_count\n  rules: [Deleted]\n"
                        "  group-by: [requestParameters.tags]\n  timespan: 1h\n"
                        "  condition: {field: requestParameters.dBSnapshotIdentifier, gte: 2}\n";
-  data = JOIN(strdup("{\"eventVersion\":\"1.08\",\"eventTime\":\"2025-01-01T10:00:00Z\",\"awsRegion\":\"r\",\"eventID\":\"n1\","
+  data = TU_JOIN(strdup("{\"eventVersion\":\"1.08\",\"eventTime\":\"2025-01-01T10:00:00Z\",\"awsRegion\":\"r\",\"eventID\":\"n1\","
                      "\"eventType\":\"AwsApiCall\",\"eventSource\":\"rds.amazonaws.com\",\"eventName\":\"DeleteDBSnapshot\","
                      "\"userIdentity\":{\"type\":\"IAMUser\"},\"requestParameters\":{\"tags\":[\"a\",\"b\"]}}\n"),
               strdup("{\"eventVersion\":\"1.08\",\"eventTime\":\"2025-01-01T10:00:01Z\",\"awsRegion\":\"r\",\"eventID\":\"n2\","
@@ -298,7 +284,7 @@ Test(correlate, group_by_values_holding_any_separator_stay_apart)
   static const char *const pairs[][4] = {{"x\\u001fy", "z", "x", "y\\u001fz"}, {"a:1:b", "c", "a", "b:1:c"},
                                          {"a:", "1:b", "a:1:", "b"}};
   for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
-    char *data = JOIN(rec("DeleteDBSnapshot", "10:00:00", pairs[i][0], "e1", pairs[i][1]),
+    char *data = TU_JOIN(rec("DeleteDBSnapshot", "10:00:00", pairs[i][0], "e1", pairs[i][1]),
                       rec("DeleteDBSnapshot", "10:00:01", pairs[i][2], "e2", pairs[i][3]),
                       rec("DeleteDBSnapshot", "10:00:02", pairs[i][2], "e3", pairs[i][3]));
     char *got = scan_all_chunkings(BASE "title: Two\ncorrelation:\n  type: event_count\n  rules: [Deleted]\n"
@@ -319,7 +305,7 @@ Test(correlate, value_count_counts_distinct_values)
                        "  group-by: userIdentity.arn\n  timespan: 10m\n"
                        "  condition:\n    field: requestParameters.dBSnapshotIdentifier\n    gte: 3\n";
   /* a, a, b: two values; c makes three */
-  char *data = JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "a"), rec("DeleteDBSnapshot", "10:01:00", "m", "e2", "a"),
+  char *data = TU_JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "a"), rec("DeleteDBSnapshot", "10:01:00", "m", "e2", "a"),
                     rec("DeleteDBSnapshot", "10:02:00", "m", "e3", "b"), rec("DeleteDBSnapshot", "10:02:30", "z", "e4", "c"),
                     rec("DeleteDBSnapshot", "10:03:00", "m", "e5", "c"));
   char *got = scan_all_chunkings(y, data);
@@ -329,7 +315,7 @@ Test(correlate, value_count_counts_distinct_values)
   free(got);
   free(data);
   /* the same value three times is one */
-  data = JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "a"), rec("DeleteDBSnapshot", "10:01:00", "m", "e2", "a"),
+  data = TU_JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "a"), rec("DeleteDBSnapshot", "10:01:00", "m", "e2", "a"),
               rec("DeleteDBSnapshot", "10:02:00", "m", "e3", "a"));
   got = scan_all_chunkings(y, data);
   cr_assert_str_eq(got, "");
@@ -343,7 +329,7 @@ Test(correlate, value_count_counts_distinct_values)
 
 Test(correlate, temporal_ordered_needs_the_order_the_principal_and_the_timespan)
 {
-  char *data = JOIN(rec("CreateDBSnapshot", "10:00:00", "m", "c1", "s"), rec("DeleteDBSnapshot", "10:05:00", "m", "d0", "s"),
+  char *data = TU_JOIN(rec("CreateDBSnapshot", "10:00:00", "m", "c1", "s"), rec("DeleteDBSnapshot", "10:05:00", "m", "d0", "s"),
                     rec("ModifyDBSnapshotAttribute", "10:10:00", "m", "s1", "s"),
                     rec("ModifyDBSnapshotAttribute", "10:10:00", "x", "s2", "s"), /* another principal */
                     rec("DeleteDBSnapshot", "10:59:00", "m", "d1", "s"));
@@ -355,7 +341,7 @@ Test(correlate, temporal_ordered_needs_the_order_the_principal_and_the_timespan)
   free(got);
   free(data);
   /* the wrong order: deleted before shared */
-  data = JOIN(rec("CreateDBSnapshot", "10:00:00", "m", "c1", "s"), rec("DeleteDBSnapshot", "10:05:00", "m", "d0", "s"),
+  data = TU_JOIN(rec("CreateDBSnapshot", "10:00:00", "m", "c1", "s"), rec("DeleteDBSnapshot", "10:05:00", "m", "d0", "s"),
               rec("ModifyDBSnapshotAttribute", "10:10:00", "m", "s1", "s"));
   got = scan_all_chunkings(ORDERED("temporal_ordered"), data);
   cr_assert_str_eq(got, "");
@@ -368,7 +354,7 @@ Test(correlate, temporal_ordered_needs_the_order_the_principal_and_the_timespan)
   free(got);
   free(data);
   /* outside the hour, and each step by someone else */
-  data = JOIN(rec("CreateDBSnapshot", "10:00:00", "m", "c1", "s"), rec("ModifyDBSnapshotAttribute", "10:10:00", "m", "s1", "s"),
+  data = TU_JOIN(rec("CreateDBSnapshot", "10:00:00", "m", "c1", "s"), rec("ModifyDBSnapshotAttribute", "10:10:00", "m", "s1", "s"),
               rec("DeleteDBSnapshot", "11:00:01", "m", "d1", "s"), rec("CreateDBSnapshot", "12:00:00", "a", "c2", "s"),
               rec("ModifyDBSnapshotAttribute", "12:10:00", "b", "s2", "s"), rec("DeleteDBSnapshot", "12:20:00", "c", "d2", "s"));
   got = scan_all_chunkings(ORDERED("temporal_ordered"), data);
@@ -379,7 +365,7 @@ Test(correlate, temporal_ordered_needs_the_order_the_principal_and_the_timespan)
   free(got);
   free(data);
   /* a later start makes a shorter chain: create, create (50 min later), share, delete within its hour */
-  data = JOIN(rec("CreateDBSnapshot", "10:00:00", "m", "c1", "s"), rec("CreateDBSnapshot", "10:50:00", "m", "c2", "s"),
+  data = TU_JOIN(rec("CreateDBSnapshot", "10:00:00", "m", "c1", "s"), rec("CreateDBSnapshot", "10:50:00", "m", "c2", "s"),
               rec("ModifyDBSnapshotAttribute", "11:00:00", "m", "s1", "s"), rec("DeleteDBSnapshot", "11:40:00", "m", "d1", "s"));
   got = scan_all_chunkings(ORDERED("temporal_ordered"), data);
   cr_assert(strstr(got, "events=c2@2025-01-01T10:50:00Z (Created), s1@"), "%s", got);
@@ -428,7 +414,7 @@ static void scan_with(const char *yaml, const char *data, uint64_t max_events, u
 Test(correlate, the_events_limit_at_and_past_its_boundary)
 {
   /* four principals, one deletion each: four matches held */
-  char *data = JOIN(rec("DeleteDBSnapshot", "10:00:00", "a", "e1", "s"), rec("DeleteDBSnapshot", "10:00:01", "b", "e2", "s"),
+  char *data = TU_JOIN(rec("DeleteDBSnapshot", "10:00:00", "a", "e1", "s"), rec("DeleteDBSnapshot", "10:00:01", "b", "e2", "s"),
                     rec("DeleteDBSnapshot", "10:00:02", "c", "e3", "s"), rec("DeleteDBSnapshot", "10:00:03", "d", "e4", "s"),
                     rec("DeleteDBSnapshot", "10:00:04", "a", "e5", "s"));
   tu_matches m = {0};
@@ -460,7 +446,7 @@ Test(correlate, the_events_limit_at_and_past_its_boundary)
 Test(correlate, out_of_order_matches_count_unless_their_window_was_let_go)
 {
   /* e2 comes 4 minutes behind e3: counted with a lateness of 5 minutes */
-  char *data = JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "s"), rec("DeleteDBSnapshot", "10:06:00", "m", "e3", "s"),
+  char *data = TU_JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "s"), rec("DeleteDBSnapshot", "10:06:00", "m", "e3", "s"),
                     rec("DeleteDBSnapshot", "10:02:00", "m", "e2", "s"));
   tu_matches m = {0};
   errs e = {0};
@@ -475,7 +461,7 @@ Test(correlate, out_of_order_matches_count_unless_their_window_was_let_go)
    * arrives (10:06 - 1m - 2m = 10:03). e2 (10:01) could have shared a window
    * with it: reported, not counted. e4 (10:05) is as far out of order as the
    * lateness allows: counted, and it fires with e3. */
-  data = JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "s"), rec("DeleteDBSnapshot", "10:06:00", "m", "e3", "s"),
+  data = TU_JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "s"), rec("DeleteDBSnapshot", "10:06:00", "m", "e3", "s"),
               rec("DeleteDBSnapshot", "10:01:00", "m", "e2", "s"), rec("DeleteDBSnapshot", "10:05:00", "m", "e4", "s"));
   m = (tu_matches){0};
   scan_with(EVENT_COUNT("2", "2m"), data, 0, 60, &m, &e);
@@ -488,7 +474,7 @@ Test(correlate, out_of_order_matches_count_unless_their_window_was_let_go)
   tu_matches_free(&m);
   free(data);
   /* as late, in a group that lost nothing (z): taken, no report */
-  data = JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "s"), rec("DeleteDBSnapshot", "10:06:00", "m", "e3", "s"),
+  data = TU_JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "s"), rec("DeleteDBSnapshot", "10:06:00", "m", "e3", "s"),
               rec("DeleteDBSnapshot", "10:01:00", "z", "e2", "s"));
   m = (tu_matches){0};
   memset(&e, 0, sizeof e);
@@ -582,7 +568,7 @@ Test(correlate, matches_that_cannot_be_placed)
 {
   /* no valid eventTime: reported; no group-by value: joins no group */
   char *bad = rec("DeleteDBSnapshot", "99:00:00", "m", "e1", "s");
-  char *data = JOIN(bad, strdup("{\"eventVersion\":\"1.08\",\"eventTime\":\"2025-01-01T10:00:00Z\",\"awsRegion\":\"r\","
+  char *data = TU_JOIN(bad, strdup("{\"eventVersion\":\"1.08\",\"eventTime\":\"2025-01-01T10:00:00Z\",\"awsRegion\":\"r\","
                                 "\"eventID\":\"e2\",\"eventType\":\"AwsApiCall\",\"eventSource\":\"rds.amazonaws.com\","
                                 "\"eventName\":\"DeleteDBSnapshot\",\"userIdentity\":{\"type\":\"AWSService\"}}\n"),
                     rec("DeleteDBSnapshot", "10:00:01", "m", "e3", "s"));
@@ -595,7 +581,7 @@ Test(correlate, matches_that_cannot_be_placed)
   tu_matches_free(&m);
   free(data);
   /* the second of two group-by fields absent, the first present: no group, no error */
-  data = JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "s"), rec("DeleteDBSnapshot", "10:00:01", "m", "e2", "s"));
+  data = TU_JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "s"), rec("DeleteDBSnapshot", "10:00:01", "m", "e2", "s"));
   m = (tu_matches){0};
   memset(&e, 0, sizeof e);
   scan_with(BASE "title: T\ncorrelation:\n  type: event_count\n  rules: [Deleted]\n"
@@ -749,7 +735,7 @@ static int on_fwd(const ctr_match *m, void *ud)
 
 Test(correlate, no_correlation_delivers_every_match_marking_the_silenced)
 {
-  char *data = JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "a"), rec("CreateDBSnapshot", "10:00:01", "m", "e2", "a"),
+  char *data = TU_JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "a"), rec("CreateDBSnapshot", "10:00:01", "m", "e2", "a"),
                     rec("DeleteDBSnapshot", "10:00:02", "m", "e3", "a"));
   ctr_ruleset *rs = compile(EVENT_COUNT("2", "1m")); /* generate: false: Deleted is silenced */
   fwd f = {0};
@@ -783,7 +769,7 @@ Test(correlate, no_correlation_delivers_every_match_marking_the_silenced)
 
 Test(correlate, only_correlation_delivers_and_counts_correlation_alerts_alone)
 {
-  char *data = JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "a"), rec("CreateDBSnapshot", "10:00:01", "m", "e2", "a"),
+  char *data = TU_JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "a"), rec("CreateDBSnapshot", "10:00:01", "m", "e2", "a"),
                     rec("DeleteDBSnapshot", "10:00:02", "m", "e3", "a"));
   const char *ys[] = {EVENT_COUNT("2", "1m"), BASE "title: Mass Deletion\ncorrelation:\n  type: event_count\n"
                                                    "  rules: [Deleted]\n  timespan: 1m\n  condition: {gte: 2}\n  generate: true\n"};
@@ -806,9 +792,9 @@ Test(correlate, only_correlation_delivers_and_counts_correlation_alerts_alone)
 Test(correlate, forwarding_matched_records_correlates_as_one_scanner)
 {
   ctr_ruleset *rs = compile(EVENT_COUNT("3", "1h"));
-  char *files[2] = {JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "a"), rec("DescribeDBSnapshots", "10:00:01", "m", "x", "a"),
+  char *files[2] = {TU_JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "a"), rec("DescribeDBSnapshots", "10:00:01", "m", "x", "a"),
                          rec("DeleteDBSnapshot", "10:00:02", "o", "e2", "a")),
-                    JOIN(rec("DeleteDBSnapshot", "10:10:00", "m", "e3", "a"),
+                    TU_JOIN(rec("DeleteDBSnapshot", "10:10:00", "m", "e3", "a"),
                          strdup("{\"eventTime\":\"2025-01-01T10:20:00Z\",\"eventID\":\"e4\","
                                 "\"eventSource\":\"rds.amazonaws.com\",\"eventName\":\"DeleteDBSnapshot\",\"awsRegion\":\"us-east-1\","
                                 "\"userIdentity\":{\"type\":\"IAMUser\",\"arn\":\"arn:aws:iam::1:user/m\"}}\n"))};

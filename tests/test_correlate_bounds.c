@@ -54,19 +54,6 @@ static char *rec(const char *ms, const char *user, const char *id, const char *s
   return s;
 }
 
-static char *join(char **v, size_t n)
-{
-  size_t len = 0;
-  for (size_t i = 0; i < n; i++)
-    len += strlen(v[i]);
-  char *s = calloc(len + 1, 1);
-  for (size_t i = 0; i < n; i++) {
-    strcat(s, v[i]);
-    free(v[i]);
-  }
-  return s;
-}
-#define JOIN(...) join((char *[]){__VA_ARGS__}, sizeof((char *[]){__VA_ARGS__}) / sizeof(char *))
 
 typedef struct out {
   char *text;
@@ -173,7 +160,7 @@ static char *scan(const char *yaml, const char *data, uint64_t lateness, uint64_
  * a Tick record at 10:02:00 (index 5) and the last record, e6 at 10:03:00 (index 6). */
 static char *stream(void)
 {
-  return JOIN(rec("00:00", "a", "e1", "s"), rec("00:10", "b", "e2", "s"), rec("00:20", "b", "e3", "s"),
+  return TU_JOIN(rec("00:00", "a", "e1", "s"), rec("00:10", "b", "e2", "s"), rec("00:20", "b", "e3", "s"),
               rec("00:30", "b", "e4", "s"), rec("00:50", "a", "e5", "s"), rec("02:00", NULL, "t1", "s"),
               rec("03:00", "a", "e6", "s"));
 }
@@ -235,7 +222,7 @@ Test(correlate_bounds, a_group_without_a_match_has_no_window)
 {
   /* eq 0 can never hold (a window holds one event at least); lt 3 says nothing of groups never seen */
   char *yaml = corr("event_count", "{lt: 3}");
-  char *data = JOIN(rec("00:00", NULL, "t1", "s"), rec("05:00", NULL, "t2", "s"));
+  char *data = TU_JOIN(rec("00:00", NULL, "t1", "s"), rec("05:00", NULL, "t2", "s"));
   char *got = scan(yaml, data, 1, 0);
   cr_assert_str_eq(got, "");
   free(got);
@@ -248,14 +235,14 @@ Test(correlate_bounds, a_match_after_the_decision_starts_a_new_window)
   /* a's window (e1) is decided at 10:01:05 (index 1); e3 then starts a new window, which
    * takes e4 (within 1m of e3) and not e5, whose record closes it */
   char *yaml = corr("event_count", "{lte: 2}");
-  char *data = JOIN(rec("00:00", "a", "e1", "s"), rec("01:05", NULL, "t1", "s"), rec("01:06", "a", "e3", "s"),
+  char *data = TU_JOIN(rec("00:00", "a", "e1", "s"), rec("01:05", NULL, "t1", "s"), rec("01:06", "a", "e3", "s"),
                     rec("01:30", "a", "e4", "s"), rec("02:30", "a", "e5", "s"));
   char *got = scan(yaml, data, 1, 0);
   cr_assert_str_eq(got, "1 Few count=1 a e1\n4 Few count=2 a e3,e4\n4 Few count=1 a e5\n");
   free(got);
   free(data);
   /* a window that reached 3 and so did not hold, then one more match after it: that one alone holds */
-  data = JOIN(rec("00:00", "a", "e1", "s"), rec("00:01", "a", "e2", "s"), rec("00:02", "a", "e3", "s"),
+  data = TU_JOIN(rec("00:00", "a", "e1", "s"), rec("00:01", "a", "e2", "s"), rec("00:02", "a", "e3", "s"),
               rec("02:00", "a", "e4", "s"));
   got = scan(yaml, data, 1, 0);
   cr_assert_str_eq(got, "3 Few count=1 a e4\n");
@@ -268,7 +255,7 @@ Test(correlate_bounds, a_late_match_within_the_lateness_joins_its_window_and_one
 {
   /* e2 (10:00:30) comes after e3 (10:00:40): both in a's window with a 60 s lateness */
   char *yaml = corr("event_count", "{eq: 3}");
-  char *data = JOIN(rec("00:00", "a", "e1", "s"), rec("00:40", "a", "e3", "s"), rec("00:30", "a", "e2", "s"),
+  char *data = TU_JOIN(rec("00:00", "a", "e1", "s"), rec("00:40", "a", "e3", "s"), rec("00:30", "a", "e2", "s"),
                     rec("03:00", NULL, "t1", "s"));
   char *got = scan(yaml, data, 60, 0);
   cr_assert_str_eq(got, "3 Few count=3 a e1,e2,e3\n");
@@ -276,7 +263,7 @@ Test(correlate_bounds, a_late_match_within_the_lateness_joins_its_window_and_one
   free(data);
   /* a match of the decided window's minute after it closed, later than the lateness: reported,
    * not counted (it cannot join the decided window, and alone would be a wrong verdict) */
-  data = JOIN(rec("00:00", "a", "e1", "s"), rec("00:10", "a", "e2", "s"), rec("00:20", "a", "e3", "s"),
+  data = TU_JOIN(rec("00:00", "a", "e1", "s"), rec("00:10", "a", "e2", "s"), rec("00:20", "a", "e3", "s"),
               rec("03:00", NULL, "t1", "s"), rec("00:30", "a", "e4", "s"));
   got = scan(yaml, data, 60, 0);
   cr_assert(strncmp(got, "3 Few count=3 a e1,e2,e3\n4 ELIMIT correlation 'Few': the match of 'Deleted' is not counted: "
@@ -291,7 +278,7 @@ Test(correlate_bounds, value_count_counts_the_distinct_values_of_the_window)
 {
   /* a deletes snapshots x, y, x within the minute (2 values), then z alone; b deletes p, q, r */
   char *yaml = corr("value_count", "{field: requestParameters.dBSnapshotIdentifier, lt: 3}");
-  char *data = JOIN(rec("00:00", "a", "e1", "x"), rec("00:10", "a", "e2", "y"), rec("00:20", "a", "e3", "x"),
+  char *data = TU_JOIN(rec("00:00", "a", "e1", "x"), rec("00:10", "a", "e2", "y"), rec("00:20", "a", "e3", "x"),
                     rec("00:30", "b", "e4", "p"), rec("00:31", "b", "e5", "q"), rec("00:32", "b", "e6", "r"),
                     rec("02:00", "a", "e7", "z"));
   char *got = scan(yaml, data, 1, 0);
@@ -312,7 +299,7 @@ Test(correlate_bounds, the_events_limit_leaves_a_window_undecided_and_says_so)
   /* limit 2: a's third match is not counted (reported on its record), so its window, which
    * would have count 2 < 3 by what is held, is not decided (reported when it closes) */
   char *yaml = corr("event_count", "{lt: 3}");
-  char *data = JOIN(rec("00:00", "a", "e1", "s"), rec("00:10", "a", "e2", "s"), rec("00:20", "a", "e3", "s"),
+  char *data = TU_JOIN(rec("00:00", "a", "e1", "s"), rec("00:10", "a", "e2", "s"), rec("00:20", "a", "e3", "s"),
                     rec("02:00", NULL, "t1", "s"), rec("02:10", "a", "e4", "s"));
   char *got = scan(yaml, data, 1, 2);
   cr_assert_str_eq(got,
@@ -329,7 +316,7 @@ Test(correlate_bounds, the_events_limit_leaves_a_window_undecided_and_says_so)
 Test(correlate_bounds, generate_true_delivers_the_base_matches_first)
 {
   char *yaml = corr("event_count", "{lt: 3}\n  generate: true");
-  char *data = JOIN(rec("00:00", "a", "e1", "s"), rec("02:00", "a", "e2", "s"));
+  char *data = TU_JOIN(rec("00:00", "a", "e1", "s"), rec("02:00", "a", "e2", "s"));
   char *got = scan(yaml, data, 1, 0);
   /* e2's record closes e1's window: its own match, then the correlation; e2's window at the end */
   cr_assert_str_eq(got, "0 Deleted e1\n1 Deleted e2\n1 Few count=1 a e1\n1 Few count=1 a e2\n");
@@ -471,7 +458,7 @@ Test(correlate_bounds, event_times_timespans_and_lateness_at_the_ends_of_their_r
     {"temporal_ordered", NULL, "1 Few count=2 a e1,e2\n4 Few count=2 a e5,e3\n", NULL}};
   static const char *const spans[] = {"1s", "1d", "106751d", "9223372036s"};
   static const uint64_t lateness[] = {1, 0, UINT64_MAX / 1000000000, UINT64_MAX};
-  char *data = JOIN(rec_at("1677-09-21T00:12:45Z", "a", "e1"), rec_at("1677-09-21T00:12:46Z", "a", "e2"),
+  char *data = TU_JOIN(rec_at("1677-09-21T00:12:45Z", "a", "e1"), rec_at("1677-09-21T00:12:46Z", "a", "e2"),
                     rec_at("2262-04-11T23:47:15Z", "a", "e3"), rec_at("1677-09-21T00:12:45Z", "a", "e4"),
                     rec_at("2262-04-11T23:47:14Z", "a", "e5"), rec_at("1970-01-01T00:00:00Z", NULL, "t1"),
                     rec_at("2262-04-11T23:47:15Z", "a", "e6"));

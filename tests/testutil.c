@@ -133,3 +133,17 @@ unsigned char *tu_gzip(const void *in, size_t len, size_t *out_len)
 {
   return tu_gzip_with_header(in, len, NULL, out_len);
 }
+
+char *tu_join(char **v, size_t n)
+{
+  size_t len = 0;
+  for (size_t i = 0; i < n; i++)
+    len += strlen(v[i]);
+  char *s = calloc(len + 1, 1);
+  cr_assert(s != NULL);
+  for (size_t i = 0; i < n; i++) {
+    strcat(s, v[i]);
+    free(v[i]);
+  }
+  return s;
+}

@@ -18,6 +18,10 @@ char *tu_read(const char *path, size_t *len);
 unsigned char *tu_gzip_with_header(const void *in, size_t len, void *header, size_t *out_len);
 unsigned char *tu_gzip(const void *in, size_t len, size_t *out_len);
 
+/* The strings v[0..n) joined into one (malloc'd; each v[i] freed). */
+char *tu_join(char **v, size_t n);
+#define TU_JOIN(...) tu_join((char *[]){__VA_ARGS__}, sizeof((char *[]){__VA_ARGS__}) / sizeof(char *))
+
 #endif
 
 #include "ctrule.h"
