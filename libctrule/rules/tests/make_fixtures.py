@@ -1463,6 +1463,21 @@ def render(rule, cases, outputs):
     return "\n".join(lines) + "\n", "\n".join(exp) + "\n"
 
 
+def sync_files(here, expected, check):
+    """The names in `expected` (name -> text) whose file in `here` differs;
+    unless `check`, those files are written."""
+    differ = []
+    for name, text in sorted(expected.items()):
+        path = os.path.join(here, name)
+        old = open(path).read() if os.path.exists(path) else None
+        if old != text:
+            differ.append(name)
+            if not check:
+                with open(path, "w") as f:
+                    f.write(text)
+    return differ
+
+
 def main():
     check = "--check" in sys.argv[1:]
     rules_yaml = os.path.join(HERE, "..", "aws_rds_rules.yaml")
@@ -1483,15 +1498,7 @@ def main():
         expected[slug(rule) + ".ndjson"] = nd
         expected[slug(rule) + ".expect"] = ex
     stale = sorted(f for f in os.listdir(HERE) if f.endswith((".ndjson", ".expect")) and f not in expected)
-    differ = []
-    for name, text in sorted(expected.items()):
-        path = os.path.join(HERE, name)
-        old = open(path).read() if os.path.exists(path) else None
-        if old != text:
-            differ.append(name)
-            if not check:
-                with open(path, "w") as f:
-                    f.write(text)
+    differ = sync_files(HERE, expected, check)
     if check:
         if differ or stale:
             print("fixtures out of date: " + ", ".join(differ + stale) + " (run make_fixtures.py)")
