@@ -333,9 +333,13 @@ static void letgo_add(letgo *l, int64_t p, uint64_t max)
 {
   if (l->full || (l->cap && l->v[letgo_slot(l, p)] == p))
     return;
+  if (l->n + 1 > max) { /* at most `max` (docs/sigma.md), not as many as the table has room for */
+    l->full = true;
+    return;
+  }
   if (2 * (l->n + 1) > l->cap) {
     size_t cap = l->cap ? l->cap * 2 : 16;
-    int64_t *v = l->n + 1 > max ? NULL : malloc(cap * sizeof *v);
+    int64_t *v = malloc(cap * sizeof *v);
     if (!v) {
       l->full = true;
       return;
@@ -860,7 +864,12 @@ static int feed(ctr__corrstate *s, uint32_t k, uint32_t r, const ctr__event *ev)
     return rc; /* a group-by field without a value: no group (docs/sigma.md) */
   /* Out of order by more than the lateness (only such a match can be near
    * one let go): counted unless a match of its group it could share a window
-   * with was let go, which would make the verdict wrong. */
+   * with was let go, which would make the verdict wrong. Groups let go
+   * lazily (when fed, or swept): the group is brought up to date first, or
+   * a match near what it is about to let go would be counted without it. */
+  cgroup *known = group_find(s);
+  if (known)
+    expire(s, known);
   int64_t latest = c->bounded && s->clock > s->watermark ? s->clock : s->watermark; /* bounded: windows close on the clock */
   if ((s->have_watermark || latest != s->watermark) && ev->time_ns < sub_sat(latest, s->lateness_ns) &&
       letgo_near(&s->let_go[k], ctr__hash(s->key.data, s->key.len), ev->time_ns, c->span_ns)) {

@@ -485,6 +485,49 @@ Test(correlate, out_of_order_matches_count_unless_their_window_was_let_go)
   free(data);
 }
 
+Test(correlate, a_late_match_sees_what_its_group_let_go_while_other_groups_were_fed)
+{
+  /* z's match moves event time to 10:06, past m's e1 (lateness 1 m,
+   * timespan 2 m): m lets go of e1 although m is not fed, so e3, 5 minutes
+   * late and a minute after e1, is reported rather than counted alone (it
+   * was, silently, while groups let go only when fed: test_correlate_model) */
+  char *data = TU_JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "s"), rec("DeleteDBSnapshot", "10:06:00", "z", "e2", "s"),
+                       rec("DeleteDBSnapshot", "10:01:00", "m", "e3", "s"));
+  tu_matches m = {0};
+  errs e = {0};
+  scan_with(EVENT_COUNT("2", "2m"), data, 0, 60, &m, &e);
+  cr_assert_eq(m.count, 0, "%s", m.text);
+  cr_assert_str_eq(e.text, "2\tELIMIT\t1\tcorrelation 'Mass Deletion': the match of 'Deleted' is not counted: its "
+                           "eventTime is 300 s before the latest one seen, and matches of its group within the timespan of it "
+                           "were let go (limit correlation_lateness 60 s)\n");
+  tu_matches_free(&m);
+  free(data);
+}
+
+Test(correlate, at_most_correlation_events_periods_let_go_are_remembered)
+{
+  /* m lets go of four periods (10 s timespan, lateness 1 s, matches 20 s
+   * apart); z's match 50 s late lost nothing: counted while four fit the
+   * limit, reported once they do not (the set is full: every late match is) */
+  char *data = TU_JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "s"), rec("DeleteDBSnapshot", "10:00:20", "m", "e2", "s"),
+                       rec("DeleteDBSnapshot", "10:00:40", "m", "e3", "s"), rec("DeleteDBSnapshot", "10:01:00", "m", "e4", "s"),
+                       rec("DeleteDBSnapshot", "10:01:20", "m", "e5", "s"), rec("DeleteDBSnapshot", "10:00:30", "z", "e6", "s"));
+  for (uint64_t limit = 3; limit <= 4; limit++) {
+    tu_matches m = {0};
+    errs e = {0};
+    scan_with(EVENT_COUNT("100", "10s"), data, limit, 1, &m, &e);
+    cr_assert_eq(m.count, 0, "%s", m.text);
+    if (limit == 4)
+      cr_assert_eq(e.n, 0, "%s", e.text);
+    else /* was counted: the set took as many as its table had room for (8) */
+      cr_assert_str_eq(e.text, "5\tELIMIT\t1\tcorrelation 'Mass Deletion': the match of 'Deleted' is not counted: its "
+                               "eventTime is 50 s before the latest one seen, and matches of its group within the timespan of "
+                               "it were let go (limit correlation_lateness 1 s)\n");
+    tu_matches_free(&m);
+  }
+  free(data);
+}
+
 Test(correlate, old_matches_expire_as_event_time_advances)
 {
   /* 1,400 principals, one deletion a minute: never more than the lateness
