@@ -174,6 +174,47 @@ func TestScanFilesErrorsOfFnAndContext(t *testing.T) {
 	}
 }
 
+// The caller scans files itself while the result it waits for is not ready,
+// and waits once the read-ahead window (64 per worker and 64) is full: with
+// fn slow at first, the other workers fill the window, and the results stay
+// those of one worker, in order.
+func TestScanFilesCallerScansAndWaitsForAFullWindow(t *testing.T) {
+	rs := mustCompile(t, ctrule.LoadBuiltin("rds"))
+	lines := bytes.SplitAfter(sharedData(t, "records.ndjson"), []byte("\n"))
+	dir := t.TempDir()
+	var paths []string
+	for i := range 3 * (64*2 + 64) {
+		p := filepath.Join(dir, fmt.Sprintf("%04d.json", i))
+		if err := os.WriteFile(p, bytes.Join(lines[i%(len(lines)-1):i%(len(lines)-1)+1], nil), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	scan := func(workers int, slow bool) []fileSummary {
+		var got []fileSummary
+		err := rs.ScanFiles(context.Background(), paths, workers, func(r ctrule.FileResult) error {
+			if slow && (len(got) == 0 || len(got) == 200) {
+				time.Sleep(100 * time.Millisecond)
+			}
+			got = append(got, summarize(r))
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("workers=%d: %v", workers, err)
+		}
+		return got
+	}
+	want := scan(1, false)
+	if len(want) != len(paths) {
+		t.Fatalf("%d results for %d files", len(want), len(paths))
+	}
+	for _, workers := range []int{2, 3} {
+		if got := scan(workers, true); !reflect.DeepEqual(got, want) {
+			t.Fatalf("workers=%d: the results differ from one worker's", workers)
+		}
+	}
+}
+
 // BenchmarkScanFiles: the built-in rules over 2,000 gzip files of 100 real
 // records each, with 1 and 2 workers (go test -run - -bench ScanFiles).
 func BenchmarkScanFiles(b *testing.B) {
