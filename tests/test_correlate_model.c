@@ -114,18 +114,23 @@ typedef struct mrec {
 } mrec;
 
 #define NCOLLIDE 48
-static char collide[NCOLLIDE][16]; /* values whose hashes agree in their low 10 bits */
+/* Values whose hashes' low 10 bits are 7-10 or 1021-1023: in a value table
+ * of up to 1024 slots they fall in two runs, one at its end. */
+static char collide[NCOLLIDE][16];
 
 static void make_colliding(void)
 {
   if (collide[0][0])
     return;
-  size_t n = 0;
+  size_t low = 0, end = 0; /* as many of each, alternating: runs of mixed homes, half of them wrapping */
   char v[16];
-  for (unsigned u = 0; n < NCOLLIDE; u++) {
+  for (unsigned u = 0; low + end < NCOLLIDE; u++) {
     snprintf(v, sizeof v, "c%u", u);
-    if ((ctr__hash(v, strlen(v)) & 1023) == 7)
-      memcpy(collide[n++], v, sizeof v);
+    uint64_t home = ctr__hash(v, strlen(v)) & 1023;
+    if (home - 7 < 4 && low < NCOLLIDE / 2)
+      memcpy(collide[2 * low++], v, sizeof v);
+    else if (home >= 1021 && end < NCOLLIDE / 2)
+      memcpy(collide[2 * end++ + 1], v, sizeof v);
   }
 }
 
@@ -215,6 +220,22 @@ static void random_conf(uint64_t seed, mconf *cf)
   for (size_t k = 0; k < cf->nc; k++)
     random_spec(&s, &cf->c[k]);
   uint64_t step = below(&s, 4) * 4, late_pct = below(&s, 3) * 15;
+  bool dense = seed % 4 == 0;
+  if (dense) { /* one full value table: colliding values replaced, expired and spent all along */
+    ngroups = 1 + below(&s, 2);
+    cf->nvals = NCOLLIDE;
+    cf->colliding = true;
+    cf->c[0].value = true;
+    cf->c[0].bounded = false;
+    cf->c[0].max = UINT64_MAX;
+    cf->c[0].has_neq = false;
+    cf->c[0].span = 300;
+    /* fired and spent often, or only by a value counted twice (a table
+     * that lost track of a value): more than there are values */
+    cf->c[0].min = below(&s, 2) ? 4 + below(&s, 20) : NCOLLIDE + 1 + below(&s, 3);
+    snprintf(cf->c[0].cond, sizeof cf->c[0].cond, "gte: %llu", (unsigned long long)cf->c[0].min);
+    step = below(&s, 2);
+  }
   uint64_t jitter[] = {5, cf->lateness, 3 * cf->lateness + 600};
   uint64_t jmax = jitter[below(&s, 3)];
   cf->r = calloc(cf->nrec, sizeof *cf->r);
@@ -233,7 +254,8 @@ static void random_conf(uint64_t seed, mconf *cf)
     r->t = base - (below(&s, 100) < late_pct ? (int64_t)below(&s, jmax + 1) : 0);
     r->user = below(&s, 100) < 3 ? -1 : (int)below(&s, ngroups);
     r->region = (int)below(&s, 2);
-    r->val = below(&s, 100) < 5 ? -1 : (int)below(&s, cf->nvals);
+    size_t pool = cf->colliding && below(&s, 100) < 70 && cf->nvals > NCOLLIDE ? NCOLLIDE : cf->nvals;
+    r->val = below(&s, 100) < 5 ? -1 : (int)below(&s, pool);
   }
 }
 
