@@ -2,13 +2,14 @@ package ctrule
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
-	"io"
-	"os"
+	"io/fs"
 	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
+	"syscall"
+
+	"github.com/libctrule/libctrule/bindings/go/internal/capi"
 )
 
 // FileResult is what ScanFiles found in one file.
@@ -47,67 +48,6 @@ func (r *Ruleset) correlates() bool {
 		}
 	}
 	return false
-}
-
-// fileWorker is one goroutine's Scanner, its findings collected per file.
-// forward: the scanner correlates nothing and the records with a match are
-// noted for the caller's correlator (silenced matches only noted).
-type fileWorker struct {
-	sc      *Scanner
-	buf     []byte
-	cur     FileResult
-	forward bool
-}
-
-func (r *Ruleset) newFileWorker(opts []ScanOption, forward bool) (*fileWorker, error) {
-	w := &fileWorker{buf: make([]byte, readChunk), forward: forward}
-	if forward {
-		opts = append(opts[:len(opts):len(opts)], NoCorrelation())
-	}
-	// Last: they replace any OnRecordError/OnWarning of opts, whose callbacks
-	// would otherwise run on several goroutines at once.
-	opts = append(opts[:len(opts):len(opts)],
-		OnRecordError(func(e *RecordError) error {
-			w.cur.RecordErrors = append(w.cur.RecordErrors, e)
-			return nil
-		}),
-		OnWarning(func(msg string) { w.cur.Warnings = append(w.cur.Warnings, msg) }))
-	sc, err := r.NewScanner(func(a Alert) error {
-		w.cur.Alerts = append(w.cur.Alerts, a)
-		return nil
-	}, opts...)
-	if err != nil {
-		return nil, err
-	}
-	w.sc = sc
-	return w, nil
-}
-
-func (w *fileWorker) scan(ctx context.Context, path string) fileDone {
-	w.cur = FileResult{Path: path}
-	before := w.sc.Stats()
-	f, err := os.Open(path)
-	if err == nil {
-		// ctxReader also hides *os.File's WriterTo, which would copy in 32 KiB.
-		_, err = io.CopyBuffer(w.sc, ctxReader{ctx, f}, w.buf)
-		f.Close()
-		if err != nil {
-			_ = w.sc.Reset()
-		} else {
-			err = w.sc.Finish()
-		}
-	}
-	w.cur.Err = err
-	w.cur.Stats = w.sc.Stats().sub(before)
-	res := w.cur
-	w.cur = FileResult{}
-	var kept []keptRecord
-	if w.forward {
-		all := len(res.Alerts)
-		res.Alerts, kept = keep(res.Alerts)
-		res.Stats.Matches -= uint64(all - len(res.Alerts)) // a silenced match is no alert (as the CLI counts)
-	}
-	return fileDone{res, kept}
 }
 
 // keep returns the alerts to show and the records to forward, each once (a
@@ -258,13 +198,14 @@ func (s Stats) sub(b Stats) Stats {
 		s.Skipped - b.Skipped, s.Evaluated - b.Evaluated, s.Incomplete - b.Incomplete}
 }
 
-// ScanFiles scans files on `workers` goroutines (0: runtime.GOMAXPROCS(0)),
-// the calling one and workers-1 others, each with a Scanner of its own on r,
-// and calls fn with each file's result in the order of paths, as `ctrule
-// scan -j N` prints them, whatever order they finish in; the results are the
-// same whatever `workers`. fn runs on the calling goroutine, one result at a
-// time; while the result it waits for is not ready, that goroutine scans a
-// file itself (so with workers = 1 no goroutine is started).
+// ScanFiles scans files on `workers` threads (0: runtime.GOMAXPROCS(0)),
+// each with a scanner of its own on r, and calls fn with each file's result
+// in the order of paths, as `ctrule scan -j N` prints them, whatever order
+// they finish in; the results are the same whatever `workers`. fn runs on
+// the calling goroutine, one result at a time. The threads are C threads,
+// as the CLI's, not goroutines: they read and scan each file in C, and the
+// calling goroutine waits for their results in C (a goroutine per worker
+// lost a quarter of two cores to Go's scheduler; see filePool).
 //
 // Sigma correlations see every file in file order, as in `ctrule scan`:
 // with an enabled correlation in r the workers' scanners run with
@@ -291,20 +232,23 @@ func (r *Ruleset) ScanFiles(ctx context.Context, paths []string, workers int, fn
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = max(1, min(workers, len(paths)))
-	ws := make([]*fileWorker, 0, workers)
-	defer func() {
-		for _, w := range ws {
-			_ = w.sc.Close()
-		}
-	}()
 	forward := r.correlates()
-	for range workers {
-		w, err := r.newFileWorker(opts, forward)
-		if err != nil {
-			return err
-		}
-		ws = append(ws, w)
+	pool, err := r.newFilePool(paths, workers, opts, forward)
+	if err != nil {
+		return err
 	}
+	// ctx's end stops the threads; the pool is freed only once that is done.
+	cancelled := make(chan struct{})
+	stopWatching := context.AfterFunc(ctx, func() {
+		capi.Ctrgo_pool_cancel(pool.p)
+		close(cancelled)
+	})
+	defer func() {
+		if !stopWatching() {
+			<-cancelled
+		}
+		pool.free()
+	}()
 	out := &held{fn: fn}
 	if forward {
 		c, err := r.newCorrelator(opts)
@@ -314,110 +258,150 @@ func (r *Ruleset) ScanFiles(ctx context.Context, paths []string, workers int, fn
 		defer c.sc.Close()
 		out.c = c
 	}
-
-	ctx, cancel := context.WithCancelCause(ctx)
-	run := newFileRun(ctx, paths, ws)
-	defer func() {
-		cancel(nil) // the goroutines stop; then the scanners close (deferred earlier)
-		run.wg.Wait()
-	}()
-	for i := range paths {
-		done, err := run.next(i)
+	for i, path := range paths {
+		if ctx.Err() != nil {
+			return canceled(ctx)
+		}
+		done, err := pool.take(i, path)
 		if err != nil {
 			return err
 		}
-		if err := out.add(done); err != nil {
-			cancel(err)
+		if done == nil {
+			return canceled(ctx)
+		}
+		if err := out.add(*done); err != nil {
 			return err
 		}
 	}
 	return out.end()
 }
 
-// fileRun is one ScanFiles call: the calling goroutine and workers-1 others
-// each claim the next file themselves and leave its result in that file's
-// slot; the caller takes the slots in order and, while the one it needs is
-// not ready, scans a file itself rather than wait. With a goroutine more
-// than there are workers, the caller (feeding the correlator, running fn)
-// was a third goroutine on two cores: each result it was woken for, and
-// each yield of its correlating scanner, waited for a core while both
-// workers ran, until the read-ahead window filled and the workers waited
-// in turn (2,000 small files: 1.5x on 2 workers against 1).
-type fileRun struct {
-	ctx     context.Context
-	paths   []string
-	caller  *fileWorker
-	results []chan fileDone // one slot each: whoever scans a file never blocks on it
-	// ahead bounds the files claimed beyond the one the caller waits for: a
-	// claim takes a place, the caller gives it back with the result.
-	ahead   chan struct{}
-	claimed atomic.Int64
-	wg      sync.WaitGroup
+// filePool is ScanFiles' scanning threads, C threads with a scanner each
+// (ctrgo_pool in ../internal/capi/ctrule.i, where the reason is): they
+// claim the files in order, at most 64 per thread (and 64) beyond the one
+// the caller takes, and the caller takes each file's result in order,
+// waiting in C.
+type filePool struct {
+	p       capi.SwigcptrStruct_SS_ctrgo_pool
+	buf     []byte
+	forward bool
 }
 
-func newFileRun(ctx context.Context, paths []string, ws []*fileWorker) *fileRun {
-	run := &fileRun{ctx: ctx, paths: paths, caller: ws[0], results: make([]chan fileDone, len(paths)),
-		ahead: make(chan struct{}, 64*len(ws)+64)}
-	for i := range run.results {
-		run.results[i] = make(chan fileDone, 1)
+func (r *Ruleset) newFilePool(paths []string, workers int, opts []ScanOption, forward bool) (*filePool, error) {
+	var cfg scanConfig
+	for _, o := range opts {
+		o(&cfg)
 	}
-	for _, w := range ws[1:] {
-		run.wg.Add(1)
-		go func() {
-			defer run.wg.Done()
-			for {
-				select {
-				case run.ahead <- struct{}{}:
-				case <-ctx.Done():
-					return
-				}
-				if !run.scanNext(w) {
-					return
-				}
-			}
-		}()
+	flags := cfg.flags
+	if forward {
+		flags |= uint(capi.CTR_SCAN_NO_CORRELATION)
 	}
-	return run
+	out := []uintptr{0}
+	r.mu.RLock()
+	if r.rs == 0 {
+		r.mu.RUnlock()
+		return nil, ErrClosed
+	}
+	code := capi.Ctrgo_pool_new(r.rs, flags, workers, int64(64*workers+64), int64(len(paths)), out)
+	r.mu.RUnlock()
+	if code != int(StatusOK) {
+		return nil, opError("new scanner", code)
+	}
+	fp := &filePool{p: capi.SwigcptrStruct_SS_ctrgo_pool(out[0]), buf: make([]byte, 64<<10), forward: forward}
+	fail := func(op string, code int) (*filePool, error) {
+		fp.free()
+		return nil, opError(op, code)
+	}
+	for _, l := range cfg.limits {
+		if code := capi.Ctrgo_pool_set_limit(fp.p, l.kind, l.value); code != int(StatusOK) {
+			return fail("configure scanner", code)
+		}
+	}
+	for i, path := range paths {
+		if code := capi.Ctrgo_pool_path(fp.p, int64(i), path); code != int(StatusOK) {
+			return fail("scan files", code)
+		}
+	}
+	if code := capi.Ctrgo_pool_start(fp.p); code != int(StatusOK) {
+		return fail("start threads", code)
+	}
+	return fp, nil
 }
 
-// scanNext claims the next file and scans it into its slot (the caller
-// holds a place in ahead); false once there is none left.
-func (run *fileRun) scanNext(w *fileWorker) bool {
-	i := int(run.claimed.Add(1) - 1)
-	if i >= len(run.paths) {
-		return false
+func (fp *filePool) free() { capi.Ctrgo_pool_free(fp.p) }
+
+// take waits for file i's result; nil once the pool was cancelled.
+func (fp *filePool) take(i int, path string) (*fileDone, error) {
+	n := int(capi.Ctrgo_pool_take(fp.p, int64(i), fp.buf))
+	if n > len(fp.buf) {
+		fp.buf = make([]byte, n+n/2)
+		n = int(capi.Ctrgo_pool_take(fp.p, int64(i), fp.buf))
 	}
-	run.results[i] <- w.scan(run.ctx, run.paths[i])
-	return true
+	if n == 0 {
+		if capi.Ctrgo_pool_failed(fp.p) != 0 {
+			return nil, opError("scan files", int(capi.CTR_ENOMEM))
+		}
+		return nil, nil
+	}
+	done := fp.result(path, fp.buf[:n])
+	if cap(fp.buf) > 4<<20 { // grown for a file with many alerts: not kept
+		fp.buf = make([]byte, 64<<10)
+	}
+	return &done, nil
 }
 
-// next returns file i's result, scanning other files on the caller's
-// goroutine while it is not ready.
-func (run *fileRun) next(i int) (fileDone, error) {
-	for {
-		if run.ctx.Err() != nil {
-			return fileDone{}, canceled(run.ctx)
-		}
-		select {
-		case done := <-run.results[i]:
-			<-run.ahead
-			return done, nil
-		default:
-		}
-		select {
-		case run.ahead <- struct{}{}:
-			if run.scanNext(run.caller) {
-				continue
-			}
-			<-run.ahead // every file is claimed: i is being scanned elsewhere
-		default: // the window is full: i is being scanned elsewhere
-		}
-		select {
-		case done := <-run.results[i]:
-			<-run.ahead
-			return done, nil
-		case <-run.ctx.Done():
-			return fileDone{}, canceled(run.ctx)
+// poolHead is CTRGO_POOL_HEAD: the uint64s before a result's items.
+const poolHead = 16
+
+// result reads what ctrgo_pool_scan wrote for a file.
+func (fp *filePool) result(path string, b []byte) fileDone {
+	u := func(k int) uint64 { return binary.NativeEndian.Uint64(b[8*k:]) }
+	status, errno, op, flags := Status(int64(u(0))), syscall.Errno(u(1)), u(2), u(3)
+	var stream [numStats]uint64
+	for k := range stream {
+		stream[k] = u(4 + k)
+	}
+	incomplete, nalerts, nerrs, nlast := u(4+numStats), u(5+numStats), u(6+numStats), u(8+numStats)
+	items := b[8*poolHead:]
+	alerts, errs, last := items[:nalerts], items[nalerts:nalerts+nerrs], items[nalerts+nerrs:][:nlast]
+
+	res := FileResult{Path: path, Stats: Stats{
+		Bytes: stream[capi.CTR_STAT_BYTES], Records: stream[capi.CTR_STAT_RECORDS],
+		Matches: stream[capi.CTR_STAT_MATCHES], BadRecords: stream[capi.CTR_STAT_BAD_RECORDS],
+		Skipped: stream[capi.CTR_STAT_SKIPPED], Evaluated: stream[capi.CTR_STAT_EVALUATED],
+		Incomplete: stream[capi.CTR_STAT_INCOMPLETE]}}
+	const head = 8 * (1 + numStats) // a queued match: its size, the counters, its pack
+	for a := alerts; len(a) >= head; {
+		size := int(binary.NativeEndian.Uint64(a))
+		res.Alerts = append(res.Alerts, newAlert(a[head:head+size]))
+		a = a[head+size:]
+	}
+	for r := (packReader{b: errs, text: string(errs)}); r.at < len(errs); {
+		e := &RecordError{Status: Status(int64(r.u64())), Index: r.u64(), Offset: r.u64()}
+		e.Evaluated = r.u64() != 0
+		e.Message, e.Text = r.str(), r.str()
+		res.RecordErrors = append(res.RecordErrors, e)
+	}
+	switch {
+	case op == 1:
+		res.Err = &fs.PathError{Op: "open", Path: path, Err: errno}
+	case op == 2:
+		res.Err = &fs.PathError{Op: "read", Path: path, Err: errno}
+	case flags&4 != 0:
+		res.Err = &ScanError{Status: Status(capi.CTR_ENOMEM), Message: "out of memory queueing a match for Go"}
+	case status != StatusOK:
+		res.Err = &ScanError{Status: status, Message: string(last)}
+	default: // finished
+		var warning string
+		if warning, res.Err = recordsVerdict(stream, incomplete); warning != "" {
+			res.Warnings = []string{warning}
 		}
 	}
+	var kept []keptRecord
+	if fp.forward {
+		all := len(res.Alerts)
+		res.Alerts, kept = keep(res.Alerts)
+		res.Stats.Matches -= uint64(all - len(res.Alerts)) // a silenced match is no alert (as the CLI counts)
+	}
+	return fileDone{res, kept}
 }

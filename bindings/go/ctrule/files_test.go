@@ -49,6 +49,8 @@ func fileTree(t *testing.T) []string {
 		write("empty.json", nil),
 		write("nokeys.json", []byte(`{"a": 1}`+"\n")),
 		filepath.Join(dir, "missing.json"),
+		dir,                                // a directory: its read fails
+		filepath.Join(dir, "nul\x00.json"), // os.Open refuses a NUL
 	}
 	return append(append(append([]string{}, parts[:4]...), odd...), parts[4:]...)
 }
@@ -134,9 +136,9 @@ func TestScanFilesInInputOrderSameAsEachAlone(t *testing.T) {
 	if byName["bad.ndjson"].Err != "" || len(byName["bad.ndjson"].Bad) != 1 {
 		t.Errorf("bad.ndjson: %+v", byName["bad.ndjson"])
 	}
-	for _, name := range []string{"corrupt.json.gz", "nokeys.json", "missing.json"} {
+	for _, name := range []string{"corrupt.json.gz", "nokeys.json", "missing.json", filepath.Base(filepath.Dir(paths[0])), "nul\x00.json"} {
 		if byName[name].Err == "" {
-			t.Errorf("%s: no error", name)
+			t.Errorf("%q: no error", name)
 		}
 	}
 	if len(byName["empty.json"].Warnings) != 1 {
@@ -174,11 +176,11 @@ func TestScanFilesErrorsOfFnAndContext(t *testing.T) {
 	}
 }
 
-// The caller scans files itself while the result it waits for is not ready,
-// and waits once the read-ahead window (64 per worker and 64) is full: with
-// fn slow at first, the other workers fill the window, and the results stay
-// those of one worker, in order.
-func TestScanFilesCallerScansAndWaitsForAFullWindow(t *testing.T) {
+// The workers stop at the read-ahead window (64 per worker and 64) until the
+// caller takes a result, and the caller waits for results in runs: with fn
+// slow at first, the workers fill the window, and the results stay those of
+// one worker, in order.
+func TestScanFilesWaitsForAFullWindow(t *testing.T) {
 	rs := mustCompile(t, ctrule.LoadBuiltin("rds"))
 	lines := bytes.SplitAfter(sharedData(t, "records.ndjson"), []byte("\n"))
 	dir := t.TempDir()
@@ -212,6 +214,32 @@ func TestScanFilesCallerScansAndWaitsForAFullWindow(t *testing.T) {
 		if got := scan(workers, true); !reflect.DeepEqual(got, want) {
 			t.Fatalf("workers=%d: the results differ from one worker's", workers)
 		}
+	}
+}
+
+// ctx's end stops the threads mid-file and the caller waiting in C for a
+// result: a deadline during the first, large file returns at once.
+func TestScanFilesDeadlineWhileWaitingForAFile(t *testing.T) {
+	rs := mustCompile(t, ctrule.LoadBuiltin("rds"))
+	big := filepath.Join(t.TempDir(), "big.ndjson")
+	if err := os.WriteFile(big, bytes.Repeat(sharedData(t, "records.ndjson"), 60), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	whole := time.Now()
+	if err := rs.ScanFiles(context.Background(), []string{big}, 1, func(ctrule.FileResult) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	full := time.Since(whole)
+	ctx, cancel := context.WithTimeout(context.Background(), full/10)
+	defer cancel()
+	start := time.Now()
+	called := false
+	err := rs.ScanFiles(ctx, []string{big, big}, 2, func(ctrule.FileResult) error { called = true; return nil })
+	if !errors.Is(err, context.DeadlineExceeded) || called {
+		t.Fatalf("err %v, fn called %v; want context.DeadlineExceeded before any result", err, called)
+	}
+	if took := time.Since(start); took > full/2 {
+		t.Errorf("cancelled after %v; the whole file takes %v", took, full)
 	}
 }
 

@@ -468,26 +468,39 @@ func (s *Scanner) finish() error {
 // skipped, is an error.
 func (st *scanState) checkRecords() error {
 	now := st.counters()
-	records := now[capi.CTR_STAT_RECORDS] - st.streamStart[capi.CTR_STAT_RECORDS]
-	bad := now[capi.CTR_STAT_BAD_RECORDS] - st.streamStart[capi.CTR_STAT_BAD_RECORDS]
-	if now[capi.CTR_STAT_SKIPPED] != st.streamStart[capi.CTR_STAT_SKIPPED] {
-		return nil
+	var stream [numStats]uint64
+	for k := range now {
+		stream[k] = now[k] - st.streamStart[k]
+	}
+	warning, err := recordsVerdict(stream, st.incomplete)
+	if warning != "" && st.onWarning != nil {
+		st.onWarning(warning)
+	}
+	return err
+}
+
+// recordsVerdict is the policy for wrong or empty input on a finished
+// stream's counters (incomplete: its records reported without the CloudTrail
+// keys): a warning for no record at all, an error for values but not one
+// complete CloudTrail record; nothing if something was recognised and skipped.
+func recordsVerdict(stream [numStats]uint64, incomplete uint64) (warning string, err error) {
+	records, bad := stream[capi.CTR_STAT_RECORDS], stream[capi.CTR_STAT_BAD_RECORDS]
+	if stream[capi.CTR_STAT_SKIPPED] != 0 {
+		return "", nil
 	}
 	switch {
 	case records == 0:
-		if st.onWarning != nil {
-			st.onWarning("empty input: no record in it")
-		}
-	case bad+st.incomplete >= records:
+		return "empty input: no record in it", nil
+	case bad+incomplete >= records:
 		values := "values"
 		if records == 1 {
 			values = "value"
 		}
-		return &ScanError{Status: ErrData, noRecords: true, Message: fmt.Sprintf(
+		return "", &ScanError{Status: ErrData, noRecords: true, Message: fmt.Sprintf(
 			"no CloudTrail record in this input (%d %s: %d not a JSON record, %d without the CloudTrail keys)",
-			records, values, bad, st.incomplete)}
+			records, values, bad, incomplete)}
 	}
-	return nil
+	return "", nil
 }
 
 func (s *Scanner) reset() {

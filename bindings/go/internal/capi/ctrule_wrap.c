@@ -13,9 +13,9 @@ extern
 #ifdef __cplusplus
   "C"
 #endif
-  void cgo_panic__capi_9fe3d9a3ba262a56(const char*);
+  void cgo_panic__capi_e625cd6b96271fff(const char*);
 static void _swig_gopanic(const char *p) {
-  cgo_panic__capi_9fe3d9a3ba262a56(p);
+  cgo_panic__capi_e625cd6b96271fff(p);
 }
 
 
@@ -245,8 +245,9 @@ struct ctrgo_ctx {
   ctr_scanner *sc;
   unsigned char *q;
   size_t len, cap;
-  int want; /* Go has a match callback: else matches are only counted (by C) */
-  int oom;  /* the queue could not grow: the scan was stopped */
+  int want;   /* Go has a match callback: else matches are only counted (by C) */
+  int oom;    /* the queue could not grow: the scan was stopped */
+  int pooled; /* a ScanFiles thread's (ctrgo_pool): the queue is never handed to Go mid-feed */
 };
 
 #define CTRGO_FLUSH_AT (256u * 1024u) /* queued bytes that make Go take the queue mid-feed */
@@ -291,12 +292,235 @@ static int ctrgo_match_tramp(const ctr_match *m, void *user_data)
   ctrgo_match_pack(m, json, json_len, p + CTRGO_ITEM_HEAD, need);
   ctr_free(json);
   c->len += item;
-  return c->len >= CTRGO_FLUSH_AT ? ctrgoFlush(c->handle) : 0;
+  return c->len >= CTRGO_FLUSH_AT && !c->pooled ? ctrgoFlush(c->handle) : 0;
 }
 
 static void ctrgo_record_error_tramp(const ctr_record_error *e, void *user_data)
 {
   ctrgoRecordError((uintptr_t)e, ((struct ctrgo_ctx *)user_data)->handle);
+}
+
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <unistd.h>
+
+/* ScanFiles' scanning threads (ctrgo_pool): POSIX threads, not goroutines.
+ * A goroutine inside a long cgo call keeps its P in a syscall state; with
+ * every P so (two workers, GOMAXPROCS 2) Go's sysmon takes the P away
+ * after a tick and hands it to another thread, and the call's return then
+ * waits for a P, often on another thread: the scan moved between five
+ * threads, each move a sleep and a wake-up (0.4 ms on average on the
+ * loaded test machine), and two workers ran 1.5x as fast as one. These
+ * threads are the CLI's: each claims the next file in order, scans it with
+ * a scanner of its own (open, read, feed, finish, as ctrpy_scan_file) and
+ * leaves its result, serialized, in the file's slot; Go takes the slots in
+ * order, waiting in C. */
+
+/* A growable byte buffer; oom once it could not grow. */
+struct ctrgo_buf {
+  unsigned char *p;
+  size_t len, cap;
+  int oom;
+};
+
+static void ctrgo_buf_put(struct ctrgo_buf *b, const void *src, size_t n)
+{
+  if (b->oom)
+    return;
+  if (b->cap - b->len < n) {
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap - b->len < n)
+      cap *= 2;
+    unsigned char *p = realloc(b->p, cap);
+    if (!p) {
+      b->oom = 1;
+      return;
+    }
+    b->p = p;
+    b->cap = cap;
+  }
+  if (n)
+    memcpy(b->p + b->len, src, n);
+  b->len += n;
+}
+
+static void ctrgo_buf_u64(struct ctrgo_buf *b, uint64_t v) { ctrgo_buf_put(b, &v, 8); }
+
+static void ctrgo_buf_str(struct ctrgo_buf *b, const char *str)
+{
+  size_t n = str ? strlen(str) : 0;
+  ctrgo_buf_u64(b, n);
+  ctrgo_buf_put(b, str, n);
+}
+
+#define CTRGO_POOL_CHUNK (256u * 1024u) /* read size (the Go binding's readChunk) */
+#define CTRGO_POOL_BATCH 32u           /* results ready in a row that wake the taker */
+#define CTRGO_POOL_HEAD 16u            /* uint64s before a result's items (see ctrgo_pool_scan) */
+
+struct ctrgo_pool;
+
+struct ctrgo_worker {
+  struct ctrgo_pool *pool;
+  struct ctrgo_ctx ctx; /* its scanner and its queue of matches (ctrgo_match_tramp) */
+  struct ctrgo_buf errs;
+  uint64_t nerrs, incomplete;
+  unsigned char *chunk;
+  pthread_t thread;
+};
+
+struct ctrgo_pool {
+  pthread_mutex_t mu;
+  pthread_cond_t room;  /* a worker waits for the taker to take a result */
+  pthread_cond_t ready; /* the taker waits for results */
+  char **paths;
+  size_t *path_len;
+  unsigned char **results; /* a file's serialized result, NULL until it is scanned */
+  size_t *result_len;
+  size_t n, claimed, taken, window;
+  size_t want_lo, want_hi; /* the taker sleeps until results [lo, hi] are all in (lo > hi: not sleeping) */
+  int stop; /* 1 cancelled, 2 a result could not be allocated; written under mu, read without it too */
+  int started, nworkers;
+  struct ctrgo_worker *workers;
+};
+
+/* A pool thread's record error callback: packed (status, index, offset,
+ * evaluated, message, text) for Go's RecordError. */
+static void ctrgo_pool_error_tramp(const ctr_record_error *e, void *user_data)
+{
+  struct ctrgo_worker *w = user_data;
+  int evaluated = ctr_record_error_evaluated(e);
+  int status = ctr_record_error_status(e);
+  if (evaluated && status != CTR_ELIMIT)
+    w->incomplete++; /* as the Go scanner counts for its no-record check */
+  ctrgo_buf_u64(&w->errs, (uint64_t)(int64_t)status);
+  ctrgo_buf_u64(&w->errs, ctr_record_error_index(e));
+  ctrgo_buf_u64(&w->errs, ctr_record_error_offset(e));
+  ctrgo_buf_u64(&w->errs, (uint64_t)evaluated);
+  ctrgo_buf_str(&w->errs, ctr_record_error_message(e));
+  ctrgo_buf_str(&w->errs, ctr_record_error_text(e));
+  w->nerrs++;
+}
+
+/* Scans one file as one stream and returns its result (NULL: out of
+ * memory), CTRGO_POOL_HEAD uint64s: status, errno, the failed operation
+ * (0 none, 1 open, 2 read), flags (1 finished, 2 cancelled, 4 a match or
+ * error could not be queued), the CTR_STAT__COUNT counters of the file,
+ * incomplete records (the Go scanner's count), the sizes of the matches
+ * (ctrgo_ctx queue items) and of the record errors, the record errors'
+ * count, the length of the scanner's last error; then those bytes. */
+static unsigned char *ctrgo_pool_scan(struct ctrgo_worker *w, const char *path, size_t path_len, size_t *len)
+{
+  ctr_scanner *sc = w->ctx.sc;
+  uint64_t before[CTR_STAT__COUNT];
+  for (int k = 0; k < CTR_STAT__COUNT; k++)
+    before[k] = ctr_scanner_stat(sc, k);
+  w->ctx.len = 0;
+  w->errs.len = 0;
+  w->nerrs = w->incomplete = 0;
+  int status = CTR_OK, err = 0, op = 0, flags = 0, fd = -1;
+  if (memchr(path, 0, path_len)) {
+    err = EINVAL; /* as os.Open fails on a NUL */
+    op = 1;
+  } else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+    err = errno;
+    op = 1;
+  }
+  while (fd >= 0) {
+    if (__atomic_load_n(&w->pool->stop, __ATOMIC_RELAXED)) {
+      flags |= 2;
+      break;
+    }
+    ssize_t n = read(fd, w->chunk, CTRGO_POOL_CHUNK);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      err = errno;
+      op = 2;
+      break;
+    }
+    if (n == 0) {
+      status = ctr_scanner_finish(sc);
+      flags |= 1;
+      break;
+    }
+    if ((status = ctr_scanner_feed(sc, w->chunk, (size_t)n)) != CTR_OK)
+      break;
+  }
+  if (fd >= 0)
+    close(fd);
+  /* The last error is copied before the reset, the counters read after it
+   * (as the Go scanner reads them). */
+  const char *last = status != CTR_OK ? ctr_scanner_last_error(sc) : NULL;
+  size_t last_len = last ? strlen(last) : 0;
+  size_t head = 8u * CTRGO_POOL_HEAD, need = head + w->ctx.len + w->errs.len + last_len;
+  unsigned char *out = malloc(need);
+  if (out && last_len)
+    memcpy(out + head + w->ctx.len + w->errs.len, last, last_len);
+  ctr_scanner_reset(sc);
+  if (!out)
+    return NULL;
+  if (w->ctx.oom || w->errs.oom)
+    flags |= 4;
+  uint64_t h[CTRGO_POOL_HEAD] = {(uint64_t)(int64_t)status, (uint64_t)err, (uint64_t)op, (uint64_t)flags};
+  for (int k = 0; k < CTR_STAT__COUNT; k++)
+    h[4 + k] = ctr_scanner_stat(sc, k) - before[k];
+  h[4 + CTR_STAT__COUNT] = w->incomplete;
+  h[5 + CTR_STAT__COUNT] = w->ctx.len;
+  h[6 + CTR_STAT__COUNT] = w->errs.len;
+  h[7 + CTR_STAT__COUNT] = w->nerrs;
+  h[8 + CTR_STAT__COUNT] = last_len;
+  memcpy(out, h, head);
+  if (w->ctx.len)
+    memcpy(out + head, w->ctx.q, w->ctx.len);
+  if (w->errs.len)
+    memcpy(out + head + w->ctx.len, w->errs.p, w->errs.len);
+  w->ctx.oom = 0;
+  w->errs.oom = 0;
+  *len = need;
+  return out;
+}
+
+/* Whether the results the taker waits for are all in (under mu). */
+static int ctrgo_pool_wanted(struct ctrgo_pool *p)
+{
+  if (p->want_lo > p->want_hi)
+    return 0;
+  for (size_t i = p->want_lo; i <= p->want_hi; i++)
+    if (!p->results[i])
+      return 0;
+  return 1;
+}
+
+static void *ctrgo_pool_thread(void *arg)
+{
+  struct ctrgo_worker *w = arg;
+  struct ctrgo_pool *p = w->pool;
+  pthread_mutex_lock(&p->mu);
+  for (;;) {
+    while (!p->stop && p->claimed < p->n && p->claimed >= p->taken + p->window)
+      pthread_cond_wait(&p->room, &p->mu);
+    if (p->stop || p->claimed >= p->n)
+      break;
+    size_t i = p->claimed++;
+    pthread_mutex_unlock(&p->mu);
+    size_t len = 0;
+    unsigned char *res = ctrgo_pool_scan(w, p->paths[i], p->path_len[i], &len);
+    pthread_mutex_lock(&p->mu);
+    if (!res) { /* out of memory for the result itself: the run stops (Go reports it) */
+      __atomic_store_n(&p->stop, 2, __ATOMIC_RELAXED);
+      pthread_cond_broadcast(&p->room);
+      pthread_cond_signal(&p->ready);
+      break;
+    }
+    p->results[i] = res;
+    p->result_len[i] = len;
+    if (i >= p->want_lo && i <= p->want_hi && ctrgo_pool_wanted(p))
+      pthread_cond_signal(&p->ready);
+  }
+  pthread_mutex_unlock(&p->mu);
+  return NULL;
 }
 
 
@@ -423,11 +647,194 @@ static size_t ctrgo_match_pack(const ctr_match *m, const char *json, size_t json
   return need;
 }
 
+
+typedef struct ctrgo_pool ctrgo_pool;
+
+static void ctrgo_pool_free(ctrgo_pool *p);
+
+/* A pool of `threads` scanners on rs (each with flags) for n files, at most
+ * `window` files claimed beyond the one the taker waits for. Paths are set
+ * with ctrgo_pool_path, limits with ctrgo_pool_set_limit, then
+ * ctrgo_pool_start starts the threads. */
+static int ctrgo_pool_new(ctr_ruleset *rs, unsigned flags, int threads, size_t window, size_t n, ctrgo_pool **out)
+{
+  if (threads < 1 || !window)
+    return CTR_EINVAL;
+  ctrgo_pool *p = calloc(1, sizeof *p);
+  if (!p)
+    return CTR_ENOMEM;
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->room, NULL);
+  pthread_cond_init(&p->ready, NULL);
+  p->n = n;
+  p->window = window;
+  p->want_lo = 1;
+  p->nworkers = threads;
+  p->workers = calloc((size_t)threads, sizeof *p->workers);
+  p->paths = calloc(n ? n : 1, sizeof *p->paths);
+  p->path_len = calloc(n ? n : 1, sizeof *p->path_len);
+  p->results = calloc(n ? n : 1, sizeof *p->results);
+  p->result_len = calloc(n ? n : 1, sizeof *p->result_len);
+  int st = p->workers && p->paths && p->path_len && p->results && p->result_len ? CTR_OK : CTR_ENOMEM;
+  for (int k = 0; st == CTR_OK && k < threads; k++) {
+    struct ctrgo_worker *w = &p->workers[k];
+    w->pool = p;
+    w->ctx.want = 1;
+    w->ctx.pooled = 1;
+    if (!(w->chunk = malloc(CTRGO_POOL_CHUNK))) {
+      st = CTR_ENOMEM;
+      break;
+    }
+    if ((st = ctr_scanner_new(rs, ctrgo_match_tramp, &w->ctx, &w->ctx.sc)) != CTR_OK)
+      break;
+    ctr_scanner_set_error_callback(w->ctx.sc, ctrgo_pool_error_tramp, w);
+    if (flags)
+      st = ctr_scanner_set_flags(w->ctx.sc, flags);
+  }
+  if (st != CTR_OK) {
+    ctrgo_pool_free(p);
+    return st;
+  }
+  *out = p;
+  return CTR_OK;
+}
+
+/* Sets a limit on every scanner of the pool (before ctrgo_pool_start). */
+static int ctrgo_pool_set_limit(ctrgo_pool *p, int limit, uint64_t value)
+{
+  for (int k = 0; k < p->nworkers; k++) {
+    int st = ctr_scanner_set_limit(p->workers[k].ctx.sc, limit, value);
+    if (st != CTR_OK)
+      return st;
+  }
+  return CTR_OK;
+}
+
+/* Sets file i's path (a copy; before ctrgo_pool_start). */
+static int ctrgo_pool_path(ctrgo_pool *p, size_t i, const char *path, size_t path_len)
+{
+  if (i >= p->n)
+    return CTR_EINVAL;
+  char *c = malloc(path_len + 1);
+  if (!c)
+    return CTR_ENOMEM;
+  if (path_len)
+    memcpy(c, path, path_len);
+  c[path_len] = 0;
+  free(p->paths[i]);
+  p->paths[i] = c;
+  p->path_len[i] = path_len;
+  return CTR_OK;
+}
+
+/* Starts the threads. */
+static int ctrgo_pool_start(ctrgo_pool *p)
+{
+  for (int k = 0; k < p->nworkers; k++) {
+    if (pthread_create(&p->workers[k].thread, NULL, ctrgo_pool_thread, &p->workers[k]) != 0) {
+      pthread_mutex_lock(&p->mu);
+      __atomic_store_n(&p->stop, 1, __ATOMIC_RELAXED);
+      pthread_cond_broadcast(&p->room);
+      pthread_mutex_unlock(&p->mu);
+      for (int j = 0; j < k; j++)
+        pthread_join(p->workers[j].thread, NULL);
+      p->started = 0;
+      return CTR_ENOMEM;
+    }
+    p->started = k + 1;
+  }
+  return CTR_OK;
+}
+
+/* Waits for file i's result (the taker takes them in order, from 0) and,
+ * if it fits, copies it into buf and frees its slot. Returns its size (more
+ * than len: nothing copied, call again with a larger buf), or 0 once the
+ * pool was cancelled (or a result could not be allocated: ctrgo_pool_failed).
+ * While it waits it waits for a run of results, so that it wakes once for
+ * many files. */
+static size_t ctrgo_pool_take(ctrgo_pool *p, size_t i, void *pack_buf, size_t pack_len)
+{
+  pthread_mutex_lock(&p->mu);
+  if (!p->results[i] && !p->stop) {
+    p->want_lo = i;
+    p->want_hi = (p->n - i > CTRGO_POOL_BATCH ? i + CTRGO_POOL_BATCH : p->n) - 1;
+    while (!p->stop && !ctrgo_pool_wanted(p))
+      pthread_cond_wait(&p->ready, &p->mu);
+    p->want_lo = 1;
+    p->want_hi = 0;
+  }
+  size_t n = 0;
+  if (p->results[i] && !p->stop) {
+    n = p->result_len[i];
+    if (n <= pack_len) {
+      memcpy(pack_buf, p->results[i], n);
+      free(p->results[i]);
+      p->results[i] = NULL;
+      p->taken = i + 1;
+      pthread_cond_broadcast(&p->room);
+    }
+  }
+  pthread_mutex_unlock(&p->mu);
+  return n;
+}
+
+/* Whether the pool stopped because a result could not be allocated. */
+static int ctrgo_pool_failed(ctrgo_pool *p)
+{
+  pthread_mutex_lock(&p->mu);
+  int failed = p->stop == 2;
+  pthread_mutex_unlock(&p->mu);
+  return failed;
+}
+
+/* Stops the pool: the threads end their files early (flag 2) and take no
+ * more, a waiting taker returns 0. */
+static void ctrgo_pool_cancel(ctrgo_pool *p)
+{
+  pthread_mutex_lock(&p->mu);
+  if (!p->stop)
+    __atomic_store_n(&p->stop, 1, __ATOMIC_RELAXED); /* also read without mu, between reads */
+  pthread_cond_broadcast(&p->room);
+  pthread_cond_broadcast(&p->ready);
+  pthread_mutex_unlock(&p->mu);
+}
+
+/* Cancels, joins the threads and frees everything. */
+static void ctrgo_pool_free(ctrgo_pool *p)
+{
+  if (!p)
+    return;
+  ctrgo_pool_cancel(p);
+  for (int k = 0; k < p->started; k++)
+    pthread_join(p->workers[k].thread, NULL);
+  for (int k = 0; p->workers && k < p->nworkers; k++) {
+    ctr_scanner_free(p->workers[k].ctx.sc);
+    free(p->workers[k].ctx.q);
+    free(p->workers[k].errs.p);
+    free(p->workers[k].chunk);
+  }
+  for (size_t i = 0; i < p->n; i++) {
+    if (p->paths)
+      free(p->paths[i]);
+    if (p->results)
+      free(p->results[i]);
+  }
+  free(p->workers);
+  free(p->paths);
+  free(p->path_len);
+  free(p->results);
+  free(p->result_len);
+  pthread_mutex_destroy(&p->mu);
+  pthread_cond_destroy(&p->room);
+  pthread_cond_destroy(&p->ready);
+  free(p);
+}
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_9fe3d9a3ba262a56(void *_swig_go_0) {
+void _wrap_Swig_free_capi_e625cd6b96271fff(void *_swig_go_0) {
   void *arg1 = 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -437,7 +844,7 @@ void _wrap_Swig_free_capi_9fe3d9a3ba262a56(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_9fe3d9a3ba262a56(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_e625cd6b96271fff(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -450,7 +857,7 @@ void *_wrap_Swig_malloc_capi_9fe3d9a3ba262a56(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_VERSION_HEX_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_VERSION_HEX_capi_e625cd6b96271fff() {
   int result;
   intgo _swig_go_result;
   
@@ -461,7 +868,7 @@ intgo _wrap_CTR_VERSION_HEX_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_ctr_version_capi_9fe3d9a3ba262a56() {
+intgo _wrap_ctr_version_capi_e625cd6b96271fff() {
   unsigned int result;
   intgo _swig_go_result;
   
@@ -472,7 +879,7 @@ intgo _wrap_ctr_version_capi_9fe3d9a3ba262a56() {
 }
 
 
-_gostring_ _wrap_ctr_version_string_capi_9fe3d9a3ba262a56() {
+_gostring_ _wrap_ctr_version_string_capi_e625cd6b96271fff() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -483,7 +890,7 @@ _gostring_ _wrap_ctr_version_string_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_OK_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_OK_capi_e625cd6b96271fff() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -495,7 +902,7 @@ intgo _wrap_CTR_OK_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_STOPPED_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_STOPPED_capi_e625cd6b96271fff() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -507,7 +914,7 @@ intgo _wrap_CTR_STOPPED_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_ENOMEM_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_ENOMEM_capi_e625cd6b96271fff() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -519,7 +926,7 @@ intgo _wrap_CTR_ENOMEM_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_EINVAL_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_EINVAL_capi_e625cd6b96271fff() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -531,7 +938,7 @@ intgo _wrap_CTR_EINVAL_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_ESYNTAX_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_ESYNTAX_capi_e625cd6b96271fff() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -543,7 +950,7 @@ intgo _wrap_CTR_ESYNTAX_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_EIO_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_EIO_capi_e625cd6b96271fff() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -555,7 +962,7 @@ intgo _wrap_CTR_EIO_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_EDATA_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_EDATA_capi_e625cd6b96271fff() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -567,7 +974,7 @@ intgo _wrap_CTR_EDATA_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_ENOENT_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_ENOENT_capi_e625cd6b96271fff() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -579,7 +986,7 @@ intgo _wrap_CTR_ENOENT_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_EBUSY_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_EBUSY_capi_e625cd6b96271fff() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -591,7 +998,7 @@ intgo _wrap_CTR_EBUSY_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_ELIMIT_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_ELIMIT_capi_e625cd6b96271fff() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -603,7 +1010,7 @@ intgo _wrap_CTR_ELIMIT_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_EVERSION_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_EVERSION_capi_e625cd6b96271fff() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -615,7 +1022,7 @@ intgo _wrap_CTR_EVERSION_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_ESTATE_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_ESTATE_capi_e625cd6b96271fff() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -627,7 +1034,7 @@ intgo _wrap_CTR_ESTATE_capi_9fe3d9a3ba262a56() {
 }
 
 
-_gostring_ _wrap_ctr_strerror_capi_9fe3d9a3ba262a56(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_strerror_capi_e625cd6b96271fff(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -640,7 +1047,7 @@ _gostring_ _wrap_ctr_strerror_capi_9fe3d9a3ba262a56(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_status_name_capi_9fe3d9a3ba262a56(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_status_name_capi_e625cd6b96271fff(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -653,7 +1060,7 @@ _gostring_ _wrap_ctr_status_name_capi_9fe3d9a3ba262a56(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_e625cd6b96271fff() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -665,7 +1072,7 @@ intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ALERT_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_PRIORITY_ALERT_capi_e625cd6b96271fff() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -677,7 +1084,7 @@ intgo _wrap_CTR_PRIORITY_ALERT_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_CRITICAL_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_PRIORITY_CRITICAL_capi_e625cd6b96271fff() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -689,7 +1096,7 @@ intgo _wrap_CTR_PRIORITY_CRITICAL_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ERROR_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_PRIORITY_ERROR_capi_e625cd6b96271fff() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -701,7 +1108,7 @@ intgo _wrap_CTR_PRIORITY_ERROR_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_WARNING_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_PRIORITY_WARNING_capi_e625cd6b96271fff() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -713,7 +1120,7 @@ intgo _wrap_CTR_PRIORITY_WARNING_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_NOTICE_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_PRIORITY_NOTICE_capi_e625cd6b96271fff() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -725,7 +1132,7 @@ intgo _wrap_CTR_PRIORITY_NOTICE_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_e625cd6b96271fff() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -737,7 +1144,7 @@ intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_DEBUG_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_PRIORITY_DEBUG_capi_e625cd6b96271fff() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -749,7 +1156,7 @@ intgo _wrap_CTR_PRIORITY_DEBUG_capi_9fe3d9a3ba262a56() {
 }
 
 
-_gostring_ _wrap_ctr_priority_name_capi_9fe3d9a3ba262a56(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_priority_name_capi_e625cd6b96271fff(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -769,7 +1176,7 @@ _gostring_ _wrap_ctr_priority_name_capi_9fe3d9a3ba262a56(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_priority_parse_capi_9fe3d9a3ba262a56(_gostring_ _swig_go_0) {
+intgo _wrap_ctr_priority_parse_capi_e625cd6b96271fff(_gostring_ _swig_go_0) {
   char *arg1 = 0 ;
   char *temp1 ;
   int result;
@@ -789,7 +1196,7 @@ intgo _wrap_ctr_priority_parse_capi_9fe3d9a3ba262a56(_gostring_ _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_SEVERITY_ERROR_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_SEVERITY_ERROR_capi_e625cd6b96271fff() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -801,7 +1208,7 @@ intgo _wrap_CTR_SEVERITY_ERROR_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_SEVERITY_WARNING_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_SEVERITY_WARNING_capi_e625cd6b96271fff() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -813,7 +1220,7 @@ intgo _wrap_CTR_SEVERITY_WARNING_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_ctr_diag_severity_capi_9fe3d9a3ba262a56(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_severity_capi_e625cd6b96271fff(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -826,7 +1233,7 @@ intgo _wrap_ctr_diag_severity_capi_9fe3d9a3ba262a56(struct ctr_diag *_swig_go_0)
 }
 
 
-_gostring_ _wrap_ctr_diag_file_capi_9fe3d9a3ba262a56(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_file_capi_e625cd6b96271fff(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -839,7 +1246,7 @@ _gostring_ _wrap_ctr_diag_file_capi_9fe3d9a3ba262a56(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_diag_line_capi_9fe3d9a3ba262a56(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_line_capi_e625cd6b96271fff(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -852,7 +1259,7 @@ intgo _wrap_ctr_diag_line_capi_9fe3d9a3ba262a56(struct ctr_diag *_swig_go_0) {
 }
 
 
-intgo _wrap_ctr_diag_column_capi_9fe3d9a3ba262a56(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_column_capi_e625cd6b96271fff(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -865,7 +1272,7 @@ intgo _wrap_ctr_diag_column_capi_9fe3d9a3ba262a56(struct ctr_diag *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_diag_item_capi_9fe3d9a3ba262a56(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_item_capi_e625cd6b96271fff(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -885,7 +1292,7 @@ _gostring_ _wrap_ctr_diag_item_capi_9fe3d9a3ba262a56(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_code_capi_9fe3d9a3ba262a56(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_code_capi_e625cd6b96271fff(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -898,7 +1305,7 @@ _gostring_ _wrap_ctr_diag_code_capi_9fe3d9a3ba262a56(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_message_capi_9fe3d9a3ba262a56(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_message_capi_e625cd6b96271fff(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -911,7 +1318,7 @@ _gostring_ _wrap_ctr_diag_message_capi_9fe3d9a3ba262a56(struct ctr_diag *_swig_g
 }
 
 
-_gostring_ _wrap_ctr_diag_text_capi_9fe3d9a3ba262a56(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_text_capi_e625cd6b96271fff(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -924,7 +1331,7 @@ _gostring_ _wrap_ctr_diag_text_capi_9fe3d9a3ba262a56(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_compiler_new_capi_9fe3d9a3ba262a56(_goslice_ _swig_go_0) {
+intgo _wrap_ctr_compiler_new_capi_e625cd6b96271fff(_goslice_ _swig_go_0) {
   ctr_compiler **arg1 = 0 ;
   ctr_compiler *out_temp1 ;
   int result;
@@ -945,7 +1352,7 @@ intgo _wrap_ctr_compiler_new_capi_9fe3d9a3ba262a56(_goslice_ _swig_go_0) {
 }
 
 
-void _wrap_ctr_compiler_free_capi_9fe3d9a3ba262a56(struct ctr_compiler *_swig_go_0) {
+void _wrap_ctr_compiler_free_capi_e625cd6b96271fff(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   
   arg1 = *(ctr_compiler **)&_swig_go_0; 
@@ -955,7 +1362,7 @@ void _wrap_ctr_compiler_free_capi_9fe3d9a3ba262a56(struct ctr_compiler *_swig_go
 }
 
 
-intgo _wrap_ctr_compiler_add_file_capi_9fe3d9a3ba262a56(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_file_capi_e625cd6b96271fff(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -977,7 +1384,7 @@ intgo _wrap_ctr_compiler_add_file_capi_9fe3d9a3ba262a56(struct ctr_compiler *_sw
 }
 
 
-intgo _wrap_ctr_compiler_add_string_capi_9fe3d9a3ba262a56(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_ctr_compiler_add_string_capi_e625cd6b96271fff(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   size_t arg3 ;
@@ -1006,7 +1413,7 @@ intgo _wrap_ctr_compiler_add_string_capi_9fe3d9a3ba262a56(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_add_builtin_capi_9fe3d9a3ba262a56(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_builtin_capi_e625cd6b96271fff(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1028,7 +1435,7 @@ intgo _wrap_ctr_compiler_add_builtin_capi_9fe3d9a3ba262a56(struct ctr_compiler *
 }
 
 
-long long _wrap_ctr_builtin_count_capi_9fe3d9a3ba262a56() {
+long long _wrap_ctr_builtin_count_capi_e625cd6b96271fff() {
   size_t result;
   long long _swig_go_result;
   
@@ -1039,7 +1446,7 @@ long long _wrap_ctr_builtin_count_capi_9fe3d9a3ba262a56() {
 }
 
 
-_gostring_ _wrap_ctr_builtin_name_capi_9fe3d9a3ba262a56(long long _swig_go_0) {
+_gostring_ _wrap_ctr_builtin_name_capi_e625cd6b96271fff(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1059,7 +1466,7 @@ _gostring_ _wrap_ctr_builtin_name_capi_9fe3d9a3ba262a56(long long _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_compiler_select_name_capi_9fe3d9a3ba262a56(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_name_capi_e625cd6b96271fff(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -1083,7 +1490,7 @@ intgo _wrap_ctr_compiler_select_name_capi_9fe3d9a3ba262a56(struct ctr_compiler *
 }
 
 
-intgo _wrap_ctr_compiler_select_tag_capi_9fe3d9a3ba262a56(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_tag_capi_e625cd6b96271fff(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -1107,7 +1514,7 @@ intgo _wrap_ctr_compiler_select_tag_capi_9fe3d9a3ba262a56(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_set_min_priority_capi_9fe3d9a3ba262a56(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_compiler_set_min_priority_capi_e625cd6b96271fff(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   int result;
@@ -1122,7 +1529,7 @@ intgo _wrap_ctr_compiler_set_min_priority_capi_9fe3d9a3ba262a56(struct ctr_compi
 }
 
 
-intgo _wrap_ctr_compiler_set_limit_capi_9fe3d9a3ba262a56(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_compiler_set_limit_capi_e625cd6b96271fff(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -1139,7 +1546,7 @@ intgo _wrap_ctr_compiler_set_limit_capi_9fe3d9a3ba262a56(struct ctr_compiler *_s
 }
 
 
-intgo _wrap_ctr_compiler_compile_capi_9fe3d9a3ba262a56(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_compiler_compile_capi_e625cd6b96271fff(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   ctr_ruleset **arg2 = 0 ;
   ctr_ruleset *out_temp2 ;
@@ -1162,7 +1569,7 @@ intgo _wrap_ctr_compiler_compile_capi_9fe3d9a3ba262a56(struct ctr_compiler *_swi
 }
 
 
-long long _wrap_ctr_compiler_diag_count_capi_9fe3d9a3ba262a56(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_diag_count_capi_e625cd6b96271fff(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1175,7 +1582,7 @@ long long _wrap_ctr_compiler_diag_count_capi_9fe3d9a3ba262a56(struct ctr_compile
 }
 
 
-struct ctr_diag *_wrap_ctr_compiler_diag_capi_9fe3d9a3ba262a56(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
+struct ctr_diag *_wrap_ctr_compiler_diag_capi_e625cd6b96271fff(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   size_t arg2 ;
   ctr_diag *result = 0 ;
@@ -1190,7 +1597,7 @@ struct ctr_diag *_wrap_ctr_compiler_diag_capi_9fe3d9a3ba262a56(struct ctr_compil
 }
 
 
-long long _wrap_ctr_compiler_error_count_capi_9fe3d9a3ba262a56(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_error_count_capi_e625cd6b96271fff(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1203,7 +1610,7 @@ long long _wrap_ctr_compiler_error_count_capi_9fe3d9a3ba262a56(struct ctr_compil
 }
 
 
-struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_9fe3d9a3ba262a56(struct ctr_ruleset *_swig_go_0) {
+struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   ctr_ruleset *result = 0 ;
   struct ctr_ruleset *_swig_go_result;
@@ -1216,7 +1623,7 @@ struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_9fe3d9a3ba262a56(struct ctr_rules
 }
 
 
-void _wrap_ctr_ruleset_unref_capi_9fe3d9a3ba262a56(struct ctr_ruleset *_swig_go_0) {
+void _wrap_ctr_ruleset_unref_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   
   arg1 = *(ctr_ruleset **)&_swig_go_0; 
@@ -1226,7 +1633,7 @@ void _wrap_ctr_ruleset_unref_capi_9fe3d9a3ba262a56(struct ctr_ruleset *_swig_go_
 }
 
 
-long long _wrap_ctr_ruleset_rule_count_capi_9fe3d9a3ba262a56(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_rule_count_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1239,7 +1646,7 @@ long long _wrap_ctr_ruleset_rule_count_capi_9fe3d9a3ba262a56(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_name_capi_9fe3d9a3ba262a56(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_name_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1261,7 +1668,7 @@ _gostring_ _wrap_ctr_ruleset_rule_name_capi_9fe3d9a3ba262a56(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_desc_capi_9fe3d9a3ba262a56(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_desc_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1283,7 +1690,7 @@ _gostring_ _wrap_ctr_ruleset_rule_desc_capi_9fe3d9a3ba262a56(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_condition_capi_9fe3d9a3ba262a56(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_condition_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1305,7 +1712,7 @@ _gostring_ _wrap_ctr_ruleset_rule_condition_capi_9fe3d9a3ba262a56(struct ctr_rul
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_output_capi_9fe3d9a3ba262a56(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_output_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1327,7 +1734,7 @@ _gostring_ _wrap_ctr_ruleset_rule_output_capi_9fe3d9a3ba262a56(struct ctr_rulese
 }
 
 
-intgo _wrap_ctr_ruleset_rule_priority_capi_9fe3d9a3ba262a56(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_priority_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -1342,7 +1749,7 @@ intgo _wrap_ctr_ruleset_rule_priority_capi_9fe3d9a3ba262a56(struct ctr_ruleset *
 }
 
 
-intgo _wrap_ctr_ruleset_rule_enabled_capi_9fe3d9a3ba262a56(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_enabled_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -1357,7 +1764,7 @@ intgo _wrap_ctr_ruleset_rule_enabled_capi_9fe3d9a3ba262a56(struct ctr_ruleset *_
 }
 
 
-long long _wrap_ctr_ruleset_rule_tag_count_capi_9fe3d9a3ba262a56(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+long long _wrap_ctr_ruleset_rule_tag_count_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t result;
@@ -1372,7 +1779,7 @@ long long _wrap_ctr_ruleset_rule_tag_count_capi_9fe3d9a3ba262a56(struct ctr_rule
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_tag_capi_9fe3d9a3ba262a56(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_ctr_ruleset_rule_tag_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t arg3 ;
@@ -1396,7 +1803,7 @@ _gostring_ _wrap_ctr_ruleset_rule_tag_capi_9fe3d9a3ba262a56(struct ctr_ruleset *
 }
 
 
-long long _wrap_ctr_ruleset_enabled_count_capi_9fe3d9a3ba262a56(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_enabled_count_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1409,7 +1816,7 @@ long long _wrap_ctr_ruleset_enabled_count_capi_9fe3d9a3ba262a56(struct ctr_rules
 }
 
 
-long long _wrap_ctr_field_count_capi_9fe3d9a3ba262a56() {
+long long _wrap_ctr_field_count_capi_e625cd6b96271fff() {
   size_t result;
   long long _swig_go_result;
   
@@ -1420,7 +1827,7 @@ long long _wrap_ctr_field_count_capi_9fe3d9a3ba262a56() {
 }
 
 
-_gostring_ _wrap_ctr_field_name_capi_9fe3d9a3ba262a56(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_name_capi_e625cd6b96271fff(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1440,7 +1847,7 @@ _gostring_ _wrap_ctr_field_name_capi_9fe3d9a3ba262a56(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_desc_capi_9fe3d9a3ba262a56(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_desc_capi_e625cd6b96271fff(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1460,7 +1867,7 @@ _gostring_ _wrap_ctr_field_desc_capi_9fe3d9a3ba262a56(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_type_capi_9fe3d9a3ba262a56(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_type_capi_e625cd6b96271fff(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1480,7 +1887,7 @@ _gostring_ _wrap_ctr_field_type_capi_9fe3d9a3ba262a56(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_match_rule_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_rule_capi_e625cd6b96271fff(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1493,7 +1900,7 @@ _gostring_ _wrap_ctr_match_rule_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go
 }
 
 
-intgo _wrap_ctr_match_priority_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_0) {
+intgo _wrap_ctr_match_priority_capi_e625cd6b96271fff(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1506,7 +1913,7 @@ intgo _wrap_ctr_match_priority_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_source_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_source_capi_e625cd6b96271fff(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1519,7 +1926,7 @@ _gostring_ _wrap_ctr_match_source_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_
 }
 
 
-_gostring_ _wrap_ctr_match_output_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_output_capi_e625cd6b96271fff(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1532,7 +1939,7 @@ _gostring_ _wrap_ctr_match_output_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_
 }
 
 
-long long _wrap_ctr_match_tag_count_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_tag_count_capi_e625cd6b96271fff(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1545,7 +1952,7 @@ long long _wrap_ctr_match_tag_count_capi_9fe3d9a3ba262a56(struct ctr_match *_swi
 }
 
 
-_gostring_ _wrap_ctr_match_tag_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_tag_capi_e625cd6b96271fff(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1567,7 +1974,7 @@ _gostring_ _wrap_ctr_match_tag_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_
 }
 
 
-long long _wrap_ctr_match_field_count_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_field_count_capi_e625cd6b96271fff(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1580,7 +1987,7 @@ long long _wrap_ctr_match_field_count_capi_9fe3d9a3ba262a56(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_name_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_name_capi_e625cd6b96271fff(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1602,7 +2009,7 @@ _gostring_ _wrap_ctr_match_field_name_capi_9fe3d9a3ba262a56(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_value_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_value_capi_e625cd6b96271fff(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1624,7 +2031,7 @@ _gostring_ _wrap_ctr_match_field_value_capi_9fe3d9a3ba262a56(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_time_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_time_capi_e625cd6b96271fff(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -1637,7 +2044,7 @@ long long _wrap_ctr_match_time_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_event_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_event_capi_e625cd6b96271fff(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t len_temp2 ;
@@ -1656,7 +2063,7 @@ _gostring_ _wrap_ctr_match_event_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_g
 }
 
 
-long long _wrap_ctr_match_record_index_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_record_index_capi_e625cd6b96271fff(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1669,7 +2076,7 @@ long long _wrap_ctr_match_record_index_capi_9fe3d9a3ba262a56(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_byte_offset_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_byte_offset_capi_e625cd6b96271fff(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1682,7 +2089,7 @@ long long _wrap_ctr_match_byte_offset_capi_9fe3d9a3ba262a56(struct ctr_match *_s
 }
 
 
-intgo _wrap_ctr_match_silenced_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_0) {
+intgo _wrap_ctr_match_silenced_capi_e625cd6b96271fff(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1695,7 +2102,7 @@ intgo _wrap_ctr_match_silenced_capi_9fe3d9a3ba262a56(struct ctr_match *_swig_go_
 }
 
 
-intgo _wrap_CTR_JSON_EVENT_ID_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_JSON_EVENT_ID_capi_e625cd6b96271fff() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -1707,7 +2114,7 @@ intgo _wrap_CTR_JSON_EVENT_ID_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_JSON_MESSAGE_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_JSON_MESSAGE_capi_e625cd6b96271fff() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -1719,7 +2126,7 @@ intgo _wrap_CTR_JSON_MESSAGE_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_JSON_NO_OUTPUT_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_JSON_NO_OUTPUT_capi_e625cd6b96271fff() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -1731,7 +2138,7 @@ intgo _wrap_CTR_JSON_NO_OUTPUT_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_e625cd6b96271fff() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -1743,7 +2150,7 @@ intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_JSON_NO_TAGS_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_JSON_NO_TAGS_capi_e625cd6b96271fff() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -1755,7 +2162,7 @@ intgo _wrap_CTR_JSON_NO_TAGS_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_JSON_TIME_ISO8601_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_JSON_TIME_ISO8601_capi_e625cd6b96271fff() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -1767,7 +2174,7 @@ intgo _wrap_CTR_JSON_TIME_ISO8601_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR__JSON_ALL_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR__JSON_ALL_capi_e625cd6b96271fff() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -1779,7 +2186,7 @@ intgo _wrap_CTR__JSON_ALL_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_ctr_record_error_status_capi_9fe3d9a3ba262a56(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_status_capi_e625cd6b96271fff(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1792,7 +2199,7 @@ intgo _wrap_ctr_record_error_status_capi_9fe3d9a3ba262a56(struct ctr_record_erro
 }
 
 
-long long _wrap_ctr_record_error_index_capi_9fe3d9a3ba262a56(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_index_capi_e625cd6b96271fff(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1805,7 +2212,7 @@ long long _wrap_ctr_record_error_index_capi_9fe3d9a3ba262a56(struct ctr_record_e
 }
 
 
-long long _wrap_ctr_record_error_offset_capi_9fe3d9a3ba262a56(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_offset_capi_e625cd6b96271fff(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1818,7 +2225,7 @@ long long _wrap_ctr_record_error_offset_capi_9fe3d9a3ba262a56(struct ctr_record_
 }
 
 
-_gostring_ _wrap_ctr_record_error_message_capi_9fe3d9a3ba262a56(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_message_capi_e625cd6b96271fff(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1831,7 +2238,7 @@ _gostring_ _wrap_ctr_record_error_message_capi_9fe3d9a3ba262a56(struct ctr_recor
 }
 
 
-intgo _wrap_ctr_record_error_evaluated_capi_9fe3d9a3ba262a56(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_evaluated_capi_e625cd6b96271fff(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1844,7 +2251,7 @@ intgo _wrap_ctr_record_error_evaluated_capi_9fe3d9a3ba262a56(struct ctr_record_e
 }
 
 
-_gostring_ _wrap_ctr_record_error_text_capi_9fe3d9a3ba262a56(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_text_capi_e625cd6b96271fff(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1857,7 +2264,7 @@ _gostring_ _wrap_ctr_record_error_text_capi_9fe3d9a3ba262a56(struct ctr_record_e
 }
 
 
-intgo _wrap_CTR_FORMAT_AUTO_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_FORMAT_AUTO_capi_e625cd6b96271fff() {
   enum ctr_format result;
   intgo _swig_go_result;
   
@@ -1869,7 +2276,7 @@ intgo _wrap_CTR_FORMAT_AUTO_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_e625cd6b96271fff() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -1881,7 +2288,7 @@ intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_SCAN_NO_INDEX_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_SCAN_NO_INDEX_capi_e625cd6b96271fff() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -1893,7 +2300,7 @@ intgo _wrap_CTR_SCAN_NO_INDEX_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_e625cd6b96271fff() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -1905,7 +2312,7 @@ intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_e625cd6b96271fff() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -1917,7 +2324,7 @@ intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_e625cd6b96271fff() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1929,7 +2336,7 @@ intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_e625cd6b96271fff() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1941,7 +2348,7 @@ intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_e625cd6b96271fff() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1953,7 +2360,7 @@ intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_e625cd6b96271fff() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1965,7 +2372,7 @@ intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_NODES_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_LIMIT_YAML_NODES_capi_e625cd6b96271fff() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1977,7 +2384,7 @@ intgo _wrap_CTR_LIMIT_YAML_NODES_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_e625cd6b96271fff() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -1989,7 +2396,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_e625cd6b96271fff() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2001,7 +2408,7 @@ intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_e625cd6b96271fff() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2013,7 +2420,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RULES_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_LIMIT_RULES_capi_e625cd6b96271fff() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2025,7 +2432,7 @@ intgo _wrap_CTR_LIMIT_RULES_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_e625cd6b96271fff() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2037,7 +2444,7 @@ intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_e625cd6b96271fff() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2049,7 +2456,7 @@ intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_e625cd6b96271fff() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2061,7 +2468,7 @@ intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_e625cd6b96271fff() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2073,7 +2480,7 @@ intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_e625cd6b96271fff() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2085,7 +2492,7 @@ intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_e625cd6b96271fff() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2097,7 +2504,7 @@ intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_LIMIT__COUNT_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_LIMIT__COUNT_capi_e625cd6b96271fff() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2109,7 +2516,7 @@ intgo _wrap_CTR_LIMIT__COUNT_capi_9fe3d9a3ba262a56() {
 }
 
 
-long long _wrap_ctr_limit_default_capi_9fe3d9a3ba262a56(intgo _swig_go_0) {
+long long _wrap_ctr_limit_default_capi_e625cd6b96271fff(intgo _swig_go_0) {
   int arg1 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2122,7 +2529,7 @@ long long _wrap_ctr_limit_default_capi_9fe3d9a3ba262a56(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_limit_name_capi_9fe3d9a3ba262a56(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_limit_name_capi_e625cd6b96271fff(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2135,7 +2542,7 @@ _gostring_ _wrap_ctr_limit_name_capi_9fe3d9a3ba262a56(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_STAT_BYTES_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_STAT_BYTES_capi_e625cd6b96271fff() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2147,7 +2554,7 @@ intgo _wrap_CTR_STAT_BYTES_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_STAT_RECORDS_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_STAT_RECORDS_capi_e625cd6b96271fff() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2159,7 +2566,7 @@ intgo _wrap_CTR_STAT_RECORDS_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_STAT_MATCHES_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_STAT_MATCHES_capi_e625cd6b96271fff() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2171,7 +2578,7 @@ intgo _wrap_CTR_STAT_MATCHES_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_STAT_BAD_RECORDS_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_STAT_BAD_RECORDS_capi_e625cd6b96271fff() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2183,7 +2590,7 @@ intgo _wrap_CTR_STAT_BAD_RECORDS_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_STAT_SKIPPED_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_STAT_SKIPPED_capi_e625cd6b96271fff() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2195,7 +2602,7 @@ intgo _wrap_CTR_STAT_SKIPPED_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_STAT_EVALUATED_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_STAT_EVALUATED_capi_e625cd6b96271fff() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2207,7 +2614,7 @@ intgo _wrap_CTR_STAT_EVALUATED_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_STAT_INCOMPLETE_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_STAT_INCOMPLETE_capi_e625cd6b96271fff() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2219,7 +2626,7 @@ intgo _wrap_CTR_STAT_INCOMPLETE_capi_9fe3d9a3ba262a56() {
 }
 
 
-intgo _wrap_CTR_STAT__COUNT_capi_9fe3d9a3ba262a56() {
+intgo _wrap_CTR_STAT__COUNT_capi_e625cd6b96271fff() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2231,7 +2638,7 @@ intgo _wrap_CTR_STAT__COUNT_capi_9fe3d9a3ba262a56() {
 }
 
 
-void _wrap_ctr_scanner_free_capi_9fe3d9a3ba262a56(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_free_capi_e625cd6b96271fff(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -2241,7 +2648,7 @@ void _wrap_ctr_scanner_free_capi_9fe3d9a3ba262a56(struct ctr_scanner *_swig_go_0
 }
 
 
-intgo _wrap_ctr_scanner_set_flags_capi_9fe3d9a3ba262a56(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_scanner_set_flags_capi_e625cd6b96271fff(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   unsigned int arg2 ;
   int result;
@@ -2256,7 +2663,7 @@ intgo _wrap_ctr_scanner_set_flags_capi_9fe3d9a3ba262a56(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_set_limit_capi_9fe3d9a3ba262a56(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_scanner_set_limit_capi_e625cd6b96271fff(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -2273,7 +2680,7 @@ intgo _wrap_ctr_scanner_set_limit_capi_9fe3d9a3ba262a56(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_feed_capi_9fe3d9a3ba262a56(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_scanner_feed_capi_e625cd6b96271fff(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -2292,7 +2699,7 @@ intgo _wrap_ctr_scanner_feed_capi_9fe3d9a3ba262a56(struct ctr_scanner *_swig_go_
 }
 
 
-intgo _wrap_ctr_scanner_finish_capi_9fe3d9a3ba262a56(struct ctr_scanner *_swig_go_0) {
+intgo _wrap_ctr_scanner_finish_capi_e625cd6b96271fff(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2305,7 +2712,7 @@ intgo _wrap_ctr_scanner_finish_capi_9fe3d9a3ba262a56(struct ctr_scanner *_swig_g
 }
 
 
-void _wrap_ctr_scanner_reset_capi_9fe3d9a3ba262a56(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_reset_capi_e625cd6b96271fff(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -2315,7 +2722,7 @@ void _wrap_ctr_scanner_reset_capi_9fe3d9a3ba262a56(struct ctr_scanner *_swig_go_
 }
 
 
-long long _wrap_ctr_scanner_stat_capi_9fe3d9a3ba262a56(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_ctr_scanner_stat_capi_e625cd6b96271fff(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t result;
@@ -2330,7 +2737,7 @@ long long _wrap_ctr_scanner_stat_capi_9fe3d9a3ba262a56(struct ctr_scanner *_swig
 }
 
 
-_gostring_ _wrap_ctr_scanner_last_error_capi_9fe3d9a3ba262a56(struct ctr_scanner *_swig_go_0) {
+_gostring_ _wrap_ctr_scanner_last_error_capi_e625cd6b96271fff(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2343,7 +2750,7 @@ _gostring_ _wrap_ctr_scanner_last_error_capi_9fe3d9a3ba262a56(struct ctr_scanner
 }
 
 
-struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_9fe3d9a3ba262a56(intgo _swig_go_0, intgo _swig_go_1) {
+struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_e625cd6b96271fff(intgo _swig_go_0, intgo _swig_go_1) {
   uintptr_t arg1 ;
   int arg2 ;
   ctrgo_ctx *result = 0 ;
@@ -2358,7 +2765,7 @@ struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_9fe3d9a3ba262a56(intgo _swig_go_0, in
 }
 
 
-void _wrap_ctrgo_ctx_free_capi_9fe3d9a3ba262a56(struct ctrgo_ctx *_swig_go_0) {
+void _wrap_ctrgo_ctx_free_capi_e625cd6b96271fff(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   
   arg1 = *(ctrgo_ctx **)&_swig_go_0; 
@@ -2368,7 +2775,7 @@ void _wrap_ctrgo_ctx_free_capi_9fe3d9a3ba262a56(struct ctrgo_ctx *_swig_go_0) {
 }
 
 
-intgo _wrap_ctrgo_ctx_oom_capi_9fe3d9a3ba262a56(struct ctrgo_ctx *_swig_go_0) {
+intgo _wrap_ctrgo_ctx_oom_capi_e625cd6b96271fff(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2381,7 +2788,7 @@ intgo _wrap_ctrgo_ctx_oom_capi_9fe3d9a3ba262a56(struct ctrgo_ctx *_swig_go_0) {
 }
 
 
-intgo _wrap_ctrgo_scanner_new_capi_9fe3d9a3ba262a56(struct ctr_ruleset *_swig_go_0, struct ctrgo_ctx *_swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_ctrgo_scanner_new_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go_0, struct ctrgo_ctx *_swig_go_1, _goslice_ _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   ctrgo_ctx *arg2 = 0 ;
   ctr_scanner **arg3 = 0 ;
@@ -2406,7 +2813,7 @@ intgo _wrap_ctrgo_scanner_new_capi_9fe3d9a3ba262a56(struct ctr_ruleset *_swig_go
 }
 
 
-long long _wrap_ctrgo_queue_take_capi_9fe3d9a3ba262a56(struct ctrgo_ctx *_swig_go_0, _goslice_ _swig_go_1) {
+long long _wrap_ctrgo_queue_take_capi_e625cd6b96271fff(struct ctrgo_ctx *_swig_go_0, _goslice_ _swig_go_1) {
   ctrgo_ctx *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -2422,6 +2829,143 @@ long long _wrap_ctrgo_queue_take_capi_9fe3d9a3ba262a56(struct ctrgo_ctx *_swig_g
   result = ctrgo_queue_take(arg1,arg2,arg3);
   _swig_go_result = result; 
   return _swig_go_result;
+}
+
+
+void _wrap_ctrgo_pool_free_capi_e625cd6b96271fff(struct ctrgo_pool *_swig_go_0) {
+  ctrgo_pool *arg1 = 0 ;
+  
+  arg1 = *(ctrgo_pool **)&_swig_go_0; 
+  
+  ctrgo_pool_free(arg1);
+  
+}
+
+
+intgo _wrap_ctrgo_pool_new_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, long long _swig_go_3, long long _swig_go_4, _goslice_ _swig_go_5) {
+  ctr_ruleset *arg1 = 0 ;
+  unsigned int arg2 ;
+  int arg3 ;
+  size_t arg4 ;
+  size_t arg5 ;
+  ctrgo_pool **arg6 = 0 ;
+  ctrgo_pool *out_temp6 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(ctr_ruleset **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  arg3 = (int)_swig_go_2; 
+  arg4 = (size_t)_swig_go_3; 
+  arg5 = (size_t)_swig_go_4; 
+  
+  if (_swig_go_5.len < 1) {
+    _swig_gopanic("ctrule: out slice must have one element");
+  }
+  out_temp6 = NULL;
+  arg6 = &out_temp6;
+  
+  
+  result = (int)ctrgo_pool_new(arg1,arg2,arg3,arg4,arg5,arg6);
+  _swig_go_result = result; 
+  ((uintptr_t *)_swig_go_5.array)[0] = (uintptr_t)out_temp6; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_ctrgo_pool_set_limit_capi_e625cd6b96271fff(struct ctrgo_pool *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+  ctrgo_pool *arg1 = 0 ;
+  int arg2 ;
+  uint64_t arg3 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(ctrgo_pool **)&_swig_go_0; 
+  arg2 = (int)_swig_go_1; 
+  arg3 = (uint64_t)_swig_go_2; 
+  
+  result = (int)ctrgo_pool_set_limit(arg1,arg2,arg3);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_ctrgo_pool_path_capi_e625cd6b96271fff(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
+  ctrgo_pool *arg1 = 0 ;
+  size_t arg2 ;
+  char *arg3 = 0 ;
+  size_t arg4 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(ctrgo_pool **)&_swig_go_0; 
+  arg2 = (size_t)_swig_go_1; 
+  
+  arg3 = (char *)_swig_go_2.p;
+  arg4 = (size_t)_swig_go_2.n;
+  
+  
+  result = (int)ctrgo_pool_path(arg1,arg2,(char const *)arg3,arg4);
+  _swig_go_result = result; 
+  
+  return _swig_go_result;
+}
+
+
+intgo _wrap_ctrgo_pool_start_capi_e625cd6b96271fff(struct ctrgo_pool *_swig_go_0) {
+  ctrgo_pool *arg1 = 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(ctrgo_pool **)&_swig_go_0; 
+  
+  result = (int)ctrgo_pool_start(arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+long long _wrap_ctrgo_pool_take_capi_e625cd6b96271fff(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
+  ctrgo_pool *arg1 = 0 ;
+  size_t arg2 ;
+  void *arg3 = 0 ;
+  size_t arg4 ;
+  size_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(ctrgo_pool **)&_swig_go_0; 
+  arg2 = (size_t)_swig_go_1; 
+  
+  arg3 = (void *)_swig_go_2.array;
+  arg4 = (size_t)_swig_go_2.len;
+  
+  
+  result = ctrgo_pool_take(arg1,arg2,arg3,arg4);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_ctrgo_pool_failed_capi_e625cd6b96271fff(struct ctrgo_pool *_swig_go_0) {
+  ctrgo_pool *arg1 = 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(ctrgo_pool **)&_swig_go_0; 
+  
+  result = (int)ctrgo_pool_failed(arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_ctrgo_pool_cancel_capi_e625cd6b96271fff(struct ctrgo_pool *_swig_go_0) {
+  ctrgo_pool *arg1 = 0 ;
+  
+  arg1 = *(ctrgo_pool **)&_swig_go_0; 
+  
+  ctrgo_pool_cancel(arg1);
+  
 }
 
 
