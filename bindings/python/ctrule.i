@@ -115,10 +115,184 @@ fail:
   return NULL;
 }
 
+/* Matches batched by ctrpy_scan_file for scan_files' workers: each match is
+ * packed in C while the GIL stays released and the batch is handed to
+ * Python after the feed, the GIL taken once for many matches. Taking it at
+ * every match, a scanning thread waited for it while the other held it for
+ * its Python work. Packed: priority, time, record index, byte offset,
+ * silenced, tag count, field count (uint64s); then length-prefixed strings
+ * (UINT64_MAX: NULL): rule, output, each tag, each field's name and value,
+ * the record, the JSON line (ctr_match_json with CTR_JSON_EVENT_ID). */
+struct ctrpy_batch {
+  PyObject *fn; /* the match callback (borrowed) */
+  unsigned char *p;
+  size_t len, cap;
+  int oom;    /* a match could not be packed: the scan was stopped (MemoryError) */
+  int failed; /* an error callback raised: stop at the next match, as unbatched */
+};
+/* The batch of the ctrpy_scan_file running on this thread, if it batches. */
+static _Thread_local struct ctrpy_batch *ctrpy_batching;
+
+#define CTRPY_BATCH_FLUSH (1u << 20) /* packed bytes handed to Python between two feeds */
+
+static void ctrpy_batch_put(struct ctrpy_batch *b, const void *src, size_t n)
+{
+  if (b->oom)
+    return;
+  if (b->cap - b->len < n) {
+    size_t cap = b->cap ? b->cap : 64u * 1024u;
+    while (cap - b->len < n)
+      cap *= 2;
+    unsigned char *p = realloc(b->p, cap);
+    if (!p) {
+      b->oom = 1;
+      return;
+    }
+    b->p = p;
+    b->cap = cap;
+  }
+  if (n)
+    memcpy(b->p + b->len, src, n);
+  b->len += n;
+}
+
+static void ctrpy_batch_u64(struct ctrpy_batch *b, uint64_t v) { ctrpy_batch_put(b, &v, 8); }
+
+static void ctrpy_batch_bytes(struct ctrpy_batch *b, const char *s, size_t n)
+{
+  ctrpy_batch_u64(b, s ? (uint64_t)n : UINT64_MAX);
+  if (s)
+    ctrpy_batch_put(b, s, n);
+}
+
+static void ctrpy_batch_str(struct ctrpy_batch *b, const char *s) { ctrpy_batch_bytes(b, s, s ? strlen(s) : 0); }
+
+/* Packs a match (no GIL); non-zero stops the scan. */
+static int ctrpy_batch_match(struct ctrpy_batch *b, const ctr_match *m)
+{
+  if (b->failed)
+    return 1;
+  size_t ntags = ctr_match_tag_count(m), nfields = ctr_match_field_count(m), len = 0;
+  ctrpy_batch_u64(b, (uint64_t)(int64_t)ctr_match_priority(m));
+  ctrpy_batch_u64(b, (uint64_t)ctr_match_time(m));
+  ctrpy_batch_u64(b, ctr_match_record_index(m));
+  ctrpy_batch_u64(b, ctr_match_byte_offset(m));
+  ctrpy_batch_u64(b, (uint64_t)ctr_match_silenced(m));
+  ctrpy_batch_u64(b, ntags);
+  ctrpy_batch_u64(b, nfields);
+  ctrpy_batch_str(b, ctr_match_rule(m));
+  ctrpy_batch_str(b, ctr_match_output(m));
+  for (size_t i = 0; i < ntags; i++)
+    ctrpy_batch_str(b, ctr_match_tag(m, i));
+  for (size_t i = 0; i < nfields; i++) {
+    ctrpy_batch_str(b, ctr_match_field_name(m, i));
+    ctrpy_batch_str(b, ctr_match_field_value(m, i));
+  }
+  const char *raw = ctr_match_event(m, &len);
+  ctrpy_batch_bytes(b, raw ? raw : "", raw ? len : 0);
+  char *line = NULL;
+  if (ctr_match_json(m, CTR_JSON_EVENT_ID, &line, &len) != CTR_OK) {
+    b->oom = 1;
+    return 1;
+  }
+  ctrpy_batch_bytes(b, line, len);
+  ctr_free(line);
+  return b->oom;
+}
+
+/* Reads what ctrpy_batch_match packed at *at: a uint64, or a string as
+ * ctrpy_str makes it (str, or bytes when `bytes`; None for NULL). */
+static uint64_t ctrpy_unpack_u64(const unsigned char *p, size_t *at)
+{
+  uint64_t v;
+  memcpy(&v, p + *at, 8);
+  *at += 8;
+  return v;
+}
+
+static PyObject *ctrpy_unpack_str(const unsigned char *p, size_t *at, int bytes)
+{
+  uint64_t n = ctrpy_unpack_u64(p, at);
+  if (n == UINT64_MAX)
+    Py_RETURN_NONE;
+  const char *s = (const char *)p + *at;
+  *at += (size_t)n;
+  return bytes ? PyBytes_FromStringAndSize(s, (Py_ssize_t)n) : PyUnicode_DecodeUTF8(s, (Py_ssize_t)n, "replace");
+}
+
+/* One packed match as the arguments ctrpy_match_args gives the callback. */
+static PyObject *ctrpy_unpack_args(const unsigned char *p, size_t *at)
+{
+  long long priority = (long long)(int64_t)ctrpy_unpack_u64(p, at), time_ns = (long long)(int64_t)ctrpy_unpack_u64(p, at);
+  unsigned long long index = ctrpy_unpack_u64(p, at), offset = ctrpy_unpack_u64(p, at);
+  int silenced = ctrpy_unpack_u64(p, at) != 0;
+  size_t ntags = (size_t)ctrpy_unpack_u64(p, at), nfields = (size_t)ctrpy_unpack_u64(p, at);
+  PyObject *rule = ctrpy_unpack_str(p, at, 0), *output = ctrpy_unpack_str(p, at, 0);
+  PyObject *tags = PyTuple_New((Py_ssize_t)ntags), *fields = PyDict_New(), *event = NULL, *json = NULL;
+  int ok = rule && output && tags && fields;
+  for (size_t i = 0; i < ntags; i++) {
+    PyObject *t = ctrpy_unpack_str(p, at, 0);
+    if (!t || !tags) {
+      Py_XDECREF(t);
+      ok = 0;
+      continue; /* keeps *at moving: the next match starts after this one */
+    }
+    PyTuple_SET_ITEM(tags, (Py_ssize_t)i, t);
+  }
+  for (size_t i = 0; i < nfields; i++) {
+    PyObject *k = ctrpy_unpack_str(p, at, 0), *v = ctrpy_unpack_str(p, at, 0);
+    if (!k || !v || !fields || PyDict_SetItem(fields, k, v) != 0)
+      ok = 0;
+    Py_XDECREF(k);
+    Py_XDECREF(v);
+  }
+  event = ctrpy_unpack_str(p, at, 1);
+  json = ctrpy_unpack_str(p, at, 1);
+  if (!ok || !event || !json) {
+    Py_XDECREF(rule);
+    Py_XDECREF(output);
+    Py_XDECREF(tags);
+    Py_XDECREF(fields);
+    Py_XDECREF(event);
+    Py_XDECREF(json);
+    return NULL;
+  }
+  return Py_BuildValue("(NLNNNLNKKNN)", rule, priority, output, tags, fields, time_ns, event, index, offset, json,
+                       PyBool_FromLong(silenced));
+}
+
+/* Hands the batch to fn, one call per match, in order (GIL held), and
+ * empties it. Returns non-zero if the scan is to stop: fn returned true or
+ * raised (its exception stays pending), or a match could not be packed or
+ * unpacked (MemoryError). */
+static int ctrpy_batch_deliver(struct ctrpy_batch *b, PyObject *fn)
+{
+  int stop = 0;
+  for (size_t at = 0; at < b->len && !stop;) {
+    if (PyErr_Occurred()) {
+      stop = 1;
+      break;
+    }
+    PyObject *args = ctrpy_unpack_args(b->p, &at);
+    PyObject *r = args ? PyObject_Call(fn, args, NULL) : NULL;
+    Py_XDECREF(args);
+    stop = !r || PyObject_IsTrue(r) != 0;
+    Py_XDECREF(r);
+  }
+  b->len = 0;
+  if (b->oom && !stop) {
+    PyErr_NoMemory();
+    stop = 1;
+  }
+  return stop || PyErr_Occurred() != NULL;
+}
+
 /* ctr_match_fn: runs on the scanning thread with the GIL released by the
  * wrapper of feed/finish; takes the GIL back for the Python call. */
 static int ctrpy_match_tramp(const ctr_match *m, void *user_data)
 {
+  if (ctrpy_batching)
+    return ctrpy_batch_match(ctrpy_batching, m);
   int stop = 1;
   SWIG_PYTHON_THREAD_BEGIN_BLOCK;
   /* A previous callback of this C call raised: stop, keep its exception. */
@@ -143,7 +317,11 @@ static int ctrpy_match_tramp(const ctr_match *m, void *user_data)
 static void ctrpy_record_error_tramp(const ctr_record_error *e, void *user_data)
 {
   SWIG_PYTHON_THREAD_BEGIN_BLOCK;
-  if (!PyErr_Occurred()) {
+  /* Batched matches made before this record come first, as unbatched. */
+  if (ctrpy_batching && ctrpy_batching->len && !PyErr_Occurred() &&
+      ctrpy_batch_deliver(ctrpy_batching, ctrpy_batching->fn))
+    ctrpy_batching->failed = 1;
+  if (!PyErr_Occurred() && !(ctrpy_batching && ctrpy_batching->failed)) {
     PyObject *message = ctrpy_str(ctr_record_error_message(e));
     PyObject *text = message ? ctrpy_str(ctr_record_error_text(e)) : NULL;
     PyObject *r = NULL;
@@ -156,6 +334,8 @@ static void ctrpy_record_error_tramp(const ctr_record_error *e, void *user_data)
       Py_XDECREF(message);
     Py_XDECREF(r);
   }
+  if (ctrpy_batching && PyErr_Occurred())
+    ctrpy_batching->failed = 1; /* the matches after it are not delivered, as unbatched */
   SWIG_PYTHON_THREAD_END_BLOCK;
 }
 %}
@@ -320,7 +500,10 @@ PyObject *ctrpy_scanner_stats(const ctr_scanner *sc)
  * the status of the last feed or of finish, whether finish was called, and
  * the errno of a failed open or read (the stream is then left unfinished).
  * A feed that ran Python callbacks is followed by a look, with the GIL, for
- * an exception they left, which stops the scan as between two feeds. */
+ * an exception they left, which stops the scan as between two feeds.
+ * deliver: None, or the match callback to batch for (ctrpy_batch: the
+ * matches are handed to it after the feeds, at most 1 MiB of them at a
+ * time; only for a callback that never stops the scan, scan_files'). */
 %typemap(in) const char *fspath {
   if (!PyBytes_Check($input))
     SWIG_exception_fail(SWIG_TypeError, "the path must be bytes (os.fsencode)");
@@ -329,11 +512,15 @@ PyObject *ctrpy_scanner_stats(const ctr_scanner *sc)
     SWIG_exception_fail(SWIG_ValueError, "embedded null byte");
 }
 %inline %{
-PyObject *ctrpy_scan_file(ctr_scanner *sc, const char *fspath, size_t chunk)
+PyObject *ctrpy_scan_file(ctr_scanner *sc, const char *fspath, size_t chunk, PyObject *deliver)
 {
-  int status = CTR_OK, finished = 0, err = 0;
+  int status = CTR_OK, finished = 0, err = 0, stop = 0;
   char *buf = NULL;
+  struct ctrpy_batch batch = {deliver, NULL, 0, 0, 0, 0};
+  int batching = deliver != Py_None;
   Py_BEGIN_ALLOW_THREADS
+  if (batching)
+    ctrpy_batching = &batch;
   int fd = open(fspath, O_RDONLY | O_CLOEXEC);
   struct stat st;
   if (fd < 0) {
@@ -357,25 +544,36 @@ PyObject *ctrpy_scan_file(ctr_scanner *sc, const char *fspath, size_t chunk)
         finished = 1;
         break;
       }
-      uint64_t calls = ctr_scanner_stat(sc, CTR_STAT_MATCHES) + ctr_scanner_stat(sc, CTR_STAT_BAD_RECORDS) +
-                       ctr_scanner_stat(sc, CTR_STAT_INCOMPLETE);
+      /* Batched matches call no Python during the feed: only errors do. */
+      uint64_t calls = (batching ? 0 : ctr_scanner_stat(sc, CTR_STAT_MATCHES)) +
+                       ctr_scanner_stat(sc, CTR_STAT_BAD_RECORDS) + ctr_scanner_stat(sc, CTR_STAT_INCOMPLETE);
       status = ctr_scanner_feed(sc, buf, (size_t)n);
-      if (status == CTR_OK && calls != ctr_scanner_stat(sc, CTR_STAT_MATCHES) +
-                                           ctr_scanner_stat(sc, CTR_STAT_BAD_RECORDS) +
-                                           ctr_scanner_stat(sc, CTR_STAT_INCOMPLETE)) {
+      int called = calls != (batching ? 0 : ctr_scanner_stat(sc, CTR_STAT_MATCHES)) +
+                                ctr_scanner_stat(sc, CTR_STAT_BAD_RECORDS) +
+                                ctr_scanner_stat(sc, CTR_STAT_INCOMPLETE);
+      if (status == CTR_OK && (called || batch.len >= CTRPY_BATCH_FLUSH)) {
         PyGILState_STATE g = PyGILState_Ensure();
+        if (batch.len >= CTRPY_BATCH_FLUSH && !PyErr_Occurred())
+          stop = ctrpy_batch_deliver(&batch, deliver);
         int raised = PyErr_Occurred() != NULL;
         PyGILState_Release(g);
-        if (raised)
+        if (raised || stop)
           break;
       }
     }
     free(buf);
     close(fd);
   }
+  ctrpy_batching = NULL;
   Py_END_ALLOW_THREADS
+  /* What the scan queued (the GIL held again), unless a callback raised. */
+  if (batching && !stop && !PyErr_Occurred())
+    stop = ctrpy_batch_deliver(&batch, deliver);
+  free(batch.p);
   if (PyErr_Occurred()) /* left by a callback: raised as feed and finish raise it */
     return NULL;
+  if (stop && (status == CTR_OK || status == CTR_STOPPED)) /* the callback asked to stop: as unbatched */
+    status = CTR_STOPPED;
   return Py_BuildValue("(iii)", status, finished, err);
 }
 %}

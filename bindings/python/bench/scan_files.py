@@ -92,7 +92,7 @@ def main() -> int:
             def cli(n: int) -> Callable[[], None]:
                 def run() -> None:
                     subprocess.run([args.cli, "scan", "-q", f"-j{n}", tmp], check=True,
-                                   stdout=subprocess.DEVNULL)
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 return run
             cases[f"ctrule scan -j N ({args.cli})"] = (cli, True)
         print(f"2,000 gzip files of 100 records, {args.rounds} rounds, 1 and 2 taking turns; "

@@ -573,6 +573,10 @@ class Scanner:
         match_cb, error_cb = _make_callbacks(on_match, on_error, self._strict, self._errors,
                                              max_errors, self._state)
         ptr = ruleset._new_scanner(match_cb)
+        # scan_files' workers set it to match_cb: their callback never stops
+        # the scan, so a file's matches may reach it in batches (ctrpy_batch).
+        self._match_cb = match_cb
+        self._batch: Callable[..., Any] | None = None
         self._finalizer = weakref.finalize(self, _free_scanner, ptr, match_cb, error_cb)
         self._ptr_ = ptr
         self._lock = threading.Lock()
@@ -749,7 +753,7 @@ class Scanner:
         fspath = os.fsencode(path)
         with self._exclusive() as ptr:
             try:
-                status, finished, err = _capi.ctrpy_scan_file(ptr, fspath, chunk_size)
+                status, finished, err = _capi.ctrpy_scan_file(ptr, fspath, chunk_size, self._batch)
             except BaseException:
                 self._stopped = True
                 raise

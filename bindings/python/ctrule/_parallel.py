@@ -79,6 +79,9 @@ class _Worker:
         self.alerts: List[Alert] = []
         self.forward = forward
         self.scanner = Scanner(ruleset, self.alerts.append, no_correlation=forward, **options)
+        # A file's matches reach alerts.append in batches, the GIL taken once
+        # for many (ctrule.i: ctrpy_batch): list.append never stops a scan.
+        self.scanner._batch = self.scanner._match_cb
         self.stats = self.scanner.stats  # the counters after the last input
 
     def _kept(self) -> Tuple[List[Alert], List[_Kept]]:
@@ -112,8 +115,8 @@ class _Worker:
         self.stats = sc.stats
         alerts, kept = self._kept()
         stats = _diff(self.stats, before)
-        # A silenced match is no alert of the input's (as the CLI counts).
-        stats = dataclasses.replace(stats, matches=stats.matches - (len(self.alerts) - len(alerts)))
+        if len(alerts) != len(self.alerts):  # a silenced match is no alert of the input's (as the CLI counts)
+            stats = dataclasses.replace(stats, matches=stats.matches - (len(self.alerts) - len(alerts)))
         return FileResult(source, alerts, stats, errors, error), kept
 
 

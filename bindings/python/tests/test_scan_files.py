@@ -4,6 +4,7 @@ input order and equal to scanning each input alone."""
 from __future__ import annotations
 
 import gzip
+import io
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,40 @@ def test_failures_of_the_inputs_themselves_raise_at_their_place(ruleset: ctrule.
     # Many more inputs than threads, all of them: the last results too.
     assert len(list(ctrule.scan_files(ruleset, [ndjson_bytes] * 40, threads=threads))) == 40
     assert threading.active_count() == before
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_batched_matches_equal_one_by_one(ruleset: ctrule.Ruleset, ndjson_bytes: bytes, tmp_path: Path,
+                                          threads: int) -> None:
+    """scan_files' workers take a path's matches in batches (ctrpy_batch),
+    handed over after the feeds and whenever 1 MiB of them is packed: the
+    alerts, in order, and the record errors are those of a scanner called
+    match by match, with bad records among the matches."""
+    lines = ndjson_bytes.splitlines(keepends=True)
+    body = b"".join(line + (b'{"eventVersion": oops}\n' if i % 7 == 0 else b"") for i, line in enumerate(lines))
+    path = tmp_path / "many.ndjson"
+    path.write_bytes(body * 40)
+    one: list[ctrule.Alert] = []
+    seen: list[ctrule.RecordError] = []
+    with ruleset.scanner(one.append, on_error=seen.append) as sc:
+        sc.scan(io.BytesIO(path.read_bytes()))  # a file object: fed chunk by chunk, one call per match
+        errors = list(sc.errors)
+    assert sum(len(a.raw) + len(a.to_json()) for a in one) > 2 << 20  # flushed mid-file at least once
+    [res] = list(ctrule.scan_files(ruleset, [path], threads=threads))
+    assert [(a.record_index, a.byte_offset, a.to_json()) for a in res.alerts] == \
+        [(a.record_index, a.byte_offset, a.to_json()) for a in one]
+    assert [(e.index, e.text) for e in res.errors] == [(e.index, e.text) for e in errors] and errors == seen[:1000]
+
+
+def test_a_raising_error_callback_stops_a_batched_scan(ruleset: ctrule.Ruleset, ndjson_bytes: bytes,
+                                                       tmp_path: Path) -> None:
+    """An exception from on_error, raised while a worker's matches are
+    batched, comes out of scan_files."""
+    path = tmp_path / "bad.ndjson"
+    path.write_bytes(ndjson_bytes + b'{"eventVersion": oops}\n' + ndjson_bytes)
+
+    def fail(e: ctrule.RecordError) -> None:
+        raise LookupError(f"record {e.index}")
+
+    with pytest.raises(LookupError, match="record"):
+        list(ctrule.scan_files(ruleset, [path], threads=1, on_error=fail))
