@@ -68,7 +68,7 @@ func keep(alerts []Alert) (shown []Alert, kept []keptRecord) {
 // correlator is ScanFiles' one OnlyCorrelation scanner, fed each file's
 // noted records in file order as one NDJSON stream. What it finds while a
 // record is fed (or, at the end, on the last record fed) is placed on that
-// record's index and offset in its file.
+// record's index and offset in its file, as it comes.
 type correlator struct {
 	sc            *Scanner
 	alerts        []Alert
@@ -87,7 +87,10 @@ func (r *Ruleset) newCorrelator(opts []ScanOption) (*correlator, error) {
 			return nil
 		}),
 		OnWarning(func(string) {})) // an empty stream: nothing the files' results would not say
+	// An alert is placed on the record being fed when it comes (as the CLI
+	// places it): the one that completed it, not the file's last noted one.
 	sc, err := r.NewScanner(func(a Alert) error {
+		a.RecordIndex, a.ByteOffset = c.index, c.offset
 		c.alerts = append(c.alerts, a)
 		return nil
 	}, opts...)
@@ -101,9 +104,6 @@ func (r *Ruleset) newCorrelator(opts []ScanOption) (*correlator, error) {
 // take returns res with what the correlator found since the last take.
 func (c *correlator) take(res FileResult) FileResult {
 	incomplete := c.sc.Stats().Incomplete
-	for i := range c.alerts {
-		c.alerts[i].RecordIndex, c.alerts[i].ByteOffset = c.index, c.offset
-	}
 	res.Alerts = append(res.Alerts, c.alerts...)
 	res.RecordErrors = append(res.RecordErrors, c.errs...)
 	res.Stats.Matches += uint64(len(c.alerts))

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -315,5 +316,37 @@ func TestScanFilesPutsWhatTheEndDecidesInTheLastMatchingFilesResult(t *testing.T
 	}
 	if !reflect.DeepEqual(got, []string{"", "", "Few Snapshot Deletions@1:2", ""}) || res[2].Stats.Matches != 1 {
 		t.Fatalf("%q %+v", got, res[2].Stats)
+	}
+}
+
+// A correlation completed by a file's first noted records is placed on the
+// record that completed it, as a scanner of the file alone (and the CLI)
+// places it, not on the file's last noted record (they were all placed on
+// the last one until the placement moved to the moment an alert comes).
+func TestScanFilesPlacesACorrelationOnTheRecordThatCompletedIt(t *testing.T) {
+	rs := mustCompile(t, ctrule.LoadString("s.yml", snapDeleted), ctrule.LoadString("c.yml", manyDeleted))
+	content := snapDeletion(1, "00:00:00", "a") + snapDeletion(2, "00:00:10", "a") +
+		snapDeletion(3, "00:00:20", "a") + snapDeletion(4, "00:00:30", "a")
+	var want []string
+	sc, err := rs.NewScanner(func(a ctrule.Alert) error {
+		want = append(want, fmt.Sprintf("%s %d@%d", a.Rule, a.RecordIndex, a.ByteOffset))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sc.WriteString(content); err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	sc.Close()
+	var got []string
+	for _, a := range correlatedFiles(t, rs, writeFiles(t, content))[0].Alerts {
+		got = append(got, fmt.Sprintf("%s %d@%d", a.Rule, a.RecordIndex, a.ByteOffset))
+	}
+	if !reflect.DeepEqual(got, want) || !slices.Contains(got, "Many Snapshot Deletions 2@640") {
+		t.Fatalf("ScanFiles placed %v; a scanner of the file alone %v", got, want)
 	}
 }
