@@ -132,11 +132,17 @@ class _Correlator:
         self.alerts: List[Alert] = []
         self.errors: List[RecordError] = []
         self.max_errors = int(options.get("max_errors", 1000))
-        self.scanner = Scanner(ruleset, self.alerts.append, on_error=self._error,
+        self.scanner = Scanner(ruleset, self._match, on_error=self._error,
                                only_correlation=True, **opts)
         self.place: Tuple[int, int] = (0, 0)  # the noted record being fed
         self.fed = 0  # records fed, one stream
         self.incomplete = 0  # its incomplete counter at the last take
+
+    def _match(self, a: Alert) -> None:
+        # Placed on the record being fed when it comes (as the CLI places
+        # it): the one that completed it, not the input's last noted one.
+        a.record_index, a.byte_offset = self.place
+        self.alerts.append(a)
 
     def _error(self, e: RecordError) -> None:
         index, offset = self.place
@@ -151,8 +157,6 @@ class _Correlator:
         incomplete = self.scanner.stats.incomplete
         if not self.alerts and not self.errors and incomplete == self.incomplete:
             return res
-        for a in self.alerts:
-            a.record_index, a.byte_offset = self.place
         room = max(0, self.max_errors - len(res.errors))
         stats = dataclasses.replace(res.stats, matches=res.stats.matches + len(self.alerts),
                                     incomplete=res.stats.incomplete + incomplete - self.incomplete)

@@ -114,6 +114,19 @@ def test_generate_false_base_alerts_stay_silent() -> None:
     assert results[3].alerts[0].fields["correlation.events"].count("id-") == 3
 
 
+def test_a_correlation_is_on_the_record_that_completed_it() -> None:
+    """Completed by an input's third noted record of four: placed there, as a
+    scanner of the input alone (and the CLI) places it, not on the input's
+    last noted record (where they all were until the placement moved to the
+    moment an alert comes)."""
+    rs = ctrule.loads(DELETED + "---\n" + MASS)
+    data = b"".join(deletion(i, f"00:00:{10 * i:02d}", "a") for i in range(4))
+    alone = [(a.rule, a.record_index, a.byte_offset) for a in rs.scan(data)]
+    [res] = scan_both(rs, [data])
+    assert [(a.rule, a.record_index, a.byte_offset) for a in res.alerts] == alone
+    assert alone == [("Many Snapshot Deletions", 2, 2 * len(deletion(0, "00:00:00", "a")))]
+
+
 def test_a_correlation_report_is_on_the_inputs_record() -> None:
     rs = ctrule.loads(DELETED + "---\n" + MASS)
     sources = [deletion(0, "10:00:00", "m"), deletion(1, "10:00:01", "z") * 2]
