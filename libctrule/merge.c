@@ -1,6 +1,8 @@
 /* merge.c - Falco's rule collector: turns each top-level item of a rules file
  * into list, macro and rule definitions, cumulative across files, applying
- * `append` and `override` exactly as Falco does. */
+ * `append` and `override` exactly as Falco does. A rule's exceptions are read
+ * in merge_exception.c, version requirements in merge_version.c, and the text
+ * spans conditions are assembled from live in merge_text.c. */
 #include "parse.h"
 
 #include <stdarg.h>
@@ -10,98 +12,11 @@
 #include <strings.h>
 #include <yaml.h>
 
-/* ------------------------------------------------------------ text spans */
-
-int ctr__text_set(ctr__text *t, const ctr__ynode *sc)
-{
-  ctr__text_free(t);
-  t->s = ctr__strndup(sc->value, sc->len);
-  t->spans = malloc(sizeof *t->spans);
-  if (!t->s || !t->spans)
-    return CTR_ENOMEM;
-  t->len = sc->len;
-  t->spans[0] = (ctr__span){.at = 0, .len = sc->len, .scalar = sc, .scalar_off = 0};
-  t->nspans = 1;
-  return CTR_OK;
-}
-
-int ctr__text_append(ctr__text *t, const char *sep, const ctr__text *more)
-{
-  size_t seplen = strlen(sep);
-  char *s = realloc(t->s, t->len + seplen + more->len + 1);
-  if (!s)
-    return CTR_ENOMEM;
-  t->s = s;
-  ctr__span *sp = realloc(t->spans, (t->nspans + more->nspans) * sizeof *sp);
-  if (!sp)
-    return CTR_ENOMEM;
-  t->spans = sp;
-  memcpy(t->s + t->len, sep, seplen);
-  size_t base = t->len + seplen;
-  memcpy(t->s + base, more->s, more->len);
-  for (size_t i = 0; i < more->nspans; i++) {
-    t->spans[t->nspans] = more->spans[i];
-    t->spans[t->nspans].at += base;
-    t->nspans++;
-  }
-  t->len = base + more->len;
-  t->s[t->len] = '\0';
-  return CTR_OK;
-}
-
-int ctr__text_copy(ctr__text *dst, const ctr__text *src)
-{
-  ctr__text_free(dst);
-  dst->s = ctr__strndup(src->s ? src->s : "", src->len);
-  dst->spans = malloc((src->nspans ? src->nspans : 1) * sizeof *dst->spans);
-  if (!dst->s || !dst->spans)
-    return CTR_ENOMEM;
-  if (src->nspans)
-    memcpy(dst->spans, src->spans, src->nspans * sizeof *dst->spans);
-  dst->len = src->len;
-  dst->nspans = src->nspans;
-  return CTR_OK;
-}
-
-void ctr__text_free(ctr__text *t)
-{
-  free(t->s);
-  free(t->spans);
-  memset(t, 0, sizeof *t);
-}
-
-void ctr__text_pos(const ctr__text *t, size_t offset, const char **file, unsigned *line, unsigned *col)
-{
-  *file = NULL;
-  *line = *col = 0;
-  for (size_t i = 0; i < t->nspans; i++) {
-    const ctr__span *sp = &t->spans[i];
-    if (offset >= sp->at && (offset < sp->at + sp->len || i + 1 == t->nspans)) {
-      if (!sp->scalar)
-        return;
-      *file = sp->scalar->src->name;
-      size_t in = offset - sp->at;
-      if (in > sp->len)
-        in = sp->len;
-      ctr__ynode_pos(sp->scalar, sp->scalar_off + in, line, col);
-      return;
-    }
-  }
-}
-
 /* ------------------------------------------------------------ helpers */
 
-typedef struct itemctx {
-  ctr__defs *defs;
-  ctr__diags *diags;
-  const ctr__ynode *item;
-  const char *name; /* item name once known */
-} itemctx;
-
-/* The one way merge.c reports: at `at` (NULL: the item), in the current
- * item, never truncated. err_at returns CTR_ESYNTAX for `return err_at(...)`. */
-__attribute__((format(printf, 4, 5))) static int err_at(itemctx *x, const ctr__ynode *at, const char *code,
-                                                        const char *fmt, ...)
+/* The one way the collector reports (merge.h): at `at` (NULL: the item), in
+ * the current item, never truncated. */
+int ctr__merge_err(ctr__mitem *x, const ctr__ynode *at, const char *code, const char *fmt, ...)
 {
   if (!at)
     at = x->item;
@@ -112,8 +27,7 @@ __attribute__((format(printf, 4, 5))) static int err_at(itemctx *x, const ctr__y
   return CTR_ESYNTAX;
 }
 
-__attribute__((format(printf, 4, 5))) static void warn_at(itemctx *x, const ctr__ynode *at, const char *code,
-                                                          const char *fmt, ...)
+void ctr__merge_warn(ctr__mitem *x, const ctr__ynode *at, const char *code, const char *fmt, ...)
 {
   if (!at)
     at = x->item;
@@ -123,25 +37,23 @@ __attribute__((format(printf, 4, 5))) static void warn_at(itemctx *x, const ctr_
   va_end(ap);
 }
 
-static const ctr__ynode *get(itemctx *x, const char *key) { return ctr__ymap_get(x->item, key); }
+static const ctr__ynode *get(ctr__mitem *x, const char *key) { return ctr__ymap_get(x->item, key); }
 
-static bool is_scalar(const ctr__ynode *n) { return n && n->kind == CTR__Y_SCALAR; }
-
-static int want_scalar(itemctx *x, const char *key, const ctr__ynode **out)
+static int want_scalar(ctr__mitem *x, const char *key, const ctr__ynode **out)
 {
   const ctr__ynode *n = get(x, key);
   *out = n;
-  if (n && !is_scalar(n))
-    return err_at(x, n, "LOAD_ERR_YAML_VALIDATE", "value of '%s' must be a scalar", key);
+  if (n && !ctr__is_scalar(n))
+    return ctr__merge_err(x, n, "LOAD_ERR_YAML_VALIDATE", "value of '%s' must be a scalar", key);
   return CTR_OK;
 }
 
-static int parse_bool(itemctx *x, const ctr__ynode *n, const char *key, bool *out)
+static int parse_bool(ctr__mitem *x, const ctr__ynode *n, const char *key, bool *out)
 {
   static const char *const yes[] = {"true", "yes", "on", "y"};
   static const char *const no[] = {"false", "no", "off", "n"};
-  if (!is_scalar(n))
-    return err_at(x, n, "LOAD_ERR_YAML_VALIDATE", "value of '%s' must be a boolean", key);
+  if (!ctr__is_scalar(n))
+    return ctr__merge_err(x, n, "LOAD_ERR_YAML_VALIDATE", "value of '%s' must be a boolean", key);
   for (size_t i = 0; i < 4; i++) {
     if (strcasecmp(n->value, yes[i]) == 0) {
       *out = true;
@@ -152,10 +64,10 @@ static int parse_bool(itemctx *x, const ctr__ynode *n, const char *key, bool *ou
       return CTR_OK;
     }
   }
-  return err_at(x, n, "LOAD_ERR_YAML_VALIDATE", "value of '%s' must be a boolean, not '%s'", key, n->value);
+  return ctr__merge_err(x, n, "LOAD_ERR_YAML_VALIDATE", "value of '%s' must be a boolean, not '%s'", key, n->value);
 }
 
-static void pos_of(const ctr__ynode *n, ctr__pos *p)
+void ctr__merge_pos(const ctr__ynode *n, ctr__pos *p)
 {
   p->src = n->src;
   p->line = n->line;
@@ -170,7 +82,7 @@ static void free_strv(char **v, size_t n)
 }
 
 /* Scalars of a sequence as a string vector. */
-static int scalar_seq(itemctx *x, const ctr__ynode *seq, const char *key, char ***out, bool **quoted,
+static int scalar_seq(ctr__mitem *x, const ctr__ynode *seq, const char *key, char ***out, bool **quoted,
                       size_t *n)
 {
   *out = NULL;
@@ -178,7 +90,7 @@ static int scalar_seq(itemctx *x, const ctr__ynode *seq, const char *key, char *
   if (quoted)
     *quoted = NULL;
   if (!seq || seq->kind != CTR__Y_SEQ)
-    return err_at(x, seq, "LOAD_ERR_YAML_VALIDATE", "value of '%s' must be a sequence", key);
+    return ctr__merge_err(x, seq, "LOAD_ERR_YAML_VALIDATE", "value of '%s' must be a sequence", key);
   char **v = calloc(seq->n ? seq->n : 1, sizeof *v);
   bool *q = quoted ? calloc(seq->n ? seq->n : 1, sizeof *q) : NULL;
   if (!v || (quoted && !q)) {
@@ -188,10 +100,10 @@ static int scalar_seq(itemctx *x, const ctr__ynode *seq, const char *key, char *
   }
   for (size_t i = 0; i < seq->n; i++) {
     const ctr__ynode *it = seq->items[i];
-    if (!is_scalar(it)) {
+    if (!ctr__is_scalar(it)) {
       free_strv(v, i);
       free(q);
-      return err_at(x, it, "LOAD_ERR_YAML_VALIDATE", "items of '%s' must be scalars", key);
+      return ctr__merge_err(x, it, "LOAD_ERR_YAML_VALIDATE", "items of '%s' must be scalars", key);
     }
     if (!(v[i] = ctr__strndup(it->value, it->len))) {
       free_strv(v, i);
@@ -209,18 +121,18 @@ static int scalar_seq(itemctx *x, const ctr__ynode *seq, const char *key, char *
 }
 
 /* Warns about keys the item kind does not know (Falco: LOAD_UNKNOWN_KEY). */
-static void check_keys(itemctx *x, const char *const *known)
+static void check_keys(ctr__mitem *x, const char *const *known)
 {
   for (size_t i = 0; i + 1 < x->item->n; i += 2) {
     const ctr__ynode *k = x->item->items[i];
-    if (!is_scalar(k))
+    if (!ctr__is_scalar(k))
       continue;
     bool ok = false;
     for (size_t j = 0; known[j]; j++)
       if (strcmp(k->value, known[j]) == 0)
         ok = true;
     if (!ok)
-      warn_at(x, k, "LOAD_UNKNOWN_KEY", "unknown key '%s' (ignored)", k->value);
+      ctr__merge_warn(x, k, "LOAD_UNKNOWN_KEY", "unknown key '%s' (ignored)", k->value);
   }
 }
 
@@ -244,7 +156,7 @@ static ovmode mode_of(const override_spec *specs, size_t n, const char *key)
 /* Reads `override:` into modes for the given keys. Every named key must be
  * present in the item, every overridable key present must be named, and each
  * key may only take the modes allowed for it. */
-static int read_override(itemctx *x, const char *const *appendable, const char *const *replaceable,
+static int read_override(ctr__mitem *x, const char *const *appendable, const char *const *replaceable,
                          override_spec *specs, size_t *nspecs, bool *has_override)
 {
   const ctr__ynode *ov = get(x, "override");
@@ -253,29 +165,29 @@ static int read_override(itemctx *x, const char *const *appendable, const char *
   if (!ov)
     return CTR_OK;
   if (ov->kind != CTR__Y_MAP)
-    return err_at(x, ov, "LOAD_ERR_YAML_VALIDATE", "'override' must be a mapping of key: append|replace");
+    return ctr__merge_err(x, ov, "LOAD_ERR_YAML_VALIDATE", "'override' must be a mapping of key: append|replace");
   for (size_t i = 0; i + 1 < ov->n; i += 2) {
     const ctr__ynode *k = ov->items[i], *v = ov->items[i + 1];
-    if (!is_scalar(k) || !is_scalar(v))
-      return err_at(x, k, "LOAD_ERR_YAML_VALIDATE", "'override' must be a mapping of key: append|replace");
+    if (!ctr__is_scalar(k) || !ctr__is_scalar(v))
+      return ctr__merge_err(x, k, "LOAD_ERR_YAML_VALIDATE", "'override' must be a mapping of key: append|replace");
     ovmode m;
     if (strcmp(v->value, "append") == 0)
       m = OV_APPEND;
     else if (strcmp(v->value, "replace") == 0)
       m = OV_REPLACE;
     else
-      return err_at(x, v, "LOAD_ERR_YAML_VALIDATE", "invalid override mode '%s' for key '%s' (use append or replace)", v->value, k->value);
+      return ctr__merge_err(x, v, "LOAD_ERR_YAML_VALIDATE", "invalid override mode '%s' for key '%s' (use append or replace)", v->value, k->value);
     const char *const *allowed = m == OV_APPEND ? appendable : replaceable;
     bool ok = false;
     for (size_t j = 0; allowed[j]; j++)
       if (strcmp(allowed[j], k->value) == 0)
         ok = true;
     if (!ok)
-      return err_at(x, k, "LOAD_ERR_YAML_VALIDATE", "key '%s' cannot be overridden with '%s'", k->value, v->value);
+      return ctr__merge_err(x, k, "LOAD_ERR_YAML_VALIDATE", "key '%s' cannot be overridden with '%s'", k->value, v->value);
     if (!get(x, k->value))
-      return err_at(x, k, "LOAD_ERR_YAML_VALIDATE", "key '%s' is named in 'override' but is not defined in the item", k->value);
+      return ctr__merge_err(x, k, "LOAD_ERR_YAML_VALIDATE", "key '%s' is named in 'override' but is not defined in the item", k->value);
     if (mode_of(specs, *nspecs, k->value) != OV_NONE)
-      return err_at(x, k, "LOAD_ERR_YAML_VALIDATE", "key '%s' is named twice in 'override'", k->value);
+      return ctr__merge_err(x, k, "LOAD_ERR_YAML_VALIDATE", "key '%s' is named twice in 'override'", k->value);
     /* Each key at most once, and only overridable keys (11 at most): specs[16] holds them. */
     specs[(*nspecs)++] = (override_spec){k->value, m};
   }
@@ -288,7 +200,7 @@ static int read_override(itemctx *x, const char *const *appendable, const char *
       if (strcmp(specs[s].key, replaceable[j]) == 0)
         named = true;
     if (!named)
-      return err_at(x, get(x, replaceable[j]), "LOAD_ERR_YAML_VALIDATE",
+      return ctr__merge_err(x, get(x, replaceable[j]), "LOAD_ERR_YAML_VALIDATE",
                     "key '%s' must be named in 'override' (append or replace) when overriding", replaceable[j]);
   }
   return CTR_OK;
@@ -415,7 +327,7 @@ static bool valid_macro_name(const char *s)
 /* Reads `append` and `override` in Falco's order: a deprecated `append:
  * true` is warned about first, then `override` is read, then both together
  * are refused. */
-static int read_append_override(itemctx *x, const char *const *appendable, const char *const *replaceable,
+static int read_append_override(ctr__mitem *x, const char *const *appendable, const char *const *replaceable,
                                 const char *use, bool *append, override_spec *specs, size_t *nspecs, bool *has_ov)
 {
   int rc;
@@ -423,24 +335,24 @@ static int read_append_override(itemctx *x, const char *const *appendable, const
   if (get(x, "append") && (rc = parse_bool(x, get(x, "append"), "append", append)) != CTR_OK)
     return rc;
   if (*append)
-    warn_at(x, get(x, "append"), "LOAD_DEPRECATED_ITEM", "'append: true' is deprecated; use %s", use);
+    ctr__merge_warn(x, get(x, "append"), "LOAD_DEPRECATED_ITEM", "'append: true' is deprecated; use %s", use);
   if ((rc = read_override(x, appendable, replaceable, specs, nspecs, has_ov)) != CTR_OK)
     return rc;
   if (*append && *has_ov)
-    return err_at(x, get(x, "append"), "LOAD_ERR_YAML_VALIDATE", "'append' and 'override' cannot be used together");
+    return ctr__merge_err(x, get(x, "append"), "LOAD_ERR_YAML_VALIDATE", "'append' and 'override' cannot be used together");
   return CTR_OK;
 }
 
-static int merge_list(itemctx *x, const ctr__ynode *name)
+static int merge_list(ctr__mitem *x, const ctr__ynode *name)
 {
   static const char *const known[] = {"list", "items", "append", "override", NULL};
   static const char *const app[] = {"items", NULL};
   check_keys(x, known);
   if (!valid_list_name(name->value))
-    warn_at(x, name, "LOAD_INVALID_LIST_NAME", "list name '%s' contains characters that cannot be used in a condition", name->value);
+    ctr__merge_warn(x, name, "LOAD_INVALID_LIST_NAME", "list name '%s' contains characters that cannot be used in a condition", name->value);
   const ctr__ynode *items = get(x, "items");
   if (!items)
-    return err_at(x, NULL, "LOAD_ERR_YAML_VALIDATE", "item has no mapping for key 'items'");
+    return ctr__merge_err(x, NULL, "LOAD_ERR_YAML_VALIDATE", "item has no mapping for key 'items'");
   override_spec specs[16];
   size_t nspecs;
   bool has_ov, append;
@@ -459,7 +371,7 @@ static int merge_list(itemctx *x, const ctr__ynode *name)
   if (m == OV_APPEND && !l) {
     free_strv(v, n);
     free(q);
-    return err_at(x, name, "LOAD_ERR_VALIDATE", "list '%s' to append to does not exist", name->value);
+    return ctr__merge_err(x, name, "LOAD_ERR_VALIDATE", "list '%s' to append to does not exist", name->value);
   }
   if (m == OV_APPEND) {
     char **nv = realloc(l->items, (l->n + n + 1) * sizeof *nv);
@@ -504,26 +416,26 @@ static int merge_list(itemctx *x, const ctr__ynode *name)
   l->items = v;
   l->quoted = q;
   l->n = n;
-  pos_of(name, &l->pos);
+  ctr__merge_pos(name, &l->pos);
   x->defs->nlists++;
   return names_add(&x->defs->list_names, x->defs, list_name, x->defs->nlists - 1, x->defs->nlists);
 }
 
 /* ------------------------------------------------------------ macros */
 
-static int merge_macro(itemctx *x, const ctr__ynode *name)
+static int merge_macro(ctr__mitem *x, const ctr__ynode *name)
 {
   static const char *const known[] = {"macro", "condition", "append", "override", NULL};
   static const char *const app[] = {"condition", NULL};
   check_keys(x, known);
   if (!valid_macro_name(name->value))
-    warn_at(x, name, "LOAD_INVALID_MACRO_NAME", "macro name '%s' is not an identifier ([a-zA-Z][a-zA-Z0-9_]*): conditions cannot reference it", name->value);
+    ctr__merge_warn(x, name, "LOAD_INVALID_MACRO_NAME", "macro name '%s' is not an identifier ([a-zA-Z][a-zA-Z0-9_]*): conditions cannot reference it", name->value);
   const ctr__ynode *cond;
   int rc = want_scalar(x, "condition", &cond);
   if (rc != CTR_OK)
     return rc;
   if (!cond)
-    return err_at(x, NULL, "LOAD_ERR_YAML_VALIDATE", "item has no mapping for key 'condition'");
+    return ctr__merge_err(x, NULL, "LOAD_ERR_YAML_VALIDATE", "item has no mapping for key 'condition'");
   override_spec specs[16];
   size_t nspecs;
   bool has_ov, append;
@@ -534,7 +446,7 @@ static int merge_macro(itemctx *x, const ctr__ynode *name)
   /* Falco: appending needs the macro; `condition: replace` on a macro not
    * yet defined defines it. */
   if (m == OV_APPEND && !mc)
-    return err_at(x, name, "LOAD_ERR_VALIDATE", "macro '%s' to append to does not exist", name->value);
+    return ctr__merge_err(x, name, "LOAD_ERR_VALIDATE", "macro '%s' to append to does not exist", name->value);
   ctr__text t = {0};
   if ((rc = ctr__text_set(&t, cond)) != CTR_OK) {
     ctr__text_free(&t);
@@ -563,150 +475,9 @@ static int merge_macro(itemctx *x, const ctr__ynode *name)
     return CTR_ENOMEM;
   }
   mc->cond = t;
-  pos_of(name, &mc->pos);
+  ctr__merge_pos(name, &mc->pos);
   x->defs->nmacros++;
   return names_add(&x->defs->macro_names, x->defs, macro_name, x->defs->nmacros - 1, x->defs->nmacros);
-}
-
-/* ------------------------------------------------------------ exceptions */
-
-static void free_exception(ctr__exception_def *e)
-{
-  free(e->name);
-  free(e->values);
-  memset(e, 0, sizeof *e);
-}
-
-/* The number of values per tuple: one per field. */
-static size_t exc_arity(const ctr__exception_def *e) { return e->fields->kind == CTR__Y_SCALAR ? 1 : e->fields->n; }
-
-static bool is_scalar_seq(const ctr__ynode *n)
-{
-  if (!n || n->kind != CTR__Y_SEQ)
-    return false;
-  for (size_t i = 0; i < n->n; i++)
-    if (!is_scalar(n->items[i]))
-      return false;
-  return true;
-}
-
-/* Falco: an exception value may not be an empty string. */
-static int nonempty(itemctx *x, const ctr__exception_def *e, const ctr__ynode *v)
-{
-  for (size_t i = 0; v->kind == CTR__Y_SEQ && i < v->n; i++)
-    if (nonempty(x, e, v->items[i]) != CTR_OK)
-      return CTR_ESYNTAX;
-  if (v->kind == CTR__Y_SCALAR && v->len == 0)
-    return err_at(x, v, "LOAD_ERR_YAML_VALIDATE", "exception '%s': a value must be non-empty", e->name);
-  return CTR_OK;
-}
-
-/* Appends the tuples of `vals` (a `values` node) to e, checked against its
- * fields. The nodes are borrowed, not copied. */
-static int read_exc_values(itemctx *x, const ctr__ynode *vals, ctr__exception_def *e)
-{
-  if (!vals)
-    return CTR_OK;
-  if (vals->kind != CTR__Y_SEQ)
-    return err_at(x, vals, "LOAD_ERR_YAML_VALIDATE", "exception '%s': 'values' must be a sequence", e->name);
-  size_t arity = exc_arity(e);
-  for (size_t t = 0; t < vals->n; t++) {
-    const ctr__ynode *tuple = vals->items[t];
-    if (e->fields->kind == CTR__Y_SCALAR) {
-      if (!is_scalar(tuple))
-        return err_at(x, tuple, "LOAD_ERR_YAML_VALIDATE", "exception '%s': with a single field, values must be scalars", e->name);
-    } else {
-      if (tuple->kind != CTR__Y_SEQ || tuple->n != arity)
-        return err_at(x, tuple, "LOAD_ERR_YAML_VALIDATE", "exception '%s': each value must be a list of %zu elements, one per field", e->name, arity);
-      for (size_t f = 0; f < arity; f++)
-        if (!is_scalar(tuple->items[f]) && !is_scalar_seq(tuple->items[f]))
-          return err_at(x, tuple->items[f], "LOAD_ERR_YAML_VALIDATE", "exception '%s': value of 'values' must be a sequence of scalars or of lists of scalars", e->name);
-    }
-    if (nonempty(x, e, tuple) != CTR_OK)
-      return CTR_ESYNTAX;
-  }
-  const ctr__ynode **v = realloc(e->values, (e->nvalues + vals->n + 1) * sizeof *v);
-  if (!v)
-    return CTR_ENOMEM;
-  e->values = v;
-  memcpy(e->values + e->nvalues, vals->items, vals->n * sizeof *v);
-  e->nvalues += vals->n;
-  return CTR_OK;
-}
-
-/* Falco checks at load that an exception field exists (is_field_defined). A
- * field written with a transformer, and an empty one, are left to the
- * compiler, which reads them as it reads a condition. */
-static int check_exc_field(itemctx *x, const ctr__exception_def *e, const ctr__ynode *f)
-{
-  if (f->len == 0 || memchr(f->value, '(', f->len))
-    return CTR_OK;
-  ctr__lexer lx = {f->value, f->len, 0};
-  size_t name_len, arg_start, arg_len;
-  if (ctr__lex_field_len(&lx, &name_len, &arg_start, &arg_len) == f->len && ctr__field_lookup(f->value, name_len))
-    return CTR_OK;
-  return err_at(x, f, "LOAD_ERR_VALIDATE", "exception '%s': '%s' is not a supported filter field", e->name, f->value);
-}
-
-/* Checks fields and comps as Falco's collector does (validate_exception_info). */
-static int check_exc_fields(itemctx *x, ctr__exception_def *e)
-{
-  const ctr__ynode *f = e->fields, *c = e->comps;
-  if (!is_scalar(f) && !is_scalar_seq(f))
-    return err_at(x, f, "LOAD_ERR_YAML_VALIDATE", "exception '%s': 'fields' must be a field or a list of fields", e->name);
-  if (c && !is_scalar(c) && !is_scalar_seq(c))
-    return err_at(x, c, "LOAD_ERR_YAML_VALIDATE", "exception '%s': 'comps' must be an operator or a list of operators", e->name);
-  bool list;
-  int rc = CTR_OK;
-  if (f->kind == CTR__Y_SCALAR) {
-    if (c && c->kind != CTR__Y_SCALAR)
-      return err_at(x, c, "LOAD_ERR_VALIDATE", "exception '%s': with a single field, 'comps' must be a scalar", e->name);
-    if (c && (!ctr__exception_comp(c->value, c->len, &list) || !list))
-      return err_at(x, c, "LOAD_ERR_VALIDATE", "exception '%s': with a single field, comps must be in, pmatch, intersects or a string operator with a list modifier, not '%s'", e->name, c->value);
-    return check_exc_field(x, e, f);
-  }
-  if (c && (c->kind != CTR__Y_SEQ || c->n != f->n))
-    return err_at(x, c, "LOAD_ERR_VALIDATE", "exception '%s': fields and comps lists must have equal length", e->name);
-  for (size_t i = 0; c && i < c->n; i++)
-    if (!ctr__exception_comp(c->items[i]->value, c->items[i]->len, &list))
-      return err_at(x, c, "LOAD_ERR_VALIDATE", "exception '%s': '%s' is not a known comparison operator", e->name, c->items[i]->value);
-  /* Falco checks the comparisons first, then the fields. */
-  for (size_t i = 0; rc == CTR_OK && i < f->n; i++)
-    rc = check_exc_field(x, e, f->items[i]);
-  return rc;
-}
-
-/* Reads one exception. `append`: an exception given in an append or
- * override, whose fields may be those of the rule's exception of that name. */
-static int read_exception(itemctx *x, const ctr__ynode *n, ctr__exception_def *e, bool append)
-{
-  memset(e, 0, sizeof *e);
-  if (n->kind != CTR__Y_MAP)
-    return err_at(x, n, "LOAD_ERR_YAML_VALIDATE", "each exception must be a mapping");
-  const ctr__ynode *name = ctr__ymap_get(n, "name");
-  if (!is_scalar(name))
-    return err_at(x, name ? name : n, "LOAD_ERR_YAML_VALIDATE", "exception has no 'name'");
-  pos_of(n, &e->pos);
-  if (!(e->name = ctr__strdup(name->value)))
-    return CTR_ENOMEM;
-  e->node = n;
-  for (size_t i = 0; i + 1 < n->n; i += 2) {
-    const char *k = n->items[i]->kind == CTR__Y_SCALAR ? n->items[i]->value : "";
-    if (strcmp(k, "name") && strcmp(k, "fields") && strcmp(k, "comps") && strcmp(k, "values"))
-      warn_at(x, n->items[i], "LOAD_UNKNOWN_KEY", "unknown key '%s' in exception (ignored)", k);
-  }
-  e->fields = ctr__ymap_get(n, "fields");
-  e->comps = ctr__ymap_get(n, "comps");
-  const ctr__ynode *vals = ctr__ymap_get(n, "values");
-  if (!vals && append)
-    warn_at(x, n, "LOAD_APPEND_NO_VALUES", "overriding or appending exception '%s' with no values", e->name);
-  if (!e->fields) {
-    if (!append)
-      return err_at(x, n, "LOAD_ERR_VALIDATE", "exception '%s' has no 'fields'", e->name);
-    return CTR_OK; /* values for an existing exception: read against its fields when merged */
-  }
-  int rc = check_exc_fields(x, e);
-  return rc == CTR_OK ? read_exc_values(x, vals, e) : rc;
 }
 
 /* ------------------------------------------------------------ rules */
@@ -719,84 +490,20 @@ static void free_rule(ctr__rule_def *r)
   free(r->desc);
   free_strv(r->tags, r->ntags);
   for (size_t i = 0; i < r->nexc; i++)
-    free_exception(&r->exc[i]);
+    ctr__exception_def_free(&r->exc[i]);
   free(r->exc);
   memset(r, 0, sizeof *r);
 }
 
-static int read_tags(itemctx *x, char ***tags, size_t *n)
+static int read_tags(ctr__mitem *x, char ***tags, size_t *n)
 {
   return scalar_seq(x, get(x, "tags"), "tags", tags, NULL, n);
-}
-
-/* Reads the item's `exceptions`; `append`: for an append or override. */
-static int read_exceptions(itemctx *x, bool append, ctr__exception_def **out, size_t *nout)
-{
-  const ctr__ynode *ex = get(x, "exceptions");
-  *out = NULL;
-  *nout = 0;
-  if (ex->kind == CTR__Y_SCALAR && (ex->len == 0 || strcmp(ex->value, "null") == 0 || strcmp(ex->value, "~") == 0))
-    return CTR_OK; /* Falco: an empty exceptions property is allowed */
-  if (ex->kind != CTR__Y_SEQ)
-    return err_at(x, ex, "LOAD_ERR_YAML_VALIDATE", "'exceptions' must be a sequence");
-  ctr__exception_def *v = calloc(ex->n ? ex->n : 1, sizeof *v);
-  if (!v)
-    return CTR_ENOMEM;
-  for (size_t i = 0; i < ex->n; i++) {
-    int rc = read_exception(x, ex->items[i], &v[i], append);
-    if (rc != CTR_OK) {
-      for (size_t j = 0; j <= i; j++)
-        free_exception(&v[j]);
-      free(v);
-      return rc;
-    }
-    for (size_t j = 0; j < i; j++)
-      if (strcmp(v[j].name, v[i].name) == 0)
-        warn_at(x, ex->items[i], "LOAD_EXCEPTION_NAME_NOT_UNIQUE", "multiple definitions of exception '%s' in the same rule", v[i].name);
-  }
-  *out = v;
-  *nout = ex->n;
-  return CTR_OK;
-}
-
-/* Appends exceptions to a rule as Falco's collector does: a new name is
- * added whole; an existing one takes the values only. Takes what `add`
- * holds (its entries are left empty). */
-static int merge_exceptions_append(itemctx *x, ctr__rule_def *r, ctr__exception_def *add, size_t nadd)
-{
-  for (size_t i = 0; i < nadd; i++) {
-    ctr__exception_def *have = NULL;
-    for (size_t j = 0; j < r->nexc; j++)
-      if (strcmp(r->exc[j].name, add[i].name) == 0)
-        have = &r->exc[j];
-    const ctr__ynode *at = add[i].node;
-    if (!have) {
-      if (!add[i].fields)
-        return err_at(x, at, "LOAD_ERR_VALIDATE", "appended exception '%s' is new and must have fields", add[i].name);
-      if (add[i].nvalues == 0)
-        return err_at(x, at, "LOAD_ERR_VALIDATE", "appended exception '%s' is new and must have values", add[i].name);
-      ctr__exception_def *v = realloc(r->exc, (r->nexc + 1) * sizeof *v);
-      if (!v)
-        return CTR_ENOMEM;
-      r->exc = v;
-      r->exc[r->nexc++] = add[i];
-      memset(&add[i], 0, sizeof add[i]);
-      continue;
-    }
-    if (add[i].fields || add[i].comps)
-      return err_at(x, at, "LOAD_ERR_VALIDATE", "exception '%s' already exists: only 'values' can be appended to it", add[i].name);
-    /* Read the values against the existing fields. */
-    int rc = read_exc_values(x, ctr__ymap_get(at, "values"), have);
-    if (rc != CTR_OK)
-      return rc;
-  }
-  return CTR_OK;
 }
 
 /* A scalar Falco decodes as uint32_t: decimal digits, at most 4294967295. */
 static bool unsigned32(const ctr__ynode *n)
 {
-  if (!is_scalar(n) || n->len == 0 || n->len > 10)
+  if (!ctr__is_scalar(n) || n->len == 0 || n->len > 10)
     return false;
   for (size_t i = 0; i < n->len; i++)
     if (n->value[i] < '0' || n->value[i] > '9')
@@ -833,7 +540,7 @@ static const char *const k_rule_replaceable[] = {"condition", "output", "desc", 
                                                  "skip-if-unknown-filter", NULL};
 
 /* The item's keys and scalars, checked before anything else is read. */
-static int read_rule_scalars(itemctx *x, const ctr__ynode *name, rule_item *it)
+static int read_rule_scalars(ctr__mitem *x, const ctr__ynode *name, rule_item *it)
 {
   static const char *const known[] = {"rule", "condition", "output", "desc", "priority", "source",
                                       "enabled", "tags", "exceptions", "warn_evttypes",
@@ -855,20 +562,20 @@ static int read_rule_scalars(itemctx *x, const ctr__ynode *name, rule_item *it)
  * rule of an unknown source: appends and overrides to it are accepted and
  * go nowhere; redefining it with another source is an error. *done: the
  * item is dealt with (rc says how). */
-static int merge_other_source(itemctx *x, const rule_item *it, const ctr__rule_def *ours, bool *done)
+static int merge_other_source(ctr__mitem *x, const rule_item *it, const ctr__rule_def *ours, bool *done)
 {
   const ctr__ynode *name = it->name, *source = it->source;
   bool other = names_find(&x->defs->other_names, x->defs, other_name, name->value, name->len) != SIZE_MAX;
   *done = true;
   if (source && strcmp(source->value, "aws_cloudtrail") != 0) {
     if (ours)
-      return err_at(x, source, "LOAD_ERR_VALIDATE", "rule '%s' has been re-defined with a different source ('%s')", name->value, source->value);
-    warn_at(x, source, "LOAD_UNKNOWN_SOURCE", "unknown source '%s': rule skipped (only aws_cloudtrail is evaluated)", source->value);
+      return ctr__merge_err(x, source, "LOAD_ERR_VALIDATE", "rule '%s' has been re-defined with a different source ('%s')", name->value, source->value);
+    ctr__merge_warn(x, source, "LOAD_UNKNOWN_SOURCE", "unknown source '%s': rule skipped (only aws_cloudtrail is evaluated)", source->value);
     return other ? CTR_OK : add_other_rule(x->defs, name->value);
   }
   if (other) {
     if (source || (it->cond && it->output && it->desc && it->prio && !get(x, "append") && !get(x, "override")))
-      return err_at(x, source ? source : name, "LOAD_ERR_VALIDATE", "rule '%s' has been re-defined with a different source", name->value);
+      return ctr__merge_err(x, source ? source : name, "LOAD_ERR_VALIDATE", "rule '%s' has been re-defined with a different source", name->value);
     return CTR_OK; /* an append, override or enable of a rule of another source: nothing of ours */
   }
   *done = false;
@@ -877,14 +584,14 @@ static int merge_other_source(itemctx *x, const rule_item *it, const ctr__rule_d
 
 /* append/override, priority, the booleans, and the capture keys (Falco's
  * syscall business, still checked as Falco decodes them). */
-static int read_rule_values(itemctx *x, rule_item *it)
+static int read_rule_values(ctr__mitem *x, rule_item *it)
 {
   int rc;
   if ((rc = read_append_override(x, k_rule_appendable, k_rule_replaceable, "'override'", &it->append, it->specs,
                                  &it->nspecs, &it->has_ov)) != CTR_OK)
     return rc;
   if (it->prio && (it->priority = ctr_priority_parse(it->prio->value)) < 0)
-    return err_at(x, it->prio, "LOAD_ERR_VALIDATE", "invalid priority '%s' (expected emergency, alert, critical, error, warning, notice, informational/info or debug)", it->prio->value);
+    return ctr__merge_err(x, it->prio, "LOAD_ERR_VALIDATE", "invalid priority '%s' (expected emergency, alert, critical, error, warning, notice, informational/info or debug)", it->prio->value);
   it->has_enabled = get(x, "enabled") != NULL;
   if (it->has_enabled && (rc = parse_bool(x, get(x, "enabled"), "enabled", &it->enabled)) != CTR_OK)
     return rc;
@@ -899,36 +606,12 @@ static int read_rule_values(itemctx *x, rule_item *it)
   }
   const ctr__ynode *cd = get(x, "capture_duration");
   if (cd && !unsigned32(cd))
-    return err_at(x, cd, "LOAD_ERR_YAML_VALIDATE", "value of 'capture_duration' must be a number of milliseconds (0 to 4294967295)");
-  return CTR_OK;
-}
-
-/* The item's exceptions merged into r: appended (Falco's collector), or
- * replacing r's. */
-static int merge_rule_exceptions(itemctx *x, ctr__rule_def *r, bool append)
-{
-  ctr__exception_def *ex;
-  size_t nex;
-  int rc = read_exceptions(x, append, &ex, &nex);
-  if (rc != CTR_OK)
-    return rc;
-  if (append) {
-    rc = merge_exceptions_append(x, r, ex, nex);
-    for (size_t i = 0; i < nex; i++)
-      free_exception(&ex[i]);
-    free(ex);
-    return rc;
-  }
-  for (size_t i = 0; i < r->nexc; i++)
-    free_exception(&r->exc[i]);
-  free(r->exc);
-  r->exc = ex;
-  r->nexc = nex;
+    return ctr__merge_err(x, cd, "LOAD_ERR_YAML_VALIDATE", "value of 'capture_duration' must be a number of milliseconds (0 to 4294967295)");
   return CTR_OK;
 }
 
 /* The item's tags appended to r's (each once) or replacing them. */
-static int merge_rule_tags(itemctx *x, ctr__rule_def *r, bool append)
+static int merge_rule_tags(ctr__mitem *x, ctr__rule_def *r, bool append)
 {
   char **tv;
   size_t nt;
@@ -973,18 +656,18 @@ static int merge_text(ctr__text *dst, const ctr__ynode *from, bool append)
 }
 
 /* Legacy `append: true`: the condition appended, exceptions merged. */
-static int append_rule(itemctx *x, const rule_item *it, ctr__rule_def *r)
+static int append_rule(ctr__mitem *x, const rule_item *it, ctr__rule_def *r)
 {
   if (!it->cond && !get(x, "exceptions"))
-    return err_at(x, it->name, "LOAD_ERR_VALIDATE", "appended rule '%s' must have exceptions or condition property", it->name->value);
+    return ctr__merge_err(x, it->name, "LOAD_ERR_VALIDATE", "appended rule '%s' must have exceptions or condition property", it->name->value);
   int rc;
   if (it->cond && (rc = merge_text(&r->cond, it->cond, true)) != CTR_OK)
     return rc;
-  return get(x, "exceptions") ? merge_rule_exceptions(x, r, true) : CTR_OK;
+  return get(x, "exceptions") ? ctr__merge_rule_exceptions(x, r, true) : CTR_OK;
 }
 
 /* `override:`: each key named appended or replaced, in the order named. */
-static int override_rule(itemctx *x, const rule_item *it, ctr__rule_def *r)
+static int override_rule(ctr__mitem *x, const rule_item *it, ctr__rule_def *r)
 {
   for (size_t s = 0; s < it->nspecs; s++) {
     const char *key = it->specs[s].key;
@@ -1005,7 +688,7 @@ static int override_rule(itemctx *x, const rule_item *it, ctr__rule_def *r)
     } else if (strcmp(key, "tags") == 0) {
       rc = merge_rule_tags(x, r, app);
     } else if (strcmp(key, "exceptions") == 0) {
-      rc = merge_rule_exceptions(x, r, app);
+      rc = ctr__merge_rule_exceptions(x, r, app);
     } else if (strcmp(key, "priority") == 0) {
       r->priority = it->priority;
     } else if (strcmp(key, "enabled") == 0) {
@@ -1020,10 +703,10 @@ static int override_rule(itemctx *x, const rule_item *it, ctr__rule_def *r)
 }
 
 /* The rule the item defines, built whole in *nr (freed on failure). */
-static int build_rule(itemctx *x, const rule_item *it, ctr__rule_def *nr)
+static int build_rule(ctr__mitem *x, const rule_item *it, ctr__rule_def *nr)
 {
   *nr = (ctr__rule_def){.priority = it->priority, .enabled = it->enabled, .skip_unknown = it->skip_unknown};
-  pos_of(it->name, &nr->pos);
+  ctr__merge_pos(it->name, &nr->pos);
   /* Falco trims the output. */
   ctr__ynode trimmed_output = *it->output;
   while (trimmed_output.len && strchr(" \t\r\n", trimmed_output.value[trimmed_output.len - 1]))
@@ -1046,7 +729,7 @@ static int build_rule(itemctx *x, const rule_item *it, ctr__rule_def *nr)
   }
   int rc;
   if ((get(x, "tags") && (rc = read_tags(x, &nr->tags, &nr->ntags)) != CTR_OK) ||
-      (get(x, "exceptions") && (rc = read_exceptions(x, false, &nr->exc, &nr->nexc)) != CTR_OK)) {
+      (get(x, "exceptions") && (rc = ctr__merge_rule_exceptions(x, nr, false)) != CTR_OK)) {
     free_rule(nr);
     return rc;
   }
@@ -1055,13 +738,13 @@ static int build_rule(itemctx *x, const rule_item *it, ctr__rule_def *nr)
 
 /* A full definition: a new rule, or a redefinition replacing the whole of
  * r (its position in the rules kept). */
-static int define_rule(itemctx *x, const rule_item *it, ctr__rule_def *r)
+static int define_rule(ctr__mitem *x, const rule_item *it, ctr__rule_def *r)
 {
   static const char *const required[] = {"condition", "output", "desc", "priority"};
   const ctr__ynode *have[] = {it->cond, it->output, it->desc, it->prio};
   for (size_t i = 0; i < 4; i++)
     if (!have[i])
-      return err_at(x, NULL, "LOAD_ERR_YAML_VALIDATE", "item has no mapping for key '%s'", required[i]);
+      return ctr__merge_err(x, NULL, "LOAD_ERR_YAML_VALIDATE", "item has no mapping for key '%s'", required[i]);
   ctr__rule_def nr;
   int rc = build_rule(x, it, &nr);
   if (rc != CTR_OK)
@@ -1074,7 +757,7 @@ static int define_rule(itemctx *x, const rule_item *it, ctr__rule_def *r)
   ctr__defs *d = x->defs;
   if (d->nrules >= d->limits[CTR_LIMIT_RULES]) {
     free_rule(&nr);
-    return err_at(x, it->name, "LOAD_ERR_VALIDATE", "more than %llu rules (limit %s)",
+    return ctr__merge_err(x, it->name, "LOAD_ERR_VALIDATE", "more than %llu rules (limit %s)",
                   (unsigned long long)d->limits[CTR_LIMIT_RULES], ctr_limit_name(CTR_LIMIT_RULES));
   }
   ctr__rule_def *rs = grow(d->rules, d->nrules, &d->caprules, sizeof *rs);
@@ -1089,7 +772,7 @@ static int define_rule(itemctx *x, const rule_item *it, ctr__rule_def *r)
 
 /* A rule item: read, then an append, an override, an enable-only item, or a
  * definition. */
-static int merge_rule(itemctx *x, const ctr__ynode *name)
+static int merge_rule(ctr__mitem *x, const ctr__ynode *name)
 {
   rule_item it;
   bool done;
@@ -1103,138 +786,26 @@ static int merge_rule(itemctx *x, const ctr__ynode *name)
     return rc;
   if (it.append || it.has_ov) {
     if (!r)
-      return err_at(x, name, "LOAD_ERR_VALIDATE", "rule '%s' to %s does not exist", name->value,
+      return ctr__merge_err(x, name, "LOAD_ERR_VALIDATE", "rule '%s' to %s does not exist", name->value,
                     it.append ? "append to" : "override");
     return it.append ? append_rule(x, &it, r) : override_rule(x, &it, r);
   }
   /* Legacy enable-only item: flips an existing rule. */
   if (!it.cond && !it.output && !it.desc && !it.prio && it.has_enabled) {
     if (!r)
-      return err_at(x, name, "LOAD_ERR_VALIDATE", "rule '%s' to enable or disable does not exist", name->value);
-    warn_at(x, get(x, "enabled"), "LOAD_DEPRECATED_ITEM", "changing 'enabled' without 'override' is deprecated; use 'override: {enabled: replace}'");
+      return ctr__merge_err(x, name, "LOAD_ERR_VALIDATE", "rule '%s' to enable or disable does not exist", name->value);
+    ctr__merge_warn(x, get(x, "enabled"), "LOAD_DEPRECATED_ITEM", "changing 'enabled' without 'override' is deprecated; use 'override: {enabled: replace}'");
     r->enabled = it.enabled;
     return CTR_OK;
   }
   return define_rule(x, &it, r);
 }
 
-/* ------------------------------------------------------------ versions */
-
-static bool parse_semver(const char *s, unsigned v[3])
-{
-  char *end;
-  for (int i = 0; i < 3; i++) {
-    if (*s < '0' || *s > '9')
-      return false;
-    unsigned long n = strtoul(s, &end, 10);
-    if (n > 1000000)
-      return false;
-    v[i] = (unsigned)n;
-    s = end;
-    if (i < 2) {
-      if (*s != '.')
-        return false;
-      s++;
-    }
-  }
-  return *s == '\0';
-}
-
-/* Falco's compatibility: same major, and at least the required version. */
-static bool compatible(const unsigned have[3], const unsigned need[3])
-{
-  if (have[0] != need[0])
-    return false;
-  if (have[1] != need[1])
-    return have[1] > need[1];
-  return have[2] >= need[2];
-}
-
-static int merge_engine_version(itemctx *x, const ctr__ynode *v)
-{
-  if (!is_scalar(v))
-    return err_at(x, v, "LOAD_ERR_YAML_VALIDATE", "required_engine_version must be a number or a version string");
-  unsigned need[3], have[3];
-  char buf[64];
-  const char *s = v->value;
-  bool digits = *s != '\0';
-  for (const char *p = s; *p; p++)
-    if (*p < '0' || *p > '9')
-      digits = false;
-  if (digits) {
-    snprintf(buf, sizeof buf, "0.%s.0", s);
-    s = buf;
-  }
-  if (!parse_semver(s, need))
-    return err_at(x, v, "LOAD_ERR_VALIDATE", "unable to parse required_engine_version '%s' as a version", v->value);
-  parse_semver(CTR_ENGINE_VERSION_STRING, have);
-  if (!compatible(have, need)) {
-    err_at(x, v, "LOAD_ERR_VALIDATE", "rules require engine version %s, but this engine implements " CTR_ENGINE_VERSION_STRING, s);
-    return CTR_EVERSION;
-  }
-  return CTR_OK;
-}
-
-static const char *plugin_version(const char *name)
-{
-  if (strcmp(name, "cloudtrail") == 0)
-    return CTR_CLOUDTRAIL_PLUGIN_VERSION_STRING;
-  if (strcmp(name, "json") == 0)
-    return CTR_JSON_PLUGIN_VERSION_STRING;
-  return NULL;
-}
-
-/* One requirement is met if it, or one of its alternatives, names a plugin
- * whose fields we implement at a compatible version. */
-static int merge_plugin_versions(itemctx *x, const ctr__ynode *seq)
-{
-  if (!seq || seq->kind != CTR__Y_SEQ)
-    return err_at(x, seq, "LOAD_ERR_YAML_VALIDATE", "required_plugin_versions must be a sequence of maps");
-  for (size_t i = 0; i < seq->n; i++) {
-    const ctr__ynode *req = seq->items[i];
-    if (req->kind != CTR__Y_MAP)
-      return err_at(x, req, "LOAD_ERR_YAML_VALIDATE", "required_plugin_versions must be a sequence of maps");
-    const ctr__ynode *cands[33];
-    size_t nc = 0;
-    cands[nc++] = req;
-    const ctr__ynode *alts = ctr__ymap_get(req, "alternatives");
-    if (alts && alts->kind == CTR__Y_SEQ)
-      for (size_t a = 0; a < alts->n && nc < 33; a++)
-        cands[nc++] = alts->items[a];
-    bool met = false;
-    const char *first_name = NULL;
-    for (size_t c = 0; c < nc; c++) {
-      const ctr__ynode *nm = ctr__ymap_get(cands[c], "name"), *ver = ctr__ymap_get(cands[c], "version");
-      if (!is_scalar(nm) || !is_scalar(ver))
-        return err_at(x, cands[c], "LOAD_ERR_YAML_VALIDATE", "plugin requirement needs 'name' and 'version'");
-      for (size_t d = 1; d < c; d++) {
-        const ctr__ynode *other = ctr__ymap_get(cands[d], "name");
-        if (c > 0 && is_scalar(other) && strcmp(other->value, nm->value) == 0)
-          return err_at(x, nm, "LOAD_ERR_VALIDATE", "plugin '%s' is named twice in one alternatives group", nm->value);
-      }
-      unsigned need[3], have[3];
-      if (!parse_semver(ver->value, need))
-        return err_at(x, ver, "LOAD_ERR_VALIDATE", "unable to parse plugin version '%s'", ver->value);
-      if (!first_name)
-        first_name = nm->value;
-      const char *hv = plugin_version(nm->value);
-      if (hv && parse_semver(hv, have) && compatible(have, need))
-        met = true;
-    }
-    if (!met) {
-      const ctr__ynode *ver = ctr__ymap_get(req, "version");
-      err_at(x, req, "LOAD_ERR_VALIDATE", "plugin '%s' version %s is required by these rules, but this engine implements only cloudtrail " CTR_CLOUDTRAIL_PLUGIN_VERSION_STRING " and json " CTR_JSON_PLUGIN_VERSION_STRING " fields", first_name, ver->value);
-      return CTR_EVERSION;
-    }
-  }
-  return CTR_OK;
-}
-
 /* ------------------------------------------------------------ dispatch */
 
 int ctr__merge_item(ctr__defs *defs, ctr__diags *diags, const ctr__ynode *item)
 {
-  itemctx x = {.defs = defs, .diags = diags, .item = item};
+  ctr__mitem x = {.defs = defs, .diags = diags, .item = item};
   /* Falco dispatches on the first of these keys found, in this order. */
   static const char *const kinds[] = {"required_engine_version", "required_plugin_versions", "list",
                                       "macro", "rule"};
@@ -1243,11 +814,11 @@ int ctr__merge_item(ctr__defs *defs, ctr__diags *diags, const ctr__ynode *item)
     if (!v)
       continue;
     if (k == 0)
-      return merge_engine_version(&x, v);
+      return ctr__merge_engine_version(&x, v);
     if (k == 1)
-      return merge_plugin_versions(&x, v);
-    if (!is_scalar(v) || v->len == 0)
-      return err_at(&x, v, "LOAD_ERR_YAML_VALIDATE", "the name of a %s must be a non-empty string", kinds[k]);
+      return ctr__merge_plugin_versions(&x, v);
+    if (!ctr__is_scalar(v) || v->len == 0)
+      return ctr__merge_err(&x, v, "LOAD_ERR_YAML_VALIDATE", "the name of a %s must be a non-empty string", kinds[k]);
     x.name = v->value;
     if (k == 2)
       return merge_list(&x, v);
@@ -1255,7 +826,7 @@ int ctr__merge_item(ctr__defs *defs, ctr__diags *diags, const ctr__ynode *item)
       return merge_macro(&x, v);
     return merge_rule(&x, v);
   }
-  warn_at(&x, item, "LOAD_UNKNOWN_ITEM", "unknown top-level item (expected rule, macro, list, required_engine_version or required_plugin_versions): ignored");
+  ctr__merge_warn(&x, item, "LOAD_UNKNOWN_ITEM", "unknown top-level item (expected rule, macro, list, required_engine_version or required_plugin_versions): ignored");
   return CTR_OK;
 }
 

@@ -1,7 +1,7 @@
 /*
- * merge.h - Falco's rule collector (merge.c): lists, macros and rules
- * accumulated across files, with the text spans conditions and outputs are
- * assembled from.
+ * merge.h - Falco's rule collector (merge.c, merge_exception.c,
+ * merge_version.c): lists, macros and rules accumulated across files, with
+ * the text spans conditions and outputs are assembled from (merge_text.c).
  */
 #ifndef CTR_MERGE_H
 #define CTR_MERGE_H
@@ -135,5 +135,39 @@ void ctr__defs_free(ctr__defs *defs);
  * copies of the names, conditions and outputs. CTR_OK, CTR_ESYNTAX or
  * CTR_EVERSION (an error diagnostic was added), or CTR_ENOMEM. */
 int ctr__merge_item(ctr__defs *defs, ctr__diags *diags, const ctr__ynode *item);
+
+/* ------------------------------------------------------------ within the collector
+ * What merge.c, merge_exception.c and merge_version.c share: the item being
+ * merged and the one way they report. */
+
+typedef struct ctr__mitem {
+  ctr__defs *defs;
+  ctr__diags *diags;
+  const ctr__ynode *item;
+  const char *name; /* item name once known */
+} ctr__mitem;
+
+/* An error at `at` (NULL: the item), in the current item, never truncated;
+ * returns CTR_ESYNTAX for `return ctr__merge_err(...)`. */
+__attribute__((format(printf, 4, 5))) int ctr__merge_err(ctr__mitem *x, const ctr__ynode *at, const char *code,
+                                                         const char *fmt, ...);
+/* A warning, placed as ctr__merge_err places an error. */
+__attribute__((format(printf, 4, 5))) void ctr__merge_warn(ctr__mitem *x, const ctr__ynode *at, const char *code,
+                                                           const char *fmt, ...);
+static inline bool ctr__is_scalar(const ctr__ynode *n) { return n && n->kind == CTR__Y_SCALAR; }
+/* The position of node n. */
+void ctr__merge_pos(const ctr__ynode *n, ctr__pos *p);
+
+/* merge_exception.c: the item's `exceptions` merged into r: appended as
+ * Falco's collector appends them (`append`: an append or override item), or
+ * replacing r's. CTR_OK, CTR_ESYNTAX (reported) or CTR_ENOMEM. */
+int ctr__merge_rule_exceptions(ctr__mitem *x, ctr__rule_def *r, bool append);
+/* Frees what e owns and zeroes it. */
+void ctr__exception_def_free(ctr__exception_def *e);
+
+/* merge_version.c: a `required_engine_version` or `required_plugin_versions`
+ * item's value. CTR_OK, CTR_ESYNTAX or CTR_EVERSION (reported). */
+int ctr__merge_engine_version(ctr__mitem *x, const ctr__ynode *v);
+int ctr__merge_plugin_versions(ctr__mitem *x, const ctr__ynode *seq);
 
 #endif
