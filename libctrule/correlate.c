@@ -271,10 +271,9 @@ void ctr__corrstate_free(ctr__corrstate *s)
   free(s);
 }
 
-/* Drops the first k entries of g (spent or expired). */
 /* Drops the first k entries of g (spent or expired): the array's start
- * moves, and the entries move down only once the dropped outnumber them, so
- * expiring one entry at a time costs no copy of the rest. */
+ * moves, nothing is copied (make_room re-centres the entries when a side
+ * runs out of room). */
 static void drop_front(ctr__corrstate *s, cgroup *g, size_t k)
 {
   if (k == 0)
@@ -286,10 +285,57 @@ static void drop_front(ctr__corrstate *s, cgroup *g, size_t k)
   g->e += k;
   g->n -= k;
   s->held -= k;
-  if ((size_t)(g->e - g->buf) > g->n) {
-    memmove(g->buf, g->e, g->n * sizeof *g->e);
-    g->e = g->buf;
+}
+
+/* Removes entry i of g (its value replaced by a later match), moving the
+ * shorter side: a value seen again is most often among the oldest. */
+static void remove_at(ctr__corrstate *s, cgroup *g, size_t i)
+{
+  vmap_del(g, g->e[i].value);
+  entry_free(&g->e[i]);
+  if (i < g->n - i - 1) {
+    memmove(g->e + 1, g->e, i * sizeof *g->e);
+    g->e++;
+  } else {
+    memmove(g->e + i, g->e + i + 1, (g->n - i - 1) * sizeof *g->e);
   }
+  g->n--;
+  s->held--;
+}
+
+/* Makes room for an entry at index `at` of g (the entries after it or
+ * before it, the shorter side, move by one) and returns its slot. The
+ * entries sit in the middle of their buffer with room on both sides, so
+ * that a match out of order, near the front of a long group (files read
+ * newest first), moves the few before it rather than every later one.
+ * NULL on ENOMEM. */
+static centry *make_room(cgroup *g, size_t at)
+{
+  bool front = at < g->n - at;
+  size_t before = g->e ? (size_t)(g->e - g->buf) : 0, after = g->cap - before - g->n;
+  if (front ? before == 0 : after == 0) { /* re-centre, in a buffer at least twice as large as the entries */
+    size_t cap = g->cap;
+    if (2 * (g->n + 1) > cap)
+      cap = cap ? 2 * cap : 8;
+    centry *v = cap == g->cap ? g->buf : malloc(cap * sizeof *v);
+    if (!v)
+      return NULL;
+    size_t off = (cap - g->n) / 2;
+    if (g->n)
+      memmove(v + off, g->e, g->n * sizeof *v);
+    if (v != g->buf)
+      free(g->buf);
+    g->buf = v;
+    g->cap = cap;
+    g->e = v + off;
+  }
+  if (front) {
+    memmove(g->e - 1, g->e, at * sizeof *g->e);
+    g->e--;
+  } else {
+    memmove(g->e + at + 1, g->e + at, (g->n - at) * sizeof *g->e);
+  }
+  return &g->e[at];
 }
 
 static int64_t period(int64_t t, int64_t span) { return t / span - (t % span < 0); }
@@ -516,6 +562,20 @@ typedef struct verdict {
   const bool *keep; /* bounded value_count: the window's entries listed (the latest of each value) */
 } verdict;
 
+/* The first of g->e[from..to) more than span after t (to: none), by binary
+ * search: the entries are sorted by time. */
+static size_t past_span(const cgroup *g, size_t from, size_t to, int64_t t, int64_t span)
+{
+  while (from < to) {
+    size_t m = from + (to - from) / 2;
+    if (within(t, g->e[m].t, span))
+      from = m + 1;
+    else
+      to = m;
+  }
+  return from;
+}
+
 /* The entries g->e[*lo..*hi) that can share a window of the timespan with
  * g->e[at]: the only ones a check needs, since before `at` came no window
  * held (it would have fired). */
@@ -531,8 +591,7 @@ static void near(const cgroup *g, size_t at, int64_t span, size_t *lo, size_t *h
       b = m;
   }
   *lo = a;
-  for (*hi = at + 1; *hi < g->n && within(t, g->e[*hi].t, span);)
-    (*hi)++;
+  *hi = past_span(g, at + 1, g->n, t, span);
 }
 
 /* event_count / value_count (value_count holds one entry per value): some
@@ -541,13 +600,14 @@ static void near(const cgroup *g, size_t at, int64_t span, size_t *lo, size_t *h
  * the one ending at it. */
 static bool check_count(const ctr__ccorr *c, const cgroup *g, size_t at, size_t lo, size_t hi, verdict *v)
 {
-  if (hi == at + 1 && at + 1 - lo < c->min_count)
-    return false;
-  for (size_t i = lo, j = lo; i <= at; i++) {
-    if (j < i)
-      j = i;
-    while (j < hi && within(g->e[i].t, g->e[j].t, c->span_ns))
-      j++;
+  if (hi - lo < c->min_count)
+    return false; /* every window holding `at` lies in [lo, hi) */
+  /* Before `at` came every window held fewer than min_count: one that holds
+   * them now holds exactly min_count, `at` among them, so it starts at most
+   * min_count - 1 entries before it (a late match in a flood scans no more). */
+  size_t from = at + 1 - lo > c->min_count ? at + 1 - c->min_count : lo;
+  for (size_t i = from, j = from; i <= at; i++) {
+    j = past_span(g, j > i ? j : i, hi, g->e[i].t, c->span_ns); /* a search: the window may hold a flood */
     if (j - i >= c->min_count) {
       v->from = i;
       v->to = v->spent = j;
@@ -797,36 +857,25 @@ static size_t insert(ctr__corrstate *s, cgroup *g, centry *e, int *rc)
         return SIZE_MAX;
       }
       size_t i = entry_of(g, sl->v, sl->t);
-      if (i != SIZE_MAX) {
-        vmap_del(g, g->e[i].value);
-        entry_free(&g->e[i]);
-        memmove(g->e + i, g->e + i + 1, (g->n - i - 1) * sizeof *g->e);
-        g->n--;
-        s->held--;
-      }
+      if (i != SIZE_MAX)
+        remove_at(s, g, i);
     }
   }
-  if (g->e && g->e + g->n == g->buf + g->cap && g->e != g->buf) { /* room left at the front */
-    memmove(g->buf, g->e, g->n * sizeof *g->e);
-    g->e = g->buf;
+  size_t at = 0, hi = g->n; /* after the entries of its time: the first later one */
+  while (at < hi) {
+    size_t mid = at + (hi - at) / 2;
+    if (g->e[mid].t <= e->t)
+      at = mid + 1;
+    else
+      hi = mid;
   }
-  if (g->n == g->cap) {
-    size_t cap = g->cap ? g->cap * 2 : 4;
-    centry *v = realloc(g->buf, cap * sizeof *v);
-    if (!v) {
-      entry_free(e);
-      *rc = CTR_ENOMEM;
-      return SIZE_MAX;
-    }
-    g->e = g->buf = v;
-    g->cap = cap;
+  centry *slot = make_room(g, at);
+  if (!slot) {
+    entry_free(e);
+    *rc = CTR_ENOMEM;
+    return SIZE_MAX;
   }
-  size_t at = g->n;
-  while (at > 0 && g->e[at - 1].t > e->t)
-    at--;
-  if (at < g->n)
-    memmove(g->e + at + 1, g->e + at, (g->n - at) * sizeof *g->e);
-  g->e[at] = *e;
+  *slot = *e;
   g->n++;
   s->held++;
   if (one_per_value) { /* room was reserved above */
