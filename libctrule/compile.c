@@ -1,8 +1,8 @@
 /* compile.c - turns parsed conditions into evaluation programs: macros
- * inlined, exceptions added, fields resolved to per-event cache slots,
- * operators type-checked, regexes compiled with PCRE2, list literals turned
- * into hash sets, outputs parsed; then candidate selection is built
- * (select.c). */
+ * inlined, exceptions added (compile_exception.c), fields resolved to
+ * per-event cache slots, operators type-checked, regexes compiled with PCRE2,
+ * list literals turned into hash sets, outputs parsed (compile_output.c);
+ * then candidate selection is built (select.c). */
 #include "compile.h"
 #include "correlate.h"
 #include "select.h"
@@ -18,41 +18,14 @@
  * condition may be written (parse.c), so evaluation's recursion is bounded. */
 #define MAX_COMPILED_DEPTH 1000
 
-/* What compiling one rule needs, fresh for each rule (compile_rule). */
-typedef struct rule_state {
-  const ctr__rule_def *rule;    /* NULL outside a rule */
-  const ctr__text *text;        /* text the current AST offsets refer to */
-  const ctr__pos *fallback_pos; /* for generated nodes (exceptions) */
-  bool unknown_field;           /* an unknown field was met (skip-if-unknown-filter) */
-  bool in_output;               /* compiling an output template (its errors' code) */
-  bool na_warned;               /* the rule's <NA> comparison warning was given */
-  bool failed;                  /* an error was reported */
-  bool limit_reported;          /* one limit diagnostic per rule, not one per expansion path */
-  bool expanded;                /* a macro was expanded in this rule: the limit messages say so */
-  const char *exc_name;         /* the exception being compiled, NULL in the condition */
-  unsigned macro_depth;         /* macro references being expanded (CTR_LIMIT_MACRO_DEPTH) */
-  unsigned nest;                /* compile_ast() levels being compiled (MAX_COMPILED_DEPTH) */
-  uint64_t nodes;               /* nodes of the condition (CTR_LIMIT_CONDITION_NODES) */
-} rule_state;
-
-typedef struct compiler_ctx {
-  ctr_ruleset *rs;
-  ctr__defs *defs;
-  ctr__diags *diags;
-  ctr__ast **macro_ast; /* parsed macro bodies, NULL on parse error */
-  bool *macro_bad;
-  bool *macro_active;   /* on the current expansion path: loop detection */
-  bool nomem_reported;  /* out of memory was told (nomem()) */
-  size_t slot_cap;
-  size_t regex_cap;
-  rule_state r;         /* the rule being compiled */
-} compiler_ctx;
+typedef ctr__compile_rule_state rule_state;
+typedef ctr__compile_ctx compiler_ctx;
 
 /* ------------------------------------------------------------ diagnostics */
 
 /* Memory ran out: the compile fails with CTR_ENOMEM (told once, as
  * LOAD_ERR_OUT_OF_MEMORY), never as a syntax error. */
-static void nomem(compiler_ctx *cx)
+void ctr__compile_nomem(compiler_ctx *cx)
 {
   if (!cx->nomem_reported)
     ctr__diag_oom(cx->diags, NULL);
@@ -63,10 +36,8 @@ static void nomem(compiler_ctx *cx)
 /* The one way compile.c reports: positioned at `off` in `text` (else at the
  * exception or rule being compiled), never truncated. An error fails the
  * current rule. */
-static void report(compiler_ctx *cx, int sev, const char *code, const ctr__text *text, size_t off,
-                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static void report(compiler_ctx *cx, int sev, const char *code, const ctr__text *text, size_t off,
-                   const char *fmt, ...)
+void ctr__compile_report(compiler_ctx *cx, int sev, const char *code, const ctr__text *text, size_t off,
+                         const char *fmt, ...)
 {
   const char *file = NULL;
   unsigned line = 0, col = 0;
@@ -90,7 +61,7 @@ static void report(compiler_ctx *cx, int sev, const char *code, const ctr__text 
   va_end(ap);
   char *msg = n >= 0 ? malloc((size_t)n + 1) : NULL;
   if (!msg) {
-    nomem(cx);
+    ctr__compile_nomem(cx);
     return;
   }
   va_start(ap, fmt);
@@ -101,37 +72,37 @@ static void report(compiler_ctx *cx, int sev, const char *code, const ctr__text 
 }
 
 /* An error in what is being compiled: a condition, or an output template. */
-#define ERR(cx, off, ...) report((cx), CTR_SEVERITY_ERROR, (cx)->r.in_output ? "LOAD_ERR_COMPILE_OUTPUT" : "LOAD_ERR_COMPILE_CONDITION", \
+#define ERR(cx, off, ...) ctr__compile_report((cx), CTR_SEVERITY_ERROR, (cx)->r.in_output ? "LOAD_ERR_COMPILE_OUTPUT" : "LOAD_ERR_COMPILE_CONDITION", \
                                  (cx)->r.text, (off), __VA_ARGS__)
 
 /* ------------------------------------------------------------ pool helpers */
 
-static void *palloc(compiler_ctx *cx, size_t n)
+void *ctr__compile_alloc(compiler_ctx *cx, size_t n)
 {
   void *p = ctr__arena_alloc(&cx->rs->pool, n);
   if (!p)
-    nomem(cx);
+    ctr__compile_nomem(cx);
   else
     memset(p, 0, n);
   return p;
 }
 
-static char *pstrndup(compiler_ctx *cx, const char *s, size_t n)
+char *ctr__compile_strndup(compiler_ctx *cx, const char *s, size_t n)
 {
   char *p = ctr__arena_strndup(&cx->rs->pool, s, n);
   if (!p)
-    nomem(cx);
+    ctr__compile_nomem(cx);
   return p;
 }
 
-static char *pstrdup(compiler_ctx *cx, const char *s) { return pstrndup(cx, s, strlen(s)); }
+static char *pstrdup(compiler_ctx *cx, const char *s) { return ctr__compile_strndup(cx, s, strlen(s)); }
 
 /* ------------------------------------------------------------ sets */
 
 static bool strset_build(compiler_ctx *cx, ctr__strset *set, const ctr__str *items, size_t n)
 {
   if (!ctr__strset_build(&cx->rs->pool, set, items, n)) {
-    nomem(cx);
+    ctr__compile_nomem(cx);
     return false;
   }
   return true;
@@ -171,7 +142,7 @@ static int slot_of(compiler_ctx *cx, const ctr__field_def *def, const char *arg,
     size_t cap = cx->slot_cap ? cx->slot_cap * 2 : 32;
     ctr__slot *v = realloc(rs->slots, cap * sizeof *v);
     if (!v) {
-      nomem(cx);
+      ctr__compile_nomem(cx);
       return -1;
     }
     rs->slots = v;
@@ -182,7 +153,7 @@ static int slot_of(compiler_ctx *cx, const ctr__field_def *def, const char *arg,
   s->arg = arg ? pstrdup(cx, arg) : NULL;
   s->argnum = argnum;
   size_t n = strlen(def->name) + (arg ? strlen(shown) + 2 : 0) + 1;
-  s->display = palloc(cx, n);
+  s->display = ctr__compile_alloc(cx, n);
   if (!s->display || (arg && !s->arg))
     return -1;
   snprintf(s->display, n, arg ? "%s[%s]" : "%s", def->name, arg ? shown : "");
@@ -202,7 +173,7 @@ static bool list_arg(compiler_ctx *cx, const ctr__fexpr *f, const ctr__field_def
   }
   ctr__buf cond = {0};
   if (ctr__buf_printf(&cond, "ct.name in (%s)", f->arg) != CTR_OK) {
-    nomem(cx);
+    ctr__compile_nomem(cx);
     return false;
   }
   ctr__text t = {.s = cond.data, .len = cond.len};
@@ -211,7 +182,7 @@ static bool list_arg(compiler_ctx *cx, const ctr__fexpr *f, const ctr__field_def
   ctr__buf_free(&cond);
   if (!a) {
     if (perr.nomem)
-      nomem(cx);
+      ctr__compile_nomem(cx);
     else
       ERR(cx, f->pos, "list '%s': %s", f->arg, perr.msg);
     return false;
@@ -222,7 +193,7 @@ static bool list_arg(compiler_ctx *cx, const ctr__fexpr *f, const ctr__field_def
   ctr__ast_free(a);
   if (!ok) {
     ctr__buf_free(out);
-    nomem(cx);
+    ctr__compile_nomem(cx);
   }
   return ok;
 }
@@ -292,33 +263,33 @@ static bool check_transformer(compiler_ctx *cx, const ctr__fexpr *f, ctr__cexpr 
 }
 
 /* Resolves a field operand; NULL on error (reported). */
-static ctr__cexpr *compile_fexpr(compiler_ctx *cx, const ctr__fexpr *f)
+ctr__cexpr *ctr__compile_fexpr(compiler_ctx *cx, const ctr__fexpr *f)
 {
   if (f->tf == CTR__TF_VAL) /* on the right-hand side, val(x) is x */
-    return compile_fexpr(cx, f->args[0]);
-  ctr__cexpr *e = palloc(cx, sizeof *e);
+    return ctr__compile_fexpr(cx, f->args[0]);
+  ctr__cexpr *e = ctr__compile_alloc(cx, sizeof *e);
   if (!e)
     return NULL;
   e->tf = f->tf;
   if (f->tf == CTR__TF_LIT) {
     e->type = CTR__FT_STRING;
-    e->lit = (ctr__str){pstrndup(cx, f->lit, f->litlen), f->litlen};
+    e->lit = (ctr__str){ctr__compile_strndup(cx, f->lit, f->litlen), f->litlen};
     return e->lit.s ? e : NULL;
   }
   if (f->tf != CTR__TF_NONE) {
-    if (f->nargs && !(e->args = palloc(cx, f->nargs * sizeof *e->args)))
+    if (f->nargs && !(e->args = ctr__compile_alloc(cx, f->nargs * sizeof *e->args)))
       return NULL;
     e->nargs = f->nargs;
     bool ok = true;
     for (size_t i = 0; i < f->nargs; i++) /* every argument, so that every error is reported */
-      ok = (e->args[i] = compile_fexpr(cx, f->args[i])) != NULL && ok;
+      ok = (e->args[i] = ctr__compile_fexpr(cx, f->args[i])) != NULL && ok;
     return ok && check_transformer(cx, f, e) ? e : NULL;
   }
   const ctr__field_def *def = ctr__field_lookup(f->field, strlen(f->field));
   if (!def) {
     cx->r.unknown_field = true;
     int sev = cx->r.rule && cx->r.rule->skip_unknown ? CTR_SEVERITY_WARNING : CTR_SEVERITY_ERROR;
-    report(cx, sev, cx->r.in_output ? "LOAD_ERR_COMPILE_OUTPUT" : "LOAD_ERR_COMPILE_CONDITION", cx->r.text, f->pos,
+    ctr__compile_report(cx, sev, cx->r.in_output ? "LOAD_ERR_COMPILE_OUTPUT" : "LOAD_ERR_COMPILE_CONDITION", cx->r.text, f->pos,
            sev == CTR_SEVERITY_ERROR ? "unknown field '%s'" : "unknown field '%s': rule skipped (skip-if-unknown-filter)",
            f->field);
     return NULL;
@@ -373,7 +344,7 @@ static pcre2_code *compile_regex(compiler_ctx *cx, const ctr__lit *lit)
     pcre2_code **v = realloc(cx->rs->regexes, cap * sizeof *v);
     if (!v) {
       pcre2_code_free(re);
-      nomem(cx);
+      ctr__compile_nomem(cx);
       return NULL;
     }
     cx->rs->regexes = v;
@@ -419,7 +390,7 @@ static bool is_space_byte(char c) { return c == ' ' || c == '\t' || c == '\n' ||
 static void value_warnings(compiler_ctx *cx, ctr__op op, const ctr__lit *v)
 {
   if (op == CTR__OP_REGEX && regex_is_plain(v->s, v->len))
-    report(cx, CTR_SEVERITY_WARNING, "LOAD_COMPILE_CONDITION", cx->r.text, v->pos,
+    ctr__compile_report(cx, CTR_SEVERITY_WARNING, "LOAD_COMPILE_CONDITION", cx->r.text, v->pos,
            "regex check with '%s' may be optimized with simpler operators such as '=', 'contains', 'startswith', "
            "'endswith'", v->s);
   /* libsinsp looks the value up with its blanks removed. */
@@ -429,7 +400,7 @@ static void value_warnings(compiler_ctx *cx, ctr__op op, const ctr__lit *v)
   for (size_t i = 0; i < v->len && !copy; i++)
     if (is_space_byte(v->s[i])) {
       if (!(copy = malloc(v->len + 1))) {
-        nomem(cx);
+        ctr__compile_nomem(cx);
         return;
       }
       n = 0;
@@ -441,7 +412,7 @@ static void value_warnings(compiler_ctx *cx, ctr__op op, const ctr__lit *v)
   bool named = names_a_field(t, n);
   free(copy);
   if (named)
-    report(cx, CTR_SEVERITY_WARNING, "LOAD_COMPILE_CONDITION", cx->r.text, v->pos,
+    ctr__compile_report(cx, CTR_SEVERITY_WARNING, "LOAD_COMPILE_CONDITION", cx->r.text, v->pos,
            "'%s' may be a valid field%s misused as a const string value (write val(...) to compare with a field)",
            v->s, strchr(v->s, '(') ? " transformer" : "");
 }
@@ -459,7 +430,7 @@ static void warn_na_check(compiler_ctx *cx, const ctr__ast *a)
     return;
   for (size_t i = 0; i < a->nrhs; i++)
     if (a->rhs[i].len == 4 && memcmp(a->rhs[i].s, "<NA>", 4) == 0) {
-      report(cx, CTR_SEVERITY_WARNING, "LOAD_UNSAFE_NA_CHECK", cx->r.text, a->rhs[i].pos,
+      ctr__compile_report(cx, CTR_SEVERITY_WARNING, "LOAD_UNSAFE_NA_CHECK", cx->r.text, a->rhs[i].pos,
              "comparing a field value with <NA> is unsafe and can lead to unpredictable behavior of the rule "
              "condition; to check whether a field exists, use the 'exists' operator");
       cx->r.na_warned = true;
@@ -472,8 +443,8 @@ static void warn_na_check(compiler_ctx *cx, const ctr__ast *a)
  * (reported). */
 static const ctr__str *numeric_literals(compiler_ctx *cx, const ctr__ast *a, ctr__cnode *n)
 {
-  ctr__str *dec = palloc(cx, (a->nrhs ? a->nrhs : 1) * sizeof *dec);
-  if (!dec || (a->rhs_is_list && a->nrhs && !(n->rhs_u64s = palloc(cx, a->nrhs * sizeof *n->rhs_u64s))))
+  ctr__str *dec = ctr__compile_alloc(cx, (a->nrhs ? a->nrhs : 1) * sizeof *dec);
+  if (!dec || (a->rhs_is_list && a->nrhs && !(n->rhs_u64s = ctr__compile_alloc(cx, a->nrhs * sizeof *n->rhs_u64s))))
     return NULL;
   for (size_t i = 0; i < a->nrhs; i++) {
     uint64_t *v = a->rhs_is_list ? &n->rhs_u64s[i] : &n->rhs_u64;
@@ -483,7 +454,7 @@ static const ctr__str *numeric_literals(compiler_ctx *cx, const ctr__ast *a, ctr
     }
     char buf[24];
     int len = snprintf(buf, sizeof buf, "%llu", (unsigned long long)*v);
-    if (!(dec[i].s = pstrndup(cx, buf, (size_t)len)))
+    if (!(dec[i].s = ctr__compile_strndup(cx, buf, (size_t)len)))
       return NULL;
     dec[i].len = (size_t)len;
   }
@@ -497,13 +468,13 @@ static ctr__cnode *compile_check(compiler_ctx *cx, const ctr__ast *a)
         ctr__op_name(a->op));
     return NULL;
   }
-  ctr__cnode *n = palloc(cx, sizeof *n);
+  ctr__cnode *n = ctr__compile_alloc(cx, sizeof *n);
   if (!n)
     return NULL;
   n->kind = CTR__N_CHECK;
   n->op = a->op;
   n->mod = a->mod;
-  if (!(n->lhs = compile_fexpr(cx, a->lhs)))
+  if (!(n->lhs = ctr__compile_fexpr(cx, a->lhs)))
     return NULL;
   ctr__ftype t = n->lhs->type;
   if (t == CTR__FT_UINT64 && !(ctr__op_traits(a->op) & CTR__OPT_ON_NUMBER)) {
@@ -515,7 +486,7 @@ static ctr__cnode *compile_check(compiler_ctx *cx, const ctr__ast *a)
   if (a->rhs_field) {
     /* A field or transformer on the right: its value(s) are compared. With
      * in / intersects / pmatch they are the list (one value: a list of one). */
-    if (!(n->rhs_expr = compile_fexpr(cx, a->rhs_field)))
+    if (!(n->rhs_expr = ctr__compile_fexpr(cx, a->rhs_field)))
       return NULL;
     ctr__ftype r = n->rhs_expr->type;
     if ((r == CTR__FT_UINT64) != (t == CTR__FT_UINT64)) {
@@ -525,11 +496,11 @@ static ctr__cnode *compile_check(compiler_ctx *cx, const ctr__ast *a)
     return n;
   }
   /* Literals. */
-  ctr__str *vals = palloc(cx, (a->nrhs ? a->nrhs : 1) * sizeof *vals);
+  ctr__str *vals = ctr__compile_alloc(cx, (a->nrhs ? a->nrhs : 1) * sizeof *vals);
   if (!vals)
     return NULL;
   for (size_t i = 0; i < a->nrhs; i++) {
-    vals[i].s = pstrndup(cx, a->rhs[i].s, a->rhs[i].len);
+    vals[i].s = ctr__compile_strndup(cx, a->rhs[i].s, a->rhs[i].len);
     vals[i].len = a->rhs[i].len;
     if (!vals[i].s)
       return NULL;
@@ -551,7 +522,7 @@ static ctr__cnode *compile_check(compiler_ctx *cx, const ctr__ast *a)
     return NULL;
   if (a->op == CTR__OP_REGEX && a->mod) {
     /* With a modifier, every pattern counts: one compiled regex each. */
-    if (a->nrhs && !(n->res = palloc(cx, a->nrhs * sizeof *n->res)))
+    if (a->nrhs && !(n->res = ctr__compile_alloc(cx, a->nrhs * sizeof *n->res)))
       return NULL;
     for (size_t i = 0; i < a->nrhs; i++)
       if (!(n->res[i] = compile_regex(cx, &a->rhs[i])))
@@ -571,7 +542,6 @@ static ctr__cnode *compile_check(compiler_ctx *cx, const ctr__ast *a)
 
 /* ------------------------------------------------------------ conditions */
 
-static ctr__cnode *compile_ast(compiler_ctx *cx, const ctr__ast *a);
 
 static ctr__cnode *compile_macro_ref(compiler_ctx *cx, const ctr__ast *a)
 {
@@ -607,7 +577,7 @@ static ctr__cnode *compile_macro_ref(compiler_ctx *cx, const ctr__ast *a)
   cx->r.macro_depth++;
   const ctr__text *saved = cx->r.text;
   cx->r.text = &m->cond;
-  ctr__cnode *n = compile_ast(cx, cx->macro_ast[i]);
+  ctr__cnode *n = ctr__compile_ast(cx, cx->macro_ast[i]);
   cx->r.text = saved;
   cx->r.macro_depth--;
   cx->macro_active[i] = false;
@@ -616,7 +586,7 @@ static ctr__cnode *compile_macro_ref(compiler_ctx *cx, const ctr__ast *a)
 
 static ctr__cnode *compile_ast_node(compiler_ctx *cx, const ctr__ast *a);
 
-/* Tells which bound of compile_ast() was passed, naming what applies: the
+/* Tells which bound of ctr__compile_ast() was passed, naming what applies: the
  * rule's condition or one of its exceptions (their nodes count together),
  * and whether macros took part. */
 static void report_size_limit(compiler_ctx *cx, const ctr__ast *a, bool too_many)
@@ -639,7 +609,7 @@ static void report_size_limit(compiler_ctx *cx, const ctr__ast *a, bool too_many
 /* Every node of a rule's condition and exceptions, macros expanded, passes
  * here: the size and depth bounds keep hostile macros from exhausting time
  * or the stack (compiling and evaluating recurse once per level). */
-static ctr__cnode *compile_ast(compiler_ctx *cx, const ctr__ast *a)
+ctr__cnode *ctr__compile_ast(compiler_ctx *cx, const ctr__ast *a)
 {
   bool too_many = ++cx->r.nodes > cx->defs->limits[CTR_LIMIT_CONDITION_NODES];
   if (too_many || cx->r.nest >= MAX_COMPILED_DEPTH) {
@@ -663,14 +633,14 @@ static ctr__cnode *compile_ast_node(compiler_ctx *cx, const ctr__ast *a)
   case CTR__N_MACRO:
     return compile_macro_ref(cx, a);
   case CTR__N_NOT: {
-    ctr__cnode *kid = compile_ast(cx, a->kid);
+    ctr__cnode *kid = ctr__compile_ast(cx, a->kid);
     if (!kid)
       return NULL;
-    ctr__cnode *n = palloc(cx, sizeof *n);
+    ctr__cnode *n = ctr__compile_alloc(cx, sizeof *n);
     if (!n)
       return NULL;
     n->kind = CTR__N_NOT;
-    n->kids = palloc(cx, sizeof *n->kids);
+    n->kids = ctr__compile_alloc(cx, sizeof *n->kids);
     if (!n->kids)
       return NULL;
     n->kids[0] = kid;
@@ -679,14 +649,14 @@ static ctr__cnode *compile_ast_node(compiler_ctx *cx, const ctr__ast *a)
   }
   case CTR__N_AND:
   case CTR__N_OR: {
-    ctr__cnode *n = palloc(cx, sizeof *n);
-    if (!n || !(n->kids = palloc(cx, a->nkids * sizeof *n->kids)))
+    ctr__cnode *n = ctr__compile_alloc(cx, sizeof *n);
+    if (!n || !(n->kids = ctr__compile_alloc(cx, a->nkids * sizeof *n->kids)))
       return NULL;
     n->kind = a->kind;
     bool ok = true;
     for (size_t i = 0; i < a->nkids; i++) {
       /* Keep going after an error so that every error is reported. */
-      n->kids[i] = compile_ast(cx, a->kids[i]);
+      n->kids[i] = ctr__compile_ast(cx, a->kids[i]);
       ok = ok && n->kids[i];
     }
     n->nkids = a->nkids;
@@ -696,289 +666,14 @@ static ctr__cnode *compile_ast_node(compiler_ctx *cx, const ctr__ast *a)
   return NULL;
 }
 
-static ctr__cnode *make_node(compiler_ctx *cx, ctr__nkind kind, size_t nkids)
+ctr__cnode *ctr__compile_node(compiler_ctx *cx, ctr__nkind kind, size_t nkids)
 {
-  ctr__cnode *n = palloc(cx, sizeof *n);
-  if (!n || !(n->kids = palloc(cx, (nkids ? nkids : 1) * sizeof *n->kids)))
+  ctr__cnode *n = ctr__compile_alloc(cx, sizeof *n);
+  if (!n || !(n->kids = ctr__compile_alloc(cx, (nkids ? nkids : 1) * sizeof *n->kids)))
     return NULL;
   n->kind = kind;
   n->nkids = nkids;
   return n;
-}
-
-/* ------------------------------------------------------------ exceptions
- * Built as Falco builds them (rule_loader_compiler.cpp,
- * build_rule_exception_infos): the exception becomes condition text, which
- * the condition parser reads. So an exception value means what it would in a
- * condition: a list name stands for its items (lists in lists too), a quoted
- * value is a string, `(a, b)` a list, and every limit of a condition holds. */
-
-/* Appends a value as Falco's quote_item does: in double quotes if it has a
- * blank and is not quoted already. */
-static int exc_add_quoted(ctr__buf *b, const ctr__ynode *v)
-{
-  if (memchr(v->value, ' ', v->len) && v->value[0] != '"' && v->value[0] != '\'')
-    return ctr__buf_printf(b, "\"%s\"", v->value);
-  return ctr__buf_append(b, v->value, v->len);
-}
-
-/* Appends one tuple element for comparison `comp`: a list `(a, b)`, or a
- * scalar, put in parentheses for an operator that takes a list (Falco's
- * paren_item: unless it starts with one), quoted otherwise. */
-static int exc_add_value(ctr__buf *b, const ctr__ynode *v, bool list_op)
-{
-  int rc = CTR_OK;
-  if (v->kind == CTR__Y_SEQ) {
-    rc = ctr__buf_append_char(b, '(');
-    for (size_t i = 0; rc == CTR_OK && i < v->n; i++)
-      if ((rc = i ? ctr__buf_append_str(b, ", ") : CTR_OK) == CTR_OK)
-        rc = exc_add_quoted(b, v->items[i]);
-    return rc == CTR_OK ? ctr__buf_append_char(b, ')') : rc;
-  }
-  if (list_op && v->value[0] != '(')
-    return ctr__buf_printf(b, "(%s)", v->value);
-  return list_op ? ctr__buf_append(b, v->value, v->len) : exc_add_quoted(b, v);
-}
-
-/* An exception's comparison (`comp` NULL: Falco's default), blanks around it
- * dropped; *list: it takes a list of values (merge.c checked it is one). */
-static void exc_comp(const ctr__ynode *comp, const char *dflt, const char **s, size_t *n, bool *list)
-{
-  const char *c = comp ? comp->value : dflt;
-  size_t len = strlen(c);
-  ctr__exception_comp(c, len, list);
-  while (len && strchr(" \t\r\n", *c))
-    c++, len--;
-  while (len && strchr(" \t\r\n", c[len - 1]))
-    len--;
-  *s = c;
-  *n = len;
-}
-
-/* The condition text of one exception, "" when it has no values. */
-static int exc_text(const ctr__exception_def *e, ctr__buf *b)
-{
-  const char *c;
-  size_t clen;
-  bool list;
-  int rc = CTR_OK;
-  if (e->fields->kind == CTR__Y_SCALAR) {
-    /* `fields: f`, values [a, b]: (f comp (a, b)) */
-    exc_comp(e->comps, "in", &c, &clen, &list);
-    for (size_t i = 0; rc == CTR_OK && i < e->nvalues; i++) {
-      if (i == 0)
-        rc = ctr__buf_printf(b, "(%s %.*s (", e->fields->value, (int)clen, c);
-      else
-        rc = ctr__buf_append_str(b, ", ");
-      if (rc == CTR_OK)
-        rc = exc_add_quoted(b, e->values[i]);
-    }
-    return rc == CTR_OK && e->nvalues ? ctr__buf_append_str(b, "))") : rc;
-  }
-  /* Several fields: ((f1 c1 v1 and f2 c2 v2) or (...)) */
-  for (size_t t = 0; rc == CTR_OK && t < e->nvalues; t++) {
-    rc = ctr__buf_append_str(b, t ? " or (" : "((");
-    for (size_t f = 0; rc == CTR_OK && f < e->fields->n; f++) {
-      exc_comp(e->comps ? e->comps->items[f] : NULL, "=", &c, &clen, &list);
-      rc = ctr__buf_printf(b, "%s %s %.*s ", f ? " and" : "", e->fields->items[f]->value, (int)clen, c);
-      if (rc == CTR_OK)
-        rc = exc_add_value(b, e->values[t]->items[f], list);
-    }
-    if (rc == CTR_OK)
-      rc = ctr__buf_append_char(b, ')');
-  }
-  return rc == CTR_OK && e->nvalues ? ctr__buf_append_char(b, ')') : rc;
-}
-
-/* `not (...)` for one exception, NULL when it has no values or on an error
- * (reported at the exception, as Falco reports it). */
-static ctr__cnode *compile_exception(compiler_ctx *cx, const ctr__exception_def *e)
-{
-  cx->r.fallback_pos = &e->pos;
-  ctr__buf b = {0};
-  if (exc_text(e, &b) != CTR_OK) {
-    nomem(cx);
-    ctr__buf_free(&b);
-    return NULL;
-  }
-  if (b.len == 0)
-    return NULL;
-  /* Generated text (no spans): every position falls back to the exception. */
-  ctr__text t = {.s = b.data, .len = b.len};
-  ctr__parse_error perr;
-  ctr__ast *ast = ctr__parse_condition(&t, cx->defs, &perr);
-  ctr__cnode *any = NULL;
-  const ctr__text *saved = cx->r.text;
-  cx->r.text = &t;
-  if (!ast && perr.nomem)
-    nomem(cx);
-  else if (!ast)
-    report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_COMPILE_CONDITION", NULL, 0, "exception '%s': %s", e->name, perr.msg);
-  else {
-    cx->r.exc_name = e->name;
-    any = compile_ast(cx, ast);
-    cx->r.exc_name = NULL;
-  }
-  cx->r.text = saved;
-  ctr__ast_free(ast);
-  ctr__buf_free(&b);
-  ctr__cnode *not = any ? make_node(cx, CTR__N_NOT, 1) : NULL;
-  if (not)
-    not->kids[0] = any;
-  return not;
-}
-
-/* ------------------------------------------------------------ outputs */
-
-static bool output_field(compiler_ctx *cx, ctr__crule *cr, const char *display, size_t dlen, ctr__cexpr *e,
-                         uint32_t *index)
-{
-  for (size_t i = 0; i < cr->nofields; i++)
-    if (strlen(cr->ofield_names[i]) == dlen && memcmp(cr->ofield_names[i], display, dlen) == 0) {
-      *index = (uint32_t)i;
-      return true;
-    }
-  /* Grown in the pool by doubling: old arrays are simply left there. */
-  if ((cr->nofields & (cr->nofields - 1)) == 0) {
-    size_t cap = cr->nofields ? cr->nofields * 2 : 4;
-    char **names = palloc(cx, cap * sizeof *names);
-    ctr__cexpr **exprs = palloc(cx, cap * sizeof *exprs);
-    if (!names || !exprs)
-      return false;
-    if (cr->nofields) {
-      memcpy(names, cr->ofield_names, cr->nofields * sizeof *names);
-      memcpy(exprs, cr->ofield_exprs, cr->nofields * sizeof *exprs);
-    }
-    cr->ofield_names = names;
-    cr->ofield_exprs = exprs;
-  }
-  if (!(cr->ofield_names[cr->nofields] = pstrndup(cx, display, dlen)))
-    return false;
-  cr->ofield_exprs[cr->nofields] = e;
-  *index = (uint32_t)cr->nofields++;
-  return true;
-}
-
-/* An output's segments, grown in the pool by doubling (old arrays are left
- * there). */
-typedef struct oseg_vec {
-  ctr__oseg *v;
-  size_t n, cap;
-} oseg_vec;
-
-static bool oseg_push(compiler_ctx *cx, oseg_vec *sv, ctr__oseg seg)
-{
-  ctr__oseg *v = ctr__arena_grow(&cx->rs->pool, sv->v, sv->n, &sv->cap, sizeof *v);
-  if (!v) {
-    nomem(cx);
-    return false;
-  }
-  sv->v = v;
-  sv->v[sv->n++] = seg;
-  return true;
-}
-
-/* How reading one `%` directive of an output ended. */
-typedef enum { DIR_FIELD, DIR_BAD, DIR_BAD_SKIP, DIR_END, DIR_NOMEM } dir_result;
-
-/* The `%` directive at t->s[i]: DIR_FIELD with *e compiled, the operand
- * at t->s[*at] ending at *next; DIR_BAD (reported: go on at *next, the text so far a
- * literal), DIR_BAD_SKIP (reported: go on at *next, the operand dropped),
- * DIR_END (reported: nothing more can be read) or DIR_NOMEM. */
-static dir_result output_directive(compiler_ctx *cx, const ctr__text *t, size_t i, size_t *at, size_t *next,
-                                   ctr__cexpr **e)
-{
-  size_t j = i + 1;
-  while (j < t->len && t->s[j] >= '0' && t->s[j] <= '9') /* a width: accepted, ignored */
-    j++;
-  if (j >= t->len) {
-    report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_COMPILE_OUTPUT", t, i, "invalid formatting syntax: formatting cannot end with %s",
-           j == i + 1 ? "a %" : "a number");
-    return DIR_END;
-  }
-  ctr__lexer lx = {t->s, t->len, j};
-  size_t idn = ctr__lex_ident_len(&lx), name_len, arg_start, arg_len;
-  bool is_tf = idn && j + idn < t->len && t->s[j + idn] == '(';
-  if (!is_tf && !ctr__lex_field_len(&lx, &name_len, &arg_start, &arg_len)) {
-    /* Falco's formatter takes every % for a field: a literal % is an error. */
-    size_t k = j;
-    while (k < t->len && k - j < 20 && t->s[k] != '\n')
-      k++;
-    report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_COMPILE_OUTPUT", t, j,
-           "invalid formatting token '%.*s': a field (such as %%ct.name) or a transformer is expected after %%",
-           (int)(k - j), t->s + j);
-    *next = j;
-    return DIR_BAD;
-  }
-  /* The operand is read by the condition grammar's own operand parser. */
-  *at = j;
-  ctr__parse_error perr = {0};
-  ctr__fexpr *f = ctr__parse_operand(t, j, next, &perr);
-  if (!f && perr.nomem)
-    return DIR_NOMEM;
-  if (!f) {
-    report(cx, CTR_SEVERITY_ERROR, "LOAD_ERR_COMPILE_OUTPUT", t, perr.pos, "invalid output field: %s", perr.msg);
-    *next = perr.pos > i ? perr.pos : i + 1;
-    return DIR_BAD;
-  }
-  const ctr__text *saved = cx->r.text;
-  cx->r.text = t;
-  cx->r.in_output = true;
-  *e = compile_fexpr(cx, f);
-  cx->r.in_output = false;
-  cx->r.text = saved;
-  ctr__fexpr_free(f);
-  return *e ? DIR_FIELD : DIR_BAD_SKIP;
-}
-
-/* Falco output template: `%field`, `%field[arg]`, `%transformer(...)`, an
- * optional width `%20field` (accepted, ignored); any other `%` is an error,
- * as in Falco's formatter. Every error is reported; false after any. */
-static bool compile_output(compiler_ctx *cx, const ctr__rule_def *r, ctr__crule *cr)
-{
-  const ctr__text *t = &r->output;
-  oseg_vec sv = {0};
-  size_t lit_start = 0, i = 0;
-  bool ok = true;
-  while (i < t->len) {
-    if (t->s[i] != '%') {
-      i++;
-      continue;
-    }
-    size_t at = i, end = i;
-    ctr__cexpr *e = NULL;
-    dir_result d = output_directive(cx, t, i, &at, &end, &e);
-    if (d == DIR_NOMEM) {
-      nomem(cx);
-      return false;
-    }
-    if (d != DIR_FIELD) {
-      ok = false;
-      if (d == DIR_END)
-        break;
-      i = end;
-      if (d == DIR_BAD_SKIP)
-        lit_start = end;
-      continue;
-    }
-    uint32_t idx;
-    if ((i > lit_start && !oseg_push(cx, &sv, (ctr__oseg){.lit = t->s + lit_start, .len = i - lit_start})) ||
-        !output_field(cx, cr, t->s + at, end - at, e, &idx) ||
-        !oseg_push(cx, &sv, (ctr__oseg){.lit = NULL, .expr = e, .field = idx}))
-      return false;
-    i = lit_start = end;
-  }
-  if (lit_start < t->len && !oseg_push(cx, &sv, (ctr__oseg){.lit = t->s + lit_start, .len = t->len - lit_start}))
-    return false;
-  /* Literal segments point into the rule text: copy them into the pool. */
-  for (size_t k = 0; k < sv.n; k++)
-    if (sv.v[k].lit && !(sv.v[k].lit = pstrndup(cx, sv.v[k].lit, sv.v[k].len)))
-      return false;
-  if (!sv.v && !(sv.v = palloc(cx, sizeof *sv.v)))
-    return false;
-  cr->oseg = sv.v;
-  cr->noseg = sv.n;
-  return ok;
 }
 
 /* ------------------------------------------------------------ driver */
@@ -1062,7 +757,7 @@ static void parse_macros(compiler_ctx *cx)
       continue;
     cx->macro_bad[i] = true;
     if (perr.nomem) {
-      nomem(cx);
+      ctr__compile_nomem(cx);
       continue;
     }
     const char *file;
@@ -1085,19 +780,19 @@ static ctr__cnode *compile_condition(compiler_ctx *cx, const ctr__rule_def *rd)
   ctr__cnode *cond = NULL;
   if (!ast) {
     if (perr.nomem)
-      nomem(cx);
+      ctr__compile_nomem(cx);
     else
       ERR(cx, perr.pos, "%s", perr.msg);
   } else {
-    cond = compile_ast(cx, ast);
+    cond = ctr__compile_ast(cx, ast);
     ctr__ast_free(ast);
   }
-  ctr__cnode *all = rd->nexc ? make_node(cx, CTR__N_AND, rd->nexc + 1) : NULL;
+  ctr__cnode *all = rd->nexc ? ctr__compile_node(cx, CTR__N_AND, rd->nexc + 1) : NULL;
   if (all) {
     all->kids[0] = cond;
     all->nkids = 1;
     for (size_t e = 0; e < rd->nexc; e++) { /* every exception, so that every error is reported */
-      ctr__cnode *x = compile_exception(cx, &rd->exc[e]);
+      ctr__cnode *x = ctr__compile_exception(cx, &rd->exc[e]);
       if (x)
         all->kids[all->nkids++] = x;
     }
@@ -1119,18 +814,18 @@ static bool compile_rule(compiler_ctx *cx, const ctr__rule_def *rd, const ctr__s
   ctr__cnode *cond = compile_condition(cx, rd);
   ctr__crule *cr = &rs->rules[rs->nrules];
   memset(cr, 0, sizeof *cr);
-  bool out_ok = compile_output(cx, rd, cr);
+  bool out_ok = ctr__compile_output(cx, rd, cr);
   if (cx->r.unknown_field && rd->skip_unknown)
     return true;
   if (!cond || !out_ok || cx->r.failed)
     return false;
   cr->name = pstrdup(cx, rd->name);
   cr->desc = pstrdup(cx, rd->desc);
-  cr->cond_text = pstrndup(cx, rd->cond.s, rd->cond.len);
-  cr->output_text = pstrndup(cx, rd->output.s, rd->output.len);
+  cr->cond_text = ctr__compile_strndup(cx, rd->cond.s, rd->cond.len);
+  cr->output_text = ctr__compile_strndup(cx, rd->output.s, rd->output.len);
   cr->priority = rd->priority;
   cr->cond = cond;
-  cr->tags = palloc(cx, (rd->ntags ? rd->ntags : 1) * sizeof *cr->tags);
+  cr->tags = ctr__compile_alloc(cx, (rd->ntags ? rd->ntags : 1) * sizeof *cr->tags);
   for (size_t t = 0; cr->tags && t < rd->ntags; t++)
     cr->tags[t] = pstrdup(cx, rd->tags[t]);
   cr->ntags = rd->ntags;
@@ -1177,7 +872,7 @@ int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection 
   rs->rules = calloc(defs->nrules ? defs->nrules : 1, sizeof *rs->rules);
   bool failed = !cx.macro_ast || !cx.macro_bad || !cx.macro_active || !rs->rules;
   if (failed) {
-    nomem(&cx);
+    ctr__compile_nomem(&cx);
   } else {
     parse_macros(&cx);
     failed = cx.r.failed;
@@ -1187,13 +882,13 @@ int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection 
     check_unused(&cx);
     failed = failed || cx.r.failed;
     if (!failed && ctr__select_build(rs) != CTR_OK) {
-      nomem(&cx);
+      ctr__compile_nomem(&cx);
       failed = true;
     }
     /* After the selection is built: a correlation is no record's candidate. */
     int crc = failed ? CTR_OK : ctr__correlate_compile(defs, diags, sel, nsel, min_priority, rs);
     if (crc == CTR_ENOMEM)
-      nomem(&cx);
+      ctr__compile_nomem(&cx);
     failed = failed || crc != CTR_OK;
   }
   for (size_t i = 0; cx.macro_ast && i < defs->nmacros; i++)

@@ -1,7 +1,7 @@
 /*
- * compile.h - the compiled ruleset (compile.c): evaluation programs, fields
- * as cache slots, regexes, sets; the ruleset, whose candidate selection
- * select.h builds.
+ * compile.h - the compiled ruleset (compile.c, compile_exception.c,
+ * compile_output.c): evaluation programs, fields as cache slots, regexes,
+ * sets; the ruleset, whose candidate selection select.h builds.
  */
 #ifndef CTR_COMPILE_H
 #define CTR_COMPILE_H
@@ -122,5 +122,62 @@ int ctr__compile_rules(ctr__defs *defs, ctr__diags *diags, const ctr__selection 
 bool ctr__rule_selected(const ctr__rule_def *r, const ctr__selection *sel, size_t nsel, int min_priority);
 /* Frees a ruleset and all it holds, whatever its references (NULL-safe). */
 void ctr__ruleset_free(ctr_ruleset *rs);
+
+/* ------------------------------------------------------------ within the compiler
+ * What compile.c, compile_exception.c and compile_output.c share: the
+ * compilation under way, and the one way they report and allocate. */
+
+/* What compiling one rule needs, fresh for each rule (compile.c, compile_rule). */
+typedef struct ctr__compile_rule_state {
+  const ctr__rule_def *rule;    /* NULL outside a rule */
+  const ctr__text *text;        /* text the current AST offsets refer to */
+  const ctr__pos *fallback_pos; /* for generated nodes (exceptions) */
+  bool unknown_field;           /* an unknown field was met (skip-if-unknown-filter) */
+  bool in_output;               /* compiling an output template (its errors' code) */
+  bool na_warned;               /* the rule's <NA> comparison warning was given */
+  bool failed;                  /* an error was reported */
+  bool limit_reported;          /* one limit diagnostic per rule, not one per expansion path */
+  bool expanded;                /* a macro was expanded in this rule: the limit messages say so */
+  const char *exc_name;         /* the exception being compiled, NULL in the condition */
+  unsigned macro_depth;         /* macro references being expanded (CTR_LIMIT_MACRO_DEPTH) */
+  unsigned nest;                /* ctr__compile_ast() levels being compiled (MAX_COMPILED_DEPTH) */
+  uint64_t nodes;               /* nodes of the condition (CTR_LIMIT_CONDITION_NODES) */
+} ctr__compile_rule_state;
+
+typedef struct ctr__compile_ctx {
+  ctr_ruleset *rs;
+  ctr__defs *defs;
+  ctr__diags *diags;
+  ctr__ast **macro_ast; /* parsed macro bodies, NULL on parse error */
+  bool *macro_bad;
+  bool *macro_active;   /* on the current expansion path: loop detection */
+  bool nomem_reported;  /* out of memory was told (ctr__compile_nomem()) */
+  size_t slot_cap;
+  size_t regex_cap;
+  ctr__compile_rule_state r; /* the rule being compiled */
+} ctr__compile_ctx;
+
+/* Memory ran out: the compile fails with CTR_ENOMEM (told once). */
+void ctr__compile_nomem(ctr__compile_ctx *cx);
+/* Reports at `off` in `text` (else at the exception or rule being
+ * compiled), never truncated; an error fails the current rule. */
+__attribute__((format(printf, 6, 7))) void ctr__compile_report(ctr__compile_ctx *cx, int sev, const char *code,
+                                                               const ctr__text *text, size_t off, const char *fmt,
+                                                               ...);
+/* n zeroed bytes, or a copy of s[0..n), in the ruleset's pool; NULL after
+ * ctr__compile_nomem. */
+void *ctr__compile_alloc(ctr__compile_ctx *cx, size_t n);
+char *ctr__compile_strndup(ctr__compile_ctx *cx, const char *s, size_t n);
+/* A field expression, a condition, or an empty node of `nkids` children,
+ * compiled into the pool; NULL after an error (reported). */
+ctr__cexpr *ctr__compile_fexpr(ctr__compile_ctx *cx, const ctr__fexpr *f);
+ctr__cnode *ctr__compile_ast(ctr__compile_ctx *cx, const ctr__ast *a);
+ctr__cnode *ctr__compile_node(ctr__compile_ctx *cx, ctr__nkind kind, size_t nkids);
+/* compile_exception.c: `not (...)` for one exception of the rule, NULL when
+ * it has no values or on an error (reported at the exception). */
+ctr__cnode *ctr__compile_exception(ctr__compile_ctx *cx, const ctr__exception_def *e);
+/* compile_output.c: r's output template into cr's segments and output
+ * fields; every error is reported, false after any. */
+bool ctr__compile_output(ctr__compile_ctx *cx, const ctr__rule_def *r, ctr__crule *cr);
 
 #endif
