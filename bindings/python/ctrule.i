@@ -425,6 +425,7 @@ CTRPY_OUT_PTR(ctr_scanner)
 %enddef
 CTRPY_CALLS_BACK(ctr_scanner_feed)
 CTRPY_CALLS_BACK(ctr_scanner_finish)
+CTRPY_CALLS_BACK(ctrpy_scanner_feed_held)
 
 /* The GIL is released only around the calls that may take long: scanning,
  * loading and compiling rules, and freeing what they built. The others (a
@@ -488,6 +489,15 @@ PyObject *ctrpy_scanner_stats(const ctr_scanner *sc)
     PyTuple_SET_ITEM(t, i, v);
   }
   return t;
+}
+
+/* ctr_scanner_feed keeping the GIL, for a short buffer: scan_files'
+ * correlator feeds one noted record at a time, a few microseconds each,
+ * and releasing the GIL for each handed it to a worker thread, which kept
+ * it for its own Python work while the correlator waited to get it back. */
+int ctrpy_scanner_feed_held(ctr_scanner *sc, const void *buf, size_t len)
+{
+  return ctr_scanner_feed(sc, buf, len);
 }
 %}
 

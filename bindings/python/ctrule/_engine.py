@@ -577,6 +577,9 @@ class Scanner:
         # the scan, so a file's matches may reach it in batches (ctrpy_batch).
         self._match_cb = match_cb
         self._batch: Callable[..., Any] | None = None
+        # scan_files' correlator sets it: its feeds are single records, too
+        # short to let go of the GIL for (ctrpy_scanner_feed_held).
+        self._feed = _capi.ctr_scanner_feed
         self._finalizer = weakref.finalize(self, _free_scanner, ptr, match_cb, error_cb)
         self._ptr_ = ptr
         self._lock = threading.Lock()
@@ -677,7 +680,7 @@ class Scanner:
             if self._stopped:
                 return False
             try:
-                status = _capi.ctr_scanner_feed(ptr, data)
+                status = self._feed(ptr, data)
             except BaseException:
                 self._stopped = True
                 raise

@@ -21,6 +21,7 @@ import os
 import threading
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
+from . import _capi
 from ._engine import DEFAULT_CHUNK_SIZE, Ruleset, Scanner, Source
 from ._errors import CtruleError
 from ._model import Alert, RecordError, Stats, _stats_values
@@ -134,6 +135,7 @@ class _Correlator:
         self.max_errors = int(options.get("max_errors", 1000))
         self.scanner = Scanner(ruleset, self._match, on_error=self._error,
                                only_correlation=True, **opts)
+        self.scanner._feed = _capi.ctrpy_scanner_feed_held
         self.place: Tuple[int, int] = (0, 0)  # the noted record being fed
         self.fed = 0  # records fed, one stream
         self.incomplete = 0  # its incomplete counter at the last take
@@ -171,10 +173,9 @@ class _Correlator:
         sc = self.scanner
         for raw, index, offset in kept:
             self.place = (index, offset)
-            sc.feed(raw)
-            sc.feed(b"\n")
+            sc.feed(raw + b"\n")
             self.fed += 1
-            if sc.stats.records != self.fed:  # its placement needs one record per noted record
+            if sc._counts()[0] != self.fed:  # its placement needs one record per noted record
                 raise RuntimeError(f"{res.source!r}: record {index} at byte {offset}: internal error: "
                                    "the record did not read back as one record to correlate")
         return self._take(res)
