@@ -7,7 +7,9 @@
  * The data model (docs/sigma.md): a field name is a dotted path into the
  * record, read by json.values[path] (arrays crossed, any element matches;
  * objects, booleans and numbers as compact JSON text; null is no value);
- * matching is case-insensitive (iglob) unless `cased`. */
+ * matching is case-insensitive (iglob) unless `cased`. Here: the fields,
+ * values and modifiers of the selections, and the document; the condition
+ * that combines the selections is read in sigma_condition.c. */
 #include "sigma.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8 /* re: the pattern is checked with PCRE2 (emit_re) */
@@ -21,6 +23,7 @@
 #include <yaml.h>
 
 typedef ctr__sigma_ctx sctx;
+typedef ctr__sigma_named named;
 
 /* Reports at byte `off` of scalar `at` (any other node: its start). Returns
  * CTR_ESYNTAX for `return ctr__sigma_err(...)`. */
@@ -71,12 +74,7 @@ const char *ctr__sigma_bool(const ctr__ynode *n)
  * The condition as it is built: its bytes and, for each piece, the scalar
  * (and offset in it) it stands for; NULL for pure syntax. */
 
-typedef struct tb {
-  ctr__buf b;
-  ctr__span *sp;
-  size_t nsp, cap;
-  bool oom;
-} tb;
+typedef ctr__sigma_tb tb;
 
 static void tb_put(tb *t, const char *s, size_t n, const ctr__ynode *sc, size_t off)
 {
@@ -100,12 +98,12 @@ static void tb_put(tb *t, const char *s, size_t n, const ctr__ynode *sc, size_t 
   t->sp[t->nsp++] = (ctr__span){.at = at, .len = n, .scalar = sc, .scalar_off = off};
 }
 
-static void tb_gen(tb *t, const char *s) { tb_put(t, s, strlen(s), NULL, 0); }
+void ctr__sigma_tb_gen(tb *t, const char *s) { tb_put(t, s, strlen(s), NULL, 0); }
 
 /* Generated text that stands for scalar `sc` (an error in it points there). */
 static void tb_at(tb *t, const char *s, const ctr__ynode *sc) { tb_put(t, s, strlen(s), sc, 0); }
 
-static void tb_cat(tb *t, const tb *o)
+void ctr__sigma_tb_cat(tb *t, const tb *o)
 {
   for (size_t i = 0; i < o->nsp && !t->oom; i++)
     tb_put(t, o->b.data + o->sp[i].at, o->sp[i].len, o->sp[i].scalar, o->sp[i].scalar_off);
@@ -365,7 +363,7 @@ static int emit_b64(sctx *x, tb *t, const field *f, const ctr__ynode *v)
   static const size_t start[3] = {0, 2, 3};
   static const size_t endcut[3] = {0, 3, 2}; /* by (len + i) % 3 */
   if (variants > 1)
-    tb_gen(t, "(");
+    ctr__sigma_tb_gen(t, "(");
   for (size_t i = 0; i < variants; i++) {
     ctr__buf raw = {0}, enc = {0}, pat = {0};
     int rc = CTR_OK;
@@ -391,7 +389,7 @@ static int emit_b64(sctx *x, tb *t, const field *f, const ctr__ynode *v)
       rc = sigma_glob(&lit, true, &pat, &wild);
     if (rc == CTR_OK) {
       if (i)
-        tb_gen(t, " or ");
+        ctr__sigma_tb_gen(t, " or ");
       emit_match(t, f, v, pat.data ? pat.data : "", pat.len, false, true);
     }
     ctr__buf_free(&raw);
@@ -401,7 +399,7 @@ static int emit_b64(sctx *x, tb *t, const field *f, const ctr__ynode *v)
       return rc;
   }
   if (variants > 1)
-    tb_gen(t, ")");
+    ctr__sigma_tb_gen(t, ")");
   return CTR_OK;
 }
 
@@ -558,7 +556,7 @@ static int emit_value(sctx *x, tb *t, const field *f, const ctr__ynode *v)
   case MK_FIELDREF:
     if (!ctr__sigma_path(v->value, v->len))
       return ctr__sigma_err(x, v, 0, CODE_INVALID, "'%s' is not a field name", v->value);
-    tb_gen(t, f->cased ? "" : "tolower(");
+    ctr__sigma_tb_gen(t, f->cased ? "" : "tolower(");
     tb_field(t, f, "values");
     tb_at(t, f->cased ? " = val(json.values[" : ") = tolower(json.values[", f->key);
     tb_put(t, v->value, v->len, v, 0);
@@ -595,13 +593,13 @@ static int emit_field(sctx *x, tb *t, const ctr__ynode *key, const ctr__ynode *v
         rc = ctr__sigma_err(x, val, 0, CODE_INVALID, "a field's list of values is empty");
       if (f.kind == MK_EXISTS && rc == CTR_OK)
         rc = ctr__sigma_err(x, val, 0, CODE_INVALID, "'exists' takes one value, true or false");
-      tb_gen(t, "(");
+      ctr__sigma_tb_gen(t, "(");
       for (size_t i = 0; i < val->n && rc == CTR_OK; i++) {
         if (i)
-          tb_gen(t, f.all ? " and " : " or ");
+          ctr__sigma_tb_gen(t, f.all ? " and " : " or ");
         rc = emit_value(x, t, &f, val->items[i]);
       }
-      tb_gen(t, ")");
+      ctr__sigma_tb_gen(t, ")");
     } else {
       rc = emit_value(x, t, &f, val);
     }
@@ -616,225 +614,34 @@ static int emit_selection(sctx *x, tb *t, const ctr__ynode *sel)
   if (sel->kind == CTR__Y_MAP) {
     if (sel->n == 0)
       return ctr__sigma_err(x, sel, 0, CODE_INVALID, "a selection is empty");
-    tb_gen(t, "(");
+    ctr__sigma_tb_gen(t, "(");
     for (size_t i = 0; i < sel->n / 2; i++) {
       if (i)
-        tb_gen(t, " and ");
+        ctr__sigma_tb_gen(t, " and ");
       int rc = emit_field(x, t, sel->items[2 * i], sel->items[2 * i + 1]);
       if (rc != CTR_OK)
         return rc;
     }
-    tb_gen(t, ")");
+    ctr__sigma_tb_gen(t, ")");
     return CTR_OK;
   }
   if (sel->kind == CTR__Y_SEQ && sel->n > 0) {
-    tb_gen(t, "(");
+    ctr__sigma_tb_gen(t, "(");
     for (size_t i = 0; i < sel->n; i++) {
       if (sel->items[i]->kind != CTR__Y_MAP)
         return ctr__sigma_err(x, sel->items[i], 0, CODE_UNSUPPORTED,
                    "keyword (field-less) search is not supported: a selection lists maps of fields");
       if (i)
-        tb_gen(t, " or ");
+        ctr__sigma_tb_gen(t, " or ");
       int rc = emit_selection(x, t, sel->items[i]);
       if (rc != CTR_OK)
         return rc;
     }
-    tb_gen(t, ")");
+    ctr__sigma_tb_gen(t, ")");
     return CTR_OK;
   }
   return ctr__sigma_err(x, sel, 0, sel->kind == CTR__Y_SEQ ? CODE_INVALID : CODE_UNSUPPORTED,
              sel->kind == CTR__Y_SEQ ? "a selection is empty" : "keyword (field-less) search is not supported: a selection is a map of fields");
-}
-
-/* ------------------------------------------------------------ condition */
-
-typedef struct named {
-  const ctr__ynode *name;
-  tb text; /* the selection's translation */
-} named;
-
-typedef struct cparse {
-  sctx *x;
-  const ctr__ynode *cond; /* the condition scalar */
-  const char *s;
-  size_t n, i;
-  named *sel;
-  size_t nsel;
-  tb *out;
-  unsigned depth;
-} cparse;
-
-static void skip_ws(cparse *p)
-{
-  while (p->i < p->n && strchr(" \t\r\n", p->s[p->i]))
-    p->i++;
-}
-
-/* The word at the cursor (not consumed): up to a blank or parenthesis. */
-static size_t word_len(const cparse *p)
-{
-  size_t j = p->i;
-  while (j < p->n && !strchr(" \t\r\n()", p->s[j]))
-    j++;
-  return j - p->i;
-}
-
-static bool word_is(const cparse *p, const char *w)
-{
-  size_t n = word_len(p);
-  return n == strlen(w) && strncasecmp(p->s + p->i, w, n) == 0;
-}
-
-/* Sigma's identifier patterns: '*' any run of characters. */
-static bool name_match(const char *pat, size_t pn, const char *s, size_t sn)
-{
-  if (pn == 0)
-    return sn == 0;
-  if (pat[0] == '*') {
-    for (size_t k = 0; k <= sn; k++)
-      if (name_match(pat + 1, pn - 1, s + k, sn - k))
-        return true;
-    return false;
-  }
-  return sn > 0 && pat[0] == s[0] && name_match(pat + 1, pn - 1, s + 1, sn - 1);
-}
-
-static int cond_or(cparse *p);
-
-/* 1 of / any of / all of PATTERN|them */
-static int cond_quant(cparse *p, bool all, size_t at)
-{
-  p->i += word_len(p);
-  skip_ws(p);
-  if (!word_is(p, "of"))
-    return ctr__sigma_err(p->x, p->cond, p->i, CODE_INVALID, "'of' expected after '%s'", all ? "all" : "1");
-  p->i += 2;
-  skip_ws(p);
-  size_t pn = word_len(p), pat = p->i;
-  if (pn == 0)
-    return ctr__sigma_err(p->x, p->cond, p->i, CODE_INVALID, "a selection name, pattern or 'them' expected");
-  bool them = word_is(p, "them");
-  p->i += pn;
-  size_t hits = 0;
-  for (size_t k = 0; k < p->nsel; k++) {
-    const ctr__ynode *nm = p->sel[k].name;
-    bool in = them ? nm->value[0] != '_' : name_match(p->s + pat, pn, nm->value, nm->len);
-    if (!in)
-      continue;
-    tb_gen(p->out, hits ? (all ? " and " : " or ") : "(");
-    tb_gen(p->out, "(");
-    tb_cat(p->out, &p->sel[k].text);
-    tb_gen(p->out, ")");
-    hits++;
-  }
-  if (!hits)
-    return ctr__sigma_err(p->x, p->cond, them ? at : pat, CODE_INVALID, "no selection matches '%.*s'", (int)pn, p->s + pat);
-  tb_gen(p->out, ")");
-  return CTR_OK;
-}
-
-static int cond_factor(cparse *p)
-{
-  skip_ws(p);
-  if (p->i >= p->n)
-    return ctr__sigma_err(p->x, p->cond, p->i, CODE_INVALID, "condition ends where a selection was expected");
-  if (p->depth > 64)
-    return ctr__sigma_err(p->x, p->cond, p->i, CODE_INVALID, "condition nested too deeply");
-  char c = p->s[p->i];
-  if (c == '(') {
-    size_t open = p->i++;
-    p->depth++;
-    tb_gen(p->out, "(");
-    int rc = cond_or(p);
-    p->depth--;
-    if (rc != CTR_OK)
-      return rc;
-    skip_ws(p);
-    if (p->i >= p->n || p->s[p->i] != ')')
-      return ctr__sigma_err(p->x, p->cond, open, CODE_INVALID, "unclosed '('");
-    p->i++;
-    tb_gen(p->out, ")");
-    return CTR_OK;
-  }
-  if (c == ')')
-    return ctr__sigma_err(p->x, p->cond, p->i, CODE_INVALID, "unexpected ')'");
-  if (c == '|')
-    return ctr__sigma_err(p->x, p->cond, p->i, CODE_UNSUPPORTED,
-               "aggregation ('| count()' and the like) is not supported; Sigma correlation rules are the successor");
-  if (word_is(p, "not")) {
-    p->i += 3;
-    tb_gen(p->out, "not ");
-    p->depth++;
-    int rc = cond_factor(p);
-    p->depth--;
-    return rc;
-  }
-  if (word_is(p, "1") || word_is(p, "any") || word_is(p, "all"))
-    return cond_quant(p, word_is(p, "all"), p->i);
-  size_t n = word_len(p);
-  if (memchr(p->s + p->i, '|', n))
-    return ctr__sigma_err(p->x, p->cond, p->i + (size_t)((const char *)memchr(p->s + p->i, '|', n) - (p->s + p->i)), CODE_UNSUPPORTED,
-               "aggregation ('| count()' and the like) is not supported; Sigma correlation rules are the successor");
-  if (word_is(p, "and") || word_is(p, "or") || word_is(p, "of") || word_is(p, "them"))
-    return ctr__sigma_err(p->x, p->cond, p->i, CODE_INVALID, "'%.*s' where a selection was expected", (int)n, p->s + p->i);
-  for (size_t k = 0; k < p->nsel; k++)
-    if (p->sel[k].name->len == n && memcmp(p->sel[k].name->value, p->s + p->i, n) == 0) {
-      p->i += n;
-      tb_gen(p->out, "(");
-      tb_cat(p->out, &p->sel[k].text);
-      tb_gen(p->out, ")");
-      return CTR_OK;
-    }
-  return ctr__sigma_err(p->x, p->cond, p->i, CODE_INVALID, "no selection named '%.*s' in detection", (int)n, p->s + p->i);
-}
-
-static int cond_and(cparse *p)
-{
-  int rc = cond_factor(p);
-  for (;;) {
-    skip_ws(p);
-    if (rc != CTR_OK || !word_is(p, "and"))
-      return rc;
-    p->i += 3;
-    tb_gen(p->out, " and ");
-    rc = cond_factor(p);
-  }
-}
-
-static int cond_or(cparse *p)
-{
-  int rc = cond_and(p);
-  for (;;) {
-    skip_ws(p);
-    if (rc != CTR_OK || !word_is(p, "or"))
-      return rc;
-    p->i += 2;
-    tb_gen(p->out, " or ");
-    rc = cond_and(p);
-  }
-}
-
-/* One condition scalar into out. */
-static int translate_condition(sctx *x, const ctr__ynode *cond, named *sel, size_t nsel, tb *out)
-{
-  if (!ctr__sigma_scalar(cond) || cond->len == 0)
-    return ctr__sigma_err(x, cond, 0, CODE_INVALID, "condition must be a non-empty string");
-  cparse p = {.x = x, .cond = cond, .s = cond->value, .n = cond->len, .sel = sel, .nsel = nsel, .out = out};
-  int rc = cond_or(&p);
-  if (rc != CTR_OK)
-    return rc;
-  skip_ws(&p);
-  if (p.i < p.n) {
-    if (p.s[p.i] == '|')
-      return ctr__sigma_err(x, cond, p.i, CODE_UNSUPPORTED,
-                 "aggregation ('| count()' and the like) is not supported; Sigma correlation rules are the successor");
-    return ctr__sigma_err(x, cond, p.i, CODE_INVALID, "unexpected '%.*s' (and, or or the end of the condition expected)",
-               (int)word_len(&p) ? (int)word_len(&p) : 1, p.s + p.i);
-  }
-  if (out->b.len > x->max_bytes)
-    return ctr__sigma_err(x, cond, 0, CODE_INVALID, "the translated condition is longer than %zu bytes (limit %s)", x->max_bytes,
-               ctr_limit_name(CTR_LIMIT_CONDITION_BYTES));
-  return out->oom ? CTR_ENOMEM : CTR_OK;
 }
 
 /* The detection into one condition text. */
@@ -870,12 +677,12 @@ static int translate_detection(sctx *x, const ctr__ynode *det, tb *out)
     if (cond->n == 0)
       rc = ctr__sigma_err(x, cond, 0, CODE_INVALID, "condition list is empty");
     for (size_t i = 0; i < cond->n && rc == CTR_OK; i++) {
-      tb_gen(out, i ? " or (" : "(");
-      rc = translate_condition(x, cond->items[i], sel, nsel, out);
-      tb_gen(out, ")");
+      ctr__sigma_tb_gen(out, i ? " or (" : "(");
+      rc = ctr__sigma_condition(x, cond->items[i], sel, nsel, out);
+      ctr__sigma_tb_gen(out, ")");
     }
   } else if (rc == CTR_OK) {
-    rc = translate_condition(x, cond, sel, nsel, out);
+    rc = ctr__sigma_condition(x, cond, sel, nsel, out);
   }
   for (size_t i = 0; i < nsel; i++)
     tb_free(&sel[i].text);
@@ -942,7 +749,7 @@ static int check_logsource(sctx *x)
  * rules say it), then the fields the rule lists under `fields`. */
 static int build_output(sctx *x, tb *t)
 {
-  tb_gen(t, "%ct.name on %ct.src (user=%ct.user arn=%ct.user.arn account=%ct.user.accountid "
+  ctr__sigma_tb_gen(t, "%ct.name on %ct.src (user=%ct.user arn=%ct.user.arn account=%ct.user.accountid "
             "resources=%ct.resources request=%ct.request region=%ct.region ip=%ct.srcip agent=%ct.useragent "
             "error=%ct.error");
   const ctr__ynode *fields = ctr__ymap_get(x->doc, "fields");
@@ -951,14 +758,14 @@ static int build_output(sctx *x, tb *t)
       const ctr__ynode *f = fields->items[i];
       if (!ctr__sigma_scalar(f) || !ctr__sigma_path(f->value, f->len))
         return ctr__sigma_err(x, f, 0, CODE_UNSUPPORTED, "a 'fields' entry must be a field name (a dotted path of keys)");
-      tb_gen(t, " ");
+      ctr__sigma_tb_gen(t, " ");
       tb_put(t, f->value, f->len, f, 0);
-      tb_gen(t, "=%json.values[");
+      ctr__sigma_tb_gen(t, "=%json.values[");
       tb_put(t, f->value, f->len, f, 0);
-      tb_gen(t, "]");
+      ctr__sigma_tb_gen(t, "]");
     }
   }
-  tb_gen(t, ")");
+  ctr__sigma_tb_gen(t, ")");
   return t->oom ? CTR_ENOMEM : CTR_OK;
 }
 

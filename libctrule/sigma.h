@@ -1,7 +1,8 @@
 /* sigma.h - Sigma detection rules (https://sigmahq.io) as rules of the
  * engine: a Sigma document is translated into a rule whose condition is the
  * engine's own (docs/sigma.md), so evaluation, the eventName index, the
- * prefilter, rendering and every limit are those of Falco rules. A Sigma
+ * prefilter, rendering and every limit are those of Falco rules (sigma.c;
+ * the detection's condition language: sigma_condition.c). A Sigma
  * correlation document (sigma_correlation.c) becomes a ctr__corrdef, which
  * correlate.c compiles into a rule fed by its base rules' matches. */
 #ifndef CTR_SIGMA_H
@@ -85,6 +86,31 @@ const char *ctr__sigma_bool(const ctr__ynode *n);
 bool ctr__sigma_path(const char *s, size_t n);
 /* `level` as a priority name (Warning when there is none); CTR_ESYNTAX after an error. */
 int ctr__sigma_level(ctr__sigma_ctx *x, const ctr__ynode *level, const char **prio);
+
+/* The condition text as it is built (sigma.c, sigma_condition.c): its bytes
+ * and, for each piece, the scalar (and offset in it) it stands for; NULL for
+ * pure syntax. oom: memory ran out (later appends do nothing). */
+typedef struct ctr__sigma_tb {
+  ctr__buf b;
+  ctr__span *sp;
+  size_t nsp, cap;
+  bool oom;
+} ctr__sigma_tb;
+/* Appends generated syntax. */
+void ctr__sigma_tb_gen(ctr__sigma_tb *t, const char *s);
+/* Appends o's text, its pieces keeping their scalars. */
+void ctr__sigma_tb_cat(ctr__sigma_tb *t, const ctr__sigma_tb *o);
+
+/* A selection of the detection and its translation. */
+typedef struct ctr__sigma_named {
+  const ctr__ynode *name;
+  ctr__sigma_tb text; /* the selection's translation */
+} ctr__sigma_named;
+
+/* sigma_condition.c: one condition scalar, over the selections
+ * sel[0..nsel), into out. CTR_OK, CTR_ESYNTAX (reported) or CTR_ENOMEM. */
+int ctr__sigma_condition(ctr__sigma_ctx *x, const ctr__ynode *cond, ctr__sigma_named *sel, size_t nsel,
+                         ctr__sigma_tb *out);
 
 /* A `correlation:` document (key: its `correlation` key) into defs->corr,
  * checked whole. CTR_OK, CTR_ESYNTAX (reported) or CTR_ENOMEM. */
