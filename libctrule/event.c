@@ -224,3 +224,43 @@ int ctr__facts_insight(const ctr__record_facts *facts)
     return 0;
   return t->escaped ? -1 : is_insight(t->s, t->len);
 }
+
+bool ctr__event_check(const ctr__event *ev, const ctr__record_facts *facts, bool *complete, ctr__buf *why)
+{
+  int insight = facts ? ctr__facts_insight(facts) : -1;
+  if (insight < 0)
+    insight = ctr__event_is_insight(ev);
+  if (insight) {
+    *complete = true;
+    return true;
+  }
+  unsigned m = facts ? ctr__facts_missing(facts) : CTR__MISSING_UNDECIDED;
+  if (m & CTR__MISSING_UNDECIDED) {
+    *complete = ctr__event_complete(ev, why);
+    return false;
+  }
+  if (m && why)
+    ctr__incomplete_reason(m, why);
+  *complete = m == 0;
+  return false;
+}
+
+int64_t ctr__event_time(const ctr__event *ev, const ctr__record_facts *facts)
+{
+  const ctr__topval *t = facts ? &facts->top[CTR__TOP_EVENT_TIME] : NULL;
+  int64_t ns = 0;
+  if (t && t->kind != '"')
+    return 0; /* absent, or not a string: no time */
+  if (t && !t->escaped) {
+    /* Its raw bytes are its value. Longer than any time ctr__parse_time
+     * accepts (35 bytes): invalid. */
+    char s[40];
+    if (t->len >= sizeof s)
+      return 0;
+    memcpy(s, t->s, t->len);
+    s[t->len] = '\0';
+    return ctr__parse_time(s, &ns) ? ns : 0;
+  }
+  const char *s = json_string_value(ctr__event_get(ev, "eventTime"));
+  return s && ctr__parse_time(s, &ns) ? ns : 0;
+}

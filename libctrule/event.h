@@ -56,4 +56,15 @@ bool ctr__event_is_insight(const ctr__event *ev);
  * (an escaped eventType). */
 int ctr__facts_insight(const ctr__record_facts *facts);
 
+/* The scanner's two verdicts on a record it evaluates: whether it is an
+ * Insight record (the return), and if not, whether it is complete (*complete,
+ * the reason appended to `why` when not). A walked record's facts (NULL: none)
+ * decide both without parsing a member wherever they can, the parse the rest:
+ * one table and one verdict either way (test_event.c). */
+bool ctr__event_check(const ctr__event *ev, const ctr__record_facts *facts, bool *complete, ctr__buf *why);
+/* eventTime in ns since the epoch (ctr__parse_time), 0 when absent, not a
+ * string or invalid: from the walk's facts (NULL: none) when the string holds
+ * no escape, else from the member. */
+int64_t ctr__event_time(const ctr__event *ev, const ctr__record_facts *facts);
+
 #endif

@@ -288,7 +288,7 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
   ev->index = index;
   ev->offset = offset;
   int rc = CTR_OK;
-  bool insight = ctr__event_is_insight(ev), complete = insight || ctr__event_complete(ev, &sc->msg);
+  bool complete, insight = ctr__event_check(ev, facts, &complete, &sc->msg);
   if (lazy && sc->lazy.failed)
     goto done; /* a member read as absent for want of memory: no verdict on it */
   if (insight) {
@@ -309,9 +309,7 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
   if (n) {
     sc->stats[CTR_STAT_EVALUATED]++;
     ctr__arena_reset(&sc->arena);
-    const char *t = json_string_value(ctr__event_get(ev, "eventTime"));
-    if (!t || !ctr__parse_time(t, &ev->time_ns))
-      ev->time_ns = 0;
+    ev->time_ns = ctr__event_time(ev, facts);
     /* Event time closes the windows of correlations with an upper bound. */
     if (ev->time_ns && !(sc->flags & CTR_SCAN_NO_CORRELATION))
       rc = ctr__correlate_tick(sc->corr, ev->time_ns, index, offset);

@@ -7,6 +7,7 @@
 
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_MEMBERS 64
@@ -298,4 +299,108 @@ Test(event, insights_records_are_recognised)
     json_decref(root);
     ctr__buf_free(&why);
   }
+}
+
+/* ------------------------------------------------------------ the scanner's verdicts */
+
+/* What the scanner reads of a record it evaluates (ctr__event_check: Insight
+ * or not, complete or not and why; ctr__event_time), from a walked record's
+ * facts, member by member, and from the whole parse without facts, must be
+ * the same. Returns 1 when the record was walked (0: only the parse reads it). */
+static int verdicts_agree(const char *text, size_t len, const char *what)
+{
+  char *copy = malloc(len + 1); /* the bytes as they are: a record may hold a NUL */
+  cr_assert_not_null(copy);
+  memcpy(copy, text, len);
+  copy[len] = '\0';
+  json_t *whole;
+  ctr__buf why = {0};
+  if (ctr__event_parse(copy, len, &whole, &why) != CTR_OK) {
+    free(copy);
+    ctr__buf_free(&why);
+    return 0; /* a bad record: the scanner reports it before any verdict */
+  }
+  ctr__event ev = {.root = whole, .raw = copy, .raw_len = len, .hostname = "test"};
+  bool complete_parse, complete_walk;
+  ctr__buf why_parse = {0}, why_walk = {0};
+  bool insight_parse = ctr__event_check(&ev, NULL, &complete_parse, &why_parse);
+  int64_t time_parse = ctr__event_time(&ev, NULL);
+  lazy_event le;
+  ctr__record_facts facts;
+  int walked = ctr__walk_record(copy, len, &facts);
+  if (walked) {
+    memset(&le, 0, sizeof le);
+    size_t n = ctr__walk_members(copy, len, le.members, MAX_MEMBERS);
+    cr_assert_leq(n, MAX_MEMBERS, "%s: %s", what, copy);
+    le.lazy = (ctr__lazy){le.members, n, NULL, false, NULL, 0};
+    le.ev = (ctr__event){.root = json_object(), .lazy = &le.lazy, .raw = copy, .raw_len = len, .arena = &le.arena,
+                         .hostname = "test"};
+    bool insight_walk = ctr__event_check(&le.ev, &facts, &complete_walk, &why_walk);
+    cr_assert_eq(insight_walk, insight_parse, "%s: Insight %d from the walk: %s", what, insight_walk, copy);
+    cr_assert_eq(complete_walk, complete_parse, "%s: complete %d from the walk: %s", what, complete_walk, copy);
+    cr_assert_str_eq(why_walk.data ? why_walk.data : "", why_parse.data ? why_parse.data : "", "%s: %s", what, copy);
+    cr_assert_eq(ctr__event_time(&le.ev, &facts), time_parse, "%s: eventTime from the walk: %s", what, copy);
+    cr_assert_not(le.lazy.failed);
+    lazy_close(&le);
+  }
+  json_decref(whole);
+  ctr__buf_free(&why);
+  ctr__buf_free(&why_parse);
+  ctr__buf_free(&why_walk);
+  free(copy);
+  return walked;
+}
+
+/* Every state of every required key, of eventType and of eventTime (valid
+ * in each accepted form, invalid, at and past the longest time the parser
+ * accepts, escaped so that it decodes to a valid time, not a string,
+ * absent), and every record of the shared files and the adversarial ones. */
+Test(event, the_scanners_verdicts_from_the_walk_are_the_parses)
+{
+  enum { N = CTR__RECORD_KEYS };
+  unsigned combos = 1, walked = 0, total = 0;
+  for (unsigned i = 0; i < N; i++)
+    combos *= NSTATES;
+  for (unsigned c = 0; c < combos; c++) {
+    char text[1024] = "{\"other\":1";
+    for (unsigned i = 0, code = c; i < N; i++, code /= NSTATES)
+      append_key(text, sizeof text, &ctr__record_keys[i], (int)(code % NSTATES));
+    strcat(text, "}");
+    walked += (unsigned)verdicts_agree(text, strlen(text), "combination");
+    total++;
+  }
+  static const char *const times[] = {
+    "\"2019-01-01T00:00:00Z\"", "\"2019-01-01t00:00:00.123456789z\"", "\"2018-12-31T22:30:00.25-01:30\"",
+    "\"2019-01-01 00:00:00\"", "\"2019-01-01 00:00:00.123456789+23:59\"", "\"2019-01-01 00:00:00.1234567890+23:59\"",
+    "\"2019-01-01 00:00:00.123456789+23:59 \"", "\"2019-01-01T00:00:00.123456789+23:59xxxx\"",
+    "\"2019-01-01T00:00:00\\/Z\"", "\"2019-01-01T00:00:00Z\\n\"", "\"2019\\u002d01-01T00:00:00Z\"",
+    "\"2019-02-29T00:00:00Z\"", "\"1677-09-21T00:12:43Z\"", "\"\"", "\"redacted\"", "1546300800", "null",
+    "{\"t\":\"2019-01-01T00:00:00Z\"}", NULL,
+  };
+  static const char *const types[] = {"\"AwsCloudTrailInsight\"", "\"AwsApiCall\"", "\"AwsCloudTrailInsight\\/\"", "7", NULL};
+  for (size_t t = 0; t < CTR__COUNTOF(times); t++)
+    for (size_t y = 0; y < CTR__COUNTOF(types); y++)
+      for (int complete = 0; complete < 2; complete++) {
+        char text[1024];
+        snprintf(text, sizeof text,
+                 "{\"eventVersion\":\"1.08\",\"eventName\":\"X\",\"awsRegion\":\"r\",\"eventSource\":\"%s\","
+                 "\"userIdentity\":{}%s%s%s%s}",
+                 complete ? "rds.amazonaws.com" : "rds.example.com", times[t] ? ",\"eventTime\":" : "",
+                 times[t] ? times[t] : "", types[y] ? ",\"eventType\":" : "", types[y] ? types[y] : "");
+        walked += (unsigned)verdicts_agree(text, strlen(text), "eventTime and eventType");
+        total++;
+      }
+  static const char *const files[] = {"records.ndjson", "partial.ndjson", "bench/adversarial.ndjson"};
+  for (size_t f = 0; f < CTR__COUNTOF(files); f++) {
+    size_t len;
+    char *data = tu_read(f < 2 ? tu_shared(files[f]) : tu_tests(files[f]), &len);
+    for (char *line = data, *nl; line < data + len; line = nl + 1) {
+      if (!(nl = memchr(line, '\n', (size_t)(data + len - line))))
+        nl = data + len;
+      walked += (unsigned)verdicts_agree(line, (size_t)(nl - line), files[f]);
+      total++;
+    }
+    free(data);
+  }
+  cr_assert_gt(walked, total / 2, "%u of %u records walked: the facts were hardly read", walked, total);
 }
