@@ -39,7 +39,7 @@ typedef struct cgroup {
   centry *buf; /* cap entries allocated; those before e were dropped (drop_front) */
   size_t n, cap;
   int64_t *last; /* temporal types: per rule named, the latest time of a match of it (INT64_MIN: none) */
-  size_t hpos;   /* bounded correlations: its place in the state's heap of windows (SIZE_MAX: none) */
+  size_t hpos;   /* its place in the state's heap (SIZE_MAX: none): windows if bounded, else expiry */
   uint64_t lost; /* bounded: matches of its open window not counted (the events limit) */
   struct vslot *vmap; /* value_count without an upper bound: its held values (vmap_*) */
   size_t vcap, vn;
@@ -67,6 +67,15 @@ typedef struct letgo {
   bool full;
 } letgo;
 
+/* Groups in a min-heap on their window's end (their earliest match plus the
+ * timespan): a bounded correlation's windows close in that order, and an
+ * unbounded one's groups let go of matches in it, so that event time
+ * moving on visits only the groups with something to do. */
+typedef struct gheap {
+  struct cgroup **v;
+  size_t n, cap;
+} gheap;
+
 /* An alert made and not yet taken. */
 typedef struct pending {
   uint32_t rule;
@@ -87,9 +96,8 @@ struct ctr__corrstate {
   bool have_watermark;
   struct letgo *let_go; /* per correlation: the periods of matches let go */
   uint64_t *last_seq; /* per correlation: the record it last counted (a record counts once) */
-  uint64_t since_sweep;
-  cgroup **heap; /* bounded correlations' groups, a min-heap on their window's end */
-  size_t nheap, capheap;
+  gheap windows; /* bounded correlations' groups with an open window */
+  gheap expiry;  /* the other count and temporal groups holding matches */
   int64_t clock; /* the latest event time of a record evaluated (bounded windows close on it) */
   pending *p;
   size_t np, capp, next;
@@ -256,7 +264,8 @@ void ctr__corrstate_free(ctr__corrstate *s)
       group_free(s, g);
     }
   free(s->tab);
-  free(s->heap);
+  free(s->windows.v);
+  free(s->expiry.v);
   for (size_t k = 0; s->let_go && k < s->cs->n; k++)
     free(s->let_go[k].v);
   free(s->let_go);
@@ -417,35 +426,61 @@ static bool letgo_near(const letgo *l, uint64_t group, int64_t t, int64_t span)
   return false;
 }
 
-/* Lets go of the entries no match within the lateness can share a window
- * with, noting their periods (a later match near one is then reported). */
-static void expire(ctr__corrstate *s, cgroup *g)
+/* Lets go of the entries of unbounded group g no match within the lateness
+ * can share a window with, noting their periods (a later match near one is
+ * then reported); how many. */
+static size_t expire(ctr__corrstate *s, cgroup *g)
 {
-  if (s->cs->v[g->corr].bounded)
-    return; /* its windows are let go when they close */
   int64_t span = s->cs->v[g->corr].span_ns, horizon = sub_sat(sub_sat(s->watermark, s->lateness_ns), span);
   size_t k = 0;
   for (; k < g->n && g->e[k].t < horizon; k++)
     letgo_add(&s->let_go[g->corr], letgo_key(g->hash, period(g->e[k].t, span)), s->max_held);
   drop_front(s, g, k);
+  return k;
 }
 
-/* Expires every group, freeing the empty ones. */
-static void sweep(ctr__corrstate *s)
+static int64_t window_end(const ctr__corrstate *s, const cgroup *g);
+static void heap_fix(ctr__corrstate *s, gheap *h, size_t i);
+static int heap_add(ctr__corrstate *s, gheap *h, cgroup *g);
+static void heap_remove(ctr__corrstate *s, gheap *h, cgroup *g);
+static void group_drop(ctr__corrstate *s, cgroup *g);
+
+/* Every unbounded group lets go of what the watermark has left behind,
+ * earliest first, and is freed once empty: a group whose earliest match is
+ * still near the watermark ends the walk (the heap), so a match costs no
+ * visit of every group, however many are held (at the events limit too). */
+static void expire_due(ctr__corrstate *s)
 {
-  for (size_t b = 0; b < s->cap; b++)
-    for (cgroup **pg = &s->tab[b]; *pg;) {
-      cgroup *g = *pg;
-      expire(s, g);
-      if (g->n == 0 && g->hpos == SIZE_MAX) {
-        *pg = g->next;
-        group_free(s, g);
-        s->ngroups--;
-      } else {
-        pg = &g->next;
-      }
+  int64_t from = sub_sat(s->watermark, s->lateness_ns);
+  while (s->expiry.n && window_end(s, s->expiry.v[0]) < from) {
+    cgroup *g = s->expiry.v[0];
+    if (expire(s, g) == 0)
+      break; /* not reached: the heap's order is expire's */
+    if (g->n) {
+      heap_fix(s, &s->expiry, 0);
+    } else {
+      heap_remove(s, &s->expiry, g);
+      group_drop(s, g);
     }
-  s->since_sweep = 0;
+  }
+}
+
+/* Unbounded group g changed (a match placed, or matches spent): its place
+ * in the expiry heap follows its earliest match; freed once empty.
+ * CTR_OK or CTR_ENOMEM. */
+static int expiry_sync(ctr__corrstate *s, cgroup *g)
+{
+  if (g->n == 0) {
+    if (g->hpos != SIZE_MAX)
+      heap_remove(s, &s->expiry, g);
+    group_drop(s, g);
+    return CTR_OK;
+  }
+  if (g->hpos != SIZE_MAX) {
+    heap_fix(s, &s->expiry, g->hpos);
+    return CTR_OK;
+  }
+  return heap_add(s, &s->expiry, g);
 }
 
 /* A report about correlation c on the record at index, offset. */
@@ -895,9 +930,6 @@ static char *member_text(const ctr__event *ev, const char *key)
   return ctr__strdup(v ? v : "<NA>");
 }
 
-static void heap_fix(ctr__corrstate *s, size_t i);
-static int heap_add(ctr__corrstate *s, cgroup *g);
-
 /* One match of rule r fed to correlation k. */
 static int feed(ctr__corrstate *s, uint32_t k, uint32_t r, const ctr__event *ev)
 {
@@ -913,12 +945,9 @@ static int feed(ctr__corrstate *s, uint32_t k, uint32_t r, const ctr__event *ev)
     return rc; /* a group-by field without a value: no group (docs/sigma.md) */
   /* Out of order by more than the lateness (only such a match can be near
    * one let go): counted unless a match of its group it could share a window
-   * with was let go, which would make the verdict wrong. Groups let go
-   * lazily (when fed, or swept): the group is brought up to date first, or
-   * a match near what it is about to let go would be counted without it. */
-  cgroup *known = group_find(s);
-  if (known)
-    expire(s, known);
+   * with was let go, which would make the verdict wrong (every group has
+   * let go of what the watermark left behind). */
+  expire_due(s);
   int64_t latest = c->bounded && s->clock > s->watermark ? s->clock : s->watermark; /* bounded: windows close on the clock */
   if ((s->have_watermark || latest != s->watermark) && ev->time_ns < sub_sat(latest, s->lateness_ns) &&
       letgo_near(&s->let_go[k], ctr__hash(s->key.data, s->key.len), ev->time_ns, c->span_ns)) {
@@ -939,8 +968,7 @@ static int feed(ctr__corrstate *s, uint32_t k, uint32_t r, const ctr__event *ev)
   if (!s->have_watermark || ev->time_ns > s->watermark)
     s->watermark = ev->time_ns;
   s->have_watermark = true;
-  if (s->held >= s->max_held || ++s->since_sweep > s->ngroups + 64)
-    sweep(s);
+  expire_due(s);
   cgroup *g = NULL;
   if (s->held >= s->max_held) {
     say(s, ev, CTR_ELIMIT, c, "the match of '%s' is not counted: %llu matches are held (limit %s)", rname,
@@ -961,12 +989,11 @@ static int feed(ctr__corrstate *s, uint32_t k, uint32_t r, const ctr__event *ev)
     entry_free(&e);
     return g ? CTR_ENOMEM : rc;
   }
-  expire(s, g);
   size_t at = insert(s, g, &e, &rc);
   if (c->bounded) { /* decided when the window closes (ctr__correlate_tick) */
     if (at != SIZE_MAX && g->hpos != SIZE_MAX)
-      heap_fix(s, g->hpos); /* its earliest match may be new */
-    else if (at != SIZE_MAX && heap_add(s, g) != CTR_OK)
+      heap_fix(s, &s->windows, g->hpos); /* its earliest match may be new */
+    else if (at != SIZE_MAX && heap_add(s, &s->windows, g) != CTR_OK)
       rc = CTR_ENOMEM;
     return rc;
   }
@@ -983,6 +1010,8 @@ static int feed(ctr__corrstate *s, uint32_t k, uint32_t r, const ctr__event *ev)
     rc = make_alert(s, g, &v, ev, &g->e[at]);
     drop_front(s, g, v.spent);
   }
+  if (expiry_sync(s, g) != CTR_OK) /* g may be freed */
+    rc = CTR_ENOMEM;
   return rc;
 }
 
@@ -993,54 +1022,54 @@ static int64_t window_end(const ctr__corrstate *s, const cgroup *g)
   return add_sat(g->e[0].t, s->cs->v[g->corr].span_ns);
 }
 
-static void heap_set(ctr__corrstate *s, size_t i, cgroup *g)
+static void heap_set(gheap *h, size_t i, cgroup *g)
 {
-  s->heap[i] = g;
+  h->v[i] = g;
   g->hpos = i;
 }
 
-/* Moves heap[i] up or down to its place (its window's end changed). */
-static void heap_fix(ctr__corrstate *s, size_t i)
+/* Moves h->v[i] up or down to its place (its window's end changed). */
+static void heap_fix(ctr__corrstate *s, gheap *h, size_t i)
 {
-  cgroup *g = s->heap[i];
+  cgroup *g = h->v[i];
   int64_t end = window_end(s, g);
-  while (i > 0 && window_end(s, s->heap[(i - 1) / 2]) > end) {
-    heap_set(s, i, s->heap[(i - 1) / 2]);
+  while (i > 0 && window_end(s, h->v[(i - 1) / 2]) > end) {
+    heap_set(h, i, h->v[(i - 1) / 2]);
     i = (i - 1) / 2;
   }
-  for (size_t k; (k = 2 * i + 1) < s->nheap; i = k) {
-    if (k + 1 < s->nheap && window_end(s, s->heap[k + 1]) < window_end(s, s->heap[k]))
+  for (size_t k; (k = 2 * i + 1) < h->n; i = k) {
+    if (k + 1 < h->n && window_end(s, h->v[k + 1]) < window_end(s, h->v[k]))
       k++;
-    if (window_end(s, s->heap[k]) >= end)
+    if (window_end(s, h->v[k]) >= end)
       break;
-    heap_set(s, i, s->heap[k]);
+    heap_set(h, i, h->v[k]);
   }
-  heap_set(s, i, g);
+  heap_set(h, i, g);
 }
 
-static int heap_add(ctr__corrstate *s, cgroup *g)
+static int heap_add(ctr__corrstate *s, gheap *h, cgroup *g)
 {
-  if (s->nheap == s->capheap) {
-    size_t cap = s->capheap ? s->capheap * 2 : 16;
-    cgroup **v = realloc(s->heap, cap * sizeof *v);
+  if (h->n == h->cap) {
+    size_t cap = h->cap ? h->cap * 2 : 16;
+    cgroup **v = realloc(h->v, cap * sizeof *v);
     if (!v)
       return CTR_ENOMEM;
-    s->heap = v;
-    s->capheap = cap;
+    h->v = v;
+    h->cap = cap;
   }
-  heap_set(s, s->nheap++, g);
-  heap_fix(s, g->hpos);
+  heap_set(h, h->n++, g);
+  heap_fix(s, h, g->hpos);
   return CTR_OK;
 }
 
-static void heap_remove(ctr__corrstate *s, cgroup *g)
+static void heap_remove(ctr__corrstate *s, gheap *h, cgroup *g)
 {
   size_t i = g->hpos;
-  cgroup *last = s->heap[--s->nheap];
+  cgroup *last = h->v[--h->n];
   g->hpos = SIZE_MAX;
   if (last != g) {
-    heap_set(s, i, last);
-    heap_fix(s, i);
+    heap_set(h, i, last);
+    heap_fix(s, h, i);
   }
 }
 
@@ -1097,16 +1126,16 @@ static void group_drop(ctr__corrstate *s, cgroup *g)
 static int close_due(ctr__corrstate *s, bool all, uint64_t index, uint64_t offset)
 {
   int rc = CTR_OK;
-  while (rc == CTR_OK && s->nheap) {
-    cgroup *g = s->heap[0];
+  while (rc == CTR_OK && s->windows.n) {
+    cgroup *g = s->windows.v[0];
     int64_t end = window_end(s, g);
     if (!all && add_sat(end, s->lateness_ns) >= s->clock)
       break;
     rc = close_window(s, g, index, offset);
     if (g->n) {
-      heap_fix(s, 0);
+      heap_fix(s, &s->windows, 0);
     } else {
-      heap_remove(s, g);
+      heap_remove(s, &s->windows, g);
       group_drop(s, g);
     }
   }
