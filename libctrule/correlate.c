@@ -653,14 +653,15 @@ static bool check_count(const ctr__ccorr *c, const cgroup *g, size_t at, size_t 
   return false;
 }
 
-/* For a temporal type, whether the newest entry `at` may complete a window:
- * every rule named has a match held within the timespan before it (a
- * match's last time older than the oldest held means none is held), and,
- * for temporal_ordered, `at` is a match of the last rule. O(rules): a flood
- * of one rule's matches costs no scan of them. */
-static bool may_complete(const ctr__ccorr *c, const cgroup *g, size_t at)
+/* For a temporal type, whether entry `at` may complete a window: every rule
+ * named has a match held no earlier than a timespan before it (a match's
+ * last time older than the oldest held means none is held), and, for
+ * temporal_ordered with `at` the newest (in order), `at` is a match of the
+ * last rule. O(rules): a flood of one rule's matches, in order or not,
+ * costs no scan of them. */
+static bool may_complete(const ctr__ccorr *c, const cgroup *g, size_t at, bool newest)
 {
-  if (c->type == CTR__CORR_TEMPORAL_ORDERED && c->base[c->nbase - 1] != g->e[at].rule)
+  if (newest && c->type == CTR__CORR_TEMPORAL_ORDERED && c->base[c->nbase - 1] != g->e[at].rule)
     return false;
   int64_t from = sub_sat(g->e[at].t, c->span_ns);
   if (from < g->e[0].t)
@@ -1001,8 +1002,8 @@ static int feed(ctr__corrstate *s, uint32_t k, uint32_t r, const ctr__event *ev)
   size_t lo = 0, hi = 0;
   if (at != SIZE_MAX)
     near(g, at, c->span_ns, &lo, &hi);
-  if (at != SIZE_MAX && g->last && hi == at + 1 && !may_complete(c, g, at))
-    at = SIZE_MAX; /* in order, and some rule has no match in the window: nothing to check */
+  if (at != SIZE_MAX && g->last && !may_complete(c, g, at, hi == at + 1))
+    at = SIZE_MAX; /* some rule has no match near it: nothing to check */
   bool fired = at != SIZE_MAX && (c->type == CTR__CORR_TEMPORAL         ? check_temporal(c, g, lo, hi, &v)
                                    : c->type == CTR__CORR_TEMPORAL_ORDERED ? check_ordered(c, g, lo, hi, &v)
                                                                           : check_count(c, g, at, lo, hi, &v));
