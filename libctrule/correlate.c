@@ -36,7 +36,7 @@ typedef struct cgroup {
   size_t klen;
   char **vals; /* the group-by values (owned) */
   centry *e;   /* the n entries held, sorted by t, ties in arrival order: in buf */
-  centry *buf; /* cap entries allocated; those before e were dropped (drop_front) */
+  centry *buf; /* cap entries allocated, the n held at e with room before and after them (make_room) */
   size_t n, cap;
   int64_t *last; /* temporal types: per rule named, the latest time of a match of it (INT64_MIN: none) */
   size_t hpos;   /* its place in the state's heap (SIZE_MAX: none): windows if bounded, else expiry */
