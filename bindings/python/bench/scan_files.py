@@ -43,12 +43,14 @@ def write_files(d: Path) -> List[str]:
     return paths
 
 
-def timed(fn: Callable[[], None], children: bool = False) -> Tuple[float, float]:
+def timed(fn: Callable[[], None], children: bool = False) -> Tuple[float, float, int, int]:
+    """wall and CPU time, voluntary and involuntary context switches of a run."""
     who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
     r0, t0 = resource.getrusage(who), time.perf_counter()
     fn()
     wall, r1 = time.perf_counter() - t0, resource.getrusage(who)
-    return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return (wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime),
+            r1.ru_nvcsw - r0.ru_nvcsw, r1.ru_nivcsw - r0.ru_nivcsw)
 
 
 def main() -> int:
@@ -99,13 +101,17 @@ def main() -> int:
               f"load {os.getloadavg()[0]:.1f}, priority {'high' if args.priority else 'normal'}")
         for name, (make, children) in cases.items():
             make(2)()  # warm-up
-            runs: Dict[int, List[Tuple[float, float]]] = {1: [], 2: []}
+            runs: Dict[int, List[Tuple[float, float, int, int]]] = {1: [], 2: []}
             for _ in range(args.rounds):
                 for n in (1, 2):
                     runs[n].append(timed(make(n), children))
-            (w1, c1), (w2, c2) = min(runs[1]), min(runs[2])
+            (w1, c1, _, _), (w2, c2, _, _) = min(runs[1]), min(runs[2])
+            # Context switches: the median run's (voluntary/involuntary).
+            v1, i1 = sorted(r[2] for r in runs[1])[args.rounds // 2], sorted(r[3] for r in runs[1])[args.rounds // 2]
+            v2, i2 = sorted(r[2] for r in runs[2])[args.rounds // 2], sorted(r[3] for r in runs[2])[args.rounds // 2]
             print(f"{name}: N=1 wall {w1:.3f} s cpu {c1:.3f} s; N=2 wall {w2:.3f} s cpu {c2:.3f} s "
-                  f"(best runs); 2 against 1: {w1 / w2:.2f}x wall, {c2 / c1:.2f}x the CPU")
+                  f"(best runs); 2 against 1: {w1 / w2:.2f}x wall, {c2 / c1:.2f}x the CPU; "
+                  f"context switches per run (median, voluntary/involuntary): N=1 {v1}/{i1}, N=2 {v2}/{i2}")
     return 0
 
 

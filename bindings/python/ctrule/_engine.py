@@ -479,6 +479,44 @@ _stream_counts = operator.itemgetter(_capi.CTR_STAT_RECORDS, _capi.CTR_STAT_BAD_
                                      _capi.CTR_STAT_SKIPPED)
 
 
+def _configure(ptr: Any, *, first_match: bool = False, no_index: bool = False,
+               no_correlation: bool = False, only_correlation: bool = False,
+               max_record_bytes: int | None = None, max_json_depth: int | None = None,
+               max_gzip_output: int | None = None, limits: Any = None) -> None:
+    """Sets a scanner's flags and limits from :class:`Scanner`'s options
+    (also scan_files' C scanners, ctrule.i: ctrpy_pool)."""
+    if no_correlation and only_correlation:
+        raise ValueError("no_correlation and only_correlation are the two halves of one scan: "
+                         "a scanner takes one of them")
+    flags = ((_capi.CTR_SCAN_FIRST_MATCH if first_match else 0)
+             | (_capi.CTR_SCAN_NO_INDEX if no_index else 0)
+             | (_capi.CTR_SCAN_NO_CORRELATION if no_correlation else 0)
+             | (_capi.CTR_SCAN_ONLY_CORRELATION if only_correlation else 0))
+    _check(_capi.ctr_scanner_set_flags(ptr, flags))
+    for limit, value in ((_capi.CTR_LIMIT_RECORD_BYTES, max_record_bytes),
+                         (_capi.CTR_LIMIT_JSON_DEPTH, max_json_depth),
+                         (_capi.CTR_LIMIT_GZIP_OUTPUT, max_gzip_output)):
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"limits must be positive ints, not {value!r}")
+            if _capi.ctr_scanner_set_limit(ptr, limit, value) != _capi.CTR_OK:
+                raise ValueError(f"limit value {value} is out of range")
+    _set_limits(lambda i, v: _capi.ctr_scanner_set_limit(ptr, i, v), limits, "scanner")
+
+
+def _check_records(records: int, bad: int, skipped: int, incomplete: int, stacklevel: int) -> None:
+    """The policy for wrong or empty input at a stream's end
+    (docs/bad-input.md): no record warns, no complete CloudTrail record
+    raises NoRecordsError; a skipped record (a recognised non-CloudTrail
+    shape) decides nothing."""
+    if skipped:
+        return
+    if records == 0:
+        warnings.warn(EmptyInputWarning("empty input: no record in it"), stacklevel=stacklevel)
+    elif bad + incomplete >= records:
+        raise NoRecordsError(records, bad, incomplete)
+
+
 class _Exclusive:
     """A scanner's use by one caller at a time (a class, not
     contextlib.contextmanager: it is entered three times per input)."""
@@ -587,23 +625,9 @@ class Scanner:
         self._closed_stats: Stats | None = None
         self._closed_last_error = ""
         _capi.ctr_scanner_set_error_callback(ptr, error_cb)
-        if no_correlation and only_correlation:
-            raise ValueError("no_correlation and only_correlation are the two halves of one scan: "
-                             "a scanner takes one of them")
-        flags = ((_capi.CTR_SCAN_FIRST_MATCH if first_match else 0)
-                 | (_capi.CTR_SCAN_NO_INDEX if no_index else 0)
-                 | (_capi.CTR_SCAN_NO_CORRELATION if no_correlation else 0)
-                 | (_capi.CTR_SCAN_ONLY_CORRELATION if only_correlation else 0))
-        _check(_capi.ctr_scanner_set_flags(ptr, flags))
-        for limit, value in ((_capi.CTR_LIMIT_RECORD_BYTES, max_record_bytes),
-                             (_capi.CTR_LIMIT_JSON_DEPTH, max_json_depth),
-                             (_capi.CTR_LIMIT_GZIP_OUTPUT, max_gzip_output)):
-            if value is not None:
-                if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                    raise ValueError(f"limits must be positive ints, not {value!r}")
-                if _capi.ctr_scanner_set_limit(ptr, limit, value) != _capi.CTR_OK:
-                    raise ValueError(f"limit value {value} is out of range")
-        _set_limits(lambda i, v: _capi.ctr_scanner_set_limit(ptr, i, v), limits, "scanner")
+        _configure(ptr, first_match=first_match, no_index=no_index, no_correlation=no_correlation,
+                   only_correlation=only_correlation, max_record_bytes=max_record_bytes,
+                   max_json_depth=max_json_depth, max_gzip_output=max_gzip_output, limits=limits)
         self._stream_start = self._counts()
 
     # ---- lifetime
@@ -713,13 +737,7 @@ class Scanner:
     def _check_records(self) -> None:
         now, start = self._counts(), self._stream_start
         records, bad, skipped = (now[i] - start[i] for i in range(3))
-        incomplete = self._state[2]
-        if skipped:
-            return
-        if records == 0:
-            warnings.warn(EmptyInputWarning("empty input: no record in it"), stacklevel=3)
-        elif bad + incomplete >= records:
-            raise NoRecordsError(records, bad, incomplete)
+        _check_records(records, bad, skipped, self._state[2], stacklevel=4)
 
     def reset(self) -> None:
         """Starts a new stream (after :meth:`finish`, after a stop, or to

@@ -1,9 +1,15 @@
 """Many inputs on many cores: :func:`scan_files`.
 
-The library releases the GIL while it scans, so threads sharing one
-:class:`Ruleset` scan in parallel. Each thread keeps one :class:`Scanner`
-(reset between inputs); results come back in the order of the inputs, as
-``ctrule scan -j N`` prints them, whatever order the threads finish in.
+A call whose first input is a path scans paths on C threads (ctrule.i:
+ctrpy_pool), as ``ctrule scan -j N`` does: each thread opens, reads, feeds
+and finishes a file with a scanner of its own without the GIL, and the
+caller builds the results in input order (an input that is not a path is
+scanned by the caller in its turn). Other calls (S3 objects streamed by
+ctrule.s3, bytes, file objects; strict mode) scan on Python threads: the
+library releases the GIL while it scans, so threads sharing one
+:class:`Ruleset` scan in parallel, each with one :class:`Scanner` (reset
+between inputs). Either way results come back in the order of the inputs,
+as ``ctrule scan -j N`` prints them, whatever order the threads finish in.
 
 Sigma correlations see every input in input order whatever the threads, as
 in ``ctrule scan``: with an enabled correlation in the ruleset the threads'
@@ -15,15 +21,18 @@ its own record index and byte offset."""
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import itertools
 import operator
 import os
 import threading
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from . import _capi
-from ._engine import DEFAULT_CHUNK_SIZE, Ruleset, Scanner, Source
-from ._errors import CtruleError
+from ._engine import (DEFAULT_CHUNK_SIZE, Ruleset, Scanner, Source, _check, _check_records,
+                      _configure, _stat_fields)
+from ._errors import CtruleError, StreamError
 from ._model import Alert, RecordError, Stats, _stats_values
 
 
@@ -85,20 +94,6 @@ class _Worker:
         self.scanner._batch = self.scanner._match_cb
         self.stats = self.scanner.stats  # the counters after the last input
 
-    def _kept(self) -> Tuple[List[Alert], List[_Kept]]:
-        """The alerts to show and the records to forward (each once: a
-        record's matches come one after another)."""
-        if not self.forward:
-            return list(self.alerts), []
-        shown: List[Alert] = []
-        kept: List[_Kept] = []
-        for a in self.alerts:
-            if not kept or kept[-1][1:] != (a.record_index, a.byte_offset):
-                kept.append((a.raw, a.record_index, a.byte_offset))
-            if not a.silenced:
-                shown.append(a)
-        return shown, kept
-
     def scan(self, source: Source, chunk_size: int) -> _Done:
         sc = self.scanner
         before = self.stats
@@ -114,11 +109,26 @@ class _Worker:
         errors = list(sc.errors)
         sc.errors.clear()
         self.stats = sc.stats
-        alerts, kept = self._kept()
-        stats = _diff(self.stats, before)
-        if len(alerts) != len(self.alerts):  # a silenced match is no alert of the input's (as the CLI counts)
-            stats = dataclasses.replace(stats, matches=stats.matches - (len(self.alerts) - len(alerts)))
-        return FileResult(source, alerts, stats, errors, error), kept
+        return _done(source, list(self.alerts), _diff(self.stats, before), errors, error, self.forward)
+
+
+def _done(source: Source, matches: List[Alert], stats: Stats, errors: List[RecordError],
+          error: Optional[BaseException], forward: bool) -> _Done:
+    """An input's result from its scanner's matches: with ``forward``, the
+    alerts to show and the records to forward (each once: a record's
+    matches come one after another)."""
+    if not forward:
+        return FileResult(source, matches, stats, errors, error), []
+    shown: List[Alert] = []
+    kept: List[_Kept] = []
+    for a in matches:
+        if not kept or kept[-1][1:] != (a.record_index, a.byte_offset):
+            kept.append((a.raw, a.record_index, a.byte_offset))
+        if not a.silenced:
+            shown.append(a)
+    if len(shown) != len(matches):  # a silenced match is no alert of the input's (as the CLI counts)
+        stats = dataclasses.replace(stats, matches=stats.matches - (len(matches) - len(shown)))
+    return FileResult(source, shown, stats, errors, error), kept
 
 
 class _Correlator:
@@ -192,9 +202,12 @@ def scan_files(ruleset: Ruleset, sources: Iterable[Source], *, threads: Optional
     """Scans many inputs (paths, bytes, file objects) on ``threads`` threads
     (default: the cores this process may use): the calling thread, which
     scans while the result it waits for is not ready, and ``threads - 1``
-    others, each with a :class:`Scanner` of its own on the shared
-    ``ruleset``. Yields a :class:`FileResult` per input in the order of
-    ``sources``, the same whatever ``threads``. Sigma correlations see every
+    others, each with a scanner of its own on the shared ``ruleset`` (C
+    threads when the first input is a path: see the module's doc). Yields
+    a :class:`FileResult` per input in the order of ``sources``, the same
+    whatever ``threads``, equal to what a :class:`Scanner` per input finds.
+    With paths, ``on_error`` is called on the calling thread for each record
+    error of an input, in order, just before its result is yielded. Sigma correlations see every
     input in input order (see the module's doc): a correlation's alert is in
     the result of the input whose record completed it, after that input's
     own alerts, on that record's index and offset; one a stream's end
@@ -222,16 +235,143 @@ def scan_files(ruleset: Ruleset, sources: Iterable[Source], *, threads: Optional
         raise ValueError(f"threads must be at least 1, not {threads!r}")
     forward = _correlates(ruleset)
     corr = _Correlator(ruleset, options) if forward else None
-    run = _Run(iter(sources), [_Worker(ruleset, options, forward) for _ in range(n)], chunk_size)
+    run: Optional[Any] = None
     try:
+        run = _runner(ruleset, iter(sources), n, chunk_size, options, forward)
         if corr is None:
             yield from (res for res, _ in run.results())
         else:
             yield from _correlated(run.results(), corr)
     finally:
-        run.stop()
+        if run is not None:
+            run.stop()
         if corr is not None:
             corr.scanner.close()
+
+
+def _runner(ruleset: Ruleset, inputs: Iterator[Source], n: int, chunk_size: int,
+            options: dict[str, Any], forward: bool) -> Any:
+    """A call whose first input is a path scans on C threads (_Pool);
+    others (and strict mode, which stops at the feed a bad record was in)
+    on Python threads (_Run), as S3 objects streamed by ctrule.s3 are."""
+    try:
+        first = next(inputs)
+    except StopIteration:
+        return _Run(inputs, [_Worker(ruleset, options, forward) for _ in range(n)], chunk_size)
+    inputs = itertools.chain((first,), inputs)
+    if _fspath(first) is not None and not options.get("strict"):
+        return _Pool(ruleset, inputs, n, chunk_size, options, forward)
+    return _Run(inputs, [_Worker(ruleset, options, forward) for _ in range(n)], chunk_size)
+
+
+def _fspath(source: Source) -> Optional[bytes]:
+    """The path a C thread opens for source, or None: not a path (or one
+    with a NUL, which the Python way reports)."""
+    if not isinstance(source, (str, os.PathLike)):
+        return None
+    try:
+        path = os.fsencode(source)
+    except (TypeError, ValueError):
+        return None
+    return None if b"\0" in path else path
+
+
+class _Pool:
+    """One scan_files call on C threads (ctrule.i: ctrpy_pool): each path
+    is opened, read, fed and finished in C by the next free thread, or by
+    the caller while the result it takes is not ready, and the caller
+    builds each FileResult from the C result in input order, calling
+    ``on_error`` for the input's record errors then. An input that is not a
+    path is scanned by the caller, in its turn, as _Run's workers scan it.
+    Results, stats and errors are those of a Scanner per input."""
+
+    def __init__(self, ruleset: Ruleset, inputs: Iterator[Source], n: int, chunk_size: int,
+                 options: dict[str, Any], forward: bool) -> None:
+        if chunk_size <= 0:
+            raise ValueError("chunk_size must be positive")
+        self.on_error: Optional[Callable[[RecordError], None]] = options.get("on_error")
+        if self.on_error is not None and not callable(self.on_error):
+            raise TypeError("on_error must be callable or None")
+        self.max_errors = int(options.get("max_errors", 1000))
+        self.ruleset, self.inputs, self.chunk_size = ruleset, inputs, chunk_size
+        self.options, self.forward = options, forward
+        # At most 64 inputs per thread (and 64) ahead of the caller, as _Run.
+        self.cap = 64 * n + 64
+        keep = 2**64 - 1 if self.on_error is not None else max(0, self.max_errors)
+        status, self.pool = _capi.ctrpy_pool_new(ruleset._ptr, n, self.cap, chunk_size, keep)
+        _check(status)
+        try:
+            config = {k: v for k, v in options.items() if k not in ("on_error", "strict", "max_errors")}
+            for k in range(n):
+                _configure(_capi.ctrpy_pool_scanner(self.pool, k), no_correlation=forward, **config)
+            _check(_capi.ctrpy_pool_start(self.pool))
+        except BaseException:
+            _capi.ctrpy_pool_free(self.pool)
+            raise
+        self.queue: Deque[Tuple[Source, Optional[bytes]]] = collections.deque()
+        self.end = False
+        self.failure: Optional[BaseException] = None  # the inputs iterator's, raised at its place
+        self.worker: Optional[_Worker] = None  # for inputs that are not paths
+
+    def fill(self) -> None:
+        queue, push, pool = self.queue, _capi.ctrpy_pool_push, self.pool
+        while len(queue) < self.cap:
+            try:
+                source = next(self.inputs)
+            except StopIteration:
+                self.end = True
+                return
+            except BaseException as exc:
+                self.end, self.failure = True, exc
+                return
+            path = _fspath(source)
+            push(pool, path)
+            queue.append((source, path))
+
+    def results(self) -> Iterator[_Done]:
+        queue, pool, take = self.queue, self.pool, _capi.ctrpy_pool_take
+        while True:
+            if not self.end:
+                self.fill()
+            if not queue:
+                if self.failure is not None:
+                    raise self.failure
+                return
+            source, path = queue.popleft()
+            if path is None:
+                _capi.ctrpy_pool_skip(pool)
+                if self.worker is None:
+                    self.worker = _Worker(self.ruleset, self.options, self.forward)
+                yield self.worker.scan(source, self.chunk_size)
+            else:
+                yield self.result(source, take(pool, Alert))
+
+    def result(self, source: Source, taken: Tuple[Any, ...]) -> _Done:
+        status, finished, err, counts, matches, errs, incomplete, last_offset, last_error = taken
+        stats = Stats(*_stat_fields(counts))
+        errors = [RecordError(*e) for e in errs]
+        if self.on_error is not None:
+            for e in errors:
+                self.on_error(e)
+            del errors[max(0, self.max_errors):]
+        error: Optional[BaseException] = None
+        if err:
+            error = OSError(err, os.strerror(err), source)
+        elif status in (_capi.CTR_EDATA, _capi.CTR_ELIMIT):
+            error = StreamError(status, last_error or "invalid input", last_offset)
+        elif status not in (_capi.CTR_OK, _capi.CTR_STOPPED):
+            error = CtruleError(status)
+        elif finished and status == _capi.CTR_OK:
+            try:
+                _check_records(stats.records, stats.bad_records, stats.skipped, incomplete, stacklevel=5)
+            except CtruleError as exc:
+                error = exc
+        return _done(source, matches, stats, errors, error, self.forward)
+
+    def stop(self) -> None:
+        _capi.ctrpy_pool_free(self.pool)
+        if self.worker is not None:
+            self.worker.scanner.close()
 
 
 def _correlated(done: Iterator[_Done], corr: _Correlator) -> Iterator[FileResult]:

@@ -79,8 +79,9 @@ def test_the_exfiltration_sequence_over_three_files(tmp_path: Path, builtin: ctr
     assert found == [a.rule for r in results for a in r.alerts]
 
 
-def test_the_sequence_among_many_inputs_whatever_thread_takes_them(tmp_path: Path,
-                                                                 builtin: ctrule.Ruleset) -> None:
+@pytest.mark.parametrize("as_paths", [False, True])
+def test_the_sequence_among_many_inputs_whatever_thread_takes_them(tmp_path: Path, builtin: ctrule.Ruleset,
+                                                                 as_paths: bool) -> None:
     # 60 inputs: the three steps far apart among inputs without a match, a
     # bad one and an unreadable one, so that both threads take steps
     rec = sequence_records()
@@ -90,10 +91,18 @@ def test_the_sequence_among_many_inputs_whatever_thread_takes_them(tmp_path: Pat
     sources[5], sources[29], sources[51] = rec[0] + b"\n", rec[1] + b"\n", quiet + rec[2] + b"\n"
     sources[30] = b"{not json\n" + quiet
     sources[31] = tmp_path / "missing.json"
+    if as_paths:  # scanned on C threads (ctrpy_pool), with a directory among them
+        for i, src in enumerate(sources):
+            if isinstance(src, bytes):
+                sources[i] = tmp_path / f"{i:02d}.json"
+                sources[i].write_bytes(src)
+        sources[40] = tmp_path
     results = scan_both(builtin, sources)
     fired = [(i, a.record_index) for i, r in enumerate(results) for a in r.alerts if a.rule == SEQUENCE]
     assert fired == [(51, 1)]
     assert results[30].errors and isinstance(results[31].error, OSError)
+    if as_paths:
+        assert isinstance(results[40].error, IsADirectoryError)
 
 
 def test_the_near_misses_one_per_file_stay_quiet(builtin: ctrule.Ruleset) -> None:
