@@ -5,6 +5,7 @@ digests, a denied and a corrupt object, a late delivery)."""
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import gzip
 import json
 import os
@@ -161,14 +162,24 @@ def test_readme_hunting_example(hunter_env: dict[str, str], tmp_path: Path) -> N
 def test_interrupt_stops_cleanly(hunter_env: dict[str, str], tmp_path: Path) -> None:
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES)
-    proc = subprocess.Popen([str(HUNT), "--no-builtin", "-r", str(rules), "-j", "1", "--since",
+    # The hunt must still be running when the signal comes, however loaded the
+    # machine: its alerts (JSON lines, about 120 of them, some 70 KB) go to a
+    # pipe shrunk to one page that the test leaves unread after the first line,
+    # so the hunt blocks writing long before it could finish.
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)
+    proc = subprocess.Popen([str(HUNT), "--no-builtin", "-r", str(rules), "-j", "1", "--json", "--since",
                              str(DAYS[0]), "--until", str(DAYS[-1]), f"s3://{BUCKET}"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdout=write_end, stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, **hunter_env))
-    assert proc.stdout is not None
-    first = proc.stdout.readline()  # the hunt is under way: its first alert is out
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    assert first.startswith("2024-") and proc.returncode == 130
+    os.close(write_end)
+    with os.fdopen(read_end) as stdout:
+        first = stdout.readline()  # the hunt is under way: its first alert is out
+        proc.send_signal(signal.SIGINT)
+        out = first + stdout.read()  # to its end, so that no write of the hunt's is left blocked
+    _, err = proc.communicate(timeout=60)
+    assert json.loads(first)["rule"] == "Access Key Created", first
+    assert proc.returncode == 130, err
     assert "ctrule-hunt: interrupted" in err and "Traceback" not in err
-    assert "Scanned" not in out  # no summary of a hunt that did not finish
+    assert "Scanned" not in err  # no summary of a hunt that did not finish
+    assert len(out.splitlines()) < len(expected(DAYS[0], DAYS[-1], ACCOUNTS, REGIONS))
