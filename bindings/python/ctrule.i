@@ -590,182 +590,76 @@ PyObject *ctrpy_scan_file(ctr_scanner *sc, const char *fspath, size_t chunk, PyO
 
 /* ------------------------------------------------------ scan_files' pool */
 
-/* scan_files' C threads for path inputs (ctrpy_pool), as the CLI's and Go's
- * ScanFiles': Python workers spent about 10 us of Python per input (a
- * semaphore, the stats, the alerts) with the GIL held, which capped two
- * threads near 1.6x one. Here a thread claims the next path in input order,
- * opens, reads, feeds and finishes it with a scanner of its own, and leaves
- * the result (counters, packed matches and record errors, the last error)
- * in the input's slot, without the GIL. The caller pushes inputs (a path,
- * or None for an input it scans itself in Python) at most `cap` ahead of
- * the one it takes, takes the results in order and, while the one it takes
- * is not ready, scans the next unclaimed path itself rather than sleep: with
- * threads=1 there is no thread and the caller scans every input. */
+/* scan_files' C threads for path inputs: bindings/ctrbind_pool.c (shared
+ * with Go's ScanFiles), with the caller helping (threads=1: no thread, the
+ * caller scans every file). A file's matches are packed as ctrpy_batch
+ * packs them and its record errors likewise, into the slot's ctrpy_result;
+ * the caller builds the Alerts and error tuples when it takes the slot. */
+%insert("header") "ctrbind_pool.c"
+
 %{
-#include <pthread.h>
-
-enum { CTRPY_SLOT_PUSHED, CTRPY_SLOT_SCANNING, CTRPY_SLOT_DONE };
-
-struct ctrpy_slot {
-  char *path; /* NULL: an input the caller scans in Python */
-  int state;
-  int status, finished, err;
-  uint64_t stats[CTR_STAT__COUNT]; /* this input's counters */
-  uint64_t incomplete;             /* evaluated record errors but limits (the empty-input verdict's) */
-  uint64_t nerrs, last_offset;     /* record errors, the last one's offset */
-  struct ctrpy_batch matches;      /* ctrpy_batch_match */
-  struct ctrpy_batch errs;         /* status, index, offset, evaluated; message, text */
-  char *last_error;                /* the scanner's, when status is not CTR_OK */
-};
-
-struct ctrpy_pool;
-
-struct ctrpy_pool_worker {
-  struct ctrpy_pool *pool;
-  ctr_scanner *sc;
-  struct ctrpy_slot *cur; /* the input it scans */
-  unsigned char *buf;
-  size_t buf_cap;
-  pthread_t thread;
+struct ctrpy_result {
+  struct ctrpy_batch matches; /* ctrpy_batch_match */
+  struct ctrpy_batch errs;    /* status, index, offset, evaluated; message, text */
+  uint64_t incomplete;        /* evaluated record errors but limits (the empty-input verdict's) */
+  uint64_t nerrs, last_offset; /* record errors, the last one's offset */
 };
 
 struct ctrpy_pool {
-  pthread_mutex_t mu;
-  pthread_cond_t work;  /* threads wait for a path to claim */
-  pthread_cond_t ready; /* the caller waits for the slot it takes */
-  struct ctrpy_slot *slots;
-  size_t cap;                     /* input i is in slots[i % cap] */
-  size_t pushed, claimed, taken;  /* input counts */
-  size_t chunk;                   /* read size */
-  uint64_t keep_errors;           /* record errors kept per input */
-  int waiting, idle, stop;        /* stop: written under mu, read between reads without it */
-  int nworkers, started;
-  struct ctrpy_pool_worker *workers; /* [0]: the caller's */
+  struct ctrbind_pool *core;
+  uint64_t keep_errors; /* record errors kept per input */
 };
 
 static int ctrpy_pool_match(const ctr_match *m, void *user_data)
 {
-  return ctrpy_batch_match(&((struct ctrpy_pool_worker *)user_data)->cur->matches, m);
+  struct ctrpy_result *r = ((struct ctrbind_worker *)user_data)->cur->out;
+  return ctrpy_batch_match(&r->matches, m);
 }
 
 static void ctrpy_pool_error(const ctr_record_error *e, void *user_data)
 {
-  struct ctrpy_pool_worker *w = user_data;
-  struct ctrpy_slot *s = w->cur;
+  struct ctrbind_worker *w = user_data;
+  struct ctrpy_result *r = w->cur->out;
   int status = ctr_record_error_status(e), evaluated = ctr_record_error_evaluated(e);
   if (evaluated && status != CTR_ELIMIT)
-    s->incomplete++;
-  s->last_offset = ctr_record_error_offset(e);
-  if (s->nerrs++ >= w->pool->keep_errors)
+    r->incomplete++;
+  r->last_offset = ctr_record_error_offset(e);
+  if (r->nerrs++ >= ((struct ctrpy_pool *)w->user)->keep_errors)
     return;
-  ctrpy_batch_u64(&s->errs, (uint64_t)(int64_t)status);
-  ctrpy_batch_u64(&s->errs, ctr_record_error_index(e));
-  ctrpy_batch_u64(&s->errs, s->last_offset);
-  ctrpy_batch_u64(&s->errs, (uint64_t)evaluated);
-  ctrpy_batch_str(&s->errs, ctr_record_error_message(e));
-  ctrpy_batch_str(&s->errs, ctr_record_error_text(e));
+  ctrpy_batch_u64(&r->errs, (uint64_t)(int64_t)status);
+  ctrpy_batch_u64(&r->errs, ctr_record_error_index(e));
+  ctrpy_batch_u64(&r->errs, r->last_offset);
+  ctrpy_batch_u64(&r->errs, (uint64_t)evaluated);
+  ctrpy_batch_str(&r->errs, ctr_record_error_message(e));
+  ctrpy_batch_str(&r->errs, ctr_record_error_text(e));
 }
 
-/* Scans s->path as one stream, as ctrpy_scan_file (no GIL, no Python). */
-static void ctrpy_pool_scan(struct ctrpy_pool_worker *w, struct ctrpy_slot *s)
+static int ctrpy_pool_begin(struct ctrbind_worker *w, struct ctrbind_slot *s)
 {
-  ctr_scanner *sc = w->sc;
-  uint64_t before[CTR_STAT__COUNT];
-  for (int k = 0; k < CTR_STAT__COUNT; k++)
-    before[k] = ctr_scanner_stat(sc, k);
-  w->cur = s;
-  int status = CTR_OK, fd = open(s->path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    s->err = errno;
-  } else {
-    size_t chunk = w->pool->chunk;
-    struct stat st;
-    if (fstat(fd, &st) == 0 && st.st_size > 0 && (uint64_t)st.st_size < chunk)
-      chunk = (size_t)st.st_size;
-    if (w->buf_cap < chunk) {
-      free(w->buf);
-      w->buf_cap = (w->buf = malloc(chunk)) ? chunk : 0;
-    }
-    if (!w->buf)
-      s->err = ENOMEM;
-    while (!s->err && status == CTR_OK && !__atomic_load_n(&w->pool->stop, __ATOMIC_RELAXED)) {
-      ssize_t n = read(fd, w->buf, chunk);
-      if (n < 0) {
-        if (errno != EINTR)
-          s->err = errno;
-      } else if (n == 0) {
-        status = ctr_scanner_finish(sc);
-        s->finished = 1;
-        break;
-      } else {
-        status = ctr_scanner_feed(sc, w->buf, (size_t)n);
-      }
-    }
-    close(fd);
-  }
-  s->status = status;
-  if (status != CTR_OK) {
-    const char *last = ctr_scanner_last_error(sc);
-    s->last_error = last && *last ? strdup(last) : NULL;
-  }
-  ctr_scanner_reset(sc);
-  for (int k = 0; k < CTR_STAT__COUNT; k++)
-    s->stats[k] = ctr_scanner_stat(sc, k) - before[k];
-  w->cur = NULL;
+  (void)w;
+  return !(s->out = calloc(1, sizeof(struct ctrpy_result)));
 }
 
-/* The next path to scan, in input order (under mu); NULL if none. */
-static struct ctrpy_slot *ctrpy_pool_claim(struct ctrpy_pool *p)
+static int ctrpy_pool_end(struct ctrbind_worker *w, struct ctrbind_slot *s)
 {
-  while (p->claimed < p->pushed) {
-    struct ctrpy_slot *s = &p->slots[p->claimed++ % p->cap];
-    if (s->path) {
-      s->state = CTRPY_SLOT_SCANNING;
-      return s;
-    }
-  }
-  return NULL;
+  (void)w;
+  (void)s;
+  return 0; /* a match that could not be packed is the taker's MemoryError */
 }
 
-/* Scans a claimed slot (mu held on entry and on return). */
-static void ctrpy_pool_run(struct ctrpy_pool_worker *w, struct ctrpy_slot *s)
+static void ctrpy_pool_clear(struct ctrbind_slot *s)
 {
-  struct ctrpy_pool *p = w->pool;
-  pthread_mutex_unlock(&p->mu);
-  ctrpy_pool_scan(w, s);
-  pthread_mutex_lock(&p->mu);
-  s->state = CTRPY_SLOT_DONE;
-  if (p->waiting && s == &p->slots[p->taken % p->cap])
-    pthread_cond_signal(&p->ready);
+  struct ctrpy_result *r = s->out;
+  free(r->matches.p);
+  free(r->errs.p);
+  free(r);
+  s->out = NULL;
 }
 
-static void *ctrpy_pool_thread(void *arg)
-{
-  struct ctrpy_pool_worker *w = arg;
-  struct ctrpy_pool *p = w->pool;
-  pthread_mutex_lock(&p->mu);
-  while (!p->stop) {
-    struct ctrpy_slot *s = ctrpy_pool_claim(p);
-    if (s) {
-      ctrpy_pool_run(w, s);
-    } else {
-      p->idle++;
-      pthread_cond_wait(&p->work, &p->mu);
-      p->idle--;
-    }
-  }
-  pthread_mutex_unlock(&p->mu);
-  return NULL;
-}
+static void ctrpy_pool_fini(struct ctrbind_worker *w) { (void)w; /* user: the ctrpy_pool, not the worker's */ }
 
-static void ctrpy_slot_clear(struct ctrpy_slot *s)
-{
-  free(s->path);
-  free(s->matches.p);
-  free(s->errs.p);
-  free(s->last_error);
-  memset(s, 0, sizeof *s);
-}
+static const struct ctrbind_pool_ops ctrpy_pool_ops = {ctrpy_pool_begin, ctrpy_pool_end, ctrpy_pool_clear,
+                                                      ctrpy_pool_fini};
 
 /* The record errors packed by ctrpy_pool_error, as a list of
  * (status, index, offset, message, evaluated, text). */
@@ -816,10 +710,8 @@ typedef struct ctrpy_pool ctrpy_pool;
 CTRPY_OUT_PTR(ctrpy_pool)
 %threadallow ctrpy_pool_free;
 
-/* The pool's calls that wait (for a result, for the threads to end) or scan
- * let go of the GIL themselves. */
 %inline %{
-static void ctrpy_pool_free(ctrpy_pool *p);
+void ctrpy_pool_free(ctrpy_pool *p);
 
 /* A pool of `threads` scanners on rs (the caller's and threads - 1 with a
  * thread each), at most `cap` inputs pushed and not taken, reading `chunk`
@@ -830,27 +722,20 @@ int ctrpy_pool_new(ctr_ruleset *rs, int threads, size_t cap, size_t chunk, uint6
   if (threads < 1 || !cap || !chunk)
     return CTR_EINVAL;
   ctrpy_pool *p = calloc(1, sizeof *p);
-  if (!p)
+  if (!p || !(p->core = ctrbind_pool_new(threads, threads - 1, cap, cap, chunk, &ctrpy_pool_ops))) {
+    free(p);
     return CTR_ENOMEM;
-  pthread_mutex_init(&p->mu, NULL);
-  pthread_cond_init(&p->work, NULL);
-  pthread_cond_init(&p->ready, NULL);
-  p->cap = cap;
-  p->chunk = chunk;
-  p->keep_errors = keep_errors;
-  p->nworkers = threads;
-  p->slots = calloc(cap, sizeof *p->slots);
-  p->workers = calloc((size_t)threads, sizeof *p->workers);
-  int st = p->slots && p->workers ? CTR_OK : CTR_ENOMEM;
-  for (int k = 0; st == CTR_OK && k < threads; k++) {
-    struct ctrpy_pool_worker *w = &p->workers[k];
-    w->pool = p;
-    if ((st = ctr_scanner_new(rs, ctrpy_pool_match, w, &w->sc)) == CTR_OK)
-      ctr_scanner_set_error_callback(w->sc, ctrpy_pool_error, w);
   }
-  if (st != CTR_OK) {
-    ctrpy_pool_free(p);
-    return st;
+  p->keep_errors = keep_errors;
+  for (int k = 0; k < threads; k++) {
+    struct ctrbind_worker *w = &p->core->workers[k];
+    w->user = p;
+    int st = ctr_scanner_new(rs, ctrpy_pool_match, w, &w->sc);
+    if (st != CTR_OK) {
+      ctrpy_pool_free(p);
+      return st;
+    }
+    ctr_scanner_set_error_callback(w->sc, ctrpy_pool_error, w);
   }
   *out = p;
   return CTR_OK;
@@ -859,56 +744,40 @@ int ctrpy_pool_new(ctr_ruleset *rs, int threads, size_t cap, size_t chunk, uint6
 /* Scanner k of the pool, to set its flags and limits (before start). */
 ctr_scanner *ctrpy_pool_scanner(ctrpy_pool *p, int k)
 {
-  return k >= 0 && k < p->nworkers ? p->workers[k].sc : NULL;
+  return k >= 0 && k < p->core->nworkers ? p->core->workers[k].sc : NULL;
 }
 
-int ctrpy_pool_start(ctrpy_pool *p)
-{
-  for (int k = 1; k < p->nworkers; k++) {
-    if (pthread_create(&p->workers[k].thread, NULL, ctrpy_pool_thread, &p->workers[k]) != 0)
-      return CTR_ENOMEM; /* ctrpy_pool_free joins those started */
-    p->started = k;
-  }
-  return CTR_OK;
-}
+int ctrpy_pool_start(ctrpy_pool *p) { return ctrbind_pool_start(p->core); }
 
 /* Pushes the next input: its path (bytes, no NUL), or None for one the
  * caller scans in Python (ctrpy_pool_skip). */
 PyObject *ctrpy_pool_push(ctrpy_pool *p, PyObject *fspath)
 {
-  char *path = NULL;
-  if (fspath != Py_None) {
-    char *s;
-    Py_ssize_t n;
-    if (PyBytes_AsStringAndSize(fspath, &s, &n) != 0) /* TypeError; ValueError for a NUL */
-      return NULL;
-    if (!(path = strdup(s)))
-      return PyErr_NoMemory();
-  }
-  pthread_mutex_lock(&p->mu);
-  int full = p->pushed - p->taken >= p->cap;
-  if (!full) {
-    struct ctrpy_slot *s = &p->slots[p->pushed++ % p->cap];
-    s->path = path;
-    if (path && p->idle)
-      pthread_cond_signal(&p->work);
-  }
-  pthread_mutex_unlock(&p->mu);
-  if (full) {
-    free(path);
+  char *s = NULL;
+  Py_ssize_t n = 0;
+  if (fspath != Py_None && PyBytes_AsStringAndSize(fspath, &s, &n) != 0) /* TypeError; ValueError: a NUL */
+    return NULL;
+  int st = ctrbind_pool_push(p->core, s, (size_t)n);
+  if (st == CTR_ENOMEM)
+    return PyErr_NoMemory();
+  if (st != CTR_OK) {
     PyErr_SetString(PyExc_RuntimeError, "ctrpy_pool_push: the pool is full");
     return NULL;
   }
   Py_RETURN_NONE;
 }
 
-/* Takes the next input, pushed as None: the caller scanned it. */
-void ctrpy_pool_skip(ctrpy_pool *p)
+/* Takes the next input, pushed as None: the caller scanned it. Only the
+ * caller's thread changes what is taken and the slots' paths. */
+PyObject *ctrpy_pool_skip(ctrpy_pool *p)
 {
-  pthread_mutex_lock(&p->mu);
-  if (p->taken < p->pushed && !p->slots[p->taken % p->cap].path)
-    ctrpy_slot_clear(&p->slots[p->taken++ % p->cap]);
-  pthread_mutex_unlock(&p->mu);
+  struct ctrbind_pool *c = p->core;
+  if (c->taken >= c->pushed || c->slots[c->taken % c->cap].path) {
+    PyErr_SetString(PyExc_RuntimeError, "ctrpy_pool_skip: the next input is a path");
+    return NULL;
+  }
+  ctrbind_pool_release(c, c->taken);
+  Py_RETURN_NONE;
 }
 
 /* Takes the next input's result, pushed as a path, waiting for it (the GIL
@@ -919,31 +788,19 @@ void ctrpy_pool_skip(ctrpy_pool *p)
  * be kept. */
 PyObject *ctrpy_pool_take(ctrpy_pool *p, PyObject *alert_cls)
 {
-  struct ctrpy_slot *s = NULL;
-  int bad = 0;
-  Py_BEGIN_ALLOW_THREADS
-  pthread_mutex_lock(&p->mu);
-  if (p->taken >= p->pushed || !p->slots[p->taken % p->cap].path) {
-    bad = 1;
-  } else {
-    s = &p->slots[p->taken % p->cap];
-    while (s->state != CTRPY_SLOT_DONE) {
-      struct ctrpy_slot *next = ctrpy_pool_claim(p);
-      if (next) {
-        ctrpy_pool_run(&p->workers[0], next);
-        continue;
-      }
-      p->waiting = 1;
-      pthread_cond_wait(&p->ready, &p->mu);
-      p->waiting = 0;
-    }
-  }
-  pthread_mutex_unlock(&p->mu);
-  Py_END_ALLOW_THREADS
-  if (bad) {
+  struct ctrbind_pool *c = p->core;
+  size_t i = c->taken;
+  if (i >= c->pushed || !c->slots[i % c->cap].path) {
     PyErr_SetString(PyExc_RuntimeError, "ctrpy_pool_take: the next input is not a pushed path");
     return NULL;
   }
+  struct ctrbind_slot *s;
+  Py_BEGIN_ALLOW_THREADS
+  s = ctrbind_pool_wait(c, i, 1, 1);
+  Py_END_ALLOW_THREADS
+  if (!s)
+    return ctrbind_pool_failed(c) ? PyErr_NoMemory() : (PyErr_SetString(PyExc_RuntimeError, "ctrpy_pool_take: the pool was stopped"), NULL);
+  struct ctrpy_result *r = s->out;
   PyObject *out = NULL, *stats = PyTuple_New(CTR_STAT__COUNT), *alerts = NULL, *errors = NULL, *last = NULL;
   for (int k = 0; stats && k < CTR_STAT__COUNT; k++) {
     PyObject *v = PyLong_FromUnsignedLongLong(s->stats[k]);
@@ -952,46 +809,27 @@ PyObject *ctrpy_pool_take(ctrpy_pool *p, PyObject *alert_cls)
     else
       PyTuple_SET_ITEM(stats, k, v);
   }
-  if (s->matches.oom || s->errs.oom)
+  if (r->matches.oom || r->errs.oom)
     PyErr_NoMemory();
-  else if (stats && (alerts = ctrpy_pool_alerts(&s->matches, alert_cls)) && (errors = ctrpy_pool_errors(&s->errs)) &&
-           (last = s->nerrs ? PyLong_FromUnsignedLongLong(s->last_offset) : (Py_INCREF(Py_None), Py_None)))
+  else if (stats && (alerts = ctrpy_pool_alerts(&r->matches, alert_cls)) && (errors = ctrpy_pool_errors(&r->errs)) &&
+           (last = r->nerrs ? PyLong_FromUnsignedLongLong(r->last_offset) : (Py_INCREF(Py_None), Py_None)))
     out = Py_BuildValue("(iiiOOOKON)", s->status, s->finished, s->err, stats, alerts, errors,
-                        (unsigned long long)s->incomplete, last, ctrpy_str(s->last_error));
+                        (unsigned long long)r->incomplete, last, ctrpy_str(s->last_error));
   Py_XDECREF(last);
   Py_XDECREF(stats);
   Py_XDECREF(alerts);
   Py_XDECREF(errors);
-  pthread_mutex_lock(&p->mu);
-  ctrpy_slot_clear(s);
-  p->taken++;
-  pthread_mutex_unlock(&p->mu);
+  ctrbind_pool_release(c, i);
   return out;
 }
 
 /* Stops the threads (a file being scanned is left at its next read), joins
  * them and frees everything. */
-static void ctrpy_pool_free(ctrpy_pool *p)
+void ctrpy_pool_free(ctrpy_pool *p)
 {
   if (!p)
     return;
-  pthread_mutex_lock(&p->mu);
-  __atomic_store_n(&p->stop, 1, __ATOMIC_RELAXED);
-  pthread_cond_broadcast(&p->work);
-  pthread_mutex_unlock(&p->mu);
-  for (int k = 1; k <= p->started; k++)
-    pthread_join(p->workers[k].thread, NULL);
-  for (int k = 0; p->workers && k < p->nworkers; k++) {
-    ctr_scanner_free(p->workers[k].sc);
-    free(p->workers[k].buf);
-  }
-  for (size_t i = 0; p->slots && i < p->cap; i++)
-    ctrpy_slot_clear(&p->slots[i]);
-  free(p->slots);
-  free(p->workers);
-  pthread_mutex_destroy(&p->mu);
-  pthread_cond_destroy(&p->work);
-  pthread_cond_destroy(&p->ready);
+  ctrbind_pool_free(p->core);
   free(p);
 }
 %}

@@ -102,23 +102,22 @@ static void ctrgo_record_error_tramp(const ctr_record_error *e, void *user_data)
 }
 %}
 
-%{
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <unistd.h>
-
 /* ScanFiles' scanning threads (ctrgo_pool): POSIX threads, not goroutines.
  * A goroutine inside a long cgo call keeps its P in a syscall state; with
  * every P so (two workers, GOMAXPROCS 2) Go's sysmon takes the P away
  * after a tick and hands it to another thread, and the call's return then
  * waits for a P, often on another thread: the scan moved between five
  * threads, each move a sleep and a wake-up (0.4 ms on average on the
- * loaded test machine), and two workers ran 1.5x as fast as one. These
- * threads are the CLI's: each claims the next file in order, scans it with
- * a scanner of its own (open, read, feed, finish, as ctrpy_scan_file) and
- * leaves its result, serialized, in the file's slot; Go takes the slots in
- * order, waiting in C. */
+ * loaded test machine), and two workers ran 1.5x as fast as one. The pool
+ * is bindings/ctrbind_pool.c, shared with Python's scan_files and inserted
+ * here by SWIG (the generated wrapper holds it): each thread claims the
+ * next file in order, scans it with a scanner of its own (open, read,
+ * feed, finish) and leaves its result, serialized by ctrgo_pool_end, in
+ * the file's slot; Go takes the slots in order, waiting in C for runs of
+ * CTRGO_POOL_BATCH (the caller does not scan: it is a goroutine). */
+%insert("header") "../../../ctrbind_pool.c"
+
+%{
 
 /* A growable byte buffer; oom once it could not grow. */
 struct ctrgo_buf {
@@ -159,32 +158,14 @@ static void ctrgo_buf_str(struct ctrgo_buf *b, const char *str)
 
 #define CTRGO_POOL_CHUNK (256u * 1024u) /* read size (the Go binding's readChunk) */
 #define CTRGO_POOL_BATCH 32u           /* results ready in a row that wake the taker */
-#define CTRGO_POOL_HEAD 16u            /* uint64s before a result's items (see ctrgo_pool_scan) */
+#define CTRGO_POOL_HEAD 16u            /* uint64s before a result's items (see ctrgo_pool_end) */
 
-struct ctrgo_pool;
-
+/* A pool worker's collectors (its ctrbind_worker's user): its scanner's
+ * context and queue of matches (ctrgo_match_tramp), its record errors. */
 struct ctrgo_worker {
-  struct ctrgo_pool *pool;
-  struct ctrgo_ctx ctx; /* its scanner and its queue of matches (ctrgo_match_tramp) */
+  struct ctrgo_ctx ctx;
   struct ctrgo_buf errs;
   uint64_t nerrs, incomplete;
-  unsigned char *chunk;
-  pthread_t thread;
-};
-
-struct ctrgo_pool {
-  pthread_mutex_t mu;
-  pthread_cond_t room;  /* a worker waits for the taker to take a result */
-  pthread_cond_t ready; /* the taker waits for results */
-  char **paths;
-  size_t *path_len;
-  unsigned char **results; /* a file's serialized result, NULL until it is scanned */
-  size_t *result_len;
-  size_t n, claimed, taken, window;
-  size_t want_lo, want_hi; /* the taker sleeps until results [lo, hi] are all in (lo > hi: not sleeping) */
-  int stop; /* 1 cancelled, 2 a result could not be allocated; written under mu, read without it too */
-  int started, nworkers;
-  struct ctrgo_worker *workers;
 };
 
 /* A pool thread's record error callback: packed (status, index, offset,
@@ -205,69 +186,36 @@ static void ctrgo_pool_error_tramp(const ctr_record_error *e, void *user_data)
   w->nerrs++;
 }
 
-/* Scans one file as one stream and returns its result (NULL: out of
- * memory), CTRGO_POOL_HEAD uint64s: status, errno, the failed operation
- * (0 none, 1 open, 2 read), flags (1 finished, 2 cancelled, 4 a match or
- * error could not be queued), the CTR_STAT__COUNT counters of the file,
- * incomplete records (the Go scanner's count), the sizes of the matches
- * (ctrgo_ctx queue items) and of the record errors, the record errors'
- * count, the length of the scanner's last error; then those bytes. */
-static unsigned char *ctrgo_pool_scan(struct ctrgo_worker *w, const char *path, size_t path_len, size_t *len)
+static int ctrgo_pool_begin(struct ctrbind_worker *bw, struct ctrbind_slot *s)
 {
-  ctr_scanner *sc = w->ctx.sc;
-  uint64_t before[CTR_STAT__COUNT];
-  for (int k = 0; k < CTR_STAT__COUNT; k++)
-    before[k] = ctr_scanner_stat(sc, k);
+  struct ctrgo_worker *w = bw->user;
+  (void)s;
   w->ctx.len = 0;
   w->errs.len = 0;
   w->nerrs = w->incomplete = 0;
-  int status = CTR_OK, err = 0, op = 0, flags = 0, fd = -1;
-  if (memchr(path, 0, path_len)) {
-    err = EINVAL; /* as os.Open fails on a NUL */
-    op = 1;
-  } else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-    err = errno;
-    op = 1;
-  }
-  while (fd >= 0) {
-    if (__atomic_load_n(&w->pool->stop, __ATOMIC_RELAXED)) {
-      flags |= 2;
-      break;
-    }
-    ssize_t n = read(fd, w->chunk, CTRGO_POOL_CHUNK);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      err = errno;
-      op = 2;
-      break;
-    }
-    if (n == 0) {
-      status = ctr_scanner_finish(sc);
-      flags |= 1;
-      break;
-    }
-    if ((status = ctr_scanner_feed(sc, w->chunk, (size_t)n)) != CTR_OK)
-      break;
-  }
-  if (fd >= 0)
-    close(fd);
-  /* The last error is copied before the reset, the counters read after it
-   * (as the Go scanner reads them). */
-  const char *last = status != CTR_OK ? ctr_scanner_last_error(sc) : NULL;
-  size_t last_len = last ? strlen(last) : 0;
+  return 0;
+}
+
+/* A file's result, serialized into s->out (non-zero: out of memory),
+ * CTRGO_POOL_HEAD uint64s: status, errno, the failed operation (0 none, 1
+ * open, 2 read), flags (1 finished, 2 cancelled, 4 a match or error could
+ * not be queued), the CTR_STAT__COUNT counters of the file, incomplete
+ * records (the Go scanner's count), the sizes of the matches (ctrgo_ctx
+ * queue items) and of the record errors, the record errors' count, the
+ * length of the scanner's last error; then those bytes. */
+static int ctrgo_pool_end(struct ctrbind_worker *bw, struct ctrbind_slot *s)
+{
+  struct ctrgo_worker *w = bw->user;
+  const char *last = s->status != CTR_OK && s->last_error ? s->last_error : "";
+  size_t last_len = strlen(last);
   size_t head = 8u * CTRGO_POOL_HEAD, need = head + w->ctx.len + w->errs.len + last_len;
   unsigned char *out = malloc(need);
-  if (out && last_len)
-    memcpy(out + head + w->ctx.len + w->errs.len, last, last_len);
-  ctr_scanner_reset(sc);
   if (!out)
-    return NULL;
-  if (w->ctx.oom || w->errs.oom)
-    flags |= 4;
-  uint64_t h[CTRGO_POOL_HEAD] = {(uint64_t)(int64_t)status, (uint64_t)err, (uint64_t)op, (uint64_t)flags};
+    return 1;
+  int flags = (s->finished ? 1 : 0) | (s->cancelled ? 2 : 0) | (w->ctx.oom || w->errs.oom ? 4 : 0);
+  uint64_t h[CTRGO_POOL_HEAD] = {(uint64_t)(int64_t)s->status, (uint64_t)s->err, (uint64_t)s->op, (uint64_t)flags};
   for (int k = 0; k < CTR_STAT__COUNT; k++)
-    h[4 + k] = ctr_scanner_stat(sc, k) - before[k];
+    h[4 + k] = s->stats[k];
   h[4 + CTR_STAT__COUNT] = w->incomplete;
   h[5 + CTR_STAT__COUNT] = w->ctx.len;
   h[6 + CTR_STAT__COUNT] = w->errs.len;
@@ -278,52 +226,32 @@ static unsigned char *ctrgo_pool_scan(struct ctrgo_worker *w, const char *path, 
     memcpy(out + head, w->ctx.q, w->ctx.len);
   if (w->errs.len)
     memcpy(out + head + w->ctx.len, w->errs.p, w->errs.len);
+  if (last_len)
+    memcpy(out + head + w->ctx.len + w->errs.len, last, last_len);
   w->ctx.oom = 0;
   w->errs.oom = 0;
-  *len = need;
-  return out;
+  s->out = out;
+  s->out_len = need;
+  return 0;
 }
 
-/* Whether the results the taker waits for are all in (under mu). */
-static int ctrgo_pool_wanted(struct ctrgo_pool *p)
+static void ctrgo_pool_clear(struct ctrbind_slot *s)
 {
-  if (p->want_lo > p->want_hi)
-    return 0;
-  for (size_t i = p->want_lo; i <= p->want_hi; i++)
-    if (!p->results[i])
-      return 0;
-  return 1;
+  free(s->out);
+  s->out = NULL;
 }
 
-static void *ctrgo_pool_thread(void *arg)
+static void ctrgo_pool_fini(struct ctrbind_worker *bw)
 {
-  struct ctrgo_worker *w = arg;
-  struct ctrgo_pool *p = w->pool;
-  pthread_mutex_lock(&p->mu);
-  for (;;) {
-    while (!p->stop && p->claimed < p->n && p->claimed >= p->taken + p->window)
-      pthread_cond_wait(&p->room, &p->mu);
-    if (p->stop || p->claimed >= p->n)
-      break;
-    size_t i = p->claimed++;
-    pthread_mutex_unlock(&p->mu);
-    size_t len = 0;
-    unsigned char *res = ctrgo_pool_scan(w, p->paths[i], p->path_len[i], &len);
-    pthread_mutex_lock(&p->mu);
-    if (!res) { /* out of memory for the result itself: the run stops (Go reports it) */
-      __atomic_store_n(&p->stop, 2, __ATOMIC_RELAXED);
-      pthread_cond_broadcast(&p->room);
-      pthread_cond_signal(&p->ready);
-      break;
-    }
-    p->results[i] = res;
-    p->result_len[i] = len;
-    if (i >= p->want_lo && i <= p->want_hi && ctrgo_pool_wanted(p))
-      pthread_cond_signal(&p->ready);
-  }
-  pthread_mutex_unlock(&p->mu);
-  return NULL;
+  struct ctrgo_worker *w = bw->user;
+  free(w->ctx.q);
+  free(w->errs.p);
+  free(w);
+  bw->user = NULL; /* its scanner, bw->sc, is freed by the pool */
 }
+
+static const struct ctrbind_pool_ops ctrgo_pool_ops = {ctrgo_pool_begin, ctrgo_pool_end, ctrgo_pool_clear,
+                                                      ctrgo_pool_fini};
 %}
 
 %include <stdint.i>
@@ -616,6 +544,12 @@ static size_t ctrgo_match_pack(const ctr_match *m, const char *json, size_t json
 
 /* ------------------------------------------------------- ScanFiles' pool */
 
+%{
+struct ctrgo_pool {
+  struct ctrbind_pool *core;
+};
+%}
+
 %inline %{
 typedef struct ctrgo_pool ctrgo_pool;
 
@@ -630,35 +564,26 @@ static int ctrgo_pool_new(ctr_ruleset *rs, unsigned flags, int threads, size_t w
   if (threads < 1 || !window)
     return CTR_EINVAL;
   ctrgo_pool *p = calloc(1, sizeof *p);
-  if (!p)
+  if (!p || !(p->core = ctrbind_pool_new(threads, threads, n, window, CTRGO_POOL_CHUNK, &ctrgo_pool_ops))) {
+    free(p);
     return CTR_ENOMEM;
-  pthread_mutex_init(&p->mu, NULL);
-  pthread_cond_init(&p->room, NULL);
-  pthread_cond_init(&p->ready, NULL);
-  p->n = n;
-  p->window = window;
-  p->want_lo = 1;
-  p->nworkers = threads;
-  p->workers = calloc((size_t)threads, sizeof *p->workers);
-  p->paths = calloc(n ? n : 1, sizeof *p->paths);
-  p->path_len = calloc(n ? n : 1, sizeof *p->path_len);
-  p->results = calloc(n ? n : 1, sizeof *p->results);
-  p->result_len = calloc(n ? n : 1, sizeof *p->result_len);
-  int st = p->workers && p->paths && p->path_len && p->results && p->result_len ? CTR_OK : CTR_ENOMEM;
+  }
+  int st = CTR_OK;
   for (int k = 0; st == CTR_OK && k < threads; k++) {
-    struct ctrgo_worker *w = &p->workers[k];
-    w->pool = p;
-    w->ctx.want = 1;
-    w->ctx.pooled = 1;
-    if (!(w->chunk = malloc(CTRGO_POOL_CHUNK))) {
+    struct ctrbind_worker *bw = &p->core->workers[k];
+    struct ctrgo_worker *w = calloc(1, sizeof *w);
+    if (!(bw->user = w)) {
       st = CTR_ENOMEM;
       break;
     }
+    w->ctx.want = 1;
+    w->ctx.pooled = 1;
     if ((st = ctr_scanner_new(rs, ctrgo_match_tramp, &w->ctx, &w->ctx.sc)) != CTR_OK)
       break;
-    ctr_scanner_set_error_callback(w->ctx.sc, ctrgo_pool_error_tramp, w);
+    bw->sc = w->ctx.sc;
+    ctr_scanner_set_error_callback(bw->sc, ctrgo_pool_error_tramp, w);
     if (flags)
-      st = ctr_scanner_set_flags(w->ctx.sc, flags);
+      st = ctr_scanner_set_flags(bw->sc, flags);
   }
   if (st != CTR_OK) {
     ctrgo_pool_free(p);
@@ -671,49 +596,24 @@ static int ctrgo_pool_new(ctr_ruleset *rs, unsigned flags, int threads, size_t w
 /* Sets a limit on every scanner of the pool (before ctrgo_pool_start). */
 static int ctrgo_pool_set_limit(ctrgo_pool *p, int limit, uint64_t value)
 {
-  for (int k = 0; k < p->nworkers; k++) {
-    int st = ctr_scanner_set_limit(p->workers[k].ctx.sc, limit, value);
+  for (int k = 0; k < p->core->nworkers; k++) {
+    int st = ctr_scanner_set_limit(p->core->workers[k].sc, limit, value);
     if (st != CTR_OK)
       return st;
   }
   return CTR_OK;
 }
 
-/* Sets file i's path (a copy; before ctrgo_pool_start). */
+/* Sets file i's path (a copy; before ctrgo_pool_start), in order from 0. */
 static int ctrgo_pool_path(ctrgo_pool *p, size_t i, const char *path, size_t path_len)
 {
-  if (i >= p->n)
+  if (i != p->core->pushed)
     return CTR_EINVAL;
-  char *c = malloc(path_len + 1);
-  if (!c)
-    return CTR_ENOMEM;
-  if (path_len)
-    memcpy(c, path, path_len);
-  c[path_len] = 0;
-  free(p->paths[i]);
-  p->paths[i] = c;
-  p->path_len[i] = path_len;
-  return CTR_OK;
+  return ctrbind_pool_push(p->core, path ? path : "", path_len);
 }
 
 /* Starts the threads. */
-static int ctrgo_pool_start(ctrgo_pool *p)
-{
-  for (int k = 0; k < p->nworkers; k++) {
-    if (pthread_create(&p->workers[k].thread, NULL, ctrgo_pool_thread, &p->workers[k]) != 0) {
-      pthread_mutex_lock(&p->mu);
-      __atomic_store_n(&p->stop, 1, __ATOMIC_RELAXED);
-      pthread_cond_broadcast(&p->room);
-      pthread_mutex_unlock(&p->mu);
-      for (int j = 0; j < k; j++)
-        pthread_join(p->workers[j].thread, NULL);
-      p->started = 0;
-      return CTR_ENOMEM;
-    }
-    p->started = k + 1;
-  }
-  return CTR_OK;
-}
+static int ctrgo_pool_start(ctrgo_pool *p) { return ctrbind_pool_start(p->core); }
 
 /* Waits for file i's result (the taker takes them in order, from 0) and,
  * if it fits, copies it into buf and frees its slot. Returns its size (more
@@ -723,79 +623,30 @@ static int ctrgo_pool_start(ctrgo_pool *p)
  * many files. */
 static size_t ctrgo_pool_take(ctrgo_pool *p, size_t i, void *pack_buf, size_t pack_len)
 {
-  pthread_mutex_lock(&p->mu);
-  if (!p->results[i] && !p->stop) {
-    p->want_lo = i;
-    p->want_hi = (p->n - i > CTRGO_POOL_BATCH ? i + CTRGO_POOL_BATCH : p->n) - 1;
-    while (!p->stop && !ctrgo_pool_wanted(p))
-      pthread_cond_wait(&p->ready, &p->mu);
-    p->want_lo = 1;
-    p->want_hi = 0;
+  struct ctrbind_slot *s = ctrbind_pool_wait(p->core, i, CTRGO_POOL_BATCH, 0);
+  if (!s)
+    return 0;
+  size_t n = s->out_len;
+  if (n <= pack_len) {
+    memcpy(pack_buf, s->out, n);
+    ctrbind_pool_release(p->core, i);
   }
-  size_t n = 0;
-  if (p->results[i] && !p->stop) {
-    n = p->result_len[i];
-    if (n <= pack_len) {
-      memcpy(pack_buf, p->results[i], n);
-      free(p->results[i]);
-      p->results[i] = NULL;
-      p->taken = i + 1;
-      pthread_cond_broadcast(&p->room);
-    }
-  }
-  pthread_mutex_unlock(&p->mu);
   return n;
 }
 
 /* Whether the pool stopped because a result could not be allocated. */
-static int ctrgo_pool_failed(ctrgo_pool *p)
-{
-  pthread_mutex_lock(&p->mu);
-  int failed = p->stop == 2;
-  pthread_mutex_unlock(&p->mu);
-  return failed;
-}
+static int ctrgo_pool_failed(ctrgo_pool *p) { return ctrbind_pool_failed(p->core); }
 
-/* Stops the pool: the threads end their files early (flag 2) and take no
- * more, a waiting taker returns 0. */
-static void ctrgo_pool_cancel(ctrgo_pool *p)
-{
-  pthread_mutex_lock(&p->mu);
-  if (!p->stop)
-    __atomic_store_n(&p->stop, 1, __ATOMIC_RELAXED); /* also read without mu, between reads */
-  pthread_cond_broadcast(&p->room);
-  pthread_cond_broadcast(&p->ready);
-  pthread_mutex_unlock(&p->mu);
-}
+/* Stops the pool: the threads end their files early and take no more, a
+ * waiting taker returns 0. */
+static void ctrgo_pool_cancel(ctrgo_pool *p) { ctrbind_pool_cancel(p->core); }
 
 /* Cancels, joins the threads and frees everything. */
 static void ctrgo_pool_free(ctrgo_pool *p)
 {
   if (!p)
     return;
-  ctrgo_pool_cancel(p);
-  for (int k = 0; k < p->started; k++)
-    pthread_join(p->workers[k].thread, NULL);
-  for (int k = 0; p->workers && k < p->nworkers; k++) {
-    ctr_scanner_free(p->workers[k].ctx.sc);
-    free(p->workers[k].ctx.q);
-    free(p->workers[k].errs.p);
-    free(p->workers[k].chunk);
-  }
-  for (size_t i = 0; i < p->n; i++) {
-    if (p->paths)
-      free(p->paths[i]);
-    if (p->results)
-      free(p->results[i]);
-  }
-  free(p->workers);
-  free(p->paths);
-  free(p->path_len);
-  free(p->results);
-  free(p->result_len);
-  pthread_mutex_destroy(&p->mu);
-  pthread_cond_destroy(&p->room);
-  pthread_cond_destroy(&p->ready);
+  ctrbind_pool_free(p->core);
   free(p);
 }
 %}

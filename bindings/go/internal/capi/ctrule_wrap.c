@@ -13,9 +13,9 @@ extern
 #ifdef __cplusplus
   "C"
 #endif
-  void cgo_panic__capi_e625cd6b96271fff(const char*);
+  void cgo_panic__capi_2ff88d41e108dc9f(const char*);
 static void _swig_gopanic(const char *p) {
-  cgo_panic__capi_e625cd6b96271fff(p);
+  cgo_panic__capi_2ff88d41e108dc9f(p);
 }
 
 
@@ -300,23 +300,397 @@ static void ctrgo_record_error_tramp(const ctr_record_error *e, void *user_data)
   ctrgoRecordError((uintptr_t)e, ((struct ctrgo_ctx *)user_data)->handle);
 }
 
-
+/*
+ * ctrbind_pool.c - the C threads of the bindings' many-files scans
+ * (Python's scan_files, Go's ScanFiles), one implementation inserted into
+ * each SWIG wrapper (%insert("header") in bindings/python/ctrule.i and
+ * bindings/go/internal/capi/ctrule.i, so that the generated wrapper holds
+ * it and a `go get` of the Go module needs no file outside it).
+ *
+ * Why C threads: Python's worker threads spent about 10 us of Python per
+ * file with the GIL held, and Go's goroutines inside long cgo calls lost
+ * their P to sysmon; either way two workers ran about 1.6x one. These
+ * threads are the CLI's: each claims the next file in input order, opens,
+ * reads, feeds and finishes it with a scanner of its own, and leaves the
+ * result in the file's slot; the caller takes the slots in order, waiting
+ * in C. What a scan collects (matches, record errors) is the binding's:
+ * its scanners' callbacks write into what its hooks keep in the slot.
+ *
+ * The caller pushes the paths in input order (all before starting, or as
+ * it goes, at most `cap` pushed and not taken); a slot pushed without a
+ * path is one the caller deals with itself (no thread claims it). Threads
+ * claim at most `window` files beyond the last one taken. With `help`, a
+ * caller waiting for a slot scans the next unclaimed file itself (with its
+ * own scanner, workers[0], which has no thread) instead of sleeping.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-/* ScanFiles' scanning threads (ctrgo_pool): POSIX threads, not goroutines.
- * A goroutine inside a long cgo call keeps its P in a syscall state; with
- * every P so (two workers, GOMAXPROCS 2) Go's sysmon takes the P away
- * after a tick and hands it to another thread, and the call's return then
- * waits for a P, often on another thread: the scan moved between five
- * threads, each move a sleep and a wake-up (0.4 ms on average on the
- * loaded test machine), and two workers ran 1.5x as fast as one. These
- * threads are the CLI's: each claims the next file in order, scans it with
- * a scanner of its own (open, read, feed, finish, as ctrpy_scan_file) and
- * leaves its result, serialized, in the file's slot; Go takes the slots in
- * order, waiting in C. */
+#include "ctrule.h"
+
+enum { CTRBIND_SLOT_PUSHED, CTRBIND_SLOT_SCANNING, CTRBIND_SLOT_DONE };
+
+struct ctrbind_slot {
+  char *path; /* NULL: not a file of the pool's (the caller's) */
+  size_t path_len;
+  int state;
+  int status;             /* of the last feed, or of finish */
+  int err, op;            /* errno of a failed open (op 1) or read (op 2) */
+  int finished, cancelled; /* finish was called; the pool stopped mid-file */
+  uint64_t stats[CTR_STAT__COUNT]; /* this file's counters */
+  char *last_error;       /* the scanner's, when status is not CTR_OK */
+  void *out;              /* what the binding's hooks keep for this file */
+  size_t out_len;
+};
+
+struct ctrbind_pool;
+
+struct ctrbind_worker {
+  struct ctrbind_pool *pool;
+  ctr_scanner *sc; /* made by the binding (its callbacks given `user`), freed by the pool */
+  void *user;
+  struct ctrbind_slot *cur; /* the file it scans */
+  unsigned char *buf;
+  size_t buf_cap;
+  pthread_t thread;
+};
+
+/* The binding's part. begin: before a file is scanned (non-zero: out of
+ * memory); end: after, once the slot holds the status, counters and last
+ * error, to keep what the callbacks collected in s->out (non-zero: out of
+ * memory); clear: frees s->out; fini: frees w->user (the scanner is freed
+ * by the pool). Non-zero from begin or end stops the pool (failed). */
+struct ctrbind_pool_ops {
+  int (*begin)(struct ctrbind_worker *w, struct ctrbind_slot *s);
+  int (*end)(struct ctrbind_worker *w, struct ctrbind_slot *s);
+  void (*clear)(struct ctrbind_slot *s);
+  void (*fini)(struct ctrbind_worker *w);
+};
+
+struct ctrbind_pool {
+  pthread_mutex_t mu;
+  pthread_cond_t work;  /* threads wait for a file to claim */
+  pthread_cond_t ready; /* the caller waits for the slots [want_lo, want_hi] */
+  const struct ctrbind_pool_ops *ops;
+  struct ctrbind_slot *slots;
+  size_t cap, window, chunk;     /* file i is in slots[i % cap] */
+  size_t pushed, claimed, taken; /* file counts */
+  size_t want_lo, want_hi;       /* lo > hi: the caller is not waiting */
+  int idle;                      /* threads waiting for work */
+  int stop;                      /* 1 cancelled, 2 failed; written under mu, also read between reads without it */
+  int nworkers, first_thread, started;
+  struct ctrbind_worker *workers;
+};
+
+static void ctrbind_slot_clear(const struct ctrbind_pool *p, struct ctrbind_slot *s)
+{
+  if (s->out)
+    p->ops->clear(s);
+  free(s->path);
+  free(s->last_error);
+  memset(s, 0, sizeof *s);
+}
+
+/* Scans s->path as one stream with w's scanner (no lock held). */
+static void ctrbind_pool_scan(struct ctrbind_worker *w, struct ctrbind_slot *s)
+{
+  struct ctrbind_pool *p = w->pool;
+  ctr_scanner *sc = w->sc;
+  uint64_t before[CTR_STAT__COUNT];
+  for (int k = 0; k < CTR_STAT__COUNT; k++)
+    before[k] = ctr_scanner_stat(sc, k);
+  w->cur = s;
+  int status = CTR_OK, fd = -1;
+  if (memchr(s->path, 0, s->path_len)) {
+    s->err = EINVAL; /* as open(2) of Go and Python refuse a NUL */
+    s->op = 1;
+  } else if ((fd = open(s->path, O_RDONLY | O_CLOEXEC)) < 0) {
+    s->err = errno;
+    s->op = 1;
+  }
+  if (fd >= 0) {
+    size_t chunk = p->chunk;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && st.st_size > 0 && (uint64_t)st.st_size < chunk)
+      chunk = (size_t)st.st_size;
+    if (w->buf_cap < chunk) {
+      free(w->buf);
+      w->buf_cap = (w->buf = malloc(chunk)) ? chunk : 0;
+    }
+    if (!w->buf) {
+      s->err = ENOMEM;
+      s->op = 2;
+    }
+    while (!s->err && status == CTR_OK) {
+      if (__atomic_load_n(&p->stop, __ATOMIC_RELAXED)) {
+        s->cancelled = 1;
+        break;
+      }
+      ssize_t n = read(fd, w->buf, chunk);
+      if (n < 0) {
+        if (errno != EINTR) {
+          s->err = errno;
+          s->op = 2;
+        }
+      } else if (n == 0) {
+        status = ctr_scanner_finish(sc);
+        s->finished = 1;
+      } else {
+        status = ctr_scanner_feed(sc, w->buf, (size_t)n);
+      }
+      if (s->finished)
+        break;
+    }
+    close(fd);
+  }
+  s->status = status;
+  if (status != CTR_OK) {
+    const char *last = ctr_scanner_last_error(sc);
+    s->last_error = strdup(last ? last : "");
+  }
+  /* The counters after the reset, which may count what it abandons. */
+  ctr_scanner_reset(sc);
+  for (int k = 0; k < CTR_STAT__COUNT; k++)
+    s->stats[k] = ctr_scanner_stat(sc, k) - before[k];
+  w->cur = NULL;
+}
+
+/* The next file to scan, in input order (under mu); NULL if none now. */
+static struct ctrbind_slot *ctrbind_pool_claim(struct ctrbind_pool *p)
+{
+  while (!p->stop && p->claimed < p->pushed && p->claimed < p->taken + p->window) {
+    struct ctrbind_slot *s = &p->slots[p->claimed++ % p->cap];
+    if (s->path) {
+      s->state = CTRBIND_SLOT_SCANNING;
+      return s;
+    }
+  }
+  return NULL;
+}
+
+static void ctrbind_pool_fail(struct ctrbind_pool *p)
+{
+  __atomic_store_n(&p->stop, 2, __ATOMIC_RELAXED);
+  pthread_cond_broadcast(&p->work);
+  pthread_cond_broadcast(&p->ready);
+}
+
+/* Whether the slots the caller waits for are all done (under mu). */
+static int ctrbind_pool_wanted(const struct ctrbind_pool *p)
+{
+  if (p->want_lo > p->want_hi)
+    return 0;
+  for (size_t i = p->want_lo; i <= p->want_hi; i++) {
+    const struct ctrbind_slot *s = &p->slots[i % p->cap];
+    if (s->path && s->state != CTRBIND_SLOT_DONE)
+      return 0;
+  }
+  return 1;
+}
+
+/* Scans a claimed slot (mu held on entry and on return). */
+static void ctrbind_pool_run(struct ctrbind_worker *w, struct ctrbind_slot *s)
+{
+  struct ctrbind_pool *p = w->pool;
+  pthread_mutex_unlock(&p->mu);
+  int failed = p->ops->begin(w, s);
+  if (!failed) {
+    ctrbind_pool_scan(w, s);
+    failed = p->ops->end(w, s);
+  }
+  pthread_mutex_lock(&p->mu);
+  s->state = CTRBIND_SLOT_DONE;
+  if (failed)
+    ctrbind_pool_fail(p);
+  else if (ctrbind_pool_wanted(p))
+    pthread_cond_signal(&p->ready);
+}
+
+static void *ctrbind_pool_thread(void *arg)
+{
+  struct ctrbind_worker *w = arg;
+  struct ctrbind_pool *p = w->pool;
+  pthread_mutex_lock(&p->mu);
+  while (!p->stop) {
+    struct ctrbind_slot *s = ctrbind_pool_claim(p);
+    if (s) {
+      ctrbind_pool_run(w, s);
+    } else {
+      p->idle++;
+      pthread_cond_wait(&p->work, &p->mu);
+      p->idle--;
+    }
+  }
+  pthread_mutex_unlock(&p->mu);
+  return NULL;
+}
+
+static void ctrbind_pool_free(struct ctrbind_pool *p);
+
+/* A pool of nworkers workers, the last nthreads of them with a thread (the
+ * others are the caller's, for `help`), for at most `cap` files pushed and
+ * not taken, threads claiming at most `window` beyond the last taken,
+ * reading `chunk` bytes at a time. The binding then sets each worker's sc
+ * and user, pushes and starts. NULL: out of memory. */
+static struct ctrbind_pool *ctrbind_pool_new(int nworkers, int nthreads, size_t cap, size_t window, size_t chunk,
+                                             const struct ctrbind_pool_ops *ops)
+{
+  struct ctrbind_pool *p = calloc(1, sizeof *p);
+  if (!p)
+    return NULL;
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->work, NULL);
+  pthread_cond_init(&p->ready, NULL);
+  p->ops = ops;
+  p->cap = cap ? cap : 1;
+  p->window = window;
+  p->chunk = chunk;
+  p->want_lo = 1;
+  p->nworkers = nworkers;
+  p->first_thread = nworkers - nthreads;
+  p->slots = calloc(p->cap, sizeof *p->slots);
+  p->workers = calloc((size_t)nworkers, sizeof *p->workers);
+  if (!p->slots || !p->workers) {
+    ctrbind_pool_free(p);
+    return NULL;
+  }
+  for (int k = 0; k < nworkers; k++)
+    p->workers[k].pool = p;
+  return p;
+}
+
+/* Starts the threads: CTR_OK, or CTR_ENOMEM (those started are joined by
+ * ctrbind_pool_free). */
+static int ctrbind_pool_start(struct ctrbind_pool *p)
+{
+  for (int k = p->first_thread; k < p->nworkers; k++) {
+    if (pthread_create(&p->workers[k].thread, NULL, ctrbind_pool_thread, &p->workers[k]) != 0)
+      return CTR_ENOMEM;
+    p->started++;
+  }
+  return CTR_OK;
+}
+
+/* Pushes the next file (a copy of path; NULL: the caller's own input).
+ * CTR_EINVAL when `cap` are pushed and not taken. */
+static int ctrbind_pool_push(struct ctrbind_pool *p, const char *path, size_t path_len)
+{
+  char *copy = NULL;
+  if (path) {
+    if (!(copy = malloc(path_len + 1)))
+      return CTR_ENOMEM;
+    if (path_len)
+      memcpy(copy, path, path_len);
+    copy[path_len] = 0;
+  }
+  pthread_mutex_lock(&p->mu);
+  int full = p->pushed - p->taken >= p->cap;
+  if (!full) {
+    struct ctrbind_slot *s = &p->slots[p->pushed++ % p->cap];
+    s->path = copy;
+    s->path_len = path_len;
+    if (copy && p->idle)
+      pthread_cond_signal(&p->work);
+  }
+  pthread_mutex_unlock(&p->mu);
+  if (full)
+    free(copy);
+  return full ? CTR_EINVAL : CTR_OK;
+}
+
+/* Waits until file i (pushed, not taken) and the `run` - 1 after it that
+ * are pushed are done, so that a caller taking them in order wakes once
+ * for many; with help, scans the next unclaimed files meanwhile. Returns
+ * file i's slot, or NULL once the pool stopped. */
+static struct ctrbind_slot *ctrbind_pool_wait(struct ctrbind_pool *p, size_t i, size_t run, int help)
+{
+  pthread_mutex_lock(&p->mu);
+  struct ctrbind_slot *s = i >= p->taken && i < p->pushed ? &p->slots[i % p->cap] : NULL;
+  if (s) {
+    p->want_lo = i;
+    p->want_hi = (p->pushed - i > run ? i + run : p->pushed) - 1;
+    while (!p->stop && !ctrbind_pool_wanted(p)) {
+      struct ctrbind_slot *next = help && p->first_thread > 0 ? ctrbind_pool_claim(p) : NULL;
+      if (next)
+        ctrbind_pool_run(&p->workers[0], next);
+      else
+        pthread_cond_wait(&p->ready, &p->mu);
+    }
+    p->want_lo = 1;
+    p->want_hi = 0;
+    if (p->stop)
+      s = NULL;
+  }
+  pthread_mutex_unlock(&p->mu);
+  return s;
+}
+
+/* Frees file i's slot, the next to take (after ctrbind_pool_wait, or for a
+ * slot pushed without a path): file i + 1 is the next. */
+static void ctrbind_pool_release(struct ctrbind_pool *p, size_t i)
+{
+  pthread_mutex_lock(&p->mu);
+  if (i == p->taken && i < p->pushed) {
+    ctrbind_slot_clear(p, &p->slots[i % p->cap]);
+    p->taken++;
+    if (p->idle && p->claimed < p->pushed)
+      pthread_cond_broadcast(&p->work); /* room in the window */
+  }
+  pthread_mutex_unlock(&p->mu);
+}
+
+/* Whether the pool stopped because a file's result could not be kept. */
+static int ctrbind_pool_failed(struct ctrbind_pool *p)
+{
+  pthread_mutex_lock(&p->mu);
+  int failed = p->stop == 2;
+  pthread_mutex_unlock(&p->mu);
+  return failed;
+}
+
+/* Stops the pool: the threads end their files early (cancelled) and take
+ * no more; a waiting caller gets NULL. */
+static void ctrbind_pool_cancel(struct ctrbind_pool *p)
+{
+  pthread_mutex_lock(&p->mu);
+  if (!p->stop)
+    __atomic_store_n(&p->stop, 1, __ATOMIC_RELAXED);
+  pthread_cond_broadcast(&p->work);
+  pthread_cond_broadcast(&p->ready);
+  pthread_mutex_unlock(&p->mu);
+}
+
+/* Cancels, joins the threads and frees everything. */
+static void ctrbind_pool_free(struct ctrbind_pool *p)
+{
+  if (!p)
+    return;
+  ctrbind_pool_cancel(p);
+  for (int k = p->first_thread; k < p->first_thread + p->started; k++)
+    pthread_join(p->workers[k].thread, NULL);
+  for (int k = 0; p->workers && k < p->nworkers; k++) {
+    if (p->workers[k].user)
+      p->ops->fini(&p->workers[k]);
+    ctr_scanner_free(p->workers[k].sc);
+    free(p->workers[k].buf);
+  }
+  for (size_t i = 0; p->slots && i < p->cap; i++)
+    ctrbind_slot_clear(p, &p->slots[i]);
+  free(p->slots);
+  free(p->workers);
+  pthread_mutex_destroy(&p->mu);
+  pthread_cond_destroy(&p->work);
+  pthread_cond_destroy(&p->ready);
+  free(p);
+}
+
+
 
 /* A growable byte buffer; oom once it could not grow. */
 struct ctrgo_buf {
@@ -357,32 +731,14 @@ static void ctrgo_buf_str(struct ctrgo_buf *b, const char *str)
 
 #define CTRGO_POOL_CHUNK (256u * 1024u) /* read size (the Go binding's readChunk) */
 #define CTRGO_POOL_BATCH 32u           /* results ready in a row that wake the taker */
-#define CTRGO_POOL_HEAD 16u            /* uint64s before a result's items (see ctrgo_pool_scan) */
+#define CTRGO_POOL_HEAD 16u            /* uint64s before a result's items (see ctrgo_pool_end) */
 
-struct ctrgo_pool;
-
+/* A pool worker's collectors (its ctrbind_worker's user): its scanner's
+ * context and queue of matches (ctrgo_match_tramp), its record errors. */
 struct ctrgo_worker {
-  struct ctrgo_pool *pool;
-  struct ctrgo_ctx ctx; /* its scanner and its queue of matches (ctrgo_match_tramp) */
+  struct ctrgo_ctx ctx;
   struct ctrgo_buf errs;
   uint64_t nerrs, incomplete;
-  unsigned char *chunk;
-  pthread_t thread;
-};
-
-struct ctrgo_pool {
-  pthread_mutex_t mu;
-  pthread_cond_t room;  /* a worker waits for the taker to take a result */
-  pthread_cond_t ready; /* the taker waits for results */
-  char **paths;
-  size_t *path_len;
-  unsigned char **results; /* a file's serialized result, NULL until it is scanned */
-  size_t *result_len;
-  size_t n, claimed, taken, window;
-  size_t want_lo, want_hi; /* the taker sleeps until results [lo, hi] are all in (lo > hi: not sleeping) */
-  int stop; /* 1 cancelled, 2 a result could not be allocated; written under mu, read without it too */
-  int started, nworkers;
-  struct ctrgo_worker *workers;
 };
 
 /* A pool thread's record error callback: packed (status, index, offset,
@@ -403,69 +759,36 @@ static void ctrgo_pool_error_tramp(const ctr_record_error *e, void *user_data)
   w->nerrs++;
 }
 
-/* Scans one file as one stream and returns its result (NULL: out of
- * memory), CTRGO_POOL_HEAD uint64s: status, errno, the failed operation
- * (0 none, 1 open, 2 read), flags (1 finished, 2 cancelled, 4 a match or
- * error could not be queued), the CTR_STAT__COUNT counters of the file,
- * incomplete records (the Go scanner's count), the sizes of the matches
- * (ctrgo_ctx queue items) and of the record errors, the record errors'
- * count, the length of the scanner's last error; then those bytes. */
-static unsigned char *ctrgo_pool_scan(struct ctrgo_worker *w, const char *path, size_t path_len, size_t *len)
+static int ctrgo_pool_begin(struct ctrbind_worker *bw, struct ctrbind_slot *s)
 {
-  ctr_scanner *sc = w->ctx.sc;
-  uint64_t before[CTR_STAT__COUNT];
-  for (int k = 0; k < CTR_STAT__COUNT; k++)
-    before[k] = ctr_scanner_stat(sc, k);
+  struct ctrgo_worker *w = bw->user;
+  (void)s;
   w->ctx.len = 0;
   w->errs.len = 0;
   w->nerrs = w->incomplete = 0;
-  int status = CTR_OK, err = 0, op = 0, flags = 0, fd = -1;
-  if (memchr(path, 0, path_len)) {
-    err = EINVAL; /* as os.Open fails on a NUL */
-    op = 1;
-  } else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-    err = errno;
-    op = 1;
-  }
-  while (fd >= 0) {
-    if (__atomic_load_n(&w->pool->stop, __ATOMIC_RELAXED)) {
-      flags |= 2;
-      break;
-    }
-    ssize_t n = read(fd, w->chunk, CTRGO_POOL_CHUNK);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      err = errno;
-      op = 2;
-      break;
-    }
-    if (n == 0) {
-      status = ctr_scanner_finish(sc);
-      flags |= 1;
-      break;
-    }
-    if ((status = ctr_scanner_feed(sc, w->chunk, (size_t)n)) != CTR_OK)
-      break;
-  }
-  if (fd >= 0)
-    close(fd);
-  /* The last error is copied before the reset, the counters read after it
-   * (as the Go scanner reads them). */
-  const char *last = status != CTR_OK ? ctr_scanner_last_error(sc) : NULL;
-  size_t last_len = last ? strlen(last) : 0;
+  return 0;
+}
+
+/* A file's result, serialized into s->out (non-zero: out of memory),
+ * CTRGO_POOL_HEAD uint64s: status, errno, the failed operation (0 none, 1
+ * open, 2 read), flags (1 finished, 2 cancelled, 4 a match or error could
+ * not be queued), the CTR_STAT__COUNT counters of the file, incomplete
+ * records (the Go scanner's count), the sizes of the matches (ctrgo_ctx
+ * queue items) and of the record errors, the record errors' count, the
+ * length of the scanner's last error; then those bytes. */
+static int ctrgo_pool_end(struct ctrbind_worker *bw, struct ctrbind_slot *s)
+{
+  struct ctrgo_worker *w = bw->user;
+  const char *last = s->status != CTR_OK && s->last_error ? s->last_error : "";
+  size_t last_len = strlen(last);
   size_t head = 8u * CTRGO_POOL_HEAD, need = head + w->ctx.len + w->errs.len + last_len;
   unsigned char *out = malloc(need);
-  if (out && last_len)
-    memcpy(out + head + w->ctx.len + w->errs.len, last, last_len);
-  ctr_scanner_reset(sc);
   if (!out)
-    return NULL;
-  if (w->ctx.oom || w->errs.oom)
-    flags |= 4;
-  uint64_t h[CTRGO_POOL_HEAD] = {(uint64_t)(int64_t)status, (uint64_t)err, (uint64_t)op, (uint64_t)flags};
+    return 1;
+  int flags = (s->finished ? 1 : 0) | (s->cancelled ? 2 : 0) | (w->ctx.oom || w->errs.oom ? 4 : 0);
+  uint64_t h[CTRGO_POOL_HEAD] = {(uint64_t)(int64_t)s->status, (uint64_t)s->err, (uint64_t)s->op, (uint64_t)flags};
   for (int k = 0; k < CTR_STAT__COUNT; k++)
-    h[4 + k] = ctr_scanner_stat(sc, k) - before[k];
+    h[4 + k] = s->stats[k];
   h[4 + CTR_STAT__COUNT] = w->incomplete;
   h[5 + CTR_STAT__COUNT] = w->ctx.len;
   h[6 + CTR_STAT__COUNT] = w->errs.len;
@@ -476,52 +799,32 @@ static unsigned char *ctrgo_pool_scan(struct ctrgo_worker *w, const char *path, 
     memcpy(out + head, w->ctx.q, w->ctx.len);
   if (w->errs.len)
     memcpy(out + head + w->ctx.len, w->errs.p, w->errs.len);
+  if (last_len)
+    memcpy(out + head + w->ctx.len + w->errs.len, last, last_len);
   w->ctx.oom = 0;
   w->errs.oom = 0;
-  *len = need;
-  return out;
+  s->out = out;
+  s->out_len = need;
+  return 0;
 }
 
-/* Whether the results the taker waits for are all in (under mu). */
-static int ctrgo_pool_wanted(struct ctrgo_pool *p)
+static void ctrgo_pool_clear(struct ctrbind_slot *s)
 {
-  if (p->want_lo > p->want_hi)
-    return 0;
-  for (size_t i = p->want_lo; i <= p->want_hi; i++)
-    if (!p->results[i])
-      return 0;
-  return 1;
+  free(s->out);
+  s->out = NULL;
 }
 
-static void *ctrgo_pool_thread(void *arg)
+static void ctrgo_pool_fini(struct ctrbind_worker *bw)
 {
-  struct ctrgo_worker *w = arg;
-  struct ctrgo_pool *p = w->pool;
-  pthread_mutex_lock(&p->mu);
-  for (;;) {
-    while (!p->stop && p->claimed < p->n && p->claimed >= p->taken + p->window)
-      pthread_cond_wait(&p->room, &p->mu);
-    if (p->stop || p->claimed >= p->n)
-      break;
-    size_t i = p->claimed++;
-    pthread_mutex_unlock(&p->mu);
-    size_t len = 0;
-    unsigned char *res = ctrgo_pool_scan(w, p->paths[i], p->path_len[i], &len);
-    pthread_mutex_lock(&p->mu);
-    if (!res) { /* out of memory for the result itself: the run stops (Go reports it) */
-      __atomic_store_n(&p->stop, 2, __ATOMIC_RELAXED);
-      pthread_cond_broadcast(&p->room);
-      pthread_cond_signal(&p->ready);
-      break;
-    }
-    p->results[i] = res;
-    p->result_len[i] = len;
-    if (i >= p->want_lo && i <= p->want_hi && ctrgo_pool_wanted(p))
-      pthread_cond_signal(&p->ready);
-  }
-  pthread_mutex_unlock(&p->mu);
-  return NULL;
+  struct ctrgo_worker *w = bw->user;
+  free(w->ctx.q);
+  free(w->errs.p);
+  free(w);
+  bw->user = NULL; /* its scanner, bw->sc, is freed by the pool */
 }
+
+static const struct ctrbind_pool_ops ctrgo_pool_ops = {ctrgo_pool_begin, ctrgo_pool_end, ctrgo_pool_clear,
+                                                      ctrgo_pool_fini};
 
 
 #include <stdint.h>		// Use the C99 official header
@@ -648,6 +951,11 @@ static size_t ctrgo_match_pack(const ctr_match *m, const char *json, size_t json
 }
 
 
+struct ctrgo_pool {
+  struct ctrbind_pool *core;
+};
+
+
 typedef struct ctrgo_pool ctrgo_pool;
 
 static void ctrgo_pool_free(ctrgo_pool *p);
@@ -661,35 +969,26 @@ static int ctrgo_pool_new(ctr_ruleset *rs, unsigned flags, int threads, size_t w
   if (threads < 1 || !window)
     return CTR_EINVAL;
   ctrgo_pool *p = calloc(1, sizeof *p);
-  if (!p)
+  if (!p || !(p->core = ctrbind_pool_new(threads, threads, n, window, CTRGO_POOL_CHUNK, &ctrgo_pool_ops))) {
+    free(p);
     return CTR_ENOMEM;
-  pthread_mutex_init(&p->mu, NULL);
-  pthread_cond_init(&p->room, NULL);
-  pthread_cond_init(&p->ready, NULL);
-  p->n = n;
-  p->window = window;
-  p->want_lo = 1;
-  p->nworkers = threads;
-  p->workers = calloc((size_t)threads, sizeof *p->workers);
-  p->paths = calloc(n ? n : 1, sizeof *p->paths);
-  p->path_len = calloc(n ? n : 1, sizeof *p->path_len);
-  p->results = calloc(n ? n : 1, sizeof *p->results);
-  p->result_len = calloc(n ? n : 1, sizeof *p->result_len);
-  int st = p->workers && p->paths && p->path_len && p->results && p->result_len ? CTR_OK : CTR_ENOMEM;
+  }
+  int st = CTR_OK;
   for (int k = 0; st == CTR_OK && k < threads; k++) {
-    struct ctrgo_worker *w = &p->workers[k];
-    w->pool = p;
-    w->ctx.want = 1;
-    w->ctx.pooled = 1;
-    if (!(w->chunk = malloc(CTRGO_POOL_CHUNK))) {
+    struct ctrbind_worker *bw = &p->core->workers[k];
+    struct ctrgo_worker *w = calloc(1, sizeof *w);
+    if (!(bw->user = w)) {
       st = CTR_ENOMEM;
       break;
     }
+    w->ctx.want = 1;
+    w->ctx.pooled = 1;
     if ((st = ctr_scanner_new(rs, ctrgo_match_tramp, &w->ctx, &w->ctx.sc)) != CTR_OK)
       break;
-    ctr_scanner_set_error_callback(w->ctx.sc, ctrgo_pool_error_tramp, w);
+    bw->sc = w->ctx.sc;
+    ctr_scanner_set_error_callback(bw->sc, ctrgo_pool_error_tramp, w);
     if (flags)
-      st = ctr_scanner_set_flags(w->ctx.sc, flags);
+      st = ctr_scanner_set_flags(bw->sc, flags);
   }
   if (st != CTR_OK) {
     ctrgo_pool_free(p);
@@ -702,49 +1001,24 @@ static int ctrgo_pool_new(ctr_ruleset *rs, unsigned flags, int threads, size_t w
 /* Sets a limit on every scanner of the pool (before ctrgo_pool_start). */
 static int ctrgo_pool_set_limit(ctrgo_pool *p, int limit, uint64_t value)
 {
-  for (int k = 0; k < p->nworkers; k++) {
-    int st = ctr_scanner_set_limit(p->workers[k].ctx.sc, limit, value);
+  for (int k = 0; k < p->core->nworkers; k++) {
+    int st = ctr_scanner_set_limit(p->core->workers[k].sc, limit, value);
     if (st != CTR_OK)
       return st;
   }
   return CTR_OK;
 }
 
-/* Sets file i's path (a copy; before ctrgo_pool_start). */
+/* Sets file i's path (a copy; before ctrgo_pool_start), in order from 0. */
 static int ctrgo_pool_path(ctrgo_pool *p, size_t i, const char *path, size_t path_len)
 {
-  if (i >= p->n)
+  if (i != p->core->pushed)
     return CTR_EINVAL;
-  char *c = malloc(path_len + 1);
-  if (!c)
-    return CTR_ENOMEM;
-  if (path_len)
-    memcpy(c, path, path_len);
-  c[path_len] = 0;
-  free(p->paths[i]);
-  p->paths[i] = c;
-  p->path_len[i] = path_len;
-  return CTR_OK;
+  return ctrbind_pool_push(p->core, path ? path : "", path_len);
 }
 
 /* Starts the threads. */
-static int ctrgo_pool_start(ctrgo_pool *p)
-{
-  for (int k = 0; k < p->nworkers; k++) {
-    if (pthread_create(&p->workers[k].thread, NULL, ctrgo_pool_thread, &p->workers[k]) != 0) {
-      pthread_mutex_lock(&p->mu);
-      __atomic_store_n(&p->stop, 1, __ATOMIC_RELAXED);
-      pthread_cond_broadcast(&p->room);
-      pthread_mutex_unlock(&p->mu);
-      for (int j = 0; j < k; j++)
-        pthread_join(p->workers[j].thread, NULL);
-      p->started = 0;
-      return CTR_ENOMEM;
-    }
-    p->started = k + 1;
-  }
-  return CTR_OK;
-}
+static int ctrgo_pool_start(ctrgo_pool *p) { return ctrbind_pool_start(p->core); }
 
 /* Waits for file i's result (the taker takes them in order, from 0) and,
  * if it fits, copies it into buf and frees its slot. Returns its size (more
@@ -754,79 +1028,30 @@ static int ctrgo_pool_start(ctrgo_pool *p)
  * many files. */
 static size_t ctrgo_pool_take(ctrgo_pool *p, size_t i, void *pack_buf, size_t pack_len)
 {
-  pthread_mutex_lock(&p->mu);
-  if (!p->results[i] && !p->stop) {
-    p->want_lo = i;
-    p->want_hi = (p->n - i > CTRGO_POOL_BATCH ? i + CTRGO_POOL_BATCH : p->n) - 1;
-    while (!p->stop && !ctrgo_pool_wanted(p))
-      pthread_cond_wait(&p->ready, &p->mu);
-    p->want_lo = 1;
-    p->want_hi = 0;
+  struct ctrbind_slot *s = ctrbind_pool_wait(p->core, i, CTRGO_POOL_BATCH, 0);
+  if (!s)
+    return 0;
+  size_t n = s->out_len;
+  if (n <= pack_len) {
+    memcpy(pack_buf, s->out, n);
+    ctrbind_pool_release(p->core, i);
   }
-  size_t n = 0;
-  if (p->results[i] && !p->stop) {
-    n = p->result_len[i];
-    if (n <= pack_len) {
-      memcpy(pack_buf, p->results[i], n);
-      free(p->results[i]);
-      p->results[i] = NULL;
-      p->taken = i + 1;
-      pthread_cond_broadcast(&p->room);
-    }
-  }
-  pthread_mutex_unlock(&p->mu);
   return n;
 }
 
 /* Whether the pool stopped because a result could not be allocated. */
-static int ctrgo_pool_failed(ctrgo_pool *p)
-{
-  pthread_mutex_lock(&p->mu);
-  int failed = p->stop == 2;
-  pthread_mutex_unlock(&p->mu);
-  return failed;
-}
+static int ctrgo_pool_failed(ctrgo_pool *p) { return ctrbind_pool_failed(p->core); }
 
-/* Stops the pool: the threads end their files early (flag 2) and take no
- * more, a waiting taker returns 0. */
-static void ctrgo_pool_cancel(ctrgo_pool *p)
-{
-  pthread_mutex_lock(&p->mu);
-  if (!p->stop)
-    __atomic_store_n(&p->stop, 1, __ATOMIC_RELAXED); /* also read without mu, between reads */
-  pthread_cond_broadcast(&p->room);
-  pthread_cond_broadcast(&p->ready);
-  pthread_mutex_unlock(&p->mu);
-}
+/* Stops the pool: the threads end their files early and take no more, a
+ * waiting taker returns 0. */
+static void ctrgo_pool_cancel(ctrgo_pool *p) { ctrbind_pool_cancel(p->core); }
 
 /* Cancels, joins the threads and frees everything. */
 static void ctrgo_pool_free(ctrgo_pool *p)
 {
   if (!p)
     return;
-  ctrgo_pool_cancel(p);
-  for (int k = 0; k < p->started; k++)
-    pthread_join(p->workers[k].thread, NULL);
-  for (int k = 0; p->workers && k < p->nworkers; k++) {
-    ctr_scanner_free(p->workers[k].ctx.sc);
-    free(p->workers[k].ctx.q);
-    free(p->workers[k].errs.p);
-    free(p->workers[k].chunk);
-  }
-  for (size_t i = 0; i < p->n; i++) {
-    if (p->paths)
-      free(p->paths[i]);
-    if (p->results)
-      free(p->results[i]);
-  }
-  free(p->workers);
-  free(p->paths);
-  free(p->path_len);
-  free(p->results);
-  free(p->result_len);
-  pthread_mutex_destroy(&p->mu);
-  pthread_cond_destroy(&p->room);
-  pthread_cond_destroy(&p->ready);
+  ctrbind_pool_free(p->core);
   free(p);
 }
 
@@ -834,7 +1059,7 @@ static void ctrgo_pool_free(ctrgo_pool *p)
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_e625cd6b96271fff(void *_swig_go_0) {
+void _wrap_Swig_free_capi_2ff88d41e108dc9f(void *_swig_go_0) {
   void *arg1 = 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -844,7 +1069,7 @@ void _wrap_Swig_free_capi_e625cd6b96271fff(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_e625cd6b96271fff(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_2ff88d41e108dc9f(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -857,7 +1082,7 @@ void *_wrap_Swig_malloc_capi_e625cd6b96271fff(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_VERSION_HEX_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_VERSION_HEX_capi_2ff88d41e108dc9f() {
   int result;
   intgo _swig_go_result;
   
@@ -868,7 +1093,7 @@ intgo _wrap_CTR_VERSION_HEX_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_ctr_version_capi_e625cd6b96271fff() {
+intgo _wrap_ctr_version_capi_2ff88d41e108dc9f() {
   unsigned int result;
   intgo _swig_go_result;
   
@@ -879,7 +1104,7 @@ intgo _wrap_ctr_version_capi_e625cd6b96271fff() {
 }
 
 
-_gostring_ _wrap_ctr_version_string_capi_e625cd6b96271fff() {
+_gostring_ _wrap_ctr_version_string_capi_2ff88d41e108dc9f() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -890,7 +1115,7 @@ _gostring_ _wrap_ctr_version_string_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_OK_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_OK_capi_2ff88d41e108dc9f() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -902,7 +1127,7 @@ intgo _wrap_CTR_OK_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_STOPPED_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_STOPPED_capi_2ff88d41e108dc9f() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -914,7 +1139,7 @@ intgo _wrap_CTR_STOPPED_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_ENOMEM_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_ENOMEM_capi_2ff88d41e108dc9f() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -926,7 +1151,7 @@ intgo _wrap_CTR_ENOMEM_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_EINVAL_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_EINVAL_capi_2ff88d41e108dc9f() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -938,7 +1163,7 @@ intgo _wrap_CTR_EINVAL_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_ESYNTAX_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_ESYNTAX_capi_2ff88d41e108dc9f() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -950,7 +1175,7 @@ intgo _wrap_CTR_ESYNTAX_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_EIO_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_EIO_capi_2ff88d41e108dc9f() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -962,7 +1187,7 @@ intgo _wrap_CTR_EIO_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_EDATA_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_EDATA_capi_2ff88d41e108dc9f() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -974,7 +1199,7 @@ intgo _wrap_CTR_EDATA_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_ENOENT_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_ENOENT_capi_2ff88d41e108dc9f() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -986,7 +1211,7 @@ intgo _wrap_CTR_ENOENT_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_EBUSY_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_EBUSY_capi_2ff88d41e108dc9f() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -998,7 +1223,7 @@ intgo _wrap_CTR_EBUSY_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_ELIMIT_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_ELIMIT_capi_2ff88d41e108dc9f() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1010,7 +1235,7 @@ intgo _wrap_CTR_ELIMIT_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_EVERSION_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_EVERSION_capi_2ff88d41e108dc9f() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1022,7 +1247,7 @@ intgo _wrap_CTR_EVERSION_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_ESTATE_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_ESTATE_capi_2ff88d41e108dc9f() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1034,7 +1259,7 @@ intgo _wrap_CTR_ESTATE_capi_e625cd6b96271fff() {
 }
 
 
-_gostring_ _wrap_ctr_strerror_capi_e625cd6b96271fff(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_strerror_capi_2ff88d41e108dc9f(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1047,7 +1272,7 @@ _gostring_ _wrap_ctr_strerror_capi_e625cd6b96271fff(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_status_name_capi_e625cd6b96271fff(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_status_name_capi_2ff88d41e108dc9f(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1060,7 +1285,7 @@ _gostring_ _wrap_ctr_status_name_capi_e625cd6b96271fff(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_2ff88d41e108dc9f() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1072,7 +1297,7 @@ intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ALERT_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_PRIORITY_ALERT_capi_2ff88d41e108dc9f() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1084,7 +1309,7 @@ intgo _wrap_CTR_PRIORITY_ALERT_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_CRITICAL_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_PRIORITY_CRITICAL_capi_2ff88d41e108dc9f() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1096,7 +1321,7 @@ intgo _wrap_CTR_PRIORITY_CRITICAL_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ERROR_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_PRIORITY_ERROR_capi_2ff88d41e108dc9f() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1108,7 +1333,7 @@ intgo _wrap_CTR_PRIORITY_ERROR_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_WARNING_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_PRIORITY_WARNING_capi_2ff88d41e108dc9f() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1120,7 +1345,7 @@ intgo _wrap_CTR_PRIORITY_WARNING_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_NOTICE_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_PRIORITY_NOTICE_capi_2ff88d41e108dc9f() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1132,7 +1357,7 @@ intgo _wrap_CTR_PRIORITY_NOTICE_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_2ff88d41e108dc9f() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1144,7 +1369,7 @@ intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_DEBUG_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_PRIORITY_DEBUG_capi_2ff88d41e108dc9f() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1156,7 +1381,7 @@ intgo _wrap_CTR_PRIORITY_DEBUG_capi_e625cd6b96271fff() {
 }
 
 
-_gostring_ _wrap_ctr_priority_name_capi_e625cd6b96271fff(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_priority_name_capi_2ff88d41e108dc9f(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1176,7 +1401,7 @@ _gostring_ _wrap_ctr_priority_name_capi_e625cd6b96271fff(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_priority_parse_capi_e625cd6b96271fff(_gostring_ _swig_go_0) {
+intgo _wrap_ctr_priority_parse_capi_2ff88d41e108dc9f(_gostring_ _swig_go_0) {
   char *arg1 = 0 ;
   char *temp1 ;
   int result;
@@ -1196,7 +1421,7 @@ intgo _wrap_ctr_priority_parse_capi_e625cd6b96271fff(_gostring_ _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_SEVERITY_ERROR_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_SEVERITY_ERROR_capi_2ff88d41e108dc9f() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -1208,7 +1433,7 @@ intgo _wrap_CTR_SEVERITY_ERROR_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_SEVERITY_WARNING_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_SEVERITY_WARNING_capi_2ff88d41e108dc9f() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -1220,7 +1445,7 @@ intgo _wrap_CTR_SEVERITY_WARNING_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_ctr_diag_severity_capi_e625cd6b96271fff(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_severity_capi_2ff88d41e108dc9f(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1233,7 +1458,7 @@ intgo _wrap_ctr_diag_severity_capi_e625cd6b96271fff(struct ctr_diag *_swig_go_0)
 }
 
 
-_gostring_ _wrap_ctr_diag_file_capi_e625cd6b96271fff(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_file_capi_2ff88d41e108dc9f(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1246,7 +1471,7 @@ _gostring_ _wrap_ctr_diag_file_capi_e625cd6b96271fff(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_diag_line_capi_e625cd6b96271fff(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_line_capi_2ff88d41e108dc9f(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -1259,7 +1484,7 @@ intgo _wrap_ctr_diag_line_capi_e625cd6b96271fff(struct ctr_diag *_swig_go_0) {
 }
 
 
-intgo _wrap_ctr_diag_column_capi_e625cd6b96271fff(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_column_capi_2ff88d41e108dc9f(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -1272,7 +1497,7 @@ intgo _wrap_ctr_diag_column_capi_e625cd6b96271fff(struct ctr_diag *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_diag_item_capi_e625cd6b96271fff(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_item_capi_2ff88d41e108dc9f(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1292,7 +1517,7 @@ _gostring_ _wrap_ctr_diag_item_capi_e625cd6b96271fff(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_code_capi_e625cd6b96271fff(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_code_capi_2ff88d41e108dc9f(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1305,7 +1530,7 @@ _gostring_ _wrap_ctr_diag_code_capi_e625cd6b96271fff(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_message_capi_e625cd6b96271fff(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_message_capi_2ff88d41e108dc9f(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1318,7 +1543,7 @@ _gostring_ _wrap_ctr_diag_message_capi_e625cd6b96271fff(struct ctr_diag *_swig_g
 }
 
 
-_gostring_ _wrap_ctr_diag_text_capi_e625cd6b96271fff(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_text_capi_2ff88d41e108dc9f(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1331,7 +1556,7 @@ _gostring_ _wrap_ctr_diag_text_capi_e625cd6b96271fff(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_compiler_new_capi_e625cd6b96271fff(_goslice_ _swig_go_0) {
+intgo _wrap_ctr_compiler_new_capi_2ff88d41e108dc9f(_goslice_ _swig_go_0) {
   ctr_compiler **arg1 = 0 ;
   ctr_compiler *out_temp1 ;
   int result;
@@ -1352,7 +1577,7 @@ intgo _wrap_ctr_compiler_new_capi_e625cd6b96271fff(_goslice_ _swig_go_0) {
 }
 
 
-void _wrap_ctr_compiler_free_capi_e625cd6b96271fff(struct ctr_compiler *_swig_go_0) {
+void _wrap_ctr_compiler_free_capi_2ff88d41e108dc9f(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   
   arg1 = *(ctr_compiler **)&_swig_go_0; 
@@ -1362,7 +1587,7 @@ void _wrap_ctr_compiler_free_capi_e625cd6b96271fff(struct ctr_compiler *_swig_go
 }
 
 
-intgo _wrap_ctr_compiler_add_file_capi_e625cd6b96271fff(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_file_capi_2ff88d41e108dc9f(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1384,7 +1609,7 @@ intgo _wrap_ctr_compiler_add_file_capi_e625cd6b96271fff(struct ctr_compiler *_sw
 }
 
 
-intgo _wrap_ctr_compiler_add_string_capi_e625cd6b96271fff(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_ctr_compiler_add_string_capi_2ff88d41e108dc9f(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   size_t arg3 ;
@@ -1413,7 +1638,7 @@ intgo _wrap_ctr_compiler_add_string_capi_e625cd6b96271fff(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_add_builtin_capi_e625cd6b96271fff(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_builtin_capi_2ff88d41e108dc9f(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1435,7 +1660,7 @@ intgo _wrap_ctr_compiler_add_builtin_capi_e625cd6b96271fff(struct ctr_compiler *
 }
 
 
-long long _wrap_ctr_builtin_count_capi_e625cd6b96271fff() {
+long long _wrap_ctr_builtin_count_capi_2ff88d41e108dc9f() {
   size_t result;
   long long _swig_go_result;
   
@@ -1446,7 +1671,7 @@ long long _wrap_ctr_builtin_count_capi_e625cd6b96271fff() {
 }
 
 
-_gostring_ _wrap_ctr_builtin_name_capi_e625cd6b96271fff(long long _swig_go_0) {
+_gostring_ _wrap_ctr_builtin_name_capi_2ff88d41e108dc9f(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1466,7 +1691,7 @@ _gostring_ _wrap_ctr_builtin_name_capi_e625cd6b96271fff(long long _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_compiler_select_name_capi_e625cd6b96271fff(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_name_capi_2ff88d41e108dc9f(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -1490,7 +1715,7 @@ intgo _wrap_ctr_compiler_select_name_capi_e625cd6b96271fff(struct ctr_compiler *
 }
 
 
-intgo _wrap_ctr_compiler_select_tag_capi_e625cd6b96271fff(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_tag_capi_2ff88d41e108dc9f(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -1514,7 +1739,7 @@ intgo _wrap_ctr_compiler_select_tag_capi_e625cd6b96271fff(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_set_min_priority_capi_e625cd6b96271fff(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_compiler_set_min_priority_capi_2ff88d41e108dc9f(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   int result;
@@ -1529,7 +1754,7 @@ intgo _wrap_ctr_compiler_set_min_priority_capi_e625cd6b96271fff(struct ctr_compi
 }
 
 
-intgo _wrap_ctr_compiler_set_limit_capi_e625cd6b96271fff(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_compiler_set_limit_capi_2ff88d41e108dc9f(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -1546,7 +1771,7 @@ intgo _wrap_ctr_compiler_set_limit_capi_e625cd6b96271fff(struct ctr_compiler *_s
 }
 
 
-intgo _wrap_ctr_compiler_compile_capi_e625cd6b96271fff(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_compiler_compile_capi_2ff88d41e108dc9f(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   ctr_ruleset **arg2 = 0 ;
   ctr_ruleset *out_temp2 ;
@@ -1569,7 +1794,7 @@ intgo _wrap_ctr_compiler_compile_capi_e625cd6b96271fff(struct ctr_compiler *_swi
 }
 
 
-long long _wrap_ctr_compiler_diag_count_capi_e625cd6b96271fff(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_diag_count_capi_2ff88d41e108dc9f(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1582,7 +1807,7 @@ long long _wrap_ctr_compiler_diag_count_capi_e625cd6b96271fff(struct ctr_compile
 }
 
 
-struct ctr_diag *_wrap_ctr_compiler_diag_capi_e625cd6b96271fff(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
+struct ctr_diag *_wrap_ctr_compiler_diag_capi_2ff88d41e108dc9f(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   size_t arg2 ;
   ctr_diag *result = 0 ;
@@ -1597,7 +1822,7 @@ struct ctr_diag *_wrap_ctr_compiler_diag_capi_e625cd6b96271fff(struct ctr_compil
 }
 
 
-long long _wrap_ctr_compiler_error_count_capi_e625cd6b96271fff(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_error_count_capi_2ff88d41e108dc9f(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1610,7 +1835,7 @@ long long _wrap_ctr_compiler_error_count_capi_e625cd6b96271fff(struct ctr_compil
 }
 
 
-struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go_0) {
+struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   ctr_ruleset *result = 0 ;
   struct ctr_ruleset *_swig_go_result;
@@ -1623,7 +1848,7 @@ struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_e625cd6b96271fff(struct ctr_rules
 }
 
 
-void _wrap_ctr_ruleset_unref_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go_0) {
+void _wrap_ctr_ruleset_unref_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   
   arg1 = *(ctr_ruleset **)&_swig_go_0; 
@@ -1633,7 +1858,7 @@ void _wrap_ctr_ruleset_unref_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go_
 }
 
 
-long long _wrap_ctr_ruleset_rule_count_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_rule_count_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1646,7 +1871,7 @@ long long _wrap_ctr_ruleset_rule_count_capi_e625cd6b96271fff(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_name_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_name_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1668,7 +1893,7 @@ _gostring_ _wrap_ctr_ruleset_rule_name_capi_e625cd6b96271fff(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_desc_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_desc_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1690,7 +1915,7 @@ _gostring_ _wrap_ctr_ruleset_rule_desc_capi_e625cd6b96271fff(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_condition_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_condition_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1712,7 +1937,7 @@ _gostring_ _wrap_ctr_ruleset_rule_condition_capi_e625cd6b96271fff(struct ctr_rul
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_output_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_output_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1734,7 +1959,7 @@ _gostring_ _wrap_ctr_ruleset_rule_output_capi_e625cd6b96271fff(struct ctr_rulese
 }
 
 
-intgo _wrap_ctr_ruleset_rule_priority_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_priority_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -1749,7 +1974,7 @@ intgo _wrap_ctr_ruleset_rule_priority_capi_e625cd6b96271fff(struct ctr_ruleset *
 }
 
 
-intgo _wrap_ctr_ruleset_rule_enabled_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_enabled_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -1764,7 +1989,7 @@ intgo _wrap_ctr_ruleset_rule_enabled_capi_e625cd6b96271fff(struct ctr_ruleset *_
 }
 
 
-long long _wrap_ctr_ruleset_rule_tag_count_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+long long _wrap_ctr_ruleset_rule_tag_count_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t result;
@@ -1779,7 +2004,7 @@ long long _wrap_ctr_ruleset_rule_tag_count_capi_e625cd6b96271fff(struct ctr_rule
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_tag_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_ctr_ruleset_rule_tag_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t arg3 ;
@@ -1803,7 +2028,7 @@ _gostring_ _wrap_ctr_ruleset_rule_tag_capi_e625cd6b96271fff(struct ctr_ruleset *
 }
 
 
-long long _wrap_ctr_ruleset_enabled_count_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_enabled_count_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1816,7 +2041,7 @@ long long _wrap_ctr_ruleset_enabled_count_capi_e625cd6b96271fff(struct ctr_rules
 }
 
 
-long long _wrap_ctr_field_count_capi_e625cd6b96271fff() {
+long long _wrap_ctr_field_count_capi_2ff88d41e108dc9f() {
   size_t result;
   long long _swig_go_result;
   
@@ -1827,7 +2052,7 @@ long long _wrap_ctr_field_count_capi_e625cd6b96271fff() {
 }
 
 
-_gostring_ _wrap_ctr_field_name_capi_e625cd6b96271fff(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_name_capi_2ff88d41e108dc9f(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1847,7 +2072,7 @@ _gostring_ _wrap_ctr_field_name_capi_e625cd6b96271fff(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_desc_capi_e625cd6b96271fff(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_desc_capi_2ff88d41e108dc9f(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1867,7 +2092,7 @@ _gostring_ _wrap_ctr_field_desc_capi_e625cd6b96271fff(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_type_capi_e625cd6b96271fff(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_type_capi_2ff88d41e108dc9f(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1887,7 +2112,7 @@ _gostring_ _wrap_ctr_field_type_capi_e625cd6b96271fff(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_match_rule_capi_e625cd6b96271fff(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_rule_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1900,7 +2125,7 @@ _gostring_ _wrap_ctr_match_rule_capi_e625cd6b96271fff(struct ctr_match *_swig_go
 }
 
 
-intgo _wrap_ctr_match_priority_capi_e625cd6b96271fff(struct ctr_match *_swig_go_0) {
+intgo _wrap_ctr_match_priority_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1913,7 +2138,7 @@ intgo _wrap_ctr_match_priority_capi_e625cd6b96271fff(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_source_capi_e625cd6b96271fff(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_source_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1926,7 +2151,7 @@ _gostring_ _wrap_ctr_match_source_capi_e625cd6b96271fff(struct ctr_match *_swig_
 }
 
 
-_gostring_ _wrap_ctr_match_output_capi_e625cd6b96271fff(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_output_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1939,7 +2164,7 @@ _gostring_ _wrap_ctr_match_output_capi_e625cd6b96271fff(struct ctr_match *_swig_
 }
 
 
-long long _wrap_ctr_match_tag_count_capi_e625cd6b96271fff(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_tag_count_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1952,7 +2177,7 @@ long long _wrap_ctr_match_tag_count_capi_e625cd6b96271fff(struct ctr_match *_swi
 }
 
 
-_gostring_ _wrap_ctr_match_tag_capi_e625cd6b96271fff(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_tag_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1974,7 +2199,7 @@ _gostring_ _wrap_ctr_match_tag_capi_e625cd6b96271fff(struct ctr_match *_swig_go_
 }
 
 
-long long _wrap_ctr_match_field_count_capi_e625cd6b96271fff(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_field_count_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1987,7 +2212,7 @@ long long _wrap_ctr_match_field_count_capi_e625cd6b96271fff(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_name_capi_e625cd6b96271fff(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_name_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -2009,7 +2234,7 @@ _gostring_ _wrap_ctr_match_field_name_capi_e625cd6b96271fff(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_value_capi_e625cd6b96271fff(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_value_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -2031,7 +2256,7 @@ _gostring_ _wrap_ctr_match_field_value_capi_e625cd6b96271fff(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_time_capi_e625cd6b96271fff(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_time_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2044,7 +2269,7 @@ long long _wrap_ctr_match_time_capi_e625cd6b96271fff(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_event_capi_e625cd6b96271fff(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_event_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t len_temp2 ;
@@ -2063,7 +2288,7 @@ _gostring_ _wrap_ctr_match_event_capi_e625cd6b96271fff(struct ctr_match *_swig_g
 }
 
 
-long long _wrap_ctr_match_record_index_capi_e625cd6b96271fff(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_record_index_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2076,7 +2301,7 @@ long long _wrap_ctr_match_record_index_capi_e625cd6b96271fff(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_byte_offset_capi_e625cd6b96271fff(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_byte_offset_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2089,7 +2314,7 @@ long long _wrap_ctr_match_byte_offset_capi_e625cd6b96271fff(struct ctr_match *_s
 }
 
 
-intgo _wrap_ctr_match_silenced_capi_e625cd6b96271fff(struct ctr_match *_swig_go_0) {
+intgo _wrap_ctr_match_silenced_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2102,7 +2327,7 @@ intgo _wrap_ctr_match_silenced_capi_e625cd6b96271fff(struct ctr_match *_swig_go_
 }
 
 
-intgo _wrap_CTR_JSON_EVENT_ID_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_JSON_EVENT_ID_capi_2ff88d41e108dc9f() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2114,7 +2339,7 @@ intgo _wrap_CTR_JSON_EVENT_ID_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_JSON_MESSAGE_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_JSON_MESSAGE_capi_2ff88d41e108dc9f() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2126,7 +2351,7 @@ intgo _wrap_CTR_JSON_MESSAGE_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_JSON_NO_OUTPUT_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_JSON_NO_OUTPUT_capi_2ff88d41e108dc9f() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2138,7 +2363,7 @@ intgo _wrap_CTR_JSON_NO_OUTPUT_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_2ff88d41e108dc9f() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2150,7 +2375,7 @@ intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_JSON_NO_TAGS_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_JSON_NO_TAGS_capi_2ff88d41e108dc9f() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2162,7 +2387,7 @@ intgo _wrap_CTR_JSON_NO_TAGS_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_JSON_TIME_ISO8601_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_JSON_TIME_ISO8601_capi_2ff88d41e108dc9f() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2174,7 +2399,7 @@ intgo _wrap_CTR_JSON_TIME_ISO8601_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR__JSON_ALL_capi_e625cd6b96271fff() {
+intgo _wrap_CTR__JSON_ALL_capi_2ff88d41e108dc9f() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2186,7 +2411,7 @@ intgo _wrap_CTR__JSON_ALL_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_ctr_record_error_status_capi_e625cd6b96271fff(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_status_capi_2ff88d41e108dc9f(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2199,7 +2424,7 @@ intgo _wrap_ctr_record_error_status_capi_e625cd6b96271fff(struct ctr_record_erro
 }
 
 
-long long _wrap_ctr_record_error_index_capi_e625cd6b96271fff(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_index_capi_2ff88d41e108dc9f(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2212,7 +2437,7 @@ long long _wrap_ctr_record_error_index_capi_e625cd6b96271fff(struct ctr_record_e
 }
 
 
-long long _wrap_ctr_record_error_offset_capi_e625cd6b96271fff(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_offset_capi_2ff88d41e108dc9f(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2225,7 +2450,7 @@ long long _wrap_ctr_record_error_offset_capi_e625cd6b96271fff(struct ctr_record_
 }
 
 
-_gostring_ _wrap_ctr_record_error_message_capi_e625cd6b96271fff(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_message_capi_2ff88d41e108dc9f(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2238,7 +2463,7 @@ _gostring_ _wrap_ctr_record_error_message_capi_e625cd6b96271fff(struct ctr_recor
 }
 
 
-intgo _wrap_ctr_record_error_evaluated_capi_e625cd6b96271fff(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_evaluated_capi_2ff88d41e108dc9f(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2251,7 +2476,7 @@ intgo _wrap_ctr_record_error_evaluated_capi_e625cd6b96271fff(struct ctr_record_e
 }
 
 
-_gostring_ _wrap_ctr_record_error_text_capi_e625cd6b96271fff(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_text_capi_2ff88d41e108dc9f(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2264,7 +2489,7 @@ _gostring_ _wrap_ctr_record_error_text_capi_e625cd6b96271fff(struct ctr_record_e
 }
 
 
-intgo _wrap_CTR_FORMAT_AUTO_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_FORMAT_AUTO_capi_2ff88d41e108dc9f() {
   enum ctr_format result;
   intgo _swig_go_result;
   
@@ -2276,7 +2501,7 @@ intgo _wrap_CTR_FORMAT_AUTO_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_2ff88d41e108dc9f() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2288,7 +2513,7 @@ intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_SCAN_NO_INDEX_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_SCAN_NO_INDEX_capi_2ff88d41e108dc9f() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2300,7 +2525,7 @@ intgo _wrap_CTR_SCAN_NO_INDEX_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_2ff88d41e108dc9f() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2312,7 +2537,7 @@ intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_2ff88d41e108dc9f() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2324,7 +2549,7 @@ intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_2ff88d41e108dc9f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2336,7 +2561,7 @@ intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_2ff88d41e108dc9f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2348,7 +2573,7 @@ intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_2ff88d41e108dc9f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2360,7 +2585,7 @@ intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_2ff88d41e108dc9f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2372,7 +2597,7 @@ intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_NODES_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_LIMIT_YAML_NODES_capi_2ff88d41e108dc9f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2384,7 +2609,7 @@ intgo _wrap_CTR_LIMIT_YAML_NODES_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_2ff88d41e108dc9f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2396,7 +2621,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_2ff88d41e108dc9f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2408,7 +2633,7 @@ intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_2ff88d41e108dc9f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2420,7 +2645,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RULES_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_LIMIT_RULES_capi_2ff88d41e108dc9f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2432,7 +2657,7 @@ intgo _wrap_CTR_LIMIT_RULES_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_2ff88d41e108dc9f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2444,7 +2669,7 @@ intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_2ff88d41e108dc9f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2456,7 +2681,7 @@ intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_2ff88d41e108dc9f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2468,7 +2693,7 @@ intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_2ff88d41e108dc9f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2480,7 +2705,7 @@ intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_2ff88d41e108dc9f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2492,7 +2717,7 @@ intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_2ff88d41e108dc9f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2504,7 +2729,7 @@ intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_LIMIT__COUNT_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_LIMIT__COUNT_capi_2ff88d41e108dc9f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2516,7 +2741,7 @@ intgo _wrap_CTR_LIMIT__COUNT_capi_e625cd6b96271fff() {
 }
 
 
-long long _wrap_ctr_limit_default_capi_e625cd6b96271fff(intgo _swig_go_0) {
+long long _wrap_ctr_limit_default_capi_2ff88d41e108dc9f(intgo _swig_go_0) {
   int arg1 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2529,7 +2754,7 @@ long long _wrap_ctr_limit_default_capi_e625cd6b96271fff(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_limit_name_capi_e625cd6b96271fff(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_limit_name_capi_2ff88d41e108dc9f(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2542,7 +2767,7 @@ _gostring_ _wrap_ctr_limit_name_capi_e625cd6b96271fff(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_STAT_BYTES_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_STAT_BYTES_capi_2ff88d41e108dc9f() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2554,7 +2779,7 @@ intgo _wrap_CTR_STAT_BYTES_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_STAT_RECORDS_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_STAT_RECORDS_capi_2ff88d41e108dc9f() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2566,7 +2791,7 @@ intgo _wrap_CTR_STAT_RECORDS_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_STAT_MATCHES_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_STAT_MATCHES_capi_2ff88d41e108dc9f() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2578,7 +2803,7 @@ intgo _wrap_CTR_STAT_MATCHES_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_STAT_BAD_RECORDS_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_STAT_BAD_RECORDS_capi_2ff88d41e108dc9f() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2590,7 +2815,7 @@ intgo _wrap_CTR_STAT_BAD_RECORDS_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_STAT_SKIPPED_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_STAT_SKIPPED_capi_2ff88d41e108dc9f() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2602,7 +2827,7 @@ intgo _wrap_CTR_STAT_SKIPPED_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_STAT_EVALUATED_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_STAT_EVALUATED_capi_2ff88d41e108dc9f() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2614,7 +2839,7 @@ intgo _wrap_CTR_STAT_EVALUATED_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_STAT_INCOMPLETE_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_STAT_INCOMPLETE_capi_2ff88d41e108dc9f() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2626,7 +2851,7 @@ intgo _wrap_CTR_STAT_INCOMPLETE_capi_e625cd6b96271fff() {
 }
 
 
-intgo _wrap_CTR_STAT__COUNT_capi_e625cd6b96271fff() {
+intgo _wrap_CTR_STAT__COUNT_capi_2ff88d41e108dc9f() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2638,7 +2863,7 @@ intgo _wrap_CTR_STAT__COUNT_capi_e625cd6b96271fff() {
 }
 
 
-void _wrap_ctr_scanner_free_capi_e625cd6b96271fff(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_free_capi_2ff88d41e108dc9f(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -2648,7 +2873,7 @@ void _wrap_ctr_scanner_free_capi_e625cd6b96271fff(struct ctr_scanner *_swig_go_0
 }
 
 
-intgo _wrap_ctr_scanner_set_flags_capi_e625cd6b96271fff(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_scanner_set_flags_capi_2ff88d41e108dc9f(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   unsigned int arg2 ;
   int result;
@@ -2663,7 +2888,7 @@ intgo _wrap_ctr_scanner_set_flags_capi_e625cd6b96271fff(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_set_limit_capi_e625cd6b96271fff(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_scanner_set_limit_capi_2ff88d41e108dc9f(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -2680,7 +2905,7 @@ intgo _wrap_ctr_scanner_set_limit_capi_e625cd6b96271fff(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_feed_capi_e625cd6b96271fff(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_scanner_feed_capi_2ff88d41e108dc9f(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -2699,7 +2924,7 @@ intgo _wrap_ctr_scanner_feed_capi_e625cd6b96271fff(struct ctr_scanner *_swig_go_
 }
 
 
-intgo _wrap_ctr_scanner_finish_capi_e625cd6b96271fff(struct ctr_scanner *_swig_go_0) {
+intgo _wrap_ctr_scanner_finish_capi_2ff88d41e108dc9f(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2712,7 +2937,7 @@ intgo _wrap_ctr_scanner_finish_capi_e625cd6b96271fff(struct ctr_scanner *_swig_g
 }
 
 
-void _wrap_ctr_scanner_reset_capi_e625cd6b96271fff(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_reset_capi_2ff88d41e108dc9f(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -2722,7 +2947,7 @@ void _wrap_ctr_scanner_reset_capi_e625cd6b96271fff(struct ctr_scanner *_swig_go_
 }
 
 
-long long _wrap_ctr_scanner_stat_capi_e625cd6b96271fff(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_ctr_scanner_stat_capi_2ff88d41e108dc9f(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t result;
@@ -2737,7 +2962,7 @@ long long _wrap_ctr_scanner_stat_capi_e625cd6b96271fff(struct ctr_scanner *_swig
 }
 
 
-_gostring_ _wrap_ctr_scanner_last_error_capi_e625cd6b96271fff(struct ctr_scanner *_swig_go_0) {
+_gostring_ _wrap_ctr_scanner_last_error_capi_2ff88d41e108dc9f(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2750,7 +2975,7 @@ _gostring_ _wrap_ctr_scanner_last_error_capi_e625cd6b96271fff(struct ctr_scanner
 }
 
 
-struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_e625cd6b96271fff(intgo _swig_go_0, intgo _swig_go_1) {
+struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_2ff88d41e108dc9f(intgo _swig_go_0, intgo _swig_go_1) {
   uintptr_t arg1 ;
   int arg2 ;
   ctrgo_ctx *result = 0 ;
@@ -2765,7 +2990,7 @@ struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_e625cd6b96271fff(intgo _swig_go_0, in
 }
 
 
-void _wrap_ctrgo_ctx_free_capi_e625cd6b96271fff(struct ctrgo_ctx *_swig_go_0) {
+void _wrap_ctrgo_ctx_free_capi_2ff88d41e108dc9f(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   
   arg1 = *(ctrgo_ctx **)&_swig_go_0; 
@@ -2775,7 +3000,7 @@ void _wrap_ctrgo_ctx_free_capi_e625cd6b96271fff(struct ctrgo_ctx *_swig_go_0) {
 }
 
 
-intgo _wrap_ctrgo_ctx_oom_capi_e625cd6b96271fff(struct ctrgo_ctx *_swig_go_0) {
+intgo _wrap_ctrgo_ctx_oom_capi_2ff88d41e108dc9f(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2788,7 +3013,7 @@ intgo _wrap_ctrgo_ctx_oom_capi_e625cd6b96271fff(struct ctrgo_ctx *_swig_go_0) {
 }
 
 
-intgo _wrap_ctrgo_scanner_new_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go_0, struct ctrgo_ctx *_swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_ctrgo_scanner_new_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go_0, struct ctrgo_ctx *_swig_go_1, _goslice_ _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   ctrgo_ctx *arg2 = 0 ;
   ctr_scanner **arg3 = 0 ;
@@ -2813,7 +3038,7 @@ intgo _wrap_ctrgo_scanner_new_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go
 }
 
 
-long long _wrap_ctrgo_queue_take_capi_e625cd6b96271fff(struct ctrgo_ctx *_swig_go_0, _goslice_ _swig_go_1) {
+long long _wrap_ctrgo_queue_take_capi_2ff88d41e108dc9f(struct ctrgo_ctx *_swig_go_0, _goslice_ _swig_go_1) {
   ctrgo_ctx *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -2832,7 +3057,7 @@ long long _wrap_ctrgo_queue_take_capi_e625cd6b96271fff(struct ctrgo_ctx *_swig_g
 }
 
 
-void _wrap_ctrgo_pool_free_capi_e625cd6b96271fff(struct ctrgo_pool *_swig_go_0) {
+void _wrap_ctrgo_pool_free_capi_2ff88d41e108dc9f(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   
   arg1 = *(ctrgo_pool **)&_swig_go_0; 
@@ -2842,7 +3067,7 @@ void _wrap_ctrgo_pool_free_capi_e625cd6b96271fff(struct ctrgo_pool *_swig_go_0) 
 }
 
 
-intgo _wrap_ctrgo_pool_new_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, long long _swig_go_3, long long _swig_go_4, _goslice_ _swig_go_5) {
+intgo _wrap_ctrgo_pool_new_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, long long _swig_go_3, long long _swig_go_4, _goslice_ _swig_go_5) {
   ctr_ruleset *arg1 = 0 ;
   unsigned int arg2 ;
   int arg3 ;
@@ -2873,7 +3098,7 @@ intgo _wrap_ctrgo_pool_new_capi_e625cd6b96271fff(struct ctr_ruleset *_swig_go_0,
 }
 
 
-intgo _wrap_ctrgo_pool_set_limit_capi_e625cd6b96271fff(struct ctrgo_pool *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctrgo_pool_set_limit_capi_2ff88d41e108dc9f(struct ctrgo_pool *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctrgo_pool *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -2890,7 +3115,7 @@ intgo _wrap_ctrgo_pool_set_limit_capi_e625cd6b96271fff(struct ctrgo_pool *_swig_
 }
 
 
-intgo _wrap_ctrgo_pool_path_capi_e625cd6b96271fff(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_ctrgo_pool_path_capi_2ff88d41e108dc9f(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
   ctrgo_pool *arg1 = 0 ;
   size_t arg2 ;
   char *arg3 = 0 ;
@@ -2912,7 +3137,7 @@ intgo _wrap_ctrgo_pool_path_capi_e625cd6b96271fff(struct ctrgo_pool *_swig_go_0,
 }
 
 
-intgo _wrap_ctrgo_pool_start_capi_e625cd6b96271fff(struct ctrgo_pool *_swig_go_0) {
+intgo _wrap_ctrgo_pool_start_capi_2ff88d41e108dc9f(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2925,7 +3150,7 @@ intgo _wrap_ctrgo_pool_start_capi_e625cd6b96271fff(struct ctrgo_pool *_swig_go_0
 }
 
 
-long long _wrap_ctrgo_pool_take_capi_e625cd6b96271fff(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
+long long _wrap_ctrgo_pool_take_capi_2ff88d41e108dc9f(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
   ctrgo_pool *arg1 = 0 ;
   size_t arg2 ;
   void *arg3 = 0 ;
@@ -2946,7 +3171,7 @@ long long _wrap_ctrgo_pool_take_capi_e625cd6b96271fff(struct ctrgo_pool *_swig_g
 }
 
 
-intgo _wrap_ctrgo_pool_failed_capi_e625cd6b96271fff(struct ctrgo_pool *_swig_go_0) {
+intgo _wrap_ctrgo_pool_failed_capi_2ff88d41e108dc9f(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2959,7 +3184,7 @@ intgo _wrap_ctrgo_pool_failed_capi_e625cd6b96271fff(struct ctrgo_pool *_swig_go_
 }
 
 
-void _wrap_ctrgo_pool_cancel_capi_e625cd6b96271fff(struct ctrgo_pool *_swig_go_0) {
+void _wrap_ctrgo_pool_cancel_capi_2ff88d41e108dc9f(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   
   arg1 = *(ctrgo_pool **)&_swig_go_0; 
