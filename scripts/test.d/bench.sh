@@ -65,6 +65,17 @@ if [ -f "$root/../shared/data/cloudtrail/records.ndjson" ] && ! grep -q "^=== co
   exit 1
 fi
 
+# The correlation workloads that once had cliffs (tests/bench/correlate_cliffs.c):
+# every one scans, and every one gets a verdict (a NOT met is a finding).
+ninja -C "$build" tests/bench/ctrule-cliffs >/dev/null
+if ! "$build/tests/bench/ctrule-cliffs" 200 >"$out/cliffs.txt" 2>&1; then
+  cat "$out/cliffs.txt"
+  echo "bench: FAIL (ctrule-cliffs: a scan failed)"
+  exit 1
+fi
+cat "$out/cliffs.txt"
+[ "$(grep -cE ' (met|NOT met)$' "$out/cliffs.txt")" = 6 ] || { echo "bench: FAIL (a correlation workload has no verdict)"; exit 1; }
+
 py=${CTRULE_PY_VENV:-$root/build-py/venv}/bin/python
 if [ -x "$py" ] && "$py" -c 'import ctrule' 2>/dev/null; then
   "$py" "$root/tests/bench/bench.py" "$out/corpus.ndjson" "$root/tests/bench/rules/cloudtrail_rules.yaml" 1 ||

@@ -17,12 +17,13 @@ build=$root/build-perf
 cd "$root"
 
 [ -f "$build/build.ninja" ] || meson setup "$build" --buildtype=release -Dtests=enabled
-ninja -C "$build" tests/bench/ctrule-bench examples/cli/ctrule >/dev/null
+ninja -C "$build" tests/bench/ctrule-bench tests/bench/ctrule-cliffs examples/cli/ctrule >/dev/null
 
 echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(uname -sr)"
 echo "commit:  $(git rev-parse --short HEAD)"
 corpus=$build/bench-corpus.ndjson
 "$build/tests/bench/ctrule-bench" -n "$records" -r "$repeats" -o "$corpus"
+"$build/tests/bench/ctrule-cliffs"
 rules=$root/tests/bench/rules/cloudtrail_rules.yaml
 
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$1" "$2"; }
