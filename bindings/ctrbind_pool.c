@@ -302,15 +302,16 @@ static int ctrbind_pool_push(struct ctrbind_pool *p, const char *path, size_t pa
   return full ? CTR_EINVAL : CTR_OK;
 }
 
-/* Waits until file i (pushed, not taken) and the `run` - 1 after it that
- * are pushed are done, so that a caller taking them in order wakes once
- * for many; with help, scans the next unclaimed files meanwhile. Returns
- * file i's slot, or NULL once the pool stopped. */
+/* File i's slot (pushed, not taken) once it is done. If it is not, waits
+ * until it and the `run` - 1 after it that are pushed are done, so that a
+ * caller taking them in order wakes once for many (it takes the others
+ * without waiting); with help, scans the next unclaimed files meanwhile.
+ * NULL once the pool stopped. */
 static struct ctrbind_slot *ctrbind_pool_wait(struct ctrbind_pool *p, size_t i, size_t run, int help)
 {
   pthread_mutex_lock(&p->mu);
   struct ctrbind_slot *s = i >= p->taken && i < p->pushed ? &p->slots[i % p->cap] : NULL;
-  if (s) {
+  if (s && s->state != CTRBIND_SLOT_DONE) {
     p->want_lo = i;
     p->want_hi = (p->pushed - i > run ? i + run : p->pushed) - 1;
     while (!p->stop && !ctrbind_pool_wanted(p)) {
@@ -322,9 +323,9 @@ static struct ctrbind_slot *ctrbind_pool_wait(struct ctrbind_pool *p, size_t i, 
     }
     p->want_lo = 1;
     p->want_hi = 0;
-    if (p->stop)
-      s = NULL;
   }
+  if (p->stop)
+    s = NULL;
   pthread_mutex_unlock(&p->mu);
   return s;
 }
