@@ -39,6 +39,9 @@ struct ctr__ynode {
   size_t n;
 };
 
+/* Whether n is a scalar (NULL: no). */
+static inline bool ctr__is_scalar(const ctr__ynode *n) { return n && n->kind == CTR__Y_SCALAR; }
+
 /* Position of byte `offset` of a scalar's value in its source file. */
 void ctr__ynode_pos(const ctr__ynode *scalar, size_t offset, unsigned *line, unsigned *col);
 /* Map lookup by key; NULL if not a map or no such key. The node is borrowed. */

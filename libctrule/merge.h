@@ -154,7 +154,6 @@ __attribute__((format(printf, 4, 5))) int ctr__merge_err(ctr__mitem *x, const ct
 /* A warning, placed as ctr__merge_err places an error. */
 __attribute__((format(printf, 4, 5))) void ctr__merge_warn(ctr__mitem *x, const ctr__ynode *at, const char *code,
                                                            const char *fmt, ...);
-static inline bool ctr__is_scalar(const ctr__ynode *n) { return n && n->kind == CTR__Y_SCALAR; }
 /* The position of node n. */
 void ctr__merge_pos(const ctr__ynode *n, ctr__pos *p);
 

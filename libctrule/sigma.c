@@ -39,13 +39,12 @@ int ctr__sigma_err(sctx *x, const ctr__ynode *at, size_t off, const char *code, 
   return CTR_ESYNTAX;
 }
 
-bool ctr__sigma_scalar(const ctr__ynode *n) { return n && n->kind == CTR__Y_SCALAR; }
 
 /* The key node of `key` in a map (where a map-valued entry is reported). */
 const ctr__ynode *ctr__sigma_key(const ctr__ynode *map, const char *key)
 {
   for (size_t i = 0; map && map->kind == CTR__Y_MAP && i + 1 < map->n; i += 2)
-    if (ctr__sigma_scalar(map->items[i]) && strcmp(map->items[i]->value, key) == 0)
+    if (ctr__is_scalar(map->items[i]) && strcmp(map->items[i]->value, key) == 0)
       return map->items[i];
   return NULL;
 }
@@ -53,7 +52,7 @@ const ctr__ynode *ctr__sigma_key(const ctr__ynode *map, const char *key)
 /* A YAML null: a plain ~, null (any case YAML allows) or empty scalar. */
 static bool is_null(const ctr__ynode *n)
 {
-  return ctr__sigma_scalar(n) && n->style == YAML_PLAIN_SCALAR_STYLE &&
+  return ctr__is_scalar(n) && n->style == YAML_PLAIN_SCALAR_STYLE &&
          (n->len == 0 || strcmp(n->value, "~") == 0 || strcmp(n->value, "null") == 0 ||
           strcmp(n->value, "Null") == 0 || strcmp(n->value, "NULL") == 0);
 }
@@ -61,7 +60,7 @@ static bool is_null(const ctr__ynode *n)
 /* A plain YAML boolean, as JSON spells it; NULL if not one. */
 const char *ctr__sigma_bool(const ctr__ynode *n)
 {
-  if (!ctr__sigma_scalar(n) || n->style != YAML_PLAIN_SCALAR_STYLE)
+  if (!ctr__is_scalar(n) || n->style != YAML_PLAIN_SCALAR_STYLE)
     return NULL;
   if (!strcmp(n->value, "true") || !strcmp(n->value, "True") || !strcmp(n->value, "TRUE"))
     return "true";
@@ -191,7 +190,7 @@ static int read_field(sctx *x, const ctr__ynode *key, field *f)
 {
   memset(f, 0, sizeof *f);
   f->key = key;
-  if (!ctr__sigma_scalar(key))
+  if (!ctr__is_scalar(key))
     return ctr__sigma_err(x, key, 0, CODE_INVALID, "a detection key must be a field name (with modifiers)");
   const char *s = key->value, *bar = strchr(s, '|');
   size_t n = bar ? (size_t)(bar - s) : key->len;
@@ -522,7 +521,7 @@ static int emit_expand(sctx *x, tb *t, const field *f, const ctr__ynode *v)
 /* One value of a field: one check (or a group of them). */
 static int emit_value(sctx *x, tb *t, const field *f, const ctr__ynode *v)
 {
-  if (!ctr__sigma_scalar(v))
+  if (!ctr__is_scalar(v))
     return ctr__sigma_err(x, v, 0, CODE_INVALID, "a field's value must be a scalar or a list of scalars");
   if (memchr(v->value, '\0', v->len))
     return ctr__sigma_err(x, v, 0, CODE_UNSUPPORTED, "a value holding a NUL character is not supported");
@@ -662,7 +661,7 @@ static int translate_detection(sctx *x, const ctr__ynode *det, tb *out)
   int rc = CTR_OK;
   for (size_t i = 0; i < det->n / 2 && rc == CTR_OK; i++) {
     const ctr__ynode *k = det->items[2 * i];
-    if (!ctr__sigma_scalar(k))
+    if (!ctr__is_scalar(k))
       rc = ctr__sigma_err(x, k, 0, CODE_INVALID, "a selection name must be a string");
     else if (strcmp(k->value, "condition") != 0) {
       sel[nsel].name = k;
@@ -718,9 +717,9 @@ static const char *priority_of(const char *level)
 int ctr__sigma_level(sctx *x, const ctr__ynode *level, const char **prio)
 {
   *prio = "warning";
-  if (level && (!ctr__sigma_scalar(level) || !(*prio = priority_of(level->value))))
+  if (level && (!ctr__is_scalar(level) || !(*prio = priority_of(level->value))))
     return ctr__sigma_err(x, level, 0, CODE_INVALID, "level '%s' is not informational, low, medium, high or critical",
-               ctr__sigma_scalar(level) ? level->value : "?");
+               ctr__is_scalar(level) ? level->value : "?");
   return CTR_OK;
 }
 
@@ -733,15 +732,15 @@ static int check_logsource(sctx *x)
                    *category = ctr__ymap_get(ls, "category");
   if (category)
     return ctr__sigma_err(x, category, 0, CODE_UNSUPPORTED, "logsource category '%s' is not supported (product aws, service cloudtrail only)",
-               ctr__sigma_scalar(category) ? category->value : "?");
-  if (!ctr__sigma_scalar(product) || strcasecmp(product->value, "aws") != 0)
+               ctr__is_scalar(category) ? category->value : "?");
+  if (!ctr__is_scalar(product) || strcasecmp(product->value, "aws") != 0)
     return ctr__sigma_err(x, product ? product : ls, 0, CODE_UNSUPPORTED,
                "logsource product '%s' is not supported (product aws, service cloudtrail only)",
-               ctr__sigma_scalar(product) ? product->value : "(none)");
-  if (!ctr__sigma_scalar(service) || strcasecmp(service->value, "cloudtrail") != 0)
+               ctr__is_scalar(product) ? product->value : "(none)");
+  if (!ctr__is_scalar(service) || strcasecmp(service->value, "cloudtrail") != 0)
     return ctr__sigma_err(x, service ? service : ls, 0, CODE_UNSUPPORTED,
                "logsource service '%s' is not supported (product aws, service cloudtrail only)",
-               ctr__sigma_scalar(service) ? service->value : "(none)");
+               ctr__is_scalar(service) ? service->value : "(none)");
   return CTR_OK;
 }
 
@@ -756,7 +755,7 @@ static int build_output(sctx *x, tb *t)
   if (fields && fields->kind == CTR__Y_SEQ) {
     for (size_t i = 0; i < fields->n; i++) {
       const ctr__ynode *f = fields->items[i];
-      if (!ctr__sigma_scalar(f) || !ctr__sigma_path(f->value, f->len))
+      if (!ctr__is_scalar(f) || !ctr__sigma_path(f->value, f->len))
         return ctr__sigma_err(x, f, 0, CODE_UNSUPPORTED, "a 'fields' entry must be a field name (a dotted path of keys)");
       ctr__sigma_tb_gen(t, " ");
       tb_put(t, f->value, f->len, f, 0);
@@ -797,7 +796,7 @@ static int add_rule(sctx *x, const ctr__ynode *title, const ctr__ynode *desc, co
     rc = CTR_ENOMEM;
   size_t nt = 0;
   for (size_t i = 0; rc == CTR_OK && tags && tags->kind == CTR__Y_SEQ && i < tags->n; i++) {
-    if (!ctr__sigma_scalar(tags->items[i]))
+    if (!ctr__is_scalar(tags->items[i]))
       rc = ctr__sigma_err(x, tags->items[i], 0, CODE_INVALID, "a tag must be a string");
     else
       tagv[nt++] = *tags->items[i];
@@ -806,7 +805,7 @@ static int add_rule(sctx *x, const ctr__ynode *title, const ctr__ynode *desc, co
     rc = ctr__sigma_err(x, tags, 0, CODE_INVALID, "'tags' must be a list");
   if (rc == CTR_OK) {
     tagv[nt++] = synth(title, "sigma");
-    if (ctr__sigma_scalar(id)) {
+    if (ctr__is_scalar(id)) {
       size_t n = strlen(id->value) + 10;
       if (!(idtag = malloc(n)))
         rc = CTR_ENOMEM;
@@ -816,7 +815,7 @@ static int add_rule(sctx *x, const ctr__ynode *title, const ctr__ynode *desc, co
       }
     }
     /* the name a correlation may refer to the rule by */
-    if (rc == CTR_OK && ctr__sigma_scalar(sname) && sname->len) {
+    if (rc == CTR_OK && ctr__is_scalar(sname) && sname->len) {
       size_t n = sname->len + 12;
       if (!(nametag = malloc(n)))
         rc = CTR_ENOMEM;
@@ -876,7 +875,7 @@ int ctr__sigma_merge(ctr__defs *defs, ctr__diags *diags, const ctr__ynode *doc)
 {
   sctx x = {.defs = defs, .diags = diags, .doc = doc, .max_bytes = defs->limits[CTR_LIMIT_CONDITION_BYTES]};
   const ctr__ynode *title = ctr__ymap_get(doc, "title");
-  if (!ctr__sigma_scalar(title) || title->len == 0)
+  if (!ctr__is_scalar(title) || title->len == 0)
     return ctr__sigma_err(&x, title ? title : doc, 0, CODE_INVALID, "a Sigma rule needs a title (it names the rule)");
   x.title = title->value;
   const ctr__ynode *n;
@@ -886,7 +885,7 @@ int ctr__sigma_merge(ctr__defs *defs, ctr__diags *diags, const ctr__ynode *doc)
     return ctr__sigma_err(&x, n, 0, CODE_UNSUPPORTED, "Sigma filter documents are not supported");
   if ((n = ctr__ymap_get(doc, "action")))
     return ctr__sigma_err(&x, n, 0, CODE_UNSUPPORTED, "Sigma rule collections (action: %s) are not supported: write one document per rule",
-               ctr__sigma_scalar(n) ? n->value : "?");
+               ctr__is_scalar(n) ? n->value : "?");
   int rc = check_logsource(&x);
   if (rc != CTR_OK)
     return rc;
@@ -894,7 +893,7 @@ int ctr__sigma_merge(ctr__defs *defs, ctr__diags *diags, const ctr__ynode *doc)
   const char *prio;
   if (ctr__sigma_level(&x, level, &prio) != CTR_OK)
     return CTR_ESYNTAX;
-  if (desc && !ctr__sigma_scalar(desc))
+  if (desc && !ctr__is_scalar(desc))
     return ctr__sigma_err(&x, desc, 0, CODE_INVALID, "'description' must be a string");
   for (size_t i = 0; i < defs->nrules; i++)
     if (strcmp(defs->rules[i].name, title->value) == 0) {

@@ -77,7 +77,6 @@ typedef struct ctr__sigma_ctx {
  * CTR_ESYNTAX. */
 __attribute__((format(printf, 5, 6))) int ctr__sigma_err(ctr__sigma_ctx *x, const ctr__ynode *at, size_t off,
                                                          const char *code, const char *fmt, ...);
-bool ctr__sigma_scalar(const ctr__ynode *n);
 /* The key node of `key` in a map, NULL if none. */
 const ctr__ynode *ctr__sigma_key(const ctr__ynode *map, const char *key);
 /* A plain YAML boolean as JSON spells it ("true" / "false"), NULL if none. */

@@ -177,7 +177,7 @@ static int cond_or(cparse *p)
 /* One condition scalar into out. */
 int ctr__sigma_condition(sctx *x, const ctr__ynode *cond, named *sel, size_t nsel, tb *out)
 {
-  if (!ctr__sigma_scalar(cond) || cond->len == 0)
+  if (!ctr__is_scalar(cond) || cond->len == 0)
     return ctr__sigma_err(x, cond, 0, CODE_INVALID, "condition must be a non-empty string");
   cparse p = {.x = x, .cond = cond, .s = cond->value, .n = cond->len, .sel = sel, .nsel = nsel, .out = out};
   int rc = cond_or(&p);

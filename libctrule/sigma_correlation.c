@@ -11,7 +11,6 @@
 
 typedef ctr__sigma_ctx sctx;
 #define err ctr__sigma_err
-#define is_scalar ctr__sigma_scalar
 
 /* Most rules one correlation may name: temporal_ordered keeps a chain per
  * rule and group (correlate.c). */
@@ -86,7 +85,7 @@ static uint64_t timespan_s(const char *s, size_t n)
 
 static bool is_count(const ctr__ynode *v)
 {
-  if (!is_scalar(v) || v->style != YAML_PLAIN_SCALAR_STYLE || v->len == 0 || v->len > 18)
+  if (!ctr__is_scalar(v) || v->style != YAML_PLAIN_SCALAR_STYLE || v->len == 0 || v->len > 18)
     return false;
   for (size_t i = 0; i < v->len; i++)
     if (v->value[i] < '0' || v->value[i] > '9')
@@ -112,21 +111,21 @@ static int check_condition(sctx *x, const ctr__ynode *key, const ctr__ynode *con
   d->max_count = UINT64_MAX;
   for (size_t i = 0; i + 1 < cond->n; i += 2) {
     const ctr__ynode *k = cond->items[i], *v = cond->items[i + 1];
-    if (is_scalar(k) && strcmp(k->value, "field") == 0) {
+    if (ctr__is_scalar(k) && strcmp(k->value, "field") == 0) {
       if (!value_count)
         return ctr__buf_free(&text), err(x, k, 0, CODE_INVALID, "'field' belongs to a value_count correlation");
-      if (!is_scalar(v) || !ctr__sigma_path(v->value, v->len))
+      if (!ctr__is_scalar(v) || !ctr__sigma_path(v->value, v->len))
         return ctr__buf_free(&text),
                err(x, v, 0, CODE_UNSUPPORTED, "the counted field must be a field name (a dotted path of keys)");
       counted = v;
       continue;
     }
     size_t o = 0;
-    while (o < CTR__COUNTOF(ops) && !(is_scalar(k) && strcmp(k->value, ops[o]) == 0))
+    while (o < CTR__COUNTOF(ops) && !(ctr__is_scalar(k) && strcmp(k->value, ops[o]) == 0))
       o++;
     if (o == CTR__COUNTOF(ops))
       return ctr__buf_free(&text), err(x, k, 0, CODE_INVALID, "'%s' is not a correlation condition (gt, gte, lt, lte, eq, neq%s)",
-                                       is_scalar(k) ? k->value : "?", value_count ? ", field" : "");
+                                       ctr__is_scalar(k) ? k->value : "?", value_count ? ", field" : "");
     if (!is_count(v))
       return ctr__buf_free(&text), err(x, v, 0, CODE_INVALID, "'%s' needs a whole number", k->value);
     uint64_t n = strtoull(v->value, NULL, 10);
@@ -197,14 +196,14 @@ static int copy_tags(sctx *x, ctr__corrdef *d)
   if (!(d->tags = calloc(n, sizeof *d->tags)))
     return CTR_ENOMEM;
   for (size_t i = 0; tags && i < tags->n; i++) {
-    if (!is_scalar(tags->items[i]))
+    if (!ctr__is_scalar(tags->items[i]))
       return err(x, tags->items[i], 0, CODE_INVALID, "a tag must be a string");
     if (!(d->tags[d->ntags++] = ctr__strdup(tags->items[i]->value)))
       return CTR_ENOMEM;
   }
   if (!(d->tags[d->ntags++] = ctr__strdup("sigma")) || !(d->tags[d->ntags++] = ctr__strdup("sigma.correlation")))
     return CTR_ENOMEM;
-  if (is_scalar(id)) {
+  if (ctr__is_scalar(id)) {
     ctr__buf b = {0};
     if (ctr__buf_printf(&b, "sigma.id:%s", id->value) != CTR_OK)
       return CTR_ENOMEM;
@@ -239,19 +238,19 @@ static int read_correlation(sctx *x, const ctr__ynode *key, const ctr__ynode *c,
   for (size_t i = 0; i + 1 < c->n; i += 2) {
     const ctr__ynode *k = c->items[i];
     size_t j = 0;
-    while (j < CTR__COUNTOF(known) && !(is_scalar(k) && strcmp(k->value, known[j]) == 0))
+    while (j < CTR__COUNTOF(known) && !(ctr__is_scalar(k) && strcmp(k->value, known[j]) == 0))
       j++;
     if (j == CTR__COUNTOF(known))
-      return err(x, k, 0, CODE_UNSUPPORTED, "correlation attribute '%s' is not supported", is_scalar(k) ? k->value : "?");
+      return err(x, k, 0, CODE_UNSUPPORTED, "correlation attribute '%s' is not supported", ctr__is_scalar(k) ? k->value : "?");
   }
   const ctr__ynode *type = ctr__ymap_get(c, "type");
   size_t t = 0;
-  while (t < CTR__COUNTOF(types) && !(is_scalar(type) && strcmp(type->value, types[t]) == 0))
+  while (t < CTR__COUNTOF(types) && !(ctr__is_scalar(type) && strcmp(type->value, types[t]) == 0))
     t++;
   if (t == CTR__COUNTOF(types))
     return err(x, type ? type : key, 0, CODE_INVALID,
                "correlation type '%s' is not event_count, value_count, temporal or temporal_ordered",
-               is_scalar(type) ? type->value : "(none)");
+               ctr__is_scalar(type) ? type->value : "(none)");
   d->type = (ctr__corr_type)t;
   const ctr__ynode *rules = ctr__ymap_get(c, "rules");
   if (!rules || (rules->kind == CTR__Y_SEQ && rules->n == 0) || rules->kind == CTR__Y_MAP)
@@ -261,7 +260,7 @@ static int read_correlation(sctx *x, const ctr__ynode *key, const ctr__ynode *c,
     return err(x, rules, 0, CODE_UNSUPPORTED, "a correlation names at most %d rules", MAX_CORR_RULES);
   for (size_t i = 0; i < nrules; i++) {
     const ctr__ynode *r = rules->kind == CTR__Y_SEQ ? rules->items[i] : rules;
-    if (!is_scalar(r))
+    if (!ctr__is_scalar(r))
       return err(x, r, 0, CODE_INVALID, "a correlated rule is named by a string");
     if (!rule_defined(x->defs, r->value))
       return err(x, r, 0, CODE_INVALID,
@@ -273,11 +272,11 @@ static int read_correlation(sctx *x, const ctr__ynode *key, const ctr__ynode *c,
     return err(x, gb, 0, CODE_INVALID, "'group-by' must be a list of field names");
   for (size_t i = 0; gb && i < (gb->kind == CTR__Y_SEQ ? gb->n : 1); i++) {
     const ctr__ynode *f = gb->kind == CTR__Y_SEQ ? gb->items[i] : gb;
-    if (!is_scalar(f) || !ctr__sigma_path(f->value, f->len))
+    if (!ctr__is_scalar(f) || !ctr__sigma_path(f->value, f->len))
       return err(x, f, 0, CODE_UNSUPPORTED, "a 'group-by' entry must be a field name (a dotted path of keys)");
   }
   const ctr__ynode *ts = ctr__ymap_get(c, "timespan");
-  if (!is_scalar(ts) || !(d->span_s = timespan_s(ts->value, ts->len)))
+  if (!ctr__is_scalar(ts) || !(d->span_s = timespan_s(ts->value, ts->len)))
     return err(x, ts ? ts : key, 0, CODE_INVALID, "a correlation needs a 'timespan': a number and s, m, h or d (e.g. 1h)");
   if (d->span_s > (uint64_t)INT64_MAX / 1000000000) /* held in int64 nanoseconds, as event times are */
     return err(x, ts, 0, CODE_INVALID, "a 'timespan' must fit in 292 years (at most 106751d, or 9223372036s)");
@@ -318,7 +317,7 @@ int ctr__sigma_correlation(sctx *x, const ctr__ynode *key)
   const char *prio;
   if (ctr__sigma_level(x, level, &prio) != CTR_OK)
     return CTR_ESYNTAX;
-  if (desc && !is_scalar(desc))
+  if (desc && !ctr__is_scalar(desc))
     return err(x, desc, 0, CODE_INVALID, "'description' must be a string");
   int rc = check_title(x, title);
   if (rc != CTR_OK)
