@@ -364,3 +364,19 @@ def test_options_reach_the_c_scanners(ruleset: ctrule.Ruleset, many: list[Path])
         list(ctrule.scan_files(ruleset, paths, threads=2, max_record_bytes=-1))
     with pytest.raises(TypeError):
         list(ctrule.scan_files(ruleset, paths, threads=2, on_error=42))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_strict_and_a_nul_path_among_paths(ruleset: ctrule.Ruleset, many: list[Path], threads: int) -> None:
+    """Strict mode (Python threads: it stops at the feed a bad record was
+    in) gives a Scanner's BadRecordError per input; a path with a NUL, which
+    no C thread opens, raises ValueError at its place."""
+    paths = [p for p in many if p.is_file()][:20]
+    want = _outcome(_scanner_per_input(ruleset, paths, strict=True))
+    got = list(ctrule.scan_files(ruleset, paths, threads=threads, strict=True))
+    assert _outcome(got) == want and any(isinstance(r.error, ctrule.BadRecordError) for r in got)
+    done: list[ctrule.FileResult] = []
+    with pytest.raises(ValueError, match="null"):
+        for res in ctrule.scan_files(ruleset, [*paths[:3], str(paths[3]) + "\0x", *paths[4:]], threads=threads):
+            done.append(res)
+    assert [r.source for r in done] == paths[:3]
