@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctrule.h"
@@ -306,9 +307,22 @@ static int ctrbind_pool_push(struct ctrbind_pool *p, const char *path, size_t pa
  * until it and the `run` - 1 after it that are pushed are done, so that a
  * caller taking them in order wakes once for many (it takes the others
  * without waiting); with help, scans the next unclaimed files meanwhile.
- * NULL once the pool stopped. */
-static struct ctrbind_slot *ctrbind_pool_wait(struct ctrbind_pool *p, size_t i, size_t run, int help)
+ * NULL once the pool stopped, or (*timed_out set) when file i is still not
+ * done after timeout_ms of waiting (0: no limit), for a caller that must
+ * look at something else now and then (Python: its signals). */
+static struct ctrbind_slot *ctrbind_pool_wait(struct ctrbind_pool *p, size_t i, size_t run, int help,
+                                              unsigned timeout_ms, int *timed_out)
 {
+  struct timespec until;
+  if (timeout_ms) {
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)(timeout_ms / 1000u);
+    until.tv_nsec += (long)(timeout_ms % 1000u) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+      until.tv_sec++;
+      until.tv_nsec -= 1000000000L;
+    }
+  }
   pthread_mutex_lock(&p->mu);
   struct ctrbind_slot *s = i >= p->taken && i < p->pushed ? &p->slots[i % p->cap] : NULL;
   if (s && s->state != CTRBIND_SLOT_DONE) {
@@ -318,11 +332,17 @@ static struct ctrbind_slot *ctrbind_pool_wait(struct ctrbind_pool *p, size_t i, 
       struct ctrbind_slot *next = help && p->first_thread > 0 ? ctrbind_pool_claim(p) : NULL;
       if (next)
         ctrbind_pool_run(&p->workers[0], next);
-      else
+      else if (!timeout_ms)
         pthread_cond_wait(&p->ready, &p->mu);
+      else if (pthread_cond_timedwait(&p->ready, &p->mu, &until) == ETIMEDOUT)
+        break;
     }
     p->want_lo = 1;
     p->want_hi = 0;
+    if (!p->stop && s->state != CTRBIND_SLOT_DONE) {
+      *timed_out = 1;
+      s = NULL;
+    }
   }
   if (p->stop)
     s = NULL;

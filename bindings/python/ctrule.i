@@ -605,6 +605,8 @@ struct ctrpy_result {
   uint64_t nerrs, last_offset; /* record errors, the last one's offset */
 };
 
+#define CTRPY_POOL_SIGNALS_MS 100u /* a waiting caller runs the signal handlers this often */
+
 struct ctrpy_pool {
   struct ctrbind_pool *core;
   uint64_t keep_errors; /* record errors kept per input */
@@ -794,10 +796,18 @@ PyObject *ctrpy_pool_take(ctrpy_pool *p, PyObject *alert_cls)
     PyErr_SetString(PyExc_RuntimeError, "ctrpy_pool_take: the next input is not a pushed path");
     return NULL;
   }
+  /* Waits in slices, to run the signal handlers between them: a Ctrl-C
+   * while another thread scans a large file is not held until it ends. */
   struct ctrbind_slot *s;
-  Py_BEGIN_ALLOW_THREADS
-  s = ctrbind_pool_wait(c, i, 1, 1);
-  Py_END_ALLOW_THREADS
+  int timed_out;
+  do {
+    timed_out = 0;
+    Py_BEGIN_ALLOW_THREADS
+    s = ctrbind_pool_wait(c, i, 1, 1, CTRPY_POOL_SIGNALS_MS, &timed_out);
+    Py_END_ALLOW_THREADS
+    if (timed_out && PyErr_CheckSignals() != 0)
+      return NULL; /* KeyboardInterrupt, or what a handler raised */
+  } while (timed_out);
   if (!s)
     return ctrbind_pool_failed(c) ? PyErr_NoMemory() : (PyErr_SetString(PyExc_RuntimeError, "ctrpy_pool_take: the pool was stopped"), NULL);
   struct ctrpy_result *r = s->out;

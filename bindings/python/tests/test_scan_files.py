@@ -380,3 +380,50 @@ def test_strict_and_a_nul_path_among_paths(ruleset: ctrule.Ruleset, many: list[P
         for res in ctrule.scan_files(ruleset, [*paths[:3], str(paths[3]) + "\0x", *paths[4:]], threads=threads):
             done.append(res)
     assert [r.source for r in done] == paths[:3]
+
+
+def test_ctrl_c_while_the_caller_waits_for_a_c_thread(ruleset: ctrule.Ruleset, ndjson_bytes: bytes,
+                                                      tmp_path: Path) -> None:
+    """A Ctrl-C while the caller waits in C for a file a C thread is still
+    reading is handled within a fraction of a second (KeyboardInterrupt out
+    of scan_files), not once that file ends: here a FIFO no one opens for
+    writing until 3 s later."""
+    import _thread
+    import os
+    import signal
+    import threading
+    import time
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    small = tmp_path / "small.json"
+    small.write_bytes(ndjson_bytes)
+    sent: list[float] = []
+    handled: list[float] = []
+
+    def on_sigint(signum: int, frame: object) -> None:
+        handled.append(time.monotonic())
+        raise KeyboardInterrupt
+
+    def sources():  # type: ignore[no-untyped-def]
+        yield fifo
+        time.sleep(0.3)  # the C thread claims the FIFO (and blocks opening it); the caller takes small
+        yield small
+
+    def later() -> None:
+        time.sleep(0.8)
+        sent.append(time.monotonic())
+        _thread.interrupt_main()
+        time.sleep(3)
+        with open(fifo, "wb") as f:  # lets the thread blocked in open() go
+            f.write(ndjson_bytes)
+
+    old = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        t = threading.Thread(target=later)
+        t.start()
+        with pytest.raises(KeyboardInterrupt):
+            list(ctrule.scan_files(ruleset, sources(), threads=2))
+        t.join()
+    finally:
+        signal.signal(signal.SIGINT, old)
+    assert sent and handled and handled[0] - sent[0] < 2.0

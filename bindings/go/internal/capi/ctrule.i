@@ -623,7 +623,8 @@ static int ctrgo_pool_start(ctrgo_pool *p) { return ctrbind_pool_start(p->core);
  * many files. */
 static size_t ctrgo_pool_take(ctrgo_pool *p, size_t i, void *pack_buf, size_t pack_len)
 {
-  struct ctrbind_slot *s = ctrbind_pool_wait(p->core, i, CTRGO_POOL_BATCH, 0);
+  int timed_out = 0;
+  struct ctrbind_slot *s = ctrbind_pool_wait(p->core, i, CTRGO_POOL_BATCH, 0, 0, &timed_out);
   if (!s)
     return 0;
   size_t n = s->out_len;

@@ -13,9 +13,9 @@ extern
 #ifdef __cplusplus
   "C"
 #endif
-  void cgo_panic__capi_2ff88d41e108dc9f(const char*);
+  void cgo_panic__capi_be7297b815ca33b8(const char*);
 static void _swig_gopanic(const char *p) {
-  cgo_panic__capi_2ff88d41e108dc9f(p);
+  cgo_panic__capi_be7297b815ca33b8(p);
 }
 
 
@@ -330,6 +330,7 @@ static void ctrgo_record_error_tramp(const ctr_record_error *e, void *user_data)
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctrule.h"
@@ -608,9 +609,22 @@ static int ctrbind_pool_push(struct ctrbind_pool *p, const char *path, size_t pa
  * until it and the `run` - 1 after it that are pushed are done, so that a
  * caller taking them in order wakes once for many (it takes the others
  * without waiting); with help, scans the next unclaimed files meanwhile.
- * NULL once the pool stopped. */
-static struct ctrbind_slot *ctrbind_pool_wait(struct ctrbind_pool *p, size_t i, size_t run, int help)
+ * NULL once the pool stopped, or (*timed_out set) when file i is still not
+ * done after timeout_ms of waiting (0: no limit), for a caller that must
+ * look at something else now and then (Python: its signals). */
+static struct ctrbind_slot *ctrbind_pool_wait(struct ctrbind_pool *p, size_t i, size_t run, int help,
+                                              unsigned timeout_ms, int *timed_out)
 {
+  struct timespec until;
+  if (timeout_ms) {
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)(timeout_ms / 1000u);
+    until.tv_nsec += (long)(timeout_ms % 1000u) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+      until.tv_sec++;
+      until.tv_nsec -= 1000000000L;
+    }
+  }
   pthread_mutex_lock(&p->mu);
   struct ctrbind_slot *s = i >= p->taken && i < p->pushed ? &p->slots[i % p->cap] : NULL;
   if (s && s->state != CTRBIND_SLOT_DONE) {
@@ -620,11 +634,17 @@ static struct ctrbind_slot *ctrbind_pool_wait(struct ctrbind_pool *p, size_t i, 
       struct ctrbind_slot *next = help && p->first_thread > 0 ? ctrbind_pool_claim(p) : NULL;
       if (next)
         ctrbind_pool_run(&p->workers[0], next);
-      else
+      else if (!timeout_ms)
         pthread_cond_wait(&p->ready, &p->mu);
+      else if (pthread_cond_timedwait(&p->ready, &p->mu, &until) == ETIMEDOUT)
+        break;
     }
     p->want_lo = 1;
     p->want_hi = 0;
+    if (!p->stop && s->state != CTRBIND_SLOT_DONE) {
+      *timed_out = 1;
+      s = NULL;
+    }
   }
   if (p->stop)
     s = NULL;
@@ -1029,7 +1049,8 @@ static int ctrgo_pool_start(ctrgo_pool *p) { return ctrbind_pool_start(p->core);
  * many files. */
 static size_t ctrgo_pool_take(ctrgo_pool *p, size_t i, void *pack_buf, size_t pack_len)
 {
-  struct ctrbind_slot *s = ctrbind_pool_wait(p->core, i, CTRGO_POOL_BATCH, 0);
+  int timed_out = 0;
+  struct ctrbind_slot *s = ctrbind_pool_wait(p->core, i, CTRGO_POOL_BATCH, 0, 0, &timed_out);
   if (!s)
     return 0;
   size_t n = s->out_len;
@@ -1060,7 +1081,7 @@ static void ctrgo_pool_free(ctrgo_pool *p)
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_2ff88d41e108dc9f(void *_swig_go_0) {
+void _wrap_Swig_free_capi_be7297b815ca33b8(void *_swig_go_0) {
   void *arg1 = 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -1070,7 +1091,7 @@ void _wrap_Swig_free_capi_2ff88d41e108dc9f(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_2ff88d41e108dc9f(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_be7297b815ca33b8(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -1083,7 +1104,7 @@ void *_wrap_Swig_malloc_capi_2ff88d41e108dc9f(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_VERSION_HEX_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_VERSION_HEX_capi_be7297b815ca33b8() {
   int result;
   intgo _swig_go_result;
   
@@ -1094,7 +1115,7 @@ intgo _wrap_CTR_VERSION_HEX_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_ctr_version_capi_2ff88d41e108dc9f() {
+intgo _wrap_ctr_version_capi_be7297b815ca33b8() {
   unsigned int result;
   intgo _swig_go_result;
   
@@ -1105,7 +1126,7 @@ intgo _wrap_ctr_version_capi_2ff88d41e108dc9f() {
 }
 
 
-_gostring_ _wrap_ctr_version_string_capi_2ff88d41e108dc9f() {
+_gostring_ _wrap_ctr_version_string_capi_be7297b815ca33b8() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -1116,7 +1137,7 @@ _gostring_ _wrap_ctr_version_string_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_OK_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_OK_capi_be7297b815ca33b8() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1128,7 +1149,7 @@ intgo _wrap_CTR_OK_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_STOPPED_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_STOPPED_capi_be7297b815ca33b8() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1140,7 +1161,7 @@ intgo _wrap_CTR_STOPPED_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_ENOMEM_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_ENOMEM_capi_be7297b815ca33b8() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1152,7 +1173,7 @@ intgo _wrap_CTR_ENOMEM_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_EINVAL_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_EINVAL_capi_be7297b815ca33b8() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1164,7 +1185,7 @@ intgo _wrap_CTR_EINVAL_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_ESYNTAX_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_ESYNTAX_capi_be7297b815ca33b8() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1176,7 +1197,7 @@ intgo _wrap_CTR_ESYNTAX_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_EIO_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_EIO_capi_be7297b815ca33b8() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1188,7 +1209,7 @@ intgo _wrap_CTR_EIO_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_EDATA_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_EDATA_capi_be7297b815ca33b8() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1200,7 +1221,7 @@ intgo _wrap_CTR_EDATA_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_ENOENT_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_ENOENT_capi_be7297b815ca33b8() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1212,7 +1233,7 @@ intgo _wrap_CTR_ENOENT_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_EBUSY_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_EBUSY_capi_be7297b815ca33b8() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1224,7 +1245,7 @@ intgo _wrap_CTR_EBUSY_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_ELIMIT_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_ELIMIT_capi_be7297b815ca33b8() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1236,7 +1257,7 @@ intgo _wrap_CTR_ELIMIT_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_EVERSION_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_EVERSION_capi_be7297b815ca33b8() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1248,7 +1269,7 @@ intgo _wrap_CTR_EVERSION_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_ESTATE_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_ESTATE_capi_be7297b815ca33b8() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1260,7 +1281,7 @@ intgo _wrap_CTR_ESTATE_capi_2ff88d41e108dc9f() {
 }
 
 
-_gostring_ _wrap_ctr_strerror_capi_2ff88d41e108dc9f(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_strerror_capi_be7297b815ca33b8(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1273,7 +1294,7 @@ _gostring_ _wrap_ctr_strerror_capi_2ff88d41e108dc9f(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_status_name_capi_2ff88d41e108dc9f(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_status_name_capi_be7297b815ca33b8(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1286,7 +1307,7 @@ _gostring_ _wrap_ctr_status_name_capi_2ff88d41e108dc9f(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_be7297b815ca33b8() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1298,7 +1319,7 @@ intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ALERT_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_PRIORITY_ALERT_capi_be7297b815ca33b8() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1310,7 +1331,7 @@ intgo _wrap_CTR_PRIORITY_ALERT_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_CRITICAL_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_PRIORITY_CRITICAL_capi_be7297b815ca33b8() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1322,7 +1343,7 @@ intgo _wrap_CTR_PRIORITY_CRITICAL_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ERROR_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_PRIORITY_ERROR_capi_be7297b815ca33b8() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1334,7 +1355,7 @@ intgo _wrap_CTR_PRIORITY_ERROR_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_WARNING_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_PRIORITY_WARNING_capi_be7297b815ca33b8() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1346,7 +1367,7 @@ intgo _wrap_CTR_PRIORITY_WARNING_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_NOTICE_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_PRIORITY_NOTICE_capi_be7297b815ca33b8() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1358,7 +1379,7 @@ intgo _wrap_CTR_PRIORITY_NOTICE_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_be7297b815ca33b8() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1370,7 +1391,7 @@ intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_DEBUG_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_PRIORITY_DEBUG_capi_be7297b815ca33b8() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1382,7 +1403,7 @@ intgo _wrap_CTR_PRIORITY_DEBUG_capi_2ff88d41e108dc9f() {
 }
 
 
-_gostring_ _wrap_ctr_priority_name_capi_2ff88d41e108dc9f(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_priority_name_capi_be7297b815ca33b8(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1402,7 +1423,7 @@ _gostring_ _wrap_ctr_priority_name_capi_2ff88d41e108dc9f(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_priority_parse_capi_2ff88d41e108dc9f(_gostring_ _swig_go_0) {
+intgo _wrap_ctr_priority_parse_capi_be7297b815ca33b8(_gostring_ _swig_go_0) {
   char *arg1 = 0 ;
   char *temp1 ;
   int result;
@@ -1422,7 +1443,7 @@ intgo _wrap_ctr_priority_parse_capi_2ff88d41e108dc9f(_gostring_ _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_SEVERITY_ERROR_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_SEVERITY_ERROR_capi_be7297b815ca33b8() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -1434,7 +1455,7 @@ intgo _wrap_CTR_SEVERITY_ERROR_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_SEVERITY_WARNING_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_SEVERITY_WARNING_capi_be7297b815ca33b8() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -1446,7 +1467,7 @@ intgo _wrap_CTR_SEVERITY_WARNING_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_ctr_diag_severity_capi_2ff88d41e108dc9f(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_severity_capi_be7297b815ca33b8(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1459,7 +1480,7 @@ intgo _wrap_ctr_diag_severity_capi_2ff88d41e108dc9f(struct ctr_diag *_swig_go_0)
 }
 
 
-_gostring_ _wrap_ctr_diag_file_capi_2ff88d41e108dc9f(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_file_capi_be7297b815ca33b8(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1472,7 +1493,7 @@ _gostring_ _wrap_ctr_diag_file_capi_2ff88d41e108dc9f(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_diag_line_capi_2ff88d41e108dc9f(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_line_capi_be7297b815ca33b8(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -1485,7 +1506,7 @@ intgo _wrap_ctr_diag_line_capi_2ff88d41e108dc9f(struct ctr_diag *_swig_go_0) {
 }
 
 
-intgo _wrap_ctr_diag_column_capi_2ff88d41e108dc9f(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_column_capi_be7297b815ca33b8(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -1498,7 +1519,7 @@ intgo _wrap_ctr_diag_column_capi_2ff88d41e108dc9f(struct ctr_diag *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_diag_item_capi_2ff88d41e108dc9f(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_item_capi_be7297b815ca33b8(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1518,7 +1539,7 @@ _gostring_ _wrap_ctr_diag_item_capi_2ff88d41e108dc9f(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_code_capi_2ff88d41e108dc9f(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_code_capi_be7297b815ca33b8(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1531,7 +1552,7 @@ _gostring_ _wrap_ctr_diag_code_capi_2ff88d41e108dc9f(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_message_capi_2ff88d41e108dc9f(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_message_capi_be7297b815ca33b8(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1544,7 +1565,7 @@ _gostring_ _wrap_ctr_diag_message_capi_2ff88d41e108dc9f(struct ctr_diag *_swig_g
 }
 
 
-_gostring_ _wrap_ctr_diag_text_capi_2ff88d41e108dc9f(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_text_capi_be7297b815ca33b8(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1557,7 +1578,7 @@ _gostring_ _wrap_ctr_diag_text_capi_2ff88d41e108dc9f(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_compiler_new_capi_2ff88d41e108dc9f(_goslice_ _swig_go_0) {
+intgo _wrap_ctr_compiler_new_capi_be7297b815ca33b8(_goslice_ _swig_go_0) {
   ctr_compiler **arg1 = 0 ;
   ctr_compiler *out_temp1 ;
   int result;
@@ -1578,7 +1599,7 @@ intgo _wrap_ctr_compiler_new_capi_2ff88d41e108dc9f(_goslice_ _swig_go_0) {
 }
 
 
-void _wrap_ctr_compiler_free_capi_2ff88d41e108dc9f(struct ctr_compiler *_swig_go_0) {
+void _wrap_ctr_compiler_free_capi_be7297b815ca33b8(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   
   arg1 = *(ctr_compiler **)&_swig_go_0; 
@@ -1588,7 +1609,7 @@ void _wrap_ctr_compiler_free_capi_2ff88d41e108dc9f(struct ctr_compiler *_swig_go
 }
 
 
-intgo _wrap_ctr_compiler_add_file_capi_2ff88d41e108dc9f(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_file_capi_be7297b815ca33b8(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1610,7 +1631,7 @@ intgo _wrap_ctr_compiler_add_file_capi_2ff88d41e108dc9f(struct ctr_compiler *_sw
 }
 
 
-intgo _wrap_ctr_compiler_add_string_capi_2ff88d41e108dc9f(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_ctr_compiler_add_string_capi_be7297b815ca33b8(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   size_t arg3 ;
@@ -1639,7 +1660,7 @@ intgo _wrap_ctr_compiler_add_string_capi_2ff88d41e108dc9f(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_add_builtin_capi_2ff88d41e108dc9f(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_builtin_capi_be7297b815ca33b8(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1661,7 +1682,7 @@ intgo _wrap_ctr_compiler_add_builtin_capi_2ff88d41e108dc9f(struct ctr_compiler *
 }
 
 
-long long _wrap_ctr_builtin_count_capi_2ff88d41e108dc9f() {
+long long _wrap_ctr_builtin_count_capi_be7297b815ca33b8() {
   size_t result;
   long long _swig_go_result;
   
@@ -1672,7 +1693,7 @@ long long _wrap_ctr_builtin_count_capi_2ff88d41e108dc9f() {
 }
 
 
-_gostring_ _wrap_ctr_builtin_name_capi_2ff88d41e108dc9f(long long _swig_go_0) {
+_gostring_ _wrap_ctr_builtin_name_capi_be7297b815ca33b8(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1692,7 +1713,7 @@ _gostring_ _wrap_ctr_builtin_name_capi_2ff88d41e108dc9f(long long _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_compiler_select_name_capi_2ff88d41e108dc9f(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_name_capi_be7297b815ca33b8(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -1716,7 +1737,7 @@ intgo _wrap_ctr_compiler_select_name_capi_2ff88d41e108dc9f(struct ctr_compiler *
 }
 
 
-intgo _wrap_ctr_compiler_select_tag_capi_2ff88d41e108dc9f(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_tag_capi_be7297b815ca33b8(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -1740,7 +1761,7 @@ intgo _wrap_ctr_compiler_select_tag_capi_2ff88d41e108dc9f(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_set_min_priority_capi_2ff88d41e108dc9f(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_compiler_set_min_priority_capi_be7297b815ca33b8(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   int result;
@@ -1755,7 +1776,7 @@ intgo _wrap_ctr_compiler_set_min_priority_capi_2ff88d41e108dc9f(struct ctr_compi
 }
 
 
-intgo _wrap_ctr_compiler_set_limit_capi_2ff88d41e108dc9f(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_compiler_set_limit_capi_be7297b815ca33b8(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -1772,7 +1793,7 @@ intgo _wrap_ctr_compiler_set_limit_capi_2ff88d41e108dc9f(struct ctr_compiler *_s
 }
 
 
-intgo _wrap_ctr_compiler_compile_capi_2ff88d41e108dc9f(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_compiler_compile_capi_be7297b815ca33b8(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   ctr_ruleset **arg2 = 0 ;
   ctr_ruleset *out_temp2 ;
@@ -1795,7 +1816,7 @@ intgo _wrap_ctr_compiler_compile_capi_2ff88d41e108dc9f(struct ctr_compiler *_swi
 }
 
 
-long long _wrap_ctr_compiler_diag_count_capi_2ff88d41e108dc9f(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_diag_count_capi_be7297b815ca33b8(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1808,7 +1829,7 @@ long long _wrap_ctr_compiler_diag_count_capi_2ff88d41e108dc9f(struct ctr_compile
 }
 
 
-struct ctr_diag *_wrap_ctr_compiler_diag_capi_2ff88d41e108dc9f(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
+struct ctr_diag *_wrap_ctr_compiler_diag_capi_be7297b815ca33b8(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   size_t arg2 ;
   ctr_diag *result = 0 ;
@@ -1823,7 +1844,7 @@ struct ctr_diag *_wrap_ctr_compiler_diag_capi_2ff88d41e108dc9f(struct ctr_compil
 }
 
 
-long long _wrap_ctr_compiler_error_count_capi_2ff88d41e108dc9f(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_error_count_capi_be7297b815ca33b8(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1836,7 +1857,7 @@ long long _wrap_ctr_compiler_error_count_capi_2ff88d41e108dc9f(struct ctr_compil
 }
 
 
-struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go_0) {
+struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   ctr_ruleset *result = 0 ;
   struct ctr_ruleset *_swig_go_result;
@@ -1849,7 +1870,7 @@ struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_2ff88d41e108dc9f(struct ctr_rules
 }
 
 
-void _wrap_ctr_ruleset_unref_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go_0) {
+void _wrap_ctr_ruleset_unref_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   
   arg1 = *(ctr_ruleset **)&_swig_go_0; 
@@ -1859,7 +1880,7 @@ void _wrap_ctr_ruleset_unref_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go_
 }
 
 
-long long _wrap_ctr_ruleset_rule_count_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_rule_count_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1872,7 +1893,7 @@ long long _wrap_ctr_ruleset_rule_count_capi_2ff88d41e108dc9f(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_name_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_name_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1894,7 +1915,7 @@ _gostring_ _wrap_ctr_ruleset_rule_name_capi_2ff88d41e108dc9f(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_desc_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_desc_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1916,7 +1937,7 @@ _gostring_ _wrap_ctr_ruleset_rule_desc_capi_2ff88d41e108dc9f(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_condition_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_condition_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1938,7 +1959,7 @@ _gostring_ _wrap_ctr_ruleset_rule_condition_capi_2ff88d41e108dc9f(struct ctr_rul
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_output_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_output_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1960,7 +1981,7 @@ _gostring_ _wrap_ctr_ruleset_rule_output_capi_2ff88d41e108dc9f(struct ctr_rulese
 }
 
 
-intgo _wrap_ctr_ruleset_rule_priority_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_priority_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -1975,7 +1996,7 @@ intgo _wrap_ctr_ruleset_rule_priority_capi_2ff88d41e108dc9f(struct ctr_ruleset *
 }
 
 
-intgo _wrap_ctr_ruleset_rule_enabled_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_enabled_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -1990,7 +2011,7 @@ intgo _wrap_ctr_ruleset_rule_enabled_capi_2ff88d41e108dc9f(struct ctr_ruleset *_
 }
 
 
-long long _wrap_ctr_ruleset_rule_tag_count_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+long long _wrap_ctr_ruleset_rule_tag_count_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t result;
@@ -2005,7 +2026,7 @@ long long _wrap_ctr_ruleset_rule_tag_count_capi_2ff88d41e108dc9f(struct ctr_rule
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_tag_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_ctr_ruleset_rule_tag_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t arg3 ;
@@ -2029,7 +2050,7 @@ _gostring_ _wrap_ctr_ruleset_rule_tag_capi_2ff88d41e108dc9f(struct ctr_ruleset *
 }
 
 
-long long _wrap_ctr_ruleset_enabled_count_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_enabled_count_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2042,7 +2063,7 @@ long long _wrap_ctr_ruleset_enabled_count_capi_2ff88d41e108dc9f(struct ctr_rules
 }
 
 
-long long _wrap_ctr_field_count_capi_2ff88d41e108dc9f() {
+long long _wrap_ctr_field_count_capi_be7297b815ca33b8() {
   size_t result;
   long long _swig_go_result;
   
@@ -2053,7 +2074,7 @@ long long _wrap_ctr_field_count_capi_2ff88d41e108dc9f() {
 }
 
 
-_gostring_ _wrap_ctr_field_name_capi_2ff88d41e108dc9f(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_name_capi_be7297b815ca33b8(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2073,7 +2094,7 @@ _gostring_ _wrap_ctr_field_name_capi_2ff88d41e108dc9f(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_desc_capi_2ff88d41e108dc9f(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_desc_capi_be7297b815ca33b8(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2093,7 +2114,7 @@ _gostring_ _wrap_ctr_field_desc_capi_2ff88d41e108dc9f(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_type_capi_2ff88d41e108dc9f(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_type_capi_be7297b815ca33b8(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2113,7 +2134,7 @@ _gostring_ _wrap_ctr_field_type_capi_2ff88d41e108dc9f(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_match_rule_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_rule_capi_be7297b815ca33b8(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2126,7 +2147,7 @@ _gostring_ _wrap_ctr_match_rule_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go
 }
 
 
-intgo _wrap_ctr_match_priority_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_0) {
+intgo _wrap_ctr_match_priority_capi_be7297b815ca33b8(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2139,7 +2160,7 @@ intgo _wrap_ctr_match_priority_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_source_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_source_capi_be7297b815ca33b8(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2152,7 +2173,7 @@ _gostring_ _wrap_ctr_match_source_capi_2ff88d41e108dc9f(struct ctr_match *_swig_
 }
 
 
-_gostring_ _wrap_ctr_match_output_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_output_capi_be7297b815ca33b8(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2165,7 +2186,7 @@ _gostring_ _wrap_ctr_match_output_capi_2ff88d41e108dc9f(struct ctr_match *_swig_
 }
 
 
-long long _wrap_ctr_match_tag_count_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_tag_count_capi_be7297b815ca33b8(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2178,7 +2199,7 @@ long long _wrap_ctr_match_tag_count_capi_2ff88d41e108dc9f(struct ctr_match *_swi
 }
 
 
-_gostring_ _wrap_ctr_match_tag_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_tag_capi_be7297b815ca33b8(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -2200,7 +2221,7 @@ _gostring_ _wrap_ctr_match_tag_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_
 }
 
 
-long long _wrap_ctr_match_field_count_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_field_count_capi_be7297b815ca33b8(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2213,7 +2234,7 @@ long long _wrap_ctr_match_field_count_capi_2ff88d41e108dc9f(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_name_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_name_capi_be7297b815ca33b8(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -2235,7 +2256,7 @@ _gostring_ _wrap_ctr_match_field_name_capi_2ff88d41e108dc9f(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_value_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_value_capi_be7297b815ca33b8(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -2257,7 +2278,7 @@ _gostring_ _wrap_ctr_match_field_value_capi_2ff88d41e108dc9f(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_time_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_time_capi_be7297b815ca33b8(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2270,7 +2291,7 @@ long long _wrap_ctr_match_time_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_event_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_event_capi_be7297b815ca33b8(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t len_temp2 ;
@@ -2289,7 +2310,7 @@ _gostring_ _wrap_ctr_match_event_capi_2ff88d41e108dc9f(struct ctr_match *_swig_g
 }
 
 
-long long _wrap_ctr_match_record_index_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_record_index_capi_be7297b815ca33b8(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2302,7 +2323,7 @@ long long _wrap_ctr_match_record_index_capi_2ff88d41e108dc9f(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_byte_offset_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_byte_offset_capi_be7297b815ca33b8(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2315,7 +2336,7 @@ long long _wrap_ctr_match_byte_offset_capi_2ff88d41e108dc9f(struct ctr_match *_s
 }
 
 
-intgo _wrap_ctr_match_silenced_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_0) {
+intgo _wrap_ctr_match_silenced_capi_be7297b815ca33b8(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2328,7 +2349,7 @@ intgo _wrap_ctr_match_silenced_capi_2ff88d41e108dc9f(struct ctr_match *_swig_go_
 }
 
 
-intgo _wrap_CTR_JSON_EVENT_ID_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_JSON_EVENT_ID_capi_be7297b815ca33b8() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2340,7 +2361,7 @@ intgo _wrap_CTR_JSON_EVENT_ID_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_JSON_MESSAGE_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_JSON_MESSAGE_capi_be7297b815ca33b8() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2352,7 +2373,7 @@ intgo _wrap_CTR_JSON_MESSAGE_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_JSON_NO_OUTPUT_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_JSON_NO_OUTPUT_capi_be7297b815ca33b8() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2364,7 +2385,7 @@ intgo _wrap_CTR_JSON_NO_OUTPUT_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_be7297b815ca33b8() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2376,7 +2397,7 @@ intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_JSON_NO_TAGS_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_JSON_NO_TAGS_capi_be7297b815ca33b8() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2388,7 +2409,7 @@ intgo _wrap_CTR_JSON_NO_TAGS_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_JSON_TIME_ISO8601_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_JSON_TIME_ISO8601_capi_be7297b815ca33b8() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2400,7 +2421,7 @@ intgo _wrap_CTR_JSON_TIME_ISO8601_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR__JSON_ALL_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR__JSON_ALL_capi_be7297b815ca33b8() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2412,7 +2433,7 @@ intgo _wrap_CTR__JSON_ALL_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_ctr_record_error_status_capi_2ff88d41e108dc9f(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_status_capi_be7297b815ca33b8(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2425,7 +2446,7 @@ intgo _wrap_ctr_record_error_status_capi_2ff88d41e108dc9f(struct ctr_record_erro
 }
 
 
-long long _wrap_ctr_record_error_index_capi_2ff88d41e108dc9f(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_index_capi_be7297b815ca33b8(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2438,7 +2459,7 @@ long long _wrap_ctr_record_error_index_capi_2ff88d41e108dc9f(struct ctr_record_e
 }
 
 
-long long _wrap_ctr_record_error_offset_capi_2ff88d41e108dc9f(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_offset_capi_be7297b815ca33b8(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2451,7 +2472,7 @@ long long _wrap_ctr_record_error_offset_capi_2ff88d41e108dc9f(struct ctr_record_
 }
 
 
-_gostring_ _wrap_ctr_record_error_message_capi_2ff88d41e108dc9f(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_message_capi_be7297b815ca33b8(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2464,7 +2485,7 @@ _gostring_ _wrap_ctr_record_error_message_capi_2ff88d41e108dc9f(struct ctr_recor
 }
 
 
-intgo _wrap_ctr_record_error_evaluated_capi_2ff88d41e108dc9f(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_evaluated_capi_be7297b815ca33b8(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2477,7 +2498,7 @@ intgo _wrap_ctr_record_error_evaluated_capi_2ff88d41e108dc9f(struct ctr_record_e
 }
 
 
-_gostring_ _wrap_ctr_record_error_text_capi_2ff88d41e108dc9f(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_text_capi_be7297b815ca33b8(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2490,7 +2511,7 @@ _gostring_ _wrap_ctr_record_error_text_capi_2ff88d41e108dc9f(struct ctr_record_e
 }
 
 
-intgo _wrap_CTR_FORMAT_AUTO_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_FORMAT_AUTO_capi_be7297b815ca33b8() {
   enum ctr_format result;
   intgo _swig_go_result;
   
@@ -2502,7 +2523,7 @@ intgo _wrap_CTR_FORMAT_AUTO_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_be7297b815ca33b8() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2514,7 +2535,7 @@ intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_SCAN_NO_INDEX_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_SCAN_NO_INDEX_capi_be7297b815ca33b8() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2526,7 +2547,7 @@ intgo _wrap_CTR_SCAN_NO_INDEX_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_be7297b815ca33b8() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2538,7 +2559,7 @@ intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_be7297b815ca33b8() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2550,7 +2571,7 @@ intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_be7297b815ca33b8() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2562,7 +2583,7 @@ intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_be7297b815ca33b8() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2574,7 +2595,7 @@ intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_be7297b815ca33b8() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2586,7 +2607,7 @@ intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_be7297b815ca33b8() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2598,7 +2619,7 @@ intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_NODES_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_LIMIT_YAML_NODES_capi_be7297b815ca33b8() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2610,7 +2631,7 @@ intgo _wrap_CTR_LIMIT_YAML_NODES_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_be7297b815ca33b8() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2622,7 +2643,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_be7297b815ca33b8() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2634,7 +2655,7 @@ intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_be7297b815ca33b8() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2646,7 +2667,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RULES_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_LIMIT_RULES_capi_be7297b815ca33b8() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2658,7 +2679,7 @@ intgo _wrap_CTR_LIMIT_RULES_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_be7297b815ca33b8() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2670,7 +2691,7 @@ intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_be7297b815ca33b8() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2682,7 +2703,7 @@ intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_be7297b815ca33b8() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2694,7 +2715,7 @@ intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_be7297b815ca33b8() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2706,7 +2727,7 @@ intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_be7297b815ca33b8() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2718,7 +2739,7 @@ intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_be7297b815ca33b8() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2730,7 +2751,7 @@ intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_LIMIT__COUNT_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_LIMIT__COUNT_capi_be7297b815ca33b8() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2742,7 +2763,7 @@ intgo _wrap_CTR_LIMIT__COUNT_capi_2ff88d41e108dc9f() {
 }
 
 
-long long _wrap_ctr_limit_default_capi_2ff88d41e108dc9f(intgo _swig_go_0) {
+long long _wrap_ctr_limit_default_capi_be7297b815ca33b8(intgo _swig_go_0) {
   int arg1 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2755,7 +2776,7 @@ long long _wrap_ctr_limit_default_capi_2ff88d41e108dc9f(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_limit_name_capi_2ff88d41e108dc9f(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_limit_name_capi_be7297b815ca33b8(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2768,7 +2789,7 @@ _gostring_ _wrap_ctr_limit_name_capi_2ff88d41e108dc9f(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_STAT_BYTES_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_STAT_BYTES_capi_be7297b815ca33b8() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2780,7 +2801,7 @@ intgo _wrap_CTR_STAT_BYTES_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_STAT_RECORDS_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_STAT_RECORDS_capi_be7297b815ca33b8() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2792,7 +2813,7 @@ intgo _wrap_CTR_STAT_RECORDS_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_STAT_MATCHES_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_STAT_MATCHES_capi_be7297b815ca33b8() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2804,7 +2825,7 @@ intgo _wrap_CTR_STAT_MATCHES_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_STAT_BAD_RECORDS_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_STAT_BAD_RECORDS_capi_be7297b815ca33b8() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2816,7 +2837,7 @@ intgo _wrap_CTR_STAT_BAD_RECORDS_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_STAT_SKIPPED_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_STAT_SKIPPED_capi_be7297b815ca33b8() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2828,7 +2849,7 @@ intgo _wrap_CTR_STAT_SKIPPED_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_STAT_EVALUATED_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_STAT_EVALUATED_capi_be7297b815ca33b8() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2840,7 +2861,7 @@ intgo _wrap_CTR_STAT_EVALUATED_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_STAT_INCOMPLETE_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_STAT_INCOMPLETE_capi_be7297b815ca33b8() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2852,7 +2873,7 @@ intgo _wrap_CTR_STAT_INCOMPLETE_capi_2ff88d41e108dc9f() {
 }
 
 
-intgo _wrap_CTR_STAT__COUNT_capi_2ff88d41e108dc9f() {
+intgo _wrap_CTR_STAT__COUNT_capi_be7297b815ca33b8() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2864,7 +2885,7 @@ intgo _wrap_CTR_STAT__COUNT_capi_2ff88d41e108dc9f() {
 }
 
 
-void _wrap_ctr_scanner_free_capi_2ff88d41e108dc9f(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_free_capi_be7297b815ca33b8(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -2874,7 +2895,7 @@ void _wrap_ctr_scanner_free_capi_2ff88d41e108dc9f(struct ctr_scanner *_swig_go_0
 }
 
 
-intgo _wrap_ctr_scanner_set_flags_capi_2ff88d41e108dc9f(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_scanner_set_flags_capi_be7297b815ca33b8(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   unsigned int arg2 ;
   int result;
@@ -2889,7 +2910,7 @@ intgo _wrap_ctr_scanner_set_flags_capi_2ff88d41e108dc9f(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_set_limit_capi_2ff88d41e108dc9f(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_scanner_set_limit_capi_be7297b815ca33b8(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -2906,7 +2927,7 @@ intgo _wrap_ctr_scanner_set_limit_capi_2ff88d41e108dc9f(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_feed_capi_2ff88d41e108dc9f(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_scanner_feed_capi_be7297b815ca33b8(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -2925,7 +2946,7 @@ intgo _wrap_ctr_scanner_feed_capi_2ff88d41e108dc9f(struct ctr_scanner *_swig_go_
 }
 
 
-intgo _wrap_ctr_scanner_finish_capi_2ff88d41e108dc9f(struct ctr_scanner *_swig_go_0) {
+intgo _wrap_ctr_scanner_finish_capi_be7297b815ca33b8(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2938,7 +2959,7 @@ intgo _wrap_ctr_scanner_finish_capi_2ff88d41e108dc9f(struct ctr_scanner *_swig_g
 }
 
 
-void _wrap_ctr_scanner_reset_capi_2ff88d41e108dc9f(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_reset_capi_be7297b815ca33b8(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -2948,7 +2969,7 @@ void _wrap_ctr_scanner_reset_capi_2ff88d41e108dc9f(struct ctr_scanner *_swig_go_
 }
 
 
-long long _wrap_ctr_scanner_stat_capi_2ff88d41e108dc9f(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_ctr_scanner_stat_capi_be7297b815ca33b8(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t result;
@@ -2963,7 +2984,7 @@ long long _wrap_ctr_scanner_stat_capi_2ff88d41e108dc9f(struct ctr_scanner *_swig
 }
 
 
-_gostring_ _wrap_ctr_scanner_last_error_capi_2ff88d41e108dc9f(struct ctr_scanner *_swig_go_0) {
+_gostring_ _wrap_ctr_scanner_last_error_capi_be7297b815ca33b8(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2976,7 +2997,7 @@ _gostring_ _wrap_ctr_scanner_last_error_capi_2ff88d41e108dc9f(struct ctr_scanner
 }
 
 
-struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_2ff88d41e108dc9f(intgo _swig_go_0, intgo _swig_go_1) {
+struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_be7297b815ca33b8(intgo _swig_go_0, intgo _swig_go_1) {
   uintptr_t arg1 ;
   int arg2 ;
   ctrgo_ctx *result = 0 ;
@@ -2991,7 +3012,7 @@ struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_2ff88d41e108dc9f(intgo _swig_go_0, in
 }
 
 
-void _wrap_ctrgo_ctx_free_capi_2ff88d41e108dc9f(struct ctrgo_ctx *_swig_go_0) {
+void _wrap_ctrgo_ctx_free_capi_be7297b815ca33b8(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   
   arg1 = *(ctrgo_ctx **)&_swig_go_0; 
@@ -3001,7 +3022,7 @@ void _wrap_ctrgo_ctx_free_capi_2ff88d41e108dc9f(struct ctrgo_ctx *_swig_go_0) {
 }
 
 
-intgo _wrap_ctrgo_ctx_oom_capi_2ff88d41e108dc9f(struct ctrgo_ctx *_swig_go_0) {
+intgo _wrap_ctrgo_ctx_oom_capi_be7297b815ca33b8(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3014,7 +3035,7 @@ intgo _wrap_ctrgo_ctx_oom_capi_2ff88d41e108dc9f(struct ctrgo_ctx *_swig_go_0) {
 }
 
 
-intgo _wrap_ctrgo_scanner_new_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go_0, struct ctrgo_ctx *_swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_ctrgo_scanner_new_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go_0, struct ctrgo_ctx *_swig_go_1, _goslice_ _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   ctrgo_ctx *arg2 = 0 ;
   ctr_scanner **arg3 = 0 ;
@@ -3039,7 +3060,7 @@ intgo _wrap_ctrgo_scanner_new_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go
 }
 
 
-long long _wrap_ctrgo_queue_take_capi_2ff88d41e108dc9f(struct ctrgo_ctx *_swig_go_0, _goslice_ _swig_go_1) {
+long long _wrap_ctrgo_queue_take_capi_be7297b815ca33b8(struct ctrgo_ctx *_swig_go_0, _goslice_ _swig_go_1) {
   ctrgo_ctx *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -3058,7 +3079,7 @@ long long _wrap_ctrgo_queue_take_capi_2ff88d41e108dc9f(struct ctrgo_ctx *_swig_g
 }
 
 
-void _wrap_ctrgo_pool_free_capi_2ff88d41e108dc9f(struct ctrgo_pool *_swig_go_0) {
+void _wrap_ctrgo_pool_free_capi_be7297b815ca33b8(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   
   arg1 = *(ctrgo_pool **)&_swig_go_0; 
@@ -3068,7 +3089,7 @@ void _wrap_ctrgo_pool_free_capi_2ff88d41e108dc9f(struct ctrgo_pool *_swig_go_0) 
 }
 
 
-intgo _wrap_ctrgo_pool_new_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, long long _swig_go_3, long long _swig_go_4, _goslice_ _swig_go_5) {
+intgo _wrap_ctrgo_pool_new_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, long long _swig_go_3, long long _swig_go_4, _goslice_ _swig_go_5) {
   ctr_ruleset *arg1 = 0 ;
   unsigned int arg2 ;
   int arg3 ;
@@ -3099,7 +3120,7 @@ intgo _wrap_ctrgo_pool_new_capi_2ff88d41e108dc9f(struct ctr_ruleset *_swig_go_0,
 }
 
 
-intgo _wrap_ctrgo_pool_set_limit_capi_2ff88d41e108dc9f(struct ctrgo_pool *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctrgo_pool_set_limit_capi_be7297b815ca33b8(struct ctrgo_pool *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctrgo_pool *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -3116,7 +3137,7 @@ intgo _wrap_ctrgo_pool_set_limit_capi_2ff88d41e108dc9f(struct ctrgo_pool *_swig_
 }
 
 
-intgo _wrap_ctrgo_pool_path_capi_2ff88d41e108dc9f(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_ctrgo_pool_path_capi_be7297b815ca33b8(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
   ctrgo_pool *arg1 = 0 ;
   size_t arg2 ;
   char *arg3 = 0 ;
@@ -3138,7 +3159,7 @@ intgo _wrap_ctrgo_pool_path_capi_2ff88d41e108dc9f(struct ctrgo_pool *_swig_go_0,
 }
 
 
-intgo _wrap_ctrgo_pool_start_capi_2ff88d41e108dc9f(struct ctrgo_pool *_swig_go_0) {
+intgo _wrap_ctrgo_pool_start_capi_be7297b815ca33b8(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3151,7 +3172,7 @@ intgo _wrap_ctrgo_pool_start_capi_2ff88d41e108dc9f(struct ctrgo_pool *_swig_go_0
 }
 
 
-long long _wrap_ctrgo_pool_take_capi_2ff88d41e108dc9f(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
+long long _wrap_ctrgo_pool_take_capi_be7297b815ca33b8(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
   ctrgo_pool *arg1 = 0 ;
   size_t arg2 ;
   void *arg3 = 0 ;
@@ -3172,7 +3193,7 @@ long long _wrap_ctrgo_pool_take_capi_2ff88d41e108dc9f(struct ctrgo_pool *_swig_g
 }
 
 
-intgo _wrap_ctrgo_pool_failed_capi_2ff88d41e108dc9f(struct ctrgo_pool *_swig_go_0) {
+intgo _wrap_ctrgo_pool_failed_capi_be7297b815ca33b8(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3185,7 +3206,7 @@ intgo _wrap_ctrgo_pool_failed_capi_2ff88d41e108dc9f(struct ctrgo_pool *_swig_go_
 }
 
 
-void _wrap_ctrgo_pool_cancel_capi_2ff88d41e108dc9f(struct ctrgo_pool *_swig_go_0) {
+void _wrap_ctrgo_pool_cancel_capi_be7297b815ca33b8(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   
   arg1 = *(ctrgo_pool **)&_swig_go_0; 
