@@ -763,6 +763,8 @@ static bool file_rules(ctr__arena *pool, ctr__prefilter *pf, const filing *v, si
     if (i == 0 || !same_key(&v[i], &v[i - 1]))
       groups[v[i].field]++;
   for (int f = 0; f < KEYED__COUNT; f++) {
+    if (!groups[f])
+      continue; /* no table (cap 0): a record's value is not even hashed */
     size_t cap = 8;
     while (cap < groups[f] * 2)
       cap *= 2;

@@ -5,6 +5,7 @@
  * linear in the keys. Then the one derivation of keys (ctr__required_keys,
  * select.c) the index and the prefilter both file rules under. */
 #include <criterion/criterion.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,4 +266,43 @@ Test(index, keys_are_derived_once_for_the_index_and_the_prefilter)
   cr_assert_not(scratch.failed);
   ctr__arena_free(&scratch);
   ctr_ruleset_unref(rs);
+}
+
+/* The hash every table keys on (util.c, a word at a time): the folded form
+ * finds what the exact one filed under the folded bytes, at every length
+ * across the word and tail boundaries (0-40 bytes, mixed case, bytes above
+ * 0x7f); strings of one length that differ in one byte anywhere hash apart;
+ * and 20,000 eventName-like keys spread over a 4,096-slot table's low bits
+ * as a random function would (4.9 a slot; none holds more than 24). */
+Test(index, the_hash_folds_as_the_bytes_do_and_spreads_keys)
+{
+  unsigned seed = 12345;
+  char s[48], low[48];
+  for (int round = 0; round < 20000; round++) {
+    size_t n = (size_t)round % 41;
+    for (size_t i = 0; i < n; i++) {
+      seed = seed * 1103515245u + 12345u;
+      s[i] = (char)("aZ09.:/-_\xc3\xa9Qq"[(seed >> 8) % 13]);
+      low[i] = (char)tolower((unsigned char)s[i]);
+    }
+    cr_assert_eq(ctr__hash_lower(s, n), ctr__hash(low, n), "length %zu", n);
+    for (size_t i = 0; i < n; i++) { /* one byte changed: another hash */
+      char keep = low[i];
+      low[i] = (char)(keep ^ 0x40);
+      uint64_t h = ctr__hash(low, n);
+      low[i] = keep;
+      cr_assert_neq(h, ctr__hash(low, n), "length %zu, byte %zu", n, i);
+    }
+  }
+  static unsigned load[4096];
+  memset(load, 0, sizeof load);
+  unsigned most = 0;
+  for (unsigned i = 0; i < 20000; i++) {
+    char name[32];
+    int n = snprintf(name, sizeof name, "%sDBInstance%u", i % 2 ? "Describe" : "Modify", i / 2);
+    unsigned *slot = &load[ctr__hash(name, (size_t)n) & 4095];
+    if (++*slot > most)
+      most = *slot;
+  }
+  cr_assert_leq(most, 24, "a slot holds %u of 20,000 keys", most);
 }
