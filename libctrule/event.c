@@ -46,12 +46,29 @@ static int object_setn_new(json_t *obj, const char *key, size_t n, json_t *v)
 #endif
 }
 
-/* The walk's span of member key[0..n), the last one when the key repeats
- * (jansson keeps the last value); NULL if the record has no such member. */
-static const ctr__member *member_span(const ctr__lazy *lz, const char *key, size_t n)
+static unsigned member_bucket(const char *key, size_t n)
 {
-  for (size_t i = lz->nmembers; i-- > 0;) {
-    const ctr__member *m = &lz->members[i];
+  return (unsigned)(n * 7 + (n ? (unsigned char)key[0] : 0)) & 31;
+}
+
+/* A lookup cost one comparison per member (a record has twenty-odd, and an
+ * evaluated one is looked up a dozen times); the buckets leave one or two. */
+const ctr__member *ctr__lazy_member(ctr__lazy *lz, const char *key, size_t n)
+{
+  if (lz->nmembers > 64) { /* more than a bucket's bits (the scanner parses such a record whole) */
+    for (size_t i = lz->nmembers; i-- > 0;)
+      if (lz->members[i].key_len == n && memcmp(lz->members[i].key, key, n) == 0)
+        return &lz->members[i];
+    return NULL;
+  }
+  if (!lz->indexed) {
+    memset(lz->bucket, 0, sizeof lz->bucket);
+    for (size_t i = 0; i < lz->nmembers; i++)
+      lz->bucket[member_bucket(lz->members[i].key, lz->members[i].key_len)] |= (uint64_t)1 << i;
+    lz->indexed = true;
+  }
+  for (uint64_t b = lz->bucket[member_bucket(key, n)]; b; b &= ~((uint64_t)1 << (63 - __builtin_clzll(b)))) {
+    const ctr__member *m = &lz->members[63 - __builtin_clzll(b)]; /* the last first */
     if (m->key_len == n && memcmp(m->key, key, n) == 0)
       return m;
   }
@@ -64,7 +81,7 @@ json_t *ctr__event_getn(const ctr__event *ev, const char *key, size_t n)
   ctr__lazy *lz = ev->lazy;
   if (v || !lz || !key)
     return v;
-  const ctr__member *m = member_span(lz, key, n);
+  const ctr__member *m = ctr__lazy_member(lz, key, n);
   if (!m)
     return NULL;
   /* The walk vouched for the whole record (jansson accepts it), so a
@@ -96,7 +113,7 @@ json_t *ctr__event_path(const ctr__event *ev, const char *dotted)
 bool ctr__event_member_is(const ctr__event *ev, const char *key, json_type t)
 {
   if (ev->lazy && (t == JSON_STRING || t == JSON_OBJECT) && !ctr__json_get(ev->root, key)) {
-    const ctr__member *m = member_span(ev->lazy, key, strlen(key));
+    const ctr__member *m = ctr__lazy_member(ev->lazy, key, strlen(key));
     return m && m->value[0] == (t == JSON_STRING ? '"' : '{');
   }
   const json_t *v = ctr__event_get(ev, key);
@@ -135,23 +152,25 @@ typedef struct held {
   bool escaped; /* s holds an escape: its raw bytes are not its value */
 } held;
 
-/* The one verdict: CTR__MISSING_ bits of what a record lacks, from what it
- * holds of each required key, parsed or walked. */
+/* The one verdict on one required key: the CTR__MISSING_ bits of what the
+ * record lacks of it, from what it holds of it, parsed or walked. */
+static inline unsigned key_verdict(const ctr__required_key *k, const held *h)
+{
+  if (!h->typed)
+    return k->missing;
+  size_t n = k->suffix_len;
+  if (k->suffix && (h->len < n || memcmp(h->s + h->len - n, k->suffix, n) != 0))
+    /* An escape cannot end the raw bytes in the suffix unless the decoded
+     * value ends in it too; the other way round only a parse can tell. */
+    return CTR__MISSING_SOURCE_SUFFIX | (h->escaped ? CTR__MISSING_UNDECIDED : 0);
+  return 0;
+}
+
 static unsigned verdict(const held h[CTR__RECORD_KEYS])
 {
   unsigned m = 0;
-  for (unsigned i = 0; i < CTR__RECORD_KEYS; i++) {
-    const ctr__required_key *k = &ctr__record_keys[i];
-    if (!h[i].typed) {
-      m |= k->missing;
-      continue;
-    }
-    size_t n = k->suffix_len;
-    if (k->suffix && (h[i].len < n || memcmp(h[i].s + h[i].len - n, k->suffix, n) != 0))
-      /* An escape cannot end the raw bytes in the suffix unless the decoded
-       * value ends in it too; the other way round only a parse can tell. */
-      m |= CTR__MISSING_SOURCE_SUFFIX | (h[i].escaped ? CTR__MISSING_UNDECIDED : 0);
-  }
+  for (unsigned i = 0; i < CTR__RECORD_KEYS; i++)
+    m |= key_verdict(&ctr__record_keys[i], &h[i]);
   return m;
 }
 
@@ -194,14 +213,18 @@ bool ctr__event_complete(const ctr__event *ev, ctr__buf *why)
   return m == 0;
 }
 
+/* The prefilter asks this of every record: each key judged as read, with
+ * no array of what the record holds built first. */
 unsigned ctr__facts_missing(const ctr__record_facts *facts)
 {
-  held h[CTR__RECORD_KEYS];
+  unsigned m = 0;
   for (unsigned i = 0; i < CTR__RECORD_KEYS; i++) {
-    const ctr__topval *t = &facts->top[ctr__record_keys[i].top];
-    h[i] = (held){t->kind == (ctr__record_keys[i].type == JSON_STRING ? '"' : '{'), t->s, t->len, t->escaped};
+    const ctr__required_key *k = &ctr__record_keys[i];
+    const ctr__topval *t = &facts->top[k->top];
+    held h = {t->kind == (k->type == JSON_STRING ? '"' : '{'), t->s, t->len, t->escaped};
+    m |= key_verdict(k, &h);
   }
-  return verdict(h);
+  return m;
 }
 
 static const char k_insight[] = "AwsCloudTrailInsight";

@@ -39,6 +39,11 @@ static long long array_index(const char *s, size_t n, size_t size)
  * then every "~0" becomes '~'. `dst` has room for n + 1 bytes. */
 static size_t decode_segment(const char *s, size_t n, char *dst)
 {
+  if (!memchr(s, '~', n)) { /* the usual segment: nothing to decode */
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+    return n;
+  }
   size_t k = 0;
   for (size_t i = 0; i < n; i++) {
     if (s[i] == '~' && i + 1 < n && s[i + 1] == '1') {
@@ -138,9 +143,7 @@ static bool value_from_bytes(const ctr__event *ev, const char *ptr, ctr__value *
     seg = slash;
   }
   ctr__bspan s;
-  ctr__step st = ctr__bytes_member(ev, steps[0].key, steps[0].len, &s);
-  if (st == CTR__STEP_FOUND && n > 1)
-    st = ctr__walk_path(s.v, s.len, steps + 1, n - 1, &s);
+  ctr__step st = ctr__bytes_path(ev, steps, n, &s);
   if (st == CTR__STEP_UNSURE)
     return false;
   if (st == CTR__STEP_ABSENT) {

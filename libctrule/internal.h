@@ -67,7 +67,7 @@ typedef struct ctr__str {
   size_t len;
 } ctr__str;
 
-/* FNV-1a of s[0..len): every hash table of the library keys on it. */
+/* A hash of s[0..len), a word at a time (util.c): every hash table of the library keys on it. */
 uint64_t ctr__hash(const char *s, size_t len);
 /* ctr__hash of tolower() of each byte: finds keys compared case-insensitively. */
 uint64_t ctr__hash_lower(const char *s, size_t len);
@@ -260,7 +260,16 @@ typedef struct ctr__lazy {
   bool failed;                /* a member could not be built: out of memory */
   struct ctr__walked *walked; /* the scanner's: objects walked for this record's fields (NULL: none kept) */
   size_t nwalked;             /* how many of walked's objects are this record's: 0 when it starts */
+  /* The members by their key's length and first byte, built by the first
+   * ctr__lazy_member (indexed false, as a ctr__lazy is made): bit i of a
+   * bucket is member i. */
+  bool indexed;
+  uint64_t bucket[32];
 } ctr__lazy;
+/* The span of member key[0..n) of a lazy event, the last one when the key
+ * repeats (jansson keeps the last value); NULL if the record has no such
+ * member (event.c). */
+const ctr__member *ctr__lazy_member(ctr__lazy *lz, const char *key, size_t n);
 
 /* The members of a record's objects that its fields' paths have crossed
  * (userIdentity under ct.user, ct.user.arn, ct.user.identitytype, ...),
@@ -401,6 +410,9 @@ typedef struct ctr__pathstep {
  * nowhere (a step on a scalar, say), UNSURE when an escaped key on the way
  * may decode to the one asked for. */
 ctr__step ctr__walk_path(const char *v, size_t len, const ctr__pathstep *steps, size_t n, ctr__bspan *out);
+/* steps[0..n) (n >= 1) from the record: the member, then through the objects
+ * kept for the record (ctr__walked) and the walked bytes below them. */
+ctr__step ctr__bytes_path(const ctr__event *ev, const ctr__pathstep *steps, size_t n, ctr__bspan *out);
 /* A plain string's content as a NUL-terminated copy in the event's arena
  * (NULL, with ev->lazy->failed set, when out of memory). */
 const char *ctr__bytes_string(const ctr__event *ev, const ctr__bspan *s);

@@ -270,7 +270,7 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
   if (lazy) {
     if (!(root = json_object()))
       return CTR_ENOMEM;
-    sc->lazy = (ctr__lazy){sc->members, nmembers, NULL, false, &sc->walked, 0};
+    sc->lazy = (ctr__lazy){.members = sc->members, .nmembers = nmembers, .walked = &sc->walked};
   } else {
     int st = ctr__event_parse(data, len, &root, &sc->msg);
     if (st == CTR_ENOMEM)

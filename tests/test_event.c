@@ -46,7 +46,7 @@ static bool lazy_open(lazy_event *le, const char *text)
     return false;
   size_t n = ctr__walk_members(text, len, le->members, MAX_MEMBERS);
   cr_assert_leq(n, MAX_MEMBERS);
-  le->lazy = (ctr__lazy){le->members, n, NULL, false, NULL, 0}; /* no kept objects: every path walked afresh */
+  le->lazy = (ctr__lazy){.members = le->members, .nmembers = n}; /* no kept objects: every path walked afresh */
   le->ev.root = json_object();
   le->ev.lazy = &le->lazy;
   le->ev.raw = text;
@@ -332,7 +332,7 @@ static int verdicts_agree(const char *text, size_t len, const char *what)
     memset(&le, 0, sizeof le);
     size_t n = ctr__walk_members(copy, len, le.members, MAX_MEMBERS);
     cr_assert_leq(n, MAX_MEMBERS, "%s: %s", what, copy);
-    le.lazy = (ctr__lazy){le.members, n, NULL, false, NULL, 0};
+    le.lazy = (ctr__lazy){.members = le.members, .nmembers = n};
     le.ev = (ctr__event){.root = json_object(), .lazy = &le.lazy, .raw = copy, .raw_len = len, .arena = &le.arena,
                          .hostname = "test"};
     bool insight_walk = ctr__event_check(&le.ev, &facts, &complete_walk, &why_walk);
@@ -403,4 +403,42 @@ Test(event, the_scanners_verdicts_from_the_walk_are_the_parses)
     free(data);
   }
   cr_assert_gt(walked, total / 2, "%u of %u records walked: the facts were hardly read", walked, total);
+}
+
+/* ctr__lazy_member finds the last member of a key as a scan from the end
+ * does: keys in one bucket (the same length and first byte), a key repeated
+ * at the first and the last of 64 members (the bucket's top bit), the empty
+ * key, absent keys, and more members than a bucket's bits (70: searched one
+ * by one). */
+Test(event, a_member_is_found_as_a_scan_from_the_end_finds_it)
+{
+  for (size_t count = 1; count <= 70; count += (count < 60 ? 13 : 1)) {
+    char text[4096];
+    size_t k = (size_t)snprintf(text, sizeof text, "{");
+    for (size_t i = 0; i < count; i++) {
+      const char *key = i == 0 || i + 1 == count ? "rep" : i == 5 ? "" : NULL;
+      char name[8];
+      if (!key) {
+        snprintf(name, sizeof name, "k%02zu", i % 40); /* k00..k39 twice: repeats in one bucket */
+        key = name;
+      }
+      k += (size_t)snprintf(text + k, sizeof text - k, "%s\"%s\":\"v%zu\"", i ? "," : "", key, i);
+    }
+    snprintf(text + k, sizeof text - k, "}");
+    ctr__member members[80];
+    size_t n = ctr__walk_members(text, strlen(text), members, 80);
+    cr_assert_eq(n, count);
+    ctr__lazy lz = {.members = members, .nmembers = n};
+    static const char *const keys[] = {"rep", "", "k00", "k05", "k39", "k40", "k0", "k000", "x", "v1"};
+    for (size_t q = 0; q < CTR__COUNTOF(keys); q++) {
+      const ctr__member *want = NULL;
+      for (size_t i = n; i-- > 0 && !want;)
+        if (members[i].key_len == strlen(keys[q]) && memcmp(members[i].key, keys[q], members[i].key_len) == 0)
+          want = &members[i];
+      const ctr__member *got = ctr__lazy_member(&lz, keys[q], strlen(keys[q]));
+      cr_assert_eq(got, want, "%zu members, key \"%s\": member %td, want %td", count, keys[q],
+                   got ? got - members : -1, want ? want - members : -1);
+    }
+    cr_assert_eq(lz.indexed, n <= 64, "%zu members", n);
+  }
 }

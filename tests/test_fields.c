@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ------------------------------------------------------------ fixture */
 
@@ -352,6 +353,44 @@ Test(fields, parse_time)
   for (size_t i = 0; i < CTR__COUNTOF(bad); i++)
     cr_assert_not(ctr__parse_time(bad[i], &ns), "accepted \"%s\"", bad[i]);
   cr_assert_not(ctr__parse_time(NULL, &ns));
+}
+
+/* The calendar arithmetic that replaced timegm gives timegm's seconds on
+ * every day int64 nanoseconds can hold (1677-09-22 .. 2262-04-10), at each
+ * day's first and last second and with a zone offset, and the same verdict
+ * at the two ends. */
+Test(fields, parse_time_counts_days_as_timegm)
+{
+  static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  size_t days = 0;
+  for (int y = 1677; y <= 2262; y++)
+    for (int m = 1; m <= 12; m++) {
+      bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+      int last = mdays[m - 1] + (m == 2 && leap);
+      for (int d = 1; d <= last; d++) {
+        if ((y == 1677 && (m < 9 || (m == 9 && d < 22))) || (y == 2262 && (m > 4 || (m == 4 && d > 10))))
+          continue;
+        struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_hour = 23, .tm_min = 59, .tm_sec = 59};
+        int64_t want = (int64_t)timegm(&tm);
+        char s[40];
+        int64_t ns = 0;
+        snprintf(s, sizeof s, "%04d-%02d-%02dT23:59:59.5Z", y, m, d);
+        cr_assert(ctr__parse_time(s, &ns), "%s", s);
+        cr_assert_eq(ns, want * 1000000000 + 500000000, "%s", s);
+        snprintf(s, sizeof s, "%04d-%02d-%02d 00:00:00", y, m, d);
+        cr_assert(ctr__parse_time(s, &ns), "%s", s);
+        cr_assert_eq(ns, (want - 86399) * 1000000000, "%s", s);
+        snprintf(s, sizeof s, "%04d-%02d-%02dT12:00:00-05:30", y, m, d);
+        cr_assert(ctr__parse_time(s, &ns), "%s", s);
+        cr_assert_eq(ns, (want - 86399 + 12 * 3600 + 5 * 3600 + 1800) * 1000000000, "%s", s);
+        days++;
+      }
+    }
+  cr_assert_eq(days, 213502, "every day from 1677-09-22 to 2262-04-10");
+  int64_t ns;
+  cr_assert_not(ctr__parse_time("1677-09-21T00:12:43Z", &ns), "before int64 nanoseconds");
+  cr_assert_not(ctr__parse_time("0001-01-01T00:00:00Z", &ns));
+  cr_assert_not(ctr__parse_time("2262-04-11T23:47:17Z", &ns), "after int64 nanoseconds");
 }
 
 /* ------------------------------------------------------------ identities */
@@ -1495,7 +1534,7 @@ static bool make_walked(void)
     return false;
   json_decref(root);
   root = json_object();
-  walked_lazy = (ctr__lazy){walked_members, nm, NULL, false, &walked_objects, 0};
+  walked_lazy = (ctr__lazy){.members = walked_members, .nmembers = nm, .walked = &walked_objects};
   ev.root = root;
   ev.lazy = &walked_lazy;
   ctr__arena_reset(&arena);
@@ -1625,6 +1664,32 @@ Test(fields, walked_strings_need_no_parse)
   cr_assert_eq(json_object_size(root), 0, "a member was parsed");
   /* userIdentity walked once: seven fields crossed it, six from its kept members */
   cr_assert_geq(walked_objects.reused, 6, "reused %llu", (unsigned long long)walked_objects.reused);
+  ev.lazy = NULL;
+}
+
+/* json.value pointers step into a member through the objects kept for the
+ * record, as the dotted fields do: the member's object is walked once for
+ * every pointer and field into it, and a pointer's segment with ~ escapes is
+ * decoded as before. */
+Test(fields, pointers_walk_a_member_once_for_the_record)
+{
+  const char *rec = "{\"requestParameters\":{\"a/b\":\"slash\",\"a~b\":\"tilde\",\"c\":{\"d\":\"deep\"},"
+                    "\"e\":[\"x\",\"y\"],\"availabilityZone\":\"z1\",\"e\":[\"last\"]},"
+                    "\"responseElements\":{\"r\":true}}";
+  load_json(rec);
+  cr_assert(make_walked());
+  uint64_t before = walked_objects.reused;
+  JV("/requestParameters/a~1b", "slash"); /* walks requestParameters */
+  JV("/requestParameters/a~0b", "tilde");
+  JV("/requestParameters/c/d", "deep");
+  JV("requestParameters/e/0", "last");
+  JV_ABSENT("/requestParameters/e/1");
+  STR("ct.request.availabilityzone", "z1");
+  JV("/responseElements/r", "true"); /* walks responseElements */
+  JV_ABSENT("/responseElements/s");
+  cr_assert_eq(walked_objects.reused - before, 6, "reused %llu", (unsigned long long)(walked_objects.reused - before));
+  cr_assert_eq(walked_lazy.nwalked, 2);
+  cr_assert_eq(json_object_size(root), 0, "a member was parsed");
   ev.lazy = NULL;
 }
 
