@@ -25,6 +25,7 @@
 typedef struct centry {
   int64_t t;
   uint32_t rule;            /* the base rule, an index into rs->rules */
+  uint32_t seq;             /* arrival order of ties of t (seq_before): they are listed as read */
   char *id, *time, *value;  /* eventID, eventTime as written, value_count's value (owned) */
 } centry;
 
@@ -35,7 +36,7 @@ typedef struct cgroup {
   char *key; /* the correlation's index and each group-by value after its length (owned) */
   size_t klen;
   char **vals; /* the group-by values (owned) */
-  centry *e;   /* the n entries held, sorted by t, ties in arrival order: in buf */
+  centry *e;   /* the n entries held (value_count unbounded: each value's latest), sorted by t, ties in arrival order: in buf */
   centry *buf; /* cap entries allocated, the n held at e with room before and after them (make_room) */
   size_t n, cap;
   int64_t *last; /* temporal types: per rule named, the latest time of a match of it (INT64_MIN: none) */
@@ -43,12 +44,20 @@ typedef struct cgroup {
   uint64_t lost; /* bounded: matches of its open window not counted (the events limit) */
   struct vslot *vmap; /* value_count without an upper bound: its held values (vmap_*) */
   size_t vcap, vn;
+  /* value_count without an upper bound: the matches of a value older than
+   * its latest (in e), sorted by (t, seq), in sbuf as e is in buf. A match
+   * out of order may complete a window that holds one of them and not the
+   * value's latest match; they are held, as every match is, until let go. */
+  centry *sh, *sbuf;
+  size_t sn, scap;
 } cgroup;
 
-/* value_count without an upper bound holds one entry per value, its latest.
- * A table from each held value to its entry's time finds that entry without
- * comparing every held value (a flood of distinct values was quadratic).
- * Keys are the entries' own strings, which stay put when entries move.
+/* value_count without an upper bound keeps each value's latest match in e
+ * (so that a match in order counts the distinct values of a window by a
+ * binary search), the older ones in sh. A table from each value to its
+ * latest entry's time finds that entry without comparing every held value
+ * (a flood of distinct values was quadratic). Keys are the entries' own
+ * strings, which stay put when entries move.
  * Open addressing, linear probing, deletion by backward shift. */
 typedef struct vslot {
   const char *v; /* NULL: empty */
@@ -94,6 +103,7 @@ struct ctr__corrstate {
   uint64_t held, max_held;
   int64_t lateness_ns, watermark; /* the latest event time of a match fed */
   bool have_watermark;
+  uint32_t arrivals; /* centry.seq */
   struct letgo *let_go; /* per correlation: the periods of matches let go */
   uint64_t *last_seq; /* per correlation: the record it last counted (a record counts once) */
   gheap windows; /* bounded correlations' groups with an open window */
@@ -245,9 +255,12 @@ static void group_free(ctr__corrstate *s, cgroup *g)
 {
   for (size_t i = 0; i < g->n; i++)
     entry_free(&g->e[i]);
-  s->held -= g->n;
+  for (size_t i = 0; i < g->sn; i++)
+    entry_free(&g->sh[i]);
+  s->held -= g->n + g->sn;
   free_vals(g->vals, s->cs->v[g->corr].ngroup);
   free(g->vmap);
+  free(g->sbuf);
   free(g->buf);
   free(g->last);
   free(g->key);
@@ -296,12 +309,25 @@ static void drop_front(ctr__corrstate *s, cgroup *g, size_t k)
   s->held -= k;
 }
 
-/* Removes entry i of g (its value replaced by a later match), moving the
- * shorter side: a value seen again is most often among the oldest. */
-static void remove_at(ctr__corrstate *s, cgroup *g, size_t i)
+/* Drops the first k of g's older matches of a value (spent or expired). */
+static void drop_shadows(ctr__corrstate *s, cgroup *g, size_t k)
 {
-  vmap_del(g, g->e[i].value);
-  entry_free(&g->e[i]);
+  if (k == 0)
+    return;
+  for (size_t i = 0; i < k; i++)
+    entry_free(&g->sh[i]);
+  g->sh += k;
+  g->sn -= k;
+  s->held -= k;
+}
+
+/* Takes entry i out of g (its value's latest no more: it moves to g->sh),
+ * moving the shorter side: a value seen again is most often among the
+ * oldest. The entry is the caller's. */
+static centry take_at(ctr__corrstate *s, cgroup *g, size_t i)
+{
+  centry e = g->e[i];
+  vmap_del(g, e.value);
   if (i < g->n - i - 1) {
     memmove(g->e + 1, g->e, i * sizeof *g->e);
     g->e++;
@@ -310,6 +336,7 @@ static void remove_at(ctr__corrstate *s, cgroup *g, size_t i)
   }
   g->n--;
   s->held--;
+  return e;
 }
 
 /* Makes room for an entry at index `at` of g (the entries after it or
@@ -318,33 +345,100 @@ static void remove_at(ctr__corrstate *s, cgroup *g, size_t i)
  * that a match out of order, near the front of a long group (files read
  * newest first), moves the few before it rather than every later one.
  * NULL on ENOMEM. */
-static centry *make_room(cgroup *g, size_t at)
+static centry *make_room_in(centry **e, centry **buf, size_t n, size_t *cap, size_t at)
 {
-  bool front = at < g->n - at;
-  size_t before = g->e ? (size_t)(g->e - g->buf) : 0, after = g->cap - before - g->n;
+  bool front = at < n - at;
+  size_t before = *e ? (size_t)(*e - *buf) : 0, after = *cap - before - n;
   if (front ? before == 0 : after == 0) { /* re-centre, in a buffer at least twice as large as the entries */
-    size_t cap = g->cap;
-    if (2 * (g->n + 1) > cap)
-      cap = cap ? 2 * cap : 8;
-    centry *v = cap == g->cap ? g->buf : malloc(cap * sizeof *v);
+    size_t c = *cap;
+    if (2 * (n + 1) > c)
+      c = c ? 2 * c : 8;
+    centry *v = c == *cap ? *buf : malloc(c * sizeof *v);
     if (!v)
       return NULL;
-    size_t off = (cap - g->n) / 2;
-    if (g->n)
-      memmove(v + off, g->e, g->n * sizeof *v);
-    if (v != g->buf)
-      free(g->buf);
-    g->buf = v;
-    g->cap = cap;
-    g->e = v + off;
+    size_t off = (c - n) / 2;
+    if (n)
+      memmove(v + off, *e, n * sizeof *v);
+    if (v != *buf)
+      free(*buf);
+    *buf = v;
+    *cap = c;
+    *e = v + off;
   }
   if (front) {
-    memmove(g->e - 1, g->e, at * sizeof *g->e);
-    g->e--;
+    memmove(*e - 1, *e, at * sizeof **e);
+    (*e)--;
   } else {
-    memmove(g->e + at + 1, g->e + at, (g->n - at) * sizeof *g->e);
+    memmove(*e + at + 1, *e + at, (n - at) * sizeof **e);
   }
-  return &g->e[at];
+  return &(*e)[at];
+}
+
+static centry *make_room(cgroup *g, size_t at) { return make_room_in(&g->e, &g->buf, g->n, &g->cap, at); }
+
+/* Whether arrival a came before b. 32 bits in the entry's padding (a
+ * larger entry made moving entries slower): compared by their difference,
+ * right while two matches of one time held together arrived fewer than
+ * 2^31 matches apart; past that only their order in a listing could be
+ * off (two matches of one value and time are never both held). */
+static bool seq_before(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
+
+/* The first of the n entries v sorted by (t, seq) that comes after (t, seq). */
+static size_t after_of(const centry *v, size_t n, int64_t t, uint32_t seq)
+{
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (v[mid].t < t || (v[mid].t == t && !seq_before(seq, v[mid].seq)))
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+/* Holds e among g's older matches of a value; its slot, NULL on ENOMEM (e
+ * then freed). */
+static centry *shadow_add(ctr__corrstate *s, cgroup *g, centry *e)
+{
+  size_t at = after_of(g->sh, g->sn, e->t, e->seq);
+  centry *slot = make_room_in(&g->sh, &g->sbuf, g->sn, &g->scap, at);
+  if (!slot) {
+    entry_free(e);
+    return NULL;
+  }
+  *slot = *e;
+  g->sn++;
+  s->held++;
+  return slot;
+}
+
+static size_t later_than(const centry *v, size_t n, int64_t t);
+
+/* The first of the n entries v (sorted by time) at or after t. */
+static size_t first_from(const centry *v, size_t n, int64_t t) { return t == INT64_MIN ? 0 : later_than(v, n, t - 1); }
+
+/* Whether g holds an older match of value v at time t (sh by time). */
+static bool shadow_has(const cgroup *g, const char *v, int64_t t)
+{
+  for (size_t i = first_from(g->sh, g->sn, t); i < g->sn && g->sh[i].t == t; i++)
+    if (strcmp(g->sh[i].value, v) == 0)
+      return true;
+  return false;
+}
+
+/* The first of the n entries v (sorted by time) later than t. */
+static size_t later_than(const centry *v, size_t n, int64_t t)
+{
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (v[mid].t <= t)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
 }
 
 static int64_t period(int64_t t, int64_t span) { return t / span - (t % span < 0); }
@@ -432,11 +526,14 @@ static bool letgo_near(const letgo *l, uint64_t group, int64_t t, int64_t span)
 static size_t expire(ctr__corrstate *s, cgroup *g)
 {
   int64_t span = s->cs->v[g->corr].span_ns, horizon = sub_sat(sub_sat(s->watermark, s->lateness_ns), span);
-  size_t k = 0;
+  size_t k = 0, ks = 0;
   for (; k < g->n && g->e[k].t < horizon; k++)
     letgo_add(&s->let_go[g->corr], letgo_key(g->hash, period(g->e[k].t, span)), s->max_held);
+  for (; ks < g->sn && g->sh[ks].t < horizon; ks++)
+    letgo_add(&s->let_go[g->corr], letgo_key(g->hash, period(g->sh[ks].t, span)), s->max_held);
   drop_front(s, g, k);
-  return k;
+  drop_shadows(s, g, ks);
+  return k + ks;
 }
 
 static int64_t window_end(const ctr__corrstate *s, const cgroup *g);
@@ -456,7 +553,7 @@ static void expire_due(ctr__corrstate *s)
     cgroup *g = s->expiry.v[0];
     if (expire(s, g) == 0)
       break; /* not reached: the heap's order is expire's */
-    if (g->n) {
+    if (g->n + g->sn) {
       heap_fix(s, &s->expiry, 0);
     } else {
       heap_remove(s, &s->expiry, g);
@@ -470,7 +567,7 @@ static void expire_due(ctr__corrstate *s)
  * CTR_OK or CTR_ENOMEM. */
 static int expiry_sync(ctr__corrstate *s, cgroup *g)
 {
-  if (g->n == 0) {
+  if (g->n + g->sn == 0) {
     if (g->hpos != SIZE_MAX)
       heap_remove(s, &s->expiry, g);
     group_drop(s, g);
@@ -592,6 +689,9 @@ typedef struct verdict {
   uint32_t idx[64 + 1]; /* temporal kinds: one per rule named (at most 64, sigma_correlation.c) */
   size_t n;
   size_t from, to; /* count kinds: the window g->e[from..to) */
+  int64_t end;     /* count kinds: the window's end (the value's older matches up to it are spent too) */
+  const centry **pick; /* value_count counted with older matches: the events listed (owned) */
+  size_t npick;
   size_t spent;
   uint64_t count;
   const bool *keep; /* bounded value_count: the window's entries listed (the latest of each value) */
@@ -647,6 +747,7 @@ static bool check_count(const ctr__ccorr *c, const cgroup *g, size_t at, size_t 
       v->from = i;
       v->to = v->spent = j;
       v->count = j - i;
+      v->end = add_sat(g->e[i].t, c->span_ns);
       return true;
     }
   }
@@ -783,6 +884,118 @@ static size_t latest_per_value(const cgroup *g, size_t to, bool *keep)
   return n;
 }
 
+/* Whether g holds an older match of a value within span of t. */
+static bool shadow_near(const cgroup *g, int64_t t, int64_t span)
+{
+  size_t i = first_from(g->sh, g->sn, sub_sat(t, span));
+  return i < g->sn && within(t, g->sh[i].t, span);
+}
+
+/* Whether entry p comes before entry q (time, then arrival). */
+static bool before(const centry *p, const centry *q) { return p->t < q->t || (p->t == q->t && seq_before(p->seq, q->seq)); }
+
+/* The matches of g from x outwards (back: earlier), merged by time and
+ * arrival from each value's latest (g->e[*pm..lm)) and older matches
+ * (g->sh[*ps..ls)), up to one of x's value or the bound's end; into out
+ * (NULL: counted only). How many. */
+static size_t walk(const cgroup *g, const centry *x, bool back, size_t pm, size_t ps, size_t lm, size_t ls,
+                   const centry **out)
+{
+  size_t n = 0;
+  while (back ? pm > lm || ps > ls : pm < lm || ps < ls) {
+    const centry *em = back ? (pm > lm ? &g->e[pm - 1] : NULL) : (pm < lm ? &g->e[pm] : NULL);
+    const centry *es = back ? (ps > ls ? &g->sh[ps - 1] : NULL) : (ps < ls ? &g->sh[ps] : NULL);
+    bool main = !es || (em && (back ? before(es, em) : before(em, es)));
+    const centry *p = main ? em : es;
+    if (strcmp(p->value, x->value) == 0)
+      break;
+    if (out)
+      out[n] = p;
+    n++;
+    if (main)
+      pm += back ? (size_t)-1 : 1;
+    else
+      ps += back ? (size_t)-1 : 1;
+  }
+  return n;
+}
+
+/* value_count with older matches of a value near x (or x one of them): the
+ * windows holding x, counted over every match held within a timespan of it
+ * (each value's latest and older matches, merged by time and arrival); the
+ * first that holds fires, listing the latest match of each of its values.
+ * Only the matches between x's value's matches before and after it are
+ * looked at: a window holding one of them held as many values before x
+ * came, and no window held enough then. O(k log k) for those k matches.
+ * *rc: CTR_ENOMEM. */
+static bool check_values(const ctr__ccorr *c, const cgroup *g, const centry *x, verdict *v, int *rc)
+{
+  int64_t from = sub_sat(x->t, c->span_ns), to = add_sat(x->t, c->span_ns);
+  size_t a = first_from(g->e, g->n, from), b = later_than(g->e, g->n, to);
+  size_t sa = first_from(g->sh, g->sn, from), sb = later_than(g->sh, g->sn, to);
+  /* fewer matches near x, or fewer values whose latest match is after the
+   * earliest start (a value with a match in a window has one), than the
+   * condition asks: no window holds */
+  if (b - a + sb - sa < c->min_count || g->n - a < c->min_count)
+    return false;
+  size_t bm = after_of(g->e, g->n, x->t, x->seq - 1), bs = after_of(g->sh, g->sn, x->t, x->seq - 1); /* before x */
+  size_t am = after_of(g->e, g->n, x->t, x->seq), as = after_of(g->sh, g->sn, x->t, x->seq);         /* after x */
+  size_t nb = walk(g, x, true, bm, bs, a, sa, NULL), k = nb + 1 + walk(g, x, false, am, as, b, sb, NULL);
+  if (k < c->min_count)
+    return false;
+  const centry **m = malloc(k * sizeof *m);
+  valref *r = malloc(k * sizeof *r);
+  size_t *id = malloc(k * sizeof *id), *cnt = calloc(k, sizeof *cnt);
+  bool fired = false;
+  if (!m || !r || !id || !cnt) {
+    *rc = CTR_ENOMEM;
+    goto out;
+  }
+  walk(g, x, true, bm, bs, a, sa, m);
+  for (size_t i = 0; i < nb / 2; i++) { /* walked backwards: in time order */
+    const centry *t = m[i];
+    m[i] = m[nb - 1 - i];
+    m[nb - 1 - i] = t;
+  }
+  m[nb] = x;
+  walk(g, x, false, am, as, b, sb, m + nb + 1);
+  for (size_t i = 0; i < k; i++)
+    r[i] = (valref){m[i]->value, i};
+  qsort(r, k, sizeof *r, valref_cmp);
+  for (size_t i = 0, n = 0; i < k; i++) {
+    n += i && strcmp(r[i - 1].v, r[i].v) != 0;
+    id[r[i].i] = n;
+  }
+  size_t distinct = 0;
+  for (size_t i = 0, j = 0; i < k && m[i]->t <= x->t; i++) {
+    for (; j < k && within(m[i]->t, m[j]->t, c->span_ns); j++)
+      distinct += cnt[id[j]]++ == 0;
+    if (distinct >= c->min_count) { /* the latest of each value, found from the window's end */
+      v->end = add_sat(m[i]->t, c->span_ns);
+      size_t at = j; /* packed at the end of m[i..j), in eventTime order */
+      for (size_t p = j; p-- > i;)
+        if (cnt[id[p]]) {
+          cnt[id[p]] = 0;
+          m[--at] = m[p];
+        }
+      v->npick = j - at;
+      memmove(m, m + at, v->npick * sizeof *m);
+      v->pick = m;
+      m = NULL;
+      v->count = distinct;
+      fired = true;
+      break;
+    }
+    distinct -= --cnt[id[i]] == 0;
+  }
+out:
+  free(m);
+  free(r);
+  free(id);
+  free(cnt);
+  return fired;
+}
+
 static int add_event(json_t *list, ctr__buf *text, const ctr_ruleset *rs, const centry *e)
 {
   json_t *o = json_pack("{s:s, s:s, s:s}", "eventID", e->id, "eventTime", e->time, "rule", rs->rules[e->rule].name);
@@ -802,6 +1015,9 @@ static int make_alert(ctr__corrstate *s, const cgroup *g, const verdict *v, cons
   if (v->n)
     for (size_t i = 0; rc == CTR_OK && i < v->n; i++)
       rc = add_event(events, &text, s->rs, &g->e[v->idx[i]]);
+  else if (v->pick)
+    for (size_t i = 0; rc == CTR_OK && i < v->npick; i++)
+      rc = add_event(events, &text, s->rs, v->pick[i]);
   else
     for (size_t i = v->from; rc == CTR_OK && i < v->to; i++)
       if (!v->keep || v->keep[i])
@@ -871,50 +1087,58 @@ static bool group_key(ctr__corrstate *s, uint32_t k, const ctr__ccorr *c, const 
   return ok;
 }
 
-/* Places e in g (sorted by time, after the entries of the same time);
- * value_count keeps one entry per value, its latest. Returns its index,
- * SIZE_MAX when the value's entry is as late (e then freed) or on ENOMEM. */
-static size_t insert(ctr__corrstate *s, cgroup *g, centry *e, int *rc)
+/* Places e in g (sorted by time, after the entries of the same time).
+ * value_count without an upper bound keeps each value's latest match in
+ * g->e and the older ones in g->sh (*latest false); a match of a value held
+ * at the same time changes no window and is dropped. Returns its slot, NULL
+ * when dropped or on ENOMEM (*rc). */
+static centry *insert(ctr__corrstate *s, cgroup *g, centry *e, bool *latest, int *rc)
 {
   const ctr__ccorr *c = &s->cs->v[g->corr];
-  bool one_per_value = e->value && !c->bounded; /* bounded: every match held, the window's values counted when it closes */
+  bool per_value = e->value && !c->bounded; /* bounded: every match held, the window's values counted when it closes */
   uint64_t h = 0;
-  if (one_per_value) {
+  size_t old = SIZE_MAX; /* the value's latest match, older than e */
+  e->seq = ++s->arrivals;
+  *latest = true;
+  if (per_value) {
     if (vmap_reserve(g) != CTR_OK) {
       entry_free(e);
       *rc = CTR_ENOMEM;
-      return SIZE_MAX;
+      return NULL;
     }
     h = ctr__hash(e->value, strlen(e->value));
     const vslot *sl = &g->vmap[vmap_find(g, e->value, h)];
-    if (sl->v) {
-      if (sl->t >= e->t) {
-        entry_free(e);
-        return SIZE_MAX;
-      }
-      size_t i = entry_of(g, sl->v, sl->t);
-      if (i != SIZE_MAX)
-        remove_at(s, g, i);
+    if ((sl->v && sl->t == e->t) || shadow_has(g, e->value, e->t)) {
+      entry_free(e);
+      return NULL;
     }
+    if (sl->v && sl->t > e->t) {
+      *latest = false;
+      centry *slot = shadow_add(s, g, e);
+      if (!slot)
+        *rc = CTR_ENOMEM;
+      return slot;
+    }
+    if (sl->v)
+      old = entry_of(g, sl->v, sl->t);
   }
-  size_t at = 0, hi = g->n; /* after the entries of its time: the first later one */
-  while (at < hi) {
-    size_t mid = at + (hi - at) / 2;
-    if (g->e[mid].t <= e->t)
-      at = mid + 1;
-    else
-      hi = mid;
-  }
+  size_t at = later_than(g->e, g->n, e->t);
   centry *slot = make_room(g, at);
   if (!slot) {
     entry_free(e);
     *rc = CTR_ENOMEM;
-    return SIZE_MAX;
+    return NULL;
   }
   *slot = *e;
   g->n++;
   s->held++;
-  if (one_per_value) { /* room was reserved above */
+  if (old != SIZE_MAX) { /* the value's previous latest joins its older matches */
+    centry prev = take_at(s, g, old < at ? old : old + 1);
+    at -= old < at;
+    if (!shadow_add(s, g, &prev))
+      *rc = CTR_ENOMEM;
+  }
+  if (per_value) { /* room was reserved above */
     vslot *sl = &g->vmap[vmap_find(g, g->e[at].value, h)];
     *sl = (vslot){g->e[at].value, h, g->e[at].t};
     g->vn++;
@@ -922,7 +1146,7 @@ static size_t insert(ctr__corrstate *s, cgroup *g, centry *e, int *rc)
   for (size_t q = 0; g->last && q < c->nbase; q++)
     if (c->base[q] == e->rule && e->t > g->last[q])
       g->last[q] = e->t;
-  return at;
+  return *rc == CTR_OK ? &g->e[at] : NULL;
 }
 
 static char *member_text(const ctr__event *ev, const char *key)
@@ -983,34 +1207,47 @@ static int feed(ctr__corrstate *s, uint32_t k, uint32_t r, const ctr__event *ev)
   if (!g || g->vals != vals) {
     free_vals(vals, c->ngroup);
   }
-  centry e = {ev->time_ns, r, member_text(ev, "eventID"), member_text(ev, "eventTime"),
-              c->field ? ctr__strdup(val.data ? val.data : "") : NULL};
+  centry e = {.t = ev->time_ns, .rule = r, .id = member_text(ev, "eventID"), .time = member_text(ev, "eventTime"),
+              .value = c->field ? ctr__strdup(val.data ? val.data : "") : NULL};
   ctr__buf_free(&val);
   if (!g || !e.id || !e.time || (c->field && !e.value)) {
     entry_free(&e);
     return g ? CTR_ENOMEM : rc;
   }
-  size_t at = insert(s, g, &e, &rc);
+  bool newest_of_value;
+  centry *x = insert(s, g, &e, &newest_of_value, &rc);
   if (c->bounded) { /* decided when the window closes (ctr__correlate_tick) */
-    if (at != SIZE_MAX && g->hpos != SIZE_MAX)
+    if (x && g->hpos != SIZE_MAX)
       heap_fix(s, &s->windows, g->hpos); /* its earliest match may be new */
-    else if (at != SIZE_MAX && heap_add(s, &s->windows, g) != CTR_OK)
+    else if (x && heap_add(s, &s->windows, g) != CTR_OK)
       rc = CTR_ENOMEM;
     return rc;
   }
   verdict v = {0};
-  size_t lo = 0, hi = 0;
-  if (at != SIZE_MAX)
+  size_t at = x && newest_of_value ? (size_t)(x - g->e) : SIZE_MAX, lo = 0, hi = 0;
+  bool fired = false;
+  /* value_count: each value's latest match counts a window exactly unless
+   * an older match of a value lies near x, out of order (in order, every
+   * window holding x ends at it, and holds a value's latest if any of its
+   * matches) */
+  if (x && c->field && (!newest_of_value || (at + 1 < g->n && shadow_near(g, x->t, c->span_ns)))) {
+    fired = check_values(c, g, x, &v, &rc);
+    v.spent = later_than(g->e, g->n, v.end);
+  } else if (at != SIZE_MAX) {
     near(g, at, c->span_ns, &lo, &hi);
-  if (at != SIZE_MAX && g->last && !may_complete(c, g, at, hi == at + 1))
-    at = SIZE_MAX; /* some rule has no match near it: nothing to check */
-  bool fired = at != SIZE_MAX && (c->type == CTR__CORR_TEMPORAL         ? check_temporal(c, g, lo, hi, &v)
-                                   : c->type == CTR__CORR_TEMPORAL_ORDERED ? check_ordered(c, g, lo, hi, &v)
-                                                                          : check_count(c, g, at, lo, hi, &v));
-  if (fired) {
-    rc = make_alert(s, g, &v, ev, &g->e[at]);
-    drop_front(s, g, v.spent);
+    if (g->last && !may_complete(c, g, at, hi == at + 1))
+      at = SIZE_MAX; /* some rule has no match near it: nothing to check */
+    fired = at != SIZE_MAX && (c->type == CTR__CORR_TEMPORAL         ? check_temporal(c, g, lo, hi, &v)
+                               : c->type == CTR__CORR_TEMPORAL_ORDERED ? check_ordered(c, g, lo, hi, &v)
+                                                                      : check_count(c, g, at, lo, hi, &v));
   }
+  if (fired) {
+    rc = make_alert(s, g, &v, ev, x);
+    drop_front(s, g, v.spent); /* x may be among them: last use above */
+    if (g->sn)
+      drop_shadows(s, g, later_than(g->sh, g->sn, v.end));
+  }
+  free(v.pick);
   if (expiry_sync(s, g) != CTR_OK) /* g may be freed */
     rc = CTR_ENOMEM;
   return rc;
@@ -1018,9 +1255,12 @@ static int feed(ctr__corrstate *s, uint32_t k, uint32_t r, const ctr__event *ev)
 
 /* ------------------------------------------------------------ bounded windows */
 
+/* Its earliest match (a value's older match may come before every latest)
+ * plus the timespan. */
 static int64_t window_end(const ctr__corrstate *s, const cgroup *g)
 {
-  return add_sat(g->e[0].t, s->cs->v[g->corr].span_ns);
+  int64_t first = g->n && (!g->sn || g->e[0].t <= g->sh[0].t) ? g->e[0].t : g->sh[0].t;
+  return add_sat(first, s->cs->v[g->corr].span_ns);
 }
 
 static void heap_set(gheap *h, size_t i, cgroup *g)
