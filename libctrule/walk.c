@@ -450,31 +450,30 @@ bool ctr__walk_record(const char *data, size_t len, ctr__record_facts *facts)
 /* ------------------------------------------------------------ members */
 
 /* The end of the array or object opening at p, in a record already walked:
- * brackets are counted, strings crossed. */
+ * brackets are counted, strings crossed. After a string, `":"` and `","`
+ * go straight to the next one (compact JSON's usual case), so the loop's
+ * dispatch runs for brackets and scalars only. */
 static bytes skip_container(stop_block *b, bytes p, bytes end)
 {
   size_t depth = 0;
-  for (; p < end; p++) {
-    switch (*p) {
-    case '"': {
+  while (p < end) {
+    unsigned char c = *p;
+    if (c == '"') {
       bool escaped = false;
       if (!(p = skip_string(b, p, end, &escaped)))
         return NULL;
-      p--; /* the closing quote: the loop steps past it */
-      break;
+      while (end - p >= 2 && (p[0] == ':' || p[0] == ',') && p[1] == '"')
+        if (!(p = skip_string(b, p + 1, end, &escaped)))
+          return NULL;
+      continue;
     }
-    case '{':
-    case '[':
+    if (c == '{' || c == '[') {
       depth++;
-      break;
-    case '}':
-    case ']':
+    } else if (c == '}' || c == ']') {
       if (--depth == 0)
         return p + 1;
-      break;
-    default:
-      break;
     }
+    p++;
   }
   return NULL;
 }
