@@ -342,10 +342,11 @@ static void on_record_error(const ctr_record_error *e, void *ud)
      * of the record were evaluated. */
     report(w, true, "%s: %s", w->cur->display, text);
   } else if (ctr_record_error_evaluated(e)) {
-    /* Evaluated anyway (a CloudTrail key missing). */
+    /* Evaluated anyway (a CloudTrail key missing): the library's message
+     * says so itself. */
     w->file_incomplete++;
     if (w->r->verbose)
-      report(w, true, "%s: %s (evaluated anyway)", w->cur->display, text);
+      report(w, true, "%s: %s", w->cur->display, text);
   } else {
     report(w, false, "%s: %s", w->cur->display, text);
     w->cur_has_error = true;
