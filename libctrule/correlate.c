@@ -47,10 +47,22 @@ typedef struct cgroup {
   /* value_count without an upper bound: the matches of a value older than
    * its latest (in e), sorted by (t, seq), in sbuf as e is in buf. A match
    * out of order may complete a window that holds one of them and not the
-   * value's latest match; they are held, as every match is, until let go. */
+   * value's latest match; each is held until let go as any match is, or
+   * sooner once a later match of its value is behind the lateness (dh). */
   centry *sh, *sbuf;
   size_t sn, scap;
+  struct dslot *dh; /* a min-heap on until: when each of sh may be let go */
+  size_t dn, dcap;
 } cgroup;
+
+/* An earlier match of a value (t, seq in g->sh) and a later match of it,
+ * at `until`: once `until` is more than the lateness behind the watermark,
+ * every window a match within the lateness shares with the earlier match
+ * holds the later one too, so the earlier one is let go (noted). */
+typedef struct dslot {
+  int64_t until, t;
+  uint32_t seq;
+} dslot;
 
 /* value_count without an upper bound keeps each value's latest match in e
  * (so that a match in order counts the distinct values of a window by a
@@ -261,6 +273,7 @@ static void group_free(ctr__corrstate *s, cgroup *g)
   free_vals(g->vals, s->cs->v[g->corr].ngroup);
   free(g->vmap);
   free(g->sbuf);
+  free(g->dh);
   free(g->buf);
   free(g->last);
   free(g->key);
@@ -319,6 +332,57 @@ static void drop_shadows(ctr__corrstate *s, cgroup *g, size_t k)
   g->sh += k;
   g->sn -= k;
   s->held -= k;
+}
+
+/* Removes g->sh[i] (let go), moving the shorter side. */
+static void shadow_remove(ctr__corrstate *s, cgroup *g, size_t i)
+{
+  entry_free(&g->sh[i]);
+  if (i < g->sn - i - 1) {
+    memmove(g->sh + 1, g->sh, i * sizeof *g->sh);
+    g->sh++;
+  } else {
+    memmove(g->sh + i, g->sh + i + 1, (g->sn - i - 1) * sizeof *g->sh);
+  }
+  g->sn--;
+  s->held--;
+}
+
+static void dslot_swap(dslot *a, dslot *b)
+{
+  dslot t = *a;
+  *a = *b;
+  *b = t;
+}
+
+/* Notes when the earlier match (t, seq) may be let go. CTR_OK or CTR_ENOMEM. */
+static int dheap_push(cgroup *g, int64_t until, int64_t t, uint32_t seq)
+{
+  if (g->dn == g->dcap) {
+    size_t cap = g->dcap ? 2 * g->dcap : 16;
+    dslot *v = realloc(g->dh, cap * sizeof *v);
+    if (!v)
+      return CTR_ENOMEM;
+    g->dh = v;
+    g->dcap = cap;
+  }
+  size_t i = g->dn++;
+  g->dh[i] = (dslot){until, t, seq};
+  for (; i > 0 && g->dh[(i - 1) / 2].until > g->dh[i].until; i = (i - 1) / 2)
+    dslot_swap(&g->dh[i], &g->dh[(i - 1) / 2]);
+  return CTR_OK;
+}
+
+static void dheap_pop(cgroup *g)
+{
+  g->dh[0] = g->dh[--g->dn];
+  for (size_t i = 0, k; (k = 2 * i + 1) < g->dn; i = k) {
+    if (k + 1 < g->dn && g->dh[k + 1].until < g->dh[k].until)
+      k++;
+    if (g->dh[k].until >= g->dh[i].until)
+      break;
+    dslot_swap(&g->dh[i], &g->dh[k]);
+  }
 }
 
 /* Takes entry i out of g (its value's latest no more: it moves to g->sh),
@@ -533,6 +597,17 @@ static size_t expire(ctr__corrstate *s, cgroup *g)
     letgo_add(&s->let_go[g->corr], letgo_key(g->hash, period(g->sh[ks].t, span)), s->max_held);
   drop_front(s, g, k);
   drop_shadows(s, g, ks);
+  /* earlier matches of a value whose later match is behind the lateness
+   * (those spent or let go already are not found: nothing to do) */
+  for (int64_t from = sub_sat(s->watermark, s->lateness_ns); g->dn && g->dh[0].until < from; ks++) {
+    dslot d = g->dh[0];
+    dheap_pop(g);
+    size_t i = after_of(g->sh, g->sn, d.t, d.seq - 1);
+    if (i < g->sn && g->sh[i].t == d.t && g->sh[i].seq == d.seq) {
+      letgo_add(&s->let_go[g->corr], letgo_key(g->hash, period(d.t, span)), s->max_held);
+      shadow_remove(s, g, i);
+    }
+  }
   return k + ks;
 }
 
@@ -1114,10 +1189,11 @@ static centry *insert(ctr__corrstate *s, cgroup *g, centry *e, bool *latest, int
     }
     if (sl->v && sl->t > e->t) {
       *latest = false;
+      int64_t until = sl->t;
       centry *slot = shadow_add(s, g, e);
-      if (!slot)
+      if (!slot || dheap_push(g, until, slot->t, slot->seq) != CTR_OK)
         *rc = CTR_ENOMEM;
-      return slot;
+      return *rc == CTR_OK ? slot : NULL;
     }
     if (sl->v)
       old = entry_of(g, sl->v, sl->t);
@@ -1135,7 +1211,9 @@ static centry *insert(ctr__corrstate *s, cgroup *g, centry *e, bool *latest, int
   if (old != SIZE_MAX) { /* the value's previous latest joins its older matches */
     centry prev = take_at(s, g, old < at ? old : old + 1);
     at -= old < at;
-    if (!shadow_add(s, g, &prev))
+    int64_t pt = prev.t;
+    uint32_t pseq = prev.seq;
+    if (!shadow_add(s, g, &prev) || dheap_push(g, e->t, pt, pseq) != CTR_OK)
       *rc = CTR_ENOMEM;
   }
   if (per_value) { /* room was reserved above */
@@ -1260,7 +1338,8 @@ static int feed(ctr__corrstate *s, uint32_t k, uint32_t r, const ctr__event *ev)
 static int64_t window_end(const ctr__corrstate *s, const cgroup *g)
 {
   int64_t first = g->n && (!g->sn || g->e[0].t <= g->sh[0].t) ? g->e[0].t : g->sh[0].t;
-  return add_sat(first, s->cs->v[g->corr].span_ns);
+  int64_t end = add_sat(first, s->cs->v[g->corr].span_ns);
+  return g->dn && g->dh[0].until < end ? g->dh[0].until : end; /* the expiry heap: an earlier match let go sooner */
 }
 
 static void heap_set(gheap *h, size_t i, cgroup *g)

@@ -605,6 +605,42 @@ Test(correlate, value_count_holds_a_values_earlier_matches_against_the_events_li
   free(data);
 }
 
+Test(correlate, value_count_lets_go_of_a_values_earlier_matches_behind_the_lateness)
+{
+  /* ten values in turn, one a second for two hours (1h timespan, lateness
+   * 60 s): a value's earlier match is held only until a later one is more
+   * than the lateness behind, so about ten latest and a lateness of earlier
+   * matches are held, and a limit of 100 is never reached; z, 30 s late,
+   * still finds the ten values of its window */
+  size_t n = 7200, cap = (n + 1) * 600, len = 0;
+  char *data = calloc(cap, 1), id[16], hms[16], val[8];
+  for (size_t i = 0; i <= n; i++) {
+    size_t sec = i < n ? i : n - 31;
+    snprintf(id, sizeof id, "e%zu", i);
+    snprintf(hms, sizeof hms, "%02zu:%02zu:%02zu", 10 + sec / 3600, sec / 60 % 60, sec % 60);
+    snprintf(val, sizeof val, i < n ? "v%zu" : "z", i % 10);
+    char *r = rec("DeleteDBSnapshot", hms, "m", id, val);
+    len += (size_t)snprintf(data + len, cap - len, "%s", r);
+    free(r);
+  }
+  tu_matches m = {0};
+  errs e = {0};
+  scan_with(BASE "title: V\ncorrelation:\n  type: value_count\n  rules: [Deleted]\n  timespan: 1h\n"
+                 "  condition: {field: requestParameters.dBSnapshotIdentifier, gte: 11}\n",
+            data, 100, 60, &m, &e);
+  cr_assert_eq(e.n, 0, "%s", e.text);
+  cr_assert_eq(m.count, 1, "%s", m.text);
+  cr_assert_str_eq(m.text, "7200\tV\tvalue_count of Deleted within 1h (gte 11): count=11 group=(all) events="
+                           "e7200@2025-01-01T11:59:29Z (Deleted), e7190@2025-01-01T11:59:50Z (Deleted), "
+                           "e7191@2025-01-01T11:59:51Z (Deleted), e7192@2025-01-01T11:59:52Z (Deleted), "
+                           "e7193@2025-01-01T11:59:53Z (Deleted), e7194@2025-01-01T11:59:54Z (Deleted), "
+                           "e7195@2025-01-01T11:59:55Z (Deleted), e7196@2025-01-01T11:59:56Z (Deleted), "
+                           "e7197@2025-01-01T11:59:57Z (Deleted), e7198@2025-01-01T11:59:58Z (Deleted), "
+                           "e7199@2025-01-01T11:59:59Z (Deleted)\n");
+  tu_matches_free(&m);
+  free(data);
+}
+
 Test(correlate, a_late_match_sees_what_its_group_let_go_while_other_groups_were_fed)
 {
   /* z's match moves event time to 10:06, past m's e1 (lateness 1 m,

@@ -8,7 +8,9 @@
  * base events) and the reports are compared with a plain model written here
  * from docs/sigma.md: per group a list of matches, expired, counted and
  * searched for a full window anew on every match (value_count too holds
- * every match, a value's earlier ones with its latest; one stream in four
+ * every match, a value's earlier ones with its latest, until let go, or
+ * until a later match of the value, its latest when one of the two came,
+ * is behind the lateness; one stream in four
  * has few values seen again out of order within the lateness, where a late
  * match completes a window holding a value's earlier match only).
  *
@@ -337,7 +339,9 @@ static char *stream_text(const mconf *cf)
 typedef struct ment {
   int64_t t;
   int rule;
-  size_t rec; /* its record: eventID e<rec> */
+  size_t rec;    /* its record: eventID e<rec> */
+  int64_t until; /* value_count: an earlier match of its value, let go once this later match of it is behind
+                    the lateness (INT64_MAX: the value's latest) */
 } ment;
 
 typedef struct mgroup {
@@ -423,6 +427,13 @@ static void m_expire(model *m)
         m_let_go(m, k, g, g->e[0].t);
         m_drop(g, 0);
       }
+      for (size_t j = 0; j < g->n;) /* value_count: earlier matches of a value dominated by a later one */
+        if (g->e[j].until < m->watermark - (int64_t)m->cf->lateness) {
+          m_let_go(m, k, g, g->e[j].t);
+          m_drop(g, j);
+        } else {
+          j++;
+        }
     }
   }
 }
@@ -587,16 +598,27 @@ static void m_feed(model *m, size_t k, size_t index, int r)
       g->lost++;
     return;
   }
-  if (c->value && !c->bounded) /* every match held; one of a value held at the same time changes no window */
+  int64_t until = INT64_MAX;
+  if (c->value && !c->bounded) { /* every match held; one of a value held at the same time changes no window */
+    ment *newest = NULL;
     for (size_t i = 0; i < g->n; i++)
-      if (g->e[i].t == rec->t && strcmp(mval(m, &g->e[i]), value_of(cf, rec->val)) == 0)
-        return;
+      if (strcmp(mval(m, &g->e[i]), value_of(cf, rec->val)) == 0) {
+        if (g->e[i].t == rec->t)
+          return;
+        if (!newest || g->e[i].t > newest->t)
+          newest = &g->e[i];
+      }
+    if (newest && newest->t > rec->t) /* it is an earlier match of its value */
+      until = newest->t;
+    else if (newest) /* the newest becomes an earlier one */
+      newest->until = rec->t;
+  }
   size_t at = g->n;
   while (at > 0 && g->e[at - 1].t > rec->t)
     at--;
   g->e = realloc(g->e, (g->n + 1) * sizeof *g->e);
   memmove(g->e + at + 1, g->e + at, (g->n - at) * sizeof *g->e);
-  g->e[at] = (ment){rec->t, r, index};
+  g->e[at] = (ment){rec->t, r, index, until};
   g->n++;
   if (!c->bounded) {
     ment last = g->e[at];
