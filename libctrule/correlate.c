@@ -355,9 +355,13 @@ static void dslot_swap(dslot *a, dslot *b)
   *b = t;
 }
 
+static void dheap_prune(cgroup *g);
+
 /* Notes when the earlier match (t, seq) may be let go. CTR_OK or CTR_ENOMEM. */
 static int dheap_push(cgroup *g, int64_t until, int64_t t, uint32_t seq)
 {
+  if (g->dn == g->dcap && g->dn >= 2 * g->sn + 16)
+    dheap_prune(g);
   if (g->dn == g->dcap) {
     size_t cap = g->dcap ? 2 * g->dcap : 16;
     dslot *v = realloc(g->dh, cap * sizeof *v);
@@ -373,16 +377,45 @@ static int dheap_push(cgroup *g, int64_t until, int64_t t, uint32_t seq)
   return CTR_OK;
 }
 
-static void dheap_pop(cgroup *g)
+static void dheap_down(cgroup *g, size_t i)
 {
-  g->dh[0] = g->dh[--g->dn];
-  for (size_t i = 0, k; (k = 2 * i + 1) < g->dn; i = k) {
+  for (size_t k; (k = 2 * i + 1) < g->dn; i = k) {
     if (k + 1 < g->dn && g->dh[k + 1].until < g->dh[k].until)
       k++;
     if (g->dh[k].until >= g->dh[i].until)
       break;
     dslot_swap(&g->dh[i], &g->dh[k]);
   }
+}
+
+static void dheap_pop(cgroup *g)
+{
+  g->dh[0] = g->dh[--g->dn];
+  dheap_down(g, 0);
+}
+
+static size_t after_of(const centry *v, size_t n, int64_t t, uint32_t seq);
+
+/* The index of g's earlier match (t, seq), SIZE_MAX when spent or let go. */
+static size_t shadow_at(const cgroup *g, int64_t t, uint32_t seq)
+{
+  size_t i = after_of(g->sh, g->sn, t, seq - 1);
+  return i < g->sn && g->sh[i].t == t && g->sh[i].seq == seq ? i : SIZE_MAX;
+}
+
+/* Forgets the notes of earlier matches already spent or let go, once they
+ * are most of the heap: they stay until their time comes otherwise, and
+ * event time that stands still would let them pile up past the events
+ * limit. */
+static void dheap_prune(cgroup *g)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < g->dn; i++)
+    if (shadow_at(g, g->dh[i].t, g->dh[i].seq) != SIZE_MAX)
+      g->dh[n++] = g->dh[i];
+  g->dn = n;
+  for (size_t i = n / 2; i-- > 0;)
+    dheap_down(g, i);
 }
 
 /* Takes entry i out of g (its value's latest no more: it moves to g->sh),
@@ -602,8 +635,8 @@ static size_t expire(ctr__corrstate *s, cgroup *g)
   for (int64_t from = sub_sat(s->watermark, s->lateness_ns); g->dn && g->dh[0].until < from; ks++) {
     dslot d = g->dh[0];
     dheap_pop(g);
-    size_t i = after_of(g->sh, g->sn, d.t, d.seq - 1);
-    if (i < g->sn && g->sh[i].t == d.t && g->sh[i].seq == d.seq) {
+    size_t i = shadow_at(g, d.t, d.seq);
+    if (i != SIZE_MAX) {
       letgo_add(&s->let_go[g->corr], letgo_key(g->hash, period(d.t, span)), s->max_held);
       shadow_remove(s, g, i);
     }

@@ -641,6 +641,49 @@ Test(correlate, value_count_lets_go_of_a_values_earlier_matches_behind_the_laten
   free(data);
 }
 
+Test(correlate, value_count_rounds_at_a_standing_event_time)
+{
+  /* z and c hold the group and event time at 10:08:20; 60 rounds of
+   * a@10:00, a@10:00:01, b@10:00:01 each fire and are spent, leaving the
+   * note of a@10:00's later match behind while event time stands (notes of
+   * spent matches are pruned, c@10:08:10's kept); every round alerts alike,
+   * and once 10:24 moves event time on (lateness 15 m) c@10:08:10, seen
+   * again at 10:08:20, is let go: d, 945 s late and near it, is reported */
+  size_t rounds = 60, cap = (3 * rounds + 6) * 600, len = 0;
+  char *data = TU_JOIN(rec("DeleteDBSnapshot", "10:05:00", "m", "z", "z"), rec("DeleteDBSnapshot", "10:08:10", "m", "c1", "c"),
+                       rec("DeleteDBSnapshot", "10:08:20", "m", "c2", "c"));
+  len = strlen(data);
+  data = realloc(data, cap);
+  char id[16];
+  for (size_t i = 0; i < rounds; i++) {
+    static const char *const hms[] = {"10:00:00", "10:00:01", "10:00:01"}, *const val[] = {"a", "a", "b"};
+    for (int k = 0; k < 3; k++) {
+      snprintf(id, sizeof id, "r%zu_%d", i, k);
+      char *r = rec("DeleteDBSnapshot", hms[k], "m", id, val[k]);
+      len += (size_t)snprintf(data + len, cap - len, "%s", r);
+      free(r);
+    }
+  }
+  char *tail = TU_JOIN(rec("DeleteDBSnapshot", "10:24:00", "m", "y", "y"), rec("DeleteDBSnapshot", "10:08:15", "m", "d", "d"));
+  len += (size_t)snprintf(data + len, cap - len, "%s", tail);
+  free(tail);
+  tu_matches m = {0};
+  errs e = {0};
+  scan_with(VALUES("2", ""), data, 0, 900, &m, &e);
+  cr_assert_eq(m.count, rounds, "%zu alerts: %s", m.count, m.text);
+  for (size_t i = 0; i < rounds; i++) {
+    char want[256];
+    snprintf(want, sizeof want, "%zu\tV\tvalue_count of Deleted within 2m (gte 2): count=2 group=(all) events=r%zu_1@2025-01-01T10:00:01Z "
+             "(Deleted), r%zu_2@2025-01-01T10:00:01Z (Deleted)\n", 3 * i + 5, i, i);
+    cr_assert(strstr(m.text, want), "round %zu: %s", i, m.text);
+  }
+  cr_assert_str_eq(e.text, "184\tELIMIT\t1\tcorrelation 'V': the match of 'Deleted' is not counted: its eventTime is 945 s before the "
+                           "latest one seen, and matches of its group within the timespan of it were let go (limit "
+                           "correlation_lateness 900 s)\n");
+  tu_matches_free(&m);
+  free(data);
+}
+
 Test(correlate, a_late_match_sees_what_its_group_let_go_while_other_groups_were_fed)
 {
   /* z's match moves event time to 10:06, past m's e1 (lateness 1 m,
