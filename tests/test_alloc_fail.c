@@ -104,12 +104,17 @@ static const char correlation[] =
   "level: high\n"
   /* an upper bound, decided when its windows close (here at finish) */
   "---\ntitle: Few RDS Changes\ncorrelation:\n  type: value_count\n  rules: [Admin RDS Change, RDS Instance Stopped]\n"
-  "  group-by: [awsRegion]\n  timespan: 1h\n  condition: {field: userIdentity.userName, lt: 5}\nlevel: high\n";
+  "  group-by: [awsRegion]\n  timespan: 1h\n  condition: {field: userIdentity.userName, lt: 5}\nlevel: high\n"
+  /* no upper bound, fed a value seen again out of order: a value's earlier
+   * matches are held beside its latest (correlate.c) */
+  "---\ntitle: Users Seen Again\ncorrelation:\n  type: value_count\n  rules: [RDS Instance Stopped]\n"
+  "  group-by: [awsRegion]\n  timespan: 2m\n  condition: {field: userIdentity.userName, gte: 2}\nlevel: high\n";
 
-#define REC(user, name, region, inst)                                                                      \
+#define REC_AT(user, name, region, inst, hms)                                                              \
   "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"" user "\"},"         \
-  "\"eventTime\":\"2025-03-01T10:02:11Z\",\"eventSource\":\"rds.amazonaws.com\",\"eventName\":\"" name "\"," \
+  "\"eventTime\":\"2025-03-01T" hms "Z\",\"eventSource\":\"rds.amazonaws.com\",\"eventName\":\"" name "\","   \
   "\"awsRegion\":\"" region "\",\"requestParameters\":{\"dBInstanceIdentifier\":\"" inst "\"}}"
+#define REC(user, name, region, inst) REC_AT(user, name, region, inst, "10:02:11")
 
 /* NDJSON, a log file, an EventBridge envelope and a bad record between them. */
 static const char input[] =
@@ -120,7 +125,12 @@ static const char input[] =
   "{\"not json\n"
   "{\"version\":\"0\",\"id\":\"x\",\"detail-type\":\"AWS API Call via CloudTrail\",\"source\":\"aws.rds\","
   "\"account\":\"1\",\"time\":\"2025-03-01T10:02:11Z\",\"region\":\"eu-west-1\",\"resources\":[],\"detail\":"
-  REC("alice", "StopDBInstance", "eu-north-1", "prod-5") "}\n";
+  REC("alice", "StopDBInstance", "eu-north-1", "prod-5") "}\n"
+  /* dave at 10:00 and 10:05, then erin at 10:01, 4 minutes late: only dave's
+   * earlier match, held beside his latest, completes Users Seen Again */
+  REC_AT("dave", "StopDBInstance", "ap-south-1", "prod-6", "10:00:00") "\n"
+  REC_AT("dave", "StopDBInstance", "ap-south-1", "prod-7", "10:05:00") "\n"
+  REC_AT("erin", "StopDBInstance", "ap-south-1", "prod-8", "10:01:00") "\n";
 
 typedef struct alerts {
   char text[8192]; /* fixed: the callback must not allocate */
@@ -188,7 +198,9 @@ Test(alloc_fail, compile_refuses_after_any_failed_allocation)
   alerts want = {{0}, 0};
   int rc = ctr_scan_buffer(ref, input, sizeof input - 1, 0, on_match, &want);
   cr_assert(rc == CTR_OK || rc == CTR_EDATA, "%s", ctr_status_name(rc)); /* EDATA: the bad record */
-  cr_assert(strstr(want.text, "Admin RDS Change") && strstr(want.text, "Few RDS Changes"), "%s", want.text);
+  cr_assert(strstr(want.text, "Admin RDS Change") && strstr(want.text, "Few RDS Changes") &&
+                strstr(want.text, "Users Seen Again"),
+            "%s", want.text);
 
   /* Every allocation of a compile fails once: built-in rules and tuning
    * file alike. */
@@ -371,7 +383,8 @@ static void scan_every_failure(const void *buf, size_t len, size_t chunk)
   long total = g_count;
   cr_assert_eq(want_bad, 1, "the reference scan reports the one bad record");
   cr_assert(strstr(want.text, "Admin RDS Change") && strstr(want.text, "RDS Instance Stopped") &&
-              strstr(want.text, "Two RDS Changes In A Region") && strstr(want.text, "Few RDS Changes"),
+              strstr(want.text, "Two RDS Changes In A Region") && strstr(want.text, "Few RDS Changes") &&
+                  strstr(want.text, "Users Seen Again"),
             "%s", want.text);
   cr_assert_gt(total, 5, "only %ld allocations in a scan: the wrapping does not work", total);
   long stopped = 0;
