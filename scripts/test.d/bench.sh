@@ -74,7 +74,7 @@ if ! "$build/tests/bench/ctrule-cliffs" 200 >"$out/cliffs.txt" 2>&1; then
   exit 1
 fi
 cat "$out/cliffs.txt"
-[ "$(grep -cE ' (met|NOT met)$' "$out/cliffs.txt")" = 6 ] || { echo "bench: FAIL (a correlation workload has no verdict)"; exit 1; }
+[ "$(grep -cE ' (met|NOT met)$' "$out/cliffs.txt")" = 8 ] || { echo "bench: FAIL (a correlation workload has no verdict)"; exit 1; }
 
 py=${CTRULE_PY_VENV:-$root/build-py/venv}/bin/python
 if [ -x "$py" ] && "$py" -c 'import ctrule' 2>/dev/null; then
