@@ -168,8 +168,13 @@ def test_interrupt_stops_cleanly(hunter_env: dict[str, str], tmp_path: Path) -> 
     # so the hunt blocks writing long before it could finish.
     read_end, write_end = os.pipe()
     fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)
-    proc = subprocess.Popen([str(HUNT), "--no-builtin", "-r", str(rules), "-j", "1", "--json", "--since",
-                             str(DAYS[0]), "--until", str(DAYS[-1]), f"s3://{BUCKET}"],
+    # Ctrl-C as at a terminal: a process started with SIGINT ignored (a
+    # background job, as CI may run this suite) keeps ignoring it, and so
+    # would the hunt; it is exec'd with the default disposition instead.
+    with_sigint = [sys.executable, "-c", "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                   "os.execv(sys.argv[1], sys.argv[1:])"]
+    proc = subprocess.Popen([*with_sigint, str(HUNT), "--no-builtin", "-r", str(rules), "-j", "1", "--json",
+                             "--since", str(DAYS[0]), "--until", str(DAYS[-1]), f"s3://{BUCKET}"],
                             stdout=write_end, stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, **hunter_env))
     os.close(write_end)
