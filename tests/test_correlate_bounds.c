@@ -55,24 +55,6 @@ static char *rec(const char *ms, const char *user, const char *id, const char *s
 }
 
 
-typedef struct out {
-  char *text;
-  size_t len;
-} out;
-
-__attribute__((format(printf, 2, 3))) static void add(out *o, const char *fmt, ...)
-{
-  va_list ap;
-  va_start(ap, fmt);
-  char *line;
-  cr_assert(vasprintf(&line, fmt, ap) >= 0);
-  va_end(ap);
-  size_t n = strlen(line);
-  o->text = realloc(o->text, o->len + n + 1);
-  memcpy(o->text + o->len, line, n + 1);
-  o->len += n;
-  free(line);
-}
 
 /* A match as "index rule count=N group ids", the ids of its events in order
  * (e1,e5); a Deleted match (generate: true) as "index Deleted id". */
@@ -84,7 +66,7 @@ static int on_match(const ctr_match *m, void *ud)
     const char *ev = ctr_match_event(m, &len);
     const char *id = memmem(ev, len, "\"eventID\":\"", 11);
     cr_assert_not_null(id);
-    add(ud, "%llu %s %.2s\n", (unsigned long long)ctr_match_record_index(m), ctr_match_rule(m), id + 11);
+    tu_appendf(ud, "%llu %s %.2s\n", (unsigned long long)ctr_match_record_index(m), ctr_match_rule(m), id + 11);
     return 0;
   }
   cr_assert_eq(ctr_match_field(m, "correlation.count", &count), CTR_OK);
@@ -108,7 +90,7 @@ static int on_match(const ctr_match *m, void *ud)
   size_t len;
   const char *ev = ctr_match_event(m, &len);
   cr_assert_not_null(memmem(ev, len, want, strlen(want)), "%.*s", (int)len, ev);
-  add(ud, "%llu Few count=%s %s %s\n", (unsigned long long)ctr_match_record_index(m), count,
+  tu_appendf(ud, "%llu Few count=%s %s %s\n", (unsigned long long)ctr_match_record_index(m), count,
       strchr(group, '=') + 1, ids);
   free(ids);
   return 0;
@@ -116,7 +98,7 @@ static int on_match(const ctr_match *m, void *ud)
 
 static void on_error(const ctr_record_error *e, void *ud)
 {
-  add(ud, "%llu %s %s\n", (unsigned long long)ctr_record_error_index(e),
+  tu_appendf(ud, "%llu %s %s\n", (unsigned long long)ctr_record_error_index(e),
       ctr_record_error_status(e) == CTR_ELIMIT ? "ELIMIT" : "other",
       ctr_record_error_message(e));
 }
@@ -133,7 +115,7 @@ static char *scan(const char *yaml, const char *data, uint64_t lateness, uint64_
   static const size_t chunks[] = {0, 1, 2, 3, 7, 64, 1000};
   size_t len = strlen(data);
   for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
-    out o = {calloc(1, 1), 0};
+    tu_text o = {calloc(1, 1), 0, 1};
     ctr_scanner *sc;
     cr_assert_eq(ctr_scanner_new(rs, on_match, &o, &sc), CTR_OK);
     ctr_scanner_set_error_callback(sc, on_error, &o);
@@ -146,10 +128,10 @@ static char *scan(const char *yaml, const char *data, uint64_t lateness, uint64_
     cr_assert_eq(ctr_scanner_finish(sc), CTR_OK);
     ctr_scanner_free(sc);
     if (!first)
-      first = o.text;
+      first = o.s;
     else {
-      cr_assert_str_eq(o.text, first, "chunk %zu", chunks[i]);
-      free(o.text);
+      cr_assert_str_eq(o.s, first, "chunk %zu", chunks[i]);
+      free(o.s);
     }
   }
   ctr_ruleset_unref(rs);
@@ -204,16 +186,16 @@ Test(correlate_bounds, the_lateness_holds_a_window_open_until_event_time_passes_
   char diags[1024];
   ctr_ruleset *rs = tu_compile(yaml, diags, sizeof diags);
   cr_assert_not_null(rs, "%s", diags);
-  out o = {calloc(1, 1), 0};
+  tu_text o = {calloc(1, 1), 0, 1};
   ctr_scanner *sc;
   cr_assert_eq(ctr_scanner_new(rs, on_match, &o, &sc), CTR_OK);
   cr_assert_eq(ctr_scanner_feed(sc, data, strlen(data)), CTR_OK);
-  cr_assert_str_eq(o.text, "", "undecided before the end");
+  cr_assert_str_eq(o.s, "", "undecided before the end");
   cr_assert_eq(ctr_scanner_finish(sc), CTR_OK);
-  cr_assert_str_eq(o.text, "6 Few count=2 a e1,e5\n6 Few count=3 b e2,e3,e4\n6 Few count=1 a e6\n");
+  cr_assert_str_eq(o.s, "6 Few count=2 a e1,e5\n6 Few count=3 b e2,e3,e4\n6 Few count=1 a e6\n");
   ctr_scanner_free(sc);
   ctr_ruleset_unref(rs);
-  free(o.text);
+  free(o.s);
   free(data);
   free(yaml);
 }
@@ -351,13 +333,13 @@ Test(correlate_bounds, many_groups_close_in_order_of_their_windows_end)
   char diags[1024];
   ctr_ruleset *rs = tu_compile(yaml, diags, sizeof diags);
   cr_assert_not_null(rs);
-  out o = {calloc(1, 1), 0};
+  tu_text o = {calloc(1, 1), 0, 1};
   ctr_scanner *sc;
   cr_assert_eq(ctr_scanner_new(rs, on_match, &o, &sc), CTR_OK);
   cr_assert_eq(ctr_scanner_set_limit(sc, CTR_LIMIT_CORRELATION_LATENESS, 600), CTR_OK); /* no window closes before the last record */
   cr_assert_eq(ctr_scanner_feed(sc, data, strlen(data)), CTR_OK);
   cr_assert_eq(ctr_scanner_finish(sc), CTR_OK);
-  const char *p = o.text;
+  const char *p = o.s;
   for (int i = 0; i < 300; i++) {
     char want[64];
     snprintf(want, sizeof want, "300 Few count=1 u%03d e%d\n", 299 - i, i);
@@ -367,7 +349,7 @@ Test(correlate_bounds, many_groups_close_in_order_of_their_windows_end)
   cr_assert_str_eq(p, "");
   ctr_scanner_free(sc);
   ctr_ruleset_unref(rs);
-  free(o.text);
+  free(o.s);
   free(data);
   free(yaml);
 }
@@ -395,18 +377,18 @@ Test(correlate_bounds, a_full_window_is_counted_in_n_log_n)
   char diags[1024];
   ctr_ruleset *rs = tu_compile(yaml, diags, sizeof diags);
   cr_assert_not_null(rs, "%s", diags);
-  out o = {calloc(1, 1), 0};
+  tu_text o = {calloc(1, 1), 0, 1};
   ctr_scanner *sc;
   cr_assert_eq(ctr_scanner_new(rs, on_match, &o, &sc), CTR_OK);
   cr_assert_eq(ctr_scanner_feed(sc, data, len), CTR_OK);
   cr_assert_eq(ctr_scanner_finish(sc), CTR_OK);
-  cr_assert(strncmp(o.text, "19999 Few count=18000 a ", 24) == 0, "%.80s", o.text);
+  cr_assert(strncmp(o.s, "19999 Few count=18000 a ", 24) == 0, "%.80s", o.s);
   /* the latest match of each value: s0..s1999 by e18000..e19999, the others by their own */
-  cr_assert(strncmp(o.text + 24, "e2000,e2001,", 12) == 0, "%.80s", o.text);
-  cr_assert(strstr(o.text, ",e17999,e18000,") && strstr(o.text, ",e19999\n"), "%.80s", o.text);
+  cr_assert(strncmp(o.s + 24, "e2000,e2001,", 12) == 0, "%.80s", o.s);
+  cr_assert(strstr(o.s, ",e17999,e18000,") && strstr(o.s, ",e19999\n"), "%.80s", o.s);
   ctr_scanner_free(sc);
   ctr_ruleset_unref(rs);
-  free(o.text);
+  free(o.s);
   free(data);
   free(yaml);
 }

@@ -38,28 +38,7 @@
 
 /* ------------------------------------------------------------ text */
 
-typedef struct text {
-  char *s;
-  size_t len, cap;
-} text;
-
-__attribute__((format(printf, 2, 3))) static void add(text *o, const char *fmt, ...)
-{
-  va_list ap;
-  va_start(ap, fmt);
-  char *line;
-  cr_assert(vasprintf(&line, fmt, ap) >= 0);
-  va_end(ap);
-  size_t n = strlen(line);
-  if (o->len + n + 1 > o->cap) { /* doubling: a stream is thousands of lines */
-    o->cap = 2 * (o->len + n + 1);
-    o->s = realloc(o->s, o->cap);
-    cr_assert_not_null(o->s);
-  }
-  memcpy(o->s + o->len, line, n + 1);
-  o->len += n;
-  free(line);
-}
+typedef tu_text text;
 
 static unsigned long long lead_index(const char *line) { return strtoull(line, NULL, 10); }
 
@@ -87,7 +66,7 @@ static char *canonical(const text *t)
     qsort(v, n, sizeof *v, line_cmp);
   text o = {calloc(1, 1), 0, 1};
   for (size_t i = 0; i < n; i++)
-    add(&o, "%s\n", v[i]);
+    tu_appendf(&o, "%s\n", v[i]);
   free(v);
   free(copy);
   return o.s;
@@ -285,19 +264,19 @@ static char *rules_yaml(const mconf *cf)
   static const char *const cond[NRULES] = {"ct.name = DeleteDBSnapshot", "ct.name = DeleteDBSnapshot and ct.region = eu-west-1",
                                            "ct.name = CreateDBSnapshot", "ct.name = StopDBInstance and not ct.user = ops"};
   for (int r = 0; r < NRULES; r++)
-    add(&y, "- rule: %s\n  desc: d\n  condition: %s\n  output: o\n  priority: NOTICE\n  source: aws_cloudtrail\n", rule_name[r],
+    tu_appendf(&y, "- rule: %s\n  desc: d\n  condition: %s\n  output: o\n  priority: NOTICE\n  source: aws_cloudtrail\n", rule_name[r],
         cond[r]);
   static const char *const by[] = {"", "  group-by: [userIdentity.userName]\n",
                                    "  group-by: [userIdentity.userName, awsRegion]\n"};
   for (size_t k = 0; k < cf->nc; k++) {
     const mspec *c = &cf->c[k];
-    add(&y, "---\ntitle: C%zu\ncorrelation:\n  type: %s\n  rules: [", k, c->value ? "value_count" : "event_count");
+    tu_appendf(&y, "---\ntitle: C%zu\ncorrelation:\n  type: %s\n  rules: [", k, c->value ? "value_count" : "event_count");
     for (int r = 0, first = 1; r < R_TICK; r++)
       if (c->rules & (1u << r)) {
-        add(&y, "%s%s", first ? "" : ", ", rule_name[r]);
+        tu_appendf(&y, "%s%s", first ? "" : ", ", rule_name[r]);
         first = 0;
       }
-    add(&y, "]\n%s  timespan: %llds\n  condition: {%s%s}\nlevel: high\n", by[c->groupby], (long long)c->span,
+    tu_appendf(&y, "]\n%s  timespan: %llds\n  condition: {%s%s}\nlevel: high\n", by[c->groupby], (long long)c->span,
         c->value ? "field: requestParameters.dBSnapshotIdentifier, " : "", c->cond);
   }
   return y.s;
@@ -325,7 +304,7 @@ static char *stream_text(const mconf *cf)
       snprintf(user, sizeof user, "\"userName\":\"u%d\",", r->user);
     if (r->val >= 0)
       snprintf(snap, sizeof snap, "\"dBSnapshotIdentifier\":\"%s\"", value_of(cf, r->val));
-    add(&o,
+    tu_appendf(&o,
         "{\"eventVersion\":\"1.08\",\"eventTime\":\"%s\",\"awsRegion\":\"%s\",\"eventID\":\"e%zu\","
         "\"eventType\":\"AwsApiCall\",\"eventSource\":\"rds.amazonaws.com\",\"eventName\":\"%s\","
         "\"userIdentity\":{\"type\":\"IAMUser\",%s\"accountId\":\"1\"},\"requestParameters\":{%s}}\n",
@@ -453,15 +432,15 @@ static void m_alert(model *m, size_t k, const mgroup *g, size_t from, size_t to,
                     const ment *last, size_t index)
 {
   char when[32];
-  add(&m->alerts, "%zu C%zu t=%lld count=%llu group=%s ev=e%zu events=", index, k, (long long)last->t,
+  tu_appendf(&m->alerts, "%zu C%zu t=%lld count=%llu group=%s ev=e%zu events=", index, k, (long long)last->t,
       (unsigned long long)count, g->key, last->rec);
   for (size_t i = from, first = 1; i < to; i++)
     if (!keep || keep[i]) {
       time_text(g->e[i].t, when);
-      add(&m->alerts, "%se%zu@%s (%s)", first ? "" : ", ", g->e[i].rec, when, rule_name[g->e[i].rule]);
+      tu_appendf(&m->alerts, "%se%zu@%s (%s)", first ? "" : ", ", g->e[i].rec, when, rule_name[g->e[i].rule]);
       first = 0;
     }
-  add(&m->alerts, "\n");
+  tu_appendf(&m->alerts, "\n");
 }
 
 /* The distinct values of g->e[from..to) (event_count: its matches); keep
@@ -517,7 +496,7 @@ static void m_close(model *m, size_t k, mgroup *g, size_t index)
   char when[32];
   if (g->lost) {
     time_text(g->e[0].t, when);
-    add(&m->errors,
+    tu_appendf(&m->errors,
         "%zu ELIMIT correlation 'C%zu': the window from %s (event e%zu) is not decided: %llu of its matches were not "
         "counted (limit correlation_events)\n",
         index, k, when, g->e[0].rec, (unsigned long long)g->lost);
@@ -576,7 +555,7 @@ static void m_feed(model *m, size_t k, size_t index, int r)
     have_latest = true;
   }
   if (have_latest && rec->t < latest - (int64_t)cf->lateness && m_gone_near(m, k, g, rec->t)) {
-    add(&m->errors,
+    tu_appendf(&m->errors,
         "%zu ELIMIT correlation 'C%zu': the match of '%s' is not counted: its eventTime is %lld s before the latest one "
         "seen, and matches of its group within the timespan of it were let go (limit correlation_lateness %llu s)\n",
         index, k, rule_name[r], (long long)(latest - rec->t), (unsigned long long)cf->lateness);
@@ -590,7 +569,7 @@ static void m_feed(model *m, size_t k, size_t index, int r)
   m_expire(m);
   uint64_t held = m_held(m), max = cf->max_held ? cf->max_held : ctr_limit_default(CTR_LIMIT_CORRELATION_EVENTS);
   if (held >= max) {
-    add(&m->errors,
+    tu_appendf(&m->errors,
         "%zu ELIMIT correlation 'C%zu': the match of '%s' is not counted: %llu matches are held (limit "
         "correlation_events)\n",
         index, k, rule_name[r], (unsigned long long)held);
@@ -696,7 +675,7 @@ static int on_match(const ctr_match *m, void *ud)
   const char *ev = ctr_match_event(m, &len), *id = memmem(ev, len, "\"eventID\":\"", 11);
   cr_assert_not_null(id);
   id += 11;
-  add(&s->alerts, "%llu %s t=%lld count=%s group=%s ev=%.*s events=%s\n", index, rule,
+  tu_appendf(&s->alerts, "%llu %s t=%lld count=%s group=%s ev=%.*s events=%s\n", index, rule,
       (long long)(ctr_match_time(m) / 1000000000 - EPOCH), count, group, (int)strcspn(id, "\""), id, events);
   return 0;
 }
@@ -704,7 +683,7 @@ static int on_match(const ctr_match *m, void *ud)
 static void on_error(const ctr_record_error *e, void *ud)
 {
   seen *s = ud;
-  add(&s->errors, "%llu %s %s\n", (unsigned long long)ctr_record_error_index(e), ctr_status_name(ctr_record_error_status(e)),
+  tu_appendf(&s->errors, "%llu %s %s\n", (unsigned long long)ctr_record_error_index(e), ctr_status_name(ctr_record_error_status(e)),
       ctr_record_error_message(e));
 }
 

@@ -1,6 +1,7 @@
 #include "testutil.h"
 
 #include <criterion/criterion.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
 #include <zlib.h>
@@ -146,4 +147,22 @@ char *tu_join(char **v, size_t n)
     free(v[i]);
   }
   return s;
+}
+
+void tu_appendf(tu_text *t, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  char *line;
+  cr_assert(vasprintf(&line, fmt, ap) >= 0);
+  va_end(ap);
+  size_t n = strlen(line);
+  if (t->len + n + 1 > t->cap) {
+    t->cap = 2 * (t->len + n + 1);
+    t->s = realloc(t->s, t->cap);
+    cr_assert_not_null(t->s);
+  }
+  memcpy(t->s + t->len, line, n + 1);
+  t->len += n;
+  free(line);
 }

@@ -22,6 +22,14 @@ unsigned char *tu_gzip(const void *in, size_t len, size_t *out_len);
 char *tu_join(char **v, size_t n);
 #define TU_JOIN(...) tu_join((char *[]){__VA_ARGS__}, sizeof((char *[]){__VA_ARGS__}) / sizeof(char *))
 
+/* Text built line by line (formatted), its buffer growing by doubling;
+ * {0} is empty. The caller frees s. */
+typedef struct tu_text {
+  char *s;
+  size_t len, cap;
+} tu_text;
+__attribute__((format(printf, 2, 3))) void tu_appendf(tu_text *t, const char *fmt, ...);
+
 #endif
 
 #include "ctrule.h"
