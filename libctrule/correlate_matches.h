@@ -19,16 +19,26 @@ typedef struct centry {
   char *id, *time, *value; /* eventID, eventTime as written, value_count's value (owned) */
 } centry;
 
-/* n entries sorted by (t, seq): at e, in the middle of buf (cap entries)
- * with room before and after them, so that a match near the front of a
- * long group moves the few before it rather than every later one. */
+/* n entries sorted by (t, seq) in a circular buffer of cap (a power of
+ * two) with a gap: from buf[head] on, the entries before the gap (gap_at
+ * of them), the gap (`gap` free slots), the rest, then the other free slots
+ * (the slack) up to head again, wrapping at cap. A match placed moves the
+ * entries between the gap and its place, the fewer way round the ring: so a
+ * match next to the last one placed (two streams of one group in time
+ * order, read one after the other) or at either end costs O(1), and the
+ * front spent or let go frees its slots into the slack without moving
+ * anything; matches placed alternately far apart cost the entries between
+ * them, at most n/2 each (docs/sigma.md, "Limits and lateness"). */
 typedef struct cseq {
-  centry *e, *buf;
-  size_t n, cap;
+  centry *buf;
+  size_t cap, n, head, gap_at, gap;
 } cseq;
 
 /* The i-th entry (i < q->n). */
-static inline centry *cseq_at(const cseq *q, size_t i) { return &q->e[i]; }
+static inline centry *cseq_at(const cseq *q, size_t i)
+{
+  return &q->buf[(q->head + i + (i >= q->gap_at ? q->gap : 0)) & (q->cap - 1)];
+}
 
 /* Whether arrival a came before b. 32 bits in the entry's padding (a
  * larger entry made moving entries slower): compared by their difference,
@@ -47,7 +57,7 @@ static inline bool centry_before(const centry *p, const centry *q)
 void ctr__centry_free(centry *e);
 
 /* Places *e (its strings now q's) as entry `at`, the entries from `at` on
- * moving up by one. CTR_OK or CTR_ENOMEM (q unchanged, *e the caller's). */
+ * one place further. CTR_OK or CTR_ENOMEM (q unchanged, *e the caller's). */
 int ctr__cseq_insert(cseq *q, size_t at, const centry *e);
 /* Takes entry i out of q and returns it (the caller's). */
 centry ctr__cseq_take(cseq *q, size_t i);

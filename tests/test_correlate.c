@@ -727,6 +727,122 @@ Test(correlate, at_most_correlation_events_periods_let_go_are_remembered)
   free(data);
 }
 
+/* One record of the placement test: its second from 10:00:00 (negative:
+ * before it) and its place in the feed. */
+typedef struct placed {
+  int sec;
+  size_t arrival;
+} placed;
+
+static int placed_cmp(const void *a, const void *b)
+{
+  const placed *x = a, *y = b;
+  return x->sec != y->sec ? (x->sec > y->sec) - (x->sec < y->sec) : (x->arrival > y->arrival) - (x->arrival < y->arrival);
+}
+
+/* Collects alerts as tu_collect does, whatever their length (a listing of
+ * hundreds of events). */
+static int on_whole(const ctr_match *m, void *ud)
+{
+  tu_appendf(ud, "%llu\t%s\t%s\n", (unsigned long long)ctr_match_record_index(m), ctr_match_rule(m), ctr_match_output(m));
+  return 0;
+}
+
+static void hms_of(int sec, char out[16])
+{
+  int s = 10 * 3600 + sec;
+  snprintf(out, 16, "%02d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
+}
+
+Test(correlate, matches_placed_anywhere_in_a_long_group_are_listed_in_event_time_order)
+{
+  /* One group of 700 matches (docs/sigma.md: a group's matches are kept
+   * in a gap buffer): a source in time order at even seconds, a second one
+   * at odd seconds read after it (each next to the one before), 50 placed
+   * at the front one by one (each earlier than all), 25 ties of held
+   * times (after them, as read), 24 at the end and, last, one in the middle.
+   * gte 700 over 1h fires on the last, listing all 700 in eventTime order,
+   * ties in the order read; at an events limit of 699 the last is reported. */
+  placed p[700];
+  size_t n = 0;
+  for (int i = 0; i < 300; i++)
+    p[n] = (placed){2 * i, n}, n++;
+  for (int i = 0; i < 300; i++)
+    p[n] = (placed){2 * i + 1, n}, n++;
+  for (int i = 1; i <= 50; i++)
+    p[n] = (placed){-i, n}, n++;
+  for (int i = 0; i < 25; i++)
+    p[n] = (placed){100 + 2 * i, n}, n++;
+  for (int i = 0; i < 24; i++)
+    p[n] = (placed){600 + i, n}, n++;
+  p[n] = (placed){301, n}, n++;
+  tu_text data = {0}, want = {0};
+  char id[16], hms[16];
+  for (size_t i = 0; i < n; i++) {
+    snprintf(id, sizeof id, "e%zu", p[i].arrival);
+    hms_of(p[i].sec, hms);
+    char *r = rec("DeleteDBSnapshot", hms, "m", id, "s");
+    tu_appendf(&data, "%s", r);
+    free(r);
+  }
+  qsort(p, n, sizeof *p, placed_cmp);
+  tu_appendf(&want, "699\tC\tevent_count of Deleted within 1h (gte 700): count=700 group=(all) events=");
+  for (size_t i = 0; i < n; i++) {
+    hms_of(p[i].sec, hms);
+    tu_appendf(&want, "%se%zu@2025-01-01T%sZ (Deleted)", i ? ", " : "", p[i].arrival, hms);
+  }
+  tu_appendf(&want, "\n");
+  const char *yaml = BASE "title: C\ncorrelation:\n  type: event_count\n  rules: [Deleted]\n  timespan: 1h\n"
+                          "  condition: {gte: 700}\n";
+  ctr_ruleset *rs = compile(yaml);
+  ctr_scanner *sc;
+  tu_text got = {0};
+  cr_assert_eq(ctr_scanner_new(rs, on_whole, &got, &sc), CTR_OK);
+  cr_assert_eq(ctr_scanner_set_limit(sc, CTR_LIMIT_CORRELATION_EVENTS, 700), CTR_OK);
+  cr_assert_eq(ctr_scanner_feed(sc, data.s, data.len), CTR_OK);
+  cr_assert_eq(ctr_scanner_finish(sc), CTR_OK);
+  cr_assert_str_eq(got.s, want.s);
+  ctr_scanner_free(sc);
+  ctr_ruleset_unref(rs);
+  free(got.s);
+  tu_matches m = {0};
+  errs e = {0};
+  scan_with(yaml, data.s, 699, 900, &m, &e);
+  cr_assert_eq(m.count, 0, "%s", m.text);
+  cr_assert_str_eq(e.text, "699\tELIMIT\t1\tcorrelation 'C': the match of 'Deleted' is not counted: 699 matches are "
+                           "held (limit correlation_events)\n");
+  tu_matches_free(&m);
+  free(data.s);
+  free(want.s);
+}
+
+Test(correlate, old_matches_let_go_while_a_late_match_sits_among_them)
+{
+  /* gte 4 over 2m, lateness 60 s. e4 comes late and sits among the held
+   * matches, not after the last; e5 moves event time on and e1, e2 (and e4
+   * when it is the earliest) are let go before e5 is placed. e3, e5, e6, e7
+   * then fire on e7, as they would have without e4 */
+  static const char *const late[] = {"10:02:05", /* 55 s late: between e2 and e3 */
+                                     "10:00:10"}; /* 170 s late, nothing let go yet: between e1 and e2 */
+  for (size_t k = 0; k < 2; k++) {
+    char *data = TU_JOIN(rec("DeleteDBSnapshot", "10:00:00", "m", "e1", "s"), rec("DeleteDBSnapshot", "10:00:20", "m", "e2", "s"),
+                         rec("DeleteDBSnapshot", "10:03:00", "m", "e3", "s"), rec("DeleteDBSnapshot", late[k], "m", "e4", "s"),
+                         rec("DeleteDBSnapshot", "10:04:50", "m", "e5", "s"), rec("DeleteDBSnapshot", "10:04:55", "m", "e6", "s"),
+                         rec("DeleteDBSnapshot", "10:05:00", "m", "e7", "s"));
+    tu_matches m = {0};
+    errs e = {0};
+    scan_with(EVENT_COUNT("4", "2m"), data, 0, 60, &m, &e);
+    cr_assert_eq(e.n, 0, "%s", e.text);
+    cr_assert_str_eq(m.text, "6\tMass Deletion\tevent_count of Deleted within 2m (gte 4): count=4 "
+                             "group=userIdentity.arn=arn:aws:iam::1:user/m events=e3@2025-01-01T10:03:00Z (Deleted), "
+                             "e5@2025-01-01T10:04:50Z (Deleted), e6@2025-01-01T10:04:55Z (Deleted), "
+                             "e7@2025-01-01T10:05:00Z (Deleted)\n",
+                     "e4 at %s", late[k]);
+    tu_matches_free(&m);
+    free(data);
+  }
+}
+
 Test(correlate, old_matches_expire_as_event_time_advances)
 {
   /* 1,400 principals, one deletion a minute: never more than the lateness

@@ -12,7 +12,10 @@
  * until a later match of the value, its latest when one of the two came,
  * is behind the lateness; one stream in four
  * has few values seen again out of order within the lateness, where a late
- * match completes a window holding a value's earlier match only).
+ * match completes a window holding a value's earlier match only; one in
+ * eight is several sources of a few groups, each in time order, read one
+ * after the other or one lagging record by record: matches land in the
+ * middle of large groups).
  *
  * A failure names the seed and what it made; CTR_MODEL_SEEDS=N runs N
  * streams (default 32), CTR_MODEL_DUMP=DIR writes the last stream compared,
@@ -186,6 +189,32 @@ static void random_spec(uint64_t *s, mspec *c)
   c->bounded = c->max != UINT64_MAX || c->has_neq;
 }
 
+/* The stream as 2-4 sources (record i is source i % n's), each in time
+ * order: read one after the other, whole or by blocks (files of each in
+ * turn), or every other record lagging behind by half the lateness or by
+ * more than twice it. A match then lands in the middle of a large group,
+ * next to the one before or far from it. */
+static void as_sources(uint64_t *s, mconf *cf)
+{
+  size_t nsrc = 2 + below(s, 3);
+  if (below(s, 3) == 0) {
+    int64_t lag = (int64_t)(below(s, 2) ? cf->lateness / 2 : 2 * cf->lateness + 1);
+    for (size_t i = 1; i < cf->nrec; i += 2)
+      cf->r[i].t -= lag;
+    return;
+  }
+  size_t block = below(s, 2) ? cf->nrec : 10 + below(s, 100), n = 0;
+  mrec *v = malloc(cf->nrec * sizeof *v);
+  cr_assert_not_null(v);
+  for (size_t b = 0; b < cf->nrec; b += block * nsrc)
+    for (size_t src = 0; src < nsrc; src++)
+      for (size_t i = b + src; i < cf->nrec && i < b + block * nsrc; i += nsrc)
+        v[n++] = cf->r[i];
+  cr_assert_eq(n, cf->nrec);
+  memcpy(cf->r, v, n * sizeof *v);
+  free(v);
+}
+
 static void random_conf(uint64_t seed, mconf *cf)
 {
   static const size_t groups[] = {1, 3, 20, 200}, vals[] = {1, 4, 40, 400};
@@ -237,6 +266,12 @@ static void random_conf(uint64_t seed, mconf *cf)
     late_pct = 20 + below(&s, 30);
     jmax = below(&s, 4) ? cf->lateness : 2 * cf->lateness;
   }
+  bool sources = seed % 8 == 7;
+  if (sources) { /* few groups, dense, a lateness that takes a whole source late */
+    ngroups = 1 + below(&s, 2);
+    step = below(&s, 3);
+    cf->lateness = below(&s, 2) ? 3600 : 900;
+  }
   cf->r = calloc(cf->nrec, sizeof *cf->r);
   cf->vals = calloc(cf->nvals, sizeof *cf->vals);
   for (size_t v = 0; v < cf->nvals; v++)
@@ -256,6 +291,8 @@ static void random_conf(uint64_t seed, mconf *cf)
     size_t pool = cf->colliding && below(&s, 100) < 70 && cf->nvals > NCOLLIDE ? NCOLLIDE : cf->nvals;
     r->val = below(&s, 100) < 5 ? -1 : (int)below(&s, pool);
   }
+  if (sources)
+    as_sources(&s, cf);
 }
 
 static char *rules_yaml(const mconf *cf)
