@@ -28,6 +28,14 @@
 
 #define CTR__WALK_MAX_DEPTH 256
 
+/* How far ahead of the block being classified its line is asked for. A scan
+ * streams records from memory once, and the walk, about 0.4 ns a byte, does
+ * not read fast enough for the hardware prefetcher alone to hide the memory's
+ * latency: asking 2 KiB ahead made a scan of the real records 18% faster
+ * (1,024-4,096 bytes all gained; docs/performance.md). Past the input's end
+ * the hint is harmless: a prefetch never faults. */
+#define WALK_PREFETCH_AHEAD 2048
+
 /* Bytes that end a run of plain string content: '"', '\\', control
  * characters (invalid in a JSON string) and non-ASCII (UTF-8 to check). */
 static const unsigned char k_string_stop[256] = {
@@ -122,6 +130,7 @@ static inline __attribute__((always_inline)) bytes next_stop(stop_block *b, byte
     if (end - p >= 64) {
       b->base = p;
       b->len = 64;
+      __builtin_prefetch(p + WALK_PREFETCH_AHEAD);
       b->mask = stop_mask16(p) | stop_mask16(p + 16) << 16 | stop_mask16(p + 32) << 32 | stop_mask16(p + 48) << 48;
       continue;
     }
