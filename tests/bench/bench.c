@@ -55,11 +55,7 @@ static input prefix_of(const input *in, size_t n)
  * can be handed to simdjson in place. */
 static char *padded(char *data, size_t len)
 {
-#ifdef CTR_BENCH_SIMDJSON
-  size_t pad = ctb_simdjson_padding();
-#else
-  size_t pad = 0;
-#endif
+  size_t pad = ctb_input_pad();
   char *p = realloc(data, len + pad + 1);
   if (!p)
     ctb_die("out of memory");

@@ -40,6 +40,8 @@ typedef struct bench_case {
 
 /* runner.c */
 double ctb_cpu_now(void);
+/* Zeroed bytes every input holds past its end (simdjson reads them). */
+size_t ctb_input_pad(void);
 void ctb_die(const char *what);
 /* Round robin over the cases, `rounds` times, each run in a forked child;
  * each case keeps its best round. */
