@@ -20,15 +20,19 @@ typedef struct centry {
 } centry;
 
 /* n entries sorted by (t, seq) in a circular buffer of cap (a power of
- * two) with a gap: from buf[head] on, the entries before the gap (gap_at
- * of them), the gap (`gap` free slots), the rest, then the other free slots
- * (the slack) up to head again, wrapping at cap. A match placed moves the
- * entries between the gap and its place, the fewer way round the ring: so a
- * match next to the last one placed (two streams of one group in time
- * order, read one after the other) or at either end costs O(1), and the
- * front spent or let go frees its slots into the slack without moving
- * anything; matches placed alternately far apart cost the entries between
- * them, at most n/2 each (docs/sigma.md, "Limits and lateness"). */
+ * two): from buf[head] on, the entries before the gap (gap_at of them), the
+ * gap (`gap` free slots, maybe none), the rest, then the slack (the other
+ * free slots) up to head again. A match is placed where making room moves
+ * the fewest entries: those on one side of it shifted a slot into the
+ * slack (none at either end), or the gap brought to it the fewer way round
+ * the ring (opened from half the slack if there is none; ties go to the
+ * gap, which then stays after the match). So a stream in time order
+ * costs O(1) a match at the end, and so does a second one read in the
+ * middle of the group (two sources read one after the other, or
+ * alternating with one far behind); the front spent or let go joins the
+ * slack without moving anything. A third stream far from both costs the
+ * entries between, as moving the shorter side did (docs/sigma.md, "Limits
+ * and lateness"). */
 typedef struct cseq {
   centry *buf;
   size_t cap, n, head, gap_at, gap;

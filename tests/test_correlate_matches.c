@@ -2,9 +2,10 @@
  * (libctrule/correlate_matches.c), white box: the circular gap buffer
  * against a plain sorted array, through every way the gap and the entries
  * can lie (entries placed before, at and after the gap, at both ends, the
- * gap wrapping round the buffer, entries taken out on either side of it,
- * the front let go while the gap is elsewhere, growth with the gap in the
- * middle). What a placement costs is ctrule-cliffs' to measure.
+ * gap wrapping round the buffer, the slack taking matches at either end
+ * while the gap stays in the middle, entries taken out on either side of
+ * it, the front let go while the gap is elsewhere, growth with the gap in
+ * the middle). What a placement costs is ctrule-cliffs' to measure.
  * What the correlations make of it is test_correlate.c's and
  * test_correlate_model.c's, through the public API. */
 #include "correlate_matches.h"
@@ -104,7 +105,8 @@ Test(correlate_matches, two_streams_in_order_read_one_after_the_other)
   agree(&q, &m);
   for (int64_t t = 0; t < 300; t++) {
     place(&q, &m, 2 * t + 1); /* the second, each next to the last one placed */
-    cr_assert_eq(q.gap_at, ctr__cseq_later_than(&q, 2 * t + 1), "the gap follows the last match placed");
+    if (t < 299)            /* the last lands after every entry: into the slack */
+      cr_assert_eq(q.gap_at, ctr__cseq_later_than(&q, 2 * t + 1), "the gap follows the last match placed");
   }
   agree(&q, &m);
   done(&q, &m);
@@ -168,6 +170,31 @@ Test(correlate_matches, taken_out_on_either_side_of_the_gap_and_round_the_ring)
     take(&q, &m, m.n / 2);
   cr_assert(q.head == 0 && q.gap_at == 0);
   place(&q, &m, 5);
+  agree(&q, &m);
+  done(&q, &m);
+}
+
+Test(correlate_matches, the_slack_takes_the_ends_while_the_gap_stays_in_the_middle)
+{
+  /* two sources alternating, the second far behind the first: the first's
+   * matches go after every entry (the slack), the second's next to the one
+   * before (the gap), so the gap stays with the second */
+  cseq q = {0};
+  model m = {0};
+  for (int64_t t = 0; t < 200; t++)
+    place(&q, &m, 1000 + t);
+  for (int64_t t = 0; t < 400; t++) {
+    place(&q, &m, 1200 + t); /* the first source: after every entry */
+    place(&q, &m, 1000 + t); /* the second, 200 behind: next to its last */
+    if (t > 0)
+      cr_assert_eq(q.gap_at, ctr__cseq_later_than(&q, 1000 + t), "t %lld", (long long)t);
+    if (t % 50 == 0)
+      agree(&q, &m);
+  }
+  /* and a match before every entry takes the slack too, leaving the gap */
+  size_t gap_at = q.gap_at;
+  place(&q, &m, 0);
+  cr_assert_eq(q.gap_at, gap_at + 1);
   agree(&q, &m);
   done(&q, &m);
 }
