@@ -6,7 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -293,6 +295,52 @@ func TestAlertRawIsIndependent(t *testing.T) {
 			t.Errorf("alert %d: appending to Raw went wrong", i)
 		}
 	}
+}
+
+// JSON shares the alert's one allocation with its strings and Raw, as Raw
+// does: whatever is done to it (overwritten, appended to) leaves the rest of
+// the alert as it was.
+func TestAlertJSONIsIndependent(t *testing.T) {
+	rs := mustCompile(t, ctrule.LoadString("r.yaml", apiRules))
+	got := alertsOf(t, rs, strings.NewReader(apiEvents))
+	if len(got) == 0 {
+		t.Fatal("no alert")
+	}
+	// Everything but JSON, as text.
+	rest := func(a ctrule.Alert) string {
+		return fmt.Sprintf("%s|%s|%s|%v|%s|%q", a.Rule, a.Source, a.Output, a.Tags, a.Raw, fieldsText(a))
+	}
+	for i, a := range got {
+		if !json.Valid(a.JSON) {
+			t.Fatalf("alert %d: JSON %q", i, a.JSON)
+		}
+		before, line := rest(a), string(a.JSON)
+		for j := range a.JSON {
+			a.JSON[j] = 'X'
+		}
+		// A short append: it would fit in the bytes after the JSON, were
+		// they reachable.
+		grown := append(a.JSON, strings.Repeat("Y", 64)...)
+		if after := rest(a); after != before {
+			t.Errorf("alert %d changed with its JSON:\n%s\n%s", i, before, after)
+		}
+		if strings.Trim(string(grown[:len(line)]), "X") != "" || len(grown) != len(line)+64 {
+			t.Errorf("alert %d: appending to JSON went wrong", i)
+		}
+	}
+}
+
+// fieldsText is an alert's output fields in name order, <NA> for absent.
+func fieldsText(a ctrule.Alert) []string {
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(a.Fields)) {
+		v, ok := a.Field(name)
+		if !ok {
+			v = "<NA>"
+		}
+		out = append(out, name+"="+v)
+	}
+	return out
 }
 
 func TestAlertContents(t *testing.T) {
