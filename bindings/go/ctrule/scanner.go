@@ -133,7 +133,6 @@ type scanState struct {
 	ctx           capi.SwigcptrStruct_SS_ctrgo_ctx
 	sc            capi.SwigcptrStruct_SS_ctr_scanner
 
-	queue   []byte            // the last batch taken from C (reused)
 	current *[numStats]uint64 // the counters of the match being delivered
 	stopped *[numStats]uint64 // the counters where a callback stopped the stream, until settled
 	adjust  [numStats]uint64  // counted by C past stops, subtracted from what Stats report
@@ -161,15 +160,16 @@ func (st *scanState) Flush() int {
 	return 0
 }
 
-// deliver takes the queued matches from C and hands them to onMatch.
+// deliver hands the queued matches to onMatch, read where C queued them
+// (each alert copies its own pack), and empties the queue. No callback can
+// reach the queue meanwhile: the scanner is busy.
 func (st *scanState) deliver() {
-	n := int(capi.Ctrgo_queue_take(st.ctx, st.queue))
-	if n > len(st.queue) {
-		st.queue = make([]byte, n+n/2)
-		n = int(capi.Ctrgo_queue_take(st.ctx, st.queue))
+	q := capi.Queue(st.ctx)
+	if len(q) == 0 {
+		return
 	}
 	const head = 8 * (1 + numStats)
-	for b := st.queue[:n]; len(b) >= head; {
+	for b := q; len(b) >= head; {
 		size := int(binary.NativeEndian.Uint64(b))
 		var counters [numStats]uint64
 		for k := range counters {
@@ -187,9 +187,7 @@ func (st *scanState) deliver() {
 			st.stopped = &counters
 		}
 	}
-	if cap(st.queue) > 4<<20 { // grown for a huge record: not kept
-		st.queue = nil
-	}
+	capi.Ctrgo_queue_clear(st.ctx)
 }
 
 // call runs a user callback, turning a panic into panicked (re-raised by

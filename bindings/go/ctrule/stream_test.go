@@ -497,3 +497,45 @@ func TestBatchedDeliveryLooksPerAlert(t *testing.T) {
 		sc.Close()
 	}
 }
+
+// Alerts are read from the C queue in place, each copying its own bytes: kept
+// alerts stay whole after the queue is emptied, refilled (mid-feed, once it
+// holds 256 KiB, and after every Write) and freed with the scanner.
+func TestKeptAlertsOutliveTheQueue(t *testing.T) {
+	rs := mustCompile(t, ctrule.LoadString("r.yaml", apiRules))
+	const n = 4000 // 8,000 alerts of about 1 KB: the queue fills several times
+	lines := make([]string, n)
+	var in strings.Builder
+	for i := range lines {
+		lines[i] = strings.Replace(apiEventLines[0], `"bob"`, fmt.Sprintf(`"user%05d"`, i), 1)
+		in.WriteString(lines[i] + "\n")
+	}
+	var kept []ctrule.Alert
+	sc, err := rs.NewScanner(func(a ctrule.Alert) error { kept = append(kept, a); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte(in.String())
+	for at := 0; at < len(data); at += 64 << 10 {
+		if _, err := sc.Write(data[at:min(at+64<<10, len(data))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(kept) != 2*n {
+		t.Fatalf("%d alerts, want %d", len(kept), 2*n)
+	}
+	for k, a := range kept {
+		i := int(a.RecordIndex)
+		user := fmt.Sprintf("user%05d", i)
+		if k/2 != i || string(a.Raw) != lines[i] || !strings.Contains(a.Output, user) && a.Rule == "Risky RDS" ||
+			!json.Valid(a.JSON) || !bytes.Contains(a.JSON, []byte(a.Rule)) {
+			t.Fatalf("alert %d (record %d): %s %q %q %s", k, i, a.Rule, a.Output, a.Raw, a.JSON)
+		}
+		if v, ok := a.Field("ct.user"); a.Rule == "Risky RDS" && (!ok || v != user) {
+			t.Fatalf("alert %d: ct.user %q %v, want %s", k, v, ok, user)
+		}
+	}
+}

@@ -5,11 +5,18 @@ package capi
 
 /*
 #cgo pkg-config: ctrule
+#include <stddef.h>
 #include <stdint.h>
+
+// In ctrule.i.
+unsigned char *ctrgo_queue_data(uintptr_t c, size_t *len);
 */
 import "C"
 
-import "runtime/cgo"
+import (
+	"runtime/cgo"
+	"unsafe"
+)
 
 // Handler receives the callbacks of one scanner. A scanner created with
 // Ctrgo_scanner_new(rs, Ctrgo_ctx_new(uintptr(cgo.NewHandle(h)), 1), out)
@@ -18,8 +25,8 @@ import "runtime/cgo"
 // during the call.
 type Handler interface {
 	// Flush is called when the queue of matches is full, mid-feed: the
-	// handler takes it (Ctrgo_queue_take) and returns non-zero to stop the
-	// scan.
+	// handler reads it (Queue), empties it (Ctrgo_queue_clear) and returns
+	// non-zero to stop the scan.
 	Flush() int
 	// RecordError reports a record that was bad or incomplete. Matches
 	// still queued came before it.
@@ -41,4 +48,16 @@ func ctrgoFlush(h C.uintptr_t) C.int {
 //export ctrgoRecordError
 func ctrgoRecordError(e, h C.uintptr_t) {
 	cgo.Handle(h).Value().(Handler).RecordError(SwigcptrStruct_SS_ctr_record_error(e))
+}
+
+// Queue is the queue of matches of c, read in place in C memory: valid until
+// Ctrgo_queue_clear(c) or the next feed or finish of c's scanner, and not to
+// be kept.
+func Queue(c SwigcptrStruct_SS_ctrgo_ctx) []byte {
+	var n C.size_t
+	p := C.ctrgo_queue_data(C.uintptr_t(c), &n)
+	if n == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n))
 }

@@ -19,12 +19,13 @@
  *     any partial record it keeps, as cgo's pointer rules require.
  *   - Matches are delivered to Go in batches: the C callback packs each
  *     match (ctrgo_match_pack), with the scanner's counters as they stood,
- *     into a queue in C memory (struct ctrgo_ctx), and Go takes the queue
- *     after each feed (ctrgo_queue_take), or mid-feed once it holds
- *     CTRGO_FLUSH_AT bytes (ctrgoFlush). A call into Go from C for each match
- *     cost about 2 us of cold runtime state on a scan that alerts rarely,
- *     and far more with GOMAXPROCS=1, where each could wait for a P; the Go
- *     side keeps the per-alert semantics (see ctrule/scanner.go).
+ *     into a queue in C memory (struct ctrgo_ctx), and Go reads it in place
+ *     (ctrgo_queue_data, then ctrgo_queue_clear) after each feed, or
+ *     mid-feed once it holds CTRGO_FLUSH_AT bytes (ctrgoFlush). A call into
+ *     Go from C for each match cost about 2 us of cold runtime state on a
+ *     scan that alerts rarely, and far more with GOMAXPROCS=1, where each
+ *     could wait for a P; the Go side keeps the per-alert semantics (see
+ *     ctrule/scanner.go).
  */
 %module capi
 
@@ -461,26 +462,30 @@ static int ctrgo_scanner_new(ctr_ruleset *rs, ctrgo_ctx *c, ctr_scanner **out)
   return CTR_OK;
 }
 
-/* Copies the queue into buf and empties it, if it fits; returns its size
- * (0: empty; more than len: nothing copied, call again with a larger buf). */
-static size_t ctrgo_queue_take(ctrgo_ctx *c, void *pack_buf, size_t pack_len)
+/* Empties the queue once Go has read it (ctrgo_queue_data). */
+static void ctrgo_queue_clear(ctrgo_ctx *c)
 {
-  size_t n = c->len;
-  if (n > pack_len)
-    return n;
-  if (n)
-    memcpy(pack_buf, c->q, n);
   c->len = 0;
   if (c->cap > 4 * CTRGO_FLUSH_AT) { /* grown for a huge record: not kept */
     free(c->q);
     c->q = NULL;
     c->cap = 0;
   }
-  return n;
 }
 %}
 
 %{
+/* The queue's bytes and their number, for Go to read in place (callback.go:
+ * Queue; not wrapped by SWIG, which would copy them) until ctrgo_queue_clear
+ * or the scanner's next feed or finish: copying them out first cost one more
+ * copy of every alert. c is a ctrgo_ctx * as Go holds it. */
+unsigned char *ctrgo_queue_data(uintptr_t c, size_t *len)
+{
+  ctrgo_ctx *ctx = (ctrgo_ctx *)c;
+  *len = ctx->len;
+  return ctx->q;
+}
+
 /* Everything an alert holds, written into buf as native-endian uint64s:
  * time_ns, record index, byte offset, priority, tag count, field count,
  * record length, silenced (ctr_match_silenced); then length-prefixed strings: rule, source, output, the

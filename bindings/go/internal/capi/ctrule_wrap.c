@@ -13,9 +13,9 @@ extern
 #ifdef __cplusplus
   "C"
 #endif
-  void cgo_panic__capi_be7297b815ca33b8(const char*);
+  void cgo_panic__capi_6aa8b940cff3af8e(const char*);
 static void _swig_gopanic(const char *p) {
-  cgo_panic__capi_be7297b815ca33b8(p);
+  cgo_panic__capi_6aa8b940cff3af8e(p);
 }
 
 
@@ -892,24 +892,28 @@ static int ctrgo_scanner_new(ctr_ruleset *rs, ctrgo_ctx *c, ctr_scanner **out)
   return CTR_OK;
 }
 
-/* Copies the queue into buf and empties it, if it fits; returns its size
- * (0: empty; more than len: nothing copied, call again with a larger buf). */
-static size_t ctrgo_queue_take(ctrgo_ctx *c, void *pack_buf, size_t pack_len)
+/* Empties the queue once Go has read it (ctrgo_queue_data). */
+static void ctrgo_queue_clear(ctrgo_ctx *c)
 {
-  size_t n = c->len;
-  if (n > pack_len)
-    return n;
-  if (n)
-    memcpy(pack_buf, c->q, n);
   c->len = 0;
   if (c->cap > 4 * CTRGO_FLUSH_AT) { /* grown for a huge record: not kept */
     free(c->q);
     c->q = NULL;
     c->cap = 0;
   }
-  return n;
 }
 
+
+/* The queue's bytes and their number, for Go to read in place (callback.go:
+ * Queue; not wrapped by SWIG, which would copy them) until ctrgo_queue_clear
+ * or the scanner's next feed or finish: copying them out first cost one more
+ * copy of every alert. c is a ctrgo_ctx * as Go holds it. */
+unsigned char *ctrgo_queue_data(uintptr_t c, size_t *len)
+{
+  ctrgo_ctx *ctx = (ctrgo_ctx *)c;
+  *len = ctx->len;
+  return ctx->q;
+}
 
 /* Everything an alert holds, written into buf as native-endian uint64s:
  * time_ns, record index, byte offset, priority, tag count, field count,
@@ -1081,7 +1085,7 @@ static void ctrgo_pool_free(ctrgo_pool *p)
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_be7297b815ca33b8(void *_swig_go_0) {
+void _wrap_Swig_free_capi_6aa8b940cff3af8e(void *_swig_go_0) {
   void *arg1 = 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -1091,7 +1095,7 @@ void _wrap_Swig_free_capi_be7297b815ca33b8(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_be7297b815ca33b8(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_6aa8b940cff3af8e(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -1104,7 +1108,7 @@ void *_wrap_Swig_malloc_capi_be7297b815ca33b8(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_VERSION_HEX_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_VERSION_HEX_capi_6aa8b940cff3af8e() {
   int result;
   intgo _swig_go_result;
   
@@ -1115,7 +1119,7 @@ intgo _wrap_CTR_VERSION_HEX_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_ctr_version_capi_be7297b815ca33b8() {
+intgo _wrap_ctr_version_capi_6aa8b940cff3af8e() {
   unsigned int result;
   intgo _swig_go_result;
   
@@ -1126,7 +1130,7 @@ intgo _wrap_ctr_version_capi_be7297b815ca33b8() {
 }
 
 
-_gostring_ _wrap_ctr_version_string_capi_be7297b815ca33b8() {
+_gostring_ _wrap_ctr_version_string_capi_6aa8b940cff3af8e() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -1137,7 +1141,7 @@ _gostring_ _wrap_ctr_version_string_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_OK_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_OK_capi_6aa8b940cff3af8e() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1149,7 +1153,7 @@ intgo _wrap_CTR_OK_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_STOPPED_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_STOPPED_capi_6aa8b940cff3af8e() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1161,7 +1165,7 @@ intgo _wrap_CTR_STOPPED_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_ENOMEM_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_ENOMEM_capi_6aa8b940cff3af8e() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1173,7 +1177,7 @@ intgo _wrap_CTR_ENOMEM_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_EINVAL_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_EINVAL_capi_6aa8b940cff3af8e() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1185,7 +1189,7 @@ intgo _wrap_CTR_EINVAL_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_ESYNTAX_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_ESYNTAX_capi_6aa8b940cff3af8e() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1197,7 +1201,7 @@ intgo _wrap_CTR_ESYNTAX_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_EIO_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_EIO_capi_6aa8b940cff3af8e() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1209,7 +1213,7 @@ intgo _wrap_CTR_EIO_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_EDATA_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_EDATA_capi_6aa8b940cff3af8e() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1221,7 +1225,7 @@ intgo _wrap_CTR_EDATA_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_ENOENT_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_ENOENT_capi_6aa8b940cff3af8e() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1233,7 +1237,7 @@ intgo _wrap_CTR_ENOENT_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_EBUSY_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_EBUSY_capi_6aa8b940cff3af8e() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1245,7 +1249,7 @@ intgo _wrap_CTR_EBUSY_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_ELIMIT_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_ELIMIT_capi_6aa8b940cff3af8e() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1257,7 +1261,7 @@ intgo _wrap_CTR_ELIMIT_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_EVERSION_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_EVERSION_capi_6aa8b940cff3af8e() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1269,7 +1273,7 @@ intgo _wrap_CTR_EVERSION_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_ESTATE_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_ESTATE_capi_6aa8b940cff3af8e() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1281,7 +1285,7 @@ intgo _wrap_CTR_ESTATE_capi_be7297b815ca33b8() {
 }
 
 
-_gostring_ _wrap_ctr_strerror_capi_be7297b815ca33b8(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_strerror_capi_6aa8b940cff3af8e(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1294,7 +1298,7 @@ _gostring_ _wrap_ctr_strerror_capi_be7297b815ca33b8(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_status_name_capi_be7297b815ca33b8(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_status_name_capi_6aa8b940cff3af8e(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1307,7 +1311,7 @@ _gostring_ _wrap_ctr_status_name_capi_be7297b815ca33b8(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_6aa8b940cff3af8e() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1319,7 +1323,7 @@ intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ALERT_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_PRIORITY_ALERT_capi_6aa8b940cff3af8e() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1331,7 +1335,7 @@ intgo _wrap_CTR_PRIORITY_ALERT_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_CRITICAL_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_PRIORITY_CRITICAL_capi_6aa8b940cff3af8e() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1343,7 +1347,7 @@ intgo _wrap_CTR_PRIORITY_CRITICAL_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ERROR_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_PRIORITY_ERROR_capi_6aa8b940cff3af8e() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1355,7 +1359,7 @@ intgo _wrap_CTR_PRIORITY_ERROR_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_WARNING_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_PRIORITY_WARNING_capi_6aa8b940cff3af8e() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1367,7 +1371,7 @@ intgo _wrap_CTR_PRIORITY_WARNING_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_NOTICE_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_PRIORITY_NOTICE_capi_6aa8b940cff3af8e() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1379,7 +1383,7 @@ intgo _wrap_CTR_PRIORITY_NOTICE_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_6aa8b940cff3af8e() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1391,7 +1395,7 @@ intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_DEBUG_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_PRIORITY_DEBUG_capi_6aa8b940cff3af8e() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1403,7 +1407,7 @@ intgo _wrap_CTR_PRIORITY_DEBUG_capi_be7297b815ca33b8() {
 }
 
 
-_gostring_ _wrap_ctr_priority_name_capi_be7297b815ca33b8(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_priority_name_capi_6aa8b940cff3af8e(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1423,7 +1427,7 @@ _gostring_ _wrap_ctr_priority_name_capi_be7297b815ca33b8(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_priority_parse_capi_be7297b815ca33b8(_gostring_ _swig_go_0) {
+intgo _wrap_ctr_priority_parse_capi_6aa8b940cff3af8e(_gostring_ _swig_go_0) {
   char *arg1 = 0 ;
   char *temp1 ;
   int result;
@@ -1443,7 +1447,7 @@ intgo _wrap_ctr_priority_parse_capi_be7297b815ca33b8(_gostring_ _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_SEVERITY_ERROR_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_SEVERITY_ERROR_capi_6aa8b940cff3af8e() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -1455,7 +1459,7 @@ intgo _wrap_CTR_SEVERITY_ERROR_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_SEVERITY_WARNING_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_SEVERITY_WARNING_capi_6aa8b940cff3af8e() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -1467,7 +1471,7 @@ intgo _wrap_CTR_SEVERITY_WARNING_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_ctr_diag_severity_capi_be7297b815ca33b8(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_severity_capi_6aa8b940cff3af8e(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1480,7 +1484,7 @@ intgo _wrap_ctr_diag_severity_capi_be7297b815ca33b8(struct ctr_diag *_swig_go_0)
 }
 
 
-_gostring_ _wrap_ctr_diag_file_capi_be7297b815ca33b8(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_file_capi_6aa8b940cff3af8e(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1493,7 +1497,7 @@ _gostring_ _wrap_ctr_diag_file_capi_be7297b815ca33b8(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_diag_line_capi_be7297b815ca33b8(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_line_capi_6aa8b940cff3af8e(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -1506,7 +1510,7 @@ intgo _wrap_ctr_diag_line_capi_be7297b815ca33b8(struct ctr_diag *_swig_go_0) {
 }
 
 
-intgo _wrap_ctr_diag_column_capi_be7297b815ca33b8(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_column_capi_6aa8b940cff3af8e(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -1519,7 +1523,7 @@ intgo _wrap_ctr_diag_column_capi_be7297b815ca33b8(struct ctr_diag *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_diag_item_capi_be7297b815ca33b8(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_item_capi_6aa8b940cff3af8e(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1539,7 +1543,7 @@ _gostring_ _wrap_ctr_diag_item_capi_be7297b815ca33b8(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_code_capi_be7297b815ca33b8(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_code_capi_6aa8b940cff3af8e(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1552,7 +1556,7 @@ _gostring_ _wrap_ctr_diag_code_capi_be7297b815ca33b8(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_message_capi_be7297b815ca33b8(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_message_capi_6aa8b940cff3af8e(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1565,7 +1569,7 @@ _gostring_ _wrap_ctr_diag_message_capi_be7297b815ca33b8(struct ctr_diag *_swig_g
 }
 
 
-_gostring_ _wrap_ctr_diag_text_capi_be7297b815ca33b8(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_text_capi_6aa8b940cff3af8e(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1578,7 +1582,7 @@ _gostring_ _wrap_ctr_diag_text_capi_be7297b815ca33b8(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_compiler_new_capi_be7297b815ca33b8(_goslice_ _swig_go_0) {
+intgo _wrap_ctr_compiler_new_capi_6aa8b940cff3af8e(_goslice_ _swig_go_0) {
   ctr_compiler **arg1 = 0 ;
   ctr_compiler *out_temp1 ;
   int result;
@@ -1599,7 +1603,7 @@ intgo _wrap_ctr_compiler_new_capi_be7297b815ca33b8(_goslice_ _swig_go_0) {
 }
 
 
-void _wrap_ctr_compiler_free_capi_be7297b815ca33b8(struct ctr_compiler *_swig_go_0) {
+void _wrap_ctr_compiler_free_capi_6aa8b940cff3af8e(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   
   arg1 = *(ctr_compiler **)&_swig_go_0; 
@@ -1609,7 +1613,7 @@ void _wrap_ctr_compiler_free_capi_be7297b815ca33b8(struct ctr_compiler *_swig_go
 }
 
 
-intgo _wrap_ctr_compiler_add_file_capi_be7297b815ca33b8(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_file_capi_6aa8b940cff3af8e(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1631,7 +1635,7 @@ intgo _wrap_ctr_compiler_add_file_capi_be7297b815ca33b8(struct ctr_compiler *_sw
 }
 
 
-intgo _wrap_ctr_compiler_add_string_capi_be7297b815ca33b8(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_ctr_compiler_add_string_capi_6aa8b940cff3af8e(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   size_t arg3 ;
@@ -1660,7 +1664,7 @@ intgo _wrap_ctr_compiler_add_string_capi_be7297b815ca33b8(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_add_builtin_capi_be7297b815ca33b8(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_builtin_capi_6aa8b940cff3af8e(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1682,7 +1686,7 @@ intgo _wrap_ctr_compiler_add_builtin_capi_be7297b815ca33b8(struct ctr_compiler *
 }
 
 
-long long _wrap_ctr_builtin_count_capi_be7297b815ca33b8() {
+long long _wrap_ctr_builtin_count_capi_6aa8b940cff3af8e() {
   size_t result;
   long long _swig_go_result;
   
@@ -1693,7 +1697,7 @@ long long _wrap_ctr_builtin_count_capi_be7297b815ca33b8() {
 }
 
 
-_gostring_ _wrap_ctr_builtin_name_capi_be7297b815ca33b8(long long _swig_go_0) {
+_gostring_ _wrap_ctr_builtin_name_capi_6aa8b940cff3af8e(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1713,7 +1717,7 @@ _gostring_ _wrap_ctr_builtin_name_capi_be7297b815ca33b8(long long _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_compiler_select_name_capi_be7297b815ca33b8(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_name_capi_6aa8b940cff3af8e(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -1737,7 +1741,7 @@ intgo _wrap_ctr_compiler_select_name_capi_be7297b815ca33b8(struct ctr_compiler *
 }
 
 
-intgo _wrap_ctr_compiler_select_tag_capi_be7297b815ca33b8(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_tag_capi_6aa8b940cff3af8e(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -1761,7 +1765,7 @@ intgo _wrap_ctr_compiler_select_tag_capi_be7297b815ca33b8(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_set_min_priority_capi_be7297b815ca33b8(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_compiler_set_min_priority_capi_6aa8b940cff3af8e(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   int result;
@@ -1776,7 +1780,7 @@ intgo _wrap_ctr_compiler_set_min_priority_capi_be7297b815ca33b8(struct ctr_compi
 }
 
 
-intgo _wrap_ctr_compiler_set_limit_capi_be7297b815ca33b8(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_compiler_set_limit_capi_6aa8b940cff3af8e(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -1793,7 +1797,7 @@ intgo _wrap_ctr_compiler_set_limit_capi_be7297b815ca33b8(struct ctr_compiler *_s
 }
 
 
-intgo _wrap_ctr_compiler_compile_capi_be7297b815ca33b8(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_compiler_compile_capi_6aa8b940cff3af8e(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   ctr_ruleset **arg2 = 0 ;
   ctr_ruleset *out_temp2 ;
@@ -1816,7 +1820,7 @@ intgo _wrap_ctr_compiler_compile_capi_be7297b815ca33b8(struct ctr_compiler *_swi
 }
 
 
-long long _wrap_ctr_compiler_diag_count_capi_be7297b815ca33b8(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_diag_count_capi_6aa8b940cff3af8e(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1829,7 +1833,7 @@ long long _wrap_ctr_compiler_diag_count_capi_be7297b815ca33b8(struct ctr_compile
 }
 
 
-struct ctr_diag *_wrap_ctr_compiler_diag_capi_be7297b815ca33b8(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
+struct ctr_diag *_wrap_ctr_compiler_diag_capi_6aa8b940cff3af8e(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   size_t arg2 ;
   ctr_diag *result = 0 ;
@@ -1844,7 +1848,7 @@ struct ctr_diag *_wrap_ctr_compiler_diag_capi_be7297b815ca33b8(struct ctr_compil
 }
 
 
-long long _wrap_ctr_compiler_error_count_capi_be7297b815ca33b8(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_error_count_capi_6aa8b940cff3af8e(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1857,7 +1861,7 @@ long long _wrap_ctr_compiler_error_count_capi_be7297b815ca33b8(struct ctr_compil
 }
 
 
-struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go_0) {
+struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   ctr_ruleset *result = 0 ;
   struct ctr_ruleset *_swig_go_result;
@@ -1870,7 +1874,7 @@ struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_be7297b815ca33b8(struct ctr_rules
 }
 
 
-void _wrap_ctr_ruleset_unref_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go_0) {
+void _wrap_ctr_ruleset_unref_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   
   arg1 = *(ctr_ruleset **)&_swig_go_0; 
@@ -1880,7 +1884,7 @@ void _wrap_ctr_ruleset_unref_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go_
 }
 
 
-long long _wrap_ctr_ruleset_rule_count_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_rule_count_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1893,7 +1897,7 @@ long long _wrap_ctr_ruleset_rule_count_capi_be7297b815ca33b8(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_name_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_name_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1915,7 +1919,7 @@ _gostring_ _wrap_ctr_ruleset_rule_name_capi_be7297b815ca33b8(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_desc_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_desc_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1937,7 +1941,7 @@ _gostring_ _wrap_ctr_ruleset_rule_desc_capi_be7297b815ca33b8(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_condition_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_condition_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1959,7 +1963,7 @@ _gostring_ _wrap_ctr_ruleset_rule_condition_capi_be7297b815ca33b8(struct ctr_rul
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_output_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_output_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1981,7 +1985,7 @@ _gostring_ _wrap_ctr_ruleset_rule_output_capi_be7297b815ca33b8(struct ctr_rulese
 }
 
 
-intgo _wrap_ctr_ruleset_rule_priority_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_priority_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -1996,7 +2000,7 @@ intgo _wrap_ctr_ruleset_rule_priority_capi_be7297b815ca33b8(struct ctr_ruleset *
 }
 
 
-intgo _wrap_ctr_ruleset_rule_enabled_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_enabled_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -2011,7 +2015,7 @@ intgo _wrap_ctr_ruleset_rule_enabled_capi_be7297b815ca33b8(struct ctr_ruleset *_
 }
 
 
-long long _wrap_ctr_ruleset_rule_tag_count_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+long long _wrap_ctr_ruleset_rule_tag_count_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t result;
@@ -2026,7 +2030,7 @@ long long _wrap_ctr_ruleset_rule_tag_count_capi_be7297b815ca33b8(struct ctr_rule
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_tag_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_ctr_ruleset_rule_tag_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t arg3 ;
@@ -2050,7 +2054,7 @@ _gostring_ _wrap_ctr_ruleset_rule_tag_capi_be7297b815ca33b8(struct ctr_ruleset *
 }
 
 
-long long _wrap_ctr_ruleset_enabled_count_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_enabled_count_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2063,7 +2067,7 @@ long long _wrap_ctr_ruleset_enabled_count_capi_be7297b815ca33b8(struct ctr_rules
 }
 
 
-long long _wrap_ctr_field_count_capi_be7297b815ca33b8() {
+long long _wrap_ctr_field_count_capi_6aa8b940cff3af8e() {
   size_t result;
   long long _swig_go_result;
   
@@ -2074,7 +2078,7 @@ long long _wrap_ctr_field_count_capi_be7297b815ca33b8() {
 }
 
 
-_gostring_ _wrap_ctr_field_name_capi_be7297b815ca33b8(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_name_capi_6aa8b940cff3af8e(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2094,7 +2098,7 @@ _gostring_ _wrap_ctr_field_name_capi_be7297b815ca33b8(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_desc_capi_be7297b815ca33b8(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_desc_capi_6aa8b940cff3af8e(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2114,7 +2118,7 @@ _gostring_ _wrap_ctr_field_desc_capi_be7297b815ca33b8(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_type_capi_be7297b815ca33b8(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_type_capi_6aa8b940cff3af8e(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2134,7 +2138,7 @@ _gostring_ _wrap_ctr_field_type_capi_be7297b815ca33b8(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_match_rule_capi_be7297b815ca33b8(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_rule_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2147,7 +2151,7 @@ _gostring_ _wrap_ctr_match_rule_capi_be7297b815ca33b8(struct ctr_match *_swig_go
 }
 
 
-intgo _wrap_ctr_match_priority_capi_be7297b815ca33b8(struct ctr_match *_swig_go_0) {
+intgo _wrap_ctr_match_priority_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2160,7 +2164,7 @@ intgo _wrap_ctr_match_priority_capi_be7297b815ca33b8(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_source_capi_be7297b815ca33b8(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_source_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2173,7 +2177,7 @@ _gostring_ _wrap_ctr_match_source_capi_be7297b815ca33b8(struct ctr_match *_swig_
 }
 
 
-_gostring_ _wrap_ctr_match_output_capi_be7297b815ca33b8(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_output_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2186,7 +2190,7 @@ _gostring_ _wrap_ctr_match_output_capi_be7297b815ca33b8(struct ctr_match *_swig_
 }
 
 
-long long _wrap_ctr_match_tag_count_capi_be7297b815ca33b8(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_tag_count_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2199,7 +2203,7 @@ long long _wrap_ctr_match_tag_count_capi_be7297b815ca33b8(struct ctr_match *_swi
 }
 
 
-_gostring_ _wrap_ctr_match_tag_capi_be7297b815ca33b8(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_tag_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -2221,7 +2225,7 @@ _gostring_ _wrap_ctr_match_tag_capi_be7297b815ca33b8(struct ctr_match *_swig_go_
 }
 
 
-long long _wrap_ctr_match_field_count_capi_be7297b815ca33b8(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_field_count_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2234,7 +2238,7 @@ long long _wrap_ctr_match_field_count_capi_be7297b815ca33b8(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_name_capi_be7297b815ca33b8(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_name_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -2256,7 +2260,7 @@ _gostring_ _wrap_ctr_match_field_name_capi_be7297b815ca33b8(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_value_capi_be7297b815ca33b8(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_value_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -2278,7 +2282,7 @@ _gostring_ _wrap_ctr_match_field_value_capi_be7297b815ca33b8(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_time_capi_be7297b815ca33b8(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_time_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2291,7 +2295,7 @@ long long _wrap_ctr_match_time_capi_be7297b815ca33b8(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_event_capi_be7297b815ca33b8(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_event_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t len_temp2 ;
@@ -2310,7 +2314,7 @@ _gostring_ _wrap_ctr_match_event_capi_be7297b815ca33b8(struct ctr_match *_swig_g
 }
 
 
-long long _wrap_ctr_match_record_index_capi_be7297b815ca33b8(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_record_index_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2323,7 +2327,7 @@ long long _wrap_ctr_match_record_index_capi_be7297b815ca33b8(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_byte_offset_capi_be7297b815ca33b8(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_byte_offset_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2336,7 +2340,7 @@ long long _wrap_ctr_match_byte_offset_capi_be7297b815ca33b8(struct ctr_match *_s
 }
 
 
-intgo _wrap_ctr_match_silenced_capi_be7297b815ca33b8(struct ctr_match *_swig_go_0) {
+intgo _wrap_ctr_match_silenced_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2349,7 +2353,7 @@ intgo _wrap_ctr_match_silenced_capi_be7297b815ca33b8(struct ctr_match *_swig_go_
 }
 
 
-intgo _wrap_CTR_JSON_EVENT_ID_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_JSON_EVENT_ID_capi_6aa8b940cff3af8e() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2361,7 +2365,7 @@ intgo _wrap_CTR_JSON_EVENT_ID_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_JSON_MESSAGE_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_JSON_MESSAGE_capi_6aa8b940cff3af8e() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2373,7 +2377,7 @@ intgo _wrap_CTR_JSON_MESSAGE_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_JSON_NO_OUTPUT_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_JSON_NO_OUTPUT_capi_6aa8b940cff3af8e() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2385,7 +2389,7 @@ intgo _wrap_CTR_JSON_NO_OUTPUT_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_6aa8b940cff3af8e() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2397,7 +2401,7 @@ intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_JSON_NO_TAGS_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_JSON_NO_TAGS_capi_6aa8b940cff3af8e() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2409,7 +2413,7 @@ intgo _wrap_CTR_JSON_NO_TAGS_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_JSON_TIME_ISO8601_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_JSON_TIME_ISO8601_capi_6aa8b940cff3af8e() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2421,7 +2425,7 @@ intgo _wrap_CTR_JSON_TIME_ISO8601_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR__JSON_ALL_capi_be7297b815ca33b8() {
+intgo _wrap_CTR__JSON_ALL_capi_6aa8b940cff3af8e() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2433,7 +2437,7 @@ intgo _wrap_CTR__JSON_ALL_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_ctr_record_error_status_capi_be7297b815ca33b8(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_status_capi_6aa8b940cff3af8e(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2446,7 +2450,7 @@ intgo _wrap_ctr_record_error_status_capi_be7297b815ca33b8(struct ctr_record_erro
 }
 
 
-long long _wrap_ctr_record_error_index_capi_be7297b815ca33b8(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_index_capi_6aa8b940cff3af8e(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2459,7 +2463,7 @@ long long _wrap_ctr_record_error_index_capi_be7297b815ca33b8(struct ctr_record_e
 }
 
 
-long long _wrap_ctr_record_error_offset_capi_be7297b815ca33b8(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_offset_capi_6aa8b940cff3af8e(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2472,7 +2476,7 @@ long long _wrap_ctr_record_error_offset_capi_be7297b815ca33b8(struct ctr_record_
 }
 
 
-_gostring_ _wrap_ctr_record_error_message_capi_be7297b815ca33b8(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_message_capi_6aa8b940cff3af8e(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2485,7 +2489,7 @@ _gostring_ _wrap_ctr_record_error_message_capi_be7297b815ca33b8(struct ctr_recor
 }
 
 
-intgo _wrap_ctr_record_error_evaluated_capi_be7297b815ca33b8(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_evaluated_capi_6aa8b940cff3af8e(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2498,7 +2502,7 @@ intgo _wrap_ctr_record_error_evaluated_capi_be7297b815ca33b8(struct ctr_record_e
 }
 
 
-_gostring_ _wrap_ctr_record_error_text_capi_be7297b815ca33b8(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_text_capi_6aa8b940cff3af8e(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2511,7 +2515,7 @@ _gostring_ _wrap_ctr_record_error_text_capi_be7297b815ca33b8(struct ctr_record_e
 }
 
 
-intgo _wrap_CTR_FORMAT_AUTO_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_FORMAT_AUTO_capi_6aa8b940cff3af8e() {
   enum ctr_format result;
   intgo _swig_go_result;
   
@@ -2523,7 +2527,7 @@ intgo _wrap_CTR_FORMAT_AUTO_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_6aa8b940cff3af8e() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2535,7 +2539,7 @@ intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_SCAN_NO_INDEX_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_SCAN_NO_INDEX_capi_6aa8b940cff3af8e() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2547,7 +2551,7 @@ intgo _wrap_CTR_SCAN_NO_INDEX_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_6aa8b940cff3af8e() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2559,7 +2563,7 @@ intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_6aa8b940cff3af8e() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2571,7 +2575,7 @@ intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_6aa8b940cff3af8e() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2583,7 +2587,7 @@ intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_6aa8b940cff3af8e() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2595,7 +2599,7 @@ intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_6aa8b940cff3af8e() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2607,7 +2611,7 @@ intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_6aa8b940cff3af8e() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2619,7 +2623,7 @@ intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_NODES_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_LIMIT_YAML_NODES_capi_6aa8b940cff3af8e() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2631,7 +2635,7 @@ intgo _wrap_CTR_LIMIT_YAML_NODES_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_6aa8b940cff3af8e() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2643,7 +2647,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_6aa8b940cff3af8e() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2655,7 +2659,7 @@ intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_6aa8b940cff3af8e() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2667,7 +2671,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RULES_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_LIMIT_RULES_capi_6aa8b940cff3af8e() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2679,7 +2683,7 @@ intgo _wrap_CTR_LIMIT_RULES_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_6aa8b940cff3af8e() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2691,7 +2695,7 @@ intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_6aa8b940cff3af8e() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2703,7 +2707,7 @@ intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_6aa8b940cff3af8e() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2715,7 +2719,7 @@ intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_6aa8b940cff3af8e() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2727,7 +2731,7 @@ intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_6aa8b940cff3af8e() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2739,7 +2743,7 @@ intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_6aa8b940cff3af8e() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2751,7 +2755,7 @@ intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_LIMIT__COUNT_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_LIMIT__COUNT_capi_6aa8b940cff3af8e() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2763,7 +2767,7 @@ intgo _wrap_CTR_LIMIT__COUNT_capi_be7297b815ca33b8() {
 }
 
 
-long long _wrap_ctr_limit_default_capi_be7297b815ca33b8(intgo _swig_go_0) {
+long long _wrap_ctr_limit_default_capi_6aa8b940cff3af8e(intgo _swig_go_0) {
   int arg1 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2776,7 +2780,7 @@ long long _wrap_ctr_limit_default_capi_be7297b815ca33b8(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_limit_name_capi_be7297b815ca33b8(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_limit_name_capi_6aa8b940cff3af8e(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2789,7 +2793,7 @@ _gostring_ _wrap_ctr_limit_name_capi_be7297b815ca33b8(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_STAT_BYTES_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_STAT_BYTES_capi_6aa8b940cff3af8e() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2801,7 +2805,7 @@ intgo _wrap_CTR_STAT_BYTES_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_STAT_RECORDS_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_STAT_RECORDS_capi_6aa8b940cff3af8e() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2813,7 +2817,7 @@ intgo _wrap_CTR_STAT_RECORDS_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_STAT_MATCHES_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_STAT_MATCHES_capi_6aa8b940cff3af8e() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2825,7 +2829,7 @@ intgo _wrap_CTR_STAT_MATCHES_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_STAT_BAD_RECORDS_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_STAT_BAD_RECORDS_capi_6aa8b940cff3af8e() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2837,7 +2841,7 @@ intgo _wrap_CTR_STAT_BAD_RECORDS_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_STAT_SKIPPED_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_STAT_SKIPPED_capi_6aa8b940cff3af8e() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2849,7 +2853,7 @@ intgo _wrap_CTR_STAT_SKIPPED_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_STAT_EVALUATED_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_STAT_EVALUATED_capi_6aa8b940cff3af8e() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2861,7 +2865,7 @@ intgo _wrap_CTR_STAT_EVALUATED_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_STAT_INCOMPLETE_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_STAT_INCOMPLETE_capi_6aa8b940cff3af8e() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2873,7 +2877,7 @@ intgo _wrap_CTR_STAT_INCOMPLETE_capi_be7297b815ca33b8() {
 }
 
 
-intgo _wrap_CTR_STAT__COUNT_capi_be7297b815ca33b8() {
+intgo _wrap_CTR_STAT__COUNT_capi_6aa8b940cff3af8e() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2885,7 +2889,7 @@ intgo _wrap_CTR_STAT__COUNT_capi_be7297b815ca33b8() {
 }
 
 
-void _wrap_ctr_scanner_free_capi_be7297b815ca33b8(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_free_capi_6aa8b940cff3af8e(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -2895,7 +2899,7 @@ void _wrap_ctr_scanner_free_capi_be7297b815ca33b8(struct ctr_scanner *_swig_go_0
 }
 
 
-intgo _wrap_ctr_scanner_set_flags_capi_be7297b815ca33b8(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_scanner_set_flags_capi_6aa8b940cff3af8e(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   unsigned int arg2 ;
   int result;
@@ -2910,7 +2914,7 @@ intgo _wrap_ctr_scanner_set_flags_capi_be7297b815ca33b8(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_set_limit_capi_be7297b815ca33b8(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_scanner_set_limit_capi_6aa8b940cff3af8e(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -2927,7 +2931,7 @@ intgo _wrap_ctr_scanner_set_limit_capi_be7297b815ca33b8(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_feed_capi_be7297b815ca33b8(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_scanner_feed_capi_6aa8b940cff3af8e(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -2946,7 +2950,7 @@ intgo _wrap_ctr_scanner_feed_capi_be7297b815ca33b8(struct ctr_scanner *_swig_go_
 }
 
 
-intgo _wrap_ctr_scanner_finish_capi_be7297b815ca33b8(struct ctr_scanner *_swig_go_0) {
+intgo _wrap_ctr_scanner_finish_capi_6aa8b940cff3af8e(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2959,7 +2963,7 @@ intgo _wrap_ctr_scanner_finish_capi_be7297b815ca33b8(struct ctr_scanner *_swig_g
 }
 
 
-void _wrap_ctr_scanner_reset_capi_be7297b815ca33b8(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_reset_capi_6aa8b940cff3af8e(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -2969,7 +2973,7 @@ void _wrap_ctr_scanner_reset_capi_be7297b815ca33b8(struct ctr_scanner *_swig_go_
 }
 
 
-long long _wrap_ctr_scanner_stat_capi_be7297b815ca33b8(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_ctr_scanner_stat_capi_6aa8b940cff3af8e(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t result;
@@ -2984,7 +2988,7 @@ long long _wrap_ctr_scanner_stat_capi_be7297b815ca33b8(struct ctr_scanner *_swig
 }
 
 
-_gostring_ _wrap_ctr_scanner_last_error_capi_be7297b815ca33b8(struct ctr_scanner *_swig_go_0) {
+_gostring_ _wrap_ctr_scanner_last_error_capi_6aa8b940cff3af8e(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2997,7 +3001,7 @@ _gostring_ _wrap_ctr_scanner_last_error_capi_be7297b815ca33b8(struct ctr_scanner
 }
 
 
-struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_be7297b815ca33b8(intgo _swig_go_0, intgo _swig_go_1) {
+struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_6aa8b940cff3af8e(intgo _swig_go_0, intgo _swig_go_1) {
   uintptr_t arg1 ;
   int arg2 ;
   ctrgo_ctx *result = 0 ;
@@ -3012,7 +3016,7 @@ struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_be7297b815ca33b8(intgo _swig_go_0, in
 }
 
 
-void _wrap_ctrgo_ctx_free_capi_be7297b815ca33b8(struct ctrgo_ctx *_swig_go_0) {
+void _wrap_ctrgo_ctx_free_capi_6aa8b940cff3af8e(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   
   arg1 = *(ctrgo_ctx **)&_swig_go_0; 
@@ -3022,7 +3026,7 @@ void _wrap_ctrgo_ctx_free_capi_be7297b815ca33b8(struct ctrgo_ctx *_swig_go_0) {
 }
 
 
-intgo _wrap_ctrgo_ctx_oom_capi_be7297b815ca33b8(struct ctrgo_ctx *_swig_go_0) {
+intgo _wrap_ctrgo_ctx_oom_capi_6aa8b940cff3af8e(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3035,7 +3039,7 @@ intgo _wrap_ctrgo_ctx_oom_capi_be7297b815ca33b8(struct ctrgo_ctx *_swig_go_0) {
 }
 
 
-intgo _wrap_ctrgo_scanner_new_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go_0, struct ctrgo_ctx *_swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_ctrgo_scanner_new_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go_0, struct ctrgo_ctx *_swig_go_1, _goslice_ _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   ctrgo_ctx *arg2 = 0 ;
   ctr_scanner **arg3 = 0 ;
@@ -3060,26 +3064,17 @@ intgo _wrap_ctrgo_scanner_new_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go
 }
 
 
-long long _wrap_ctrgo_queue_take_capi_be7297b815ca33b8(struct ctrgo_ctx *_swig_go_0, _goslice_ _swig_go_1) {
+void _wrap_ctrgo_queue_clear_capi_6aa8b940cff3af8e(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
-  void *arg2 = 0 ;
-  size_t arg3 ;
-  size_t result;
-  long long _swig_go_result;
   
   arg1 = *(ctrgo_ctx **)&_swig_go_0; 
   
-  arg2 = (void *)_swig_go_1.array;
-  arg3 = (size_t)_swig_go_1.len;
+  ctrgo_queue_clear(arg1);
   
-  
-  result = ctrgo_queue_take(arg1,arg2,arg3);
-  _swig_go_result = result; 
-  return _swig_go_result;
 }
 
 
-void _wrap_ctrgo_pool_free_capi_be7297b815ca33b8(struct ctrgo_pool *_swig_go_0) {
+void _wrap_ctrgo_pool_free_capi_6aa8b940cff3af8e(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   
   arg1 = *(ctrgo_pool **)&_swig_go_0; 
@@ -3089,7 +3084,7 @@ void _wrap_ctrgo_pool_free_capi_be7297b815ca33b8(struct ctrgo_pool *_swig_go_0) 
 }
 
 
-intgo _wrap_ctrgo_pool_new_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, long long _swig_go_3, long long _swig_go_4, _goslice_ _swig_go_5) {
+intgo _wrap_ctrgo_pool_new_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, long long _swig_go_3, long long _swig_go_4, _goslice_ _swig_go_5) {
   ctr_ruleset *arg1 = 0 ;
   unsigned int arg2 ;
   int arg3 ;
@@ -3120,7 +3115,7 @@ intgo _wrap_ctrgo_pool_new_capi_be7297b815ca33b8(struct ctr_ruleset *_swig_go_0,
 }
 
 
-intgo _wrap_ctrgo_pool_set_limit_capi_be7297b815ca33b8(struct ctrgo_pool *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctrgo_pool_set_limit_capi_6aa8b940cff3af8e(struct ctrgo_pool *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctrgo_pool *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -3137,7 +3132,7 @@ intgo _wrap_ctrgo_pool_set_limit_capi_be7297b815ca33b8(struct ctrgo_pool *_swig_
 }
 
 
-intgo _wrap_ctrgo_pool_path_capi_be7297b815ca33b8(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_ctrgo_pool_path_capi_6aa8b940cff3af8e(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
   ctrgo_pool *arg1 = 0 ;
   size_t arg2 ;
   char *arg3 = 0 ;
@@ -3159,7 +3154,7 @@ intgo _wrap_ctrgo_pool_path_capi_be7297b815ca33b8(struct ctrgo_pool *_swig_go_0,
 }
 
 
-intgo _wrap_ctrgo_pool_start_capi_be7297b815ca33b8(struct ctrgo_pool *_swig_go_0) {
+intgo _wrap_ctrgo_pool_start_capi_6aa8b940cff3af8e(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3172,7 +3167,7 @@ intgo _wrap_ctrgo_pool_start_capi_be7297b815ca33b8(struct ctrgo_pool *_swig_go_0
 }
 
 
-long long _wrap_ctrgo_pool_take_capi_be7297b815ca33b8(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
+long long _wrap_ctrgo_pool_take_capi_6aa8b940cff3af8e(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
   ctrgo_pool *arg1 = 0 ;
   size_t arg2 ;
   void *arg3 = 0 ;
@@ -3193,7 +3188,7 @@ long long _wrap_ctrgo_pool_take_capi_be7297b815ca33b8(struct ctrgo_pool *_swig_g
 }
 
 
-intgo _wrap_ctrgo_pool_failed_capi_be7297b815ca33b8(struct ctrgo_pool *_swig_go_0) {
+intgo _wrap_ctrgo_pool_failed_capi_6aa8b940cff3af8e(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3206,7 +3201,7 @@ intgo _wrap_ctrgo_pool_failed_capi_be7297b815ca33b8(struct ctrgo_pool *_swig_go_
 }
 
 
-void _wrap_ctrgo_pool_cancel_capi_be7297b815ca33b8(struct ctrgo_pool *_swig_go_0) {
+void _wrap_ctrgo_pool_cancel_capi_6aa8b940cff3af8e(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   
   arg1 = *(ctrgo_pool **)&_swig_go_0; 
