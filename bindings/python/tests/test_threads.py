@@ -45,10 +45,14 @@ def test_gil_is_released_during_a_scan(ruleset: ctrule.Ruleset, big: bytes) -> N
     th.join()
     t0, t1 = window
     inside = [t for t in ticks if t0 <= t <= t1]
-    gaps = [b - a for a, b in zip([t0] + inside, inside + [t1])]
-    # With the GIL held this thread could not run during the feed: one gap
-    # would span the whole call. Released, it keeps ticking all along.
-    assert len(inside) > 1000 and max(gaps) < 0.25 * (t1 - t0), (len(inside), max(gaps), t1 - t0)
+    # With the GIL held this thread could not run during the feed: no tick
+    # would fall inside the call. Released, it ticks inside it, in its first
+    # and its second half. (Not a bound on the gaps between ticks: on a
+    # loaded machine the OS alone may stop this thread for a fifth of the
+    # call, and a test must not measure the machine.)
+    mid = (t0 + t1) / 2
+    assert len(inside) > 1000, (len(inside), t1 - t0)
+    assert any(t < mid for t in inside) and any(t > mid for t in inside), (inside[0] - t0, t1 - inside[-1], t1 - t0)
 
 
 def test_second_thread_scans_while_first_is_inside_the_library(
