@@ -8,6 +8,7 @@ package main
 #cgo pkg-config: ctrule
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include "ctrule.h"
 
 static int count_match(const ctr_match *m, void *ud)
@@ -17,13 +18,59 @@ static int count_match(const ctr_match *m, void *ud)
   return 0;
 }
 
-// Feeds data in slices of chunk bytes to a new scanner; the records framed,
-// and the matches in *matches; 0 records if a call failed.
-static uint64_t scan_in_c(ctr_ruleset *rs, const char *data, size_t len, size_t chunk, uint64_t *matches)
+// What a C program pays for what a Go Alert holds: the match's Falco JSON
+// line and a copy of it, the record, the rule, source, output, tags and
+// fields in one block of its own (freed at once: a C caller would keep it
+// only as long as it needs it). 1 (stop) if out of memory.
+static int copy_match(const ctr_match *m, void *ud)
+{
+  char *json;
+  size_t json_len, raw_len = 0;
+  if (ctr_match_json(m, CTR_JSON_EVENT_ID, &json, &json_len) != CTR_OK)
+    return 1;
+  const char *raw = ctr_match_event(m, &raw_len);
+  const char *str[3] = {ctr_match_rule(m), ctr_match_source(m), ctr_match_output(m)};
+  size_t ntags = ctr_match_tag_count(m), nfields = ctr_match_field_count(m), need = json_len + raw_len;
+  for (int i = 0; i < 3; i++)
+    need += strlen(str[i]) + 1;
+  for (size_t i = 0; i < ntags; i++)
+    need += strlen(ctr_match_tag(m, i)) + 1;
+  for (size_t i = 0; i < nfields; i++) {
+    const char *v = ctr_match_field_value(m, i);
+    need += strlen(ctr_match_field_name(m, i)) + 1 + (v ? strlen(v) : 0) + 1;
+  }
+  char *block = malloc(need), *p = block;
+  if (!block) {
+    ctr_free(json);
+    return 1;
+  }
+#define PUT(s, n) (memcpy(p, (s), (n)), p += (n))
+  PUT(json, json_len);
+  PUT(raw, raw_len);
+  for (int i = 0; i < 3; i++)
+    PUT(str[i], strlen(str[i]) + 1);
+  for (size_t i = 0; i < ntags; i++)
+    PUT(ctr_match_tag(m, i), strlen(ctr_match_tag(m, i)) + 1);
+  for (size_t i = 0; i < nfields; i++) {
+    const char *v = ctr_match_field_value(m, i);
+    PUT(ctr_match_field_name(m, i), strlen(ctr_match_field_name(m, i)) + 1);
+    PUT(v ? v : "", (v ? strlen(v) : 0) + 1);
+  }
+#undef PUT
+  ctr_free(json);
+  free(block);
+  ++*(uint64_t *)ud;
+  return 0;
+}
+
+// Feeds data in slices of chunk bytes to a new scanner whose callback
+// counts the matches (copy: copies each, copy_match) in *matches; the
+// records framed, 0 if a call failed.
+static uint64_t scan_in_c(ctr_ruleset *rs, const char *data, size_t len, size_t chunk, int copy, uint64_t *matches)
 {
   ctr_scanner *sc;
   *matches = 0;
-  if (ctr_scanner_new(rs, count_match, matches, &sc) != CTR_OK)
+  if (ctr_scanner_new(rs, copy ? copy_match : count_match, matches, &sc) != CTR_OK)
     return 0;
   int rc = CTR_OK;
   for (size_t at = 0; rc == CTR_OK && at < len; at += chunk)
@@ -68,9 +115,14 @@ func compileC(path string) (cRuleset, error) {
 	return cRuleset{rs}, nil
 }
 
-// scan runs scan_in_c over data (only read during the call).
-func (r cRuleset) scan(data []byte) (records, matches uint64) {
+// scan runs scan_in_c over data (only read during the call), copying each
+// match if copy.
+func (r cRuleset) scan(data []byte, copy bool) (records, matches uint64) {
 	var m C.uint64_t
-	n := C.scan_in_c(r.rs, (*C.char)(unsafe.Pointer(unsafe.SliceData(data))), C.size_t(len(data)), chunk, &m)
+	c := C.int(0)
+	if copy {
+		c = 1
+	}
+	n := C.scan_in_c(r.rs, (*C.char)(unsafe.Pointer(unsafe.SliceData(data))), C.size_t(len(data)), chunk, c, &m)
 	return uint64(n), uint64(m)
 }
