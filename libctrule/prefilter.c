@@ -28,29 +28,21 @@
  * required literals (below); only one with neither turns the prefilter off.
  *
  * A rule filed under a record's values is still no candidate when a literal
- * its condition requires is nowhere in the record's bytes. At compile time
- * each rule gets groups of literals, one of each group being required: the
- * operands of `=`, `in`, `intersects`, `startswith`, `pmatch`, `contains` and
- * `endswith` (and their anyof/allof/oneof forms), the longest plain run of a
- * glob, what a regex requires (ctr__regex_literals: one of a few literals,
- * `(Delete|Stop)DB.*` requiring DeleteDB or StopDB), and, searched
- * ASCII-folded, those of tolower(),
- * icontains and iglob, on fields whose value is verbatim in the record
- * (ctr__rawness in internal.h), through and/or and macros, never under
- * `not`. Many rules' literals are searched in one pass (litmatch.c).
- * When the record holds no backslash escape, the
- * value of such a field is its raw bytes, so a value holding the literal
- * means the bytes hold it. When it does, an occurrence can only be hidden if
+ * its condition requires is nowhere in the record's bytes: each rule gets
+ * groups of literals, one of each group being required (prefilter_literals.c,
+ * regexes' in prefilter_regex.c), on fields whose value is verbatim in the
+ * record. Many rules' literals are searched in one pass (litmatch.c). When
+ * the record holds no backslash escape, the value of such a field is its raw
+ * bytes, so a value holding the literal means the bytes hold it. When it does, an occurrence can only be hidden if
  * it covers a character an escape spelled: the walk vouches for no \u
  * escape, so one of " \ / and the controls \b \f \n \r \t. A literal
  * holding none of them is searched in any record; the others only in records
  * without escapes (jansson decides).
  */
-#include "select.h"
+#include "prefilter_literals.h"
 #include "event.h"
 #include "litmatch.h"
 
-#include <ctype.h>
 #include <string.h>
 
 /* The fields a rule may be keyed on, in order of preference (the most
@@ -61,15 +53,6 @@ _Static_assert((int)KEYED_NAME == (int)CTR__TOP_EVENT_NAME && (int)KEYED_ERROR =
                    (int)KEYED_SOURCE == (int)CTR__TOP_EVENT_SOURCE,
                "keyed fields and their top-level keys share an index");
 static const char *const k_keyed_fields[KEYED__COUNT] = {"ct.name", "ct.error", "ct.src"};
-
-/* Literals of which at least one is in the raw bytes of every record the
- * rule matches - of every record without escapes, when escapable. */
-typedef struct literal_group {
-  const ctr__str *lits;
-  uint32_t n;
-  bool escapable; /* a literal holds a character an escape can spell */
-  bool nocase;    /* compared case-insensitively (tolower, icontains, iglob): searched ASCII-folded */
-} literal_group;
 
 /* What one rule requires of the keyed fields (NULL: nothing) and of the
  * record's bytes (every group). */
@@ -111,613 +94,6 @@ struct ctr__prefilter {
 
 /* ------------------------------------------------------------ compile time */
 
-/* A rule's literal groups while they are collected (in scratch). */
-typedef struct group_list {
-  literal_group *v;
-  size_t n, cap;
-  bool failed; /* out of memory: the build fails with CTR_ENOMEM */
-} group_list;
-
-static void group_push(ctr__arena *scratch, group_list *l, literal_group g)
-{
-  if (l->failed)
-    return;
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 4;
-    literal_group *v = ctr__arena_alloc(scratch, cap * sizeof *v);
-    if (!v) {
-      l->failed = true;
-      return;
-    }
-    if (l->n)
-      memcpy(v, l->v, l->n * sizeof *v);
-    l->v = v;
-    l->cap = cap;
-  }
-  l->v[l->n++] = g;
-}
-
-/* The longer a group's shortest literal, the rarer a record holding one. */
-static bool group_better(const literal_group *a, const literal_group *b)
-{
-  size_t ma = SIZE_MAX, mb = SIZE_MAX;
-  for (uint32_t i = 0; i < a->n; i++)
-    ma = a->lits[i].len < ma ? a->lits[i].len : ma;
-  for (uint32_t i = 0; i < b->n; i++)
-    mb = b->lits[i].len < mb ? b->lits[i].len : mb;
-  return ma != mb ? ma > mb : a->n < b->n;
-}
-
-/* What collecting a rule's literals needs: the keyed fields whose exact
- * comparisons may_match makes (none for a rule with no key), and which bytes
- * the locale's tolower folds only as ASCII does. */
-typedef struct lit_ctx {
-  ctr__arena *scratch;
-  const ctr_ruleset *rs;
-  const ctr__field_def *const *keyed;
-  bool fold_ok[256];
-} lit_ctx;
-
-static unsigned char ascii_lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c; }
-
-/* eval's case-insensitive comparisons (tolower, icontains, iglob) fold with
- * the C library's tolower; a byte is fold_ok when every byte that folds with
- * it is itself or its other ASCII case, so that an ASCII-folded search finds
- * every occurrence such a comparison could see (in an 8-bit Turkish locale
- * 0xDD folds to 'i', and a literal holding 'i' proves nothing there). */
-static void fold_table(bool ok[256])
-{
-  for (int c = 0; c < 256; c++) {
-    ok[c] = true;
-    for (int h = 0; h < 256 && ok[c]; h++)
-      if (tolower(h) == tolower(c) && ascii_lower((unsigned char)h) != ascii_lower((unsigned char)c))
-        ok[c] = false;
-  }
-}
-
-/* A literal json.value could only equal, or start, as a string leaf or as
- * true/false/null (verbatim tokens): compact JSON of a number, an object or
- * an array starts with one of these bytes. */
-static bool json_leaf_literal(const ctr__str *lit) { return !strchr("{[-0123456789", lit->s[0]); }
-
-/* Whether every occurrence of lit in a json.value's compact JSON (fields.c's
- * writer) lies inside one string's content, which is verbatim: outside
- * strings that JSON holds only numbers (digits . - + e), true, false, null
- * and punctuation, so a literal with no quote or backslash and some other
- * byte (ASCII-folded when nocase) cannot sit there or straddle into it. */
-static bool inside_one_string(const ctr__str *lit, bool nocase)
-{
-  bool other = false;
-  for (size_t i = 0; i < lit->len; i++) {
-    unsigned char ch = (unsigned char)lit->s[i];
-    if (ch == '"' || ch == '\\')
-      return false;
-    if (nocase)
-      ch = ascii_lower(ch);
-    other |= !memchr("0123456789.-+e{}[],:truefalsn", ch, 30);
-  }
-  return other;
-}
-
-/* The longest run of plain characters of a glob pattern (eval.c's
- * glob_match: '*', '?' and classes match varying text, \x is x), which every
- * value it matches holds; unescaped into scratch. Stops at the first '['
- * (a class, or a plain '[' when unclosed: either way nothing is claimed past
- * it). *leaf: the pattern starts with a plain character json_leaf_literal
- * accepts, so only a string leaf, true, false or null can match it. */
-static ctr__str glob_run(ctr__arena *scratch, const ctr__str *pat, bool *leaf)
-{
-  ctr__str best = {NULL, 0};
-  *leaf = false;
-  char *buf = ctr__arena_alloc(scratch, pat->len + 1);
-  if (!buf)
-    return best;
-  size_t n = 0, run = 0; /* buf[run..n): the current run */
-  for (size_t i = 0; i <= pat->len; i++) {
-    char ch = i < pat->len ? pat->s[i] : '*';
-    if (ch == '*' || ch == '?' || ch == '[') {
-      if (n - run > best.len)
-        best = (ctr__str){buf + run, n - run};
-      if (ch == '[')
-        break;
-      run = n;
-      continue;
-    }
-    if (ch == '\\' && i + 1 < pat->len)
-      ch = pat->s[++i];
-    if (n == 0 && (i == 0 || (i == 1 && pat->s[0] == '\\')))
-      *leaf = !strchr("{[-0123456789", ch);
-    buf[n++] = ch;
-  }
-  return best;
-}
-
-/* ------------------------------------------------------------ regex literals
- * What a PCRE2 pattern (full match, UTF, no options) requires of every
- * string it matches: a set of literals one of which the string holds. A
- * recursive descent over the pattern gives each part either its exact
- * strings (a finite set: literal characters, `?`, groups and alternations of
- * exact parts, concatenated while the set stays small) or, failing that, the
- * best set required somewhere inside it. Anything it does not model surely
- * gives up on the whole pattern: a class, a brace, a backslash before a
- * letter or digit (\d, \Q, \x..., \1), `(?` other than `(?:` (flags such as
- * (?i) change what matches), or a non-ASCII byte (a quantifier would apply
- * to the whole character). `.`, `^`, `$`, `*` end what is known of a
- * sequence, `+` ends it after its part. */
-
-enum { RX_MAX_ALTS = 16 }; /* strings in a set: more is a weaker test, and slower */
-
-typedef struct rx_set {
-  ctr__str *v;
-  size_t n; /* 0: no set */
-} rx_set;
-
-typedef struct rx_info {
-  bool exact; /* the part matches exactly the strings of ex */
-  rx_set ex;
-  rx_set best; /* one of these is in every match (n 0: none known) */
-} rx_info;
-
-/* Groups nested deeper give nothing (PCRE2 itself stops at 250 by default):
- * the descent's recursion is bounded whatever the pattern. */
-enum { RX_MAX_DEPTH = 32 };
-
-typedef struct rx_ctx {
-  ctr__arena *scratch;
-  const char *p, *end;
-  unsigned depth; /* groups open */
-  bool bad;       /* a construct not modelled, or out of memory: no literals */
-} rx_ctx;
-
-static size_t rx_minlen(const rx_set *s)
-{
-  size_t m = SIZE_MAX;
-  for (size_t i = 0; i < s->n; i++)
-    m = s->v[i].len < m ? s->v[i].len : m;
-  return s->n ? m : 0;
-}
-
-/* Keeps in *best the better of it and cand: the longer shortest string (a
- * set holding "" requires nothing), then the fewer strings. */
-static void rx_consider(rx_set *best, const rx_set *cand)
-{
-  size_t mc = rx_minlen(cand), mb = rx_minlen(best);
-  if (mc > 0 && (mc > mb || (mc == mb && cand->n < best->n)))
-    *best = *cand;
-}
-
-static rx_set rx_one(rx_ctx *x, const char *s, size_t len)
-{
-  ctr__str *v = ctr__arena_alloc(x->scratch, sizeof *v);
-  if (!v) {
-    x->bad = true;
-    return (rx_set){NULL, 0};
-  }
-  *v = (ctr__str){s, len};
-  return (rx_set){v, 1};
-}
-
-/* a x b, every string of a followed by every string of b (n 0: too many). */
-static rx_set rx_concat(rx_ctx *x, const rx_set *a, const rx_set *b)
-{
-  if (a->n * b->n > RX_MAX_ALTS)
-    return (rx_set){NULL, 0};
-  ctr__str *v = ctr__arena_alloc(x->scratch, a->n * b->n * sizeof *v);
-  if (!v) {
-    x->bad = true;
-    return (rx_set){NULL, 0};
-  }
-  size_t n = 0;
-  for (size_t i = 0; i < a->n; i++)
-    for (size_t j = 0; j < b->n; j++) {
-      char *t = ctr__arena_alloc(x->scratch, a->v[i].len + b->v[j].len + 1);
-      if (!t) {
-        x->bad = true;
-        return (rx_set){NULL, 0};
-      }
-      memcpy(t, a->v[i].s, a->v[i].len);
-      memcpy(t + a->v[i].len, b->v[j].s, b->v[j].len);
-      v[n++] = (ctr__str){t, a->v[i].len + b->v[j].len};
-    }
-  return (rx_set){v, n};
-}
-
-/* a + b, the strings of both (n 0: too many). */
-static rx_set rx_union(rx_ctx *x, const rx_set *a, const rx_set *b)
-{
-  if (a->n + b->n > RX_MAX_ALTS)
-    return (rx_set){NULL, 0};
-  ctr__str *v = ctr__arena_alloc(x->scratch, (a->n + b->n) * sizeof *v);
-  if (!v) {
-    x->bad = true;
-    return (rx_set){NULL, 0};
-  }
-  memcpy(v, a->v, a->n * sizeof *v);
-  memcpy(v + a->n, b->v, b->n * sizeof *v);
-  return (rx_set){v, a->n + b->n};
-}
-
-static rx_info rx_alternation(rx_ctx *x);
-
-/* One atom and its quantifier. *cut: the sequence's known run ends after it
- * (`+`: more of it may follow). */
-static rx_info rx_atom(rx_ctx *x, bool *cut)
-{
-  static const rx_info unknown = {false, {NULL, 0}, {NULL, 0}};
-  rx_info a = unknown;
-  char c = *x->p++;
-  *cut = false;
-  if ((unsigned char)c >= 0x80 || strchr("[]{}*+?", c)) {
-    x->bad = true; /* a quantifier here starts a verb such as (*ACCEPT) */
-  } else if (c == '(') {
-    if (x->p < x->end && *x->p == '?') {
-      if (x->end - x->p < 2 || x->p[1] != ':') {
-        x->bad = true;
-        return a;
-      }
-      x->p += 2;
-    }
-    if (++x->depth > RX_MAX_DEPTH) {
-      x->bad = true;
-      return a;
-    }
-    a = rx_alternation(x);
-    x->depth--;
-    if (x->p >= x->end || *x->p != ')')
-      x->bad = true;
-    else
-      x->p++;
-  } else if (c == '.' || c == '^' || c == '$') {
-    *cut = true; /* matches varying text, or an anchor: the run ends */
-  } else {
-    if (c == '\\') {
-      if (x->p >= x->end || isalnum((unsigned char)*x->p) || (unsigned char)*x->p >= 0x80) {
-        x->bad = true;
-        return a;
-      }
-      c = *x->p++;
-    }
-    a.exact = true;
-    a.ex = rx_one(x, x->p - 1, 1);
-  }
-  if (x->bad || x->p >= x->end || !*x->p || !strchr("?*+{", *x->p))
-    return a;
-  char q = *x->p++;
-  if (q == '{') {
-    x->bad = true;
-    return a;
-  }
-  if (x->p < x->end && (*x->p == '?' || *x->p == '+'))
-    x->p++; /* lazy or possessive: the same strings */
-  if (q == '+') {
-    *cut = true;
-    return a;
-  }
-  if (q == '?' && a.exact) { /* present or not */
-    rx_set empty = rx_one(x, "", 0);
-    a.ex = rx_union(x, &a.ex, &empty);
-    a.exact = a.ex.n > 0;
-    a.best = (rx_set){NULL, 0};
-    return a;
-  }
-  return unknown; /* `*`, or `?` of what is not exact: nothing required */
-}
-
-/* A sequence of atoms, up to `|`, `)` or the end. */
-static rx_info rx_sequence(rx_ctx *x)
-{
-  rx_info s = {true, rx_one(x, "", 0), {NULL, 0}};
-  rx_set run = s.ex; /* the exact strings of the atoms since the run began */
-  while (!x->bad && x->p < x->end && *x->p != '|' && *x->p != ')') {
-    bool cut;
-    rx_info a = rx_atom(x, &cut);
-    if (x->bad)
-      break;
-    rx_consider(&s.best, &a.best);
-    rx_set joined = a.exact ? rx_concat(x, &run, &a.ex) : (rx_set){NULL, 0};
-    if (!joined.n) { /* the run ends before this atom */
-      rx_consider(&s.best, &run);
-      s.exact = false;
-      joined = a.exact ? a.ex : rx_one(x, "", 0);
-    }
-    run = joined;
-    if (cut) {
-      rx_consider(&s.best, &run);
-      s.exact = false;
-      run = rx_one(x, "", 0);
-    }
-  }
-  rx_consider(&s.best, &run);
-  s.ex = s.exact ? run : (rx_set){NULL, 0};
-  return s;
-}
-
-/* Sequences separated by `|`: exact when each is (their union); else one
- * of them holds, so one of their sets is in every match. */
-static rx_info rx_alternation(rx_ctx *x)
-{
-  rx_info all = rx_sequence(x);
-  bool alternatives = false;
-  while (!x->bad && x->p < x->end && *x->p == '|') {
-    x->p++;
-    rx_info b = rx_sequence(x);
-    rx_set ea = all.exact ? all.ex : (rx_set){NULL, 0};
-    all.ex = all.exact && b.exact ? rx_union(x, &ea, &b.ex) : (rx_set){NULL, 0};
-    all.exact = all.ex.n > 0;
-    /* best: a set from each branch, the union (none if a branch has none) */
-    all.best = all.best.n && b.best.n ? rx_union(x, &all.best, &b.best) : (rx_set){NULL, 0};
-    alternatives = true;
-  }
-  if (alternatives && all.exact)
-    rx_consider(&all.best, &all.ex);
-  return all;
-}
-
-bool ctr__regex_literals(ctr__arena *scratch, const char *pat, size_t len, ctr__str **out, size_t *n)
-{
-  /* sigma.c wraps a Sigma |re pattern P as a substring match; a string
-   * matching the whole holds a substring matching P (a `)` in P, which could
-   * close the wrapper's group, makes P fail to parse below). */
-  static const char pre[] = "(?s:.*)(?:", post[] = "\\E)(?s:.*)";
-  size_t npre = sizeof pre - 1, npost = sizeof post - 1;
-  if (len > npre + npost && memcmp(pat, pre, npre) == 0 && memcmp(pat + len - npost, post, npost) == 0) {
-    pat += npre;
-    len -= npre + npost;
-  }
-  rx_ctx x = {scratch, pat, pat + len, 0, false};
-  rx_info r = rx_alternation(&x);
-  if (x.bad || x.p != x.end || rx_minlen(&r.best) == 0)
-    return false;
-  *out = r.best.v;
-  *n = r.best.n;
-  return true;
-}
-
-/* The patterns of a glob, iglob, or regex check (one, or a modifier's list). */
-static const ctr__str *patterns(const ctr__cnode *c, size_t *n)
-{
-  *n = c->mod ? c->nrhs : 1;
-  return c->mod ? c->rhs_list : &c->rhs;
-}
-
-/* A glob check's group: each pattern's longest plain run. False: none
- * (out of memory, or a run a reformatted number or object could match). */
-static bool glob_literals(const lit_ctx *x, const ctr__cnode *c, const ctr__field_def *def, literal_group *g)
-{
-  size_t npats;
-  const ctr__str *pats = patterns(c, &npats);
-  ctr__str *v = ctr__arena_alloc(x->scratch, (npats ? npats : 1) * sizeof *v);
-  if (!v)
-    return false;
-  for (size_t i = 0; i < npats; i++) {
-    bool leaf;
-    v[i] = glob_run(x->scratch, &pats[i], &leaf);
-    if (def->raw == CTR__RAW_JSON_LEAF && !leaf && !inside_one_string(&v[i], g->nocase))
-      return false;
-  }
-  g->lits = v;
-  g->n = (uint32_t)npats;
-  return true;
-}
-
-/* A regex check's group: the literals of every pattern, one of which it
- * requires. False: none (a pattern requires nothing known, a literal could
- * sit in a reformatted number or object, or out of memory). */
-static bool regex_literals(const lit_ctx *x, const ctr__cnode *c, const ctr__field_def *def, literal_group *g)
-{
-  size_t npats, total = 0;
-  const ctr__str *pats = patterns(c, &npats);
-  ctr__str **alts = ctr__arena_alloc(x->scratch, (npats ? npats : 1) * sizeof *alts);
-  size_t *nalts = ctr__arena_alloc(x->scratch, (npats ? npats : 1) * sizeof *nalts);
-  if (!alts || !nalts)
-    return false;
-  for (size_t i = 0; i < npats; i++) {
-    if (!ctr__regex_literals(x->scratch, pats[i].s, pats[i].len, &alts[i], &nalts[i]))
-      return false;
-    for (size_t k = 0; k < nalts[i]; k++)
-      if (def->raw == CTR__RAW_JSON_LEAF && !inside_one_string(&alts[i][k], false))
-        return false;
-    total += nalts[i];
-  }
-  ctr__str *v = ctr__arena_alloc(x->scratch, (total ? total : 1) * sizeof *v);
-  if (!v || total > UINT32_MAX)
-    return false;
-  for (size_t i = 0; i < npats; i++)
-    for (size_t k = 0; k < nalts[i]; k++)
-      v[g->n++] = alts[i][k];
-  g->lits = v;
-  return true;
-}
-
-/* The literal group one check requires: one of its operands is in the
- * record's bytes whenever the check is true (ASCII-folded when nocase).
- * n == 0: none. */
-static literal_group check_literals(const lit_ctx *x, const ctr__cnode *c)
-{
-  const literal_group none = {NULL, 0, false, false};
-  const ctr__cexpr *lhs = c->lhs;
-  bool lowered = lhs->tf == CTR__TF_TOLOWER;
-  if (lowered && lhs->nargs == 1)
-    lhs = lhs->args[0]; /* tolower(field): the field's value, folded */
-  if (lhs->tf != CTR__TF_NONE || c->rhs_expr)
-    return none;
-  const ctr__field_def *def = x->rs->slots[lhs->slot].def;
-  if (def->raw == CTR__RAW_NONE || def->type == CTR__FT_UINT64)
-    return none;
-  bool exact = c->op == CTR__OP_EQ || c->op == CTR__OP_IN || c->op == CTR__OP_INTERSECTS;
-  for (int f = 0; f < KEYED__COUNT && x->keyed; f++)
-    if (def == x->keyed[f] && exact && !c->mod && !lowered)
-      return none; /* compared exactly by may_match when the rule requires it */
-  literal_group g = none;
-  g.nocase = lowered || c->op == CTR__OP_ICONTAINS || c->op == CTR__OP_IGLOB;
-  bool leaf_checked = false;
-  switch (c->op) {
-  case CTR__OP_IN:
-  case CTR__OP_INTERSECTS: { /* the set eval looks values up in */
-    ctr__str *v = ctr__arena_alloc(x->scratch, (c->set.n ? c->set.n : 1) * sizeof *v);
-    if (!v)
-      return none;
-    for (size_t i = 0; i < c->set.cap; i++)
-      if (c->set.items[i].s)
-        v[g.n++] = c->set.items[i];
-    g.lits = v;
-    break;
-  }
-  case CTR__OP_PMATCH: /* a prefix of the value, in every form pmatch accepts */
-    g.lits = c->rhs_list;
-    g.n = (uint32_t)c->nrhs;
-    break;
-  case CTR__OP_GLOB:
-  case CTR__OP_IGLOB:
-    if (!glob_literals(x, c, def, &g))
-      return none;
-    leaf_checked = true;
-    break;
-  case CTR__OP_REGEX:
-    if (!regex_literals(x, c, def, &g))
-      return none;
-    leaf_checked = true;
-    break;
-  case CTR__OP_CONTAINS:
-  case CTR__OP_ICONTAINS:
-  case CTR__OP_ENDSWITH:
-    g.lits = c->mod ? c->rhs_list : &c->rhs;
-    g.n = c->mod ? (uint32_t)c->nrhs : 1;
-    for (uint32_t i = 0; def->raw == CTR__RAW_JSON_LEAF && i < g.n; i++)
-      if (!inside_one_string(&g.lits[i], g.nocase))
-        return none; /* could sit inside a reformatted number or object */
-    leaf_checked = true;
-    break;
-  case CTR__OP_EQ:
-  case CTR__OP_STARTSWITH:
-    /* With anyof/oneof/allof at least one operand holds. */
-    g.lits = c->mod ? c->rhs_list : &c->rhs;
-    g.n = c->mod ? (uint32_t)c->nrhs : 1;
-    break;
-  default:
-    return none; /* !=, <, regex, bcontains, ...: nothing verbatim */
-  }
-  for (uint32_t i = 0; i < g.n; i++) {
-    if (!g.lits[i].len || (def->raw == CTR__RAW_JSON_LEAF && !leaf_checked && !json_leaf_literal(&g.lits[i])))
-      return none; /* "" is in every record; a JSON leaf may be reformatted */
-    for (size_t k = 0; g.nocase && k < g.lits[i].len; k++)
-      if (!x->fold_ok[(unsigned char)g.lits[i].s[k]])
-        return none; /* the locale folds some other byte into it */
-  }
-  return g;
-}
-
-/* Appends to out the literal groups condition c requires: every group of
- * every `and` branch; for an `or`, one group made of a group of each branch
- * (none if some branch requires nothing); nothing under `not`. */
-static void required_literals(const lit_ctx *x, const ctr__cnode *c, group_list *out)
-{
-  ctr__arena *scratch = x->scratch;
-  switch (c->kind) {
-  case CTR__N_CHECK: {
-    literal_group g = check_literals(x, c);
-    if (g.n)
-      group_push(scratch, out, g);
-    return;
-  }
-  case CTR__N_AND:
-    for (size_t i = 0; i < c->nkids; i++)
-      required_literals(x, c->kids[i], out);
-    return;
-  case CTR__N_OR: {
-    group_list best = {0};
-    size_t total = 0;
-    bool nocase = false; /* a folded search also finds every exact occurrence */
-    for (size_t i = 0; i < c->nkids; i++) {
-      group_list kid = {0};
-      required_literals(x, c->kids[i], &kid);
-      out->failed |= kid.failed;
-      if (kid.failed || !kid.n)
-        return;
-      size_t b = 0;
-      for (size_t k = 1; k < kid.n; k++)
-        if (group_better(&kid.v[k], &kid.v[b]))
-          b = k;
-      group_push(scratch, &best, kid.v[b]);
-      total += kid.v[b].n;
-      nocase |= kid.v[b].nocase;
-    }
-    out->failed |= best.failed;
-    if (best.failed || !best.n || total > UINT32_MAX)
-      return;
-    ctr__str *u = ctr__arena_alloc(scratch, total * sizeof *u);
-    if (!u) {
-      out->failed = true;
-      return;
-    }
-    size_t n = 0;
-    for (size_t i = 0; i < best.n; i++)
-      for (uint32_t j = 0; j < best.v[i].n; j++)
-        u[n++] = best.v[i].lits[j];
-    group_push(scratch, out, (literal_group){u, (uint32_t)n, false, nocase});
-    return;
-  }
-  default:
-    return; /* `not`: nothing is required */
-  }
-}
-
-/* Whether an escape the walk vouches for could spell one of the literal's
- * bytes (it refuses \u escapes, which could spell any). */
-static bool escapable(const ctr__str *lit)
-{
-  for (size_t i = 0; i < lit->len; i++)
-    if (memchr("\"\\/\b\f\n\r\t", lit->s[i], 8))
-      return true;
-  return false;
-}
-
-/* At most this many groups are kept per rule, the best ones: each costs a
- * search of the record's bytes. */
-enum { MAX_GROUPS = 4 };
-
-/* Sets r's literal groups (copied into pool, folded ones in lower case) from
- * its condition. */
-static bool file_literals(ctr__arena *pool, const lit_ctx *x, const ctr__cnode *cond, rule_needs *r)
-{
-  group_list l = {0};
-  if (cond)
-    required_literals(x, cond, &l);
-  if (l.failed || !l.n)
-    return !l.failed;
-  /* The best groups first (a few, insertion sort). */
-  for (size_t i = 1; i < l.n; i++)
-    for (size_t k = i; k > 0 && group_better(&l.v[k], &l.v[k - 1]); k--) {
-      literal_group t = l.v[k];
-      l.v[k] = l.v[k - 1];
-      l.v[k - 1] = t;
-    }
-  size_t n = l.n < MAX_GROUPS ? l.n : MAX_GROUPS;
-  literal_group *groups = ctr__arena_alloc(pool, n * sizeof *groups);
-  if (!groups)
-    return false;
-  for (size_t i = 0; i < n; i++) {
-    ctr__str *lits = ctr__arena_alloc(pool, l.v[i].n * sizeof *lits);
-    if (!lits)
-      return false;
-    memcpy(lits, l.v[i].lits, l.v[i].n * sizeof *lits);
-    groups[i] = (literal_group){lits, l.v[i].n, false, l.v[i].nocase};
-    for (uint32_t k = 0; k < l.v[i].n; k++) {
-      groups[i].escapable |= escapable(&lits[k]);
-      /* Copied: a glob's run lives in scratch; folded ones in lower case. */
-      char *copy = ctr__arena_strndup(pool, lits[k].s, lits[k].len);
-      if (!copy)
-        return false;
-      for (size_t b = 0; groups[i].nocase && b < lits[k].len; b++)
-        copy[b] = (char)ascii_lower((unsigned char)copy[b]);
-      lits[k].s = copy;
-    }
-  }
-  r->groups = groups;
-  r->ngroups = (uint32_t)n;
-  return true;
-}
-
 /* (field, value, rule) before grouping. */
 typedef struct filing {
   int field;
@@ -736,16 +112,6 @@ static int filing_cmp(const void *a, const void *b)
   if (c)
     return c;
   return x->rule < y->rule ? -1 : x->rule > y->rule;
-}
-
-static const key_entry *key_lookup(const key_table *t, const char *s, size_t len)
-{
-  if (!t->cap)
-    return NULL;
-  for (size_t k = ctr__hash(s, len) & (t->cap - 1); t->slots[k].value.s; k = (k + 1) & (t->cap - 1))
-    if (t->slots[k].value.len == len && memcmp(t->slots[k].value.s, s, len) == 0)
-      return &t->slots[k];
-  return NULL;
 }
 
 static bool same_key(const filing *a, const filing *b)
@@ -871,8 +237,8 @@ int ctr__prefilter_build(ctr_ruleset *rs)
     fields[f] = ctr__field_lookup(k_keyed_fields[f], strlen(k_keyed_fields[f]));
   ctr__arena scratch = {0};
   ctr__keys_ctx kx = ctr__keys_ctx_make(&scratch, rs);
-  lit_ctx keyed_ctx = {&scratch, rs, fields, {0}}, unkeyed_ctx = {&scratch, rs, NULL, {0}};
-  fold_table(keyed_ctx.fold_ok);
+  lit_ctx keyed_ctx = {&scratch, rs, fields, KEYED__COUNT, {0}}, unkeyed_ctx = {&scratch, rs, NULL, 0, {0}};
+  ctr__fold_table(keyed_ctx.fold_ok);
   memcpy(unkeyed_ctx.fold_ok, keyed_ctx.fold_ok, sizeof keyed_ctx.fold_ok);
   filing *filings = NULL;
   size_t nfilings = 0, cap = 0;
@@ -913,7 +279,8 @@ int ctr__prefilter_build(ctr_ruleset *rs)
         pf->needs[i].need[f] = set;
       }
     }
-    if (!file_literals(&rs->pool, primary < 0 ? &unkeyed_ctx : &keyed_ctx, cond, &pf->needs[i]))
+    if (!ctr__rule_literals(&rs->pool, primary < 0 ? &unkeyed_ctx : &keyed_ctx, cond, &pf->needs[i].groups,
+                            &pf->needs[i].ngroups))
       goto done;
     if (primary < 0) {
       /* No key: the rule is a candidate for every record holding its
@@ -939,6 +306,16 @@ done:
 }
 
 /* ------------------------------------------------------------ scan time */
+
+static const key_entry *key_lookup(const key_table *t, const char *s, size_t len)
+{
+  if (!t->cap)
+    return NULL;
+  for (size_t k = ctr__hash(s, len) & (t->cap - 1); t->slots[k].value.s; k = (k + 1) & (t->cap - 1))
+    if (t->slots[k].value.len == len && memcmp(t->slots[k].value.s, s, len) == 0)
+      return &t->slots[k];
+  return NULL;
+}
 
 /* Whether a rule filed under one of the record's values also gets what it
  * requires of the other keyed fields. */

@@ -6,7 +6,8 @@
  *               stage's build;
  *   prefilter.c the raw-bytes prefilter: a record no rule can match is never
  *               parsed (keyed on the same keys, plus the literals a condition
- *               requires, searched with litmatch.c).
+ *               requires: prefilter_literals.c, prefilter_regex.c; searched
+ *               with litmatch.c).
  * Everything built here lives in the ruleset's pool and is immutable, so any
  * number of scanners read it at once.
  */
@@ -66,7 +67,7 @@ const uint32_t *ctr__index_lookup(const ctr_ruleset *rs, const char *name, size_
 /* n zeroed bytes (at least one) in the pool; NULL when out of memory. */
 void *ctr__select_zalloc(ctr__arena *pool, size_t n);
 
-/* prefilter.c. What every string the PCRE2 pattern pat[0..len) fully
+/* prefilter_regex.c. What every string the PCRE2 pattern pat[0..len) fully
  * matches holds: one of (*out)[0..*n), none empty, at most 16, in scratch.
  * False when nothing is known to be required (a construct it does not
  * model, or out of memory: then scratch->failed is set); *out and *n are

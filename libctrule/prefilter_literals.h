@@ -1,0 +1,44 @@
+/*
+ * prefilter_literals.h - the literals a compiled condition requires of a
+ * record's raw bytes (prefilter_literals.c), which the prefilter
+ * (prefilter.c) searches before a record is parsed. Private to the
+ * prefilter*.c files.
+ */
+#ifndef CTR_PREFILTER_LITERALS_H
+#define CTR_PREFILTER_LITERALS_H
+
+#include "select.h"
+
+/* Literals of which at least one is in the raw bytes of every record the
+ * rule matches - of every record without escapes, when escapable. */
+typedef struct literal_group {
+  const ctr__str *lits;
+  uint32_t n;
+  bool escapable; /* a literal holds a character an escape can spell */
+  bool nocase;    /* compared case-insensitively (tolower, icontains, iglob): searched ASCII-folded */
+} literal_group;
+
+/* What collecting a rule's literals needs: the keyed fields whose exact
+ * comparisons the prefilter makes itself (none for a rule with no key), and
+ * which bytes the locale's tolower folds only as ASCII does
+ * (ctr__fold_table). */
+typedef struct lit_ctx {
+  ctr__arena *scratch;
+  const ctr_ruleset *rs;
+  const ctr__field_def *const *keyed;
+  size_t nkeyed;
+  bool fold_ok[256];
+} lit_ctx;
+
+/* Sets ok[c] when every byte the C library's tolower folds with c is c
+ * itself or its other ASCII case. */
+void ctr__fold_table(bool ok[256]);
+
+/* The literal groups (at most a few, the best ones) the condition cond
+ * (NULL: none) requires, copied into pool, folded ones in ASCII lower case;
+ * *groups and *ngroups are left as they are when there is none. False when
+ * out of memory. */
+bool ctr__rule_literals(ctr__arena *pool, const lit_ctx *x, const ctr__cnode *cond, const literal_group **groups,
+                        uint32_t *ngroups);
+
+#endif
