@@ -254,7 +254,7 @@ static int feed(ctr__corrstate *s, uint32_t k, uint32_t r, const ctr__event *ev)
 static int close_window(ctr__corrstate *s, cgroup *g, uint64_t index, uint64_t offset)
 {
   const ctr__ccorr *c = &s->cs->v[g->corr];
-  int64_t end = ctr__window_end(s, g);
+  int64_t end = window_end(s, g);
   verdict v = {0};
   while (v.to < g->e.n && cseq_at(&g->e, v.to)->t <= end)
     v.to++;
@@ -290,7 +290,7 @@ static int close_due(ctr__corrstate *s, bool all, uint64_t index, uint64_t offse
   int rc = CTR_OK;
   while (rc == CTR_OK && s->windows.n) {
     cgroup *g = s->windows.v[0];
-    int64_t end = ctr__window_end(s, g);
+    int64_t end = window_end(s, g);
     if (!all && add_sat(end, s->lateness_ns) >= s->clock)
       break;
     rc = close_window(s, g, index, offset);

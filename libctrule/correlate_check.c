@@ -11,34 +11,25 @@
 static inline const centry *ent(const cgroup *g, size_t i) { return cseq_at(&g->e, i); }
 static inline const centry *older(const cgroup *g, size_t i) { return cseq_at(&g->sh, i); }
 
-/* The first of g->e[from..to) more than span after t (to: none), by binary
- * search: the entries are sorted by time. */
+/* The first of g->e[from..to) more than span after t (to: none): the
+ * entries are sorted by time. */
 static size_t past_span(const cgroup *g, size_t from, size_t to, int64_t t, int64_t span)
 {
-  while (from < to) {
-    size_t m = from + (to - from) / 2;
-    if (within(t, ent(g, m)->t, span))
-      from = m + 1;
-    else
-      to = m;
-  }
-  return from;
+  if (from >= to || !within(t, ent(g, from)->t, span))
+    return from; /* in time order: nothing after the new match */
+  if (within(t, ent(g, to - 1)->t, span))
+    return to;
+  size_t i = ctr__cseq_later_than(&g->e, add_sat(t, span));
+  return i < from ? from : i > to ? to : i;
 }
 
 /* Only the entries near `at` can share a window with it; before `at` came
  * no window held (it would have fired). */
 void ctr__check_near(const cgroup *g, size_t at, int64_t span, size_t *lo, size_t *hi)
 {
-  int64_t t = ent(g, at)->t, from = sub_sat(t, span);
-  size_t a = 0, b = at; /* first entry with t' >= t - span */
-  while (a < b) {
-    size_t m = a + (b - a) / 2;
-    if (ent(g, m)->t < from)
-      a = m + 1;
-    else
-      b = m;
-  }
-  *lo = a;
+  int64_t t = ent(g, at)->t;
+  size_t a = ctr__cseq_first_from(&g->e, sub_sat(t, span)); /* entry `at` itself is that late */
+  *lo = a < at ? a : at;
   *hi = past_span(g, at + 1, g->e.n, t, span);
 }
 

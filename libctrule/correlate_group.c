@@ -267,14 +267,6 @@ bool ctr__letgo_near(const letgo *l, uint64_t group, int64_t t, int64_t span)
 
 /* ------------------------------------------------------------ the heaps */
 
-int64_t ctr__window_end(const ctr__corrstate *s, const cgroup *g)
-{
-  const centry *e0 = g->e.n ? cseq_at(&g->e, 0) : NULL, *s0 = g->sh.n ? cseq_at(&g->sh, 0) : NULL;
-  int64_t first = e0 && (!s0 || e0->t <= s0->t) ? e0->t : s0->t;
-  int64_t end = add_sat(first, s->cs->v[g->corr].span_ns);
-  return g->dh.n && g->dh.v[0].until < end ? g->dh.v[0].until : end; /* the expiry heap: an earlier match let go sooner */
-}
-
 static void heap_set(gheap *h, size_t i, cgroup *g)
 {
   h->v[i] = g;
@@ -284,15 +276,15 @@ static void heap_set(gheap *h, size_t i, cgroup *g)
 void ctr__gheap_fix(ctr__corrstate *s, gheap *h, size_t i)
 {
   cgroup *g = h->v[i];
-  int64_t end = ctr__window_end(s, g);
-  while (i > 0 && ctr__window_end(s, h->v[(i - 1) / 2]) > end) {
+  int64_t end = window_end(s, g);
+  while (i > 0 && window_end(s, h->v[(i - 1) / 2]) > end) {
     heap_set(h, i, h->v[(i - 1) / 2]);
     i = (i - 1) / 2;
   }
   for (size_t k; (k = 2 * i + 1) < h->n; i = k) {
-    if (k + 1 < h->n && ctr__window_end(s, h->v[k + 1]) < ctr__window_end(s, h->v[k]))
+    if (k + 1 < h->n && window_end(s, h->v[k + 1]) < window_end(s, h->v[k]))
       k++;
-    if (ctr__window_end(s, h->v[k]) >= end)
+    if (window_end(s, h->v[k]) >= end)
       break;
     heap_set(h, i, h->v[k]);
   }
@@ -362,7 +354,7 @@ static size_t expire(ctr__corrstate *s, cgroup *g)
 void ctr__expire_due(ctr__corrstate *s)
 {
   int64_t from = sub_sat(s->watermark, s->lateness_ns);
-  while (s->expiry.n && ctr__window_end(s, s->expiry.v[0]) < from) {
+  while (s->expiry.n && window_end(s, s->expiry.v[0]) < from) {
     cgroup *g = s->expiry.v[0];
     if (expire(s, g) == 0)
       break; /* not reached: the heap's order is expire's */

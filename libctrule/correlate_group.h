@@ -132,8 +132,14 @@ bool ctr__group_older_near(const cgroup *g, int64_t t, int64_t span);
 
 /* g's earliest match (a value's older match may come before every latest)
  * plus the timespan; for the expiry heap, sooner when an earlier match of a
- * value is let go sooner. */
-int64_t ctr__window_end(const ctr__corrstate *s, const cgroup *g);
+ * value is let go sooner. Inline: the heaps ask it at every step. */
+static inline int64_t window_end(const ctr__corrstate *s, const cgroup *g)
+{
+  const centry *e0 = g->e.n ? cseq_at(&g->e, 0) : NULL, *s0 = g->sh.n ? cseq_at(&g->sh, 0) : NULL;
+  int64_t first = e0 && (!s0 || e0->t <= s0->t) ? e0->t : s0->t;
+  int64_t end = add_sat(first, s->cs->v[g->corr].span_ns);
+  return g->dh.n && g->dh.v[0].until < end ? g->dh.v[0].until : end; /* the expiry heap: an earlier match let go sooner */
+}
 /* Moves h->v[i] up or down to its place (its window's end changed). */
 void ctr__gheap_fix(ctr__corrstate *s, gheap *h, size_t i);
 int ctr__gheap_add(ctr__corrstate *s, gheap *h, cgroup *g); /* CTR_OK or CTR_ENOMEM */

@@ -136,6 +136,15 @@ int ctr__cseq_insert(cseq *q, size_t at, const centry *e)
   if (q->n == q->cap && grow(q, at) != CTR_OK)
     return CTR_ENOMEM;
   size_t n = q->n, mask = q->cap - 1, room = slack(q);
+  if (at == n && (room || q->gap_at == n)) { /* after every entry (in time order): nothing moves */
+    q->buf[(q->head + n + (q->gap_at == n ? 0 : q->gap)) & mask] = *e;
+    if (q->gap_at == n && q->gap) {
+      q->gap_at++;
+      q->gap--;
+    }
+    q->n++;
+    return CTR_OK;
+  }
   size_t by_gap = q->gap ? gap_cost(q, at) : (at < n - at ? at : n - at);
   bool down = room && (!q->gap || at <= q->gap_at), up = room && (!q->gap || at >= q->gap_at);
   if (down && at < by_gap && (!up || at <= n - at)) {
@@ -210,34 +219,6 @@ void ctr__cseq_free(cseq *q)
     ctr__centry_free(cseq_at(q, i));
   free(q->buf);
   *q = (cseq){0};
-}
-
-size_t ctr__cseq_later_than(const cseq *q, int64_t t)
-{
-  size_t lo = 0, hi = q->n;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (cseq_at(q, mid)->t <= t)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo;
-}
-
-size_t ctr__cseq_first_from(const cseq *q, int64_t t) { return t == INT64_MIN ? 0 : ctr__cseq_later_than(q, t - 1); }
-
-size_t ctr__cseq_after_of(const cseq *q, int64_t t, uint32_t seq)
-{
-  size_t lo = 0, hi = q->n;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (cseq_at(q, mid)->t < t || (cseq_at(q, mid)->t == t && !seq_before(seq, cseq_at(q, mid)->seq)))
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo;
 }
 
 size_t ctr__cseq_find(const cseq *q, int64_t t, uint32_t seq)

@@ -70,12 +70,61 @@ void ctr__cseq_drop_front(cseq *q, size_t k);
 /* Frees every entry and the buffer; q is left empty. */
 void ctr__cseq_free(cseq *q);
 
+/* A search looks at the segment (the entries before the gap, or after it)
+ * where its answer lies, in which an entry's slot is its index plus an
+ * offset: cseq_at's test of the gap in every probe, and a call per search,
+ * cost as much as the rest of a match's correlation work. */
+typedef struct cseg {
+  size_t lo, hi, off;
+} cseg;
+
+static inline cseg cseq_segment(const cseq *q, bool after_gap)
+{
+  return after_gap ? (cseg){q->gap_at + 1, q->n, q->head + q->gap} : (cseg){0, q->gap_at, q->head};
+}
+
 /* The first entry later than t (q->n: none). */
-size_t ctr__cseq_later_than(const cseq *q, int64_t t);
+static inline size_t ctr__cseq_later_than(const cseq *q, int64_t t)
+{
+  size_t mask = q->cap - 1;
+  cseg g = cseq_segment(q, q->gap_at < q->n && cseq_at(q, q->gap_at)->t <= t);
+  while (g.lo < g.hi) {
+    size_t mid = g.lo + (g.hi - g.lo) / 2;
+    if (q->buf[(g.off + mid) & mask].t <= t)
+      g.lo = mid + 1;
+    else
+      g.hi = mid;
+  }
+  return g.lo;
+}
+
 /* The first entry at or after t. */
-size_t ctr__cseq_first_from(const cseq *q, int64_t t);
+static inline size_t ctr__cseq_first_from(const cseq *q, int64_t t)
+{
+  return t == INT64_MIN ? 0 : ctr__cseq_later_than(q, t - 1);
+}
+
+/* Whether entry e comes after (t, seq). */
+static inline bool centry_after(const centry *e, int64_t t, uint32_t seq)
+{
+  return e->t > t || (e->t == t && seq_before(seq, e->seq));
+}
+
 /* The first entry that comes after (t, seq). */
-size_t ctr__cseq_after_of(const cseq *q, int64_t t, uint32_t seq);
+static inline size_t ctr__cseq_after_of(const cseq *q, int64_t t, uint32_t seq)
+{
+  size_t mask = q->cap - 1;
+  cseg g = cseq_segment(q, q->gap_at < q->n && !centry_after(cseq_at(q, q->gap_at), t, seq));
+  while (g.lo < g.hi) {
+    size_t mid = g.lo + (g.hi - g.lo) / 2;
+    if (!centry_after(&q->buf[(g.off + mid) & mask], t, seq))
+      g.lo = mid + 1;
+    else
+      g.hi = mid;
+  }
+  return g.lo;
+}
+
 /* The index of entry (t, seq), SIZE_MAX when q does not hold it. */
 size_t ctr__cseq_find(const cseq *q, int64_t t, uint32_t seq);
 /* The index of the entry at time t whose value is the string v (by

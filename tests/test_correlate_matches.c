@@ -43,6 +43,16 @@ static void agree(const cseq *q, const model *m)
     cr_assert_eq(ctr__cseq_find(q, e->t, e->seq), i);
     cr_assert_eq(ctr__cseq_find_value(q, e->value, e->t), i); /* by the string's identity */
   }
+  if (m->n) { /* before every entry, and after */
+    cr_assert_eq(ctr__cseq_later_than(q, m->v[0].t - 1), 0);
+    cr_assert_eq(ctr__cseq_first_from(q, m->v[0].t), 0);
+    cr_assert_eq(ctr__cseq_later_than(q, m->v[m->n - 1].t), m->n);
+    cr_assert_eq(ctr__cseq_first_from(q, m->v[m->n - 1].t + 1), m->n);
+    cr_assert_eq(ctr__cseq_after_of(q, m->v[m->n - 1].t, m->v[m->n - 1].seq), m->n);
+  } else {
+    cr_assert_eq(ctr__cseq_later_than(q, 0), 0);
+    cr_assert_eq(ctr__cseq_after_of(q, 0, 0), 0);
+  }
   for (size_t i = 0; i < m->n; i += 1 + m->n / 16) {
     int64_t t = m->v[i].t;
     size_t later = 0, from = 0;
