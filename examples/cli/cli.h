@@ -4,7 +4,8 @@
  * The tool uses only the public API (ctrule.h) and the C library. Modules:
  *   main.c      subcommand dispatch, help, version, `list`, `validate`
  *   rules.c     the rules options every subcommand shares, compiling a ruleset
- *   scan.c      `scan`: inputs, streaming, alerts, progress, stats
+ *   scan.c      `scan`: options, the run, stats, exit code; scan_output.c,
+ *               scan_input.c, scan_workers.c, scan_correlate.c its parts (scan.h)
  *   walk.c      expanding PATH arguments (directories, recursively)
  *   output.c    colours, time stamps, sizes
  *   summary.c   the --summary drill-down
@@ -138,7 +139,7 @@ int rules_build(const rules_opts *o, FILE *diag_out, ctr_ruleset **out, size_t *
 void rules_opts_apply_scanner_limits(const rules_opts *o, ctr_scanner *sc);
 /* Whether rule i is a Sigma correlation (tagged sigma.correlation), and
  * whether the ruleset has an enabled one: a scan then correlates across
- * inputs (scan.c). */
+ * inputs (scan_correlate.c). */
 bool rule_is_correlation(const ctr_ruleset *rs, size_t i);
 bool ruleset_correlates(const ctr_ruleset *rs);
 /* Help text of the rules options. */
