@@ -1,9 +1,9 @@
 /*
  * scan.h - what the parts of `ctrule scan` share (scan.c says how they fit):
- *   scan.c          the command: options, the run, totals, stats, exit code
- *   scan_output.c   the progress line, alerts and reports, one input's kept output
- *   scan_input.c    a worker's scanner, and one input read or mapped and fed to it
- *   scan_workers.c  the workers, and each input's output printed in input order
+ *   scan.c           the command: options, the run, totals, stats, exit code
+ *   scan_output.c    the progress line, alerts and reports, an input's kept output
+ *   scan_input.c     a worker's scanner, and one input read or mapped and fed to it
+ *   scan_workers.c   the workers, and each input's output printed in input order
  *   scan_correlate.c the records kept for the correlations, and the correlator
  * Private to the scan*.c files.
  */
