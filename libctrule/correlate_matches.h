@@ -70,10 +70,11 @@ void ctr__cseq_drop_front(cseq *q, size_t k);
 /* Frees every entry and the buffer; q is left empty. */
 void ctr__cseq_free(cseq *q);
 
-/* A search looks at the segment (the entries before the gap, or after it)
- * where its answer lies, in which an entry's slot is its index plus an
- * offset: cseq_at's test of the gap in every probe, and a call per search,
- * cost as much as the rest of a match's correlation work. */
+/* A search looks only at the segment (the entries before the gap, or
+ * after it) where its answer lies, in which an entry's slot is its index
+ * plus an offset: no test of the gap in every probe. Inline, as the
+ * searches were before the state was split into files: a match makes
+ * several. */
 typedef struct cseg {
   size_t lo, hi, off;
 } cseg;
