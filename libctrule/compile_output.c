@@ -5,6 +5,7 @@
  * an output is a template, not a condition; it shares with compile.c only
  * the field expressions and the one way of reporting. */
 #include "compile.h"
+#include "render.h"
 
 #include <string.h>
 
@@ -111,6 +112,24 @@ static dir_result output_directive(compiler_ctx *cx, const ctr__text *t, size_t 
   return *e ? DIR_FIELD : DIR_BAD_SKIP;
 }
 
+/* The orders of the alert's JSON line (render_json.c), sorted here once
+ * rather than per alert: the output fields' (collected above) and the
+ * tags', which compile.c copies from r in r's order. */
+static bool json_orders(compiler_ctx *cx, const ctr__rule_def *r, ctr__crule *cr)
+{
+  size_t nf = cr->nofields, nt = r->ntags;
+  cr->ofield_sorted = ctr__compile_alloc(cx, (nf ? nf : 1) * sizeof *cr->ofield_sorted);
+  cr->tags_sorted = ctr__compile_alloc(cx, (nt ? nt : 1) * sizeof *cr->tags_sorted);
+  if (!cr->ofield_sorted || !cr->tags_sorted)
+    return false;
+  if (ctr__json_key_order(cr->ofield_names, nf, false, cr->ofield_sorted) == (size_t)-1 ||
+      (cr->ntags_sorted = ctr__json_key_order(r->tags, nt, true, cr->tags_sorted)) == (size_t)-1) {
+    ctr__compile_nomem(cx);
+    return false;
+  }
+  return true;
+}
+
 /* Falco output template: `%field`, `%field[arg]`, `%transformer(...)`, an
  * optional width `%20field` (accepted, ignored); any other `%` is an error,
  * as in Falco's formatter. Every error is reported; false after any. */
@@ -158,5 +177,5 @@ bool ctr__compile_output(compiler_ctx *cx, const ctr__rule_def *r, ctr__crule *c
     return false;
   cr->oseg = sv.v;
   cr->noseg = sv.n;
-  return ok;
+  return ok && json_orders(cx, r, cr);
 }

@@ -1,5 +1,6 @@
 /*
- * render.h - Falco output rendering of a match (render.c).
+ * render.h - Falco output rendering of a match (render.c) and its JSON line
+ * (render_json.c).
  */
 #ifndef CTR_RENDER_H
 #define CTR_RENDER_H
@@ -15,6 +16,7 @@ typedef struct ctr__render_out {
   ctr__buf values;      /* NUL-separated rendered values */
   size_t *value_off;    /* offsets into values, (size_t)-1 for absent */
   size_t cap_values;
+  const ctr__crule *rule; /* the rule rendered */
 } ctr__render_out;
 
 /* Renders rule r's output and output fields for the event of cx into out,
@@ -30,5 +32,16 @@ int ctr__render_value(ctr__buf *b, const ctr__value *v);
  * struct ctr_match); for ctr_match_json. Borrowed from the scanner: valid
  * during the match callback only. */
 const ctr__render_out *ctr__match_render(const ctr_match *m);
+
+/* render_json.c */
+/* Appends s[0..n) as a JSON string, quoted, escaped as Falco's nlohmann
+ * dump() does (docs/alert-format.md#strings). CTR_OK or CTR_ENOMEM. */
+int ctr__json_str(ctr__buf *b, const char *s, size_t n);
+/* Fills order[0..) with the indexes of names[0..n) in strcmp order of the
+ * names, equal ones in index order, only the first of them if `unique`:
+ * the order of a JSON object's keys (output_fields), or of a set's items
+ * (tags), in Falco's line. The count written, or (size_t)-1 when memory
+ * ran out. */
+size_t ctr__json_key_order(char *const *names, size_t n, bool unique, uint32_t *order);
 
 #endif
