@@ -322,8 +322,13 @@ typedef int (*ctr_match_fn)(const ctr_match *m, void *user_data);
  * was evaluated but is not a complete CloudTrail record (eventVersion,
  * eventTime, eventName, awsRegion strings, eventSource ending in
  * ".amazonaws.com", userIdentity object: evaluated == 1, counted in
- * CTR_STAT_INCOMPLETE), or one rule was left undecided on it by a PCRE2 limit
- * (status CTR_ELIMIT, evaluated == 1, also counted in CTR_STAT_INCOMPLETE).
+ * CTR_STAT_INCOMPLETE, once per record), or one rule was left undecided on it
+ * by a PCRE2 limit (status CTR_ELIMIT, evaluated == 1), or a correlation could
+ * not count a match of it (evaluated == 1; docs/sigma.md). Reports about the
+ * rules or correlations are counted in no statistic: the callback sees them.
+ * A report's statistic is counted before the callback is made, so a callback
+ * tells a record's completeness report from the others by the growth of
+ * CTR_STAT_INCOMPLETE.
  * Borrowed view. The scanner carries on either way. */
 typedef struct ctr_record_error ctr_record_error;
 
@@ -465,11 +470,11 @@ typedef enum ctr_stat {
   CTR_STAT_BYTES = 0,       /* bytes fed (compressed as given) */
   CTR_STAT_RECORDS = 1,     /* records framed (good and bad) */
   CTR_STAT_MATCHES = 2,     /* callbacks made */
-  CTR_STAT_BAD_RECORDS = 3, /* records reported to the error callback */
+  CTR_STAT_BAD_RECORDS = 3, /* records not evaluated, each reported to the error callback */
   CTR_STAT_SKIPPED = 4,     /* values recognised and skipped (digests, CloudWatch control messages) */
   CTR_STAT_EVALUATED = 5,   /* records parsed and evaluated (the rest were ruled out,
                              * unparsed, by the eventName index and prefilter) */
-  CTR_STAT_INCOMPLETE = 6,  /* records evaluated but reported as incomplete */
+  CTR_STAT_INCOMPLETE = 6,  /* records evaluated but reported as not complete CloudTrail records */
   CTR_STAT__COUNT = 7
 } ctr_stat;
 

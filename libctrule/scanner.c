@@ -82,7 +82,8 @@ static void report_msg(ctr_scanner *sc, int status, uint64_t index, uint64_t off
   sc->last_offset = offset;
   sc->last_stream_level = stream_level;
   sc->last_dirty = true;
-  sc->stats[evaluated ? CTR_STAT_INCOMPLETE : CTR_STAT_BAD_RECORDS]++;
+  if (!evaluated)
+    sc->stats[CTR_STAT_BAD_RECORDS]++;
   if (sc->efn) {
     ctr_record_error e = {status, index, offset, evaluated, stream_level, msg, sc};
     sc->efn(&e, sc->eud);
@@ -94,6 +95,19 @@ static void report(ctr_scanner *sc, int status, uint64_t index, uint64_t offset,
                    bool stream_level)
 {
   report_msg(sc, status, index, offset, evaluated, stream_level, &sc->msg);
+}
+
+/* A record evaluated though not a complete CloudTrail record: the one report
+ * that counts it in CTR_STAT_INCOMPLETE. A record gets at most one, so the
+ * statistic counts records; the other reports on an evaluated record (a rule
+ * a regex limit left undecided, a correlation's match not counted) are about
+ * the rules, not the record, and count in none: a record both incomplete and
+ * without a valid eventTime for a correlation was counted twice, and an input
+ * with one good record among such was then said to hold none. */
+static void report_incomplete(ctr_scanner *sc, uint64_t index, uint64_t offset, const ctr__buf *reason)
+{
+  sc->stats[CTR_STAT_INCOMPLETE]++;
+  report_msg(sc, CTR_EDATA, index, offset, true, false, reason);
 }
 
 static void on_bad_record(void *ud, int status, uint64_t index, uint64_t offset, const char *msg)
@@ -155,7 +169,7 @@ static bool no_candidates(ctr_scanner *sc, const ctr__record_facts *facts, uint6
       ctr__incomplete_reason(m, &sc->reason);
       sc->reason_missing = m;
     }
-    report_msg(sc, CTR_EDATA, index, offset, true, false, &sc->reason);
+    report_incomplete(sc, index, offset, &sc->reason);
   }
   return true;
 }
@@ -296,7 +310,7 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
     goto done;
   }
   if (!complete && !(sc->flags & CTR_SCAN_ONLY_CORRELATION))
-    report(sc, CTR_EDATA, index, offset, true, false);
+    report_incomplete(sc, index, offset, &sc->msg);
 
   const ctr_ruleset *rs = sc->rs;
   if (sc->flags & CTR_SCAN_NO_INDEX) {

@@ -492,7 +492,7 @@ Test(correlate, the_events_limit_at_and_past_its_boundary)
   cr_assert_eq(m.count, 0, "%s", m.text);
   cr_assert_str_eq(e.text, "4\tELIMIT\t1\tcorrelation 'Mass Deletion': the match of 'Deleted' is not counted: "
                            "4 matches are held (limit correlation_events)\n");
-  cr_assert_eq(e.incomplete, 1); /* counted as a regex limit's report is */
+  cr_assert_eq(e.incomplete, 0); /* a complete record: the report is about the correlation */
   tu_matches_free(&m);
   memset(&e, 0, sizeof e);
   m = (tu_matches){0};
@@ -918,6 +918,31 @@ Test(correlate, a_flood_of_one_rule_then_the_next_in_order)
   cr_assert_eq(e.n, 0, "%s", e.text);
   cr_assert_str_eq(m.text, "3000\tTwo\ttemporal_ordered of Created, Shared within 1h (every rule, in order): count=2 "
                            "group=(all) events=e2999@2025-01-01T10:49:59Z (Created), e3000@2025-01-01T10:50:00Z (Shared)\n");
+  tu_matches_free(&m);
+  free(data);
+}
+
+/* CTR_STAT_INCOMPLETE counts records, not reports: a record without
+ * awsRegion and with no valid eventTime gets two reports (incomplete; its
+ * match not counted) and counts once, and the correlation's report counts
+ * nowhere. Counted twice, it made "bad + incomplete >= records" true for an
+ * input that also holds a good record, which every interface then said held
+ * no CloudTrail record. */
+Test(correlate, a_record_with_two_reports_counts_once)
+{
+  char *odd = rec("DeleteDBSnapshot", "99:00:00", "m", "e1", "s");
+  char *cut = strstr(odd, "\"awsRegion\":\"us-east-1\",");
+  cr_assert_not_null(cut);
+  memmove(cut, cut + strlen("\"awsRegion\":\"us-east-1\","), strlen(cut + strlen("\"awsRegion\":\"us-east-1\",")) + 1);
+  char *data = TU_JOIN(odd, rec("DescribeDBSnapshots", "10:00:01", "m", "e2", "s"));
+  tu_matches m = {0};
+  errs e = {0};
+  scan_with(EVENT_COUNT("2", "1h"), data, 0, 0, &m, &e);
+  cr_assert_eq(e.n, 2, "%s", e.text);
+  cr_assert(strstr(e.text, "0\tEDATA\t1\tincomplete CloudTrail record: no string awsRegion"), "%s", e.text);
+  cr_assert(strstr(e.text, "0\tEDATA\t1\tcorrelation 'Mass Deletion': the match of 'Deleted' is not counted: the "
+                           "record has no valid eventTime\n"), "%s", e.text);
+  cr_assert_eq(e.incomplete, 1);
   tu_matches_free(&m);
   free(data);
 }

@@ -444,7 +444,9 @@ static void scan_regex(ctr_ruleset *rs, uint64_t scanner_match_limit, reports *r
   cr_assert_eq(ctr_scanner_feed(sc, buf, strlen(buf)), CTR_OK);
   cr_assert_eq(ctr_scanner_finish(sc), CTR_OK);
   cr_assert_eq(ctr_scanner_stat(sc, CTR_STAT_BAD_RECORDS), 0);
-  cr_assert_eq(ctr_scanner_stat(sc, CTR_STAT_INCOMPLETE), rep->n);
+  /* complete records: a rule left undecided is told, not counted as an
+   * incomplete record */
+  cr_assert_eq(ctr_scanner_stat(sc, CTR_STAT_INCOMPLETE), 0);
   ctr_scanner_free(sc);
 }
 

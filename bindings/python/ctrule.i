@@ -132,6 +132,10 @@ struct ctrpy_batch {
 };
 /* The batch of the ctrpy_scan_file running on this thread, if it batches. */
 static _Thread_local struct ctrpy_batch *ctrpy_batching;
+/* Record error callbacks made on this thread: a feed that made one ran
+ * Python. (No statistic counts every report: those about a rule or a
+ * correlation count in none.) */
+static _Thread_local unsigned long long ctrpy_errors_called;
 
 #define CTRPY_BATCH_FLUSH (1u << 20) /* packed bytes handed to Python between two feeds */
 
@@ -316,6 +320,7 @@ static int ctrpy_match_tramp(const ctr_match *m, void *user_data)
  * callback stops the scan. */
 static void ctrpy_record_error_tramp(const ctr_record_error *e, void *user_data)
 {
+  ctrpy_errors_called++;
   SWIG_PYTHON_THREAD_BEGIN_BLOCK;
   /* Batched matches made before this record come first, as unbatched. */
   if (ctrpy_batching && ctrpy_batching->len && !PyErr_Occurred() &&
@@ -555,12 +560,9 @@ PyObject *ctrpy_scan_file(ctr_scanner *sc, const char *fspath, size_t chunk, PyO
         break;
       }
       /* Batched matches call no Python during the feed: only errors do. */
-      uint64_t calls = (batching ? 0 : ctr_scanner_stat(sc, CTR_STAT_MATCHES)) +
-                       ctr_scanner_stat(sc, CTR_STAT_BAD_RECORDS) + ctr_scanner_stat(sc, CTR_STAT_INCOMPLETE);
+      uint64_t calls = (batching ? 0 : ctr_scanner_stat(sc, CTR_STAT_MATCHES)) + ctrpy_errors_called;
       status = ctr_scanner_feed(sc, buf, (size_t)n);
-      int called = calls != (batching ? 0 : ctr_scanner_stat(sc, CTR_STAT_MATCHES)) +
-                                ctr_scanner_stat(sc, CTR_STAT_BAD_RECORDS) +
-                                ctr_scanner_stat(sc, CTR_STAT_INCOMPLETE);
+      int called = calls != (batching ? 0 : ctr_scanner_stat(sc, CTR_STAT_MATCHES)) + ctrpy_errors_called;
       if (status == CTR_OK && (called || batch.len >= CTRPY_BATCH_FLUSH)) {
         PyGILState_STATE g = PyGILState_Ensure();
         if (batch.len >= CTRPY_BATCH_FLUSH && !PyErr_Occurred())
@@ -601,7 +603,6 @@ PyObject *ctrpy_scan_file(ctr_scanner *sc, const char *fspath, size_t chunk, PyO
 struct ctrpy_result {
   struct ctrpy_batch matches; /* ctrpy_batch_match */
   struct ctrpy_batch errs;    /* status, index, offset, evaluated; message, text */
-  uint64_t incomplete;        /* evaluated record errors but limits (the empty-input verdict's) */
   uint64_t nerrs, last_offset; /* record errors, the last one's offset */
 };
 
@@ -623,8 +624,6 @@ static void ctrpy_pool_error(const ctr_record_error *e, void *user_data)
   struct ctrbind_worker *w = user_data;
   struct ctrpy_result *r = w->cur->out;
   int status = ctr_record_error_status(e), evaluated = ctr_record_error_evaluated(e);
-  if (evaluated && status != CTR_ELIMIT)
-    r->incomplete++;
   r->last_offset = ctr_record_error_offset(e);
   if (r->nerrs++ >= ((struct ctrpy_pool *)w->user)->keep_errors)
     return;
@@ -785,7 +784,7 @@ PyObject *ctrpy_pool_skip(ctrpy_pool *p)
 /* Takes the next input's result, pushed as a path, waiting for it (the GIL
  * released) and scanning the next unclaimed paths meanwhile: (status,
  * finished, errno, counters indexed by CTR_STAT_*, alerts (alert_cls(*args)),
- * record errors (ctrpy_pool_errors), incomplete, the last record error's
+ * record errors (ctrpy_pool_errors), incomplete (the input's CTR_STAT_INCOMPLETE), the last record error's
  * offset or None, the last error or None). MemoryError if a match could not
  * be kept. */
 PyObject *ctrpy_pool_take(ctrpy_pool *p, PyObject *alert_cls)
@@ -824,7 +823,7 @@ PyObject *ctrpy_pool_take(ctrpy_pool *p, PyObject *alert_cls)
   else if (stats && (alerts = ctrpy_pool_alerts(&r->matches, alert_cls)) && (errors = ctrpy_pool_errors(&r->errs)) &&
            (last = r->nerrs ? PyLong_FromUnsignedLongLong(r->last_offset) : (Py_INCREF(Py_None), Py_None)))
     out = Py_BuildValue("(iiiOOOKON)", s->status, s->finished, s->err, stats, alerts, errors,
-                        (unsigned long long)r->incomplete, last, ctrpy_str(s->last_error));
+                        (unsigned long long)s->stats[CTR_STAT_INCOMPLETE], last, ctrpy_str(s->last_error));
   Py_XDECREF(last);
   Py_XDECREF(stats);
   Py_XDECREF(alerts);

@@ -90,6 +90,7 @@ typedef struct worker {
   kept_rec last_fed;    /* the correlator: where the last one lay (no bytes), ... */
   const input *last_in; /* ... and in which input: the stream's end is placed there */
   uint64_t file_incomplete; /* incomplete records in the current input */
+  uint64_t incomplete_seen; /* CTR_STAT_INCOMPLETE of sc at its last report */
   uint64_t errors_in_feed;  /* error callbacks during the current feed */
   uint64_t file_bytes;
   bool cur_has_error;

@@ -34,6 +34,7 @@ int scanner_make(worker *w, ctr_ruleset *rs)
   int rc = ctr_scanner_new(rs, on_match, w, &w->sc);
   if (rc != CTR_OK)
     return rc;
+  w->incomplete_seen = 0;
   ctr_scanner_set_error_callback(w->sc, on_record_error, w);
   rules_opts_apply_scanner_limits(w->r->ro, w->sc);
   ctr_scanner_set_flags(w->sc, (w->r->first_match ? CTR_SCAN_FIRST_MATCH : 0) | w->flags);

@@ -189,17 +189,20 @@ void on_record_error(const ctr_record_error *e, void *ud)
                (unsigned long long)w->fed->offset, ctr_record_error_message(e));
     text = buf_str(&placed);
   }
-  if (ctr_record_error_evaluated(e) && ctr_record_error_status(e) == CTR_ELIMIT) {
-    /* A rule left undecided by a regex limit, a correlation's match not
-     * counted: always told, since an alert may be missing; the other rules
-     * of the record were evaluated. */
-    report(w, true, "%s: %s", w->cur->display, text);
-  } else if (ctr_record_error_evaluated(e)) {
-    /* Evaluated anyway (a CloudTrail key missing): the library's message
-     * says so itself. */
+  uint64_t incomplete = ctr_scanner_stat(w->sc, CTR_STAT_INCOMPLETE);
+  if (ctr_record_error_evaluated(e) && incomplete != w->incomplete_seen) {
+    /* The record's one completeness report (the library counts it before
+     * the callback): evaluated anyway, a CloudTrail key missing; the
+     * message says so itself. Counted, listed with -v. */
+    w->incomplete_seen = incomplete;
     w->file_incomplete++;
     if (w->r->verbose)
       report(w, true, "%s: %s", w->cur->display, text);
+  } else if (ctr_record_error_evaluated(e)) {
+    /* About a rule or a correlation, not the record (a rule a regex limit
+     * left undecided, a correlation's match not counted): always told,
+     * since an alert may be missing; the other rules were evaluated. */
+    report(w, true, "%s: %s", w->cur->display, text);
   } else {
     report(w, false, "%s: %s", w->cur->display, text);
     w->cur_has_error = true;

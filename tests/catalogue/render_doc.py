@@ -58,8 +58,8 @@ the compressed input.
 
 | interface | bad record | record evaluated anyway | stream error |
 |---|---|---|---|
-| C | the error callback gets a `ctr_record_error` (status, index, offset, message, `evaluated == 0`); counted in `CTR_STAT_BAD_RECORDS`; feed/finish return `CTR_OK` | same with `evaluated == 1`; counted in `CTR_STAT_INCOMPLETE` | reported the same way (text `input at byte N: ...`); feed/finish return the status |
-| CLI | stderr `ctrule: PATH: record N at byte M: message`; the scan goes on; **exit 4** | incomplete record: a count (`-v` lists them); regex limit: `ctrule: warning: PATH: record N at byte M: message`; exit 0 | stderr `ctrule: PATH: input at byte M: message`; other inputs are still scanned; **exit 4** |
+| C | the error callback gets a `ctr_record_error` (status, index, offset, message, `evaluated == 0`); counted in `CTR_STAT_BAD_RECORDS`; feed/finish return `CTR_OK` | same with `evaluated == 1`; an incomplete record counted once in `CTR_STAT_INCOMPLETE` (before the callback); a rule a regex limit left undecided, or a correlation's match not counted, in no statistic | reported the same way (text `input at byte N: ...`); feed/finish return the status |
+| CLI | stderr `ctrule: PATH: record N at byte M: message`; the scan goes on; **exit 4** | incomplete record: a count (`-v` lists them); a regex limit or a correlation's match not counted (an alert may be missing): `ctrule: warning: PATH: record N at byte M: message`; exit 0 | stderr `ctrule: PATH: input at byte M: message`; other inputs are still scanned; **exit 4** |
 | Python | a `ctrule.RecordError` in `Scanner.errors` / `on_error`; with `strict=True`, `ctrule.BadRecordError` (`.index`, `.offset`, `.status_name`) | a `RecordError` with `evaluated=True`; never raised | `ctrule.StreamError` (`.status_name`) from `feed`/`finish` |
 | Go | `OnRecordError` gets a `*ctrule.RecordError`; `errors.Is(err, ctrule.ErrData)` (or the target below) | a `*ctrule.RecordError` with `Evaluated: true` | `Write`/`Finish` return a `*ctrule.ScanError`; `errors.Is` as below |
 
@@ -71,11 +71,16 @@ meant. An input with values in it but not one complete CloudTrail record (every 
 record, or JSON without the CloudTrail keys, e.g. `{"hello":"world"}` or text that is not JSON)
 is an *error*, even where bad records alone are not: the data is not CloudTrail, and a scan that
 reports no alert on it would say the wrong thing. An input in which something was recognised and
-skipped (a digest file, CloudWatch Logs control messages) is neither.
+skipped (a digest file, CloudWatch Logs control messages) is neither. Records are counted, not
+reports: a record without `awsRegion` whose match a correlation cannot count (no valid
+`eventTime`) gets two reports and counts once, so one good record beside it makes the input
+CloudTrail (`tests/test_correlate.c` `a_record_with_two_reports_counts_once`; Python
+`test_a_record_reported_twice_counts_once`; Go `TestARecordReportedTwiceCountsOnce`; the CLI's
+`test_a_record_reported_twice_counts_once` in tests/e2e).
 
 | interface | empty input (warning) | no CloudTrail record (error) |
 |---|---|---|
-| C | `CTR_STAT_RECORDS` and `CTR_STAT_SKIPPED` did not grow over the stream | every record framed in the stream was reported (bad, or incomplete); the library leaves the verdict to its caller |
+| C | `CTR_STAT_RECORDS` and `CTR_STAT_SKIPPED` did not grow over the stream | `CTR_STAT_BAD_RECORDS` + `CTR_STAT_INCOMPLETE` grew by `CTR_STAT_RECORDS` over the stream (each counts a record once); the library leaves the verdict to its caller |
 | CLI | stderr `ctrule: warning: PATH: empty input: no record in it`; exit unchanged | stderr `ctrule: PATH: no CloudTrail record in this input (N values: B not a JSON record, I without the CloudTrail keys)`; **exit 4** |
 | Python | `ctrule.EmptyInputWarning` (a `UserWarning`) through `warnings` from `finish`/`scan` | `ctrule.NoRecordsError` (a `ctrule.CtruleError`, status `EDATA`) raised by `finish`/`scan`/`Ruleset.scan` after the alerts found |
 | Go | the `OnWarning` option's function gets `empty input: no record in it` | `Finish` (and `Scan`, `Alerts`, `Close`) return a `*ctrule.ScanError` for which `errors.Is(err, ctrule.ErrNoRecords)` and `errors.Is(err, ctrule.ErrData)` hold |

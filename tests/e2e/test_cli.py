@@ -893,6 +893,35 @@ def test_input_without_a_cloudtrail_record_is_an_error(tmp_path: Path, data: byt
             f"record, {incomplete} without the CloudTrail keys)") in p.stderr
 
 
+def test_a_record_reported_twice_counts_once(tmp_path: Path) -> None:
+    # Without awsRegion (incomplete) and without a valid eventTime (its match
+    # not counted by the built-in RDS Mass Deletion correlation): two
+    # reports, one record. Beside a good record the input holds a CloudTrail
+    # record (exit 0, with 1 or 2 workers); the correlation's report is told
+    # without -v (an alert may be missing), the incomplete record counted.
+    odd = {"eventVersion": "1.10", "eventTime": "bogus", "eventSource": "rds.amazonaws.com",
+           "eventName": "DeleteDBInstance", "eventType": "AwsApiCall", "eventID": "e1",
+           "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/mallory",
+                            "accountId": "111122223333"},
+           "requestParameters": {"dBInstanceIdentifier": "orders-prod", "skipFinalSnapshot": False}}
+    good = dict(odd, eventTime="2025-06-03T09:00:00Z", awsRegion="us-east-1", eventName="DescribeDBInstances",
+                eventID="e2")
+    f = tmp_path / "two.json"
+    f.write_text(json.dumps(odd) + "\n" + json.dumps(good) + "\n")
+    for jobs in ("1", "2"):
+        p = run("scan", "-j", jobs, str(f), str(f))
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.count("RDS Instance Deleted") == 2, p.stdout
+        assert p.stderr.count(f"warning: {f}: 1 incomplete record (a CloudTrail key missing") == 2, p.stderr
+        assert p.stderr.count(f"warning: {f}: record 0 at byte 0: correlation 'RDS Mass Deletion': the match of "
+                              "'RDS Instance Deleted' is not counted: the record has no valid eventTime") == 2, p.stderr
+    alone = tmp_path / "odd.json"
+    alone.write_text(json.dumps(odd) + "\n")
+    p = run("scan", str(alone))
+    assert p.returncode == 4 and (f"{alone}: no CloudTrail record in this input (1 value: 0 not a JSON record, "
+                                  "1 without the CloudTrail keys)") in p.stderr, p.stderr
+
+
 def test_one_cloudtrail_record_among_wrong_values_is_not_that_error(tmp_path: Path) -> None:
     good = fixture_lines("rds_instance_stopped")[0]
     f = tmp_path / "mixed.json"

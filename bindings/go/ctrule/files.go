@@ -75,7 +75,6 @@ type correlator struct {
 	errs          []*RecordError
 	index, offset uint64 // the noted record being fed
 	fed           uint64 // records fed, one stream
-	incomplete    uint64 // its Incomplete counter at the last take
 }
 
 func (r *Ruleset) newCorrelator(opts []ScanOption) (*correlator, error) {
@@ -101,14 +100,13 @@ func (r *Ruleset) newCorrelator(opts []ScanOption) (*correlator, error) {
 	return c, nil
 }
 
-// take returns res with what the correlator found since the last take.
+// take returns res with what the correlator found since the last take (its
+// reports are about the correlations: they count in no statistic).
 func (c *correlator) take(res FileResult) FileResult {
-	incomplete := c.sc.Stats().Incomplete
 	res.Alerts = append(res.Alerts, c.alerts...)
 	res.RecordErrors = append(res.RecordErrors, c.errs...)
 	res.Stats.Matches += uint64(len(c.alerts))
-	res.Stats.Incomplete += incomplete - c.incomplete
-	c.alerts, c.errs, c.incomplete = nil, nil, incomplete
+	c.alerts, c.errs = nil, nil
 	return res
 }
 
@@ -361,7 +359,7 @@ func (fp *filePool) result(path string, b []byte) fileDone {
 	for k := range stream {
 		stream[k] = u(4 + k)
 	}
-	incomplete, nalerts, nerrs, nlast := u(4+numStats), u(5+numStats), u(6+numStats), u(8+numStats)
+	nalerts, nerrs, nlast := u(4+numStats), u(5+numStats), u(7+numStats)
 	items := b[8*poolHead:]
 	alerts, errs, last := items[:nalerts], items[nalerts:nalerts+nerrs], items[nalerts+nerrs:][:nlast]
 
@@ -393,7 +391,7 @@ func (fp *filePool) result(path string, b []byte) fileDone {
 		res.Err = &ScanError{Status: status, Message: string(last)}
 	default: // finished
 		var warning string
-		if warning, res.Err = recordsVerdict(stream, incomplete); warning != "" {
+		if warning, res.Err = recordsVerdict(stream); warning != "" {
 			res.Warnings = []string{warning}
 		}
 	}

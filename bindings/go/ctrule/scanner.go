@@ -142,7 +142,6 @@ type scanState struct {
 	panicVal any
 
 	streamStart [numStats]uint64 // the C counters when the current stream began
-	incomplete  uint64           // records of the current stream reported without the CloudTrail keys
 }
 
 // numStats is CTR_STAT__COUNT, which SWIG exports as a variable; a test
@@ -204,9 +203,6 @@ func (st *scanState) call(fn func() error) (err error) {
 // RecordError implements capi.Handler.
 func (st *scanState) RecordError(e capi.Struct_SS_ctr_record_error) {
 	st.deliver() // the matches queued before this record come first
-	if capi.Ctr_record_error_evaluated(e) != 0 && capi.Ctr_record_error_status(e) != int(capi.CTR_ELIMIT) {
-		st.incomplete++
-	}
 	if st.err != nil || st.panicked || st.onRecordError == nil {
 		return
 	}
@@ -470,7 +466,7 @@ func (st *scanState) checkRecords() error {
 	for k := range now {
 		stream[k] = now[k] - st.streamStart[k]
 	}
-	warning, err := recordsVerdict(stream, st.incomplete)
+	warning, err := recordsVerdict(stream)
 	if warning != "" && st.onWarning != nil {
 		st.onWarning(warning)
 	}
@@ -478,11 +474,13 @@ func (st *scanState) checkRecords() error {
 }
 
 // recordsVerdict is the policy for wrong or empty input on a finished
-// stream's counters (incomplete: its records reported without the CloudTrail
-// keys): a warning for no record at all, an error for values but not one
-// complete CloudTrail record; nothing if something was recognised and skipped.
-func recordsVerdict(stream [numStats]uint64, incomplete uint64) (warning string, err error) {
+// stream's counters: a warning for no record at all, an error for values but
+// not one complete CloudTrail record; nothing if something was recognised and
+// skipped. The library counts records, not reports: a record reported twice
+// (incomplete, and its match not counted by a correlation) counts once.
+func recordsVerdict(stream [numStats]uint64) (warning string, err error) {
 	records, bad := stream[capi.CTR_STAT_RECORDS], stream[capi.CTR_STAT_BAD_RECORDS]
+	incomplete := stream[capi.CTR_STAT_INCOMPLETE]
 	if stream[capi.CTR_STAT_SKIPPED] != 0 {
 		return "", nil
 	}
@@ -506,7 +504,6 @@ func (s *Scanner) reset() {
 	s.err = nil
 	s.dirty = false
 	s.st.streamStart = s.st.counters()
-	s.st.incomplete = 0
 }
 
 // Reset abandons the current stream without flushing it and clears the

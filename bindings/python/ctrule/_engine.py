@@ -435,8 +435,7 @@ class Ruleset:
 def _make_callbacks(on_match: MatchCallback | None, on_error: ErrorCallback | None,
                     strict: bool, errors: List[RecordError], max_errors: int,
                     state: List[Any]) -> tuple[Callable[..., Any] | None, Callable[..., None]]:
-    # state = [first bad record in strict mode, last record error, records
-    # of this stream reported as incomplete (no CloudTrail keys)]. The
+    # state = [first bad record in strict mode, last record error]. The
     # closures do not refer to the Scanner, so a Scanner is freed as soon as
     # it is unreachable (no reference cycle through the library).
 
@@ -452,8 +451,6 @@ def _make_callbacks(on_match: MatchCallback | None, on_error: ErrorCallback | No
                  text: str) -> None:
         err = RecordError(status, index, offset, message, bool(evaluated), text)
         state[1] = err
-        if evaluated and status != _capi.CTR_ELIMIT:
-            state[2] += 1
         if len(errors) < max_errors:
             errors.append(err)
         if strict and not evaluated and state[0] is None:
@@ -476,7 +473,7 @@ _STAT_NAMES = [("bytes", _capi.CTR_STAT_BYTES), ("records", _capi.CTR_STAT_RECOR
 # Stats' fields picked out of ctrpy_scanner_stats' tuple (indexed by CTR_STAT_*).
 _stat_fields = operator.itemgetter(*(code for _, code in _STAT_NAMES))
 _stream_counts = operator.itemgetter(_capi.CTR_STAT_RECORDS, _capi.CTR_STAT_BAD_RECORDS,
-                                     _capi.CTR_STAT_SKIPPED)
+                                     _capi.CTR_STAT_SKIPPED, _capi.CTR_STAT_INCOMPLETE)
 
 
 def _configure(ptr: Any, *, first_match: bool = False, no_index: bool = False,
@@ -606,7 +603,7 @@ class Scanner:
             raise TypeError("on_error must be callable or None")
         self.ruleset = ruleset
         self._errors: List[RecordError] = []
-        self._state: List[Any] = [None, None, 0]
+        self._state: List[Any] = [None, None]
         self._strict = bool(strict)
         match_cb, error_cb = _make_callbacks(on_match, on_error, self._strict, self._errors,
                                              max_errors, self._state)
@@ -731,13 +728,13 @@ class Scanner:
                 self._check_records()
             return going
 
-    def _counts(self) -> tuple[int, int, int]:
+    def _counts(self) -> tuple[int, int, int, int]:
         return _stream_counts(_capi.ctrpy_scanner_stats(self._ptr_))  # type: ignore[no-any-return]
 
     def _check_records(self) -> None:
         now, start = self._counts(), self._stream_start
-        records, bad, skipped = (now[i] - start[i] for i in range(3))
-        _check_records(records, bad, skipped, self._state[2], stacklevel=4)
+        records, bad, skipped, incomplete = (now[i] - start[i] for i in range(4))
+        _check_records(records, bad, skipped, incomplete, stacklevel=4)
 
     def reset(self) -> None:
         """Starts a new stream (after :meth:`finish`, after a stop, or to
@@ -747,7 +744,6 @@ class Scanner:
             _capi.ctr_scanner_reset(ptr)
             self._stopped = False
             self._state[0] = None
-            self._state[2] = 0
             self._stream_start = self._counts()
 
     def scan(self, source: Source, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> bool:

@@ -148,7 +148,6 @@ class _Correlator:
         self.scanner._feed = _capi.ctrpy_scanner_feed_held
         self.place: Tuple[int, int] = (0, 0)  # the noted record being fed
         self.fed = 0  # records fed, one stream
-        self.incomplete = 0  # its incomplete counter at the last take
 
     def _match(self, a: Alert) -> None:
         # Placed on the record being fed when it comes (as the CLI places
@@ -165,18 +164,16 @@ class _Correlator:
             self.on_error(placed)
 
     def _take(self, res: FileResult) -> FileResult:
-        """res with what the correlator found since the last take."""
-        incomplete = self.scanner.stats.incomplete
-        if not self.alerts and not self.errors and incomplete == self.incomplete:
+        """res with what the correlator found since the last take (its
+        reports are about the correlations: they count in no statistic)."""
+        if not self.alerts and not self.errors:
             return res
         room = max(0, self.max_errors - len(res.errors))
-        stats = dataclasses.replace(res.stats, matches=res.stats.matches + len(self.alerts),
-                                    incomplete=res.stats.incomplete + incomplete - self.incomplete)
+        stats = dataclasses.replace(res.stats, matches=res.stats.matches + len(self.alerts))
         out = dataclasses.replace(res, alerts=res.alerts + self.alerts, stats=stats,
                                   errors=res.errors + self.errors[:room])
         self.alerts.clear()  # the lists the callbacks append to
         self.errors.clear()
-        self.incomplete = incomplete
         return out
 
     def feed(self, res: FileResult, kept: List[_Kept]) -> FileResult:

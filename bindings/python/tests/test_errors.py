@@ -327,6 +327,53 @@ def test_one_cloudtrail_record_among_wrong_values_is_fine(ruleset: ctrule.Rulese
     assert [a.rule for a in alerts] == ["Access Key Created", "IAM Write"]
 
 
+def _deletion(**changes: Any) -> dict[str, Any]:
+    """A DeleteDBInstance record the built-in RDS Mass Deletion correlation
+    counts, with changes (None: the key removed)."""
+    r: dict[str, Any] = {
+        "eventVersion": "1.10", "eventTime": "2025-06-03T09:00:00Z", "awsRegion": "us-east-1",
+        "eventSource": "rds.amazonaws.com", "eventName": "DeleteDBInstance", "eventType": "AwsApiCall",
+        "eventID": "e1", "sourceIPAddress": "203.0.113.77",
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/mallory",
+                         "accountId": "111122223333"},
+        "requestParameters": {"dBInstanceIdentifier": "orders-prod", "skipFinalSnapshot": False}}
+    for k, v in changes.items():
+        if v is None:
+            del r[k]
+        else:
+            r[k] = v
+    return r
+
+
+def test_a_record_reported_twice_counts_once(tmp_path: Path) -> None:
+    # Without awsRegion (incomplete) and without a valid eventTime (its match
+    # not counted by the correlation): two reports, one record. Beside a good
+    # record the input holds a CloudTrail record: no NoRecordsError, in
+    # every way of scanning it.
+    import json
+    odd = _deletion(awsRegion=None, eventTime="bogus")
+    good = _deletion(eventName="DescribeDBInstances", eventID="e2")
+    data = (json.dumps(odd) + "\n" + json.dumps(good) + "\n").encode()
+    path = tmp_path / "two.json"
+    path.write_bytes(data)
+    rds = ctrule.builtin("rds")
+    errors: list[RecordError] = []
+    alerts = list(rds.scan(data, on_error=errors.append))
+    assert [a.rule for a in alerts] == ["RDS Instance Deleted"]
+    assert sorted(e.message.split(":")[0] for e in errors) == [
+        "correlation 'RDS Mass Deletion'", "incomplete CloudTrail record"]
+    with rds.scanner() as sc:
+        assert sc.scan(path)
+        assert sc.stats.incomplete == 1
+    for threads in (1, 2):
+        (res,) = ctrule.scan_files(rds, [path], threads=threads)
+        assert res.error is None and len(res.alerts) == 1 and res.stats.incomplete == 1
+    # the same odd record alone still holds no CloudTrail record
+    with pytest.raises(ctrule.NoRecordsError) as ei:
+        list(rds.scan((json.dumps(odd) + "\n").encode()))
+    assert (ei.value.records, ei.value.incomplete) == (1, 1)
+
+
 def test_policy_is_per_stream(ruleset: ctrule.Ruleset) -> None:
     # A good stream, then a wrong one, then a good one on the same scanner.
     with ruleset.scanner() as sc:

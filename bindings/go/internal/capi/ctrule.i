@@ -166,7 +166,7 @@ static void ctrgo_buf_str(struct ctrgo_buf *b, const char *str)
 struct ctrgo_worker {
   struct ctrgo_ctx ctx;
   struct ctrgo_buf errs;
-  uint64_t nerrs, incomplete;
+  uint64_t nerrs;
 };
 
 /* A pool thread's record error callback: packed (status, index, offset,
@@ -176,8 +176,6 @@ static void ctrgo_pool_error_tramp(const ctr_record_error *e, void *user_data)
   struct ctrgo_worker *w = user_data;
   int evaluated = ctr_record_error_evaluated(e);
   int status = ctr_record_error_status(e);
-  if (evaluated && status != CTR_ELIMIT)
-    w->incomplete++; /* as the Go scanner counts for its no-record check */
   ctrgo_buf_u64(&w->errs, (uint64_t)(int64_t)status);
   ctrgo_buf_u64(&w->errs, ctr_record_error_index(e));
   ctrgo_buf_u64(&w->errs, ctr_record_error_offset(e));
@@ -193,15 +191,15 @@ static int ctrgo_pool_begin(struct ctrbind_worker *bw, struct ctrbind_slot *s)
   (void)s;
   w->ctx.len = 0;
   w->errs.len = 0;
-  w->nerrs = w->incomplete = 0;
+  w->nerrs = 0;
   return 0;
 }
 
 /* A file's result, serialized into s->out (non-zero: out of memory),
  * CTRGO_POOL_HEAD uint64s: status, errno, the failed operation (0 none, 1
  * open, 2 read), flags (1 finished, 2 cancelled, 4 a match or error could
- * not be queued), the CTR_STAT__COUNT counters of the file, incomplete
- * records (the Go scanner's count), the sizes of the matches (ctrgo_ctx
+ * not be queued), the CTR_STAT__COUNT counters of the file, the sizes of the
+ * matches (ctrgo_ctx
  * queue items) and of the record errors, the record errors' count, the
  * length of the scanner's last error; then those bytes. */
 static int ctrgo_pool_end(struct ctrbind_worker *bw, struct ctrbind_slot *s)
@@ -217,11 +215,10 @@ static int ctrgo_pool_end(struct ctrbind_worker *bw, struct ctrbind_slot *s)
   uint64_t h[CTRGO_POOL_HEAD] = {(uint64_t)(int64_t)s->status, (uint64_t)s->err, (uint64_t)s->op, (uint64_t)flags};
   for (int k = 0; k < CTR_STAT__COUNT; k++)
     h[4 + k] = s->stats[k];
-  h[4 + CTR_STAT__COUNT] = w->incomplete;
-  h[5 + CTR_STAT__COUNT] = w->ctx.len;
-  h[6 + CTR_STAT__COUNT] = w->errs.len;
-  h[7 + CTR_STAT__COUNT] = w->nerrs;
-  h[8 + CTR_STAT__COUNT] = last_len;
+  h[4 + CTR_STAT__COUNT] = w->ctx.len;
+  h[5 + CTR_STAT__COUNT] = w->errs.len;
+  h[6 + CTR_STAT__COUNT] = w->nerrs;
+  h[7 + CTR_STAT__COUNT] = last_len;
   memcpy(out, h, head);
   if (w->ctx.len)
     memcpy(out + head, w->ctx.q, w->ctx.len);

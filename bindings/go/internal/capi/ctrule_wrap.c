@@ -13,9 +13,9 @@ extern
 #ifdef __cplusplus
   "C"
 #endif
-  void cgo_panic__capi_6aa8b940cff3af8e(const char*);
+  void cgo_panic__capi_62f349aa59d824de(const char*);
 static void _swig_gopanic(const char *p) {
-  cgo_panic__capi_6aa8b940cff3af8e(p);
+  cgo_panic__capi_62f349aa59d824de(p);
 }
 
 
@@ -759,7 +759,7 @@ static void ctrgo_buf_str(struct ctrgo_buf *b, const char *str)
 struct ctrgo_worker {
   struct ctrgo_ctx ctx;
   struct ctrgo_buf errs;
-  uint64_t nerrs, incomplete;
+  uint64_t nerrs;
 };
 
 /* A pool thread's record error callback: packed (status, index, offset,
@@ -769,8 +769,6 @@ static void ctrgo_pool_error_tramp(const ctr_record_error *e, void *user_data)
   struct ctrgo_worker *w = user_data;
   int evaluated = ctr_record_error_evaluated(e);
   int status = ctr_record_error_status(e);
-  if (evaluated && status != CTR_ELIMIT)
-    w->incomplete++; /* as the Go scanner counts for its no-record check */
   ctrgo_buf_u64(&w->errs, (uint64_t)(int64_t)status);
   ctrgo_buf_u64(&w->errs, ctr_record_error_index(e));
   ctrgo_buf_u64(&w->errs, ctr_record_error_offset(e));
@@ -786,15 +784,15 @@ static int ctrgo_pool_begin(struct ctrbind_worker *bw, struct ctrbind_slot *s)
   (void)s;
   w->ctx.len = 0;
   w->errs.len = 0;
-  w->nerrs = w->incomplete = 0;
+  w->nerrs = 0;
   return 0;
 }
 
 /* A file's result, serialized into s->out (non-zero: out of memory),
  * CTRGO_POOL_HEAD uint64s: status, errno, the failed operation (0 none, 1
  * open, 2 read), flags (1 finished, 2 cancelled, 4 a match or error could
- * not be queued), the CTR_STAT__COUNT counters of the file, incomplete
- * records (the Go scanner's count), the sizes of the matches (ctrgo_ctx
+ * not be queued), the CTR_STAT__COUNT counters of the file, the sizes of the
+ * matches (ctrgo_ctx
  * queue items) and of the record errors, the record errors' count, the
  * length of the scanner's last error; then those bytes. */
 static int ctrgo_pool_end(struct ctrbind_worker *bw, struct ctrbind_slot *s)
@@ -810,11 +808,10 @@ static int ctrgo_pool_end(struct ctrbind_worker *bw, struct ctrbind_slot *s)
   uint64_t h[CTRGO_POOL_HEAD] = {(uint64_t)(int64_t)s->status, (uint64_t)s->err, (uint64_t)s->op, (uint64_t)flags};
   for (int k = 0; k < CTR_STAT__COUNT; k++)
     h[4 + k] = s->stats[k];
-  h[4 + CTR_STAT__COUNT] = w->incomplete;
-  h[5 + CTR_STAT__COUNT] = w->ctx.len;
-  h[6 + CTR_STAT__COUNT] = w->errs.len;
-  h[7 + CTR_STAT__COUNT] = w->nerrs;
-  h[8 + CTR_STAT__COUNT] = last_len;
+  h[4 + CTR_STAT__COUNT] = w->ctx.len;
+  h[5 + CTR_STAT__COUNT] = w->errs.len;
+  h[6 + CTR_STAT__COUNT] = w->nerrs;
+  h[7 + CTR_STAT__COUNT] = last_len;
   memcpy(out, h, head);
   if (w->ctx.len)
     memcpy(out + head, w->ctx.q, w->ctx.len);
@@ -1085,7 +1082,7 @@ static void ctrgo_pool_free(ctrgo_pool *p)
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_6aa8b940cff3af8e(void *_swig_go_0) {
+void _wrap_Swig_free_capi_62f349aa59d824de(void *_swig_go_0) {
   void *arg1 = 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -1095,7 +1092,7 @@ void _wrap_Swig_free_capi_6aa8b940cff3af8e(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_6aa8b940cff3af8e(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_62f349aa59d824de(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -1108,7 +1105,7 @@ void *_wrap_Swig_malloc_capi_6aa8b940cff3af8e(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_VERSION_HEX_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_VERSION_HEX_capi_62f349aa59d824de() {
   int result;
   intgo _swig_go_result;
   
@@ -1119,7 +1116,7 @@ intgo _wrap_CTR_VERSION_HEX_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_ctr_version_capi_6aa8b940cff3af8e() {
+intgo _wrap_ctr_version_capi_62f349aa59d824de() {
   unsigned int result;
   intgo _swig_go_result;
   
@@ -1130,7 +1127,7 @@ intgo _wrap_ctr_version_capi_6aa8b940cff3af8e() {
 }
 
 
-_gostring_ _wrap_ctr_version_string_capi_6aa8b940cff3af8e() {
+_gostring_ _wrap_ctr_version_string_capi_62f349aa59d824de() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -1141,7 +1138,7 @@ _gostring_ _wrap_ctr_version_string_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_OK_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_OK_capi_62f349aa59d824de() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1153,7 +1150,7 @@ intgo _wrap_CTR_OK_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_STOPPED_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_STOPPED_capi_62f349aa59d824de() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1165,7 +1162,7 @@ intgo _wrap_CTR_STOPPED_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_ENOMEM_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_ENOMEM_capi_62f349aa59d824de() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1177,7 +1174,7 @@ intgo _wrap_CTR_ENOMEM_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_EINVAL_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_EINVAL_capi_62f349aa59d824de() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1189,7 +1186,7 @@ intgo _wrap_CTR_EINVAL_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_ESYNTAX_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_ESYNTAX_capi_62f349aa59d824de() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1201,7 +1198,7 @@ intgo _wrap_CTR_ESYNTAX_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_EIO_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_EIO_capi_62f349aa59d824de() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1213,7 +1210,7 @@ intgo _wrap_CTR_EIO_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_EDATA_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_EDATA_capi_62f349aa59d824de() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1225,7 +1222,7 @@ intgo _wrap_CTR_EDATA_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_ENOENT_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_ENOENT_capi_62f349aa59d824de() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1237,7 +1234,7 @@ intgo _wrap_CTR_ENOENT_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_EBUSY_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_EBUSY_capi_62f349aa59d824de() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1249,7 +1246,7 @@ intgo _wrap_CTR_EBUSY_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_ELIMIT_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_ELIMIT_capi_62f349aa59d824de() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1261,7 +1258,7 @@ intgo _wrap_CTR_ELIMIT_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_EVERSION_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_EVERSION_capi_62f349aa59d824de() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1273,7 +1270,7 @@ intgo _wrap_CTR_EVERSION_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_ESTATE_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_ESTATE_capi_62f349aa59d824de() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1285,7 +1282,7 @@ intgo _wrap_CTR_ESTATE_capi_6aa8b940cff3af8e() {
 }
 
 
-_gostring_ _wrap_ctr_strerror_capi_6aa8b940cff3af8e(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_strerror_capi_62f349aa59d824de(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1298,7 +1295,7 @@ _gostring_ _wrap_ctr_strerror_capi_6aa8b940cff3af8e(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_status_name_capi_6aa8b940cff3af8e(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_status_name_capi_62f349aa59d824de(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1311,7 +1308,7 @@ _gostring_ _wrap_ctr_status_name_capi_6aa8b940cff3af8e(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_62f349aa59d824de() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1323,7 +1320,7 @@ intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ALERT_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_PRIORITY_ALERT_capi_62f349aa59d824de() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1335,7 +1332,7 @@ intgo _wrap_CTR_PRIORITY_ALERT_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_CRITICAL_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_PRIORITY_CRITICAL_capi_62f349aa59d824de() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1347,7 +1344,7 @@ intgo _wrap_CTR_PRIORITY_CRITICAL_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ERROR_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_PRIORITY_ERROR_capi_62f349aa59d824de() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1359,7 +1356,7 @@ intgo _wrap_CTR_PRIORITY_ERROR_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_WARNING_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_PRIORITY_WARNING_capi_62f349aa59d824de() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1371,7 +1368,7 @@ intgo _wrap_CTR_PRIORITY_WARNING_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_NOTICE_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_PRIORITY_NOTICE_capi_62f349aa59d824de() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1383,7 +1380,7 @@ intgo _wrap_CTR_PRIORITY_NOTICE_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_62f349aa59d824de() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1395,7 +1392,7 @@ intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_DEBUG_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_PRIORITY_DEBUG_capi_62f349aa59d824de() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1407,7 +1404,7 @@ intgo _wrap_CTR_PRIORITY_DEBUG_capi_6aa8b940cff3af8e() {
 }
 
 
-_gostring_ _wrap_ctr_priority_name_capi_6aa8b940cff3af8e(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_priority_name_capi_62f349aa59d824de(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1427,7 +1424,7 @@ _gostring_ _wrap_ctr_priority_name_capi_6aa8b940cff3af8e(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_priority_parse_capi_6aa8b940cff3af8e(_gostring_ _swig_go_0) {
+intgo _wrap_ctr_priority_parse_capi_62f349aa59d824de(_gostring_ _swig_go_0) {
   char *arg1 = 0 ;
   char *temp1 ;
   int result;
@@ -1447,7 +1444,7 @@ intgo _wrap_ctr_priority_parse_capi_6aa8b940cff3af8e(_gostring_ _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_SEVERITY_ERROR_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_SEVERITY_ERROR_capi_62f349aa59d824de() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -1459,7 +1456,7 @@ intgo _wrap_CTR_SEVERITY_ERROR_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_SEVERITY_WARNING_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_SEVERITY_WARNING_capi_62f349aa59d824de() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -1471,7 +1468,7 @@ intgo _wrap_CTR_SEVERITY_WARNING_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_ctr_diag_severity_capi_6aa8b940cff3af8e(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_severity_capi_62f349aa59d824de(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1484,7 +1481,7 @@ intgo _wrap_ctr_diag_severity_capi_6aa8b940cff3af8e(struct ctr_diag *_swig_go_0)
 }
 
 
-_gostring_ _wrap_ctr_diag_file_capi_6aa8b940cff3af8e(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_file_capi_62f349aa59d824de(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1497,7 +1494,7 @@ _gostring_ _wrap_ctr_diag_file_capi_6aa8b940cff3af8e(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_diag_line_capi_6aa8b940cff3af8e(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_line_capi_62f349aa59d824de(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -1510,7 +1507,7 @@ intgo _wrap_ctr_diag_line_capi_6aa8b940cff3af8e(struct ctr_diag *_swig_go_0) {
 }
 
 
-intgo _wrap_ctr_diag_column_capi_6aa8b940cff3af8e(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_column_capi_62f349aa59d824de(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -1523,7 +1520,7 @@ intgo _wrap_ctr_diag_column_capi_6aa8b940cff3af8e(struct ctr_diag *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_diag_item_capi_6aa8b940cff3af8e(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_item_capi_62f349aa59d824de(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1543,7 +1540,7 @@ _gostring_ _wrap_ctr_diag_item_capi_6aa8b940cff3af8e(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_code_capi_6aa8b940cff3af8e(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_code_capi_62f349aa59d824de(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1556,7 +1553,7 @@ _gostring_ _wrap_ctr_diag_code_capi_6aa8b940cff3af8e(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_message_capi_6aa8b940cff3af8e(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_message_capi_62f349aa59d824de(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1569,7 +1566,7 @@ _gostring_ _wrap_ctr_diag_message_capi_6aa8b940cff3af8e(struct ctr_diag *_swig_g
 }
 
 
-_gostring_ _wrap_ctr_diag_text_capi_6aa8b940cff3af8e(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_text_capi_62f349aa59d824de(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1582,7 +1579,7 @@ _gostring_ _wrap_ctr_diag_text_capi_6aa8b940cff3af8e(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_compiler_new_capi_6aa8b940cff3af8e(_goslice_ _swig_go_0) {
+intgo _wrap_ctr_compiler_new_capi_62f349aa59d824de(_goslice_ _swig_go_0) {
   ctr_compiler **arg1 = 0 ;
   ctr_compiler *out_temp1 ;
   int result;
@@ -1603,7 +1600,7 @@ intgo _wrap_ctr_compiler_new_capi_6aa8b940cff3af8e(_goslice_ _swig_go_0) {
 }
 
 
-void _wrap_ctr_compiler_free_capi_6aa8b940cff3af8e(struct ctr_compiler *_swig_go_0) {
+void _wrap_ctr_compiler_free_capi_62f349aa59d824de(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   
   arg1 = *(ctr_compiler **)&_swig_go_0; 
@@ -1613,7 +1610,7 @@ void _wrap_ctr_compiler_free_capi_6aa8b940cff3af8e(struct ctr_compiler *_swig_go
 }
 
 
-intgo _wrap_ctr_compiler_add_file_capi_6aa8b940cff3af8e(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_file_capi_62f349aa59d824de(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1635,7 +1632,7 @@ intgo _wrap_ctr_compiler_add_file_capi_6aa8b940cff3af8e(struct ctr_compiler *_sw
 }
 
 
-intgo _wrap_ctr_compiler_add_string_capi_6aa8b940cff3af8e(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_ctr_compiler_add_string_capi_62f349aa59d824de(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   size_t arg3 ;
@@ -1664,7 +1661,7 @@ intgo _wrap_ctr_compiler_add_string_capi_6aa8b940cff3af8e(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_add_builtin_capi_6aa8b940cff3af8e(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_builtin_capi_62f349aa59d824de(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1686,7 +1683,7 @@ intgo _wrap_ctr_compiler_add_builtin_capi_6aa8b940cff3af8e(struct ctr_compiler *
 }
 
 
-long long _wrap_ctr_builtin_count_capi_6aa8b940cff3af8e() {
+long long _wrap_ctr_builtin_count_capi_62f349aa59d824de() {
   size_t result;
   long long _swig_go_result;
   
@@ -1697,7 +1694,7 @@ long long _wrap_ctr_builtin_count_capi_6aa8b940cff3af8e() {
 }
 
 
-_gostring_ _wrap_ctr_builtin_name_capi_6aa8b940cff3af8e(long long _swig_go_0) {
+_gostring_ _wrap_ctr_builtin_name_capi_62f349aa59d824de(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1717,7 +1714,7 @@ _gostring_ _wrap_ctr_builtin_name_capi_6aa8b940cff3af8e(long long _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_compiler_select_name_capi_6aa8b940cff3af8e(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_name_capi_62f349aa59d824de(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -1741,7 +1738,7 @@ intgo _wrap_ctr_compiler_select_name_capi_6aa8b940cff3af8e(struct ctr_compiler *
 }
 
 
-intgo _wrap_ctr_compiler_select_tag_capi_6aa8b940cff3af8e(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_tag_capi_62f349aa59d824de(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -1765,7 +1762,7 @@ intgo _wrap_ctr_compiler_select_tag_capi_6aa8b940cff3af8e(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_set_min_priority_capi_6aa8b940cff3af8e(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_compiler_set_min_priority_capi_62f349aa59d824de(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   int result;
@@ -1780,7 +1777,7 @@ intgo _wrap_ctr_compiler_set_min_priority_capi_6aa8b940cff3af8e(struct ctr_compi
 }
 
 
-intgo _wrap_ctr_compiler_set_limit_capi_6aa8b940cff3af8e(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_compiler_set_limit_capi_62f349aa59d824de(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -1797,7 +1794,7 @@ intgo _wrap_ctr_compiler_set_limit_capi_6aa8b940cff3af8e(struct ctr_compiler *_s
 }
 
 
-intgo _wrap_ctr_compiler_compile_capi_6aa8b940cff3af8e(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_compiler_compile_capi_62f349aa59d824de(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   ctr_ruleset **arg2 = 0 ;
   ctr_ruleset *out_temp2 ;
@@ -1820,7 +1817,7 @@ intgo _wrap_ctr_compiler_compile_capi_6aa8b940cff3af8e(struct ctr_compiler *_swi
 }
 
 
-long long _wrap_ctr_compiler_diag_count_capi_6aa8b940cff3af8e(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_diag_count_capi_62f349aa59d824de(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1833,7 +1830,7 @@ long long _wrap_ctr_compiler_diag_count_capi_6aa8b940cff3af8e(struct ctr_compile
 }
 
 
-struct ctr_diag *_wrap_ctr_compiler_diag_capi_6aa8b940cff3af8e(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
+struct ctr_diag *_wrap_ctr_compiler_diag_capi_62f349aa59d824de(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   size_t arg2 ;
   ctr_diag *result = 0 ;
@@ -1848,7 +1845,7 @@ struct ctr_diag *_wrap_ctr_compiler_diag_capi_6aa8b940cff3af8e(struct ctr_compil
 }
 
 
-long long _wrap_ctr_compiler_error_count_capi_6aa8b940cff3af8e(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_error_count_capi_62f349aa59d824de(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1861,7 +1858,7 @@ long long _wrap_ctr_compiler_error_count_capi_6aa8b940cff3af8e(struct ctr_compil
 }
 
 
-struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go_0) {
+struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   ctr_ruleset *result = 0 ;
   struct ctr_ruleset *_swig_go_result;
@@ -1874,7 +1871,7 @@ struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_6aa8b940cff3af8e(struct ctr_rules
 }
 
 
-void _wrap_ctr_ruleset_unref_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go_0) {
+void _wrap_ctr_ruleset_unref_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   
   arg1 = *(ctr_ruleset **)&_swig_go_0; 
@@ -1884,7 +1881,7 @@ void _wrap_ctr_ruleset_unref_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go_
 }
 
 
-long long _wrap_ctr_ruleset_rule_count_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_rule_count_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1897,7 +1894,7 @@ long long _wrap_ctr_ruleset_rule_count_capi_6aa8b940cff3af8e(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_name_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_name_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1919,7 +1916,7 @@ _gostring_ _wrap_ctr_ruleset_rule_name_capi_6aa8b940cff3af8e(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_desc_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_desc_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1941,7 +1938,7 @@ _gostring_ _wrap_ctr_ruleset_rule_desc_capi_6aa8b940cff3af8e(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_condition_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_condition_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1963,7 +1960,7 @@ _gostring_ _wrap_ctr_ruleset_rule_condition_capi_6aa8b940cff3af8e(struct ctr_rul
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_output_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_output_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1985,7 +1982,7 @@ _gostring_ _wrap_ctr_ruleset_rule_output_capi_6aa8b940cff3af8e(struct ctr_rulese
 }
 
 
-intgo _wrap_ctr_ruleset_rule_priority_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_priority_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -2000,7 +1997,7 @@ intgo _wrap_ctr_ruleset_rule_priority_capi_6aa8b940cff3af8e(struct ctr_ruleset *
 }
 
 
-intgo _wrap_ctr_ruleset_rule_enabled_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_enabled_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -2015,7 +2012,7 @@ intgo _wrap_ctr_ruleset_rule_enabled_capi_6aa8b940cff3af8e(struct ctr_ruleset *_
 }
 
 
-long long _wrap_ctr_ruleset_rule_tag_count_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+long long _wrap_ctr_ruleset_rule_tag_count_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t result;
@@ -2030,7 +2027,7 @@ long long _wrap_ctr_ruleset_rule_tag_count_capi_6aa8b940cff3af8e(struct ctr_rule
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_tag_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_ctr_ruleset_rule_tag_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t arg3 ;
@@ -2054,7 +2051,7 @@ _gostring_ _wrap_ctr_ruleset_rule_tag_capi_6aa8b940cff3af8e(struct ctr_ruleset *
 }
 
 
-long long _wrap_ctr_ruleset_enabled_count_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_enabled_count_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2067,7 +2064,7 @@ long long _wrap_ctr_ruleset_enabled_count_capi_6aa8b940cff3af8e(struct ctr_rules
 }
 
 
-long long _wrap_ctr_field_count_capi_6aa8b940cff3af8e() {
+long long _wrap_ctr_field_count_capi_62f349aa59d824de() {
   size_t result;
   long long _swig_go_result;
   
@@ -2078,7 +2075,7 @@ long long _wrap_ctr_field_count_capi_6aa8b940cff3af8e() {
 }
 
 
-_gostring_ _wrap_ctr_field_name_capi_6aa8b940cff3af8e(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_name_capi_62f349aa59d824de(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2098,7 +2095,7 @@ _gostring_ _wrap_ctr_field_name_capi_6aa8b940cff3af8e(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_desc_capi_6aa8b940cff3af8e(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_desc_capi_62f349aa59d824de(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2118,7 +2115,7 @@ _gostring_ _wrap_ctr_field_desc_capi_6aa8b940cff3af8e(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_type_capi_6aa8b940cff3af8e(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_type_capi_62f349aa59d824de(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2138,7 +2135,7 @@ _gostring_ _wrap_ctr_field_type_capi_6aa8b940cff3af8e(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_match_rule_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_rule_capi_62f349aa59d824de(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2151,7 +2148,7 @@ _gostring_ _wrap_ctr_match_rule_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go
 }
 
 
-intgo _wrap_ctr_match_priority_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_0) {
+intgo _wrap_ctr_match_priority_capi_62f349aa59d824de(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2164,7 +2161,7 @@ intgo _wrap_ctr_match_priority_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_source_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_source_capi_62f349aa59d824de(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2177,7 +2174,7 @@ _gostring_ _wrap_ctr_match_source_capi_6aa8b940cff3af8e(struct ctr_match *_swig_
 }
 
 
-_gostring_ _wrap_ctr_match_output_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_output_capi_62f349aa59d824de(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2190,7 +2187,7 @@ _gostring_ _wrap_ctr_match_output_capi_6aa8b940cff3af8e(struct ctr_match *_swig_
 }
 
 
-long long _wrap_ctr_match_tag_count_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_tag_count_capi_62f349aa59d824de(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2203,7 +2200,7 @@ long long _wrap_ctr_match_tag_count_capi_6aa8b940cff3af8e(struct ctr_match *_swi
 }
 
 
-_gostring_ _wrap_ctr_match_tag_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_tag_capi_62f349aa59d824de(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -2225,7 +2222,7 @@ _gostring_ _wrap_ctr_match_tag_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_
 }
 
 
-long long _wrap_ctr_match_field_count_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_field_count_capi_62f349aa59d824de(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2238,7 +2235,7 @@ long long _wrap_ctr_match_field_count_capi_6aa8b940cff3af8e(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_name_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_name_capi_62f349aa59d824de(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -2260,7 +2257,7 @@ _gostring_ _wrap_ctr_match_field_name_capi_6aa8b940cff3af8e(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_value_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_value_capi_62f349aa59d824de(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -2282,7 +2279,7 @@ _gostring_ _wrap_ctr_match_field_value_capi_6aa8b940cff3af8e(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_time_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_time_capi_62f349aa59d824de(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2295,7 +2292,7 @@ long long _wrap_ctr_match_time_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_event_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_event_capi_62f349aa59d824de(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t len_temp2 ;
@@ -2314,7 +2311,7 @@ _gostring_ _wrap_ctr_match_event_capi_6aa8b940cff3af8e(struct ctr_match *_swig_g
 }
 
 
-long long _wrap_ctr_match_record_index_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_record_index_capi_62f349aa59d824de(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2327,7 +2324,7 @@ long long _wrap_ctr_match_record_index_capi_6aa8b940cff3af8e(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_byte_offset_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_byte_offset_capi_62f349aa59d824de(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2340,7 +2337,7 @@ long long _wrap_ctr_match_byte_offset_capi_6aa8b940cff3af8e(struct ctr_match *_s
 }
 
 
-intgo _wrap_ctr_match_silenced_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_0) {
+intgo _wrap_ctr_match_silenced_capi_62f349aa59d824de(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2353,7 +2350,7 @@ intgo _wrap_ctr_match_silenced_capi_6aa8b940cff3af8e(struct ctr_match *_swig_go_
 }
 
 
-intgo _wrap_CTR_JSON_EVENT_ID_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_JSON_EVENT_ID_capi_62f349aa59d824de() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2365,7 +2362,7 @@ intgo _wrap_CTR_JSON_EVENT_ID_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_JSON_MESSAGE_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_JSON_MESSAGE_capi_62f349aa59d824de() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2377,7 +2374,7 @@ intgo _wrap_CTR_JSON_MESSAGE_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_JSON_NO_OUTPUT_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_JSON_NO_OUTPUT_capi_62f349aa59d824de() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2389,7 +2386,7 @@ intgo _wrap_CTR_JSON_NO_OUTPUT_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_62f349aa59d824de() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2401,7 +2398,7 @@ intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_JSON_NO_TAGS_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_JSON_NO_TAGS_capi_62f349aa59d824de() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2413,7 +2410,7 @@ intgo _wrap_CTR_JSON_NO_TAGS_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_JSON_TIME_ISO8601_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_JSON_TIME_ISO8601_capi_62f349aa59d824de() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2425,7 +2422,7 @@ intgo _wrap_CTR_JSON_TIME_ISO8601_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR__JSON_ALL_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR__JSON_ALL_capi_62f349aa59d824de() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2437,7 +2434,7 @@ intgo _wrap_CTR__JSON_ALL_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_ctr_record_error_status_capi_6aa8b940cff3af8e(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_status_capi_62f349aa59d824de(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2450,7 +2447,7 @@ intgo _wrap_ctr_record_error_status_capi_6aa8b940cff3af8e(struct ctr_record_erro
 }
 
 
-long long _wrap_ctr_record_error_index_capi_6aa8b940cff3af8e(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_index_capi_62f349aa59d824de(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2463,7 +2460,7 @@ long long _wrap_ctr_record_error_index_capi_6aa8b940cff3af8e(struct ctr_record_e
 }
 
 
-long long _wrap_ctr_record_error_offset_capi_6aa8b940cff3af8e(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_offset_capi_62f349aa59d824de(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2476,7 +2473,7 @@ long long _wrap_ctr_record_error_offset_capi_6aa8b940cff3af8e(struct ctr_record_
 }
 
 
-_gostring_ _wrap_ctr_record_error_message_capi_6aa8b940cff3af8e(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_message_capi_62f349aa59d824de(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2489,7 +2486,7 @@ _gostring_ _wrap_ctr_record_error_message_capi_6aa8b940cff3af8e(struct ctr_recor
 }
 
 
-intgo _wrap_ctr_record_error_evaluated_capi_6aa8b940cff3af8e(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_evaluated_capi_62f349aa59d824de(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2502,7 +2499,7 @@ intgo _wrap_ctr_record_error_evaluated_capi_6aa8b940cff3af8e(struct ctr_record_e
 }
 
 
-_gostring_ _wrap_ctr_record_error_text_capi_6aa8b940cff3af8e(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_text_capi_62f349aa59d824de(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2515,7 +2512,7 @@ _gostring_ _wrap_ctr_record_error_text_capi_6aa8b940cff3af8e(struct ctr_record_e
 }
 
 
-intgo _wrap_CTR_FORMAT_AUTO_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_FORMAT_AUTO_capi_62f349aa59d824de() {
   enum ctr_format result;
   intgo _swig_go_result;
   
@@ -2527,7 +2524,7 @@ intgo _wrap_CTR_FORMAT_AUTO_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_62f349aa59d824de() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2539,7 +2536,7 @@ intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_SCAN_NO_INDEX_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_SCAN_NO_INDEX_capi_62f349aa59d824de() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2551,7 +2548,7 @@ intgo _wrap_CTR_SCAN_NO_INDEX_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_62f349aa59d824de() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2563,7 +2560,7 @@ intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_62f349aa59d824de() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2575,7 +2572,7 @@ intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_62f349aa59d824de() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2587,7 +2584,7 @@ intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_62f349aa59d824de() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2599,7 +2596,7 @@ intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_62f349aa59d824de() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2611,7 +2608,7 @@ intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_62f349aa59d824de() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2623,7 +2620,7 @@ intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_NODES_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_LIMIT_YAML_NODES_capi_62f349aa59d824de() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2635,7 +2632,7 @@ intgo _wrap_CTR_LIMIT_YAML_NODES_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_62f349aa59d824de() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2647,7 +2644,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_62f349aa59d824de() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2659,7 +2656,7 @@ intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_62f349aa59d824de() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2671,7 +2668,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RULES_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_LIMIT_RULES_capi_62f349aa59d824de() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2683,7 +2680,7 @@ intgo _wrap_CTR_LIMIT_RULES_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_62f349aa59d824de() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2695,7 +2692,7 @@ intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_62f349aa59d824de() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2707,7 +2704,7 @@ intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_62f349aa59d824de() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2719,7 +2716,7 @@ intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_62f349aa59d824de() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2731,7 +2728,7 @@ intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_62f349aa59d824de() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2743,7 +2740,7 @@ intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_62f349aa59d824de() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2755,7 +2752,7 @@ intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_LIMIT__COUNT_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_LIMIT__COUNT_capi_62f349aa59d824de() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2767,7 +2764,7 @@ intgo _wrap_CTR_LIMIT__COUNT_capi_6aa8b940cff3af8e() {
 }
 
 
-long long _wrap_ctr_limit_default_capi_6aa8b940cff3af8e(intgo _swig_go_0) {
+long long _wrap_ctr_limit_default_capi_62f349aa59d824de(intgo _swig_go_0) {
   int arg1 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2780,7 +2777,7 @@ long long _wrap_ctr_limit_default_capi_6aa8b940cff3af8e(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_limit_name_capi_6aa8b940cff3af8e(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_limit_name_capi_62f349aa59d824de(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2793,7 +2790,7 @@ _gostring_ _wrap_ctr_limit_name_capi_6aa8b940cff3af8e(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_STAT_BYTES_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_STAT_BYTES_capi_62f349aa59d824de() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2805,7 +2802,7 @@ intgo _wrap_CTR_STAT_BYTES_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_STAT_RECORDS_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_STAT_RECORDS_capi_62f349aa59d824de() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2817,7 +2814,7 @@ intgo _wrap_CTR_STAT_RECORDS_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_STAT_MATCHES_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_STAT_MATCHES_capi_62f349aa59d824de() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2829,7 +2826,7 @@ intgo _wrap_CTR_STAT_MATCHES_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_STAT_BAD_RECORDS_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_STAT_BAD_RECORDS_capi_62f349aa59d824de() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2841,7 +2838,7 @@ intgo _wrap_CTR_STAT_BAD_RECORDS_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_STAT_SKIPPED_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_STAT_SKIPPED_capi_62f349aa59d824de() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2853,7 +2850,7 @@ intgo _wrap_CTR_STAT_SKIPPED_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_STAT_EVALUATED_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_STAT_EVALUATED_capi_62f349aa59d824de() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2865,7 +2862,7 @@ intgo _wrap_CTR_STAT_EVALUATED_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_STAT_INCOMPLETE_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_STAT_INCOMPLETE_capi_62f349aa59d824de() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2877,7 +2874,7 @@ intgo _wrap_CTR_STAT_INCOMPLETE_capi_6aa8b940cff3af8e() {
 }
 
 
-intgo _wrap_CTR_STAT__COUNT_capi_6aa8b940cff3af8e() {
+intgo _wrap_CTR_STAT__COUNT_capi_62f349aa59d824de() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2889,7 +2886,7 @@ intgo _wrap_CTR_STAT__COUNT_capi_6aa8b940cff3af8e() {
 }
 
 
-void _wrap_ctr_scanner_free_capi_6aa8b940cff3af8e(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_free_capi_62f349aa59d824de(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -2899,7 +2896,7 @@ void _wrap_ctr_scanner_free_capi_6aa8b940cff3af8e(struct ctr_scanner *_swig_go_0
 }
 
 
-intgo _wrap_ctr_scanner_set_flags_capi_6aa8b940cff3af8e(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_scanner_set_flags_capi_62f349aa59d824de(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   unsigned int arg2 ;
   int result;
@@ -2914,7 +2911,7 @@ intgo _wrap_ctr_scanner_set_flags_capi_6aa8b940cff3af8e(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_set_limit_capi_6aa8b940cff3af8e(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_scanner_set_limit_capi_62f349aa59d824de(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -2931,7 +2928,7 @@ intgo _wrap_ctr_scanner_set_limit_capi_6aa8b940cff3af8e(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_feed_capi_6aa8b940cff3af8e(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_scanner_feed_capi_62f349aa59d824de(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -2950,7 +2947,7 @@ intgo _wrap_ctr_scanner_feed_capi_6aa8b940cff3af8e(struct ctr_scanner *_swig_go_
 }
 
 
-intgo _wrap_ctr_scanner_finish_capi_6aa8b940cff3af8e(struct ctr_scanner *_swig_go_0) {
+intgo _wrap_ctr_scanner_finish_capi_62f349aa59d824de(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2963,7 +2960,7 @@ intgo _wrap_ctr_scanner_finish_capi_6aa8b940cff3af8e(struct ctr_scanner *_swig_g
 }
 
 
-void _wrap_ctr_scanner_reset_capi_6aa8b940cff3af8e(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_reset_capi_62f349aa59d824de(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -2973,7 +2970,7 @@ void _wrap_ctr_scanner_reset_capi_6aa8b940cff3af8e(struct ctr_scanner *_swig_go_
 }
 
 
-long long _wrap_ctr_scanner_stat_capi_6aa8b940cff3af8e(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_ctr_scanner_stat_capi_62f349aa59d824de(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t result;
@@ -2988,7 +2985,7 @@ long long _wrap_ctr_scanner_stat_capi_6aa8b940cff3af8e(struct ctr_scanner *_swig
 }
 
 
-_gostring_ _wrap_ctr_scanner_last_error_capi_6aa8b940cff3af8e(struct ctr_scanner *_swig_go_0) {
+_gostring_ _wrap_ctr_scanner_last_error_capi_62f349aa59d824de(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -3001,7 +2998,7 @@ _gostring_ _wrap_ctr_scanner_last_error_capi_6aa8b940cff3af8e(struct ctr_scanner
 }
 
 
-struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_6aa8b940cff3af8e(intgo _swig_go_0, intgo _swig_go_1) {
+struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_62f349aa59d824de(intgo _swig_go_0, intgo _swig_go_1) {
   uintptr_t arg1 ;
   int arg2 ;
   ctrgo_ctx *result = 0 ;
@@ -3016,7 +3013,7 @@ struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_6aa8b940cff3af8e(intgo _swig_go_0, in
 }
 
 
-void _wrap_ctrgo_ctx_free_capi_6aa8b940cff3af8e(struct ctrgo_ctx *_swig_go_0) {
+void _wrap_ctrgo_ctx_free_capi_62f349aa59d824de(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   
   arg1 = *(ctrgo_ctx **)&_swig_go_0; 
@@ -3026,7 +3023,7 @@ void _wrap_ctrgo_ctx_free_capi_6aa8b940cff3af8e(struct ctrgo_ctx *_swig_go_0) {
 }
 
 
-intgo _wrap_ctrgo_ctx_oom_capi_6aa8b940cff3af8e(struct ctrgo_ctx *_swig_go_0) {
+intgo _wrap_ctrgo_ctx_oom_capi_62f349aa59d824de(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3039,7 +3036,7 @@ intgo _wrap_ctrgo_ctx_oom_capi_6aa8b940cff3af8e(struct ctrgo_ctx *_swig_go_0) {
 }
 
 
-intgo _wrap_ctrgo_scanner_new_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go_0, struct ctrgo_ctx *_swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_ctrgo_scanner_new_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go_0, struct ctrgo_ctx *_swig_go_1, _goslice_ _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   ctrgo_ctx *arg2 = 0 ;
   ctr_scanner **arg3 = 0 ;
@@ -3064,7 +3061,7 @@ intgo _wrap_ctrgo_scanner_new_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go
 }
 
 
-void _wrap_ctrgo_queue_clear_capi_6aa8b940cff3af8e(struct ctrgo_ctx *_swig_go_0) {
+void _wrap_ctrgo_queue_clear_capi_62f349aa59d824de(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   
   arg1 = *(ctrgo_ctx **)&_swig_go_0; 
@@ -3074,7 +3071,7 @@ void _wrap_ctrgo_queue_clear_capi_6aa8b940cff3af8e(struct ctrgo_ctx *_swig_go_0)
 }
 
 
-void _wrap_ctrgo_pool_free_capi_6aa8b940cff3af8e(struct ctrgo_pool *_swig_go_0) {
+void _wrap_ctrgo_pool_free_capi_62f349aa59d824de(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   
   arg1 = *(ctrgo_pool **)&_swig_go_0; 
@@ -3084,7 +3081,7 @@ void _wrap_ctrgo_pool_free_capi_6aa8b940cff3af8e(struct ctrgo_pool *_swig_go_0) 
 }
 
 
-intgo _wrap_ctrgo_pool_new_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, long long _swig_go_3, long long _swig_go_4, _goslice_ _swig_go_5) {
+intgo _wrap_ctrgo_pool_new_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, long long _swig_go_3, long long _swig_go_4, _goslice_ _swig_go_5) {
   ctr_ruleset *arg1 = 0 ;
   unsigned int arg2 ;
   int arg3 ;
@@ -3115,7 +3112,7 @@ intgo _wrap_ctrgo_pool_new_capi_6aa8b940cff3af8e(struct ctr_ruleset *_swig_go_0,
 }
 
 
-intgo _wrap_ctrgo_pool_set_limit_capi_6aa8b940cff3af8e(struct ctrgo_pool *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctrgo_pool_set_limit_capi_62f349aa59d824de(struct ctrgo_pool *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctrgo_pool *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -3132,7 +3129,7 @@ intgo _wrap_ctrgo_pool_set_limit_capi_6aa8b940cff3af8e(struct ctrgo_pool *_swig_
 }
 
 
-intgo _wrap_ctrgo_pool_path_capi_6aa8b940cff3af8e(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_ctrgo_pool_path_capi_62f349aa59d824de(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
   ctrgo_pool *arg1 = 0 ;
   size_t arg2 ;
   char *arg3 = 0 ;
@@ -3154,7 +3151,7 @@ intgo _wrap_ctrgo_pool_path_capi_6aa8b940cff3af8e(struct ctrgo_pool *_swig_go_0,
 }
 
 
-intgo _wrap_ctrgo_pool_start_capi_6aa8b940cff3af8e(struct ctrgo_pool *_swig_go_0) {
+intgo _wrap_ctrgo_pool_start_capi_62f349aa59d824de(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3167,7 +3164,7 @@ intgo _wrap_ctrgo_pool_start_capi_6aa8b940cff3af8e(struct ctrgo_pool *_swig_go_0
 }
 
 
-long long _wrap_ctrgo_pool_take_capi_6aa8b940cff3af8e(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
+long long _wrap_ctrgo_pool_take_capi_62f349aa59d824de(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
   ctrgo_pool *arg1 = 0 ;
   size_t arg2 ;
   void *arg3 = 0 ;
@@ -3188,7 +3185,7 @@ long long _wrap_ctrgo_pool_take_capi_6aa8b940cff3af8e(struct ctrgo_pool *_swig_g
 }
 
 
-intgo _wrap_ctrgo_pool_failed_capi_6aa8b940cff3af8e(struct ctrgo_pool *_swig_go_0) {
+intgo _wrap_ctrgo_pool_failed_capi_62f349aa59d824de(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3201,7 +3198,7 @@ intgo _wrap_ctrgo_pool_failed_capi_6aa8b940cff3af8e(struct ctrgo_pool *_swig_go_
 }
 
 
-void _wrap_ctrgo_pool_cancel_capi_6aa8b940cff3af8e(struct ctrgo_pool *_swig_go_0) {
+void _wrap_ctrgo_pool_cancel_capi_62f349aa59d824de(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   
   arg1 = *(ctrgo_pool **)&_swig_go_0; 
