@@ -1,0 +1,586 @@
+/* test_render_json.c - ctr_match_json's fast paths (render_json.c) against a
+ * straightforward reference kept here: the line as it was written before
+ * them (byte by byte escaping, a qsort of output_fields and of tags per
+ * alert, gmtime_r), on every alert of the shared real records and of
+ * adversarial ones, under every flag combination; and the escaper alone
+ * against a reference escaper on every byte, every pair of bytes, runs of
+ * every length around the 8- and 16-byte blocks, invalid UTF-8 and random
+ * strings. Built twice (tests/meson.build): with SSE2 where the compiler has
+ * it, and with the word-at-a-time scan other targets use. */
+#include "render.h"
+#include "testutil.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ------------------------------------------------------------ the reference */
+
+/* A growable string of the reference's own (no library helper). */
+typedef struct sbuf {
+  char *s;
+  size_t len, cap;
+} sbuf;
+
+static void sb_put(sbuf *b, const void *p, size_t n)
+{
+  if (b->len + n + 1 > b->cap) {
+    b->cap = (b->len + n + 1) * 2;
+    b->s = realloc(b->s, b->cap);
+    cr_assert_not_null(b->s);
+  }
+  memcpy(b->s + b->len, p, n);
+  b->len += n;
+  b->s[b->len] = '\0';
+}
+
+static void sb_str(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
+
+/* Length of the well-formed UTF-8 sequence at s (n bytes left), 0 if none:
+ * the table of well-formed byte sequences of the Unicode standard (3.9,
+ * table 3-7), written out. */
+static size_t ref_utf8(const unsigned char *s, size_t n)
+{
+  static const struct {
+    unsigned char lead_lo, lead_hi, lo2, hi2;
+    size_t len;
+  } t[] = {
+    {0xc2, 0xdf, 0x80, 0xbf, 2}, {0xe0, 0xe0, 0xa0, 0xbf, 3}, {0xe1, 0xec, 0x80, 0xbf, 3},
+    {0xed, 0xed, 0x80, 0x9f, 3}, {0xee, 0xef, 0x80, 0xbf, 3}, {0xf0, 0xf0, 0x90, 0xbf, 4},
+    {0xf1, 0xf3, 0x80, 0xbf, 4}, {0xf4, 0xf4, 0x80, 0x8f, 4},
+  };
+  for (size_t r = 0; r < sizeof t / sizeof t[0]; r++) {
+    if (s[0] < t[r].lead_lo || s[0] > t[r].lead_hi)
+      continue;
+    if (n < t[r].len || s[1] < t[r].lo2 || s[1] > t[r].hi2)
+      return 0;
+    for (size_t i = 2; i < t[r].len; i++)
+      if (s[i] < 0x80 || s[i] > 0xbf)
+        return 0;
+    return t[r].len;
+  }
+  return 0;
+}
+
+/* docs/alert-format.md#strings, one byte at a time. */
+static void ref_escape(sbuf *b, const char *str, size_t n)
+{
+  const unsigned char *s = (const unsigned char *)str;
+  for (size_t i = 0; i < n;) {
+    unsigned char c = s[i];
+    char tmp[8];
+    size_t k;
+    if (c == '"')
+      sb_str(b, "\\\"");
+    else if (c == '\\')
+      sb_str(b, "\\\\");
+    else if (c == '\n')
+      sb_str(b, "\\n");
+    else if (c == '\r')
+      sb_str(b, "\\r");
+    else if (c == '\t')
+      sb_str(b, "\\t");
+    else if (c == '\b')
+      sb_str(b, "\\b");
+    else if (c == '\f')
+      sb_str(b, "\\f");
+    else if (c < 0x20) {
+      snprintf(tmp, sizeof tmp, "\\u%04x", c);
+      sb_str(b, tmp);
+    } else if (c < 0x80)
+      sb_put(b, &c, 1);
+    else if ((k = ref_utf8(s + i, n - i)) != 0) {
+      sb_put(b, s + i, k);
+      i += k;
+      continue;
+    } else
+      sb_str(b, "\xef\xbf\xbd");
+    i++;
+  }
+}
+
+static void ref_jstr(sbuf *b, const char *s)
+{
+  sb_str(b, "\"");
+  ref_escape(b, s, strlen(s));
+  sb_str(b, "\"");
+}
+
+typedef struct ref_field {
+  const char *name;
+  char kind; /* the trailer's kind, or 't' */
+  const char *value;
+} ref_field;
+
+static int ref_field_cmp(const void *a, const void *b)
+{
+  const ref_field *x = a, *y = b;
+  int c = strcmp(x->name, y->name);
+  return c ? c : (x < y ? -1 : x > y); /* qsort keeps equal names in order: as the line does */
+}
+
+static int ref_str_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static bool ref_time_field(const char *n)
+{
+  return !strcmp(n, "evt.time") || !strcmp(n, "evt.time.s") || !strcmp(n, "evt.time.iso8601") ||
+         !strcmp(n, "evt.datetime") || !strcmp(n, "evt.datetime.s");
+}
+
+static void ref_time(sbuf *b, uint64_t ns, bool iso)
+{
+  time_t sec = (time_t)(ns / 1000000000u);
+  struct tm tm;
+  char buf[64];
+  cr_assert_not_null(gmtime_r(&sec, &tm));
+  if (iso)
+    snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09u+0000", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ns % 1000000000u));
+  else
+    snprintf(buf, sizeof buf, "%02d:%02d:%02d.%09u", tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (unsigned)(ns % 1000000000u));
+  sb_str(b, buf);
+}
+
+static void ref_output_fields(sbuf *b, const ctr_match *m, unsigned flags, const char *tr, const char *id,
+                              uint64_t ns)
+{
+  size_t n = ctr_match_field_count(m), nf = 0;
+  ref_field *f = calloc(n + 2, sizeof *f);
+  cr_assert_not_null(f);
+  const char *prefix = flags & CTR_JSON_TIME_ISO8601 ? "evt.time.iso8601" : "evt.time";
+  bool have_prefix = false, have_id = false;
+  for (size_t i = 0; i < n; i++) {
+    ref_field *x = &f[nf++];
+    x->name = ctr_match_field_name(m, i);
+    x->kind = *tr++;
+    x->value = x->kind == 'l' ? tr : ctr_match_field_value(m, i);
+    if (x->kind == 'l')
+      tr += strlen(tr) + 1;
+    if (x->kind != 'a' && ref_time_field(x->name))
+      x->kind = 't';
+    have_prefix |= !strcmp(x->name, prefix);
+    have_id |= !strcmp(x->name, "ct.id");
+  }
+  if (!have_prefix)
+    f[nf++] = (ref_field){prefix, 't', NULL};
+  if ((flags & CTR_JSON_EVENT_ID) && !have_id)
+    f[nf++] = (ref_field){"ct.id", id ? 's' : 'a', id};
+  qsort(f, nf, sizeof *f, ref_field_cmp);
+  sb_str(b, "{");
+  for (size_t i = 0; i < nf; i++) {
+    char num[32];
+    if (i)
+      sb_str(b, ",");
+    ref_jstr(b, f[i].name);
+    sb_str(b, ":");
+    switch (f[i].kind) {
+    case 's': ref_jstr(b, f[i].value); break;
+    case 'u':
+    case 'l': sb_str(b, f[i].value); break;
+    case 't':
+      snprintf(num, sizeof num, "%llu", (unsigned long long)ns);
+      sb_str(b, num);
+      break;
+    default: sb_str(b, "null");
+    }
+  }
+  sb_str(b, "}");
+  free(f);
+}
+
+/* The line as ctr_match_json wrote it before its fast paths. */
+static char *ref_line(const ctr_match *m, unsigned flags)
+{
+  const char *hostname = ctr__match_render(m)->json.data;
+  const char *idp = hostname + strlen(hostname) + 1, *tr = idp + strlen(idp) + 1;
+  const char *id = *idp == 's' ? idp + 1 : NULL;
+  int64_t t = ctr_match_time(m);
+  uint64_t ns = t > 0 ? (uint64_t)t : 0;
+  const char *prio = ctr_priority_name(ctr_match_priority(m));
+  prio = prio ? prio : "Debug";
+  sbuf b = {0};
+  sb_str(&b, "{\"hostname\":");
+  ref_jstr(&b, hostname);
+  if (flags & CTR_JSON_MESSAGE) {
+    sb_str(&b, ",\"message\":");
+    ref_jstr(&b, ctr_match_output(m));
+  }
+  if (!(flags & CTR_JSON_NO_OUTPUT)) {
+    sb_str(&b, ",\"output\":\"");
+    ref_time(&b, ns, flags & CTR_JSON_TIME_ISO8601);
+    sb_str(&b, ": ");
+    sb_str(&b, prio);
+    sb_str(&b, " ");
+    ref_escape(&b, ctr_match_output(m), strlen(ctr_match_output(m)));
+    sb_str(&b, "\"");
+  }
+  if (!(flags & CTR_JSON_NO_OUTPUT_FIELDS)) {
+    sb_str(&b, ",\"output_fields\":");
+    ref_output_fields(&b, m, flags, tr, id, ns);
+  }
+  sb_str(&b, ",\"priority\":");
+  ref_jstr(&b, prio);
+  sb_str(&b, ",\"rule\":");
+  ref_jstr(&b, ctr_match_rule(m));
+  sb_str(&b, ",\"source\":");
+  ref_jstr(&b, ctr_match_source(m));
+  if (!(flags & CTR_JSON_NO_TAGS)) {
+    size_t n = ctr_match_tag_count(m);
+    const char **tags = calloc(n + 1, sizeof *tags);
+    cr_assert_not_null(tags);
+    for (size_t i = 0; i < n; i++)
+      tags[i] = ctr_match_tag(m, i);
+    qsort(tags, n, sizeof *tags, ref_str_cmp);
+    sb_str(&b, ",\"tags\":[");
+    for (size_t i = 0, w = 0; i < n; i++) {
+      if (i && !strcmp(tags[i], tags[i - 1]))
+        continue;
+      if (w++)
+        sb_str(&b, ",");
+      ref_jstr(&b, tags[i]);
+    }
+    sb_str(&b, "]");
+    free(tags);
+  }
+  sb_str(&b, ",\"time\":\"");
+  ref_time(&b, ns, true);
+  b.len -= 5;
+  sb_str(&b, "Z\"}");
+  return b.s;
+}
+
+/* ------------------------------------------------------------ alerts */
+
+typedef struct seen {
+  size_t alerts, lines;
+  size_t unsorted_rules; /* alerts of a rule with no compiled orders (a correlation's) */
+  size_t rule_hits[8];   /* alerts per rule of the adversarial set, by its name's digit */
+} seen;
+
+/* Every flag combination: the library's line is the reference's. */
+static int compare_lines(const ctr_match *m, void *ud)
+{
+  seen *s = ud;
+  s->alerts++;
+  s->unsorted_rules += ctr__match_render(m)->rule->ofield_sorted == NULL;
+  const char *r = ctr_match_rule(m);
+  if (!strncmp(r, "Adv", 3) && r[3] >= '0' && r[3] <= '7')
+    s->rule_hits[r[3] - '0']++;
+  for (unsigned flags = 0; flags <= CTR__JSON_ALL; flags++) {
+    char *got = NULL, *want = ref_line(m, flags);
+    size_t len = 0;
+    cr_assert_eq(ctr_match_json(m, flags, &got, &len), CTR_OK);
+    cr_assert_eq(len, strlen(got));
+    if (strcmp(got, want) != 0)
+      cr_assert_fail("rule %s, record %llu, flags %#x:\n got  %s\n want %s", r,
+                     (unsigned long long)ctr_match_record_index(m), flags, got, want);
+    s->lines++;
+    ctr_free(got);
+    free(want);
+  }
+  return 0;
+}
+
+static ctr_ruleset *compile_with(const char *file, const char *yaml)
+{
+  ctr_compiler *c;
+  ctr_ruleset *rs = NULL;
+  cr_assert_eq(ctr_compiler_new(&c), CTR_OK);
+  cr_assert_eq(ctr_compiler_add_builtin(c, "rds"), CTR_OK);
+  if (file)
+    cr_assert_eq(ctr_compiler_add_file(c, file), CTR_OK, "%s", file);
+  if (yaml)
+    cr_assert_eq(ctr_compiler_add_string(c, yaml, strlen(yaml), "adversarial.yaml"), CTR_OK);
+  int rc = ctr_compiler_compile(c, &rs);
+  for (size_t i = 0; rc != CTR_OK && i < ctr_compiler_diag_count(c); i++)
+    fprintf(stderr, "%s\n", ctr_diag_text(ctr_compiler_diag(c, i)));
+  cr_assert_eq(rc, CTR_OK);
+  ctr_compiler_free(c);
+  return rs;
+}
+
+static void scan_into(ctr_ruleset *rs, const char *buf, size_t len, seen *s)
+{
+  ctr_scanner *sc;
+  cr_assert_eq(ctr_scanner_new(rs, compare_lines, s, &sc), CTR_OK);
+  ctr_scanner_feed(sc, buf, len); /* bad records are the scanner's business, counted there */
+  ctr_scanner_finish(sc);
+  ctr_scanner_free(sc);
+}
+
+Test(render_json, every_alert_of_the_shared_records_is_the_reference_line_under_every_flag)
+{
+  ctr_ruleset *rs = compile_with(tu_tests("bench/rules/falco_upstream_rules.yaml"), NULL);
+  static const char *const files[] = {"records.ndjson", "partial.ndjson", "records.json.gz"};
+  size_t total = 0;
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+    size_t len;
+    char *buf = tu_read(tu_shared(files[i]), &len);
+    seen s = {0};
+    scan_into(rs, buf, len, &s);
+    cr_assert_eq(s.lines, s.alerts * (CTR__JSON_ALL + 1));
+    total += s.alerts;
+    free(buf);
+  }
+  cr_assert_gt(total, 100, "the records give %zu alerts", total);
+  ctr_ruleset_unref(rs);
+}
+
+/* Every output field kind and name the line treats apart, unsorted and
+ * repeated tags, and no fields or tags at all; Adv<digit> names what the
+ * alerts count. */
+static const char ADVERSARIAL_RULES[] =
+  "- rule: Adv0 every kind\n"
+  "  desc: d\n"
+  "  condition: ct.name startswith Adv\n"
+  "  output: >-\n"
+  "    ua=%ct.useragent v=%json.values[requestParameters.v] w=%json.values[requestParameters.w]\n"
+  "    n=%evt.num bytes=%s3.bytes images=%ec2.imageids t=%evt.time dt=%evt.datetime ts=%evt.time.s\n"
+  "    iso=%evt.time.iso8601 id=%ct.id gone=%ct.error user=%ct.user region=%ct.region\n"
+  "  priority: WARNING\n"
+  "  source: aws_cloudtrail\n"
+  "  tags: [zeta, aws, T1485, aws, \"a\\\"q\", \"\\u00e9\", zeta, A]\n"
+  "- rule: Adv1 \"quoted\" \\ name\n"
+  "  desc: d\n"
+  "  condition: ct.name startswith Adv\n"
+  "  output: nothing to show\n"
+  "  priority: DEBUG\n"
+  "  source: aws_cloudtrail\n"
+  "- rule: Adv2 the extras sort around\n"
+  "  desc: d\n"
+  "  condition: ct.name startswith Adv\n"
+  "  output: \"%ct.id %evt.time %ct.user.arn %s3.bytes %ct.name %evt.time.s\"\n"
+  "  priority: CRITICAL\n"
+  "  source: aws_cloudtrail\n"
+  "  tags: [b, a]\n"
+  "- rule: Adv3 only a value\n"
+  "  desc: d\n"
+  "  condition: ct.name startswith Adv\n"
+  "  output: \"%json.values[requestParameters.v]\"\n"
+  "  priority: NOTICE\n"
+  "  source: aws_cloudtrail\n"
+  "  tags: [x]\n";
+
+/* A record of eventName Adv<i> whose userAgent and requestParameters.v
+ * hold `value` (JSON text, inside the quotes), w a list of two. */
+static void adversarial_record(tu_text *t, int i, const char *time, const char *value)
+{
+  tu_appendf(t,
+             "{\"eventVersion\":\"1.08\",\"eventTime\":\"%s\",\"eventID\":\"id-%d\\\"%s\","
+             "\"eventSource\":\"s3.amazonaws.com\",\"eventName\":\"Adv%d\",\"awsRegion\":\"us-east-1\","
+             "\"userAgent\":\"%s\",\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"u%s\"},"
+             "\"requestParameters\":{\"v\":\"%s\",\"w\":[\"%s\",\"2\"]},"
+             "\"additionalEventData\":{\"bytesTransferredIn\":%d},"
+             "\"responseElements\":{\"instancesSet\":{\"items\":[{\"imageId\":\"ami-%s\"},{\"imageId\":\"b\"}]}}}\n",
+             time, i, value, i, value, value, value, value, i, value);
+}
+
+Test(render_json, adversarial_values_and_times_are_the_reference_line_under_every_flag)
+{
+  tu_text t = {0};
+  int n = 0;
+  /* every byte below 0x80 inside a value, as JSON writes it */
+  for (int c = 0; c < 0x80; c++) {
+    char v[16];
+    if (c < 0x20 || c == '"' || c == '\\' || c == 0x7f)
+      snprintf(v, sizeof v, "a\\u%04xb", c);
+    else
+      snprintf(v, sizeof v, "a%cb", c);
+    adversarial_record(&t, n++, "2025-07-10T16:40:09.123456789Z", v);
+  }
+  /* non-ASCII: raw UTF-8, escapes, surrogate pairs, U+2028/2029, the last code point */
+  static const char *const values[] = {
+    "caf\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80 emoji", "\\u2028\\u2029", "\\ud83d\\ude00",
+    "\\uffff\\ufffd", "\\udbff\\udfff", "\xc2\x80\xdf\xbf\xe0\xa0\x80\xef\xbf\xbf\xf4\x8f\xbf\xbf",
+    "", "\\\\\\\"\\\\", "\\u0000\\u0000", "tab\\there\\nnew\\rline\\b\\f",
+  };
+  for (size_t k = 0; k < sizeof values / sizeof values[0]; k++)
+    adversarial_record(&t, n++, "2024-02-29T23:59:59Z", values[k]);
+  /* a special at every offset of runs around the 8- and 16-byte blocks */
+  for (int len = 0; len <= 40; len++)
+    for (int at = 0; at <= len; at += len < 20 ? 1 : 7) {
+      char v[128];
+      int w = 0;
+      for (int i = 0; i < len; i++) {
+        if (i == at)
+          w += snprintf(v + w, sizeof v - (size_t)w, "%s", (len + at) % 3 ? "\\\"" : "\xc3\xa9");
+        v[w++] = (char)('a' + i % 26);
+      }
+      v[w] = '\0';
+      adversarial_record(&t, n++, "2025-01-01T00:00:00Z", v);
+    }
+  /* long runs */
+  char *long_run = malloc(5001);
+  cr_assert_not_null(long_run);
+  memset(long_run, 'x', 5000);
+  long_run[5000] = '\0';
+  adversarial_record(&t, n++, "2025-01-01T00:00:00Z", long_run);
+  long_run[4097] = '\\';
+  long_run[4098] = 'n';
+  adversarial_record(&t, n++, "2025-01-01T00:00:00Z", long_run);
+  free(long_run);
+  /* times the date arithmetic must get right (against gmtime_r) */
+  static const char *const times[] = {
+    "1970-01-01T00:00:00Z", "1970-01-01T00:00:00.000000001Z", "1999-12-31T23:59:59.999999999Z",
+    "2000-02-29T12:00:00Z", "2000-03-01T00:00:00Z", "2024-12-31T23:59:59Z", "2100-02-28T23:59:59Z",
+    "2100-03-01T00:00:00Z", "2262-04-11T23:47:16Z", "not a time", "1960-06-01T00:00:00Z",
+  };
+  for (size_t k = 0; k < sizeof times / sizeof times[0]; k++)
+    adversarial_record(&t, n++, times[k], "plain");
+
+  ctr_ruleset *rs = compile_with(NULL, ADVERSARIAL_RULES);
+  seen s = {0};
+  scan_into(rs, t.s, t.len, &s);
+  /* every record reached every rule's line */
+  cr_assert_eq(s.rule_hits[0], (size_t)n, "%zu of %d records", s.rule_hits[0], n);
+  cr_assert_eq(s.rule_hits[1], (size_t)n);
+  cr_assert_eq(s.rule_hits[2], (size_t)n);
+  cr_assert_eq(s.rule_hits[3], (size_t)n);
+  cr_assert_eq(s.lines, s.alerts * (CTR__JSON_ALL + 1));
+  ctr_ruleset_unref(rs);
+  free(t.s);
+}
+
+/* A Sigma correlation's rule has no orders compiled (correlate_compile.c):
+ * its line sorts per alert, and must be the same. */
+Test(render_json, a_correlation_alert_is_the_reference_line)
+{
+  static const char rules[] =
+    "title: Snap\nid: snap-id\nname: snap\nlogsource: {product: aws, service: cloudtrail}\n"
+    "detection:\n  s: {eventName: DeleteDBSnapshot}\n  condition: s\nlevel: low\n"
+    "---\ntitle: Many Snaps\ncorrelation:\n  type: event_count\n  rules: [snap]\n"
+    "  group-by: [userIdentity.arn, awsRegion, userIdentity.arn]\n  timespan: 5m\n  condition:\n    gte: 2\n"
+    "level: high\ntags: [zz, attack.t1485, aa, zz]\n";
+  ctr_compiler *c;
+  ctr_ruleset *rs = NULL;
+  cr_assert_eq(ctr_compiler_new(&c), CTR_OK);
+  cr_assert_eq(ctr_compiler_add_string(c, rules, strlen(rules), "corr.yml"), CTR_OK);
+  int rc = ctr_compiler_compile(c, &rs);
+  for (size_t i = 0; rc != CTR_OK && i < ctr_compiler_diag_count(c); i++)
+    fprintf(stderr, "%s\n", ctr_diag_text(ctr_compiler_diag(c, i)));
+  cr_assert_eq(rc, CTR_OK);
+  ctr_compiler_free(c);
+  tu_text t = {0};
+  for (int i = 0; i < 3; i++)
+    tu_appendf(&t,
+               "{\"eventVersion\":\"1.08\",\"eventTime\":\"2025-01-01T10:0%d:00Z\",\"eventID\":\"e%d\","
+               "\"eventSource\":\"rds.amazonaws.com\",\"eventName\":\"DeleteDBSnapshot\",\"awsRegion\":\"eu-\\\"1\","
+               "\"userIdentity\":{\"type\":\"IAMUser\",\"arn\":\"arn:aws:iam::1:user/m\\u00e9\\n\"}}\n",
+               i, i);
+  seen s = {0};
+  scan_into(rs, t.s, t.len, &s);
+  cr_assert_gt(s.unsorted_rules, 0, "no correlation alert among %zu", s.alerts);
+  ctr_ruleset_unref(rs);
+  free(t.s);
+}
+
+/* ------------------------------------------------------------ the escaper */
+
+static void check_escape(const unsigned char *s, size_t n)
+{
+  ctr__buf b = {0};
+  sbuf want = {0};
+  sb_str(&want, "\"");
+  ref_escape(&want, (const char *)s, n);
+  sb_str(&want, "\"");
+  /* after some text already in the buffer too: the room kept is the buffer's */
+  cr_assert_eq(ctr__buf_append_str(&b, "prefix"), CTR_OK);
+  cr_assert_eq(ctr__json_str(&b, (const char *)s, n), CTR_OK);
+  cr_assert_eq(b.len, 6 + want.len);
+  cr_assert_eq(b.data[b.len], '\0');
+  if (memcmp(b.data + 6, want.s, want.len) != 0) {
+    char hex[3 * 64 + 1] = "";
+    for (size_t i = 0; i < n && i < 64; i++)
+      snprintf(hex + 3 * i, 4, "%02x ", s[i]);
+    cr_assert_fail("input %s(%zu bytes):\n got  %s\n want %s", hex, n, b.data + 6, want.s);
+  }
+  ctr__buf_free(&b);
+  free(want.s);
+}
+
+Test(render_json, every_byte_and_every_pair_of_bytes_escape_as_the_reference)
+{
+  unsigned char s[64];
+  for (int c = 0; c < 256; c++) {
+    s[0] = (unsigned char)c;
+    check_escape(s, 1);
+    /* inside a run, at either end of a 16-byte block and past it */
+    for (size_t at = 0; at < 40; at++) {
+      memset(s, 'k', sizeof s);
+      s[at] = (unsigned char)c;
+      check_escape(s, at + 1);
+      check_escape(s, 40);
+    }
+  }
+  for (int c = 0; c < 256; c++)
+    for (int d = 0; d < 256; d++) {
+      s[0] = (unsigned char)c;
+      s[1] = (unsigned char)d;
+      check_escape(s, 2);
+    }
+}
+
+Test(render_json, utf8_sequences_valid_invalid_and_cut_escape_as_the_reference)
+{
+  /* every lead byte with every second byte, and third and fourth bytes at
+   * the edges of the continuation range, whole and cut at the end */
+  static const unsigned char edges[] = {0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xff};
+  unsigned char s[8];
+  for (int lead = 0xc0; lead < 0x100; lead++) {
+    s[0] = (unsigned char)lead;
+    s[4] = 'z';
+    for (int b2 = 0; b2 < 256; b2++) {
+      s[1] = (unsigned char)b2;
+      s[2] = s[3] = 0x80;
+      for (size_t n = 2; n <= 5; n++)
+        check_escape(s, n);
+    }
+    for (size_t e2 = 0; e2 < sizeof edges; e2++)
+      for (size_t e3 = 0; e3 < sizeof edges; e3++)
+        for (size_t e4 = 0; e4 < sizeof edges; e4++) {
+          s[1] = edges[e2];
+          s[2] = edges[e3];
+          s[3] = edges[e4];
+          for (size_t n = 2; n <= 5; n++)
+            check_escape(s, n);
+        }
+  }
+}
+
+Test(render_json, random_strings_escape_as_the_reference)
+{
+  /* pieces weighted towards what ends a run */
+  static const char *const pieces[] = {"a",  "bcdefgh", "\"", "\\", "\n", "\x01", "\x1f", "\x7f",
+                                       "\xc3\xa9", "\xe2\x80\xa8", "\xf0\x9f\x98\x80", "\xed\xa0\x80",
+                                       "\xc0\xaf", "\xff", "\x80", "\xe2\x82", "0123456789abcdef"};
+  unsigned seed = 12345;
+  unsigned char s[512];
+  for (int round = 0; round < 20000; round++) {
+    size_t n = 0, want = (size_t)(rand_r(&seed) % 200);
+    while (n < want) {
+      const char *p = pieces[rand_r(&seed) % (sizeof pieces / sizeof pieces[0])];
+      size_t k = strlen(p);
+      if (n + k > sizeof s)
+        break;
+      memcpy(s + n, p, k);
+      n += k;
+    }
+    check_escape(s, n);
+  }
+}
+
+Test(render_json, key_order_is_strcmp_order_equal_names_in_place_or_once)
+{
+  char *names[] = {"evt.time", "ct.id", "b", "a", "ct.id", "B", "ct.idx", "\xc3\xa9", "ct"};
+  uint32_t order[9];
+  cr_assert_eq(ctr__json_key_order(names, 9, false, order), 9);
+  static const uint32_t all[] = {5, 3, 2, 8, 1, 4, 6, 0, 7};
+  cr_assert_arr_eq(order, all, sizeof all);
+  cr_assert_eq(ctr__json_key_order(names, 9, true, order), 8);
+  static const uint32_t once[] = {5, 3, 2, 8, 1, 6, 0, 7};
+  cr_assert_arr_eq(order, once, sizeof once);
+  cr_assert_eq(ctr__json_key_order(names, 0, true, order), 0);
+}
