@@ -260,67 +260,52 @@ static const uint32_t *key_order(char *const *names, size_t n, bool unique, cons
 
 /* ------------------------------------------------------------ time */
 
-/* The event time, broken down once per line (UTC). */
+#define TIME_ISO_LEN 34 /* evt.time.iso8601 */
+#define TIME_CLOCK_AT 11 /* evt.time: the part from the hour */
+
+/* The event time of a line, written once (UTC): ns since the epoch (0 for
+ * a record without a valid eventTime) and the text of evt.time.iso8601,
+ * "YYYY-MM-DDTHH:MM:SS.nnnnnnnnn+0000", whose part from the hour is
+ * evt.time's (the same text as those fields: fields_evt.c;
+ * tests/test_render.c compares them). Written here, not through the field
+ * registry, because an alert's JSON needs it without an event to extract
+ * from; by hand, as printf was most of the cost of an alert's JSON. */
 typedef struct event_time {
-  uint64_t ns; /* since the epoch; 0 for a record without a valid eventTime */
-  unsigned year, mon, mday, hour, min, sec;
+  uint64_t ns;
+  char iso[TIME_ISO_LEN + 1];
 } event_time;
 
-/* Civil date of a day count since 1970-01-01 (days >= 0): H. Hinnant's
- * civil_from_days, instead of gmtime_r, which takes the time zone lock
- * on every call. */
-static event_time event_time_of(int64_t time_ns)
-{
-  event_time t = {.ns = time_ns > 0 ? (uint64_t)time_ns : 0};
-  uint64_t sec = t.ns / 1000000000u, days = sec / 86400, rem = sec % 86400;
-  t.hour = (unsigned)(rem / 3600);
-  t.min = (unsigned)(rem / 60 % 60);
-  t.sec = (unsigned)(rem % 60);
-  uint64_t z = days + 719468, era = z / 146097, doe = z - era * 146097;
-  uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-  t.mday = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-  t.mon = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-  t.year = (unsigned)(yoe + era * 400 + (t.mon <= 2));
-  return t;
-}
-
-static char *put_digits(char *p, unsigned v, int width)
+static char *put_digits(char *p, uint64_t v, int width)
 {
   for (int i = width - 1; i >= 0; i--, v /= 10)
     p[i] = (char)('0' + v % 10);
   return p + width;
 }
 
-/* The event time as Falco prints it: evt.time ("HH:MM:SS.nnnnnnnnn"), or with
- * `iso` evt.time.iso8601 ("YYYY-MM-DDTHH:MM:SS.nnnnnnnnn+0000"), in UTC, the
- * same text as those fields (fields_evt.c; tests/test_render.c compares
- * them). Written here, not through the field registry, because an alert's
- * JSON needs it without an event to extract from. Hand-formatted: printf
- * was most of the cost of an alert's JSON. */
-static int time_text(const event_time *t, bool iso, ctr__buf *out)
+/* The date by H. Hinnant's civil_from_days rather than gmtime_r, which
+ * takes the time zone lock on every call. */
+static void event_time_of(int64_t time_ns, event_time *t)
 {
-  char buf[40], *p = buf;
-  if (iso) {
-    p = put_digits(p, t->year, 4);
-    *p++ = '-';
-    p = put_digits(p, t->mon, 2);
-    *p++ = '-';
-    p = put_digits(p, t->mday, 2);
-    *p++ = 'T';
-  }
-  p = put_digits(p, t->hour, 2);
+  t->ns = time_ns > 0 ? (uint64_t)time_ns : 0;
+  uint64_t sec = t->ns / 1000000000u, days = sec / 86400, rem = sec % 86400;
+  uint64_t z = days + 719468, era = z / 146097, doe = z - era * 146097;
+  uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+  uint64_t mon = mp < 10 ? mp + 3 : mp - 9;
+  char *p = put_digits(t->iso, yoe + era * 400 + (mon <= 2), 4);
+  *p++ = '-';
+  p = put_digits(p, mon, 2);
+  *p++ = '-';
+  p = put_digits(p, doy - (153 * mp + 2) / 5 + 1, 2);
+  *p++ = 'T';
+  p = put_digits(p, rem / 3600, 2);
   *p++ = ':';
-  p = put_digits(p, t->min, 2);
+  p = put_digits(p, rem / 60 % 60, 2);
   *p++ = ':';
-  p = put_digits(p, t->sec, 2);
+  p = put_digits(p, rem % 60, 2);
   *p++ = '.';
-  p = put_digits(p, (unsigned)(t->ns % 1000000000u), 9);
-  if (iso) {
-    memcpy(p, "+0000", 5);
-    p += 5;
-  }
-  return put(out, buf, (size_t)(p - buf));
+  p = put_digits(p, t->ns % 1000000000u, 9);
+  memcpy(p, "+0000", 6);
 }
 
 static int append_u64(ctr__buf *b, uint64_t v)
@@ -362,11 +347,24 @@ typedef struct line_src {
  * the trailer's ('a' 's' 'u' 'l'), or 't': the event time in ns. */
 static int json_member(ctr__buf *b, bool first, const char *name, char kind, const char *value, const event_time *t)
 {
-  int rc = first ? CTR_OK : PUT_LIT(b, ",");
-  if (rc == CTR_OK)
-    rc = json_cstr(b, name);
-  if (rc == CTR_OK)
-    rc = PUT_LIT(b, ":");
+  /* `,"name":` at once: a field's name rarely needs escaping. */
+  size_t n = strlen(name);
+  char *p = plain_run((const unsigned char *)name, n) == n ? room(b, n + 4) : NULL;
+  int rc = CTR_OK;
+  if (p) {
+    *p = ',';
+    p += !first;
+    *p++ = '"';
+    memcpy(p, name, n);
+    memcpy(p + n, "\":", 2);
+    b->len = (size_t)(p + n + 2 - b->data);
+  } else {
+    rc = first ? CTR_OK : PUT_LIT(b, ",");
+    if (rc == CTR_OK)
+      rc = json_cstr(b, name);
+    if (rc == CTR_OK)
+      rc = PUT_LIT(b, ":");
+  }
   if (rc != CTR_OK)
     return rc;
   switch (kind) {
@@ -483,7 +481,8 @@ static int json_members(const line_src *x, const char *trailer, ctr__buf *b)
     /* Falco's output: "<evt.time>: <Priority> <message>". */
     rc = PUT_LIT(b, ",\"output\":\"");
     if (rc == CTR_OK)
-      rc = time_text(&x->t, x->flags & CTR_JSON_TIME_ISO8601, b);
+      rc = x->flags & CTR_JSON_TIME_ISO8601 ? put(b, x->t.iso, TIME_ISO_LEN)
+                                             : put(b, x->t.iso + TIME_CLOCK_AT, TIME_ISO_LEN - 5 - TIME_CLOCK_AT);
     if (rc == CTR_OK)
       rc = PUT_LIT(b, ": ");
     if (rc == CTR_OK)
@@ -525,8 +524,8 @@ CTR_API int ctr_match_json(const ctr_match *m, unsigned flags, char **out, size_
   const char *hostname = ro->json.data;
   const char *id = hostname + strlen(hostname) + 1;
   const char *trailer = id + strlen(id) + 1;
-  line_src x = {.m = m, .rule = ro->rule, .flags = flags, .event_id = *id == 's' ? id + 1 : NULL,
-                .t = event_time_of(ctr_match_time(m))};
+  line_src x = {.m = m, .rule = ro->rule, .flags = flags, .event_id = *id == 's' ? id + 1 : NULL};
+  event_time_of(ctr_match_time(m), &x.t);
 
   ctr__buf b = {0};
   /* One allocation for most lines: the output appears twice at most, the
@@ -542,11 +541,9 @@ CTR_API int ctr_match_json(const ctr_match *m, unsigned flags, char **out, size_
   if (rc == CTR_OK)
     rc = PUT_LIT(&b, ",\"time\":\"");
   if (rc == CTR_OK)
-    rc = time_text(&x.t, true, &b);
-  if (rc == CTR_OK) {
-    b.len -= 5; /* "+0000" */
+    rc = put(&b, x.t.iso, TIME_ISO_LEN - 5); /* without "+0000" */
+  if (rc == CTR_OK)
     rc = PUT_LIT(&b, "Z\"}");
-  }
   if (rc != CTR_OK) {
     ctr__buf_free(&b);
     return rc;
