@@ -10,8 +10,8 @@
  * is sure jansson would accept it; whatever it does not model exactly is left
  * to jansson (NULL is returned and the caller takes the slow path):
  *   - \u escapes (jansson decodes them and checks surrogates and NUL);
- *   - numbers with an exponent or more than 18 integer digits (jansson
- *     rejects integers and reals that overflow);
+ *   - numbers with more than 18 integer digits or an exponent over 280
+ *     (jansson rejects integers and reals that overflow);
  *   - non-ASCII bytes that are not well-formed UTF-8, control characters in
  *     strings, nesting deeper than CTR__WALK_MAX_DEPTH;
  *   - a top-level key holding an escape (it may decode to one we read) or a
@@ -172,8 +172,11 @@ static inline __attribute__((always_inline)) bytes skip_string(stop_block *b, by
   }
 }
 
-/* A JSON number jansson certainly accepts: no exponent and at most 18 integer
- * digits, so it neither overflows a json_int_t nor a double. */
+/* A JSON number jansson certainly accepts: at most 18 integer digits, so an
+ * integer does not overflow a json_int_t, and an exponent of at most 280, so
+ * a real stays below 10^299 and does not overflow a double (the one error
+ * jansson reports for a real). Real records hold such numbers (CloudWatch's
+ * `1.5e-07`); anything beyond is left to jansson. */
 static bytes skip_number(bytes p, bytes end)
 {
   if (*p == '-')
@@ -198,7 +201,18 @@ static bytes skip_number(bytes p, bytes end)
     if (p == first)
       return NULL;
   }
-  if (p < end && ((*p >= '0' && *p <= '9') || *p == 'e' || *p == 'E'))
+  if (p < end && (*p == 'e' || *p == 'E')) {
+    p++;
+    if (p < end && (*p == '+' || *p == '-'))
+      p++;
+    bytes first = p;
+    unsigned exp = 0;
+    while (p < end && *p >= '0' && *p <= '9' && exp <= 280)
+      exp = exp * 10 + (unsigned)(*p++ - '0');
+    if (p == first || exp > 280)
+      return NULL;
+  }
+  if (p < end && *p >= '0' && *p <= '9')
     return NULL;
   return p;
 }
