@@ -156,7 +156,17 @@ static inline int emit_walked(ctr__framer *f, const char *p, size_t n, uint64_t 
   return f->sink.record ? f->sink.record(f->sink.ud, p, n, index, offset, facts) : CTR_OK;
 }
 
-static inline int emit(ctr__framer *f, const char *p, size_t n, uint64_t offset) { return emit_walked(f, p, n, offset, NULL); }
+/* A record the byte path framed (it spanned chunks, or came out of an
+ * envelope): walked here, so that the index, the prefilter and the reads
+ * member by member serve it as they serve a record cut in one chunk, rather
+ * than a parse of the whole record. What the walk cannot vouch for (a \u
+ * escape, invalid JSON) goes to the sink without facts: jansson decides. */
+static inline int emit(ctr__framer *f, const char *p, size_t n, uint64_t offset)
+{
+  ctr__record_facts facts;
+  bool walked = ctr__walk_record(p, n, &facts) && facts.depth <= f->lim.max_depth;
+  return emit_walked(f, p, n, offset, walked ? &facts : NULL);
+}
 
 static inline void bad_record(ctr__framer *f, int status, uint64_t offset, const char *msg)
 {

@@ -418,10 +418,7 @@ static bool rules_out(const ctr__prefilter *pf, const char *data, size_t len, co
 
 bool ctr__prefilter_skips(const ctr__prefilter *pf, const char *data, size_t len, const ctr__record_facts *facts)
 {
-  if (facts)
-    return rules_out(pf, data, len, facts);
-  /* Not cut by a walk (it spanned chunks, or came out of an envelope);
-   * trailing bytes are left to jansson to report. */
-  ctr__record_facts walked;
-  return ctr__walk_record(data, len, &walked) && rules_out(pf, data, len, &walked);
+  /* Without facts the walk could not vouch for the record (the framer walks
+   * every record it emits): only a parse can say what it holds. */
+  return facts && rules_out(pf, data, len, facts);
 }
