@@ -477,6 +477,116 @@ Test(render_json, a_correlation_alert_is_the_reference_line)
   free(t.s);
 }
 
+/* ------------------------------------------------------------ out of memory */
+
+/* Allocations made to fail (tests/meson.build wraps malloc and realloc):
+ * armed only around ctr_match_json. */
+void *__real_malloc(size_t n);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_realloc(void *p, size_t n);
+static bool g_armed, g_failed;
+static long g_count, g_fail_at;
+
+static bool inject(void)
+{
+  if (!g_armed || ++g_count != g_fail_at)
+    return false;
+  g_failed = true;
+  return true;
+}
+void *__wrap_malloc(size_t n) { return inject() ? NULL : __real_malloc(n); }
+void *__wrap_realloc(void *p, size_t n) { return inject() ? NULL : __real_realloc(p, n); }
+
+/* Each allocation of each line failed in turn: CTR_ENOMEM, nothing handed
+ * out (nor leaked: ASan), then the line whole once none fails. */
+static int fail_each_allocation(const ctr_match *m, void *ud)
+{
+  seen *s = ud;
+  s->alerts++;
+  s->unsorted_rules += ctr__match_render(m)->rule->ofield_sorted == NULL;
+  static const unsigned flag_sets[] = {0, CTR_JSON_EVENT_ID | CTR_JSON_MESSAGE | CTR_JSON_TIME_ISO8601};
+  for (size_t f = 0; f < 2; f++) {
+    for (long k = 1;; k++) {
+      char sentinel[] = "untouched", *line = sentinel;
+      size_t len = 12345;
+      g_count = 0;
+      g_fail_at = k;
+      g_failed = false;
+      g_armed = true;
+      int rc = ctr_match_json(m, flag_sets[f], &line, &len);
+      g_armed = false;
+      if (g_failed) {
+        cr_assert_eq(rc, CTR_ENOMEM, "allocation %ld failed, rc %d", k, rc);
+        cr_assert_eq(line, sentinel);
+        cr_assert_eq(len, 12345);
+        s->lines++; /* a failure seen */
+        continue;
+      }
+      cr_assert_eq(rc, CTR_OK);
+      char *want = ref_line(m, flag_sets[f]);
+      cr_assert_str_eq(line, want);
+      free(want);
+      ctr_free(line);
+      break;
+    }
+  }
+  return 0;
+}
+
+Test(render_json, every_allocation_failing_in_turn_gives_enomem_and_nothing_else)
+{
+  /* a correlation (its orders sorted per alert), a rule of 40 fields (their
+   * kinds not on the stack), values that grow six-fold escaped (the line's
+   * buffer grown) */
+  tu_text rules = {0};
+  tu_appendf(&rules, "%s", "title: Snap\nid: snap-id\nname: snap\nlogsource: {product: aws, service: cloudtrail}\n"
+                           "detection:\n  s: {eventName: DeleteDBSnapshot}\n  condition: s\nlevel: low\n"
+                           "---\ntitle: Many Snaps\ncorrelation:\n  type: event_count\n  rules: [snap]\n"
+                           "  group-by: [userIdentity.arn]\n  timespan: 5m\n  condition:\n    gte: 2\n"
+                           "level: high\ntags: [zz, aa]\n---\n"
+                           "- rule: Wide\n  desc: d\n  condition: ct.name = DeleteDBSnapshot\n  output: \"");
+  for (int i = 0; i < 40; i++)
+    tu_appendf(&rules, "%%json.values[requestParameters.f%02d] ", i);
+  tu_appendf(&rules, "%s", "%ct.user.arn\"\n  priority: ERROR\n  source: aws_cloudtrail\n  tags: [b, a, b]\n");
+  ctr_compiler *c;
+  ctr_ruleset *rs = NULL;
+  cr_assert_eq(ctr_compiler_new(&c), CTR_OK);
+  cr_assert_eq(ctr_compiler_add_string(c, rules.s, rules.len, "oom.yml"), CTR_OK);
+  int rc = ctr_compiler_compile(c, &rs);
+  for (size_t i = 0; rc != CTR_OK && i < ctr_compiler_diag_count(c); i++)
+    fprintf(stderr, "%s\n", ctr_diag_text(ctr_compiler_diag(c, i)));
+  cr_assert_eq(rc, CTR_OK);
+  ctr_compiler_free(c);
+  tu_text t = {0};
+  for (int i = 0; i < 2; i++) {
+    tu_appendf(&t,
+               "{\"eventVersion\":\"1.08\",\"eventTime\":\"2025-01-01T10:0%d:00Z\",\"eventID\":\"e%d\","
+               "\"eventSource\":\"rds.amazonaws.com\",\"eventName\":\"DeleteDBSnapshot\",\"awsRegion\":\"r\","
+               "\"userIdentity\":{\"type\":\"IAMUser\",\"arn\":\"arn:aws:iam::1:user/m\"},\"requestParameters\":{",
+               i, i);
+    for (int f = 0; f < 40; f++) {
+      tu_appendf(&t, "%s\"f%02d\":\"", f ? "," : "", f);
+      for (int k = 0; k < 50; k++)
+        tu_appendf(&t, "\\u0001");
+      tu_appendf(&t, "\"");
+    }
+    tu_appendf(&t, "}}\n");
+  }
+  seen s = {0};
+  ctr_scanner *sc;
+  cr_assert_eq(ctr_scanner_new(rs, fail_each_allocation, &s, &sc), CTR_OK);
+  cr_assert_eq(ctr_scanner_feed(sc, t.s, t.len), CTR_OK);
+  cr_assert_eq(ctr_scanner_finish(sc), CTR_OK);
+  ctr_scanner_free(sc);
+  cr_assert_eq(s.alerts, 3, "%zu alerts", s.alerts); /* Wide twice, the correlation once */
+  cr_assert_gt(s.unsorted_rules, 0);
+  cr_assert_geq(s.lines, 3 * 2 * 2, "%zu failures", s.lines); /* at least a buffer and a growth each */
+  ctr_ruleset_unref(rs);
+  free(rules.s);
+  free(t.s);
+}
+
 /* ------------------------------------------------------------ the escaper */
 
 static void check_escape(const unsigned char *s, size_t n)
