@@ -454,15 +454,9 @@ Test(render_json, a_correlation_alert_is_the_reference_line)
     "---\ntitle: Many Snaps\ncorrelation:\n  type: event_count\n  rules: [snap]\n"
     "  group-by: [userIdentity.arn, awsRegion, userIdentity.arn]\n  timespan: 5m\n  condition:\n    gte: 2\n"
     "level: high\ntags: [zz, attack.t1485, aa, zz]\n";
-  ctr_compiler *c;
-  ctr_ruleset *rs = NULL;
-  cr_assert_eq(ctr_compiler_new(&c), CTR_OK);
-  cr_assert_eq(ctr_compiler_add_string(c, rules, strlen(rules), "corr.yml"), CTR_OK);
-  int rc = ctr_compiler_compile(c, &rs);
-  for (size_t i = 0; rc != CTR_OK && i < ctr_compiler_diag_count(c); i++)
-    fprintf(stderr, "%s\n", ctr_diag_text(ctr_compiler_diag(c, i)));
-  cr_assert_eq(rc, CTR_OK);
-  ctr_compiler_free(c);
+  char diags[4096];
+  ctr_ruleset *rs = tu_compile(rules, diags, sizeof diags);
+  cr_assert_not_null(rs, "%s", diags);
   tu_text t = {0};
   for (int i = 0; i < 3; i++)
     tu_appendf(&t,
@@ -549,15 +543,9 @@ Test(render_json, every_allocation_failing_in_turn_gives_enomem_and_nothing_else
   for (int i = 0; i < 40; i++)
     tu_appendf(&rules, "%%json.values[requestParameters.f%02d] ", i);
   tu_appendf(&rules, "%s", "%ct.user.arn\"\n  priority: ERROR\n  source: aws_cloudtrail\n  tags: [b, a, b]\n");
-  ctr_compiler *c;
-  ctr_ruleset *rs = NULL;
-  cr_assert_eq(ctr_compiler_new(&c), CTR_OK);
-  cr_assert_eq(ctr_compiler_add_string(c, rules.s, rules.len, "oom.yml"), CTR_OK);
-  int rc = ctr_compiler_compile(c, &rs);
-  for (size_t i = 0; rc != CTR_OK && i < ctr_compiler_diag_count(c); i++)
-    fprintf(stderr, "%s\n", ctr_diag_text(ctr_compiler_diag(c, i)));
-  cr_assert_eq(rc, CTR_OK);
-  ctr_compiler_free(c);
+  char diags[4096];
+  ctr_ruleset *rs = tu_compile(rules.s, diags, sizeof diags);
+  cr_assert_not_null(rs, "%s", diags);
   tu_text t = {0};
   for (int i = 0; i < 2; i++) {
     tu_appendf(&t,
