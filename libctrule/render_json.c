@@ -326,7 +326,7 @@ static bool is_time_field(const char *name)
 {
   static const char *const names[] = {"evt.time", "evt.time.s", "evt.time.iso8601", "evt.datetime",
                                       "evt.datetime.s"};
-  if (strncmp(name, "evt.", 4) != 0)
+  if (name[0] != 'e' || strncmp(name, "evt.", 4) != 0)
     return false;
   for (size_t i = 0; i < CTR__COUNTOF(names); i++)
     if (strcmp(name, names[i]) == 0)
@@ -380,6 +380,13 @@ static int json_member(ctr__buf *b, bool first, const char *name, char kind, con
   }
 }
 
+/* strcmp's sign, told by the first bytes when they differ (an extra and
+ * most output fields: "ct.id" and "evt.time" against "ct..." or "rds..."). */
+static inline int key_cmp(const char *a, const char *b)
+{
+  return a[0] != b[0] ? (unsigned char)a[0] - (unsigned char)b[0] : strcmp(a, b);
+}
+
 /* Where each output field's value is: for field i, its kind in the trailer
  * and, for a list, its JSON array (entries in field order). */
 static void trailer_fields(const char *tr, size_t n, const char **kinds)
@@ -422,7 +429,7 @@ static int json_output_fields(const line_src *x, const char *trailer, ctr__buf *
     const char *name = k < count ? r->ofield_names[order[k]] : NULL;
     int c = 0;
     /* The extras that sort before this name; one the rule names is its. */
-    while (rc == CTR_OK && e < ne && (!name || (c = strcmp(extra[e], name)) <= 0)) {
+    while (rc == CTR_OK && e < ne && (!name || (c = key_cmp(extra[e], name)) <= 0)) {
       if (!name || c < 0) {
         rc = json_member(b, first, extra[e], extra_kind[e], x->event_id, &x->t);
         first = false;
