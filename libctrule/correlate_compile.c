@@ -5,6 +5,7 @@
  * feed which correlations and which `generate: false` silences. The state
  * those rules feed at scan time is correlate.c's. */
 #include "correlate.h"
+#include "render.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +85,19 @@ static ctr__cexpr *field_expr(ccx *x, const char *ptr)
   e->slot = (uint32_t)rs->nslots++;
   e->type = CTR__FT_STRING;
   return e;
+}
+
+/* The orders of the alert's JSON line (render_json.c), sorted once here, as
+ * compile_output.c sorts a rule's. */
+static void json_orders(ccx *x, ctr__crule *cr)
+{
+  cr->ofield_sorted = palloc(x, cr->nofields * sizeof *cr->ofield_sorted);
+  cr->tags_sorted = palloc(x, cr->ntags * sizeof *cr->tags_sorted);
+  if (!cr->ofield_sorted || !cr->tags_sorted || !cr->tags)
+    return;
+  if (ctr__json_key_order(cr->ofield_names, cr->nofields, false, cr->ofield_sorted) == (size_t)-1 ||
+      (cr->ntags_sorted = ctr__json_key_order(cr->tags, cr->ntags, true, cr->tags_sorted)) == (size_t)-1)
+    x->nomem = true;
 }
 
 /* The correlation's rule: its output is a template over the alert record
@@ -194,6 +208,8 @@ static void compile_one(ccx *x, const ctr__corrdef *d, ctr__ccorr *c, const ctr_
   ctr__rule_def sel_view = {.name = d->title, .tags = d->tags, .ntags = d->ntags, .priority = d->priority, .enabled = true};
   cr->enabled = ctr__rule_selected(&sel_view, sel, nsel, min_priority);
   build_output(x, d, cr);
+  if (!x->nomem)
+    json_orders(x, cr);
   c->rule = (uint32_t)rs->nrules++;
   if (cr->enabled)
     rs->nenabled++;

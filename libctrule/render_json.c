@@ -240,23 +240,6 @@ size_t ctr__json_key_order(char *const *names, size_t n, bool unique, uint32_t *
   return w;
 }
 
-/* names[0..n) in key order: the rule's (`sorted`, `nsorted`, compiled), else
- * (a rule built without it: a correlation's) sorted now into *tmp, freed
- * by the caller. NULL when memory ran out. */
-static const uint32_t *key_order(char *const *names, size_t n, bool unique, const uint32_t *sorted,
-                                 size_t nsorted, uint32_t **tmp, size_t *count)
-{
-  if (sorted) {
-    *count = nsorted;
-    return sorted;
-  }
-  if (!(*tmp = malloc((n ? n : 1) * sizeof **tmp)) || (*count = ctr__json_key_order(names, n, unique, *tmp)) == (size_t)-1) {
-    free(*tmp);
-    *tmp = NULL;
-    return NULL;
-  }
-  return *tmp;
-}
 
 /* ------------------------------------------------------------ time */
 
@@ -404,15 +387,11 @@ static void trailer_fields(const char *tr, size_t n, const char **kinds)
 static int json_output_fields(const line_src *x, const char *trailer, ctr__buf *b)
 {
   const ctr__crule *r = x->rule;
-  size_t n = r->nofields, count;
-  uint32_t *tmp = NULL;
+  size_t n = r->nofields, count = n;
+  const uint32_t *order = r->ofield_sorted; /* sorted when the rule was compiled */
   const char *kinds_here[32], **kinds = n <= 32 ? kinds_here : malloc(n * sizeof *kinds);
-  const uint32_t *order = kinds ? key_order(r->ofield_names, n, false, r->ofield_sorted, n, &tmp, &count) : NULL;
-  if (!order) {
-    if (kinds != kinds_here)
-      free(kinds);
+  if (!kinds)
     return CTR_ENOMEM;
-  }
   trailer_fields(trailer, n, kinds);
   const char *extra[2] = {NULL, NULL};
   char extra_kind[2] = {'a', 't'};
@@ -445,7 +424,6 @@ static int json_output_fields(const line_src *x, const char *trailer, ctr__buf *
     rc = json_member(b, first, name, kind, kind == 'l' ? kinds[i] + 1 : ctr_match_field_value(x->m, i), &x->t);
     first = false;
   }
-  free(tmp);
   if (kinds != kinds_here)
     free(kinds);
   return rc == CTR_OK ? PUT_LIT(b, "}") : rc;
@@ -454,19 +432,14 @@ static int json_output_fields(const line_src *x, const char *trailer, ctr__buf *
 /* ,"tags":[...]: Falco keeps tags in a std::set, sorted, each once. */
 static int json_tags(const ctr__crule *r, ctr__buf *b)
 {
-  uint32_t *tmp = NULL;
-  size_t count;
-  const uint32_t *order = key_order(r->tags, r->ntags, true, r->tags_sorted, r->ntags_sorted, &tmp, &count);
-  if (!order)
-    return CTR_ENOMEM;
+  const uint32_t *order = r->tags_sorted; /* sorted and made unique when the rule was compiled */
   int rc = PUT_LIT(b, ",\"tags\":[");
-  for (size_t i = 0; rc == CTR_OK && i < count; i++) {
+  for (size_t i = 0; rc == CTR_OK && i < r->ntags_sorted; i++) {
     if (i)
       rc = PUT_LIT(b, ",");
     if (rc == CTR_OK)
       rc = json_cstr(b, r->tags[order[i]]);
   }
-  free(tmp);
   return rc == CTR_OK ? PUT_LIT(b, "]") : rc;
 }
 
