@@ -119,6 +119,7 @@ typedef struct ctr__record_facts {
   ctr__topval top[CTR__TOP__COUNT];
   unsigned depth; /* deepest nesting; the record object itself is 1 */
   bool escaped;   /* some string or key anywhere holds a backslash escape */
+  bool unicode;   /* ... a \u escape: any literal may be spelt in the bytes otherwise */
 } ctr__record_facts;
 
 /* One top-level member of a record, as bytes of the record: its key (never

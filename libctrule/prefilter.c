@@ -336,13 +336,20 @@ static bool may_match(const rule_needs *r, const ctr__topval *top)
   return true;
 }
 
+/* Whether an escape in the record may hide a literal of grp from its bytes:
+ * a \u escape may spell any character, the others only those JSON escapes. */
+static inline bool may_hide(const ctr__record_facts *facts, const literal_group *grp)
+{
+  return facts->unicode || (facts->escaped && grp->escapable);
+}
+
 /* Whether every literal group of a rule has a literal in the record's bytes,
- * or one an escape may hide (escaped: the record holds some escape). */
-static bool literals_present(const rule_needs *r, const char *data, size_t len, bool escaped)
+ * or one an escape may hide. */
+static bool literals_present(const rule_needs *r, const char *data, size_t len, const ctr__record_facts *facts)
 {
   for (uint32_t g = 0; g < r->ngroups; g++) {
     const literal_group *grp = &r->groups[g];
-    bool found = escaped && grp->escapable;
+    bool found = may_hide(facts, grp);
     for (uint32_t i = 0; i < grp->n && !found; i++)
       found = grp->nocase ? ctr__contains_folded(data, len, grp->lits[i].s, grp->lits[i].len)
                           : ctr__contains(data, len, grp->lits[i].s, grp->lits[i].len);
@@ -360,7 +367,7 @@ static bool any_candidate(const ctr__prefilter *pf, const uint32_t *rules, uint3
   if (!m->lm) {
     for (uint32_t i = 0; i < n; i++) {
       const rule_needs *r = &pf->needs[rules[i]];
-      if (may_match(r, facts->top) && literals_present(r, data, len, facts->escaped))
+      if (may_match(r, facts->top) && literals_present(r, data, len, facts))
         return true;
     }
     return false;
@@ -383,7 +390,7 @@ static bool any_candidate(const ctr__prefilter *pf, const uint32_t *rules, uint3
     bool all = true;
     for (uint32_t g = 0; g < r->ngroups && all; g++) {
       const literal_group *grp = &r->groups[g];
-      bool hit = facts->escaped && grp->escapable;
+      bool hit = may_hide(facts, grp);
       for (uint32_t k = 0; k < grp->n && !hit; k++)
         hit = found[mine[k] >> 6] >> (mine[k] & 63) & 1;
       mine += grp->n;

@@ -9,7 +9,10 @@
  * crossed once and never parsed. The walk vouches for a record only when it
  * is sure jansson would accept it; whatever it does not model exactly is left
  * to jansson (NULL is returned and the caller takes the slow path):
- *   - \u escapes (jansson decodes them and checks surrogates and NUL);
+ *   - a \u escape that is not one jansson decodes (a lone or unpaired
+ *     surrogate, bad hex) or that spells U+0000 (which jansson refuses in a
+ *     key); the others are crossed, and the record marked (facts->unicode):
+ *     any character may be spelt so, which the literal prefilter must know;
  *   - numbers with more than 18 integer digits or an exponent over 280
  *     (jansson rejects integers and reals that overflow);
  *   - non-ASCII bytes that are not well-formed UTF-8, control characters in
@@ -100,6 +103,7 @@ typedef struct stop_block {
   bytes base;
   size_t len;
   uint64_t mask;
+  bool unicode; /* a \u escape was crossed: any character may be spelt so */
 } stop_block;
 
 #ifdef __SSE2__
@@ -141,9 +145,38 @@ static inline __attribute__((always_inline)) bytes next_stop(stop_block *b, byte
   }
 }
 
+/* The value of the four hex digits at p (jansson reads either case), -1 if
+ * they are not. */
+static inline int hex4(bytes p)
+{
+  int v = 0;
+  for (int i = 0; i < 4; i++) {
+    unsigned c = p[i], d = c - '0' < 10 ? c - '0' : (c | 0x20) - 'a' < 6 ? (c | 0x20) - 'a' + 10 : 16;
+    if (d > 15)
+      return -1;
+    v = v << 4 | (int)d;
+  }
+  return v;
+}
+
+/* The length of the \u escape at p (6, or 12 for a surrogate pair) when
+ * jansson decodes it, 0 otherwise: a high surrogate must be followed at
+ * once by a low one, a low one never comes alone. U+0000 is left to jansson
+ * too (it refuses it in a key). */
+static size_t unicode_escape(bytes p, bytes end)
+{
+  int v = end - p >= 6 ? hex4(p + 2) : -1;
+  if (v <= 0 || (v >= 0xDC00 && v <= 0xDFFF))
+    return 0;
+  if (v < 0xD800 || v > 0xDBFF)
+    return 6;
+  int w = end - p >= 12 && p[6] == '\\' && p[7] == 'u' ? hex4(p + 8) : -1;
+  return w >= 0xDC00 && w <= 0xDFFF ? 12 : 0;
+}
+
 /* A string starting at the quote *p: returns the byte after its closing
  * quote, NULL if the walk cannot vouch for it (jansson decides). *escaped is
- * set when it holds any backslash escape. */
+ * set when it holds any backslash escape, b->unicode when a \u one. */
 static inline __attribute__((always_inline)) bytes skip_string(stop_block *b, bytes p, bytes end, bool *escaped)
 {
   p++;
@@ -156,11 +189,16 @@ static inline __attribute__((always_inline)) bytes skip_string(stop_block *b, by
     if (*p == '\\') {
       if (end - p < 2)
         return NULL;
-      /* \uXXXX (surrogates, NUL) is left to jansson: it decodes and checks it. */
-      if (!k_simple_escape[p[1]])
-        return NULL;
       *escaped = true;
-      p += 2;
+      if (k_simple_escape[p[1]]) {
+        p += 2;
+        continue;
+      }
+      size_t n = p[1] == 'u' ? unicode_escape(p, end) : 0;
+      if (!n)
+        return NULL;
+      b->unicode = true;
+      p += n;
       continue;
     }
     if (*p < 0x20)
@@ -411,7 +449,7 @@ key_string: {
 const char *ctr__walk_object(const char *from, const char *to, bool bail_on_shape_keys, ctr__record_facts *facts)
 {
   bytes p = (bytes)from, end = (bytes)to;
-  walk_state w = {{p, 0, 0}, 1, false};
+  walk_state w = {{p, 0, 0, false}, 1, false};
   ctr__topval *top = facts->top;
 
   memset(facts, 0, sizeof *facts);
@@ -467,6 +505,7 @@ const char *ctr__walk_object(const char *from, const char *to, bool bail_on_shap
 done:
   facts->depth = (unsigned)w.deepest;
   facts->escaped = w.any_escape;
+  facts->unicode = w.blk.unicode;
   return (const char *)p + 1;
 }
 
@@ -513,7 +552,7 @@ static bytes skip_container(stop_block *b, bytes p, bytes end)
 size_t ctr__walk_members(const char *data, size_t len, ctr__member *members, size_t cap)
 {
   bytes p = (bytes)data, end = p + len;
-  stop_block blk = {p, 0, 0};
+  stop_block blk = {p, 0, 0, false};
   size_t n = 0;
   p = skip_ws(p, end);
   if (p >= end || *p != '{')
@@ -639,7 +678,7 @@ static bytes path_down(stop_block *b, bytes p, bytes end, const ctr__pathstep *s
 ctr__step ctr__walk_path(const char *v, size_t len, const ctr__pathstep *steps, size_t n, ctr__bspan *out)
 {
   bytes p = (bytes)v, end = p + len;
-  stop_block blk = {p, 0, 0};
+  stop_block blk = {p, 0, 0, false};
   ctr__step st = CTR__STEP_UNSURE;
   p = skip_ws(p, end);
   if (p >= end || !path_down(&blk, p, end, steps, n, out, &st))
