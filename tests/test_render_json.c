@@ -18,25 +18,8 @@
 
 /* ------------------------------------------------------------ the reference */
 
-/* A growable string of the reference's own (no library helper). */
-typedef struct sbuf {
-  char *s;
-  size_t len, cap;
-} sbuf;
-
-static void sb_put(sbuf *b, const void *p, size_t n)
-{
-  if (b->len + n + 1 > b->cap) {
-    b->cap = (b->len + n + 1) * 2;
-    b->s = realloc(b->s, b->cap);
-    cr_assert_not_null(b->s);
-  }
-  memcpy(b->s + b->len, p, n);
-  b->len += n;
-  b->s[b->len] = '\0';
-}
-
-static void sb_str(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
+/* The reference writes into a tu_text (testutil), not the library's buffer. */
+static void sb_str(tu_text *b, const char *s) { tu_append(b, s, strlen(s)); }
 
 /* Length of the well-formed UTF-8 sequence at s (n bytes left), 0 if none:
  * the table of well-formed byte sequences of the Unicode standard (3.9,
@@ -65,7 +48,7 @@ static size_t ref_utf8(const unsigned char *s, size_t n)
 }
 
 /* docs/alert-format.md#strings, one byte at a time. */
-static void ref_escape(sbuf *b, const char *str, size_t n)
+static void ref_escape(tu_text *b, const char *str, size_t n)
 {
   const unsigned char *s = (const unsigned char *)str;
   for (size_t i = 0; i < n;) {
@@ -90,9 +73,9 @@ static void ref_escape(sbuf *b, const char *str, size_t n)
       snprintf(tmp, sizeof tmp, "\\u%04x", c);
       sb_str(b, tmp);
     } else if (c < 0x80)
-      sb_put(b, &c, 1);
+      tu_append(b, &c, 1);
     else if ((k = ref_utf8(s + i, n - i)) != 0) {
-      sb_put(b, s + i, k);
+      tu_append(b, s + i, k);
       i += k;
       continue;
     } else
@@ -101,7 +84,7 @@ static void ref_escape(sbuf *b, const char *str, size_t n)
   }
 }
 
-static void ref_jstr(sbuf *b, const char *s)
+static void ref_jstr(tu_text *b, const char *s)
 {
   sb_str(b, "\"");
   ref_escape(b, s, strlen(s));
@@ -129,7 +112,7 @@ static bool ref_time_field(const char *n)
          !strcmp(n, "evt.datetime") || !strcmp(n, "evt.datetime.s");
 }
 
-static void ref_time(sbuf *b, uint64_t ns, bool iso)
+static void ref_time(tu_text *b, uint64_t ns, bool iso)
 {
   time_t sec = (time_t)(ns / 1000000000u);
   struct tm tm;
@@ -144,7 +127,7 @@ static void ref_time(sbuf *b, uint64_t ns, bool iso)
   sb_str(b, buf);
 }
 
-static void ref_output_fields(sbuf *b, const ctr_match *m, unsigned flags, const char *tr, const char *id,
+static void ref_output_fields(tu_text *b, const ctr_match *m, unsigned flags, const char *tr, const char *id,
                               uint64_t ns)
 {
   size_t n = ctr_match_field_count(m), nf = 0;
@@ -201,7 +184,7 @@ static char *ref_line(const ctr_match *m, unsigned flags)
   uint64_t ns = t > 0 ? (uint64_t)t : 0;
   const char *prio = ctr_priority_name(ctr_match_priority(m));
   prio = prio ? prio : "Debug";
-  sbuf b = {0};
+  tu_text b = {0};
   sb_str(&b, "{\"hostname\":");
   ref_jstr(&b, hostname);
   if (flags & CTR_JSON_MESSAGE) {
@@ -580,7 +563,7 @@ Test(render_json, every_allocation_failing_in_turn_gives_enomem_and_nothing_else
 static void check_escape(const unsigned char *s, size_t n)
 {
   ctr__buf b = {0};
-  sbuf want = {0};
+  tu_text want = {0};
   sb_str(&want, "\"");
   ref_escape(&want, (const char *)s, n);
   sb_str(&want, "\"");

@@ -149,6 +149,18 @@ char *tu_join(char **v, size_t n)
   return s;
 }
 
+void tu_append(tu_text *t, const void *p, size_t n)
+{
+  if (t->len + n + 1 > t->cap) {
+    t->cap = 2 * (t->len + n + 1);
+    t->s = realloc(t->s, t->cap);
+    cr_assert_not_null(t->s);
+  }
+  memcpy(t->s + t->len, p, n);
+  t->len += n;
+  t->s[t->len] = '\0';
+}
+
 void tu_appendf(tu_text *t, const char *fmt, ...)
 {
   va_list ap;
@@ -156,13 +168,6 @@ void tu_appendf(tu_text *t, const char *fmt, ...)
   char *line;
   cr_assert(vasprintf(&line, fmt, ap) >= 0);
   va_end(ap);
-  size_t n = strlen(line);
-  if (t->len + n + 1 > t->cap) {
-    t->cap = 2 * (t->len + n + 1);
-    t->s = realloc(t->s, t->cap);
-    cr_assert_not_null(t->s);
-  }
-  memcpy(t->s + t->len, line, n + 1);
-  t->len += n;
+  tu_append(t, line, strlen(line));
   free(line);
 }

@@ -29,6 +29,8 @@ typedef struct tu_text {
   size_t len, cap;
 } tu_text;
 __attribute__((format(printf, 2, 3))) void tu_appendf(tu_text *t, const char *fmt, ...);
+/* n bytes (NULs too) appended, the text kept NUL-terminated. */
+void tu_append(tu_text *t, const void *p, size_t n);
 
 #endif
 
