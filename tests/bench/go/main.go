@@ -21,10 +21,10 @@ import (
 	"os"
 	"sort"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/libctrule/libctrule/bindings/go/ctrule"
+	"github.com/libctrule/libctrule/tests/bench/go/internal/cputime"
 )
 
 const chunk = 1 << 20
@@ -87,11 +87,11 @@ func scan(rs *ctrule.Ruleset, data []byte) (records, alerts uint64) {
 
 // cpuTime is the user and system time of the process, all its threads.
 func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+	t, err := cputime.Process()
+	if err != nil {
 		fail(err)
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return t
 }
 
 func fail(err error) {

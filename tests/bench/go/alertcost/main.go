@@ -23,10 +23,10 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/libctrule/libctrule/bindings/go/ctrule"
+	"github.com/libctrule/libctrule/tests/bench/go/internal/cputime"
 )
 
 const chunk = 1 << 20
@@ -125,12 +125,13 @@ func scanGo(rs *ctrule.Ruleset, data []byte, alerts bool) (records, n uint64) {
 	return st.Records, n
 }
 
+// cpuTime is the user and system time of the process, all its threads.
 func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+	t, err := cputime.Process()
+	if err != nil {
 		fail(err)
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return t
 }
 
 func fail(err error) {
