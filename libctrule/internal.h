@@ -115,11 +115,20 @@ typedef struct ctr__topval {
   bool escaped;  /* the string holds a backslash escape: s is not its value */
 } ctr__topval;
 
+/* A record with more top-level members than this is parsed whole. */
+#define CTR__MAX_MEMBERS 64
+
 typedef struct ctr__record_facts {
   ctr__topval top[CTR__TOP__COUNT];
-  unsigned depth; /* deepest nesting; the record object itself is 1 */
-  bool escaped;   /* some string or key anywhere holds a backslash escape */
-  bool unicode;   /* ... a \u escape: any literal may be spelt in the bytes otherwise */
+  unsigned depth;    /* deepest nesting; the record object itself is 1 */
+  bool escaped;      /* some string or key anywhere holds a backslash escape */
+  bool unicode;      /* ... a \u escape: any literal may be spelt in the bytes otherwise */
+  unsigned nmembers; /* top-level members; more than CTR__MAX_MEMBERS: only the first kept */
+  /* Where each top-level member's value starts: one store a member while the
+   * walk crosses it, so that a record some rule reads needs no second walk
+   * to find its members (ctr__members_from_facts). Left uninitialised past
+   * nmembers: the walk zeroes only what precedes it. */
+  const char *value[CTR__MAX_MEMBERS];
 } ctr__record_facts;
 
 /* One top-level member of a record, as bytes of the record: its key (never
@@ -132,8 +141,6 @@ typedef struct ctr__member {
   bool plain_string; /* a string without escapes: its content is its bytes */
 } ctr__member;
 
-/* A record with more top-level members than this is parsed whole. */
-#define CTR__MAX_MEMBERS 64
 
 /* Walks the JSON object whose '{' is at p, not past end. Returns the byte
  * after its closing '}' when the object is valid JSON that jansson certainly
@@ -153,6 +160,12 @@ bool ctr__walk_record(const char *data, size_t len, ctr__record_facts *facts);
  * noted). The grammar is not checked again: on other input the result means
  * nothing (SIZE_MAX where it notices), but nothing past len is read. */
 size_t ctr__walk_members(const char *data, size_t len, ctr__member *members, size_t cap);
+
+/* The members ctr__walk_members notes, from where the walk that vouched
+ * for data[0..len) (facts) saw each value start, without crossing the
+ * record again. Returns how many there are; more than cap: none noted. */
+size_t ctr__members_from_facts(const char *data, size_t len, const ctr__record_facts *facts, ctr__member *members,
+                               size_t cap);
 
 /* Depth-1 keys of a top-level object that reveal its shape (frame.c). */
 enum {

@@ -279,7 +279,7 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
    * other record (it spans chunks, or the walk left it to jansson) whole,
    * which is also where invalid JSON is found and reported. */
   json_t *root;
-  size_t nmembers = facts ? ctr__walk_members(data, len, sc->members, CTR__MAX_MEMBERS) : SIZE_MAX;
+  size_t nmembers = facts ? ctr__members_from_facts(data, len, facts, sc->members, CTR__MAX_MEMBERS) : SIZE_MAX;
   bool lazy = nmembers <= CTR__MAX_MEMBERS;
   if (lazy) {
     if (!(root = json_object()))

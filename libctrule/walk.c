@@ -24,6 +24,7 @@
  */
 #include "internal.h"
 
+#include <stddef.h>
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -451,8 +452,9 @@ const char *ctr__walk_object(const char *from, const char *to, bool bail_on_shap
   bytes p = (bytes)from, end = (bytes)to;
   walk_state w = {{p, 0, 0, false}, 1, false};
   ctr__topval *top = facts->top;
+  unsigned nmembers = 0;
 
-  memset(facts, 0, sizeof *facts);
+  memset(facts, 0, offsetof(ctr__record_facts, value));
   if (p >= end || *p != '{')
     return NULL;
   p++;
@@ -479,6 +481,9 @@ const char *ctr__walk_object(const char *from, const char *to, bool bail_on_shap
       return NULL;
     p++;
     NEXT_TOKEN(p);
+    if (nmembers < CTR__MAX_MEMBERS)
+      facts->value[nmembers] = (const char *)p;
+    nmembers++;
     if (*p == '"') {
       bool value_escaped = false;
       bytes vclose = skip_string(&w.blk, p, end, &value_escaped);
@@ -503,6 +508,7 @@ const char *ctr__walk_object(const char *from, const char *to, bool bail_on_shap
     NEXT_TOKEN(p);
   }
 done:
+  facts->nmembers = nmembers;
   facts->depth = (unsigned)w.deepest;
   facts->escaped = w.any_escape;
   facts->unicode = w.blk.unicode;
@@ -597,6 +603,40 @@ size_t ctr__walk_members(const char *data, size_t len, ctr__member *members, siz
       return SIZE_MAX;
     p = skip_ws(p + 1, end);
   }
+}
+
+/* The last non-whitespace byte before p, not before from. */
+static bytes back_over_ws(bytes from, bytes p)
+{
+  while (p > from && (p[-1] == ' ' || p[-1] == '\n' || p[-1] == '\r' || p[-1] == '\t'))
+    p--;
+  return p;
+}
+
+size_t ctr__members_from_facts(const char *data, size_t len, const ctr__record_facts *facts, ctr__member *members,
+                               size_t cap)
+{
+  size_t n = facts->nmembers;
+  if (n > cap || n > CTR__MAX_MEMBERS)
+    return n; /* more than kept: none noted */
+  bytes start = (bytes)data, next_key = NULL;
+  /* From the last member back: each value ends where the next member's key
+   * starts, less the comma between them; the last one before the record's
+   * closing brace. */
+  bytes value_end = back_over_ws(start, back_over_ws(start, start + len) - 1);
+  for (size_t i = n; i-- > 0;) {
+    /* Back from the value over `:` to the key's closing quote, then to its
+     * opening one: a top-level key the walk vouched for holds no escape. */
+    bytes v = (bytes)facts->value[i], kclose = back_over_ws(start, back_over_ws(start, v) - 1) - 1;
+    bytes k = memrchr(start, '"', (size_t)(kclose - start));
+    if (next_key)
+      value_end = back_over_ws(start, back_over_ws(start, next_key) - 1);
+    size_t vlen = (size_t)(value_end - v);
+    bool plain = *v == '"' && (!facts->escaped || !memchr(v, '\\', vlen));
+    members[i] = (ctr__member){(const char *)k + 1, (const char *)v, (size_t)(kclose - (k + 1)), vlen, plain};
+    next_key = k;
+  }
+  return n;
 }
 
 /* The value at p: the byte after it, NULL if it does not end before end.

@@ -525,3 +525,65 @@ Test(event, a_member_is_found_as_a_scan_from_the_end_finds_it)
     cr_assert_eq(lz.indexed, n <= 64, "%zu members", n);
   }
 }
+
+/* The members a record's framing walk noted (where each value starts) are
+ * those the second walk finds, key, value and plainness alike. Returns 1
+ * when the walk vouched for the record. */
+static int noted_members_agree(const char *text, size_t len, const char *what)
+{
+  ctr__record_facts facts;
+  if (!ctr__walk_record(text, len, &facts))
+    return 0;
+  ctr__member walked[MAX_MEMBERS], noted[MAX_MEMBERS];
+  size_t n = ctr__walk_members(text, len, walked, MAX_MEMBERS);
+  cr_assert_eq(ctr__members_from_facts(text, len, &facts, noted, MAX_MEMBERS), n, "%s: %.*s", what, (int)len, text);
+  for (size_t i = 0; i < n && n <= MAX_MEMBERS; i++)
+    cr_assert(noted[i].key == walked[i].key && noted[i].key_len == walked[i].key_len &&
+                  noted[i].value == walked[i].value && noted[i].value_len == walked[i].value_len &&
+                  noted[i].plain_string == walked[i].plain_string,
+              "%s: member %zu (%.*s) noted as %.*s: %.*s", what, i, (int)walked[i].key_len, walked[i].key,
+              (int)noted[i].value_len, noted[i].value, (int)len, text);
+  return 1;
+}
+
+/* Every record here, every line of the shared files and the adversarial
+ * ones, each also as jansson writes it with spaces after `:` and `,` and
+ * indented (whitespace wherever JSON allows it), and records of 0 to 70
+ * members (past the 64 kept). */
+Test(event, members_noted_by_the_walk_are_the_second_walk_s)
+{
+  unsigned walked = 0, total = 0;
+  for (size_t r = 0; r < CTR__COUNTOF(records); r++, total++)
+    walked += (unsigned)noted_members_agree(records[r], strlen(records[r]), "records[]");
+  static const char *const files[] = {"records.ndjson", "partial.ndjson", "bench/adversarial.ndjson"};
+  for (size_t f = 0; f < CTR__COUNTOF(files); f++) {
+    size_t len;
+    char *data = tu_read(f < 2 ? tu_shared(files[f]) : tu_tests(files[f]), &len);
+    for (char *line = data, *nl; line < data + len; line = nl + 1) {
+      if (!(nl = memchr(line, '\n', (size_t)(data + len - line))))
+        nl = data + len;
+      walked += (unsigned)noted_members_agree(line, (size_t)(nl - line), files[f]);
+      total++;
+      json_t *j = json_loadb(line, (size_t)(nl - line), 0, NULL);
+      for (size_t flags = 0; j && flags < 2; flags++) {
+        char *spaced = json_dumps(j, flags ? JSON_INDENT(2) : 0);
+        cr_assert_not_null(spaced);
+        walked += (unsigned)noted_members_agree(spaced, strlen(spaced), files[f]);
+        total++;
+        free(spaced);
+      }
+      json_decref(j);
+    }
+    free(data);
+  }
+  for (size_t count = 0; count <= 70; count++, total++) {
+    char text[4096];
+    size_t k = (size_t)snprintf(text, sizeof text, "{");
+    for (size_t i = 0; i < count; i++)
+      k += (size_t)snprintf(text + k, sizeof text - k, "%s\"k%zu\":%s", i ? "," : "",
+                            i % 3, i % 3 == 0 ? "\"v\"" : i % 3 == 1 ? "[1,{\"a\":\"\\\"\"}]" : "-0.5e3");
+    snprintf(text + k, sizeof text - k, "}");
+    walked += (unsigned)noted_members_agree(text, strlen(text), "counted members");
+  }
+  cr_assert_gt(walked, total * 3 / 4, "%u of %u records walked", walked, total);
+}

@@ -89,6 +89,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   size_t nmembers = ctr__walk_members(s, len, members, CTR__MAX_MEMBERS);
   if (nmembers == SIZE_MAX)
     broken("the second walk rejects what the first vouched for", s, len);
+  ctr__member noted[CTR__MAX_MEMBERS];
+  if (ctr__members_from_facts(s, len, &facts, noted, CTR__MAX_MEMBERS) != nmembers)
+    broken("the members the walk noted are not as many as the second walk's", s, len);
+  for (size_t i = 0; i < nmembers && nmembers <= CTR__MAX_MEMBERS; i++)
+    if (noted[i].key != members[i].key || noted[i].key_len != members[i].key_len ||
+        noted[i].value != members[i].value || noted[i].value_len != members[i].value_len ||
+        noted[i].plain_string != members[i].plain_string)
+      broken("a member the walk noted differs from the second walk's", s, len);
   if (nmembers <= CTR__MAX_MEMBERS) {
     size_t distinct = 0;
     for (size_t i = 0; i < nmembers; i++) {
