@@ -17,15 +17,12 @@
  *     copying it; the buffer stays exported (so a bytearray cannot be
  *     resized) for the duration of the call.
  *   - `(ctr_match_fn fn, void *user_data)` takes a Python callable or None.
- *     The callable is called as
- *         fn(rule, priority, output, tags, fields, time_ns, event, record_index, byte_offset,
- *            json_line, silenced)
- *     with str, int, str, tuple[str, ...], dict[str, str | None], int, bytes,
- *     int, int, bytes, bool (json_line: ctr_match_json with CTR_JSON_EVENT_ID, the
- *     line every tool of the project writes, UTF-8; silenced:
- *     ctr_match_silenced); a true return value
- *     stops the scan. It is *borrowed*: the
- *     caller keeps it alive for as long as the scanner may call it.
+ *     The callable is called as fn(alert), alert a ctrule.Alert made in C
+ *     (ctrpy_match_alert: its slots set as Alert.__init__ sets them, the
+ *     JSON line ctr_match_json with CTR_JSON_EVENT_ID, the line every tool
+ *     of the project writes, as UTF-8 bytes); a true return value stops the
+ *     scan. It is *borrowed*: the caller keeps it alive for as long as the
+ *     scanner may call it. ctrpy_alert_setup must have been called.
  *   - `(ctr_record_error_fn fn, void *user_data)` likewise takes a callable
  *     called as fn(status, index, offset, message, evaluated, text).
  *   - An exception raised by a callback stays pending: the match trampoline
@@ -59,60 +56,164 @@ static PyObject *ctrpy_str(const char *s)
   return PyUnicode_DecodeUTF8(s, (Py_ssize_t)strlen(s), "replace");
 }
 
-/* The arguments of a match callback: everything is copied, since the match
- * is a borrowed view valid only during the callback. */
-static PyObject *ctrpy_match_args(const ctr_match *m)
+/* ------------------------------------------------- Alerts made in C
+ *
+ * Every match becomes a ctrule.Alert (_model.py) built here, its slots set
+ * directly: an argument tuple of eleven objects handed to Alert.__init__,
+ * which ran in Python, and every string decoded afresh cost about 1.4 us
+ * of the 2.8 us an alert added to a scan (docs/performance.md, stop 17).
+ * ctrpy_alert_setup, called once by _model.py, gives the class (its slots
+ * found by their member descriptors) and the Priority members. */
+#ifndef Py_T_OBJECT_EX
+#include "structmember.h"
+#define Py_T_OBJECT_EX T_OBJECT_EX
+#endif
+
+enum {
+  CTRPY_A_RULE, CTRPY_A_PRIORITY, CTRPY_A_OUTPUT, CTRPY_A_TAGS, CTRPY_A_FIELDS, CTRPY_A_TIME_NS, CTRPY_A_RAW,
+  CTRPY_A_RECORD_INDEX, CTRPY_A_BYTE_OFFSET, CTRPY_A_SILENCED, CTRPY_A_EVENT, CTRPY_A_JSON, CTRPY_A__COUNT
+};
+static const char *const ctrpy_alert_slots[CTRPY_A__COUNT] = {
+    "rule", "priority", "output", "tags", "fields", "time_ns", "raw", "record_index", "byte_offset", "silenced",
+    "_event", "_json"};
+static PyTypeObject *ctrpy_alert_type; /* ctrule.Alert; NULL until ctrpy_alert_setup */
+static Py_ssize_t ctrpy_alert_off[CTRPY_A__COUNT];
+static PyObject *ctrpy_priorities; /* the 8 Priority members, by value */
+
+/* Rule names, tags and field names repeat from alert to alert: each is
+ * decoded once and shared (a str is immutable). A small table indexed by a
+ * hash of the bytes, an entry checked against the bytes themselves (a
+ * rule's text may move or be freed with its ruleset); the GIL guards it. */
+#define CTRPY_INTERN_SLOTS 512u
+#define CTRPY_INTERN_MAX 256u /* longer strings are decoded each time */
+static struct {
+  uint64_t hash;
+  PyObject *str;
+} ctrpy_interned[CTRPY_INTERN_SLOTS];
+
+static PyObject *ctrpy_intern(const char *s, size_t n)
 {
-  PyObject *rule = NULL, *output = NULL, *tags = NULL, *fields = NULL, *event = NULL, *json = NULL;
-  size_t n = ctr_match_tag_count(m), len = 0;
-  if (!(rule = ctrpy_str(ctr_match_rule(m))) || !(output = ctrpy_str(ctr_match_output(m))) ||
-      !(tags = PyTuple_New((Py_ssize_t)n)) || !(fields = PyDict_New()))
-    goto fail;
-  for (size_t i = 0; i < n; i++) {
-    PyObject *t = ctrpy_str(ctr_match_tag(m, i));
-    if (!t)
-      goto fail;
-    PyTuple_SET_ITEM(tags, (Py_ssize_t)i, t);
-  }
-  n = ctr_match_field_count(m);
-  for (size_t i = 0; i < n; i++) {
-    PyObject *k = ctrpy_str(ctr_match_field_name(m, i));
-    PyObject *v = k ? ctrpy_str(ctr_match_field_value(m, i)) : NULL;
-    int rc = v ? PyDict_SetItem(fields, k, v) : -1;
-    Py_XDECREF(k);
-    Py_XDECREF(v);
-    if (rc != 0)
-      goto fail;
-  }
-  {
-    const char *raw = ctr_match_event(m, &len);
-    if (!(event = PyBytes_FromStringAndSize(raw ? raw : "", raw ? (Py_ssize_t)len : 0)))
-      goto fail;
-  }
-  {
-    char *line = NULL;
-    if (ctr_match_json(m, CTR_JSON_EVENT_ID, &line, &len) != CTR_OK) {
-      PyErr_NoMemory();
-      goto fail;
+  if (n > CTRPY_INTERN_MAX)
+    return PyUnicode_DecodeUTF8(s, (Py_ssize_t)n, "replace");
+  uint64_t h = 1469598103934665603u; /* FNV-1a */
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ (unsigned char)s[i]) * 1099511628211u;
+  unsigned k = (unsigned)(h % CTRPY_INTERN_SLOTS);
+  if (ctrpy_interned[k].str && ctrpy_interned[k].hash == h) {
+    Py_ssize_t len = 0;
+    /* A str decoded with "replace" from bad UTF-8 never equals its bytes:
+     * it is decoded again each time, as before. */
+    const char *u = PyUnicode_AsUTF8AndSize(ctrpy_interned[k].str, &len);
+    if (u && (size_t)len == n && memcmp(u, s, n) == 0) {
+      Py_INCREF(ctrpy_interned[k].str);
+      return ctrpy_interned[k].str;
     }
-    json = PyBytes_FromStringAndSize(line, (Py_ssize_t)len); /* decoded when asked for */
-    ctr_free(line);
-    if (!json)
-      goto fail;
+    PyErr_Clear();
   }
-  return Py_BuildValue("(NiNNNLNKKNN)", rule, ctr_match_priority(m), output, tags, fields,
-                       (long long)ctr_match_time(m), event,
-                       (unsigned long long)ctr_match_record_index(m),
-                       (unsigned long long)ctr_match_byte_offset(m), json,
-                       PyBool_FromLong(ctr_match_silenced(m)));
-fail:
-  Py_XDECREF(rule);
-  Py_XDECREF(output);
-  Py_XDECREF(tags);
-  Py_XDECREF(fields);
-  Py_XDECREF(event);
-  Py_XDECREF(json);
-  return NULL;
+  PyObject *str = PyUnicode_DecodeUTF8(s, (Py_ssize_t)n, "replace");
+  if (str) {
+    Py_INCREF(str);
+    Py_XSETREF(ctrpy_interned[k].str, str);
+    ctrpy_interned[k].hash = h;
+  }
+  return str;
+}
+
+/* ctrpy_intern of a library string, None for NULL. */
+static PyObject *ctrpy_istr(const char *s)
+{
+  if (!s)
+    Py_RETURN_NONE;
+  return ctrpy_intern(s, strlen(s));
+}
+
+/* The Priority member of p (a value outside 0-7 raises as Priority(p)). */
+static PyObject *ctrpy_priority(long long p)
+{
+  if (p >= 0 && p < PyTuple_GET_SIZE(ctrpy_priorities)) {
+    PyObject *v = PyTuple_GET_ITEM(ctrpy_priorities, (Py_ssize_t)p);
+    Py_INCREF(v);
+    return v;
+  }
+  return PyObject_CallFunction((PyObject *)Py_TYPE(PyTuple_GET_ITEM(ctrpy_priorities, 0)), "L", p);
+}
+
+/* An Alert holding v (indexed by CTRPY_A_*), whose references it steals;
+ * NULL (and every v released) if one of them is NULL or on no memory. */
+static PyObject *ctrpy_alert_new(PyObject **v)
+{
+  int ok = 1;
+  for (int i = 0; i < CTRPY_A__COUNT; i++)
+    ok &= v[i] != NULL;
+  PyObject *a = NULL;
+  if (!ctrpy_alert_type)
+    PyErr_SetString(PyExc_RuntimeError, "ctrule: ctrpy_alert_setup was not called");
+  else if (ok)
+    a = ctrpy_alert_type->tp_alloc(ctrpy_alert_type, 0); /* object.__new__: no Python runs */
+  for (int i = 0; i < CTRPY_A__COUNT; i++) {
+    if (a)
+      *(PyObject **)((char *)a + ctrpy_alert_off[i]) = v[i]; /* the slots start NULL */
+    else
+      Py_XDECREF(v[i]);
+  }
+  return a;
+}
+
+/* The numbers of an Alert, its record and its JSON line, into v. */
+static void ctrpy_alert_numbers(PyObject **v, long long priority, long long time_ns, unsigned long long index,
+                                unsigned long long offset, int silenced)
+{
+  v[CTRPY_A_PRIORITY] = ctrpy_priority(priority);
+  v[CTRPY_A_TIME_NS] = PyLong_FromLongLong(time_ns);
+  v[CTRPY_A_RECORD_INDEX] = PyLong_FromUnsignedLongLong(index);
+  v[CTRPY_A_BYTE_OFFSET] = PyLong_FromUnsignedLongLong(offset);
+  v[CTRPY_A_SILENCED] = PyBool_FromLong(silenced);
+  Py_INCREF(Py_None);
+  v[CTRPY_A_EVENT] = Py_None;
+}
+
+/* A match as an Alert: everything is copied, since the match is a borrowed
+ * view valid only during the callback. */
+static PyObject *ctrpy_match_alert(const ctr_match *m)
+{
+  PyObject *v[CTRPY_A__COUNT] = {0};
+  size_t n = ctr_match_tag_count(m), len = 0;
+  v[CTRPY_A_RULE] = ctrpy_istr(ctr_match_rule(m));
+  v[CTRPY_A_OUTPUT] = ctrpy_str(ctr_match_output(m));
+  if ((v[CTRPY_A_TAGS] = PyTuple_New((Py_ssize_t)n)))
+    for (size_t i = 0; i < n; i++) {
+      PyObject *t = ctrpy_istr(ctr_match_tag(m, i));
+      if (!t) {
+        Py_CLEAR(v[CTRPY_A_TAGS]); /* its NULL items are skipped */
+        break;
+      }
+      PyTuple_SET_ITEM(v[CTRPY_A_TAGS], (Py_ssize_t)i, t);
+    }
+  n = ctr_match_field_count(m);
+  if ((v[CTRPY_A_FIELDS] = PyDict_New()))
+    for (size_t i = 0; i < n; i++) {
+      PyObject *k = ctrpy_istr(ctr_match_field_name(m, i));
+      PyObject *val = k ? ctrpy_str(ctr_match_field_value(m, i)) : NULL;
+      int rc = val ? PyDict_SetItem(v[CTRPY_A_FIELDS], k, val) : -1;
+      Py_XDECREF(k);
+      Py_XDECREF(val);
+      if (rc != 0) {
+        Py_CLEAR(v[CTRPY_A_FIELDS]);
+        break;
+      }
+    }
+  const char *raw = ctr_match_event(m, &len);
+  v[CTRPY_A_RAW] = PyBytes_FromStringAndSize(raw ? raw : "", raw ? (Py_ssize_t)len : 0);
+  char *line = NULL;
+  if (ctr_match_json(m, CTR_JSON_EVENT_ID, &line, &len) != CTR_OK)
+    PyErr_NoMemory();
+  else
+    v[CTRPY_A_JSON] = PyBytes_FromStringAndSize(line, (Py_ssize_t)len); /* decoded when asked for */
+  ctr_free(line);
+  ctrpy_alert_numbers(v, ctr_match_priority(m), (long long)ctr_match_time(m),
+                      (unsigned long long)ctr_match_record_index(m),
+                      (unsigned long long)ctr_match_byte_offset(m), ctr_match_silenced(m));
+  return ctrpy_alert_new(v);
 }
 
 /* Matches batched by ctrpy_scan_file for scan_files' workers: each match is
@@ -205,7 +306,8 @@ static int ctrpy_batch_match(struct ctrpy_batch *b, const ctr_match *m)
 }
 
 /* Reads what ctrpy_batch_match packed at *at: a uint64, or a string as
- * ctrpy_str makes it (str, or bytes when `bytes`; None for NULL). */
+ * ctrpy_str makes it (str, or bytes when `bytes`, or interned when
+ * `intern`; None for NULL). */
 static uint64_t ctrpy_unpack_u64(const unsigned char *p, size_t *at)
 {
   uint64_t v;
@@ -214,28 +316,35 @@ static uint64_t ctrpy_unpack_u64(const unsigned char *p, size_t *at)
   return v;
 }
 
-static PyObject *ctrpy_unpack_str(const unsigned char *p, size_t *at, int bytes)
+enum { CTRPY_STR, CTRPY_BYTES, CTRPY_INTERNED };
+
+static PyObject *ctrpy_unpack_str(const unsigned char *p, size_t *at, int kind)
 {
   uint64_t n = ctrpy_unpack_u64(p, at);
   if (n == UINT64_MAX)
     Py_RETURN_NONE;
   const char *s = (const char *)p + *at;
   *at += (size_t)n;
-  return bytes ? PyBytes_FromStringAndSize(s, (Py_ssize_t)n) : PyUnicode_DecodeUTF8(s, (Py_ssize_t)n, "replace");
+  if (kind == CTRPY_BYTES)
+    return PyBytes_FromStringAndSize(s, (Py_ssize_t)n);
+  return kind == CTRPY_INTERNED ? ctrpy_intern(s, (size_t)n) : PyUnicode_DecodeUTF8(s, (Py_ssize_t)n, "replace");
 }
 
-/* One packed match as the arguments ctrpy_match_args gives the callback. */
-static PyObject *ctrpy_unpack_args(const unsigned char *p, size_t *at)
+/* One packed match as the Alert ctrpy_match_alert makes of it. *at moves
+ * past the match even when this fails. */
+static PyObject *ctrpy_unpack_alert(const unsigned char *p, size_t *at)
 {
+  PyObject *v[CTRPY_A__COUNT] = {0};
   long long priority = (long long)(int64_t)ctrpy_unpack_u64(p, at), time_ns = (long long)(int64_t)ctrpy_unpack_u64(p, at);
   unsigned long long index = ctrpy_unpack_u64(p, at), offset = ctrpy_unpack_u64(p, at);
   int silenced = ctrpy_unpack_u64(p, at) != 0;
   size_t ntags = (size_t)ctrpy_unpack_u64(p, at), nfields = (size_t)ctrpy_unpack_u64(p, at);
-  PyObject *rule = ctrpy_unpack_str(p, at, 0), *output = ctrpy_unpack_str(p, at, 0);
-  PyObject *tags = PyTuple_New((Py_ssize_t)ntags), *fields = PyDict_New(), *event = NULL, *json = NULL;
-  int ok = rule && output && tags && fields;
+  v[CTRPY_A_RULE] = ctrpy_unpack_str(p, at, CTRPY_INTERNED);
+  v[CTRPY_A_OUTPUT] = ctrpy_unpack_str(p, at, CTRPY_STR);
+  PyObject *tags = PyTuple_New((Py_ssize_t)ntags), *fields = PyDict_New();
+  int ok = tags && fields;
   for (size_t i = 0; i < ntags; i++) {
-    PyObject *t = ctrpy_unpack_str(p, at, 0);
+    PyObject *t = ctrpy_unpack_str(p, at, CTRPY_INTERNED);
     if (!t || !tags) {
       Py_XDECREF(t);
       ok = 0;
@@ -244,25 +353,22 @@ static PyObject *ctrpy_unpack_args(const unsigned char *p, size_t *at)
     PyTuple_SET_ITEM(tags, (Py_ssize_t)i, t);
   }
   for (size_t i = 0; i < nfields; i++) {
-    PyObject *k = ctrpy_unpack_str(p, at, 0), *v = ctrpy_unpack_str(p, at, 0);
-    if (!k || !v || !fields || PyDict_SetItem(fields, k, v) != 0)
+    PyObject *k = ctrpy_unpack_str(p, at, CTRPY_INTERNED), *val = ctrpy_unpack_str(p, at, CTRPY_STR);
+    if (!k || !val || !fields || PyDict_SetItem(fields, k, val) != 0)
       ok = 0;
     Py_XDECREF(k);
-    Py_XDECREF(v);
+    Py_XDECREF(val);
   }
-  event = ctrpy_unpack_str(p, at, 1);
-  json = ctrpy_unpack_str(p, at, 1);
-  if (!ok || !event || !json) {
-    Py_XDECREF(rule);
-    Py_XDECREF(output);
-    Py_XDECREF(tags);
-    Py_XDECREF(fields);
-    Py_XDECREF(event);
-    Py_XDECREF(json);
-    return NULL;
+  if (!ok) {
+    Py_CLEAR(tags);
+    Py_CLEAR(fields);
   }
-  return Py_BuildValue("(NLNNNLNKKNN)", rule, priority, output, tags, fields, time_ns, event, index, offset, json,
-                       PyBool_FromLong(silenced));
+  v[CTRPY_A_TAGS] = tags;
+  v[CTRPY_A_FIELDS] = fields;
+  v[CTRPY_A_RAW] = ctrpy_unpack_str(p, at, CTRPY_BYTES);
+  v[CTRPY_A_JSON] = ctrpy_unpack_str(p, at, CTRPY_BYTES);
+  ctrpy_alert_numbers(v, priority, time_ns, index, offset, silenced);
+  return ctrpy_alert_new(v);
 }
 
 /* Hands the batch to fn, one call per match, in order (GIL held), and
@@ -277,9 +383,9 @@ static int ctrpy_batch_deliver(struct ctrpy_batch *b, PyObject *fn)
       stop = 1;
       break;
     }
-    PyObject *args = ctrpy_unpack_args(b->p, &at);
-    PyObject *r = args ? PyObject_Call(fn, args, NULL) : NULL;
-    Py_XDECREF(args);
+    PyObject *alert = ctrpy_unpack_alert(b->p, &at);
+    PyObject *r = alert ? PyObject_CallOneArg(fn, alert) : NULL;
+    Py_XDECREF(alert);
     stop = !r || PyObject_IsTrue(r) != 0;
     Py_XDECREF(r);
   }
@@ -301,10 +407,10 @@ static int ctrpy_match_tramp(const ctr_match *m, void *user_data)
   SWIG_PYTHON_THREAD_BEGIN_BLOCK;
   /* A previous callback of this C call raised: stop, keep its exception. */
   if (!PyErr_Occurred()) {
-    PyObject *args = ctrpy_match_args(m);
-    if (args) {
-      PyObject *r = PyObject_Call((PyObject *)user_data, args, NULL);
-      Py_DECREF(args);
+    PyObject *alert = ctrpy_match_alert(m);
+    if (alert) {
+      PyObject *r = PyObject_CallOneArg((PyObject *)user_data, alert);
+      Py_DECREF(alert);
       if (r) {
         stop = PyObject_IsTrue(r) != 0; /* -1 (error in __bool__) stops too */
         Py_DECREF(r);
@@ -506,6 +612,39 @@ int ctrpy_scanner_feed_held(ctr_scanner *sc, const void *buf, size_t len)
 }
 %}
 
+/* Gives the C side the Alert class and the 8 Priority members (by value),
+ * once, from _model.py: each slot of `cls` named in ctrpy_alert_slots must
+ * be an object slot (__slots__) of its own. */
+%inline %{
+PyObject *ctrpy_alert_setup(PyObject *cls, PyObject *priorities)
+{
+  Py_ssize_t off[CTRPY_A__COUNT];
+  if (!PyType_Check(cls) || !PyTuple_Check(priorities) || PyTuple_GET_SIZE(priorities) != 8) {
+    PyErr_SetString(PyExc_TypeError, "ctrpy_alert_setup(cls, priorities): a class and a tuple of 8 priorities");
+    return NULL;
+  }
+  for (int i = 0; i < CTRPY_A__COUNT; i++) {
+    PyObject *d = PyObject_GetAttrString(cls, ctrpy_alert_slots[i]);
+    int slot = d && PyObject_TypeCheck(d, &PyMemberDescr_Type) &&
+               ((PyMemberDescrObject *)d)->d_common.d_type == (PyTypeObject *)cls &&
+               ((PyMemberDescrObject *)d)->d_member->type == Py_T_OBJECT_EX;
+    if (slot)
+      off[i] = ((PyMemberDescrObject *)d)->d_member->offset;
+    Py_XDECREF(d);
+    if (!slot) {
+      PyErr_Format(PyExc_TypeError, "ctrpy_alert_setup: %s is not a slot of the class", ctrpy_alert_slots[i]);
+      return NULL;
+    }
+  }
+  Py_INCREF(cls);
+  Py_INCREF(priorities);
+  Py_XSETREF(ctrpy_alert_type, (PyTypeObject *)cls);
+  Py_XSETREF(ctrpy_priorities, priorities);
+  memcpy(ctrpy_alert_off, off, sizeof off);
+  Py_RETURN_NONE;
+}
+%}
+
 /* Scans the file at `path` as the scanner's current stream: opens it, reads
  * it in chunks of at most `chunk` bytes (no larger than the file) and feeds
  * each until one is not CTR_OK, then finishes if every feed was, all with the
@@ -671,7 +810,7 @@ static PyObject *ctrpy_pool_errors(const struct ctrpy_batch *b)
     long long status = (long long)(int64_t)ctrpy_unpack_u64(b->p, &at);
     unsigned long long index = ctrpy_unpack_u64(b->p, &at), offset = ctrpy_unpack_u64(b->p, &at);
     int evaluated = ctrpy_unpack_u64(b->p, &at) != 0;
-    PyObject *message = ctrpy_unpack_str(b->p, &at, 0), *text = ctrpy_unpack_str(b->p, &at, 0);
+    PyObject *message = ctrpy_unpack_str(b->p, &at, CTRPY_STR), *text = ctrpy_unpack_str(b->p, &at, CTRPY_STR);
     PyObject *t = message && text ? Py_BuildValue("(LKKNNN)", status, index, offset, message,
                                                   PyBool_FromLong(evaluated), text) : NULL;
     if (!t) {
@@ -688,15 +827,12 @@ static PyObject *ctrpy_pool_errors(const struct ctrpy_batch *b)
   return list;
 }
 
-/* The packed matches as a list of alert_cls(*args) (args as the match
- * callback's). */
-static PyObject *ctrpy_pool_alerts(const struct ctrpy_batch *b, PyObject *alert_cls)
+/* The packed matches as a list of Alerts. */
+static PyObject *ctrpy_pool_alerts(const struct ctrpy_batch *b)
 {
   PyObject *list = PyList_New(0);
   for (size_t at = 0; list && at < b->len;) {
-    PyObject *args = ctrpy_unpack_args(b->p, &at);
-    PyObject *a = args ? PyObject_Call(alert_cls, args, NULL) : NULL;
-    Py_XDECREF(args);
+    PyObject *a = ctrpy_unpack_alert(b->p, &at);
     if (!a || PyList_Append(list, a) != 0)
       Py_CLEAR(list);
     Py_XDECREF(a);
@@ -783,11 +919,11 @@ PyObject *ctrpy_pool_skip(ctrpy_pool *p)
 
 /* Takes the next input's result, pushed as a path, waiting for it (the GIL
  * released) and scanning the next unclaimed paths meanwhile: (status,
- * finished, errno, counters indexed by CTR_STAT_*, alerts (alert_cls(*args)),
+ * finished, errno, counters indexed by CTR_STAT_*, alerts (ctrpy_unpack_alert),
  * record errors (ctrpy_pool_errors), incomplete (the input's CTR_STAT_INCOMPLETE), the last record error's
  * offset or None, the last error or None). MemoryError if a match could not
  * be kept. */
-PyObject *ctrpy_pool_take(ctrpy_pool *p, PyObject *alert_cls)
+PyObject *ctrpy_pool_take(ctrpy_pool *p)
 {
   struct ctrbind_pool *c = p->core;
   size_t i = c->taken;
@@ -820,7 +956,7 @@ PyObject *ctrpy_pool_take(ctrpy_pool *p, PyObject *alert_cls)
   }
   if (r->matches.oom || r->errs.oom)
     PyErr_NoMemory();
-  else if (stats && (alerts = ctrpy_pool_alerts(&r->matches, alert_cls)) && (errors = ctrpy_pool_errors(&r->errs)) &&
+  else if (stats && (alerts = ctrpy_pool_alerts(&r->matches)) && (errors = ctrpy_pool_errors(&r->errs)) &&
            (last = r->nerrs ? PyLong_FromUnsignedLongLong(r->last_offset) : (Py_INCREF(Py_None), Py_None)))
     out = Py_BuildValue("(iiiOOOKON)", s->status, s->finished, s->err, stats, alerts, errors,
                         (unsigned long long)s->stats[CTR_STAT_INCOMPLETE], last, ctrpy_str(s->last_error));

@@ -439,11 +439,11 @@ def _make_callbacks(on_match: MatchCallback | None, on_error: ErrorCallback | No
     # closures do not refer to the Scanner, so a Scanner is freed as soon as
     # it is unreachable (no reference cycle through the library).
 
-    def match_cb(*args: Any) -> Any:
+    def match_cb(alert: Alert) -> Any:  # the Alert is made in C (ctrule.i)
         if state[0] is not None:  # strict mode saw a bad record: stop here
             return True
         try:
-            return on_match(Alert(*args))  # type: ignore[misc]
+            return on_match(alert)  # type: ignore[misc]
         except StopScan:
             return True
 

@@ -363,3 +363,8 @@ class Alert:
         return (f"Alert(rule={self.rule!r}, priority={self.priority.name}, "
                 f"record_index={self.record_index}, output={self.output!r})")
 
+
+# Alerts made by a scan are built in C (ctrule.i: ctrpy_match_alert), their
+# slots set as __init__ sets them: in Python, __init__ and its argument tuple
+# were half of what an alert added to a scan.
+_capi.ctrpy_alert_setup(Alert, _PRIORITIES)

@@ -341,7 +341,7 @@ class _Pool:
                     self.worker = _Worker(self.ruleset, self.options, self.forward)
                 yield self.worker.scan(source, self.chunk_size)
             else:
-                yield self.result(source, take(pool, Alert))
+                yield self.result(source, take(pool))
 
     def result(self, source: Source, taken: Tuple[Any, ...]) -> _Done:
         status, finished, err, counts, matches, errs, incomplete, last_offset, last_error = taken

@@ -1,0 +1,138 @@
+"""A scan's Alerts are made in C (ctrule.i: ctrpy_match_alert, and
+ctrpy_unpack_alert for scan_files' batches and C threads), their slots set
+without Alert.__init__, and rule names, tags and field names shared from a
+table of decoded strings. These tests hold each way of delivering alerts to
+what Alert.__init__ makes of the same values, and the shared strings to the
+ruleset that made each alert, whatever was compiled and freed before."""
+
+from __future__ import annotations
+
+import gc
+import pickle
+import threading
+from pathlib import Path
+from typing import Any, Callable, List
+
+import pytest
+
+import ctrule
+from ctrule import Alert, Priority
+
+SLOTS = ("rule", "priority", "output", "tags", "fields", "time_ns", "raw", "record_index",
+         "byte_offset", "silenced")
+TYPES = (str, Priority, str, tuple, dict, int, bytes, int, int, bool)
+
+
+def by_hand(a: Alert) -> Alert:
+    return Alert(a.rule, int(a.priority), a.output, a.tags, dict(a.fields), a.time_ns, a.raw,
+                 a.record_index, a.byte_offset, a._json, a.silenced)
+
+
+def check_alert(a: Alert) -> None:
+    assert type(a) is Alert
+    for name, t in zip(SLOTS, TYPES):
+        assert type(getattr(a, name)) is t, name
+    assert all(type(t) is str for t in a.tags)
+    assert all(type(k) is str and (v is None or type(v) is str) for k, v in a.fields.items())
+    assert a.priority is list(Priority)[int(a.priority)]
+    assert type(a._json) is bytes and a._event is None
+    b = by_hand(a)
+    assert b == a and repr(b) == repr(a) and b.to_json() == a.to_json()
+    c = pickle.loads(pickle.dumps(a))
+    assert c == a and c.to_json() == a.to_json() and c.priority is a.priority
+    # Slots as before: an attribute can be set, and nothing else can.
+    a.output = a.output
+    with pytest.raises(AttributeError):
+        a.other = 1  # type: ignore[attr-defined]
+
+
+def scanner_alerts(rs: ctrule.Ruleset, path: Path) -> List[Alert]:
+    got: List[Alert] = []
+    with rs.scanner(got.append) as sc:
+        sc.scan(str(path))
+    return got
+
+
+def iterator_alerts(rs: ctrule.Ruleset, path: Path) -> List[Alert]:
+    return list(rs.scan(path.read_bytes()))
+
+
+def pool_alerts(rs: ctrule.Ruleset, path: Path) -> List[Alert]:  # C threads (ctrpy_pool)
+    return [a for r in ctrule.scan_files(rs, [path, path], threads=2) for a in r.alerts]
+
+
+def batched_alerts(rs: ctrule.Ruleset, path: Path) -> List[Alert]:  # Python threads, ctrpy_batch
+    return [a for r in ctrule.scan_files(rs, [path, path], threads=2, strict=True) for a in r.alerts]
+
+
+WAYS: List[Callable[[ctrule.Ruleset, Path], List[Alert]]] = [
+    scanner_alerts, iterator_alerts, pool_alerts, batched_alerts]
+
+
+@pytest.mark.parametrize("way", WAYS, ids=lambda f: f.__name__)
+def test_every_way_gives_the_alerts_init_makes(way: Callable[..., List[Alert]], ruleset: ctrule.Ruleset,
+                                               ndjson_path: Path, expected: list[tuple[int, str]]) -> None:
+    alerts = way(ruleset, ndjson_path)
+    assert alerts
+    for a in alerts:
+        check_alert(a)
+    reference = scanner_alerts(ruleset, ndjson_path)
+    n = len(reference)
+    assert alerts[:n] == reference and [a.to_json() for a in alerts[:n]] == [a.to_json() for a in reference]
+
+
+def rules_of_round(k: int, n: int) -> str:
+    """n rules whose names, tags and output fields are this round's own
+    (non-ASCII among them); every rule matches every CreateAccessKey."""
+    return "".join(f"""
+- rule: Rüle {k}.{i} ✓ {'x' * (i % 7)}
+  desc: round {k}
+  condition: ct.name = CreateAccessKey
+  output: r{k} %ct.region %json.value[/requestParameters/r{k}ü{i}] %ct.user
+  priority: {['ERROR', 'WARNING', 'NOTICE'][(k + i) % 3]}
+  source: aws_cloudtrail
+  tags: [t{k}, ü{i}]
+""" for i in range(n))
+
+
+def test_shared_strings_follow_each_ruleset(ndjson_bytes: bytes) -> None:
+    """Rulesets compiled and freed in turn, 60 rounds of 12 rules (720 rule
+    names, 1,440 tags, 720 field names: more than the table holds, so
+    entries are replaced and addresses reused): every alert names its own
+    ruleset's rule, tags and fields, as the rule's own text says."""
+    for k in range(60):
+        rs = ctrule.loads(rules_of_round(k, 12))
+        want = {r.name: r for r in rs.rules}
+        alerts = list(rs.scan(ndjson_bytes))
+        assert alerts and {a.rule for a in alerts} == set(want)
+        for a in alerts:
+            r = want[a.rule]
+            i = int(a.rule.split(".")[1].split(" ")[0])
+            assert a.tags == r.tags == (f"t{k}", f"ü{i}")
+            assert list(a.fields) == ["ct.region", f"json.value[/requestParameters/r{k}ü{i}]", "ct.user"]
+            assert a.priority is r.priority
+            assert a.output.startswith(f"r{k} ")
+        del rs, alerts
+        gc.collect()
+
+
+def test_alerts_outlive_scanner_ruleset_and_thread(ndjson_path: Path) -> None:
+    """Alerts made on another thread are read after their scanner and
+    ruleset are gone and the next scan's alerts were made."""
+    got: List[Any] = []
+
+    def scan() -> None:
+        rs = ctrule.load(Path(__file__).parent / "data" / "rules.yaml", builtins=[])
+        got.extend(scanner_alerts(rs, ndjson_path))
+
+    t = threading.Thread(target=scan)
+    t.start()
+    t.join()
+    gc.collect()
+    rs = ctrule.loads(rules_of_round(999, 3))
+    later = list(rs.scan(ndjson_path.read_bytes()))
+    assert got and later
+    for a in got:
+        check_alert(a)
+        assert not a.rule.startswith("Rüle")
+    assert {a.rule for a in later} == {r.name for r in rs.rules}
