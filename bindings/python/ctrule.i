@@ -62,8 +62,13 @@ static PyObject *ctrpy_str(const char *s)
  * directly: an argument tuple of eleven objects handed to Alert.__init__,
  * which ran in Python, and every string decoded afresh cost about 1.4 us
  * of the 2.8 us an alert added to a scan (docs/performance.md, stop 17).
- * ctrpy_alert_setup, called once by _model.py, gives the class (its slots
- * found by their member descriptors) and the Priority members. */
+ * What an alert holds per match beyond its rule (the record, the JSON
+ * line, the output and the fields) is copied into one bytes object, the
+ * pack (ctrpy_pack_new), and made into Python objects only when one of
+ * them is first read (ctrpy_alert_unpack): a dict of fields and five
+ * objects more per alert were most of what was left. ctrpy_alert_setup,
+ * called once by _model.py, gives the class (its slots found by their
+ * member descriptors) and the Priority members. */
 #ifndef Py_T_OBJECT_EX
 #include "structmember.h"
 #define Py_T_OBJECT_EX T_OBJECT_EX
@@ -71,11 +76,12 @@ static PyObject *ctrpy_str(const char *s)
 
 enum {
   CTRPY_A_RULE, CTRPY_A_PRIORITY, CTRPY_A_OUTPUT, CTRPY_A_TAGS, CTRPY_A_FIELDS, CTRPY_A_TIME_NS, CTRPY_A_RAW,
-  CTRPY_A_RECORD_INDEX, CTRPY_A_BYTE_OFFSET, CTRPY_A_SILENCED, CTRPY_A_EVENT, CTRPY_A_JSON, CTRPY_A__COUNT
+  CTRPY_A_RECORD_INDEX, CTRPY_A_BYTE_OFFSET, CTRPY_A_SILENCED, CTRPY_A_EVENT, CTRPY_A_JSON, CTRPY_A_PACK,
+  CTRPY_A__COUNT
 };
 static const char *const ctrpy_alert_slots[CTRPY_A__COUNT] = {
-    "rule", "priority", "output", "tags", "fields", "time_ns", "raw", "record_index", "byte_offset", "silenced",
-    "_event", "_json"};
+    "rule", "priority", "_output", "tags", "_fields", "time_ns", "_raw", "record_index", "byte_offset",
+    "silenced", "_event", "_json", "_pack"};
 static PyTypeObject *ctrpy_alert_type; /* ctrule.Alert; NULL until ctrpy_alert_setup */
 static Py_ssize_t ctrpy_alert_off[CTRPY_A__COUNT];
 static PyObject *ctrpy_priorities; /* the 8 Priority members, by value */
@@ -119,14 +125,6 @@ static PyObject *ctrpy_intern(const char *s, size_t n)
   return str;
 }
 
-/* ctrpy_intern of a library string, None for NULL. */
-static PyObject *ctrpy_istr(const char *s)
-{
-  if (!s)
-    Py_RETURN_NONE;
-  return ctrpy_intern(s, strlen(s));
-}
-
 /* The Priority member of p (a value outside 0-7 raises as Priority(p)). */
 static PyObject *ctrpy_priority(long long p)
 {
@@ -159,7 +157,7 @@ static PyObject *ctrpy_alert_new(PyObject **v)
   return a;
 }
 
-/* The numbers of an Alert, its record and its JSON line, into v. */
+/* An Alert's numbers into v, and None into the slots its pack fills. */
 static void ctrpy_alert_numbers(PyObject **v, long long priority, long long time_ns, unsigned long long index,
                                 unsigned long long offset, int silenced)
 {
@@ -168,8 +166,78 @@ static void ctrpy_alert_numbers(PyObject **v, long long priority, long long time
   v[CTRPY_A_RECORD_INDEX] = PyLong_FromUnsignedLongLong(index);
   v[CTRPY_A_BYTE_OFFSET] = PyLong_FromUnsignedLongLong(offset);
   v[CTRPY_A_SILENCED] = PyBool_FromLong(silenced);
-  Py_INCREF(Py_None);
-  v[CTRPY_A_EVENT] = Py_None;
+  static const int unpacked[] = {CTRPY_A_OUTPUT, CTRPY_A_FIELDS, CTRPY_A_RAW, CTRPY_A_JSON, CTRPY_A_EVENT};
+  for (size_t i = 0; i < sizeof unpacked / sizeof unpacked[0]; i++) {
+    Py_INCREF(Py_None);
+    v[unpacked[i]] = Py_None;
+  }
+}
+
+/* A string of a match: its bytes (NULL for None) and length. */
+struct ctrpy_sv {
+  const char *p;
+  size_t n;
+};
+
+static struct ctrpy_sv ctrpy_sv(const char *s) { return (struct ctrpy_sv){s, s ? strlen(s) : 0}; }
+
+#define CTRPY_NONE UINT64_MAX /* a length in a pack: None */
+#define CTRPY_FIELDS_ON_STACK 32u
+
+/* An alert's pack: native uint64s (the field count; the lengths of the
+ * record, the JSON line and the output; each field's name and value
+ * lengths, CTRPY_NONE for None), then those bytes in that order. Names
+ * come first in ctrpy_sv arrays: f[0..n) names, f[n..2n) values. */
+static PyObject *ctrpy_pack_new(struct ctrpy_sv raw, struct ctrpy_sv json, struct ctrpy_sv output,
+                                const struct ctrpy_sv *f, size_t nfields)
+{
+  struct ctrpy_sv parts[3] = {raw, json, output};
+  size_t head = 8 * (4 + 2 * nfields), size = head + raw.n + json.n + output.n;
+  for (size_t i = 0; i < 2 * nfields; i++)
+    size += f[i].n;
+  PyObject *b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size);
+  if (!b)
+    return NULL;
+  unsigned char *h = (unsigned char *)PyBytes_AS_STRING(b), *d = h + head;
+  uint64_t u = nfields;
+  memcpy(h, &u, 8);
+  for (int i = 0; i < 3; i++) {
+    u = parts[i].p ? (uint64_t)parts[i].n : CTRPY_NONE;
+    memcpy(h + 8 * (1 + i), &u, 8);
+    if (parts[i].n)
+      memcpy(d, parts[i].p, parts[i].n);
+    d += parts[i].n;
+  }
+  for (size_t i = 0; i < nfields; i++) {
+    const struct ctrpy_sv *kv[2] = {&f[i], &f[nfields + i]};
+    for (int k = 0; k < 2; k++) {
+      u = kv[k]->p ? (uint64_t)kv[k]->n : CTRPY_NONE;
+      memcpy(h + 8 * (4 + 2 * i + (size_t)k), &u, 8);
+      if (kv[k]->n)
+        memcpy(d, kv[k]->p, kv[k]->n);
+      d += kv[k]->n;
+    }
+  }
+  return b;
+}
+
+/* The Alert of a match's parts; f as ctrpy_pack_new's; tags interned. */
+static PyObject *ctrpy_alert_of(const char *rule, size_t rule_len, const struct ctrpy_sv *tags, size_t ntags,
+                                struct ctrpy_sv raw, struct ctrpy_sv json, struct ctrpy_sv output,
+                                const struct ctrpy_sv *f, size_t nfields, PyObject **v)
+{
+  v[CTRPY_A_RULE] = rule ? ctrpy_intern(rule, rule_len) : (Py_INCREF(Py_None), Py_None);
+  if ((v[CTRPY_A_TAGS] = PyTuple_New((Py_ssize_t)ntags)))
+    for (size_t i = 0; i < ntags; i++) {
+      PyObject *t = tags[i].p ? ctrpy_intern(tags[i].p, tags[i].n) : (Py_INCREF(Py_None), Py_None);
+      if (!t) {
+        Py_CLEAR(v[CTRPY_A_TAGS]); /* its NULL items are skipped */
+        break;
+      }
+      PyTuple_SET_ITEM(v[CTRPY_A_TAGS], (Py_ssize_t)i, t);
+    }
+  v[CTRPY_A_PACK] = ctrpy_pack_new(raw, json, output, f, nfields);
+  return ctrpy_alert_new(v);
 }
 
 /* A match as an Alert: everything is copied, since the match is a borrowed
@@ -177,43 +245,35 @@ static void ctrpy_alert_numbers(PyObject **v, long long priority, long long time
 static PyObject *ctrpy_match_alert(const ctr_match *m)
 {
   PyObject *v[CTRPY_A__COUNT] = {0};
-  size_t n = ctr_match_tag_count(m), len = 0;
-  v[CTRPY_A_RULE] = ctrpy_istr(ctr_match_rule(m));
-  v[CTRPY_A_OUTPUT] = ctrpy_str(ctr_match_output(m));
-  if ((v[CTRPY_A_TAGS] = PyTuple_New((Py_ssize_t)n)))
-    for (size_t i = 0; i < n; i++) {
-      PyObject *t = ctrpy_istr(ctr_match_tag(m, i));
-      if (!t) {
-        Py_CLEAR(v[CTRPY_A_TAGS]); /* its NULL items are skipped */
-        break;
-      }
-      PyTuple_SET_ITEM(v[CTRPY_A_TAGS], (Py_ssize_t)i, t);
-    }
-  n = ctr_match_field_count(m);
-  if ((v[CTRPY_A_FIELDS] = PyDict_New()))
-    for (size_t i = 0; i < n; i++) {
-      PyObject *k = ctrpy_istr(ctr_match_field_name(m, i));
-      PyObject *val = k ? ctrpy_str(ctr_match_field_value(m, i)) : NULL;
-      int rc = val ? PyDict_SetItem(v[CTRPY_A_FIELDS], k, val) : -1;
-      Py_XDECREF(k);
-      Py_XDECREF(val);
-      if (rc != 0) {
-        Py_CLEAR(v[CTRPY_A_FIELDS]);
-        break;
-      }
-    }
-  const char *raw = ctr_match_event(m, &len);
-  v[CTRPY_A_RAW] = PyBytes_FromStringAndSize(raw ? raw : "", raw ? (Py_ssize_t)len : 0);
+  size_t ntags = ctr_match_tag_count(m), nfields = ctr_match_field_count(m), len = 0;
+  struct ctrpy_sv on_stack[2 * CTRPY_FIELDS_ON_STACK + CTRPY_FIELDS_ON_STACK];
+  struct ctrpy_sv *f = on_stack;
+  if (nfields > CTRPY_FIELDS_ON_STACK || ntags > CTRPY_FIELDS_ON_STACK)
+    f = malloc((2 * nfields + ntags) * sizeof *f);
   char *line = NULL;
-  if (ctr_match_json(m, CTR_JSON_EVENT_ID, &line, &len) != CTR_OK)
-    PyErr_NoMemory();
-  else
-    v[CTRPY_A_JSON] = PyBytes_FromStringAndSize(line, (Py_ssize_t)len); /* decoded when asked for */
-  ctr_free(line);
   ctrpy_alert_numbers(v, ctr_match_priority(m), (long long)ctr_match_time(m),
                       (unsigned long long)ctr_match_record_index(m),
                       (unsigned long long)ctr_match_byte_offset(m), ctr_match_silenced(m));
-  return ctrpy_alert_new(v);
+  if (!f || ctr_match_json(m, CTR_JSON_EVENT_ID, &line, &len) != CTR_OK) {
+    if (f != on_stack)
+      free(f);
+    PyErr_NoMemory();
+    return ctrpy_alert_new(v); /* releases v */
+  }
+  struct ctrpy_sv json = {line, len}, *tags = f + 2 * nfields;
+  for (size_t i = 0; i < nfields; i++) {
+    f[i] = ctrpy_sv(ctr_match_field_name(m, i));
+    f[nfields + i] = ctrpy_sv(ctr_match_field_value(m, i));
+  }
+  for (size_t i = 0; i < ntags; i++)
+    tags[i] = ctrpy_sv(ctr_match_tag(m, i));
+  const char *raw = ctr_match_event(m, &len), *rule = ctr_match_rule(m);
+  PyObject *a = ctrpy_alert_of(rule, rule ? strlen(rule) : 0, tags, ntags, (struct ctrpy_sv){raw ? raw : "", raw ? len : 0},
+                               json, ctrpy_sv(ctr_match_output(m)), f, nfields, v);
+  ctr_free(line);
+  if (f != on_stack)
+    free(f);
+  return a;
 }
 
 /* Matches batched by ctrpy_scan_file for scan_files' workers: each match is
@@ -305,9 +365,8 @@ static int ctrpy_batch_match(struct ctrpy_batch *b, const ctr_match *m)
   return b->oom;
 }
 
-/* Reads what ctrpy_batch_match packed at *at: a uint64, or a string as
- * ctrpy_str makes it (str, or bytes when `bytes`, or interned when
- * `intern`; None for NULL). */
+/* Reads what ctrpy_batch_match packed at *at: a uint64, a string (NULL
+ * for NULL), or a string as ctrpy_str makes it. */
 static uint64_t ctrpy_unpack_u64(const unsigned char *p, size_t *at)
 {
   uint64_t v;
@@ -316,18 +375,22 @@ static uint64_t ctrpy_unpack_u64(const unsigned char *p, size_t *at)
   return v;
 }
 
-enum { CTRPY_STR, CTRPY_BYTES, CTRPY_INTERNED };
-
-static PyObject *ctrpy_unpack_str(const unsigned char *p, size_t *at, int kind)
+static struct ctrpy_sv ctrpy_unpack_sv(const unsigned char *p, size_t *at)
 {
   uint64_t n = ctrpy_unpack_u64(p, at);
   if (n == UINT64_MAX)
-    Py_RETURN_NONE;
-  const char *s = (const char *)p + *at;
+    return (struct ctrpy_sv){NULL, 0};
+  struct ctrpy_sv sv = {(const char *)p + *at, (size_t)n};
   *at += (size_t)n;
-  if (kind == CTRPY_BYTES)
-    return PyBytes_FromStringAndSize(s, (Py_ssize_t)n);
-  return kind == CTRPY_INTERNED ? ctrpy_intern(s, (size_t)n) : PyUnicode_DecodeUTF8(s, (Py_ssize_t)n, "replace");
+  return sv;
+}
+
+static PyObject *ctrpy_unpack_str(const unsigned char *p, size_t *at)
+{
+  struct ctrpy_sv sv = ctrpy_unpack_sv(p, at);
+  if (!sv.p)
+    Py_RETURN_NONE;
+  return PyUnicode_DecodeUTF8(sv.p, (Py_ssize_t)sv.n, "replace");
 }
 
 /* One packed match as the Alert ctrpy_match_alert makes of it. *at moves
@@ -339,36 +402,32 @@ static PyObject *ctrpy_unpack_alert(const unsigned char *p, size_t *at)
   unsigned long long index = ctrpy_unpack_u64(p, at), offset = ctrpy_unpack_u64(p, at);
   int silenced = ctrpy_unpack_u64(p, at) != 0;
   size_t ntags = (size_t)ctrpy_unpack_u64(p, at), nfields = (size_t)ctrpy_unpack_u64(p, at);
-  v[CTRPY_A_RULE] = ctrpy_unpack_str(p, at, CTRPY_INTERNED);
-  v[CTRPY_A_OUTPUT] = ctrpy_unpack_str(p, at, CTRPY_STR);
-  PyObject *tags = PyTuple_New((Py_ssize_t)ntags), *fields = PyDict_New();
-  int ok = tags && fields;
-  for (size_t i = 0; i < ntags; i++) {
-    PyObject *t = ctrpy_unpack_str(p, at, CTRPY_INTERNED);
-    if (!t || !tags) {
-      Py_XDECREF(t);
-      ok = 0;
-      continue; /* keeps *at moving: the next match starts after this one */
-    }
-    PyTuple_SET_ITEM(tags, (Py_ssize_t)i, t);
+  struct ctrpy_sv on_stack[2 * CTRPY_FIELDS_ON_STACK + CTRPY_FIELDS_ON_STACK], *f = on_stack;
+  if (nfields > CTRPY_FIELDS_ON_STACK || ntags > CTRPY_FIELDS_ON_STACK)
+    f = malloc((2 * nfields + ntags + 1) * sizeof *f);
+  struct ctrpy_sv rule = ctrpy_unpack_sv(p, at), output = ctrpy_unpack_sv(p, at), *tags = f ? f + 2 * nfields : NULL;
+  for (size_t i = 0; i < ntags; i++) { /* read even without f: *at moves on */
+    struct ctrpy_sv t = ctrpy_unpack_sv(p, at);
+    if (f)
+      tags[i] = t;
   }
   for (size_t i = 0; i < nfields; i++) {
-    PyObject *k = ctrpy_unpack_str(p, at, CTRPY_INTERNED), *val = ctrpy_unpack_str(p, at, CTRPY_STR);
-    if (!k || !val || !fields || PyDict_SetItem(fields, k, val) != 0)
-      ok = 0;
-    Py_XDECREF(k);
-    Py_XDECREF(val);
+    struct ctrpy_sv k = ctrpy_unpack_sv(p, at), val = ctrpy_unpack_sv(p, at);
+    if (f) {
+      f[i] = k;
+      f[nfields + i] = val;
+    }
   }
-  if (!ok) {
-    Py_CLEAR(tags);
-    Py_CLEAR(fields);
-  }
-  v[CTRPY_A_TAGS] = tags;
-  v[CTRPY_A_FIELDS] = fields;
-  v[CTRPY_A_RAW] = ctrpy_unpack_str(p, at, CTRPY_BYTES);
-  v[CTRPY_A_JSON] = ctrpy_unpack_str(p, at, CTRPY_BYTES);
+  struct ctrpy_sv raw = ctrpy_unpack_sv(p, at), json = ctrpy_unpack_sv(p, at);
   ctrpy_alert_numbers(v, priority, time_ns, index, offset, silenced);
-  return ctrpy_alert_new(v);
+  if (!f) {
+    PyErr_NoMemory();
+    return ctrpy_alert_new(v); /* releases v */
+  }
+  PyObject *a = ctrpy_alert_of(rule.p, rule.n, tags, ntags, raw, json, output, f, nfields, v);
+  if (f != on_stack)
+    free(f);
+  return a;
 }
 
 /* Hands the batch to fn, one call per match, in order (GIL held), and
@@ -645,6 +704,97 @@ PyObject *ctrpy_alert_setup(PyObject *cls, PyObject *priorities)
 }
 %}
 
+/* Makes the Python objects of an Alert's pack (ctrpy_pack_new) and sets
+ * them into its slots, the pack's slot to None: _raw (bytes), _json (bytes,
+ * decoded when asked for), _output (str), _fields (dict). In one call with
+ * the GIL held, so a thread never sees half of them; an Alert without a
+ * pack is left as it is. */
+%inline %{
+PyObject *ctrpy_alert_unpack(PyObject *alert)
+{
+  if (!ctrpy_alert_type || !PyObject_TypeCheck(alert, ctrpy_alert_type)) {
+    PyErr_SetString(PyExc_TypeError, "ctrpy_alert_unpack: not an Alert");
+    return NULL;
+  }
+  PyObject **slot[CTRPY_A__COUNT];
+  for (int i = 0; i < CTRPY_A__COUNT; i++)
+    slot[i] = (PyObject **)((char *)alert + ctrpy_alert_off[i]);
+  PyObject *pack = *slot[CTRPY_A_PACK];
+  if (!pack || pack == Py_None)
+    Py_RETURN_NONE;
+  if (!PyBytes_Check(pack)) {
+    PyErr_SetString(PyExc_TypeError, "ctrpy_alert_unpack: the pack is not bytes");
+    return NULL;
+  }
+  const unsigned char *h = (const unsigned char *)PyBytes_AS_STRING(pack);
+  size_t size = (size_t)PyBytes_GET_SIZE(pack), nfields = 0, at;
+  uint64_t u;
+  if (size >= 32) {
+    memcpy(&u, h, 8);
+    nfields = u < size / 16 ? (size_t)u : SIZE_MAX;
+  }
+  if (size < 32 || nfields == SIZE_MAX || 8 * (4 + 2 * nfields) > size) {
+    PyErr_SetString(PyExc_ValueError, "ctrpy_alert_unpack: not a pack");
+    return NULL;
+  }
+  at = 8 * (4 + 2 * nfields);
+  /* The next string of the pack, its length at h[8 * k]; NULL when it does not fit. */
+#define CTRPY_PACK_NEXT(k, out)                                                                  \
+  do {                                                                                           \
+    memcpy(&u, h + 8 * (k), 8);                                                                  \
+    (out) = (struct ctrpy_sv){NULL, 0};                                                          \
+    if (u != CTRPY_NONE && u <= size - at) {                                                     \
+      (out) = (struct ctrpy_sv){(const char *)h + at, (size_t)u};                                \
+      at += (size_t)u;                                                                           \
+    } else if (u != CTRPY_NONE) {                                                                \
+      bad = 1;                                                                                   \
+    }                                                                                            \
+  } while (0)
+  int bad = 0;
+  struct ctrpy_sv raw, json, output;
+  CTRPY_PACK_NEXT(1, raw);
+  CTRPY_PACK_NEXT(2, json);
+  CTRPY_PACK_NEXT(3, output);
+  PyObject *fields = PyDict_New();
+  for (size_t i = 0; fields && !bad && i < nfields; i++) {
+    struct ctrpy_sv k, val;
+    CTRPY_PACK_NEXT(4 + 2 * i, k);
+    CTRPY_PACK_NEXT(5 + 2 * i, val);
+    PyObject *key = k.p ? ctrpy_intern(k.p, k.n) : NULL;
+    PyObject *value = !key ? NULL : val.p ? PyUnicode_DecodeUTF8(val.p, (Py_ssize_t)val.n, "replace")
+                                          : (Py_INCREF(Py_None), Py_None);
+    if (!key && !PyErr_Occurred())
+      bad = 1;
+    if (!value || PyDict_SetItem(fields, key, value) != 0)
+      Py_CLEAR(fields);
+    Py_XDECREF(key);
+    Py_XDECREF(value);
+  }
+#undef CTRPY_PACK_NEXT
+  PyObject *got[4] = {fields, NULL, NULL, NULL};
+  if (bad || !raw.p || !json.p) {
+    if (!PyErr_Occurred())
+      PyErr_SetString(PyExc_ValueError, "ctrpy_alert_unpack: not a pack");
+  } else if (fields) {
+    got[1] = PyBytes_FromStringAndSize(raw.p, (Py_ssize_t)raw.n);
+    got[2] = PyBytes_FromStringAndSize(json.p, (Py_ssize_t)json.n);
+    got[3] = output.p ? PyUnicode_DecodeUTF8(output.p, (Py_ssize_t)output.n, "replace") : (Py_INCREF(Py_None), Py_None);
+  }
+  if (!got[0] || !got[1] || !got[2] || !got[3]) {
+    for (int i = 0; i < 4; i++)
+      Py_XDECREF(got[i]);
+    return NULL;
+  }
+  Py_XSETREF(*slot[CTRPY_A_FIELDS], got[0]);
+  Py_XSETREF(*slot[CTRPY_A_RAW], got[1]);
+  Py_XSETREF(*slot[CTRPY_A_JSON], got[2]);
+  Py_XSETREF(*slot[CTRPY_A_OUTPUT], got[3]);
+  Py_INCREF(Py_None);
+  Py_XSETREF(*slot[CTRPY_A_PACK], Py_None); /* the last reference to the pack, read until here */
+  Py_RETURN_NONE;
+}
+%}
+
 /* Scans the file at `path` as the scanner's current stream: opens it, reads
  * it in chunks of at most `chunk` bytes (no larger than the file) and feeds
  * each until one is not CTR_OK, then finishes if every feed was, all with the
@@ -810,7 +960,7 @@ static PyObject *ctrpy_pool_errors(const struct ctrpy_batch *b)
     long long status = (long long)(int64_t)ctrpy_unpack_u64(b->p, &at);
     unsigned long long index = ctrpy_unpack_u64(b->p, &at), offset = ctrpy_unpack_u64(b->p, &at);
     int evaluated = ctrpy_unpack_u64(b->p, &at) != 0;
-    PyObject *message = ctrpy_unpack_str(b->p, &at, CTRPY_STR), *text = ctrpy_unpack_str(b->p, &at, CTRPY_STR);
+    PyObject *message = ctrpy_unpack_str(b->p, &at), *text = ctrpy_unpack_str(b->p, &at);
     PyObject *t = message && text ? Py_BuildValue("(LKKNNN)", status, index, offset, message,
                                                   PyBool_FromLong(evaluated), text) : NULL;
     if (!t) {

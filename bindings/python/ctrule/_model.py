@@ -259,23 +259,29 @@ class Alert:
             and is not to be shown (``ctr_match_silenced``).
     """
 
-    __slots__ = ("rule", "priority", "output", "tags", "fields", "time_ns", "raw",
-                 "record_index", "byte_offset", "silenced", "_event", "_json")
+    # An Alert made by a scan holds its record, JSON line, output and fields
+    # in one bytes object, _pack, until one of them is first read
+    # (ctrule.i: ctrpy_alert_unpack fills _raw, _json, _output and _fields
+    # at once): making them for every alert was most of what an alert cost
+    # a scan (docs/performance.md, stop 17).
+    __slots__ = ("rule", "priority", "_output", "tags", "_fields", "time_ns", "_raw",
+                 "record_index", "byte_offset", "silenced", "_event", "_json", "_pack")
 
     source = "aws_cloudtrail"
 
     rule: str
     priority: Priority
-    output: str
     tags: tuple[str, ...]
-    fields: dict[str, str | None]
     time_ns: int
-    raw: bytes
     record_index: int
     byte_offset: int
     silenced: bool
+    _output: str
+    _fields: dict[str, str | None]
+    _raw: bytes
     _event: dict[str, Any] | None
     _json: bytes | str | None
+    _pack: bytes | None
 
     def __init__(self, rule: str, priority: int, output: str, tags: tuple[str, ...],
                  fields: dict[str, str | None], time_ns: int, raw: bytes,
@@ -283,16 +289,61 @@ class Alert:
                  json_line: bytes | str | None = None, silenced: bool = False) -> None:
         self.rule = rule
         self.priority = _PRIORITIES[priority] if 0 <= priority < 8 else Priority(priority)
-        self.output = output
+        self._output = output
         self.tags = tags if type(tags) is tuple else tuple(tags)
-        self.fields = fields
+        self._fields = fields
         self.time_ns = time_ns
-        self.raw = raw
+        self._raw = raw
         self.record_index = record_index
         self.byte_offset = byte_offset
         self.silenced = silenced
         self._event = None
         self._json = json_line
+        self._pack = None
+
+    @property
+    def output(self) -> str:
+        """The rule's output template rendered Falco's way."""
+        if self._pack is not None:
+            _capi.ctrpy_alert_unpack(self)
+        return self._output
+
+    @output.setter
+    def output(self, value: str) -> None:
+        if self._pack is not None:
+            _capi.ctrpy_alert_unpack(self)
+        self._output = value
+
+    @property
+    def fields(self) -> dict[str, str | None]:
+        """Falco's ``output_fields``, name to rendered value (None: absent)."""
+        if self._pack is not None:
+            _capi.ctrpy_alert_unpack(self)
+        return self._fields
+
+    @fields.setter
+    def fields(self, value: dict[str, str | None]) -> None:
+        if self._pack is not None:
+            _capi.ctrpy_alert_unpack(self)
+        self._fields = value
+
+    @property
+    def raw(self) -> bytes:
+        """The raw bytes of the matching record."""
+        if self._pack is not None:
+            _capi.ctrpy_alert_unpack(self)
+        return self._raw
+
+    @raw.setter
+    def raw(self, value: bytes) -> None:
+        if self._pack is not None:
+            _capi.ctrpy_alert_unpack(self)
+        self._raw = value
+
+    def _line(self) -> bytes | str | None:
+        if self._pack is not None:
+            _capi.ctrpy_alert_unpack(self)
+        return self._json
 
     @property
     def time(self) -> _dt.datetime | None:
@@ -328,7 +379,7 @@ class Alert:
         Raises:
             ValueError: the alert was not made by a scan (built by hand).
         """
-        line = self._json
+        line = self._line()
         if line is None:
             raise ValueError("only an alert made by a scan has Falco's JSON line")
         if isinstance(line, bytes):  # as the library gave it: decoded once, when asked for
@@ -356,7 +407,7 @@ class Alert:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Alert, (self.rule, int(self.priority), self.output, self.tags, self.fields,
-                        self.time_ns, self.raw, self.record_index, self.byte_offset, self._json,
+                        self.time_ns, self.raw, self.record_index, self.byte_offset, self._line(),
                         self.silenced))
 
     def __repr__(self) -> str:
@@ -365,6 +416,7 @@ class Alert:
 
 
 # Alerts made by a scan are built in C (ctrule.i: ctrpy_match_alert), their
-# slots set as __init__ sets them: in Python, __init__ and its argument tuple
-# were half of what an alert added to a scan.
+# slots set as __init__ sets them (the record, JSON line, output and fields
+# packed until read): in Python, __init__ and its argument tuple were half of
+# what an alert added to a scan.
 _capi.ctrpy_alert_setup(Alert, _PRIORITIES)

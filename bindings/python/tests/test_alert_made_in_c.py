@@ -1,9 +1,13 @@
 """A scan's Alerts are made in C (ctrule.i: ctrpy_match_alert, and
 ctrpy_unpack_alert for scan_files' batches and C threads), their slots set
-without Alert.__init__, and rule names, tags and field names shared from a
-table of decoded strings. These tests hold each way of delivering alerts to
-what Alert.__init__ makes of the same values, and the shared strings to the
-ruleset that made each alert, whatever was compiled and freed before."""
+without Alert.__init__, the record, JSON line, output and fields kept in one
+bytes object until one of them is read (ctrpy_alert_unpack), and rule names,
+tags and field names shared from a table of decoded strings. These tests
+hold each way of delivering alerts to what Alert.__init__ makes of the same
+values, read in any order, on any thread, after the scanner and ruleset are
+gone; and the shared strings to the ruleset that made each alert, whatever
+was compiled and freed before. (The JSON line's bytes against the CLI's:
+test_cli_parity.)"""
 
 from __future__ import annotations
 
@@ -25,17 +29,20 @@ TYPES = (str, Priority, str, tuple, dict, int, bytes, int, int, bool)
 
 def by_hand(a: Alert) -> Alert:
     return Alert(a.rule, int(a.priority), a.output, a.tags, dict(a.fields), a.time_ns, a.raw,
-                 a.record_index, a.byte_offset, a._json, a.silenced)
+                 a.record_index, a.byte_offset, a._line(), a.silenced)
 
 
 def check_alert(a: Alert) -> None:
     assert type(a) is Alert
+    if a._pack is not None:  # not read yet: nothing made of the pack
+        assert type(a._pack) is bytes and a._output is None and a._fields is None
+        assert a._raw is None and a._json is None
     for name, t in zip(SLOTS, TYPES):
         assert type(getattr(a, name)) is t, name
     assert all(type(t) is str for t in a.tags)
     assert all(type(k) is str and (v is None or type(v) is str) for k, v in a.fields.items())
     assert a.priority is list(Priority)[int(a.priority)]
-    assert type(a._json) is bytes and a._event is None
+    assert a._pack is None and type(a._json) is bytes and a._event is None
     b = by_hand(a)
     assert b == a and repr(b) == repr(a) and b.to_json() == a.to_json()
     c = pickle.loads(pickle.dumps(a))
@@ -136,3 +143,80 @@ def test_alerts_outlive_scanner_ruleset_and_thread(ndjson_path: Path) -> None:
         check_alert(a)
         assert not a.rule.startswith("Rüle")
     assert {a.rule for a in later} == {r.name for r in rs.rules}
+
+
+@pytest.mark.parametrize("first", ["output", "fields", "raw", "to_json", "eq", "pickle", "set_output",
+                                   "set_fields", "set_raw", "event"])
+def test_whichever_is_read_first_unpacks_all(first: str, ruleset: ctrule.Ruleset, ndjson_path: Path) -> None:
+    """The first read (or write) of any packed attribute makes all four, as
+    Alert.__init__ would have them; a write keeps what was written."""
+    reference = [by_hand(a) for a in scanner_alerts(ruleset, ndjson_path)]
+    alerts = scanner_alerts(ruleset, ndjson_path)
+    for a, ref in zip(alerts, reference):
+        assert a._pack is not None
+        if first == "to_json":
+            assert a.to_json() == ref.to_json()
+        elif first == "eq":
+            assert a == ref
+        elif first == "pickle":
+            assert pickle.loads(pickle.dumps(a)) == ref
+        elif first == "event":
+            assert a.event == ref.event
+        elif first.startswith("set_"):
+            name = first[4:]
+            value = {"output": "x", "fields": {"f": None}, "raw": b"{}"}[name]
+            setattr(a, name, value)
+            assert getattr(a, name) is value
+            setattr(ref, name, value)
+        else:
+            assert getattr(a, first) == getattr(ref, first)
+        assert a._pack is None
+        assert (a.output, a.fields, a.raw, a.to_json()) == (ref.output, ref.fields, ref.raw, ref.to_json())
+        assert a == ref
+
+
+def test_first_reads_on_many_threads_at_once(ruleset: ctrule.Ruleset, ndjson_path: Path) -> None:
+    """Eight threads read the same fresh alerts at once, each attribute in
+    its own order: every thread sees every value whole and equal."""
+    reference = [by_hand(a) for a in scanner_alerts(ruleset, ndjson_path)]
+    for _ in range(5):
+        alerts = scanner_alerts(ruleset, ndjson_path)
+        start = threading.Barrier(8)
+        seen: List[Any] = []
+
+        def read(k: int) -> None:
+            start.wait()
+            names = ["output", "fields", "raw", "_line"][k % 4:] + ["output", "fields", "raw", "_line"][:k % 4]
+            got = []
+            for a in alerts:
+                got.append({n: (getattr(a, n)() if n == "_line" else getattr(a, n)) for n in names})
+            seen.append(got)
+
+        threads = [threading.Thread(target=read, args=(k,)) for k in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(seen) == 8
+        for got in seen:
+            for g, ref in zip(got, reference):
+                assert g == {"output": ref.output, "fields": ref.fields, "raw": ref.raw, "_line": ref._line()}
+
+
+def test_a_pack_that_is_not_one_is_refused(ruleset: ctrule.Ruleset, ndjson_path: Path) -> None:
+    """A pack cut short or replaced raises instead of reading past its end."""
+    from ctrule import _capi
+    a = scanner_alerts(ruleset, ndjson_path)[0]
+    pack = a._pack
+    assert pack is not None
+    for bad in (pack[:len(pack) - 1], pack[:31], b"", (1 << 62).to_bytes(8, "little") + pack[8:]):
+        a._pack = bad
+        with pytest.raises(ValueError, match="not a pack"):
+            a.output
+    a._pack = "text"  # type: ignore[assignment]
+    with pytest.raises(TypeError):
+        a.fields
+    a._pack = pack
+    assert a == by_hand(scanner_alerts(ruleset, ndjson_path)[0])
+    with pytest.raises(TypeError):
+        _capi.ctrpy_alert_unpack(object())
