@@ -660,37 +660,43 @@ CTR__EXTRACT(x_ec2_imageid)
 
 /* ------------------------------------------------------------ the table */
 
-#define F(name, type, fn, desc) {name, type, CTR__ARG_NONE, fn, desc, CTR__RAW_NONE}
+#define F(name, type, fn, desc) {name, type, CTR__ARG_NONE, fn, desc, CTR__RAW_NONE, 0}
 /* FV: the value is verbatim in the record's bytes (CTR__RAW_VERBATIM). The
  * plain fields take a JSON string's content or ""; ct.shortsrc and
  * ct.originaluser cut a part out of one; ct.user is a string of the record
  * or one of the literals "AssumedRole", "AWSAccount", "FederatedUser", each
  * given only when userIdentity.type is that very string; ec2.* take strings
  * only. Every other field here formats, joins or synthesises its value. */
-#define FV(name, type, fn, desc) {name, type, CTR__ARG_NONE, fn, desc, CTR__RAW_VERBATIM}
+#define FV(name, type, fn, desc) {name, type, CTR__ARG_NONE, fn, desc, CTR__RAW_VERBATIM, 0}
+/* FV_IN: verbatim, and every value from inside one top-level member (the
+ * CTR__TOP_ key `top`): the prefilter looks for its literals in that
+ * member's bytes only. */
+#define FV_IN(name, type, fn, top, desc) {name, type, CTR__ARG_NONE, fn, desc, CTR__RAW_VERBATIM, 1 + (top)}
 #define S CTR__FT_STRING
 #define U CTR__FT_UINT64
 
 const ctr__field_def ctr__fields_cloudtrail[] = {
   FV("ct.id", S, x_id, "eventID (absent if missing; \"\" if not a string, like every plain ct.* field)."),
-  FV("ct.error", S, x_error, "errorCode; absent when the call did not fail."),
+  FV_IN("ct.error", S, x_error, CTR__TOP_ERROR_CODE, "errorCode; absent when the call did not fail."),
   FV("ct.errormessage", S, x_errormessage, "errorMessage; absent when the call did not fail."),
-  FV("ct.time", S, x_time, "eventTime as written in the record."),
-  FV("ct.src", S, x_src, "eventSource (e.g. rds.amazonaws.com)."),
-  FV("ct.shortsrc", S, x_shortsrc, "eventSource without a trailing \".amazonaws.com\" (unchanged otherwise)."),
-  FV("ct.name", S, x_name, "eventName."),
-  FV("ct.user", S, x_user,
-     "By userIdentity.type: Root/IAMUser -> userIdentity.userName; AWSService -> userIdentity.invokedBy; "
-     "AssumedRole -> userIdentity.sessionContext.sessionIssuer.userName, else \"AssumedRole\"; "
-     "AWSAccount/FederatedUser -> that literal; any other type -> absent."),
-  FV("ct.originaluser", S, x_originaluser,
-     "AssumedRole: the session name (3rd part of userIdentity.arn split on '/' when it has exactly 3 parts, "
-     "else 2nd part of userIdentity.principalId split on ':'); other types: userIdentity.userName."),
+  FV_IN("ct.time", S, x_time, CTR__TOP_EVENT_TIME, "eventTime as written in the record."),
+  FV_IN("ct.src", S, x_src, CTR__TOP_EVENT_SOURCE, "eventSource (e.g. rds.amazonaws.com)."),
+  FV_IN("ct.shortsrc", S, x_shortsrc, CTR__TOP_EVENT_SOURCE,
+        "eventSource without a trailing \".amazonaws.com\" (unchanged otherwise)."),
+  FV_IN("ct.name", S, x_name, CTR__TOP_EVENT_NAME, "eventName."),
+  FV_IN("ct.user", S, x_user, CTR__TOP_USER_IDENTITY,
+        "By userIdentity.type: Root/IAMUser -> userIdentity.userName; AWSService -> userIdentity.invokedBy; "
+        "AssumedRole -> userIdentity.sessionContext.sessionIssuer.userName, else \"AssumedRole\"; "
+        "AWSAccount/FederatedUser -> that literal; any other type -> absent."),
+  FV_IN("ct.originaluser", S, x_originaluser, CTR__TOP_USER_IDENTITY,
+        "AssumedRole: the session name (3rd part of userIdentity.arn split on '/' when it has exactly 3 parts, "
+        "else 2nd part of userIdentity.principalId split on ':'); other types: userIdentity.userName."),
   FV("ct.user.accountid", S, x_accountid, "userIdentity.accountId, falling back to recipientAccountId."),
-  FV("ct.user.identitytype", S, x_identitytype, "userIdentity.type (Root, IAMUser, AssumedRole, AWSService, ...)."),
-  FV("ct.user.principalid", S, x_principalid, "userIdentity.principalId."),
-  FV("ct.user.arn", S, x_arn, "userIdentity.arn."),
-  FV("ct.region", S, x_region, "awsRegion."),
+  FV_IN("ct.user.identitytype", S, x_identitytype, CTR__TOP_USER_IDENTITY,
+        "userIdentity.type (Root, IAMUser, AssumedRole, AWSService, ...)."),
+  FV_IN("ct.user.principalid", S, x_principalid, CTR__TOP_USER_IDENTITY, "userIdentity.principalId."),
+  FV_IN("ct.user.arn", S, x_arn, CTR__TOP_USER_IDENTITY, "userIdentity.arn."),
+  FV_IN("ct.region", S, x_region, CTR__TOP_AWS_REGION, "awsRegion."),
   FV("ct.response.subnetid", S, x_resp_subnetid, "responseElements.subnetId."),
   FV("ct.response.reservationid", S, x_resp_reservationid, "responseElements.reservationId."),
   F("ct.response", S, x_response, "responseElements as compact JSON (JSON null -> \"null\"); absent if missing."),
@@ -711,7 +717,8 @@ const ctr__field_def ctr__fields_cloudtrail[] = {
   FV("ct.request.taskdefinition", S, x_req_taskdefinition, "requestParameters.taskDefinition."),
   FV("ct.request.username", S, x_req_username, "requestParameters.userName."),
   F("ct.request", S, x_request, "requestParameters as compact JSON (JSON null -> \"null\"); absent if missing."),
-  FV("ct.srcip", S, x_srcip, "sourceIPAddress verbatim (may be a service name such as ec2.amazonaws.com)."),
+  FV_IN("ct.srcip", S, x_srcip, CTR__TOP_SOURCE_IP,
+        "sourceIPAddress verbatim (may be a service name such as ec2.amazonaws.com)."),
   FV("ct.useragent", S, x_useragent, "userAgent."),
   F("ct.info", S, x_info,
     "\"<ct.user> via <ct.srcip> [!]<arrow> <eventName>\" (no \"via\" part when user == srcip; '!' if errorCode; "
@@ -761,7 +768,7 @@ const ctr__field_def ctr__fields_cloudtrail[] = {
   {"ec2.imageids", CTR__FT_LIST, CTR__ARG_INDEX_OPTIONAL, x_ec2_imageids,
    "responseElements.instancesSet.items[].imageId; if none, the first of requestParameters.imageId, "
    "requestParameters.DescribeFastLaunchImagesRequest.ImageId.content, requestParameters.launchSpecification.imageId. "
-   "With [N]: element N as a string, absent if out of range.", CTR__RAW_VERBATIM},
+   "With [N]: element N as a string, absent if out of range.", CTR__RAW_VERBATIM, 0},
   FV("ecr.repository", S, x_ecr_repository, "requestParameters.repositoryName."),
   FV("ecr.imagetag", S, x_ecr_imagetag, "requestParameters.imageTag."),
   FV("iam.role", S, x_iam_role, "requestParameters.roleName."),

@@ -217,7 +217,7 @@ CTR__EXTRACT(x_plugininfo)
   return CTR_OK;
 }
 
-#define F(name, type, fn, desc) {name, type, CTR__ARG_NONE, fn, desc, CTR__RAW_NONE}
+#define F(name, type, fn, desc) {name, type, CTR__ARG_NONE, fn, desc, CTR__RAW_NONE, 0}
 #define S CTR__FT_STRING
 #define U CTR__FT_UINT64
 

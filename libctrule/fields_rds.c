@@ -443,11 +443,11 @@ CTR__EXTRACT(x_kms_account)
 
 /* ------------------------------------------------------------ the table */
 
-#define F(name, type, fn, desc) {name, type, CTR__ARG_NONE, fn, desc, CTR__RAW_NONE}
+#define F(name, type, fn, desc) {name, type, CTR__ARG_NONE, fn, desc, CTR__RAW_NONE, 0}
 /* FV: the identifier fields give a JSON string of the record or nothing
  * (CTR__RAW_VERBATIM); the others synthesise "true"/"false", "instance"/
  * "cluster", joined lists or numbers. */
-#define FV(name, type, fn, desc) {name, type, CTR__ARG_NONE, fn, desc, CTR__RAW_VERBATIM}
+#define FV(name, type, fn, desc) {name, type, CTR__ARG_NONE, fn, desc, CTR__RAW_VERBATIM, 0}
 #define S CTR__FT_STRING
 #define U CTR__FT_UINT64
 #define L CTR__FT_LIST
@@ -482,7 +482,7 @@ const ctr__field_def ctr__fields_rds[] = {
    "(userIdentity.accountId, else recipientAccountId), " RESTORE "; absent otherwise or when none. "
    "rds.shared.foreign_accounts[LIST]: also none of the items of the rules list LIST (e.g. rds_trusted_accounts), "
    "read when the rules compile.",
-   CTR__RAW_NONE},
+   CTR__RAW_NONE, 0},
   F("rds.shared.foreign", S, x_shared_foreign,
     "\"true\" if any requestParameters.valuesToAdd entry is \"all\" or differs from the caller's account "
     "(userIdentity.accountId, else recipientAccountId), else \"false\"; " RESTORE ", absent otherwise."),
@@ -501,7 +501,7 @@ const ctr__field_def ctr__fields_rds[] = {
   {"rds.params.value", S, CTR__ARG_KEY_REQUIRED, x_params_value,
    "rds.params.value[NAME]: parameterValue of the requestParameters.parameters entry whose parameterName is NAME "
    "(exact case; the last such entry); a non-string value as compact JSON; absent if no entry or no value.",
-   CTR__RAW_NONE},
+   CTR__RAW_NONE, 0},
   F("rds.kms.account", S, x_kms_account,
     "The account id in requestParameters.kmsKeyId when it is an ARN (arn:PARTITION:kms:REGION:ACCOUNT:...); "
     "absent for a bare key id or alias (the caller's own account) or when missing."),

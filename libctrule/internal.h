@@ -105,11 +105,12 @@ enum {
   CTR__TOP_EVENT_TIME,
   CTR__TOP_AWS_REGION,
   CTR__TOP_USER_IDENTITY,
+  CTR__TOP_SOURCE_IP,
   CTR__TOP__COUNT
 };
 
 typedef struct ctr__topval {
-  const char *s; /* string content, raw (kind '"') */
+  const char *s; /* string content, raw (kind '"'); the whole value's bytes (other kinds) */
   size_t len;
   char kind;     /* 0: key absent, '"' string, '{' object, 'x' anything else */
   bool escaped;  /* the string holds a backslash escape: s is not its value */
@@ -358,6 +359,11 @@ typedef struct ctr__field_def {
   ctr__extract_fn extract;
   const char *desc; /* one line: the exact derivation */
   ctr__rawness raw;  /* left out of a table entry: CTR__RAW_NONE */
+  /* 1 + the CTR__TOP_ index of the one top-level member whose bytes hold
+   * every value the field gives (a verbatim field read from inside it, none
+   * when it is absent); 0 (left out of a table entry): anywhere in the
+   * record. The prefilter then looks for the field's literals there only. */
+  unsigned char within;
 } ctr__field_def;
 
 /* Families, each in its own file; fields.c assembles the registry. */

@@ -343,16 +343,24 @@ static inline bool may_hide(const ctr__record_facts *facts, const literal_group 
   return facts->unicode || (facts->escaped && grp->escapable);
 }
 
-/* Whether every literal group of a rule has a literal in the record's bytes,
- * or one an escape may hide. */
+/* Whether every literal group of a rule has a literal in the record's bytes
+ * (in those of the member its fields read, when they read inside one), or
+ * one an escape may hide. */
 static bool literals_present(const rule_needs *r, const char *data, size_t len, const ctr__record_facts *facts)
 {
   for (uint32_t g = 0; g < r->ngroups; g++) {
     const literal_group *grp = &r->groups[g];
+    const char *hay = data;
+    size_t n = len;
+    if (grp->within) { /* an absent member holds nothing: its fields are absent */
+      const ctr__topval *v = &facts->top[grp->within - 1];
+      hay = v->kind ? v->s : NULL;
+      n = v->kind ? v->len : 0;
+    }
     bool found = may_hide(facts, grp);
-    for (uint32_t i = 0; i < grp->n && !found; i++)
-      found = grp->nocase ? ctr__contains_folded(data, len, grp->lits[i].s, grp->lits[i].len)
-                          : ctr__contains(data, len, grp->lits[i].s, grp->lits[i].len);
+    for (uint32_t i = 0; i < grp->n && !found && hay; i++)
+      found = grp->nocase ? ctr__contains_folded(hay, n, grp->lits[i].s, grp->lits[i].len)
+                          : ctr__contains(hay, n, grp->lits[i].s, grp->lits[i].len);
     if (!found)
       return false;
   }

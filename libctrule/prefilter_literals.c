@@ -192,7 +192,7 @@ static bool regex_literals(const lit_ctx *x, const ctr__cnode *c, const ctr__fie
  * n == 0: none. */
 static literal_group check_literals(const lit_ctx *x, const ctr__cnode *c)
 {
-  const literal_group none = {NULL, 0, false, false};
+  const literal_group none = {NULL, 0, false, false, 0};
   const ctr__cexpr *lhs = c->lhs;
   bool lowered = lhs->tf == CTR__TF_TOLOWER;
   if (lowered && lhs->nargs == 1)
@@ -208,6 +208,7 @@ static literal_group check_literals(const lit_ctx *x, const ctr__cnode *c)
       return none; /* compared exactly by the prefilter (may_match) when the rule requires it */
   literal_group g = none;
   g.nocase = lowered || c->op == CTR__OP_ICONTAINS || c->op == CTR__OP_IGLOB;
+  g.within = def->within;
   bool leaf_checked = false;
   switch (c->op) {
   case CTR__OP_IN:
@@ -286,6 +287,7 @@ static void required_literals(const lit_ctx *x, const ctr__cnode *c, group_list 
     group_list best = {0};
     size_t total = 0;
     bool nocase = false; /* a folded search also finds every exact occurrence */
+    int within = -1;     /* the member all branches' literals are in, if one (0: anywhere) */
     for (size_t i = 0; i < c->nkids; i++) {
       group_list kid = {0};
       required_literals(x, c->kids[i], &kid);
@@ -299,6 +301,7 @@ static void required_literals(const lit_ctx *x, const ctr__cnode *c, group_list 
       group_push(scratch, &best, kid.v[b]);
       total += kid.v[b].n;
       nocase |= kid.v[b].nocase;
+      within = within < 0 || within == kid.v[b].within ? kid.v[b].within : 0;
     }
     out->failed |= best.failed;
     if (best.failed || !best.n || total > UINT32_MAX)
@@ -312,7 +315,7 @@ static void required_literals(const lit_ctx *x, const ctr__cnode *c, group_list 
     for (size_t i = 0; i < best.n; i++)
       for (uint32_t j = 0; j < best.v[i].n; j++)
         u[n++] = best.v[i].lits[j];
-    group_push(scratch, out, (literal_group){u, (uint32_t)n, false, nocase});
+    group_push(scratch, out, (literal_group){u, (uint32_t)n, false, nocase, (unsigned char)within});
     return;
   }
   default:
@@ -358,7 +361,7 @@ bool ctr__rule_literals(ctr__arena *pool, const lit_ctx *x, const ctr__cnode *co
     if (!lits)
       return false;
     memcpy(lits, l.v[i].lits, l.v[i].n * sizeof *lits);
-    copies[i] = (literal_group){lits, l.v[i].n, false, l.v[i].nocase};
+    copies[i] = (literal_group){lits, l.v[i].n, false, l.v[i].nocase, l.v[i].within};
     for (uint32_t k = 0; k < l.v[i].n; k++) {
       copies[i].escapable |= escapable(&lits[k]);
       /* Copied: a glob's run lives in scratch; folded ones in lower case. */

@@ -16,6 +16,10 @@ typedef struct literal_group {
   uint32_t n;
   bool escapable; /* a literal holds a character an escape can spell */
   bool nocase;    /* compared case-insensitively (tolower, icontains, iglob): searched ASCII-folded */
+  /* 1 + the CTR__TOP_ index of the top-level member every literal of the
+   * group must be in (its checks' fields all read inside it:
+   * ctr__field_def.within); 0: anywhere in the record. */
+  unsigned char within;
 } literal_group;
 
 /* What collecting a rule's literals needs: the keyed fields whose exact

@@ -297,9 +297,9 @@ static inline unsigned shape_key(const void *s, size_t len)
 unsigned ctr__shape_key(const char *s, size_t len) { return shape_key(s, len); }
 
 /* The top-level keys a walk reads, placed by (s[0] + s[6] + len) % 32, which
- * tells the eight apart: one table load and one comparison per key instead
+ * tells the nine apart: one table load and one comparison per key instead
  * of a switch the branch predictor cannot learn (key lengths vary record to
- * record). Every key read has 9 to 12 bytes. */
+ * record). Every key read has 9 to 15 bytes. */
 static const struct top_slot {
   const char *lit;
   unsigned char len;
@@ -309,12 +309,13 @@ static const struct top_slot {
   [31] = {"eventSource", 11, CTR__TOP_EVENT_SOURCE},  [7] = {"eventType", 9, CTR__TOP_EVENT_TYPE},
   [22] = {"eventVersion", 12, CTR__TOP_EVENT_VERSION}, [23] = {"eventTime", 9, CTR__TOP_EVENT_TIME},
   [19] = {"awsRegion", 9, CTR__TOP_AWS_REGION},       [6] = {"userIdentity", 12, CTR__TOP_USER_IDENTITY},
+  [11] = {"sourceIPAddress", 15, CTR__TOP_SOURCE_IP},
 };
 
 /* The CTR__TOP_ index of a top-level key, -1 for a key the walk ignores. */
 static inline int top_key(bytes s, size_t len)
 {
-  if (len - 9 > 3)
+  if (len - 9 > 6)
     return -1;
   const struct top_slot *t = &k_top_slots[(s[0] + s[6] + len) & 31];
   return t->len == len && same_bytes(s, t->lit, len) ? t->id : -1;
@@ -494,10 +495,11 @@ const char *ctr__walk_object(const char *from, const char *to, bool bail_on_shap
         top[cur] = (ctr__topval){(const char *)p + 1, (size_t)(vclose - 1 - (p + 1)), '"', value_escaped};
       p = vclose;
     } else {
-      if (cur >= 0)
-        top[cur].kind = *p == '{' ? '{' : 'x';
+      bytes value = p;
       if (!(p = *p == '{' || *p == '[' ? skip_nested(&w, p, end) : skip_scalar(p, end)))
         return NULL;
+      if (cur >= 0)
+        top[cur] = (ctr__topval){(const char *)value, (size_t)(p - value), *value == '{' ? '{' : 'x', false};
     }
     NEXT_TOKEN(p);
     if (*p == '}')

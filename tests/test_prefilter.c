@@ -580,6 +580,73 @@ Test(prefilter, unkeyed_rules)
   free(gen);
 }
 
+/* A field read inside one top-level member (ct.user.* in userIdentity,
+ * ct.srcip in sourceIPAddress) has its literals looked for in that member's
+ * bytes only: a record holding them elsewhere is not parsed; the member
+ * absent, not a string, spelt with an escape or repeated, and an `or`
+ * across two members (looked for anywhere), all give what the parse gives. */
+Test(prefilter, literals_are_looked_for_in_the_member_their_field_reads)
+{
+#define MREC(ui, src, agent)                                                                                       \
+  "{\"eventVersion\":\"1.08\",\"userIdentity\":" ui ",\"eventTime\":\"2026-11-28T00:00:00Z\","                    \
+  "\"eventSource\":\"s3.amazonaws.com\",\"eventName\":\"GetObject\",\"awsRegion\":\"us-east-1\"" src              \
+  ",\"userAgent\":\"" agent "\"}\n"
+#define IAM "{\"type\":\"IAMUser\",\"arn\":\"arn:aws:iam::1:user/x\"}"
+  static const struct {
+    const char *rec;
+    int evaluated[2]; /* parsed under the scoped rules, under the `or` across members */
+    const char *alerts;
+  } cases[] = {
+    {MREC(IAM, ",\"sourceIPAddress\":\"10.1.1.1\"", "Root 203.0.113.9 198.51.100.7 AWSService :root AssumedRole"),
+     {0, 1}, ""},
+    {MREC("{\"type\":\"Root\"}", ",\"sourceIPAddress\":\"10.1.1.1\"", "x"), {1, 0}, "0:M root|"},
+    {MREC(IAM, ",\"sourceIPAddress\":\"203.0.113.77\"", "x"), {1, 0}, "0:M srcip|"},
+    {MREC(IAM, ",\"sourceIPAddress\":\"203.0.113.\\u0037\"", "x"), {1, 1}, "0:M srcip|"},
+    {MREC(IAM, ",\"sourceIPAddress\":203,\"requestParameters\":{\"ip\":\"203.0.113.5\"}", "x"), {0, 0}, ""},
+    {MREC(IAM, ",\"sourceIPAddress\":{\"ip\":\"203.0.113.5\"}", "x"), {1, 0}, ""},
+    {MREC(IAM, "", "203.0.113.1"), {0, 0}, ""},
+    {MREC(IAM, ",\"sourceIPAddress\":\"203.0.113.1\",\"sourceIPAddress\":\"10.0.0.1\"", "x"), {1, 1}, ""},
+    {MREC(IAM, ",\"sourceIPAddress\":\"10.0.0.1\",\"sourceIPAddress\":\"203.0.113.1\"", "x"), {1, 1}, "0:M srcip|"},
+    {MREC("{\"type\":\"AssumedRole\"}", ",\"sourceIPAddress\":\"10.1.1.1\"", "x"), {1, 0}, "0:M root arn or role|"},
+    {MREC("{\"type\":\"IAMUser\",\"arn\":\"arn:aws:iam::1:root\"}", ",\"sourceIPAddress\":\"10.1.1.1\"", "x"),
+     {1, 0}, "0:M root arn or role|"},
+    {MREC("{\"type\":\"Ro\\u006ft\"}", ",\"sourceIPAddress\":\"10.1.1.1\"", "x"), {1, 1}, "0:M root|"},
+    {MREC("{\"type\":\"AWSService\"}", ",\"sourceIPAddress\":\"10.1.1.1\"", "x"), {0, 1}, ""},
+    {MREC(IAM, ",\"sourceIPAddress\":\"198.51.100.7\"", "x"), {0, 1}, ""},
+  };
+#undef IAM
+#undef MREC
+  static const char scoped[] =
+    "- rule: M root\n  desc: d\n  condition: ct.user.identitytype = Root\n  output: o\n  priority: info\n"
+    "- rule: M srcip\n  desc: d\n  condition: ct.srcip startswith \"203.0.113.\"\n  output: o\n  priority: info\n"
+    "- rule: M root arn or role\n  desc: d\n  condition: ct.user.arn contains \":root\" or ct.user = AssumedRole\n"
+    "  output: o\n  priority: info\n";
+  static const char across[] =
+    "- rule: M srcip or service\n  desc: d\n"
+    "  condition: ct.srcip = \"198.51.100.7\" or ct.user.identitytype = AWSService\n  output: o\n  priority: info\n";
+  ctr_ruleset *rs[2] = {tu_compile(scoped, NULL, 0), tu_compile(across, NULL, 0)};
+  cr_assert(rs[0] && rs[1]);
+  for (size_t i = 0; i < CTR__COUNTOF(cases); i++)
+    for (int k = 0; k < 2; k++) {
+      const char *rec = cases[i].rec;
+      char what[32];
+      snprintf(what, sizeof what, "record %zu", i);
+      uint64_t evaluated = same_both_ways(rs[k], k ? "across" : "scoped", rec, strlen(rec), 0, what, NULL);
+      cr_expect_eq(evaluated, (uint64_t)cases[i].evaluated[k], "%s, rules %s: parsed %llu: %s", what,
+                   k ? "across" : "scoped", (unsigned long long)evaluated, rec);
+      outcome o = scan(rs[k], rec, strlen(rec), 0, 0);
+      char alerts[256];
+      list_alerts(&o, "M ", true, alerts, sizeof alerts);
+      if (k == 0)
+        cr_expect_str_eq(alerts, cases[i].alerts, "%s: %s", what, rec);
+      else
+        cr_expect_eq(strstr(alerts, "M srcip or service") != NULL, i >= 12, "%s: %s", what, alerts);
+      outcome_free(&o);
+    }
+  ctr_ruleset_unref(rs[0]);
+  ctr_ruleset_unref(rs[1]);
+}
+
 /* Records a case-insensitive literal must keep (the literal in another case,
  * behind an escaped quote, a glob's run in the middle) and records holding
  * it only where the rule does not look, under the unkeyed rules: the same

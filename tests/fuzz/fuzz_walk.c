@@ -20,6 +20,7 @@ static const char *const k_top_names[CTR__TOP__COUNT] = {
   [CTR__TOP_EVENT_SOURCE] = "eventSource",   [CTR__TOP_EVENT_TYPE] = "eventType",
   [CTR__TOP_EVENT_VERSION] = "eventVersion", [CTR__TOP_EVENT_TIME] = "eventTime",
   [CTR__TOP_AWS_REGION] = "awsRegion",       [CTR__TOP_USER_IDENTITY] = "userIdentity",
+  [CTR__TOP_SOURCE_IP] = "sourceIPAddress",
 };
 static const char *const k_shape_names[] = {"Records",     "digestStartTime", "logFiles",   "detail-type",
                                             "detail",      "logEvents",       "messageType"};
@@ -80,6 +81,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       break;
     default:
       broken("unknown kind", s, len);
+    }
+    if (v->kind == '{' || v->kind == 'x') { /* its bytes are the whole value, and only it */
+      json_t *alone = json_loadb(v->s, v->len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+      if (!alone || !json_equal(alone, j) || v->s < s || v->s + v->len > s + len)
+        broken("the bytes of a value the walk read are not that value", s, len);
+      json_decref(alone);
     }
   }
   /* The member spans: each one's bytes (the last of a repeated key) parse
