@@ -262,8 +262,8 @@ class Alert:
     # An Alert made by a scan holds its record, JSON line, output and fields
     # in one bytes object, _pack, until one of them is first read
     # (ctrule.i: ctrpy_alert_unpack fills _raw, _json, _output and _fields
-    # at once): making them for every alert was most of what an alert cost
-    # a scan (docs/performance.md, stop 17).
+    # at once): making them for every alert was 0.4 us of the 2 us an alert
+    # added to a scan (docs/performance.md, stop 17).
     __slots__ = ("rule", "priority", "_output", "tags", "_fields", "time_ns", "_raw",
                  "record_index", "byte_offset", "silenced", "_event", "_json", "_pack")
 
