@@ -607,7 +607,7 @@ size_t ctr__walk_members(const char *data, size_t len, ctr__member *members, siz
   }
 }
 
-/* The last non-whitespace byte before p, not before from. */
+/* p moved back over the JSON whitespace before it, not before from. */
 static bytes back_over_ws(bytes from, bytes p)
 {
   while (p > from && (p[-1] == ' ' || p[-1] == '\n' || p[-1] == '\r' || p[-1] == '\t'))
