@@ -488,6 +488,8 @@ Test(prefilter, same_results_on_mutated_records)
     "\"eventName\":\"CreateUser\",", "\"eventName\":\"Create\\u0055ser\",", "\"errorCode\":\"AccessDenied\",",
     "\"eventSource\":\"iam.amazonaws.com\",", "\"eventName\":\"ModifyDBInstance\",", "\"event\\u004eame\":\"CreateUser\",",
     "\"eventName\":\"Stop\\/Logging\",", "\"errorCode\":null,", "\"eventType\":\"AwsCloudTrailInsight\",", "\\u0000",
+    /* members whose bytes the unkeyed rules' literals are looked for in */
+    "\"sourceIPAddress\":\"203.0.113.5\",", "\"userIdentity\":{\"type\":\"Root\"},", "\"sourceIPAddress\":7,",
   };
   size_t len;
   char *gen = ctb_corpus_ndjson(1500, 21, &len);
