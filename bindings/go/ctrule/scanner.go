@@ -133,9 +133,12 @@ type scanState struct {
 	ctx           capi.SwigcptrStruct_SS_ctrgo_ctx
 	sc            capi.SwigcptrStruct_SS_ctr_scanner
 
-	current *[numStats]uint64 // the counters of the match being delivered
-	stopped *[numStats]uint64 // the counters where a callback stopped the stream, until settled
+	current *[numStats]uint64 // the counters of the match being delivered (&cur)
+	stopped *[numStats]uint64 // the counters where a callback stopped the stream, until settled (&stopAt)
 	adjust  [numStats]uint64  // counted by C past stops, subtracted from what Stats report
+	// What current and stopped point to: kept here, a local whose address
+	// was taken was a heap allocation for every alert.
+	cur, stopAt [numStats]uint64
 
 	err      error // the first error a callback returned during the current call
 	panicked bool  // a callback panicked during the current call
@@ -170,20 +173,21 @@ func (st *scanState) deliver() {
 	const head = 8 * (1 + numStats)
 	for b := q; len(b) >= head; {
 		size := int(binary.NativeEndian.Uint64(b))
-		var counters [numStats]uint64
-		for k := range counters {
-			counters[k] = binary.NativeEndian.Uint64(b[8*(1+k):])
-		}
 		pack := b[head : head+size]
-		b = b[head+size:]
 		if st.err != nil || st.panicked || st.onMatch == nil {
+			b = b[head+size:]
 			continue
 		}
-		st.current = &counters
+		for k := range st.cur {
+			st.cur[k] = binary.NativeEndian.Uint64(b[8*(1+k):])
+		}
+		b = b[head+size:]
+		st.current = &st.cur
 		st.err = st.call(func() error { return st.onMatch(newAlert(pack)) })
 		st.current = nil
 		if st.err != nil || st.panicked {
-			st.stopped = &counters
+			st.stopAt = st.cur
+			st.stopped = &st.stopAt
 		}
 	}
 	capi.Ctrgo_queue_clear(st.ctx)
@@ -208,8 +212,8 @@ func (st *scanState) RecordError(e capi.Struct_SS_ctr_record_error) {
 	}
 	st.err = st.call(func() error { return st.onRecordError(newRecordError(e)) })
 	if st.err != nil || st.panicked {
-		counters := st.counters()
-		st.stopped = &counters
+		st.stopAt = st.counters()
+		st.stopped = &st.stopAt
 	}
 }
 
