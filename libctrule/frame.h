@@ -60,17 +60,32 @@ static const unsigned char k_bom[3] = {0xEF, 0xBB, 0xBF};
  * to at most this (ISIZE read from the feed's end), is inflated in one call
  * by libdeflate, 2.5 times zlib's rate (frame_gzip.c: try_whole). */
 #define GZ_WHOLE_MAX ((size_t)4 << 20)
+struct ctr__isal; /* frame_isal.c: ISA-L's inflate of the first layer's large members */
 typedef struct gz_keep { /* kept across reset */
   z_stream z;
   bool ready; /* inflateInit2 done: later members and streams only reset it */
+  z_stream zr;    /* raw inflate: a member taken over from ISA-L (frame_isal.c) */
+  bool zr_ready;
+  struct ctr__isal *isal; /* the first layer's, made when a member first goes to ISA-L */
   unsigned char *out;
   unsigned char *whole;   /* libdeflate's output, grown up to GZ_WHOLE_MAX */
   size_t whole_cap;
   uint64_t whole_members; /* members inflated by libdeflate (tests tell the paths apart) */
   struct libdeflate_decompressor *inflater;
 } gz_keep;
+/* Who inflates a member's deflate data: zlib's gzip stream (the header, the
+ * member's first 32 KiB, anything ISA-L is not given), ISA-L block by block,
+ * zlib's raw stream after ISA-L (from a block's start), or nobody: the
+ * trailer's 8 bytes are being read (frame_isal.c). */
+typedef enum { D_ZLIB = 0, D_ISAL, D_RAW, D_TRAILER } gz_data;
 typedef struct gz_state {
   bool member_open;           /* inside a gzip member */
+  gz_data data;               /* who inflates it now */
+  bool replaying;             /* zlib's raw stream is reading again what ISA-L read (no switch back meanwhile) */
+  unsigned tlen;              /* trailer bytes read (D_TRAILER) */
+  uint64_t skip;              /* output zlib's raw stream makes again, already framed: dropped */
+  uint64_t member_out;        /* bytes the member inflated to so far */
+  uint64_t feed_at;           /* compressed offset of the feed being read */
   bool header_done;           /* zlib has read the member's header (and checked its FHCRC) */
   bool whole_tried;           /* libdeflate was given its chance at the member (try_whole) */
   bool sniffed, held;         /* its output was looked at for gzip again; held: its first byte was 1f, alone */
@@ -229,6 +244,36 @@ int ctr__gz_sniff(ctr__framer *f, const unsigned char **p, size_t *n);
 int ctr__gz_pass_on(ctr__framer *f, const unsigned char *p, size_t n);
 /* End of a gzip input: padding told, an open member is a truncated stream. */
 int ctr__gz_finish(ctr__framer *f);
+/* frame_isal.c: ISA-L inflates the first layer's members past their first
+ * 32 KiB, a deflate block at a time; zlib checks each block's header first
+ * and reads again, from the block's start, whatever ISA-L is not trusted
+ * with, so every verdict is zlib's. */
+/* Tests: true forces zlib alone (the reference the ISA-L path is held to). */
+extern bool ctr__gz_zlib_only;
+/* ISA-L can be used (loaded once, at run time). */
+bool ctr__isal_usable(void);
+/* At a block boundary zlib stopped at (Z_BLOCK) in layer l: ISA-L takes the
+ * member from there if it may. *taken: it did (g->data is D_ISAL). */
+int ctr__isal_begin(ctr__framer *f, unsigned l, z_stream *z, bool *taken);
+/* ISA-L inflates from in[0..n): *used bytes read; *rewind: bytes before `in`
+ * (of this feed) to read again, zlib's raw stream having taken over. */
+int ctr__isal_step(ctr__framer *f, unsigned l, const unsigned char *in, size_t n, size_t *used, size_t *rewind);
+/* A feed ends while ISA-L has the member: what of it the block read is kept. */
+int ctr__isal_feed_end(ctr__framer *f, unsigned l, const unsigned char *end, size_t *rewind);
+void ctr__isal_free(struct ctr__isal *s);
+/* Blocks ISA-L inflated, and the most compressed bytes it kept, since the framer was made (tests). */
+uint64_t ctr__isal_blocks(const ctr__framer *f);
+size_t ctr__isal_kept_peak(const ctr__framer *f);
+
+/* frame_gzip.c, for frame_isal.c: a layer's inflated bytes (checked,
+ * counted, framed, gzip_ratio checked at its steps); a layer's stream error. */
+int ctr__gz_inflated(ctr__framer *f, unsigned l, const unsigned char *o, size_t got);
+/* The output layer l may make in its next call (limits, checks, the sniff). */
+size_t ctr__gz_cap(ctr__framer *f, unsigned l);
+int ctr__gz_trailer(ctr__framer *f, unsigned l, const unsigned char *p, size_t n);
+/* Frames what a layer reads from p[0..n) (used to read again what ISA-L read). */
+int ctr__gz_layer_feed(ctr__framer *f, unsigned l, const unsigned char *p, size_t n);
+
 /* Frees what the gzip layers hold (zlib state, output buffers, libdeflate's
  * decompressor), not f itself: the framer is being freed. */
 void ctr__gz_free(ctr__framer *f);

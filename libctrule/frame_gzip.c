@@ -1,7 +1,9 @@
 /* frame_gzip.c - the framer's input layer: sniffs the gzip magic (1f 8b)
  * and inflates, member after member, with zlib, each member's CRC-32 checked
  * with libdeflate; a member whole in one feed (a small log file) is inflated
- * by libdeflate in one call (try_whole); zero padding after a member is
+ * by libdeflate in one call (try_whole); a large member's blocks past its
+ * first 32 KiB are inflated by ISA-L where zlib would say the same
+ * (frame_isal.c); zero padding after a member is
  * skipped; gzip inside gzip (as
  * a delivery pipeline that compresses again produces) is inflated by a
  * second layer. The bytes framed are bounded by gzip_output, and by
@@ -31,6 +33,9 @@ static int layer_begin_member(ctr__framer *f, unsigned l)
     return CTR_ENOMEM;
   k->ready = true;
   g->member_open = true;
+  g->data = D_ZLIB;
+  g->member_out = 0;
+  g->skip = 0;
   g->header_done = false;
   g->whole_tried = false;
   g->crc = 0;
@@ -200,128 +205,247 @@ static int try_whole(ctr__framer *f, unsigned l, bool *taken)
   return got ? layer_out(f, l, k->whole, got) : CTR_OK;
 }
 
-static int layer_feed(ctr__framer *f, unsigned l, const unsigned char *in, size_t n)
+/* The output a layer may make in one call: the last layer produces at most
+ * one byte past the limit, so the input read when it is hit does not depend
+ * on the chunking; until its output has been looked at for gzip again, a
+ * layer inflates two bytes (one after one held back), layer_out decides where
+ * they go, frame_out holds the limit; and output stops exactly where
+ * gzip_ratio is checked: the input read to produce it, so the verdict, do not
+ * depend on the chunking. */
+size_t ctr__gz_cap(ctr__framer *f, unsigned l)
 {
-  z_stream *z = &f->gzk[l].z;
   gz_state *g = &f->gz[l];
-  bool more_out = false; /* the last call filled the output: zlib may hold more */
-  for (;;) {
-    if (z->avail_in == 0 && n > 0) {
-      uInt take = n > UINT_MAX ? UINT_MAX : (uInt)n;
-      z->next_in = in;
-      z->avail_in = take;
-      in += take;
-      n -= take;
+  bool last = l + 1 == f->layers;
+  uint64_t room = !last ? UINT64_MAX
+                  : f->framed < f->lim.max_gzip_output ? f->lim.max_gzip_output - f->framed
+                                                       : 0;
+  size_t cap = room < GZ_OUT_SIZE ? (size_t)room + 1 : GZ_OUT_SIZE;
+  if (!g->sniffed)
+    cap = g->held ? 1 : 2;
+  if (g->ratio_at - g->out < cap)
+    cap = (size_t)(g->ratio_at - g->out);
+  return cap;
+}
+
+/* Past a floor, so that small inputs are never stopped: beyond what any
+ * CloudTrail data compresses to, an input only costs time. Each layer
+ * against its own input, where zlib has read it when the output reaches the
+ * check. */
+static int ratio_check(ctr__framer *f, unsigned l)
+{
+  gz_state *g = &f->gz[l];
+  if (g->out != g->ratio_at)
+    return CTR_OK;
+  if (g->out / f->lim.max_gzip_ratio > g->in) {
+    (void)where(f, l);
+    return stream_error(f, CTR_ELIMIT,
+                        "gzip expands more than %llu times its compressed size (limit gzip_ratio) at %scompressed "
+                        "byte %llu",
+                        (unsigned long long)f->lim.max_gzip_ratio, l ? "the nested stream's " : "",
+                        (unsigned long long)g->in);
+  }
+  g->ratio_at += GZ_RATIO_STEP;
+  return CTR_OK;
+}
+
+int ctr__gz_inflated(ctr__framer *f, unsigned l, const unsigned char *o, size_t got)
+{
+  gz_state *g = &f->gz[l];
+  g->crc = libdeflate_crc32(g->crc, o, got); /* every byte inflated is in the check, before any is framed */
+  g->len += (uint32_t)got;
+  g->out += got;
+  g->member_out += got;
+  return layer_out(f, l, o, got);
+}
+
+int ctr__gz_trailer(ctr__framer *f, unsigned l, const unsigned char *p, size_t n)
+{
+  gz_state *g = &f->gz[l];
+  keep_tail(g, p, n);
+  g->tlen += (unsigned)n;
+  if (g->tlen < GZ_TRAILER)
+    return CTR_OK;
+  g->member_open = false;
+  g->data = D_ZLIB;
+  return check_trailer(f, l);
+}
+
+/* Whether zlib stops at blocks' ends (Z_BLOCK) for ISA-L to take the member
+ * (past its first 32 KiB: ctr__isal_begin): only where no check or limit falls
+ * in the call, since zlib reads on past a block's end when its output is
+ * full, and that is where a limit's offset is read. */
+static bool isal_wanted(ctr__framer *f, unsigned l)
+{
+  gz_state *g = &f->gz[l];
+  if (l != 0 || f->layers != 1 || !g->sniffed || g->replaying || g->skip || ctr__gz_zlib_only)
+    return false;
+  uint64_t room = f->framed < f->lim.max_gzip_output ? f->lim.max_gzip_output - f->framed : 0;
+  return room > GZ_OUT_SIZE && g->ratio_at - g->out > GZ_OUT_SIZE && ctr__isal_usable();
+}
+
+/* One inflate call of zlib: the gzip stream z (a member's header, its first
+ * blocks), or the raw stream that took the member from ISA-L (raw: the
+ * trailer is read after it, and output already framed is dropped).
+ * *more_out: the output filled, zlib may hold more. */
+static int zlib_call(ctr__framer *f, unsigned l, z_stream *z, bool raw, bool *more_out)
+{
+  gz_keep *k = &f->gzk[l];
+  gz_state *g = &f->gz[l];
+  *more_out = false;
+  if (!raw && g->header_done && !g->whole_tried) {
+    bool taken;
+    int rc = try_whole(f, l, &taken);
+    if (rc != CTR_OK || taken)
+      return rc;
+  }
+  size_t cap = g->skip ? (g->skip < GZ_OUT_SIZE ? (size_t)g->skip : GZ_OUT_SIZE) : ctr__gz_cap(f, l);
+  bool header_done = g->header_done || raw;
+  /* Z_BLOCK until the header is read: zlib then stops before the first
+   * deflate block, and its check goes off before any byte is inflated. */
+  int flush = !header_done || isal_wanted(f, l) ? Z_BLOCK : Z_NO_FLUSH;
+  unsigned char *out = k->out;
+  z->next_out = out;
+  z->avail_out = (uInt)cap;
+  uInt before = z->avail_in;
+  const unsigned char *used = z->next_in;
+  int zr = inflate(z, flush);
+  size_t consumed = before - z->avail_in;
+  g->in += consumed;
+  keep_tail(g, used, consumed);
+  size_t got = cap - z->avail_out;
+  if (raw && zr == Z_STREAM_END) { /* the gzip stream would read the trailer in the same call */
+    size_t take = z->avail_in < GZ_TRAILER ? z->avail_in : GZ_TRAILER;
+    keep_tail(g, z->next_in, take);
+    g->in += take;
+    g->tlen = (unsigned)take;
+    z->next_in += take;
+    z->avail_in -= (uInt)take;
+  }
+  if (!header_done && (z->data_type & 128)) {
+    g->header_done = true;
+    g->data_at = g->in;
+    (void)inflateValidate(z, 0); /* fails only on a stream never initialised */
+  }
+  int rc = CTR_OK;
+  if (g->skip) { /* made again: framed before zlib took over */
+    g->skip -= got;
+    if (!g->skip)
+      rc = ratio_check(f, l); /* the check ISA-L's bound could not pass is here */
+  } else if (got) {
+    rc = ctr__gz_inflated(f, l, out, got);
+    if (rc == CTR_OK)
+      rc = ratio_check(f, l);
+  }
+  if (rc != CTR_OK)
+    return rc;
+  switch (zr) {
+  case Z_STREAM_END:
+    if (raw) {
+      g->data = D_TRAILER;
+      return ctr__gz_trailer(f, l, NULL, 0); /* what came of it is read above */
     }
-    if (z->avail_in == 0 && !more_out)
-      return CTR_OK;
+    g->member_open = false;
+    return check_trailer(f, l);
+  case Z_OK:
+    *more_out = z->avail_out == 0;
+    /* at a block's end (not the last block's): ISA-L may take the member */
+    if (flush == Z_BLOCK && header_done && (z->data_type & 128) && !(z->data_type & 64)) {
+      bool taken;
+      return ctr__isal_begin(f, l, z, &taken);
+    }
+    return CTR_OK;
+  case Z_BUF_ERROR: /* no progress: more input needed */
+    if (z->avail_in > 0)
+      return stream_error(f, CTR_EDATA, "corrupt %s %llu: no progress", where(f, l), (unsigned long long)g->in);
+    return CTR_OK;
+  case Z_MEM_ERROR:
+    return CTR_ENOMEM;
+  default:
+    return stream_error(f, CTR_EDATA, "corrupt %s %llu: %s", where(f, l), (unsigned long long)g->in,
+                        z->msg ? z->msg : "invalid data");
+  }
+}
+
+/* zlib inflates from in[0..n) until it has read it all and output all it can,
+ * the member ends, or ISA-L takes it. *used: bytes read. */
+static int zlib_run(ctr__framer *f, unsigned l, const unsigned char *in, size_t n, size_t *used)
+{
+  gz_state *g = &f->gz[l];
+  gz_data who = g->data;
+  z_stream *z = who == D_RAW ? &f->gzk[l].zr : &f->gzk[l].z;
+  uInt given = n > UINT_MAX ? UINT_MAX : (uInt)n;
+  z->next_in = in;
+  z->avail_in = given;
+  int rc = CTR_OK;
+  bool more_out = false;
+  while (rc == CTR_OK && (z->avail_in > 0 || more_out) && g->member_open && g->data == who)
+    rc = zlib_call(f, l, z, who == D_RAW, &more_out);
+  *used = given - z->avail_in;
+  z->next_in = NULL; /* the caller's buffer: not kept past this call */
+  z->avail_in = 0;
+  return rc;
+}
+
+static int layer_feed_all(ctr__framer *f, unsigned l, const unsigned char *in, size_t n)
+{
+  gz_state *g = &f->gz[l];
+  for (;;) {
     if (!g->member_open) { /* bytes after a member's end start the next member */
       /* ... except zero bytes, which never begin one: padding (tape and
        * block devices, some uploaders) is skipped and told once. */
-      while (z->avail_in > 0 && *z->next_in == 0) {
-        z->next_in++;
-        z->avail_in--;
+      while (n > 0 && *in == 0) {
+        in++;
+        n--;
         g->in++;
         g->padding++;
       }
-      if (z->avail_in == 0)
-        continue;
+      if (n == 0)
+        return CTR_OK;
       padding_end(f, l);
       int rc = layer_begin_member(f, l);
       if (rc != CTR_OK)
         return rc;
     }
-    if (g->header_done && !g->whole_tried) {
-      bool taken;
-      int rc = try_whole(f, l, &taken);
-      if (rc != CTR_OK)
+    gz_data who = g->data;
+    size_t used = 0, rewind = 0;
+    int rc;
+    if (who == D_ISAL) {
+      rc = ctr__isal_step(f, l, in, n, &used, &rewind);
+    } else if (who == D_TRAILER) {
+      used = n < GZ_TRAILER - g->tlen ? n : GZ_TRAILER - g->tlen;
+      g->in += used;
+      rc = ctr__gz_trailer(f, l, in, used);
+    } else {
+      rc = zlib_run(f, l, in, n, &used);
+    }
+    in = in + used - rewind; /* rewind: bytes of this feed zlib reads again (frame_isal.c) */
+    n = n + rewind - used;
+    if (rc != CTR_OK)
+      return rc;
+    if (n == 0 && g->member_open && g->data == who) {
+      if (who != D_ISAL)
+        return CTR_OK;
+      rc = ctr__isal_feed_end(f, l, in, &rewind); /* what the block read of this feed is kept */
+      if (rc != CTR_OK || !rewind)
         return rc;
-      if (taken) {
-        more_out = false;
-        continue;
-      }
-    }
-    /* The last layer produces at most one byte past the limit, so the
-     * input read when it is hit does not depend on the chunking. */
-    bool last = l + 1 == f->layers;
-    uint64_t room = !last ? UINT64_MAX
-                    : f->framed < f->lim.max_gzip_output ? f->lim.max_gzip_output - f->framed
-                                                         : 0;
-    size_t cap = room < GZ_OUT_SIZE ? (size_t)room + 1 : GZ_OUT_SIZE;
-    /* Until its output has been looked at for gzip again, a layer inflates
-     * two bytes (one after one held back); layer_out decides where they go,
-     * frame_out holds the limit. */
-    if (!g->sniffed)
-      cap = g->held ? 1 : 2;
-    /* Output stops exactly where gzip_ratio is checked: the input read to
-     * produce it, so the verdict, do not depend on the chunking. */
-    if (g->ratio_at - g->out < cap)
-      cap = (size_t)(g->ratio_at - g->out);
-    unsigned char *out = f->gzk[l].out;
-    z->next_out = out;
-    z->avail_out = (uInt)cap;
-    uInt before = z->avail_in;
-    const unsigned char *used = z->next_in;
-    /* Z_BLOCK until the header is read: zlib then stops before the first
-     * deflate block, and its check goes off before any byte is inflated. */
-    int zr = inflate(z, g->header_done ? Z_NO_FLUSH : Z_BLOCK);
-    size_t consumed = before - z->avail_in;
-    g->in += consumed;
-    keep_tail(g, used, consumed);
-    size_t got = cap - z->avail_out;
-    if (got > 0) { /* every byte inflated is in the check, before any is framed */
-      g->crc = libdeflate_crc32(g->crc, out, got);
-      g->len += (uint32_t)got;
-    }
-    if (!g->header_done && (z->data_type & 128)) {
-      g->header_done = true;
-      g->data_at = g->in;
-      (void)inflateValidate(z, 0); /* fails only on a stream never initialised */
-    }
-    g->out += got;
-    if (got) {
-      int rc = layer_out(f, l, out, got);
-      if (rc != CTR_OK)
-        return rc;
-    }
-    /* Past a floor, so that small inputs are never stopped: beyond what any
-     * CloudTrail data compresses to, an input only costs time. Each layer
-     * against its own input. */
-    if (g->out == g->ratio_at) {
-      if (g->out / f->lim.max_gzip_ratio > g->in) {
-        (void)where(f, l);
-        return stream_error(f, CTR_ELIMIT,
-                            "gzip expands more than %llu times its compressed size (limit gzip_ratio) at %scompressed "
-                            "byte %llu",
-                            (unsigned long long)f->lim.max_gzip_ratio, l ? "the nested stream's " : "",
-                            (unsigned long long)g->in);
-      }
-      g->ratio_at += GZ_RATIO_STEP;
-    }
-    more_out = false;
-    switch (zr) {
-    case Z_STREAM_END: {
-      g->member_open = false;
-      int rc = check_trailer(f, l);
-      if (rc != CTR_OK)
-        return rc;
-      break;
-    }
-    case Z_OK:
-      more_out = z->avail_out == 0;
-      break;
-    case Z_BUF_ERROR: /* no progress: more input needed */
-      if (z->avail_in > 0)
-        return stream_error(f, CTR_EDATA, "corrupt %s %llu: no progress", where(f, l), (unsigned long long)g->in);
-      break;
-    case Z_MEM_ERROR:
-      return CTR_ENOMEM;
-    default:
-      return stream_error(f, CTR_EDATA, "corrupt %s %llu: %s", where(f, l), (unsigned long long)g->in,
-                          z->msg ? z->msg : "invalid data");
+      in -= rewind;
+      n += rewind;
     }
   }
 }
+
+/* Input bytes for layer l, in[0..n) borrowed for the call. */
+static int layer_feed(ctr__framer *f, unsigned l, const unsigned char *in, size_t n)
+{
+  gz_state *g = &f->gz[l];
+  uint64_t feed_at = g->feed_at; /* a feed read again inside another (frame_isal.c) */
+  g->feed_at = g->in;
+  int rc = layer_feed_all(f, l, in, n);
+  g->feed_at = feed_at;
+  return rc;
+}
+
+int ctr__gz_layer_feed(ctr__framer *f, unsigned l, const unsigned char *p, size_t n) { return layer_feed(f, l, p, n); }
 
 int ctr__gz_pass_on(ctr__framer *f, const unsigned char *p, size_t n)
 {
@@ -391,6 +515,9 @@ void ctr__gz_free(ctr__framer *f)
   for (unsigned l = 0; l < GZ_LAYERS; l++) {
     if (f->gzk[l].ready)
       inflateEnd(&f->gzk[l].z);
+    if (f->gzk[l].zr_ready)
+      inflateEnd(&f->gzk[l].zr);
+    ctr__isal_free(f->gzk[l].isal);
     free(f->gzk[l].out);
     free(f->gzk[l].whole);
     libdeflate_free_decompressor(f->gzk[l].inflater);
@@ -403,5 +530,7 @@ void ctr__gz_reset(ctr__framer *f)
   for (unsigned l = 0; l < GZ_LAYERS; l++) {
     f->gzk[l].z.next_in = NULL;
     f->gzk[l].z.avail_in = 0;
+    f->gzk[l].zr.next_in = NULL;
+    f->gzk[l].zr.avail_in = 0;
   }
 }

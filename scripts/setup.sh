@@ -5,7 +5,7 @@ set -euo pipefail
 
 need_apt=()
 for pkg in build-essential pkg-config ninja-build clang \
-           libjansson-dev libyaml-dev zlib1g-dev libdeflate-dev libpcre2-dev libcriterion-dev \
+           libjansson-dev libyaml-dev zlib1g-dev libdeflate-dev libisal-dev libpcre2-dev libcriterion-dev \
            python3-dev python3-venv libclang-rt-14-dev valgrind libsimdjson-dev prometheus; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$pkg")
 done

@@ -24,6 +24,8 @@ typedef struct sink_log {
   size_t records, bad, skipped, errors;
   size_t walked; /* records cut with one walk (facts given) */
   uint64_t whole; /* gzip members inflated whole by libdeflate (frame_gzip.c: try_whole) */
+  uint64_t isal_blocks; /* deflate blocks ISA-L inflated (frame_isal.c) */
+  size_t kept_peak;     /* the most compressed bytes ISA-L's path kept for zlib */
   size_t stop_at; /* record() returns stop_rc for this record (1-based); 0: never */
   int stop_rc;
   const char *lo, *hi; /* the fed buffer, to count zero-copy records */
@@ -94,11 +96,13 @@ static void check_walked(const char *data, size_t len, const ctr__record_facts *
   json_decref(root);
 }
 
+static bool g_logs_only; /* the differential tests compare logs: no jansson check of each walked record */
+
 static int on_record(void *ud, const char *data, size_t len, uint64_t index, uint64_t offset,
                      const ctr__record_facts *facts)
 {
   sink_log *l = ud;
-  if (facts) {
+  if (facts && !g_logs_only) {
     check_walked(data, len, facts);
     l->walked++;
   }
@@ -169,6 +173,8 @@ static int run_cuts(sink_log *l, const ctr__frame_limits *lim, const void *data,
   if (rc == CTR_OK)
     rc = ctr__framer_finish(f);
   l->whole = f->gzk[0].whole_members + f->gzk[1].whole_members;
+  l->isal_blocks = ctr__isal_blocks(f);
+  l->kept_peak = ctr__isal_kept_peak(f);
   ctr__framer_free(f);
   return rc;
 }
@@ -1645,4 +1651,349 @@ Test(frame, resynchronisation_follows_indentation)
   cr_assert(strstr(got, "R 2 18 {\"c\":1}\n") && strstr(got, "{\"f\":[1,2]}\n") && strstr(got, "{\"g\":1}\n") &&
                 strstr(got, "{\"i\":0}\n"),
             "%s", got);
+}
+
+/* ------------------------------------------------------------ ISA-L
+ * ISA-L inflates large members (frame_isal.c); zlib alone is the reference
+ * (ctr__gz_zlib_only). The two logs must be the same text, records and
+ * errors with their offsets, for every chunking tried. */
+
+/* Frames `gz` `chunk` bytes at a time with zlib alone and with ISA-L where it
+ * may; the two logs must be identical. Returns the ISA-L run's log (owned by
+ * the caller) with its counts. */
+static void assert_isal_same(sink_log *got, const void *gz, size_t len, const ctr__frame_limits *lim, size_t chunk,
+                             const char *what)
+{
+  sink_log ref = {0};
+  g_logs_only = true;
+  ctr__gz_zlib_only = true;
+  int ref_rc = run(&ref, lim, gz, len, chunk);
+  cr_assert_eq(ref.isal_blocks, 0, "%s: zlib alone used ISA-L", what);
+  ctr__gz_zlib_only = false;
+  int rc = run(got, lim, gz, len, chunk);
+  size_t i = 0;
+  while (i < ref.log.len && i < got->log.len && ref.log.data[i] == got->log.data[i])
+    i++;
+  size_t from = i > 120 ? i - 120 : 0;
+  cr_assert(i == ref.log.len && i == got->log.len && rc == ref_rc,
+            "%s, chunk %zu (rc %d, zlib %d): logs differ at %zu\nISA-L: ...%.240s\nzlib:  ...%.240s", what, chunk, rc,
+            ref_rc, i, got->log.data + from, ref.log.data + from);
+  g_logs_only = false;
+  ctr__buf_free(&ref.log);
+}
+
+/* n bytes of CloudTrail records (the shared ones, lines repeated), NDJSON. */
+static char *records_of(size_t n, size_t *len)
+{
+  size_t all_len;
+  char *all = tu_read(tu_shared("records.ndjson"), &all_len);
+  char *s = malloc(n + all_len);
+  cr_assert_not_null(s);
+  size_t at = 0;
+  while (at < n) {
+    memcpy(s + at, all, all_len);
+    at += all_len;
+  }
+  free(all);
+  while (at > n && s[at - 1] != '\n')
+    at--; /* cut at a line's end */
+  at = at > n ? n : at;
+  while (at > 0 && s[at - 1] != '\n')
+    at--;
+  *len = at;
+  return s;
+}
+
+static unsigned char *concat(const unsigned char *a, size_t na, const unsigned char *b, size_t nb, size_t *n)
+{
+  unsigned char *o = malloc(na + nb);
+  cr_assert_not_null(o);
+  memcpy(o, a, na);
+  memcpy(o + na, b, nb);
+  *n = na + nb;
+  return o;
+}
+
+static const size_t k_chunks[] = {0, 4096, 7, 1};
+
+/* gzip with zlib's memLevel: its blocks end every 2^(memLevel + 6) symbols */
+static unsigned char *gzip_mem(const void *in, size_t len, int mem_level, size_t *out_len)
+{
+  z_stream z;
+  memset(&z, 0, sizeof z);
+  cr_assert_eq(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, mem_level, Z_DEFAULT_STRATEGY), Z_OK);
+  size_t cap = deflateBound(&z, (uLong)len) + 64;
+  unsigned char *o = malloc(cap);
+  cr_assert_not_null(o);
+  z.next_in = (unsigned char *)(uintptr_t)in;
+  z.avail_in = (uInt)len;
+  z.next_out = o;
+  z.avail_out = (uInt)cap;
+  cr_assert_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+  *out_len = z.total_out;
+  deflateEnd(&z);
+  return o;
+}
+
+Test(frame, isal_inflates_large_members_as_zlib_does)
+{
+  cr_assert(ctr__isal_usable(), "libisal.so.2 is not loadable: ISA-L is never used (scripts/setup.sh installs it)");
+  size_t real_len;
+  unsigned char *real = (unsigned char *)tu_read(tu_shared("records.json.gz"), &real_len);
+  size_t gen_len, gz_len;
+  char *gen = records_of(5u << 20, &gen_len); /* over GZ_WHOLE_MAX: fed whole, still not libdeflate's */
+  unsigned char *gz = tu_gzip(gen, gen_len, &gz_len);
+  size_t empty_len;
+  unsigned char *empty = tu_gzip("", 0, &empty_len);
+  /* several members: the real file, a generated one, an empty one, zero padding, the real file again */
+  size_t n1, n2, n3, n4;
+  unsigned char *m1 = concat(real, real_len, gz, gz_len, &n1);
+  unsigned char *m2 = concat(m1, n1, empty, empty_len, &n2);
+  unsigned char zeros[5] = {0};
+  unsigned char *m3 = concat(m2, n2, zeros, sizeof zeros, &n3);
+  unsigned char *many = concat(m3, n3, real, real_len, &n4);
+  struct {
+    const unsigned char *p;
+    size_t n;
+    const char *what;
+  } streams[] = {{real, real_len, "records.json.gz"}, {gz, gz_len, "generated"}, {many, n4, "several members"}};
+  sink_log l = {0};
+  for (size_t s = 0; s < sizeof streams / sizeof streams[0]; s++)
+    for (size_t c = 0; c < sizeof k_chunks / sizeof k_chunks[0]; c++) {
+      if (k_chunks[c] == 1 && streams[s].n > 200000)
+        continue; /* byte by byte: the two smaller streams */
+      assert_isal_same(&l, streams[s].p, streams[s].n, NULL, k_chunks[c], streams[s].what);
+      cr_assert_eq(l.errors, 0, "%s: %s", streams[s].what, l.log.data);
+      cr_assert_gt(l.records, 1000);
+      /* ISA-L was used (this test fails if it is not): fed whole, a member
+       * of up to 4 MiB is libdeflate's (try_whole) */
+      if (k_chunks[c] == 4096 || (k_chunks[c] == 0 && streams[s].n > 1000000))
+        cr_assert_gt(l.isal_blocks, 0, "%s, chunk %zu: no block inflated by ISA-L", streams[s].what, k_chunks[c]);
+    }
+  /* nested gzip: the first layer stays with zlib, the log is the same */
+  size_t nested_len;
+  unsigned char *nested = tu_gzip(real, real_len, &nested_len);
+  assert_isal_same(&l, nested, nested_len, NULL, 0, "nested");
+  cr_assert_eq(l.errors, 0, "%s", l.log.data);
+  assert_isal_same(&l, nested, nested_len, NULL, 4096, "nested");
+  ctr__buf_free(&l.log);
+  free(nested);
+  free(m1);
+  free(m2);
+  free(m3);
+  free(many);
+  free(empty);
+  free(gz);
+  free(gen);
+  free(real);
+}
+
+/* Every byte of a member that ISA-L reads (past its first 32 KiB) with one
+ * bit flipped, a bit per byte in turn, and random flips, truncations and
+ * trailers: the ISA-L path's log is zlib's, records and verdict. */
+Test(frame, isal_verdicts_on_corrupt_members_are_zlib_s)
+{
+  size_t gen_len, n;
+  char *gen = records_of(90000, &gen_len);
+  unsigned char *gz = gzip_mem(gen, gen_len, 2, &n); /* a block every 256 symbols: many for ISA-L */
+  sink_log l = {0};
+  /* 4096 bytes a feed: not whole in one feed, so not libdeflate's (whole, a flip makes it zlib's) */
+  assert_isal_same(&l, gz, n, NULL, 4096, "intact");
+  cr_assert_gt(l.isal_blocks, 0, "the member is not ISA-L's: the flips test nothing");
+  size_t differ = 0, isal = 0;
+  char what[64];
+  for (size_t i = 10; i < n; i++) {
+    unsigned char was = gz[i];
+    gz[i] ^= (unsigned char)(1u << (i % 8));
+    snprintf(what, sizeof what, "byte %zu bit %zu", i, i % 8);
+    assert_isal_same(&l, gz, n, NULL, 4096, what);
+    differ += l.errors;
+    isal += l.isal_blocks > 0;
+    if (i % 61 == 0) {
+      assert_isal_same(&l, gz, n, NULL, 0, what);
+      assert_isal_same(&l, gz, n, NULL, 7, what);
+    }
+    gz[i] = was;
+  }
+  cr_assert_gt(differ, n / 2, "most flips are errors");
+  cr_assert_gt(isal, n / 4, "ISA-L read most of the corrupt members (%zu of %zu)", isal, n);
+  /* truncations, at every 37th byte */
+  for (size_t cut = 1; cut < n; cut += 37) {
+    snprintf(what, sizeof what, "cut at %zu", cut);
+    assert_isal_same(&l, gz, cut, NULL, 4096, what);
+  }
+  /* the real file: random flips, some bursts, its trailer */
+  size_t real_len;
+  unsigned char *real = (unsigned char *)tu_read(tu_shared("records.json.gz"), &real_len);
+  srand(18);
+  for (int t = 0; t < 60; t++) {
+    size_t at = 10 + (size_t)rand() % (real_len - 10);
+    unsigned char was[4];
+    size_t burst = t % 3 == 0 ? 4 : 1;
+    if (at + burst > real_len)
+      at = real_len - burst;
+    memcpy(was, real + at, burst);
+    for (size_t b = 0; b < burst; b++)
+      real[at + b] ^= (unsigned char)(1u + (unsigned)rand() % 255);
+    snprintf(what, sizeof what, "records.json.gz, %zu bytes at %zu", burst, at);
+    assert_isal_same(&l, real, real_len, NULL, t % 2 ? 4096 : 0, what);
+    memcpy(real + at, was, burst);
+  }
+  for (size_t i = real_len - GZ_TRAILER; i < real_len; i++) {
+    real[i] ^= 0x10;
+    snprintf(what, sizeof what, "trailer byte %zu", i);
+    assert_isal_same(&l, real, real_len, NULL, 0, what);
+    cr_assert_eq(l.errors, 1);
+    assert_isal_same(&l, real, real_len, NULL, 3, what);
+    real[i] ^= 0x10;
+  }
+  ctr__buf_free(&l.log);
+  free(real);
+  free(gz);
+  free(gen);
+}
+
+/* gzip_output and gzip_ratio trip where they do with zlib alone, at the same
+ * compressed byte, whatever the chunking: ISA-L hands such a block to zlib. */
+Test(frame, isal_limits_trip_where_zlib_s_do)
+{
+  size_t real_len;
+  unsigned char *real = (unsigned char *)tu_read(tu_shared("records.json.gz"), &real_len);
+  sink_log l = {0};
+  const uint64_t outs[] = {40000, 100000, 700001, 1000000, 1394937, 1394938};
+  for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++)
+    for (size_t c = 0; c < 3; c++) {
+      ctr__frame_limits lim = limits(0, 0, outs[i]);
+      char what[64];
+      snprintf(what, sizeof what, "gzip_output %llu", (unsigned long long)outs[i]);
+      assert_isal_same(&l, real, real_len, &lim, k_chunks[c], what);
+      cr_assert_eq(l.errors, outs[i] < 1394938, "%s: %s", what, l.log.data + (l.log.len > 300 ? l.log.len - 300 : 0));
+    }
+  /* past 16 MiB gzip_ratio is checked every MiB: CloudTrail compresses about 8 times */
+  size_t big_len, gz_len;
+  char *big = records_of(18u << 20, &big_len);
+  unsigned char *gz = tu_gzip(big, big_len, &gz_len);
+  const uint64_t ratios[] = {200, 10, 9, 8, 7};
+  for (size_t i = 0; i < sizeof ratios / sizeof ratios[0]; i++)
+    for (size_t c = 0; c < 2; c++) {
+      ctr__frame_limits lim = limits(0, 0, 0);
+      lim.max_gzip_ratio = ratios[i];
+      char what[64];
+      snprintf(what, sizeof what, "gzip_ratio %llu", (unsigned long long)ratios[i]);
+      assert_isal_same(&l, gz, gz_len, &lim, k_chunks[c], what);
+      cr_assert_gt(l.isal_blocks, 0, "%s", what);
+      if (ratios[i] == 200)
+        cr_assert_eq(l.errors, 0);
+    }
+  /* a bomb: spaces after a record */
+  size_t bomb_in = 40u << 20, bomb_len;
+  char *spaces = malloc(bomb_in);
+  memset(spaces, ' ', bomb_in);
+  memcpy(spaces, "{\"a\":1}\n", 8);
+  unsigned char *bomb = tu_gzip(spaces, bomb_in, &bomb_len);
+  for (size_t c = 0; c < 2; c++) {
+    assert_isal_same(&l, bomb, bomb_len, NULL, k_chunks[c], "bomb");
+    cr_assert(strstr(l.log.data, "limit gzip_ratio"), "%s", l.log.data);
+  }
+  ctr__buf_free(&l.log);
+  free(bomb);
+  free(spaces);
+  free(gz);
+  free(big);
+  free(real);
+}
+
+/* A deflate writer for blocks zlib's deflate does not make: one dynamic
+ * block of any size (zlib's end after 16K symbols). Codes: each byte 9 bits,
+ * the end of block 1 bit, two distance codes of 1 bit (none used). */
+typedef struct bits_out {
+  unsigned char *p;
+  size_t n, cap;
+  uint64_t acc;
+  unsigned fill;
+} bits_out;
+
+static void put_bits(bits_out *b, uint32_t v, unsigned n) /* LSB first */
+{
+  b->acc |= (uint64_t)v << b->fill;
+  b->fill += n;
+  while (b->fill >= 8) {
+    if (b->n == b->cap) {
+      b->cap = b->cap ? 2 * b->cap : 4096;
+      b->p = realloc(b->p, b->cap);
+      cr_assert_not_null(b->p);
+    }
+    b->p[b->n++] = (unsigned char)b->acc;
+    b->acc >>= 8;
+    b->fill -= 8;
+  }
+}
+
+static void put_code(bits_out *b, uint32_t code, unsigned n) /* a Huffman code, most significant bit first */
+{
+  for (unsigned i = n; i-- > 0;)
+    put_bits(b, (code >> i) & 1, 1);
+}
+
+static void put_dynamic_block(bits_out *b, const char *data, size_t n, bool last)
+{
+  put_bits(b, last, 1);
+  put_bits(b, 2, 2); /* dynamic */
+  put_bits(b, 0, 5); /* 257 literal/length codes */
+  put_bits(b, 1, 5); /* 2 distance codes */
+  put_bits(b, 14, 4); /* 18 code length codes, in their order: 16 17 18 0 8 7 9 6 10 5 11 4 12 3 13 2 14 1 */
+  static const unsigned order[18] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1};
+  for (size_t i = 0; i < 18; i++)
+    put_bits(b, order[i] == 9 || order[i] == 1 ? 1 : 0, 3); /* lengths 1 and 9: codes 0 and 1 */
+  for (int i = 0; i < 256; i++)
+    put_code(b, 1, 1); /* a literal: 9 bits */
+  put_code(b, 0, 1);   /* the end of block: 1 bit */
+  put_code(b, 0, 1);   /* two distance codes of 1 bit */
+  put_code(b, 0, 1);
+  for (size_t i = 0; i < n; i++)
+    put_code(b, 256u + (unsigned char)data[i], 9); /* canonical: after the 1-bit code 0, 9-bit codes from 256 */
+  put_code(b, 0, 1);
+}
+
+/* A gzip member of two dynamic blocks: `first` bytes, then the rest of data. */
+static unsigned char *gzip_two_blocks(const char *data, size_t n, size_t first, size_t *len)
+{
+  bits_out b = {0};
+  static const unsigned char header[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+  for (size_t i = 0; i < sizeof header; i++)
+    put_bits(&b, header[i], 8);
+  put_dynamic_block(&b, data, first, false);
+  put_dynamic_block(&b, data + first, n - first, true);
+  if (b.fill)
+    put_bits(&b, 0, 8 - b.fill);
+  uint32_t crc = (uint32_t)crc32(0, (const unsigned char *)data, (uInt)n);
+  put_bits(&b, crc, 32);
+  put_bits(&b, (uint32_t)n, 32);
+  *len = b.n;
+  return b.p;
+}
+
+/* A member whose second block is 3.4 MB of compressed bytes: what ISA-L's
+ * path keeps for zlib stays within its bound (1 MiB), zlib taking the member
+ * over there, and the log is zlib's. */
+Test(frame, isal_keeps_at_most_a_mib)
+{
+  size_t gen_len, n;
+  char *gen = records_of(3u << 20, &gen_len);
+  unsigned char *gz = gzip_two_blocks(gen, gen_len, 65536, &n);
+  cr_assert_gt(n, 3u << 20);
+  sink_log l = {0};
+  for (size_t c = 0; c < 2; c++) {
+    assert_isal_same(&l, gz, n, NULL, (size_t[]){4096, 65536}[c], "one block of 3 MB");
+    cr_assert_eq(l.errors, 0, "%s", l.log.data);
+    cr_assert_gt(l.isal_blocks, 0, "the large block is not ISA-L's");
+    cr_assert_leq(l.kept_peak, (size_t)1 << 20, "kept %zu bytes", l.kept_peak);
+    cr_assert_gt(l.kept_peak, (size_t)1 << 19, "the bound was not reached (%zu): the test tests nothing", l.kept_peak);
+  }
+  /* and corrupt in the large block: zlib's verdict */
+  gz[n / 2] ^= 0x40;
+  assert_isal_same(&l, gz, n, NULL, 4096, "one block of 3 MB, a flip");
+  ctr__buf_free(&l.log);
+  free(gz);
+  free(gen);
 }
