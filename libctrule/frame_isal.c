@@ -8,14 +8,15 @@
  *   block's end (fed a whole feed it would run on, and only a block's start
  *   is a point zlib can resume from); the history goes to the next block
  *   with isal_inflate_set_dict (ISA-L does not keep it past a final block).
- * - ISA-L is given only what it decodes as zlib does. Measured over every
- *   one-bit flip of a 15 KB member (docs/performance.md), ISA-L decodes
- *   further than zlib where zlib refuses a block's header (ISA-L accepts
- *   incomplete codes), where a distance reaches before the stream's start,
- *   and where a block has a single distance code (zlib allows it, ISA-L
- *   decodes past its unused half). So ISA-L only reads dynamic blocks whose
- *   header zlib's own check accepts (Z_TREES on a raw stream), whose
- *   distance table has no hole, once the member has made 32 KiB.
+ * - ISA-L is given only what it decodes as zlib does. Over every one-bit
+ *   flip of a 15 KB member (docs/performance.md), ISA-L fed it whole decodes
+ *   on where zlib refuses a block's header (ISA-L accepts incomplete codes)
+ *   and where a distance reaches before the stream's start with no window
+ *   set; with zlib's own check of each header (Z_TREES on a raw stream) and
+ *   the window always set, it output nothing zlib would not, and the output
+ *   of a call that fails is never framed. As a margin that costs nothing,
+ *   ISA-L reads only dynamic blocks whose distance table has no hole (zlib
+ *   allows a single distance code), once the member has made 32 KiB.
  * - Anything else (another block type, a header refused or not whole in
  *   what has come, an error of ISA-L's, the output limit, a gzip_ratio check
  *   the bound cannot pass, too much input kept) hands the member to zlib's

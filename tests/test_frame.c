@@ -1955,6 +1955,41 @@ static void put_dynamic_block(bits_out *b, const char *data, size_t n, bool last
   put_code(b, 0, 1);
 }
 
+/* A dynamic block of n literals then a match of 3 bytes that zlib refuses:
+ * with one distance code (zlib allows a single code) the match takes the
+ * other, unassigned, one ("invalid distance code"); else distance 24577
+ * (codes 28 and 29 of 1 bit), too far back for a member not that long yet.
+ * Codes: each byte 9 bits, the end of block and length 3 2 bits. */
+static void put_block_with_bad_match(bits_out *b, const char *data, size_t n, bool one_distance_code)
+{
+  put_bits(b, 1, 1); /* the last block */
+  put_bits(b, 2, 2);
+  put_bits(b, 1, 5);                            /* 258 literal/length codes */
+  put_bits(b, one_distance_code ? 0 : 29, 5);   /* 1 or 30 distance codes */
+  put_bits(b, 14, 4);
+  static const unsigned order[18] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1};
+  for (size_t i = 0; i < 18; i++) /* lengths 0, 1, 2, 9 have codes 00 01 10 11 */
+    put_bits(b, order[i] == 0 || order[i] == 1 || order[i] == 2 || order[i] == 9 ? 2 : 0, 3);
+  for (int i = 0; i < 256; i++)
+    put_code(b, 3, 2); /* 9 */
+  put_code(b, 2, 2);   /* the end of block: 2 */
+  put_code(b, 2, 2);   /* length 3: 2 */
+  if (one_distance_code) {
+    put_code(b, 1, 2); /* distance code 0: 1 bit, alone */
+  } else {
+    for (int i = 0; i < 28; i++)
+      put_code(b, 0, 2);
+    put_code(b, 1, 2); /* distance codes 28 and 29: 1 bit each */
+    put_code(b, 1, 2);
+  }
+  for (size_t i = 0; i < n; i++)
+    put_code(b, 256u + (unsigned char)data[i], 9);
+  put_code(b, 1, 2);  /* length 3 (code 01) */
+  put_code(b, 1, 1);  /* the unassigned code, or code 29 */
+  put_bits(b, 0, 13); /* code 29's extra bits: distance 24577 */
+  put_code(b, 0, 2);  /* the end of block (not reached) */
+}
+
 /* A gzip member of two dynamic blocks: `first` bytes, then the rest of data. */
 static unsigned char *gzip_two_blocks(const char *data, size_t n, size_t first, size_t *len)
 {
@@ -1995,5 +2030,39 @@ Test(frame, isal_keeps_at_most_a_mib)
   assert_isal_same(&l, gz, n, NULL, 4096, "one block of 3 MB, a flip");
   ctr__buf_free(&l.log);
   free(gz);
+  free(gen);
+}
+
+/* Matches zlib refuses, in blocks made to reach ISA-L: a single distance
+ * code's unassigned half past the member's first 32 KiB (ISA-L refuses that
+ * header itself), and a distance reaching before the member's start early in
+ * it (the block is zlib's; given a window, ISA-L refuses it too). The logs are
+ * zlib's, each with zlib's error. */
+Test(frame, isal_verdicts_on_bad_matches_are_zlib_s)
+{
+  size_t gen_len;
+  char *gen = records_of(70000, &gen_len);
+  const struct {
+    size_t first;
+    bool one_code;
+    const char *error;
+  } cases[] = {{40000, true, "invalid distance code"}, {100, false, "invalid distance too far back"}};
+  sink_log l = {0};
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    bits_out b = {0};
+    static const unsigned char header[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+    for (size_t i = 0; i < sizeof header; i++)
+      put_bits(&b, header[i], 8);
+    put_dynamic_block(&b, gen, cases[c].first, false);
+    put_block_with_bad_match(&b, gen + cases[c].first, 20000, cases[c].one_code);
+    put_bits(&b, 0, 8); /* the rest of the byte, and a byte more */
+    for (size_t k = 0; k < 3; k++) {
+      assert_isal_same(&l, b.p, b.n, NULL, k_chunks[k], cases[c].error);
+      cr_assert(strstr(l.log.data, cases[c].error), "%s", l.log.data + (l.log.len > 300 ? l.log.len - 300 : 0));
+      cr_assert_gt(l.records, 10);
+    }
+    free(b.p);
+  }
+  ctr__buf_free(&l.log);
   free(gen);
 }
