@@ -235,6 +235,9 @@ static int takeover(ctr__framer *f, unsigned l, size_t *rewind)
   g->in = s->kept_at;
   g->data = D_RAW;
   s->at_start = false;
+  /* Feed by feed as they came: zlib's read-ahead where a limit is reached
+   * stops at a feed's end. (Only output zlib makes from kept bytes that ISA-L
+   * had not could meet a limit in them; no case tested does.) */
   g->replaying = true; /* kept is read: no switch back to ISA-L meanwhile */
   int rc = CTR_OK;
   uint64_t at = s->kept_at;
