@@ -254,13 +254,15 @@ static int takeover(ctr__framer *f, unsigned l, size_t *rewind)
   return rc;
 }
 
-/* At a block's start: 1 if ISA-L reads it (its header read, nothing
- * output), 0 if zlib must. May read input (*used, g->in). */
+/* At a block's start, in[0..n) the input not yet read: 1 if ISA-L reads
+ * the block (its header read, nothing output), 0 if zlib must. Bytes read:
+ * *used (and g->in). */
 static int block_start(ctr__framer *f, unsigned l, const unsigned char *in, size_t n, size_t *used)
 {
   gz_state *g = &f->gz[l];
   ctr__isal *s = f->gzk[l].isal;
   struct inflate_state *st = &s->st;
+  *used = 0;
   unsigned len = (unsigned)st->read_in_length;
   uint64_t bits = low_bits(st->read_in, len), look = bits;
   unsigned have = len;
@@ -281,7 +283,7 @@ static int block_start(ctr__framer *f, unsigned l, const unsigned char *in, size
   if (len == 0) {
     st->read_in = in[0];
     st->read_in_length = 8;
-    (*used)++;
+    *used = 1;
     g->in++;
   }
   st->read_in |= 1; /* BFINAL: ISA-L stops at the block's end */
@@ -356,8 +358,13 @@ int ctr__isal_step(ctr__framer *f, unsigned l, const unsigned char *in, size_t n
   *used = 0;
   *rewind = 0;
   for (;;) {
-    if (s->at_start && !block_start(f, l, in, n, used))
-      return takeover(f, l, rewind);
+    if (s->at_start) {
+      size_t read;
+      int ok = block_start(f, l, in + *used, n - *used, &read);
+      *used += read;
+      if (!ok)
+        return takeover(f, l, rewind);
+    }
     size_t cap = ctr__gz_cap(f, l);
     size_t avail = n - *used > UINT32_MAX ? UINT32_MAX : n - *used;
     st->next_in = (uint8_t *)(uintptr_t)(in + *used);
