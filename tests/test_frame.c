@@ -1751,25 +1751,6 @@ static size_t count_blocks(const unsigned char *gz, size_t len)
   return blocks;
 }
 
-/* gzip with zlib's memLevel: its blocks end every 2^(memLevel + 6) symbols */
-static unsigned char *gzip_mem(const void *in, size_t len, int mem_level, size_t *out_len)
-{
-  z_stream z;
-  memset(&z, 0, sizeof z);
-  cr_assert_eq(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, mem_level, Z_DEFAULT_STRATEGY), Z_OK);
-  size_t cap = deflateBound(&z, (uLong)len) + 64;
-  unsigned char *o = malloc(cap);
-  cr_assert_not_null(o);
-  z.next_in = (unsigned char *)(uintptr_t)in;
-  z.avail_in = (uInt)len;
-  z.next_out = o;
-  z.avail_out = (uInt)cap;
-  cr_assert_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
-  *out_len = z.total_out;
-  deflateEnd(&z);
-  return o;
-}
-
 Test(frame, isal_inflates_large_members_as_zlib_does)
 {
   cr_assert(ctr__isal_usable(), "libisal.so.2 is not loadable: ISA-L is never used (scripts/setup.sh installs it)");
@@ -1841,7 +1822,7 @@ Test(frame, isal_verdicts_on_corrupt_members_are_zlib_s)
 {
   size_t gen_len, n;
   char *gen = records_of(90000, &gen_len);
-  unsigned char *gz = gzip_mem(gen, gen_len, 2, &n); /* a block every 256 symbols: many for ISA-L */
+  unsigned char *gz = tu_gzip_mem_level(gen, gen_len, NULL, 2, &n); /* a block every 256 symbols: many for ISA-L */
   sink_log l = {0};
   /* 4096 bytes a feed: not whole in one feed, so not libdeflate's (whole, a flip makes it zlib's) */
   assert_isal_same(&l, gz, n, NULL, 4096, "intact");

@@ -110,11 +110,11 @@ int tu_scan(ctr_ruleset *rs, const char *buf, size_t len, size_t chunk, unsigned
   return rc;
 }
 
-unsigned char *tu_gzip_with_header(const void *in, size_t len, void *header, size_t *out_len)
+unsigned char *tu_gzip_mem_level(const void *in, size_t len, void *header, int mem_level, size_t *out_len)
 {
   z_stream z;
   memset(&z, 0, sizeof z);
-  cr_assert_eq(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  cr_assert_eq(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, mem_level, Z_DEFAULT_STRATEGY), Z_OK);
   if (header)
     cr_assert_eq(deflateSetHeader(&z, header), Z_OK);
   size_t cap = deflateBound(&z, (uLong)len) + 64;
@@ -128,6 +128,11 @@ unsigned char *tu_gzip_with_header(const void *in, size_t len, void *header, siz
   *out_len = z.total_out;
   deflateEnd(&z);
   return o;
+}
+
+unsigned char *tu_gzip_with_header(const void *in, size_t len, void *header, size_t *out_len)
+{
+  return tu_gzip_mem_level(in, len, header, 8, out_len);
 }
 
 unsigned char *tu_gzip(const void *in, size_t len, size_t *out_len)

@@ -17,6 +17,9 @@ char *tu_read(const char *path, size_t *len);
  * Caller frees. */
 unsigned char *tu_gzip_with_header(const void *in, size_t len, void *header, size_t *out_len);
 unsigned char *tu_gzip(const void *in, size_t len, size_t *out_len);
+/* The same with zlib's memLevel (1-9; tu_gzip's is 8): a deflate block ends
+ * every 2^(memLevel + 6) symbols, so a small one makes many blocks. */
+unsigned char *tu_gzip_mem_level(const void *in, size_t len, void *header, int mem_level, size_t *out_len);
 
 /* The strings v[0..n) joined into one (malloc'd; each v[i] freed). */
 char *tu_join(char **v, size_t n);
