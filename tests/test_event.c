@@ -434,6 +434,27 @@ static int verdicts_agree(const char *text, size_t len, const char *what)
   return walked;
 }
 
+/* check() on every line of the shared records, the partial records and the
+ * adversarial ones; returns how many it says were walked, *total counting
+ * the lines. */
+static unsigned each_corpus_line(int (*check)(const char *, size_t, const char *), unsigned *total)
+{
+  static const char *const files[] = {"records.ndjson", "partial.ndjson", "bench/adversarial.ndjson"};
+  unsigned walked = 0;
+  for (size_t f = 0; f < CTR__COUNTOF(files); f++) {
+    size_t len;
+    char *data = tu_read(f < 2 ? tu_shared(files[f]) : tu_tests(files[f]), &len);
+    for (char *line = data, *nl; line < data + len; line = nl + 1) {
+      if (!(nl = memchr(line, '\n', (size_t)(data + len - line))))
+        nl = data + len;
+      walked += (unsigned)check(line, (size_t)(nl - line), files[f]);
+      (*total)++;
+    }
+    free(data);
+  }
+  return walked;
+}
+
 /* Every state of every required key, of eventType and of eventTime (valid
  * in each accepted form, invalid, at and past the longest time the parser
  * accepts, escaped so that it decodes to a valid time, not a string,
@@ -473,18 +494,7 @@ Test(event, the_scanners_verdicts_from_the_walk_are_the_parses)
         walked += (unsigned)verdicts_agree(text, strlen(text), "eventTime and eventType");
         total++;
       }
-  static const char *const files[] = {"records.ndjson", "partial.ndjson", "bench/adversarial.ndjson"};
-  for (size_t f = 0; f < CTR__COUNTOF(files); f++) {
-    size_t len;
-    char *data = tu_read(f < 2 ? tu_shared(files[f]) : tu_tests(files[f]), &len);
-    for (char *line = data, *nl; line < data + len; line = nl + 1) {
-      if (!(nl = memchr(line, '\n', (size_t)(data + len - line))))
-        nl = data + len;
-      walked += (unsigned)verdicts_agree(line, (size_t)(nl - line), files[f]);
-      total++;
-    }
-    free(data);
-  }
+  walked += each_corpus_line(verdicts_agree, &total);
   cr_assert_gt(walked, total / 2, "%u of %u records walked: the facts were hardly read", walked, total);
 }
 
@@ -546,6 +556,23 @@ static int noted_members_agree(const char *text, size_t len, const char *what)
   return 1;
 }
 
+static unsigned spaced_walked; /* lines written again with whitespace that the walk vouched for */
+
+/* The line as it is, and as jansson writes it with spaces after `:` and `,`
+ * and indented: 1 when the line itself was walked. */
+static int noted_members_agree_spaced(const char *line, size_t len, const char *what)
+{
+  json_t *j = json_loadb(line, len, 0, NULL);
+  for (size_t flags = 0; j && flags < 2; flags++) {
+    char *spaced = json_dumps(j, flags ? JSON_INDENT(2) : 0);
+    cr_assert_not_null(spaced);
+    spaced_walked += (unsigned)noted_members_agree(spaced, strlen(spaced), what);
+    free(spaced);
+  }
+  json_decref(j);
+  return noted_members_agree(line, len, what);
+}
+
 /* Every record here, every line of the shared files and the adversarial
  * ones, each also as jansson writes it with spaces after `:` and `,` and
  * indented (whitespace wherever JSON allows it), and records of 0 to 70
@@ -555,27 +582,8 @@ Test(event, members_noted_by_the_walk_are_the_second_walk_s)
   unsigned walked = 0, total = 0;
   for (size_t r = 0; r < CTR__COUNTOF(records); r++, total++)
     walked += (unsigned)noted_members_agree(records[r], strlen(records[r]), "records[]");
-  static const char *const files[] = {"records.ndjson", "partial.ndjson", "bench/adversarial.ndjson"};
-  for (size_t f = 0; f < CTR__COUNTOF(files); f++) {
-    size_t len;
-    char *data = tu_read(f < 2 ? tu_shared(files[f]) : tu_tests(files[f]), &len);
-    for (char *line = data, *nl; line < data + len; line = nl + 1) {
-      if (!(nl = memchr(line, '\n', (size_t)(data + len - line))))
-        nl = data + len;
-      walked += (unsigned)noted_members_agree(line, (size_t)(nl - line), files[f]);
-      total++;
-      json_t *j = json_loadb(line, (size_t)(nl - line), 0, NULL);
-      for (size_t flags = 0; j && flags < 2; flags++) {
-        char *spaced = json_dumps(j, flags ? JSON_INDENT(2) : 0);
-        cr_assert_not_null(spaced);
-        walked += (unsigned)noted_members_agree(spaced, strlen(spaced), files[f]);
-        total++;
-        free(spaced);
-      }
-      json_decref(j);
-    }
-    free(data);
-  }
+  walked += each_corpus_line(noted_members_agree_spaced, &total);
+  cr_assert_gt(spaced_walked, total, "%u records with whitespace walked", spaced_walked);
   for (size_t count = 0; count <= 70; count++, total++) {
     char text[4096];
     size_t k = (size_t)snprintf(text, sizeof text, "{");
