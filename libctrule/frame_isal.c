@@ -41,21 +41,32 @@ bool ctr__gz_zlib_only;
 bool ctr__isal_usable(void) { return false; }
 int ctr__isal_begin(ctr__framer *f, unsigned l, z_stream *z, bool *taken)
 {
+  CTR__UNUSED(f), CTR__UNUSED(l), CTR__UNUSED(z);
   *taken = false;
   return CTR_OK;
 }
 int ctr__isal_step(ctr__framer *f, unsigned l, const unsigned char *in, size_t n, size_t *used, size_t *rewind)
 {
+  CTR__UNUSED(f), CTR__UNUSED(l), CTR__UNUSED(in), CTR__UNUSED(n), CTR__UNUSED(used), CTR__UNUSED(rewind);
   return CTR_ESTATE; /* never in D_ISAL without ISA-L */
 }
 int ctr__isal_feed_end(ctr__framer *f, unsigned l, const unsigned char *end, size_t *rewind)
 {
+  CTR__UNUSED(f), CTR__UNUSED(l), CTR__UNUSED(end);
   *rewind = 0;
   return CTR_OK;
 }
-void ctr__isal_free(struct ctr__isal *s) { (void)s; }
-uint64_t ctr__isal_blocks(const ctr__framer *f) { return 0; }
-size_t ctr__isal_kept_peak(const ctr__framer *f) { return 0; }
+void ctr__isal_free(struct ctr__isal *s) { CTR__UNUSED(s); }
+uint64_t ctr__isal_blocks(const ctr__framer *f)
+{
+  CTR__UNUSED(f);
+  return 0;
+}
+size_t ctr__isal_kept_peak(const ctr__framer *f)
+{
+  CTR__UNUSED(f);
+  return 0;
+}
 
 #else
 
