@@ -33,7 +33,7 @@ int ctr__event_parse(const char *data, size_t len, json_t **out, ctr__buf *why)
 /* ------------------------------------------------------------ members */
 
 /* jansson < 2.14 has no json_object_setn_new_nocheck; member keys never hold
- * a NUL (the walk refuses \u escapes). Steals v, even on failure. */
+ * a NUL (the walk leaves \u0000 to jansson). Steals v, even on failure. */
 static int object_setn_new(json_t *obj, const char *key, size_t n, json_t *v)
 {
 #if JANSSON_VERSION_HEX >= 0x020e00

@@ -34,10 +34,11 @@
  * record. Many rules' literals are searched in one pass (litmatch.c). When
  * the record holds no backslash escape, the value of such a field is its raw
  * bytes, so a value holding the literal means the bytes hold it. When it does, an occurrence can only be hidden if
- * it covers a character an escape spelled: the walk vouches for no \u
- * escape, so one of " \ / and the controls \b \f \n \r \t. A literal
- * holding none of them is searched in any record; the others only in records
- * without escapes (jansson decides).
+ * it covers a character an escape spelled. A \u escape may spell any (the
+ * walk marks such a record: facts->unicode), so no literal is taken as
+ * absent from it; the other escapes spell one of " \ / and the controls \b
+ * \f \n \r \t. A literal holding none of those is searched in any other
+ * record; the others only in records without escapes (jansson decides).
  */
 #include "prefilter_literals.h"
 #include "event.h"

@@ -323,8 +323,9 @@ static void required_literals(const lit_ctx *x, const ctr__cnode *c, group_list 
   }
 }
 
-/* Whether an escape the walk vouches for could spell one of the literal's
- * bytes (it refuses \u escapes, which could spell any). */
+/* Whether an escape other than \u could spell one of the literal's bytes (a
+ * \u escape could spell any: a record holding one has no literal taken as
+ * absent, may_hide in prefilter.c). */
 static bool escapable(const ctr__str *lit)
 {
   for (size_t i = 0; i < lit->len; i++)
