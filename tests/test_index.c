@@ -68,16 +68,10 @@ static const char *RECORDS =
 static ctr_ruleset *compile_both(void)
 {
   ctr_compiler *c;
-  ctr_ruleset *rs = NULL;
   cr_assert_eq(ctr_compiler_new(&c), CTR_OK);
   cr_assert_eq(ctr_compiler_add_string(c, FALCO_RULES, strlen(FALCO_RULES), "falco.yaml"), CTR_OK);
   cr_assert_eq(ctr_compiler_add_string(c, SIGMA_RULE, strlen(SIGMA_RULE), "s.yml"), CTR_OK);
-  int rc = ctr_compiler_compile(c, &rs);
-  for (size_t i = 0; rc != CTR_OK && i < ctr_compiler_diag_count(c); i++)
-    fprintf(stderr, "%s\n", ctr_diag_text(ctr_compiler_diag(c, i)));
-  cr_assert_eq(rc, CTR_OK);
-  ctr_compiler_free(c);
-  return rs;
+  return tu_compile_all(c);
 }
 
 /* Scans RECORDS fed `chunk` bytes at a time; the evaluated count in *evaluated. */

@@ -338,13 +338,7 @@ static ctr_ruleset *ruleset(int which)
     cr_assert_eq(ctr_compiler_add_string(c, yaml, len, "generated.yaml"), CTR_OK);
     free(yaml);
   }
-  ctr_ruleset *rs = NULL;
-  int rc = ctr_compiler_compile(c, &rs);
-  for (size_t i = 0; rc != CTR_OK && i < ctr_compiler_diag_count(c); i++)
-    fprintf(stderr, "%s\n", ctr_diag_text(ctr_compiler_diag(c, i)));
-  cr_assert_eq(rc, CTR_OK);
-  ctr_compiler_free(c);
-  return rs;
+  return tu_compile_all(c);
 }
 
 /* ------------------------------------------------------------ corpora */

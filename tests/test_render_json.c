@@ -270,19 +270,13 @@ static int compare_lines(const ctr_match *m, void *ud)
 static ctr_ruleset *compile_with(const char *file, const char *yaml)
 {
   ctr_compiler *c;
-  ctr_ruleset *rs = NULL;
   cr_assert_eq(ctr_compiler_new(&c), CTR_OK);
   cr_assert_eq(ctr_compiler_add_builtin(c, "rds"), CTR_OK);
   if (file)
     cr_assert_eq(ctr_compiler_add_file(c, file), CTR_OK, "%s", file);
   if (yaml)
     cr_assert_eq(ctr_compiler_add_string(c, yaml, strlen(yaml), "adversarial.yaml"), CTR_OK);
-  int rc = ctr_compiler_compile(c, &rs);
-  for (size_t i = 0; rc != CTR_OK && i < ctr_compiler_diag_count(c); i++)
-    fprintf(stderr, "%s\n", ctr_diag_text(ctr_compiler_diag(c, i)));
-  cr_assert_eq(rc, CTR_OK);
-  ctr_compiler_free(c);
-  return rs;
+  return tu_compile_all(c);
 }
 
 static void scan_into(ctr_ruleset *rs, const char *buf, size_t len, seen *s)

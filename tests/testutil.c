@@ -65,6 +65,17 @@ ctr_ruleset *tu_compile(const char *yaml, char *diags, size_t diags_size)
   return rc == CTR_OK ? rs : NULL;
 }
 
+ctr_ruleset *tu_compile_all(ctr_compiler *c)
+{
+  ctr_ruleset *rs = NULL;
+  int rc = ctr_compiler_compile(c, &rs);
+  for (size_t i = 0; rc != CTR_OK && i < ctr_compiler_diag_count(c); i++)
+    fprintf(stderr, "%s\n", ctr_diag_text(ctr_compiler_diag(c, i)));
+  cr_assert_eq(rc, CTR_OK);
+  ctr_compiler_free(c);
+  return rs;
+}
+
 int tu_collect(const ctr_match *m, void *ud)
 {
   tu_matches *t = ud;

@@ -42,6 +42,9 @@ void tu_append(tu_text *t, const void *p, size_t n);
 /* Compiles YAML rules; returns the ruleset (NULL on failure). All
  * diagnostics are appended, one per line, to `diags` when not NULL. */
 ctr_ruleset *tu_compile(const char *yaml, char *diags, size_t diags_size);
+/* Compiles what c was given and frees c; the test fails, the diagnostics
+ * printed, if it does not compile. */
+ctr_ruleset *tu_compile_all(ctr_compiler *c);
 
 /* Collects matches as "index\trule\toutput\n" lines. */
 typedef struct tu_matches {
