@@ -526,31 +526,96 @@ bool ctr__walk_record(const char *data, size_t len, ctr__record_facts *facts)
 
 /* ------------------------------------------------------------ members */
 
-/* The end of the array or object opening at p, in a record already walked:
- * brackets are counted, strings crossed. After a string, `":"` and `","`
- * go straight to the next one (compact JSON's usual case), so the loop's
- * dispatch runs for brackets and scalars only. */
-static bytes skip_container(stop_block *b, bytes p, bytes end)
+/* The end of the array or object opening at p, in a record already walked
+ * (so valid JSON: no grammar is checked here): brackets counted outside
+ * strings, 64 bytes at a time. Reading a member below the top level (a
+ * RunInstances response, a session context) crosses every container before
+ * it, and containers are dense in short strings and brackets, where a byte
+ * loop pays a dispatch for each. */
+typedef struct bracket_masks {
+  uint64_t quote, backslash, open, close; /* bit i: the byte at i */
+} bracket_masks;
+
+#ifdef __SSE2__
+static inline uint64_t movemask_eq(__m128i v, __m128i c) { return (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, c)); }
+#endif
+
+static inline bracket_masks classify_brackets(bytes p)
+{
+  bracket_masks m = {0, 0, 0, 0};
+#ifdef __SSE2__
+  /* '[' and '{' differ by 0x20 only, and so do ']' and '}': or-ing 0x20
+   * in makes each pair one byte, which no other byte becomes. */
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), open = _mm_set1_epi8('{'),
+                close = _mm_set1_epi8('}'), fold = _mm_set1_epi8(0x20);
+  for (unsigned i = 0; i < 64; i += 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i)), f = _mm_or_si128(v, fold);
+    m.quote |= movemask_eq(v, quote) << i;
+    m.backslash |= movemask_eq(v, backslash) << i;
+    m.open |= movemask_eq(f, open) << i;
+    m.close |= movemask_eq(f, close) << i;
+  }
+#else
+  for (unsigned i = 0; i < 64; i++) {
+    uint64_t bit = 1ull << i;
+    m.quote |= p[i] == '"' ? bit : 0;
+    m.backslash |= p[i] == '\\' ? bit : 0;
+    m.open |= p[i] == '{' || p[i] == '[' ? bit : 0;
+    m.close |= p[i] == '}' || p[i] == ']' ? bit : 0;
+  }
+#endif
+  return m;
+}
+
+/* Bit i set when an odd number of set bits lie at or below i: the bytes from
+ * a string's opening quote up to (not including) its closing one. */
+static inline uint64_t prefix_xor(uint64_t x)
+{
+  x ^= x << 1;
+  x ^= x << 2;
+  x ^= x << 4;
+  x ^= x << 8;
+  x ^= x << 16;
+  x ^= x << 32;
+  return x;
+}
+
+static bytes skip_container(bytes p, bytes end)
 {
   size_t depth = 0;
-  while (p < end) {
-    unsigned char c = *p;
-    if (c == '"') {
-      bool escaped = false;
-      if (!(p = skip_string(b, p, end, &escaped)))
-        return NULL;
-      while (end - p >= 2 && (p[0] == ':' || p[0] == ',') && p[1] == '"')
-        if (!(p = skip_string(b, p + 1, end, &escaped)))
-          return NULL;
-      continue;
+  uint64_t in_string = 0;     /* all ones when the block starts inside a string */
+  uint64_t next_escaped = 0;  /* 1 when the block's first byte is escaped */
+  unsigned char tail[64];
+  for (; p < end; p += 64) {
+    bytes at = p;
+    if (end - p < 64) { /* never read past end: the last bytes padded with spaces */
+      memset(tail, ' ', sizeof tail);
+      memcpy(tail, p, (size_t)(end - p));
+      at = tail;
     }
-    if (c == '{' || c == '[') {
-      depth++;
-    } else if (c == '}' || c == ']') {
-      if (--depth == 0)
-        return p + 1;
+    bracket_masks m = classify_brackets(at);
+    /* Escaped bytes: each backslash not itself escaped escapes the next. */
+    uint64_t escaped = next_escaped;
+    next_escaped = 0;
+    for (uint64_t b = m.backslash & ~escaped; b; b &= b - 1) {
+      unsigned i = (unsigned)__builtin_ctzll(b);
+      if (escaped >> i & 1)
+        continue;
+      if (i == 63)
+        next_escaped = 1;
+      else
+        escaped |= 2ull << i;
     }
-    p++;
+    uint64_t inside = prefix_xor(m.quote & ~escaped) ^ in_string;
+    in_string = (uint64_t)((int64_t)inside >> 63);
+    uint64_t opens = m.open & ~inside, closes = m.close & ~inside;
+    for (uint64_t s = opens | closes; s; s &= s - 1) {
+      unsigned i = (unsigned)__builtin_ctzll(s);
+      if (opens >> i & 1)
+        depth++;
+      else if (--depth == 0)
+        return p + i + 1;
+    }
   }
   return NULL;
 }
@@ -587,7 +652,7 @@ size_t ctr__walk_members(const char *data, size_t len, ctr__member *members, siz
       p = skip_string(&blk, p, end, &escaped);
       plain = !escaped;
     } else if (*p == '{' || *p == '[') {
-      p = skip_container(&blk, p, end);
+      p = skip_container(p, end);
     } else {
       while (p < end && *p != ',' && *p != '}' && *p != ' ' && *p != '\n' && *p != '\r' && *p != '\t')
         p++;
@@ -653,7 +718,7 @@ static bytes skip_value(stop_block *b, bytes p, bytes end, bool *plain)
     return after;
   }
   if (*p == '{' || *p == '[')
-    return skip_container(b, p, end);
+    return skip_container(p, end);
   while (p < end && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\n' && *p != '\r' && *p != '\t')
     p++;
   return p;

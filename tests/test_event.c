@@ -595,3 +595,74 @@ Test(event, members_noted_by_the_walk_are_the_second_walk_s)
   }
   cr_assert_gt(walked, total * 3 / 4, "%u of %u records walked", walked, total);
 }
+
+/* The members of the object whose bytes are text[0..len), and of every object
+ * inside them, each as ctr__walk_members finds it: each member's bytes parse
+ * alone to jansson's value for its key (the last of a repeated key), and
+ * every key jansson has is found. The walk crosses each container value by
+ * its brackets alone, 64 bytes at a time (skip_container). */
+static void nested_members_agree(const char *text, size_t len, const json_t *want, const char *what)
+{
+  ctr__member members[MAX_MEMBERS];
+  size_t n = ctr__walk_members(text, len, members, MAX_MEMBERS);
+  cr_assert_neq(n, SIZE_MAX, "%s: an object walked once is refused: %.*s", what, (int)len, text);
+  if (n > MAX_MEMBERS)
+    return;
+  size_t distinct = 0;
+  for (size_t i = 0; i < n; i++) {
+    const ctr__member *m = &members[i];
+    bool repeated = false;
+    for (size_t k = i + 1; k < n && !repeated; k++)
+      repeated = members[k].key_len == m->key_len && memcmp(members[k].key, m->key, m->key_len) == 0;
+    if (repeated)
+      continue;
+    distinct++;
+    const json_t *value = json_object_getn(want, m->key, m->key_len);
+    json_t *got = json_loadb(m->value, m->value_len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    cr_assert(value && got && json_equal(value, got), "%s: member %.*s reads as %.*s", what, (int)m->key_len,
+              m->key, (int)m->value_len, m->value);
+    json_decref(got);
+    if (json_is_object(value))
+      nested_members_agree(m->value, m->value_len, value, what);
+  }
+  cr_assert_eq(distinct, json_object_size(want), "%s: %.*s", what, (int)len, text);
+}
+
+static int nested_members_agree_line(const char *line, size_t len, const char *what)
+{
+  ctr__record_facts facts;
+  if (!ctr__walk_record(line, len, &facts))
+    return 0;
+  json_t *j = json_loadb(line, len, JSON_ALLOW_NUL, NULL);
+  cr_assert_not_null(j, "%s: the walk vouched for what jansson refuses: %.*s", what, (int)len, line);
+  nested_members_agree(line, len, j, what);
+  json_decref(j);
+  return 1;
+}
+
+/* Every object of every shared and adversarial record; and containers
+ * whose strings hold brackets, escaped quotes and backslash runs of every
+ * length, each at every offset from its container's start across the
+ * first two 64-byte blocks, nested in objects and arrays, so that every
+ * escape and every string straddles a block's edge somewhere. */
+Test(event, containers_are_crossed_as_jansson_reads_them)
+{
+  unsigned total = 0, walked = each_corpus_line(nested_members_agree_line, &total);
+  cr_assert_gt(walked, total * 3 / 4, "%u of %u records walked", walked, total);
+  static const char *const inside[] = {
+      "\\\\", "\\\"", "\\\\\\\"", "\\\\\\\\", "]}", "{[", "\\\\\\\\\\\"", "\\\\\\\\\\\\\\\\", "\\\"}\\\"", "\\/\\n",
+  };
+  for (size_t pad = 0; pad < 140; pad++) {
+    for (size_t k = 0; k < CTR__COUNTOF(inside); k++) {
+      char text[1024];
+      int n = snprintf(text, sizeof text,
+                       "{\"c\":{\"p\":\"%.*s\",\"s\":\"%s]\",\"n\":[1,{\"k\":\"%s[\"},[\"%s\"]],\"e\":{}},"
+                       "\"a\":[\"%s\",{\"x\":\"}\"}],\"after\":\"yes\"}",
+                       (int)pad, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                                 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+                       inside[k], inside[k], inside[k], inside[k]);
+      cr_assert(n > 0 && (size_t)n < sizeof text);
+      cr_assert(nested_members_agree_line(text, (size_t)n, "edges"), "not walked: %s", text);
+    }
+  }
+}
