@@ -354,6 +354,11 @@ static inline bytes skip_scalar(bytes p, bytes end)
   return skip_number(p, end);
 }
 
+/* The two bytes at p as one number, to test a pair such as `,"` with one
+ * comparison. */
+static inline unsigned two_bytes(bytes p) { return (unsigned)p[0] | (unsigned)p[1] << 8; }
+#define TWO_BYTES(a, b) ((unsigned)(unsigned char)(a) | (unsigned)(unsigned char)(b) << 8)
+
 /* What a walk carries from one nested value to the next. */
 typedef struct walk_state {
   stop_block blk;
@@ -409,7 +414,7 @@ after_value:
   if (depth == 0)
     return p;
   /* `,"` inside an object: the next key, without the general dispatch. */
-  if (end - p >= 2 && p[0] == ',' && p[1] == '"' && stack[depth - 1] == '}') {
+  if (end - p >= 2 && two_bytes(p) == TWO_BYTES(',', '"') && stack[depth - 1] == '}') {
     p++;
     goto key_string;
   }
@@ -437,7 +442,7 @@ key_string: {
   w->any_escape |= escaped;
 }
   /* `:"`: a string value, without the general dispatch. */
-  if (end - p >= 2 && p[0] == ':' && p[1] == '"') {
+  if (end - p >= 2 && two_bytes(p) == TWO_BYTES(':', '"')) {
     p++;
     goto value_string;
   }
