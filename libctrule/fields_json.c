@@ -436,11 +436,76 @@ static void set_values(const vlist *l, ctr__value *out)
   }
 }
 
+/* json.values from a walked record's bytes while the member is unparsed
+ * (correlations group by such paths on every match they count): a path that
+ * meets no array, to a string without escapes, true, false or null, or to
+ * nothing. false: jansson reads it (an array on the way or at the end, a
+ * number or an object to compact, an escape). */
+static bool values_from_bytes(const ctr__event *ev, const char *arg, ctr__value *out)
+{
+  if (!ev->lazy || !arg || !*arg)
+    return false;
+  ctr__pathstep steps[16];
+  size_t n = 0;
+  for (const char *seg = arg;; n++) {
+    const char *dot = strchr(seg, '.');
+    if (n == CTR__COUNTOF(steps))
+      return false;
+    steps[n] = (ctr__pathstep){seg, dot ? (size_t)(dot - seg) : strlen(seg), SIZE_MAX};
+    if (!dot || !dot[1])
+      break; /* a dot ending the path ends it, as path_values reads it */
+    seg = dot + 1;
+  }
+  n++;
+  ctr__bspan s;
+  ctr__step st = ctr__bytes_path(ev, steps, n, &s);
+  if (st == CTR__STEP_UNSURE)
+    return false;
+  if (st == CTR__STEP_ABSENT) {
+    /* A key step leads nowhere on an array, where jansson's reading crosses
+     * it: absent only when no prefix of the path is an array. */
+    for (size_t i = 1; i < n; i++) {
+      st = ctr__bytes_path(ev, steps, i, &s);
+      if (st == CTR__STEP_UNSURE || (st == CTR__STEP_FOUND && s.v[0] == '['))
+        return false;
+      if (st == CTR__STEP_ABSENT)
+        break;
+    }
+    ctr__value_absent(out);
+    return true;
+  }
+  switch (s.v[0]) {
+  case '"': {
+    if (!s.plain)
+      return false;
+    const char *str = ctr__bytes_string(ev, &s);
+    if (str)
+      ctr__value_str(out, str, s.len - 2);
+    else
+      ctr__value_absent(out); /* read as absent, ev->lazy->failed set: nothing of the record is trusted */
+    return true;
+  }
+  case 'n': /* null has no value */
+    ctr__value_absent(out);
+    return true;
+  case 't':
+    ctr__value_cstr(out, "true");
+    return true;
+  case 'f':
+    ctr__value_cstr(out, "false");
+    return true;
+  default:
+    return false;
+  }
+}
+
 /* json.values[a.b.c]: the values of a dotted path, arrays crossed; absent
  * when there is none. */
 static int x_values(const ctr__event *ev, const char *arg, uint64_t argnum, ctr__value *out)
 {
   CTR__UNUSED(argnum);
+  if (values_from_bytes(ev, arg, out))
+    return CTR_OK;
   vlist l = {0};
   int rc = collect_values(ev, arg, &l);
   if (rc == CTR_OK)

@@ -34,10 +34,99 @@ static const json_t *source_obj(const ctr__event *ev, size_t src)
   return ctr__json_get(re, wrappers[src - SRC_WRAPPED_FIRST]);
 }
 
+/* ------------------------------------------------------------ from the bytes
+ * A walked record's rds.* fields are read from its bytes while the members
+ * they lie in are unparsed (ctr__bytes_path): an RDS call's requestParameters
+ * and responseElements run to kilobytes, which jansson would parse whole for
+ * one identifier. Where the bytes cannot tell exactly (the member parsed
+ * already, an escaped key on the way, a string with an escape, a number),
+ * the field is read with jansson instead, whole: one reading decides a field. */
+
+/* What the bytes say of one value. */
+typedef enum bkind { B_UNSURE, B_ABSENT, B_STRING, B_TRUE, B_FALSE, B_NULL, B_OTHER } bkind;
+typedef struct bval {
+  bkind kind;
+  ctr__bspan span; /* B_STRING: the quoted bytes of a string without escapes */
+} bval;
+
+static bval bval_of(ctr__step st, const ctr__bspan *s)
+{
+  bval b = {st == CTR__STEP_UNSURE ? B_UNSURE : B_ABSENT, {NULL, 0, false}};
+  if (st != CTR__STEP_FOUND)
+    return b;
+  b.span = *s;
+  switch (s->v[0]) {
+  case '"':
+    b.kind = s->plain ? B_STRING : B_UNSURE; /* an escape: jansson decodes it */
+    break;
+  case 't':
+    b.kind = B_TRUE;
+    break;
+  case 'f':
+    b.kind = B_FALSE;
+    break;
+  case 'n':
+    b.kind = B_NULL;
+    break;
+  default:
+    b.kind = B_OTHER;
+    break;
+  }
+  return b;
+}
+
+static ctr__pathstep step_of(const char *key)
+{
+  return (ctr__pathstep){key, strlen(key), SIZE_MAX};
+}
+
+/* The value of `key` (NULL: the place itself) at place `src` (SRC_*). */
+static bval at_src(const ctr__event *ev, size_t src, const char *key)
+{
+  ctr__pathstep steps[3];
+  size_t n = 0;
+  steps[n++] = step_of(src == SRC_REQUEST ? "requestParameters" : "responseElements");
+  if (src >= SRC_WRAPPED_FIRST)
+    steps[n++] = step_of(wrappers[src - SRC_WRAPPED_FIRST]);
+  if (key)
+    steps[n++] = step_of(key);
+  ctr__bspan s;
+  return bval_of(ctr__bytes_path(ev, steps, n, &s), &s);
+}
+
+/* A top-level member's value. */
+static bval at_top(const ctr__event *ev, const char *key)
+{
+  ctr__bspan s;
+  return bval_of(ctr__bytes_member(ev, key, strlen(key), &s), &s);
+}
+
+/* A B_STRING's content without its quotes (not NUL-terminated). */
+static ctr__str bstr(const bval *b)
+{
+  return (ctr__str){b->span.v + 1, b->span.len - 2};
+}
+
+static bool bstr_is(const bval *b, const char *lit)
+{
+  ctr__str s = bstr(b);
+  return b->kind == B_STRING && s.len == strlen(lit) && memcmp(s.s, lit, s.len) == 0;
+}
+
+/* A B_STRING as a value: its content copied into the arena, NUL-terminated. */
+static int set_bstr(const ctr__event *ev, ctr__value *out, const bval *b)
+{
+  const char *s = ctr__bytes_string(ev, &b->span);
+  if (!s)
+    return CTR_ENOMEM;
+  ctr__value_str(out, s, b->span.len - 2);
+  return CTR_OK;
+}
+
 /* The first JSON string among `keys`, trying every key in the request, then
  * every key in the response, then in the wrapped response. *which = index of
  * the key found. */
-static const json_t *find_id(const ctr__event *ev, const char *const *keys, size_t nkeys, size_t *which)
+static const json_t *find_id_json(const ctr__event *ev, const char *const *keys, size_t nkeys, size_t *which)
 {
   for (size_t src = 0; src < NSOURCES; src++) {
     const json_t *obj = source_obj(ev, src);
@@ -46,13 +135,36 @@ static const json_t *find_id(const ctr__event *ev, const char *const *keys, size
     for (size_t k = 0; k < nkeys; k++) {
       const json_t *v = json_object_get(obj, keys[k]);
       if (json_is_string(v)) {
-        if (which)
-          *which = k;
+        *which = k;
         return v;
       }
     }
   }
   return NULL;
+}
+
+/* The same from the bytes: 1 found (*b a B_STRING), 0 none, -1 only
+ * jansson can tell. A wrapped place is crossed once per key: it is rare,
+ * and a crossing costs a fraction of a parse. */
+static int find_id_bytes(const ctr__event *ev, const char *const *keys, size_t nkeys, size_t *which, bval *b)
+{
+  for (size_t src = 0; src < NSOURCES; src++) {
+    bval o = at_src(ev, src, NULL);
+    if (o.kind == B_UNSURE)
+      return -1;
+    if (o.kind != B_OTHER || o.span.v[0] != '{')
+      continue; /* no object there: no key in it */
+    for (size_t k = 0; k < nkeys; k++) {
+      *b = at_src(ev, src, keys[k]);
+      if (b->kind == B_UNSURE)
+        return -1;
+      if (b->kind == B_STRING) {
+        *which = k;
+        return 1;
+      }
+    }
+  }
+  return 0;
 }
 
 static void set_json_str(ctr__value *out, const json_t *j)
@@ -63,13 +175,27 @@ static void set_json_str(ctr__value *out, const json_t *j)
     ctr__value_absent(out);
 }
 
-#define ID_FIELD(fn, ...)                                              \
-  CTR__EXTRACT(fn)                                                          \
-  {                                                                    \
-    CTR__NOARG();                                                           \
-    static const char *const keys[] = {__VA_ARGS__};                   \
-    set_json_str(out, find_id(ev, keys, CTR__COUNTOF(keys), NULL));    \
-    return CTR_OK;                                                     \
+/* find_id's string in *out (absent when none), from the bytes where they
+ * tell. CTR_OK or CTR_ENOMEM. */
+static int find_id(const ctr__event *ev, const char *const *keys, size_t nkeys, size_t *which, ctr__value *out)
+{
+  bval b;
+  int found = find_id_bytes(ev, keys, nkeys, which, &b);
+  ctr__value_absent(out);
+  if (found > 0)
+    return set_bstr(ev, out, &b);
+  if (found < 0)
+    set_json_str(out, find_id_json(ev, keys, nkeys, which));
+  return CTR_OK;
+}
+
+#define ID_FIELD(fn, ...)                                         \
+  CTR__EXTRACT(fn)                                                \
+  {                                                               \
+    CTR__NOARG();                                                 \
+    static const char *const keys[] = {__VA_ARGS__};              \
+    size_t which;                                                 \
+    return find_id(ev, keys, CTR__COUNTOF(keys), &which, out);    \
   }
 
 ID_FIELD(x_instance, "dBInstanceIdentifier")
@@ -87,29 +213,54 @@ CTR__EXTRACT(x_snapshot_type)
   CTR__NOARG();
   static const char *const keys[] = {"dBSnapshotIdentifier", "dBClusterSnapshotIdentifier"};
   size_t which = 0;
-  if (find_id(ev, keys, CTR__COUNTOF(keys), &which))
+  ctr__value id;
+  int rc = find_id(ev, keys, CTR__COUNTOF(keys), &which, &id);
+  if (rc == CTR_OK && id.kind == CTR__V_STR)
     ctr__value_cstr(out, which == 0 ? "instance" : "cluster");
   else
     ctr__value_absent(out);
-  return CTR_OK;
+  return rc;
 }
 
 /* ------------------------------------------------------------ booleans */
+
+/* "true" or "false" in any case: 1 / 0; else -1. */
+static int bool_text(const char *s, size_t n)
+{
+  if (n == 4 && strncasecmp(s, "true", 4) == 0)
+    return 1;
+  if (n == 5 && strncasecmp(s, "false", 5) == 0)
+    return 0;
+  return -1;
+}
 
 /* JSON true/false or the strings "true"/"false" (any case): 1 / 0; else -1. */
 static int tribool(const json_t *j)
 {
   if (json_is_boolean(j))
     return json_is_true(j) ? 1 : 0;
-  if (json_is_string(j)) {
-    const char *s = json_string_value(j);
-    size_t n = json_string_length(j);
-    if (n == 4 && strncasecmp(s, "true", 4) == 0)
-      return 1;
-    if (n == 5 && strncasecmp(s, "false", 5) == 0)
-      return 0;
-  }
+  if (json_is_string(j))
+    return bool_text(json_string_value(j), json_string_length(j));
   return -1;
+}
+
+/* The same from the bytes; -2: only jansson can tell. */
+static int tribool_bytes(bval b)
+{
+  switch (b.kind) {
+  case B_UNSURE:
+    return -2;
+  case B_TRUE:
+    return 1;
+  case B_FALSE:
+    return 0;
+  case B_STRING: {
+    ctr__str s = bstr(&b);
+    return bool_text(s.s, s.len);
+  }
+  default:
+    return -1;
+  }
 }
 
 static void set_bool(ctr__value *out, int b)
@@ -127,7 +278,13 @@ CTR__EXTRACT(x_public)
 {
   CTR__NOARG();
   int result = -1;
-  for (size_t src = 0; src < NSOURCES && result != 1; src++) {
+  bool bytes = true;
+  for (size_t src = 0; src < NSOURCES && result != 1 && bytes; src++) {
+    int b = tribool_bytes(at_src(ev, src, "publiclyAccessible"));
+    bytes = b != -2;
+    result = b > result ? b : result;
+  }
+  for (size_t src = 0; !bytes && src < NSOURCES && result != 1; src++) {
     int b = tribool(ctr__json_get(source_obj(ev, src), "publiclyAccessible"));
     if (b > result)
       result = b;
@@ -136,41 +293,68 @@ CTR__EXTRACT(x_public)
   return CTR_OK;
 }
 
-#define REQ_BOOL(fn, key)                                   \
-  CTR__EXTRACT(fn)                                               \
-  {                                                         \
-    CTR__NOARG();                                                \
-    set_bool(out, tribool(ctr__json_get(request(ev), key))); \
-    return CTR_OK;                                          \
+static int request_bool(const ctr__event *ev, const char *key)
+{
+  int b = tribool_bytes(at_src(ev, SRC_REQUEST, key));
+  return b != -2 ? b : tribool(ctr__json_get(request(ev), key));
+}
+
+#define REQ_BOOL(fn, key)                    \
+  CTR__EXTRACT(fn)                           \
+  {                                          \
+    CTR__NOARG();                            \
+    set_bool(out, request_bool(ev, key));    \
+    return CTR_OK;                           \
   }
 
 REQ_BOOL(x_deletion_protection, "deletionProtection")
 REQ_BOOL(x_skip_final_snapshot, "skipFinalSnapshot")
 
+/* A string of 1 to 19 decimal digits as a number; false otherwise. */
+static bool digits_u64(const char *s, size_t n, uint64_t *v)
+{
+  if (n == 0 || n > 19)
+    return false;
+  *v = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return false;
+    *v = *v * 10 + (uint64_t)(s[i] - '0');
+  }
+  return true;
+}
+
 /* requestParameters.backupRetentionPeriod: a non-negative integer, a real
- * (truncated) or a string of digits. */
+ * (truncated) or a string of digits. From the bytes: a string, or a number
+ * of at most 18 digits (jansson reads such exactly); any other number
+ * (a sign, a fraction, an exponent) is jansson's. */
 CTR__EXTRACT(x_backup_retention)
 {
   CTR__NOARG();
-  const json_t *j = ctr__json_get(request(ev), "backupRetentionPeriod");
-  if (json_is_integer(j) && json_integer_value(j) >= 0) {
-    ctr__value_u64(out, (uint64_t)json_integer_value(j));
-  } else if (json_is_real(j) && json_real_value(j) >= 0 && json_real_value(j) < 18446744073709551616.0) {
-    ctr__value_u64(out, (uint64_t)json_real_value(j));
-  } else if (json_is_string(j) && json_string_length(j) > 0 && json_string_length(j) <= 19) {
-    const char *s = json_string_value(j);
-    uint64_t v = 0;
-    for (size_t i = 0, n = json_string_length(j); i < n; i++) {
-      if (s[i] < '0' || s[i] > '9') {
-        ctr__value_absent(out);
-        return CTR_OK;
-      }
-      v = v * 10 + (uint64_t)(s[i] - '0');
-    }
-    ctr__value_u64(out, v);
-  } else {
-    ctr__value_absent(out);
+  uint64_t v;
+  bval b = at_src(ev, SRC_REQUEST, "backupRetentionPeriod");
+  if (b.kind == B_STRING || b.kind == B_ABSENT || b.kind == B_TRUE || b.kind == B_FALSE || b.kind == B_NULL ||
+      (b.kind == B_OTHER && (b.span.v[0] == '{' || b.span.v[0] == '['))) {
+    ctr__str s = b.kind == B_STRING ? bstr(&b) : (ctr__str){"", 0};
+    if (digits_u64(s.s, s.len, &v))
+      ctr__value_u64(out, v);
+    else
+      ctr__value_absent(out);
+    return CTR_OK;
   }
+  if (b.kind == B_OTHER && b.span.len <= 18 && digits_u64(b.span.v, b.span.len, &v)) {
+    ctr__value_u64(out, v);
+    return CTR_OK;
+  }
+  const json_t *j = ctr__json_get(request(ev), "backupRetentionPeriod");
+  if (json_is_integer(j) && json_integer_value(j) >= 0)
+    ctr__value_u64(out, (uint64_t)json_integer_value(j));
+  else if (json_is_real(j) && json_real_value(j) >= 0 && json_real_value(j) < 18446744073709551616.0)
+    ctr__value_u64(out, (uint64_t)json_real_value(j));
+  else if (json_is_string(j) && digits_u64(json_string_value(j), json_string_length(j), &v))
+    ctr__value_u64(out, v);
+  else
+    ctr__value_absent(out);
   return CTR_OK;
 }
 
@@ -180,12 +364,17 @@ CTR__EXTRACT(x_backup_retention)
  * requestParameters.attributeName "restore". */
 static bool restore_attribute_call(const ctr__event *ev)
 {
-  const json_t *name = ctr__event_get(ev, "eventName");
-  const char *n = json_string_value(name);
+  bval name = at_top(ev, "eventName"), attr = {B_UNSURE, {NULL, 0, false}};
+  if (name.kind != B_UNSURE && !bstr_is(&name, "ModifyDBSnapshotAttribute") &&
+      !bstr_is(&name, "ModifyDBClusterSnapshotAttribute"))
+    return false;
+  if (name.kind != B_UNSURE && (attr = at_src(ev, SRC_REQUEST, "attributeName")).kind != B_UNSURE)
+    return bstr_is(&attr, "restore");
+  const char *n = json_string_value(ctr__event_get(ev, "eventName"));
   if (!n || (strcmp(n, "ModifyDBSnapshotAttribute") != 0 && strcmp(n, "ModifyDBClusterSnapshotAttribute") != 0))
     return false;
-  const json_t *attr = ctr__json_get(request(ev), "attributeName");
-  return json_is_string(attr) && strcmp(json_string_value(attr), "restore") == 0;
+  const json_t *a = ctr__json_get(request(ev), "attributeName");
+  return json_is_string(a) && strcmp(json_string_value(a), "restore") == 0;
 }
 
 /* The entries of requestParameters.<key> (an array, or a lone string) as text:
@@ -195,8 +384,78 @@ typedef struct entries {
   size_t n;
 } entries;
 
+/* One entry from the bytes: a string's content (copied, NUL-terminated),
+ * or the text of true, false and null, which is their compact JSON; false
+ * when jansson must say (an escape, a number, a container). */
+static bool entry_bytes(const ctr__event *ev, bval b, ctr__str *out, int *rc)
+{
+  static const char *const words[] = {[B_TRUE] = "true", [B_FALSE] = "false", [B_NULL] = "null"};
+  if (b.kind == B_TRUE || b.kind == B_FALSE || b.kind == B_NULL) {
+    *out = (ctr__str){words[b.kind], strlen(words[b.kind])};
+    return true;
+  }
+  if (b.kind != B_STRING)
+    return false;
+  out->s = ctr__bytes_string(ev, &b.span);
+  out->len = b.span.len - 2;
+  *rc = out->s ? CTR_OK : CTR_ENOMEM;
+  return true;
+}
+
+/* At most this many entries are read from the bytes: each is found by a
+ * walk of the array from its start. */
+#define ENTRIES_FROM_BYTES 64
+
+/* get_entries from the bytes: *decided false when jansson must read them. */
+static int entries_bytes(const ctr__event *ev, const char *key, entries *e, bool *decided)
+{
+  *decided = false;
+  bval b = at_src(ev, SRC_REQUEST, key);
+  if (b.kind == B_UNSURE)
+    return CTR_OK;
+  bool array = b.kind == B_OTHER && b.span.v[0] == '[';
+  bval items[ENTRIES_FROM_BYTES];
+  size_t n = 0;
+  if (b.kind == B_ABSENT) {
+    *decided = true;
+    return CTR_OK;
+  }
+  if (!array) {
+    items[n++] = b;
+  } else {
+    for (;; n++) {
+      ctr__pathstep step = {"", 0, n};
+      ctr__bspan s;
+      bval item = bval_of(ctr__walk_path(b.span.v, b.span.len, &step, 1, &s), &s);
+      if (item.kind == B_ABSENT)
+        break;
+      if (item.kind == B_UNSURE || n == ENTRIES_FROM_BYTES)
+        return CTR_OK;
+      items[n] = item;
+    }
+  }
+  ctr__str *v = n ? ctr__arena_alloc(ev->arena, n * sizeof *v) : NULL;
+  if (n && !v)
+    return CTR_ENOMEM;
+  int rc = CTR_OK;
+  for (size_t i = 0; i < n; i++)
+    if (!entry_bytes(ev, items[i], &v[i], &rc))
+      return CTR_OK;
+    else if (rc != CTR_OK)
+      return rc;
+  *e = (entries){v, n};
+  *decided = true;
+  return CTR_OK;
+}
+
 static int get_entries(const ctr__event *ev, const char *key, entries *e)
 {
+  e->v = NULL;
+  e->n = 0;
+  bool decided;
+  int brc = entries_bytes(ev, key, e, &decided);
+  if (brc != CTR_OK || decided)
+    return brc;
   e->v = NULL;
   e->n = 0;
   const json_t *j = ctr__json_get(request(ev), key);
@@ -280,19 +539,29 @@ CTR__EXTRACT(x_unshared_accounts)
   return entries_field(ev, "valuesToRemove", out);
 }
 
-/* The caller's account: userIdentity.accountId, else recipientAccountId. */
-static const json_t *caller_account(const ctr__event *ev)
+/* The caller's account: userIdentity.accountId, else recipientAccountId
+ * (non-empty strings); s NULL when neither. From the bytes where they tell. */
+static ctr__str caller_account(const ctr__event *ev)
 {
-  const json_t *a = ctr__event_path(ev, "userIdentity.accountId");
-  if (json_is_string(a) && json_string_length(a) > 0)
-    return a;
-  a = ctr__event_get(ev, "recipientAccountId");
-  return json_is_string(a) && json_string_length(a) > 0 ? a : NULL;
+  static const ctr__pathstep path[] = {{"userIdentity", 12, SIZE_MAX}, {"accountId", 9, SIZE_MAX}};
+  ctr__bspan s;
+  bval a = bval_of(ctr__bytes_path(ev, path, CTR__COUNTOF(path), &s), &s);
+  if (a.kind == B_STRING && a.span.len > 2)
+    return bstr(&a);
+  bval r = a.kind != B_UNSURE ? at_top(ev, "recipientAccountId") : a;
+  if (r.kind != B_UNSURE)
+    return r.kind == B_STRING && r.span.len > 2 ? bstr(&r) : (ctr__str){NULL, 0};
+  const json_t *j = ctr__event_path(ev, "userIdentity.accountId");
+  if (!json_is_string(j) || json_string_length(j) == 0)
+    j = ctr__event_get(ev, "recipientAccountId");
+  if (json_is_string(j) && json_string_length(j) > 0)
+    return (ctr__str){json_string_value(j), json_string_length(j)};
+  return (ctr__str){NULL, 0};
 }
 
-static bool is_account(const ctr__str *s, const json_t *me)
+static bool is_account(const ctr__str *s, const ctr__str *me)
 {
-  return me && s->len == json_string_length(me) && memcmp(s->s, json_string_value(me), s->len) == 0;
+  return me->s && s->len == me->len && memcmp(s->s, me->s, s->len) == 0;
 }
 
 CTR__EXTRACT(x_shared_foreign)
@@ -302,10 +571,10 @@ CTR__EXTRACT(x_shared_foreign)
   int rc;
   if (!restore_entries(ev, "valuesToAdd", out, &e, &rc))
     return rc;
-  const json_t *me = caller_account(ev);
+  ctr__str me = caller_account(ev);
   bool foreign = false;
   for (size_t i = 0; i < e.n && !foreign; i++)
-    foreign = is_all(&e.v[i]) || !is_account(&e.v[i], me);
+    foreign = is_all(&e.v[i]) || !is_account(&e.v[i], &me);
   ctr__value_cstr(out, foreign ? "true" : "false");
   return CTR_OK;
 }
@@ -331,10 +600,10 @@ CTR__EXTRACT(x_shared_foreign_accounts)
   int rc;
   if (!restore_entries(ev, "valuesToAdd", out, &e, &rc))
     return rc;
-  const json_t *me = caller_account(ev);
+  ctr__str me = caller_account(ev);
   size_t k = 0;
   for (size_t i = 0; i < e.n; i++)
-    if (!is_all(&e.v[i]) && !is_account(&e.v[i], me) && !(arg && in_listarg(arg, &e.v[i])))
+    if (!is_all(&e.v[i]) && !is_account(&e.v[i], &me) && !(arg && in_listarg(arg, &e.v[i])))
       e.v[k++] = e.v[i]; /* e.v is this call's own arena copy */
   set_list(out, e.v, k);
   return CTR_OK;
@@ -417,11 +686,19 @@ CTR__EXTRACT(x_kms_account)
 {
   CTR__NOARG();
   ctr__value_absent(out);
-  const json_t *k = ctr__json_get(request(ev), "kmsKeyId");
-  if (!json_is_string(k))
+  ctr__str key = {NULL, 0};
+  bval b = at_src(ev, SRC_REQUEST, "kmsKeyId");
+  if (b.kind == B_STRING) {
+    key = bstr(&b);
+  } else if (b.kind == B_UNSURE) {
+    const json_t *k = ctr__json_get(request(ev), "kmsKeyId");
+    if (json_is_string(k))
+      key = (ctr__str){json_string_value(k), json_string_length(k)};
+  }
+  if (!key.s)
     return CTR_OK;
-  const char *s = json_string_value(k), *end = s + json_string_length(k);
-  if (json_string_length(k) < 4 || memcmp(s, "arn:", 4) != 0)
+  const char *s = key.s, *end = s + key.len;
+  if (key.len < 4 || memcmp(s, "arn:", 4) != 0)
     return CTR_OK;
   /* The account is the fifth colon-separated part. */
   const char *part = s;

@@ -1486,6 +1486,17 @@ static const char *const walked_pointers[] = {
   "/requestParameters/a/b", "/requestParameters/a/c", "/requestParameters/x/2/0", "/requestParameters/x/99",
 };
 
+/* json.values and json.ip take dotted paths, arrays crossed. */
+static const char *const walked_dotted[] = {
+  "userIdentity.type", "userIdentity.sessionContext.sessionIssuer.userName", "userIdentity.arn", "userIdentity",
+  "requestParameters.bucketName", "responseElements.instancesSet.items.instanceId", "requestParameters.x",
+  "requestParameters.x.b", "requestParameters.n", "requestParameters.t", "requestParameters.o",
+  "requestParameters.o.p", "requestParameters.a.b", "requestParameters.a.c", "requestParameters.", "requestParameters..x",
+  "requestParameters.valuesToAdd", "requestParameters.dBInstanceIdentifier", "responseElements.dBInstance.engine",
+  "eventName", "sourceIPAddress", "awsRegion", "recipientAccountId", "resources.ARN", "tlsDetails.tlsVersion",
+  "addendum.reason", "none.x", "eventName.x",
+};
+
 static ctr__member walked_members[CTR__MAX_MEMBERS];
 static ctr__lazy walked_lazy;
 static ctr__walked walked_objects; /* as the scanner's: reused from record to record */
@@ -1503,7 +1514,10 @@ static void fields_text(ctr__buf *b, bool fresh)
     const ctr__field_def *d = def_of(name);
     const char *const *args = NULL;
     size_t nargs = 1;
-    if (d->arg == CTR__ARG_KEY_REQUIRED)
+    bool dotted = strcmp(name, "json.values") == 0 || strcmp(name, "json.ip") == 0;
+    if (d->arg == CTR__ARG_KEY_REQUIRED && dotted)
+      args = walked_dotted, nargs = CTR__COUNTOF(walked_dotted);
+    else if (d->arg == CTR__ARG_KEY_REQUIRED)
       args = walked_pointers, nargs = CTR__COUNTOF(walked_pointers);
     else if (d->arg == CTR__ARG_INDEX_OPTIONAL)
       args = index_args, nargs = CTR__COUNTOF(index_args);
@@ -1599,6 +1613,51 @@ static const char *const walked_edge_records[] = {
   "{\"requestParameters\":{\"o\":{\"k\\\"ey\":[1,{\"z\\/\":2}]},\"bucketName\":\"b\",\"a\":{\"b\":\"1\"}}}",
   "{\"requestParameters\":{\"bucket\\/Name\":\"x\",\"bucketName\":\"b\"},\"userIdentity\":{\"ty\\\"pe\":1}}",
   "{\"requestParameters\":{\"a\\/b\":\"escaped key\",\"x\":[\"y\"]}}", /* the key decodes to a/b: /a~1b */
+  /* rds.*: identifiers in each place, of other types, escaped, repeated */
+  "{\"eventName\":\"CreateDBInstance\",\"requestParameters\":{\"engine\":7,\"publiclyAccessible\":\"FALSE\","
+  "\"dBInstanceIdentifier\":null},\"responseElements\":{\"dBInstance\":{\"dBInstanceIdentifier\":\"db1\","
+  "\"engine\":\"mysql\",\"publiclyAccessible\":true,\"dBClusterIdentifier\":\"c\\/1\"}}}",
+  "{\"requestParameters\":{\"dB\\/x\":\"1\",\"dBSnapshotIdentifier\":\"s1\",\"dBSnapshotIdentifier\":\"s2\"},"
+  "\"responseElements\":{\"dBClusterIdentifier\":\"c\",\"dBSnapshot\":{\"engine\":\"pg\"}}}",
+  "{\"requestParameters\":\"x\",\"responseElements\":{\"dBCluster\":[{\"engine\":\"a\"}],\"dBSnapshot\":\"s\","
+  "\"dBClusterSnapshot\":{\"dBClusterSnapshotIdentifier\":\"cs\",\"publiclyAccessible\":\"tRUE\"}}}",
+  "{\"requestParameters\":{\"dBInstanceIdentifier\":\"d\\\"b\",\"publiclyAccessible\":false},"
+  "\"responseElements\":{\"publiclyAccessible\":\"no\",\"dBInstanceIdentifier\":\"db2\"}}",
+  "{\"requestParameters\":{\"publiclyAccessible\":\"t\\/rue\",\"kmsKeyId\":\"arn:aws:kms:r:1\\/2:key/k\"}}",
+  "{\"requestParameters\":{\"kmsKeyId\":\"arn:aws:kms:us-east-1:444455556666:key/k\",\"skipFinalSnapshot\":\"True\","
+  "\"deletionProtection\":1,\"backupRetentionPeriod\":\"07\"}}",
+  /* snapshot sharing: entries of every type, a lone string, escapes */
+  "{\"eventName\":\"ModifyDBSnapshotAttribute\",\"requestParameters\":{\"attributeName\":\"restore\","
+  "\"valuesToAdd\":[\"all\",\"111122223333\",7,true,null,false,{\"a\":1},[\"b\"],\"ALL\"],\"valuesToRemove\":[]},"
+  "\"userIdentity\":{\"accountId\":\"111122223333\"}}",
+  "{\"eventName\":\"ModifyDBClusterSnapshotAttribute\",\"requestParameters\":{\"attributeName\":\"restore\","
+  "\"valuesToAdd\":\"222233334444\",\"valuesToRemove\":[\"3\",\"x\\/y\"]},\"recipientAccountId\":\"999\","
+  "\"userIdentity\":{\"accountId\":\"\"}}",
+  "{\"eventName\":\"ModifyDBSnapshotAttribute\",\"requestParameters\":{\"attributeName\":\"restore\","
+  "\"valuesToAdd\":[\"1\\/2\",\"3\"]},\"userIdentity\":{\"accountId\":\"4\\/4\"},\"recipientAccountId\":\"3\"}",
+  "{\"eventName\":\"ModifyDBSnapshotAttribute\",\"requestParameters\":{\"attributeName\":\"restor\\/e\","
+  "\"valuesToAdd\":[\"5\"]},\"recipientAccountId\":5}",
+  "{\"eventName\":\"Modify\\/DBSnapshotAttribute\",\"requestParameters\":{\"attributeName\":\"restore\","
+  "\"valuesToAdd\":[\"5\"]}}",
+  "{\"eventName\":\"ModifyDBSnapshotAttribute\",\"requestParameters\":{\"attributeName\":\"restore\","
+  "\"valuesToAdd\":7,\"valuesToRemove\":true}}",
+  "{\"eventName\":\"ModifyDBSnapshotAttribute\",\"requestParameters\":{\"attributeName\":\"restore\","
+  "\"valuesToAdd\":[\"\"]},\"recipientAccountId\":\"\"}",
+  /* json.values: arrays on the way and at the end, null, booleans, numbers */
+  "{\"requestParameters\":{\"x\":[{\"b\":\"1\"},{\"b\":[\"2\",null,true]},{\"c\":3}],\"n\":null,\"t\":true,"
+  "\"o\":{\"p\":1.50}},\"resources\":[{\"ARN\":\"a1\"},{\"ARN\":\"a2\"}],\"awsRegion\":\"r\"}",
+  "{\"requestParameters\":{\"x\":{\"b\":false},\"o\":{\"p\":{\"q\":[]}},\"a\":[]},\"eventName\":[\"E\"]}",
+  /* backupRetentionPeriod: each form a number may take */
+  "{\"requestParameters\":{\"backupRetentionPeriod\":7}}",
+  "{\"requestParameters\":{\"backupRetentionPeriod\":7.9}}",
+  "{\"requestParameters\":{\"backupRetentionPeriod\":-0}}",
+  "{\"requestParameters\":{\"backupRetentionPeriod\":-3}}",
+  "{\"requestParameters\":{\"backupRetentionPeriod\":1e1}}",
+  "{\"requestParameters\":{\"backupRetentionPeriod\":123456789012345678}}",
+  "{\"requestParameters\":{\"backupRetentionPeriod\":1234567890123456789}}",
+  "{\"requestParameters\":{\"backupRetentionPeriod\":\"12345678901234567890\"}}",
+  "{\"requestParameters\":{\"backupRetentionPeriod\":\"1a\",\"skipFinalSnapshot\":null}}",
+  "{\"requestParameters\":{\"backupRetentionPeriod\":[7],\"deletionProtection\":\"FaLsE\"}}",
 };
 
 Test(fields, walked_bytes_read_as_the_whole_record, .timeout = 240)
@@ -1613,6 +1672,13 @@ Test(fields, walked_bytes_read_as_the_whole_record, .timeout = 240)
   for (int i = 0; i < 70; i++)
     k += (size_t)snprintf(big + k, sizeof big - k, "\"k%d\":\"v%d\",", i, i);
   k += (size_t)snprintf(big + k, sizeof big - k, "\"type\":\"Root\",\"userName\":\"late\"}}");
+  cr_assert(walked_reads_as_whole(big, k));
+  /* more snapshot-sharing entries than are read from the bytes */
+  k = (size_t)snprintf(big, sizeof big, "{\"eventName\":\"ModifyDBSnapshotAttribute\",\"requestParameters\":{"
+                       "\"attributeName\":\"restore\",\"valuesToAdd\":[");
+  for (int i = 0; i < 70; i++)
+    k += (size_t)snprintf(big + k, sizeof big - k, "%s\"%d\"", i ? "," : "", i);
+  k += (size_t)snprintf(big + k, sizeof big - k, "]},\"recipientAccountId\":\"3\"}");
   cr_assert(walked_reads_as_whole(big, k));
   const char *files[] = {"records.ndjson", "partial.ndjson"};
   for (size_t f = 0; f < CTR__COUNTOF(files); f++) {
@@ -1664,6 +1730,40 @@ Test(fields, walked_strings_need_no_parse)
   cr_assert_eq(json_object_size(root), 0, "a member was parsed");
   /* userIdentity walked once: seven fields crossed it, six from its kept members */
   cr_assert_geq(walked_objects.reused, 6, "reused %llu", (unsigned long long)walked_objects.reused);
+  ev.lazy = NULL;
+}
+
+/* The rds.* fields read their identifiers, flags and shared accounts from
+ * the walked bytes: neither requestParameters nor responseElements is
+ * parsed (jansson would parse a member of kilobytes for one identifier). */
+Test(fields, rds_fields_need_no_parse)
+{
+  load_record("\"eventID\":\"fef2bf02-bbea-4d0f-a91c-e6ccfe3fba46\"", NULL);
+  cr_assert(make_walked());
+  STR("rds.snapshot", "exfiltration");
+  STR("rds.snapshot.type", "instance");
+  STR("rds.resource", "exfiltration");
+  LIST("rds.shared.accounts", "503161813013");
+  LIST("rds.shared.foreign_accounts", "503161813013");
+  STR("rds.shared.foreign", "true");
+  STR("rds.shared.public", "false");
+  ABSENT("rds.unshared.accounts");
+  ABSENT("rds.public");
+  ABSENT("rds.backup_retention");
+  cr_assert_eq(json_object_size(root), 0, "a member was parsed");
+  load_json("{\"eventName\":\"CreateDBInstance\",\"requestParameters\":{\"dBInstanceIdentifier\":\"db\","
+            "\"publiclyAccessible\":\"True\",\"backupRetentionPeriod\":0,\"deletionProtection\":false,"
+            "\"kmsKeyId\":\"arn:aws:kms:us-east-1:444455556666:key/k\"},\"responseElements\":{\"dBInstance\":"
+            "{\"engine\":\"postgres\",\"dBClusterIdentifier\":\"c\"}}}");
+  cr_assert(make_walked());
+  STR("rds.instance", "db");
+  STR("rds.cluster", "c");
+  STR("rds.engine", "postgres");
+  STR("rds.public", "true");
+  STR("rds.deletion_protection", "false");
+  STR("rds.kms.account", "444455556666");
+  expect_u64("rds.backup_retention", 0);
+  cr_assert_eq(json_object_size(root), 0, "a member was parsed");
   ev.lazy = NULL;
 }
 
