@@ -18,11 +18,37 @@
 
 /* ------------------------------------------------------------ strings */
 
+/* Where a line is written: a ctr__buf's memory, or the caller's
+ * (ctr_match_json_to) until the line outgrows it; then memory of its own
+ * holding what was written so far, so that the writer never stops short
+ * and the line's length is known. NUL-terminated as a ctr__buf is. */
+typedef struct jw {
+  char *data;
+  size_t len, cap;
+  bool borrowed; /* data is the caller's: never reallocated nor freed here */
+} jw;
+
+/* Makes room in b for n more bytes and the NUL (room()'s slow path). */
+static int jw_grow(jw *b, size_t n)
+{
+  ctr__buf own = {0};
+  if (!b->borrowed)
+    own = (ctr__buf){b->data, b->len, b->cap};
+  if (ctr__buf_reserve(&own, b->borrowed ? b->len + n : n) != CTR_OK)
+    return CTR_ENOMEM;
+  if (b->borrowed && b->len)
+    memcpy(own.data, b->data, b->len);
+  b->data = own.data;
+  b->cap = own.cap;
+  b->borrowed = false;
+  return CTR_OK;
+}
+
 /* Room in b for n more bytes and the NUL after them: where they go, NULL
  * when memory ran out. What is put there is counted by moving b->len. */
-static inline char *room(ctr__buf *b, size_t n)
+static inline char *room(jw *b, size_t n)
 {
-  if (b->cap - b->len <= n && ctr__buf_reserve(b, n) != CTR_OK)
+  if (b->cap - b->len <= n && jw_grow(b, n) != CTR_OK)
     return NULL;
   return b->data + b->len;
 }
@@ -153,7 +179,7 @@ static char *put_special(char *p, const unsigned char *s, size_t n, size_t *k)
  * ASCII escaping, invalid UTF-8 replaced by U+FFFD, NUL included), b's NUL
  * after it. Room is kept for the rest as is plus one byte (a closing quote):
  * made once for a string with nothing to escape. */
-static int json_str_body(ctr__buf *b, const char *str, size_t n)
+static int json_str_body(jw *b, const char *str, size_t n)
 {
   const unsigned char *s = (const unsigned char *)str;
   if (n > SIZE_MAX / 2 || !room(b, n + 1))
@@ -178,7 +204,7 @@ static int json_str_body(ctr__buf *b, const char *str, size_t n)
   return CTR_OK;
 }
 
-int ctr__json_str(ctr__buf *b, const char *s, size_t n)
+static int json_str(jw *b, const char *s, size_t n)
 {
   char *p = room(b, 1);
   if (!p)
@@ -192,13 +218,21 @@ int ctr__json_str(ctr__buf *b, const char *s, size_t n)
   return CTR_OK;
 }
 
-static int json_cstr(ctr__buf *b, const char *s)
+int ctr__json_str(ctr__buf *b, const char *s, size_t n)
 {
-  return ctr__json_str(b, s, strlen(s));
+  jw w = {b->data, b->len, b->cap, false};
+  int rc = json_str(&w, s, n);
+  *b = (ctr__buf){w.data, w.len, w.cap};
+  return rc;
+}
+
+static int json_cstr(jw *b, const char *s)
+{
+  return json_str(b, s, strlen(s));
 }
 
 /* Bytes known to need no escaping (the line's own keys and punctuation). */
-static int put(ctr__buf *b, const char *s, size_t n)
+static int put(jw *b, const char *s, size_t n)
 {
   char *p = room(b, n);
   if (!p)
@@ -291,7 +325,7 @@ static void event_time_of(int64_t time_ns, event_time *t)
   memcpy(p, "+0000", 6);
 }
 
-static int append_u64(ctr__buf *b, uint64_t v)
+static int append_u64(jw *b, uint64_t v)
 {
   char buf[24], *p = buf + sizeof buf;
   do {
@@ -328,7 +362,7 @@ typedef struct line_src {
 
 /* One member of output_fields after the first: `,"name":value`. kind is
  * the trailer's ('a' 's' 'u' 'l'), or 't': the event time in ns. */
-static int json_member(ctr__buf *b, bool first, const char *name, char kind, const char *value, const event_time *t)
+static int json_member(jw *b, bool first, const char *name, char kind, const char *value, const event_time *t)
 {
   /* `,"name":` at once: a field's name rarely needs escaping. */
   size_t n = strlen(name);
@@ -384,7 +418,7 @@ static void trailer_fields(const char *tr, size_t n, const char **kinds)
 /* output_fields: the rule's fields, the prefix's time field and the
  * eventID (unless the template names them), in key order. The extras are
  * merged in where they sort: "ct.id" before every "evt.time...". */
-static int json_output_fields(const line_src *x, const char *trailer, ctr__buf *b)
+static int json_output_fields(const line_src *x, const char *trailer, jw *b)
 {
   const ctr__crule *r = x->rule;
   size_t n = r->nofields, count = n;
@@ -430,7 +464,7 @@ static int json_output_fields(const line_src *x, const char *trailer, ctr__buf *
 }
 
 /* ,"tags":[...]: Falco keeps tags in a std::set, sorted, each once. */
-static int json_tags(const ctr__crule *r, ctr__buf *b)
+static int json_tags(const ctr__crule *r, jw *b)
 {
   const uint32_t *order = r->tags_sorted; /* sorted and made unique when the rule was compiled */
   int rc = PUT_LIT(b, ",\"tags\":[");
@@ -444,7 +478,7 @@ static int json_tags(const ctr__crule *r, ctr__buf *b)
 }
 
 /* The members after "hostname", in Falco's (sorted) key order. */
-static int json_members(const line_src *x, const char *trailer, ctr__buf *b)
+static int json_members(const line_src *x, const char *trailer, jw *b)
 {
   const char *message = ctr_match_output(x->m);
   const char *prio = ctr_priority_name(ctr_match_priority(x->m));
@@ -455,7 +489,7 @@ static int json_members(const line_src *x, const char *trailer, ctr__buf *b)
   if (x->flags & CTR_JSON_MESSAGE) {
     rc = PUT_LIT(b, ",\"message\":");
     if (rc == CTR_OK)
-      rc = ctr__json_str(b, message, message_len);
+      rc = json_str(b, message, message_len);
   }
   if (rc == CTR_OK && !(x->flags & CTR_JSON_NO_OUTPUT)) {
     /* Falco's output: "<evt.time>: <Priority> <message>". */
@@ -496,10 +530,9 @@ static int json_members(const line_src *x, const char *trailer, ctr__buf *b)
   return rc;
 }
 
-CTR_API int ctr_match_json(const ctr_match *m, unsigned flags, char **out, size_t *len)
+/* The whole line into b (its memory grown as needed). */
+static int write_line(const ctr_match *m, unsigned flags, jw *b)
 {
-  if (!m || !out || (flags & ~(unsigned)CTR__JSON_ALL))
-    return CTR_EINVAL;
   const ctr__render_out *ro = ctr__match_render(m);
   const char *hostname = ro->json.data;
   const char *id = hostname + strlen(hostname) + 1;
@@ -507,31 +540,58 @@ CTR_API int ctr_match_json(const ctr_match *m, unsigned flags, char **out, size_
   line_src x = {.m = m, .rule = ro->rule, .flags = flags, .event_id = *id == 's' ? id + 1 : NULL};
   event_time_of(ctr_match_time(m), &x.t);
 
-  ctr__buf b = {0};
-  /* One allocation for most lines: the output appears twice at most, the
-   * values once (escapes aside). */
-  int rc = ctr__buf_reserve(&b, 512 + 2 * ro->text.len + ro->values.len);
+  int rc = PUT_LIT(b, "{\"hostname\":");
   if (rc == CTR_OK)
-    rc = PUT_LIT(&b, "{\"hostname\":");
+    rc = json_cstr(b, hostname);
   if (rc == CTR_OK)
-    rc = json_cstr(&b, hostname);
-  if (rc == CTR_OK)
-    rc = json_members(&x, trailer, &b);
+    rc = json_members(&x, trailer, b);
   /* Falco's time: ISO 8601, UTC, always nine digits of nanoseconds, "Z". */
   if (rc == CTR_OK)
-    rc = PUT_LIT(&b, ",\"time\":\"");
+    rc = PUT_LIT(b, ",\"time\":\"");
   if (rc == CTR_OK)
-    rc = put(&b, x.t.iso, TIME_ISO_LEN - 5); /* without "+0000" */
+    rc = put(b, x.t.iso, TIME_ISO_LEN - 5); /* without "+0000" */
   if (rc == CTR_OK)
-    rc = PUT_LIT(&b, "Z\"}");
+    rc = PUT_LIT(b, "Z\"}");
+  return rc;
+}
+
+CTR_API int ctr_match_json(const ctr_match *m, unsigned flags, char **out, size_t *len)
+{
+  if (!m || !out || (flags & ~(unsigned)CTR__JSON_ALL))
+    return CTR_EINVAL;
+  const ctr__render_out *ro = ctr__match_render(m);
+  jw b = {0};
+  /* One allocation for most lines: the output appears twice at most, the
+   * values once (escapes aside). */
+  int rc = jw_grow(&b, 512 + 2 * ro->text.len + ro->values.len);
+  if (rc == CTR_OK)
+    rc = write_line(m, flags, &b);
   if (rc != CTR_OK) {
-    ctr__buf_free(&b);
+    free(b.data);
     return rc;
   }
   if (len)
     *len = b.len;
   *out = b.data;
   return CTR_OK;
+}
+
+/* In place while the line fits (room() keeps a byte for the NUL, so a line
+ * of exactly cap bytes is written in memory of its own and copied). */
+CTR_API int ctr_match_json_to(const ctr_match *m, unsigned flags, char *buf, size_t cap, size_t *len)
+{
+  if (!m || !len || (!buf && cap) || (flags & ~(unsigned)CTR__JSON_ALL))
+    return CTR_EINVAL;
+  jw b = {buf, 0, cap, true};
+  int rc = write_line(m, flags, &b);
+  if (!b.borrowed) {
+    if (rc == CTR_OK && cap)
+      memcpy(buf, b.data, b.len < cap ? b.len : cap);
+    free(b.data);
+  }
+  if (rc == CTR_OK)
+    *len = b.len;
+  return rc;
 }
 
 CTR_API void ctr_free(void *p)

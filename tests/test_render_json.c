@@ -2,7 +2,8 @@
  * straightforward reference kept here: the line as it was written before
  * them (byte by byte escaping, a qsort of output_fields and of tags per
  * alert, gmtime_r), on every alert of the shared real records and of
- * adversarial ones, under every flag combination; and the escaper alone
+ * adversarial ones, under every flag combination (ctr_match_json_to's
+ * bytes held to ctr_match_json's at every room); and the escaper alone
  * against a reference escaper on every byte, every pair of bytes, runs of
  * every length around the 8- and 16-byte blocks, invalid UTF-8 and random
  * strings. Built twice (tests/meson.build): with SSE2 where the compiler has
@@ -243,7 +244,32 @@ typedef struct seen {
   size_t rule_hits[8];   /* alerts per rule of the adversarial set, by its name's digit */
 } seen;
 
-/* Every flag combination: the library's line is the reference's. */
+/* ctr_match_json_to with cap bytes of room: the line's length, and the
+ * line whole and its NUL when there is room for both, the line whole when
+ * it fills cap, its first cap bytes when it is longer; nothing else written
+ * (guard bytes after it). */
+static void check_json_to(const ctr_match *m, unsigned flags, const char *want, size_t want_len, size_t cap)
+{
+  enum { GUARD = 16 };
+  char *buf = malloc(cap + GUARD);
+  cr_assert_not_null(buf);
+  memset(buf, 0x5a, cap + GUARD);
+  size_t len = 12345;
+  cr_assert_eq(ctr_match_json_to(m, flags, cap ? buf : NULL, cap, &len), CTR_OK);
+  cr_assert_eq(len, want_len, "flags %#x, cap %zu: length %zu, want %zu", flags, cap, len, want_len);
+  size_t n = want_len < cap ? want_len : cap;
+  cr_assert(memcmp(buf, want, n) == 0, "flags %#x, cap %zu: the bytes differ from ctr_match_json's", flags, cap);
+  if (want_len < cap)
+    cr_assert_eq(buf[n++], '\0', "flags %#x, cap %zu: no NUL after the line", flags, cap);
+  for (size_t i = n; i < cap + GUARD; i++)
+    cr_assert_eq((unsigned char)buf[i], 0x5a, "flags %#x, cap %zu: byte %zu written", flags, cap, i);
+  free(buf);
+}
+
+/* Every flag combination: the library's line is the reference's, and
+ * ctr_match_json_to's bytes are ctr_match_json's: with the room a caller
+ * guesses (none, short by one, exact, more) under every flag, and with
+ * every cap from 0 to the line's length under the bindings' flag. */
 static int compare_lines(const ctr_match *m, void *ud)
 {
   seen *s = ud;
@@ -261,6 +287,14 @@ static int compare_lines(const ctr_match *m, void *ud)
       cr_assert_fail("rule %s, record %llu, flags %#x:\n got  %s\n want %s", r,
                      (unsigned long long)ctr_match_record_index(m), flags, got, want);
     s->lines++;
+    if (flags == CTR_JSON_EVENT_ID) {
+      for (size_t cap = 0; cap <= len + 1; cap++)
+        check_json_to(m, flags, got, len, cap);
+    } else {
+      const size_t caps[] = {0, len - 1, len, len + 1, len + 4096};
+      for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++)
+        check_json_to(m, flags, got, len, caps[i]);
+    }
     ctr_free(got);
     free(want);
   }
@@ -502,6 +536,37 @@ static int fail_each_allocation(const ctr_match *m, void *ud)
       ctr_free(line);
       break;
     }
+    /* ctr_match_json_to, outgrowing a small buffer and in a buffer with
+     * room: each allocation failing in turn gives CTR_ENOMEM and no
+     * length, then the line. */
+    char *line = NULL;
+    size_t want_len = 0;
+    cr_assert_eq(ctr_match_json(m, flag_sets[f], &line, &want_len), CTR_OK);
+    const size_t caps[] = {16, want_len + 1};
+    for (size_t c = 0; c < 2; c++) {
+      char *buf = malloc(caps[c]);
+      for (long k = 1;; k++) {
+        size_t len = 12345;
+        g_count = 0;
+        g_fail_at = k;
+        g_failed = false;
+        g_armed = true;
+        int rc = ctr_match_json_to(m, flag_sets[f], buf, caps[c], &len);
+        g_armed = false;
+        if (g_failed) {
+          cr_assert_eq(rc, CTR_ENOMEM, "allocation %ld failed, rc %d", k, rc);
+          cr_assert_eq(len, 12345);
+          s->lines++;
+          continue;
+        }
+        cr_assert_eq(rc, CTR_OK);
+        cr_assert_eq(len, want_len);
+        cr_assert(memcmp(buf, line, caps[c] < len ? caps[c] : len) == 0);
+        break;
+      }
+      free(buf);
+    }
+    ctr_free(line);
   }
   return 0;
 }
@@ -546,7 +611,7 @@ Test(render_json, every_allocation_failing_in_turn_gives_enomem_and_nothing_else
   ctr_scanner_free(sc);
   cr_assert_eq(s.alerts, 3, "%zu alerts", s.alerts); /* Wide twice, the correlation once */
   cr_assert_gt(s.correlation_alerts, 0);
-  cr_assert_geq(s.lines, 3 * 2 * 2, "%zu failures", s.lines); /* at least a buffer and a growth each */
+  cr_assert_geq(s.lines, 3 * 2 * 3, "%zu failures", s.lines); /* at least a buffer and a growth each, one spill */
   ctr_ruleset_unref(rs);
   free(rules.s);
   free(t.s);

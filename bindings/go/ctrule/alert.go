@@ -81,51 +81,95 @@ func (a Alert) MarshalJSON() ([]byte, error) {
 	return a.JSON, nil
 }
 
-// newAlert builds an alert from what ctrgo_match_pack wrote (see ctrule.i),
-// copied into one allocation that the alert's strings, JSON and Raw are all
-// cut from: three allocations in all (that buffer, the strings, the map).
+// newAlert builds an alert from what ctrgo_match_pack wrote (see ctrule.i).
 // What an alert costs is mostly its bytes (a scan that alerts once every 60
-// records spent more on alerts than on the records), so nothing is copied
-// twice.
-func newAlert(pack []byte) Alert {
-	b := bytes.Clone(pack)
-	r := packReader{b: b}
+// records spent more on alerts than on the records, most of it the kernel
+// handing out the fresh pages they land on), so it copies only what is the
+// alert's own, its text (output, JSON line, field values) and record, into
+// one allocation its strings, JSON and Raw are cut from; the rule's name,
+// source, tags and field names are shared by its alerts (rules). Four
+// allocations in all: that block, the strings, the map's two.
+func newAlert(pack []byte, rules *ruleNames) Alert {
+	r := packReader{b: pack}
 	ns := int64(r.u64())
 	a := Alert{RecordIndex: r.u64(), ByteOffset: r.u64(), Priority: Priority(int64(r.u64()))}
-	ntags, nfields, rawLen := int(r.u64()), int(r.u64()), int(r.u64())
 	a.Silenced = r.u64() != 0
-	textLen := len(b) - rawLen
+	namesLen, textLen, rawLen, outputLen, jsonLen := int(r.u64()), int(r.u64()), int(r.u64()), int(r.u64()), int(r.u64())
+	names := rules.of(pack[r.at : r.at+namesLen])
+	ntags, nfields := len(names.tags), len(names.fields)
+	r.at += namesLen
+	lens := r.at
+	r.at += 8 * nfields
+	b := bytes.Clone(pack[r.at : r.at+textLen+rawLen])
 	a.Raw = b[textLen:len(b):len(b)] // the record's bytes come last; Raw cannot reach the text
 	// Strings share the text's memory: the only bytes handed out (JSON, and
 	// Raw after the text) are capped at their ends and no string is cut from
 	// them, so what a caller writes or appends to them changes nothing else.
-	r.text = unsafe.String(unsafe.SliceData(b), textLen)
-	a.Rule, a.Source, a.Output = r.str(), r.str(), r.str()
-	a.JSON = r.bytes()
+	text := unsafe.String(unsafe.SliceData(b), textLen)
+	a.Rule, a.Source, a.Output = names.rule, names.source, text[:outputLen]
+	a.JSON = b[outputLen : outputLen+jsonLen : outputLen+jsonLen]
 	if ns != 0 {
 		a.Time = time.Unix(0, ns).UTC()
 	}
 	strs := make([]string, ntags+nfields)
 	a.Tags = strs[:ntags:ntags] // never nil: JSON [] as in Falco
-	for i := range a.Tags {
-		a.Tags[i] = r.str()
-	}
+	copy(a.Tags, names.tags)
 	a.Fields = make(map[string]*string, nfields)
-	values := strs[ntags:]
-	for i := range values {
-		name := r.str()
-		if r.absent() {
+	values, at := strs[ntags:], outputLen+jsonLen
+	for i, name := range names.fields {
+		n := binary.NativeEndian.Uint64(pack[lens+8*i:])
+		if n == math.MaxUint64 {
 			a.Fields[name] = nil
 			continue
 		}
-		values[i] = r.str()
+		values[i] = text[at : at+int(n)]
+		at += int(n)
 		a.Fields[name] = &values[i]
 	}
 	return a
 }
 
-// packReader reads what ctrgo_match_pack wrote (see ctrule.i): numbers from
-// b, strings as substrings of text, a string view of b's text part.
+// ruleNames holds, for one scanner or one ScanFiles call, what is the same
+// in every alert of a rule (its name, source, tags and field names) as Go
+// strings made once, looked up by the pack's bytes for them: so a rule
+// seen again costs a lookup rather than an allocation, and nothing depends
+// on the C memory they came from. Not safe for concurrent use.
+type ruleNames struct {
+	m map[string]*names
+}
+
+type names struct {
+	rule, source string
+	tags, fields []string
+}
+
+// maxRuleNames bounds a ruleNames' memory: past it the table starts over.
+const maxRuleNames = 4096
+
+// of returns the names packed in b.
+func (rn *ruleNames) of(b []byte) *names {
+	if n, ok := rn.m[string(b)]; ok { // no allocation: the key is converted for the lookup only
+		return n
+	}
+	key := string(b)
+	r := packReader{b: b, text: key}
+	ntags, nfields := int(r.u64()), int(r.u64())
+	n := &names{rule: r.str(), source: r.str(), tags: make([]string, ntags), fields: make([]string, nfields)}
+	for i := range n.tags {
+		n.tags[i] = r.str()
+	}
+	for i := range n.fields {
+		n.fields[i] = r.str()
+	}
+	if rn.m == nil || len(rn.m) >= maxRuleNames {
+		rn.m = make(map[string]*names)
+	}
+	rn.m[key] = n
+	return n
+}
+
+// packReader reads what ctrule.i packs: numbers from b, strings as
+// substrings of text, a string view of b.
 type packReader struct {
 	b    []byte
 	text string
@@ -136,24 +180,6 @@ func (r *packReader) u64() uint64 {
 	v := binary.NativeEndian.Uint64(r.b[r.at:])
 	r.at += 8
 	return v
-}
-
-// bytes returns the next length-prefixed string as a slice of b, capped at
-// its end (appending to it copies).
-func (r *packReader) bytes() []byte {
-	n := int(r.u64())
-	v := r.b[r.at : r.at+n : r.at+n]
-	r.at += n
-	return v
-}
-
-// absent reports (and skips) a missing field value.
-func (r *packReader) absent() bool {
-	if binary.NativeEndian.Uint64(r.b[r.at:]) != math.MaxUint64 {
-		return false
-	}
-	r.at += 8
-	return true
 }
 
 // str returns the next length-prefixed string, without copying.

@@ -283,6 +283,7 @@ type filePool struct {
 	p       capi.SwigcptrStruct_SS_ctrgo_pool
 	buf     []byte
 	forward bool
+	rules   ruleNames // the rules' names, shared by their alerts (newAlert)
 }
 
 func (r *Ruleset) newFilePool(paths []string, workers int, opts []ScanOption, forward bool) (*filePool, error) {
@@ -371,7 +372,7 @@ func (fp *filePool) result(path string, b []byte) fileDone {
 	const head = 8 * (1 + numStats) // a queued match: its size, the counters, its pack
 	for a := alerts; len(a) >= head; {
 		size := int(binary.NativeEndian.Uint64(a))
-		res.Alerts = append(res.Alerts, newAlert(a[head:head+size]))
+		res.Alerts = append(res.Alerts, newAlert(a[head:head+size], &fp.rules))
 		a = a[head+size:]
 	}
 	for r := (packReader{b: errs, text: string(errs)}); r.at < len(errs); {

@@ -1,7 +1,10 @@
 package ctrule
 
 import (
+	"encoding/binary"
+	"fmt"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -84,5 +87,52 @@ func TestForgottenObjectsAreFreed(t *testing.T) {
 	}
 	if got := cleanupRuns.Load() - before; got < want {
 		t.Errorf("%d of %d forgotten objects freed", got, want)
+	}
+}
+
+// packNames is the names part of a pack (ctrgo_match_pack in ctrule.i).
+func packNames(rule, source string, tags, fields []string) []byte {
+	b := binary.NativeEndian.AppendUint64(nil, uint64(len(tags)))
+	b = binary.NativeEndian.AppendUint64(b, uint64(len(fields)))
+	for _, s := range append(append([]string{rule, source}, tags...), fields...) {
+		b = binary.NativeEndian.AppendUint64(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	return b
+}
+
+// ruleNames makes a rule's strings once and finds them again by the pack's
+// bytes; the same strings as tags or as field names are different names;
+// the table starts over past maxRuleNames; nothing refers to the bytes it
+// was given.
+func TestRuleNamesAreSharedByTheirBytes(t *testing.T) {
+	var rn ruleNames
+	b := packNames("R", "aws_cloudtrail", []string{"x"}, []string{"ct.user", "ct.name"})
+	n := rn.of(b)
+	if n.rule != "R" || n.source != "aws_cloudtrail" || !slices.Equal(n.tags, []string{"x"}) ||
+		!slices.Equal(n.fields, []string{"ct.user", "ct.name"}) {
+		t.Fatalf("names %+v", n)
+	}
+	if again := rn.of(slices.Clone(b)); again != n {
+		t.Error("the same bytes made the names again")
+	}
+	if allocs := testing.AllocsPerRun(10, func() { rn.of(b) }); allocs != 0 {
+		t.Errorf("finding known names allocates %.0f times", allocs)
+	}
+	for i := range b {
+		b[i] = 0
+	}
+	if n.rule != "R" || n.fields[1] != "ct.name" {
+		t.Errorf("names changed with the pack's bytes: %+v", n)
+	}
+	asField := rn.of(packNames("R", "aws_cloudtrail", nil, []string{"x", "ct.user", "ct.name"}))
+	if asField == n || len(asField.tags) != 0 || len(asField.fields) != 3 {
+		t.Errorf("a tag taken for a field: %+v", asField)
+	}
+	for i := range maxRuleNames {
+		rn.of(packNames(fmt.Sprint("rule ", i), "s", nil, nil))
+	}
+	if len(rn.m) > maxRuleNames {
+		t.Errorf("%d names kept, at most %d", len(rn.m), maxRuleNames)
 	}
 }

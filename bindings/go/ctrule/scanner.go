@@ -145,6 +145,8 @@ type scanState struct {
 	panicVal any
 
 	streamStart [numStats]uint64 // the C counters when the current stream began
+
+	rules ruleNames // the rules' names, shared by their alerts (newAlert)
 }
 
 // numStats is CTR_STAT__COUNT, which SWIG exports as a variable; a test
@@ -183,7 +185,7 @@ func (st *scanState) deliver() {
 		}
 		b = b[head+size:]
 		st.current = &st.cur
-		st.err = st.call(func() error { return st.onMatch(newAlert(pack)) })
+		st.err = st.call(func() error { return st.onMatch(newAlert(pack, &st.rules)) })
 		st.current = nil
 		if st.err != nil || st.panicked {
 			st.stopAt = st.cur

@@ -18,7 +18,8 @@
  *   - Byte buffers ([]byte) are only read during the call: the C scanner copies
  *     any partial record it keeps, as cgo's pointer rules require.
  *   - Matches are delivered to Go in batches: the C callback packs each
- *     match (ctrgo_match_pack), with the scanner's counters as they stood,
+ *     match (ctrgo_match_pack, its JSON line written in place), with the
+ *     scanner's counters as they stood,
  *     into a queue in C memory (struct ctrgo_ctx), and Go reads it in place
  *     (ctrgo_queue_data, then ctrgo_queue_clear) after each feed, or
  *     mid-feed once it holds CTRGO_FLUSH_AT bytes (ctrgoFlush). A call into
@@ -55,45 +56,18 @@ struct ctrgo_ctx {
 #define CTRGO_FLUSH_AT (256u * 1024u) /* queued bytes that make Go take the queue mid-feed */
 #define CTRGO_ITEM_HEAD (8u * (1u + CTR_STAT__COUNT))
 
-static size_t ctrgo_match_pack(const ctr_match *m, const char *json, size_t json_len, void *pack_buf,
-                               size_t pack_len);
+static unsigned char *ctrgo_queue_room(struct ctrgo_ctx *c, size_t n);
+static int ctrgo_match_pack(struct ctrgo_ctx *c, const ctr_match *m);
 
 static int ctrgo_match_tramp(const ctr_match *m, void *user_data)
 {
   struct ctrgo_ctx *c = user_data;
   if (!c->want)
     return 0;
-  /* Falco's JSON line, the one every tool of the project writes. */
-  char *json = NULL;
-  size_t json_len = 0;
-  if (ctr_match_json(m, CTR_JSON_EVENT_ID, &json, &json_len) != CTR_OK) {
+  if (ctrgo_match_pack(c, m) != 0) {
     c->oom = 1;
     return 1;
   }
-  size_t need = ctrgo_match_pack(m, json, json_len, NULL, 0), item = CTRGO_ITEM_HEAD + need;
-  if (c->cap - c->len < item) {
-    size_t cap = c->cap ? c->cap : 64u * 1024u;
-    while (cap - c->len < item)
-      cap *= 2;
-    unsigned char *q = realloc(c->q, cap);
-    if (!q) {
-      ctr_free(json);
-      c->oom = 1;
-      return 1;
-    }
-    c->q = q;
-    c->cap = cap;
-  }
-  unsigned char *p = c->q + c->len;
-  uint64_t v = need;
-  memcpy(p, &v, 8);
-  for (int k = 0; k < CTR_STAT__COUNT; k++) {
-    v = ctr_scanner_stat(c->sc, k);
-    memcpy(p + 8u * (1u + (unsigned)k), &v, 8);
-  }
-  ctrgo_match_pack(m, json, json_len, p + CTRGO_ITEM_HEAD, need);
-  ctr_free(json);
-  c->len += item;
   return c->len >= CTRGO_FLUSH_AT && !c->pooled ? ctrgoFlush(c->handle) : 0;
 }
 
@@ -292,7 +266,7 @@ CTRGO_OUT_PTR(ctrgo_pool)
 %apply (const char *STRING, size_t LENGTH) { (const char *yaml, size_t len) };
 %apply (const char *STRING, size_t LENGTH) { (const char *path, size_t path_len) };
 
-/* Output bytes: a []byte C writes into during the call (ctrgo_match_pack). */
+/* Output bytes: a []byte C writes into during the call (ctrgo_pool_take). */
 %typemap(gotype) (void *pack_buf, size_t pack_len) "[]byte"
 %typemap(in) (void *pack_buf, size_t pack_len)
 %{
@@ -411,6 +385,7 @@ func ctrgoCopyNullableString(s string) *string {
 %ignore ctr_builtin_yaml;
 /* The JSON line travels in the match pack (ctrgo_match_pack). */
 %ignore ctr_match_json;
+%ignore ctr_match_json_to;
 %ignore ctr_free;
 
 %include "ctrule.h"
@@ -483,64 +458,123 @@ unsigned char *ctrgo_queue_data(uintptr_t c, size_t *len)
   return ctx->q;
 }
 
-/* Everything an alert holds, written into buf as native-endian uint64s:
- * time_ns, record index, byte offset, priority, tag count, field count,
- * record length, silenced (ctr_match_silenced); then length-prefixed strings: rule, source, output, the
- * JSON line (ctr_match_json), each tag, each field's name and value (length
- * UINT64_MAX: no value); last the record's bytes (so that Go can take the
- * text before them as one string). Returns the size needed: nothing is
- * written unless it fits in len. */
-static size_t ctrgo_match_pack(const ctr_match *m, const char *json, size_t json_len, void *pack_buf,
-                               size_t pack_len)
+/* Room for n more bytes at the end of c's queue (grown, its bytes kept):
+ * where they go, NULL when out of memory. */
+static unsigned char *ctrgo_queue_room(struct ctrgo_ctx *c, size_t n)
+{
+  if (c->cap - c->len < n) {
+    size_t cap = c->cap ? c->cap : 64u * 1024u;
+    while (cap - c->len < n)
+      cap *= 2;
+    unsigned char *q = realloc(c->q, cap);
+    if (!q)
+      return NULL;
+    c->q = q;
+    c->cap = cap;
+  }
+  return c->q + c->len;
+}
+
+#define CTRGO_PACK_NUMS 10u /* the uint64s a pack starts with (ctrgo_match_pack) */
+#define CTRGO_JSON_GUESS 2048u /* room for the JSON line beyond its output and values, tried first */
+
+/* Appends a queue item for m to c: its size, the CTR_STAT__COUNT counters
+ * as they stand, then the pack, everything an alert holds, all
+ * native-endian uint64s but the bytes:
+ *   time_ns, record index, byte offset, priority, silenced
+ *   (ctr_match_silenced), names length, text length, record length,
+ *   output length, JSON length;
+ *   the names: tag count, field count, length-prefixed rule, source, each
+ *   tag, each field name (what is the same for every match of a rule: Go
+ *   shares it, found by these bytes);
+ *   each field value's length (UINT64_MAX: no value);
+ *   the text: the output, the JSON line (ctr_match_json_to with
+ *   CTR_JSON_EVENT_ID, written where it goes), each value present;
+ *   last the record's bytes (Go copies text and record as one block).
+ * Non-zero when out of memory (nothing is queued). */
+static int ctrgo_match_pack(struct ctrgo_ctx *c, const ctr_match *m)
 {
   size_t ntags = ctr_match_tag_count(m), nfields = ctr_match_field_count(m), raw_len = 0;
-  const char *raw = ctr_match_event(m, &raw_len);
-  const char *fixed[4] = {ctr_match_rule(m), ctr_match_source(m), ctr_match_output(m), json};
-  size_t fixed_len[4] = {strlen(fixed[0]), strlen(fixed[1]), strlen(fixed[2]), json_len};
+  const char *raw = ctr_match_event(m, &raw_len), *rule = ctr_match_rule(m), *source = ctr_match_source(m);
+  const char *output = ctr_match_output(m);
+  size_t rule_len = strlen(rule), source_len = strlen(source), output_len = strlen(output);
   if (!raw)
     raw_len = 0;
-  size_t need = 8 * 8 + raw_len;
-  for (int i = 0; i < 4; i++)
-    need += 8 + fixed_len[i];
+  size_t names_len = 32 + rule_len + source_len, values_len = 0;
   for (size_t i = 0; i < ntags; i++)
-    need += 8 + strlen(ctr_match_tag(m, i));
+    names_len += 8 + strlen(ctr_match_tag(m, i));
   for (size_t i = 0; i < nfields; i++) {
     const char *v = ctr_match_field_value(m, i);
-    need += 16 + strlen(ctr_match_field_name(m, i)) + (v ? strlen(v) : 0);
+    names_len += 8 + strlen(ctr_match_field_name(m, i));
+    values_len += v ? strlen(v) : 0;
   }
-  if (need > pack_len)
-    return need;
-  unsigned char *p = pack_buf;
+  /* All but the JSON line, whose length is known once written. */
+  size_t fixed = CTRGO_ITEM_HEAD + 8 * CTRGO_PACK_NUMS + names_len + 8 * nfields + output_len + values_len + raw_len;
+  size_t guess = CTRGO_JSON_GUESS + 2 * output_len + values_len, json_len = 0;
+  unsigned char *item = ctrgo_queue_room(c, fixed + guess);
+  if (!item)
+    return 1;
+  unsigned char *p = item + CTRGO_ITEM_HEAD + 8 * CTRGO_PACK_NUMS + names_len + 8 * nfields + output_len;
+  if (ctr_match_json_to(m, CTR_JSON_EVENT_ID, (char *)p, guess, &json_len) != CTR_OK)
+    return 1;
+  if (json_len > guess) { /* a line longer than the guess: room for it, written again */
+    if (!(item = ctrgo_queue_room(c, fixed + json_len)))
+      return 1;
+    p = item + CTRGO_ITEM_HEAD + 8 * CTRGO_PACK_NUMS + names_len + 8 * nfields + output_len;
+    if (ctr_match_json_to(m, CTR_JSON_EVENT_ID, (char *)p, json_len, &json_len) != CTR_OK)
+      return 1;
+  }
+  size_t size = fixed + json_len - CTRGO_ITEM_HEAD;
+  uint64_t head[1 + CTR_STAT__COUNT + CTRGO_PACK_NUMS] = {size};
+  for (int k = 0; k < CTR_STAT__COUNT; k++)
+    head[1 + k] = ctr_scanner_stat(c->sc, k);
+  uint64_t *nums = head + 1 + CTR_STAT__COUNT;
+  nums[0] = (uint64_t)ctr_match_time(m);
+  nums[1] = ctr_match_record_index(m);
+  nums[2] = ctr_match_byte_offset(m);
+  nums[3] = (uint64_t)(int64_t)ctr_match_priority(m);
+  nums[4] = (uint64_t)ctr_match_silenced(m);
+  nums[5] = names_len;
+  nums[6] = output_len + json_len + values_len;
+  nums[7] = raw_len;
+  nums[8] = output_len;
+  nums[9] = json_len;
+  memcpy(item, head, sizeof head);
+  p = item + sizeof head;
 #define CTRGO_PUT_U64(x) do { uint64_t v_ = (uint64_t)(x); memcpy(p, &v_, 8); p += 8; } while (0)
 #define CTRGO_PUT_STR(s, n) do { size_t n_ = (n); CTRGO_PUT_U64(n_); if (n_) memcpy(p, (s), n_); p += n_; } while (0)
-  CTRGO_PUT_U64(ctr_match_time(m));
-  CTRGO_PUT_U64(ctr_match_record_index(m));
-  CTRGO_PUT_U64(ctr_match_byte_offset(m));
-  CTRGO_PUT_U64(ctr_match_priority(m));
   CTRGO_PUT_U64(ntags);
   CTRGO_PUT_U64(nfields);
-  CTRGO_PUT_U64(raw_len);
-  CTRGO_PUT_U64(ctr_match_silenced(m));
-  for (int i = 0; i < 4; i++)
-    CTRGO_PUT_STR(fixed[i], fixed_len[i]);
+  CTRGO_PUT_STR(rule, rule_len);
+  CTRGO_PUT_STR(source, source_len);
   for (size_t i = 0; i < ntags; i++) {
     const char *t = ctr_match_tag(m, i);
     CTRGO_PUT_STR(t, strlen(t));
   }
   for (size_t i = 0; i < nfields; i++) {
-    const char *k = ctr_match_field_name(m, i), *v = ctr_match_field_value(m, i);
+    const char *k = ctr_match_field_name(m, i);
     CTRGO_PUT_STR(k, strlen(k));
+  }
+  for (size_t i = 0; i < nfields; i++) {
+    const char *v = ctr_match_field_value(m, i);
+    CTRGO_PUT_U64(v ? strlen(v) : UINT64_MAX);
+  }
+  memcpy(p, output, output_len);
+  p += output_len + json_len; /* the JSON line is in place */
+  for (size_t i = 0; i < nfields; i++) {
+    const char *v = ctr_match_field_value(m, i);
     if (v) {
-      CTRGO_PUT_STR(v, strlen(v));
-    } else {
-      CTRGO_PUT_U64(UINT64_MAX);
+      size_t n = strlen(v);
+      memcpy(p, v, n);
+      p += n;
     }
   }
   if (raw_len)
     memcpy(p, raw, raw_len);
 #undef CTRGO_PUT_STR
 #undef CTRGO_PUT_U64
-  return need;
+  c->len += fixed + json_len;
+  return 0;
 }
 %}
 

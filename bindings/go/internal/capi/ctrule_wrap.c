@@ -13,9 +13,9 @@ extern
 #ifdef __cplusplus
   "C"
 #endif
-  void cgo_panic__capi_62f349aa59d824de(const char*);
+  void cgo_panic__capi_f8bc4abf3fae439d(const char*);
 static void _swig_gopanic(const char *p) {
-  cgo_panic__capi_62f349aa59d824de(p);
+  cgo_panic__capi_f8bc4abf3fae439d(p);
 }
 
 
@@ -253,45 +253,18 @@ struct ctrgo_ctx {
 #define CTRGO_FLUSH_AT (256u * 1024u) /* queued bytes that make Go take the queue mid-feed */
 #define CTRGO_ITEM_HEAD (8u * (1u + CTR_STAT__COUNT))
 
-static size_t ctrgo_match_pack(const ctr_match *m, const char *json, size_t json_len, void *pack_buf,
-                               size_t pack_len);
+static unsigned char *ctrgo_queue_room(struct ctrgo_ctx *c, size_t n);
+static int ctrgo_match_pack(struct ctrgo_ctx *c, const ctr_match *m);
 
 static int ctrgo_match_tramp(const ctr_match *m, void *user_data)
 {
   struct ctrgo_ctx *c = user_data;
   if (!c->want)
     return 0;
-  /* Falco's JSON line, the one every tool of the project writes. */
-  char *json = NULL;
-  size_t json_len = 0;
-  if (ctr_match_json(m, CTR_JSON_EVENT_ID, &json, &json_len) != CTR_OK) {
+  if (ctrgo_match_pack(c, m) != 0) {
     c->oom = 1;
     return 1;
   }
-  size_t need = ctrgo_match_pack(m, json, json_len, NULL, 0), item = CTRGO_ITEM_HEAD + need;
-  if (c->cap - c->len < item) {
-    size_t cap = c->cap ? c->cap : 64u * 1024u;
-    while (cap - c->len < item)
-      cap *= 2;
-    unsigned char *q = realloc(c->q, cap);
-    if (!q) {
-      ctr_free(json);
-      c->oom = 1;
-      return 1;
-    }
-    c->q = q;
-    c->cap = cap;
-  }
-  unsigned char *p = c->q + c->len;
-  uint64_t v = need;
-  memcpy(p, &v, 8);
-  for (int k = 0; k < CTR_STAT__COUNT; k++) {
-    v = ctr_scanner_stat(c->sc, k);
-    memcpy(p + 8u * (1u + (unsigned)k), &v, 8);
-  }
-  ctrgo_match_pack(m, json, json_len, p + CTRGO_ITEM_HEAD, need);
-  ctr_free(json);
-  c->len += item;
   return c->len >= CTRGO_FLUSH_AT && !c->pooled ? ctrgoFlush(c->handle) : 0;
 }
 
@@ -912,64 +885,123 @@ unsigned char *ctrgo_queue_data(uintptr_t c, size_t *len)
   return ctx->q;
 }
 
-/* Everything an alert holds, written into buf as native-endian uint64s:
- * time_ns, record index, byte offset, priority, tag count, field count,
- * record length, silenced (ctr_match_silenced); then length-prefixed strings: rule, source, output, the
- * JSON line (ctr_match_json), each tag, each field's name and value (length
- * UINT64_MAX: no value); last the record's bytes (so that Go can take the
- * text before them as one string). Returns the size needed: nothing is
- * written unless it fits in len. */
-static size_t ctrgo_match_pack(const ctr_match *m, const char *json, size_t json_len, void *pack_buf,
-                               size_t pack_len)
+/* Room for n more bytes at the end of c's queue (grown, its bytes kept):
+ * where they go, NULL when out of memory. */
+static unsigned char *ctrgo_queue_room(struct ctrgo_ctx *c, size_t n)
+{
+  if (c->cap - c->len < n) {
+    size_t cap = c->cap ? c->cap : 64u * 1024u;
+    while (cap - c->len < n)
+      cap *= 2;
+    unsigned char *q = realloc(c->q, cap);
+    if (!q)
+      return NULL;
+    c->q = q;
+    c->cap = cap;
+  }
+  return c->q + c->len;
+}
+
+#define CTRGO_PACK_NUMS 10u /* the uint64s a pack starts with (ctrgo_match_pack) */
+#define CTRGO_JSON_GUESS 2048u /* room for the JSON line beyond its output and values, tried first */
+
+/* Appends a queue item for m to c: its size, the CTR_STAT__COUNT counters
+ * as they stand, then the pack, everything an alert holds, all
+ * native-endian uint64s but the bytes:
+ *   time_ns, record index, byte offset, priority, silenced
+ *   (ctr_match_silenced), names length, text length, record length,
+ *   output length, JSON length;
+ *   the names: tag count, field count, length-prefixed rule, source, each
+ *   tag, each field name (what is the same for every match of a rule: Go
+ *   shares it, found by these bytes);
+ *   each field value's length (UINT64_MAX: no value);
+ *   the text: the output, the JSON line (ctr_match_json_to with
+ *   CTR_JSON_EVENT_ID, written where it goes), each value present;
+ *   last the record's bytes (Go copies text and record as one block).
+ * Non-zero when out of memory (nothing is queued). */
+static int ctrgo_match_pack(struct ctrgo_ctx *c, const ctr_match *m)
 {
   size_t ntags = ctr_match_tag_count(m), nfields = ctr_match_field_count(m), raw_len = 0;
-  const char *raw = ctr_match_event(m, &raw_len);
-  const char *fixed[4] = {ctr_match_rule(m), ctr_match_source(m), ctr_match_output(m), json};
-  size_t fixed_len[4] = {strlen(fixed[0]), strlen(fixed[1]), strlen(fixed[2]), json_len};
+  const char *raw = ctr_match_event(m, &raw_len), *rule = ctr_match_rule(m), *source = ctr_match_source(m);
+  const char *output = ctr_match_output(m);
+  size_t rule_len = strlen(rule), source_len = strlen(source), output_len = strlen(output);
   if (!raw)
     raw_len = 0;
-  size_t need = 8 * 8 + raw_len;
-  for (int i = 0; i < 4; i++)
-    need += 8 + fixed_len[i];
+  size_t names_len = 32 + rule_len + source_len, values_len = 0;
   for (size_t i = 0; i < ntags; i++)
-    need += 8 + strlen(ctr_match_tag(m, i));
+    names_len += 8 + strlen(ctr_match_tag(m, i));
   for (size_t i = 0; i < nfields; i++) {
     const char *v = ctr_match_field_value(m, i);
-    need += 16 + strlen(ctr_match_field_name(m, i)) + (v ? strlen(v) : 0);
+    names_len += 8 + strlen(ctr_match_field_name(m, i));
+    values_len += v ? strlen(v) : 0;
   }
-  if (need > pack_len)
-    return need;
-  unsigned char *p = pack_buf;
+  /* All but the JSON line, whose length is known once written. */
+  size_t fixed = CTRGO_ITEM_HEAD + 8 * CTRGO_PACK_NUMS + names_len + 8 * nfields + output_len + values_len + raw_len;
+  size_t guess = CTRGO_JSON_GUESS + 2 * output_len + values_len, json_len = 0;
+  unsigned char *item = ctrgo_queue_room(c, fixed + guess);
+  if (!item)
+    return 1;
+  unsigned char *p = item + CTRGO_ITEM_HEAD + 8 * CTRGO_PACK_NUMS + names_len + 8 * nfields + output_len;
+  if (ctr_match_json_to(m, CTR_JSON_EVENT_ID, (char *)p, guess, &json_len) != CTR_OK)
+    return 1;
+  if (json_len > guess) { /* a line longer than the guess: room for it, written again */
+    if (!(item = ctrgo_queue_room(c, fixed + json_len)))
+      return 1;
+    p = item + CTRGO_ITEM_HEAD + 8 * CTRGO_PACK_NUMS + names_len + 8 * nfields + output_len;
+    if (ctr_match_json_to(m, CTR_JSON_EVENT_ID, (char *)p, json_len, &json_len) != CTR_OK)
+      return 1;
+  }
+  size_t size = fixed + json_len - CTRGO_ITEM_HEAD;
+  uint64_t head[1 + CTR_STAT__COUNT + CTRGO_PACK_NUMS] = {size};
+  for (int k = 0; k < CTR_STAT__COUNT; k++)
+    head[1 + k] = ctr_scanner_stat(c->sc, k);
+  uint64_t *nums = head + 1 + CTR_STAT__COUNT;
+  nums[0] = (uint64_t)ctr_match_time(m);
+  nums[1] = ctr_match_record_index(m);
+  nums[2] = ctr_match_byte_offset(m);
+  nums[3] = (uint64_t)(int64_t)ctr_match_priority(m);
+  nums[4] = (uint64_t)ctr_match_silenced(m);
+  nums[5] = names_len;
+  nums[6] = output_len + json_len + values_len;
+  nums[7] = raw_len;
+  nums[8] = output_len;
+  nums[9] = json_len;
+  memcpy(item, head, sizeof head);
+  p = item + sizeof head;
 #define CTRGO_PUT_U64(x) do { uint64_t v_ = (uint64_t)(x); memcpy(p, &v_, 8); p += 8; } while (0)
 #define CTRGO_PUT_STR(s, n) do { size_t n_ = (n); CTRGO_PUT_U64(n_); if (n_) memcpy(p, (s), n_); p += n_; } while (0)
-  CTRGO_PUT_U64(ctr_match_time(m));
-  CTRGO_PUT_U64(ctr_match_record_index(m));
-  CTRGO_PUT_U64(ctr_match_byte_offset(m));
-  CTRGO_PUT_U64(ctr_match_priority(m));
   CTRGO_PUT_U64(ntags);
   CTRGO_PUT_U64(nfields);
-  CTRGO_PUT_U64(raw_len);
-  CTRGO_PUT_U64(ctr_match_silenced(m));
-  for (int i = 0; i < 4; i++)
-    CTRGO_PUT_STR(fixed[i], fixed_len[i]);
+  CTRGO_PUT_STR(rule, rule_len);
+  CTRGO_PUT_STR(source, source_len);
   for (size_t i = 0; i < ntags; i++) {
     const char *t = ctr_match_tag(m, i);
     CTRGO_PUT_STR(t, strlen(t));
   }
   for (size_t i = 0; i < nfields; i++) {
-    const char *k = ctr_match_field_name(m, i), *v = ctr_match_field_value(m, i);
+    const char *k = ctr_match_field_name(m, i);
     CTRGO_PUT_STR(k, strlen(k));
+  }
+  for (size_t i = 0; i < nfields; i++) {
+    const char *v = ctr_match_field_value(m, i);
+    CTRGO_PUT_U64(v ? strlen(v) : UINT64_MAX);
+  }
+  memcpy(p, output, output_len);
+  p += output_len + json_len; /* the JSON line is in place */
+  for (size_t i = 0; i < nfields; i++) {
+    const char *v = ctr_match_field_value(m, i);
     if (v) {
-      CTRGO_PUT_STR(v, strlen(v));
-    } else {
-      CTRGO_PUT_U64(UINT64_MAX);
+      size_t n = strlen(v);
+      memcpy(p, v, n);
+      p += n;
     }
   }
   if (raw_len)
     memcpy(p, raw, raw_len);
 #undef CTRGO_PUT_STR
 #undef CTRGO_PUT_U64
-  return need;
+  c->len += fixed + json_len;
+  return 0;
 }
 
 
@@ -1082,7 +1114,7 @@ static void ctrgo_pool_free(ctrgo_pool *p)
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_62f349aa59d824de(void *_swig_go_0) {
+void _wrap_Swig_free_capi_f8bc4abf3fae439d(void *_swig_go_0) {
   void *arg1 = 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -1092,7 +1124,7 @@ void _wrap_Swig_free_capi_62f349aa59d824de(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_62f349aa59d824de(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_f8bc4abf3fae439d(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -1105,7 +1137,7 @@ void *_wrap_Swig_malloc_capi_62f349aa59d824de(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_VERSION_HEX_capi_62f349aa59d824de() {
+intgo _wrap_CTR_VERSION_HEX_capi_f8bc4abf3fae439d() {
   int result;
   intgo _swig_go_result;
   
@@ -1116,7 +1148,7 @@ intgo _wrap_CTR_VERSION_HEX_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_ctr_version_capi_62f349aa59d824de() {
+intgo _wrap_ctr_version_capi_f8bc4abf3fae439d() {
   unsigned int result;
   intgo _swig_go_result;
   
@@ -1127,7 +1159,7 @@ intgo _wrap_ctr_version_capi_62f349aa59d824de() {
 }
 
 
-_gostring_ _wrap_ctr_version_string_capi_62f349aa59d824de() {
+_gostring_ _wrap_ctr_version_string_capi_f8bc4abf3fae439d() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -1138,7 +1170,7 @@ _gostring_ _wrap_ctr_version_string_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_OK_capi_62f349aa59d824de() {
+intgo _wrap_CTR_OK_capi_f8bc4abf3fae439d() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1150,7 +1182,7 @@ intgo _wrap_CTR_OK_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_STOPPED_capi_62f349aa59d824de() {
+intgo _wrap_CTR_STOPPED_capi_f8bc4abf3fae439d() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1162,7 +1194,7 @@ intgo _wrap_CTR_STOPPED_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_ENOMEM_capi_62f349aa59d824de() {
+intgo _wrap_CTR_ENOMEM_capi_f8bc4abf3fae439d() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1174,7 +1206,7 @@ intgo _wrap_CTR_ENOMEM_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_EINVAL_capi_62f349aa59d824de() {
+intgo _wrap_CTR_EINVAL_capi_f8bc4abf3fae439d() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1186,7 +1218,7 @@ intgo _wrap_CTR_EINVAL_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_ESYNTAX_capi_62f349aa59d824de() {
+intgo _wrap_CTR_ESYNTAX_capi_f8bc4abf3fae439d() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1198,7 +1230,7 @@ intgo _wrap_CTR_ESYNTAX_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_EIO_capi_62f349aa59d824de() {
+intgo _wrap_CTR_EIO_capi_f8bc4abf3fae439d() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1210,7 +1242,7 @@ intgo _wrap_CTR_EIO_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_EDATA_capi_62f349aa59d824de() {
+intgo _wrap_CTR_EDATA_capi_f8bc4abf3fae439d() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1222,7 +1254,7 @@ intgo _wrap_CTR_EDATA_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_ENOENT_capi_62f349aa59d824de() {
+intgo _wrap_CTR_ENOENT_capi_f8bc4abf3fae439d() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1234,7 +1266,7 @@ intgo _wrap_CTR_ENOENT_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_EBUSY_capi_62f349aa59d824de() {
+intgo _wrap_CTR_EBUSY_capi_f8bc4abf3fae439d() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1246,7 +1278,7 @@ intgo _wrap_CTR_EBUSY_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_ELIMIT_capi_62f349aa59d824de() {
+intgo _wrap_CTR_ELIMIT_capi_f8bc4abf3fae439d() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1258,7 +1290,7 @@ intgo _wrap_CTR_ELIMIT_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_EVERSION_capi_62f349aa59d824de() {
+intgo _wrap_CTR_EVERSION_capi_f8bc4abf3fae439d() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1270,7 +1302,7 @@ intgo _wrap_CTR_EVERSION_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_ESTATE_capi_62f349aa59d824de() {
+intgo _wrap_CTR_ESTATE_capi_f8bc4abf3fae439d() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1282,7 +1314,7 @@ intgo _wrap_CTR_ESTATE_capi_62f349aa59d824de() {
 }
 
 
-_gostring_ _wrap_ctr_strerror_capi_62f349aa59d824de(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_strerror_capi_f8bc4abf3fae439d(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1295,7 +1327,7 @@ _gostring_ _wrap_ctr_strerror_capi_62f349aa59d824de(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_status_name_capi_62f349aa59d824de(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_status_name_capi_f8bc4abf3fae439d(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1308,7 +1340,7 @@ _gostring_ _wrap_ctr_status_name_capi_62f349aa59d824de(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_62f349aa59d824de() {
+intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_f8bc4abf3fae439d() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1320,7 +1352,7 @@ intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ALERT_capi_62f349aa59d824de() {
+intgo _wrap_CTR_PRIORITY_ALERT_capi_f8bc4abf3fae439d() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1332,7 +1364,7 @@ intgo _wrap_CTR_PRIORITY_ALERT_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_CRITICAL_capi_62f349aa59d824de() {
+intgo _wrap_CTR_PRIORITY_CRITICAL_capi_f8bc4abf3fae439d() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1344,7 +1376,7 @@ intgo _wrap_CTR_PRIORITY_CRITICAL_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ERROR_capi_62f349aa59d824de() {
+intgo _wrap_CTR_PRIORITY_ERROR_capi_f8bc4abf3fae439d() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1356,7 +1388,7 @@ intgo _wrap_CTR_PRIORITY_ERROR_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_WARNING_capi_62f349aa59d824de() {
+intgo _wrap_CTR_PRIORITY_WARNING_capi_f8bc4abf3fae439d() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1368,7 +1400,7 @@ intgo _wrap_CTR_PRIORITY_WARNING_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_NOTICE_capi_62f349aa59d824de() {
+intgo _wrap_CTR_PRIORITY_NOTICE_capi_f8bc4abf3fae439d() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1380,7 +1412,7 @@ intgo _wrap_CTR_PRIORITY_NOTICE_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_62f349aa59d824de() {
+intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_f8bc4abf3fae439d() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1392,7 +1424,7 @@ intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_DEBUG_capi_62f349aa59d824de() {
+intgo _wrap_CTR_PRIORITY_DEBUG_capi_f8bc4abf3fae439d() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1404,7 +1436,7 @@ intgo _wrap_CTR_PRIORITY_DEBUG_capi_62f349aa59d824de() {
 }
 
 
-_gostring_ _wrap_ctr_priority_name_capi_62f349aa59d824de(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_priority_name_capi_f8bc4abf3fae439d(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1424,7 +1456,7 @@ _gostring_ _wrap_ctr_priority_name_capi_62f349aa59d824de(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_priority_parse_capi_62f349aa59d824de(_gostring_ _swig_go_0) {
+intgo _wrap_ctr_priority_parse_capi_f8bc4abf3fae439d(_gostring_ _swig_go_0) {
   char *arg1 = 0 ;
   char *temp1 ;
   int result;
@@ -1444,7 +1476,7 @@ intgo _wrap_ctr_priority_parse_capi_62f349aa59d824de(_gostring_ _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_SEVERITY_ERROR_capi_62f349aa59d824de() {
+intgo _wrap_CTR_SEVERITY_ERROR_capi_f8bc4abf3fae439d() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -1456,7 +1488,7 @@ intgo _wrap_CTR_SEVERITY_ERROR_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_SEVERITY_WARNING_capi_62f349aa59d824de() {
+intgo _wrap_CTR_SEVERITY_WARNING_capi_f8bc4abf3fae439d() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -1468,7 +1500,7 @@ intgo _wrap_CTR_SEVERITY_WARNING_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_ctr_diag_severity_capi_62f349aa59d824de(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_severity_capi_f8bc4abf3fae439d(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1481,7 +1513,7 @@ intgo _wrap_ctr_diag_severity_capi_62f349aa59d824de(struct ctr_diag *_swig_go_0)
 }
 
 
-_gostring_ _wrap_ctr_diag_file_capi_62f349aa59d824de(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_file_capi_f8bc4abf3fae439d(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1494,7 +1526,7 @@ _gostring_ _wrap_ctr_diag_file_capi_62f349aa59d824de(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_diag_line_capi_62f349aa59d824de(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_line_capi_f8bc4abf3fae439d(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -1507,7 +1539,7 @@ intgo _wrap_ctr_diag_line_capi_62f349aa59d824de(struct ctr_diag *_swig_go_0) {
 }
 
 
-intgo _wrap_ctr_diag_column_capi_62f349aa59d824de(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_column_capi_f8bc4abf3fae439d(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -1520,7 +1552,7 @@ intgo _wrap_ctr_diag_column_capi_62f349aa59d824de(struct ctr_diag *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_diag_item_capi_62f349aa59d824de(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_item_capi_f8bc4abf3fae439d(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1540,7 +1572,7 @@ _gostring_ _wrap_ctr_diag_item_capi_62f349aa59d824de(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_code_capi_62f349aa59d824de(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_code_capi_f8bc4abf3fae439d(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1553,7 +1585,7 @@ _gostring_ _wrap_ctr_diag_code_capi_62f349aa59d824de(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_message_capi_62f349aa59d824de(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_message_capi_f8bc4abf3fae439d(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1566,7 +1598,7 @@ _gostring_ _wrap_ctr_diag_message_capi_62f349aa59d824de(struct ctr_diag *_swig_g
 }
 
 
-_gostring_ _wrap_ctr_diag_text_capi_62f349aa59d824de(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_text_capi_f8bc4abf3fae439d(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1579,7 +1611,7 @@ _gostring_ _wrap_ctr_diag_text_capi_62f349aa59d824de(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_compiler_new_capi_62f349aa59d824de(_goslice_ _swig_go_0) {
+intgo _wrap_ctr_compiler_new_capi_f8bc4abf3fae439d(_goslice_ _swig_go_0) {
   ctr_compiler **arg1 = 0 ;
   ctr_compiler *out_temp1 ;
   int result;
@@ -1600,7 +1632,7 @@ intgo _wrap_ctr_compiler_new_capi_62f349aa59d824de(_goslice_ _swig_go_0) {
 }
 
 
-void _wrap_ctr_compiler_free_capi_62f349aa59d824de(struct ctr_compiler *_swig_go_0) {
+void _wrap_ctr_compiler_free_capi_f8bc4abf3fae439d(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   
   arg1 = *(ctr_compiler **)&_swig_go_0; 
@@ -1610,7 +1642,7 @@ void _wrap_ctr_compiler_free_capi_62f349aa59d824de(struct ctr_compiler *_swig_go
 }
 
 
-intgo _wrap_ctr_compiler_add_file_capi_62f349aa59d824de(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_file_capi_f8bc4abf3fae439d(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1632,7 +1664,7 @@ intgo _wrap_ctr_compiler_add_file_capi_62f349aa59d824de(struct ctr_compiler *_sw
 }
 
 
-intgo _wrap_ctr_compiler_add_string_capi_62f349aa59d824de(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_ctr_compiler_add_string_capi_f8bc4abf3fae439d(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   size_t arg3 ;
@@ -1661,7 +1693,7 @@ intgo _wrap_ctr_compiler_add_string_capi_62f349aa59d824de(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_add_builtin_capi_62f349aa59d824de(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_builtin_capi_f8bc4abf3fae439d(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1683,7 +1715,7 @@ intgo _wrap_ctr_compiler_add_builtin_capi_62f349aa59d824de(struct ctr_compiler *
 }
 
 
-long long _wrap_ctr_builtin_count_capi_62f349aa59d824de() {
+long long _wrap_ctr_builtin_count_capi_f8bc4abf3fae439d() {
   size_t result;
   long long _swig_go_result;
   
@@ -1694,7 +1726,7 @@ long long _wrap_ctr_builtin_count_capi_62f349aa59d824de() {
 }
 
 
-_gostring_ _wrap_ctr_builtin_name_capi_62f349aa59d824de(long long _swig_go_0) {
+_gostring_ _wrap_ctr_builtin_name_capi_f8bc4abf3fae439d(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1714,7 +1746,7 @@ _gostring_ _wrap_ctr_builtin_name_capi_62f349aa59d824de(long long _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_compiler_select_name_capi_62f349aa59d824de(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_name_capi_f8bc4abf3fae439d(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -1738,7 +1770,7 @@ intgo _wrap_ctr_compiler_select_name_capi_62f349aa59d824de(struct ctr_compiler *
 }
 
 
-intgo _wrap_ctr_compiler_select_tag_capi_62f349aa59d824de(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_tag_capi_f8bc4abf3fae439d(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -1762,7 +1794,7 @@ intgo _wrap_ctr_compiler_select_tag_capi_62f349aa59d824de(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_set_min_priority_capi_62f349aa59d824de(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_compiler_set_min_priority_capi_f8bc4abf3fae439d(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   int result;
@@ -1777,7 +1809,7 @@ intgo _wrap_ctr_compiler_set_min_priority_capi_62f349aa59d824de(struct ctr_compi
 }
 
 
-intgo _wrap_ctr_compiler_set_limit_capi_62f349aa59d824de(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_compiler_set_limit_capi_f8bc4abf3fae439d(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -1794,7 +1826,7 @@ intgo _wrap_ctr_compiler_set_limit_capi_62f349aa59d824de(struct ctr_compiler *_s
 }
 
 
-intgo _wrap_ctr_compiler_compile_capi_62f349aa59d824de(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_compiler_compile_capi_f8bc4abf3fae439d(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   ctr_ruleset **arg2 = 0 ;
   ctr_ruleset *out_temp2 ;
@@ -1817,7 +1849,7 @@ intgo _wrap_ctr_compiler_compile_capi_62f349aa59d824de(struct ctr_compiler *_swi
 }
 
 
-long long _wrap_ctr_compiler_diag_count_capi_62f349aa59d824de(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_diag_count_capi_f8bc4abf3fae439d(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1830,7 +1862,7 @@ long long _wrap_ctr_compiler_diag_count_capi_62f349aa59d824de(struct ctr_compile
 }
 
 
-struct ctr_diag *_wrap_ctr_compiler_diag_capi_62f349aa59d824de(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
+struct ctr_diag *_wrap_ctr_compiler_diag_capi_f8bc4abf3fae439d(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   size_t arg2 ;
   ctr_diag *result = 0 ;
@@ -1845,7 +1877,7 @@ struct ctr_diag *_wrap_ctr_compiler_diag_capi_62f349aa59d824de(struct ctr_compil
 }
 
 
-long long _wrap_ctr_compiler_error_count_capi_62f349aa59d824de(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_error_count_capi_f8bc4abf3fae439d(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1858,7 +1890,7 @@ long long _wrap_ctr_compiler_error_count_capi_62f349aa59d824de(struct ctr_compil
 }
 
 
-struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go_0) {
+struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   ctr_ruleset *result = 0 ;
   struct ctr_ruleset *_swig_go_result;
@@ -1871,7 +1903,7 @@ struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_62f349aa59d824de(struct ctr_rules
 }
 
 
-void _wrap_ctr_ruleset_unref_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go_0) {
+void _wrap_ctr_ruleset_unref_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   
   arg1 = *(ctr_ruleset **)&_swig_go_0; 
@@ -1881,7 +1913,7 @@ void _wrap_ctr_ruleset_unref_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go_
 }
 
 
-long long _wrap_ctr_ruleset_rule_count_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_rule_count_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1894,7 +1926,7 @@ long long _wrap_ctr_ruleset_rule_count_capi_62f349aa59d824de(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_name_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_name_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1916,7 +1948,7 @@ _gostring_ _wrap_ctr_ruleset_rule_name_capi_62f349aa59d824de(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_desc_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_desc_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1938,7 +1970,7 @@ _gostring_ _wrap_ctr_ruleset_rule_desc_capi_62f349aa59d824de(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_condition_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_condition_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1960,7 +1992,7 @@ _gostring_ _wrap_ctr_ruleset_rule_condition_capi_62f349aa59d824de(struct ctr_rul
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_output_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_output_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1982,7 +2014,7 @@ _gostring_ _wrap_ctr_ruleset_rule_output_capi_62f349aa59d824de(struct ctr_rulese
 }
 
 
-intgo _wrap_ctr_ruleset_rule_priority_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_priority_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -1997,7 +2029,7 @@ intgo _wrap_ctr_ruleset_rule_priority_capi_62f349aa59d824de(struct ctr_ruleset *
 }
 
 
-intgo _wrap_ctr_ruleset_rule_enabled_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_enabled_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -2012,7 +2044,7 @@ intgo _wrap_ctr_ruleset_rule_enabled_capi_62f349aa59d824de(struct ctr_ruleset *_
 }
 
 
-long long _wrap_ctr_ruleset_rule_tag_count_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+long long _wrap_ctr_ruleset_rule_tag_count_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t result;
@@ -2027,7 +2059,7 @@ long long _wrap_ctr_ruleset_rule_tag_count_capi_62f349aa59d824de(struct ctr_rule
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_tag_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_ctr_ruleset_rule_tag_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t arg3 ;
@@ -2051,7 +2083,7 @@ _gostring_ _wrap_ctr_ruleset_rule_tag_capi_62f349aa59d824de(struct ctr_ruleset *
 }
 
 
-long long _wrap_ctr_ruleset_enabled_count_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_enabled_count_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2064,7 +2096,7 @@ long long _wrap_ctr_ruleset_enabled_count_capi_62f349aa59d824de(struct ctr_rules
 }
 
 
-long long _wrap_ctr_field_count_capi_62f349aa59d824de() {
+long long _wrap_ctr_field_count_capi_f8bc4abf3fae439d() {
   size_t result;
   long long _swig_go_result;
   
@@ -2075,7 +2107,7 @@ long long _wrap_ctr_field_count_capi_62f349aa59d824de() {
 }
 
 
-_gostring_ _wrap_ctr_field_name_capi_62f349aa59d824de(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_name_capi_f8bc4abf3fae439d(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2095,7 +2127,7 @@ _gostring_ _wrap_ctr_field_name_capi_62f349aa59d824de(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_desc_capi_62f349aa59d824de(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_desc_capi_f8bc4abf3fae439d(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2115,7 +2147,7 @@ _gostring_ _wrap_ctr_field_desc_capi_62f349aa59d824de(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_type_capi_62f349aa59d824de(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_type_capi_f8bc4abf3fae439d(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2135,7 +2167,7 @@ _gostring_ _wrap_ctr_field_type_capi_62f349aa59d824de(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_match_rule_capi_62f349aa59d824de(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_rule_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2148,7 +2180,7 @@ _gostring_ _wrap_ctr_match_rule_capi_62f349aa59d824de(struct ctr_match *_swig_go
 }
 
 
-intgo _wrap_ctr_match_priority_capi_62f349aa59d824de(struct ctr_match *_swig_go_0) {
+intgo _wrap_ctr_match_priority_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2161,7 +2193,7 @@ intgo _wrap_ctr_match_priority_capi_62f349aa59d824de(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_source_capi_62f349aa59d824de(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_source_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2174,7 +2206,7 @@ _gostring_ _wrap_ctr_match_source_capi_62f349aa59d824de(struct ctr_match *_swig_
 }
 
 
-_gostring_ _wrap_ctr_match_output_capi_62f349aa59d824de(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_output_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2187,7 +2219,7 @@ _gostring_ _wrap_ctr_match_output_capi_62f349aa59d824de(struct ctr_match *_swig_
 }
 
 
-long long _wrap_ctr_match_tag_count_capi_62f349aa59d824de(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_tag_count_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2200,7 +2232,7 @@ long long _wrap_ctr_match_tag_count_capi_62f349aa59d824de(struct ctr_match *_swi
 }
 
 
-_gostring_ _wrap_ctr_match_tag_capi_62f349aa59d824de(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_tag_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -2222,7 +2254,7 @@ _gostring_ _wrap_ctr_match_tag_capi_62f349aa59d824de(struct ctr_match *_swig_go_
 }
 
 
-long long _wrap_ctr_match_field_count_capi_62f349aa59d824de(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_field_count_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2235,7 +2267,7 @@ long long _wrap_ctr_match_field_count_capi_62f349aa59d824de(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_name_capi_62f349aa59d824de(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_name_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -2257,7 +2289,7 @@ _gostring_ _wrap_ctr_match_field_name_capi_62f349aa59d824de(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_value_capi_62f349aa59d824de(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_value_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -2279,7 +2311,7 @@ _gostring_ _wrap_ctr_match_field_value_capi_62f349aa59d824de(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_time_capi_62f349aa59d824de(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_time_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2292,7 +2324,7 @@ long long _wrap_ctr_match_time_capi_62f349aa59d824de(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_event_capi_62f349aa59d824de(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_event_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t len_temp2 ;
@@ -2311,7 +2343,7 @@ _gostring_ _wrap_ctr_match_event_capi_62f349aa59d824de(struct ctr_match *_swig_g
 }
 
 
-long long _wrap_ctr_match_record_index_capi_62f349aa59d824de(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_record_index_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2324,7 +2356,7 @@ long long _wrap_ctr_match_record_index_capi_62f349aa59d824de(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_byte_offset_capi_62f349aa59d824de(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_byte_offset_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2337,7 +2369,7 @@ long long _wrap_ctr_match_byte_offset_capi_62f349aa59d824de(struct ctr_match *_s
 }
 
 
-intgo _wrap_ctr_match_silenced_capi_62f349aa59d824de(struct ctr_match *_swig_go_0) {
+intgo _wrap_ctr_match_silenced_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2350,7 +2382,7 @@ intgo _wrap_ctr_match_silenced_capi_62f349aa59d824de(struct ctr_match *_swig_go_
 }
 
 
-intgo _wrap_CTR_JSON_EVENT_ID_capi_62f349aa59d824de() {
+intgo _wrap_CTR_JSON_EVENT_ID_capi_f8bc4abf3fae439d() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2362,7 +2394,7 @@ intgo _wrap_CTR_JSON_EVENT_ID_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_JSON_MESSAGE_capi_62f349aa59d824de() {
+intgo _wrap_CTR_JSON_MESSAGE_capi_f8bc4abf3fae439d() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2374,7 +2406,7 @@ intgo _wrap_CTR_JSON_MESSAGE_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_JSON_NO_OUTPUT_capi_62f349aa59d824de() {
+intgo _wrap_CTR_JSON_NO_OUTPUT_capi_f8bc4abf3fae439d() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2386,7 +2418,7 @@ intgo _wrap_CTR_JSON_NO_OUTPUT_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_62f349aa59d824de() {
+intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_f8bc4abf3fae439d() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2398,7 +2430,7 @@ intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_JSON_NO_TAGS_capi_62f349aa59d824de() {
+intgo _wrap_CTR_JSON_NO_TAGS_capi_f8bc4abf3fae439d() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2410,7 +2442,7 @@ intgo _wrap_CTR_JSON_NO_TAGS_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_JSON_TIME_ISO8601_capi_62f349aa59d824de() {
+intgo _wrap_CTR_JSON_TIME_ISO8601_capi_f8bc4abf3fae439d() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2422,7 +2454,7 @@ intgo _wrap_CTR_JSON_TIME_ISO8601_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR__JSON_ALL_capi_62f349aa59d824de() {
+intgo _wrap_CTR__JSON_ALL_capi_f8bc4abf3fae439d() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2434,7 +2466,7 @@ intgo _wrap_CTR__JSON_ALL_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_ctr_record_error_status_capi_62f349aa59d824de(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_status_capi_f8bc4abf3fae439d(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2447,7 +2479,7 @@ intgo _wrap_ctr_record_error_status_capi_62f349aa59d824de(struct ctr_record_erro
 }
 
 
-long long _wrap_ctr_record_error_index_capi_62f349aa59d824de(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_index_capi_f8bc4abf3fae439d(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2460,7 +2492,7 @@ long long _wrap_ctr_record_error_index_capi_62f349aa59d824de(struct ctr_record_e
 }
 
 
-long long _wrap_ctr_record_error_offset_capi_62f349aa59d824de(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_offset_capi_f8bc4abf3fae439d(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2473,7 +2505,7 @@ long long _wrap_ctr_record_error_offset_capi_62f349aa59d824de(struct ctr_record_
 }
 
 
-_gostring_ _wrap_ctr_record_error_message_capi_62f349aa59d824de(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_message_capi_f8bc4abf3fae439d(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2486,7 +2518,7 @@ _gostring_ _wrap_ctr_record_error_message_capi_62f349aa59d824de(struct ctr_recor
 }
 
 
-intgo _wrap_ctr_record_error_evaluated_capi_62f349aa59d824de(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_evaluated_capi_f8bc4abf3fae439d(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2499,7 +2531,7 @@ intgo _wrap_ctr_record_error_evaluated_capi_62f349aa59d824de(struct ctr_record_e
 }
 
 
-_gostring_ _wrap_ctr_record_error_text_capi_62f349aa59d824de(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_text_capi_f8bc4abf3fae439d(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2512,7 +2544,7 @@ _gostring_ _wrap_ctr_record_error_text_capi_62f349aa59d824de(struct ctr_record_e
 }
 
 
-intgo _wrap_CTR_FORMAT_AUTO_capi_62f349aa59d824de() {
+intgo _wrap_CTR_FORMAT_AUTO_capi_f8bc4abf3fae439d() {
   enum ctr_format result;
   intgo _swig_go_result;
   
@@ -2524,7 +2556,7 @@ intgo _wrap_CTR_FORMAT_AUTO_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_62f349aa59d824de() {
+intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_f8bc4abf3fae439d() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2536,7 +2568,7 @@ intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_SCAN_NO_INDEX_capi_62f349aa59d824de() {
+intgo _wrap_CTR_SCAN_NO_INDEX_capi_f8bc4abf3fae439d() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2548,7 +2580,7 @@ intgo _wrap_CTR_SCAN_NO_INDEX_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_62f349aa59d824de() {
+intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_f8bc4abf3fae439d() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2560,7 +2592,7 @@ intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_62f349aa59d824de() {
+intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_f8bc4abf3fae439d() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2572,7 +2604,7 @@ intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_62f349aa59d824de() {
+intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_f8bc4abf3fae439d() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2584,7 +2616,7 @@ intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_62f349aa59d824de() {
+intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_f8bc4abf3fae439d() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2596,7 +2628,7 @@ intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_62f349aa59d824de() {
+intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_f8bc4abf3fae439d() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2608,7 +2640,7 @@ intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_62f349aa59d824de() {
+intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_f8bc4abf3fae439d() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2620,7 +2652,7 @@ intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_NODES_capi_62f349aa59d824de() {
+intgo _wrap_CTR_LIMIT_YAML_NODES_capi_f8bc4abf3fae439d() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2632,7 +2664,7 @@ intgo _wrap_CTR_LIMIT_YAML_NODES_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_62f349aa59d824de() {
+intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_f8bc4abf3fae439d() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2644,7 +2676,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_62f349aa59d824de() {
+intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_f8bc4abf3fae439d() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2656,7 +2688,7 @@ intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_62f349aa59d824de() {
+intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_f8bc4abf3fae439d() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2668,7 +2700,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RULES_capi_62f349aa59d824de() {
+intgo _wrap_CTR_LIMIT_RULES_capi_f8bc4abf3fae439d() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2680,7 +2712,7 @@ intgo _wrap_CTR_LIMIT_RULES_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_62f349aa59d824de() {
+intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_f8bc4abf3fae439d() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2692,7 +2724,7 @@ intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_62f349aa59d824de() {
+intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_f8bc4abf3fae439d() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2704,7 +2736,7 @@ intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_62f349aa59d824de() {
+intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_f8bc4abf3fae439d() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2716,7 +2748,7 @@ intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_62f349aa59d824de() {
+intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_f8bc4abf3fae439d() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2728,7 +2760,7 @@ intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_62f349aa59d824de() {
+intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_f8bc4abf3fae439d() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2740,7 +2772,7 @@ intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_62f349aa59d824de() {
+intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_f8bc4abf3fae439d() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2752,7 +2784,7 @@ intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_LIMIT__COUNT_capi_62f349aa59d824de() {
+intgo _wrap_CTR_LIMIT__COUNT_capi_f8bc4abf3fae439d() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2764,7 +2796,7 @@ intgo _wrap_CTR_LIMIT__COUNT_capi_62f349aa59d824de() {
 }
 
 
-long long _wrap_ctr_limit_default_capi_62f349aa59d824de(intgo _swig_go_0) {
+long long _wrap_ctr_limit_default_capi_f8bc4abf3fae439d(intgo _swig_go_0) {
   int arg1 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2777,7 +2809,7 @@ long long _wrap_ctr_limit_default_capi_62f349aa59d824de(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_limit_name_capi_62f349aa59d824de(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_limit_name_capi_f8bc4abf3fae439d(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2790,7 +2822,7 @@ _gostring_ _wrap_ctr_limit_name_capi_62f349aa59d824de(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_STAT_BYTES_capi_62f349aa59d824de() {
+intgo _wrap_CTR_STAT_BYTES_capi_f8bc4abf3fae439d() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2802,7 +2834,7 @@ intgo _wrap_CTR_STAT_BYTES_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_STAT_RECORDS_capi_62f349aa59d824de() {
+intgo _wrap_CTR_STAT_RECORDS_capi_f8bc4abf3fae439d() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2814,7 +2846,7 @@ intgo _wrap_CTR_STAT_RECORDS_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_STAT_MATCHES_capi_62f349aa59d824de() {
+intgo _wrap_CTR_STAT_MATCHES_capi_f8bc4abf3fae439d() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2826,7 +2858,7 @@ intgo _wrap_CTR_STAT_MATCHES_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_STAT_BAD_RECORDS_capi_62f349aa59d824de() {
+intgo _wrap_CTR_STAT_BAD_RECORDS_capi_f8bc4abf3fae439d() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2838,7 +2870,7 @@ intgo _wrap_CTR_STAT_BAD_RECORDS_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_STAT_SKIPPED_capi_62f349aa59d824de() {
+intgo _wrap_CTR_STAT_SKIPPED_capi_f8bc4abf3fae439d() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2850,7 +2882,7 @@ intgo _wrap_CTR_STAT_SKIPPED_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_STAT_EVALUATED_capi_62f349aa59d824de() {
+intgo _wrap_CTR_STAT_EVALUATED_capi_f8bc4abf3fae439d() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2862,7 +2894,7 @@ intgo _wrap_CTR_STAT_EVALUATED_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_STAT_INCOMPLETE_capi_62f349aa59d824de() {
+intgo _wrap_CTR_STAT_INCOMPLETE_capi_f8bc4abf3fae439d() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2874,7 +2906,7 @@ intgo _wrap_CTR_STAT_INCOMPLETE_capi_62f349aa59d824de() {
 }
 
 
-intgo _wrap_CTR_STAT__COUNT_capi_62f349aa59d824de() {
+intgo _wrap_CTR_STAT__COUNT_capi_f8bc4abf3fae439d() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2886,7 +2918,7 @@ intgo _wrap_CTR_STAT__COUNT_capi_62f349aa59d824de() {
 }
 
 
-void _wrap_ctr_scanner_free_capi_62f349aa59d824de(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_free_capi_f8bc4abf3fae439d(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -2896,7 +2928,7 @@ void _wrap_ctr_scanner_free_capi_62f349aa59d824de(struct ctr_scanner *_swig_go_0
 }
 
 
-intgo _wrap_ctr_scanner_set_flags_capi_62f349aa59d824de(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_scanner_set_flags_capi_f8bc4abf3fae439d(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   unsigned int arg2 ;
   int result;
@@ -2911,7 +2943,7 @@ intgo _wrap_ctr_scanner_set_flags_capi_62f349aa59d824de(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_set_limit_capi_62f349aa59d824de(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_scanner_set_limit_capi_f8bc4abf3fae439d(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -2928,7 +2960,7 @@ intgo _wrap_ctr_scanner_set_limit_capi_62f349aa59d824de(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_feed_capi_62f349aa59d824de(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_scanner_feed_capi_f8bc4abf3fae439d(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -2947,7 +2979,7 @@ intgo _wrap_ctr_scanner_feed_capi_62f349aa59d824de(struct ctr_scanner *_swig_go_
 }
 
 
-intgo _wrap_ctr_scanner_finish_capi_62f349aa59d824de(struct ctr_scanner *_swig_go_0) {
+intgo _wrap_ctr_scanner_finish_capi_f8bc4abf3fae439d(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2960,7 +2992,7 @@ intgo _wrap_ctr_scanner_finish_capi_62f349aa59d824de(struct ctr_scanner *_swig_g
 }
 
 
-void _wrap_ctr_scanner_reset_capi_62f349aa59d824de(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_reset_capi_f8bc4abf3fae439d(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -2970,7 +3002,7 @@ void _wrap_ctr_scanner_reset_capi_62f349aa59d824de(struct ctr_scanner *_swig_go_
 }
 
 
-long long _wrap_ctr_scanner_stat_capi_62f349aa59d824de(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_ctr_scanner_stat_capi_f8bc4abf3fae439d(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t result;
@@ -2985,7 +3017,7 @@ long long _wrap_ctr_scanner_stat_capi_62f349aa59d824de(struct ctr_scanner *_swig
 }
 
 
-_gostring_ _wrap_ctr_scanner_last_error_capi_62f349aa59d824de(struct ctr_scanner *_swig_go_0) {
+_gostring_ _wrap_ctr_scanner_last_error_capi_f8bc4abf3fae439d(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2998,7 +3030,7 @@ _gostring_ _wrap_ctr_scanner_last_error_capi_62f349aa59d824de(struct ctr_scanner
 }
 
 
-struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_62f349aa59d824de(intgo _swig_go_0, intgo _swig_go_1) {
+struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_f8bc4abf3fae439d(intgo _swig_go_0, intgo _swig_go_1) {
   uintptr_t arg1 ;
   int arg2 ;
   ctrgo_ctx *result = 0 ;
@@ -3013,7 +3045,7 @@ struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_62f349aa59d824de(intgo _swig_go_0, in
 }
 
 
-void _wrap_ctrgo_ctx_free_capi_62f349aa59d824de(struct ctrgo_ctx *_swig_go_0) {
+void _wrap_ctrgo_ctx_free_capi_f8bc4abf3fae439d(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   
   arg1 = *(ctrgo_ctx **)&_swig_go_0; 
@@ -3023,7 +3055,7 @@ void _wrap_ctrgo_ctx_free_capi_62f349aa59d824de(struct ctrgo_ctx *_swig_go_0) {
 }
 
 
-intgo _wrap_ctrgo_ctx_oom_capi_62f349aa59d824de(struct ctrgo_ctx *_swig_go_0) {
+intgo _wrap_ctrgo_ctx_oom_capi_f8bc4abf3fae439d(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3036,7 +3068,7 @@ intgo _wrap_ctrgo_ctx_oom_capi_62f349aa59d824de(struct ctrgo_ctx *_swig_go_0) {
 }
 
 
-intgo _wrap_ctrgo_scanner_new_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go_0, struct ctrgo_ctx *_swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_ctrgo_scanner_new_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go_0, struct ctrgo_ctx *_swig_go_1, _goslice_ _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   ctrgo_ctx *arg2 = 0 ;
   ctr_scanner **arg3 = 0 ;
@@ -3061,7 +3093,7 @@ intgo _wrap_ctrgo_scanner_new_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go
 }
 
 
-void _wrap_ctrgo_queue_clear_capi_62f349aa59d824de(struct ctrgo_ctx *_swig_go_0) {
+void _wrap_ctrgo_queue_clear_capi_f8bc4abf3fae439d(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   
   arg1 = *(ctrgo_ctx **)&_swig_go_0; 
@@ -3071,7 +3103,7 @@ void _wrap_ctrgo_queue_clear_capi_62f349aa59d824de(struct ctrgo_ctx *_swig_go_0)
 }
 
 
-void _wrap_ctrgo_pool_free_capi_62f349aa59d824de(struct ctrgo_pool *_swig_go_0) {
+void _wrap_ctrgo_pool_free_capi_f8bc4abf3fae439d(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   
   arg1 = *(ctrgo_pool **)&_swig_go_0; 
@@ -3081,7 +3113,7 @@ void _wrap_ctrgo_pool_free_capi_62f349aa59d824de(struct ctrgo_pool *_swig_go_0) 
 }
 
 
-intgo _wrap_ctrgo_pool_new_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, long long _swig_go_3, long long _swig_go_4, _goslice_ _swig_go_5) {
+intgo _wrap_ctrgo_pool_new_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, long long _swig_go_3, long long _swig_go_4, _goslice_ _swig_go_5) {
   ctr_ruleset *arg1 = 0 ;
   unsigned int arg2 ;
   int arg3 ;
@@ -3112,7 +3144,7 @@ intgo _wrap_ctrgo_pool_new_capi_62f349aa59d824de(struct ctr_ruleset *_swig_go_0,
 }
 
 
-intgo _wrap_ctrgo_pool_set_limit_capi_62f349aa59d824de(struct ctrgo_pool *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctrgo_pool_set_limit_capi_f8bc4abf3fae439d(struct ctrgo_pool *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctrgo_pool *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -3129,7 +3161,7 @@ intgo _wrap_ctrgo_pool_set_limit_capi_62f349aa59d824de(struct ctrgo_pool *_swig_
 }
 
 
-intgo _wrap_ctrgo_pool_path_capi_62f349aa59d824de(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_ctrgo_pool_path_capi_f8bc4abf3fae439d(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
   ctrgo_pool *arg1 = 0 ;
   size_t arg2 ;
   char *arg3 = 0 ;
@@ -3151,7 +3183,7 @@ intgo _wrap_ctrgo_pool_path_capi_62f349aa59d824de(struct ctrgo_pool *_swig_go_0,
 }
 
 
-intgo _wrap_ctrgo_pool_start_capi_62f349aa59d824de(struct ctrgo_pool *_swig_go_0) {
+intgo _wrap_ctrgo_pool_start_capi_f8bc4abf3fae439d(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3164,7 +3196,7 @@ intgo _wrap_ctrgo_pool_start_capi_62f349aa59d824de(struct ctrgo_pool *_swig_go_0
 }
 
 
-long long _wrap_ctrgo_pool_take_capi_62f349aa59d824de(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
+long long _wrap_ctrgo_pool_take_capi_f8bc4abf3fae439d(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
   ctrgo_pool *arg1 = 0 ;
   size_t arg2 ;
   void *arg3 = 0 ;
@@ -3185,7 +3217,7 @@ long long _wrap_ctrgo_pool_take_capi_62f349aa59d824de(struct ctrgo_pool *_swig_g
 }
 
 
-intgo _wrap_ctrgo_pool_failed_capi_62f349aa59d824de(struct ctrgo_pool *_swig_go_0) {
+intgo _wrap_ctrgo_pool_failed_capi_f8bc4abf3fae439d(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3198,7 +3230,7 @@ intgo _wrap_ctrgo_pool_failed_capi_62f349aa59d824de(struct ctrgo_pool *_swig_go_
 }
 
 
-void _wrap_ctrgo_pool_cancel_capi_62f349aa59d824de(struct ctrgo_pool *_swig_go_0) {
+void _wrap_ctrgo_pool_cancel_capi_f8bc4abf3fae439d(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   
   arg1 = *(ctrgo_pool **)&_swig_go_0; 
