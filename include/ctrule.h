@@ -379,9 +379,10 @@ typedef enum ctr_scan_flag {
   /* Stop evaluating an event at its first matching rule (Falco's
    * rule_matching: first). Default: every matching rule is reported. */
   CTR_SCAN_FIRST_MATCH = 1u << 0,
-  /* Evaluate every enabled rule on every record: no eventName index and no
-   * literal prefilter. Results are identical; this exists for tests and
-   * benchmarks. */
+  /* Evaluate every enabled rule on every record, each record parsed whole
+   * by jansson: no eventName index, no literal prefilter, and no field read
+   * from the bytes the framer walked. Results are identical; this exists
+   * for tests and benchmarks. */
   CTR_SCAN_NO_INDEX = 1u << 1,
   /* For correlating elsewhere (the CLI's -j workers): the scanner feeds no
    * Sigma correlation and delivers no correlation alert; matches that a

@@ -274,6 +274,10 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
   size_t n = SIZE_MAX; /* not looked up yet */
   if (facts && !(sc->flags & CTR_SCAN_NO_INDEX) && no_candidates(sc, facts, index, offset, &cand, &n))
     return CTR_OK;
+  /* The plain route that every fast path is held to: the record parsed
+   * whole, nothing read from the walk's facts or the walked bytes. */
+  if (sc->flags & CTR_SCAN_NO_INDEX)
+    facts = NULL;
   ctr__buf_clear(&sc->msg);
   /* A walked record is parsed member by member, as rules read them; any
    * other record (it spans chunks, or the walk left it to jansson) whole,

@@ -1,7 +1,9 @@
-/* test_prefilter.c - the eventName index and the raw-bytes prefilter never
- * change a result: every corpus we have gives the same matches (record
- * index, rule, output) and the same bad/incomplete-record reports with them
- * (flags 0) as without them (CTR_SCAN_NO_INDEX), under the built-in rules,
+/* test_prefilter.c - the eventName index, the raw-bytes prefilter and the
+ * fields read from the walked bytes never change a result: every corpus we
+ * have gives the same matches (record index, rule, output, fields) and the
+ * same bad/incomplete-record reports with them (flags 0) as on the plain
+ * route (CTR_SCAN_NO_INDEX: every rule on every record, parsed whole by
+ * jansson), under the built-in rules,
  * twenty upstream-style rules, a thousand generated ones, and rules that
  * lean on the prefilter's literal check. */
 #include "select.h"
@@ -18,6 +20,7 @@
 
 typedef struct outcome {
   tu_matches matches;
+  tu_text fields; /* "index\tname=value\n" per field of each match */
   char *reports; /* "index|status|evaluated|message\n" per report */
   size_t len, cap;
   uint64_t records, evaluated;
@@ -41,9 +44,21 @@ static void on_report(const ctr_record_error *e, void *ud)
   o->reports[o->len] = '\0';
 }
 
+/* A match as tu_collect lists it, and the fields it extracted: like the
+ * output, they are read from the walked bytes or from a parse. */
+static int collect(const ctr_match *m, void *ud)
+{
+  outcome *o = ud;
+  for (size_t i = 0; i < ctr_match_field_count(m); i++)
+    tu_appendf(&o->fields, "%llu\t%s=%s\n", (unsigned long long)ctr_match_record_index(m), ctr_match_field_name(m, i),
+               ctr_match_field_value(m, i));
+  return tu_collect(m, &o->matches);
+}
+
 static void outcome_free(outcome *o)
 {
   tu_matches_free(&o->matches);
+  free(o->fields.s);
   free(o->reports);
 }
 
@@ -52,7 +67,7 @@ static outcome scan(ctr_ruleset *rs, const char *buf, size_t len, size_t chunk, 
 {
   outcome o = {0};
   ctr_scanner *sc;
-  cr_assert_eq(ctr_scanner_new(rs, tu_collect, &o.matches, &sc), CTR_OK);
+  cr_assert_eq(ctr_scanner_new(rs, collect, &o, &sc), CTR_OK);
   cr_assert_eq(ctr_scanner_set_flags(sc, flags), CTR_OK);
   ctr_scanner_set_error_callback(sc, on_report, &o);
   if (!chunk)
@@ -67,6 +82,8 @@ static outcome scan(ctr_ruleset *rs, const char *buf, size_t len, size_t chunk, 
     o.reports = calloc(1, 1);
   if (!o.matches.text)
     o.matches.text = calloc(1, 1);
+  if (!o.fields.s)
+    tu_append(&o.fields, "", 0);
   return o;
 }
 
@@ -95,6 +112,7 @@ static uint64_t same_both_ways(ctr_ruleset *rs, const char *rs_name, const char 
   outcome fast = scan(rs, buf, len, chunk, 0);
   outcome full = scan(rs, buf, len, chunk, CTR_SCAN_NO_INDEX);
   cr_assert_str_eq(fast.matches.text, full.matches.text, "%s, rules %s: matches differ", what, rs_name);
+  cr_assert_str_eq(fast.fields.s, full.fields.s, "%s, rules %s: extracted fields differ", what, rs_name);
   cr_assert_str_eq(fast.reports, full.reports, "%s, rules %s: record reports differ", what, rs_name);
   cr_assert_eq(fast.records, full.records, "%s, rules %s", what, rs_name);
   uint64_t evaluated = fast.evaluated;
