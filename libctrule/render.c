@@ -23,6 +23,24 @@
 
 #define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD in UTF-8 */
 
+/* ctr__buf_append with the room checked here: an alert is appended a few
+ * bytes at a time (each field's kind, value and separator), and a buffer
+ * reused alert after alert nearly always has the room. */
+static inline int put(ctr__buf *b, const char *s, size_t n)
+{
+  if (n >= b->cap - b->len) /* cap 0 (nothing allocated yet) included */
+    return ctr__buf_append(b, s, n);
+  memcpy(b->data + b->len, s, n);
+  b->len += n;
+  b->data[b->len] = '\0';
+  return CTR_OK;
+}
+
+static inline int put_char(ctr__buf *b, char c)
+{
+  return put(b, &c, 1);
+}
+
 /* Appends n bytes, each NUL as U+FFFD. */
 static int append_text(ctr__buf *b, const char *s, size_t n)
 {
@@ -30,7 +48,7 @@ static int append_text(ctr__buf *b, const char *s, size_t n)
   while (rc == CTR_OK && n) {
     const char *nul = memchr(s, '\0', n);
     size_t k = nul ? (size_t)(nul - s) : n;
-    rc = ctr__buf_append(b, s, k);
+    rc = put(b, s, k);
     if (rc == CTR_OK && nul) {
       rc = ctr__buf_append(b, REPLACEMENT, 3);
       k++;
@@ -67,26 +85,31 @@ int ctr__render_value(ctr__buf *b, const ctr__value *v)
 /* ------------------------------------------------------------ render */
 
 /* The start of the JSON trailer (see the top of the file): the hostname and
- * the eventID. */
-static int trailer_head(ctr__evalctx *cx, ctr__buf *b)
+ * the eventID, read once for all the alerts of an event generation. */
+static int trailer_head(ctr__evalctx *cx, ctr__render_out *out)
 {
-  int rc = ctr__buf_append(b, cx->ev->hostname, strlen(cx->ev->hostname) + 1);
-  const ctr__field_def *id = ctr__field_lookup("ct.id", 5);
-  ctr__value v = {0};
-  if (rc == CTR_OK && id)
-    rc = id->extract(cx->ev, NULL, 0, &v);
+  ctr__buf *b = &out->json;
+  int rc = put(b, cx->ev->hostname, strlen(cx->ev->hostname) + 1);
+  if (!out->id_def)
+    out->id_def = ctr__field_lookup("ct.id", 5);
+  if (rc == CTR_OK && (out->id_gen != cx->gen || !out->id_gen)) {
+    memset(&out->id, 0, sizeof out->id);
+    if ((rc = out->id_def->extract(cx->ev, NULL, 0, &out->id)) == CTR_OK)
+      out->id_gen = cx->gen;
+  }
+  const ctr__value *v = &out->id;
   if (rc == CTR_OK)
-    rc = ctr__buf_append_char(b, v.kind == CTR__V_STR ? 's' : 'a');
-  if (rc == CTR_OK && v.kind == CTR__V_STR)
-    rc = append_text(b, v.str, v.len);
-  return rc == CTR_OK ? ctr__buf_append_char(b, '\0') : rc;
+    rc = put_char(b, v->kind == CTR__V_STR ? 's' : 'a');
+  if (rc == CTR_OK && v->kind == CTR__V_STR)
+    rc = append_text(b, v->str, v->len);
+  return rc == CTR_OK ? put_char(b, '\0') : rc;
 }
 
 /* One output field's entry in the JSON trailer. */
 static int trailer_field(const ctr__value *v, ctr__buf *b)
 {
   static const char kinds[] = {[CTR__V_ABSENT] = 'a', [CTR__V_STR] = 's', [CTR__V_U64] = 'u', [CTR__V_LIST] = 'l'};
-  int rc = ctr__buf_append_char(b, (size_t)v->kind < sizeof kinds ? kinds[v->kind] : 'a');
+  int rc = put_char(b, (size_t)v->kind < sizeof kinds ? kinds[v->kind] : 'a');
   if (rc != CTR_OK || v->kind != CTR__V_LIST)
     return rc;
   rc = ctr__buf_append_char(b, '[');
@@ -131,9 +154,9 @@ int ctr__render(ctr__evalctx *cx, const ctr__crule *r, ctr__render_out *out)
   }
   /* Always a terminated string, "" for an empty template. */
   if (rc == CTR_OK)
-    rc = ctr__buf_append(&out->text, "", 1);
+    rc = put(&out->text, "", 1);
   if (rc == CTR_OK)
-    rc = trailer_head(cx, &out->json);
+    rc = trailer_head(cx, out);
   for (size_t i = 0; rc == CTR_OK && i < r->nofields; i++) {
     ctr__value v;
     ctr__eval_expr(cx, r->ofield_exprs[i], &v);
@@ -146,7 +169,7 @@ int ctr__render(ctr__evalctx *cx, const ctr__crule *r, ctr__render_out *out)
     if (rc == CTR_OK)
       rc = ctr__render_value(&out->values, &v);
     if (rc == CTR_OK)
-      rc = ctr__buf_append_char(&out->values, '\0');
+      rc = put_char(&out->values, '\0');
   }
   return rc;
 }

@@ -17,6 +17,11 @@ typedef struct ctr__render_out {
   size_t *value_off;    /* offsets into values, (size_t)-1 for absent */
   size_t cap_values;
   const ctr__crule *rule; /* the rule rendered */
+  /* ct.id of the event generation id_gen (0: none yet), read once for the
+   * record's alerts rather than once per alert */
+  const ctr__field_def *id_def;
+  uint64_t id_gen;
+  ctr__value id;
 } ctr__render_out;
 
 /* Renders rule r's output and output fields for the event of cx into out,

@@ -220,3 +220,66 @@ Test(render, any_value_gives_a_valid_line)
   }
   ctr_ruleset_unref(rs);
 }
+
+/* ------------------------------------------------------------ each alert its own record's eventID */
+
+/* The eventID in an alert's line is read once per record for all its
+ * alerts (render.c): each alert must carry its own record's, whatever the
+ * records before held (one, none, a non-string, an escaped one). The
+ * records name the eventID they hold in userName, so that the callback
+ * knows what to expect. */
+static int check_event_id(const ctr_match *m, void *ud)
+{
+  size_t *checked = ud;
+  char *line;
+  cr_assert_eq(ctr_match_json(m, CTR_JSON_EVENT_ID, &line, NULL), CTR_OK);
+  json_t *doc = json_loads(line, 0, NULL);
+  cr_assert_not_null(doc, "%s", line);
+  json_t *fields = json_object_get(doc, "output_fields");
+  const char *want = json_string_value(json_object_get(fields, "ct.user"));
+  json_t *id = json_object_get(fields, "ct.id");
+  if (strcmp(want, "absent") == 0)
+    cr_assert(json_is_null(id), "%s", line);
+  else
+    cr_assert_str_eq(json_string_value(id), want, "%s", line);
+  json_decref(doc);
+  ctr_free(line);
+  (*checked)++;
+  return 0;
+}
+
+Test(render, each_alert_has_its_own_records_event_id)
+{
+  ctr_ruleset *rs = tu_compile("- rule: A\n  desc: d\n  condition: ct.name = X\n  output: a %ct.user\n"
+                               "  priority: NOTICE\n  source: aws_cloudtrail\n"
+                               "- rule: B\n  desc: d\n  condition: ct.name = X\n  output: b %ct.user\n"
+                               "  priority: NOTICE\n  source: aws_cloudtrail\n",
+                               NULL, 0);
+  cr_assert_not_null(rs);
+  static const char *const ids[] = {"\"e-1\"", "\"e-2\"", NULL, "\"e-4\"", "7", "\"e\\/6\"", "\"e-1\"", NULL};
+  static const char *const want[] = {"e-1", "e-2", "absent", "e-4", "", "e/6", "e-1", "absent"};
+  static char data[4096];
+  size_t len = 0;
+  for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+    len += (size_t)snprintf(data + len, sizeof data - len, "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"%s\"},"
+                         "\"eventTime\":\"2025-03-01T10:02:11Z\",\"eventSource\":\"iam.amazonaws.com\","
+                         "\"eventName\":\"X\",\"awsRegion\":\"eu-west-1\"%s%s}\n",
+                    strcmp(want[i], "") == 0 ? "" : want[i], ids[i] ? ",\"eventID\":" : "", ids[i] ? ids[i] : "");
+  }
+  size_t checked = 0;
+  /* whole, and a record at a time (each alert rendered after its record's own reads) */
+  cr_assert_lt(len, sizeof data - 1);
+  cr_assert_eq(ctr_scan_buffer(rs, data, len, 0, check_event_id, &checked), CTR_OK);
+  cr_assert_eq(checked, 2 * (sizeof ids / sizeof ids[0]));
+  ctr_scanner *sc;
+  cr_assert_eq(ctr_scanner_new(rs, check_event_id, &checked, &sc), CTR_OK);
+  for (const char *p = data; p < data + len;) {
+    const char *nl = memchr(p, '\n', (size_t)(data + len - p));
+    cr_assert_eq(ctr_scanner_feed(sc, p, (size_t)(nl - p) + 1), CTR_OK);
+    p = nl + 1;
+  }
+  cr_assert_eq(ctr_scanner_finish(sc), CTR_OK);
+  cr_assert_eq(checked, 4 * (sizeof ids / sizeof ids[0]));
+  ctr_scanner_free(sc);
+  ctr_ruleset_unref(rs);
+}
