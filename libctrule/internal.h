@@ -453,6 +453,11 @@ static inline void ctr__value_absent(ctr__value *out) { memset(out, 0, sizeof *o
 /* Compact JSON text of j in ev's arena (JSON null -> "null"); absent if j ==
  * NULL. CTR_OK or CTR_ENOMEM (*out then not to be read). */
 int ctr__value_compact(const ctr__event *ev, const json_t *j, ctr__value *out);
+/* The text ctr__value_compact writes for the parsed value v[0..len) of a
+ * walked record (ctr__bytes_path's span), written from its bytes into dst
+ * (room for len bytes, no NUL added): its length, or (size_t)-1 when only
+ * jansson can write it (fields.c says when). */
+size_t ctr__bytes_compact(const char *v, size_t len, char *dst);
 /* These borrow s (it must live until the arena is reset). */
 void ctr__value_str(ctr__value *out, const char *s, size_t len);
 void ctr__value_cstr(ctr__value *out, const char *s);
