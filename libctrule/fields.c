@@ -469,6 +469,79 @@ int ctr__value_compact(const ctr__event *ev, const json_t *j, ctr__value *out)
   return CTR_OK;
 }
 
+/* Objects nested deeper, or holding more keys, than this are left to jansson. */
+enum { COMPACT_DEPTH = 16, COMPACT_KEYS = 32 };
+
+/* Written from the bytes with whitespace dropped, every other byte as it
+ * is: that is jansson's text only when the value holds no backslash (a
+ * string is then its bytes, and a walked record's strings hold no control
+ * character), no real (jansson reformats one), no "-0", no integer of more
+ * than 18 digits (no overflow to think about), and no object with a
+ * repeated key (jansson keeps the first place and the last value); and for
+ * objects of at most COMPACT_KEYS keys, COMPACT_DEPTH deep. */
+size_t ctr__bytes_compact(const char *v, size_t len, char *dst)
+{
+  if (memchr(v, '\\', len))
+    return (size_t)-1;
+  struct level {
+    bool object, want_key;
+    size_t nkeys;
+    ctr__str keys[COMPACT_KEYS];
+  } stack[COMPACT_DEPTH];
+  size_t depth = 0, k = 0;
+  for (size_t i = 0; i < len;) {
+    char c = v[i];
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      i++;
+      continue;
+    }
+    struct level *top = depth ? &stack[depth - 1] : NULL;
+    size_t end = i + 1;
+    if (c == '"') {
+      const char *q = memchr(v + i + 1, '"', len - i - 1);
+      if (!q)
+        return (size_t)-1;
+      end = (size_t)(q - v) + 1;
+      if (top && top->object && top->want_key) {
+        ctr__str key = {v + i + 1, end - i - 2};
+        for (size_t j = 0; j < top->nkeys; j++)
+          if (top->keys[j].len == key.len && memcmp(top->keys[j].s, key.s, key.len) == 0)
+            return (size_t)-1; /* a repeated key */
+        if (top->nkeys == COMPACT_KEYS)
+          return (size_t)-1;
+        top->keys[top->nkeys++] = key;
+        top->want_key = false;
+      }
+    } else if (c == '{' || c == '[') {
+      if (depth == COMPACT_DEPTH)
+        return (size_t)-1;
+      struct level *l = &stack[depth++];
+      l->object = l->want_key = c == '{';
+      l->nkeys = 0;
+    } else if (c == '}' || c == ']') {
+      if (!depth)
+        return (size_t)-1;
+      depth--;
+    } else if (c == ',') {
+      if (top && top->object)
+        top->want_key = true;
+    } else if (c != ':') { /* a number, true, false or null */
+      while (end < len && v[end] != ',' && v[end] != ']' && v[end] != '}' && v[end] != ' ' && v[end] != '\n' &&
+             v[end] != '\r' && v[end] != '\t')
+        end++;
+      size_t n = end - i;
+      bool number = c == '-' || (c >= '0' && c <= '9');
+      if (number && (memchr(v + i, '.', n) || memchr(v + i, 'e', n) || memchr(v + i, 'E', n) ||
+                     n > 18 + (c == '-') || (n == 2 && c == '-' && v[i + 1] == '0')))
+        return (size_t)-1;
+    }
+    memcpy(dst + k, v + i, end - i);
+    k += end - i;
+    i = end;
+  }
+  return depth ? (size_t)-1 : k;
+}
+
 /* ------------------------------------------------------------ eventTime */
 
 static bool digits(const char *s, int n, int *out)

@@ -21,7 +21,7 @@
 
 /* A field that is one top-level member re-serialised as compact JSON: from
  * the walked bytes where they hold it as jansson's text would be
- * (compact_bytes), else parsed. */
+ * (ctr__bytes_compact), else parsed. */
 #define COMPACT(fn, key)                                              \
   CTR__EXTRACT(fn)                                                    \
   {                                                                   \
@@ -138,82 +138,6 @@ static int concat(const ctr__event *ev, const sv *parts, size_t n, ctr__value *o
 
 /* ------------------------------------------------------------ compact JSON from the bytes */
 
-/* Objects nested deeper, or holding more keys, than this are left to jansson. */
-enum { COMPACT_DEPTH = 16, COMPACT_KEYS = 32 };
-
-/* The compact JSON ctr__value_compact writes for the parsed value v[0..len)
- * of a walked record, written from its bytes into dst (room for len bytes):
- * whitespace dropped, every other byte as it is. That is jansson's text
- * only when the value holds no backslash (a string is then its bytes, and a
- * walked record's strings hold no control character), no real (jansson
- * reformats one), no "-0", no integer of more than 18 digits (no overflow to
- * think about), and no object with a repeated key (jansson keeps the first
- * place and the last value); and for objects of at most COMPACT_KEYS keys,
- * COMPACT_DEPTH deep. The length written, or (size_t)-1 when the bytes
- * cannot tell. */
-static size_t compact_bytes(const char *v, size_t len, char *dst)
-{
-  if (memchr(v, '\\', len))
-    return (size_t)-1;
-  struct level {
-    bool object, want_key;
-    size_t nkeys;
-    ctr__str keys[COMPACT_KEYS];
-  } stack[COMPACT_DEPTH];
-  size_t depth = 0, k = 0;
-  for (size_t i = 0; i < len;) {
-    char c = v[i];
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-      i++;
-      continue;
-    }
-    struct level *top = depth ? &stack[depth - 1] : NULL;
-    size_t end = i + 1;
-    if (c == '"') {
-      const char *q = memchr(v + i + 1, '"', len - i - 1);
-      if (!q)
-        return (size_t)-1;
-      end = (size_t)(q - v) + 1;
-      if (top && top->object && top->want_key) {
-        ctr__str key = {v + i + 1, end - i - 2};
-        for (size_t j = 0; j < top->nkeys; j++)
-          if (top->keys[j].len == key.len && memcmp(top->keys[j].s, key.s, key.len) == 0)
-            return (size_t)-1; /* a repeated key */
-        if (top->nkeys == COMPACT_KEYS)
-          return (size_t)-1;
-        top->keys[top->nkeys++] = key;
-        top->want_key = false;
-      }
-    } else if (c == '{' || c == '[') {
-      if (depth == COMPACT_DEPTH)
-        return (size_t)-1;
-      struct level *l = &stack[depth++];
-      l->object = l->want_key = c == '{';
-      l->nkeys = 0;
-    } else if (c == '}' || c == ']') {
-      if (!depth)
-        return (size_t)-1;
-      depth--;
-    } else if (c == ',') {
-      if (top && top->object)
-        top->want_key = true;
-    } else if (c != ':') { /* a number, true, false or null */
-      while (end < len && v[end] != ',' && v[end] != ']' && v[end] != '}' && v[end] != ' ' && v[end] != '\n' &&
-             v[end] != '\r' && v[end] != '\t')
-        end++;
-      size_t n = end - i;
-      bool number = c == '-' || (c >= '0' && c <= '9');
-      if (number && (memchr(v + i, '.', n) || memchr(v + i, 'e', n) || memchr(v + i, 'E', n) ||
-                     n > 18 + (c == '-') || (n == 2 && c == '-' && v[i + 1] == '0')))
-        return (size_t)-1;
-    }
-    memcpy(dst + k, v + i, end - i);
-    k += end - i;
-    i = end;
-  }
-  return depth ? (size_t)-1 : k;
-}
-
 /* A top-level member as compact JSON from the walked bytes: true when
  * decided (*rc CTR_OK, or CTR_ENOMEM), false when jansson must write it. */
 static bool compact_member(const ctr__event *ev, const char *key, ctr__value *out, int *rc)
@@ -232,7 +156,7 @@ static bool compact_member(const ctr__event *ev, const char *key, ctr__value *ou
     *rc = CTR_ENOMEM;
     return true;
   }
-  size_t n = compact_bytes(s.v, s.len, p);
+  size_t n = ctr__bytes_compact(s.v, s.len, p);
   if (n == (size_t)-1)
     return false; /* the arena keeps the bytes until the record ends */
   p[n] = '\0';

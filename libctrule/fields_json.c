@@ -113,11 +113,11 @@ static int pointer_get(const ctr__event *ev, const char *ptr, const json_t **res
 
 /* json.value from a walked record's bytes, while the member it lies in is
  * unparsed: a string leaf without escapes, true, false and null are their
- * own bytes, and a pointer that leads nowhere is absent, without parsing the
- * member (a rule's output naming one string of a large responseElements
- * would otherwise parse it whole). Numbers (reformatted), containers
- * (compacted) and what only jansson can tell (ctr__step) are left to
- * pointer_get: false. */
+ * own bytes, numbers and containers their compact text where the bytes hold
+ * it (ctr__bytes_compact), and a pointer that leads nowhere is absent,
+ * without parsing the member (a rule's output naming one string of a large
+ * responseElements would otherwise parse it whole). What only jansson can
+ * tell (ctr__step, an escape, a real) is left to pointer_get: false. */
 static bool value_from_bytes(const ctr__event *ev, const char *ptr, ctr__value *out)
 {
   if (!ev->lazy || !ptr || !*ptr)
@@ -170,8 +170,20 @@ static bool value_from_bytes(const ctr__event *ev, const char *ptr, ctr__value *
   case 'n':
     ctr__value_cstr(out, "null");
     return true;
-  default:
-    return false;
+  default: { /* a number or a container: its compact text, where the bytes hold it */
+    char *p = ctr__arena_alloc(ev->arena, s.len + 1);
+    size_t len = p ? ctr__bytes_compact(s.v, s.len, p) : 0;
+    if (len == (size_t)-1)
+      return false;
+    if (p) {
+      p[len] = '\0';
+      ctr__value_str(out, p, len);
+    } else {
+      ev->lazy->failed = true; /* read as absent: nothing of the record is trusted */
+      ctr__value_absent(out);
+    }
+    return true;
+  }
   }
 }
 

@@ -1786,8 +1786,9 @@ Test(fields, rds_fields_need_no_parse)
   ev.lazy = NULL;
 }
 
-/* ct.request and its kind are written from the walked bytes: the member is
- * not parsed (a security group rule's request is read on every such call). */
+/* ct.request and its kind, and json.value's numbers and containers, are
+ * written from the walked bytes: the member is not parsed (a security group
+ * rule's request is read on every such call). */
 Test(fields, compact_members_need_no_parse)
 {
   load_json("{\"eventName\":\"AuthorizeSecurityGroupIngress\",\"requestParameters\": {\"groupId\": \"sg-1\","
@@ -1799,6 +1800,8 @@ Test(fields, compact_members_need_no_parse)
                     "\"toPort\":5432,\"ipRanges\":{\"items\":[{\"cidrIp\":\"0.0.0.0/0\"}]}}]},\"x\":\"x\"}");
   STR("ct.response", "null");
   STR("ct.additionaleventdata", "[1,true]");
+  JV("/requestParameters/ipPermissions/items/0/fromPort", "5432");
+  JV("/requestParameters/ipPermissions/items/0/ipRanges", "{\"items\":[{\"cidrIp\":\"0.0.0.0/0\"}]}");
   cr_assert_eq(json_object_size(root), 0, "a member was parsed");
   ev.lazy = NULL;
 }
