@@ -109,8 +109,10 @@ static ctr__str bstr(const bval *b)
 
 static bool bstr_is(const bval *b, const char *lit)
 {
+  if (b->kind != B_STRING) /* only a string has a span to look into */
+    return false;
   ctr__str s = bstr(b);
-  return b->kind == B_STRING && s.len == strlen(lit) && memcmp(s.s, lit, s.len) == 0;
+  return s.len == strlen(lit) && memcmp(s.s, lit, s.len) == 0;
 }
 
 /* A B_STRING as a value: its content copied into the arena, NUL-terminated. */

@@ -5,7 +5,10 @@
 #include "testutil.h"
 
 #include <criterion/criterion.h>
+#include <glob.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char record[] =
@@ -245,5 +248,99 @@ Test(fields, evt_num_is_the_record_index_plus_one)
   ctr_scanner_finish(sc);
   ctr_scanner_free(sc);
   cr_assert_str_eq(got.text, "0:1 5:6 ");
+  ctr_ruleset_unref(rs);
+}
+
+/* Objects below requestParameters and responseElements of root, at any
+ * depth (inside arrays too), the two themselves first: at most cap. */
+static size_t rds_objects(json_t *v, json_t **out, size_t n, size_t cap)
+{
+  if (json_is_object(v) && n < cap)
+    out[n++] = v;
+  const char *key;
+  json_t *child;
+  size_t i;
+  if (json_is_object(v)) {
+    json_object_foreach(v, key, child) n = rds_objects(child, out, n, cap);
+  } else if (json_is_array(v)) {
+    json_array_foreach(v, i, child) n = rds_objects(child, out, n, cap);
+  }
+  return n;
+}
+
+/* The built-in rules on `text` as the scanner reads it (fields from the
+ * walked bytes) and on the plain route (CTR_SCAN_NO_INDEX: parsed whole)
+ * give the same alerts. */
+static void rds_both_routes_agree(ctr_ruleset *rs, const char *text, const char *what)
+{
+  tu_matches fast = {0}, plain = {0};
+  size_t len = strlen(text);
+  cr_assert_eq(tu_scan(rs, text, len, 0, 0, &fast), CTR_OK, "%s: %s", what, text);
+  cr_assert_eq(tu_scan(rs, text, len, 0, CTR_SCAN_NO_INDEX, &plain), CTR_OK, "%s: %s", what, text);
+  cr_assert_str_eq(fast.text, plain.text, "%s: %s", what, text);
+  tu_matches_free(&fast);
+  tu_matches_free(&plain);
+}
+
+/* Found by fuzz_scanner in the RDS fields read from a record's bytes
+ * (de02c21): with attributeName misspelt, the check for "restore" read the
+ * content of an absent member (a null pointer plus one). The class: any
+ * member an RDS field reads, absent or of another JSON type. Every member of
+ * requestParameters and responseElements, at every depth, of every built-in
+ * rule's fixture record is in turn removed or given each JSON type, and the
+ * record scanned both ways; the sanitizer build aborts on a read of a
+ * missing value. */
+Test(fields, rds_members_absent_or_of_any_type_read_as_the_parse_does)
+{
+  ctr_compiler *c;
+  cr_assert_eq(ctr_compiler_new(&c), CTR_OK);
+  cr_assert_eq(ctr_compiler_add_builtin(c, "rds"), CTR_OK);
+  ctr_ruleset *rs = tu_compile_all(c);
+  glob_t g;
+  cr_assert_eq(glob(tu_tests("../libctrule/rules/tests/*.ndjson"), 0, NULL, &g), 0);
+  static const char *const kinds[] = {NULL, "null", "7", "-0.5", "\"\"", "\"restore\"", "true", "false",
+                                      "{}", "[]", "[\"999988887777\"]", "[\"all\"]", "{\"a\":\"b\"}"};
+  size_t variants = 0;
+  for (size_t f = 0; f < g.gl_pathc; f++) {
+    size_t flen;
+    char *data = tu_read(g.gl_pathv[f], &flen);
+    for (char *line = strtok(data, "\n"); line; line = strtok(NULL, "\n")) {
+      json_t *root = json_loads(line, 0, NULL);
+      if (!json_is_object(root)) { /* the fixtures hold bad records on purpose too */
+        json_decref(root);
+        continue;
+      }
+      json_t *objects[64];
+      size_t nobj = rds_objects(json_object_get(root, "requestParameters"), objects, 0, 64);
+      nobj = rds_objects(json_object_get(root, "responseElements"), objects, nobj, 64);
+      for (size_t o = 0; o < nobj; o++) {
+        const char *keys[64];
+        size_t nkeys = 0;
+        const char *key;
+        json_t *value;
+        json_object_foreach(objects[o], key, value) if (nkeys < 64) keys[nkeys++] = strdup(key);
+        for (size_t k = 0; k < nkeys; k++) {
+          json_t *old = json_incref(json_object_get(objects[o], keys[k]));
+          for (size_t v = 0; v < sizeof kinds / sizeof *kinds; v++) {
+            if (kinds[v])
+              json_object_set_new(objects[o], keys[k], json_loads(kinds[v], JSON_DECODE_ANY, NULL));
+            else
+              json_object_del(objects[o], keys[k]);
+            char *text = json_dumps(root, JSON_COMPACT);
+            cr_assert_not_null(text);
+            rds_both_routes_agree(rs, text, g.gl_pathv[f]);
+            free(text);
+            variants++;
+          }
+          json_object_set_new(objects[o], keys[k], old);
+          free((char *)keys[k]);
+        }
+      }
+      json_decref(root);
+    }
+    free(data);
+  }
+  globfree(&g);
+  cr_assert_gt(variants, 2000, "only %zu records tried", variants);
   ctr_ruleset_unref(rs);
 }
