@@ -28,7 +28,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The built-in RDS rules plus rules that fire on most records and render
- * fields of every family, so extraction runs on whatever the framer yields. */
+ * fields of every family, so extraction runs on whatever the framer yields
+ * (and, in the scan without the index, what each record's fields read from
+ * its walked bytes is held to its whole parse). */
 static const char extra_rules[] =
   "- rule: fuzz every record\n"
   "  desc: renders fields of every family\n"
@@ -37,7 +39,11 @@ static const char extra_rules[] =
   "    %ct.name %ct.src %ct.user %ct.user.arn %ct.user.identitytype %ct.region %ct.srcip\n"
   "    %ct.useragent %ct.error %ct.request %ct.response %ct.resources %s3.bucket %s3.key\n"
   "    %ec2.name %json.value[/requestParameters] %json.value[/detail/eventName] %evt.time\n"
-  "    %evt.datetime %evt.rawtime %rds.resource\n"
+  "    %evt.datetime %evt.rawtime %rds.resource %rds.instance %rds.snapshot.type %rds.public\n"
+  "    %rds.shared.accounts %rds.shared.foreign_accounts %rds.shared.foreign %rds.backup_retention\n"
+  "    %rds.skip_final_snapshot %rds.kms.account %ct.additionaleventdata %ct.user.accountid\n"
+  "    %json.value[/responseElements/instancesSet/items/0] %json.value[/requestParameters/a/0]\n"
+  "    %json.values[requestParameters.dBInstanceIdentifier] %json.values[resources.ARN]\n"
   "  priority: DEBUG\n"
   "  source: aws_cloudtrail\n"
   "- rule: fuzz regex\n"
