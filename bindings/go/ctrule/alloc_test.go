@@ -1,6 +1,7 @@
 package ctrule_test
 
 import (
+	"runtime"
 	"testing"
 
 	"github.com/libctrule/libctrule/bindings/go/ctrule"
@@ -53,3 +54,68 @@ func TestAllocationsPerAlert(t *testing.T) {
 			per, allocs, perScan, base, alertAllocs)
 	}
 }
+
+// TestBytesPerAlert holds what a scan that delivers every Alert allocates
+// beyond the same scan with no callback to the alert's own bytes (its
+// record, JSON line, output and field values, copied once) and a bounded
+// rest: its strings' headers, its Fields map and the allocator's rounding.
+// The rule's name, source, tags and field names are shared by its alerts,
+// not copied per alert.
+func TestBytesPerAlert(t *testing.T) {
+	data := sharedData(t, "records.ndjson")
+	rs := mustCompile(t, ctrule.LoadString("test.yml", testRules))
+	var own, alerts int
+	measure := func(onMatch func(ctrule.Alert) error) uint64 {
+		sc, err := rs.NewScanner(onMatch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sc.Close()
+		scan := func() {
+			if _, err := sc.Write(data); err != nil {
+				t.Fatal(err)
+			}
+			if err := sc.Finish(); err != nil {
+				t.Fatal(err)
+			}
+			if err := sc.Reset(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		scan() // warm: the scanner's own buffers
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		scan()
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	base := measure(nil)
+	building := measure(func(a ctrule.Alert) error {
+		alerts++
+		own += len(a.Raw) + len(a.JSON) + len(a.Output)
+		for _, v := range a.Fields {
+			if v != nil {
+				own += len(*v)
+			}
+		}
+		return nil
+	})
+	alerts /= 2 // two scans: the warm one and the measured one
+	own /= 2
+	if alerts < 100 {
+		t.Fatalf("%d alerts per scan: too few to tell what an alert allocates", alerts)
+	}
+	perAlert := float64(building-base) / float64(alerts)
+	ownPerAlert := float64(own) / float64(alerts)
+	t.Logf("%.0f bytes allocated per alert, %.0f of them its own", perAlert, ownPerAlert)
+	if rest := perAlert - ownPerAlert; rest > maxAlertOverhead {
+		t.Errorf("%.0f bytes per alert beyond its own %.0f, more than %d", rest, ownPerAlert, maxAlertOverhead)
+	}
+}
+
+// maxAlertOverhead is the bytes an Alert may take beyond its own: a few
+// string headers, a Fields map of a few entries (Go 1.24's: a header and a
+// group of eight slots), and the size classes' rounding of the block. On
+// the shared records: 436 (Go 1.26); 616 when the rule's names were copied
+// into every alert with the pack's lengths.
+const maxAlertOverhead = 512
