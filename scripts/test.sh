@@ -2,7 +2,9 @@
 # Sets up a fresh machine and runs every test of libctrule:
 #   1. the C suite (Criterion) in a normal build,
 #   2. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer,
-#   3. the end-to-end, Python and Go suites of the components that exist.
+#   3. scripts/test.d/*: the end-to-end, Python and Go suites of the
+#      components that exist, the fuzz smoke, and the C suite once more under
+#      clang's UBSan.
 # Idempotent; exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
