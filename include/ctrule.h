@@ -312,9 +312,9 @@ CTR_API int ctr_match_json(const ctr_match *m, unsigned flags, char **out, size_
  *  *len > cap, buf holds its first cap bytes and a caller retries with
  *  *len bytes. Nothing is written past the line and its NUL nor beyond
  *  cap; when *len < cap the line is written in place (no memory is
- *  allocated for it). CTR_EINVAL for an unknown flag or buf NULL with cap > 0,
- *  CTR_ENOMEM (buf's bytes then undefined); *len is written only on
- *  success. Call it only during the match callback. */
+ *  allocated for it). CTR_EINVAL for an unknown flag, m or len NULL, or buf
+ *  NULL with cap > 0; CTR_ENOMEM (buf's bytes then undefined); *len is
+ *  written only on success. Call it only during the match callback. */
 CTR_API int ctr_match_json_to(const ctr_match *m, unsigned flags, char *buf, size_t cap, size_t *len);
 /** Releases memory the library handed to the caller (ctr_match_json).
  *  NULL-safe. */

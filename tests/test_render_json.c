@@ -287,6 +287,15 @@ static int compare_lines(const ctr_match *m, void *ud)
       cr_assert_fail("rule %s, record %llu, flags %#x:\n got  %s\n want %s", r,
                      (unsigned long long)ctr_match_record_index(m), flags, got, want);
     s->lines++;
+    if (flags == 0) { /* what ctr_match_json_to refuses, *len untouched */
+      char one;
+      size_t n = 777;
+      cr_assert_eq(ctr_match_json_to(m, 0, NULL, 5, &n), CTR_EINVAL);
+      cr_assert_eq(ctr_match_json_to(m, 0, &one, 1, NULL), CTR_EINVAL);
+      cr_assert_eq(ctr_match_json_to(NULL, 0, &one, 1, &n), CTR_EINVAL);
+      cr_assert_eq(ctr_match_json_to(m, CTR__JSON_ALL + 1, &one, 1, &n), CTR_EINVAL);
+      cr_assert_eq(n, 777);
+    }
     if (flags == CTR_JSON_EVENT_ID) {
       for (size_t cap = 0; cap <= len + 1; cap++)
         check_json_to(m, flags, got, len, cap);
