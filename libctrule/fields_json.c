@@ -111,6 +111,57 @@ static int pointer_get(const ctr__event *ev, const char *ptr, const json_t **res
   return CTR_OK;
 }
 
+/* A value found in a walked record's bytes (s), as json.value gives it: a
+ * string without escapes its content, true, false and null their words,
+ * a number or a container its compact text where the bytes hold it
+ * (ctr__bytes_compact); json.values (`values`) gives null no value, and
+ * leaves an array (each element a value) to jansson. false: jansson must
+ * read it. */
+static bool leaf_from_bytes(const ctr__event *ev, const ctr__bspan *s, bool values, ctr__value *out)
+{
+  const char *str = NULL;
+  size_t len = 0;
+  switch (s->v[0]) {
+  case '"':
+    if (!s->plain)
+      return false;
+    str = ctr__bytes_string(ev, s);
+    len = s->len - 2;
+    break;
+  case 't':
+    ctr__value_cstr(out, "true");
+    return true;
+  case 'f':
+    ctr__value_cstr(out, "false");
+    return true;
+  case 'n':
+    if (values)
+      ctr__value_absent(out);
+    else
+      ctr__value_cstr(out, "null");
+    return true;
+  default: {
+    if (values && s->v[0] == '[')
+      return false;
+    char *p = ctr__arena_alloc(ev->arena, s->len + 1);
+    len = p ? ctr__bytes_compact(s->v, s->len, p) : 0;
+    if (len == (size_t)-1)
+      return false;
+    if (p)
+      p[len] = '\0';
+    str = p;
+    break;
+  }
+  }
+  if (str) {
+    ctr__value_str(out, str, len);
+  } else {
+    ev->lazy->failed = true; /* out of memory: read as absent, and nothing of the record is trusted */
+    ctr__value_absent(out);
+  }
+  return true;
+}
+
 /* json.value from a walked record's bytes, while the member it lies in is
  * unparsed: a string leaf without escapes, true, false and null are their
  * own bytes, numbers and containers their compact text where the bytes hold
@@ -150,41 +201,7 @@ static bool value_from_bytes(const ctr__event *ev, const char *ptr, ctr__value *
     ctr__value_absent(out);
     return true;
   }
-  switch (s.v[0]) {
-  case '"': {
-    if (!s.plain)
-      return false;
-    const char *str = ctr__bytes_string(ev, &s);
-    if (str)
-      ctr__value_str(out, str, s.len - 2);
-    else
-      ctr__value_absent(out);
-    return true;
-  }
-  case 't':
-    ctr__value_cstr(out, "true");
-    return true;
-  case 'f':
-    ctr__value_cstr(out, "false");
-    return true;
-  case 'n':
-    ctr__value_cstr(out, "null");
-    return true;
-  default: { /* a number or a container: its compact text, where the bytes hold it */
-    char *p = ctr__arena_alloc(ev->arena, s.len + 1);
-    size_t len = p ? ctr__bytes_compact(s.v, s.len, p) : 0;
-    if (len == (size_t)-1)
-      return false;
-    if (p) {
-      p[len] = '\0';
-      ctr__value_str(out, p, len);
-    } else {
-      ev->lazy->failed = true; /* read as absent: nothing of the record is trusted */
-      ctr__value_absent(out);
-    }
-    return true;
-  }
-  }
+  return leaf_from_bytes(ev, &s, false, out);
 }
 
 /* json.value[ptr]: a string leaf unquoted; any other value as compact JSON
@@ -450,9 +467,8 @@ static void set_values(const vlist *l, ctr__value *out)
 
 /* json.values from a walked record's bytes while the member is unparsed
  * (correlations group by such paths on every match they count): a path that
- * meets no array, to a string without escapes, true, false or null, or to
- * nothing. false: jansson reads it (an array on the way or at the end, a
- * number or an object to compact, an escape). */
+ * meets no array, to a leaf leaf_from_bytes reads, or to nothing. false:
+ * jansson reads it (an array on the way or at the end, an escape, a real). */
 static bool values_from_bytes(const ctr__event *ev, const char *arg, ctr__value *out)
 {
   if (!ev->lazy || !arg || !*arg)
@@ -486,29 +502,7 @@ static bool values_from_bytes(const ctr__event *ev, const char *arg, ctr__value 
     ctr__value_absent(out);
     return true;
   }
-  switch (s.v[0]) {
-  case '"': {
-    if (!s.plain)
-      return false;
-    const char *str = ctr__bytes_string(ev, &s);
-    if (str)
-      ctr__value_str(out, str, s.len - 2);
-    else
-      ctr__value_absent(out); /* read as absent, ev->lazy->failed set: nothing of the record is trusted */
-    return true;
-  }
-  case 'n': /* null has no value */
-    ctr__value_absent(out);
-    return true;
-  case 't':
-    ctr__value_cstr(out, "true");
-    return true;
-  case 'f':
-    ctr__value_cstr(out, "false");
-    return true;
-  default:
-    return false;
-  }
+  return leaf_from_bytes(ev, &s, true, out);
 }
 
 /* json.values[a.b.c]: the values of a dotted path, arrays crossed; absent
