@@ -447,6 +447,8 @@ Test(render_json, adversarial_values_and_times_are_the_reference_line_under_ever
     "1970-01-01T00:00:00Z", "1970-01-01T00:00:00.000000001Z", "1999-12-31T23:59:59.999999999Z",
     "2000-02-29T12:00:00Z", "2000-03-01T00:00:00Z", "2024-12-31T23:59:59Z", "2100-02-28T23:59:59Z",
     "2100-03-01T00:00:00Z", "2262-04-11T23:47:16Z", "not a time", "1960-06-01T00:00:00Z",
+    /* evt.time in ns: seconds of one digit, of two, of three */
+    "1970-01-01T00:00:05.5Z", "1970-01-01T00:01:39.000000070Z", "1970-01-01T00:01:40Z",
   };
   for (size_t k = 0; k < sizeof times / sizeof times[0]; k++)
     adversarial_record(&t, n++, times[k], "plain");
