@@ -264,10 +264,10 @@ static int eval_multi(ctr__evalctx *cx, const ctr__cexpr *e, ctr__value *out)
 
 int ctr__eval_expr(ctr__evalctx *cx, const ctr__cexpr *e, ctr__value *out)
 {
+  if (e->tf == CTR__TF_NONE) /* most expressions: a field, extract_slot writes all of *out */
+    return extract_slot(cx, e->slot, out);
   memset(out, 0, sizeof *out);
   switch (e->tf) {
-  case CTR__TF_NONE:
-    return extract_slot(cx, e->slot, out);
   case CTR__TF_LIT:
     ctr__value_str(out, e->lit.s, e->lit.len);
     return CTR_OK;
