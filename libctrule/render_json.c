@@ -96,17 +96,26 @@ static inline bool byte_plain(unsigned char c)
 /* How many of s[0..n) from the start need no escaping: 16 bytes at a
  * time, a control byte, '"', '\\' or a byte >= 0x80 (UTF-8, checked
  * apart) ending the run; as signed bytes, those >= 0x80 are below 0x20. */
-static size_t plain_run(const unsigned char *s, size_t n)
+static inline unsigned block_hits(const unsigned char *s)
 {
   const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+  __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+  __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                             _mm_cmplt_epi8(v, space));
+  return (unsigned)_mm_movemask_epi8(hit);
+}
+
+static size_t plain_run(const unsigned char *s, size_t n)
+{
   size_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-    __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-                               _mm_cmplt_epi8(v, space));
-    unsigned mask = (unsigned)_mm_movemask_epi8(hit);
+    unsigned mask = block_hits(s + i);
     if (mask)
       return i + (size_t)__builtin_ctz(mask);
+  }
+  if (i < n && n >= 16) { /* the rest: the last 16 bytes, those already seen masked off */
+    unsigned mask = block_hits(s + n - 16) >> (i - (n - 16));
+    return mask ? i + (size_t)__builtin_ctz(mask) : n;
   }
   while (i < n && byte_plain(s[i]))
     i++;
