@@ -19,30 +19,51 @@ typedef struct centry {
   char *id, *time, *value; /* eventID, eventTime as written, value_count's value (owned) */
 } centry;
 
+/* Free runs in the middle of a group's matches: one per place matches keep
+ * arriving at (a source read in time order far from the others), so up to
+ * CSEQ_GAPS + 1 such sources in turn (the last one at the end) cost O(1) a
+ * match. */
+#define CSEQ_GAPS 4
+
 /* n entries sorted by (t, seq) in a circular buffer of cap (a power of
- * two): from buf[head] on, the entries before the gap (gap_at of them), the
- * gap (`gap` free slots, maybe none), the rest, then the slack (the other
- * free slots) up to head again. A match is placed where making room moves
- * the fewest entries: those on one side of it shifted a slot into the
- * slack (none at either end), or the gap brought to it the fewer way round
- * the ring (opened from half the slack if there is none; ties go to the
- * gap, which then stays after the match). So a stream in time order
- * costs O(1) a match at the end, and so does a second one read in the
- * middle of the group (two sources read one after the other, or
- * alternating with one far behind); the front spent or let go joins the
- * slack without moving anything. A third stream far from both costs the
- * entries between, as moving the shorter side did (docs/sigma.md, "Limits
- * and lateness"). */
+ * two, at most 2^31: more is CTR_ENOMEM): from buf[head] on, the entries before gap_at[0], a
+ * gap of gap[0] free slots, the entries up to gap_at[1], its gap, ..., the
+ * rest, then the slack (the other free slots) up to head again. The ng
+ * gaps in use lie strictly inside (0 < gap_at[0] < ... < n) and are not
+ * empty; a gap at either end is slack. A match is placed into the gap at
+ * its place (which then stays after it: the next match of that source
+ * moves nothing), at either end into the slack, else next to the nearest
+ * free run when it is a few entries away; farther, a new gap opens there
+ * from half the slack (moving the shorter side once), or, when the slack
+ * is too small for that to pay, the buffer is laid out afresh with the
+ * free room shared among the gaps, the new place and the slack (twice as
+ * large when the free room is under an eighth). With CSEQ_GAPS in use, a
+ * match far from all of them moves those between it and the nearest one
+ * (docs/sigma.md, "Limits and lateness"). The front spent or let go joins
+ * the slack without moving anything. */
 typedef struct cseq {
   centry *buf;
-  size_t cap, n, head, gap_at, gap;
+  uint32_t cap, n, head; /* 32 bits: a group held in memory as small as many groups need */
+  /* the last gap's place and the free slots of all (0 and 0 with none: an
+   * entry past the last gap is found in one test) */
+  uint32_t last_at, in_gaps;
+  uint32_t ng, gap_at[CSEQ_GAPS], gap[CSEQ_GAPS];
 } cseq;
 
-/* The i-th entry (i < q->n). */
-static inline centry *cseq_at(const cseq *q, size_t i)
+/* The ring slot of the i-th entry (i <= q->n: n is where the slack starts). */
+static inline size_t cseq_slot(const cseq *q, size_t i)
 {
-  return &q->buf[(q->head + i + (i >= q->gap_at ? q->gap : 0)) & (q->cap - 1)];
+  size_t o = q->head + i;
+  if (i >= q->last_at)
+    o += q->in_gaps;
+  else
+    for (size_t k = 0; i >= q->gap_at[k]; k++)
+      o += q->gap[k];
+  return o & (q->cap - 1);
 }
+
+/* The i-th entry (i < q->n). */
+static inline centry *cseq_at(const cseq *q, size_t i) { return &q->buf[cseq_slot(q, i)]; }
 
 /* Whether arrival a came before b. 32 bits in the entry's padding (a
  * larger entry made moving entries slower): compared by their difference,
@@ -70,34 +91,47 @@ void ctr__cseq_drop_front(cseq *q, size_t k);
 /* Frees every entry and the buffer; q is left empty. */
 void ctr__cseq_free(cseq *q);
 
-/* A search looks only at the segment (the entries before the gap, or
- * after it) where its answer lies, in which an entry's slot is its index
- * plus an offset: no test of the gap in every probe. Inline, as the
- * searches were before the state was split into files: a match makes
- * several. */
-typedef struct cseg {
-  size_t lo, hi, off;
-} cseg;
-
-static inline cseg cseq_segment(const cseq *q, bool after_gap)
+/* The first entry e for which later(e) (entries for which it is false come
+ * first): only the run of entries between two gaps where the answer lies
+ * is searched, in which an entry's slot is its index plus an offset, with
+ * no test of the gaps in every probe. Inline, as the searches were before
+ * the state was split into files: a match makes several. by_seq: later(e)
+ * is centry_after(e, t, seq), else e->t > t. */
+static inline bool cseq_later(const centry *e, int64_t t, uint32_t seq, bool by_seq)
 {
-  return after_gap ? (cseg){q->gap_at + 1, q->n, q->head + q->gap} : (cseg){0, q->gap_at, q->head};
+  return e->t > t || (by_seq && e->t == t && seq_before(seq, e->seq));
+}
+
+static inline size_t cseq_search(const cseq *q, int64_t t, uint32_t seq, bool by_seq)
+{
+  size_t mask = q->cap - 1, lo = 0, hi = q->n, off = q->head;
+  if (q->ng && !cseq_later(&q->buf[(q->head + q->last_at + q->in_gaps) & mask], t, seq, by_seq)) {
+    lo = q->last_at + 1; /* after the last gap, as a search of recent matches mostly is */
+    off = q->head + q->in_gaps;
+  } else if (q->ng) {
+    hi = q->last_at;
+    for (size_t k = 0, gaps = 0; k + 1 < q->ng; k++) {
+      gaps += q->gap[k];
+      if (cseq_later(&q->buf[(q->head + q->gap_at[k] + gaps) & mask], t, seq, by_seq)) {
+        hi = q->gap_at[k];
+        break;
+      }
+      lo = q->gap_at[k] + 1;
+      off = q->head + gaps;
+    }
+  }
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (cseq_later(&q->buf[(off + mid) & mask], t, seq, by_seq))
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return lo;
 }
 
 /* The first entry later than t (q->n: none). */
-static inline size_t ctr__cseq_later_than(const cseq *q, int64_t t)
-{
-  size_t mask = q->cap - 1;
-  cseg g = cseq_segment(q, q->gap_at < q->n && cseq_at(q, q->gap_at)->t <= t);
-  while (g.lo < g.hi) {
-    size_t mid = g.lo + (g.hi - g.lo) / 2;
-    if (q->buf[(g.off + mid) & mask].t <= t)
-      g.lo = mid + 1;
-    else
-      g.hi = mid;
-  }
-  return g.lo;
-}
+static inline size_t ctr__cseq_later_than(const cseq *q, int64_t t) { return cseq_search(q, t, 0, false); }
 
 /* The first entry at or after t. */
 static inline size_t ctr__cseq_first_from(const cseq *q, int64_t t)
@@ -106,25 +140,10 @@ static inline size_t ctr__cseq_first_from(const cseq *q, int64_t t)
 }
 
 /* Whether entry e comes after (t, seq). */
-static inline bool centry_after(const centry *e, int64_t t, uint32_t seq)
-{
-  return e->t > t || (e->t == t && seq_before(seq, e->seq));
-}
+static inline bool centry_after(const centry *e, int64_t t, uint32_t seq) { return cseq_later(e, t, seq, true); }
 
 /* The first entry that comes after (t, seq). */
-static inline size_t ctr__cseq_after_of(const cseq *q, int64_t t, uint32_t seq)
-{
-  size_t mask = q->cap - 1;
-  cseg g = cseq_segment(q, q->gap_at < q->n && !centry_after(cseq_at(q, q->gap_at), t, seq));
-  while (g.lo < g.hi) {
-    size_t mid = g.lo + (g.hi - g.lo) / 2;
-    if (!centry_after(&q->buf[(g.off + mid) & mask], t, seq))
-      g.lo = mid + 1;
-    else
-      g.hi = mid;
-  }
-  return g.lo;
-}
+static inline size_t ctr__cseq_after_of(const cseq *q, int64_t t, uint32_t seq) { return cseq_search(q, t, seq, true); }
 
 /* The index of entry (t, seq), SIZE_MAX when q does not hold it. */
 size_t ctr__cseq_find(const cseq *q, int64_t t, uint32_t seq);

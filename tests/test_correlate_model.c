@@ -14,8 +14,9 @@
  * has few values seen again out of order within the lateness, where a late
  * match completes a window holding a value's earlier match only; one in
  * eight is several sources of a few groups, each in time order, read one
- * after the other or one lagging record by record: matches land in the
- * middle of large groups).
+ * after the other or one lagging record by record, or, one in sixteen,
+ * 3-6 sources in turn each further behind: matches land in the middle of
+ * large groups, far from the one placed before).
  *
  * A failure names the seed and what it made; CTR_MODEL_SEEDS=N runs N
  * streams (default 32), CTR_MODEL_DUMP=DIR writes the last stream compared,
@@ -194,8 +195,16 @@ static void random_spec(uint64_t *s, mspec *c)
  * turn), or every other record lagging behind by half the lateness or by
  * more than twice it. A match then lands in the middle of a large group,
  * next to the one before or far from it. */
-static void as_sources(uint64_t *s, mconf *cf)
+static void as_sources(uint64_t *s, mconf *cf, bool far)
 {
+  if (far) { /* 3-6 sources in turn record by record, each a share of the lateness behind the one before:
+                every match lands far from the one placed before it */
+    size_t nsrc = 3 + below(s, 4);
+    int64_t lag = (int64_t)(cf->lateness / nsrc);
+    for (size_t i = 0; i < cf->nrec; i++)
+      cf->r[i].t -= (int64_t)(i % nsrc) * lag;
+    return;
+  }
   size_t nsrc = 2 + below(s, 3);
   if (below(s, 3) == 0) {
     int64_t lag = (int64_t)(below(s, 2) ? cf->lateness / 2 : 2 * cf->lateness + 1);
@@ -292,7 +301,7 @@ static void random_conf(uint64_t seed, mconf *cf)
     r->val = below(&s, 100) < 5 ? -1 : (int)below(&s, pool);
   }
   if (sources)
-    as_sources(&s, cf);
+    as_sources(&s, cf, seed % 16 == 15);
 }
 
 static char *rules_yaml(const mconf *cf)

@@ -5,7 +5,10 @@
  * the matches; linear is 10). A benchmark, not a test: it exits non-zero
  * only when a scan fails, never on a figure (docs/performance.md).
  *
- *   ctrule-cliffs [N] [--all]   (default 4000: 4,000 and 40,000 matches)
+ *   ctrule-cliffs [N] [--all] [--only TEXT]   (default 4000: 4,000 and 40,000 matches)
+ *
+ * --only runs the workloads whose description holds TEXT (any of them, not
+ * only the default ones), to profile one.
  *
  * --all adds the two sources read one after the other under value_count
  * and temporal_ordered (the same buffers as event_count's), two sources
@@ -159,10 +162,19 @@ out:
 
 int main(int argc, char **argv)
 {
-  bool all = argc > 2 && strcmp(argv[2], "--all") == 0;
+  bool all = false, usage = false;
+  const char *only = NULL;
   size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 4000;
-  if (n < 200 || n % 100 || argc > 3 || (argc == 3 && !all)) {
-    fprintf(stderr, "usage: %s [N] [--all]   (N >= 200, a multiple of 100; default 4000)\n", argv[0]);
+  for (int a = 2; a < argc; a++) {
+    if (strcmp(argv[a], "--all") == 0)
+      all = true;
+    else if (strcmp(argv[a], "--only") == 0 && a + 1 < argc)
+      only = argv[++a];
+    else
+      usage = true;
+  }
+  if (n < 200 || n % 100 || usage) {
+    fprintf(stderr, "usage: %s [N] [--all] [--only TEXT]   (N >= 200, a multiple of 100; default 4000)\n", argv[0]);
     return 2;
   }
   static const struct {
@@ -219,7 +231,7 @@ int main(int argc, char **argv)
          n, 10 * n);
   int failed = 0;
   for (size_t i = 0; i < sizeof loads / sizeof loads[0]; i++) {
-    if (loads[i].extra && !all)
+    if (only ? !strstr(loads[i].what, only) : loads[i].extra && !all)
       continue;
     char yaml[2048];
     snprintf(yaml, sizeof yaml, "%s%s", RULES, loads[i].correlation);
