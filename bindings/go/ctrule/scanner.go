@@ -33,9 +33,10 @@ func FirstMatch() ScanOption {
 	return func(c *scanConfig) { c.flags |= uint(capi.CTR_SCAN_FIRST_MATCH) }
 }
 
-// NoIndex evaluates every enabled rule on every record, without the
-// eventName index and literal prefilter. Results are identical; it exists for
-// tests and benchmarks.
+// NoIndex evaluates every enabled rule on every record, each record parsed
+// whole: no eventName index, no literal prefilter, no field read from the
+// bytes the framer walked (the plain route every fast path is tested
+// against). Results are identical; it exists for tests and benchmarks.
 func NoIndex() ScanOption {
 	return func(c *scanConfig) { c.flags |= uint(capi.CTR_SCAN_NO_INDEX) }
 }

@@ -570,7 +570,8 @@ class Scanner:
         on_error: callback per record error, or None.
         strict: stop and raise on the first record that cannot be evaluated.
         first_match: report only the first matching rule of each record.
-        no_index: evaluate every rule on every record (same results; slower).
+        no_index: evaluate every rule on every record, each parsed whole (the
+            plain route every fast path is tested against; same results, slower).
         no_correlation: keep no correlation state and make no correlation
             alert (``CTR_SCAN_NO_CORRELATION``): the matches ``generate:
             false`` would keep quiet are delivered with ``Alert.silenced``
