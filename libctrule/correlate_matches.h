@@ -92,8 +92,8 @@ void ctr__cseq_drop_front(cseq *q, size_t k);
 void ctr__cseq_free(cseq *q);
 
 /* The first entry e for which later(e) (entries for which it is false come
- * first): only the run of entries between two gaps where the answer lies
- * is searched, in which an entry's slot is its index plus an offset, with
+ * first): past the ends, only the run of entries between two gaps where
+ * the answer lies is searched, in which an entry's slot is its index plus an offset, with
  * no test of the gaps in every probe. Inline, as the searches were before
  * the state was split into files: a match makes several. by_seq: later(e)
  * is centry_after(e, t, seq), else e->t > t. */
@@ -105,6 +105,12 @@ static inline bool cseq_later(const centry *e, int64_t t, uint32_t seq, bool by_
 static inline size_t cseq_search(const cseq *q, int64_t t, uint32_t seq, bool by_seq)
 {
   size_t mask = q->cap - 1, lo = 0, hi = q->n, off = q->head;
+  /* before every entry (a window start a timespan back) or after every one
+   * (a match in time order): one probe */
+  if (!q->n || cseq_later(&q->buf[q->head & mask], t, seq, by_seq))
+    return 0;
+  if (!cseq_later(&q->buf[(q->head + q->n - 1 + q->in_gaps) & mask], t, seq, by_seq))
+    return q->n;
   if (q->ng && !cseq_later(&q->buf[(q->head + q->last_at + q->in_gaps) & mask], t, seq, by_seq)) {
     lo = q->last_at + 1; /* after the last gap, as a search of recent matches mostly is */
     off = q->head + q->in_gaps;

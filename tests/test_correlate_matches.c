@@ -19,7 +19,7 @@
 /* The model: the same entries in a plain array, in order. */
 typedef struct model {
   centry *v;
-  size_t n, cap;
+  size_t n, cap, peak; /* peak: the most entries held at once */
 } model;
 
 static uint32_t arrivals;
@@ -48,6 +48,9 @@ static void agree(const cseq *q, const model *m)
   }
   cr_assert(q->n + free_in_gaps <= q->cap);
   cr_assert_eq(q->in_gaps, free_in_gaps);
+  /* the buffer: at most 16/7 of the most entries held (docs/sigma.md) */
+  cr_assert(q->cap <= 8 || m->peak == 0 || 7 * (size_t)q->cap <= 16 * m->peak, "cap %u for a peak of %zu",
+            (unsigned)q->cap, m->peak);
   cr_assert_eq(q->last_at, q->ng ? q->gap_at[q->ng - 1] : 0);
   for (size_t i = 0; i < m->n; i++) {
     const centry *e = cseq_at(q, i);
@@ -93,6 +96,7 @@ static void place(cseq *q, model *m, int64_t t)
   memmove(m->v + at + 1, m->v + at, (m->n - at) * sizeof *m->v);
   m->v[at] = e; /* the model borrows the strings q owns */
   m->n++;
+  m->peak = m->n > m->peak ? m->n : m->peak;
 }
 
 static void take(cseq *q, model *m, size_t i)
@@ -134,7 +138,7 @@ static void layout(cseq *q, model *m, size_t cap, size_t head, size_t n, size_t 
                    const size_t *len)
 {
   *q = (cseq){.buf = calloc(cap, sizeof(centry)), .cap = cap, .n = n, .head = head, .ng = (uint32_t)ng};
-  *m = (model){.v = calloc(n + 1, sizeof(centry)), .cap = n + 1, .n = n};
+  *m = (model){.v = calloc(n + 1, sizeof(centry)), .cap = n + 1, .n = n, .peak = n};
   cr_assert(q->buf && m->v);
   for (size_t k = 0; k < ng; k++) {
     q->gap_at[k] = (uint32_t)at[k];

@@ -12,10 +12,12 @@
  *
  * --all adds the two sources read one after the other under value_count
  * and temporal_ordered (the same buffers as event_count's), two sources
- * alternating record by record, one far behind the other, and a known cost
- * that is no target: three sources in turn, two of them far behind, so that
- * every third match lands far from the one before (docs/sigma.md, "Limits
- * and lateness"). */
+ * alternating record by record, one far behind the other, three and five
+ * sources in turn, each far behind the one before, so that every match
+ * lands far from the one placed before it (a group keeps a gap for each of
+ * up to five), and a known cost that is no target: eight sources in turn,
+ * more than a group keeps gaps for (docs/sigma.md, "Limits and
+ * lateness"). */
 #include <ctrule.h>
 
 #include <stdbool.h>
@@ -78,13 +80,29 @@ static void two_sources_alternating(size_t i, size_t n, size_t *sec, char user[1
   snprintf(snap, 16, "v%u", (unsigned)i);
 }
 
-/* one principal, three sources in turn record by record over 15 minutes,
- * the second 300 s and the third 600 s behind the first */
-static void three_sources_in_turn(size_t i, size_t n, size_t *sec, char user[16], char snap[16])
+/* one principal, k sources in turn record by record over 15 minutes, each
+ * 900 / k s behind the one before */
+static void sources_in_turn(size_t k, size_t i, size_t n, size_t *sec, char user[16], char snap[16])
 {
-  *sec = (i / 3) * 299 / (n / 3) + 300 * (2 - i % 3);
+  size_t lag = 900 / k;
+  *sec = (i / k) * (lag - 1) / (n / k) + lag * (k - 1 - i % k);
   snprintf(user, 16, "m");
   snprintf(snap, 16, "v%u", (unsigned)i);
+}
+
+static void three_sources_in_turn(size_t i, size_t n, size_t *sec, char user[16], char snap[16])
+{
+  sources_in_turn(3, i, n, sec, user, snap);
+}
+
+static void five_sources_in_turn(size_t i, size_t n, size_t *sec, char user[16], char snap[16])
+{
+  sources_in_turn(5, i, n, sec, user, snap);
+}
+
+static void eight_sources_in_turn(size_t i, size_t n, size_t *sec, char user[16], char snap[16])
+{
+  sources_in_turn(8, i, n, sec, user, snap);
 }
 
 /* one principal, n/2 snapshots each deleted twice in turn, in files of 100
@@ -222,9 +240,15 @@ int main(int argc, char **argv)
     {"two sources alternating, one 450 s behind (event_count)",
      "title: C\ncorrelation:\n  type: event_count\n  rules: [Deleted]\n  timespan: 1d\n  condition: {gte: 10000000}\n",
      two_sources_alternating, false, true},
-    {"known cost: three sources in turn, 300 and 600 s behind (event_count)",
+    {"three sources in turn, each 300 s behind the one before (event_count)",
      "title: C\ncorrelation:\n  type: event_count\n  rules: [Deleted]\n  timespan: 1d\n  condition: {gte: 10000000}\n",
      three_sources_in_turn, false, true},
+    {"five sources in turn, each 180 s behind the one before (event_count)",
+     "title: C\ncorrelation:\n  type: event_count\n  rules: [Deleted]\n  timespan: 1d\n  condition: {gte: 10000000}\n",
+     five_sources_in_turn, false, true},
+    {"known cost: eight sources in turn, each 112 s behind the one before",
+     "title: C\ncorrelation:\n  type: event_count\n  rules: [Deleted]\n  timespan: 1d\n  condition: {gte: 10000000}\n",
+     eight_sources_in_turn, false, true},
   };
   printf("correlation workloads, CPU of one scan (best of 3) at %zu and %zu matches (alerts: at the larger); target: no "
          "cliff, at most 25x for 10x the matches (linear: 10x)\n",
