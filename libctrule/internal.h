@@ -314,6 +314,11 @@ typedef struct ctr__event {
   int64_t time_ns;    /* eventTime parsed, 0 if absent/invalid */
   ctr__arena *arena;  /* scratch for values built by extractors; reset per event */
   const char *hostname; /* for evt.hostname; never NULL */
+  /* What the walk that cut the record read of it (its top-level strings
+   * and userIdentity, already found): set by the scanner for a lazy event,
+   * NULL otherwise (the plain route, CTR_SCAN_NO_INDEX; a record parsed
+   * whole; a correlation's record). Borrowed for the record's time. */
+  const ctr__record_facts *facts;
 } ctr__event;
 
 /* `arg` is the text between the brackets (NUL-terminated) or NULL; `argnum`

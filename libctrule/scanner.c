@@ -301,6 +301,7 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
   ctr__event *ev = &sc->ev;
   ev->root = root;
   ev->lazy = lazy ? &sc->lazy : NULL;
+  ev->facts = lazy ? facts : NULL;
   ev->raw = data;
   ev->raw_len = len;
   ev->index = index;
@@ -342,6 +343,7 @@ done:
     rc = CTR_ENOMEM;
   ev->root = NULL;
   ev->lazy = NULL;
+  ev->facts = NULL;
   json_decref(root);
   if (lazy)
     json_decref(sc->lazy.whole);
