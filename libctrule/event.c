@@ -46,20 +46,6 @@ static int object_setn_new(json_t *obj, const char *key, size_t n, json_t *v)
 #endif
 }
 
-/* a[0..n) == b[0..n): keys are short, and a call to memcmp costs more than
- * comparing them here (two overlapping words up to 16 bytes). */
-static inline bool same_key(const char *a, const char *b, size_t n)
-{
-  if (n < 8 || n > 16)
-    return memcmp(a, b, n) == 0;
-  uint64_t a0, a1, b0, b1;
-  memcpy(&a0, a, 8);
-  memcpy(&b0, b, 8);
-  memcpy(&a1, a + n - 8, 8);
-  memcpy(&b1, b + n - 8, 8);
-  return a0 == b0 && a1 == b1;
-}
-
 static unsigned member_bucket(const char *key, size_t n)
 {
   return (unsigned)(n * 7 + (n ? (unsigned char)key[0] : 0)) & 31;
@@ -83,7 +69,7 @@ const ctr__member *ctr__lazy_member(ctr__lazy *lz, const char *key, size_t n)
   }
   for (uint64_t b = lz->bucket[member_bucket(key, n)]; b; b &= ~((uint64_t)1 << (63 - __builtin_clzll(b)))) {
     const ctr__member *m = &lz->members[63 - __builtin_clzll(b)]; /* the last first */
-    if (m->key_len == n && same_key(m->key, key, n))
+    if (m->key_len == n && ctr__same_key(m->key, key, n))
       return m;
   }
   return NULL;

@@ -140,12 +140,68 @@ json_t *ctr__json_path(const json_t *root, const char *dotted)
   }
 }
 
+/* The keys of the walk's facts, by CTR__TOP_ index. */
+static const char *const top_names[CTR__TOP__COUNT] = {
+  [CTR__TOP_EVENT_NAME] = "eventName",       [CTR__TOP_ERROR_CODE] = "errorCode",
+  [CTR__TOP_EVENT_SOURCE] = "eventSource",   [CTR__TOP_EVENT_TYPE] = "eventType",
+  [CTR__TOP_EVENT_VERSION] = "eventVersion", [CTR__TOP_EVENT_TIME] = "eventTime",
+  [CTR__TOP_AWS_REGION] = "awsRegion",       [CTR__TOP_USER_IDENTITY] = "userIdentity",
+  [CTR__TOP_SOURCE_IP] = "sourceIPAddress",
+};
+
+/* The CTR__TOP_ index of key[0..n) when it is a top-level key the walk
+ * reads into a record's facts, else -1. */
+static int top_index(const char *key, size_t n)
+{
+  int t = -1;
+  switch (n) {
+  case 9: /* eventName, eventType, eventTime, errorCode, awsRegion */
+    if (key[0] == 'e')
+      t = key[1] == 'r' ? CTR__TOP_ERROR_CODE
+          : key[5] == 'N' ? CTR__TOP_EVENT_NAME
+          : key[6] == 'y' ? CTR__TOP_EVENT_TYPE
+                          : CTR__TOP_EVENT_TIME;
+    else
+      t = CTR__TOP_AWS_REGION;
+    break;
+  case 11:
+    t = CTR__TOP_EVENT_SOURCE;
+    break;
+  case 12:
+    t = key[0] == 'e' ? CTR__TOP_EVENT_VERSION : CTR__TOP_USER_IDENTITY;
+    break;
+  case 15:
+    t = CTR__TOP_SOURCE_IP;
+    break;
+  default:
+    return -1;
+  }
+  return ctr__same_key(key, top_names[t], n) ? t : -1;
+}
+
+/* A top-level member from the facts of the walk that cut the record (NULL:
+ * not one it reads): the record's keys are unique there, so its bytes are
+ * those ctr__lazy_member would find, without a lookup. */
+static const ctr__topval *facts_member(const ctr__event *ev, const char *key, size_t n)
+{
+  int t = ev->facts ? top_index(key, n) : -1;
+  return t < 0 ? NULL : &ev->facts->top[t];
+}
+
 ctr__step ctr__bytes_member(const ctr__event *ev, const char *key, size_t n, ctr__bspan *out)
 {
   /* Parsed already: read where it lies. Most records have no member parsed
    * (root empty), and then no lookup is needed to know it. */
   if (!ev->lazy || (json_object_size(ev->root) && ctr__json_getn(ev->root, key, n)))
     return CTR__STEP_UNSURE;
+  const ctr__topval *t = facts_member(ev, key, n);
+  if (t) {
+    if (!t->kind)
+      return CTR__STEP_ABSENT;
+    /* A string's facts hold its content: the span takes its quotes too. */
+    *out = t->kind == '"' ? (ctr__bspan){t->s - 1, t->len + 2, !t->escaped} : (ctr__bspan){t->s, t->len, false};
+    return CTR__STEP_FOUND;
+  }
   const ctr__member *m = ctr__lazy_member(ev->lazy, key, n);
   if (!m)
     return CTR__STEP_ABSENT;
@@ -188,7 +244,7 @@ static ctr__step walked_step(const ctr__event *ev, const ctr__bspan *o, const ct
     return CTR__STEP_UNSURE;
   for (size_t i = w->nmembers[k]; i-- > 0;) { /* the last of a repeated key, as jansson keeps */
     const ctr__member *m = &w->members[k][i];
-    if (m->key_len == step->len && memcmp(m->key, step->key, step->len) == 0) {
+    if (m->key_len == step->len && ctr__same_key(m->key, step->key, step->len)) {
       *out = (ctr__bspan){m->value, m->value_len, m->plain_string};
       return CTR__STEP_FOUND;
     }
@@ -213,26 +269,13 @@ ctr__step ctr__bytes_path(const ctr__event *ev, const ctr__pathstep *steps, size
   return st;
 }
 
-/* The value at `dotted` from the walked bytes of an unparsed member: true
- * when decided, false when jansson must (see ctr__step; also a string with
- * an escape, or a path of more than 16 keys). jansson's cost is per byte
- * parsed: a rule reading
+/* The value at steps[0..n) from the walked bytes of an unparsed member:
+ * true when decided, false when jansson must (see ctr__step; also a string
+ * with an escape). jansson's cost is per byte parsed: a rule reading
  * userIdentity.type or requestParameters.bucketName would otherwise parse
  * the whole object for one string. */
-static bool path_from_bytes(const ctr__event *ev, const char *dotted, ctr__pathval *out)
+static bool path_from_bytes(const ctr__event *ev, const ctr__pathstep *steps, size_t n, ctr__pathval *out)
 {
-  ctr__pathstep steps[16];
-  size_t n = 0;
-  for (const char *seg = dotted;; n++) {
-    const char *dot = strchr(seg, '.');
-    if (n == CTR__COUNTOF(steps))
-      return false;
-    steps[n] = (ctr__pathstep){seg, dot ? (size_t)(dot - seg) : strlen(seg), SIZE_MAX};
-    if (!dot)
-      break;
-    seg = dot + 1;
-  }
-  n++;
   ctr__bspan s;
   ctr__step st = ctr__bytes_path(ev, steps, n, &s);
   *out = (ctr__pathval){CTR__PV_ABSENT, NULL, 0};
@@ -250,17 +293,41 @@ static bool path_from_bytes(const ctr__event *ev, const char *dotted, ctr__pathv
   return true;
 }
 
-ctr__pathval ctr__event_path_value(const ctr__event *ev, const char *dotted)
+static ctr__pathval pathval_of(const json_t *j)
 {
-  ctr__pathval pv;
-  if (path_from_bytes(ev, dotted, &pv))
-    return pv;
-  const json_t *j = ctr__event_path(ev, dotted);
   if (!j)
     return (ctr__pathval){CTR__PV_ABSENT, NULL, 0};
   if (!json_is_string(j))
     return (ctr__pathval){CTR__PV_OTHER, NULL, 0};
   return (ctr__pathval){CTR__PV_STRING, json_string_value(j), json_string_length(j)};
+}
+
+ctr__pathval ctr__event_steps_value(const ctr__event *ev, const ctr__pathstep *steps, size_t n)
+{
+  ctr__pathval pv;
+  if (ev->lazy && path_from_bytes(ev, steps, n, &pv))
+    return pv;
+  /* As ctr__event_path reads a dotted path: the member, then objects' keys. */
+  const json_t *j = ctr__event_getn(ev, steps[0].key, steps[0].len);
+  for (size_t i = 1; j && i < n; i++)
+    j = ctr__json_getn(j, steps[i].key, steps[i].len);
+  return pathval_of(j);
+}
+
+ctr__pathval ctr__event_path_value(const ctr__event *ev, const char *dotted)
+{
+  ctr__pathstep steps[16];
+  size_t n = 0;
+  for (const char *seg = dotted;; n++) {
+    const char *dot = strchr(seg, '.');
+    if (n == CTR__COUNTOF(steps))
+      return pathval_of(ctr__event_path(ev, dotted)); /* deeper than any field reads */
+    steps[n] = (ctr__pathstep){seg, dot ? (size_t)(dot - seg) : strlen(seg), SIZE_MAX};
+    if (!dot)
+      break;
+    seg = dot + 1;
+  }
+  return ctr__event_steps_value(ev, steps, n + 1);
 }
 
 /* ------------------------------------------------------------ values */

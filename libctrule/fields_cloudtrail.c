@@ -10,13 +10,23 @@
 #include <stdio.h>
 #include <string.h>
 
-/* A field that is the plain value of one dotted path. */
-#define PLAIN(fn, path)             \
-  CTR__EXTRACT(fn)                  \
-  {                                 \
-    CTR__NOARG();                   \
-    set_sv(out, plain_at(ev, path)); \
-    return CTR_OK;                  \
+/* One step of a field's path, cut when the path is written rather than on
+ * every read. */
+#define STEP(key) {key, sizeof key - 1, SIZE_MAX}
+/* A field's path of object keys: STEP()s. */
+#define PATH(name, ...) static const ctr__pathstep name[] = {__VA_ARGS__}
+
+/* A field that is the plain value of a top-level member, or of a member of
+ * a top-level object. */
+#define PLAIN(fn, key) PLAIN_PATH(fn, STEP(key))
+#define PLAIN_IN(fn, object, key) PLAIN_PATH(fn, STEP(object), STEP(key))
+#define PLAIN_PATH(fn, ...)                                           \
+  CTR__EXTRACT(fn)                                                    \
+  {                                                                   \
+    CTR__NOARG();                                                     \
+    PATH(path, __VA_ARGS__);                                          \
+    set_sv(out, plain_pv(ctr__event_steps_value(ev, path, CTR__COUNTOF(path)))); \
+    return CTR_OK;                                                    \
   }
 
 /* A field that is one top-level member re-serialised as compact JSON: from
@@ -69,11 +79,11 @@ static sv plain_of(const json_t *j)
   return str_of(j);
 }
 
-/* The string at a dotted path of the record, read from its bytes where it
- * can be (ctr__event_path_value): absent when missing or not a string. */
-static sv str_at(const ctr__event *ev, const char *dotted)
+/* The string at a path of the record (PATH), read from its bytes where it
+ * can be (ctr__event_steps_value): absent when missing or not a string. */
+#define str_at(ev, path) str_of_pv(ctr__event_steps_value(ev, path, CTR__COUNTOF(path)))
+static sv str_of_pv(ctr__pathval pv)
 {
-  ctr__pathval pv = ctr__event_path_value(ev, dotted);
   return pv.kind == CTR__PV_STRING ? sv_of(pv.s, pv.len) : SV_ABSENT;
 }
 
@@ -83,10 +93,7 @@ static sv plain_pv(ctr__pathval pv)
   return pv.kind == CTR__PV_ABSENT ? SV_ABSENT : pv.kind == CTR__PV_OTHER ? sv_of("", 0) : sv_of(pv.s, pv.len);
 }
 
-static sv plain_at(const ctr__event *ev, const char *dotted)
-{
-  return plain_pv(ctr__event_path_value(ev, dotted));
-}
+#define plain_at(ev, path) plain_pv(ctr__event_steps_value(ev, path, CTR__COUNTOF(path)))
 
 static bool sv_eq(sv a, const char *lit)
 {
@@ -166,21 +173,33 @@ static bool compact_member(const ctr__event *ev, const char *key, ctr__value *ou
 
 /* ------------------------------------------------------------ identity */
 
+PATH(ui_type, STEP("userIdentity"), STEP("type"));
+PATH(ui_username, STEP("userIdentity"), STEP("userName"));
+PATH(ui_invokedby, STEP("userIdentity"), STEP("invokedBy"));
+PATH(ui_issuer_username, STEP("userIdentity"), STEP("sessionContext"), STEP("sessionIssuer"), STEP("userName"));
+PATH(ui_arn, STEP("userIdentity"), STEP("arn"));
+PATH(ui_principalid, STEP("userIdentity"), STEP("principalId"));
+PATH(ui_accountid, STEP("userIdentity"), STEP("accountId"));
+PATH(recipient_accountid, STEP("recipientAccountId"));
+PATH(event_source, STEP("eventSource"));
+PATH(name_path, STEP("eventName"));
+PATH(source_ip, STEP("sourceIPAddress"));
+
 /* ct.user: by userIdentity.type (must be a string). Root, IAMUser ->
  * userName; AWSService -> invokedBy; AssumedRole -> the issuing role's name,
  * else the literal "AssumedRole"; AWSAccount, FederatedUser -> the literal;
  * anything else -> absent. Only JSON strings are taken, as the plugin does. */
 static sv user_of(const ctr__event *ev)
 {
-  sv type = str_at(ev, "userIdentity.type");
+  sv type = str_at(ev, ui_type);
   if (!type.s)
     return SV_ABSENT;
   if (sv_eq(type, "Root") || sv_eq(type, "IAMUser"))
-    return str_at(ev, "userIdentity.userName");
+    return str_at(ev, ui_username);
   if (sv_eq(type, "AWSService"))
-    return str_at(ev, "userIdentity.invokedBy");
+    return str_at(ev, ui_invokedby);
   if (sv_eq(type, "AssumedRole")) {
-    sv role = str_at(ev, "userIdentity.sessionContext.sessionIssuer.userName");
+    sv role = str_at(ev, ui_issuer_username);
     return role.s ? role : sv_lit("AssumedRole");
   }
   if (sv_eq(type, "AWSAccount"))
@@ -203,10 +222,10 @@ CTR__EXTRACT(x_user)
  * userIdentity.userName. */
 static sv original_user_of(const ctr__event *ev)
 {
-  sv type = str_at(ev, "userIdentity.type");
+  sv type = str_at(ev, ui_type);
   if (!sv_eq(type, "AssumedRole"))
-    return str_at(ev, "userIdentity.userName");
-  sv arn = str_at(ev, "userIdentity.arn");
+    return str_at(ev, ui_username);
+  sv arn = str_at(ev, ui_arn);
   if (arn.s) {
     const char *s1 = memchr(arn.s, '/', arn.len);
     const char *s2 = s1 ? memchr(s1 + 1, '/', arn.len - (size_t)(s1 + 1 - arn.s)) : NULL;
@@ -214,7 +233,7 @@ static sv original_user_of(const ctr__event *ev)
     if (s2 && !s3)
       return sv_of(s2 + 1, arn.len - (size_t)(s2 + 1 - arn.s));
   }
-  sv pid = str_at(ev, "userIdentity.principalId");
+  sv pid = str_at(ev, ui_principalid);
   if (pid.s) {
     const char *c1 = memchr(pid.s, ':', pid.len);
     if (c1) {
@@ -236,9 +255,9 @@ CTR__EXTRACT(x_originaluser)
 CTR__EXTRACT(x_accountid)
 {
   CTR__NOARG();
-  ctr__pathval pv = ctr__event_path_value(ev, "userIdentity.accountId");
+  ctr__pathval pv = ctr__event_steps_value(ev, ui_accountid, CTR__COUNTOF(ui_accountid));
   if (pv.kind == CTR__PV_ABSENT)
-    pv = ctr__event_path_value(ev, "recipientAccountId");
+    pv = ctr__event_steps_value(ev, recipient_accountid, CTR__COUNTOF(recipient_accountid));
   set_sv(out, plain_pv(pv));
   return CTR_OK;
 }
@@ -251,9 +270,9 @@ PLAIN(x_errormessage, "errorMessage")
 PLAIN(x_time, "eventTime")
 PLAIN(x_src, "eventSource")
 PLAIN(x_name, "eventName")
-PLAIN(x_identitytype, "userIdentity.type")
-PLAIN(x_principalid, "userIdentity.principalId")
-PLAIN(x_arn, "userIdentity.arn")
+PLAIN_IN(x_identitytype, "userIdentity", "type")
+PLAIN_IN(x_principalid, "userIdentity", "principalId")
+PLAIN_IN(x_arn, "userIdentity", "arn")
 PLAIN(x_region, "awsRegion")
 PLAIN(x_srcip, "sourceIPAddress")
 PLAIN(x_useragent, "userAgent")
@@ -266,36 +285,36 @@ PLAIN(x_vpcendpointid, "vpcEndpointId")
 PLAIN(x_eventcategory, "eventCategory")
 PLAIN(x_serviceeventdetails, "serviceEventDetails")
 PLAIN(x_edgedevicedetails, "edgeDeviceDetails")
-PLAIN(x_addendum_reason, "addendum.reason")
-PLAIN(x_addendum_updatedfields, "addendum.updatedFields")
-PLAIN(x_addendum_originalrequestid, "addendum.originalRequestID")
-PLAIN(x_addendum_originaleventid, "addendum.originalEventID")
-PLAIN(x_tls_version, "tlsDetails.tlsVersion")
-PLAIN(x_tls_ciphersuite, "tlsDetails.cipherSuite")
-PLAIN(x_tls_host, "tlsDetails.clientProvidedHostHeader")
-PLAIN(x_resp_subnetid, "responseElements.subnetId")
-PLAIN(x_resp_reservationid, "responseElements.reservationId")
-PLAIN(x_req_availabilityzone, "requestParameters.availabilityZone")
-PLAIN(x_req_cluster, "requestParameters.cluster")
-PLAIN(x_req_functionname, "requestParameters.functionName")
-PLAIN(x_req_groupname, "requestParameters.groupName")
-PLAIN(x_req_host, "requestParameters.Host")
-PLAIN(x_req_name, "requestParameters.name")
-PLAIN(x_req_policy, "requestParameters.policy")
-PLAIN(x_req_reason, "requestParameters.reason")
-PLAIN(x_req_target, "requestParameters.target")
-PLAIN(x_req_documentname, "requestParameters.documentName")
-PLAIN(x_req_serialnumber, "requestParameters.serialNumber")
-PLAIN(x_req_servicename, "requestParameters.serviceName")
-PLAIN(x_req_subnetid, "requestParameters.subnetId")
-PLAIN(x_req_taskdefinition, "requestParameters.taskDefinition")
-PLAIN(x_req_username, "requestParameters.userName")
-PLAIN(x_s3_bucket, "requestParameters.bucketName")
-PLAIN(x_s3_key, "requestParameters.key")
-PLAIN(x_ecr_repository, "requestParameters.repositoryName")
-PLAIN(x_ecr_imagetag, "requestParameters.imageTag")
-PLAIN(x_iam_role, "requestParameters.roleName")
-PLAIN(x_iam_policy, "requestParameters.policyName")
+PLAIN_IN(x_addendum_reason, "addendum", "reason")
+PLAIN_IN(x_addendum_updatedfields, "addendum", "updatedFields")
+PLAIN_IN(x_addendum_originalrequestid, "addendum", "originalRequestID")
+PLAIN_IN(x_addendum_originaleventid, "addendum", "originalEventID")
+PLAIN_IN(x_tls_version, "tlsDetails", "tlsVersion")
+PLAIN_IN(x_tls_ciphersuite, "tlsDetails", "cipherSuite")
+PLAIN_IN(x_tls_host, "tlsDetails", "clientProvidedHostHeader")
+PLAIN_IN(x_resp_subnetid, "responseElements", "subnetId")
+PLAIN_IN(x_resp_reservationid, "responseElements", "reservationId")
+PLAIN_IN(x_req_availabilityzone, "requestParameters", "availabilityZone")
+PLAIN_IN(x_req_cluster, "requestParameters", "cluster")
+PLAIN_IN(x_req_functionname, "requestParameters", "functionName")
+PLAIN_IN(x_req_groupname, "requestParameters", "groupName")
+PLAIN_IN(x_req_host, "requestParameters", "Host")
+PLAIN_IN(x_req_name, "requestParameters", "name")
+PLAIN_IN(x_req_policy, "requestParameters", "policy")
+PLAIN_IN(x_req_reason, "requestParameters", "reason")
+PLAIN_IN(x_req_target, "requestParameters", "target")
+PLAIN_IN(x_req_documentname, "requestParameters", "documentName")
+PLAIN_IN(x_req_serialnumber, "requestParameters", "serialNumber")
+PLAIN_IN(x_req_servicename, "requestParameters", "serviceName")
+PLAIN_IN(x_req_subnetid, "requestParameters", "subnetId")
+PLAIN_IN(x_req_taskdefinition, "requestParameters", "taskDefinition")
+PLAIN_IN(x_req_username, "requestParameters", "userName")
+PLAIN_IN(x_s3_bucket, "requestParameters", "bucketName")
+PLAIN_IN(x_s3_key, "requestParameters", "key")
+PLAIN_IN(x_ecr_repository, "requestParameters", "repositoryName")
+PLAIN_IN(x_ecr_imagetag, "requestParameters", "imageTag")
+PLAIN_IN(x_iam_role, "requestParameters", "roleName")
+PLAIN_IN(x_iam_policy, "requestParameters", "policyName")
 
 COMPACT(x_request, "requestParameters")
 COMPACT(x_response, "responseElements")
@@ -306,7 +325,7 @@ CTR__EXTRACT(x_shortsrc)
   CTR__NOARG();
   static const char trailer[] = ".amazonaws.com";
   const size_t tn = sizeof trailer - 1;
-  sv src = plain_at(ev, "eventSource");
+  sv src = plain_at(ev, event_source);
   if (src.s && src.len > tn && memcmp(src.s + src.len - tn, trailer, tn) == 0)
     src.len -= tn;
   return set_sv_term(ev, out, src);
@@ -513,7 +532,7 @@ CTR__EXTRACT(x_info)
     ctr__value_cstr(out, "<invalid cloudtrail event: userIdentity field missing>");
     return CTR_OK;
   }
-  sv srcip = plain_at(ev, "sourceIPAddress");
+  sv srcip = plain_at(ev, source_ip);
   if (!srcip.s) {
     ctr__value_cstr(out, "<invalid cloudtrail event: eventSource field missing>");
     return CTR_OK;
@@ -521,7 +540,7 @@ CTR__EXTRACT(x_info)
   bool err = ctr__event_get(ev, "errorCode") != NULL;
   const json_t *ro = ctr__event_get(ev, "readOnly");
   bool write = ro && !json_is_true(ro); /* ct.readonly == "false" */
-  sv name = plain_at(ev, "eventName");
+  sv name = plain_at(ev, name_path);
   if (!name.s) {
     ctr__value_cstr(out, "<invalid cloudtrail event: eventName field missing>");
     return CTR_OK;

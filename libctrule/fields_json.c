@@ -175,24 +175,33 @@ static bool value_from_bytes(const ctr__event *ev, const char *ptr, ctr__value *
     return false;
   if (*ptr == '/')
     ptr++;
-  char buf[256]; /* the decoded segments, one after the other */
-  if (strlen(ptr) >= sizeof buf)
-    return false;
+  /* The pointer cut in one pass: a segment without '~' is its own key (the
+   * steps borrow the pointer), one with '~' is decoded into buf. */
+  char buf[256];
   ctr__pathstep steps[16];
   size_t n = 0, used = 0;
-  for (const char *seg = ptr;; seg++) {
-    const char *slash = strchr(seg, '/');
-    if (n == CTR__COUNTOF(steps))
+  for (const char *seg = ptr;; n++) {
+    const char *end = seg;
+    bool tilde = false;
+    for (; *end && *end != '/'; end++)
+      tilde |= *end == '~';
+    size_t len = (size_t)(end - seg);
+    if (n == CTR__COUNTOF(steps) || (tilde && len >= sizeof buf - used))
       return false;
-    size_t m = decode_segment(seg, slash ? (size_t)(slash - seg) : strlen(seg), buf + used);
+    const char *key = seg;
+    if (tilde) {
+      key = buf + used;
+      len = decode_segment(seg, len, buf + used);
+      used += len + 1;
+    }
     /* An index as pointer_get reads one, its range checked by the walk. */
-    long long idx = array_index(buf + used, m, (size_t)1 << 40);
-    steps[n++] = (ctr__pathstep){buf + used, m, idx < 0 ? SIZE_MAX : (size_t)idx};
-    used += m + 1;
-    if (!slash)
+    long long idx = len && key[0] <= '9' ? array_index(key, len, (size_t)1 << 40) : -1;
+    steps[n] = (ctr__pathstep){key, len, idx < 0 ? SIZE_MAX : (size_t)idx};
+    if (!*end)
       break;
-    seg = slash;
+    seg = end + 1;
   }
+  n++;
   ctr__bspan s;
   ctr__step st = ctr__bytes_path(ev, steps, n, &s);
   if (st == CTR__STEP_UNSURE)

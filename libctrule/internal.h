@@ -143,6 +143,26 @@ typedef struct ctr__member {
 } ctr__member;
 
 
+/* a[0..n) == b[0..n): member keys are short, and comparing them here (two
+ * overlapping loads a side up to 16 bytes) costs less than a call to
+ * memcmp. Reads nothing outside either range. */
+static inline bool ctr__same_key(const char *a, const char *b, size_t n)
+{
+  if (n > 16)
+    return memcmp(a, b, n) == 0;
+  if (n >= 8) {
+    uint64_t a0, a1, b0, b1;
+    memcpy(&a0, a, 8), memcpy(&b0, b, 8), memcpy(&a1, a + n - 8, 8), memcpy(&b1, b + n - 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  if (n >= 4) {
+    uint32_t a0, a1, b0, b1;
+    memcpy(&a0, a, 4), memcpy(&b0, b, 4), memcpy(&a1, a + n - 4, 4), memcpy(&b1, b + n - 4, 4);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  return n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
+}
+
 /* Walks the JSON object whose '{' is at p, not past end. Returns the byte
  * after its closing '}' when the object is valid JSON that jansson certainly
  * accepts (see walk.c for what is left to jansson) and every top-level key
@@ -429,6 +449,9 @@ typedef struct ctr__pathstep {
   size_t len;
   size_t index;
 } ctr__pathstep;
+/* ctr__event_path_value at a path already cut into object keys (n >= 1,
+ * no array steps): the fields' own paths, cut when they are written. */
+ctr__pathval ctr__event_steps_value(const ctr__event *ev, const ctr__pathstep *steps, size_t n);
 /* Follows steps[0..n) down the value v[0..len) of a record the walk vouched
  * for (walk.c), crossing it once: FOUND with *out the value reached (the
  * last of a repeated key, as jansson keeps), ABSENT when the path leads

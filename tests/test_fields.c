@@ -1484,6 +1484,11 @@ static const char *const walked_pointers[] = {
   "/requestParameters/a~0b", "/eventName", "/sourceIPAddress", "/userIdentity", "/userIdentity/k63",
   "/userIdentity/k70", "/requestParameters/", "/requestParameters/x/0/0", "/resources/0/ARN",
   "/requestParameters/a/b", "/requestParameters/a/c", "/requestParameters/x/2/0", "/requestParameters/x/99",
+  /* how a pointer is cut: no leading '/', empty and trailing segments, '~' at the end or before another
+   * byte, a decoded segment longer than the buffer, more segments than steps */
+  "requestParameters/bucketName", "/requestParameters//x", "/requestParameters/a~1b/", "/requestParameters/~01",
+  "/requestParameters/~", "/requestParameters/~2", "/eventName/0", "/requestParameters/a~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1ba~1b",
+  "/requestParameters/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a",
 };
 
 /* json.values and json.ip take dotted paths, arrays crossed. */
@@ -1498,6 +1503,7 @@ static const char *const walked_dotted[] = {
 };
 
 static ctr__member walked_members[CTR__MAX_MEMBERS];
+static ctr__record_facts walked_facts; /* what the walk read, as the scanner hands it on */
 static ctr__lazy walked_lazy;
 static ctr__walked walked_objects; /* as the scanner's: reused from record to record */
 static bool make_walked(void);
@@ -1540,8 +1546,7 @@ static void fields_text(ctr__buf *b, bool fresh)
  * false when the walk does not vouch for the record (it is parsed whole). */
 static bool make_walked(void)
 {
-  ctr__record_facts facts;
-  if (!ctr__walk_record(raw, ev.raw_len, &facts))
+  if (!ctr__walk_record(raw, ev.raw_len, &walked_facts))
     return false;
   size_t nm = ctr__walk_members(raw, ev.raw_len, walked_members, CTR__MAX_MEMBERS);
   if (nm > CTR__MAX_MEMBERS)
@@ -1551,6 +1556,7 @@ static bool make_walked(void)
   walked_lazy = (ctr__lazy){.members = walked_members, .nmembers = nm, .walked = &walked_objects};
   ev.root = root;
   ev.lazy = &walked_lazy;
+  ev.facts = &walked_facts;
   ctr__arena_reset(&arena);
   return true;
 }
@@ -1574,6 +1580,7 @@ static bool walked_reads_as_whole(const char *text, size_t len)
     json_decref(walked_lazy.whole);
     walked_lazy.whole = NULL;
     ev.lazy = NULL;
+    ev.facts = NULL;
   }
   ctr__buf_free(&whole);
   ctr__buf_free(&walked);
@@ -1750,6 +1757,72 @@ Test(fields, walked_strings_need_no_parse)
   /* userIdentity walked once: seven fields crossed it, six from its kept members */
   cr_assert_geq(walked_objects.reused, 6, "reused %llu", (unsigned long long)walked_objects.reused);
   ev.lazy = NULL;
+  ev.facts = NULL;
+}
+
+/* ctr__same_key is memcmp's answer at every length, a difference at every
+ * place (the overlapping loads of each size, and the bytes between them). */
+Test(fields, same_key_is_memcmp)
+{
+  char a[48], b[48];
+  for (size_t n = 0; n <= 40; n++) {
+    for (size_t i = 0; i < n; i++)
+      a[i] = b[i] = (char)('a' + i % 26);
+    cr_assert(ctr__same_key(a, b, n), "length %zu", n);
+    for (size_t i = 0; i < n; i++) {
+      b[i] ^= 1;
+      cr_assert_not(ctr__same_key(a, b, n), "length %zu, byte %zu", n, i);
+      b[i] ^= 1;
+    }
+  }
+}
+
+/* The top-level members the walk that cut the record read (eventName,
+ * errorCode, eventSource, awsRegion, sourceIPAddress, userIdentity, ...)
+ * are taken from its facts: no member is looked up (the record's member
+ * index is never built) and none parsed; what the facts cannot tell (an
+ * escape) is read as before. */
+Test(fields, top_level_members_come_from_the_walks_facts)
+{
+  load_json("{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"u\"},"
+            "\"eventTime\":\"2025-01-01T00:00:00Z\",\"eventSource\":\"ec2.amazonaws.com\",\"eventName\":\"RunInstances\","
+            "\"awsRegion\":\"eu-west-1\",\"sourceIPAddress\":\"203.0.113.9\",\"eventType\":\"AwsApiCall\","
+            "\"eventID\":\"e\",\"x\":1}");
+  cr_assert(make_walked());
+  STR("ct.name", "RunInstances");
+  ABSENT("ct.error");
+  STR("ct.src", "ec2.amazonaws.com");
+  STR("ct.shortsrc", "ec2");
+  STR("ct.region", "eu-west-1");
+  STR("ct.srcip", "203.0.113.9");
+  STR("ct.eventtype", "AwsApiCall");
+  STR("ct.time", "2025-01-01T00:00:00Z");
+  STR("ct.user.identitytype", "IAMUser");
+  STR("ct.user", "u");
+  JV("/eventVersion", "1.08");
+  cr_assert_not(walked_lazy.indexed, "a member was looked up");
+  cr_assert_eq(json_object_size(root), 0, "a member was parsed");
+  STR("ct.id", "e"); /* not among the facts: looked up */
+  cr_assert(walked_lazy.indexed);
+  /* facts of every kind: an escaped string, a string of another type, an
+   * object where a string is read, a string where an object is */
+  load_json("{\"eventName\":\"Run\\/Instances\",\"errorCode\":7,\"sourceIPAddress\":{\"a\":\"b\"},"
+            "\"userIdentity\":\"Root\",\"awsRegion\":null,\"eventSource\":[\"s\"]}");
+  cr_assert(make_walked());
+  ABSENT("ct.user");
+  ABSENT("ct.user.identitytype");
+  STR("ct.error", "");
+  STR("ct.srcip", "");
+  STR("ct.region", "");
+  STR("ct.src", "");
+  JV("/sourceIPAddress", "{\"a\":\"b\"}");
+  JV("/eventSource/0", "s");
+  JV_ABSENT("/userIdentity/type");
+  cr_assert_not(walked_lazy.indexed, "a member was looked up");
+  STR("ct.name", "Run/Instances"); /* escaped: parsed */
+  cr_assert_eq(json_object_size(root), 1);
+  ev.lazy = NULL;
+  ev.facts = NULL;
 }
 
 /* The rds.* fields read their identifiers, flags and shared accounts from
@@ -1784,6 +1857,7 @@ Test(fields, rds_fields_need_no_parse)
   expect_u64("rds.backup_retention", 0);
   cr_assert_eq(json_object_size(root), 0, "a member was parsed");
   ev.lazy = NULL;
+  ev.facts = NULL;
 }
 
 /* ct.request and its kind, and json.value's numbers and containers, are
@@ -1804,6 +1878,7 @@ Test(fields, compact_members_need_no_parse)
   JV("/requestParameters/ipPermissions/items/0/ipRanges", "{\"items\":[{\"cidrIp\":\"0.0.0.0/0\"}]}");
   cr_assert_eq(json_object_size(root), 0, "a member was parsed");
   ev.lazy = NULL;
+  ev.facts = NULL;
 }
 
 /* json.value pointers step into a member through the objects kept for the
@@ -1830,6 +1905,7 @@ Test(fields, pointers_walk_a_member_once_for_the_record)
   cr_assert_eq(walked_lazy.nwalked, 2);
   cr_assert_eq(json_object_size(root), 0, "a member was parsed");
   ev.lazy = NULL;
+  ev.facts = NULL;
 }
 
 /* The objects walked for one record's fields serve no other: each record in
