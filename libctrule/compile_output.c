@@ -130,6 +130,29 @@ static bool json_orders(compiler_ctx *cx, const ctr__rule_def *r, ctr__crule *cr
   return true;
 }
 
+/* A literal segment's text copied into the pool as rendered (render.c
+ * copies it as it is): a NUL (a YAML "\0") as U+FFFD, since the output is
+ * handed out as a C string. */
+static bool literal_text(compiler_ctx *cx, ctr__oseg *seg)
+{
+  size_t nuls = 0;
+  for (size_t i = 0; i < seg->len; i++)
+    nuls += seg->lit[i] == '\0';
+  char *p = ctr__compile_alloc(cx, seg->len + 2 * nuls + 1);
+  if (!p)
+    return false;
+  size_t k = 0;
+  for (size_t i = 0; i < seg->len; i++) {
+    if (seg->lit[i])
+      p[k++] = seg->lit[i];
+    else
+      memcpy(p + k, "\xef\xbf\xbd", 3), k += 3;
+  }
+  seg->lit = p;
+  seg->len = k;
+  return true;
+}
+
 /* Falco output template: `%field`, `%field[arg]`, `%transformer(...)`, an
  * optional width `%20field` (accepted, ignored); any other `%` is an error,
  * as in Falco's formatter. Every error is reported; false after any. */
@@ -171,7 +194,7 @@ bool ctr__compile_output(compiler_ctx *cx, const ctr__rule_def *r, ctr__crule *c
     return false;
   /* Literal segments point into the rule text: copy them into the pool. */
   for (size_t k = 0; k < sv.n; k++)
-    if (sv.v[k].lit && !(sv.v[k].lit = ctr__compile_strndup(cx, sv.v[k].lit, sv.v[k].len)))
+    if (sv.v[k].lit && !literal_text(cx, &sv.v[k]))
       return false;
   if (!sv.v && !(sv.v = ctr__compile_alloc(cx, sizeof *sv.v)))
     return false;

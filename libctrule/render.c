@@ -89,7 +89,11 @@ int ctr__render_value(ctr__buf *b, const ctr__value *v)
 static int trailer_head(ctr__evalctx *cx, ctr__render_out *out)
 {
   ctr__buf *b = &out->json;
-  int rc = put(b, cx->ev->hostname, strlen(cx->ev->hostname) + 1);
+  if (out->hostname != cx->ev->hostname) {
+    out->hostname = cx->ev->hostname;
+    out->hostname_len = strlen(out->hostname);
+  }
+  int rc = put(b, out->hostname, out->hostname_len + 1);
   if (!out->id_def)
     out->id_def = ctr__field_lookup("ct.id", 5);
   if (rc == CTR_OK && (out->id_gen != cx->gen || !out->id_gen)) {
@@ -128,33 +132,39 @@ static int trailer_field(const ctr__value *v, ctr__buf *b)
   return rc == CTR_OK ? ctr__buf_append(b, "]", 2) : rc; /* with its NUL */
 }
 
+/* Empties b for the next alert: its memory kept, "" while nothing is put. */
+static inline void clear(ctr__buf *b)
+{
+  b->len = 0;
+  if (b->data)
+    b->data[0] = '\0';
+}
+
+/* Room for n output fields' offsets and lengths: one block (value_len in
+ * it, after value_off's n), grown as rules with more fields come. */
+static int field_room(ctr__render_out *out, size_t n)
+{
+  if (n <= out->cap_values)
+    return CTR_OK;
+  size_t *v = realloc(out->value_off, 2 * n * sizeof *v);
+  if (!v)
+    return CTR_ENOMEM;
+  out->value_off = v;
+  out->value_len = v + n;
+  out->cap_values = n;
+  return CTR_OK;
+}
+
+/* The output fields, each extracted once for the text, the trailer and the
+ * values; then the template, its literals (compiled without a NUL) and
+ * each field's rendering copied in, "<NA>" for an absent one. */
 int ctr__render(ctr__evalctx *cx, const ctr__crule *r, ctr__render_out *out)
 {
-  ctr__buf_clear(&out->text);
-  ctr__buf_clear(&out->json);
-  ctr__buf_clear(&out->values);
+  clear(&out->text);
+  clear(&out->json);
+  clear(&out->values);
   out->rule = r;
-  if (r->nofields > out->cap_values) {
-    size_t *v = realloc(out->value_off, r->nofields * sizeof *v);
-    if (!v)
-      return CTR_ENOMEM;
-    out->value_off = v;
-    out->cap_values = r->nofields;
-  }
-  int rc = CTR_OK;
-  for (size_t i = 0; rc == CTR_OK && i < r->noseg; i++) {
-    const ctr__oseg *s = &r->oseg[i];
-    if (s->lit) {
-      rc = append_text(&out->text, s->lit, s->len);
-    } else {
-      ctr__value v;
-      ctr__eval_expr(cx, s->expr, &v);
-      rc = ctr__render_value(&out->text, &v);
-    }
-  }
-  /* Always a terminated string, "" for an empty template. */
-  if (rc == CTR_OK)
-    rc = put(&out->text, "", 1);
+  int rc = field_room(out, r->nofields);
   if (rc == CTR_OK)
     rc = trailer_head(cx, out);
   for (size_t i = 0; rc == CTR_OK && i < r->nofields; i++) {
@@ -168,8 +178,20 @@ int ctr__render(ctr__evalctx *cx, const ctr__crule *r, ctr__render_out *out)
     out->value_off[i] = out->values.len;
     if (rc == CTR_OK)
       rc = ctr__render_value(&out->values, &v);
+    out->value_len[i] = out->values.len - out->value_off[i];
     if (rc == CTR_OK)
       rc = put_char(&out->values, '\0');
   }
-  return rc;
+  for (size_t i = 0; rc == CTR_OK && i < r->noseg; i++) {
+    const ctr__oseg *s = &r->oseg[i];
+    size_t off = s->lit ? 0 : out->value_off[s->field];
+    if (s->lit)
+      rc = put(&out->text, s->lit, s->len);
+    else if (off == (size_t)-1)
+      rc = put(&out->text, "<NA>", 4);
+    else
+      rc = put(&out->text, out->values.data + off, out->value_len[s->field]);
+  }
+  /* Always a terminated string, "" for an empty template. */
+  return rc == CTR_OK ? put(&out->text, "", 1) : rc;
 }

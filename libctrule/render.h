@@ -15,7 +15,10 @@ typedef struct ctr__render_out {
   ctr__buf json;         /* what ctr_match_json needs beyond the public accessors (render.c) */
   ctr__buf values;      /* NUL-separated rendered values */
   size_t *value_off;    /* offsets into values, (size_t)-1 for absent */
+  size_t *value_len;    /* their lengths, in value_off's block (freed with it) */
   size_t cap_values;
+  const char *hostname; /* the event's, its length known */
+  size_t hostname_len;
   const ctr__crule *rule; /* the rule rendered */
   /* ct.id of the event generation id_gen (0: none yet), read once for the
    * record's alerts rather than once per alert */

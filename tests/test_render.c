@@ -283,3 +283,67 @@ Test(render, each_alert_has_its_own_records_event_id)
   ctr_scanner_free(sc);
   ctr_ruleset_unref(rs);
 }
+
+/* ------------------------------------------------------------ the template from the fields' renderings */
+
+/* Each output field is rendered once (render.c) and copied into the text
+ * wherever the template names it: the text must be what rendering each
+ * directive in place gives, for a field named twice, an absent one named
+ * twice, a list, a number, a NUL in the record and in the template's own
+ * literal text (a YAML "\0", U+FFFD in the text as in a value), and rules
+ * with more output fields than the alert before (the field tables grow). */
+typedef struct texts {
+  char *out[8];
+  size_t n;
+} texts;
+
+static int keep_text(const ctr_match *m, void *ud)
+{
+  texts *t = ud;
+  cr_assert_lt(t->n, 8);
+  char b[2048];
+  size_t n = (size_t)snprintf(b, sizeof b, "%s", ctr_match_output(m));
+  for (size_t i = 0; i < ctr_match_field_count(m) && n < sizeof b; i++) {
+    const char *v = ctr_match_field_value(m, i);
+    n += (size_t)snprintf(b + n, sizeof b - n, "|%s=%s", ctr_match_field_name(m, i), v ? v : "(absent)");
+  }
+  cr_assert_lt(n, sizeof b);
+  t->out[t->n++] = strdup(b);
+  return 0;
+}
+
+Test(render, template_is_its_fields_renderings_in_place)
+{
+  ctr_ruleset *rs = tu_compile(
+    "- rule: One\n  desc: d\n  condition: ct.name = ModifyDBInstance\n  output: \"%ct.name\"\n"
+    "  priority: NOTICE\n  source: aws_cloudtrail\n"
+    "- rule: Many\n  desc: d\n  condition: ct.name = ModifyDBInstance\n"
+    "  output: \"a\\0b %ct.user %ct.user e=%ct.error e=%ct.error %ec2.imageids r=%rds.backup_retention "
+    "%ct.region %ct.src %ct.id %ct.shortsrc %evt.time %ct.user.accountid %json.value[/x] <%ct.name\\0>\"\n"
+    "  priority: NOTICE\n  source: aws_cloudtrail\n"
+    "- rule: Two\n  desc: d\n  condition: ct.name = ModifyDBInstance\n  output: \"%ct.error%ct.region\"\n"
+    "  priority: NOTICE\n  source: aws_cloudtrail\n"
+    "- rule: None\n  desc: d\n  condition: ct.name = ModifyDBInstance\n  output: \"\"\n"
+    "  priority: NOTICE\n  source: aws_cloudtrail\n",
+    NULL, 0);
+  cr_assert_not_null(rs);
+  texts t = {0};
+  cr_assert_eq(ctr_scan_buffer(rs, RECORD, strlen(RECORD), 0, keep_text, &t), CTR_OK);
+  cr_assert_eq(t.n, 4);
+  cr_assert_str_eq(t.out[0], "ModifyDBInstance|ct.name=ModifyDBInstance");
+  const char *user = "bo\"b\xef\xbf\xbdx\n";
+  char want[1024];
+  snprintf(want, sizeof want,
+           "a\xef\xbf\xbd" "b %s %s e=<NA> e=<NA> (ami-1,ami,2) r=0 eu-west-1 rds.amazonaws.com e-1 rds "
+           "10:02:11.250000000 111122223333 <NA> <ModifyDBInstance\xef\xbf\xbd>"
+           "|ct.user=%s|ct.error=(absent)|ec2.imageids=(ami-1,ami,2)|rds.backup_retention=0|ct.region=eu-west-1"
+           "|ct.src=rds.amazonaws.com|ct.id=e-1|ct.shortsrc=rds|evt.time=10:02:11.250000000"
+           "|ct.user.accountid=111122223333|json.value[/x]=(absent)|ct.name=ModifyDBInstance",
+           user, user, user);
+  cr_assert_str_eq(t.out[1], want);
+  cr_assert_str_eq(t.out[2], "<NA>eu-west-1|ct.error=(absent)|ct.region=eu-west-1");
+  cr_assert_str_eq(t.out[3], "");
+  for (size_t i = 0; i < t.n; i++)
+    free(t.out[i]);
+  ctr_ruleset_unref(rs);
+}
