@@ -175,21 +175,21 @@ static bool value_from_bytes(const ctr__event *ev, const char *ptr, ctr__value *
     return false;
   if (*ptr == '/')
     ptr++;
-  /* The pointer cut in one pass: a segment without '~' is its own key (the
-   * steps borrow the pointer), one with '~' is decoded into buf. */
+  /* Segments without '~' (nearly all pointers) are their own keys, borrowed
+   * from the pointer; with one, each is decoded into buf. */
+  size_t plen = strlen(ptr);
+  bool tildes = memchr(ptr, '~', plen) != NULL;
+  const char *stop = ptr + plen;
   char buf[256];
   ctr__pathstep steps[16];
   size_t n = 0, used = 0;
   for (const char *seg = ptr;; n++) {
-    const char *end = seg;
-    bool tilde = false;
-    for (; *end && *end != '/'; end++)
-      tilde |= *end == '~';
-    size_t len = (size_t)(end - seg);
-    if (n == CTR__COUNTOF(steps) || (tilde && len >= sizeof buf - used))
+    const char *end = memchr(seg, '/', (size_t)(stop - seg));
+    size_t len = (size_t)((end ? end : stop) - seg);
+    if (n == CTR__COUNTOF(steps) || (tildes && len >= sizeof buf - used))
       return false;
     const char *key = seg;
-    if (tilde) {
+    if (tildes) {
       key = buf + used;
       len = decode_segment(seg, len, buf + used);
       used += len + 1;
@@ -197,7 +197,7 @@ static bool value_from_bytes(const ctr__event *ev, const char *ptr, ctr__value *
     /* An index as pointer_get reads one, its range checked by the walk. */
     long long idx = len && key[0] <= '9' ? array_index(key, len, (size_t)1 << 40) : -1;
     steps[n] = (ctr__pathstep){key, len, idx < 0 ? SIZE_MAX : (size_t)idx};
-    if (!*end)
+    if (!end)
       break;
     seg = end + 1;
   }
