@@ -219,6 +219,11 @@ Test(correlate_matches, every_operation_on_every_layout)
   }
 }
 
+Test(correlate_matches, a_buffer_header_is_64_bytes)
+{
+  cr_assert_eq(sizeof(cseq), 64); /* docs/performance.md, stop 18: two per group */
+}
+
 Test(correlate_matches, two_streams_in_order_read_one_after_the_other)
 {
   cseq q = {0};
