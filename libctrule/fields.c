@@ -305,6 +305,15 @@ static ctr__pathval pathval_of(const json_t *j)
 ctr__pathval ctr__event_steps_value(const ctr__event *ev, const ctr__pathstep *steps, size_t n)
 {
   ctr__pathval pv;
+  /* A top-level member the walk read (ct.name, ct.error, ct.srcip, ...):
+   * its facts say it all unless it is an escaped string. */
+  const ctr__topval *t = ev->lazy && n == 1 ? facts_member(ev, steps[0].key, steps[0].len) : NULL;
+  if (t && !(t->kind == '"' && t->escaped)) {
+    if (t->kind != '"')
+      return (ctr__pathval){t->kind ? CTR__PV_OTHER : CTR__PV_ABSENT, NULL, 0};
+    const char *str = ctr__bytes_string(ev, &(ctr__bspan){t->s - 1, t->len + 2, true});
+    return str ? (ctr__pathval){CTR__PV_STRING, str, t->len} : (ctr__pathval){CTR__PV_ABSENT, NULL, 0};
+  }
   if (ev->lazy && path_from_bytes(ev, steps, n, &pv))
     return pv;
   /* As ctr__event_path reads a dotted path: the member, then objects' keys. */
