@@ -374,3 +374,20 @@ Test(fields, rds_members_absent_or_of_any_type_read_as_the_parse_does)
   cr_assert_gt(variants, 1500, "only %zu records tried", variants);
   ctr_ruleset_unref(rs);
 }
+
+/* Noticed in merge.c (stop 18): an output's ends were trimmed with
+ * strchr(" \t\r\n", c), which also matches a NUL, so a "\0" at either end of
+ * an output vanished with the blanks. A NUL is kept, rendered as U+FFFD as
+ * anywhere else in the output; the blanks around it are still trimmed. */
+Test(load, a_nul_at_an_outputs_ends_is_not_trimmed_as_a_blank)
+{
+  ctr_ruleset *rs = tu_compile("- rule: n\n  desc: d\n  condition: ct.name = DeleteDBCluster\n"
+                               "  output: \" \\0x %ct.name\\0 \"\n  priority: info\n  source: aws_cloudtrail\n",
+                               NULL, 0);
+  cr_assert_not_null(rs);
+  tu_matches m = {0};
+  cr_assert_eq(tu_scan(rs, record, strlen(record), 0, 0, &m), CTR_OK);
+  cr_assert_str_eq(m.text, "0\tn\t\xEF\xBF\xBDx DeleteDBCluster\xEF\xBF\xBD\n");
+  tu_matches_free(&m);
+  ctr_ruleset_unref(rs);
+}
