@@ -361,11 +361,11 @@ static bool regex_is_plain(const char *v, size_t len)
   for (size_t i = 0; i < len; i++) {
     if ((i == 0 && v[i] == '^') || (i == len - 1 && v[i] == '$'))
       continue;
-    if (((i == 0 && len > 1) || i + 2 == len) && v[i] == '.' && i + 1 < len && strchr("+*?", v[i + 1]) && v[i + 1]) {
+    if (((i == 0 && len > 1) || i + 2 == len) && v[i] == '.' && i + 1 < len && ctr__one_of("+*?", v[i + 1])) {
       i++;
       continue;
     }
-    if (v[i] && strchr(".+*?^$()[]{}|\\", v[i]))
+    if (ctr__one_of(".+*?^$()[]{}|\\", v[i]))
       return false;
   }
   return true;

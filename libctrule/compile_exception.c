@@ -46,9 +46,9 @@ static void exc_comp(const ctr__ynode *comp, const char *dflt, const char **s, s
   const char *c = comp ? comp->value : dflt;
   size_t len = strlen(c);
   ctr__exception_comp(c, len, list);
-  while (len && strchr(" \t\r\n", *c))
+  while (len && ctr__one_of(" \t\r\n", *c))
     c++, len--;
-  while (len && strchr(" \t\r\n", c[len - 1]))
+  while (len && ctr__one_of(" \t\r\n", c[len - 1]))
     len--;
   *s = c;
   *n = len;

@@ -17,6 +17,11 @@
 #define CTR__UNUSED(x) ((void)(x))
 #define CTR__COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Whether c is one of the bytes of set. Not strchr(set, c) alone: that also
+ * finds the terminating NUL, and rule text and values may hold a NUL ("\0" in
+ * YAML), which is then taken for a blank, a unit or a separator. */
+static inline bool ctr__one_of(const char *set, char c) { return c != '\0' && strchr(set, c) != NULL; }
+
 /* ------------------------------------------------------------ util.c */
 
 /* Growable byte buffer; always NUL-terminated when data != NULL. A buffer

@@ -207,7 +207,7 @@ bool ctr__lex_quoted(ctr__lexer *lx, char **out, size_t *out_len, ctr__parse_err
 size_t ctr__lex_bare_len(const ctr__lexer *lx)
 {
   size_t j = lx->i;
-  while (j < lx->len && !is_space(lx->s[j]) && !strchr("()\"'=,", lx->s[j]) && lx->s[j] != '\0')
+  while (j < lx->len && !is_space(lx->s[j]) && !ctr__one_of("()\"'=,", lx->s[j]) && lx->s[j] != '\0')
     j++;
   return j - lx->i;
 }
@@ -218,7 +218,7 @@ size_t ctr__lex_number_len(const ctr__lexer *lx)
   const char *s = lx->s + lx->i;
   size_t n = lx->len - lx->i, j = 0;
   if (n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-    for (j = 2; j < n && strchr("0123456789abcdefABCDEF", s[j]) && s[j]; j++)
+    for (j = 2; j < n && ctr__one_of("0123456789abcdefABCDEF", s[j]); j++)
       ;
     if (j > 2)
       return j;

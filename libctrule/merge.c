@@ -309,7 +309,7 @@ static bool valid_list_name(const char *s)
   if (!*s)
     return false;
   for (; *s; s++)
-    if (strchr("()\"'=, \t\r\n", *s))
+    if (ctr__one_of("()\"'=, \t\r\n", *s))
       return false;
   return true;
 }

@@ -556,7 +556,7 @@ static bool parse_comparison(parser *p, ctr__ast *a)
     return true;
   /* A word operator has read the blanks after it already. */
   size_t after = lx->i;
-  bool blank = ctr__lex_skip_ws(lx) || strchr(" \t\b\r\n", lx->s[after - 1]) != NULL;
+  bool blank = ctr__lex_skip_ws(lx) || ctr__one_of(" \t\b\r\n", lx->s[after - 1]);
   if ((ctr__op_traits(a->op) & CTR__OPT_MODIFIER) && (a->mod = lex_modifier(p, blank)))
     return parse_list(p, a);
   if (modifier_misplaced(p, blank))

@@ -178,7 +178,7 @@ bool ctr__sigma_path(const char *s, size_t n)
     return false;
   for (size_t i = 0; i < n; i++) {
     char c = s[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("_-@$:/.", c);
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || ctr__one_of("_-@$:/.", c);
     if (!ok || (c == '.' && s[i + 1] == '.'))
       return false;
   }
@@ -283,7 +283,7 @@ static int sigma_glob(const ctr__ynode *v, bool literal, ctr__buf *out, bool *wi
   const char *s = v->value;
   for (size_t i = 0; i < v->len; i++) {
     char c = s[i];
-    if (!literal && c == '\\' && i + 1 < v->len && strchr("*?\\", s[i + 1])) {
+    if (!literal && c == '\\' && i + 1 < v->len && ctr__one_of("*?\\", s[i + 1])) {
       c = s[++i];
     } else if (!literal && (c == '*' || c == '?')) {
       *wild = true;
@@ -291,7 +291,7 @@ static int sigma_glob(const ctr__ynode *v, bool literal, ctr__buf *out, bool *wi
         return CTR_ENOMEM;
       continue;
     }
-    if (strchr("*?[\\", c) && ctr__buf_append_char(out, '\\') != CTR_OK)
+    if (ctr__one_of("*?[\\", c) && ctr__buf_append_char(out, '\\') != CTR_OK)
       return CTR_ENOMEM;
     if (ctr__buf_append_char(out, c) != CTR_OK)
       return CTR_ENOMEM;
@@ -429,7 +429,7 @@ static int emit_re(sctx *x, tb *t, const field *f, const ctr__ynode *v)
       return ctr__sigma_err(x, v, i, CODE_UNSUPPORTED, "(*VERB) pattern options are not supported in a Sigma regular expression");
     if (v->value[i] == '(' && v->value[i + 1] == '?') {
       size_t k = i + 2;
-      while (k < v->len && (strchr("imnsxJU-^", v->value[k])))
+      while (k < v->len && ctr__one_of("imnsxJU-^", v->value[k]))
         if (v->value[k++] == 'x')
           return ctr__sigma_err(x, v, i, CODE_UNSUPPORTED, "the x (extended) flag is not supported in a Sigma regular expression");
     }

@@ -26,7 +26,7 @@ typedef struct cparse {
 
 static void skip_ws(cparse *p)
 {
-  while (p->i < p->n && strchr(" \t\r\n", p->s[p->i]))
+  while (p->i < p->n && ctr__one_of(" \t\r\n", p->s[p->i]))
     p->i++;
 }
 
@@ -34,7 +34,7 @@ static void skip_ws(cparse *p)
 static size_t word_len(const cparse *p)
 {
   size_t j = p->i;
-  while (j < p->n && !strchr(" \t\r\n()", p->s[j]))
+  while (j < p->n && !ctr__one_of(" \t\r\n()", p->s[j]))
     j++;
   return j - p->i;
 }

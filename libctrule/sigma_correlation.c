@@ -68,7 +68,7 @@ static bool rule_defined(const ctr__defs *defs, const char *ref)
 /* "<digits><s|m|h|d>", not zero, in seconds; 0 if invalid. */
 static uint64_t timespan_s(const char *s, size_t n)
 {
-  if (n < 2 || n > 12 || !strchr("smhd", s[n - 1]))
+  if (n < 2 || n > 12 || !ctr__one_of("smhd", s[n - 1]))
     return 0;
   uint64_t v = 0;
   for (size_t i = 0; i + 1 < n; i++) {

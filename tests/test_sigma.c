@@ -674,3 +674,13 @@ Test(sigma, json_values_and_json_ip_in_falco_rules)
   tu_matches_free(&m);
   ctr_ruleset_unref(rs);
 }
+
+/* A NUL in a value ("\0" in YAML) is neither a timespan's unit nor a byte of
+ * a field's path (strchr on a set finds the terminating NUL: "5\0" read as
+ * five seconds, "user\0Identity" as a path). */
+Test(sigma, a_nul_is_no_unit_and_no_path_byte)
+{
+  AT(CORR("  type: temporal\n  rules: [B]\n  timespan: \"5\\0\"\n"), 22, 14, INVAL, "timespan");
+  AT(CORR("  type: temporal\n  rules: [B]\n  group-by: [\"user\\0Identity\"]\n  timespan: 5m\n"), 22, 15, UNSUP,
+     "group-by");
+}
