@@ -702,10 +702,6 @@ static int override_rule(ctr__mitem *x, const rule_item *it, ctr__rule_def *r)
   return CTR_OK;
 }
 
-/* What Falco trims from an output's ends. Not strchr: it also finds the
- * terminating NUL, and an output may hold a NUL ("\0" in YAML). */
-static bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
 /* The rule the item defines, built whole in *nr (freed on failure). */
 static int build_rule(ctr__mitem *x, const rule_item *it, ctr__rule_def *nr)
 {
@@ -713,7 +709,7 @@ static int build_rule(ctr__mitem *x, const rule_item *it, ctr__rule_def *nr)
   ctr__merge_pos(it->name, &nr->pos);
   /* Falco trims the output. */
   ctr__ynode trimmed_output = *it->output;
-  while (trimmed_output.len && is_blank(trimmed_output.value[trimmed_output.len - 1]))
+  while (trimmed_output.len && ctr__one_of(" \t\r\n", trimmed_output.value[trimmed_output.len - 1]))
     trimmed_output.len--;
   if (!(nr->name = ctr__strdup(it->name->value)) || !(nr->desc = ctr__strdup(it->desc->value)) ||
       ctr__text_set(&nr->cond, it->cond) || ctr__text_set(&nr->output, &trimmed_output)) {
@@ -723,7 +719,7 @@ static int build_rule(ctr__mitem *x, const rule_item *it, ctr__rule_def *nr)
   nr->output.spans[0].scalar = it->output; /* positions come from the real node */
   /* Leading blanks of the output are trimmed too, keeping spans exact. */
   size_t lead = 0;
-  while (lead < nr->output.len && is_blank(nr->output.s[lead]))
+  while (lead < nr->output.len && ctr__one_of(" \t\r\n", nr->output.s[lead]))
     lead++;
   if (lead) {
     memmove(nr->output.s, nr->output.s + lead, nr->output.len - lead + 1);
