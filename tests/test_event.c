@@ -4,6 +4,7 @@
  * keys every record carries), and a bad record is refused with a reason. Through the internal API, as the other stage suites. */
 #include "event.h"
 #include "testutil.h"
+#include "walk_oracle.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -596,40 +597,6 @@ Test(event, members_noted_by_the_walk_are_the_second_walk_s)
   cr_assert_gt(walked, total * 3 / 4, "%u of %u records walked", walked, total);
 }
 
-/* The members of the object whose bytes are text[0..len), and of every object
- * inside them, each as ctr__walk_members finds it: each member's bytes parse
- * alone to jansson's value for its key (the last of a repeated key), and
- * every key jansson has is found. The walk crosses each container value by
- * its brackets alone, 64 bytes at a time (skip_container). */
-static void nested_members_agree(const char *text, size_t len, const json_t *want, const char *what)
-{
-  ctr__member members[MAX_MEMBERS];
-  size_t n = ctr__walk_members(text, len, members, MAX_MEMBERS);
-  /* Only an escaped key (it may decode to any) makes the walk refuse. */
-  cr_assert(n != SIZE_MAX || memchr(text, '\\', len), "%s: an object walked once is refused: %.*s", what,
-            (int)len, text);
-  if (n > MAX_MEMBERS)
-    return;
-  size_t distinct = 0;
-  for (size_t i = 0; i < n; i++) {
-    const ctr__member *m = &members[i];
-    bool repeated = false;
-    for (size_t k = i + 1; k < n && !repeated; k++)
-      repeated = members[k].key_len == m->key_len && memcmp(members[k].key, m->key, m->key_len) == 0;
-    if (repeated)
-      continue;
-    distinct++;
-    const json_t *value = json_object_getn(want, m->key, m->key_len);
-    json_t *got = json_loadb(m->value, m->value_len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
-    cr_assert(value && got && json_equal(value, got), "%s: member %.*s reads as %.*s", what, (int)m->key_len,
-              m->key, (int)m->value_len, m->value);
-    json_decref(got);
-    if (json_is_object(value))
-      nested_members_agree(m->value, m->value_len, value, what);
-  }
-  cr_assert_eq(distinct, json_object_size(want), "%s: %.*s", what, (int)len, text);
-}
-
 static int nested_members_agree_line(const char *line, size_t len, const char *what)
 {
   ctr__record_facts facts;
@@ -637,7 +604,8 @@ static int nested_members_agree_line(const char *line, size_t len, const char *w
     return 0;
   json_t *j = json_loadb(line, len, JSON_ALLOW_NUL, NULL);
   cr_assert_not_null(j, "%s: the walk vouched for what jansson refuses: %.*s", what, (int)len, line);
-  nested_members_agree(line, len, j, what);
+  const char *why = wo_nested_members(line, len, j);
+  cr_assert_null(why, "%s: %s: %.*s", what, why, (int)len, line);
   json_decref(j);
   return 1;
 }

@@ -6,6 +6,7 @@
  *
  * Input: one options byte (bit 0: bail on shape keys), then the bytes walked. */
 #include "internal.h"
+#include "../walk_oracle.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -30,39 +31,6 @@ __attribute__((noreturn)) static void broken(const char *what, const char *s, si
 {
   fprintf(stderr, "fuzz invariant broken: %s\ninput (%zu bytes): %.*s\n", what, n, (int)(n > 2000 ? 2000 : n), s);
   abort();
-}
-
-/* The members of each object nested in a walked record, walked again as
- * the rules' reads walk them (containers crossed by their brackets alone):
- * each member's bytes parse to jansson's value, every key jansson has is
- * found. */
-static void nested_members_agree(const char *v, size_t len, const json_t *want, const char *s, size_t n)
-{
-  ctr__member members[CTR__MAX_MEMBERS];
-  size_t count = ctr__walk_members(v, len, members, CTR__MAX_MEMBERS);
-  if (count == SIZE_MAX && !memchr(v, '\\', len)) /* only an escaped key (it may decode to any) is refused */
-    broken("a nested object of a walked record is refused", s, n);
-  if (count > CTR__MAX_MEMBERS)
-    return;
-  size_t distinct = 0;
-  for (size_t i = 0; i < count; i++) {
-    const ctr__member *m = &members[i];
-    bool repeated = false;
-    for (size_t k = i + 1; k < count && !repeated; k++)
-      repeated = members[k].key_len == m->key_len && memcmp(members[k].key, m->key, m->key_len) == 0;
-    if (repeated)
-      continue;
-    distinct++;
-    const json_t *value = json_object_getn(want, m->key, m->key_len);
-    json_t *got = json_loadb(m->value, m->value_len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
-    if (!value || !got || !json_equal(value, got))
-      broken("a nested member's bytes parse to another value", s, n);
-    json_decref(got);
-    if (json_is_object(value))
-      nested_members_agree(m->value, m->value_len, value, s, n);
-  }
-  if (distinct != json_object_size(want))
-    broken("the nested members found are not jansson's keys", s, n);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -160,7 +128,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (distinct != json_object_size(root))
       broken("the members noted are not jansson's keys", s, len);
   }
-  nested_members_agree(s, len, root, s, len);
+  const char *why = wo_nested_members(s, len, root);
+  if (why)
+    broken(why, s, len);
   if (bail)
     for (size_t i = 0; i < sizeof k_shape_names / sizeof *k_shape_names; i++)
       if (json_object_get(root, k_shape_names[i]))

@@ -1,0 +1,18 @@
+/* walk_oracle.h - what the walk's member reads are held to, shared by
+ * tests/test_event.c (Criterion) and tests/fuzz/fuzz_walk.c (libFuzzer), so
+ * that both check the same thing. */
+#ifndef CTR_WALK_ORACLE_H
+#define CTR_WALK_ORACLE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* The members of the object whose bytes are v[0..len), and of every object
+ * inside them, as ctr__walk_members finds them, against jansson's `want`:
+ * each member's bytes parse alone to jansson's value for its key (the last
+ * of a repeated key), every key jansson has is found, and only an object
+ * holding a backslash (an escaped key may decode to any) is refused. NULL
+ * when they agree, else what differs. */
+const char *wo_nested_members(const char *v, size_t len, const json_t *want);
+
+#endif
