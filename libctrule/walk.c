@@ -256,23 +256,7 @@ static bytes skip_number(bytes p, bytes end)
   return p;
 }
 
-/* Whether the n bytes at s (4 <= n <= 16) are those of lit: two overlapping
- * loads a side instead of a memcmp call, as this runs for every top-level
- * key of every record. */
-static inline bool same_bytes(const void *s, const char *lit, size_t n)
-{
-  const unsigned char *a = s;
-  if (n >= 8) {
-    uint64_t x0, y0, x1, y1;
-    memcpy(&x0, a, 8), memcpy(&y0, lit, 8), memcpy(&x1, a + n - 8, 8), memcpy(&y1, lit + n - 8, 8);
-    return ((x0 ^ y0) | (x1 ^ y1)) == 0;
-  }
-  uint32_t x0, y0, x1, y1;
-  memcpy(&x0, a, 4), memcpy(&y0, lit, 4), memcpy(&x1, a + n - 4, 4), memcpy(&y1, lit + n - 4, 4);
-  return ((x0 ^ y0) | (x1 ^ y1)) == 0;
-}
-#define KEY_IS(s, lit) same_bytes((s), lit, sizeof lit - 1)
-_Static_assert(sizeof "digestStartTime" - 1 <= 16, "same_bytes compares at most 16 bytes");
+#define KEY_IS(s, lit) ctr__same_key((const char *)(s), lit, sizeof lit - 1)
 
 static inline unsigned shape_key(const void *s, size_t len)
 {
@@ -318,7 +302,7 @@ static inline int top_key(bytes s, size_t len)
   if (len - 9 > 6)
     return -1;
   const struct top_slot *t = &k_top_slots[(s[0] + s[6] + len) & 31];
-  return t->len == len && same_bytes(s, t->lit, len) ? t->id : -1;
+  return t->len == len && ctr__same_key((const char *)s, t->lit, len) ? t->id : -1;
 }
 
 /* Moves p to the next byte that is not JSON whitespace; the walk gives up
