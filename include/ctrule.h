@@ -238,18 +238,26 @@ CTR_API const char *ctr_match_rule(const ctr_match *m);
 CTR_API int ctr_match_priority(const ctr_match *m);
 /** Always "aws_cloudtrail". */
 CTR_API const char *ctr_match_source(const ctr_match *m);
-/** The rule's output template rendered Falco's way (absent fields: "<NA>"). */
+/** The rule's output template rendered Falco's way (absent fields: "<NA>").
+ *  The output and the output fields are rendered on the callback's first
+ *  read of either (or of ctr_match_json): a callback that reads only the
+ *  rule, priority, time or record pays nothing for them. NULL only when
+ *  memory ran out rendering them; ctr_match_field_value then returns NULL,
+ *  ctr_match_field and ctr_match_json CTR_ENOMEM, and the scan returns
+ *  CTR_ENOMEM once the callback returns. */
 CTR_API const char *ctr_match_output(const ctr_match *m);
 CTR_API size_t ctr_match_tag_count(const ctr_match *m);
 CTR_API const char *ctr_match_tag(const ctr_match *m, size_t i);
 /** Falco's output_fields: every field named in the output template, in
  *  order of first appearance, with its rendered value. An absent field has
- *  value NULL (Falco prints <NA>; its JSON output has null). */
+ *  value NULL (Falco prints <NA>; its JSON output has null), as has every
+ *  field when memory ran out rendering them (ctr_match_output NULL). */
 CTR_API size_t ctr_match_field_count(const ctr_match *m);
 CTR_API const char *ctr_match_field_name(const ctr_match *m, size_t i);
 CTR_API const char *ctr_match_field_value(const ctr_match *m, size_t i);
 /** Looks up an output field by name ("ct.user", "json.value[/a/b]").
- *  CTR_OK with *value (NULL when absent); CTR_ENOENT if not an output field. */
+ *  CTR_OK with *value (NULL when absent); CTR_ENOENT if not an output field;
+ *  CTR_ENOMEM if memory ran out rendering the fields (see ctr_match_output). */
 CTR_API int ctr_match_field(const ctr_match *m, const char *name, const char **value);
 /** Event time (eventTime) in nanoseconds since the epoch; 0 if absent/invalid. */
 CTR_API int64_t ctr_match_time(const ctr_match *m);

@@ -37,8 +37,9 @@ int ctr__render(ctr__evalctx *cx, const ctr__crule *r, ctr__render_out *out);
  * copying it. CTR_OK, or CTR_ENOMEM with part of the value appended. */
 int ctr__render_value(ctr__buf *b, const ctr__value *v);
 /* The rendering of the match being delivered (scanner.c, which owns
- * struct ctr_match); for ctr_match_json. Borrowed from the scanner: valid
- * during the match callback only. */
+ * struct ctr_match), made on the first call; for ctr_match_json. Borrowed
+ * from the scanner: valid during the match callback only. NULL when memory
+ * ran out rendering it (the scan then returns CTR_ENOMEM). */
 const ctr__render_out *ctr__match_render(const ctr_match *m);
 
 /* render_json.c */

@@ -563,6 +563,8 @@ static int json_members(const line_src *x, const char *trailer, jw *b)
 static int write_line(const ctr_match *m, unsigned flags, jw *b)
 {
   const ctr__render_out *ro = ctr__match_render(m);
+  if (!ro)
+    return CTR_ENOMEM; /* rendering the match ran out of memory */
   const char *hostname = ro->json.data;
   const char *id = hostname + strlen(hostname) + 1;
   const char *trailer = id + strlen(id) + 1;
@@ -589,6 +591,8 @@ CTR_API int ctr_match_json(const ctr_match *m, unsigned flags, char **out, size_
   if (!m || !out || (flags & ~(unsigned)CTR__JSON_ALL))
     return CTR_EINVAL;
   const ctr__render_out *ro = ctr__match_render(m);
+  if (!ro)
+    return CTR_ENOMEM;
   jw b = {0};
   /* One allocation for most lines: the output appears twice at most, the
    * values once (escapes aside). */

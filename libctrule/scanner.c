@@ -1,7 +1,8 @@
 /* scanner.c - the public scanner: bytes in (any chunking), framed into
  * records, parsed, matched against the candidate rules of each record's
- * eventName, rendered, and handed to the caller's callback. Everything
- * mutable lives here, so one ruleset serves any number of scanners. */
+ * eventName, and handed to the caller's callback, which renders a match's
+ * output when it first reads it. Everything mutable lives here, so one
+ * ruleset serves any number of scanners. */
 #include "select.h"
 #include "render.h"
 #include "correlate.h"
@@ -13,7 +14,7 @@
 
 struct ctr_match {
   const ctr__crule *rule;
-  const ctr_scanner *sc;
+  ctr_scanner *sc; /* its render state changes when the callback first reads the output */
   bool silenced; /* CTR_SCAN_NO_CORRELATION: generate: false would have silenced it */
 };
 
@@ -42,6 +43,10 @@ struct ctr_scanner {
   ctr__walked walked; /* lazy's objects walked for its fields (fields.c) */
   ctr__member members[CTR__MAX_MEMBERS];
   ctr__render_out render;
+  /* The match being delivered: its output and output fields are rendered
+   * on the callback's first read of them (rendered()), so a callback that
+   * reads only the rule, the time or the record pays nothing for them. */
+  enum { RENDER_PENDING, RENDER_DONE, RENDER_FAILED } render_state;
   ctr_match match;
   ctr__corrstate *corr; /* Sigma correlations' state, NULL if the ruleset has none */
   uint64_t rec_index, rec_offset; /* the last record read (correlation windows closed at finish) */
@@ -174,27 +179,46 @@ static bool no_candidates(ctr_scanner *sc, const ctr__record_facts *facts, uint6
   return true;
 }
 
-/* A match of rule r on sc->ev: counted, rendered and delivered. Every
- * alert passes here. */
+/* Whether memory ran out while the record was read (a member read as
+ * absent for want of it may have decided a match or an output). */
+static bool read_failed(const ctr_scanner *sc)
+{
+  return sc->eval.error == CTR_ENOMEM || (sc->ev.lazy && sc->lazy.failed);
+}
+
+/* A match of rule r on sc->ev: counted and delivered, its output rendered
+ * when the callback asks for it. Every alert passes here. */
 static int deliver(ctr_scanner *sc, const ctr__crule *r)
 {
   sc->stats[CTR_STAT_MATCHES]++;
-  /* A member read as absent for want of memory may have decided the match
-   * or its output: nothing untrusted is delivered. */
-  if (ctr__render(&sc->eval, r, &sc->render) != CTR_OK || sc->eval.error == CTR_ENOMEM ||
-      (sc->ev.lazy && sc->lazy.failed))
-    return CTR_ENOMEM;
+  if (read_failed(sc))
+    return CTR_ENOMEM; /* nothing untrusted is delivered */
   if (!sc->fn)
     return CTR_OK;
   sc->match.rule = r;
+  sc->render_state = RENDER_PENDING;
   sc->busy = true;
   int stop = sc->fn(&sc->match, sc->ud);
   sc->busy = false;
+  if (sc->render_state == RENDER_FAILED)
+    return CTR_ENOMEM; /* the callback was told (NULL output): the scan stops */
   if (stop) {
     sc->stopped = true;
     return CTR_STOPPED;
   }
   return CTR_OK;
+}
+
+/* The match's output and output fields, rendered on the first read; false
+ * when memory ran out doing it (the accessors then say so, and the scan
+ * returns CTR_ENOMEM once the callback returns). */
+static bool rendered(const ctr_match *m)
+{
+  ctr_scanner *sc = m->sc;
+  if (sc->render_state == RENDER_PENDING)
+    sc->render_state = ctr__render(&sc->eval, m->rule, &sc->render) == CTR_OK && !read_failed(sc) ? RENDER_DONE
+                                                                                                   : RENDER_FAILED;
+  return sc->render_state == RENDER_DONE;
 }
 
 /* A rule held for the current record (ctr__eval_rules): fed to the
@@ -552,8 +576,8 @@ int ctr_scan_buffer(ctr_ruleset *rs, const void *buf, size_t len, unsigned flags
 const char *ctr_match_rule(const ctr_match *m) { return m->rule->name; }
 int ctr_match_priority(const ctr_match *m) { return m->rule->priority; }
 const char *ctr_match_source(const ctr_match *m) { (void)m; return "aws_cloudtrail"; }
-const char *ctr_match_output(const ctr_match *m) { return m->sc->render.text.data; }
-const ctr__render_out *ctr__match_render(const ctr_match *m) { return &m->sc->render; }
+const char *ctr_match_output(const ctr_match *m) { return rendered(m) ? m->sc->render.text.data : NULL; }
+const ctr__render_out *ctr__match_render(const ctr_match *m) { return rendered(m) ? &m->sc->render : NULL; }
 size_t ctr_match_tag_count(const ctr_match *m) { return m->rule->ntags; }
 const char *ctr_match_tag(const ctr_match *m, size_t i) { return i < m->rule->ntags ? m->rule->tags[i] : NULL; }
 size_t ctr_match_field_count(const ctr_match *m) { return m->rule->nofields; }
@@ -565,7 +589,7 @@ const char *ctr_match_field_name(const ctr_match *m, size_t i)
 
 const char *ctr_match_field_value(const ctr_match *m, size_t i)
 {
-  if (i >= m->rule->nofields || m->sc->render.value_off[i] == (size_t)-1)
+  if (i >= m->rule->nofields || !rendered(m) || m->sc->render.value_off[i] == (size_t)-1)
     return NULL;
   return m->sc->render.values.data + m->sc->render.value_off[i];
 }
@@ -576,6 +600,8 @@ int ctr_match_field(const ctr_match *m, const char *name, const char **value)
     return CTR_EINVAL;
   for (size_t i = 0; i < m->rule->nofields; i++) {
     if (strcmp(m->rule->ofield_names[i], name) == 0) {
+      if (!rendered(m))
+        return CTR_ENOMEM;
       *value = ctr_match_field_value(m, i);
       return CTR_OK;
     }

@@ -135,13 +135,30 @@ static const char input[] =
 typedef struct alerts {
   char text[8192]; /* fixed: the callback must not allocate */
   size_t len;
+  bool unrendered; /* a match whose output memory ran out rendering */
 } alerts;
 
 static int on_match(const ctr_match *m, void *ud)
 {
   alerts *a = ud;
+  const char *output = ctr_match_output(m);
+  if (!output) {
+    /* Rendered on this first read, and memory ran out: every accessor of
+     * the output says so, and the scan returns CTR_ENOMEM (checked by
+     * scan_every_failure). */
+    const char *v = "unset";
+    char *line = NULL;
+    size_t len;
+    cr_assert(ctr_match_field_count(m) == 0 || ctr_match_field_value(m, 0) == NULL);
+    cr_assert(ctr_match_field_count(m) == 0 || ctr_match_field(m, ctr_match_field_name(m, 0), &v) == CTR_ENOMEM);
+    cr_assert_eq(ctr_match_json(m, 0, &line, &len), CTR_ENOMEM);
+    cr_assert_null(line);
+    cr_assert_eq(ctr_match_json_to(m, 0, NULL, 0, &len), CTR_ENOMEM);
+    a->unrendered = true;
+    return 0;
+  }
   int n = snprintf(a->text + a->len, sizeof a->text - a->len, "%llu %s: %s\n",
-                   (unsigned long long)ctr_match_record_index(m), ctr_match_rule(m), ctr_match_output(m));
+                   (unsigned long long)ctr_match_record_index(m), ctr_match_rule(m), output);
   cr_assert(n > 0 && (size_t)n < sizeof a->text - a->len, "alert text overflow");
   a->len += (size_t)n;
   return 0;
@@ -195,7 +212,7 @@ Test(alloc_fail, compile_refuses_after_any_failed_allocation)
   cr_assert_eq(compile_with(0, &ref), CTR_OK);
   long total = g_count;
   cr_assert_gt(total, 100, "only %ld allocations counted: the wrapping does not work", total);
-  alerts want = {{0}, 0};
+  alerts want = {0};
   int rc = ctr_scan_buffer(ref, input, sizeof input - 1, 0, on_match, &want);
   cr_assert(rc == CTR_OK || rc == CTR_EDATA, "%s", ctr_status_name(rc)); /* EDATA: the bad record */
   cr_assert(strstr(want.text, "Admin RDS Change") && strstr(want.text, "Few RDS Changes") &&
@@ -377,7 +394,7 @@ static void scan_every_failure(const void *buf, size_t len, size_t chunk)
 {
   ctr_ruleset *rs;
   cr_assert_eq(compile_with(0, &rs), CTR_OK);
-  alerts want = {{0}, 0};
+  alerts want = {0};
   int want_bad = 0;
   cr_assert_eq(scan_with(rs, buf, len, chunk, 0, &want, &want_bad), CTR_OK);
   long total = g_count;
@@ -387,12 +404,15 @@ static void scan_every_failure(const void *buf, size_t len, size_t chunk)
                   strstr(want.text, "Users Seen Again"),
             "%s", want.text);
   cr_assert_gt(total, 5, "only %ld allocations in a scan: the wrapping does not work", total);
-  long stopped = 0;
+  long stopped = 0, unrendered = 0;
   for (long k = 1; k <= total; k++) {
-    alerts got = {{0}, 0};
+    alerts got = {0};
     int bad = 0;
     int rc = scan_with(rs, buf, len, chunk, k, &got, &bad);
     cr_assert(rc == CTR_OK || rc == CTR_ENOMEM, "chunk %zu, k %ld: %s", chunk, k, ctr_status_name(rc));
+    cr_assert(!got.unrendered || rc == CTR_ENOMEM, "chunk %zu, k %ld: an output not rendered, yet %s", chunk, k,
+              ctr_status_name(rc));
+    unrendered += got.unrendered;
     cr_assert_leq(bad, want_bad, "chunk %zu, k %ld: a valid record was reported as bad", chunk, k);
     if (rc == CTR_OK) {
       cr_assert_str_eq(got.text, want.text, "chunk %zu, k %ld: CTR_OK but the alerts differ:\n%s---\n%s", chunk,
@@ -405,6 +425,7 @@ static void scan_every_failure(const void *buf, size_t len, size_t chunk)
     }
   }
   cr_assert_gt(stopped, 0, "no allocation failure stopped a scan: the test tests nothing");
+  cr_assert_gt(unrendered, 0, "no allocation failure hit an output's rendering: the test tests nothing there");
   ctr_ruleset_unref(rs);
 }
 

@@ -393,3 +393,87 @@ Test(api, partial_records_each_reported)
   free(data);
   ctr_ruleset_unref(rs);
 }
+
+/* The output and output fields are rendered on the callback's first read of
+ * any of them (or of the JSON line): whichever accessor comes first, and
+ * after matches nobody read, every match reads as when each is read whole,
+ * output first. The built-in rules and Falco's upstream CloudTrail rules
+ * over the shared real records. */
+typedef struct read_order {
+  int order; /* what is read first: 0 the output (the reference), 1 the JSON line, 2 the last field's value,
+                3 a field by name; 4: as 0, every third match only */
+  unsigned long n;
+  tu_text all, every_third; /* every_third: the reference as order 4 reads it */
+} read_order;
+
+/* The match read whole, `first` first, written in one order. */
+static void entry(const ctr_match *m, int first, tu_text *t)
+{
+  size_t nf = ctr_match_field_count(m), len;
+  const char *by_name = "unset", *last = "unset", *output = NULL;
+  char *line = NULL;
+  if (first == 1)
+    cr_assert_eq(ctr_match_json(m, CTR_JSON_EVENT_ID, &line, &len), CTR_OK);
+  if (first == 2 && nf)
+    last = ctr_match_field_value(m, nf - 1);
+  if (first == 3 && nf)
+    cr_assert_eq(ctr_match_field(m, ctr_match_field_name(m, 0), &by_name), CTR_OK);
+  cr_assert_not_null(output = ctr_match_output(m));
+  if (!line)
+    cr_assert_eq(ctr_match_json(m, CTR_JSON_EVENT_ID, &line, &len), CTR_OK);
+  tu_appendf(t, "%llu %s\n%s\n", (unsigned long long)ctr_match_record_index(m), ctr_match_rule(m), output);
+  for (size_t i = 0; i < nf; i++) {
+    const char *v = ctr_match_field_value(m, i);
+    if (i == 0 && first == 3)
+      v = by_name;
+    if (i == nf - 1 && first == 2)
+      v = last;
+    tu_appendf(t, "  %s=%s\n", ctr_match_field_name(m, i), v ? v : "(absent)");
+  }
+  tu_appendf(t, "%s\n", line);
+  ctr_free(line);
+}
+
+static int read_in_order(const ctr_match *m, void *ud)
+{
+  read_order *r = ud;
+  unsigned long k = r->n++;
+  if (r->order == 4 && k % 3) {
+    tu_appendf(&r->all, "%llu %s (not read)\n", (unsigned long long)ctr_match_record_index(m), ctr_match_rule(m));
+    return 0;
+  }
+  entry(m, r->order, &r->all);
+  if (r->order == 0) {
+    if (k % 3)
+      tu_appendf(&r->every_third, "%llu %s (not read)\n", (unsigned long long)ctr_match_record_index(m),
+                 ctr_match_rule(m));
+    else
+      entry(m, 0, &r->every_third);
+  }
+  return 0;
+}
+
+Test(api, output_rendered_on_first_read_whatever_is_read_first)
+{
+  ctr_compiler *c;
+  cr_assert_eq(ctr_compiler_new(&c), CTR_OK);
+  cr_assert_eq(ctr_compiler_add_builtin(c, "rds"), CTR_OK);
+  cr_assert_eq(ctr_compiler_add_file(c, tu_tests("bench/rules/falco_upstream_rules.yaml")), CTR_OK);
+  ctr_ruleset *rs = tu_compile_all(c);
+  size_t len;
+  char *data = tu_read(tu_shared("records.ndjson"), &len);
+  read_order ref = {0};
+  cr_assert_eq(ctr_scan_buffer(rs, data, len, 0, read_in_order, &ref), CTR_OK);
+  cr_assert_gt(ref.n, 50, "only %lu matches: the test reads too few", ref.n);
+  for (int order = 1; order <= 4; order++) {
+    read_order got = {.order = order};
+    cr_assert_eq(ctr_scan_buffer(rs, data, len, 0, read_in_order, &got), CTR_OK);
+    cr_assert_eq(got.n, ref.n, "order %d", order);
+    cr_assert_str_eq(got.all.s, order == 4 ? ref.every_third.s : ref.all.s, "order %d", order);
+    free(got.all.s);
+  }
+  free(ref.all.s);
+  free(ref.every_third.s);
+  free(data);
+  ctr_ruleset_unref(rs);
+}

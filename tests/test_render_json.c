@@ -522,6 +522,9 @@ static int fail_each_allocation(const ctr_match *m, void *ud)
   seen *s = ud;
   s->alerts++;
   s->correlation_alerts += strcmp(ctr_match_rule(m), "Many Snaps") == 0;
+  /* The output rendered first, unarmed: the line's own allocations are
+   * failed here (the rendering's are test_alloc_fail's). */
+  cr_assert_not_null(ctr_match_output(m));
   static const unsigned flag_sets[] = {0, CTR_JSON_EVENT_ID | CTR_JSON_MESSAGE | CTR_JSON_TIME_ISO8601};
   for (size_t f = 0; f < 2; f++) {
     for (long k = 1;; k++) {

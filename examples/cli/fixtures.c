@@ -237,7 +237,10 @@ static int on_fixture_match(const ctr_match *m, void *ud)
   fired *f = &t->fired[t->nfired++];
   f->record = ctr_match_record_index(m) + 1;
   f->rule = xstrdup(ctr_match_rule(m));
-  f->output = xstrdup(ctr_match_output(m));
+  const char *output = ctr_match_output(m);
+  if (!output)
+    return 1; /* memory ran out rendering it: the scan returns CTR_ENOMEM */
+  f->output = xstrdup(output);
   return 0;
 }
 
@@ -297,6 +300,8 @@ static long long scan_records(test_ctx *t, const char *path)
   close(fd);
   long long records = (long long)ctr_scanner_stat(sc, CTR_STAT_RECORDS);
   ctr_scanner_free(sc);
+  if (rc == CTR_ENOMEM)
+    errorf("%s: out of memory", path);
   if (rc < 0 && rc != CTR_EDATA && rc != CTR_ELIMIT)
     return -1;
   return records;

@@ -121,7 +121,8 @@ void file_out_free(file_out *o)
 static uint64_t place_index(const worker *w, uint64_t index) { return w->fed ? w->fed->index : index; }
 static uint64_t place_offset(const worker *w, uint64_t offset) { return w->fed ? w->fed->offset : offset; }
 
-static void text_alert(buf *b, bool c, const char *display, const ctr_match *m, uint64_t index, uint64_t offset)
+static void text_alert(buf *b, bool c, const char *display, const ctr_match *m, const char *output, uint64_t index,
+                       uint64_t offset)
 {
   char t[64];
   format_time_short(t, ctr_match_time(m));
@@ -129,7 +130,7 @@ static void text_alert(buf *b, bool c, const char *display, const ctr_match *m, 
   const char *pname = ctr_priority_name(prio);
   buf_printf(b, "%s %s%-8s%s %s%s%s\n", t, color_priority(c, prio), pname ? pname : "?", color_reset(c),
              color_bold(c), ctr_match_rule(m), color_reset(c));
-  buf_printf(b, "    %s\n", ctr_match_output(m));
+  buf_printf(b, "    %s\n", output);
   buf_printf(b, "    %s%s record %llu at byte %llu%s\n", color_dim(c), display, (unsigned long long)index,
              (unsigned long long)offset, color_reset(c));
 }
@@ -159,8 +160,13 @@ int on_match(const ctr_match *m, void *ud)
       emit(w, false, "\n", 1);
       ctr_free(line);
     } else {
+      const char *output = ctr_match_output(m);
+      if (!output) { /* memory ran out rendering it */
+        w->internal_error = CTR_ENOMEM;
+        return 1;
+      }
       buf b = {0};
-      text_alert(&b, r->color, w->cur->display, m, place_index(w, ctr_match_record_index(m)),
+      text_alert(&b, r->color, w->cur->display, m, output, place_index(w, ctr_match_record_index(m)),
                  place_offset(w, ctr_match_byte_offset(m)));
       emit(w, false, b.data, b.len);
       buf_free(&b);

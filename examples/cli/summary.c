@@ -64,6 +64,7 @@ struct summary {
 
 typedef struct probe_result {
   char *account, *region, *principal, *resource;
+  bool out_of_memory; /* a field could not be rendered */
 } probe_result;
 
 summary *summary_new(void)
@@ -84,11 +85,13 @@ summary *summary_new(void)
   return s;
 }
 
-static char *first_field(const ctr_match *m, const char *const *names, size_t n)
+static char *first_field(const ctr_match *m, const char *const *names, size_t n, probe_result *r)
 {
   for (size_t i = 0; i < n; i++) {
     const char *v = NULL;
-    if (ctr_match_field(m, names[i], &v) == CTR_OK && v && *v)
+    int rc = ctr_match_field(m, names[i], &v);
+    r->out_of_memory |= rc == CTR_ENOMEM;
+    if (rc == CTR_OK && v && *v)
       return xstrdup(v);
   }
   return NULL;
@@ -97,10 +100,10 @@ static char *first_field(const ctr_match *m, const char *const *names, size_t n)
 static int on_probe(const ctr_match *m, void *ud)
 {
   probe_result *r = ud;
-  r->account = first_field(m, account_fields, sizeof account_fields / sizeof account_fields[0]);
-  r->region = first_field(m, (const char *const[]){"ct.region"}, 1);
-  r->principal = first_field(m, principal_fields, sizeof principal_fields / sizeof principal_fields[0]);
-  r->resource = first_field(m, resource_fields, sizeof resource_fields / sizeof resource_fields[0]);
+  r->account = first_field(m, account_fields, sizeof account_fields / sizeof account_fields[0], r);
+  r->region = first_field(m, (const char *const[]){"ct.region"}, 1, r);
+  r->principal = first_field(m, principal_fields, sizeof principal_fields / sizeof principal_fields[0], r);
+  r->resource = first_field(m, resource_fields, sizeof resource_fields / sizeof resource_fields[0], r);
   return 1; /* one record, one match: stop */
 }
 
@@ -110,17 +113,17 @@ static int on_probe(const ctr_match *m, void *ud)
 static void from_group(const ctr_match *m, probe_result *r)
 {
   if (!r->region)
-    r->region = first_field(m, (const char *const[]){"awsRegion"}, 1);
+    r->region = first_field(m, (const char *const[]){"awsRegion"}, 1, r);
   if (!r->principal)
-    r->principal = first_field(m, (const char *const[]){"userIdentity.arn"}, 1);
+    r->principal = first_field(m, (const char *const[]){"userIdentity.arn"}, 1, r);
   if (!r->resource)
     r->resource = first_field(m,
                               (const char *const[]){"requestParameters.dBSnapshotIdentifier",
                                                     "requestParameters.dBInstanceIdentifier",
                                                     "requestParameters.dBClusterIdentifier"},
-                              3);
+                              3, r);
   if (!r->account)
-    r->account = first_field(m, (const char *const[]){"recipientAccountId", "userIdentity.accountId"}, 2);
+    r->account = first_field(m, (const char *const[]){"recipientAccountId", "userIdentity.accountId"}, 2, r);
   if (!r->account && r->principal && strncmp(r->principal, "arn:", 4) == 0) {
     /* arn:PARTITION:SERVICE:REGION:ACCOUNT:... */
     const char *p = r->principal;
@@ -157,11 +160,15 @@ int summary_add(summary *s, const ctr_match *m)
   if (s->probe) {
     size_t len = 0;
     const char *raw = ctr_match_event(m, &len);
-    int rc = ctr_scan_buffer(s->probe, raw, len, 0, on_probe, &r);
-    if (rc == CTR_ENOMEM)
-      return rc;
+    if (ctr_scan_buffer(s->probe, raw, len, 0, on_probe, &r) == CTR_ENOMEM)
+      r.out_of_memory = true;
   }
-  from_group(m, &r);
+  if (!r.out_of_memory)
+    from_group(m, &r);
+  if (r.out_of_memory) {
+    free(r.account), free(r.region), free(r.principal), free(r.resource);
+    return CTR_ENOMEM;
+  }
   const char *acct = r.account ? r.account : "(unknown account)";
   const char *reg = r.region ? r.region : "(unknown region)";
   const char *rule = ctr_match_rule(m);
