@@ -54,6 +54,7 @@ typedef struct scan_arg {
   ctr_ruleset *rs;
   unsigned flags;
   size_t chunk; /* feed size */
+  int read_output; /* the callback reads each alert's output and fields (rendered on first read) */
 } scan_arg;
 
 typedef struct stream_arg {
@@ -116,7 +117,7 @@ typedef struct bench_targets {
   const char *label;
   double simd, jansson, dom;                      /* baseline rates; simdjson's validating parse */
   double floor;                                   /* ctrule vouching for every record, no rule to read */
-  double rds, root, srcip, real1k, real10k, rds22; /* rates */
+  double rds, root, srcip, real1k, real10k, rds22, rds22_read; /* rates */
   double rds20, rds20_1k;                         /* the earlier suite's */
   double gz_files, inflate_files, gz_big, inflate_big;
   double cli_rds, cli_22, cli_files, cli_big;     /* the CLI, whole process */

@@ -71,6 +71,19 @@ static int count_alert(const ctr_match *m, void *ud)
   return 0;
 }
 
+/* A caller that shows each alert: its output and output fields read (the
+ * library renders them on the first read; count_alert reads neither). */
+static int read_alert(const ctr_match *m, void *ud)
+{
+  size_t n = strlen(ctr_match_output(m));
+  for (size_t i = 0; i < ctr_match_field_count(m); i++) {
+    const char *v = ctr_match_field_value(m, i);
+    n += v ? strlen(v) : 0;
+  }
+  *(uint64_t *)ud += n > 0;
+  return 0;
+}
+
 static int feed_all(ctr_scanner *sc, const char *data, size_t len, size_t chunk)
 {
   int rc = CTR_OK;
@@ -83,7 +96,8 @@ int ctb_case_scan(const input *in, const void *arg, uint64_t *count, uint64_t *a
 {
   const scan_arg *a = arg;
   ctr_scanner *sc;
-  if (ctr_scanner_new(a->rs, count_alert, alerts, &sc) != CTR_OK || ctr_scanner_set_flags(sc, a->flags) != CTR_OK)
+  if (ctr_scanner_new(a->rs, a->read_output ? read_alert : count_alert, alerts, &sc) != CTR_OK ||
+      ctr_scanner_set_flags(sc, a->flags) != CTR_OK)
     return -1;
   int rc = CTR_OK;
   if (in->nfiles) {
