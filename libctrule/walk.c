@@ -569,6 +569,79 @@ static inline uint64_t prefix_xor(uint64_t x)
   return x;
 }
 
+/* Where the strings of a walked value end, 64 bytes at a time: only its
+ * quotes and backslashes are looked for (the walk that vouched for the
+ * record checked the rest: control characters, UTF-8, escapes), so crossing
+ * a string costs a shift and a count of trailing zeros, its last bytes
+ * included (the block is padded there, not read a byte at a time). */
+typedef struct quote_block {
+  bytes base;                /* the block: base[0..64) (bytes past end read as NUL) */
+  bytes end;                 /* the value's end: nothing at or past it is read */
+  uint64_t quote, backslash; /* bit i: base[i] */
+} quote_block;
+
+static void quote_load(quote_block *b, bytes p)
+{
+  unsigned char tail[64];
+  bytes at = p;
+  if (b->end - p < 64) {
+    memset(tail, 0, sizeof tail);
+    memcpy(tail, p, (size_t)(b->end - p));
+    at = tail;
+  }
+  uint64_t q = 0, s = 0;
+#ifdef __SSE2__
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+  for (unsigned i = 0; i < 64; i += 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(at + i));
+    q |= movemask_eq(v, quote) << i;
+    s |= movemask_eq(v, backslash) << i;
+  }
+#else
+  for (unsigned i = 0; i < 64; i++) {
+    q |= (uint64_t)(at[i] == '"') << i;
+    s |= (uint64_t)(at[i] == '\\') << i;
+  }
+#endif
+  b->base = p;
+  b->quote = q;
+  b->backslash = s;
+}
+
+/* A block for the value p[0..end) (p < end), its first block loaded. */
+static void quote_init(quote_block *b, bytes p, bytes end)
+{
+  b->end = end;
+  quote_load(b, p);
+}
+
+/* The byte after the string whose opening quote is at p (a string of a
+ * walked value), NULL when it does not end before end; *escaped is set when
+ * it holds a backslash. */
+static inline bytes member_string(quote_block *b, bytes p, bool *escaped)
+{
+  p++;
+  for (;;) {
+    size_t off = (size_t)(p - b->base);
+    if (off >= 64) { /* past the block (or before it: the block is loaded at p) */
+      if (p >= b->end)
+        return NULL;
+      quote_load(b, p);
+      off = 0;
+    }
+    uint64_t q = b->quote >> off, stop = q | b->backslash >> off;
+    if (!stop) {
+      p = b->base + 64;
+      continue;
+    }
+    unsigned i = (unsigned)__builtin_ctzll(stop);
+    if (q >> i & 1)
+      return p + i + 1;
+    *escaped = true; /* a backslash: the byte after it is escaped */
+    p += i + 2;
+  }
+}
+
 static bytes skip_container(bytes p, bytes end)
 {
   size_t depth = 0;
@@ -614,11 +687,12 @@ static bytes skip_container(bytes p, bytes end)
 size_t ctr__walk_members(const char *data, size_t len, ctr__member *members, size_t cap)
 {
   bytes p = (bytes)data, end = p + len;
-  stop_block blk = {p, 0, 0, false};
+  quote_block blk;
   size_t n = 0;
   p = skip_ws(p, end);
   if (p >= end || *p != '{')
     return SIZE_MAX;
+  quote_init(&blk, p, end);
   p = skip_ws(p + 1, end);
   if (p < end && *p == '}')
     return 0;
@@ -626,7 +700,7 @@ size_t ctr__walk_members(const char *data, size_t len, ctr__member *members, siz
     bool escaped = false;
     if (p >= end || *p != '"')
       return SIZE_MAX;
-    bytes key = p + 1, close = skip_string(&blk, p, end, &escaped);
+    bytes key = p + 1, close = member_string(&blk, p, &escaped);
     if (!close || escaped)
       return SIZE_MAX;
     p = skip_ws(close, end);
@@ -638,7 +712,7 @@ size_t ctr__walk_members(const char *data, size_t len, ctr__member *members, siz
     bytes value = p;
     bool plain = false;
     if (*p == '"') {
-      p = skip_string(&blk, p, end, &escaped);
+      p = member_string(&blk, p, &escaped);
       plain = !escaped;
     } else if (*p == '{' || *p == '[') {
       p = skip_container(p, end);
@@ -697,12 +771,12 @@ size_t ctr__members_from_facts(const char *data, size_t len, const ctr__record_f
 
 /* The value at p: the byte after it, NULL if it does not end before end.
  * *plain: a string without escapes. */
-static bytes skip_value(stop_block *b, bytes p, bytes end, bool *plain)
+static bytes skip_value(quote_block *b, bytes p, bytes end, bool *plain)
 {
   *plain = false;
   if (*p == '"') {
     bool escaped = false;
-    bytes after = skip_string(b, p, end, &escaped);
+    bytes after = member_string(b, p, &escaped);
     *plain = !escaped;
     return after;
   }
@@ -719,7 +793,7 @@ static bytes skip_value(stop_block *b, bytes p, bytes end, bool *plain)
  * path into a large responseElements costs one pass over it, not one per
  * level. NULL: give up (an escaped key on the way: it may decode to the one
  * asked for; or bytes that are not what a walked record holds). */
-static bytes path_down(stop_block *b, bytes p, bytes end, const ctr__pathstep *steps, size_t n, ctr__bspan *res,
+static bytes path_down(quote_block *b, bytes p, bytes end, const ctr__pathstep *steps, size_t n, ctr__bspan *res,
                        ctr__step *st)
 {
   bool plain;
@@ -743,7 +817,7 @@ static bytes path_down(stop_block *b, bytes p, bytes end, const ctr__pathstep *s
     bool hit = !object && i == steps[0].index;
     if (object) {
       bool escaped = false;
-      bytes key = p + 1, after = p < end && *p == '"' ? skip_string(b, p, end, &escaped) : NULL;
+      bytes key = p + 1, after = p < end && *p == '"' ? member_string(b, p, &escaped) : NULL;
       if (!after || escaped)
         return NULL;
       size_t len = (size_t)(after - 1 - key);
@@ -774,10 +848,13 @@ static bytes path_down(stop_block *b, bytes p, bytes end, const ctr__pathstep *s
 ctr__step ctr__walk_path(const char *v, size_t len, const ctr__pathstep *steps, size_t n, ctr__bspan *out)
 {
   bytes p = (bytes)v, end = p + len;
-  stop_block blk = {p, 0, 0, false};
+  quote_block blk;
   ctr__step st = CTR__STEP_UNSURE;
   p = skip_ws(p, end);
-  if (p >= end || !path_down(&blk, p, end, steps, n, out, &st))
+  if (p >= end)
+    return CTR__STEP_UNSURE;
+  quote_init(&blk, p, end);
+  if (!path_down(&blk, p, end, steps, n, out, &st))
     return CTR__STEP_UNSURE;
   return st;
 }

@@ -636,3 +636,51 @@ Test(event, containers_are_crossed_as_jansson_reads_them)
     }
   }
 }
+
+static int paths_agree_line(const char *line, size_t len, const char *what)
+{
+  ctr__record_facts facts;
+  if (!ctr__walk_record(line, len, &facts))
+    return 0;
+  json_t *j = json_loadb(line, len, JSON_ALLOW_NUL, NULL);
+  cr_assert_not_null(j, "%s: the walk vouched for what jansson refuses: %.*s", what, (int)len, line);
+  const char *why = wo_paths(line, len, j);
+  cr_assert_null(why, "%s: %s: %.*s", what, why, (int)len, line);
+  json_decref(j);
+  return 1;
+}
+
+/* ctr__walk_path, which every field reading below a record's member goes
+ * through, against jansson on every path into every shared and adversarial
+ * record; and on records made to trip it: a repeated key at each depth
+ * (jansson keeps the last), keys that are prefixes of each other, escaped
+ * keys (below the top level: the walk refuses them there) and strings, a path into a string, a number, an array and an empty
+ * object, and every string, escape and member straddling a 64-byte block's
+ * edge (and the value's end) somewhere. */
+Test(event, paths_are_read_as_jansson_reads_them)
+{
+  unsigned total = 0, walked = each_corpus_line(paths_agree_line, &total);
+  cr_assert_gt(walked, total * 3 / 4, "%u of %u records walked", walked, total);
+  static const char *const shapes[] = {
+      "{\"a\":{\"b\":1,\"b\":{\"c\":\"x\"}},\"a\":{\"b\":{\"c\":\"%s\",\"c\":\"last\"},\"bb\":2}}",
+      "{\"id\":\"%s\",\"i\":\"short\",\"ids\":[\"long\"],\"x\":{\"id\":{\"id\":\"deep\"}},\"id\":\"again\"}",
+      "{\"o\":{\"k\\\"ey\":\"%s\",\"k\\u0065y\":{\"key\":1},\"key\":[{\"key\":\"%s\"},{}]}}",
+      "{\"s\":\"%s\",\"n\":-0.5e3,\"t\":true,\"z\":null,\"e\":{},\"a\":[],\"o\":{\"s\":\"%s\"}}",
+      "{\"items\":[{\"instanceId\":\"%s\",\"items\":[{\"instanceId\":\"no\"}]},{\"instanceId\":\"%s\"}],"
+      "\"items\":[{\"instanceId\":\"yes\",\"set\":{\"items\":[]}}]}",
+      "{ \"a\" : { \"b\" : [ \"%s\" , { \"c\" : \"%s\" } ] } , \"d\" : \"e\" }",
+  };
+  static const char *const inside[] = {"v", "\\\\", "\\\"", "]}\\\\\\\"", "\\u00e9\\n", "\xc3\xa9{[", ""};
+  for (size_t pad = 0; pad < 140; pad += 3)
+    for (size_t s = 0; s < CTR__COUNTOF(shapes); s++)
+      for (size_t k = 0; k < CTR__COUNTOF(inside); k++) {
+        char value[256], text[1024];
+        snprintf(value, sizeof value, "%.*s%s", (int)pad,
+                 "pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp"
+                 "pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp",
+                 inside[k]);
+        int n = snprintf(text, sizeof text, shapes[s], value, value);
+        cr_assert(n > 0 && (size_t)n < sizeof text);
+        cr_assert(paths_agree_line(text, (size_t)n, "made"), "not walked: %s", text);
+      }
+}

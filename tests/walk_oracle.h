@@ -15,4 +15,16 @@
  * when they agree, else what differs. */
 const char *wo_nested_members(const char *v, size_t len, const json_t *want);
 
+/* Every path into the value whose bytes are v[0..len) (jansson's `want`),
+ * read by ctr__walk_path: each member of each object and each element of
+ * each array (and one past the last) to a depth of WO_PATH_DEPTH, keys one
+ * byte short and one byte long, a key no object has, and a step below a
+ * scalar, each held to jansson: a value jansson has is found, its bytes
+ * parse alone to it and are plain exactly when they are a string without a
+ * backslash; one it lacks is absent; only a value holding a backslash (an
+ * escaped key may decode to any) may be left unsure. NULL when they agree,
+ * else what differs. */
+#define WO_PATH_DEPTH 5
+const char *wo_paths(const char *v, size_t len, const json_t *want);
+
 #endif

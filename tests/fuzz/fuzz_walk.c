@@ -2,7 +2,8 @@
  * against jansson. The walk may refuse what jansson accepts (it then takes
  * the slow path), but whatever it vouches for must be what jansson reads:
  * a record it walks past unparsed is skipped on the strength of that, and
- * its members, at every depth, are read from the bytes it vouched for.
+ * its members, at every depth, are read from the bytes it vouched for (as
+ * members, and along every path into them: ctr__walk_path).
  *
  * Input: one options byte (bit 0: bail on shape keys), then the bytes walked. */
 #include "internal.h"
@@ -129,6 +130,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       broken("the members noted are not jansson's keys", s, len);
   }
   const char *why = wo_nested_members(s, len, root);
+  if (!why)
+    why = wo_paths(s, len, root);
   if (why)
     broken(why, s, len);
   if (bail)
