@@ -92,6 +92,17 @@ bool ctr__strset_has(const ctr__strset *set, const char *s, size_t len);
 /* Whether lit[0..m) occurs in hay[0..n): memmem's answer, faster on the
  * prefilter's short literals in 1-2 KB records (util.c says how). */
 bool ctr__contains(const char *hay, size_t n, const char *lit, size_t m);
+/* A literal made ready for ctr__contains' search once, for one searched in
+ * every record: lit (borrowed) and the positions of its two rarest bytes. */
+typedef struct ctr__needle {
+  const char *s;
+  size_t m;
+  size_t a, b;    /* m >= 2: the rarest byte's position, the next rarest's */
+  bool by_memchr; /* the rarest byte is rare enough in JSON to memchr for */
+} ctr__needle;
+void ctr__needle_make(ctr__needle *nd, const char *lit, size_t m);
+/* ctr__contains(hay, n, nd's literal). */
+bool ctr__needle_in(const ctr__needle *nd, const char *hay, size_t n);
 
 /* ------------------------------------------------------------ walk.c
  * One pass over a record's raw bytes that checks its JSON grammar and reads

@@ -21,7 +21,7 @@
 
 static unsigned char ascii_lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c; }
 
-static bool folded_equal(const char *hay, const char *lit, size_t m)
+bool ctr__folded_equal(const char *hay, const char *lit, size_t m)
 {
   for (size_t k = 0; k < m; k++)
     if (ascii_lower((unsigned char)hay[k]) != (unsigned char)lit[k])
@@ -48,12 +48,12 @@ bool ctr__contains_folded(const char *hay, size_t n, const char *lit, size_t m)
     a = _mm_cmpeq_epi8(_mm_or_si128(a, fm), fv);
     b = _mm_cmpeq_epi8(_mm_or_si128(b, lm), lv);
     for (unsigned mask = (unsigned)_mm_movemask_epi8(_mm_and_si128(a, b)); mask; mask &= mask - 1)
-      if (folded_equal(hay + i + (size_t)__builtin_ctz(mask), lit, m))
+      if (ctr__folded_equal(hay + i + (size_t)__builtin_ctz(mask), lit, m))
         return true;
   }
 #endif
   for (; i + m <= n; i++)
-    if (folded_equal(hay + i, lit, m))
+    if (ctr__folded_equal(hay + i, lit, m))
       return true;
   return false;
 }
@@ -149,7 +149,7 @@ ctr__litmatch *ctr__litmatch_build(ctr__arena *pool, const ctr__str *lits, const
 static bool lit_at(const ctr__litmatch *m, uint32_t id, const char *at)
 {
   const ctr__str *l = &m->lits[id];
-  return m->folded[id] ? folded_equal(at, l->s, l->len) : memcmp(at, l->s, l->len) == 0;
+  return m->folded[id] ? ctr__folded_equal(at, l->s, l->len) : memcmp(at, l->s, l->len) == 0;
 }
 
 void ctr__litmatch_scan(const ctr__litmatch *m, const char *hay, size_t len, uint64_t *found)

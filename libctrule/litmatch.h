@@ -7,6 +7,9 @@
 
 #include "internal.h"
 
+/* Whether hay[0..m) is lit[0..m) (in ASCII lower case) with its letters in
+ * either case. */
+bool ctr__folded_equal(const char *hay, const char *lit, size_t m);
 /* Whether hay holds lit (in ASCII lower case) with its letters in either case. */
 bool ctr__contains_folded(const char *hay, size_t n, const char *lit, size_t m);
 

@@ -39,6 +39,19 @@
  * absent from it; the other escapes spell one of " \ / and the controls \b
  * \f \n \r \t. A literal holding none of those is searched in any other
  * record; the others only in records without escapes (jansson decides).
+ *
+ * A group whose checks all read the plain value of one top-level member the
+ * walk read (ct.srcip, ct.region, ...: prefilter_literals.c) with `=`, `in`,
+ * `startswith` or `endswith` is compared with that value instead when it is
+ * a string without escapes: its content is then its bytes, whatever other
+ * escapes the record holds. Escaped, not a string, or absent, the group is
+ * searched for as any other.
+ *
+ * The per-record work is kept to what a record needs: only the keyed fields
+ * some rule is filed under are looked up, each value first against a
+ * 1,024-bit sketch of the values filed (most are turned away before they
+ * are hashed), and each literal's rare bytes are worked out when the rules
+ * compile (ctr__needle, util.c).
  */
 #include "prefilter_literals.h"
 #include "event.h"
@@ -61,6 +74,7 @@ typedef struct rule_needs {
   ctr__strset *need[KEYED__COUNT];
   const literal_group *groups;
   uint32_t ngroups;
+  bool needs_keyed; /* some need[] is set */
 } rule_needs;
 
 /* One pass for the literals of many rules (litmatch.c): ids[] lists, rule by
@@ -82,10 +96,14 @@ typedef struct key_entry {
 typedef struct key_table {
   key_entry *slots; /* open addressing */
   size_t cap;
+  /* Bit key_sketch() of every value filed: most values of records are no
+   * key, and most of those are turned away here, before they are hashed. */
+  uint64_t sketch[16];
 } key_table;
 
 struct ctr__prefilter {
   key_table by[KEYED__COUNT]; /* a rule is filed under the values of its preferred keyed field */
+  unsigned char tables[KEYED__COUNT], ntables; /* the keyed fields some rule is filed under */
   uint32_t *filed;            /* indexes into needs, grouped by key_entry */
   rule_needs *needs;          /* one per enabled rule */
   uint32_t *unkeyed;          /* rules with no key: their literals alone decide, for every record */
@@ -120,6 +138,18 @@ static bool same_key(const filing *a, const filing *b)
   return a->field == b->field && a->value.len == b->value.len && memcmp(a->value.s, b->value.s, a->value.len) == 0;
 }
 
+/* A bit of a key_table's sketch for value s[0..len): its length, first,
+ * middle and last bytes, mixed (eventNames share their first bytes, Describe,
+ * List, Get, and their last ones). */
+static inline unsigned key_sketch(const char *s, size_t len)
+{
+  uint32_t w = (uint32_t)len;
+  if (len)
+    w ^= (uint32_t)(unsigned char)s[0] << 8 ^ (uint32_t)(unsigned char)s[len / 2] << 16 ^
+         (uint32_t)(unsigned char)s[len - 1] << 24;
+  return (w * 0x9E3779B1u) >> 22; /* 10 bits: 1,024 */
+}
+
 /* Files the rules' filings (sorted) into pf's tables. */
 static bool file_rules(ctr__arena *pool, ctr__prefilter *pf, const filing *v, size_t n)
 {
@@ -138,6 +168,7 @@ static bool file_rules(ctr__arena *pool, ctr__prefilter *pf, const filing *v, si
     if (!(pf->by[f].slots = ctr__select_zalloc(pool, cap * sizeof *pf->by[f].slots)))
       return false;
     pf->by[f].cap = cap;
+    pf->tables[pf->ntables++] = (unsigned char)f;
   }
   uint32_t nfiled = 0;
   key_entry *e = NULL;
@@ -149,6 +180,8 @@ static bool file_rules(ctr__arena *pool, ctr__prefilter *pf, const filing *v, si
         k = (k + 1) & (t->cap - 1);
       e = &t->slots[k];
       e->value = v[i].value;
+      unsigned bit = key_sketch(v[i].value.s, v[i].value.len);
+      t->sketch[bit >> 6] |= 1ull << (bit & 63);
       e->first = nfiled;
     } else if (v[i].rule == v[i - 1].rule) {
       continue; /* the same value listed twice */
@@ -278,6 +311,7 @@ int ctr__prefilter_build(ctr_ruleset *rs)
         if (!ctr__strset_build(&rs->pool, set, v, k.n))
           goto done;
         pf->needs[i].need[f] = set;
+        pf->needs[i].needs_keyed = true;
       }
     }
     if (!ctr__rule_literals(&rs->pool, primary < 0 ? &unkeyed_ctx : &keyed_ctx, cond, &pf->needs[i].groups,
@@ -310,8 +344,9 @@ done:
 
 static const key_entry *key_lookup(const key_table *t, const char *s, size_t len)
 {
-  if (!t->cap)
-    return NULL;
+  unsigned bit = key_sketch(s, len);
+  if (!(t->sketch[bit >> 6] >> (bit & 63) & 1))
+    return NULL; /* no key like it */
   for (size_t k = ctr__hash(s, len) & (t->cap - 1); t->slots[k].value.s; k = (k + 1) & (t->cap - 1))
     if (t->slots[k].value.len == len && memcmp(t->slots[k].value.s, s, len) == 0)
       return &t->slots[k];
@@ -322,6 +357,8 @@ static const key_entry *key_lookup(const key_table *t, const char *s, size_t len
  * requires of the other keyed fields. */
 static bool may_match(const rule_needs *r, const ctr__topval *top)
 {
+  if (!r->needs_keyed)
+    return true;
   for (int f = 0; f < KEYED__COUNT; f++) {
     const ctr__strset *need = r->need[f];
     if (!need)
@@ -344,43 +381,66 @@ static inline bool may_hide(const ctr__record_facts *facts, const literal_group 
   return facts->unicode || (facts->escaped && grp->escapable);
 }
 
-/* Whether every literal group of a rule has a literal in the record's bytes
- * (in those of the member its fields read, when they read inside one), or
- * one an escape may hide. */
+/* Whether the plain value s[0..n) of a member is, starts or ends with one
+ * of grp's literals (grp->how). nocase: grp's literals are in ASCII lower
+ * case, and eval's tolower() folds no other byte into theirs
+ * (ctr__fold_table), so a value it finds equal is so ASCII-folded. */
+static bool value_holds(const literal_group *grp, const char *s, size_t n)
+{
+  for (uint32_t i = 0; i < grp->n; i++) {
+    size_t m = grp->lits[i].len;
+    if (m > n || (grp->how == LIT_WHOLE && m != n))
+      continue;
+    const char *at = grp->how == LIT_SUFFIX ? s + n - m : s;
+    if (grp->nocase ? ctr__folded_equal(at, grp->lits[i].s, m) : ctr__same_key(at, grp->lits[i].s, m))
+      return true;
+  }
+  return false;
+}
+
+/* Whether a group has a literal in the record's bytes (in those of the
+ * member its fields read, when they read inside one), or one an escape may
+ * hide. The plain value of a member that is a string without escapes is
+ * its bytes, so a group on it (grp->how) is compared with it instead: an
+ * escape elsewhere changes nothing there. */
+static bool group_present(const literal_group *grp, const char *data, size_t len, const ctr__record_facts *facts)
+{
+  const char *hay = data;
+  size_t n = len;
+  if (grp->within) { /* an absent member holds nothing: its fields are absent */
+    const ctr__topval *v = &facts->top[grp->within - 1];
+    if (grp->how != LIT_ANYWHERE && v->kind == '"' && !v->escaped)
+      return value_holds(grp, v->s, v->len);
+    if (!v->kind)
+      return may_hide(facts, grp);
+    hay = v->s;
+    n = v->len;
+  }
+  if (may_hide(facts, grp))
+    return true;
+  for (uint32_t i = 0; i < grp->n; i++)
+    if (grp->nocase ? ctr__contains_folded(hay, n, grp->lits[i].s, grp->lits[i].len)
+                    : ctr__needle_in(&grp->needles[i], hay, n))
+      return true;
+  return false;
+}
+
+/* Whether every literal group of a rule is present (group_present). */
 static bool literals_present(const rule_needs *r, const char *data, size_t len, const ctr__record_facts *facts)
 {
-  for (uint32_t g = 0; g < r->ngroups; g++) {
-    const literal_group *grp = &r->groups[g];
-    const char *hay = data;
-    size_t n = len;
-    if (grp->within) { /* an absent member holds nothing: its fields are absent */
-      const ctr__topval *v = &facts->top[grp->within - 1];
-      hay = v->kind ? v->s : NULL;
-      n = v->kind ? v->len : 0;
-    }
-    bool found = may_hide(facts, grp);
-    for (uint32_t i = 0; i < grp->n && !found && hay; i++)
-      found = grp->nocase ? ctr__contains_folded(hay, n, grp->lits[i].s, grp->lits[i].len)
-                          : ctr__contains(hay, n, grp->lits[i].s, grp->lits[i].len);
-    if (!found)
+  for (uint32_t g = 0; g < r->ngroups; g++)
+    if (!group_present(&r->groups[g], data, len, facts))
       return false;
-  }
   return true;
 }
 
 /* Whether one of rules[0..n) is a candidate for the record: it gets what it
- * requires of the keyed fields and every literal group of it is present. */
-static bool any_candidate(const ctr__prefilter *pf, const uint32_t *rules, uint32_t n, const rule_matcher *m,
-                          const char *data, size_t len, const ctr__record_facts *facts)
+ * requires of the keyed fields and every literal group of it is present.
+ * Their literals searched in one pass (m->lm). */
+static bool any_candidate_in_one_pass(const ctr__prefilter *pf, const uint32_t *rules, uint32_t n,
+                                      const rule_matcher *m, const char *data, size_t len,
+                                      const ctr__record_facts *facts)
 {
-  if (!m->lm) {
-    for (uint32_t i = 0; i < n; i++) {
-      const rule_needs *r = &pf->needs[rules[i]];
-      if (may_match(r, facts->top) && literals_present(r, data, len, facts))
-        return true;
-    }
-    return false;
-  }
   uint64_t found[MATCHER_MAX_LITS / 64];
   bool scanned = false;
   const uint32_t *ids = m->ids;
@@ -399,13 +459,31 @@ static bool any_candidate(const ctr__prefilter *pf, const uint32_t *rules, uint3
     bool all = true;
     for (uint32_t g = 0; g < r->ngroups && all; g++) {
       const literal_group *grp = &r->groups[g];
-      bool hit = may_hide(facts, grp);
+      bool hit = false;
       for (uint32_t k = 0; k < grp->n && !hit; k++)
         hit = found[mine[k] >> 6] >> (mine[k] & 63) & 1;
       mine += grp->n;
-      all = hit;
+      /* Found somewhere in the record: where the group's fields read? */
+      if (hit && grp->within)
+        hit = group_present(grp, data, len, facts);
+      all = hit || may_hide(facts, grp);
     }
     if (all)
+      return true;
+  }
+  return false;
+}
+
+/* As any_candidate_in_one_pass, each rule's literals searched in turn (no
+ * matcher: few rules). */
+static inline bool any_candidate(const ctr__prefilter *pf, const uint32_t *rules, uint32_t n, const rule_matcher *m,
+                                 const char *data, size_t len, const ctr__record_facts *facts)
+{
+  if (m->lm)
+    return any_candidate_in_one_pass(pf, rules, n, m, data, len, facts);
+  for (uint32_t i = 0; i < n; i++) {
+    const rule_needs *r = &pf->needs[rules[i]];
+    if (may_match(r, facts->top) && literals_present(r, data, len, facts))
       return true;
   }
   return false;
@@ -419,7 +497,9 @@ static bool rules_out(const ctr__prefilter *pf, const char *data, size_t len, co
     return false; /* incomplete (or undecided): left to the scanner, so that it is reported */
   if ((type->kind && type->kind != '"') || ctr__facts_insight(facts) != 0)
     return false; /* an Insight record is counted as skipped by the scanner */
-  for (int f = 0; f < KEYED__COUNT; f++) {
+  /* Only the fields rules are filed under: what others hold is no key. */
+  for (unsigned t = 0; t < pf->ntables; t++) {
+    int f = pf->tables[t];
     const ctr__topval *v = &top[f];
     if (!v->kind)
       continue; /* absent: no comparison on it is true */
@@ -429,7 +509,7 @@ static bool rules_out(const ctr__prefilter *pf, const char *data, size_t len, co
     if (e && any_candidate(pf, pf->filed + e->first, e->n, &e->m, data, len, facts))
       return false;
   }
-  return !any_candidate(pf, pf->unkeyed, pf->nunkeyed, &pf->unkeyed_m, data, len, facts);
+  return !pf->nunkeyed || !any_candidate(pf, pf->unkeyed, pf->nunkeyed, &pf->unkeyed_m, data, len, facts);
 }
 
 bool ctr__prefilter_skips(const ctr__prefilter *pf, const char *data, size_t len, const ctr__record_facts *facts)

@@ -131,6 +131,39 @@ static ctr__str glob_run(ctr__arena *scratch, const ctr__str *pat, bool *leaf)
   return best;
 }
 
+/* The fields whose value is the plain value of a top-level member the walk
+ * reads (fields_cloudtrail.c's PLAIN() of that key: a string's content, ""
+ * for any other JSON value), the member ctr__field_def.within names. */
+static const char *const k_plain_top[] = {"ct.name", "ct.error", "ct.src", "ct.time", "ct.region", "ct.srcip"};
+
+static bool plain_top(const ctr__field_def *def)
+{
+  for (size_t i = 0; def->within && i < CTR__COUNTOF(k_plain_top); i++)
+    if (strcmp(def->name, k_plain_top[i]) == 0)
+      return true;
+  return false;
+}
+
+/* How a check's literals stand to the value of a plain top-level field (on
+ * a string value eval compares as cmp_str and check_str do). */
+static unsigned char literal_how(const ctr__cnode *c, const ctr__field_def *def)
+{
+  if (!plain_top(def))
+    return LIT_ANYWHERE;
+  switch (c->op) {
+  case CTR__OP_EQ:
+  case CTR__OP_IN:
+  case CTR__OP_INTERSECTS:
+    return LIT_WHOLE;
+  case CTR__OP_STARTSWITH:
+    return LIT_PREFIX;
+  case CTR__OP_ENDSWITH:
+    return LIT_SUFFIX;
+  default:
+    return LIT_ANYWHERE;
+  }
+}
+
 /* The patterns of a glob, iglob, or regex check (one, or a modifier's list). */
 static const ctr__str *patterns(const ctr__cnode *c, size_t *n)
 {
@@ -192,7 +225,7 @@ static bool regex_literals(const lit_ctx *x, const ctr__cnode *c, const ctr__fie
  * n == 0: none. */
 static literal_group check_literals(const lit_ctx *x, const ctr__cnode *c)
 {
-  const literal_group none = {NULL, 0, false, false, 0};
+  const literal_group none = {0};
   const ctr__cexpr *lhs = c->lhs;
   bool lowered = lhs->tf == CTR__TF_TOLOWER;
   if (lowered && lhs->nargs == 1)
@@ -209,6 +242,7 @@ static literal_group check_literals(const lit_ctx *x, const ctr__cnode *c)
   literal_group g = none;
   g.nocase = lowered || c->op == CTR__OP_ICONTAINS || c->op == CTR__OP_IGLOB;
   g.within = def->within;
+  g.how = literal_how(c, def);
   bool leaf_checked = false;
   switch (c->op) {
   case CTR__OP_IN:
@@ -288,6 +322,7 @@ static void required_literals(const lit_ctx *x, const ctr__cnode *c, group_list 
     size_t total = 0;
     bool nocase = false; /* a folded search also finds every exact occurrence */
     int within = -1;     /* the member all branches' literals are in, if one (0: anywhere) */
+    int how = -1;        /* how all branches' literals stand to its value, if alike */
     for (size_t i = 0; i < c->nkids; i++) {
       group_list kid = {0};
       required_literals(x, c->kids[i], &kid);
@@ -302,6 +337,7 @@ static void required_literals(const lit_ctx *x, const ctr__cnode *c, group_list 
       total += kid.v[b].n;
       nocase |= kid.v[b].nocase;
       within = within < 0 || within == kid.v[b].within ? kid.v[b].within : 0;
+      how = how < 0 || how == kid.v[b].how ? kid.v[b].how : LIT_ANYWHERE;
     }
     out->failed |= best.failed;
     if (best.failed || !best.n || total > UINT32_MAX)
@@ -315,7 +351,9 @@ static void required_literals(const lit_ctx *x, const ctr__cnode *c, group_list 
     for (size_t i = 0; i < best.n; i++)
       for (uint32_t j = 0; j < best.v[i].n; j++)
         u[n++] = best.v[i].lits[j];
-    group_push(scratch, out, (literal_group){u, (uint32_t)n, false, nocase, (unsigned char)within});
+    literal_group g = {.lits = u, .n = (uint32_t)n, .nocase = nocase, .within = (unsigned char)within};
+    g.how = within ? (unsigned char)how : LIT_ANYWHERE;
+    group_push(scratch, out, g);
     return;
   }
   default:
@@ -359,10 +397,14 @@ bool ctr__rule_literals(ctr__arena *pool, const lit_ctx *x, const ctr__cnode *co
     return false;
   for (size_t i = 0; i < n; i++) {
     ctr__str *lits = ctr__arena_alloc(pool, l.v[i].n * sizeof *lits);
-    if (!lits)
+    ctr__needle *needles = l.v[i].nocase ? NULL : ctr__arena_alloc(pool, l.v[i].n * sizeof *needles);
+    if (!lits || (!l.v[i].nocase && !needles))
       return false;
     memcpy(lits, l.v[i].lits, l.v[i].n * sizeof *lits);
-    copies[i] = (literal_group){lits, l.v[i].n, false, l.v[i].nocase, l.v[i].within};
+    copies[i] = l.v[i];
+    copies[i].lits = lits;
+    copies[i].needles = needles;
+    copies[i].escapable = false;
     for (uint32_t k = 0; k < l.v[i].n; k++) {
       copies[i].escapable |= escapable(&lits[k]);
       /* Copied: a glob's run lives in scratch; folded ones in lower case. */
@@ -372,6 +414,8 @@ bool ctr__rule_literals(ctr__arena *pool, const lit_ctx *x, const ctr__cnode *co
       for (size_t b = 0; copies[i].nocase && b < lits[k].len; b++)
         copy[b] = (char)ascii_lower((unsigned char)copy[b]);
       lits[k].s = copy;
+      if (needles) /* what the search needs of it, once */
+        ctr__needle_make(&needles[k], copy, lits[k].len);
     }
   }
   *groups = copies;

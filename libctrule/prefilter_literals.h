@@ -11,8 +11,14 @@
 
 /* Literals of which at least one is in the raw bytes of every record the
  * rule matches - of every record without escapes, when escapable. */
+/* How a group's literals stand to the value of a field that is a top-level
+ * member's plain value (the walk's facts hold it): anywhere in the member's
+ * bytes (LIT_ANYWHERE, the search), or the whole value, its start, its end. */
+enum { LIT_ANYWHERE, LIT_WHOLE, LIT_PREFIX, LIT_SUFFIX };
+
 typedef struct literal_group {
   const ctr__str *lits;
+  const ctr__needle *needles; /* lits made ready for the search (NULL when nocase) */
   uint32_t n;
   bool escapable; /* a literal holds a character an escape can spell */
   bool nocase;    /* compared case-insensitively (tolower, icontains, iglob): searched ASCII-folded */
@@ -20,6 +26,11 @@ typedef struct literal_group {
    * group must be in (its checks' fields all read inside it:
    * ctr__field_def.within); 0: anywhere in the record. */
   unsigned char within;
+  /* Not LIT_ANYWHERE: every check of the group reads the plain value of the
+   * member `within` names, and is true only when that value is, starts or
+   * ends with one of lits (ASCII-folded when nocase): a member that is a
+   * string without escapes is compared as it is (prefilter.c). */
+  unsigned char how;
 } literal_group;
 
 /* What collecting a rule's literals needs: the keyed fields whose exact

@@ -222,9 +222,20 @@ static void rare_pair(const unsigned char *lit, size_t m, size_t *a, size_t *b)
  * glibc's vectorised memchr over them beats any filter of our own. */
 #define RARE_RANK 214
 
-static bool pair_at(const unsigned char *h, size_t s, const unsigned char *l, size_t m, size_t b)
+void ctr__needle_make(ctr__needle *nd, const char *lit, size_t m)
 {
-  return h[s + b] == l[b] && memcmp(h + s, l, m) == 0;
+  *nd = (ctr__needle){lit, m, 0, 0, false};
+  if (m >= 2) {
+    rare_pair((const unsigned char *)lit, m, &nd->a, &nd->b);
+    nd->by_memchr = k_byte_rank[(unsigned char)lit[nd->a]] <= RARE_RANK;
+  }
+}
+
+/* The literal at h + s, its byte b compared first (ctr__same_key: no call
+ * to memcmp for the short literals rules name). */
+static inline bool pair_at(const unsigned char *h, size_t s, const unsigned char *l, size_t m, size_t b)
+{
+  return h[s + b] == l[b] && ctr__same_key((const char *)h + s, (const char *)l, m);
 }
 
 /* From each place the literal's rare byte l[a] stands (memchr), the literal
@@ -251,7 +262,7 @@ static bool memchr_scan(const unsigned char *h, size_t n, const unsigned char *l
 
 #ifdef __SSE2__
 /* Whether the literal starts at one of p[0..31], the two rarest bytes
- * compared at the 32 starts at once, the literal memcmp'd where both agree.
+ * compared at the 32 starts at once, the literal compared where both agree.
  * Reads p[0 .. m+30]. */
 static inline bool pair_block(const unsigned char *p, const unsigned char *l, size_t m, size_t a, size_t b, __m128i ca,
                               __m128i cb)
@@ -262,7 +273,7 @@ static inline bool pair_block(const unsigned char *p, const unsigned char *l, si
                              _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + b + 16)), cb));
   uint32_t mask = (uint32_t)_mm_movemask_epi8(lo) | (uint32_t)_mm_movemask_epi8(hi) << 16;
   for (; mask; mask &= mask - 1)
-    if (memcmp(p + __builtin_ctz(mask), l, m) == 0)
+    if (ctr__same_key((const char *)p + __builtin_ctz(mask), (const char *)l, m))
       return true;
   return false;
 }
@@ -271,23 +282,24 @@ static inline bool pair_block(const unsigned char *p, const unsigned char *l, si
 /* glibc's memmem is portable C, about three instructions a byte here. A
  * literal holding a rare byte (RARE_RANK) is found from memchr of that byte
  * (memchr_scan); otherwise, or where that byte turns out common, the two
- * rarest bytes (rare_pair) are compared with 32 positions at once (SSE2,
- * part of x86-64) and the literal memcmp'd only where both agree; the last
- * starts in one block ending at the last start. Only a haystack shorter
- * than 32 + m is tried one position at a time. */
-bool ctr__contains(const char *hay, size_t n, const char *lit, size_t m)
+ * rarest bytes (rare_pair, worked out when the needle was made) are compared
+ * with 32 positions at once (SSE2, part of x86-64) and the literal compared
+ * only where both agree; the last starts in one block ending at the last
+ * start. Only a haystack shorter than 32 + m is tried one position at a
+ * time. */
+bool ctr__needle_in(const ctr__needle *nd, const char *hay, size_t n)
 {
+  size_t m = nd->m;
   if (m == 0)
     return true;
   if (m > n)
     return false;
   if (m == 1)
-    return memchr(hay, lit[0], n) != NULL;
-  const unsigned char *h = (const unsigned char *)hay, *l = (const unsigned char *)lit;
-  size_t a, b, i = 0;
-  rare_pair(l, m, &a, &b);
+    return memchr(hay, nd->s[0], n) != NULL;
+  const unsigned char *h = (const unsigned char *)hay, *l = (const unsigned char *)nd->s;
+  size_t a = nd->a, b = nd->b, i = 0;
 #ifdef __SSE2__
-  if (k_byte_rank[l[a]] <= RARE_RANK && memchr_scan(h, n, l, m, a, b, &i))
+  if (nd->by_memchr && memchr_scan(h, n, l, m, a, b, &i))
     return true;
   const __m128i ca = _mm_set1_epi8((char)l[a]), cb = _mm_set1_epi8((char)l[b]);
   /* Starts i..i+31: the bytes compared, up to i+m+30, lie inside hay. */
@@ -310,6 +322,13 @@ bool ctr__contains(const char *hay, size_t n, const char *lit, size_t m)
     if (h[i + a] == l[a] && pair_at(h, i, l, m, b))
       return true;
   return false;
+}
+
+bool ctr__contains(const char *hay, size_t n, const char *lit, size_t m)
+{
+  ctr__needle nd;
+  ctr__needle_make(&nd, lit, m);
+  return ctr__needle_in(&nd, hay, n);
 }
 
 /* ------------------------------------------------------------ hashing, sets */

@@ -661,6 +661,122 @@ Test(prefilter, literals_are_looked_for_in_the_member_their_field_reads)
   ctr_ruleset_unref(rs[1]);
 }
 
+/* A field that is a top-level member's plain value (ct.srcip, ct.region,
+ * ct.name, ct.error, ct.time) has its `=`, `in`, `startswith` and
+ * `endswith` literals compared with the member's value, which the walk
+ * read, when it is a string without escapes: a record holding the literal
+ * elsewhere in that value (not at its start, its end, or as all of it) is
+ * not parsed. An escaped value (`\/`, `\"`, `\u`), a value that is no
+ * string, an absent member, a value ending where the buffer ends, folded
+ * literals and `or`s of both kinds give what the parse gives. Each record
+ * is scanned from a copy of exactly its bytes, so that a read past its end
+ * fails under ASan. */
+Test(prefilter, plain_member_values_are_compared_as_values)
+{
+#define TREC(time, source, name, error, region, srcip)                                                            \
+  "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\"},\"eventTime\":\"" time "\","           \
+  "\"eventSource\":\"" source ".amazonaws.com\",\"eventName\":\"" name "\"" error ",\"awsRegion\":\"" region "\"" \
+  srcip "}"
+#define VREC(name, error, region, srcip) TREC("2026-11-28T00:00:00Z", "s3", name, error, region, srcip)
+#define IP(v) ",\"sourceIPAddress\":\"" v "\""
+  static const struct {
+    const char *rec;
+    int evaluated; /* parsed: some rule's literals are where its checks look */
+    const char *alerts;
+    bool later; /* concerns the rules past the first seven */
+  } cases[] = {
+    /* 0-5: startswith on ct.srcip */
+    {VREC("GetObject", "", "us-east-1", IP("203.0.113.7")), 1, "0:V prefix|", false},
+    {VREC("GetObject", "", "us-east-1", IP("10.203.0.113.7")), 0, "", false},
+    {VREC("GetObject", "", "us-east-1", IP("203.0.113.")), 1, "0:V prefix|", false},
+    {VREC("GetObject", "", "us-east-1", IP("203.0.113")), 0, "", false},
+    {VREC("GetObject", "", "us-east-1", IP("203.0.113\\u002e7")), 1, "0:V prefix|", false},
+    {VREC("GetObject", "", "us-east-1", IP("203.0.113.\\\"x")), 1, "0:V prefix|", false},
+    /* 6-9: no string, absent, repeated (the walk leaves it to jansson) */
+    {VREC("GetObject", "", "us-east-1", ",\"sourceIPAddress\":203,\"x\":\"203.0.113.7\""), 0, "", false},
+    {VREC("GetObject", "", "us-east-1", ",\"x\":\"203.0.113.7\""), 0, "", false},
+    {VREC("GetObject", "", "us-east-1", ",\"sourceIPAddress\":{\"ip\":\"203.0.113.7\"}"), 1, "", false},
+    {VREC("GetObject", "", "us-east-1", IP("10.0.0.1") IP("203.0.113.1")), 1, "0:V prefix|", false},
+    /* 10-15: = and in on ct.region, case-sensitive and folded, an escaped slash */
+    {VREC("GetObject", "", "eu-west-3", IP("10.0.0.1")), 1, "0:V region in|", false},
+    {VREC("GetObject", "", "xeu-west-3", IP("10.0.0.1")), 0, "", false},
+    {VREC("GetObject", "", "EU-WEST-3", IP("10.0.0.1")), 0, "", false},
+    {VREC("GetObject", "", "US-Gov-West-1", IP("10.0.0.1")), 1, "0:V region folded|", false},
+    {VREC("GetObject", "", "us-gov-west-1x", IP("10.0.0.1")), 0, "", false},
+    {VREC("GetObject", "", "lab\\/one", IP("10.0.0.1")), 1, "0:V region slash|", false},
+    /* 16-19: startswith on ct.name, endswith on ct.error, ct.time */
+    {VREC("PutEventSelectors", "", "us-east-1", IP("10.0.0.1")), 1, "0:V name prefix|", false},
+    {VREC("XPutEventSelectors", "", "us-east-1", IP("10.0.0.1")), 0, "", false},
+    {VREC("GetObject", ",\"errorCode\":\"RequestThrottled\"", "us-east-1", IP("10.0.0.1")), 1, "0:V error suffix|",
+     false},
+    {VREC("GetObject", ",\"errorCode\":\"ThrottledRequest\"", "us-east-1", IP("10.0.0.1")), 0, "", false},
+    /* 20-23: an `or` of a prefix and a value looks anywhere in the member;
+     * an `or` of two prefixes compares both */
+    {VREC("GetObject", "", "us-east-1", IP("x198.51.100.1")), 1, "", true},
+    {VREC("GetObject", "", "us-east-1", IP("198.51.100.1")), 1, "0:V or anywhere|", true},
+    {VREC("GetObject", "", "us-east-1", IP("198.19.0.1")), 1, "0:V or prefixes|", true},
+    {VREC("GetObject", "", "us-east-1", IP("1198.19.0.1")), 0, "", true},
+    /* 24-26: a suffix at the very end of the value and of the buffer, and a
+     * value shorter than it */
+    {VREC("GetObject", "", "us-east-1", IP("lambda.amazonaws.com")), 1, "0:V srcip suffix|", true},
+    {VREC("GetObject", "", "us-east-1", IP("lambda.amazonaws.comx")), 0, "", true},
+    {VREC("GetObject", "", "us-east-1", IP("a.amazonaws.com")), 0, "", true},
+    /* 27-31: ct.time; ct.shortsrc, a part of eventSource, is not its value */
+    {TREC("2031-01-01T00:00:00Z", "s3", "GetObject", "", "us-east-1", IP("10.0.0.1")), 1, "0:V time|", false},
+    {TREC("12031-01-01T00:00:00Z", "s3", "GetObject", "", "us-east-1", IP("10.0.0.1")), 0, "", false},
+    {TREC("2026-11-28T00:00:00Z", "kms", "Decrypt", "", "us-east-1", IP("10.0.0.1")), 1, "0:V short source|", true},
+    {TREC("2026-11-28T00:00:00Z", "kmsx", "Decrypt", "", "us-east-1", IP("10.0.0.1")), 1, "", true},
+    {TREC("2026-11-28T00:00:00Z", "ec2", "Decrypt", "", "us-east-1", IP("10.0.0.1")), 0, "", true},
+  };
+#undef IP
+#undef VREC
+#undef TREC
+  static const char rules[] =
+    "- rule: V prefix\n  desc: d\n  condition: ct.srcip startswith \"203.0.113.\"\n  output: o\n  priority: info\n"
+    "- rule: V region in\n  desc: d\n  condition: ct.region in (eu-west-3, ap-east-1)\n  output: o\n  priority: info\n"
+    "- rule: V region folded\n  desc: d\n  condition: tolower(ct.region) = \"us-gov-west-1\"\n  output: o\n"
+    "  priority: info\n"
+    "- rule: V region slash\n  desc: d\n  condition: ct.region = \"lab/one\"\n  output: o\n  priority: info\n"
+    "- rule: V name prefix\n  desc: d\n  condition: ct.name startswith PutEventSelect\n  output: o\n  priority: info\n"
+    "- rule: V error suffix\n  desc: d\n  condition: ct.error endswith Throttled\n  output: o\n  priority: info\n"
+    "- rule: V time\n  desc: d\n  condition: ct.time startswith \"2031-\"\n  output: o\n  priority: info\n"
+    "- rule: V or anywhere\n  desc: d\n"
+    "  condition: ct.srcip startswith \"198.51.100.\" or ct.srcip = \"192.0.2.1\"\n  output: o\n  priority: info\n"
+    "- rule: V or prefixes\n  desc: d\n"
+    "  condition: ct.srcip startswith \"198.18.\" or ct.srcip startswith \"198.19.\"\n  output: o\n  priority: info\n"
+    "- rule: V srcip suffix\n  desc: d\n  condition: ct.srcip endswith \"lambda.amazonaws.com\"\n  output: o\n"
+    "  priority: info\n"
+    "- rule: V short source\n  desc: d\n  condition: ct.shortsrc in (kms, sts)\n  output: o\n  priority: info\n";
+  /* The eleven rules' literals are searched in one pass (litmatch.c: 8
+   * rules or more), the first seven's one by one. */
+  char seven[sizeof rules];
+  snprintf(seven, sizeof seven, "%.*s", (int)(strstr(rules, "- rule: V or anywhere") - rules), rules);
+  ctr_ruleset *rs[2] = {tu_compile(rules, NULL, 0), tu_compile(seven, NULL, 0)};
+  cr_assert(rs[0] && rs[1]);
+  for (size_t i = 0; i < CTR__COUNTOF(cases); i++)
+    for (int k = 0; k < 2; k++) {
+      size_t n = strlen(cases[i].rec);
+      char *rec = malloc(n), what[48];
+      cr_assert_not_null(rec);
+      memcpy(rec, cases[i].rec, n);
+      snprintf(what, sizeof what, "record %zu, %s rules", i, k ? "seven" : "eleven");
+      /* Under the seven, a record only a later rule wants is not parsed. */
+      bool later = cases[i].later;
+      int want = k && later ? 0 : cases[i].evaluated;
+      uint64_t evaluated = same_both_ways(rs[k], what, rec, n, 0, what, NULL);
+      cr_expect_eq(evaluated, (uint64_t)want, "%s: parsed %llu: %s", what, (unsigned long long)evaluated,
+                   cases[i].rec);
+      outcome o = scan(rs[k], rec, n, 0, 0);
+      char alerts[256];
+      list_alerts(&o, "V ", true, alerts, sizeof alerts);
+      cr_expect_str_eq(alerts, k && later ? "" : cases[i].alerts, "%s: %s", what, cases[i].rec);
+      outcome_free(&o);
+      free(rec);
+    }
+  ctr_ruleset_unref(rs[0]);
+  ctr_ruleset_unref(rs[1]);
+}
+
 /* Records a case-insensitive literal must keep (the literal in another case,
  * behind an escaped quote, a glob's run in the middle) and records holding
  * it only where the rule does not look, under the unkeyed rules: the same

@@ -107,3 +107,32 @@ Test(search, agrees_with_naive_on_the_real_records)
   }
   free(all);
 }
+
+/* A needle made once (what the prefilter keeps per literal) and searched in
+ * many haystacks in turn answers as a search made afresh each time: random
+ * haystacks over each alphabet, every literal of every length to 40. */
+Test(search, a_needle_made_once_answers_every_haystack)
+{
+  char hay[300], lit[41];
+  unsigned seed = 4242;
+  for (int round = 0; round < 600; round++) {
+    const char *alpha = k_alphabets[next(&seed) % CTR__COUNTOF(k_alphabets)];
+    size_t na = strlen(alpha), m = next(&seed) % 41;
+    for (size_t i = 0; i < m; i++)
+      lit[i] = alpha[next(&seed) % na];
+    ctr__needle nd;
+    ctr__needle_make(&nd, lit, m);
+    for (int k = 0; k < 40; k++) {
+      size_t n = next(&seed) % sizeof hay;
+      for (size_t i = 0; i < n; i++)
+        hay[i] = alpha[next(&seed) % na];
+      if (m <= n && k % 3 == 0)
+        memcpy(hay + next(&seed) % (n - m + 1), lit, m);
+      char *exact = malloc(n ? n : 1);
+      cr_assert_not_null(exact);
+      memcpy(exact, hay, n);
+      cr_assert_eq(ctr__needle_in(&nd, exact, n), naive(exact, n, lit, m), "round %d: n %zu m %zu", round, n, m);
+      free(exact);
+    }
+  }
+}
