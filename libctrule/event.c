@@ -46,33 +46,15 @@ static int object_setn_new(json_t *obj, const char *key, size_t n, json_t *v)
 #endif
 }
 
-static unsigned member_bucket(const char *key, size_t n)
+const ctr__member *ctr__lazy_member(const ctr__event *ev, const char *key, size_t n)
 {
-  return (unsigned)(n * 7 + (n ? (unsigned char)key[0] : 0)) & 31;
-}
-
-/* A lookup cost one comparison per member (a record has twenty-odd, and an
- * evaluated one is looked up a dozen times); the buckets leave one or two. */
-const ctr__member *ctr__lazy_member(ctr__lazy *lz, const char *key, size_t n)
-{
-  if (lz->nmembers > 64) { /* more than a bucket's bits (the scanner parses such a record whole) */
-    for (size_t i = lz->nmembers; i-- > 0;)
-      if (lz->members[i].key_len == n && memcmp(lz->members[i].key, key, n) == 0)
-        return &lz->members[i];
-    return NULL;
-  }
-  if (!lz->indexed) {
-    memset(lz->bucket, 0, sizeof lz->bucket);
-    for (size_t i = 0; i < lz->nmembers; i++)
-      lz->bucket[member_bucket(lz->members[i].key, lz->members[i].key_len)] |= (uint64_t)1 << i;
-    lz->indexed = true;
-  }
-  for (uint64_t b = lz->bucket[member_bucket(key, n)]; b; b &= ~((uint64_t)1 << (63 - __builtin_clzll(b)))) {
-    const ctr__member *m = &lz->members[63 - __builtin_clzll(b)]; /* the last first */
-    if (m->key_len == n && ctr__same_key(m->key, key, n))
-      return m;
-  }
-  return NULL;
+  ctr__lazy *lz = ev->lazy;
+  const ctr__member *last = &lz->found;
+  /* Asked again (each rds.* field of a rule reads requestParameters, say):
+   * no second search. */
+  if (last->key && last->key_len == n && ctr__same_key(last->key, key, n))
+    return last;
+  return ctr__facts_member(ev->raw, ev->raw_len, ev->facts, key, n, &lz->found) ? last : NULL;
 }
 
 json_t *ctr__event_getn(const ctr__event *ev, const char *key, size_t n)
@@ -81,7 +63,7 @@ json_t *ctr__event_getn(const ctr__event *ev, const char *key, size_t n)
   ctr__lazy *lz = ev->lazy;
   if (v || !lz || !key)
     return v;
-  const ctr__member *m = ctr__lazy_member(lz, key, n);
+  const ctr__member *m = ctr__lazy_member(ev, key, n);
   if (!m)
     return NULL;
   /* The walk vouched for the whole record (jansson accepts it), so a
@@ -113,7 +95,7 @@ json_t *ctr__event_path(const ctr__event *ev, const char *dotted)
 bool ctr__event_member_is(const ctr__event *ev, const char *key, json_type t)
 {
   if (ev->lazy && (t == JSON_STRING || t == JSON_OBJECT) && !ctr__json_get(ev->root, key)) {
-    const ctr__member *m = ctr__lazy_member(ev->lazy, key, strlen(key));
+    const ctr__member *m = ctr__lazy_member(ev, key, strlen(key));
     return m && m->value[0] == (t == JSON_STRING ? '"' : '{');
   }
   const json_t *v = ctr__event_get(ev, key);

@@ -202,7 +202,7 @@ ctr__step ctr__bytes_member(const ctr__event *ev, const char *key, size_t n, ctr
     *out = t->kind == '"' ? (ctr__bspan){t->s - 1, t->len + 2, !t->escaped} : (ctr__bspan){t->s, t->len, false};
     return CTR__STEP_FOUND;
   }
-  const ctr__member *m = ctr__lazy_member(ev->lazy, key, n);
+  const ctr__member *m = ctr__lazy_member(ev, key, n);
   if (!m)
     return CTR__STEP_ABSENT;
   *out = (ctr__bspan){m->value, m->value_len, m->plain_string};

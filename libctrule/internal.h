@@ -143,7 +143,7 @@ typedef struct ctr__record_facts {
   unsigned nmembers; /* top-level members; more than CTR__MAX_MEMBERS: only the first kept */
   /* Where each top-level member's value starts: one store a member while the
    * walk crosses it, so that a record some rule reads needs no second walk
-   * to find its members (ctr__members_from_facts). Left uninitialised past
+   * to find its members (ctr__facts_member). Left uninitialised past
    * nmembers: the walk zeroes only what precedes it. */
   const char *value[CTR__MAX_MEMBERS];
 } ctr__record_facts;
@@ -198,11 +198,13 @@ bool ctr__walk_record(const char *data, size_t len, ctr__record_facts *facts);
  * nothing (SIZE_MAX where it notices), but nothing past len is read. */
 size_t ctr__walk_members(const char *data, size_t len, ctr__member *members, size_t cap);
 
-/* The members ctr__walk_members notes, from where the walk that vouched
- * for data[0..len) (facts) saw each value start, without crossing the
- * record again. Returns how many there are; more than cap: none noted. */
-size_t ctr__members_from_facts(const char *data, size_t len, const ctr__record_facts *facts, ctr__member *members,
-                               size_t cap);
+/* The top-level member key[0..n) of the record data[0..len) the walk
+ * vouched for (facts), found from where the walk saw each value start,
+ * without crossing the record again: true with *out as ctr__walk_members
+ * notes it (the last of a repeated key, as jansson keeps); false when the
+ * record has no such member or more members than the facts keep. */
+bool ctr__facts_member(const char *data, size_t len, const ctr__record_facts *facts, const char *key, size_t n,
+                       ctr__member *out);
 
 /* Depth-1 keys of a top-level object that reveal its shape (frame.c). */
 enum {
@@ -303,24 +305,21 @@ typedef enum ctr__argmode {
 
 /* A walked record whose members are parsed one at a time, when first read
  * (event.c): most rules read a few of a record's twenty-odd members, and
- * jansson's cost is per byte parsed. */
+ * jansson's cost is per byte parsed. Its members are found as they are
+ * asked for, from the walk's facts (ctr__event.facts). */
 typedef struct ctr__lazy {
-  const ctr__member *members; /* ctr__walk_members' spans, in record order */
-  size_t nmembers;
   json_t *whole;              /* the whole record, parsed on demand (json.obj) */
   bool failed;                /* a member could not be built: out of memory */
   struct ctr__walked *walked; /* the scanner's: objects walked for this record's fields (NULL: none kept) */
   size_t nwalked;             /* how many of walked's objects are this record's: 0 when it starts */
-  /* The members by their key's length and first byte, built by the first
-   * ctr__lazy_member (indexed false, as a ctr__lazy is made): bit i of a
-   * bucket is member i. */
-  bool indexed;
-  uint64_t bucket[32];
+  ctr__member found;          /* the member found last (key NULL: none yet) */
 } ctr__lazy;
-/* The span of member key[0..n) of a lazy event, the last one when the key
- * repeats (jansson keeps the last value); NULL if the record has no such
- * member (event.c). */
-const ctr__member *ctr__lazy_member(ctr__lazy *lz, const char *key, size_t n);
+/* The span of the top-level member key[0..n) of a lazy event (ev->lazy and
+ * ev->facts set), the last one when the key repeats (jansson keeps the last
+ * value); NULL if the record has no such member (event.c). Valid until the
+ * next lookup. */
+typedef struct ctr__event ctr__event;
+const ctr__member *ctr__lazy_member(const ctr__event *ev, const char *key, size_t n);
 
 /* The members of a record's objects that its fields' paths have crossed
  * (userIdentity under ct.user, ct.user.arn, ct.user.identitytype, ...),
@@ -340,7 +339,7 @@ typedef struct ctr__walked {
  * through ctr__event_get and friends, never through root directly. The
  * scanner owns root (and lazy's whole) for the record's time; raw, lazy,
  * arena and hostname are borrowed from it. */
-typedef struct ctr__event {
+struct ctr__event {
   json_t *root;       /* the record (an object); with `lazy`, only the members read so far */
   ctr__lazy *lazy;    /* NULL: root is the whole parsed record */
   const char *raw;    /* its bytes */
@@ -355,7 +354,7 @@ typedef struct ctr__event {
    * NULL otherwise (the plain route, CTR_SCAN_NO_INDEX; a record parsed
    * whole; a correlation's record). Borrowed for the record's time. */
   const ctr__record_facts *facts;
-} ctr__event;
+};
 
 /* `arg` is the text between the brackets (NUL-terminated) or NULL; `argnum`
  * is its value for CTR__ARG_INDEX_OPTIONAL (0 when none). Strings returned in

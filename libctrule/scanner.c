@@ -41,7 +41,6 @@ struct ctr_scanner {
   ctr__event ev;
   ctr__lazy lazy; /* the current record's members, when ev.lazy */
   ctr__walked walked; /* lazy's objects walked for its fields (fields.c) */
-  ctr__member members[CTR__MAX_MEMBERS];
   ctr__render_out render;
   /* The match being delivered: its output and output fields are rendered
    * on the callback's first read of them (rendered()), so a callback that
@@ -307,12 +306,13 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
    * other record (it spans chunks, or the walk left it to jansson) whole,
    * which is also where invalid JSON is found and reported. */
   json_t *root;
-  size_t nmembers = facts ? ctr__members_from_facts(data, len, facts, sc->members, CTR__MAX_MEMBERS) : SIZE_MAX;
-  bool lazy = nmembers <= CTR__MAX_MEMBERS;
+  /* Its members found from the facts as rules ask for them (event.c); one
+   * with more members than the facts keep is parsed whole. */
+  bool lazy = facts && facts->nmembers <= CTR__MAX_MEMBERS;
   if (lazy) {
     if (!(root = json_object()))
       return CTR_ENOMEM;
-    sc->lazy = (ctr__lazy){.members = sc->members, .nmembers = nmembers, .walked = &sc->walked};
+    sc->lazy = (ctr__lazy){.walked = &sc->walked};
   } else {
     int st = ctr__event_parse(data, len, &root, &sc->msg);
     if (st == CTR_ENOMEM)

@@ -743,30 +743,38 @@ static bytes back_over_ws(bytes from, bytes p)
   return p;
 }
 
-size_t ctr__members_from_facts(const char *data, size_t len, const ctr__record_facts *facts, ctr__member *members,
-                               size_t cap)
+/* The closing quote of the top-level key whose value starts at v: back
+ * over `:` and the whitespace around it. */
+static inline bytes key_close(bytes start, bytes v) { return back_over_ws(start, back_over_ws(start, v) - 1) - 1; }
+
+bool ctr__facts_member(const char *data, size_t len, const ctr__record_facts *facts, const char *key, size_t n,
+                       ctr__member *out)
 {
-  size_t n = facts->nmembers;
-  if (n > cap || n > CTR__MAX_MEMBERS)
-    return n; /* more than kept: none noted */
-  bytes start = (bytes)data, next_key = NULL;
-  /* From the last member back: each value ends where the next member's key
-   * starts, less the comma between them; the last one before the record's
-   * closing brace. */
-  bytes value_end = back_over_ws(start, back_over_ws(start, start + len) - 1);
-  for (size_t i = n; i-- > 0;) {
-    /* Back from the value over `:` to the key's closing quote, then to its
-     * opening one: a top-level key the walk vouched for holds no escape. */
-    bytes v = (bytes)facts->value[i], kclose = back_over_ws(start, back_over_ws(start, v) - 1) - 1;
-    bytes k = memrchr(start, '"', (size_t)(kclose - start));
-    if (next_key)
-      value_end = back_over_ws(start, back_over_ws(start, next_key) - 1);
+  size_t count = facts->nmembers;
+  if (count > CTR__MAX_MEMBERS || memchr(key, '"', n))
+    return false; /* where the values lie is not kept; or no such key (a top-level key holds no quote) */
+  bytes start = (bytes)data;
+  /* From the last member back (jansson keeps the last of a repeated key):
+   * the key is `key` when the n bytes before its closing quote are, with a
+   * quote before them, so no other key is looked at more closely. */
+  for (size_t i = count; i-- > 0;) {
+    bytes v = (bytes)facts->value[i], kclose = key_close(start, v);
+    if ((size_t)(kclose - start) < n + 1 || kclose[-(ptrdiff_t)n - 1] != '"' ||
+        !ctr__same_key((const char *)kclose - n, key, n))
+      continue;
+    /* The value ends where the next member's key starts (the quote before
+     * its closing one: a top-level key the walk vouched for holds no
+     * escape), less the comma between them; the last one before the
+     * record's closing brace. */
+    bytes next_close = i + 1 < count ? key_close(start, (bytes)facts->value[i + 1]) : NULL;
+    bytes next_key = next_close ? memrchr(start, '"', (size_t)(next_close - start)) : start + len;
+    bytes value_end = back_over_ws(start, back_over_ws(start, next_key) - 1);
     size_t vlen = (size_t)(value_end - v);
     bool plain = *v == '"' && (!facts->escaped || !memchr(v, '\\', vlen));
-    members[i] = (ctr__member){(const char *)k + 1, (const char *)v, (size_t)(kclose - (k + 1)), vlen, plain};
-    next_key = k;
+    *out = (ctr__member){(const char *)kclose - n, (const char *)v, n, vlen, plain};
+    return true;
   }
-  return n;
+  return false;
 }
 
 /* The value at p: the byte after it, NULL if it does not end before end.

@@ -1502,7 +1502,6 @@ static const char *const walked_dotted[] = {
   "addendum.reason", "none.x", "eventName.x",
 };
 
-static ctr__member walked_members[CTR__MAX_MEMBERS];
 static ctr__record_facts walked_facts; /* what the walk read, as the scanner hands it on */
 static ctr__lazy walked_lazy;
 static ctr__walked walked_objects; /* as the scanner's: reused from record to record */
@@ -1548,12 +1547,11 @@ static bool make_walked(void)
 {
   if (!ctr__walk_record(raw, ev.raw_len, &walked_facts))
     return false;
-  size_t nm = ctr__walk_members(raw, ev.raw_len, walked_members, CTR__MAX_MEMBERS);
-  if (nm > CTR__MAX_MEMBERS)
+  if (walked_facts.nmembers > CTR__MAX_MEMBERS)
     return false;
   json_decref(root);
   root = json_object();
-  walked_lazy = (ctr__lazy){.members = walked_members, .nmembers = nm, .walked = &walked_objects};
+  walked_lazy = (ctr__lazy){.walked = &walked_objects};
   ev.root = root;
   ev.lazy = &walked_lazy;
   ev.facts = &walked_facts;
@@ -1779,8 +1777,7 @@ Test(fields, same_key_is_memcmp)
 
 /* The top-level members the walk that cut the record read (eventName,
  * errorCode, eventSource, awsRegion, sourceIPAddress, userIdentity, ...)
- * are taken from its facts: no member is looked up (the record's member
- * index is never built) and none parsed; what the facts cannot tell (an
+ * are taken from its facts: no member is looked up and none parsed; what the facts cannot tell (an
  * escape) is read as before. */
 Test(fields, top_level_members_come_from_the_walks_facts)
 {
@@ -1800,10 +1797,10 @@ Test(fields, top_level_members_come_from_the_walks_facts)
   STR("ct.user.identitytype", "IAMUser");
   STR("ct.user", "u");
   JV("/eventVersion", "1.08");
-  cr_assert_not(walked_lazy.indexed, "a member was looked up");
+  cr_assert_null(walked_lazy.found.key, "a member was looked up");
   cr_assert_eq(json_object_size(root), 0, "a member was parsed");
   STR("ct.id", "e"); /* not among the facts: looked up */
-  cr_assert(walked_lazy.indexed);
+  cr_assert_not_null(walked_lazy.found.key);
   /* facts of every kind: an escaped string, a string of another type, an
    * object where a string is read, a string where an object is */
   load_json("{\"eventName\":\"Run\\/Instances\",\"errorCode\":7,\"sourceIPAddress\":{\"a\":\"b\"},"
@@ -1818,7 +1815,7 @@ Test(fields, top_level_members_come_from_the_walks_facts)
   JV("/sourceIPAddress", "{\"a\":\"b\"}");
   JV("/eventSource/0", "s");
   JV_ABSENT("/userIdentity/type");
-  cr_assert_not(walked_lazy.indexed, "a member was looked up");
+  cr_assert_null(walked_lazy.found.key, "a member was looked up");
   STR("ct.name", "Run/Instances"); /* escaped: parsed */
   cr_assert_eq(json_object_size(root), 1);
   ev.lazy = NULL;
