@@ -79,11 +79,9 @@ typedef struct ctr__crule {
   char **ofield_names; /* output_fields, first appearance order */
   ctr__cexpr **ofield_exprs;
   size_t nofields;
-  /* The JSON line's orders (render_json.c), made when the rule is compiled
-   * (compile_output.c; a correlation's by correlate_compile.c). */
-  uint32_t *ofield_sorted; /* output field indexes by name */
-  uint32_t *tags_sorted;   /* tag indexes by name, each tag once */
-  size_t ntags_sorted;
+  /* The JSON line's constant part (render.h), made when the rule is
+   * compiled (compile_output.c; a correlation's by correlate_compile.c). */
+  const struct ctr__json_rule *json;
 } ctr__crule;
 
 /* Candidate selection's structures (select.h): built last, from the rules. */

@@ -112,22 +112,17 @@ static dir_result output_directive(compiler_ctx *cx, const ctr__text *t, size_t 
   return *e ? DIR_FIELD : DIR_BAD_SKIP;
 }
 
-/* The orders of the alert's JSON line (render_json.c), sorted here once
- * rather than per alert: the output fields' (collected above) and the
- * tags', which compile.c copies from r in r's order. */
-static bool json_orders(compiler_ctx *cx, const ctr__rule_def *r, ctr__crule *cr)
+/* The constant part of the alert's JSON line (render_json.c), written here
+ * once rather than per alert: the output fields' keys (collected above) in
+ * key order, the priority, name and tags. r's name, priority and tags are
+ * the ones compile.c copies into cr. */
+static bool json_part(compiler_ctx *cx, const ctr__rule_def *r, ctr__crule *cr)
 {
-  size_t nf = cr->nofields, nt = r->ntags;
-  cr->ofield_sorted = ctr__compile_alloc(cx, (nf ? nf : 1) * sizeof *cr->ofield_sorted);
-  cr->tags_sorted = ctr__compile_alloc(cx, (nt ? nt : 1) * sizeof *cr->tags_sorted);
-  if (!cr->ofield_sorted || !cr->tags_sorted)
-    return false;
-  if (ctr__json_key_order(cr->ofield_names, nf, false, cr->ofield_sorted) == (size_t)-1 ||
-      (cr->ntags_sorted = ctr__json_key_order(r->tags, nt, true, cr->tags_sorted)) == (size_t)-1) {
+  cr->json = ctr__json_rule_make(&cx->rs->pool, r->name, r->priority, r->tags, r->ntags, cr->ofield_names,
+                                 cr->nofields);
+  if (!cr->json)
     ctr__compile_nomem(cx);
-    return false;
-  }
-  return true;
+  return cr->json != NULL;
 }
 
 /* A literal segment's text copied into the pool as rendered (render.c
@@ -200,5 +195,5 @@ bool ctr__compile_output(compiler_ctx *cx, const ctr__rule_def *r, ctr__crule *c
     return false;
   cr->oseg = sv.v;
   cr->noseg = sv.n;
-  return ok && json_orders(cx, r, cr);
+  return ok && json_part(cx, r, cr);
 }

@@ -87,17 +87,13 @@ static ctr__cexpr *field_expr(ccx *x, const char *ptr)
   return e;
 }
 
-/* The orders of the alert's JSON line (render_json.c), sorted once here, as
- * compile_output.c sorts a rule's. */
-static void json_orders(ccx *x, ctr__crule *cr)
+/* The constant part of the alert's JSON line (render_json.c), made once
+ * here, as compile_output.c makes a rule's. */
+static void json_part(ccx *x, ctr__crule *cr)
 {
-  cr->ofield_sorted = palloc(x, cr->nofields * sizeof *cr->ofield_sorted);
-  cr->tags_sorted = palloc(x, cr->ntags * sizeof *cr->tags_sorted);
-  if (!cr->ofield_sorted || !cr->tags_sorted || !cr->tags)
-    return;
-  if (ctr__json_key_order(cr->ofield_names, cr->nofields, false, cr->ofield_sorted) == (size_t)-1 ||
-      (cr->ntags_sorted = ctr__json_key_order(cr->tags, cr->ntags, true, cr->tags_sorted)) == (size_t)-1)
-    x->nomem = true;
+  cr->json = ctr__json_rule_make(&x->rs->pool, cr->name, cr->priority, cr->tags, cr->ntags, cr->ofield_names,
+                                 cr->nofields);
+  x->nomem |= !cr->json;
 }
 
 /* The correlation's rule: its output is a template over the alert record
@@ -209,7 +205,7 @@ static void compile_one(ccx *x, const ctr__corrdef *d, ctr__ccorr *c, const ctr_
   cr->enabled = ctr__rule_selected(&sel_view, sel, nsel, min_priority);
   build_output(x, d, cr);
   if (!x->nomem)
-    json_orders(x, cr);
+    json_part(x, cr);
   c->rule = (uint32_t)rs->nrules++;
   if (cr->enabled)
     rs->nenabled++;

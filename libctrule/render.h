@@ -46,6 +46,43 @@ const ctr__render_out *ctr__match_render(const ctr_match *m);
 /* Appends s[0..n) as a JSON string, quoted, escaped as Falco's nlohmann
  * dump() does (docs/alert-format.md#strings). CTR_OK or CTR_ENOMEM. */
 int ctr__json_str(ctr__buf *b, const char *s, size_t n);
+/* One member of a rule's output_fields as its lines write it: the key as
+ * `,"name":` (escaped, the comma dropped for the first member), the field
+ * whose value follows. */
+typedef struct ctr__json_key {
+  const char *text;
+  size_t len;
+  uint32_t field; /* index into the rule's output fields (values, trailer kinds) */
+  bool time;      /* an evt.time field: its value written as the event time in ns */
+} ctr__json_key;
+
+/* The members a line adds to output_fields, in key order (render_json.c). */
+enum { CTR__JSON_EXTRA_ID, CTR__JSON_EXTRA_TIME, CTR__JSON_EXTRA_ISO8601, CTR__JSON_NEXTRA };
+
+/* What every JSON line of a rule holds the same, written once when the rule
+ * is compiled (ctr__json_rule_make), in the ruleset's pool: so that a line
+ * costs only its alert's own bytes (hostname, time, output, values). */
+typedef struct ctr__json_rule {
+  const ctr__json_key *keys; /* the output fields in key order (strcmp; equal names in place) */
+  size_t nkeys;
+  /* For each extra: how many keys sort before it, and whether the rule
+   * names it (then its own value is written, not the extra). */
+  size_t extra_before[CTR__JSON_NEXTRA];
+  bool extra_named[CTR__JSON_NEXTRA];
+  const char *prio; /* the priority's name, for the output's prefix */
+  size_t prio_len;
+  const char *head; /* `,"priority":"P","rule":"R"`, escaped */
+  size_t head_len;
+  const char *tags; /* `,"tags":[...]`: sorted, each once, escaped */
+  size_t tags_len;
+} ctr__json_rule;
+
+/* The constant part of the JSON line of a rule named `name` (borrowed while
+ * it runs), of that priority, tags and output fields, allocated in pool:
+ * compile_output.c and correlate_compile.c make one per rule. NULL when
+ * memory ran out. */
+const ctr__json_rule *ctr__json_rule_make(ctr__arena *pool, const char *name, int priority, char *const *tags,
+                                          size_t ntags, char *const *fields, size_t nfields);
 /* Fills order[0..) with the indexes of names[0..n) in strcmp order of the
  * names, equal ones in index order, only the first of them if `unique`:
  * the order of a JSON object's keys (output_fields), or of a set's items

@@ -6,9 +6,10 @@
  * Every binding and `ctrule scan --json` pay this per alert, so: runs of
  * bytes that need no escaping are found 16 bytes at a time (SSE2; 8 with
  * word arithmetic elsewhere) and copied whole,
- * room is made once per string rather than per byte, and the order of the
- * output fields and of the tags is the rule's, sorted when it was compiled
- * (compile_output.c), not per alert. */
+ * room is made once per string rather than per byte, and what is the same
+ * in every line of a rule (its output fields' keys in key order, its
+ * priority, name and tags, escaped) is written when the rule is compiled
+ * (ctr__json_rule_make), so that a line costs only its alert's own bytes. */
 #include "render.h"
 
 #include <stdlib.h>
@@ -93,18 +94,30 @@ static inline bool byte_plain(unsigned char c)
 #if defined(__SSE2__) && !defined(CTR_JSON_NO_SIMD)
 #include <emmintrin.h>
 
-/* How many of s[0..n) from the start need no escaping: 16 bytes at a
- * time, a control byte, '"', '\\' or a byte >= 0x80 (UTF-8, checked
- * apart) ending the run; as signed bytes, those >= 0x80 are below 0x20. */
-static inline unsigned block_hits(const unsigned char *s)
+/* The bytes of v that end a run of bytes needing no escaping, as a mask: a
+ * control byte, '"', '\\' or a byte >= 0x80 (UTF-8, checked apart); as
+ * signed bytes, those >= 0x80 are below 0x20. */
+static inline unsigned block_hits_of(__m128i v)
 {
   const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
-  __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
   __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
                              _mm_cmplt_epi8(v, space));
   return (unsigned)_mm_movemask_epi8(hit);
 }
 
+static inline unsigned block_hits(const unsigned char *s)
+{
+  return block_hits_of(_mm_loadu_si128((const __m128i *)(const void *)s));
+}
+
+/* block_hits of the 8 bytes at s (the upper lanes, zero, masked off). */
+static inline unsigned half_hits(const unsigned char *s)
+{
+  return block_hits_of(_mm_loadl_epi64((const __m128i *)(const void *)s)) & 0xffu;
+}
+
+/* How many of s[0..n) from the start need no escaping: 16 bytes at a
+ * time. */
 static size_t plain_run(const unsigned char *s, size_t n)
 {
   size_t i = 0;
@@ -113,9 +126,19 @@ static size_t plain_run(const unsigned char *s, size_t n)
     if (mask)
       return i + (size_t)__builtin_ctz(mask);
   }
-  if (i < n && n >= 16) { /* the rest: the last 16 bytes, those already seen masked off */
+  if (n >= 16) {
+    if (i == n)
+      return n;
+    /* the rest: the last 16 bytes, those already seen masked off */
     unsigned mask = block_hits(s + n - 16) >> (i - (n - 16));
     return mask ? i + (size_t)__builtin_ctz(mask) : n;
+  }
+  if (n >= 8) { /* 8 to 15 bytes (most values and names): the first 8, then the last 8 */
+    unsigned mask = half_hits(s);
+    if (mask)
+      return (size_t)__builtin_ctz(mask);
+    mask = half_hits(s + n - 8) >> (16 - n);
+    return mask ? 8 + (size_t)__builtin_ctz(mask) : n;
   }
   while (i < n && byte_plain(s[i]))
     i++;
@@ -143,6 +166,8 @@ static size_t plain_run(const unsigned char *s, size_t n)
   uint64_t x;
   while (i + 8 <= n && (memcpy(&x, s + i, 8), word_plain(x)))
     i += 8;
+  if (i < n && n >= 8 && n - i < 8 && (memcpy(&x, s + n - 8, 8), word_plain(x)))
+    return n; /* the tail: the last 8 bytes, some already seen */
   while (i < n && byte_plain(s[i]))
     i++;
   return i;
@@ -286,6 +311,103 @@ size_t ctr__json_key_order(char *const *names, size_t n, bool unique, uint32_t *
 }
 
 
+/* ------------------------------------------------------------ a rule's constant part */
+
+/* The extras' names (CTR__JSON_EXTRA_*), in key order. */
+static const char *const extra_names[CTR__JSON_NEXTRA] = {"ct.id", "evt.time", "evt.time.iso8601"};
+
+/* Falco's JSON gives the event's timestamp (a number of ns) for these, as
+ * libsinsp's extract_as_js does; ours render them as text. */
+static bool is_time_field(const char *name)
+{
+  static const char *const names[] = {"evt.time", "evt.time.s", "evt.time.iso8601", "evt.datetime",
+                                      "evt.datetime.s"};
+  for (size_t i = 0; i < CTR__COUNTOF(names); i++)
+    if (strcmp(name, names[i]) == 0)
+      return true;
+  return false;
+}
+
+/* Writes what ctr__json_rule_make keeps into b: each key (its offset and
+ * length in key_at), then the head, then the tags; the offsets of both in
+ * ends[0..1], where each ends. */
+static int rule_text(jw *b, const char *name, const char *prio, char *const *tags, size_t ntags,
+                     char *const *fields, const uint32_t *order, size_t nfields, size_t *key_at, size_t *ends)
+{
+  int rc = CTR_OK;
+  for (size_t k = 0; rc == CTR_OK && k < nfields; k++) {
+    key_at[k] = b->len;
+    rc = PUT_LIT(b, ",");
+    if (rc == CTR_OK)
+      rc = json_cstr(b, fields[order[k]]);
+    if (rc == CTR_OK)
+      rc = PUT_LIT(b, ":");
+  }
+  key_at[nfields] = b->len;
+  if (rc == CTR_OK)
+    rc = PUT_LIT(b, ",\"priority\":");
+  if (rc == CTR_OK)
+    rc = json_cstr(b, prio);
+  if (rc == CTR_OK)
+    rc = PUT_LIT(b, ",\"rule\":");
+  if (rc == CTR_OK)
+    rc = json_cstr(b, name);
+  ends[0] = b->len;
+  if (rc == CTR_OK)
+    rc = PUT_LIT(b, ",\"tags\":[");
+  for (size_t i = 0; rc == CTR_OK && i < ntags; i++) {
+    if (i)
+      rc = PUT_LIT(b, ",");
+    if (rc == CTR_OK)
+      rc = json_cstr(b, tags[order[nfields + i]]);
+  }
+  if (rc == CTR_OK)
+    rc = PUT_LIT(b, "]");
+  ends[1] = b->len;
+  return rc;
+}
+
+const ctr__json_rule *ctr__json_rule_make(ctr__arena *pool, const char *name, int priority, char *const *tags,
+                                          size_t ntags, char *const *fields, size_t nfields)
+{
+  const char *prio = ctr_priority_name(priority);
+  if (!prio)
+    prio = "Debug";
+  /* The fields' order, then the tags' (each once) after it; the keys'
+   * offsets in the text. */
+  uint32_t *order = malloc((nfields + ntags + 1) * sizeof *order);
+  size_t *key_at = malloc((nfields + 1) * sizeof *key_at), ends[2];
+  ctr__json_rule *jr = ctr__arena_alloc(pool, sizeof *jr);
+  ctr__json_key *keys = ctr__arena_alloc(pool, (nfields ? nfields : 1) * sizeof *keys);
+  jw b = {0};
+  size_t nt = 0;
+  bool ok = order && key_at && jr && keys &&
+            ctr__json_key_order(fields, nfields, false, order) != (size_t)-1 &&
+            (nt = ctr__json_key_order(tags, ntags, true, order + nfields)) != (size_t)-1 &&
+            rule_text(&b, name, prio, tags, nt, fields, order, nfields, key_at, ends) == CTR_OK;
+  char *text = ok ? ctr__arena_alloc(pool, b.len + 1) : NULL;
+  if (text) {
+    memcpy(text, b.data, b.len + 1);
+    *jr = (ctr__json_rule){.keys = keys, .nkeys = nfields, .prio = prio, .prio_len = strlen(prio),
+                           .head = text + key_at[nfields], .head_len = ends[0] - key_at[nfields],
+                           .tags = text + ends[0], .tags_len = ends[1] - ends[0]};
+    for (size_t k = 0; k < nfields; k++) {
+      const char *f = fields[order[k]];
+      keys[k] = (ctr__json_key){.text = text + key_at[k], .len = key_at[k + 1] - key_at[k], .field = order[k],
+                                .time = is_time_field(f)};
+      for (size_t e = 0; e < CTR__JSON_NEXTRA; e++) {
+        int c = strcmp(f, extra_names[e]);
+        jr->extra_before[e] += c < 0;
+        jr->extra_named[e] |= c == 0;
+      }
+    }
+  }
+  free(b.data);
+  free(order);
+  free(key_at);
+  return text ? jr : NULL;
+}
+
 /* ------------------------------------------------------------ time */
 
 #define TIME_ISO_LEN 34 /* evt.time.iso8601 */
@@ -366,71 +488,45 @@ static int append_time_ns(jw *b, const event_time *t)
 
 /* ------------------------------------------------------------ ctr_match_json */
 
-/* Falco's JSON gives the event's timestamp (a number of ns) for these, as
- * libsinsp's extract_as_js does; ours render them as text. */
-static bool is_time_field(const char *name)
-{
-  static const char *const names[] = {"evt.time", "evt.time.s", "evt.time.iso8601", "evt.datetime",
-                                      "evt.datetime.s"};
-  if (name[0] != 'e' || strncmp(name, "evt.", 4) != 0)
-    return false;
-  for (size_t i = 0; i < CTR__COUNTOF(names); i++)
-    if (strcmp(name, names[i]) == 0)
-      return true;
-  return false;
-}
-
 /* What the line is written from. */
 typedef struct line_src {
   const ctr_match *m;
-  const ctr__crule *rule;
+  const ctr__render_out *ro;
+  const ctr__json_rule *jr; /* the rule's constant part */
   unsigned flags;
   const char *event_id; /* NULL: the record has none */
   event_time t;
 } line_src;
 
-/* One member of output_fields after the first: `,"name":value`. kind is
- * the trailer's ('a' 's' 'u' 'l'), or 't': the event time in ns. */
-static int json_member(jw *b, bool first, const char *name, char kind, const char *value, const event_time *t)
+/* An output field's value, of the trailer's kind ('a' 's' 'u' 'l'; list:
+ * its JSON array at kind + 1), or 't': the event time in ns. */
+static int json_value(jw *b, const line_src *x, size_t i, const char *kind)
 {
-  /* `,"name":` at once: a field's name rarely needs escaping. */
-  size_t n = strlen(name);
-  char *p = plain_run((const unsigned char *)name, n) == n ? room(b, n + 4) : NULL;
-  int rc = CTR_OK;
-  if (p) {
-    *p = ',';
-    p += !first;
-    *p++ = '"';
-    memcpy(p, name, n);
-    memcpy(p + n, "\":", 2);
-    b->len = (size_t)(p + n + 2 - b->data);
-  } else {
-    rc = first ? CTR_OK : PUT_LIT(b, ",");
-    if (rc == CTR_OK)
-      rc = json_cstr(b, name);
-    if (rc == CTR_OK)
-      rc = PUT_LIT(b, ":");
-  }
-  if (rc != CTR_OK)
-    return rc;
-  switch (kind) {
+  const ctr__render_out *ro = x->ro;
+  switch (*kind) {
   case 's':
-    return json_cstr(b, value);
+    return json_str(b, ro->values.data + ro->value_off[i], ro->value_len[i]);
   case 'u':
+    return put(b, ro->values.data + ro->value_off[i], ro->value_len[i]);
   case 'l':
-    return put(b, value, strlen(value));
+    return put(b, kind + 1, strlen(kind + 1));
   case 't':
-    return append_time_ns(b, t);
+    return append_time_ns(b, &x->t);
   default:
     return PUT_LIT(b, "null");
   }
 }
 
-/* strcmp's sign, told by the first bytes when they differ (an extra and
- * most output fields: "ct.id" and "evt.time" against "ct..." or "rds..."). */
-static inline int key_cmp(const char *a, const char *b)
+/* An extra member of output_fields, `,"name":value` (no comma if first). */
+static int json_extra(jw *b, const line_src *x, int e, bool first)
 {
-  return a[0] != b[0] ? (unsigned char)a[0] - (unsigned char)b[0] : strcmp(a, b);
+  static const char *const keys[CTR__JSON_NEXTRA] = {",\"ct.id\":", ",\"evt.time\":", ",\"evt.time.iso8601\":"};
+  int rc = put(b, keys[e] + first, strlen(keys[e]) - first);
+  if (rc != CTR_OK)
+    return rc;
+  if (e != CTR__JSON_EXTRA_ID)
+    return append_time_ns(b, &x->t);
+  return x->event_id ? json_cstr(b, x->event_id) : PUT_LIT(b, "null");
 }
 
 /* Where each output field's value is: for field i, its kind in the trailer
@@ -445,76 +541,49 @@ static void trailer_fields(const char *tr, size_t n, const char **kinds)
 }
 
 /* output_fields: the rule's fields, the prefix's time field and the
- * eventID (unless the template names them), in key order. The extras are
- * merged in where they sort: "ct.id" before every "evt.time...". */
+ * eventID (unless the template names them), in key order: each extra goes
+ * where the rule's part says it sorts. */
 static int json_output_fields(const line_src *x, const char *trailer, jw *b)
 {
-  const ctr__crule *r = x->rule;
-  size_t n = r->nofields, count = n;
-  const uint32_t *order = r->ofield_sorted; /* sorted when the rule was compiled */
+  const ctr__json_rule *jr = x->jr;
+  size_t n = jr->nkeys;
   const char *kinds_here[32], **kinds = n <= 32 ? kinds_here : malloc(n * sizeof *kinds);
   if (!kinds)
     return CTR_ENOMEM;
   trailer_fields(trailer, n, kinds);
-  const char *extra[2] = {NULL, NULL};
-  char extra_kind[2] = {'a', 't'};
-  size_t ne = 0, e = 0;
-  if (x->flags & CTR_JSON_EVENT_ID) {
-    extra_kind[ne] = x->event_id ? 's' : 'a';
-    extra[ne++] = "ct.id";
-  }
-  extra_kind[ne] = 't';
-  extra[ne++] = x->flags & CTR_JSON_TIME_ISO8601 ? "evt.time.iso8601" : "evt.time";
-  int rc = PUT_LIT(b, "{");
+  int extra[2], ne = 0;
+  if (x->flags & CTR_JSON_EVENT_ID)
+    extra[ne++] = CTR__JSON_EXTRA_ID;
+  extra[ne++] = x->flags & CTR_JSON_TIME_ISO8601 ? CTR__JSON_EXTRA_ISO8601 : CTR__JSON_EXTRA_TIME;
+  int rc = PUT_LIT(b, "{"), e = 0;
   bool first = true;
-  for (size_t k = 0; rc == CTR_OK && k <= count; k++) {
-    const char *name = k < count ? r->ofield_names[order[k]] : NULL;
-    int c = 0;
-    /* The extras that sort before this name; one the rule names is its. */
-    while (rc == CTR_OK && e < ne && (!name || (c = key_cmp(extra[e], name)) <= 0)) {
-      if (!name || c < 0) {
-        rc = json_member(b, first, extra[e], extra_kind[e], x->event_id, &x->t);
+  for (size_t k = 0; rc == CTR_OK; k++) {
+    for (; rc == CTR_OK && e < ne && jr->extra_before[extra[e]] <= k; e++)
+      if (!jr->extra_named[extra[e]]) {
+        rc = json_extra(b, x, extra[e], first);
         first = false;
       }
-      e++;
-    }
-    if (!name || rc != CTR_OK)
+    if (k == n || rc != CTR_OK)
       break;
-    size_t i = order[k];
-    char kind = *kinds[i];
-    if (kind != 'a' && is_time_field(name))
-      kind = 't';
-    rc = json_member(b, first, name, kind, kind == 'l' ? kinds[i] + 1 : ctr_match_field_value(x->m, i), &x->t);
+    const ctr__json_key *key = &jr->keys[k];
+    const char *kind = kinds[key->field];
+    rc = put(b, key->text + first, key->len - first);
     first = false;
+    if (rc == CTR_OK)
+      rc = json_value(b, x, key->field, *kind != 'a' && key->time ? "t" : kind);
   }
   if (kinds != kinds_here)
     free(kinds);
   return rc == CTR_OK ? PUT_LIT(b, "}") : rc;
 }
 
-/* ,"tags":[...]: Falco keeps tags in a std::set, sorted, each once. */
-static int json_tags(const ctr__crule *r, jw *b)
-{
-  const uint32_t *order = r->tags_sorted; /* sorted and made unique when the rule was compiled */
-  int rc = PUT_LIT(b, ",\"tags\":[");
-  for (size_t i = 0; rc == CTR_OK && i < r->ntags_sorted; i++) {
-    if (i)
-      rc = PUT_LIT(b, ",");
-    if (rc == CTR_OK)
-      rc = json_cstr(b, r->tags[order[i]]);
-  }
-  return rc == CTR_OK ? PUT_LIT(b, "]") : rc;
-}
-
 /* The members after "hostname", in Falco's (sorted) key order. */
 static int json_members(const line_src *x, const char *trailer, jw *b)
 {
+  const ctr__json_rule *jr = x->jr;
   const char *message = ctr_match_output(x->m);
-  const char *prio = ctr_priority_name(ctr_match_priority(x->m));
   size_t message_len = strlen(message);
   int rc = CTR_OK;
-  if (!prio)
-    prio = "Debug";
   if (x->flags & CTR_JSON_MESSAGE) {
     rc = PUT_LIT(b, ",\"message\":");
     if (rc == CTR_OK)
@@ -529,7 +598,7 @@ static int json_members(const line_src *x, const char *trailer, jw *b)
     if (rc == CTR_OK)
       rc = PUT_LIT(b, ": ");
     if (rc == CTR_OK)
-      rc = put(b, prio, strlen(prio));
+      rc = put(b, jr->prio, jr->prio_len);
     if (rc == CTR_OK)
       rc = PUT_LIT(b, " ");
     if (rc == CTR_OK)
@@ -542,20 +611,14 @@ static int json_members(const line_src *x, const char *trailer, jw *b)
     if (rc == CTR_OK)
       rc = json_output_fields(x, trailer, b);
   }
-  if (rc == CTR_OK)
-    rc = PUT_LIT(b, ",\"priority\":");
-  if (rc == CTR_OK)
-    rc = json_cstr(b, prio);
-  if (rc == CTR_OK)
-    rc = PUT_LIT(b, ",\"rule\":");
-  if (rc == CTR_OK)
-    rc = json_cstr(b, ctr_match_rule(x->m));
+  if (rc == CTR_OK) /* ,"priority":...,"rule":... */
+    rc = put(b, jr->head, jr->head_len);
   if (rc == CTR_OK)
     rc = PUT_LIT(b, ",\"source\":");
   if (rc == CTR_OK)
     rc = json_cstr(b, ctr_match_source(x->m));
-  if (rc == CTR_OK && !(x->flags & CTR_JSON_NO_TAGS))
-    rc = json_tags(x->rule, b);
+  if (rc == CTR_OK && !(x->flags & CTR_JSON_NO_TAGS)) /* Falco keeps tags in a std::set: sorted, each once */
+    rc = put(b, jr->tags, jr->tags_len);
   return rc;
 }
 
@@ -568,7 +631,7 @@ static int write_line(const ctr_match *m, unsigned flags, jw *b)
   const char *hostname = ro->json.data;
   const char *id = hostname + strlen(hostname) + 1;
   const char *trailer = id + strlen(id) + 1;
-  line_src x = {.m = m, .rule = ro->rule, .flags = flags, .event_id = *id == 's' ? id + 1 : NULL};
+  line_src x = {.m = m, .ro = ro, .jr = ro->rule->json, .flags = flags, .event_id = *id == 's' ? id + 1 : NULL};
   event_time_of(ctr_match_time(m), &x.t);
 
   int rc = PUT_LIT(b, "{\"hostname\":");

@@ -6,8 +6,12 @@
  * bytes held to ctr_match_json's at every room); and the escaper alone
  * against a reference escaper on every byte, every pair of bytes, runs of
  * every length around the 8- and 16-byte blocks, invalid UTF-8 and random
- * strings. Built twice (tests/meson.build): with SSE2 where the compiler has
- * it, and with the word-at-a-time scan other targets use. */
+ * strings. What a rule's lines share (ctr__json_rule_make: its keys,
+ * priority, name and tags, written when it is compiled) is held to the
+ * reference for every priority, names and tags that need escaping, none and
+ * many tags, and a ruleset freed while another of the same rules lives.
+ * Built twice (tests/meson.build): with SSE2 where the compiler has it, and
+ * with the word-at-a-time scan other targets use. */
 #include "render.h"
 #include "testutil.h"
 
@@ -494,6 +498,81 @@ Test(render_json, a_correlation_alert_is_the_reference_line)
   free(t.s);
 }
 
+/* The rules whose constant part (ctr__json_rule_make: keys, priority,
+ * name, tags) is written apart from the alert's bytes, compiled: every
+ * priority, a name and tags that need escaping, no tags, many tags
+ * unsorted and repeated, output field names that need escaping, fields
+ * sorting before, between and after the extras. */
+static ctr_ruleset *shaped_ruleset(void)
+{
+  static const char *const prios[] = {"EMERGENCY", "ALERT", "CRITICAL", "ERROR", "WARNING", "NOTICE", "INFO", "DEBUG"};
+  tu_text r = {0};
+  for (size_t i = 0; i < sizeof prios / sizeof prios[0]; i++)
+    tu_appendf(&r,
+               "- rule: \"Shape %zu \\u0001\\t\\u00e9 \\\" \\\\ \\u2028\"\n"
+               "  desc: d\n  condition: ct.name startswith Adv\n"
+               "  output: \"%%json.value['/requestParameters/q\\\"t\\u00e9\\\\x\\t\\u0001'] %%evt.time.iso8601 %%ct.error "
+               "%%ct.user %%s3.bytes\"\n"
+               "  priority: %s\n  source: aws_cloudtrail\n  tags: [\"t\\\"%zu\", \"\\u00e9\", \"\\u0002\"]\n",
+               i, prios[i], i);
+  tu_appendf(&r, "%s", "- rule: Shape many tags\n  desc: d\n  condition: ct.name startswith Adv\n"
+                       "  output: \"%ct.user %ct.id %s3.bytes %ct.error %evt.time\"\n  priority: NOTICE\n  source: aws_cloudtrail\n  tags: [");
+  for (int i = 0; i < 300; i++)
+    tu_appendf(&r, "%s\"tag %03d%s\"", i ? ", " : "", (i * 7919) % 250, i % 3 ? "" : " \\\"q\\\"");
+  tu_appendf(&r, "%s", "]\n- rule: Shape no tags no fields\n  desc: d\n  condition: ct.name startswith Adv\n"
+                       "  output: nothing\n  priority: WARNING\n  source: aws_cloudtrail\n");
+  char diags[8192];
+  ctr_ruleset *rs = tu_compile(r.s, diags, sizeof diags);
+  cr_assert_not_null(rs, "%s", diags);
+  free(r.s);
+  return rs;
+}
+
+/* Records of eventName Adv<i> for shaped_ruleset, n of them. */
+static char *shaped_records(int n, size_t *len)
+{
+  tu_text t = {0};
+  for (int i = 0; i < n; i++)
+    adversarial_record(&t, i, "2025-03-01T10:02:03.5Z", i % 2 ? "v\\\"w" : "plain");
+  *len = t.len;
+  return t.s;
+}
+
+Test(render_json, every_priority_escaped_names_and_tags_many_tags_or_none_are_the_reference_line)
+{
+  ctr_ruleset *rs = shaped_ruleset();
+  size_t len;
+  char *buf = shaped_records(3, &len);
+  seen s = {0};
+  scan_into(rs, buf, len, &s);
+  cr_assert_eq(s.alerts, 3 * 10, "%zu alerts", s.alerts);
+  cr_assert_eq(s.lines, s.alerts * (CTR__JSON_ALL + 1));
+  ctr_ruleset_unref(rs);
+  free(buf);
+}
+
+/* Each ruleset's rules have a constant part of their own: a ruleset freed
+ * while another made of the same rules (and one compiled after the free,
+ * which may reuse its memory) lives on gives them nothing of its. */
+Test(render_json, a_ruleset_freed_while_another_of_the_same_rules_lives)
+{
+  ctr_ruleset *first = shaped_ruleset(), *second = shaped_ruleset();
+  size_t len;
+  char *buf = shaped_records(2, &len);
+  seen s = {0};
+  scan_into(first, buf, len, &s);
+  ctr_ruleset_unref(first);
+  ctr_ruleset *third = compile_with(NULL, ADVERSARIAL_RULES);
+  seen s2 = {0}, s3 = {0};
+  scan_into(second, buf, len, &s2);
+  scan_into(third, buf, len, &s3);
+  cr_assert_eq(s2.alerts, s.alerts);
+  cr_assert_gt(s3.rule_hits[0], 0);
+  ctr_ruleset_unref(second);
+  ctr_ruleset_unref(third);
+  free(buf);
+}
+
 /* ------------------------------------------------------------ out of memory */
 
 /* Allocations made to fail (tests/meson.build wraps malloc and realloc):
@@ -526,6 +605,9 @@ static int fail_each_allocation(const ctr_match *m, void *ud)
    * failed here (the rendering's are test_alloc_fail's). */
   cr_assert_not_null(ctr_match_output(m));
   static const unsigned flag_sets[] = {0, CTR_JSON_EVENT_ID | CTR_JSON_MESSAGE | CTR_JSON_TIME_ISO8601};
+  /* The match rendered first: a scanner may render it on the first read,
+   * and a failure there is the scanner's (test_alloc_fail), not the line's. */
+  cr_assert_not_null(ctr_match_output(m));
   for (size_t f = 0; f < 2; f++) {
     for (long k = 1;; k++) {
       char sentinel[] = "untouched", *line = sentinel;
