@@ -277,11 +277,32 @@ static inline bool pair_block(const unsigned char *p, const unsigned char *l, si
       return true;
   return false;
 }
+
+/* As pair_block, the rarest byte alone compared (it is rare: the literal
+ * is compared at the few places it stands). Reads p[a .. a+31]. */
+static inline bool rare_block(const unsigned char *p, const unsigned char *l, size_t m, size_t a, size_t b, __m128i ca)
+{
+  __m128i lo = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + a)), ca);
+  __m128i hi = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + a + 16)), ca);
+  uint32_t mask = (uint32_t)_mm_movemask_epi8(lo) | (uint32_t)_mm_movemask_epi8(hi) << 16;
+  for (; mask; mask &= mask - 1)
+    if (pair_at(p, (size_t)__builtin_ctz(mask), l, m, b))
+      return true;
+  return false;
+}
 #endif
 
+/* Below this many bytes (a member's value: userIdentity is 200-700 bytes) a
+ * rare byte is looked for inline, 32 places at a time, not by memchr, whose
+ * call and set-up cost more each time the byte turns up: CPU time over
+ * 200,000 real records under `ct.user.identitytype = Root`, about 3% less
+ * (callgrind counts 0.75% more instructions: memchr's are AVX2). Whole
+ * records are left to memchr (the same time or better). */
+#define INLINE_SPAN 512
+
 /* glibc's memmem is portable C, about three instructions a byte here. A
- * literal holding a rare byte (RARE_RANK) is found from memchr of that byte
- * (memchr_scan); otherwise, or where that byte turns out common, the two
+ * literal holding a rare byte (RARE_RANK) is found from where that byte
+ * stands (rare_block under INLINE_SPAN, else memchr_scan); otherwise, or where that byte turns out common, the two
  * rarest bytes (rare_pair, worked out when the needle was made) are compared
  * with 32 positions at once (SSE2, part of x86-64) and the literal compared
  * only where both agree; the last starts in one block ending at the last
@@ -299,9 +320,16 @@ bool ctr__needle_in(const ctr__needle *nd, const char *hay, size_t n)
   const unsigned char *h = (const unsigned char *)hay, *l = (const unsigned char *)nd->s;
   size_t a = nd->a, b = nd->b, i = 0;
 #ifdef __SSE2__
-  if (nd->by_memchr && memchr_scan(h, n, l, m, a, b, &i))
-    return true;
   const __m128i ca = _mm_set1_epi8((char)l[a]), cb = _mm_set1_epi8((char)l[b]);
+  if (nd->by_memchr && n < INLINE_SPAN) {
+    for (; i + m + 31 <= n; i += 32)
+      if (rare_block(h + i, l, m, a, b, ca))
+        return true;
+    if (i + m <= n && n >= m + 31)
+      return rare_block(h + n - m - 31, l, m, a, b, ca);
+  } else if (nd->by_memchr && memchr_scan(h, n, l, m, a, b, &i)) {
+    return true;
+  }
   /* Starts i..i+31: the bytes compared, up to i+m+30, lie inside hay. */
   for (; i + m + 31 <= n; i += 32)
     if (pair_block(h + i, l, m, a, b, ca, cb))
