@@ -320,7 +320,14 @@ static const char k_unkeyed_rules[] =
   "- rule: U regex optional\n  desc: d\n  condition: ct.useragent regex \"tooly?z+ .*\"\n"
   "  output: o\n  priority: info\n"
   "- rule: U regex arn\n  desc: d\n  condition: ct.useragent regex \".+:assumed-role/aws:.+\"\n"
-  "  output: o\n  priority: info\n";
+  "  output: o\n  priority: info\n"
+  /* plain members' values compared as values (prefilter.c) */
+  "- rule: U region in\n  desc: d\n  condition: ct.region in (eu-south-2, me-central-1)\n"
+  "  output: o %ct.region\n  priority: info\n"
+  "- rule: U name folded prefix\n  desc: d\n  condition: tolower(ct.name) startswith putbucketpol\n"
+  "  output: o %ct.name\n  priority: info\n"
+  "- rule: U error suffix\n  desc: d\n  condition: ct.error endswith Throttled or ct.srcip endswith \".internal\"\n"
+  "  output: o %ct.error\n  priority: info\n";
 
 static ctr_ruleset *ruleset(int which)
 {
@@ -502,6 +509,8 @@ Test(prefilter, same_results_on_mutated_records)
     "\"eventName\":\"Stop\\/Logging\",", "\"errorCode\":null,", "\"eventType\":\"AwsCloudTrailInsight\",", "\\u0000",
     /* members whose bytes the unkeyed rules' literals are looked for in */
     "\"sourceIPAddress\":\"203.0.113.5\",", "\"userIdentity\":{\"type\":\"Root\"},", "\"sourceIPAddress\":7,",
+    "\"awsRegion\":\"me-central-1\",", "\"awsRegion\":\"me-central-\\u0031\",", "\"errorCode\":\"Request\\/Throttled\",",
+    "\"eventName\":\"PUTBUCKETPOLICY\",", "\"sourceIPAddress\":\"10.0.0.1.internal\",",
   };
   size_t len;
   char *gen = ctb_corpus_ndjson(1500, 21, &len);
