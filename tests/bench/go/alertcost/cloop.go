@@ -18,6 +18,17 @@ static int count_match(const ctr_match *m, void *ud)
   return 0;
 }
 
+// The same, the match's output read first: the library renders an alert's
+// output and output fields on the callback's first read of either, which
+// count_match never makes and every binding does. 1 (stop) if out of memory.
+static int render_match(const ctr_match *m, void *ud)
+{
+  if (!ctr_match_output(m))
+    return 1;
+  ++*(uint64_t *)ud;
+  return 0;
+}
+
 // What a C program pays for what a Go Alert holds: the match's Falco JSON
 // line and a copy of it, the record, the rule, source, output, tags and
 // fields in one block of its own (freed at once: a C caller would keep it
@@ -64,13 +75,15 @@ static int copy_match(const ctr_match *m, void *ud)
 }
 
 // Feeds data in slices of chunk bytes to a new scanner whose callback
-// counts the matches (copy: copies each, copy_match) in *matches; the
-// records framed, 0 if a call failed.
-static uint64_t scan_in_c(ctr_ruleset *rs, const char *data, size_t len, size_t chunk, int copy, uint64_t *matches)
+// counts the matches in *matches (how 0: only that, 1: reading the output
+// first, render_match, 2: copying each, copy_match); the records framed, 0
+// if a call failed.
+static uint64_t scan_in_c(ctr_ruleset *rs, const char *data, size_t len, size_t chunk, int how, uint64_t *matches)
 {
+  static const ctr_match_fn fns[] = {count_match, render_match, copy_match};
   ctr_scanner *sc;
   *matches = 0;
-  if (ctr_scanner_new(rs, copy ? copy_match : count_match, matches, &sc) != CTR_OK)
+  if (how < 0 || how > 2 || ctr_scanner_new(rs, fns[how], matches, &sc) != CTR_OK)
     return 0;
   int rc = CTR_OK;
   for (size_t at = 0; rc == CTR_OK && at < len; at += chunk)
@@ -115,14 +128,19 @@ func compileC(path string) (cRuleset, error) {
 	return cRuleset{rs}, nil
 }
 
-// scan runs scan_in_c over data (only read during the call), copying each
-// match if copy.
-func (r cRuleset) scan(data []byte, copy bool) (records, matches uint64) {
+// scanHow is what the C callback does with each match (scan_in_c).
+type scanHow int
+
+const (
+	cCount  scanHow = iota // count a borrowed view
+	cRender                // read the output (rendered), then count
+	cCopy                  // copy what a Go Alert holds
+)
+
+// scan runs scan_in_c over data (only read during the call), each match
+// handled as how says.
+func (r cRuleset) scan(data []byte, how scanHow) (records, matches uint64) {
 	var m C.uint64_t
-	c := C.int(0)
-	if copy {
-		c = 1
-	}
-	n := C.scan_in_c(r.rs, (*C.char)(unsafe.Pointer(unsafe.SliceData(data))), C.size_t(len(data)), chunk, c, &m)
+	n := C.scan_in_c(r.rs, (*C.char)(unsafe.Pointer(unsafe.SliceData(data))), C.size_t(len(data)), chunk, C.int(how), &m)
 	return uint64(n), uint64(m)
 }
