@@ -41,6 +41,7 @@ struct ctr_scanner {
   ctr__event ev;
   ctr__lazy lazy; /* the current record's members, when ev.lazy */
   ctr__walked walked; /* lazy's objects walked for its fields (fields.c) */
+  json_t *parsed;     /* a lazy record's members parsed so far: one object, emptied after each record */
   ctr__render_out render;
   /* The match being delivered: its output and output fields are rendered
    * on the callback's first read of them (rendered()), so a callback that
@@ -310,8 +311,10 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
    * with more members than the facts keep is parsed whole. */
   bool lazy = facts && facts->nmembers <= CTR__MAX_MEMBERS;
   if (lazy) {
-    if (!(root = json_object()))
+    /* Kept, not made and freed for each record (most parse no member). */
+    if (!sc->parsed && !(sc->parsed = json_object()))
       return CTR_ENOMEM;
+    root = sc->parsed;
     sc->lazy = (ctr__lazy){.walked = &sc->walked};
   } else {
     int st = ctr__event_parse(data, len, &root, &sc->msg);
@@ -368,9 +371,12 @@ done:
   ev->root = NULL;
   ev->lazy = NULL;
   ev->facts = NULL;
-  json_decref(root);
-  if (lazy)
+  if (lazy) {
+    json_object_clear(root);
     json_decref(sc->lazy.whole);
+  } else {
+    json_decref(root);
+  }
   if (rc == CTR_OK && sc->corr)
     rc = deliver_correlations(sc);
   return rc;
@@ -426,6 +432,7 @@ void ctr_scanner_free(ctr_scanner *sc)
   ctr__framer_free(sc->framer);
   ctr__corrstate_free(sc->corr);
   ctr__arena_free(&sc->arena);
+  json_decref(sc->parsed);
   free(sc->eval.cache);
   pcre2_match_data_free(sc->eval.md);
   pcre2_match_context_free(sc->eval.mctx);
