@@ -22,7 +22,9 @@
 /* Where a line is written: a ctr__buf's memory, or the caller's
  * (ctr_match_json_to) until the line outgrows it; then memory of its own
  * holding what was written so far, so that the writer never stops short
- * and the line's length is known. NUL-terminated as a ctr__buf is. */
+ * and the line's length is known. room() always keeps a byte past what is
+ * written: the NUL is put there once, when the line (or a ctr__json_str
+ * string) is done, not after every piece. */
 typedef struct jw {
   char *data;
   size_t len, cap;
@@ -234,7 +236,6 @@ static int json_str_body(jw *b, const char *str, size_t n)
     b->len = (size_t)(put_special(p, s + i, n - i, &k) - b->data);
     i += k;
   }
-  b->data[b->len] = '\0';
   return CTR_OK;
 }
 
@@ -248,7 +249,6 @@ static int json_str(jw *b, const char *s, size_t n)
   if (json_str_body(b, s, n) != CTR_OK)
     return CTR_ENOMEM;
   b->data[b->len++] = '"'; /* json_str_body kept room for it */
-  b->data[b->len] = '\0';
   return CTR_OK;
 }
 
@@ -256,6 +256,8 @@ int ctr__json_str(ctr__buf *b, const char *s, size_t n)
 {
   jw w = {b->data, b->len, b->cap, false};
   int rc = json_str(&w, s, n);
+  if (w.data)
+    w.data[w.len] = '\0'; /* room() kept the byte (on failure: the text so far) */
   *b = (ctr__buf){w.data, w.len, w.cap};
   return rc;
 }
@@ -275,7 +277,6 @@ static inline int put(jw *b, const char *s, size_t n)
     return CTR_ENOMEM;
   memcpy(p, s, n);
   b->len += n;
-  b->data[b->len] = '\0';
   return CTR_OK;
 }
 #define PUT_LIT(b, lit) put((b), (lit), sizeof(lit) - 1)
@@ -387,7 +388,8 @@ const ctr__json_rule *ctr__json_rule_make(ctr__arena *pool, const char *name, in
             rule_text(&b, name, prio, tags, nt, fields, order, nfields, key_at, ends) == CTR_OK;
   char *text = ok ? ctr__arena_alloc(pool, b.len + 1) : NULL;
   if (text) {
-    memcpy(text, b.data, b.len + 1);
+    memcpy(text, b.data, b.len);
+    text[b.len] = '\0';
     *jr = (ctr__json_rule){.keys = keys, .nkeys = nfields, .prio = prio, .prio_len = strlen(prio),
                            .head = text + key_at[nfields], .head_len = ends[0] - key_at[nfields],
                            .tags = text + ends[0], .tags_len = ends[1] - ends[0]};
@@ -590,19 +592,20 @@ static int json_members(const line_src *x, const char *trailer, jw *b)
       rc = json_str(b, message, message_len);
   }
   if (rc == CTR_OK && !(x->flags & CTR_JSON_NO_OUTPUT)) {
-    /* Falco's output: "<evt.time>: <Priority> <message>". */
-    rc = PUT_LIT(b, ",\"output\":\"");
-    if (rc == CTR_OK)
-      rc = x->flags & CTR_JSON_TIME_ISO8601 ? put(b, x->t.iso, TIME_ISO_LEN)
-                                             : put(b, x->t.iso + TIME_CLOCK_AT, TIME_ISO_LEN - 5 - TIME_CLOCK_AT);
-    if (rc == CTR_OK)
-      rc = PUT_LIT(b, ": ");
-    if (rc == CTR_OK)
-      rc = put(b, jr->prio, jr->prio_len);
-    if (rc == CTR_OK)
-      rc = PUT_LIT(b, " ");
-    if (rc == CTR_OK)
-      rc = json_str_body(b, message, message_len);
+    /* Falco's output: "<evt.time>: <Priority> <message>", its prefix in one piece. */
+    bool iso = x->flags & CTR_JSON_TIME_ISO8601;
+    const char *t = iso ? x->t.iso : x->t.iso + TIME_CLOCK_AT;
+    size_t tn = iso ? TIME_ISO_LEN : TIME_ISO_LEN - 5 - TIME_CLOCK_AT;
+    char *p = room(b, 11 + tn + 2 + jr->prio_len + 1);
+    if (!p)
+      return CTR_ENOMEM;
+    memcpy(p, ",\"output\":\"", 11);
+    memcpy(p + 11, t, tn);
+    memcpy(p + 11 + tn, ": ", 2);
+    memcpy(p + 13 + tn, jr->prio, jr->prio_len);
+    p[13 + tn + jr->prio_len] = ' ';
+    b->len += 14 + tn + jr->prio_len;
+    rc = json_str_body(b, message, message_len);
     if (rc == CTR_OK)
       rc = PUT_LIT(b, "\"");
   }
@@ -628,25 +631,27 @@ static int write_line(const ctr_match *m, unsigned flags, jw *b)
   const ctr__render_out *ro = ctr__match_render(m);
   if (!ro)
     return CTR_ENOMEM; /* rendering the match ran out of memory */
-  const char *hostname = ro->json.data;
-  const char *id = hostname + strlen(hostname) + 1;
+  const char *hostname = ro->json.data; /* the trailer: hostname, event id, the fields' kinds */
+  const char *id = hostname + ro->hostname_len + 1;
   const char *trailer = id + strlen(id) + 1;
   line_src x = {.m = m, .ro = ro, .jr = ro->rule->json, .flags = flags, .event_id = *id == 's' ? id + 1 : NULL};
   event_time_of(ctr_match_time(m), &x.t);
 
   int rc = PUT_LIT(b, "{\"hostname\":");
   if (rc == CTR_OK)
-    rc = json_cstr(b, hostname);
+    rc = json_str(b, hostname, ro->hostname_len);
   if (rc == CTR_OK)
     rc = json_members(&x, trailer, b);
   /* Falco's time: ISO 8601, UTC, always nine digits of nanoseconds, "Z". */
-  if (rc == CTR_OK)
-    rc = PUT_LIT(b, ",\"time\":\"");
-  if (rc == CTR_OK)
-    rc = put(b, x.t.iso, TIME_ISO_LEN - 5); /* without "+0000" */
-  if (rc == CTR_OK)
-    rc = PUT_LIT(b, "Z\"}");
-  return rc;
+  char *p = rc == CTR_OK ? room(b, 9 + TIME_ISO_LEN - 5 + 3) : NULL;
+  if (!p)
+    return CTR_ENOMEM;
+  memcpy(p, ",\"time\":\"", 9);
+  memcpy(p + 9, x.t.iso, TIME_ISO_LEN - 5); /* without "+0000" */
+  memcpy(p + 9 + TIME_ISO_LEN - 5, "Z\"}", 3);
+  b->len += 9 + TIME_ISO_LEN - 5 + 3;
+  b->data[b->len] = '\0';
+  return CTR_OK;
 }
 
 CTR_API int ctr_match_json(const ctr_match *m, unsigned flags, char **out, size_t *len)
