@@ -768,6 +768,8 @@ bool ctr__facts_member(const char *data, size_t len, const ctr__record_facts *fa
      * record's closing brace. */
     bytes next_close = i + 1 < count ? key_close(start, (bytes)facts->value[i + 1]) : NULL;
     bytes next_key = next_close ? memrchr(start, '"', (size_t)(next_close - start)) : start + len;
+    if (!next_key)
+      return false; /* not a record the walk vouched for */
     bytes value_end = back_over_ws(start, back_over_ws(start, next_key) - 1);
     size_t vlen = (size_t)(value_end - v);
     bool plain = *v == '"' && (!facts->escaped || !memchr(v, '\\', vlen));
