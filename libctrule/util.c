@@ -290,6 +290,27 @@ static inline bool rare_block(const unsigned char *p, const unsigned char *l, si
       return true;
   return false;
 }
+
+/* ctr__needle_in's search of a haystack under INLINE_SPAN for a literal
+ * with a rare byte: rare_block over every start (the last ones in a block
+ * ending at the last start), one start at a time only when hay is shorter
+ * than m + 31. A function of its own, so that its few registers are not
+ * saved and restored around the other paths' many. */
+static bool rare_scan(const unsigned char *h, size_t n, const unsigned char *l, size_t m, size_t a, size_t b)
+{
+  const __m128i ca = _mm_set1_epi8((char)l[a]);
+  if (n < m + 31) {
+    for (size_t i = 0; i + m <= n; i++)
+      if (h[i + a] == l[a] && pair_at(h, i, l, m, b))
+        return true;
+    return false;
+  }
+  size_t i = 0;
+  for (; i + m + 31 <= n; i += 32)
+    if (rare_block(h + i, l, m, a, b, ca))
+      return true;
+  return i + m <= n && rare_block(h + n - m - 31, l, m, a, b, ca);
+}
 #endif
 
 /* Below this many bytes (a member's value: userIdentity is 200-700 bytes) a
@@ -320,16 +341,11 @@ bool ctr__needle_in(const ctr__needle *nd, const char *hay, size_t n)
   const unsigned char *h = (const unsigned char *)hay, *l = (const unsigned char *)nd->s;
   size_t a = nd->a, b = nd->b, i = 0;
 #ifdef __SSE2__
-  const __m128i ca = _mm_set1_epi8((char)l[a]), cb = _mm_set1_epi8((char)l[b]);
-  if (nd->by_memchr && n < INLINE_SPAN) {
-    for (; i + m + 31 <= n; i += 32)
-      if (rare_block(h + i, l, m, a, b, ca))
-        return true;
-    if (i + m <= n && n >= m + 31)
-      return rare_block(h + n - m - 31, l, m, a, b, ca);
-  } else if (nd->by_memchr && memchr_scan(h, n, l, m, a, b, &i)) {
+  if (nd->by_memchr && n < INLINE_SPAN)
+    return rare_scan(h, n, l, m, a, b);
+  if (nd->by_memchr && memchr_scan(h, n, l, m, a, b, &i))
     return true;
-  }
+  const __m128i ca = _mm_set1_epi8((char)l[a]), cb = _mm_set1_epi8((char)l[b]);
   /* Starts i..i+31: the bytes compared, up to i+m+30, lie inside hay. */
   for (; i + m + 31 <= n; i += 32)
     if (pair_block(h + i, l, m, a, b, ca, cb))
