@@ -294,8 +294,7 @@ static inline bool rare_block(const unsigned char *p, const unsigned char *l, si
 /* ctr__needle_in's search of a haystack under INLINE_SPAN for a literal
  * with a rare byte: rare_block over every start (the last ones in a block
  * ending at the last start), one start at a time only when hay is shorter
- * than m + 31. A function of its own, so that its few registers are not
- * saved and restored around the other paths' many. */
+ * than m + 31. */
 static bool rare_scan(const unsigned char *h, size_t n, const unsigned char *l, size_t m, size_t a, size_t b)
 {
   const __m128i ca = _mm_set1_epi8((char)l[a]);
