@@ -159,3 +159,57 @@ func TestAlertsOfOneRuleAreIndependent(t *testing.T) {
 		}
 	}
 }
+
+// A scanner's C side packs a rule's names (its name, source, tags and field
+// names) once and keeps them in one of 64 slots by rule (ctrgo_names_of):
+// with more rules than slots, taking each other's slots as they match,
+// every alert still carries its own rule's names, scan after scan, in a
+// Scanner and in ScanFiles.
+func TestMoreRulesThanNameSlotsKeepTheirNames(t *testing.T) {
+	fields := []string{"ct.user", "ct.region", "ct.name", "ct.srcip", "ct.id"}
+	var rules strings.Builder
+	for i := range 150 {
+		fmt.Fprintf(&rules, "- rule: R%03d \"q\"\n  desc: d\n  condition: ct.name = StopDBInstance\n"+
+			"  output: r%03d %%%s %%%s\n  priority: NOTICE\n  source: aws_cloudtrail\n  tags: [t%03d, shared]\n",
+			i, i, fields[i%5], fields[(i/5)%5], i)
+	}
+	rs := mustCompile(t, ctrule.LoadString("many.yaml", rules.String()))
+	record := `{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","userName":"u","accountId":"1"},` +
+		`"eventTime":"2025-03-01T10:02:10Z","eventSource":"rds.amazonaws.com","eventName":"StopDBInstance",` +
+		`"awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.9","eventID":"e1"}` + "\n"
+	data := strings.Repeat(record, 3)
+	check := func(how string, got []ctrule.Alert) {
+		t.Helper()
+		if len(got) != 3*150 {
+			t.Fatalf("%s: %d alerts, want %d", how, len(got), 3*150)
+		}
+		for k, a := range got {
+			var i int
+			if _, err := fmt.Sscanf(a.Rule, "R%03d", &i); err != nil || a.Rule != fmt.Sprintf("R%03d \"q\"", i) {
+				t.Fatalf("%s: alert %d of rule %q", how, k, a.Rule)
+			}
+			want := map[string]bool{fields[i%5]: true, fields[(i/5)%5]: true}
+			if !slices.Equal(a.Tags, []string{fmt.Sprintf("t%03d", i), "shared"}) || a.Source != "aws_cloudtrail" ||
+				len(a.Fields) != len(want) || !strings.HasPrefix(a.Output, fmt.Sprintf("r%03d ", i)) {
+				t.Fatalf("%s: alert %d of %s: tags %q, source %q, output %q, fields %v", how, k, a.Rule, a.Tags, a.Source, a.Output, a.Fields)
+			}
+			for name := range a.Fields {
+				if !want[name] {
+					t.Fatalf("%s: alert %d of %s has field %s, want %v", how, k, a.Rule, name, want)
+				}
+			}
+			checkAlertJSON(t, k, a)
+		}
+	}
+	for range 2 {
+		check("Scanner", alertsOf(t, rs, strings.NewReader(data)))
+	}
+	paths := writeFiles(t, data, data, data)
+	err := rs.ScanFiles(t.Context(), paths, 2, func(r ctrule.FileResult) error {
+		check("ScanFiles", r.Alerts)
+		return r.Err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -40,6 +40,17 @@
 extern int ctrgoFlush(uintptr_t h);
 extern void ctrgoRecordError(uintptr_t e, uintptr_t h);
 
+#define CTRGO_NAMES_SLOTS 64u /* rules whose names a context keeps packed (a power of two) */
+
+/* A rule's names as a pack carries them (ctrgo_match_pack), kept by the
+ * address of the rule's name: stable and the rule's own while the scanner
+ * holds its ruleset, as it does for the context's life. */
+struct ctrgo_names {
+  const char *rule;
+  unsigned char *bytes;
+  size_t len;
+};
+
 /* A Go scanner's C side: the queue of matches not yet taken by Go. Each item
  * is its pack's size, the CTR_STAT__COUNT counters when the match was made,
  * then the pack; all native-endian uint64s but the pack's bytes. */
@@ -51,7 +62,18 @@ struct ctrgo_ctx {
   int want;   /* Go has a match callback: else matches are only counted (by C) */
   int oom;    /* the queue could not grow: the scan was stopped */
   int pooled; /* a ScanFiles thread's (ctrgo_pool): the queue is never handed to Go mid-feed */
+  /* The names of the rules matched lately, by rule: a rule seen again costs
+   * one copy of them, not a strlen and a copy of each (ctrgo_names_of). */
+  struct ctrgo_names names[CTRGO_NAMES_SLOTS];
 };
+
+/* Frees what c holds (not c). */
+static void ctrgo_ctx_release(struct ctrgo_ctx *c)
+{
+  free(c->q);
+  for (size_t i = 0; i < CTRGO_NAMES_SLOTS; i++)
+    free(c->names[i].bytes);
+}
 
 #define CTRGO_FLUSH_AT (256u * 1024u) /* queued bytes that make Go take the queue mid-feed */
 #define CTRGO_ITEM_HEAD (8u * (1u + CTR_STAT__COUNT))
@@ -216,7 +238,7 @@ static void ctrgo_pool_clear(struct ctrbind_slot *s)
 static void ctrgo_pool_fini(struct ctrbind_worker *bw)
 {
   struct ctrgo_worker *w = bw->user;
-  free(w->ctx.q);
+  ctrgo_ctx_release(&w->ctx);
   free(w->errs.p);
   free(w);
   bw->user = NULL; /* its scanner, bw->sc, is freed by the pool */
@@ -412,7 +434,7 @@ static ctrgo_ctx *ctrgo_ctx_new(uintptr_t handle, int want_matches)
 static void ctrgo_ctx_free(ctrgo_ctx *c)
 {
   if (c) {
-    free(c->q);
+    ctrgo_ctx_release(c);
     free(c);
   }
 }
@@ -475,6 +497,47 @@ static unsigned char *ctrgo_queue_room(struct ctrgo_ctx *c, size_t n)
   return c->q + c->len;
 }
 
+#define CTRGO_PUT_U64(x) do { uint64_t v_ = (uint64_t)(x); memcpy(p, &v_, 8); p += 8; } while (0)
+#define CTRGO_PUT_STR(s, n) do { size_t n_ = (n); CTRGO_PUT_U64(n_); if (n_) memcpy(p, (s), n_); p += n_; } while (0)
+
+/* The names of m's rule as a pack carries them (ctrgo_match_pack): tag
+ * count, field count, length-prefixed rule, source, each tag, each field
+ * name; *len their length. Packed once per rule while it keeps its slot in
+ * c. NULL when out of memory. */
+static const unsigned char *ctrgo_names_of(struct ctrgo_ctx *c, const ctr_match *m, size_t *len)
+{
+  const char *rule = ctr_match_rule(m);
+  struct ctrgo_names *e = &c->names[(uint64_t)(uintptr_t)rule * 0x9e3779b97f4a7c15u >> 58];
+  if (e->rule != rule) {
+    size_t ntags = ctr_match_tag_count(m), nfields = ctr_match_field_count(m);
+    const char *source = ctr_match_source(m);
+    size_t rule_len = strlen(rule), source_len = strlen(source), n = 32 + rule_len + source_len;
+    for (size_t i = 0; i < ntags; i++)
+      n += 8 + strlen(ctr_match_tag(m, i));
+    for (size_t i = 0; i < nfields; i++)
+      n += 8 + strlen(ctr_match_field_name(m, i));
+    unsigned char *b = malloc(n), *p = b;
+    if (!b)
+      return NULL;
+    CTRGO_PUT_U64(ntags);
+    CTRGO_PUT_U64(nfields);
+    CTRGO_PUT_STR(rule, rule_len);
+    CTRGO_PUT_STR(source, source_len);
+    for (size_t i = 0; i < ntags; i++) {
+      const char *t = ctr_match_tag(m, i);
+      CTRGO_PUT_STR(t, strlen(t));
+    }
+    for (size_t i = 0; i < nfields; i++) {
+      const char *k = ctr_match_field_name(m, i);
+      CTRGO_PUT_STR(k, strlen(k));
+    }
+    free(e->bytes);
+    *e = (struct ctrgo_names){rule, b, n};
+  }
+  *len = e->len;
+  return e->bytes;
+}
+
 #define CTRGO_PACK_NUMS 10u /* the uint64s a pack starts with (ctrgo_match_pack) */
 #define CTRGO_JSON_GUESS 2048u /* room for the JSON line beyond its output and values, tried first */
 
@@ -494,18 +557,18 @@ static unsigned char *ctrgo_queue_room(struct ctrgo_ctx *c, size_t n)
  * Non-zero when out of memory (nothing is queued). */
 static int ctrgo_match_pack(struct ctrgo_ctx *c, const ctr_match *m)
 {
-  size_t ntags = ctr_match_tag_count(m), nfields = ctr_match_field_count(m), raw_len = 0;
-  const char *raw = ctr_match_event(m, &raw_len), *rule = ctr_match_rule(m), *source = ctr_match_source(m);
+  size_t nfields = ctr_match_field_count(m), raw_len = 0, names_len;
+  const char *raw = ctr_match_event(m, &raw_len);
   const char *output = ctr_match_output(m);
-  size_t rule_len = strlen(rule), source_len = strlen(source), output_len = strlen(output);
+  const unsigned char *names = ctrgo_names_of(c, m, &names_len);
+  if (!output || !names)
+    return 1; /* out of memory rendering the match or packing its names */
+  size_t output_len = strlen(output);
   if (!raw)
     raw_len = 0;
-  size_t names_len = 32 + rule_len + source_len, values_len = 0;
-  for (size_t i = 0; i < ntags; i++)
-    names_len += 8 + strlen(ctr_match_tag(m, i));
+  size_t values_len = 0;
   for (size_t i = 0; i < nfields; i++) {
     const char *v = ctr_match_field_value(m, i);
-    names_len += 8 + strlen(ctr_match_field_name(m, i));
     values_len += v ? strlen(v) : 0;
   }
   /* All but the JSON line, whose length is known once written. */
@@ -541,20 +604,8 @@ static int ctrgo_match_pack(struct ctrgo_ctx *c, const ctr_match *m)
   nums[9] = json_len;
   memcpy(item, head, sizeof head);
   p = item + sizeof head;
-#define CTRGO_PUT_U64(x) do { uint64_t v_ = (uint64_t)(x); memcpy(p, &v_, 8); p += 8; } while (0)
-#define CTRGO_PUT_STR(s, n) do { size_t n_ = (n); CTRGO_PUT_U64(n_); if (n_) memcpy(p, (s), n_); p += n_; } while (0)
-  CTRGO_PUT_U64(ntags);
-  CTRGO_PUT_U64(nfields);
-  CTRGO_PUT_STR(rule, rule_len);
-  CTRGO_PUT_STR(source, source_len);
-  for (size_t i = 0; i < ntags; i++) {
-    const char *t = ctr_match_tag(m, i);
-    CTRGO_PUT_STR(t, strlen(t));
-  }
-  for (size_t i = 0; i < nfields; i++) {
-    const char *k = ctr_match_field_name(m, i);
-    CTRGO_PUT_STR(k, strlen(k));
-  }
+  memcpy(p, names, names_len);
+  p += names_len;
   for (size_t i = 0; i < nfields; i++) {
     const char *v = ctr_match_field_value(m, i);
     CTRGO_PUT_U64(v ? strlen(v) : UINT64_MAX);

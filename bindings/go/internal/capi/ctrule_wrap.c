@@ -13,9 +13,9 @@ extern
 #ifdef __cplusplus
   "C"
 #endif
-  void cgo_panic__capi_f8bc4abf3fae439d(const char*);
+  void cgo_panic__capi_5db4c4b605dee537(const char*);
 static void _swig_gopanic(const char *p) {
-  cgo_panic__capi_f8bc4abf3fae439d(p);
+  cgo_panic__capi_5db4c4b605dee537(p);
 }
 
 
@@ -237,6 +237,17 @@ static void* Swig_malloc(int c) {
 extern int ctrgoFlush(uintptr_t h);
 extern void ctrgoRecordError(uintptr_t e, uintptr_t h);
 
+#define CTRGO_NAMES_SLOTS 64u /* rules whose names a context keeps packed (a power of two) */
+
+/* A rule's names as a pack carries them (ctrgo_match_pack), kept by the
+ * address of the rule's name: stable and the rule's own while the scanner
+ * holds its ruleset, as it does for the context's life. */
+struct ctrgo_names {
+  const char *rule;
+  unsigned char *bytes;
+  size_t len;
+};
+
 /* A Go scanner's C side: the queue of matches not yet taken by Go. Each item
  * is its pack's size, the CTR_STAT__COUNT counters when the match was made,
  * then the pack; all native-endian uint64s but the pack's bytes. */
@@ -248,7 +259,18 @@ struct ctrgo_ctx {
   int want;   /* Go has a match callback: else matches are only counted (by C) */
   int oom;    /* the queue could not grow: the scan was stopped */
   int pooled; /* a ScanFiles thread's (ctrgo_pool): the queue is never handed to Go mid-feed */
+  /* The names of the rules matched lately, by rule: a rule seen again costs
+   * one copy of them, not a strlen and a copy of each (ctrgo_names_of). */
+  struct ctrgo_names names[CTRGO_NAMES_SLOTS];
 };
+
+/* Frees what c holds (not c). */
+static void ctrgo_ctx_release(struct ctrgo_ctx *c)
+{
+  free(c->q);
+  for (size_t i = 0; i < CTRGO_NAMES_SLOTS; i++)
+    free(c->names[i].bytes);
+}
 
 #define CTRGO_FLUSH_AT (256u * 1024u) /* queued bytes that make Go take the queue mid-feed */
 #define CTRGO_ITEM_HEAD (8u * (1u + CTR_STAT__COUNT))
@@ -808,7 +830,7 @@ static void ctrgo_pool_clear(struct ctrbind_slot *s)
 static void ctrgo_pool_fini(struct ctrbind_worker *bw)
 {
   struct ctrgo_worker *w = bw->user;
-  free(w->ctx.q);
+  ctrgo_ctx_release(&w->ctx);
   free(w->errs.p);
   free(w);
   bw->user = NULL; /* its scanner, bw->sc, is freed by the pool */
@@ -840,7 +862,7 @@ static ctrgo_ctx *ctrgo_ctx_new(uintptr_t handle, int want_matches)
 static void ctrgo_ctx_free(ctrgo_ctx *c)
 {
   if (c) {
-    free(c->q);
+    ctrgo_ctx_release(c);
     free(c);
   }
 }
@@ -902,6 +924,47 @@ static unsigned char *ctrgo_queue_room(struct ctrgo_ctx *c, size_t n)
   return c->q + c->len;
 }
 
+#define CTRGO_PUT_U64(x) do { uint64_t v_ = (uint64_t)(x); memcpy(p, &v_, 8); p += 8; } while (0)
+#define CTRGO_PUT_STR(s, n) do { size_t n_ = (n); CTRGO_PUT_U64(n_); if (n_) memcpy(p, (s), n_); p += n_; } while (0)
+
+/* The names of m's rule as a pack carries them (ctrgo_match_pack): tag
+ * count, field count, length-prefixed rule, source, each tag, each field
+ * name; *len their length. Packed once per rule while it keeps its slot in
+ * c. NULL when out of memory. */
+static const unsigned char *ctrgo_names_of(struct ctrgo_ctx *c, const ctr_match *m, size_t *len)
+{
+  const char *rule = ctr_match_rule(m);
+  struct ctrgo_names *e = &c->names[(uint64_t)(uintptr_t)rule * 0x9e3779b97f4a7c15u >> 58];
+  if (e->rule != rule) {
+    size_t ntags = ctr_match_tag_count(m), nfields = ctr_match_field_count(m);
+    const char *source = ctr_match_source(m);
+    size_t rule_len = strlen(rule), source_len = strlen(source), n = 32 + rule_len + source_len;
+    for (size_t i = 0; i < ntags; i++)
+      n += 8 + strlen(ctr_match_tag(m, i));
+    for (size_t i = 0; i < nfields; i++)
+      n += 8 + strlen(ctr_match_field_name(m, i));
+    unsigned char *b = malloc(n), *p = b;
+    if (!b)
+      return NULL;
+    CTRGO_PUT_U64(ntags);
+    CTRGO_PUT_U64(nfields);
+    CTRGO_PUT_STR(rule, rule_len);
+    CTRGO_PUT_STR(source, source_len);
+    for (size_t i = 0; i < ntags; i++) {
+      const char *t = ctr_match_tag(m, i);
+      CTRGO_PUT_STR(t, strlen(t));
+    }
+    for (size_t i = 0; i < nfields; i++) {
+      const char *k = ctr_match_field_name(m, i);
+      CTRGO_PUT_STR(k, strlen(k));
+    }
+    free(e->bytes);
+    *e = (struct ctrgo_names){rule, b, n};
+  }
+  *len = e->len;
+  return e->bytes;
+}
+
 #define CTRGO_PACK_NUMS 10u /* the uint64s a pack starts with (ctrgo_match_pack) */
 #define CTRGO_JSON_GUESS 2048u /* room for the JSON line beyond its output and values, tried first */
 
@@ -921,18 +984,18 @@ static unsigned char *ctrgo_queue_room(struct ctrgo_ctx *c, size_t n)
  * Non-zero when out of memory (nothing is queued). */
 static int ctrgo_match_pack(struct ctrgo_ctx *c, const ctr_match *m)
 {
-  size_t ntags = ctr_match_tag_count(m), nfields = ctr_match_field_count(m), raw_len = 0;
-  const char *raw = ctr_match_event(m, &raw_len), *rule = ctr_match_rule(m), *source = ctr_match_source(m);
+  size_t nfields = ctr_match_field_count(m), raw_len = 0, names_len;
+  const char *raw = ctr_match_event(m, &raw_len);
   const char *output = ctr_match_output(m);
-  size_t rule_len = strlen(rule), source_len = strlen(source), output_len = strlen(output);
+  const unsigned char *names = ctrgo_names_of(c, m, &names_len);
+  if (!output || !names)
+    return 1; /* out of memory rendering the match or packing its names */
+  size_t output_len = strlen(output);
   if (!raw)
     raw_len = 0;
-  size_t names_len = 32 + rule_len + source_len, values_len = 0;
-  for (size_t i = 0; i < ntags; i++)
-    names_len += 8 + strlen(ctr_match_tag(m, i));
+  size_t values_len = 0;
   for (size_t i = 0; i < nfields; i++) {
     const char *v = ctr_match_field_value(m, i);
-    names_len += 8 + strlen(ctr_match_field_name(m, i));
     values_len += v ? strlen(v) : 0;
   }
   /* All but the JSON line, whose length is known once written. */
@@ -968,20 +1031,8 @@ static int ctrgo_match_pack(struct ctrgo_ctx *c, const ctr_match *m)
   nums[9] = json_len;
   memcpy(item, head, sizeof head);
   p = item + sizeof head;
-#define CTRGO_PUT_U64(x) do { uint64_t v_ = (uint64_t)(x); memcpy(p, &v_, 8); p += 8; } while (0)
-#define CTRGO_PUT_STR(s, n) do { size_t n_ = (n); CTRGO_PUT_U64(n_); if (n_) memcpy(p, (s), n_); p += n_; } while (0)
-  CTRGO_PUT_U64(ntags);
-  CTRGO_PUT_U64(nfields);
-  CTRGO_PUT_STR(rule, rule_len);
-  CTRGO_PUT_STR(source, source_len);
-  for (size_t i = 0; i < ntags; i++) {
-    const char *t = ctr_match_tag(m, i);
-    CTRGO_PUT_STR(t, strlen(t));
-  }
-  for (size_t i = 0; i < nfields; i++) {
-    const char *k = ctr_match_field_name(m, i);
-    CTRGO_PUT_STR(k, strlen(k));
-  }
+  memcpy(p, names, names_len);
+  p += names_len;
   for (size_t i = 0; i < nfields; i++) {
     const char *v = ctr_match_field_value(m, i);
     CTRGO_PUT_U64(v ? strlen(v) : UINT64_MAX);
@@ -1114,7 +1165,7 @@ static void ctrgo_pool_free(ctrgo_pool *p)
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_f8bc4abf3fae439d(void *_swig_go_0) {
+void _wrap_Swig_free_capi_5db4c4b605dee537(void *_swig_go_0) {
   void *arg1 = 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -1124,7 +1175,7 @@ void _wrap_Swig_free_capi_f8bc4abf3fae439d(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_f8bc4abf3fae439d(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_5db4c4b605dee537(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -1137,7 +1188,7 @@ void *_wrap_Swig_malloc_capi_f8bc4abf3fae439d(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_VERSION_HEX_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_VERSION_HEX_capi_5db4c4b605dee537() {
   int result;
   intgo _swig_go_result;
   
@@ -1148,7 +1199,7 @@ intgo _wrap_CTR_VERSION_HEX_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_ctr_version_capi_f8bc4abf3fae439d() {
+intgo _wrap_ctr_version_capi_5db4c4b605dee537() {
   unsigned int result;
   intgo _swig_go_result;
   
@@ -1159,7 +1210,7 @@ intgo _wrap_ctr_version_capi_f8bc4abf3fae439d() {
 }
 
 
-_gostring_ _wrap_ctr_version_string_capi_f8bc4abf3fae439d() {
+_gostring_ _wrap_ctr_version_string_capi_5db4c4b605dee537() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -1170,7 +1221,7 @@ _gostring_ _wrap_ctr_version_string_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_OK_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_OK_capi_5db4c4b605dee537() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1182,7 +1233,7 @@ intgo _wrap_CTR_OK_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_STOPPED_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_STOPPED_capi_5db4c4b605dee537() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1194,7 +1245,7 @@ intgo _wrap_CTR_STOPPED_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_ENOMEM_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_ENOMEM_capi_5db4c4b605dee537() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1206,7 +1257,7 @@ intgo _wrap_CTR_ENOMEM_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_EINVAL_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_EINVAL_capi_5db4c4b605dee537() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1218,7 +1269,7 @@ intgo _wrap_CTR_EINVAL_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_ESYNTAX_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_ESYNTAX_capi_5db4c4b605dee537() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1230,7 +1281,7 @@ intgo _wrap_CTR_ESYNTAX_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_EIO_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_EIO_capi_5db4c4b605dee537() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1242,7 +1293,7 @@ intgo _wrap_CTR_EIO_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_EDATA_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_EDATA_capi_5db4c4b605dee537() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1254,7 +1305,7 @@ intgo _wrap_CTR_EDATA_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_ENOENT_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_ENOENT_capi_5db4c4b605dee537() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1266,7 +1317,7 @@ intgo _wrap_CTR_ENOENT_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_EBUSY_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_EBUSY_capi_5db4c4b605dee537() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1278,7 +1329,7 @@ intgo _wrap_CTR_EBUSY_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_ELIMIT_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_ELIMIT_capi_5db4c4b605dee537() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1290,7 +1341,7 @@ intgo _wrap_CTR_ELIMIT_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_EVERSION_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_EVERSION_capi_5db4c4b605dee537() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1302,7 +1353,7 @@ intgo _wrap_CTR_EVERSION_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_ESTATE_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_ESTATE_capi_5db4c4b605dee537() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1314,7 +1365,7 @@ intgo _wrap_CTR_ESTATE_capi_f8bc4abf3fae439d() {
 }
 
 
-_gostring_ _wrap_ctr_strerror_capi_f8bc4abf3fae439d(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_strerror_capi_5db4c4b605dee537(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1327,7 +1378,7 @@ _gostring_ _wrap_ctr_strerror_capi_f8bc4abf3fae439d(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_status_name_capi_f8bc4abf3fae439d(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_status_name_capi_5db4c4b605dee537(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1340,7 +1391,7 @@ _gostring_ _wrap_ctr_status_name_capi_f8bc4abf3fae439d(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_5db4c4b605dee537() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1352,7 +1403,7 @@ intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ALERT_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_PRIORITY_ALERT_capi_5db4c4b605dee537() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1364,7 +1415,7 @@ intgo _wrap_CTR_PRIORITY_ALERT_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_CRITICAL_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_PRIORITY_CRITICAL_capi_5db4c4b605dee537() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1376,7 +1427,7 @@ intgo _wrap_CTR_PRIORITY_CRITICAL_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ERROR_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_PRIORITY_ERROR_capi_5db4c4b605dee537() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1388,7 +1439,7 @@ intgo _wrap_CTR_PRIORITY_ERROR_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_WARNING_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_PRIORITY_WARNING_capi_5db4c4b605dee537() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1400,7 +1451,7 @@ intgo _wrap_CTR_PRIORITY_WARNING_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_NOTICE_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_PRIORITY_NOTICE_capi_5db4c4b605dee537() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1412,7 +1463,7 @@ intgo _wrap_CTR_PRIORITY_NOTICE_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_5db4c4b605dee537() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1424,7 +1475,7 @@ intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_DEBUG_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_PRIORITY_DEBUG_capi_5db4c4b605dee537() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1436,7 +1487,7 @@ intgo _wrap_CTR_PRIORITY_DEBUG_capi_f8bc4abf3fae439d() {
 }
 
 
-_gostring_ _wrap_ctr_priority_name_capi_f8bc4abf3fae439d(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_priority_name_capi_5db4c4b605dee537(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1456,7 +1507,7 @@ _gostring_ _wrap_ctr_priority_name_capi_f8bc4abf3fae439d(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_priority_parse_capi_f8bc4abf3fae439d(_gostring_ _swig_go_0) {
+intgo _wrap_ctr_priority_parse_capi_5db4c4b605dee537(_gostring_ _swig_go_0) {
   char *arg1 = 0 ;
   char *temp1 ;
   int result;
@@ -1476,7 +1527,7 @@ intgo _wrap_ctr_priority_parse_capi_f8bc4abf3fae439d(_gostring_ _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_SEVERITY_ERROR_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_SEVERITY_ERROR_capi_5db4c4b605dee537() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -1488,7 +1539,7 @@ intgo _wrap_CTR_SEVERITY_ERROR_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_SEVERITY_WARNING_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_SEVERITY_WARNING_capi_5db4c4b605dee537() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -1500,7 +1551,7 @@ intgo _wrap_CTR_SEVERITY_WARNING_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_ctr_diag_severity_capi_f8bc4abf3fae439d(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_severity_capi_5db4c4b605dee537(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1513,7 +1564,7 @@ intgo _wrap_ctr_diag_severity_capi_f8bc4abf3fae439d(struct ctr_diag *_swig_go_0)
 }
 
 
-_gostring_ _wrap_ctr_diag_file_capi_f8bc4abf3fae439d(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_file_capi_5db4c4b605dee537(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1526,7 +1577,7 @@ _gostring_ _wrap_ctr_diag_file_capi_f8bc4abf3fae439d(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_diag_line_capi_f8bc4abf3fae439d(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_line_capi_5db4c4b605dee537(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -1539,7 +1590,7 @@ intgo _wrap_ctr_diag_line_capi_f8bc4abf3fae439d(struct ctr_diag *_swig_go_0) {
 }
 
 
-intgo _wrap_ctr_diag_column_capi_f8bc4abf3fae439d(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_column_capi_5db4c4b605dee537(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -1552,7 +1603,7 @@ intgo _wrap_ctr_diag_column_capi_f8bc4abf3fae439d(struct ctr_diag *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_diag_item_capi_f8bc4abf3fae439d(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_item_capi_5db4c4b605dee537(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1572,7 +1623,7 @@ _gostring_ _wrap_ctr_diag_item_capi_f8bc4abf3fae439d(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_code_capi_f8bc4abf3fae439d(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_code_capi_5db4c4b605dee537(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1585,7 +1636,7 @@ _gostring_ _wrap_ctr_diag_code_capi_f8bc4abf3fae439d(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_message_capi_f8bc4abf3fae439d(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_message_capi_5db4c4b605dee537(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1598,7 +1649,7 @@ _gostring_ _wrap_ctr_diag_message_capi_f8bc4abf3fae439d(struct ctr_diag *_swig_g
 }
 
 
-_gostring_ _wrap_ctr_diag_text_capi_f8bc4abf3fae439d(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_text_capi_5db4c4b605dee537(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1611,7 +1662,7 @@ _gostring_ _wrap_ctr_diag_text_capi_f8bc4abf3fae439d(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_compiler_new_capi_f8bc4abf3fae439d(_goslice_ _swig_go_0) {
+intgo _wrap_ctr_compiler_new_capi_5db4c4b605dee537(_goslice_ _swig_go_0) {
   ctr_compiler **arg1 = 0 ;
   ctr_compiler *out_temp1 ;
   int result;
@@ -1632,7 +1683,7 @@ intgo _wrap_ctr_compiler_new_capi_f8bc4abf3fae439d(_goslice_ _swig_go_0) {
 }
 
 
-void _wrap_ctr_compiler_free_capi_f8bc4abf3fae439d(struct ctr_compiler *_swig_go_0) {
+void _wrap_ctr_compiler_free_capi_5db4c4b605dee537(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   
   arg1 = *(ctr_compiler **)&_swig_go_0; 
@@ -1642,7 +1693,7 @@ void _wrap_ctr_compiler_free_capi_f8bc4abf3fae439d(struct ctr_compiler *_swig_go
 }
 
 
-intgo _wrap_ctr_compiler_add_file_capi_f8bc4abf3fae439d(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_file_capi_5db4c4b605dee537(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1664,7 +1715,7 @@ intgo _wrap_ctr_compiler_add_file_capi_f8bc4abf3fae439d(struct ctr_compiler *_sw
 }
 
 
-intgo _wrap_ctr_compiler_add_string_capi_f8bc4abf3fae439d(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_ctr_compiler_add_string_capi_5db4c4b605dee537(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   size_t arg3 ;
@@ -1693,7 +1744,7 @@ intgo _wrap_ctr_compiler_add_string_capi_f8bc4abf3fae439d(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_add_builtin_capi_f8bc4abf3fae439d(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_builtin_capi_5db4c4b605dee537(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1715,7 +1766,7 @@ intgo _wrap_ctr_compiler_add_builtin_capi_f8bc4abf3fae439d(struct ctr_compiler *
 }
 
 
-long long _wrap_ctr_builtin_count_capi_f8bc4abf3fae439d() {
+long long _wrap_ctr_builtin_count_capi_5db4c4b605dee537() {
   size_t result;
   long long _swig_go_result;
   
@@ -1726,7 +1777,7 @@ long long _wrap_ctr_builtin_count_capi_f8bc4abf3fae439d() {
 }
 
 
-_gostring_ _wrap_ctr_builtin_name_capi_f8bc4abf3fae439d(long long _swig_go_0) {
+_gostring_ _wrap_ctr_builtin_name_capi_5db4c4b605dee537(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1746,7 +1797,7 @@ _gostring_ _wrap_ctr_builtin_name_capi_f8bc4abf3fae439d(long long _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_compiler_select_name_capi_f8bc4abf3fae439d(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_name_capi_5db4c4b605dee537(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -1770,7 +1821,7 @@ intgo _wrap_ctr_compiler_select_name_capi_f8bc4abf3fae439d(struct ctr_compiler *
 }
 
 
-intgo _wrap_ctr_compiler_select_tag_capi_f8bc4abf3fae439d(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_tag_capi_5db4c4b605dee537(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -1794,7 +1845,7 @@ intgo _wrap_ctr_compiler_select_tag_capi_f8bc4abf3fae439d(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_set_min_priority_capi_f8bc4abf3fae439d(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_compiler_set_min_priority_capi_5db4c4b605dee537(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   int result;
@@ -1809,7 +1860,7 @@ intgo _wrap_ctr_compiler_set_min_priority_capi_f8bc4abf3fae439d(struct ctr_compi
 }
 
 
-intgo _wrap_ctr_compiler_set_limit_capi_f8bc4abf3fae439d(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_compiler_set_limit_capi_5db4c4b605dee537(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -1826,7 +1877,7 @@ intgo _wrap_ctr_compiler_set_limit_capi_f8bc4abf3fae439d(struct ctr_compiler *_s
 }
 
 
-intgo _wrap_ctr_compiler_compile_capi_f8bc4abf3fae439d(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_compiler_compile_capi_5db4c4b605dee537(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   ctr_ruleset **arg2 = 0 ;
   ctr_ruleset *out_temp2 ;
@@ -1849,7 +1900,7 @@ intgo _wrap_ctr_compiler_compile_capi_f8bc4abf3fae439d(struct ctr_compiler *_swi
 }
 
 
-long long _wrap_ctr_compiler_diag_count_capi_f8bc4abf3fae439d(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_diag_count_capi_5db4c4b605dee537(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1862,7 +1913,7 @@ long long _wrap_ctr_compiler_diag_count_capi_f8bc4abf3fae439d(struct ctr_compile
 }
 
 
-struct ctr_diag *_wrap_ctr_compiler_diag_capi_f8bc4abf3fae439d(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
+struct ctr_diag *_wrap_ctr_compiler_diag_capi_5db4c4b605dee537(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   size_t arg2 ;
   ctr_diag *result = 0 ;
@@ -1877,7 +1928,7 @@ struct ctr_diag *_wrap_ctr_compiler_diag_capi_f8bc4abf3fae439d(struct ctr_compil
 }
 
 
-long long _wrap_ctr_compiler_error_count_capi_f8bc4abf3fae439d(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_error_count_capi_5db4c4b605dee537(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1890,7 +1941,7 @@ long long _wrap_ctr_compiler_error_count_capi_f8bc4abf3fae439d(struct ctr_compil
 }
 
 
-struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go_0) {
+struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   ctr_ruleset *result = 0 ;
   struct ctr_ruleset *_swig_go_result;
@@ -1903,7 +1954,7 @@ struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_f8bc4abf3fae439d(struct ctr_rules
 }
 
 
-void _wrap_ctr_ruleset_unref_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go_0) {
+void _wrap_ctr_ruleset_unref_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   
   arg1 = *(ctr_ruleset **)&_swig_go_0; 
@@ -1913,7 +1964,7 @@ void _wrap_ctr_ruleset_unref_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go_
 }
 
 
-long long _wrap_ctr_ruleset_rule_count_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_rule_count_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1926,7 +1977,7 @@ long long _wrap_ctr_ruleset_rule_count_capi_f8bc4abf3fae439d(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_name_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_name_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1948,7 +1999,7 @@ _gostring_ _wrap_ctr_ruleset_rule_name_capi_f8bc4abf3fae439d(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_desc_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_desc_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1970,7 +2021,7 @@ _gostring_ _wrap_ctr_ruleset_rule_desc_capi_f8bc4abf3fae439d(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_condition_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_condition_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1992,7 +2043,7 @@ _gostring_ _wrap_ctr_ruleset_rule_condition_capi_f8bc4abf3fae439d(struct ctr_rul
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_output_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_output_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -2014,7 +2065,7 @@ _gostring_ _wrap_ctr_ruleset_rule_output_capi_f8bc4abf3fae439d(struct ctr_rulese
 }
 
 
-intgo _wrap_ctr_ruleset_rule_priority_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_priority_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -2029,7 +2080,7 @@ intgo _wrap_ctr_ruleset_rule_priority_capi_f8bc4abf3fae439d(struct ctr_ruleset *
 }
 
 
-intgo _wrap_ctr_ruleset_rule_enabled_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_enabled_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -2044,7 +2095,7 @@ intgo _wrap_ctr_ruleset_rule_enabled_capi_f8bc4abf3fae439d(struct ctr_ruleset *_
 }
 
 
-long long _wrap_ctr_ruleset_rule_tag_count_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+long long _wrap_ctr_ruleset_rule_tag_count_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t result;
@@ -2059,7 +2110,7 @@ long long _wrap_ctr_ruleset_rule_tag_count_capi_f8bc4abf3fae439d(struct ctr_rule
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_tag_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_ctr_ruleset_rule_tag_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t arg3 ;
@@ -2083,7 +2134,7 @@ _gostring_ _wrap_ctr_ruleset_rule_tag_capi_f8bc4abf3fae439d(struct ctr_ruleset *
 }
 
 
-long long _wrap_ctr_ruleset_enabled_count_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_enabled_count_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2096,7 +2147,7 @@ long long _wrap_ctr_ruleset_enabled_count_capi_f8bc4abf3fae439d(struct ctr_rules
 }
 
 
-long long _wrap_ctr_field_count_capi_f8bc4abf3fae439d() {
+long long _wrap_ctr_field_count_capi_5db4c4b605dee537() {
   size_t result;
   long long _swig_go_result;
   
@@ -2107,7 +2158,7 @@ long long _wrap_ctr_field_count_capi_f8bc4abf3fae439d() {
 }
 
 
-_gostring_ _wrap_ctr_field_name_capi_f8bc4abf3fae439d(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_name_capi_5db4c4b605dee537(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2127,7 +2178,7 @@ _gostring_ _wrap_ctr_field_name_capi_f8bc4abf3fae439d(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_desc_capi_f8bc4abf3fae439d(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_desc_capi_5db4c4b605dee537(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2147,7 +2198,7 @@ _gostring_ _wrap_ctr_field_desc_capi_f8bc4abf3fae439d(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_type_capi_f8bc4abf3fae439d(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_type_capi_5db4c4b605dee537(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2167,7 +2218,7 @@ _gostring_ _wrap_ctr_field_type_capi_f8bc4abf3fae439d(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_match_rule_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_rule_capi_5db4c4b605dee537(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2180,7 +2231,7 @@ _gostring_ _wrap_ctr_match_rule_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go
 }
 
 
-intgo _wrap_ctr_match_priority_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_0) {
+intgo _wrap_ctr_match_priority_capi_5db4c4b605dee537(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2193,7 +2244,7 @@ intgo _wrap_ctr_match_priority_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_source_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_source_capi_5db4c4b605dee537(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2206,7 +2257,7 @@ _gostring_ _wrap_ctr_match_source_capi_f8bc4abf3fae439d(struct ctr_match *_swig_
 }
 
 
-_gostring_ _wrap_ctr_match_output_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_output_capi_5db4c4b605dee537(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2219,7 +2270,7 @@ _gostring_ _wrap_ctr_match_output_capi_f8bc4abf3fae439d(struct ctr_match *_swig_
 }
 
 
-long long _wrap_ctr_match_tag_count_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_tag_count_capi_5db4c4b605dee537(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2232,7 +2283,7 @@ long long _wrap_ctr_match_tag_count_capi_f8bc4abf3fae439d(struct ctr_match *_swi
 }
 
 
-_gostring_ _wrap_ctr_match_tag_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_tag_capi_5db4c4b605dee537(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -2254,7 +2305,7 @@ _gostring_ _wrap_ctr_match_tag_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_
 }
 
 
-long long _wrap_ctr_match_field_count_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_field_count_capi_5db4c4b605dee537(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2267,7 +2318,7 @@ long long _wrap_ctr_match_field_count_capi_f8bc4abf3fae439d(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_name_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_name_capi_5db4c4b605dee537(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -2289,7 +2340,7 @@ _gostring_ _wrap_ctr_match_field_name_capi_f8bc4abf3fae439d(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_value_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_value_capi_5db4c4b605dee537(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -2311,7 +2362,7 @@ _gostring_ _wrap_ctr_match_field_value_capi_f8bc4abf3fae439d(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_time_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_time_capi_5db4c4b605dee537(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2324,7 +2375,7 @@ long long _wrap_ctr_match_time_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_event_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_event_capi_5db4c4b605dee537(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t len_temp2 ;
@@ -2343,7 +2394,7 @@ _gostring_ _wrap_ctr_match_event_capi_f8bc4abf3fae439d(struct ctr_match *_swig_g
 }
 
 
-long long _wrap_ctr_match_record_index_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_record_index_capi_5db4c4b605dee537(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2356,7 +2407,7 @@ long long _wrap_ctr_match_record_index_capi_f8bc4abf3fae439d(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_byte_offset_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_byte_offset_capi_5db4c4b605dee537(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2369,7 +2420,7 @@ long long _wrap_ctr_match_byte_offset_capi_f8bc4abf3fae439d(struct ctr_match *_s
 }
 
 
-intgo _wrap_ctr_match_silenced_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_0) {
+intgo _wrap_ctr_match_silenced_capi_5db4c4b605dee537(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2382,7 +2433,7 @@ intgo _wrap_ctr_match_silenced_capi_f8bc4abf3fae439d(struct ctr_match *_swig_go_
 }
 
 
-intgo _wrap_CTR_JSON_EVENT_ID_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_JSON_EVENT_ID_capi_5db4c4b605dee537() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2394,7 +2445,7 @@ intgo _wrap_CTR_JSON_EVENT_ID_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_JSON_MESSAGE_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_JSON_MESSAGE_capi_5db4c4b605dee537() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2406,7 +2457,7 @@ intgo _wrap_CTR_JSON_MESSAGE_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_JSON_NO_OUTPUT_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_JSON_NO_OUTPUT_capi_5db4c4b605dee537() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2418,7 +2469,7 @@ intgo _wrap_CTR_JSON_NO_OUTPUT_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_5db4c4b605dee537() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2430,7 +2481,7 @@ intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_JSON_NO_TAGS_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_JSON_NO_TAGS_capi_5db4c4b605dee537() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2442,7 +2493,7 @@ intgo _wrap_CTR_JSON_NO_TAGS_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_JSON_TIME_ISO8601_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_JSON_TIME_ISO8601_capi_5db4c4b605dee537() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2454,7 +2505,7 @@ intgo _wrap_CTR_JSON_TIME_ISO8601_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR__JSON_ALL_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR__JSON_ALL_capi_5db4c4b605dee537() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2466,7 +2517,7 @@ intgo _wrap_CTR__JSON_ALL_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_ctr_record_error_status_capi_f8bc4abf3fae439d(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_status_capi_5db4c4b605dee537(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2479,7 +2530,7 @@ intgo _wrap_ctr_record_error_status_capi_f8bc4abf3fae439d(struct ctr_record_erro
 }
 
 
-long long _wrap_ctr_record_error_index_capi_f8bc4abf3fae439d(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_index_capi_5db4c4b605dee537(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2492,7 +2543,7 @@ long long _wrap_ctr_record_error_index_capi_f8bc4abf3fae439d(struct ctr_record_e
 }
 
 
-long long _wrap_ctr_record_error_offset_capi_f8bc4abf3fae439d(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_offset_capi_5db4c4b605dee537(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2505,7 +2556,7 @@ long long _wrap_ctr_record_error_offset_capi_f8bc4abf3fae439d(struct ctr_record_
 }
 
 
-_gostring_ _wrap_ctr_record_error_message_capi_f8bc4abf3fae439d(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_message_capi_5db4c4b605dee537(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2518,7 +2569,7 @@ _gostring_ _wrap_ctr_record_error_message_capi_f8bc4abf3fae439d(struct ctr_recor
 }
 
 
-intgo _wrap_ctr_record_error_evaluated_capi_f8bc4abf3fae439d(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_evaluated_capi_5db4c4b605dee537(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2531,7 +2582,7 @@ intgo _wrap_ctr_record_error_evaluated_capi_f8bc4abf3fae439d(struct ctr_record_e
 }
 
 
-_gostring_ _wrap_ctr_record_error_text_capi_f8bc4abf3fae439d(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_text_capi_5db4c4b605dee537(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2544,7 +2595,7 @@ _gostring_ _wrap_ctr_record_error_text_capi_f8bc4abf3fae439d(struct ctr_record_e
 }
 
 
-intgo _wrap_CTR_FORMAT_AUTO_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_FORMAT_AUTO_capi_5db4c4b605dee537() {
   enum ctr_format result;
   intgo _swig_go_result;
   
@@ -2556,7 +2607,7 @@ intgo _wrap_CTR_FORMAT_AUTO_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_5db4c4b605dee537() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2568,7 +2619,7 @@ intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_SCAN_NO_INDEX_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_SCAN_NO_INDEX_capi_5db4c4b605dee537() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2580,7 +2631,7 @@ intgo _wrap_CTR_SCAN_NO_INDEX_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_5db4c4b605dee537() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2592,7 +2643,7 @@ intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_5db4c4b605dee537() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2604,7 +2655,7 @@ intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_5db4c4b605dee537() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2616,7 +2667,7 @@ intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_5db4c4b605dee537() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2628,7 +2679,7 @@ intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_5db4c4b605dee537() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2640,7 +2691,7 @@ intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_5db4c4b605dee537() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2652,7 +2703,7 @@ intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_NODES_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_LIMIT_YAML_NODES_capi_5db4c4b605dee537() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2664,7 +2715,7 @@ intgo _wrap_CTR_LIMIT_YAML_NODES_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_5db4c4b605dee537() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2676,7 +2727,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_5db4c4b605dee537() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2688,7 +2739,7 @@ intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_5db4c4b605dee537() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2700,7 +2751,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RULES_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_LIMIT_RULES_capi_5db4c4b605dee537() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2712,7 +2763,7 @@ intgo _wrap_CTR_LIMIT_RULES_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_5db4c4b605dee537() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2724,7 +2775,7 @@ intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_5db4c4b605dee537() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2736,7 +2787,7 @@ intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_5db4c4b605dee537() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2748,7 +2799,7 @@ intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_5db4c4b605dee537() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2760,7 +2811,7 @@ intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_5db4c4b605dee537() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2772,7 +2823,7 @@ intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_5db4c4b605dee537() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2784,7 +2835,7 @@ intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_LIMIT__COUNT_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_LIMIT__COUNT_capi_5db4c4b605dee537() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2796,7 +2847,7 @@ intgo _wrap_CTR_LIMIT__COUNT_capi_f8bc4abf3fae439d() {
 }
 
 
-long long _wrap_ctr_limit_default_capi_f8bc4abf3fae439d(intgo _swig_go_0) {
+long long _wrap_ctr_limit_default_capi_5db4c4b605dee537(intgo _swig_go_0) {
   int arg1 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2809,7 +2860,7 @@ long long _wrap_ctr_limit_default_capi_f8bc4abf3fae439d(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_limit_name_capi_f8bc4abf3fae439d(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_limit_name_capi_5db4c4b605dee537(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2822,7 +2873,7 @@ _gostring_ _wrap_ctr_limit_name_capi_f8bc4abf3fae439d(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_STAT_BYTES_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_STAT_BYTES_capi_5db4c4b605dee537() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2834,7 +2885,7 @@ intgo _wrap_CTR_STAT_BYTES_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_STAT_RECORDS_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_STAT_RECORDS_capi_5db4c4b605dee537() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2846,7 +2897,7 @@ intgo _wrap_CTR_STAT_RECORDS_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_STAT_MATCHES_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_STAT_MATCHES_capi_5db4c4b605dee537() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2858,7 +2909,7 @@ intgo _wrap_CTR_STAT_MATCHES_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_STAT_BAD_RECORDS_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_STAT_BAD_RECORDS_capi_5db4c4b605dee537() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2870,7 +2921,7 @@ intgo _wrap_CTR_STAT_BAD_RECORDS_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_STAT_SKIPPED_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_STAT_SKIPPED_capi_5db4c4b605dee537() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2882,7 +2933,7 @@ intgo _wrap_CTR_STAT_SKIPPED_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_STAT_EVALUATED_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_STAT_EVALUATED_capi_5db4c4b605dee537() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2894,7 +2945,7 @@ intgo _wrap_CTR_STAT_EVALUATED_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_STAT_INCOMPLETE_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_STAT_INCOMPLETE_capi_5db4c4b605dee537() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2906,7 +2957,7 @@ intgo _wrap_CTR_STAT_INCOMPLETE_capi_f8bc4abf3fae439d() {
 }
 
 
-intgo _wrap_CTR_STAT__COUNT_capi_f8bc4abf3fae439d() {
+intgo _wrap_CTR_STAT__COUNT_capi_5db4c4b605dee537() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2918,7 +2969,7 @@ intgo _wrap_CTR_STAT__COUNT_capi_f8bc4abf3fae439d() {
 }
 
 
-void _wrap_ctr_scanner_free_capi_f8bc4abf3fae439d(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_free_capi_5db4c4b605dee537(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -2928,7 +2979,7 @@ void _wrap_ctr_scanner_free_capi_f8bc4abf3fae439d(struct ctr_scanner *_swig_go_0
 }
 
 
-intgo _wrap_ctr_scanner_set_flags_capi_f8bc4abf3fae439d(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_scanner_set_flags_capi_5db4c4b605dee537(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   unsigned int arg2 ;
   int result;
@@ -2943,7 +2994,7 @@ intgo _wrap_ctr_scanner_set_flags_capi_f8bc4abf3fae439d(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_set_limit_capi_f8bc4abf3fae439d(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_scanner_set_limit_capi_5db4c4b605dee537(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -2960,7 +3011,7 @@ intgo _wrap_ctr_scanner_set_limit_capi_f8bc4abf3fae439d(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_feed_capi_f8bc4abf3fae439d(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_scanner_feed_capi_5db4c4b605dee537(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -2979,7 +3030,7 @@ intgo _wrap_ctr_scanner_feed_capi_f8bc4abf3fae439d(struct ctr_scanner *_swig_go_
 }
 
 
-intgo _wrap_ctr_scanner_finish_capi_f8bc4abf3fae439d(struct ctr_scanner *_swig_go_0) {
+intgo _wrap_ctr_scanner_finish_capi_5db4c4b605dee537(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2992,7 +3043,7 @@ intgo _wrap_ctr_scanner_finish_capi_f8bc4abf3fae439d(struct ctr_scanner *_swig_g
 }
 
 
-void _wrap_ctr_scanner_reset_capi_f8bc4abf3fae439d(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_reset_capi_5db4c4b605dee537(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -3002,7 +3053,7 @@ void _wrap_ctr_scanner_reset_capi_f8bc4abf3fae439d(struct ctr_scanner *_swig_go_
 }
 
 
-long long _wrap_ctr_scanner_stat_capi_f8bc4abf3fae439d(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_ctr_scanner_stat_capi_5db4c4b605dee537(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t result;
@@ -3017,7 +3068,7 @@ long long _wrap_ctr_scanner_stat_capi_f8bc4abf3fae439d(struct ctr_scanner *_swig
 }
 
 
-_gostring_ _wrap_ctr_scanner_last_error_capi_f8bc4abf3fae439d(struct ctr_scanner *_swig_go_0) {
+_gostring_ _wrap_ctr_scanner_last_error_capi_5db4c4b605dee537(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -3030,7 +3081,7 @@ _gostring_ _wrap_ctr_scanner_last_error_capi_f8bc4abf3fae439d(struct ctr_scanner
 }
 
 
-struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_f8bc4abf3fae439d(intgo _swig_go_0, intgo _swig_go_1) {
+struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_5db4c4b605dee537(intgo _swig_go_0, intgo _swig_go_1) {
   uintptr_t arg1 ;
   int arg2 ;
   ctrgo_ctx *result = 0 ;
@@ -3045,7 +3096,7 @@ struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_f8bc4abf3fae439d(intgo _swig_go_0, in
 }
 
 
-void _wrap_ctrgo_ctx_free_capi_f8bc4abf3fae439d(struct ctrgo_ctx *_swig_go_0) {
+void _wrap_ctrgo_ctx_free_capi_5db4c4b605dee537(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   
   arg1 = *(ctrgo_ctx **)&_swig_go_0; 
@@ -3055,7 +3106,7 @@ void _wrap_ctrgo_ctx_free_capi_f8bc4abf3fae439d(struct ctrgo_ctx *_swig_go_0) {
 }
 
 
-intgo _wrap_ctrgo_ctx_oom_capi_f8bc4abf3fae439d(struct ctrgo_ctx *_swig_go_0) {
+intgo _wrap_ctrgo_ctx_oom_capi_5db4c4b605dee537(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3068,7 +3119,7 @@ intgo _wrap_ctrgo_ctx_oom_capi_f8bc4abf3fae439d(struct ctrgo_ctx *_swig_go_0) {
 }
 
 
-intgo _wrap_ctrgo_scanner_new_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go_0, struct ctrgo_ctx *_swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_ctrgo_scanner_new_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go_0, struct ctrgo_ctx *_swig_go_1, _goslice_ _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   ctrgo_ctx *arg2 = 0 ;
   ctr_scanner **arg3 = 0 ;
@@ -3093,7 +3144,7 @@ intgo _wrap_ctrgo_scanner_new_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go
 }
 
 
-void _wrap_ctrgo_queue_clear_capi_f8bc4abf3fae439d(struct ctrgo_ctx *_swig_go_0) {
+void _wrap_ctrgo_queue_clear_capi_5db4c4b605dee537(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   
   arg1 = *(ctrgo_ctx **)&_swig_go_0; 
@@ -3103,7 +3154,7 @@ void _wrap_ctrgo_queue_clear_capi_f8bc4abf3fae439d(struct ctrgo_ctx *_swig_go_0)
 }
 
 
-void _wrap_ctrgo_pool_free_capi_f8bc4abf3fae439d(struct ctrgo_pool *_swig_go_0) {
+void _wrap_ctrgo_pool_free_capi_5db4c4b605dee537(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   
   arg1 = *(ctrgo_pool **)&_swig_go_0; 
@@ -3113,7 +3164,7 @@ void _wrap_ctrgo_pool_free_capi_f8bc4abf3fae439d(struct ctrgo_pool *_swig_go_0) 
 }
 
 
-intgo _wrap_ctrgo_pool_new_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, long long _swig_go_3, long long _swig_go_4, _goslice_ _swig_go_5) {
+intgo _wrap_ctrgo_pool_new_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, long long _swig_go_3, long long _swig_go_4, _goslice_ _swig_go_5) {
   ctr_ruleset *arg1 = 0 ;
   unsigned int arg2 ;
   int arg3 ;
@@ -3144,7 +3195,7 @@ intgo _wrap_ctrgo_pool_new_capi_f8bc4abf3fae439d(struct ctr_ruleset *_swig_go_0,
 }
 
 
-intgo _wrap_ctrgo_pool_set_limit_capi_f8bc4abf3fae439d(struct ctrgo_pool *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctrgo_pool_set_limit_capi_5db4c4b605dee537(struct ctrgo_pool *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctrgo_pool *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -3161,7 +3212,7 @@ intgo _wrap_ctrgo_pool_set_limit_capi_f8bc4abf3fae439d(struct ctrgo_pool *_swig_
 }
 
 
-intgo _wrap_ctrgo_pool_path_capi_f8bc4abf3fae439d(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_ctrgo_pool_path_capi_5db4c4b605dee537(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
   ctrgo_pool *arg1 = 0 ;
   size_t arg2 ;
   char *arg3 = 0 ;
@@ -3183,7 +3234,7 @@ intgo _wrap_ctrgo_pool_path_capi_f8bc4abf3fae439d(struct ctrgo_pool *_swig_go_0,
 }
 
 
-intgo _wrap_ctrgo_pool_start_capi_f8bc4abf3fae439d(struct ctrgo_pool *_swig_go_0) {
+intgo _wrap_ctrgo_pool_start_capi_5db4c4b605dee537(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3196,7 +3247,7 @@ intgo _wrap_ctrgo_pool_start_capi_f8bc4abf3fae439d(struct ctrgo_pool *_swig_go_0
 }
 
 
-long long _wrap_ctrgo_pool_take_capi_f8bc4abf3fae439d(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
+long long _wrap_ctrgo_pool_take_capi_5db4c4b605dee537(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
   ctrgo_pool *arg1 = 0 ;
   size_t arg2 ;
   void *arg3 = 0 ;
@@ -3217,7 +3268,7 @@ long long _wrap_ctrgo_pool_take_capi_f8bc4abf3fae439d(struct ctrgo_pool *_swig_g
 }
 
 
-intgo _wrap_ctrgo_pool_failed_capi_f8bc4abf3fae439d(struct ctrgo_pool *_swig_go_0) {
+intgo _wrap_ctrgo_pool_failed_capi_5db4c4b605dee537(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3230,7 +3281,7 @@ intgo _wrap_ctrgo_pool_failed_capi_f8bc4abf3fae439d(struct ctrgo_pool *_swig_go_
 }
 
 
-void _wrap_ctrgo_pool_cancel_capi_f8bc4abf3fae439d(struct ctrgo_pool *_swig_go_0) {
+void _wrap_ctrgo_pool_cancel_capi_5db4c4b605dee537(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   
   arg1 = *(ctrgo_pool **)&_swig_go_0; 
