@@ -2,7 +2,9 @@
 # The full benchmark, as recorded in docs/performance.md: the C cases on
 # both corpora (generated, and the shared real records repeated) with issue
 # 18's targets, then the Python and Go bindings on the generated corpus, each
-# as a ratio to the C figure with the same rules (RDS + 20).
+# as a ratio to the C figure with the same rules (RDS + 20), its callback
+# reading each alert's output and fields: the library renders them on that
+# first read, and every binding's Alert holds them.
 #
 #   bash tests/bench/run.sh [RECORDS] [REPEATS]     (default 200000 3)
 #
