@@ -76,6 +76,20 @@ fi
 cat "$out/cliffs.txt"
 [ "$(grep -cE ' (met|NOT met)$' "$out/cliffs.txt")" = 8 ] || { echo "bench: FAIL (a correlation workload has no verdict)"; exit 1; }
 
+# ctrule-scan (tests/bench/scan_driver.c), the driver docs/performance.md's
+# A/B figures come from: counting or reading every output, the same alerts.
+ninja -C "$build" tests/bench/ctrule-scan >/dev/null
+scan=$build/tests/bench/ctrule-scan
+for args in "-N -e ct.user.identitytype=Root" "-r $root/tests/bench/rules/falco_upstream_rules.yaml"; do
+  # shellcheck disable=SC2086
+  counted=$("$scan" -n 3000 -p 1 $args | sed -n 's/^best .*, \([0-9]*\) alerts$/\1/p')
+  # shellcheck disable=SC2086
+  read_all=$("$scan" -n 3000 -p 1 -O $args | sed -n 's/^best .*, \([0-9]*\) alerts (outputs read)$/\1/p')
+  [ -n "$counted" ] && [ "$counted" -gt 0 ] && [ "$counted" = "$read_all" ] ||
+    { echo "bench: FAIL (ctrule-scan $args: $counted alerts counted, $read_all with outputs read)"; exit 1; }
+  echo "ctrule-scan $args: $counted alerts, counted and read"
+done
+
 py=${CTRULE_PY_VENV:-$root/build-py/venv}/bin/python
 if [ -x "$py" ] && "$py" -c 'import ctrule' 2>/dev/null; then
   "$py" "$root/tests/bench/bench.py" "$out/corpus.ndjson" "$root/tests/bench/rules/cloudtrail_rules.yaml" 1 ||
