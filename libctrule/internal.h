@@ -197,6 +197,10 @@ bool ctr__walk_record(const char *data, size_t len, ctr__record_facts *facts);
  * noted). The grammar is not checked again: on other input the result means
  * nothing (SIZE_MAX where it notices), but nothing past len is read. */
 size_t ctr__walk_members(const char *data, size_t len, ctr__member *members, size_t cap);
+/* Whether the walk's member reads may cross containers with AVX2 where the
+ * processor has it (true, the default); the tests set it false to hold the
+ * SSE2 version to the same oracles on a machine with AVX2. */
+extern bool ctr__walk_wide_blocks;
 
 /* The top-level member key[0..n) of the record data[0..len) the walk
  * vouched for (facts), found from where the walk saw each value start,

@@ -630,27 +630,44 @@ static int nested_members_agree_line(const char *line, size_t len, const char *w
  * whose strings hold brackets, escaped quotes and backslash runs of every
  * length, each at every offset from its container's start across the
  * first two 64-byte blocks, nested in objects and arrays, so that every
- * escape and every string straddles a block's edge somewhere. */
-Test(event, containers_are_crossed_as_jansson_reads_them)
+ * escape and every string straddles a block's edge somewhere; and deep
+ * containers spanning blocks, brackets closing inside them at every offset
+ * (a block where fewer close than are open is crossed by counts). */
+static void containers_crossed(void)
 {
   unsigned total = 0, walked = each_corpus_line(nested_members_agree_line, &total);
   cr_assert_gt(walked, total * 3 / 4, "%u of %u records walked", walked, total);
   static const char *const inside[] = {
       "\\\\", "\\\"", "\\\\\\\"", "\\\\\\\\", "]}", "{[", "\\\\\\\\\\\"", "\\\\\\\\\\\\\\\\", "\\\"}\\\"", "\\/\\n",
   };
+  static const char *const shapes[] = {
+      "{\"c\":{\"p\":\"%.*s\",\"s\":\"%s]\",\"n\":[1,{\"k\":\"%s[\"},[\"%s\"]],\"e\":{}},"
+      "\"a\":[\"%s\",{\"x\":\"}\"}],\"after\":\"yes\"}",
+      "{\"d\":[[[{\"p\":\"%.*s\"},[[{}]],{\"b\":[1,[2,{\"c\":\"%s\"}]]}],[[\"%s\"],{}]],[{\"q\":[[[\"%s\"]]]}]],"
+      "\"o\":{\"a\":{\"b\":{\"c\":[{\"s\":\"%s\"},[]],\"d\":{}}},\"e\":[]},\"after\":\"yes\"}",
+  };
+  static const char pad_text[] = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                                 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
   for (size_t pad = 0; pad < 140; pad++) {
-    for (size_t k = 0; k < CTR__COUNTOF(inside); k++) {
-      char text[1024];
-      int n = snprintf(text, sizeof text,
-                       "{\"c\":{\"p\":\"%.*s\",\"s\":\"%s]\",\"n\":[1,{\"k\":\"%s[\"},[\"%s\"]],\"e\":{}},"
-                       "\"a\":[\"%s\",{\"x\":\"}\"}],\"after\":\"yes\"}",
-                       (int)pad, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-                                 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-                       inside[k], inside[k], inside[k], inside[k]);
-      cr_assert(n > 0 && (size_t)n < sizeof text);
-      cr_assert(nested_members_agree_line(text, (size_t)n, "edges"), "not walked: %s", text);
+    for (size_t s = 0; s < CTR__COUNTOF(shapes); s++) {
+      for (size_t k = 0; k < CTR__COUNTOF(inside); k++) {
+        char text[1024];
+        int n = snprintf(text, sizeof text, shapes[s], (int)pad, pad_text, inside[k], inside[k], inside[k], inside[k]);
+        cr_assert(n > 0 && (size_t)n < sizeof text);
+        cr_assert(nested_members_agree_line(text, (size_t)n, "edges"), "not walked: %s", text);
+      }
     }
   }
+}
+
+Test(event, containers_are_crossed_as_jansson_reads_them) { containers_crossed(); }
+
+/* The same with the SSE2 version, where the processor has AVX2 (the
+ * library takes the widest it can run). */
+Test(event, containers_are_crossed_as_jansson_reads_them_sse2)
+{
+  ctr__walk_wide_blocks = false;
+  containers_crossed();
 }
 
 static int paths_agree_line(const char *line, size_t len, const char *what)
@@ -673,7 +690,7 @@ static int paths_agree_line(const char *line, size_t len, const char *what)
  * keys (below the top level: the walk refuses them there) and strings, a path into a string, a number, an array and an empty
  * object, and every string, escape and member straddling a 64-byte block's
  * edge (and the value's end) somewhere. */
-Test(event, paths_are_read_as_jansson_reads_them)
+static void paths_read(void)
 {
   unsigned total = 0, walked = each_corpus_line(paths_agree_line, &total);
   cr_assert_gt(walked, total * 3 / 4, "%u of %u records walked", walked, total);
@@ -699,4 +716,13 @@ Test(event, paths_are_read_as_jansson_reads_them)
         cr_assert(n > 0 && (size_t)n < sizeof text);
         cr_assert(paths_agree_line(text, (size_t)n, "made"), "not walked: %s", text);
       }
+}
+
+Test(event, paths_are_read_as_jansson_reads_them) { paths_read(); }
+
+/* The same with the SSE2 version of crossing a container (see above). */
+Test(event, paths_are_read_as_jansson_reads_them_sse2)
+{
+  ctr__walk_wide_blocks = false;
+  paths_read();
 }

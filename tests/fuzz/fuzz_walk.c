@@ -136,11 +136,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (distinct != json_object_size(root))
       broken("the members noted are not jansson's keys", s, len);
   }
-  const char *why = wo_nested_members(s, len, root);
-  if (!why)
-    why = wo_paths(s, len, root);
-  if (why)
-    broken(why, s, len);
+  /* Both ways of crossing a container: the widest the processor runs, and
+   * SSE2 (ctr__walk_wide_blocks). */
+  for (int wide = 1; wide >= 0; wide--) {
+    ctr__walk_wide_blocks = wide;
+    const char *why = wo_nested_members(s, len, root);
+    if (!why)
+      why = wo_paths(s, len, root);
+    if (why)
+      broken(why, s, len);
+  }
+  ctr__walk_wide_blocks = true;
   if (bail)
     for (size_t i = 0; i < sizeof k_shape_names / sizeof *k_shape_names; i++)
       if (json_object_get(root, k_shape_names[i]))
