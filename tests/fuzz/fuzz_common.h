@@ -41,6 +41,22 @@ typedef struct fuzz_digest {
  * reads into the fuzz_digest pointed to by user_data (may be NULL). */
 int fuzz_on_match(const ctr_match *m, void *user_data);
 
+/* What a match callback reads in varying order: the output, the output
+ * fields by index and by name, and the Falco JSON line are rendered on the
+ * first read of any of them, so which comes first must not change what any
+ * reads. */
+typedef struct fuzz_reader {
+  fuzz_digest digest;
+  uint32_t order;  /* xorshift state picking each match's reading order; 0: one fixed order */
+  const char *log; /* if set, each match is printed to stderr under this label */
+} fuzz_reader;
+
+/* Match callback (user_data: a fuzz_reader) that reads every accessor in
+ * the order reader->order picks, checks that reads of the same value agree,
+ * and folds the values into reader->digest in one fixed order, so that scans
+ * reading in different orders compare equal. */
+int fuzz_on_match_any_order(const ctr_match *m, void *user_data);
+
 /* Record-error callback that renders the report into the fuzz_digest
  * pointed to by user_data (may be NULL). */
 void fuzz_on_record_error(const ctr_record_error *e, void *user_data);
@@ -50,9 +66,13 @@ void fuzz_on_record_error(const ctr_record_error *e, void *user_data);
 int fuzz_scan_once(ctr_ruleset *rs, const void *buf, size_t len, unsigned flags, fuzz_digest *digest);
 
 /* Scans `buf` with and without the eventName index (and prefilter) and
- * aborts unless both report the same matches with the same status, as
+ * aborts unless both report the same matches (every value, read in
+ * different orders), the same record errors and the same status, as
  * CTR_SCAN_NO_INDEX promises. */
 void fuzz_check_index_agrees(ctr_ruleset *rs, const void *buf, size_t len);
+
+/* xorshift32: reproducible choices from an input's seed bytes (x != 0). */
+uint32_t fuzz_xorshift32(uint32_t x);
 
 /* FNV-1a over bytes, folded into *h. */
 void fuzz_hash(uint64_t *h, const void *p, size_t n);

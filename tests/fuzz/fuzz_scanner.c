@@ -18,9 +18,23 @@
  * the eventName index does not either, so the stream is scanned three times
  * (one feed; chunked; chunked without the index) and the reports compared.
  * Each scan is finished, so the windows of correlations with an upper bound
- * still open are decided at the stream's end too. */
+ * still open are decided at the stream's end too.
+ *
+ * That ruleset has a rule requiring neither a key nor a literal, which turns
+ * the prefilter off. So the stream is scanned twice more under a second
+ * ruleset that keeps every fast path on (every rule keyed or with required
+ * literals, plain-member comparisons among them; checked when it is built):
+ * in one feed, so that every record is walked, and with CTR_SCAN_NO_INDEX,
+ * the plain route (every record parsed whole, nothing read from the walk's
+ * facts or bytes). They must report the same matches, every output and
+ * field value the same (the fast scan reads them in an order picked per
+ * match: rendering is on the first read), the same record errors, status
+ * and statistics (but CTR_STAT_EVALUATED, which is what the fast paths
+ * save). */
 #include "fuzz_common.h"
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -84,6 +98,122 @@ static const char extra_rules[] =
   "correlation: {type: temporal_ordered, rules: [fuzz every record, RDS Instance Made Public, fuzz every record],\n"
   "  group-by: [userIdentity.accountId, awsRegion], timespan: 2m, generate: true}\n";
 
+/* Added to the built-in RDS rules (keyed on eventName, most with literals):
+ * unkeyed rules with required literals, among them every plain-member
+ * comparison the prefilter makes as a value (=, in, startswith, endswith,
+ * folded, in an or of like branches) and literals looked for in a member's
+ * bytes or the whole record, and keyed rules with literals under eventNames
+ * and errorCodes the seeds hold. The output reads members the walk finds
+ * from its facts, nested paths and json.value, so rendering from the walked
+ * bytes is held to the plain route too. */
+static const char fast_output[] =
+  "  output: >-\n"
+  "    %ct.name %ct.srcip %ct.region %ct.error %ct.errormessage %ct.time %ct.src %ct.shortsrc %ct.user\n"
+  "    %ct.user.identitytype %ct.user.arn %ct.user.accountid %ct.useragent %ct.request.name %ct.resources\n"
+  "    %json.value[/userIdentity/sessionContext/sessionIssuer/userName] %json.value[/requestParameters]\n"
+  "    %json.value[/requestParameters/dBInstanceIdentifier] %json.value[/responseElements] %json.value[/a~1b]\n"
+  "    %json.values[resources.ARN] %json.value[/userIdentity/type] %evt.time %s3.bucket %rds.resource\n"
+  "  priority: NOTICE\n"
+  "  source: aws_cloudtrail\n";
+static const char *const fast_rules[][2] = {
+  {"fast root", "ct.user.identitytype = Root"},
+  {"fast srcip prefix", "ct.srcip startswith \"203.0.113.\""},
+  {"fast srcip suffix or", "ct.srcip endswith \".5\" or ct.srcip endswith \".internal\""},
+  {"fast srcip unlike or", "ct.srcip startswith \"198.51.100.\" or ct.srcip = \"192.0.2.1\""},
+  {"fast region in", "ct.region in (eu-west-1, ap-southeast-2, \"lab/one\")"},
+  {"fast region folded", "tolower(ct.region) = \"us-gov-west-1\""},
+  {"fast name folded prefix", "tolower(ct.name) startswith \"deletedb\""},
+  {"fast name prefix", "ct.name startswith PutEventSelect"},
+  {"fast error suffix", "ct.error endswith Denied or ct.error endswith Exception"},
+  {"fast error or srcip", "ct.error endswith Throttled or ct.srcip endswith \".4\""},
+  {"fast time", "ct.time startswith \"2025-06-\""},
+  {"fast shortsrc", "ct.shortsrc = signin"},
+  {"fast arn folded", "tolower(ct.user.arn) endswith \"/mallory\""},
+  {"fast user", "ct.user = AssumedRole and ct.useragent contains Boto3"},
+  {"fast useragent", "ct.useragent icontains \"AWS-CLI/2\""},
+  {"fast json value", "json.value[/requestParameters/dBInstanceIdentifier] startswith prod"},
+  {"fast json values", "json.values[awsRegion] iglob \"US-WEST*\""},
+  {"fast regex", "ct.useragent regex \".*(aws-cli|Boto3)/1\\.3.*\""},
+  {"fast keyed login", "ct.name = ConsoleLogin and ct.srcip startswith \"198.51.100.\""},
+  {"fast keyed roles", "ct.name in (AssumeRole, ModifyImageAttribute, PutBucketLifecycle) and ct.user.arn contains \"assumed-role\""},
+  {"fast keyed error", "ct.error = AccessDenied and ct.region startswith us-"},
+  {"fast keyed source", "ct.src = \"kms.amazonaws.com\" and ct.useragent contains aws"},
+  {"fast keyed s3", "ct.name = PutObject and json.value[/requestParameters/key] startswith \"a/\""},
+  {"fast keyed lambda", "ct.name startswith UpdateFunctionConfiguration and ct.request.functionname contains e"},
+};
+
+/* A complete record no rule above nor built-in matches: the fast ruleset
+ * must skip it unparsed, or the prefilter is off and the scans below prove
+ * nothing about it. */
+static const char unmatched_record[] =
+  "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\",\"arn\":\"arn:aws:iam::1:user/x\"},"
+  "\"eventTime\":\"2024-01-01T00:00:00Z\",\"eventSource\":\"ec2.amazonaws.com\",\"eventName\":\"DescribeNothing\","
+  "\"awsRegion\":\"sa-east-1\",\"sourceIPAddress\":\"192.0.2.9\",\"userAgent\":\"curl\"}\n";
+
+/* The rules fast_rules[from, to) after the built-in ones. */
+static ctr_ruleset *compile_fast(size_t from, size_t to)
+{
+  fuzz_text yaml = {0};
+  for (size_t i = from; i < to; i++) {
+    fuzz_text_adds(&yaml, "- rule: ");
+    fuzz_text_adds(&yaml, fast_rules[i][0]);
+    fuzz_text_adds(&yaml, "\n  desc: d\n  condition: ");
+    fuzz_text_adds(&yaml, fast_rules[i][1]);
+    fuzz_text_adds(&yaml, "\n");
+    fuzz_text_adds(&yaml, fast_output);
+  }
+  ctr_ruleset *rs = fuzz_compile(yaml.data ? yaml.data : "", yaml.len, 1);
+  fuzz_text_free(&yaml);
+  if (!rs)
+    fuzz_fail("the scanner target's fast-path rules %zu-%zu do not compile", from, to);
+  return rs;
+}
+
+/* Whether rs parses unmatched_record (so its prefilter is off). */
+static bool evaluates_unmatched(ctr_ruleset *rs)
+{
+  ctr_scanner *sc;
+  if (ctr_scanner_new(rs, fuzz_on_match, NULL, &sc) != CTR_OK ||
+      ctr_scanner_feed(sc, unmatched_record, strlen(unmatched_record)) != CTR_OK || ctr_scanner_finish(sc) != CTR_OK)
+    fuzz_fail("scanning a record under the fast-path rules failed");
+  if (ctr_scanner_stat(sc, CTR_STAT_RECORDS) != 1)
+    fuzz_fail("the record no rule matches is not one record");
+  bool evaluated = ctr_scanner_stat(sc, CTR_STAT_EVALUATED) != 0;
+  ctr_scanner_free(sc);
+  return evaluated;
+}
+
+enum { FAST_RULES = sizeof fast_rules / sizeof *fast_rules };
+
+/* The built-in rules with fast_rules[choice] alone, or, for a choice past
+ * them, with them all. One rule alone is a candidate for the records it
+ * needs only: among them all another rule's candidacy would hide a record
+ * wrongly skipped for it; and the prefilter takes many rules' literals in
+ * one pass (litmatch.c) but a few one by one, so both are reached. Each
+ * ruleset is checked to skip a record no rule matches unparsed, or the
+ * prefilter is off and the scans prove nothing about it. */
+static ctr_ruleset *fast_ruleset(unsigned choice)
+{
+  static ctr_ruleset *rs[FAST_RULES + 1];
+  if (choice > FAST_RULES)
+    choice = FAST_RULES;
+  if (!rs[choice]) {
+    size_t from = choice < FAST_RULES ? choice : 0, to = choice < FAST_RULES ? choice + 1 : FAST_RULES;
+    rs[choice] = compile_fast(from, to);
+    if (evaluates_unmatched(rs[choice])) {
+      for (size_t i = from; i < to; i++) {
+        ctr_ruleset *one = compile_fast(i, i + 1);
+        if (evaluates_unmatched(one))
+          fprintf(stderr, "fast-path rule '%s' turns the prefilter off or matches the unmatched record\n",
+                  fast_rules[i][0]);
+        ctr_ruleset_unref(one);
+      }
+      fuzz_fail("the fast-path rules evaluate a record no rule can match: the prefilter is off");
+    }
+  }
+  return rs[choice];
+}
+
 static ctr_ruleset *ruleset(void)
 {
   static ctr_ruleset *rs;
@@ -122,13 +252,8 @@ typedef struct chunker {
 
 static size_t next_chunk(chunker *ch)
 {
-  /* xorshift32: reproducible chunk sizes from the input's seed bytes. */
-  uint32_t x = ch->state ? ch->state : 0x9e3779b9u;
-  x ^= x << 13;
-  x ^= x >> 17;
-  x ^= x << 5;
-  ch->state = x;
-  return 1 + x % ch->max;
+  ch->state = fuzz_xorshift32(ch->state ? ch->state : 0x9e3779b9u);
+  return 1 + ch->state % ch->max;
 }
 
 typedef struct outcome {
@@ -157,12 +282,15 @@ typedef struct corr_limits {
   uint64_t events, lateness;
 } corr_limits;
 
-static void scan(const uint8_t *p, size_t len, unsigned flags, const corr_limits *lim, chunker *ch,
-                 size_t abandon_prefix, outcome *out)
+/* One scan of the stream under rs, each match read by `reader` (NULL:
+ * fuzz_on_match, every accessor in one order). */
+static void scan_rules(ctr_ruleset *rs, fuzz_reader *reader, const uint8_t *p, size_t len, unsigned flags,
+                       const corr_limits *lim, chunker *ch, size_t abandon_prefix, outcome *out)
 {
   memset(out, 0, sizeof *out);
   ctr_scanner *sc;
-  if (ctr_scanner_new(ruleset(), fuzz_on_match, &out->digest, &sc) != CTR_OK)
+  if (reader ? ctr_scanner_new(rs, fuzz_on_match_any_order, reader, &sc) != CTR_OK
+             : ctr_scanner_new(rs, fuzz_on_match, &out->digest, &sc) != CTR_OK)
     fuzz_fail("ctr_scanner_new failed");
   if (ctr_scanner_set_flags(sc, flags) != CTR_OK)
     fuzz_fail("ctr_scanner_set_flags(%u) failed", flags);
@@ -182,6 +310,8 @@ static void scan(const uint8_t *p, size_t len, unsigned flags, const corr_limits
     for (int s = 0; s < CTR_STAT__COUNT; s++)
       before[s] = ctr_scanner_stat(sc, s);
     out->digest = (fuzz_digest){0};
+    if (reader)
+      reader->digest = (fuzz_digest){0};
   }
   ctr_scanner_set_error_callback(sc, fuzz_on_record_error, &out->digest);
   if (ch)
@@ -196,6 +326,14 @@ static void scan(const uint8_t *p, size_t len, unsigned flags, const corr_limits
   if (ctr_scanner_feed(sc, "{}", 2) != (out->status < 0 ? out->status : CTR_ESTATE))
     fuzz_fail("feed after finish did not return ESTATE or the stream error");
   ctr_scanner_free(sc);
+  if (reader)
+    out->digest.matches = reader->digest.matches;
+}
+
+static void scan(const uint8_t *p, size_t len, unsigned flags, const corr_limits *lim, chunker *ch,
+                 size_t abandon_prefix, outcome *out)
+{
+  scan_rules(ruleset(), NULL, p, len, flags, lim, ch, abandon_prefix, out);
 }
 
 static const char *const stat_names[CTR_STAT__COUNT] = {"bytes",   "records",   "matches",   "bad_records",
@@ -249,6 +387,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if (unindexed.status != chunked.status || unindexed.digest.matches != chunked.digest.matches ||
       unindexed.stats[CTR_STAT_MATCHES] != chunked.stats[CTR_STAT_MATCHES])
     fuzz_fail("matches differ with and without the eventName index");
+
+  /* Every fast path on, in one feed (every record walked), against the
+   * plain route; the fast scan reads each match in an order of its own. */
+  unsigned choice = (seed * 0x9e3779b1u) >> 27; /* spread: seeds are often small numbers */
+  const char *which = choice < FAST_RULES ? fast_rules[choice][0] : "all of them";
+  ctr_ruleset *frs = fast_ruleset(choice);
+  fuzz_reader fast_reader = {.order = seed | 1}, plain_reader = {0};
+  outcome fast, plain;
+  scan_rules(frs, &fast_reader, stream, len, flags, &lim, NULL, prefix, &fast);
+  scan_rules(frs, &plain_reader, stream, len, flags | CTR_SCAN_NO_INDEX, &lim, NULL, prefix, &plain);
+  if (fast.status != plain.status)
+    fuzz_fail("fast-path rules (%s): status %d with every fast path, %d on the plain route", which, fast.status,
+              plain.status);
+  for (int s = 0; s < CTR_STAT__COUNT; s++)
+    if (s != CTR_STAT_EVALUATED && fast.stats[s] != plain.stats[s])
+      fuzz_fail("fast-path rules (%s): stat %s is %llu with every fast path, %llu on the plain route", which,
+                stat_names[s], (unsigned long long)fast.stats[s], (unsigned long long)plain.stats[s]);
+  if (fast.digest.matches != plain.digest.matches) {
+    /* Once more, printing each match, to say which differ. */
+    fast_reader = (fuzz_reader){.order = seed | 1, .log = "fast"};
+    plain_reader = (fuzz_reader){.log = "plain"};
+    scan_rules(frs, &fast_reader, stream, len, flags, &lim, NULL, prefix, &fast);
+    scan_rules(frs, &plain_reader, stream, len, flags | CTR_SCAN_NO_INDEX, &lim, NULL, prefix, &plain);
+    fuzz_fail("fast-path rules (%s): the matches (rules, outputs, fields, JSON lines) differ with every fast "
+              "path and on the plain route (the matches above)", which);
+  }
+  if (fast.digest.errors != plain.digest.errors)
+    fuzz_fail("fast-path rules (%s): the record errors differ with every fast path and on the plain route", which);
   free(gz);
   return 0;
 }

@@ -142,6 +142,33 @@ def scanner_seed(opts, seed, bound, stream):
     return bytes([opts]) + struct.pack("<I", seed) + bytes([bound]) + stream
 
 
+def fast_seed_numbers():
+    """fuzz_scanner's fast scans pick their ruleset by (seed * 0x9e3779b1) >> 27
+    (one fast rule alone, or all of them): a seed number for each of the 32."""
+    found = {}
+    n = 1
+    while len(found) < 32:
+        found.setdefault(((n * 0x9E3779B1) & 0xFFFFFFFF) >> 27, n)
+        n += 1
+    return [found[c] for c in sorted(found)]
+
+
+def fast_streams(shared):
+    """Records that reach the prefilter's and the walk's fast paths: the
+    committed seeds/fast/ streams (plain members and near misses, escapes in
+    the compared members and elsewhere, repeated keys, values of other types,
+    escaped keys) and the shared records the fast rules look at."""
+    streams = [p.read_bytes() for p in sorted((ROOT / "tests" / "fuzz" / "seeds" / "fast").glob("*.ndjson"))]
+    if shared.is_dir():
+        records = ndjson_lines(shared / "records.ndjson", 100000)
+        for needle in (b'"type":"Root"', b'"203.0.113.', b'"errorCode":"AccessDenied"', b'"errorCode":"Client.',
+                       b"\\u", b'Exception"'):
+            hits = [r for r in records if needle in r][:6]
+            if hits:
+                streams.append(b"".join(hits))
+    return streams
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
@@ -219,6 +246,11 @@ def main():
         write(outdir, "scanner", scanner_seed(0x80 | 8, (i * 40503 + 11) & 0xFFFFFFFF, bound, stream))
         write(outdir, "scanner", scanner_seed(4 | 8, i * 7919 + 5, bound, stream))
         write(outdir, "scanner", scanner_seed(2 | 0x80, i + 17, bound, stream))
+    # The fast paths: each stream under every ruleset the fast scans pick,
+    # now and then gzipped by the harness (bit 1).
+    for i, stream in enumerate(fast_streams(shared)):
+        for c, n in enumerate(fast_seed_numbers()):
+            write(outdir, "scanner", scanner_seed(2 if (i + c) % 8 == 7 else 0, n, 16, stream))
     if len(streams) >= 2:  # two gzip members back to back, as `cat a.gz b.gz`
         two = gzip.compress(streams[0]) + gzip.compress(streams[1])
         write(outdir, "scanner", scanner_seed(0, 5, 9, two))
