@@ -11,6 +11,7 @@
  *   bit 3  small correlation limits (correlation_events 1-16, lateness
  *          0-299 s or, with the seed's top bit, up to UINT64_MAX s, from the
  *          seed bytes), so the limit and lateness reports run
+ *   bit 5  the fast-path scan (below) in chunks, not in one feed
  *   bits 6-7  1: CTR_SCAN_NO_CORRELATION, 2: CTR_SCAN_ONLY_CORRELATION
  *   (bits 4-7 also pick the harness's gzip level when bit 1 is set)
  *
@@ -24,8 +25,9 @@
  * the prefilter off. So the stream is scanned twice more under a second
  * ruleset that keeps every fast path on (every rule keyed or with required
  * literals, plain-member comparisons among them; checked when it is built):
- * in one feed, so that every record is walked, and with CTR_SCAN_NO_INDEX,
- * the plain route (every record parsed whole, nothing read from the walk's
+ * in one feed, so that every record is walked (or, with option bit 5, in
+ * chunks: a record spanning two is parsed whole, between walked ones), and
+ * with CTR_SCAN_NO_INDEX, the plain route (every record parsed whole, nothing read from the walk's
  * facts or bytes). They must report the same matches, every output and
  * field value the same (the fast scan reads them in an order picked per
  * match: rendering is on the first read), the same record errors, status
@@ -388,14 +390,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       unindexed.stats[CTR_STAT_MATCHES] != chunked.stats[CTR_STAT_MATCHES])
     fuzz_fail("matches differ with and without the eventName index");
 
-  /* Every fast path on, in one feed (every record walked), against the
-   * plain route; the fast scan reads each match in an order of its own. */
+  /* Every fast path on, in one feed (every record walked) or chunked,
+   * against the plain route in one feed; the fast scan reads each match in
+   * an order of its own. */
   unsigned choice = (seed * 0x9e3779b1u) >> 27; /* spread: seeds are often small numbers */
   const char *which = choice < FAST_RULES ? fast_rules[choice][0] : "all of them";
   ctr_ruleset *frs = fast_ruleset(choice);
   fuzz_reader fast_reader = {.order = seed | 1}, plain_reader = {0};
   outcome fast, plain;
-  scan_rules(frs, &fast_reader, stream, len, flags, &lim, NULL, prefix, &fast);
+  chunker ch3 = {seed, max_chunk};
+  scan_rules(frs, &fast_reader, stream, len, flags, &lim, (opts & 32) ? &ch3 : NULL, prefix, &fast);
   scan_rules(frs, &plain_reader, stream, len, flags | CTR_SCAN_NO_INDEX, &lim, NULL, prefix, &plain);
   if (fast.status != plain.status)
     fuzz_fail("fast-path rules (%s): status %d with every fast path, %d on the plain route", which, fast.status,
@@ -408,7 +412,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Once more, printing each match, to say which differ. */
     fast_reader = (fuzz_reader){.order = seed | 1, .log = "fast"};
     plain_reader = (fuzz_reader){.log = "plain"};
-    scan_rules(frs, &fast_reader, stream, len, flags, &lim, NULL, prefix, &fast);
+    ch3 = (chunker){seed, max_chunk};
+    scan_rules(frs, &fast_reader, stream, len, flags, &lim, (opts & 32) ? &ch3 : NULL, prefix, &fast);
     scan_rules(frs, &plain_reader, stream, len, flags | CTR_SCAN_NO_INDEX, &lim, NULL, prefix, &plain);
     fuzz_fail("fast-path rules (%s): the matches (rules, outputs, fields, JSON lines) differ with every fast "
               "path and on the plain route (the matches above)", which);

@@ -247,10 +247,12 @@ def main():
         write(outdir, "scanner", scanner_seed(4 | 8, i * 7919 + 5, bound, stream))
         write(outdir, "scanner", scanner_seed(2 | 0x80, i + 17, bound, stream))
     # The fast paths: each stream under every ruleset the fast scans pick,
-    # now and then gzipped by the harness (bit 1).
+    # now and then gzipped by the harness (bit 1) or the fast scan chunked
+    # (bit 5, chunks of at most 128 bytes).
     for i, stream in enumerate(fast_streams(shared)):
         for c, n in enumerate(fast_seed_numbers()):
-            write(outdir, "scanner", scanner_seed(2 if (i + c) % 8 == 7 else 0, n, 16, stream))
+            opts, bound = {7: (2, 16), 3: (32, 7)}.get((i + c) % 8, (0, 16))
+            write(outdir, "scanner", scanner_seed(opts, n, bound, stream))
     if len(streams) >= 2:  # two gzip members back to back, as `cat a.gz b.gz`
         two = gzip.compress(streams[0]) + gzip.compress(streams[1])
         write(outdir, "scanner", scanner_seed(0, 5, 9, two))
