@@ -2,6 +2,7 @@
  * simdjson, zlib), the scanner over NDJSON, gzip log files and a generated
  * stream, and the ctrule CLI as a whole process. */
 #include "bench.h"
+#include "alerts.h"
 #include "corpus.h"
 #ifdef CTR_BENCH_SIMDJSON
 #include "simdjson_baseline.h"
@@ -64,32 +65,6 @@ int ctb_case_simdjson_dom(const input *in, const void *arg, uint64_t *count, uin
 }
 #endif
 
-static int count_alert(const ctr_match *m, void *ud)
-{
-  (void)m;
-  ++*(uint64_t *)ud;
-  return 0;
-}
-
-/* A caller that shows each alert: its output and output fields read (the
- * library renders them on the first read; count_alert reads neither). */
-static volatile size_t g_read; /* what read_alert read, so that the reads are made */
-
-static int read_alert(const ctr_match *m, void *ud)
-{
-  const char *out = ctr_match_output(m);
-  if (!out)
-    return 1; /* out of memory rendering it: the scan fails */
-  size_t n = strlen(out);
-  for (size_t i = 0; i < ctr_match_field_count(m); i++) {
-    const char *v = ctr_match_field_value(m, i);
-    n += v ? strlen(v) : 0;
-  }
-  g_read += n;
-  ++*(uint64_t *)ud;
-  return 0;
-}
-
 static int feed_all(ctr_scanner *sc, const char *data, size_t len, size_t chunk)
 {
   int rc = CTR_OK;
@@ -102,7 +77,7 @@ int ctb_case_scan(const input *in, const void *arg, uint64_t *count, uint64_t *a
 {
   const scan_arg *a = arg;
   ctr_scanner *sc;
-  if (ctr_scanner_new(a->rs, a->read_output ? read_alert : count_alert, alerts, &sc) != CTR_OK ||
+  if (ctr_scanner_new(a->rs, a->read_output ? ctb_read_alert : ctb_count_alert, alerts, &sc) != CTR_OK ||
       ctr_scanner_set_flags(sc, a->flags) != CTR_OK)
     return -1;
   int rc = CTR_OK;
@@ -198,7 +173,7 @@ int ctb_case_stream(const input *in, const void *arg, uint64_t *count, uint64_t 
   (void)in;
   const stream_arg *a = arg;
   ctr_scanner *sc;
-  if (ctr_scanner_new(a->rs, count_alert, alerts, &sc) != CTR_OK)
+  if (ctr_scanner_new(a->rs, ctb_count_alert, alerts, &sc) != CTR_OK)
     return -1;
   size_t blen;
   char *batch = ctb_corpus_elements(2000, 99, &blen);

@@ -14,6 +14,7 @@
  * file, then -e: one rule with that condition. -O: the callback reads each
  * alert's output and output fields, as a caller showing alerts does (the
  * library renders them on that first read); without it the callback counts. */
+#include "alerts.h"
 #include "corpus.h"
 
 #include <ctrule.h>
@@ -22,32 +23,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static _Noreturn void die(const char *what, const char *detail);
-
-static int count_alert(const ctr_match *m, void *ud)
-{
-  (void)m;
-  ++*(uint64_t *)ud;
-  return 0;
-}
-
-static volatile size_t g_read; /* what read_alert read, so that the reads are made */
-
-static int read_alert(const ctr_match *m, void *ud)
-{
-  const char *out = ctr_match_output(m);
-  if (!out)
-    die("out of memory rendering an alert", NULL);
-  size_t n = strlen(out);
-  for (size_t i = 0; i < ctr_match_field_count(m); i++) {
-    const char *v = ctr_match_field_value(m, i);
-    n += v ? strlen(v) : 0;
-  }
-  g_read += n;
-  ++*(uint64_t *)ud;
-  return 0;
-}
 
 static char *read_file(const char *path, size_t *len)
 {
@@ -167,7 +142,7 @@ int main(int argc, char **argv)
   for (int pass = 0; pass < passes; pass++) {
     ctr_scanner *sc;
     alerts = 0;
-    if (ctr_scanner_new(rs, read_output ? read_alert : count_alert, &alerts, &sc) != CTR_OK)
+    if (ctr_scanner_new(rs, read_output ? ctb_read_alert : ctb_count_alert, &alerts, &sc) != CTR_OK)
       die("out of memory", NULL);
     double t0 = cpu_now();
     int rc = CTR_OK;
