@@ -29,7 +29,9 @@
  * may be used concurrently from any number of threads (its reference count is
  * atomic). A ctr_compiler and a ctr_scanner are not thread-safe: use each from
  * one thread at a time. A scanner must not be fed from inside its own match
- * callback (CTR_EBUSY).
+ * callback (CTR_EBUSY). The ctr_match a callback gets is its scanner's (its
+ * output is rendered into the scanner on the first read): read it from the
+ * callback's thread.
  */
 #ifndef CTRULE_H
 #define CTRULE_H
