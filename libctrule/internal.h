@@ -103,6 +103,10 @@ typedef struct ctr__needle {
 void ctr__needle_make(ctr__needle *nd, const char *lit, size_t m);
 /* ctr__contains(hay, n, nd's literal). */
 bool ctr__needle_in(const ctr__needle *nd, const char *hay, size_t n);
+/* The widest vectors ctr__needle_in may use where the processor has them:
+ * 2 AVX-512BW, 1 AVX2, 0 SSE2 alone (default 2); the tests lower it to hold
+ * each path to the same oracle on a machine that has them all. */
+extern int ctr__search_width;
 
 /* ------------------------------------------------------------ walk.c
  * One pass over a record's raw bytes that checks its JSON grammar and reads
@@ -197,10 +201,14 @@ bool ctr__walk_record(const char *data, size_t len, ctr__record_facts *facts);
  * noted). The grammar is not checked again: on other input the result means
  * nothing (SIZE_MAX where it notices), but nothing past len is read. */
 size_t ctr__walk_members(const char *data, size_t len, ctr__member *members, size_t cap);
-/* Whether the walk's member reads may cross containers with AVX2 where the
- * processor has it (true, the default); the tests set it false to hold the
- * SSE2 version to the same oracles on a machine with AVX2. */
+/* Whether the walk may use the widest blocks the processor runs (true, the
+ * default): AVX-512BW for the record walk, AVX2 for the member reads'
+ * crossing of containers. The tests set it false to hold the SSE2 versions
+ * to the same oracles on a machine with those. */
 extern bool ctr__walk_wide_blocks;
+
+/* Whether ctr__walk_object runs its AVX-512BW version now. */
+bool ctr__walk_wide_runs(void);
 
 /* The top-level member key[0..n) of the record data[0..len) the walk
  * vouched for (facts), found from where the walk saw each value start,

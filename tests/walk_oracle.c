@@ -114,3 +114,42 @@ const char *wo_paths(const char *v, size_t len, const json_t *want)
   ctr__pathstep steps[WO_PATH_DEPTH];
   return paths_below(v, len, want, steps, 0);
 }
+
+/* What one walk of s[0..len) gives: where it ended and every fact. */
+typedef struct walk_result {
+  const char *after;
+  ctr__record_facts facts;
+} walk_result;
+
+static walk_result walk_with(const char *s, size_t len, bool bail, bool wide)
+{
+  walk_result r;
+  memset(&r, 0, sizeof r);
+  ctr__walk_wide_blocks = wide;
+  r.after = ctr__walk_object(s, s + len, bail, &r.facts);
+  ctr__walk_wide_blocks = true;
+  return r;
+}
+
+const char *wo_walk_versions(const char *s, size_t len)
+{
+  for (int bail = 0; bail < 2; bail++) {
+    walk_result a = walk_with(s, len, bail, true), b = walk_with(s, len, bail, false);
+    if (a.after != b.after)
+      return a.after && b.after ? "the walk's versions end apart" : "one version of the walk vouches, the other not";
+    if (!a.after)
+      continue;
+    const ctr__record_facts *x = &a.facts, *y = &b.facts;
+    if (x->depth != y->depth || x->escaped != y->escaped || x->unicode != y->unicode || x->nmembers != y->nmembers)
+      return "the walk's versions differ on depth, escapes or members";
+    for (int k = 0; k < CTR__TOP__COUNT; k++) {
+      const ctr__topval *u = &x->top[k], *v = &y->top[k];
+      if (u->kind != v->kind || (u->kind && (u->s != v->s || u->len != v->len || u->escaped != v->escaped)))
+        return "the walk's versions read a top-level value apart";
+    }
+    for (unsigned i = 0; i < x->nmembers && i < CTR__MAX_MEMBERS; i++)
+      if (x->value[i] != y->value[i])
+        return "the walk's versions place a member apart";
+  }
+  return NULL;
+}

@@ -27,4 +27,10 @@ const char *wo_nested_members(const char *v, size_t len, const json_t *want);
 #define WO_PATH_DEPTH 5
 const char *wo_paths(const char *v, size_t len, const json_t *want);
 
+/* The record walk's two versions (ctr__walk_wide_runs: AVX-512BW where the
+ * processor has it, SSE2) on s[0..len), told to bail on shape keys and not:
+ * the same verdict, end and facts. NULL when they agree, else what
+ * differs. */
+const char *wo_walk_versions(const char *s, size_t len);
+
 #endif

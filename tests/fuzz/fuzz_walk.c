@@ -5,6 +5,8 @@
  * its members, at every depth, are read from the bytes it vouched for (as
  * members, and along every path into them: ctr__walk_path).
  *
+ * Both versions of the record walk (AVX-512BW and SSE2) must agree.
+ *
  * Input: one options byte (bit 0: bail on shape keys), then the bytes walked. */
 #include "internal.h"
 #include "../walk_oracle.h"
@@ -41,6 +43,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   bool bail = data[0] & 1;
   const char *s = (const char *)data + 1;
   size_t n = size - 1;
+  const char *why = wo_walk_versions(s, n);
+  if (why)
+    broken(why, s, n);
   ctr__record_facts facts;
   const char *after = ctr__walk_object(s, s + n, bail, &facts);
   if (!after)
