@@ -199,23 +199,24 @@ static const unsigned char k_byte_rank[256] = {
   148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159, 160, 161, 162, 163,
 };
 
-/* Positions of the literal's rarest byte (*a) and next rarest (*b), m >= 2. */
+/* Positions of the literal's rarest byte (*a) and its partner (*b), m >= 2:
+ * the next rarest byte, taken two places or more from *a when the literal
+ * is long enough, as neighbours go together in text: `Ro` of `Root` stands
+ * in every AssumedRole's userIdentity (`Role`), `R` and `o` two apart only
+ * in `Root` (the real records: 1,281 places against 68). */
 static void rare_pair(const unsigned char *lit, size_t m, size_t *a, size_t *b)
 {
   *a = 0;
-  *b = 1;
-  if (k_byte_rank[lit[1]] < k_byte_rank[lit[0]]) {
-    *a = 1;
-    *b = 0;
-  }
-  for (size_t k = 2; k < m; k++) {
-    if (k_byte_rank[lit[k]] < k_byte_rank[lit[*a]]) {
-      *b = *a;
+  for (size_t k = 1; k < m; k++)
+    if (k_byte_rank[lit[k]] < k_byte_rank[lit[*a]])
       *a = k;
-    } else if (k_byte_rank[lit[k]] < k_byte_rank[lit[*b]]) {
-      *b = k;
+  *b = SIZE_MAX;
+  for (int near = 0; near < 2 && *b == SIZE_MAX; near++) /* apart first; a neighbour when none is */
+    for (size_t k = 0; k < m; k++) {
+      bool apart = k + 2 <= *a || k >= *a + 2;
+      if (k != *a && (apart || near) && (*b == SIZE_MAX || k_byte_rank[lit[k]] < k_byte_rank[lit[*b]]))
+        *b = k;
     }
-  }
 }
 
 /* Ranks up to this one are bytes that stand once in 150 or more of JSON text:
@@ -312,6 +313,105 @@ static bool rare_scan(const unsigned char *h, size_t n, const unsigned char *l, 
 }
 #endif
 
+int ctr__search_width = 2;
+
+/* Where the processor has AVX2 (AVX-512BW), a haystack of m + 31 (m + 63)
+ * bytes or more is searched by the pair filter alone, 64 starts a step, for
+ * any literal: no memchr and no rare-byte scan, whose every stop at the
+ * rare byte (`R` stands twice in an AssumedRole's userIdentity) is a
+ * branch taken at random. Picked at run time as walk.c's wide blocks are
+ * (__builtin_cpu_supports: a load of what libgcc found at start). */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define CTR__WIDE_SEARCH 1
+#include <immintrin.h>
+/* p[0..m) == l[0..m), with no call (to memcmp): a call in the scans' loops
+ * makes the compiler keep their vector registers on the stack, reloaded at
+ * every step. 16 bytes at a time, the last 16 overlapping. */
+static inline bool same_bytes(const unsigned char *p, const unsigned char *l, size_t m)
+{
+  if (m <= 16)
+    return ctr__same_key((const char *)p, (const char *)l, m);
+  for (size_t k = 0;; k += 16) {
+    if (k > m - 16)
+      k = m - 16;
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + k));
+    __m128i y = _mm_loadu_si128((const __m128i *)(const void *)(l + k));
+    if (_mm_movemask_epi8(_mm_cmpeq_epi8(x, y)) != 0xffff)
+      return false;
+    if (k == m - 16)
+      return true;
+  }
+}
+
+/* The starts of h[i..i+31] where l[a] and l[b] stand (AVX2), a bit each. */
+static inline __attribute__((target("avx2"))) uint32_t pair_mask_256(const unsigned char *h, size_t i, size_t a,
+                                                                     size_t b, __m256i ca, __m256i cb)
+{
+  __m256i x = _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(const void *)(h + i + a)), ca);
+  __m256i y = _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(const void *)(h + i + b)), cb);
+  return (uint32_t)_mm256_movemask_epi8(_mm256_and_si256(x, y));
+}
+
+/* Whether the literal starts at one of h[i..i+31]: the starts of mask. */
+static inline bool lit_at_256(const unsigned char *h, size_t i, uint32_t mask, const unsigned char *l, size_t m)
+{
+  for (; mask; mask &= mask - 1)
+    if (same_bytes(h + i + __builtin_ctz(mask), l, m))
+      return true;
+  return false;
+}
+
+/* The pair filter over every start of hay with AVX2: l[a] and l[b]
+ * compared at 64 starts a step (two masks, one branch), the literal where
+ * both agree; then 32 starts, and the starts left in one more step of 32
+ * ending at the last start. n >= m + 31: every load lies inside hay (the
+ * last reads up to h[n-m-31+b+31], b < m). */
+static __attribute__((target("avx2,bmi"))) bool pair_scan_256(const unsigned char *h, size_t n,
+                                                               const unsigned char *l, size_t m, size_t a, size_t b)
+{
+  const __m256i ca = _mm256_set1_epi8((char)l[a]), cb = _mm256_set1_epi8((char)l[b]);
+  const size_t last = n - m - 31;
+  size_t i = 0;
+  for (; i + 32 < last; i += 64) {
+    uint32_t lo = pair_mask_256(h, i, a, b, ca, cb), hi = pair_mask_256(h, i + 32, a, b, ca, cb);
+    if ((lo | hi) && (lit_at_256(h, i, lo, l, m) || lit_at_256(h, i + 32, hi, l, m)))
+      return true;
+  }
+  if (i < last && lit_at_256(h, i, pair_mask_256(h, i, a, b, ca, cb), l, m))
+    return true;
+  return lit_at_256(h, last, pair_mask_256(h, last, a, b, ca, cb), l, m);
+}
+
+/* Whether the literal starts at one of h[i..i+63]: l[a] and l[b] compared
+ * at the 64 starts at once with AVX-512BW (into mask registers), the
+ * literal where both agree. */
+static inline __attribute__((target("avx512bw,bmi"))) bool pair_block_512(const unsigned char *h, size_t i,
+                                                                          const unsigned char *l, size_t m,
+                                                                          size_t a, size_t b, __m512i ca,
+                                                                          __m512i cb)
+{
+  __mmask64 k = _mm512_cmpeq_epi8_mask(_mm512_loadu_si512((const void *)(h + i + a)), ca) &
+                _mm512_cmpeq_epi8_mask(_mm512_loadu_si512((const void *)(h + i + b)), cb);
+  for (; k; k &= k - 1)
+    if (same_bytes(h + i + __builtin_ctzll(k), l, m))
+      return true;
+  return false;
+}
+
+/* As pair_scan_256, one mask of 64 starts a step. n >= m + 63. */
+static __attribute__((target("avx512bw,bmi"))) bool pair_scan_512(const unsigned char *h, size_t n,
+                                                                  const unsigned char *l, size_t m, size_t a,
+                                                                  size_t b)
+{
+  const __m512i ca = _mm512_set1_epi8((char)l[a]), cb = _mm512_set1_epi8((char)l[b]);
+  const size_t last = n - m - 63;
+  for (size_t i = 0; i < last; i += 64)
+    if (pair_block_512(h, i, l, m, a, b, ca, cb))
+      return true;
+  return pair_block_512(h, last, l, m, a, b, ca, cb);
+}
+#endif
+
 /* Below this many bytes (a member's value: userIdentity is 200-700 bytes) a
  * rare byte is looked for inline, 32 places at a time, not by memchr, whose
  * call and set-up cost more each time the byte turns up: CPU time over
@@ -320,25 +420,19 @@ static bool rare_scan(const unsigned char *h, size_t n, const unsigned char *l, 
  * records are left to memchr (the same time or better). */
 #define INLINE_SPAN 512
 
-/* glibc's memmem is portable C, about three instructions a byte here. A
- * literal holding a rare byte (RARE_RANK) is found from where that byte
- * stands (rare_block under INLINE_SPAN, else memchr_scan); otherwise, or where that byte turns out common, the two
- * rarest bytes (rare_pair, worked out when the needle was made) are compared
- * with 32 positions at once (SSE2, part of x86-64) and the literal compared
- * only where both agree; the last starts in one block ending at the last
- * start. Only a haystack shorter than 32 + m is tried one position at a
- * time. */
-bool ctr__needle_in(const ctr__needle *nd, const char *hay, size_t n)
+/* Without the wide scans (or for a haystack too short for them): glibc's
+ * memmem is portable C, about three instructions a byte here. A literal
+ * holding a rare byte (RARE_RANK) is found from where that byte stands
+ * (rare_block under INLINE_SPAN, else memchr_scan); otherwise, or where
+ * that byte turns out common, the pair (rare_pair, worked out when the
+ * needle was made) is compared with 32 positions at once (SSE2, part of
+ * x86-64) and the literal compared only where both agree; the last starts
+ * in one block ending at the last start. Only a haystack shorter than 32 +
+ * m is tried one position at a time. */
+static __attribute__((noinline)) bool needle_in_narrow(const ctr__needle *nd, const unsigned char *h, size_t n)
 {
-  size_t m = nd->m;
-  if (m == 0)
-    return true;
-  if (m > n)
-    return false;
-  if (m == 1)
-    return memchr(hay, nd->s[0], n) != NULL;
-  const unsigned char *h = (const unsigned char *)hay, *l = (const unsigned char *)nd->s;
-  size_t a = nd->a, b = nd->b, i = 0;
+  size_t m = nd->m, a = nd->a, b = nd->b, i = 0;
+  const unsigned char *l = (const unsigned char *)nd->s;
 #ifdef __SSE2__
   if (nd->by_memchr && n < INLINE_SPAN)
     return rare_scan(h, n, l, m, a, b);
@@ -365,6 +459,30 @@ bool ctr__needle_in(const ctr__needle *nd, const char *hay, size_t n)
     if (h[i + a] == l[a] && pair_at(h, i, l, m, b))
       return true;
   return false;
+}
+
+/* The wide scans first, each a tail call with no frame of this function's
+ * own (a member's search is a few steps: the calls' set-up counts). */
+bool ctr__needle_in(const ctr__needle *nd, const char *hay, size_t n)
+{
+  size_t m = nd->m;
+  const unsigned char *h = (const unsigned char *)hay;
+#ifdef CTR__WIDE_SEARCH
+  if (m >= 2 && n >= m + 31 && ctr__search_width > 0) {
+    bool bmi = __builtin_cpu_supports("bmi"); /* tzcnt, blsr */
+    if (n >= m + 63 && ctr__search_width > 1 && bmi && __builtin_cpu_supports("avx512bw"))
+      return pair_scan_512(h, n, (const unsigned char *)nd->s, m, nd->a, nd->b);
+    if (bmi && __builtin_cpu_supports("avx2"))
+      return pair_scan_256(h, n, (const unsigned char *)nd->s, m, nd->a, nd->b);
+  }
+#endif
+  if (m == 0)
+    return true;
+  if (m > n)
+    return false;
+  if (m == 1)
+    return memchr(hay, nd->s[0], n) != NULL;
+  return needle_in_narrow(nd, h, n);
 }
 
 bool ctr__contains(const char *hay, size_t n, const char *lit, size_t m)

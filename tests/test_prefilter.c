@@ -499,8 +499,8 @@ static uint64_t next_random(uint64_t *state)
 /* Generated records with random damage where a prefilter could go wrong:
  * bytes swapped for JSON punctuation, escapes, non-ASCII or NUL, bytes
  * dropped or doubled, and eventNames, errorCodes and sources swapped for
- * ones the rules want. Same results either way, every one of them. */
-Test(prefilter, same_results_on_mutated_records)
+ * ones the rules want (malloc'd, its length in *outlen). */
+static char *mutated_records(size_t *outlen)
 {
   static const char interesting[] = "\"\\{}[],:0123456789eE+-.tfnu \t\r/\x80\xC3\xA9\xFF";
   static const char *const splices[] = {
@@ -557,6 +557,17 @@ Test(prefilter, same_results_on_mutated_records)
     out[n++] = '\n';
     line = nl + 1;
   }
+  free(gen);
+  *outlen = n;
+  return out;
+}
+
+/* The mutated records (mutated_records): same results either way, every
+ * one of them. */
+Test(prefilter, same_results_on_mutated_records)
+{
+  size_t n;
+  char *out = mutated_records(&n);
   ctr_ruleset *rs = ruleset(RS_RDS_20_1000);
   uint64_t all;
   uint64_t evaluated = same_both_ways(rs, "rds+20+1000", out, n, 0, "mutated generated records", &all);
@@ -571,7 +582,30 @@ Test(prefilter, same_results_on_mutated_records)
     ctr_ruleset_unref(rs);
   }
   free(out);
-  free(gen);
+}
+
+/* The literal search's narrower paths (ctr__search_width: SSE2 alone, AVX2)
+ * hold to the plain route as the widest one does in the tests above: every
+ * corpus and the mutated records, under the rulesets with literals. */
+Test(prefilter, every_search_width_gives_the_same_results)
+{
+  corpus v[192];
+  size_t n = corpora(v, 192), mlen;
+  char *mutated = mutated_records(&mlen);
+  for (int w = 0; w < 2; w++) {
+    ctr__search_width = w;
+    for (int r = RS_LITERALS; r < RS__COUNT; r++) {
+      ctr_ruleset *rs = ruleset(r);
+      for (size_t i = 0; i < n; i++)
+        same_both_ways(rs, k_rs_names[r], v[i].data, v[i].len, 0, v[i].name, NULL);
+      uint64_t all, evaluated = same_both_ways(rs, k_rs_names[r], mutated, mlen, 0, "mutated records", &all);
+      cr_assert_lt(evaluated, all, "%s, width %d: the prefilter skipped nothing", k_rs_names[r], w);
+      ctr_ruleset_unref(rs);
+    }
+  }
+  ctr__search_width = 2;
+  free(mutated);
+  corpora_free(v, n);
 }
 
 /* A rule keyed on nothing the prefilter reads keeps it on when it requires

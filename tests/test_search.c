@@ -1,8 +1,9 @@
 /* ctr__contains (util.c), the literal search of the prefilter, against a
- * naive search: both of its paths (memchr of a rare byte; the SSE2 filter on
- * the two rarest bytes) and the positions each leaves to the other. Every
- * haystack is copied into a block of exactly its size, so that a read past
- * its end is caught under ASan. */
+ * naive search: each of its paths (the AVX-512BW and AVX2 pair filters where
+ * the processor has them, and with ctr__search_width lowered the SSE2 ones:
+ * memchr of a rare byte, the rare byte inline, the pair filter) and the
+ * positions each leaves to the other. Every haystack is copied into a block
+ * of exactly its size, so that a read past its end is caught under ASan. */
 #include "internal.h"
 #include "testutil.h"
 
@@ -24,8 +25,12 @@ static void check(const char *hay, size_t n, const char *lit, size_t m, const ch
   cr_assert_not_null(exact);
   memcpy(exact, hay, n);
   bool want = naive(exact, n, lit, m);
-  cr_assert_eq(ctr__contains(exact, n, lit, m), want, "%s: n %zu m %zu: '%.*s' in '%.*s' (want %d)", what, n, m,
-               (int)m, lit, (int)n, exact, want);
+  for (int w = 0; w <= 2; w++) {
+    ctr__search_width = w;
+    cr_assert_eq(ctr__contains(exact, n, lit, m), want, "%s, width %d: n %zu m %zu: '%.*s' in '%.*s' (want %d)", what,
+                 w, n, m, (int)m, lit, (int)n, exact, want);
+  }
+  ctr__search_width = 2;
   free(exact);
 }
 
@@ -131,8 +136,79 @@ Test(search, a_needle_made_once_answers_every_haystack)
       char *exact = malloc(n ? n : 1);
       cr_assert_not_null(exact);
       memcpy(exact, hay, n);
-      cr_assert_eq(ctr__needle_in(&nd, exact, n), naive(exact, n, lit, m), "round %d: n %zu m %zu", round, n, m);
+      for (int w = 0; w <= 2; w++) {
+        ctr__search_width = w;
+        cr_assert_eq(ctr__needle_in(&nd, exact, n), naive(exact, n, lit, m), "round %d, width %d: n %zu m %zu", round,
+                     w, n, m);
+      }
+      ctr__search_width = 2;
       free(exact);
     }
   }
+}
+
+/* The wide filters' steps (64 and 32 starts with AVX2, 64 with AVX-512BW)
+ * and the last step that ends at the last start: for literals of every
+ * length class (same_bytes compares 16 bytes at a time past 16), every
+ * haystack length from m to m + 200 with the literal planted at each start,
+ * then with one byte of it changed (each of its bytes in turn, so the pair
+ * filter passes and the literal does not), and a haystack of the pair alone
+ * everywhere. */
+Test(search, wide_steps_and_their_last_step)
+{
+  static const char *const lits[] = {"Ro", "Rot", "Root", "203.0.113.", "arn:aws:iam::123456789012:root",
+                                     "\"type\":\"Root\"", "0123456789abcdefg", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB"};
+  char hay[300];
+  for (size_t k = 0; k < CTR__COUNTOF(lits); k++) {
+    const char *lit = lits[k];
+    size_t m = strlen(lit);
+    ctr__needle nd;
+    ctr__needle_make(&nd, lit, m);
+    cr_assert(m < 2 || (nd.a < m && nd.b < m && nd.a != nd.b), "%s: a %zu b %zu", lit, nd.a, nd.b);
+    for (size_t n = m; n <= m + 200 && n <= sizeof hay; n++) {
+      for (size_t at = 0; at + m <= n; at++) {
+        memset(hay, 'x', n);
+        memcpy(hay + at, lit, m);
+        check(hay, n, lit, m, "planted");
+        if (at % 7 == 0 || at + m == n) /* every changed byte at some starts and at the last */
+          for (size_t c = 0; c < m; c++) {
+            hay[at + c] ^= 0x01;
+            check(hay, n, lit, m, "one byte changed");
+            hay[at + c] ^= 0x01;
+          }
+      }
+      /* the pair everywhere, the literal nowhere (unless it is the pair) */
+      memset(hay, 'x', n);
+      for (size_t s = 0; s + m <= n; s++) {
+        hay[s + nd.a] = lit[nd.a];
+        hay[s + nd.b] = lit[nd.b];
+      }
+      check(hay, n, lit, m, "pair everywhere");
+    }
+  }
+}
+
+/* The pair of bytes a needle filters on: the rarest byte and, in a literal
+ * of 3 bytes or more, a partner two places or more from it when there is
+ * one (neighbours go together in text: `Ro` of `Role`). Every literal of 2
+ * to 6 bytes over a small alphabet gives two distinct positions inside it. */
+Test(search, the_pair_is_two_distinct_places_apart_when_it_can_be)
+{
+  ctr__needle nd;
+  ctr__needle_make(&nd, "Root", 4);
+  cr_assert_eq(nd.a, 0);
+  cr_assert_eq(nd.b, 2, "Root: the partner of R is the o two places on, not its neighbour (b %zu)", nd.b);
+  static const char alpha[] = "Rto\"";
+  char lit[6];
+  for (size_t m = 2; m <= sizeof lit; m++)
+    for (unsigned code = 0, total = 1u << (2 * m); code < total; code++) {
+      for (size_t i = 0; i < m; i++)
+        lit[i] = alpha[code >> (2 * i) & 3];
+      ctr__needle_make(&nd, lit, m);
+      cr_assert(nd.a < m && nd.b < m && nd.a != nd.b, "'%.*s': a %zu b %zu", (int)m, lit, nd.a, nd.b);
+      bool apart_exists = nd.a >= 2 || nd.a + 2 < m;
+      size_t gap = nd.a > nd.b ? nd.a - nd.b : nd.b - nd.a;
+      cr_assert(!apart_exists || gap >= 2, "'%.*s': a %zu b %zu, yet a place two apart exists", (int)m, lit, nd.a,
+                nd.b);
+    }
 }
