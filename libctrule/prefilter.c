@@ -384,8 +384,9 @@ static inline bool may_hide(const ctr__record_facts *facts, const literal_group 
 /* Whether the plain value s[0..n) of a member is, starts or ends with one
  * of grp's literals (grp->how). nocase: grp's literals are in ASCII lower
  * case, and eval's tolower() folds no other byte into theirs
- * (ctr__fold_table), so a value it finds equal is so ASCII-folded. */
-static bool value_holds(const literal_group *grp, const char *s, size_t n)
+ * (ctr__fold_table), so a value it finds equal is so ASCII-folded. Out of
+ * line, as any_literal_in. */
+static __attribute__((noinline)) bool value_holds(const literal_group *grp, const char *s, size_t n)
 {
   for (uint32_t i = 0; i < grp->n; i++) {
     size_t m = grp->lits[i].len;
@@ -395,6 +396,18 @@ static bool value_holds(const literal_group *grp, const char *s, size_t n)
     if (grp->nocase ? ctr__folded_equal(at, grp->lits[i].s, m) : ctr__same_key(at, grp->lits[i].s, m))
       return true;
   }
+  return false;
+}
+
+/* Whether hay[0..n) holds one of grp's literals (ASCII-folded when nocase).
+ * Out of line: its loop's registers would be saved on group_present's every
+ * call. */
+static __attribute__((noinline)) bool any_literal_in(const literal_group *grp, const char *hay, size_t n)
+{
+  for (uint32_t i = 0; i < grp->n; i++)
+    if (grp->nocase ? ctr__contains_folded(hay, n, grp->lits[i].s, grp->lits[i].len)
+                    : ctr__needle_in(&grp->needles[i], hay, n))
+      return true;
   return false;
 }
 
@@ -418,11 +431,9 @@ static bool group_present(const literal_group *grp, const char *data, size_t len
   }
   if (may_hide(facts, grp))
     return true;
-  for (uint32_t i = 0; i < grp->n; i++)
-    if (grp->nocase ? ctr__contains_folded(hay, n, grp->lits[i].s, grp->lits[i].len)
-                    : ctr__needle_in(&grp->needles[i], hay, n))
-      return true;
-  return false;
+  if (grp->n == 1 && !grp->nocase) /* the common group: a tail call, this function a leaf */
+    return ctr__needle_in(grp->needles, hay, n);
+  return any_literal_in(grp, hay, n);
 }
 
 /* Whether every literal group of a rule is present (group_present). */
