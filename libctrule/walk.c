@@ -95,16 +95,28 @@ static size_t utf8_sequence(bytes p, bytes end)
   return n;
 }
 
+/* How many bytes the wide walk indexes at a time (stop_index_fill): 512 and
+ * 1,024 read the real records alike, 256 and 2,048 slower (too many fills,
+ * or too much of the next record indexed and indexed again). */
+#define STOP_BATCH 512
+
 /* Where the bytes that stop a run of plain string content are, 64 bytes at a
  * time: one block serves every short string in it, so crossing a string
  * costs a shift and a count of trailing zeros rather than a vector load.
  * Bit i of mask is set when base[i] stops a run; only the first len bytes
- * from base are covered. */
+ * from base are covered. The wide walk uses an index instead (ix_*). */
 typedef struct stop_block {
   bytes base;
   size_t len;
   uint64_t mask;
   bool unicode; /* a \u escape was crossed: any character may be spelt so */
+  /* The wide walk's index of stops: pos[0..) are the offsets from ix_base
+   * of every stop in ix_base[0..ix_len), in order, then ix_len. */
+  bytes ix_base;
+  int ix_len;
+  unsigned ix_i; /* the first stop not yet passed */
+  uint16_t *pos; /* STOP_BATCH + 64 entries, the walk's own (kept out of this
+                  * struct so that its other fields may live in registers) */
 } stop_block;
 
 #ifdef __SSE2__
@@ -123,36 +135,80 @@ static inline uint64_t stop_mask16(bytes p)
 #if defined(__x86_64__) && defined(__GNUC__)
 #define CTR__WIDE_WALK 1
 #include <immintrin.h>
-/* The walk compiled a second time for processors with AVX-512BW (and the
- * BMI2 every one of them has: a shift by a variable count is one
- * instruction): a block's stop mask is one 64-byte load and three compares
- * into mask registers instead of four SSE2 blocks. The floor of a scan of
- * the real records, 6-7% less time (docs/performance.md, stop 20). */
-#define WIDE_WALK_TARGET __attribute__((target("avx512bw,bmi,bmi2,popcnt,lzcnt")))
-static inline WIDE_WALK_TARGET uint64_t stop_mask64_wide(bytes p)
+/* The walk compiled a second time for processors with AVX-512BW and VBMI2
+ * (and the BMI2 every one of them has): strings are crossed by an index of
+ * the stops (next_stop_wide) instead of a mask per 64-byte block. On the
+ * real records the block's mask cost a mispredicted branch wherever a
+ * string crossed a block's end, and each string's end was found from the
+ * last one through a chain of dependent shifts; the floor of a scan of the
+ * real records is 23% less time (docs/performance.md, stop 20). */
+#define WIDE_WALK_TARGET __attribute__((target("avx512bw,avx512vbmi2,bmi,bmi2,popcnt,lzcnt")))
+
+/* Indexes the stops of at[0..min(STOP_BATCH, end - at)): a block's stop
+ * mask, then its bytes' offsets compressed into pos (VBMI2), with no branch
+ * that depends on the bytes. */
+static WIDE_WALK_TARGET __attribute__((noinline)) int stop_index_fill(uint16_t *pos, bytes at, bytes end)
 {
   const __m512i quote = _mm512_set1_epi8('"'), backslash = _mm512_set1_epi8('\\'), space = _mm512_set1_epi8(0x20);
-  __m512i v = _mm512_loadu_si512((const void *)p);
-  return _mm512_cmpeq_epi8_mask(v, quote) | _mm512_cmpeq_epi8_mask(v, backslash) | _mm512_cmplt_epi8_mask(v, space);
+  const __m512i step = _mm512_set1_epi16(64);
+  __m512i lo = _mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10,
+                                9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  __m512i hi = _mm512_add_epi16(lo, _mm512_set1_epi16(32));
+  size_t left = (size_t)(end - at);
+  int len = left < STOP_BATCH ? (int)left : STOP_BATCH;
+  unsigned n = 0;
+  for (int off = 0; off < len; off += 64) {
+    __mmask64 k = len - off >= 64 ? ~(__mmask64)0 : _bzhi_u64(~0ull, (unsigned)(len - off));
+    __m512i v = _mm512_maskz_loadu_epi8(k, (const void *)(at + off));
+    __builtin_prefetch(at + off + WALK_PREFETCH_AHEAD);
+    uint64_t m = _mm512_mask_cmpeq_epi8_mask(k, v, quote) | _mm512_mask_cmpeq_epi8_mask(k, v, backslash) |
+                 _mm512_mask_cmplt_epi8_mask(k, v, space);
+    _mm512_storeu_si512((void *)(pos + n), _mm512_maskz_compress_epi16((__mmask32)m, lo));
+    n += (unsigned)__builtin_popcount((uint32_t)m);
+    _mm512_storeu_si512((void *)(pos + n), _mm512_maskz_compress_epi16((__mmask32)(m >> 32), hi));
+    n += (unsigned)__builtin_popcount((uint32_t)(m >> 32));
+    lo = _mm512_add_epi16(lo, step);
+    hi = _mm512_add_epi16(hi, step);
+  }
+  pos[n] = (uint16_t)len;
+  return len;
 }
-#endif
 
-#ifdef __SSE2__
-/* The stop mask of p[0..64). */
-static inline __attribute__((always_inline)) uint64_t stop_mask64(bytes p, bool wide)
+/* The first stop at or after p, or end, from the index: the next stop is
+ * found by its number, not from where the last one was, so that crossing
+ * strings is not one long chain of dependent loads and shifts, and no
+ * branch depends on where a 64-byte block ends. */
+static inline WIDE_WALK_TARGET bytes next_stop_wide(stop_block *b, bytes p, bytes end)
 {
-#ifdef CTR__WIDE_WALK
-  if (wide)
-    return stop_mask64_wide(p);
-#endif
-  (void)wide;
-  return stop_mask16(p) | stop_mask16(p + 16) << 16 | stop_mask16(p + 32) << 32 | stop_mask16(p + 48) << 48;
+  for (;;) {
+    ptrdiff_t d = p - b->ix_base;
+    int off = d > b->ix_len ? b->ix_len : (int)d;
+    unsigned i = b->ix_i;
+    while ((int)b->pos[i] < off)
+      i++;
+    int at = b->pos[i];
+    if (__builtin_expect(at < b->ix_len, 1)) {
+      b->ix_i = i + 1; /* passed: every caller moves on past the stop it is given */
+      return b->ix_base + at;
+    }
+    b->ix_i = i;
+    bytes next = b->ix_base + b->ix_len;
+    if (next >= end)
+      return end;
+    b->ix_base = next > p ? next : p;
+    b->ix_len = stop_index_fill(b->pos, b->ix_base, end);
+    b->ix_i = 0;
+  }
 }
 #endif
 
 /* The first byte at or after p that stops a run of string content, or end. */
 static inline __attribute__((always_inline)) bytes next_stop(stop_block *b, bytes p, bytes end, bool wide)
 {
+#ifdef CTR__WIDE_WALK
+  if (wide)
+    return next_stop_wide(b, p, end);
+#endif
   for (;;) {
     size_t off = (size_t)(p - b->base);
     if (off < b->len) {
@@ -166,7 +222,7 @@ static inline __attribute__((always_inline)) bytes next_stop(stop_block *b, byte
       b->base = p;
       b->len = 64;
       __builtin_prefetch(p + WALK_PREFETCH_AHEAD);
-      b->mask = stop_mask64(p, wide);
+      b->mask = stop_mask16(p) | stop_mask16(p + 16) << 16 | stop_mask16(p + 32) << 32 | stop_mask16(p + 48) << 48;
       continue;
     }
 #endif
@@ -486,7 +542,19 @@ static inline __attribute__((always_inline)) const char *walk_object(const char 
                                                                       ctr__record_facts *facts, bool wide)
 {
   bytes p = (bytes)from, end = (bytes)to;
-  walk_state w = {{p, 0, 0, false}, 1, false};
+  walk_state w;
+  uint16_t stop_pos[STOP_BATCH + 64];
+  w.blk.pos = stop_pos;
+  w.blk.base = p;
+  w.blk.len = 0;
+  w.blk.mask = 0;
+  w.blk.unicode = false;
+  w.blk.ix_base = p;
+  w.blk.ix_len = 0;
+  w.blk.ix_i = 0;
+  stop_pos[0] = 0;
+  w.deepest = 1;
+  w.any_escape = false;
   ctr__topval *top = facts->top;
   unsigned nmembers = 0;
 
@@ -575,7 +643,8 @@ bool ctr__walk_wide_runs(void)
 #ifdef CTR__WIDE_WALK
   /* __builtin_cpu_supports reads what libgcc found at start (AVX-512 only
    * where the operating system saves its registers). */
-  return ctr__walk_wide_blocks && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("bmi2");
+  return ctr__walk_wide_blocks && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi2") &&
+         __builtin_cpu_supports("bmi2");
 #else
   return false;
 #endif

@@ -769,6 +769,23 @@ Test(event, the_walk_s_versions_read_every_record_alike)
         cr_assert_null(why, "%s: %s", why, text);
       }
 
+  /* Long runs without a stop (numbers, literals, brackets) between strings:
+   * the wide walk's index of stops is filled 512 bytes at a time, and the
+   * walk may pass its end far from any string. */
+  static const char *const runs[] = {"1,", "true,", "[[]],", "{},", "-0.5e3,"};
+  for (size_t r = 0; r < CTR__COUNTOF(runs); r++)
+    for (size_t n = 0; n < 700; n += 7) {
+      char *big = malloc(64 + 7 * 700 + n + 64);
+      cr_assert_not_null(big);
+      size_t at = (size_t)sprintf(big, "{\"s\":\"%.*s\",\"a\":[", (int)(n % 97), pad);
+      for (size_t k = 0; k < n; k++)
+        at += (size_t)sprintf(big + at, "%s", runs[r]);
+      at += (size_t)sprintf(big + at, "0],\"eventName\":\"x\\\"y\",\"b\":\"\xc3\xa9\"}");
+      const char *why = wo_walk_versions(big, at);
+      cr_assert_null(why, "%s: %s", why, big);
+      free(big);
+    }
+
   size_t data_len;
   char *data = tu_read(tu_shared("records.ndjson"), &data_len);
   static const char changes[] = {'"', '\\', 0x01, 0x1f, ' ', 0x7f, (char)0x80, (char)0xc3, (char)0xf0, '}', ']', ':'};
