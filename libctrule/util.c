@@ -352,11 +352,12 @@ static inline __attribute__((target("avx2"))) uint32_t pair_mask_256(const unsig
   return (uint32_t)_mm256_movemask_epi8(_mm256_and_si256(x, y));
 }
 
-/* Whether the literal starts at one of h[i..i+31]: the starts of mask. */
-static inline bool lit_at_256(const unsigned char *h, size_t i, uint32_t mask, const unsigned char *l, size_t m)
+/* Whether the literal starts at one of h[i..i+63]: the starts of mask (bit
+ * k: h[i+k]), those where the pair filter passed. */
+static inline bool lit_at(const unsigned char *h, size_t i, uint64_t mask, const unsigned char *l, size_t m)
 {
   for (; mask; mask &= mask - 1)
-    if (same_bytes(h + i + __builtin_ctz(mask), l, m))
+    if (same_bytes(h + i + __builtin_ctzll(mask), l, m))
       return true;
   return false;
 }
@@ -374,28 +375,21 @@ static __attribute__((target("avx2,bmi"))) bool pair_scan_256(const unsigned cha
   size_t i = 0;
   for (; i + 32 < last; i += 64) {
     uint32_t lo = pair_mask_256(h, i, a, b, ca, cb), hi = pair_mask_256(h, i + 32, a, b, ca, cb);
-    if ((lo | hi) && (lit_at_256(h, i, lo, l, m) || lit_at_256(h, i + 32, hi, l, m)))
+    if ((lo | hi) && (lit_at(h, i, lo, l, m) || lit_at(h, i + 32, hi, l, m)))
       return true;
   }
-  if (i < last && lit_at_256(h, i, pair_mask_256(h, i, a, b, ca, cb), l, m))
+  if (i < last && lit_at(h, i, pair_mask_256(h, i, a, b, ca, cb), l, m))
     return true;
-  return lit_at_256(h, last, pair_mask_256(h, last, a, b, ca, cb), l, m);
+  return lit_at(h, last, pair_mask_256(h, last, a, b, ca, cb), l, m);
 }
 
-/* Whether the literal starts at one of h[i..i+63]: l[a] and l[b] compared
- * at the 64 starts at once with AVX-512BW (into mask registers), the
- * literal where both agree. */
-static inline __attribute__((target("avx512bw,bmi"))) bool pair_block_512(const unsigned char *h, size_t i,
-                                                                          const unsigned char *l, size_t m,
-                                                                          size_t a, size_t b, __m512i ca,
-                                                                          __m512i cb)
+/* The starts of h[i..i+63] where l[a] and l[b] stand (AVX-512BW, into mask
+ * registers), a bit each. */
+static inline __attribute__((target("avx512bw"))) uint64_t pair_mask_512(const unsigned char *h, size_t i,
+                                                                        size_t a, size_t b, __m512i ca, __m512i cb)
 {
-  __mmask64 k = _mm512_cmpeq_epi8_mask(_mm512_loadu_si512((const void *)(h + i + a)), ca) &
-                _mm512_cmpeq_epi8_mask(_mm512_loadu_si512((const void *)(h + i + b)), cb);
-  for (; k; k &= k - 1)
-    if (same_bytes(h + i + __builtin_ctzll(k), l, m))
-      return true;
-  return false;
+  return _mm512_cmpeq_epi8_mask(_mm512_loadu_si512((const void *)(h + i + a)), ca) &
+         _mm512_cmpeq_epi8_mask(_mm512_loadu_si512((const void *)(h + i + b)), cb);
 }
 
 /* As pair_scan_256, one mask of 64 starts a step. n >= m + 63. */
@@ -406,9 +400,9 @@ static __attribute__((target("avx512bw,bmi"))) bool pair_scan_512(const unsigned
   const __m512i ca = _mm512_set1_epi8((char)l[a]), cb = _mm512_set1_epi8((char)l[b]);
   const size_t last = n - m - 63;
   for (size_t i = 0; i < last; i += 64)
-    if (pair_block_512(h, i, l, m, a, b, ca, cb))
+    if (lit_at(h, i, pair_mask_512(h, i, a, b, ca, cb), l, m))
       return true;
-  return pair_block_512(h, last, l, m, a, b, ca, cb);
+  return lit_at(h, last, pair_mask_512(h, last, a, b, ca, cb), l, m);
 }
 #endif
 
