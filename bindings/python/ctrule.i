@@ -16,13 +16,17 @@
  *     the buffer protocol (bytes, bytearray, memoryview, mmap, ...) without
  *     copying it; the buffer stays exported (so a bytearray cannot be
  *     resized) for the duration of the call.
- *   - `(ctr_match_fn fn, void *user_data)` takes a Python callable or None.
- *     The callable is called as fn(alert), alert a ctrule.Alert made in C
+ *   - `(ctr_match_fn fn, void *user_data)` takes None or a tuple
+ *     (on_match, state, stop_type), the Scanner's policy (_engine.py):
+ *     on_match is called as on_match(alert), alert a ctrule.Alert made in C
  *     (ctrpy_match_alert: its slots set as Alert.__init__ sets them, the
  *     JSON line ctr_match_json with CTR_JSON_EVENT_ID, the line every tool
- *     of the project writes, as UTF-8 bytes); a true return value stops the
- *     scan. It is *borrowed*: the caller keeps it alive for as long as the
- *     scanner may call it. ctrpy_alert_setup must have been called.
+ *     of the project writes, as UTF-8 bytes); a true return value, or
+ *     stop_type (StopScan) raised, stops the scan, the latter cleared. No
+ *     alert is made once state[0] (a list's first item) is not None: a
+ *     strict scan met a bad record. The tuple is *borrowed*: the caller
+ *     keeps it alive for as long as the scanner may call it.
+ *     ctrpy_alert_setup must have been called.
  *   - `(ctr_record_error_fn fn, void *user_data)` likewise takes a callable
  *     called as fn(status, index, offset, message, evaluated, text).
  *   - An exception raised by a callback stays pending: the match trampoline
@@ -240,6 +244,24 @@ static PyObject *ctrpy_alert_of(const char *rule, size_t rule_len, const struct 
   return ctrpy_alert_new(v);
 }
 
+#define CTRPY_LINE_ON_STACK 4096u
+
+/* The match's JSON line (ctr_match_json with CTR_JSON_EVENT_ID) rendered
+ * into buf, cap bytes of the caller's stack, when it fits, as nearly every
+ * line does: no memory is allocated and freed for it per alert. A longer
+ * one is rendered again into memory of its own, *heap (ctr_free). */
+static int ctrpy_line(const ctr_match *m, char *buf, size_t cap, struct ctrpy_sv *line, char **heap)
+{
+  size_t len = 0;
+  *heap = NULL;
+  int rc = ctr_match_json_to(m, CTR_JSON_EVENT_ID, buf, cap, &len);
+  if (rc == CTR_OK && len <= cap)
+    *line = (struct ctrpy_sv){buf, len};
+  else if (rc == CTR_OK && (rc = ctr_match_json(m, CTR_JSON_EVENT_ID, heap, &len)) == CTR_OK)
+    *line = (struct ctrpy_sv){*heap, len};
+  return rc;
+}
+
 /* A match as an Alert: everything is copied, since the match is a borrowed
  * view valid only during the callback. */
 static PyObject *ctrpy_match_alert(const ctr_match *m)
@@ -247,20 +269,20 @@ static PyObject *ctrpy_match_alert(const ctr_match *m)
   PyObject *v[CTRPY_A__COUNT] = {0};
   size_t ntags = ctr_match_tag_count(m), nfields = ctr_match_field_count(m), len = 0;
   struct ctrpy_sv on_stack[2 * CTRPY_FIELDS_ON_STACK + CTRPY_FIELDS_ON_STACK];
-  struct ctrpy_sv *f = on_stack;
+  struct ctrpy_sv *f = on_stack, json;
   if (nfields > CTRPY_FIELDS_ON_STACK || ntags > CTRPY_FIELDS_ON_STACK)
     f = malloc((2 * nfields + ntags) * sizeof *f);
-  char *line = NULL;
+  char buf[CTRPY_LINE_ON_STACK], *line = NULL;
   ctrpy_alert_numbers(v, ctr_match_priority(m), (long long)ctr_match_time(m),
                       (unsigned long long)ctr_match_record_index(m),
                       (unsigned long long)ctr_match_byte_offset(m), ctr_match_silenced(m));
-  if (!f || ctr_match_json(m, CTR_JSON_EVENT_ID, &line, &len) != CTR_OK) {
+  if (!f || ctrpy_line(m, buf, sizeof buf, &json, &line) != CTR_OK) {
     if (f != on_stack)
       free(f);
     PyErr_NoMemory();
     return ctrpy_alert_new(v); /* releases v */
   }
-  struct ctrpy_sv json = {line, len}, *tags = f + 2 * nfields;
+  struct ctrpy_sv *tags = f + 2 * nfields;
   for (size_t i = 0; i < nfields; i++) {
     f[i] = ctrpy_sv(ctr_match_field_name(m, i));
     f[nfields + i] = ctrpy_sv(ctr_match_field_value(m, i));
@@ -300,10 +322,11 @@ static _Thread_local unsigned long long ctrpy_errors_called;
 
 #define CTRPY_BATCH_FLUSH (1u << 20) /* packed bytes handed to Python between two feeds */
 
-static void ctrpy_batch_put(struct ctrpy_batch *b, const void *src, size_t n)
+/* Room for n more bytes in b; 0 (and b->oom set) on no memory. */
+static int ctrpy_batch_reserve(struct ctrpy_batch *b, size_t n)
 {
   if (b->oom)
-    return;
+    return 0;
   if (b->cap - b->len < n) {
     size_t cap = b->cap ? b->cap : 64u * 1024u;
     while (cap - b->len < n)
@@ -311,11 +334,18 @@ static void ctrpy_batch_put(struct ctrpy_batch *b, const void *src, size_t n)
     unsigned char *p = realloc(b->p, cap);
     if (!p) {
       b->oom = 1;
-      return;
+      return 0;
     }
     b->p = p;
     b->cap = cap;
   }
+  return 1;
+}
+
+static void ctrpy_batch_put(struct ctrpy_batch *b, const void *src, size_t n)
+{
+  if (!ctrpy_batch_reserve(b, n))
+    return;
   if (n)
     memcpy(b->p + b->len, src, n);
   b->len += n;
@@ -355,13 +385,23 @@ static int ctrpy_batch_match(struct ctrpy_batch *b, const ctr_match *m)
   }
   const char *raw = ctr_match_event(m, &len);
   ctrpy_batch_bytes(b, raw ? raw : "", raw ? len : 0);
-  char *line = NULL;
-  if (ctr_match_json(m, CTR_JSON_EVENT_ID, &line, &len) != CTR_OK) {
-    b->oom = 1;
-    return 1;
+  /* The JSON line rendered in place, after its length: when the room left
+   * is too small, the batch grows and the line is rendered again. */
+  size_t at = b->len;
+  ctrpy_batch_u64(b, 0);
+  while (!b->oom) {
+    size_t room = b->cap - b->len;
+    if (ctr_match_json_to(m, CTR_JSON_EVENT_ID, (char *)b->p + b->len, room, &len) != CTR_OK) {
+      b->oom = 1;
+    } else if (len <= room) {
+      uint64_t u = len;
+      memcpy(b->p + at, &u, 8);
+      b->len += len;
+      break;
+    } else {
+      ctrpy_batch_reserve(b, len);
+    }
   }
-  ctrpy_batch_bytes(b, line, len);
-  ctr_free(line);
   return b->oom;
 }
 
@@ -430,23 +470,53 @@ static PyObject *ctrpy_unpack_alert(const unsigned char *p, size_t *at)
   return a;
 }
 
-/* Hands the batch to fn, one call per match, in order (GIL held), and
- * empties it. Returns non-zero if the scan is to stop: fn returned true or
- * raised (its exception stays pending), or a match could not be packed or
- * unpacked (MemoryError). */
-static int ctrpy_batch_deliver(struct ctrpy_batch *b, PyObject *fn)
+/* The scanner's match callback (see the top of this file): a tuple
+ * (on_match, state, stop_type). Whether a strict scan met a bad record
+ * (state[0] set): no more alerts are delivered. */
+static int ctrpy_cb_halted(PyObject *cb) { return PyList_GET_ITEM(PyTuple_GET_ITEM(cb, 1), 0) != Py_None; }
+
+/* Gives alert to on_match (GIL held); non-zero stops the scan: a true
+ * return, stop_type raised (cleared: a clean stop) or another exception
+ * (left pending). Here and not in a Python wrapper around on_match: its
+ * frame was a tenth of what an alert cost. */
+static int ctrpy_cb_call(PyObject *cb, PyObject *alert)
+{
+  PyObject *r = PyObject_CallOneArg(PyTuple_GET_ITEM(cb, 0), alert);
+  if (!r) {
+    if (PyErr_ExceptionMatches(PyTuple_GET_ITEM(cb, 2)))
+      PyErr_Clear();
+    return 1;
+  }
+  int stop = PyObject_IsTrue(r) != 0; /* -1 (error in __bool__) stops too */
+  Py_DECREF(r);
+  return stop;
+}
+
+/* Whether cb is a match callback tuple; TypeError if not. */
+static int ctrpy_cb_check(PyObject *cb)
+{
+  if (PyTuple_Check(cb) && PyTuple_GET_SIZE(cb) == 3 && PyCallable_Check(PyTuple_GET_ITEM(cb, 0)) &&
+      PyList_Check(PyTuple_GET_ITEM(cb, 1)) && PyList_GET_SIZE(PyTuple_GET_ITEM(cb, 1)) > 0 &&
+      PyExceptionClass_Check(PyTuple_GET_ITEM(cb, 2)))
+    return 1;
+  PyErr_SetString(PyExc_TypeError, "the match callback must be None or (on_match, state, stop_type)");
+  return 0;
+}
+
+/* Hands the batch to cb, one call per match, in order (GIL held), and
+ * empties it. Returns non-zero if the scan is to stop: cb stopped it, or
+ * a match could not be packed or unpacked (MemoryError). */
+static int ctrpy_batch_deliver(struct ctrpy_batch *b, PyObject *cb)
 {
   int stop = 0;
   for (size_t at = 0; at < b->len && !stop;) {
-    if (PyErr_Occurred()) {
+    if (PyErr_Occurred() || ctrpy_cb_halted(cb)) {
       stop = 1;
       break;
     }
     PyObject *alert = ctrpy_unpack_alert(b->p, &at);
-    PyObject *r = alert ? PyObject_CallOneArg(fn, alert) : NULL;
+    stop = !alert || ctrpy_cb_call(cb, alert);
     Py_XDECREF(alert);
-    stop = !r || PyObject_IsTrue(r) != 0;
-    Py_XDECREF(r);
   }
   b->len = 0;
   if (b->oom && !stop) {
@@ -465,15 +535,11 @@ static int ctrpy_match_tramp(const ctr_match *m, void *user_data)
   int stop = 1;
   SWIG_PYTHON_THREAD_BEGIN_BLOCK;
   /* A previous callback of this C call raised: stop, keep its exception. */
-  if (!PyErr_Occurred()) {
+  if (!PyErr_Occurred() && !ctrpy_cb_halted((PyObject *)user_data)) {
     PyObject *alert = ctrpy_match_alert(m);
     if (alert) {
-      PyObject *r = PyObject_CallOneArg((PyObject *)user_data, alert);
+      stop = ctrpy_cb_call((PyObject *)user_data, alert);
       Py_DECREF(alert);
-      if (r) {
-        stop = PyObject_IsTrue(r) != 0; /* -1 (error in __bool__) stops too */
-        Py_DECREF(r);
-      }
     }
   }
   SWIG_PYTHON_THREAD_END_BLOCK;
@@ -566,11 +632,11 @@ CTRPY_OUT_PTR(ctr_scanner)
   if ($input == Py_None) {
     $1 = NULL;
     $2 = NULL;
-  } else if (PyCallable_Check($input)) {
+  } else if (ctrpy_cb_check($input)) {
     $1 = ctrpy_match_tramp;
     $2 = (void *)$input;
   } else {
-    SWIG_exception_fail(SWIG_TypeError, "the match callback must be callable or None");
+    SWIG_fail;
   }
 }
 %typemap(in) (ctr_record_error_fn fn, void *user_data) {
@@ -805,9 +871,10 @@ PyObject *ctrpy_alert_unpack(PyObject *alert)
  * the errno of a failed open or read (the stream is then left unfinished).
  * A feed that ran Python callbacks is followed by a look, with the GIL, for
  * an exception they left, which stops the scan as between two feeds.
- * deliver: None, or the match callback to batch for (ctrpy_batch: the
- * matches are handed to it after the feeds, at most 1 MiB of them at a
- * time; only for a callback that never stops the scan, scan_files'). */
+ * deliver: None, or the match callback tuple (as the scanner's) to batch
+ * for (ctrpy_batch: the matches are handed to it after the feeds, at most
+ * 1 MiB of them at a time; only for a callback that never stops the scan,
+ * scan_files'). */
 %typemap(in) const char *fspath {
   if (!PyBytes_Check($input))
     SWIG_exception_fail(SWIG_TypeError, "the path must be bytes (os.fsencode)");
@@ -822,6 +889,8 @@ PyObject *ctrpy_scan_file(ctr_scanner *sc, const char *fspath, size_t chunk, PyO
   char *buf = NULL;
   struct ctrpy_batch batch = {deliver, NULL, 0, 0, 0, 0};
   int batching = deliver != Py_None;
+  if (batching && !ctrpy_cb_check(deliver))
+    return NULL;
   Py_BEGIN_ALLOW_THREADS
   if (batching)
     ctrpy_batching = &batch;

@@ -387,7 +387,7 @@ class Ruleset:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _new_scanner(self, fn: Callable[..., Any] | None) -> Any:
+    def _new_scanner(self, fn: tuple[Any, ...] | None) -> Any:
         with self._lock:
             status, sc = _capi.ctr_scanner_new(self._ptr, fn)
         _check(status)
@@ -434,18 +434,16 @@ class Ruleset:
 
 def _make_callbacks(on_match: MatchCallback | None, on_error: ErrorCallback | None,
                     strict: bool, errors: List[RecordError], max_errors: int,
-                    state: List[Any]) -> tuple[Callable[..., Any] | None, Callable[..., None]]:
-    # state = [first bad record in strict mode, last record error]. The
-    # closures do not refer to the Scanner, so a Scanner is freed as soon as
-    # it is unreachable (no reference cycle through the library).
-
-    def match_cb(alert: Alert) -> Any:  # the Alert is made in C (ctrule.i)
-        if state[0] is not None:  # strict mode saw a bad record: stop here
-            return True
-        try:
-            return on_match(alert)  # type: ignore[misc]
-        except StopScan:
-            return True
+                    state: List[Any]) -> tuple[tuple[Any, ...] | None, Callable[..., None]]:
+    # state = [first bad record in strict mode, last record error]. Neither
+    # callback refers to the Scanner, so a Scanner is freed as soon as it is
+    # unreachable (no reference cycle through the library).
+    #
+    # The match callback is applied in C (ctrule.i: ctrpy_cb_call): on_match
+    # is called with each Alert until state[0] is set (strict mode saw a bad
+    # record); a true return or StopScan stops the scan. A Python function
+    # doing the same around on_match was a frame per alert.
+    match_cb = (on_match, state, StopScan) if on_match is not None else None
 
     def error_cb(status: int, index: int, offset: int, message: str, evaluated: int,
                  text: str) -> None:
@@ -458,7 +456,7 @@ def _make_callbacks(on_match: MatchCallback | None, on_error: ErrorCallback | No
         if on_error is not None:
             on_error(err)
 
-    return (match_cb if on_match is not None else None), error_cb
+    return match_cb, error_cb
 
 
 def _free_scanner(ptr: Any, *keepalive: Any) -> None:
@@ -612,7 +610,7 @@ class Scanner:
         # scan_files' workers set it to match_cb: their callback never stops
         # the scan, so a file's matches may reach it in batches (ctrpy_batch).
         self._match_cb = match_cb
-        self._batch: Callable[..., Any] | None = None
+        self._batch: tuple[Any, ...] | None = None
         # scan_files' correlator sets it: its feeds are single records, too
         # short to let go of the GIL for (ctrpy_scanner_feed_held).
         self._feed = _capi.ctr_scanner_feed

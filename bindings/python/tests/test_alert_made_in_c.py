@@ -12,6 +12,7 @@ test_cli_parity.)"""
 from __future__ import annotations
 
 import gc
+import json
 import pickle
 import threading
 from pathlib import Path
@@ -220,3 +221,58 @@ def test_a_pack_that_is_not_one_is_refused(ruleset: ctrule.Ruleset, ndjson_path:
     assert a == by_hand(scanner_alerts(ruleset, ndjson_path)[0])
     with pytest.raises(TypeError):
         _capi.ctrpy_alert_unpack(object())
+
+
+# JSON lines around the lengths where making them changes hands (ctrule.i):
+# a line of up to 4 KiB is rendered on the stack of the match callback and a
+# longer one rendered again into memory of its own (CTRPY_LINE_ON_STACK); a
+# batch's line is rendered in place and, past the room left, the batch grows
+# and the line is rendered again (its first 64 KiB, then twice that).
+LINE_LENGTHS = (1000, 4095, 4096, 4097, 8192, (1 << 16) - 1, 1 << 16, (1 << 16) + 1, 150_000)
+
+
+def long_line_rules(pads: List[int]) -> str:
+    return "".join(f"""
+- rule: Long line {i:03d}
+  desc: a JSON line of a chosen length
+  condition: ct.name = ConsoleLogin
+  output: "{'p' * pad}%ct.user %ct.region"
+  priority: WARNING
+  source: aws_cloudtrail
+  tags: [long]
+""" for i, pad in enumerate(pads))
+
+
+@pytest.fixture(scope="module")
+def long_lines(records: List[Any], tmp_path_factory: pytest.TempPathFactory) -> tuple[ctrule.Ruleset, Path]:
+    """A ruleset whose JSON lines have LINE_LENGTHS bytes on one ConsoleLogin
+    record, repeated in a file (its padding is measured first: the line
+    holds this host's name)."""
+    record = next(r for r in records if r.doc["eventName"] == "ConsoleLogin")
+    path = tmp_path_factory.mktemp("long") / "records.ndjson"
+    path.write_bytes((record.raw + b"\n") * 6)
+    probe = list(ctrule.loads(long_line_rules([0])).scan(record.raw))
+    base = len(probe[0].to_json().encode())
+    assert base < min(LINE_LENGTHS)
+    return ctrule.loads(long_line_rules([n - base for n in LINE_LENGTHS])), path
+
+
+@pytest.mark.parametrize("way", WAYS, ids=lambda f: f.__name__)
+def test_json_lines_of_every_length(way: Callable[..., List[Alert]],
+                                    long_lines: tuple[ctrule.Ruleset, Path]) -> None:
+    """Every way of delivery gives each line whole, of the length its rule
+    makes, the same bytes as a scanner's callback."""
+    rs, path = long_lines
+    alerts = way(rs, path)
+    per_input = 6 * len(LINE_LENGTHS)
+    assert len(alerts) in (per_input, 2 * per_input)
+    lines = [a._line() for a in alerts]
+    assert all(type(line) is bytes for line in lines)
+    assert sorted(len(line) for line in lines[:per_input]) == sorted(LINE_LENGTHS * 6)
+    for a, line in zip(alerts, lines):
+        d = json.loads(line)
+        assert d["rule"] == a.rule and d["output"].endswith(" " + a.output)
+        assert d["output_fields"]["ct.user"] == a.fields["ct.user"]
+    reference = scanner_alerts(rs, path)
+    assert alerts[:per_input] == reference
+    assert lines[:per_input] == [a._line() for a in reference]

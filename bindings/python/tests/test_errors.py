@@ -201,7 +201,11 @@ def test_exception_in_feed_or_finish(ruleset: ctrule.Ruleset, records: list[Reco
     assert calls == 1 and sc.stopped
 
 
-@pytest.mark.parametrize("how", ["true", "truthy", "stopscan"])
+class MyStop(StopScan):
+    pass
+
+
+@pytest.mark.parametrize("how", ["true", "truthy", "stopscan", "stopscan-subclass"])
 def test_callback_stops_cleanly(how: str, ruleset: ctrule.Ruleset, ndjson_bytes: bytes,
                                 expected: list[tuple[int, str]]) -> None:
     got: list[Alert] = []
@@ -209,8 +213,8 @@ def test_callback_stops_cleanly(how: str, ruleset: ctrule.Ruleset, ndjson_bytes:
     def cb(alert: Alert) -> Any:
         got.append(alert)
         if len(got) % 4 == 0:
-            if how == "stopscan":
-                raise StopScan()
+            if how.startswith("stopscan"):
+                raise MyStop() if how == "stopscan-subclass" else StopScan()
             return True if how == "true" else "yes"
         return False if len(got) % 2 else None
 
