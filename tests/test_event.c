@@ -727,15 +727,16 @@ Test(event, paths_are_read_as_jansson_reads_them_sse2)
   paths_read();
 }
 
-/* The record walk's AVX-512BW version (where the processor runs it) reads
- * every record as its SSE2 version does, the oracles of the tests above
- * holding the latter to jansson: each line of the shared and adversarial
- * records; every byte value at every offset of a 64-byte block, in a key, a
- * value and a nested string (the stop masks differ there, if anywhere:
- * quotes, backslashes, control and non-ASCII bytes, 0x20 and 0x7f on their
- * edges); and every one-byte change (to a byte that ends a string, a
- * control, a lead byte of UTF-8, a bracket), deletion and truncation of 40
- * shared records. */
+/* The record walk's wide version (AVX-512BW and VBMI2, where the processor
+ * runs it: strings crossed by an index of their stop bytes) reads every
+ * record as its SSE2 version does, the oracles of the tests above holding
+ * the latter to jansson: each line of the shared and adversarial records;
+ * every byte value at every offset of a 64-byte block, in a key, a value
+ * and a nested string (the stop masks differ there, if anywhere: quotes,
+ * backslashes, control and non-ASCII bytes, 0x20 and 0x7f on their edges);
+ * long runs with no stop between strings; and every one-byte change (to a
+ * byte that ends a string, a control, a lead byte of UTF-8, a bracket),
+ * deletion and truncation of 40 shared records. */
 static int walk_versions_agree_line(const char *line, size_t len, const char *what)
 {
   const char *why = wo_walk_versions(line, len);
@@ -746,7 +747,7 @@ static int walk_versions_agree_line(const char *line, size_t len, const char *wh
 Test(event, the_walk_s_versions_read_every_record_alike)
 {
   if (!ctr__walk_wide_runs())
-    cr_log_warn("this processor has no AVX-512BW: the walk's SSE2 version is compared with itself");
+    cr_log_warn("this processor has no AVX-512BW and VBMI2: the walk's SSE2 version is compared with itself");
   unsigned total = 0;
   each_corpus_line(walk_versions_agree_line, &total);
 
