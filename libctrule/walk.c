@@ -539,11 +539,11 @@ static WIDE_WALK_TARGET bytes skip_nested_wide(walk_state *w, bytes p, bytes end
 
 static inline __attribute__((always_inline)) const char *walk_object(const char *from, const char *to,
                                                                       bool bail_on_shape_keys,
-                                                                      ctr__record_facts *facts, bool wide)
+                                                                      ctr__record_facts *facts, bool wide,
+                                                                      uint16_t *stop_pos)
 {
   bytes p = (bytes)from, end = (bytes)to;
   walk_state w;
-  uint16_t stop_pos[STOP_BATCH + 64];
   w.blk.pos = stop_pos;
   w.blk.base = p;
   w.blk.len = 0;
@@ -552,7 +552,8 @@ static inline __attribute__((always_inline)) const char *walk_object(const char 
   w.blk.ix_base = p;
   w.blk.ix_len = 0;
   w.blk.ix_i = 0;
-  stop_pos[0] = 0;
+  if (wide)
+    stop_pos[0] = 0;
   w.deepest = 1;
   w.any_escape = false;
   ctr__topval *top = facts->top;
@@ -627,14 +628,15 @@ done:
 static const char *walk_object_narrow(const char *from, const char *to, bool bail_on_shape_keys,
                                       ctr__record_facts *facts)
 {
-  return walk_object(from, to, bail_on_shape_keys, facts, false);
+  return walk_object(from, to, bail_on_shape_keys, facts, false, NULL);
 }
 
 #ifdef CTR__WIDE_WALK
 static WIDE_WALK_TARGET const char *walk_object_wide(const char *from, const char *to, bool bail_on_shape_keys,
                                                      ctr__record_facts *facts)
 {
-  return walk_object(from, to, bail_on_shape_keys, facts, true);
+  uint16_t stop_pos[STOP_BATCH + 64]; /* the index of stops: the wide walk's alone */
+  return walk_object(from, to, bail_on_shape_keys, facts, true, stop_pos);
 }
 #endif
 
