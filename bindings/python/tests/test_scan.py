@@ -194,6 +194,16 @@ def test_count_without_callback(ruleset: ctrule.Ruleset, ndjson_bytes: bytes,
     assert stats.bytes == len(ndjson_bytes)
     total = stats + stats
     assert total.matches == 2 * stats.matches and total.as_dict()["records"] == 2326
+    # Stats + anything else: Python's operator protocol (NotImplemented), so TypeError.
+    with pytest.raises(TypeError):
+        stats + 1  # type: ignore[operator]
+
+
+def test_alerts_compare_equal_only_to_alerts(ruleset: ctrule.Ruleset, ndjson_bytes: bytes) -> None:
+    first, again = next(iter(ruleset.scan(ndjson_bytes))), next(iter(ruleset.scan(ndjson_bytes)))
+    assert first == again and first is not again
+    # Another type: NotImplemented from Alert.__eq__, so Python falls back to identity.
+    assert first != object() and not (first == first.rule)
 
 
 def test_first_match_and_no_index(ruleset: ctrule.Ruleset, ndjson_bytes: bytes,
