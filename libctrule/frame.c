@@ -27,7 +27,9 @@
  *
  * A record wholly inside one chunk is handed out as a pointer into that chunk
  * (the caller's buffer, or the inflate buffer); one that spans chunks is
- * gathered in a buffer that is reused, so the hot path does not allocate.
+ * held, and walked once the next chunk completes it (see "held records"),
+ * or gathered byte by byte; both buffers are reused, so the hot path does
+ * not allocate.
  */
 #include "frame.h"
 
@@ -329,6 +331,147 @@ static int end_record(ctr__framer *f, const char *p)
   return rc != CTR_OK ? rc : emit(f, s, n, f->cap_offset);
 }
 
+/* ------------------------------------------------------------ held records
+ *
+ * A record that a chunk's end cuts is, on the byte path, framed byte by
+ * byte from its '{' on (value_byte, scan_string) in this chunk and the next:
+ * with 32 KiB chunks that made a scan 20% slower than with 1 MiB ones. So a
+ * record the walk could not finish because the chunk ended (on the chunk's
+ * last line, neither closed nor broken: ends_before) is held instead: its
+ * bytes are copied aside, nothing of it is framed, and the next chunk's first
+ * bytes are appended until one walk over them finds its end. Whatever the
+ * walk cannot vouch for (a malformed or oversized record, a record longer
+ * than HELD_MAX, a next chunk too small to complete it) is framed by the byte
+ * path as before, from the held '{' on, at the same offsets: the records and
+ * reports are the same, in the same order, and no record waits for a later
+ * feed than on the byte path (the report of a value a grammar error broke on
+ * the last line may). A stream error, finish and reset see to what is held
+ * (ctr__frame_release_held, frame_end, ctr__framer_reset). */
+
+#define HELD_FIRST (4u * 1024u)   /* a held record's first walk: at least this many bytes */
+#define HELD_MAX (256u * 1024u)   /* longer records take the byte path */
+
+static int frame_chunk(ctr__framer *f, const char *data, size_t from, size_t n);
+
+/* Whether the object at p may be a log file or an envelope (its first key
+ * is one ctr__shape_key knows: Records, detail, ...), or its first key cannot
+ * be read plainly: either way the byte path frames it. */
+static bool opens_unlike_record(const char *p, const char *end)
+{
+  for (p++; p < end && is_ws(*p); p++)
+    ;
+  if (p == end || *p != '"')
+    return true;
+  const char *key = ++p;
+  while (p < end && *p != '"' && *p != '\\' && p - key < KEY_MAX)
+    p++;
+  if (p == end || *p != '"')
+    return true;
+  return ctr__shape_key(key, (size_t)(p - key)) != 0;
+}
+
+/* Whether the value opening at p closes before end, [p, end) holding no
+ * raw newline: only a value that does not may be held, so that a hold
+ * delays no record and no report the byte path would make in this chunk (a
+ * walk fails on a value it cannot vouch for too). */
+static bool ends_before(const char *p, const char *end) { return ctr__skip_container(p, end) != NULL; }
+
+bool ctr__frame_no_hold;
+
+/* Holds [p, end), a record starting at p that the walk could not finish
+ * (top: a top-level value). False when it takes the byte path instead. */
+static bool hold_record(ctr__framer *f, const char *p, const char *end, bool top)
+{
+  size_t n = (size_t)(end - p);
+  if (ctr__frame_no_hold || f->held_off || f->replaying || n > HELD_MAX || n > f->lim.max_record_bytes)
+    return false;
+  /* Held: a value on the chunk's last line that has neither closed nor
+   * broken; not a top-level value that may be an envelope or a log file
+   * (the walk stops at its first such key: the byte path frames those). */
+  if (memchr(p, '\n', n) || (top && opens_unlike_record(p, end)) || ends_before(p, end))
+    return false;
+  ctr__buf_clear(&f->held);
+  if (ctr__buf_append(&f->held, p, n) != CTR_OK)
+    return false; /* the byte path needs no memory up front */
+  f->held_pos = offset_of(f, p);
+  f->held_line_ws = indent_at(f, p);
+  f->held_tried = n;
+  f->held_top = top;
+  return true;
+}
+
+/* Frames the held bytes with the byte path, at their own offsets, as if
+ * nothing had been held. */
+int ctr__frame_release_held(ctr__framer *f)
+{
+  const char *chunk = f->chunk, *fresh = f->fresh;
+  uint64_t pos = f->pos;
+  int64_t line_ws = f->line_ws;
+  ctr__buf t = f->held; /* moved aside: framing it holds nothing, but keeps held's memory */
+  f->held = (ctr__buf){0};
+  f->pos = f->held_pos;
+  f->line_ws = f->held_line_ws;
+  f->held_off = true;
+  int rc = frame_chunk(f, t.data, 0, t.len);
+  f->held_off = false;
+  f->held = t;
+  ctr__buf_clear(&f->held);
+  f->chunk = chunk;
+  f->fresh = fresh;
+  f->pos = pos;
+  f->line_ws = line_ws;
+  return rc;
+}
+
+/* The next chunk, data: its first bytes are appended to the held record
+ * until a walk finds its end (emitted, *used: how many of data's bytes it
+ * took), the chunk ends (still held, *used = n) or the record proves a case
+ * for the byte path (released, *used: the bytes appended, which it framed). */
+static int resume_held(ctr__framer *f, const char *data, size_t n, size_t *used)
+{
+  size_t base = f->held.len, at = 0; /* held[base + k] is data[k] */
+  for (;;) {
+    size_t target = f->held_tried * 2 > HELD_FIRST ? f->held_tried * 2 : HELD_FIRST;
+    size_t take = n - at < target - f->held.len ? n - at : target - f->held.len;
+    /* On a line of its own (NDJSON), a record ends before the line does:
+     * its first walk reads to the line's end, no further. */
+    const char *nl = at == 0 ? memchr(data, '\n', take) : NULL;
+    if (nl)
+      take = (size_t)(nl - data) + 1;
+    /* A chunk much smaller than the record is better framed on the byte
+     * path than walked again from the '{' each time. */
+    if (!nl && at + take == n && f->held.len + take < target && 2 * (at + take) < base)
+      break;
+    if (ctr__buf_append(&f->held, data + at, take) != CTR_OK)
+      break;
+    at += take;
+    ctr__record_facts facts;
+    const char *h = f->held.data, *after = ctr__walk_object(h, h + f->held.len, f->held_top, &facts);
+    if (after) {
+      size_t len = (size_t)(after - h);
+      if (len <= base || facts.depth > f->lim.max_depth || len > f->lim.max_record_bytes)
+        break; /* over a limit: the byte path reports it */
+      *used = len - base;
+      int rc = emit_walked(f, h, len, f->held_pos, &facts);
+      ctr__buf_clear(&f->held);
+      return rc;
+    }
+    f->held_tried = f->held.len;
+    /* The walk failed on a value that a line's end may have broken, or that
+     * has ended: the byte path frames it, now. (held has no raw newline when
+     * ends_before reads it: the hold had none, and this test comes first.) */
+    if (memchr(data + at - take, '\n', take) || ends_before(h, h + f->held.len) || f->held.len >= HELD_MAX ||
+        f->held.len >= f->lim.max_record_bytes)
+      break;
+    if (at == n) {
+      *used = n;
+      return CTR_OK;
+    }
+  }
+  *used = at;
+  return ctr__frame_release_held(f);
+}
+
 /* A record that lies wholly in this chunk is cut with one walk (walk.c),
  * which also reads what the prefilter needs. Whatever the walk does not vouch
  * for, or that is over a limit, takes the byte-by-byte path below, which
@@ -337,7 +480,12 @@ static const char *walk_record(ctr__framer *f, const char *p, const char *end, b
 {
   ctr__record_facts facts;
   const char *after = ctr__walk_object(p, end, top_level, &facts);
-  if (!after || facts.depth > f->lim.max_depth || (uint64_t)(after - p) > f->lim.max_record_bytes)
+  if (!after) {
+    if (hold_record(f, p, end, top_level))
+      return end;
+    return NULL;
+  }
+  if (facts.depth > f->lim.max_depth || (uint64_t)(after - p) > f->lim.max_record_bytes)
     return NULL;
   *rc = emit_walked(f, p, (size_t)(after - p), offset_of(f, p), &facts);
   return after;
@@ -475,6 +623,10 @@ static int report_broken(ctr__framer *f, const char *p, brk_kind kind)
  * starts at p. Returns where framing carries on in this chunk. */
 static const char *broken(ctr__framer *f, const char *p, const char *end, brk_kind kind, int *rc)
 {
+  /* A value over the size limit before the byte that broke it reports the
+   * limit, as it does when a chunk's end came between the two (cap_flush). */
+  if (p && f->cap_on && f->bad == BAD_NONE && cap_len(f, p + 1) > f->lim.max_record_bytes)
+    mark_bad(f, BAD_SIZE);
   bool have = f->cap_on && f->bad == BAD_NONE;
   size_t earlier = f->buf.len; /* of its bytes, those from earlier chunks */
   uint64_t first = f->cap_offset;
@@ -521,7 +673,7 @@ static const char *broken(ctr__framer *f, const char *p, const char *end, brk_ki
   f->replay = f->buf;
   f->buf = t;
   ctr__buf_clear(&f->buf);
-  const char *chunk = f->chunk;
+  const char *chunk = f->chunk, *fresh = f->fresh;
   uint64_t pos = f->pos;
   f->pos = first + 1;
   f->line_ws = -1;
@@ -529,10 +681,11 @@ static const char *broken(ctr__framer *f, const char *p, const char *end, brk_ki
   *rc = ctr__frame_bytes(f, f->replay.data + 1, f->replay.len - 1);
   f->replaying = false;
   f->chunk = chunk;
+  f->fresh = fresh;
   f->pos = pos;
   if (f->cap_on && f->bad == BAD_NONE)
-    f->span = chunk;
-  return *rc == CTR_OK ? chunk : end;
+    f->span = fresh;
+  return *rc == CTR_OK ? fresh : end;
 }
 
 /* One byte outside strings inside a top-level object or a record: checked
@@ -676,10 +829,24 @@ static const char *element_byte(ctr__framer *f, const char *p, const char *end, 
 
 int ctr__frame_bytes(ctr__framer *f, const char *data, size_t n)
 {
-  const char *p = data, *end = data + n;
+  size_t from = 0;
+  if (f->held.len && !f->held_off && !f->replaying) {
+    int rc = resume_held(f, data, n, &from);
+    if (rc != CTR_OK)
+      return rc;
+  }
+  return frame_chunk(f, data, from, n);
+}
+
+/* Frames data[from, n): data is the chunk, its first `from` bytes already
+ * framed (resume_held). */
+static int frame_chunk(ctr__framer *f, const char *data, size_t from, size_t n)
+{
+  const char *p = data + from, *end = data + n;
   f->chunk = data;
+  f->fresh = p;
   if (f->cap_on && !f->bad)
-    f->span = data;
+    f->span = p;
   while (p < end) {
     int rc = CTR_OK;
     if (f->in_str) {
@@ -727,7 +894,7 @@ int ctr__frame_bytes(ctr__framer *f, const char *data, size_t n)
  * is read again for the records it swallowed. */
 static int frame_end(ctr__framer *f)
 {
-  int rc = CTR_OK;
+  int rc = f->held.len ? ctr__frame_release_held(f) : CTR_OK; /* the input ended inside it: the byte path reports it */
   while (rc == CTR_OK && (f->top == TOP_OBJECT || f->top == TOP_ARRAY)) {
     if (f->in_record || (f->top == TOP_OBJECT && !f->streamed)) {
       if (f->bad != BAD_NONE) {
@@ -782,6 +949,7 @@ void ctr__framer_free(ctr__framer *f)
   ctr__buf_free(&f->buf);
   ctr__buf_free(&f->tmp);
   ctr__buf_free(&f->replay);
+  ctr__buf_free(&f->held);
   free(f);
 }
 
@@ -859,4 +1027,5 @@ void ctr__framer_reset(ctr__framer *f)
   ctr__gz_reset(f);
   ctr__buf_clear(&f->buf);
   ctr__buf_clear(&f->tmp);
+  ctr__buf_clear(&f->held);
 }

@@ -106,6 +106,7 @@ struct ctr__framer {
   ctr__buf buf; /* the value being cut out, when it spans chunks */
   ctr__buf tmp; /* a re-serialised EventBridge detail (rare fallback), a parse error */
   ctr__buf replay; /* the bytes of a broken value, read again (broken) */
+  ctr__buf held;   /* a record cut by a chunk's end, not framed yet (hold_record) */
 
   /* Everything from `sticky` on is zeroed by reset. */
   int sticky; /* non-zero: returned by every feed/finish until reset */
@@ -122,6 +123,7 @@ struct ctr__framer {
   uint64_t pos;      /* decompressed offset of chunk[0] */
   uint64_t index;    /* index of the next record, good or bad */
   const char *chunk; /* the chunk being framed */
+  const char *fresh; /* its first byte not framed before (resume_held framed the others) */
   int64_t line_ws;   /* at chunk[0]: whitespace bytes since the last newline, -1 if other bytes */
 
   /* JSON layer: lexical state. */
@@ -142,6 +144,15 @@ struct ctr__framer {
   bool seek_elem;      /* the value was an element: carry on in its array (seek_top) */
   top_state seek_top;
   bool replaying;      /* framing the replay buffer */
+
+  /* A record whose '{' a chunk's end cut off from its end, held whole
+   * (hold_record) so that the next chunk completes it for one walk instead
+   * of the byte path framing it byte by byte. */
+  uint64_t held_pos;     /* the stream offset of held's first byte, its '{' */
+  int64_t held_line_ws;  /* line_ws at that byte */
+  size_t held_tried;     /* held's length at its last walk, which failed */
+  bool held_top;         /* a top-level value (else an element of a Records array) */
+  bool held_off;         /* framing held itself with the byte path: hold nothing */
 
   /* Depth-1 keys of a top-level object. */
   bool in_key, key_esc, key_long, records_pending, odd_keys;
@@ -199,8 +210,16 @@ static inline void skipped(ctr__framer *f, uint64_t offset, const char *what)
 /* The stream cannot be read further: every later call fails until reset.
  * The message is formatted into f->msg (truncated to its 256 bytes) and
  * lent to the sink. Returns status. */
+/* Frames the bytes of a held record with the byte path, as they would have
+ * been framed had nothing been held (frame.c). */
+int ctr__frame_release_held(ctr__framer *f);
+
 __attribute__((format(printf, 3, 4))) static inline int stream_error(ctr__framer *f, int status, const char *fmt, ...)
 {
+  /* What came before the break is framed first, as the byte path framed
+   * it as it came: its records and reports precede the stream's error. */
+  if (f->held.len)
+    (void)ctr__frame_release_held(f);
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(f->msg, sizeof f->msg, fmt, ap);
@@ -250,6 +269,9 @@ int ctr__gz_finish(ctr__framer *f);
  * with, so every verdict is zlib's. */
 /* Tests: true forces zlib alone (the reference the ISA-L path is held to). */
 extern bool ctr__gz_zlib_only;
+/* Tests: true holds no record (hold_record): the byte path alone, the
+ * reference the holds are held to, feed by feed. */
+extern bool ctr__frame_no_hold;
 /* ISA-L can be used (loaded once, at run time). */
 bool ctr__isal_usable(void);
 /* At a block boundary zlib stopped at (Z_BLOCK) in layer l: ISA-L takes the

@@ -201,6 +201,10 @@ bool ctr__walk_record(const char *data, size_t len, ctr__record_facts *facts);
  * noted). The grammar is not checked again: on other input the result means
  * nothing (SIZE_MAX where it notices), but nothing past len is read. */
 size_t ctr__walk_members(const char *data, size_t len, ctr__member *members, size_t cap);
+/* The byte after the object or array whose opening bracket is at p (strings
+ * and escapes crossed, nothing else checked), NULL when it does not end
+ * before end. */
+const char *ctr__skip_container(const char *p, const char *end);
 /* Whether the walk may use the widest blocks the processor runs (true, the
  * default): AVX-512BW for the record walk, AVX2 for the member reads'
  * crossing of containers. The tests set it false to hold the SSE2 versions

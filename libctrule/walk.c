@@ -901,6 +901,11 @@ static bytes skip_container(bytes p, bytes end)
   return skip_container_narrow(p, end);
 }
 
+const char *ctr__skip_container(const char *p, const char *end)
+{
+  return (const char *)skip_container((bytes)p, (bytes)end);
+}
+
 /* Kept apart from ctr__walk_object's loops (it is not the framer's hot path,
  * and sharing their helpers changes how the compiler inlines them there). */
 size_t ctr__walk_members(const char *data, size_t len, ctr__member *members, size_t cap)
