@@ -109,7 +109,7 @@ typedef struct bench_opts {
 
 enum {
   K_MEMCHR, K_SIMD, K_SIMD_DOM, K_JANSSON, K_FLOOR, K_RDS, K_ROOT, K_SRCIP, K_1K, K_10K, K_22, K_22_READ, K_20, K_20_1K,
-  K_NO_INDEX,
+  K_NO_INDEX, K_RDS_32K,
   K_INF_FILES, K_LIBDEFLATE_FILES, K_FILES, K_INF_BIG, K_INF_BIG_NC, K_BIG, K_CLI_RDS, K_CLI_22, K_CLI_FILES, K_CLI_BIG, K__COUNT
 };
 
@@ -209,7 +209,7 @@ static void report(const bench_case *c, const corpus *k)
   double inf_files = ctb_rate(&c[K_INF_FILES]), inf_big = ctb_rate(&c[K_INF_BIG]);
   printf("%-52s %10s %9s %10s %9s %8s %8s %7s\n", "case (one core, best round)", "records/s", "MB/s", "x simdjson",
          "x jansson", "alerts", "parsed", "RSS MB");
-  for (int i = K_MEMCHR; i <= K_NO_INDEX; i++)
+  for (int i = K_MEMCHR; i <= K_RDS_32K; i++)
     report_line(&c[i], c[i].in->len, simd, jansson);
   if (k->files.data) {
     printf("%-52s %10s %9s %10s\n", "gzip log files (MB/s: compressed bytes)", "", "", "x inflate");
@@ -239,7 +239,7 @@ static void report(const bench_case *c, const corpus *k)
  * scan finds, simdjson's two parsers the same RDS records. */
 static int check(const bench_case *c)
 {
-  static const int same[][2] = {{K_20, K_NO_INDEX}, {K_RDS, K_FILES}, {K_RDS, K_BIG}, {K_RDS, K_CLI_RDS},
+  static const int same[][2] = {{K_20, K_NO_INDEX}, {K_RDS, K_RDS_32K}, {K_RDS, K_FILES}, {K_RDS, K_BIG}, {K_RDS, K_CLI_RDS},
                                 {K_RDS, K_CLI_FILES}, {K_RDS, K_CLI_BIG}, {K_22, K_CLI_22}, {K_22, K_22_READ},
                                 {K_SIMD, K_SIMD_DOM}};
   int failed = 0;
@@ -289,6 +289,7 @@ static int run_corpus(const input *in0, const bench_rules *r, const bench_opts *
   scan_arg a_22_read = {r->rds22, 0, 1u << 20, 1};
   scan_arg a_20 = {r->rds20, 0, 1u << 20, 0}, a_20_1k = {r->rds20_1k, 0, 1u << 20, 0};
   scan_arg a_no_index = {r->rds20, CTR_SCAN_NO_INDEX, 1u << 20, 0}, a_gz = {r->rds, 0, 256u * 1024u, 0};
+  scan_arg a_rds_32k = {r->rds, 0, 32u * 1024u, 0}; /* io.Copy's buffer: a record cut every 30 or so */
   cli_arg cli_rds = {o->cli, k.nd_path, NULL, 0}, cli_22 = {o->cli, k.nd_path, CTR_BENCH_FALCO_RULES, 0};
   cli_arg cli_files = {o->cli, k.files_path, NULL, 0}, cli_big = {o->cli, k.big_path, NULL, 0};
   bench_case c[K__COUNT] = {
@@ -309,6 +310,7 @@ static int run_corpus(const input *in0, const bench_rules *r, const bench_opts *
     [K_20] = {"ctrule, RDS + 20 CloudTrail rules", ctb_case_scan, &k.in, &a_20},
     [K_20_1K] = {"ctrule, RDS + 20 + 1,000 generated rules", ctb_case_scan, &k.in, &a_20_1k},
     [K_NO_INDEX] = {"ctrule, RDS + 20, CTR_SCAN_NO_INDEX", ctb_case_scan, &k.in, &a_no_index},
+    [K_RDS_32K] = {"ctrule, built-in RDS rules, 32 KiB feeds", ctb_case_scan, &k.in, &a_rds_32k},
     [K_INF_FILES] = {"zlib inflate-only, 100-record files (BASELINE)", ctb_case_inflate, &k.files, &crc},
     [K_LIBDEFLATE_FILES] = {"libdeflate whole-file inflate, 100-record files", ctb_case_libdeflate, &k.files, NULL},
     [K_FILES] = {"ctrule, 100-record files, built-in RDS rules", ctb_case_scan, &k.files, &a_gz},
@@ -333,6 +335,7 @@ static int run_corpus(const input *in0, const bench_rules *r, const bench_opts *
   ctb_run_rounds(c, K__COUNT, o->rounds);
   report(c, &k);
   *t = (bench_targets){.simd = ctb_rate(&c[K_SIMD]), .jansson = ctb_rate(&c[K_JANSSON]), .rds = ctb_rate(&c[K_RDS]),
+                       .rds_32k = ctb_rate(&c[K_RDS_32K]),
                        .dom = ctb_rate(&c[K_SIMD_DOM]), .floor = ctb_rate(&c[K_FLOOR]),
                        .root = ctb_rate(&c[K_ROOT]), .srcip = ctb_rate(&c[K_SRCIP]), .real1k = ctb_rate(&c[K_1K]),
                        .real10k = ctb_rate(&c[K_10K]), .rds22 = ctb_rate(&c[K_22]),
@@ -383,6 +386,8 @@ static int print_targets(const bench_targets *t, int n, const bench_rules *r, co
     printf("  %-58s %8.3fx  (information)\n", "the floor: every record vouched for, no rule reads one",
            ratio(x->floor, x->simd));
     printf("  %-58s %8.3fx  (information)\n", "simdjson DOM, a validating parse", ratio(x->dom, x->simd));
+    printf("%s corpus, no cliff in the chunking (x the same rules fed 1 MiB at a time):\n", x->label);
+    target("built-in RDS rules fed 32 KiB at a time >= 0.9x", ratio(x->rds_32k, x->rds), 0.9, "x", 1);
     printf("%s corpus, x zlib inflate-only of the same gzip bytes:\n", x->label);
     target("2,000 files of 100 records (built-in RDS rules) >= 0.8x", ratio(x->gz_files, x->inflate_files), 0.8, "x", 1);
     target("one log file (built-in RDS rules) >= 0.8x", ratio(x->gz_big, x->inflate_big), 0.8, "x", 1);

@@ -118,6 +118,7 @@ typedef struct bench_targets {
   double simd, jansson, dom;                      /* baseline rates; simdjson's validating parse */
   double floor;                                   /* ctrule vouching for every record, no rule to read */
   double rds, root, srcip, real1k, real10k, rds22, rds22_read; /* rates */
+  double rds_32k;                                 /* built-in RDS rules fed 32 KiB at a time */
   double rds20, rds20_1k;                         /* the earlier suite's */
   double gz_files, inflate_files, gz_big, inflate_big;
   double cli_rds, cli_22, cli_files, cli_big;     /* the CLI, whole process */
