@@ -65,7 +65,7 @@
 // C at most 1 MiB per cgo call and yields the processor every 5 ms of
 // scanning, so that the Go scheduler does not treat the scan as a goroutine
 // stuck in a system call. Writes of 256 KiB or more are best: the C scanner
-// itself is about 13% slower fed 32 KiB at a time, io.Copy's buffer size
+// itself is about 7-10% slower fed 32 KiB at a time, io.Copy's buffer size
 // (Ruleset.Scan and Alerts read 256 KiB at a time; with io.Copy, use
 // io.CopyBuffer with a larger buffer). With GOMAXPROCS=1 (a one-CPU
 // container) every cgo call longer than about 20 us loses its P to the
