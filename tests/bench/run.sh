@@ -66,4 +66,7 @@ die() { echo "run.sh: $*" >&2; exit 1; }
 . "$root/scripts/go-env.sh"
 (cd "$root/tests/bench/go" && "$GO" build -o "$build/bench-go" .)
 compare Go "$build/bench-go" "$corpus" "$rules" "$repeats"
+# A one-CPU container (or a process pinned to one core) runs Go with one P,
+# where Write paces its cgo calls (bindings/go/ctrule/scanner.go, feedPace).
+compare "Go (GOMAXPROCS=1)" env GOMAXPROCS=1 "$build/bench-go" "$corpus" "$rules" "$repeats"
 rm -f "$corpus"
