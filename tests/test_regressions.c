@@ -102,6 +102,18 @@ static int count_match(const ctr_match *m, void *ud)
   return 0;
 }
 
+/* The built-in RDS rules, compiled. */
+static ctr_ruleset *builtin_rds(void)
+{
+  ctr_compiler *c;
+  ctr_ruleset *rs;
+  cr_assert_eq(ctr_compiler_new(&c), CTR_OK);
+  cr_assert_eq(ctr_compiler_add_builtin(c, "rds"), CTR_OK);
+  cr_assert_eq(ctr_compiler_compile(c, &rs), CTR_OK);
+  ctr_compiler_free(c);
+  return rs;
+}
+
 /* fuzz_scanner, an eventName longer than the built-in name it is probed
  * against in the eventName index: the lookup compared `len` bytes of the
  * shorter stored name (ASan: heap-buffer-overflow in memcmp from
@@ -110,12 +122,7 @@ static int count_match(const ctr_match *m, void *ud)
  * nothing. */
 Test(scan, event_name_longer_than_an_indexed_name)
 {
-  ctr_compiler *c;
-  ctr_ruleset *rs;
-  cr_assert_eq(ctr_compiler_new(&c), CTR_OK);
-  cr_assert_eq(ctr_compiler_add_builtin(c, "rds"), CTR_OK);
-  cr_assert_eq(ctr_compiler_compile(c, &rs), CTR_OK);
-  ctr_compiler_free(c);
+  ctr_ruleset *rs = builtin_rds();
   static const char *const names[] = {"CreateDevt.rawtimBCluster", "DeleteDBClusterXXXXXXXXXXXXXXXXXXXXXXXX",
                                       "ModifyDBInstance-and-then-some-more-bytes", "StopDBCluster\\u0000tail"};
   for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
@@ -401,12 +408,7 @@ Test(load, a_nul_at_an_outputs_ends_is_not_trimmed_as_a_blank)
  * the feed returns. */
 Test(scan, a_refused_record_holds_back_no_complete_record_after_it)
 {
-  ctr_compiler *c;
-  ctr_ruleset *rs;
-  cr_assert_eq(ctr_compiler_new(&c), CTR_OK);
-  cr_assert_eq(ctr_compiler_add_builtin(c, "rds"), CTR_OK);
-  cr_assert_eq(ctr_compiler_compile(c, &rs), CTR_OK);
-  ctr_compiler_free(c);
+  ctr_ruleset *rs = builtin_rds();
   char stream[1024];
   int n = snprintf(stream, sizeof stream, "[{\"eventName\":\"x\",\"v\":\"\x05\"},%.*s,{\"eventName\":\"still open",
                    (int)strlen(record) - 1, record);
