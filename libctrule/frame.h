@@ -207,13 +207,13 @@ static inline void skipped(ctr__framer *f, uint64_t offset, const char *what)
     f->sink.skipped(f->sink.ud, offset, what);
 }
 
-/* The stream cannot be read further: every later call fails until reset.
- * The message is formatted into f->msg (truncated to its 256 bytes) and
- * lent to the sink. Returns status. */
 /* Frames the bytes of a held record with the byte path, as they would have
  * been framed had nothing been held (frame.c). */
 int ctr__frame_release_held(ctr__framer *f);
 
+/* The stream cannot be read further: every later call fails until reset.
+ * The message is formatted into f->msg (truncated to its 256 bytes) and
+ * lent to the sink. Returns status. */
 __attribute__((format(printf, 3, 4))) static inline int stream_error(ctr__framer *f, int status, const char *fmt, ...)
 {
   /* What came before the break is framed first, as the byte path framed
