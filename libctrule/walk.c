@@ -95,10 +95,16 @@ static size_t utf8_sequence(bytes p, bytes end)
   return n;
 }
 
-/* How many bytes the wide walk indexes at a time (stop_index_fill): 512 and
- * 1,024 read the real records alike, 256 and 2,048 slower (too many fills,
- * or too much of the next record indexed and indexed again). */
-#define STOP_BATCH 512
+/* How many bytes the wide walk indexes at a time (stop_index_fill). A fill
+ * costs more than its bytes: the walk waits for it where the index ran out,
+ * mid-string. 1,024 (two fills for most CloudTrail records, 1-2 KB) scanned
+ * the real records 5% faster than 512 (three) on the stop-22 machine;
+ * 1,280, 1,536 and 2,048 were slower on one corpus or both (more of the
+ * next record indexed, and indexed again for it). Keeping the index from
+ * one record to the next, so that no byte is indexed twice, was slower
+ * still: every record then met a fill at an odd place (docs/performance.md,
+ * stop 22). */
+#define STOP_BATCH 1024
 
 /* Where the bytes that stop a run of plain string content are, 64 bytes at a
  * time: one block serves every short string in it, so crossing a string
