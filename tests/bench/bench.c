@@ -2,7 +2,7 @@
  * in the same run (docs/performance.md, issue 18).
  *
  *   ctrule-bench [-n RECORDS] [-r ROUNDS] [-f FILE.ndjson] [-R REAL.ndjson | -R none]
- *                [-C CTRULE_CLI | -C none] [-s GB] [-o CORPUS_OUT] [-c CASE] [-1]
+ *                [-C CTRULE_CLI | -C none] [-s GB] [-o CORPUS_OUT] [-O REAL_OUT] [-c CASE] [-1]
  *
  * Two corpora of RECORDS records each: the generator's (or FILE) and the
  * shared real records (REAL, default ../shared/data/cloudtrail/records.ndjson)
@@ -103,7 +103,7 @@ static char *read_file(const char *path, size_t *len)
 typedef struct bench_opts {
   size_t nrecords;
   int rounds, only_20;
-  const char *file, *real, *corpus_out, *only, *cli;
+  const char *file, *real, *corpus_out, *real_out, *only, *cli;
   double stream_gb;
 } bench_opts;
 
@@ -425,11 +425,21 @@ static int print_targets(const bench_targets *t, int n, const bench_rules *r, co
 
 /* ------------------------------------------------------------ main */
 
+/* -o / -O: a corpus as scanned, for the bindings' drivers (run.sh). */
+static void write_corpus(const char *path, const char *data, size_t len)
+{
+  if (!path)
+    return;
+  FILE *f = fopen(path, "wb");
+  if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0)
+    ctb_die("cannot write the corpus");
+}
+
 static void usage(const char *argv0)
 {
   fprintf(stderr,
           "usage: %s [-n RECORDS] [-r ROUNDS] [-f FILE.ndjson] [-R REAL.ndjson|none] [-C CLI|none] [-s STREAM_GB] "
-          "[-o CORPUS_OUT] [-c CASE] [-1]\n",
+          "[-o CORPUS_OUT] [-O REAL_OUT] [-c CASE] [-1]\n",
           argv0);
   exit(2);
 }
@@ -438,7 +448,7 @@ int main(int argc, char **argv)
 {
   bench_opts o = {.nrecords = 100000, .rounds = 3, .real = CTR_BENCH_REAL, .cli = CTR_BENCH_CLI, .stream_gb = 1.0};
   int opt;
-  while ((opt = getopt(argc, argv, "n:r:f:R:C:s:o:c:1")) != -1) {
+  while ((opt = getopt(argc, argv, "n:r:f:R:C:s:o:O:c:1")) != -1) {
     switch (opt) {
     case 'n': o.nrecords = strtoul(optarg, NULL, 10); break;
     case 'r': o.rounds = atoi(optarg); break;
@@ -446,6 +456,7 @@ int main(int argc, char **argv)
     case 'R': o.real = strcmp(optarg, "none") == 0 ? NULL : optarg; break;
     case 's': o.stream_gb = atof(optarg); break;
     case 'o': o.corpus_out = optarg; break;
+    case 'O': o.real_out = optarg; break;
     case 'c': o.only = optarg; break;
     case 'C': o.cli = strcmp(optarg, "none") == 0 ? NULL : optarg; break;
     case '1': o.only_20 = 1; break;
@@ -511,11 +522,7 @@ int main(int argc, char **argv)
       label = o.file ? o.file : "generated corpus (seed 42)";
       if (!data)
         ctb_die(o.file ? "cannot read the input file" : "out of memory");
-      if (o.corpus_out) {
-        FILE *f = fopen(o.corpus_out, "wb");
-        if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0)
-          ctb_die("cannot write the corpus");
-      }
+      write_corpus(o.corpus_out, data, len);
     } else {
       if (!o.real)
         break;
@@ -530,6 +537,7 @@ int main(int argc, char **argv)
       label = o.real;
       if (!data)
         ctb_die("cannot replicate the real records");
+      write_corpus(o.real_out, data, len);
     }
     data = padded(data, len);
     input in = {data, len, count_lines(data, len), NULL, NULL, 0};
