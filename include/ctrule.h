@@ -326,6 +326,29 @@ CTR_API int ctr_match_json(const ctr_match *m, unsigned flags, char **out, size_
  *  NULL with cap > 0; CTR_ENOMEM (buf's bytes then undefined); *len is
  *  written only on success. Call it only during the match callback. */
 CTR_API int ctr_match_json_to(const ctr_match *m, unsigned flags, char *buf, size_t cap, size_t *len);
+/** Saves what the match's JSON line is written from, so that the line can
+ *  be written after the callback returns, and only if it is wanted: the
+ *  rendered output and values, the rule's part of the line, the host name,
+ *  the eventID and the time. Written into the caller's memory as
+ *  ctr_match_json_to writes (on CTR_OK *len is the size of the saved
+ *  bytes, which are in buf whole when *len <= cap; nothing is written
+ *  beyond cap). The bytes hold no pointer: they may be copied or moved, and
+ *  outlive the scanner and the ruleset. ctr_saved_json writes from them the
+ *  line ctr_match_json writes for the match with the same flags, byte for
+ *  byte. They are of this library version and this machine: not a format
+ *  to store or to send. CTR_EINVAL for m or len NULL, or buf NULL with
+ *  cap > 0; CTR_ENOMEM. Call it only during the match callback. */
+CTR_API int ctr_match_save(const ctr_match *m, void *buf, size_t cap, size_t *len);
+/** ctr_match_json of a match saved by ctr_match_save: `saved`, n bytes.
+ *  CTR_EINVAL for an unknown flag, saved or out NULL, or bytes that are not
+ *  a saved match whole (cut short, with bytes after them, damaged, or of
+ *  another library version: every count, length and offset is checked
+ *  before it is used); CTR_ENOMEM. *out and *len are written only on
+ *  success. */
+CTR_API int ctr_saved_json(const void *saved, size_t n, unsigned flags, char **out, size_t *len);
+/** ctr_match_json_to of a match saved by ctr_match_save; the errors of
+ *  both ctr_saved_json and ctr_match_json_to. */
+CTR_API int ctr_saved_json_to(const void *saved, size_t n, unsigned flags, char *buf, size_t cap, size_t *len);
 /** Releases memory the library handed to the caller (ctr_match_json).
  *  NULL-safe. */
 CTR_API void ctr_free(void *p);

@@ -83,6 +83,34 @@ typedef struct ctr__json_rule {
  * memory ran out. */
 const ctr__json_rule *ctr__json_rule_make(ctr__arena *pool, const char *name, int priority, char *const *tags,
                                           size_t ntags, char *const *fields, size_t nfields);
+/* What a JSON line is written from: the match being delivered
+ * (ctr__line_src_of, borrowing the scanner's rendering), or one saved by
+ * ctr_match_save and read back (render_saved.c, borrowing the saved bytes). */
+typedef struct ctr__line_src {
+  const ctr__json_rule *jr;
+  const char *hostname;
+  size_t hostname_len;
+  const char *event_id; /* NULL: the record has none */
+  size_t event_id_len;
+  const char *kinds;    /* the trailer's part per output field (render.c), kinds_len bytes */
+  size_t kinds_len;
+  const char *output; /* ctr_match_output */
+  size_t output_len;
+  const char *source;
+  size_t source_len;
+  const char *values; /* the rendered values, at value_off (-1: absent) for value_len */
+  size_t values_len;
+  const size_t *value_off, *value_len;
+  int64_t time_ns;
+} ctr__line_src;
+
+/* The line source of m (during its callback): CTR_OK, or CTR_ENOMEM when
+ * rendering the match ran out of memory. */
+int ctr__line_src_of(const ctr_match *m, ctr__line_src *x);
+/* ctr_match_json and ctr_match_json_to of a line source (flags checked by
+ * the caller). */
+int ctr__json_line(const ctr__line_src *x, unsigned flags, char **out, size_t *len);
+int ctr__json_line_to(const ctr__line_src *x, unsigned flags, char *buf, size_t cap, size_t *len);
 /* Fills order[0..) with the indexes of names[0..n) in strcmp order of the
  * names, equal ones in index order, only the first of them if `unique`:
  * the order of a JSON object's keys (output_fields), or of a set's items

@@ -490,13 +490,10 @@ static int append_time_ns(jw *b, const event_time *t)
 
 /* ------------------------------------------------------------ ctr_match_json */
 
-/* What the line is written from. */
+/* What the line is written from (ctr__line_src) and how. */
 typedef struct line_src {
-  const ctr_match *m;
-  const ctr__render_out *ro;
-  const ctr__json_rule *jr; /* the rule's constant part */
+  const ctr__line_src *s;
   unsigned flags;
-  const char *event_id; /* NULL: the record has none */
   event_time t;
 } line_src;
 
@@ -504,12 +501,12 @@ typedef struct line_src {
  * its JSON array at kind + 1), or 't': the event time in ns. */
 static int json_value(jw *b, const line_src *x, size_t i, const char *kind)
 {
-  const ctr__render_out *ro = x->ro;
+  const ctr__line_src *s = x->s;
   switch (*kind) {
   case 's':
-    return json_str(b, ro->values.data + ro->value_off[i], ro->value_len[i]);
+    return json_str(b, s->values + s->value_off[i], s->value_len[i]);
   case 'u':
-    return put(b, ro->values.data + ro->value_off[i], ro->value_len[i]);
+    return put(b, s->values + s->value_off[i], s->value_len[i]);
   case 'l':
     return put(b, kind + 1, strlen(kind + 1));
   case 't':
@@ -528,7 +525,7 @@ static int json_extra(jw *b, const line_src *x, int e, bool first)
     return rc;
   if (e != CTR__JSON_EXTRA_ID)
     return append_time_ns(b, &x->t);
-  return x->event_id ? json_cstr(b, x->event_id) : PUT_LIT(b, "null");
+  return x->s->event_id ? json_str(b, x->s->event_id, x->s->event_id_len) : PUT_LIT(b, "null");
 }
 
 /* Where each output field's value is: for field i, its kind in the trailer
@@ -545,14 +542,14 @@ static void trailer_fields(const char *tr, size_t n, const char **kinds)
 /* output_fields: the rule's fields, the prefix's time field and the
  * eventID (unless the template names them), in key order: each extra goes
  * where the rule's part says it sorts. */
-static int json_output_fields(const line_src *x, const char *trailer, jw *b)
+static int json_output_fields(const line_src *x, jw *b)
 {
-  const ctr__json_rule *jr = x->jr;
+  const ctr__json_rule *jr = x->s->jr;
   size_t n = jr->nkeys;
   const char *kinds_here[32], **kinds = n <= 32 ? kinds_here : malloc(n * sizeof *kinds);
   if (!kinds)
     return CTR_ENOMEM;
-  trailer_fields(trailer, n, kinds);
+  trailer_fields(x->s->kinds, n, kinds);
   int extra[2], ne = 0;
   if (x->flags & CTR_JSON_EVENT_ID)
     extra[ne++] = CTR__JSON_EXTRA_ID;
@@ -580,11 +577,11 @@ static int json_output_fields(const line_src *x, const char *trailer, jw *b)
 }
 
 /* The members after "hostname", in Falco's (sorted) key order. */
-static int json_members(const line_src *x, const char *trailer, jw *b)
+static int json_members(const line_src *x, jw *b)
 {
-  const ctr__json_rule *jr = x->jr;
-  const char *message = ctr_match_output(x->m);
-  size_t message_len = strlen(message);
+  const ctr__json_rule *jr = x->s->jr;
+  const char *message = x->s->output;
+  size_t message_len = x->s->output_len;
   int rc = CTR_OK;
   if (x->flags & CTR_JSON_MESSAGE) {
     rc = PUT_LIT(b, ",\"message\":");
@@ -612,36 +609,30 @@ static int json_members(const line_src *x, const char *trailer, jw *b)
   if (rc == CTR_OK && !(x->flags & CTR_JSON_NO_OUTPUT_FIELDS)) {
     rc = PUT_LIT(b, ",\"output_fields\":");
     if (rc == CTR_OK)
-      rc = json_output_fields(x, trailer, b);
+      rc = json_output_fields(x, b);
   }
   if (rc == CTR_OK) /* ,"priority":...,"rule":... */
     rc = put(b, jr->head, jr->head_len);
   if (rc == CTR_OK)
     rc = PUT_LIT(b, ",\"source\":");
   if (rc == CTR_OK)
-    rc = json_cstr(b, ctr_match_source(x->m));
+    rc = json_str(b, x->s->source, x->s->source_len);
   if (rc == CTR_OK && !(x->flags & CTR_JSON_NO_TAGS)) /* Falco keeps tags in a std::set: sorted, each once */
     rc = put(b, jr->tags, jr->tags_len);
   return rc;
 }
 
 /* The whole line into b (its memory grown as needed). */
-static int write_line(const ctr_match *m, unsigned flags, jw *b)
+static int write_line(const ctr__line_src *src, unsigned flags, jw *b)
 {
-  const ctr__render_out *ro = ctr__match_render(m);
-  if (!ro)
-    return CTR_ENOMEM; /* rendering the match ran out of memory */
-  const char *hostname = ro->json.data; /* the trailer: hostname, event id, the fields' kinds */
-  const char *id = hostname + ro->hostname_len + 1;
-  const char *trailer = id + strlen(id) + 1;
-  line_src x = {.m = m, .ro = ro, .jr = ro->rule->json, .flags = flags, .event_id = *id == 's' ? id + 1 : NULL};
-  event_time_of(ctr_match_time(m), &x.t);
+  line_src x = {.s = src, .flags = flags};
+  event_time_of(src->time_ns, &x.t);
 
   int rc = PUT_LIT(b, "{\"hostname\":");
   if (rc == CTR_OK)
-    rc = json_str(b, hostname, ro->hostname_len);
+    rc = json_str(b, src->hostname, src->hostname_len);
   if (rc == CTR_OK)
-    rc = json_members(&x, trailer, b);
+    rc = json_members(&x, b);
   /* Falco's time: ISO 8601, UTC, always nine digits of nanoseconds, "Z". */
   char *p = rc == CTR_OK ? room(b, 9 + TIME_ISO_LEN - 5 + 3) : NULL;
   if (!p)
@@ -654,19 +645,41 @@ static int write_line(const ctr_match *m, unsigned flags, jw *b)
   return CTR_OK;
 }
 
-CTR_API int ctr_match_json(const ctr_match *m, unsigned flags, char **out, size_t *len)
+int ctr__line_src_of(const ctr_match *m, ctr__line_src *x)
 {
-  if (!m || !out || (flags & ~(unsigned)CTR__JSON_ALL))
-    return CTR_EINVAL;
   const ctr__render_out *ro = ctr__match_render(m);
   if (!ro)
-    return CTR_ENOMEM;
+    return CTR_ENOMEM; /* rendering the match ran out of memory */
+  const char *hostname = ro->json.data; /* the trailer: hostname, event id, the fields' kinds */
+  const char *id = hostname + ro->hostname_len + 1;
+  size_t id_len = strlen(id);
+  *x = (ctr__line_src){.jr = ro->rule->json,
+                       .hostname = hostname,
+                       .hostname_len = ro->hostname_len,
+                       .event_id = *id == 's' ? id + 1 : NULL,
+                       .event_id_len = *id == 's' ? id_len - 1 : 0,
+                       .kinds = id + id_len + 1,
+                       .kinds_len = ro->json.len - (size_t)(id + id_len + 1 - hostname),
+                       .output = ro->text.data,
+                       .output_len = ro->text.len - 1, /* render.c ends the text with its NUL */
+                       .source = ctr_match_source(m),
+                       .source_len = strlen(ctr_match_source(m)),
+                       .values = ro->values.data,
+                       .values_len = ro->values.len,
+                       .value_off = ro->value_off,
+                       .value_len = ro->value_len,
+                       .time_ns = ctr_match_time(m)};
+  return CTR_OK;
+}
+
+int ctr__json_line(const ctr__line_src *x, unsigned flags, char **out, size_t *len)
+{
   jw b = {0};
   /* One allocation for most lines: the output appears twice at most, the
    * values once (escapes aside). */
-  int rc = jw_grow(&b, 512 + 2 * ro->text.len + ro->values.len);
+  int rc = jw_grow(&b, 512 + 2 * x->output_len + x->values_len);
   if (rc == CTR_OK)
-    rc = write_line(m, flags, &b);
+    rc = write_line(x, flags, &b);
   if (rc != CTR_OK) {
     free(b.data);
     return rc;
@@ -679,12 +692,10 @@ CTR_API int ctr_match_json(const ctr_match *m, unsigned flags, char **out, size_
 
 /* In place while the line fits (room() keeps a byte for the NUL, so a line
  * of exactly cap bytes is written in memory of its own and copied). */
-CTR_API int ctr_match_json_to(const ctr_match *m, unsigned flags, char *buf, size_t cap, size_t *len)
+int ctr__json_line_to(const ctr__line_src *x, unsigned flags, char *buf, size_t cap, size_t *len)
 {
-  if (!m || !len || (!buf && cap) || (flags & ~(unsigned)CTR__JSON_ALL))
-    return CTR_EINVAL;
   jw b = {buf, 0, cap, true};
-  int rc = write_line(m, flags, &b);
+  int rc = write_line(x, flags, &b);
   if (!b.borrowed) {
     if (rc == CTR_OK && cap)
       memcpy(buf, b.data, b.len < cap ? b.len : cap);
@@ -693,6 +704,24 @@ CTR_API int ctr_match_json_to(const ctr_match *m, unsigned flags, char *buf, siz
   if (rc == CTR_OK)
     *len = b.len;
   return rc;
+}
+
+CTR_API int ctr_match_json(const ctr_match *m, unsigned flags, char **out, size_t *len)
+{
+  if (!m || !out || (flags & ~(unsigned)CTR__JSON_ALL))
+    return CTR_EINVAL;
+  ctr__line_src x;
+  int rc = ctr__line_src_of(m, &x);
+  return rc == CTR_OK ? ctr__json_line(&x, flags, out, len) : rc;
+}
+
+CTR_API int ctr_match_json_to(const ctr_match *m, unsigned flags, char *buf, size_t cap, size_t *len)
+{
+  if (!m || !len || (!buf && cap) || (flags & ~(unsigned)CTR__JSON_ALL))
+    return CTR_EINVAL;
+  ctr__line_src x;
+  int rc = ctr__line_src_of(m, &x);
+  return rc == CTR_OK ? ctr__json_line_to(&x, flags, buf, cap, len) : rc;
 }
 
 CTR_API void ctr_free(void *p)

@@ -274,9 +274,41 @@ static void check_json_to(const ctr_match *m, unsigned flags, const char *want, 
  * ctr_match_json_to's bytes are ctr_match_json's: with the room a caller
  * guesses (none, short by one, exact, more) under every flag, and with
  * every cap from 0 to the line's length under the bindings' flag. */
+/* The match saved (ctr_match_save): its bytes, malloc'ed, in *n. */
+static unsigned char *save_match(const ctr_match *m, size_t *n)
+{
+  cr_assert_eq(ctr_match_save(m, NULL, 0, n), CTR_OK);
+  unsigned char *saved = malloc(*n ? *n : 1);
+  cr_assert_not_null(saved);
+  size_t again = 0;
+  cr_assert_eq(ctr_match_save(m, saved, *n, &again), CTR_OK);
+  cr_assert_eq(again, *n);
+  return saved;
+}
+
+/* The saved match's line under flags is want, from ctr_saved_json and from
+ * ctr_saved_json_to (with room, and outgrowing a small buffer). */
+static void check_saved(const unsigned char *saved, size_t n, unsigned flags, const char *want, size_t want_len)
+{
+  char *got = NULL, small[8];
+  size_t len = 0;
+  cr_assert_eq(ctr_saved_json(saved, n, flags, &got, &len), CTR_OK, "flags %#x", flags);
+  cr_assert_eq(len, want_len, "flags %#x: saved line %zu bytes, want %zu", flags, len, want_len);
+  cr_assert(memcmp(got, want, len) == 0 && got[len] == '\0', "flags %#x:\n saved %s\n want  %s", flags, got, want);
+  ctr_free(got);
+  char *buf = malloc(want_len + 1);
+  cr_assert_eq(ctr_saved_json_to(saved, n, flags, buf, want_len + 1, &len), CTR_OK);
+  cr_assert(len == want_len && memcmp(buf, want, len) == 0 && buf[len] == '\0');
+  cr_assert_eq(ctr_saved_json_to(saved, n, flags, small, sizeof small, &len), CTR_OK);
+  cr_assert(len == want_len && memcmp(small, want, sizeof small < len ? sizeof small : len) == 0);
+  free(buf);
+}
+
 static int compare_lines(const ctr_match *m, void *ud)
 {
   seen *s = ud;
+  size_t saved_len;
+  unsigned char *saved = save_match(m, &saved_len);
   s->alerts++;
   s->correlation_alerts += strcmp(ctr_match_rule(m), "Many Snaps") == 0;
   const char *r = ctr_match_rule(m);
@@ -290,6 +322,7 @@ static int compare_lines(const ctr_match *m, void *ud)
     if (strcmp(got, want) != 0)
       cr_assert_fail("rule %s, record %llu, flags %#x:\n got  %s\n want %s", r,
                      (unsigned long long)ctr_match_record_index(m), flags, got, want);
+    check_saved(saved, saved_len, flags, got, len);
     s->lines++;
     if (flags == 0) { /* what ctr_match_json_to refuses, *len untouched */
       char one;
@@ -311,6 +344,7 @@ static int compare_lines(const ctr_match *m, void *ud)
     ctr_free(got);
     free(want);
   }
+  free(saved);
   return 0;
 }
 
@@ -662,6 +696,38 @@ static int fail_each_allocation(const ctr_match *m, void *ud)
       }
       free(buf);
     }
+    /* Saving allocates nothing (the match rendered); the saved line's
+     * allocations each failing in turn give CTR_ENOMEM, then the line. */
+    size_t saved_len = 0;
+    g_count = 0;
+    g_fail_at = 1;
+    g_failed = false;
+    g_armed = true;
+    cr_assert_eq(ctr_match_save(m, NULL, 0, &saved_len), CTR_OK);
+    g_armed = false;
+    cr_assert(!g_failed, "ctr_match_save allocated");
+    unsigned char *saved = save_match(m, &saved_len);
+    for (long k = 1;; k++) {
+      char sentinel[] = "untouched", *got = sentinel;
+      size_t len = 12345;
+      g_count = 0;
+      g_fail_at = k;
+      g_failed = false;
+      g_armed = true;
+      int rc = ctr_saved_json(saved, saved_len, flag_sets[f], &got, &len);
+      g_armed = false;
+      if (g_failed) {
+        cr_assert_eq(rc, CTR_ENOMEM, "allocation %ld failed, rc %d", k, rc);
+        cr_assert(got == sentinel && len == 12345);
+        s->lines++;
+        continue;
+      }
+      cr_assert_eq(rc, CTR_OK);
+      cr_assert(len == want_len && memcmp(got, line, len) == 0);
+      ctr_free(got);
+      break;
+    }
+    free(saved);
     ctr_free(line);
   }
   return 0;
@@ -711,6 +777,186 @@ Test(render_json, every_allocation_failing_in_turn_gives_enomem_and_nothing_else
   ctr_ruleset_unref(rs);
   free(rules.s);
   free(t.s);
+}
+
+/* ------------------------------------------------------------ saved matches */
+
+typedef struct kept {
+  unsigned char *saved[64];
+  size_t saved_len[64];
+  char *line[64];
+  size_t n, alerts;
+} kept;
+
+/* Keeps the first 64 matches saved, with their line (CTR_JSON_EVENT_ID). */
+static int keep_saved(const ctr_match *m, void *ud)
+{
+  kept *k = ud;
+  k->alerts++;
+  if (k->n < 64) {
+    k->saved[k->n] = save_match(m, &k->saved_len[k->n]);
+    cr_assert_eq(ctr_match_json(m, CTR_JSON_EVENT_ID, &k->line[k->n], NULL), CTR_OK);
+    k->n++;
+  }
+  return 0;
+}
+
+static void keep_from(kept *k, const char *yaml)
+{
+  ctr_ruleset *rs = compile_with(tu_tests("bench/rules/falco_upstream_rules.yaml"), yaml);
+  size_t len;
+  char *buf = tu_read(tu_shared("records.ndjson"), &len);
+  ctr_scanner *sc;
+  cr_assert_eq(ctr_scanner_new(rs, keep_saved, k, &sc), CTR_OK);
+  ctr_scanner_feed(sc, buf, len);
+  ctr_scanner_finish(sc);
+  ctr_scanner_free(sc);
+  ctr_ruleset_unref(rs); /* the saved bytes borrow nothing of either */
+  free(buf);
+  cr_assert_geq(k->n, 20, "%zu alerts saved", k->n);
+}
+
+static void kept_free(kept *k)
+{
+  for (size_t i = 0; i < k->n; i++) {
+    free(k->saved[i]);
+    ctr_free(k->line[i]);
+  }
+}
+
+Test(render_json, a_saved_match_gives_its_line_after_the_scanner_and_ruleset_are_freed_wherever_its_bytes_move)
+{
+  kept k = {0};
+  keep_from(&k, ADVERSARIAL_RULES);
+  for (size_t i = 0; i < k.n; i++) {
+    /* moved to an odd address: the bytes hold no pointer and need no alignment */
+    unsigned char *moved = malloc(k.saved_len[i] + 1);
+    memcpy(moved + 1, k.saved[i], k.saved_len[i]);
+    memset(k.saved[i], 0xa5, k.saved_len[i]);
+    check_saved(moved + 1, k.saved_len[i], CTR_JSON_EVENT_ID, k.line[i], strlen(k.line[i]));
+    free(moved);
+  }
+  kept_free(&k);
+}
+
+/* At every cap around the block's size: the size, and the block whole
+ * when it fits; nothing at all written when it does not, nothing beyond
+ * cap ever; the arguments refused, *len untouched. */
+static int save_at_every_cap(const ctr_match *m, void *ud)
+{
+  int *checked = ud;
+  if ((*checked)++)
+    return 0;
+  size_t want_len;
+  unsigned char *want = save_match(m, &want_len);
+  enum { GUARD = 16 };
+  for (size_t cap = 0; cap <= want_len + 1; cap++) {
+    unsigned char *buf = malloc(cap + GUARD);
+    memset(buf, 0x5a, cap + GUARD);
+    size_t len = 777;
+    cr_assert_eq(ctr_match_save(m, cap ? buf : NULL, cap, &len), CTR_OK);
+    cr_assert_eq(len, want_len);
+    size_t whole = want_len <= cap ? want_len : 0;
+    cr_assert(memcmp(buf, want, whole) == 0, "cap %zu", cap);
+    for (size_t i = whole; i < cap + GUARD; i++)
+      cr_assert_eq(buf[i], 0x5a, "cap %zu: byte %zu written", cap, i);
+    free(buf);
+  }
+  size_t n = 777;
+  unsigned char one;
+  cr_assert_eq(ctr_match_save(NULL, &one, 1, &n), CTR_EINVAL);
+  cr_assert_eq(ctr_match_save(m, NULL, 5, &n), CTR_EINVAL);
+  cr_assert_eq(ctr_match_save(m, &one, 1, NULL), CTR_EINVAL);
+  cr_assert_eq(n, 777);
+  char *line = NULL;
+  cr_assert_eq(ctr_saved_json(NULL, want_len, 0, &line, &n), CTR_EINVAL);
+  cr_assert_eq(ctr_saved_json(want, want_len, 0, NULL, &n), CTR_EINVAL);
+  cr_assert_eq(ctr_saved_json(want, want_len, CTR__JSON_ALL + 1, &line, &n), CTR_EINVAL);
+  cr_assert_eq(ctr_saved_json_to(want, want_len, 0, NULL, 5, &n), CTR_EINVAL);
+  cr_assert_eq(ctr_saved_json_to(want, want_len, 0, (char *)&one, 1, NULL), CTR_EINVAL);
+  cr_assert(line == NULL && n == 777);
+  free(want);
+  return 0;
+}
+
+Test(render_json, ctr_match_save_writes_the_whole_block_or_nothing_within_cap_and_refuses_bad_arguments)
+{
+  ctr_ruleset *rs = compile_with(NULL, ADVERSARIAL_RULES);
+  size_t len;
+  char *buf = tu_read(tu_shared("records.ndjson"), &len);
+  int checked = 0;
+  ctr_scanner *sc;
+  cr_assert_eq(ctr_scanner_new(rs, save_at_every_cap, &checked, &sc), CTR_OK);
+  ctr_scanner_feed(sc, buf, len);
+  ctr_scanner_finish(sc);
+  ctr_scanner_free(sc);
+  cr_assert_gt(checked, 0);
+  ctr_ruleset_unref(rs);
+  free(buf);
+}
+
+/* Saved bytes damaged as a caller's memory may damage them: every prefix,
+ * a byte more, every byte changed three ways, every word set to values that
+ * overflow or point past the end. Refused (CTR_EINVAL), or a line written
+ * within what was saved; never a read outside the bytes (ASan and UBSan
+ * run this in the test command). */
+Test(render_json, damaged_saved_bytes_are_refused_or_give_a_line_never_a_read_outside_them)
+{
+  kept k = {0};
+  keep_from(&k, ADVERSARIAL_RULES);
+  size_t refused = 0, written = 0;
+  for (size_t i = 0; i < k.n && i < 12; i++) {
+    size_t n = k.saved_len[i];
+    /* each case in memory of its own size, so that ASan sees a read past it */
+    for (size_t cut = 0; cut < n; cut++) {
+      unsigned char *p = malloc(cut ? cut : 1);
+      memcpy(p, k.saved[i], cut);
+      char *line = NULL;
+      cr_assert_eq(ctr_saved_json(p, cut, 0, &line, NULL), CTR_EINVAL, "cut to %zu of %zu bytes", cut, n);
+      free(p);
+    }
+    unsigned char *longer = malloc(n + 1);
+    memcpy(longer, k.saved[i], n);
+    longer[n] = 0;
+    char *line = NULL;
+    cr_assert_eq(ctr_saved_json(longer, n + 1, 0, &line, NULL), CTR_EINVAL);
+    free(longer);
+    static const unsigned char flips[] = {0x01, 0x80, 0xff};
+    for (size_t at = 0; at < n; at++)
+      for (size_t f = 0; f < sizeof flips; f++) {
+        unsigned char *p = malloc(n);
+        memcpy(p, k.saved[i], n);
+        p[at] ^= flips[f];
+        size_t len = 0;
+        int rc = ctr_saved_json(p, n, CTR__JSON_ALL, &line, &len);
+        cr_assert(rc == CTR_EINVAL || rc == CTR_OK, "byte %zu ^ %#x: rc %d", at, flips[f], rc);
+        if (rc == CTR_OK) {
+          cr_assert_eq(line[len], '\0'); /* a damaged 'u' value may hold any byte: no strlen */
+          ctr_free(line);
+          written++;
+        } else {
+          refused++;
+        }
+        free(p);
+      }
+    static const uint64_t words[] = {UINT64_MAX, UINT64_MAX - 7, (uint64_t)1 << 62, (uint64_t)1 << 32, 0};
+    for (size_t at = 0; at + 8 <= n; at += 8)
+      for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
+        unsigned char *p = malloc(n);
+        memcpy(p, k.saved[i], n);
+        uint64_t v = words[w] ? words[w] : (uint64_t)n;
+        memcpy(p + at, &v, 8);
+        int rc = ctr_saved_json(p, n, 0, &line, NULL);
+        cr_assert(rc == CTR_EINVAL || rc == CTR_OK, "word %zu = %#llx: rc %d", at / 8, (unsigned long long)v, rc);
+        if (rc == CTR_OK)
+          ctr_free(line);
+        free(p);
+      }
+  }
+  /* most damage is refused; a changed byte of text gives a line of its own */
+  cr_assert_gt(refused, 0);
+  cr_assert_gt(written, 0);
+  kept_free(&k);
 }
 
 /* ------------------------------------------------------------ the escaper */

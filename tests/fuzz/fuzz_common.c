@@ -119,6 +119,23 @@ ctr_ruleset *fuzz_compile(const char *yaml, size_t len, int with_rds)
   return rs;
 }
 
+/* The match saved (ctr_match_save) gives the line ctr_match_json gave. */
+static void same_saved_line(const ctr_match *m, const char *json, size_t json_len)
+{
+  size_t n = 0, line_len = 0;
+  if (ctr_match_save(m, NULL, 0, &n) != CTR_OK)
+    fuzz_fail("ctr_match_save failed");
+  void *saved = malloc(n ? n : 1);
+  char *line = NULL;
+  if (!saved || ctr_match_save(m, saved, n, &n) != CTR_OK ||
+      ctr_saved_json(saved, n, 0, &line, &line_len) != CTR_OK)
+    fuzz_fail("saving the match or its line failed");
+  if (line_len != json_len || memcmp(line, json, json_len) != 0)
+    fuzz_fail("the saved match's line differs from ctr_match_json's");
+  ctr_free(line);
+  free(saved);
+}
+
 int fuzz_on_match(const ctr_match *m, void *user_data)
 {
   fuzz_digest *dg = user_data;
@@ -218,6 +235,7 @@ int fuzz_on_match_any_order(const ctr_match *m, void *user_data)
     case READ_JSON:
       if (ctr_match_json(m, 0, &json, &json_len) != CTR_OK || !json || strlen(json) != json_len)
         fuzz_fail("ctr_match_json failed");
+      same_saved_line(m, json, json_len);
       break;
     }
   }

@@ -93,24 +93,29 @@ typedef long long swig_type_63;
 typedef long long swig_type_64;
 typedef long long swig_type_65;
 typedef long long swig_type_66;
-typedef _gostring_ swig_type_67;
+typedef long long swig_type_67;
 typedef _gostring_ swig_type_68;
 typedef long long swig_type_69;
-typedef _gostring_ swig_type_70;
+typedef long long swig_type_70;
 typedef long long swig_type_71;
-typedef _goslice_ swig_type_72;
-typedef long long swig_type_73;
-typedef _gostring_ swig_type_74;
-typedef _goslice_ swig_type_75;
+typedef _gostring_ swig_type_72;
+typedef _gostring_ swig_type_73;
+typedef long long swig_type_74;
+typedef _gostring_ swig_type_75;
 typedef long long swig_type_76;
-typedef long long swig_type_77;
-typedef _goslice_ swig_type_78;
-typedef long long swig_type_79;
-typedef long long swig_type_80;
-typedef _gostring_ swig_type_81;
+typedef _goslice_ swig_type_77;
+typedef long long swig_type_78;
+typedef _gostring_ swig_type_79;
+typedef _goslice_ swig_type_80;
+typedef long long swig_type_81;
 typedef long long swig_type_82;
-typedef long long swig_type_83;
-typedef _goslice_ swig_type_84;
+typedef _goslice_ swig_type_83;
+typedef long long swig_type_84;
+typedef long long swig_type_85;
+typedef _gostring_ swig_type_86;
+typedef long long swig_type_87;
+typedef long long swig_type_88;
+typedef _goslice_ swig_type_89;
 extern void _wrap_Swig_free_capi_5db4c4b605dee537(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_capi_5db4c4b605dee537(swig_intgo arg1);
 extern swig_intgo _wrap_CTR_VERSION_HEX_capi_5db4c4b605dee537(void);
@@ -202,12 +207,15 @@ extern swig_intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_5db4c4b605dee537(void);
 extern swig_intgo _wrap_CTR_JSON_NO_TAGS_capi_5db4c4b605dee537(void);
 extern swig_intgo _wrap_CTR_JSON_TIME_ISO8601_capi_5db4c4b605dee537(void);
 extern swig_intgo _wrap_CTR__JSON_ALL_capi_5db4c4b605dee537(void);
+extern swig_intgo _wrap_ctr_match_save_capi_5db4c4b605dee537(uintptr_t arg1, uintptr_t arg2, swig_type_65 arg3);
+extern swig_intgo _wrap_ctr_saved_json_capi_5db4c4b605dee537(uintptr_t arg1, swig_type_66 arg2, swig_intgo arg3, swig_voidp arg4);
+extern swig_intgo _wrap_ctr_saved_json_to_capi_5db4c4b605dee537(uintptr_t arg1, swig_type_67 arg2, swig_intgo arg3, swig_type_68 arg4, swig_type_69 arg5);
 extern swig_intgo _wrap_ctr_record_error_status_capi_5db4c4b605dee537(uintptr_t arg1);
-extern swig_type_65 _wrap_ctr_record_error_index_capi_5db4c4b605dee537(uintptr_t arg1);
-extern swig_type_66 _wrap_ctr_record_error_offset_capi_5db4c4b605dee537(uintptr_t arg1);
-extern swig_type_67 _wrap_ctr_record_error_message_capi_5db4c4b605dee537(uintptr_t arg1);
+extern swig_type_70 _wrap_ctr_record_error_index_capi_5db4c4b605dee537(uintptr_t arg1);
+extern swig_type_71 _wrap_ctr_record_error_offset_capi_5db4c4b605dee537(uintptr_t arg1);
+extern swig_type_72 _wrap_ctr_record_error_message_capi_5db4c4b605dee537(uintptr_t arg1);
 extern swig_intgo _wrap_ctr_record_error_evaluated_capi_5db4c4b605dee537(uintptr_t arg1);
-extern swig_type_68 _wrap_ctr_record_error_text_capi_5db4c4b605dee537(uintptr_t arg1);
+extern swig_type_73 _wrap_ctr_record_error_text_capi_5db4c4b605dee537(uintptr_t arg1);
 extern swig_intgo _wrap_CTR_FORMAT_AUTO_capi_5db4c4b605dee537(void);
 extern swig_intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_5db4c4b605dee537(void);
 extern swig_intgo _wrap_CTR_SCAN_NO_INDEX_capi_5db4c4b605dee537(void);
@@ -229,8 +237,8 @@ extern swig_intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_5db4c4b605dee537(void);
 extern swig_intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_5db4c4b605dee537(void);
 extern swig_intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_5db4c4b605dee537(void);
 extern swig_intgo _wrap_CTR_LIMIT__COUNT_capi_5db4c4b605dee537(void);
-extern swig_type_69 _wrap_ctr_limit_default_capi_5db4c4b605dee537(swig_intgo arg1);
-extern swig_type_70 _wrap_ctr_limit_name_capi_5db4c4b605dee537(swig_intgo arg1);
+extern swig_type_74 _wrap_ctr_limit_default_capi_5db4c4b605dee537(swig_intgo arg1);
+extern swig_type_75 _wrap_ctr_limit_name_capi_5db4c4b605dee537(swig_intgo arg1);
 extern swig_intgo _wrap_CTR_STAT_BYTES_capi_5db4c4b605dee537(void);
 extern swig_intgo _wrap_CTR_STAT_RECORDS_capi_5db4c4b605dee537(void);
 extern swig_intgo _wrap_CTR_STAT_MATCHES_capi_5db4c4b605dee537(void);
@@ -241,23 +249,23 @@ extern swig_intgo _wrap_CTR_STAT_INCOMPLETE_capi_5db4c4b605dee537(void);
 extern swig_intgo _wrap_CTR_STAT__COUNT_capi_5db4c4b605dee537(void);
 extern void _wrap_ctr_scanner_free_capi_5db4c4b605dee537(uintptr_t arg1);
 extern swig_intgo _wrap_ctr_scanner_set_flags_capi_5db4c4b605dee537(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_ctr_scanner_set_limit_capi_5db4c4b605dee537(uintptr_t arg1, swig_intgo arg2, swig_type_71 arg3);
-extern swig_intgo _wrap_ctr_scanner_feed_capi_5db4c4b605dee537(uintptr_t arg1, swig_type_72 arg2);
+extern swig_intgo _wrap_ctr_scanner_set_limit_capi_5db4c4b605dee537(uintptr_t arg1, swig_intgo arg2, swig_type_76 arg3);
+extern swig_intgo _wrap_ctr_scanner_feed_capi_5db4c4b605dee537(uintptr_t arg1, swig_type_77 arg2);
 extern swig_intgo _wrap_ctr_scanner_finish_capi_5db4c4b605dee537(uintptr_t arg1);
 extern void _wrap_ctr_scanner_reset_capi_5db4c4b605dee537(uintptr_t arg1);
-extern swig_type_73 _wrap_ctr_scanner_stat_capi_5db4c4b605dee537(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_74 _wrap_ctr_scanner_last_error_capi_5db4c4b605dee537(uintptr_t arg1);
+extern swig_type_78 _wrap_ctr_scanner_stat_capi_5db4c4b605dee537(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_79 _wrap_ctr_scanner_last_error_capi_5db4c4b605dee537(uintptr_t arg1);
 extern uintptr_t _wrap_ctrgo_ctx_new_capi_5db4c4b605dee537(swig_intgo arg1, swig_intgo arg2);
 extern void _wrap_ctrgo_ctx_free_capi_5db4c4b605dee537(uintptr_t arg1);
 extern swig_intgo _wrap_ctrgo_ctx_oom_capi_5db4c4b605dee537(uintptr_t arg1);
-extern swig_intgo _wrap_ctrgo_scanner_new_capi_5db4c4b605dee537(uintptr_t arg1, uintptr_t arg2, swig_type_75 arg3);
+extern swig_intgo _wrap_ctrgo_scanner_new_capi_5db4c4b605dee537(uintptr_t arg1, uintptr_t arg2, swig_type_80 arg3);
 extern void _wrap_ctrgo_queue_clear_capi_5db4c4b605dee537(uintptr_t arg1);
 extern void _wrap_ctrgo_pool_free_capi_5db4c4b605dee537(uintptr_t arg1);
-extern swig_intgo _wrap_ctrgo_pool_new_capi_5db4c4b605dee537(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_type_76 arg4, swig_type_77 arg5, swig_type_78 arg6);
-extern swig_intgo _wrap_ctrgo_pool_set_limit_capi_5db4c4b605dee537(uintptr_t arg1, swig_intgo arg2, swig_type_79 arg3);
-extern swig_intgo _wrap_ctrgo_pool_path_capi_5db4c4b605dee537(uintptr_t arg1, swig_type_80 arg2, swig_type_81 arg3);
+extern swig_intgo _wrap_ctrgo_pool_new_capi_5db4c4b605dee537(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_type_81 arg4, swig_type_82 arg5, swig_type_83 arg6);
+extern swig_intgo _wrap_ctrgo_pool_set_limit_capi_5db4c4b605dee537(uintptr_t arg1, swig_intgo arg2, swig_type_84 arg3);
+extern swig_intgo _wrap_ctrgo_pool_path_capi_5db4c4b605dee537(uintptr_t arg1, swig_type_85 arg2, swig_type_86 arg3);
 extern swig_intgo _wrap_ctrgo_pool_start_capi_5db4c4b605dee537(uintptr_t arg1);
-extern swig_type_82 _wrap_ctrgo_pool_take_capi_5db4c4b605dee537(uintptr_t arg1, swig_type_83 arg2, swig_type_84 arg3);
+extern swig_type_87 _wrap_ctrgo_pool_take_capi_5db4c4b605dee537(uintptr_t arg1, swig_type_88 arg2, swig_type_89 arg3);
 extern swig_intgo _wrap_ctrgo_pool_failed_capi_5db4c4b605dee537(uintptr_t arg1);
 extern void _wrap_ctrgo_pool_cancel_capi_5db4c4b605dee537(uintptr_t arg1);
 #undef intgo
@@ -1106,6 +1114,39 @@ func _swig_getCTR__JSON_ALL() (_swig_ret Ctr_json_flag) {
 }
 
 var CTR__JSON_ALL Ctr_json_flag = _swig_getCTR__JSON_ALL()
+func Ctr_match_save(arg1 Struct_SS_ctr_match, arg2 uintptr, arg3 int64) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (int)(C._wrap_ctr_match_save_capi_5db4c4b605dee537(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_65(_swig_i_2)))
+	return swig_r
+}
+
+func Ctr_saved_json(arg1 uintptr, arg2 int64, arg3 uint, arg4 *string) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r = (int)(C._wrap_ctr_saved_json_capi_5db4c4b605dee537(C.uintptr_t(_swig_i_0), C.swig_type_66(_swig_i_1), C.swig_intgo(_swig_i_2), C.swig_voidp(_swig_i_3)))
+	return swig_r
+}
+
+func Ctr_saved_json_to(arg1 uintptr, arg2 int64, arg3 uint, arg4 string, arg5 int64) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	_swig_i_4 := arg5
+	swig_r = (int)(C._wrap_ctr_saved_json_to_capi_5db4c4b605dee537(C.uintptr_t(_swig_i_0), C.swig_type_67(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_68)(unsafe.Pointer(&_swig_i_3)), C.swig_type_69(_swig_i_4)))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg4
+	}
+	return swig_r
+}
+
 func Ctr_record_error_status(arg1 Struct_SS_ctr_record_error) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
@@ -1396,7 +1437,7 @@ func Ctr_scanner_set_limit(arg1 Struct_SS_ctr_scanner, arg2 int, arg3 uint64) (_
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_ctr_scanner_set_limit_capi_5db4c4b605dee537(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_71(_swig_i_2)))
+	swig_r = (int)(C._wrap_ctr_scanner_set_limit_capi_5db4c4b605dee537(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_76(_swig_i_2)))
 	return swig_r
 }
 
@@ -1404,7 +1445,7 @@ func Ctr_scanner_feed(arg1 Struct_SS_ctr_scanner, arg2 []byte) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_ctr_scanner_feed_capi_5db4c4b605dee537(C.uintptr_t(_swig_i_0), *(*C.swig_type_72)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_ctr_scanner_feed_capi_5db4c4b605dee537(C.uintptr_t(_swig_i_0), *(*C.swig_type_77)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1466,7 +1507,7 @@ func Ctrgo_scanner_new(arg1 Struct_SS_ctr_ruleset, arg2 Struct_SS_ctrgo_ctx, arg
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_ctrgo_scanner_new_capi_5db4c4b605dee537(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_75)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_ctrgo_scanner_new_capi_5db4c4b605dee537(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_80)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -1491,7 +1532,7 @@ func Ctrgo_pool_new(arg1 Struct_SS_ctr_ruleset, arg2 uint, arg3 int, arg4 int64,
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r = (int)(C._wrap_ctrgo_pool_new_capi_5db4c4b605dee537(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2), C.swig_type_76(_swig_i_3), C.swig_type_77(_swig_i_4), *(*C.swig_type_78)(unsafe.Pointer(&_swig_i_5))))
+	swig_r = (int)(C._wrap_ctrgo_pool_new_capi_5db4c4b605dee537(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2), C.swig_type_81(_swig_i_3), C.swig_type_82(_swig_i_4), *(*C.swig_type_83)(unsafe.Pointer(&_swig_i_5))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg6
 	}
@@ -1503,7 +1544,7 @@ func Ctrgo_pool_set_limit(arg1 Struct_SS_ctrgo_pool, arg2 int, arg3 uint64) (_sw
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_ctrgo_pool_set_limit_capi_5db4c4b605dee537(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_79(_swig_i_2)))
+	swig_r = (int)(C._wrap_ctrgo_pool_set_limit_capi_5db4c4b605dee537(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_84(_swig_i_2)))
 	return swig_r
 }
 
@@ -1512,7 +1553,7 @@ func Ctrgo_pool_path(arg1 Struct_SS_ctrgo_pool, arg2 int64, arg3 string) (_swig_
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_ctrgo_pool_path_capi_5db4c4b605dee537(C.uintptr_t(_swig_i_0), C.swig_type_80(_swig_i_1), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_ctrgo_pool_path_capi_5db4c4b605dee537(C.uintptr_t(_swig_i_0), C.swig_type_85(_swig_i_1), *(*C.swig_type_86)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -1531,7 +1572,7 @@ func Ctrgo_pool_take(arg1 Struct_SS_ctrgo_pool, arg2 int64, arg3 []byte) (_swig_
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_ctrgo_pool_take_capi_5db4c4b605dee537(C.uintptr_t(_swig_i_0), C.swig_type_83(_swig_i_1), *(*C.swig_type_84)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_ctrgo_pool_take_capi_5db4c4b605dee537(C.uintptr_t(_swig_i_0), C.swig_type_88(_swig_i_1), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}

@@ -2517,6 +2517,88 @@ intgo _wrap_CTR__JSON_ALL_capi_5db4c4b605dee537() {
 }
 
 
+intgo _wrap_ctr_match_save_capi_5db4c4b605dee537(struct ctr_match *_swig_go_0, void *_swig_go_1, long long _swig_go_2) {
+  ctr_match *arg1 = 0 ;
+  void *arg2 = 0 ;
+  size_t arg3 ;
+  size_t *arg4 = 0 ;
+  size_t len_temp4 ;
+  int result;
+  intgo _swig_go_result;
+  
+  
+  len_temp4 = 0;
+  arg4 = &len_temp4;
+  
+  arg1 = *(ctr_match **)&_swig_go_0; 
+  arg2 = *(void **)&_swig_go_1; 
+  arg3 = (size_t)_swig_go_2; 
+  
+  result = (int)ctr_match_save((struct ctr_match const *)arg1,arg2,arg3,arg4);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_ctr_saved_json_capi_5db4c4b605dee537(void *_swig_go_0, long long _swig_go_1, intgo _swig_go_2, _gostring_* _swig_go_3) {
+  void *arg1 = 0 ;
+  size_t arg2 ;
+  unsigned int arg3 ;
+  char **arg4 = 0 ;
+  size_t *arg5 = 0 ;
+  size_t len_temp5 ;
+  int result;
+  intgo _swig_go_result;
+  
+  
+  len_temp5 = 0;
+  arg5 = &len_temp5;
+  
+  arg1 = *(void **)&_swig_go_0; 
+  arg2 = (size_t)_swig_go_1; 
+  arg3 = (unsigned int)_swig_go_2; 
+  arg4 = *(char ***)&_swig_go_3; 
+  
+  result = (int)ctr_saved_json((void const *)arg1,arg2,arg3,arg4,arg5);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_ctr_saved_json_to_capi_5db4c4b605dee537(void *_swig_go_0, long long _swig_go_1, intgo _swig_go_2, _gostring_ _swig_go_3, long long _swig_go_4) {
+  void *arg1 = 0 ;
+  size_t arg2 ;
+  unsigned int arg3 ;
+  char *arg4 = 0 ;
+  size_t arg5 ;
+  size_t *arg6 = 0 ;
+  char *temp4 ;
+  size_t len_temp6 ;
+  int result;
+  intgo _swig_go_result;
+  
+  
+  len_temp6 = 0;
+  arg6 = &len_temp6;
+  
+  arg1 = *(void **)&_swig_go_0; 
+  arg2 = (size_t)_swig_go_1; 
+  arg3 = (unsigned int)_swig_go_2; 
+  
+  temp4 = (char *)malloc(_swig_go_3.n + 1);
+  memcpy(temp4, _swig_go_3.p, _swig_go_3.n);
+  temp4[_swig_go_3.n] = '\0';
+  arg4 = (char *)temp4;
+  
+  arg5 = (size_t)_swig_go_4; 
+  
+  result = (int)ctr_saved_json_to((void const *)arg1,arg2,arg3,arg4,arg5,arg6);
+  _swig_go_result = result; 
+  free((char *)arg4); 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_ctr_record_error_status_capi_5db4c4b605dee537(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
