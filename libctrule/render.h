@@ -75,6 +75,10 @@ typedef struct ctr__json_rule {
   size_t head_len;
   const char *tags; /* `,"tags":[...]`: sorted, each once, escaped */
   size_t tags_len;
+  /* All of the above as ctr_match_save writes it into every saved match of
+   * the rule (render_saved.c), made once with the rest. */
+  const unsigned char *saved;
+  size_t saved_len;
 } ctr__json_rule;
 
 /* The constant part of the JSON line of a rule named `name` (borrowed while
@@ -103,6 +107,10 @@ typedef struct ctr__line_src {
   const size_t *value_off, *value_len;
   int64_t time_ns;
 } ctr__line_src;
+
+/* render_saved.c: jr's part of every saved match of its rule, into
+ * jr->saved (in pool). CTR_OK or CTR_ENOMEM. */
+int ctr__saved_rule_make(ctr__arena *pool, ctr__json_rule *jr);
 
 /* The line source of m (during its callback): CTR_OK, or CTR_ENOMEM when
  * rendering the match ran out of memory. */

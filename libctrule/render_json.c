@@ -407,7 +407,7 @@ const ctr__json_rule *ctr__json_rule_make(ctr__arena *pool, const char *name, in
   free(b.data);
   free(order);
   free(key_at);
-  return text ? jr : NULL;
+  return text && ctr__saved_rule_make(pool, jr) == CTR_OK ? jr : NULL;
 }
 
 /* ------------------------------------------------------------ time */

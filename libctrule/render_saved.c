@@ -4,20 +4,22 @@
  * (ctr__json_rule), saved into the caller's memory as one block without
  * pointers, and read back into a ctr__line_src.
  *
- * Why: a binding that builds an object per alert made every alert's line
+ * Why: a binding that builds an object per alert wrote every alert's line
  * whether it was read or not, about a third of what an alert cost it
- * (docs/performance.md, stop 23); saved, the line is made only when asked
- * for, and the bytes live in the binding's own memory (a Python bytes
+ * (docs/performance.md, stop 23); saved, the line is written only when
+ * asked for, and the bytes live in the binding's own memory (a Python bytes
  * object, a Go slice) with nothing to free and no ruleset to keep alive.
  *
- * The block, native-endian, 64-bit words then bytes:
- *   magic, time_ns, nkeys, extra_before[3], extra_named (bits),
- *   the lengths of: priority, head, tags, source, hostname, event id
- *     (NONE: absent), kinds, output, values;
- *   per key: its text's length, field | time << 32;
+ * The block, native-endian 64-bit words, then bytes:
+ *   magic, time_ns, the lengths of: the rule's part, source, hostname,
+ *     event id (NONE: absent), kinds, output, values;
+ *   the rule's part, the same in every block of the rule (made once, when
+ *     the rule is compiled: ctr__saved_rule_make):
+ *     nkeys, extra_before[3], extra_named (bits), the lengths of priority,
+ *     head and tags; per key its text's length and field | time << 32;
+ *     then the bytes of priority, head, tags and each key's text;
  *   per value: its offset in values (NONE: absent), its length;
- *   then the bytes: priority, head, tags, each key's text, source,
- *   hostname, event id, kinds, output, values.
+ *   the bytes of source, hostname, event id, kinds, output, values.
  * Saved bytes are held in the caller's memory, where anything may happen
  * to them: every count, length and offset is checked before it is used. */
 #include "render.h"
@@ -28,65 +30,60 @@
 #define SAVED_MAGIC 0x3130766173727463u /* "ctrsav01": this layout */
 #define NONE UINT64_MAX
 
-enum {
-  W_MAGIC, W_TIME, W_NKEYS, W_EXTRA_BEFORE, W_EXTRA_NAMED = W_EXTRA_BEFORE + CTR__JSON_NEXTRA,
-  W_PRIO_LEN, W_HEAD_LEN, W_TAGS_LEN, W_SOURCE_LEN, W_HOSTNAME_LEN, W_ID_LEN, W_KINDS_LEN, W_OUTPUT_LEN,
-  W_VALUES_LEN, W__COUNT
-};
-#define WORDS_PER_KEY 4u /* a key's two, its value's two */
+/* The block's words. */
+enum { W_MAGIC, W_TIME, W_RULE_LEN, W_SOURCE_LEN, W_HOSTNAME_LEN, W_ID_LEN, W_KINDS_LEN, W_OUTPUT_LEN, W_VALUES_LEN,
+       W__COUNT };
+/* The rule's part's words. */
+enum { R_NKEYS, R_EXTRA_BEFORE, R_EXTRA_NAMED = R_EXTRA_BEFORE + CTR__JSON_NEXTRA, R_PRIO_LEN, R_HEAD_LEN, R_TAGS_LEN,
+       R__COUNT };
+#define WORDS_PER_KEY 2u   /* in the rule's part */
+#define WORDS_PER_VALUE 2u /* in the block */
+
+static unsigned char *put_word(unsigned char *p, uint64_t v)
+{
+  memcpy(p, &v, 8);
+  return p + 8;
+}
+
+static unsigned char *put_bytes(unsigned char *p, const void *src, size_t n)
+{
+  if (n)
+    memcpy(p, src, n);
+  return p + n;
+}
 
 /* ------------------------------------------------------------ saving */
 
-typedef struct saver {
-  unsigned char *p; /* NULL: only counting */
-  size_t at, cap;
-} saver;
-
-static void save_bytes(saver *s, const void *src, size_t n)
+int ctr__saved_rule_make(ctr__arena *pool, ctr__json_rule *jr)
 {
-  if (s->p && n && s->at + n <= s->cap)
-    memcpy(s->p + s->at, src, n);
-  s->at += n;
-}
-
-static void save_word(saver *s, uint64_t v) { save_bytes(s, &v, 8); }
-
-/* The block into s (counted only, or written when it fits). */
-static void save_line_src(saver *s, const ctr__line_src *x)
-{
-  const ctr__json_rule *jr = x->jr;
+  size_t n = 8 * (R__COUNT + WORDS_PER_KEY * jr->nkeys) + jr->prio_len + jr->head_len + jr->tags_len;
+  for (size_t k = 0; k < jr->nkeys; k++)
+    n += jr->keys[k].len;
+  unsigned char *b = ctr__arena_alloc(pool, n ? n : 1), *p = b;
+  if (!b)
+    return CTR_ENOMEM;
   uint64_t named = 0;
   for (int e = 0; e < CTR__JSON_NEXTRA; e++)
     named |= (uint64_t)jr->extra_named[e] << e;
-  uint64_t w[W__COUNT] = {
-      [W_MAGIC] = SAVED_MAGIC, [W_TIME] = (uint64_t)x->time_ns, [W_NKEYS] = jr->nkeys,
-      [W_EXTRA_NAMED] = named, [W_PRIO_LEN] = jr->prio_len, [W_HEAD_LEN] = jr->head_len,
-      [W_TAGS_LEN] = jr->tags_len, [W_SOURCE_LEN] = x->source_len, [W_HOSTNAME_LEN] = x->hostname_len,
-      [W_ID_LEN] = x->event_id ? x->event_id_len : NONE, [W_KINDS_LEN] = x->kinds_len,
-      [W_OUTPUT_LEN] = x->output_len, [W_VALUES_LEN] = x->values_len};
+  p = put_word(p, jr->nkeys);
   for (int e = 0; e < CTR__JSON_NEXTRA; e++)
-    w[W_EXTRA_BEFORE + e] = jr->extra_before[e];
-  save_bytes(s, w, sizeof w);
+    p = put_word(p, jr->extra_before[e]);
+  p = put_word(p, named);
+  p = put_word(p, jr->prio_len);
+  p = put_word(p, jr->head_len);
+  p = put_word(p, jr->tags_len);
   for (size_t k = 0; k < jr->nkeys; k++) {
-    save_word(s, jr->keys[k].len);
-    save_word(s, jr->keys[k].field | (uint64_t)jr->keys[k].time << 32);
+    p = put_word(p, jr->keys[k].len);
+    p = put_word(p, jr->keys[k].field | (uint64_t)jr->keys[k].time << 32);
   }
-  for (size_t i = 0; i < jr->nkeys; i++) {
-    save_word(s, x->value_off[i] == (size_t)-1 ? NONE : x->value_off[i]);
-    save_word(s, x->value_off[i] == (size_t)-1 ? 0 : x->value_len[i]);
-  }
-  save_bytes(s, jr->prio, jr->prio_len);
-  save_bytes(s, jr->head, jr->head_len);
-  save_bytes(s, jr->tags, jr->tags_len);
+  p = put_bytes(p, jr->prio, jr->prio_len);
+  p = put_bytes(p, jr->head, jr->head_len);
+  p = put_bytes(p, jr->tags, jr->tags_len);
   for (size_t k = 0; k < jr->nkeys; k++)
-    save_bytes(s, jr->keys[k].text, jr->keys[k].len);
-  save_bytes(s, x->source, x->source_len);
-  save_bytes(s, x->hostname, x->hostname_len);
-  if (x->event_id)
-    save_bytes(s, x->event_id, x->event_id_len);
-  save_bytes(s, x->kinds, x->kinds_len);
-  save_bytes(s, x->output, x->output_len);
-  save_bytes(s, x->values, x->values_len);
+    p = put_bytes(p, jr->keys[k].text, jr->keys[k].len);
+  jr->saved = b;
+  jr->saved_len = n;
+  return CTR_OK;
 }
 
 CTR_API int ctr_match_save(const ctr_match *m, void *buf, size_t cap, size_t *len)
@@ -97,13 +94,35 @@ CTR_API int ctr_match_save(const ctr_match *m, void *buf, size_t cap, size_t *le
   int rc = ctr__line_src_of(m, &x);
   if (rc != CTR_OK)
     return rc;
-  saver count = {0};
-  save_line_src(&count, &x);
-  if (count.at <= cap) { /* whole or not at all: a cut block is no use */
-    saver s = {buf, 0, cap};
-    save_line_src(&s, &x);
+  const ctr__json_rule *jr = x.jr;
+  size_t id_len = x.event_id ? x.event_id_len : 0;
+  size_t n = 8 * (W__COUNT + WORDS_PER_VALUE * jr->nkeys) + jr->saved_len + x.source_len + x.hostname_len + id_len +
+             x.kinds_len + x.output_len + x.values_len;
+  *len = n;
+  if (n > cap)
+    return CTR_OK; /* whole or not at all: a cut block is no use */
+  unsigned char *p = buf;
+  p = put_word(p, SAVED_MAGIC);
+  p = put_word(p, (uint64_t)x.time_ns);
+  p = put_word(p, jr->saved_len);
+  p = put_word(p, x.source_len);
+  p = put_word(p, x.hostname_len);
+  p = put_word(p, x.event_id ? x.event_id_len : NONE);
+  p = put_word(p, x.kinds_len);
+  p = put_word(p, x.output_len);
+  p = put_word(p, x.values_len);
+  p = put_bytes(p, jr->saved, jr->saved_len);
+  for (size_t i = 0; i < jr->nkeys; i++) {
+    bool absent = x.value_off[i] == (size_t)-1;
+    p = put_word(p, absent ? NONE : x.value_off[i]);
+    p = put_word(p, absent ? 0 : x.value_len[i]);
   }
-  *len = count.at;
+  p = put_bytes(p, x.source, x.source_len);
+  p = put_bytes(p, x.hostname, x.hostname_len);
+  p = put_bytes(p, x.event_id, id_len);
+  p = put_bytes(p, x.kinds, x.kinds_len);
+  p = put_bytes(p, x.output, x.output_len);
+  put_bytes(p, x.values, x.values_len);
   return CTR_OK;
 }
 
@@ -112,7 +131,7 @@ CTR_API int ctr_match_save(const ctr_match *m, void *buf, size_t cap, size_t *le
 typedef struct reader {
   const unsigned char *p;
   size_t at, n;
-  bool bad;
+  bool bad; /* a read went past the end: every later one gives 0 or NULL */
 } reader;
 
 static uint64_t read_word(reader *r)
@@ -140,7 +159,7 @@ static const char *read_bytes(reader *r, uint64_t n)
 
 /* Whether the trailer's kinds hold one well-formed entry per value ('l'
  * followed by its NUL-terminated array), each 's' or 'u' one with its value
- * present; the kinds are what json_value and trailer_fields walk. */
+ * present: the kinds are what json_value and trailer_fields walk. */
 static bool kinds_valid(const char *k, size_t n, const size_t *off, size_t nvalues)
 {
   size_t at = 0;
@@ -160,38 +179,75 @@ static bool kinds_valid(const char *k, size_t n, const size_t *off, size_t nvalu
   return true;
 }
 
-/* The line source of a saved block, its rule's part in *jr, its keys and
- * value offsets and lengths in *mem (malloc'ed, for the caller to free).
- * CTR_EINVAL for bytes that are not a saved block whole; CTR_ENOMEM. */
-static int load_line_src(const void *saved, size_t n, ctr__line_src *x, ctr__json_rule *jr, void **mem)
+/* The rule's part of a block, the r->n bytes at r->p, into *jr, its keys in
+ * keys (nkeys of them, read first by the caller). */
+static void load_rule(reader *r, ctr__json_rule *jr, ctr__json_key *keys, size_t nkeys)
+{
+  uint64_t w[R__COUNT];
+  for (int i = 0; i < R__COUNT; i++)
+    w[i] = read_word(r);
+  *jr = (ctr__json_rule){.keys = keys, .nkeys = nkeys, .prio_len = (size_t)w[R_PRIO_LEN],
+                         .head_len = (size_t)w[R_HEAD_LEN], .tags_len = (size_t)w[R_TAGS_LEN]};
+  for (int e = 0; e < CTR__JSON_NEXTRA; e++) {
+    if (w[R_EXTRA_BEFORE + e] > nkeys)
+      r->bad = true;
+    jr->extra_before[e] = (size_t)w[R_EXTRA_BEFORE + e];
+    jr->extra_named[e] = (w[R_EXTRA_NAMED] >> e) & 1;
+  }
+  if (w[R_EXTRA_NAMED] >> CTR__JSON_NEXTRA)
+    r->bad = true;
+  for (size_t k = 0; k < nkeys; k++) {
+    uint64_t klen = read_word(r), fw = read_word(r);
+    if ((fw & 0xffffffffu) >= nkeys || (fw >> 32) > 1)
+      r->bad = true;
+    keys[k] = (ctr__json_key){.len = (size_t)klen, .field = (uint32_t)fw, .time = (fw >> 32) != 0};
+  }
+  jr->prio = read_bytes(r, w[R_PRIO_LEN]);
+  jr->head = read_bytes(r, w[R_HEAD_LEN]);
+  jr->tags = read_bytes(r, w[R_TAGS_LEN]);
+  for (size_t k = 0; k < nkeys; k++)
+    keys[k].text = read_bytes(r, keys[k].len);
+  if (r->at != r->n) /* bytes the rule's part does not account for */
+    r->bad = true;
+}
+
+#define KEYS_ON_STACK 32u
+
+/* Where a block's keys and value offsets and lengths are read into. */
+typedef struct load_mem {
+  ctr__json_key keys_here[KEYS_ON_STACK];
+  size_t off_here[2 * KEYS_ON_STACK];
+  void *heap; /* for more keys than that: freed by the caller */
+} load_mem;
+
+/* The line source of a block, its rule's part in *jr. CTR_EINVAL for bytes
+ * that are not a block whole; CTR_ENOMEM. */
+static int load_line_src(const void *saved, size_t n, ctr__line_src *x, ctr__json_rule *jr, load_mem *mem)
 {
   reader r = {saved, 0, n, false};
   uint64_t w[W__COUNT];
   for (int i = 0; i < W__COUNT; i++)
     w[i] = read_word(&r);
-  uint64_t nkeys = w[W_NKEYS];
-  /* Each key takes WORDS_PER_KEY words: a count the bytes cannot hold is
-   * refused before anything is allocated for it. */
-  if (r.bad || w[W_MAGIC] != SAVED_MAGIC || nkeys > (n - r.at) / (8 * WORDS_PER_KEY))
+  const unsigned char *rule = (const unsigned char *)read_bytes(&r, w[W_RULE_LEN]);
+  reader rr = {rule, 0, rule ? (size_t)w[W_RULE_LEN] : 0, false};
+  uint64_t nkeys = read_word(&rr);
+  /* Each key takes its words in the rule's part and in the block: a count
+   * the bytes cannot hold is refused before anything is allocated for it. */
+  if (r.bad || rr.bad || w[W_MAGIC] != SAVED_MAGIC || nkeys > (rr.n - rr.at) / (8 * WORDS_PER_KEY) ||
+      nkeys > (n - r.at) / (8 * WORDS_PER_VALUE))
     return CTR_EINVAL;
-  for (int e = 0; e < CTR__JSON_NEXTRA; e++)
-    if (w[W_EXTRA_BEFORE + e] > nkeys)
-      return CTR_EINVAL;
-  if (w[W_EXTRA_NAMED] >> CTR__JSON_NEXTRA)
-    return CTR_EINVAL;
-
   size_t nk = (size_t)nkeys;
-  ctr__json_key *keys = malloc((nk ? nk : 1) * (sizeof *keys + 2 * sizeof(size_t)));
-  if (!keys)
-    return CTR_ENOMEM;
-  *mem = keys;
-  size_t *off = (size_t *)(void *)(keys + (nk ? nk : 1)), *len = off + nk;
-  for (size_t k = 0; k < nk; k++) {
-    uint64_t klen = read_word(&r), fw = read_word(&r);
-    if ((fw & 0xffffffffu) >= nkeys || (fw >> 32) > 1)
-      r.bad = true;
-    keys[k] = (ctr__json_key){.len = (size_t)klen, .field = (uint32_t)fw, .time = (fw >> 32) != 0};
+  ctr__json_key *keys = mem->keys_here;
+  size_t *off = mem->off_here;
+  if (nk > KEYS_ON_STACK) {
+    if (!(mem->heap = malloc(nk * (sizeof *keys + 2 * sizeof *off))))
+      return CTR_ENOMEM;
+    keys = mem->heap;
+    off = (size_t *)(void *)(keys + nk);
   }
+  size_t *len = off + nk;
+  rr = (reader){rule, 0, (size_t)w[W_RULE_LEN], false};
+  load_rule(&rr, jr, keys, nk);
   uint64_t values_len = w[W_VALUES_LEN];
   for (size_t i = 0; i < nk; i++) {
     uint64_t o = read_word(&r), l = read_word(&r);
@@ -200,17 +256,6 @@ static int load_line_src(const void *saved, size_t n, ctr__line_src *x, ctr__jso
     off[i] = o == NONE ? (size_t)-1 : (size_t)o;
     len[i] = (size_t)l;
   }
-  *jr = (ctr__json_rule){.keys = keys, .nkeys = nk, .prio_len = (size_t)w[W_PRIO_LEN],
-                         .head_len = (size_t)w[W_HEAD_LEN], .tags_len = (size_t)w[W_TAGS_LEN]};
-  for (int e = 0; e < CTR__JSON_NEXTRA; e++) {
-    jr->extra_before[e] = (size_t)w[W_EXTRA_BEFORE + e];
-    jr->extra_named[e] = (w[W_EXTRA_NAMED] >> e) & 1;
-  }
-  jr->prio = read_bytes(&r, w[W_PRIO_LEN]);
-  jr->head = read_bytes(&r, w[W_HEAD_LEN]);
-  jr->tags = read_bytes(&r, w[W_TAGS_LEN]);
-  for (size_t k = 0; k < nk; k++)
-    keys[k].text = read_bytes(&r, keys[k].len);
   uint64_t id_len = w[W_ID_LEN];
   *x = (ctr__line_src){.jr = jr, .source_len = (size_t)w[W_SOURCE_LEN], .hostname_len = (size_t)w[W_HOSTNAME_LEN],
                        .event_id_len = id_len == NONE ? 0 : (size_t)id_len, .kinds_len = (size_t)w[W_KINDS_LEN],
@@ -222,7 +267,7 @@ static int load_line_src(const void *saved, size_t n, ctr__line_src *x, ctr__jso
   x->kinds = read_bytes(&r, w[W_KINDS_LEN]);
   x->output = read_bytes(&r, w[W_OUTPUT_LEN]);
   x->values = read_bytes(&r, values_len);
-  if (r.bad || r.at != n || !kinds_valid(x->kinds, x->kinds_len, off, nk))
+  if (r.bad || rr.bad || r.at != n || !kinds_valid(x->kinds, x->kinds_len, off, nk))
     return CTR_EINVAL;
   return CTR_OK;
 }
@@ -233,11 +278,12 @@ CTR_API int ctr_saved_json(const void *saved, size_t n, unsigned flags, char **o
     return CTR_EINVAL;
   ctr__line_src x;
   ctr__json_rule jr;
-  void *mem = NULL;
+  load_mem mem;
+  mem.heap = NULL;
   int rc = load_line_src(saved, n, &x, &jr, &mem);
   if (rc == CTR_OK)
     rc = ctr__json_line(&x, flags, out, len);
-  free(mem);
+  free(mem.heap);
   return rc;
 }
 
@@ -247,10 +293,11 @@ CTR_API int ctr_saved_json_to(const void *saved, size_t n, unsigned flags, char 
     return CTR_EINVAL;
   ctr__line_src x;
   ctr__json_rule jr;
-  void *mem = NULL;
+  load_mem mem;
+  mem.heap = NULL;
   int rc = load_line_src(saved, n, &x, &jr, &mem);
   if (rc == CTR_OK)
     rc = ctr__json_line_to(&x, flags, buf, cap, len);
-  free(mem);
+  free(mem.heap);
   return rc;
 }

@@ -20,8 +20,10 @@
  *     (on_match, state, stop_type), the Scanner's policy (_engine.py):
  *     on_match is called as on_match(alert), alert a ctrule.Alert made in C
  *     (ctrpy_match_alert: its slots set as Alert.__init__ sets them, the
- *     JSON line ctr_match_json with CTR_JSON_EVENT_ID, the line every tool
- *     of the project writes, as UTF-8 bytes); a true return value, or
+ *     match saved for its JSON line (ctr_match_save; ctrpy_saved_line
+ *     writes the line, ctr_match_json's with CTR_JSON_EVENT_ID, the line
+ *     every tool of the project writes, when to_json() asks for it)); a
+ *     true return value, or
  *     stop_type (StopScan) raised, stops the scan, the latter cleared. No
  *     alert is made once state[0] (a list's first item) is not None: a
  *     strict scan met a bad record. The tuple is *borrowed*: the caller
@@ -66,11 +68,14 @@ static PyObject *ctrpy_str(const char *s)
  * directly: an argument tuple of eleven objects handed to Alert.__init__,
  * which ran in Python, and every string decoded afresh cost about 1 us of
  * the 2.8 us an alert added to a scan (docs/performance.md, stop 17).
- * What an alert holds per match beyond its rule (the record, the JSON
- * line, the output and the fields) is copied into one bytes object, the
- * pack (ctrpy_pack_new), and made into Python objects only when one of
- * them is first read (ctrpy_alert_unpack): a dict of fields and five
- * objects more per alert were 0.4 us of the 2 us left. ctrpy_alert_setup,
+ * What an alert holds per match beyond its rule (the record, the match
+ * saved for its JSON line, the output and the fields) is copied into one
+ * bytes object, the pack (ctrpy_pack_new), and made into Python objects
+ * only when one of them is first read (ctrpy_alert_unpack): a dict of
+ * fields and five objects more per alert were 0.4 us of the 2 us left. The
+ * JSON line itself is written only when to_json() asks for it (from the
+ * saved match, ctr_saved_json): writing it for every alert was a third of
+ * what an alert cost (docs/performance.md, stop 23). ctrpy_alert_setup,
  * called once by _model.py, gives the class (its slots found by their
  * member descriptors) and the Priority members. */
 #ifndef Py_T_OBJECT_EX
@@ -80,12 +85,12 @@ static PyObject *ctrpy_str(const char *s)
 
 enum {
   CTRPY_A_RULE, CTRPY_A_PRIORITY, CTRPY_A_OUTPUT, CTRPY_A_TAGS, CTRPY_A_FIELDS, CTRPY_A_TIME_NS, CTRPY_A_RAW,
-  CTRPY_A_RECORD_INDEX, CTRPY_A_BYTE_OFFSET, CTRPY_A_SILENCED, CTRPY_A_EVENT, CTRPY_A_JSON, CTRPY_A_PACK,
-  CTRPY_A__COUNT
+  CTRPY_A_RECORD_INDEX, CTRPY_A_BYTE_OFFSET, CTRPY_A_SILENCED, CTRPY_A_EVENT, CTRPY_A_JSON, CTRPY_A_SAVED,
+  CTRPY_A_PACK, CTRPY_A__COUNT
 };
 static const char *const ctrpy_alert_slots[CTRPY_A__COUNT] = {
     "rule", "priority", "_output", "tags", "_fields", "time_ns", "_raw", "record_index", "byte_offset",
-    "silenced", "_event", "_json", "_pack"};
+    "silenced", "_event", "_json", "_saved", "_pack"};
 static PyTypeObject *ctrpy_alert_type; /* ctrule.Alert; NULL until ctrpy_alert_setup */
 static Py_ssize_t ctrpy_alert_off[CTRPY_A__COUNT];
 static PyObject *ctrpy_priorities; /* the 8 Priority members, by value */
@@ -170,7 +175,7 @@ static void ctrpy_alert_numbers(PyObject **v, long long priority, long long time
   v[CTRPY_A_RECORD_INDEX] = PyLong_FromUnsignedLongLong(index);
   v[CTRPY_A_BYTE_OFFSET] = PyLong_FromUnsignedLongLong(offset);
   v[CTRPY_A_SILENCED] = PyBool_FromLong(silenced);
-  static const int unpacked[] = {CTRPY_A_OUTPUT, CTRPY_A_FIELDS, CTRPY_A_RAW, CTRPY_A_JSON, CTRPY_A_EVENT};
+  static const int unpacked[] = {CTRPY_A_OUTPUT, CTRPY_A_FIELDS, CTRPY_A_RAW, CTRPY_A_JSON, CTRPY_A_SAVED, CTRPY_A_EVENT};
   for (size_t i = 0; i < sizeof unpacked / sizeof unpacked[0]; i++) {
     Py_INCREF(Py_None);
     v[unpacked[i]] = Py_None;
@@ -189,14 +194,15 @@ static struct ctrpy_sv ctrpy_sv(const char *s) { return (struct ctrpy_sv){s, s ?
 #define CTRPY_FIELDS_ON_STACK 32u
 
 /* An alert's pack: native uint64s (the field count; the lengths of the
- * record, the JSON line and the output; each field's name and value
- * lengths, CTRPY_NONE for None), then those bytes in that order. Names
- * come first in ctrpy_sv arrays: f[0..n) names, f[n..2n) values. */
-static PyObject *ctrpy_pack_new(struct ctrpy_sv raw, struct ctrpy_sv json, struct ctrpy_sv output,
+ * record, the saved match (ctr_match_save) and the output; each field's
+ * name and value lengths, CTRPY_NONE for None), then those bytes in that
+ * order. Names come first in ctrpy_sv arrays: f[0..n) names, f[n..2n)
+ * values. */
+static PyObject *ctrpy_pack_new(struct ctrpy_sv raw, struct ctrpy_sv saved, struct ctrpy_sv output,
                                 const struct ctrpy_sv *f, size_t nfields)
 {
-  struct ctrpy_sv parts[3] = {raw, json, output};
-  size_t head = 8 * (4 + 2 * nfields), size = head + raw.n + json.n + output.n;
+  struct ctrpy_sv parts[3] = {raw, saved, output};
+  size_t head = 8 * (4 + 2 * nfields), size = head + raw.n + saved.n + output.n;
   for (size_t i = 0; i < 2 * nfields; i++)
     size += f[i].n;
   PyObject *b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size);
@@ -227,7 +233,7 @@ static PyObject *ctrpy_pack_new(struct ctrpy_sv raw, struct ctrpy_sv json, struc
 
 /* The Alert of a match's parts; f as ctrpy_pack_new's; tags interned. */
 static PyObject *ctrpy_alert_of(const char *rule, size_t rule_len, const struct ctrpy_sv *tags, size_t ntags,
-                                struct ctrpy_sv raw, struct ctrpy_sv json, struct ctrpy_sv output,
+                                struct ctrpy_sv raw, struct ctrpy_sv saved, struct ctrpy_sv output,
                                 const struct ctrpy_sv *f, size_t nfields, PyObject **v)
 {
   v[CTRPY_A_RULE] = rule ? ctrpy_intern(rule, rule_len) : (Py_INCREF(Py_None), Py_None);
@@ -240,25 +246,27 @@ static PyObject *ctrpy_alert_of(const char *rule, size_t rule_len, const struct 
       }
       PyTuple_SET_ITEM(v[CTRPY_A_TAGS], (Py_ssize_t)i, t);
     }
-  v[CTRPY_A_PACK] = ctrpy_pack_new(raw, json, output, f, nfields);
+  v[CTRPY_A_PACK] = ctrpy_pack_new(raw, saved, output, f, nfields);
   return ctrpy_alert_new(v);
 }
 
-#define CTRPY_LINE_ON_STACK 4096u
+#define CTRPY_SAVED_ON_STACK 4096u
 
-/* The match's JSON line (ctr_match_json with CTR_JSON_EVENT_ID) rendered
- * into buf, cap bytes of the caller's stack, when it fits, as nearly every
- * line does: no memory is allocated and freed for it per alert. A longer
- * one is rendered again into memory of its own, *heap (ctr_free). */
-static int ctrpy_line(const ctr_match *m, char *buf, size_t cap, struct ctrpy_sv *line, char **heap)
+/* The match saved (ctr_match_save) into buf, cap bytes of the caller's
+ * stack, when it fits, as nearly every one does: no memory is allocated
+ * and freed for it per alert. A larger one goes into memory of its own,
+ * *heap (free). */
+static int ctrpy_save(const ctr_match *m, char *buf, size_t cap, struct ctrpy_sv *saved, char **heap)
 {
   size_t len = 0;
   *heap = NULL;
-  int rc = ctr_match_json_to(m, CTR_JSON_EVENT_ID, buf, cap, &len);
-  if (rc == CTR_OK && len <= cap)
-    *line = (struct ctrpy_sv){buf, len};
-  else if (rc == CTR_OK && (rc = ctr_match_json(m, CTR_JSON_EVENT_ID, heap, &len)) == CTR_OK)
-    *line = (struct ctrpy_sv){*heap, len};
+  int rc = ctr_match_save(m, buf, cap, &len);
+  if (rc == CTR_OK && len <= cap) {
+    *saved = (struct ctrpy_sv){buf, len};
+  } else if (rc == CTR_OK) {
+    rc = (*heap = malloc(len)) ? ctr_match_save(m, *heap, len, &len) : CTR_ENOMEM;
+    *saved = (struct ctrpy_sv){*heap, len};
+  }
   return rc;
 }
 
@@ -269,16 +277,17 @@ static PyObject *ctrpy_match_alert(const ctr_match *m)
   PyObject *v[CTRPY_A__COUNT] = {0};
   size_t ntags = ctr_match_tag_count(m), nfields = ctr_match_field_count(m), len = 0;
   struct ctrpy_sv on_stack[2 * CTRPY_FIELDS_ON_STACK + CTRPY_FIELDS_ON_STACK];
-  struct ctrpy_sv *f = on_stack, json;
+  struct ctrpy_sv *f = on_stack, saved;
   if (nfields > CTRPY_FIELDS_ON_STACK || ntags > CTRPY_FIELDS_ON_STACK)
     f = malloc((2 * nfields + ntags) * sizeof *f);
-  char buf[CTRPY_LINE_ON_STACK], *line = NULL;
+  char buf[CTRPY_SAVED_ON_STACK], *heap = NULL;
   ctrpy_alert_numbers(v, ctr_match_priority(m), (long long)ctr_match_time(m),
                       (unsigned long long)ctr_match_record_index(m),
                       (unsigned long long)ctr_match_byte_offset(m), ctr_match_silenced(m));
-  if (!f || ctrpy_line(m, buf, sizeof buf, &json, &line) != CTR_OK) {
+  if (!f || ctrpy_save(m, buf, sizeof buf, &saved, &heap) != CTR_OK) {
     if (f != on_stack)
       free(f);
+    free(heap);
     PyErr_NoMemory();
     return ctrpy_alert_new(v); /* releases v */
   }
@@ -291,8 +300,8 @@ static PyObject *ctrpy_match_alert(const ctr_match *m)
     tags[i] = ctrpy_sv(ctr_match_tag(m, i));
   const char *raw = ctr_match_event(m, &len), *rule = ctr_match_rule(m);
   PyObject *a = ctrpy_alert_of(rule, rule ? strlen(rule) : 0, tags, ntags, (struct ctrpy_sv){raw ? raw : "", raw ? len : 0},
-                               json, ctrpy_sv(ctr_match_output(m)), f, nfields, v);
-  ctr_free(line);
+                               saved, ctrpy_sv(ctr_match_output(m)), f, nfields, v);
+  free(heap);
   if (f != on_stack)
     free(f);
   return a;
@@ -305,7 +314,7 @@ static PyObject *ctrpy_match_alert(const ctr_match *m)
  * its Python work. Packed: priority, time, record index, byte offset,
  * silenced, tag count, field count (uint64s); then length-prefixed strings
  * (UINT64_MAX: NULL): rule, output, each tag, each field's name and value,
- * the record, the JSON line (ctr_match_json with CTR_JSON_EVENT_ID). */
+ * the record, the match saved for its JSON line (ctr_match_save). */
 struct ctrpy_batch {
   PyObject *fn; /* the match callback (borrowed) */
   unsigned char *p;
@@ -385,22 +394,14 @@ static int ctrpy_batch_match(struct ctrpy_batch *b, const ctr_match *m)
   }
   const char *raw = ctr_match_event(m, &len);
   ctrpy_batch_bytes(b, raw ? raw : "", raw ? len : 0);
-  /* The JSON line rendered in place, after its length: when the room left
-   * is too small, the batch grows and the line is rendered again. */
-  size_t at = b->len;
-  ctrpy_batch_u64(b, 0);
-  while (!b->oom) {
-    size_t room = b->cap - b->len;
-    if (ctr_match_json_to(m, CTR_JSON_EVENT_ID, (char *)b->p + b->len, room, &len) != CTR_OK) {
+  /* The match saved in place, after its length (known beforehand). */
+  if (ctr_match_save(m, NULL, 0, &len) != CTR_OK)
+    b->oom = 1;
+  ctrpy_batch_u64(b, len);
+  if (ctrpy_batch_reserve(b, len)) {
+    if (ctr_match_save(m, b->p + b->len, len, &len) != CTR_OK)
       b->oom = 1;
-    } else if (len <= room) {
-      uint64_t u = len;
-      memcpy(b->p + at, &u, 8);
-      b->len += len;
-      break;
-    } else {
-      ctrpy_batch_reserve(b, len);
-    }
+    b->len += len;
   }
   return b->oom;
 }
@@ -458,13 +459,13 @@ static PyObject *ctrpy_unpack_alert(const unsigned char *p, size_t *at)
       f[nfields + i] = val;
     }
   }
-  struct ctrpy_sv raw = ctrpy_unpack_sv(p, at), json = ctrpy_unpack_sv(p, at);
+  struct ctrpy_sv raw = ctrpy_unpack_sv(p, at), saved = ctrpy_unpack_sv(p, at);
   ctrpy_alert_numbers(v, priority, time_ns, index, offset, silenced);
   if (!f) {
     PyErr_NoMemory();
     return ctrpy_alert_new(v); /* releases v */
   }
-  PyObject *a = ctrpy_alert_of(rule.p, rule.n, tags, ntags, raw, json, output, f, nfields, v);
+  PyObject *a = ctrpy_alert_of(rule.p, rule.n, tags, ntags, raw, saved, output, f, nfields, v);
   if (f != on_stack)
     free(f);
   return a;
@@ -703,8 +704,11 @@ CTRPY_CALLS_BACK(ctrpy_scanner_feed_held)
 /* Matches and record errors are borrowed views valid only inside a
  * callback: the trampolines copy them, Python never sees them. */
 %rename("$ignore", regextarget=1) "^ctr_match_";
-/* Only the trampoline frees (ctr_match_json's line). */
+/* Only the C side frees (ctrpy_saved_line's line). */
 %ignore ctr_free;
+/* Saved matches are written and read by the C side (ctrpy_save, ctrpy_saved_line). */
+%ignore ctr_saved_json;
+%ignore ctr_saved_json_to;
 %rename("$ignore", regextarget=1) "^ctr_record_error_";
 
 %include "ctrule.h"
@@ -771,8 +775,9 @@ PyObject *ctrpy_alert_setup(PyObject *cls, PyObject *priorities)
 %}
 
 /* Makes the Python objects of an Alert's pack (ctrpy_pack_new) and sets
- * them into its slots, the pack's slot to None: _raw (bytes), _json (bytes,
- * decoded when asked for), _output (str), _fields (dict). In one call with
+ * them into its slots, the pack's slot to None: _raw (bytes), _saved (bytes:
+ * the saved match, its line written by ctrpy_saved_line when to_json()
+ * asks), _output (str), _fields (dict). In one call with
  * the GIL held, so a thread never sees half of them; an Alert without a
  * pack is left as it is. */
 %inline %{
@@ -817,9 +822,9 @@ PyObject *ctrpy_alert_unpack(PyObject *alert)
     }                                                                                            \
   } while (0)
   int bad = 0;
-  struct ctrpy_sv raw, json, output;
+  struct ctrpy_sv raw, saved, output;
   CTRPY_PACK_NEXT(1, raw);
-  CTRPY_PACK_NEXT(2, json);
+  CTRPY_PACK_NEXT(2, saved);
   CTRPY_PACK_NEXT(3, output);
   PyObject *fields = PyDict_New();
   for (size_t i = 0; fields && !bad && i < nfields; i++) {
@@ -838,12 +843,12 @@ PyObject *ctrpy_alert_unpack(PyObject *alert)
   }
 #undef CTRPY_PACK_NEXT
   PyObject *got[4] = {fields, NULL, NULL, NULL};
-  if (bad || !raw.p || !json.p) {
+  if (bad || !raw.p || !saved.p) {
     if (!PyErr_Occurred())
       PyErr_SetString(PyExc_ValueError, "ctrpy_alert_unpack: not a pack");
   } else if (fields) {
     got[1] = PyBytes_FromStringAndSize(raw.p, (Py_ssize_t)raw.n);
-    got[2] = PyBytes_FromStringAndSize(json.p, (Py_ssize_t)json.n);
+    got[2] = PyBytes_FromStringAndSize(saved.p, (Py_ssize_t)saved.n);
     got[3] = output.p ? PyUnicode_DecodeUTF8(output.p, (Py_ssize_t)output.n, "replace") : (Py_INCREF(Py_None), Py_None);
   }
   if (!got[0] || !got[1] || !got[2] || !got[3]) {
@@ -853,11 +858,33 @@ PyObject *ctrpy_alert_unpack(PyObject *alert)
   }
   Py_XSETREF(*slot[CTRPY_A_FIELDS], got[0]);
   Py_XSETREF(*slot[CTRPY_A_RAW], got[1]);
-  Py_XSETREF(*slot[CTRPY_A_JSON], got[2]);
+  Py_XSETREF(*slot[CTRPY_A_SAVED], got[2]);
   Py_XSETREF(*slot[CTRPY_A_OUTPUT], got[3]);
   Py_INCREF(Py_None);
   Py_XSETREF(*slot[CTRPY_A_PACK], Py_None); /* the last reference to the pack, read until here */
   Py_RETURN_NONE;
+}
+
+/* The JSON line (ctr_saved_json with CTR_JSON_EVENT_ID, UTF-8 bytes) of a
+ * match saved by ctrpy_save: what Alert.to_json() asks for, once. */
+PyObject *ctrpy_saved_line(PyObject *saved)
+{
+  if (!PyBytes_Check(saved)) {
+    PyErr_SetString(PyExc_TypeError, "ctrpy_saved_line: a saved match is bytes");
+    return NULL;
+  }
+  char *line = NULL;
+  size_t len = 0;
+  int rc = ctr_saved_json(PyBytes_AS_STRING(saved), (size_t)PyBytes_GET_SIZE(saved), CTR_JSON_EVENT_ID, &line, &len);
+  if (rc == CTR_ENOMEM)
+    return PyErr_NoMemory();
+  if (rc != CTR_OK) {
+    PyErr_SetString(PyExc_ValueError, "ctrpy_saved_line: not a saved match");
+    return NULL;
+  }
+  PyObject *b = PyBytes_FromStringAndSize(line, (Py_ssize_t)len);
+  ctr_free(line);
+  return b;
 }
 %}
 

@@ -259,13 +259,16 @@ class Alert:
             and is not to be shown (``ctr_match_silenced``).
     """
 
-    # An Alert made by a scan holds its record, JSON line, output and fields
-    # in one bytes object, _pack, until one of them is first read
-    # (ctrule.i: ctrpy_alert_unpack fills _raw, _json, _output and _fields
-    # at once): making them for every alert was 0.4 us of the 2 us an alert
-    # added to a scan (docs/performance.md, stop 17).
+    # An Alert made by a scan holds its record, output, fields and the match
+    # saved for its JSON line in one bytes object, _pack, until one of them
+    # is first read (ctrule.i: ctrpy_alert_unpack fills _raw, _saved,
+    # _output and _fields at once): making them for every alert was 0.4 us
+    # of the 2 us an alert added to a scan (docs/performance.md, stop 17).
+    # The line itself is written from _saved when to_json() first asks for
+    # it: writing it for every alert was a third of what an alert cost
+    # (stop 23).
     __slots__ = ("rule", "priority", "_output", "tags", "_fields", "time_ns", "_raw",
-                 "record_index", "byte_offset", "silenced", "_event", "_json", "_pack")
+                 "record_index", "byte_offset", "silenced", "_event", "_json", "_saved", "_pack")
 
     source = "aws_cloudtrail"
 
@@ -281,6 +284,7 @@ class Alert:
     _raw: bytes
     _event: dict[str, Any] | None
     _json: bytes | str | None
+    _saved: bytes | None
     _pack: bytes | None
 
     def __init__(self, rule: str, priority: int, output: str, tags: tuple[str, ...],
@@ -299,6 +303,7 @@ class Alert:
         self.silenced = silenced
         self._event = None
         self._json = json_line
+        self._saved = None
         self._pack = None
 
     @property
@@ -343,6 +348,10 @@ class Alert:
     def _line(self) -> bytes | str | None:
         if self._pack is not None:
             _capi.ctrpy_alert_unpack(self)
+        saved = self._saved  # read once: another thread may write the line meanwhile
+        if saved is not None:
+            self._json = _capi.ctrpy_saved_line(saved)
+            self._saved = None
         return self._json
 
     @property

@@ -1,7 +1,9 @@
 """A scan's Alerts are made in C (ctrule.i: ctrpy_match_alert, and
 ctrpy_unpack_alert for scan_files' batches and C threads), their slots set
-without Alert.__init__, the record, JSON line, output and fields kept in one
-bytes object until one of them is read (ctrpy_alert_unpack), and rule names,
+without Alert.__init__, the record, output, fields and the match saved for
+its JSON line kept in one bytes object until one of them is read
+(ctrpy_alert_unpack), the line written from the saved match only when
+to_json() asks for it (ctrpy_saved_line), and rule names,
 tags and field names shared from a table of decoded strings. These tests
 hold each way of delivering alerts to what Alert.__init__ makes of the same
 values, read in any order, on any thread, after the scanner and ruleset are
@@ -37,14 +39,17 @@ def check_alert(a: Alert) -> None:
     assert type(a) is Alert
     if a._pack is not None:  # not read yet: nothing made of the pack
         assert type(a._pack) is bytes and a._output is None and a._fields is None
-        assert a._raw is None and a._json is None
+        assert a._raw is None and a._json is None and a._saved is None
     for name, t in zip(SLOTS, TYPES):
         assert type(getattr(a, name)) is t, name
+    # Read: the line not written yet, the match saved for it.
+    assert a._json is None and type(a._saved) is bytes
     assert all(type(t) is str for t in a.tags)
     assert all(type(k) is str and (v is None or type(v) is str) for k, v in a.fields.items())
     assert a.priority is list(Priority)[int(a.priority)]
-    assert a._pack is None and type(a._json) is bytes and a._event is None
-    b = by_hand(a)
+    assert a._pack is None and a._event is None
+    b = by_hand(a)  # reads the line: written from the saved match, which is let go
+    assert type(a._json) is bytes and a._saved is None
     assert b == a and repr(b) == repr(a) and b.to_json() == a.to_json()
     c = pickle.loads(pickle.dumps(a))
     assert c == a and c.to_json() == a.to_json() and c.priority is a.priority
