@@ -197,9 +197,10 @@ static struct ctrpy_sv ctrpy_sv(const char *s) { return (struct ctrpy_sv){s, s ?
  * record, the saved match (ctr_match_save) and the output; each field's
  * name and value lengths, CTRPY_NONE for None), then those bytes in that
  * order. Names come first in ctrpy_sv arrays: f[0..n) names, f[n..2n)
- * values. */
+ * values. With m, saved.p is NULL and m is saved straight into the pack
+ * (saved.n bytes, as ctr_match_save sized it). */
 static PyObject *ctrpy_pack_new(struct ctrpy_sv raw, struct ctrpy_sv saved, struct ctrpy_sv output,
-                                const struct ctrpy_sv *f, size_t nfields)
+                                const struct ctrpy_sv *f, size_t nfields, const ctr_match *m)
 {
   struct ctrpy_sv parts[3] = {raw, saved, output};
   size_t head = 8 * (4 + 2 * nfields), size = head + raw.n + saved.n + output.n;
@@ -212,10 +213,17 @@ static PyObject *ctrpy_pack_new(struct ctrpy_sv raw, struct ctrpy_sv saved, stru
   uint64_t u = nfields;
   memcpy(h, &u, 8);
   for (int i = 0; i < 3; i++) {
-    u = parts[i].p ? (uint64_t)parts[i].n : CTRPY_NONE;
+    u = parts[i].p || (i == 1 && m) ? (uint64_t)parts[i].n : CTRPY_NONE;
     memcpy(h + 8 * (1 + i), &u, 8);
-    if (parts[i].n)
+    if (i == 1 && m) {
+      size_t n = 0;
+      if (ctr_match_save(m, d, parts[i].n, &n) != CTR_OK || n != parts[i].n) {
+        Py_DECREF(b);
+        return PyErr_NoMemory();
+      }
+    } else if (parts[i].n) {
       memcpy(d, parts[i].p, parts[i].n);
+    }
     d += parts[i].n;
   }
   for (size_t i = 0; i < nfields; i++) {
@@ -231,10 +239,11 @@ static PyObject *ctrpy_pack_new(struct ctrpy_sv raw, struct ctrpy_sv saved, stru
   return b;
 }
 
-/* The Alert of a match's parts; f as ctrpy_pack_new's; tags interned. */
+/* The Alert of a match's parts; f, saved and m as ctrpy_pack_new's; tags
+ * interned. */
 static PyObject *ctrpy_alert_of(const char *rule, size_t rule_len, const struct ctrpy_sv *tags, size_t ntags,
                                 struct ctrpy_sv raw, struct ctrpy_sv saved, struct ctrpy_sv output,
-                                const struct ctrpy_sv *f, size_t nfields, PyObject **v)
+                                const struct ctrpy_sv *f, size_t nfields, const ctr_match *m, PyObject **v)
 {
   v[CTRPY_A_RULE] = rule ? ctrpy_intern(rule, rule_len) : (Py_INCREF(Py_None), Py_None);
   if ((v[CTRPY_A_TAGS] = PyTuple_New((Py_ssize_t)ntags)))
@@ -246,28 +255,8 @@ static PyObject *ctrpy_alert_of(const char *rule, size_t rule_len, const struct 
       }
       PyTuple_SET_ITEM(v[CTRPY_A_TAGS], (Py_ssize_t)i, t);
     }
-  v[CTRPY_A_PACK] = ctrpy_pack_new(raw, saved, output, f, nfields);
+  v[CTRPY_A_PACK] = ctrpy_pack_new(raw, saved, output, f, nfields, m);
   return ctrpy_alert_new(v);
-}
-
-#define CTRPY_SAVED_ON_STACK 4096u
-
-/* The match saved (ctr_match_save) into buf, cap bytes of the caller's
- * stack, when it fits, as nearly every one does: no memory is allocated
- * and freed for it per alert. A larger one goes into memory of its own,
- * *heap (free). */
-static int ctrpy_save(const ctr_match *m, char *buf, size_t cap, struct ctrpy_sv *saved, char **heap)
-{
-  size_t len = 0;
-  *heap = NULL;
-  int rc = ctr_match_save(m, buf, cap, &len);
-  if (rc == CTR_OK && len <= cap) {
-    *saved = (struct ctrpy_sv){buf, len};
-  } else if (rc == CTR_OK) {
-    rc = (*heap = malloc(len)) ? ctr_match_save(m, *heap, len, &len) : CTR_ENOMEM;
-    *saved = (struct ctrpy_sv){*heap, len};
-  }
-  return rc;
 }
 
 /* A match as an Alert: everything is copied, since the match is a borrowed
@@ -277,17 +266,15 @@ static PyObject *ctrpy_match_alert(const ctr_match *m)
   PyObject *v[CTRPY_A__COUNT] = {0};
   size_t ntags = ctr_match_tag_count(m), nfields = ctr_match_field_count(m), len = 0;
   struct ctrpy_sv on_stack[2 * CTRPY_FIELDS_ON_STACK + CTRPY_FIELDS_ON_STACK];
-  struct ctrpy_sv *f = on_stack, saved;
+  struct ctrpy_sv *f = on_stack, saved = {NULL, 0}; /* saved into the pack by ctrpy_pack_new */
   if (nfields > CTRPY_FIELDS_ON_STACK || ntags > CTRPY_FIELDS_ON_STACK)
     f = malloc((2 * nfields + ntags) * sizeof *f);
-  char buf[CTRPY_SAVED_ON_STACK], *heap = NULL;
   ctrpy_alert_numbers(v, ctr_match_priority(m), (long long)ctr_match_time(m),
                       (unsigned long long)ctr_match_record_index(m),
                       (unsigned long long)ctr_match_byte_offset(m), ctr_match_silenced(m));
-  if (!f || ctrpy_save(m, buf, sizeof buf, &saved, &heap) != CTR_OK) {
+  if (!f || ctr_match_save(m, NULL, 0, &saved.n) != CTR_OK) {
     if (f != on_stack)
       free(f);
-    free(heap);
     PyErr_NoMemory();
     return ctrpy_alert_new(v); /* releases v */
   }
@@ -300,8 +287,7 @@ static PyObject *ctrpy_match_alert(const ctr_match *m)
     tags[i] = ctrpy_sv(ctr_match_tag(m, i));
   const char *raw = ctr_match_event(m, &len), *rule = ctr_match_rule(m);
   PyObject *a = ctrpy_alert_of(rule, rule ? strlen(rule) : 0, tags, ntags, (struct ctrpy_sv){raw ? raw : "", raw ? len : 0},
-                               saved, ctrpy_sv(ctr_match_output(m)), f, nfields, v);
-  free(heap);
+                               saved, ctrpy_sv(ctr_match_output(m)), f, nfields, m, v);
   if (f != on_stack)
     free(f);
   return a;
@@ -465,7 +451,7 @@ static PyObject *ctrpy_unpack_alert(const unsigned char *p, size_t *at)
     PyErr_NoMemory();
     return ctrpy_alert_new(v); /* releases v */
   }
-  PyObject *a = ctrpy_alert_of(rule.p, rule.n, tags, ntags, raw, saved, output, f, nfields, v);
+  PyObject *a = ctrpy_alert_of(rule.p, rule.n, tags, ntags, raw, saved, output, f, nfields, NULL, v);
   if (f != on_stack)
     free(f);
   return a;
