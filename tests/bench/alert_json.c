@@ -1,7 +1,7 @@
 /* alert_json.c - ctrule-alert-json: what an alert's Falco JSON line
  * (ctr_match_json) costs, per alert, over real alerts.
  *
- *   ctrule-alert-json [-f NDJSON] [-r RULES.yaml | -r none] [-p PASSES] [-n CALLS] [-F FLAGS]
+ *   ctrule-alert-json [-f NDJSON] [-r RULES.yaml | -r none] [-p PASSES] [-n CALLS] [-F FLAGS] [-s]
  *
  * Scans the file (default: the shared real records) PASSES times with the
  * built-in RDS rules plus RULES (default: Falco's 22 upstream rules), and
@@ -9,9 +9,13 @@
  * calls alone in thread CPU time (the match's output is rendered before: the
  * scanner renders it on the callback's first read of it). Prints the alerts, ns per line, and a
  * hash of every line's bytes, so that two builds can be compared for
- * identical output as well as for speed (docs/performance.md). */
+ * identical output as well as for speed (docs/performance.md). With -s,
+ * each call saves the match (ctr_match_save) and writes the line from the
+ * saved bytes (ctr_saved_json), as the Python binding does when to_json()
+ * is asked for: the two are timed apart, the hash is of the saved lines. */
 #include "ctrule.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +26,8 @@
 typedef struct run {
   unsigned flags;
   int calls;
-  uint64_t alerts, bytes, ns, hash;
+  bool saved; /* -s */
+  uint64_t alerts, bytes, ns, save_ns, saved_bytes, hash;
   int failed;
 } run;
 
@@ -53,12 +58,27 @@ static int on_match(const ctr_match *m, void *ud)
     r->failed = 1;
     return 1;
   }
-  uint64_t t0 = now_ns();
-  for (int i = 0; i < n; i++)
-    if (ctr_match_json(m, r->flags, &line[i], &len[i]) != CTR_OK)
-      line[i] = NULL;
-  uint64_t t1 = now_ns();
-  r->ns += t1 - t0;
+  static unsigned char saved[64][8192];
+  size_t saved_len[64];
+  if (r->saved) {
+    uint64_t t0 = now_ns();
+    for (int i = 0; i < n; i++)
+      if (ctr_match_save(m, saved[i], sizeof saved[i], &saved_len[i]) != CTR_OK || saved_len[i] > sizeof saved[i])
+        saved_len[i] = 0;
+    uint64_t t1 = now_ns();
+    for (int i = 0; i < n; i++)
+      if (!saved_len[i] || ctr_saved_json(saved[i], saved_len[i], r->flags, &line[i], &len[i]) != CTR_OK)
+        line[i] = NULL;
+    r->save_ns += t1 - t0;
+    r->ns += now_ns() - t1;
+    r->saved_bytes += saved_len[0];
+  } else {
+    uint64_t t0 = now_ns();
+    for (int i = 0; i < n; i++)
+      if (ctr_match_json(m, r->flags, &line[i], &len[i]) != CTR_OK)
+        line[i] = NULL;
+    r->ns += now_ns() - t0;
+  }
   for (int i = 0; i < n; i++) {
     if (!line[i]) {
       r->failed = 1;
@@ -104,15 +124,17 @@ int main(int argc, char **argv)
   const char *input = CTR_BENCH_REAL, *rules = CTR_BENCH_FALCO_RULES;
   int passes = 20, opt;
   run r = {.calls = 10, .flags = CTR_JSON_EVENT_ID, .hash = 0xcbf29ce484222325u};
-  while ((opt = getopt(argc, argv, "f:r:p:n:F:")) != -1) {
+  while ((opt = getopt(argc, argv, "f:r:p:n:F:s")) != -1) {
     switch (opt) {
     case 'f': input = optarg; break;
     case 'r': rules = strcmp(optarg, "none") ? optarg : NULL; break;
     case 'p': passes = atoi(optarg); break;
     case 'n': r.calls = atoi(optarg); break;
     case 'F': r.flags = (unsigned)strtoul(optarg, NULL, 0); break;
+    case 's': r.saved = true; break;
     default:
-      fprintf(stderr, "usage: %s [-f NDJSON] [-r RULES.yaml|none] [-p PASSES] [-n CALLS 1-64] [-F FLAGS]\n", argv[0]);
+      fprintf(stderr, "usage: %s [-f NDJSON] [-r RULES.yaml|none] [-p PASSES] [-n CALLS 1-64] [-F FLAGS] [-s]\n",
+              argv[0]);
       return 2;
     }
   }
@@ -151,6 +173,9 @@ int main(int argc, char **argv)
   printf("alerts %llu (%llu per pass), lines %llu, %.1f bytes a line, %.1f ns a line, hash %016llx\n",
          (unsigned long long)r.alerts, (unsigned long long)(r.alerts / (uint64_t)passes), (unsigned long long)lines,
          (double)r.bytes / (double)r.alerts, (double)r.ns / (double)lines, (unsigned long long)r.hash);
+  if (r.saved)
+    printf("saved: %.1f bytes a match, %.1f ns to save one (the line above written from the saved bytes)\n",
+           (double)r.saved_bytes / (double)r.alerts, (double)r.save_ns / (double)lines);
   ctr_ruleset_unref(rs);
   free(buf);
   return 0;
