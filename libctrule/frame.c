@@ -363,7 +363,8 @@ static int frame_chunk(ctr__framer *f, const char *data, size_t from, size_t n);
 
 /* Whether the object at p may be a log file or an envelope (its first key
  * is one ctr__shape_key knows: Records, detail, ...), or its first key cannot
- * be read plainly: either way the byte path frames it. */
+ * be read plainly (escaped, or cut by the chunk's end before it is longer
+ * than those keys): either way the byte path frames it. */
 static bool opens_unlike_record(const char *p, const char *end)
 {
   for (p++; p < end && is_ws(*p); p++)
@@ -373,6 +374,10 @@ static bool opens_unlike_record(const char *p, const char *end)
   const char *key = ++p;
   while (p < end && *p != '"' && *p != '\\' && p - key < KEY_MAX)
     p++;
+  /* Longer than every key ctr__shape_key knows ("additionalEventData",
+   * "requestParameters": a record's first key often is): a record. */
+  if (p - key == KEY_MAX)
+    return false;
   if (p == end || *p != '"')
     return true;
   return ctr__shape_key(key, (size_t)(p - key)) != 0;

@@ -32,6 +32,8 @@ typedef struct sink_log {
   size_t zero_copy;
   ctr__framer *self; /* for the re-entry test */
   int reentry_rc;
+  const ctr__framer *framer; /* the one running (run_cuts), to count records completed from a hold */
+  size_t from_hold;
 } sink_log;
 
 static const char *status_name(int status)
@@ -110,6 +112,8 @@ static int on_record(void *ud, const char *data, size_t len, uint64_t index, uin
   ctr__buf_append(&l->log, data, len);
   ctr__buf_append_char(&l->log, '\n');
   l->records++;
+  if (l->framer && l->framer->held.data && data == l->framer->held.data)
+    l->from_hold++; /* resume_held emits the held bytes in place */
   if ((uintptr_t)data >= (uintptr_t)l->lo && (uintptr_t)data < (uintptr_t)l->hi)
     l->zero_copy++;
   if (l->self)
@@ -162,6 +166,7 @@ static int run_cuts(sink_log *l, const ctr__frame_limits *lim, const void *data,
                     size_t ncuts)
 {
   ctr__framer *f = new_framer(l, lim);
+  l->framer = f;
   const char *p = data;
   size_t at = 0;
   int rc = CTR_OK;
@@ -175,6 +180,7 @@ static int run_cuts(sink_log *l, const ctr__frame_limits *lim, const void *data,
   l->whole = f->gzk[0].whole_members + f->gzk[1].whole_members;
   l->isal_blocks = ctr__isal_blocks(f);
   l->kept_peak = ctr__isal_kept_peak(f);
+  l->framer = NULL;
   ctr__framer_free(f);
   return rc;
 }
@@ -1082,9 +1088,38 @@ Test(frame, real_records_ndjson)
   cr_assert_eq(l.zero_copy, 1163);
   cr_assert_gt(l.walked, 1100, "walked %zu", l.walked); /* a few hold \u escapes: byte by byte */
   assert_records_match_lines(l.log.data, data, 0, 1);
-  /* in 64 KiB reads, as a file reader would */
-  cr_assert_eq(run(&l, NULL, data, len, 65536), CTR_OK);
-  assert_records_match_lines(l.log.data, data, 0, 1);
+  /* in 64, 32 and 4 KiB reads, as a file reader would; at 64 and 32 KiB
+   * every record a read cuts is held and walked whole once the next read
+   * completes it, but one with a \u escape (the walk leaves those to the
+   * byte path) or cut inside its first key, whatever that key: one longer
+   * than any envelope's or log file's ("additionalEventData") once took
+   * the byte path */
+  static const size_t reads[] = {65536, 32768, 4096};
+  for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+    cr_assert_eq(run(&l, NULL, data, len, reads[i]), CTR_OK);
+    assert_records_match_lines(l.log.data, data, 0, 1);
+    size_t cut = 0, long_first_key = 0;
+    for (size_t at = reads[i]; at < len; at += reads[i]) {
+      if (data[at - 1] == '\n')
+        continue; /* between records */
+      const char *start = data + at, *stop = memchr(data + at, '\n', len - at);
+      while (start > data && start[-1] != '\n')
+        start--;
+      bool escaped = false;
+      for (const char *c = start; c + 1 < stop; c++)
+        escaped |= c[0] == '\\' && c[1] == 'u';
+      size_t key_len = strcspn(start + 2, "\"");
+      if (escaped || (size_t)(data + at - start) <= 2 + key_len)
+        continue; /* the walk's to refuse; or cut in its first key, which may yet be "Records": the byte path's */
+      cut++;
+      long_first_key += key_len > 15;
+    }
+    if (reads[i] >= 32768) {
+      cr_assert_eq(l.from_hold, cut, "%zu-byte reads: %zu records completed from a hold, %zu cut", reads[i],
+                   l.from_hold, cut);
+      cr_assert_gt(long_first_key, 0, "no cut record's first key is long: the case is not tried");
+    }
+  }
   ctr__buf_free(&l.log);
   free(data);
 }
