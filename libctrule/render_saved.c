@@ -272,18 +272,28 @@ static int load_line_src(const void *saved, size_t n, ctr__line_src *x, ctr__jso
   return CTR_OK;
 }
 
+/* A block loaded: its line source, its rule's part, and their memory. */
+typedef struct loaded {
+  ctr__line_src x;
+  ctr__json_rule jr;
+  load_mem mem;
+} loaded;
+
+static int load(const void *saved, size_t n, loaded *l)
+{
+  l->mem.heap = NULL;
+  return load_line_src(saved, n, &l->x, &l->jr, &l->mem);
+}
+
 CTR_API int ctr_saved_json(const void *saved, size_t n, unsigned flags, char **out, size_t *len)
 {
   if (!saved || !out || (flags & ~(unsigned)CTR__JSON_ALL))
     return CTR_EINVAL;
-  ctr__line_src x;
-  ctr__json_rule jr;
-  load_mem mem;
-  mem.heap = NULL;
-  int rc = load_line_src(saved, n, &x, &jr, &mem);
+  loaded l;
+  int rc = load(saved, n, &l);
   if (rc == CTR_OK)
-    rc = ctr__json_line(&x, flags, out, len);
-  free(mem.heap);
+    rc = ctr__json_line(&l.x, flags, out, len);
+  free(l.mem.heap);
   return rc;
 }
 
@@ -291,13 +301,10 @@ CTR_API int ctr_saved_json_to(const void *saved, size_t n, unsigned flags, char 
 {
   if (!saved || !len || (!buf && cap) || (flags & ~(unsigned)CTR__JSON_ALL))
     return CTR_EINVAL;
-  ctr__line_src x;
-  ctr__json_rule jr;
-  load_mem mem;
-  mem.heap = NULL;
-  int rc = load_line_src(saved, n, &x, &jr, &mem);
+  loaded l;
+  int rc = load(saved, n, &l);
   if (rc == CTR_OK)
-    rc = ctr__json_line_to(&x, flags, buf, cap, len);
-  free(mem.heap);
+    rc = ctr__json_line_to(&l.x, flags, buf, cap, len);
+  free(l.mem.heap);
   return rc;
 }

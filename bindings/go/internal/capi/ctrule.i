@@ -405,9 +405,13 @@ func ctrgoCopyNullableString(s string) *string {
  * not needed (compile by name). */
 %ignore ctr_match_field;
 %ignore ctr_builtin_yaml;
-/* The JSON line travels in the match pack (ctrgo_match_pack). */
+/* The JSON line travels in the match pack (ctrgo_match_pack): Alert.JSON
+ * is a field, made during the callback, so nothing is saved for later. */
 %ignore ctr_match_json;
 %ignore ctr_match_json_to;
+%ignore ctr_match_save;
+%ignore ctr_saved_json;
+%ignore ctr_saved_json_to;
 %ignore ctr_free;
 
 %include "ctrule.h"

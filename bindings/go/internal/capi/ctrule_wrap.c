@@ -13,9 +13,9 @@ extern
 #ifdef __cplusplus
   "C"
 #endif
-  void cgo_panic__capi_5db4c4b605dee537(const char*);
+  void cgo_panic__capi_2b6fa3fab8fda66c(const char*);
 static void _swig_gopanic(const char *p) {
-  cgo_panic__capi_5db4c4b605dee537(p);
+  cgo_panic__capi_2b6fa3fab8fda66c(p);
 }
 
 
@@ -1165,7 +1165,7 @@ static void ctrgo_pool_free(ctrgo_pool *p)
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_5db4c4b605dee537(void *_swig_go_0) {
+void _wrap_Swig_free_capi_2b6fa3fab8fda66c(void *_swig_go_0) {
   void *arg1 = 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -1175,7 +1175,7 @@ void _wrap_Swig_free_capi_5db4c4b605dee537(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_5db4c4b605dee537(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_2b6fa3fab8fda66c(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -1188,7 +1188,7 @@ void *_wrap_Swig_malloc_capi_5db4c4b605dee537(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_VERSION_HEX_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_VERSION_HEX_capi_2b6fa3fab8fda66c() {
   int result;
   intgo _swig_go_result;
   
@@ -1199,7 +1199,7 @@ intgo _wrap_CTR_VERSION_HEX_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_ctr_version_capi_5db4c4b605dee537() {
+intgo _wrap_ctr_version_capi_2b6fa3fab8fda66c() {
   unsigned int result;
   intgo _swig_go_result;
   
@@ -1210,7 +1210,7 @@ intgo _wrap_ctr_version_capi_5db4c4b605dee537() {
 }
 
 
-_gostring_ _wrap_ctr_version_string_capi_5db4c4b605dee537() {
+_gostring_ _wrap_ctr_version_string_capi_2b6fa3fab8fda66c() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -1221,7 +1221,7 @@ _gostring_ _wrap_ctr_version_string_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_OK_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_OK_capi_2b6fa3fab8fda66c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1233,7 +1233,7 @@ intgo _wrap_CTR_OK_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_STOPPED_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_STOPPED_capi_2b6fa3fab8fda66c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1245,7 +1245,7 @@ intgo _wrap_CTR_STOPPED_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_ENOMEM_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_ENOMEM_capi_2b6fa3fab8fda66c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1257,7 +1257,7 @@ intgo _wrap_CTR_ENOMEM_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_EINVAL_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_EINVAL_capi_2b6fa3fab8fda66c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1269,7 +1269,7 @@ intgo _wrap_CTR_EINVAL_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_ESYNTAX_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_ESYNTAX_capi_2b6fa3fab8fda66c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1281,7 +1281,7 @@ intgo _wrap_CTR_ESYNTAX_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_EIO_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_EIO_capi_2b6fa3fab8fda66c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1293,7 +1293,7 @@ intgo _wrap_CTR_EIO_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_EDATA_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_EDATA_capi_2b6fa3fab8fda66c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1305,7 +1305,7 @@ intgo _wrap_CTR_EDATA_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_ENOENT_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_ENOENT_capi_2b6fa3fab8fda66c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1317,7 +1317,7 @@ intgo _wrap_CTR_ENOENT_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_EBUSY_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_EBUSY_capi_2b6fa3fab8fda66c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1329,7 +1329,7 @@ intgo _wrap_CTR_EBUSY_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_ELIMIT_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_ELIMIT_capi_2b6fa3fab8fda66c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1341,7 +1341,7 @@ intgo _wrap_CTR_ELIMIT_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_EVERSION_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_EVERSION_capi_2b6fa3fab8fda66c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1353,7 +1353,7 @@ intgo _wrap_CTR_EVERSION_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_ESTATE_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_ESTATE_capi_2b6fa3fab8fda66c() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1365,7 +1365,7 @@ intgo _wrap_CTR_ESTATE_capi_5db4c4b605dee537() {
 }
 
 
-_gostring_ _wrap_ctr_strerror_capi_5db4c4b605dee537(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_strerror_capi_2b6fa3fab8fda66c(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1378,7 +1378,7 @@ _gostring_ _wrap_ctr_strerror_capi_5db4c4b605dee537(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_status_name_capi_5db4c4b605dee537(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_status_name_capi_2b6fa3fab8fda66c(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1391,7 +1391,7 @@ _gostring_ _wrap_ctr_status_name_capi_5db4c4b605dee537(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_2b6fa3fab8fda66c() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1403,7 +1403,7 @@ intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ALERT_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_PRIORITY_ALERT_capi_2b6fa3fab8fda66c() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1415,7 +1415,7 @@ intgo _wrap_CTR_PRIORITY_ALERT_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_CRITICAL_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_PRIORITY_CRITICAL_capi_2b6fa3fab8fda66c() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1427,7 +1427,7 @@ intgo _wrap_CTR_PRIORITY_CRITICAL_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ERROR_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_PRIORITY_ERROR_capi_2b6fa3fab8fda66c() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1439,7 +1439,7 @@ intgo _wrap_CTR_PRIORITY_ERROR_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_WARNING_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_PRIORITY_WARNING_capi_2b6fa3fab8fda66c() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1451,7 +1451,7 @@ intgo _wrap_CTR_PRIORITY_WARNING_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_NOTICE_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_PRIORITY_NOTICE_capi_2b6fa3fab8fda66c() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1463,7 +1463,7 @@ intgo _wrap_CTR_PRIORITY_NOTICE_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_2b6fa3fab8fda66c() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1475,7 +1475,7 @@ intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_DEBUG_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_PRIORITY_DEBUG_capi_2b6fa3fab8fda66c() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1487,7 +1487,7 @@ intgo _wrap_CTR_PRIORITY_DEBUG_capi_5db4c4b605dee537() {
 }
 
 
-_gostring_ _wrap_ctr_priority_name_capi_5db4c4b605dee537(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_priority_name_capi_2b6fa3fab8fda66c(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1507,7 +1507,7 @@ _gostring_ _wrap_ctr_priority_name_capi_5db4c4b605dee537(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_priority_parse_capi_5db4c4b605dee537(_gostring_ _swig_go_0) {
+intgo _wrap_ctr_priority_parse_capi_2b6fa3fab8fda66c(_gostring_ _swig_go_0) {
   char *arg1 = 0 ;
   char *temp1 ;
   int result;
@@ -1527,7 +1527,7 @@ intgo _wrap_ctr_priority_parse_capi_5db4c4b605dee537(_gostring_ _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_SEVERITY_ERROR_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_SEVERITY_ERROR_capi_2b6fa3fab8fda66c() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -1539,7 +1539,7 @@ intgo _wrap_CTR_SEVERITY_ERROR_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_SEVERITY_WARNING_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_SEVERITY_WARNING_capi_2b6fa3fab8fda66c() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -1551,7 +1551,7 @@ intgo _wrap_CTR_SEVERITY_WARNING_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_ctr_diag_severity_capi_5db4c4b605dee537(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_severity_capi_2b6fa3fab8fda66c(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1564,7 +1564,7 @@ intgo _wrap_ctr_diag_severity_capi_5db4c4b605dee537(struct ctr_diag *_swig_go_0)
 }
 
 
-_gostring_ _wrap_ctr_diag_file_capi_5db4c4b605dee537(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_file_capi_2b6fa3fab8fda66c(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1577,7 +1577,7 @@ _gostring_ _wrap_ctr_diag_file_capi_5db4c4b605dee537(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_diag_line_capi_5db4c4b605dee537(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_line_capi_2b6fa3fab8fda66c(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -1590,7 +1590,7 @@ intgo _wrap_ctr_diag_line_capi_5db4c4b605dee537(struct ctr_diag *_swig_go_0) {
 }
 
 
-intgo _wrap_ctr_diag_column_capi_5db4c4b605dee537(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_column_capi_2b6fa3fab8fda66c(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -1603,7 +1603,7 @@ intgo _wrap_ctr_diag_column_capi_5db4c4b605dee537(struct ctr_diag *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_diag_item_capi_5db4c4b605dee537(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_item_capi_2b6fa3fab8fda66c(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1623,7 +1623,7 @@ _gostring_ _wrap_ctr_diag_item_capi_5db4c4b605dee537(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_code_capi_5db4c4b605dee537(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_code_capi_2b6fa3fab8fda66c(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1636,7 +1636,7 @@ _gostring_ _wrap_ctr_diag_code_capi_5db4c4b605dee537(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_message_capi_5db4c4b605dee537(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_message_capi_2b6fa3fab8fda66c(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1649,7 +1649,7 @@ _gostring_ _wrap_ctr_diag_message_capi_5db4c4b605dee537(struct ctr_diag *_swig_g
 }
 
 
-_gostring_ _wrap_ctr_diag_text_capi_5db4c4b605dee537(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_text_capi_2b6fa3fab8fda66c(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1662,7 +1662,7 @@ _gostring_ _wrap_ctr_diag_text_capi_5db4c4b605dee537(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_compiler_new_capi_5db4c4b605dee537(_goslice_ _swig_go_0) {
+intgo _wrap_ctr_compiler_new_capi_2b6fa3fab8fda66c(_goslice_ _swig_go_0) {
   ctr_compiler **arg1 = 0 ;
   ctr_compiler *out_temp1 ;
   int result;
@@ -1683,7 +1683,7 @@ intgo _wrap_ctr_compiler_new_capi_5db4c4b605dee537(_goslice_ _swig_go_0) {
 }
 
 
-void _wrap_ctr_compiler_free_capi_5db4c4b605dee537(struct ctr_compiler *_swig_go_0) {
+void _wrap_ctr_compiler_free_capi_2b6fa3fab8fda66c(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   
   arg1 = *(ctr_compiler **)&_swig_go_0; 
@@ -1693,7 +1693,7 @@ void _wrap_ctr_compiler_free_capi_5db4c4b605dee537(struct ctr_compiler *_swig_go
 }
 
 
-intgo _wrap_ctr_compiler_add_file_capi_5db4c4b605dee537(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_file_capi_2b6fa3fab8fda66c(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1715,7 +1715,7 @@ intgo _wrap_ctr_compiler_add_file_capi_5db4c4b605dee537(struct ctr_compiler *_sw
 }
 
 
-intgo _wrap_ctr_compiler_add_string_capi_5db4c4b605dee537(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_ctr_compiler_add_string_capi_2b6fa3fab8fda66c(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   size_t arg3 ;
@@ -1744,7 +1744,7 @@ intgo _wrap_ctr_compiler_add_string_capi_5db4c4b605dee537(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_add_builtin_capi_5db4c4b605dee537(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_builtin_capi_2b6fa3fab8fda66c(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1766,7 +1766,7 @@ intgo _wrap_ctr_compiler_add_builtin_capi_5db4c4b605dee537(struct ctr_compiler *
 }
 
 
-long long _wrap_ctr_builtin_count_capi_5db4c4b605dee537() {
+long long _wrap_ctr_builtin_count_capi_2b6fa3fab8fda66c() {
   size_t result;
   long long _swig_go_result;
   
@@ -1777,7 +1777,7 @@ long long _wrap_ctr_builtin_count_capi_5db4c4b605dee537() {
 }
 
 
-_gostring_ _wrap_ctr_builtin_name_capi_5db4c4b605dee537(long long _swig_go_0) {
+_gostring_ _wrap_ctr_builtin_name_capi_2b6fa3fab8fda66c(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1797,7 +1797,7 @@ _gostring_ _wrap_ctr_builtin_name_capi_5db4c4b605dee537(long long _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_compiler_select_name_capi_5db4c4b605dee537(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_name_capi_2b6fa3fab8fda66c(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -1821,7 +1821,7 @@ intgo _wrap_ctr_compiler_select_name_capi_5db4c4b605dee537(struct ctr_compiler *
 }
 
 
-intgo _wrap_ctr_compiler_select_tag_capi_5db4c4b605dee537(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_tag_capi_2b6fa3fab8fda66c(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -1845,7 +1845,7 @@ intgo _wrap_ctr_compiler_select_tag_capi_5db4c4b605dee537(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_set_min_priority_capi_5db4c4b605dee537(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_compiler_set_min_priority_capi_2b6fa3fab8fda66c(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   int result;
@@ -1860,7 +1860,7 @@ intgo _wrap_ctr_compiler_set_min_priority_capi_5db4c4b605dee537(struct ctr_compi
 }
 
 
-intgo _wrap_ctr_compiler_set_limit_capi_5db4c4b605dee537(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_compiler_set_limit_capi_2b6fa3fab8fda66c(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -1877,7 +1877,7 @@ intgo _wrap_ctr_compiler_set_limit_capi_5db4c4b605dee537(struct ctr_compiler *_s
 }
 
 
-intgo _wrap_ctr_compiler_compile_capi_5db4c4b605dee537(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_compiler_compile_capi_2b6fa3fab8fda66c(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   ctr_ruleset **arg2 = 0 ;
   ctr_ruleset *out_temp2 ;
@@ -1900,7 +1900,7 @@ intgo _wrap_ctr_compiler_compile_capi_5db4c4b605dee537(struct ctr_compiler *_swi
 }
 
 
-long long _wrap_ctr_compiler_diag_count_capi_5db4c4b605dee537(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_diag_count_capi_2b6fa3fab8fda66c(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1913,7 +1913,7 @@ long long _wrap_ctr_compiler_diag_count_capi_5db4c4b605dee537(struct ctr_compile
 }
 
 
-struct ctr_diag *_wrap_ctr_compiler_diag_capi_5db4c4b605dee537(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
+struct ctr_diag *_wrap_ctr_compiler_diag_capi_2b6fa3fab8fda66c(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   size_t arg2 ;
   ctr_diag *result = 0 ;
@@ -1928,7 +1928,7 @@ struct ctr_diag *_wrap_ctr_compiler_diag_capi_5db4c4b605dee537(struct ctr_compil
 }
 
 
-long long _wrap_ctr_compiler_error_count_capi_5db4c4b605dee537(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_error_count_capi_2b6fa3fab8fda66c(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1941,7 +1941,7 @@ long long _wrap_ctr_compiler_error_count_capi_5db4c4b605dee537(struct ctr_compil
 }
 
 
-struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go_0) {
+struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   ctr_ruleset *result = 0 ;
   struct ctr_ruleset *_swig_go_result;
@@ -1954,7 +1954,7 @@ struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_5db4c4b605dee537(struct ctr_rules
 }
 
 
-void _wrap_ctr_ruleset_unref_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go_0) {
+void _wrap_ctr_ruleset_unref_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   
   arg1 = *(ctr_ruleset **)&_swig_go_0; 
@@ -1964,7 +1964,7 @@ void _wrap_ctr_ruleset_unref_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go_
 }
 
 
-long long _wrap_ctr_ruleset_rule_count_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_rule_count_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1977,7 +1977,7 @@ long long _wrap_ctr_ruleset_rule_count_capi_5db4c4b605dee537(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_name_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_name_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1999,7 +1999,7 @@ _gostring_ _wrap_ctr_ruleset_rule_name_capi_5db4c4b605dee537(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_desc_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_desc_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -2021,7 +2021,7 @@ _gostring_ _wrap_ctr_ruleset_rule_desc_capi_5db4c4b605dee537(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_condition_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_condition_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -2043,7 +2043,7 @@ _gostring_ _wrap_ctr_ruleset_rule_condition_capi_5db4c4b605dee537(struct ctr_rul
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_output_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_output_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -2065,7 +2065,7 @@ _gostring_ _wrap_ctr_ruleset_rule_output_capi_5db4c4b605dee537(struct ctr_rulese
 }
 
 
-intgo _wrap_ctr_ruleset_rule_priority_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_priority_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -2080,7 +2080,7 @@ intgo _wrap_ctr_ruleset_rule_priority_capi_5db4c4b605dee537(struct ctr_ruleset *
 }
 
 
-intgo _wrap_ctr_ruleset_rule_enabled_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_enabled_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -2095,7 +2095,7 @@ intgo _wrap_ctr_ruleset_rule_enabled_capi_5db4c4b605dee537(struct ctr_ruleset *_
 }
 
 
-long long _wrap_ctr_ruleset_rule_tag_count_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+long long _wrap_ctr_ruleset_rule_tag_count_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t result;
@@ -2110,7 +2110,7 @@ long long _wrap_ctr_ruleset_rule_tag_count_capi_5db4c4b605dee537(struct ctr_rule
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_tag_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_ctr_ruleset_rule_tag_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t arg3 ;
@@ -2134,7 +2134,7 @@ _gostring_ _wrap_ctr_ruleset_rule_tag_capi_5db4c4b605dee537(struct ctr_ruleset *
 }
 
 
-long long _wrap_ctr_ruleset_enabled_count_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_enabled_count_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2147,7 +2147,7 @@ long long _wrap_ctr_ruleset_enabled_count_capi_5db4c4b605dee537(struct ctr_rules
 }
 
 
-long long _wrap_ctr_field_count_capi_5db4c4b605dee537() {
+long long _wrap_ctr_field_count_capi_2b6fa3fab8fda66c() {
   size_t result;
   long long _swig_go_result;
   
@@ -2158,7 +2158,7 @@ long long _wrap_ctr_field_count_capi_5db4c4b605dee537() {
 }
 
 
-_gostring_ _wrap_ctr_field_name_capi_5db4c4b605dee537(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_name_capi_2b6fa3fab8fda66c(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2178,7 +2178,7 @@ _gostring_ _wrap_ctr_field_name_capi_5db4c4b605dee537(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_desc_capi_5db4c4b605dee537(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_desc_capi_2b6fa3fab8fda66c(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2198,7 +2198,7 @@ _gostring_ _wrap_ctr_field_desc_capi_5db4c4b605dee537(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_type_capi_5db4c4b605dee537(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_type_capi_2b6fa3fab8fda66c(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2218,7 +2218,7 @@ _gostring_ _wrap_ctr_field_type_capi_5db4c4b605dee537(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_match_rule_capi_5db4c4b605dee537(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_rule_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2231,7 +2231,7 @@ _gostring_ _wrap_ctr_match_rule_capi_5db4c4b605dee537(struct ctr_match *_swig_go
 }
 
 
-intgo _wrap_ctr_match_priority_capi_5db4c4b605dee537(struct ctr_match *_swig_go_0) {
+intgo _wrap_ctr_match_priority_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2244,7 +2244,7 @@ intgo _wrap_ctr_match_priority_capi_5db4c4b605dee537(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_source_capi_5db4c4b605dee537(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_source_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2257,7 +2257,7 @@ _gostring_ _wrap_ctr_match_source_capi_5db4c4b605dee537(struct ctr_match *_swig_
 }
 
 
-_gostring_ _wrap_ctr_match_output_capi_5db4c4b605dee537(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_output_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2270,7 +2270,7 @@ _gostring_ _wrap_ctr_match_output_capi_5db4c4b605dee537(struct ctr_match *_swig_
 }
 
 
-long long _wrap_ctr_match_tag_count_capi_5db4c4b605dee537(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_tag_count_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2283,7 +2283,7 @@ long long _wrap_ctr_match_tag_count_capi_5db4c4b605dee537(struct ctr_match *_swi
 }
 
 
-_gostring_ _wrap_ctr_match_tag_capi_5db4c4b605dee537(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_tag_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -2305,7 +2305,7 @@ _gostring_ _wrap_ctr_match_tag_capi_5db4c4b605dee537(struct ctr_match *_swig_go_
 }
 
 
-long long _wrap_ctr_match_field_count_capi_5db4c4b605dee537(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_field_count_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2318,7 +2318,7 @@ long long _wrap_ctr_match_field_count_capi_5db4c4b605dee537(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_name_capi_5db4c4b605dee537(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_name_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -2340,7 +2340,7 @@ _gostring_ _wrap_ctr_match_field_name_capi_5db4c4b605dee537(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_value_capi_5db4c4b605dee537(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_value_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -2362,7 +2362,7 @@ _gostring_ _wrap_ctr_match_field_value_capi_5db4c4b605dee537(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_time_capi_5db4c4b605dee537(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_time_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2375,7 +2375,7 @@ long long _wrap_ctr_match_time_capi_5db4c4b605dee537(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_event_capi_5db4c4b605dee537(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_event_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t len_temp2 ;
@@ -2394,7 +2394,7 @@ _gostring_ _wrap_ctr_match_event_capi_5db4c4b605dee537(struct ctr_match *_swig_g
 }
 
 
-long long _wrap_ctr_match_record_index_capi_5db4c4b605dee537(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_record_index_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2407,7 +2407,7 @@ long long _wrap_ctr_match_record_index_capi_5db4c4b605dee537(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_byte_offset_capi_5db4c4b605dee537(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_byte_offset_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2420,7 +2420,7 @@ long long _wrap_ctr_match_byte_offset_capi_5db4c4b605dee537(struct ctr_match *_s
 }
 
 
-intgo _wrap_ctr_match_silenced_capi_5db4c4b605dee537(struct ctr_match *_swig_go_0) {
+intgo _wrap_ctr_match_silenced_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2433,7 +2433,7 @@ intgo _wrap_ctr_match_silenced_capi_5db4c4b605dee537(struct ctr_match *_swig_go_
 }
 
 
-intgo _wrap_CTR_JSON_EVENT_ID_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_JSON_EVENT_ID_capi_2b6fa3fab8fda66c() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2445,7 +2445,7 @@ intgo _wrap_CTR_JSON_EVENT_ID_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_JSON_MESSAGE_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_JSON_MESSAGE_capi_2b6fa3fab8fda66c() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2457,7 +2457,7 @@ intgo _wrap_CTR_JSON_MESSAGE_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_JSON_NO_OUTPUT_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_JSON_NO_OUTPUT_capi_2b6fa3fab8fda66c() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2469,7 +2469,7 @@ intgo _wrap_CTR_JSON_NO_OUTPUT_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_2b6fa3fab8fda66c() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2481,7 +2481,7 @@ intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_JSON_NO_TAGS_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_JSON_NO_TAGS_capi_2b6fa3fab8fda66c() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2493,7 +2493,7 @@ intgo _wrap_CTR_JSON_NO_TAGS_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_JSON_TIME_ISO8601_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_JSON_TIME_ISO8601_capi_2b6fa3fab8fda66c() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2505,7 +2505,7 @@ intgo _wrap_CTR_JSON_TIME_ISO8601_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR__JSON_ALL_capi_5db4c4b605dee537() {
+intgo _wrap_CTR__JSON_ALL_capi_2b6fa3fab8fda66c() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2517,89 +2517,7 @@ intgo _wrap_CTR__JSON_ALL_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_ctr_match_save_capi_5db4c4b605dee537(struct ctr_match *_swig_go_0, void *_swig_go_1, long long _swig_go_2) {
-  ctr_match *arg1 = 0 ;
-  void *arg2 = 0 ;
-  size_t arg3 ;
-  size_t *arg4 = 0 ;
-  size_t len_temp4 ;
-  int result;
-  intgo _swig_go_result;
-  
-  
-  len_temp4 = 0;
-  arg4 = &len_temp4;
-  
-  arg1 = *(ctr_match **)&_swig_go_0; 
-  arg2 = *(void **)&_swig_go_1; 
-  arg3 = (size_t)_swig_go_2; 
-  
-  result = (int)ctr_match_save((struct ctr_match const *)arg1,arg2,arg3,arg4);
-  _swig_go_result = result; 
-  return _swig_go_result;
-}
-
-
-intgo _wrap_ctr_saved_json_capi_5db4c4b605dee537(void *_swig_go_0, long long _swig_go_1, intgo _swig_go_2, _gostring_* _swig_go_3) {
-  void *arg1 = 0 ;
-  size_t arg2 ;
-  unsigned int arg3 ;
-  char **arg4 = 0 ;
-  size_t *arg5 = 0 ;
-  size_t len_temp5 ;
-  int result;
-  intgo _swig_go_result;
-  
-  
-  len_temp5 = 0;
-  arg5 = &len_temp5;
-  
-  arg1 = *(void **)&_swig_go_0; 
-  arg2 = (size_t)_swig_go_1; 
-  arg3 = (unsigned int)_swig_go_2; 
-  arg4 = *(char ***)&_swig_go_3; 
-  
-  result = (int)ctr_saved_json((void const *)arg1,arg2,arg3,arg4,arg5);
-  _swig_go_result = result; 
-  return _swig_go_result;
-}
-
-
-intgo _wrap_ctr_saved_json_to_capi_5db4c4b605dee537(void *_swig_go_0, long long _swig_go_1, intgo _swig_go_2, _gostring_ _swig_go_3, long long _swig_go_4) {
-  void *arg1 = 0 ;
-  size_t arg2 ;
-  unsigned int arg3 ;
-  char *arg4 = 0 ;
-  size_t arg5 ;
-  size_t *arg6 = 0 ;
-  char *temp4 ;
-  size_t len_temp6 ;
-  int result;
-  intgo _swig_go_result;
-  
-  
-  len_temp6 = 0;
-  arg6 = &len_temp6;
-  
-  arg1 = *(void **)&_swig_go_0; 
-  arg2 = (size_t)_swig_go_1; 
-  arg3 = (unsigned int)_swig_go_2; 
-  
-  temp4 = (char *)malloc(_swig_go_3.n + 1);
-  memcpy(temp4, _swig_go_3.p, _swig_go_3.n);
-  temp4[_swig_go_3.n] = '\0';
-  arg4 = (char *)temp4;
-  
-  arg5 = (size_t)_swig_go_4; 
-  
-  result = (int)ctr_saved_json_to((void const *)arg1,arg2,arg3,arg4,arg5,arg6);
-  _swig_go_result = result; 
-  free((char *)arg4); 
-  return _swig_go_result;
-}
-
-
-intgo _wrap_ctr_record_error_status_capi_5db4c4b605dee537(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_status_capi_2b6fa3fab8fda66c(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2612,7 +2530,7 @@ intgo _wrap_ctr_record_error_status_capi_5db4c4b605dee537(struct ctr_record_erro
 }
 
 
-long long _wrap_ctr_record_error_index_capi_5db4c4b605dee537(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_index_capi_2b6fa3fab8fda66c(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2625,7 +2543,7 @@ long long _wrap_ctr_record_error_index_capi_5db4c4b605dee537(struct ctr_record_e
 }
 
 
-long long _wrap_ctr_record_error_offset_capi_5db4c4b605dee537(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_offset_capi_2b6fa3fab8fda66c(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2638,7 +2556,7 @@ long long _wrap_ctr_record_error_offset_capi_5db4c4b605dee537(struct ctr_record_
 }
 
 
-_gostring_ _wrap_ctr_record_error_message_capi_5db4c4b605dee537(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_message_capi_2b6fa3fab8fda66c(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2651,7 +2569,7 @@ _gostring_ _wrap_ctr_record_error_message_capi_5db4c4b605dee537(struct ctr_recor
 }
 
 
-intgo _wrap_ctr_record_error_evaluated_capi_5db4c4b605dee537(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_evaluated_capi_2b6fa3fab8fda66c(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2664,7 +2582,7 @@ intgo _wrap_ctr_record_error_evaluated_capi_5db4c4b605dee537(struct ctr_record_e
 }
 
 
-_gostring_ _wrap_ctr_record_error_text_capi_5db4c4b605dee537(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_text_capi_2b6fa3fab8fda66c(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2677,7 +2595,7 @@ _gostring_ _wrap_ctr_record_error_text_capi_5db4c4b605dee537(struct ctr_record_e
 }
 
 
-intgo _wrap_CTR_FORMAT_AUTO_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_FORMAT_AUTO_capi_2b6fa3fab8fda66c() {
   enum ctr_format result;
   intgo _swig_go_result;
   
@@ -2689,7 +2607,7 @@ intgo _wrap_CTR_FORMAT_AUTO_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_2b6fa3fab8fda66c() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2701,7 +2619,7 @@ intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_SCAN_NO_INDEX_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_SCAN_NO_INDEX_capi_2b6fa3fab8fda66c() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2713,7 +2631,7 @@ intgo _wrap_CTR_SCAN_NO_INDEX_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_2b6fa3fab8fda66c() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2725,7 +2643,7 @@ intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_2b6fa3fab8fda66c() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2737,7 +2655,7 @@ intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_2b6fa3fab8fda66c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2749,7 +2667,7 @@ intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_2b6fa3fab8fda66c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2761,7 +2679,7 @@ intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_2b6fa3fab8fda66c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2773,7 +2691,7 @@ intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_2b6fa3fab8fda66c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2785,7 +2703,7 @@ intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_NODES_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_LIMIT_YAML_NODES_capi_2b6fa3fab8fda66c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2797,7 +2715,7 @@ intgo _wrap_CTR_LIMIT_YAML_NODES_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_2b6fa3fab8fda66c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2809,7 +2727,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_2b6fa3fab8fda66c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2821,7 +2739,7 @@ intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_2b6fa3fab8fda66c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2833,7 +2751,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RULES_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_LIMIT_RULES_capi_2b6fa3fab8fda66c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2845,7 +2763,7 @@ intgo _wrap_CTR_LIMIT_RULES_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_2b6fa3fab8fda66c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2857,7 +2775,7 @@ intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_2b6fa3fab8fda66c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2869,7 +2787,7 @@ intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_2b6fa3fab8fda66c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2881,7 +2799,7 @@ intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_2b6fa3fab8fda66c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2893,7 +2811,7 @@ intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_2b6fa3fab8fda66c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2905,7 +2823,7 @@ intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_2b6fa3fab8fda66c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2917,7 +2835,7 @@ intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_LIMIT__COUNT_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_LIMIT__COUNT_capi_2b6fa3fab8fda66c() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2929,7 +2847,7 @@ intgo _wrap_CTR_LIMIT__COUNT_capi_5db4c4b605dee537() {
 }
 
 
-long long _wrap_ctr_limit_default_capi_5db4c4b605dee537(intgo _swig_go_0) {
+long long _wrap_ctr_limit_default_capi_2b6fa3fab8fda66c(intgo _swig_go_0) {
   int arg1 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2942,7 +2860,7 @@ long long _wrap_ctr_limit_default_capi_5db4c4b605dee537(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_limit_name_capi_5db4c4b605dee537(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_limit_name_capi_2b6fa3fab8fda66c(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2955,7 +2873,7 @@ _gostring_ _wrap_ctr_limit_name_capi_5db4c4b605dee537(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_STAT_BYTES_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_STAT_BYTES_capi_2b6fa3fab8fda66c() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2967,7 +2885,7 @@ intgo _wrap_CTR_STAT_BYTES_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_STAT_RECORDS_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_STAT_RECORDS_capi_2b6fa3fab8fda66c() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2979,7 +2897,7 @@ intgo _wrap_CTR_STAT_RECORDS_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_STAT_MATCHES_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_STAT_MATCHES_capi_2b6fa3fab8fda66c() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2991,7 +2909,7 @@ intgo _wrap_CTR_STAT_MATCHES_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_STAT_BAD_RECORDS_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_STAT_BAD_RECORDS_capi_2b6fa3fab8fda66c() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -3003,7 +2921,7 @@ intgo _wrap_CTR_STAT_BAD_RECORDS_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_STAT_SKIPPED_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_STAT_SKIPPED_capi_2b6fa3fab8fda66c() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -3015,7 +2933,7 @@ intgo _wrap_CTR_STAT_SKIPPED_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_STAT_EVALUATED_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_STAT_EVALUATED_capi_2b6fa3fab8fda66c() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -3027,7 +2945,7 @@ intgo _wrap_CTR_STAT_EVALUATED_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_STAT_INCOMPLETE_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_STAT_INCOMPLETE_capi_2b6fa3fab8fda66c() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -3039,7 +2957,7 @@ intgo _wrap_CTR_STAT_INCOMPLETE_capi_5db4c4b605dee537() {
 }
 
 
-intgo _wrap_CTR_STAT__COUNT_capi_5db4c4b605dee537() {
+intgo _wrap_CTR_STAT__COUNT_capi_2b6fa3fab8fda66c() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -3051,7 +2969,7 @@ intgo _wrap_CTR_STAT__COUNT_capi_5db4c4b605dee537() {
 }
 
 
-void _wrap_ctr_scanner_free_capi_5db4c4b605dee537(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_free_capi_2b6fa3fab8fda66c(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -3061,7 +2979,7 @@ void _wrap_ctr_scanner_free_capi_5db4c4b605dee537(struct ctr_scanner *_swig_go_0
 }
 
 
-intgo _wrap_ctr_scanner_set_flags_capi_5db4c4b605dee537(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_scanner_set_flags_capi_2b6fa3fab8fda66c(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   unsigned int arg2 ;
   int result;
@@ -3076,7 +2994,7 @@ intgo _wrap_ctr_scanner_set_flags_capi_5db4c4b605dee537(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_set_limit_capi_5db4c4b605dee537(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_scanner_set_limit_capi_2b6fa3fab8fda66c(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -3093,7 +3011,7 @@ intgo _wrap_ctr_scanner_set_limit_capi_5db4c4b605dee537(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_feed_capi_5db4c4b605dee537(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_scanner_feed_capi_2b6fa3fab8fda66c(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -3112,7 +3030,7 @@ intgo _wrap_ctr_scanner_feed_capi_5db4c4b605dee537(struct ctr_scanner *_swig_go_
 }
 
 
-intgo _wrap_ctr_scanner_finish_capi_5db4c4b605dee537(struct ctr_scanner *_swig_go_0) {
+intgo _wrap_ctr_scanner_finish_capi_2b6fa3fab8fda66c(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3125,7 +3043,7 @@ intgo _wrap_ctr_scanner_finish_capi_5db4c4b605dee537(struct ctr_scanner *_swig_g
 }
 
 
-void _wrap_ctr_scanner_reset_capi_5db4c4b605dee537(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_reset_capi_2b6fa3fab8fda66c(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -3135,7 +3053,7 @@ void _wrap_ctr_scanner_reset_capi_5db4c4b605dee537(struct ctr_scanner *_swig_go_
 }
 
 
-long long _wrap_ctr_scanner_stat_capi_5db4c4b605dee537(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_ctr_scanner_stat_capi_2b6fa3fab8fda66c(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t result;
@@ -3150,7 +3068,7 @@ long long _wrap_ctr_scanner_stat_capi_5db4c4b605dee537(struct ctr_scanner *_swig
 }
 
 
-_gostring_ _wrap_ctr_scanner_last_error_capi_5db4c4b605dee537(struct ctr_scanner *_swig_go_0) {
+_gostring_ _wrap_ctr_scanner_last_error_capi_2b6fa3fab8fda66c(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -3163,7 +3081,7 @@ _gostring_ _wrap_ctr_scanner_last_error_capi_5db4c4b605dee537(struct ctr_scanner
 }
 
 
-struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_5db4c4b605dee537(intgo _swig_go_0, intgo _swig_go_1) {
+struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_2b6fa3fab8fda66c(intgo _swig_go_0, intgo _swig_go_1) {
   uintptr_t arg1 ;
   int arg2 ;
   ctrgo_ctx *result = 0 ;
@@ -3178,7 +3096,7 @@ struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_5db4c4b605dee537(intgo _swig_go_0, in
 }
 
 
-void _wrap_ctrgo_ctx_free_capi_5db4c4b605dee537(struct ctrgo_ctx *_swig_go_0) {
+void _wrap_ctrgo_ctx_free_capi_2b6fa3fab8fda66c(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   
   arg1 = *(ctrgo_ctx **)&_swig_go_0; 
@@ -3188,7 +3106,7 @@ void _wrap_ctrgo_ctx_free_capi_5db4c4b605dee537(struct ctrgo_ctx *_swig_go_0) {
 }
 
 
-intgo _wrap_ctrgo_ctx_oom_capi_5db4c4b605dee537(struct ctrgo_ctx *_swig_go_0) {
+intgo _wrap_ctrgo_ctx_oom_capi_2b6fa3fab8fda66c(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3201,7 +3119,7 @@ intgo _wrap_ctrgo_ctx_oom_capi_5db4c4b605dee537(struct ctrgo_ctx *_swig_go_0) {
 }
 
 
-intgo _wrap_ctrgo_scanner_new_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go_0, struct ctrgo_ctx *_swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_ctrgo_scanner_new_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go_0, struct ctrgo_ctx *_swig_go_1, _goslice_ _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   ctrgo_ctx *arg2 = 0 ;
   ctr_scanner **arg3 = 0 ;
@@ -3226,7 +3144,7 @@ intgo _wrap_ctrgo_scanner_new_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go
 }
 
 
-void _wrap_ctrgo_queue_clear_capi_5db4c4b605dee537(struct ctrgo_ctx *_swig_go_0) {
+void _wrap_ctrgo_queue_clear_capi_2b6fa3fab8fda66c(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   
   arg1 = *(ctrgo_ctx **)&_swig_go_0; 
@@ -3236,7 +3154,7 @@ void _wrap_ctrgo_queue_clear_capi_5db4c4b605dee537(struct ctrgo_ctx *_swig_go_0)
 }
 
 
-void _wrap_ctrgo_pool_free_capi_5db4c4b605dee537(struct ctrgo_pool *_swig_go_0) {
+void _wrap_ctrgo_pool_free_capi_2b6fa3fab8fda66c(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   
   arg1 = *(ctrgo_pool **)&_swig_go_0; 
@@ -3246,7 +3164,7 @@ void _wrap_ctrgo_pool_free_capi_5db4c4b605dee537(struct ctrgo_pool *_swig_go_0) 
 }
 
 
-intgo _wrap_ctrgo_pool_new_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, long long _swig_go_3, long long _swig_go_4, _goslice_ _swig_go_5) {
+intgo _wrap_ctrgo_pool_new_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, long long _swig_go_3, long long _swig_go_4, _goslice_ _swig_go_5) {
   ctr_ruleset *arg1 = 0 ;
   unsigned int arg2 ;
   int arg3 ;
@@ -3277,7 +3195,7 @@ intgo _wrap_ctrgo_pool_new_capi_5db4c4b605dee537(struct ctr_ruleset *_swig_go_0,
 }
 
 
-intgo _wrap_ctrgo_pool_set_limit_capi_5db4c4b605dee537(struct ctrgo_pool *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctrgo_pool_set_limit_capi_2b6fa3fab8fda66c(struct ctrgo_pool *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctrgo_pool *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -3294,7 +3212,7 @@ intgo _wrap_ctrgo_pool_set_limit_capi_5db4c4b605dee537(struct ctrgo_pool *_swig_
 }
 
 
-intgo _wrap_ctrgo_pool_path_capi_5db4c4b605dee537(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_ctrgo_pool_path_capi_2b6fa3fab8fda66c(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
   ctrgo_pool *arg1 = 0 ;
   size_t arg2 ;
   char *arg3 = 0 ;
@@ -3316,7 +3234,7 @@ intgo _wrap_ctrgo_pool_path_capi_5db4c4b605dee537(struct ctrgo_pool *_swig_go_0,
 }
 
 
-intgo _wrap_ctrgo_pool_start_capi_5db4c4b605dee537(struct ctrgo_pool *_swig_go_0) {
+intgo _wrap_ctrgo_pool_start_capi_2b6fa3fab8fda66c(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3329,7 +3247,7 @@ intgo _wrap_ctrgo_pool_start_capi_5db4c4b605dee537(struct ctrgo_pool *_swig_go_0
 }
 
 
-long long _wrap_ctrgo_pool_take_capi_5db4c4b605dee537(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
+long long _wrap_ctrgo_pool_take_capi_2b6fa3fab8fda66c(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
   ctrgo_pool *arg1 = 0 ;
   size_t arg2 ;
   void *arg3 = 0 ;
@@ -3350,7 +3268,7 @@ long long _wrap_ctrgo_pool_take_capi_5db4c4b605dee537(struct ctrgo_pool *_swig_g
 }
 
 
-intgo _wrap_ctrgo_pool_failed_capi_5db4c4b605dee537(struct ctrgo_pool *_swig_go_0) {
+intgo _wrap_ctrgo_pool_failed_capi_2b6fa3fab8fda66c(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3363,7 +3281,7 @@ intgo _wrap_ctrgo_pool_failed_capi_5db4c4b605dee537(struct ctrgo_pool *_swig_go_
 }
 
 
-void _wrap_ctrgo_pool_cancel_capi_5db4c4b605dee537(struct ctrgo_pool *_swig_go_0) {
+void _wrap_ctrgo_pool_cancel_capi_2b6fa3fab8fda66c(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   
   arg1 = *(ctrgo_pool **)&_swig_go_0; 
