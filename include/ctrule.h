@@ -339,7 +339,8 @@ CTR_API int ctr_match_json_to(const ctr_match *m, unsigned flags, char *buf, siz
  *  to store or to send. CTR_EINVAL for m or len NULL, or buf NULL with
  *  cap > 0; CTR_ENOMEM. Call it only during the match callback. */
 CTR_API int ctr_match_save(const ctr_match *m, void *buf, size_t cap, size_t *len);
-/** ctr_match_json of a match saved by ctr_match_save: `saved`, n bytes.
+/** ctr_match_json of a match saved by ctr_match_save: `saved`, n bytes,
+ *  from any thread, at any time (it reads the bytes and nothing else).
  *  CTR_EINVAL for an unknown flag, saved or out NULL, or bytes that are not
  *  a saved match whole (cut short, with bytes after them, damaged, or of
  *  another library version: every count, length and offset is checked

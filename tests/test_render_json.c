@@ -9,13 +9,18 @@
  * strings. What a rule's lines share (ctr__json_rule_make: its keys,
  * priority, name and tags, written when it is compiled) is held to the
  * reference for every priority, names and tags that need escaping, none and
- * many tags, and a ruleset freed while another of the same rules lives.
+ * many tags, and a ruleset freed while another of the same rules lives. A
+ * match saved (ctr_match_save) gives the same line (ctr_saved_json) after
+ * its bytes move and its scanner and ruleset are freed, from many threads
+ * at once; damaged saved bytes are refused or give a line, never read
+ * outside their length.
  * Built twice (tests/meson.build): with SSE2 where the compiler has it, and
  * with the word-at-a-time scan other targets use. */
 #include "render.h"
 #include "testutil.h"
 
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -835,6 +840,40 @@ Test(render_json, a_saved_match_gives_its_line_after_the_scanner_and_ruleset_are
     memset(k.saved[i], 0xa5, k.saved_len[i]);
     check_saved(moved + 1, k.saved_len[i], CTR_JSON_EVENT_ID, k.line[i], strlen(k.line[i]));
     free(moved);
+  }
+  kept_free(&k);
+}
+
+/* Four threads write the lines of the same saved blocks at once, after
+ * the scanner and the ruleset are gone: each line whole and the same. */
+static void *write_saved_lines(void *arg)
+{
+  const kept *k = arg;
+  for (int round = 0; round < 20; round++)
+    for (size_t i = 0; i < k->n; i++) {
+      char *line = NULL;
+      size_t len = 0;
+      if (ctr_saved_json(k->saved[i], k->saved_len[i], CTR_JSON_EVENT_ID, &line, &len) != CTR_OK ||
+          strcmp(line, k->line[i]) != 0) {
+        ctr_free(line);
+        return (void *)1;
+      }
+      ctr_free(line);
+    }
+  return NULL;
+}
+
+Test(render_json, saved_lines_are_written_from_any_thread_at_once)
+{
+  kept k = {0};
+  keep_from(&k, ADVERSARIAL_RULES);
+  pthread_t t[4];
+  for (int i = 0; i < 4; i++)
+    cr_assert_eq(pthread_create(&t[i], NULL, write_saved_lines, &k), 0);
+  for (int i = 0; i < 4; i++) {
+    void *failed = NULL;
+    pthread_join(t[i], &failed);
+    cr_assert_null(failed, "thread %d wrote a different line", i);
   }
   kept_free(&k);
 }
