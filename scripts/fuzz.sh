@@ -4,7 +4,7 @@
 #
 #   bash scripts/fuzz.sh SECONDS [--parallel] [--keep-going] [TARGET...]
 #
-# TARGET is rules, condition, scanner, render, walk or frame (default: all six, one
+# TARGET is rules, condition, scanner, render, saved, walk or frame (default: all seven, one
 # after the other; --parallel runs them at once under nice). --keep-going
 # (for long runs) uses libFuzzer's fork mode, which records a crash, hang or
 # leak and carries on fuzzing for the rest of the time. The corpora in
@@ -24,11 +24,11 @@ for arg in "$@"; do
   case $arg in
     --parallel) parallel=1 ;;
     --keep-going) keep_going=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1) ;;
-    rules|condition|scanner|render|walk|frame) targets+=("$arg") ;;
-    *) echo "unknown target '$arg' (rules, condition, scanner, render, walk, frame)" >&2; exit 2 ;;
+    rules|condition|scanner|render|saved|walk|frame) targets+=("$arg") ;;
+    *) echo "unknown target '$arg' (rules, condition, scanner, render, saved, walk, frame)" >&2; exit 2 ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(rules condition scanner render walk frame)
+[ ${#targets[@]} -gt 0 ] || targets=(rules condition scanner render saved walk frame)
 
 build=build-fuzz
 if [ ! -f $build/build.ninja ]; then
@@ -45,7 +45,7 @@ max_len() {
   case $1 in
     rules|scanner|frame) echo 65536 ;;  # a whole rules file; several records in any framing
     walk) echo 16384 ;;  # one record or a few
-    render) echo 8192 ;;
+    render|saved) echo 8192 ;;
     condition) echo 4096 ;;
   esac
 }
@@ -53,6 +53,7 @@ dict() {
   case $1 in
     rules) echo tests/fuzz/rules.dict ;;
     condition|render) echo $build/tests/fuzz/condition.dict ;;
+    saved) echo tests/fuzz/json.dict ;;  # a damaged block's text: JSON escapes and quotes
     scanner|walk|frame) echo tests/fuzz/json.dict ;;
   esac
 }

@@ -12,7 +12,7 @@ bash scripts/fuzz.sh "$seconds" || rc=1
 vg_out=$(bash scripts/valgrind.sh --quick 2>&1) || { rc=1; echo "$vg_out" | tail -40; }
 echo "$vg_out" | grep -E '^valgrind:' || true
 if [ $rc -eq 0 ]; then
-  echo "fuzz.sh: PASS (6 fuzz targets ${seconds}s each, valgrind quick run clean)"
+  echo "fuzz.sh: PASS (7 fuzz targets ${seconds}s each, valgrind quick run clean)"
 else
   echo "fuzz.sh: FAIL"
 fi

@@ -3,7 +3,7 @@
 
 usage: make_corpus.py OUTDIR [SHARED_DATA_DIR]
 
-Writes OUTDIR/{rules,condition,render,scanner,walk,frame}/ from the repository's rules
+Writes OUTDIR/{rules,condition,render,saved,scanner,walk,frame}/ from the repository's rules
 files and test data, the committed seeds in tests/fuzz/seeds/, and the real
 CloudTrail data in SHARED_DATA_DIR (default ../shared/data/cloudtrail next to
 the repository). Seeds are named by content hash, so re-running is
@@ -256,7 +256,13 @@ def main():
     if len(streams) >= 2:  # two gzip members back to back, as `cat a.gz b.gz`
         two = gzip.compress(streams[0]) + gzip.compress(streams[1])
         write(outdir, "scanner", scanner_seed(0, 5, 9, two))
-    for target in ("rules", "condition", "render", "scanner", "walk", "frame"):
+    # Saved matches (fuzz_saved.c): each sample block whole, cut, and with
+    # its words' bytes changed (opts odd: damage; byte 1 picks the block).
+    for k in range(16):
+        write(outdir, "saved", bytes([0xFF, k]))
+        write(outdir, "saved", bytes([0x81, k]))
+        write(outdir, "saved", bytes([0xFF, k, 0, 8 * (k % 9), 0x80, 0, 16 + k, 0xFF]))
+    for target in ("rules", "condition", "render", "saved", "scanner", "walk", "frame"):
         n = len(list((outdir / target).glob("*"))) if (outdir / target).is_dir() else 0
         print(f"{target}: {n} seeds in {outdir / target}")
 
