@@ -425,7 +425,7 @@ class Alert:
 
 
 # Alerts made by a scan are built in C (ctrule.i: ctrpy_match_alert), their
-# slots set as __init__ sets them (the record, JSON line, output and fields
-# packed until read): in Python, __init__ and its argument tuple were half of
-# what an alert added to a scan.
+# slots set as __init__ sets them (the record, the saved match, output and
+# fields packed until read): in Python, __init__ and its argument tuple were
+# half of what an alert added to a scan.
 _capi.ctrpy_alert_setup(Alert, _PRIORITIES)
