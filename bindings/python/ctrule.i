@@ -20,7 +20,7 @@
  *     (on_match, state, stop_type), the Scanner's policy (_engine.py):
  *     on_match is called as on_match(alert), alert a ctrule.Alert made in C
  *     (ctrpy_match_alert: its slots set as Alert.__init__ sets them, the
- *     match saved for its JSON line (ctr_match_save; ctrpy_saved_line
+ *     match saved for its JSON line (ctr_match_save; ctrpy_alert_line
  *     writes the line, ctr_match_json's with CTR_JSON_EVENT_ID, the line
  *     every tool of the project writes, when to_json() asks for it)); a
  *     true return value, or
@@ -690,9 +690,9 @@ CTRPY_CALLS_BACK(ctrpy_scanner_feed_held)
 /* Matches and record errors are borrowed views valid only inside a
  * callback: the trampolines copy them, Python never sees them. */
 %rename("$ignore", regextarget=1) "^ctr_match_";
-/* Only the C side frees (ctrpy_saved_line's line). */
+/* Only the C side frees (ctrpy_alert_line's line). */
 %ignore ctr_free;
-/* Saved matches are written and read by the C side (ctrpy_save, ctrpy_saved_line). */
+/* Saved matches are written and read by the C side (ctrpy_pack_new, ctrpy_alert_line). */
 %ignore ctr_saved_json;
 %ignore ctr_saved_json_to;
 %rename("$ignore", regextarget=1) "^ctr_record_error_";
@@ -762,7 +762,7 @@ PyObject *ctrpy_alert_setup(PyObject *cls, PyObject *priorities)
 
 /* Makes the Python objects of an Alert's pack (ctrpy_pack_new) and sets
  * them into its slots, the pack's slot to None: _raw (bytes), _saved (bytes:
- * the saved match, its line written by ctrpy_saved_line when to_json()
+ * the saved match, its line written by ctrpy_alert_line when to_json()
  * asks), _output (str), _fields (dict). In one call with
  * the GIL held, so a thread never sees half of them; an Alert without a
  * pack is left as it is. */
@@ -851,26 +851,50 @@ PyObject *ctrpy_alert_unpack(PyObject *alert)
   Py_RETURN_NONE;
 }
 
-/* The JSON line (ctr_saved_json with CTR_JSON_EVENT_ID, UTF-8 bytes) of a
- * match saved by ctrpy_save: what Alert.to_json() asks for, once. */
-PyObject *ctrpy_saved_line(PyObject *saved)
+#define CTRPY_LINE_ON_STACK 4096u
+
+/* Alert.to_json()'s line: unpacks the alert if it is still packed (as the
+ * first read of any packed attribute does), then writes the line of its
+ * saved match (ctr_saved_json_to with CTR_JSON_EVENT_ID) into the stack
+ * when it fits, and sets _json to it as a str and _saved to None, in one
+ * call with the GIL held. Returns _json as it then is: the str, or
+ * whatever an alert built by hand holds (None, bytes or a str). */
+PyObject *ctrpy_alert_line(PyObject *alert)
 {
-  if (!PyBytes_Check(saved)) {
-    PyErr_SetString(PyExc_TypeError, "ctrpy_saved_line: a saved match is bytes");
+  PyObject *unpacked = ctrpy_alert_unpack(alert); /* checks the type too */
+  if (!unpacked)
     return NULL;
+  Py_DECREF(unpacked);
+  PyObject **json = (PyObject **)((char *)alert + ctrpy_alert_off[CTRPY_A_JSON]);
+  PyObject **saved = (PyObject **)((char *)alert + ctrpy_alert_off[CTRPY_A_SAVED]);
+  if (*saved && *saved != Py_None) {
+    if (!PyBytes_Check(*saved)) {
+      PyErr_SetString(PyExc_TypeError, "ctrpy_alert_line: the saved match is not bytes");
+      return NULL;
+    }
+    char buf[CTRPY_LINE_ON_STACK], *heap = NULL;
+    const char *p = PyBytes_AS_STRING(*saved);
+    size_t n = (size_t)PyBytes_GET_SIZE(*saved), len = 0;
+    int rc = ctr_saved_json_to(p, n, CTR_JSON_EVENT_ID, buf, sizeof buf, &len);
+    if (rc == CTR_OK && len > sizeof buf)
+      rc = ctr_saved_json(p, n, CTR_JSON_EVENT_ID, &heap, &len);
+    if (rc == CTR_ENOMEM)
+      return PyErr_NoMemory();
+    if (rc != CTR_OK) {
+      PyErr_SetString(PyExc_ValueError, "ctrpy_alert_line: not a saved match");
+      return NULL;
+    }
+    PyObject *line = PyUnicode_DecodeUTF8(heap ? heap : buf, (Py_ssize_t)len, NULL);
+    ctr_free(heap);
+    if (!line)
+      return NULL;
+    Py_XSETREF(*json, line);
+    Py_INCREF(Py_None);
+    Py_XSETREF(*saved, Py_None);
   }
-  char *line = NULL;
-  size_t len = 0;
-  int rc = ctr_saved_json(PyBytes_AS_STRING(saved), (size_t)PyBytes_GET_SIZE(saved), CTR_JSON_EVENT_ID, &line, &len);
-  if (rc == CTR_ENOMEM)
-    return PyErr_NoMemory();
-  if (rc != CTR_OK) {
-    PyErr_SetString(PyExc_ValueError, "ctrpy_saved_line: not a saved match");
-    return NULL;
-  }
-  PyObject *b = PyBytes_FromStringAndSize(line, (Py_ssize_t)len);
-  ctr_free(line);
-  return b;
+  PyObject *r = *json ? *json : Py_None;
+  Py_INCREF(r);
+  return r;
 }
 %}
 

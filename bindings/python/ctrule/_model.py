@@ -346,12 +346,10 @@ class Alert:
         self._raw = value
 
     def _line(self) -> bytes | str | None:
-        if self._pack is not None:
-            _capi.ctrpy_alert_unpack(self)
-        saved = self._saved  # read once: another thread may write the line meanwhile
-        if saved is not None:
-            self._json = _capi.ctrpy_saved_line(saved)
-            self._saved = None
+        if self._pack is not None or self._saved is not None:
+            # Unpacks and writes the line from the saved match in one C call
+            # (the GIL held throughout: another thread sees all or nothing).
+            return _capi.ctrpy_alert_line(self)  # type: ignore[no-any-return]
         return self._json
 
     @property

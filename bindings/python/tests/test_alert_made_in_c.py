@@ -3,7 +3,7 @@ ctrpy_unpack_alert for scan_files' batches and C threads), their slots set
 without Alert.__init__, the record, output, fields and the match saved for
 its JSON line kept in one bytes object until one of them is read
 (ctrpy_alert_unpack), the line written from the saved match only when
-to_json() asks for it (ctrpy_saved_line), and rule names,
+to_json() asks for it (ctrpy_alert_line), and rule names,
 tags and field names shared from a table of decoded strings. These tests
 hold each way of delivering alerts to what Alert.__init__ makes of the same
 values, read in any order, on any thread, after the scanner and ruleset are
@@ -49,7 +49,7 @@ def check_alert(a: Alert) -> None:
     assert a.priority is list(Priority)[int(a.priority)]
     assert a._pack is None and a._event is None
     b = by_hand(a)  # reads the line: written from the saved match, which is let go
-    assert type(a._json) is bytes and a._saved is None
+    assert type(a._json) is str and a._saved is None
     assert b == a and repr(b) == repr(a) and b.to_json() == a.to_json()
     c = pickle.loads(pickle.dumps(a))
     assert c == a and c.to_json() == a.to_json() and c.priority is a.priority
@@ -229,10 +229,10 @@ def test_a_pack_that_is_not_one_is_refused(ruleset: ctrule.Ruleset, ndjson_path:
 
 
 # JSON lines around the lengths where making them changes hands (ctrule.i):
-# a line of up to 4 KiB is rendered on the stack of the match callback and a
-# longer one rendered again into memory of its own (CTRPY_LINE_ON_STACK); a
-# batch's line is rendered in place and, past the room left, the batch grows
-# and the line is rendered again (its first 64 KiB, then twice that).
+# to_json() writes a line of up to 4 KiB from the saved match on the stack
+# and a longer one again into memory of its own (CTRPY_LINE_ON_STACK); a
+# batch grows past its first 64 KiB, then twice that, to hold a match saved
+# with long values.
 LINE_LENGTHS = (1000, 4095, 4096, 4097, 8192, (1 << 16) - 1, 1 << 16, (1 << 16) + 1, 150_000)
 
 
@@ -272,8 +272,8 @@ def test_json_lines_of_every_length(way: Callable[..., List[Alert]],
     per_input = 6 * len(LINE_LENGTHS)
     assert len(alerts) in (per_input, 2 * per_input)
     lines = [a._line() for a in alerts]
-    assert all(type(line) is bytes for line in lines)
-    assert sorted(len(line) for line in lines[:per_input]) == sorted(LINE_LENGTHS * 6)
+    assert all(type(line) is str for line in lines)
+    assert sorted(len(line.encode()) for line in lines[:per_input]) == sorted(LINE_LENGTHS * 6)
     for a, line in zip(alerts, lines):
         d = json.loads(line)
         assert d["rule"] == a.rule and d["output"].endswith(" " + a.output)
