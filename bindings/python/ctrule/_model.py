@@ -349,7 +349,7 @@ class Alert:
         if self._pack is not None or self._saved is not None:
             # Unpacks and writes the line from the saved match in one C call
             # (the GIL held throughout: another thread sees all or nothing).
-            return _capi.ctrpy_alert_line(self)  # type: ignore[no-any-return]
+            return _capi.ctrpy_alert_line(self)
         return self._json
 
     @property
