@@ -631,6 +631,16 @@ static bool inject(void)
   return true;
 }
 void *__wrap_malloc(size_t n) { return inject() ? NULL : __real_malloc(n); }
+
+/* Arms the failure of the k-th allocation from now (disarmed by the caller
+ * once the call under test returns). */
+static void arm(long k)
+{
+  g_count = 0;
+  g_fail_at = k;
+  g_failed = false;
+  g_armed = true;
+}
 void *__wrap_realloc(void *p, size_t n) { return inject() ? NULL : __real_realloc(p, n); }
 
 /* Each allocation of each line failed in turn: CTR_ENOMEM, nothing handed
@@ -651,10 +661,7 @@ static int fail_each_allocation(const ctr_match *m, void *ud)
     for (long k = 1;; k++) {
       char sentinel[] = "untouched", *line = sentinel;
       size_t len = 12345;
-      g_count = 0;
-      g_fail_at = k;
-      g_failed = false;
-      g_armed = true;
+      arm(k);
       int rc = ctr_match_json(m, flag_sets[f], &line, &len);
       g_armed = false;
       if (g_failed) {
@@ -682,10 +689,7 @@ static int fail_each_allocation(const ctr_match *m, void *ud)
       char *buf = malloc(caps[c]);
       for (long k = 1;; k++) {
         size_t len = 12345;
-        g_count = 0;
-        g_fail_at = k;
-        g_failed = false;
-        g_armed = true;
+        arm(k);
         int rc = ctr_match_json_to(m, flag_sets[f], buf, caps[c], &len);
         g_armed = false;
         if (g_failed) {
@@ -704,10 +708,7 @@ static int fail_each_allocation(const ctr_match *m, void *ud)
     /* Saving allocates nothing (the match rendered); the saved line's
      * allocations each failing in turn give CTR_ENOMEM, then the line. */
     size_t saved_len = 0;
-    g_count = 0;
-    g_fail_at = 1;
-    g_failed = false;
-    g_armed = true;
+    arm(1);
     cr_assert_eq(ctr_match_save(m, NULL, 0, &saved_len), CTR_OK);
     g_armed = false;
     cr_assert(!g_failed, "ctr_match_save allocated");
@@ -715,10 +716,7 @@ static int fail_each_allocation(const ctr_match *m, void *ud)
     for (long k = 1;; k++) {
       char sentinel[] = "untouched", *got = sentinel;
       size_t len = 12345;
-      g_count = 0;
-      g_fail_at = k;
-      g_failed = false;
-      g_armed = true;
+      arm(k);
       int rc = ctr_saved_json(saved, saved_len, flag_sets[f], &got, &len);
       g_armed = false;
       if (g_failed) {
