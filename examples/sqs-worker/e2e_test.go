@@ -78,7 +78,11 @@ func TestEndToEndUploadToAlerts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rs.Scan(bytes.NewReader(data), func(a ctrule.Alert) error { lines[string(a.JSON)] = true; return nil }); err != nil {
+	if _, err := rs.Scan(bytes.NewReader(data), func(a ctrule.Alert) error {
+		line, err := a.JSON()
+		lines[string(line)] = true
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	rs.Close()

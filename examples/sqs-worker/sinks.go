@@ -28,12 +28,17 @@ type outAlert struct {
 	JSON     []byte    // one Falco JSON object, no newline
 }
 
-// newOutAlert takes the alert's Falco JSON line as the binding made it (the
-// library's ctr_match_json: the same bytes as `ctrule scan --json`), whose
-// output_fields carry the record's eventID as ct.id so that systems
-// downstream can de-duplicate what several replicas (or a redelivery)
-// reported twice.
-func newOutAlert(a ctrule.Alert) outAlert {
+// newOutAlert takes the alert's Falco JSON line as the binding writes it
+// (Alert.JSON, the library's ctr_match_json: the same bytes as `ctrule scan
+// --json`), whose output_fields carry the record's eventID as ct.id so that
+// systems downstream can de-duplicate what several replicas (or a
+// redelivery) reported twice. An error only when the line cannot be written
+// (out of memory): the message is then not deleted, and comes back.
+func newOutAlert(a ctrule.Alert) (outAlert, error) {
+	line, err := a.JSON()
+	if err != nil {
+		return outAlert{}, err
+	}
 	var rec struct {
 		EventID string `json:"eventID"`
 	}
@@ -45,8 +50,8 @@ func newOutAlert(a ctrule.Alert) outAlert {
 		Rule:     a.Rule,
 		Priority: a.Priority,
 		Time:     a.Time,
-		JSON:     a.JSON,
-	}
+		JSON:     line,
+	}, nil
 }
 
 // sink delivers alerts somewhere. Send returns nil only when every alert

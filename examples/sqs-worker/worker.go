@@ -250,7 +250,11 @@ func (w *worker) scan(ctx context.Context, log *slog.Logger, name string, r *cou
 		return nil
 	}
 	sc, err := w.rules.NewScanner(func(a ctrule.Alert) error {
-		pending = append(pending, newOutAlert(a))
+		oa, err := newOutAlert(a)
+		if err != nil {
+			return &stageError{"alert", err}
+		}
+		pending = append(pending, oa)
 		if len(pending) >= alertBatch {
 			return flush()
 		}

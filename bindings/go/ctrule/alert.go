@@ -7,6 +7,8 @@ import (
 	"math"
 	"time"
 	"unsafe"
+
+	"github.com/libctrule/libctrule/bindings/go/internal/capi"
 )
 
 // Alert is one rule matching one record. Everything in it is a Go copy: it
@@ -39,13 +41,6 @@ type Alert struct {
 	// Raw is a copy of the matching record's bytes as they appeared in the
 	// (decompressed) stream.
 	Raw []byte `json:"-"`
-	// JSON is the alert as one line of Falco's JSON output, no newline: the
-	// bytes the ctrule CLI's --json, the Python binding's to_json() and the
-	// SQS worker write for it (the library's ctr_match_json with
-	// CTR_JSON_EVENT_ID; docs/alert-format.md): hostname, output with
-	// Falco's time-and-priority prefix, output_fields typed as Falco types
-	// them (plus evt.time and ct.id), priority, rule, source, tags, time.
-	JSON []byte `json:"-"`
 	// RecordIndex is the 0-based index of the record in the stream, and
 	// ByteOffset its offset in the (decompressed) stream.
 	RecordIndex uint64 `json:"-"`
@@ -55,6 +50,11 @@ type Alert struct {
 	// would have kept quiet: it feeds a correlation elsewhere and is not to
 	// be shown (ctr_match_silenced).
 	Silenced bool `json:"-"`
+
+	// saved is the match as the library saved it for its JSON line
+	// (ctr_match_save), cut from the alert's one allocation; nil for an
+	// alert that no scan produced.
+	saved []byte
 }
 
 // Field returns the rendered value of an output field and true, or "" and
@@ -68,46 +68,82 @@ func (a *Alert) Field(name string) (string, bool) {
 	return *v, true
 }
 
-// errNoJSON is MarshalJSON's error for an alert that no scan produced.
+// errNoJSON is the error of JSON for an alert that no scan produced.
 var errNoJSON = errors.New("ctrule: only an alert made by a scan has Falco's JSON line")
 
-// MarshalJSON returns a.JSON, Falco's JSON alert. (encoding/json then
-// escapes <, > and & in strings unless its Encoder's SetEscapeHTML(false):
-// write a.JSON itself for the exact bytes.)
-func (a Alert) MarshalJSON() ([]byte, error) {
-	if a.JSON == nil {
-		return nil, errNoJSON
+// JSON returns the alert as one line of Falco's JSON output, no newline:
+// the bytes the ctrule CLI's --json, the Python binding's to_json() and the
+// SQS worker write for it (the library's ctr_match_json with
+// CTR_JSON_EVENT_ID; docs/alert-format.md): hostname, output with Falco's
+// time-and-priority prefix, output_fields typed as Falco types them (plus
+// evt.time and ct.id), priority, rule, source, tags, time. The line is
+// written when asked for, from what the scan saved of the match, and the
+// bytes are the caller's. An error for an alert that no scan produced, or
+// when the library is out of memory.
+func (a Alert) JSON() ([]byte, error) { return a.AppendJSON(nil) }
+
+// AppendJSON appends the alert's JSON line (see JSON) to dst and returns
+// the extended slice: a writer that reuses one buffer for every alert
+// allocates nothing for the line. On an error dst is returned unchanged.
+func (a Alert) AppendJSON(dst []byte) ([]byte, error) {
+	if a.saved == nil {
+		return dst, errNoJSON
 	}
-	return a.JSON, nil
+	room := jsonRoom(a.saved)
+	for {
+		if cap(dst)-len(dst) < room+1 { // +1: the NUL the library writes after a line that fits
+			grown := make([]byte, len(dst), len(dst)+room+1)
+			copy(grown, dst)
+			dst = grown
+		}
+		n := capi.Ctrgo_saved_json(a.saved, dst[len(dst):len(dst)+room+1])
+		if n < 0 {
+			return dst, opError("JSON", int(n))
+		}
+		if int(n) <= room {
+			return dst[:len(dst)+int(n)], nil
+		}
+		room = int(n)
+	}
 }
+
+// jsonRoom is the room AppendJSON gives a line first: as much as most
+// lines take (a line holds the saved output and values, escaped, and the
+// rule's part as saved); a longer one is written again.
+func jsonRoom(saved []byte) int { return 2*len(saved) + 256 }
+
+// MarshalJSON returns the alert's JSON line (see JSON). (encoding/json then
+// escapes <, > and & in strings unless its Encoder's SetEscapeHTML(false):
+// write a.JSON() itself for the exact bytes.)
+func (a Alert) MarshalJSON() ([]byte, error) { return a.JSON() }
 
 // newAlert builds an alert from what ctrgo_match_pack wrote (see ctrule.i).
 // What an alert costs is mostly its bytes (a scan that alerts once every 60
 // records spent more on alerts than on the records, most of it the kernel
 // handing out the fresh pages they land on), so it copies only what is the
-// alert's own, its text (output, JSON line, field values) and record, into
-// one allocation its strings, JSON and Raw are cut from; the rule's name,
-// source, tags and field names are shared by its alerts (rules). Four
-// allocations in all: that block, the strings, the map's two.
+// alert's own, its text (output, field values), saved match and record,
+// into one allocation its strings, saved match and Raw are cut from; the
+// rule's name, source, tags and field names are shared by its alerts
+// (rules). Four allocations in all: that block, the strings, the map's two.
 func newAlert(pack []byte, rules *ruleNames) Alert {
 	r := packReader{b: pack}
 	ns := int64(r.u64())
 	a := Alert{RecordIndex: r.u64(), ByteOffset: r.u64(), Priority: Priority(int64(r.u64()))}
 	a.Silenced = r.u64() != 0
-	namesLen, textLen, rawLen, outputLen, jsonLen := int(r.u64()), int(r.u64()), int(r.u64()), int(r.u64()), int(r.u64())
+	namesLen, textLen, savedLen, rawLen, outputLen := int(r.u64()), int(r.u64()), int(r.u64()), int(r.u64()), int(r.u64())
 	names := rules.of(pack[r.at : r.at+namesLen])
 	ntags, nfields := len(names.tags), len(names.fields)
 	r.at += namesLen
 	lens := r.at
 	r.at += 8 * nfields
-	b := bytes.Clone(pack[r.at : r.at+textLen+rawLen])
-	a.Raw = b[textLen:len(b):len(b)] // the record's bytes come last; Raw cannot reach the text
-	// Strings share the text's memory: the only bytes handed out (JSON, and
-	// Raw after the text) are capped at their ends and no string is cut from
-	// them, so what a caller writes or appends to them changes nothing else.
+	b := bytes.Clone(pack[r.at : r.at+textLen+savedLen+rawLen])
+	// Raw and the saved match are capped at their ends, and Raw comes last:
+	// what a caller writes or appends to Raw changes nothing else. Strings
+	// share the text's memory, which nothing hands out as bytes.
+	a.saved = b[textLen : textLen+savedLen : textLen+savedLen]
+	a.Raw = b[textLen+savedLen : len(b) : len(b)]
 	text := unsafe.String(unsafe.SliceData(b), textLen)
 	a.Rule, a.Source, a.Output = names.rule, names.source, text[:outputLen]
-	a.JSON = b[outputLen : outputLen+jsonLen : outputLen+jsonLen]
 	if ns != 0 {
 		a.Time = time.Unix(0, ns).UTC()
 	}
@@ -115,7 +151,7 @@ func newAlert(pack []byte, rules *ruleNames) Alert {
 	a.Tags = strs[:ntags:ntags] // never nil: JSON [] as in Falco
 	copy(a.Tags, names.tags)
 	a.Fields = make(map[string]*string, nfields)
-	values, at := strs[ntags:], outputLen+jsonLen
+	values, at := strs[ntags:], outputLen
 	for i, name := range names.fields {
 		n := binary.NativeEndian.Uint64(pack[lens+8*i:])
 		if n == math.MaxUint64 {

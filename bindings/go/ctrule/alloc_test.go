@@ -57,7 +57,8 @@ func TestAllocationsPerAlert(t *testing.T) {
 
 // TestBytesPerAlert holds what a scan that delivers every Alert allocates
 // beyond the same scan with no callback to the alert's own bytes (its
-// record, JSON line, output and field values, copied once) and a bounded
+// record, the match saved for its JSON line, output and field values,
+// copied once) and a bounded
 // rest: its strings' headers, its Fields map and the allocator's rounding.
 // The rule's name, source, tags and field names are shared by its alerts,
 // not copied per alert.
@@ -92,7 +93,7 @@ func TestBytesPerAlert(t *testing.T) {
 	base := measure(nil)
 	building := measure(func(a ctrule.Alert) error {
 		alerts++
-		own += len(a.Raw) + len(a.JSON) + len(a.Output)
+		own += len(a.Raw) + ctrule.SavedLen(a) + len(a.Output)
 		for _, v := range a.Fields {
 			if v != nil {
 				own += len(*v)

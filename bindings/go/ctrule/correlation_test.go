@@ -136,12 +136,12 @@ func TestCorrelationAlertListsItsBaseEvents(t *testing.T) {
 		Rule, Priority string
 		OutputFields   map[string]any `json:"output_fields"`
 	}
-	if err := json.Unmarshal(a.JSON, &falco); err != nil {
+	if err := json.Unmarshal(lineOf(t, a), &falco); err != nil {
 		t.Fatal(err)
 	}
 	if falco.Rule != a.Rule || falco.Priority != "Critical" || falco.OutputFields["ct.id"] != "e-4" ||
 		falco.OutputFields["correlation.events"] != corrEvents {
-		t.Errorf("JSON line %s", a.JSON)
+		t.Errorf("JSON line %s", lineOf(t, a))
 	}
 	// Any chunking: the same alert.
 	equalKeys(t, "13-byte writes", collect(t, rs, data, []int{13}), []string{key(a)})

@@ -297,35 +297,50 @@ func TestAlertRawIsIndependent(t *testing.T) {
 	}
 }
 
-// JSON shares the alert's one allocation with its strings and Raw, as Raw
-// does: whatever is done to it (overwritten, appended to) leaves the rest of
-// the alert as it was.
+// The JSON line is the caller's: whatever is done to it (overwritten,
+// appended to) leaves the alert as it was, and the next line asked for is
+// the same; AppendJSON appends the same line after what a buffer holds,
+// and in a buffer with room for it allocates nothing.
 func TestAlertJSONIsIndependent(t *testing.T) {
 	rs := mustCompile(t, ctrule.LoadString("r.yaml", apiRules))
 	got := alertsOf(t, rs, strings.NewReader(apiEvents))
 	if len(got) == 0 {
 		t.Fatal("no alert")
 	}
-	// Everything but JSON, as text.
+	// Everything, as text.
 	rest := func(a ctrule.Alert) string {
 		return fmt.Sprintf("%s|%s|%s|%v|%s|%q", a.Rule, a.Source, a.Output, a.Tags, a.Raw, fieldsText(a))
 	}
 	for i, a := range got {
-		if !json.Valid(a.JSON) {
-			t.Fatalf("alert %d: JSON %q", i, a.JSON)
+		first := lineOf(t, a)
+		if !json.Valid(first) {
+			t.Fatalf("alert %d: JSON %q", i, first)
 		}
-		before, line := rest(a), string(a.JSON)
-		for j := range a.JSON {
-			a.JSON[j] = 'X'
+		before, line := rest(a), string(first)
+		for j := range first {
+			first[j] = 'X'
 		}
-		// A short append: it would fit in the bytes after the JSON, were
-		// they reachable.
-		grown := append(a.JSON, strings.Repeat("Y", 64)...)
+		grown := append(first, strings.Repeat("Y", 64)...)
 		if after := rest(a); after != before {
 			t.Errorf("alert %d changed with its JSON:\n%s\n%s", i, before, after)
 		}
 		if strings.Trim(string(grown[:len(line)]), "X") != "" || len(grown) != len(line)+64 {
 			t.Errorf("alert %d: appending to JSON went wrong", i)
+		}
+		if again := lineOf(t, a); string(again) != line {
+			t.Errorf("alert %d: the line asked for again is %q, first %q", i, again, line)
+		}
+		buf := make([]byte, 0, 64+ctrule.JSONRoom(a)+1)
+		buf = append(buf, "prefix"...)
+		var err error
+		if allocs := testing.AllocsPerRun(3, func() { buf, err = a.AppendJSON(buf[:6]) }); allocs != 0 {
+			t.Errorf("alert %d: AppendJSON into a buffer with room allocated %.0f times", i, allocs)
+		}
+		if err != nil || string(buf) != "prefix"+line {
+			t.Errorf("alert %d: AppendJSON gave %q, %v", i, buf, err)
+		}
+		if out, err := a.AppendJSON(nil); err != nil || string(out) != line {
+			t.Errorf("alert %d: AppendJSON(nil) gave %q, %v", i, out, err)
 		}
 	}
 }
@@ -425,11 +440,17 @@ func TestAlertContents(t *testing.T) {
 		t.Errorf("json %s", b)
 	}
 	var exact map[string]any
-	if err := json.Unmarshal(a.JSON, &exact); err != nil || !reflect.DeepEqual(exact, m) {
-		t.Errorf("json.Marshal %s, a.JSON %s (%v)", b, a.JSON, err)
+	if err := json.Unmarshal(lineOf(t, a), &exact); err != nil || !reflect.DeepEqual(exact, m) {
+		t.Errorf("json.Marshal %s, a.JSON() %s (%v)", b, lineOf(t, a), err)
 	}
 	if _, err := json.Marshal(ctrule.Alert{Rule: "by hand"}); err == nil {
 		t.Error("an alert made by hand marshals")
+	}
+	if line, err := (ctrule.Alert{Rule: "by hand"}).JSON(); err == nil || line != nil {
+		t.Errorf("an alert made by hand has a JSON line: %q, %v", line, err)
+	}
+	if out, err := (ctrule.Alert{Rule: "by hand"}).AppendJSON([]byte("kept")); err == nil || string(out) != "kept" {
+		t.Errorf("AppendJSON of an alert made by hand: %q, %v", out, err)
 	}
 	of, _ := m["output_fields"].(map[string]any)
 	if v, ok := of["ct.error"]; !ok || v != nil {

@@ -54,14 +54,15 @@
 // # Performance
 //
 // On large writes a Scanner with no match callback (counting only) scans at
-// the C library's rate, within 1-3%. Each Alert costs 4-6 us more
-// (docs/performance.md; tests/bench/go/alertcost measures it): Falco's JSON
-// line and copies of the record and of every string, which a C program
-// keeping the same pays too (1-2 us when alerts are frequent, 5-7 us on cold
-// caches when they are rare), and their Go memory (about 2.5 us). A scan
-// with an alert every 60 records reads about 0.88x the C rate, one with an
-// alert every 400 records about 0.97x. Matches are queued in C during a feed and handed to the callback after it,
-// one at a time, as if delivered when made (order, Stats, stop). Write hands
+// the C library's rate, within 1-3%. Each Alert costs 2-4 us more
+// (docs/performance.md; tests/bench/go/alertcost measures it): copies of
+// the record, of every string and of the match saved for its JSON line,
+// which a C program keeping the same pays too (1.1-1.8 us), and their Go
+// memory (1-2.5 us). The JSON line itself is written only when asked for
+// (Alert.JSON). A scan with an alert every 60 records reads about 0.88x
+// the C rate counting them, one with an alert every 7 records about 0.64x.
+// Matches are queued in C during a feed and handed to the callback after
+// it, one at a time, as if delivered when made (order, Stats, stop). Write hands
 // C at most 1 MiB per cgo call and yields the processor every 5 ms of
 // scanning, so that the Go scheduler does not treat the scan as a goroutine
 // stuck in a system call. Writes of 256 KiB or more are best: the C scanner

@@ -75,7 +75,7 @@ func correlatedFiles(t *testing.T, rs *ctrule.Ruleset, paths []string, opts ...c
 			res = append(res, r)
 			s := seen{Summary: summarize(r)}
 			for _, a := range r.Alerts {
-				s.Places = append(s.Places, fmt.Sprintf("%d@%d %v %s", a.RecordIndex, a.ByteOffset, a.Silenced, a.JSON))
+				s.Places = append(s.Places, fmt.Sprintf("%d@%d %v %s", a.RecordIndex, a.ByteOffset, a.Silenced, lineOf(t, a)))
 			}
 			out = append(out, s)
 			return nil

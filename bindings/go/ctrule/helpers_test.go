@@ -12,6 +12,17 @@ import (
 	"github.com/libctrule/libctrule/bindings/go/ctrule"
 )
 
+// lineOf is a's JSON line (Alert.JSON); the test fails if it cannot be
+// written.
+func lineOf(t testing.TB, a ctrule.Alert) []byte {
+	t.Helper()
+	line, err := a.JSON()
+	if err != nil {
+		t.Fatalf("alert of %q, record %d: JSON: %v", a.Rule, a.RecordIndex, err)
+	}
+	return line
+}
+
 // repoRoot is the libctrule checkout this module lives in (bindings/go/ctrule
 // is three levels down).
 func repoRoot(t testing.TB) string {

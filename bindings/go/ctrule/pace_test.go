@@ -16,7 +16,7 @@ func TestWritePacesItsFeedsOnlyWithOneP(t *testing.T) {
 	rs := mustCompile(t, ctrule.LoadBuiltin("rds"))
 	scan := func(procs int) (next int, alerts []string) {
 		runtime.GOMAXPROCS(procs)
-		sc, err := rs.NewScanner(func(a ctrule.Alert) error { alerts = append(alerts, string(a.JSON)); return nil })
+		sc, err := rs.NewScanner(func(a ctrule.Alert) error { alerts = append(alerts, string(lineOf(t, a))); return nil })
 		if err != nil {
 			t.Fatal(err)
 		}

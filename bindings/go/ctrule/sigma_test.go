@@ -140,13 +140,13 @@ func TestSigmaHQRulesAreRules(t *testing.T) {
 					Tags           []string
 					OutputFields   map[string]any `json:"output_fields"`
 				}
-				if err := json.Unmarshal(a.JSON, &falco); err != nil {
+				if err := json.Unmarshal(lineOf(t, a), &falco); err != nil {
 					t.Fatal(err)
 				}
 				sorted := slices.Sorted(slices.Values(wantTags))
 				if falco.Rule != h.title || falco.Priority != want.String() || !slices.Equal(falco.Tags, sorted) ||
 					falco.OutputFields["ct.id"] != rec.EventID {
-					t.Errorf("JSON line %s", a.JSON)
+					t.Errorf("JSON line %s", lineOf(t, a))
 				}
 			}
 		})

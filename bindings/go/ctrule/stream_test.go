@@ -285,7 +285,7 @@ func compare(what string, got []string, err error, want []string) error {
 // TestParityWithCLI scans the shared corpus with the C CLI (`ctrule scan
 // --json`: the built-in RDS rules, then also the test rules with -r) and with
 // the binding, and requires the same alerts in the same order, each the
-// same line byte for byte (Alert.JSON: both are ctr_match_json's).
+// same line byte for byte (Alert.JSON(): both are ctr_match_json's).
 func TestParityWithCLI(t *testing.T) {
 	cli := os.Getenv("CTRULE_CLI")
 	if cli == "" {
@@ -363,8 +363,8 @@ func parityOne(t *testing.T, cli, cfgName string, args []string, rs *ctrule.Rule
 		return len(got)
 	}
 	for i := range got {
-		if !bytes.Equal(got[i].JSON, wantLines[i]) {
-			t.Errorf("%s: alert %d differs:\nbinding %s\nCLI     %s", what, i, got[i].JSON, wantLines[i])
+		if line := lineOf(t, got[i]); !bytes.Equal(line, wantLines[i]) {
+			t.Errorf("%s: alert %d differs:\nbinding %s\nCLI     %s", what, i, line, wantLines[i])
 			return len(got)
 		}
 	}
@@ -530,9 +530,10 @@ func TestKeptAlertsOutliveTheQueue(t *testing.T) {
 	for k, a := range kept {
 		i := int(a.RecordIndex)
 		user := fmt.Sprintf("user%05d", i)
+		line := lineOf(t, a)
 		if k/2 != i || string(a.Raw) != lines[i] || !strings.Contains(a.Output, user) && a.Rule == "Risky RDS" ||
-			!json.Valid(a.JSON) || !bytes.Contains(a.JSON, []byte(a.Rule)) {
-			t.Fatalf("alert %d (record %d): %s %q %q %s", k, i, a.Rule, a.Output, a.Raw, a.JSON)
+			!json.Valid(line) || !bytes.Contains(line, []byte(a.Rule)) {
+			t.Fatalf("alert %d (record %d): %s %q %q %s", k, i, a.Rule, a.Output, a.Raw, line)
 		}
 		if v, ok := a.Field("ct.user"); a.Rule == "Risky RDS" && (!ok || v != user) {
 			t.Fatalf("alert %d: ct.user %q %v, want %s", k, v, ok, user)

@@ -123,14 +123,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 
 	out := bufio.NewWriterSize(stdout, readSize)
+	var line []byte // every alert's line is written into this one buffer
 	sc, err := rs.NewScanner(func(a ctrule.Alert) error {
+		var err error
+		if line, err = a.AppendJSON(line[:0]); err != nil {
+			return err // out of memory: stops the scan, comes back from Write
+		}
 		// An output error (e.g. a full disk) stops the scan and comes back
 		// from Write.
-		_, err := out.Write(a.JSON)
-		if err == nil {
-			err = out.WriteByte('\n')
-		}
-		if err != nil {
+		line = append(line, '\n')
+		if _, err := out.Write(line); err != nil {
 			return outputError{err}
 		}
 		return nil

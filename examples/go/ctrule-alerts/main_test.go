@@ -162,8 +162,9 @@ func TestCorpusMatchesLibrary(t *testing.T) {
 		// The service writes each alert's JSON line as the binding makes it.
 		var want []string
 		if _, err := rs.Scan(bytes.NewReader(data), func(a ctrule.Alert) error {
-			want = append(want, string(a.JSON))
-			return nil
+			line, err := a.JSON()
+			want = append(want, string(line))
+			return err
 		}); err != nil {
 			t.Fatal(err)
 		}

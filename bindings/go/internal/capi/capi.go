@@ -101,165 +101,169 @@ typedef long long swig_type_71;
 typedef _goslice_ swig_type_72;
 typedef long long swig_type_73;
 typedef _gostring_ swig_type_74;
-typedef _goslice_ swig_type_75;
-typedef long long swig_type_76;
-typedef long long swig_type_77;
+typedef long long swig_type_75;
+typedef _goslice_ swig_type_76;
+typedef _goslice_ swig_type_77;
 typedef _goslice_ swig_type_78;
 typedef long long swig_type_79;
 typedef long long swig_type_80;
-typedef _gostring_ swig_type_81;
+typedef _goslice_ swig_type_81;
 typedef long long swig_type_82;
 typedef long long swig_type_83;
-typedef _goslice_ swig_type_84;
-extern void _wrap_Swig_free_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern uintptr_t _wrap_Swig_malloc_capi_2b6fa3fab8fda66c(swig_intgo arg1);
-extern swig_intgo _wrap_CTR_VERSION_HEX_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_ctr_version_capi_2b6fa3fab8fda66c(void);
-extern swig_type_1 _wrap_ctr_version_string_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_OK_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_STOPPED_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_ENOMEM_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_EINVAL_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_ESYNTAX_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_EIO_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_EDATA_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_ENOENT_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_EBUSY_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_ELIMIT_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_EVERSION_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_ESTATE_capi_2b6fa3fab8fda66c(void);
-extern swig_type_2 _wrap_ctr_strerror_capi_2b6fa3fab8fda66c(swig_intgo arg1);
-extern swig_type_3 _wrap_ctr_status_name_capi_2b6fa3fab8fda66c(swig_intgo arg1);
-extern swig_intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_PRIORITY_ALERT_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_PRIORITY_CRITICAL_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_PRIORITY_ERROR_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_PRIORITY_WARNING_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_PRIORITY_NOTICE_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_PRIORITY_DEBUG_capi_2b6fa3fab8fda66c(void);
-extern swig_type_4 _wrap_ctr_priority_name_capi_2b6fa3fab8fda66c(swig_intgo arg1);
-extern swig_intgo _wrap_ctr_priority_parse_capi_2b6fa3fab8fda66c(swig_type_5 arg1);
-extern swig_intgo _wrap_CTR_SEVERITY_ERROR_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_SEVERITY_WARNING_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_ctr_diag_severity_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_type_6 _wrap_ctr_diag_file_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_intgo _wrap_ctr_diag_line_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_intgo _wrap_ctr_diag_column_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_type_7 _wrap_ctr_diag_item_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_type_8 _wrap_ctr_diag_code_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_type_9 _wrap_ctr_diag_message_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_type_10 _wrap_ctr_diag_text_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_intgo _wrap_ctr_compiler_new_capi_2b6fa3fab8fda66c(swig_type_11 arg1);
-extern void _wrap_ctr_compiler_free_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_intgo _wrap_ctr_compiler_add_file_capi_2b6fa3fab8fda66c(uintptr_t arg1, swig_type_12 arg2);
-extern swig_intgo _wrap_ctr_compiler_add_string_capi_2b6fa3fab8fda66c(uintptr_t arg1, swig_type_13 arg2, swig_type_14 arg3);
-extern swig_intgo _wrap_ctr_compiler_add_builtin_capi_2b6fa3fab8fda66c(uintptr_t arg1, swig_type_15 arg2);
-extern swig_type_16 _wrap_ctr_builtin_count_capi_2b6fa3fab8fda66c(void);
-extern swig_type_17 _wrap_ctr_builtin_name_capi_2b6fa3fab8fda66c(swig_type_18 arg1);
-extern swig_intgo _wrap_ctr_compiler_select_name_capi_2b6fa3fab8fda66c(uintptr_t arg1, swig_type_19 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_ctr_compiler_select_tag_capi_2b6fa3fab8fda66c(uintptr_t arg1, swig_type_20 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_ctr_compiler_set_min_priority_capi_2b6fa3fab8fda66c(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_ctr_compiler_set_limit_capi_2b6fa3fab8fda66c(uintptr_t arg1, swig_intgo arg2, swig_type_21 arg3);
-extern swig_intgo _wrap_ctr_compiler_compile_capi_2b6fa3fab8fda66c(uintptr_t arg1, swig_type_22 arg2);
-extern swig_type_23 _wrap_ctr_compiler_diag_count_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern uintptr_t _wrap_ctr_compiler_diag_capi_2b6fa3fab8fda66c(uintptr_t arg1, swig_type_24 arg2);
-extern swig_type_25 _wrap_ctr_compiler_error_count_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern uintptr_t _wrap_ctr_ruleset_ref_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern void _wrap_ctr_ruleset_unref_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_type_26 _wrap_ctr_ruleset_rule_count_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_type_27 _wrap_ctr_ruleset_rule_name_capi_2b6fa3fab8fda66c(uintptr_t arg1, swig_type_28 arg2);
-extern swig_type_29 _wrap_ctr_ruleset_rule_desc_capi_2b6fa3fab8fda66c(uintptr_t arg1, swig_type_30 arg2);
-extern swig_type_31 _wrap_ctr_ruleset_rule_condition_capi_2b6fa3fab8fda66c(uintptr_t arg1, swig_type_32 arg2);
-extern swig_type_33 _wrap_ctr_ruleset_rule_output_capi_2b6fa3fab8fda66c(uintptr_t arg1, swig_type_34 arg2);
-extern swig_intgo _wrap_ctr_ruleset_rule_priority_capi_2b6fa3fab8fda66c(uintptr_t arg1, swig_type_35 arg2);
-extern swig_intgo _wrap_ctr_ruleset_rule_enabled_capi_2b6fa3fab8fda66c(uintptr_t arg1, swig_type_36 arg2);
-extern swig_type_37 _wrap_ctr_ruleset_rule_tag_count_capi_2b6fa3fab8fda66c(uintptr_t arg1, swig_type_38 arg2);
-extern swig_type_39 _wrap_ctr_ruleset_rule_tag_capi_2b6fa3fab8fda66c(uintptr_t arg1, swig_type_40 arg2, swig_type_41 arg3);
-extern swig_type_42 _wrap_ctr_ruleset_enabled_count_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_type_43 _wrap_ctr_field_count_capi_2b6fa3fab8fda66c(void);
-extern swig_type_44 _wrap_ctr_field_name_capi_2b6fa3fab8fda66c(swig_type_45 arg1);
-extern swig_type_46 _wrap_ctr_field_desc_capi_2b6fa3fab8fda66c(swig_type_47 arg1);
-extern swig_type_48 _wrap_ctr_field_type_capi_2b6fa3fab8fda66c(swig_type_49 arg1);
-extern swig_type_50 _wrap_ctr_match_rule_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_intgo _wrap_ctr_match_priority_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_type_51 _wrap_ctr_match_source_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_type_52 _wrap_ctr_match_output_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_type_53 _wrap_ctr_match_tag_count_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_type_54 _wrap_ctr_match_tag_capi_2b6fa3fab8fda66c(uintptr_t arg1, swig_type_55 arg2);
-extern swig_type_56 _wrap_ctr_match_field_count_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_type_57 _wrap_ctr_match_field_name_capi_2b6fa3fab8fda66c(uintptr_t arg1, swig_type_58 arg2);
-extern swig_type_59 _wrap_ctr_match_field_value_capi_2b6fa3fab8fda66c(uintptr_t arg1, swig_type_60 arg2);
-extern swig_type_61 _wrap_ctr_match_time_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_type_62 _wrap_ctr_match_event_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_type_63 _wrap_ctr_match_record_index_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_type_64 _wrap_ctr_match_byte_offset_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_intgo _wrap_ctr_match_silenced_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_intgo _wrap_CTR_JSON_EVENT_ID_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_JSON_MESSAGE_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_JSON_NO_OUTPUT_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_JSON_NO_TAGS_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_JSON_TIME_ISO8601_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR__JSON_ALL_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_ctr_record_error_status_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_type_65 _wrap_ctr_record_error_index_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_type_66 _wrap_ctr_record_error_offset_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_type_67 _wrap_ctr_record_error_message_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_intgo _wrap_ctr_record_error_evaluated_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_type_68 _wrap_ctr_record_error_text_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_intgo _wrap_CTR_FORMAT_AUTO_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_SCAN_NO_INDEX_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_LIMIT_YAML_NODES_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_LIMIT_RULES_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_LIMIT__COUNT_capi_2b6fa3fab8fda66c(void);
-extern swig_type_69 _wrap_ctr_limit_default_capi_2b6fa3fab8fda66c(swig_intgo arg1);
-extern swig_type_70 _wrap_ctr_limit_name_capi_2b6fa3fab8fda66c(swig_intgo arg1);
-extern swig_intgo _wrap_CTR_STAT_BYTES_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_STAT_RECORDS_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_STAT_MATCHES_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_STAT_BAD_RECORDS_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_STAT_SKIPPED_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_STAT_EVALUATED_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_STAT_INCOMPLETE_capi_2b6fa3fab8fda66c(void);
-extern swig_intgo _wrap_CTR_STAT__COUNT_capi_2b6fa3fab8fda66c(void);
-extern void _wrap_ctr_scanner_free_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_intgo _wrap_ctr_scanner_set_flags_capi_2b6fa3fab8fda66c(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_ctr_scanner_set_limit_capi_2b6fa3fab8fda66c(uintptr_t arg1, swig_intgo arg2, swig_type_71 arg3);
-extern swig_intgo _wrap_ctr_scanner_feed_capi_2b6fa3fab8fda66c(uintptr_t arg1, swig_type_72 arg2);
-extern swig_intgo _wrap_ctr_scanner_finish_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern void _wrap_ctr_scanner_reset_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_type_73 _wrap_ctr_scanner_stat_capi_2b6fa3fab8fda66c(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_74 _wrap_ctr_scanner_last_error_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern uintptr_t _wrap_ctrgo_ctx_new_capi_2b6fa3fab8fda66c(swig_intgo arg1, swig_intgo arg2);
-extern void _wrap_ctrgo_ctx_free_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_intgo _wrap_ctrgo_ctx_oom_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_intgo _wrap_ctrgo_scanner_new_capi_2b6fa3fab8fda66c(uintptr_t arg1, uintptr_t arg2, swig_type_75 arg3);
-extern void _wrap_ctrgo_queue_clear_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern void _wrap_ctrgo_pool_free_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_intgo _wrap_ctrgo_pool_new_capi_2b6fa3fab8fda66c(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_type_76 arg4, swig_type_77 arg5, swig_type_78 arg6);
-extern swig_intgo _wrap_ctrgo_pool_set_limit_capi_2b6fa3fab8fda66c(uintptr_t arg1, swig_intgo arg2, swig_type_79 arg3);
-extern swig_intgo _wrap_ctrgo_pool_path_capi_2b6fa3fab8fda66c(uintptr_t arg1, swig_type_80 arg2, swig_type_81 arg3);
-extern swig_intgo _wrap_ctrgo_pool_start_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern swig_type_82 _wrap_ctrgo_pool_take_capi_2b6fa3fab8fda66c(uintptr_t arg1, swig_type_83 arg2, swig_type_84 arg3);
-extern swig_intgo _wrap_ctrgo_pool_failed_capi_2b6fa3fab8fda66c(uintptr_t arg1);
-extern void _wrap_ctrgo_pool_cancel_capi_2b6fa3fab8fda66c(uintptr_t arg1);
+typedef _gostring_ swig_type_84;
+typedef long long swig_type_85;
+typedef long long swig_type_86;
+typedef _goslice_ swig_type_87;
+extern void _wrap_Swig_free_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern uintptr_t _wrap_Swig_malloc_capi_6ed1bc5dfd48057f(swig_intgo arg1);
+extern swig_intgo _wrap_CTR_VERSION_HEX_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_ctr_version_capi_6ed1bc5dfd48057f(void);
+extern swig_type_1 _wrap_ctr_version_string_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_OK_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_STOPPED_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_ENOMEM_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_EINVAL_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_ESYNTAX_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_EIO_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_EDATA_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_ENOENT_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_EBUSY_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_ELIMIT_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_EVERSION_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_ESTATE_capi_6ed1bc5dfd48057f(void);
+extern swig_type_2 _wrap_ctr_strerror_capi_6ed1bc5dfd48057f(swig_intgo arg1);
+extern swig_type_3 _wrap_ctr_status_name_capi_6ed1bc5dfd48057f(swig_intgo arg1);
+extern swig_intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_PRIORITY_ALERT_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_PRIORITY_CRITICAL_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_PRIORITY_ERROR_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_PRIORITY_WARNING_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_PRIORITY_NOTICE_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_PRIORITY_DEBUG_capi_6ed1bc5dfd48057f(void);
+extern swig_type_4 _wrap_ctr_priority_name_capi_6ed1bc5dfd48057f(swig_intgo arg1);
+extern swig_intgo _wrap_ctr_priority_parse_capi_6ed1bc5dfd48057f(swig_type_5 arg1);
+extern swig_intgo _wrap_CTR_SEVERITY_ERROR_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_SEVERITY_WARNING_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_ctr_diag_severity_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_type_6 _wrap_ctr_diag_file_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_intgo _wrap_ctr_diag_line_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_intgo _wrap_ctr_diag_column_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_type_7 _wrap_ctr_diag_item_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_type_8 _wrap_ctr_diag_code_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_type_9 _wrap_ctr_diag_message_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_type_10 _wrap_ctr_diag_text_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_intgo _wrap_ctr_compiler_new_capi_6ed1bc5dfd48057f(swig_type_11 arg1);
+extern void _wrap_ctr_compiler_free_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_intgo _wrap_ctr_compiler_add_file_capi_6ed1bc5dfd48057f(uintptr_t arg1, swig_type_12 arg2);
+extern swig_intgo _wrap_ctr_compiler_add_string_capi_6ed1bc5dfd48057f(uintptr_t arg1, swig_type_13 arg2, swig_type_14 arg3);
+extern swig_intgo _wrap_ctr_compiler_add_builtin_capi_6ed1bc5dfd48057f(uintptr_t arg1, swig_type_15 arg2);
+extern swig_type_16 _wrap_ctr_builtin_count_capi_6ed1bc5dfd48057f(void);
+extern swig_type_17 _wrap_ctr_builtin_name_capi_6ed1bc5dfd48057f(swig_type_18 arg1);
+extern swig_intgo _wrap_ctr_compiler_select_name_capi_6ed1bc5dfd48057f(uintptr_t arg1, swig_type_19 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_ctr_compiler_select_tag_capi_6ed1bc5dfd48057f(uintptr_t arg1, swig_type_20 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_ctr_compiler_set_min_priority_capi_6ed1bc5dfd48057f(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_ctr_compiler_set_limit_capi_6ed1bc5dfd48057f(uintptr_t arg1, swig_intgo arg2, swig_type_21 arg3);
+extern swig_intgo _wrap_ctr_compiler_compile_capi_6ed1bc5dfd48057f(uintptr_t arg1, swig_type_22 arg2);
+extern swig_type_23 _wrap_ctr_compiler_diag_count_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern uintptr_t _wrap_ctr_compiler_diag_capi_6ed1bc5dfd48057f(uintptr_t arg1, swig_type_24 arg2);
+extern swig_type_25 _wrap_ctr_compiler_error_count_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern uintptr_t _wrap_ctr_ruleset_ref_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern void _wrap_ctr_ruleset_unref_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_type_26 _wrap_ctr_ruleset_rule_count_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_type_27 _wrap_ctr_ruleset_rule_name_capi_6ed1bc5dfd48057f(uintptr_t arg1, swig_type_28 arg2);
+extern swig_type_29 _wrap_ctr_ruleset_rule_desc_capi_6ed1bc5dfd48057f(uintptr_t arg1, swig_type_30 arg2);
+extern swig_type_31 _wrap_ctr_ruleset_rule_condition_capi_6ed1bc5dfd48057f(uintptr_t arg1, swig_type_32 arg2);
+extern swig_type_33 _wrap_ctr_ruleset_rule_output_capi_6ed1bc5dfd48057f(uintptr_t arg1, swig_type_34 arg2);
+extern swig_intgo _wrap_ctr_ruleset_rule_priority_capi_6ed1bc5dfd48057f(uintptr_t arg1, swig_type_35 arg2);
+extern swig_intgo _wrap_ctr_ruleset_rule_enabled_capi_6ed1bc5dfd48057f(uintptr_t arg1, swig_type_36 arg2);
+extern swig_type_37 _wrap_ctr_ruleset_rule_tag_count_capi_6ed1bc5dfd48057f(uintptr_t arg1, swig_type_38 arg2);
+extern swig_type_39 _wrap_ctr_ruleset_rule_tag_capi_6ed1bc5dfd48057f(uintptr_t arg1, swig_type_40 arg2, swig_type_41 arg3);
+extern swig_type_42 _wrap_ctr_ruleset_enabled_count_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_type_43 _wrap_ctr_field_count_capi_6ed1bc5dfd48057f(void);
+extern swig_type_44 _wrap_ctr_field_name_capi_6ed1bc5dfd48057f(swig_type_45 arg1);
+extern swig_type_46 _wrap_ctr_field_desc_capi_6ed1bc5dfd48057f(swig_type_47 arg1);
+extern swig_type_48 _wrap_ctr_field_type_capi_6ed1bc5dfd48057f(swig_type_49 arg1);
+extern swig_type_50 _wrap_ctr_match_rule_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_intgo _wrap_ctr_match_priority_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_type_51 _wrap_ctr_match_source_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_type_52 _wrap_ctr_match_output_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_type_53 _wrap_ctr_match_tag_count_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_type_54 _wrap_ctr_match_tag_capi_6ed1bc5dfd48057f(uintptr_t arg1, swig_type_55 arg2);
+extern swig_type_56 _wrap_ctr_match_field_count_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_type_57 _wrap_ctr_match_field_name_capi_6ed1bc5dfd48057f(uintptr_t arg1, swig_type_58 arg2);
+extern swig_type_59 _wrap_ctr_match_field_value_capi_6ed1bc5dfd48057f(uintptr_t arg1, swig_type_60 arg2);
+extern swig_type_61 _wrap_ctr_match_time_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_type_62 _wrap_ctr_match_event_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_type_63 _wrap_ctr_match_record_index_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_type_64 _wrap_ctr_match_byte_offset_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_intgo _wrap_ctr_match_silenced_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_intgo _wrap_CTR_JSON_EVENT_ID_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_JSON_MESSAGE_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_JSON_NO_OUTPUT_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_JSON_NO_TAGS_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_JSON_TIME_ISO8601_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR__JSON_ALL_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_ctr_record_error_status_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_type_65 _wrap_ctr_record_error_index_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_type_66 _wrap_ctr_record_error_offset_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_type_67 _wrap_ctr_record_error_message_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_intgo _wrap_ctr_record_error_evaluated_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_type_68 _wrap_ctr_record_error_text_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_intgo _wrap_CTR_FORMAT_AUTO_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_SCAN_NO_INDEX_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_LIMIT_YAML_NODES_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_LIMIT_RULES_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_LIMIT__COUNT_capi_6ed1bc5dfd48057f(void);
+extern swig_type_69 _wrap_ctr_limit_default_capi_6ed1bc5dfd48057f(swig_intgo arg1);
+extern swig_type_70 _wrap_ctr_limit_name_capi_6ed1bc5dfd48057f(swig_intgo arg1);
+extern swig_intgo _wrap_CTR_STAT_BYTES_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_STAT_RECORDS_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_STAT_MATCHES_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_STAT_BAD_RECORDS_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_STAT_SKIPPED_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_STAT_EVALUATED_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_STAT_INCOMPLETE_capi_6ed1bc5dfd48057f(void);
+extern swig_intgo _wrap_CTR_STAT__COUNT_capi_6ed1bc5dfd48057f(void);
+extern void _wrap_ctr_scanner_free_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_intgo _wrap_ctr_scanner_set_flags_capi_6ed1bc5dfd48057f(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_ctr_scanner_set_limit_capi_6ed1bc5dfd48057f(uintptr_t arg1, swig_intgo arg2, swig_type_71 arg3);
+extern swig_intgo _wrap_ctr_scanner_feed_capi_6ed1bc5dfd48057f(uintptr_t arg1, swig_type_72 arg2);
+extern swig_intgo _wrap_ctr_scanner_finish_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern void _wrap_ctr_scanner_reset_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_type_73 _wrap_ctr_scanner_stat_capi_6ed1bc5dfd48057f(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_74 _wrap_ctr_scanner_last_error_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_type_75 _wrap_ctrgo_saved_json_capi_6ed1bc5dfd48057f(swig_type_76 arg1, swig_type_77 arg2);
+extern uintptr_t _wrap_ctrgo_ctx_new_capi_6ed1bc5dfd48057f(swig_intgo arg1, swig_intgo arg2);
+extern void _wrap_ctrgo_ctx_free_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_intgo _wrap_ctrgo_ctx_oom_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_intgo _wrap_ctrgo_scanner_new_capi_6ed1bc5dfd48057f(uintptr_t arg1, uintptr_t arg2, swig_type_78 arg3);
+extern void _wrap_ctrgo_queue_clear_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern void _wrap_ctrgo_pool_free_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_intgo _wrap_ctrgo_pool_new_capi_6ed1bc5dfd48057f(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_type_79 arg4, swig_type_80 arg5, swig_type_81 arg6);
+extern swig_intgo _wrap_ctrgo_pool_set_limit_capi_6ed1bc5dfd48057f(uintptr_t arg1, swig_intgo arg2, swig_type_82 arg3);
+extern swig_intgo _wrap_ctrgo_pool_path_capi_6ed1bc5dfd48057f(uintptr_t arg1, swig_type_83 arg2, swig_type_84 arg3);
+extern swig_intgo _wrap_ctrgo_pool_start_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern swig_type_85 _wrap_ctrgo_pool_take_capi_6ed1bc5dfd48057f(uintptr_t arg1, swig_type_86 arg2, swig_type_87 arg3);
+extern swig_intgo _wrap_ctrgo_pool_failed_capi_6ed1bc5dfd48057f(uintptr_t arg1);
+extern void _wrap_ctrgo_pool_cancel_capi_6ed1bc5dfd48057f(uintptr_t arg1);
 #undef intgo
 */
 import "C"
@@ -292,8 +296,8 @@ func getSwigcptr(v interface { Swigcptr() uintptr }) uintptr {
 
 type _ sync.Mutex
 
-//export cgo_panic__capi_2b6fa3fab8fda66c
-func cgo_panic__capi_2b6fa3fab8fda66c(p *byte) {
+//export cgo_panic__capi_6ed1bc5dfd48057f
+func cgo_panic__capi_6ed1bc5dfd48057f(p *byte) {
 	s := (*[1024]byte)(unsafe.Pointer(p))[:]
 	for i, b := range s {
 		if b == 0 {
@@ -343,13 +347,13 @@ func ctrgoCopyNullableString(s string) *string {
 
 func Swig_free(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_Swig_free_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0))
+	C._wrap_Swig_free_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0))
 }
 
 func Swig_malloc(arg1 int) (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_2b6fa3fab8fda66c(C.swig_intgo(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_6ed1bc5dfd48057f(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
@@ -359,7 +363,7 @@ const CTR_VERSION_PATCH int = 0
 const CTR_VERSION_STRING string = "0.1.0"
 func _swig_getCTR_VERSION_HEX() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_CTR_VERSION_HEX_capi_2b6fa3fab8fda66c())
+	swig_r = (int)(C._wrap_CTR_VERSION_HEX_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
@@ -369,13 +373,13 @@ const CTR_CLOUDTRAIL_PLUGIN_VERSION_STRING string = "0.17.1"
 const CTR_JSON_PLUGIN_VERSION_STRING string = "0.7.3"
 func Ctr_version() (_swig_ret uint) {
 	var swig_r uint
-	swig_r = (uint)(C._wrap_ctr_version_capi_2b6fa3fab8fda66c())
+	swig_r = (uint)(C._wrap_ctr_version_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 func Ctr_version_string() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_ctr_version_string_capi_2b6fa3fab8fda66c()
+	swig_r_p := C._wrap_ctr_version_string_capi_6ed1bc5dfd48057f()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = ctrgoCopyString(swig_r) 
@@ -385,84 +389,84 @@ func Ctr_version_string() (_swig_ret string) {
 type Ctr_status int
 func _swig_getCTR_OK() (_swig_ret Ctr_status) {
 	var swig_r Ctr_status
-	swig_r = (Ctr_status)(C._wrap_CTR_OK_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_status)(C._wrap_CTR_OK_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_OK Ctr_status = _swig_getCTR_OK()
 func _swig_getCTR_STOPPED() (_swig_ret Ctr_status) {
 	var swig_r Ctr_status
-	swig_r = (Ctr_status)(C._wrap_CTR_STOPPED_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_status)(C._wrap_CTR_STOPPED_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_STOPPED Ctr_status = _swig_getCTR_STOPPED()
 func _swig_getCTR_ENOMEM() (_swig_ret Ctr_status) {
 	var swig_r Ctr_status
-	swig_r = (Ctr_status)(C._wrap_CTR_ENOMEM_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_status)(C._wrap_CTR_ENOMEM_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_ENOMEM Ctr_status = _swig_getCTR_ENOMEM()
 func _swig_getCTR_EINVAL() (_swig_ret Ctr_status) {
 	var swig_r Ctr_status
-	swig_r = (Ctr_status)(C._wrap_CTR_EINVAL_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_status)(C._wrap_CTR_EINVAL_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_EINVAL Ctr_status = _swig_getCTR_EINVAL()
 func _swig_getCTR_ESYNTAX() (_swig_ret Ctr_status) {
 	var swig_r Ctr_status
-	swig_r = (Ctr_status)(C._wrap_CTR_ESYNTAX_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_status)(C._wrap_CTR_ESYNTAX_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_ESYNTAX Ctr_status = _swig_getCTR_ESYNTAX()
 func _swig_getCTR_EIO() (_swig_ret Ctr_status) {
 	var swig_r Ctr_status
-	swig_r = (Ctr_status)(C._wrap_CTR_EIO_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_status)(C._wrap_CTR_EIO_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_EIO Ctr_status = _swig_getCTR_EIO()
 func _swig_getCTR_EDATA() (_swig_ret Ctr_status) {
 	var swig_r Ctr_status
-	swig_r = (Ctr_status)(C._wrap_CTR_EDATA_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_status)(C._wrap_CTR_EDATA_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_EDATA Ctr_status = _swig_getCTR_EDATA()
 func _swig_getCTR_ENOENT() (_swig_ret Ctr_status) {
 	var swig_r Ctr_status
-	swig_r = (Ctr_status)(C._wrap_CTR_ENOENT_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_status)(C._wrap_CTR_ENOENT_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_ENOENT Ctr_status = _swig_getCTR_ENOENT()
 func _swig_getCTR_EBUSY() (_swig_ret Ctr_status) {
 	var swig_r Ctr_status
-	swig_r = (Ctr_status)(C._wrap_CTR_EBUSY_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_status)(C._wrap_CTR_EBUSY_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_EBUSY Ctr_status = _swig_getCTR_EBUSY()
 func _swig_getCTR_ELIMIT() (_swig_ret Ctr_status) {
 	var swig_r Ctr_status
-	swig_r = (Ctr_status)(C._wrap_CTR_ELIMIT_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_status)(C._wrap_CTR_ELIMIT_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_ELIMIT Ctr_status = _swig_getCTR_ELIMIT()
 func _swig_getCTR_EVERSION() (_swig_ret Ctr_status) {
 	var swig_r Ctr_status
-	swig_r = (Ctr_status)(C._wrap_CTR_EVERSION_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_status)(C._wrap_CTR_EVERSION_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_EVERSION Ctr_status = _swig_getCTR_EVERSION()
 func _swig_getCTR_ESTATE() (_swig_ret Ctr_status) {
 	var swig_r Ctr_status
-	swig_r = (Ctr_status)(C._wrap_CTR_ESTATE_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_status)(C._wrap_CTR_ESTATE_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
@@ -470,7 +474,7 @@ var CTR_ESTATE Ctr_status = _swig_getCTR_ESTATE()
 func Ctr_strerror(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_ctr_strerror_capi_2b6fa3fab8fda66c(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_ctr_strerror_capi_6ed1bc5dfd48057f(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = ctrgoCopyString(swig_r) 
@@ -480,7 +484,7 @@ func Ctr_strerror(arg1 int) (_swig_ret string) {
 func Ctr_status_name(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_ctr_status_name_capi_2b6fa3fab8fda66c(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_ctr_status_name_capi_6ed1bc5dfd48057f(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = ctrgoCopyString(swig_r) 
@@ -490,56 +494,56 @@ func Ctr_status_name(arg1 int) (_swig_ret string) {
 type Ctr_priority int
 func _swig_getCTR_PRIORITY_EMERGENCY() (_swig_ret Ctr_priority) {
 	var swig_r Ctr_priority
-	swig_r = (Ctr_priority)(C._wrap_CTR_PRIORITY_EMERGENCY_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_priority)(C._wrap_CTR_PRIORITY_EMERGENCY_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_PRIORITY_EMERGENCY Ctr_priority = _swig_getCTR_PRIORITY_EMERGENCY()
 func _swig_getCTR_PRIORITY_ALERT() (_swig_ret Ctr_priority) {
 	var swig_r Ctr_priority
-	swig_r = (Ctr_priority)(C._wrap_CTR_PRIORITY_ALERT_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_priority)(C._wrap_CTR_PRIORITY_ALERT_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_PRIORITY_ALERT Ctr_priority = _swig_getCTR_PRIORITY_ALERT()
 func _swig_getCTR_PRIORITY_CRITICAL() (_swig_ret Ctr_priority) {
 	var swig_r Ctr_priority
-	swig_r = (Ctr_priority)(C._wrap_CTR_PRIORITY_CRITICAL_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_priority)(C._wrap_CTR_PRIORITY_CRITICAL_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_PRIORITY_CRITICAL Ctr_priority = _swig_getCTR_PRIORITY_CRITICAL()
 func _swig_getCTR_PRIORITY_ERROR() (_swig_ret Ctr_priority) {
 	var swig_r Ctr_priority
-	swig_r = (Ctr_priority)(C._wrap_CTR_PRIORITY_ERROR_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_priority)(C._wrap_CTR_PRIORITY_ERROR_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_PRIORITY_ERROR Ctr_priority = _swig_getCTR_PRIORITY_ERROR()
 func _swig_getCTR_PRIORITY_WARNING() (_swig_ret Ctr_priority) {
 	var swig_r Ctr_priority
-	swig_r = (Ctr_priority)(C._wrap_CTR_PRIORITY_WARNING_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_priority)(C._wrap_CTR_PRIORITY_WARNING_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_PRIORITY_WARNING Ctr_priority = _swig_getCTR_PRIORITY_WARNING()
 func _swig_getCTR_PRIORITY_NOTICE() (_swig_ret Ctr_priority) {
 	var swig_r Ctr_priority
-	swig_r = (Ctr_priority)(C._wrap_CTR_PRIORITY_NOTICE_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_priority)(C._wrap_CTR_PRIORITY_NOTICE_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_PRIORITY_NOTICE Ctr_priority = _swig_getCTR_PRIORITY_NOTICE()
 func _swig_getCTR_PRIORITY_INFORMATIONAL() (_swig_ret Ctr_priority) {
 	var swig_r Ctr_priority
-	swig_r = (Ctr_priority)(C._wrap_CTR_PRIORITY_INFORMATIONAL_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_priority)(C._wrap_CTR_PRIORITY_INFORMATIONAL_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_PRIORITY_INFORMATIONAL Ctr_priority = _swig_getCTR_PRIORITY_INFORMATIONAL()
 func _swig_getCTR_PRIORITY_DEBUG() (_swig_ret Ctr_priority) {
 	var swig_r Ctr_priority
-	swig_r = (Ctr_priority)(C._wrap_CTR_PRIORITY_DEBUG_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_priority)(C._wrap_CTR_PRIORITY_DEBUG_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
@@ -547,7 +551,7 @@ var CTR_PRIORITY_DEBUG Ctr_priority = _swig_getCTR_PRIORITY_DEBUG()
 func Ctr_priority_name(arg1 int) (_swig_ret *string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_ctr_priority_name_capi_2b6fa3fab8fda66c(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_ctr_priority_name_capi_6ed1bc5dfd48057f(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 *string
  swig_r_1 = ctrgoCopyNullableString(swig_r) 
@@ -557,7 +561,7 @@ func Ctr_priority_name(arg1 int) (_swig_ret *string) {
 func Ctr_priority_parse(arg1 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_ctr_priority_parse_capi_2b6fa3fab8fda66c(*(*C.swig_type_5)(unsafe.Pointer(&_swig_i_0))))
+	swig_r = (int)(C._wrap_ctr_priority_parse_capi_6ed1bc5dfd48057f(*(*C.swig_type_5)(unsafe.Pointer(&_swig_i_0))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -567,14 +571,14 @@ func Ctr_priority_parse(arg1 string) (_swig_ret int) {
 type Ctr_severity int
 func _swig_getCTR_SEVERITY_ERROR() (_swig_ret Ctr_severity) {
 	var swig_r Ctr_severity
-	swig_r = (Ctr_severity)(C._wrap_CTR_SEVERITY_ERROR_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_severity)(C._wrap_CTR_SEVERITY_ERROR_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_SEVERITY_ERROR Ctr_severity = _swig_getCTR_SEVERITY_ERROR()
 func _swig_getCTR_SEVERITY_WARNING() (_swig_ret Ctr_severity) {
 	var swig_r Ctr_severity
-	swig_r = (Ctr_severity)(C._wrap_CTR_SEVERITY_WARNING_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_severity)(C._wrap_CTR_SEVERITY_WARNING_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
@@ -582,14 +586,14 @@ var CTR_SEVERITY_WARNING Ctr_severity = _swig_getCTR_SEVERITY_WARNING()
 func Ctr_diag_severity(arg1 Struct_SS_ctr_diag) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_ctr_diag_severity_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_ctr_diag_severity_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Ctr_diag_file(arg1 Struct_SS_ctr_diag) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r_p := C._wrap_ctr_diag_file_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_ctr_diag_file_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = ctrgoCopyString(swig_r) 
@@ -599,21 +603,21 @@ func Ctr_diag_file(arg1 Struct_SS_ctr_diag) (_swig_ret string) {
 func Ctr_diag_line(arg1 Struct_SS_ctr_diag) (_swig_ret uint) {
 	var swig_r uint
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (uint)(C._wrap_ctr_diag_line_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint)(C._wrap_ctr_diag_line_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Ctr_diag_column(arg1 Struct_SS_ctr_diag) (_swig_ret uint) {
 	var swig_r uint
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (uint)(C._wrap_ctr_diag_column_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint)(C._wrap_ctr_diag_column_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Ctr_diag_item(arg1 Struct_SS_ctr_diag) (_swig_ret *string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r_p := C._wrap_ctr_diag_item_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_ctr_diag_item_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 *string
  swig_r_1 = ctrgoCopyNullableString(swig_r) 
@@ -623,7 +627,7 @@ func Ctr_diag_item(arg1 Struct_SS_ctr_diag) (_swig_ret *string) {
 func Ctr_diag_code(arg1 Struct_SS_ctr_diag) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r_p := C._wrap_ctr_diag_code_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_ctr_diag_code_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = ctrgoCopyString(swig_r) 
@@ -633,7 +637,7 @@ func Ctr_diag_code(arg1 Struct_SS_ctr_diag) (_swig_ret string) {
 func Ctr_diag_message(arg1 Struct_SS_ctr_diag) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r_p := C._wrap_ctr_diag_message_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_ctr_diag_message_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = ctrgoCopyString(swig_r) 
@@ -643,7 +647,7 @@ func Ctr_diag_message(arg1 Struct_SS_ctr_diag) (_swig_ret string) {
 func Ctr_diag_text(arg1 Struct_SS_ctr_diag) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r_p := C._wrap_ctr_diag_text_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_ctr_diag_text_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = ctrgoCopyString(swig_r) 
@@ -653,7 +657,7 @@ func Ctr_diag_text(arg1 Struct_SS_ctr_diag) (_swig_ret string) {
 func Ctr_compiler_new(arg1 []uintptr) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_ctr_compiler_new_capi_2b6fa3fab8fda66c(*(*C.swig_type_11)(unsafe.Pointer(&_swig_i_0))))
+	swig_r = (int)(C._wrap_ctr_compiler_new_capi_6ed1bc5dfd48057f(*(*C.swig_type_11)(unsafe.Pointer(&_swig_i_0))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -662,14 +666,14 @@ func Ctr_compiler_new(arg1 []uintptr) (_swig_ret int) {
 
 func Ctr_compiler_free(arg1 Struct_SS_ctr_compiler) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_ctr_compiler_free_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0))
+	C._wrap_ctr_compiler_free_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0))
 }
 
 func Ctr_compiler_add_file(arg1 Struct_SS_ctr_compiler, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_ctr_compiler_add_file_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0), *(*C.swig_type_12)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_ctr_compiler_add_file_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0), *(*C.swig_type_12)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -681,7 +685,7 @@ func Ctr_compiler_add_string(arg1 Struct_SS_ctr_compiler, arg2 string, arg3 stri
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_ctr_compiler_add_string_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0), *(*C.swig_type_13)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_14)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_ctr_compiler_add_string_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0), *(*C.swig_type_13)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_14)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -695,7 +699,7 @@ func Ctr_compiler_add_builtin(arg1 Struct_SS_ctr_compiler, arg2 string) (_swig_r
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_ctr_compiler_add_builtin_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0), *(*C.swig_type_15)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_ctr_compiler_add_builtin_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0), *(*C.swig_type_15)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -704,14 +708,14 @@ func Ctr_compiler_add_builtin(arg1 Struct_SS_ctr_compiler, arg2 string) (_swig_r
 
 func Ctr_builtin_count() (_swig_ret int64) {
 	var swig_r int64
-	swig_r = (int64)(C._wrap_ctr_builtin_count_capi_2b6fa3fab8fda66c())
+	swig_r = (int64)(C._wrap_ctr_builtin_count_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 func Ctr_builtin_name(arg1 int64) (_swig_ret *string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_ctr_builtin_name_capi_2b6fa3fab8fda66c(C.swig_type_18(_swig_i_0))
+	swig_r_p := C._wrap_ctr_builtin_name_capi_6ed1bc5dfd48057f(C.swig_type_18(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 *string
  swig_r_1 = ctrgoCopyNullableString(swig_r) 
@@ -723,7 +727,7 @@ func Ctr_compiler_select_name(arg1 Struct_SS_ctr_compiler, arg2 string, arg3 int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_ctr_compiler_select_name_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0), *(*C.swig_type_19)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_ctr_compiler_select_name_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0), *(*C.swig_type_19)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -735,7 +739,7 @@ func Ctr_compiler_select_tag(arg1 Struct_SS_ctr_compiler, arg2 string, arg3 int)
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_ctr_compiler_select_tag_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0), *(*C.swig_type_20)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_ctr_compiler_select_tag_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0), *(*C.swig_type_20)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -746,7 +750,7 @@ func Ctr_compiler_set_min_priority(arg1 Struct_SS_ctr_compiler, arg2 int) (_swig
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_ctr_compiler_set_min_priority_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_ctr_compiler_set_min_priority_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -755,7 +759,7 @@ func Ctr_compiler_set_limit(arg1 Struct_SS_ctr_compiler, arg2 int, arg3 uint64) 
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_ctr_compiler_set_limit_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_21(_swig_i_2)))
+	swig_r = (int)(C._wrap_ctr_compiler_set_limit_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_21(_swig_i_2)))
 	return swig_r
 }
 
@@ -763,7 +767,7 @@ func Ctr_compiler_compile(arg1 Struct_SS_ctr_compiler, arg2 []uintptr) (_swig_re
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_ctr_compiler_compile_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0), *(*C.swig_type_22)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_ctr_compiler_compile_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0), *(*C.swig_type_22)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -773,7 +777,7 @@ func Ctr_compiler_compile(arg1 Struct_SS_ctr_compiler, arg2 []uintptr) (_swig_re
 func Ctr_compiler_diag_count(arg1 Struct_SS_ctr_compiler) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_ctr_compiler_diag_count_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_ctr_compiler_diag_count_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -781,33 +785,33 @@ func Ctr_compiler_diag(arg1 Struct_SS_ctr_compiler, arg2 int64) (_swig_ret Struc
 	var swig_r Struct_SS_ctr_diag
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (Struct_SS_ctr_diag)(SwigcptrStruct_SS_ctr_diag(C._wrap_ctr_compiler_diag_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0), C.swig_type_24(_swig_i_1))))
+	swig_r = (Struct_SS_ctr_diag)(SwigcptrStruct_SS_ctr_diag(C._wrap_ctr_compiler_diag_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0), C.swig_type_24(_swig_i_1))))
 	return swig_r
 }
 
 func Ctr_compiler_error_count(arg1 Struct_SS_ctr_compiler) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_ctr_compiler_error_count_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_ctr_compiler_error_count_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Ctr_ruleset_ref(arg1 Struct_SS_ctr_ruleset) (_swig_ret Struct_SS_ctr_ruleset) {
 	var swig_r Struct_SS_ctr_ruleset
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (Struct_SS_ctr_ruleset)(SwigcptrStruct_SS_ctr_ruleset(C._wrap_ctr_ruleset_ref_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0))))
+	swig_r = (Struct_SS_ctr_ruleset)(SwigcptrStruct_SS_ctr_ruleset(C._wrap_ctr_ruleset_ref_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func Ctr_ruleset_unref(arg1 Struct_SS_ctr_ruleset) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_ctr_ruleset_unref_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0))
+	C._wrap_ctr_ruleset_unref_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0))
 }
 
 func Ctr_ruleset_rule_count(arg1 Struct_SS_ctr_ruleset) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_ctr_ruleset_rule_count_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_ctr_ruleset_rule_count_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -815,7 +819,7 @@ func Ctr_ruleset_rule_name(arg1 Struct_SS_ctr_ruleset, arg2 int64) (_swig_ret *s
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_ctr_ruleset_rule_name_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0), C.swig_type_28(_swig_i_1))
+	swig_r_p := C._wrap_ctr_ruleset_rule_name_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0), C.swig_type_28(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 *string
  swig_r_1 = ctrgoCopyNullableString(swig_r) 
@@ -826,7 +830,7 @@ func Ctr_ruleset_rule_desc(arg1 Struct_SS_ctr_ruleset, arg2 int64) (_swig_ret *s
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_ctr_ruleset_rule_desc_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0), C.swig_type_30(_swig_i_1))
+	swig_r_p := C._wrap_ctr_ruleset_rule_desc_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0), C.swig_type_30(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 *string
  swig_r_1 = ctrgoCopyNullableString(swig_r) 
@@ -837,7 +841,7 @@ func Ctr_ruleset_rule_condition(arg1 Struct_SS_ctr_ruleset, arg2 int64) (_swig_r
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_ctr_ruleset_rule_condition_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0), C.swig_type_32(_swig_i_1))
+	swig_r_p := C._wrap_ctr_ruleset_rule_condition_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0), C.swig_type_32(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 *string
  swig_r_1 = ctrgoCopyNullableString(swig_r) 
@@ -848,7 +852,7 @@ func Ctr_ruleset_rule_output(arg1 Struct_SS_ctr_ruleset, arg2 int64) (_swig_ret 
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_ctr_ruleset_rule_output_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0), C.swig_type_34(_swig_i_1))
+	swig_r_p := C._wrap_ctr_ruleset_rule_output_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0), C.swig_type_34(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 *string
  swig_r_1 = ctrgoCopyNullableString(swig_r) 
@@ -859,7 +863,7 @@ func Ctr_ruleset_rule_priority(arg1 Struct_SS_ctr_ruleset, arg2 int64) (_swig_re
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_ctr_ruleset_rule_priority_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0), C.swig_type_35(_swig_i_1)))
+	swig_r = (int)(C._wrap_ctr_ruleset_rule_priority_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0), C.swig_type_35(_swig_i_1)))
 	return swig_r
 }
 
@@ -867,7 +871,7 @@ func Ctr_ruleset_rule_enabled(arg1 Struct_SS_ctr_ruleset, arg2 int64) (_swig_ret
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_ctr_ruleset_rule_enabled_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0), C.swig_type_36(_swig_i_1)))
+	swig_r = (int)(C._wrap_ctr_ruleset_rule_enabled_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0), C.swig_type_36(_swig_i_1)))
 	return swig_r
 }
 
@@ -875,7 +879,7 @@ func Ctr_ruleset_rule_tag_count(arg1 Struct_SS_ctr_ruleset, arg2 int64) (_swig_r
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_ctr_ruleset_rule_tag_count_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0), C.swig_type_38(_swig_i_1)))
+	swig_r = (int64)(C._wrap_ctr_ruleset_rule_tag_count_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0), C.swig_type_38(_swig_i_1)))
 	return swig_r
 }
 
@@ -884,7 +888,7 @@ func Ctr_ruleset_rule_tag(arg1 Struct_SS_ctr_ruleset, arg2 int64, arg3 int64) (_
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_ctr_ruleset_rule_tag_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0), C.swig_type_40(_swig_i_1), C.swig_type_41(_swig_i_2))
+	swig_r_p := C._wrap_ctr_ruleset_rule_tag_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0), C.swig_type_40(_swig_i_1), C.swig_type_41(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 *string
  swig_r_1 = ctrgoCopyNullableString(swig_r) 
@@ -894,20 +898,20 @@ func Ctr_ruleset_rule_tag(arg1 Struct_SS_ctr_ruleset, arg2 int64, arg3 int64) (_
 func Ctr_ruleset_enabled_count(arg1 Struct_SS_ctr_ruleset) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_ctr_ruleset_enabled_count_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_ctr_ruleset_enabled_count_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Ctr_field_count() (_swig_ret int64) {
 	var swig_r int64
-	swig_r = (int64)(C._wrap_ctr_field_count_capi_2b6fa3fab8fda66c())
+	swig_r = (int64)(C._wrap_ctr_field_count_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 func Ctr_field_name(arg1 int64) (_swig_ret *string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_ctr_field_name_capi_2b6fa3fab8fda66c(C.swig_type_45(_swig_i_0))
+	swig_r_p := C._wrap_ctr_field_name_capi_6ed1bc5dfd48057f(C.swig_type_45(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 *string
  swig_r_1 = ctrgoCopyNullableString(swig_r) 
@@ -917,7 +921,7 @@ func Ctr_field_name(arg1 int64) (_swig_ret *string) {
 func Ctr_field_desc(arg1 int64) (_swig_ret *string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_ctr_field_desc_capi_2b6fa3fab8fda66c(C.swig_type_47(_swig_i_0))
+	swig_r_p := C._wrap_ctr_field_desc_capi_6ed1bc5dfd48057f(C.swig_type_47(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 *string
  swig_r_1 = ctrgoCopyNullableString(swig_r) 
@@ -927,7 +931,7 @@ func Ctr_field_desc(arg1 int64) (_swig_ret *string) {
 func Ctr_field_type(arg1 int64) (_swig_ret *string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_ctr_field_type_capi_2b6fa3fab8fda66c(C.swig_type_49(_swig_i_0))
+	swig_r_p := C._wrap_ctr_field_type_capi_6ed1bc5dfd48057f(C.swig_type_49(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 *string
  swig_r_1 = ctrgoCopyNullableString(swig_r) 
@@ -937,7 +941,7 @@ func Ctr_field_type(arg1 int64) (_swig_ret *string) {
 func Ctr_match_rule(arg1 Struct_SS_ctr_match) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r_p := C._wrap_ctr_match_rule_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_ctr_match_rule_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = ctrgoCopyString(swig_r) 
@@ -947,14 +951,14 @@ func Ctr_match_rule(arg1 Struct_SS_ctr_match) (_swig_ret string) {
 func Ctr_match_priority(arg1 Struct_SS_ctr_match) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_ctr_match_priority_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_ctr_match_priority_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Ctr_match_source(arg1 Struct_SS_ctr_match) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r_p := C._wrap_ctr_match_source_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_ctr_match_source_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = ctrgoCopyString(swig_r) 
@@ -964,7 +968,7 @@ func Ctr_match_source(arg1 Struct_SS_ctr_match) (_swig_ret string) {
 func Ctr_match_output(arg1 Struct_SS_ctr_match) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r_p := C._wrap_ctr_match_output_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_ctr_match_output_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = ctrgoCopyString(swig_r) 
@@ -974,7 +978,7 @@ func Ctr_match_output(arg1 Struct_SS_ctr_match) (_swig_ret string) {
 func Ctr_match_tag_count(arg1 Struct_SS_ctr_match) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_ctr_match_tag_count_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_ctr_match_tag_count_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -982,7 +986,7 @@ func Ctr_match_tag(arg1 Struct_SS_ctr_match, arg2 int64) (_swig_ret *string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_ctr_match_tag_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0), C.swig_type_55(_swig_i_1))
+	swig_r_p := C._wrap_ctr_match_tag_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0), C.swig_type_55(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 *string
  swig_r_1 = ctrgoCopyNullableString(swig_r) 
@@ -992,7 +996,7 @@ func Ctr_match_tag(arg1 Struct_SS_ctr_match, arg2 int64) (_swig_ret *string) {
 func Ctr_match_field_count(arg1 Struct_SS_ctr_match) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_ctr_match_field_count_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_ctr_match_field_count_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1000,7 +1004,7 @@ func Ctr_match_field_name(arg1 Struct_SS_ctr_match, arg2 int64) (_swig_ret *stri
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_ctr_match_field_name_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0), C.swig_type_58(_swig_i_1))
+	swig_r_p := C._wrap_ctr_match_field_name_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0), C.swig_type_58(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 *string
  swig_r_1 = ctrgoCopyNullableString(swig_r) 
@@ -1011,7 +1015,7 @@ func Ctr_match_field_value(arg1 Struct_SS_ctr_match, arg2 int64) (_swig_ret *str
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_ctr_match_field_value_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0), C.swig_type_60(_swig_i_1))
+	swig_r_p := C._wrap_ctr_match_field_value_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0), C.swig_type_60(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 *string
  swig_r_1 = ctrgoCopyNullableString(swig_r) 
@@ -1021,14 +1025,14 @@ func Ctr_match_field_value(arg1 Struct_SS_ctr_match, arg2 int64) (_swig_ret *str
 func Ctr_match_time(arg1 Struct_SS_ctr_match) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_ctr_match_time_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_ctr_match_time_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Ctr_match_event(arg1 Struct_SS_ctr_match) (_swig_ret []byte) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r_p := C._wrap_ctr_match_event_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_ctr_match_event_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
  swig_r_1 = ctrgoCopyBytes(swig_r) 
@@ -1038,70 +1042,70 @@ func Ctr_match_event(arg1 Struct_SS_ctr_match) (_swig_ret []byte) {
 func Ctr_match_record_index(arg1 Struct_SS_ctr_match) (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (uint64)(C._wrap_ctr_match_record_index_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_ctr_match_record_index_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Ctr_match_byte_offset(arg1 Struct_SS_ctr_match) (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (uint64)(C._wrap_ctr_match_byte_offset_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_ctr_match_byte_offset_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Ctr_match_silenced(arg1 Struct_SS_ctr_match) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_ctr_match_silenced_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_ctr_match_silenced_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 type Ctr_json_flag int
 func _swig_getCTR_JSON_EVENT_ID() (_swig_ret Ctr_json_flag) {
 	var swig_r Ctr_json_flag
-	swig_r = (Ctr_json_flag)(C._wrap_CTR_JSON_EVENT_ID_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_json_flag)(C._wrap_CTR_JSON_EVENT_ID_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_JSON_EVENT_ID Ctr_json_flag = _swig_getCTR_JSON_EVENT_ID()
 func _swig_getCTR_JSON_MESSAGE() (_swig_ret Ctr_json_flag) {
 	var swig_r Ctr_json_flag
-	swig_r = (Ctr_json_flag)(C._wrap_CTR_JSON_MESSAGE_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_json_flag)(C._wrap_CTR_JSON_MESSAGE_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_JSON_MESSAGE Ctr_json_flag = _swig_getCTR_JSON_MESSAGE()
 func _swig_getCTR_JSON_NO_OUTPUT() (_swig_ret Ctr_json_flag) {
 	var swig_r Ctr_json_flag
-	swig_r = (Ctr_json_flag)(C._wrap_CTR_JSON_NO_OUTPUT_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_json_flag)(C._wrap_CTR_JSON_NO_OUTPUT_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_JSON_NO_OUTPUT Ctr_json_flag = _swig_getCTR_JSON_NO_OUTPUT()
 func _swig_getCTR_JSON_NO_OUTPUT_FIELDS() (_swig_ret Ctr_json_flag) {
 	var swig_r Ctr_json_flag
-	swig_r = (Ctr_json_flag)(C._wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_json_flag)(C._wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_JSON_NO_OUTPUT_FIELDS Ctr_json_flag = _swig_getCTR_JSON_NO_OUTPUT_FIELDS()
 func _swig_getCTR_JSON_NO_TAGS() (_swig_ret Ctr_json_flag) {
 	var swig_r Ctr_json_flag
-	swig_r = (Ctr_json_flag)(C._wrap_CTR_JSON_NO_TAGS_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_json_flag)(C._wrap_CTR_JSON_NO_TAGS_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_JSON_NO_TAGS Ctr_json_flag = _swig_getCTR_JSON_NO_TAGS()
 func _swig_getCTR_JSON_TIME_ISO8601() (_swig_ret Ctr_json_flag) {
 	var swig_r Ctr_json_flag
-	swig_r = (Ctr_json_flag)(C._wrap_CTR_JSON_TIME_ISO8601_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_json_flag)(C._wrap_CTR_JSON_TIME_ISO8601_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_JSON_TIME_ISO8601 Ctr_json_flag = _swig_getCTR_JSON_TIME_ISO8601()
 func _swig_getCTR__JSON_ALL() (_swig_ret Ctr_json_flag) {
 	var swig_r Ctr_json_flag
-	swig_r = (Ctr_json_flag)(C._wrap_CTR__JSON_ALL_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_json_flag)(C._wrap_CTR__JSON_ALL_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
@@ -1109,28 +1113,28 @@ var CTR__JSON_ALL Ctr_json_flag = _swig_getCTR__JSON_ALL()
 func Ctr_record_error_status(arg1 Struct_SS_ctr_record_error) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_ctr_record_error_status_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_ctr_record_error_status_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Ctr_record_error_index(arg1 Struct_SS_ctr_record_error) (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (uint64)(C._wrap_ctr_record_error_index_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_ctr_record_error_index_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Ctr_record_error_offset(arg1 Struct_SS_ctr_record_error) (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (uint64)(C._wrap_ctr_record_error_offset_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_ctr_record_error_offset_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Ctr_record_error_message(arg1 Struct_SS_ctr_record_error) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r_p := C._wrap_ctr_record_error_message_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_ctr_record_error_message_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = ctrgoCopyString(swig_r) 
@@ -1140,14 +1144,14 @@ func Ctr_record_error_message(arg1 Struct_SS_ctr_record_error) (_swig_ret string
 func Ctr_record_error_evaluated(arg1 Struct_SS_ctr_record_error) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_ctr_record_error_evaluated_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_ctr_record_error_evaluated_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Ctr_record_error_text(arg1 Struct_SS_ctr_record_error) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r_p := C._wrap_ctr_record_error_text_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_ctr_record_error_text_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = ctrgoCopyString(swig_r) 
@@ -1157,7 +1161,7 @@ func Ctr_record_error_text(arg1 Struct_SS_ctr_record_error) (_swig_ret string) {
 type Ctr_format int
 func _swig_getCTR_FORMAT_AUTO() (_swig_ret Ctr_format) {
 	var swig_r Ctr_format
-	swig_r = (Ctr_format)(C._wrap_CTR_FORMAT_AUTO_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_format)(C._wrap_CTR_FORMAT_AUTO_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
@@ -1165,28 +1169,28 @@ var CTR_FORMAT_AUTO Ctr_format = _swig_getCTR_FORMAT_AUTO()
 type Ctr_scan_flag int
 func _swig_getCTR_SCAN_FIRST_MATCH() (_swig_ret Ctr_scan_flag) {
 	var swig_r Ctr_scan_flag
-	swig_r = (Ctr_scan_flag)(C._wrap_CTR_SCAN_FIRST_MATCH_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_scan_flag)(C._wrap_CTR_SCAN_FIRST_MATCH_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_SCAN_FIRST_MATCH Ctr_scan_flag = _swig_getCTR_SCAN_FIRST_MATCH()
 func _swig_getCTR_SCAN_NO_INDEX() (_swig_ret Ctr_scan_flag) {
 	var swig_r Ctr_scan_flag
-	swig_r = (Ctr_scan_flag)(C._wrap_CTR_SCAN_NO_INDEX_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_scan_flag)(C._wrap_CTR_SCAN_NO_INDEX_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_SCAN_NO_INDEX Ctr_scan_flag = _swig_getCTR_SCAN_NO_INDEX()
 func _swig_getCTR_SCAN_NO_CORRELATION() (_swig_ret Ctr_scan_flag) {
 	var swig_r Ctr_scan_flag
-	swig_r = (Ctr_scan_flag)(C._wrap_CTR_SCAN_NO_CORRELATION_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_scan_flag)(C._wrap_CTR_SCAN_NO_CORRELATION_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_SCAN_NO_CORRELATION Ctr_scan_flag = _swig_getCTR_SCAN_NO_CORRELATION()
 func _swig_getCTR_SCAN_ONLY_CORRELATION() (_swig_ret Ctr_scan_flag) {
 	var swig_r Ctr_scan_flag
-	swig_r = (Ctr_scan_flag)(C._wrap_CTR_SCAN_ONLY_CORRELATION_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_scan_flag)(C._wrap_CTR_SCAN_ONLY_CORRELATION_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
@@ -1194,112 +1198,112 @@ var CTR_SCAN_ONLY_CORRELATION Ctr_scan_flag = _swig_getCTR_SCAN_ONLY_CORRELATION
 type Ctr_limit int
 func _swig_getCTR_LIMIT_RECORD_BYTES() (_swig_ret Ctr_limit) {
 	var swig_r Ctr_limit
-	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_RECORD_BYTES_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_RECORD_BYTES_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_LIMIT_RECORD_BYTES Ctr_limit = _swig_getCTR_LIMIT_RECORD_BYTES()
 func _swig_getCTR_LIMIT_JSON_DEPTH() (_swig_ret Ctr_limit) {
 	var swig_r Ctr_limit
-	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_JSON_DEPTH_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_JSON_DEPTH_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_LIMIT_JSON_DEPTH Ctr_limit = _swig_getCTR_LIMIT_JSON_DEPTH()
 func _swig_getCTR_LIMIT_GZIP_OUTPUT() (_swig_ret Ctr_limit) {
 	var swig_r Ctr_limit
-	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_GZIP_OUTPUT_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_GZIP_OUTPUT_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_LIMIT_GZIP_OUTPUT Ctr_limit = _swig_getCTR_LIMIT_GZIP_OUTPUT()
 func _swig_getCTR_LIMIT_YAML_ALIASES() (_swig_ret Ctr_limit) {
 	var swig_r Ctr_limit
-	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_YAML_ALIASES_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_YAML_ALIASES_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_LIMIT_YAML_ALIASES Ctr_limit = _swig_getCTR_LIMIT_YAML_ALIASES()
 func _swig_getCTR_LIMIT_YAML_NODES() (_swig_ret Ctr_limit) {
 	var swig_r Ctr_limit
-	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_YAML_NODES_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_YAML_NODES_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_LIMIT_YAML_NODES Ctr_limit = _swig_getCTR_LIMIT_YAML_NODES()
 func _swig_getCTR_LIMIT_CONDITION_BYTES() (_swig_ret Ctr_limit) {
 	var swig_r Ctr_limit
-	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_CONDITION_BYTES_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_CONDITION_BYTES_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_LIMIT_CONDITION_BYTES Ctr_limit = _swig_getCTR_LIMIT_CONDITION_BYTES()
 func _swig_getCTR_LIMIT_MACRO_DEPTH() (_swig_ret Ctr_limit) {
 	var swig_r Ctr_limit
-	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_MACRO_DEPTH_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_MACRO_DEPTH_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_LIMIT_MACRO_DEPTH Ctr_limit = _swig_getCTR_LIMIT_MACRO_DEPTH()
 func _swig_getCTR_LIMIT_CONDITION_NODES() (_swig_ret Ctr_limit) {
 	var swig_r Ctr_limit
-	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_CONDITION_NODES_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_CONDITION_NODES_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_LIMIT_CONDITION_NODES Ctr_limit = _swig_getCTR_LIMIT_CONDITION_NODES()
 func _swig_getCTR_LIMIT_RULES() (_swig_ret Ctr_limit) {
 	var swig_r Ctr_limit
-	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_RULES_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_RULES_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_LIMIT_RULES Ctr_limit = _swig_getCTR_LIMIT_RULES()
 func _swig_getCTR_LIMIT_REGEX_MATCH() (_swig_ret Ctr_limit) {
 	var swig_r Ctr_limit
-	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_REGEX_MATCH_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_REGEX_MATCH_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_LIMIT_REGEX_MATCH Ctr_limit = _swig_getCTR_LIMIT_REGEX_MATCH()
 func _swig_getCTR_LIMIT_REGEX_DEPTH() (_swig_ret Ctr_limit) {
 	var swig_r Ctr_limit
-	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_REGEX_DEPTH_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_REGEX_DEPTH_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_LIMIT_REGEX_DEPTH Ctr_limit = _swig_getCTR_LIMIT_REGEX_DEPTH()
 func _swig_getCTR_LIMIT_LIST_ITEMS() (_swig_ret Ctr_limit) {
 	var swig_r Ctr_limit
-	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_LIST_ITEMS_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_LIST_ITEMS_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_LIMIT_LIST_ITEMS Ctr_limit = _swig_getCTR_LIMIT_LIST_ITEMS()
 func _swig_getCTR_LIMIT_GZIP_RATIO() (_swig_ret Ctr_limit) {
 	var swig_r Ctr_limit
-	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_GZIP_RATIO_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_GZIP_RATIO_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_LIMIT_GZIP_RATIO Ctr_limit = _swig_getCTR_LIMIT_GZIP_RATIO()
 func _swig_getCTR_LIMIT_CORRELATION_EVENTS() (_swig_ret Ctr_limit) {
 	var swig_r Ctr_limit
-	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_LIMIT_CORRELATION_EVENTS Ctr_limit = _swig_getCTR_LIMIT_CORRELATION_EVENTS()
 func _swig_getCTR_LIMIT_CORRELATION_LATENESS() (_swig_ret Ctr_limit) {
 	var swig_r Ctr_limit
-	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_LIMIT_CORRELATION_LATENESS Ctr_limit = _swig_getCTR_LIMIT_CORRELATION_LATENESS()
 func _swig_getCTR_LIMIT__COUNT() (_swig_ret Ctr_limit) {
 	var swig_r Ctr_limit
-	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT__COUNT_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_limit)(C._wrap_CTR_LIMIT__COUNT_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
@@ -1307,14 +1311,14 @@ var CTR_LIMIT__COUNT Ctr_limit = _swig_getCTR_LIMIT__COUNT()
 func Ctr_limit_default(arg1 int) (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_ctr_limit_default_capi_2b6fa3fab8fda66c(C.swig_intgo(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_ctr_limit_default_capi_6ed1bc5dfd48057f(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
 func Ctr_limit_name(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_ctr_limit_name_capi_2b6fa3fab8fda66c(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_ctr_limit_name_capi_6ed1bc5dfd48057f(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = ctrgoCopyString(swig_r) 
@@ -1324,70 +1328,70 @@ func Ctr_limit_name(arg1 int) (_swig_ret string) {
 type Ctr_stat int
 func _swig_getCTR_STAT_BYTES() (_swig_ret Ctr_stat) {
 	var swig_r Ctr_stat
-	swig_r = (Ctr_stat)(C._wrap_CTR_STAT_BYTES_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_stat)(C._wrap_CTR_STAT_BYTES_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_STAT_BYTES Ctr_stat = _swig_getCTR_STAT_BYTES()
 func _swig_getCTR_STAT_RECORDS() (_swig_ret Ctr_stat) {
 	var swig_r Ctr_stat
-	swig_r = (Ctr_stat)(C._wrap_CTR_STAT_RECORDS_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_stat)(C._wrap_CTR_STAT_RECORDS_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_STAT_RECORDS Ctr_stat = _swig_getCTR_STAT_RECORDS()
 func _swig_getCTR_STAT_MATCHES() (_swig_ret Ctr_stat) {
 	var swig_r Ctr_stat
-	swig_r = (Ctr_stat)(C._wrap_CTR_STAT_MATCHES_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_stat)(C._wrap_CTR_STAT_MATCHES_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_STAT_MATCHES Ctr_stat = _swig_getCTR_STAT_MATCHES()
 func _swig_getCTR_STAT_BAD_RECORDS() (_swig_ret Ctr_stat) {
 	var swig_r Ctr_stat
-	swig_r = (Ctr_stat)(C._wrap_CTR_STAT_BAD_RECORDS_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_stat)(C._wrap_CTR_STAT_BAD_RECORDS_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_STAT_BAD_RECORDS Ctr_stat = _swig_getCTR_STAT_BAD_RECORDS()
 func _swig_getCTR_STAT_SKIPPED() (_swig_ret Ctr_stat) {
 	var swig_r Ctr_stat
-	swig_r = (Ctr_stat)(C._wrap_CTR_STAT_SKIPPED_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_stat)(C._wrap_CTR_STAT_SKIPPED_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_STAT_SKIPPED Ctr_stat = _swig_getCTR_STAT_SKIPPED()
 func _swig_getCTR_STAT_EVALUATED() (_swig_ret Ctr_stat) {
 	var swig_r Ctr_stat
-	swig_r = (Ctr_stat)(C._wrap_CTR_STAT_EVALUATED_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_stat)(C._wrap_CTR_STAT_EVALUATED_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_STAT_EVALUATED Ctr_stat = _swig_getCTR_STAT_EVALUATED()
 func _swig_getCTR_STAT_INCOMPLETE() (_swig_ret Ctr_stat) {
 	var swig_r Ctr_stat
-	swig_r = (Ctr_stat)(C._wrap_CTR_STAT_INCOMPLETE_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_stat)(C._wrap_CTR_STAT_INCOMPLETE_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_STAT_INCOMPLETE Ctr_stat = _swig_getCTR_STAT_INCOMPLETE()
 func _swig_getCTR_STAT__COUNT() (_swig_ret Ctr_stat) {
 	var swig_r Ctr_stat
-	swig_r = (Ctr_stat)(C._wrap_CTR_STAT__COUNT_capi_2b6fa3fab8fda66c())
+	swig_r = (Ctr_stat)(C._wrap_CTR_STAT__COUNT_capi_6ed1bc5dfd48057f())
 	return swig_r
 }
 
 var CTR_STAT__COUNT Ctr_stat = _swig_getCTR_STAT__COUNT()
 func Ctr_scanner_free(arg1 Struct_SS_ctr_scanner) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_ctr_scanner_free_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0))
+	C._wrap_ctr_scanner_free_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0))
 }
 
 func Ctr_scanner_set_flags(arg1 Struct_SS_ctr_scanner, arg2 uint) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_ctr_scanner_set_flags_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_ctr_scanner_set_flags_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1396,7 +1400,7 @@ func Ctr_scanner_set_limit(arg1 Struct_SS_ctr_scanner, arg2 int, arg3 uint64) (_
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_ctr_scanner_set_limit_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_71(_swig_i_2)))
+	swig_r = (int)(C._wrap_ctr_scanner_set_limit_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_71(_swig_i_2)))
 	return swig_r
 }
 
@@ -1404,7 +1408,7 @@ func Ctr_scanner_feed(arg1 Struct_SS_ctr_scanner, arg2 []byte) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_ctr_scanner_feed_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0), *(*C.swig_type_72)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_ctr_scanner_feed_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0), *(*C.swig_type_72)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1414,50 +1418,64 @@ func Ctr_scanner_feed(arg1 Struct_SS_ctr_scanner, arg2 []byte) (_swig_ret int) {
 func Ctr_scanner_finish(arg1 Struct_SS_ctr_scanner) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_ctr_scanner_finish_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_ctr_scanner_finish_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Ctr_scanner_reset(arg1 Struct_SS_ctr_scanner) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_ctr_scanner_reset_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0))
+	C._wrap_ctr_scanner_reset_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0))
 }
 
 func Ctr_scanner_stat(arg1 Struct_SS_ctr_scanner, arg2 int) (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uint64)(C._wrap_ctr_scanner_stat_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (uint64)(C._wrap_ctr_scanner_stat_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
 func Ctr_scanner_last_error(arg1 Struct_SS_ctr_scanner) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r_p := C._wrap_ctr_scanner_last_error_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_ctr_scanner_last_error_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = ctrgoCopyString(swig_r) 
 	return swig_r_1
 }
 
+func Ctrgo_saved_json(arg1 []byte, arg2 []byte) (_swig_ret int64) {
+	var swig_r int64
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	swig_r = (int64)(C._wrap_ctrgo_saved_json_capi_6ed1bc5dfd48057f(*(*C.swig_type_76)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_77)(unsafe.Pointer(&_swig_i_1))))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg1
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	return swig_r
+}
+
 func Ctrgo_ctx_new(arg1 uint, arg2 int) (_swig_ret Struct_SS_ctrgo_ctx) {
 	var swig_r Struct_SS_ctrgo_ctx
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (Struct_SS_ctrgo_ctx)(SwigcptrStruct_SS_ctrgo_ctx(C._wrap_ctrgo_ctx_new_capi_2b6fa3fab8fda66c(C.swig_intgo(_swig_i_0), C.swig_intgo(_swig_i_1))))
+	swig_r = (Struct_SS_ctrgo_ctx)(SwigcptrStruct_SS_ctrgo_ctx(C._wrap_ctrgo_ctx_new_capi_6ed1bc5dfd48057f(C.swig_intgo(_swig_i_0), C.swig_intgo(_swig_i_1))))
 	return swig_r
 }
 
 func Ctrgo_ctx_free(arg1 Struct_SS_ctrgo_ctx) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_ctrgo_ctx_free_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0))
+	C._wrap_ctrgo_ctx_free_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0))
 }
 
 func Ctrgo_ctx_oom(arg1 Struct_SS_ctrgo_ctx) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_ctrgo_ctx_oom_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_ctrgo_ctx_oom_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1466,7 +1484,7 @@ func Ctrgo_scanner_new(arg1 Struct_SS_ctr_ruleset, arg2 Struct_SS_ctrgo_ctx, arg
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_ctrgo_scanner_new_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_75)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_ctrgo_scanner_new_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_78)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -1475,12 +1493,12 @@ func Ctrgo_scanner_new(arg1 Struct_SS_ctr_ruleset, arg2 Struct_SS_ctrgo_ctx, arg
 
 func Ctrgo_queue_clear(arg1 Struct_SS_ctrgo_ctx) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_ctrgo_queue_clear_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0))
+	C._wrap_ctrgo_queue_clear_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0))
 }
 
 func Ctrgo_pool_free(arg1 Struct_SS_ctrgo_pool) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_ctrgo_pool_free_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0))
+	C._wrap_ctrgo_pool_free_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0))
 }
 
 func Ctrgo_pool_new(arg1 Struct_SS_ctr_ruleset, arg2 uint, arg3 int, arg4 int64, arg5 int64, arg6 []uintptr) (_swig_ret int) {
@@ -1491,7 +1509,7 @@ func Ctrgo_pool_new(arg1 Struct_SS_ctr_ruleset, arg2 uint, arg3 int, arg4 int64,
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r = (int)(C._wrap_ctrgo_pool_new_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2), C.swig_type_76(_swig_i_3), C.swig_type_77(_swig_i_4), *(*C.swig_type_78)(unsafe.Pointer(&_swig_i_5))))
+	swig_r = (int)(C._wrap_ctrgo_pool_new_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2), C.swig_type_79(_swig_i_3), C.swig_type_80(_swig_i_4), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_5))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg6
 	}
@@ -1503,7 +1521,7 @@ func Ctrgo_pool_set_limit(arg1 Struct_SS_ctrgo_pool, arg2 int, arg3 uint64) (_sw
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_ctrgo_pool_set_limit_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_79(_swig_i_2)))
+	swig_r = (int)(C._wrap_ctrgo_pool_set_limit_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_82(_swig_i_2)))
 	return swig_r
 }
 
@@ -1512,7 +1530,7 @@ func Ctrgo_pool_path(arg1 Struct_SS_ctrgo_pool, arg2 int64, arg3 string) (_swig_
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_ctrgo_pool_path_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0), C.swig_type_80(_swig_i_1), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_ctrgo_pool_path_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0), C.swig_type_83(_swig_i_1), *(*C.swig_type_84)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -1522,7 +1540,7 @@ func Ctrgo_pool_path(arg1 Struct_SS_ctrgo_pool, arg2 int64, arg3 string) (_swig_
 func Ctrgo_pool_start(arg1 Struct_SS_ctrgo_pool) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_ctrgo_pool_start_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_ctrgo_pool_start_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1531,7 +1549,7 @@ func Ctrgo_pool_take(arg1 Struct_SS_ctrgo_pool, arg2 int64, arg3 []byte) (_swig_
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_ctrgo_pool_take_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0), C.swig_type_83(_swig_i_1), *(*C.swig_type_84)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_ctrgo_pool_take_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0), C.swig_type_86(_swig_i_1), *(*C.swig_type_87)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -1541,13 +1559,13 @@ func Ctrgo_pool_take(arg1 Struct_SS_ctrgo_pool, arg2 int64, arg3 []byte) (_swig_
 func Ctrgo_pool_failed(arg1 Struct_SS_ctrgo_pool) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_ctrgo_pool_failed_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_ctrgo_pool_failed_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Ctrgo_pool_cancel(arg1 Struct_SS_ctrgo_pool) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_ctrgo_pool_cancel_capi_2b6fa3fab8fda66c(C.uintptr_t(_swig_i_0))
+	C._wrap_ctrgo_pool_cancel_capi_6ed1bc5dfd48057f(C.uintptr_t(_swig_i_0))
 }
 
 

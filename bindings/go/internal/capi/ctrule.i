@@ -18,7 +18,7 @@
  *   - Byte buffers ([]byte) are only read during the call: the C scanner copies
  *     any partial record it keeps, as cgo's pointer rules require.
  *   - Matches are delivered to Go in batches: the C callback packs each
- *     match (ctrgo_match_pack, its JSON line written in place), with the
+ *     match (ctrgo_match_pack, the match saved for its JSON line), with the
  *     scanner's counters as they stood,
  *     into a queue in C memory (struct ctrgo_ctx), and Go reads it in place
  *     (ctrgo_queue_data, then ctrgo_queue_clear) after each feed, or
@@ -405,8 +405,8 @@ func ctrgoCopyNullableString(s string) *string {
  * not needed (compile by name). */
 %ignore ctr_match_field;
 %ignore ctr_builtin_yaml;
-/* The JSON line travels in the match pack (ctrgo_match_pack): Alert.JSON
- * is a field, made during the callback, so nothing is saved for later. */
+/* The match is saved into its pack (ctrgo_match_pack) and Alert.JSON
+ * writes the line from it (ctrgo_saved_json). */
 %ignore ctr_match_json;
 %ignore ctr_match_json_to;
 %ignore ctr_match_save;
@@ -415,6 +415,21 @@ func ctrgoCopyNullableString(s string) *string {
 %ignore ctr_free;
 
 %include "ctrule.h"
+
+/* ------------------------------------------------------- saved matches */
+
+%inline %{
+/* Alert.JSON: Falco's JSON line (CTR_JSON_EVENT_ID) of the match saved in
+ * an alert's pack, buf, written into pack_buf as ctr_saved_json_to writes
+ * it. Returns the line's length (more than pack_len: call again with that
+ * many bytes), or the error's ctr_status (negative). */
+static long long ctrgo_saved_json(const void *buf, size_t len, void *pack_buf, size_t pack_len)
+{
+  size_t n = 0;
+  int st = ctr_saved_json_to(buf, len, CTR_JSON_EVENT_ID, pack_buf, pack_len, &n);
+  return st == CTR_OK ? (long long)n : st;
+}
+%}
 
 /* ------------------------------------------------------- handle shims */
 
@@ -543,21 +558,25 @@ static const unsigned char *ctrgo_names_of(struct ctrgo_ctx *c, const ctr_match 
 }
 
 #define CTRGO_PACK_NUMS 10u /* the uint64s a pack starts with (ctrgo_match_pack) */
-#define CTRGO_JSON_GUESS 2048u /* room for the JSON line beyond its output and values, tried first */
+#define CTRGO_SAVED_GUESS 2048u /* room for the saved match beyond its output and values, tried first */
 
 /* Appends a queue item for m to c: its size, the CTR_STAT__COUNT counters
  * as they stand, then the pack, everything an alert holds, all
  * native-endian uint64s but the bytes:
  *   time_ns, record index, byte offset, priority, silenced
- *   (ctr_match_silenced), names length, text length, record length,
- *   output length, JSON length;
+ *   (ctr_match_silenced), names length, text length, saved length,
+ *   record length, output length;
  *   the names: tag count, field count, length-prefixed rule, source, each
  *   tag, each field name (what is the same for every match of a rule: Go
  *   shares it, found by these bytes);
  *   each field value's length (UINT64_MAX: no value);
- *   the text: the output, the JSON line (ctr_match_json_to with
- *   CTR_JSON_EVENT_ID, written where it goes), each value present;
- *   last the record's bytes (Go copies text and record as one block).
+ *   the text: the output, then each value present;
+ *   the match saved for its JSON line (ctr_match_save): Alert.JSON writes
+ *   the line from it when asked, since writing it for every alert was a
+ *   tenth of a scan where one record in seven alerts (docs/performance.md,
+ *   stop 24);
+ *   last the record's bytes (Go copies text, saved match and record as
+ *   one block).
  * Non-zero when out of memory (nothing is queued). */
 static int ctrgo_match_pack(struct ctrgo_ctx *c, const ctr_match *m)
 {
@@ -575,23 +594,20 @@ static int ctrgo_match_pack(struct ctrgo_ctx *c, const ctr_match *m)
     const char *v = ctr_match_field_value(m, i);
     values_len += v ? strlen(v) : 0;
   }
-  /* All but the JSON line, whose length is known once written. */
-  size_t fixed = CTRGO_ITEM_HEAD + 8 * CTRGO_PACK_NUMS + names_len + 8 * nfields + output_len + values_len + raw_len;
-  size_t guess = CTRGO_JSON_GUESS + 2 * output_len + values_len, json_len = 0;
-  unsigned char *item = ctrgo_queue_room(c, fixed + guess);
-  if (!item)
+  /* The match is saved where it goes, into room guessed from its output
+   * and values (its own bytes) and saved again when it needs more. */
+  size_t before = CTRGO_ITEM_HEAD + 8 * CTRGO_PACK_NUMS + names_len + 8 * nfields + output_len + values_len;
+  size_t guess = CTRGO_SAVED_GUESS + output_len + values_len, saved_len = 0;
+  unsigned char *item = ctrgo_queue_room(c, before + guess + raw_len);
+  if (!item || ctr_match_save(m, item + before, guess, &saved_len) != CTR_OK)
     return 1;
-  unsigned char *p = item + CTRGO_ITEM_HEAD + 8 * CTRGO_PACK_NUMS + names_len + 8 * nfields + output_len;
-  if (ctr_match_json_to(m, CTR_JSON_EVENT_ID, (char *)p, guess, &json_len) != CTR_OK)
-    return 1;
-  if (json_len > guess) { /* a line longer than the guess: room for it, written again */
-    if (!(item = ctrgo_queue_room(c, fixed + json_len)))
-      return 1;
-    p = item + CTRGO_ITEM_HEAD + 8 * CTRGO_PACK_NUMS + names_len + 8 * nfields + output_len;
-    if (ctr_match_json_to(m, CTR_JSON_EVENT_ID, (char *)p, json_len, &json_len) != CTR_OK)
+  if (saved_len > guess) {
+    item = ctrgo_queue_room(c, before + saved_len + raw_len);
+    size_t again = 0;
+    if (!item || ctr_match_save(m, item + before, saved_len, &again) != CTR_OK || again != saved_len)
       return 1;
   }
-  size_t size = fixed + json_len - CTRGO_ITEM_HEAD;
+  size_t size = before + saved_len + raw_len - CTRGO_ITEM_HEAD;
   uint64_t head[1 + CTR_STAT__COUNT + CTRGO_PACK_NUMS] = {size};
   for (int k = 0; k < CTR_STAT__COUNT; k++)
     head[1 + k] = ctr_scanner_stat(c->sc, k);
@@ -602,12 +618,12 @@ static int ctrgo_match_pack(struct ctrgo_ctx *c, const ctr_match *m)
   nums[3] = (uint64_t)(int64_t)ctr_match_priority(m);
   nums[4] = (uint64_t)ctr_match_silenced(m);
   nums[5] = names_len;
-  nums[6] = output_len + json_len + values_len;
-  nums[7] = raw_len;
-  nums[8] = output_len;
-  nums[9] = json_len;
+  nums[6] = output_len + values_len;
+  nums[7] = saved_len;
+  nums[8] = raw_len;
+  nums[9] = output_len;
   memcpy(item, head, sizeof head);
-  p = item + sizeof head;
+  unsigned char *p = item + sizeof head;
   memcpy(p, names, names_len);
   p += names_len;
   for (size_t i = 0; i < nfields; i++) {
@@ -615,7 +631,7 @@ static int ctrgo_match_pack(struct ctrgo_ctx *c, const ctr_match *m)
     CTRGO_PUT_U64(v ? strlen(v) : UINT64_MAX);
   }
   memcpy(p, output, output_len);
-  p += output_len + json_len; /* the JSON line is in place */
+  p += output_len;
   for (size_t i = 0; i < nfields; i++) {
     const char *v = ctr_match_field_value(m, i);
     if (v) {
@@ -624,11 +640,12 @@ static int ctrgo_match_pack(struct ctrgo_ctx *c, const ctr_match *m)
       p += n;
     }
   }
+  p += saved_len; /* the saved match is in place */
   if (raw_len)
     memcpy(p, raw, raw_len);
 #undef CTRGO_PUT_STR
 #undef CTRGO_PUT_U64
-  c->len += fixed + json_len;
+  c->len += CTRGO_ITEM_HEAD + size;
   return 0;
 }
 %}

@@ -13,9 +13,9 @@ extern
 #ifdef __cplusplus
   "C"
 #endif
-  void cgo_panic__capi_2b6fa3fab8fda66c(const char*);
+  void cgo_panic__capi_6ed1bc5dfd48057f(const char*);
 static void _swig_gopanic(const char *p) {
-  cgo_panic__capi_2b6fa3fab8fda66c(p);
+  cgo_panic__capi_6ed1bc5dfd48057f(p);
 }
 
 
@@ -843,6 +843,18 @@ static const struct ctrbind_pool_ops ctrgo_pool_ops = {ctrgo_pool_begin, ctrgo_p
 #include <stdint.h>		// Use the C99 official header
 
 
+/* Alert.JSON: Falco's JSON line (CTR_JSON_EVENT_ID) of the match saved in
+ * an alert's pack, buf, written into pack_buf as ctr_saved_json_to writes
+ * it. Returns the line's length (more than pack_len: call again with that
+ * many bytes), or the error's ctr_status (negative). */
+static long long ctrgo_saved_json(const void *buf, size_t len, void *pack_buf, size_t pack_len)
+{
+  size_t n = 0;
+  int st = ctr_saved_json_to(buf, len, CTR_JSON_EVENT_ID, pack_buf, pack_len, &n);
+  return st == CTR_OK ? (long long)n : st;
+}
+
+
 typedef struct ctrgo_ctx ctrgo_ctx;
 
 /* The C side of a Go scanner whose callbacks are the Go functions behind
@@ -966,21 +978,25 @@ static const unsigned char *ctrgo_names_of(struct ctrgo_ctx *c, const ctr_match 
 }
 
 #define CTRGO_PACK_NUMS 10u /* the uint64s a pack starts with (ctrgo_match_pack) */
-#define CTRGO_JSON_GUESS 2048u /* room for the JSON line beyond its output and values, tried first */
+#define CTRGO_SAVED_GUESS 2048u /* room for the saved match beyond its output and values, tried first */
 
 /* Appends a queue item for m to c: its size, the CTR_STAT__COUNT counters
  * as they stand, then the pack, everything an alert holds, all
  * native-endian uint64s but the bytes:
  *   time_ns, record index, byte offset, priority, silenced
- *   (ctr_match_silenced), names length, text length, record length,
- *   output length, JSON length;
+ *   (ctr_match_silenced), names length, text length, saved length,
+ *   record length, output length;
  *   the names: tag count, field count, length-prefixed rule, source, each
  *   tag, each field name (what is the same for every match of a rule: Go
  *   shares it, found by these bytes);
  *   each field value's length (UINT64_MAX: no value);
- *   the text: the output, the JSON line (ctr_match_json_to with
- *   CTR_JSON_EVENT_ID, written where it goes), each value present;
- *   last the record's bytes (Go copies text and record as one block).
+ *   the text: the output, then each value present;
+ *   the match saved for its JSON line (ctr_match_save): Alert.JSON writes
+ *   the line from it when asked, since writing it for every alert was a
+ *   tenth of a scan where one record in seven alerts (docs/performance.md,
+ *   stop 24);
+ *   last the record's bytes (Go copies text, saved match and record as
+ *   one block).
  * Non-zero when out of memory (nothing is queued). */
 static int ctrgo_match_pack(struct ctrgo_ctx *c, const ctr_match *m)
 {
@@ -998,23 +1014,20 @@ static int ctrgo_match_pack(struct ctrgo_ctx *c, const ctr_match *m)
     const char *v = ctr_match_field_value(m, i);
     values_len += v ? strlen(v) : 0;
   }
-  /* All but the JSON line, whose length is known once written. */
-  size_t fixed = CTRGO_ITEM_HEAD + 8 * CTRGO_PACK_NUMS + names_len + 8 * nfields + output_len + values_len + raw_len;
-  size_t guess = CTRGO_JSON_GUESS + 2 * output_len + values_len, json_len = 0;
-  unsigned char *item = ctrgo_queue_room(c, fixed + guess);
-  if (!item)
+  /* The match is saved where it goes, into room guessed from its output
+   * and values (its own bytes) and saved again when it needs more. */
+  size_t before = CTRGO_ITEM_HEAD + 8 * CTRGO_PACK_NUMS + names_len + 8 * nfields + output_len + values_len;
+  size_t guess = CTRGO_SAVED_GUESS + output_len + values_len, saved_len = 0;
+  unsigned char *item = ctrgo_queue_room(c, before + guess + raw_len);
+  if (!item || ctr_match_save(m, item + before, guess, &saved_len) != CTR_OK)
     return 1;
-  unsigned char *p = item + CTRGO_ITEM_HEAD + 8 * CTRGO_PACK_NUMS + names_len + 8 * nfields + output_len;
-  if (ctr_match_json_to(m, CTR_JSON_EVENT_ID, (char *)p, guess, &json_len) != CTR_OK)
-    return 1;
-  if (json_len > guess) { /* a line longer than the guess: room for it, written again */
-    if (!(item = ctrgo_queue_room(c, fixed + json_len)))
-      return 1;
-    p = item + CTRGO_ITEM_HEAD + 8 * CTRGO_PACK_NUMS + names_len + 8 * nfields + output_len;
-    if (ctr_match_json_to(m, CTR_JSON_EVENT_ID, (char *)p, json_len, &json_len) != CTR_OK)
+  if (saved_len > guess) {
+    item = ctrgo_queue_room(c, before + saved_len + raw_len);
+    size_t again = 0;
+    if (!item || ctr_match_save(m, item + before, saved_len, &again) != CTR_OK || again != saved_len)
       return 1;
   }
-  size_t size = fixed + json_len - CTRGO_ITEM_HEAD;
+  size_t size = before + saved_len + raw_len - CTRGO_ITEM_HEAD;
   uint64_t head[1 + CTR_STAT__COUNT + CTRGO_PACK_NUMS] = {size};
   for (int k = 0; k < CTR_STAT__COUNT; k++)
     head[1 + k] = ctr_scanner_stat(c->sc, k);
@@ -1025,12 +1038,12 @@ static int ctrgo_match_pack(struct ctrgo_ctx *c, const ctr_match *m)
   nums[3] = (uint64_t)(int64_t)ctr_match_priority(m);
   nums[4] = (uint64_t)ctr_match_silenced(m);
   nums[5] = names_len;
-  nums[6] = output_len + json_len + values_len;
-  nums[7] = raw_len;
-  nums[8] = output_len;
-  nums[9] = json_len;
+  nums[6] = output_len + values_len;
+  nums[7] = saved_len;
+  nums[8] = raw_len;
+  nums[9] = output_len;
   memcpy(item, head, sizeof head);
-  p = item + sizeof head;
+  unsigned char *p = item + sizeof head;
   memcpy(p, names, names_len);
   p += names_len;
   for (size_t i = 0; i < nfields; i++) {
@@ -1038,7 +1051,7 @@ static int ctrgo_match_pack(struct ctrgo_ctx *c, const ctr_match *m)
     CTRGO_PUT_U64(v ? strlen(v) : UINT64_MAX);
   }
   memcpy(p, output, output_len);
-  p += output_len + json_len; /* the JSON line is in place */
+  p += output_len;
   for (size_t i = 0; i < nfields; i++) {
     const char *v = ctr_match_field_value(m, i);
     if (v) {
@@ -1047,11 +1060,12 @@ static int ctrgo_match_pack(struct ctrgo_ctx *c, const ctr_match *m)
       p += n;
     }
   }
+  p += saved_len; /* the saved match is in place */
   if (raw_len)
     memcpy(p, raw, raw_len);
 #undef CTRGO_PUT_STR
 #undef CTRGO_PUT_U64
-  c->len += fixed + json_len;
+  c->len += CTRGO_ITEM_HEAD + size;
   return 0;
 }
 
@@ -1165,7 +1179,7 @@ static void ctrgo_pool_free(ctrgo_pool *p)
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_2b6fa3fab8fda66c(void *_swig_go_0) {
+void _wrap_Swig_free_capi_6ed1bc5dfd48057f(void *_swig_go_0) {
   void *arg1 = 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -1175,7 +1189,7 @@ void _wrap_Swig_free_capi_2b6fa3fab8fda66c(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_2b6fa3fab8fda66c(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_6ed1bc5dfd48057f(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -1188,7 +1202,7 @@ void *_wrap_Swig_malloc_capi_2b6fa3fab8fda66c(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_VERSION_HEX_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_VERSION_HEX_capi_6ed1bc5dfd48057f() {
   int result;
   intgo _swig_go_result;
   
@@ -1199,7 +1213,7 @@ intgo _wrap_CTR_VERSION_HEX_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_ctr_version_capi_2b6fa3fab8fda66c() {
+intgo _wrap_ctr_version_capi_6ed1bc5dfd48057f() {
   unsigned int result;
   intgo _swig_go_result;
   
@@ -1210,7 +1224,7 @@ intgo _wrap_ctr_version_capi_2b6fa3fab8fda66c() {
 }
 
 
-_gostring_ _wrap_ctr_version_string_capi_2b6fa3fab8fda66c() {
+_gostring_ _wrap_ctr_version_string_capi_6ed1bc5dfd48057f() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -1221,7 +1235,7 @@ _gostring_ _wrap_ctr_version_string_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_OK_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_OK_capi_6ed1bc5dfd48057f() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1233,7 +1247,7 @@ intgo _wrap_CTR_OK_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_STOPPED_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_STOPPED_capi_6ed1bc5dfd48057f() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1245,7 +1259,7 @@ intgo _wrap_CTR_STOPPED_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_ENOMEM_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_ENOMEM_capi_6ed1bc5dfd48057f() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1257,7 +1271,7 @@ intgo _wrap_CTR_ENOMEM_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_EINVAL_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_EINVAL_capi_6ed1bc5dfd48057f() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1269,7 +1283,7 @@ intgo _wrap_CTR_EINVAL_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_ESYNTAX_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_ESYNTAX_capi_6ed1bc5dfd48057f() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1281,7 +1295,7 @@ intgo _wrap_CTR_ESYNTAX_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_EIO_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_EIO_capi_6ed1bc5dfd48057f() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1293,7 +1307,7 @@ intgo _wrap_CTR_EIO_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_EDATA_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_EDATA_capi_6ed1bc5dfd48057f() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1305,7 +1319,7 @@ intgo _wrap_CTR_EDATA_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_ENOENT_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_ENOENT_capi_6ed1bc5dfd48057f() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1317,7 +1331,7 @@ intgo _wrap_CTR_ENOENT_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_EBUSY_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_EBUSY_capi_6ed1bc5dfd48057f() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1329,7 +1343,7 @@ intgo _wrap_CTR_EBUSY_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_ELIMIT_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_ELIMIT_capi_6ed1bc5dfd48057f() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1341,7 +1355,7 @@ intgo _wrap_CTR_ELIMIT_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_EVERSION_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_EVERSION_capi_6ed1bc5dfd48057f() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1353,7 +1367,7 @@ intgo _wrap_CTR_EVERSION_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_ESTATE_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_ESTATE_capi_6ed1bc5dfd48057f() {
   enum ctr_status result;
   intgo _swig_go_result;
   
@@ -1365,7 +1379,7 @@ intgo _wrap_CTR_ESTATE_capi_2b6fa3fab8fda66c() {
 }
 
 
-_gostring_ _wrap_ctr_strerror_capi_2b6fa3fab8fda66c(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_strerror_capi_6ed1bc5dfd48057f(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1378,7 +1392,7 @@ _gostring_ _wrap_ctr_strerror_capi_2b6fa3fab8fda66c(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_status_name_capi_2b6fa3fab8fda66c(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_status_name_capi_6ed1bc5dfd48057f(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1391,7 +1405,7 @@ _gostring_ _wrap_ctr_status_name_capi_2b6fa3fab8fda66c(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_6ed1bc5dfd48057f() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1403,7 +1417,7 @@ intgo _wrap_CTR_PRIORITY_EMERGENCY_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ALERT_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_PRIORITY_ALERT_capi_6ed1bc5dfd48057f() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1415,7 +1429,7 @@ intgo _wrap_CTR_PRIORITY_ALERT_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_CRITICAL_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_PRIORITY_CRITICAL_capi_6ed1bc5dfd48057f() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1427,7 +1441,7 @@ intgo _wrap_CTR_PRIORITY_CRITICAL_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_ERROR_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_PRIORITY_ERROR_capi_6ed1bc5dfd48057f() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1439,7 +1453,7 @@ intgo _wrap_CTR_PRIORITY_ERROR_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_WARNING_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_PRIORITY_WARNING_capi_6ed1bc5dfd48057f() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1451,7 +1465,7 @@ intgo _wrap_CTR_PRIORITY_WARNING_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_NOTICE_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_PRIORITY_NOTICE_capi_6ed1bc5dfd48057f() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1463,7 +1477,7 @@ intgo _wrap_CTR_PRIORITY_NOTICE_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_6ed1bc5dfd48057f() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1475,7 +1489,7 @@ intgo _wrap_CTR_PRIORITY_INFORMATIONAL_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_PRIORITY_DEBUG_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_PRIORITY_DEBUG_capi_6ed1bc5dfd48057f() {
   enum ctr_priority result;
   intgo _swig_go_result;
   
@@ -1487,7 +1501,7 @@ intgo _wrap_CTR_PRIORITY_DEBUG_capi_2b6fa3fab8fda66c() {
 }
 
 
-_gostring_ _wrap_ctr_priority_name_capi_2b6fa3fab8fda66c(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_priority_name_capi_6ed1bc5dfd48057f(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1507,7 +1521,7 @@ _gostring_ _wrap_ctr_priority_name_capi_2b6fa3fab8fda66c(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_priority_parse_capi_2b6fa3fab8fda66c(_gostring_ _swig_go_0) {
+intgo _wrap_ctr_priority_parse_capi_6ed1bc5dfd48057f(_gostring_ _swig_go_0) {
   char *arg1 = 0 ;
   char *temp1 ;
   int result;
@@ -1527,7 +1541,7 @@ intgo _wrap_ctr_priority_parse_capi_2b6fa3fab8fda66c(_gostring_ _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_SEVERITY_ERROR_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_SEVERITY_ERROR_capi_6ed1bc5dfd48057f() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -1539,7 +1553,7 @@ intgo _wrap_CTR_SEVERITY_ERROR_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_SEVERITY_WARNING_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_SEVERITY_WARNING_capi_6ed1bc5dfd48057f() {
   enum ctr_severity result;
   intgo _swig_go_result;
   
@@ -1551,7 +1565,7 @@ intgo _wrap_CTR_SEVERITY_WARNING_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_ctr_diag_severity_capi_2b6fa3fab8fda66c(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_severity_capi_6ed1bc5dfd48057f(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1564,7 +1578,7 @@ intgo _wrap_ctr_diag_severity_capi_2b6fa3fab8fda66c(struct ctr_diag *_swig_go_0)
 }
 
 
-_gostring_ _wrap_ctr_diag_file_capi_2b6fa3fab8fda66c(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_file_capi_6ed1bc5dfd48057f(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1577,7 +1591,7 @@ _gostring_ _wrap_ctr_diag_file_capi_2b6fa3fab8fda66c(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_diag_line_capi_2b6fa3fab8fda66c(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_line_capi_6ed1bc5dfd48057f(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -1590,7 +1604,7 @@ intgo _wrap_ctr_diag_line_capi_2b6fa3fab8fda66c(struct ctr_diag *_swig_go_0) {
 }
 
 
-intgo _wrap_ctr_diag_column_capi_2b6fa3fab8fda66c(struct ctr_diag *_swig_go_0) {
+intgo _wrap_ctr_diag_column_capi_6ed1bc5dfd48057f(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   unsigned int result;
   intgo _swig_go_result;
@@ -1603,7 +1617,7 @@ intgo _wrap_ctr_diag_column_capi_2b6fa3fab8fda66c(struct ctr_diag *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_diag_item_capi_2b6fa3fab8fda66c(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_item_capi_6ed1bc5dfd48057f(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1623,7 +1637,7 @@ _gostring_ _wrap_ctr_diag_item_capi_2b6fa3fab8fda66c(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_code_capi_2b6fa3fab8fda66c(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_code_capi_6ed1bc5dfd48057f(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1636,7 +1650,7 @@ _gostring_ _wrap_ctr_diag_code_capi_2b6fa3fab8fda66c(struct ctr_diag *_swig_go_0
 }
 
 
-_gostring_ _wrap_ctr_diag_message_capi_2b6fa3fab8fda66c(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_message_capi_6ed1bc5dfd48057f(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1649,7 +1663,7 @@ _gostring_ _wrap_ctr_diag_message_capi_2b6fa3fab8fda66c(struct ctr_diag *_swig_g
 }
 
 
-_gostring_ _wrap_ctr_diag_text_capi_2b6fa3fab8fda66c(struct ctr_diag *_swig_go_0) {
+_gostring_ _wrap_ctr_diag_text_capi_6ed1bc5dfd48057f(struct ctr_diag *_swig_go_0) {
   ctr_diag *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1662,7 +1676,7 @@ _gostring_ _wrap_ctr_diag_text_capi_2b6fa3fab8fda66c(struct ctr_diag *_swig_go_0
 }
 
 
-intgo _wrap_ctr_compiler_new_capi_2b6fa3fab8fda66c(_goslice_ _swig_go_0) {
+intgo _wrap_ctr_compiler_new_capi_6ed1bc5dfd48057f(_goslice_ _swig_go_0) {
   ctr_compiler **arg1 = 0 ;
   ctr_compiler *out_temp1 ;
   int result;
@@ -1683,7 +1697,7 @@ intgo _wrap_ctr_compiler_new_capi_2b6fa3fab8fda66c(_goslice_ _swig_go_0) {
 }
 
 
-void _wrap_ctr_compiler_free_capi_2b6fa3fab8fda66c(struct ctr_compiler *_swig_go_0) {
+void _wrap_ctr_compiler_free_capi_6ed1bc5dfd48057f(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   
   arg1 = *(ctr_compiler **)&_swig_go_0; 
@@ -1693,7 +1707,7 @@ void _wrap_ctr_compiler_free_capi_2b6fa3fab8fda66c(struct ctr_compiler *_swig_go
 }
 
 
-intgo _wrap_ctr_compiler_add_file_capi_2b6fa3fab8fda66c(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_file_capi_6ed1bc5dfd48057f(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1715,7 +1729,7 @@ intgo _wrap_ctr_compiler_add_file_capi_2b6fa3fab8fda66c(struct ctr_compiler *_sw
 }
 
 
-intgo _wrap_ctr_compiler_add_string_capi_2b6fa3fab8fda66c(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_ctr_compiler_add_string_capi_6ed1bc5dfd48057f(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   size_t arg3 ;
@@ -1744,7 +1758,7 @@ intgo _wrap_ctr_compiler_add_string_capi_2b6fa3fab8fda66c(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_add_builtin_capi_2b6fa3fab8fda66c(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_ctr_compiler_add_builtin_capi_6ed1bc5dfd48057f(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1766,7 +1780,7 @@ intgo _wrap_ctr_compiler_add_builtin_capi_2b6fa3fab8fda66c(struct ctr_compiler *
 }
 
 
-long long _wrap_ctr_builtin_count_capi_2b6fa3fab8fda66c() {
+long long _wrap_ctr_builtin_count_capi_6ed1bc5dfd48057f() {
   size_t result;
   long long _swig_go_result;
   
@@ -1777,7 +1791,7 @@ long long _wrap_ctr_builtin_count_capi_2b6fa3fab8fda66c() {
 }
 
 
-_gostring_ _wrap_ctr_builtin_name_capi_2b6fa3fab8fda66c(long long _swig_go_0) {
+_gostring_ _wrap_ctr_builtin_name_capi_6ed1bc5dfd48057f(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1797,7 +1811,7 @@ _gostring_ _wrap_ctr_builtin_name_capi_2b6fa3fab8fda66c(long long _swig_go_0) {
 }
 
 
-intgo _wrap_ctr_compiler_select_name_capi_2b6fa3fab8fda66c(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_name_capi_6ed1bc5dfd48057f(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -1821,7 +1835,7 @@ intgo _wrap_ctr_compiler_select_name_capi_2b6fa3fab8fda66c(struct ctr_compiler *
 }
 
 
-intgo _wrap_ctr_compiler_select_tag_capi_2b6fa3fab8fda66c(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_ctr_compiler_select_tag_capi_6ed1bc5dfd48057f(struct ctr_compiler *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   char *arg2 = 0 ;
   int arg3 ;
@@ -1845,7 +1859,7 @@ intgo _wrap_ctr_compiler_select_tag_capi_2b6fa3fab8fda66c(struct ctr_compiler *_
 }
 
 
-intgo _wrap_ctr_compiler_set_min_priority_capi_2b6fa3fab8fda66c(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_compiler_set_min_priority_capi_6ed1bc5dfd48057f(struct ctr_compiler *_swig_go_0, intgo _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   int result;
@@ -1860,7 +1874,7 @@ intgo _wrap_ctr_compiler_set_min_priority_capi_2b6fa3fab8fda66c(struct ctr_compi
 }
 
 
-intgo _wrap_ctr_compiler_set_limit_capi_2b6fa3fab8fda66c(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_compiler_set_limit_capi_6ed1bc5dfd48057f(struct ctr_compiler *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_compiler *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -1877,7 +1891,7 @@ intgo _wrap_ctr_compiler_set_limit_capi_2b6fa3fab8fda66c(struct ctr_compiler *_s
 }
 
 
-intgo _wrap_ctr_compiler_compile_capi_2b6fa3fab8fda66c(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_compiler_compile_capi_6ed1bc5dfd48057f(struct ctr_compiler *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   ctr_ruleset **arg2 = 0 ;
   ctr_ruleset *out_temp2 ;
@@ -1900,7 +1914,7 @@ intgo _wrap_ctr_compiler_compile_capi_2b6fa3fab8fda66c(struct ctr_compiler *_swi
 }
 
 
-long long _wrap_ctr_compiler_diag_count_capi_2b6fa3fab8fda66c(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_diag_count_capi_6ed1bc5dfd48057f(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1913,7 +1927,7 @@ long long _wrap_ctr_compiler_diag_count_capi_2b6fa3fab8fda66c(struct ctr_compile
 }
 
 
-struct ctr_diag *_wrap_ctr_compiler_diag_capi_2b6fa3fab8fda66c(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
+struct ctr_diag *_wrap_ctr_compiler_diag_capi_6ed1bc5dfd48057f(struct ctr_compiler *_swig_go_0, long long _swig_go_1) {
   ctr_compiler *arg1 = 0 ;
   size_t arg2 ;
   ctr_diag *result = 0 ;
@@ -1928,7 +1942,7 @@ struct ctr_diag *_wrap_ctr_compiler_diag_capi_2b6fa3fab8fda66c(struct ctr_compil
 }
 
 
-long long _wrap_ctr_compiler_error_count_capi_2b6fa3fab8fda66c(struct ctr_compiler *_swig_go_0) {
+long long _wrap_ctr_compiler_error_count_capi_6ed1bc5dfd48057f(struct ctr_compiler *_swig_go_0) {
   ctr_compiler *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1941,7 +1955,7 @@ long long _wrap_ctr_compiler_error_count_capi_2b6fa3fab8fda66c(struct ctr_compil
 }
 
 
-struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go_0) {
+struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_6ed1bc5dfd48057f(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   ctr_ruleset *result = 0 ;
   struct ctr_ruleset *_swig_go_result;
@@ -1954,7 +1968,7 @@ struct ctr_ruleset *_wrap_ctr_ruleset_ref_capi_2b6fa3fab8fda66c(struct ctr_rules
 }
 
 
-void _wrap_ctr_ruleset_unref_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go_0) {
+void _wrap_ctr_ruleset_unref_capi_6ed1bc5dfd48057f(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   
   arg1 = *(ctr_ruleset **)&_swig_go_0; 
@@ -1964,7 +1978,7 @@ void _wrap_ctr_ruleset_unref_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go_
 }
 
 
-long long _wrap_ctr_ruleset_rule_count_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_rule_count_capi_6ed1bc5dfd48057f(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1977,7 +1991,7 @@ long long _wrap_ctr_ruleset_rule_count_capi_2b6fa3fab8fda66c(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_name_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_name_capi_6ed1bc5dfd48057f(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -1999,7 +2013,7 @@ _gostring_ _wrap_ctr_ruleset_rule_name_capi_2b6fa3fab8fda66c(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_desc_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_desc_capi_6ed1bc5dfd48057f(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -2021,7 +2035,7 @@ _gostring_ _wrap_ctr_ruleset_rule_desc_capi_2b6fa3fab8fda66c(struct ctr_ruleset 
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_condition_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_condition_capi_6ed1bc5dfd48057f(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -2043,7 +2057,7 @@ _gostring_ _wrap_ctr_ruleset_rule_condition_capi_2b6fa3fab8fda66c(struct ctr_rul
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_output_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_ruleset_rule_output_capi_6ed1bc5dfd48057f(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -2065,7 +2079,7 @@ _gostring_ _wrap_ctr_ruleset_rule_output_capi_2b6fa3fab8fda66c(struct ctr_rulese
 }
 
 
-intgo _wrap_ctr_ruleset_rule_priority_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_priority_capi_6ed1bc5dfd48057f(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -2080,7 +2094,7 @@ intgo _wrap_ctr_ruleset_rule_priority_capi_2b6fa3fab8fda66c(struct ctr_ruleset *
 }
 
 
-intgo _wrap_ctr_ruleset_rule_enabled_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_ctr_ruleset_rule_enabled_capi_6ed1bc5dfd48057f(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -2095,7 +2109,7 @@ intgo _wrap_ctr_ruleset_rule_enabled_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_
 }
 
 
-long long _wrap_ctr_ruleset_rule_tag_count_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
+long long _wrap_ctr_ruleset_rule_tag_count_capi_6ed1bc5dfd48057f(struct ctr_ruleset *_swig_go_0, long long _swig_go_1) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t result;
@@ -2110,7 +2124,7 @@ long long _wrap_ctr_ruleset_rule_tag_count_capi_2b6fa3fab8fda66c(struct ctr_rule
 }
 
 
-_gostring_ _wrap_ctr_ruleset_rule_tag_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_ctr_ruleset_rule_tag_capi_6ed1bc5dfd48057f(struct ctr_ruleset *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   size_t arg2 ;
   size_t arg3 ;
@@ -2134,7 +2148,7 @@ _gostring_ _wrap_ctr_ruleset_rule_tag_capi_2b6fa3fab8fda66c(struct ctr_ruleset *
 }
 
 
-long long _wrap_ctr_ruleset_enabled_count_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go_0) {
+long long _wrap_ctr_ruleset_enabled_count_capi_6ed1bc5dfd48057f(struct ctr_ruleset *_swig_go_0) {
   ctr_ruleset *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2147,7 +2161,7 @@ long long _wrap_ctr_ruleset_enabled_count_capi_2b6fa3fab8fda66c(struct ctr_rules
 }
 
 
-long long _wrap_ctr_field_count_capi_2b6fa3fab8fda66c() {
+long long _wrap_ctr_field_count_capi_6ed1bc5dfd48057f() {
   size_t result;
   long long _swig_go_result;
   
@@ -2158,7 +2172,7 @@ long long _wrap_ctr_field_count_capi_2b6fa3fab8fda66c() {
 }
 
 
-_gostring_ _wrap_ctr_field_name_capi_2b6fa3fab8fda66c(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_name_capi_6ed1bc5dfd48057f(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2178,7 +2192,7 @@ _gostring_ _wrap_ctr_field_name_capi_2b6fa3fab8fda66c(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_desc_capi_2b6fa3fab8fda66c(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_desc_capi_6ed1bc5dfd48057f(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2198,7 +2212,7 @@ _gostring_ _wrap_ctr_field_desc_capi_2b6fa3fab8fda66c(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_field_type_capi_2b6fa3fab8fda66c(long long _swig_go_0) {
+_gostring_ _wrap_ctr_field_type_capi_6ed1bc5dfd48057f(long long _swig_go_0) {
   size_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2218,7 +2232,7 @@ _gostring_ _wrap_ctr_field_type_capi_2b6fa3fab8fda66c(long long _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_match_rule_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_rule_capi_6ed1bc5dfd48057f(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2231,7 +2245,7 @@ _gostring_ _wrap_ctr_match_rule_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go
 }
 
 
-intgo _wrap_ctr_match_priority_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_0) {
+intgo _wrap_ctr_match_priority_capi_6ed1bc5dfd48057f(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2244,7 +2258,7 @@ intgo _wrap_ctr_match_priority_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_source_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_source_capi_6ed1bc5dfd48057f(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2257,7 +2271,7 @@ _gostring_ _wrap_ctr_match_source_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_
 }
 
 
-_gostring_ _wrap_ctr_match_output_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_output_capi_6ed1bc5dfd48057f(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2270,7 +2284,7 @@ _gostring_ _wrap_ctr_match_output_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_
 }
 
 
-long long _wrap_ctr_match_tag_count_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_tag_count_capi_6ed1bc5dfd48057f(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2283,7 +2297,7 @@ long long _wrap_ctr_match_tag_count_capi_2b6fa3fab8fda66c(struct ctr_match *_swi
 }
 
 
-_gostring_ _wrap_ctr_match_tag_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_tag_capi_6ed1bc5dfd48057f(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -2305,7 +2319,7 @@ _gostring_ _wrap_ctr_match_tag_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_
 }
 
 
-long long _wrap_ctr_match_field_count_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_field_count_capi_6ed1bc5dfd48057f(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2318,7 +2332,7 @@ long long _wrap_ctr_match_field_count_capi_2b6fa3fab8fda66c(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_name_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_name_capi_6ed1bc5dfd48057f(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -2340,7 +2354,7 @@ _gostring_ _wrap_ctr_match_field_name_capi_2b6fa3fab8fda66c(struct ctr_match *_s
 }
 
 
-_gostring_ _wrap_ctr_match_field_value_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_ctr_match_field_value_capi_6ed1bc5dfd48057f(struct ctr_match *_swig_go_0, long long _swig_go_1) {
   ctr_match *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -2362,7 +2376,7 @@ _gostring_ _wrap_ctr_match_field_value_capi_2b6fa3fab8fda66c(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_time_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_time_capi_6ed1bc5dfd48057f(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2375,7 +2389,7 @@ long long _wrap_ctr_match_time_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_
 }
 
 
-_gostring_ _wrap_ctr_match_event_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_0) {
+_gostring_ _wrap_ctr_match_event_capi_6ed1bc5dfd48057f(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t len_temp2 ;
@@ -2394,7 +2408,7 @@ _gostring_ _wrap_ctr_match_event_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_g
 }
 
 
-long long _wrap_ctr_match_record_index_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_record_index_capi_6ed1bc5dfd48057f(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2407,7 +2421,7 @@ long long _wrap_ctr_match_record_index_capi_2b6fa3fab8fda66c(struct ctr_match *_
 }
 
 
-long long _wrap_ctr_match_byte_offset_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_0) {
+long long _wrap_ctr_match_byte_offset_capi_6ed1bc5dfd48057f(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2420,7 +2434,7 @@ long long _wrap_ctr_match_byte_offset_capi_2b6fa3fab8fda66c(struct ctr_match *_s
 }
 
 
-intgo _wrap_ctr_match_silenced_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_0) {
+intgo _wrap_ctr_match_silenced_capi_6ed1bc5dfd48057f(struct ctr_match *_swig_go_0) {
   ctr_match *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2433,7 +2447,7 @@ intgo _wrap_ctr_match_silenced_capi_2b6fa3fab8fda66c(struct ctr_match *_swig_go_
 }
 
 
-intgo _wrap_CTR_JSON_EVENT_ID_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_JSON_EVENT_ID_capi_6ed1bc5dfd48057f() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2445,7 +2459,7 @@ intgo _wrap_CTR_JSON_EVENT_ID_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_JSON_MESSAGE_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_JSON_MESSAGE_capi_6ed1bc5dfd48057f() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2457,7 +2471,7 @@ intgo _wrap_CTR_JSON_MESSAGE_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_JSON_NO_OUTPUT_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_JSON_NO_OUTPUT_capi_6ed1bc5dfd48057f() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2469,7 +2483,7 @@ intgo _wrap_CTR_JSON_NO_OUTPUT_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_6ed1bc5dfd48057f() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2481,7 +2495,7 @@ intgo _wrap_CTR_JSON_NO_OUTPUT_FIELDS_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_JSON_NO_TAGS_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_JSON_NO_TAGS_capi_6ed1bc5dfd48057f() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2493,7 +2507,7 @@ intgo _wrap_CTR_JSON_NO_TAGS_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_JSON_TIME_ISO8601_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_JSON_TIME_ISO8601_capi_6ed1bc5dfd48057f() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2505,7 +2519,7 @@ intgo _wrap_CTR_JSON_TIME_ISO8601_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR__JSON_ALL_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR__JSON_ALL_capi_6ed1bc5dfd48057f() {
   enum ctr_json_flag result;
   intgo _swig_go_result;
   
@@ -2517,7 +2531,7 @@ intgo _wrap_CTR__JSON_ALL_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_ctr_record_error_status_capi_2b6fa3fab8fda66c(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_status_capi_6ed1bc5dfd48057f(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2530,7 +2544,7 @@ intgo _wrap_ctr_record_error_status_capi_2b6fa3fab8fda66c(struct ctr_record_erro
 }
 
 
-long long _wrap_ctr_record_error_index_capi_2b6fa3fab8fda66c(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_index_capi_6ed1bc5dfd48057f(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2543,7 +2557,7 @@ long long _wrap_ctr_record_error_index_capi_2b6fa3fab8fda66c(struct ctr_record_e
 }
 
 
-long long _wrap_ctr_record_error_offset_capi_2b6fa3fab8fda66c(struct ctr_record_error *_swig_go_0) {
+long long _wrap_ctr_record_error_offset_capi_6ed1bc5dfd48057f(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2556,7 +2570,7 @@ long long _wrap_ctr_record_error_offset_capi_2b6fa3fab8fda66c(struct ctr_record_
 }
 
 
-_gostring_ _wrap_ctr_record_error_message_capi_2b6fa3fab8fda66c(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_message_capi_6ed1bc5dfd48057f(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2569,7 +2583,7 @@ _gostring_ _wrap_ctr_record_error_message_capi_2b6fa3fab8fda66c(struct ctr_recor
 }
 
 
-intgo _wrap_ctr_record_error_evaluated_capi_2b6fa3fab8fda66c(struct ctr_record_error *_swig_go_0) {
+intgo _wrap_ctr_record_error_evaluated_capi_6ed1bc5dfd48057f(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2582,7 +2596,7 @@ intgo _wrap_ctr_record_error_evaluated_capi_2b6fa3fab8fda66c(struct ctr_record_e
 }
 
 
-_gostring_ _wrap_ctr_record_error_text_capi_2b6fa3fab8fda66c(struct ctr_record_error *_swig_go_0) {
+_gostring_ _wrap_ctr_record_error_text_capi_6ed1bc5dfd48057f(struct ctr_record_error *_swig_go_0) {
   ctr_record_error *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2595,7 +2609,7 @@ _gostring_ _wrap_ctr_record_error_text_capi_2b6fa3fab8fda66c(struct ctr_record_e
 }
 
 
-intgo _wrap_CTR_FORMAT_AUTO_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_FORMAT_AUTO_capi_6ed1bc5dfd48057f() {
   enum ctr_format result;
   intgo _swig_go_result;
   
@@ -2607,7 +2621,7 @@ intgo _wrap_CTR_FORMAT_AUTO_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_6ed1bc5dfd48057f() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2619,7 +2633,7 @@ intgo _wrap_CTR_SCAN_FIRST_MATCH_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_SCAN_NO_INDEX_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_SCAN_NO_INDEX_capi_6ed1bc5dfd48057f() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2631,7 +2645,7 @@ intgo _wrap_CTR_SCAN_NO_INDEX_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_6ed1bc5dfd48057f() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2643,7 +2657,7 @@ intgo _wrap_CTR_SCAN_NO_CORRELATION_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_6ed1bc5dfd48057f() {
   enum ctr_scan_flag result;
   intgo _swig_go_result;
   
@@ -2655,7 +2669,7 @@ intgo _wrap_CTR_SCAN_ONLY_CORRELATION_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_6ed1bc5dfd48057f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2667,7 +2681,7 @@ intgo _wrap_CTR_LIMIT_RECORD_BYTES_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_6ed1bc5dfd48057f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2679,7 +2693,7 @@ intgo _wrap_CTR_LIMIT_JSON_DEPTH_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_6ed1bc5dfd48057f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2691,7 +2705,7 @@ intgo _wrap_CTR_LIMIT_GZIP_OUTPUT_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_6ed1bc5dfd48057f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2703,7 +2717,7 @@ intgo _wrap_CTR_LIMIT_YAML_ALIASES_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_YAML_NODES_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_LIMIT_YAML_NODES_capi_6ed1bc5dfd48057f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2715,7 +2729,7 @@ intgo _wrap_CTR_LIMIT_YAML_NODES_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_6ed1bc5dfd48057f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2727,7 +2741,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_BYTES_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_6ed1bc5dfd48057f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2739,7 +2753,7 @@ intgo _wrap_CTR_LIMIT_MACRO_DEPTH_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_6ed1bc5dfd48057f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2751,7 +2765,7 @@ intgo _wrap_CTR_LIMIT_CONDITION_NODES_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_RULES_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_LIMIT_RULES_capi_6ed1bc5dfd48057f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2763,7 +2777,7 @@ intgo _wrap_CTR_LIMIT_RULES_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_6ed1bc5dfd48057f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2775,7 +2789,7 @@ intgo _wrap_CTR_LIMIT_REGEX_MATCH_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_6ed1bc5dfd48057f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2787,7 +2801,7 @@ intgo _wrap_CTR_LIMIT_REGEX_DEPTH_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_6ed1bc5dfd48057f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2799,7 +2813,7 @@ intgo _wrap_CTR_LIMIT_LIST_ITEMS_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_6ed1bc5dfd48057f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2811,7 +2825,7 @@ intgo _wrap_CTR_LIMIT_GZIP_RATIO_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_6ed1bc5dfd48057f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2823,7 +2837,7 @@ intgo _wrap_CTR_LIMIT_CORRELATION_EVENTS_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_6ed1bc5dfd48057f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2835,7 +2849,7 @@ intgo _wrap_CTR_LIMIT_CORRELATION_LATENESS_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_LIMIT__COUNT_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_LIMIT__COUNT_capi_6ed1bc5dfd48057f() {
   enum ctr_limit result;
   intgo _swig_go_result;
   
@@ -2847,7 +2861,7 @@ intgo _wrap_CTR_LIMIT__COUNT_capi_2b6fa3fab8fda66c() {
 }
 
 
-long long _wrap_ctr_limit_default_capi_2b6fa3fab8fda66c(intgo _swig_go_0) {
+long long _wrap_ctr_limit_default_capi_6ed1bc5dfd48057f(intgo _swig_go_0) {
   int arg1 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2860,7 +2874,7 @@ long long _wrap_ctr_limit_default_capi_2b6fa3fab8fda66c(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_ctr_limit_name_capi_2b6fa3fab8fda66c(intgo _swig_go_0) {
+_gostring_ _wrap_ctr_limit_name_capi_6ed1bc5dfd48057f(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2873,7 +2887,7 @@ _gostring_ _wrap_ctr_limit_name_capi_2b6fa3fab8fda66c(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_CTR_STAT_BYTES_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_STAT_BYTES_capi_6ed1bc5dfd48057f() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2885,7 +2899,7 @@ intgo _wrap_CTR_STAT_BYTES_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_STAT_RECORDS_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_STAT_RECORDS_capi_6ed1bc5dfd48057f() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2897,7 +2911,7 @@ intgo _wrap_CTR_STAT_RECORDS_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_STAT_MATCHES_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_STAT_MATCHES_capi_6ed1bc5dfd48057f() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2909,7 +2923,7 @@ intgo _wrap_CTR_STAT_MATCHES_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_STAT_BAD_RECORDS_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_STAT_BAD_RECORDS_capi_6ed1bc5dfd48057f() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2921,7 +2935,7 @@ intgo _wrap_CTR_STAT_BAD_RECORDS_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_STAT_SKIPPED_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_STAT_SKIPPED_capi_6ed1bc5dfd48057f() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2933,7 +2947,7 @@ intgo _wrap_CTR_STAT_SKIPPED_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_STAT_EVALUATED_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_STAT_EVALUATED_capi_6ed1bc5dfd48057f() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2945,7 +2959,7 @@ intgo _wrap_CTR_STAT_EVALUATED_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_STAT_INCOMPLETE_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_STAT_INCOMPLETE_capi_6ed1bc5dfd48057f() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2957,7 +2971,7 @@ intgo _wrap_CTR_STAT_INCOMPLETE_capi_2b6fa3fab8fda66c() {
 }
 
 
-intgo _wrap_CTR_STAT__COUNT_capi_2b6fa3fab8fda66c() {
+intgo _wrap_CTR_STAT__COUNT_capi_6ed1bc5dfd48057f() {
   enum ctr_stat result;
   intgo _swig_go_result;
   
@@ -2969,7 +2983,7 @@ intgo _wrap_CTR_STAT__COUNT_capi_2b6fa3fab8fda66c() {
 }
 
 
-void _wrap_ctr_scanner_free_capi_2b6fa3fab8fda66c(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_free_capi_6ed1bc5dfd48057f(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -2979,7 +2993,7 @@ void _wrap_ctr_scanner_free_capi_2b6fa3fab8fda66c(struct ctr_scanner *_swig_go_0
 }
 
 
-intgo _wrap_ctr_scanner_set_flags_capi_2b6fa3fab8fda66c(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ctr_scanner_set_flags_capi_6ed1bc5dfd48057f(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   unsigned int arg2 ;
   int result;
@@ -2994,7 +3008,7 @@ intgo _wrap_ctr_scanner_set_flags_capi_2b6fa3fab8fda66c(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_set_limit_capi_2b6fa3fab8fda66c(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctr_scanner_set_limit_capi_6ed1bc5dfd48057f(struct ctr_scanner *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -3011,7 +3025,7 @@ intgo _wrap_ctr_scanner_set_limit_capi_2b6fa3fab8fda66c(struct ctr_scanner *_swi
 }
 
 
-intgo _wrap_ctr_scanner_feed_capi_2b6fa3fab8fda66c(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_ctr_scanner_feed_capi_6ed1bc5dfd48057f(struct ctr_scanner *_swig_go_0, _goslice_ _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -3030,7 +3044,7 @@ intgo _wrap_ctr_scanner_feed_capi_2b6fa3fab8fda66c(struct ctr_scanner *_swig_go_
 }
 
 
-intgo _wrap_ctr_scanner_finish_capi_2b6fa3fab8fda66c(struct ctr_scanner *_swig_go_0) {
+intgo _wrap_ctr_scanner_finish_capi_6ed1bc5dfd48057f(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3043,7 +3057,7 @@ intgo _wrap_ctr_scanner_finish_capi_2b6fa3fab8fda66c(struct ctr_scanner *_swig_g
 }
 
 
-void _wrap_ctr_scanner_reset_capi_2b6fa3fab8fda66c(struct ctr_scanner *_swig_go_0) {
+void _wrap_ctr_scanner_reset_capi_6ed1bc5dfd48057f(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   
   arg1 = *(ctr_scanner **)&_swig_go_0; 
@@ -3053,7 +3067,7 @@ void _wrap_ctr_scanner_reset_capi_2b6fa3fab8fda66c(struct ctr_scanner *_swig_go_
 }
 
 
-long long _wrap_ctr_scanner_stat_capi_2b6fa3fab8fda66c(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_ctr_scanner_stat_capi_6ed1bc5dfd48057f(struct ctr_scanner *_swig_go_0, intgo _swig_go_1) {
   ctr_scanner *arg1 = 0 ;
   int arg2 ;
   uint64_t result;
@@ -3068,7 +3082,7 @@ long long _wrap_ctr_scanner_stat_capi_2b6fa3fab8fda66c(struct ctr_scanner *_swig
 }
 
 
-_gostring_ _wrap_ctr_scanner_last_error_capi_2b6fa3fab8fda66c(struct ctr_scanner *_swig_go_0) {
+_gostring_ _wrap_ctr_scanner_last_error_capi_6ed1bc5dfd48057f(struct ctr_scanner *_swig_go_0) {
   ctr_scanner *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -3081,7 +3095,30 @@ _gostring_ _wrap_ctr_scanner_last_error_capi_2b6fa3fab8fda66c(struct ctr_scanner
 }
 
 
-struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_2b6fa3fab8fda66c(intgo _swig_go_0, intgo _swig_go_1) {
+long long _wrap_ctrgo_saved_json_capi_6ed1bc5dfd48057f(_goslice_ _swig_go_0, _goslice_ _swig_go_1) {
+  void *arg1 = 0 ;
+  size_t arg2 ;
+  void *arg3 = 0 ;
+  size_t arg4 ;
+  long long result;
+  long long _swig_go_result;
+  
+  
+  arg1 = (void *)_swig_go_0.array;
+  arg2 = (size_t)_swig_go_0.len;
+  
+  
+  arg3 = (void *)_swig_go_1.array;
+  arg4 = (size_t)_swig_go_1.len;
+  
+  
+  result = (long long)ctrgo_saved_json((void const *)arg1,arg2,arg3,arg4);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_6ed1bc5dfd48057f(intgo _swig_go_0, intgo _swig_go_1) {
   uintptr_t arg1 ;
   int arg2 ;
   ctrgo_ctx *result = 0 ;
@@ -3096,7 +3133,7 @@ struct ctrgo_ctx *_wrap_ctrgo_ctx_new_capi_2b6fa3fab8fda66c(intgo _swig_go_0, in
 }
 
 
-void _wrap_ctrgo_ctx_free_capi_2b6fa3fab8fda66c(struct ctrgo_ctx *_swig_go_0) {
+void _wrap_ctrgo_ctx_free_capi_6ed1bc5dfd48057f(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   
   arg1 = *(ctrgo_ctx **)&_swig_go_0; 
@@ -3106,7 +3143,7 @@ void _wrap_ctrgo_ctx_free_capi_2b6fa3fab8fda66c(struct ctrgo_ctx *_swig_go_0) {
 }
 
 
-intgo _wrap_ctrgo_ctx_oom_capi_2b6fa3fab8fda66c(struct ctrgo_ctx *_swig_go_0) {
+intgo _wrap_ctrgo_ctx_oom_capi_6ed1bc5dfd48057f(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3119,7 +3156,7 @@ intgo _wrap_ctrgo_ctx_oom_capi_2b6fa3fab8fda66c(struct ctrgo_ctx *_swig_go_0) {
 }
 
 
-intgo _wrap_ctrgo_scanner_new_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go_0, struct ctrgo_ctx *_swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_ctrgo_scanner_new_capi_6ed1bc5dfd48057f(struct ctr_ruleset *_swig_go_0, struct ctrgo_ctx *_swig_go_1, _goslice_ _swig_go_2) {
   ctr_ruleset *arg1 = 0 ;
   ctrgo_ctx *arg2 = 0 ;
   ctr_scanner **arg3 = 0 ;
@@ -3144,7 +3181,7 @@ intgo _wrap_ctrgo_scanner_new_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go
 }
 
 
-void _wrap_ctrgo_queue_clear_capi_2b6fa3fab8fda66c(struct ctrgo_ctx *_swig_go_0) {
+void _wrap_ctrgo_queue_clear_capi_6ed1bc5dfd48057f(struct ctrgo_ctx *_swig_go_0) {
   ctrgo_ctx *arg1 = 0 ;
   
   arg1 = *(ctrgo_ctx **)&_swig_go_0; 
@@ -3154,7 +3191,7 @@ void _wrap_ctrgo_queue_clear_capi_2b6fa3fab8fda66c(struct ctrgo_ctx *_swig_go_0)
 }
 
 
-void _wrap_ctrgo_pool_free_capi_2b6fa3fab8fda66c(struct ctrgo_pool *_swig_go_0) {
+void _wrap_ctrgo_pool_free_capi_6ed1bc5dfd48057f(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   
   arg1 = *(ctrgo_pool **)&_swig_go_0; 
@@ -3164,7 +3201,7 @@ void _wrap_ctrgo_pool_free_capi_2b6fa3fab8fda66c(struct ctrgo_pool *_swig_go_0) 
 }
 
 
-intgo _wrap_ctrgo_pool_new_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, long long _swig_go_3, long long _swig_go_4, _goslice_ _swig_go_5) {
+intgo _wrap_ctrgo_pool_new_capi_6ed1bc5dfd48057f(struct ctr_ruleset *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, long long _swig_go_3, long long _swig_go_4, _goslice_ _swig_go_5) {
   ctr_ruleset *arg1 = 0 ;
   unsigned int arg2 ;
   int arg3 ;
@@ -3195,7 +3232,7 @@ intgo _wrap_ctrgo_pool_new_capi_2b6fa3fab8fda66c(struct ctr_ruleset *_swig_go_0,
 }
 
 
-intgo _wrap_ctrgo_pool_set_limit_capi_2b6fa3fab8fda66c(struct ctrgo_pool *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+intgo _wrap_ctrgo_pool_set_limit_capi_6ed1bc5dfd48057f(struct ctrgo_pool *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   ctrgo_pool *arg1 = 0 ;
   int arg2 ;
   uint64_t arg3 ;
@@ -3212,7 +3249,7 @@ intgo _wrap_ctrgo_pool_set_limit_capi_2b6fa3fab8fda66c(struct ctrgo_pool *_swig_
 }
 
 
-intgo _wrap_ctrgo_pool_path_capi_2b6fa3fab8fda66c(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_ctrgo_pool_path_capi_6ed1bc5dfd48057f(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
   ctrgo_pool *arg1 = 0 ;
   size_t arg2 ;
   char *arg3 = 0 ;
@@ -3234,7 +3271,7 @@ intgo _wrap_ctrgo_pool_path_capi_2b6fa3fab8fda66c(struct ctrgo_pool *_swig_go_0,
 }
 
 
-intgo _wrap_ctrgo_pool_start_capi_2b6fa3fab8fda66c(struct ctrgo_pool *_swig_go_0) {
+intgo _wrap_ctrgo_pool_start_capi_6ed1bc5dfd48057f(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3247,7 +3284,7 @@ intgo _wrap_ctrgo_pool_start_capi_2b6fa3fab8fda66c(struct ctrgo_pool *_swig_go_0
 }
 
 
-long long _wrap_ctrgo_pool_take_capi_2b6fa3fab8fda66c(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
+long long _wrap_ctrgo_pool_take_capi_6ed1bc5dfd48057f(struct ctrgo_pool *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
   ctrgo_pool *arg1 = 0 ;
   size_t arg2 ;
   void *arg3 = 0 ;
@@ -3268,7 +3305,7 @@ long long _wrap_ctrgo_pool_take_capi_2b6fa3fab8fda66c(struct ctrgo_pool *_swig_g
 }
 
 
-intgo _wrap_ctrgo_pool_failed_capi_2b6fa3fab8fda66c(struct ctrgo_pool *_swig_go_0) {
+intgo _wrap_ctrgo_pool_failed_capi_6ed1bc5dfd48057f(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3281,7 +3318,7 @@ intgo _wrap_ctrgo_pool_failed_capi_2b6fa3fab8fda66c(struct ctrgo_pool *_swig_go_
 }
 
 
-void _wrap_ctrgo_pool_cancel_capi_2b6fa3fab8fda66c(struct ctrgo_pool *_swig_go_0) {
+void _wrap_ctrgo_pool_cancel_capi_6ed1bc5dfd48057f(struct ctrgo_pool *_swig_go_0) {
   ctrgo_pool *arg1 = 0 ;
   
   arg1 = *(ctrgo_pool **)&_swig_go_0; 

@@ -29,19 +29,18 @@ static int render_match(const ctr_match *m, void *ud)
   return 0;
 }
 
-// What a C program pays for what a Go Alert holds: the match's Falco JSON
-// line and a copy of it, the record, the rule, source, output, tags and
-// fields in one block of its own (freed at once: a C caller would keep it
+// What a C program pays for what a Go Alert holds: the match saved for its
+// Falco JSON line (ctr_match_save), the record, the rule, source, output,
+// tags and fields in one block of its own (freed at once: a C caller would keep it
 // only as long as it needs it). 1 (stop) if out of memory.
 static int copy_match(const ctr_match *m, void *ud)
 {
-  char *json;
-  size_t json_len, raw_len = 0;
-  if (ctr_match_json(m, CTR_JSON_EVENT_ID, &json, &json_len) != CTR_OK)
+  size_t saved_len = 0, raw_len = 0;
+  if (ctr_match_save(m, NULL, 0, &saved_len) != CTR_OK)
     return 1;
   const char *raw = ctr_match_event(m, &raw_len);
   const char *str[3] = {ctr_match_rule(m), ctr_match_source(m), ctr_match_output(m)};
-  size_t ntags = ctr_match_tag_count(m), nfields = ctr_match_field_count(m), need = json_len + raw_len;
+  size_t ntags = ctr_match_tag_count(m), nfields = ctr_match_field_count(m), need = saved_len + raw_len;
   for (int i = 0; i < 3; i++)
     need += strlen(str[i]) + 1;
   for (size_t i = 0; i < ntags; i++)
@@ -51,12 +50,13 @@ static int copy_match(const ctr_match *m, void *ud)
     need += strlen(ctr_match_field_name(m, i)) + 1 + (v ? strlen(v) : 0) + 1;
   }
   char *block = malloc(need), *p = block;
-  if (!block) {
-    ctr_free(json);
+  size_t saved_got = 0;
+  if (!block || ctr_match_save(m, p, saved_len, &saved_got) != CTR_OK || saved_got != saved_len) {
+    free(block);
     return 1;
   }
+  p += saved_len;
 #define PUT(s, n) (memcpy(p, (s), (n)), p += (n))
-  PUT(json, json_len);
   PUT(raw, raw_len);
   for (int i = 0; i < 3; i++)
     PUT(str[i], strlen(str[i]) + 1);
@@ -68,7 +68,6 @@ static int copy_match(const ctr_match *m, void *ud)
     PUT(v ? v : "", (v ? strlen(v) : 0) + 1);
   }
 #undef PUT
-  ctr_free(json);
   free(block);
   ++*(uint64_t *)ud;
   return 0;

@@ -9,8 +9,9 @@
 // output, the same with the output read (the library renders an alert's
 // output and fields on the callback's first read of them: the borrowed view
 // never pays for it, every binding does); C copying, the
-// same with a callback that takes what a Go Alert holds (the Falco JSON
-// line, the record and every string, copied into a block of its own); Go
+// same with a callback that takes what a Go Alert holds (the match saved
+// for its Falco JSON line, the record and every string, copied into a block
+// of its own); Go
 // counting, Scanner.Write in 1 MiB slices with no callback and the matches
 // counted by the library (Stats().Matches), the same work as the first; and
 // Go with Alerts, the same with a callback given every Alert as

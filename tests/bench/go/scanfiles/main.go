@@ -71,8 +71,13 @@ func main() {
 		r := timed(false, func() {
 			err := rs.ScanFiles(context.Background(), paths, n, func(res ctrule.FileResult) error {
 				fmt.Fprintf(h, "%s %+v %v %v %v\n", res.Path, res.Stats, res.Warnings, res.Err, len(res.RecordErrors))
+				var line []byte
 				for _, a := range res.Alerts {
-					h.Write(a.JSON)
+					var err error
+					if line, err = a.AppendJSON(line[:0]); err != nil {
+						return err
+					}
+					h.Write(line)
 				}
 				return nil
 			})
