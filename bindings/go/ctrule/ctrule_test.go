@@ -12,8 +12,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -294,6 +296,50 @@ func TestAlertRawIsIndependent(t *testing.T) {
 		if strings.Trim(string(grown[:len(raw)]), "X") != "" || len(grown) != len(raw)+4096 {
 			t.Errorf("alert %d: appending to Raw went wrong", i)
 		}
+	}
+}
+
+// An alert's line is written from what the alert holds: the same bytes
+// after its scanner and ruleset are closed and collected, and from many
+// goroutines at once (go test -race).
+func TestAlertJSONOutlivesItsScanner(t *testing.T) {
+	data := sharedData(t, "records.ndjson")
+	rs, err := ctrule.Compile(ctrule.LoadBuiltin("rds"), ctrule.LoadString("r.yaml", testRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []ctrule.Alert
+	var during []string
+	if _, err := rs.Scan(bytes.NewReader(data), func(a ctrule.Alert) error {
+		got = append(got, a)
+		during = append(during, string(lineOf(t, a)))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rs.Close()
+	runtime.GC()
+	runtime.GC()
+	if len(got) < 50 {
+		t.Fatalf("%d alerts: too few", len(got))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 4*len(got))
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i, a := range got {
+				if line, err := a.JSON(); err != nil || string(line) != during[i] {
+					errs <- fmt.Sprintf("alert %d: %v\nafter  %s\nduring %s", i, err, line, during[i])
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
 
