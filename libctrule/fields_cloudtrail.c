@@ -724,6 +724,14 @@ CTR__EXTRACT(x_ec2_imageid)
  * CTR__TOP_ key `top`): the prefilter looks for its literals in that
  * member's bytes only. */
 #define FV_IN(name, type, fn, top, desc) {name, type, CTR__ARG_NONE, fn, desc, CTR__RAW_VERBATIM, 1 + (top)}
+/* FJ: one top-level member as compact JSON (COMPACT), json.value's
+ * CTR__RAW_JSON_LEAF: with no escape in the record, a string member is its
+ * token as the bytes hold it, true, false and null are verbatim, and the
+ * content of every string inside an object or array is too; only numbers
+ * and whitespace differ, which the prefilter's literal checks for
+ * CTR__RAW_JSON_LEAF leave out (prefilter_literals.c). Without it a rule
+ * such as `ct.request contains "0.0.0.0/0"` parsed every record. */
+#define FJ(name, type, fn, desc) {name, type, CTR__ARG_NONE, fn, desc, CTR__RAW_JSON_LEAF, 0}
 #define S CTR__FT_STRING
 #define U CTR__FT_UINT64
 
@@ -751,7 +759,7 @@ const ctr__field_def ctr__fields_cloudtrail[] = {
   FV_IN("ct.region", S, x_region, CTR__TOP_AWS_REGION, "awsRegion."),
   FV("ct.response.subnetid", S, x_resp_subnetid, "responseElements.subnetId."),
   FV("ct.response.reservationid", S, x_resp_reservationid, "responseElements.reservationId."),
-  F("ct.response", S, x_response, "responseElements as compact JSON (JSON null -> \"null\"); absent if missing."),
+  FJ("ct.response", S, x_response, "responseElements as compact JSON (JSON null -> \"null\"); absent if missing."),
   FV("ct.request.availabilityzone", S, x_req_availabilityzone, "requestParameters.availabilityZone."),
   FV("ct.request.cluster", S, x_req_cluster, "requestParameters.cluster."),
   FV("ct.request.functionname", S, x_req_functionname, "requestParameters.functionName."),
@@ -768,7 +776,7 @@ const ctr__field_def ctr__fields_cloudtrail[] = {
   FV("ct.request.subnetid", S, x_req_subnetid, "requestParameters.subnetId."),
   FV("ct.request.taskdefinition", S, x_req_taskdefinition, "requestParameters.taskDefinition."),
   FV("ct.request.username", S, x_req_username, "requestParameters.userName."),
-  F("ct.request", S, x_request, "requestParameters as compact JSON (JSON null -> \"null\"); absent if missing."),
+  FJ("ct.request", S, x_request, "requestParameters as compact JSON (JSON null -> \"null\"); absent if missing."),
   FV_IN("ct.srcip", S, x_srcip, CTR__TOP_SOURCE_IP,
         "sourceIPAddress verbatim (may be a service name such as ec2.amazonaws.com)."),
   FV("ct.useragent", S, x_useragent, "userAgent."),
@@ -800,7 +808,7 @@ const ctr__field_def ctr__fields_cloudtrail[] = {
   FV("ct.tlsdetails.tlsversion", S, x_tls_version, "tlsDetails.tlsVersion."),
   FV("ct.tlsdetails.ciphersuite", S, x_tls_ciphersuite, "tlsDetails.cipherSuite."),
   FV("ct.tlsdetails.clientprovidedhostheader", S, x_tls_host, "tlsDetails.clientProvidedHostHeader."),
-  F("ct.additionaleventdata", S, x_additionaleventdata,
+  FJ("ct.additionaleventdata", S, x_additionaleventdata,
     "additionalEventData as compact JSON (JSON null -> \"null\"); absent if missing."),
   F("s3.uri", S, x_s3_uri, "\"s3://<requestParameters.bucketName>/<requestParameters.key>\" when both exist."),
   FV("s3.bucket", S, x_s3_bucket, "requestParameters.bucketName."),

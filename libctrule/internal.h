@@ -139,6 +139,20 @@ typedef struct ctr__topval {
 /* A record with more top-level members than this is parsed whole. */
 #define CTR__MAX_MEMBERS 64
 
+/* The JSON escapes other than \u, one bit each: which a record holds
+ * (ctr__escape_kinds) and which could spell a byte of a literal
+ * (literal_group.escapes, prefilter_literals.c). */
+enum {
+  CTR__ESC_QUOTE = 1u << 0,     /* \" */
+  CTR__ESC_BACKSLASH = 1u << 1, /* \\ */
+  CTR__ESC_SLASH = 1u << 2,     /* \/ */
+  CTR__ESC_B = 1u << 3,         /* \b */
+  CTR__ESC_F = 1u << 4,         /* \f */
+  CTR__ESC_N = 1u << 5,         /* \n */
+  CTR__ESC_R = 1u << 6,         /* \r */
+  CTR__ESC_T = 1u << 7,         /* \t */
+};
+
 typedef struct ctr__record_facts {
   ctr__topval top[CTR__TOP__COUNT];
   unsigned depth;    /* deepest nesting; the record object itself is 1 */
@@ -194,6 +208,11 @@ const char *ctr__walk_object(const char *p, const char *end, bool bail_on_shape_
 /* Whether data[0..len) is one JSON object, whitespace around it allowed, that
  * ctr__walk_object vouches for (jansson certainly accepts it). */
 bool ctr__walk_record(const char *data, size_t len, ctr__record_facts *facts);
+
+/* The escapes other than \u (CTR__ESC_ bits) in JSON ctr__walk_object
+ * vouched for, where every backslash starts one. Found when the prefilter
+ * asks, not during the walk: the walk's string crossing stays as it was. */
+unsigned char ctr__escape_kinds(const char *data, size_t len);
 
 /* Notes the top-level members of a record ctr__walk_object vouched for
  * (only records some rule may match come here), in order, repeated keys

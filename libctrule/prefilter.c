@@ -37,8 +37,9 @@
  * it covers a character an escape spelled. A \u escape may spell any (the
  * walk marks such a record: facts->unicode), so no literal is taken as
  * absent from it; the other escapes spell one of " \ / and the controls \b
- * \f \n \r \t. A literal holding none of those is searched in any other
- * record; the others only in records without escapes (jansson decides).
+ * \f \n \r \t. A literal is searched in any other record but one holding
+ * an escape that spells one of its bytes (jansson decides there): `\"`
+ * around JSON held in a string hides no "0.0.0.0/0".
  *
  * A group whose checks all read the plain value of one top-level member the
  * walk read (ct.srcip, ct.region, ...: prefilter_literals.c) with `=`, `in`,
@@ -374,11 +375,27 @@ static bool may_match(const rule_needs *r, const ctr__topval *top)
   return true;
 }
 
+/* The record the prefilter judges: its bytes and the walk's facts, and the
+ * escapes it holds once asked for (-1 before). */
+typedef struct record_in {
+  const char *data;
+  size_t len;
+  const ctr__record_facts *facts;
+  int escapes;
+} record_in;
+
 /* Whether an escape in the record may hide a literal of grp from its bytes:
  * a \u escape may spell any character, the others only those JSON escapes. */
-static inline bool may_hide(const ctr__record_facts *facts, const literal_group *grp)
+static inline bool may_hide(record_in *rec, const literal_group *grp)
 {
-  return facts->unicode || (facts->escaped && grp->escapable);
+  const ctr__record_facts *facts = rec->facts;
+  if (facts->unicode)
+    return true;
+  if (!facts->escaped || !grp->escapes)
+    return false;
+  if (rec->escapes < 0)
+    rec->escapes = ctr__escape_kinds(rec->data, rec->len);
+  return (rec->escapes & grp->escapes) != 0;
 }
 
 /* Whether the plain value s[0..n) of a member is, starts or ends with one
@@ -416,20 +433,20 @@ static __attribute__((noinline)) bool any_literal_in(const literal_group *grp, c
  * hide. The plain value of a member that is a string without escapes is
  * its bytes, so a group on it (grp->how) is compared with it instead: an
  * escape elsewhere changes nothing there. */
-static bool group_present(const literal_group *grp, const char *data, size_t len, const ctr__record_facts *facts)
+static bool group_present(const literal_group *grp, record_in *rec)
 {
-  const char *hay = data;
-  size_t n = len;
+  const char *hay = rec->data;
+  size_t n = rec->len;
   if (grp->within) { /* an absent member holds nothing: its fields are absent */
-    const ctr__topval *v = &facts->top[grp->within - 1];
+    const ctr__topval *v = &rec->facts->top[grp->within - 1];
     if (grp->how != LIT_ANYWHERE && v->kind == '"' && !v->escaped)
       return value_holds(grp, v->s, v->len);
     if (!v->kind)
-      return may_hide(facts, grp);
+      return may_hide(rec, grp);
     hay = v->s;
     n = v->len;
   }
-  if (may_hide(facts, grp))
+  if (may_hide(rec, grp))
     return true;
   if (grp->n == 1 && !grp->nocase) /* the common group: a tail call, this function a leaf */
     return ctr__needle_in(grp->needles, hay, n);
@@ -437,10 +454,10 @@ static bool group_present(const literal_group *grp, const char *data, size_t len
 }
 
 /* Whether every literal group of a rule is present (group_present). */
-static bool literals_present(const rule_needs *r, const char *data, size_t len, const ctr__record_facts *facts)
+static bool literals_present(const rule_needs *r, record_in *rec)
 {
   for (uint32_t g = 0; g < r->ngroups; g++)
-    if (!group_present(&r->groups[g], data, len, facts))
+    if (!group_present(&r->groups[g], rec))
       return false;
   return true;
 }
@@ -449,8 +466,7 @@ static bool literals_present(const rule_needs *r, const char *data, size_t len, 
  * requires of the keyed fields and every literal group of it is present.
  * Their literals searched in one pass (m->lm). */
 static bool any_candidate_in_one_pass(const ctr__prefilter *pf, const uint32_t *rules, uint32_t n,
-                                      const rule_matcher *m, const char *data, size_t len,
-                                      const ctr__record_facts *facts)
+                                      const rule_matcher *m, record_in *rec)
 {
   uint64_t found[MATCHER_MAX_LITS / 64];
   bool scanned = false;
@@ -460,11 +476,11 @@ static bool any_candidate_in_one_pass(const ctr__prefilter *pf, const uint32_t *
     const uint32_t *mine = ids;
     for (uint32_t g = 0; g < r->ngroups; g++)
       ids += r->groups[g].n;
-    if (!may_match(r, facts->top))
+    if (!may_match(r, rec->facts->top))
       continue;
     if (!scanned) { /* one pass, and only for a record some rule may want */
       memset(found, 0, ((m->nlits + 63) / 64) * sizeof *found);
-      ctr__litmatch_scan(m->lm, data, len, found);
+      ctr__litmatch_scan(m->lm, rec->data, rec->len, found);
       scanned = true;
     }
     bool all = true;
@@ -476,8 +492,8 @@ static bool any_candidate_in_one_pass(const ctr__prefilter *pf, const uint32_t *
       mine += grp->n;
       /* Found somewhere in the record: where the group's fields read? */
       if (hit && grp->within)
-        hit = group_present(grp, data, len, facts);
-      all = hit || may_hide(facts, grp);
+        hit = group_present(grp, rec);
+      all = hit || may_hide(rec, grp);
     }
     if (all)
       return true;
@@ -488,13 +504,13 @@ static bool any_candidate_in_one_pass(const ctr__prefilter *pf, const uint32_t *
 /* As any_candidate_in_one_pass, each rule's literals searched in turn (no
  * matcher: few rules). */
 static inline bool any_candidate(const ctr__prefilter *pf, const uint32_t *rules, uint32_t n, const rule_matcher *m,
-                                 const char *data, size_t len, const ctr__record_facts *facts)
+                                 record_in *rec)
 {
   if (m->lm)
-    return any_candidate_in_one_pass(pf, rules, n, m, data, len, facts);
+    return any_candidate_in_one_pass(pf, rules, n, m, rec);
   for (uint32_t i = 0; i < n; i++) {
     const rule_needs *r = &pf->needs[rules[i]];
-    if (may_match(r, facts->top) && literals_present(r, data, len, facts))
+    if (may_match(r, rec->facts->top) && literals_present(r, rec))
       return true;
   }
   return false;
@@ -503,6 +519,7 @@ static inline bool any_candidate(const ctr__prefilter *pf, const uint32_t *rules
 /* Whether a record the walk vouched for is complete and no rule can match it. */
 static bool rules_out(const ctr__prefilter *pf, const char *data, size_t len, const ctr__record_facts *facts)
 {
+  record_in rec = {data, len, facts, -1};
   const ctr__topval *top = facts->top, *type = &top[CTR__TOP_EVENT_TYPE];
   if (ctr__facts_missing(facts) != 0)
     return false; /* incomplete (or undecided): left to the scanner, so that it is reported */
@@ -517,10 +534,10 @@ static bool rules_out(const ctr__prefilter *pf, const char *data, size_t len, co
     if (v->kind != '"' || v->escaped)
       return false; /* a non-string reads as "", an escape must be decoded: jansson decides */
     const key_entry *e = key_lookup(&pf->by[f], v->s, v->len);
-    if (e && any_candidate(pf, pf->filed + e->first, e->n, &e->m, data, len, facts))
+    if (e && any_candidate(pf, pf->filed + e->first, e->n, &e->m, &rec))
       return false;
   }
-  return !pf->nunkeyed || !any_candidate(pf, pf->unkeyed, pf->nunkeyed, &pf->unkeyed_m, data, len, facts);
+  return !pf->nunkeyed || !any_candidate(pf, pf->unkeyed, pf->nunkeyed, &pf->unkeyed_m, &rec);
 }
 
 bool ctr__prefilter_skips(const ctr__prefilter *pf, const char *data, size_t len, const ctr__record_facts *facts)

@@ -11,8 +11,8 @@
  * a few literals, `(Delete|Stop)DB.*` requiring DeleteDB or StopDB), and,
  * searched ASCII-folded, those of tolower(), icontains and iglob, on fields
  * whose value is verbatim in the record (ctr__rawness in internal.h), through
- * and/or and macros, never under `not`. A group is escapable when one of its
- * literals holds a character an escape can spell (prefilter.c says why that
+ * and/or and macros, never under `not`. A group notes the escapes that
+ * could spell a byte of one of its literals (prefilter.c says why that
  * matters).
  */
 #include "prefilter_literals.h"
@@ -361,15 +361,19 @@ static void required_literals(const lit_ctx *x, const ctr__cnode *c, group_list 
   }
 }
 
-/* Whether an escape other than \u could spell one of the literal's bytes (a
- * \u escape could spell any: a record holding one has no literal taken as
- * absent, may_hide in prefilter.c). */
-static bool escapable(const ctr__str *lit)
+/* The escapes other than \u that could spell one of the literal's bytes:
+ * CTR__ESC_ bits (a \u escape could spell any: a record holding one has no
+ * literal taken as absent, may_hide in prefilter.c). */
+static unsigned char escapes_spelling(const ctr__str *lit)
 {
-  for (size_t i = 0; i < lit->len; i++)
-    if (memchr("\"\\/\b\f\n\r\t", lit->s[i], 8))
-      return true;
-  return false;
+  static const char spelt[] = "\"\\/\b\f\n\r\t"; /* in CTR__ESC_ bit order */
+  unsigned char bits = 0;
+  for (size_t i = 0; i < lit->len; i++) {
+    const char *at = lit->s[i] ? memchr(spelt, lit->s[i], sizeof spelt - 1) : NULL;
+    if (at)
+      bits |= (unsigned char)(1u << (at - spelt));
+  }
+  return bits;
 }
 
 /* At most this many groups are kept per rule, the best ones: each costs a
@@ -404,9 +408,9 @@ bool ctr__rule_literals(ctr__arena *pool, const lit_ctx *x, const ctr__cnode *co
     copies[i] = l.v[i];
     copies[i].lits = lits;
     copies[i].needles = needles;
-    copies[i].escapable = false;
+    copies[i].escapes = 0;
     for (uint32_t k = 0; k < l.v[i].n; k++) {
-      copies[i].escapable |= escapable(&lits[k]);
+      copies[i].escapes |= escapes_spelling(&lits[k]);
       /* Copied: a glob's run lives in scratch; folded ones in lower case. */
       char *copy = ctr__arena_strndup(pool, lits[k].s, lits[k].len);
       if (!copy)

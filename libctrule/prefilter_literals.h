@@ -10,7 +10,8 @@
 #include "select.h"
 
 /* Literals of which at least one is in the raw bytes of every record the
- * rule matches - of every record without escapes, when escapable. */
+ * rule matches - of every record without the escapes that could spell one of
+ * their bytes (escapes). */
 /* How a group's literals stand to the value of a field that is a top-level
  * member's plain value (the walk's facts hold it): anywhere in the member's
  * bytes (LIT_ANYWHERE, the search), or the whole value, its start, its end. */
@@ -20,7 +21,7 @@ typedef struct literal_group {
   const ctr__str *lits;
   const ctr__needle *needles; /* lits made ready for the search (NULL when nocase) */
   uint32_t n;
-  bool escapable; /* a literal holds a character an escape can spell */
+  unsigned char escapes; /* CTR__ESC_ bits of the escapes that can spell a byte of one of lits */
   bool nocase;    /* compared case-insensitively (tolower, icontains, iglob): searched ASCII-folded */
   /* 1 + the CTR__TOP_ index of the top-level member every literal of the
    * group must be in (its checks' fields all read inside it:

@@ -63,8 +63,11 @@ typedef const unsigned char *bytes;
 /* The bytes a backslash may precede in a string the walk vouches for (JSON's
  * escapes but \u): a table, not memchr, since JSON inside JSON strings (IAM
  * policies, request bodies) escapes a quote every few bytes. */
+/* The escapes other than \u, by the byte after the backslash: their
+ * CTR__ESC_ bit (0: not one). */
 static const unsigned char k_simple_escape[256] = {
-  ['"'] = 1, ['\\'] = 1, ['/'] = 1, ['b'] = 1, ['f'] = 1, ['n'] = 1, ['r'] = 1, ['t'] = 1,
+  ['"'] = CTR__ESC_QUOTE, ['\\'] = CTR__ESC_BACKSLASH, ['/'] = CTR__ESC_SLASH, ['b'] = CTR__ESC_B,
+  ['f'] = CTR__ESC_F,     ['n'] = CTR__ESC_N,          ['r'] = CTR__ESC_R,     ['t'] = CTR__ESC_T,
 };
 
 static inline bytes skip_ws(bytes p, bytes end)
@@ -666,6 +669,15 @@ const char *ctr__walk_object(const char *from, const char *to, bool bail_on_shap
     return walk_object_wide(from, to, bail_on_shape_keys, facts);
 #endif
   return walk_object_narrow(from, to, bail_on_shape_keys, facts);
+}
+
+unsigned char ctr__escape_kinds(const char *data, size_t len)
+{
+  unsigned char kinds = 0;
+  const char *end = data + len;
+  for (const char *p = data; (p = memchr(p, '\\', (size_t)(end - p))) && end - p >= 2; p += 2)
+    kinds |= k_simple_escape[(unsigned char)p[1]];
+  return kinds;
 }
 
 bool ctr__walk_record(const char *data, size_t len, ctr__record_facts *facts)

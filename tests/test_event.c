@@ -349,6 +349,38 @@ Test(event, unicode_escapes_the_walk_crosses_are_jansson_s)
   cr_assert(ctr__walk_record("{\"k\":\"a\\\"b\\n\"}", 14, &facts) && facts.escaped && !facts.unicode);
 }
 
+/* The escapes a vouched-for record holds, other than \u (the prefilter asks,
+ * to know whether one could spell a byte of a literal): each backslash
+ * starts one, so \\ followed by " is two escapes, and a backslash at the
+ * very end reads nothing past it. */
+Test(event, escape_kinds_are_the_record_s)
+{
+  static const struct {
+    const char *text;
+    unsigned char kinds;
+  } t[] = {
+    {"{\"k\":\"plain/text\"}", 0},
+    {"{\"k\":\"x\\\\\\\"y\"}", CTR__ESC_BACKSLASH | CTR__ESC_QUOTE},
+    {"{\"k\":\"\\\\/\"}", CTR__ESC_BACKSLASH},
+    {"{\"k\":\"\\/\\b\\f\\n\\r\\t\"}", CTR__ESC_SLASH | CTR__ESC_B | CTR__ESC_F | CTR__ESC_N | CTR__ESC_R | CTR__ESC_T},
+    {"{\"k\":\"\\u002f\"}", 0},
+    {"{\"a\":\"\\\"\",\"b\":[\"\\n\"]}", CTR__ESC_QUOTE | CTR__ESC_N},
+  };
+  for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+    ctr__record_facts facts;
+    cr_assert(ctr__walk_record(t[i].text, strlen(t[i].text), &facts), "%s is not walked", t[i].text);
+    unsigned char got = ctr__escape_kinds(t[i].text, strlen(t[i].text));
+    cr_expect_eq(got, t[i].kinds, "%s: kinds %#x, want %#x", t[i].text, got, t[i].kinds);
+    cr_expect_eq(facts.escaped, t[i].kinds != 0 || strstr(t[i].text, "\\u") != NULL, "%s", t[i].text);
+  }
+  /* Cut after a backslash: nothing is read past len. */
+  char *cut = malloc(2);
+  cr_assert_not_null(cut);
+  memcpy(cut, "a\\", 2);
+  cr_expect_eq(ctr__escape_kinds(cut, 2), 0);
+  free(cut);
+}
+
 Test(event, insights_records_are_recognised)
 {
   static const struct {

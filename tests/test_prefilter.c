@@ -185,7 +185,7 @@ static const char k_generated_literal_rules[] =
   "- rule: G synthesised user\n  desc: d\n  condition: ct.name = DescribeAlarms and ct.user = AssumedRole\n"
   "  output: o\n  priority: info\n";
 
-/* One rule per trap of adversarial.ndjson records 43-78 (tests/bench/README.md),
+/* One rule per trap of adversarial.ndjson records 43-87 (tests/bench/README.md),
  * each keyed on its own eventName so that no other rule keeps the record a
  * candidate: a literal hidden behind an escape or found elsewhere in the
  * record, or the value of a field that computes or reformats it. */
@@ -285,6 +285,38 @@ static const char k_probe_literal_rules_2[] =
   "  condition: |-\n    ct.name = TrapJsonObj and json.obj contains '\"eventName\": \"TrapJsonObj\"'\n"
   "  output: o\n  priority: info\n";
 
+/* Records 79-83: one member as compact JSON (ct.request, ct.response,
+ * ct.additionaleventdata: CTR__RAW_JSON_LEAF since stop 24). */
+static const char k_probe_literal_rules_3[] =
+  "- rule: P request string\n  desc: d\n"
+  "  condition: ct.name = TrapRequestString and ct.request = '\"plain-request\"'\n"
+  "  output: o\n  priority: info\n"
+  "- rule: P response escape\n  desc: d\n"
+  "  condition: ct.name = TrapResponseEscape and ct.response contains \"example.com/tool/10\"\n"
+  "  output: o\n  priority: info\n"
+  "- rule: P response unicode\n  desc: d\n"
+  "  condition: ct.name = TrapResponseUnicode and ct.response contains tool11\n"
+  "  output: o\n  priority: info\n"
+  "- rule: P aed spaced\n  desc: d\n"
+  "  condition: ct.name = TrapAedSpaced and ct.additionaleventdata contains tool12\n"
+  "  output: o\n  priority: info\n"
+  "- rule: P aed compact prefix\n  desc: d\n"
+  "  condition: ct.name = TrapAedSpaced and ct.additionaleventdata startswith '{\"k\":\"tool12\"'\n"
+  "  output: o\n  priority: info\n"
+  "- rule: P request number\n  desc: d\n"
+  "  condition: ct.name = TrapRequestNumber and ct.request contains \"E-07\"\n"
+  "  output: o\n  priority: info\n"
+  "- rule: P request number folded\n  desc: d\n"
+  "  condition: ct.name = TrapRequestNumber and ct.request icontains \"5E-07\"\n"
+  "  output: o\n  priority: info\n"
+  /* Records 84-87: an escape hides only the bytes it can spell. */
+  "- rule: P quote escape\n  desc: d\n"
+  "  condition: ct.name = TrapQuoteEscape and ct.useragent contains \"tool/13\"\n"
+  "  output: o\n  priority: info\n"
+  "- rule: P tab escape\n  desc: d\n"
+  "  condition: ct.name = TrapTabEscape and ct.useragent contains 'a\\tb'\n"
+  "  output: o\n  priority: info\n";
+
 /* Rules keyed on nothing the prefilter reads (no eventName, errorCode or
  * eventSource compared exactly): their literals alone make a record a
  * candidate, case-insensitively where they compare so (tolower, icontains,
@@ -327,7 +359,18 @@ static const char k_unkeyed_rules[] =
   "- rule: U name folded prefix\n  desc: d\n  condition: tolower(ct.name) startswith putbucketpol\n"
   "  output: o %ct.name\n  priority: info\n"
   "- rule: U error suffix\n  desc: d\n  condition: ct.error endswith Throttled or ct.srcip endswith \".internal\"\n"
-  "  output: o %ct.error\n  priority: info\n";
+  "  output: o %ct.error\n  priority: info\n"
+  /* one member as compact JSON: its literals inside one string's content */
+  "- rule: U request contains\n  desc: d\n  condition: ct.request contains \"0.0.0.0/0\"\n"
+  "  output: o %ct.name\n  priority: info\n"
+  "- rule: U response folded\n  desc: d\n  condition: ct.response icontains \"VOL-0\"\n"
+  "  output: o\n  priority: info\n"
+  "- rule: U aed regex\n  desc: d\n  condition: ct.additionaleventdata regex \"(MFAUsed|LoginTo)\"\n"
+  "  output: o\n  priority: info\n"
+  "- rule: U request quoted\n  desc: d\n  condition: ct.request in ('\"plain-request\"', '\"other-request\"')\n"
+  "  output: o\n  priority: info\n"
+  "- rule: U response glob\n  desc: d\n  condition: ct.response glob \"*tool?0*\"\n"
+  "  output: o\n  priority: info\n";
 
 static ctr_ruleset *ruleset(int which)
 {
@@ -343,6 +386,8 @@ static ctr_ruleset *ruleset(int which)
                  CTR_OK);
     cr_assert_eq(ctr_compiler_add_string(c, k_probe_literal_rules, strlen(k_probe_literal_rules), "p.yaml"), CTR_OK);
     cr_assert_eq(ctr_compiler_add_string(c, k_probe_literal_rules_2, strlen(k_probe_literal_rules_2), "p2.yaml"),
+                 CTR_OK);
+    cr_assert_eq(ctr_compiler_add_string(c, k_probe_literal_rules_3, strlen(k_probe_literal_rules_3), "p3.yaml"),
                  CTR_OK);
   }
   if (which == RS_UNKEYED)
@@ -613,11 +658,15 @@ Test(prefilter, every_search_width_gives_the_same_results)
  * requires nothing at all turns it off: every record is parsed again. */
 Test(prefilter, unkeyed_rules)
 {
+  /* The last requires nothing; the others are looked for in the bytes
+   * (ct.request: one member as compact JSON, stop 24). */
   static const char *const conds[] = {"ct.user.identitytype = Root", "ct.srcip startswith \"203.0.113.\"",
+                                      "ct.request contains \"0.0.0.0/0\"", "ct.response icontains \"VOL-0\"",
                                       "ct.user.identitytype != Root"};
+  const size_t nconds = sizeof conds / sizeof *conds;
   size_t len;
   char *gen = ctb_corpus_ndjson(2000, 5, &len);
-  for (size_t k = 0; k < 3; k++) {
+  for (size_t k = 0; k < nconds; k++) {
     char y[512];
     snprintf(y, sizeof y,
              "- rule: unkeyed\n  desc: d\n  condition: '%s'\n  output: o %%ct.name\n  priority: info\n"
@@ -627,7 +676,7 @@ Test(prefilter, unkeyed_rules)
     cr_assert_not_null(rs);
     uint64_t all, evaluated = same_both_ways(rs, conds[k], gen, len, 0, "generated NDJSON", &all);
     cr_assert_eq(all, 2000);
-    if (k < 2)
+    if (k + 1 < nconds)
       cr_assert_lt(evaluated * 4, all, "%s: %llu of %llu records parsed", conds[k], (unsigned long long)evaluated,
                    (unsigned long long)all);
     else
@@ -695,7 +744,7 @@ Test(prefilter, literals_are_looked_for_in_the_member_their_field_reads)
       char alerts[256];
       list_alerts(&o, "M ", true, alerts, sizeof alerts);
       if (k == 0)
-        cr_expect_str_eq(alerts, cases[i].alerts, "%s: %s", what, rec);
+    cr_expect_str_eq(alerts, cases[i].alerts, "%s: %s", what, rec);
       else
         cr_expect_eq(strstr(alerts, "M srcip or service") != NULL, i >= 12, "%s: %s", what, alerts);
       outcome_free(&o);
@@ -812,7 +861,7 @@ Test(prefilter, plain_member_values_are_compared_as_values)
       outcome o = scan(rs[k], rec, n, 0, 0);
       char alerts[256];
       list_alerts(&o, "V ", true, alerts, sizeof alerts);
-      cr_expect_str_eq(alerts, k && later ? "" : cases[i].alerts, "%s: %s", what, cases[i].rec);
+    cr_expect_str_eq(alerts, k && later ? "" : cases[i].alerts, "%s: %s", what, cases[i].rec);
       outcome_free(&o);
       free(rec);
     }
@@ -972,7 +1021,7 @@ Test(prefilter, literals_rule_out_candidates)
   free(gen);
 }
 
-/* What adversarial.ndjson records 43-78 must give under the literal rules,
+/* What adversarial.ndjson records 43-87 must give under the literal rules,
  * prefilter or not, checked by hand: every literal hidden behind an escape,
  * every computed or reformatted value alerts; a literal found elsewhere in
  * the record (46, 56), a near miss (48) and half of an allof (67) do not. */
@@ -992,7 +1041,9 @@ Test(prefilter, literal_traps)
                      "59:P tolower|60:P icontains|61:P formatted time|62:P under not|63:P or with a free branch|"
                      "64:P pmatch|65:P synthesised user|66:P allof|68:P empty literal|69:P non-string value|"
                      "70:P info|71:P indented record|72:P escape in an array|73:P escape in a nested object|"
-                     "74:P unicode letter|76:P escape elsewhere|77:P backslash|78:P newline|",
+                     "74:P unicode letter|76:P escape elsewhere|77:P backslash|78:P newline|79:P request string|"
+                     "80:P response escape|81:P response unicode|82:P aed spaced|82:P aed compact prefix|"
+                     "83:P request number folded|84:P quote escape|86:P tab escape|",
                      "flags %u", flags);
     outcome_free(&o);
   }
@@ -1005,6 +1056,21 @@ Test(prefilter, literal_traps)
   cr_expect_eq(o.records, 1);
   cr_expect_eq(o.evaluated, 0, "record 75 was parsed: an escape elsewhere turned the literal check off");
   outcome_free(&o);
+  /* Records 85 and 87 hold an escape of another kind than the one that
+   * could spell a byte of their rule's literal (\" against tool/13's '/',
+   * \n against a tab): ruled out unparsed too. */
+  for (int k = 75; k < 85; k++) /* from record 75 to record 85 */
+    line = (const char *)memchr(line, '\n', (size_t)(end - line)) + 1;
+  for (int at = 85; at <= 87; at += 2) {
+    size_t n = (size_t)((const char *)memchr(line, '\n', (size_t)(end - line)) - line);
+    o = scan(rs, line, n, 0, 0);
+    cr_expect_eq(o.records, 1);
+    cr_expect_eq(o.evaluated, 0, "record %d was parsed: an escape that spells none of the literal's bytes", at);
+    outcome_free(&o);
+    line += n + 1;
+    if (at == 85)
+      line = (const char *)memchr(line, '\n', (size_t)(end - line)) + 1;
+  }
   ctr_ruleset_unref(rs);
   free(adv);
 }

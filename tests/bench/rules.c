@@ -30,6 +30,15 @@ static const char k_srcip_rule[] = "- rule: Calls from the test network\n"
                                    "  priority: WARNING\n"
                                    "  source: aws_cloudtrail\n";
 
+/* A hunt for anything opened to the world: a literal inside a member that
+ * the field gives as compact JSON (before stop 24 it parsed every record). */
+static const char k_request_rule[] = "- rule: Opened to the world\n"
+                                     "  desc: any call whose parameters name 0.0.0.0/0\n"
+                                     "  condition: ct.request contains \"0.0.0.0/0\"\n"
+                                     "  output: opened to the world (%ct.name by %ct.user from %ct.srcip)\n"
+                                     "  priority: WARNING\n"
+                                     "  source: aws_cloudtrail\n";
+
 typedef struct rules_spec {
   int builtin;          /* the built-in RDS rules first */
   const char *file;     /* then a rules file */
@@ -118,6 +127,7 @@ void ctb_rules_compile_rest(bench_rules *r)
   r->rds22 = must(&(rules_spec){.builtin = 1, .file = CTR_BENCH_FALCO_RULES}, "RDS + Falco's 22");
   r->root = must(&(rules_spec){.yaml = k_root_rule}, "identitytype = Root");
   r->srcip = must(&(rules_spec){.yaml = k_srcip_rule}, "srcip startswith");
+  r->request = must(&(rules_spec){.yaml = k_request_rule}, "request contains");
   r->floor = must(&(rules_spec){.yaml = k_floor_rule}, "an eventName no record has");
   r->real1k = must(&(rules_spec){.realistic = 1000}, "1,000 realistic");
   r->real10k = must(&(rules_spec){.realistic = 10000}, "10,000 realistic");
@@ -147,7 +157,8 @@ void ctb_rules_report(const bench_rules *r)
 
 void ctb_rules_free(bench_rules *r)
 {
-  ctr_ruleset *all[] = {r->rds, r->rds20, r->rds20_1k, r->rds22, r->root, r->srcip, r->real1k, r->real10k, r->floor};
+  ctr_ruleset *all[] = {r->rds,    r->rds20,  r->rds20_1k, r->rds22, r->root,
+                        r->srcip, r->request, r->real1k,  r->real10k, r->floor};
   for (size_t i = 0; i < sizeof all / sizeof *all; i++)
     if (all[i])
       ctr_ruleset_unref(all[i]);

@@ -136,6 +136,9 @@ static const char *const fast_rules[][2] = {
   {"fast json value", "json.value[/requestParameters/dBInstanceIdentifier] startswith prod"},
   {"fast json values", "json.values[awsRegion] iglob \"US-WEST*\""},
   {"fast regex", "ct.useragent regex \".*(aws-cli|Boto3)/1\\.3.*\""},
+  /* one member as compact JSON: literals inside one string, escapes by kind */
+  {"fast request", "ct.request contains \"0.0.0.0/0\" or ct.response icontains \"/RDS:\""},
+  {"fast aed", "ct.additionaleventdata contains LoginTo or ct.additionaleventdata glob \"*MFA?sed*\""},
   {"fast keyed login", "ct.name = ConsoleLogin and ct.srcip startswith \"198.51.100.\""},
   {"fast keyed roles", "ct.name in (AssumeRole, ModifyImageAttribute, PutBucketLifecycle) and ct.user.arn contains \"assumed-role\""},
   {"fast keyed error", "ct.error = AccessDenied and ct.region startswith us-"},
