@@ -732,6 +732,9 @@ CTR__EXTRACT(x_ec2_imageid)
  * CTR__RAW_JSON_LEAF leave out (prefilter_literals.c). Without it a rule
  * such as `ct.request contains "0.0.0.0/0"` parsed every record. */
 #define FJ(name, type, fn, desc) {name, type, CTR__ARG_NONE, fn, desc, CTR__RAW_JSON_LEAF, 0}
+/* FJT: values as compact JSON joined with ',' (ct.resources): only literals
+ * inside one string's content are searched (CTR__RAW_JSON_TEXT). */
+#define FJT(name, type, fn, desc) {name, type, CTR__ARG_NONE, fn, desc, CTR__RAW_JSON_TEXT, 0}
 #define S CTR__FT_STRING
 #define U CTR__FT_UINT64
 
@@ -790,7 +793,7 @@ const ctr__field_def ctr__fields_cloudtrail[] = {
   FV("ct.requestid", S, x_requestid, "requestID."),
   FV("ct.eventtype", S, x_eventtype, "eventType (AwsApiCall, AwsServiceEvent, AwsConsoleSignIn, ...)."),
   FV("ct.apiversion", S, x_apiversion, "apiVersion."),
-  F("ct.resources", S, x_resources,
+  FJT("ct.resources", S, x_resources,
     "Each element of resources[] as compact JSON, joined with ','; absent if missing, not an array or empty."),
   FV("ct.recipientaccountid", S, x_recipientaccountid, "recipientAccountId."),
   FV("ct.serviceeventdetails", S, x_serviceeventdetails, "serviceEventDetails (an object gives \"\")."),

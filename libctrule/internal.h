@@ -425,6 +425,11 @@ typedef enum ctr__rawness {
    * for true, false and null (numbers are reformatted, whitespace dropped),
    * so only literals that no number, object or array could spell qualify. */
   CTR__RAW_JSON_LEAF,
+  /* Values as compact JSON joined with ',' (ct.resources): verbatim only
+   * inside one string's content, so only literals that must lie there
+   * qualify (contains, icontains, endswith, a glob's runs, a regex's
+   * literals); never an equality or a prefix, which the bytes may space. */
+  CTR__RAW_JSON_TEXT,
 } ctr__rawness;
 
 typedef struct ctr__field_def {

@@ -183,7 +183,8 @@ static bool glob_literals(const lit_ctx *x, const ctr__cnode *c, const ctr__fiel
   for (size_t i = 0; i < npats; i++) {
     bool leaf;
     v[i] = glob_run(x->scratch, &pats[i], &leaf);
-    if (def->raw == CTR__RAW_JSON_LEAF && !leaf && !inside_one_string(&v[i], g->nocase))
+    if (((def->raw == CTR__RAW_JSON_LEAF && !leaf) || def->raw == CTR__RAW_JSON_TEXT) &&
+        !inside_one_string(&v[i], g->nocase))
       return false;
   }
   g->lits = v;
@@ -206,7 +207,7 @@ static bool regex_literals(const lit_ctx *x, const ctr__cnode *c, const ctr__fie
     if (!ctr__regex_literals(x->scratch, pats[i].s, pats[i].len, &alts[i], &nalts[i]))
       return false;
     for (size_t k = 0; k < nalts[i]; k++)
-      if (def->raw == CTR__RAW_JSON_LEAF && !inside_one_string(&alts[i][k], false))
+      if ((def->raw == CTR__RAW_JSON_LEAF || def->raw == CTR__RAW_JSON_TEXT) && !inside_one_string(&alts[i][k], false))
         return false;
     total += nalts[i];
   }
@@ -244,6 +245,10 @@ static literal_group check_literals(const lit_ctx *x, const ctr__cnode *c)
   g.within = def->within;
   g.how = literal_how(c, def);
   bool leaf_checked = false;
+  bool json = def->raw == CTR__RAW_JSON_LEAF || def->raw == CTR__RAW_JSON_TEXT;
+  if (def->raw == CTR__RAW_JSON_TEXT && c->op != CTR__OP_CONTAINS && c->op != CTR__OP_ICONTAINS &&
+      c->op != CTR__OP_ENDSWITH && c->op != CTR__OP_GLOB && c->op != CTR__OP_IGLOB && c->op != CTR__OP_REGEX)
+    return none; /* a whole value or its start: the bytes may space the joints */
   switch (c->op) {
   case CTR__OP_IN:
   case CTR__OP_INTERSECTS: { /* the set eval looks values up in */
@@ -276,7 +281,7 @@ static literal_group check_literals(const lit_ctx *x, const ctr__cnode *c)
   case CTR__OP_ENDSWITH:
     g.lits = c->mod ? c->rhs_list : &c->rhs;
     g.n = c->mod ? (uint32_t)c->nrhs : 1;
-    for (uint32_t i = 0; def->raw == CTR__RAW_JSON_LEAF && i < g.n; i++)
+    for (uint32_t i = 0; json && i < g.n; i++)
       if (!inside_one_string(&g.lits[i], g.nocase))
         return none; /* could sit inside a reformatted number or object */
     leaf_checked = true;

@@ -185,7 +185,7 @@ static const char k_generated_literal_rules[] =
   "- rule: G synthesised user\n  desc: d\n  condition: ct.name = DescribeAlarms and ct.user = AssumedRole\n"
   "  output: o\n  priority: info\n";
 
-/* One rule per trap of adversarial.ndjson records 43-87 (tests/bench/README.md),
+/* One rule per trap of adversarial.ndjson records 43-90 (tests/bench/README.md),
  * each keyed on its own eventName so that no other rule keeps the record a
  * candidate: a literal hidden behind an escape or found elsewhere in the
  * record, or the value of a field that computes or reformats it. */
@@ -315,6 +315,16 @@ static const char k_probe_literal_rules_3[] =
   "  output: o\n  priority: info\n"
   "- rule: P tab escape\n  desc: d\n"
   "  condition: ct.name = TrapTabEscape and ct.useragent contains 'a\\tb'\n"
+  "  output: o\n  priority: info\n"
+  /* Records 88-90: ct.resources joins compact JSON with ',' (CTR__RAW_JSON_TEXT). */
+  "- rule: P resources contains\n  desc: d\n"
+  "  condition: ct.name = TrapResourcesContains and ct.resources contains \":db:tool15\"\n"
+  "  output: o\n  priority: info\n"
+  "- rule: P resources joined\n  desc: d\n"
+  "  condition: ct.name = TrapResourcesJoined and ct.resources = '\"plain-res\",{\"ARN\":\"arn:aws:rds:eu-west-1:1:db:tool15\"}'\n"
+  "  output: o\n  priority: info\n"
+  "- rule: P resources joined prefix\n  desc: d\n"
+  "  condition: ct.name = TrapResourcesPrefix and ct.resources startswith '\"plain-res\",{'\n"
   "  output: o\n  priority: info\n";
 
 /* Rules keyed on nothing the prefilter reads (no eventName, errorCode or
@@ -370,7 +380,10 @@ static const char k_unkeyed_rules[] =
   "- rule: U request quoted\n  desc: d\n  condition: ct.request in ('\"plain-request\"', '\"other-request\"')\n"
   "  output: o\n  priority: info\n"
   "- rule: U response glob\n  desc: d\n  condition: ct.response glob \"*tool?0*\"\n"
-  "  output: o\n  priority: info\n";
+  "  output: o\n  priority: info\n"
+  "- rule: U resources\n  desc: d\n"
+  "  condition: ct.resources icontains \":DB:\" or ct.resources glob \"*:snapshot:*\" or ct.resources endswith \"xyz9\"\n"
+  "  output: o %ct.resources\n  priority: info\n";
 
 static ctr_ruleset *ruleset(int which)
 {
@@ -1021,7 +1034,7 @@ Test(prefilter, literals_rule_out_candidates)
   free(gen);
 }
 
-/* What adversarial.ndjson records 43-87 must give under the literal rules,
+/* What adversarial.ndjson records 43-90 must give under the literal rules,
  * prefilter or not, checked by hand: every literal hidden behind an escape,
  * every computed or reformatted value alerts; a literal found elsewhere in
  * the record (46, 56), a near miss (48) and half of an allof (67) do not. */
@@ -1043,7 +1056,8 @@ Test(prefilter, literal_traps)
                      "70:P info|71:P indented record|72:P escape in an array|73:P escape in a nested object|"
                      "74:P unicode letter|76:P escape elsewhere|77:P backslash|78:P newline|79:P request string|"
                      "80:P response escape|81:P response unicode|82:P aed spaced|82:P aed compact prefix|"
-                     "83:P request number folded|84:P quote escape|86:P tab escape|",
+                     "83:P request number folded|84:P quote escape|86:P tab escape|88:P resources contains|"
+                     "89:P resources joined|90:P resources joined prefix|",
                      "flags %u", flags);
     outcome_free(&o);
   }
