@@ -75,9 +75,21 @@ void ctr__fold_table(bool ok[256])
 }
 
 /* A literal json.value could only equal, or start, as a string leaf or as
- * true/false/null (verbatim tokens): compact JSON of a number, an object or
- * an array starts with one of these bytes. */
-static bool json_leaf_literal(const ctr__str *lit) { return !strchr("{[-0123456789", lit->s[0]); }
+ * true/false/null (verbatim tokens): compact JSON of an object or an array
+ * starts with { or [, and that of a number holds nothing but digits and
+ * . - + e E, so a literal that starts otherwise, or holds another byte,
+ * cannot be one or start one ("0.0.0.0/0" qualifies, "10.0" does not). */
+static bool json_leaf_literal(const ctr__str *lit)
+{
+  if (!lit->len || strchr("{[", lit->s[0]))
+    return false;
+  if (!strchr("-0123456789", lit->s[0]))
+    return true;
+  for (size_t i = 0; i < lit->len; i++)
+    if (!memchr("0123456789.-+eE", lit->s[i], 15))
+      return true;
+  return false;
+}
 
 /* Whether every occurrence of lit in a json.value's compact JSON (fields.c's
  * writer) lies inside one string's content, which is verbatim: outside

@@ -185,7 +185,7 @@ static const char k_generated_literal_rules[] =
   "- rule: G synthesised user\n  desc: d\n  condition: ct.name = DescribeAlarms and ct.user = AssumedRole\n"
   "  output: o\n  priority: info\n";
 
-/* One rule per trap of adversarial.ndjson records 43-90 (tests/bench/README.md),
+/* One rule per trap of adversarial.ndjson records 43-93 (tests/bench/README.md),
  * each keyed on its own eventName so that no other rule keeps the record a
  * candidate: a literal hidden behind an escape or found elsewhere in the
  * record, or the value of a field that computes or reformats it. */
@@ -325,6 +325,17 @@ static const char k_probe_literal_rules_3[] =
   "  output: o\n  priority: info\n"
   "- rule: P resources joined prefix\n  desc: d\n"
   "  condition: ct.name = TrapResourcesPrefix and ct.resources startswith '\"plain-res\",{'\n"
+  "  output: o\n  priority: info\n"
+  /* Records 91-93: a json.value literal starting with a digit counts when
+   * it holds a byte no number has (stop 24). */
+  "- rule: P json cidr\n  desc: d\n"
+  "  condition: ct.name = TrapJsonCidr and json.value[/requestParameters/c] = \"0.0.0.0/0\"\n"
+  "  output: o\n  priority: info\n"
+  "- rule: P json cidr escaped\n  desc: d\n"
+  "  condition: ct.name = TrapJsonCidrEscaped and json.value[/requestParameters/c] startswith \"0.0.0.0/\"\n"
+  "  output: o\n  priority: info\n"
+  "- rule: P json reformatted\n  desc: d\n"
+  "  condition: ct.name = TrapJsonReformatted and json.value[/requestParameters/n] = \"10.0\"\n"
   "  output: o\n  priority: info\n";
 
 /* Rules keyed on nothing the prefilter reads (no eventName, errorCode or
@@ -380,6 +391,8 @@ static const char k_unkeyed_rules[] =
   "- rule: U request quoted\n  desc: d\n  condition: ct.request in ('\"plain-request\"', '\"other-request\"')\n"
   "  output: o\n  priority: info\n"
   "- rule: U response glob\n  desc: d\n  condition: ct.response glob \"*tool?0*\"\n"
+  "  output: o\n  priority: info\n"
+  "- rule: U json cidr\n  desc: d\n  condition: json.value[/requestParameters/cidrIp] in (\"10.0.0.0/8\", \"0.0.0.0/0\")\n"
   "  output: o\n  priority: info\n"
   "- rule: U resources\n  desc: d\n"
   "  condition: ct.resources icontains \":DB:\" or ct.resources glob \"*:snapshot:*\" or ct.resources endswith \"xyz9\"\n"
@@ -675,6 +688,7 @@ Test(prefilter, unkeyed_rules)
    * (ct.request: one member as compact JSON, stop 24). */
   static const char *const conds[] = {"ct.user.identitytype = Root", "ct.srcip startswith \"203.0.113.\"",
                                       "ct.request contains \"0.0.0.0/0\"", "ct.response icontains \"VOL-0\"",
+                                      "json.value[/requestParameters/cidrIp] = \"0.0.0.0/0\"",
                                       "ct.user.identitytype != Root"};
   const size_t nconds = sizeof conds / sizeof *conds;
   size_t len;
@@ -1034,7 +1048,7 @@ Test(prefilter, literals_rule_out_candidates)
   free(gen);
 }
 
-/* What adversarial.ndjson records 43-90 must give under the literal rules,
+/* What adversarial.ndjson records 43-93 must give under the literal rules,
  * prefilter or not, checked by hand: every literal hidden behind an escape,
  * every computed or reformatted value alerts; a literal found elsewhere in
  * the record (46, 56), a near miss (48) and half of an allof (67) do not. */
@@ -1057,7 +1071,8 @@ Test(prefilter, literal_traps)
                      "74:P unicode letter|76:P escape elsewhere|77:P backslash|78:P newline|79:P request string|"
                      "80:P response escape|81:P response unicode|82:P aed spaced|82:P aed compact prefix|"
                      "83:P request number folded|84:P quote escape|86:P tab escape|88:P resources contains|"
-                     "89:P resources joined|90:P resources joined prefix|",
+                     "89:P resources joined|90:P resources joined prefix|91:P json cidr|92:P json cidr escaped|"
+                     "93:P json reformatted|",
                      "flags %u", flags);
     outcome_free(&o);
   }
