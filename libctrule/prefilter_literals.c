@@ -74,6 +74,14 @@ void ctr__fold_table(bool ok[256])
   }
 }
 
+/* Whether def's value is compact JSON (CTR__RAW_JSON_LEAF or _TEXT): its
+ * literals must be ones that lie inside one string (inside_one_string), or
+ * for CTR__RAW_JSON_LEAF's whole values and prefixes, json_leaf_literal. */
+static bool compact_json(const ctr__field_def *def)
+{
+  return def->raw == CTR__RAW_JSON_LEAF || def->raw == CTR__RAW_JSON_TEXT;
+}
+
 /* A literal json.value could only equal, or start, as a string leaf or as
  * true/false/null (verbatim tokens): compact JSON of an object or an array
  * starts with { or [, and that of a number holds nothing but digits and
@@ -219,7 +227,7 @@ static bool regex_literals(const lit_ctx *x, const ctr__cnode *c, const ctr__fie
     if (!ctr__regex_literals(x->scratch, pats[i].s, pats[i].len, &alts[i], &nalts[i]))
       return false;
     for (size_t k = 0; k < nalts[i]; k++)
-      if ((def->raw == CTR__RAW_JSON_LEAF || def->raw == CTR__RAW_JSON_TEXT) && !inside_one_string(&alts[i][k], false))
+      if (compact_json(def) && !inside_one_string(&alts[i][k], false))
         return false;
     total += nalts[i];
   }
@@ -257,7 +265,6 @@ static literal_group check_literals(const lit_ctx *x, const ctr__cnode *c)
   g.within = def->within;
   g.how = literal_how(c, def);
   bool leaf_checked = false;
-  bool json = def->raw == CTR__RAW_JSON_LEAF || def->raw == CTR__RAW_JSON_TEXT;
   if (def->raw == CTR__RAW_JSON_TEXT && c->op != CTR__OP_CONTAINS && c->op != CTR__OP_ICONTAINS &&
       c->op != CTR__OP_ENDSWITH && c->op != CTR__OP_GLOB && c->op != CTR__OP_IGLOB && c->op != CTR__OP_REGEX)
     return none; /* a whole value or its start: the bytes may space the joints */
@@ -293,7 +300,7 @@ static literal_group check_literals(const lit_ctx *x, const ctr__cnode *c)
   case CTR__OP_ENDSWITH:
     g.lits = c->mod ? c->rhs_list : &c->rhs;
     g.n = c->mod ? (uint32_t)c->nrhs : 1;
-    for (uint32_t i = 0; json && i < g.n; i++)
+    for (uint32_t i = 0; compact_json(def) && i < g.n; i++)
       if (!inside_one_string(&g.lits[i], g.nocase))
         return none; /* could sit inside a reformatted number or object */
     leaf_checked = true;
