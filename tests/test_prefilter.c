@@ -185,7 +185,7 @@ static const char k_generated_literal_rules[] =
   "- rule: G synthesised user\n  desc: d\n  condition: ct.name = DescribeAlarms and ct.user = AssumedRole\n"
   "  output: o\n  priority: info\n";
 
-/* One rule per trap of adversarial.ndjson records 43-93 (tests/bench/README.md),
+/* One rule per trap of adversarial.ndjson records 43-95 (tests/bench/README.md),
  * each keyed on its own eventName so that no other rule keeps the record a
  * candidate: a literal hidden behind an escape or found elsewhere in the
  * record, or the value of a field that computes or reformats it. */
@@ -336,6 +336,13 @@ static const char k_probe_literal_rules_3[] =
   "  output: o\n  priority: info\n"
   "- rule: P json reformatted\n  desc: d\n"
   "  condition: ct.name = TrapJsonReformatted and json.value[/requestParameters/n] = \"10.0\"\n"
+  "  output: o\n  priority: info\n"
+  /* Records 94, 95: ct.resources' joined value by `in` and `pmatch`. */
+  "- rule: P resources in\n  desc: d\n"
+  "  condition: ct.name = TrapResourcesIn and ct.resources in ('\"plain-res\",{\"ARN\":\"arn:aws:rds:eu-west-1:1:db:tool15\"}', x)\n"
+  "  output: o\n  priority: info\n"
+  "- rule: P resources pmatch\n  desc: d\n"
+  "  condition: ct.name = TrapResourcesPmatch and ct.resources pmatch ('\"plain-res\",{\"ARN\":\"arn:aws:rds:eu-west-1:1:db:tool15\"}')\n"
   "  output: o\n  priority: info\n";
 
 /* Rules keyed on nothing the prefilter reads (no eventName, errorCode or
@@ -1048,7 +1055,7 @@ Test(prefilter, literals_rule_out_candidates)
   free(gen);
 }
 
-/* What adversarial.ndjson records 43-93 must give under the literal rules,
+/* What adversarial.ndjson records 43-95 must give under the literal rules,
  * prefilter or not, checked by hand: every literal hidden behind an escape,
  * every computed or reformatted value alerts; a literal found elsewhere in
  * the record (46, 56), a near miss (48) and half of an allof (67) do not. */
@@ -1072,7 +1079,7 @@ Test(prefilter, literal_traps)
                      "80:P response escape|81:P response unicode|82:P aed spaced|82:P aed compact prefix|"
                      "83:P request number folded|84:P quote escape|86:P tab escape|88:P resources contains|"
                      "89:P resources joined|90:P resources joined prefix|91:P json cidr|92:P json cidr escaped|"
-                     "93:P json reformatted|",
+                     "93:P json reformatted|94:P resources in|95:P resources pmatch|",
                      "flags %u", flags);
     outcome_free(&o);
   }
