@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"slices"
 	"time"
 	"unsafe"
 
@@ -91,11 +92,7 @@ func (a Alert) AppendJSON(dst []byte) ([]byte, error) {
 	}
 	room := jsonRoom(a.saved)
 	for {
-		if cap(dst)-len(dst) < room+1 { // +1: the NUL the library writes after a line that fits
-			grown := make([]byte, len(dst), len(dst)+room+1)
-			copy(grown, dst)
-			dst = grown
-		}
+		dst = slices.Grow(dst, room+1) // +1: the NUL the library writes after a line that fits
 		n := capi.Ctrgo_saved_json(a.saved, dst[len(dst):len(dst)+room+1])
 		if n < 0 {
 			return dst, opError("JSON", int(n))
