@@ -69,16 +69,6 @@ static sv str_of(const json_t *j)
   return sv_of(json_string_value(j), json_string_length(j));
 }
 
-/* The plain rule: absent if missing, "" if not a string. */
-static sv plain_of(const json_t *j)
-{
-  if (!j)
-    return SV_ABSENT;
-  if (!json_is_string(j))
-    return sv_of("", 0);
-  return str_of(j);
-}
-
 /* The string at a path of the record (PATH), read from its bytes where it
  * can be (ctr__event_steps_value): absent when missing or not a string. */
 #define str_at(ev, path) str_of_pv(ctr__event_steps_value(ev, path, CTR__COUNTOF(path)))
@@ -421,8 +411,17 @@ static uint64_t u64_of(const json_t *j)
 
 /* s3.bytes (in + out), s3.bytes.in, s3.bytes.out: present when any of the
  * keys read exists in additionalEventData. */
+PATH(aed_bytes_in, STEP("additionalEventData"), STEP("bytesTransferredIn"));
+PATH(aed_bytes_out, STEP("additionalEventData"), STEP("bytesTransferredOut"));
+
 static bool s3_bytes(const ctr__event *ev, bool in, bool outb, uint64_t *v)
 {
+  /* Most records have neither key: the walked bytes say so without
+   * parsing additionalEventData; a number is left to jansson's reading. */
+  ctr__bspan s;
+  if ((!in || ctr__bytes_path(ev, aed_bytes_in, CTR__COUNTOF(aed_bytes_in), &s) == CTR__STEP_ABSENT) &&
+      (!outb || ctr__bytes_path(ev, aed_bytes_out, CTR__COUNTOF(aed_bytes_out), &s) == CTR__STEP_ABSENT))
+    return false;
   const json_t *aed = ctr__event_get(ev, "additionalEventData");
   const json_t *ji = in ? ctr__json_get(aed, "bytesTransferredIn") : NULL;
   const json_t *jo = outb ? ctr__json_get(aed, "bytesTransferredOut") : NULL;
@@ -463,12 +462,17 @@ CTR__EXTRACT(x_s3_bytes_out)
   return CTR_OK;
 }
 
-/* s3://<bucketName>/<key> when both keys exist (plain values). */
+PATH(rp_bucket, STEP("requestParameters"), STEP("bucketName"));
+PATH(rp_key, STEP("requestParameters"), STEP("key"));
+PATH(rp_host, STEP("requestParameters"), STEP("Host"));
+
+/* s3://<bucketName>/<key> when both keys exist (plain values), read from
+ * the walked bytes where they can be: requestParameters is often the
+ * record's largest member. */
 static bool s3_uri(const ctr__event *ev, ctr__value *out, int *rc)
 {
-  const json_t *rp = ctr__event_get(ev, "requestParameters");
-  sv bucket = plain_of(ctr__json_get(rp, "bucketName"));
-  sv key = plain_of(ctr__json_get(rp, "key"));
+  sv bucket = plain_at(ev, rp_bucket);
+  sv key = plain_at(ev, rp_key);
   *rc = CTR_OK;
   if (!bucket.s || !key.s)
     return false;
@@ -560,11 +564,10 @@ CTR__EXTRACT(x_info)
   parts[n++] = sv_of(" ", 1);
   parts[n++] = name;
 
-  const json_t *rp = ctr__event_get(ev, "requestParameters");
   if (sv_eq(name, "PutBucketPublicAccessBlock")) {
     /* The plugin reads the four flags from the record root (always false);
      * they are read from the configuration object here. */
-    const json_t *pac = ctr__json_get(rp, "PublicAccessBlockConfiguration");
+    const json_t *pac = ctr__event_path(ev, "requestParameters.PublicAccessBlockConfiguration");
     if (json_is_object(pac)) {
       static const char *const flags[] = {"BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls",
                                           "RestrictPublicBuckets"};
@@ -584,24 +587,19 @@ CTR__EXTRACT(x_info)
     int k = snprintf(size, sizeof size, " Size=%llu", (unsigned long long)bytes);
     parts[n++] = sv_of(size, (size_t)k);
   }
-  ctr__value v;
-  int rc;
-  if (s3_uri(ev, &v, &rc)) {
-    if (rc != CTR_OK)
-      return rc;
-    parts[n++] = sv_lit(" URI=");
-    parts[n++] = sv_of(v.str, v.len);
+  sv bucket = plain_at(ev, rp_bucket), key = plain_at(ev, rp_key);
+  if (bucket.s && key.s) {
+    sv uri[] = {sv_lit(" URI=s3://"), bucket, sv_of("/", 1), key};
+    memcpy(parts + n, uri, sizeof uri);
+    n += CTR__COUNTOF(uri);
+  } else if (bucket.s || key.s) {
+    parts[n++] = sv_lit(bucket.s ? " Bucket=" : " Key=");
+    parts[n++] = bucket.s ? bucket : key;
   } else {
-    static const struct {
-      const char *key, *label;
-    } tail[] = {{"bucketName", " Bucket="}, {"key", " Key="}, {"Host", " Host="}};
-    for (size_t i = 0; i < CTR__COUNTOF(tail); i++) {
-      sv val = plain_of(ctr__json_get(rp, tail[i].key));
-      if (val.s) {
-        parts[n++] = sv_lit(tail[i].label);
-        parts[n++] = val;
-        break;
-      }
+    sv host = plain_at(ev, rp_host);
+    if (host.s) {
+      parts[n++] = sv_lit(" Host=");
+      parts[n++] = host;
     }
   }
   return concat(ev, parts, n, out);
@@ -813,7 +811,7 @@ const ctr__field_def ctr__fields_cloudtrail[] = {
   FV("ct.tlsdetails.clientprovidedhostheader", S, x_tls_host, "tlsDetails.clientProvidedHostHeader."),
   FJ("ct.additionaleventdata", S, x_additionaleventdata,
     "additionalEventData as compact JSON (JSON null -> \"null\"); absent if missing."),
-  F("s3.uri", S, x_s3_uri, "\"s3://<requestParameters.bucketName>/<requestParameters.key>\" when both exist."),
+  {"s3.uri", S, CTR__ARG_NONE, x_s3_uri, "\"s3://<requestParameters.bucketName>/<requestParameters.key>\" when both exist.", CTR__RAW_S3_URI, 0},
   FV("s3.bucket", S, x_s3_bucket, "requestParameters.bucketName."),
   FV("s3.key", S, x_s3_key, "requestParameters.key."),
   F("s3.bytes", U, x_s3_bytes,

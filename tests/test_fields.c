@@ -42,6 +42,8 @@ static void load_json_n(const char *text, size_t len)
 {
   json_decref(root);
   free(raw);
+  root = NULL; /* fini frees them again when an assertion below fails */
+  raw = NULL;
   ctr__arena_reset(&arena);
   json_error_t err;
   root = json_loadb(text, len, JSON_ALLOW_NUL, &err);
@@ -1663,6 +1665,24 @@ static const char *const walked_edge_records[] = {
   "{\"requestParameters\":7,\"responseElements\":true,\"additionalEventData\":{\"a\":\"b\\\\c\"}}",
   "{\"requestParameters\":[[[[[[[[[[[[[[[[[[\"deep\"]]]]]]]]]]]]]]]]]],\"responseElements\":{\"a\":{\"b\":{\"c\":{\"d\":"
   "{\"e\":{\"f\":{\"g\":{\"h\":{\"i\":{\"j\":{\"k\":{\"l\":{\"m\":{\"n\":{\"o\":{\"p\":1}}}}}}}}}}}}}}}}}",
+  /* s3.uri, s3.bytes* and ct.info's tail (read from the bytes since stop 25): repeated, escaped, other
+   * types, no additionalEventData key, a number of each form */
+  "{\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"u\"},\"sourceIPAddress\":\"s\",\"eventName\":\"GetObject\","
+  "\"readOnly\":true,\"requestParameters\":{\"bucketName\":\"b1\",\"key\":\"k\",\"bucketName\":\"b\\/2\"},"
+  "\"additionalEventData\":{\"bytesTransferredIn\":1.9,\"bytesTransferredOut\":-4,\"bytesTransferredIn\":7}}",
+  "{\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"u\"},\"sourceIPAddress\":\"s\",\"eventName\":\"E\","
+  "\"requestParameters\":{\"key\":null,\"Host\":\"h\"},\"additionalEventData\":{\"bytesTransferredOut\":\"9\"}}",
+  "{\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"u\"},\"sourceIPAddress\":\"s\",\"eventName\":\"E\","
+  "\"requestParameters\":{\"bucketName\":[\"b\"],\"key\":{\"k\":1}},\"additionalEventData\":{\"x\":1}}",
+  "{\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"u\"},\"sourceIPAddress\":\"s\",\"eventName\":\"E\","
+  "\"requestParameters\":{\"Host\":7,\"bucket\\u004eame\":\"esc\"},\"additionalEventData\":\"bytesTransferredIn\"}",
+  "{\"additionalEventData\":{\"bytesTransferred\\u0049n\":5,\"bytes\\/TransferredOut\":6}}",
+  "{\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"u\"},\"sourceIPAddress\":\"s\",\"eventName\":\"E\","
+  "\"requestParameters\":\"bucketName\",\"additionalEventData\":{\"bytesTransferredIn\":1e3,"
+  "\"bytesTransferredOut\":1e19}}",
+  "{\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"u\"},\"sourceIPAddress\":\"s\",\"eventName\":"
+  "\"PutBucketPublicAccessBlock\",\"requestParameters\":{\"PublicAccessBlockConfiguration\":{\"BlockPublicAcls\":"
+  "true},\"bucketName\":\"b\"}}",
   /* backupRetentionPeriod: each form a number may take */
   "{\"requestParameters\":{\"backupRetentionPeriod\":7}}",
   "{\"requestParameters\":{\"backupRetentionPeriod\":7.9}}",
