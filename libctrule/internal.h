@@ -430,6 +430,10 @@ typedef enum ctr__rawness {
    * qualify (contains, icontains, endswith, a glob's runs, a regex's
    * literals); never an equality or a prefix, which the bytes may space. */
   CTR__RAW_JSON_TEXT,
+  /* "s3://" + a string's content + "/" + another's (s3.uri): a literal with
+   * no ':' or '/' that is not part of "s3" lies inside one of them, so only
+   * such literals of the checks CTR__RAW_JSON_TEXT takes qualify. */
+  CTR__RAW_S3_URI,
 } ctr__rawness;
 
 typedef struct ctr__field_def {

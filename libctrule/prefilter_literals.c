@@ -19,6 +19,7 @@
 
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 /* A rule's literal groups while they are collected (in scratch). */
 typedef struct group_list {
@@ -118,6 +119,29 @@ static bool inside_one_string(const ctr__str *lit, bool nocase)
   return other;
 }
 
+/* Whether every occurrence of lit in an s3.uri ("s3://<bucket>/<key>")
+ * lies inside the bucket's or the key's content: one that touches the
+ * joints holds ':' or '/', or lies in "s3". */
+static bool inside_s3_uri_part(const ctr__str *lit)
+{
+  if (memchr(lit->s, ':', lit->len) || memchr(lit->s, '/', lit->len))
+    return false;
+  for (size_t at = 0; lit->len <= 2 && at + lit->len <= 2; at++)
+    if (strncasecmp(lit->s, "s3" + at, lit->len) == 0)
+      return false; /* folded either way: "S3" proves nothing to icontains */
+  return true;
+}
+
+/* Whether a literal that a contains, endswith, glob run or regex requires
+ * of def's value lies inside one JSON string's content of the record, for
+ * the fields whose value is more than string contents. */
+static bool inside_a_string(const ctr__field_def *def, const ctr__str *lit, bool nocase)
+{
+  if (def->raw == CTR__RAW_S3_URI)
+    return inside_s3_uri_part(lit);
+  return !compact_json(def) || inside_one_string(lit, nocase);
+}
+
 /* The longest run of plain characters of a glob pattern (eval.c's
  * glob_match: '*', '?' and classes match varying text, \x is x), which every
  * value it matches holds; unescaped into scratch. Stops at the first '['
@@ -203,8 +227,7 @@ static bool glob_literals(const lit_ctx *x, const ctr__cnode *c, const ctr__fiel
   for (size_t i = 0; i < npats; i++) {
     bool leaf;
     v[i] = glob_run(x->scratch, &pats[i], &leaf);
-    if (((def->raw == CTR__RAW_JSON_LEAF && !leaf) || def->raw == CTR__RAW_JSON_TEXT) &&
-        !inside_one_string(&v[i], g->nocase))
+    if (!(def->raw == CTR__RAW_JSON_LEAF && leaf) && !inside_a_string(def, &v[i], g->nocase))
       return false;
   }
   g->lits = v;
@@ -227,7 +250,7 @@ static bool regex_literals(const lit_ctx *x, const ctr__cnode *c, const ctr__fie
     if (!ctr__regex_literals(x->scratch, pats[i].s, pats[i].len, &alts[i], &nalts[i]))
       return false;
     for (size_t k = 0; k < nalts[i]; k++)
-      if (compact_json(def) && !inside_one_string(&alts[i][k], false))
+      if (!inside_a_string(def, &alts[i][k], false))
         return false;
     total += nalts[i];
   }
@@ -265,7 +288,7 @@ static literal_group check_literals(const lit_ctx *x, const ctr__cnode *c)
   g.within = def->within;
   g.how = literal_how(c, def);
   bool leaf_checked = false;
-  if (def->raw == CTR__RAW_JSON_TEXT && c->op != CTR__OP_CONTAINS && c->op != CTR__OP_ICONTAINS &&
+  if ((def->raw == CTR__RAW_JSON_TEXT || def->raw == CTR__RAW_S3_URI) && c->op != CTR__OP_CONTAINS && c->op != CTR__OP_ICONTAINS &&
       c->op != CTR__OP_ENDSWITH && c->op != CTR__OP_GLOB && c->op != CTR__OP_IGLOB && c->op != CTR__OP_REGEX)
     return none; /* a whole value or its start: the bytes may space the joints */
   switch (c->op) {
@@ -300,8 +323,8 @@ static literal_group check_literals(const lit_ctx *x, const ctr__cnode *c)
   case CTR__OP_ENDSWITH:
     g.lits = c->mod ? c->rhs_list : &c->rhs;
     g.n = c->mod ? (uint32_t)c->nrhs : 1;
-    for (uint32_t i = 0; compact_json(def) && i < g.n; i++)
-      if (!inside_one_string(&g.lits[i], g.nocase))
+    for (uint32_t i = 0; i < g.n; i++)
+      if (!inside_a_string(def, &g.lits[i], g.nocase))
         return none; /* could sit inside a reformatted number or object */
     leaf_checked = true;
     break;

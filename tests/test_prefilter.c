@@ -903,6 +903,87 @@ Test(prefilter, plain_member_values_are_compared_as_values)
   ctr_ruleset_unref(rs[1]);
 }
 
+/* s3.uri is "s3://" + bucketName + "/" + key (CTR__RAW_S3_URI): a literal
+ * with no ':' or '/' that is not part of "s3" is searched in the record, as
+ * it must lie in the bucket's or the key's content; one that may touch the
+ * joints is not. Checked by hand, both ways, and which records are parsed. */
+Test(prefilter, s3_uri_literals_lie_in_bucket_or_key)
+{
+#define SREC(agent, rp)                                                                                          \
+  "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\"},\"eventTime\":\"2026-11-28T00:00:00Z\"," \
+  "\"eventSource\":\"ec2.amazonaws.com\",\"eventName\":\"GetObject\",\"awsRegion\":\"us-east-1\","            \
+  "\"userAgent\":\"" agent "\",\"requestParameters\":{" rp "}}\n"
+  static const struct {
+    const char *rec;
+    int evaluated; /* under the searched rules */
+    const char *searched, *not_searched; /* their alerts */
+  } cases[] = {
+    /* 0-3: in the bucket, in the key past a '/', elsewhere, nowhere */
+    {SREC("x", "\"bucketName\":\"db-backup\",\"key\":\"k\""), 1, "0:S contains|", "0:N scheme|0:N equal|"},
+    {SREC("x", "\"bucketName\":\"b\",\"key\":\"nightly/backup.sql\""), 1, "0:S contains|", "0:N scheme|"},
+    {SREC("backup", "\"bucketName\":\"b\",\"key\":\"k\""), 1, "", "0:N scheme|0:N equal|"},
+    {SREC("x", "\"bucketName\":\"b\",\"key\":\"k\""), 0, "", "0:N scheme|0:N equal|"},
+    /* 4-5: spelt by a \u escape; in another case */
+    {SREC("x", "\"bucketName\":\"back\\u0075p\",\"key\":\"k\""), 1, "0:S contains|", "0:N scheme|"},
+    {SREC("x", "\"bucketName\":\"ARCHIVE-1\",\"key\":\"k\""), 1, "0:S folded|", "0:N scheme|"},
+    /* 6-8: the key's end; no key; a key that is no string ("") */
+    {SREC("x", "\"bucketName\":\"b\",\"key\":\"a.tar.gz\""), 1, "0:S suffix|", "0:N scheme|"},
+    {SREC("x", "\"bucketName\":\"backup\""), 1, "", ""},
+    {SREC("x", "\"bucketName\":\"backup\",\"key\":5"), 1, "0:S contains|", "0:N scheme|"},
+    /* 9-10: across the joint, or the scheme: only unsearched rules see them */
+    {SREC("x", "\"bucketName\":\"back\",\"key\":\"up\""), 0, "", "0:N scheme|0:N joint|"},
+    {SREC("x", "\"bucketName\":\"x\",\"key\":\"k\""), 0, "", "0:N scheme|0:N colon|"},
+  };
+#undef SREC
+  static const char searched[] =
+    "- rule: S contains\n  desc: d\n  condition: s3.uri contains backup\n  output: o\n  priority: info\n"
+    "- rule: S folded\n  desc: d\n  condition: s3.uri icontains Archive\n  output: o\n  priority: info\n"
+    "- rule: S suffix\n  desc: d\n  condition: s3.uri endswith \".tar.gz\"\n  output: o\n  priority: info\n";
+  /* Each alone: a record parsed for one rule of a ruleset is evaluated
+   * under all of them. */
+  static const struct {
+    const char *name, *yaml;
+  } not_searched[] = {
+    {"N scheme", "  condition: s3.uri icontains S3\n"},
+    {"N equal", "  condition: s3.uri = \"s3://db-backup/k\" or s3.uri = \"s3://b/k\"\n"},
+    {"N joint", "  condition: s3.uri contains \"back/up\"\n"},
+    {"N colon", "  condition: s3.uri glob \"*3://x*\"\n"},
+  };
+  ctr_ruleset *rs[1 + CTR__COUNTOF(not_searched)] = {tu_compile(searched, NULL, 0)};
+  for (size_t k = 1; k < CTR__COUNTOF(rs); k++) {
+    char yaml[256];
+    snprintf(yaml, sizeof yaml, "- rule: %s\n  desc: d\n%s  output: o\n  priority: info\n", not_searched[k - 1].name,
+             not_searched[k - 1].yaml);
+    rs[k] = tu_compile(yaml, NULL, 0);
+  }
+  for (size_t k = 0; k < CTR__COUNTOF(rs); k++)
+    cr_assert_not_null(rs[k]);
+  for (size_t i = 0; i < CTR__COUNTOF(cases); i++)
+    for (size_t k = 0; k < CTR__COUNTOF(rs); k++) {
+      const char *rule = k ? not_searched[k - 1].name : NULL;
+      char what[64], want[256] = "";
+      snprintf(what, sizeof what, "record %zu, %s", i, k ? rule : "the searched rules");
+      size_t n = strlen(cases[i].rec);
+      uint64_t evaluated = same_both_ways(rs[k], what, cases[i].rec, n, 0, what, NULL);
+      cr_expect_eq(evaluated, (uint64_t)(k ? 1 : cases[i].evaluated), "%s: parsed %llu: %s", what,
+                   (unsigned long long)evaluated, cases[i].rec);
+      /* The case's alerts of the rule(s) compiled. */
+      const char *all = k ? cases[i].not_searched : cases[i].searched;
+      for (const char *a = all; *a; a += strcspn(a, "|") + 1) {
+        int len = (int)strcspn(a, "|") + 1;
+        if (!k || (strncmp(a + 2, rule, strlen(rule)) == 0 && a[2 + strlen(rule)] == '|'))
+          snprintf(want + strlen(want), sizeof want - strlen(want), "%.*s", len, a);
+      }
+      outcome o = scan(rs[k], cases[i].rec, n, 0, 0);
+      char alerts[256];
+      list_alerts(&o, k ? "N " : "S ", true, alerts, sizeof alerts);
+      cr_expect_str_eq(alerts, want, "%s: %s", what, cases[i].rec);
+      outcome_free(&o);
+    }
+  for (size_t k = 0; k < CTR__COUNTOF(rs); k++)
+    ctr_ruleset_unref(rs[k]);
+}
+
 /* Records a case-insensitive literal must keep (the literal in another case,
  * behind an escaped quote, a glob's run in the middle) and records holding
  * it only where the rule does not look, under the unkeyed rules: the same
