@@ -323,27 +323,46 @@ CTR__EXTRACT(x_shortsrc)
 
 /* ------------------------------------------------------------ booleans */
 
+/* Whether a top-level member is JSON true (or, with also_string, the
+ * string "true"): -1 when absent, else 1 or 0. From the walked bytes where
+ * they tell (a scalar's span is its token, a plain string's its quotes and
+ * content), so that no record is parsed for a flag. */
+static int true_member(const ctr__event *ev, const char *key, bool also_string)
+{
+  ctr__bspan s;
+  ctr__step st = ctr__bytes_member(ev, key, strlen(key), &s);
+  if (st == CTR__STEP_ABSENT)
+    return -1;
+  if (st == CTR__STEP_FOUND && (s.v[0] != '"' || s.plain))
+    return (s.len == 4 && memcmp(s.v, "true", 4) == 0) ||
+           (also_string && s.len == 6 && memcmp(s.v, "\"true\"", 6) == 0);
+  const json_t *j = ctr__event_get(ev, key);
+  if (!j)
+    return -1;
+  return json_is_true(j) || (also_string && sv_eq(str_of(j), "true"));
+}
+
 /* The plugin's GetBool(): "true" only for JSON true; any other present value
  * (false, "True", null, ...) gives "false"; a missing key is absent. */
-static void bool_field(const json_t *j, ctr__value *out)
+static void bool_field(int yes, ctr__value *out)
 {
-  if (!j)
+  if (yes < 0)
     ctr__value_absent(out);
   else
-    ctr__value_cstr(out, json_is_true(j) ? "true" : "false");
+    ctr__value_cstr(out, yes ? "true" : "false");
 }
 
 CTR__EXTRACT(x_managementevent)
 {
   CTR__NOARG();
-  bool_field(ctr__event_get(ev, "managementEvent"), out);
+  bool_field(true_member(ev, "managementEvent", false), out);
   return CTR_OK;
 }
 
 CTR__EXTRACT(x_readonly)
 {
   CTR__NOARG();
-  bool_field(ctr__event_get(ev, "readOnly"), out);
+  bool_field(true_member(ev, "readOnly", false), out);
   return CTR_OK;
 }
 
@@ -352,13 +371,7 @@ CTR__EXTRACT(x_readonly)
 CTR__EXTRACT(x_sessioncredentialfromconsole)
 {
   CTR__NOARG();
-  const json_t *j = ctr__event_get(ev, "sessionCredentialFromConsole");
-  if (!j) {
-    ctr__value_absent(out);
-    return CTR_OK;
-  }
-  bool yes = json_is_true(j) || sv_eq(str_of(j), "true");
-  ctr__value_cstr(out, yes ? "true" : "false");
+  bool_field(true_member(ev, "sessionCredentialFromConsole", true), out);
   return CTR_OK;
 }
 
@@ -414,14 +427,47 @@ static uint64_t u64_of(const json_t *j)
 PATH(aed_bytes_in, STEP("additionalEventData"), STEP("bytesTransferredIn"));
 PATH(aed_bytes_out, STEP("additionalEventData"), STEP("bytesTransferredOut"));
 
+/* u64_of of a value of a walked record from its bytes, for the forms AWS
+ * writes (89, 89.0, 0.0) and any non-number: true when decided. Other
+ * numbers are left to jansson: a longer integer may overflow its json_int_t,
+ * and a real is a double (exact to 15 digits; a fraction may round up). */
+static bool u64_of_bytes(const ctr__bspan *s, uint64_t *v)
+{
+  *v = 0;
+  if (!strchr("-0123456789", s->v[0]))
+    return true; /* a string, true, false, null, an object or an array */
+  size_t i = s->v[0] == '-', digits = 0;
+  uint64_t n = 0;
+  for (; i < s->len && s->v[i] >= '0' && s->v[i] <= '9' && digits < 18; i++, digits++)
+    n = n * 10 + (uint64_t)(s->v[i] - '0');
+  if (i < s->len && s->v[i] == '.' && digits <= 15)
+    for (i++; i < s->len && s->v[i] == '0';)
+      i++;
+  if (i < s->len || digits == 0)
+    return false;
+  *v = s->v[0] == '-' ? 0 : n;
+  return true;
+}
+
 static bool s3_bytes(const ctr__event *ev, bool in, bool outb, uint64_t *v)
 {
-  /* Most records have neither key: the walked bytes say so without
-   * parsing additionalEventData; a number is left to jansson's reading. */
-  ctr__bspan s;
-  if ((!in || ctr__bytes_path(ev, aed_bytes_in, CTR__COUNTOF(aed_bytes_in), &s) == CTR__STEP_ABSENT) &&
-      (!outb || ctr__bytes_path(ev, aed_bytes_out, CTR__COUNTOF(aed_bytes_out), &s) == CTR__STEP_ABSENT))
-    return false;
+  /* From the walked bytes: most records have neither key, and those that
+   * have them write them as u64_of_bytes reads them. */
+  const ctr__pathstep *paths[2] = {in ? aed_bytes_in : NULL, outb ? aed_bytes_out : NULL};
+  bool any = false, sure = true;
+  *v = 0;
+  for (size_t i = 0; i < 2 && sure; i++) {
+    ctr__bspan s;
+    uint64_t n = 0;
+    ctr__step st = paths[i] ? ctr__bytes_path(ev, paths[i], 2, &s) : CTR__STEP_ABSENT;
+    if (st == CTR__STEP_ABSENT)
+      continue;
+    any = true;
+    sure = st == CTR__STEP_FOUND && u64_of_bytes(&s, &n);
+    *v += n;
+  }
+  if (sure)
+    return any;
   const json_t *aed = ctr__event_get(ev, "additionalEventData");
   const json_t *ji = in ? ctr__json_get(aed, "bytesTransferredIn") : NULL;
   const json_t *jo = outb ? ctr__json_get(aed, "bytesTransferredOut") : NULL;
@@ -494,7 +540,7 @@ CTR__EXTRACT(x_s3_uri)
  * documentation says 0; they are 0 here. */
 static sv event_name(const ctr__event *ev)
 {
-  sv n = str_of(ctr__event_get(ev, "eventName"));
+  sv n = str_at(ev, name_path);
   return n.s ? n : sv_of("", 0);
 }
 

@@ -1070,6 +1070,15 @@ Test(fields, evt_fields)
   STR("evt.hostname", "testhost");
   STR("evt.plugininfo", "us-west-2 alice ec2 RunInstances alice via 1.2.3.4 " WR " RunInstances");
 
+  /* Every part zero-padded; every digit at 9. */
+  load_json("{\"eventTime\":\"2031-01-02T03:04:05.000000007Z\"}");
+  STR("evt.time", "03:04:05.000000007");
+  STR("evt.time.iso8601", "2031-01-02T03:04:05.000000007+0000");
+  STR("evt.datetime.s", "2031-01-02 03:04:05");
+  load_json("{\"eventTime\":\"2200-12-31T23:59:59.999999999Z\"}");
+  STR("evt.datetime", "2200-12-31 23:59:59.999999999");
+  STR("evt.time.s", "23:59:59");
+
   /* Placeholder eventTime: time 0. */
   load_json("{\"eventTime\":\"...\",\"awsRegion\":\"r\",\"eventSource\":\"s\",\"eventName\":\"n\"}");
   STR("evt.time", "00:00:00.000000000");
@@ -1683,6 +1692,17 @@ static const char *const walked_edge_records[] = {
   "{\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"u\"},\"sourceIPAddress\":\"s\",\"eventName\":"
   "\"PutBucketPublicAccessBlock\",\"requestParameters\":{\"PublicAccessBlockConfiguration\":{\"BlockPublicAcls\":"
   "true},\"bucketName\":\"b\"}}",
+  /* flags and byte counts of each form: JSON bools, strings (escaped too), null, repeated; reals with a
+   * fraction of zeros or not, negative, 17 and 18 digits */
+  "{\"readOnly\":\"true\",\"managementEvent\":null,\"sessionCredentialFromConsole\":\"true\",\"eventName\":"
+  "\"GetObject\",\"additionalEventData\":{\"bytesTransferredIn\":89.0,\"bytesTransferredOut\":0.0}}",
+  "{\"readOnly\":false,\"readOnly\":true,\"managementEvent\":1,\"sessionCredentialFromConsole\":\"tr\\/ue\","
+  "\"additionalEventData\":{\"bytesTransferredIn\":-0.0,\"bytesTransferredOut\":12.50}}",
+  "{\"readOnly\":{},\"sessionCredentialFromConsole\":true,\"eventName\":\"PutObject\",\"additionalEventData\":"
+  "{\"bytesTransferredIn\":12345678901234567,\"bytesTransferredOut\":123456789012345678}}",
+  "{\"sessionCredentialFromConsole\":\"True\",\"eventName\":\"Put\\/Object\",\"additionalEventData\":"
+  "{\"bytesTransferredIn\":0.99999999999999999999,\"bytesTransferredOut\":[]}}",
+  "{\"additionalEventData\":{\"bytesTransferredIn\":123456789012345678.0,\"bytesTransferredOut\":1234567890123456.0}}",
   /* backupRetentionPeriod: each form a number may take */
   "{\"requestParameters\":{\"backupRetentionPeriod\":7}}",
   "{\"requestParameters\":{\"backupRetentionPeriod\":7.9}}",
