@@ -184,10 +184,12 @@ CTR__EXTRACT(x_hostname)
 CTR__EXTRACT(x_plugininfo)
 {
   CTR__NOARG();
-  const json_t *src = ctr__event_get(ev, "eventSource");
-  const json_t *region = ctr__event_get(ev, "awsRegion");
-  const json_t *name = ctr__event_get(ev, "eventName");
-  if (!json_is_string(src) || !json_is_string(region) || !json_is_string(name)) {
+  /* From the walked bytes where they can be: a rule on evt.plugininfo
+   * reads them for every record. */
+  ctr__pathval src = ctr__event_path_value(ev, "eventSource");
+  ctr__pathval region = ctr__event_path_value(ev, "awsRegion");
+  ctr__pathval name = ctr__event_path_value(ev, "eventName");
+  if (src.kind != CTR__PV_STRING || region.kind != CTR__PV_STRING || name.kind != CTR__PV_STRING) {
     memset(out, 0, sizeof *out);
     return CTR_OK;
   }
@@ -203,8 +205,7 @@ CTR__EXTRACT(x_plugininfo)
       return rc;
   }
   bool user = v[0].kind == CTR__V_STR && v[0].len > 0;
-  size_t total = json_string_length(region) + (user ? 1 + v[0].len : 0) + 1 + v[1].len + 1 +
-                 json_string_length(name) + 1 + v[2].len;
+  size_t total = region.len + (user ? 1 + v[0].len : 0) + 1 + v[1].len + 1 + name.len + 1 + v[2].len;
   char *p = ctr__arena_alloc(ev->arena, total + 1);
   if (!p)
     return CTR_ENOMEM;
@@ -215,7 +216,7 @@ CTR__EXTRACT(x_plugininfo)
       memcpy(p + k, s, n);  \
     k += (n);               \
   } while (0)
-  APPEND(json_string_value(region), json_string_length(region));
+  APPEND(region.s, region.len);
   if (user) {
     APPEND(" ", 1);
     APPEND(v[0].str, v[0].len);
@@ -223,7 +224,7 @@ CTR__EXTRACT(x_plugininfo)
   APPEND(" ", 1);
   APPEND(v[1].str, v[1].len);
   APPEND(" ", 1);
-  APPEND(json_string_value(name), json_string_length(name));
+  APPEND(name.s, name.len);
   APPEND(" ", 1);
   APPEND(v[2].str, v[2].len);
 #undef APPEND
