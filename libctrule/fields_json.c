@@ -577,17 +577,20 @@ static int x_ip(const ctr__event *ev, const char *arg, uint64_t argnum, ctr__val
 #define RAWTIME_DESC "The event time (eventTime) in nanoseconds since the epoch, as decimal text (= evt.rawtime)."
 
 /* json.value, jevt.value and json.values are CTR__RAW_JSON_LEAF: a string
- * leaf is its content, anything else compact JSON (see x_value, leaf_values). json.obj re-indents and
- * json.rawtime formats a number: neither is verbatim. */
+ * leaf is its content, anything else compact JSON (see x_value, leaf_values).
+ * json.obj is CTR__RAW_JSON_TEXT: it re-indents the record's bytes, strings
+ * as written (jansson's compact text of the parsed record only when they do
+ * not indent, and then a \u escape the record holds keeps it a candidate).
+ * json.rawtime formats a number: not verbatim. */
 const ctr__field_def ctr__fields_json[] = {
   {"json.value", CTR__FT_STRING, CTR__ARG_KEY_REQUIRED, x_value, VALUE_DESC, CTR__RAW_JSON_LEAF, 0},
-  {"json.obj", CTR__FT_STRING, CTR__ARG_NONE, x_obj, OBJ_DESC, CTR__RAW_NONE, 0},
+  {"json.obj", CTR__FT_STRING, CTR__ARG_NONE, x_obj, OBJ_DESC, CTR__RAW_JSON_TEXT, 0},
   {"json.rawtime", CTR__FT_STRING, CTR__ARG_NONE, x_rawtime, RAWTIME_DESC, CTR__RAW_NONE, 0},
   {"json.values", CTR__FT_LIST, CTR__ARG_KEY_REQUIRED, x_values, VALUES_DESC, CTR__RAW_JSON_LEAF, 0},
   {"json.ip", CTR__FT_LIST, CTR__ARG_KEY_REQUIRED, x_ip, IP_DESC, CTR__RAW_NONE, 0},
   {"jevt.value", CTR__FT_STRING, CTR__ARG_KEY_REQUIRED, x_value, "Alias of json.value: " VALUE_DESC, CTR__RAW_JSON_LEAF,
    0},
-  {"jevt.obj", CTR__FT_STRING, CTR__ARG_NONE, x_obj, "Alias of json.obj: " OBJ_DESC, CTR__RAW_NONE, 0},
+  {"jevt.obj", CTR__FT_STRING, CTR__ARG_NONE, x_obj, "Alias of json.obj: " OBJ_DESC, CTR__RAW_JSON_TEXT, 0},
   {"jevt.rawtime", CTR__FT_STRING, CTR__ARG_NONE, x_rawtime, "Alias of json.rawtime: " RAWTIME_DESC, CTR__RAW_NONE, 0},
 };
 

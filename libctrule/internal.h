@@ -425,10 +425,11 @@ typedef enum ctr__rawness {
    * for true, false and null (numbers are reformatted, whitespace dropped),
    * so only literals that no number, object or array could spell qualify. */
   CTR__RAW_JSON_LEAF,
-  /* Values as compact JSON joined with ',' (ct.resources): verbatim only
-   * inside one string's content, so only literals that must lie there
-   * qualify (contains, icontains, endswith, a glob's runs, a regex's
-   * literals); never an equality or a prefix, which the bytes may space. */
+  /* Values as compact JSON joined with ',' (ct.resources), or the record
+   * re-indented (json.obj): verbatim only inside one string's content, so
+   * only literals that must lie there qualify (contains, icontains,
+   * endswith, a glob's runs, a regex's literals); never an equality or a
+   * prefix, which the bytes may space. */
   CTR__RAW_JSON_TEXT,
   /* "s3://" + a string's content + "/" + another's (s3.uri): a literal with
    * no ':' or '/' that is not part of "s3" lies inside one of them, so only

@@ -100,13 +100,15 @@ static bool json_leaf_literal(const ctr__str *lit)
   return false;
 }
 
-/* Whether every occurrence of lit in a json.value's compact JSON (fields.c's
- * writer) lies inside one string's content, which is verbatim: outside
- * strings that JSON holds only numbers (digits . - + e), true, false, null
- * and punctuation, so a literal with no quote or backslash and some other
- * byte (ASCII-folded when nocase) cannot sit there or straddle into it. */
+/* Whether every occurrence of lit in a value that is JSON text (json.value's
+ * compact JSON, fields.c's writer; json.obj's indented record) lies inside
+ * one string's content, which is verbatim: outside strings that text holds
+ * only numbers (digits . - + e), true, false, null, punctuation and
+ * whitespace, so a literal with no quote or backslash and some other byte
+ * (ASCII-folded when nocase) cannot sit there or straddle into it. */
 static bool inside_one_string(const ctr__str *lit, bool nocase)
 {
+  static const char outside[] = "0123456789.-+e{}[],:truefalsn \t\n\r"; /* and NUL */
   bool other = false;
   for (size_t i = 0; i < lit->len; i++) {
     unsigned char ch = (unsigned char)lit->s[i];
@@ -114,7 +116,7 @@ static bool inside_one_string(const ctr__str *lit, bool nocase)
       return false;
     if (nocase)
       ch = ascii_lower(ch);
-    other |= !memchr("0123456789.-+e{}[],:truefalsn", ch, 30);
+    other |= !memchr(outside, ch, sizeof outside);
   }
   return other;
 }

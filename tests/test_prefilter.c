@@ -903,21 +903,73 @@ Test(prefilter, plain_member_values_are_compared_as_values)
   ctr_ruleset_unref(rs[1]);
 }
 
+/* A record, the number of records (0 or 1) the searched rules parse of it,
+ * and the alerts of those rules and of the unsearched ones. */
+typedef struct literal_case {
+  const char *rec;
+  int evaluated;
+  const char *searched, *not_searched;
+} literal_case;
+
+/* An unsearched rule: a name and its condition line. */
+typedef struct named_condition {
+  const char *name, *yaml;
+} named_condition;
+
+/* Each case under the searched rules together, then under each unsearched
+ * rule alone (a record parsed for one rule of a ruleset is evaluated under
+ * all of them): the same outcome with and without the prefilter, the
+ * records parsed (every one under an unsearched rule), the alerts. */
+static void check_literal_cases(const literal_case *cases, size_t ncases, const char *searched,
+                                const named_condition *not_searched, size_t nnot)
+{
+  ctr_ruleset *rs[8] = {tu_compile(searched, NULL, 0)};
+  cr_assert_lt(nnot, CTR__COUNTOF(rs));
+  for (size_t k = 1; k <= nnot; k++) {
+    char yaml[256];
+    snprintf(yaml, sizeof yaml, "- rule: %s\n  desc: d\n%s  output: o\n  priority: info\n", not_searched[k - 1].name,
+             not_searched[k - 1].yaml);
+    rs[k] = tu_compile(yaml, NULL, 0);
+  }
+  for (size_t k = 0; k <= nnot; k++)
+    cr_assert_not_null(rs[k]);
+  for (size_t i = 0; i < ncases; i++)
+    for (size_t k = 0; k <= nnot; k++) {
+      const char *rule = k ? not_searched[k - 1].name : NULL;
+      char what[64], want[256] = "";
+      snprintf(what, sizeof what, "record %zu, %s", i, k ? rule : "the searched rules");
+      size_t n = strlen(cases[i].rec);
+      uint64_t evaluated = same_both_ways(rs[k], what, cases[i].rec, n, 0, what, NULL);
+      cr_expect_eq(evaluated, (uint64_t)(k ? 1 : cases[i].evaluated), "%s: parsed %llu: %s", what,
+                   (unsigned long long)evaluated, cases[i].rec);
+      /* The case's alerts of the rule(s) compiled. */
+      const char *all = k ? cases[i].not_searched : cases[i].searched;
+      for (const char *a = all; *a; a += strcspn(a, "|") + 1) {
+        int len = (int)strcspn(a, "|") + 1;
+        if (!k || (strncmp(a + 2, rule, strlen(rule)) == 0 && a[2 + strlen(rule)] == '|'))
+          snprintf(want + strlen(want), sizeof want - strlen(want), "%.*s", len, a);
+      }
+      outcome o = scan(rs[k], cases[i].rec, n, 0, 0);
+      char alerts[256];
+      list_alerts(&o, k ? "N " : "S ", true, alerts, sizeof alerts);
+      cr_expect_str_eq(alerts, want, "%s: %s", what, cases[i].rec);
+      outcome_free(&o);
+    }
+  for (size_t k = 0; k <= nnot; k++)
+    ctr_ruleset_unref(rs[k]);
+}
+
 /* s3.uri is "s3://" + bucketName + "/" + key (CTR__RAW_S3_URI): a literal
  * with no ':' or '/' that is not part of "s3" is searched in the record, as
  * it must lie in the bucket's or the key's content; one that may touch the
- * joints is not. Checked by hand, both ways, and which records are parsed. */
+ * joints is not. Checked by hand. */
 Test(prefilter, s3_uri_literals_lie_in_bucket_or_key)
 {
 #define SREC(agent, rp)                                                                                          \
   "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\"},\"eventTime\":\"2026-11-28T00:00:00Z\"," \
   "\"eventSource\":\"ec2.amazonaws.com\",\"eventName\":\"GetObject\",\"awsRegion\":\"us-east-1\","            \
   "\"userAgent\":\"" agent "\",\"requestParameters\":{" rp "}}\n"
-  static const struct {
-    const char *rec;
-    int evaluated; /* under the searched rules */
-    const char *searched, *not_searched; /* their alerts */
-  } cases[] = {
+  static const literal_case cases[] = {
     /* 0-3: in the bucket, in the key past a '/', elsewhere, nowhere */
     {SREC("x", "\"bucketName\":\"db-backup\",\"key\":\"k\""), 1, "0:S contains|", "0:N scheme|0:N equal|"},
     {SREC("x", "\"bucketName\":\"b\",\"key\":\"nightly/backup.sql\""), 1, "0:S contains|", "0:N scheme|"},
@@ -939,49 +991,46 @@ Test(prefilter, s3_uri_literals_lie_in_bucket_or_key)
     "- rule: S contains\n  desc: d\n  condition: s3.uri contains backup\n  output: o\n  priority: info\n"
     "- rule: S folded\n  desc: d\n  condition: s3.uri icontains Archive\n  output: o\n  priority: info\n"
     "- rule: S suffix\n  desc: d\n  condition: s3.uri endswith \".tar.gz\"\n  output: o\n  priority: info\n";
-  /* Each alone: a record parsed for one rule of a ruleset is evaluated
-   * under all of them. */
-  static const struct {
-    const char *name, *yaml;
-  } not_searched[] = {
+  static const named_condition not_searched[] = {
     {"N scheme", "  condition: s3.uri icontains S3\n"},
     {"N equal", "  condition: s3.uri = \"s3://db-backup/k\" or s3.uri = \"s3://b/k\"\n"},
     {"N joint", "  condition: s3.uri contains \"back/up\"\n"},
     {"N colon", "  condition: s3.uri glob \"*3://x*\"\n"},
   };
-  ctr_ruleset *rs[1 + CTR__COUNTOF(not_searched)] = {tu_compile(searched, NULL, 0)};
-  for (size_t k = 1; k < CTR__COUNTOF(rs); k++) {
-    char yaml[256];
-    snprintf(yaml, sizeof yaml, "- rule: %s\n  desc: d\n%s  output: o\n  priority: info\n", not_searched[k - 1].name,
-             not_searched[k - 1].yaml);
-    rs[k] = tu_compile(yaml, NULL, 0);
-  }
-  for (size_t k = 0; k < CTR__COUNTOF(rs); k++)
-    cr_assert_not_null(rs[k]);
-  for (size_t i = 0; i < CTR__COUNTOF(cases); i++)
-    for (size_t k = 0; k < CTR__COUNTOF(rs); k++) {
-      const char *rule = k ? not_searched[k - 1].name : NULL;
-      char what[64], want[256] = "";
-      snprintf(what, sizeof what, "record %zu, %s", i, k ? rule : "the searched rules");
-      size_t n = strlen(cases[i].rec);
-      uint64_t evaluated = same_both_ways(rs[k], what, cases[i].rec, n, 0, what, NULL);
-      cr_expect_eq(evaluated, (uint64_t)(k ? 1 : cases[i].evaluated), "%s: parsed %llu: %s", what,
-                   (unsigned long long)evaluated, cases[i].rec);
-      /* The case's alerts of the rule(s) compiled. */
-      const char *all = k ? cases[i].not_searched : cases[i].searched;
-      for (const char *a = all; *a; a += strcspn(a, "|") + 1) {
-        int len = (int)strcspn(a, "|") + 1;
-        if (!k || (strncmp(a + 2, rule, strlen(rule)) == 0 && a[2 + strlen(rule)] == '|'))
-          snprintf(want + strlen(want), sizeof want - strlen(want), "%.*s", len, a);
-      }
-      outcome o = scan(rs[k], cases[i].rec, n, 0, 0);
-      char alerts[256];
-      list_alerts(&o, k ? "N " : "S ", true, alerts, sizeof alerts);
-      cr_expect_str_eq(alerts, want, "%s: %s", what, cases[i].rec);
-      outcome_free(&o);
-    }
-  for (size_t k = 0; k < CTR__COUNTOF(rs); k++)
-    ctr_ruleset_unref(rs[k]);
+  check_literal_cases(cases, CTR__COUNTOF(cases), searched, not_searched, CTR__COUNTOF(not_searched));
+}
+
+/* json.obj re-indents the record (CTR__RAW_JSON_TEXT): a literal inside one
+ * of its strings is in the record's bytes as written; one that may hold the
+ * indentation, punctuation, a number or a keyword is not searched. */
+Test(prefilter, json_obj_literals_lie_in_one_string)
+{
+#define OREC(agent, extra)                                                                                       \
+  "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\"},\"eventTime\":\"2026-11-28T00:00:00Z\"," \
+  "\"eventSource\":\"ec2.amazonaws.com\",\"eventName\":\"GetObject\",\"awsRegion\":\"us-east-1\","     \
+  "\"userAgent\":\"" agent "\"" extra "}\n"
+  static const literal_case cases[] = {
+    /* 0-3: in a value, in a key, in no string, nowhere */
+    {OREC("db-backup-tool", ""), 1, "0:S contains|", "0:N indent|0:N keyword|"},
+    {OREC("x", ",\"db-backup\":1"), 1, "0:S contains|", "0:N indent|0:N keyword|"},
+    {OREC("x", ",\"readOnly\":true,\"n\":[1.50,2]"), 0, "", "0:N indent|0:N keyword|0:N number|0:N truth|"},
+    {OREC("x", ""), 0, "", "0:N indent|0:N keyword|"},
+    /* 4-5: in another case; an escape kept as written (no alert either way) */
+    {OREC("ARCHIVE", ""), 1, "0:S folded|", "0:N indent|0:N keyword|"},
+    {OREC("db-back\\u0075p", ""), 1, "", "0:N indent|0:N keyword|"},
+  };
+#undef OREC
+  static const char searched[] =
+    "- rule: S contains\n  desc: d\n  condition: json.obj contains db-backup\n  output: o\n  priority: info\n"
+    "- rule: S folded\n  desc: d\n  condition: jevt.obj icontains archive\n  output: o\n  priority: info\n";
+  static const named_condition not_searched[] = {
+    /* block scalars: the conditions hold ": "; \\n is the condition's escape */
+    {"N indent", "  condition: |-\n    json.obj contains '\",\\n  \"'\n"},
+    {"N keyword", "  condition: |-\n    json.obj contains 'Name\": '\n"},
+    {"N number", "  condition: |-\n    json.obj contains '1.50,'\n"},
+    {"N truth", "  condition: |-\n    json.obj contains 'true,\\n'\n"},
+  };
+  check_literal_cases(cases, CTR__COUNTOF(cases), searched, not_searched, CTR__COUNTOF(not_searched));
 }
 
 /* Records a case-insensitive literal must keep (the literal in another case,

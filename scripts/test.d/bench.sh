@@ -90,6 +90,14 @@ for args in "-N -e ct.user.identitytype=Root" "-r $root/tests/bench/rules/falco_
     { echo "bench: FAIL (ctrule-scan $args: $counted alerts counted, $read_all with outputs read)"; exit 1; }
   echo "ctrule-scan $args: $counted alerts, counted and read"
 done
+# -F: every field of the library in a rule of its own, each compiled,
+# scanned, and silent (it never holds): a line per field, none left out.
+"$scan" -n 2000 -p 1 -F > "$out/fields.txt" || { echo "bench: FAIL (ctrule-scan -F)"; exit 1; }
+timed=$(grep -c 'x the floor$' "$out/fields.txt")
+fields=$(sed -n 's/^every field alone, [0-9]* of \([0-9]*\) fields.*/\1/p' "$out/fields.txt")
+[ -n "$fields" ] && [ "$fields" -gt 100 ] && [ "$timed" = "$fields" ] ||
+  { echo "bench: FAIL (ctrule-scan -F timed $timed fields of ${fields:-?})"; cat "$out/fields.txt"; exit 1; }
+echo "ctrule-scan -F: $timed fields timed alone"
 
 py=${CTRULE_PY_VENV:-$root/build-py/venv}/bin/python
 if [ -x "$py" ] && "$py" -c 'import ctrule' 2>/dev/null; then
