@@ -632,6 +632,11 @@ CTR__EXTRACT(x_shared_public)
  * "applyMethod"}, ...]. */
 static const json_t *params(const ctr__event *ev)
 {
+  /* Parsed only when the walked bytes hold an array there (or cannot say):
+   * a rule on rds.params.* alone reads every record. */
+  bval b = at_src(ev, SRC_REQUEST, "parameters");
+  if (b.kind != B_UNSURE && (b.kind != B_OTHER || b.span.v[0] != '['))
+    return NULL;
   const json_t *p = ctr__json_get(request(ev), "parameters");
   return json_is_array(p) ? p : NULL;
 }

@@ -1703,6 +1703,12 @@ static const char *const walked_edge_records[] = {
   "{\"sessionCredentialFromConsole\":\"True\",\"eventName\":\"Put\\/Object\",\"additionalEventData\":"
   "{\"bytesTransferredIn\":0.99999999999999999999,\"bytesTransferredOut\":[]}}",
   "{\"additionalEventData\":{\"bytesTransferredIn\":123456789012345678.0,\"bytesTransferredOut\":1234567890123456.0}}",
+  /* rds.params.*: an array (named by walked_pointers' /eventName), an object, a string, escaped */
+  "{\"requestParameters\":{\"parameters\":[{\"parameterName\":\"/eventName\",\"parameterValue\":\"v1\"},"
+  "{\"parameterName\":\"/eventName\",\"parameterValue\":{\"n\":2}}]}}",
+  "{\"requestParameters\":{\"parameters\":{\"parameterName\":\"/eventName\",\"parameterValue\":\"v\"}}}",
+  "{\"requestParameters\":{\"parameters\":\"[{}]\",\"param\\/eters\":[]}}",
+  "{\"requestParameters\":{\"parameters\":[{\"parameterName\":\"\\/eventName\",\"parameterValue\":\"e\"}]}}",
   /* backupRetentionPeriod: each form a number may take */
   "{\"requestParameters\":{\"backupRetentionPeriod\":7}}",
   "{\"requestParameters\":{\"backupRetentionPeriod\":7.9}}",
