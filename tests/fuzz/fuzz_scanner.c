@@ -115,6 +115,8 @@ static const char fast_output[] =
   "    %json.value[/userIdentity/sessionContext/sessionIssuer/userName] %json.value[/requestParameters]\n"
   "    %json.value[/requestParameters/dBInstanceIdentifier] %json.value[/responseElements] %json.value[/a~1b]\n"
   "    %json.values[resources.ARN] %json.value[/userIdentity/type] %evt.time %s3.bucket %rds.resource\n"
+  "    %ct.info %evt.plugininfo %s3.uri %s3.bytes %ct.readonly %ct.managementevent %rds.params.names\n"
+  "    %ct.sessioncredentialfromconsole %evt.datetime %evt.time.iso8601\n"
   "  priority: NOTICE\n"
   "  source: aws_cloudtrail\n";
 static const char *const fast_rules[][2] = {
@@ -139,6 +141,9 @@ static const char *const fast_rules[][2] = {
   /* one member as compact JSON: literals inside one string, escapes by kind */
   {"fast request", "ct.request contains \"0.0.0.0/0\" or ct.response icontains \"/RDS:\""},
   {"fast aed", "ct.additionaleventdata contains LoginTo or ct.additionaleventdata glob \"*MFA?sed*\""},
+  /* s3.uri's bucket and key; json.obj's strings (stop 25) */
+  {"fast s3 uri", "s3.uri contains backup or s3.uri iglob \"*ARCHIVE*\" or s3.uri endswith \".gz\""},
+  {"fast json obj", "json.obj contains \"db-backup\" or jevt.obj icontains Mallory"},
   {"fast keyed login", "ct.name = ConsoleLogin and ct.srcip startswith \"198.51.100.\""},
   {"fast keyed roles", "ct.name in (AssumeRole, ModifyImageAttribute, PutBucketLifecycle) and ct.user.arn contains \"assumed-role\""},
   {"fast keyed error", "ct.error = AccessDenied and ct.region startswith us-"},
