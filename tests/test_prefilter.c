@@ -403,7 +403,13 @@ static const char k_unkeyed_rules[] =
   "  output: o\n  priority: info\n"
   "- rule: U resources\n  desc: d\n"
   "  condition: ct.resources icontains \":DB:\" or ct.resources glob \"*:snapshot:*\" or ct.resources endswith \"xyz9\"\n"
-  "  output: o %ct.resources\n  priority: info\n";
+  "  output: o %ct.resources\n  priority: info\n"
+  /* s3.uri's bucket and key, json.obj's strings (stop 25) */
+  "- rule: U s3 uri\n  desc: d\n"
+  "  condition: s3.uri contains \"east-1-data-3\" or s3.uri icontains SENSITIVE or s3.uri endswith \"1.parquet\"\n"
+  "  output: o %s3.uri\n  priority: info\n"
+  "- rule: U json obj\n  desc: d\n  condition: json.obj contains \"part-0372\" or jevt.obj icontains TRAINING-DATASET\n"
+  "  output: o %ct.name\n  priority: info\n";
 
 static ctr_ruleset *ruleset(int which)
 {
