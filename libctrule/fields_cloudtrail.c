@@ -422,8 +422,6 @@ static uint64_t u64_of(const json_t *j)
   return 0;
 }
 
-/* s3.bytes (in + out), s3.bytes.in, s3.bytes.out: present when any of the
- * keys read exists in additionalEventData. */
 PATH(aed_bytes_in, STEP("additionalEventData"), STEP("bytesTransferredIn"));
 PATH(aed_bytes_out, STEP("additionalEventData"), STEP("bytesTransferredOut"));
 
@@ -449,6 +447,8 @@ static bool u64_of_bytes(const ctr__bspan *s, uint64_t *v)
   return true;
 }
 
+/* s3.bytes (in + out), s3.bytes.in, s3.bytes.out: present when any of the
+ * keys read exists in additionalEventData. */
 static bool s3_bytes(const ctr__event *ev, bool in, bool outb, uint64_t *v)
 {
   /* From the walked bytes: most records have neither key, and those that
@@ -857,7 +857,8 @@ const ctr__field_def ctr__fields_cloudtrail[] = {
   FV("ct.tlsdetails.clientprovidedhostheader", S, x_tls_host, "tlsDetails.clientProvidedHostHeader."),
   FJ("ct.additionaleventdata", S, x_additionaleventdata,
     "additionalEventData as compact JSON (JSON null -> \"null\"); absent if missing."),
-  {"s3.uri", S, CTR__ARG_NONE, x_s3_uri, "\"s3://<requestParameters.bucketName>/<requestParameters.key>\" when both exist.", CTR__RAW_S3_URI, 0},
+  {"s3.uri", S, CTR__ARG_NONE, x_s3_uri,
+   "\"s3://<requestParameters.bucketName>/<requestParameters.key>\" when both exist.", CTR__RAW_S3_URI, 0},
   FV("s3.bucket", S, x_s3_bucket, "requestParameters.bucketName."),
   FV("s3.key", S, x_s3_key, "requestParameters.key."),
   F("s3.bytes", U, x_s3_bytes,
