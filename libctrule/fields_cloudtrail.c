@@ -512,28 +512,26 @@ PATH(rp_bucket, STEP("requestParameters"), STEP("bucketName"));
 PATH(rp_key, STEP("requestParameters"), STEP("key"));
 PATH(rp_host, STEP("requestParameters"), STEP("Host"));
 
-/* s3://<bucketName>/<key> when both keys exist (plain values), read from
- * the walked bytes where they can be: requestParameters is often the
- * record's largest member. */
-static bool s3_uri(const ctr__event *ev, ctr__value *out, int *rc)
+/* The pieces of s3://<bucketName>/<key> into parts[0..4) (s3.uri, ct.info's
+ * URI=), false unless both keys exist (plain values). Read from the walked
+ * bytes where they can be: requestParameters is often the record's largest
+ * member. */
+static bool s3_uri_parts(const ctr__event *ev, sv *parts)
 {
-  sv bucket = plain_at(ev, rp_bucket);
-  sv key = plain_at(ev, rp_key);
-  *rc = CTR_OK;
-  if (!bucket.s || !key.s)
-    return false;
-  sv parts[] = {sv_lit("s3://"), bucket, sv_of("/", 1), key};
-  *rc = concat(ev, parts, CTR__COUNTOF(parts), out);
-  return true;
+  sv bucket = plain_at(ev, rp_bucket), key = plain_at(ev, rp_key);
+  parts[0] = sv_lit("s3://"), parts[1] = bucket, parts[2] = sv_of("/", 1), parts[3] = key;
+  return bucket.s && key.s;
 }
 
 CTR__EXTRACT(x_s3_uri)
 {
   CTR__NOARG();
-  int rc;
-  if (!s3_uri(ev, out, &rc))
+  sv parts[4];
+  if (!s3_uri_parts(ev, parts)) {
     ctr__value_absent(out);
-  return rc;
+    return CTR_OK;
+  }
+  return concat(ev, parts, CTR__COUNTOF(parts), out);
 }
 
 /* The plugin leaves s3.cnt.* absent when they do not apply although its
@@ -633,9 +631,11 @@ CTR__EXTRACT(x_info)
     int k = snprintf(size, sizeof size, " Size=%llu", (unsigned long long)bytes);
     parts[n++] = sv_of(size, (size_t)k);
   }
-  sv bucket = plain_at(ev, rp_bucket), key = plain_at(ev, rp_key);
-  if (bucket.s && key.s) {
-    sv uri[] = {sv_lit(" URI=s3://"), bucket, sv_of("/", 1), key};
+  sv uri[4];
+  bool both = s3_uri_parts(ev, uri);
+  sv bucket = uri[1], key = uri[3];
+  if (both) {
+    parts[n++] = sv_lit(" URI=");
     memcpy(parts + n, uri, sizeof uri);
     n += CTR__COUNTOF(uri);
   } else if (bucket.s || key.s) {
