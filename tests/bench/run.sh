@@ -44,6 +44,22 @@ rules=$root/tests/bench/rules/cloudtrail_rules.yaml
 
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$1" "$2"; }
 faster() { python3 -c "import sys; print(f'{max(float(a) for a in sys.argv[1:]):.0f}')" "$@"; }
+# What a binding adds per alert beyond C, and what 0.9x of the C figure
+# leaves it at this alert rate: RECORDS ALERTS BINDING_RATE C_RATE. The
+# ratio is a per-alert cost against the C scan's time per alert, so a
+# corpus where more records alert leaves each alert less room.
+per_alert() {
+  python3 -c '
+import sys
+records, alerts, b, c = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+if alerts == 0:
+    print("  per alert: no alerts")
+else:
+    tc, tb = records / c, records / b
+    print(f"  per alert: {alerts} alerts, one per {tc / alerts * 1e6:.2f} us of the C scan; the binding takes "
+          f"{(tb - tc) / alerts * 1e6:.2f} us more per alert, and 0.9x would leave {(tc / 0.9 - tc) / alerts * 1e6:.2f} us")
+' "$@"
+}
 c_rate() { "$build/tests/bench/ctrule-bench" -f "$1" -r "$repeats" -1 | sed -n 's/^c-rate rds+20 //p'; }
 # A binding against the C library, the same number of times each, taking
 # turns (C, binding, C, binding, ...): the machine is shared, and a burst of
@@ -66,6 +82,7 @@ compare() {
   b=$(faster "${b_rates[@]}")
   echo "$name binding, RDS + 20: best of ${b_rates[*]} records/s ($(echo "$line" | cut -d' ' -f5-))"
   echo "  C library, same turns:  best of ${c_rates[*]} records/s => $(ratio "$b" "$c")x the C figure (target >= 0.9x)"
+  per_alert "$(wc -l <"$records_file")" "$(echo "$line" | sed -n 's/.* alerts \([0-9][0-9]*\).*/\1/p')" "$b" "$c"
 }
 
 venv=$build/venv
