@@ -67,6 +67,8 @@ void buf_reserve(buf *b, size_t extra);
 void buf_add(buf *b, const char *s, size_t n);
 void buf_adds(buf *b, const char *s);
 void buf_addc(buf *b, char c);
+/* v in decimal: what an alert line prints per alert, without vsnprintf. */
+void buf_add_u64(buf *b, uint64_t v);
 void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_clear(buf *b);
 void buf_free(buf *b);

@@ -121,18 +121,39 @@ void file_out_free(file_out *o)
 static uint64_t place_index(const worker *w, uint64_t index) { return w->fed ? w->fed->index : index; }
 static uint64_t place_offset(const worker *w, uint64_t offset) { return w->fed ? w->fed->offset : offset; }
 
+/* An alert as three lines of text. Appended piece by piece: formatted by
+ * vsnprintf (twice per call, to size then to write) it was three quarters
+ * of what printing an alert cost (docs/performance.md, stop 26). */
 static void text_alert(buf *b, bool c, const char *display, const ctr_match *m, const char *output, uint64_t index,
                        uint64_t offset)
 {
   char t[64];
   format_time_short(t, ctr_match_time(m));
   int prio = ctr_match_priority(m);
-  const char *pname = ctr_priority_name(prio);
-  buf_printf(b, "%s %s%-8s%s %s%s%s\n", t, color_priority(c, prio), pname ? pname : "?", color_reset(c),
-             color_bold(c), ctr_match_rule(m), color_reset(c));
-  buf_printf(b, "    %s\n", output);
-  buf_printf(b, "    %s%s record %llu at byte %llu%s\n", color_dim(c), display, (unsigned long long)index,
-             (unsigned long long)offset, color_reset(c));
+  const char *pname = ctr_priority_name(prio), *rule = ctr_match_rule(m);
+  pname = pname ? pname : "?";
+  buf_adds(b, t);
+  buf_addc(b, ' ');
+  buf_adds(b, color_priority(c, prio));
+  buf_adds(b, pname);
+  for (size_t n = strlen(pname); n < 8; n++) /* the names line up */
+    buf_addc(b, ' ');
+  buf_adds(b, color_reset(c));
+  buf_addc(b, ' ');
+  buf_adds(b, color_bold(c));
+  buf_adds(b, rule ? rule : "?");
+  buf_adds(b, color_reset(c));
+  buf_add(b, "\n    ", 5);
+  buf_adds(b, output);
+  buf_add(b, "\n    ", 5);
+  buf_adds(b, color_dim(c));
+  buf_adds(b, display);
+  buf_add(b, " record ", 8);
+  buf_add_u64(b, index);
+  buf_add(b, " at byte ", 9);
+  buf_add_u64(b, offset);
+  buf_adds(b, color_reset(c));
+  buf_addc(b, '\n');
 }
 
 int on_match(const ctr_match *m, void *ud)

@@ -147,6 +147,15 @@ void buf_addc(buf *b, char c)
   buf_add(b, &c, 1);
 }
 
+void buf_add_u64(buf *b, uint64_t v)
+{
+  char d[20], *p = d + sizeof d;
+  do
+    *--p = (char)('0' + v % 10);
+  while (v /= 10);
+  buf_add(b, p, (size_t)(d + sizeof d - p));
+}
+
 void buf_printf(buf *b, const char *fmt, ...)
 {
   va_list ap;

@@ -167,6 +167,66 @@ def test_json_and_text_report_the_same_alerts() -> None:
     assert rules_text == rules_json
 
 
+TEXT_RULES = """
+- rule: Crit rule
+  desc: d
+  condition: ct.name = "DeleteThing"
+  output: deleted %ct.user with %json.value[/requestParameters/name] and %ct.region
+  priority: CRITICAL
+- rule: Info rule
+  desc: d
+  condition: ct.name = "DeleteThing" and json.value[/requestParameters/name] = "b"
+  output: info %ct.id
+  priority: INFORMATIONAL
+- rule: Alert rule
+  desc: d
+  condition: ct.name = "DeleteThing" and json.value[/requestParameters/name] = "c"
+  output: "tab\\there"
+  priority: ALERT
+"""
+
+
+def text_records() -> str:
+    """Four records: whole seconds, a fraction with trailing zeros, one nanosecond, no valid time."""
+    lines = []
+    for time_, name, region, eid in [("2024-01-02T03:04:05Z", "a", "us-east-1", "e1"),
+                                     ("2024-01-02T03:04:05.120Z", "b", "us-east-1", "e2"),
+                                     ("1999-12-31T23:59:59.000000001Z", "c", "eu-west-1", "e3"),
+                                     ("not a time", "a", "us-east-1", "e4")]:
+        lines.append(json.dumps({
+            "eventVersion": "1.08",
+            "userIdentity": {"type": "IAMUser", "userName": "bob", "accountId": "111122223333"},
+            "eventTime": time_, "eventSource": "ec2.amazonaws.com", "eventName": "DeleteThing",
+            "awsRegion": region, "sourceIPAddress": "1.2.3.4", "requestParameters": {"name": name},
+            "eventID": eid}, separators=(",", ":")))
+    return "".join(line + "\n" for line in lines)
+
+
+def test_text_alerts_exactly(tmp_path: Path) -> None:
+    """The text form of an alert, byte for byte: time (fraction without its trailing zeros,
+    "(no eventTime)" padded to 20), priority padded to 8, rule, output, where the record lies;
+    and the same with colour."""
+    rules, events = tmp_path / "r.yaml", tmp_path / "e.ndjson"
+    rules.write_text(TEXT_RULES)
+    events.write_text(text_records())
+    alerts = [("2024-01-02T03:04:05Z", "Critical", "31", "Crit rule", "deleted bob with a and us-east-1", 0, 0),
+              ("2024-01-02T03:04:05.12Z", "Critical", "31", "Crit rule", "deleted bob with b and us-east-1", 1, 297),
+              ("2024-01-02T03:04:05.12Z", "Informational", "", "Info rule", "info e2", 1, 297),
+              ("1999-12-31T23:59:59.000000001Z", "Critical", "31", "Crit rule", "deleted bob with c and eu-west-1",
+               2, 598),
+              ("1999-12-31T23:59:59.000000001Z", "Alert", "31", "Alert rule", "tab\there", 2, 598),
+              ("(no eventTime)      ", "Critical", "31", "Crit rule", "deleted bob with a and us-east-1", 3, 905)]
+    plain = run("scan", "--no-builtin", "-r", "r.yaml", "e.ndjson", cwd=tmp_path)
+    assert plain.returncode == 0 and plain.stderr == ""
+    assert plain.stdout == "".join(f"{t} {p:<8} {r}\n    {o}\n    e.ndjson record {i} at byte {b}\n"
+                                   for t, p, _, r, o, i, b in alerts)
+    colour = run("scan", "--no-builtin", "--color=always", "-r", "r.yaml", "e.ndjson", cwd=tmp_path)
+    assert colour.returncode == 0
+    assert colour.stdout == "".join(
+        f"{t} \x1b[{'1;31' if c else '32'}m{p:<8}\x1b[0m \x1b[1m{r}\x1b[0m\n    {o}\n"
+        f"    \x1b[2me.ndjson record {i} at byte {b}\x1b[0m\n" for t, p, c, r, o, i, b in alerts)
+
+
 def test_colour_only_on_a_terminal_and_never_with_no_color() -> None:
     assert ANSI.search(run("scan", "--color=always", str(SAMPLE)).stdout)
     assert not ANSI.search(run("scan", "--color=never", str(SAMPLE)).stdout)
