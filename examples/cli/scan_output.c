@@ -135,9 +135,10 @@ static void text_alert(buf *b, bool c, const char *display, const ctr_match *m, 
   buf_adds(b, t);
   buf_addc(b, ' ');
   buf_adds(b, color_priority(c, prio));
-  buf_adds(b, pname);
-  for (size_t n = strlen(pname); n < 8; n++) /* the names line up */
-    buf_addc(b, ' ');
+  size_t n = strlen(pname);
+  buf_add(b, pname, n);
+  if (n < 8) /* the names line up */
+    buf_add(b, "        ", 8 - n);
   buf_adds(b, color_reset(c));
   buf_addc(b, ' ');
   buf_adds(b, color_bold(c));
