@@ -99,6 +99,15 @@ fields=$(sed -n 's/^every field alone, [0-9]* of \([0-9]*\) fields.*/\1/p' "$out
   { echo "bench: FAIL (ctrule-scan -F timed $timed fields of ${fields:-?})"; cat "$out/fields.txt"; exit 1; }
 echo "ctrule-scan -F: $timed fields timed alone"
 
+# run.sh's line under each binding: its cost per alert and the 0.9x budget
+# (docs/performance.md, stop 26), on that stop's Python figures.
+eval "$(sed -n '/^per_alert() {/,/^}/p' "$root/tests/bench/run.sh")"
+budget=$(per_alert 200000 29959 1288501 1583218)
+[ "$budget" = "  per alert: 29959 alerts, one per 4.22 us of the C scan; the binding takes 0.96 us more per alert, and 0.9x would leave 0.47 us" ] &&
+  [ "$(per_alert 200000 0 1 1)" = "  per alert: no alerts" ] ||
+  { echo "bench: FAIL (run.sh per_alert printed '$budget')"; exit 1; }
+echo "run.sh per_alert:$budget"
+
 py=${CTRULE_PY_VENV:-$root/build-py/venv}/bin/python
 if [ -x "$py" ] && "$py" -c 'import ctrule' 2>/dev/null; then
   "$py" "$root/tests/bench/bench.py" "$out/corpus.ndjson" "$root/tests/bench/rules/cloudtrail_rules.yaml" 1 ||
